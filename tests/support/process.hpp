@@ -1,0 +1,63 @@
+#pragma once
+/// A child process for integration tests: spawned with arguments and extra environment, stdout and stderr
+/// captured through pipes (read with deadlines, never blocking forever), signalled, waited with a timeout,
+/// and killed with SIGKILL when the object dies so a failing test never leaves processes behind.
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace omnisync::test {
+
+/// Path of a program built by this project, e.g. binary("omnisyncd") -> <build>/daemon/app/omnisyncd.
+/// Looks up the build tree recursively once and caches the result; throws when not found.
+std::string binary(const std::string& name);
+
+struct run_result {
+  int exit_code = -1;  ///< exit status, or 128+signal when killed by a signal
+  std::string out;
+  std::string err;
+};
+
+/// Runs a program to completion (stdin from `input`), with a timeout after which it is killed.
+run_result run(const std::vector<std::string>& argv, const std::string& input = {},
+               std::chrono::milliseconds timeout = std::chrono::seconds(60),
+               const std::map<std::string, std::string>& env = {});
+
+class process {
+ public:
+  process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
+  ~process();
+  process(const process&) = delete;
+  process& operator=(const process&) = delete;
+
+  pid_t pid() const noexcept { return pid_; }
+
+  /// Next full line from stdout (without '\n'); nullopt on timeout or EOF.
+  std::optional<std::string> read_stdout_line(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  /// Waits until stderr (accumulated) contains `needle`; true when found before the timeout.
+  bool wait_stderr_contains(const std::string& needle, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  /// Everything read from stderr so far (drains what is available now).
+  std::string stderr_text();
+  /// Everything read from stdout so far, lines already returned excluded (drains what is available now).
+  std::string stdout_text();
+
+  void signal(int sig);
+  /// Waits for exit; returns the exit code (128+signal when killed) or nullopt on timeout.
+  std::optional<int> wait(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  bool running();
+
+ private:
+  void pump(std::chrono::milliseconds timeout);
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  std::string out_buf_;
+  std::string err_buf_;
+  std::optional<int> exit_code_;
+};
+
+}  // namespace omnisync::test
