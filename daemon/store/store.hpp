@@ -1,0 +1,282 @@
+#pragma once
+/// The daemon's durable state behind one abstract interface.
+///
+/// `omnisync::store::store` is what the rest of the daemon sees: source records and per-(connector, object)
+/// cursors, the webhook inbox, the outbox of writes to destinations, dead letters, leases with fencing tokens,
+/// meta key/values and the counts `status` shows. Nothing outside `daemon/store/` writes SQL or sees a
+/// database type; the SQLite implementation (`sqlite_store.cpp`) is the first implementation, PostgreSQL is
+/// meant to be the second.
+///
+/// Every operation is asynchronous: it returns `asio::awaitable<result<T>>`, runs on the store's own threads
+/// (one writer thread per database file, one reader thread) and resumes the awaiting coroutine on its own
+/// executor. Expected failures come back as `omnisync::errc` (see `error.hpp`): `retry` (database busy or
+/// locked), `conflict` (stale fencing token, lost lease, constraint), `invalid_input`, `not_found`, `fail`
+/// (disk full, corruption, I/O error). Tests and command-line tools that are not coroutines call operations
+/// through `store::wait()` (daemon/store/blocking.hpp).
+///
+/// Lifecycle: `open_store()` opens or creates the databases and applies schema migrations before it returns;
+/// destroying the store finishes the operations already queued and closes the databases. Destroy it only
+/// after the io_contexts of its callers have stopped issuing operations.
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/core/error.hpp"
+
+namespace omnisync::store {
+
+template <class T>
+using task = boost::asio::awaitable<omnisync::result<T>>;
+
+/// Wall-clock instants stored by the store: milliseconds since the Unix epoch.
+using timestamp = std::chrono::sys_time<std::chrono::milliseconds>;
+using clock_fn = std::function<timestamp()>;
+
+/// SQLite `PRAGMA synchronous`. FULL (default) fsyncs the WAL at every commit: an acknowledged write survives
+/// a power loss. NORMAL survives a crash of the process but may lose the last commits on power loss.
+enum class synchronous_mode { off, normal, full, extra };
+
+struct options {
+  std::filesystem::path state_dir;                       ///< holds state.db and inbox.db; created if missing
+  synchronous_mode synchronous = synchronous_mode::full;
+  std::chrono::milliseconds busy_timeout{5000};
+  std::size_t max_group = 512;                           ///< most operations sharing one transaction
+  clock_fn clock;                                        ///< "now" for leases and claims; system clock if empty
+  /// Tests only: apply at most this many migrations to each database (to build a database at an old version).
+  std::optional<int> migrate_to;
+};
+
+/// A lease held on a key, proven by its fencing token. Writes made under a lease pass it; the store rejects
+/// them with errc::conflict when the lease was lost or taken over (token changed or lease expired).
+struct fence {
+  std::string key;
+  std::int64_t token = 0;
+};
+
+/// One record read from a source system, stored as the connector's JSON payload.
+struct source_record {
+  std::string id;
+  std::string payload;                                   ///< JSON text
+  timestamp source_updated_at{};                         ///< the vendor's modification stamp
+  bool deleted = false;
+};
+
+/// A page of records and the cursor that covers it. The records are upserted by (connector, object, id) and
+/// the cursor advances in the same transaction: either both are stored or neither. A record older than the
+/// stored copy (by source_updated_at) does not replace it.
+struct record_batch {
+  std::string connector;
+  std::string object;
+  std::vector<source_record> records;
+  std::optional<std::string> new_cursor;                 ///< nullopt: leave the cursor as it is
+  std::optional<fence> lease;                            ///< when set, checked in the same transaction
+};
+
+struct append_summary {
+  std::size_t written = 0;                               ///< inserted or replaced
+  std::size_t stale = 0;                                 ///< skipped: the stored copy is newer
+};
+
+struct stored_record {
+  std::string connector, object, id, payload;
+  timestamp source_updated_at{};
+  bool deleted = false;
+  timestamp stored_at{};
+};
+
+struct cursor_entry {
+  std::string connector, object, value;
+  timestamp updated_at{};
+};
+
+// ---- inbox ---------------------------------------------------------------------------------------------------
+
+/// A webhook event as received, stored before the vendor gets its 2xx.
+struct inbox_event {
+  std::string connector;
+  std::string dedupe_key;                                ///< the vendor's event id, or sha256 of the body
+  timestamp received_at{};
+  std::string meta;                                      ///< JSON text: headers and request details
+  std::string body;                                      ///< raw bytes as received
+};
+
+enum class append_outcome { inserted, duplicate };
+
+struct inbox_item {
+  std::int64_t id = 0;
+  inbox_event event;
+  int attempts = 0;                                      ///< claims so far, this one included
+  std::string last_error;
+};
+
+// ---- outbox --------------------------------------------------------------------------------------------------
+
+/// A write to a destination record. Enqueueing a write for a record that already has a pending (unclaimed)
+/// write replaces that write's payload: payloads carry the record's full desired state, not a diff.
+struct outbox_write {
+  std::string connector, object, record_key;
+  std::string payload;                                   ///< JSON text
+};
+
+struct enqueue_summary {
+  std::size_t inserted = 0;
+  std::size_t coalesced = 0;                             ///< replaced the payload of a pending write
+};
+
+struct outbox_item {
+  std::int64_t id = 0;
+  outbox_write write;
+  int attempts = 0;
+  timestamp next_attempt_at{};
+  std::string last_error;
+};
+
+// ---- dead letters --------------------------------------------------------------------------------------------
+
+/// Where `dead_letter_retry` sends an entry back to.
+enum class retry_target { none, inbox, outbox };
+
+struct dead_letter_entry {
+  retry_target target = retry_target::none;
+  std::string connector, object, record_id, event_id;    ///< the source; empty when not applicable
+  std::string stage;                                     ///< e.g. verify, parse, mapping, write
+  std::string reason;
+  std::string payload;                                   ///< the event body or the write payload
+  std::string meta;                                      ///< JSON text (the inbox event's meta)
+};
+
+struct dead_letter {
+  std::int64_t id = 0;
+  dead_letter_entry entry;
+  timestamp created_at{};
+};
+
+struct dead_letter_filter {
+  std::optional<std::string> connector;
+  std::optional<std::string> stage;
+  std::int64_t after_id = 0;                             ///< paging: entries with a larger id
+  std::size_t limit = 100;
+};
+
+struct dead_letter_page {
+  std::vector<dead_letter> items;
+  std::int64_t next_after_id = 0;                        ///< 0 when this was the last page
+};
+
+// ---- leases --------------------------------------------------------------------------------------------------
+
+struct lease_grant {
+  std::int64_t token = 0;                                ///< increments every time the lease changes owner
+  timestamp expires_at{};
+};
+
+struct lease_info {
+  std::string key, owner;
+  std::int64_t token = 0;
+  timestamp expires_at{};
+};
+
+// ---- status --------------------------------------------------------------------------------------------------
+
+struct counts {
+  std::int64_t inbox_depth = 0;                          ///< events not yet acknowledged (pending or claimed)
+  std::int64_t outbox_depth = 0;                         ///< writes not yet acknowledged
+  std::int64_t dead_letters = 0;
+  std::map<std::string, std::int64_t> records_per_connector;
+  std::uint64_t state_db_bytes = 0;                      ///< main file + WAL
+  std::uint64_t inbox_db_bytes = 0;
+};
+
+/// Transactions committed per database since open: group commit makes these far fewer than operations.
+struct commit_stats {
+  std::uint64_t state_commits = 0;
+  std::uint64_t inbox_commits = 0;
+  std::uint64_t inbox_appends = 0;
+};
+
+/// The store interface. Thread-safe: any thread or strand may start operations concurrently.
+class store {
+ public:
+  virtual ~store() = default;
+
+  /// The backend's name ("sqlite").
+  virtual std::string_view kind() const noexcept = 0;
+  /// Schema versions of the open databases (state, inbox).
+  virtual int schema_version() const noexcept = 0;
+  virtual int inbox_schema_version() const noexcept = 0;
+  virtual commit_stats stats() const noexcept = 0;
+
+  // meta
+  virtual task<std::optional<std::string>> meta_get(std::string key) = 0;
+  virtual task<void> meta_set(std::string key, std::string value) = 0;
+
+  // records and cursors
+  virtual task<std::optional<std::string>> cursor_get(std::string connector, std::string object) = 0;
+  virtual task<void> cursor_set(std::string connector, std::string object, std::string value,
+                                std::optional<fence> lease) = 0;
+  virtual task<std::vector<cursor_entry>> cursor_list() = 0;
+  virtual task<append_summary> append_records(record_batch batch) = 0;
+  virtual task<std::optional<stored_record>> record_get(std::string connector, std::string object,
+                                                        std::string id) = 0;
+
+  // inbox (durable before it returns; concurrent appends share one transaction)
+  virtual task<append_outcome> inbox_append(inbox_event event) = 0;
+  /// Claims up to n events (oldest first; optionally one connector's) for `lease`; claimed events whose
+  /// lease runs out return to the queue.
+  virtual task<std::vector<inbox_item>> inbox_claim(std::size_t n, std::chrono::milliseconds lease,
+                                                    std::optional<std::string> connector) = 0;
+  /// Done: the event leaves the queue; its dedupe key is kept so a redelivery stays a duplicate.
+  virtual task<void> inbox_ack(std::vector<std::int64_t> ids) = 0;
+  /// Failed: back to the queue, not claimable before retry_at.
+  virtual task<void> inbox_nack(std::vector<std::int64_t> ids, std::string error, timestamp retry_at) = 0;
+  /// Forgets acknowledged events received before `before` (their dedupe keys too); returns how many.
+  virtual task<std::int64_t> inbox_prune(timestamp before) = 0;
+
+  // outbox
+  virtual task<enqueue_summary> outbox_enqueue(std::vector<outbox_write> writes, std::optional<fence> lease) = 0;
+  /// Claims up to n due writes; never two writes for the same record at once.
+  virtual task<std::vector<outbox_item>> outbox_claim(std::size_t n, std::chrono::milliseconds lease,
+                                                      std::optional<std::string> connector) = 0;
+  virtual task<void> outbox_ack(std::vector<std::int64_t> ids) = 0;
+  /// Failed: retried at retry_at, unless a newer write for the same record is pending (then dropped).
+  virtual task<void> outbox_nack(std::vector<std::int64_t> ids, std::string error, timestamp retry_at) = 0;
+
+  // dead letters
+  virtual task<std::int64_t> dead_letter_add(dead_letter_entry entry) = 0;
+  virtual task<dead_letter_page> dead_letter_list(dead_letter_filter filter) = 0;
+  virtual task<dead_letter> dead_letter_get(std::int64_t id) = 0;  ///< errc::not_found
+  /// Moves the entry back to its queue (inbox or outbox); errc::invalid_input when its target is none.
+  virtual task<void> dead_letter_retry(std::int64_t id) = 0;
+  virtual task<void> dead_letter_drop(std::int64_t id) = 0;        ///< errc::not_found
+
+  // leases
+  /// Takes or renews the lease on `key` for `ttl`. Renewal by the holder keeps the token; taking over an
+  /// expired (or free) lease from another owner increments it. errc::conflict while another owner holds it.
+  virtual task<lease_grant> lease(std::string key, std::string owner, std::chrono::milliseconds ttl) = 0;
+  virtual task<void> lease_release(std::string key, std::string owner) = 0;
+  virtual task<std::vector<lease_info>> lease_list() = 0;
+
+  // status and maintenance
+  virtual task<counts> get_counts() = 0;
+  /// Runs the backend's integrity check on every database; "ok" or the problems found.
+  virtual task<std::string> integrity_check() = 0;
+};
+
+/// Opens (creating if needed) the SQLite store under `opts.state_dir` and migrates it to the latest schema.
+/// Fails with errc::fail when a database has a schema newer than this binary knows, or cannot be opened;
+/// `why` (when given) receives a sentence for the operator, which is also logged.
+omnisync::result<std::unique_ptr<store>> open_store(const options& opts, std::string* why = nullptr);
+
+/// Latest schema versions this binary knows.
+int latest_schema_version() noexcept;
+int latest_inbox_schema_version() noexcept;
+
+}  // namespace omnisync::store
