@@ -1,0 +1,1122 @@
+#include "sim/hubspot/api.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdio>
+
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+namespace omnisync::sim::hubspot {
+namespace json = boost::json;
+namespace {
+
+using query_map = std::map<std::string, std::string>;
+
+struct property_spec {
+  const char* name;
+  const char* label;
+  const char* type;        // string, number, datetime, enumeration
+  const char* field_type;  // text, number, date, select, radio
+  const char* group;
+  bool read_only;
+  bool unique;
+  std::vector<const char*> options;
+};
+
+const std::vector<property_spec>& specs_for(std::string_view type) {
+  static const std::vector<property_spec> contacts = {
+      {"email", "Email", "string", "text", "contactinformation", false, true, {}},
+      {"firstname", "First Name", "string", "text", "contactinformation", false, false, {}},
+      {"lastname", "Last Name", "string", "text", "contactinformation", false, false, {}},
+      {"phone", "Phone Number", "string", "phonenumber", "contactinformation", false, false, {}},
+      {"mobilephone", "Mobile Phone Number", "string", "phonenumber", "contactinformation", false, false, {}},
+      {"company", "Company Name", "string", "text", "contactinformation", false, false, {}},
+      {"jobtitle", "Job Title", "string", "text", "contactinformation", false, false, {}},
+      {"city", "City", "string", "text", "contactinformation", false, false, {}},
+      {"country", "Country/Region", "string", "text", "contactinformation", false, false, {}},
+      {"lifecyclestage",
+       "Lifecycle Stage",
+       "enumeration",
+       "radio",
+       "contactinformation",
+       false,
+       false,
+       {"subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer", "evangelist",
+        "other"}},
+      {"omnisync_id", "omnisync ID", "string", "text", "contactinformation", false, true, {}},
+      {"hs_object_id", "Record ID", "number", "number", "contactinformation", true, true, {}},
+      {"createdate", "Create Date", "datetime", "date", "contactinformation", true, false, {}},
+      {"lastmodifieddate", "Last Modified Date", "datetime", "date", "contactinformation", true, false, {}},
+  };
+  static const std::vector<property_spec> companies = {
+      {"name", "Company name", "string", "text", "companyinformation", false, false, {}},
+      {"domain", "Company Domain Name", "string", "text", "companyinformation", false, true, {}},
+      {"industry", "Industry", "string", "text", "companyinformation", false, false, {}},
+      {"hs_object_id", "Record ID", "number", "number", "companyinformation", true, true, {}},
+      {"createdate", "Create Date", "datetime", "date", "companyinformation", true, false, {}},
+      {"hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "companyinformation", true, false, {}},
+  };
+  static const std::vector<property_spec> deals = {
+      {"dealname", "Deal Name", "string", "text", "dealinformation", false, false, {}},
+      {"amount", "Amount", "number", "number", "dealinformation", false, false, {}},
+      {"deal_currency_code", "Currency", "string", "text", "dealinformation", false, false, {}},
+      {"dealstage",
+       "Deal Stage",
+       "enumeration",
+       "radio",
+       "dealinformation",
+       false,
+       false,
+       {"appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin",
+        "contractsent", "closedwon", "closedlost"}},
+      {"pipeline", "Pipeline", "enumeration", "select", "dealinformation", false, false, {"default"}},
+      {"closedate", "Close Date", "datetime", "date", "dealinformation", false, false, {}},
+      {"hs_object_id", "Record ID", "number", "number", "dealinformation", true, true, {}},
+      {"createdate", "Create Date", "datetime", "date", "dealinformation", true, false, {}},
+      {"hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "dealinformation", true, false, {}},
+  };
+  static const std::vector<property_spec> feedback = {
+      {"hs_survey_type", "Survey type", "enumeration", "select", "feedbacksubmissioninformation", true, false,
+       {"NPS", "CSAT", "CES", "CUSTOM"}},
+      {"hs_survey_name", "Survey name", "string", "text", "feedbacksubmissioninformation", true, false, {}},
+      {"hs_value", "Response value", "number", "number", "feedbacksubmissioninformation", true, false, {}},
+      {"hs_response_group", "Response group", "enumeration", "select", "feedbacksubmissioninformation", true, false,
+       {"PROMOTER", "PASSIVE", "DETRACTOR"}},
+      {"hs_content", "Response", "string", "textarea", "feedbacksubmissioninformation", true, false, {}},
+      {"hs_submission_timestamp", "Submitted at", "datetime", "date", "feedbacksubmissioninformation", true, false,
+       {}},
+      {"hs_object_id", "Record ID", "number", "number", "feedbacksubmissioninformation", true, true, {}},
+      {"createdate", "Create Date", "datetime", "date", "feedbacksubmissioninformation", true, false, {}},
+      {"hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "feedbacksubmissioninformation", true, false,
+       {}},
+  };
+  static const std::vector<property_spec> none;
+  if (type == "contacts") return contacts;
+  if (type == "companies") return companies;
+  if (type == "deals") return deals;
+  if (type == "feedback_submissions") return feedback;
+  return none;
+}
+
+const property_spec* find_spec(std::string_view type, std::string_view name) {
+  for (const auto& s : specs_for(type)) {
+    if (name == s.name) return &s;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> default_properties(std::string_view type) {
+  if (type == "contacts") return {"createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"};
+  if (type == "companies") return {"createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"};
+  if (type == "deals") {
+    return {"amount", "closedate", "createdate", "dealname", "dealstage", "hs_lastmodifieddate", "hs_object_id",
+            "pipeline"};
+  }
+  return {"createdate", "hs_lastmodifieddate", "hs_object_id", "hs_survey_type", "hs_value"};
+}
+
+std::optional<std::int64_t> parse_id(std::string_view text) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || p != text.data() + text.size() || v <= 0) return std::nullopt;
+  return v;
+}
+
+std::string scalar_text(const json::value& v) {
+  if (v.is_string()) return std::string(v.get_string());
+  if (v.is_null()) return {};
+  if (v.is_bool()) return v.get_bool() ? "true" : "false";
+  return json::serialize(v);
+}
+
+std::vector<std::string> split_csv(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) out.push_back(std::move(item));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::string correlation_id(std::int64_t n) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%08llx-0000-4000-8000-%012llx", static_cast<unsigned long long>(mix(n) >> 32),
+                static_cast<unsigned long long>(n));
+  return buf;
+}
+
+api_reply json_reply(int status, const json::value& body) {
+  api_reply r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", "application/json;charset=utf-8");
+  r.body = json::serialize(body);
+  return r;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------------
+
+api::api(seed_source seed, std::function<std::int64_t()> now_ms, std::int64_t app_id, std::int64_t portal_id)
+    : seed_(std::move(seed)), now_ms_(std::move(now_ms)), app_id_(app_id), portal_id_(portal_id) {
+  reset();
+}
+
+const std::vector<std::string>& api::object_types() {
+  static const std::vector<std::string> types = {"contacts", "companies", "deals", "feedback_submissions"};
+  return types;
+}
+
+void api::reset() {
+  std::lock_guard lock(mutex_);
+  types_.clear();
+  const std::array<std::array<const char*, 4>, 4> meta = {{{"contacts", "0-1", "contact", "lastmodifieddate"},
+                                                           {"companies", "0-2", "company", "hs_lastmodifieddate"},
+                                                           {"deals", "0-3", "deal", "hs_lastmodifieddate"},
+                                                           {"feedback_submissions", "0-19", "feedback_submission",
+                                                            "hs_lastmodifieddate"}}};
+  for (const auto& m : meta) {
+    type_state t;
+    t.name = m[0];
+    t.type_id = m[1];
+    t.singular = m[2];
+    t.modified_property = m[3];
+    t.seeded = seed_.count ? seed_.count(t.name) : 0;
+    t.next_id = static_cast<std::int64_t>(t.seeded) + 1;
+    types_.push_back(std::move(t));
+  }
+  events_.clear();
+  window_count_ = day_count_ = 0;
+  window_start_ms_ = day_start_ms_ = now_ms_();
+}
+
+api::type_state* api::find_type(std::string_view type) {
+  for (auto& t : types_) {
+    if (t.name == type || t.type_id == type || t.singular == type) return &t;
+  }
+  return nullptr;
+}
+
+bool api::exists(const type_state& t, std::int64_t id) const {
+  return (id >= 1 && id <= static_cast<std::int64_t>(t.seeded)) || t.touched.count(id) != 0;
+}
+
+crm_object api::load(type_state& t, std::int64_t id) const {
+  if (const auto it = t.touched.find(id); it != t.touched.end()) return it->second;
+  crm_object obj = seed_.make(t.name, id);
+  obj.id = id;
+  obj.props["hs_object_id"] = std::to_string(id);
+  obj.props["createdate"] = iso_ms(obj.created_ms);
+  obj.props[t.modified_property] = iso_ms(obj.updated_ms);
+  return obj;
+}
+
+template <class F>
+void api::for_each(type_state& t, bool archived, F&& f) const {
+  const auto seeded = static_cast<std::int64_t>(t.seeded);
+  for (std::int64_t id = 1; id <= seeded; ++id) {
+    if (const auto it = t.touched.find(id); it != t.touched.end()) {
+      if (it->second.archived == archived && !f(it->second)) return;
+      continue;
+    }
+    if (archived) continue;  // untouched seeded records are never archived
+    if (!f(load(t, id))) return;
+  }
+  for (auto it = t.touched.upper_bound(seeded); it != t.touched.end(); ++it) {
+    if (it->second.archived == archived && !f(it->second)) return;
+  }
+}
+
+std::optional<std::int64_t> api::find_by_property(type_state& t, const std::string& property,
+                                                  const std::string& value) {
+  if (property.empty() || property == "hs_object_id") {
+    const auto id = parse_id(value);
+    if (id && exists(t, *id)) {
+      if (const auto it = t.touched.find(*id); it == t.touched.end() || !it->second.archived) return id;
+    }
+    return std::nullopt;
+  }
+  std::optional<std::int64_t> found;
+  search_filter eq{property, "EQ", value, {}, {}};
+  for_each(t, false, [&](const crm_object& obj) {
+    if (matches(eq, obj.props)) {
+      found = obj.id;
+      return false;
+    }
+    return true;
+  });
+  return found;
+}
+
+void api::emit(type_state& t, const crm_object& obj, std::string_view action, change_origin origin,
+               const std::string& property, const std::string& value) {
+  if (t.name == "feedback_submissions") return;  // not a webhook subscription type
+  webhook_event e;
+  e.event_id = next_event_id_++;
+  e.subscription_type = t.singular + "." + std::string(action);
+  e.object_id = obj.id;
+  e.occurred_ms = obj.updated_ms;
+  e.origin = origin;
+  e.property_name = property;
+  e.property_value = value;
+  e.is_new = action == "creation";
+  events_.push_back(std::move(e));
+}
+
+crm_object api::create(type_state& t, properties props, change_origin origin) {
+  crm_object obj;
+  obj.id = t.next_id++;
+  obj.created_ms = obj.updated_ms = now_ms_();
+  obj.props = std::move(props);
+  for (auto it = obj.props.begin(); it != obj.props.end();) {
+    it = it->second.empty() ? obj.props.erase(it) : std::next(it);
+  }
+  obj.props["hs_object_id"] = std::to_string(obj.id);
+  obj.props["createdate"] = iso_ms(obj.created_ms);
+  obj.props[t.modified_property] = iso_ms(obj.updated_ms);
+  t.touched[obj.id] = obj;
+  emit(t, obj, "creation", origin);
+  return obj;
+}
+
+std::vector<std::string> api::update(type_state& t, crm_object& obj, const properties& changes, change_origin origin) {
+  std::vector<std::string> changed;
+  for (const auto& [name, value] : changes) {
+    const auto it = obj.props.find(name);
+    const std::string old = it == obj.props.end() ? std::string() : it->second;
+    if (old == value) continue;
+    if (value.empty()) {
+      obj.props.erase(name);
+    } else {
+      obj.props[name] = value;
+    }
+    changed.push_back(name);
+  }
+  if (!changed.empty()) {
+    // Stamps strictly increase per record so a `GT last seen` poll never misses a second change in one ms.
+    obj.updated_ms = std::max(now_ms_(), obj.updated_ms + 1);
+    obj.props[t.modified_property] = iso_ms(obj.updated_ms);
+    t.touched[obj.id] = obj;
+    for (const auto& name : changed) {
+      const auto it = obj.props.find(name);
+      emit(t, obj, "propertyChange", origin, name, it == obj.props.end() ? std::string() : it->second);
+    }
+  }
+  return changed;
+}
+
+void api::archive(type_state& t, crm_object& obj, change_origin origin) {
+  obj.archived = true;
+  obj.archived_ms = obj.updated_ms = std::max(now_ms_(), obj.updated_ms + 1);
+  obj.props[t.modified_property] = iso_ms(obj.updated_ms);
+  t.touched[obj.id] = obj;
+  emit(t, obj, "deletion", origin);
+}
+
+json::object api::to_json(const type_state& t, const crm_object& obj, const std::vector<std::string>* wanted,
+                          bool with_associations, const std::vector<std::string>* association_types) const {
+  json::object props;
+  const auto defaults = default_properties(t.name);
+  const auto& names = wanted != nullptr && !wanted->empty() ? *wanted : defaults;
+  for (const auto& name : names) {
+    const auto it = obj.props.find(name);
+    props[name] = it == obj.props.end() ? json::value(nullptr) : json::value(it->second);
+  }
+  // HubSpot always returns these three, whatever was asked.
+  for (const char* always : {"hs_object_id", "createdate"}) {
+    if (const auto it = obj.props.find(always); it != obj.props.end()) props[always] = it->second;
+  }
+  if (const auto it = obj.props.find(t.modified_property); it != obj.props.end()) {
+    props[t.modified_property] = it->second;
+  }
+  json::object out;
+  out["id"] = std::to_string(obj.id);
+  out["properties"] = std::move(props);
+  out["createdAt"] = iso_ms(obj.created_ms);
+  out["updatedAt"] = iso_ms(obj.updated_ms);
+  out["archived"] = obj.archived;
+  if (obj.archived) out["archivedAt"] = iso_ms(obj.archived_ms);
+  if (with_associations && association_types != nullptr) {
+    json::object assoc;
+    for (const auto& type : *association_types) {
+      const auto it = obj.associations.find(type);
+      if (it == obj.associations.end() || it->second.empty()) continue;
+      json::array results;
+      for (const auto id : it->second) {
+        results.push_back(json::object{{"id", std::to_string(id)},
+                                       {"type", t.singular + "_to_" + (type == "contacts" ? "contact" : type)}});
+      }
+      assoc[type] = json::object{{"results", std::move(results)}};
+    }
+    if (!assoc.empty()) out["associations"] = std::move(assoc);
+  }
+  return out;
+}
+
+// ---- HTTP layer ---------------------------------------------------------------------------------------------
+
+namespace {
+
+api_reply error_reply(int status, std::string_view category, std::string message, std::int64_t correlation,
+                      json::array errors = {}) {
+  json::object body{{"status", "error"},
+                    {"message", message},
+                    {"correlationId", correlation_id(correlation)},
+                    {"category", category}};
+  if (!errors.empty()) body["errors"] = std::move(errors);
+  return json_reply(status, body);
+}
+
+}  // namespace
+
+std::optional<api_reply> api::rate_limit(bool search_endpoint,
+                                         std::vector<std::pair<std::string, std::string>>& headers) {
+  const std::int64_t now = now_ms_();
+  if (now - window_start_ms_ >= 10000 || now < window_start_ms_) {
+    window_start_ms_ = now;
+    window_count_ = 0;
+  }
+  if (now - day_start_ms_ >= 86'400'000 || now < day_start_ms_) {
+    day_start_ms_ = now;
+    day_count_ = 0;
+  }
+  const bool daily = day_count_ >= limits_.daily_max;
+  const bool secondly = window_count_ >= limits_.ten_secondly_max;
+  if (daily || secondly) {
+    json::object body{{"status", "error"},
+                      {"message", daily ? "You have reached your daily limit."
+                                        : "You have reached your ten_secondly_rolling limit."},
+                      {"errorType", "RATE_LIMIT"},
+                      {"correlationId", correlation_id(++correlation_)},
+                      {"policyName", daily ? "DAILY" : "TEN_SECONDLY_ROLLING"},
+                      {"requestId", correlation_id(correlation_ + 7)}};
+    api_reply r = json_reply(429, body);
+    if (!search_endpoint) {
+      r.headers.emplace_back("X-HubSpot-RateLimit-Daily", std::to_string(limits_.daily_max));
+      r.headers.emplace_back("X-HubSpot-RateLimit-Daily-Remaining",
+                             std::to_string(std::max<std::int64_t>(0, limits_.daily_max - day_count_)));
+      r.headers.emplace_back("X-HubSpot-RateLimit-Interval-Milliseconds", "10000");
+      r.headers.emplace_back("X-HubSpot-RateLimit-Max", std::to_string(limits_.ten_secondly_max));
+      r.headers.emplace_back("X-HubSpot-RateLimit-Remaining", "0");
+    }
+    return r;
+  }
+  ++window_count_;
+  ++day_count_;
+  if (!search_endpoint) {  // the search endpoint does not report these headers
+    headers.emplace_back("X-HubSpot-RateLimit-Daily", std::to_string(limits_.daily_max));
+    headers.emplace_back("X-HubSpot-RateLimit-Daily-Remaining", std::to_string(limits_.daily_max - day_count_));
+    headers.emplace_back("X-HubSpot-RateLimit-Interval-Milliseconds", "10000");
+    headers.emplace_back("X-HubSpot-RateLimit-Max", std::to_string(limits_.ten_secondly_max));
+    headers.emplace_back("X-HubSpot-RateLimit-Remaining", std::to_string(limits_.ten_secondly_max - window_count_));
+    headers.emplace_back("X-HubSpot-RateLimit-Secondly", std::to_string((limits_.ten_secondly_max + 9) / 10));
+    headers.emplace_back("X-HubSpot-RateLimit-Secondly-Remaining",
+                         std::to_string(std::max<std::int64_t>(0, (limits_.ten_secondly_max - window_count_) / 10)));
+  }
+  return std::nullopt;
+}
+
+api_reply api::handle(const api_request& request) {
+  std::lock_guard lock(mutex_);
+  const std::string_view auth = request.authorization;
+  if (!auth.starts_with("Bearer ") || auth.size() <= 7) {
+    return error_reply(401, "INVALID_AUTHENTICATION",
+                       "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can "
+                       "find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+                       ++correlation_);
+  }
+  const bool is_search = request.target.find("/search") != std::string::npos;
+  std::vector<std::pair<std::string, std::string>> limit_headers;
+  if (auto limited = rate_limit(is_search, limit_headers)) return *limited;
+  api_reply reply = route(request);
+  reply.headers.insert(reply.headers.end(), limit_headers.begin(), limit_headers.end());
+  return reply;
+}
+
+api_reply api::route(const api_request& request) {
+  auto parsed = boost::urls::parse_origin_form(request.target);
+  if (!parsed) return error_reply(400, "VALIDATION_ERROR", "Invalid request target", ++correlation_);
+  std::vector<std::string> segs;
+  for (auto s : parsed->segments()) segs.emplace_back(s);
+  query_map query;
+  for (auto p : parsed->params()) {
+    auto& slot = query[std::string(p.key)];
+    // Repeated parameters (properties=a&properties=b) accumulate like a comma list.
+    slot = slot.empty() ? std::string(p.value) : slot + "," + std::string(p.value);
+  }
+  const std::string& m = request.method;
+  json::value body;
+  if (m == "POST" || m == "PATCH" || m == "PUT") {
+    boost::system::error_code ec;
+    body = json::parse(request.body, ec);
+    if (ec) {
+      return error_reply(400, "VALIDATION_ERROR", "Invalid input JSON on line 1: " + ec.message(), ++correlation_);
+    }
+  }
+  if (segs.size() >= 3 && segs[0] == "crm" && segs[1] == "v3" && segs[2] == "properties" && segs.size() == 4 &&
+      m == "GET") {
+    return properties_of(segs[3]);
+  }
+  if (segs.size() < 4 || segs[0] != "crm" || segs[1] != "v3" || segs[2] != "objects") {
+    return error_reply(404, "OBJECT_NOT_FOUND", "Resource not found", ++correlation_);
+  }
+  type_state* t = find_type(segs[3]);
+  if (t == nullptr) {
+    return error_reply(400, "VALIDATION_ERROR", "Unable to infer object type from: " + segs[3], ++correlation_);
+  }
+  const bool read_only_type = t->name == "feedback_submissions";
+  if (segs.size() == 4) {
+    if (m == "GET") return list(*t, query);
+    if (m == "POST" && !read_only_type) return create_one(*t, body);
+  } else if (segs.size() == 5 && segs[4] == "search" && m == "POST") {
+    return search(*t, body);
+  } else if (segs.size() == 6 && segs[4] == "batch" && m == "POST") {
+    if (read_only_type && segs[5] != "read") {
+      return error_reply(405, "VALIDATION_ERROR", "feedback submissions are read-only", ++correlation_);
+    }
+    return batch(*t, segs[5], body);
+  } else if (segs.size() == 5) {
+    if (m == "GET") return read_one(*t, segs[4], query);
+    if (m == "PATCH" && !read_only_type) return update_one(*t, segs[4], query, body);
+    if (m == "DELETE" && !read_only_type) return archive_one(*t, segs[4]);
+  }
+  return error_reply(405, "VALIDATION_ERROR", "Method " + m + " is not allowed here", ++correlation_);
+}
+
+api_reply api::list(type_state& t, const query_map& query) {
+  std::size_t limit = 10;
+  if (const auto it = query.find("limit"); it != query.end()) {
+    const auto n = parse_id(it->second);
+    if (!n) return error_reply(400, "VALIDATION_ERROR", "limit must be a positive integer", ++correlation_);
+    if (static_cast<std::size_t>(*n) > limits_.list_max) {
+      return error_reply(400, "VALIDATION_ERROR", "limit must be at most " + std::to_string(limits_.list_max),
+                         ++correlation_);
+    }
+    limit = static_cast<std::size_t>(*n);
+  }
+  std::int64_t after = 0;
+  if (const auto it = query.find("after"); it != query.end() && !it->second.empty()) {
+    const auto n = parse_id(it->second);
+    if (!n) return error_reply(400, "VALIDATION_ERROR", "Invalid after: " + it->second, ++correlation_);
+    after = *n;
+  }
+  const bool archived = query.count("archived") != 0 && query.at("archived") == "true";
+  std::vector<std::string> wanted;
+  if (const auto it = query.find("properties"); it != query.end()) wanted = split_csv(it->second);
+  std::vector<std::string> assoc;
+  if (const auto it = query.find("associations"); it != query.end()) assoc = split_csv(it->second);
+  json::array results;
+  std::optional<std::int64_t> next;
+  for_each(t, archived, [&](const crm_object& obj) {
+    if (obj.id <= after) return true;
+    if (results.size() == limit) {
+      next = results.empty() ? obj.id : std::stoll(std::string(results.back().at("id").get_string()));
+      return false;
+    }
+    results.push_back(to_json(t, obj, &wanted, true, &assoc));
+    return true;
+  });
+  json::object body{{"results", std::move(results)}};
+  if (next) {
+    const std::string cursor = std::to_string(*next);
+    body["paging"] = json::object{{"next", json::object{{"after", cursor}, {"link", "?after=" + cursor}}}};
+  }
+  return json_reply(200, body);
+}
+
+api_reply api::read_one(type_state& t, const std::string& id_text, const query_map& query) {
+  std::string id_property;
+  if (const auto it = query.find("idProperty"); it != query.end()) id_property = it->second;
+  const auto id = find_by_property(t, id_property, id_text);
+  const bool archived = query.count("archived") != 0 && query.at("archived") == "true";
+  std::optional<crm_object> obj;
+  if (id) {
+    obj = load(t, *id);
+  } else if (archived && id_property.empty()) {
+    if (const auto n = parse_id(id_text); n && exists(t, *n)) {
+      if (auto loaded = load(t, *n); loaded.archived) obj = loaded;
+    }
+  }
+  if (!obj) return error_reply(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.", ++correlation_);
+  std::vector<std::string> wanted;
+  if (const auto it = query.find("properties"); it != query.end()) wanted = split_csv(it->second);
+  std::vector<std::string> assoc;
+  if (const auto it = query.find("associations"); it != query.end()) assoc = split_csv(it->second);
+  return json_reply(200, to_json(t, *obj, &wanted, true, &assoc));
+}
+
+namespace {
+
+// Validates written properties against the type's schema; returns the error message or "".
+std::string check_properties(std::string_view type, const json::object& props, properties& out) {
+  for (const auto& [key, value] : props) {
+    const property_spec* spec = find_spec(type, key);
+    if (spec == nullptr) return "Property \"" + std::string(key) + "\" does not exist";
+    if (spec->read_only) return "Property \"" + std::string(key) + "\" is a read only property; its value cannot be set.";
+    std::string text = scalar_text(value);
+    if (!spec->options.empty() && !text.empty() &&
+        std::none_of(spec->options.begin(), spec->options.end(), [&](const char* o) { return text == o; })) {
+      return text + " was not one of the allowed options for " + std::string(key);
+    }
+    if (std::string_view(spec->type) == "number" && !text.empty() && !numeric_value(text)) {
+      return text + " is not a valid number for " + std::string(key);
+    }
+    out[std::string(key)] = std::move(text);
+  }
+  return {};
+}
+
+}  // namespace
+
+api_reply api::create_one(type_state& t, const json::value& body) {
+  const auto* props = body.is_object() ? body.get_object().if_contains("properties") : nullptr;
+  if (props == nullptr || !props->is_object()) {
+    return error_reply(400, "VALIDATION_ERROR", "properties is required", ++correlation_);
+  }
+  properties values;
+  if (auto err = check_properties(t.name, props->get_object(), values); !err.empty()) {
+    return error_reply(400, "VALIDATION_ERROR", "Property values were not valid: " + err, ++correlation_);
+  }
+  for (const auto& spec : specs_for(t.name)) {
+    if (!spec.unique || spec.read_only) continue;
+    const auto it = values.find(spec.name);
+    if (it == values.end() || it->second.empty()) continue;
+    if (const auto existing = find_by_property(t, spec.name, it->second)) {
+      return error_reply(409, "CONFLICT", "Contact already exists. Existing ID: " + std::to_string(*existing),
+                         ++correlation_);
+    }
+  }
+  const crm_object obj = create(t, std::move(values), change_origin::integration);
+  return json_reply(201, to_json(t, obj, nullptr, false, nullptr));
+}
+
+api_reply api::update_one(type_state& t, const std::string& id_text, const query_map& query, const json::value& body) {
+  std::string id_property;
+  if (const auto it = query.find("idProperty"); it != query.end()) id_property = it->second;
+  const auto id = find_by_property(t, id_property, id_text);
+  if (!id) return error_reply(404, "OBJECT_NOT_FOUND", "resource not found", ++correlation_);
+  const auto* props = body.is_object() ? body.get_object().if_contains("properties") : nullptr;
+  if (props == nullptr || !props->is_object()) {
+    return error_reply(400, "VALIDATION_ERROR", "properties is required", ++correlation_);
+  }
+  properties values;
+  if (auto err = check_properties(t.name, props->get_object(), values); !err.empty()) {
+    return error_reply(400, "VALIDATION_ERROR", "Property values were not valid: " + err, ++correlation_);
+  }
+  crm_object obj = load(t, *id);
+  update(t, obj, values, change_origin::integration);
+  return json_reply(200, to_json(t, obj, nullptr, false, nullptr));
+}
+
+api_reply api::archive_one(type_state& t, const std::string& id_text) {
+  const auto id = find_by_property(t, {}, id_text);
+  if (id) {
+    crm_object obj = load(t, *id);
+    archive(t, obj, change_origin::integration);
+  }
+  api_reply r;
+  r.status = 204;  // HubSpot answers 204 whether or not the object existed
+  return r;
+}
+
+api_reply api::search(type_state& t, const json::value& body) {
+  auto parsed = parse_search_request(body, limits_.search);
+  if (auto* err = std::get_if<std::string>(&parsed)) {
+    return error_reply(400, "VALIDATION_ERROR", *err, ++correlation_);
+  }
+  const auto& req = std::get<search_request>(parsed);
+  if (req.after >= limits_.search.result_cap) {
+    return error_reply(400, "VALIDATION_ERROR",
+                       "Paging beyond " + std::to_string(limits_.search.result_cap) +
+                           " results is not supported; narrow the search (after=" + std::to_string(req.after) + ")",
+                       ++correlation_);
+  }
+  std::vector<crm_object> hits;
+  for_each(t, false, [&](const crm_object& obj) {
+    if (matches(req, obj.props) && (req.query.empty() || [&] {
+          search_filter token{"", "CONTAINS_TOKEN", req.query + "*", {}, {}};
+          for (const auto& [name, value] : obj.props) {
+            token.property = name;
+            if (matches(token, obj.props)) return true;
+          }
+          return false;
+        }())) {
+      hits.push_back(obj);
+    }
+    return true;
+  });
+  std::stable_sort(hits.begin(), hits.end(), [&](const crm_object& a, const crm_object& b) {
+    return sorts_before(req, a.props, a.id, b.props, b.id);
+  });
+  json::array results;
+  const std::size_t end = std::min({hits.size(), req.after + req.limit, limits_.search.result_cap});
+  std::vector<std::string> wanted = req.properties;
+  for (std::size_t i = req.after; i < end; ++i) {
+    auto o = to_json(t, hits[i], &wanted, false, nullptr);
+    if (req.properties.empty()) {  // search returns only the three system properties unless asked
+      json::object slim;
+      for (const char* k : {"hs_object_id", "createdate"}) {
+        if (const auto* v = o["properties"].get_object().if_contains(k)) slim[k] = *v;
+      }
+      if (const auto* v = o["properties"].get_object().if_contains(t.modified_property)) {
+        slim[t.modified_property] = *v;
+      }
+      o["properties"] = std::move(slim);
+    }
+    results.push_back(std::move(o));
+  }
+  json::object out{{"total", hits.size()}, {"results", std::move(results)}};
+  if (end < hits.size()) {
+    out["paging"] = json::object{{"next", json::object{{"after", std::to_string(end)}}}};
+  }
+  return json_reply(200, out);
+}
+
+api_reply api::batch(type_state& t, const std::string& op, const json::value& body) {
+  const auto* inputs = body.is_object() ? body.get_object().if_contains("inputs") : nullptr;
+  if (inputs == nullptr || !inputs->is_array()) {
+    return error_reply(400, "VALIDATION_ERROR", "inputs is required", ++correlation_);
+  }
+  const auto& in = inputs->get_array();
+  if (in.size() > limits_.batch_max) {
+    return error_reply(400, "VALIDATION_ERROR",
+                       "Batch input is limited to " + std::to_string(limits_.batch_max) + " inputs, got " +
+                           std::to_string(in.size()),
+                       ++correlation_);
+  }
+  const std::string requested_at = iso_ms(now_ms_());
+  json::array results;
+  json::array errors;
+  std::string id_property;
+  if (const auto* p = body.get_object().if_contains("idProperty"); p != nullptr && p->is_string()) {
+    id_property = std::string(p->get_string());
+  }
+  std::vector<std::string> wanted;
+  if (const auto* p = body.get_object().if_contains("properties"); p != nullptr && p->is_array()) {
+    for (const auto& v : p->get_array()) {
+      if (v.is_string()) wanted.emplace_back(v.get_string());
+    }
+  }
+  auto add_error = [&](std::string category, std::string message, json::object context) {
+    errors.push_back(json::object{{"status", "error"},
+                                  {"category", std::move(category)},
+                                  {"message", std::move(message)},
+                                  {"context", std::move(context)}});
+  };
+  const std::string upper_type = [&] {
+    std::string s = t.singular;
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    return s;
+  }();
+
+  if (op == "read") {
+    json::array missing;
+    for (const auto& input : in) {
+      const auto* id = input.is_object() ? input.get_object().if_contains("id") : nullptr;
+      const std::string key = id == nullptr ? std::string() : scalar_text(*id);
+      if (const auto found = find_by_property(t, id_property, key)) {
+        results.push_back(to_json(t, load(t, *found), &wanted, false, nullptr));
+      } else {
+        missing.push_back(json::value(key));
+      }
+    }
+    if (!missing.empty()) {
+      add_error("OBJECT_NOT_FOUND",
+                "Could not get some " + upper_type + " objects, they may be deleted or not exist. Check that ids are valid.",
+                json::object{{"ids", std::move(missing)}});
+    }
+  } else if (op == "create") {
+    std::vector<properties> all;
+    for (const auto& input : in) {
+      const auto* props = input.is_object() ? input.get_object().if_contains("properties") : nullptr;
+      properties values;
+      std::string err = props != nullptr && props->is_object() ? check_properties(t.name, props->get_object(), values)
+                                                               : std::string("properties is required");
+      if (!err.empty()) {
+        return error_reply(400, "VALIDATION_ERROR", "Property values were not valid: " + err, ++correlation_);
+      }
+      for (const auto& spec : specs_for(t.name)) {
+        if (!spec.unique || spec.read_only) continue;
+        const auto it = values.find(spec.name);
+        if (it == values.end() || it->second.empty()) continue;
+        if (const auto existing = find_by_property(t, spec.name, it->second)) {
+          return error_reply(409, "CONFLICT",
+                             std::string(t.singular == "contact" ? "Contact" : "Object") +
+                                 " already exists. Existing ID: " + std::to_string(*existing),
+                             ++correlation_);
+        }
+      }
+      all.push_back(std::move(values));
+    }
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      crm_object obj = create(t, std::move(all[i]), change_origin::integration);
+      if (const auto* assoc = in[i].get_object().if_contains("associations"); assoc != nullptr && assoc->is_array()) {
+        for (const auto& a : assoc->get_array()) {
+          const auto* to = a.is_object() ? a.get_object().if_contains("to") : nullptr;
+          const auto* to_id = to != nullptr && to->is_object() ? to->get_object().if_contains("id") : nullptr;
+          if (to_id != nullptr) {
+            if (const auto n = parse_id(scalar_text(*to_id))) obj.associations["contacts"].push_back(*n);
+          }
+        }
+        t.touched[obj.id] = obj;
+      }
+      results.push_back(to_json(t, obj, nullptr, false, nullptr));
+    }
+  } else if (op == "update" || op == "upsert") {
+    const bool upsert = op == "upsert";
+    for (const auto& input : in) {
+      if (!input.is_object()) {
+        add_error("VALIDATION_ERROR", "input must be an object", {});
+        continue;
+      }
+      const auto& io = input.get_object();
+      const auto* id = io.if_contains("id");
+      const std::string key = id == nullptr ? std::string() : scalar_text(*id);
+      std::string prop = id_property;
+      if (const auto* p = io.if_contains("idProperty"); p != nullptr && p->is_string()) prop = std::string(p->get_string());
+      const auto* props = io.if_contains("properties");
+      properties values;
+      std::string err = props != nullptr && props->is_object() ? check_properties(t.name, props->get_object(), values)
+                                                               : std::string("properties is required");
+      if (err.empty() && key.empty()) err = "id is required";
+      if (err.empty() && !prop.empty() && prop != "hs_object_id") {
+        const property_spec* spec = find_spec(t.name, prop);
+        if (spec == nullptr || !spec->unique) err = "idProperty " + prop + " is not a unique property";
+      }
+      if (!err.empty()) {
+        add_error("VALIDATION_ERROR", err, json::object{{"id", key}});
+        continue;
+      }
+      const auto found = find_by_property(t, prop, key);
+      if (found) {
+        crm_object obj = load(t, *found);
+        update(t, obj, values, change_origin::integration);
+        auto o = to_json(t, obj, nullptr, false, nullptr);
+        if (upsert) o["new"] = false;
+        results.push_back(std::move(o));
+      } else if (upsert && !prop.empty() && prop != "hs_object_id") {
+        values[prop] = key;
+        crm_object obj = create(t, std::move(values), change_origin::integration);
+        auto o = to_json(t, obj, nullptr, false, nullptr);
+        o["new"] = true;
+        results.push_back(std::move(o));
+      } else {
+        add_error("OBJECT_NOT_FOUND", "Object not found. objectId are usually numeric.",
+                  json::object{{"ids", json::array{json::value(key)}}});
+      }
+    }
+  } else if (op == "archive") {
+    for (const auto& input : in) {
+      const auto* id = input.is_object() ? input.get_object().if_contains("id") : nullptr;
+      if (id == nullptr) continue;
+      if (const auto found = find_by_property(t, {}, scalar_text(*id))) {
+        crm_object obj = load(t, *found);
+        archive(t, obj, change_origin::integration);
+      }
+    }
+    api_reply r;
+    r.status = 204;
+    return r;
+  } else {
+    return error_reply(404, "OBJECT_NOT_FOUND", "Unknown batch operation " + op, ++correlation_);
+  }
+
+  json::object out{{"status", "COMPLETE"},
+                   {"results", std::move(results)},
+                   {"requestedAt", requested_at},
+                   {"startedAt", requested_at},
+                   {"completedAt", iso_ms(now_ms_())},
+                   {"links", json::object{}}};
+  int status = op == "create" ? 201 : 200;
+  if (!errors.empty()) {
+    out["numErrors"] = errors.size();
+    out["errors"] = std::move(errors);
+    status = 207;
+  }
+  return json_reply(status, out);
+}
+
+api_reply api::properties_of(const std::string& type) {
+  type_state* t = find_type(type);
+  if (t == nullptr) return error_reply(400, "VALIDATION_ERROR", "Unable to infer object type from: " + type, ++correlation_);
+  json::array results;
+  int order = 0;
+  for (const auto& s : specs_for(t->name)) {
+    json::array options;
+    int option_order = 0;
+    for (const char* o : s.options) {
+      options.push_back(json::object{{"label", o}, {"value", o}, {"displayOrder", option_order++}, {"hidden", false}});
+    }
+    results.push_back(json::object{
+        {"name", s.name},
+        {"label", s.label},
+        {"type", s.type},
+        {"fieldType", s.field_type},
+        {"description", ""},
+        {"groupName", s.group},
+        {"options", std::move(options)},
+        {"displayOrder", order++},
+        {"calculated", false},
+        {"externalOptions", false},
+        {"hasUniqueValue", s.unique},
+        {"hidden", false},
+        {"hubspotDefined", std::string_view(s.name) != "omnisync_id"},
+        {"modificationMetadata",
+         json::object{{"archivable", !s.read_only}, {"readOnlyDefinition", true}, {"readOnlyValue", s.read_only}}},
+        {"formField", !s.read_only},
+        {"archived", false},
+        {"createdAt", "2020-01-01T00:00:00.000Z"},
+        {"updatedAt", "2020-01-01T00:00:00.000Z"}});
+  }
+  return json_reply(200, json::object{{"results", std::move(results)}});
+}
+
+// ---- admin side ---------------------------------------------------------------------------------------------
+
+std::optional<json::value> api::admin_list(std::string_view type, bool include_archived) {
+  std::lock_guard lock(mutex_);
+  type_state* t = find_type(type);
+  if (t == nullptr) return std::nullopt;
+  std::vector<std::string> all;
+  for (const auto& s : specs_for(t->name)) all.emplace_back(s.name);
+  const std::vector<std::string> assoc = {"contacts"};
+  json::array out;
+  for_each(*t, false, [&](const crm_object& obj) {
+    out.push_back(to_json(*t, obj, &all, true, &assoc));
+    return true;
+  });
+  if (include_archived) {
+    for_each(*t, true, [&](const crm_object& obj) {
+      out.push_back(to_json(*t, obj, &all, true, &assoc));
+      return true;
+    });
+  }
+  return json::value(std::move(out));
+}
+
+std::optional<json::value> api::admin_get(std::string_view type, std::int64_t id) {
+  std::lock_guard lock(mutex_);
+  type_state* t = find_type(type);
+  if (t == nullptr || !exists(*t, id)) return std::nullopt;
+  std::vector<std::string> all;
+  for (const auto& s : specs_for(t->name)) all.emplace_back(s.name);
+  const std::vector<std::string> assoc = {"contacts"};
+  return json::value(to_json(*t, load(*t, id), &all, true, &assoc));
+}
+
+namespace {
+
+properties admin_properties(const json::object& body) {
+  const json::object* src = &body;
+  if (const auto* p = body.if_contains("properties"); p != nullptr && p->is_object()) src = &p->get_object();
+  properties out;
+  for (const auto& [k, v] : *src) {
+    if (k == "associations") continue;
+    if (v.is_object() || v.is_array()) continue;
+    out[std::string(k)] = scalar_text(v);
+  }
+  return out;
+}
+
+void admin_associations(const json::object& body, crm_object& obj) {
+  const auto* assoc = body.if_contains("associations");
+  if (assoc == nullptr || !assoc->is_object()) return;
+  for (const auto& [k, v] : assoc->get_object()) {
+    if (!v.is_array()) continue;
+    auto& ids = obj.associations[std::string(k)];
+    ids.clear();
+    for (const auto& id : v.get_array()) {
+      if (const auto n = parse_id(scalar_text(id))) ids.push_back(*n);
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<json::value> api::admin_create(std::string_view type, const json::object& body) {
+  std::lock_guard lock(mutex_);
+  type_state* t = find_type(type);
+  if (t == nullptr) return std::nullopt;
+  properties props = admin_properties(body);
+  props.erase("hs_object_id");
+  props.erase("createdate");
+  props.erase(t->modified_property);
+  crm_object obj = create(*t, std::move(props), change_origin::crm_ui);
+  admin_associations(body, obj);
+  t->touched[obj.id] = obj;
+  std::vector<std::string> all;
+  for (const auto& s : specs_for(t->name)) all.emplace_back(s.name);
+  const std::vector<std::string> assoc = {"contacts"};
+  return json::value(to_json(*t, obj, &all, true, &assoc));
+}
+
+std::optional<json::value> api::admin_update(std::string_view type, std::int64_t id, const json::object& body) {
+  std::lock_guard lock(mutex_);
+  type_state* t = find_type(type);
+  if (t == nullptr || !exists(*t, id)) return std::nullopt;
+  crm_object obj = load(*t, id);
+  if (obj.archived) return std::nullopt;
+  properties props = admin_properties(body);
+  props.erase("hs_object_id");
+  props.erase("createdate");
+  props.erase(t->modified_property);
+  const auto before = obj.associations;
+  admin_associations(body, obj);
+  const auto changed = update(*t, obj, props, change_origin::crm_ui);
+  if (changed.empty() && before != obj.associations) {
+    obj.updated_ms = std::max(now_ms_(), obj.updated_ms + 1);
+    obj.props[t->modified_property] = iso_ms(obj.updated_ms);
+    emit(*t, obj, "associationChange", change_origin::crm_ui);
+  }
+  t->touched[obj.id] = obj;
+  std::vector<std::string> all;
+  for (const auto& s : specs_for(t->name)) all.emplace_back(s.name);
+  const std::vector<std::string> assoc = {"contacts"};
+  return json::value(to_json(*t, obj, &all, true, &assoc));
+}
+
+bool api::admin_archive(std::string_view type, std::int64_t id) {
+  std::lock_guard lock(mutex_);
+  type_state* t = find_type(type);
+  if (t == nullptr || !exists(*t, id)) return false;
+  crm_object obj = load(*t, id);
+  if (obj.archived) return false;
+  archive(*t, obj, change_origin::crm_ui);
+  return true;
+}
+
+void api::set_limits(const json::object& limits) {
+  std::lock_guard lock(mutex_);
+  auto get = [&](const char* key, auto& slot) {
+    if (const auto* v = limits.if_contains(key); v != nullptr && v->is_number()) {
+      slot = static_cast<std::remove_reference_t<decltype(slot)>>(v->to_number<double>());
+    }
+  };
+  get("ten_secondly_max", limits_.ten_secondly_max);
+  get("daily_max", limits_.daily_max);
+  get("batch_max", limits_.batch_max);
+  get("list_max", limits_.list_max);
+  get("search_max_limit", limits_.search.max_limit);
+  get("search_result_cap", limits_.search.result_cap);
+  window_count_ = 0;
+  day_count_ = 0;
+}
+
+api_limits api::limits() const {
+  std::lock_guard lock(mutex_);
+  return limits_;
+}
+
+std::vector<webhook_event> api::take_events() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(events_, {});
+}
+
+std::string api::webhook_body(const std::vector<webhook_event>& events, int attempt_number) const {
+  json::array out;
+  for (const auto& e : events) {
+    json::object o{{"eventId", e.event_id},
+                   {"subscriptionId", 2902227},
+                   {"portalId", portal_id_},
+                   {"appId", app_id_},
+                   {"occurredAt", e.occurred_ms},
+                   {"subscriptionType", e.subscription_type},
+                   {"attemptNumber", attempt_number},
+                   {"objectId", e.object_id},
+                   {"changeSource", e.origin == change_origin::crm_ui ? "CRM_UI" : "INTEGRATION"}};
+    if (e.origin == change_origin::integration) o["sourceId"] = std::to_string(app_id_);
+    if (e.is_new) o["changeFlag"] = "NEW";
+    if (!e.property_name.empty()) {
+      o["propertyName"] = e.property_name;
+      o["propertyValue"] = e.property_value;
+    }
+    out.push_back(std::move(o));
+  }
+  return json::serialize(out);
+}
+
+// ---- seeded data ---------------------------------------------------------------------------------------------
+
+seed_source default_seed(std::uint64_t seed, std::size_t size, std::int64_t base_ms) {
+  seed_source s;
+  s.count = [size](std::string_view type) -> std::size_t {
+    if (type == "contacts") return size;
+    if (type == "companies") return size / 4;
+    if (type == "deals") return size / 2;
+    if (type == "feedback_submissions") return size / 3;
+    return 0;
+  };
+  s.make = [seed, size, base_ms](std::string_view type, std::int64_t index) {
+    static constexpr std::array<const char*, 12> first = {"Ann",  "Bob",   "Chloe", "Dmitri", "Eva",  "Farah",
+                                                           "Goro", "Hanna", "Ivan",  "Jia",    "Kofi", "Lena"};
+    static constexpr std::array<const char*, 10> last = {"Lee",   "Novak", "Okafor", "Silva", "Schmidt",
+                                                         "Tanaka", "Haddad", "Brown", "Rossi", "Kowalski"};
+    static constexpr std::array<const char*, 5> stages = {"subscriber", "lead", "marketingqualifiedlead",
+                                                          "opportunity", "customer"};
+    const std::uint64_t h = mix(seed ^ (std::hash<std::string_view>{}(type) + static_cast<std::uint64_t>(index)));
+    crm_object obj;
+    obj.id = index;
+    // Seeded records were created one minute apart and modified a little later, oldest first, all in the past.
+    const auto n = static_cast<std::int64_t>(size);
+    obj.created_ms = base_ms - (n - index + 2) * 60'000;
+    obj.updated_ms = obj.created_ms + static_cast<std::int64_t>(h % 50'000);
+    const std::string fn = first[h % first.size()];
+    const std::string ln = last[(h >> 8) % last.size()];
+    if (type == "contacts") {
+      obj.props["firstname"] = fn;
+      obj.props["lastname"] = ln;
+      std::string email = fn + "." + ln + std::to_string(index) + "@example.com";
+      if ((h >> 16) % 3 == 0) {
+        std::transform(email.begin(), email.end(), email.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      }
+      obj.props["email"] = email;
+      if ((h >> 20) % 4 != 0) {
+        char phone[32];
+        std::snprintf(phone, sizeof phone, (h >> 24) % 2 ? "+1 415 555 %04llu" : "(415) 555-%04llu",
+                      static_cast<unsigned long long>(index % 10000));
+        obj.props["phone"] = phone;
+      }
+      obj.props["lifecyclestage"] = stages[(h >> 28) % stages.size()];
+    } else if (type == "companies") {
+      obj.props["name"] = ln + " Holdings " + std::to_string(index);
+      obj.props["domain"] = "company" + std::to_string(index) + ".example.com";
+    } else if (type == "deals") {
+      obj.props["dealname"] = fn + " " + ln + " renewal";
+      obj.props["amount"] = std::to_string(500 + (h % 20000));
+      obj.props["deal_currency_code"] = "USD";
+      obj.props["pipeline"] = "default";
+      obj.props["dealstage"] = (h >> 12) % 3 == 0 ? "closedwon" : ((h >> 12) % 3 == 1 ? "closedlost" : "contractsent");
+      obj.props["closedate"] = iso_ms(obj.updated_ms);
+      // Deal i belongs to contact 2i-1 (every other contact has a deal).
+      if (2 * index - 1 <= n) obj.associations["contacts"] = {2 * index - 1};
+    } else {
+      const int score = static_cast<int>(h % 11);
+      obj.props["hs_survey_type"] = "NPS";
+      obj.props["hs_survey_name"] = "Quarterly NPS";
+      obj.props["hs_value"] = std::to_string(score);
+      obj.props["hs_response_group"] = score >= 9 ? "PROMOTER" : (score >= 7 ? "PASSIVE" : "DETRACTOR");
+      obj.props["hs_submission_timestamp"] = iso_ms(obj.created_ms);
+      // Submission i comes from contact 3i-2.
+      if (3 * index - 2 <= n) obj.associations["contacts"] = {3 * index - 2};
+    }
+    return obj;
+  };
+  return s;
+}
+
+}  // namespace omnisync::sim::hubspot

@@ -1,0 +1,173 @@
+#pragma once
+/// The HubSpot CRM v3 simulator's state and REST semantics, independent of the HTTP server: objects
+/// (contacts, companies, deals, feedback_submissions) seeded lazily from a generator, list/read/search,
+/// batch read/create/update/upsert/archive, the properties API, deal→contact associations, rate limits with
+/// the documented 429 body and headers, and the webhook events every mutation produces.
+///
+/// Thread safety: every public member locks one mutex, so the server may call from any thread.
+/// Lifecycle: created once by the HubSpot service; `reset()` returns to the seeded state.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "sim/hubspot/search.hpp"
+
+namespace omnisync::sim::hubspot {
+
+/// One CRM object. Properties hold every value as text, as HubSpot returns them.
+struct crm_object {
+  std::int64_t id = 0;
+  properties props;
+  std::int64_t created_ms = 0;
+  std::int64_t updated_ms = 0;
+  bool archived = false;
+  std::int64_t archived_ms = 0;
+  std::map<std::string, std::vector<std::int64_t>> associations;  ///< e.g. deals: {"contacts": [ids]}
+};
+
+/// Who made a change: admin mutations look like a person in HubSpot's UI, API writes like an integration.
+enum class change_origin { crm_ui, integration };
+
+/// A webhook event waiting to be delivered (one element of HubSpot's JSON array).
+struct webhook_event {
+  std::int64_t event_id = 0;
+  std::string subscription_type;  ///< contact.creation, contact.propertyChange, deal.deletion, ...
+  std::int64_t object_id = 0;
+  std::int64_t occurred_ms = 0;
+  change_origin origin = change_origin::crm_ui;
+  std::string property_name;   ///< propertyChange only
+  std::string property_value;  ///< propertyChange only
+  bool is_new = false;         ///< creation: changeFlag NEW
+};
+
+/// Seeded records: the generator returns the properties of seeded object `index` (1-based) of `type`, or
+/// nullopt past the seeded count. It must be deterministic and cheap; it is called whenever an untouched
+/// seeded record is read.
+struct seed_source {
+  std::function<std::size_t(std::string_view type)> count;
+  std::function<crm_object(std::string_view type, std::int64_t index)> make;
+};
+
+/// Settable limits (admin API), defaults close to a Professional account.
+struct api_limits {
+  std::int64_t ten_secondly_max = 190;
+  std::int64_t daily_max = 1'000'000;
+  std::size_t batch_max = 100;
+  search_limits search;
+  std::size_t list_max = 100;
+};
+
+/// An HTTP exchange as this layer sees it; `target` is path plus query, e.g. "/crm/v3/objects/contacts?limit=5".
+struct api_request {
+  std::string method;
+  std::string target;
+  std::string body;
+  std::string authorization;  ///< value of the Authorization header ("" when absent)
+};
+
+struct api_reply {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+class api {
+ public:
+  api(seed_source seed, std::function<std::int64_t()> now_ms, std::int64_t app_id = 4210286,
+      std::int64_t portal_id = 44237313);
+
+  /// Serves one request to the public API. Never throws on client input.
+  api_reply handle(const api_request& request);
+
+  // ---- admin side (no rate limit, changeSource CRM_UI) ----
+  /// Object types served: contacts, companies, deals, feedback_submissions.
+  static const std::vector<std::string>& object_types();
+  /// Null when the type is unknown.
+  std::optional<boost::json::value> admin_list(std::string_view type, bool include_archived);
+  std::optional<boost::json::value> admin_get(std::string_view type, std::int64_t id);
+  /// Creates from {"properties":{...}} or a flat object of properties; returns the object JSON.
+  std::optional<boost::json::value> admin_create(std::string_view type, const boost::json::object& body);
+  /// Patches properties (and optionally "associations":{"contacts":[ids]}); nullopt when absent.
+  std::optional<boost::json::value> admin_update(std::string_view type, std::int64_t id,
+                                                 const boost::json::object& body);
+  bool admin_archive(std::string_view type, std::int64_t id);
+  void set_limits(const boost::json::object& limits);
+  api_limits limits() const;
+  void reset();
+
+  /// Events produced since the last call (API writes and admin mutations), oldest first.
+  std::vector<webhook_event> take_events();
+  /// The webhook body HubSpot would POST for these events (at most 100 per array), with `attempt_number`.
+  std::string webhook_body(const std::vector<webhook_event>& events, int attempt_number) const;
+  std::int64_t app_id() const noexcept { return app_id_; }
+
+ private:
+  struct type_state {
+    std::string name;
+    std::string type_id;            ///< "0-1" for contacts
+    std::string singular;           ///< "contact", used in subscription types
+    std::string modified_property;  ///< lastmodifieddate (contacts) or hs_lastmodifieddate
+    std::map<std::int64_t, crm_object> touched;  ///< mutated or created records; seeded ones stay virtual
+    std::int64_t next_id = 0;
+    std::size_t seeded = 0;
+  };
+
+  type_state* find_type(std::string_view type);
+  crm_object load(type_state& t, std::int64_t id) const;  // id must be valid
+  bool exists(const type_state& t, std::int64_t id) const;
+  /// Every live (or archived, per flag) object in id order.
+  template <class F>
+  void for_each(type_state& t, bool archived, F&& f) const;
+  std::optional<std::int64_t> find_by_property(type_state& t, const std::string& property, const std::string& value);
+  crm_object create(type_state& t, properties props, change_origin origin);
+  /// Applies changes; returns the changed property names.
+  std::vector<std::string> update(type_state& t, crm_object& obj, const properties& changes, change_origin origin);
+  void archive(type_state& t, crm_object& obj, change_origin origin);
+  void emit(type_state& t, const crm_object& obj, std::string_view action, change_origin origin,
+            const std::string& property = {}, const std::string& value = {});
+
+  boost::json::object to_json(const type_state& t, const crm_object& obj, const std::vector<std::string>* wanted,
+                              bool with_associations, const std::vector<std::string>* association_types) const;
+
+  api_reply route(const api_request& request);
+  api_reply list(type_state& t, const std::map<std::string, std::string>& query);
+  api_reply read_one(type_state& t, const std::string& id, const std::map<std::string, std::string>& query);
+  api_reply create_one(type_state& t, const boost::json::value& body);
+  api_reply update_one(type_state& t, const std::string& id, const std::map<std::string, std::string>& query,
+                       const boost::json::value& body);
+  api_reply archive_one(type_state& t, const std::string& id);
+  api_reply search(type_state& t, const boost::json::value& body);
+  api_reply batch(type_state& t, const std::string& op, const boost::json::value& body);
+  api_reply properties_of(const std::string& type);
+  std::optional<api_reply> rate_limit(bool search_endpoint, std::vector<std::pair<std::string, std::string>>& headers);
+
+  mutable std::mutex mutex_;
+  seed_source seed_;
+  std::function<std::int64_t()> now_ms_;
+  std::int64_t app_id_;
+  std::int64_t portal_id_;
+  api_limits limits_;
+  std::vector<type_state> types_;
+  std::vector<webhook_event> events_;
+  std::int64_t next_event_id_ = 1;
+  std::int64_t window_start_ms_ = 0;
+  std::int64_t window_count_ = 0;
+  std::int64_t day_start_ms_ = 0;
+  std::int64_t day_count_ = 0;
+  std::int64_t correlation_ = 0;
+};
+
+/// The seeded data the simulator uses when no other generator is given: `size` contacts, size/4 companies,
+/// size/2 deals (each associated with one contact) and size/3 feedback submissions (NPS), derived from
+/// (seed, index) only.
+seed_source default_seed(std::uint64_t seed, std::size_t size, std::int64_t base_ms);
+
+}  // namespace omnisync::sim::hubspot

@@ -1,0 +1,235 @@
+// HubSpot simulator semantics in-process (no HTTP): list paging, search filters/sorts/paging and the
+// 10,000-result cap, batch upsert 200/207, validation errors, rate limits and webhook events.
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+
+#include "sim/hubspot/api.hpp"
+#include "sim/hubspot/search.hpp"
+
+namespace hs = omnisync::sim::hubspot;
+namespace json = boost::json;
+
+namespace {
+
+struct fixture {
+  std::int64_t now = 1'714'557'600'000;  // 2024-05-01T10:00:00Z
+  hs::api api{hs::default_seed(7, 250, now), [this] { return now; }};
+
+  hs::api_reply call(std::string method, std::string target, std::string body = {}) {
+    return api.handle({std::move(method), std::move(target), std::move(body), "Bearer test-token"});
+  }
+  json::value call_json(std::string method, std::string target, std::string body = {}, int expect = 200) {
+    auto r = call(std::move(method), std::move(target), std::move(body));
+    INFO(r.body);
+    REQUIRE(r.status == expect);
+    return json::parse(r.body);
+  }
+};
+
+std::string header(const hs::api_reply& r, std::string_view name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("HubSpot list pages with after until paging disappears", "[sim][hubspot]") {
+  fixture f;
+  std::size_t seen = 0;
+  std::string after;
+  std::int64_t last_id = 0;
+  for (int pages = 0; pages < 100; ++pages) {
+    auto body = f.call_json("GET", "/crm/v3/objects/contacts?limit=100&properties=email" +
+                                       (after.empty() ? std::string() : "&after=" + after));
+    for (const auto& r : body.at("results").as_array()) {
+      const auto id = std::stoll(std::string(r.at("id").as_string()));
+      CHECK(id > last_id);
+      last_id = id;
+      CHECK(r.at("properties").as_object().contains("email"));
+      ++seen;
+    }
+    if (!body.as_object().contains("paging")) break;
+    after = std::string(body.at("paging").at("next").at("after").as_string());
+  }
+  CHECK(seen == 250);
+  CHECK(f.call("GET", "/crm/v3/objects/contacts?limit=101").status == 400);
+  CHECK(f.call("GET", "/crm/v3/objects/nonsense").status == 400);
+}
+
+TEST_CASE("HubSpot requires a bearer token", "[sim][hubspot]") {
+  fixture f;
+  auto r = f.api.handle({"GET", "/crm/v3/objects/contacts", "", ""});
+  CHECK(r.status == 401);
+  CHECK(json::parse(r.body).at("category").as_string() == "INVALID_AUTHENTICATION");
+}
+
+TEST_CASE("HubSpot search filters on lastmodifieddate, sorts and pages with after", "[sim][hubspot][search]") {
+  fixture f;
+  // Everything modified after a point in the seeded history, ascending, 40 per page.
+  const std::int64_t since = f.now - 100 * 60'000;
+  std::vector<std::int64_t> stamps;
+  std::string after = "0";
+  std::size_t total = 0;
+  for (int pages = 0; pages < 50; ++pages) {
+    const std::string req = R"({"filterGroups":[{"filters":[{"propertyName":"lastmodifieddate","operator":"GT","value":")" +
+                            std::to_string(since) +
+                            R"("}]}],"sorts":[{"propertyName":"lastmodifieddate","direction":"ASCENDING"}],)"
+                            R"("properties":["email"],"limit":40,"after":")" + after + "\"}";
+    auto body = f.call_json("POST", "/crm/v3/objects/contacts/search", req);
+    total = body.at("total").as_int64();
+    for (const auto& r : body.at("results").as_array()) {
+      const auto stamp = *hs::numeric_value(std::string(r.at("properties").at("lastmodifieddate").as_string()));
+      CHECK(stamp > since);
+      stamps.push_back(static_cast<std::int64_t>(stamp));
+    }
+    if (!body.as_object().contains("paging")) break;
+    after = std::string(body.at("paging").at("next").at("after").as_string());
+  }
+  CHECK(total > 0);
+  CHECK(total < 250);
+  CHECK(stamps.size() == total);
+  CHECK(std::is_sorted(stamps.begin(), stamps.end()));
+}
+
+TEST_CASE("HubSpot search refuses to page past the 10,000-result cap", "[sim][hubspot][search]") {
+  fixture f;
+  f.api.set_limits(json::object{{"search_result_cap", 100}});
+  auto ok = f.call_json("POST", "/crm/v3/objects/contacts/search", R"({"limit":50,"after":"50"})");
+  CHECK(ok.at("results").as_array().size() == 50);
+  CHECK(ok.at("paging").at("next").at("after").as_string() == "100");  // the next page is the one that fails
+  auto r = f.call("POST", "/crm/v3/objects/contacts/search", R"({"limit":50,"after":"100"})");
+  CHECK(r.status == 400);
+  CHECK(json::parse(r.body).at("category").as_string() == "VALIDATION_ERROR");
+  CHECK(f.call("POST", "/crm/v3/objects/contacts/search", R"({"limit":201})").status == 400);
+  CHECK(f.call("POST", "/crm/v3/objects/contacts/search", "{not json").status == 400);
+}
+
+TEST_CASE("HubSpot batch upsert by email creates, updates and reports errors with 207", "[sim][hubspot][batch]") {
+  fixture f;
+  auto existing = f.call_json("GET", "/crm/v3/objects/contacts/1?properties=email");
+  const std::string email(existing.at("properties").at("email").as_string());
+  const std::string body = R"({"inputs":[{"id":")" + email +
+                           R"(","idProperty":"email","properties":{"firstname":"Zed"}},)"
+                           R"({"id":"new.person@example.com","idProperty":"email","properties":{"firstname":"New"}}]})";
+  auto ok = f.call_json("POST", "/crm/v3/objects/contacts/batch/upsert", body);
+  CHECK(ok.at("status").as_string() == "COMPLETE");
+  const auto& results = ok.at("results").as_array();
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].at("id").as_string() == "1");
+  CHECK(results[0].at("new").as_bool() == false);
+  CHECK(results[1].at("new").as_bool() == true);
+  const std::string new_id(results[1].at("id").as_string());
+  CHECK(std::stoll(new_id) > 250);
+
+  auto read = f.call_json("GET", "/crm/v3/objects/contacts/new.person@example.com?idProperty=email&properties=firstname");
+  CHECK(read.at("id").as_string() == new_id);
+  CHECK(read.at("properties").at("firstname").as_string() == "New");
+
+  // An unknown property fails only its own input: 207 with numErrors.
+  auto partial = f.call("POST", "/crm/v3/objects/contacts/batch/upsert",
+                        R"({"inputs":[{"id":"a@example.com","idProperty":"email","properties":{"nope":"1"}},)"
+                        R"({"id":"b@example.com","idProperty":"email","properties":{"firstname":"B"}}]})");
+  CHECK(partial.status == 207);
+  auto pj = json::parse(partial.body);
+  CHECK(pj.at("numErrors").as_int64() == 1);
+  CHECK(pj.at("results").as_array().size() == 1);
+
+  std::string many = R"({"inputs":[)";
+  for (int i = 0; i < 101; ++i) {
+    many += std::string(i ? "," : "") + R"({"id":"x)" + std::to_string(i) +
+            R"(@example.com","idProperty":"email","properties":{}})";
+  }
+  CHECK(f.call("POST", "/crm/v3/objects/contacts/batch/upsert", many + "]}").status == 400);
+}
+
+TEST_CASE("HubSpot batch create conflicts on an existing email; read reports missing ids", "[sim][hubspot][batch]") {
+  fixture f;
+  auto c = f.call_json("POST", "/crm/v3/objects/contacts/batch/create",
+                       R"({"inputs":[{"properties":{"email":"one@example.com","lifecyclestage":"lead"}}]})", 201);
+  CHECK(c.at("results").as_array().size() == 1);
+  CHECK(f.call("POST", "/crm/v3/objects/contacts/batch/create",
+               R"({"inputs":[{"properties":{"email":"ONE@example.com"}}]})")
+            .status == 409);
+  CHECK(f.call("POST", "/crm/v3/objects/contacts/batch/create",
+               R"({"inputs":[{"properties":{"lifecyclestage":"bogus"}}]})")
+            .status == 400);
+  auto r = f.call("POST", "/crm/v3/objects/contacts/batch/read", R"({"inputs":[{"id":"1"},{"id":"999999"}]})");
+  CHECK(r.status == 207);
+  CHECK(json::parse(r.body).at("errors").at(0).at("category").as_string() == "OBJECT_NOT_FOUND");
+}
+
+TEST_CASE("HubSpot archived records leave listings and search and appear with archived=true", "[sim][hubspot]") {
+  fixture f;
+  CHECK(f.call("DELETE", "/crm/v3/objects/contacts/3").status == 204);
+  CHECK(f.call("GET", "/crm/v3/objects/contacts/3").status == 404);
+  auto archived = f.call_json("GET", "/crm/v3/objects/contacts?archived=true");
+  REQUIRE(archived.at("results").as_array().size() == 1);
+  CHECK(archived.at("results").at(0).at("archived").as_bool());
+  CHECK(archived.at("results").at(0).as_object().contains("archivedAt"));
+  auto search = f.call_json("POST", "/crm/v3/objects/contacts/search",
+                            R"({"filterGroups":[{"filters":[{"propertyName":"hs_object_id","operator":"EQ","value":"3"}]}]})");
+  CHECK(search.at("total").as_int64() == 0);
+}
+
+TEST_CASE("HubSpot properties API and deal associations", "[sim][hubspot]") {
+  fixture f;
+  auto props = f.call_json("GET", "/crm/v3/properties/contacts");
+  bool found_stage = false;
+  for (const auto& p : props.at("results").as_array()) {
+    if (p.at("name").as_string() == "lifecyclestage") {
+      found_stage = true;
+      CHECK(p.at("type").as_string() == "enumeration");
+      CHECK(p.at("options").as_array().size() == 8);
+    }
+    if (p.at("name").as_string() == "email") CHECK(p.at("hasUniqueValue").as_bool());
+  }
+  CHECK(found_stage);
+  auto deal = f.call_json("GET", "/crm/v3/objects/deals/2?associations=contacts");
+  CHECK(deal.at("associations").at("contacts").at("results").at(0).at("id").as_string() == "3");
+  auto nps = f.call_json("GET", "/crm/v3/objects/feedback_submissions?limit=5&properties=hs_value,hs_survey_type");
+  CHECK(nps.at("results").at(0).at("properties").at("hs_survey_type").as_string() == "NPS");
+  CHECK(f.call("POST", "/crm/v3/objects/feedback_submissions", R"({"properties":{}})").status == 405);
+}
+
+TEST_CASE("HubSpot rate limits answer 429 with the documented body and headers", "[sim][hubspot][limits]") {
+  fixture f;
+  f.api.set_limits(json::object{{"ten_secondly_max", 3}});
+  auto first = f.call("GET", "/crm/v3/objects/contacts?limit=1");
+  CHECK(header(first, "X-HubSpot-RateLimit-Max") == "3");
+  CHECK(header(first, "X-HubSpot-RateLimit-Remaining") == "2");
+  CHECK(header(f.call("POST", "/crm/v3/objects/contacts/search", "{}"), "X-HubSpot-RateLimit-Max").empty());
+  f.call("GET", "/crm/v3/objects/contacts?limit=1");
+  auto limited = f.call("GET", "/crm/v3/objects/contacts?limit=1");
+  REQUIRE(limited.status == 429);
+  auto body = json::parse(limited.body);
+  CHECK(body.at("policyName").as_string() == "TEN_SECONDLY_ROLLING");
+  CHECK(body.at("errorType").as_string() == "RATE_LIMIT");
+  f.now += 10'000;  // the window rolls over
+  CHECK(f.call("GET", "/crm/v3/objects/contacts?limit=1").status == 200);
+}
+
+TEST_CASE("HubSpot mutations produce webhook events with the right changeSource", "[sim][hubspot][webhook]") {
+  fixture f;
+  f.api.take_events();
+  REQUIRE(f.api.admin_update("contacts", 5, json::object{{"firstname", "Admin"}}));
+  f.call_json("PATCH", "/crm/v3/objects/contacts/6", R"({"properties":{"firstname":"Api"}})");
+  const auto events = f.api.take_events();
+  REQUIRE(events.size() == 2);
+  auto body = json::parse(f.api.webhook_body(events, 0)).as_array();
+  CHECK(body[0].at("subscriptionType").as_string() == "contact.propertyChange");
+  CHECK(body[0].at("changeSource").as_string() == "CRM_UI");
+  CHECK(body[0].at("propertyName").as_string() == "firstname");
+  CHECK(body[0].at("propertyValue").as_string() == "Admin");
+  CHECK(body[1].at("changeSource").as_string() == "INTEGRATION");
+  CHECK(body[1].at("sourceId").as_string() == std::to_string(f.api.app_id()));
+  CHECK(body[1].at("objectId").as_int64() == 6);
+  // The admin change bumped the stamp, so a GT search from the old stamp finds it.
+  auto after = f.call_json("GET", "/crm/v3/objects/contacts/5?properties=firstname");
+  CHECK(after.at("properties").at("lastmodifieddate").as_string() == hs::iso_ms(f.now));
+  REQUIRE(f.api.admin_archive("contacts", 5));
+  CHECK(json::parse(f.api.webhook_body(f.api.take_events(), 1)).at(0).at("subscriptionType").as_string() ==
+        "contact.deletion");
+}
