@@ -1,0 +1,768 @@
+#include "sim/zendesk/api.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdio>
+
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include "sim/zendesk/cursor.hpp"
+
+namespace omnisync::sim::zendesk {
+namespace json = boost::json;
+namespace {
+
+using query_map = std::map<std::string, std::string>;
+
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::optional<std::int64_t> parse_int(std::string_view text) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc{} || p != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string text_of(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr || v->is_null()) return {};
+  if (v->is_string()) return std::string(v->get_string());
+  return json::serialize(*v);
+}
+
+api_reply json_reply(int status, const json::value& body) {
+  api_reply r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", "application/json; charset=utf-8");
+  r.body = json::serialize(body);
+  return r;
+}
+
+api_reply error_reply(int status, std::string_view error, std::string description) {
+  return json_reply(status, json::object{{"error", error}, {"description", std::move(description)}});
+}
+
+}  // namespace
+
+std::string iso_s(std::int64_t epoch_s) {
+  std::int64_t days = epoch_s >= 0 ? epoch_s / 86400 : -((-epoch_s + 86399) / 86400);
+  const std::int64_t rem = epoch_s - days * 86400;
+  days += 719468;
+  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(days - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", static_cast<long long>(y), m, d,
+                static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60),
+                static_cast<long long>(rem % 60));
+  return buf;
+}
+
+api::api(seed_source seed, std::function<std::int64_t()> now_ms, std::int64_t account_id)
+    : seed_(std::move(seed)), now_ms_(std::move(now_ms)), account_id_(account_id) {
+  reset();
+}
+
+const std::vector<std::string>& api::kinds() {
+  static const std::vector<std::string> k = {"users", "tickets", "satisfaction_ratings"};
+  return k;
+}
+
+void api::reset() {
+  std::lock_guard lock(mutex_);
+  kinds_.clear();
+  for (const auto& [name, singular] : std::array<std::pair<const char*, const char*>, 3>{
+           {{"users", "user"}, {"tickets", "ticket"}, {"satisfaction_ratings", "satisfaction_rating"}}}) {
+    kind_state k;
+    k.name = name;
+    k.singular = singular;
+    k.seeded = seed_.count ? seed_.count(name) : 0;
+    // Zendesk ids are large; created records continue after the seeded range.
+    k.next_id = static_cast<std::int64_t>(k.seeded) + 1;
+    kinds_.push_back(std::move(k));
+  }
+  jobs_.clear();
+  events_.clear();
+  const auto now = now_ms_();
+  all_ = incremental_ = cursor_users_ = window{now, 0};
+}
+
+api::kind_state* api::find_kind(std::string_view kind) {
+  for (auto& k : kinds_) {
+    if (k.name == kind || k.singular == kind) return &k;
+  }
+  return nullptr;
+}
+
+bool api::exists(const kind_state& k, std::int64_t id) const {
+  return (id >= 1 && id <= static_cast<std::int64_t>(k.seeded)) || k.touched.count(id) != 0;
+}
+
+record api::load(const kind_state& k, std::int64_t id) const {
+  if (const auto it = k.touched.find(id); it != k.touched.end()) return it->second;
+  record r = seed_.make(k.name, id);
+  r.id = id;
+  return r;
+}
+
+template <class F>
+void api::for_each(const kind_state& k, F&& f) const {
+  const auto seeded = static_cast<std::int64_t>(k.seeded);
+  for (std::int64_t id = 1; id <= seeded; ++id) {
+    if (const auto it = k.touched.find(id); it != k.touched.end()) {
+      if (!f(it->second)) return;
+    } else if (!f(load(k, id))) {
+      return;
+    }
+  }
+  for (auto it = k.touched.upper_bound(seeded); it != k.touched.end(); ++it) {
+    if (!f(it->second)) return;
+  }
+}
+
+json::object api::to_json(const kind_state& k, const record& r, const std::string& base_url) const {
+  json::object o;
+  o["url"] = base_url + "/api/v2/" + k.name + "/" + std::to_string(r.id) + ".json";
+  o["id"] = r.id;
+  for (const auto& [key, value] : r.fields) o[key] = value;
+  o["created_at"] = iso_s(r.created_s);
+  o["updated_at"] = iso_s(r.updated_s);
+  if (k.name == "users") o["active"] = !r.deleted;
+  if (k.name == "tickets") {
+    o["generated_timestamp"] = r.updated_s;
+    if (r.deleted) o["status"] = "deleted";
+  }
+  return o;
+}
+
+void api::emit(const kind_state& k, const record& r, std::string_view what, json::object event) {
+  if (k.name == "satisfaction_ratings") return;
+  webhook_event e;
+  const std::uint64_t h = mix(static_cast<std::uint64_t>(next_event_) * 7919 + static_cast<std::uint64_t>(account_id_));
+  char uuid[48];
+  std::snprintf(uuid, sizeof uuid, "%08llx-%04llx-4%03llx-a%03llx-%012llx",
+                static_cast<unsigned long long>(h >> 32), static_cast<unsigned long long>((h >> 16) & 0xffff),
+                static_cast<unsigned long long>(h & 0xfff), static_cast<unsigned long long>((h >> 12) & 0xfff),
+                static_cast<unsigned long long>(next_event_));
+  ++next_event_;
+  e.id = uuid;
+  e.type = "zen:event-type:" + k.singular + "." + std::string(what);
+  e.subject_id = r.id;
+  e.subject_kind = k.singular;
+  e.time_s = r.updated_s;
+  json::object detail;
+  detail["id"] = std::to_string(r.id);
+  for (const auto& [key, value] : r.fields) {
+    if (value.is_string() || value.is_null()) detail[key] = value.is_null() ? json::value("") : value;
+    else if (value.is_number() || value.is_bool()) detail[key] = json::serialize(value);
+  }
+  detail["created_at"] = iso_s(r.created_s);
+  detail["updated_at"] = iso_s(r.updated_s);
+  e.detail = std::move(detail);
+  e.event = std::move(event);
+  events_.push_back(std::move(e));
+}
+
+void api::apply_changes(kind_state& k, record& r, const json::object& changes) {
+  std::vector<std::pair<std::string, std::pair<json::value, json::value>>> changed;
+  for (const auto& [key, value] : changes) {
+    if (key == "id" || key == "url" || key == "created_at" || key == "updated_at") continue;
+    const auto* old = r.fields.if_contains(key);
+    if (old != nullptr && *old == value) continue;
+    changed.push_back({std::string(key), {old == nullptr ? json::value(nullptr) : *old, value}});
+    r.fields[key] = value;
+  }
+  if (changed.empty()) return;
+  r.updated_s = std::max(now_ms_() / 1000, r.updated_s);
+  k.touched[r.id] = r;
+  for (const auto& [key, values] : changed) {
+    std::string what = key + "_changed";
+    if (k.name == "users") {
+      if (key == "email" || key == "phone") what = "identity_changed";
+      else if (key == "user_fields") what = "custom_field_changed";
+      else if (key != "name" && key != "external_id" && key != "role" && key != "active") what = "details_changed";
+    } else if (key != "status" && key != "subject" && key != "priority") {
+      what = "custom_field_changed";
+    }
+    emit(k, r, what, json::object{{"field", key}, {"previous", values.first}, {"current", values.second}});
+  }
+}
+
+std::optional<api_reply> api::limit(window& w, std::int64_t max, std::string_view what) {
+  const auto now = now_ms_();
+  if (now - w.start_ms >= 60'000 || now < w.start_ms) w = window{now, 0};
+  if (w.count >= max) {
+    api_reply r;
+    r.status = 429;
+    const auto retry = std::max<std::int64_t>(1, (w.start_ms + 60'000 - now + 999) / 1000);
+    r.headers.emplace_back("Retry-After", std::to_string(retry));
+    r.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+    r.body = "Rate limit for " + std::string(what) + " exceeded. Please wait and try your request again.";
+    return r;
+  }
+  ++w.count;
+  return std::nullopt;
+}
+
+api_reply api::handle(const api_request& request) {
+  std::lock_guard lock(mutex_);
+  if (!request.authorization.starts_with("Basic ") && !request.authorization.starts_with("Bearer ")) {
+    return error_reply(401, "Couldn't authenticate you", "Missing or invalid credentials");
+  }
+  if (auto limited = limit(all_, limits_.per_minute, "account")) return *limited;
+  api_reply reply = route(request);
+  reply.headers.emplace_back("X-Rate-Limit", std::to_string(limits_.per_minute));
+  reply.headers.emplace_back("X-Rate-Limit-Remaining", std::to_string(limits_.per_minute - all_.count));
+  return reply;
+}
+
+api_reply api::route(const api_request& request) {
+  auto parsed = boost::urls::parse_origin_form(request.target);
+  if (!parsed) return error_reply(400, "InvalidEndpoint", "Invalid request target");
+  std::vector<std::string> segs;
+  for (auto s : parsed->segments()) segs.emplace_back(s);
+  if (!segs.empty() && segs.back().ends_with(".json")) segs.back().resize(segs.back().size() - 5);
+  query_map query;
+  for (auto p : parsed->params()) query[std::string(p.key)] = std::string(p.value);
+  const std::string& m = request.method;
+  if (segs.size() < 3 || segs[0] != "api" || segs[1] != "v2") return error_reply(404, "InvalidEndpoint", "Not found");
+  json::value body;
+  if (m == "POST" || m == "PUT") {
+    boost::system::error_code ec;
+    body = json::parse(request.body, ec);
+    if (ec) return error_reply(400, "Unprocessable Entity", "Server could not parse JSON");
+  }
+  const std::string& base = request.base_url;
+  // /api/v2/incremental/{users|tickets}[/cursor]
+  if (segs[2] == "incremental" && m == "GET" && (segs.size() == 4 || (segs.size() == 5 && segs[4] == "cursor"))) {
+    kind_state* k = find_kind(segs[3]);
+    if (k == nullptr || k->name == "satisfaction_ratings") return error_reply(404, "InvalidEndpoint", "Not found");
+    if (segs.size() == 5) {
+      if (k->name == "users") {
+        if (auto limited = limit(cursor_users_, limits_.cursor_users_per_minute, "incremental exports cursor")) {
+          return *limited;
+        }
+      } else if (auto limited = limit(incremental_, limits_.incremental_per_minute, "incremental exports")) {
+        return *limited;
+      }
+      auto r = cursor_export(*k, query, base);
+      if (k->name == "users") {
+        r.headers.emplace_back("Zendesk-RateLimit-incremental-exports-cursor",
+                               "total=" + std::to_string(limits_.cursor_users_per_minute) +
+                                   "; remaining=" + std::to_string(limits_.cursor_users_per_minute - cursor_users_.count) +
+                                   "; resets=" + std::to_string((cursor_users_.start_ms + 60'000 - now_ms_()) / 1000));
+      }
+      return r;
+    }
+    if (auto limited = limit(incremental_, limits_.incremental_per_minute, "incremental exports")) return *limited;
+    return time_export(*k, query, base);
+  }
+  if (segs[2] == "users" && segs.size() == 4 && m == "POST" && segs[3] == "create_or_update") {
+    return create_or_update(body, base);
+  }
+  if (segs[2] == "users" && segs.size() == 4 && m == "POST" && segs[3] == "create_or_update_many") {
+    return create_or_update_many(body, base);
+  }
+  if (segs[2] == "job_statuses" && segs.size() == 4 && m == "GET") return job_status(segs[3], base);
+  if (segs[2] == "satisfaction_ratings" && segs.size() == 3 && m == "GET") return ratings(query, base);
+  if (segs[2] == "user_fields" && segs.size() == 3 && m == "GET") return user_fields();
+  if ((segs[2] == "users" || segs[2] == "tickets" || segs[2] == "satisfaction_ratings") && segs.size() == 4 &&
+      m == "GET") {
+    return show(*find_kind(segs[2]), segs[3], base);
+  }
+  return error_reply(404, "InvalidEndpoint", "Not found");
+}
+
+api_reply api::cursor_export(kind_state& k, const query_map& query, const std::string& base_url) {
+  export_position from;
+  const auto cursor_it = query.find("cursor");
+  if (cursor_it != query.end()) {
+    const auto decoded = decode_cursor(cursor_it->second);
+    if (!decoded) return error_reply(400, "InvalidPaginationParameter", "Invalid cursor");
+    from = *decoded;
+  } else {
+    const auto st = query.find("start_time");
+    if (st == query.end()) return error_reply(400, "InvalidValue", "start_time or cursor is required");
+    const auto start = parse_int(st->second);
+    if (!start) return error_reply(400, "InvalidValue", "Invalid start_time");
+    if (auto err = check_start_time(*start, now_ms_() / 1000)) return error_reply(400, "InvalidValue", *err);
+    from = {*start, 0};
+    // (start, 0) is exclusive, so records updated exactly at start_time (ids are >= 1) are included.
+  }
+  std::size_t per_page = limits_.export_per_page_max;
+  if (const auto it = query.find("per_page"); it != query.end()) {
+    const auto n = parse_int(it->second);
+    if (!n || *n < 1) return error_reply(400, "InvalidValue", "Invalid per_page");
+    per_page = std::min<std::size_t>(static_cast<std::size_t>(*n), limits_.export_per_page_max);
+  }
+  const bool exclude_deleted = query.count("exclude_deleted") != 0 && query.at("exclude_deleted") == "true";
+  std::vector<record> hits;
+  for_each(k, [&](const record& r) {
+    if (exclude_deleted && r.deleted) return true;
+    if (r.updated_s > from.updated_at_s || (r.updated_s == from.updated_at_s && r.id > from.id)) hits.push_back(r);
+    return true;
+  });
+  std::sort(hits.begin(), hits.end(), [](const record& a, const record& b) {
+    return a.updated_s != b.updated_s ? a.updated_s < b.updated_s : a.id < b.id;
+  });
+  json::array items;
+  export_position last = from;
+  for (std::size_t i = 0; i < hits.size() && i < per_page; ++i) {
+    items.push_back(to_json(k, hits[i], base_url));
+    last = {hits[i].updated_s, hits[i].id};
+  }
+  const bool end = hits.size() <= per_page;
+  const std::string after = encode_cursor(last);
+  json::object body{{k.name, std::move(items)},
+                    {"after_url", base_url + "/api/v2/incremental/" + k.name + "/cursor.json?cursor=" + after},
+                    {"after_cursor", after},
+                    {"before_url", nullptr},
+                    {"before_cursor", nullptr},
+                    {"end_of_stream", end}};
+  return json_reply(200, body);
+}
+
+api_reply api::time_export(kind_state& k, const query_map& query, const std::string& base_url) {
+  const auto st = query.find("start_time");
+  const auto start = st == query.end() ? std::nullopt : parse_int(st->second);
+  if (!start) return error_reply(400, "InvalidValue", "start_time is required");
+  if (auto err = check_start_time(*start, now_ms_() / 1000)) return error_reply(400, "InvalidValue", *err);
+  std::size_t per_page = limits_.export_per_page_max;
+  if (const auto it = query.find("per_page"); it != query.end()) {
+    if (const auto n = parse_int(it->second); n && *n >= 1) {
+      per_page = std::min<std::size_t>(static_cast<std::size_t>(*n), limits_.export_per_page_max);
+    }
+  }
+  std::vector<record> hits;
+  for_each(k, [&](const record& r) {
+    if (r.updated_s >= *start) hits.push_back(r);
+    return true;
+  });
+  std::sort(hits.begin(), hits.end(), [](const record& a, const record& b) {
+    return a.updated_s != b.updated_s ? a.updated_s < b.updated_s : a.id < b.id;
+  });
+  json::array items;
+  std::int64_t end_time = *start;
+  for (std::size_t i = 0; i < hits.size() && i < per_page; ++i) {
+    items.push_back(to_json(k, hits[i], base_url));
+    end_time = hits[i].updated_s;
+  }
+  const bool end = hits.size() < per_page;
+  // Time-based pages restart at end_time, so records at the boundary repeat (as Zendesk documents).
+  if (!end && end_time == *start) ++end_time;  // a page full of one second would never advance
+  const std::size_t count = items.size();
+  json::object body{{k.name, std::move(items)},
+                    {"next_page", base_url + "/api/v2/incremental/" + k.name + ".json?start_time=" + std::to_string(end_time)},
+                    {"count", count},
+                    {"end_time", end_time},
+                    {"end_of_stream", end}};
+  return json_reply(200, body);
+}
+
+std::optional<std::int64_t> api::find_user(const std::string& email, const std::string& external_id) {
+  kind_state& users = *find_kind("users");
+  std::optional<std::int64_t> found;
+  const std::string want = lower(email);
+  for_each(users, [&](const record& r) {
+    if (r.deleted) return true;
+    if (!external_id.empty() && text_of(r.fields, "external_id") == external_id) {
+      found = r.id;
+      return false;
+    }
+    if (external_id.empty() && !want.empty() && lower(text_of(r.fields, "email")) == want) {
+      found = r.id;
+      return false;
+    }
+    return true;
+  });
+  return found;
+}
+
+json::object api::upsert_user(const json::object& user, std::size_t index, bool& created, std::int64_t& id) {
+  const std::string email = text_of(user, "email");
+  const std::string external_id = text_of(user, "external_id");
+  created = false;
+  id = 0;
+  if (email.empty() && external_id.empty()) {
+    return json::object{{"index", index}, {"error", "EmailOrExternalIdRequired"},
+                        {"details", "email or external_id is required"}, {"status", "Failed"}, {"success", false}};
+  }
+  if (!email.empty() && email.find('@') == std::string::npos) {
+    return json::object{{"index", index}, {"error", "RecordInvalid"}, {"details", "Email: " + email + " is not properly formatted"},
+                        {"status", "Failed"}, {"success", false}};
+  }
+  kind_state& users = *find_kind("users");
+  json::object changes;
+  for (const auto& [key, value] : user) {
+    if (key == "id" || key == "url" || key == "created_at" || key == "updated_at") continue;
+    changes[key] = value;
+  }
+  if (const auto existing = find_user(email, external_id)) {
+    record r = load(users, *existing);
+    apply_changes(users, r, changes);
+    id = r.id;
+    return json::object{{"id", r.id}, {"status", "Updated"}, {"action", "update"}, {"success", true},
+                        {"email", text_of(r.fields, "email")}};
+  }
+  if (text_of(user, "name").empty()) {
+    return json::object{{"index", index}, {"error", "RecordInvalid"}, {"details", "Name: is too short (minimum one character)"},
+                        {"status", "Failed"}, {"success", false}};
+  }
+  record r;
+  r.id = users.next_id++;
+  r.created_s = r.updated_s = now_ms_() / 1000;
+  r.fields = json::object{{"name", ""}, {"email", nullptr}, {"external_id", nullptr}, {"role", "end-user"},
+                          {"phone", nullptr}, {"user_fields", json::object{}}};
+  for (const auto& [key, value] : changes) r.fields[key] = value;
+  users.touched[r.id] = r;
+  emit(users, r, "created");
+  created = true;
+  id = r.id;
+  return json::object{{"id", r.id}, {"status", "Created"}, {"action", "create"}, {"success", true}, {"email", email}};
+}
+
+api_reply api::create_or_update(const json::value& body, const std::string& base_url) {
+  const auto* user = body.is_object() ? body.get_object().if_contains("user") : nullptr;
+  if (user == nullptr || !user->is_object()) return error_reply(400, "InvalidValue", "user is required");
+  bool created = false;
+  std::int64_t id = 0;
+  auto result = upsert_user(user->get_object(), 0, created, id);
+  if (!result.at("success").as_bool()) {
+    return json_reply(422, json::object{{"error", "RecordInvalid"}, {"description", "Record validation errors"},
+                                        {"details", result.at("details")}});
+  }
+  kind_state& users = *find_kind("users");
+  return json_reply(created ? 201 : 200, json::object{{"user", to_json(users, load(users, id), base_url)}});
+}
+
+api_reply api::create_or_update_many(const json::value& body, const std::string& base_url) {
+  const auto* list = body.is_object() ? body.get_object().if_contains("users") : nullptr;
+  if (list == nullptr || !list->is_array()) return error_reply(400, "InvalidValue", "users is required");
+  if (list->get_array().size() > limits_.bulk_max) {
+    return error_reply(400, "InvalidValue", "Too many users: at most " + std::to_string(limits_.bulk_max) +
+                                                " may be created or updated at once");
+  }
+  job j;
+  char id[40];
+  std::snprintf(id, sizeof id, "%016llx%016llx", static_cast<unsigned long long>(mix(next_job_)),
+                static_cast<unsigned long long>(next_job_));
+  ++next_job_;
+  j.id = id;
+  j.created_ms = now_ms_();
+  j.total = list->get_array().size();
+  std::size_t index = 0;
+  for (const auto& u : list->get_array()) {
+    bool created = false;
+    std::int64_t uid = 0;
+    if (!u.is_object()) {
+      j.results.push_back(json::object{{"index", index}, {"error", "InvalidValue"}, {"details", "user must be an object"},
+                                       {"status", "Failed"}, {"success", false}});
+    } else {
+      j.results.push_back(upsert_user(u.get_object(), index, created, uid));
+    }
+    ++index;
+  }
+  jobs_[j.id] = j;
+  json::object status{{"id", j.id},
+                      {"url", base_url + "/api/v2/job_statuses/" + j.id + ".json"},
+                      {"total", j.total},
+                      {"progress", 0},
+                      {"status", "queued"},
+                      {"message", nullptr},
+                      {"results", nullptr}};
+  return json_reply(200, json::object{{"job_status", std::move(status)}});
+}
+
+api_reply api::job_status(const std::string& id, const std::string& base_url) {
+  const auto it = jobs_.find(id);
+  if (it == jobs_.end()) return error_reply(404, "RecordNotFound", "Not found");
+  const job& j = it->second;
+  const bool done = now_ms_() - j.created_ms >= limits_.job_delay_ms;
+  json::object status{{"id", j.id},
+                      {"url", base_url + "/api/v2/job_statuses/" + j.id + ".json"},
+                      {"total", j.total},
+                      {"progress", done ? j.total : 0},
+                      {"status", done ? "completed" : "queued"},
+                      {"message", done ? json::value("Completed at " + iso_s(now_ms_() / 1000)) : json::value(nullptr)},
+                      {"results", done ? json::value(j.results) : json::value(nullptr)}};
+  return json_reply(200, json::object{{"job_status", std::move(status)}});
+}
+
+api_reply api::show(kind_state& k, const std::string& id_text, const std::string& base_url) {
+  const auto id = parse_int(id_text);
+  if (!id || !exists(k, *id)) return error_reply(404, "RecordNotFound", "Not found");
+  const record r = load(k, *id);
+  if (r.deleted && k.name != "users") return error_reply(404, "RecordNotFound", "Not found");
+  return json_reply(200, json::object{{k.singular, to_json(k, r, base_url)}});
+}
+
+api_reply api::ratings(const query_map& query, const std::string& base_url) {
+  kind_state& k = *find_kind("satisfaction_ratings");
+  std::int64_t start = 0;
+  std::int64_t end = INT64_MAX;
+  if (const auto it = query.find("start_time"); it != query.end()) start = parse_int(it->second).value_or(0);
+  if (const auto it = query.find("end_time"); it != query.end()) end = parse_int(it->second).value_or(INT64_MAX);
+  std::vector<record> hits;
+  for_each(k, [&](const record& r) {
+    if (!r.deleted && r.updated_s >= start && r.updated_s <= end) hits.push_back(r);
+    return true;
+  });  // id order
+  std::size_t size = 100;
+  std::int64_t after_id = 0;
+  const bool cursor_mode = query.count("page[size]") != 0 || query.count("page[after]") != 0;
+  if (const auto it = query.find("page[size]"); it != query.end()) {
+    size = std::clamp<std::size_t>(static_cast<std::size_t>(parse_int(it->second).value_or(100)), 1, 100);
+  }
+  if (const auto it = query.find("page[after]"); it != query.end()) {
+    const auto pos = decode_cursor(it->second);
+    if (!pos) return error_reply(400, "InvalidPaginationParameter", "Invalid page[after]");
+    after_id = pos->id;
+  }
+  std::size_t page = 1;
+  if (!cursor_mode) {
+    if (const auto it = query.find("per_page"); it != query.end()) {
+      size = std::clamp<std::size_t>(static_cast<std::size_t>(parse_int(it->second).value_or(100)), 1, 100);
+    }
+    if (const auto it = query.find("page"); it != query.end()) {
+      page = static_cast<std::size_t>(std::max<std::int64_t>(1, parse_int(it->second).value_or(1)));
+    }
+  }
+  json::array items;
+  std::size_t skipped = cursor_mode ? 0 : (page - 1) * size;
+  std::int64_t last_id = after_id;
+  bool more = false;
+  for (const auto& r : hits) {
+    if (r.id <= after_id) continue;
+    if (skipped > 0) {
+      --skipped;
+      continue;
+    }
+    if (items.size() == size) {
+      more = true;
+      break;
+    }
+    items.push_back(to_json(k, r, base_url));
+    last_id = r.id;
+  }
+  json::object body{{"satisfaction_ratings", std::move(items)}};
+  if (cursor_mode) {
+    const std::string after = encode_cursor({0, last_id});
+    body["meta"] = json::object{{"has_more", more}, {"after_cursor", after}, {"before_cursor", nullptr}};
+    body["links"] = json::object{
+        {"next", more ? json::value(base_url + "/api/v2/satisfaction_ratings.json?page%5Bafter%5D=" + after +
+                                    "&page%5Bsize%5D=" + std::to_string(size))
+                      : json::value(nullptr)},
+        {"prev", nullptr}};
+  } else {
+    body["next_page"] = more ? json::value(base_url + "/api/v2/satisfaction_ratings.json?page=" +
+                                           std::to_string(page + 1) + "&per_page=" + std::to_string(size))
+                             : json::value(nullptr);
+    body["previous_page"] = nullptr;
+    body["count"] = hits.size();
+  }
+  return json_reply(200, body);
+}
+
+api_reply api::user_fields() {
+  json::array fields;
+  fields.push_back(json::object{{"id", 7001}, {"key", "plan"}, {"type", "dropdown"}, {"title", "Plan"},
+                                {"active", true}, {"position", 0},
+                                {"custom_field_options",
+                                 json::array{json::object{{"id", 1}, {"name", "Free"}, {"value", "free"}},
+                                             json::object{{"id", 2}, {"name", "Pro"}, {"value", "pro"}},
+                                             json::object{{"id", 3}, {"name", "Enterprise"}, {"value", "enterprise"}}}}});
+  fields.push_back(json::object{{"id", 7002}, {"key", "crm_id"}, {"type", "text"}, {"title", "CRM ID"},
+                                {"active", true}, {"position", 1}});
+  fields.push_back(json::object{{"id", 7003}, {"key", "nps_score"}, {"type", "integer"}, {"title", "NPS score"},
+                                {"active", true}, {"position", 2}});
+  return json_reply(200, json::object{{"user_fields", std::move(fields)}, {"next_page", nullptr},
+                                      {"previous_page", nullptr}, {"count", 3}});
+}
+
+// ---- admin --------------------------------------------------------------------------------------------------
+
+std::optional<json::value> api::admin_list(std::string_view kind) {
+  std::lock_guard lock(mutex_);
+  kind_state* k = find_kind(kind);
+  if (k == nullptr) return std::nullopt;
+  json::array out;
+  for_each(*k, [&](const record& r) {
+    out.push_back(to_json(*k, r, ""));
+    return true;
+  });
+  return json::value(std::move(out));
+}
+
+std::optional<json::value> api::admin_get(std::string_view kind, std::int64_t id) {
+  std::lock_guard lock(mutex_);
+  kind_state* k = find_kind(kind);
+  if (k == nullptr || !exists(*k, id)) return std::nullopt;
+  return json::value(to_json(*k, load(*k, id), ""));
+}
+
+std::optional<json::value> api::admin_create(std::string_view kind, const json::object& body) {
+  std::lock_guard lock(mutex_);
+  kind_state* k = find_kind(kind);
+  if (k == nullptr) return std::nullopt;
+  const json::object* src = &body;
+  if (const auto* inner = body.if_contains(k->singular); inner != nullptr && inner->is_object()) {
+    src = &inner->get_object();
+  }
+  record r;
+  r.id = k->next_id++;
+  r.created_s = r.updated_s = now_ms_() / 1000;
+  if (k->name == "users") {
+    r.fields = json::object{{"name", ""}, {"email", nullptr}, {"external_id", nullptr}, {"role", "end-user"},
+                            {"phone", nullptr}, {"user_fields", json::object{}}};
+  }
+  for (const auto& [key, value] : *src) {
+    if (key != "id" && key != "url" && key != "created_at" && key != "updated_at") r.fields[key] = value;
+  }
+  k->touched[r.id] = r;
+  emit(*k, r, "created");
+  return json::value(to_json(*k, r, ""));
+}
+
+std::optional<json::value> api::admin_update(std::string_view kind, std::int64_t id, const json::object& body) {
+  std::lock_guard lock(mutex_);
+  kind_state* k = find_kind(kind);
+  if (k == nullptr || !exists(*k, id)) return std::nullopt;
+  record r = load(*k, id);
+  if (r.deleted) return std::nullopt;
+  const json::object* src = &body;
+  if (const auto* inner = body.if_contains(k->singular); inner != nullptr && inner->is_object()) {
+    src = &inner->get_object();
+  }
+  // An admin edit always counts as a change: the stamp moves even when values are equal.
+  const auto before = r.updated_s;
+  apply_changes(*k, r, *src);
+  if (r.updated_s == before) {
+    r.updated_s = std::max(now_ms_() / 1000, r.updated_s);
+    k->touched[r.id] = r;
+  }
+  return json::value(to_json(*k, r, ""));
+}
+
+bool api::admin_delete(std::string_view kind, std::int64_t id) {
+  std::lock_guard lock(mutex_);
+  kind_state* k = find_kind(kind);
+  if (k == nullptr || !exists(*k, id)) return false;
+  record r = load(*k, id);
+  if (r.deleted) return false;
+  r.deleted = true;
+  r.updated_s = std::max(now_ms_() / 1000, r.updated_s);
+  k->touched[r.id] = r;
+  emit(*k, r, "deleted");
+  return true;
+}
+
+void api::set_limits(const json::object& limits) {
+  std::lock_guard lock(mutex_);
+  auto get = [&](const char* key, auto& slot) {
+    if (const auto* v = limits.if_contains(key); v != nullptr && v->is_number()) {
+      slot = static_cast<std::remove_reference_t<decltype(slot)>>(v->to_number<double>());
+    }
+  };
+  get("per_minute", limits_.per_minute);
+  get("incremental_per_minute", limits_.incremental_per_minute);
+  get("cursor_users_per_minute", limits_.cursor_users_per_minute);
+  get("export_per_page_max", limits_.export_per_page_max);
+  get("bulk_max", limits_.bulk_max);
+  get("job_delay_ms", limits_.job_delay_ms);
+  const auto now = now_ms_();
+  all_ = incremental_ = cursor_users_ = window{now, 0};
+}
+
+std::vector<webhook_event> api::take_events() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(events_, {});
+}
+
+std::string api::webhook_body(const webhook_event& e) const {
+  json::object body{{"type", e.type},
+                    {"account_id", account_id_},
+                    {"id", e.id},
+                    {"subject", "zen:" + e.subject_kind + ":" + std::to_string(e.subject_id)},
+                    {"time", iso_s(e.time_s)},
+                    {"zendesk_event_version", "2022-06-20"},
+                    {"detail", e.detail},
+                    {"event", e.event}};
+  return json::serialize(body);
+}
+
+// ---- seeded data ---------------------------------------------------------------------------------------------
+
+seed_source default_seed(std::uint64_t seed, std::size_t size, std::int64_t base_ms) {
+  seed_source s;
+  s.count = [size](std::string_view kind) -> std::size_t {
+    if (kind == "users") return size;
+    if (kind == "tickets") return size / 2;
+    if (kind == "satisfaction_ratings") return size / 4;
+    return 0;
+  };
+  s.make = [seed, size, base_ms](std::string_view kind, std::int64_t index) {
+    static constexpr std::array<const char*, 12> first = {"Ann",  "Bob",   "Chloe", "Dmitri", "Eva",  "Farah",
+                                                           "Goro", "Hanna", "Ivan",  "Jia",    "Kofi", "Lena"};
+    static constexpr std::array<const char*, 10> last = {"Lee",   "Novak", "Okafor", "Silva", "Schmidt",
+                                                         "Tanaka", "Haddad", "Brown", "Rossi", "Kowalski"};
+    const std::uint64_t h = mix(seed ^ (std::hash<std::string_view>{}(kind) + static_cast<std::uint64_t>(index)));
+    record r;
+    r.id = index;
+    const auto n = static_cast<std::int64_t>(size);
+    // One record a minute, oldest first, the newest two minutes before start: all exportable at once.
+    r.created_s = base_ms / 1000 - (n - index + 2) * 60;
+    r.updated_s = r.created_s + static_cast<std::int64_t>(h % 50);
+    const std::string fn = first[h % first.size()];
+    const std::string ln = last[(h >> 8) % last.size()];
+    if (kind == "users") {
+      std::string email = lower(fn + "." + ln + std::to_string(index) + "@Example.com");
+      if ((h >> 16) % 4 == 0) email[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(email[0])));
+      char phone[32];
+      std::snprintf(phone, sizeof phone, "+1415555%04llu", static_cast<unsigned long long>(index % 10000));
+      r.fields = json::object{{"name", fn + " " + ln},
+                              {"email", email},
+                              {"external_id", (h >> 20) % 3 == 0 ? json::value(nullptr)
+                                                                  : json::value("crm-" + std::to_string(index))},
+                              {"role", "end-user"},
+                              {"phone", (h >> 24) % 4 == 0 ? json::value(nullptr) : json::value(phone)},
+                              {"user_fields", json::object{{"plan", (h >> 28) % 2 ? "pro" : "free"},
+                                                           {"crm_id", nullptr},
+                                                           {"nps_score", nullptr}}}};
+    } else if (kind == "tickets") {
+      static constexpr std::array<const char*, 4> statuses = {"new", "open", "pending", "solved"};
+      r.fields = json::object{{"subject", "Question about invoice " + std::to_string(1000 + index)},
+                              {"status", statuses[(h >> 12) % statuses.size()]},
+                              {"priority", (h >> 14) % 2 ? "normal" : "high"},
+                              {"requester_id", 2 * index - 1 <= n ? 2 * index - 1 : 1},
+                              {"type", "question"}};
+    } else {
+      const bool good = (h >> 12) % 4 != 0;
+      r.fields = json::object{{"ticket_id", index},
+                              {"requester_id", 2 * index - 1 <= n ? 2 * index - 1 : 1},
+                              {"score", good ? "good" : "bad"},
+                              {"comment", good ? "Thanks!" : "Too slow"}};
+    }
+    return r;
+  };
+  return s;
+}
+
+}  // namespace omnisync::sim::zendesk

@@ -1,0 +1,157 @@
+#pragma once
+/// The Zendesk Support simulator's state and REST semantics, independent of the HTTP server: users, tickets
+/// and satisfaction ratings seeded lazily, cursor-based and time-based incremental exports (start_time rules,
+/// `after_cursor`, `end_of_stream`), `create_or_update` / `create_or_update_many` with job statuses, user
+/// fields, rate limits (429 + Retry-After, plain-text body) and the webhook events mutations produce.
+///
+/// Thread safety: every public member locks one mutex. Lifecycle: one per simulator; `reset()` reseeds.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+namespace omnisync::sim::zendesk {
+
+/// A user, ticket or satisfaction rating: the JSON object Zendesk returns plus the sort keys.
+struct record {
+  std::int64_t id = 0;
+  std::int64_t updated_s = 0;
+  bool deleted = false;
+  boost::json::object fields;  ///< everything except id/url/created_at/updated_at, which are derived
+  std::int64_t created_s = 0;
+};
+
+/// Seeded records: count per kind ("users", "tickets", "satisfaction_ratings") and a deterministic maker.
+struct seed_source {
+  std::function<std::size_t(std::string_view kind)> count;
+  std::function<record(std::string_view kind, std::int64_t index)> make;
+};
+
+struct api_limits {
+  std::int64_t per_minute = 700;               ///< account-wide requests per minute (X-Rate-Limit)
+  std::int64_t incremental_per_minute = 10;    ///< time-based incremental exports
+  std::int64_t cursor_users_per_minute = 20;   ///< users cursor export (Zendesk-RateLimit-incremental-exports-cursor)
+  std::size_t export_per_page_max = 1000;
+  std::size_t bulk_max = 100;
+  std::int64_t job_delay_ms = 0;  ///< how long a job_status stays "queued" before it reads "completed"
+};
+
+struct api_request {
+  std::string method;
+  std::string target;    ///< path and query
+  std::string body;
+  std::string authorization;
+  std::string base_url;  ///< scheme://host:port the client used, for after_url / next_page / job urls
+};
+
+struct api_reply {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+/// One webhook event (event-subscribed webhook body, zendesk_event_version 2022-06-20).
+struct webhook_event {
+  std::string id;    ///< uuid-like, unique per event
+  std::string type;  ///< zen:event-type:user.created, ...
+  std::int64_t subject_id = 0;
+  std::string subject_kind;  ///< user, ticket
+  std::int64_t time_s = 0;
+  boost::json::object detail;
+  boost::json::object event;
+};
+
+class api {
+ public:
+  api(seed_source seed, std::function<std::int64_t()> now_ms, std::int64_t account_id = 12514403);
+
+  api_reply handle(const api_request& request);
+
+  // ---- admin side (no rate limits) ----
+  static const std::vector<std::string>& kinds();  ///< users, tickets, satisfaction_ratings
+  std::optional<boost::json::value> admin_list(std::string_view kind);
+  std::optional<boost::json::value> admin_get(std::string_view kind, std::int64_t id);
+  std::optional<boost::json::value> admin_create(std::string_view kind, const boost::json::object& body);
+  std::optional<boost::json::value> admin_update(std::string_view kind, std::int64_t id, const boost::json::object& body);
+  bool admin_delete(std::string_view kind, std::int64_t id);
+  void set_limits(const boost::json::object& limits);
+  void reset();
+
+  std::vector<webhook_event> take_events();
+  /// The JSON body Zendesk POSTs for one event.
+  std::string webhook_body(const webhook_event& event) const;
+  std::int64_t account_id() const noexcept { return account_id_; }
+
+ private:
+  struct kind_state {
+    std::string name;      ///< users
+    std::string singular;  ///< user
+    std::map<std::int64_t, record> touched;
+    std::size_t seeded = 0;
+    std::int64_t next_id = 0;
+  };
+  struct job {
+    std::string id;
+    std::int64_t created_ms = 0;
+    std::size_t total = 0;
+    boost::json::array results;
+  };
+  struct window {
+    std::int64_t start_ms = 0;
+    std::int64_t count = 0;
+  };
+
+  kind_state* find_kind(std::string_view kind);
+  bool exists(const kind_state& k, std::int64_t id) const;
+  record load(const kind_state& k, std::int64_t id) const;
+  template <class F>
+  void for_each(const kind_state& k, F&& f) const;
+  boost::json::object to_json(const kind_state& k, const record& r, const std::string& base_url) const;
+  std::optional<std::int64_t> find_user(const std::string& email, const std::string& external_id);
+  void emit(const kind_state& k, const record& r, std::string_view what, boost::json::object event = {});
+  void apply_changes(kind_state& k, record& r, const boost::json::object& changes);
+
+  api_reply route(const api_request& request);
+  api_reply cursor_export(kind_state& k, const std::map<std::string, std::string>& query, const std::string& base_url);
+  api_reply time_export(kind_state& k, const std::map<std::string, std::string>& query, const std::string& base_url);
+  api_reply create_or_update(const boost::json::value& body, const std::string& base_url);
+  api_reply create_or_update_many(const boost::json::value& body, const std::string& base_url);
+  api_reply job_status(const std::string& id, const std::string& base_url);
+  api_reply show(kind_state& k, const std::string& id, const std::string& base_url);
+  api_reply ratings(const std::map<std::string, std::string>& query, const std::string& base_url);
+  api_reply user_fields();
+  /// Upserts one user body; returns the result entry for job statuses and whether it was created.
+  boost::json::object upsert_user(const boost::json::object& user, std::size_t index, bool& created,
+                                  std::int64_t& id);
+  std::optional<api_reply> limit(window& w, std::int64_t max, std::string_view what);
+
+  mutable std::mutex mutex_;
+  seed_source seed_;
+  std::function<std::int64_t()> now_ms_;
+  std::int64_t account_id_;
+  api_limits limits_;
+  std::vector<kind_state> kinds_;
+  std::map<std::string, job> jobs_;
+  std::vector<webhook_event> events_;
+  std::int64_t next_job_ = 1;
+  std::int64_t next_event_ = 1;
+  window all_;
+  window incremental_;
+  window cursor_users_;
+};
+
+/// Default seeded data: `size` end users, size/2 tickets (ticket i requested by user 2i-1) and size/4
+/// satisfaction ratings (rating i on ticket i), derived from (seed, index) only.
+seed_source default_seed(std::uint64_t seed, std::size_t size, std::int64_t base_ms);
+
+/// `2024-05-01T10:00:00Z` from epoch seconds.
+std::string iso_s(std::int64_t epoch_s);
+
+}  // namespace omnisync::sim::zendesk
