@@ -1,0 +1,135 @@
+// The SQLite schema, as an append-only list of migrations per database file.
+//
+// To change the schema, append a migration to the end of the right list with the next version number.
+// Never edit or reorder a migration that has shipped: databases in the field are at its version already.
+// Times are INTEGER milliseconds since the Unix epoch. See README.md in this folder.
+#include "daemon/store/sqlite_db.hpp"
+
+namespace omnisync::store::sqlite {
+namespace {
+
+// state.db: everything except the webhook inbox.
+constexpr migration state_list[] = {
+    {1, "meta, cursors, source records",
+     R"sql(
+CREATE TABLE meta(
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE cursors(
+  connector TEXT NOT NULL,
+  object TEXT NOT NULL,
+  value TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY(connector, object)
+) WITHOUT ROWID;
+
+CREATE TABLE records(
+  connector TEXT NOT NULL,
+  object TEXT NOT NULL,
+  id TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  source_ts INTEGER NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0 CHECK(deleted IN (0, 1)),
+  stored_at INTEGER NOT NULL,
+  PRIMARY KEY(connector, object, id)
+);
+
+-- Kept by triggers so that status never counts a million rows.
+CREATE TABLE record_counts(
+  connector TEXT NOT NULL,
+  object TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY(connector, object)
+) WITHOUT ROWID;
+
+CREATE TRIGGER records_count_insert AFTER INSERT ON records BEGIN
+  INSERT INTO record_counts(connector, object, n) VALUES(new.connector, new.object, 1)
+    ON CONFLICT(connector, object) DO UPDATE SET n = n + 1;
+END;
+
+CREATE TRIGGER records_count_delete AFTER DELETE ON records BEGIN
+  UPDATE record_counts SET n = n - 1 WHERE connector = old.connector AND object = old.object;
+END;
+)sql"},
+
+    {2, "outbox and dead letters",
+     R"sql(
+-- state 0 = pending, 1 = claimed. For a claimed write next_attempt_at is the end of its claim, so
+-- "due" is one comparison for both states, and an expired claim is due again.
+CREATE TABLE outbox(
+  id INTEGER PRIMARY KEY,
+  connector TEXT NOT NULL,
+  object TEXT NOT NULL,
+  record_key TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  state INTEGER NOT NULL DEFAULT 0 CHECK(state IN (0, 1)),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  enqueued_at INTEGER NOT NULL
+);
+-- At most one pending write per record: enqueueing again replaces its payload (coalescing).
+CREATE UNIQUE INDEX outbox_pending_key ON outbox(connector, object, record_key) WHERE state = 0;
+CREATE INDEX outbox_key ON outbox(connector, object, record_key, state);
+CREATE INDEX outbox_due ON outbox(next_attempt_at, id);
+
+-- target: 0 none, 1 inbox, 2 outbox (where a retry sends the entry).
+CREATE TABLE dead_letters(
+  id INTEGER PRIMARY KEY,
+  target INTEGER NOT NULL CHECK(target IN (0, 1, 2)),
+  connector TEXT NOT NULL,
+  object TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  stage TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  meta TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX dead_letters_connector ON dead_letters(connector, id);
+)sql"},
+
+    {3, "leases with fencing tokens",
+     R"sql(
+CREATE TABLE leases(
+  key TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  token INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql"},
+};
+
+// inbox.db: webhook events only, so that acknowledging a webhook never waits behind a poll transaction.
+constexpr migration inbox_list[] = {
+    {1, "webhook inbox",
+     R"sql(
+-- state 0 = pending, 1 = claimed, 2 = done (kept, body cleared, so redeliveries stay duplicates until pruned).
+-- For a claimed event available_at is the end of its claim.
+CREATE TABLE inbox(
+  id INTEGER PRIMARY KEY,
+  connector TEXT NOT NULL,
+  dedupe_key TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  meta TEXT NOT NULL,
+  body BLOB NOT NULL,
+  state INTEGER NOT NULL DEFAULT 0 CHECK(state IN (0, 1, 2)),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  available_at INTEGER NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  UNIQUE(connector, dedupe_key)
+);
+CREATE INDEX inbox_due ON inbox(available_at, id) WHERE state < 2;
+CREATE INDEX inbox_done ON inbox(received_at) WHERE state = 2;
+)sql"},
+};
+
+}  // namespace
+
+std::span<const migration> state_migrations() noexcept { return state_list; }
+std::span<const migration> inbox_migrations() noexcept { return inbox_list; }
+
+}  // namespace omnisync::store::sqlite

@@ -1,0 +1,62 @@
+#pragma once
+// Shared helpers for the store tests: a store in a temp dir with an injected clock, and blocking calls.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "daemon/store/blocking.hpp"
+#include "daemon/store/store.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace omnisync::store::testing {
+
+/// A clock the test moves by hand: leases and claims expire without sleeping.
+struct manual_clock {
+  std::shared_ptr<std::atomic<std::int64_t>> ms = std::make_shared<std::atomic<std::int64_t>>(1'700'000'000'000);
+  timestamp now() const { return timestamp(std::chrono::milliseconds(ms->load())); }
+  void advance(std::chrono::milliseconds d) { ms->fetch_add(d.count()); }
+  clock_fn fn() const {
+    auto p = ms;
+    return [p] { return timestamp(std::chrono::milliseconds(p->load())); };
+  }
+};
+
+inline options make_options(const std::filesystem::path& dir, const manual_clock& clock) {
+  options o;
+  o.state_dir = dir;
+  o.clock = clock.fn();
+  return o;
+}
+
+inline std::unique_ptr<store> open_ok(const options& o) {
+  std::string why;
+  auto s = open_store(o, &why);
+  INFO(why);
+  REQUIRE(s.has_value());
+  return std::move(*s);
+}
+
+/// Runs a store operation to completion and requires success.
+template <class T>
+T ok(task<T> op) {
+  auto r = wait(std::move(op));
+  if (!r) FAIL("store operation failed: " << r.error().message());
+  if constexpr (!std::is_void_v<T>) return std::move(*r);
+}
+
+/// Runs a store operation and returns its error class (errc::ok on success).
+template <class T>
+omnisync::errc error_of(task<T> op) {
+  auto r = wait(std::move(op));
+  if (r) return omnisync::errc::ok;
+  REQUIRE(r.error().category() == omnisync::error_category());
+  return static_cast<omnisync::errc>(r.error().value());
+}
+
+inline source_record rec(std::string id, std::string payload, std::int64_t ts = 1000, bool deleted = false) {
+  return {std::move(id), std::move(payload), timestamp(std::chrono::milliseconds(ts)), deleted};
+}
+
+}  // namespace omnisync::store::testing

@@ -1,0 +1,553 @@
+// Unit tests of the SQLite store through its public interface (and raw SQLite where a test must reach under it:
+// building old schema versions, corrupting versions, holding locks).
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <sqlite3.h>
+
+#include <set>
+#include <thread>
+
+#include "daemon/store/sqlite_db.hpp"
+#include "tests/unit/store/store_fixture.hpp"
+
+using namespace omnisync::store;
+using namespace omnisync::store::testing;
+using omnisync::errc;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A raw SQLite handle on a store file, for what the public interface deliberately cannot do.
+struct raw_db {
+  explicit raw_db(const std::filesystem::path& p) { REQUIRE(sqlite3_open(p.c_str(), &db) == SQLITE_OK); }
+  ~raw_db() { sqlite3_close(db); }
+  void exec(const std::string& sql) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    std::string msg = err ? err : "";
+    sqlite3_free(err);
+    INFO(sql << ": " << msg);
+    REQUIRE(rc == SQLITE_OK);
+  }
+  std::int64_t scalar(const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    auto v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+  }
+  sqlite3* db = nullptr;
+};
+
+outbox_write write_of(std::string key, std::string payload) {
+  return {"hubspot", "contact", std::move(key), std::move(payload)};
+}
+
+}  // namespace
+
+TEST_CASE("store: a new state dir is created and migrated to the latest schema", "[store][migrations]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto sub = dir.path() / "a" / "b";
+  {
+    auto s = open_ok(make_options(sub, clock));
+    CHECK(s->kind() == "sqlite");
+    CHECK(s->schema_version() == latest_schema_version());
+    CHECK(s->inbox_schema_version() == latest_inbox_schema_version());
+    CHECK(latest_schema_version() >= 3);
+    CHECK_FALSE(ok(s->meta_get("instance")).has_value());
+    ok(s->meta_set("instance", "one"));
+    ok(s->meta_set("instance", "two"));
+    CHECK(ok(s->meta_get("instance")) == std::optional<std::string>("two"));
+    CHECK(error_of(s->meta_set("", "x")) == errc::invalid_input);
+  }
+  REQUIRE(std::filesystem::exists(sub / "state.db"));
+  REQUIRE(std::filesystem::exists(sub / "inbox.db"));
+  {
+    raw_db raw(sub / "state.db");
+    CHECK(raw.scalar("PRAGMA user_version") == latest_schema_version());
+    CHECK(raw.scalar("SELECT count(*) FROM schema_migrations") == latest_schema_version());
+    raw_db inbox(sub / "inbox.db");
+    CHECK(inbox.scalar("PRAGMA user_version") == latest_inbox_schema_version());
+  }
+  // Reopening keeps the data and applies nothing.
+  auto s = open_ok(make_options(sub, clock));
+  CHECK(ok(s->meta_get("instance")) == std::optional<std::string>("two"));
+}
+
+TEST_CASE("store: migrates from every earlier schema version", "[store][migrations]") {
+  const int latest = std::max(latest_schema_version(), latest_inbox_schema_version());
+  for (int n = 0; n < latest; ++n) {
+    DYNAMIC_SECTION("from version " << n) {
+      omnisync::test::temp_dir dir;
+      manual_clock clock;
+      auto o = make_options(dir.path(), clock);
+      o.migrate_to = n;
+      {
+        auto s = open_ok(o);
+        CHECK(s->schema_version() == std::min(n, latest_schema_version()));
+        CHECK(s->inbox_schema_version() == std::min(n, latest_inbox_schema_version()));
+        // Data written at the old version must survive the upgrade.
+        if (n >= 1) {
+          ok(s->meta_set("written_at", std::to_string(n)));
+          ok(s->append_records({"sf", "Contact", {rec("003A", R"({"v":1})")}, "c1", {}}));
+          ok(s->inbox_append({"hubspot", "ev-1", clock.now(), "{}", "body"}));
+        }
+      }
+      {
+        raw_db raw(dir / "state.db");
+        CHECK(raw.scalar("PRAGMA user_version") == std::min(n, latest_schema_version()));
+      }
+      o.migrate_to.reset();
+      auto s = open_ok(o);
+      CHECK(s->schema_version() == latest_schema_version());
+      CHECK(s->inbox_schema_version() == latest_inbox_schema_version());
+      if (n >= 1) {
+        CHECK(ok(s->meta_get("written_at")) == std::optional<std::string>(std::to_string(n)));
+        CHECK(ok(s->cursor_get("sf", "Contact")) == std::optional<std::string>("c1"));
+        CHECK(ok(s->inbox_append({"hubspot", "ev-1", clock.now(), "{}", "body"})) == append_outcome::duplicate);
+        CHECK(ok(s->get_counts()).records_per_connector.at("sf") == 1);
+      }
+      // Every feature works on the migrated database.
+      CHECK(ok(s->outbox_enqueue({write_of("k", "{}")}, {})).inserted == 1);
+      CHECK(ok(s->lease("poll:sf", "me", 1s)).token == 1);
+      CHECK(ok(s->dead_letter_add({retry_target::none, "sf", "Contact", "1", "", "mapping", "bad", "{}", "{}"})) > 0);
+      CHECK(ok(s->integrity_check()) == "ok");
+      raw_db raw(dir / "state.db");
+      CHECK(raw.scalar("SELECT count(*) FROM schema_migrations") == latest_schema_version());
+    }
+  }
+}
+
+TEST_CASE("store: refuses a database with a newer schema", "[store][migrations]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  { open_ok(make_options(dir.path(), clock)); }
+  SECTION("state.db") {
+    raw_db(dir / "state.db").exec("PRAGMA user_version=" + std::to_string(latest_schema_version() + 1));
+  }
+  SECTION("inbox.db") {
+    raw_db(dir / "inbox.db").exec("PRAGMA user_version=" + std::to_string(latest_inbox_schema_version() + 1));
+  }
+  std::string why;
+  auto s = open_store(make_options(dir.path(), clock), &why);
+  REQUIRE_FALSE(s.has_value());
+  CHECK(s.error() == omnisync::make_error_code(errc::fail));
+  CHECK_THAT(why, Catch::Contains("newer than this omnisyncd knows"));
+  CHECK_THAT(why, Catch::Contains("refusing to start"));
+}
+
+TEST_CASE("store: a file that is not a database fails to open with errc::fail", "[store]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  dir.write("state.db", std::string(8192, 'x'));
+  std::string why;
+  auto s = open_store(make_options(dir.path(), clock), &why);
+  REQUIRE_FALSE(s.has_value());
+  CHECK(s.error() == omnisync::make_error_code(errc::fail));
+  CHECK_FALSE(why.empty());
+}
+
+TEST_CASE("store: records and cursor advance together or not at all", "[store][records]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+
+  auto sum = ok(s->append_records({"sf", "Contact", {rec("1", R"({"n":"a"})", 100), rec("2", R"({"n":"b"})", 100)},
+                                   "cur-1", {}}));
+  CHECK(sum.written == 2);
+  CHECK(ok(s->cursor_get("sf", "Contact")) == std::optional<std::string>("cur-1"));
+
+  SECTION("a failing batch leaves records and cursor unchanged") {
+    // Record "3" is valid and written first; the record without an id fails the whole batch.
+    auto e = error_of(s->append_records({"sf", "Contact", {rec("3", "{}", 200), rec("", "{}", 200)}, "cur-2", {}}));
+    CHECK(e == errc::invalid_input);
+    CHECK(ok(s->cursor_get("sf", "Contact")) == std::optional<std::string>("cur-1"));
+    CHECK_FALSE(ok(s->record_get("sf", "Contact", "3")).has_value());
+    CHECK(ok(s->get_counts()).records_per_connector.at("sf") == 2);
+  }
+
+  SECTION("a failing batch in the same group commit does not disturb the others") {
+    boost::asio::io_context io;
+    std::vector<errc> results(3, errc::cancelled);
+    auto run = [&](int i, record_batch b) -> boost::asio::awaitable<void> {
+      auto r = co_await s->append_records(std::move(b));
+      results[static_cast<std::size_t>(i)] = r ? errc::ok : static_cast<errc>(r.error().value());
+    };
+    boost::asio::co_spawn(io, run(0, {"sf", "Contact", {rec("10", "{}")}, "cur-a", {}}), boost::asio::detached);
+    boost::asio::co_spawn(io, run(1, {"zd", "User", {rec("11", "{}"), rec("", "{}")}, "cur-b", {}}),
+                          boost::asio::detached);
+    boost::asio::co_spawn(io, run(2, {"ic", "Contact", {rec("12", "{}")}, "cur-c", {}}), boost::asio::detached);
+    io.run();
+    CHECK(results == std::vector<errc>{errc::ok, errc::invalid_input, errc::ok});
+    CHECK(ok(s->cursor_get("sf", "Contact")) == std::optional<std::string>("cur-a"));
+    CHECK_FALSE(ok(s->cursor_get("zd", "User")).has_value());
+    CHECK_FALSE(ok(s->record_get("zd", "User", "11")).has_value());
+    CHECK(ok(s->cursor_get("ic", "Contact")) == std::optional<std::string>("cur-c"));
+    CHECK(ok(s->record_get("ic", "Contact", "12")).has_value());
+  }
+
+  SECTION("an older copy does not replace a newer one; deletes are stored") {
+    auto r = ok(s->append_records({"sf", "Contact", {rec("1", R"({"n":"old"})", 50), rec("2", "{}", 300, true)},
+                                   std::nullopt, {}}));
+    CHECK(r.written == 1);
+    CHECK(r.stale == 1);
+    auto one = ok(s->record_get("sf", "Contact", "1"));
+    REQUIRE(one);
+    CHECK(one->payload == R"({"n":"a"})");
+    auto two = ok(s->record_get("sf", "Contact", "2"));
+    REQUIRE(two);
+    CHECK(two->deleted);
+    CHECK(two->source_updated_at == timestamp(300ms));
+    CHECK(ok(s->cursor_get("sf", "Contact")) == std::optional<std::string>("cur-1"));  // nullopt: unchanged
+    auto cursors = ok(s->cursor_list());
+    REQUIRE(cursors.size() == 1);
+    CHECK(cursors[0].connector == "sf");
+    CHECK(cursors[0].value == "cur-1");
+  }
+}
+
+TEST_CASE("store: inbox de-duplicates on (connector, dedupe key)", "[store][inbox]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  inbox_event ev{"hubspot", "evt-1", clock.now(), R"({"x-hubspot-signature-v3":"..."})", "[{\"eventId\":1}]"};
+  CHECK(ok(s->inbox_append(ev)) == append_outcome::inserted);
+  CHECK(ok(s->inbox_append(ev)) == append_outcome::duplicate);
+  auto other = ev;
+  other.connector = "hubspot-eu";
+  CHECK(ok(s->inbox_append(other)) == append_outcome::inserted);
+  CHECK(ok(s->get_counts()).inbox_depth == 2);
+  CHECK(error_of(s->inbox_append({"hubspot", "", clock.now(), "{}", "x"})) == errc::invalid_input);
+
+  // Processed events stay duplicates (vendors redeliver) until pruned.
+  auto items = ok(s->inbox_claim(10, 1s, std::string("hubspot")));
+  REQUIRE(items.size() == 1);
+  CHECK(items[0].event.body == ev.body);
+  CHECK(items[0].event.meta == ev.meta);
+  ok(s->inbox_ack({items[0].id}));
+  CHECK(ok(s->inbox_append(ev)) == append_outcome::duplicate);
+  CHECK(ok(s->get_counts()).inbox_depth == 1);
+  CHECK(ok(s->inbox_prune(clock.now())) == 0);  // received_at == now is not before now
+  clock.advance(1ms);
+  CHECK(ok(s->inbox_prune(clock.now())) == 1);  // only the acknowledged one
+  CHECK(ok(s->inbox_append(ev)) == append_outcome::inserted);
+}
+
+TEST_CASE("store: concurrent inbox appends share transactions (group commit)", "[store][inbox]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));  // synchronous=FULL
+  const auto before = s->stats();
+  constexpr int n = 200;
+  boost::asio::io_context io;
+  int inserted = 0, failed = 0;
+  for (int i = 0; i < n; ++i) {
+    boost::asio::co_spawn(
+        io,
+        [&, i]() -> boost::asio::awaitable<void> {
+          // A named argument, not a braced temporary inside the co_await expression: see README (GCC 12).
+          inbox_event ev{"zendesk", "e" + std::to_string(i), clock.now(), "{}", "b"};
+          auto r = co_await s->inbox_append(std::move(ev));
+          if (r && *r == append_outcome::inserted)
+            ++inserted;
+          else
+            ++failed;
+        },
+        boost::asio::detached);
+  }
+  io.run();
+  CHECK(inserted == n);
+  CHECK(failed == 0);
+  const auto after = s->stats();
+  const auto commits = after.inbox_commits - before.inbox_commits;
+  INFO("inbox commits for " << n << " appends: " << commits);
+  CHECK(after.inbox_appends - before.inbox_appends == n);
+  CHECK(commits >= 1);
+  CHECK(commits <= n / 4);
+  CHECK(ok(s->get_counts()).inbox_depth == n);
+}
+
+TEST_CASE("store: inbox claim, ack, nack and expired claims", "[store][inbox]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  for (int i = 1; i <= 3; ++i)
+    REQUIRE(ok(s->inbox_append({"intercom", "e" + std::to_string(i), clock.now(), "{}", "b" + std::to_string(i)})) ==
+            append_outcome::inserted);
+
+  auto first = ok(s->inbox_claim(2, 1000ms, {}));
+  REQUIRE(first.size() == 2);
+  CHECK(first[0].event.dedupe_key == "e1");
+  CHECK(first[1].event.dedupe_key == "e2");
+  CHECK(first[0].attempts == 1);
+  auto second = ok(s->inbox_claim(10, 1000ms, {}));
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].event.dedupe_key == "e3");
+  CHECK(ok(s->inbox_claim(10, 1000ms, {})).empty());  // everything is claimed
+  CHECK(ok(s->inbox_claim(10, 1000ms, std::string("other"))).empty());
+
+  ok(s->inbox_ack({first[0].id}));
+  ok(s->inbox_nack({first[1].id}, "mapping: no email", clock.now() + 5000ms));
+  CHECK(ok(s->get_counts()).inbox_depth == 2);
+
+  clock.advance(999ms);
+  CHECK(ok(s->inbox_claim(10, 1000ms, {})).empty());
+  clock.advance(2ms);  // e3's claim ran out: it is back; e2 waits for its retry time
+  auto back = ok(s->inbox_claim(10, 60000ms, {}));
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].event.dedupe_key == "e3");
+  CHECK(back[0].attempts == 2);
+  clock.advance(4000ms);
+  auto retried = ok(s->inbox_claim(10, 1000ms, {}));
+  REQUIRE(retried.size() == 1);
+  CHECK(retried[0].event.dedupe_key == "e2");
+  CHECK(retried[0].event.body == "b2");
+  CHECK(retried[0].attempts == 2);
+  CHECK(retried[0].last_error == "mapping: no email");
+  ok(s->inbox_ack({retried[0].id, back[0].id}));
+  CHECK(ok(s->get_counts()).inbox_depth == 0);
+  CHECK(error_of(s->inbox_claim(1, 0ms, {})) == errc::invalid_input);
+}
+
+TEST_CASE("store: outbox coalesces pending writes per record", "[store][outbox]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+
+  auto e1 = ok(s->outbox_enqueue({write_of("c1", R"({"v":1})"), write_of("c2", R"({"v":1})")}, {}));
+  CHECK(e1.inserted == 2);
+  auto e2 = ok(s->outbox_enqueue({write_of("c1", R"({"v":2})")}, {}));
+  CHECK(e2.inserted == 0);
+  CHECK(e2.coalesced == 1);
+  CHECK(ok(s->get_counts()).outbox_depth == 2);
+
+  auto claimed = ok(s->outbox_claim(10, 1000ms, std::string("hubspot")));
+  REQUIRE(claimed.size() == 2);
+  CHECK(claimed[0].write.record_key == "c1");
+  CHECK(claimed[0].write.payload == R"({"v":2})");
+  CHECK(claimed[0].attempts == 1);
+
+  // A write for a record whose write is in flight queues behind it, and is not claimed while it flies.
+  auto e3 = ok(s->outbox_enqueue({write_of("c1", R"({"v":3})")}, {}));
+  CHECK(e3.inserted == 1);
+  CHECK(ok(s->outbox_claim(10, 1000ms, {})).empty());
+  ok(s->outbox_ack({claimed[0].id}));
+  auto next = ok(s->outbox_claim(10, 1000ms, {}));
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].write.payload == R"({"v":3})");
+
+  SECTION("nack retries later") {
+    ok(s->outbox_nack({next[0].id}, "429", clock.now() + 2000ms));
+    clock.advance(1000ms);  // c2's claim expired: it returns
+    auto again = ok(s->outbox_claim(10, 60000ms, {}));
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].write.record_key == "c2");
+    CHECK(again[0].attempts == 2);
+    clock.advance(1000ms);
+    auto retried = ok(s->outbox_claim(10, 1000ms, {}));
+    REQUIRE(retried.size() == 1);
+    CHECK(retried[0].write.payload == R"({"v":3})");
+    CHECK(retried[0].last_error == "429");
+  }
+  SECTION("a nacked write superseded by a newer pending one is dropped") {
+    ok(s->outbox_enqueue({write_of("c1", R"({"v":4})")}, {}));
+    ok(s->outbox_nack({next[0].id}, "500", clock.now()));
+    CHECK(ok(s->get_counts()).outbox_depth == 2);  // c1 v4 pending, c2 claimed
+    auto w = ok(s->outbox_claim(10, 1000ms, {}));
+    REQUIRE(w.size() == 1);
+    CHECK(w[0].write.payload == R"({"v":4})");
+  }
+  SECTION("an expired claim superseded by a newer pending write is dropped") {
+    ok(s->outbox_enqueue({write_of("c1", R"({"v":5})")}, {}));
+    clock.advance(1000ms);
+    auto w = ok(s->outbox_claim(10, 1000ms, {}));
+    REQUIRE(w.size() == 2);
+    std::set<std::string> payloads{w[0].write.payload, w[1].write.payload};
+    CHECK(payloads == std::set<std::string>{R"({"v":5})", R"({"v":1})"});
+    CHECK(ok(s->get_counts()).outbox_depth == 2);
+  }
+}
+
+TEST_CASE("store: dead letters are added, listed, retried and dropped", "[store][dlq]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  auto a = ok(s->dead_letter_add({retry_target::outbox, "hubspot", "contact", "c9", "", "write", "400 INVALID_EMAIL",
+                                  R"({"email":"x"})", "{}"}));
+  auto b = ok(s->dead_letter_add({retry_target::inbox, "zendesk", "", "", "zd-77", "parse", "malformed JSON", "{oops",
+                                  R"({"content-type":"application/json"})"}));
+  auto c = ok(s->dead_letter_add({retry_target::none, "zendesk", "user", "u1", "", "mapping", "no email", "{}", "{}"}));
+  CHECK(a < b);
+  CHECK(b < c);
+  CHECK(ok(s->get_counts()).dead_letters == 3);
+  CHECK(error_of(s->dead_letter_add({retry_target::none, "x", "", "", "", "", "", "", ""})) == errc::invalid_input);
+
+  auto p1 = ok(s->dead_letter_list({std::nullopt, std::nullopt, 0, 2}));
+  REQUIRE(p1.items.size() == 2);
+  CHECK(p1.items[0].id == a);
+  CHECK(p1.next_after_id == b);
+  auto p2 = ok(s->dead_letter_list({std::nullopt, std::nullopt, p1.next_after_id, 2}));
+  REQUIRE(p2.items.size() == 1);
+  CHECK(p2.items[0].id == c);
+  CHECK(p2.next_after_id == 0);
+  auto zd = ok(s->dead_letter_list({std::string("zendesk"), std::nullopt, 0, 10}));
+  CHECK(zd.items.size() == 2);
+  auto parse = ok(s->dead_letter_list({std::nullopt, std::string("parse"), 0, 10}));
+  REQUIRE(parse.items.size() == 1);
+  CHECK(parse.items[0].entry.event_id == "zd-77");
+
+  auto got = ok(s->dead_letter_get(a));
+  CHECK(got.entry.target == retry_target::outbox);
+  CHECK(got.entry.reason == "400 INVALID_EMAIL");
+  CHECK(got.created_at == clock.now());
+  CHECK(error_of(s->dead_letter_get(999)) == errc::not_found);
+
+  // Retry to the outbox: the write is queued again and the entry is gone.
+  ok(s->dead_letter_retry(a));
+  CHECK(error_of(s->dead_letter_get(a)) == errc::not_found);
+  auto w = ok(s->outbox_claim(10, 1000ms, {}));
+  REQUIRE(w.size() == 1);
+  CHECK(w[0].write.record_key == "c9");
+  CHECK(w[0].write.payload == R"({"email":"x"})");
+
+  // Retry to the inbox: the event is queued again under its event id, even though that key was seen before.
+  REQUIRE(ok(s->inbox_append({"zendesk", "zd-77", clock.now(), "{}", "{oops"})) == append_outcome::inserted);
+  auto first = ok(s->inbox_claim(10, 1000ms, {}));
+  REQUIRE(first.size() == 1);
+  ok(s->inbox_ack({first[0].id}));
+  ok(s->dead_letter_retry(b));
+  auto ev = ok(s->inbox_claim(10, 1000ms, {}));
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].event.dedupe_key == "zd-77");
+  CHECK(ev[0].event.body == "{oops");
+  CHECK(ev[0].event.meta == R"({"content-type":"application/json"})");
+
+  // An entry without a queue cannot be retried, only dropped.
+  CHECK(error_of(s->dead_letter_retry(c)) == errc::invalid_input);
+  ok(s->dead_letter_drop(c));
+  CHECK(error_of(s->dead_letter_drop(c)) == errc::not_found);
+  CHECK(error_of(s->dead_letter_retry(c)) == errc::not_found);
+  CHECK(ok(s->get_counts()).dead_letters == 0);
+}
+
+TEST_CASE("store: leases expire, change owner with a new token, and fence writes", "[store][lease]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  const std::string key = "poll:salesforce:Contact";
+
+  auto a = ok(s->lease(key, "node-a", 1000ms));
+  CHECK(a.token == 1);
+  CHECK(a.expires_at == clock.now() + 1000ms);
+  CHECK(error_of(s->lease(key, "node-b", 1000ms)) == errc::conflict);
+  clock.advance(500ms);
+  auto renewed = ok(s->lease(key, "node-a", 1000ms));
+  CHECK(renewed.token == 1);
+  fence fa{key, a.token};
+
+  ok(s->append_records({"sf", "Contact", {rec("1", "{}")}, "a-1", fa}));
+  ok(s->cursor_set("sf", "Contact", "a-2", fa));
+  CHECK(ok(s->outbox_enqueue({write_of("k", "{}")}, fa)).inserted == 1);
+  CHECK(error_of(s->cursor_set("sf", "Contact", "x", fence{key, 7})) == errc::conflict);
+  CHECK(error_of(s->cursor_set("sf", "Contact", "x", fence{"no-such-lease", 1})) == errc::conflict);
+
+  clock.advance(1000ms);  // a's lease has expired: its writes are refused even before anyone takes over
+  CHECK(error_of(s->cursor_set("sf", "Contact", "a-3", fa)) == errc::conflict);
+  auto b = ok(s->lease(key, "node-b", 1000ms));
+  CHECK(b.token == 2);
+  CHECK(error_of(s->append_records({"sf", "Contact", {rec("2", "{}")}, "a-3", fa})) == errc::conflict);
+  CHECK(error_of(s->outbox_enqueue({write_of("k2", "{}")}, fa)) == errc::conflict);
+  CHECK(ok(s->cursor_get("sf", "Contact")) == std::optional<std::string>("a-2"));
+  CHECK_FALSE(ok(s->record_get("sf", "Contact", "2")).has_value());
+  CHECK(ok(s->get_counts()).outbox_depth == 1);
+  ok(s->cursor_set("sf", "Contact", "b-1", fence{key, b.token}));
+
+  auto leases = ok(s->lease_list());
+  REQUIRE(leases.size() == 1);
+  CHECK(leases[0].owner == "node-b");
+  CHECK(leases[0].token == 2);
+
+  ok(s->lease_release(key, "node-a"));  // not the holder: no effect
+  CHECK(error_of(s->lease(key, "node-a", 1000ms)) == errc::conflict);
+  ok(s->lease_release(key, "node-b"));
+  CHECK(ok(s->lease(key, "node-a", 1000ms)).token == 3);
+  CHECK(error_of(s->lease(key, "node-a", 0ms)) == errc::invalid_input);
+}
+
+TEST_CASE("store: counts, file sizes and integrity check for status", "[store][status]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  ok(s->append_records({"sf", "Contact", {rec("1", "{}"), rec("2", "{}")}, "c", {}}));
+  ok(s->append_records({"sf", "Account", {rec("1", "{}")}, "c", {}}));
+  ok(s->append_records({"hubspot", "contact", {rec("1", "{}")}, "c", {}}));
+  ok(s->append_records({"sf", "Contact", {rec("1", "{}", 2000)}, "c", {}}));  // update: no new row
+  ok(s->inbox_append({"hubspot", "e", clock.now(), "{}", "b"}));
+  ok(s->outbox_enqueue({write_of("k", "{}")}, {}));
+  auto c = ok(s->get_counts());
+  CHECK(c.records_per_connector == std::map<std::string, std::int64_t>{{"hubspot", 1}, {"sf", 3}});
+  CHECK(c.inbox_depth == 1);
+  CHECK(c.outbox_depth == 1);
+  CHECK(c.dead_letters == 0);
+  CHECK(c.state_db_bytes > 0);
+  CHECK(c.inbox_db_bytes > 0);
+  CHECK(ok(s->integrity_check()) == "ok");
+}
+
+TEST_CASE("store: a locked database answers errc::retry", "[store][errors]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto o = make_options(dir.path(), clock);
+  o.busy_timeout = 50ms;
+  auto s = open_ok(o);
+  raw_db other(dir / "state.db");
+  other.exec("BEGIN IMMEDIATE");
+  other.exec("INSERT INTO meta(key, value) VALUES('held', 'by another process')");
+  CHECK(error_of(s->meta_set("k", "v")) == errc::retry);
+  CHECK_FALSE(ok(s->meta_get("k")).has_value());  // readers are not blocked by the writer
+  other.exec("COMMIT");
+  ok(s->meta_set("k", "v"));
+  CHECK(ok(s->meta_get("held")) == std::optional<std::string>("by another process"));
+}
+
+TEST_CASE("store: SQLite result codes are classified once", "[store][errors]") {
+  using omnisync::store::sqlite::classify;
+  CHECK(classify(SQLITE_BUSY) == errc::retry);
+  CHECK(classify(SQLITE_BUSY_SNAPSHOT) == errc::retry);
+  CHECK(classify(SQLITE_LOCKED) == errc::retry);
+  CHECK(classify(SQLITE_CONSTRAINT_UNIQUE) == errc::conflict);
+  CHECK(classify(SQLITE_CONSTRAINT_PRIMARYKEY) == errc::conflict);
+  CHECK(classify(SQLITE_CONSTRAINT_FOREIGNKEY) == errc::conflict);
+  CHECK(classify(SQLITE_CONSTRAINT_NOTNULL) == errc::invalid_input);
+  CHECK(classify(SQLITE_CONSTRAINT_CHECK) == errc::invalid_input);
+  CHECK(classify(SQLITE_TOOBIG) == errc::invalid_input);
+  CHECK(classify(SQLITE_FULL) == errc::fail);
+  CHECK(classify(SQLITE_CORRUPT) == errc::fail);
+  CHECK(classify(SQLITE_NOTADB) == errc::fail);
+  CHECK(classify(SQLITE_IOERR_FSYNC) == errc::fail);
+  CHECK(classify(SQLITE_INTERRUPT) == errc::cancelled);
+}
+
+TEST_CASE("store: operations resume on the caller's executor", "[store]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  boost::asio::io_context io;
+  std::thread::id resumed_on;
+  bool done = false;
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        auto r = co_await s->meta_set("k", "v");
+        resumed_on = std::this_thread::get_id();
+        auto v = co_await s->meta_get("k");
+        done = r.has_value() && v.has_value() && *v == std::optional<std::string>("v");
+      },
+      boost::asio::detached);
+  io.run();
+  CHECK(done);
+  CHECK(resumed_on == std::this_thread::get_id());
+}
