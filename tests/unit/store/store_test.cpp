@@ -513,6 +513,20 @@ TEST_CASE("store: a locked database answers errc::retry", "[store][errors]") {
   CHECK(ok(s->meta_get("held")) == std::optional<std::string>("by another process"));
 }
 
+TEST_CASE("store: inbox appends do not wait for a write lock on state.db", "[store][inbox]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto o = make_options(dir.path(), clock);
+  o.busy_timeout = 100ms;
+  auto s = open_ok(o);
+  raw_db poller(dir / "state.db");  // stands in for a long poll transaction holding state.db's write lock
+  poller.exec("BEGIN IMMEDIATE");
+  CHECK(ok(s->inbox_append({"hubspot", "while-locked", clock.now(), "{}", "b"})) == append_outcome::inserted);
+  CHECK(error_of(s->meta_set("k", "v")) == errc::retry);  // the state writer does wait, and gives up
+  poller.exec("ROLLBACK");
+  CHECK(ok(s->get_counts()).inbox_depth == 1);
+}
+
 TEST_CASE("store: SQLite result codes are classified once", "[store][errors]") {
   using omnisync::store::sqlite::classify;
   CHECK(classify(SQLITE_BUSY) == errc::retry);
