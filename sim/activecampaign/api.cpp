@@ -434,6 +434,16 @@ std::string api::webhook_body(const webhook_event& e) const {
   return form_encode(flatten(payload));
 }
 
+std::vector<signed_webhook> api::sign_webhooks(const std::vector<webhook_event>& events) const {
+  std::vector<signed_webhook> out;
+  for (const auto& e : events) {
+    out.push_back(signed_webhook{webhook_body(e),
+                                 {{"Content-Type", "application/x-www-form-urlencoded"},
+                                  {"User-Agent", "ActiveCampaign-Webhook/1.0"}}});
+  }
+  return out;
+}
+
 seed_source default_seed(std::uint64_t seed, std::size_t size, std::int64_t base_ms) {
   seed_source s;
   const std::size_t count = size / 2;

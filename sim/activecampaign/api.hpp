@@ -63,6 +63,12 @@ struct webhook_event {
   std::int64_t time_s = 0;
 };
 
+/// A webhook request ready to POST (ActiveCampaign signs nothing).
+struct signed_webhook {
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
 class api {
  public:
   api(seed_source seed, std::function<std::int64_t()> now_ms);
@@ -80,6 +86,7 @@ class api {
   std::vector<webhook_event> take_events();
   /// `application/x-www-form-urlencoded` body as ActiveCampaign posts it.
   std::string webhook_body(const webhook_event& event) const;
+  std::vector<signed_webhook> sign_webhooks(const std::vector<webhook_event>& events) const;
 
  private:
   bool exists(std::int64_t id) const;

@@ -1,5 +1,7 @@
 #include "sim/hubspot/api.hpp"
 
+#include "sim/hubspot/signature.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -1047,6 +1049,27 @@ std::string api::webhook_body(const std::vector<webhook_event>& events, int atte
     out.push_back(std::move(o));
   }
   return json::serialize(out);
+}
+
+std::vector<signed_webhook> sign_webhooks(const api& source, const std::vector<webhook_event>& events,
+                                          std::string_view url, std::string_view client_secret, std::int64_t wall_ms,
+                                          int attempt_number) {
+  std::vector<signed_webhook> out;
+  const std::string timestamp = std::to_string(wall_ms);
+  for (std::size_t start = 0; start < events.size(); start += 100) {
+    const std::vector<webhook_event> batch(events.begin() + static_cast<std::ptrdiff_t>(start),
+                                           events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), start + 100)));
+    signed_webhook w;
+    w.body = source.webhook_body(batch, attempt_number);
+    w.headers = {{"Content-Type", "application/json"},
+                 {"User-Agent", "HubSpot Connect 2.0 (http://dev.hubspot.com/)"},
+                 {"X-HubSpot-Signature-Version", "v1"},
+                 {"X-HubSpot-Signature", signature_v1(client_secret, w.body)},
+                 {"X-HubSpot-Signature-v3", signature_v3(client_secret, "POST", url, w.body, timestamp)},
+                 {"X-HubSpot-Request-Timestamp", timestamp}};
+    out.push_back(std::move(w));
+  }
+  return out;
 }
 
 // ---- seeded data ---------------------------------------------------------------------------------------------

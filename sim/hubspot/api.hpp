@@ -48,6 +48,20 @@ struct webhook_event {
   bool is_new = false;         ///< creation: changeFlag NEW
 };
 
+/// A webhook request ready to POST: body and headers (signatures included).
+struct signed_webhook {
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// HubSpot's delivery of `events` to `url`: JSON arrays of at most 100 events, each request signed v1
+/// (`X-HubSpot-Signature`) and v3 (`X-HubSpot-Signature-v3` over method + url + body + timestamp, with
+/// `X-HubSpot-Request-Timestamp` = `wall_ms`). `attempt_number` goes into every event.
+class api;
+std::vector<signed_webhook> sign_webhooks(const api& source, const std::vector<webhook_event>& events,
+                                          std::string_view url, std::string_view client_secret, std::int64_t wall_ms,
+                                          int attempt_number = 0);
+
 /// Seeded records: the generator returns the properties of seeded object `index` (1-based) of `type`, or
 /// nullopt past the seeded count. It must be deterministic and cheap; it is called whenever an untouched
 /// seeded record is read.

@@ -1,5 +1,7 @@
 #include "sim/intercom/api.hpp"
 
+#include "sim/intercom/signature.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -674,6 +676,20 @@ std::string api::webhook_body(const webhook_event& e) const {
                     {"self", nullptr},
                     {"data", json::object{{"type", "notification_event_data"}, {"item", e.item}}}};
   return json::serialize(body);
+}
+
+std::vector<signed_webhook> api::sign_webhooks(const std::vector<webhook_event>& events,
+                                               std::string_view client_secret) const {
+  std::vector<signed_webhook> out;
+  for (const auto& e : events) {
+    signed_webhook w;
+    w.body = webhook_body(e);
+    w.headers = {{"Content-Type", "application/json"},
+                 {"User-Agent", "intercom-parrot-service-client/1.0"},
+                 {"X-Hub-Signature", hub_signature(client_secret, w.body)}};
+    out.push_back(std::move(w));
+  }
+  return out;
 }
 
 seed_source default_seed(std::uint64_t seed, std::size_t size, std::int64_t base_ms) {

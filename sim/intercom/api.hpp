@@ -66,6 +66,12 @@ std::optional<std::int64_t> contact_index(std::string_view id);
 /// Day-granular comparison used by search on timestamp fields (UTC days): `>` means a later day.
 bool timestamp_matches(std::int64_t field_s, std::string_view op, std::int64_t value_s);
 
+/// A webhook request ready to POST.
+struct signed_webhook {
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
 class api {
  public:
   api(seed_source seed, std::function<std::int64_t()> now_ms, std::string app_id = "a86dr8yl");
@@ -83,6 +89,9 @@ class api {
 
   std::vector<webhook_event> take_events();
   std::string webhook_body(const webhook_event& event) const;
+  /// One request per event, `X-Hub-Signature: sha1=<hex HMAC-SHA1(client_secret, body)>`.
+  std::vector<signed_webhook> sign_webhooks(const std::vector<webhook_event>& events,
+                                            std::string_view client_secret) const;
 
  private:
   bool exists(std::int64_t index) const;

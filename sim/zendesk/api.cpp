@@ -10,6 +10,7 @@
 #include <boost/url/url_view.hpp>
 
 #include "sim/zendesk/cursor.hpp"
+#include "sim/zendesk/signature.hpp"
 
 namespace omnisync::sim::zendesk {
 namespace json = boost::json;
@@ -706,6 +707,25 @@ std::string api::webhook_body(const webhook_event& e) const {
                     {"detail", e.detail},
                     {"event", e.event}};
   return json::serialize(body);
+}
+
+std::vector<signed_webhook> api::sign_webhooks(const std::vector<webhook_event>& events, std::string_view secret,
+                                               std::int64_t wall_ms) const {
+  std::vector<signed_webhook> out;
+  const std::string timestamp = iso_s(wall_ms / 1000);
+  for (const auto& e : events) {
+    signed_webhook w;
+    w.body = webhook_body(e);
+    w.headers = {{"Content-Type", "application/json; charset=utf-8"},
+                 {"User-Agent", "Zendesk Webhook"},
+                 {"X-Zendesk-Account-Id", std::to_string(account_id_)},
+                 {"X-Zendesk-Webhook-Id", "01HSIMWEBH00K0MN1SYNC00001"},
+                 {"X-Zendesk-Webhook-Invocation-Id", e.id},
+                 {"X-Zendesk-Webhook-Signature", webhook_signature(secret, timestamp, w.body)},
+                 {"X-Zendesk-Webhook-Signature-Timestamp", timestamp}};
+    out.push_back(std::move(w));
+  }
+  return out;
 }
 
 // ---- seeded data ---------------------------------------------------------------------------------------------

@@ -68,6 +68,12 @@ struct webhook_event {
   boost::json::object event;
 };
 
+/// A webhook request ready to POST.
+struct signed_webhook {
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
 class api {
  public:
   api(seed_source seed, std::function<std::int64_t()> now_ms, std::int64_t account_id = 12514403);
@@ -87,6 +93,10 @@ class api {
   std::vector<webhook_event> take_events();
   /// The JSON body Zendesk POSTs for one event.
   std::string webhook_body(const webhook_event& event) const;
+  /// One signed request per event: `X-Zendesk-Webhook-Signature` = base64(HMAC-SHA256(secret, ts + body)) with
+  /// `X-Zendesk-Webhook-Signature-Timestamp` = ISO 8601 of `wall_ms`, plus the account/webhook/invocation ids.
+  std::vector<signed_webhook> sign_webhooks(const std::vector<webhook_event>& events, std::string_view secret,
+                                            std::int64_t wall_ms) const;
   std::int64_t account_id() const noexcept { return account_id_; }
 
  private:

@@ -6,6 +6,7 @@
 #include "sim/activecampaign/api.hpp"
 #include "sim/activecampaign/form.hpp"
 #include "sim/intercom/api.hpp"
+#include "sim/intercom/signature.hpp"
 
 namespace ac = omnisync::sim::activecampaign;
 namespace ic = omnisync::sim::intercom;
@@ -152,4 +153,15 @@ TEST_CASE("Intercom search, list paging, create conflicts and update", "[sim][in
   auto cj = json::parse(convs.body);
   CHECK(cj.at("total_count").as_int64() == 30);
   CHECK(cj.at("conversations").as_array().size() == 10);
+}
+
+TEST_CASE("Intercom webhook deliveries are signed with X-Hub-Signature", "[sim][intercom][webhook]") {
+  std::int64_t now = 1'714'557'600'000;
+  ic::api api(ic::default_seed(5, 30, now), [&] { return now; });
+  REQUIRE(api.admin_update("contacts", "2", boost::json::object{{"name", "Changed"}}));
+  const auto deliveries = api.sign_webhooks(api.take_events(), "client-secret");
+  REQUIRE(deliveries.size() == 1);
+  CHECK(deliveries[0].headers.back().first == "X-Hub-Signature");
+  CHECK(deliveries[0].headers.back().second == ic::hub_signature("client-secret", deliveries[0].body));
+  CHECK(json::parse(deliveries[0].body).at("topic").as_string().ends_with(".updated"));
 }

@@ -6,6 +6,9 @@
 
 #include "sim/hubspot/api.hpp"
 #include "sim/hubspot/search.hpp"
+#include "sim/hubspot/signature.hpp"
+
+#include <map>
 
 namespace hs = omnisync::sim::hubspot;
 namespace json = boost::json;
@@ -232,4 +235,24 @@ TEST_CASE("HubSpot mutations produce webhook events with the right changeSource"
   REQUIRE(f.api.admin_archive("contacts", 5));
   CHECK(json::parse(f.api.webhook_body(f.api.take_events(), 1)).at(0).at("subscriptionType").as_string() ==
         "contact.deletion");
+}
+
+TEST_CASE("HubSpot webhook deliveries are batched by 100 and signed v1 and v3", "[sim][hubspot][webhook]") {
+  fixture f;
+  for (int i = 1; i <= 150; ++i) REQUIRE(f.api.admin_update("contacts", i, json::object{{"jobtitle", "T" + std::to_string(i)}}));
+  const auto events = f.api.take_events();
+  REQUIRE(events.size() == 150);
+  const std::string url = "https://receiver.example/webhooks/hubspot?k=%20v";
+  const auto deliveries = hs::sign_webhooks(f.api, events, url, "secret", 1'714'557'600'123, 2);
+  REQUIRE(deliveries.size() == 2);
+  CHECK(json::parse(deliveries[0].body).as_array().size() == 100);
+  CHECK(json::parse(deliveries[1].body).as_array().size() == 50);
+  CHECK(json::parse(deliveries[1].body).at(0).at("attemptNumber").as_int64() == 2);
+  std::map<std::string, std::string> h(deliveries[1].headers.begin(), deliveries[1].headers.end());
+  CHECK(h["X-HubSpot-Request-Timestamp"] == "1714557600123");
+  CHECK(h["X-HubSpot-Signature"] == hs::signature_v1("secret", deliveries[1].body));
+  CHECK(h["X-HubSpot-Signature-v3"] ==
+        hs::signature_v3("secret", "POST", url, deliveries[1].body, "1714557600123"));
+  CHECK(h["X-HubSpot-Signature-v3"] !=
+        hs::signature_v3("other", "POST", url, deliveries[1].body, "1714557600123"));
 }

@@ -2,6 +2,7 @@
 // rules, create_or_update(_many) with job statuses, satisfaction ratings paging, rate limits, webhook events.
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <set>
 
 #include <boost/json.hpp>
@@ -179,4 +180,17 @@ TEST_CASE("Zendesk mutations produce signed-ready webhook events", "[sim][zendes
   CHECK(body.at("event").at("current").as_string() == "New Name");
   CHECK(json::parse(f.api.webhook_body(events[1])).at("type").as_string() == "zen:event-type:user.created");
   CHECK(events[0].id != events[1].id);
+}
+
+TEST_CASE("Zendesk webhook deliveries carry the documented headers and a verifiable signature", "[sim][zendesk][webhook]") {
+  fixture f;
+  f.api.take_events();
+  REQUIRE(f.api.admin_delete("users", 9));
+  const auto deliveries = f.api.sign_webhooks(f.api.take_events(), "whsec", 1'714'557'600'999);
+  REQUIRE(deliveries.size() == 1);
+  std::map<std::string, std::string> h(deliveries[0].headers.begin(), deliveries[0].headers.end());
+  CHECK(h["X-Zendesk-Webhook-Signature-Timestamp"] == "2024-05-01T10:00:00Z");
+  CHECK(h["X-Zendesk-Webhook-Signature"] == zd::webhook_signature("whsec", "2024-05-01T10:00:00Z", deliveries[0].body));
+  CHECK(h["X-Zendesk-Account-Id"] == std::to_string(f.api.account_id()));
+  CHECK(json::parse(deliveries[0].body).at("type").as_string() == "zen:event-type:user.deleted");
 }
