@@ -152,6 +152,8 @@ connection::connection(const std::filesystem::path& file, role r, const options&
     exec(sync_pragma(opts.synchronous));
     exec("PRAGMA foreign_keys=ON");
     if (r == role::reader) exec("PRAGMA query_only=ON");
+    // After a large transaction, truncate the WAL back to this size at the next checkpoint.
+    if (r == role::writer) exec("PRAGMA journal_size_limit=67108864");
   } catch (...) {
     cache_.clear();
     sqlite3_close(db_);

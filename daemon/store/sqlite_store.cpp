@@ -365,6 +365,23 @@ class sqlite_store final : public store {
         });
   }
 
+  task<std::vector<stored_record>> record_scan(std::string connector, std::string object, std::string after_id,
+                                               std::size_t limit) override {
+    return submit<std::vector<stored_record>>(
+        reader_, [connector, object, after_id, limit](reader_ctx& r) -> result<std::vector<stored_record>> {
+          std::vector<stored_record> out;
+          auto q = r.state.prepare(
+              "SELECT id, payload, source_ts, deleted, stored_at FROM records "
+              "WHERE connector = ?1 AND object = ?2 AND id > ?3 ORDER BY id LIMIT ?4");
+          q.text(1, connector).text(2, object).text(3, after_id).i64(4, static_cast<std::int64_t>(
+                                                                           std::clamp<std::size_t>(limit, 1, 100000)));
+          while (q.step())
+            out.push_back(stored_record{connector, object, q.col_text(0), q.col_text(1), from_ms(q.col_i64(2)),
+                                        q.col_i64(3) != 0, from_ms(q.col_i64(4))});
+          return out;
+        });
+  }
+
   // ---- inbox -------------------------------------------------------------------------------------------------
 
   task<append_outcome> inbox_append(inbox_event ev) override {
@@ -708,8 +725,11 @@ class sqlite_store final : public store {
       {
         read_tx tx(r.state);
         {
-          auto q = r.state.prepare("SELECT count(*) FROM outbox");
-          if (q.step()) out.outbox_depth = q.col_i64(0);
+          auto q = r.state.prepare("SELECT connector, count(*) FROM outbox GROUP BY connector ORDER BY connector");
+          while (q.step()) {
+            out.outbox_depth_per_connector[q.col_text(0)] = q.col_i64(1);
+            out.outbox_depth += q.col_i64(1);
+          }
         }
         {
           auto q = r.state.prepare("SELECT count(*) FROM dead_letters");
@@ -719,8 +739,12 @@ class sqlite_store final : public store {
         while (q.step()) out.records_per_connector[q.col_text(0)] = q.col_i64(1);
       }
       {
-        auto q = r.inbox.prepare("SELECT count(*) FROM inbox WHERE state < 2");
-        if (q.step()) out.inbox_depth = q.col_i64(0);
+        auto q = r.inbox.prepare(
+            "SELECT connector, count(*) FROM inbox WHERE state < 2 GROUP BY connector ORDER BY connector");
+        while (q.step()) {
+          out.inbox_depth_per_connector[q.col_text(0)] = q.col_i64(1);
+          out.inbox_depth += q.col_i64(1);
+        }
       }
       out.state_db_bytes = file_bytes(state_file_);
       out.inbox_db_bytes = file_bytes(inbox_file_);

@@ -36,6 +36,11 @@ namespace omnisync::store {
 template <class T>
 using task = boost::asio::awaitable<omnisync::result<T>>;
 
+// The argument types below (fence, source_record, record_batch, inbox_event, outbox_write, dead_letter_entry,
+// dead_letter_filter) have constructors on purpose, so they are not aggregates: GCC 12 corrupts an aggregate
+// holding std::string that is brace-initialised inside a co_await expression (see README.md). With the
+// constructors, `co_await s.inbox_append({connector, key, now, meta, body})` is safe.
+
 /// Wall-clock instants stored by the store: milliseconds since the Unix epoch.
 using timestamp = std::chrono::sys_time<std::chrono::milliseconds>;
 using clock_fn = std::function<timestamp()>;
@@ -57,12 +62,17 @@ struct options {
 /// A lease held on a key, proven by its fencing token. Writes made under a lease pass it; the store rejects
 /// them with errc::conflict when the lease was lost or taken over (token changed or lease expired).
 struct fence {
+  fence() = default;
+  fence(std::string k, std::int64_t t) : key(std::move(k)), token(t) {}
   std::string key;
   std::int64_t token = 0;
 };
 
 /// One record read from a source system, stored as the connector's JSON payload.
 struct source_record {
+  source_record() = default;
+  source_record(std::string i, std::string p, timestamp updated = {}, bool del = false)
+      : id(std::move(i)), payload(std::move(p)), source_updated_at(updated), deleted(del) {}
   std::string id;
   std::string payload;                                   ///< JSON text
   timestamp source_updated_at{};                         ///< the vendor's modification stamp
@@ -73,6 +83,11 @@ struct source_record {
 /// the cursor advances in the same transaction: either both are stored or neither. A record older than the
 /// stored copy (by source_updated_at) does not replace it.
 struct record_batch {
+  record_batch() = default;
+  record_batch(std::string c, std::string o, std::vector<source_record> r,
+               std::optional<std::string> cursor = std::nullopt, std::optional<fence> f = std::nullopt)
+      : connector(std::move(c)), object(std::move(o)), records(std::move(r)), new_cursor(std::move(cursor)),
+        lease(std::move(f)) {}
   std::string connector;
   std::string object;
   std::vector<source_record> records;
@@ -101,6 +116,10 @@ struct cursor_entry {
 
 /// A webhook event as received, stored before the vendor gets its 2xx.
 struct inbox_event {
+  inbox_event() = default;
+  inbox_event(std::string c, std::string key, timestamp received, std::string m, std::string b)
+      : connector(std::move(c)), dedupe_key(std::move(key)), received_at(received), meta(std::move(m)),
+        body(std::move(b)) {}
   std::string connector;
   std::string dedupe_key;                                ///< the vendor's event id, or sha256 of the body
   timestamp received_at{};
@@ -122,6 +141,9 @@ struct inbox_item {
 /// A write to a destination record. Enqueueing a write for a record that already has a pending (unclaimed)
 /// write replaces that write's payload: payloads carry the record's full desired state, not a diff.
 struct outbox_write {
+  outbox_write() = default;
+  outbox_write(std::string c, std::string o, std::string key, std::string p)
+      : connector(std::move(c)), object(std::move(o)), record_key(std::move(key)), payload(std::move(p)) {}
   std::string connector, object, record_key;
   std::string payload;                                   ///< JSON text
 };
@@ -145,6 +167,11 @@ struct outbox_item {
 enum class retry_target { none, inbox, outbox };
 
 struct dead_letter_entry {
+  dead_letter_entry() = default;
+  dead_letter_entry(retry_target t, std::string c, std::string o, std::string rec, std::string ev, std::string st,
+                    std::string why, std::string p, std::string m)
+      : target(t), connector(std::move(c)), object(std::move(o)), record_id(std::move(rec)), event_id(std::move(ev)),
+        stage(std::move(st)), reason(std::move(why)), payload(std::move(p)), meta(std::move(m)) {}
   retry_target target = retry_target::none;
   std::string connector, object, record_id, event_id;    ///< the source; empty when not applicable
   std::string stage;                                     ///< e.g. verify, parse, mapping, write
@@ -160,6 +187,10 @@ struct dead_letter {
 };
 
 struct dead_letter_filter {
+  dead_letter_filter() = default;
+  dead_letter_filter(std::optional<std::string> c, std::optional<std::string> st, std::int64_t after = 0,
+                     std::size_t n = 100)
+      : connector(std::move(c)), stage(std::move(st)), after_id(after), limit(n) {}
   std::optional<std::string> connector;
   std::optional<std::string> stage;
   std::int64_t after_id = 0;                             ///< paging: entries with a larger id
@@ -191,6 +222,8 @@ struct counts {
   std::int64_t outbox_depth = 0;                         ///< writes not yet acknowledged
   std::int64_t dead_letters = 0;
   std::map<std::string, std::int64_t> records_per_connector;
+  std::map<std::string, std::int64_t> inbox_depth_per_connector;
+  std::map<std::string, std::int64_t> outbox_depth_per_connector;
   std::uint64_t state_db_bytes = 0;                      ///< main file + WAL
   std::uint64_t inbox_db_bytes = 0;
 };
@@ -226,6 +259,10 @@ class store {
   virtual task<append_summary> append_records(record_batch batch) = 0;
   virtual task<std::optional<stored_record>> record_get(std::string connector, std::string object,
                                                         std::string id) = 0;
+  /// Stored records of one (connector, object) in id order, `limit` at a time after `after_id` (paging for
+  /// rebuilds and resyncs that must not hold everything in memory).
+  virtual task<std::vector<stored_record>> record_scan(std::string connector, std::string object,
+                                                       std::string after_id, std::size_t limit) = 0;
 
   // inbox (durable before it returns; concurrent appends share one transaction)
   virtual task<append_outcome> inbox_append(inbox_event event) = 0;
