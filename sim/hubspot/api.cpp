@@ -228,9 +228,9 @@ crm_object api::load(type_state& t, std::int64_t id) const {
 }
 
 template <class F>
-void api::for_each(type_state& t, bool archived, F&& f) const {
+void api::for_each(type_state& t, bool archived, F&& f, std::int64_t first_id) const {
   const auto seeded = static_cast<std::int64_t>(t.seeded);
-  for (std::int64_t id = 1; id <= seeded; ++id) {
+  for (std::int64_t id = std::max<std::int64_t>(1, first_id); id <= seeded; ++id) {
     if (const auto it = t.touched.find(id); it != t.touched.end()) {
       if (it->second.archived == archived && !f(it->second)) return;
       continue;
@@ -238,7 +238,7 @@ void api::for_each(type_state& t, bool archived, F&& f) const {
     if (archived) continue;  // untouched seeded records are never archived
     if (!f(load(t, id))) return;
   }
-  for (auto it = t.touched.upper_bound(seeded); it != t.touched.end(); ++it) {
+  for (auto it = t.touched.upper_bound(std::max(seeded, first_id - 1)); it != t.touched.end(); ++it) {
     if (it->second.archived == archived && !f(it->second)) return;
   }
 }
@@ -531,7 +531,7 @@ api_reply api::list(type_state& t, const query_map& query) {
     }
     results.push_back(to_json(t, obj, &wanted, true, &assoc));
     return true;
-  });
+  }, after + 1);
   json::object body{{"results", std::move(results)}};
   if (next) {
     const std::string cursor = std::to_string(*next);

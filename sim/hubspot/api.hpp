@@ -137,9 +137,9 @@ class api {
   type_state* find_type(std::string_view type);
   crm_object load(type_state& t, std::int64_t id) const;  // id must be valid
   bool exists(const type_state& t, std::int64_t id) const;
-  /// Every live (or archived, per flag) object in id order.
+  /// Every live (or archived, per flag) object with id >= `first_id`, in id order; `f` returns false to stop.
   template <class F>
-  void for_each(type_state& t, bool archived, F&& f) const;
+  void for_each(type_state& t, bool archived, F&& f, std::int64_t first_id = 1) const;
   std::optional<std::int64_t> find_by_property(type_state& t, const std::string& property, const std::string& value);
   crm_object create(type_state& t, properties props, change_origin origin);
   /// Applies changes; returns the changed property names.
