@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <pthread.h>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -97,7 +98,10 @@ class worker {
  public:
   worker(std::string name, std::unique_ptr<Ctx> ctx, std::size_t max_group, std::atomic<std::uint64_t>* commits)
       : name_(std::move(name)), ctx_(std::move(ctx)), max_group_(max_group ? max_group : 1), commits_(commits) {
-    thread_ = std::thread([this] { loop(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());  // visible in top -H, gdb, perf
+      loop();
+    });
   }
 
   ~worker() {

@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr int batch_size = 40;
+constexpr int batch_size = 200;  // ~110 KB per transaction: the kill often lands inside one
 
 /// Batch number -> records stored, straight from the file (the test checks what is on disk).
 std::map<long, long> batches_on_disk(const std::filesystem::path& db) {
@@ -38,15 +38,15 @@ std::map<long, long> batches_on_disk(const std::filesystem::path& db) {
 TEST_CASE("store: a write interrupted by kill -9 leaves a usable store", "[store][crash]") {
   omnisync::test::temp_dir dir;
   long acknowledged = 0;
-  // Three kills at different points; each restart continues from the stored cursor.
-  for (int round = 0; round < 3; ++round) {
+  // Five kills at different points; each restart continues from the stored cursor.
+  for (int round = 0; round < 5; ++round) {
     omnisync::test::process writer({omnisync::test::binary("store_crash_writer"), dir.path().string(),
                                     std::to_string(batch_size)});
     auto ready = writer.read_stdout_line(10s);
     INFO(writer.stderr_text());
     REQUIRE(ready);
     REQUIRE(*ready == "ready " + std::to_string(acknowledged + 1));  // nothing acknowledged was lost
-    const long run_for = 5 + 10 * round;
+    const long run_for = 3 + 7 * round;
     long seen = 0;
     while (seen < run_for) {
       auto line = writer.read_stdout_line(10s);
