@@ -90,11 +90,17 @@ test('satisfactionratings.list walks cursor pages (links.next)', async () => {
   assert.ok(ratings.every((r) => r.score === 'good' || r.score === 'bad'));
 });
 
-test('429 with Retry-After surfaces as a rate-limit error', async () => {
+test('429 with Retry-After is recognised by the client as a rate limit', async () => {
   await sim.admin('POST', '/admin/limits', { service: 'zendesk', per_minute: 1 });
   try {
-    await client.users.show(1);
-    await assert.rejects(client.users.show(1), /rate limit/i);
+    const ok = await client.users.show(1);
+    assert.equal(ok.result.id, 1);
+    // node-zendesk does not throw here: it returns an Error carrying statusCode 429 when Retry-After is present.
+    const limited = await client.users.show(1);
+    assert.ok(limited.result instanceof Error);
+    assert.equal(limited.result.statusCode, 429);
+    assert.match(limited.result.message, /rate limit/i);
+    assert.ok(Number(limited.response.headers.get('retry-after')) >= 1);
   } finally {
     await sim.admin('POST', '/admin/limits', { service: 'zendesk', per_minute: 700 });
   }
