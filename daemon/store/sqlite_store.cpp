@@ -51,6 +51,8 @@ class job {
  public:
   virtual ~job() = default;
   virtual bool run(Ctx& ctx) = 0;
+  /// The error `run` produced (empty when it succeeded).
+  virtual error_code error() const = 0;
   virtual void complete(error_code group_error) = 0;
 };
 
@@ -73,6 +75,8 @@ class job_impl final : public job<Ctx> {
     }
     return out_->has_value();
   }
+
+  error_code error() const override { return out_ && out_->has_error() ? out_->error() : error_code(); }
 
   void complete(error_code group_error) override {
     omnisync::result<T> r = group_error ? omnisync::result<T>(group_error)
@@ -166,12 +170,20 @@ class worker {
       error_code group_error;
       try {
         c.exec("BEGIN IMMEDIATE");
+      } catch (const sqlite_error& e) {
+        // No write lock (busy past busy_timeout) or no disk: everything taken fails the same way.
+        for (std::size_t k = first; k < b.size(); ++k) b[k]->complete(e.code());
+        return;
+      }
+      try {
         for (; i < b.size(); ++i) {
           c.exec("SAVEPOINT op");
           bool ok = b[i]->run(c);
           if (!c.in_transaction()) {
-            // SQLite rolled the whole transaction back (disk full, I/O error): every job of the group failed.
-            group_error = omnisync::make_error_code(omnisync::errc::fail);
+            // SQLite rolled the whole transaction back (disk full, I/O error): every job of the group failed
+            // with this job's error; the jobs after it run in a new transaction.
+            group_error = b[i]->error();
+            if (!group_error) group_error = omnisync::make_error_code(omnisync::errc::fail);
             ++i;
             break;
           }

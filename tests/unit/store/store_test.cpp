@@ -561,6 +561,20 @@ TEST_CASE("store: a locked database answers errc::retry", "[store][errors]") {
   other.exec("INSERT INTO meta(key, value) VALUES('held', 'by another process')");
   CHECK(error_of(s->meta_set("k", "v")) == errc::retry);
   CHECK_FALSE(ok(s->meta_get("k")).has_value());  // readers are not blocked by the writer
+  // Operations queued together while the lock is held all fail with retry, none succeeds half-way.
+  boost::asio::io_context io;
+  std::vector<errc> results;
+  for (int i = 0; i < 5; ++i)
+    boost::asio::co_spawn(
+        io,
+        [&, i]() -> boost::asio::awaitable<void> {
+          auto r = co_await s->meta_set("q" + std::to_string(i), "v");
+          results.push_back(r ? errc::ok : static_cast<errc>(r.error().value()));
+        },
+        boost::asio::detached);
+  io.run();
+  CHECK(results == std::vector<errc>(5, errc::retry));
+  CHECK_FALSE(ok(s->meta_get("q0")).has_value());
   other.exec("COMMIT");
   ok(s->meta_set("k", "v"));
   CHECK(ok(s->meta_get("held")) == std::optional<std::string>("by another process"));
