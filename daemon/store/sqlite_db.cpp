@@ -154,6 +154,15 @@ connection::connection(const std::filesystem::path& file, role r, const options&
     if (r == role::reader) exec("PRAGMA query_only=ON");
     // After a large transaction, truncate the WAL back to this size at the next checkpoint.
     if (r == role::writer) exec("PRAGMA journal_size_limit=67108864");
+    if (r == role::writer && opts.max_db_bytes > 0) {
+      std::int64_t page_size = 4096;
+      {
+        auto q = prepare("PRAGMA page_size");
+        if (q.step()) page_size = q.col_i64(0);
+      }
+      const auto pages = std::max<std::int64_t>(1, static_cast<std::int64_t>(opts.max_db_bytes) / page_size);
+      exec(("PRAGMA max_page_count=" + std::to_string(pages)).c_str());
+    }
   } catch (...) {
     cache_.clear();
     sqlite3_close(db_);

@@ -54,6 +54,8 @@ struct options {
   synchronous_mode synchronous = synchronous_mode::full;
   std::chrono::milliseconds busy_timeout{5000};
   std::size_t max_group = 512;                           ///< most operations sharing one transaction
+  /// Largest size of each database file; writes beyond it fail with errc::fail as on a full disk. 0: no limit.
+  std::uint64_t max_db_bytes = 0;
   clock_fn clock;                                        ///< "now" for leases and claims; system clock if empty
   /// Tests only: apply at most this many migrations to each database (to build a database at an old version).
   std::optional<int> migrate_to;

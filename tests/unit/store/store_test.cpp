@@ -594,6 +594,25 @@ TEST_CASE("store: inbox appends do not wait for a write lock on state.db", "[sto
   CHECK(ok(s->get_counts()).inbox_depth == 1);
 }
 
+TEST_CASE("store: a full database answers errc::fail and stays consistent", "[store][errors]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto o = make_options(dir.path(), clock);
+  o.max_db_bytes = 256 * 1024;  // stands in for a full disk
+  auto s = open_ok(o);
+  ok(s->append_records({"sf", "Contact", {rec("first", "{}")}, "c-1", {}}));
+  std::vector<source_record> big;
+  for (int i = 0; i < 400; ++i) big.push_back(rec("r" + std::to_string(i), std::string(1000, 'x')));
+  CHECK(error_of(s->append_records({"sf", "Contact", big, "c-2", {}})) == errc::fail);
+  CHECK(ok(s->cursor_get("sf", "Contact")) == std::optional<std::string>("c-1"));
+  CHECK_FALSE(ok(s->record_get("sf", "Contact", "r0")).has_value());
+  CHECK(ok(s->get_counts()).records_per_connector.at("sf") == 1);
+  // Small writes still fit, and the inbox (its own file) is unaffected.
+  ok(s->append_records({"sf", "Contact", {rec("second", "{}")}, "c-3", {}}));
+  CHECK(ok(s->inbox_append({"hubspot", "e", clock.now(), "{}", "b"})) == append_outcome::inserted);
+  CHECK(ok(s->integrity_check()) == "ok");
+}
+
 TEST_CASE("store: SQLite result codes are classified once", "[store][errors]") {
   using omnisync::store::sqlite::classify;
   CHECK(classify(SQLITE_BUSY) == errc::retry);
