@@ -1,0 +1,99 @@
+// The HubSpot simulator over real HTTP(S) against the real omnisync-sim process: search paging, batch upsert,
+// 429 after lowering the limit through the admin API, and signed webhooks for admin and API changes.
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+
+#include "sim/hubspot/signature.hpp"
+#include "tests/integration/sim/sim_http.hpp"
+
+namespace json = boost::json;
+using namespace omnisync::test::sim;
+
+namespace {
+const std::vector<std::string> auth = {"Authorization: Bearer test-token", "Content-Type: application/json"};
+}
+
+TEST_CASE("HubSpot over HTTP: search pages with after until no paging.next", "[sim][hubspot][http]") {
+  running_sim sim;
+  const std::string base = sim.url("hubspot");
+  std::string after = "0";
+  std::size_t seen = 0;
+  std::int64_t total = -1;
+  for (int i = 0; i < 500; ++i) {
+    auto r = http("POST", base + "/crm/v3/objects/contacts/search",
+                  R"({"sorts":[{"propertyName":"lastmodifieddate","direction":"ASCENDING"}],"limit":100,"after":")" +
+                      after + "\"}",
+                  auth);
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    auto j = r.json();
+    total = j.at("total").as_int64();
+    seen += j.at("results").as_array().size();
+    if (!j.as_object().contains("paging")) break;
+    after = std::string(j.at("paging").at("next").at("after").as_string());
+  }
+  CHECK(total > 0);
+  CHECK(seen == static_cast<std::size_t>(std::min<std::int64_t>(total, 10000)));
+  CHECK(http("GET", base + "/crm/v3/objects/contacts").status == 401);
+}
+
+TEST_CASE("HubSpot over HTTP: batch upsert 200 then 207 with an invalid input", "[sim][hubspot][http]") {
+  running_sim sim;
+  const std::string base = sim.url("hubspot");
+  auto ok = http("POST", base + "/crm/v3/objects/contacts/batch/upsert",
+                 R"({"inputs":[{"id":"http.upsert@example.com","idProperty":"email","properties":{"firstname":"H"}}]})",
+                 auth);
+  REQUIRE(ok.status == 200);
+  CHECK(ok.json().at("results").at(0).at("new").as_bool());
+  auto partial = http("POST", base + "/crm/v3/objects/contacts/batch/upsert",
+                      R"({"inputs":[{"id":"http.upsert@example.com","idProperty":"email","properties":{"firstname":"H2"}},)"
+                      R"({"id":"x@example.com","idProperty":"firstname","properties":{}}]})",
+                      auth);
+  REQUIRE(partial.status == 207);
+  CHECK(partial.json().at("numErrors").as_int64() == 1);
+  CHECK(partial.json().at("results").at(0).at("new").as_bool() == false);
+}
+
+TEST_CASE("HubSpot over HTTP: 429 with policyName once the ten-secondly limit is reached", "[sim][hubspot][http]") {
+  running_sim sim;
+  sim.admin("POST", "/admin/limits", R"({"service":"hubspot","ten_secondly_max":2})");
+  const std::string url = sim.url("hubspot") + "/crm/v3/objects/contacts?limit=1";
+  CHECK(http("GET", url, {}, auth).status == 200);
+  auto second = http("GET", url, {}, auth);
+  CHECK(second.headers["x-hubspot-ratelimit-remaining"] == "0");
+  auto limited = http("GET", url, {}, auth);
+  REQUIRE(limited.status == 429);
+  CHECK(limited.json().at("policyName").as_string() == "TEN_SECONDLY_ROLLING");
+}
+
+TEST_CASE("HubSpot over HTTP: admin and API changes arrive as signed webhooks", "[sim][hubspot][http][webhook]") {
+  running_sim sim;
+  webhook_receiver receiver;
+  const std::string url = receiver.url() + "/webhooks/hubspot";
+  sim.admin("POST", "/admin/webhooks", R"({"service":"hubspot","url":")" + url + R"(","secret":"s3cret"})");
+  sim.admin("PATCH", "/admin/hubspot/contacts/4", R"({"firstname":"FromAdmin"})");
+  auto req = receiver.wait_for([](const received_request& r) { return r.body.find("FromAdmin") != std::string::npos; });
+  CHECK(req.method == "POST");
+  CHECK(req.headers["x-hubspot-signature-v3"] ==
+        omnisync::sim::hubspot::signature_v3("s3cret", "POST", url, req.body, req.headers["x-hubspot-request-timestamp"]));
+  CHECK(req.headers["x-hubspot-signature"] == omnisync::sim::hubspot::signature_v1("s3cret", req.body));
+  auto events = json::parse(req.body).as_array();
+  CHECK(events.at(0).at("changeSource").as_string() == "CRM_UI");
+  CHECK(events.at(0).at("objectId").as_int64() == 4);
+
+  auto r = http("PATCH", sim.url("hubspot") + "/crm/v3/objects/contacts/5", R"({"properties":{"firstname":"FromApi"}})", auth);
+  REQUIRE(r.status == 200);
+  auto own = receiver.wait_for([](const received_request& r) { return r.body.find("FromApi") != std::string::npos; });
+  CHECK(json::parse(own.body).at(0).at("changeSource").as_string() == "INTEGRATION");
+}
+
+TEST_CASE("HubSpot over HTTPS with the simulator's CA", "[sim][hubspot][http][tls]") {
+  running_sim sim;
+  if (sim.ca_file().empty() || !sim.urls().at("hubspot").as_object().contains("https")) {
+    FAIL("the simulator announced no https URL or ca_file");
+  }
+  auto r = http("GET", sim.url("hubspot", "https") + "/crm/v3/properties/contacts", {}, auth, sim.ca_file());
+  REQUIRE(r.status == 200);
+  CHECK(r.json().at("results").as_array().size() > 5);
+}
