@@ -1,0 +1,116 @@
+#pragma once
+/// The daemon's HTTP listener: vendor webhooks (`POST /webhooks/<connector>[/<token>]`), `GET /healthz`,
+/// `GET /readyz` and `GET /metrics` (Prometheus text).
+///
+/// A webhook request is handled in two steps (SEAMS.md): the connector's `webhook_endpoint::verify` checks the
+/// raw bytes (signature in constant time, replay window, secret URL token) and names the dedupe key and the
+/// answer the vendor expects; the event is then appended to the store's inbox — durable, group-committed with
+/// concurrent requests — and only then answered. Parsing the event into records happens later, from the inbox.
+/// An inbox failure answers 503 so the vendor delivers again; nothing is acknowledged that was not stored.
+///
+/// Protection: a per-endpoint body limit (413), content-type checks (415), a header read timeout and a body
+/// read timeout against slow clients, a connection limit (503 beyond it), keep-alive with an idle limit.
+///
+/// Lifecycle: construct, `add_endpoint` for each connector, `start()` binds (port 0 picks one), `run()` is the
+/// accept loop (spawn it on a task group), `stop()` closes the acceptor and every connection; `run()` returns
+/// once all connection coroutines have finished. Endpoints can be replaced while running (`set_endpoints`, on
+/// reload). Beast stays inside listener.cpp.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/core/error.hpp"
+
+namespace omnisync::store {
+class store;
+}
+
+namespace omnisync::http {
+
+class registry;
+
+/// A request as received, raw body included (signatures are computed over these exact bytes).
+struct inbound_request {
+  std::string method;
+  std::string target;                                        ///< path and query as sent
+  std::string path;                                          ///< without the query
+  std::string token;                                         ///< the path segment after /webhooks/<connector>/
+  std::vector<std::pair<std::string, std::string>> headers;  ///< in order, names as sent
+  std::string body;
+  std::string remote_address;
+  std::chrono::system_clock::time_point received_at;
+  /// First header with this name (case-insensitive); empty when absent.
+  std::string_view header(std::string_view name) const noexcept;
+};
+
+/// What the vendor gets back once the event is stored (e.g. a Salesforce SOAP Ack).
+struct ack_response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body = "{}";
+};
+
+struct verified_event {
+  std::string dedupe_key;   ///< the vendor's event id, or sha256 of the body where it has none
+  ack_response ack;
+};
+
+/// How a connector's webhooks are accepted. Implemented by each adapter.
+class webhook_endpoint {
+ public:
+  virtual ~webhook_endpoint() = default;
+  /// The connector name: the path segment after /webhooks/.
+  virtual std::string connector() const = 0;
+  /// Largest accepted body in bytes (a 100-notification Salesforce Outbound Message must fit).
+  virtual std::size_t max_body() const { return 1 << 20; }
+  /// Accepted content types (media type only, lower case); empty accepts any.
+  virtual std::vector<std::string> content_types() const { return {"application/json"}; }
+  /// Verifies the raw request. Errors: errc::auth_expired → 401 (bad or missing signature, wrong URL token),
+  /// errc::invalid_input → 400 (malformed or stale: outside the replay window), others → 500.
+  /// Never throws; must compare secrets in constant time.
+  virtual omnisync::result<verified_event> verify(const inbound_request& request) const = 0;
+  /// Optional answer for GET/HEAD validation pings on the same path (some vendors probe the URL); empty: 405.
+  virtual std::optional<ack_response> validation(const inbound_request& request) const { return std::nullopt; }
+};
+
+struct listener_options {
+  std::string listen = "127.0.0.1:0";                   ///< host:port
+  std::size_t max_body = 1 << 20;                       ///< default when an endpoint does not say
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds body_timeout{30000};
+  std::chrono::milliseconds idle_timeout{60000};        ///< keep-alive connections with no request
+  unsigned max_connections = 1024;
+};
+
+class listener {
+ public:
+  listener(boost::asio::any_io_executor ex, listener_options options, store::store& store, registry& metrics);
+  ~listener();
+  listener(const listener&) = delete;
+  listener& operator=(const listener&) = delete;
+
+  /// Replaces the endpoints (thread-safe; requests in flight keep the set they started with).
+  void set_endpoints(std::vector<std::shared_ptr<const webhook_endpoint>> endpoints);
+  /// Binds and listens; returns the bound port. errc::fail with a logged reason when the address is taken.
+  omnisync::result<unsigned short> start();
+  /// Accepts until stop(); returns after every connection has finished.
+  boost::asio::awaitable<void> run();
+  void stop();
+  /// /readyz answers 200 only while ready (set once start-up finished; cleared while stopping).
+  void set_ready(bool ready);
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+/// Constant-time comparison for signatures and tokens.
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
+
+}  // namespace omnisync::http

@@ -1,0 +1,270 @@
+// The HTTP listener with a real SQLite store in a temp dir, driven over loopback by the project's HTTP client:
+// webhooks are verified, stored durably once, and answered; bad ones are refused and store nothing.
+#include <catch2/catch.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/asio/write.hpp>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <thread>
+
+#include "adapters/http/http_client.hpp"
+#include "daemon/http/listener.hpp"
+#include "daemon/http/metrics.hpp"
+#include "daemon/store/blocking.hpp"
+#include "daemon/store/store.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace omnisync::http {
+std::ostream& operator<<(std::ostream& os, const response& r) { return os << "HTTP " << r.status << " " << r.body; }
+}  // namespace omnisync::http
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using omnisync::errc;
+
+namespace {
+
+std::string hmac_hex(const std::string& key, const std::string& data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), out, &len);
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (unsigned i = 0; i < len; ++i) {
+    s += hex[out[i] >> 4];
+    s += hex[out[i] & 15];
+  }
+  return s;
+}
+
+/// A test vendor: HMAC-SHA256 of the body in X-Test-Signature, its event id in X-Event-Id.
+class test_endpoint : public omnisync::http::webhook_endpoint {
+ public:
+  std::string connector() const override { return "testvendor"; }
+  std::size_t max_body() const override { return 4096; }
+  omnisync::result<omnisync::http::verified_event> verify(const omnisync::http::inbound_request& r) const override {
+    if (!omnisync::http::constant_time_equal(r.header("X-Test-Signature"), hmac_hex("s3cret", r.body)))
+      return errc::auth_expired;
+    if (r.header("X-Event-Id").empty()) return errc::invalid_input;
+    return omnisync::http::verified_event{std::string(r.header("X-Event-Id")), {200, "application/json", R"({"ok":true})"}};
+  }
+};
+
+/// A listener on 127.0.0.1:0 over a store in a temp dir, served by two threads.
+struct fixture {
+  omnisync::test::temp_dir dir;
+  std::unique_ptr<omnisync::store::store> store;
+  omnisync::http::registry metrics;
+  asio::io_context io;
+  std::unique_ptr<omnisync::http::listener> listener;
+  unsigned short port = 0;
+  std::vector<std::thread> threads;
+  std::future<void> done;
+
+  explicit fixture(omnisync::http::listener_options o = {}) {
+    omnisync::store::options so;
+    so.state_dir = dir.path() / "state";
+    auto s = omnisync::store::open_store(so);
+    REQUIRE(s.has_value());
+    store = std::move(*s);
+    o.listen = "127.0.0.1:0";
+    listener = std::make_unique<omnisync::http::listener>(io.get_executor(), o, *store, metrics);
+    listener->set_endpoints({std::make_shared<test_endpoint>()});
+    auto p = listener->start();
+    REQUIRE(p);
+    port = *p;
+    done = asio::co_spawn(io, listener->run(), asio::use_future);
+    for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
+  }
+  ~fixture() {
+    listener->stop();
+    done.wait_for(5s);
+    io.stop();
+    for (auto& t : threads) t.join();
+  }
+
+  omnisync::result<omnisync::http::response> send(std::string method, std::string path, std::string body,
+                                                  std::vector<omnisync::http::header> headers) {
+    asio::io_context cio;
+    omnisync::http::request rq;
+    rq.method = std::move(method);
+    rq.url = "http://127.0.0.1:" + std::to_string(port) + path;
+    rq.body = std::move(body);
+    rq.headers = std::move(headers);
+    auto fut = asio::co_spawn(cio, [&]() -> asio::awaitable<omnisync::result<omnisync::http::response>> {
+      omnisync::http::client_options co;
+      co.total_timeout = 5s;
+      omnisync::http::client c(cio.get_executor(), co);
+      auto r = co_await c.send(rq);
+      co_return r;
+    }, asio::use_future);
+    cio.run();
+    return fut.get();
+  }
+
+  omnisync::result<omnisync::http::response> webhook(const std::string& body, const std::string& event_id,
+                                                     std::string signature = {}) {
+    if (signature.empty()) signature = hmac_hex("s3cret", body);
+    return send("POST", "/webhooks/testvendor", body,
+                {{"Content-Type", "application/json"}, {"X-Test-Signature", signature}, {"X-Event-Id", event_id}});
+  }
+
+  std::vector<omnisync::store::inbox_item> inbox() {
+    auto items = omnisync::store::wait(store->inbox_claim(100, 60s, std::nullopt));
+    REQUIRE(items.has_value());
+    return *items;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("listener: a signed webhook is stored before it is answered, once per event id", "[http_server]") {
+  fixture f;
+  auto r = f.webhook(R"({"a":1})", "evt-1");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body == R"({"ok":true})");
+  auto again = f.webhook(R"({"a":1})", "evt-1");  // the vendor's redelivery
+  REQUIRE(again);
+  CHECK(again->status == 200);
+  auto items = f.inbox();
+  REQUIRE(items.size() == 1);
+  CHECK(items[0].event.connector == "testvendor");
+  CHECK(items[0].event.dedupe_key == "evt-1");
+  CHECK(items[0].event.body == R"({"a":1})");
+  CHECK(items[0].event.meta.find("\"x-event-id\":\"evt-1\"") != std::string::npos);
+}
+
+TEST_CASE("listener: bad signatures, bad input, unknown routes and wrong types are refused and store nothing",
+          "[http_server]") {
+  fixture f;
+  auto bad_sig = f.webhook(R"({"a":1})", "evt-2", std::string(64, '0'));
+  REQUIRE(bad_sig);
+  CHECK(bad_sig->status == 401);
+  auto no_id = f.webhook(R"({"a":1})", "");
+  REQUIRE(no_id);
+  CHECK(no_id->status == 400);
+  auto unknown = f.send("POST", "/webhooks/nobody", "{}", {{"Content-Type", "application/json"}});
+  REQUIRE(unknown);
+  CHECK(unknown->status == 404);
+  auto wrong_type = f.send("POST", "/webhooks/testvendor", "a=1",
+                           {{"Content-Type", "application/x-www-form-urlencoded"}});
+  REQUIRE(wrong_type);
+  CHECK(wrong_type->status == 415);
+  auto get = f.send("GET", "/webhooks/testvendor", "", {});
+  REQUIRE(get);
+  CHECK(get->status == 405);
+  CHECK(f.inbox().empty());
+}
+
+TEST_CASE("listener: a body over the endpoint's limit gets 413", "[http_server]") {
+  fixture f;
+  std::string big(5000, 'x');
+  auto r = f.webhook(big, "evt-big");
+  REQUIRE(r);
+  CHECK(r->status == 413);
+  CHECK(f.inbox().empty());
+}
+
+TEST_CASE("listener: healthz, readyz and metrics", "[http_server]") {
+  fixture f;
+  auto h = f.send("GET", "/healthz", "", {});
+  REQUIRE(h);
+  CHECK(h->status == 200);
+  auto not_ready = f.send("GET", "/readyz", "", {});
+  REQUIRE(not_ready);
+  CHECK(not_ready->status == 503);
+  f.listener->set_ready(true);
+  auto ready = f.send("GET", "/readyz", "", {});
+  REQUIRE(ready);
+  CHECK(ready->status == 200);
+
+  REQUIRE(f.webhook("{}", "m-1"));
+  REQUIRE(f.webhook("{}", "m-1"));
+  REQUIRE(f.webhook("{}", "m-2", std::string(64, 'f')));
+  auto m = f.send("GET", "/metrics", "", {});
+  REQUIRE(m);
+  CHECK(m->status == 200);
+  CHECK(m->get("Content-Type").starts_with("text/plain; version=0.0.4"));
+  CHECK(m->body.find("omnisync_webhook_requests_total{connector=\"testvendor\",status=\"200\"} 2") != std::string::npos);
+  CHECK(m->body.find("omnisync_webhook_requests_total{connector=\"testvendor\",status=\"401\"} 1") != std::string::npos);
+  CHECK(m->body.find("omnisync_webhook_duplicates_total{connector=\"testvendor\"} 1") != std::string::npos);
+  CHECK(m->body.find("omnisync_webhook_request_duration_seconds_count{connector=\"testvendor\"} 3") != std::string::npos);
+
+  // The exposition format is what Prometheus' own linter accepts.
+  auto file = f.dir.write("metrics.txt", m->body);
+  auto check = omnisync::test::run({"sh", "-c", "promtool check metrics < " + file.string()});
+  INFO(check.out << check.err);
+  CHECK(check.exit_code == 0);
+}
+
+TEST_CASE("listener: a client that sends a partial header is cut off at the header timeout", "[http_server]") {
+  omnisync::http::listener_options o;
+  o.header_timeout = 200ms;
+  fixture f(o);
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), f.port});
+  asio::write(s, asio::buffer(std::string("POST /webhooks/testvendor HTTP/1.1\r\nHost: x\r\n")));
+  auto start = std::chrono::steady_clock::now();
+  char buf[256];
+  boost::system::error_code ec;
+  s.read_some(asio::buffer(buf), ec);  // returns when the server closes the connection
+  auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(ec);
+  CHECK(waited < 3s);
+  // The listener still serves others.
+  auto h = f.send("GET", "/healthz", "", {});
+  REQUIRE(h);
+  CHECK(h->status == 200);
+}
+
+TEST_CASE("listener: beyond the connection limit new connections get 503", "[http_server]") {
+  omnisync::http::listener_options o;
+  o.max_connections = 2;
+  o.header_timeout = 3s;
+  fixture f(o);
+  asio::io_context io;
+  std::vector<asio::ip::tcp::socket> held;
+  for (int i = 0; i < 2; ++i) {
+    held.emplace_back(io);
+    held.back().connect({asio::ip::make_address("127.0.0.1"), f.port});
+  }
+  std::this_thread::sleep_for(100ms);  // let the listener accept them
+  auto r = f.send("GET", "/healthz", "", {});
+  REQUIRE(r);
+  CHECK(r->status == 503);
+  held.clear();
+  std::this_thread::sleep_for(100ms);
+  auto ok = f.send("GET", "/healthz", "", {});
+  REQUIRE(ok);
+  CHECK(ok->status == 200);
+}
+
+TEST_CASE("listener: concurrent webhooks are all stored and share commits", "[http_server]") {
+  fixture f;
+  std::vector<std::thread> senders;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 8; ++t) {
+    senders.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        auto r = f.webhook(R"({"n":)" + std::to_string(i) + "}", "c-" + std::to_string(t) + "-" + std::to_string(i));
+        if (r && r->status == 200) ++ok;
+      }
+    });
+  }
+  for (auto& s : senders) s.join();
+  CHECK(ok == 200);
+  auto items = omnisync::store::wait(f.store->inbox_claim(1000, 60s, std::nullopt));
+  REQUIRE(items.has_value());
+  CHECK(items->size() == 200);
+}
