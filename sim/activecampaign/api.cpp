@@ -398,6 +398,37 @@ bool api::admin_delete(std::int64_t id) {
   return true;
 }
 
+admin_reply api::admin(std::string_view method, std::string_view object, std::string_view id, std::string_view body) {
+  json::object in;
+  if (!body.empty()) {
+    boost::system::error_code ec;
+    auto v = json::parse(body, ec);
+    if (ec || !v.is_object()) return {400, json::object{{"error", "body must be a JSON object"}}};
+    in = std::move(v.get_object());
+  }
+  if (object != "contacts") return {404, json::object{{"error", "unknown object " + std::string(object)}}};
+  std::optional<std::int64_t> n;
+  if (!id.empty()) {
+    n = parse_int(id);
+    if (!n) return {404, json::object{{"error", "no such id"}}};
+  }
+  const admin_reply missing{404, json::object{{"error", "not found"}}};
+  if (method == "GET" && !n) return {200, *admin_list()};
+  if (method == "GET") {
+    auto v = admin_get(*n);
+    return v ? admin_reply{200, *v} : missing;
+  }
+  if (method == "POST" && !n) return {201, admin_create(in)};
+  if ((method == "PATCH" || method == "PUT") && n) {
+    auto v = admin_update(*n, in);
+    return v ? admin_reply{200, *v} : missing;
+  }
+  if (method == "DELETE" && n) return admin_delete(*n) ? admin_reply{200, json::object{{"deleted", true}}} : missing;
+  return {405, json::object{{"error", "method not allowed"}}};
+}
+
+json::value api::snapshot() { return json::object{{"contacts", *admin_list()}}; }
+
 void api::set_limits(const json::object& limits) {
   std::lock_guard lock(mutex_);
   if (const auto* v = limits.if_contains("per_second"); v != nullptr && v->is_number()) {

@@ -63,6 +63,12 @@ struct webhook_event {
   std::int64_t time_s = 0;
 };
 
+/// Result of an admin API call: HTTP status and JSON body.
+struct admin_reply {
+  int status = 200;
+  boost::json::value body;
+};
+
 /// A webhook request ready to POST (ActiveCampaign signs nothing).
 struct signed_webhook {
   std::string body;
@@ -80,6 +86,9 @@ class api {
   boost::json::value admin_create(const boost::json::object& body);
   std::optional<boost::json::value> admin_update(std::int64_t id, const boost::json::object& body);
   bool admin_delete(std::int64_t id);
+  /// `GET|POST|PATCH|DELETE /admin/activecampaign/contacts[/{id}]`; `body` is raw JSON.
+  admin_reply admin(std::string_view method, std::string_view object, std::string_view id, std::string_view body);
+  boost::json::value snapshot();
   void set_limits(const boost::json::object& limits);
   void reset();
 

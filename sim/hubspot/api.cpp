@@ -1001,6 +1001,46 @@ bool api::admin_archive(std::string_view type, std::int64_t id) {
   return true;
 }
 
+admin_reply api::admin(std::string_view method, std::string_view object, std::string_view id, std::string_view body) {
+  json::object in;
+  if (!body.empty()) {
+    boost::system::error_code ec;
+    auto v = json::parse(body, ec);
+    if (ec || !v.is_object()) return {400, json::object{{"error", "body must be a JSON object"}}};
+    in = std::move(v.get_object());
+  }
+  const bool known = std::find(object_types().begin(), object_types().end(), object) != object_types().end();
+  if (!known) return {404, json::object{{"error", "unknown object " + std::string(object)}}};
+  std::optional<std::int64_t> n;
+  if (!id.empty()) {
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
+    if (ec == std::errc{} && p == id.data() + id.size()) n = v;
+    if (!n) return {404, json::object{{"error", "no such id"}}};
+  }
+  if (method == "GET" && !n) return {200, *admin_list(object, true)};
+  if (method == "GET") {
+    auto v = admin_get(object, *n);
+    return v ? admin_reply{200, *v} : admin_reply{404, json::object{{"error", "not found"}}};
+  }
+  if (method == "POST" && !n) return {201, *admin_create(object, in)};
+  if ((method == "PATCH" || method == "PUT") && n) {
+    auto v = admin_update(object, *n, in);
+    return v ? admin_reply{200, *v} : admin_reply{404, json::object{{"error", "not found"}}};
+  }
+  if (method == "DELETE" && n) {
+    return admin_archive(object, *n) ? admin_reply{200, json::object{{"archived", true}}}
+                                     : admin_reply{404, json::object{{"error", "not found"}}};
+  }
+  return {405, json::object{{"error", "method not allowed"}}};
+}
+
+json::value api::snapshot() {
+  json::object out;
+  for (const auto& type : object_types()) out[type] = *admin_list(type, true);
+  return out;
+}
+
 void api::set_limits(const json::object& limits) {
   std::lock_guard lock(mutex_);
   auto get = [&](const char* key, auto& slot) {

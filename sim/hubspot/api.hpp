@@ -62,6 +62,12 @@ std::vector<signed_webhook> sign_webhooks(const api& source, const std::vector<w
                                           std::string_view url, std::string_view client_secret, std::int64_t wall_ms,
                                           int attempt_number = 0);
 
+/// Result of an admin API call: HTTP status and JSON body.
+struct admin_reply {
+  int status = 200;
+  boost::json::value body;
+};
+
 /// Seeded records: the generator returns the properties of seeded object `index` (1-based) of `type`, or
 /// nullopt past the seeded count. It must be deterministic and cheap; it is called whenever an untouched
 /// seeded record is read.
@@ -113,6 +119,10 @@ class api {
   std::optional<boost::json::value> admin_update(std::string_view type, std::int64_t id,
                                                  const boost::json::object& body);
   bool admin_archive(std::string_view type, std::int64_t id);
+  /// `GET|POST|PATCH|DELETE /admin/hubspot/{object}[/{id}]` (SEAMS "Simulator"); `body` is raw JSON.
+  admin_reply admin(std::string_view method, std::string_view object, std::string_view id, std::string_view body);
+  /// Every object of every type (archived included), for `GET /admin/snapshot`.
+  boost::json::value snapshot();
   void set_limits(const boost::json::object& limits);
   api_limits limits() const;
   void reset();

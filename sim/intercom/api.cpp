@@ -649,6 +649,39 @@ bool api::admin_delete(std::string_view kind, std::string_view id) {
   return true;
 }
 
+admin_reply api::admin(std::string_view method, std::string_view object, std::string_view id, std::string_view body) {
+  json::object in;
+  if (!body.empty()) {
+    boost::system::error_code ec;
+    auto v = json::parse(body, ec);
+    if (ec || !v.is_object()) return {400, json::object{{"error", "body must be a JSON object"}}};
+    in = std::move(v.get_object());
+  }
+  if (object != "contacts" && object != "conversations") {
+    return {404, json::object{{"error", "unknown object " + std::string(object)}}};
+  }
+  const admin_reply missing{404, json::object{{"error", "not found"}}};
+  if (method == "GET" && id.empty()) return {200, *admin_list(object)};
+  if (object == "conversations") return {405, json::object{{"error", "conversations are read-only"}}};
+  if (method == "GET") {
+    auto v = admin_get(object, id);
+    return v ? admin_reply{200, *v} : missing;
+  }
+  if (method == "POST" && id.empty()) return {201, *admin_create(object, in)};
+  if ((method == "PATCH" || method == "PUT") && !id.empty()) {
+    auto v = admin_update(object, id, in);
+    return v ? admin_reply{200, *v} : missing;
+  }
+  if (method == "DELETE" && !id.empty()) {
+    return admin_delete(object, id) ? admin_reply{200, json::object{{"deleted", true}}} : missing;
+  }
+  return {405, json::object{{"error", "method not allowed"}}};
+}
+
+json::value api::snapshot() {
+  return json::object{{"contacts", *admin_list("contacts")}, {"conversations", *admin_list("conversations")}};
+}
+
 void api::set_limits(const json::object& limits) {
   std::lock_guard lock(mutex_);
   if (const auto* v = limits.if_contains("per_minute"); v != nullptr && v->is_number()) {

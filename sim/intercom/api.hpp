@@ -66,6 +66,12 @@ std::optional<std::int64_t> contact_index(std::string_view id);
 /// Day-granular comparison used by search on timestamp fields (UTC days): `>` means a later day.
 bool timestamp_matches(std::int64_t field_s, std::string_view op, std::int64_t value_s);
 
+/// Result of an admin API call: HTTP status and JSON body.
+struct admin_reply {
+  int status = 200;
+  boost::json::value body;
+};
+
 /// A webhook request ready to POST.
 struct signed_webhook {
   std::string body;
@@ -84,6 +90,9 @@ class api {
   std::optional<boost::json::value> admin_update(std::string_view kind, std::string_view id,
                                                  const boost::json::object& body);
   bool admin_delete(std::string_view kind, std::string_view id);
+  /// `GET|POST|PATCH|DELETE /admin/intercom/{contacts|conversations}[/{id}]`; `body` is raw JSON.
+  admin_reply admin(std::string_view method, std::string_view object, std::string_view id, std::string_view body);
+  boost::json::value snapshot();
   void set_limits(const boost::json::object& limits);
   void reset();
 

@@ -68,6 +68,12 @@ struct webhook_event {
   boost::json::object event;
 };
 
+/// Result of an admin API call: HTTP status and JSON body.
+struct admin_reply {
+  int status = 200;
+  boost::json::value body;
+};
+
 /// A webhook request ready to POST.
 struct signed_webhook {
   std::string body;
@@ -87,6 +93,9 @@ class api {
   std::optional<boost::json::value> admin_create(std::string_view kind, const boost::json::object& body);
   std::optional<boost::json::value> admin_update(std::string_view kind, std::int64_t id, const boost::json::object& body);
   bool admin_delete(std::string_view kind, std::int64_t id);
+  /// `GET|POST|PATCH|DELETE /admin/zendesk/{object}[/{id}]`; `body` is raw JSON.
+  admin_reply admin(std::string_view method, std::string_view object, std::string_view id, std::string_view body);
+  boost::json::value snapshot();
   void set_limits(const boost::json::object& limits);
   void reset();
 

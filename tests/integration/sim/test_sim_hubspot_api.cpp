@@ -256,3 +256,22 @@ TEST_CASE("HubSpot webhook deliveries are batched by 100 and signed v1 and v3", 
   CHECK(h["X-HubSpot-Signature-v3"] !=
         hs::signature_v3("other", "POST", url, deliveries[1].body, "1714557600123"));
 }
+
+TEST_CASE("HubSpot admin routing: create, read, patch, delete and snapshot", "[sim][hubspot][admin]") {
+  fixture f;
+  auto created = f.api.admin("POST", "contacts", "", R"({"email":"admin.made@example.com","firstname":"A"})");
+  REQUIRE(created.status == 201);
+  const std::string id(created.body.at("id").as_string());
+  CHECK(f.api.admin("GET", "contacts", id, "").body.at("properties").at("email").as_string() == "admin.made@example.com");
+  CHECK(f.api.admin("PATCH", "contacts", id, R"({"properties":{"firstname":"B"}})").body.at("properties").at("firstname").as_string() == "B");
+  CHECK(f.api.admin("DELETE", "contacts", id, "").status == 200);
+  CHECK(f.api.admin("DELETE", "contacts", id, "").status == 404);
+  CHECK(f.api.admin("GET", "widgets", "", "").status == 404);
+  CHECK(f.api.admin("PATCH", "contacts", "1", "{bad").status == 400);
+  auto snap = f.api.snapshot();
+  CHECK(snap.at("contacts").as_array().size() == 251);  // 250 seeded + the archived one
+  CHECK(snap.at("deals").as_array().size() == 125);
+  const auto events = f.api.take_events();
+  CHECK(events.front().subscription_type == "contact.creation");
+  CHECK(events.back().subscription_type == "contact.deletion");
+}

@@ -194,3 +194,17 @@ TEST_CASE("Zendesk webhook deliveries carry the documented headers and a verifia
   CHECK(h["X-Zendesk-Account-Id"] == std::to_string(f.api.account_id()));
   CHECK(json::parse(deliveries[0].body).at("type").as_string() == "zen:event-type:user.deleted");
 }
+
+TEST_CASE("Zendesk admin routing and snapshot", "[sim][zendesk][admin]") {
+  fixture f;
+  auto created = f.api.admin("POST", "tickets", "", R"({"ticket":{"subject":"Admin ticket","status":"new","requester_id":1}})");
+  REQUIRE(created.status == 201);
+  const auto id = std::to_string(created.body.at("id").as_int64());
+  CHECK(f.api.admin("PATCH", "tickets", id, R"({"status":"solved"})").body.at("status").as_string() == "solved");
+  CHECK(f.api.admin("DELETE", "users", "1", "").status == 200);
+  CHECK(f.api.admin("GET", "users", "1", "").body.at("active").as_bool() == false);
+  CHECK(f.api.admin("GET", "users", "abc", "").status == 404);
+  auto snap = f.api.snapshot();
+  CHECK(snap.at("users").as_array().size() == 120);
+  CHECK(snap.at("tickets").as_array().size() == 61);
+}
