@@ -1,0 +1,42 @@
+#include "adapters/common/crypto.hpp"
+#include "adapters/webhooks/verifier_util.hpp"
+
+namespace omnisync::adapters {
+
+std::string intercom_signature(std::string_view secret, std::string_view body) {
+  return "sha1=" + to_hex(hmac_sha1_raw(secret, body));
+}
+
+namespace {
+
+class intercom_webhook final : public http::webhook_endpoint {
+ public:
+  explicit intercom_webhook(intercom_webhook_options o) : o_(std::move(o)) {}
+  std::string connector() const override { return o_.connector; }
+
+  omnisync::result<http::verified_event> verify(const http::inbound_request& r) const override {
+    auto sig = r.header("X-Hub-Signature");
+    if (!sig.starts_with("sha1=")) return errc::auth_expired;
+    auto expected = intercom_signature(o_.client_secret, r.body);
+    if (!http::constant_time_equal(sig, expected)) return errc::auth_expired;
+    auto id = detail::json_member(r.body, "id");
+    if (!id) return errc::invalid_input;  // every notification has an id ("notif_...")
+    return http::verified_event{"notification:" + *id, {200, "application/json", "{}"}};
+  }
+
+  /// Intercom validates the URL with HEAD.
+  std::optional<http::ack_response> validation(const http::inbound_request& r) const override {
+    if (r.method == "HEAD") return http::ack_response{200, "text/plain", ""};
+    return std::nullopt;
+  }
+
+ private:
+  intercom_webhook_options o_;
+};
+
+}  // namespace
+
+std::shared_ptr<const http::webhook_endpoint> make_intercom_webhook(intercom_webhook_options o) {
+  return std::make_shared<intercom_webhook>(std::move(o));
+}
+}  // namespace omnisync::adapters
