@@ -487,10 +487,13 @@ seed_source default_seed(std::uint64_t seed, std::size_t size, std::int64_t base
     const std::uint64_t h = mix(seed ^ (0xAC00000000ULL + static_cast<std::uint64_t>(index)));
     contact c;
     c.id = index;
-    c.first_name = first[h % first.size()];
-    c.last_name = (h >> 20) % 5 == 0 ? std::string() : std::string(last[(h >> 8) % last.size()]);
+    // Names come from the person's own hash, shared by every vendor simulator, so person p has the same name
+    // (and email local part) in HubSpot, Zendesk, ActiveCampaign and Intercom.
+    const std::uint64_t ph = mix(seed ^ (0x5EED000000ULL + static_cast<std::uint64_t>(2 * index - 1)));
+    c.first_name = first[ph % first.size()];
+    c.last_name = (h >> 20) % 5 == 0 ? std::string() : std::string(last[(ph >> 8) % last.size()]);
     // List member i is person 2i-1 of the shared population, with an upper-case email half of the time.
-    c.email = c.first_name + "." + std::string(last[(h >> 8) % last.size()]) + std::to_string(2 * index - 1) +
+    c.email = c.first_name + "." + std::string(last[(ph >> 8) % last.size()]) + std::to_string(2 * index - 1) +
               "@example.com";
     if ((h >> 16) % 2 == 0) c.email = lower(c.email);
     if ((h >> 24) % 3 != 0) c.phone = "415-555-" + std::to_string(1000 + index % 9000);

@@ -1137,8 +1137,11 @@ seed_source default_seed(std::uint64_t seed, std::size_t size, std::int64_t base
     const auto n = static_cast<std::int64_t>(size);
     obj.created_ms = base_ms - (n - index + 2) * 60'000;
     obj.updated_ms = obj.created_ms + static_cast<std::int64_t>(h % 50'000);
-    const std::string fn = first[h % first.size()];
-    const std::string ln = last[(h >> 8) % last.size()];
+    // Names come from the person's own hash, shared by every vendor simulator, so person p has the same name
+    // (and email local part) in HubSpot, Zendesk, ActiveCampaign and Intercom.
+    const std::uint64_t ph = mix(seed ^ (0x5EED000000ULL + static_cast<std::uint64_t>(type == "deals" ? 2 * index - 1 : index)));
+    const std::string fn = first[ph % first.size()];
+    const std::string ln = last[(ph >> 8) % last.size()];
     if (type == "contacts") {
       obj.props["firstname"] = fn;
       obj.props["lastname"] = ln;

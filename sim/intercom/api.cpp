@@ -740,8 +740,11 @@ seed_source default_seed(std::uint64_t seed, std::size_t size, std::int64_t base
     const std::uint64_t h = mix(seed ^ (0x1C00000000ULL + static_cast<std::uint64_t>(index)));
     contact c;
     c.index = index;
-    const std::string fn = first[h % first.size()];
-    const std::string ln = last[(h >> 8) % last.size()];
+    // Names come from the person's own hash, shared by every vendor simulator, so person p has the same name
+    // (and email local part) in HubSpot, Zendesk, ActiveCampaign and Intercom.
+    const std::uint64_t ph = mix(seed ^ (0x5EED000000ULL + static_cast<std::uint64_t>(3 * index - 2)));
+    const std::string fn = first[ph % first.size()];
+    const std::string ln = last[(ph >> 8) % last.size()];
     const bool lead = (h >> 12) % 4 == 0;
     // Contact i is person 3i-2 of the shared population.
     c.fields["role"] = lead ? "lead" : "user";

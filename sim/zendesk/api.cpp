@@ -787,8 +787,11 @@ seed_source default_seed(std::uint64_t seed, std::size_t size, std::int64_t base
     // One record a minute, oldest first, the newest two minutes before start: all exportable at once.
     r.created_s = base_ms / 1000 - (n - index + 2) * 60;
     r.updated_s = r.created_s + static_cast<std::int64_t>(h % 50);
-    const std::string fn = first[h % first.size()];
-    const std::string ln = last[(h >> 8) % last.size()];
+    // Names come from the person's own hash, shared by every vendor simulator, so person p has the same name
+    // (and email local part) in HubSpot, Zendesk, ActiveCampaign and Intercom.
+    const std::uint64_t ph = mix(seed ^ (0x5EED000000ULL + static_cast<std::uint64_t>(index)));
+    const std::string fn = first[ph % first.size()];
+    const std::string ln = last[(ph >> 8) % last.size()];
     if (kind == "users") {
       std::string email = lower(fn + "." + ln + std::to_string(index) + "@Example.com");
       if ((h >> 16) % 4 == 0) email[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(email[0])));

@@ -193,3 +193,33 @@ TEST_CASE("HubSpot search ordering follows sorts and breaks ties by id", "[sim][
   req.sorts.front().ascending = false;
   CHECK(hs::sorts_before(req, late, 1, early, 9));
 }
+
+#include "sim/activecampaign/api.hpp"
+#include "sim/hubspot/api.hpp"
+#include "sim/intercom/api.hpp"
+#include "sim/zendesk/api.hpp"
+
+TEST_CASE("Seeded people overlap across vendors with different email casing", "[sim][seed]") {
+  const std::int64_t base = 1'714'557'600'000;
+  const auto hs_seed = hs::default_seed(42, 30, base);
+  const auto zd_seed = zd::default_seed(42, 30, base);
+  const auto ac_seed = ac::default_seed(42, 30, base);
+  const auto ic_seed = ic::default_seed(42, 30, base);
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  // Person 7: HubSpot contact 7, Zendesk user 7, ActiveCampaign contact 4 (2i-1), Intercom contact 3 (3i-2).
+  const std::string hs_email = hs_seed.make("contacts", 7).props.at("email");
+  const std::string zd_email(zd_seed.make("users", 7).fields.at("email").as_string());
+  const std::string ac_email = ac_seed.make(4).email;
+  const std::string ic_email(ic_seed.make_contact(3).fields.at("email").as_string());
+  CHECK(lower(hs_email) == lower(zd_email));
+  CHECK(lower(hs_email) == lower(ac_email));
+  CHECK(lower(hs_email) == lower(ic_email));
+  CHECK(hs_seed.make("contacts", 7).props.at("firstname") + " " + hs_seed.make("contacts", 7).props.at("lastname") ==
+        std::string(zd_seed.make("users", 7).fields.at("name").as_string()));
+  // Deterministic: same seed, same record; another seed, other people.
+  CHECK(hs_seed.make("contacts", 9).props == hs::default_seed(42, 30, base).make("contacts", 9).props);
+  CHECK(hs_seed.make("contacts", 9).props != hs::default_seed(43, 30, base).make("contacts", 9).props);
+}
