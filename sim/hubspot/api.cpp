@@ -279,6 +279,98 @@ void api::emit(type_state& t, const crm_object& obj, std::string_view action, ch
   events_.push_back(std::move(e));
 }
 
+void api::store(type_state& t, const crm_object& obj) {
+  if (t.indexed) {
+    if (exists(t, obj.id)) {
+      const crm_object before = load(t, obj.id);
+      if (!before.archived) t.by_modified.erase({before.updated_ms, before.id});
+    }
+    if (!obj.archived) t.by_modified.insert({obj.updated_ms, obj.id});
+  }
+  t.touched[obj.id] = obj;
+}
+
+void api::ensure_index(type_state& t) {
+  if (t.indexed) return;
+  for_each(t, false, [&](const crm_object& obj) {
+    t.by_modified.insert({obj.updated_ms, obj.id});
+    return true;
+  });
+  t.indexed = true;
+}
+
+std::optional<api_reply> api::indexed_search(type_state& t, const search_request& req) {
+  if (!req.query.empty() || req.filter_groups.size() > 1 || req.sorts.size() != 1 ||
+      req.sorts[0].property != t.modified_property) {
+    return std::nullopt;
+  }
+  std::int64_t lo = INT64_MIN;
+  std::int64_t hi = INT64_MAX;
+  std::vector<const search_filter*> others;
+  if (!req.filter_groups.empty()) {
+    for (const auto& f : req.filter_groups[0]) {
+      const auto v = f.property == t.modified_property ? numeric_value(f.value) : std::nullopt;
+      if (!v || (f.op != "GT" && f.op != "GTE" && f.op != "LT" && f.op != "LTE" && f.op != "EQ")) {
+        others.push_back(&f);
+        continue;
+      }
+      // Stamps are whole milliseconds.
+      const auto ms = static_cast<std::int64_t>(*v);
+      const bool whole = static_cast<double>(ms) == *v;
+      if (f.op == "GT") lo = std::max(lo, ms + 1);
+      if (f.op == "GTE") lo = std::max(lo, whole ? ms : ms + 1);
+      if (f.op == "LT") hi = std::min(hi, whole ? ms - 1 : ms);
+      if (f.op == "LTE") hi = std::min(hi, ms);
+      if (f.op == "EQ") {
+        if (!whole) return std::nullopt;
+        lo = std::max(lo, ms);
+        hi = std::min(hi, ms);
+      }
+    }
+  }
+  ensure_index(t);
+  const auto first = t.by_modified.lower_bound({lo, INT64_MIN});
+  const auto last = hi == INT64_MAX ? t.by_modified.end() : t.by_modified.upper_bound({hi, INT64_MAX});
+  std::vector<std::pair<std::int64_t, std::int64_t>> keys(first, last);
+  if (!req.sorts[0].ascending) {
+    // Newest first; equal stamps still by ascending id, as `sorts_before` orders them.
+    std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+  }
+  std::vector<std::int64_t> ids;
+  ids.reserve(keys.size());
+  for (const auto& k : keys) ids.push_back(k.second);
+  std::size_t total = 0;
+  json::array results;
+  const std::size_t end_index = std::min(req.after + req.limit, limits_.search.result_cap);
+  for (const auto id : ids) {
+    if (!others.empty()) {
+      const crm_object obj = load(t, id);
+      if (!std::all_of(others.begin(), others.end(), [&](const search_filter* f) { return matches(*f, obj.props); })) {
+        continue;
+      }
+    }
+    if (total >= req.after && total < end_index) {
+      const crm_object obj = load(t, id);
+      auto o = to_json(t, obj, &req.properties, false, nullptr);
+      if (req.properties.empty()) {
+        json::object slim;
+        for (const char* k : {"hs_object_id", "createdate"}) {
+          if (const auto* v = o["properties"].get_object().if_contains(k)) slim[k] = *v;
+        }
+        if (const auto* v = o["properties"].get_object().if_contains(t.modified_property)) slim[t.modified_property] = *v;
+        o["properties"] = std::move(slim);
+      }
+      results.push_back(std::move(o));
+    }
+    ++total;
+  }
+  json::object out{{"total", total}, {"results", std::move(results)}};
+  if (end_index < total) out["paging"] = json::object{{"next", json::object{{"after", std::to_string(end_index)}}}};
+  return json_reply(200, out);
+}
+
 crm_object api::create(type_state& t, properties props, change_origin origin) {
   crm_object obj;
   obj.id = t.next_id++;
@@ -290,7 +382,7 @@ crm_object api::create(type_state& t, properties props, change_origin origin) {
   obj.props["hs_object_id"] = std::to_string(obj.id);
   obj.props["createdate"] = iso_ms(obj.created_ms);
   obj.props[t.modified_property] = iso_ms(obj.updated_ms);
-  t.touched[obj.id] = obj;
+  store(t, obj);
   emit(t, obj, "creation", origin);
   return obj;
 }
@@ -312,7 +404,7 @@ std::vector<std::string> api::update(type_state& t, crm_object& obj, const prope
     // Stamps strictly increase per record so a `GT last seen` poll never misses a second change in one ms.
     obj.updated_ms = std::max(now_ms_(), obj.updated_ms + 1);
     obj.props[t.modified_property] = iso_ms(obj.updated_ms);
-    t.touched[obj.id] = obj;
+    store(t, obj);
     for (const auto& name : changed) {
       const auto it = obj.props.find(name);
       emit(t, obj, "propertyChange", origin, name, it == obj.props.end() ? std::string() : it->second);
@@ -325,7 +417,7 @@ void api::archive(type_state& t, crm_object& obj, change_origin origin) {
   obj.archived = true;
   obj.archived_ms = obj.updated_ms = std::max(now_ms_(), obj.updated_ms + 1);
   obj.props[t.modified_property] = iso_ms(obj.updated_ms);
-  t.touched[obj.id] = obj;
+  store(t, obj);
   emit(t, obj, "deletion", origin);
 }
 
@@ -647,6 +739,7 @@ api_reply api::search(type_state& t, const json::value& body) {
                            " results is not supported; narrow the search (after=" + std::to_string(req.after) + ")",
                        ++correlation_);
   }
+  if (auto fast = indexed_search(t, req)) return *fast;
   std::vector<crm_object> hits;
   for_each(t, false, [&](const crm_object& obj) {
     if (matches(req, obj.props) && (req.query.empty() || [&] {
@@ -774,7 +867,7 @@ api_reply api::batch(type_state& t, const std::string& op, const json::value& bo
             if (const auto n = parse_id(scalar_text(*to_id))) obj.associations["contacts"].push_back(*n);
           }
         }
-        t.touched[obj.id] = obj;
+        store(t, obj);
       }
       results.push_back(to_json(t, obj, nullptr, false, nullptr));
     }
@@ -959,7 +1052,7 @@ std::optional<json::value> api::admin_create(std::string_view type, const json::
   props.erase(t->modified_property);
   crm_object obj = create(*t, std::move(props), change_origin::crm_ui);
   admin_associations(body, obj);
-  t->touched[obj.id] = obj;
+  store(*t, obj);
   std::vector<std::string> all;
   for (const auto& s : specs_for(t->name)) all.emplace_back(s.name);
   const std::vector<std::string> assoc = {"contacts"};
@@ -984,7 +1077,7 @@ std::optional<json::value> api::admin_update(std::string_view type, std::int64_t
     obj.props[t->modified_property] = iso_ms(obj.updated_ms);
     emit(*t, obj, "associationChange", change_origin::crm_ui);
   }
-  t->touched[obj.id] = obj;
+  store(*t, obj);
   std::vector<std::string> all;
   for (const auto& s : specs_for(t->name)) all.emplace_back(s.name);
   const std::vector<std::string> assoc = {"contacts"};

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -142,7 +143,17 @@ class api {
     std::map<std::int64_t, crm_object> touched;  ///< mutated or created records; seeded ones stay virtual
     std::int64_t next_id = 0;
     std::size_t seeded = 0;
+    /// (updated_ms, id) of every live object, built on the first search sorted by the modified property and
+    /// kept current by `store`, so incremental searches read a range instead of generating every record.
+    std::set<std::pair<std::int64_t, std::int64_t>> by_modified;
+    bool indexed = false;
   };
+
+  /// Records a mutated object (and keeps `by_modified` current).
+  void store(type_state& t, const crm_object& obj);
+  void ensure_index(type_state& t);
+  /// The search fast path; nullopt when the request does not fit it.
+  std::optional<api_reply> indexed_search(type_state& t, const search_request& req);
 
   type_state* find_type(std::string_view type);
   crm_object load(type_state& t, std::int64_t id) const;  // id must be valid
