@@ -139,6 +139,38 @@ void api::for_each(const kind_state& k, F&& f) const {
   }
 }
 
+void api::store(kind_state& k, const record& r) {
+  if (k.indexed) {
+    if (exists(k, r.id)) {
+      const record before = load(k, r.id);
+      k.by_updated.erase({before.updated_s, before.id});
+    }
+    k.by_updated.insert({r.updated_s, r.id});
+  }
+  k.touched[r.id] = r;
+}
+
+void api::ensure_index(kind_state& k) {
+  if (k.indexed) return;
+  for_each(k, [&](const record& r) {
+    k.by_updated.insert({r.updated_s, r.id});
+    return true;
+  });
+  k.indexed = true;
+}
+
+std::vector<record> api::export_page(kind_state& k, export_position from, std::size_t n, bool exclude_deleted) {
+  ensure_index(k);
+  std::vector<record> out;
+  for (auto it = k.by_updated.upper_bound({from.updated_at_s, from.id}); it != k.by_updated.end() && out.size() < n;
+       ++it) {
+    record r = load(k, it->second);
+    if (exclude_deleted && r.deleted) continue;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 json::object api::to_json(const kind_state& k, const record& r, const std::string& base_url) const {
   json::object o;
   o["url"] = base_url + "/api/v2/" + k.name + "/" + std::to_string(r.id) + ".json";
@@ -193,7 +225,7 @@ void api::apply_changes(kind_state& k, record& r, const json::object& changes) {
   }
   if (changed.empty()) return;
   r.updated_s = std::max(now_ms_() / 1000, r.updated_s);
-  k.touched[r.id] = r;
+  store(k, r);
   for (const auto& [key, values] : changed) {
     std::string what = key + "_changed";
     if (k.name == "users") {
@@ -315,15 +347,8 @@ api_reply api::cursor_export(kind_state& k, const query_map& query, const std::s
     per_page = std::min<std::size_t>(static_cast<std::size_t>(*n), limits_.export_per_page_max);
   }
   const bool exclude_deleted = query.count("exclude_deleted") != 0 && query.at("exclude_deleted") == "true";
-  std::vector<record> hits;
-  for_each(k, [&](const record& r) {
-    if (exclude_deleted && r.deleted) return true;
-    if (r.updated_s > from.updated_at_s || (r.updated_s == from.updated_at_s && r.id > from.id)) hits.push_back(r);
-    return true;
-  });
-  std::sort(hits.begin(), hits.end(), [](const record& a, const record& b) {
-    return a.updated_s != b.updated_s ? a.updated_s < b.updated_s : a.id < b.id;
-  });
+  // One record more than the page tells whether the stream ends here.
+  const std::vector<record> hits = export_page(k, from, per_page + 1, exclude_deleted);
   json::array items;
   export_position last = from;
   for (std::size_t i = 0; i < hits.size() && i < per_page; ++i) {
@@ -352,14 +377,7 @@ api_reply api::time_export(kind_state& k, const query_map& query, const std::str
       per_page = std::min<std::size_t>(static_cast<std::size_t>(*n), limits_.export_per_page_max);
     }
   }
-  std::vector<record> hits;
-  for_each(k, [&](const record& r) {
-    if (r.updated_s >= *start) hits.push_back(r);
-    return true;
-  });
-  std::sort(hits.begin(), hits.end(), [](const record& a, const record& b) {
-    return a.updated_s != b.updated_s ? a.updated_s < b.updated_s : a.id < b.id;
-  });
+  const std::vector<record> hits = export_page(k, {*start, 0}, per_page, false);
   json::array items;
   std::int64_t end_time = *start;
   for (std::size_t i = 0; i < hits.size() && i < per_page; ++i) {
@@ -433,7 +451,7 @@ json::object api::upsert_user(const json::object& user, std::size_t index, bool&
   r.fields = json::object{{"name", ""}, {"email", nullptr}, {"external_id", nullptr}, {"role", "end-user"},
                           {"phone", nullptr}, {"user_fields", json::object{}}};
   for (const auto& [key, value] : changes) r.fields[key] = value;
-  users.touched[r.id] = r;
+  store(users, r);
   emit(users, r, "created");
   created = true;
   id = r.id;
@@ -637,7 +655,7 @@ std::optional<json::value> api::admin_create(std::string_view kind, const json::
   for (const auto& [key, value] : *src) {
     if (key != "id" && key != "url" && key != "created_at" && key != "updated_at") r.fields[key] = value;
   }
-  k->touched[r.id] = r;
+  store(*k, r);
   emit(*k, r, "created");
   return json::value(to_json(*k, r, ""));
 }
@@ -657,7 +675,7 @@ std::optional<json::value> api::admin_update(std::string_view kind, std::int64_t
   apply_changes(*k, r, *src);
   if (r.updated_s == before) {
     r.updated_s = std::max(now_ms_() / 1000, r.updated_s);
-    k->touched[r.id] = r;
+    store(*k, r);
   }
   return json::value(to_json(*k, r, ""));
 }
@@ -670,7 +688,7 @@ bool api::admin_delete(std::string_view kind, std::int64_t id) {
   if (r.deleted) return false;
   r.deleted = true;
   r.updated_s = std::max(now_ms_() / 1000, r.updated_s);
-  k->touched[r.id] = r;
+  store(*k, r);
   emit(*k, r, "deleted");
   return true;
 }

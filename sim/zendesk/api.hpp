@@ -10,12 +10,15 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+
+#include "sim/zendesk/cursor.hpp"
 
 namespace omnisync::sim::zendesk {
 
@@ -115,6 +118,9 @@ class api {
     std::map<std::int64_t, record> touched;
     std::size_t seeded = 0;
     std::int64_t next_id = 0;
+    /// (updated_s, id) of every record (deleted ones too: exports report them), built on the first export.
+    std::set<std::pair<std::int64_t, std::int64_t>> by_updated;
+    bool indexed = false;
   };
   struct job {
     std::string id;
@@ -128,6 +134,10 @@ class api {
   };
 
   kind_state* find_kind(std::string_view kind);
+  void store(kind_state& k, const record& r);
+  void ensure_index(kind_state& k);
+  /// Up to `n` records strictly after `from` in (updated_s, id) order, skipping deleted ones when asked.
+  std::vector<record> export_page(kind_state& k, export_position from, std::size_t n, bool exclude_deleted);
   bool exists(const kind_state& k, std::int64_t id) const;
   record load(const kind_state& k, std::int64_t id) const;
   template <class F>
