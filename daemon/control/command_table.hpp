@@ -1,0 +1,87 @@
+#pragma once
+/// The control commands `omnisyncd` understands, by name: the extension point later issues use for `resync`,
+/// `profile`, `dlq` and `lint`.
+///
+/// A handler receives the request's `args` object and an `event_sink` for progress events (what
+/// `omnisyncctl ... --follow` renders), and returns a `reply`: a JSON result, or an error with a stable
+/// machine-readable code and a sentence for the operator. Handlers run on the connection's strand; they must not
+/// throw for expected failures (an exception is answered as `internal_error` and logged).
+///
+/// Built once at start-up (or on reload) and then shared read-only (`std::shared_ptr<const command_table>`).
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace omnisync::control {
+
+/// The answer to one request.
+class reply {
+ public:
+  static reply success(boost::json::value result = boost::json::object{}) {
+    reply r;
+    r.ok_ = true;
+    r.result_ = std::move(result);
+    return r;
+  }
+  /// `code` is stable and machine-readable (e.g. "unknown_connector"); `message` is for people.
+  static reply failure(std::string code, std::string message) {
+    reply r;
+    r.ok_ = false;
+    r.code_ = std::move(code);
+    r.message_ = std::move(message);
+    return r;
+  }
+  bool ok() const noexcept { return ok_; }
+  const boost::json::value& result() const noexcept { return result_; }
+  const std::string& code() const noexcept { return code_; }
+  const std::string& message() const noexcept { return message_; }
+
+ private:
+  bool ok_ = false;
+  boost::json::value result_;
+  std::string code_, message_;
+};
+
+/// Sends `{"id":N,"event":{...}}` lines to the requesting client before the reply.
+class event_sink {
+ public:
+  virtual ~event_sink() = default;
+  /// Returns false once the client has gone away (the handler may stop early).
+  virtual boost::asio::awaitable<bool> emit(boost::json::object event) = 0;
+};
+
+using handler = std::function<boost::asio::awaitable<reply>(boost::json::object args, event_sink& events)>;
+
+class command_table {
+ public:
+  /// Registers (or replaces) a command.
+  void add(std::string name, std::string help, handler h) {
+    commands_[std::move(name)] = entry{std::move(help), std::move(h)};
+  }
+  const handler* find(std::string_view name) const {
+    auto it = commands_.find(std::string(name));
+    return it == commands_.end() ? nullptr : &it->second.run;
+  }
+  /// (name, help) of every command, by name.
+  std::vector<std::pair<std::string, std::string>> list() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& [name, e] : commands_) out.emplace_back(name, e.help);
+    return out;
+  }
+
+ private:
+  struct entry {
+    std::string help;
+    handler run;
+  };
+  std::map<std::string, entry> commands_;
+};
+
+}  // namespace omnisync::control
