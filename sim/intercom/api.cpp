@@ -690,6 +690,16 @@ void api::set_limits(const json::object& limits) {
   window_count_ = 0;
 }
 
+webhook_event api::ping_event() {
+  std::lock_guard lock(mutex_);
+  webhook_event e;
+  e.id = "notif_ping_" + std::to_string(next_event_++);
+  e.topic = "ping";
+  e.time_s = now_ms_() / 1000;
+  e.item = json::object{{"type", "ping"}, {"message", "something is fishy this way comes"}};
+  return e;
+}
+
 std::vector<webhook_event> api::take_events() {
   std::lock_guard lock(mutex_);
   return std::exchange(events_, {});

@@ -97,6 +97,8 @@ class api {
   void reset();
 
   std::vector<webhook_event> take_events();
+  /// The `ping` notification Intercom sends when a webhook subscription is saved (after the HEAD check).
+  webhook_event ping_event();
   std::string webhook_body(const webhook_event& event) const;
   /// One request per event, `X-Hub-Signature: sha1=<hex HMAC-SHA1(client_secret, body)>`.
   std::vector<signed_webhook> sign_webhooks(const std::vector<webhook_event>& events,

@@ -165,3 +165,13 @@ TEST_CASE("Intercom webhook deliveries are signed with X-Hub-Signature", "[sim][
   CHECK(deliveries[0].headers.back().second == ic::hub_signature("client-secret", deliveries[0].body));
   CHECK(json::parse(deliveries[0].body).at("topic").as_string().ends_with(".updated"));
 }
+
+TEST_CASE("Intercom ping notification", "[sim][intercom][webhook]") {
+  std::int64_t now = 1'714'557'600'000;
+  ic::api api(ic::default_seed(5, 3, now), [&] { return now; });
+  const auto ping = api.ping_event();
+  auto body = json::parse(api.webhook_body(ping));
+  CHECK(body.at("topic").as_string() == "ping");
+  CHECK(body.at("created_at").as_int64() == now / 1000);
+  CHECK(api.take_events().empty());
+}
