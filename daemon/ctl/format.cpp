@@ -1,0 +1,185 @@
+#include "daemon/ctl/format.hpp"
+
+#include <boost/json.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <vector>
+
+namespace omnisync::ctl {
+namespace {
+
+namespace json = boost::json;
+
+std::string scalar(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::string: return std::string(v.as_string());
+    case json::kind::bool_: return v.as_bool() ? "yes" : "no";
+    case json::kind::null: return "—";
+    case json::kind::int64: return std::to_string(v.as_int64());
+    case json::kind::uint64: return std::to_string(v.as_uint64());
+    case json::kind::double_: {
+      char b[32];
+      std::snprintf(b, sizeof b, "%g", v.as_double());
+      return b;
+    }
+    case json::kind::array: {
+      std::string out;
+      for (const auto& e : v.as_array()) out += (out.empty() ? "" : ", ") + scalar(e);
+      return out.empty() ? "—" : out;
+    }
+    case json::kind::object: return json::serialize(v);
+  }
+  return {};
+}
+
+double number(const json::value* v) {
+  if (!v) return NAN;
+  if (v->is_int64()) return double(v->as_int64());
+  if (v->is_uint64()) return double(v->as_uint64());
+  if (v->is_double()) return v->as_double();
+  return NAN;
+}
+
+std::string pad(const std::string& s, size_t w) {
+  // Width in code points, so "—" counts as one column.
+  size_t cols = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++cols;
+  return s + std::string(w > cols ? w - cols : 0, ' ');
+}
+
+/// An object whose values are all objects, as a table: one row per key, one column per inner key.
+std::string table(const std::string& first_header, const json::object& rows) {
+  std::vector<std::string> columns;
+  std::set<std::string> seen;
+  for (const auto& [name, row] : rows) {
+    if (!row.is_object()) continue;
+    for (const auto& [k, v] : row.as_object())
+      if (!v.is_object() && seen.insert(std::string(k)).second) columns.push_back(std::string(k));
+  }
+  std::vector<std::vector<std::string>> cells;
+  cells.push_back({first_header});
+  for (auto& c : columns) cells[0].push_back(c);
+  for (const auto& [name, row] : rows) {
+    std::vector<std::string> line{std::string(name)};
+    for (auto& c : columns) {
+      const json::value* v = row.is_object() ? row.as_object().if_contains(c) : nullptr;
+      line.push_back(v ? scalar(*v) : "—");
+    }
+    cells.push_back(std::move(line));
+  }
+  std::vector<size_t> widths(cells[0].size(), 0);
+  for (auto& line : cells)
+    for (size_t i = 0; i < line.size(); ++i) {
+      size_t cols = 0;
+      for (unsigned char ch : line[i])
+        if ((ch & 0xC0) != 0x80) ++cols;
+      widths[i] = std::max(widths[i], cols);
+    }
+  std::string out;
+  for (auto& line : cells) {
+    std::string l;
+    for (size_t i = 0; i < line.size(); ++i) l += pad(line[i], widths[i] + 2);
+    while (!l.empty() && l.back() == ' ') l.pop_back();
+    out += l + "\n";
+  }
+  return out;
+}
+
+void generic(std::string& out, const json::value& v, const std::string& indent) {
+  if (!v.is_object()) {
+    out += indent + scalar(v) + "\n";
+    return;
+  }
+  for (const auto& [k, val] : v.as_object()) {
+    if (val.is_object()) {
+      bool all_objects = !val.as_object().empty();
+      for (const auto& [ik, iv] : val.as_object()) all_objects = all_objects && iv.is_object();
+      out += indent + std::string(k) + ":\n";
+      if (all_objects) {
+        std::string t = table(std::string(k), val.as_object());
+        size_t start = 0;
+        while (start < t.size()) {
+          auto nl = t.find('\n', start);
+          out += indent + "  " + t.substr(start, nl - start) + "\n";
+          start = nl + 1;
+        }
+      } else {
+        generic(out, val, indent + "  ");
+      }
+    } else {
+      out += indent + std::string(k) + ": " + scalar(val) + "\n";
+    }
+  }
+}
+
+}  // namespace
+
+std::string format_duration(double seconds) {
+  if (std::isnan(seconds) || seconds < 0) return "—";
+  long s = static_cast<long>(seconds);
+  long d = s / 86400, h = (s % 86400) / 3600, m = (s % 3600) / 60, sec = s % 60;
+  char b[64];
+  if (d) std::snprintf(b, sizeof b, "%ldd %ldh", d, h);
+  else if (h) std::snprintf(b, sizeof b, "%ldh %ldm", h, m);
+  else if (m) std::snprintf(b, sizeof b, "%ldm %lds", m, sec);
+  else std::snprintf(b, sizeof b, "%lds", sec);
+  return b;
+}
+
+std::string format_bytes(double bytes) {
+  if (std::isnan(bytes)) return "—";
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  int u = 0;
+  while (bytes >= 1000 && u < 4) {
+    bytes /= 1000;
+    ++u;
+  }
+  char b[32];
+  std::snprintf(b, sizeof b, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+  return b;
+}
+
+std::string format_generic(const boost::json::value& v) {
+  std::string out;
+  generic(out, v, "");
+  return out;
+}
+
+std::string format_status(const boost::json::value& status) {
+  if (!status.is_object()) return format_generic(status);
+  const auto& s = status.as_object();
+  std::string out = "omnisync";
+  if (auto* v = s.if_contains("version")) out += " " + scalar(*v);
+  if (auto* u = s.if_contains("uptime_s")) out += "  up " + format_duration(number(u));
+  if (auto* st = s.if_contains("state")) out += "  " + scalar(*st);
+  out += "\n";
+  if (auto* c = s.if_contains("config_file")) out += "config     " + scalar(*c) + "\n";
+  if (auto* p = s.if_contains("paused"); p && p->is_array() && !p->as_array().empty())
+    out += "paused     " + scalar(*p) + "\n";
+  if (auto* st = s.if_contains("store"); st && st->is_object()) {
+    const auto& so = st->as_object();
+    std::string line = "store     ";
+    if (auto* k = so.if_contains("kind")) line += " " + scalar(*k);
+    for (auto [key, label] : {std::pair{"inbox_depth", "inbox"}, std::pair{"outbox_depth", "outbox"},
+                              std::pair{"dead_letters", "dead letters"}})
+      if (auto* v = so.if_contains(key)) line += "  " + std::string(label) + " " + scalar(*v);
+    if (auto* b = so.if_contains("state_db_bytes")) line += "  state.db " + format_bytes(number(b));
+    if (auto* b = so.if_contains("inbox_db_bytes")) line += "  inbox.db " + format_bytes(number(b));
+    out += line + "\n";
+  }
+  if (auto* c = s.if_contains("connectors"); c && c->is_object() && !c->as_object().empty())
+    out += "\n" + table("connector", c->as_object());
+  static const std::set<std::string> shown{"version", "uptime_s", "state", "config_file", "paused",
+                                           "store", "connectors", "schema"};
+  json::object rest;
+  for (const auto& [k, v] : s)
+    if (!shown.count(std::string(k))) rest[k] = v;
+  if (!rest.empty()) out += "\n" + format_generic(rest);
+  return out;
+}
+
+}  // namespace omnisync::ctl

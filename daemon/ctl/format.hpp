@@ -1,0 +1,18 @@
+#pragma once
+/// Human-readable rendering of control replies for `omnisyncctl` (the `--json` flag prints them raw instead).
+#include <boost/json/value.hpp>
+
+#include <string>
+
+namespace omnisync::ctl {
+
+/// `omnisyncctl status`: headline, paused connectors, a per-connector table, store counts, then any other keys.
+std::string format_status(const boost::json::value& status);
+/// Generic rendering: scalars as "key: value", nested objects indented, tables for objects of objects.
+std::string format_generic(const boost::json::value& v);
+/// "3d 4h", "12m 5s", "42s".
+std::string format_duration(double seconds);
+/// "412 MB", "3.1 KB".
+std::string format_bytes(double bytes);
+
+}  // namespace omnisync::ctl
