@@ -1,0 +1,45 @@
+#pragma once
+/// The omnisyncd application: owns the io_context and its worker threads, starts the components in order
+/// (logging -> config -> store -> control socket -> signals/watchdog) and stops them in reverse.
+///
+/// Lifecycle: construct with the already validated config, call `run()` once from main; it returns the
+/// process exit code after SIGTERM/SIGINT (0 when the drain finished within daemon.shutdown_timeout), or a
+/// non-zero code with one logged sentence when start-up fails. SIGHUP and the control command `reload` load
+/// the config file again and swap it atomically; a config with problems is rejected with all diagnostics and
+/// the old one keeps running. Asio stays out of this header (pimpl).
+#include <filesystem>
+#include <memory>
+
+#include "daemon/app/config_load.hpp"
+
+namespace omnisync::app {
+
+/// Exit codes of omnisyncd (sysexits.h where one fits).
+enum exit_code : int {
+  exit_ok = 0,
+  exit_failure = 1,      ///< start-up failed (store cannot open, control socket in use, ...)
+  exit_usage = 2,        ///< bad command line
+  exit_config = 78,      ///< EX_CONFIG: the config file has problems
+};
+
+struct app_options {
+  std::filesystem::path config_file;
+  config_overrides overrides;
+};
+
+class application {
+ public:
+  application(app_options opts, loaded_config initial);
+  ~application();
+  application(const application&) = delete;
+  application& operator=(const application&) = delete;
+
+  /// Runs until stopped; returns the process exit code.
+  int run();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace omnisync::app

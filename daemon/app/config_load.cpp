@@ -1,0 +1,342 @@
+#include "daemon/app/config_load.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace omnisync::app {
+namespace {
+
+using config::diagnostics;
+namespace fs = std::filesystem;
+
+/// Walks one document, collecting diagnostics; never throws on content.
+class reader {
+ public:
+  reader(std::string file, diagnostics& d) : file_(std::move(file)), diags_(d) {}
+
+  void error(const YAML::Node& n, const std::string& path, const std::string& msg) {
+    diags_.add(config::location_of(file_, n), path, msg);
+  }
+
+  bool is_map(const YAML::Node& n, const std::string& path) {
+    if (n.IsMap()) return true;
+    error(n, path, "expected a mapping");
+    return false;
+  }
+
+  /// Reports keys of `n` not in `allowed`.
+  void known_keys(const YAML::Node& n, const std::string& path, const std::set<std::string>& allowed) {
+    for (const auto& kv : n) {
+      auto key = kv.first.Scalar();
+      if (!allowed.count(key)) {
+        std::string msg = "unknown key \"" + key + "\"";
+        if (auto s = suggestion(key, allowed); !s.empty()) msg += " (did you mean \"" + s + "\"?)";
+        error(kv.first, join(path, key), msg);
+      }
+    }
+  }
+
+  std::optional<std::string> string(const YAML::Node& n, const std::string& path) {
+    if (!n.IsScalar()) {
+      error(n, path, "expected a string");
+      return std::nullopt;
+    }
+    return n.Scalar();
+  }
+
+  std::optional<bool> boolean(const YAML::Node& n, const std::string& path) {
+    if (n.IsScalar()) {
+      auto s = n.Scalar();
+      if (s == "true" || s == "yes" || s == "on") return true;
+      if (s == "false" || s == "no" || s == "off") return false;
+    }
+    error(n, path, "expected true or false, got \"" + text_of(n) + "\"");
+    return std::nullopt;
+  }
+
+  std::optional<std::chrono::milliseconds> duration(const YAML::Node& n, const std::string& path) {
+    static const std::regex part(R"((\d+)(ms|s|m|h))");
+    std::string s = n.IsScalar() ? n.Scalar() : std::string();
+    std::chrono::milliseconds total{0};
+    bool ok = !s.empty();
+    auto it = std::sregex_iterator(s.begin(), s.end(), part);
+    std::size_t consumed = 0;
+    for (; ok && it != std::sregex_iterator(); ++it) {
+      if (static_cast<std::size_t>(it->position()) != consumed) ok = false;
+      consumed += static_cast<std::size_t>(it->length());
+      long long v = std::stoll((*it)[1]);
+      auto unit = (*it)[2].str();
+      total += std::chrono::milliseconds(unit == "ms" ? v : unit == "s" ? v * 1000 : unit == "m" ? v * 60000 : v * 3600000);
+    }
+    if (!ok || consumed != s.size()) {
+      error(n, path, "expected a duration like \"30s\" (units ms, s, m, h), got \"" + text_of(n) + "\"");
+      return std::nullopt;
+    }
+    return total;
+  }
+
+  std::optional<unsigned long long> positive(const YAML::Node& n, const std::string& path, unsigned long long max) {
+    std::string s = n.IsScalar() ? n.Scalar() : std::string();
+    if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos && s.size() < 19) {
+      auto v = std::stoull(s);
+      if (v >= 1 && v <= max) return v;
+    }
+    error(n, path, "expected a whole number from 1 to " + std::to_string(max) + ", got \"" + text_of(n) + "\"");
+    return std::nullopt;
+  }
+
+  std::optional<std::string> one_of(const YAML::Node& n, const std::string& path, const std::vector<std::string>& allowed) {
+    std::string s = n.IsScalar() ? n.Scalar() : std::string();
+    for (const auto& a : allowed)
+      if (a == s) return s;
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    error(n, path, "expected one of " + list + ", got \"" + text_of(n) + "\"");
+    return std::nullopt;
+  }
+
+  std::optional<fs::path> path_value(const YAML::Node& n, const std::string& path, const fs::path& base) {
+    auto s = string(n, path);
+    if (!s) return std::nullopt;
+    if (s->empty()) {
+      error(n, path, "expected a path, got an empty string");
+      return std::nullopt;
+    }
+    fs::path p(*s);
+    return p.is_absolute() ? p : base / p;
+  }
+
+  static std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "." + b; }
+
+ private:
+  static std::string text_of(const YAML::Node& n) {
+    if (n.IsScalar()) return n.Scalar();
+    if (n.IsMap()) return "a mapping";
+    if (n.IsSequence()) return "a list";
+    return "nothing";
+  }
+
+  static std::size_t distance(const std::string& a, const std::string& b) {
+    std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+      cur[0] = i;
+      for (std::size_t j = 1; j <= b.size(); ++j)
+        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      std::swap(prev, cur);
+    }
+    return prev[b.size()];
+  }
+
+  static std::string suggestion(const std::string& key, const std::set<std::string>& allowed) {
+    std::string best;
+    std::size_t best_d = 3;
+    for (const auto& a : allowed)
+      if (auto d = distance(key, a); d < best_d) best = a, best_d = d;
+    return best;
+  }
+
+  std::string file_;
+  diagnostics& diags_;
+};
+
+/// Resolves the secrets of a connector's `auth` (and `webhook`) block: `*_file` keys are read, `${NAME}`
+/// references must be set. The values only go to the redactor.
+void collect_secrets(reader& r, const YAML::Node& n, const std::string& path, const fs::path& base,
+                     std::vector<std::string>& out) {
+  if (n.IsMap()) {
+    for (const auto& kv : n) {
+      auto key = kv.first.Scalar();
+      auto sub = reader::join(path, key);
+      if (key.size() > 5 && key.ends_with("_file") && kv.second.IsScalar()) {
+        fs::path p(kv.second.Scalar());
+        if (!p.is_absolute()) p = base / p;
+        std::ifstream in(p, std::ios::binary);
+        if (!in) {
+          r.error(kv.second, sub, "cannot read secret file " + p.string());
+          continue;
+        }
+        std::stringstream ss;
+        ss << in.rdbuf();
+        auto v = ss.str();
+        while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+        if (v.empty()) r.error(kv.second, sub, "secret file " + p.string() + " is empty");
+        out.push_back(v);
+      } else {
+        collect_secrets(r, kv.second, sub, base, out);
+      }
+    }
+  } else if (n.IsSequence()) {
+    for (std::size_t i = 0; i < n.size(); ++i) collect_secrets(r, n[i], path + "[" + std::to_string(i) + "]", base, out);
+  } else if (n.IsScalar()) {
+    static const std::regex ref(R"(\$\{([A-Za-z_][A-Za-z0-9_]*)\})");
+    const auto& s = n.Scalar();
+    for (auto it = std::sregex_iterator(s.begin(), s.end(), ref); it != std::sregex_iterator(); ++it) {
+      const char* v = std::getenv((*it)[1].str().c_str());
+      if (!v)
+        r.error(n, path, "environment variable " + (*it)[1].str() + " is not set");
+      else
+        out.push_back(v);
+    }
+  }
+}
+
+}  // namespace
+
+loaded_config load_daemon_config(const fs::path& file, const config_overrides& overrides) {
+  loaded_config out;
+  auto cfg = std::make_shared<config::daemon_config>();
+  const std::string name = file.string();
+  reader r(name, out.problems);
+  YAML::Node root;
+  {
+    std::ifstream probe(file);
+    if (!probe) {
+      out.problems.add({name, 0, 0}, "", "cannot read the config file (" + std::string(std::strerror(errno)) + ")");
+      return out;
+    }
+  }
+  try {
+    root = YAML::LoadFile(name);
+  } catch (const YAML::ParserException& e) {
+    out.problems.add({name, e.mark.line + 1, e.mark.column + 1}, "", "YAML syntax error: " + e.msg);
+    return out;
+  } catch (const YAML::Exception& e) {
+    out.problems.add({name, 0, 0}, "", e.what());
+    return out;
+  }
+  cfg->source_file = fs::absolute(file);
+  const fs::path base = cfg->source_file.parent_path();
+  cfg->mappings_dir = base / "mappings";
+
+  if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  if (r.is_map(root, "")) {
+    r.known_keys(root, "", {"daemon", "http", "store", "mappings_dir", "connectors", "canonical", "identity",
+                            "survivorship", "kpis"});
+    if (auto d = root["daemon"]) {
+      auto& s = cfg->daemon;
+      if (r.is_map(d, "daemon")) {
+        r.known_keys(d, "daemon", {"state_dir", "control_socket", "control_group", "shutdown_timeout", "threads",
+                                   "control_idle_timeout", "control_max_line", "log"});
+        if (auto n = d["state_dir"]) { if (auto v = r.path_value(n, "daemon.state_dir", base)) s.state_dir = *v; }
+        if (auto n = d["control_socket"]) { if (auto v = r.path_value(n, "daemon.control_socket", base)) s.control_socket = *v; }
+        if (auto n = d["control_group"]) { if (auto v = r.string(n, "daemon.control_group")) s.control_group = *v; }
+        if (auto n = d["shutdown_timeout"]) { if (auto v = r.duration(n, "daemon.shutdown_timeout")) s.shutdown_timeout = *v; }
+        if (auto n = d["control_idle_timeout"]) { if (auto v = r.duration(n, "daemon.control_idle_timeout")) s.control_idle_timeout = *v; }
+        if (auto n = d["threads"]) { if (auto v = r.positive(n, "daemon.threads", 64)) s.threads = static_cast<unsigned>(*v); }
+        if (auto n = d["control_max_line"]) { if (auto v = r.positive(n, "daemon.control_max_line", 64u << 20)) s.control_max_line = *v; }
+        if (auto l = d["log"]; l && r.is_map(l, "daemon.log")) {
+          r.known_keys(l, "daemon.log", {"level", "format", "components"});
+          static const std::vector<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+          if (auto n = l["level"]) { if (auto v = r.one_of(n, "daemon.log.level", levels)) s.log.level = *v; }
+          if (auto n = l["format"]) {
+            if (auto v = r.one_of(n, "daemon.log.format", {"auto", "text", "journal", "json"}))
+              s.log.format = *v == "text" ? config::log_format::text : *v == "journal" ? config::log_format::journal
+                           : *v == "json" ? config::log_format::json : config::log_format::automatic;
+          }
+          if (auto c = l["components"]; c && r.is_map(c, "daemon.log.components"))
+            for (const auto& kv : c)
+              if (auto v = r.one_of(kv.second, "daemon.log.components." + kv.first.Scalar(), levels))
+                s.log.components[kv.first.Scalar()] = *v;
+        }
+      }
+    }
+    if (auto h = root["http"]; h && r.is_map(h, "http")) {
+      auto& s = cfg->http;
+      r.known_keys(h, "http", {"listen", "public_url", "max_body", "header_timeout", "body_timeout", "max_connections"});
+      if (auto n = h["listen"]) {
+        static const std::regex listen(R"(^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$)");
+        auto v = r.string(n, "http.listen");
+        if (v && std::regex_match(*v, listen) && std::stoul(v->substr(v->rfind(':') + 1)) <= 65535)
+          s.listen = *v;
+        else if (v)
+          r.error(n, "http.listen", "expected host:port (port 0 picks a free one), got \"" + *v + "\"");
+      }
+      if (auto n = h["public_url"]) { if (auto v = r.string(n, "http.public_url")) s.public_url = *v; }
+      if (auto n = h["max_body"]) { if (auto v = r.positive(n, "http.max_body", 1ull << 30)) s.max_body = *v; }
+      if (auto n = h["header_timeout"]) { if (auto v = r.duration(n, "http.header_timeout")) s.header_timeout = *v; }
+      if (auto n = h["body_timeout"]) { if (auto v = r.duration(n, "http.body_timeout")) s.body_timeout = *v; }
+      if (auto n = h["max_connections"]) { if (auto v = r.positive(n, "http.max_connections", 1u << 20)) s.max_connections = static_cast<unsigned>(*v); }
+    }
+    if (auto st = root["store"]; st && r.is_map(st, "store")) {
+      auto& s = cfg->store;
+      r.known_keys(st, "store", {"kind", "synchronous", "busy_timeout", "dsn", "dsn_file"});
+      if (auto n = st["kind"]) {
+        if (auto v = r.one_of(n, "store.kind", {"sqlite", "postgres"}))
+          s.kind = *v == "postgres" ? config::store_kind::postgres : config::store_kind::sqlite;
+      }
+      if (auto n = st["synchronous"]) {
+        if (auto v = r.one_of(n, "store.synchronous", {"off", "normal", "full", "extra"}))
+          s.synchronous = *v == "off" ? config::sync_mode::off : *v == "normal" ? config::sync_mode::normal
+                        : *v == "extra" ? config::sync_mode::extra : config::sync_mode::full;
+      }
+      if (auto n = st["busy_timeout"]) { if (auto v = r.duration(n, "store.busy_timeout")) s.busy_timeout = *v; }
+      if (s.kind == config::store_kind::postgres)
+        r.error(st["kind"], "store.kind", "postgres is not available in this build; use sqlite");
+    }
+    if (auto n = root["mappings_dir"]) { if (auto v = r.path_value(n, "mappings_dir", base)) cfg->mappings_dir = *v; }
+    if (auto cs = root["connectors"]; cs && !cs.IsNull() && r.is_map(cs, "connectors")) {
+      static const std::vector<std::string> kinds{"salesforce", "hubspot", "zendesk", "activecampaign", "intercom"};
+      for (const auto& kv : cs) {
+        const std::string cname = kv.first.Scalar();
+        const std::string path = "connectors." + cname;
+        const YAML::Node c = kv.second;
+        if (!r.is_map(c, path)) continue;
+        config::connector_common cc;
+        cc.name = cname;
+        r.known_keys(c, path, {"kind", "base_url", "login_url", "tls", "poll_interval", "enabled", "objects", "auth",
+                               "webhook", "api_version", "subdomain", "settle_lag", "rate_limit", "batch_size"});
+        if (auto n = c["kind"]) {
+          if (auto v = r.one_of(n, path + ".kind", kinds)) cc.kind = *v;
+        } else {
+          r.error(c, path + ".kind", "missing required key \"kind\"");
+        }
+        for (const char* key : {"base_url", "login_url"}) {
+          if (auto n = c[key]) {
+            static const std::regex url(R"(^https?://[^/\s:]+(:\d+)?(/\S*)?$)");
+            auto v = r.string(n, path + "." + key);
+            if (v && std::regex_match(*v, url))
+              cc.base_url = *v;
+            else if (v)
+              r.error(n, path + "." + key, "expected an http(s) URL with a host, got \"" + *v + "\"");
+          }
+        }
+        if (auto t = c["tls"]; t && r.is_map(t, path + ".tls")) {
+          r.known_keys(t, path + ".tls", {"ca_file", "verify"});
+          if (auto n = t["ca_file"]) cc.ca_file = r.path_value(n, path + ".tls.ca_file", base);
+          if (auto n = t["verify"]) { if (auto v = r.boolean(n, path + ".tls.verify")) cc.tls_verify = *v; }
+        }
+        if (auto n = c["poll_interval"]) { if (auto v = r.duration(n, path + ".poll_interval")) cc.poll_interval = *v; }
+        if (auto n = c["enabled"]) { if (auto v = r.boolean(n, path + ".enabled")) cc.enabled = *v; }
+        if (auto n = c["objects"]) {
+          if (n.IsSequence()) {
+            for (std::size_t i = 0; i < n.size(); ++i)
+              if (auto v = r.string(n[i], path + ".objects[" + std::to_string(i) + "]")) cc.objects.push_back(*v);
+          } else {
+            r.error(n, path + ".objects", "expected a list of object names");
+          }
+        }
+        for (const char* key : {"auth", "webhook"})
+          if (auto n = c[key]) collect_secrets(r, n, path + "." + key, base, out.secret_values);
+        cfg->connectors.push_back(std::move(cc));
+      }
+    }
+  }
+  if (overrides.state_dir) cfg->daemon.state_dir = fs::absolute(*overrides.state_dir);
+  if (overrides.control_socket) cfg->daemon.control_socket = fs::absolute(*overrides.control_socket);
+  if (cfg->daemon.control_socket.string().size() >= 108)
+    out.problems.add({name, 0, 0}, "daemon.control_socket", "path longer than 107 bytes: Unix sockets cannot use it");
+  if (out.problems.empty()) out.config = std::move(cfg);
+  return out;
+}
+
+}  // namespace omnisync::app
