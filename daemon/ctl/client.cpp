@@ -61,6 +61,8 @@ call_result call(const std::string& socket_path, const std::string& cmd, const b
     ssize_t n = ::send(s.fd, line.data() + off, line.size() - off, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
+      // The daemon may have answered and closed already (e.g. permission_denied): read what it said.
+      if (errno == EPIPE || errno == ECONNRESET) break;
       out.message = std::string("cannot send the request: ") + std::strerror(errno);
       return out;
     }

@@ -1,0 +1,334 @@
+// The control socket server in-process on a temp socket, driven over a real Unix socket by raw clients and by
+// the real omnisyncctl binary: protocol, bad input, limits, concurrency, peer credentials and exit codes.
+#include <catch2/catch.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json.hpp>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "daemon/control/server.hpp"
+#include "daemon/ctl/client.hpp"
+#include "daemon/ctl/format.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using omnisync::control::reply;
+
+namespace {
+
+std::shared_ptr<omnisync::control::command_table> test_commands() {
+  auto t = std::make_shared<omnisync::control::command_table>();
+  t->add("echo", "returns its args", [](json::object args, omnisync::control::event_sink&) -> asio::awaitable<reply> {
+    co_return reply::success(args);
+  });
+  t->add("fail", "always fails", [](json::object, omnisync::control::event_sink&) -> asio::awaitable<reply> {
+    co_return reply::failure("unknown_connector", "no connector named nope");
+  });
+  t->add("progress", "three events then a result",
+         [](json::object, omnisync::control::event_sink& ev) -> asio::awaitable<reply> {
+           for (int i = 1; i <= 3; ++i) {
+             json::object e;
+             e["done"] = i;
+             co_await ev.emit(std::move(e));
+           }
+           co_return reply::success(json::object{{"total", 3}});
+         });
+  t->add("slow", "answers after 100 ms", [](json::object, omnisync::control::event_sink&) -> asio::awaitable<reply> {
+    asio::steady_timer t(co_await asio::this_coro::executor, 100ms);
+    co_await t.async_wait(asio::use_awaitable);
+    co_return reply::success(json::string("late"));
+  });
+  return t;
+}
+
+struct fixture {
+  omnisync::test::temp_dir dir;
+  std::string socket = (dir / "control.sock").string();
+  asio::io_context io;
+  std::unique_ptr<omnisync::control::server> server;
+  std::vector<std::thread> threads;
+  std::future<void> done;
+
+  explicit fixture(std::chrono::milliseconds idle = 5s, std::size_t max_line = 1 << 20) {
+    omnisync::control::server_options o;
+    o.socket_path = socket;
+    o.idle_timeout = idle;
+    o.max_line = max_line;
+    server = std::make_unique<omnisync::control::server>(io.get_executor(), o, test_commands());
+    REQUIRE(server->start().has_value());
+    done = asio::co_spawn(io, server->run(), asio::use_future);
+    for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
+  }
+  ~fixture() {
+    server->stop();
+    done.wait_for(5s);
+    io.stop();
+    for (auto& t : threads) t.join();
+  }
+};
+
+/// A raw client: connect, send bytes, read lines with a timeout.
+struct raw_client {
+  int fd = -1;
+  std::string buf;
+  explicit raw_client(const std::string& path) {
+    fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strcpy(a.sun_path, path.c_str());
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  }
+  ~raw_client() { ::close(fd); }
+  bool send(const std::string& s) {
+    size_t off = 0;
+    while (off < s.size()) {
+      ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      off += static_cast<size_t>(n);
+    }
+    return true;
+  }
+  /// Next line, or "<closed>" / "<timeout>".
+  std::string line(std::chrono::milliseconds timeout = 3s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      if (auto nl = buf.find('\n'); nl != std::string::npos) {
+        auto l = buf.substr(0, nl);
+        buf.erase(0, nl + 1);
+        return l;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return "<timeout>";
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return "<timeout>";
+      char tmp[4096];
+      ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
+      if (n <= 0) return "<closed>";
+      buf.append(tmp, static_cast<size_t>(n));
+    }
+  }
+};
+
+json::object parse_obj(const std::string& s) {
+  auto v = json::parse(s);
+  REQUIRE(v.is_object());
+  return v.as_object();
+}
+
+std::string error_code_of(const std::string& line) {
+  auto o = parse_obj(line);
+  REQUIRE(o.at("ok").as_bool() == false);
+  return std::string(o.at("error").at("code").as_string());
+}
+
+}  // namespace
+
+TEST_CASE("control: a request is answered with its id and result; errors carry code and message", "[control]") {
+  fixture f;
+  raw_client c(f.socket);
+  c.send(R"({"v":1,"id":7,"cmd":"echo","args":{"x":1}})" "\n");
+  auto r = parse_obj(c.line());
+  CHECK(r.at("id").as_int64() == 7);
+  CHECK(r.at("ok").as_bool());
+  CHECK(r.at("result").at("x").as_int64() == 1);
+  c.send(R"({"v":1,"id":"abc","cmd":"fail"})" "\n");
+  auto e = parse_obj(c.line());
+  CHECK(e.at("id").as_string() == "abc");
+  CHECK(e.at("error").at("code").as_string() == "unknown_connector");
+  CHECK(e.at("error").at("message").as_string() == "no connector named nope");
+}
+
+TEST_CASE("control: progress events come before the result", "[control]") {
+  fixture f;
+  raw_client c(f.socket);
+  c.send(R"({"v":1,"id":1,"cmd":"progress"})" "\n");
+  for (int i = 1; i <= 3; ++i) {
+    auto ev = parse_obj(c.line());
+    CHECK(ev.at("id").as_int64() == 1);
+    CHECK(ev.at("event").at("done").as_int64() == i);
+  }
+  auto r = parse_obj(c.line());
+  CHECK(r.at("result").at("total").as_int64() == 3);
+}
+
+TEST_CASE("control: bad input gets a JSON error, never a crash or a hang", "[control]") {
+  fixture f;
+  raw_client c(f.socket);
+  c.send("\x01\x02 garbage \xff\n");
+  CHECK(error_code_of(c.line()) == "bad_request");
+  c.send("{\"v\":1,\"id\":2,\"cmd\":\n");
+  CHECK(error_code_of(c.line()) == "bad_request");
+  c.send("[1,2,3]\n");
+  CHECK(error_code_of(c.line()) == "bad_request");
+  c.send(R"({"v":2,"id":3,"cmd":"echo"})" "\n");
+  CHECK(error_code_of(c.line()) == "unsupported_version");
+  c.send(R"({"id":4,"cmd":"echo"})" "\n");
+  CHECK(error_code_of(c.line()) == "unsupported_version");
+  c.send(R"({"v":1,"id":5,"cmd":"launch_missiles"})" "\n");
+  CHECK(error_code_of(c.line()) == "unknown_command");
+  c.send(R"({"v":1,"id":6,"cmd":"echo","args":[1]})" "\n");
+  CHECK(error_code_of(c.line()) == "bad_request");
+  // The same connection still works after all that.
+  c.send(R"({"v":1,"id":8,"cmd":"echo","args":{}})" "\n");
+  CHECK(parse_obj(c.line()).at("ok").as_bool());
+}
+
+TEST_CASE("control: a 10 MB line is refused with line_too_long and the connection closed", "[control]") {
+  fixture f(5s, 1 << 20);
+  raw_client c(f.socket);
+  std::thread sender([&] { c.send(std::string(10 << 20, 'a') + "\n"); });
+  CHECK(error_code_of(c.line(10s)) == "line_too_long");
+  CHECK(c.line(5s) == "<closed>");
+  ::shutdown(c.fd, SHUT_RDWR);
+  sender.join();
+  raw_client again(f.socket);
+  again.send(R"({"v":1,"id":1,"cmd":"echo"})" "\n");
+  CHECK(parse_obj(again.line()).at("ok").as_bool());
+}
+
+TEST_CASE("control: an idle client is disconnected and others are still served", "[control]") {
+  fixture f(200ms);
+  raw_client idle(f.socket);
+  CHECK(idle.line(3s) == "<closed>");
+  raw_client busy(f.socket);
+  busy.send(R"({"v":1,"id":1,"cmd":"echo"})" "\n");
+  CHECK(parse_obj(busy.line()).at("ok").as_bool());
+}
+
+TEST_CASE("control: pipelined requests are answered in order", "[control]") {
+  fixture f;
+  raw_client c(f.socket);
+  c.send(R"({"v":1,"id":1,"cmd":"slow"})" "\n" R"({"v":1,"id":2,"cmd":"echo"})" "\n" R"({"v":1,"id":3,"cmd":"fail"})" "\n");
+  CHECK(parse_obj(c.line()).at("id").as_int64() == 1);
+  CHECK(parse_obj(c.line()).at("id").as_int64() == 2);
+  CHECK(parse_obj(c.line()).at("id").as_int64() == 3);
+}
+
+TEST_CASE("control: 50 concurrent clients are all answered", "[control]") {
+  fixture f;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 50; ++i)
+    clients.emplace_back([&, i] {
+      auto r = omnisync::ctl::call(f.socket, "slow", {}, 5s);
+      if (r.state == omnisync::ctl::call_result::status::ok && r.result.as_string() == "late") ++ok;
+      (void)i;
+    });
+  for (auto& t : clients) t.join();
+  CHECK(ok == 50);
+}
+
+TEST_CASE("control: the socket file is created with mode 0660", "[control]") {
+  fixture f;
+  struct stat st {};
+  REQUIRE(::stat(f.socket.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0660);
+}
+
+TEST_CASE("control: a second server on the same live socket is refused; a stale file is replaced", "[control]") {
+  fixture f;
+  asio::io_context io;
+  omnisync::control::server_options o;
+  o.socket_path = f.socket;
+  omnisync::control::server second(io.get_executor(), o, test_commands());
+  CHECK_FALSE(second.start().has_value());
+
+  omnisync::test::temp_dir d;
+  auto stale = (d / "stale.sock").string();
+  {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strcpy(a.sun_path, stale.c_str());
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    ::close(fd);  // the file stays, nobody listens: stale
+  }
+  omnisync::control::server_options o2;
+  o2.socket_path = stale;
+  omnisync::control::server third(io.get_executor(), o2, test_commands());
+  CHECK(third.start().has_value());
+}
+
+TEST_CASE("omnisyncctl: exit codes 0, 1, 2 and 69 against a real server", "[control]") {
+  fixture f;
+  auto ctl = omnisync::test::binary("omnisyncctl");
+  // version is not in the test table: the daemon answers unknown_command → exit 1.
+  auto unknown = omnisync::test::run({ctl, "--socket", f.socket, "version"});
+  CHECK(unknown.exit_code == 1);
+  CHECK(unknown.err.find("unknown_command") != std::string::npos);
+  auto usage = omnisync::test::run({ctl, "--socket", f.socket, "no-such-subcommand"});
+  CHECK(usage.exit_code == 2);
+  auto usage2 = omnisync::test::run({ctl, "--socket", f.socket, "--timeout", "soon", "status"});
+  CHECK(usage2.exit_code == 2);
+  auto unreachable = omnisync::test::run({ctl, "--socket", (f.dir / "nothing.sock").string(), "status"});
+  CHECK(unreachable.exit_code == 69);
+  CHECK(unreachable.err.find("cannot reach omnisyncd") != std::string::npos);
+  auto help = omnisync::test::run({ctl, "status", "--help"});
+  CHECK(help.exit_code == 0);
+}
+
+TEST_CASE("omnisyncctl: pause sends its connector argument; --json prints the raw result", "[control]") {
+  fixture f;
+  // Register pause as echo so the test sees what omnisyncctl sent.
+  auto t = test_commands();
+  t->add("pause", "echo", [](json::object args, omnisync::control::event_sink&) -> asio::awaitable<reply> {
+    co_return reply::success(args);
+  });
+  f.server->set_commands(t);
+  auto ctl = omnisync::test::binary("omnisyncctl");
+  auto r = omnisync::test::run({ctl, "--socket", f.socket, "--json", "pause", "hubspot"});
+  CHECK(r.exit_code == 0);
+  auto v = json::parse(r.out);
+  CHECK(v.at("connector").as_string() == "hubspot");
+  auto human = omnisync::test::run({ctl, "--socket", f.socket, "pause", "hubspot"});
+  CHECK(human.exit_code == 0);
+  CHECK(human.out == "paused hubspot\n");
+}
+
+TEST_CASE("control: a client that is neither root, the daemon's user nor in the group is refused", "[control]") {
+  if (::geteuid() != 0) {
+    WARN("not root: cannot run a client as another user; skipped");
+    return;
+  }
+  fixture f;
+  // Let 'nobody' reach the socket file (directory traversal and the file mode), so only SO_PEERCRED stops it.
+  ::chmod(f.dir.path().c_str(), 0755);
+  ::chmod(f.socket.c_str(), 0666);
+  auto ctl = omnisync::test::binary("omnisyncctl");
+  // The binary must be reachable by nobody too; build trees under /root are not: copy it.
+  auto copy = f.dir / "omnisyncctl";
+  std::filesystem::copy_file(ctl, copy);
+  ::chmod(copy.c_str(), 0755);
+  auto r = omnisync::test::run({"runuser", "-u", "nobody", "--", copy.string(), "--socket", f.socket, "status"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("permission_denied") != std::string::npos);
+}
+
+TEST_CASE("omnisyncctl: status is rendered for people", "[control]") {
+  auto status = json::parse(R"({"schema":1,"version":"0.1.0","uptime_s":3725,"state":"running",
+    "config_file":"/etc/omnisync/omnisync.yaml","paused":["zendesk"],
+    "store":{"kind":"sqlite","inbox_depth":0,"outbox_depth":14,"dead_letters":2,"state_db_bytes":412000000},
+    "connectors":{"salesforce":{"kind":"salesforce","state":"running"},"zendesk":{"kind":"zendesk","state":"paused"}}})");
+  auto text = omnisync::ctl::format_status(status);
+  CHECK(text.find("omnisync 0.1.0  up 1h 2m  running") != std::string::npos);
+  CHECK(text.find("paused     zendesk") != std::string::npos);
+  CHECK(text.find("outbox 14") != std::string::npos);
+  CHECK(text.find("state.db 412.0 MB") != std::string::npos);
+  CHECK(text.find("zendesk     zendesk     paused") != std::string::npos);
+}
