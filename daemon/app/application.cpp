@@ -14,10 +14,10 @@
 #include <set>
 #include <thread>
 
-#include "daemon/app/control_listener.hpp"
 #include "daemon/app/logging.hpp"
 #include "daemon/app/notify.hpp"
 #include "daemon/app/task_group.hpp"
+#include "daemon/control/server.hpp"
 #include "daemon/core/version.hpp"
 #include "daemon/store/blocking.hpp"
 #include "daemon/store/store.hpp"
@@ -62,6 +62,9 @@ const char* format_name(config::log_format f) {
 struct application::impl {
   impl(app_options o, loaded_config initial)
       : opts(std::move(o)), cfg(std::move(initial.config)), ioc(static_cast<int>(std::max(1u, cfg->daemon.threads))),
+        services(ioc.get_executor(), [](const std::string& t, const std::string& what) {
+          logger("app")->error("service {} ended with an exception: {}", t, what);
+        }),
         tasks(ioc.get_executor(), [](const std::string& t, const std::string& what) {
           logger("app")->error("task {} ended with an exception: {}", t, what);
         }),
@@ -79,8 +82,9 @@ struct application::impl {
 
   asio::io_context ioc;
   std::unique_ptr<store::store> db;
-  std::unique_ptr<control_listener> control;
-  task_group tasks;
+  std::unique_ptr<control::server> control;
+  task_group services;                                 // the control server (later: http, sync)
+  task_group tasks;                                    // signals, watchdog
   systemd_notifier notifier;
   std::chrono::steady_clock::time_point started;
   int exit = exit_ok;
@@ -105,7 +109,7 @@ struct application::impl {
   // ---- reload ----------------------------------------------------------------------------------------------
 
   /// Loads the config file again; applies it atomically or keeps the old one. Returns the reply for `reload`.
-  command_reply reload(const std::string& trigger) {
+  control::reply reload(const std::string& trigger) {
     std::lock_guard one(reload_mutex);
     auto log = logger("app");
     set_state("reloading");
@@ -113,7 +117,7 @@ struct application::impl {
     log->info("reloading {} ({})", opts.config_file.string(), trigger);
     auto loaded = load_daemon_config(opts.config_file, opts.overrides);
     json::object record{{"at", utc_now_text()}, {"trigger", trigger}};
-    command_reply reply;
+    control::reply reply;
     if (!loaded.ok()) {
       json::array diags;
       for (const auto& d : loaded.problems.items()) diags.push_back(json::value(d.format()));
@@ -121,8 +125,9 @@ struct application::impl {
       for (const auto& d : loaded.problems.items()) log->error("  {}", d.format());
       record["ok"] = false;
       record["diagnostics"] = std::move(diags);
-      reply = command_reply::failure("config_invalid", "configuration rejected, previous one kept:\n" +
-                                                           loaded.problems.format());
+      std::string text = loaded.problems.format();
+      while (!text.empty() && text.back() == '\n') text.pop_back();
+      reply = control::reply::failure("config_invalid", "configuration rejected, previous one kept:\n" + text);
     } else {
       auto old = config();
       const auto& next = *loaded.config;
@@ -137,7 +142,7 @@ struct application::impl {
       }
       record["ok"] = true;
       log->info("configuration reloaded: {} connector(s)", next.connectors.size());
-      reply = command_reply::success(json::object{{"reloaded", true}, {"config_file", next.source_file.string()},
+      reply = control::reply::success(json::object{{"reloaded", true}, {"config_file", next.source_file.string()},
                                                   {"connectors", next.connectors.size()}});
     }
     {
@@ -145,13 +150,13 @@ struct application::impl {
       last_reload = std::move(record);
       state = "running";
     }
-    notifier.reloaded(status_line() + (reply.ok ? "" : "; last reload rejected"));
+    notifier.reloaded(status_line() + (reply.ok() ? "" : "; last reload rejected"));
     return reply;
   }
 
   // ---- commands --------------------------------------------------------------------------------------------
 
-  asio::awaitable<command_reply> cmd_status(json::object) {
+  asio::awaitable<control::reply> cmd_status(json::object) {
     auto c = config();
     json::object st;
     st["schema"] = 1;
@@ -198,17 +203,17 @@ struct application::impl {
     }
     st["store"] = std::move(s);
     st["log"] = json::object{{"level", c->daemon.log.level}, {"format", format_name(c->daemon.log.format)}};
-    co_return command_reply::success(std::move(st));
+    co_return control::reply::success(std::move(st));
   }
 
   /// pause/resume: one connector (args.connector) or, without it, all configured connectors.
-  asio::awaitable<command_reply> cmd_pause(json::object args, bool pause) {
+  asio::awaitable<control::reply> cmd_pause(json::object args, bool pause) {
     auto c = config();
     std::vector<std::string> targets;
     if (auto n = args.if_contains("connector"); n && n->is_string() && !n->as_string().empty()) {
       std::string name(n->as_string());
       bool known = std::any_of(c->connectors.begin(), c->connectors.end(), [&](const auto& cc) { return cc.name == name; });
-      if (!known) co_return command_reply::failure("unknown_connector", "no connector named \"" + name + "\" is configured");
+      if (!known) co_return control::reply::failure("unknown_connector", "no connector named \"" + name + "\" is configured");
       targets.push_back(name);
     } else {
       for (const auto& cc : c->connectors) targets.push_back(cc.name);
@@ -222,26 +227,33 @@ struct application::impl {
       stored = json::serialize(list);
     }
     auto saved = co_await db->meta_set(paused_meta_key, stored);
-    if (!saved) co_return command_reply::failure("store", "could not persist the paused set: " + saved.error().message());
+    if (!saved) co_return control::reply::failure("store", "could not persist the paused set: " + saved.error().message());
     logger("app")->info("{} {}", pause ? "paused" : "resumed", targets.empty() ? std::string("(no connectors)") : [&] {
       std::string s;
       for (const auto& t : targets) s += (s.empty() ? "" : ", ") + t;
       return s;
     }());
     notifier.status(status_line());
-    co_return command_reply::success(json::object{{"paused", std::move(list)}});
+    co_return control::reply::success(json::object{{"paused", std::move(list)}});
   }
 
-  std::map<std::string, command_fn> commands() {
-    std::map<std::string, command_fn> m;
-    m["status"] = [this](json::object a) { return cmd_status(std::move(a)); };
-    m["version"] = [](json::object) -> asio::awaitable<command_reply> {
-      co_return command_reply::success(json::object{{"version", version_string}, {"protocol", 1}});
-    };
-    m["reload"] = [this](json::object) -> asio::awaitable<command_reply> { co_return reload("control command"); };
-    m["pause"] = [this](json::object a) { return cmd_pause(std::move(a), true); };
-    m["resume"] = [this](json::object a) { return cmd_pause(std::move(a), false); };
-    return m;
+  std::shared_ptr<const control::command_table> commands() {
+    auto t = std::make_shared<control::command_table>();
+    t->add("status", "daemon, connector and store status (versioned JSON, schema 1)",
+           [this](json::object a, control::event_sink&) { return cmd_status(std::move(a)); });
+    t->add("version", "the daemon's version and protocol",
+           [](json::object, control::event_sink&) -> asio::awaitable<control::reply> {
+             co_return control::reply::success(json::object{{"version", version_string}, {"protocol", 1}});
+           });
+    t->add("reload", "load the config file again; a config with problems is rejected and the old one kept",
+           [this](json::object, control::event_sink&) -> asio::awaitable<control::reply> {
+             co_return reload("control command");
+           });
+    t->add("pause", "pause one connector (args.connector) or all; persisted across restarts",
+           [this](json::object a, control::event_sink&) { return cmd_pause(std::move(a), true); });
+    t->add("resume", "resume one connector (args.connector) or all",
+           [this](json::object a, control::event_sink&) { return cmd_pause(std::move(a), false); });
+    return t;
   }
 
   // ---- tasks -----------------------------------------------------------------------------------------------
@@ -284,11 +296,15 @@ struct application::impl {
       return std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
                                                         deadline - std::chrono::steady_clock::now()));
     };
-    if (control) co_await control->stop(left());
+    // The control server finishes the requests in flight; then the remaining tasks are cancelled.
+    if (control) control->stop();
+    if (!co_await services.wait_all(left())) services.cancel();
     tasks.cancel();
-    if (!co_await tasks.wait_all(left()))
+    bool done = co_await tasks.wait_all(left());
+    done = co_await services.wait_all(std::chrono::milliseconds(1)) && done;
+    if (!done)
       logger("app")->warn("{} task(s) did not finish within daemon.shutdown_timeout ({} ms); stopping anyway",
-                          tasks.size(), c->daemon.shutdown_timeout.count());
+                          tasks.size() + services.size(), c->daemon.shutdown_timeout.count());
   }
 
   int run() {
@@ -321,17 +337,22 @@ struct application::impl {
     }
 
     // control socket
-    control = std::make_unique<control_listener>(
-        ioc.get_executor(),
-        control_listener::settings{c->daemon.control_socket, c->daemon.control_group, c->daemon.control_idle_timeout,
-                                   c->daemon.control_max_line},
-        commands());
-    if (auto err = control->start()) {
-      log->critical("{}", *err);
+    control::server_options co;
+    co.socket_path = c->daemon.control_socket;
+    co.group = c->daemon.control_group;
+    co.idle_timeout = c->daemon.control_idle_timeout;
+    co.max_line = c->daemon.control_max_line;
+    co.stop_timeout = c->daemon.shutdown_timeout;
+    control = std::make_unique<control::server>(ioc.get_executor(), co, commands());
+    if (auto started = control->start(); !started) {
+      log->critical("cannot start the control socket {} ({}); not starting", c->daemon.control_socket.string(),
+                    started.error().message());
       control.reset();
       db.reset();
       return exit_failure;
     }
+    log->info("control socket listening on {}", c->daemon.control_socket.string());
+    services.spawn("control server", [this] { return control->run(); });
 
     tasks.spawn("signals", [this] { return signal_loop(); });
     if (auto every = notifier.watchdog_interval()) {
