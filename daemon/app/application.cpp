@@ -83,6 +83,7 @@ struct application::impl {
   asio::io_context ioc;
   std::unique_ptr<store::store> db;
   std::unique_ptr<control::server> control;
+  std::unique_ptr<asio::signal_set> signals;
   task_group services;                                 // the control server (later: http, sync)
   task_group tasks;                                    // signals, watchdog
   systemd_notifier notifier;
@@ -116,6 +117,8 @@ struct application::impl {
     notifier.reloading();
     log->info("reloading {} ({})", opts.config_file.string(), trigger);
     auto loaded = load_daemon_config(opts.config_file, opts.overrides);
+    log->debug("read {}: {} problem(s), {} secret value(s) registered for redaction", opts.config_file.string(),
+               loaded.problems.size(), loaded.secret_values.size());
     json::object record{{"at", utc_now_text()}, {"trigger", trigger}};
     control::reply reply;
     if (!loaded.ok()) {
@@ -157,6 +160,7 @@ struct application::impl {
   // ---- commands --------------------------------------------------------------------------------------------
 
   asio::awaitable<control::reply> cmd_status(json::object) {
+    logger("control")->debug("status requested");
     auto c = config();
     json::object st;
     st["schema"] = 1;
@@ -193,11 +197,15 @@ struct application::impl {
     auto counts = co_await db->get_counts();
     if (counts) {
       const auto& k = *counts;
+      // Counts and file sizes side by side in one flat object (what omnisyncctl renders).
       json::object records;
       for (const auto& [n, v] : k.records_per_connector) records[n] = v;
-      s["counts"] = json::object{{"inbox_depth", k.inbox_depth}, {"outbox_depth", k.outbox_depth},
-                                 {"dead_letters", k.dead_letters}, {"records", std::move(records)}};
-      s["sizes"] = json::object{{"state_db_bytes", k.state_db_bytes}, {"inbox_db_bytes", k.inbox_db_bytes}};
+      s["inbox_depth"] = k.inbox_depth;
+      s["outbox_depth"] = k.outbox_depth;
+      s["dead_letters"] = k.dead_letters;
+      s["records"] = std::move(records);
+      s["state_db_bytes"] = k.state_db_bytes;
+      s["inbox_db_bytes"] = k.inbox_db_bytes;
     } else {
       s["error"] = counts.error().message();
     }
@@ -259,9 +267,8 @@ struct application::impl {
   // ---- tasks -----------------------------------------------------------------------------------------------
 
   asio::awaitable<void> signal_loop() {
-    asio::signal_set signals(co_await asio::this_coro::executor, SIGTERM, SIGINT, SIGHUP);
     for (;;) {
-      auto [ec, sig] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
+      auto [ec, sig] = co_await signals->async_wait(asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;
       if (sig == SIGHUP) {
         reload("SIGHUP");
@@ -354,6 +361,8 @@ struct application::impl {
     log->info("control socket listening on {}", c->daemon.control_socket.string());
     services.spawn("control server", [this] { return control->run(); });
 
+    // Registered before READY=1 and the "running" line, so a signal sent right after either is handled.
+    signals = std::make_unique<asio::signal_set>(ioc, SIGTERM, SIGINT, SIGHUP);
     tasks.spawn("signals", [this] { return signal_loop(); });
     if (auto every = notifier.watchdog_interval()) {
       log->info("watchdog on: keep-alive every {} ms", every->count() / 1000);
@@ -371,6 +380,9 @@ struct application::impl {
     ioc.run();
     for (auto& t : workers) t.join();
     control.reset();
+    std::error_code ignored;
+    std::filesystem::remove(c->daemon.control_socket, ignored);  // ours: we listened on it until now
+    signals.reset();
     db.reset();  // finishes queued store work, closes the databases
     log->info("stopped");
     return exit;
