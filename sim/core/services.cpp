@@ -1,0 +1,188 @@
+// The adapters between the framework's `service` interface and each vendor's REST semantics (sim/<vendor>/),
+// and the explicit list of simulated vendors.
+#include <boost/json/serialize.hpp>
+
+#include <chrono>
+
+#include "sim/activecampaign/api.hpp"
+#include "sim/core/service.hpp"
+#include "sim/hubspot/api.hpp"
+#include "sim/intercom/api.hpp"
+#include "sim/zendesk/api.hpp"
+
+namespace omnisync::sim {
+
+std::string http_request::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k.size() != name.size()) continue;
+    bool same = true;
+    for (size_t i = 0; i < k.size() && same; ++i)
+      same = std::tolower(static_cast<unsigned char>(k[i])) == std::tolower(static_cast<unsigned char>(name[i]));
+    if (same) return v;
+  }
+  return {};
+}
+
+std::int64_t sim_clock::now_ms() const {
+  auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch()).count();
+  return wall + offset_ms_.load();
+}
+
+void sim_clock::advance(std::int64_t ms) { offset_ms_ += ms; }
+
+namespace {
+
+template <class Reply>
+http_response from_api(Reply r) {
+  http_response out;
+  out.status = r.status;
+  out.body = std::move(r.body);
+  for (auto& [k, v] : r.headers) {
+    if (k == "Content-Type" || k == "content-type") out.content_type = v;
+    else out.headers.emplace_back(std::move(k), std::move(v));
+  }
+  return out;
+}
+
+template <class Admin>
+http_response from_admin(Admin r) {
+  http_response out;
+  out.status = r.status;
+  out.body = boost::json::serialize(r.body);
+  return out;
+}
+
+template <class Signed>
+std::vector<outgoing_webhook> to_outgoing(std::vector<Signed> in, const char* content_type = "application/json") {
+  std::vector<outgoing_webhook> out;
+  for (auto& s : in) {
+    outgoing_webhook w;
+    w.body = std::move(s.body);
+    w.content_type = content_type;
+    for (auto& [k, v] : s.headers) {
+      if (k == "Content-Type" || k == "content-type") w.content_type = v;
+      else w.headers.emplace_back(std::move(k), std::move(v));
+    }
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+std::int64_t base_ms() {
+  // Seeded records are stamped relative to a fixed instant so data sets are identical run to run.
+  return 1767225600000;  // 2026-01-01T00:00:00Z
+}
+
+class hubspot_service final : public service {
+ public:
+  explicit hubspot_service(const service_options& o)
+      : api_(hubspot::default_seed(o.seed, o.size, base_ms()), [c = o.clock] { return c->now_ms(); }) {}
+  std::string name() const override { return "hubspot"; }
+  http_response handle(const http_request& r) override {
+    return from_api(api_.handle({r.method, r.target, r.body, r.header("Authorization")}));
+  }
+  http_response admin(const std::string& m, const std::string& o, const std::string& id, const std::string& b) override {
+    return from_admin(api_.admin(m, o, id, b));
+  }
+  boost::json::value snapshot() override { return api_.snapshot(); }
+  void set_limits(const boost::json::object& l) override { api_.set_limits(l); }
+  void reset() override { api_.reset(); }
+  std::vector<outgoing_webhook> take_webhooks(const webhook_target& t, std::int64_t wall_ms) override {
+    auto events = api_.take_events();
+    if (events.empty() || t.url.empty()) return {};
+    return to_outgoing(hubspot::sign_webhooks(api_, events, t.url, t.secret, wall_ms));
+  }
+
+ private:
+  hubspot::api api_;
+};
+
+class zendesk_service final : public service {
+ public:
+  explicit zendesk_service(const service_options& o)
+      : api_(zendesk::default_seed(o.seed, o.size, base_ms()), [c = o.clock] { return c->now_ms(); }) {}
+  std::string name() const override { return "zendesk"; }
+  http_response handle(const http_request& r) override {
+    return from_api(api_.handle({r.method, r.target, r.body, r.header("Authorization"), r.base_url}));
+  }
+  http_response admin(const std::string& m, const std::string& o, const std::string& id, const std::string& b) override {
+    return from_admin(api_.admin(m, o, id, b));
+  }
+  boost::json::value snapshot() override { return api_.snapshot(); }
+  void set_limits(const boost::json::object& l) override { api_.set_limits(l); }
+  void reset() override { api_.reset(); }
+  std::vector<outgoing_webhook> take_webhooks(const webhook_target& t, std::int64_t wall_ms) override {
+    auto events = api_.take_events();
+    if (events.empty() || t.url.empty()) return {};
+    return to_outgoing(api_.sign_webhooks(events, t.secret, wall_ms));
+  }
+
+ private:
+  zendesk::api api_;
+};
+
+class activecampaign_service final : public service {
+ public:
+  explicit activecampaign_service(const service_options& o)
+      : api_(activecampaign::default_seed(o.seed, o.size, base_ms()), [c = o.clock] { return c->now_ms(); }) {}
+  std::string name() const override { return "activecampaign"; }
+  http_response handle(const http_request& r) override {
+    return from_api(api_.handle({r.method, r.target, r.body, r.header("Api-Token"), r.base_url}));
+  }
+  http_response admin(const std::string& m, const std::string& o, const std::string& id, const std::string& b) override {
+    return from_admin(api_.admin(m, o, id, b));
+  }
+  boost::json::value snapshot() override { return api_.snapshot(); }
+  void set_limits(const boost::json::object& l) override { api_.set_limits(l); }
+  void reset() override { api_.reset(); }
+  std::vector<outgoing_webhook> take_webhooks(const webhook_target& t, std::int64_t) override {
+    auto events = api_.take_events();
+    if (events.empty() || t.url.empty()) return {};
+    // ActiveCampaign signs nothing: the secret travels in the registered URL itself.
+    return to_outgoing(api_.sign_webhooks(events), "application/x-www-form-urlencoded");
+  }
+
+ private:
+  activecampaign::api api_;
+};
+
+class intercom_service final : public service {
+ public:
+  explicit intercom_service(const service_options& o)
+      : api_(intercom::default_seed(o.seed, o.size, base_ms()), [c = o.clock] { return c->now_ms(); }) {}
+  std::string name() const override { return "intercom"; }
+  http_response handle(const http_request& r) override {
+    return from_api(api_.handle({r.method, r.target, r.body, r.header("Authorization")}));
+  }
+  http_response admin(const std::string& m, const std::string& o, const std::string& id, const std::string& b) override {
+    return from_admin(api_.admin(m, o, id, b));
+  }
+  boost::json::value snapshot() override { return api_.snapshot(); }
+  void set_limits(const boost::json::object& l) override { api_.set_limits(l); }
+  void reset() override { api_.reset(); }
+  std::vector<outgoing_webhook> take_webhooks(const webhook_target& t, std::int64_t) override {
+    auto events = api_.take_events();
+    if (events.empty() || t.url.empty()) return {};
+    return to_outgoing(api_.sign_webhooks(events, t.secret));
+  }
+  std::vector<outgoing_webhook> on_webhook_registered(const webhook_target& t) override {
+    return to_outgoing(api_.sign_webhooks({api_.ping_event()}, t.secret));
+  }
+
+ private:
+  intercom::api api_;
+};
+
+}  // namespace
+
+std::vector<std::shared_ptr<service>> make_services(const service_options& options) {
+  return {
+      std::make_shared<hubspot_service>(options),
+      std::make_shared<zendesk_service>(options),
+      std::make_shared<activecampaign_service>(options),
+      std::make_shared<intercom_service>(options),
+  };
+}
+
+}  // namespace omnisync::sim
