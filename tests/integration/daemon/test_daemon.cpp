@@ -415,3 +415,36 @@ TEST_CASE("omnisyncd: a user that is not root, the daemon's user or in its group
   CHECK(d.ctl({"status"}).exit_code == 0);
   CHECK(d.stop() == 0);
 }
+
+TEST_CASE("omnisyncd: journald priority prefixes under systemd, JSON lines when configured", "[daemon]") {
+  {
+    daemon_fixture d;
+    d.start({{"JOURNAL_STREAM", "8:12345"}});
+    CHECK(d.stop() == 0);
+    auto logs = d.proc->stderr_text();
+    CHECK(logs.find("<6>app: omnisyncd ") != std::string::npos);
+    CHECK(logs.find("<6>app: received SIGTERM") != std::string::npos);
+    CHECK(logs.find("\033[") == std::string::npos);
+  }
+  {
+    daemon_fixture d;
+    d.dir.write("omnisync.yaml", "daemon:\n  log:\n    format: json\n    level: info\n    components:\n"
+                                 "      control: debug\n");
+    d.start();
+    CHECK(d.ctl({"status"}).exit_code == 0);
+    CHECK(d.ctl({"reload"}).exit_code == 0);  // logs an app debug line, which level info must hide
+    CHECK(d.stop() == 0);
+    auto logs = d.proc->stderr_text();
+    std::size_t lines = 0;
+    bool control_debug = false;
+    for (std::size_t pos = 0, nl; (nl = logs.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+      auto v = json::parse(logs.substr(pos, nl - pos));  // throws (fails the test) on a non-JSON line
+      ++lines;
+      CHECK(v.at("ts").is_string());
+      if (v.at("component").as_string() == "control" && v.at("level").as_string() == "debug") control_debug = true;
+      CHECK_FALSE((v.at("component").as_string() == "app" && v.at("level").as_string() == "debug"));
+    }
+    CHECK(lines >= 3);
+    CHECK(control_debug);  // per-component level: control at debug while the default is info
+  }
+}
