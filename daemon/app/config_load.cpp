@@ -149,6 +149,24 @@ class reader {
   diagnostics& diags_;
 };
 
+/// Replaces ${NAME} references in `text` with the environment's values; false (and a diagnostic) when unset.
+bool expand_env(reader& r, const YAML::Node& n, const std::string& path, std::string& text) {
+  static const std::regex ref(R"(\$\{([A-Za-z_][A-Za-z0-9_]*)\})");
+  std::smatch m;
+  std::string out, rest = text;
+  while (std::regex_search(rest, m, ref)) {
+    const char* v = std::getenv(m[1].str().c_str());
+    if (!v) {
+      r.error(n, path, "environment variable " + m[1].str() + " is not set");
+      return false;
+    }
+    out += m.prefix().str() + v;
+    rest = m.suffix().str();
+  }
+  text = out + rest;
+  return true;
+}
+
 /// Resolves the secrets of a connector's `auth` (and `webhook`) block: `*_file` keys are read, `${NAME}`
 /// references must be set. The values only go to the redactor.
 void collect_secrets(reader& r, const YAML::Node& n, const std::string& path, const fs::path& base,
@@ -157,8 +175,20 @@ void collect_secrets(reader& r, const YAML::Node& n, const std::string& path, co
     for (const auto& kv : n) {
       auto key = kv.first.Scalar();
       auto sub = reader::join(path, key);
-      if (key.size() > 5 && key.ends_with("_file") && kv.second.IsScalar()) {
-        fs::path p(kv.second.Scalar());
+      const bool is_file = key.size() > 5 && key.ends_with("_file");
+      if ((is_file || key == "credential") && kv.second.IsScalar()) {
+        // `credential: name` reads $CREDENTIALS_DIRECTORY/name (systemd LoadCredential=); `*_file` may use ${ENV}.
+        std::string where = kv.second.Scalar();
+        if (key == "credential") {
+          const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+          if (!dir) {
+            r.error(kv.second, sub, "CREDENTIALS_DIRECTORY is not set (no systemd credentials for this process)");
+            continue;
+          }
+          where = std::string(dir) + "/" + where;
+        }
+        if (!expand_env(r, kv.second, sub, where)) continue;
+        fs::path p(where);
         if (!p.is_absolute()) p = base / p;
         std::ifstream in(p, std::ios::binary);
         if (!in) {

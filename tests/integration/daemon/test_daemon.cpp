@@ -448,3 +448,32 @@ TEST_CASE("omnisyncd: journald priority prefixes under systemd, JSON lines when 
     CHECK(control_debug);  // per-component level: control at debug while the default is info
   }
 }
+
+TEST_CASE("omnisyncd --check-config: secrets from systemd credentials and ${ENV}, never echoed", "[daemon]") {
+  temp_dir dir;
+  fs::create_directories(dir / "creds");
+  dir.write("creds/hub-token", canary);
+  auto cfg = dir.write("c.yaml",
+                       "connectors:\n"
+                       "  hub:\n"
+                       "    kind: hubspot\n"
+                       "    auth:\n"
+                       "      credential: hub-token\n"
+                       "  desk:\n"
+                       "    kind: zendesk\n"
+                       "    auth:\n"
+                       "      token_file: ${CREDENTIALS_DIRECTORY}/hub-token\n"
+                       "      email: ${DESK_EMAIL}\n");
+  auto ok = run({binary("omnisyncd"), "-c", cfg.string(), "--check-config"}, "", 15s,
+                {{"CREDENTIALS_DIRECTORY", (dir / "creds").string()}, {"DESK_EMAIL", "ops@example.com"}});
+  INFO(ok.err);
+  CHECK(ok.exit_code == 0);
+  auto missing = run({binary("omnisyncd"), "-c", cfg.string(), "--check-config"});
+  CHECK(missing.exit_code == 78);
+  CHECK(missing.err.find(cfg.string() + ":5:19: connectors.hub.auth.credential: CREDENTIALS_DIRECTORY is not set") !=
+        std::string::npos);
+  CHECK(missing.err.find(cfg.string() + ":10:14: connectors.desk.auth.email: environment variable DESK_EMAIL is not set") !=
+        std::string::npos);
+  CHECK(missing.err.find(canary) == std::string::npos);
+  CHECK(ok.out.find(canary) == std::string::npos);
+}
