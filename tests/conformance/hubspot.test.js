@@ -127,3 +127,56 @@ test('Signature.isValid accepts the v3 and v1 signatures of simulator webhooks',
     await receiver.close();
   }
 });
+
+test('batch upsert with one invalid input answers 207 and the client keeps results and errors', async () => {
+  const res = await client.crm.contacts.batchApi.upsert({
+    inputs: [
+      { id: 'conf.partial.ok@example.com', idProperty: 'email', properties: { firstname: 'Ok' } },
+      { id: 'conf.partial.bad@example.com', idProperty: 'email', properties: { no_such_property: 'x' } },
+    ],
+  });
+  assert.equal(res.results.length, 1);
+  assert.equal(res.numErrors, 1);
+  assert.equal(res.errors[0].category, 'VALIDATION_ERROR');
+});
+
+test('paging a search past the result cap fails with 400 VALIDATION_ERROR', async () => {
+  // The cap is 10,000 in HubSpot; lowered here so the test pages only a few hundred records.
+  await sim.admin('POST', '/admin/limits', { service: 'hubspot', search_result_cap: 300 });
+  try {
+    let afterCursor;
+    let pages = 0;
+    let error;
+    for (; pages < 10; pages++) {
+      try {
+        const res = await client.crm.contacts.searchApi.doSearch({ limit: 100, after: afterCursor, sorts: [], properties: [] });
+        if (!res.paging) break;
+        afterCursor = res.paging.next.after;
+      } catch (e) {
+        error = e;
+        break;
+      }
+    }
+    assert.equal(pages, 3);
+    assert.ok(error, 'the fourth page must fail');
+    assert.equal(error.code, 400);
+    assert.equal(error.body.category, 'VALIDATION_ERROR');
+  } finally {
+    await sim.admin('POST', '/admin/limits', { service: 'hubspot', search_result_cap: 10000 });
+  }
+});
+
+test('the ten-secondly limit answers 429 with the documented body', async () => {
+  await sim.admin('POST', '/admin/limits', { service: 'hubspot', ten_secondly_max: 1 });
+  try {
+    await client.crm.contacts.basicApi.getPage(1);
+    await assert.rejects(client.crm.contacts.basicApi.getPage(1), (e) => {
+      assert.equal(e.code, 429);
+      const body = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
+      assert.equal(body.policyName, 'TEN_SECONDLY_ROLLING');
+      return true;
+    });
+  } finally {
+    await sim.admin('POST', '/admin/limits', { service: 'hubspot', ten_secondly_max: 190 });
+  }
+});
