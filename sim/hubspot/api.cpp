@@ -565,6 +565,11 @@ api_reply api::route(const api_request& request) {
       m == "GET") {
     return properties_of(segs[3]);
   }
+  // POST /crm/v3/associations/{from}/{to}/batch/read and /crm/v4/associations/{from}/{to}/batch/read
+  if (segs.size() == 7 && segs[0] == "crm" && (segs[1] == "v3" || segs[1] == "v4") && segs[2] == "associations" &&
+      segs[5] == "batch" && segs[6] == "read" && m == "POST") {
+    return associations_read(segs[3], segs[4], body, segs[1] == "v4");
+  }
   if (segs.size() < 4 || segs[0] != "crm" || segs[1] != "v3" || segs[2] != "objects") {
     return error_reply(404, "OBJECT_NOT_FOUND", "Resource not found", ++correlation_);
   }
@@ -937,6 +942,77 @@ api_reply api::batch(type_state& t, const std::string& op, const json::value& bo
                    {"completedAt", iso_ms(now_ms_())},
                    {"links", json::object{}}};
   int status = op == "create" ? 201 : 200;
+  if (!errors.empty()) {
+    out["numErrors"] = errors.size();
+    out["errors"] = std::move(errors);
+    status = 207;
+  }
+  return json_reply(status, out);
+}
+
+api_reply api::associations_read(const std::string& from_name, const std::string& to_name, const json::value& body,
+                                 bool v4) {
+  type_state* from = find_type(from_name);
+  type_state* to = find_type(to_name);
+  if (from == nullptr || to == nullptr) {
+    return error_reply(400, "VALIDATION_ERROR", "Unknown object type " + (from == nullptr ? from_name : to_name),
+                       ++correlation_);
+  }
+  const auto* inputs = body.is_object() ? body.get_object().if_contains("inputs") : nullptr;
+  if (inputs == nullptr || !inputs->is_array()) return error_reply(400, "VALIDATION_ERROR", "inputs is required", ++correlation_);
+  if (inputs->get_array().size() > 1000) {
+    return error_reply(400, "VALIDATION_ERROR", "Batch input is limited to 1000 inputs", ++correlation_);
+  }
+  const std::string label = from->singular + "_to_" + to->singular;
+  // HubSpot-defined association type ids for the pairs this simulator stores.
+  const int type_id = label == "deal_to_contact" ? 3 : label == "contact_to_deal" ? 4
+                    : label == "feedback_submission_to_contact" ? 1208 : label == "contact_to_feedback_submission" ? 1209 : 0;
+  json::array results;
+  json::array errors;
+  for (const auto& input : inputs->get_array()) {
+    const auto* idv = input.is_object() ? input.get_object().if_contains("id") : nullptr;
+    const auto id = idv == nullptr ? std::nullopt : parse_id(scalar_text(*idv));
+    std::vector<std::int64_t> targets;
+    if (id && exists(*from, *id)) {
+      const crm_object obj = load(*from, *id);
+      if (const auto it = obj.associations.find(to->name); it != obj.associations.end()) {
+        targets = it->second;
+      } else {
+        // Stored on the other side (deals hold their contacts): find the objects pointing back.
+        for_each(*to, false, [&](const crm_object& other) {
+          if (const auto back = other.associations.find(from->name);
+              back != other.associations.end() &&
+              std::find(back->second.begin(), back->second.end(), *id) != back->second.end()) {
+            targets.push_back(other.id);
+          }
+          return true;
+        });
+      }
+    }
+    const std::string id_text = idv == nullptr ? std::string() : scalar_text(*idv);
+    if (targets.empty()) {
+      errors.push_back(json::object{{"status", "error"},
+                                    {"category", "OBJECT_NOT_FOUND"},
+                                    {"subCategory", "crm.associations.NO_ASSOCIATIONS_FOUND"},
+                                    {"message", "No " + to->singular + " is associated with " + from->singular + " " + id_text + "."},
+                                    {"context", json::object{{"fromObjectId", json::array{json::value(id_text)}}}}});
+      continue;
+    }
+    json::array to_list;
+    for (const auto target : targets) {
+      if (v4) {
+        to_list.push_back(json::object{
+            {"toObjectId", target},
+            {"associationTypes", json::array{json::object{{"category", "HUBSPOT_DEFINED"}, {"typeId", type_id}, {"label", nullptr}}}}});
+      } else {
+        to_list.push_back(json::object{{"id", std::to_string(target)}, {"type", label}});
+      }
+    }
+    results.push_back(json::object{{"from", json::object{{"id", id_text}}}, {"to", std::move(to_list)}});
+  }
+  const std::string at = iso_ms(now_ms_());
+  json::object out{{"status", "COMPLETE"}, {"results", std::move(results)}, {"startedAt", at}, {"completedAt", at}};
+  int status = 200;
   if (!errors.empty()) {
     out["numErrors"] = errors.size();
     out["errors"] = std::move(errors);

@@ -182,6 +182,7 @@ class api {
   api_reply search(type_state& t, const boost::json::value& body);
   api_reply batch(type_state& t, const std::string& op, const boost::json::value& body);
   api_reply properties_of(const std::string& type);
+  api_reply associations_read(const std::string& from, const std::string& to, const boost::json::value& body, bool v4);
   std::optional<api_reply> rate_limit(bool search_endpoint, std::vector<std::pair<std::string, std::string>>& headers);
 
   mutable std::mutex mutex_;

@@ -308,3 +308,19 @@ TEST_CASE("HubSpot indexed search agrees with the full scan after mutations", "[
     REQUIRE(f.api.admin_create("contacts", json::object{{"email", "n" + std::to_string(round) + "@example.com"}}));
   }
 }
+
+TEST_CASE("HubSpot association batch reads (v3 and v4) in both directions", "[sim][hubspot]") {
+  fixture f;
+  auto v3 = f.call_json("POST", "/crm/v3/associations/deals/contacts/batch/read", R"({"inputs":[{"id":"2"},{"id":"5"}]})");
+  REQUIRE(v3.at("results").as_array().size() == 2);
+  CHECK(v3.at("results").at(0).at("to").at(0).at("id").as_string() == "3");
+  CHECK(v3.at("results").at(0).at("to").at(0).at("type").as_string() == "deal_to_contact");
+  // Contact 9 has deal 5 (deal i belongs to contact 2i-1); contact 2 has none (even contacts have no deal).
+  auto back = f.call("POST", "/crm/v4/associations/contacts/deals/batch/read", R"({"inputs":[{"id":"9"},{"id":"2"}]})");
+  REQUIRE(back.status == 207);
+  auto bj = json::parse(back.body);
+  CHECK(bj.at("results").at(0).at("to").at(0).at("toObjectId").as_int64() == 5);
+  CHECK(bj.at("results").at(0).at("to").at(0).at("associationTypes").at(0).at("typeId").as_int64() == 4);
+  CHECK(bj.at("errors").at(0).at("subCategory").as_string() == "crm.associations.NO_ASSOCIATIONS_FOUND");
+  CHECK(f.call("POST", "/crm/v4/associations/deals/widgets/batch/read", R"({"inputs":[]})").status == 400);
+}
