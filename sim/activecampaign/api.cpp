@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 
@@ -60,8 +61,10 @@ std::optional<std::int64_t> parse_time(const std::string& s) {
     const std::string zone = s.substr(static_cast<std::size_t>(consumed + 1 + more));
     if (zone == "Z") {
       offset_s = 0;
-    } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-')) {
-      offset_s = (std::stoi(zone.substr(1, 2)) * 3600 + std::stoi(zone.substr(4, 2)) * 60) * (zone[0] == '-' ? -1 : 1);
+    } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':' &&
+               std::all_of(zone.begin() + 1, zone.end(), [](char c) { return c == ':' || std::isdigit(static_cast<unsigned char>(c)); })) {
+      offset_s = ((zone[1] - '0') * 36000 + (zone[2] - '0') * 3600 + (zone[4] - '0') * 600 + (zone[5] - '0') * 60) *
+                 (zone[0] == '-' ? -1 : 1);
     } else if (!zone.empty()) {
       return std::nullopt;
     }
@@ -190,6 +193,14 @@ bool api::apply(contact& c, const json::object& fields, bool admin) {
 }
 
 api_reply api::handle(const api_request& request) {
+  try {
+    return handle_checked(request);
+  } catch (const std::exception& e) {  // a bug must not take the listener down
+    return json_reply(500, json::object{{"message", std::string("Internal error: ") + e.what()}});
+  }
+}
+
+api_reply api::handle_checked(const api_request& request) {
   std::lock_guard lock(mutex_);
   if (request.api_token.empty()) {
     return json_reply(401, json::object{{"message", "No Result found for Subscriber with id 0"}});

@@ -106,6 +106,7 @@ class api {
   /// Applies fields; bumps udate when something changed (always for admin edits). Returns whether it did.
   bool apply(contact& c, const boost::json::object& fields, bool admin);
   void emit(const contact& c, std::string type, bool admin);
+  api_reply handle_checked(const api_request& request);
   api_reply sync(const boost::json::value& body, const std::string& base_url);
   api_reply list(const std::map<std::string, std::string>& query, const std::string& base_url);
 

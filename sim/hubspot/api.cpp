@@ -536,7 +536,12 @@ api_reply api::handle(const api_request& request) {
   const bool is_search = request.target.find("/search") != std::string::npos;
   std::vector<std::pair<std::string, std::string>> limit_headers;
   if (auto limited = rate_limit(is_search, limit_headers)) return *limited;
-  api_reply reply = route(request);
+  api_reply reply;
+  try {
+    reply = route(request);
+  } catch (const std::exception& e) {  // a bug must not take the listener down; answer like HubSpot's 500
+    reply = error_reply(500, "INTERNAL_ERROR", std::string("internal error: ") + e.what(), ++correlation_);
+  }
   reply.headers.insert(reply.headers.end(), limit_headers.begin(), limit_headers.end());
   return reply;
 }

@@ -199,6 +199,14 @@ void api::emit(const contact& c, std::string topic) {
 }
 
 api_reply api::handle(const api_request& request) {
+  try {
+    return handle_checked(request);
+  } catch (const std::exception& e) {  // a bug must not take the listener down
+    return json_reply(500, json::object{{"type", "error.list"}, {"errors", json::array{json::object{{"code", "server_error"}, {"message", e.what()}}}}});
+  }
+}
+
+api_reply api::handle_checked(const api_request& request) {
   std::lock_guard lock(mutex_);
   const std::string request_id = "sim-" + std::to_string(++request_seq_);
   auto error = [&](int status, std::string code, std::string message) {

@@ -115,6 +115,7 @@ class api {
   std::optional<std::string> validate_query(const boost::json::value& q, int depth) const;
   bool matches(const boost::json::value& q, const boost::json::object& contact_json) const;
 
+  api_reply handle_checked(const api_request& request);
   api_reply list(const std::map<std::string, std::string>& query);
   api_reply search(const boost::json::value& body);
   api_reply create(const boost::json::value& body);

@@ -261,7 +261,12 @@ api_reply api::handle(const api_request& request) {
     return error_reply(401, "Couldn't authenticate you", "Missing or invalid credentials");
   }
   if (auto limited = limit(all_, limits_.per_minute, "account")) return *limited;
-  api_reply reply = route(request);
+  api_reply reply;
+  try {
+    reply = route(request);
+  } catch (const std::exception& e) {  // a bug must not take the listener down
+    reply = error_reply(500, "InternalError", e.what());
+  }
   reply.headers.emplace_back("X-Rate-Limit", std::to_string(limits_.per_minute));
   reply.headers.emplace_back("X-Rate-Limit-Remaining", std::to_string(limits_.per_minute - all_.count));
   return reply;

@@ -67,6 +67,10 @@ TEST_CASE("ActiveCampaign lists contacts with updated_after, udate order and off
   auto recent = list("filters%5Bupdated_after%5D=" + ac::ac_time(now / 1000 - 1) + "&orders%5Budate%5D=ASC");
   REQUIRE(recent.at("contacts").as_array().size() == 1);
   CHECK(recent.at("contacts").at(0).at("firstName").as_string() == "Changed");
+  for (const char* bad : {"2024-05-01T05:00:00%2Bab:cd", "2024-05-01T05:00", "yesterday"}) {
+    CHECK(api.handle({"GET", std::string("/api/3/contacts?filters%5Bupdated_after%5D=") + bad, "", "key", "http://sim"}).status == 400);
+  }
+  CHECK(list("filters%5Bupdated_after%5D=2024-05-01T05:00:00%2B02:00").at("meta").at("total").as_string() == "20");
   auto page2 = list("limit=5&offset=5");
   CHECK(page2.at("contacts").at(0).at("id").as_string() == "6");
   api.set_limits(json::object{{"per_second", 1}});
