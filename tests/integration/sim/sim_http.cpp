@@ -110,7 +110,7 @@ http_reply http(const std::string& method, const std::string& url, const std::st
   return reply;
 }
 
-webhook_receiver::webhook_receiver(int status) : status_(status) {
+webhook_receiver::webhook_receiver(int status, int fail_first) : status_(status), fail_first_(fail_first) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -179,7 +179,15 @@ void webhook_receiver::serve() {
       parse_head(data.substr(0, head_end + 2), ignored, req.headers);
       req.body = data.substr(head_end + 4);
     }
-    const std::string reply = "HTTP/1.1 " + std::to_string(status_) + " OK\r\nContent-Type: text/plain\r\n"
+    int status = status_;
+    {
+      std::lock_guard lock(mutex_);
+      if (fail_first_ > 0 && !req.method.empty()) {
+        --fail_first_;
+        status = 500;
+      }
+    }
+    const std::string reply = "HTTP/1.1 " + std::to_string(status) + " OK\r\nContent-Type: text/plain\r\n"
                               "Content-Length: 2\r\nConnection: close\r\n\r\nok";
     [[maybe_unused]] const auto written = ::write(c, reply.data(), reply.size());
     ::close(c);

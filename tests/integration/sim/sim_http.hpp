@@ -53,10 +53,11 @@ struct received_request {
   std::string body;
 };
 
-/// Accepts HTTP/1.1 requests on 127.0.0.1:<ephemeral>, answers `status` with a tiny body, keeps every request.
+/// Accepts HTTP/1.1 requests on 127.0.0.1:<ephemeral>, answers `status` with a tiny body (500 for the first
+/// `fail_first` requests, to exercise redelivery), keeps every request.
 class webhook_receiver {
  public:
-  explicit webhook_receiver(int status = 200);
+  explicit webhook_receiver(int status = 200, int fail_first = 0);
   ~webhook_receiver();
   webhook_receiver(const webhook_receiver&) = delete;
   webhook_receiver& operator=(const webhook_receiver&) = delete;
@@ -72,6 +73,7 @@ class webhook_receiver {
   int fd_ = -1;
   int port_ = 0;
   int status_;
+  int fail_first_;
   bool stop_ = false;
   std::mutex mutex_;
   std::condition_variable cv_;

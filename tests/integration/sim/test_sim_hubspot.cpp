@@ -2,6 +2,9 @@
 // 429 after lowering the limit through the admin API, and signed webhooks for admin and API changes.
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <thread>
+
 #include <boost/json.hpp>
 
 #include "sim/hubspot/signature.hpp"
@@ -96,4 +99,27 @@ TEST_CASE("HubSpot over HTTPS with the simulator's CA", "[sim][hubspot][http][tl
   auto r = http("GET", sim.url("hubspot", "https") + "/crm/v3/properties/contacts", {}, auth, sim.ca_file());
   REQUIRE(r.status == 200);
   CHECK(r.json().at("results").as_array().size() > 5);
+}
+
+TEST_CASE("HubSpot over HTTP: a failed webhook delivery is redelivered with the same event", "[sim][hubspot][http][webhook]") {
+  running_sim sim;
+  webhook_receiver receiver(200, 1);  // the first delivery gets a 500
+  const std::string url = receiver.url() + "/hook";
+  sim.admin("POST", "/admin/webhooks", R"({"service":"hubspot","url":")" + url + R"(","secret":"s"})");
+  sim.admin("PATCH", "/admin/hubspot/contacts/7", R"({"firstname":"Retried"})");
+  receiver.wait_for([](const received_request& r) { return r.body.find("Retried") != std::string::npos; });
+  // Wait for the redelivery (the simulator pauses 200 ms before retrying).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::vector<received_request> hits;
+  while (std::chrono::steady_clock::now() < deadline) {
+    hits.clear();
+    for (const auto& r : receiver.received()) {
+      if (r.body.find("Retried") != std::string::npos) hits.push_back(r);
+    }
+    if (hits.size() >= 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(hits.size() == 2);
+  CHECK(json::parse(hits[0].body).at(0).at("eventId") == json::parse(hits[1].body).at(0).at("eventId"));
+  CHECK(hits[1].headers["x-hubspot-signature"] == omnisync::sim::hubspot::signature_v1("s", hits[1].body));
 }
