@@ -105,3 +105,23 @@ test('429 with Retry-After is recognised by the client as a rate limit', async (
     await sim.admin('POST', '/admin/limits', { service: 'zendesk', per_minute: 700 });
   }
 });
+
+test('the HTTPS endpoint verifies against the simulator CA (node-fetch agent with ca_file)', async () => {
+  const https = require('node:https');
+  const fs = require('node:fs');
+  const secure = zendesk.createClient({
+    username: 'agent@example.com',
+    token: 'sim-api-token',
+    endpointUri: `${sim.urls.zendesk.https}/api/v2`,
+    agent: new https.Agent({ ca: fs.readFileSync(sim.urls.ca_file) }),
+  });
+  const { result } = await secure.users.show(2);
+  assert.equal(result.id, 2);
+  const untrusted = zendesk.createClient({
+    username: 'agent@example.com',
+    token: 'sim-api-token',
+    endpointUri: `${sim.urls.zendesk.https}/api/v2`,
+    agent: new https.Agent({}),
+  });
+  await assert.rejects(untrusted.users.show(2), /certificate|self.signed|issuer/i);
+});
