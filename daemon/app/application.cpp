@@ -113,7 +113,11 @@ struct application::impl {
   control::reply reload(const std::string& trigger) {
     std::lock_guard one(reload_mutex);
     auto log = logger("app");
-    set_state("reloading");
+    {
+      std::lock_guard lock(mutex);
+      if (state == "stopping") return control::reply::failure("stopping", "the daemon is stopping; not reloading");
+      state = "reloading";
+    }
     notifier.reloading();
     log->info("reloading {} ({})", opts.config_file.string(), trigger);
     auto loaded = load_daemon_config(opts.config_file, opts.overrides);
@@ -151,7 +155,7 @@ struct application::impl {
     {
       std::lock_guard lock(mutex);
       last_reload = std::move(record);
-      state = "running";
+      if (state == "reloading") state = "running";
     }
     notifier.reloaded(status_line() + (reply.ok() ? "" : "; last reload rejected"));
     return reply;
