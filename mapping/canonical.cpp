@@ -1,0 +1,84 @@
+#include "mapping/canonical.hpp"
+
+#include <algorithm>
+
+namespace omnisync::mapping {
+
+std::vector<config::attribute_decl> default_canonical_attributes() {
+  auto a = [](const char* name, const char* type, const char* description, bool computed = false) {
+    config::attribute_decl d;
+    d.name = name;
+    d.type = type;
+    d.description = description;
+    d.computed = computed;
+    return d;
+  };
+  return {
+      a("email", "string", "primary e-mail address, normalised"),
+      a("first_name", "string", "given name"),
+      a("last_name", "string", "family name"),
+      a("phone", "string", "phone number in E.164"),
+      a("company", "string", "company or account name"),
+      a("lifecycle_stage", "string", "awareness, conversion, purchase, retention, referral or unknown", true),
+      a("lead_score", "number", "lead score from the marketing or CRM system"),
+      a("email_opt_in", "boolean", "whether the person accepts marketing e-mail"),
+      a("updated_at", "datetime", "when the source record last changed (UTC)"),
+      a("external_ids.*", "string", "the person's id in each connected system, e.g. external_ids.salesforce"),
+      a("tags", "string_list", "tags and labels, merged across systems"),
+      a("lifetime_value", "number", "sum of won deal and order amounts", true),
+      a("average_order_value", "number", "lifetime_value / order_count", true),
+      a("order_count", "integer", "number of won deals and orders", true),
+      a("open_tickets", "integer", "support tickets not solved or closed", true),
+      a("total_tickets", "integer", "all support tickets", true),
+      a("csat_average", "number", "average satisfaction rating (0..1, good = 1)", true),
+      a("nps", "integer", "latest Net Promoter Score answer (0..10)", true),
+      a("nps_category", "string", "promoter, passive or detractor", true),
+      a("last_interaction_at", "datetime", "most recent timeline event (UTC)", true),
+  };
+}
+
+const config::attribute_decl* find_attribute(const std::vector<config::attribute_decl>& attrs,
+                                             std::string_view name) noexcept {
+  for (const auto& a : attrs)
+    if (a.name == name) return &a;
+  for (const auto& a : attrs) {
+    std::string_view n = a.name;
+    if (n.size() >= 2 && n.substr(n.size() - 2) == ".*") {
+      std::string_view prefix = n.substr(0, n.size() - 1);  // "external_ids."
+      if (name.size() > prefix.size() && name.substr(0, prefix.size()) == prefix &&
+          name.find('.', prefix.size()) == std::string_view::npos)
+        return &a;
+    }
+  }
+  return nullptr;
+}
+
+static std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::optional<std::string> closest_name(std::string_view name, const std::vector<std::string>& candidates) {
+  std::optional<std::string> best;
+  std::size_t best_d = std::max<std::size_t>(2, name.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    std::size_t d = edit_distance(name, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+}  // namespace omnisync::mapping

@@ -1,0 +1,23 @@
+#pragma once
+/// The canonical attribute set: the default one shipped with omnisync, and lookups used by the compiler.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/config/daemon_config.hpp"
+
+namespace omnisync::mapping {
+
+/// The default canonical attributes (used when omnisync.yaml declares no `canonical:` section).
+/// `external_ids.<system>` is one entry named "external_ids.*": any `external_ids.<name>` matches it.
+std::vector<config::attribute_decl> default_canonical_attributes();
+
+/// The declaration matching `name` ("external_ids.hubspot" matches "external_ids.*"), or nullptr.
+const config::attribute_decl* find_attribute(const std::vector<config::attribute_decl>& attrs,
+                                             std::string_view name) noexcept;
+
+/// The closest name among `candidates` within a small edit distance, for "did you mean" hints.
+std::optional<std::string> closest_name(std::string_view name, const std::vector<std::string>& candidates);
+
+}  // namespace omnisync::mapping
