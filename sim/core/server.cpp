@@ -167,7 +167,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
       auto r = co_await self->delivery->send(req);
       int status = r ? r->status : 0;
       self->record(svc, "out", "POST", target.url, status);
-      if (r && status / 100 == 2) co_return;
+      if (r && status / 100 == 2 &&
+          (hook.expect_in_body.empty() || r->body.find(hook.expect_in_body) != std::string::npos))
+        co_return;
       asio::steady_timer t(self->ex, pause);
       co_await t.async_wait(tuple_awaitable);
       pause *= 2;

@@ -42,6 +42,9 @@ struct outgoing_webhook {
   std::string body;
   header_list headers;
   std::string content_type = "application/json";
+  /// Delivery counts as done only when the answer is 2xx and its body contains this (Salesforce Outbound
+  /// Messages are redelivered until the receiver answers with the documented <Ack>true</Ack>).
+  std::string expect_in_body;
 };
 
 /// Where a service's webhooks go (`POST /admin/webhooks {service, url, secret}`).

@@ -8,6 +8,7 @@
 #include "sim/core/service.hpp"
 #include "sim/hubspot/api.hpp"
 #include "sim/intercom/api.hpp"
+#include "sim/salesforce/api.hpp"
 #include "sim/zendesk/api.hpp"
 
 namespace omnisync::sim {
@@ -73,6 +74,42 @@ std::int64_t base_ms() {
   // Seeded records are stamped relative to a fixed instant so data sets are identical run to run.
   return 1767225600000;  // 2026-01-01T00:00:00Z
 }
+
+class salesforce_service final : public service {
+ public:
+  explicit salesforce_service(const service_options& o)
+      : api_(o.seed, o.size, base_ms(), [c = o.clock] { return c->now_ms(); }) {}
+  std::string name() const override { return "salesforce"; }
+  http_response handle(const http_request& r) override {
+    return from_api(api_.handle({r.method, r.target, r.body, r.header("Authorization"),
+                                 r.header("Sforce-Query-Options"), r.base_url}));
+  }
+  http_response admin(const std::string& m, const std::string& o, const std::string& id, const std::string& b) override {
+    return from_admin(api_.admin(m, o, id, b));
+  }
+  boost::json::value snapshot() override { return api_.snapshot(); }
+  void set_limits(const boost::json::object& l) override { api_.set_limits(l); }
+  void reset() override { api_.reset(); }
+  std::vector<outgoing_webhook> take_webhooks(const webhook_target& t, std::int64_t) override {
+    if (t.url.empty()) {
+      api_.take_outbound_messages("");
+      return {};
+    }
+    std::vector<outgoing_webhook> out;
+    for (auto& m : api_.take_outbound_messages(t.url)) {
+      outgoing_webhook w;
+      w.body = std::move(m.body);
+      w.content_type = "text/xml; charset=utf-8";
+      w.headers.emplace_back("SOAPAction", "\"\"");
+      w.expect_in_body = "<Ack>true</Ack>";
+      out.push_back(std::move(w));
+    }
+    return out;
+  }
+
+ private:
+  salesforce::api api_;
+};
 
 class hubspot_service final : public service {
  public:
@@ -178,6 +215,7 @@ class intercom_service final : public service {
 
 std::vector<std::shared_ptr<service>> make_services(const service_options& options) {
   return {
+      std::make_shared<salesforce_service>(options),
       std::make_shared<hubspot_service>(options),
       std::make_shared<zendesk_service>(options),
       std::make_shared<activecampaign_service>(options),

@@ -1,0 +1,987 @@
+#include "sim/salesforce/api.hpp"
+
+#include <boost/json.hpp>
+#include <boost/url/decode_view.hpp>
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+
+#include "sim/salesforce/soql.hpp"
+
+namespace omnisync::sim::salesforce {
+namespace json = boost::json;
+
+struct api::field_def {
+  std::string name;
+  std::string type;   // id, string, email, phone, boolean, double, currency, datetime, date, reference, picklist
+  int length = 0;
+  bool calculated = false;
+  bool external_id = false;
+  bool updateable = true;
+  std::string reference_to;  // for reference fields: the object, and the relationship name is the field minus "Id"
+};
+
+struct api::object_def {
+  std::string name;
+  std::string prefix;
+  std::vector<field_def> fields;
+  const field_def* field(std::string_view n) const {
+    for (const auto& f : fields)
+      if (f.name.size() == n.size() &&
+          std::equal(f.name.begin(), f.name.end(), n.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+        return &f;
+    return nullptr;
+  }
+};
+
+namespace {
+
+std::uint64_t mix(std::uint64_t x) {
+  // The same mixing as the other vendor simulators, so person i has the same name everywhere.
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+constexpr std::array<const char*, 12> first_names = {"Ann", "Bob", "Chloe", "Dmitri", "Eva", "Farah",
+                                                     "Goro", "Hanna", "Ivan", "Jia", "Kofi", "Lena"};
+constexpr std::array<const char*, 10> last_names = {"Lee", "Novak", "Okafor", "Silva", "Schmidt",
+                                                    "Tanaka", "Haddad", "Brown", "Rossi", "Kowalski"};
+
+
+std::string error_body(const std::string& code, const std::string& message, std::vector<std::string> fields = {}) {
+  json::object e{{"message", message}, {"errorCode", code}};
+  if (!fields.empty()) {
+    json::array f;
+    for (auto& x : fields) f.push_back(json::string(x));
+    e["fields"] = f;
+  }
+  return json::serialize(json::array{e});
+}
+
+api_reply reply(int status, std::string body) { return {status, {}, std::move(body)}; }
+
+std::map<std::string, std::string> parse_form(std::string_view s) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    auto amp = s.find('&', start);
+    auto part = s.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
+    auto eq = part.find('=');
+    auto decode = [](std::string_view v) {
+      std::string plus(v);
+      std::replace(plus.begin(), plus.end(), '+', ' ');
+      auto d = boost::urls::make_pct_string_view(plus);
+      return d ? std::string(d->decode()) : plus;
+    };
+    if (!part.empty()) out[decode(part.substr(0, eq))] = eq == std::string_view::npos ? "" : decode(part.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    start = amp + 1;
+  }
+  return out;
+}
+
+std::string base64url_decode(std::string s) {
+  std::replace(s.begin(), s.end(), '-', '+');
+  std::replace(s.begin(), s.end(), '_', '/');
+  while (s.size() % 4) s += '=';
+  static const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  int val = 0, bits = -8;
+  for (char c : s) {
+    if (c == '=') break;
+    auto p = chars.find(c);
+    if (p == std::string::npos) return {};
+    val = (val << 6) + static_cast<int>(p);
+    bits += 6;
+    if (bits >= 0) {
+      out += static_cast<char>((val >> bits) & 0xFF);
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
+bool is_system_field(const std::string& n) {
+  return n == "Id" || n == "CreatedDate" || n == "LastModifiedDate" || n == "SystemModstamp" || n == "IsDeleted";
+}
+
+}  // namespace
+
+// ---- schema ---------------------------------------------------------------------------------------------------
+
+static std::vector<api::object_def> build_schema() {
+  using f = api::field_def;
+  auto common = [](std::vector<f> v) {
+    v.insert(v.begin(), f{"Id", "id", 18, false, false, false, ""});
+    for (const char* n : {"CreatedDate", "LastModifiedDate", "SystemModstamp"})
+      v.push_back(f{n, "datetime", 0, false, false, false, ""});
+    v.push_back(f{"IsDeleted", "boolean", 0, false, false, false, ""});
+    return v;
+  };
+  std::vector<api::object_def> s;
+  s.push_back({"Account", "001",
+               common({{"Name", "string", 255}, {"Industry", "picklist", 255}, {"Phone", "phone", 40},
+                       {"Omnisync_Id__c", "string", 64, false, true, true}})});
+  s.push_back({"Contact", "003",
+               common({{"FirstName", "string", 40},
+                       {"LastName", "string", 80},
+                       {"Email", "email", 80},
+                       {"Phone", "phone", 40},
+                       {"MobilePhone", "phone", 40},
+                       {"AccountId", "reference", 18, false, false, true, "Account"},
+                       {"Lifecycle_Stage__c", "picklist", 255},
+                       {"Lead_Score__c", "double", 0},
+                       {"HasOptedOutOfEmail", "boolean", 0},
+                       {"Omnisync_Id__c", "string", 64, false, true, true},
+                       {"LTV__c", "currency", 0},
+                       {"Open_Tickets__c", "double", 0},
+                       {"CSAT__c", "double", 0},
+                       {"NPS_Category__c", "string", 20},
+                       {"Days_Since_Created__c", "double", 0, true, false, false}})});
+  s.push_back({"Lead", "00Q",
+               common({{"FirstName", "string", 40}, {"LastName", "string", 80}, {"Email", "email", 80},
+                       {"Phone", "phone", 40}, {"Company", "string", 255}, {"Status", "picklist", 255},
+                       {"Omnisync_Id__c", "string", 64, false, true, true}})});
+  s.push_back({"Opportunity", "006",
+               common({{"Name", "string", 120}, {"AccountId", "reference", 18, false, false, true, "Account"},
+                       {"ContactId", "reference", 18, false, false, true, "Contact"}, {"Amount", "currency", 0},
+                       {"StageName", "picklist", 255}, {"IsWon", "boolean", 0, false, false, false},
+                       {"CloseDate", "date", 0}})});
+  s.push_back({"Case", "500",
+               common({{"ContactId", "reference", 18, false, false, true, "Contact"}, {"Subject", "string", 255},
+                       {"Status", "picklist", 255}, {"Priority", "picklist", 255},
+                       {"IsClosed", "boolean", 0, false, false, false}})});
+  return s;
+}
+
+static const std::vector<api::object_def>& schema() {
+  static const std::vector<api::object_def> s = build_schema();
+  return s;
+}
+
+// ---- records --------------------------------------------------------------------------------------------------
+
+api::api(std::uint64_t seed, std::size_t size, std::int64_t base_ms, std::function<std::int64_t()> now_ms)
+    : seed_(seed), size_(size), base_ms_(base_ms), now_ms_(std::move(now_ms)) {}
+
+const api::object_def* api::find_object(std::string_view name) const {
+  for (const auto& o : schema())
+    if (o.name == name) return &o;
+  return nullptr;
+}
+
+std::string api::make_id(const object_def& o, std::int64_t index) const {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%s%012lldAAA", o.prefix.c_str(), static_cast<long long>(index));
+  return buf;
+}
+
+std::optional<std::pair<const api::object_def*, std::int64_t>> api::parse_id(std::string_view id) const {
+  if (id.size() != 18 && id.size() != 15) return std::nullopt;
+  for (const auto& o : schema()) {
+    if (id.substr(0, 3) != o.prefix) continue;
+    std::string digits(id.substr(3, 12));
+    if (!std::all_of(digits.begin(), digits.end(), ::isdigit)) return std::nullopt;
+    return std::make_pair(&o, static_cast<std::int64_t>(std::stoll(digits)));
+  }
+  return std::nullopt;
+}
+
+std::int64_t api::count(const object_def& o) const {
+  std::int64_t seeded = 0;
+  auto n = static_cast<std::int64_t>(size_);
+  if (o.name == "Contact") seeded = n;
+  else if (o.name == "Account") seeded = std::max<std::int64_t>(1, n / 4);
+  else if (o.name == "Lead") seeded = n / 5;
+  else if (o.name == "Opportunity") seeded = n / 2;
+  else if (o.name == "Case") seeded = n / 2;
+  auto it = created_count_.find(o.name);
+  return seeded + (it == created_count_.end() ? 0 : it->second);
+}
+
+api::record api::seeded(const object_def& o, std::int64_t index) const {
+  record r;
+  r.object = o.name;
+  r.index = index;
+  const auto n = static_cast<std::int64_t>(size_);
+  const std::uint64_t h = mix(seed_ ^ (std::hash<std::string>{}(o.name) + static_cast<std::uint64_t>(index)));
+  // Created one minute apart, oldest first, modified a little later; all before base_ms.
+  r.created_ms = base_ms_ - (n - index + 2) * 60'000;
+  r.last_modified_ms = r.created_ms + static_cast<std::int64_t>(h % 50'000);
+  r.modstamp_ms = r.last_modified_ms;
+  auto& f = r.fields;
+  const std::int64_t accounts = std::max<std::int64_t>(1, n / 4);
+  if (o.name == "Contact" || o.name == "Lead") {
+    // Person `index` (leads are the people after the contacts): same name as in the other simulators.
+    std::int64_t person = o.name == "Contact" ? index : n + index;
+    const std::uint64_t ph = mix(seed_ ^ (0x5EED000000ULL + static_cast<std::uint64_t>(person)));
+    std::string fn = first_names[ph % first_names.size()], ln = last_names[(ph >> 8) % last_names.size()];
+    f["FirstName"] = fn;
+    f["LastName"] = ln;
+    std::string email = fn + "." + ln + std::to_string(person) + "@example.com";
+    // Salesforce keeps what people typed: some upper-case, some with stray spaces.
+    if (h % 5 == 0) std::transform(email.begin(), email.end(), email.begin(), ::toupper);
+    f["Email"] = (h >> 4) % 7 == 0 ? json::value(nullptr) : json::value(email);
+    char phone[40];
+    std::snprintf(phone, sizeof phone, (h >> 8) % 2 ? "415.555.%04lld" : "+1 (415) 555-%04lld",
+                  static_cast<long long>(person % 10000));
+    f["Phone"] = (h >> 12) % 4 == 0 ? json::value(nullptr) : json::value(phone);
+    if (o.name == "Contact") {
+      f["MobilePhone"] = nullptr;
+      f["AccountId"] = make_id(*find_object("Account"), 1 + (index - 1) % accounts);
+      static constexpr std::array<const char*, 6> stages = {"Lead", "MQL", "SQL", "Customer", "Evangelist", ""};
+      std::string st = stages[(h >> 16) % stages.size()];
+      f["Lifecycle_Stage__c"] = st.empty() ? json::value(nullptr) : json::value(st);
+      f["Lead_Score__c"] = static_cast<double>((h >> 20) % 101);
+      f["HasOptedOutOfEmail"] = (h >> 28) % 10 == 0;
+      for (const char* k : {"Omnisync_Id__c", "LTV__c", "Open_Tickets__c", "CSAT__c", "NPS_Category__c"}) f[k] = nullptr;
+    } else {
+      f["Company"] = "Acme " + std::to_string(index % 97);
+      f["Status"] = "Open - Not Contacted";
+      f["Omnisync_Id__c"] = nullptr;
+    }
+  } else if (o.name == "Account") {
+    f["Name"] = "Acme " + std::to_string(index);
+    static constexpr std::array<const char*, 4> industries = {"Technology", "Retail", "Finance", "Healthcare"};
+    f["Industry"] = industries[h % industries.size()];
+    f["Phone"] = nullptr;
+    f["Omnisync_Id__c"] = nullptr;
+  } else if (o.name == "Opportunity") {
+    // Opportunity k belongs to contact (2k-1): the people who buy.
+    std::int64_t contact = std::min<std::int64_t>(n, 2 * index - 1);
+    f["Name"] = "Deal " + std::to_string(index);
+    f["ContactId"] = make_id(*find_object("Contact"), contact);
+    f["AccountId"] = make_id(*find_object("Account"), 1 + (contact - 1) % accounts);
+    f["Amount"] = static_cast<double>(500 + (h % 95) * 100);
+    bool won = (h >> 8) % 3 != 0;
+    f["StageName"] = won ? "Closed Won" : ((h >> 10) % 2 ? "Prospecting" : "Closed Lost");
+    f["IsWon"] = won;
+    f["CloseDate"] = format_sf_datetime(r.created_ms).substr(0, 10);
+  } else if (o.name == "Case") {
+    std::int64_t contact = std::min<std::int64_t>(n, 2 * index);
+    f["ContactId"] = make_id(*find_object("Contact"), contact);
+    f["Subject"] = "Question " + std::to_string(index);
+    bool closed = (h >> 8) % 2 == 0;
+    f["Status"] = closed ? "Closed" : "New";
+    f["Priority"] = (h >> 9) % 3 == 0 ? "High" : "Medium";
+    f["IsClosed"] = closed;
+  }
+  return r;
+}
+
+std::optional<api::record> api::load(const object_def& o, std::int64_t index) const {
+  auto id = make_id(o, index);
+  if (purged_.count(id)) return std::nullopt;
+  if (auto it = touched_.find(id); it != touched_.end()) return it->second;
+  if (index < 1 || index > count(o)) return std::nullopt;
+  return seeded(o, index);
+}
+
+json::value api::field_value(const record& r, const std::string& name) const {
+  if (name == "Id") return json::string(make_id(*find_object(r.object), r.index));
+  if (name == "CreatedDate") return json::string(format_sf_datetime(r.created_ms));
+  if (name == "LastModifiedDate") return json::string(format_sf_datetime(r.last_modified_ms));
+  if (name == "SystemModstamp") return json::string(format_sf_datetime(r.modstamp_ms));
+  if (name == "IsDeleted") return r.deleted;
+  if (name == "Days_Since_Created__c") {
+    // A formula: changes every day without touching SystemModstamp.
+    return std::floor(double(now_ms_() - r.created_ms) / 86'400'000.0);
+  }
+  if (auto* v = r.fields.if_contains(name)) return *v;
+  return nullptr;
+}
+
+json::object api::to_json(const record& r, const std::vector<std::string>* fields, const std::string& version) const {
+  const auto& o = *find_object(r.object);
+  auto id = make_id(o, r.index);
+  json::object out;
+  out["attributes"] = json::object{{"type", r.object}, {"url", "/services/data/v" + version + "/sobjects/" + r.object + "/" + id}};
+  std::vector<std::string> all;
+  if (!fields) {
+    for (const auto& f : o.fields) all.push_back(f.name);
+    fields = &all;
+  }
+  for (const auto& name : *fields) {
+    auto dot = name.find('.');
+    if (dot == std::string::npos) {
+      const auto* def = o.field(name);
+      out[def ? def->name : name] = field_value(r, def ? def->name : name);
+      continue;
+    }
+    // Relationship field: Account.Name → "Account": {"attributes":{...},"Name":...} or null.
+    std::string rel = name.substr(0, dot), sub = name.substr(dot + 1);
+    const field_def* ref = o.field(rel + "Id");
+    json::value target = nullptr;
+    if (ref) {
+      auto ref_id = field_value(r, ref->name);
+      if (ref_id.is_string()) {
+        if (auto parsed = parse_id(ref_id.as_string()); parsed)
+          if (auto rec = load(*parsed->first, parsed->second); rec && !rec->deleted) {
+            json::object nested;
+            if (auto* existing = out.if_contains(rel); existing && existing->is_object()) nested = existing->as_object();
+            nested["attributes"] = json::object{{"type", rec->object},
+                                                {"url", "/services/data/v" + version + "/sobjects/" + rec->object + "/" +
+                                                            std::string(ref_id.as_string())}};
+            const auto* sub_def = parsed->first->field(sub);
+            nested[sub_def ? sub_def->name : sub] = field_value(*rec, sub_def ? sub_def->name : sub);
+            target = nested;
+          }
+      }
+    }
+    out[rel] = target;
+  }
+  return out;
+}
+
+void api::touch(record& r, bool api_origin) {
+  auto now = now_ms_();
+  r.last_modified_ms = std::max(now, r.last_modified_ms + 1);
+  r.modstamp_ms = std::max(now, r.modstamp_ms + 1);
+  if (r.object == "Contact") pending_notifications_.push_back(make_id(*find_object("Contact"), r.index));
+  (void)api_origin;
+  touched_[make_id(*find_object(r.object), r.index)] = r;
+}
+
+std::optional<std::string> api::validate(const object_def& o, const json::object& fields, bool create) const {
+  for (const auto& [k, v] : fields) {
+    if (k == "attributes") continue;
+    const auto* f = o.field(k);
+    if (!f) return error_body("INVALID_FIELD", "No such column '" + std::string(k) + "' on sobject of type " + o.name,
+                              {std::string(k)});
+    if (!f->updateable || f->calculated)
+      return error_body("INVALID_FIELD_FOR_INSERT_UPDATE",
+                        "Unable to create/update fields: " + f->name + ". Please check the security settings of this field.",
+                        {f->name});
+    if (v.is_string() && f->length > 0 && static_cast<int>(v.as_string().size()) > f->length)
+      return error_body("STRING_TOO_LONG",
+                        f->name + ": data value too large: " + std::string(v.as_string()).substr(0, 40) +
+                            " (max length=" + std::to_string(f->length) + ")",
+                        {f->name});
+  }
+  if (create && (o.name == "Contact" || o.name == "Lead")) {
+    auto* ln = fields.if_contains("LastName");
+    if (!ln || !ln->is_string() || ln->as_string().empty())
+      return error_body("REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]", {"LastName"});
+  }
+  return std::nullopt;
+}
+
+// ---- HTTP surface ---------------------------------------------------------------------------------------------
+
+api_reply api::handle(const api_request& r) {
+  std::lock_guard lock(mutex_);
+  auto out = route(r);
+  if (r.target.rfind("/services/oauth2/", 0) != 0 && out.status != 401)
+    out.headers.emplace_back("Sforce-Limit-Info", "api-usage=" + std::to_string(used_today_) + "/" +
+                                                      std::to_string(limits_.daily_api_requests));
+  out.headers.emplace_back("Content-Type", "application/json;charset=UTF-8");
+  return out;
+}
+
+api_reply api::route(const api_request& r) {
+  auto path = r.target.substr(0, r.target.find('?'));
+  std::map<std::string, std::string> q;
+  if (auto qm = r.target.find('?'); qm != std::string::npos) q = parse_form(std::string_view(r.target).substr(qm + 1));
+
+  if (path == "/services/oauth2/token") {
+    if (r.method != "POST") return reply(405, error_body("METHOD_NOT_ALLOWED", "HTTP Method not allowed"));
+    return token(r);
+  }
+  if (path.rfind("/services/data/", 0) != 0) return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
+
+  // Authentication, then the daily budget.
+  auto now = now_ms_();
+  std::string bearer = r.authorization.rfind("Bearer ", 0) == 0 ? r.authorization.substr(7) : "";
+  auto tok = tokens_.find(bearer);
+  if (tok == tokens_.end() || tok->second <= now)
+    return reply(401, error_body("INVALID_SESSION_ID", "Session expired or invalid"));
+  if (now - day_start_ms_ >= 86'400'000) {
+    day_start_ms_ = now;
+    used_today_ = 0;
+  }
+  if (used_today_ >= limits_.daily_api_requests)
+    return reply(403, error_body("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."));
+  ++used_today_;
+
+  // /services/data/vXX.X/...
+  auto rest = path.substr(15);
+  auto slash = rest.find('/');
+  if (rest.empty() || rest[0] != 'v' || slash == std::string::npos)
+    return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
+  std::string version = rest.substr(1, slash - 1);
+  std::string tail = rest.substr(slash + 1);
+  std::vector<std::string> parts;
+  for (size_t s = 0; s <= tail.size();) {
+    auto e = tail.find('/', s);
+    auto p = tail.substr(s, e == std::string::npos ? std::string::npos : e - s);
+    if (!p.empty()) parts.push_back(p);
+    if (e == std::string::npos) break;
+    s = e + 1;
+  }
+  if (parts.empty()) return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
+
+  if ((parts[0] == "query" || parts[0] == "queryAll") && r.method == "GET") {
+    if (parts.size() == 2) return query_more(r, version, parts[1]);
+    if (!q.count("q")) return reply(400, error_body("MALFORMED_QUERY", "A query string has to be specified"));
+    return query(r, version, parts[0] == "queryAll", q["q"]);
+  }
+  if (parts[0] == "composite" && parts.size() >= 2 && parts[1] == "sobjects") {
+    return collections(r, version, parts.size() >= 3 ? parts[2] : "", parts.size() >= 4 ? parts[3] : "");
+  }
+  if (parts[0] == "sobjects" && parts.size() >= 2) {
+    const auto* o = find_object(parts[1]);
+    if (!o) return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
+    if (parts.size() == 3 && parts[2] == "describe" && r.method == "GET") return describe(*o);
+    if (parts.size() == 3 && parts[2] == "deleted" && r.method == "GET") return get_deleted(*o, q);
+    if (parts.size() == 3 && r.method == "GET") {
+      auto id = parse_id(parts[2]);
+      if (!id || id->first != o) return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
+      auto rec = load(*o, id->second);
+      if (!rec || rec->deleted) return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
+      return reply(200, json::serialize(to_json(*rec, nullptr, version)));
+    }
+    if (parts.size() == 4 && r.method == "PATCH") return upsert_one(version, *o, parts[2], parts[3], r.body);
+  }
+  return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
+}
+
+api_reply api::token(const api_request& r) {
+  auto form = parse_form(r.body);
+  auto grant = form["grant_type"];
+  auto fail = [](const std::string& code, const std::string& why) {
+    return reply(400, json::serialize(json::object{{"error", code}, {"error_description", why}}));
+  };
+  if (grant == "refresh_token") {
+    if (form["refresh_token"].empty() || form["refresh_token"] == "revoked")
+      return fail("invalid_grant", "expired access/refresh token");
+    if (form["client_id"].empty()) return fail("invalid_client_id", "client identifier invalid");
+  } else if (grant == "client_credentials") {
+    if (form["client_id"].empty() || form["client_secret"].empty())
+      return fail("invalid_client", "invalid client credentials");
+  } else if (grant == "urn:ietf:params:oauth:grant-type:jwt-bearer") {
+    auto a = form["assertion"];
+    auto d1 = a.find('.'), d2 = a.find('.', d1 == std::string::npos ? 0 : d1 + 1);
+    if (d1 == std::string::npos || d2 == std::string::npos) return fail("invalid_grant", "invalid assertion");
+    boost::system::error_code ec;
+    auto header = json::parse(base64url_decode(a.substr(0, d1)), ec);
+    if (ec || !header.is_object() || !header.as_object().contains("alg")) return fail("invalid_grant", "invalid assertion");
+    auto claims = json::parse(base64url_decode(a.substr(d1 + 1, d2 - d1 - 1)), ec);
+    if (ec || !claims.is_object()) return fail("invalid_grant", "invalid assertion");
+    auto& c = claims.as_object();
+    if (!c.contains("iss") || !c.contains("sub") || !c.contains("aud") || !c.contains("exp"))
+      return fail("invalid_grant", "invalid assertion");
+    auto exp = c.at("exp").is_int64() ? c.at("exp").as_int64() : 0;
+    auto now_s = now_ms_() / 1000;
+    if (exp <= now_s) return fail("invalid_grant", "expired authorization code");
+    if (exp > now_s + 180 + 30) return fail("invalid_grant", "invalid assertion");  // at most 3 minutes ahead
+  } else {
+    return fail("unsupported_grant_type", "grant type not supported");
+  }
+  auto now = now_ms_();
+  std::string access = std::string(organization_id).substr(0, 15) + "!AQSIM." + std::to_string(++token_counter_) + "." +
+                       std::to_string(mix(seed_ + token_counter_) % 1000000007);
+  tokens_[access] = now + limits_.token_lifetime_ms;
+  json::object out{{"access_token", access},
+                   {"instance_url", r.base_url},
+                   {"id", r.base_url + "/id/" + organization_id + "/005SIM0000000001AA"},
+                   {"token_type", "Bearer"},
+                   {"issued_at", std::to_string(now)},
+                   {"scope", "api"}};
+  if (grant != "urn:ietf:params:oauth:grant-type:jwt-bearer") out["signature"] = "c2ltdWxhdGVk";
+  return reply(200, json::serialize(out));
+}
+
+namespace {
+int compare_values(const json::value& a, const soql_literal& b) {
+  // Returns <0, 0, >0; datetimes compare as instants, numbers numerically, the rest as text.
+  if (b.type == soql_literal::kind::null) return a.is_null() ? 0 : 1;
+  if (a.is_null()) return -1;
+  if (b.type == soql_literal::kind::datetime) {
+    auto t = a.is_string() ? parse_sf_datetime(std::string(a.as_string())) : std::nullopt;
+    if (!t) return -1;
+    return *t < b.epoch_ms ? -1 : (*t > b.epoch_ms ? 1 : 0);
+  }
+  if (b.type == soql_literal::kind::boolean) return a.is_bool() ? (int(a.as_bool()) - int(b.boolean)) : -1;
+  if (b.type == soql_literal::kind::number) {
+    double v = a.is_double() ? a.as_double() : a.is_int64() ? double(a.as_int64()) : NAN;
+    if (std::isnan(v)) return -1;
+    return v < b.number ? -1 : (v > b.number ? 1 : 0);
+  }
+  std::string s = a.is_string() ? std::string(a.as_string()) : json::serialize(a);
+  return s.compare(b.text);
+}
+}  // namespace
+
+api_reply api::query(const api_request& r, const std::string& version, bool all, const std::string& soql) {
+  auto parsed = parse_soql(soql);
+  if (auto* err = std::get_if<std::string>(&parsed)) return reply(400, error_body("MALFORMED_QUERY", *err));
+  auto& q = std::get<soql_query>(parsed);
+  const auto* o = find_object(q.object);
+  if (!o) return reply(400, error_body("INVALID_TYPE", "sObject type '" + q.object + "' is not supported."));
+  // Field checks: every selected field must exist (relationship fields through their reference).
+  std::vector<std::string> fields;
+  for (auto& f : q.fields) {
+    auto dot = f.find('.');
+    if (dot == std::string::npos) {
+      const auto* def = o->field(f);
+      if (!def) return reply(400, error_body("INVALID_FIELD", "No such column '" + f + "' on entity '" + o->name + "'"));
+      fields.push_back(def->name);
+    } else {
+      const auto* ref = o->field(f.substr(0, dot) + "Id");
+      const auto* target = ref ? find_object(ref->reference_to) : nullptr;
+      if (!target || !target->field(f.substr(dot + 1)))
+        return reply(400, error_body("INVALID_FIELD", "Didn't understand relationship '" + f.substr(0, dot) + "'"));
+      fields.push_back(f);
+    }
+  }
+  // The WHERE subset: the fields incremental sync needs.
+  static const std::set<std::string> filterable = {"SystemModstamp", "LastModifiedDate", "IsDeleted", "Id", "CreatedDate"};
+  for (auto& c : q.where)
+    if (!filterable.count(c.field))
+      return reply(400, error_body("MALFORMED_QUERY", "this simulator filters only on SystemModstamp, LastModifiedDate, "
+                                                      "CreatedDate, IsDeleted and Id: '" + c.field + "'"));
+  for (auto& ob : q.order_by)
+    if (!o->field(ob.field)) return reply(400, error_body("INVALID_FIELD", "No such column '" + ob.field + "'"));
+
+  std::vector<record> rows;
+  auto total = count(*o);
+  for (std::int64_t i = 1; i <= total; ++i) {
+    auto rec = load(*o, i);
+    if (!rec) continue;
+    bool explicit_deleted = false;
+    bool ok = true;
+    for (auto& c : q.where) {
+      if (c.field == "IsDeleted") explicit_deleted = true;
+      auto v = field_value(*rec, c.field);
+      bool match;
+      if (c.op == "IN") {
+        match = std::any_of(c.values.begin(), c.values.end(), [&](auto& l) { return compare_values(v, l) == 0; });
+      } else {
+        int cmp = compare_values(v, c.values[0]);
+        match = c.op == "=" ? cmp == 0 : c.op == "!=" ? cmp != 0 : c.op == "<" ? cmp < 0 : c.op == "<=" ? cmp <= 0
+              : c.op == ">" ? cmp > 0 : cmp >= 0;
+      }
+      if (!match) { ok = false; break; }
+    }
+    if (!ok) continue;
+    if (rec->deleted && !all) continue;  // query never sees the recycle bin
+    (void)explicit_deleted;
+    rows.push_back(std::move(*rec));
+  }
+  if (!q.order_by.empty()) {
+    std::stable_sort(rows.begin(), rows.end(), [&](const record& a, const record& b) {
+      for (auto& ob : q.order_by) {
+        auto va = field_value(a, o->field(ob.field)->name), vb = field_value(b, o->field(ob.field)->name);
+        soql_literal lb;
+        if (vb.is_null()) lb.type = soql_literal::kind::null;
+        else if (vb.is_string()) {
+          if (auto t = parse_sf_datetime(std::string(vb.as_string())); t && va.is_string()) {
+            lb.type = soql_literal::kind::datetime;
+            lb.epoch_ms = *t;
+          } else {
+            lb.type = soql_literal::kind::string;
+            lb.text = vb.as_string();
+          }
+        } else if (vb.is_bool()) { lb.type = soql_literal::kind::boolean; lb.boolean = vb.as_bool(); }
+        else { lb.type = soql_literal::kind::number; lb.number = vb.is_double() ? vb.as_double() : double(vb.to_number<double>()); }
+        int cmp = compare_values(va, lb);
+        if (cmp != 0) return ob.descending ? cmp > 0 : cmp < 0;
+      }
+      return false;
+    });
+  }
+  if (q.limit && static_cast<std::int64_t>(rows.size()) > *q.limit) rows.resize(static_cast<size_t>(*q.limit));
+
+  std::size_t batch = 2000;
+  if (auto p = r.query_options.find("batchSize="); p != std::string::npos) {
+    long v = std::atol(r.query_options.c_str() + p + 10);
+    batch = static_cast<std::size_t>(std::clamp<long>(v, 200, 2000));
+  }
+  cursor c;
+  c.fields = fields;
+  c.batch = batch;
+  for (auto& row : rows) c.ids.push_back(make_id(*o, row.index));
+  std::string locator = "01gSIM" + std::to_string(++cursor_counter_);
+  cursors_[locator] = std::move(c);
+  return page(version, locator, 0);
+}
+
+api_reply api::page(const std::string& version, const std::string& locator, std::size_t offset) {
+  auto& c = cursors_.at(locator);
+  json::array records;
+  std::size_t end = std::min(c.ids.size(), offset + c.batch);
+  for (std::size_t i = offset; i < end; ++i) {
+    auto parsed = parse_id(c.ids[i]);
+    auto rec = parsed ? load(*parsed->first, parsed->second) : std::nullopt;
+    if (!rec) continue;  // purged since the query ran
+    records.push_back(to_json(*rec, &c.fields, version));
+  }
+  json::object out{{"totalSize", static_cast<std::int64_t>(c.ids.size())}, {"done", end >= c.ids.size()}};
+  if (end < c.ids.size())
+    out["nextRecordsUrl"] = "/services/data/v" + version + "/query/" + locator + "-" + std::to_string(end);
+  out["records"] = std::move(records);
+  if (end >= c.ids.size()) cursors_.erase(locator);
+  return reply(200, json::serialize(out));
+}
+
+api_reply api::query_more(const api_request& r, const std::string& version, const std::string& locator) {
+  auto dash = locator.rfind('-');
+  if (dash == std::string::npos || !cursors_.count(locator.substr(0, dash)))
+    return reply(400, error_body("INVALID_QUERY_LOCATOR", "invalid query locator"));
+  return page(version, locator.substr(0, dash), static_cast<std::size_t>(std::atoll(locator.c_str() + dash + 1)));
+}
+
+api_reply api::collections(const api_request& r, const std::string& version, const std::string& object,
+                           const std::string& ext_field) {
+  boost::system::error_code ec;
+  auto body = json::parse(r.body, ec);
+  if (ec || !body.is_object() || !body.as_object().contains("records") || !body.at("records").is_array())
+    return reply(400, error_body("JSON_PARSER_ERROR", "Unexpected body: expected {\"allOrNone\":...,\"records\":[...]}"));
+  auto& recs = body.at("records").as_array();
+  if (recs.size() > 200)
+    return reply(400, error_body("EXCEEDED_ID_LIMIT", "record limit exceeded: at most 200 records per request"));
+  bool all_or_none = body.as_object().contains("allOrNone") && body.at("allOrNone").is_bool() && body.at("allOrNone").as_bool();
+  bool upsert = !object.empty();
+  if (upsert && r.method != "PATCH") return reply(405, error_body("METHOD_NOT_ALLOWED", "HTTP Method not allowed"));
+  bool create = !upsert && r.method == "POST";
+  bool update = !upsert && r.method == "PATCH";
+  if (!create && !update && !upsert) return reply(405, error_body("METHOD_NOT_ALLOWED", "HTTP Method not allowed"));
+
+  // First validate everything (allOrNone needs to know before writing anything), then apply.
+  struct planned {
+    const object_def* o = nullptr;
+    json::object fields;
+    std::optional<std::int64_t> index;  // existing record
+    std::string error;                  // the errorCode, empty when fine
+    std::string message;
+    void fail(std::string code, std::string why) {
+      error = std::move(code);
+      message = std::move(why);
+    }
+    /// From a REST error body ([{"message":...,"errorCode":...}]).
+    void fail_with(const std::string& body) {
+      auto v = json::parse(body).as_array()[0].as_object();
+      fail(std::string(v.at("errorCode").as_string()), std::string(v.at("message").as_string()));
+    }
+  };
+  std::vector<planned> plan;
+  for (auto& v : recs) {
+    planned p;
+    if (!v.is_object()) { p.fail("INVALID_INPUT", "record must be an object"); plan.push_back(p); continue; }
+    auto rec = v.as_object();
+    std::string type = upsert ? object : "";
+    if (auto* a = rec.if_contains("attributes"); a && a->is_object() && a->as_object().contains("type"))
+      type = std::string(a->at("type").as_string());
+    p.o = find_object(type);
+    if (!p.o) { p.fail("INVALID_TYPE", "sObject type '" + type + "' is not supported."); plan.push_back(p); continue; }
+    rec.erase("attributes");
+    std::string id;
+    for (const char* k : {"id", "Id"})
+      if (auto* x = rec.if_contains(k); x && x->is_string()) { id = x->as_string(); rec.erase(k); }
+    if (create && !id.empty()) { p.fail("INVALID_FIELD", "cannot specify Id in an insert call"); plan.push_back(p); continue; }
+    if (update) {
+      auto parsed = parse_id(id);
+      auto existing = parsed && parsed->first == p.o ? load(*p.o, parsed->second) : std::nullopt;
+      if (!existing || existing->deleted) { p.fail("ENTITY_IS_DELETED", "entity is deleted or does not exist"); plan.push_back(p); continue; }
+      p.index = parsed->second;
+    }
+    if (upsert) {
+      const auto* ext = p.o->field(ext_field);
+      if (!ext || !ext->external_id) {
+        p.fail("INVALID_FIELD", "Field " + ext_field + " is not an external id field");
+        plan.push_back(p);
+        continue;
+      }
+      auto* key = rec.if_contains(ext->name);
+      if (!key || !key->is_string() || key->as_string().empty()) {
+        p.fail("REQUIRED_FIELD_MISSING", "Required fields are missing: [" + ext->name + "]");
+        plan.push_back(p);
+        continue;
+      }
+      for (std::int64_t i = 1, n = count(*p.o); i <= n; ++i) {
+        auto existing = load(*p.o, i);
+        if (existing && !existing->deleted && existing->fields.contains(ext->name) &&
+            existing->fields.at(ext->name) == *key) { p.index = i; break; }
+      }
+    }
+    if (auto bad = validate(*p.o, rec, !p.index.has_value())) { p.fail_with(*bad); plan.push_back(p); continue; }
+    p.fields = std::move(rec);
+    plan.push_back(std::move(p));
+  }
+  bool any_error = std::any_of(plan.begin(), plan.end(), [](auto& p) { return !p.error.empty(); });
+  json::array results;
+  for (auto& p : plan) {
+    if (!p.error.empty()) {
+      results.push_back(json::object{{"success", false},
+                                     {"errors", json::array{json::object{{"statusCode", p.error},
+                                                                         {"message", p.message},
+                                                                         {"fields", json::array{}}}}}});
+      continue;
+    }
+    if (all_or_none && any_error) {
+      results.push_back(json::object{{"success", false},
+                                     {"errors", json::array{json::object{
+                                                    {"statusCode", "ALL_OR_NONE_OPERATION_ROLLED_BACK"},
+                                                    {"message", "Record rolled back because not all records were valid and "
+                                                                "the request was using AllOrNone header"},
+                                                    {"fields", json::array{}}}}}});
+      continue;
+    }
+    record rec;
+    bool created = !p.index.has_value();
+    if (created) {
+      std::int64_t index = count(*p.o) + 1;
+      ++created_count_[p.o->name];
+      rec.object = p.o->name;
+      rec.index = index;
+      rec.created_ms = now_ms_();
+      rec.last_modified_ms = rec.modstamp_ms = rec.created_ms - 1;
+      for (const auto& f : p.o->fields)
+        if (!is_system_field(f.name) && !f.calculated) rec.fields[f.name] = nullptr;
+    } else {
+      rec = *load(*p.o, *p.index);
+    }
+    for (auto& [k, v] : p.fields) rec.fields[p.o->field(k)->name] = v;
+    touch(rec, true);
+    json::object res{{"id", make_id(*p.o, rec.index)}, {"success", true}, {"errors", json::array{}}};
+    if (upsert) res["created"] = created;
+    results.push_back(std::move(res));
+  }
+  return reply(200, json::serialize(results));
+}
+
+api_reply api::upsert_one(const std::string& version, const object_def& o, const std::string& ext_field,
+                          const std::string& value, const std::string& body) {
+  const auto* ext = o.field(ext_field);
+  if (!ext || !ext->external_id)
+    return reply(400, error_body("NOT_FOUND", "Provided external ID field does not exist or is not accessible: " + ext_field));
+  boost::system::error_code ec;
+  auto parsed = json::parse(body, ec);
+  if (ec || !parsed.is_object()) return reply(400, error_body("JSON_PARSER_ERROR", "Unexpected body"));
+  auto fields = parsed.as_object();
+  fields.erase("attributes");
+  if (fields.contains("Id") || fields.contains(ext->name))
+    return reply(400, error_body("INVALID_FIELD", "Id and the external id field may not be in the body"));
+  std::vector<std::int64_t> matches;
+  for (std::int64_t i = 1, n = count(o); i <= n; ++i) {
+    auto existing = load(o, i);
+    if (existing && !existing->deleted && existing->fields.contains(ext->name) &&
+        existing->fields.at(ext->name) == json::value(value))
+      matches.push_back(i);
+  }
+  if (matches.size() > 1) return reply(300, json::serialize(json::array{}));
+  bool created = matches.empty();
+  if (auto bad = validate(o, fields, created)) return reply(400, *bad);
+  record rec;
+  if (created) {
+    rec.object = o.name;
+    rec.index = count(o) + 1;
+    ++created_count_[o.name];
+    rec.created_ms = now_ms_();
+    rec.last_modified_ms = rec.modstamp_ms = rec.created_ms - 1;
+    for (const auto& f : o.fields)
+      if (!is_system_field(f.name) && !f.calculated) rec.fields[f.name] = nullptr;
+    rec.fields[ext->name] = value;
+  } else {
+    rec = *load(o, matches[0]);
+  }
+  for (auto& [k, v] : fields) rec.fields[o.field(k)->name] = v;
+  touch(rec, true);
+  json::object res{{"id", make_id(o, rec.index)}, {"success", true}, {"errors", json::array{}}, {"created", created}};
+  // v46.0 and later answer 200 with a body on update; earlier versions 204.
+  if (!created && std::atof(version.c_str()) < 46.0) return reply(204, "");
+  return reply(created ? 201 : 200, json::serialize(res));
+}
+
+api_reply api::describe(const object_def& o) const {
+  json::array fields;
+  for (const auto& f : o.fields) {
+    json::object d{{"name", f.name},
+                   {"type", f.type},
+                   {"length", f.length},
+                   {"calculated", f.calculated},
+                   {"externalId", f.external_id},
+                   {"updateable", f.updateable && !f.calculated},
+                   {"createable", f.updateable && !f.calculated},
+                   {"nillable", f.name != "Id" && f.name != "LastName"},
+                   {"custom", f.name.size() > 3 && f.name.ends_with("__c")}};
+    if (f.calculated) d["calculatedFormula"] = "TODAY() - DATEVALUE(CreatedDate)";
+    if (!f.reference_to.empty()) {
+      d["referenceTo"] = json::array{json::string(f.reference_to)};
+      d["relationshipName"] = f.name.substr(0, f.name.size() - 2);
+    }
+    fields.push_back(std::move(d));
+  }
+  return reply(200, json::serialize(json::object{{"name", o.name}, {"keyPrefix", o.prefix}, {"queryable", true},
+                                                 {"updateable", true}, {"fields", std::move(fields)}}));
+}
+
+api_reply api::get_deleted(const object_def& o, const std::map<std::string, std::string>& q) const {
+  auto start = q.count("start") ? parse_sf_datetime(q.at("start")) : std::nullopt;
+  auto end = q.count("end") ? parse_sf_datetime(q.at("end")) : std::nullopt;
+  if (!start || !end || *end < *start)
+    return reply(400, error_body("INVALID_REPLICATION_DATE", "start and end must be valid ISO 8601 dates, start before end"));
+  json::array out;
+  std::int64_t latest = *start;
+  for (const auto& [id, rec] : touched_) {
+    if (rec.object != o.name || !rec.deleted || purged_.count(id)) continue;
+    if (rec.deleted_ms < *start || rec.deleted_ms > *end) continue;
+    out.push_back(json::object{{"id", id}, {"deletedDate", format_sf_datetime(rec.deleted_ms)}});
+    latest = std::max(latest, rec.deleted_ms);
+  }
+  return reply(200, json::serialize(json::object{{"deletedRecords", std::move(out)},
+                                                 {"earliestDateAvailable", format_sf_datetime(base_ms_ - 15LL * 86'400'000)},
+                                                 {"latestDateCovered", format_sf_datetime(std::min(*end, now_ms_()))}}));
+}
+
+// ---- admin side -----------------------------------------------------------------------------------------------
+
+admin_reply api::admin(std::string_view method, std::string_view object, std::string_view id_in, std::string_view body) {
+  std::lock_guard lock(mutex_);
+  std::string id(id_in);
+  bool purge = false;
+  if (auto qm = id.find('?'); qm != std::string::npos) {
+    purge = id.substr(qm + 1).find("purge=true") != std::string::npos;
+    id = id.substr(0, qm);
+  }
+  const auto* o = find_object(object);
+  if (!o) return {404, json::object{{"error", "unknown object " + std::string(object)}}};
+  if (id.empty()) {
+    if (method == "GET") {
+      json::array all;
+      for (std::int64_t i = 1, n = count(*o); i <= n; ++i)
+        if (auto rec = load(*o, i)) all.push_back(to_json(*rec, nullptr, "62.0"));
+      return {200, all};
+    }
+    if (method == "POST") {
+      boost::system::error_code ec;
+      auto v = json::parse(body, ec);
+      if (ec || !v.is_object()) return {400, json::object{{"error", "body must be a JSON object of fields"}}};
+      auto fields = v.as_object();
+      fields.erase("attributes");
+      if (auto bad = validate(*o, fields, true)) return {400, json::parse(*bad)};
+      record rec;
+      rec.object = o->name;
+      rec.index = count(*o) + 1;
+      ++created_count_[o->name];
+      rec.created_ms = now_ms_();
+      rec.last_modified_ms = rec.modstamp_ms = rec.created_ms - 1;
+      for (const auto& f : o->fields)
+        if (!is_system_field(f.name) && !f.calculated) rec.fields[f.name] = nullptr;
+      for (auto& [k, val] : fields) rec.fields[o->field(k)->name] = val;
+      touch(rec, false);
+      return {201, to_json(rec, nullptr, "62.0")};
+    }
+    return {405, json::object{{"error", "method not allowed"}}};
+  }
+  auto parsed = parse_id(id);
+  if (!parsed || parsed->first != o) return {404, json::object{{"error", "no such record"}}};
+  auto rec = load(*o, parsed->second);
+  if (!rec) return {404, json::object{{"error", "no such record"}}};
+  if (method == "GET") return {200, to_json(*rec, nullptr, "62.0")};
+  if (method == "PATCH") {
+    boost::system::error_code ec;
+    auto v = json::parse(body, ec);
+    if (ec || !v.is_object()) return {400, json::object{{"error", "body must be a JSON object of fields"}}};
+    auto fields = v.as_object();
+    fields.erase("attributes");
+    if (auto bad = validate(*o, fields, false)) return {400, json::parse(*bad)};
+    for (auto& [k, val] : fields) rec->fields[o->field(k)->name] = val;
+    touch(*rec, false);
+    return {200, to_json(*rec, nullptr, "62.0")};
+  }
+  if (method == "DELETE") {
+    if (purge) {
+      purged_.insert(id);
+      touched_.erase(id);
+      return {200, json::object{{"purged", id}}};
+    }
+    rec->deleted = true;
+    rec->deleted_ms = now_ms_();
+    touch(*rec, false);
+    return {200, json::object{{"deleted", id}}};
+  }
+  return {405, json::object{{"error", "method not allowed"}}};
+}
+
+json::value api::snapshot() {
+  std::lock_guard lock(mutex_);
+  json::object out;
+  for (const auto& o : schema()) {
+    json::array rows;
+    for (std::int64_t i = 1, n = count(o); i <= n; ++i)
+      if (auto rec = load(o, i)) rows.push_back(to_json(*rec, nullptr, "62.0"));
+    out[o.name] = std::move(rows);
+  }
+  return out;
+}
+
+void api::set_limits(const json::object& l) {
+  std::lock_guard lock(mutex_);
+  if (auto* v = l.if_contains("daily_api_requests"); v && v->is_int64()) limits_.daily_api_requests = v->as_int64();
+  if (auto* v = l.if_contains("token_lifetime_ms"); v && v->is_int64()) {
+    limits_.token_lifetime_ms = v->as_int64();
+    // Existing tokens get the new lifetime too, so a test can expire them at once.
+    auto now = now_ms_();
+    for (auto& [t, exp] : tokens_) exp = std::min(exp, now + limits_.token_lifetime_ms);
+  }
+  if (auto* v = l.if_contains("api_requests_used"); v && v->is_int64()) used_today_ = v->as_int64();
+}
+
+void api::reset() {
+  std::lock_guard lock(mutex_);
+  touched_.clear();
+  purged_.clear();
+  created_count_.clear();
+  tokens_.clear();
+  cursors_.clear();
+  pending_notifications_.clear();
+  used_today_ = 0;
+  limits_ = {};
+}
+
+std::vector<outbound_message> api::take_outbound_messages(std::string_view endpoint_url) {
+  std::lock_guard lock(mutex_);
+  std::vector<outbound_message> out;
+  const auto* contact = find_object("Contact");
+  for (size_t start = 0; start < pending_notifications_.size(); start += 100) {
+    outbound_message m;
+    std::string xml =
+        R"(<?xml version="1.0" encoding="UTF-8"?>)"
+        R"(<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">)"
+        R"(<soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound">)";
+    xml += std::string("<OrganizationId>") + organization_id + "</OrganizationId><ActionId>04kSIM0000000001AA</ActionId>"
+           "<SessionId xsi:nil=\"true\"/><EnterpriseUrl>" + std::string(endpoint_url) +
+           "</EnterpriseUrl><PartnerUrl>" + std::string(endpoint_url) + "</PartnerUrl>";
+    for (size_t i = start; i < std::min(pending_notifications_.size(), start + 100); ++i) {
+      auto parsed = parse_id(pending_notifications_[i]);
+      auto rec = parsed ? load(*contact, parsed->second) : std::nullopt;
+      if (!rec) continue;
+      char nid[32];
+      std::snprintf(nid, sizeof nid, "04lSIM%09lldAAA", static_cast<long long>(++notification_counter_));
+      m.notification_ids.push_back(nid);
+      xml += std::string("<Notification><Id>") + nid + "</Id><sObject xsi:type=\"sf:Contact\" xmlns:sf=\"urn:sobject.enterprise.soap.sforce.com\">";
+      for (const char* f : {"Id", "FirstName", "LastName", "Email", "Phone", "SystemModstamp"}) {
+        auto v = field_value(*rec, f);
+        if (v.is_null()) continue;
+        std::string text = v.is_string() ? std::string(v.as_string()) : json::serialize(v);
+        std::string esc;
+        for (char c : text) esc += c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : std::string(1, c);
+        xml += std::string("<sf:") + f + ">" + esc + "</sf:" + f + ">";
+      }
+      xml += "</sObject></Notification>";
+    }
+    xml += "</notifications></soapenv:Body></soapenv:Envelope>";
+    m.body = std::move(xml);
+    if (!m.notification_ids.empty()) out.push_back(std::move(m));
+  }
+  pending_notifications_.clear();
+  return out;
+}
+
+}  // namespace omnisync::sim::salesforce

@@ -1,0 +1,136 @@
+#pragma once
+/// The Salesforce simulator's state and REST semantics, independent of the HTTP server (same shape as the
+/// other vendors in sim/): OAuth2 token endpoint (refresh-token, client-credentials and JWT-bearer grants;
+/// `instance_url` is the simulator itself; tokens expire), `query`/`queryAll` with a real SOQL subset
+/// (sim/salesforce/soql.hpp) and `nextRecordsUrl` paging honouring `Sforce-Query-Options: batchSize`, sObject
+/// Collections create/update/upsert (≤ 200, allOrNone), single upsert by external id (201/200), record read,
+/// `describe` (types, lengths, external ids, updateable flags, a formula field whose value changes with time
+/// while SystemModstamp stays put, as in the real product), `getDeleted`, soft and hard deletes, the documented
+/// error bodies, `Sforce-Limit-Info` and a daily API budget ending in REQUEST_LIMIT_EXCEEDED, and Outbound
+/// Messages (SOAP, ≤ 100 notifications) for every change to a Contact.
+///
+/// Seeded records are generated lazily from (seed, index); person i's Contact shares name and email with
+/// person i in the other vendors' simulators (sim/hubspot, sim/zendesk, ...), with different casing and phone
+/// formats, so identity resolution has real work. Thread-safe: every public member locks one mutex.
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace omnisync::sim::salesforce {
+
+struct api_request {
+  std::string method;
+  std::string target;     ///< path and query
+  std::string body;
+  std::string authorization;
+  std::string query_options;  ///< Sforce-Query-Options header
+  std::string base_url;   ///< scheme://host:port the client used: instance_url and nextRecordsUrl base
+};
+
+struct api_reply {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+struct admin_reply {
+  int status = 200;
+  boost::json::value body;
+};
+
+/// An Outbound Message ready to POST (SOAP), and the Ack its receiver must answer with.
+struct outbound_message {
+  std::string body;
+  std::vector<std::string> notification_ids;
+};
+
+struct api_limits {
+  std::int64_t daily_api_requests = 15000;
+  std::int64_t token_lifetime_ms = 2 * 3600 * 1000;
+};
+
+class api {
+ public:
+  api(std::uint64_t seed, std::size_t size, std::int64_t base_ms, std::function<std::int64_t()> now_ms);
+
+  api_reply handle(const api_request& request);
+
+  /// `GET|POST|PATCH|DELETE /admin/salesforce/{Object}[/{id}]`; DELETE soft-deletes (recycle bin), DELETE with
+  /// id `{id}?purge=true` or object `purge/{id}` hard-deletes (gone even from queryAll).
+  admin_reply admin(std::string_view method, std::string_view object, std::string_view id, std::string_view body);
+  boost::json::value snapshot();
+  void set_limits(const boost::json::object& limits);
+  void reset();
+  /// Outbound Messages for the changes since the last call (≤ 100 notifications each), for `organization_id`.
+  std::vector<outbound_message> take_outbound_messages(std::string_view endpoint_url);
+
+  static constexpr const char* organization_id = "00DSIM0000000001AA";
+
+  /// Schema of one object (describe's source of truth); defined in api.cpp.
+  struct field_def;
+  struct object_def;
+
+ private:
+  struct record {
+    std::string object;
+    std::int64_t index = 0;
+    boost::json::object fields;
+    std::int64_t created_ms = 0, last_modified_ms = 0, modstamp_ms = 0;
+    bool deleted = false;
+    std::int64_t deleted_ms = 0;
+  };
+  const object_def* find_object(std::string_view name) const;
+  std::string make_id(const object_def& o, std::int64_t index) const;
+  std::optional<std::pair<const object_def*, std::int64_t>> parse_id(std::string_view id) const;
+  std::optional<record> load(const object_def& o, std::int64_t index) const;
+  record seeded(const object_def& o, std::int64_t index) const;
+  std::int64_t count(const object_def& o) const;
+  boost::json::value field_value(const record& r, const std::string& field) const;
+  boost::json::object to_json(const record& r, const std::vector<std::string>* fields, const std::string& version) const;
+  void touch(record& r, bool api_origin);
+  std::optional<std::string> validate(const object_def& o, const boost::json::object& fields, bool create) const;
+
+  api_reply route(const api_request& r);
+  api_reply token(const api_request& r);
+  api_reply query(const api_request& r, const std::string& version, bool all, const std::string& soql);
+  api_reply query_more(const api_request& r, const std::string& version, const std::string& locator);
+  api_reply collections(const api_request& r, const std::string& version, const std::string& object,
+                        const std::string& ext_field);
+  api_reply upsert_one(const std::string& version, const object_def& o, const std::string& ext_field,
+                       const std::string& value, const std::string& body);
+  api_reply describe(const object_def& o) const;
+  api_reply get_deleted(const object_def& o, const std::map<std::string, std::string>& q) const;
+  api_reply page(const std::string& version, const std::string& locator_id, std::size_t offset);
+
+  mutable std::mutex mutex_;
+  std::uint64_t seed_;
+  std::size_t size_;
+  std::int64_t base_ms_;
+  std::function<std::int64_t()> now_ms_;
+  api_limits limits_;
+  std::map<std::string, record> touched_;              // by id
+  std::set<std::string> purged_;
+  std::map<std::string, std::int64_t> created_count_;  // object → records created beyond the seeded ones
+  std::map<std::string, std::int64_t> tokens_;         // access token → expiry
+  std::int64_t token_counter_ = 0;
+  std::int64_t day_start_ms_ = 0, used_today_ = 0;
+  struct cursor {
+    std::vector<std::string> ids;
+    std::vector<std::string> fields;
+    std::size_t batch = 2000;
+  };
+  std::map<std::string, cursor> cursors_;
+  std::int64_t cursor_counter_ = 0;
+  std::vector<std::string> pending_notifications_;     // Contact ids changed, in order
+  std::int64_t notification_counter_ = 0;
+};
+
+}  // namespace omnisync::sim::salesforce
