@@ -271,16 +271,16 @@ void compiler::compile_field(const std::string& target, const YAML::Node& spec, 
   static_type cur = static_type::any;
   if (YAML::Node from = n["from"]) {
     f.src = field_spec::source_kind::path;
-    const YAML::Node node_for_errors = spec.IsMap() ? spec["from"] : spec;
+    const std::string from_path = spec.IsMap() ? path + ".from" : path;  // `email: Email` reports fields.email
     if (from.IsSequence()) {
-      if (from.size() == 0) error(node_for_errors, path + ".from", "empty list of paths");
+      if (from.size() == 0) error(from, from_path, "empty list of paths");
       for (std::size_t k = 0; k < from.size(); ++k) {
         source_ref r;
-        if (compile_path(from[k], path + ".from[" + std::to_string(k) + "]", r)) f.sources.push_back(std::move(r));
+        if (compile_path(from[k], from_path + "[" + std::to_string(k) + "]", r)) f.sources.push_back(std::move(r));
       }
     } else {
       source_ref r;
-      if (compile_path(from, path + ".from", r)) f.sources.push_back(std::move(r));
+      if (compile_path(from, from_path, r)) f.sources.push_back(std::move(r));
     }
     for (const auto& r : f.sources) {
       if (!f.source_text.empty()) f.source_text += ", ";
@@ -462,7 +462,7 @@ void compiler::compile_field(const std::string& target, const YAML::Node& spec, 
   if (YAML::Node r = at("required")) f.required = r.IsScalar() && r.Scalar() == "true";
   if (YAML::Node w = at("when")) f.when = compile_condition(w, path + ".when");
   if (YAML::Node e = at("on_error")) {
-    const std::string s = e.IsScalar() ? e.Scalar() : "";
+    const std::string s = e.IsNull() ? "null" : e.IsScalar() ? e.Scalar() : "";
     if (s == "fail") f.error_policy = field_spec::on_error::fail;
     else if (s == "null") f.error_policy = field_spec::on_error::null;
     else if (s == "omit") f.error_policy = field_spec::on_error::omit;
