@@ -312,6 +312,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
         object = tail.substr(0, b);
         if (b != std::string::npos) id = tail.substr(b + 1);
       }
+      // Options such as ?purge=true travel with the id.
+      if (auto qm = r.target.find('?'); qm != std::string::npos && !id.empty()) id += r.target.substr(qm);
       auto resp = s->admin(r.method, object, id, r.body);
       flush_webhooks(s);
       return resp;

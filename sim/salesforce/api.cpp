@@ -167,7 +167,9 @@ static const std::vector<api::object_def>& schema() {
 // ---- records --------------------------------------------------------------------------------------------------
 
 api::api(std::uint64_t seed, std::size_t size, std::int64_t base_ms, std::function<std::int64_t()> now_ms)
-    : seed_(seed), size_(size), base_ms_(base_ms), now_ms_(std::move(now_ms)) {}
+    : seed_(seed), size_(size), base_ms_(base_ms), now_ms_(std::move(now_ms)) {
+  day_start_ms_ = now_ms_();
+}
 
 const api::object_def* api::find_object(std::string_view name) const {
   for (const auto& o : schema())
@@ -942,6 +944,7 @@ void api::reset() {
   cursors_.clear();
   pending_notifications_.clear();
   used_today_ = 0;
+  day_start_ms_ = now_ms_();
   limits_ = {};
 }
 
