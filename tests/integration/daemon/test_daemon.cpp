@@ -477,3 +477,17 @@ TEST_CASE("omnisyncd --check-config: secrets from systemd credentials and ${ENV}
   CHECK(missing.err.find(canary) == std::string::npos);
   CHECK(ok.out.find(canary) == std::string::npos);
 }
+
+TEST_CASE("omnisyncd: scripts/demo.sh runs against the example config", "[daemon]") {
+  const fs::path source = OMNISYNC_SOURCE_DIR;
+  if (!fs::exists(source / "config/omnisync.example.yaml")) {
+    WARN("config/omnisync.example.yaml not present; skipped");
+    return;
+  }
+  auto r = run({"bash", (source / "scripts/demo.sh").string()}, "", 60s, {{"OMNISYNC_BUILD_DIR", OMNISYNC_BINARY_DIR}});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("==> omnisyncctl reload") != std::string::npos);
+  CHECK(r.out.find("demo: OK") != std::string::npos);
+  CHECK(r.out.find("received SIGTERM, stopping") != std::string::npos);
+}
