@@ -10,7 +10,7 @@ packages=(
   libsystemd-dev systemd libpugixml-dev libcli11-dev libhowardhinnant-date-dev
   libphonenumber8 libprotobuf-dev libabsl-dev
   clang-14 libclang-rt-14-dev
-  jq nginx-light wrk prometheus python3
+  jq nginx-light wrk prometheus python3 time
   libpq-dev postgresql
   openssl curl ca-certificates util-linux procps
 )
