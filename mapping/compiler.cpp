@@ -426,12 +426,16 @@ void compiler::compile_field(const std::string& target, const YAML::Node& spec, 
     if (!m.IsMap()) error(m, path + ".map", "expected a map of source value -> target value");
     for (auto it = m.begin(); m.IsMap() && it != m.end(); ++it) {
       value v;
+      if (it->second.IsNull()) {
+        v.set_null();
+        f.map.emplace(it->first.Scalar(), std::move(v));
+        continue;
+      }
       if (!it->second.IsScalar()) {
         error(it->second, path + ".map." + it->first.Scalar(), "expected a scalar");
         continue;
       }
       v.set_string(it->second.Scalar());
-      if (it->second.Tag() != "!" && it->second.Scalar() == "null") v.set_null();
       if (final_type.empty() && it->second.Tag() != "!" && (v.s == "true" || v.s == "false")) v.set_bool(v.s == "true");
       check_constant(v, it->second, path + ".map." + it->first.Scalar());
       if (!f.map.emplace(it->first.Scalar(), std::move(v)).second)
@@ -442,8 +446,8 @@ void compiler::compile_field(const std::string& target, const YAML::Node& spec, 
   if (f.src == field_spec::source_kind::constant) check_constant(f.constant, n["value"], path + ".value");
   if (YAML::Node d = at("default")) {
     f.has_default = true;
-    if (!d.IsScalar()) error(d, path + ".default", "expected a scalar");
-    else if (d.Tag() != "!" && d.Scalar() == "null") f.default_value.set_null();
+    if (d.IsNull()) f.default_value.set_null();
+    else if (!d.IsScalar()) error(d, path + ".default", "expected a scalar");
     else {
       f.default_value.set_string(d.Scalar());
       if (final_type.empty() && d.Tag() != "!" && (d.Scalar() == "true" || d.Scalar() == "false"))

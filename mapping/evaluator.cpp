@@ -420,6 +420,7 @@ const mapped_record* evaluator::apply(const char* data, std::size_t size, std::s
       if (!eval_field(c, f, v, st.text, error)) return nullptr;
       if (!v.is_null_or_missing()) out.person.emplace_back(attr, std::move(v));
     }
+    if (out.person.empty()) continue;  // linked to nobody: nothing to put on a timeline
     rec.events.push_back(std::move(out));
   }
   return &rec;

@@ -438,6 +438,17 @@ static transform_registry make_builtins() {
     }
     return true;
   });
+  // Intercom and Stripe write Unix seconds; datetime treats bare numbers as milliseconds (HubSpot).
+  r.add("epoch_seconds", st::number, st::integer, [](value& v, std::string& e) {
+    if (!coerce(v, "number", e)) return false;
+    const double secs = v.k == value::kind::integer ? static_cast<double>(v.i) : v.d;
+    if (std::fabs(secs) > 9e12) {
+      e = "out of range for Unix seconds";
+      return false;
+    }
+    v.set_int(static_cast<std::int64_t>(std::llround(secs * 1000)));
+    return true;
+  });
   for (const char* t : {"string", "number", "integer", "boolean", "datetime"}) {
     st out = std::string_view(t) == "string"    ? st::string
              : std::string_view(t) == "number"  ? st::number
