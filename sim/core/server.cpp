@@ -157,7 +157,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
                                            webhook_target target) {
     // Vendors retry failed deliveries; so do we: five attempts with doubling pauses.
     std::chrono::milliseconds pause{200};
-    for (int attempt = 1; attempt <= 5; ++attempt) {
+    for (int attempt = 1; attempt <= std::max(1, hook.max_attempts); ++attempt) {
       omnisync::http::request req;
       req.method = "POST";
       req.url = target.url;
@@ -170,6 +170,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       if (r && status / 100 == 2 &&
           (hook.expect_in_body.empty() || r->body.find(hook.expect_in_body) != std::string::npos))
         co_return;
+      if (attempt == hook.max_attempts) co_return;
       asio::steady_timer t(self->ex, pause);
       co_await t.async_wait(tuple_awaitable);
       pause *= 2;

@@ -45,6 +45,8 @@ struct outgoing_webhook {
   /// Delivery counts as done only when the answer is 2xx and its body contains this (Salesforce Outbound
   /// Messages are redelivered until the receiver answers with the documented <Ack>true</Ack>).
   std::string expect_in_body;
+  /// Deliveries before giving up (ActiveCampaign documents that it never retries: 1).
+  int max_attempts = 5;
 };
 
 /// Where a service's webhooks go (`POST /admin/webhooks {service, url, secret}`).

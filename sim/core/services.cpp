@@ -176,8 +176,10 @@ class activecampaign_service final : public service {
   std::vector<outgoing_webhook> take_webhooks(const webhook_target& t, std::int64_t) override {
     auto events = api_.take_events();
     if (events.empty() || t.url.empty()) return {};
-    // ActiveCampaign signs nothing: the secret travels in the registered URL itself.
-    return to_outgoing(api_.sign_webhooks(events), "application/x-www-form-urlencoded");
+    // ActiveCampaign signs nothing (the secret travels in the registered URL itself) and never retries.
+    auto out = to_outgoing(api_.sign_webhooks(events), "application/x-www-form-urlencoded");
+    for (auto& w : out) w.max_attempts = 1;
+    return out;
   }
 
  private:
