@@ -55,10 +55,9 @@ simdjson::error_code materialise_object(od::object obj, value& out, int depth) {
     if (auto e = std::move(field_r).get(field)) return e;
     std::string_view key;
     if (auto e = field.unescaped_key().get(key)) return e;
-    if (out.items.size() <= n) {
-      out.items.emplace_back();
-      out.keys.emplace_back();
-    }
+    // The value may have been an array with more items than keys in an earlier record: size both.
+    if (out.items.size() <= n) out.items.resize(n + 1);
+    if (out.keys.size() <= n) out.keys.resize(n + 1);
     out.keys[n].assign(key.data(), key.size());
     if (auto e = materialise(field.value(), out.items[n], depth + 1)) return e;
     ++n;
@@ -74,7 +73,11 @@ simdjson::error_code materialise(od::value v, value& out, int depth) {
   if (auto e = v.type().get(t)) return e;
   switch (t) {
     case od::json_type::null:
-      if (!v.is_null()) return simdjson::INCORRECT_TYPE;
+    {
+      bool is_null = false;  // is_null() reports a broken literal such as `nuol` as an error
+      if (auto e = v.is_null().get(is_null)) return e;
+      if (!is_null) return simdjson::INCORRECT_TYPE;
+    }
       out.set_null();
       return simdjson::SUCCESS;
     case od::json_type::boolean: {

@@ -111,3 +111,12 @@ TEST_CASE("a plan is shared by evaluators on several threads", "[mapping][evalua
   for (auto& th : threads) th.join();
   CHECK(ok == std::vector<int>(4, 2000));
 }
+
+TEST_CASE("an evaluator reused across records whose values change shape", "[mapping][evaluator]") {
+  // Found by fuzz_mapping_eval: a slot that held an array and then an object.
+  evaluator ev(must_compile(header() + "  first_name: { template: \"{T}\" }\n"));
+  CHECK(map_one(ev, R"({"T":[1,2,3]})") == R"({"first_name":"[1,2,3]"})");
+  CHECK(map_one(ev, R"({"T":{"a":1}})") == R"({"first_name":"{\"a\":1}"})");
+  CHECK(map_one(ev, R"({"T":[{"b":2}]})") == R"({"first_name":"[{\"b\":2}]"})");
+  CHECK(map_one(ev, R"({"T":nuol})").rfind("ERROR", 0) == 0);
+}
