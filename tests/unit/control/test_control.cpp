@@ -332,3 +332,25 @@ TEST_CASE("omnisyncctl: status is rendered for people", "[control]") {
   CHECK(text.find("state.db 412.0 MB") != std::string::npos);
   CHECK(text.find("zendesk     zendesk     paused") != std::string::npos);
 }
+
+TEST_CASE("omnisyncctl map: the mapping dry run without a daemon, with its exit codes", "[control][map]") {
+  omnisync::test::temp_dir d;
+  auto ctl = omnisync::test::binary("omnisyncctl");
+  auto mapping = std::string(OMNISYNC_SOURCE_DIR) + "/config/mappings/salesforce/Contact.in.yaml";
+  auto ok = omnisync::test::run(
+      {ctl, "map", "--mapping", mapping},
+      R"({"Id":"003A","Email":"  Ann.Lee@Example.COM ","LastName":"Lee","SystemModstamp":"2026-01-01T00:00:00.000+0000"})" "\n");
+  INFO(ok.err);
+  CHECK(ok.exit_code == 0);
+  auto rec = json::parse(ok.out.substr(0, ok.out.find('\n')));
+  CHECK(rec.at("email").as_string() == "ann.lee@example.com");
+  CHECK(rec.at("external_ids").at("salesforce").as_string() == "003A");
+
+  auto not_json = omnisync::test::run({ctl, "map", "--mapping", mapping}, "this is not json\n");
+  CHECK(not_json.exit_code == 65);
+  auto bad_map = d.write("bad.in.yaml", "system: salesforce\nobject: Contact\ndirection: inbound\nfields:\n  email: { from: Email, transform: [lowr] }\n");
+  auto bad = omnisync::test::run({ctl, "map", "--mapping", bad_map.string()}, "{}\n");
+  CHECK(bad.exit_code == 78);
+  CHECK(bad.err.find("bad.in.yaml:5:") != std::string::npos);
+  CHECK(omnisync::test::run({ctl, "map"}).exit_code == 2);
+}
