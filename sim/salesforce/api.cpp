@@ -550,15 +550,19 @@ api_reply api::query(const api_request& r, const std::string& version, bool all,
   for (auto& ob : q.order_by)
     if (!o->field(ob.field)) return reply(400, error_body("INVALID_FIELD", "No such column '" + ob.field + "'"));
 
-  std::vector<record> rows;
+  // Matching rows are kept as (sort keys, index) only, never whole records, so large results stay small.
+  struct row {
+    std::vector<json::value> keys;
+    std::int64_t index;
+  };
+  std::vector<row> rows;
   auto total = count(*o);
   for (std::int64_t i = 1; i <= total; ++i) {
     auto rec = load(*o, i);
     if (!rec) continue;
-    bool explicit_deleted = false;
+    if (rec->deleted && !all) continue;  // query never sees the recycle bin
     bool ok = true;
     for (auto& c : q.where) {
-      if (c.field == "IsDeleted") explicit_deleted = true;
       auto v = field_value(*rec, c.field);
       bool match;
       if (c.op == "IN") {
@@ -571,28 +575,30 @@ api_reply api::query(const api_request& r, const std::string& version, bool all,
       if (!match) { ok = false; break; }
     }
     if (!ok) continue;
-    if (rec->deleted && !all) continue;  // query never sees the recycle bin
-    (void)explicit_deleted;
-    rows.push_back(std::move(*rec));
+    row rw{{}, i};
+    for (auto& ob : q.order_by) rw.keys.push_back(field_value(*rec, o->field(ob.field)->name));
+    rows.push_back(std::move(rw));
   }
+  auto as_literal = [](const json::value& v, const json::value& other) {
+    soql_literal l;
+    if (v.is_null()) l.type = soql_literal::kind::null;
+    else if (v.is_bool()) { l.type = soql_literal::kind::boolean; l.boolean = v.as_bool(); }
+    else if (v.is_string()) {
+      if (auto t = parse_sf_datetime(std::string(v.as_string())); t && other.is_string()) {
+        l.type = soql_literal::kind::datetime;
+        l.epoch_ms = *t;
+      } else {
+        l.type = soql_literal::kind::string;
+        l.text = v.as_string();
+      }
+    } else { l.type = soql_literal::kind::number; l.number = v.to_number<double>(); }
+    return l;
+  };
   if (!q.order_by.empty()) {
-    std::stable_sort(rows.begin(), rows.end(), [&](const record& a, const record& b) {
-      for (auto& ob : q.order_by) {
-        auto va = field_value(a, o->field(ob.field)->name), vb = field_value(b, o->field(ob.field)->name);
-        soql_literal lb;
-        if (vb.is_null()) lb.type = soql_literal::kind::null;
-        else if (vb.is_string()) {
-          if (auto t = parse_sf_datetime(std::string(vb.as_string())); t && va.is_string()) {
-            lb.type = soql_literal::kind::datetime;
-            lb.epoch_ms = *t;
-          } else {
-            lb.type = soql_literal::kind::string;
-            lb.text = vb.as_string();
-          }
-        } else if (vb.is_bool()) { lb.type = soql_literal::kind::boolean; lb.boolean = vb.as_bool(); }
-        else { lb.type = soql_literal::kind::number; lb.number = vb.is_double() ? vb.as_double() : double(vb.to_number<double>()); }
-        int cmp = compare_values(va, lb);
-        if (cmp != 0) return ob.descending ? cmp > 0 : cmp < 0;
+    std::stable_sort(rows.begin(), rows.end(), [&](const row& a, const row& b) {
+      for (size_t k = 0; k < q.order_by.size(); ++k) {
+        int cmp = compare_values(a.keys[k], as_literal(b.keys[k], a.keys[k]));
+        if (cmp != 0) return q.order_by[k].descending ? cmp > 0 : cmp < 0;
       }
       return false;
     });
@@ -605,9 +611,11 @@ api_reply api::query(const api_request& r, const std::string& version, bool all,
     batch = static_cast<std::size_t>(std::clamp<long>(v, 200, 2000));
   }
   cursor c;
+  c.object = o;
   c.fields = fields;
   c.batch = batch;
-  for (auto& row : rows) c.ids.push_back(make_id(*o, row.index));
+  c.indexes.reserve(rows.size());
+  for (auto& row : rows) c.indexes.push_back(row.index);
   std::string locator = "01gSIM" + std::to_string(++cursor_counter_);
   cursors_[locator] = std::move(c);
   return page(version, locator, 0);
@@ -616,18 +624,17 @@ api_reply api::query(const api_request& r, const std::string& version, bool all,
 api_reply api::page(const std::string& version, const std::string& locator, std::size_t offset) {
   auto& c = cursors_.at(locator);
   json::array records;
-  std::size_t end = std::min(c.ids.size(), offset + c.batch);
+  std::size_t end = std::min(c.indexes.size(), offset + c.batch);
   for (std::size_t i = offset; i < end; ++i) {
-    auto parsed = parse_id(c.ids[i]);
-    auto rec = parsed ? load(*parsed->first, parsed->second) : std::nullopt;
+    auto rec = load(*c.object, c.indexes[i]);
     if (!rec) continue;  // purged since the query ran
     records.push_back(to_json(*rec, &c.fields, version));
   }
-  json::object out{{"totalSize", static_cast<std::int64_t>(c.ids.size())}, {"done", end >= c.ids.size()}};
-  if (end < c.ids.size())
+  json::object out{{"totalSize", static_cast<std::int64_t>(c.indexes.size())}, {"done", end >= c.indexes.size()}};
+  if (end < c.indexes.size())
     out["nextRecordsUrl"] = "/services/data/v" + version + "/query/" + locator + "-" + std::to_string(end);
   out["records"] = std::move(records);
-  if (end >= c.ids.size()) cursors_.erase(locator);
+  if (end >= c.indexes.size()) cursors_.erase(locator);
   return reply(200, json::serialize(out));
 }
 

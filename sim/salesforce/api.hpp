@@ -122,8 +122,10 @@ class api {
   std::map<std::string, std::int64_t> tokens_;         // access token → expiry
   std::int64_t token_counter_ = 0;
   std::int64_t day_start_ms_ = 0, used_today_ = 0;
+  /// A query's result, held as record indexes (8 bytes each) so a million-row query stays small.
   struct cursor {
-    std::vector<std::string> ids;
+    const object_def* object = nullptr;
+    std::vector<std::int64_t> indexes;
     std::vector<std::string> fields;
     std::size_t batch = 2000;
   };
