@@ -2,6 +2,7 @@
 
 #include "helpers.hpp"
 #include "mapping/dry_run.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace omnisync::mapping;
@@ -66,4 +67,31 @@ TEST_CASE("dry run reads canonical attributes from omnisync.yaml", "[mapping][dr
   CHECK(out.str() == "{\"shoe_size\":42}\n");
   o.mapping = dir.write("m2.yaml", testing::header() + "  email: E\n");
   CHECK(run_map_command(o, out, err) == 78);
+}
+
+TEST_CASE("omnisync-map: stdin, usage errors exit 2", "[mapping][dry_run]") {
+  omnisync::test::temp_dir dir;
+  const auto mapping = dir.write("m.yaml", testing::header() + "  email: { from: E, transform: [trim, lower] }\n");
+  const std::string prog = omnisync::test::binary("omnisync-map");
+  auto ok = omnisync::test::run({prog, "--mapping", mapping.string()}, "{\"E\":\" A@B.C \"}\n{\"E\":null}\n");
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out == "{\"email\":\"a@b.c\"}\n{\"email\":null}\n");
+  auto usage = omnisync::test::run({prog, "--bogus"});
+  CHECK(usage.exit_code == 2);
+  auto no_mapping = omnisync::test::run({prog});
+  CHECK(no_mapping.exit_code == 2);
+}
+
+TEST_CASE("load_mapping_dir checks file names against system/object/direction", "[mapping][dry_run]") {
+  omnisync::test::temp_dir dir;
+  std::filesystem::create_directories(dir.path() / "salesforce");
+  dir.write("salesforce/Contact.in.yaml", testing::header() + "  email: E\n");
+  dir.write("salesforce/Lead.in.yaml", testing::header() + "  email: E\n");           // says object: Contact
+  dir.write("salesforce/Contact.out.yaml", testing::header() + "  emial: E\n");       // compile error
+  omnisync::config::diagnostics d;
+  auto plans = load_mapping_dir(dir.path(), default_canonical_attributes(), d);
+  CHECK(plans.size() == 1);
+  const std::string all = d.format();
+  CHECK_THAT(all, Catch::Matchers::Contains("Lead.in.yaml: file name must be salesforce/Contact.in.yaml"));
+  CHECK_THAT(all, Catch::Matchers::Contains("Contact.out.yaml:5:3: fields.emial: unknown canonical attribute"));
 }
