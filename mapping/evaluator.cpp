@@ -378,8 +378,14 @@ const mapped_record* evaluator::apply(std::string_view json, record_error& error
 const mapped_record* evaluator::apply(const char* data, std::size_t size, std::size_t capacity, record_error& error) {
   const plan_impl& p = plan_->impl();
   state& st = *st_;
-  error = record_error{};
-  error.file = p.file;
+  // Reset field by field: keeps the strings' capacity, so the hot path does not allocate.
+  error.file.assign(p.file);
+  error.line = 0;
+  error.target.clear();
+  error.source_path.clear();
+  error.value.clear();
+  error.rule.clear();
+  error.bad_input = false;
   for (auto& s : st.slots) s.set_missing();
   auto bad_input = [&](const char* what, simdjson::error_code e) -> const mapped_record* {
     error.bad_input = true;
