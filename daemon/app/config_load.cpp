@@ -94,6 +94,31 @@ class reader {
     return std::nullopt;
   }
 
+  /// Sizes: 512, 64KiB, 1MiB, 1GiB (powers of 1024) or 1kB, 1MB, 1GB (powers of 1000), from 1 to `max` bytes.
+  std::optional<unsigned long long> size(const YAML::Node& n, const std::string& path, unsigned long long max) {
+    static const std::regex re(R"(^(\d{1,12})\s*(|B|kB|KB|KiB|MB|MiB|GB|GiB)$)");
+    std::string s = n.IsScalar() ? n.Scalar() : std::string();
+    std::smatch m;
+    if (std::regex_match(s, m, re)) {
+      static const std::map<std::string, unsigned long long> units{
+          {"", 1}, {"B", 1}, {"kB", 1000}, {"KB", 1000}, {"KiB", 1024}, {"MB", 1000000}, {"MiB", 1048576},
+          {"GB", 1000000000}, {"GiB", 1073741824}};
+      auto v = std::stoull(m[1].str()) * units.at(m[2].str());
+      if (v >= 1 && v <= max) return v;
+    }
+    error(n, path, "expected a size like \"64KiB\" or \"1MiB\" (at most " + std::to_string(max) + " bytes), got \"" +
+                       text_of(n) + "\"");
+    return std::nullopt;
+  }
+
+  std::optional<std::string> url(const YAML::Node& n, const std::string& path) {
+    static const std::regex re(R"(^https?://[^/\s:]+(:\d{1,5})?(/\S*)?$)");
+    auto v = string(n, path);
+    if (v && std::regex_match(*v, re)) return v;
+    if (v) error(n, path, "expected an http(s) URL with a host, got \"" + *v + "\"");
+    return std::nullopt;
+  }
+
   std::optional<std::string> one_of(const YAML::Node& n, const std::string& path, const std::vector<std::string>& allowed) {
     std::string s = n.IsScalar() ? n.Scalar() : std::string();
     for (const auto& a : allowed)
@@ -263,7 +288,7 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
         if (auto n = d["shutdown_timeout"]) { if (auto v = r.duration(n, "daemon.shutdown_timeout")) s.shutdown_timeout = *v; }
         if (auto n = d["control_idle_timeout"]) { if (auto v = r.duration(n, "daemon.control_idle_timeout")) s.control_idle_timeout = *v; }
         if (auto n = d["threads"]) { if (auto v = r.positive(n, "daemon.threads", 64)) s.threads = static_cast<unsigned>(*v); }
-        if (auto n = d["control_max_line"]) { if (auto v = r.positive(n, "daemon.control_max_line", 64u << 20)) s.control_max_line = *v; }
+        if (auto n = d["control_max_line"]) { if (auto v = r.size(n, "daemon.control_max_line", 64u << 20)) s.control_max_line = *v; }
         if (auto l = d["log"]; l && r.is_map(l, "daemon.log")) {
           r.known_keys(l, "daemon.log", {"level", "format", "components"});
           static const std::vector<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -291,8 +316,8 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
         else if (v)
           r.error(n, "http.listen", "expected host:port (port 0 picks a free one), got \"" + *v + "\"");
       }
-      if (auto n = h["public_url"]) { if (auto v = r.string(n, "http.public_url")) s.public_url = *v; }
-      if (auto n = h["max_body"]) { if (auto v = r.positive(n, "http.max_body", 1ull << 30)) s.max_body = *v; }
+      if (auto n = h["public_url"]) { if (auto v = r.url(n, "http.public_url")) s.public_url = *v; }
+      if (auto n = h["max_body"]) { if (auto v = r.size(n, "http.max_body", 1ull << 30)) s.max_body = *v; }
       if (auto n = h["header_timeout"]) { if (auto v = r.duration(n, "http.header_timeout")) s.header_timeout = *v; }
       if (auto n = h["body_timeout"]) { if (auto v = r.duration(n, "http.body_timeout")) s.body_timeout = *v; }
       if (auto n = h["max_connections"]) { if (auto v = r.positive(n, "http.max_connections", 1u << 20)) s.max_connections = static_cast<unsigned>(*v); }
@@ -332,12 +357,7 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
         }
         for (const char* key : {"base_url", "login_url"}) {
           if (auto n = c[key]) {
-            static const std::regex url(R"(^https?://[^/\s:]+(:\d+)?(/\S*)?$)");
-            auto v = r.string(n, path + "." + key);
-            if (v && std::regex_match(*v, url))
-              cc.base_url = *v;
-            else if (v)
-              r.error(n, path + "." + key, "expected an http(s) URL with a host, got \"" + *v + "\"");
+            if (auto v = r.url(n, path + "." + key)) cc.base_url = *v;
           }
         }
         if (auto t = c["tls"]; t && r.is_map(t, path + ".tls")) {

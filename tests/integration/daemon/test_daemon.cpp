@@ -170,6 +170,35 @@ TEST_CASE("omnisyncd --check-config: 0 for a valid file, 78 with every problem a
   CHECK(r.err.find(f + ":7:20: connectors.x.poll_interval: expected a duration") != std::string::npos);
   CHECK(r.err.find("4 problem(s)") != std::string::npos);
 
+  auto values = dir.write("values.yaml",
+                          "daemon:\n"
+                          "  control_max_line: 64KiB\n"
+                          "http:\n"
+                          "  max_body: lots\n"
+                          "  public_url: ftp://example.com\n"
+                          "  listen: localhost:99999\n"
+                          "store:\n"
+                          "  synchronous: sometimes\n"
+                          "connectors:\n"
+                          "  c:\n"
+                          "    kind: hubspot\n"
+                          "    base_url: not a url\n"
+                          "    enabled: maybe\n"
+                          "    objects: contacts\n");
+  auto rv = run({binary("omnisyncd"), "-c", values.string(), "--check-config"});
+  INFO(rv.err);
+  CHECK(rv.exit_code == 78);
+  const std::string vf = values.string();
+  CHECK(rv.err.find(vf + ":2:") == std::string::npos);  // 64KiB is a valid size
+  CHECK(rv.err.find(vf + ":4:13: http.max_body: expected a size like") != std::string::npos);
+  CHECK(rv.err.find(vf + ":5:15: http.public_url: expected an http(s) URL") != std::string::npos);
+  CHECK(rv.err.find(vf + ":6:11: http.listen: expected host:port") != std::string::npos);
+  CHECK(rv.err.find(vf + ":8:16: store.synchronous: expected one of off, normal, full, extra") != std::string::npos);
+  CHECK(rv.err.find(vf + ":12:15: connectors.c.base_url: expected an http(s) URL") != std::string::npos);
+  CHECK(rv.err.find(vf + ":13:14: connectors.c.enabled: expected true or false") != std::string::npos);
+  CHECK(rv.err.find(vf + ":14:14: connectors.c.objects: expected a list") != std::string::npos);
+  CHECK(rv.err.find("7 problem(s)") != std::string::npos);
+
   auto syntax = dir.write("syntax.yaml", "daemon:\n  threads: [1, 2\n");
   auto s = run({binary("omnisyncd"), "-c", syntax.string(), "--check-config"});
   CHECK(s.exit_code == 78);
