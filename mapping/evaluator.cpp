@@ -400,6 +400,11 @@ const mapped_record* evaluator::apply(const char* data, std::size_t size, std::s
   od::object obj;
   if (auto e = doc.get_object().get(obj)) return bad_input("not JSON", e);
   if (auto e = extract(obj, p.root, st.slots, 0)) return bad_input("not JSON", e);
+  {
+    const char* rest = nullptr;  // anything after the object (a second value, garbage) is bad input
+    if (doc.current_location().get(rest) == simdjson::SUCCESS)
+      return bad_input("not JSON: content after the record", simdjson::SUCCESS);
+  }
 
   mapped_record& rec = st.record;
   context c{p, st.slots, rec.fields};

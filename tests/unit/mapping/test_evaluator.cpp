@@ -60,6 +60,11 @@ TEST_CASE("per-record errors name file, line, source, value and rule; the evalua
   CHECK(e.bad_input);
   CHECK(ev.apply(std::string_view("[1,2]"), e) == nullptr);
   CHECK(e.rule == "record is not a JSON object");
+  CHECK(ev.apply(std::string_view(R"({"Email":"ok@x.io"} {"Email":"b@x.io"})"), e) == nullptr);
+  CHECK(e.rule == "not JSON: content after the record");
+  CHECK(ev.apply(std::string_view(R"({"Email":"ok@x.io"}x)"), e) == nullptr);
+  CHECK(e.bad_input);
+  CHECK(map_one(ev, "  {\"Email\":\"ok@x.io\"}  ") == R"({"email":"ok@x.io"})");
   CHECK(map_one(ev, R"({"Email":"ok@x.io"})") == R"({"email":"ok@x.io"})");
 }
 
