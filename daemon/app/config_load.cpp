@@ -1,5 +1,7 @@
 #include "daemon/app/config_load.hpp"
 
+#include "mapping/mapping.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -385,6 +387,20 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
   if (overrides.control_socket) cfg->daemon.control_socket = fs::absolute(*overrides.control_socket);
   if (cfg->daemon.control_socket.string().size() >= 108)
     out.problems.add({name, 0, 0}, "daemon.control_socket", "path longer than 107 bytes: Unix sockets cannot use it");
+  // The mapping files are part of the configuration: compile them all now (the canonical attributes come from
+  // the `canonical:` section, or the shipped default set). A missing folder is an error only when named.
+  if (out.problems.empty()) {
+    const bool named = root.IsMap() && root["mappings_dir"];
+    std::error_code ec;
+    if (fs::is_directory(cfg->mappings_dir, ec)) {
+      auto canonical = mapping::read_canonical_attributes(file, out.problems);
+      cfg->canonical = canonical;
+      out.mappings = mapping::load_mapping_dir(cfg->mappings_dir, canonical, out.problems);
+    } else if (named) {
+      out.problems.add(config::location_of(name, root["mappings_dir"]), "mappings_dir",
+                       "no such folder: " + cfg->mappings_dir.string());
+    }
+  }
   if (out.problems.empty()) out.config = std::move(cfg);
   return out;
 }

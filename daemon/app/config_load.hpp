@@ -15,6 +15,10 @@
 #include "daemon/config/daemon_config.hpp"
 #include "daemon/config/diagnostics.hpp"
 
+namespace omnisync::mapping {
+class plan;
+}
+
 namespace omnisync::app {
 
 /// Command-line values that win over the file (omnisyncd --state-dir, --control-socket).
@@ -27,6 +31,9 @@ struct loaded_config {
   std::shared_ptr<const config::daemon_config> config;  ///< null when there were problems
   config::diagnostics problems;
   std::vector<std::string> secret_values;                ///< for the log redactor only
+  /// Every mapping file under `mappings_dir`, compiled against the canonical attributes (start-up,
+  /// --check-config and reload all compile them: a mapping error rejects the whole config).
+  std::vector<std::shared_ptr<const mapping::plan>> mappings;
   bool ok() const noexcept { return config != nullptr; }
 };
 

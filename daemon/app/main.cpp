@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
     return exit_config;
   }
   if (check_only) {
-    std::cout << config_file << ": configuration OK (" << loaded.config->connectors.size() << " connector(s))\n";
+    std::cout << config_file << ": configuration OK (" << loaded.config->connectors.size() << " connector(s), "
+              << loaded.mappings.size() << " mapping file(s))\n";
     return exit_ok;
   }
 

@@ -150,7 +150,7 @@ TEST_CASE("omnisyncd --check-config: 0 for a valid file, 78 with every problem a
   auto ok = run({binary("omnisyncd"), "-c", good.string(), "--check-config"});
   INFO(ok.err);
   CHECK(ok.exit_code == 0);
-  CHECK(ok.out.find("configuration OK (2 connector(s))") != std::string::npos);
+  CHECK(ok.out.find("configuration OK (2 connector(s), 0 mapping file(s))") != std::string::npos);
 
   auto bad = dir.write("bad.yaml",
                        "daemon:\n"

@@ -176,6 +176,7 @@ TEST_CASE("config: secrets from a file, the environment and systemd credentials;
 TEST_CASE("config: command-line overrides win and relative paths resolve against the file", "[config]") {
   temp_dir d;
   auto file = d.write("etc/omnisync.yaml", "daemon:\n  state_dir: state\nmappings_dir: maps\n");
+  std::filesystem::create_directories(d.path() / "etc" / "maps");
   auto r = load_daemon_config(file, {});
   REQUIRE(r.ok());
   CHECK(r.config->daemon.state_dir == d.path() / "etc" / "state");
@@ -187,4 +188,36 @@ TEST_CASE("config: command-line overrides win and relative paths resolve against
   REQUIRE(r2.ok());
   CHECK(r2.config->daemon.state_dir == d.path() / "elsewhere");
   CHECK(r2.config->daemon.control_socket == d.path() / "c.sock");
+}
+
+TEST_CASE("config: every mapping file is compiled with the config; a mapping mistake rejects it", "[config][mapping]") {
+  temp_dir d;
+  d.write("mappings/salesforce/Contact.in.yaml",
+          "system: salesforce\nobject: Contact\ndirection: inbound\nfields:\n  email: { from: Email, transform: [lowr] }\n");
+  auto file = d.write("omnisync.yaml", "daemon:\n  threads: 2\n");
+  auto r = load_daemon_config(file, {});
+  auto text = r.problems.format();
+  INFO(text);
+  CHECK_FALSE(r.ok());
+  CHECK(text.find("mappings/salesforce/Contact.in.yaml:5:") != std::string::npos);
+  CHECK(text.find("lowr") != std::string::npos);
+
+  d.write("mappings/salesforce/Contact.in.yaml",
+          "system: salesforce\nobject: Contact\ndirection: inbound\nfields:\n  email: { from: Email, transform: [lower] }\n");
+  auto good = load_daemon_config(file, {});
+  INFO(good.problems.format());
+  CHECK(good.ok());
+  CHECK(good.mappings.size() == 1);
+
+  auto named = d.write("named.yaml", "mappings_dir: nowhere\n");
+  auto missing = load_daemon_config(named, {});
+  CHECK_FALSE(missing.ok());
+  CHECK(missing.problems.format().find("named.yaml:1:15: mappings_dir: no such folder") != std::string::npos);
+}
+
+TEST_CASE("config: the shipped example compiles every shipped mapping", "[config][mapping]") {
+  auto r = load_daemon_config(OMNISYNC_SOURCE_DIR "/config/omnisync.example.yaml", {});
+  INFO(r.problems.format());
+  REQUIRE(r.ok());
+  CHECK(r.mappings.size() >= 15);
 }
