@@ -94,6 +94,16 @@ TEST_CASE("config: 8 — a number out of range or not a number", "[config]") {
   CHECK(l.has(4, 20, "http.max_connections", "expected a whole number"));
 }
 
+TEST_CASE("config: 16 — a size that is not one; sizes with units are read", "[config]") {
+  loaded l("http:\n  max_body: huge\ndaemon:\n  control_max_line: 2MiB\n");
+  INFO(l.text);
+  CHECK(l.has(2, 13, "http.max_body", "expected a size like"));
+  loaded ok("http:\n  max_body: 64KiB\ndaemon:\n  control_max_line: 2MB\n");
+  REQUIRE(ok.result.ok());
+  CHECK(ok.result.config->http.max_body == 65536);
+  CHECK(ok.result.config->daemon.control_max_line == 2000000);
+}
+
 TEST_CASE("config: 9 — a bad listen address", "[config]") {
   loaded l("http:\n  listen: everywhere\n");
   INFO(l.text);
