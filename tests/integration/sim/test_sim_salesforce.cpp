@@ -60,7 +60,7 @@ std::string b64url(const std::string& in) {
 }
 }  // namespace
 
-TEST_CASE("salesforce sim: OAuth grants — refresh token, client credentials, JWT bearer; bad grants refused",
+TEST_CASE("salesforce sim: OAuth grants — refresh token, client credentials, JWT bearer, bad grants refused",
           "[sim][salesforce]") {
   sf s;
   CHECK_FALSE(s.grant("grant_type=refresh_token&refresh_token=rt&client_id=cid").empty());
@@ -129,7 +129,7 @@ TEST_CASE("salesforce sim: bad SOQL is MALFORMED_QUERY, unknown fields INVALID_F
   CHECK(field.json().as_array()[0].at("errorCode").as_string() == "INVALID_FIELD");
 }
 
-TEST_CASE("salesforce sim: deletes are seen by queryAll and getDeleted; purged records vanish", "[sim][salesforce]") {
+TEST_CASE("salesforce sim: deletes are seen by queryAll and getDeleted, purged records vanish", "[sim][salesforce]") {
   sf s;
   auto id = std::string("003000000000007AAA");
   s.sim.admin("DELETE", "/admin/salesforce/Contact/" + id);
