@@ -62,6 +62,11 @@ std::string running_sim::url(const std::string& service, const std::string& sche
 
 std::string running_sim::admin_url() const { return std::string(urls_.at("admin").as_string()); }
 
+std::optional<int> running_sim::stop(int sig, std::chrono::milliseconds timeout) {
+  proc_->signal(sig);
+  return proc_->wait(timeout);
+}
+
 std::string running_sim::ca_file() const {
   const auto* ca = urls_.as_object().if_contains("ca_file");
   return ca != nullptr && ca->is_string() ? std::string(ca->get_string()) : std::string();

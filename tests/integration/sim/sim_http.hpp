@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +37,8 @@ class running_sim {
   std::string ca_file() const;
   /// Admin API call; REQUIREs a 2xx status and returns the reply.
   http_reply admin(const std::string& method, const std::string& path, const std::string& body = {});
+  /// Sends `sig` and waits up to `timeout`; the exit code (128+signal if killed) or nullopt on timeout.
+  std::optional<int> stop(int sig, std::chrono::milliseconds timeout);
 
  private:
   std::unique_ptr<process> proc_;

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include <csignal>
 #include <thread>
 
 #include "tests/integration/sim/sim_http.hpp"
@@ -139,4 +140,17 @@ TEST_CASE("sim framework: an admin change fires the vendor's webhook, redelivere
   auto hook = good.wait_for([](const received_request&) { return true; });
   CHECK(hook.headers.count("x-zendesk-webhook-signature") == 1);
   CHECK(hook.body.find("Changed Name") != std::string::npos);
+}
+
+TEST_CASE("sim framework: SIGTERM and SIGINT end the simulator cleanly, also after bad requests", "[sim][framework]") {
+  for (int sig : {SIGTERM, SIGINT}) {
+    running_sim s;
+    // Garbage on a service and the admin port is answered (or refused), never a crash.
+    CHECK(http("GET", s.url("hubspot", "http") + "/%%%/../..?a=%ZZ").status >= 400);
+    CHECK(http("POST", s.admin_url() + "/admin/faults", "{not json").status == 400);
+    CHECK(http("GET", contacts(s), {}, auth).status == 200);
+    const auto code = s.stop(sig, std::chrono::seconds(5));
+    REQUIRE(code.has_value());
+    CHECK(*code == 0);
+  }
 }
