@@ -223,7 +223,7 @@ TEST_CASE("omnisyncd: --version, --help and usage errors", "[daemon]") {
   CHECK(u2.exit_code == 2);
 }
 
-TEST_CASE("omnisyncd: status, version, pause and resume over the control socket; pause survives a restart", "[daemon]") {
+TEST_CASE("omnisyncd: status, version, pause and resume over the control socket, pause survives a restart", "[daemon]") {
   daemon_fixture d;
   d.start();
   auto st = d.status();

@@ -148,7 +148,7 @@ TEST_CASE("HubSpot batch upsert by email creates, updates and reports errors wit
   CHECK(f.call("POST", "/crm/v3/objects/contacts/batch/upsert", many + "]}").status == 400);
 }
 
-TEST_CASE("HubSpot batch create conflicts on an existing email; read reports missing ids", "[sim][hubspot][batch]") {
+TEST_CASE("HubSpot batch create conflicts on an existing email, read reports missing ids", "[sim][hubspot][batch]") {
   fixture f;
   auto c = f.call_json("POST", "/crm/v3/objects/contacts/batch/create",
                        R"({"inputs":[{"properties":{"email":"one@example.com","lifecyclestage":"lead"}}]})", 201);

@@ -94,7 +94,7 @@ TEST_CASE("config: 8 — a number out of range or not a number", "[config]") {
   CHECK(l.has(4, 20, "http.max_connections", "expected a whole number"));
 }
 
-TEST_CASE("config: 16 — a size that is not one; sizes with units are read", "[config]") {
+TEST_CASE("config: 16 — a size that is not one, sizes with units are read", "[config]") {
   loaded l("http:\n  max_body: huge\ndaemon:\n  control_max_line: 2MiB\n");
   INFO(l.text);
   CHECK(l.has(2, 13, "http.max_body", "expected a size like"));
@@ -161,7 +161,7 @@ TEST_CASE("config: every mistake is reported at once, in file order", "[config]"
   CHECK(p2 < p3);
 }
 
-TEST_CASE("config: secrets from a file, the environment and systemd credentials; never in messages", "[config]") {
+TEST_CASE("config: secrets from a file, the environment and systemd credentials, never in messages", "[config]") {
   temp_dir d;
   d.write("secrets/hubspot.token", "canary-token-123\n");
   d.write("creds/zendesk.token", "canary-credential-456");
@@ -200,7 +200,7 @@ TEST_CASE("config: command-line overrides win and relative paths resolve against
   CHECK(r2.config->daemon.control_socket == d.path() / "c.sock");
 }
 
-TEST_CASE("config: every mapping file is compiled with the config; a mapping mistake rejects it", "[config][mapping]") {
+TEST_CASE("config: every mapping file is compiled with the config, a mapping mistake rejects it", "[config][mapping]") {
   temp_dir d;
   d.write("mappings/salesforce/Contact.in.yaml",
           "system: salesforce\nobject: Contact\ndirection: inbound\nfields:\n  email: { from: Email, transform: [lowr] }\n");

@@ -138,7 +138,7 @@ std::string error_code_of(const std::string& line) {
 
 }  // namespace
 
-TEST_CASE("control: a request is answered with its id and result; errors carry code and message", "[control]") {
+TEST_CASE("control: a request is answered with its id and result, errors carry code and message", "[control]") {
   fixture f;
   raw_client c(f.socket);
   c.send(R"({"v":1,"id":7,"cmd":"echo","args":{"x":1}})" "\n");
@@ -240,7 +240,7 @@ TEST_CASE("control: the socket file is created with mode 0660", "[control]") {
   CHECK((st.st_mode & 0777) == 0660);
 }
 
-TEST_CASE("control: a second server on the same live socket is refused; a stale file is replaced", "[control]") {
+TEST_CASE("control: a second server on the same live socket is refused, a stale file is replaced", "[control]") {
   fixture f;
   asio::io_context io;
   omnisync::control::server_options o;
@@ -282,7 +282,7 @@ TEST_CASE("omnisyncctl: exit codes 0, 1, 2 and 69 against a real server", "[cont
   CHECK(help.exit_code == 0);
 }
 
-TEST_CASE("omnisyncctl: pause sends its connector argument; --json prints the raw result", "[control]") {
+TEST_CASE("omnisyncctl: pause sends its connector argument, --json prints the raw result", "[control]") {
   fixture f;
   // Register pause as echo so the test sees what omnisyncctl sent.
   auto t = test_commands();

@@ -180,7 +180,7 @@ omnisync::http::request req(std::string method, std::string u, std::vector<omnis
 
 }  // namespace
 
-TEST_CASE("http client: GET answers with status, headers and body; Host and User-Agent are sent", "[http]") {
+TEST_CASE("http client: GET answers with status, headers and body, Host and User-Agent are sent", "[http]") {
   scripted_server server([](const seen_request&, int) { return action{reply(200, "hello", "X-Test: yes\r\n")}; });
   // (GCC 12 cannot compile braced lists of string literals inside a coroutine: build the request outside.)
   auto request = req("GET", url(server.port(), "/path?q=1"), {{"Accept", "application/json"}});

@@ -34,7 +34,7 @@ TEST_CASE("coalesce, constants, templates, value maps with default, when", "[map
         R"({"phone":null,"company":"Acme","lifecycle_stage":"unknown"})");
 }
 
-TEST_CASE("canonical types are enforced; numbers written as jq writes them", "[mapping][evaluator]") {
+TEST_CASE("canonical types are enforced, numbers written as jq writes them", "[mapping][evaluator]") {
   evaluator ev(must_compile(header() +
                             "  lead_score: Score\n  email_opt_in: OptIn\n  updated_at: Mod\n  tags: { from: Tags, transform: [{ split: \";\" }] }\n"));
   CHECK(map_one(ev, R"({"Score":73.0,"OptIn":"yes","Mod":"2026-01-01T00:00:00.000+0000","Tags":"a;b"})") ==
@@ -47,7 +47,7 @@ TEST_CASE("canonical types are enforced; numbers written as jq writes them", "[m
   CHECK(err == "ERROR: m.yaml:5: lead_score: type number: expected a number (source Score, value \"lots\")");
 }
 
-TEST_CASE("per-record errors name file, line, source, value and rule; the evaluator goes on", "[mapping][evaluator]") {
+TEST_CASE("per-record errors name file, line, source, value and rule, the evaluator goes on", "[mapping][evaluator]") {
   evaluator ev(must_compile(header() + "  first_name: F\n  email: { from: Email, transform: [email], required: true }\n"
                                        "  phone: { from: Phone, transform: [{ e164: { region: US } }], on_error: null }\n"));
   CHECK(map_one(ev, R"({"Email":"not-an-email"})") ==
