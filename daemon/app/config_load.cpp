@@ -368,6 +368,21 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
           if (auto n = t["verify"]) { if (auto v = r.boolean(n, path + ".tls.verify")) cc.tls_verify = *v; }
         }
         if (auto n = c["poll_interval"]) { if (auto v = r.duration(n, path + ".poll_interval")) cc.poll_interval = *v; }
+        // Vendor-specific settings the connectors (issue #5) read; their types are checked here already.
+        if (auto n = c["settle_lag"]) r.duration(n, path + ".settle_lag");
+        if (auto n = c["batch_size"]) r.positive(n, path + ".batch_size", 2000);
+        if (auto n = c["subdomain"]) {
+          static const std::regex sub(R"(^[a-z0-9][a-z0-9-]{0,62}$)");
+          auto v = r.string(n, path + ".subdomain");
+          if (v && !std::regex_match(*v, sub))
+            r.error(n, path + ".subdomain", "expected a subdomain like \"acme\" (letters, digits, hyphens), got \"" + *v + "\"");
+        }
+        if (auto n = c["api_version"]) {
+          static const std::regex ver(R"(^\d{2}\.\d$)");
+          auto v = r.string(n, path + ".api_version");
+          if (v && !std::regex_match(*v, ver))
+            r.error(n, path + ".api_version", "expected a Salesforce API version like \"62.0\", got \"" + *v + "\"");
+        }
         if (auto n = c["enabled"]) { if (auto v = r.boolean(n, path + ".enabled")) cc.enabled = *v; }
         if (auto n = c["objects"]) {
           if (n.IsSequence()) {

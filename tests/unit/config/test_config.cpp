@@ -231,3 +231,13 @@ TEST_CASE("config: the shipped example compiles every shipped mapping", "[config
   REQUIRE(r.ok());
   CHECK(r.mappings.size() >= 15);
 }
+
+TEST_CASE("config: 17 — vendor settings are type-checked too", "[config]") {
+  loaded l("connectors:\n  sf:\n    kind: salesforce\n    settle_lag: later\n    api_version: v62\n"
+           "  zd:\n    kind: zendesk\n    subdomain: Acme Corp\n    batch_size: 5000\n");
+  INFO(l.text);
+  CHECK(l.has(4, 17, "connectors.sf.settle_lag", "expected a duration"));
+  CHECK(l.has(5, 18, "connectors.sf.api_version", "expected a Salesforce API version like \"62.0\""));
+  CHECK(l.has(8, 16, "connectors.zd.subdomain", "expected a subdomain"));
+  CHECK(l.has(9, 17, "connectors.zd.batch_size", "expected a whole number from 1 to 2000"));
+}
