@@ -11,17 +11,11 @@
 #include <boost/url/url_view.hpp>
 
 #include "sim/activecampaign/form.hpp"
+#include "sim/core/people.hpp"
 
 namespace omnisync::sim::activecampaign {
 namespace json = boost::json;
 namespace {
-
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 std::optional<std::int64_t> parse_int(std::string_view text) {
   std::int64_t v = 0;
@@ -491,20 +485,16 @@ seed_source default_seed(std::uint64_t seed, std::size_t size, std::int64_t base
   const std::size_t count = size / 2;
   s.count = [count] { return count; };
   s.make = [seed, count, base_ms](std::int64_t index) {
-    static constexpr std::array<const char*, 12> first = {"Ann",  "Bob",   "Chloe", "Dmitri", "Eva",  "Farah",
-                                                           "Goro", "Hanna", "Ivan",  "Jia",    "Kofi", "Lena"};
-    static constexpr std::array<const char*, 10> last = {"Lee",   "Novak", "Okafor", "Silva", "Schmidt",
-                                                         "Tanaka", "Haddad", "Brown", "Rossi", "Kowalski"};
     const std::uint64_t h = mix(seed ^ (0xAC00000000ULL + static_cast<std::uint64_t>(index)));
     contact c;
     c.id = index;
     // Names come from the person's own hash, shared by every vendor simulator, so person p has the same name
     // (and email local part) in HubSpot, Zendesk, ActiveCampaign and Intercom.
-    const std::uint64_t ph = mix(seed ^ (0x5EED000000ULL + static_cast<std::uint64_t>(2 * index - 1)));
-    c.first_name = first[ph % first.size()];
-    c.last_name = (h >> 20) % 5 == 0 ? std::string() : std::string(last[(ph >> 8) % last.size()]);
+    const auto who = person(seed, 2 * index - 1);
+    c.first_name = who.first;
+    c.last_name = (h >> 20) % 5 == 0 ? std::string() : who.last;
     // List member i is person 2i-1 of the shared population, with an upper-case email half of the time.
-    c.email = c.first_name + "." + std::string(last[(ph >> 8) % last.size()]) + std::to_string(2 * index - 1) +
+    c.email = c.first_name + "." + who.last + std::to_string(2 * index - 1) +
               "@example.com";
     if ((h >> 16) % 2 == 0) c.email = lower(c.email);
     if ((h >> 24) % 3 != 0) c.phone = "415-555-" + std::to_string(1000 + index % 9000);

@@ -1,6 +1,7 @@
 #include "sim/hubspot/api.hpp"
 
 #include "sim/hubspot/signature.hpp"
+#include "sim/core/people.hpp"
 
 #include <algorithm>
 #include <array>
@@ -145,13 +146,6 @@ std::vector<std::string> split_csv(const std::string& text) {
     start = comma + 1;
   }
   return out;
-}
-
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
 }
 
 std::string correlation_id(std::int64_t n) {
@@ -1298,10 +1292,6 @@ seed_source default_seed(std::uint64_t seed, std::size_t size, std::int64_t base
     return 0;
   };
   s.make = [seed, size, base_ms](std::string_view type, std::int64_t index) {
-    static constexpr std::array<const char*, 12> first = {"Ann",  "Bob",   "Chloe", "Dmitri", "Eva",  "Farah",
-                                                           "Goro", "Hanna", "Ivan",  "Jia",    "Kofi", "Lena"};
-    static constexpr std::array<const char*, 10> last = {"Lee",   "Novak", "Okafor", "Silva", "Schmidt",
-                                                         "Tanaka", "Haddad", "Brown", "Rossi", "Kowalski"};
     static constexpr std::array<const char*, 5> stages = {"subscriber", "lead", "marketingqualifiedlead",
                                                           "opportunity", "customer"};
     const std::uint64_t h = mix(seed ^ (std::hash<std::string_view>{}(type) + static_cast<std::uint64_t>(index)));
@@ -1313,9 +1303,9 @@ seed_source default_seed(std::uint64_t seed, std::size_t size, std::int64_t base
     obj.updated_ms = obj.created_ms + static_cast<std::int64_t>(h % 50'000);
     // Names come from the person's own hash, shared by every vendor simulator, so person p has the same name
     // (and email local part) in HubSpot, Zendesk, ActiveCampaign and Intercom.
-    const std::uint64_t ph = mix(seed ^ (0x5EED000000ULL + static_cast<std::uint64_t>(type == "deals" ? 2 * index - 1 : index)));
-    const std::string fn = first[ph % first.size()];
-    const std::string ln = last[(ph >> 8) % last.size()];
+    const auto who = person(seed, type == "deals" ? 2 * index - 1 : index);
+    const std::string fn = who.first;
+    const std::string ln = who.last;
     if (type == "contacts") {
       obj.props["firstname"] = fn;
       obj.props["lastname"] = ln;

@@ -1,6 +1,7 @@
 #include "sim/intercom/api.hpp"
 
 #include "sim/intercom/signature.hpp"
+#include "sim/core/people.hpp"
 
 #include <algorithm>
 #include <array>
@@ -14,13 +15,6 @@
 namespace omnisync::sim::intercom {
 namespace json = boost::json;
 namespace {
-
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 std::optional<std::int64_t> parse_int(std::string_view text) {
   std::int64_t v = 0;
@@ -751,18 +745,14 @@ seed_source default_seed(std::uint64_t seed, std::size_t size, std::int64_t base
     return kind == "contacts" ? contacts : (kind == "conversations" ? conversations : 0);
   };
   s.make_contact = [seed, contacts, base_ms](std::int64_t index) {
-    static constexpr std::array<const char*, 12> first = {"Ann",  "Bob",   "Chloe", "Dmitri", "Eva",  "Farah",
-                                                           "Goro", "Hanna", "Ivan",  "Jia",    "Kofi", "Lena"};
-    static constexpr std::array<const char*, 10> last = {"Lee",   "Novak", "Okafor", "Silva", "Schmidt",
-                                                         "Tanaka", "Haddad", "Brown", "Rossi", "Kowalski"};
     const std::uint64_t h = mix(seed ^ (0x1C00000000ULL + static_cast<std::uint64_t>(index)));
     contact c;
     c.index = index;
     // Names come from the person's own hash, shared by every vendor simulator, so person p has the same name
     // (and email local part) in HubSpot, Zendesk, ActiveCampaign and Intercom.
-    const std::uint64_t ph = mix(seed ^ (0x5EED000000ULL + static_cast<std::uint64_t>(3 * index - 2)));
-    const std::string fn = first[ph % first.size()];
-    const std::string ln = last[(ph >> 8) % last.size()];
+    const auto who = person(seed, 3 * index - 2);
+    const std::string fn = who.first;
+    const std::string ln = who.last;
     const bool lead = (h >> 12) % 4 == 0;
     // Contact i is person 3i-2 of the shared population.
     c.fields["role"] = lead ? "lead" : "user";

@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "sim/salesforce/soql.hpp"
+#include "sim/core/people.hpp"
 
 namespace omnisync::sim::salesforce {
 namespace json = boost::json;
@@ -21,7 +22,7 @@ struct api::field_def {
   bool calculated = false;
   bool external_id = false;
   bool updateable = true;
-  std::string reference_to;  // for reference fields: the object, and the relationship name is the field minus "Id"
+  std::string reference_to = {};  // for reference fields: the object, and the relationship name is the field minus "Id"
 };
 
 struct api::object_def {
@@ -39,18 +40,6 @@ struct api::object_def {
 
 namespace {
 
-std::uint64_t mix(std::uint64_t x) {
-  // The same mixing as the other vendor simulators, so person i has the same name everywhere.
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-constexpr std::array<const char*, 12> first_names = {"Ann", "Bob", "Chloe", "Dmitri", "Eva", "Farah",
-                                                     "Goro", "Hanna", "Ivan", "Jia", "Kofi", "Lena"};
-constexpr std::array<const char*, 10> last_names = {"Lee", "Novak", "Okafor", "Silva", "Schmidt",
-                                                    "Tanaka", "Haddad", "Brown", "Rossi", "Kowalski"};
 
 
 std::string error_body(const std::string& code, const std::string& message, std::vector<std::string> fields = {}) {
@@ -221,8 +210,8 @@ api::record api::seeded(const object_def& o, std::int64_t index) const {
   if (o.name == "Contact" || o.name == "Lead") {
     // Person `index` (leads are the people after the contacts): same name as in the other simulators.
     std::int64_t person = o.name == "Contact" ? index : n + index;
-    const std::uint64_t ph = mix(seed_ ^ (0x5EED000000ULL + static_cast<std::uint64_t>(person)));
-    std::string fn = first_names[ph % first_names.size()], ln = last_names[(ph >> 8) % last_names.size()];
+    const auto who = omnisync::sim::person(seed_, person);
+    std::string fn = who.first, ln = who.last;
     f["FirstName"] = fn;
     f["LastName"] = ln;
     std::string email = fn + "." + ln + std::to_string(person) + "@example.com";

@@ -11,19 +11,13 @@
 
 #include "sim/zendesk/cursor.hpp"
 #include "sim/zendesk/signature.hpp"
+#include "sim/core/people.hpp"
 
 namespace omnisync::sim::zendesk {
 namespace json = boost::json;
 namespace {
 
 using query_map = std::map<std::string, std::string>;
-
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 std::optional<std::int64_t> parse_int(std::string_view text) {
   std::int64_t v = 0;
@@ -799,10 +793,6 @@ seed_source default_seed(std::uint64_t seed, std::size_t size, std::int64_t base
     return 0;
   };
   s.make = [seed, size, base_ms](std::string_view kind, std::int64_t index) {
-    static constexpr std::array<const char*, 12> first = {"Ann",  "Bob",   "Chloe", "Dmitri", "Eva",  "Farah",
-                                                           "Goro", "Hanna", "Ivan",  "Jia",    "Kofi", "Lena"};
-    static constexpr std::array<const char*, 10> last = {"Lee",   "Novak", "Okafor", "Silva", "Schmidt",
-                                                         "Tanaka", "Haddad", "Brown", "Rossi", "Kowalski"};
     const std::uint64_t h = mix(seed ^ (std::hash<std::string_view>{}(kind) + static_cast<std::uint64_t>(index)));
     record r;
     r.id = index;
@@ -812,9 +802,9 @@ seed_source default_seed(std::uint64_t seed, std::size_t size, std::int64_t base
     r.updated_s = r.created_s + static_cast<std::int64_t>(h % 50);
     // Names come from the person's own hash, shared by every vendor simulator, so person p has the same name
     // (and email local part) in HubSpot, Zendesk, ActiveCampaign and Intercom.
-    const std::uint64_t ph = mix(seed ^ (0x5EED000000ULL + static_cast<std::uint64_t>(index)));
-    const std::string fn = first[ph % first.size()];
-    const std::string ln = last[(ph >> 8) % last.size()];
+    const auto who = person(seed, index);
+    const std::string fn = who.first;
+    const std::string ln = who.last;
     if (kind == "users") {
       std::string email = lower(fn + "." + ln + std::to_string(index) + "@Example.com");
       if ((h >> 16) % 4 == 0) email[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(email[0])));
