@@ -75,21 +75,32 @@ std::int64_t base_ms() {
   return 1767225600000;  // 2026-01-01T00:00:00Z
 }
 
-class salesforce_service final : public service {
+/// What every vendor adapter forwards unchanged to its vendor's `api`: admin routes, snapshots, limits, reset.
+template <class Api>
+class vendor_service : public service {
  public:
-  explicit salesforce_service(const service_options& o)
-      : api_(o.seed, o.size, base_ms(), [c = o.clock] { return c->now_ms(); }) {}
-  std::string name() const override { return "salesforce"; }
-  http_response handle(const http_request& r) override {
-    return from_api(api_.handle({r.method, r.target, r.body, r.header("Authorization"),
-                                 r.header("Sforce-Query-Options"), r.base_url}));
-  }
+  template <class... Args>
+  explicit vendor_service(Args&&... args) : api_(std::forward<Args>(args)...) {}
   http_response admin(const std::string& m, const std::string& o, const std::string& id, const std::string& b) override {
     return from_admin(api_.admin(m, o, id, b));
   }
   boost::json::value snapshot() override { return api_.snapshot(); }
   void set_limits(const boost::json::object& l) override { api_.set_limits(l); }
   void reset() override { api_.reset(); }
+
+ protected:
+  Api api_;
+};
+
+class salesforce_service final : public vendor_service<salesforce::api> {
+ public:
+  explicit salesforce_service(const service_options& o)
+      : vendor_service(o.seed, o.size, base_ms(), [c = o.clock] { return c->now_ms(); }) {}
+  std::string name() const override { return "salesforce"; }
+  http_response handle(const http_request& r) override {
+    return from_api(api_.handle({r.method, r.target, r.body, r.header("Authorization"),
+                                 r.header("Sforce-Query-Options"), r.base_url}));
+  }
   std::vector<outgoing_webhook> take_webhooks(const webhook_target& t, std::int64_t) override {
     if (t.url.empty()) {
       api_.take_outbound_messages("");
@@ -107,72 +118,48 @@ class salesforce_service final : public service {
     return out;
   }
 
- private:
-  salesforce::api api_;
 };
 
-class hubspot_service final : public service {
+class hubspot_service final : public vendor_service<hubspot::api> {
  public:
   explicit hubspot_service(const service_options& o)
-      : api_(hubspot::default_seed(o.seed, o.size, base_ms()), [c = o.clock] { return c->now_ms(); }) {}
+      : vendor_service(hubspot::default_seed(o.seed, o.size, base_ms()), [c = o.clock] { return c->now_ms(); }) {}
   std::string name() const override { return "hubspot"; }
   http_response handle(const http_request& r) override {
     return from_api(api_.handle({r.method, r.target, r.body, r.header("Authorization")}));
   }
-  http_response admin(const std::string& m, const std::string& o, const std::string& id, const std::string& b) override {
-    return from_admin(api_.admin(m, o, id, b));
-  }
-  boost::json::value snapshot() override { return api_.snapshot(); }
-  void set_limits(const boost::json::object& l) override { api_.set_limits(l); }
-  void reset() override { api_.reset(); }
   std::vector<outgoing_webhook> take_webhooks(const webhook_target& t, std::int64_t wall_ms) override {
     auto events = api_.take_events();
     if (events.empty() || t.url.empty()) return {};
     return to_outgoing(hubspot::sign_webhooks(api_, events, t.url, t.secret, wall_ms));
   }
 
- private:
-  hubspot::api api_;
 };
 
-class zendesk_service final : public service {
+class zendesk_service final : public vendor_service<zendesk::api> {
  public:
   explicit zendesk_service(const service_options& o)
-      : api_(zendesk::default_seed(o.seed, o.size, base_ms()), [c = o.clock] { return c->now_ms(); }) {}
+      : vendor_service(zendesk::default_seed(o.seed, o.size, base_ms()), [c = o.clock] { return c->now_ms(); }) {}
   std::string name() const override { return "zendesk"; }
   http_response handle(const http_request& r) override {
     return from_api(api_.handle({r.method, r.target, r.body, r.header("Authorization"), r.base_url}));
   }
-  http_response admin(const std::string& m, const std::string& o, const std::string& id, const std::string& b) override {
-    return from_admin(api_.admin(m, o, id, b));
-  }
-  boost::json::value snapshot() override { return api_.snapshot(); }
-  void set_limits(const boost::json::object& l) override { api_.set_limits(l); }
-  void reset() override { api_.reset(); }
   std::vector<outgoing_webhook> take_webhooks(const webhook_target& t, std::int64_t wall_ms) override {
     auto events = api_.take_events();
     if (events.empty() || t.url.empty()) return {};
     return to_outgoing(api_.sign_webhooks(events, t.secret, wall_ms));
   }
 
- private:
-  zendesk::api api_;
 };
 
-class activecampaign_service final : public service {
+class activecampaign_service final : public vendor_service<activecampaign::api> {
  public:
   explicit activecampaign_service(const service_options& o)
-      : api_(activecampaign::default_seed(o.seed, o.size, base_ms()), [c = o.clock] { return c->now_ms(); }) {}
+      : vendor_service(activecampaign::default_seed(o.seed, o.size, base_ms()), [c = o.clock] { return c->now_ms(); }) {}
   std::string name() const override { return "activecampaign"; }
   http_response handle(const http_request& r) override {
     return from_api(api_.handle({r.method, r.target, r.body, r.header("Api-Token"), r.base_url}));
   }
-  http_response admin(const std::string& m, const std::string& o, const std::string& id, const std::string& b) override {
-    return from_admin(api_.admin(m, o, id, b));
-  }
-  boost::json::value snapshot() override { return api_.snapshot(); }
-  void set_limits(const boost::json::object& l) override { api_.set_limits(l); }
-  void reset() override { api_.reset(); }
   std::vector<outgoing_webhook> take_webhooks(const webhook_target& t, std::int64_t) override {
     auto events = api_.take_events();
     if (events.empty() || t.url.empty()) return {};
@@ -182,24 +169,16 @@ class activecampaign_service final : public service {
     return out;
   }
 
- private:
-  activecampaign::api api_;
 };
 
-class intercom_service final : public service {
+class intercom_service final : public vendor_service<intercom::api> {
  public:
   explicit intercom_service(const service_options& o)
-      : api_(intercom::default_seed(o.seed, o.size, base_ms()), [c = o.clock] { return c->now_ms(); }) {}
+      : vendor_service(intercom::default_seed(o.seed, o.size, base_ms()), [c = o.clock] { return c->now_ms(); }) {}
   std::string name() const override { return "intercom"; }
   http_response handle(const http_request& r) override {
     return from_api(api_.handle({r.method, r.target, r.body, r.header("Authorization")}));
   }
-  http_response admin(const std::string& m, const std::string& o, const std::string& id, const std::string& b) override {
-    return from_admin(api_.admin(m, o, id, b));
-  }
-  boost::json::value snapshot() override { return api_.snapshot(); }
-  void set_limits(const boost::json::object& l) override { api_.set_limits(l); }
-  void reset() override { api_.reset(); }
   std::vector<outgoing_webhook> take_webhooks(const webhook_target& t, std::int64_t) override {
     auto events = api_.take_events();
     if (events.empty() || t.url.empty()) return {};
@@ -209,8 +188,6 @@ class intercom_service final : public service {
     return to_outgoing(api_.sign_webhooks({api_.ping_event()}, t.secret));
   }
 
- private:
-  intercom::api api_;
 };
 
 }  // namespace
