@@ -194,56 +194,66 @@ bool expand_env(reader& r, const YAML::Node& n, const std::string& path, std::st
   return true;
 }
 
-/// Resolves the secrets of a connector's `auth` (and `webhook`) block: `*_file` keys are read, `${NAME}`
-/// references must be set. The values only go to the redactor.
-void collect_secrets(reader& r, const YAML::Node& n, const std::string& path, const fs::path& base,
-                     std::vector<std::string>& out) {
+/// Reads a connector's `auth`, `webhook`, `sync` or `rate_limit` block into `cc.settings` (plain scalars) and
+/// `cc.secrets` (`*_file` keys are read, `credential: name` reads $CREDENTIALS_DIRECTORY/name, scalars with
+/// `${NAME}` are expanded). Secret values also go to `out` for the log redactor; they never reach a diagnostic.
+void collect_block(reader& r, const YAML::Node& n, const std::string& path, const std::string& key_prefix,
+                   const fs::path& base, config::connector_common& cc, std::vector<std::string>& out) {
   if (n.IsMap()) {
     for (const auto& kv : n) {
       auto key = kv.first.Scalar();
       auto sub = reader::join(path, key);
       const bool is_file = key.size() > 5 && key.ends_with("_file");
-      if ((is_file || key == "credential") && kv.second.IsScalar()) {
-        // `credential: name` reads $CREDENTIALS_DIRECTORY/name (systemd LoadCredential=); `*_file` may use ${ENV}.
-        std::string where = kv.second.Scalar();
-        if (key == "credential") {
+      const bool is_credential_map = kv.second.IsMap() && kv.second["credential"] && kv.second.size() == 1;
+      if ((is_file && kv.second.IsScalar()) || is_credential_map) {
+        std::string where = is_credential_map ? kv.second["credential"].Scalar() : kv.second.Scalar();
+        const YAML::Node& at = is_credential_map ? kv.second["credential"] : kv.second;
+        if (is_credential_map) {
           const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
           if (!dir) {
-            r.error(kv.second, sub, "CREDENTIALS_DIRECTORY is not set (no systemd credentials for this process)");
+            r.error(at, sub, "CREDENTIALS_DIRECTORY is not set (no systemd credentials for this process)");
             continue;
           }
           where = std::string(dir) + "/" + where;
         }
-        if (!expand_env(r, kv.second, sub, where)) continue;
+        if (!expand_env(r, at, sub, where)) continue;
         fs::path p(where);
         if (!p.is_absolute()) p = base / p;
         std::ifstream in(p, std::ios::binary);
         if (!in) {
-          r.error(kv.second, sub, "cannot read secret file " + p.string());
+          r.error(at, sub, "cannot read secret file " + p.string());
           continue;
         }
         std::stringstream ss;
         ss << in.rdbuf();
         auto v = ss.str();
         while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
-        if (v.empty()) r.error(kv.second, sub, "secret file " + p.string() + " is empty");
+        if (v.empty()) r.error(at, sub, "secret file " + p.string() + " is empty");
         out.push_back(v);
+        const std::string name = is_file ? key.substr(0, key.size() - 5) : key;
+        cc.secrets[key_prefix + name] =
+            config::secret(std::move(v), (is_credential_map ? "credential " : "file ") + p.string());
+      } else if (kv.second.IsMap()) {
+        collect_block(r, kv.second, sub, key_prefix + key + ".", base, cc, out);
+      } else if (kv.second.IsScalar()) {
+        static const std::regex ref(R"(\$\{([A-Za-z_][A-Za-z0-9_]*)\})");
+        const auto& s = kv.second.Scalar();
+        if (std::regex_search(s, ref)) {
+          std::string v = s;
+          if (!expand_env(r, kv.second, sub, v)) continue;
+          out.push_back(v);
+          std::smatch m;
+          std::regex_search(s, m, ref);
+          cc.secrets[key_prefix + key] = config::secret(std::move(v), "env " + m[1].str());
+        } else {
+          cc.settings[key_prefix + key] = s;
+        }
       } else {
-        collect_secrets(r, kv.second, sub, base, out);
+        r.error(kv.second, sub, "expected a value, a map or a `*_file` path");
       }
     }
-  } else if (n.IsSequence()) {
-    for (std::size_t i = 0; i < n.size(); ++i) collect_secrets(r, n[i], path + "[" + std::to_string(i) + "]", base, out);
-  } else if (n.IsScalar()) {
-    static const std::regex ref(R"(\$\{([A-Za-z_][A-Za-z0-9_]*)\})");
-    const auto& s = n.Scalar();
-    for (auto it = std::sregex_iterator(s.begin(), s.end(), ref); it != std::sregex_iterator(); ++it) {
-      const char* v = std::getenv((*it)[1].str().c_str());
-      if (!v)
-        r.error(n, path, "environment variable " + (*it)[1].str() + " is not set");
-      else
-        out.push_back(v);
-    }
+  } else {
+    r.error(n, path, "expected a map of settings");
   }
 }
 
@@ -351,7 +361,7 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
         config::connector_common cc;
         cc.name = cname;
         r.known_keys(c, path, {"kind", "base_url", "login_url", "tls", "poll_interval", "enabled", "objects", "auth",
-                               "webhook", "api_version", "subdomain", "settle_lag", "rate_limit", "batch_size"});
+                               "webhook", "api_version", "subdomain", "settle_lag", "rate_limit", "batch_size", "sync"});
         if (auto n = c["kind"]) {
           if (auto v = r.one_of(n, path + ".kind", kinds)) cc.kind = *v;
         } else {
@@ -369,19 +379,23 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
         }
         if (auto n = c["poll_interval"]) { if (auto v = r.duration(n, path + ".poll_interval")) cc.poll_interval = *v; }
         // Vendor-specific settings the connectors (issue #5) read; their types are checked here already.
-        if (auto n = c["settle_lag"]) r.duration(n, path + ".settle_lag");
-        if (auto n = c["batch_size"]) r.positive(n, path + ".batch_size", 2000);
+        if (auto n = c["settle_lag"]) { if (auto v = r.duration(n, path + ".settle_lag")) cc.settle_lag = *v; }
+        if (auto n = c["batch_size"]) { if (auto v = r.positive(n, path + ".batch_size", 2000)) cc.batch_size = *v; }
         if (auto n = c["subdomain"]) {
           static const std::regex sub(R"(^[a-z0-9][a-z0-9-]{0,62}$)");
           auto v = r.string(n, path + ".subdomain");
           if (v && !std::regex_match(*v, sub))
             r.error(n, path + ".subdomain", "expected a subdomain like \"acme\" (letters, digits, hyphens), got \"" + *v + "\"");
+          else if (v)
+            cc.subdomain = *v;
         }
         if (auto n = c["api_version"]) {
           static const std::regex ver(R"(^\d{2}\.\d$)");
           auto v = r.string(n, path + ".api_version");
           if (v && !std::regex_match(*v, ver))
             r.error(n, path + ".api_version", "expected a Salesforce API version like \"62.0\", got \"" + *v + "\"");
+          else if (v)
+            cc.api_version = *v;
         }
         if (auto n = c["enabled"]) { if (auto v = r.boolean(n, path + ".enabled")) cc.enabled = *v; }
         if (auto n = c["objects"]) {
@@ -392,8 +406,8 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
             r.error(n, path + ".objects", "expected a list of object names");
           }
         }
-        for (const char* key : {"auth", "webhook"})
-          if (auto n = c[key]) collect_secrets(r, n, path + "." + key, base, out.secret_values);
+        for (const char* key : {"auth", "webhook", "sync", "rate_limit"})
+          if (auto n = c[key]) collect_block(r, n, path + "." + key, std::string(key) + ".", base, cc, out.secret_values);
         cfg->connectors.push_back(std::move(cc));
       }
     }

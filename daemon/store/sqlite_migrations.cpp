@@ -101,6 +101,20 @@ CREATE TABLE leases(
   expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql"},
+
+    {4, "last written payload per destination record",
+     R"sql(
+-- What was last written successfully to each destination record (a hash of the full payload): enqueueing the
+-- same payload again is a no-op, which is what stops ping-pong between two systems that sync each other.
+CREATE TABLE outbox_last(
+  connector TEXT NOT NULL,
+  object TEXT NOT NULL,
+  record_key TEXT NOT NULL,
+  payload_hash INTEGER NOT NULL,
+  written_at INTEGER NOT NULL,
+  PRIMARY KEY(connector, object, record_key)
+) WITHOUT ROWID;
+)sql"},
 };
 
 // inbox.db: webhook events only, so that acknowledging a webhook never waits behind a poll transaction.

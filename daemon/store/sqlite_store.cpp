@@ -487,6 +487,10 @@ class sqlite_store final : public store {
       check_fence(c, lease, t);
       enqueue_summary sum;
       for (const auto& w : writes) {
+        if (same_as_last(c, w)) {
+          ++sum.unchanged;
+          continue;
+        }
         if (enqueue_one(c, w, t))
           ++sum.inserted;
         else
@@ -539,8 +543,27 @@ class sqlite_store final : public store {
   }
 
   task<void> outbox_ack(std::vector<std::int64_t> ids) override {
-    return submit<void>(state_writer_, [ids = std::move(ids)](connection& c) -> result<void> {
-      for (auto id : ids) c.prepare("DELETE FROM outbox WHERE id = ?1 AND state = 1").i64(1, id).run();
+    return submit<void>(state_writer_, [this, ids = std::move(ids)](connection& c) -> result<void> {
+      const auto t = ms(now());
+      for (auto id : ids) {
+        std::optional<std::int64_t> h;
+        {
+          auto q = c.prepare("SELECT payload FROM outbox WHERE id = ?1 AND state = 1");
+          q.i64(1, id);
+          if (q.step()) h = payload_hash(q.col_text(0));
+        }
+        if (!h) continue;
+        c.prepare(
+             "INSERT INTO outbox_last(connector, object, record_key, payload_hash, written_at) "
+             "SELECT connector, object, record_key, ?2, ?3 FROM outbox WHERE id = ?1 "
+             "ON CONFLICT(connector, object, record_key) DO UPDATE SET payload_hash = excluded.payload_hash, "
+             "written_at = excluded.written_at")
+            .i64(1, id)
+            .i64(2, *h)
+            .i64(3, t)
+            .run();
+        c.prepare("DELETE FROM outbox WHERE id = ?1 AND state = 1").i64(1, id).run();
+      }
       return {};
     });
   }
@@ -819,6 +842,37 @@ class sqlite_store final : public store {
 
   /// Inserts a pending write, or replaces the payload of the pending write for the same record (returns
   /// false). With `keep_pending` an existing pending write wins (a dead letter being retried is older).
+  /// FNV-1a, 64 bits: stable across runs and builds (the hashes are stored).
+  static std::int64_t payload_hash(std::string_view s) noexcept {
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char ch : s) {
+      h ^= ch;
+      h *= 1099511628211ull;
+    }
+    return static_cast<std::int64_t>(h);
+  }
+
+  /// The payload equals the pending write's, or (none pending) the last one written.
+  static bool same_as_last(connection& c, const outbox_write& w) {
+    {
+      auto q = c.prepare(
+          "SELECT payload FROM outbox WHERE connector = ?1 AND object = ?2 AND record_key = ?3 AND state = 0");
+      q.text(1, w.connector).text(2, w.object).text(3, w.record_key);
+      if (q.step()) return q.col_text(0) == w.payload;
+    }
+    {
+      // A claimed (in-flight) write with another payload: this one must follow it.
+      auto q = c.prepare(
+          "SELECT payload FROM outbox WHERE connector = ?1 AND object = ?2 AND record_key = ?3 AND state = 1");
+      q.text(1, w.connector).text(2, w.object).text(3, w.record_key);
+      while (q.step())
+        if (q.col_text(0) != w.payload) return false;
+    }
+    auto q = c.prepare("SELECT payload_hash FROM outbox_last WHERE connector = ?1 AND object = ?2 AND record_key = ?3");
+    q.text(1, w.connector).text(2, w.object).text(3, w.record_key);
+    return q.step() && q.col_i64(0) == payload_hash(w.payload);
+  }
+
   static bool enqueue_one(connection& c, const outbox_write& w, timestamp t, bool keep_pending = false) {
     require(!w.connector.empty() && !w.object.empty() && !w.record_key.empty(),
             "outbox write needs a connector, an object and a record key");

@@ -153,6 +153,7 @@ struct outbox_write {
 struct enqueue_summary {
   std::size_t inserted = 0;
   std::size_t coalesced = 0;                             ///< replaced the payload of a pending write
+  std::size_t unchanged = 0;                             ///< same payload as last written (or pending): skipped
 };
 
 struct outbox_item {
@@ -280,10 +281,13 @@ class store {
   virtual task<std::int64_t> inbox_prune(timestamp before) = 0;
 
   // outbox
+  /// Enqueues writes. A write whose payload equals the one last written successfully to that record (or the
+  /// pending one) is skipped and counted as `unchanged`: syncing a value back to where it came from is a no-op.
   virtual task<enqueue_summary> outbox_enqueue(std::vector<outbox_write> writes, std::optional<fence> lease) = 0;
   /// Claims up to n due writes; never two writes for the same record at once.
   virtual task<std::vector<outbox_item>> outbox_claim(std::size_t n, std::chrono::milliseconds lease,
                                                       std::optional<std::string> connector) = 0;
+  /// Done: the write leaves the queue and its payload becomes the record's "last written" state.
   virtual task<void> outbox_ack(std::vector<std::int64_t> ids) = 0;
   /// Failed: retried at retry_at, unless a newer write for the same record is pending (then dropped).
   virtual task<void> outbox_nack(std::vector<std::int64_t> ids, std::string error, timestamp retry_at) = 0;

@@ -361,6 +361,33 @@ TEST_CASE("store: inbox claim, ack, nack and expired claims", "[store][inbox]") 
   CHECK(error_of(s->inbox_claim(1, 0ms, {})) == errc::invalid_input);
 }
 
+TEST_CASE("store: outbox skips a payload equal to the one last written or pending", "[store][outbox]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  CHECK(ok(s->outbox_enqueue({write_of("c1", R"({"v":1})")}, {})).inserted == 1);
+  CHECK(ok(s->outbox_enqueue({write_of("c1", R"({"v":1})")}, {})).unchanged == 1);  // same as pending
+  auto w = ok(s->outbox_claim(10, 1000ms, {}));
+  REQUIRE(w.size() == 1);
+  ok(s->outbox_ack({w[0].id}));
+  // Written: the same state again (an echo coming back through a poll) is nothing to do ...
+  auto again = ok(s->outbox_enqueue({write_of("c1", R"({"v":1})")}, {}));
+  CHECK(again.unchanged == 1);
+  CHECK(again.inserted == 0);
+  CHECK(ok(s->get_counts()).outbox_depth == 0);
+  // ... a different state is a write, and so is the old state after it (it changed back).
+  CHECK(ok(s->outbox_enqueue({write_of("c1", R"({"v":2})")}, {})).inserted == 1);
+  auto w2 = ok(s->outbox_claim(10, 1000ms, {}));
+  REQUIRE(w2.size() == 1);
+  ok(s->outbox_ack({w2[0].id}));
+  CHECK(ok(s->outbox_enqueue({write_of("c1", R"({"v":1})")}, {})).inserted == 1);
+  // A nacked (not written) payload is not "last written".
+  auto w3 = ok(s->outbox_claim(10, 1000ms, {}));
+  REQUIRE(w3.size() == 1);
+  ok(s->outbox_nack({w3[0].id}, "500", clock.now()));
+  CHECK(ok(s->get_counts()).outbox_depth == 1);
+}
+
 TEST_CASE("store: outbox coalesces pending writes per record", "[store][outbox]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;

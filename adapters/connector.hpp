@@ -1,0 +1,190 @@
+#pragma once
+/// The one interface every vendor adapter implements, and the registry that builds them from config.
+///
+/// An adapter knows its vendor's API: how to read a page of changed records, how to fetch records by id, how to
+/// write a batch, how its webhooks are verified and parsed, and what its metadata says about fields. It knows
+/// nothing about the store, the mappings or scheduling: the sync engine (daemon/sync/engine.hpp) decides when to
+/// poll, stores pages together with their cursor, runs the mappings and feeds the writers.
+///
+/// Calls to the vendor go through the connector's `sync::api_caller` (daemon/sync/api_call.hpp), the one place
+/// for retries, backoff, Retry-After, rate buckets and daily budgets. An adapter returns what is left after that
+/// as a classified `omnisync::errc`: `rate_limited`/`retry`/`timeout` (the engine waits and tries again later),
+/// `auth_expired` (credentials refused even after a refresh), `invalid_input`/`fail` (permanent).
+///
+/// Threading: an adapter object is used from one strand (its connector's). Cursors are opaque strings that only
+/// the adapter interprets; the engine stores them atomically with the records they cover.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "daemon/config/daemon_config.hpp"
+#include "daemon/core/error.hpp"
+#include "daemon/store/store.hpp"
+
+namespace omnisync::http {
+class webhook_endpoint;
+class registry;
+}  // namespace omnisync::http
+
+namespace omnisync::sync {
+class api_caller;
+}
+
+namespace omnisync::adapters {
+
+template <class T>
+using task = boost::asio::awaitable<omnisync::result<T>>;
+
+enum class poll_mode {
+  incremental,  ///< changes since the cursor (nullopt cursor: from the beginning)
+  full,         ///< a full read from the beginning, ignoring the stored cursor (resync --full)
+};
+
+/// What the engine asks for.
+struct page_request {
+  page_request() = default;
+  page_request(std::string obj, std::optional<std::string> c, poll_mode m = poll_mode::incremental)
+      : object(std::move(obj)), cursor(std::move(c)), mode(m) {}
+  std::string object;
+  std::optional<std::string> cursor;  ///< as returned by the previous page (or stored); nullopt: start
+  poll_mode mode = poll_mode::incremental;
+  std::optional<std::chrono::system_clock::time_point> since;  ///< resync --since: overrides the cursor's time
+};
+
+/// One page of records: raw vendor JSON per record (one object each), plus the cursor that covers it.
+struct page {
+  std::vector<store::source_record> records;
+  /// The cursor to store with these records (atomically). nullopt: leave the stored cursor unchanged.
+  std::optional<std::string> cursor;
+  /// True when the next page can be read at once; false when this read reached the end (wait a poll interval).
+  bool more = false;
+  /// The records carry only some fields (e.g. Salesforce formula columns refreshed on a schedule): the engine
+  /// merges them into the stored copies instead of replacing them. Records not stored yet are skipped.
+  bool partial = false;
+};
+
+/// A page of ids (hard-delete reconciliation).
+struct id_page {
+  std::vector<std::string> ids;
+  std::optional<std::string> next;  ///< pass back to get the next page; nullopt: this was the last
+};
+
+/// What a stored webhook event turned into.
+struct event_records {
+  struct item {
+    item() = default;
+    item(std::string obj, store::source_record r) : object(std::move(obj)), record(std::move(r)) {}
+    std::string object;
+    store::source_record record;  ///< raw vendor JSON, or deleted=true with only the id
+  };
+  std::vector<item> records;      ///< complete records carried by the event
+  /// Records the event only names (e.g. HubSpot sends ids and one property): the engine fetches them.
+  std::vector<std::pair<std::string, std::string>> refetch;  ///< (object, id)
+};
+
+/// One write to a destination record (the outbound mapping's output for one record).
+struct write_item {
+  write_item() = default;
+  write_item(std::int64_t id, std::string key, std::string p)
+      : outbox_id(id), record_key(std::move(key)), payload(std::move(p)) {}
+  std::int64_t outbox_id = 0;
+  std::string record_key;  ///< the upsert key's value (e.g. the email, or an external id)
+  std::string payload;     ///< JSON object of destination fields
+};
+
+struct write_result {
+  enum class outcome { written, retry, rejected };
+  std::int64_t outbox_id = 0;
+  outcome status = outcome::written;
+  std::string destination_id;  ///< the vendor's id of the written record, when known
+  std::string error;           ///< the vendor's message for retry/rejected
+};
+
+/// A field as the vendor's metadata describes it (Salesforce describe, HubSpot properties, Zendesk user fields).
+struct field_info {
+  std::string name;
+  std::string type;          ///< the vendor's type name (string, email, double, datetime, enumeration, ...)
+  std::size_t length = 0;    ///< longest value accepted; 0: no limit known
+  bool updateable = true;    ///< false for read-only and system fields
+  bool calculated = false;   ///< formula / calculated fields
+  bool external_id = false;  ///< usable as an upsert key
+  bool unique = false;
+};
+
+struct object_schema {
+  std::string object;
+  std::vector<field_info> fields;
+  const field_info* find(std::string_view name) const noexcept;
+};
+
+/// Per-connector figures for `status` and `/metrics`.
+struct connector_usage {
+  std::int64_t api_calls = 0;
+  std::int64_t api_errors = 0;
+  std::int64_t budget_used = -1;   ///< daily API budget used, -1 when the vendor reports none
+  std::int64_t budget_limit = -1;
+};
+
+class connector {
+ public:
+  virtual ~connector() = default;
+
+  virtual const std::string& name() const noexcept = 0;
+  virtual std::string_view kind() const noexcept = 0;
+  /// Objects to poll, in order (the config's `objects`, or the adapter's defaults).
+  virtual std::vector<std::string> objects() const = 0;
+
+  /// Reads the next page of `req.object`. Records in a page are distinct by id; an adapter that re-reads an
+  /// overlap window de-duplicates against its cursor itself.
+  virtual task<page> poll(page_request req) = 0;
+  /// Reads the named records now (webhooks that carry only ids, `resync --id`). Ids that no longer exist come
+  /// back as deleted records.
+  virtual task<std::vector<store::source_record>> fetch(std::string object, std::vector<std::string> ids) = 0;
+  /// Every id that exists now, a page at a time, for hard-delete reconciliation (records the store holds that
+  /// are not listed were deleted without a trace). errc::not_found when the vendor cannot list ids.
+  virtual task<id_page> list_ids(std::string object, std::optional<std::string> next) {
+    co_return make_error_code(errc::not_found);
+  }
+  /// Finds records by email (`resync --email`).
+  virtual task<std::vector<store::source_record>> find_by_email(std::string object, std::string email) = 0;
+
+  /// Most writes per call for `object` (Salesforce 200, HubSpot 100, Zendesk 100), capped by config batch_size.
+  virtual std::size_t max_batch(std::string_view object) const = 0;
+  /// Writes (upserts) a batch. One result per item, in any order; the call itself fails only when nothing could
+  /// be attempted (then every item is retried later).
+  virtual task<std::vector<write_result>> write(std::string object, std::vector<write_item> items) = 0;
+
+  /// How this connector's webhooks are accepted; nullptr when it has none configured.
+  virtual std::shared_ptr<const http::webhook_endpoint> webhook() const { return nullptr; }
+  /// Turns a stored webhook event into records. errc::invalid_input for a malformed payload (quarantined).
+  virtual omnisync::result<event_records> parse_event(const store::inbox_event& event) const = 0;
+
+  /// The vendor's metadata for `object` (cached by the engine; re-read on a schedule).
+  virtual task<object_schema> describe(std::string object) = 0;
+
+  virtual connector_usage usage() const = 0;
+};
+
+/// What an adapter gets when it is built.
+struct connector_context {
+  boost::asio::any_io_executor executor;
+  std::string public_url;                 ///< http.public_url (signed webhook URLs are rebuilt from it)
+  http::registry* metrics = nullptr;      ///< may be null (tests)
+};
+
+/// Builds the adapter for `cfg.kind`. Throws std::runtime_error with a sentence for the operator when the
+/// config cannot work (missing credentials, unreadable CA file).
+std::unique_ptr<connector> make_connector(const config::connector_common& cfg, const connector_context& ctx);
+
+/// The kinds the registry knows.
+std::vector<std::string> connector_kinds();
+
+}  // namespace omnisync::adapters

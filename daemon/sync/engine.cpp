@@ -1,0 +1,726 @@
+#include "daemon/sync/engine.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "adapters/common/crypto.hpp"
+#include "daemon/http/listener.hpp"
+#include "daemon/http/metrics.hpp"
+#include "mapping/mapping.hpp"
+
+namespace omnisync::sync {
+namespace asio = boost::asio;
+namespace json = boost::json;
+using store::timestamp;
+
+std::string provisional_profile_id(std::string_view email) {
+  std::string norm;
+  for (char c : email)
+    if (!std::isspace(static_cast<unsigned char>(c))) norm += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (norm.empty()) return {};
+  return "p" + adapters::sha256_hex(norm).substr(0, 16);
+}
+
+namespace {
+
+timestamp now_ms() { return std::chrono::time_point_cast<milliseconds>(std::chrono::system_clock::now()); }
+
+asio::awaitable<void> sleep_for(milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, std::max(d, milliseconds(0)));
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+/// Merges the top-level members of `patch` into `base` (both JSON objects); `base` when either is not one.
+std::string merge_json(const std::string& base, const std::string& patch) {
+  boost::system::error_code ec1, ec2;
+  auto b = json::parse(base, ec1);
+  auto p = json::parse(patch, ec2);
+  if (ec1 || ec2 || !b.is_object() || !p.is_object()) return base;
+  for (auto& kv : p.as_object()) b.as_object()[kv.key()] = kv.value();
+  return json::serialize(b);
+}
+
+}  // namespace
+
+// ---- state -----------------------------------------------------------------------------------------------------
+
+struct object_state {
+  explicit object_state(std::string n) { st.object = std::move(n); }
+  object_status st;                                   // guarded by impl::mu
+  std::optional<resync_request> pending_resync;       // full / since: guarded by impl::mu
+  std::vector<resync_request> pending_lookups;        // id / email: guarded by impl::mu
+  std::atomic<bool> wake{false};
+};
+
+struct connector_state {
+  config::connector_common cfg;
+  std::unique_ptr<adapters::connector> adapter;
+  std::vector<std::unique_ptr<object_state>> objects;
+  std::atomic<bool> paused{false};
+  connector_status counters;                          // events/writes counters: guarded by impl::mu
+
+  object_state* find(std::string_view object) {
+    for (auto& o : objects)
+      if (o->st.object == object) return o.get();
+    return nullptr;
+  }
+};
+
+/// Compiled mappings by (system, object, direction); replaced as a whole on reload.
+struct plan_set {
+  std::vector<std::shared_ptr<const mapping::plan>> all;
+  std::shared_ptr<const mapping::plan> inbound(std::string_view system, std::string_view object) const {
+    for (const auto& p : all)
+      if (p->direction() == mapping::direction::inbound && p->system() == system && p->object() == object) return p;
+    return nullptr;
+  }
+};
+
+/// Evaluators are per loop (they own scratch buffers), keyed by plan.
+struct evaluator_cache {
+  std::map<const mapping::plan*, std::unique_ptr<mapping::evaluator>> by_plan;
+  mapping::evaluator& get(const std::shared_ptr<const mapping::plan>& p) {
+    auto& e = by_plan[p.get()];
+    if (!e || &e->mapping_plan() != p.get()) e = std::make_unique<mapping::evaluator>(p);
+    return *e;
+  }
+};
+
+struct engine::impl {
+  asio::any_io_executor ex;
+  store::store& db;
+  engine_options opt;
+  mutable std::mutex mu;
+  std::vector<std::unique_ptr<connector_state>> conns;
+  std::shared_ptr<const plan_set> plans = std::make_shared<plan_set>();
+
+  http::metric_family<http::metric_counter>* records_in = nullptr;
+  http::metric_family<http::metric_counter>* writes_out = nullptr;
+  http::metric_family<http::metric_counter>* dead_letters = nullptr;
+  http::metric_family<http::metric_gauge>* lag = nullptr;
+  http::metric_family<http::metric_histogram>* page_seconds = nullptr;
+
+  impl(asio::any_io_executor e, store::store& s, engine_options o) : ex(std::move(e)), db(s), opt(o) {}
+
+  std::shared_ptr<const plan_set> current_plans() const {
+    std::lock_guard lk(mu);
+    return plans;
+  }
+
+  connector_state* find(std::string_view name) const {
+    for (const auto& c : conns)
+      if (c->cfg.name == name) return c.get();
+    return nullptr;
+  }
+
+  // ---- mapping and propagation ------------------------------------------------------------------------------
+
+  /// What one batch of source records turns into.
+  struct processed {
+    std::vector<store::outbox_write> writes;
+    std::vector<store::dead_letter_entry> failures;
+  };
+
+  /// Maps each record with the inbound plan of (kind, object) and the result with every other connector's
+  /// outbound plans. Records themselves are stored raw by the caller (the source's truth); a record that fails
+  /// mapping is dead-lettered with the reason and not propagated.
+  void process(const connector_state& src, const std::string& object, const std::vector<store::source_record>& recs,
+               evaluator_cache& evals, processed& out, std::int64_t& failures) {
+    auto ps = current_plans();
+    auto in = ps->inbound(src.cfg.kind, object);
+    if (!in) return;  // nothing maps this object: stored for later, nothing to propagate
+    auto& ev = evals.get(in);
+    mapping::record_error err;
+    std::string canonical;
+    for (const auto& r : recs) {
+      if (r.deleted) continue;
+      const mapping::mapped_record* m = ev.apply(r.payload, err);
+      if (!m) {
+        ++failures;
+        out.failures.emplace_back(store::retry_target::none, src.cfg.name, object, r.id, std::string(), "mapping",
+                                  err.format(), r.payload, std::string("{}"));
+        continue;
+      }
+      canonical.clear();
+      m->append_json(*in, canonical);
+      // _profile_id: provisional, from the email (see engine.hpp).
+      std::string email;
+      const auto targets = in->targets();
+      for (std::size_t i = 0; i < targets.size() && i < m->fields.size(); ++i)
+        if (targets[i] == "email" && m->fields[i].k == mapping::value::kind::string) email = m->fields[i].s;
+      const auto pid = provisional_profile_id(email);
+      if (!pid.empty() && canonical.size() >= 2) {
+        std::string head = "{\"_profile_id\":\"" + pid + "\"";
+        canonical = canonical.size() > 2 ? head + "," + canonical.substr(1) : head + "}";
+      }
+      for (const auto& p : ps->all) {
+        if (p->direction() != mapping::direction::outbound) continue;
+        for (const auto& dst : conns) {
+          if (dst.get() == &src || dst->cfg.kind != p->system() || !dst->cfg.enabled) continue;
+          auto& oev = evals.get(p);
+          mapping::record_error oerr;
+          const mapping::mapped_record* o = oev.apply(canonical, oerr);
+          if (!o) {
+            // A record without what the destination requires (e.g. no email, so no key) is not written there;
+            // that is a subscription filter, not a failure.
+            spdlog::debug("{}: {} {} not written to {}: {}", src.cfg.name, object, r.id, dst->cfg.name, oerr.format());
+            continue;
+          }
+          std::string key;
+          const auto otargets = p->targets();
+          for (std::size_t i = 0; i < otargets.size() && i < o->fields.size(); ++i) {
+            if (otargets[i] != p->upsert_key()) continue;
+            const auto& v = o->fields[i];
+            if (v.k == mapping::value::kind::string) key = v.s;
+            else if (v.k == mapping::value::kind::integer) key = std::to_string(v.i);
+          }
+          if (key.empty()) continue;
+          std::string payload;
+          o->append_json(*p, payload);
+          out.writes.emplace_back(dst->cfg.name, p->object(), key, std::move(payload));
+        }
+      }
+    }
+  }
+
+  /// Stores a page: dead letters and outbox first, then the records with the cursor in one transaction, so a
+  /// crash before the cursor moves repeats the page (coalesced, idempotent) and loses nothing.
+  asio::awaitable<omnisync::result<store::append_summary>> store_records(
+      connector_state& c, const std::string& object, std::vector<store::source_record> recs,
+      std::optional<std::string> cursor, bool partial, evaluator_cache& evals, object_state* os) {
+    if (partial) {
+      std::vector<store::source_record> merged;
+      for (auto& r : recs) {
+        auto got = co_await db.record_get(c.cfg.name, object, r.id);
+        if (!got) co_return got.error();
+        if (!*got) continue;  // not stored yet: the regular poll brings it complete
+        merged.emplace_back(r.id, merge_json((*got)->payload, r.payload), (*got)->source_updated_at, (*got)->deleted);
+      }
+      recs = std::move(merged);
+    }
+    processed out;
+    std::int64_t failures = 0;
+    process(c, object, recs, evals, out, failures);
+    for (auto& f : out.failures) {
+      auto added = co_await db.dead_letter_add(std::move(f));
+      if (!added) co_return added.error();
+      if (dead_letters) dead_letters->with({c.cfg.name, "mapping"}).inc();
+    }
+    if (!out.writes.empty()) {
+      auto q = co_await db.outbox_enqueue(std::move(out.writes), std::nullopt);
+      if (!q) co_return q.error();
+    }
+    timestamp newest{};
+    for (const auto& r : recs) newest = std::max(newest, r.source_updated_at);
+    const auto n = static_cast<std::int64_t>(recs.size());
+    store::record_batch batch(c.cfg.name, object, std::move(recs), std::move(cursor));
+    auto sum = co_await db.append_records(std::move(batch));
+    if (!sum) co_return sum.error();
+    if (records_in) records_in->with({c.cfg.name, object}).inc(static_cast<double>(n));
+    if (os) {
+      std::lock_guard lk(mu);
+      os->st.records_read += n;
+      os->st.records_stored += static_cast<std::int64_t>(sum->written);
+      os->st.mapping_failures += failures;
+      if (newest > os->st.newest_source_update) os->st.newest_source_update = newest;
+      if (os->st.resync_running) {
+        os->st.resync_read += n;
+        os->st.resync_stored += static_cast<std::int64_t>(sum->written);
+      }
+    }
+    co_return *sum;
+  }
+
+  // ---- loops ------------------------------------------------------------------------------------------------
+
+  /// Sleeps up to `d`, in short steps, returning early when woken (a resync request) or paused state changes.
+  asio::awaitable<void> nap(object_state& os, milliseconds d) {
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < until && !os.wake.exchange(false)) {
+      auto left = std::chrono::duration_cast<milliseconds>(until - std::chrono::steady_clock::now());
+      co_await sleep_for(std::min(left, milliseconds(100)));
+    }
+  }
+
+  asio::awaitable<void> handle_lookups(connector_state& c, object_state& os, evaluator_cache& evals) {
+    std::vector<resync_request> todo;
+    {
+      std::lock_guard lk(mu);
+      todo.swap(os.pending_lookups);
+    }
+    for (const auto& r : todo) {
+      omnisync::result<std::vector<store::source_record>> got = make_error_code(errc::fail);
+      if (r.what == resync_request::kind::id) {
+        std::vector<std::string> ids{r.value};
+        got = co_await c.adapter->fetch(os.st.object, std::move(ids));
+      } else {
+        got = co_await c.adapter->find_by_email(os.st.object, r.value);
+      }
+      std::string error;
+      if (!got) {
+        error = got.error().message();
+      } else {
+        auto stored = co_await store_records(c, os.st.object, std::move(*got), std::nullopt, false, evals, &os);
+        if (!stored) error = stored.error().message();
+      }
+      std::lock_guard lk(mu);
+      os.st.resync_running = false;
+      os.st.resync_finished = now_ms();
+      os.st.resync_error = error;
+    }
+  }
+
+  asio::awaitable<void> poll_loop(connector_state& c, object_state& os) {
+    evaluator_cache evals;
+    unsigned failures = 0;
+    std::optional<std::string> resync_cursor;  // position of a running full resync (nullopt: start)
+    bool in_resync = false;
+    std::optional<std::chrono::system_clock::time_point> since;
+    auto last_reconcile = std::chrono::steady_clock::now();
+    for (;;) {
+      if (c.paused.load()) {
+        {
+          std::lock_guard lk(mu);
+          os.st.phase = "paused";
+        }
+        co_await sleep_for(milliseconds(100));
+        continue;
+      }
+      co_await handle_lookups(c, os, evals);
+      {
+        std::lock_guard lk(mu);
+        if (os.pending_resync) {
+          in_resync = true;
+          resync_cursor.reset();
+          since.reset();
+          if (os.pending_resync->what == resync_request::kind::since) {
+            auto t = parse_time(os.pending_resync->value);
+            if (t) since = *t;
+          }
+          os.pending_resync.reset();
+          os.st.resync_running = true;
+          os.st.resync_read = os.st.resync_stored = 0;
+          os.st.resync_started = now_ms();
+          os.st.resync_finished = {};
+          os.st.resync_error.clear();
+        }
+        os.st.phase = in_resync ? "resync" : "polling";
+        os.st.last_attempt = now_ms();
+      }
+      adapters::page_request req;
+      req.object = os.st.object;
+      if (in_resync) {
+        req.cursor = resync_cursor;
+        req.mode = since ? adapters::poll_mode::incremental : adapters::poll_mode::full;
+        if (since && !resync_cursor) req.since = since;
+      } else {
+        auto cur = co_await db.cursor_get(c.cfg.name, os.st.object);
+        if (!cur) {
+          co_await fail(c, os, failures, "store: " + cur.error().message());
+          continue;
+        }
+        req.cursor = *cur;
+      }
+      const auto started = std::chrono::steady_clock::now();
+      auto pg = co_await c.adapter->poll(req);
+      if (!pg) {
+        co_await fail(c, os, failures, pg.error().message());
+        continue;
+      }
+      const bool more = pg->more;
+      auto next_cursor = pg->cursor;
+      // A full resync keeps its own position and stores the cursor only at the end, so that the incremental
+      // cursor stays valid if it is interrupted; its last page's cursor continues incrementally.
+      std::optional<std::string> cursor_to_store = in_resync && more ? std::nullopt : next_cursor;
+      auto stored = co_await store_records(c, os.st.object, std::move(pg->records), cursor_to_store, pg->partial,
+                                           evals, &os);
+      if (!stored) {
+        co_await fail(c, os, failures, "store: " + stored.error().message());
+        continue;
+      }
+      if (page_seconds)
+        page_seconds->with({c.cfg.name})
+            .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      failures = 0;
+      if (in_resync) resync_cursor = next_cursor;
+      {
+        std::lock_guard lk(mu);
+        ++os.st.pages;
+        os.st.last_success = now_ms();
+        os.st.last_error.clear();
+        if (cursor_to_store) os.st.cursor = cursor_to_store;
+        if (in_resync && !more) {
+          os.st.resync_running = false;
+          os.st.resync_finished = now_ms();
+        }
+        os.st.phase = "idle";
+      }
+      if (lag) {
+        std::lock_guard lk(mu);
+        if (os.st.newest_source_update != timestamp{})
+          lag->with({c.cfg.name, os.st.object})
+              .set(std::chrono::duration<double>(now_ms() - os.st.newest_source_update).count());
+      }
+      if (in_resync && !more) in_resync = false;
+      if (!more) {
+        if (opt.reconcile_interval.count() > 0 &&
+            std::chrono::steady_clock::now() - last_reconcile >= opt.reconcile_interval) {
+          co_await reconcile(c, os, evals);
+          last_reconcile = std::chrono::steady_clock::now();
+        }
+        co_await nap(os, c.cfg.poll_interval);
+      }
+    }
+  }
+
+  static std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& s) {
+    // ISO 8601 UTC: 2026-11-23T10:00:00Z (seconds optional fraction ignored)
+    int y, mo, d, h = 0, mi = 0, sec = 0;
+    if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &sec) < 3) return std::nullopt;
+    using namespace std::chrono;
+    auto days = sys_days(year(y) / month(static_cast<unsigned>(mo)) / day(static_cast<unsigned>(d)));
+    if (!(year(y) / month(static_cast<unsigned>(mo)) / day(static_cast<unsigned>(d))).ok()) return std::nullopt;
+    return system_clock::time_point(days + hours(h) + minutes(mi) + seconds(sec));
+  }
+
+  asio::awaitable<void> fail(connector_state& c, object_state& os, unsigned& failures, std::string why) {
+    spdlog::warn("{}: polling {} failed: {}", c.cfg.name, os.st.object, why);
+    {
+      std::lock_guard lk(mu);
+      os.st.last_error = std::move(why);
+      os.st.phase = "error";
+    }
+    auto pause = opt.error_pause * (1u << std::min(failures, 6u));
+    ++failures;
+    co_await nap(os, std::min(pause, opt.error_pause_cap));
+  }
+
+  /// Hard deletes: ids the store holds that the vendor no longer lists are marked deleted.
+  asio::awaitable<void> reconcile(connector_state& c, object_state& os, evaluator_cache& evals) {
+    std::vector<std::string> live;
+    std::optional<std::string> next;
+    do {
+      auto pg = co_await c.adapter->list_ids(os.st.object, next);
+      if (!pg) co_return;  // not supported or failed: try at the next interval
+      live.insert(live.end(), pg->ids.begin(), pg->ids.end());
+      next = pg->next;
+    } while (next);
+    std::sort(live.begin(), live.end());
+    std::string after;
+    std::vector<store::source_record> gone;
+    for (;;) {
+      auto rows = co_await db.record_scan(c.cfg.name, os.st.object, after, 1000);
+      if (!rows || rows->empty()) break;
+      for (const auto& r : *rows)
+        if (!r.deleted && !std::binary_search(live.begin(), live.end(), r.id))
+          gone.emplace_back(r.id, r.payload, r.source_updated_at, true);
+      after = rows->back().id;
+    }
+    if (!gone.empty()) {
+      spdlog::info("{}: {} {} record(s) deleted upstream without a trace (reconciliation)", c.cfg.name, gone.size(),
+                   os.st.object);
+      co_await store_records(c, os.st.object, std::move(gone), std::nullopt, false, evals, &os);
+    }
+  }
+
+  asio::awaitable<void> inbox_loop() {
+    evaluator_cache evals;
+    for (;;) {
+      auto items = co_await db.inbox_claim(opt.inbox_batch, opt.inbox_lease, std::nullopt);
+      if (!items || items->empty()) {
+        co_await sleep_for(opt.queue_idle);
+        continue;
+      }
+      std::vector<std::int64_t> done;
+      for (auto& it : *items) {
+        auto* c = find(it.event.connector);
+        if (!c) {
+          co_await quarantine(it, "connector", "no connector named " + it.event.connector + " is configured");
+          done.push_back(it.id);
+          continue;
+        }
+        if (c->paused.load()) {
+          std::vector<std::int64_t> one{it.id};
+          co_await db.inbox_nack(std::move(one), "paused", now_ms() + milliseconds(1000));
+          continue;
+        }
+        auto parsed = c->adapter->parse_event(it.event);
+        if (!parsed) {
+          co_await quarantine(it, "parse", "malformed event: " + parsed.error().message());
+          done.push_back(it.id);
+          continue;
+        }
+        std::string error;
+        // Group the event's records per object.
+        std::map<std::string, std::vector<store::source_record>> by_object;
+        for (auto& r : parsed->records) by_object[r.object].push_back(std::move(r.record));
+        std::map<std::string, std::vector<std::string>> refetch;
+        for (auto& [obj, id] : parsed->refetch) refetch[obj].push_back(id);
+        for (auto& [obj, ids] : refetch) {
+          auto got = co_await c->adapter->fetch(obj, ids);
+          if (!got) {
+            error = "fetching " + obj + ": " + got.error().message();
+            break;
+          }
+          for (auto& r : *got) by_object[obj].push_back(std::move(r));
+        }
+        if (error.empty()) {
+          for (auto& [obj, recs] : by_object) {
+            auto stored = co_await store_records(*c, obj, std::move(recs), std::nullopt, false, evals, c->find(obj));
+            if (!stored) {
+              error = "store: " + stored.error().message();
+              break;
+            }
+          }
+        }
+        if (error.empty()) {
+          done.push_back(it.id);
+          std::lock_guard lk(mu);
+          ++c->counters.events_in;
+        } else if (it.attempts >= opt.max_inbox_attempts) {
+          co_await quarantine(it, "process", error);
+          done.push_back(it.id);
+        } else {
+          std::vector<std::int64_t> one{it.id};
+          co_await db.inbox_nack(std::move(one), error, now_ms() + opt.error_pause * (1 << std::min(it.attempts, 6)));
+        }
+      }
+      if (!done.empty()) co_await db.inbox_ack(std::move(done));
+    }
+  }
+
+  asio::awaitable<void> quarantine(const store::inbox_item& it, const std::string& stage, const std::string& why) {
+    spdlog::warn("{}: webhook event {} quarantined ({}): {}", it.event.connector, it.event.dedupe_key, stage, why);
+    store::dead_letter_entry e(store::retry_target::inbox, it.event.connector, std::string(), std::string(),
+                               it.event.dedupe_key, stage, why, it.event.body, it.event.meta);
+    co_await db.dead_letter_add(std::move(e));
+    if (dead_letters) dead_letters->with({it.event.connector, stage}).inc();
+  }
+
+  asio::awaitable<void> writer_loop(connector_state& c) {
+    for (;;) {
+      if (c.paused.load()) {
+        co_await sleep_for(milliseconds(100));
+        continue;
+      }
+      // One object at a time, in batches of the vendor's size.
+      auto items = co_await db.outbox_claim(std::max<std::size_t>(1, c.adapter->max_batch("")) * 2, opt.write_lease,
+                                            c.cfg.name);
+      if (!items || items->empty()) {
+        co_await sleep_for(opt.queue_idle);
+        continue;
+      }
+      std::map<std::string, std::vector<store::outbox_item>> by_object;
+      for (auto& it : *items) by_object[it.write.object].push_back(std::move(it));
+      for (auto& [object, list] : by_object) {
+        const std::size_t batch = std::max<std::size_t>(1, c.adapter->max_batch(object));
+        for (std::size_t at = 0; at < list.size(); at += batch) {
+          std::vector<adapters::write_item> chunk;
+          std::map<std::int64_t, const store::outbox_item*> by_id;
+          for (std::size_t i = at; i < std::min(list.size(), at + batch); ++i) {
+            chunk.emplace_back(list[i].id, list[i].write.record_key, list[i].write.payload);
+            by_id[list[i].id] = &list[i];
+          }
+          auto res = co_await c.adapter->write(object, std::move(chunk));
+          std::vector<std::int64_t> ok;
+          std::vector<const store::outbox_item*> retry, rejected;
+          std::map<std::int64_t, std::string> errors;
+          if (!res) {
+            for (auto& [id, it] : by_id) {
+              retry.push_back(it);
+              errors[id] = res.error().message();
+            }
+          } else {
+            for (const auto& r : *res) {
+              auto f = by_id.find(r.outbox_id);
+              if (f == by_id.end()) continue;
+              if (r.status == adapters::write_result::outcome::written) ok.push_back(r.outbox_id);
+              else if (r.status == adapters::write_result::outcome::rejected) rejected.push_back(f->second);
+              else retry.push_back(f->second);
+              errors[r.outbox_id] = r.error;
+              by_id.erase(f);
+            }
+            for (auto& [id, it] : by_id) {  // the adapter said nothing about these: try again
+              retry.push_back(it);
+              errors[id] = "no result from the adapter";
+            }
+          }
+          if (!ok.empty()) co_await db.outbox_ack(ok);
+          for (const auto* it : retry) {
+            if (it->attempts >= opt.max_write_attempts) {
+              rejected.push_back(it);
+              continue;
+            }
+            std::vector<std::int64_t> one{it->id};
+            co_await db.outbox_nack(std::move(one), errors[it->id],
+                                    now_ms() + opt.write_retry * (1 << std::min(it->attempts, 8)));
+          }
+          for (const auto* it : rejected) {
+            store::dead_letter_entry e(store::retry_target::outbox, c.cfg.name, object, it->write.record_key,
+                                       std::string(), "write", errors[it->id], it->write.payload, std::string("{}"));
+            co_await db.dead_letter_add(std::move(e));
+            std::vector<std::int64_t> one{it->id};
+            co_await db.outbox_ack(std::move(one));  // leaves the queue; the dead letter holds it
+            if (dead_letters) dead_letters->with({c.cfg.name, "write"}).inc();
+          }
+          if (writes_out) {
+            writes_out->with({c.cfg.name, object, "written"}).inc(static_cast<double>(ok.size()));
+            writes_out->with({c.cfg.name, object, "rejected"}).inc(static_cast<double>(rejected.size()));
+            writes_out->with({c.cfg.name, object, "retried"}).inc(static_cast<double>(retry.size()));
+          }
+          std::lock_guard lk(mu);
+          c.counters.writes_ok += static_cast<std::int64_t>(ok.size());
+          c.counters.writes_rejected += static_cast<std::int64_t>(rejected.size());
+          c.counters.writes_retried += static_cast<std::int64_t>(retry.size());
+          if (!errors.empty())
+            for (auto& [id, e] : errors)
+              if (!e.empty()) c.counters.last_write_error = e;
+        }
+      }
+    }
+  }
+};
+
+// ---- engine -------------------------------------------------------------------------------------------------------
+
+engine::engine(asio::any_io_executor ex, store::store& db, engine_options options, http::registry* metrics)
+    : impl_(std::make_shared<impl>(std::move(ex), db, options)) {
+  if (metrics) {
+    impl_->records_in = &metrics->counter("omnisync_records_in_total", "Source records stored, by connector and object",
+                                          {"connector", "object"});
+    impl_->writes_out = &metrics->counter("omnisync_writes_total", "Writes to destinations by outcome",
+                                          {"connector", "object", "outcome"});
+    impl_->dead_letters =
+        &metrics->counter("omnisync_dead_letters_total", "Entries added to the dead-letter table", {"connector", "stage"});
+    impl_->lag = &metrics->gauge("omnisync_sync_lag_seconds",
+                                 "Age of the newest source change stored, by connector and object", {"connector", "object"});
+    impl_->page_seconds = &metrics->histogram("omnisync_poll_page_seconds", "Time to read and store one page",
+                                              http::registry::duration_buckets(), {"connector"});
+  }
+}
+
+engine::~engine() = default;
+
+void engine::set_mappings(std::vector<std::shared_ptr<const mapping::plan>> plans) {
+  auto ps = std::make_shared<plan_set>();
+  ps->all = std::move(plans);
+  std::lock_guard lk(impl_->mu);
+  impl_->plans = std::move(ps);
+}
+
+void engine::add(std::unique_ptr<adapters::connector> c, const config::connector_common& cfg) {
+  auto st = std::make_unique<connector_state>();
+  st->cfg = cfg;
+  for (const auto& o : c->objects()) st->objects.push_back(std::make_unique<object_state>(o));
+  st->adapter = std::move(c);
+  st->counters.name = cfg.name;
+  st->counters.kind = cfg.kind;
+  std::lock_guard lk(impl_->mu);
+  impl_->conns.push_back(std::move(st));
+}
+
+std::vector<std::shared_ptr<const http::webhook_endpoint>> engine::webhook_endpoints() const {
+  std::vector<std::shared_ptr<const http::webhook_endpoint>> out;
+  std::lock_guard lk(impl_->mu);
+  for (const auto& c : impl_->conns)
+    if (auto w = c->adapter->webhook()) out.push_back(std::move(w));
+  return out;
+}
+
+std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> engine::tasks() {
+  std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> out;
+  auto self = impl_;
+  out.emplace_back("inbox", [self] { return self->inbox_loop(); });
+  std::lock_guard lk(impl_->mu);
+  for (auto& c : impl_->conns) {
+    if (!c->cfg.enabled) continue;
+    auto* cs = c.get();
+    out.emplace_back(cs->cfg.name + " writer", [self, cs] { return self->writer_loop(*cs); });
+    for (auto& o : cs->objects) {
+      auto* os = o.get();
+      out.emplace_back(cs->cfg.name + " " + os->st.object, [self, cs, os] { return self->poll_loop(*cs, *os); });
+    }
+  }
+  return out;
+}
+
+omnisync::result<void> engine::pause(const std::string& connector) {
+  auto* c = impl_->find(connector);
+  if (!c) return make_error_code(errc::not_found);
+  c->paused = true;
+  return {};
+}
+
+omnisync::result<void> engine::resume(const std::string& connector) {
+  auto* c = impl_->find(connector);
+  if (!c) return make_error_code(errc::not_found);
+  c->paused = false;
+  for (auto& o : c->objects) o->wake = true;
+  return {};
+}
+
+bool engine::paused(const std::string& connector) const {
+  auto* c = impl_->find(connector);
+  return c && c->paused.load();
+}
+
+omnisync::result<std::vector<std::string>> engine::request_resync(const resync_request& req) {
+  auto* c = impl_->find(req.connector);
+  if (!c) return make_error_code(errc::not_found);
+  std::vector<object_state*> targets;
+  if (req.object.empty()) {
+    for (auto& o : c->objects) targets.push_back(o.get());
+  } else if (auto* o = c->find(req.object)) {
+    targets.push_back(o);
+  } else {
+    return make_error_code(errc::not_found);
+  }
+  if (req.what == resync_request::kind::since && !impl::parse_time(req.value))
+    return make_error_code(errc::invalid_input);
+  std::vector<std::string> names;
+  std::lock_guard lk(impl_->mu);
+  for (auto* o : targets) {
+    if (req.what == resync_request::kind::id || req.what == resync_request::kind::email) {
+      o->pending_lookups.push_back(req);
+      o->st.resync_running = true;
+    } else {
+      o->pending_resync = req;
+      o->st.resync_running = true;  // shown at once; the loop resets the counters when it starts
+    }
+    o->st.resync_read = o->st.resync_stored = 0;
+    o->st.resync_started = now_ms();
+    o->st.resync_finished = {};
+    o->wake = true;
+    names.push_back(o->st.object);
+  }
+  return names;
+}
+
+std::vector<connector_status> engine::status() const {
+  std::vector<connector_status> out;
+  std::lock_guard lk(impl_->mu);
+  for (const auto& c : impl_->conns) {
+    connector_status s = c->counters;
+    s.paused = c->paused.load();
+    s.usage = c->adapter->usage();
+    for (const auto& o : c->objects) s.objects.push_back(o->st);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<std::string> engine::connectors() const {
+  std::vector<std::string> out;
+  std::lock_guard lk(impl_->mu);
+  for (const auto& c : impl_->conns) out.push_back(c->cfg.name);
+  return out;
+}
+
+}  // namespace omnisync::sync

@@ -1,0 +1,143 @@
+#pragma once
+/// The sync engine: what moves records between the connected systems and the store.
+///
+///   poll loop per (connector, object) ─┐
+///                                      ├─> map (inbound plan) ─> store records + cursor (one transaction)
+///   inbox loop (stored webhooks) ──────┘        │                   └─> dead letters (mapping failures)
+///                                               └─> outbound plans of the other connectors ─> outbox
+///   writer loop per connector: outbox claim ─> adapter.write (batched) ─> ack / nack / dead letter
+///
+/// Guarantees: a cursor advances only in the transaction that stores the records it covers; an inbox event is
+/// acknowledged only after its records are stored (or it is dead-lettered with the reason); an outbox write is
+/// acknowledged only after the vendor confirmed it. A crash anywhere therefore repeats work (upserts, so harmless)
+/// and loses nothing. Writes equal to what was last written to a record are skipped by the store, which stops
+/// ping-pong between two systems.
+///
+/// Until the 360-view layer exists, `_profile_id` for outbound mappings is derived from the normalised email
+/// ("p" + 16 hex digits of its SHA-256): the same person in two systems gets the same key.
+///
+/// Threading: every loop runs on the executor it is spawned on (the application's task group strand), and the
+/// adapters are used only from those loops. `status()`, `pause()`, `resume()` and `request_resync()` may be
+/// called from any thread (control commands).
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapters/connector.hpp"
+#include "daemon/config/daemon_config.hpp"
+#include "daemon/store/store.hpp"
+
+namespace omnisync::mapping {
+class plan;
+}
+namespace omnisync::http {
+class registry;
+class webhook_endpoint;
+}  // namespace omnisync::http
+
+namespace omnisync::sync {
+
+using std::chrono::milliseconds;
+
+struct engine_options {
+  std::size_t inbox_batch = 100;
+  milliseconds inbox_lease{60000};
+  milliseconds queue_idle{200};        ///< how often an empty inbox/outbox is looked at again
+  milliseconds error_pause{1000};      ///< first pause after a failed poll; doubles per failure
+  milliseconds error_pause_cap{60000};
+  int max_inbox_attempts = 5;          ///< then the event is dead-lettered
+  int max_write_attempts = 8;          ///< then the write is dead-lettered
+  milliseconds write_retry{2000};      ///< first retry delay of a failed write; doubles per attempt
+  milliseconds write_lease{120000};
+  milliseconds reconcile_interval{0};  ///< hard-delete reconciliation by id sets; 0: off
+};
+
+/// One (connector, object) as `status` shows it.
+struct object_status {
+  std::string object;
+  std::string phase = "idle";          ///< idle | polling | resync | paused | error
+  std::optional<std::string> cursor;
+  std::int64_t records_read = 0;
+  std::int64_t records_stored = 0;
+  std::int64_t mapping_failures = 0;
+  std::int64_t pages = 0;
+  store::timestamp last_success{};
+  store::timestamp last_attempt{};
+  std::string last_error;
+  store::timestamp newest_source_update{};  ///< lag = now - this
+  // the running or last resync
+  bool resync_running = false;
+  std::int64_t resync_read = 0;
+  std::int64_t resync_stored = 0;
+  store::timestamp resync_started{};
+  store::timestamp resync_finished{};
+  std::string resync_error;
+};
+
+struct connector_status {
+  std::string name, kind;
+  bool paused = false;
+  std::vector<object_status> objects;
+  adapters::connector_usage usage;
+  std::int64_t events_in = 0;          ///< webhook events processed
+  std::int64_t writes_ok = 0;
+  std::int64_t writes_rejected = 0;
+  std::int64_t writes_retried = 0;
+  std::string last_write_error;
+};
+
+struct resync_request {
+  std::string connector;
+  std::string object;                  ///< empty: every object of the connector
+  enum class kind { full, since, id, email } what = kind::full;
+  std::string value;                   ///< the time (since, ISO 8601), the id or the email
+  std::vector<std::string> fields;     ///< --fields: only these (informational for adapters that support it)
+};
+
+class engine {
+ public:
+  engine(boost::asio::any_io_executor ex, store::store& db, engine_options options, http::registry* metrics);
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  /// Replaces the compiled mappings (start-up and reload).
+  void set_mappings(std::vector<std::shared_ptr<const mapping::plan>> plans);
+  void add(std::unique_ptr<adapters::connector> c, const config::connector_common& cfg);
+
+  /// Every connector's webhook endpoint (for the HTTP listener).
+  std::vector<std::shared_ptr<const http::webhook_endpoint>> webhook_endpoints() const;
+  /// The loops to run, each with a name for failure reports; spawn every one of them.
+  std::vector<std::pair<std::string, std::function<boost::asio::awaitable<void>()>>> tasks();
+
+  /// Pausing stops polls, inbox processing and writes of the connector before their next step (webhooks are
+  /// still accepted and stored). errc::not_found for an unknown connector.
+  omnisync::result<void> pause(const std::string& connector);
+  omnisync::result<void> resume(const std::string& connector);
+  bool paused(const std::string& connector) const;
+
+  /// Queues a resync; the poll loops carry it out. Returns the objects it covers (errc::not_found for an
+  /// unknown connector or object, errc::invalid_input for a bad --since time).
+  omnisync::result<std::vector<std::string>> request_resync(const resync_request& req);
+
+  std::vector<connector_status> status() const;
+  std::vector<std::string> connectors() const;
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+/// The provisional profile id for an email (see the class comment); empty for an empty email.
+std::string provisional_profile_id(std::string_view email);
+
+}  // namespace omnisync::sync
