@@ -18,8 +18,12 @@
 #include "daemon/app/notify.hpp"
 #include "daemon/app/task_group.hpp"
 #include "daemon/control/server.hpp"
+#include "adapters/connector.hpp"
 #include "daemon/core/version.hpp"
+#include "daemon/http/listener.hpp"
+#include "daemon/http/metrics.hpp"
 #include "daemon/store/blocking.hpp"
+#include "daemon/sync/engine.hpp"
 #include "daemon/store/store.hpp"
 
 namespace asio = boost::asio;
@@ -57,6 +61,54 @@ const char* format_name(config::log_format f) {
   }
 }
 
+bool connectors_differ(const config::daemon_config& a, const config::daemon_config& b) {
+  if (a.connectors.size() != b.connectors.size()) return true;
+  for (std::size_t i = 0; i < a.connectors.size(); ++i) {
+    const auto& x = a.connectors[i];
+    const auto& y = b.connectors[i];
+    if (x.name != y.name || x.kind != y.kind || x.base_url != y.base_url || x.enabled != y.enabled ||
+        x.objects != y.objects || x.settings != y.settings || x.poll_interval != y.poll_interval ||
+        x.secrets.size() != y.secrets.size())
+      return true;
+    for (const auto& [k, v] : x.secrets) {
+      auto it = y.secrets.find(k);
+      if (it == y.secrets.end() || it->second.reveal() != v.reveal()) return true;
+    }
+  }
+  return false;
+}
+
+std::int64_t epoch_ms(store::timestamp t) { return t.time_since_epoch().count(); }
+
+std::string iso_text(store::timestamp t) {
+  if (t == store::timestamp{}) return {};
+  std::time_t secs = static_cast<std::time_t>(t.time_since_epoch().count() / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json::object dead_letter_json(const store::dead_letter& d, bool with_payload) {
+  json::object o{{"id", d.id},
+                 {"connector", d.entry.connector},
+                 {"object", d.entry.object},
+                 {"record_id", d.entry.record_id},
+                 {"event_id", d.entry.event_id},
+                 {"stage", d.entry.stage},
+                 {"reason", d.entry.reason},
+                 {"created_at", iso_text(d.created_at)},
+                 {"retry_to", d.entry.target == store::retry_target::inbox    ? "inbox"
+                              : d.entry.target == store::retry_target::outbox ? "outbox"
+                                                                             : "none"}};
+  if (with_payload) {
+    o["payload"] = d.entry.payload;
+    o["meta"] = d.entry.meta;
+  }
+  return o;
+}
+
 }  // namespace
 
 struct application::impl {
@@ -68,6 +120,10 @@ struct application::impl {
         tasks(ioc.get_executor(), [](const std::string& t, const std::string& what) {
           logger("app")->error("task {} ended with an exception: {}", t, what);
         }),
+        sync_tasks(ioc.get_executor(), [](const std::string& t, const std::string& what) {
+          logger("sync")->error("sync task {} ended with an exception: {}", t, what);
+        }),
+        mappings(std::move(initial.mappings)),
         started(std::chrono::steady_clock::now()) {
     set_secrets(initial.secret_values);
   }
@@ -84,8 +140,14 @@ struct application::impl {
   std::unique_ptr<store::store> db;
   std::unique_ptr<control::server> control;
   std::unique_ptr<asio::signal_set> signals;
-  task_group services;                                 // the control server (later: http, sync)
+  task_group services;                                 // the control server, the HTTP listener
   task_group tasks;                                    // signals, watchdog
+  task_group sync_tasks;                               // the sync engine's loops (cancelled first on shutdown)
+  std::vector<std::shared_ptr<const mapping::plan>> mappings;
+  http::registry metrics;
+  std::unique_ptr<sync::engine> engine;
+  std::unique_ptr<http::listener> web;
+  unsigned short http_port = 0;
   systemd_notifier notifier;
   std::chrono::steady_clock::time_point started;
   int exit = exit_ok;
@@ -147,6 +209,9 @@ struct application::impl {
         std::lock_guard lock(mutex);
         cfg = loaded.config;
       }
+      if (engine) engine->set_mappings(loaded.mappings);
+      if (connectors_differ(*old, next))
+        log->warn("connector settings changed: they take effect at the next restart (mappings are reloaded now)");
       record["ok"] = true;
       log->info("configuration reloaded: {} connector(s)", next.connectors.size());
       reply = control::reply::success(json::object{{"reloaded", true}, {"config_file", next.source_file.string()},
@@ -172,6 +237,10 @@ struct application::impl {
     st["pid"] = static_cast<std::int64_t>(::getpid());
     st["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
     st["config_file"] = c->source_file.string();
+    {
+      std::lock_guard lock(mutex);
+      st["http"] = json::object{{"listen", c->http.listen}, {"port", http_port}};
+    }
     std::set<std::string> paused_now;
     {
       std::lock_guard lock(mutex);
@@ -195,6 +264,51 @@ struct application::impl {
           {"objects", json::value_from(cc.objects)},
       };
     }
+    if (engine) {
+      const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+      for (const auto& cs : engine->status()) {
+        auto* entry = conns.if_contains(cs.name);
+        if (!entry || !entry->is_object()) continue;
+        auto& o = entry->as_object();
+        json::array objs;
+        std::string overall = cs.paused ? "paused" : "idle";
+        for (const auto& os : cs.objects) {
+          json::object j{{"object", os.object},
+                         {"phase", os.phase},
+                         {"cursor", os.cursor ? json::value(*os.cursor) : json::value(nullptr)},
+                         {"records_read", os.records_read},
+                         {"records_stored", os.records_stored},
+                         {"mapping_failures", os.mapping_failures},
+                         {"pages", os.pages},
+                         {"last_success", iso_text(os.last_success)},
+                         {"last_error", os.last_error},
+                         {"lag_ms", os.newest_source_update == store::timestamp{}
+                                        ? json::value(nullptr)
+                                        : json::value((now - os.newest_source_update).count())}};
+          if (os.resync_running || os.resync_finished != store::timestamp{})
+            j["resync"] = json::object{{"running", os.resync_running},
+                                       {"read", os.resync_read},
+                                       {"stored", os.resync_stored},
+                                       {"started", iso_text(os.resync_started)},
+                                       {"finished", iso_text(os.resync_finished)},
+                                       {"error", os.resync_error}};
+          if (!cs.paused && (os.phase == "error")) overall = "error";
+          if (!cs.paused && overall != "error" && (os.phase == "polling" || os.phase == "resync")) overall = "syncing";
+          objs.push_back(std::move(j));
+        }
+        if (o["enabled"].as_bool()) o["state"] = overall;
+        o["objects_status"] = std::move(objs);
+        o["api"] = json::object{{"calls", cs.usage.api_calls},
+                                {"errors", cs.usage.api_errors},
+                                {"budget_used", cs.usage.budget_used},
+                                {"budget_limit", cs.usage.budget_limit}};
+        o["events_in"] = cs.events_in;
+        o["writes"] = json::object{{"ok", cs.writes_ok},
+                                   {"rejected", cs.writes_rejected},
+                                   {"retried", cs.writes_retried},
+                                   {"last_error", cs.last_write_error}};
+      }
+    }
     st["connectors"] = std::move(conns);
     json::object s{{"kind", db->kind()}, {"schema_version", db->schema_version()},
                    {"state_dir", c->daemon.state_dir.string()}};
@@ -204,6 +318,18 @@ struct application::impl {
       // Counts and file sizes side by side in one flat object (what omnisyncctl renders).
       json::object records;
       for (const auto& [n, v] : k.records_per_connector) records[n] = v;
+      auto& cj = st["connectors"].as_object();
+      for (auto& kv : cj) {
+        auto& o = kv.value().as_object();
+        const std::string name(kv.key());
+        auto depth = [&](const std::map<std::string, std::int64_t>& m) {
+          auto it = m.find(name);
+          return it == m.end() ? std::int64_t(0) : it->second;
+        };
+        o["inbox_depth"] = depth(k.inbox_depth_per_connector);
+        o["outbox_depth"] = depth(k.outbox_depth_per_connector);
+        o["records"] = depth(k.records_per_connector);
+      }
       s["inbox_depth"] = k.inbox_depth;
       s["outbox_depth"] = k.outbox_depth;
       s["dead_letters"] = k.dead_letters;
@@ -238,6 +364,8 @@ struct application::impl {
       for (const auto& n : paused) list.push_back(json::value(n));
       stored = json::serialize(list);
     }
+    if (engine)
+      for (const auto& t : targets) pause ? (void)engine->pause(t) : (void)engine->resume(t);
     auto saved = co_await db->meta_set(paused_meta_key, stored);
     if (!saved) co_return control::reply::failure("store", "could not persist the paused set: " + saved.error().message());
     logger("app")->info("{} {}", pause ? "paused" : "resumed", targets.empty() ? std::string("(no connectors)") : [&] {
@@ -247,6 +375,123 @@ struct application::impl {
     }());
     notifier.status(status_line());
     co_return control::reply::success(json::object{{"paused", std::move(list)}});
+  }
+
+  /// resync: args {connector, object?, full?, since?, id?, email?, fields?, follow?}. With follow, progress events
+  /// every 250 ms until every covered object finished, then the summary; without, the objects it started.
+  asio::awaitable<control::reply> cmd_resync(json::object args, control::event_sink& events) {
+    if (!engine) co_return control::reply::failure("unavailable", "the sync engine is not running");
+    sync::resync_request req;
+    auto str = [&](const char* k) -> std::string {
+      auto* v = args.if_contains(k);
+      return v && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    req.connector = str("connector");
+    req.object = str("object");
+    if (req.connector.empty()) co_return control::reply::failure("usage", "resync needs a connector name");
+    if (!str("since").empty()) {
+      req.what = sync::resync_request::kind::since;
+      req.value = str("since");
+    } else if (!str("id").empty()) {
+      req.what = sync::resync_request::kind::id;
+      req.value = str("id");
+    } else if (!str("email").empty()) {
+      req.what = sync::resync_request::kind::email;
+      req.value = str("email");
+    }
+    if ((req.what == sync::resync_request::kind::id || req.what == sync::resync_request::kind::email) &&
+        req.object.empty()) {
+      // A lookup needs an object: the connector's first (its people object).
+      auto names = engine->status();
+      for (const auto& cs : names)
+        if (cs.name == req.connector && !cs.objects.empty()) req.object = cs.objects.front().object;
+    }
+    if (auto* f = args.if_contains("fields"); f && f->is_array())
+      for (const auto& v : f->as_array())
+        if (v.is_string()) req.fields.emplace_back(v.as_string());
+    auto started = engine->request_resync(req);
+    if (!started) {
+      if (started.error() == errc::invalid_input)
+        co_return control::reply::failure("usage", "--since needs an ISO 8601 time such as 2026-11-01T00:00:00Z");
+      co_return control::reply::failure("unknown_connector",
+                                        "no connector \"" + req.connector + "\"" +
+                                            (req.object.empty() ? std::string() : " with object \"" + req.object + "\""));
+    }
+    json::array objs;
+    for (const auto& o : *started) objs.push_back(json::value(o));
+    logger("sync")->info("resync of {} {} requested", req.connector, req.object.empty() ? "(all objects)" : req.object);
+    auto follow = args.if_contains("follow");
+    if (!follow || !follow->is_bool() || !follow->as_bool())
+      co_return control::reply::success(json::object{{"connector", req.connector}, {"objects", std::move(objs)}});
+    const auto t0 = std::chrono::steady_clock::now();
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+      timer.expires_after(std::chrono::milliseconds(250));
+      co_await timer.async_wait(asio::use_awaitable);
+      std::int64_t read = 0, stored = 0;
+      bool running = false;
+      std::string error;
+      for (const auto& cs : engine->status()) {
+        if (cs.name != req.connector) continue;
+        for (const auto& os : cs.objects) {
+          if (std::find(started->begin(), started->end(), os.object) == started->end()) continue;
+          read += os.resync_read;
+          stored += os.resync_stored;
+          running = running || os.resync_running;
+          if (!os.resync_error.empty()) error = os.resync_error;
+          if (!os.last_error.empty() && os.phase == "error") error = os.last_error;
+        }
+      }
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      json::object progress{{"connector", req.connector}, {"read", read},     {"stored", stored},
+                            {"elapsed_s", secs},          {"rate", secs > 0 ? double(read) / secs : 0.0},
+                            {"running", running},         {"error", error}};
+      if (!running) {
+        progress["objects"] = std::move(objs);
+        co_return control::reply::success(std::move(progress));
+      }
+      if (!co_await events.emit(std::move(progress))) co_return control::reply::failure("gone", "client went away");
+    }
+  }
+
+  asio::awaitable<control::reply> cmd_dlq(json::object args) {
+    auto str = [&](const char* k) -> std::string {
+      auto* v = args.if_contains(k);
+      return v && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    const std::string action = str("action").empty() ? "list" : str("action");
+    std::int64_t id = 0;
+    if (auto* v = args.if_contains("id"); v && v->is_int64()) id = v->as_int64();
+    if (action == "list") {
+      std::optional<std::string> conn, stage;
+      if (!str("connector").empty()) conn = str("connector");
+      if (!str("stage").empty()) stage = str("stage");
+      std::int64_t after = 0;
+      if (auto* v = args.if_contains("after"); v && v->is_int64()) after = v->as_int64();
+      store::dead_letter_filter f(conn, stage, after, 100);
+      auto page = co_await db->dead_letter_list(std::move(f));
+      if (!page) co_return control::reply::failure("store", page.error().message());
+      json::array items;
+      for (const auto& d : page->items) items.push_back(dead_letter_json(d, false));
+      co_return control::reply::success(json::object{{"items", std::move(items)}, {"next_after", page->next_after_id}});
+    }
+    if (id <= 0) co_return control::reply::failure("usage", "dlq " + action + " needs an entry id");
+    if (action == "show") {
+      auto d = co_await db->dead_letter_get(id);
+      if (!d) co_return control::reply::failure("not_found", "no dead letter " + std::to_string(id));
+      co_return control::reply::success(dead_letter_json(*d, true));
+    }
+    if (action == "retry" || action == "drop") {
+      auto r = action == "retry" ? co_await db->dead_letter_retry(id) : co_await db->dead_letter_drop(id);
+      if (!r) {
+        if (r.error() == errc::not_found) co_return control::reply::failure("not_found", "no dead letter " + std::to_string(id));
+        if (r.error() == errc::invalid_input)
+          co_return control::reply::failure("not_retryable", "this entry has nowhere to go back to (fix the mapping and resync)");
+        co_return control::reply::failure("store", r.error().message());
+      }
+      co_return control::reply::success(json::object{{"id", id}, {action == "retry" ? "retried" : "dropped", true}});
+    }
+    co_return control::reply::failure("usage", "dlq actions: list, show, retry, drop");
   }
 
   std::shared_ptr<const control::command_table> commands() {
@@ -265,6 +510,10 @@ struct application::impl {
            [this](json::object a, control::event_sink&) { return cmd_pause(std::move(a), true); });
     t->add("resume", "resume one connector (args.connector) or all",
            [this](json::object a, control::event_sink&) { return cmd_pause(std::move(a), false); });
+    t->add("resync", "re-read a connector (args.connector, object, since|id|email, fields); follow: progress events",
+           [this](json::object a, control::event_sink& e) { return cmd_resync(std::move(a), e); });
+    t->add("dlq", "dead letters: args.action list|show|retry|drop, id, connector, stage",
+           [this](json::object a, control::event_sink&) { return cmd_dlq(std::move(a)); });
     return t;
   }
 
@@ -307,7 +556,15 @@ struct application::impl {
       return std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
                                                         deadline - std::chrono::steady_clock::now()));
     };
-    // The control server finishes the requests in flight; then the remaining tasks are cancelled.
+    // The sync loops stop first (whatever they were doing is repeated after a restart: cursors move only with
+    // the data they cover); the webhook listener stops accepting; the control server finishes the requests in
+    // flight; then the remaining tasks are cancelled.
+    sync_tasks.cancel();
+    if (web) {
+      web->set_ready(false);
+      web->stop();
+    }
+    co_await sync_tasks.wait_all(left());
     if (control) control->stop();
     if (!co_await services.wait_all(left())) services.cancel();
     tasks.cancel();
@@ -316,6 +573,53 @@ struct application::impl {
     if (!done)
       logger("app")->warn("{} task(s) did not finish within daemon.shutdown_timeout ({} ms); stopping anyway",
                           tasks.size() + services.size(), c->daemon.shutdown_timeout.count());
+  }
+
+  /// Builds every enabled connector's adapter, the engine and the HTTP listener, and spawns their loops.
+  bool start_sync(const config::daemon_config& c) {
+    auto log = logger("sync");
+    sync::engine_options eo;
+    engine = std::make_unique<sync::engine>(ioc.get_executor(), *db, eo, &metrics);
+    engine->set_mappings(mappings);
+    adapters::connector_context ctx;
+    ctx.executor = ioc.get_executor();
+    ctx.public_url = c.http.public_url;
+    ctx.metrics = &metrics;
+    for (const auto& cc : c.connectors) {
+      if (!cc.enabled) continue;
+      try {
+        engine->add(adapters::make_connector(cc, ctx), cc);
+      } catch (const std::exception& e) {
+        log->critical("connector {}: {}; not starting", cc.name, e.what());
+        return false;
+      }
+      std::lock_guard lock(mutex);
+      if (paused.count(cc.name)) (void)engine->pause(cc.name);
+    }
+    http::listener_options lo;
+    lo.listen = c.http.listen;
+    lo.max_body = c.http.max_body;
+    lo.header_timeout = c.http.header_timeout;
+    lo.body_timeout = c.http.body_timeout;
+    lo.max_connections = c.http.max_connections;
+    web = std::make_unique<http::listener>(ioc.get_executor(), lo, *db, metrics);
+    web->set_endpoints(engine->webhook_endpoints());
+    auto port = web->start();
+    if (!port) {
+      log->critical("cannot listen on {} for webhooks and metrics ({}); not starting", c.http.listen,
+                    port.error().message());
+      web.reset();
+      return false;
+    }
+    auto host = c.http.listen.substr(0, c.http.listen.rfind(':'));
+    log->info("http listening on {}:{} (webhooks, /healthz, /readyz, /metrics)", host, *port);
+    {
+      std::lock_guard lock(mutex);
+      http_port = *port;
+    }
+    services.spawn("http listener", [this] { return web->run(); });
+    for (auto& [name, fn] : engine->tasks()) sync_tasks.spawn(name, fn);
+    return true;
   }
 
   int run() {
@@ -365,6 +669,15 @@ struct application::impl {
     log->info("control socket listening on {}", c->daemon.control_socket.string());
     services.spawn("control server", [this] { return control->run(); });
 
+    // connectors, the sync engine and the webhook listener
+    if (!start_sync(*c)) {
+      control->stop();
+      services.cancel();
+      control.reset();
+      db.reset();
+      return exit_failure;
+    }
+
     // Registered before READY=1 and the "running" line, so a signal sent right after either is handled.
     signals = std::make_unique<asio::signal_set>(ioc, SIGTERM, SIGINT, SIGHUP);
     tasks.spawn("signals", [this] { return signal_loop(); });
@@ -378,11 +691,14 @@ struct application::impl {
               c->source_file.string(), c->daemon.state_dir.string(), c->daemon.control_socket.string(),
               c->connectors.size());
     notifier.ready(status_line());
+    if (web) web->set_ready(true);
 
     std::vector<std::thread> workers;
     for (unsigned i = 1; i < std::max(1u, c->daemon.threads); ++i) workers.emplace_back([this] { ioc.run(); });
     ioc.run();
     for (auto& t : workers) t.join();
+    web.reset();
+    engine.reset();
     control.reset();
     std::error_code ignored;
     std::filesystem::remove(c->daemon.control_socket, ignored);  // ours: we listened on it until now

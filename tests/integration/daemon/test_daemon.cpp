@@ -36,7 +36,9 @@ namespace {
 const std::string canary = "CANARY-9f3b2c-do-not-log";
 
 std::string config_text(const std::string& desk_poll = "15s", const std::string& extra = "") {
-  return "daemon:\n"
+  return "http:\n"
+         "  listen: 127.0.0.1:0\n"
+         "daemon:\n"
          "  shutdown_timeout: 3s\n"
          "  log:\n"
          "    level: trace\n"
@@ -290,7 +292,7 @@ TEST_CASE("omnisyncd: SIGHUP applies a good config and rejects a bad one, keepin
   d.dir.write("omnisync.yaml", config_text("sometime"));
   d.proc->signal(SIGHUP);
   REQUIRE(d.proc->wait_stderr_contains("reload rejected", 5s));
-  const std::string diag = d.config.string() + ":14:20: connectors.desk.poll_interval: expected a duration";
+  const std::string diag = d.config.string() + ":16:20: connectors.desk.poll_interval: expected a duration";
   CHECK(d.proc->wait_stderr_contains(diag, 5s));
   st = d.status();
   CHECK(st.at("state").as_string() == "running");
@@ -306,7 +308,7 @@ TEST_CASE("omnisyncd: the reload command returns the diagnostics and exit 1 for 
   d.dir.write("omnisync.yaml", config_text("15s", "bogus_section: 1\n"));
   auto r = d.ctl({"reload"});
   CHECK(r.exit_code == 1);
-  CHECK(r.err.find(d.config.string() + ":15:1: bogus_section: unknown key \"bogus_section\"") != std::string::npos);
+  CHECK(r.err.find(d.config.string() + ":17:1: bogus_section: unknown key \"bogus_section\"") != std::string::npos);
   CHECK(r.err.find("config_invalid") != std::string::npos);
   CHECK(d.status().at("connectors").as_object().size() == 2);
 
@@ -457,7 +459,7 @@ TEST_CASE("omnisyncd: journald priority prefixes under systemd, JSON lines when 
   }
   {
     daemon_fixture d;
-    d.dir.write("omnisync.yaml", "daemon:\n  log:\n    format: json\n    level: info\n    components:\n"
+    d.dir.write("omnisync.yaml", "http:\n  listen: 127.0.0.1:0\ndaemon:\n  log:\n    format: json\n    level: info\n    components:\n"
                                  "      control: debug\n");
     d.start();
     CHECK(d.ctl({"status"}).exit_code == 0);
