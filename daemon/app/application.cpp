@@ -423,6 +423,15 @@ struct application::impl {
     auto follow = args.if_contains("follow");
     if (!follow || !follow->is_bool() || !follow->as_bool())
       co_return control::reply::success(json::object{{"connector", req.connector}, {"objects", std::move(objs)}});
+    // For a full resync, what the store holds now is a good estimate of what there is to read (for the ETA).
+    std::int64_t estimate = -1;
+    if (req.what == sync::resync_request::kind::full) {
+      auto k = co_await db->get_counts();
+      if (k) {
+        auto it = k->records_per_connector.find(req.connector);
+        if (it != k->records_per_connector.end()) estimate = it->second;
+      }
+    }
     const auto t0 = std::chrono::steady_clock::now();
     asio::steady_timer timer(co_await asio::this_coro::executor);
     for (;;) {
@@ -446,6 +455,7 @@ struct application::impl {
       json::object progress{{"connector", req.connector}, {"read", read},     {"stored", stored},
                             {"elapsed_s", secs},          {"rate", secs > 0 ? double(read) / secs : 0.0},
                             {"running", running},         {"error", error}};
+      if (estimate > 0) progress["estimated_total"] = estimate;
       if (!running) {
         progress["objects"] = std::move(objs);
         co_return control::reply::success(std::move(progress));

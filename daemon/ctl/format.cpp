@@ -149,6 +149,54 @@ std::string format_generic(const boost::json::value& v) {
   return out;
 }
 
+namespace {
+
+/// One row per connector (state, queues, API use), then one indented line per object (phase, records, lag,
+/// last success, the last error).
+std::string format_connectors(const json::object& conns) {
+  json::object rows;
+  std::string details;
+  for (const auto& [name, v] : conns) {
+    if (!v.is_object()) continue;
+    const auto& c = v.as_object();
+    json::object row;
+    for (const char* k : {"kind", "state", "records", "inbox_depth", "outbox_depth", "events_in"})
+      if (auto* x = c.if_contains(k)) row[k] = *x;
+    if (auto* a = c.if_contains("api"); a && a->is_object()) {
+      const auto& ao = a->as_object();
+      row["api_calls"] = ao.at("calls");
+      row["api_errors"] = ao.at("errors");
+      if (ao.at("budget_limit").is_int64() && ao.at("budget_limit").as_int64() > 0)
+        row["budget"] = scalar(ao.at("budget_used")) + "/" + scalar(ao.at("budget_limit"));
+    }
+    if (auto* w = c.if_contains("writes"); w && w->is_object()) {
+      row["written"] = w->as_object().at("ok");
+      row["rejected"] = w->as_object().at("rejected");
+    }
+    rows[name] = std::move(row);
+    if (auto* os = c.if_contains("objects_status"); os && os->is_array()) {
+      for (const auto& o : os->as_array()) {
+        if (!o.is_object()) continue;
+        const auto& ob = o.as_object();
+        std::string line = "  " + std::string(name) + "/" + scalar(ob.at("object")) + "  " + scalar(ob.at("phase")) +
+                           "  read " + scalar(ob.at("records_read"));
+        if (auto* l = ob.if_contains("lag_ms"); l && !l->is_null())
+          line += "  lag " + format_duration(number(l) / 1000.0);
+        if (auto* t = ob.if_contains("last_success"); t && t->is_string() && !t->as_string().empty())
+          line += "  last success " + scalar(*t);
+        if (auto* r = ob.if_contains("resync"); r && r->is_object() && r->as_object().at("running").as_bool())
+          line += "  resync: " + scalar(r->as_object().at("read")) + " read";
+        if (auto* e = ob.if_contains("last_error"); e && e->is_string() && !e->as_string().empty())
+          line += "  error: " + scalar(*e);
+        details += line + "\n";
+      }
+    }
+  }
+  return table("connector", rows) + (details.empty() ? "" : "\n" + details);
+}
+
+}  // namespace
+
 std::string format_status(const boost::json::value& status) {
   if (!status.is_object()) return format_generic(status);
   const auto& s = status.as_object();
@@ -172,7 +220,7 @@ std::string format_status(const boost::json::value& status) {
     out += line + "\n";
   }
   if (auto* c = s.if_contains("connectors"); c && c->is_object() && !c->as_object().empty())
-    out += "\n" + table("connector", c->as_object());
+    out += "\n" + format_connectors(c->as_object());
   static const std::set<std::string> shown{"version", "uptime_s", "state", "config_file", "paused",
                                            "store", "connectors", "schema"};
   json::object rest;

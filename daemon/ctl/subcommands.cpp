@@ -3,7 +3,10 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
+#include <cstdio>
 #include <iostream>
+
+#include <unistd.h>
 
 #include "daemon/ctl/client.hpp"
 #include "daemon/ctl/format.hpp"
@@ -73,6 +76,123 @@ std::vector<subcommand> daemon_subcommands() {
                                                });
                    }});
   }
+  // resync <connector> [object] [--full | --since TIME | --id ID | --email EMAIL] [--fields F,G] [--follow]
+  struct resync_args {
+    std::string connector, object, since, id, email;
+    std::vector<std::string> fields;
+    bool full = false, follow = false;
+  };
+  auto ra = std::make_shared<resync_args>();
+  out.push_back({"resync", "Re-read a connector (all objects, or one): everything, since a time, one id or one email",
+                 [ra](CLI::App& app) {
+                   app.add_option("connector", ra->connector, "Connector name")->required();
+                   app.add_option("object", ra->object, "Object (default: all of the connector's objects)");
+                   auto* full = app.add_flag("--full", ra->full, "Read everything again (the default)");
+                   auto* since = app.add_option("--since", ra->since, "Only changes since this UTC time (2026-11-01T00:00:00Z)");
+                   auto* id = app.add_option("--id", ra->id, "Only this record id");
+                   auto* email = app.add_option("--email", ra->email, "Only records with this email");
+                   full->excludes(since)->excludes(id)->excludes(email);
+                   since->excludes(id)->excludes(email);
+                   id->excludes(email);
+                   app.add_option("--fields", ra->fields, "Only these fields (comma-separated)")->delimiter(',');
+                   app.add_flag("--follow,-f", ra->follow, "Show live progress until the resync finished");
+                 },
+                 [ra](const ctl_options& o) {
+                   boost::json::object args{{"connector", ra->connector}};
+                   if (!ra->object.empty()) args["object"] = ra->object;
+                   if (!ra->since.empty()) args["since"] = ra->since;
+                   if (!ra->id.empty()) args["id"] = ra->id;
+                   if (!ra->email.empty()) args["email"] = ra->email;
+                   if (!ra->fields.empty()) args["fields"] = boost::json::value_from(ra->fields);
+                   args["follow"] = ra->follow;
+                   if (!ra->follow || o.json)
+                     return run_daemon_command(o, "resync", boost::json::serialize(args), [ra](const std::string& j) {
+                       auto v = boost::json::parse(j);
+                       return "resync of " + ra->connector + " started: " + format_generic(v.as_object()["objects"]);
+                     });
+                   // --follow on a terminal: one progress line redrawn in place; elsewhere one line per event.
+                   const bool tty = ::isatty(2);
+                   auto render = [](const boost::json::object& p) {
+                     auto num = [&](const char* k) {
+                       auto* v = p.if_contains(k);
+                       return v ? (v->is_int64() ? double(v->as_int64()) : v->is_double() ? v->as_double() : 0.0) : 0.0;
+                     };
+                     const double read = num("read"), stored = num("stored"), rate = num("rate"), total = num("estimated_total");
+                     char line[256];
+                     std::string bar;
+                     if (total > 0) {
+                       const int width = 24;
+                       const int filled = std::min(width, int(width * read / total));
+                       bar = "[" + std::string(filled, '#') + std::string(width - filled, '.') + "] ";
+                     }
+                     std::string eta;
+                     if (total > read && rate > 0) eta = "  ETA " + format_duration((total - read) / rate);
+                     std::snprintf(line, sizeof line, "%sread %.0f  stored %.0f  %.0f records/s  %.1f s", bar.c_str(),
+                                   read, stored, rate, num("elapsed_s"));
+                     return std::string(line) + eta;
+                   };
+                   auto r = call(o.socket, "resync", args, o.timeout, [&](const boost::json::object& ev) {
+                     if (tty) std::cerr << "\r\033[K" << render(ev) << std::flush;
+                     else std::cerr << render(ev) << "\n";
+                   });
+                   if (tty) std::cerr << "\r\033[K";
+                   if (r.state == call_result::status::ok && r.result.is_object()) {
+                     const auto& res = r.result.as_object();
+                     std::cout << "resync of " << ra->connector << " finished: " << render(res) << "\n";
+                     if (auto* e = res.if_contains("error"); e && e->is_string() && !e->as_string().empty()) {
+                       std::cerr << "omnisyncctl: resync: " << e->as_string().c_str() << "\n";
+                       return int(exit_code::daemon_error);
+                     }
+                     return int(exit_code::ok);
+                   }
+                   if (r.state == call_result::status::unreachable) {
+                     std::cerr << "omnisyncctl: " << r.message << "\n";
+                     return int(exit_code::unavailable);
+                   }
+                   std::cerr << "omnisyncctl: resync: " << r.message << (r.error_code.empty() ? "" : " (" + r.error_code + ")") << "\n";
+                   return int(exit_code::daemon_error);
+                 }});
+
+  // dlq list|show|retry|drop
+  struct dlq_args {
+    std::string action, connector, stage;
+    std::int64_t id = 0;
+  };
+  auto da = std::make_shared<dlq_args>();
+  out.push_back({"dlq", "Dead letters: list [--connector C] [--stage S], show ID, retry ID, drop ID",
+                 [da](CLI::App& app) {
+                   app.add_option("action", da->action, "list, show, retry or drop")
+                       ->required()
+                       ->check(CLI::IsMember({"list", "show", "retry", "drop"}));
+                   app.add_option("id", da->id, "Entry id (show, retry, drop)");
+                   app.add_option("--connector", da->connector, "Only this connector's entries (list)");
+                   app.add_option("--stage", da->stage, "Only this stage: mapping, parse, write, ... (list)");
+                 },
+                 [da](const ctl_options& o) {
+                   boost::json::object args{{"action", da->action}};
+                   if (da->id > 0) args["id"] = da->id;
+                   if (!da->connector.empty()) args["connector"] = da->connector;
+                   if (!da->stage.empty()) args["stage"] = da->stage;
+                   if (da->action != "list" && da->id <= 0) {
+                     std::cerr << "omnisyncctl: dlq " << da->action << " needs an entry id\n";
+                     return int(exit_code::usage);
+                   }
+                   return run_daemon_command(o, "dlq", boost::json::serialize(args), [da](const std::string& j) {
+                     auto v = boost::json::parse(j);
+                     if (da->action != "list") return format_generic(v);
+                     std::string out;
+                     const auto& items = v.as_object()["items"].as_array();
+                     if (items.empty()) return std::string("no dead letters\n");
+                     for (const auto& it : items) {
+                       const auto& d = it.as_object();
+                       out += "#" + boost::json::serialize(d.at("id")) + "  " + std::string(d.at("created_at").as_string()) +
+                              "  " + std::string(d.at("connector").as_string()) + "/" +
+                              std::string(d.at("object").as_string()) + "  " + std::string(d.at("stage").as_string()) +
+                              "  " + std::string(d.at("reason").as_string()) + "\n";
+                     }
+                     return out;
+                   });
+                 }});
   out.push_back({"version", "Show the daemon's version and protocol", [](CLI::App&) {},
                  [](const ctl_options& o) { return run_daemon_command(o, "version", ""); }});
   return out;
