@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 
 #include "adapters/common/crypto.hpp"
 #include "daemon/http/listener.hpp"
@@ -433,11 +434,26 @@ struct engine::impl {
   asio::awaitable<void> inbox_loop() {
     evaluator_cache evals;
     for (;;) {
-      auto items = co_await db.inbox_claim(opt.inbox_batch, opt.inbox_lease, std::nullopt);
-      if (!items || items->empty()) {
+      // Paused connectors' events stay queued untouched; when nothing is paused, one claim serves everyone.
+      std::vector<std::optional<std::string>> scopes;
+      bool any_paused = false;
+      for (const auto& c : conns) any_paused = any_paused || c->paused.load();
+      if (!any_paused) {
+        scopes.emplace_back(std::nullopt);
+      } else {
+        for (const auto& c : conns)
+          if (!c->paused.load()) scopes.emplace_back(c->cfg.name);
+      }
+      std::vector<store::inbox_item> claimed;
+      for (const auto& scope : scopes) {
+        auto got = co_await db.inbox_claim(opt.inbox_batch, opt.inbox_lease, scope);
+        if (got) std::move(got->begin(), got->end(), std::back_inserter(claimed));
+      }
+      if (claimed.empty()) {
         co_await sleep_for(opt.queue_idle);
         continue;
       }
+      auto items = &claimed;
       std::vector<std::int64_t> done;
       for (auto& it : *items) {
         auto* c = find(it.event.connector);
