@@ -238,7 +238,14 @@ void collect_block(reader& r, const YAML::Node& n, const std::string& path, cons
       } else if (kv.second.IsScalar()) {
         static const std::regex ref(R"(\$\{([A-Za-z_][A-Za-z0-9_]*)\})");
         const auto& s = kv.second.Scalar();
-        if (std::regex_search(s, ref)) {
+        // A literal value under a secret-sounding key (token, secret, password, key) is a secret too: it is
+        // masked in logs like the others (files or credentials are still the better place for it).
+        const bool secret_name = key.find("secret") != std::string::npos || key.find("token") != std::string::npos ||
+                                 key.find("password") != std::string::npos || key.ends_with("key");
+        if (secret_name && !std::regex_search(s, ref)) {
+          out.push_back(s);
+          cc.secrets[key_prefix + key] = config::secret(s, "the config file");
+        } else if (std::regex_search(s, ref)) {
           std::string v = s;
           if (!expand_env(r, kv.second, sub, v)) continue;
           out.push_back(v);
