@@ -104,13 +104,14 @@ CREATE TABLE leases(
 
     {4, "last written payload per destination record",
      R"sql(
--- What was last written successfully to each destination record (a hash of the full payload): enqueueing the
--- same payload again is a no-op, which is what stops ping-pong between two systems that sync each other.
+-- What was last written successfully to each destination record: enqueueing the same payload again is a no-op,
+-- and a record read back that agrees with it field by field is the echo of our write (no ping-pong).
 CREATE TABLE outbox_last(
   connector TEXT NOT NULL,
   object TEXT NOT NULL,
   record_key TEXT NOT NULL,
   payload_hash INTEGER NOT NULL,
+  payload TEXT NOT NULL,
   written_at INTEGER NOT NULL,
   PRIMARY KEY(connector, object, record_key)
 ) WITHOUT ROWID;

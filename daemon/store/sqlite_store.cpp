@@ -542,25 +542,43 @@ class sqlite_store final : public store {
         });
   }
 
+  task<std::vector<std::optional<std::string>>> outbox_last_written(std::vector<outbox_write> writes) override {
+    using out_t = std::vector<std::optional<std::string>>;
+    return submit<out_t>(state_writer_, [writes = std::move(writes)](connection& c) -> result<out_t> {
+      out_t out;
+      out.reserve(writes.size());
+      for (const auto& w : writes) {
+        auto q = c.prepare("SELECT payload FROM outbox_last WHERE connector = ?1 AND object = ?2 AND record_key = ?3");
+        q.text(1, w.connector).text(2, w.object).text(3, w.record_key);
+        if (q.step())
+          out.emplace_back(q.col_text(0));
+        else
+          out.emplace_back(std::nullopt);
+      }
+      return out;
+    });
+  }
+
   task<void> outbox_ack(std::vector<std::int64_t> ids) override {
     return submit<void>(state_writer_, [this, ids = std::move(ids)](connection& c) -> result<void> {
       const auto t = ms(now());
       for (auto id : ids) {
-        std::optional<std::int64_t> h;
+        std::optional<std::string> payload;
         {
           auto q = c.prepare("SELECT payload FROM outbox WHERE id = ?1 AND state = 1");
           q.i64(1, id);
-          if (q.step()) h = payload_hash(q.col_text(0));
+          if (q.step()) payload = q.col_text(0);
         }
-        if (!h) continue;
+        if (!payload) continue;
         c.prepare(
-             "INSERT INTO outbox_last(connector, object, record_key, payload_hash, written_at) "
-             "SELECT connector, object, record_key, ?2, ?3 FROM outbox WHERE id = ?1 "
+             "INSERT INTO outbox_last(connector, object, record_key, payload_hash, payload, written_at) "
+             "SELECT connector, object, record_key, ?2, ?4, ?3 FROM outbox WHERE id = ?1 "
              "ON CONFLICT(connector, object, record_key) DO UPDATE SET payload_hash = excluded.payload_hash, "
-             "written_at = excluded.written_at")
+             "payload = excluded.payload, written_at = excluded.written_at")
             .i64(1, id)
-            .i64(2, *h)
+            .i64(2, payload_hash(*payload))
             .i64(3, t)
+            .text(4, *payload)
             .run();
         c.prepare("DELETE FROM outbox WHERE id = ?1 AND state = 1").i64(1, id).run();
       }

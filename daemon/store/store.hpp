@@ -287,6 +287,10 @@ class store {
   /// Claims up to n due writes; never two writes for the same record at once.
   virtual task<std::vector<outbox_item>> outbox_claim(std::size_t n, std::chrono::milliseconds lease,
                                                       std::optional<std::string> connector) = 0;
+  /// For each write's record (connector, object, record_key): the payload last written successfully to it, or
+  /// nullopt. The engine compares a record it has just read (as that system's outbound mapping would write it)
+  /// with this to recognise the echo of omnisync's own write.
+  virtual task<std::vector<std::optional<std::string>>> outbox_last_written(std::vector<outbox_write> writes) = 0;
   /// Done: the write leaves the queue and its payload becomes the record's "last written" state.
   virtual task<void> outbox_ack(std::vector<std::int64_t> ids) = 0;
   /// Failed: retried at retry_at, unless a newer write for the same record is pending (then dropped).

@@ -48,7 +48,31 @@ std::string merge_json(const std::string& base, const std::string& patch) {
   return json::serialize(b);
 }
 
+/// Whether two JSON values agree on what both say: objects compare their common members (recursively), other
+/// values compare equal. A record read back agrees with what we wrote when every field both have is the same —
+/// fields we wrote that the vendor does not return, or that its inbound mapping does not read, do not count.
+bool agrees_value(const json::value& a, const json::value& b) {
+  if (a.is_object() && b.is_object()) {
+    for (const auto& kv : a.as_object()) {
+      const auto* other = b.as_object().if_contains(kv.key());
+      if (other && !agrees_value(kv.value(), *other)) return false;
+    }
+    return true;
+  }
+  if (a.is_number() && b.is_number()) return a.to_number<double>() == b.to_number<double>();
+  return a == b;
+}
+
 }  // namespace
+
+/// `written` (what we last wrote to a record) and `read_back` (that record now, through its system's outbound
+/// mapping) agree field by field.
+bool agrees(const std::string& written, const std::string& read_back) {
+  boost::system::error_code e1, e2;
+  auto a = json::parse(written, e1);
+  auto b = json::parse(read_back, e2);
+  return !e1 && !e2 && agrees_value(a, b);
+}
 
 // ---- state -----------------------------------------------------------------------------------------------------
 
@@ -125,13 +149,41 @@ struct engine::impl {
 
   /// What one batch of source records turns into.
   struct processed {
-    std::vector<store::outbox_write> writes;
+    /// Per mapped record: the writes to the other connectors, and `self` — the record as its own system's
+    /// outbound mapping would write it, used to recognise the echo of omnisync's own write.
+    struct record_writes {
+      std::optional<store::outbox_write> self;
+      std::vector<store::outbox_write> writes;
+    };
+    std::vector<record_writes> records;
     std::vector<store::dead_letter_entry> failures;
   };
 
-  /// Maps each record with the inbound plan of (kind, object) and the result with every other connector's
-  /// outbound plans. Records themselves are stored raw by the caller (the source's truth); a record that fails
-  /// mapping is dead-lettered with the reason and not propagated.
+  /// Applies outbound plan `p` to a canonical record: the write, or nullopt when the destination's required fields
+  /// (e.g. the upsert key) are missing — that is a subscription filter, not a failure.
+  static std::optional<store::outbox_write> outbound(evaluator_cache& evals, const std::shared_ptr<const mapping::plan>& p,
+                                                     const std::string& connector, const std::string& canonical) {
+    auto& ev = evals.get(p);
+    mapping::record_error err;
+    const mapping::mapped_record* o = ev.apply(canonical, err);
+    if (!o) return std::nullopt;
+    std::string key;
+    const auto targets = p->targets();
+    for (std::size_t i = 0; i < targets.size() && i < o->fields.size(); ++i) {
+      if (targets[i] != p->upsert_key()) continue;
+      const auto& v = o->fields[i];
+      if (v.k == mapping::value::kind::string) key = v.s;
+      else if (v.k == mapping::value::kind::integer) key = std::to_string(v.i);
+    }
+    if (key.empty()) return std::nullopt;
+    std::string payload;
+    o->append_json(*p, payload);
+    return store::outbox_write(connector, p->object(), key, std::move(payload));
+  }
+
+  /// Maps each record with the inbound plan of (kind, object) and the result with the outbound plans. Records
+  /// themselves are stored raw by the caller (the source's truth); a record that fails mapping is dead-lettered
+  /// with the reason and not propagated.
   void process(const connector_state& src, const std::string& object, const std::vector<store::source_record>& recs,
                evaluator_cache& evals, processed& out, std::int64_t& failures) {
     auto ps = current_plans();
@@ -140,6 +192,7 @@ struct engine::impl {
     auto& ev = evals.get(in);
     mapping::record_error err;
     std::string canonical;
+    const auto targets = in->targets();
     for (const auto& r : recs) {
       if (r.deleted) continue;
       const mapping::mapped_record* m = ev.apply(r.payload, err);
@@ -153,7 +206,6 @@ struct engine::impl {
       m->append_json(*in, canonical);
       // _profile_id: provisional, from the email (see engine.hpp).
       std::string email;
-      const auto targets = in->targets();
       for (std::size_t i = 0; i < targets.size() && i < m->fields.size(); ++i)
         if (targets[i] == "email" && m->fields[i].k == mapping::value::kind::string) email = m->fields[i].s;
       const auto pid = provisional_profile_id(email);
@@ -161,33 +213,19 @@ struct engine::impl {
         std::string head = "{\"_profile_id\":\"" + pid + "\"";
         canonical = canonical.size() > 2 ? head + "," + canonical.substr(1) : head + "}";
       }
+      processed::record_writes rw;
       for (const auto& p : ps->all) {
         if (p->direction() != mapping::direction::outbound) continue;
+        if (src.cfg.kind == p->system() && p->object() == object) {
+          rw.self = outbound(evals, p, src.cfg.name, canonical);
+          continue;
+        }
         for (const auto& dst : conns) {
           if (dst.get() == &src || dst->cfg.kind != p->system() || !dst->cfg.enabled) continue;
-          auto& oev = evals.get(p);
-          mapping::record_error oerr;
-          const mapping::mapped_record* o = oev.apply(canonical, oerr);
-          if (!o) {
-            // A record without what the destination requires (e.g. no email, so no key) is not written there;
-            // that is a subscription filter, not a failure.
-            spdlog::debug("{}: {} {} not written to {}: {}", src.cfg.name, object, r.id, dst->cfg.name, oerr.format());
-            continue;
-          }
-          std::string key;
-          const auto otargets = p->targets();
-          for (std::size_t i = 0; i < otargets.size() && i < o->fields.size(); ++i) {
-            if (otargets[i] != p->upsert_key()) continue;
-            const auto& v = o->fields[i];
-            if (v.k == mapping::value::kind::string) key = v.s;
-            else if (v.k == mapping::value::kind::integer) key = std::to_string(v.i);
-          }
-          if (key.empty()) continue;
-          std::string payload;
-          o->append_json(*p, payload);
-          out.writes.emplace_back(dst->cfg.name, p->object(), key, std::move(payload));
+          if (auto w = outbound(evals, p, dst->cfg.name, canonical)) rw.writes.push_back(std::move(*w));
         }
       }
+      if (!rw.writes.empty()) out.records.push_back(std::move(rw));
     }
   }
 
@@ -214,8 +252,34 @@ struct engine::impl {
       if (!added) co_return added.error();
       if (dead_letters) dead_letters->with({c.cfg.name, "mapping"}).inc();
     }
-    if (!out.writes.empty()) {
-      auto q = co_await db.outbox_enqueue(std::move(out.writes), std::nullopt);
+    // Echoes: a record that reads back exactly as omnisync last wrote it changed because of us; passing it on
+    // would start a ping-pong between systems.
+    std::vector<store::outbox_write> probes;
+    std::vector<std::size_t> probed;
+    for (std::size_t i = 0; i < out.records.size(); ++i)
+      if (out.records[i].self) {
+        probes.push_back(*out.records[i].self);
+        probed.push_back(i);
+      }
+    std::vector<bool> echo(out.records.size(), false);
+    if (!probes.empty()) {
+      auto seen = co_await db.outbox_last_written(probes);
+      if (!seen) co_return seen.error();
+      for (std::size_t j = 0; j < probed.size() && j < seen->size(); ++j)
+        echo[probed[j]] = (*seen)[j] && agrees((*seen)[j].value(), probes[j].payload);
+    }
+    std::vector<store::outbox_write> writes;
+    std::int64_t echoes = 0;
+    for (std::size_t i = 0; i < out.records.size(); ++i) {
+      if (echo[i]) {
+        ++echoes;
+        continue;
+      }
+      for (auto& w : out.records[i].writes) writes.push_back(std::move(w));
+    }
+    if (echoes > 0) spdlog::debug("{}: {} {} record(s) were echoes of our own writes: not propagated", c.cfg.name, echoes, object);
+    if (!writes.empty()) {
+      auto q = co_await db.outbox_enqueue(std::move(writes), std::nullopt);
       if (!q) co_return q.error();
     }
     timestamp newest{};

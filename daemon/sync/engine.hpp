@@ -140,4 +140,8 @@ class engine {
 /// The provisional profile id for an email (see the class comment); empty for an empty email.
 std::string provisional_profile_id(std::string_view email);
 
+/// Echo test: `written` (the JSON last written to a record) and `read_back` (the record as read now, through its
+/// system's outbound mapping) agree on every field both contain (objects compared member by member).
+bool agrees(const std::string& written, const std::string& read_back);
+
 }  // namespace omnisync::sync

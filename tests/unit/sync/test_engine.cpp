@@ -90,6 +90,11 @@ class fake_connector : public adapters::connector {
         r.error = "INVALID_EMAIL_ADDRESS: bad";
       } else {
         written.push_back(it.record_key + " " + it.payload);
+        if (apply_writes) {  // the vendor now holds what we wrote: its next poll reads it back (an echo)
+          std::string id = "w-" + it.record_key;
+          std::string json = "{\"id\":\"" + id + "\"," + it.payload.substr(1);
+          records.push_back({++clock_, id, json});
+        }
       }
       out.push_back(std::move(r));
     }
@@ -114,6 +119,7 @@ class fake_connector : public adapters::connector {
   std::vector<rec> records;
   std::size_t page_size = 100;
   int polls = 0, full_polls = 0, write_calls = 0, fail_next = 0;
+  bool apply_writes = false;
   std::size_t max_seen_batch = 0;
   std::vector<std::string> written;
 
@@ -342,4 +348,34 @@ TEST_CASE("engine: failed polls are retried without moving the cursor, pause sto
   rq.what = sync::resync_request::kind::since;
   rq.value = "yesterday";
   CHECK(h.eng->request_resync(rq).error() == errc::invalid_input);
+}
+
+TEST_CASE("engine: the echo of our own write is recognised and not propagated back", "[engine]") {
+  harness h;
+  auto& hs = h.add("hs", "hubspot", "contacts");
+  auto& zd = h.add("zd", "zendesk", "users");
+  zd.apply_writes = true;
+  hs.put("1", hubspot_contact(1, "echo@example.com"));
+  h.start();
+  REQUIRE(h.eventually([&] {
+    std::lock_guard lk(zd.mu);
+    return zd.written.size() == 1;
+  }));
+  // Zendesk's poll reads the user we wrote; as Zendesk's own outbound mapping would write it, it equals what we
+  // wrote, so it is an echo: nothing goes back to HubSpot.
+  REQUIRE(h.eventually([&] { return h.stored("zd") == 1; }));
+  std::this_thread::sleep_for(300ms);
+  {
+    std::lock_guard lk(hs.mu);
+    std::lock_guard lk2(zd.mu);
+    INFO("written to zd: " << (zd.written.empty() ? "" : zd.written[0]));
+    INFO("written to hs: " << (hs.written.empty() ? "" : hs.written[0]));
+    CHECK(hs.write_calls == 0);
+  }
+  // A real change made in Zendesk afterwards does travel.
+  zd.put("w-x", R"({"id":"w-x","email":"new@example.com","name":"New Person"})");
+  REQUIRE(h.eventually([&] {
+    std::lock_guard lk(hs.mu);
+    return hs.written.size() == 1 && hs.written[0].find("new@example.com") != std::string::npos;
+  }));
 }
