@@ -89,6 +89,7 @@ struct connector_state {
   std::unique_ptr<adapters::connector> adapter;
   std::vector<std::unique_ptr<object_state>> objects;
   std::atomic<bool> paused{false};
+  bool writable = true;                               // `sync: {write: false}` makes a connector read-only
   connector_status counters;                          // events/writes counters: guarded by impl::mu
 
   object_state* find(std::string_view object) {
@@ -221,7 +222,7 @@ struct engine::impl {
           continue;
         }
         for (const auto& dst : conns) {
-          if (dst.get() == &src || dst->cfg.kind != p->system() || !dst->cfg.enabled) continue;
+          if (dst.get() == &src || dst->cfg.kind != p->system() || !dst->cfg.enabled || !dst->writable) continue;
           if (auto w = outbound(evals, p, dst->cfg.name, canonical)) rw.writes.push_back(std::move(*w));
         }
       }
@@ -700,6 +701,7 @@ void engine::add(std::unique_ptr<adapters::connector> c, const config::connector
   st->cfg = cfg;
   for (const auto& o : c->objects()) st->objects.push_back(std::make_unique<object_state>(o));
   st->adapter = std::move(c);
+  st->writable = cfg.setting("sync.write", "true") != "false";
   st->counters.name = cfg.name;
   st->counters.kind = cfg.kind;
   std::lock_guard lk(impl_->mu);

@@ -50,6 +50,10 @@ const std::vector<property_spec>& specs_for(std::string_view type) {
        {"subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer", "evangelist",
         "other"}},
       {"omnisync_id", "omnisync ID", "string", "text", "contactinformation", false, true, {}},
+      // Custom properties a portal configured for omnisync has (config/mappings/hubspot/contacts.out.yaml).
+      {"omnisync_lifetime_value", "omnisync lifetime value", "number", "number", "contactinformation", false, false, {}},
+      {"omnisync_open_tickets", "omnisync open tickets", "number", "number", "contactinformation", false, false, {}},
+      {"omnisync_csat_average", "omnisync CSAT average", "number", "number", "contactinformation", false, false, {}},
       {"hs_object_id", "Record ID", "number", "number", "contactinformation", true, true, {}},
       {"createdate", "Create Date", "datetime", "date", "contactinformation", true, false, {}},
       {"lastmodifieddate", "Last Modified Date", "datetime", "date", "contactinformation", true, false, {}},
@@ -900,17 +904,23 @@ api_reply api::batch(type_state& t, const std::string& op, const json::value& bo
         add_error("VALIDATION_ERROR", err, json::object{{"id", key}});
         continue;
       }
+      // Like HubSpot, the answer shows the properties that were written besides the default ones.
+      std::vector<std::string> echoed = default_properties(t.name);
+      for (const auto& [name, value] : values) {
+        if (std::find(echoed.begin(), echoed.end(), name) == echoed.end()) echoed.push_back(name);
+      }
+      if (!prop.empty() && std::find(echoed.begin(), echoed.end(), prop) == echoed.end()) echoed.push_back(prop);
       const auto found = find_by_property(t, prop, key);
       if (found) {
         crm_object obj = load(t, *found);
         update(t, obj, values, change_origin::integration);
-        auto o = to_json(t, obj, nullptr, false, nullptr);
+        auto o = to_json(t, obj, &echoed, false, nullptr);
         if (upsert) o["new"] = false;
         results.push_back(std::move(o));
       } else if (upsert && !prop.empty() && prop != "hs_object_id") {
         values[prop] = key;
         crm_object obj = create(t, std::move(values), change_origin::integration);
-        auto o = to_json(t, obj, nullptr, false, nullptr);
+        auto o = to_json(t, obj, &echoed, false, nullptr);
         o["new"] = true;
         results.push_back(std::move(o));
       } else {
@@ -1044,7 +1054,7 @@ api_reply api::properties_of(const std::string& type) {
         {"externalOptions", false},
         {"hasUniqueValue", s.unique},
         {"hidden", false},
-        {"hubspotDefined", std::string_view(s.name) != "omnisync_id"},
+        {"hubspotDefined", !std::string_view(s.name).starts_with("omnisync_")},
         {"modificationMetadata",
          json::object{{"archivable", !s.read_only}, {"readOnlyDefinition", true}, {"readOnlyValue", s.read_only}}},
         {"formField", !s.read_only},

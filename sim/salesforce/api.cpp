@@ -4,10 +4,16 @@
 #include <boost/url/decode_view.hpp>
 #include <boost/url/parse.hpp>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
+#include <memory>
 
 #include "sim/salesforce/soql.hpp"
 #include "sim/core/people.hpp"
@@ -93,6 +99,35 @@ std::string base64url_decode(std::string s) {
     }
   }
   return out;
+}
+
+/// RS256 (RSASSA-PKCS1-v1_5 with SHA-256) over `signed_part`, with the key of a PEM certificate or public key.
+bool verify_rs256(const std::string& pem, const std::string& signed_part, const std::string& signature) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  if (!bio) return false;
+  EVP_PKEY* key = nullptr;
+  if (pem.find("BEGIN CERTIFICATE") != std::string::npos) {
+    std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+    if (cert) key = X509_get_pubkey(cert.get());
+  } else {
+    key = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
+  }
+  if (!key) return false;
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> owned(key, EVP_PKEY_free);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1) return false;
+  return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                          reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size()) == 1;
+}
+
+/// RFC 9110 IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
+std::string http_date(std::int64_t epoch_ms) {
+  std::time_t t = static_cast<std::time_t>(epoch_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
 }
 
 bool is_system_field(const std::string& n) {
@@ -200,11 +235,12 @@ api::record api::seeded(const object_def& o, std::int64_t index) const {
   r.object = o.name;
   r.index = index;
   const auto n = static_cast<std::int64_t>(size_);
-  const std::uint64_t h = mix(seed_ ^ (std::hash<std::string>{}(o.name) + static_cast<std::uint64_t>(index)));
   // Created one minute apart, oldest first, modified a little later; all before base_ms.
-  r.created_ms = base_ms_ - (n - index + 2) * 60'000;
-  r.last_modified_ms = r.created_ms + static_cast<std::int64_t>(h % 50'000);
-  r.modstamp_ms = r.last_modified_ms;
+  const auto st = seeded_stamps(o, index);
+  const std::uint64_t h = st.hash;
+  r.created_ms = st.created_ms;
+  r.last_modified_ms = st.last_modified_ms;
+  r.modstamp_ms = st.modstamp_ms;
   auto& f = r.fields;
   const std::int64_t accounts = std::max<std::int64_t>(1, n / 4);
   if (o.name == "Contact" || o.name == "Lead") {
@@ -335,7 +371,41 @@ void api::touch(record& r, bool api_origin) {
   r.modstamp_ms = std::max(now, r.modstamp_ms + 1);
   if (r.object == "Contact") pending_notifications_.push_back(make_id(*find_object("Contact"), r.index));
   (void)api_origin;
-  touched_[make_id(*find_object(r.object), r.index)] = r;
+  const auto id = make_id(*find_object(r.object), r.index);
+  if (auto old = touched_.find(id); old != touched_.end()) index_external_ids(old->second, false);
+  index_external_ids(r, true);
+  touched_[id] = r;
+}
+
+void api::index_external_ids(const record& r, bool add) {
+  // Seeded records hold no external ids, so only changed records are indexed.
+  const auto& o = *find_object(r.object);
+  const auto id = make_id(o, r.index);
+  for (const auto& f : o.fields) {
+    if (!f.external_id) continue;
+    auto* v = r.fields.if_contains(f.name);
+    if (!v || !v->is_string()) continue;
+    auto key = o.name + "\n" + f.name + "\n" + std::string(v->as_string());
+    if (add) {
+      external_ids_[key].insert(id);
+    } else if (auto it = external_ids_.find(key); it != external_ids_.end()) {
+      it->second.erase(id);
+      if (it->second.empty()) external_ids_.erase(it);
+    }
+  }
+}
+
+std::vector<std::int64_t> api::find_by_external_id(const object_def& o, const std::string& field,
+                                                   const json::value& value) const {
+  std::vector<std::int64_t> out;
+  if (!value.is_string()) return out;
+  auto it = external_ids_.find(o.name + "\n" + field + "\n" + std::string(value.as_string()));
+  if (it == external_ids_.end()) return out;
+  for (const auto& id : it->second) {
+    auto t = touched_.find(id);
+    if (t != touched_.end() && !t->second.deleted && !purged_.count(id)) out.push_back(t->second.index);
+  }
+  return out;
 }
 
 std::optional<std::string> api::validate(const object_def& o, const json::object& fields, bool create) const {
@@ -371,6 +441,8 @@ api_reply api::handle(const api_request& r) {
     out.headers.emplace_back("Sforce-Limit-Info", "api-usage=" + std::to_string(used_today_) + "/" +
                                                       std::to_string(limits_.daily_api_requests));
   out.headers.emplace_back("Content-Type", "application/json;charset=UTF-8");
+  // Every Salesforce answer carries the server's time; clients use it to keep watermarks on the org's clock.
+  out.headers.emplace_back("Date", http_date(now_ms_()));
   return out;
 }
 
@@ -470,12 +542,21 @@ api_reply api::token(const api_request& r) {
     auto now_s = now_ms_() / 1000;
     if (exp <= now_s) return fail("invalid_grant", "expired authorization code");
     if (exp > now_s + 180 + 30) return fail("invalid_grant", "invalid assertion");  // at most 3 minutes ahead
+    // With the connected app's certificate configured (POST /admin/limits {"jwt_certificate": PEM}), the
+    // RS256 signature over "header.claims" must verify, as on a real org.
+    if (!limits_.jwt_certificate.empty()) {
+      auto* alg = header.as_object().if_contains("alg");
+      if (!alg || !alg->is_string() || alg->as_string() != "RS256") return fail("invalid_grant", "invalid assertion");
+      if (!verify_rs256(limits_.jwt_certificate, a.substr(0, d2), base64url_decode(a.substr(d2 + 1))))
+        return fail("invalid_grant", "invalid assertion");
+    }
   } else {
     return fail("unsupported_grant_type", "grant type not supported");
   }
   auto now = now_ms_();
-  std::string access = std::string(organization_id).substr(0, 15) + "!AQSIM." + std::to_string(++token_counter_) + "." +
-                       std::to_string(mix(seed_ + token_counter_) % 1000000007);
+  const auto serial = ++token_counter_;
+  std::string access = std::string(organization_id).substr(0, 15) + "!AQSIM." + std::to_string(serial) + "." +
+                       std::to_string(mix(seed_ + static_cast<std::uint64_t>(serial)) % 1000000007);
   tokens_[access] = now + limits_.token_lifetime_ms;
   json::object out{{"access_token", access},
                    {"instance_url", r.base_url},
@@ -488,8 +569,15 @@ api_reply api::token(const api_request& r) {
 }
 
 namespace {
-int compare_values(const json::value& a, const soql_literal& b) {
-  // Returns <0, 0, >0; datetimes compare as instants, numbers numerically, the rest as text.
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+/// Returns <0, 0, >0; datetimes compare as instants, numbers numerically, the rest as text. Text compares
+/// case-insensitively (SOQL's `=` on 'Ann@Example.com' finds ann@example.com) except record ids, which are
+/// case-sensitive in their 15-character form.
+int compare_values(const json::value& a, const soql_literal& b, bool case_sensitive = true) {
   if (b.type == soql_literal::kind::null) return a.is_null() ? 0 : 1;
   if (a.is_null()) return -1;
   if (b.type == soql_literal::kind::datetime) {
@@ -504,9 +592,74 @@ int compare_values(const json::value& a, const soql_literal& b) {
     return v < b.number ? -1 : (v > b.number ? 1 : 0);
   }
   std::string s = a.is_string() ? std::string(a.as_string()) : json::serialize(a);
-  return s.compare(b.text);
+  return case_sensitive ? s.compare(b.text) : lower(s).compare(lower(b.text));
+}
+
+bool op_holds(const std::string& op, int cmp) {
+  return op == "=" ? cmp == 0 : op == "!=" ? cmp != 0 : op == "<" ? cmp < 0 : op == "<=" ? cmp <= 0
+       : op == ">" ? cmp > 0 : cmp >= 0;
+}
+
+/// Fields whose value grows with the record's index for every seeded (never changed) record: the seed creates
+/// records a minute apart and modifies each less than a minute after its creation, and ids are zero-padded
+/// indexes. These are the fields the indexed query path can binary-search.
+bool monotone_field(const std::string& f) {
+  return f == "Id" || f == "SystemModstamp" || f == "LastModifiedDate" || f == "CreatedDate";
 }
 }  // namespace
+
+bool api::matches(const record& rec, const std::vector<soql_condition>& where) const {
+  for (const auto& c : where) {
+    auto v = field_value(rec, c.field);
+    const bool cs = c.field == "Id";
+    bool match;
+    if (c.op == "IN")
+      match = std::any_of(c.values.begin(), c.values.end(), [&](auto& l) { return compare_values(v, l, cs) == 0; });
+    else
+      match = op_holds(c.op, compare_values(v, c.values[0], cs));
+    if (!match) return false;
+  }
+  return true;
+}
+
+api::stamps api::seeded_stamps(const object_def& o, std::int64_t index) const {
+  const auto n = static_cast<std::int64_t>(size_);
+  const std::uint64_t h = mix(seed_ ^ (std::hash<std::string>{}(o.name) + static_cast<std::uint64_t>(index)));
+  stamps s;
+  s.created_ms = base_ms_ - (n - index + 2) * 60'000;
+  s.last_modified_ms = s.created_ms + static_cast<std::int64_t>(h % 50'000);
+  s.modstamp_ms = s.last_modified_ms;
+  s.hash = h;
+  return s;
+}
+
+std::int64_t api::order_key(const record& r, const std::string& key) const {
+  if (key == "SystemModstamp") return r.modstamp_ms;
+  if (key == "LastModifiedDate") return r.last_modified_ms;
+  if (key == "CreatedDate") return r.created_ms;
+  return r.index;  // Id: ids are zero-padded indexes, so they sort as their indexes do
+}
+
+std::int64_t api::seeded_order_key(const object_def& o, std::int64_t index, const std::string& key) const {
+  if (key == "Id") return index;
+  auto s = seeded_stamps(o, index);
+  if (key == "SystemModstamp") return s.modstamp_ms;
+  if (key == "LastModifiedDate") return s.last_modified_ms;
+  return s.created_ms;
+}
+
+std::int64_t api::seeded_count(const object_def& o) const {
+  auto it = created_count_.find(o.name);
+  return count(o) - (it == created_count_.end() ? 0 : it->second);
+}
+
+void api::expire_cursors() {
+  // Salesforce closes query cursors after 15 minutes of inactivity; so do we, which also bounds memory when a
+  // client abandons a query half-way.
+  const auto now = now_ms_();
+  for (auto it = cursors_.begin(); it != cursors_.end();)
+    it = now - it->second.last_used_ms > 15 * 60'000 ? cursors_.erase(it) : std::next(it);
+}
 
 api_reply api::query(const api_request& r, const std::string& version, bool all, const std::string& soql) {
   auto parsed = parse_soql(soql);
@@ -530,108 +683,259 @@ api_reply api::query(const api_request& r, const std::string& version, bool all,
       fields.push_back(f);
     }
   }
-  // The WHERE subset: the fields incremental sync needs.
-  static const std::set<std::string> filterable = {"SystemModstamp", "LastModifiedDate", "IsDeleted", "Id", "CreatedDate"};
-  for (auto& c : q.where)
-    if (!filterable.count(c.field))
-      return reply(400, error_body("MALFORMED_QUERY", "this simulator filters only on SystemModstamp, LastModifiedDate, "
-                                                      "CreatedDate, IsDeleted and Id: '" + c.field + "'"));
-  for (auto& ob : q.order_by)
-    if (!o->field(ob.field)) return reply(400, error_body("INVALID_FIELD", "No such column '" + ob.field + "'"));
-
-  // Matching rows are kept as (sort keys, index) only, never whole records, so large results stay small.
-  struct row {
-    std::vector<json::value> keys;
-    std::int64_t index;
-  };
-  std::vector<row> rows;
-  auto total = count(*o);
-  for (std::int64_t i = 1; i <= total; ++i) {
-    auto rec = load(*o, i);
-    if (!rec) continue;
-    if (rec->deleted && !all) continue;  // query never sees the recycle bin
-    bool ok = true;
-    for (auto& c : q.where) {
-      auto v = field_value(*rec, c.field);
-      bool match;
-      if (c.op == "IN") {
-        match = std::any_of(c.values.begin(), c.values.end(), [&](auto& l) { return compare_values(v, l) == 0; });
-      } else {
-        int cmp = compare_values(v, c.values[0]);
-        match = c.op == "=" ? cmp == 0 : c.op == "!=" ? cmp != 0 : c.op == "<" ? cmp < 0 : c.op == "<=" ? cmp <= 0
-              : c.op == ">" ? cmp > 0 : cmp >= 0;
-      }
-      if (!match) { ok = false; break; }
-    }
-    if (!ok) continue;
-    row rw{{}, i};
-    for (auto& ob : q.order_by) rw.keys.push_back(field_value(*rec, o->field(ob.field)->name));
-    rows.push_back(std::move(rw));
+  // WHERE: any field of the object (relationship fields are outside the subset), with its API name's case.
+  for (auto& c : q.where) {
+    if (c.field.find('.') != std::string::npos)
+      return reply(400, error_body("MALFORMED_QUERY", "this simulator does not filter on relationship fields: '" +
+                                                          c.field + "'"));
+    const auto* def = o->field(c.field);
+    if (!def) return reply(400, error_body("INVALID_FIELD", "No such column '" + c.field + "' on entity '" + o->name + "'"));
+    c.field = def->name;
   }
-  auto as_literal = [](const json::value& v, const json::value& other) {
-    soql_literal l;
-    if (v.is_null()) l.type = soql_literal::kind::null;
-    else if (v.is_bool()) { l.type = soql_literal::kind::boolean; l.boolean = v.as_bool(); }
-    else if (v.is_string()) {
-      if (auto t = parse_sf_datetime(std::string(v.as_string())); t && other.is_string()) {
-        l.type = soql_literal::kind::datetime;
-        l.epoch_ms = *t;
-      } else {
-        l.type = soql_literal::kind::string;
-        l.text = v.as_string();
-      }
-    } else { l.type = soql_literal::kind::number; l.number = v.to_number<double>(); }
-    return l;
-  };
-  if (!q.order_by.empty()) {
-    std::stable_sort(rows.begin(), rows.end(), [&](const row& a, const row& b) {
-      for (size_t k = 0; k < q.order_by.size(); ++k) {
-        int cmp = compare_values(a.keys[k], as_literal(b.keys[k], a.keys[k]));
-        if (cmp != 0) return q.order_by[k].descending ? cmp > 0 : cmp < 0;
-      }
-      return false;
-    });
+  for (auto& ob : q.order_by) {
+    const auto* def = o->field(ob.field);
+    if (!def) return reply(400, error_body("INVALID_FIELD", "No such column '" + ob.field + "'"));
+    ob.field = def->name;
   }
-  if (q.limit && static_cast<std::int64_t>(rows.size()) > *q.limit) rows.resize(static_cast<size_t>(*q.limit));
 
   std::size_t batch = 2000;
   if (auto p = r.query_options.find("batchSize="); p != std::string::npos) {
     long v = std::atol(r.query_options.c_str() + p + 10);
     batch = static_cast<std::size_t>(std::clamp<long>(v, 200, 2000));
   }
+  expire_cursors();
   cursor c;
   c.object = o;
   c.fields = fields;
   c.batch = batch;
-  c.indexes.reserve(rows.size());
-  for (auto& row : rows) c.indexes.push_back(row.index);
+  c.last_used_ms = now_ms_();
+
+  // The indexed path: ordered by one of the monotone fields (then Id), filtered only on monotone fields and
+  // IsDeleted. Seeded records are then a contiguous index range found by binary search, so a query over a
+  // million records costs O(log n + changed records) to open and O(page) per page, as on a real org where
+  // SystemModstamp and Id are indexed.
+  std::string key;
+  bool indexed = true;
+  if (q.order_by.empty()) key = "Id";
+  else if (!q.order_by[0].descending && monotone_field(q.order_by[0].field)) key = q.order_by[0].field;
+  else indexed = false;
+  for (size_t k = 1; indexed && k < q.order_by.size(); ++k)
+    indexed = q.order_by[k].field == "Id" && !q.order_by[k].descending;
+  bool has_id_list = false;
+  for (const auto& cond : q.where) {
+    if (cond.field == "Id" && (cond.op == "IN" || cond.op == "=")) has_id_list = true;
+    if (cond.field == "IsDeleted" && (cond.op == "=" || cond.op == "!=") &&
+        cond.values[0].type == soql_literal::kind::boolean)
+      continue;
+    if (!monotone_field(cond.field) || cond.op == "IN" || cond.op == "!=") indexed = false;
+  }
+  if (indexed && !has_id_list) {
+    open_indexed(c, q, key, all);
+  } else {
+    // The general path: candidates are the named ids (WHERE Id IN / Id =) or every record; matches are kept as
+    // (sort keys, index) only, never whole records, so large results stay small.
+    std::vector<std::int64_t> candidates;
+    bool named = false;
+    for (const auto& cond : q.where) {
+      if (cond.field != "Id" || (cond.op != "IN" && cond.op != "=")) continue;
+      std::vector<std::int64_t> these;
+      for (const auto& l : cond.values)
+        if (auto id = parse_id(l.text); id && id->first == o) these.push_back(id->second);
+      std::sort(these.begin(), these.end());
+      these.erase(std::unique(these.begin(), these.end()), these.end());
+      if (named) {
+        std::vector<std::int64_t> both;
+        std::set_intersection(candidates.begin(), candidates.end(), these.begin(), these.end(), std::back_inserter(both));
+        candidates = std::move(both);
+      } else {
+        candidates = std::move(these);
+        named = true;
+      }
+    }
+    struct row {
+      std::vector<json::value> keys;
+      std::int64_t index;
+    };
+    std::vector<row> rows;
+    auto consider = [&](std::int64_t i) {
+      auto rec = load(*o, i);
+      if (!rec) return;
+      if (rec->deleted && !all) return;  // query never sees the recycle bin
+      if (!matches(*rec, q.where)) return;
+      row rw{{}, i};
+      for (auto& ob : q.order_by) rw.keys.push_back(field_value(*rec, ob.field));
+      rows.push_back(std::move(rw));
+    };
+    if (named)
+      for (auto i : candidates) consider(i);
+    else
+      for (std::int64_t i = 1, total = count(*o); i <= total; ++i) consider(i);
+    auto as_literal = [](const json::value& v, const json::value& other) {
+      soql_literal l;
+      if (v.is_null()) l.type = soql_literal::kind::null;
+      else if (v.is_bool()) { l.type = soql_literal::kind::boolean; l.boolean = v.as_bool(); }
+      else if (v.is_string()) {
+        if (auto t = parse_sf_datetime(std::string(v.as_string())); t && other.is_string()) {
+          l.type = soql_literal::kind::datetime;
+          l.epoch_ms = *t;
+        } else {
+          l.type = soql_literal::kind::string;
+          l.text = v.as_string();
+        }
+      } else { l.type = soql_literal::kind::number; l.number = v.to_number<double>(); }
+      return l;
+    };
+    if (!q.order_by.empty()) {
+      std::stable_sort(rows.begin(), rows.end(), [&](const row& a, const row& b) {
+        for (size_t k = 0; k < q.order_by.size(); ++k) {
+          int cmp = compare_values(a.keys[k], as_literal(b.keys[k], a.keys[k]));
+          if (cmp != 0) return q.order_by[k].descending ? cmp > 0 : cmp < 0;
+        }
+        return false;
+      });
+    }
+    if (q.limit && static_cast<std::int64_t>(rows.size()) > *q.limit) rows.resize(static_cast<size_t>(*q.limit));
+    c.indexes.reserve(rows.size());
+    for (auto& row : rows) c.indexes.push_back(row.index);
+    c.total = static_cast<std::int64_t>(c.indexes.size());
+  }
   std::string locator = "01gSIM" + std::to_string(++cursor_counter_);
   cursors_[locator] = std::move(c);
   return page(version, locator, 0);
 }
 
+void api::open_indexed(cursor& c, const soql_query& q, const std::string& key, bool all) const {
+  const auto& o = *c.object;
+  c.lazy = true;
+  c.key = key;
+  // Seeded records: an index range [lo, hi], narrowed by each condition with a binary search (the field's
+  // value is non-decreasing in the index, so "value compared to the literal" is too).
+  std::int64_t lo = 1, hi = seeded_count(o);
+  for (const auto& cond : q.where) {
+    if (cond.field == "IsDeleted") {
+      // Seeded records are never deleted (deleting one makes it a changed record).
+      bool wants_deleted = (cond.op == "=") == cond.values[0].boolean;
+      if (wants_deleted) hi = lo - 1;
+      continue;
+    }
+    const auto& lit = cond.values[0];
+    const bool cs = cond.field == "Id";
+    auto cmp_at = [&](std::int64_t i) {
+      record s = seeded(o, i);
+      return compare_values(field_value(s, cond.field), lit, cs);
+    };
+    // first index in [1, n] (n+1 if none) where pred holds, pred monotone false..true
+    auto first = [&](auto pred) {
+      std::int64_t a = 1, b = seeded_count(o) + 1;
+      while (a < b) {
+        auto m = a + (b - a) / 2;
+        if (pred(m)) b = m;
+        else a = m + 1;
+      }
+      return a;
+    };
+    const auto ge = first([&](std::int64_t i) { return cmp_at(i) >= 0; });
+    const auto gt = first([&](std::int64_t i) { return cmp_at(i) > 0; });
+    if (cond.op == ">") lo = std::max(lo, gt);
+    else if (cond.op == ">=") lo = std::max(lo, ge);
+    else if (cond.op == "<") hi = std::min(hi, ge - 1);
+    else if (cond.op == "<=") hi = std::min(hi, gt - 1);
+    else { lo = std::max(lo, ge); hi = std::min(hi, gt - 1); }  // =
+  }
+  c.seeded_hi = hi;
+  // Seeded indexes that are no longer seeded (changed, deleted, purged) leave the range; changed records that
+  // match join through `extra`, sorted by (key, index) like the range.
+  std::int64_t excluded_in_range = 0;
+  for (const auto& [id, rec] : touched_) {
+    if (rec.object != o.name) continue;
+    if (rec.index >= lo && rec.index <= hi) {
+      c.excluded.push_back(rec.index);
+      ++excluded_in_range;
+    }
+    if (rec.deleted && !all) continue;
+    if (purged_.count(id)) continue;
+    if (!matches(rec, q.where)) continue;
+    c.extra.emplace_back(order_key(rec, key), rec.index);
+  }
+  for (const auto& id : purged_) {
+    auto p = parse_id(id);
+    if (p && p->first == &o && p->second >= lo && p->second <= hi && !touched_.count(id)) {
+      c.excluded.push_back(p->second);
+      ++excluded_in_range;
+    }
+  }
+  std::sort(c.excluded.begin(), c.excluded.end());
+  std::sort(c.extra.begin(), c.extra.end());
+  std::int64_t total = std::max<std::int64_t>(0, hi - lo + 1) - excluded_in_range + static_cast<std::int64_t>(c.extra.size());
+  if (q.limit) total = std::min(total, *q.limit);
+  c.total = total;
+  c.positions[0] = cursor::position{lo, 0, 0, total};
+}
+
 api_reply api::page(const std::string& version, const std::string& locator, std::size_t offset) {
   auto& c = cursors_.at(locator);
+  c.last_used_ms = now_ms_();
   json::array records;
-  std::size_t end = std::min(c.indexes.size(), offset + c.batch);
-  for (std::size_t i = offset; i < end; ++i) {
-    auto rec = load(*c.object, c.indexes[i]);
-    if (!rec) continue;  // purged since the query ran
-    records.push_back(to_json(*rec, &c.fields, version));
+  bool done = false;
+  std::size_t end = offset;
+  if (!c.lazy) {
+    end = std::min(c.indexes.size(), offset + c.batch);
+    for (std::size_t i = offset; i < end; ++i) {
+      auto rec = load(*c.object, c.indexes[i]);
+      if (!rec) continue;  // purged since the query ran
+      records.push_back(to_json(*rec, &c.fields, version));
+    }
+    done = end >= c.indexes.size();
+  } else {
+    // Merge the seeded range (minus excluded indexes) with the changed records, by (key, index).
+    auto pos = c.positions.at(offset);
+    auto skip_excluded = [&] {
+      while (pos.seeded_next <= c.seeded_hi && pos.excluded_at < c.excluded.size() &&
+             c.excluded[pos.excluded_at] <= pos.seeded_next) {
+        if (c.excluded[pos.excluded_at] == pos.seeded_next) ++pos.seeded_next;
+        ++pos.excluded_at;
+      }
+    };
+    auto exhausted = [&] {
+      skip_excluded();
+      return pos.remaining <= 0 || (pos.seeded_next > c.seeded_hi && pos.extra_at >= c.extra.size());
+    };
+    while (end < offset + c.batch && !exhausted()) {
+      std::int64_t index;
+      const bool have_seeded = pos.seeded_next <= c.seeded_hi;
+      const bool have_extra = pos.extra_at < c.extra.size();
+      if (have_seeded &&
+          (!have_extra || std::make_pair(seeded_order_key(*c.object, pos.seeded_next, c.key), pos.seeded_next) <
+                              c.extra[pos.extra_at]))
+        index = pos.seeded_next++;
+      else
+        index = c.extra[pos.extra_at++].second;
+      --pos.remaining;
+      ++end;
+      auto rec = load(*c.object, index);
+      if (!rec) continue;  // purged since the query ran
+      records.push_back(to_json(*rec, &c.fields, version));
+    }
+    done = exhausted();
+    if (!done) c.positions[end] = pos;
   }
-  json::object out{{"totalSize", static_cast<std::int64_t>(c.indexes.size())}, {"done", end >= c.indexes.size()}};
-  if (end < c.indexes.size())
-    out["nextRecordsUrl"] = "/services/data/v" + version + "/query/" + locator + "-" + std::to_string(end);
+  json::object out{{"totalSize", c.total}, {"done", done}};
+  if (!done) out["nextRecordsUrl"] = "/services/data/v" + version + "/query/" + locator + "-" + std::to_string(end);
   out["records"] = std::move(records);
-  if (end >= c.indexes.size()) cursors_.erase(locator);
+  if (done) cursors_.erase(locator);
   return reply(200, json::serialize(out));
 }
 
 api_reply api::query_more(const api_request& r, const std::string& version, const std::string& locator) {
   auto dash = locator.rfind('-');
-  if (dash == std::string::npos || !cursors_.count(locator.substr(0, dash)))
+  auto it = dash == std::string::npos ? cursors_.end() : cursors_.find(locator.substr(0, dash));
+  if (it == cursors_.end()) return reply(400, error_body("INVALID_QUERY_LOCATOR", "invalid query locator"));
+  auto offset = static_cast<std::size_t>(std::atoll(locator.c_str() + dash + 1));
+  // A lazily evaluated cursor can resume only where one of its pages began (a client re-asking for a page it
+  // lost gets it again); the materialised one anywhere.
+  if (it->second.lazy && !it->second.positions.count(offset))
     return reply(400, error_body("INVALID_QUERY_LOCATOR", "invalid query locator"));
-  return page(version, locator.substr(0, dash), static_cast<std::size_t>(std::atoll(locator.c_str() + dash + 1)));
+  return page(version, it->first, offset);
 }
 
 api_reply api::collections(const api_request& r, const std::string& version, const std::string& object,
@@ -701,11 +1005,7 @@ api_reply api::collections(const api_request& r, const std::string& version, con
         plan.push_back(p);
         continue;
       }
-      for (std::int64_t i = 1, n = count(*p.o); i <= n; ++i) {
-        auto existing = load(*p.o, i);
-        if (existing && !existing->deleted && existing->fields.contains(ext->name) &&
-            existing->fields.at(ext->name) == *key) { p.index = i; break; }
-      }
+      if (auto found = find_by_external_id(*p.o, ext->name, *key); !found.empty()) p.index = found.front();
     }
     if (auto bad = validate(*p.o, rec, !p.index.has_value())) { p.fail_with(*bad); plan.push_back(p); continue; }
     p.fields = std::move(rec);
@@ -765,15 +1065,9 @@ api_reply api::upsert_one(const std::string& version, const object_def& o, const
   fields.erase("attributes");
   if (fields.contains("Id") || fields.contains(ext->name))
     return reply(400, error_body("INVALID_FIELD", "Id and the external id field may not be in the body"));
-  std::vector<std::int64_t> matches;
-  for (std::int64_t i = 1, n = count(o); i <= n; ++i) {
-    auto existing = load(o, i);
-    if (existing && !existing->deleted && existing->fields.contains(ext->name) &&
-        existing->fields.at(ext->name) == json::value(value))
-      matches.push_back(i);
-  }
-  if (matches.size() > 1) return reply(300, json::serialize(json::array{}));
-  bool created = matches.empty();
+  auto found = find_by_external_id(o, ext->name, json::value(value));
+  if (found.size() > 1) return reply(300, json::serialize(json::array{}));
+  bool created = found.empty();
   if (auto bad = validate(o, fields, created)) return reply(400, *bad);
   record rec;
   if (created) {
@@ -786,7 +1080,7 @@ api_reply api::upsert_one(const std::string& version, const object_def& o, const
       if (!is_system_field(f.name) && !f.calculated) rec.fields[f.name] = nullptr;
     rec.fields[ext->name] = value;
   } else {
-    rec = *load(o, matches[0]);
+    rec = *load(o, found[0]);
   }
   for (auto& [k, v] : fields) rec.fields[o.field(k)->name] = v;
   touch(rec, true);
@@ -843,10 +1137,25 @@ admin_reply api::admin(std::string_view method, std::string_view object, std::st
   std::lock_guard lock(mutex_);
   std::string id(id_in);
   bool purge = false;
+  // ?modstamp=T (PATCH, DELETE): the change becomes visible now but carries SystemModstamp T, as a long
+  // transaction that commits after later ones does on a real org — what a poller's settle lag and overlap
+  // window exist for.
+  std::optional<std::int64_t> late_modstamp;
   if (auto qm = id.find('?'); qm != std::string::npos) {
-    purge = id.substr(qm + 1).find("purge=true") != std::string::npos;
+    auto opts = parse_form(std::string_view(id).substr(qm + 1));
+    purge = opts["purge"] == "true";
+    if (opts.count("modstamp")) {
+      late_modstamp = parse_sf_datetime(opts["modstamp"]);
+      if (!late_modstamp) return {400, json::object{{"error", "modstamp must be a datetime like 2026-05-01T10:00:00.000Z"}}};
+    }
     id = id.substr(0, qm);
   }
+  auto backdate = [&](const record& r) {
+    if (!late_modstamp) return;
+    auto& stored = touched_[make_id(*find_object(r.object), r.index)];
+    stored.modstamp_ms = *late_modstamp;
+    stored.last_modified_ms = std::min(stored.last_modified_ms, *late_modstamp);
+  };
   const auto* o = find_object(object);
   if (!o) return {404, json::object{{"error", "unknown object " + std::string(object)}}};
   if (id.empty()) {
@@ -891,17 +1200,20 @@ admin_reply api::admin(std::string_view method, std::string_view object, std::st
     if (auto bad = validate(*o, fields, false)) return {400, json::parse(*bad)};
     for (auto& [k, val] : fields) rec->fields[o->field(k)->name] = val;
     touch(*rec, false);
-    return {200, to_json(*rec, nullptr, "62.0")};
+    backdate(*rec);
+    return {200, to_json(*load(*o, parsed->second), nullptr, "62.0")};
   }
   if (method == "DELETE") {
     if (purge) {
       purged_.insert(id);
+      if (auto t = touched_.find(id); t != touched_.end()) index_external_ids(t->second, false);
       touched_.erase(id);
       return {200, json::object{{"purged", id}}};
     }
     rec->deleted = true;
     rec->deleted_ms = now_ms_();
     touch(*rec, false);
+    backdate(*rec);
     return {200, json::object{{"deleted", id}}};
   }
   return {405, json::object{{"error", "method not allowed"}}};
@@ -929,11 +1241,13 @@ void api::set_limits(const json::object& l) {
     for (auto& [t, exp] : tokens_) exp = std::min(exp, now + limits_.token_lifetime_ms);
   }
   if (auto* v = l.if_contains("api_requests_used"); v && v->is_int64()) used_today_ = v->as_int64();
+  if (auto* v = l.if_contains("jwt_certificate"); v && v->is_string()) limits_.jwt_certificate = v->as_string();
 }
 
 void api::reset() {
   std::lock_guard lock(mutex_);
   touched_.clear();
+  external_ids_.clear();
   purged_.clear();
   created_count_.clear();
   tokens_.clear();

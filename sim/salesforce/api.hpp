@@ -24,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include "sim/salesforce/soql.hpp"
+
 namespace omnisync::sim::salesforce {
 
 struct api_request {
@@ -55,6 +57,9 @@ struct outbound_message {
 struct api_limits {
   std::int64_t daily_api_requests = 15000;
   std::int64_t token_lifetime_ms = 2 * 3600 * 1000;
+  /// The connected app's certificate (or public key), PEM; when set, JWT bearer assertions must carry a valid
+  /// RS256 signature. Empty: signatures are not checked.
+  std::string jwt_certificate;
 };
 
 class api {
@@ -96,6 +101,9 @@ class api {
   boost::json::value field_value(const record& r, const std::string& field) const;
   boost::json::object to_json(const record& r, const std::vector<std::string>* fields, const std::string& version) const;
   void touch(record& r, bool api_origin);
+  void index_external_ids(const record& r, bool add);
+  std::vector<std::int64_t> find_by_external_id(const object_def& o, const std::string& field,
+                                                const boost::json::value& value) const;
   std::optional<std::string> validate(const object_def& o, const boost::json::object& fields, bool create) const;
 
   api_reply route(const api_request& r);
@@ -118,17 +126,45 @@ class api {
   api_limits limits_;
   std::map<std::string, record> touched_;              // by id
   std::set<std::string> purged_;
+  /// "Object\nField\nvalue" → ids of changed records holding that external id (upserts find them in O(log n)).
+  std::map<std::string, std::set<std::string>> external_ids_;
   std::map<std::string, std::int64_t> created_count_;  // object → records created beyond the seeded ones
   std::map<std::string, std::int64_t> tokens_;         // access token → expiry
   std::int64_t token_counter_ = 0;
   std::int64_t day_start_ms_ = 0, used_today_ = 0;
-  /// A query's result, held as record indexes (8 bytes each) so a million-row query stays small.
+  /// A query's result. The general path holds it as record indexes (8 bytes each); the indexed path (ordered
+  /// by Id or a modification stamp, filtered on those) evaluates it page by page: the seeded records of an
+  /// index range minus the ones changed since seeding, merged with the changed records that match.
   struct cursor {
     const object_def* object = nullptr;
-    std::vector<std::int64_t> indexes;
     std::vector<std::string> fields;
     std::size_t batch = 2000;
+    std::int64_t total = 0;
+    std::int64_t last_used_ms = 0;
+    std::vector<std::int64_t> indexes;  // general path
+    bool lazy = false;                  // indexed path:
+    std::string key;                    //   the order field (then Id)
+    std::int64_t seeded_hi = 0;         //   seeded range end (its start is in positions[0])
+    std::vector<std::int64_t> excluded; //   sorted seeded indexes that left the range
+    std::vector<std::pair<std::int64_t, std::int64_t>> extra;  // (key, index) of matching changed records
+    struct position {
+      std::int64_t seeded_next = 1;
+      std::size_t excluded_at = 0, extra_at = 0;
+      std::int64_t remaining = 0;       // rows left under LIMIT
+    };
+    std::map<std::size_t, position> positions;  // by offset: where each served page began
   };
+  struct stamps {
+    std::int64_t created_ms = 0, last_modified_ms = 0, modstamp_ms = 0;
+    std::uint64_t hash = 0;
+  };
+  stamps seeded_stamps(const object_def& o, std::int64_t index) const;
+  std::int64_t seeded_count(const object_def& o) const;
+  std::int64_t order_key(const record& r, const std::string& key) const;
+  std::int64_t seeded_order_key(const object_def& o, std::int64_t index, const std::string& key) const;
+  bool matches(const record& r, const std::vector<soql_condition>& where) const;
+  void open_indexed(cursor& c, const soql_query& q, const std::string& key, bool all) const;
+  void expire_cursors();
   std::map<std::string, cursor> cursors_;
   std::int64_t cursor_counter_ = 0;
   std::vector<std::string> pending_notifications_;     // Contact ids changed, in order

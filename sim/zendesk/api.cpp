@@ -210,9 +210,16 @@ void api::emit(const kind_state& k, const record& r, std::string_view what, json
 
 void api::apply_changes(kind_state& k, record& r, const json::object& changes) {
   std::vector<std::pair<std::string, std::pair<json::value, json::value>>> changed;
-  for (const auto& [key, value] : changes) {
+  for (const auto& [key, given] : changes) {
     if (key == "id" || key == "url" || key == "created_at" || key == "updated_at") continue;
     const auto* old = r.fields.if_contains(key);
+    json::value value = given;
+    // Zendesk updates only the custom user fields a request names; the others keep their values.
+    if (key == "user_fields" && given.is_object() && old != nullptr && old->is_object()) {
+      json::object merged = old->get_object();
+      for (const auto& [field, v] : given.get_object()) merged[field] = v;
+      value = std::move(merged);
+    }
     if (old != nullptr && *old == value) continue;
     changed.push_back({std::string(key), {old == nullptr ? json::value(nullptr) : *old, value}});
     r.fields[key] = value;
@@ -313,6 +320,10 @@ api_reply api::route(const api_request& request) {
   if (segs[2] == "users" && segs.size() == 4 && m == "POST" && segs[3] == "create_or_update_many") {
     return create_or_update_many(body, base);
   }
+  if ((segs[2] == "users" || segs[2] == "tickets") && segs.size() == 4 && m == "GET" && segs[3] == "show_many") {
+    return show_many(*find_kind(segs[2]), query, base);
+  }
+  if (segs[2] == "users" && segs.size() == 4 && m == "GET" && segs[3] == "search") return search_users(query, base);
   if (segs[2] == "job_statuses" && segs.size() == 4 && m == "GET") return job_status(segs[3], base);
   if (segs[2] == "satisfaction_ratings" && segs.size() == 3 && m == "GET") return ratings(query, base);
   if (segs[2] == "user_fields" && segs.size() == 3 && m == "GET") return user_fields();
@@ -532,6 +543,63 @@ api_reply api::show(kind_state& k, const std::string& id_text, const std::string
   return json_reply(200, json::object{{k.singular, to_json(k, r, base_url)}});
 }
 
+api_reply api::show_many(kind_state& k, const query_map& query, const std::string& base_url) {
+  const auto it = query.find("ids");
+  if (it == query.end() || it->second.empty()) return error_reply(400, "InvalidValue", "ids is required");
+  std::vector<std::int64_t> ids;
+  std::size_t start = 0;
+  while (start <= it->second.size()) {
+    const auto comma = it->second.find(',', start);
+    const auto part = it->second.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const auto id = parse_int(part);
+    if (!id) return error_reply(400, "InvalidValue", "Invalid id " + part);
+    ids.push_back(*id);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (ids.size() > 100) return error_reply(400, "InvalidValue", "show_many accepts at most 100 ids");
+  json::array items;
+  for (const auto id : ids) {
+    if (!exists(k, id)) continue;
+    const record r = load(k, id);
+    if (r.deleted && k.name != "users") continue;  // deleted users stay readable (active: false)
+    items.push_back(to_json(k, r, base_url));
+  }
+  const std::size_t count = items.size();
+  return json_reply(200, json::object{{k.name, std::move(items)}, {"next_page", nullptr}, {"previous_page", nullptr},
+                                      {"count", count}});
+}
+
+api_reply api::search_users(const query_map& query, const std::string& base_url) {
+  kind_state& users = *find_kind("users");
+  std::string external_id;
+  std::string email;
+  std::string text;
+  if (const auto it = query.find("external_id"); it != query.end()) external_id = it->second;
+  if (const auto it = query.find("query"); it != query.end()) {
+    text = it->second;
+    if (text.starts_with("email:")) email = text.substr(6);
+    else if (text.find('@') != std::string::npos) email = text;
+    if (email.size() >= 2 && email.front() == '"' && email.back() == '"') email = email.substr(1, email.size() - 2);
+  }
+  if (external_id.empty() && text.empty()) return error_reply(400, "InvalidValue", "query or external_id is required");
+  json::array items;
+  const std::string want_email = lower(email);
+  const std::string want_text = lower(text);
+  for_each(users, [&](const record& r) {
+    if (r.deleted) return true;
+    bool hit = false;
+    if (!external_id.empty()) hit = text_of(r.fields, "external_id") == external_id;
+    else if (!want_email.empty()) hit = lower(text_of(r.fields, "email")) == want_email;
+    else hit = lower(text_of(r.fields, "name")).find(want_text) != std::string::npos;
+    if (hit) items.push_back(to_json(users, r, base_url));
+    return items.size() < 100;
+  });
+  const std::size_t count = items.size();
+  return json_reply(200, json::object{{"users", std::move(items)}, {"next_page", nullptr}, {"previous_page", nullptr},
+                                      {"count", count}});
+}
+
 api_reply api::ratings(const query_map& query, const std::string& base_url) {
   kind_state& k = *find_kind("satisfaction_ratings");
   std::int64_t start = 0;
@@ -611,8 +679,13 @@ api_reply api::user_fields() {
                                 {"active", true}, {"position", 1}});
   fields.push_back(json::object{{"id", 7003}, {"key", "nps_score"}, {"type", "integer"}, {"title", "NPS score"},
                                 {"active", true}, {"position", 2}});
+  // Fields an account configured for omnisync has (config/mappings/zendesk/users.out.yaml).
+  fields.push_back(json::object{{"id", 7004}, {"key", "lifetime_value"}, {"type", "decimal"},
+                                {"title", "Lifetime value"}, {"active", true}, {"position", 3}});
+  fields.push_back(json::object{{"id", 7005}, {"key", "lifecycle_stage"}, {"type", "text"},
+                                {"title", "Lifecycle stage"}, {"active", true}, {"position", 4}});
   return json_reply(200, json::object{{"user_fields", std::move(fields)}, {"next_page", nullptr},
-                                      {"previous_page", nullptr}, {"count", 3}});
+                                      {"previous_page", nullptr}, {"count", 5}});
 }
 
 // ---- admin --------------------------------------------------------------------------------------------------

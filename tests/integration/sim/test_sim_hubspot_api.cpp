@@ -324,3 +324,28 @@ TEST_CASE("HubSpot association batch reads (v3 and v4) in both directions", "[si
   CHECK(bj.at("errors").at(0).at("subCategory").as_string() == "crm.associations.NO_ASSOCIATIONS_FOUND");
   CHECK(f.call("POST", "/crm/v4/associations/deals/widgets/batch/read", R"({"inputs":[]})").status == 400);
 }
+
+TEST_CASE("HubSpot upsert on omnisync_id creates the custom properties and echoes what it wrote", "[sim][hubspot]") {
+  fixture f;
+  auto r = f.call("POST", "/crm/v3/objects/contacts/batch/upsert",
+                  R"({"inputs":[{"id":"p_1","idProperty":"omnisync_id","properties":{"omnisync_id":"p_1",)"
+                  R"("email":"new.person@example.com","omnisync_lifetime_value":2400,"omnisync_csat_average":"0.75"}}]})");
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  auto body = json::parse(r.body);
+  const auto& props = body.at("results").at(0).at("properties");
+  CHECK(body.at("results").at(0).at("new").as_bool());
+  CHECK(props.at("omnisync_id").as_string() == "p_1");  // the idProperty comes back, so callers can match results
+  CHECK(props.at("omnisync_lifetime_value").as_string() == "2400");
+  CHECK(props.at("email").as_string() == "new.person@example.com");
+  // A number property refuses text, per record (207), naming the id.
+  auto bad = f.call_json("POST", "/crm/v3/objects/contacts/batch/upsert",
+                         R"({"inputs":[{"id":"p_2","idProperty":"omnisync_id","properties":{"omnisync_open_tickets":"many"}}]})",
+                         207);
+  CHECK(bad.at("errors").at(0).at("context").at("id").as_string() == "p_2");
+  auto described = f.call_json("GET", "/crm/v3/properties/contacts");
+  bool custom = false;
+  for (const auto& p : described.at("results").as_array())
+    if (p.at("name").as_string() == "omnisync_lifetime_value") custom = !p.at("hubspotDefined").as_bool();
+  CHECK(custom);
+}

@@ -143,7 +143,7 @@ TEST_CASE("Zendesk satisfaction ratings page with cursors and links.next", "[sim
   CHECK_FALSE(rest.at("meta").at("has_more").as_bool());
   CHECK(rest.at("satisfaction_ratings").at(0).at("id").as_int64() == 21);
   auto fields = f.ok("GET", "/api/v2/user_fields.json");
-  CHECK(fields.at("user_fields").as_array().size() == 3);
+  CHECK(fields.at("user_fields").as_array().size() == 5);
 }
 
 TEST_CASE("Zendesk rate limit answers 429 with Retry-After and a plain-text body", "[sim][zendesk]") {
@@ -207,4 +207,29 @@ TEST_CASE("Zendesk admin routing and snapshot", "[sim][zendesk][admin]") {
   auto snap = f.api.snapshot();
   CHECK(snap.at("users").as_array().size() == 120);
   CHECK(snap.at("tickets").as_array().size() == 61);
+}
+
+TEST_CASE("Zendesk show_many, user search and partial user_fields updates", "[sim][zendesk]") {
+  fixture f;
+  auto many = f.ok("GET", "/api/v2/users/show_many.json?ids=1,2,99999");
+  REQUIRE(many.at("users").as_array().size() == 2);  // unknown ids are left out
+  CHECK(many.at("users").at(1).at("id").as_int64() == 2);
+  auto tickets = f.ok("GET", "/api/v2/tickets/show_many.json?ids=3");
+  CHECK(tickets.at("tickets").at(0).at("id").as_int64() == 3);
+  CHECK(f.call("GET", "/api/v2/users/show_many.json?ids=x").status == 400);
+
+  const std::string email(many.at("users").at(0).at("email").as_string());
+  std::string upper = email;
+  for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  auto found = f.ok("GET", "/api/v2/users/search.json?query=email:" + upper);
+  REQUIRE(found.at("users").as_array().size() == 1);  // emails match without case
+  CHECK(found.at("users").at(0).at("id").as_int64() == 1);
+  CHECK(f.ok("GET", "/api/v2/users/search.json?query=nobody@example.com").at("count").as_uint64() == 0);
+
+  // user_fields named in a write change; the others keep their values.
+  f.ok("POST", "/api/v2/users/create_or_update.json",
+       R"({"user":{"email":")" + email + R"(","user_fields":{"lifetime_value":99.5}}})");
+  auto user = f.ok("GET", "/api/v2/users/1.json");
+  CHECK(user.at("user").at("user_fields").at("lifetime_value").as_double() == 99.5);
+  CHECK(user.at("user").at("user_fields").as_object().contains("plan"));
 }
