@@ -12,6 +12,8 @@ using factory = std::unique_ptr<connector> (*)(const config::connector_common&, 
 
 // One factory per vendor, defined in adapters/<vendor>/.
 // (declarations are added here as the vendor folders land)
+std::unique_ptr<connector> make_hubspot_connector(const config::connector_common&, const connector_context&);
+std::unique_ptr<connector> make_zendesk_connector(const config::connector_common&, const connector_context&);
 
 namespace {
 
@@ -22,6 +24,8 @@ struct entry {
 
 const entry kinds[] = {
     {"", nullptr},  // placeholder until the first vendor lands; skipped below
+    {"hubspot", &make_hubspot_connector},
+    {"zendesk", &make_zendesk_connector},
 };
 
 }  // namespace
