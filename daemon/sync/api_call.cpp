@@ -72,8 +72,12 @@ asio::awaitable<omnisync::result<http::response>> api_caller::call(http::request
     co_await take(opts.bucket);
     const auto started = std::chrono::steady_clock::now();
     ++calls_;
-    omnisync::result<http::response> r = opts.auth ? co_await client_->send_authorized(req, *opts.auth)
-                                                   : co_await client_->send(req);
+    // (no co_await inside ?: — GCC 12 miscompiles it)
+    omnisync::result<http::response> r = make_error_code(errc::retry);
+    if (opts.auth)
+      r = co_await client_->send_authorized(req, *opts.auth);
+    else
+      r = co_await client_->send(req);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (calls_metric_) calls_metric_->with({connector_, status_label(r)}).inc();
     if (seconds_metric_) seconds_metric_->with({connector_}).observe(secs);
