@@ -249,7 +249,10 @@ class zendesk_connector final : public connector {
       else rc.since_s = start_s;
       out = co_await ratings_page(rc);
     } else if (req.object == "users" || req.object == "tickets") {
-      out = co_await export_page(req.object, c ? c->after : std::string(), start_s);
+      // (named locals: GCC 12 destroys a ?: temporary in a co_await operand twice)
+      std::string after;
+      if (c) after = c->after;
+      out = co_await export_page(req.object, std::move(after), start_s);
     } else {
       out = make_error_code(errc::not_found);
     }
@@ -492,7 +495,8 @@ class zendesk_connector final : public connector {
       const std::int64_t latest = rest::now_ms() / 1000 - 61;
       path += "&start_time=" + std::to_string(std::max<std::int64_t>(0, std::min(start_s, latest)));
     }
-    auto res = co_await call_json("GET", path, {}, object == "users" ? "export_users" : "export");
+    const std::string_view bucket = object == "users" ? "export_users" : "export";
+    auto res = co_await call_json("GET", path, {}, bucket);
     if (!res) co_return res.error();
     page out;
     if (const auto* a = res->as_object().if_contains(object); a && a->is_array()) {

@@ -650,6 +650,9 @@ struct application::impl {
       return exit_failure;
     }
     db = std::move(*opened);
+    // This process is the store's only user (SQLite): claims left by a previous process that died are void.
+    if (auto released = store::wait(db->release_claims()); released && *released > 0)
+      log->info("{} inbox event(s) and outbox write(s) claimed by the previous process are queued again", *released);
     {
       auto saved = store::wait(db->meta_get(paused_meta_key));
       if (saved && *saved) {

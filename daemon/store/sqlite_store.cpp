@@ -542,6 +542,26 @@ class sqlite_store final : public store {
         });
   }
 
+  task<std::int64_t> release_claims() override {
+    auto t = ms(now());
+    auto outbox = co_await submit<std::int64_t>(state_writer_, [t](connection& c) -> result<std::int64_t> {
+      // A claimed write with a newer pending one for the same record is obsolete; the others are due again.
+      c.prepare(
+           "DELETE FROM outbox WHERE state = 1 AND EXISTS (SELECT 1 FROM outbox p WHERE p.state = 0 AND "
+           "p.connector = outbox.connector AND p.object = outbox.object AND p.record_key = outbox.record_key)")
+          .run();
+      c.prepare("UPDATE outbox SET state = 0, next_attempt_at = ?1 WHERE state = 1").i64(1, t).run();
+      return static_cast<std::int64_t>(c.changes());
+    });
+    if (!outbox) co_return outbox.error();
+    auto inbox = co_await submit<std::int64_t>(inbox_writer_, [t](connection& c) -> result<std::int64_t> {
+      c.prepare("UPDATE inbox SET state = 0, available_at = ?1 WHERE state = 1").i64(1, t).run();
+      return static_cast<std::int64_t>(c.changes());
+    });
+    if (!inbox) co_return inbox.error();
+    co_return *outbox + *inbox;
+  }
+
   task<std::vector<std::optional<std::string>>> outbox_last_written(std::vector<outbox_write> writes) override {
     using out_t = std::vector<std::optional<std::string>>;
     return submit<out_t>(state_writer_, [writes = std::move(writes)](connection& c) -> result<out_t> {

@@ -311,6 +311,11 @@ class store {
   virtual task<void> lease_release(std::string key, std::string owner) = 0;
   virtual task<std::vector<lease_info>> lease_list() = 0;
 
+  /// Returns every claimed inbox event and outbox write to its queue at once (due now). Called at start-up by
+  /// the only instance using the store: whatever an earlier process had claimed died with it, so there is no
+  /// need to wait for those claims' leases to run out. Returns how many came back.
+  virtual task<std::int64_t> release_claims() = 0;
+
   // status and maintenance
   virtual task<counts> get_counts() = 0;
   /// Runs the backend's integrity check on every database; "ok" or the problems found.

@@ -102,8 +102,11 @@ asio::awaitable<omnisync::result<http::response>> api_caller::call(http::request
       if (auto h = r->get("Retry-After"); !h.empty()) retry_after = parse_retry_after(h);
       last = make_error_code(throttled ? errc::rate_limited : errc::retry);
       if (throttled) {
+        // The limit that was hit is the named bucket's when the call used one (e.g. Zendesk's export limit),
+        // otherwise the connector's general one: only that bucket pauses, other calls go on.
         auto pause = retry_after.value_or(backoff_.delay(attempt));
-        for (auto& [name, b] : buckets_) b.drain(clock_type::now(), pause);
+        auto it = buckets_.find(opts.bucket.empty() ? std::string_view("") : opts.bucket);
+        if (it != buckets_.end()) it->second.drain(clock_type::now(), pause);
       }
       if (retry_after && *retry_after > policy_.max_wait) co_return make_error_code(errc::rate_limited);
     } else {

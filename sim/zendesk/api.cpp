@@ -410,19 +410,18 @@ std::optional<std::int64_t> api::find_user(const std::string& email, const std::
   kind_state& users = *find_kind("users");
   std::optional<std::int64_t> found;
   const std::string want = lower(email);
+  // Zendesk matches on external_id or email (api-notes §3): the external_id first, then the email.
+  std::optional<std::int64_t> by_email;
   for_each(users, [&](const record& r) {
     if (r.deleted) return true;
     if (!external_id.empty() && text_of(r.fields, "external_id") == external_id) {
       found = r.id;
       return false;
     }
-    if (external_id.empty() && !want.empty() && lower(text_of(r.fields, "email")) == want) {
-      found = r.id;
-      return false;
-    }
+    if (!by_email && !want.empty() && lower(text_of(r.fields, "email")) == want) by_email = r.id;
     return true;
   });
-  return found;
+  return found ? found : by_email;
 }
 
 json::object api::upsert_user(const json::object& user, std::size_t index, bool& created, std::int64_t& id) {

@@ -6,6 +6,11 @@
 
 #include <boost/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <filesystem>
 #include <thread>
@@ -28,11 +33,32 @@ namespace {
 
 const std::string hubspot_secret = "hs-webhook-secret-for-tests";
 
+/// A port free right now (the daemon's listener needs a known port: HubSpot signs the URL it calls).
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+/// Tests poll every 300 ms: lift the vendors' per-minute limits in the simulator and in the connectors.
+void lift_limits(running_sim& sim) {
+  sim.admin("POST", "/admin/limits",
+            R"({"service":"zendesk","per_minute":100000,"cursor_users_per_minute":100000,"incremental_per_minute":100000})");
+  sim.admin("POST", "/admin/limits", R"({"service":"hubspot","ten_secondly_max":100000})");
+}
+
 std::string config_text(running_sim& sim, const std::string& extra_hs = "", bool trust_ca = true) {
   const std::string tls = trust_ca ? "    tls: { ca_file: " + sim.ca_file() + " }\n" : "";
+  const std::string port = std::to_string(free_port());
   return "http:\n"
-         "  listen: 127.0.0.1:0\n"
-         "  public_url: http://127.0.0.1:0\n"
+         "  listen: 127.0.0.1:" + port + "\n"
+         "  public_url: http://127.0.0.1:" + port + "\n"
          "daemon:\n"
          "  shutdown_timeout: 5s\n"
          "  log: { level: info }\n"
@@ -45,14 +71,16 @@ std::string config_text(running_sim& sim, const std::string& extra_hs = "", bool
          "    poll_interval: 300ms\n"
          "    settle_lag: 0s\n"
          "    auth: { private_app_token: pat-test-token }\n"
-         "    webhook: { client_secret: " + hubspot_secret + " }\n" + extra_hs +
+         "    webhook: { client_secret: " + hubspot_secret + " }\n"
+         "    rate_limit: { per_10s: 100000, search_per_second: 1000 }\n" + extra_hs +
          "  zd:\n"
          "    kind: zendesk\n"
          "    base_url: " + sim.url("zendesk", "https") + "\n" + tls +
          "    objects: [users]\n"
          "    poll_interval: 300ms\n"
          "    settle_lag: 0s\n"
-         "    auth: { email: ops@example.com, api_token: zd-test-token }\n";
+         "    auth: { email: ops@example.com, api_token: zd-test-token }\n"
+         "    rate_limit: { per_minute: 100000, exports_per_minute: 100000, user_exports_per_minute: 100000 }\n";
 }
 
 struct daemon_run {
@@ -147,6 +175,7 @@ bool settled(daemon_run& d) {
 TEST_CASE("pipeline: initial sync, batched propagation without ping-pong, a webhook change reaches the other system",
           "[pipeline]") {
   running_sim sim;
+  lift_limits(sim);
   daemon_run d;
   d.dir.write("omnisync.yaml", config_text(sim));
   d.start();
@@ -192,7 +221,10 @@ TEST_CASE("pipeline: initial sync, batched propagation without ping-pong, a webh
   }, 30s));
   CHECK(d.connector(d.status(), "hs").at("events_in").as_int64() >= 1);
 
-  // A forged webhook is refused with 401 and nothing is stored.
+  // A forged webhook is refused with 401 and nothing is stored (measured once everything settled, so that no
+  // genuine webhook arrives meanwhile).
+  REQUIRE(eventually([&] { return settled(d); }, 60s));
+  std::this_thread::sleep_for(1s);
   const auto before = d.status().at("store").at("inbox_depth").as_int64() + d.connector(d.status(), "hs").at("events_in").as_int64();
   auto forged = omnisync::test::sim::http(
       "POST", "http://127.0.0.1:" + std::to_string(d.port) + "/webhooks/hs", R"([{"eventId":1,"objectId":7}])",
@@ -203,6 +235,8 @@ TEST_CASE("pipeline: initial sync, batched propagation without ping-pong, a webh
                               .count())});
   CHECK(forged.status == 401);
   std::this_thread::sleep_for(300ms);
+  auto metrics = omnisync::test::sim::http("GET", "http://127.0.0.1:" + std::to_string(d.port) + "/metrics");
+  CHECK(metrics.body.find("omnisync_webhook_requests_total{connector=\"hs\",status=\"401\"} 1") != std::string::npos);
   CHECK(d.status().at("store").at("inbox_depth").as_int64() + d.connector(d.status(), "hs").at("events_in").as_int64() ==
         before);
 
@@ -216,6 +250,7 @@ TEST_CASE("pipeline: initial sync, batched propagation without ping-pong, a webh
 
 TEST_CASE("pipeline: an untrusted certificate is refused and shown in status", "[pipeline]") {
   running_sim sim;
+  lift_limits(sim);
   daemon_run d;
   d.dir.write("omnisync.yaml", config_text(sim, "", /*trust_ca=*/false));
   d.start();
@@ -233,6 +268,7 @@ TEST_CASE("pipeline: an untrusted certificate is refused and shown in status", "
 TEST_CASE("pipeline: kill -9 in the middle of a sync, then a restart, ends in the same state as a clean run",
           "[pipeline]") {
   running_sim sim;
+  lift_limits(sim);
   daemon_run d;
   d.dir.write("omnisync.yaml", config_text(sim));
   d.start();

@@ -388,6 +388,20 @@ TEST_CASE("store: outbox skips a payload equal to the one last written or pendin
   CHECK(ok(s->get_counts()).outbox_depth == 1);
 }
 
+TEST_CASE("store: release_claims returns what a dead process had claimed, at once", "[store][outbox][inbox]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  ok(s->outbox_enqueue({write_of("c1", R"({"v":1})")}, {}));
+  REQUIRE(ok(s->inbox_append(omnisync::store::inbox_event("hs", "e1", clock.now(), "{}", "[]"))) == omnisync::store::append_outcome::inserted);
+  REQUIRE(ok(s->outbox_claim(10, 60000ms, {})).size() == 1);
+  REQUIRE(ok(s->inbox_claim(10, 60000ms, {})).size() == 1);
+  CHECK(ok(s->outbox_claim(10, 60000ms, {})).empty());  // held by the "dead" claimer
+  CHECK(ok(s->release_claims()) == 2);
+  CHECK(ok(s->outbox_claim(10, 60000ms, {})).size() == 1);
+  CHECK(ok(s->inbox_claim(10, 60000ms, {})).size() == 1);
+}
+
 TEST_CASE("store: outbox coalesces pending writes per record", "[store][outbox]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
