@@ -11,7 +11,7 @@ namespace omnisync::adapters {
 using factory = std::unique_ptr<connector> (*)(const config::connector_common&, const connector_context&);
 
 // One factory per vendor, defined in adapters/<vendor>/.
-// (declarations are added here as the vendor folders land)
+std::unique_ptr<connector> make_salesforce_connector(const config::connector_common&, const connector_context&);
 std::unique_ptr<connector> make_hubspot_connector(const config::connector_common&, const connector_context&);
 std::unique_ptr<connector> make_zendesk_connector(const config::connector_common&, const connector_context&);
 
@@ -23,7 +23,7 @@ struct entry {
 };
 
 const entry kinds[] = {
-    {"", nullptr},  // placeholder until the first vendor lands; skipped below
+    {"salesforce", make_salesforce_connector},
     {"hubspot", &make_hubspot_connector},
     {"zendesk", &make_zendesk_connector},
 };

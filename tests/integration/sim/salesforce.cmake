@@ -2,7 +2,8 @@
 if(TARGET omnisync-sim)
   omnisync_add_test(NAME test_sim_salesforce
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/sim_http.cpp ${CMAKE_CURRENT_LIST_DIR}/test_sim_salesforce.cpp
-    LIBS Boost::json
+            ${CMAKE_CURRENT_LIST_DIR}/test_sim_salesforce_index.cpp
+    LIBS Boost::json OpenSSL::Crypto
     LABELS integration)
   add_dependencies(test_sim_salesforce omnisync-sim)
 endif()

@@ -47,10 +47,14 @@ void parse_head(const std::string& head, int& status, std::map<std::string, std:
 
 boost::json::value http_reply::json() const { return boost::json::parse(body); }
 
-running_sim::running_sim() {
+running_sim::running_sim() : running_sim(std::vector<std::string>{}) {}
+
+running_sim::running_sim(const std::vector<std::string>& args) {
   const char* override_path = std::getenv("OMNISYNC_SIM_BINARY");
   const std::string bin = override_path != nullptr ? override_path : binary("omnisync-sim");
-  proc_ = std::make_unique<process>(std::vector<std::string>{bin});
+  std::vector<std::string> argv{bin};
+  argv.insert(argv.end(), args.begin(), args.end());
+  proc_ = std::make_unique<process>(argv);
   const auto line = proc_->read_stdout_line(std::chrono::seconds(20));
   if (!line) throw std::runtime_error("omnisync-sim printed no first line: " + proc_->stderr_text());
   urls_ = boost::json::parse(*line);

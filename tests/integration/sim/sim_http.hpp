@@ -30,6 +30,8 @@ struct http_reply {
 class running_sim {
  public:
   running_sim();
+  /// With extra command-line arguments, e.g. {"--size", "2500"}.
+  explicit running_sim(const std::vector<std::string>& args);
   const boost::json::value& urls() const { return urls_; }
   /// `service` base URL, e.g. url("hubspot", "http").
   std::string url(const std::string& service, const std::string& scheme = "http") const;

@@ -1,0 +1,74 @@
+#pragma once
+/// The Salesforce connector's typed settings, read once from `config::connector_common` when the connector is
+/// built. Every key the adapter reads is here (documented in docs/configuration.md, "Salesforce"); a bad value
+/// throws std::runtime_error naming the key, so the daemon refuses to start instead of misbehaving later.
+/// Immutable after construction; safe to read from any thread.
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapters/http/http_client.hpp"
+#include "daemon/config/daemon_config.hpp"
+#include "daemon/sync/api_call.hpp"
+
+namespace omnisync::adapters::salesforce {
+
+using std::chrono::milliseconds;
+
+enum class auth_flow { refresh_token, client_credentials, jwt_bearer };
+
+struct auth_settings {
+  auth_flow flow = auth_flow::client_credentials;
+  std::string token_url;       ///< login URL + /services/oauth2/token (auth.token_url overrides)
+  std::string client_id;       ///< auth.client_id (the connected app's consumer key)
+  std::string client_secret;   ///< secret auth.client_secret
+  std::string refresh_token;   ///< secret auth.refresh_token
+  std::string private_key_pem; ///< secret auth.private_key (JWT bearer)
+  std::string username;        ///< auth.username (JWT `sub`)
+  std::string audience;        ///< auth.audience (JWT `aud`), default: the login URL
+  std::string login_url;       ///< base_url: the token answer's instance_url is used for everything else
+};
+
+/// Per-object choices: which columns to read and which external id to upsert on.
+struct object_settings {
+  std::vector<std::string> fields;        ///< sync.<Object>.fields: replaces the describe-derived list
+  std::vector<std::string> extra_fields;  ///< sync.<Object>.extra_fields: relationship columns (Account.Name)
+  std::string upsert_key;                 ///< write.<Object>.upsert_key or sync.<Object>.upsert_key
+};
+
+struct settings {
+  std::string connector;
+  std::vector<std::string> objects;
+  std::string api_version = "62.0";
+  auth_settings auth;
+  http::client_options http;
+  sync::call_policy policy;
+  double budget_share = 0.5;                 ///< sync.budget_share: of the org's daily API limit
+  std::size_t page_size = 2000;              ///< sync.page_size: Sforce-Query-Options batchSize (200..2000)
+  std::size_t batch_size = 200;              ///< writes per sObject Collections call (≤ 200)
+  milliseconds settle_lag{15000};            ///< settle_lag: reads stay this far behind the org's clock
+  milliseconds overlap{60000};               ///< sync.overlap: re-read window below the watermark
+  std::size_t max_seen = 5000;               ///< sync.max_seen: most (Id, SystemModstamp) pairs a cursor keeps
+  milliseconds formula_refresh{3600000};     ///< sync.formula_refresh: 0 = off
+  milliseconds get_deleted_interval{900000}; ///< sync.get_deleted_interval: 0 = off
+  milliseconds describe_refresh{3600000};    ///< sync.describe_refresh
+  std::size_t fetch_chunk = 100;             ///< ids per `WHERE Id IN (...)` query
+  bool webhook_enabled = false;              ///< webhook.enabled, or implied by webhook.organization_id
+  std::string organization_id;               ///< webhook.organization_id (15 or 18 characters)
+  bool webhook_refetch = false;              ///< webhook.refetch: fetch notified records instead of using them
+  std::map<std::string, object_settings> per_object;
+
+  const object_settings& object(const std::string& name) const;
+};
+
+/// Reads and checks everything; throws std::runtime_error("connector NAME: key: problem") on the first
+/// unusable value (config_load has already type-checked the common keys).
+settings read_settings(const config::connector_common& cfg);
+
+/// "500ms", "30s", "5m", "1h", "1h30m", "0" → milliseconds; nullopt when malformed.
+std::optional<milliseconds> parse_duration(const std::string& text);
+
+}  // namespace omnisync::adapters::salesforce
