@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <ctime>
 #include <mutex>
@@ -464,6 +465,38 @@ struct application::impl {
     }
   }
 
+  /// lint: the engine checks the mappings against each system's metadata, on the sync loops' strand (adapters
+  /// are used from there only); this handler waits for it.
+  asio::awaitable<control::reply> cmd_lint(json::object) {
+    if (!engine) co_return control::reply::failure("unavailable", "the sync engine is not running");
+    struct shared {
+      std::atomic<bool> done{false};
+      std::vector<sync::lint_finding> findings;
+    };
+    auto st = std::make_shared<shared>();
+    // (a plain lambda returning the coroutine: a lambda that is itself a coroutine would lose its captures)
+    auto run_lint = [](sync::engine* e, std::shared_ptr<shared> out) -> asio::awaitable<void> {
+      auto findings = co_await e->lint();
+      out->findings = std::move(findings);
+      out->done = true;
+    };
+    sync_tasks.spawn("lint", [run_lint, e = engine.get(), st] { return run_lint(e, st); });
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    while (!st->done.load()) {
+      timer.expires_after(std::chrono::milliseconds(50));
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    json::array items;
+    std::int64_t errors = 0;
+    for (const auto& f : st->findings) {
+      if (f.severity == "error") ++errors;
+      items.push_back(json::object{{"severity", f.severity}, {"connector", f.connector}, {"object", f.object},
+                                   {"file", f.file},         {"line", f.line},           {"field", f.field},
+                                   {"message", f.message}});
+    }
+    co_return control::reply::success(json::object{{"findings", std::move(items)}, {"errors", errors}});
+  }
+
   asio::awaitable<control::reply> cmd_dlq(json::object args) {
     auto str = [&](const char* k) -> std::string {
       auto* v = args.if_contains(k);
@@ -522,6 +555,8 @@ struct application::impl {
            [this](json::object a, control::event_sink&) { return cmd_pause(std::move(a), false); });
     t->add("resync", "re-read a connector (args.connector, object, since|id|email, fields); follow: progress events",
            [this](json::object a, control::event_sink& e) { return cmd_resync(std::move(a), e); });
+    t->add("lint", "check every mapping against the connected systems' metadata (describe)",
+           [this](json::object a, control::event_sink&) { return cmd_lint(std::move(a)); });
     t->add("dlq", "dead letters: args.action list|show|retry|drop, id, connector, stage",
            [this](json::object a, control::event_sink&) { return cmd_dlq(std::move(a)); });
     return t;

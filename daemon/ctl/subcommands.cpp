@@ -153,6 +153,37 @@ std::vector<subcommand> daemon_subcommands() {
                    return int(exit_code::daemon_error);
                  }});
 
+  // lint: exit 0 when no errors (warnings are printed), 1 when a mapping has errors.
+  out.push_back({"lint", "Check every mapping against the connected systems' metadata (unknown, read-only and formula "
+                         "fields, lengths, upsert keys)",
+                 [](CLI::App&) {},
+                 [](const ctl_options& o) {
+                   auto r = call(o.socket, "lint", boost::json::object{}, o.timeout);
+                   if (r.state == call_result::status::unreachable) {
+                     std::cerr << "omnisyncctl: " << r.message << "\n";
+                     return int(exit_code::unavailable);
+                   }
+                   if (r.state != call_result::status::ok || !r.result.is_object()) {
+                     std::cerr << "omnisyncctl: lint: " << r.message << "\n";
+                     return int(exit_code::daemon_error);
+                   }
+                   const auto& res = r.result.as_object();
+                   if (o.json) {
+                     std::cout << boost::json::serialize(res) << "\n";
+                   } else {
+                     for (const auto& v : res.at("findings").as_array()) {
+                       const auto& f = v.as_object();
+                       std::cout << f.at("file").as_string().c_str() << ":" << f.at("line").as_int64() << ": "
+                                 << f.at("severity").as_string().c_str() << ": " << f.at("connector").as_string().c_str()
+                                 << "/" << f.at("object").as_string().c_str() << ": " << f.at("message").as_string().c_str()
+                                 << "\n";
+                     }
+                     std::cout << res.at("findings").as_array().size() << " finding(s), " << res.at("errors").as_int64()
+                               << " error(s)\n";
+                   }
+                   return res.at("errors").as_int64() > 0 ? int(exit_code::daemon_error) : int(exit_code::ok);
+                 }});
+
   // dlq list|show|retry|drop
   struct dlq_args {
     std::string action, connector, stage;

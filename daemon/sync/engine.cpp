@@ -9,12 +9,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 #include <iterator>
 
 #include "adapters/common/crypto.hpp"
 #include "daemon/http/listener.hpp"
 #include "daemon/http/metrics.hpp"
 #include "mapping/mapping.hpp"
+#include "mapping/plan_impl.hpp"
 
 namespace omnisync::sync {
 namespace asio = boost::asio;
@@ -796,6 +798,89 @@ std::vector<connector_status> engine::status() const {
     out.push_back(std::move(s));
   }
   return out;
+}
+
+asio::awaitable<std::vector<lint_finding>> engine::lint() {
+  std::vector<lint_finding> out;
+  auto ps = impl_->current_plans();
+  std::vector<connector_state*> conns;
+  {
+    std::lock_guard lk(impl_->mu);
+    for (auto& c : impl_->conns) conns.push_back(c.get());
+  }
+  for (auto* c : conns) {
+    std::map<std::string, std::optional<adapters::object_schema>> schemas;
+    for (const auto& p : ps->all) {
+      if (p->system() != c->cfg.kind) continue;
+      const auto& impl = p->impl();
+      auto add = [&](std::string sev, int line, std::string field, std::string msg) {
+        lint_finding f;
+        f.severity = std::move(sev);
+        f.connector = c->cfg.name;
+        f.object = p->object();
+        f.file = impl.file;
+        f.line = line;
+        f.field = std::move(field);
+        f.message = std::move(msg);
+        out.push_back(std::move(f));
+      };
+      if (!schemas.count(p->object())) {
+        auto d = co_await c->adapter->describe(p->object());
+        if (d)
+          schemas[p->object()] = std::move(*d);
+        else
+          schemas[p->object()] = std::nullopt;
+        if (!d) add("warning", 0, "", "cannot read the " + p->object() + " metadata: " + d.error().message());
+      }
+      const auto& schema = schemas[p->object()];
+      if (!schema) continue;
+      // The vendor field a mapping name stands for: the name itself, else its last dotted part
+      // (HubSpot `properties.email`, Zendesk `user_fields.plan`).
+      auto lookup = [&](const std::string& name) -> const adapters::field_info* {
+        if (auto* f = schema->find(name)) return f;
+        auto dot = name.rfind('.');
+        return dot == std::string::npos ? nullptr : schema->find(name.substr(dot + 1));
+      };
+      if (p->direction() == mapping::direction::outbound) {
+        for (const auto& f : impl.fields) {
+          const auto* info = lookup(f.target);
+          if (!info) {
+            add("error", f.line, f.target, "no field " + f.target + " on " + p->object() + " in " + c->cfg.name);
+            continue;
+          }
+          if (info->calculated)
+            add("error", f.line, f.target, f.target + " is a formula (calculated) field: it cannot be written");
+          else if (!info->updateable)
+            add("error", f.line, f.target, f.target + " is read-only in " + c->cfg.name);
+          // (lengths of 10,000 and more are text areas: nothing a mapping needs to cut for)
+          if (info->length > 0 && info->length < 10000 && (f.max_length == 0 || f.max_length > info->length))
+            add("warning", f.line, f.target,
+                f.target + " holds at most " + std::to_string(info->length) + " characters but the mapping allows " +
+                    (f.max_length == 0 ? std::string("any length") : std::to_string(f.max_length)) +
+                    ": set max_length (or a truncate transform)");
+          if (f.target == p->upsert_key() && !info->external_id && !info->unique)
+            add("error", f.line, f.target,
+                "upsert_key " + f.target + " is not an external id or unique field in " + c->cfg.name);
+        }
+      } else {
+        for (const auto& f : impl.fields)
+          for (const auto& src : f.sources) {
+            if (src.ref_field >= 0 || src.keys.empty()) continue;
+            // Fields are top-level keys, or under `properties` (HubSpot); other nested paths and the record
+            // envelope (ids, stamps, associations) are not in the metadata.
+            static const std::set<std::string> envelope{"id",         "createdAt",  "updatedAt", "archived", "url",
+                                                        "created_at", "updated_at", "type",      "attributes"};
+            std::string path;
+            if (src.keys.size() == 1 && !envelope.count(src.keys[0])) path = src.keys[0];
+            else if (src.keys.size() == 2 && src.keys[0] == "properties") path = src.keys[1];
+            if (path.empty() || lookup(path)) continue;
+            add("warning", f.line, path, "the source field " + path + " is not in " + c->cfg.name + "'s " +
+                                             p->object() + " metadata (a renamed or deleted field reads as missing)");
+          }
+      }
+    }
+  }
+  co_return out;
 }
 
 std::vector<std::string> engine::connectors() const {

@@ -95,6 +95,15 @@ struct connector_status {
   std::string last_write_error;
 };
 
+/// One problem `omnisyncctl lint` found by checking a mapping file against the connected system's metadata.
+struct lint_finding {
+  std::string severity;   ///< error | warning
+  std::string connector, object, file;
+  int line = 0;
+  std::string field;      ///< the vendor field concerned
+  std::string message;
+};
+
 struct resync_request {
   std::string connector;
   std::string object;                  ///< empty: every object of the connector
@@ -130,6 +139,11 @@ class engine {
   omnisync::result<std::vector<std::string>> request_resync(const resync_request& req);
 
   std::vector<connector_status> status() const;
+
+  /// Checks every mapping file used by a connector against that system's metadata (`describe`): unknown fields,
+  /// writes to read-only or formula fields, values longer than a field allows, upserts on a field that is not an
+  /// external id. Run it on the loops' executor (adapters are used from there only).
+  boost::asio::awaitable<std::vector<lint_finding>> lint();
   std::vector<std::string> connectors() const;
 
  private:

@@ -13,6 +13,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "tests/integration/sim/sim_http.hpp"
@@ -288,5 +289,31 @@ TEST_CASE("pipeline: kill -9 in the middle of a sync, then a restart, ends in th
   CHECK(sim_count(sim, "zendesk", "users") == zd_total);
   CHECK(d.records("hs") == hs_total);
   CHECK(d.records("zd") == zd_total);
+  CHECK(d.stop() == 0);
+}
+
+TEST_CASE("pipeline: lint checks the mappings against the systems' metadata", "[pipeline]") {
+  running_sim sim;
+  lift_limits(sim);
+  daemon_run d;
+  // The shipped mappings plus one mistake: a Zendesk user field that does not exist.
+  const auto maps = d.dir / "mappings";
+  fs::copy(OMNISYNC_SOURCE_DIR "/config/mappings", maps, fs::copy_options::recursive);
+  {
+    std::ofstream out(maps / "zendesk" / "users.out.yaml", std::ios::app);
+    out << "  no_such_field: email\n";
+  }
+  auto text = config_text(sim);
+  const std::string shipped = "mappings_dir: " OMNISYNC_SOURCE_DIR "/config/mappings";
+  text.replace(text.find(shipped), shipped.size(), "mappings_dir: " + maps.string());
+  d.dir.write("omnisync.yaml", text);
+  d.start();
+  auto r = d.ctl({"lint"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("users.out.yaml:") != std::string::npos);
+  CHECK(r.out.find("error: zd/users: no field no_such_field") != std::string::npos);
+  auto j = d.ctl({"--json", "lint"});
+  CHECK(json::parse(j.out).at("errors").as_int64() == 1);
   CHECK(d.stop() == 0);
 }
