@@ -392,6 +392,21 @@ static transform_registry make_builtins() {
     s.resize(w);
     return true;
   });
+  // A full name ("Mary Ann Smith") split at its last space: given names ("Mary Ann") and family name ("Smith"),
+  // for vendors with a single name field (Zendesk, Intercom). A one-word name is a given name only.
+  r.add("given_name", st::string, st::string, [](value& v, std::string& e) {
+    if (!need_string(v, e)) return false;
+    auto cut = v.s.find_last_of(' ');
+    if (cut != std::string::npos) v.s.resize(cut);
+    return true;
+  });
+  r.add("family_name", st::string, st::string, [](value& v, std::string& e) {
+    if (!need_string(v, e)) return false;
+    auto cut = v.s.find_last_of(' ');
+    if (cut == std::string::npos) v.set_null();
+    else v.s.erase(0, cut + 1);
+    return true;
+  });
   r.add("digits", st::string, st::string, [](value& v, std::string& e) {
     if (v.k == value::kind::integer && v.i >= 0) {
       v.set_string(std::to_string(v.i));

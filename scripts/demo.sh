@@ -24,7 +24,7 @@ tmp="$(mktemp -d /tmp/omnisync-demo.XXXXXX)"
 pid=""; sim_pid=""
 cleanup() {
   for p in "$pid" "$sim_pid"; do
-    if [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null; then kill -KILL "$p" 2>/dev/null || true; fi
+    if [[ -n "$p" ]] && kill -0 "$p" 2>/dev/null; then kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; fi
   done
   rm -rf "$tmp"
 }
@@ -46,10 +46,13 @@ ca="$(json "d['ca_file']" <<<"$urls")"
 echo "simulators: $urls"
 
 secret="demo-hubspot-secret-$RANDOM"
+# A fixed port: HubSpot signs the URL it calls, so http.public_url must name it.
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 cat > "$tmp/omnisync.yaml" <<YAML
 # Written by scripts/demo.sh for the simulators it started.
 http:
-  listen: 127.0.0.1:0
+  listen: 127.0.0.1:$port
+  public_url: http://127.0.0.1:$port
 daemon:
   log: { level: info }
 mappings_dir: $root/config/mappings
@@ -94,7 +97,6 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 ctl version >/dev/null 2>&1 || fail "control socket did not answer within 10 s"
-port="$(ctl --json status | json "d['http']['port']")"
 
 step "initial sync"
 settled() {
@@ -146,13 +148,16 @@ echo "Zendesk user now: $found"
 python3 -c "print(f'webhook → Zendesk write: {$t1 - $t0:.2f} s')"
 
 step "summary"
-ctl --json status | python3 -c '
+ctl --json status > "$tmp/status.json"
+python3 - "$tmp/status.json" <<'PY'
 import json, sys
-s = json.load(sys.stdin)
+s = json.load(open(sys.argv[1]))
 for n, c in s["connectors"].items():
     w = c.get("writes", {})
-    print(f"{n:12} records {c.get(\"records\", 0):6}   API calls {c[\"api\"][\"calls\"]:5}   written {w.get(\"ok\", 0):5}   rejected {w.get(\"rejected\", 0)}   webhook events {c.get(\"events_in\", 0)}")
-print(f"dead letters: {s[\"store\"][\"dead_letters\"]}")'
+    print(f"{n:12} records {c.get('records', 0):6}   API calls {c['api']['calls']:5}   written {w.get('ok', 0):5}"
+          f"   rejected {w.get('rejected', 0)}   webhook events {c.get('events_in', 0)}")
+print(f"dead letters: {s['store']['dead_letters']}")
+PY
 python3 -c "print(f'initial sync: {$sync_done - $started:.1f} s   whole demo: {$(date +%s.%N) - $started:.1f} s')"
 
 step "stopping omnisyncd with SIGTERM"

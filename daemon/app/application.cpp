@@ -635,7 +635,7 @@ struct application::impl {
       try {
         engine->add(adapters::make_connector(cc, ctx), cc);
       } catch (const std::exception& e) {
-        log->critical("connector {}: {}; not starting", cc.name, e.what());
+        log->critical("{}; not starting", e.what());
         return false;
       }
       std::lock_guard lock(mutex);
