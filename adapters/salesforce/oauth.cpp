@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "adapters/common/crypto.hpp"
+#include "adapters/rest/rest_util.hpp"
 #include "adapters/salesforce/poll_cursor.hpp"
 #include "daemon/sync/api_call.hpp"
 
@@ -74,17 +75,17 @@ oauth_session::~oauth_session() = default;
 std::string oauth_session::grant_body(std::int64_t now_s) const {
   switch (auth_.flow) {
     case auth_flow::refresh_token: {
-      std::string b = "grant_type=refresh_token&refresh_token=" + url_encode(auth_.refresh_token) +
-                      "&client_id=" + url_encode(auth_.client_id);
-      if (!auth_.client_secret.empty()) b += "&client_secret=" + url_encode(auth_.client_secret);
+      std::string b = "grant_type=refresh_token&refresh_token=" + rest::url_encode(auth_.refresh_token) +
+                      "&client_id=" + rest::url_encode(auth_.client_id);
+      if (!auth_.client_secret.empty()) b += "&client_secret=" + rest::url_encode(auth_.client_secret);
       return b;
     }
     case auth_flow::client_credentials:
-      return "grant_type=client_credentials&client_id=" + url_encode(auth_.client_id) +
-             "&client_secret=" + url_encode(auth_.client_secret);
+      return "grant_type=client_credentials&client_id=" + rest::url_encode(auth_.client_id) +
+             "&client_secret=" + rest::url_encode(auth_.client_secret);
     case auth_flow::jwt_bearer:
-      return "grant_type=" + url_encode("urn:ietf:params:oauth:grant-type:jwt-bearer") +
-             "&assertion=" + url_encode(jwt_assertion(*signer_, auth_, now_s));
+      return "grant_type=" + rest::url_encode("urn:ietf:params:oauth:grant-type:jwt-bearer") +
+             "&assertion=" + rest::url_encode(jwt_assertion(*signer_, auth_, now_s));
   }
   return {};
 }

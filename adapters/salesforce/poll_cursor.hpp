@@ -60,8 +60,6 @@ std::string iso_datetime(std::int64_t epoch_ms);
 std::optional<std::int64_t> parse_http_date(std::string_view s);
 /// A string literal for SOQL: quotes and backslashes escaped, in single quotes.
 std::string soql_quote(std::string_view s);
-/// Percent-encoding for URL query values and form bodies (RFC 3986 unreserved characters kept).
-std::string url_encode(std::string_view s);
 /// True for a 15- or 18-character Salesforce record id (letters and digits).
 bool is_record_id(std::string_view s);
 

@@ -17,6 +17,7 @@
 
 #include "adapters/salesforce/oauth.hpp"
 #include "adapters/salesforce/outbound_message.hpp"
+#include "adapters/rest/rest_util.hpp"
 #include "adapters/salesforce/poll_cursor.hpp"
 #include "adapters/salesforce/settings.hpp"
 #include "adapters/webhooks/webhook_verifiers.hpp"
@@ -167,7 +168,7 @@ class connector_impl final : public connector {
   }
   std::string data_path(const std::string& rest) const { return "/services/data/v" + s_.api_version + rest; }
 
-  asio::awaitable<omnisync::result<http::response>> rest(std::string method, std::string path, std::string body,
+  asio::awaitable<omnisync::result<http::response>> call_rest(std::string method, std::string path, std::string body,
                                                          bool is_write);
   asio::awaitable<omnisync::result<query_page>> soql(std::string query, bool all, std::size_t batch);
   asio::awaitable<omnisync::result<query_page>> query_more(std::string next_url, std::size_t batch);
@@ -200,7 +201,7 @@ class connector_impl final : public connector {
 
 // ---- plumbing ------------------------------------------------------------------------------------------------
 
-asio::awaitable<omnisync::result<http::response>> connector_impl::rest(std::string method, std::string path,
+asio::awaitable<omnisync::result<http::response>> connector_impl::call_rest(std::string method, std::string path,
                                                                       std::string body, bool is_write) {
   if (!auth_->has_token()) {
     // The first token tells us the instance URL the request must go to.
@@ -222,7 +223,7 @@ asio::awaitable<omnisync::result<http::response>> connector_impl::rest(std::stri
 }
 
 asio::awaitable<omnisync::result<query_page>> connector_impl::soql(std::string query, bool all, std::size_t batch) {
-  std::string path = data_path(all ? "/queryAll?q=" : "/query?q=") + url_encode(query);
+  std::string path = data_path(all ? "/queryAll?q=" : "/query?q=") + rest::url_encode(query);
   auto r = co_await query_more(std::move(path), batch);
   co_return r;
 }
@@ -263,7 +264,7 @@ asio::awaitable<omnisync::result<std::shared_ptr<const described>>> connector_im
     if (!fresh && it != schemas_.end() && std::chrono::steady_clock::now() - it->second->fetched < s_.describe_refresh)
       co_return it->second;
   }
-  auto r = co_await rest("GET", data_path("/sobjects/" + object + "/describe"), "", false);
+  auto r = co_await call_rest("GET", data_path("/sobjects/" + object + "/describe"), "", false);
   if (!r) co_return r.error();
   if (r->status != 200) co_return failed(*r, "describe " + object);
   boost::system::error_code ec;
@@ -475,8 +476,8 @@ asio::awaitable<std::pair<poll_cursor, page>> connector_impl::add_get_deleted(st
   // getDeleted works in whole minutes over at most 15 days: start a minute early, never before 15 days ago.
   const std::int64_t earliest = upper - 15LL * 86'400'000 + 60'000;
   const std::int64_t start = std::max(*cur.deleted_checked - 60'000, earliest);
-  auto r = co_await rest("GET", data_path("/sobjects/" + object + "/deleted/?start=" + url_encode(iso_datetime(start)) +
-                                          "&end=" + url_encode(iso_datetime(upper))),
+  auto r = co_await call_rest("GET", data_path("/sobjects/" + object + "/deleted/?start=" + rest::url_encode(iso_datetime(start)) +
+                                          "&end=" + rest::url_encode(iso_datetime(upper))),
                          "", false);
   if (!r || r->status != 200) {
     // queryAll already reports soft deletes; this is a safety net, so a failure only waits for the next round.
@@ -706,7 +707,7 @@ task<std::vector<write_result>> connector_impl::write(std::string object, std::v
       json::array records;
       for (std::size_t i = at; i < end; ++i) records.push_back(group[i].second);
       json::object body{{"allOrNone", false}, {"records", std::move(records)}};
-      auto r = co_await rest("PATCH", data_path("/composite/sobjects/" + object + "/" + field), json::serialize(body), true);
+      auto r = co_await call_rest("PATCH", data_path("/composite/sobjects/" + object + "/" + field), json::serialize(body), true);
       std::optional<json::array> answers;
       std::string whole_error;
       auto outcome = write_result::outcome::retry;

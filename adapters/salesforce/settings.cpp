@@ -1,91 +1,25 @@
 #include "adapters/salesforce/settings.hpp"
 
+#include "adapters/rest/rest_util.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
 
 namespace omnisync::adapters::salesforce {
 
-std::optional<milliseconds> parse_duration(const std::string& text) {
-  if (text == "0") return milliseconds(0);
-  if (text.empty()) return std::nullopt;
-  std::int64_t total = 0;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    std::size_t start = i;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-    if (i == start || i - start > 12) return std::nullopt;
-    const std::int64_t n = std::stoll(text.substr(start, i - start));
-    std::size_t u = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
-    const std::string unit = text.substr(u, i - u);
-    if (unit == "ms") total += n;
-    else if (unit == "s") total += n * 1000;
-    else if (unit == "m") total += n * 60'000;
-    else if (unit == "h") total += n * 3'600'000;
-    else if (unit == "d") total += n * 86'400'000;
-    else return std::nullopt;
-  }
-  return milliseconds(total);
-}
-
 namespace {
 
-class reader {
+/// The shared typed reader (adapters/rest), plus secrets.
+class reader : public rest::settings_reader {
  public:
-  explicit reader(const config::connector_common& cfg) : cfg_(cfg) {}
-
+  explicit reader(const config::connector_common& cfg) : rest::settings_reader(cfg), cfg_(cfg) {}
   [[noreturn]] void fail(const std::string& key, const std::string& why) const {
     throw std::runtime_error("connector " + cfg_.name + ": " + key + ": " + why);
   }
-  std::string text(const std::string& key, std::string fallback = {}) const { return cfg_.setting(key, fallback); }
   std::string secret(const std::string& key) const {
     const auto* s = cfg_.find_secret(key);
     return s ? s->reveal() : std::string();
-  }
-  milliseconds duration(const std::string& key, milliseconds fallback) const {
-    auto it = cfg_.settings.find(key);
-    if (it == cfg_.settings.end()) return fallback;
-    auto v = parse_duration(it->second);
-    if (!v) fail(key, "expected a duration like 500ms, 30s, 5m or 1h, got \"" + it->second + "\"");
-    return *v;
-  }
-  std::int64_t integer(const std::string& key, std::int64_t fallback, std::int64_t lo, std::int64_t hi) const {
-    auto it = cfg_.settings.find(key);
-    if (it == cfg_.settings.end()) return fallback;
-    std::size_t used = 0;
-    std::int64_t v = 0;
-    try {
-      v = std::stoll(it->second, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != it->second.size() || v < lo || v > hi)
-      fail(key, "expected a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got \"" +
-                    it->second + "\"");
-    return v;
-  }
-  double fraction(const std::string& key, double fallback) const {
-    auto it = cfg_.settings.find(key);
-    if (it == cfg_.settings.end()) return fallback;
-    std::size_t used = 0;
-    double v = -1;
-    try {
-      v = std::stod(it->second, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != it->second.size() || !(v > 0 && v <= 1))
-      fail(key, "expected a share of the daily limit above 0 and at most 1 (e.g. 0.5), got \"" + it->second + "\"");
-    return v;
-  }
-  bool boolean(const std::string& key, bool fallback) const {
-    auto it = cfg_.settings.find(key);
-    if (it == cfg_.settings.end()) return fallback;
-    const auto& s = it->second;
-    if (s == "true" || s == "yes" || s == "on") return true;
-    if (s == "false" || s == "no" || s == "off") return false;
-    fail(key, "expected true or false, got \"" + s + "\"");
   }
 
  private:
@@ -165,17 +99,12 @@ settings read_settings(const config::connector_common& cfg) {
   }
 
   // ---- HTTP and pacing
-  s.http.ca_file = cfg.ca_file;
-  s.http.verify_tls = cfg.tls_verify;
-  s.http.proxy_from_environment();
-  s.http.connect_timeout = r.duration("sync.connect_timeout", s.http.connect_timeout);
-  s.http.read_timeout = r.duration("sync.read_timeout", s.http.read_timeout);
-  s.http.total_timeout = r.duration("sync.request_timeout", s.http.total_timeout);
+  s.http = rest::client_options(cfg);  // tls.*, sync.connect_timeout/read_timeout/request_timeout, proxy
   s.policy.max_attempts = static_cast<unsigned>(r.integer("sync.max_attempts", s.policy.max_attempts, 1, 20));
   s.policy.backoff_base = r.duration("sync.backoff_base", s.policy.backoff_base);
   s.policy.backoff_cap = r.duration("sync.backoff_cap", s.policy.backoff_cap);
   s.policy.max_wait = r.duration("sync.max_wait", s.policy.max_wait);
-  s.budget_share = r.fraction("sync.budget_share", s.budget_share);
+  s.budget_share = r.number("sync.budget_share", s.budget_share, 0.01, 1.0);
 
   // ---- polling
   s.page_size = static_cast<std::size_t>(r.integer("sync.page_size", 2000, 200, 2000));

@@ -68,7 +68,4 @@ struct settings {
 /// unusable value (config_load has already type-checked the common keys).
 settings read_settings(const config::connector_common& cfg);
 
-/// "500ms", "30s", "5m", "1h", "1h30m", "0" → milliseconds; nullopt when malformed.
-std::optional<milliseconds> parse_duration(const std::string& text);
-
 }  // namespace omnisync::adapters::salesforce
