@@ -542,7 +542,8 @@ asio::awaitable<omnisync::result<page>> connector_impl::formula_page(std::string
     last = std::string(id->as_string());
     out.records.emplace_back(last, json::serialize(o));
   }
-  if (r->records.size() >= s_.page_size && !last.empty()) {
+  // Salesforce may answer with fewer rows than asked and a nextRecordsUrl: the next keyset query continues.
+  if ((r->records.size() >= s_.page_size || r->next) && !last.empty()) {
     cur.formula_after = last;
     out.more = true;
   } else {
@@ -624,7 +625,7 @@ task<id_page> connector_impl::list_ids(std::string object, std::optional<std::st
   for (const auto& v : r->records)
     if (v.is_object())
       if (auto* id = v.as_object().if_contains("Id"); id && id->is_string()) out.ids.emplace_back(id->as_string());
-  if (out.ids.size() >= s_.page_size) out.next = out.ids.back();
+  if ((out.ids.size() >= s_.page_size || r->next) && !out.ids.empty()) out.next = out.ids.back();
   co_return out;
 }
 
