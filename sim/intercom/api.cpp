@@ -256,6 +256,19 @@ api_reply api::handle_checked(const api_request& request) {
     }
   } else if (segs.size() == 1 && segs[0] == "conversations" && m == "GET") {
     reply = conversations(query);
+  } else if (segs.size() == 2 && segs[0] == "conversations" && segs[1] == "search" && m == "POST") {
+    reply = conversation_search(body);
+  } else if (segs.size() == 2 && segs[0] == "conversations" && m == "GET") {
+    // Conversation ids are 100000 + index (see default_seed).
+    const auto n = parse_int(segs[1]);
+    const std::size_t count = seed_.count ? seed_.count("conversations") : 0;
+    if (!n || *n <= 100000 || *n > 100000 + static_cast<std::int64_t>(count)) {
+      reply = error(404, "not_found", "Resource Not Found");
+    } else {
+      reply = json_reply(200, seed_.make_conversation(*n - 100000));
+    }
+  } else if (segs.size() == 1 && segs[0] == "data_attributes" && m == "GET") {
+    reply = data_attributes(query);
   } else {
     reply = error(404, "not_found", "Resource Not Found");
   }
@@ -393,6 +406,16 @@ bool api::matches(const json::value& q, const json::object& c) const {
 }
 
 api_reply api::search(const json::value& body) {
+  std::vector<json::object> candidates;
+  for_each([&](const contact& c) {
+    candidates.push_back(to_json(c));
+    return true;
+  });
+  return search_in(body, std::move(candidates), "list", "data", 50);
+}
+
+api_reply api::search_in(const json::value& body, std::vector<json::object> candidates, std::string_view list_type,
+                         std::string_view data_key, std::size_t default_per_page) const {
   const auto* q = body.is_object() ? body.get_object().if_contains("query") : nullptr;
   api_reply bad;
   bad.status = 400;
@@ -404,7 +427,7 @@ api_reply api::search(const json::value& body) {
     bad.body = *err;
     return bad;
   }
-  std::size_t per_page = 50;
+  std::size_t per_page = default_per_page;
   std::size_t offset = 0;
   if (const auto* p = body.get_object().if_contains("pagination"); p != nullptr && p->is_object()) {
     if (const auto* n = p->get_object().if_contains("per_page"); n != nullptr && n->is_number()) {
@@ -420,11 +443,9 @@ api_reply api::search(const json::value& body) {
     }
   }
   std::vector<json::object> hits;
-  for_each([&](const contact& c) {
-    auto j = to_json(c);
+  for (auto& j : candidates) {
     if (matches(*q, j)) hits.push_back(std::move(j));
-    return true;
-  });
+  }
   if (const auto* s = body.get_object().if_contains("sort"); s != nullptr && s->is_object()) {
     const std::string field = text(s->get_object().if_contains("field"));
     const bool desc = text(s->get_object().if_contains("order")) == "descending";
@@ -446,8 +467,89 @@ api_reply api::search(const json::value& body) {
   if (end < hits.size()) {
     pages["next"] = json::object{{"page", offset / per_page + 2}, {"starting_after", encode_offset(end)}};
   }
-  return json_reply(200, json::object{{"type", "list"}, {"data", std::move(data)}, {"total_count", hits.size()},
-                                      {"pages", std::move(pages)}});
+  json::object out{{"type", list_type}};
+  out[data_key] = std::move(data);
+  out["total_count"] = hits.size();
+  out["pages"] = std::move(pages);
+  return json_reply(200, out);
+}
+
+// Conversations are generated and read-only; search them like contacts (the same filters, day-granular
+// timestamps; 20 per page by default, as Intercom documents for conversations).
+api_reply api::conversation_search(const json::value& body) {
+  const std::size_t count = seed_.count ? seed_.count("conversations") : 0;
+  std::vector<json::object> candidates;
+  candidates.reserve(count);
+  for (std::size_t i = 1; i <= count; ++i) candidates.push_back(seed_.make_conversation(static_cast<std::int64_t>(i)));
+  return search_in(body, std::move(candidates), "conversation.list", "conversations", 20);
+}
+
+// `GET /data_attributes?model=contact|company|conversation`: the built-in attributes the simulator serves plus
+// the custom attribute its seeded contacts carry, in Intercom's data_attribute shape.
+api_reply api::data_attributes(const std::map<std::string, std::string>& query) const {
+  std::string model;
+  if (const auto it = query.find("model"); it != query.end()) model = it->second;
+  if (!model.empty() && model != "contact" && model != "company" && model != "conversation") {
+    api_reply r;
+    r.status = 400;
+    r.body = "model must be contact, company or conversation";
+    return r;
+  }
+  struct spec {
+    const char* model;
+    const char* full_name;
+    const char* label;
+    const char* type;
+    bool api_writable;
+    bool custom;
+  };
+  static const spec specs[] = {
+      {"contact", "role", "Role", "string", true, false},
+      {"contact", "external_id", "User ID", "string", true, false},
+      {"contact", "email", "Email", "string", true, false},
+      {"contact", "phone", "Phone", "string", true, false},
+      {"contact", "name", "Name", "string", true, false},
+      {"contact", "avatar", "Avatar", "string", true, false},
+      {"contact", "owner_id", "Owner", "integer", true, false},
+      {"contact", "unsubscribed_from_emails", "Unsubscribed from emails", "boolean", true, false},
+      {"contact", "created_at", "Created at", "date", false, false},
+      {"contact", "updated_at", "Updated at", "date", false, false},
+      {"contact", "signed_up_at", "Signed up", "date", true, false},
+      {"contact", "last_seen_at", "Last seen", "date", true, false},
+      {"contact", "location_data.city_name", "City", "string", false, false},
+      {"contact", "location_data.country_name", "Country", "string", false, false},
+      {"contact", "custom_attributes.plan", "plan", "string", true, true},
+      {"company", "name", "Company name", "string", true, false},
+      {"company", "company_id", "Company ID", "string", true, false},
+      {"company", "plan", "Plan", "string", true, false},
+      {"conversation", "state", "State", "string", false, false},
+      {"conversation", "open", "Open", "boolean", false, false},
+      {"conversation", "created_at", "Created at", "date", false, false},
+      {"conversation", "updated_at", "Updated at", "date", false, false},
+      {"conversation", "conversation_rating.rating", "Rating", "integer", false, false},
+      {"conversation", "conversation_rating.remark", "Rating remark", "string", false, false},
+  };
+  json::array data;
+  for (const auto& s : specs) {
+    if (!model.empty() && model != s.model) continue;
+    const std::string full(s.full_name);
+    const auto dot = full.rfind('.');
+    json::object a{{"type", "data_attribute"},
+                   {"model", s.model},
+                   {"name", dot == std::string::npos ? full : full.substr(dot + 1)},
+                   {"full_name", full},
+                   {"label", s.label},
+                   {"description", ""},
+                   {"data_type", s.type},
+                   {"api_writable", s.api_writable},
+                   {"ui_writable", s.api_writable},
+                   {"messenger_writable", false},
+                   {"custom", s.custom},
+                   {"archived", false}};
+    if (s.custom) a["options"] = json::array{"free", "pro"};
+    data.push_back(std::move(a));
+  }
+  return json_reply(200, json::object{{"type", "list"}, {"data", std::move(data)}});
 }
 
 api_reply api::create(const json::value& body) {

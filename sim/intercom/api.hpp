@@ -1,7 +1,8 @@
 #pragma once
 /// The Intercom API (2.11) simulator's state and REST semantics, independent of the HTTP server: contacts
 /// (list with `starting_after`, search with nested AND/OR filters and day-granular timestamp comparison,
-/// create with 409 on duplicates, update, show), conversations with ratings (for KPIs), and the
+/// create with 409 on duplicates, update, show), conversations with ratings (for KPIs: list, search, show),
+/// the data attributes metadata (`GET /data_attributes?model=`), and the
 /// `notification_event` webhook bodies mutations produce (signed by the service with X-Hub-Signature).
 ///
 /// Thread safety: every public member locks one mutex. Lifecycle: one per simulator; `reset()` reseeds.
@@ -118,6 +119,13 @@ class api {
   api_reply handle_checked(const api_request& request);
   api_reply list(const std::map<std::string, std::string>& query);
   api_reply search(const boost::json::value& body);
+  /// Search over `candidates` (query validation, sort, `per_page`/`starting_after` paging); the matches go under
+  /// `data_key` in a list of type `list_type` (contacts: "list"/"data", conversations: "conversation.list"/
+  /// "conversations").
+  api_reply search_in(const boost::json::value& body, std::vector<boost::json::object> candidates,
+                      std::string_view list_type, std::string_view data_key, std::size_t default_per_page) const;
+  api_reply conversation_search(const boost::json::value& body);
+  api_reply data_attributes(const std::map<std::string, std::string>& query) const;
   api_reply create(const boost::json::value& body);
   api_reply update(const std::string& id, const boost::json::value& body);
   api_reply conversations(const std::map<std::string, std::string>& query);

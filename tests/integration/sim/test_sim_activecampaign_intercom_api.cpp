@@ -3,6 +3,9 @@
 
 #include <boost/json.hpp>
 
+#include <map>
+#include <set>
+
 #include "sim/activecampaign/api.hpp"
 #include "sim/activecampaign/form.hpp"
 #include "sim/intercom/api.hpp"
@@ -178,4 +181,66 @@ TEST_CASE("Intercom ping notification", "[sim][intercom][webhook]") {
   CHECK(body.at("topic").as_string() == "ping");
   CHECK(body.at("created_at").as_int64() == now / 1000);
   CHECK(api.take_events().empty());
+}
+
+TEST_CASE("Intercom conversation search by updated_at, show, and data attributes per model", "[sim][intercom]") {
+  std::int64_t now = 1'714'557'600'000;
+  ic::api api(ic::default_seed(5, 90, now), [&] { return now; });
+  const auto call = [&](std::string m, std::string t, std::string b = {}) {
+    return api.handle({std::move(m), std::move(t), std::move(b), "Bearer tok"});
+  };
+  // Every conversation once, in pages of 7, ascending by created_at: the same paging as contact search.
+  std::set<std::string> ids;
+  std::string after;
+  std::int64_t last_created = 0;
+  for (int i = 0; i < 10; ++i) {
+    std::string body = R"({"query":{"field":"updated_at","operator":">","value":0},"sort":{"field":"created_at","order":"ascending"},"pagination":{"per_page":7)";
+    if (!after.empty()) body += R"(,"starting_after":")" + after + "\"";
+    body += "}}";
+    auto r = call("POST", "/conversations/search", body);
+    REQUIRE(r.status == 200);
+    auto j = json::parse(r.body);
+    CHECK(j.at("type").as_string() == "conversation.list");
+    CHECK(j.at("total_count").as_int64() == 30);
+    for (const auto& c : j.at("conversations").as_array()) {
+      CHECK(ids.insert(std::string(c.at("id").as_string())).second);
+      CHECK(c.at("created_at").as_int64() >= last_created);
+      last_created = c.at("created_at").as_int64();
+    }
+    if (!j.at("pages").as_object().contains("next")) break;
+    after = std::string(j.at("pages").at("next").at("starting_after").as_string());
+  }
+  CHECK(ids.size() == 30);
+  // Day granularity as for contacts: nothing is "after" today, and >= is refused on timestamps.
+  auto none = call("POST", "/conversations/search", R"({"query":{"field":"updated_at","operator":">","value":)" +
+                                                        std::to_string(now / 1000 + 86400) + "}}");
+  REQUIRE(none.status == 200);
+  CHECK(json::parse(none.body).at("total_count").as_int64() == 0);
+  CHECK(call("POST", "/conversations/search", R"({"query":{"field":"updated_at","operator":">=","value":1}})").status == 400);
+  CHECK(json::parse(call("POST", "/conversations/search", "{}").body).at("type").as_string() == "error.list");
+
+  auto one = call("GET", "/conversations/" + *ids.begin());
+  REQUIRE(one.status == 200);
+  CHECK(json::parse(one.body).at("id").as_string() == *ids.begin());
+  CHECK(call("GET", "/conversations/100000").status == 404);
+  CHECK(call("GET", "/conversations/100031").status == 404);
+
+  auto attrs = call("GET", "/data_attributes?model=contact");
+  REQUIRE(attrs.status == 200);
+  std::map<std::string, json::object> by_name;
+  const auto attrs_json = json::parse(attrs.body);
+  for (const auto& a : attrs_json.at("data").as_array()) {
+    CHECK(a.at("model").as_string() == "contact");
+    by_name[std::string(a.at("full_name").as_string())] = a.as_object();
+  }
+  REQUIRE(by_name.count("email"));
+  CHECK(by_name["email"].at("api_writable").as_bool());
+  CHECK_FALSE(by_name["updated_at"].at("api_writable").as_bool());
+  REQUIRE(by_name.count("custom_attributes.plan"));
+  CHECK(by_name["custom_attributes.plan"].at("custom").as_bool());
+  CHECK(by_name["custom_attributes.plan"].at("name").as_string() == "plan");
+  auto conv_attrs = json::parse(call("GET", "/data_attributes?model=conversation").body);
+  for (const auto& a : conv_attrs.at("data").as_array()) CHECK(a.at("model").as_string() == "conversation");
+  CHECK_FALSE(conv_attrs.at("data").as_array().empty());
+  CHECK(call("GET", "/data_attributes?model=ticket").status == 400);
 }
