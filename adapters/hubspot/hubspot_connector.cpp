@@ -194,7 +194,7 @@ class hubspot_connector final : public connector {
     bearer_ = std::make_shared<const std::string>("Bearer " + token->reveal());
     page_size_ = static_cast<std::size_t>(s.integer("sync.page_size", 100, 1, static_cast<std::int64_t>(search_limit)));
     archived_interval_ = s.duration("sync.archived_scan_interval", std::chrono::minutes(10));
-    // The property upserts match on: the outbound mapping's upsert_key (config/mappings/hubspot/*.out.yaml).
+    // The property upserts match on, when configured; else it is found in each payload (see id_property_of).
     const std::string upsert_default = s.text("sync.upsert_property", "");
     objects_ = cfg.objects.empty() ? std::vector<std::string>{"contacts", "companies", "deals"} : cfg.objects;
     for (const auto& o : objects_) {
@@ -202,10 +202,7 @@ class hubspot_connector final : public connector {
       else if (p.empty() && !default_properties(o).empty()) properties_[o] = default_properties(o);
       auto a = s.text("sync.associations." + o, "-");
       associations_[o] = a == "-" ? default_associations(o) : split_list(a);
-      // Contacts are matched by email (HubSpot's own unique key, the shipped mapping's upsert_key); other
-      // objects by the custom unique property omnisync_id.
-      id_property_[o] = s.text("sync.upsert_property." + o,
-                               upsert_default.empty() ? (o == "contacts" ? "email" : "omnisync_id") : upsert_default);
+      if (auto p = s.text("sync.upsert_property." + o, upsert_default); !p.empty()) id_property_[o] = p;
     }
     sync::call_policy policy;
     policy.max_attempts = static_cast<unsigned>(s.integer("sync.max_attempts", 6, 1, 20));
@@ -359,22 +356,28 @@ class hubspot_connector final : public connector {
 
   task<std::vector<write_result>> write(std::string object, std::vector<write_item> items) override {
     std::vector<write_result> out;
-    // HubSpot refuses a batch that names one id twice: such items go to a later chunk.
+    // One call upserts on one idProperty, and HubSpot refuses a batch that names one id twice: items go to the
+    // first chunk of their property that is not full and does not hold their key yet.
     const std::size_t limit = max_batch(object);
     std::vector<std::vector<write_item>> chunks;
+    std::vector<std::string> chunk_property;
     std::vector<std::set<std::string>> keys;
     for (auto& it : items) {
+      const std::string prop = id_property_of(object, it);
       std::size_t i = 0;
-      while (i < chunks.size() && (chunks[i].size() >= limit || keys[i].count(it.record_key))) ++i;
+      while (i < chunks.size() &&
+             (chunk_property[i] != prop || chunks[i].size() >= limit || keys[i].count(it.record_key)))
+        ++i;
       if (i == chunks.size()) {
         chunks.emplace_back();
+        chunk_property.push_back(prop);
         keys.emplace_back();
       }
       keys[i].insert(it.record_key);
       chunks[i].push_back(std::move(it));
     }
-    for (auto& chunk : chunks) {
-      auto part = co_await upsert(object, std::move(chunk));
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+      auto part = co_await upsert(object, chunk_property[i], std::move(chunks[i]));
       out.insert(out.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
     }
     co_return out;
@@ -790,17 +793,27 @@ class hubspot_connector final : public connector {
     return out;
   }
 
-  std::string id_property_for(const std::string& object) const {
-    auto it = id_property_.find(object);
-    if (it != id_property_.end()) return it->second;
-    return object == "contacts" ? "email" : "omnisync_id";
+  /// The property an item upserts on: `sync.upsert_property[.<object>]` when configured; else the payload's
+  /// field whose value is the record key (the outbound mapping's upsert_key: `email` for the shipped contacts
+  /// mapping); else `email` for contacts (HubSpot's own unique key) and `omnisync_id` for other objects.
+  std::string id_property_of(const std::string& object, const write_item& it) const {
+    if (auto c = id_property_.find(object); c != id_property_.end()) return c->second;
+    const std::string fallback = object == "contacts" ? "email" : "omnisync_id";
+    auto v = rest::parse_json(it.payload);
+    std::vector<std::string> candidates;
+    if (v && v->is_object())
+      for (const auto& [k, val] : v->get_object())
+        if (val.is_string() && val.get_string() == it.record_key) candidates.emplace_back(k);
+    if (candidates.empty() || std::find(candidates.begin(), candidates.end(), fallback) != candidates.end())
+      return fallback;
+    return candidates.front();
   }
 
-  /// Upserts ≤ 100 items on the object's id property. A batch HubSpot refuses as a whole (400/409/422) is split in
+  /// Upserts ≤ 100 items on `id_prop`. A batch HubSpot refuses as a whole (400/409/422) is split in
   /// halves until the refused items are alone, so one bad record does not hold back the others.
-  asio::awaitable<std::vector<write_result>> upsert(std::string object, std::vector<write_item> items) {
+  asio::awaitable<std::vector<write_result>> upsert(std::string object, std::string id_prop,
+                                                    std::vector<write_item> items) {
     std::vector<write_result> out;
-    const std::string id_prop = id_property_for(object);
     std::vector<write_item> sendable;
     json::array inputs;
     for (auto& it : items) {
@@ -846,8 +859,8 @@ class hubspot_connector final : public connector {
       std::vector<write_item> second(std::make_move_iterator(sendable.begin() + static_cast<std::ptrdiff_t>(sendable.size() / 2)),
                                      std::make_move_iterator(sendable.end()));
       sendable.resize(sendable.size() / 2);
-      auto a = co_await upsert(object, std::move(sendable));
-      auto b = co_await upsert(object, std::move(second));
+      auto a = co_await upsert(object, id_prop, std::move(sendable));
+      auto b = co_await upsert(object, id_prop, std::move(second));
       out.insert(out.end(), a.begin(), a.end());
       out.insert(out.end(), b.begin(), b.end());
       co_return out;
@@ -932,8 +945,8 @@ class hubspot_connector final : public connector {
         std::vector<write_item> second(std::make_move_iterator(unknown.begin() + static_cast<std::ptrdiff_t>(unknown.size() / 2)),
                                        std::make_move_iterator(unknown.end()));
         unknown.resize(unknown.size() / 2);
-        auto a = co_await upsert(object, std::move(unknown));
-        auto b = co_await upsert(object, std::move(second));
+        auto a = co_await upsert(object, id_prop, std::move(unknown));
+        auto b = co_await upsert(object, id_prop, std::move(second));
         out.insert(out.end(), a.begin(), a.end());
         out.insert(out.end(), b.begin(), b.end());
       }
@@ -948,7 +961,7 @@ class hubspot_connector final : public connector {
   std::unique_ptr<sync::api_caller> api_;
   std::size_t page_size_ = 100;
   milliseconds archived_interval_{600000};
-  std::map<std::string, std::string> id_property_;  // per object
+  std::map<std::string, std::string> id_property_;  // configured per object
   std::vector<std::string> objects_;
   std::map<std::string, std::vector<std::string>> properties_;       // configured/default per object
   std::map<std::string, std::vector<std::string>> all_properties_;   // from describe, for "all"

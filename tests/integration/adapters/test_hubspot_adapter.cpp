@@ -243,6 +243,19 @@ TEST_CASE("HubSpot batch upsert of 250 records takes 3 calls and refuses only th
   CHECK(stored.at("properties").at("omnisync_lifetime_value").as_string() == "30");
   CHECK(stored.at("properties").at("omnisync_id").as_string() == "p_3");
   CHECK(h.c->max_batch("contacts") == 100);
+
+  // A mapping keyed by omnisync_id: the payload field holding the record key is the idProperty.
+  auto by_profile = [&](const std::string& first) {
+    json::object p{{"omnisync_id", "p_profile"}, {"firstname", first}, {"email", first + "@omnisync-test.example"}};
+    std::vector<write_item> one{omnisync::test::adapters::item(1, "p_profile", p)};
+    auto r = h.run(h.c->write("contacts", std::move(one)));
+    REQUIRE(r.has_value());
+    REQUIRE(r->size() == 1);
+    CHECK(r->at(0).status == write_result::outcome::written);
+    return r->at(0).destination_id;
+  };
+  const auto first = by_profile("first");
+  CHECK(by_profile("second") == first);  // matched on omnisync_id, although the email changed
 }
 
 TEST_CASE("HubSpot 429 with Retry-After is waited out and the call succeeds", "[adapters][hubspot]") {
