@@ -318,9 +318,16 @@ api_reply api::list(const std::map<std::string, std::string>& query, const std::
   }
   std::string email;
   if (const auto it = query.find("email"); it != query.end()) email = lower(it->second);
+  // id_greater with orders[id]=ASC is the paging ActiveCampaign recommends for many contacts (no offsets).
+  std::optional<std::int64_t> id_greater;
+  if (const auto it = query.find("id_greater"); it != query.end()) {
+    id_greater = parse_int(it->second);
+    if (!id_greater) return json_reply(400, json::object{{"message", "Invalid id_greater: " + it->second}});
+  }
   std::vector<contact> hits;
   for_each([&](const contact& c) {
     if (updated_after && c.updated_s <= *updated_after) return true;
+    if (id_greater && c.id <= *id_greater) return true;
     if (!email.empty() && lower(c.email) != email) return true;
     hits.push_back(c);
     return true;
@@ -331,6 +338,10 @@ api_reply api::list(const std::map<std::string, std::string>& query, const std::
       if (a.updated_s != b.updated_s) return desc ? a.updated_s > b.updated_s : a.updated_s < b.updated_s;
       return a.id < b.id;
     });
+  } else if (const auto by_id = query.find("orders[id]"); by_id != query.end()) {
+    const bool desc = lower(by_id->second) == "desc";
+    std::stable_sort(hits.begin(), hits.end(),
+                     [desc](const contact& a, const contact& b) { return desc ? a.id > b.id : a.id < b.id; });
   }
   json::array out;
   for (std::size_t i = offset; i < hits.size() && out.size() < limit; ++i) out.push_back(to_json(hits[i], base_url));

@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -243,4 +244,31 @@ TEST_CASE("Intercom conversation search by updated_at, show, and data attributes
   for (const auto& a : conv_attrs.at("data").as_array()) CHECK(a.at("model").as_string() == "conversation");
   CHECK_FALSE(conv_attrs.at("data").as_array().empty());
   CHECK(call("GET", "/data_attributes?model=ticket").status == 400);
+}
+
+TEST_CASE("ActiveCampaign pages contacts by id_greater with orders[id]", "[sim][activecampaign]") {
+  std::int64_t now = 1'714'557'600'000;
+  ac::api api(ac::default_seed(3, 40, now), [&] { return now; });
+  api.set_limits(json::object{{"per_second", 1000}});
+  const auto list = [&](const std::string& q) {
+    auto r = api.handle({"GET", "/api/3/contacts?" + q, "", "key", "http://sim"});
+    REQUIRE(r.status == 200);
+    return json::parse(r.body);
+  };
+  REQUIRE(api.admin_delete(4));
+  std::vector<std::string> ids;
+  std::string after = "0";
+  for (int i = 0; i < 10; ++i) {
+    auto page = list("orders%5Bid%5D=ASC&limit=6&id_greater=" + after);
+    const auto& contacts = page.at("contacts").as_array();
+    for (const auto& c : contacts) ids.emplace_back(c.at("id").as_string());
+    if (contacts.size() < 6) break;
+    after = ids.back();
+  }
+  REQUIRE(ids.size() == 19);  // 20 seeded, one deleted
+  CHECK(std::find(ids.begin(), ids.end(), "4") == ids.end());
+  CHECK(std::is_sorted(ids.begin(), ids.end(), [](const std::string& a, const std::string& b) { return std::stoll(a) < std::stoll(b); }));
+  auto desc = list("orders%5Bid%5D=DESC&limit=1");
+  CHECK(desc.at("contacts").at(0).at("id").as_string() == "20");
+  CHECK(api.handle({"GET", "/api/3/contacts?id_greater=x", "", "key", "http://sim"}).status == 400);
 }
