@@ -1,0 +1,91 @@
+// Pure pieces of the REST adapters: vendor timestamps, URL encoding, typed settings with operator-facing
+// errors, status classification, and the HubSpot poll cursor's round trip.
+#include <catch2/catch.hpp>
+
+#include "adapters/hubspot/hubspot_cursor.hpp"
+#include "adapters/rest/rest_util.hpp"
+
+using omnisync::adapters::hubspot::poll_cursor;
+namespace rest = omnisync::adapters::rest;
+
+TEST_CASE("Vendor timestamps parse to epoch milliseconds", "[unit][adapters]") {
+  CHECK(rest::parse_time_ms("2024-05-01T10:00:00Z") == 1714557600000);
+  CHECK(rest::parse_time_ms("2024-05-01T10:00:00.123Z") == 1714557600123);
+  CHECK(rest::parse_time_ms("2024-05-01T10:00:00.5Z") == 1714557600500);
+  CHECK(rest::parse_time_ms("2024-05-01T12:00:00+02:00") == 1714557600000);  // offsets
+  CHECK(rest::parse_time_ms("2024-05-01T10:00:00.000+0000") == 1714557600000);  // Salesforce style
+  CHECK(rest::parse_time_ms("2024-05-01") == 1714521600000);
+  CHECK(rest::parse_time_ms("1714557600000") == 1714557600000);  // HubSpot sometimes writes epoch ms
+  for (const char* bad : {"", "yesterday", "2024-13-01T00:00:00Z", "2024-05-01T10:00:00Q", "2024-05-01T10"})
+    CHECK_FALSE(rest::parse_time_ms(bad).has_value());
+  CHECK(rest::iso_utc_ms(1714557600123) == "2024-05-01T10:00:00.123Z");
+  CHECK(rest::parse_time_ms(rest::iso_utc_ms(1)) == 1);
+}
+
+TEST_CASE("Query values are percent-encoded", "[unit][adapters]") {
+  CHECK(rest::url_encode("a b@c.d/e?f=g&h") == "a%20b%40c.d%2Fe%3Ff%3Dg%26h");
+  CHECK(rest::url_encode("Az09-_.~") == "Az09-_.~");
+}
+
+TEST_CASE("Connector settings are typed and name the key when wrong", "[unit][adapters]") {
+  omnisync::config::connector_common c;
+  c.name = "hs";
+  c.settings = {{"sync.page_size", "50"}, {"sync.lag", "1m30s"}, {"sync.ms", "250"}, {"sync.flag", "yes"},
+                {"bad.int", "5x"}, {"bad.range", "500"}, {"bad.duration", "5 minutes"}, {"rate", "2.5"}};
+  rest::settings_reader s(c);
+  CHECK(s.integer("sync.page_size", 100, 1, 200) == 50);
+  CHECK(s.integer("absent", 100, 1, 200) == 100);
+  CHECK(s.duration("sync.lag", {}) == std::chrono::milliseconds(90000));
+  CHECK(s.duration("sync.ms", {}) == std::chrono::milliseconds(250));
+  CHECK(s.boolean("sync.flag", false));
+  CHECK(s.number("rate", 1, 0, 10) == 2.5);
+  CHECK_THROWS_WITH(s.integer("bad.int", 1, 0, 10), Catch::Contains("connector hs: bad.int"));
+  CHECK_THROWS_WITH(s.integer("bad.range", 1, 1, 200), Catch::Contains("between 1 and 200"));
+  CHECK_THROWS_WITH(s.duration("bad.duration", {}), Catch::Contains("duration"));
+}
+
+TEST_CASE("Leftover HTTP statuses map to error classes", "[unit][adapters]") {
+  using omnisync::errc;
+  CHECK(rest::classify_status(400) == errc::invalid_input);
+  CHECK(rest::classify_status(422) == errc::invalid_input);
+  CHECK(rest::classify_status(404) == errc::not_found);
+  CHECK(rest::classify_status(409) == errc::conflict);
+  CHECK(rest::classify_status(429) == errc::rate_limited);
+  CHECK(rest::classify_status(503) == errc::retry);
+  CHECK(rest::classify_status(403) == errc::fail);
+}
+
+TEST_CASE("HubSpot poll cursors survive a round trip and refuse foreign text", "[unit][adapters]") {
+  poll_cursor c;
+  c.at = poll_cursor::phase::search;
+  c.since_ms = 1714557600123;
+  c.seen = {"11", "12"};
+  c.tie_after = 40;
+  c.archived_since_ms = 1714557000000;
+  c.last_scan_ms = 1714557100000;
+  auto back = poll_cursor::decode(c.encode());
+  REQUIRE(back.has_value());
+  CHECK(back->at == poll_cursor::phase::search);
+  CHECK(back->since_ms == c.since_ms);
+  CHECK(back->seen == c.seen);
+  CHECK(back->tie_after == 40);
+  CHECK_FALSE(back->exclusive);
+  CHECK(back->archived_since_ms == c.archived_since_ms);
+  CHECK(back->last_scan_ms == c.last_scan_ms);
+  CHECK(back->was_seen("12"));
+  CHECK_FALSE(back->was_seen("13"));
+
+  poll_cursor l;
+  l.at = poll_cursor::phase::list;
+  l.after = "501";
+  l.list_archived = true;
+  l.started_ms = 5;
+  auto lb = poll_cursor::decode(l.encode());
+  REQUIRE(lb.has_value());
+  CHECK(lb->at == poll_cursor::phase::list);
+  CHECK(lb->after == "501");
+  CHECK(lb->list_archived);
+  CHECK(lb->started_ms == 5);
+  for (const char* bad : {"", "{}", "[1]", R"({"v":2,"phase":"search"})", R"({"v":1,"phase":"sideways"})", "0001"})
+    CHECK_FALSE(poll_cursor::decode(bad).has_value());
+}
