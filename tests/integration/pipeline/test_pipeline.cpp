@@ -16,6 +16,7 @@
 #include <fstream>
 #include <thread>
 
+#include "adapters/webhooks/webhook_verifiers.hpp"
 #include "tests/integration/sim/sim_http.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -221,6 +222,38 @@ TEST_CASE("pipeline: initial sync, batched propagation without ping-pong, a webh
     return json::serialize(users).find("person7.changed@example.com") != std::string::npos;
   }, 30s));
   CHECK(d.connector(d.status(), "hs").at("events_in").as_int64() >= 1);
+
+  // A resync while webhooks keep arriving: every change still lands, once.
+  REQUIRE(d.ctl({"resync", "hs", "contacts"}).exit_code == 0);
+  for (int i = 11; i <= 15; ++i)
+    sim.admin("PATCH", "/admin/hubspot/contacts/" + std::to_string(i),
+              R"({"properties":{"email":"resync.)" + std::to_string(i) + R"(@example.com"}})");
+  REQUIRE(eventually([&] {
+    auto users = json::serialize(sim.admin("GET", "/admin/zendesk/users").json());
+    for (int i = 11; i <= 15; ++i)
+      if (users.find("resync." + std::to_string(i) + "@example.com") == std::string::npos) return false;
+    return true;
+  }, 60s));
+
+  // A correctly signed delivery that cannot be read is answered 200 (or HubSpot would resend it forever),
+  // quarantined as a dead letter with the reason, and the daemon carries on.
+  {
+    const std::string body = R"({"this is":"not a HubSpot delivery")";
+    const std::string url = "http://127.0.0.1:" + std::to_string(d.port) + "/webhooks/hs";
+    const std::string ts = std::to_string(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    auto r = omnisync::test::sim::http(
+        "POST", url, body,
+        {"Content-Type: application/json",
+         "X-HubSpot-Signature-v3: " + omnisync::adapters::hubspot_signature_v3(hubspot_secret, "POST", url, body, ts),
+         "X-HubSpot-Request-Timestamp: " + ts});
+    CHECK(r.status == 200);
+    REQUIRE(eventually([&] {
+      auto l = d.ctl({"dlq", "list", "--stage", "parse"});
+      return l.exit_code == 0 && l.out.find("hs/") != std::string::npos;
+    }, 20s));
+    CHECK(d.ctl({"status"}).exit_code == 0);
+  }
 
   // A forged webhook is refused with 401 and nothing is stored (measured once everything settled, so that no
   // genuine webhook arrives meanwhile).
