@@ -391,3 +391,24 @@ TEST_CASE("HubSpot webhook events become refetches and deletions, malformed ones
   REQUIRE(fetched->size() == 1);
   CHECK(prop(fetched->at(0), "firstname") == "Hooked");
 }
+
+// Hidden (run by hand: test_hubspot_adapter "[bench]"): read cost at 20,000 contacts, in calls and seconds.
+TEST_CASE("HubSpot read cost at 20,000 contacts", "[.][bench][hubspot]") {
+  running_sim big({"--size", "20000"});
+  // HubSpot's own limits (190 per 10 s, search 5 per second), as in production: reads are bound by them.
+  harness h(hs_config(big, {{"sync.archived_scan_interval", "1h"}, {"sync.page_size", "200"},
+                            {"rate_limit.per_10s", "190"}, {"rate_limit.search_per_second", "5"}}));
+  auto t0 = std::chrono::steady_clock::now();
+  auto all = read_all(h, "contacts", poll_mode::full, std::nullopt);
+  const double list_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  REQUIRE(all.by_id.size() == 20000);
+  const auto list_calls = sim_calls(big, "hubspot", "GET /crm/v3/objects/contacts");
+  t0 = std::chrono::steady_clock::now();
+  auto searched = read_all(h, "contacts", poll_mode::incremental, std::nullopt, std::chrono::system_clock::time_point{});
+  const double search_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(searched.by_id.size() == 20000);
+  CHECK(searched.records == 20000);
+  const auto search_calls = sim_calls(big, "hubspot", "/search");
+  WARN("full list read: " << list_calls << " calls, " << list_s << " s; search from the beginning (past the 10,000 cap): "
+                          << search_calls << " calls, " << search_s << " s");
+}
