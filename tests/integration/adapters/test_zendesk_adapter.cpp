@@ -317,3 +317,15 @@ TEST_CASE("Zendesk and HubSpot config errors are sentences for the operator", "[
   hs.kind = "hubspot";
   CHECK_THROWS_WITH(harness(hs), Catch::Contains("auth.private_app_token"));
 }
+
+// Hidden (run by hand: test_zendesk_adapter "[bench]"): export cost at 20,000 users with Zendesk's own limits.
+TEST_CASE("Zendesk export cost at 20,000 users", "[.][bench][zendesk]") {
+  running_sim big({"--size", "20000"});
+  harness h(zd_config(big));
+  auto t0 = std::chrono::steady_clock::now();
+  auto all = read_all(h, "users", poll_mode::full, std::nullopt);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(all.by_id.size() == 20000);
+  CHECK(all.records == 20000);
+  WARN("users export: " << sim_calls(big, "zendesk", "incremental/users") << " calls, " << secs << " s");
+}
