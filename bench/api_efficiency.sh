@@ -84,7 +84,7 @@ def walk(x, key=""):
 walk(counts)
 def calls(*needles, service):
     return sum(v for k, v in flat.items() if service in k and any(s in k for s in needles))
-hs_read = calls("search", "/crm/v3/objects/contacts?", service="hubspot")
+hs_read = calls("search", service="hubspot") + sum(v for k, v in flat.items() if k.endswith("GET /crm/v3/objects/contacts"))
 sf_write = calls("composite/sobjects", service="salesforce")
 zd_write = calls("create_or_update_many", service="zendesk")
 zd_jobs = calls("job_statuses", service="zendesk")
