@@ -712,11 +712,14 @@ class zendesk_connector final : public connector {
     co_return out;
   }
 
-  /// Polls `/api/v2/job_statuses/{id}` every `sync.job_poll_interval` until completed, failed or killed.
+  /// Polls `/api/v2/job_statuses/{id}` until completed, failed or killed: first after a quarter of
+  /// `sync.job_poll_interval` (small jobs finish within a second), then less often, up to the interval.
   asio::awaitable<omnisync::result<json::value>> follow_job(std::string id) {
     const auto deadline = std::chrono::steady_clock::now() + job_timeout_;
+    milliseconds every = std::max(milliseconds(50), job_poll_interval_ / 4);
     for (;;) {
-      if (!co_await wait(job_poll_interval_)) co_return make_error_code(errc::cancelled);
+      if (!co_await wait(every)) co_return make_error_code(errc::cancelled);
+      every = std::min(job_poll_interval_, every * 2);
       auto res = co_await call_json("GET", "/api/v2/job_statuses/" + rest::url_encode(id) + ".json", {}, {});
       if (!res) co_return res.error();
       const auto* js = res->as_object().if_contains("job_status");
