@@ -256,6 +256,22 @@ TEST_CASE("HubSpot batch upsert of 250 records takes 3 calls and refuses only th
   };
   const auto first = by_profile("first");
   CHECK(by_profile("second") == first);  // matched on omnisync_id, although the email changed
+
+  // A batch HubSpot refuses as a whole (400) is halved until the refusal is isolated: here it was a one-off.
+  s.admin("POST", "/admin/faults",
+          R"({"service":"hubspot","method":"POST","path_glob":"*/batch/upsert","kind":"status","status":400,"count":1,)"
+          R"("body":"{\"status\":\"error\",\"category\":\"VALIDATION_ERROR\",\"message\":\"bad input\"}"})");
+  const auto calls_before = sim_calls(s, "hubspot", "batch/upsert");
+  std::vector<write_item> four;
+  for (int i = 0; i < 4; ++i) {
+    const std::string key = "half" + std::to_string(i) + "@omnisync-test.example";
+    four.push_back(omnisync::test::adapters::item(i, key, json::object{{"email", key}}));
+  }
+  auto halves = h.run(h.c->write("contacts", std::move(four)));
+  REQUIRE(halves.has_value());
+  REQUIRE(halves->size() == 4);
+  for (auto& r : *halves) CHECK(r.status == write_result::outcome::written);
+  CHECK(sim_calls(s, "hubspot", "batch/upsert") - calls_before == 3);  // refused 4, then 2 + 2
 }
 
 TEST_CASE("HubSpot 429 with Retry-After is waited out and the call succeeds", "[adapters][hubspot]") {
