@@ -1,5 +1,6 @@
 #include "daemon/sync/engine.hpp"
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -352,6 +353,8 @@ struct engine::impl {
     bool in_resync = false;
     std::optional<std::chrono::system_clock::time_point> since;
     auto last_reconcile = std::chrono::steady_clock::now();
+    std::optional<adapters::page> prefetched;      // the next page, read while the previous one was stored
+    std::optional<std::string> prefetched_for;     // the cursor it was read from
     for (;;) {
       if (c.paused.load()) {
         {
@@ -365,6 +368,7 @@ struct engine::impl {
       {
         std::lock_guard lk(mu);
         if (os.pending_resync) {
+          prefetched.reset();
           in_resync = true;
           resync_cursor.reset();
           since.reset();
@@ -397,7 +401,13 @@ struct engine::impl {
         req.cursor = *cur;
       }
       const auto started = std::chrono::steady_clock::now();
-      auto pg = co_await c.adapter->poll(req);
+      omnisync::result<adapters::page> pg = make_error_code(errc::retry);
+      if (prefetched && prefetched_for == req.cursor) {
+        pg = std::move(*prefetched);  // read while the previous page was being stored
+      } else {
+        pg = co_await c.adapter->poll(req);
+      }
+      prefetched.reset();
       if (!pg) {
         co_await fail(c, os, failures, pg.error().message());
         continue;
@@ -407,9 +417,24 @@ struct engine::impl {
       // A full resync keeps its own position and stores the cursor only at the end, so that the incremental
       // cursor stays valid if it is interrupted; its last page's cursor continues incrementally.
       std::optional<std::string> cursor_to_store = in_resync && more ? std::nullopt : next_cursor;
-      auto stored = co_await store_records(c, os.st.object, std::move(pg->records), cursor_to_store, pg->partial,
-                                           evals, &os);
+      auto store_op = store_records(c, os.st.object, std::move(pg->records), cursor_to_store, pg->partial, evals, &os);
+      omnisync::result<store::append_summary> stored = make_error_code(errc::retry);
+      if (more && !c.paused.load()) {
+        // While this page is stored, the next one is read (its cursor is this page's): reading and storing
+        // overlap. If storing fails, the prefetched page is dropped and the cursor stays where it was.
+        adapters::page_request next_req(os.st.object, next_cursor, req.mode);
+        using namespace boost::asio::experimental::awaitable_operators;
+        auto both = co_await (std::move(store_op) && c.adapter->poll(next_req));
+        stored = std::move(std::get<0>(both));
+        if (stored && std::get<1>(both)) {
+          prefetched = std::move(*std::get<1>(both));
+          prefetched_for = next_cursor;
+        }
+      } else {
+        stored = co_await std::move(store_op);
+      }
       if (!stored) {
+        prefetched.reset();
         co_await fail(c, os, failures, "store: " + stored.error().message());
         continue;
       }
