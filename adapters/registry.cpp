@@ -14,6 +14,8 @@ using factory = std::unique_ptr<connector> (*)(const config::connector_common&, 
 std::unique_ptr<connector> make_salesforce_connector(const config::connector_common&, const connector_context&);
 std::unique_ptr<connector> make_hubspot_connector(const config::connector_common&, const connector_context&);
 std::unique_ptr<connector> make_zendesk_connector(const config::connector_common&, const connector_context&);
+std::unique_ptr<connector> make_activecampaign_connector(const config::connector_common&, const connector_context&);
+std::unique_ptr<connector> make_intercom_connector(const config::connector_common&, const connector_context&);
 
 namespace {
 
@@ -26,6 +28,8 @@ const entry kinds[] = {
     {"salesforce", make_salesforce_connector},
     {"hubspot", &make_hubspot_connector},
     {"zendesk", &make_zendesk_connector},
+    {"activecampaign", &make_activecampaign_connector},
+    {"intercom", &make_intercom_connector},
 };
 
 }  // namespace
