@@ -83,15 +83,24 @@ json::object filter(const char* field, const char* op, json::value value) {
 /// watermark `w` becomes its newest `updated_at` and `lo` = w − overlap: the overlap catches records that
 /// Intercom's search index shows late, and changes made while a scan ran.
 struct ic_cursor {
+  using pairs = std::map<std::string, std::int64_t>;  ///< id → updated_at returned
   std::int64_t lo = -1;   ///< drop records updated before this second; -1: nothing read yet (read all)
   std::int64_t w = -1;    ///< newest updated_at of completed scans
-  std::map<std::string, std::int64_t> seen;  ///< id → updated_at returned, for updated_at ≥ the prune line
+  pairs seen;             ///< returned by completed scans, updated_at ≥ lo: kept until this scan ends
+  pairs fresh;            ///< returned by this scan; only the overlap below its newest record is kept
   std::string after;      ///< starting_after within the current scan
   std::int64_t scan_max = -1;
 
-  /// Keeps only what can still be re-read: pairs at or after `line`.
-  void prune(std::int64_t line) {
-    for (auto it = seen.begin(); it != seen.end();) it = it->second < line ? seen.erase(it) : std::next(it);
+  /// This version of the record was returned already.
+  bool returned(const std::string& id, std::int64_t u) const {
+    auto a = seen.find(id);
+    auto b = fresh.find(id);
+    return (a != seen.end() && a->second >= u) || (b != fresh.end() && b->second >= u);
+  }
+
+  /// Keeps only pairs at or after `line`.
+  static void prune(pairs& p, std::int64_t line) {
+    for (auto it = p.begin(); it != p.end();) it = it->second < line ? p.erase(it) : std::next(it);
   }
 
   std::string encode() const {
@@ -99,9 +108,13 @@ struct ic_cursor {
     o["v"] = 1;
     o["lo"] = lo;
     o["w"] = w;
-    json::object s;
-    for (const auto& [id, u] : seen) s[id] = u;
-    o["seen"] = std::move(s);
+    auto obj = [](const pairs& p) {
+      json::object out;
+      for (const auto& [id, u] : p) out[id] = u;
+      return out;
+    };
+    o["seen"] = obj(seen);
+    if (!fresh.empty()) o["fresh"] = obj(fresh);
     if (!after.empty()) o["after"] = after;
     if (scan_max >= 0) o["max"] = scan_max;
     return json::serialize(o);
@@ -117,9 +130,13 @@ struct ic_cursor {
     c.w = *w;
     c.after = rest::member_text(*v, "after");
     c.scan_max = to_int(rest::member_text(*v, "max")).value_or(-1);
-    if (const auto* s = v->get_object().if_contains("seen"); s && s->is_object())
-      for (const auto& [id, u] : s->get_object())
-        if (u.is_int64()) c.seen[std::string(id)] = u.get_int64();
+    auto read = [&](const char* key, pairs& into) {
+      if (const auto* s = v->get_object().if_contains(key); s && s->is_object())
+        for (const auto& [id, u] : s->get_object())
+          if (u.is_int64()) into[std::string(id)] = u.get_int64();
+    };
+    read("seen", c.seen);
+    read("fresh", c.fresh);
     return c;
   }
 };
@@ -259,8 +276,8 @@ class intercom_connector final : public connector {
         const std::int64_t u = updated_s(r);
         c->scan_max = std::max(c->scan_max, u);
         if (c->lo >= 0 && u < c->lo) continue;                    // older than the overlap: read before
-        if (auto it = c->seen.find(id); it != c->seen.end() && it->second >= u) continue;  // this version was read
-        c->seen[id] = u;
+        if (c->returned(id, u)) continue;                           // this version was returned
+        c->fresh[id] = u;
         out.records.push_back(to_record(r));
       }
     }
@@ -271,15 +288,18 @@ class intercom_connector final : public connector {
     if (!next.empty() && returned > 0) {
       c->after = next;
       out.more = true;
-      // Pairs below the line the next scan starts at can never be re-read: keep the cursor small.
-      c->prune(std::max(c->lo, c->scan_max - overlap_s_));
+      // This scan's pairs below the line the next scan will start at are never needed again (the earlier
+      // scans' pairs are, until this scan has passed their records): keep the cursor small on a full read.
+      ic_cursor::prune(c->fresh, std::max(c->lo, c->scan_max - overlap_s_));
     } else {
       // The scan is complete: the next one starts an overlap before its newest record.
       c->w = std::max(c->w, c->scan_max);
       if (c->w >= 0) c->lo = std::max(c->lo, c->w - overlap_s_);
+      for (const auto& [id, u] : c->fresh) c->seen[id] = std::max(c->seen[id], u);
+      c->fresh.clear();
+      ic_cursor::prune(c->seen, c->lo);
       c->after.clear();
       c->scan_max = -1;
-      c->prune(c->lo);
       out.more = false;
     }
     out.cursor = c->encode();
