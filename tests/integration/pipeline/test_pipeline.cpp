@@ -350,3 +350,91 @@ TEST_CASE("pipeline: lint checks the mappings against the systems' metadata", "[
   CHECK(json::parse(j.out).at("errors").as_int64() == 1);
   CHECK(d.stop() == 0);
 }
+
+TEST_CASE("pipeline: ActiveCampaign and Intercom connectors sync inside the daemon", "[pipeline]") {
+  running_sim sim;
+  lift_limits(sim);
+  // The simulator's 5 requests/s would make 500 contacts take a few seconds; the connector paces to its own
+  // setting, lifted here like the other vendors' limits.
+  sim.admin("POST", "/admin/limits", R"({"service":"activecampaign","per_second":100000})");
+  daemon_run d;
+  const std::string tls = "    tls: { ca_file: " + sim.ca_file() + " }\n";
+  const std::string ic_secret = "ic-webhook-secret-for-tests";
+  // The config of the other cases plus the two connectors, with their webhooks.
+  d.dir.write("omnisync.yaml",
+              config_text(sim) +
+                  "  ac:\n"
+                  "    kind: activecampaign\n"
+                  "    base_url: " + sim.url("activecampaign", "https") + "\n" + tls +
+                  "    poll_interval: 300ms\n"
+                  "    auth: { api_token: ac-test-token }\n"
+                  "    webhook: { url_token: ac-url-token-for-tests }\n"
+                  "    rate_limit: { per_second: 100000 }\n"
+                  "  ic:\n"
+                  "    kind: intercom\n"
+                  "    base_url: " + sim.url("intercom", "https") + "\n" + tls +
+                  "    objects: [contacts, conversations]\n"
+                  "    poll_interval: 300ms\n"
+                  "    auth: { access_token: ic-test-token }\n"
+                  "    webhook: { client_secret: " + ic_secret + " }\n");
+  d.start();
+
+  const auto ac_total = sim_count(sim, "activecampaign", "contacts");
+  const auto ic_total = sim_count(sim, "intercom", "contacts") + sim_count(sim, "intercom", "conversations");
+  REQUIRE(ac_total > 0);
+  REQUIRE(ic_total > 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(eventually([&] { return d.records("ac") >= ac_total && d.records("ic") >= ic_total; }, 120s));
+  WARN("ActiveCampaign (" << ac_total << ") and Intercom (" << ic_total << ") records stored after "
+                          << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()
+                          << " ms");
+  auto st = d.status();
+  CHECK(d.records("ac") == ac_total);  // every record once
+  CHECK(d.records("ic") == ic_total);
+  for (const char* c : {"ac", "ic"}) {
+    INFO(c);
+    const auto& conn = d.connector(st, c);
+    CHECK(conn.at("api").at("calls").as_int64() > 0);
+    for (const auto& o : conn.at("objects_status").as_array()) {
+      INFO(json::serialize(o));
+      CHECK(o.as_object().at("last_error").as_string().empty());
+      CHECK(o.as_object().at("mapping_failures").as_int64() == 0);  // the shipped inbound mappings map them
+    }
+  }
+
+  // Changes arrive by webhook too (polls paused, so only the webhooks can bring them): ActiveCampaign's
+  // form-encoded delivery authenticated by its URL token, Intercom's signed notification.
+  sim.admin("POST", "/admin/webhooks",
+            json::serialize(json::object{
+                {"service", "activecampaign"},
+                {"url", "http://127.0.0.1:" + std::to_string(d.port) + "/webhooks/ac/ac-url-token-for-tests"},
+                {"secret", ""}}));
+  sim.admin("POST", "/admin/webhooks",
+            json::serialize(json::object{{"service", "intercom"},
+                                         {"url", "http://127.0.0.1:" + std::to_string(d.port) + "/webhooks/ic"},
+                                         {"secret", ic_secret}}));
+  REQUIRE(d.ctl({"pause", "ac"}).exit_code == 0);
+  REQUIRE(d.ctl({"pause", "ic"}).exit_code == 0);
+  sim.admin("PATCH", "/admin/activecampaign/contacts/4", R"({"firstName":"Hooked"})");
+  sim.admin("PATCH", "/admin/intercom/contacts/4", R"({"name":"Hooked Person"})");
+  // A paused connector keeps its events queued in the inbox; they count once processed.
+  auto arrived = [&](const json::object& s, const char* c) {
+    return d.connector(s, c).at("inbox_depth").as_int64() + d.connector(s, c).at("events_in").as_int64();
+  };
+  REQUIRE(eventually([&] {
+    auto s = d.status();
+    return arrived(s, "ac") >= 1 && arrived(s, "ic") >= 1;
+  }, 20s));
+  REQUIRE(d.ctl({"resume", "ac"}).exit_code == 0);
+  REQUIRE(d.ctl({"resume", "ic"}).exit_code == 0);
+  // Processed: the inboxes drain, nothing was quarantined or dead-lettered.
+  REQUIRE(eventually([&] {
+    auto s = d.status();
+    return d.connector(s, "ac").at("inbox_depth").as_int64() == 0 && d.connector(s, "ic").at("inbox_depth").as_int64() == 0 &&
+           d.connector(s, "ac").at("events_in").as_int64() >= 1 && d.connector(s, "ic").at("events_in").as_int64() >= 1;
+  }, 30s));
+  CHECK(d.status().at("store").at("dead_letters").as_int64() == 0);
+  CHECK(d.records("ac") == ac_total);
+  CHECK(d.records("ic") == ic_total);
+  CHECK(d.stop() == 0);
+}
