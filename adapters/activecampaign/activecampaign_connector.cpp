@@ -426,6 +426,7 @@ class activecampaign_connector final : public connector {
     out.fields.push_back(field("lastName", "text", true));
     out.fields.push_back(field("phone", "text", true));
     out.fields.push_back(field("orgid", "integer", true));
+    out.fields.push_back(field("orgname", "text", false));  // the organization's name, read-only on a contact
     out.fields.push_back(field("cdate", "datetime", false));
     out.fields.push_back(field("udate", "datetime", false));
     out.fields.push_back(field("deleted", "boolean", false));
