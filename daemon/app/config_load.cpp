@@ -2,6 +2,10 @@
 
 #include "mapping/mapping.hpp"
 
+#include <boost/asio/io_context.hpp>
+
+#include "adapters/connector.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -205,10 +209,11 @@ void collect_block(reader& r, const YAML::Node& n, const std::string& path, cons
       auto sub = reader::join(path, key);
       const bool is_file = key.size() > 5 && key.ends_with("_file");
       const bool is_credential_map = kv.second.IsMap() && kv.second["credential"] && kv.second.size() == 1;
-      if ((is_file && kv.second.IsScalar()) || is_credential_map) {
+      const bool is_credential = key == "credential" && kv.second.IsScalar();  // the block's own credential
+      if ((is_file && kv.second.IsScalar()) || is_credential_map || is_credential) {
         std::string where = is_credential_map ? kv.second["credential"].Scalar() : kv.second.Scalar();
         const YAML::Node& at = is_credential_map ? kv.second["credential"] : kv.second;
-        if (is_credential_map) {
+        if (is_credential_map || is_credential) {
           const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
           if (!dir) {
             r.error(at, sub, "CREDENTIALS_DIRECTORY is not set (no systemd credentials for this process)");
@@ -232,7 +237,7 @@ void collect_block(reader& r, const YAML::Node& n, const std::string& path, cons
         out.push_back(v);
         const std::string name = is_file ? key.substr(0, key.size() - 5) : key;
         cc.secrets[key_prefix + name] =
-            config::secret(std::move(v), (is_credential_map ? "credential " : "file ") + p.string());
+            config::secret(std::move(v), (is_file ? "file " : "credential ") + p.string());
       } else if (kv.second.IsMap()) {
         collect_block(r, kv.second, sub, key_prefix + key + ".", base, cc, out);
       } else if (kv.second.IsScalar()) {
@@ -246,12 +251,17 @@ void collect_block(reader& r, const YAML::Node& n, const std::string& path, cons
           out.push_back(s);
           cc.secrets[key_prefix + key] = config::secret(s, "the config file");
         } else if (std::regex_search(s, ref)) {
+          // ${ENV}: the value is masked in logs either way; it is a secret under a secret-sounding key, a
+          // setting otherwise (an email taken from the environment is still an email).
           std::string v = s;
           if (!expand_env(r, kv.second, sub, v)) continue;
           out.push_back(v);
           std::smatch m;
           std::regex_search(s, m, ref);
-          cc.secrets[key_prefix + key] = config::secret(std::move(v), "env " + m[1].str());
+          if (secret_name)
+            cc.secrets[key_prefix + key] = config::secret(std::move(v), "env " + m[1].str());
+          else
+            cc.settings[key_prefix + key] = std::move(v);
         } else {
           cc.settings[key_prefix + key] = s;
         }
@@ -435,6 +445,22 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
     } else if (named) {
       out.problems.add(config::location_of(name, root["mappings_dir"]), "mappings_dir",
                        "no such folder: " + cfg->mappings_dir.string());
+    }
+  }
+  // Each enabled connector's adapter checks its own settings (credentials, flows, vendor keys) by being built
+  // once here, so --check-config and reload catch what would stop the daemon at start-up.
+  if (out.problems.empty() && root.IsMap() && root["connectors"]) {
+    boost::asio::io_context probe;
+    adapters::connector_context ctx;
+    ctx.executor = probe.get_executor();
+    ctx.public_url = cfg->http.public_url;
+    for (const auto& cc : cfg->connectors) {
+      if (!cc.enabled) continue;
+      try {
+        (void)adapters::make_connector(cc, ctx);
+      } catch (const std::exception& e) {
+        out.problems.add(config::location_of(name, root["connectors"][cc.name]), "connectors." + cc.name, e.what());
+      }
     }
   }
   if (out.problems.empty()) out.config = std::move(cfg);

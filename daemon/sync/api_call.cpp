@@ -45,9 +45,10 @@ asio::awaitable<void> api_caller::sleep(milliseconds d) {
 }
 
 asio::awaitable<void> api_caller::take(std::string_view bucket) {
-  for (std::string_view name : {std::string_view(""), bucket}) {
-    if (name.empty() && !buckets_.count("")) continue;
-    if (!name.empty() && name == bucket && bucket.empty()) continue;
+  // One token from the default bucket, and one from the named bucket when the call names one.
+  std::vector<std::string_view> names{std::string_view()};
+  if (!bucket.empty()) names.push_back(bucket);
+  for (std::string_view name : names) {
     auto it = buckets_.find(name);
     if (it == buckets_.end()) continue;
     for (;;) {
