@@ -134,6 +134,9 @@ struct engine::impl {
   http::metric_family<http::metric_counter>* writes_out = nullptr;
   http::metric_family<http::metric_counter>* dead_letters = nullptr;
   http::metric_family<http::metric_gauge>* lag = nullptr;
+  http::metric_family<http::metric_gauge>* inbox_depth = nullptr;
+  http::metric_family<http::metric_gauge>* outbox_depth = nullptr;
+  http::metric_family<http::metric_gauge>* dead_letter_count = nullptr;
   http::metric_family<http::metric_histogram>* page_seconds = nullptr;
 
   impl(asio::any_io_executor e, store::store& s, engine_options o) : ex(std::move(e)), db(s), opt(o) {}
@@ -604,6 +607,30 @@ struct engine::impl {
     }
   }
 
+  /// Queue depths for /metrics, refreshed every few seconds (status reads them on demand).
+  asio::awaitable<void> gauges_loop() {
+    for (;;) {
+      if (inbox_depth && outbox_depth) {
+        auto k = co_await db.get_counts();
+        if (k) {
+          std::vector<std::string> names;
+          {
+            std::lock_guard lk(mu);
+            for (const auto& c : conns) names.push_back(c->cfg.name);
+          }
+          for (const auto& n : names) {
+            auto in = k->inbox_depth_per_connector.find(n);
+            auto out = k->outbox_depth_per_connector.find(n);
+            inbox_depth->with({n}).set(in == k->inbox_depth_per_connector.end() ? 0.0 : double(in->second));
+            outbox_depth->with({n}).set(out == k->outbox_depth_per_connector.end() ? 0.0 : double(out->second));
+          }
+          if (dead_letter_count) dead_letter_count->get().set(double(k->dead_letters));
+        }
+      }
+      co_await sleep_for(milliseconds(5000));
+    }
+  }
+
   asio::awaitable<void> quarantine(const store::inbox_item& it, const std::string& stage, const std::string& why) {
     spdlog::warn("{}: webhook event {} quarantined ({}): {}", it.event.connector, it.event.dedupe_key, stage, why);
     store::dead_letter_entry e(store::retry_target::inbox, it.event.connector, std::string(), std::string(),
@@ -709,6 +736,10 @@ engine::engine(asio::any_io_executor ex, store::store& db, engine_options option
         &metrics->counter("omnisync_dead_letters_total", "Entries added to the dead-letter table", {"connector", "stage"});
     impl_->lag = &metrics->gauge("omnisync_sync_lag_seconds",
                                  "Age of the newest source change stored, by connector and object", {"connector", "object"});
+    impl_->inbox_depth = &metrics->gauge("omnisync_inbox_depth", "Webhook events stored and not yet processed",
+                                         {"connector"});
+    impl_->outbox_depth = &metrics->gauge("omnisync_outbox_depth", "Writes waiting for their destination", {"connector"});
+    impl_->dead_letter_count = &metrics->gauge("omnisync_dead_letters", "Entries in the dead-letter table");
     impl_->page_seconds = &metrics->histogram("omnisync_poll_page_seconds", "Time to read and store one page",
                                               http::registry::duration_buckets(), {"connector"});
   }
@@ -747,6 +778,7 @@ std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> engi
   std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> out;
   auto self = impl_;
   out.emplace_back("inbox", [self] { return self->inbox_loop(); });
+  out.emplace_back("queue gauges", [self] { return self->gauges_loop(); });
   std::lock_guard lk(impl_->mu);
   for (auto& c : impl_->conns) {
     if (!c->cfg.enabled) continue;

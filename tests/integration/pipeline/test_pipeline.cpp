@@ -271,6 +271,12 @@ TEST_CASE("pipeline: initial sync, batched propagation without ping-pong, a webh
   std::this_thread::sleep_for(300ms);
   auto metrics = omnisync::test::sim::http("GET", "http://127.0.0.1:" + std::to_string(d.port) + "/metrics");
   CHECK(metrics.body.find("omnisync_webhook_requests_total{connector=\"hs\",status=\"401\"} 1") != std::string::npos);
+  // Events in and out, API calls by status, queue depths, lag and durations are all exported.
+  for (const char* family : {"omnisync_records_in_total{connector=\"hs\"", "omnisync_writes_total{connector=\"zd\"",
+                             "omnisync_api_calls_total{connector=\"hs\",status=\"200\"}", "omnisync_inbox_depth{",
+                             "omnisync_outbox_depth{connector=\"zd\"}", "omnisync_sync_lag_seconds{",
+                             "omnisync_api_call_seconds_bucket{", "omnisync_poll_page_seconds_bucket{"})
+    CHECK(metrics.body.find(family) != std::string::npos);
   CHECK(d.status().at("store").at("inbox_depth").as_int64() + d.connector(d.status(), "hs").at("events_in").as_int64() ==
         before);
 
