@@ -526,23 +526,20 @@ struct engine::impl {
     }
   }
 
-  asio::awaitable<void> inbox_loop() {
+  /// One per connector, so that a vendor whose API is down (its refetches backing off) delays only its own
+  /// events. A paused connector's events stay queued untouched. Events for a connector that is no longer
+  /// configured stay queued too (visible in status) until it is configured again.
+  asio::awaitable<void> inbox_loop(connector_state& owner) {
     evaluator_cache evals;
     for (;;) {
-      // Paused connectors' events stay queued untouched; when nothing is paused, one claim serves everyone.
-      std::vector<std::optional<std::string>> scopes;
-      bool any_paused = false;
-      for (const auto& c : conns) any_paused = any_paused || c->paused.load();
-      if (!any_paused) {
-        scopes.emplace_back(std::nullopt);
-      } else {
-        for (const auto& c : conns)
-          if (!c->paused.load()) scopes.emplace_back(c->cfg.name);
+      if (owner.paused.load()) {
+        co_await sleep_for(milliseconds(100));
+        continue;
       }
       std::vector<store::inbox_item> claimed;
-      for (const auto& scope : scopes) {
-        auto got = co_await db.inbox_claim(opt.inbox_batch, opt.inbox_lease, scope);
-        if (got) std::move(got->begin(), got->end(), std::back_inserter(claimed));
+      {
+        auto got = co_await db.inbox_claim(opt.inbox_batch, opt.inbox_lease, owner.cfg.name);
+        if (got) claimed = std::move(*got);
       }
       if (claimed.empty()) {
         co_await sleep_for(opt.queue_idle);
@@ -777,13 +774,13 @@ std::vector<std::shared_ptr<const http::webhook_endpoint>> engine::webhook_endpo
 std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> engine::tasks() {
   std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> out;
   auto self = impl_;
-  out.emplace_back("inbox", [self] { return self->inbox_loop(); });
   out.emplace_back("queue gauges", [self] { return self->gauges_loop(); });
   std::lock_guard lk(impl_->mu);
   for (auto& c : impl_->conns) {
     if (!c->cfg.enabled) continue;
     auto* cs = c.get();
     out.emplace_back(cs->cfg.name + " writer", [self, cs] { return self->writer_loop(*cs); });
+    out.emplace_back(cs->cfg.name + " inbox", [self, cs] { return self->inbox_loop(*cs); });
     for (auto& o : cs->objects) {
       auto* os = o.get();
       out.emplace_back(cs->cfg.name + " " + os->st.object, [self, cs, os] { return self->poll_loop(*cs, *os); });
