@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <set>
 #include <iterator>
 
@@ -66,6 +67,26 @@ bool agrees_value(const json::value& a, const json::value& b) {
   return a == b;
 }
 
+/// "250ms", "30s", "15m", "6h", "1d", "off"/"0"; `fallback` when empty or unreadable.
+milliseconds parse_interval(const std::string& text, milliseconds fallback) {
+  if (text.empty()) return fallback;
+  if (text == "off" || text == "0") return milliseconds(0);
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  const std::string unit(end ? end : "");
+  double ms = -1;
+  if (unit == "ms") ms = v;
+  else if (unit == "s") ms = v * 1e3;
+  else if (unit == "m" || unit == "min") ms = v * 60e3;
+  else if (unit == "h") ms = v * 3600e3;
+  else if (unit == "d") ms = v * 86400e3;
+  if (ms < 0) {
+    spdlog::warn("unreadable interval \"{}\" (use e.g. 30s, 15m, 6h); using the default", text);
+    return fallback;
+  }
+  return milliseconds(static_cast<std::int64_t>(ms));
+}
+
 }  // namespace
 
 /// `written` (what we last wrote to a record) and `read_back` (that record now, through its system's outbound
@@ -93,6 +114,7 @@ struct connector_state {
   std::vector<std::unique_ptr<object_state>> objects;
   std::atomic<bool> paused{false};
   bool writable = true;                               // `sync: {write: false}` makes a connector read-only
+  milliseconds reconcile_every{0};                    // `sync: {reconcile_interval: 6h}`; 0: off
   connector_status counters;                          // events/writes counters: guarded by impl::mu
 
   object_state* find(std::string_view object) {
@@ -466,8 +488,8 @@ struct engine::impl {
       }
       if (in_resync && !more) in_resync = false;
       if (!more) {
-        if (opt.reconcile_interval.count() > 0 &&
-            std::chrono::steady_clock::now() - last_reconcile >= opt.reconcile_interval) {
+        if (c.reconcile_every.count() > 0 &&
+            std::chrono::steady_clock::now() - last_reconcile >= c.reconcile_every) {
           co_await reconcile(c, os, evals);
           last_reconcile = std::chrono::steady_clock::now();
         }
@@ -757,6 +779,7 @@ void engine::add(std::unique_ptr<adapters::connector> c, const config::connector
   for (const auto& o : c->objects()) st->objects.push_back(std::make_unique<object_state>(o));
   st->adapter = std::move(c);
   st->writable = cfg.setting("sync.write", "true") != "false";
+  st->reconcile_every = parse_interval(cfg.setting("sync.reconcile_interval"), impl_->opt.reconcile_interval);
   st->counters.name = cfg.name;
   st->counters.kind = cfg.kind;
   std::lock_guard lk(impl_->mu);

@@ -58,7 +58,9 @@ struct engine_options {
   int max_write_attempts = 8;          ///< then the write is dead-lettered
   milliseconds write_retry{2000};      ///< first retry delay of a failed write; doubles per attempt
   milliseconds write_lease{120000};
-  milliseconds reconcile_interval{0};  ///< hard-delete reconciliation by id sets; 0: off
+  /// Hard-delete reconciliation by id sets, per connector `sync.reconcile_interval` (this is the default when a
+  /// connector does not say); connectors that cannot list ids skip it.
+  milliseconds reconcile_interval{6 * 3600 * 1000};
 };
 
 /// One (connector, object) as `status` shows it.

@@ -73,6 +73,12 @@ class fake_connector : public adapters::connector {
         if (r.id == id) out.emplace_back(r.id, r.json);
     co_return out;
   }
+  adapters::task<adapters::id_page> list_ids(std::string, std::optional<std::string>) override {
+    std::lock_guard lk(mu);
+    adapters::id_page p;
+    for (const auto& r : records) p.ids.push_back(r.id);
+    co_return p;
+  }
   adapters::task<std::vector<store::source_record>> find_by_email(std::string, std::string) override {
     co_return std::vector<store::source_record>{};
   }
@@ -145,6 +151,7 @@ config::connector_common cfg_of(const std::string& name, const std::string& kind
   c.name = name;
   c.kind = kind;
   c.poll_interval = 50ms;
+  c.settings["sync.reconcile_interval"] = "off";
   return c;
 }
 
@@ -169,10 +176,13 @@ struct harness {
     eng = std::make_unique<sync::engine>(ioc.get_executor(), *db, eo, nullptr);
     eng->set_mappings(shipped_plans());
   }
-  fake_connector& add(const std::string& name, const std::string& kind, const std::string& object) {
+  fake_connector& add(const std::string& name, const std::string& kind, const std::string& object,
+                      const std::map<std::string, std::string>& settings = {}) {
     auto c = std::make_unique<fake_connector>(name, kind, object);
     auto* raw = c.get();
-    eng->add(std::move(c), cfg_of(name, kind));
+    auto cfg = cfg_of(name, kind);
+    for (const auto& [k, v] : settings) cfg.settings[k] = v;
+    eng->add(std::move(c), cfg);
     fakes.push_back(raw);
     return *raw;
   }
@@ -378,4 +388,24 @@ TEST_CASE("engine: the echo of our own write is recognised and not propagated ba
     std::lock_guard lk(hs.mu);
     return hs.written.size() == 1 && hs.written[0].find("new@example.com") != std::string::npos;
   }));
+}
+
+TEST_CASE("engine: records deleted upstream without a trace are found by id-set reconciliation", "[engine]") {
+  harness h;
+  auto& hs = h.add("hs", "hubspot", "contacts", {{"sync.reconcile_interval", "200ms"}});
+  for (int i = 1; i <= 5; ++i) hs.put(std::to_string(i), hubspot_contact(i, "p" + std::to_string(i) + "@example.com"));
+  h.start();
+  REQUIRE(h.eventually([&] { return h.stored("hs") == 5; }));
+  {
+    std::lock_guard lk(hs.mu);  // hard-deleted: gone from the vendor, no tombstone in any change feed
+    hs.records.erase(hs.records.begin() + 2);
+  }
+  REQUIRE(h.eventually([&] {
+    auto r = store::wait(h.db->record_get("hs", "contacts", "3"));
+    return r && *r && (*r)->deleted;
+  }));
+  auto kept = store::wait(h.db->record_get("hs", "contacts", "4"));
+  REQUIRE(kept.has_value());
+  REQUIRE(kept->has_value());
+  CHECK_FALSE((*kept)->deleted);
 }
