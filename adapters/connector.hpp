@@ -57,6 +57,9 @@ struct page_request {
   std::optional<std::string> cursor;  ///< as returned by the previous page (or stored); nullopt: start
   poll_mode mode = poll_mode::incremental;
   std::optional<std::chrono::system_clock::time_point> since;  ///< resync --since: overrides the cursor's time
+  /// resync --fields: only these fields are wanted. An adapter that can read just them answers with `partial`
+  /// pages (merged into the stored records) and a cursor of its own; one that cannot reads whole records.
+  std::vector<std::string> fields;
 };
 
 /// One page of records: raw vendor JSON per record (one object each), plus the cursor that covers it.

@@ -355,6 +355,38 @@ task<page> connector_impl::poll(page_request req) {
   auto d = co_await fields_of(object, false);
   if (!d) co_return d.error();
   const auto desc = *d;
+  if (!req.fields.empty()) {
+    // resync --fields: Id + those columns only, keyset-paged by Id; the cursor is the last Id read.
+    std::vector<std::string> cols;
+    for (const auto& f : req.fields) {
+      const auto* info = find_field(desc->schema, f);
+      if (!info) {
+        spdlog::warn("{}: resync --fields: {} has no field {}", s_.connector, object, f);
+        co_return make_error_code(errc::invalid_input);
+      }
+      if (info->name != "Id") cols.push_back(info->name);
+    }
+    std::string q = "SELECT Id" + (cols.empty() ? std::string() : ", " + select_list(cols)) + " FROM " + object;
+    if (req.cursor && !req.cursor->empty()) q += " WHERE Id > " + soql_quote(*req.cursor);
+    q += " ORDER BY Id LIMIT " + std::to_string(s_.page_size);
+    auto r = co_await soql(std::move(q), false, s_.page_size);
+    if (!r) co_return r.error();
+    page out;
+    out.partial = true;
+    std::string last;
+    for (auto& v : r->records) {
+      if (!v.is_object()) continue;
+      auto& o = v.as_object();
+      o.erase("attributes");
+      auto* id = o.if_contains("Id");
+      if (!id || !id->is_string()) continue;
+      last = std::string(id->as_string());
+      out.records.emplace_back(last, json::serialize(o));
+    }
+    out.more = (r->records.size() >= s_.page_size || r->next) && !last.empty();
+    if (!last.empty()) out.cursor = last;
+    co_return out;
+  }
 
   poll_cursor cur;
   if (req.cursor) {

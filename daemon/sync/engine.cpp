@@ -377,6 +377,7 @@ struct engine::impl {
     std::optional<std::string> resync_cursor;  // position of a running full resync (nullopt: start)
     bool in_resync = false;
     std::optional<std::chrono::system_clock::time_point> since;
+    std::vector<std::string> resync_fields;        // resync --fields: a partial re-read, no cursor of its own kept
     auto last_reconcile = std::chrono::steady_clock::now();
     std::optional<adapters::page> prefetched;      // the next page, read while the previous one was stored
     std::optional<std::string> prefetched_for;     // the cursor it was read from
@@ -401,6 +402,7 @@ struct engine::impl {
             auto t = parse_time(os.pending_resync->value);
             if (t) since = *t;
           }
+          resync_fields = os.pending_resync->fields;
           os.pending_resync.reset();
           os.st.resync_running = true;
           os.st.resync_read = os.st.resync_stored = 0;
@@ -417,6 +419,7 @@ struct engine::impl {
         req.cursor = resync_cursor;
         req.mode = since ? adapters::poll_mode::incremental : adapters::poll_mode::full;
         if (since && !resync_cursor) req.since = since;
+        req.fields = resync_fields;
       } else {
         auto cur = co_await db.cursor_get(c.cfg.name, os.st.object);
         if (!cur) {
@@ -442,12 +445,14 @@ struct engine::impl {
       // A full resync keeps its own position and stores the cursor only at the end, so that the incremental
       // cursor stays valid if it is interrupted; its last page's cursor continues incrementally.
       std::optional<std::string> cursor_to_store = in_resync && more ? std::nullopt : next_cursor;
+      if (in_resync && !resync_fields.empty() && pg->partial) cursor_to_store.reset();  // the incremental one stays
       auto store_op = store_records(c, os.st.object, std::move(pg->records), cursor_to_store, pg->partial, evals, &os);
       omnisync::result<store::append_summary> stored = make_error_code(errc::retry);
       if (more && !c.paused.load()) {
         // While this page is stored, the next one is read (its cursor is this page's): reading and storing
         // overlap. If storing fails, the prefetched page is dropped and the cursor stays where it was.
         adapters::page_request next_req(os.st.object, next_cursor, req.mode);
+        next_req.fields = req.fields;
         using namespace boost::asio::experimental::awaitable_operators;
         auto both = co_await (std::move(store_op) && c.adapter->poll(next_req));
         stored = std::move(std::get<0>(both));
