@@ -36,7 +36,7 @@ std::uint32_t interner::intern(std::string_view s) {
 
 std::size_t interner::memory_bytes() const noexcept {
   // A flat set slot is the element plus about one byte of metadata.
-  return chunks_.size() * chunk_size + (pos_.capacity() + len_.capacity()) * sizeof(std::uint32_t) +
+  return chunks_.size() * chunk_size + pos_.memory_bytes() + len_.memory_bytes() +
          set_.bucket_count() * (sizeof(std::uint32_t) + 1);
 }
 

@@ -11,6 +11,8 @@
 
 #include <boost/unordered/unordered_flat_set.hpp>
 
+#include "daemon/profile/paged_vector.hpp"
+
 namespace omnisync::profile {
 
 /// Interns strings of at most `max_length` bytes into dense ids 0..size()-1. Non-copyable (the hash set refers
@@ -58,8 +60,8 @@ class interner {
 
   std::vector<std::unique_ptr<char[]>> chunks_;
   std::size_t used_ = chunk_size;        // bytes used in the last chunk (full at start: first intern allocates)
-  std::vector<std::uint32_t> pos_;       // (chunk << chunk_bits) | offset
-  std::vector<std::uint32_t> len_;
+  paged_vector<std::uint32_t> pos_;      // (chunk << chunk_bits) | offset
+  paged_vector<std::uint32_t> len_;
   boost::unordered_flat_set<std::uint32_t, hasher, equal> set_;
 };
 

@@ -11,6 +11,7 @@
 #include <boost/unordered/unordered_flat_set.hpp>
 
 #include "daemon/profile/interner.hpp"
+#include "daemon/profile/paged_vector.hpp"
 
 namespace omnisync::profile {
 namespace {
@@ -180,9 +181,8 @@ struct resolver::impl {
     std::uint32_t bits = 0;  // identifier | flags
     std::uint32_t rec = 0, next_in_ident = none, next_in_record = none;
   };
-  struct ident {
-    std::uint32_t value = 0;  // in strings_
-    std::uint16_t attr = 0;   // in names_
+  struct ident {  // its text is keys.view(id): the attribute's names id (2 bytes) then the normalised value
+    std::uint16_t attr = 0;   // in names
     std::uint8_t rule = 0;
     bool saturated = false;
     std::uint32_t head = none;  // posted links (not generic/blocked)
@@ -206,20 +206,20 @@ struct resolver::impl {
   std::vector<std::vector<std::string>> blocked;  // per rule, normalised and sorted
   std::vector<std::string> generic;               // sorted
 
-  interner strings;  // record ids and identifier values
+  interner strings;  // record ids
+  interner keys;     // identifiers: 2-byte attribute id + normalised value; the interner id is the identifier id
   interner names;    // systems, objects, attributes
   std::vector<std::int16_t> attr_rule;  // names_ id -> rule index, -1 none, -2 not computed
 
-  std::vector<record> recs;
-  mutable std::vector<std::uint32_t> parent;
-  std::vector<link> links;
-  std::vector<ident> idents;
-  std::vector<edge> edges;
-  std::vector<conflict> conflicts;
+  paged_vector<record> recs;
+  mutable paged_vector<std::uint32_t> parent;
+  paged_vector<link> links;
+  paged_vector<ident> idents;
+  paged_vector<edge> edges;
+  paged_vector<conflict> conflicts;
   std::uint32_t free_link = none, free_edge = none, free_conflict = none;
 
   boost::unordered_flat_map<std::uint64_t, std::uint32_t> record_index;  // sys << 48 | obj << 32 | id
-  boost::unordered_flat_map<std::uint64_t, std::uint32_t> ident_index;   // attr << 32 | value
   boost::unordered_flat_map<std::uint64_t, std::uint32_t> pid_index;     // profile id -> founding record
   boost::unordered_flat_set<std::uint64_t> split_set;                    // rec << 32 | ident
 
@@ -237,9 +237,9 @@ struct resolver::impl {
   std::vector<cand> cands;
   std::vector<std::uint32_t> s_objs;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> s_sys, s_sys_b, s_excl;
-  std::vector<std::uint32_t> rec_mark, ident_mark;
+  paged_vector<std::uint32_t> rec_mark, ident_mark;
   std::uint32_t epoch = 0;
-  std::string norm;
+  std::string norm, keybuf;
   // Change tracking for the operation in progress.
   change* cur = nullptr;
   bool track_retired = false;
@@ -323,15 +323,23 @@ struct resolver::impl {
     return it == record_index.end() ? none : it->second;
   }
 
+  static void make_key(std::uint32_t attr, std::string_view value, std::string& out) {
+    out.clear();
+    out.push_back(static_cast<char>(attr & 0xff));
+    out.push_back(static_cast<char>(attr >> 8));
+    out.append(value.data(), value.size());
+  }
+  std::string_view ident_value(std::uint32_t i) const { return keys.view(i).substr(2); }
+
   std::uint32_t lookup_ident(std::string_view attribute, std::string_view value, std::string& buf) const {
     const int rule = rule_index(attribute);
     const std::uint32_t a = names.find(attribute);
-    if (rule < 0 || a == interner::npos) return none;
-    if (!normalise(cfg.rules[static_cast<std::size_t>(rule)].norm, value, buf)) return none;
-    const std::uint32_t v = strings.find(buf);
-    if (v == interner::npos) return none;
-    auto it = ident_index.find(std::uint64_t{a} << 32 | v);
-    return it == ident_index.end() ? none : it->second;
+    if (rule < 0 || a == interner::npos || a > 0xffff) return none;
+    std::string n;
+    if (!normalise(cfg.rules[static_cast<std::size_t>(rule)].norm, value, n)) return none;
+    make_key(a, n, buf);
+    const std::uint32_t id = keys.find(buf);
+    return id == interner::npos ? none : id;
   }
 
   // ---- profile ids --------------------------------------------------------------------------------------------
@@ -414,7 +422,7 @@ struct resolver::impl {
       bump(s_sys, r.sys);
       for (std::uint32_t l = r.links; l != none; l = links[l].next_in_record) {
         const ident& id = idents[ident_of(links[l])];
-        if (cfg.rules[id.rule].exclusive) s_excl.emplace_back(id.attr, id.value);
+        if (cfg.rules[id.rule].exclusive) s_excl.emplace_back(id.attr, ident_of(links[l]));
       }
       x = r.next;
     } while (x != a);
@@ -426,10 +434,11 @@ struct resolver::impl {
         return verdict{false, conflict_reason::same_object, obj};
       bump(s_sys_b, r.sys);
       for (std::uint32_t l = r.links; l != none; l = links[l].next_in_record) {
-        const ident& id = idents[ident_of(links[l])];
+        const std::uint32_t which = ident_of(links[l]);
+        const ident& id = idents[which];
         if (!cfg.rules[id.rule].exclusive) continue;
-        for (const auto& [attr, value] : s_excl)
-          if (attr == id.attr && value != id.value) return verdict{false, conflict_reason::exclusive_id, attr};
+        for (const auto& [attr, other] : s_excl)
+          if (attr == id.attr && other != which) return verdict{false, conflict_reason::exclusive_id, attr};
       }
       x = r.next;
     } while (x != b);
@@ -473,11 +482,12 @@ struct resolver::impl {
     for (std::uint32_t l = R.links; l != none; l = links[l].next_in_record)
       if (usable(l)) mine.push_back(l);
     std::sort(mine.begin(), mine.end(), [this](std::uint32_t p, std::uint32_t q) {
-      const ident& a = idents[ident_of(links[p])];
-      const ident& b = idents[ident_of(links[q])];
+      const std::uint32_t ia = ident_of(links[p]), ib = ident_of(links[q]);
+      const ident& a = idents[ia];
+      const ident& b = idents[ib];
       if (a.rule != b.rule) return a.rule < b.rule;
       if (a.attr != b.attr) return names.view(a.attr) < names.view(b.attr);
-      return strings.view(a.value) < strings.view(b.value);
+      return ident_value(ia) < ident_value(ib);
     });
     for (std::uint32_t l : mine) {
       const std::uint32_t id = ident_of(links[l]);
@@ -516,8 +526,8 @@ struct resolver::impl {
   // can depend on each other. Deduplicates.
   void collect_region() {
     if (++epoch == 0) {  // wrapped: clear the marks once
-      std::fill(rec_mark.begin(), rec_mark.end(), 0);
-      std::fill(ident_mark.begin(), ident_mark.end(), 0);
+      rec_mark.assign_all(0);
+      ident_mark.assign_all(0);
       epoch = 1;
     }
     rec_mark.resize(recs.size(), 0);
@@ -606,17 +616,18 @@ struct resolver::impl {
 
   // ---- links --------------------------------------------------------------------------------------------------
 
-  std::uint32_t ident_for(std::uint32_t attr, std::uint32_t value, int rule) {
-    auto [it, fresh] = ident_index.try_emplace(std::uint64_t{attr} << 32 | value, 0);
-    if (fresh) {
+  // The identifier for attribute `attr` = normalised `value` (created when new); none when unusable.
+  std::uint32_t ident_for(std::uint32_t attr, std::string_view value, int rule) {
+    make_key(attr, value, keybuf);
+    const std::uint32_t id = keys.intern(keybuf);
+    if (id == interner::npos || id >= ident_mask) return none;
+    if (id == idents.size()) {
       ident k;
-      k.value = value;
       k.attr = static_cast<std::uint16_t>(attr);
       k.rule = static_cast<std::uint8_t>(rule);
       idents.push_back(k);
-      it->second = static_cast<std::uint32_t>(idents.size() - 1);
     }
-    return it->second;
+    return id;
   }
 
   void attach_link(std::uint32_t r, std::uint32_t id, std::uint32_t flags, std::int64_t since) {
@@ -789,8 +800,8 @@ std::optional<profile_id> resolver::observe(const source_record& in, change* out
       ++m.ignored_keys;
       continue;
     }
-    const std::uint32_t value = m.strings.intern(m.norm);
-    if (value == interner::npos || m.idents.size() >= ident_mask) {
+    const std::uint32_t ident = m.ident_for(attr, m.norm, rule);
+    if (ident == none) {
       ++m.ignored_keys;
       continue;
     }
@@ -801,7 +812,7 @@ std::optional<profile_id> resolver::observe(const source_record& in, change* out
       flags |= lf_generic;
     const auto& b = m.blocked[static_cast<std::size_t>(rule)];
     if (std::binary_search(b.begin(), b.end(), m.norm)) flags |= lf_blocked;
-    m.want.emplace_back(m.ident_for(attr, value, rule), flags);
+    m.want.emplace_back(ident, flags);
   }
   std::sort(m.want.begin(), m.want.end());
   m.want.erase(std::unique(m.want.begin(), m.want.end(),
@@ -886,8 +897,8 @@ bool resolver::preload_split(const link_ref& ref) {
   if (sys > 0xffff || obj > 0xffff || id == interner::npos || rule < 0 ||
       !normalise(m.cfg.rules[static_cast<std::size_t>(rule)].norm, ref.value, m.norm))
     return false;
-  const std::uint32_t value = m.strings.intern(m.norm);
-  if (value == interner::npos) return false;
+  const std::uint32_t ident = m.ident_for(attr, m.norm, rule);
+  if (ident == none) return false;
   // A placeholder record (not live, not inserted): observe() fills it in when the record arrives.
   auto [it, fresh] = m.record_index.try_emplace(std::uint64_t{sys} << 48 | std::uint64_t{obj} << 32 | id, 0);
   if (fresh) {
@@ -900,7 +911,7 @@ bool resolver::preload_split(const link_ref& ref) {
     m.parent.push_back(static_cast<std::uint32_t>(m.recs.size() - 1));
     it->second = static_cast<std::uint32_t>(m.recs.size() - 1);
   }
-  m.split_set.insert(std::uint64_t{it->second} << 32 | m.ident_for(attr, value, rule));
+  m.split_set.insert(std::uint64_t{it->second} << 32 | ident);
   return true;
 }
 
@@ -909,8 +920,8 @@ std::vector<link_ref> resolver::splits() const {
   std::vector<link_ref> out;
   for (std::uint64_t k : m.split_set) {
     const auto r = static_cast<std::uint32_t>(k >> 32);
-    const auto& id = m.idents[static_cast<std::uint32_t>(k)];
-    out.push_back(link_ref{m.ref(r), std::string(m.names.view(id.attr)), std::string(m.strings.view(id.value))});
+    const auto i = static_cast<std::uint32_t>(k);
+    out.push_back(link_ref{m.ref(r), std::string(m.names.view(m.idents[i].attr)), std::string(m.ident_value(i))});
   }
   std::sort(out.begin(), out.end(), [](const link_ref& a, const link_ref& b) {
     return std::tie(a.record.system, a.record.object, a.record.id, a.attribute, a.value) <
@@ -980,7 +991,7 @@ std::optional<explanation> resolver::explain(profile_id id) const {
   } while (x != root);
   std::sort(rs.begin(), rs.end(), [&m](std::uint32_t a, std::uint32_t b) { return m.before(a, b); });
   auto attr_of = [&m](std::uint32_t i) { return std::string(m.names.view(m.idents[i].attr)); };
-  auto value_of = [&m](std::uint32_t i) { return std::string(m.strings.view(m.idents[i].value)); };
+  auto value_of = [&m](std::uint32_t i) { return std::string(m.ident_value(i)); };
   auto rule_of = [&m](std::uint32_t i) { return m.cfg.rules[m.idents[i].rule].name; };
   for (std::uint32_t r : rs) {
     ex.records.push_back(m.ref(r));
@@ -1043,12 +1054,11 @@ resolver_stats resolver::stats() const {
   s.ignored_keys = m.ignored_keys;
   s.id_collisions = m.id_collisions;
   auto slot = [](const auto& map, std::size_t value_bytes) { return map.bucket_count() * (value_bytes + 1); };
-  s.memory_bytes = m.strings.memory_bytes() + m.names.memory_bytes() +
-                   m.recs.capacity() * sizeof(impl::record) + m.parent.capacity() * 4 +
-                   m.links.capacity() * sizeof(impl::link) + m.idents.capacity() * sizeof(impl::ident) +
-                   m.edges.capacity() * sizeof(impl::edge) + m.conflicts.capacity() * sizeof(impl::conflict) +
-                   slot(m.record_index, 12) + slot(m.ident_index, 12) + slot(m.pid_index, 12) +
-                   slot(m.split_set, 8) + (m.rec_mark.capacity() + m.ident_mark.capacity()) * 4;
+  s.memory_bytes = m.strings.memory_bytes() + m.keys.memory_bytes() + m.names.memory_bytes() +
+                   m.recs.memory_bytes() + m.parent.memory_bytes() + m.links.memory_bytes() +
+                   m.idents.memory_bytes() + m.edges.memory_bytes() + m.conflicts.memory_bytes() +
+                   slot(m.record_index, 16) + slot(m.pid_index, 16) +
+                   slot(m.split_set, 8) + m.rec_mark.memory_bytes() + m.ident_mark.memory_bytes();
   return s;
 }
 

@@ -18,12 +18,13 @@ namespace {
 struct rec {
   std::string system, object, id;
   std::int64_t first_seen = 0;
+  std::int64_t observed_at = 0;  // 0: first_seen
   std::vector<std::pair<std::string, std::string>> keys;
   std::vector<identity_key> views;
   const source_record& as_source() {
     views.clear();
     for (const auto& [a, v] : keys) views.push_back(identity_key{a, v});
-    src = source_record{system, object, id, first_seen, first_seen, views};
+    src = source_record{system, object, id, first_seen, observed_at ? observed_at : first_seen, views};
     return src;
   }
   source_record src;
@@ -467,4 +468,71 @@ TEST_CASE("keys without a rule, unusable values and over-long ids are ignored", 
   auto s = res.stats();
   CHECK(s.records == 1);
   CHECK(s.memory_bytes > 0);
+}
+
+TEST_CASE("random sequences of observe, re-key, forget, split and restore match a rebuild", "[profile][resolver]") {
+  resolver_config cfg = resolver_config::defaults();
+  cfg.max_records_per_identifier = 3;
+  cfg.max_records_per_system = 2;
+  const char* systems[] = {"salesforce", "hubspot", "zendesk"};
+  const char* objects[] = {"contacts", "leads"};
+  for (unsigned seed = 1; seed <= 6; ++seed) {
+    std::mt19937 rng(seed);
+    resolver live(cfg);
+    struct state {
+      bool live = false;
+      std::int64_t first_seen = 0;
+      rec r;
+    };
+    std::vector<state> pool(40);
+    for (std::size_t i = 0; i < pool.size(); ++i)
+      pool[i].r = make(systems[i % 3], objects[(i / 3) % 2], std::to_string(i), 0, {});
+    auto random_keys = [&rng]() {
+      std::vector<std::pair<std::string, std::string>> keys;
+      const int n = static_cast<int>(rng() % 4);
+      for (int k = 0; k < n; ++k) {
+        switch (rng() % 4) {
+          case 0: keys.emplace_back("email", "u" + std::to_string(rng() % 12) + "@ex.com"); break;
+          case 1: keys.emplace_back("phone", "+1555000" + std::to_string(1000 + rng() % 10)); break;
+          case 2: keys.emplace_back("external_ids.crm", "c" + std::to_string(rng() % 8)); break;
+          default: keys.emplace_back("email", "info@ex.com"); break;
+        }
+      }
+      return keys;
+    };
+    std::int64_t clock = 0;
+    for (int step = 0; step < 400; ++step) {
+      state& s = pool[rng() % pool.size()];
+      const unsigned op = rng() % 10;
+      if (op < 6) {
+        if (!s.live) s.first_seen = static_cast<std::int64_t>(rng() % 50);  // often "in the past"
+        s.live = true;
+        s.r.first_seen = s.first_seen;
+        s.r.observed_at = ++clock;
+        s.r.keys = random_keys();
+        observe(live, s.r);
+      } else if (op < 7) {
+        live.forget(s.r.system, s.r.object, s.r.id);
+        s.live = false;
+      } else if (op < 9 && s.live && !s.r.keys.empty()) {
+        const auto& [a, v] = s.r.keys[rng() % s.r.keys.size()];
+        live.split(link_ref{{s.r.system, s.r.object, s.r.id}, a, v});
+      } else {
+        auto splits = live.splits();
+        if (!splits.empty()) live.restore(splits[rng() % splits.size()]);
+      }
+      if (step % 50 != 49) continue;
+      resolver rebuilt(cfg);
+      for (const auto& sp : live.splits()) rebuilt.preload_split(sp);
+      std::vector<std::size_t> idx(pool.size());
+      for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+      std::shuffle(idx.begin(), idx.end(), rng);
+      for (std::size_t i : idx)
+        if (pool[i].live) observe(rebuilt, pool[i].r);
+      INFO("seed " << seed << " step " << step);
+      REQUIRE(partition(rebuilt) == partition(live));
+      REQUIRE(explanations(rebuilt) == explanations(live));
+      REQUIRE(rebuilt.profile_count() == live.profile_count());
+    }
+  }
 }
