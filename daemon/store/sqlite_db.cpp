@@ -96,6 +96,14 @@ query& query::blob(int i, std::string_view v) {
   s_->check_bind(sqlite3_bind_blob(s_->stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
   return *this;
 }
+query& query::text_ref(int i, std::string_view v) {
+  s_->check_bind(sqlite3_bind_text(s_->stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
+  return *this;
+}
+query& query::blob_ref(int i, std::string_view v) {
+  s_->check_bind(sqlite3_bind_blob(s_->stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
+  return *this;
+}
 query& query::i64(int i, std::int64_t v) {
   s_->check_bind(sqlite3_bind_int64(s_->stmt_, i, v));
   return *this;
@@ -153,11 +161,11 @@ connection::connection(const std::filesystem::path& file, role r, const options&
     exec("PRAGMA foreign_keys=ON");
     if (r == role::reader) exec("PRAGMA query_only=ON");
     // After a large transaction, truncate the WAL back to this size at the next checkpoint.
-    if (r == role::writer) exec("PRAGMA journal_size_limit=67108864");
+    if (r != role::reader) exec("PRAGMA journal_size_limit=67108864");
     // A 32 MiB page cache per connection (SQLite's default is 2 MiB): large resyncs insert into a big records
     // index, and a cache that holds its upper levels keeps them from re-reading pages for every insert. It is
     // a bound, not a growth: memory stays flat whatever the number of records.
-    exec("PRAGMA cache_size=-32768");
+    exec(r == role::checkpointer ? "PRAGMA cache_size=-256" : "PRAGMA cache_size=-32768");
     if (r == role::writer && opts.max_db_bytes > 0) {
       std::int64_t page_size = 4096;
       {

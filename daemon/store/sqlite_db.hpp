@@ -57,6 +57,10 @@ class query {
 
   query& text(int i, std::string_view v);
   query& blob(int i, std::string_view v);
+  /// Bind without copying: `v` must stay alive until this handle is destroyed (not a temporary that dies
+  /// before `step()`). For large values on hot paths, e.g. a webhook's body and meta.
+  query& text_ref(int i, std::string_view v);
+  query& blob_ref(int i, std::string_view v);
   query& i64(int i, std::int64_t v);
   query& null(int i);
   query& opt_text(int i, const std::optional<std::string>& v);
@@ -76,7 +80,10 @@ class query {
 /// One SQLite database connection with a statement cache.
 class connection {
  public:
-  enum class role { writer, reader };
+  /// writer: the one connection that writes a file. reader: read-only (`query_only`). checkpointer: copies the
+  /// WAL into the database file on a thread of its own (no page cache to speak of: a checkpoint reads frames
+  /// straight from the WAL).
+  enum class role { writer, reader, checkpointer };
 
   connection(const std::filesystem::path& file, role r, const options& opts);
   ~connection();

@@ -1,7 +1,9 @@
 #include "daemon/store/sqlite_store.hpp"
 
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -44,25 +46,54 @@ struct reader_ctx {
 
 // ---- jobs and workers --------------------------------------------------------------------------------------
 
+/// How a writer job is isolated inside the group transaction. `savepoint`: the job runs in its own SAVEPOINT, so
+/// a job that fails after some of its statements rolls back only itself. `single_statement`: the job runs at
+/// most one data-changing statement, which SQLite already makes atomic (a failing statement undoes its own
+/// changes and leaves the transaction open), so the two extra statements per job are skipped. Inbox appends
+/// are the hot case: one INSERT per webhook.
+enum class isolation { savepoint, single_statement };
+
 /// One queued operation: `run` executes it on the worker thread (inside the group transaction for writers),
-/// `complete` hands the result (or the group's commit error) to the awaiting coroutine's executor.
+/// `finish` fixes its outcome (its own result, or the group's commit error), and `post_result` /
+/// `dispatch_result` hand that outcome to the awaiting coroutine on its executor.
 template <class Ctx>
 class job {
  public:
+  explicit job(isolation iso) : isolation_(iso) {}
   virtual ~job() = default;
+  isolation isolation_level() const noexcept { return isolation_; }
   virtual bool run(Ctx& ctx) = 0;
   /// The error `run` produced (empty when it succeeded).
   virtual error_code error() const = 0;
-  virtual void complete(error_code group_error) = 0;
+  virtual void finish(error_code group_error) = 0;
+  /// The execution context (io_context) the caller resumes on.
+  virtual const asio::execution_context* home() const noexcept = 0;
+  /// Posts `chunk` (jobs whose callers share home(), this job among them) to this job's caller's executor, where
+  /// each caller is resumed with dispatch_result(). `this` may be gone when it returns.
+  virtual void post_chunk(std::vector<std::unique_ptr<job>> chunk) = 0;
+  /// Queues the caller's resumption on its executor; callable from any thread.
+  virtual void post_result() = 0;
+  /// Resumes the caller inline when called on a thread running home() and the caller's strand is free (else
+  /// queues it, as post_result does).
+  virtual void dispatch_result() = 0;
+  void complete(error_code group_error) {
+    finish(group_error);
+    post_result();
+  }
+
+ private:
+  isolation isolation_;
 };
 
 template <class T, class Ctx, class Fn, class Handler>
 class job_impl final : public job<Ctx> {
  public:
-  job_impl(Fn fn, Handler handler)
-      : fn_(std::move(fn)),
+  job_impl(Fn fn, Handler handler, isolation iso)
+      : job<Ctx>(iso),
+        fn_(std::move(fn)),
         handler_(std::move(handler)),
-        work_(asio::make_work_guard(asio::get_associated_executor(handler_))) {}
+        work_(asio::make_work_guard(asio::get_associated_executor(handler_))),
+        home_(&asio::query(work_.get_executor(), asio::execution::context)) {}
 
   bool run(Ctx& ctx) override {
     try {
@@ -78,25 +109,177 @@ class job_impl final : public job<Ctx> {
 
   error_code error() const override { return out_ && out_->has_error() ? out_->error() : error_code(); }
 
-  void complete(error_code group_error) override {
-    omnisync::result<T> r = group_error ? omnisync::result<T>(group_error)
-                            : out_      ? std::move(*out_)
-                                        : omnisync::result<T>(omnisync::make_error_code(omnisync::errc::cancelled));
+  void finish(error_code group_error) override {
+    if (group_error)
+      out_.emplace(group_error);
+    else if (!out_)
+      out_.emplace(omnisync::make_error_code(omnisync::errc::cancelled));
+  }
+
+  const asio::execution_context* home() const noexcept override { return home_; }
+  void post_chunk(std::vector<std::unique_ptr<job<Ctx>>> chunk) override {
     auto ex = work_.get_executor();
-    asio::post(ex, [h = std::move(handler_), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
+    // After this post, an io thread may already have run the chunk and destroyed this job.
+    asio::post(ex, [jobs = std::move(chunk)]() mutable {
+      for (auto& j : jobs) j->dispatch_result();
+    });
+  }
+  void post_result() override { deliver(false); }
+  void dispatch_result() override { deliver(true); }
+
+ private:
+  void deliver(bool may_run_inline) {
+    auto ex = work_.get_executor();
+    auto resume = [h = std::move(handler_), r = std::move(*out_)]() mutable { std::move(h)(std::move(r)); };
+    if (may_run_inline)
+      asio::dispatch(ex, std::move(resume));
+    else
+      asio::post(ex, std::move(resume));
     work_.reset();
   }
 
- private:
   Fn fn_;
   Handler handler_;
   asio::executor_work_guard<asio::associated_executor_t<Handler>> work_;
+  const asio::execution_context* home_;
   std::optional<omnisync::result<T>> out_;
 };
 
+/// Hands finished jobs back to their callers. Jobs whose callers resume on the same execution context go over
+/// in chunks: one post per chunk (one wake-up of an io thread), and on that thread each caller is resumed inline
+/// where its strand allows (asio::dispatch), instead of one post — a lock, a queue entry and often a wake-up —
+/// per job from the worker thread. The jobs are also destroyed there, so the worker thread spends its time on
+/// SQL. Chunks (not one post per group) let more than one io thread share a large group's resumptions.
+template <class Ctx>
+void deliver(std::vector<std::unique_ptr<job<Ctx>>>& done) {
+  constexpr std::size_t chunk_size = 8;
+  std::vector<std::unique_ptr<job<Ctx>>> chunk;
+  const asio::execution_context* chunk_home = nullptr;
+  auto flush = [&] {
+    if (chunk.empty()) return;
+    auto* first = chunk.front().get();
+    first->post_chunk(std::move(chunk));
+    chunk.clear();  // moved from: valid but unspecified
+  };
+  for (auto& j : done) {
+    if (j->home() != chunk_home || chunk.size() == chunk_size) {
+      flush();
+      chunk_home = j->home();
+    }
+    chunk.push_back(std::move(j));
+  }
+  flush();
+  done.clear();
+}
+
+/// Copies one database's WAL into the database file on its own thread and connection, so that no commit waits
+/// for that copy and its fsync (SQLite's automatic checkpoint would run inside the COMMIT that crosses the
+/// threshold, adding milliseconds to every request acknowledged by that group).
+///
+/// When it runs: the writer's commit hook (`wal_policy`) asks for a checkpoint once the WAL holds `soft`
+/// frames. A PASSIVE checkpoint copies what was committed when it started and never blocks the writer. SQLite
+/// rewinds the WAL (the next commit writes from its beginning again, over blocks the file already has, which
+/// keeps each commit's fsync from also writing file metadata) only when a checkpoint has copied everything, so
+/// a pass that ended behind is followed by one short pass over the tail. If the writer keeps committing
+/// through every pass, the WAL reaches `hard` frames and the writer checkpoints itself once: then only the
+/// small tail is left to copy, and the WAL is rewound, so its size stays bounded.
+class checkpointer {
+ public:
+  checkpointer(std::string name, std::unique_ptr<connection> c, std::atomic<std::uint64_t>* passes)
+      : name_(std::move(name)), c_(std::move(c)), passes_(passes) {
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
+      loop();
+    });
+  }
+  ~checkpointer() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  checkpointer(const checkpointer&) = delete;
+  checkpointer& operator=(const checkpointer&) = delete;
+
+  /// From the writer's commit hook: never waits for a checkpoint in progress.
+  void request() {
+    {
+      std::lock_guard lock(mutex_);
+      requested_ = true;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [this] { return stopping_ || requested_; });
+        if (stopping_) return;
+        requested_ = false;
+      }
+      for (int pass = 0; pass < 2; ++pass) {
+        int wal_frames = 0, copied = 0;
+        int rc = sqlite3_wal_checkpoint_v2(c_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
+        if (rc != SQLITE_OK) {
+          // BUSY: the writer is checkpointing itself (its hard limit); the next request comes with a commit.
+          if ((rc & 0xff) != SQLITE_BUSY)
+            logger()->warn("store: checkpoint of {} failed: {} (sqlite {})", c_->file().filename().string(),
+                           sqlite3_errmsg(c_->raw()), rc);
+          break;
+        }
+        if (passes_) passes_->fetch_add(1, std::memory_order_relaxed);
+        if (copied >= wal_frames) break;
+      }
+    }
+  }
+
+  std::string name_;
+  std::unique_ptr<connection> c_;
+  std::atomic<std::uint64_t>* passes_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool requested_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+/// The writer connection's commit hook (sqlite3_wal_hook, which replaces SQLite's automatic checkpoint): called
+/// on the writer thread after each commit with the WAL's size in frames.
+struct wal_policy {
+  checkpointer* ckpt = nullptr;
+  int soft = 1000;   ///< frames (4 KiB pages): ask the checkpointer (SQLite's own default threshold)
+  int hard = 4000;   ///< frames: the writer checkpoints itself (the checkpointer never caught up)
+  int next_request = 1000;
+  std::atomic<std::uint64_t>* inline_checkpoints = nullptr;
+
+  static int on_commit(void* self, sqlite3* db, const char* schema, int frames) {
+    auto& p = *static_cast<wal_policy*>(self);
+    if (frames < p.soft) {
+      p.next_request = p.soft;
+      return SQLITE_OK;
+    }
+    if (frames >= p.hard) {
+      // PASSIVE: returns at once (BUSY) if the checkpointer is mid-pass; the next commit tries again.
+      if (sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) == SQLITE_OK &&
+          p.inline_checkpoints)
+        p.inline_checkpoints->fetch_add(1, std::memory_order_relaxed);
+      return SQLITE_OK;
+    }
+    if (frames >= p.next_request) {
+      p.ckpt->request();
+      p.next_request = frames + p.soft / 4;  // not at every commit while a pass is running
+    }
+    return SQLITE_OK;
+  }
+};
+
 /// A thread that owns `Ctx` (its connections) and runs queued jobs. Writers (Ctx = connection) run whatever
-/// is queued as one group transaction: every job in its own SAVEPOINT, so a failing job rolls back only its
-/// own changes, then one COMMIT — one fsync for the whole group (group commit).
+/// is queued as one group transaction, then one COMMIT — one fsync for the whole group (group commit). A job
+/// that may fail halfway runs in its own SAVEPOINT so that it rolls back only itself.
 template <class Ctx>
 class worker {
  public:
@@ -118,9 +301,13 @@ class worker {
   }
 
   void push(std::unique_ptr<job<Ctx>> j) {
+    bool wake = false;
     {
       std::lock_guard lock(mutex_);
       if (!stopping_) {
+        // Only a worker waiting on an empty queue needs the notification (a futex call): one that is busy
+        // takes the whole queue when its current group is done.
+        wake = queue_.empty() && idle_;
         queue_.push_back(std::move(j));
         j = nullptr;
       }
@@ -129,18 +316,20 @@ class worker {
       j->complete(omnisync::make_error_code(omnisync::errc::cancelled));
       return;
     }
-    cv_.notify_one();
+    if (wake) cv_.notify_one();
   }
 
  private:
   using batch = std::vector<std::unique_ptr<job<Ctx>>>;
 
   void loop() {
+    batch b;
     for (;;) {
-      batch b;
       {
         std::unique_lock lock(mutex_);
+        idle_ = true;
         cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        idle_ = false;
         if (queue_.empty()) return;  // stopping, and everything queued has run
         while (!queue_.empty() && b.size() < max_group_) {
           b.push_back(std::move(queue_.front()));
@@ -154,6 +343,7 @@ class worker {
           j->run(*ctx_);
           j->complete({});
         }
+        b.clear();
       }
     }
   }
@@ -162,22 +352,30 @@ class worker {
     if (c.in_transaction()) sqlite3_exec(c.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
   }
 
+  /// Runs `b` as one or more transactions and hands every job's outcome back; leaves `b` empty.
   void run_group(batch& b) {
     connection& c = *ctx_;
+    batch done;
+    done.reserve(b.size());
     std::size_t i = 0;
     while (i < b.size()) {
       const std::size_t first = i;
       error_code group_error;
       try {
-        c.exec("BEGIN IMMEDIATE");
+        // Cached prepared statements: sqlite3_exec would parse these texts again for every group and job.
+        c.prepare("BEGIN IMMEDIATE").run();
       } catch (const sqlite_error& e) {
         // No write lock (busy past busy_timeout) or no disk: everything taken fails the same way.
-        for (std::size_t k = first; k < b.size(); ++k) b[k]->complete(e.code());
-        return;
+        for (std::size_t k = first; k < b.size(); ++k) {
+          b[k]->finish(e.code());
+          done.push_back(std::move(b[k]));
+        }
+        break;
       }
       try {
         for (; i < b.size(); ++i) {
-          c.exec("SAVEPOINT op");
+          const bool own_savepoint = b[i]->isolation_level() == isolation::savepoint;
+          if (own_savepoint) c.prepare("SAVEPOINT op").run();
           bool ok = b[i]->run(c);
           if (!c.in_transaction()) {
             // SQLite rolled the whole transaction back (disk full, I/O error): every job of the group failed
@@ -187,13 +385,16 @@ class worker {
             ++i;
             break;
           }
+          if (!own_savepoint) continue;  // a failed single statement has already undone itself
           if (ok)
-            c.exec("RELEASE op");
+            c.prepare("RELEASE op").run();
           else
             c.exec("ROLLBACK TO op; RELEASE op");
         }
+        // Results are handed back only after this COMMIT returned: an acknowledged write is durable as far
+        // as `synchronous` promises.
         if (!group_error) {
-          c.exec("COMMIT");
+          c.prepare("COMMIT").run();
           if (commits_) commits_->fetch_add(1, std::memory_order_relaxed);
         }
       } catch (const sqlite_error& e) {
@@ -201,8 +402,13 @@ class worker {
         group_error = e.code();
         if (i < b.size()) ++i;  // the job that was running when the transaction failed fails with the group
       }
-      for (std::size_t k = first; k < i; ++k) b[k]->complete(group_error);
+      for (std::size_t k = first; k < i; ++k) {
+        b[k]->finish(group_error);
+        done.push_back(std::move(b[k]));
+      }
     }
+    b.clear();
+    deliver(done);
   }
 
   std::string name_;
@@ -213,17 +419,18 @@ class worker {
   std::condition_variable cv_;
   std::deque<std::unique_ptr<job<Ctx>>> queue_;
   bool stopping_ = false;
+  bool idle_ = false;
   std::thread thread_;
 };
 
 /// Queues `fn(ctx) -> result<T>` on `w` and returns the awaitable of its result. The coroutine resumes on its
 /// own executor; the job holds work on that executor until it completes.
 template <class T, class Ctx, class Fn>
-task<T> submit(worker<Ctx>& w, Fn fn) {
+task<T> submit(worker<Ctx>& w, Fn fn, isolation iso = isolation::savepoint) {
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(omnisync::result<T>)>(
-      [&w](auto handler, Fn f) {
+      [&w, iso](auto handler, Fn f) {
         using handler_t = decltype(handler);
-        w.push(std::make_unique<job_impl<T, Ctx, Fn, handler_t>>(std::move(f), std::move(handler)));
+        w.push(std::make_unique<job_impl<T, Ctx, Fn, handler_t>>(std::move(f), std::move(handler), iso));
       },
       asio::use_awaitable, std::move(fn));
 }
@@ -262,21 +469,26 @@ std::uint64_t file_bytes(const std::filesystem::path& db) {
 class sqlite_store final : public store {
  public:
   sqlite_store(const options& opts, std::unique_ptr<connection> state, std::unique_ptr<connection> inbox,
-               std::unique_ptr<reader_ctx> reader, int state_version, int inbox_version)
+               std::unique_ptr<connection> inbox_checkpoint, std::unique_ptr<reader_ctx> reader, int state_version,
+               int inbox_version)
       : clock_(opts.clock),
         state_file_(state->file()),
         inbox_file_(inbox->file()),
         state_version_(state_version),
         inbox_version_(inbox_version),
+        inbox_checkpointer_("store-ckpt", std::move(inbox_checkpoint), &inbox_checkpoints_),
+        inbox_wal_{&inbox_checkpointer_},
         state_writer_("store-state", std::move(state), opts.max_group, &state_commits_),
-        inbox_writer_("store-inbox", std::move(inbox), opts.max_group, &inbox_commits_),
+        inbox_writer_("store-inbox", with_wal_policy(std::move(inbox), inbox_wal_), opts.max_group,
+                      &inbox_commits_),
         reader_("store-read", std::move(reader), 1, nullptr) {}
 
   std::string_view kind() const noexcept override { return "sqlite"; }
   int schema_version() const noexcept override { return state_version_; }
   int inbox_schema_version() const noexcept override { return inbox_version_; }
   commit_stats stats() const noexcept override {
-    return {state_commits_.load(), inbox_commits_.load(), inbox_appends_.load()};
+    return {state_commits_.load(), inbox_commits_.load(), inbox_appends_.load(), inbox_checkpoints_.load(),
+            inbox_commit_checkpoints_.load()};
   }
 
   // ---- meta --------------------------------------------------------------------------------------------------
@@ -404,18 +616,19 @@ class sqlite_store final : public store {
     return submit<append_outcome>(inbox_writer_, [this, ev = std::move(ev)](connection& c) -> result<append_outcome> {
       require(!ev.connector.empty() && !ev.dedupe_key.empty(), "inbox event needs a connector and a dedupe key");
       inbox_appends_.fetch_add(1, std::memory_order_relaxed);
+      // Bound without copies: `ev` outlives the statement handle.
       c.prepare(
            "INSERT INTO inbox(connector, dedupe_key, received_at, meta, body, available_at) "
            "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(connector, dedupe_key) DO NOTHING")
-          .text(1, ev.connector)
-          .text(2, ev.dedupe_key)
+          .text_ref(1, ev.connector)
+          .text_ref(2, ev.dedupe_key)
           .i64(3, ms(ev.received_at))
-          .text(4, ev.meta)
-          .blob(5, ev.body)
+          .text_ref(4, ev.meta)
+          .blob_ref(5, ev.body)
           .i64(6, ms(now()))
           .run();
       return c.changes() > 0 ? append_outcome::inserted : append_outcome::duplicate;
-    });
+    }, isolation::single_statement);
   }
 
   task<std::vector<inbox_item>> inbox_claim(std::size_t n, std::chrono::milliseconds lease,
@@ -851,6 +1064,13 @@ class sqlite_store final : public store {
   }
 
  private:
+  /// Installs `p` as the commit hook of the inbox writer connection (replacing SQLite's automatic checkpoint).
+  std::unique_ptr<connection> with_wal_policy(std::unique_ptr<connection> c, wal_policy& p) {
+    p.inline_checkpoints = &inbox_commit_checkpoints_;
+    sqlite3_wal_hook(c->raw(), &wal_policy::on_commit, &p);
+    return c;
+  }
+
   timestamp now() const {
     if (clock_) return clock_();
     return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
@@ -961,6 +1181,11 @@ class sqlite_store final : public store {
   std::filesystem::path state_file_, inbox_file_;
   int state_version_, inbox_version_;
   std::atomic<std::uint64_t> state_commits_{0}, inbox_commits_{0}, inbox_appends_{0};
+  std::atomic<std::uint64_t> inbox_checkpoints_{0}, inbox_commit_checkpoints_{0};
+  // Outlives the inbox writer, whose commit hook (inbox_wal_) calls it; its connection closes last and so
+  // makes the final checkpoint.
+  checkpointer inbox_checkpointer_;
+  wal_policy inbox_wal_;
   // Declared last: destroyed first, so their threads finish queued work while the members above still live.
   worker<connection> state_writer_;
   worker<connection> inbox_writer_;
@@ -991,10 +1216,12 @@ omnisync::result<std::unique_ptr<store>> open_sqlite_store(const options& opts, 
     auto inbox = std::make_unique<connection>(inbox_path, connection::role::writer, opts);
     auto iv = sqlite::migrate(*inbox, sqlite::inbox_migrations(), opts.migrate_to, reason);
     if (!iv) return fail(iv.error());
+    auto inbox_checkpoint = std::make_unique<connection>(inbox_path, connection::role::checkpointer, opts);
     std::unique_ptr<reader_ctx> reader(new reader_ctx{connection(state_path, connection::role::reader, opts),
                                                       connection(inbox_path, connection::role::reader, opts)});
-    return std::unique_ptr<store>(
-        std::make_unique<sqlite_store>(opts, std::move(state), std::move(inbox), std::move(reader), *sv, *iv));
+    return std::unique_ptr<store>(std::make_unique<sqlite_store>(opts, std::move(state), std::move(inbox),
+                                                                 std::move(inbox_checkpoint), std::move(reader),
+                                                                 *sv, *iv));
   } catch (const sqlite_error& e) {
     reason = e.what();
     return fail(e.code());

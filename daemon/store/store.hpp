@@ -236,6 +236,10 @@ struct commit_stats {
   std::uint64_t state_commits = 0;
   std::uint64_t inbox_commits = 0;
   std::uint64_t inbox_appends = 0;
+  /// Inbox WAL checkpoints run off the commit path (SQLite: by a checkpointer thread) ...
+  std::uint64_t inbox_checkpoints = 0;
+  /// ... and on it (SQLite: by the writer, only when the checkpointer fell behind; see sqlite_store.cpp).
+  std::uint64_t inbox_commit_checkpoints = 0;
 };
 
 /// The store interface. Thread-safe: any thread or strand may start operations concurrently.
