@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -84,8 +85,126 @@ bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
   return diff == 0;
 }
 
+namespace {
+
+/// A connector's webhook route, with what every request needs looked up once when the endpoints are set.
+struct route {
+  std::shared_ptr<const webhook_endpoint> ep;
+  std::string name;
+  std::vector<std::string> types;  // accepted media types (webhook_endpoint::content_types())
+  std::size_t max_body = 0;
+  // The labelled metric children of the common outcome, found on first use: metric_family::with copies its key
+  // and takes the family's lock on every call. Children are never removed, so the pointers stay valid.
+  mutable std::atomic<metric_counter*> answered_200{nullptr};
+  mutable std::atomic<metric_counter*> duplicates{nullptr};
+  mutable std::atomic<metric_histogram*> duration{nullptr};
+};
+
+/// One accepted connection. All of it is used on the connection's strand (the session coroutine and the
+/// timeout timer's handler).
+///
+/// Timeouts: starting an I/O operation only stores its deadline; one timer per connection is armed at or before
+/// the deadline and re-armed when it fires early (the connection went on to a later deadline). So the usual
+/// request costs no timer operation at all, where a timer per operation costs an arm and a cancel (a lock, a
+/// queue entry, a cancelled handler to run) three times per request. The timer is re-armed at once only when a
+/// deadline is earlier than the armed one (a body that did not come with its header, an answer the peer does
+/// not read). Past its deadline, an operation in progress is ended by closing the socket.
+struct connection : std::enable_shared_from_this<connection> {
+  using clock = std::chrono::steady_clock;
+  explicit connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+
+  tcp::socket socket;
+  asio::steady_timer timer;
+  clock::time_point deadline = clock::time_point::max();  // of the operation in progress
+  clock::time_point armed = clock::time_point::max();     // when the timer fires
+  std::uint64_t generation = 0;                            // of the timer's current wait
+  bool in_io = false;
+  bool finished = false;
+  std::string out;  // the answer being sent (its capacity is reused across requests)
+
+  void start_io(std::chrono::milliseconds timeout) {
+    in_io = true;
+    deadline = clock::now() + timeout;
+    if (deadline < armed) arm(deadline);
+  }
+  void end_io() { in_io = false; }
+  void finish() {
+    finished = true;
+    timer.cancel();
+  }
+  /// Stops the connection from another thread (listener::stop): ends the operation in progress.
+  void cancel() {
+    boost::system::error_code ignored;
+    socket.cancel(ignored);
+  }
+
+ private:
+  void arm(clock::time_point when) {
+    armed = when;
+    const auto gen = ++generation;
+    timer.expires_at(when);  // cancels the previous wait, whose handler then sees an old generation
+    timer.async_wait([self = shared_from_this(), gen](boost::system::error_code) {
+      if (self->finished || gen != self->generation) return;
+      const auto now = clock::now();
+      if (self->in_io && now >= self->deadline) {
+        boost::system::error_code ignored;
+        self->socket.close(ignored);
+        return;
+      }
+      // Fired early: the deadline moved on, or the request is being processed (no I/O, no timeout: the next
+      // operation brings a deadline later than this re-arm, or re-arms itself if earlier).
+      self->arm(self->in_io ? self->deadline : now + std::chrono::seconds(1));
+    });
+  }
+};
+
+/// What a request gets: `ack` at once, or, when `event` is set, `ack` once the event is in the inbox.
+struct decision {
+  ack_response ack;
+  std::optional<store::inbox_event> event;
+  std::shared_ptr<const route> rt;  // the webhook route that answered (labels the metrics)
+};
+
+/// The event's `meta`: method, path, remote address and the headers (names lower-cased). A stack arena holds the
+/// JSON tree of a usual request, so building it allocates nothing but the result.
+std::string build_meta(const inbound_request& req, const std::string& connector) {
+  unsigned char arena[4096];
+  boost::json::monotonic_resource mr(arena, sizeof arena);
+  boost::json::object meta(&mr);
+  meta["method"] = req.method;
+  std::string path = "/webhooks/" + connector;  // never the secret URL token
+  meta["path"] = path;
+  meta["remote"] = req.remote_address;
+  boost::json::object hdrs(&mr);
+  std::string lower;
+  for (const auto& [k, v] : req.headers) {
+    lower.assign(k);
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    hdrs[lower] = v;
+  }
+  meta["headers"] = std::move(hdrs);
+  return boost::json::serialize(meta);
+}
+
+/// An HTTP/1.1 answer into `out` (replacing what it held). `head_only`: HEAD, the Content-Length of the body
+/// without the body.
+void render(std::string& out, int status, std::string_view content_type, std::string_view body, bool keep,
+            bool head_only) {
+  out.clear();
+  out.append("HTTP/1.1 ").append(std::to_string(status)).append(" ");
+  out.append(bhttp::obsolete_reason(static_cast<bhttp::status>(status)));
+  out.append("\r\nServer: omnisyncd");
+  if (!content_type.empty()) out.append("\r\nContent-Type: ").append(content_type);
+  out.append("\r\nContent-Length: ").append(std::to_string(body.size()));
+  if (!keep) out.append("\r\nConnection: close");
+  out.append("\r\n\r\n");
+  if (!head_only) out.append(body);
+}
+
+}  // namespace
+
 struct listener::impl : std::enable_shared_from_this<impl> {
-  using endpoint_map = std::unordered_map<std::string, std::shared_ptr<const webhook_endpoint>>;
+  using endpoint_map = std::unordered_map<std::string, std::shared_ptr<const route>>;
 
   asio::any_io_executor ex;
   asio::strand<asio::any_io_executor> strand;  // the acceptor and its loop live here
@@ -98,7 +217,7 @@ struct listener::impl : std::enable_shared_from_this<impl> {
   std::atomic<bool> stopping{false};
   std::atomic<unsigned> active{0};
   std::uint64_t next_conn = 0;
-  std::unordered_map<std::uint64_t, std::weak_ptr<beast::tcp_stream>> conns;
+  std::unordered_map<std::uint64_t, std::weak_ptr<connection>> conns;
 
   metric_family<metric_counter>& requests;
   metric_family<metric_counter>& duplicates;
@@ -124,144 +243,166 @@ struct listener::impl : std::enable_shared_from_this<impl> {
     return endpoints;
   }
 
-  asio::awaitable<ack_response> handle_webhook(inbound_request req, std::shared_ptr<const webhook_endpoint> ep) {
-    auto connector = ep->connector();
+  template <class Child, class Family>
+  static Child& cached(std::atomic<Child*>& slot, Family& family, const std::vector<std::string>& labels) {
+    if (auto* c = slot.load(std::memory_order_acquire)) return *c;
+    auto& c = family.with(labels);
+    slot.store(&c, std::memory_order_release);
+    return c;
+  }
+
+  /// Decides a webhook request (verification runs here, on the raw bytes); a verified event comes back to be
+  /// stored before it is answered.
+  decision decide_webhook(inbound_request& req, std::shared_ptr<const route> rt) {
+    decision d;
+    d.rt = rt;
+    const auto& ep = *rt->ep;
     if (req.method == "GET" || req.method == "HEAD") {
-      if (auto v = ep->validation(req)) co_return *v;
-      co_return plain(405, "method not allowed\n");
+      if (auto v = ep.validation(req)) {
+        d.ack = std::move(*v);
+        return d;
+      }
+      d.ack = plain(405, "method not allowed\n");
+      return d;
     }
-    if (req.method != "POST") co_return plain(405, "method not allowed\n");
-    auto types = ep->content_types();
-    if (!types.empty()) {
+    if (req.method != "POST") {
+      d.ack = plain(405, "method not allowed\n");
+      return d;
+    }
+    if (!rt->types.empty()) {
       auto mt = media_type(req.header("Content-Type"));
-      if (std::find(types.begin(), types.end(), mt) == types.end())
-        co_return plain(415, "unsupported content type\n");
+      if (std::find(rt->types.begin(), rt->types.end(), mt) == rt->types.end()) {
+        d.ack = plain(415, "unsupported content type\n");
+        return d;
+      }
     }
-    auto verified = ep->verify(req);
+    auto verified = ep.verify(req);
     if (!verified) {
       auto e = verified.error();
       if (e == omnisync::make_error_code(errc::auth_expired)) {
-        spdlog::warn("http: webhook for {} from {} rejected: signature or token did not verify", connector,
+        spdlog::warn("http: webhook for {} from {} rejected: signature or token did not verify", rt->name,
                      req.remote_address);
-        co_return plain(401, "signature verification failed\n");
-      }
-      if (e == omnisync::make_error_code(errc::invalid_input)) {
-        spdlog::warn("http: webhook for {} from {} rejected: malformed or outside the replay window", connector,
+        d.ack = plain(401, "signature verification failed\n");
+      } else if (e == omnisync::make_error_code(errc::invalid_input)) {
+        spdlog::warn("http: webhook for {} from {} rejected: malformed or outside the replay window", rt->name,
                      req.remote_address);
-        co_return plain(400, "bad request\n");
+        d.ack = plain(400, "bad request\n");
+      } else {
+        spdlog::error("http: webhook for {} could not be verified: {}", rt->name, e.message());
+        d.ack = plain(500, "internal error\n");
       }
-      spdlog::error("http: webhook for {} could not be verified: {}", connector, e.message());
-      co_return plain(500, "internal error\n");
+      return d;
     }
-    boost::json::object meta;
-    meta["method"] = req.method;
-    meta["path"] = "/webhooks/" + connector;  // never the secret URL token
-    meta["remote"] = req.remote_address;
-    boost::json::object hdrs;
-    for (const auto& [k, v] : req.headers) {
-      std::string lower = k;
-      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      hdrs[lower] = v;
-    }
-    meta["headers"] = std::move(hdrs);
     auto received = std::chrono::time_point_cast<std::chrono::milliseconds>(req.received_at);
-    auto stored = co_await st.inbox_append(store::inbox_event(connector, verified->dedupe_key,
-                                                              store::timestamp(received.time_since_epoch()),
-                                                              boost::json::serialize(meta), std::move(req.body)));
-    if (!stored) {
-      spdlog::error("http: webhook for {} not stored ({}); answering 503 so the sender delivers again", connector,
-                    stored.error().message());
-      co_return plain(503, "temporarily unavailable\n");
-    }
-    if (*stored == store::append_outcome::duplicate) duplicates.with({connector}).inc();
-    co_return verified->ack;
+    auto meta = build_meta(req, rt->name);
+    d.event.emplace(rt->name, std::move(verified->dedupe_key), store::timestamp(received.time_since_epoch()),
+                    std::move(meta), std::move(req.body));
+    d.ack = std::move(verified->ack);
+    return d;
   }
 
-  asio::awaitable<ack_response> handle(inbound_request req, std::string& connector_label) {
+  /// `req.body` is moved into the event when there is one.
+  decision decide(inbound_request& req, std::shared_ptr<const route> rt) {
+    if (rt) return decide_webhook(req, std::move(rt));
+    decision d;
     const auto& path = req.path;
-    if (path == "/healthz" && (req.method == "GET" || req.method == "HEAD")) co_return plain(200, "ok\n");
-    if (path == "/readyz" && (req.method == "GET" || req.method == "HEAD"))
-      co_return ready ? plain(200, "ready\n") : plain(503, "not ready\n");
-    if (path == "/metrics" && req.method == "GET")
-      co_return ack_response{200, "text/plain; version=0.0.4; charset=utf-8", metrics_registry.render()};
-    if (path.starts_with("/webhooks/")) {
-      std::string rest = path.substr(10);
-      auto slash = rest.find('/');
-      std::string name = rest.substr(0, slash);
-      auto eps = current_endpoints();
-      auto it = eps->find(name);
-      if (it == eps->end()) co_return plain(404, "no such webhook endpoint\n");
-      connector_label = name;
-      auto ep = it->second;
-      req.token = slash == std::string::npos ? std::string() : rest.substr(slash + 1);
-      auto r = co_await handle_webhook(std::move(req), std::move(ep));
-      co_return r;
-    }
-    co_return plain(404, "not found\n");
-  }
-
-  std::size_t body_limit_for(const std::string& path) {
-    if (!path.starts_with("/webhooks/")) return 0;  // no other route takes a body
-    std::string rest = path.substr(10);
-    auto eps = current_endpoints();
-    auto it = eps->find(rest.substr(0, rest.find('/')));
-    return it == eps->end() ? opts.max_body : it->second->max_body();
+    const bool get = req.method == "GET" || req.method == "HEAD";
+    if (path == "/healthz" && get)
+      d.ack = plain(200, "ok\n");
+    else if (path == "/readyz" && get)
+      d.ack = ready ? plain(200, "ready\n") : plain(503, "not ready\n");
+    else if (path == "/metrics" && req.method == "GET")
+      d.ack = ack_response{200, "text/plain; version=0.0.4; charset=utf-8", metrics_registry.render()};
+    else if (path.starts_with("/webhooks/"))
+      d.ack = plain(404, "no such webhook endpoint\n");
+    else
+      d.ack = plain(404, "not found\n");
+    return d;
   }
 
   asio::awaitable<void> accept_loop();
 
-  template <class Body>
-  static asio::awaitable<bool> write_response(beast::tcp_stream& stream, bhttp::response<Body>& res,
-                                              std::chrono::milliseconds timeout) {
-    stream.expires_after(timeout);
-    auto [ec, n] = co_await bhttp::async_write(stream, res, tuple_awaitable);
-    co_return !ec;
+  /// Sends c->out: at once when the socket takes all of it (the usual small answer: no asynchronous operation,
+  /// no timer), otherwise the rest under the body timeout.
+  asio::awaitable<bool> send(std::shared_ptr<connection> c) {
+    boost::system::error_code ec;
+    const std::size_t n = asio::write(c->socket, asio::buffer(c->out), ec);
+    if (!ec) co_return true;
+    if (ec != asio::error::would_block && ec != asio::error::try_again) co_return false;
+    c->start_io(opts.body_timeout);
+    auto [wec, wn] = co_await asio::async_write(c->socket, asio::buffer(c->out.data() + n, c->out.size() - n),
+                                                tuple_awaitable);
+    c->end_io();
+    co_return !wec;
   }
 
-  asio::awaitable<void> session(std::shared_ptr<beast::tcp_stream> stream, std::string remote) {
+  asio::awaitable<void> session(std::shared_ptr<connection> c, std::string remote) {
     beast::flat_buffer buffer;
     bool first = true;
+    boost::system::error_code nb;
+    c->socket.non_blocking(true, nb);  // answers are first written without waiting (see send())
     for (;;) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(16 * 1024);
-      stream->expires_after(first ? opts.header_timeout : std::min(opts.idle_timeout, opts.header_timeout * 6));
+      c->start_io(first ? opts.header_timeout : std::min(opts.idle_timeout, opts.header_timeout * 6));
       first = false;
-      auto [hec, hn] = co_await bhttp::async_read_header(*stream, buffer, parser, tuple_awaitable);
+      auto [hec, hn] = co_await bhttp::async_read_header(c->socket, buffer, parser, tuple_awaitable);
+      c->end_io();
       if (hec) {
         if (hec == bhttp::error::header_limit) {
-          bhttp::response<bhttp::string_body> res{bhttp::status::request_header_fields_too_large, 11};
-          res.keep_alive(false);
-          res.prepare_payload();
-          co_await write_response(*stream, res, opts.body_timeout);
+          render(c->out, 431, {}, {}, false, false);
+          co_await send(c);
         }
         break;
       }
       auto& head = parser.get();
       std::string target(head.target());
       std::string path = target.substr(0, target.find('?'));
-      std::size_t limit = body_limit_for(path);
+      // The route is looked up once per request (limit, verification, metrics).
+      std::shared_ptr<const route> rt;
+      const bool webhook_path = path.starts_with("/webhooks/");
+      std::string label;  // the connector named by the path, for metrics
+      if (webhook_path) {
+        label = path.substr(10, path.find('/', 10) - 10);
+        auto eps = current_endpoints();
+        if (auto it = eps->find(label); it != eps->end()) rt = it->second;
+      }
+      // Only webhooks take a body: elsewhere any body is too large.
+      const std::size_t limit = !webhook_path ? 0 : rt ? rt->max_body : opts.max_body;
       auto declared = parser.content_length();
       bool too_large = declared && *declared > limit;
       if (!too_large) {
         parser.body_limit(limit);
         if (iequals(head[bhttp::field::expect], "100-continue")) {
-          bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
-          if (!co_await write_response(*stream, cont, opts.body_timeout)) break;
+          c->out.assign("HTTP/1.1 100 Continue\r\n\r\n");
+          if (!co_await send(c)) break;
         }
-        stream->expires_after(opts.body_timeout);
-        auto [bec, bn] = co_await bhttp::async_read(*stream, buffer, parser, tuple_awaitable);
-        if (bec == bhttp::error::body_limit) too_large = true;
-        else if (bec) break;
+        // The body usually came in with the header: parse it from the buffer, without another read operation.
+        parser.eager(true);
+        beast::error_code pec;
+        while (!parser.is_done() && buffer.size() > 0 && !pec) {
+          const auto used = parser.put(buffer.data(), pec);
+          buffer.consume(used);
+          if (pec == bhttp::error::need_more) pec = {};
+          if (used == 0) break;
+        }
+        if (pec == bhttp::error::body_limit) {
+          too_large = true;
+        } else if (pec) {
+          break;
+        } else if (!parser.is_done()) {
+          c->start_io(opts.body_timeout);
+          auto [bec, bn] = co_await bhttp::async_read(c->socket, buffer, parser, tuple_awaitable);
+          c->end_io();
+          if (bec == bhttp::error::body_limit)
+            too_large = true;
+          else if (bec)
+            break;
+        }
       }
       if (too_large) {
-        bhttp::response<bhttp::string_body> res{bhttp::status::payload_too_large, 11};
-        res.set(bhttp::field::content_type, "text/plain");
-        res.body() = "request body too large\n";
-        res.keep_alive(false);
-        res.prepare_payload();
-        co_await write_response(*stream, res, opts.body_timeout);
-        std::string label;
-        if (path.starts_with("/webhooks/")) label = path.substr(10, path.find('/', 10) - 10);
+        render(c->out, 413, "text/plain", "request body too large\n", false, false);
+        co_await send(c);
         requests.with({label, "413"}).inc();
         break;
       }
@@ -271,35 +412,53 @@ struct listener::impl : std::enable_shared_from_this<impl> {
       inbound_request req;
       req.method = std::string(msg.method_string());
       req.target = std::move(target);
-      req.path = path;
+      req.path = std::move(path);
+      if (rt) {
+        const auto slash = req.path.find('/', 10);
+        if (slash != std::string::npos) req.token = req.path.substr(slash + 1);
+      }
+      req.headers.reserve(16);
       for (const auto& f : msg) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
       req.body = std::move(msg.body());
       req.remote_address = remote;
       req.received_at = std::chrono::system_clock::now();
-      bool keep = msg.keep_alive() && !stopping;
-      bool head_only = msg.method() == bhttp::verb::head;
+      const bool keep = msg.keep_alive() && !stopping;
+      const bool head_only = msg.method() == bhttp::verb::head;
 
-      std::string connector_label;
-      ack_response ack = co_await handle(std::move(req), connector_label);
-
-      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(ack.status), 11};
-      res.set(bhttp::field::server, "omnisyncd");
-      res.set(bhttp::field::content_type, ack.content_type);
-      res.body() = std::move(ack.body);
-      res.keep_alive(keep);
-      res.prepare_payload();
-      if (head_only) res.body().clear();  // Content-Length stays that of the GET answer
-      if (!connector_label.empty()) {
-        requests.with({connector_label, std::to_string(ack.status)}).inc();
-        durations.with({connector_label})
+      auto d = decide(req, rt);
+      if (d.event) {
+        auto op = st.inbox_append(std::move(*d.event));
+        auto stored = co_await std::move(op);
+        if (!stored) {
+          spdlog::error("http: webhook for {} not stored ({}); answering 503 so the sender delivers again",
+                        rt->name, stored.error().message());
+          d.ack = plain(503, "temporarily unavailable\n");
+        } else if (*stored == store::append_outcome::duplicate) {
+          cached(rt->duplicates, duplicates, {rt->name}).inc();
+        }
+      }
+      render(c->out, d.ack.status, d.ack.content_type, d.ack.body, keep, head_only);
+      if (rt) {
+        auto& counter = d.ack.status == 200 ? cached(rt->answered_200, requests, {rt->name, "200"})
+                                            : requests.with({rt->name, std::to_string(d.ack.status)});
+        counter.inc();
+        cached(rt->duration, durations, {rt->name})
             .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       }
-      if (!co_await write_response(*stream, res, opts.body_timeout)) break;
+      // As send(), without a coroutine call for the usual answer that the socket takes at once.
+      boost::system::error_code wec;
+      const std::size_t sent = asio::write(c->socket, asio::buffer(c->out), wec);
+      if (wec) {
+        if (wec != asio::error::would_block && wec != asio::error::try_again) break;
+        c->out.erase(0, sent);
+        if (!co_await send(c)) break;
+      }
       if (!keep) break;
     }
+    c->finish();
     beast::error_code ignored;
-    stream->socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream->socket().close(ignored);
+    c->socket.shutdown(tcp::socket::shutdown_send, ignored);
+    c->socket.close(ignored);
   }
 };
 
@@ -310,7 +469,14 @@ listener::~listener() { stop(); }
 
 void listener::set_endpoints(std::vector<std::shared_ptr<const webhook_endpoint>> endpoints) {
   auto map = std::make_shared<impl::endpoint_map>();
-  for (auto& e : endpoints) (*map)[e->connector()] = std::move(e);
+  for (auto& e : endpoints) {
+    auto r = std::make_shared<route>();
+    r->name = e->connector();
+    r->types = e->content_types();
+    r->max_body = e->max_body();
+    r->ep = std::move(e);
+    (*map)[r->name] = std::move(r);
+  }
   std::lock_guard lock(impl_->mutex);
   impl_->endpoints = std::move(map);
 }
@@ -371,16 +537,16 @@ asio::awaitable<void> listener::impl::accept_loop() {
       sock.close(wec);
       continue;
     }
-    auto stream = std::make_shared<beast::tcp_stream>(std::move(sock));
+    auto conn = std::make_shared<connection>(std::move(sock));
     std::uint64_t id;
     {
       std::lock_guard lock(self->mutex);
       id = ++self->next_conn;
-      self->conns[id] = stream;
+      self->conns[id] = conn;
     }
     ++self->active;
     self->open_connections.add(1);
-    asio::co_spawn(stream->get_executor(), self->session(stream, remote), [self, id](std::exception_ptr e) {
+    asio::co_spawn(conn->socket.get_executor(), self->session(conn, remote), [self, id](std::exception_ptr e) {
       if (e) {
         try {
           std::rethrow_exception(e);
@@ -412,13 +578,13 @@ void listener::stop() {
     boost::system::error_code ignored;
     self->acceptor.close(ignored);
   });
-  std::vector<std::shared_ptr<beast::tcp_stream>> open;
+  std::vector<std::shared_ptr<connection>> open;
   {
     std::lock_guard lock(self->mutex);
     for (auto& [id, w] : self->conns)
       if (auto s = w.lock()) open.push_back(std::move(s));
   }
-  for (auto& s : open) asio::post(s->get_executor(), [s] { s->cancel(); });
+  for (auto& s : open) asio::post(s->socket.get_executor(), [s] { s->cancel(); });
 }
 
 void listener::set_ready(bool ready) { impl_->ready = ready && !impl_->stopping; }

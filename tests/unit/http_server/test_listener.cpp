@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <set>
 #include <thread>
 
 #include "adapters/http/http_client.hpp"
@@ -267,4 +268,122 @@ TEST_CASE("listener: concurrent webhooks are all stored and share commits", "[ht
   auto items = omnisync::store::wait(f.store->inbox_claim(1000, 60s, std::nullopt));
   REQUIRE(items.has_value());
   CHECK(items->size() == 200);
+}
+
+namespace {
+
+/// Reads HTTP responses (Content-Length bodies) from a raw socket, keeping what arrived beyond the last one.
+struct response_reader {
+  asio::ip::tcp::socket& s;
+  std::string buf;
+
+  /// The next response's header block; empty on EOF or error.
+  std::string head() {
+    for (;;) {
+      if (auto end = buf.find("\r\n\r\n"); end != std::string::npos) {
+        auto h = buf.substr(0, end + 4);
+        buf.erase(0, end + 4);
+        return h;
+      }
+      if (!fill()) return {};
+    }
+  }
+  /// The next full response (header and body); empty on EOF or error.
+  std::string response() {
+    auto h = head();
+    if (h.empty()) return {};
+    std::size_t len = 0;
+    if (auto p = h.find("Content-Length: "); p != std::string::npos) len = std::stoul(h.substr(p + 16));
+    while (buf.size() < len)
+      if (!fill()) return {};
+    auto r = h + buf.substr(0, len);
+    buf.erase(0, len);
+    return r;
+  }
+
+ private:
+  bool fill() {
+    char chunk[4096];
+    boost::system::error_code ec;
+    auto got = s.read_some(asio::buffer(chunk), ec);
+    if (ec) return false;
+    buf.append(chunk, got);
+    return true;
+  }
+};
+
+std::string raw_webhook(const std::string& body, const std::string& id, const std::string& extra = {}) {
+  return "POST /webhooks/testvendor HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Test-Signature: " +
+         hmac_hex("s3cret", body) + "\r\nX-Event-Id: " + id + "\r\n" + extra + "Content-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+}  // namespace
+
+TEST_CASE("listener: bodies after their header, pipelined requests and 100-continue on one connection",
+          "[http_server]") {
+  fixture f;
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), f.port});
+
+  response_reader rd{s, {}};
+  // The body arrives after the header (the listener has to wait for it).
+  const std::string late = raw_webhook(R"({"late":1})", "p-1");
+  const auto split = late.find("\r\n\r\n") + 4;
+  asio::write(s, asio::buffer(late.substr(0, split)));
+  std::this_thread::sleep_for(50ms);
+  asio::write(s, asio::buffer(late.substr(split)));
+  auto first = rd.response();
+  CHECK(first.starts_with("HTTP/1.1 200 OK\r\n"));
+  CHECK(first.ends_with(R"({"ok":true})"));
+
+  // Two requests in one write (and a HEAD after them): answered in order.
+  asio::write(s, asio::buffer(raw_webhook(R"({"n":2})", "p-2") + raw_webhook("{}", "p-3", "X-Other: 1\r\n") +
+                              "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK(rd.response().starts_with("HTTP/1.1 200 OK\r\n"));
+  CHECK(rd.response().starts_with("HTTP/1.1 200 OK\r\n"));
+  // HEAD: the Content-Length of the GET answer, no body.
+  auto head = rd.head();
+  CHECK(head.starts_with("HTTP/1.1 200 OK\r\n"));
+  CHECK(head.find("Content-Length: 3\r\n") != std::string::npos);
+
+  // Expect: 100-continue: the interim answer first, then the body, then the real answer.
+  const std::string body = R"({"continued":true})";
+  const std::string cont = raw_webhook(body, "p-4", "Expect: 100-continue\r\n");
+  asio::write(s, asio::buffer(cont.substr(0, cont.size() - body.size())));
+  CHECK(rd.head() == "HTTP/1.1 100 Continue\r\n\r\n");
+  asio::write(s, asio::buffer(body));
+  CHECK(rd.response().starts_with("HTTP/1.1 200 OK\r\n"));
+  CHECK(rd.buf.empty());
+
+  auto items = f.inbox();
+  std::set<std::string> keys;
+  for (const auto& it : items) keys.insert(it.event.dedupe_key);
+  CHECK(keys == std::set<std::string>{"p-1", "p-2", "p-3", "p-4"});
+}
+
+TEST_CASE("listener: a keep-alive connection outlives the first header timeout and is closed when idle",
+          "[http_server]") {
+  omnisync::http::listener_options o;
+  o.header_timeout = 200ms;  // idle limit between requests: min(idle_timeout, 6 x header_timeout) = 1.2 s
+  fixture f(o);
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), f.port});
+  response_reader rd{s, {}};
+  for (int i = 0; i < 3; ++i) {
+    asio::write(s, asio::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")));
+    CHECK(rd.response().starts_with("HTTP/1.1 200 OK\r\n"));
+    std::this_thread::sleep_for(350ms);  // past the first request's header deadline, within the idle limit
+  }
+  // Now idle: the listener closes the connection after about 1.2 s.
+  auto start = std::chrono::steady_clock::now();
+  char buf[16];
+  boost::system::error_code ec;
+  s.read_some(asio::buffer(buf), ec);
+  auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(ec);
+  CHECK(waited > 500ms);
+  CHECK(waited < 4s);
 }

@@ -92,6 +92,43 @@ TEST_CASE("hubspot v3 webhook: verified against the public URL, 5-minute window,
   CHECK(no_id->dedupe_key != odd->dedupe_key);
 }
 
+TEST_CASE("hubspot v3 webhook: timestamp forms, escapes at the base URL's end, a large delivery", "[webhooks]") {
+  const long long now = 1764000000000;
+  auto sign = [&](const std::string& public_url, const std::string& signed_uri, const std::string& ts,
+                  const std::string& body) {
+    hubspot_webhook_options o{"hubspot", hs_secret, public_url, hubspot_webhook_options::version::v3,
+                              std::chrono::milliseconds(300000), fixed(at_ms(now))};
+    auto sig = hubspot_signature_v3(hs_secret, "POST", signed_uri, body, ts);
+    auto req = post("/webhooks/hubspot", body, {{"X-HubSpot-Signature-v3", sig}, {"X-HubSpot-Request-Timestamp", ts}});
+    return make_hubspot_webhook(o)->verify(req);
+  };
+  const std::string body = R"([{"eventId":1}])";
+  const std::string uri = "https://sync.example.com/webhooks/hubspot";
+  const std::string ts = std::to_string(now);
+  // The timestamp is read as before (leading blanks, a '+', digits up to the first other character); the
+  // signature covers the header exactly as sent.
+  CHECK(sign("https://sync.example.com", uri, ts, body).has_value());
+  CHECK(sign("https://sync.example.com", uri, "+" + ts, body).has_value());
+  CHECK(sign("https://sync.example.com", uri, ts + "ms", body).has_value());
+  CHECK(is(sign("https://sync.example.com", uri, "abc", body), errc::invalid_input));
+  CHECK(is(sign("https://sync.example.com", uri, "+-" + ts, body), errc::invalid_input));
+  CHECK(is(sign("https://sync.example.com", uri, "99999999999999999999999", body), errc::invalid_input));
+  // The base URL's escapes are decoded as in the whole URL, also when one ends it (or half of one does).
+  CHECK(sign("https://sync.example.com/a%3A", "https://sync.example.com/a:/webhooks/hubspot", ts, body).has_value());
+  CHECK(sign("https://sync.example.com/a%3", "https://sync.example.com/a%3/webhooks/hubspot", ts, body).has_value());
+  CHECK(is(sign("https://sync.example.com/a%3A", uri, ts, body), errc::auth_expired));
+  // A delivery larger than the parser's stack arena (100 events) still yields its ids.
+  std::string many = "[";
+  for (int i = 0; i < 100; ++i)
+    many += (i ? "," : "") + std::string(R"({"eventId":)") + std::to_string(1000 + i) +
+            R"(,"subscriptionType":"contact.propertyChange","propertyName":"email","propertyValue":"p)" +
+            std::to_string(i) + R"(@example.com"})";
+  many += "]";
+  auto big = sign("https://sync.example.com", uri, ts, many);
+  REQUIRE(big.has_value());
+  CHECK(big->dedupe_key.rfind("events-sha256:", 0) == 0);
+}
+
 TEST_CASE("hubspot v1 webhook", "[webhooks]") {
   hubspot_webhook_options o{"hs", hs_secret, "https://sync.example.com", hubspot_webhook_options::version::v1, {}, {}};
   auto ep = make_hubspot_webhook(o);
