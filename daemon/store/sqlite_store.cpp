@@ -119,7 +119,10 @@ class job_impl final : public job<Ctx> {
   const asio::execution_context* home() const noexcept override { return home_; }
   void post_chunk(std::vector<std::unique_ptr<job<Ctx>>> chunk) override {
     auto ex = work_.get_executor();
-    // After this post, an io thread may already have run the chunk and destroyed this job.
+    // After this post, an io thread may already have run the chunk and destroyed this job (and its work guard).
+    // This guard keeps the context from running out of work — and its owner from destroying it, as
+    // store::wait() does as soon as run() returns — while post() is still waking a thread of it.
+    auto posting = asio::make_work_guard(ex);
     asio::post(ex, [jobs = std::move(chunk)]() mutable {
       for (auto& j : jobs) j->dispatch_result();
     });
