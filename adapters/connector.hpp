@@ -101,6 +101,10 @@ struct write_item {
   std::int64_t outbox_id = 0;
   std::string record_key;  ///< the upsert key's value (e.g. the email, or an external id)
   std::string payload;     ///< JSON object of destination fields
+  /// The vendor's id of the destination record when the profile already links one (a Salesforce Contact found by
+  /// email, say): the adapter updates that record by id instead of upserting by `record_key`, so a record created
+  /// outside omnisync is not duplicated. Empty: upsert by record_key.
+  std::string target_id;
 };
 
 struct write_result {

@@ -25,6 +25,8 @@
 #include "daemon/http/metrics.hpp"
 #include "daemon/store/blocking.hpp"
 #include "daemon/sync/engine.hpp"
+#include "daemon/profile/utc_time.hpp"
+#include "mapping/value.hpp"
 #include "daemon/store/store.hpp"
 
 namespace asio = boost::asio;
@@ -125,6 +127,7 @@ struct application::impl {
           logger("sync")->error("sync task {} ended with an exception: {}", t, what);
         }),
         mappings(std::move(initial.mappings)),
+        profile_rules(std::move(initial.profiles)),
         started(std::chrono::steady_clock::now()) {
     set_secrets(initial.secret_values);
   }
@@ -145,6 +148,7 @@ struct application::impl {
   task_group tasks;                                    // signals, watchdog
   task_group sync_tasks;                               // the sync engine's loops (cancelled first on shutdown)
   std::vector<std::shared_ptr<const mapping::plan>> mappings;
+  std::shared_ptr<const profile::settings> profile_rules;   // identity, survivorship, KPIs
   http::registry metrics;
   std::unique_ptr<sync::engine> engine;
   std::unique_ptr<http::listener> web;
@@ -210,7 +214,10 @@ struct application::impl {
         std::lock_guard lock(mutex);
         cfg = loaded.config;
       }
-      if (engine) engine->set_mappings(loaded.mappings);
+      if (engine) {
+        engine->set_profile_rules(loaded.profiles);
+        engine->set_mappings(loaded.mappings);
+      }
       if (connectors_differ(*old, next))
         log->warn("connector settings changed: they take effect at the next restart (mappings are reloaded now)");
       record["ok"] = true;
@@ -341,6 +348,16 @@ struct application::impl {
       s["error"] = counts.error().message();
     }
     st["store"] = std::move(s);
+    if (engine) {
+      const auto ps = engine->profile_stats();
+      st["profiles"] = json::object{{"ready", engine->profiles_ready()},
+                                    {"profiles", ps.profiles},
+                                    {"records", ps.records},
+                                    {"interactions", ps.interaction_records},
+                                    {"events", ps.events},
+                                    {"unattached_interactions", ps.unattached_interactions},
+                                    {"merges", ps.merges}};
+    }
     st["log"] = json::object{{"level", c->daemon.log.level}, {"format", format_name(c->daemon.log.format)}};
     co_return control::reply::success(std::move(st));
   }
@@ -537,6 +554,150 @@ struct application::impl {
     co_return control::reply::failure("usage", "dlq actions: list, show, retry, drop");
   }
 
+  // ---- profiles --------------------------------------------------------------------------------------------
+
+  static json::value value_json(const mapping::value& v) {
+    using k = mapping::value::kind;
+    switch (v.k) {
+      case k::missing:
+      case k::null: return nullptr;
+      case k::boolean: return v.b;
+      case k::integer: return v.i;
+      case k::number: return v.d;
+      case k::string: return json::string(v.s);
+      case k::array: {
+        json::array a;
+        for (const auto& x : v.items) a.push_back(value_json(x));
+        return a;
+      }
+      case k::object: {
+        json::object o;
+        for (std::size_t i = 0; i < v.items.size() && i < v.keys.size(); ++i) o[v.keys[i]] = value_json(v.items[i]);
+        return o;
+      }
+    }
+    return nullptr;
+  }
+
+  static json::object record_json(const profile::record_ref& r) {
+    return json::object{{"system", r.system}, {"object", r.object}, {"id", r.id}};
+  }
+
+  static json::object report_json(const sync::profile_report& rep, std::size_t timeline_limit) {
+    const auto& v = rep.view;
+    json::object golden;
+    for (const auto& [attr, g] : v.golden) {
+      if (g.value.is_missing()) continue;
+      json::array from;
+      for (const auto& p : g.from)
+        from.push_back(json::object{{"system", p.system}, {"record", p.record},
+                                    {"source_ts", profile::format_utc_ms(p.source_ts)}});
+      golden[attr] = json::object{{"value", value_json(g.value)}, {"decided_by", g.decided_by}, {"from", std::move(from)}};
+    }
+    json::object kpis;
+    for (const auto& [attr, val] : v.kpis.to_attributes()) kpis[attr] = value_json(val);
+    kpis["unpriced_orders"] = v.kpis.unpriced_orders;
+    json::array members;
+    for (const auto& m : v.members)
+      members.push_back(json::object{{"system", m.system}, {"object", m.object}, {"id", m.id}, {"deleted", m.deleted},
+                                     {"first_seen", profile::format_utc_ms(m.first_seen)}});
+    json::array events;
+    const std::size_t from = v.timeline.size() > timeline_limit ? v.timeline.size() - timeline_limit : 0;
+    for (std::size_t i = v.timeline.size(); i-- > from;) {
+      const auto& e = v.timeline[i];
+      json::object j{{"type", e.type}, {"at", profile::format_utc_ms(e.occurred_at)}, {"subject", e.subject}};
+      if (e.amount) j["amount"] = *e.amount;
+      if (!e.currency.empty()) j["currency"] = e.currency;
+      if (!e.status.empty()) j["status"] = e.status;
+      if (e.score) j["score"] = *e.score;
+      events.push_back(std::move(j));
+    }
+    json::object out{{"id", v.id.str()}, {"golden", std::move(golden)}, {"kpis", std::move(kpis)},
+                     {"records", std::move(members)}, {"timeline", std::move(events)},
+                     {"timeline_total", v.timeline.size()}};
+    if (rep.why) {
+      json::array edges, conflicts, ignored;
+      for (const auto& e : rep.why->edges)
+        edges.push_back(json::object{{"from", record_json(e.from)}, {"to", record_json(e.to)}, {"rule", e.rule},
+                                     {"attribute", e.attribute}, {"value", e.value},
+                                     {"at", profile::format_utc_ms(e.at)}});
+      for (const auto& c : rep.why->conflicts)
+        conflicts.push_back(json::object{{"record", record_json(c.record)}, {"other", record_json(c.other)},
+                                         {"rule", c.rule}, {"attribute", c.attribute}, {"value", c.value},
+                                         {"reason", profile::to_string(c.reason)}, {"detail", c.detail}});
+      for (const auto& g : rep.why->ignored)
+        ignored.push_back(json::object{{"record", record_json(g.record)}, {"attribute", g.attribute},
+                                       {"value", g.value}, {"reason", profile::to_string(g.reason)}});
+      out["edges"] = std::move(edges);
+      out["conflicts"] = std::move(conflicts);
+      out["ignored"] = std::move(ignored);
+    }
+    return out;
+  }
+
+  /// profile: args {action: get|explain|split|restore|resync, query, attribute, record, value}.
+  asio::awaitable<control::reply> cmd_profile(json::object args) {
+    if (!engine) co_return control::reply::failure("unavailable", "the sync engine is not running");
+    auto str = [&](const char* k) -> std::string {
+      auto* v = args.if_contains(k);
+      return v && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    const std::string action = str("action").empty() ? "get" : str("action");
+    const std::string query = str("query");
+    if (query.empty()) co_return control::reply::failure("usage", "profile " + action + " needs an e-mail, a profile id or system:id");
+    if (!engine->profiles_ready()) co_return control::reply::failure("starting", "profiles are still being loaded; try again shortly");
+    auto rep = engine->profile_get(query);
+    if (!rep) co_return control::reply::failure("not_found", "no profile matches \"" + query + "\"");
+    if (action == "get" || action == "explain") {
+      auto out = report_json(*rep, action == "get" ? 10 : 1000);
+      if (action == "explain" && !str("attribute").empty()) {
+        const auto* g = out["golden"].as_object().if_contains(str("attribute"));
+        out["attribute"] = str("attribute");
+        out["attribute_golden"] = g ? *g : json::value(nullptr);
+      }
+      co_return control::reply::success(std::move(out));
+    }
+    if (action == "split" || action == "restore") {
+      // record "system:object:id", attribute, value: the link to remove (as `explain` shows it)
+      const std::string rec = str("record");
+      const auto c1 = rec.find(':');
+      const auto c2 = c1 == std::string::npos ? std::string::npos : rec.find(':', c1 + 1);
+      if (c2 == std::string::npos || str("attribute").empty() || str("value").empty())
+        co_return control::reply::failure("usage", "profile " + action +
+                                                       " needs --record system:object:id --attribute A --value V "
+                                                       "(as `profile explain` lists the link)");
+      profile::link_ref link{profile::record_ref{rec.substr(0, c1), rec.substr(c1 + 1, c2 - c1 - 1), rec.substr(c2 + 1)},
+                             str("attribute"), str("value")};
+      auto n = co_await engine->profile_split(link, action == "restore");
+      if (!n) {
+        if (n.error() == errc::not_found)
+          co_return control::reply::failure("not_found", "record " + rec + " does not hold " + str("attribute") + " = " + str("value"));
+        co_return control::reply::failure("store", n.error().message());
+      }
+      logger("sync")->info("profile {}: {} {} {}={} ({} write(s) queued)", action, rep->view.id.str(), rec,
+                           str("attribute"), str("value"), *n);
+      auto after = engine->profile_get(rec);
+      json::object out{{"action", action}, {"writes_queued", *n}};
+      if (after) out["profile"] = report_json(*after, 5);
+      co_return control::reply::success(std::move(out));
+    }
+    if (action == "resync") {
+      // Re-reads every record of the profile from its system; the engine re-propagates what changed.
+      json::array asked;
+      for (const auto& m : rep->view.members) {
+        if (m.deleted) continue;
+        sync::resync_request req;
+        req.connector = m.system;
+        req.object = m.object;
+        req.what = sync::resync_request::kind::id;
+        req.value = m.id;
+        if (engine->request_resync(req)) asked.push_back(record_json(profile::record_ref{m.system, m.object, m.id}));
+      }
+      co_return control::reply::success(json::object{{"id", rep->view.id.str()}, {"records", std::move(asked)}});
+    }
+    co_return control::reply::failure("usage", "profile actions: get, explain, split, restore, resync");
+  }
+
   std::shared_ptr<const control::command_table> commands() {
     auto t = std::make_shared<control::command_table>();
     t->add("status", "daemon, connector and store status (versioned JSON, schema 1)",
@@ -557,6 +718,9 @@ struct application::impl {
            [this](json::object a, control::event_sink& e) { return cmd_resync(std::move(a), e); });
     t->add("lint", "check every mapping against the connected systems' metadata (describe)",
            [this](json::object a, control::event_sink&) { return cmd_lint(std::move(a)); });
+    t->add("profile", "profiles: args.action get|explain|split|restore|resync, query (e-mail, id, system:id), "
+           "attribute, record, value",
+           [this](json::object a, control::event_sink&) { return cmd_profile(std::move(a)); });
     t->add("dlq", "dead letters: args.action list|show|retry|drop, id, connector, stage",
            [this](json::object a, control::event_sink&) { return cmd_dlq(std::move(a)); });
     return t;
@@ -625,6 +789,7 @@ struct application::impl {
     auto log = logger("sync");
     sync::engine_options eo;
     engine = std::make_unique<sync::engine>(ioc.get_executor(), *db, eo, &metrics);
+    engine->set_profile_rules(profile_rules);
     engine->set_mappings(mappings);
     adapters::connector_context ctx;
     ctx.executor = ioc.get_executor();

@@ -18,6 +18,9 @@
 namespace omnisync::mapping {
 class plan;
 }
+namespace omnisync::profile {
+struct settings;
+}
 
 namespace omnisync::app {
 
@@ -34,6 +37,8 @@ struct loaded_config {
   /// Every mapping file under `mappings_dir`, compiled against the canonical attributes (start-up,
   /// --check-config and reload all compile them: a mapping error rejects the whole config).
   std::vector<std::shared_ptr<const mapping::plan>> mappings;
+  /// The identity, survivorship, KPI and propagation rules (defaults where the file says nothing).
+  std::shared_ptr<const profile::settings> profiles;
   bool ok() const noexcept { return config != nullptr; }
 };
 

@@ -230,4 +230,77 @@ std::string format_status(const boost::json::value& status) {
   return out;
 }
 
+std::string format_profile(const json::value& reply, const std::string& action) {
+  if (!reply.is_object()) return format_generic(reply);
+  const auto& top = reply.as_object();
+  if (action == "split" || action == "restore") {
+    std::string out = action + " done: " + scalar(top.at("writes_queued")) + " write(s) queued\n";
+    if (const auto* p = top.if_contains("profile")) out += "the record's profile now:\n" + format_profile(*p, "get");
+    return out;
+  }
+  const auto& r = top;
+  auto rec = [](const json::value& v) {
+    const auto& o = v.as_object();
+    return scalar(o.at("system")) + ":" + scalar(o.at("object")) + ":" + scalar(o.at("id"));
+  };
+  std::string out = "profile " + scalar(r.at("id")) + "\n";
+  out += "records:\n";
+  for (const auto& m : r.at("records").as_array()) {
+    const auto& o = m.as_object();
+    out += "  " + rec(m) + (o.at("deleted").as_bool() ? "  (deleted at the source)" : "") + "  first seen " +
+           scalar(o.at("first_seen")) + "\n";
+  }
+  const bool only_one = r.if_contains("attribute") != nullptr;
+  out += "golden values:\n";
+  for (const auto& [attr, g] : r.at("golden").as_object()) {
+    if (only_one && attr != r.at("attribute").as_string()) continue;
+    const auto& o = g.as_object();
+    std::string from;
+    for (const auto& f : o.at("from").as_array()) {
+      const auto& x = f.as_object();
+      from += (from.empty() ? "" : ", ") + scalar(x.at("record")) + (only_one ? " @ " + scalar(x.at("source_ts")) : "");
+    }
+    char line[64];
+    std::snprintf(line, sizeof line, "  %-26s ", std::string(attr).c_str());
+    out += line + scalar(o.at("value")) + "   [" + scalar(o.at("decided_by")) + ": " + from + "]\n";
+  }
+  if (only_one && r.at("attribute_golden").is_null()) out += "  (no record holds " + scalar(r.at("attribute")) + ")\n";
+  out += "KPIs:\n";
+  for (const auto& [k, v] : r.at("kpis").as_object()) {
+    char line[64];
+    std::snprintf(line, sizeof line, "  %-26s ", std::string(k).c_str());
+    out += line + scalar(v) + "\n";
+  }
+  const auto& tl = r.at("timeline").as_array();
+  out += "timeline (" + std::to_string(tl.size()) + " latest of " + scalar(r.at("timeline_total")) + "):\n";
+  for (const auto& e : tl) {
+    const auto& o = e.as_object();
+    out += "  " + scalar(o.at("at")) + "  " + scalar(o.at("type"));
+    if (const auto* a = o.if_contains("amount")) out += "  " + scalar(*a) + (o.if_contains("currency") ? " " + scalar(o.at("currency")) : "");
+    if (const auto* st = o.if_contains("status")) out += "  " + scalar(*st);
+    if (const auto* sc = o.if_contains("score")) out += "  score " + scalar(*sc);
+    out += "  (" + scalar(o.at("subject")) + ")\n";
+  }
+  if (action == "explain") {
+    out += "links:\n";
+    for (const auto& e : r.at("edges").as_array()) {
+      const auto& o = e.as_object();
+      out += "  " + rec(o.at("from")) + " -> " + rec(o.at("to")) + "  by " + scalar(o.at("rule")) + " (" +
+             scalar(o.at("attribute")) + " = " + scalar(o.at("value")) + ") since " + scalar(o.at("at")) + "\n";
+    }
+    if (r.at("edges").as_array().empty()) out += "  (one record: nothing linked)\n";
+    for (const auto& c : r.at("conflicts").as_array()) {
+      const auto& o = c.as_object();
+      out += "refused merge: " + rec(o.at("record")) + " and " + rec(o.at("other")) + " share " + scalar(o.at("attribute")) +
+             " = " + scalar(o.at("value")) + " but " + scalar(o.at("reason")) + " (" + scalar(o.at("detail")) + ")\n";
+    }
+    for (const auto& g : r.at("ignored").as_array()) {
+      const auto& o = g.as_object();
+      out += "not used to match: " + rec(o.at("record")) + " " + scalar(o.at("attribute")) + " = " + scalar(o.at("value")) +
+             " (" + scalar(o.at("reason")) + ")\n";
+    }
+  }
+  return out;
+}
+
 }  // namespace omnisync::ctl

@@ -10,6 +10,9 @@ namespace omnisync::ctl {
 std::string format_status(const boost::json::value& status);
 /// Generic rendering: scalars as "key: value", nested objects indented, tables for objects of objects.
 std::string format_generic(const boost::json::value& v);
+/// `omnisyncctl profile get|explain|split|restore`: golden values with their sources, records, KPIs, timeline;
+/// explain adds the links (which rule joined which records) and the refused merges.
+std::string format_profile(const boost::json::value& reply, const std::string& action);
 /// "3d 4h", "12m 5s", "42s".
 std::string format_duration(double seconds);
 /// "412 MB", "3.1 KB".

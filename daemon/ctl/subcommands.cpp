@@ -83,7 +83,8 @@ std::vector<subcommand> daemon_subcommands() {
     bool full = false, follow = false;
   };
   auto ra = std::make_shared<resync_args>();
-  out.push_back({"resync", "Re-read a connector (all objects, or one): everything, since a time, one id or one email",
+  out.push_back({"resync", "Re-read a connector (all objects, or one): everything, since a time, one id or one email; "
+                           "`resync profile ID` re-reads one profile's records",
                  [ra](CLI::App& app) {
                    app.add_option("connector", ra->connector, "Connector name")->required();
                    app.add_option("object", ra->object, "Object (default: all of the connector's objects)");
@@ -98,6 +99,25 @@ std::vector<subcommand> daemon_subcommands() {
                    app.add_flag("--follow,-f", ra->follow, "Show live progress until the resync finished");
                  },
                  [ra](const ctl_options& o) {
+                   if (ra->connector == "profile") {
+                     // resync profile <id|email|system:id>: re-read each of the profile's records
+                     if (ra->object.empty()) {
+                       std::cerr << "omnisyncctl: resync profile needs a profile id, e-mail or system:id\n";
+                       return int(exit_code::usage);
+                     }
+                     boost::json::object pargs{{"action", "resync"}, {"query", ra->object}};
+                     return run_daemon_command(o, "profile", boost::json::serialize(pargs), [](const std::string& j) {
+                       auto v = boost::json::parse(j).as_object();
+                       std::string out = "re-reading " + std::to_string(v["records"].as_array().size()) +
+                                         " record(s) of " + std::string(v["id"].as_string()) + ":";
+                       for (const auto& r : v["records"].as_array()) {
+                         const auto& x = r.as_object();
+                         out += " " + std::string(x.at("system").as_string()) + "/" + std::string(x.at("object").as_string()) +
+                                "/" + std::string(x.at("id").as_string());
+                       }
+                       return out + "\n";
+                     });
+                   }
                    boost::json::object args{{"connector", ra->connector}};
                    if (!ra->object.empty()) args["object"] = ra->object;
                    if (!ra->since.empty()) args["since"] = ra->since;
@@ -222,6 +242,32 @@ std::vector<subcommand> daemon_subcommands() {
                               "  " + std::string(d.at("reason").as_string()) + "\n";
                      }
                      return out;
+                   });
+                 }});
+  // profile get|explain|split|restore|resync QUERY
+  struct profile_args {
+    std::string action, query, attribute, record, value;
+  };
+  auto pa = std::make_shared<profile_args>();
+  out.push_back({"profile", "Profiles: get QUERY, explain QUERY [ATTRIBUTE], split|restore QUERY --record SYS:OBJ:ID "
+                            "--attribute A --value V, resync QUERY (QUERY: e-mail, profile id or system:id)",
+                 [pa](CLI::App& app) {
+                   app.add_option("action", pa->action, "get, explain, split, restore or resync")
+                       ->required()
+                       ->check(CLI::IsMember({"get", "explain", "split", "restore", "resync"}));
+                   app.add_option("query", pa->query, "E-mail, profile id (p...), phone or system:id")->required();
+                   app.add_option("attribute_name", pa->attribute, "explain: only this attribute's provenance");
+                   app.add_option("--record", pa->record, "split/restore: the record, system:object:id");
+                   app.add_option("--attribute", pa->attribute, "split/restore: the identifier's attribute (email, phone, ...)");
+                   app.add_option("--value", pa->value, "split/restore: the identifier's value");
+                 },
+                 [pa](const ctl_options& o) {
+                   boost::json::object args{{"action", pa->action}, {"query", pa->query}};
+                   if (!pa->attribute.empty()) args["attribute"] = pa->attribute;
+                   if (!pa->record.empty()) args["record"] = pa->record;
+                   if (!pa->value.empty()) args["value"] = pa->value;
+                   return run_daemon_command(o, "profile", boost::json::serialize(args), [pa](const std::string& j) {
+                     return format_profile(boost::json::parse(j), pa->action);
                    });
                  }});
   out.push_back({"version", "Show the daemon's version and protocol", [](CLI::App&) {},

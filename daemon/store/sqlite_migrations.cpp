@@ -116,6 +116,15 @@ CREATE TABLE outbox_last(
   PRIMARY KEY(connector, object, record_key)
 ) WITHOUT ROWID;
 )sql"},
+
+    {5, "first-seen time of records, destination ids of writes",
+     R"sql(
+-- When omnisync first stored a record: profile ids derive from the oldest member, so a rebuild needs it.
+ALTER TABLE records ADD COLUMN first_seen INTEGER NOT NULL DEFAULT 0;
+UPDATE records SET first_seen = stored_at;
+-- The destination record's own id when the profile already links one: the writer updates it by id.
+ALTER TABLE outbox ADD COLUMN target_id TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 // inbox.db: webhook events only, so that acknowledging a webhook never waits behind a poll transaction.

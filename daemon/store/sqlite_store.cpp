@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
@@ -558,8 +559,8 @@ class sqlite_store final : public store {
       for (const auto& rec : batch.records) {
         require(!rec.id.empty(), "record without an id");
         c.prepare(
-             "INSERT INTO records(connector, object, id, payload, source_ts, deleted, stored_at) "
-             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+             "INSERT INTO records(connector, object, id, payload, source_ts, deleted, stored_at, first_seen) "
+             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
              "ON CONFLICT(connector, object, id) DO UPDATE SET payload = excluded.payload, "
              "source_ts = excluded.source_ts, deleted = excluded.deleted, stored_at = excluded.stored_at "
              "WHERE excluded.source_ts >= records.source_ts")
@@ -570,6 +571,7 @@ class sqlite_store final : public store {
             .i64(5, ms(rec.source_updated_at))
             .i64(6, rec.deleted ? 1 : 0)
             .i64(7, ms(t))
+            .i64(8, rec.first_seen == timestamp{} ? ms(t) : ms(rec.first_seen))
             .run();
         if (c.changes() > 0)
           ++sum.written;
@@ -586,13 +588,13 @@ class sqlite_store final : public store {
     return submit<std::optional<stored_record>>(
         reader_, [connector, object, id](reader_ctx& r) -> result<std::optional<stored_record>> {
           auto q = r.state.prepare(
-              "SELECT payload, source_ts, deleted, stored_at FROM records "
+              "SELECT payload, source_ts, deleted, stored_at, first_seen FROM records "
               "WHERE connector = ?1 AND object = ?2 AND id = ?3");
           q.text(1, connector).text(2, object).text(3, id);
           if (!q.step()) return std::optional<stored_record>();
           return std::optional<stored_record>(stored_record{connector, object, id, q.col_text(0),
                                                             from_ms(q.col_i64(1)), q.col_i64(2) != 0,
-                                                            from_ms(q.col_i64(3))});
+                                                            from_ms(q.col_i64(3)), from_ms(q.col_i64(4))});
         });
   }
 
@@ -602,13 +604,13 @@ class sqlite_store final : public store {
         reader_, [connector, object, after_id, limit](reader_ctx& r) -> result<std::vector<stored_record>> {
           std::vector<stored_record> out;
           auto q = r.state.prepare(
-              "SELECT id, payload, source_ts, deleted, stored_at FROM records "
+              "SELECT id, payload, source_ts, deleted, stored_at, first_seen FROM records "
               "WHERE connector = ?1 AND object = ?2 AND id > ?3 ORDER BY id LIMIT ?4");
           q.text(1, connector).text(2, object).text(3, after_id).i64(4, static_cast<std::int64_t>(
                                                                            std::clamp<std::size_t>(limit, 1, 100000)));
           while (q.step())
             out.push_back(stored_record{connector, object, q.col_text(0), q.col_text(1), from_ms(q.col_i64(2)),
-                                        q.col_i64(3) != 0, from_ms(q.col_i64(4))});
+                                        q.col_i64(3) != 0, from_ms(q.col_i64(4)), from_ms(q.col_i64(5))});
           return out;
         });
   }
@@ -733,7 +735,7 @@ class sqlite_store final : public store {
           {
             auto q = c.prepare(
                 "SELECT o.id, o.connector, o.object, o.record_key, o.payload, o.attempts, o.next_attempt_at, "
-                "o.last_error FROM outbox o "
+                "o.last_error, o.target_id FROM outbox o "
                 "WHERE o.next_attempt_at <= ?1 AND (?2 IS NULL OR o.connector = ?2) AND NOT EXISTS ("
                 "SELECT 1 FROM outbox b WHERE b.state = 1 AND b.next_attempt_at > ?1 AND b.connector = o.connector "
                 "AND b.object = o.object AND b.record_key = o.record_key) "
@@ -746,6 +748,7 @@ class sqlite_store final : public store {
               it.attempts = static_cast<int>(q.col_i64(5)) + 1;
               it.next_attempt_at = from_ms(q.col_i64(6));
               it.last_error = q.col_text(7);
+              it.write.target_id = q.col_text(8);
               out.push_back(std::move(it));
             }
           }
@@ -916,7 +919,9 @@ class sqlite_store final : public store {
         auto op = submit<void>(state_writer_, [this, dl](connection& c) -> result<void> {
           c.prepare("DELETE FROM dead_letters WHERE id = ?1").i64(1, dl.id).run();
           if (c.changes() == 0) return omnisync::errc::not_found;
-          enqueue_one(c, {dl.entry.connector, dl.entry.object, dl.entry.record_id, dl.entry.payload}, now(), true);
+          outbox_write w(dl.entry.connector, dl.entry.object, dl.entry.record_id, dl.entry.payload);
+          w.target_id = target_id_of(dl.entry.meta);
+          enqueue_one(c, w, now(), true);
           return {};
         });
         co_return co_await std::move(op);
@@ -1134,6 +1139,15 @@ class sqlite_store final : public store {
     return q.step() && q.col_i64(0) == payload_hash(w.payload);
   }
 
+  /// A rejected write's dead letter keeps the destination id in its meta (`{"target_id": "..."}`).
+  static std::string target_id_of(const std::string& meta) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(meta, ec);
+    if (ec || !v.is_object()) return {};
+    const auto* t = v.as_object().if_contains("target_id");
+    return t && t->is_string() ? std::string(t->as_string()) : std::string();
+  }
+
   static bool enqueue_one(connection& c, const outbox_write& w, timestamp t, bool keep_pending = false) {
     require(!w.connector.empty() && !w.object.empty() && !w.record_key.empty(),
             "outbox write needs a connector, an object and a record key");
@@ -1143,22 +1157,26 @@ class sqlite_store final : public store {
       q.text(1, w.connector).text(2, w.object).text(3, w.record_key);
       if (q.step()) return false;
     } else {
-      c.prepare("UPDATE outbox SET payload = ?4 WHERE connector = ?1 AND object = ?2 AND record_key = ?3 AND state = 0")
+      c.prepare(
+           "UPDATE outbox SET payload = ?4, target_id = ?5 "
+           "WHERE connector = ?1 AND object = ?2 AND record_key = ?3 AND state = 0")
           .text(1, w.connector)
           .text(2, w.object)
           .text(3, w.record_key)
           .text(4, w.payload)
+          .text(5, w.target_id)
           .run();
       if (c.changes() > 0) return false;
     }
     c.prepare(
-         "INSERT INTO outbox(connector, object, record_key, payload, next_attempt_at, enqueued_at) "
-         "VALUES(?1, ?2, ?3, ?4, ?5, ?5)")
+         "INSERT INTO outbox(connector, object, record_key, payload, next_attempt_at, enqueued_at, target_id) "
+         "VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6)")
         .text(1, w.connector)
         .text(2, w.object)
         .text(3, w.record_key)
         .text(4, w.payload)
         .i64(5, ms(t))
+        .text(6, w.target_id)
         .run();
     return true;
   }

@@ -79,6 +79,9 @@ struct source_record {
   std::string payload;                                   ///< JSON text
   timestamp source_updated_at{};                         ///< the vendor's modification stamp
   bool deleted = false;
+  /// When omnisync first stored the record; kept from the first insert on (a later copy does not change it).
+  /// {} on append: now. The profile layer orders records by it, so a rebuild gives the same profile ids.
+  timestamp first_seen{};
 };
 
 /// A page of records and the cursor that covers it. The records are upserted by (connector, object, id) and
@@ -107,6 +110,7 @@ struct stored_record {
   timestamp source_updated_at{};
   bool deleted = false;
   timestamp stored_at{};
+  timestamp first_seen{};
 };
 
 struct cursor_entry {
@@ -148,6 +152,8 @@ struct outbox_write {
       : connector(std::move(c)), object(std::move(o)), record_key(std::move(key)), payload(std::move(p)) {}
   std::string connector, object, record_key;
   std::string payload;                                   ///< JSON text
+  /// The destination's own id of the record when it is already known (update by id; see adapters::write_item).
+  std::string target_id;
 };
 
 struct enqueue_summary {

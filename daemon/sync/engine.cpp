@@ -1,6 +1,7 @@
 #include "daemon/sync/engine.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -17,6 +18,7 @@
 #include "adapters/common/crypto.hpp"
 #include "daemon/http/listener.hpp"
 #include "daemon/http/metrics.hpp"
+#include "daemon/profile/book.hpp"
 #include "mapping/mapping.hpp"
 #include "mapping/plan_impl.hpp"
 
@@ -66,6 +68,58 @@ bool agrees_value(const json::value& a, const json::value& b) {
   if (a.is_number() && b.is_number()) return a.to_number<double>() == b.to_number<double>();
   return a == b;
 }
+
+/// Whether `there` (a destination record as its own mapping reads it) already holds everything `write` would set:
+/// every member of `write` is in `there` with the same value (objects member by member; a null written to a
+/// field that is absent counts as the same).
+bool covers_value(const json::value& write, const json::value& there) {
+  if (write.is_object() && there.is_object()) {
+    for (const auto& kv : write.as_object()) {
+      const auto* other = there.as_object().if_contains(kv.key());
+      if (!other) {
+        if (kv.value().is_null()) continue;
+        return false;
+      }
+      if (!covers_value(kv.value(), *other)) return false;
+    }
+    return true;
+  }
+  if (write.is_number() && there.is_number()) return write.to_number<double>() == there.to_number<double>();
+  return write == there;
+}
+
+bool covers(const std::string& write, const std::string& there) {
+  boost::system::error_code e1, e2;
+  auto a = json::parse(write, e1);
+  auto b = json::parse(there, e2);
+  return !e1 && !e2 && covers_value(a, b);
+}
+
+/// Lets coroutines take turns through a section that contains co_awaits (an async mutex; FIFO by Asio's channel).
+class turnstile {
+ public:
+  explicit turnstile(asio::any_io_executor ex) : ch_(std::move(ex), 1) {}
+  class ticket {
+   public:
+    explicit ticket(turnstile* t) : t_(t) {}
+    ticket(ticket&& o) noexcept : t_(std::exchange(o.t_, nullptr)) {}
+    ticket& operator=(ticket&&) = delete;
+    ~ticket() { release(); }
+    void release() {
+      if (t_) std::exchange(t_, nullptr)->ch_.try_receive([](boost::system::error_code) {});
+    }
+
+   private:
+    turnstile* t_;
+  };
+  asio::awaitable<ticket> acquire() {
+    co_await ch_.async_send(boost::system::error_code(), asio::use_awaitable);
+    co_return ticket(this);
+  }
+
+ private:
+  asio::experimental::concurrent_channel<void(boost::system::error_code)> ch_;
+};
 
 /// "250ms", "30s", "15m", "6h", "1d", "off"/"0"; `fallback` when empty or unreadable.
 milliseconds parse_interval(const std::string& text, milliseconds fallback) {
@@ -161,7 +215,15 @@ struct engine::impl {
   http::metric_family<http::metric_gauge>* dead_letter_count = nullptr;
   http::metric_family<http::metric_histogram>* page_seconds = nullptr;
 
-  impl(asio::any_io_executor e, store::store& s, engine_options o) : ex(std::move(e)), db(s), opt(o) {}
+  // The 360 view: the profile book (derived from the stored records, rebuilt at start-up) and the turnstile that
+  // keeps the book's changes and the outbox in one order.
+  mutable std::mutex book_mu;
+  std::shared_ptr<const profile::settings> profile_rules = std::make_shared<profile::settings>();
+  std::unique_ptr<profile::book> book = std::make_unique<profile::book>(profile_rules);
+  std::atomic<bool> profiles_ready{false};
+  turnstile order;
+
+  impl(asio::any_io_executor e, store::store& s, engine_options o) : ex(std::move(e)), db(s), opt(o), order(ex) {}
 
   std::shared_ptr<const plan_set> current_plans() const {
     std::lock_guard lk(mu);
@@ -178,14 +240,9 @@ struct engine::impl {
 
   /// What one batch of source records turns into.
   struct processed {
-    /// Per mapped record: the writes to the other connectors, and `self` — the record as its own system's
-    /// outbound mapping would write it, used to recognise the echo of omnisync's own write.
-    struct record_writes {
-      std::optional<store::outbox_write> self;
-      std::vector<store::outbox_write> writes;
-    };
-    std::vector<record_writes> records;
+    std::vector<store::outbox_write> writes;
     std::vector<store::dead_letter_entry> failures;
+    std::size_t profiles = 0;  ///< profiles whose golden values or KPIs were recomputed
   };
 
   /// Applies outbound plan `p` to a canonical record: the write, or nullopt when the destination's required fields
@@ -210,52 +267,69 @@ struct engine::impl {
     return store::outbox_write(connector, p->object(), key, std::move(payload));
   }
 
-  /// Maps each record with the inbound plan of (kind, object) and the result with the outbound plans. Records
-  /// themselves are stored raw by the caller (the source's truth); a record that fails mapping is dead-lettered
-  /// with the reason and not propagated.
-  void process(const connector_state& src, const std::string& object, const std::vector<store::source_record>& recs,
+  /// The writes that bring every subscribed destination in line with the profiles in `affected`: each profile's
+  /// canonical record (golden values, KPIs, id) through every outbound mapping of every writable connector. A
+  /// destination record the profile already links is updated by its id, and not at all when it already holds
+  /// every value (`covers`); one deleted at the source is left alone. Caller holds book_mu.
+  void profile_writes(const std::set<profile::profile_id>& affected, evaluator_cache& evals, processed& out) {
+    auto ps = current_plans();
+    for (const auto& pid : affected) {
+      if (!book->contains(pid) || !book->is_person(pid)) continue;
+      ++out.profiles;
+      const std::string canonical = book->canonical_json(pid);
+      for (const auto& p : ps->all) {
+        if (p->direction() != mapping::direction::outbound) continue;
+        for (const auto& dst : conns) {
+          if (dst->cfg.kind != p->system() || !dst->cfg.enabled || !dst->writable) continue;
+          bool deleted = false;
+          auto target = book->member_id(pid, dst->cfg.name, p->object(), &deleted);
+          if (deleted) continue;
+          auto w = outbound(evals, p, dst->cfg.name, canonical);
+          if (!w) continue;
+          if (target) {
+            w->target_id = *target;
+            if (auto self = book->record_json(dst->cfg.name, p->object(), *target)) {
+              auto now_there = outbound(evals, p, dst->cfg.name, *self);
+              if (now_there && covers(w->payload, now_there->payload)) continue;  // nothing to change there
+            }
+          }
+          out.writes.push_back(std::move(*w));
+        }
+      }
+    }
+  }
+
+  /// Maps each record with the inbound plan of (kind, object), takes it into the profile book, and computes the
+  /// writes for the profiles it changed. Records themselves are stored raw by the caller (the source's truth); a
+  /// record that fails mapping is dead-lettered with the reason. Sets each record's first_seen (kept from the
+  /// first time the book saw it, so a rebuild gives the same profile ids).
+  void process(const connector_state& src, const std::string& object, std::vector<store::source_record>& recs,
                evaluator_cache& evals, processed& out, std::int64_t& failures) {
     auto ps = current_plans();
     auto in = ps->inbound(src.cfg.kind, object);
+    const auto now = now_ms();
+    std::lock_guard lk(book_mu);
+    for (auto& r : recs) {
+      auto seen = book->first_seen(src.cfg.name, object, r.id);
+      r.first_seen = seen ? timestamp(milliseconds(*seen)) : now;
+    }
     if (!in) return;  // nothing maps this object: stored for later, nothing to propagate
     auto& ev = evals.get(in);
     mapping::record_error err;
-    std::string canonical;
-    const auto targets = in->targets();
+    std::set<profile::profile_id> affected;
     for (const auto& r : recs) {
-      if (r.deleted) continue;
+      const profile::record_meta meta(src.cfg.name, object, r.id, r.first_seen.time_since_epoch().count(),
+                                      r.source_updated_at.time_since_epoch().count(), r.deleted);
       const mapping::mapped_record* m = ev.apply(r.payload, err);
-      if (!m) {
+      if (!m && !r.deleted) {
         ++failures;
         out.failures.emplace_back(store::retry_target::none, src.cfg.name, object, r.id, std::string(), "mapping",
                                   err.format(), r.payload, std::string("{}"));
         continue;
       }
-      canonical.clear();
-      m->append_json(*in, canonical);
-      // _profile_id: provisional, from the email (see engine.hpp).
-      std::string email;
-      for (std::size_t i = 0; i < targets.size() && i < m->fields.size(); ++i)
-        if (targets[i] == "email" && m->fields[i].k == mapping::value::kind::string) email = m->fields[i].s;
-      const auto pid = provisional_profile_id(email);
-      if (!pid.empty() && canonical.size() >= 2) {
-        std::string head = "{\"_profile_id\":\"" + pid + "\"";
-        canonical = canonical.size() > 2 ? head + "," + canonical.substr(1) : head + "}";
-      }
-      processed::record_writes rw;
-      for (const auto& p : ps->all) {
-        if (p->direction() != mapping::direction::outbound) continue;
-        if (src.cfg.kind == p->system() && p->object() == object) {
-          rw.self = outbound(evals, p, src.cfg.name, canonical);
-          continue;
-        }
-        for (const auto& dst : conns) {
-          if (dst.get() == &src || dst->cfg.kind != p->system() || !dst->cfg.enabled || !dst->writable) continue;
-          if (auto w = outbound(evals, p, dst->cfg.name, canonical)) rw.writes.push_back(std::move(*w));
-        }
-      }
-      if (!rw.writes.empty()) out.records.push_back(std::move(rw));
+      book->apply(meta, *in, m, affected);
     }
+    profile_writes(affected, evals, out);
   }
 
   /// Stores a page: dead letters and outbox first, then the records with the cursor in one transaction, so a
@@ -263,6 +337,7 @@ struct engine::impl {
   asio::awaitable<omnisync::result<store::append_summary>> store_records(
       connector_state& c, const std::string& object, std::vector<store::source_record> recs,
       std::optional<std::string> cursor, bool partial, evaluator_cache& evals, object_state* os) {
+    while (!profiles_ready.load()) co_await sleep_for(milliseconds(20));  // the book is loaded at start-up first
     if (partial) {
       std::vector<store::source_record> merged;
       for (auto& r : recs) {
@@ -273,6 +348,10 @@ struct engine::impl {
       }
       recs = std::move(merged);
     }
+    // The book, the outbox and the records move in one order: a page's writes are computed and queued, and its
+    // records stored, before the next page's — so a later golden value never loses to an earlier one (the outbox
+    // keeps the last payload per record), and a rebuild of the book never misses a page being stored.
+    auto turn = co_await order.acquire();
     processed out;
     std::int64_t failures = 0;
     process(c, object, recs, evals, out, failures);
@@ -281,35 +360,12 @@ struct engine::impl {
       if (!added) co_return added.error();
       if (dead_letters) dead_letters->with({c.cfg.name, "mapping"}).inc();
     }
-    // Echoes: a record that reads back exactly as omnisync last wrote it changed because of us; passing it on
-    // would start a ping-pong between systems.
-    std::vector<store::outbox_write> probes;
-    std::vector<std::size_t> probed;
-    for (std::size_t i = 0; i < out.records.size(); ++i)
-      if (out.records[i].self) {
-        probes.push_back(*out.records[i].self);
-        probed.push_back(i);
-      }
-    std::vector<bool> echo(out.records.size(), false);
-    if (!probes.empty()) {
-      auto seen = co_await db.outbox_last_written(probes);
-      if (!seen) co_return seen.error();
-      for (std::size_t j = 0; j < probed.size() && j < seen->size(); ++j)
-        echo[probed[j]] = (*seen)[j] && agrees((*seen)[j].value(), probes[j].payload);
-    }
-    std::vector<store::outbox_write> writes;
-    std::int64_t echoes = 0;
-    for (std::size_t i = 0; i < out.records.size(); ++i) {
-      if (echo[i]) {
-        ++echoes;
-        continue;
-      }
-      for (auto& w : out.records[i].writes) writes.push_back(std::move(w));
-    }
-    if (echoes > 0) spdlog::debug("{}: {} {} record(s) were echoes of our own writes: not propagated", c.cfg.name, echoes, object);
-    if (!writes.empty()) {
-      auto q = co_await db.outbox_enqueue(std::move(writes), std::nullopt);
+    // A write equal to what was last written to that record is skipped by the store: the echo of omnisync's own
+    // write (read back by a poll or a webhook) recomputes the same golden values and so writes nothing.
+    if (!out.writes.empty()) {
+      auto q = co_await db.outbox_enqueue(std::move(out.writes), std::nullopt);
       if (!q) co_return q.error();
+      if (q->unchanged > 0) spdlog::debug("{}: {} write(s) equal to what the destination last got: skipped", c.cfg.name, q->unchanged);
     }
     timestamp newest{};
     for (const auto& r : recs) newest = std::max(newest, r.source_updated_at);
@@ -631,6 +687,111 @@ struct engine::impl {
     }
   }
 
+  // ---- profiles ---------------------------------------------------------------------------------------------
+
+  std::shared_ptr<const profile::settings> configured_rules = std::make_shared<profile::settings>();
+  std::atomic<bool> rebuild_requested{true};
+
+  /// The configured rules plus the inbound mappings' hints (`owner: true`, `merge:`) for each connector.
+  std::shared_ptr<const profile::settings> effective_rules() {
+    auto s = std::make_shared<profile::settings>(*configured_rules);
+    auto ps = current_plans();
+    std::lock_guard lk(mu);
+    for (const auto& c : conns)
+      for (const auto& p : ps->all)
+        if (p->direction() == mapping::direction::inbound && p->system() == c->cfg.kind)
+          for (const auto& problem : s->survivorship.apply_hints(c->cfg.name, p->hints()))
+            spdlog::warn("survivorship: {}: {}", p->file(), problem);
+    return s;
+  }
+
+  static std::string splits_json(const std::vector<profile::link_ref>& splits) {
+    json::array a;
+    for (const auto& l : splits)
+      a.push_back(json::object{{"system", l.record.system}, {"object", l.record.object}, {"id", l.record.id},
+                               {"attribute", l.attribute}, {"value", l.value}});
+    return json::serialize(a);
+  }
+
+  /// Rebuilds the book from the store: the stored splits first, then every stored record of every connector's
+  /// objects, mapped with today's mappings (the resolver's result does not depend on the order). Holds the
+  /// turnstile, so no page is stored meanwhile.
+  asio::awaitable<void> rebuild_profiles() {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto turn = co_await order.acquire();
+    auto rules = effective_rules();
+    auto fresh = std::make_unique<profile::book>(rules);
+    auto stored_splits = co_await db.meta_get("profile.splits");
+    if (stored_splits && *stored_splits) {
+      boost::system::error_code ec;
+      auto v = json::parse(**stored_splits, ec);
+      if (!ec && v.is_array())
+        for (const auto& x : v.as_array()) {
+          if (!x.is_object()) continue;
+          auto str = [&](const char* k) {
+            const auto* f = x.as_object().if_contains(k);
+            return f && f->is_string() ? std::string(f->as_string()) : std::string();
+          };
+          profile::link_ref l{profile::record_ref{str("system"), str("object"), str("id")}, str("attribute"), str("value")};
+          fresh->preload_split(l);
+        }
+    }
+    evaluator_cache evals;
+    auto ps = current_plans();
+    std::vector<connector_state*> list;
+    {
+      std::lock_guard lk(mu);
+      for (auto& c : conns) list.push_back(c.get());
+    }
+    std::size_t n = 0;
+    std::set<profile::profile_id> ignored;
+    mapping::record_error err;
+    for (auto* c : list) {
+      for (auto& o : c->objects) {
+        const std::string object = o->st.object;
+        auto in = ps->inbound(c->cfg.kind, object);
+        if (!in) continue;
+        auto& ev = evals.get(in);
+        std::string after;
+        for (;;) {
+          auto page = co_await db.record_scan(c->cfg.name, object, after, 2000);
+          if (!page) {
+            spdlog::error("profiles: reading stored {} {} records failed: {}", c->cfg.name, object, page.error().message());
+            break;
+          }
+          if (page->empty()) break;
+          for (const auto& r : *page) {
+            const mapping::mapped_record* m = ev.apply(r.payload, err);
+            if (!m && !r.deleted) continue;  // dead-lettered when it arrived
+            const profile::record_meta meta(c->cfg.name, object, r.id, r.first_seen.time_since_epoch().count(),
+                                            r.source_updated_at.time_since_epoch().count(), r.deleted);
+            fresh->apply(meta, *in, m, ignored);
+            ignored.clear();
+            ++n;
+          }
+          after = page->back().id;
+        }
+      }
+    }
+    const auto st = fresh->stats();
+    {
+      std::lock_guard lk(book_mu);
+      profile_rules = rules;
+      book = std::move(fresh);
+    }
+    profiles_ready = true;
+    spdlog::info("profiles: {} stored records resolved into {} profiles ({} interactions) in {:.2f} s", n, st.profiles,
+                 st.interaction_records, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+
+  /// Loads the book at start-up and again after a reload changed the rules or the mappings.
+  asio::awaitable<void> profile_loop() {
+    for (;;) {
+      if (rebuild_requested.exchange(false)) co_await rebuild_profiles();
+      co_await sleep_for(milliseconds(200));
+    }
+  }
+
   /// Queue depths for /metrics, refreshed every few seconds (status reads them on demand).
   asio::awaitable<void> gauges_loop() {
     for (;;) {
@@ -685,6 +846,7 @@ struct engine::impl {
           std::map<std::int64_t, const store::outbox_item*> by_id;
           for (std::size_t i = at; i < std::min(list.size(), at + batch); ++i) {
             chunk.emplace_back(list[i].id, list[i].write.record_key, list[i].write.payload);
+            chunk.back().target_id = list[i].write.target_id;
             by_id[list[i].id] = &list[i];
           }
           auto res = co_await c.adapter->write(object, std::move(chunk));
@@ -722,8 +884,10 @@ struct engine::impl {
                                     now_ms() + opt.write_retry * (1 << std::min(it->attempts, 8)));
           }
           for (const auto* it : rejected) {
+            json::object meta;
+            if (!it->write.target_id.empty()) meta["target_id"] = it->write.target_id;
             store::dead_letter_entry e(store::retry_target::outbox, c.cfg.name, object, it->write.record_key,
-                                       std::string(), "write", errors[it->id], it->write.payload, std::string("{}"));
+                                       std::string(), "write", errors[it->id], it->write.payload, json::serialize(meta));
             co_await db.dead_letter_add(std::move(e));
             std::vector<std::int64_t> one{it->id};
             co_await db.outbox_ack(std::move(one));  // leaves the queue; the dead letter holds it
@@ -774,8 +938,64 @@ engine::~engine() = default;
 void engine::set_mappings(std::vector<std::shared_ptr<const mapping::plan>> plans) {
   auto ps = std::make_shared<plan_set>();
   ps->all = std::move(plans);
-  std::lock_guard lk(impl_->mu);
-  impl_->plans = std::move(ps);
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->plans = std::move(ps);
+  }
+  impl_->rebuild_requested = true;  // profiles are derived through the mappings
+}
+
+void engine::set_profile_rules(std::shared_ptr<const profile::settings> rules) {
+  if (!rules) return;
+  impl_->configured_rules = std::move(rules);
+  impl_->rebuild_requested = true;
+}
+
+std::optional<profile_report> engine::profile_get(std::string_view query) const {
+  std::lock_guard lk(impl_->book_mu);
+  auto pid = impl_->book->find(query);
+  if (!pid) return std::nullopt;
+  auto v = impl_->book->view(*pid);
+  if (!v) return std::nullopt;
+  profile_report r;
+  r.view = std::move(*v);
+  r.why = impl_->book->explain(*pid);
+  return r;
+}
+
+profile::book_stats engine::profile_stats() const {
+  std::lock_guard lk(impl_->book_mu);
+  return impl_->book->stats();
+}
+
+bool engine::profiles_ready() const { return impl_->profiles_ready.load(); }
+
+asio::awaitable<omnisync::result<std::size_t>> engine::profile_split(profile::link_ref link, bool restore) {
+  auto self = impl_;
+  auto turn = co_await self->order.acquire();
+  impl::processed out;
+  evaluator_cache evals;
+  std::string splits;
+  bool ok = false;
+  {
+    std::lock_guard lk(self->book_mu);
+    std::set<profile::profile_id> affected;
+    ok = restore ? self->book->restore(link, affected) : self->book->split(link, affected);
+    if (ok) {
+      self->profile_writes(affected, evals, out);
+      splits = impl::splits_json(self->book->splits());
+    }
+  }
+  if (!ok) co_return make_error_code(errc::not_found);
+  // The decision first (a rebuild replays it), then the writes it causes.
+  auto saved = co_await self->db.meta_set("profile.splits", splits);
+  if (!saved) co_return saved.error();
+  const std::size_t n = out.writes.size();
+  if (!out.writes.empty()) {
+    auto q = co_await self->db.outbox_enqueue(std::move(out.writes), std::nullopt);
+    if (!q) co_return q.error();
+  }
+  co_return n;
 }
 
 void engine::add(std::unique_ptr<adapters::connector> c, const config::connector_common& cfg) {
@@ -803,6 +1023,7 @@ std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> engi
   std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> out;
   auto self = impl_;
   out.emplace_back("queue gauges", [self] { return self->gauges_loop(); });
+  out.emplace_back("profiles", [self] { return self->profile_loop(); });
   std::lock_guard lk(impl_->mu);
   for (auto& c : impl_->conns) {
     if (!c->cfg.enabled) continue;

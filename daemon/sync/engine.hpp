@@ -13,8 +13,11 @@
 /// and loses nothing. Writes equal to what was last written to a record are skipped by the store, which stops
 /// ping-pong between two systems.
 ///
-/// Until the 360-view layer exists, `_profile_id` for outbound mappings is derived from the normalised email
-/// ("p" + 16 hex digits of its SHA-256): the same person in two systems gets the same key.
+/// The 360 view sits between mapping and the outbox: every mapped record goes into the profile book (identity
+/// resolution, survivorship, timeline, KPIs; daemon/profile/book.hpp), and the profiles it changed are written
+/// to every subscribed destination through the outbound mappings — to the record the profile already links there
+/// (by its id), else by upsert key. A write equal to what that record last got is skipped, so the echo of our
+/// own write comes back, recomputes the same profile and stops. The book is rebuilt from the store at start-up.
 ///
 /// Threading: every loop runs on the executor it is spawned on (the application's task group strand), and the
 /// adapters are used only from those loops. `status()`, `pause()`, `resume()` and `request_resync()` may be
@@ -34,6 +37,7 @@
 
 #include "adapters/connector.hpp"
 #include "daemon/config/daemon_config.hpp"
+#include "daemon/profile/book.hpp"
 #include "daemon/store/store.hpp"
 
 namespace omnisync::mapping {
@@ -106,6 +110,12 @@ struct lint_finding {
   std::string message;
 };
 
+/// What `omnisyncctl profile get` shows: the profile and why it looks that way.
+struct profile_report {
+  profile::profile_view view;
+  std::optional<profile::explanation> why;
+};
+
 struct resync_request {
   std::string connector;
   std::string object;                  ///< empty: every object of the connector
@@ -121,8 +131,10 @@ class engine {
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
 
-  /// Replaces the compiled mappings (start-up and reload).
+  /// Replaces the compiled mappings (start-up and reload); the profile book is rebuilt.
   void set_mappings(std::vector<std::shared_ptr<const mapping::plan>> plans);
+  /// Replaces the identity / survivorship / KPI rules (start-up and reload); the profile book is rebuilt.
+  void set_profile_rules(std::shared_ptr<const profile::settings> rules);
   void add(std::unique_ptr<adapters::connector> c, const config::connector_common& cfg);
 
   /// Every connector's webhook endpoint (for the HTTP listener).
@@ -141,6 +153,14 @@ class engine {
   omnisync::result<std::vector<std::string>> request_resync(const resync_request& req);
 
   std::vector<connector_status> status() const;
+
+  /// A profile by id, e-mail, phone or "system:id"; nullopt when none matches. Any thread.
+  std::optional<profile_report> profile_get(std::string_view query) const;
+  profile::book_stats profile_stats() const;
+  bool profiles_ready() const;
+  /// Removes (or restores) one identity link, stores the decision and queues the writes it causes. Returns how
+  /// many writes; errc::not_found when the record does not hold that identifier.
+  boost::asio::awaitable<omnisync::result<std::size_t>> profile_split(profile::link_ref link, bool restore);
 
   /// Checks every mapping file used by a connector against that system's metadata (`describe`): unknown fields,
   /// writes to read-only or formula fields, values longer than a field allows, upserts on a field that is not an

@@ -93,9 +93,16 @@ TEST_CASE("store: migrates from every earlier schema version", "[store][migratio
         // Data written at the old version must survive the upgrade.
         if (n >= 1) {
           ok(s->meta_set("written_at", std::to_string(n)));
-          ok(s->append_records({"sf", "Contact", {rec("003A", R"({"v":1})")}, "c1", {}}));
+          if (n >= 5) ok(s->append_records({"sf", "Contact", {rec("003A", R"({"v":1})")}, "c1", {}}));
           ok(s->inbox_append({"hubspot", "ev-1", clock.now(), "{}", "body"}));
         }
+      }
+      if (n >= 1 && n < 5) {
+        // The code writes today's columns: a record written by an older release goes in as that release did.
+        raw_db raw(dir / "state.db");
+        raw.exec("INSERT INTO records(connector, object, id, payload, source_ts, deleted, stored_at) "
+                 "VALUES('sf', 'Contact', '003A', '{\"v\":1}', 1, 0, 1234)");
+        raw.exec("INSERT INTO cursors(connector, object, value, updated_at) VALUES('sf', 'Contact', 'c1', 1)");
       }
       {
         raw_db raw(dir / "state.db");
@@ -110,6 +117,15 @@ TEST_CASE("store: migrates from every earlier schema version", "[store][migratio
         CHECK(ok(s->cursor_get("sf", "Contact")) == std::optional<std::string>("c1"));
         CHECK(ok(s->inbox_append({"hubspot", "ev-1", clock.now(), "{}", "body"})) == append_outcome::duplicate);
         CHECK(ok(s->get_counts()).records_per_connector.at("sf") == 1);
+        auto r = ok(s->record_get("sf", "Contact", "003A"));
+        REQUIRE(r.has_value());
+        // first_seen: migrated from stored_at for rows of older releases; kept by later copies.
+        if (n < 5) CHECK(r->first_seen.time_since_epoch().count() == 1234);
+        ok(s->append_records({"sf", "Contact", {rec("003A", R"({"v":2})")}, "c2", {}}));
+        auto again = ok(s->record_get("sf", "Contact", "003A"));
+        REQUIRE(again.has_value());
+        CHECK(again->first_seen == r->first_seen);
+        CHECK(again->payload == R"({"v":2})");
       }
       // Every feature works on the migrated database.
       CHECK(ok(s->outbox_enqueue({write_of("k", "{}")}, {})).inserted == 1);

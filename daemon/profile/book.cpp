@@ -1,0 +1,403 @@
+#include "daemon/profile/book.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+#include "daemon/profile/from_mapping.hpp"
+#include "mapping/plan_impl.hpp"
+
+namespace omnisync::profile {
+namespace json = boost::json;
+using vkind = mapping::value::kind;
+
+std::string record_key(std::string_view system, std::string_view object, std::string_view id) {
+  std::string k;
+  k.reserve(system.size() + object.size() + id.size() + 2);
+  k.append(system).append(":").append(object).append(":").append(id);
+  return k;
+}
+
+namespace {
+
+json::value to_json(const mapping::value& v) {
+  switch (v.k) {
+    case vkind::missing:
+    case vkind::null: return nullptr;
+    case vkind::boolean: return v.b;
+    case vkind::integer: return v.i;
+    case vkind::number: return v.d;
+    case vkind::string: return json::string(v.s);
+    case vkind::array: {
+      json::array a;
+      for (const auto& x : v.items) a.push_back(to_json(x));
+      return a;
+    }
+    case vkind::object: {
+      json::object o;
+      for (std::size_t i = 0; i < v.items.size() && i < v.keys.size(); ++i) o[v.keys[i]] = to_json(v.items[i]);
+      return o;
+    }
+  }
+  return nullptr;
+}
+
+/// Sets `a.b.c` in `root` as nested objects (what outbound mappings read as dotted paths).
+void put_path(json::object& root, std::string_view path, json::value v) {
+  json::object* at = &root;
+  for (;;) {
+    auto dot = path.find('.');
+    if (dot == std::string_view::npos) {
+      (*at)[path] = std::move(v);
+      return;
+    }
+    auto& next = (*at)[path.substr(0, dot)];
+    if (!next.is_object()) next = json::object();
+    at = &next.as_object();
+    path.remove_prefix(dot + 1);
+  }
+}
+
+/// A rough normal form for the index of interactions waiting for their person (the resolver decides the match).
+std::string hint_key(std::string_view attribute, std::string_view value) {
+  std::string v;
+  if (attribute == "email") {
+    for (char c : value)
+      if (!std::isspace(static_cast<unsigned char>(c))) v += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  } else if (attribute == "phone") {
+    for (char c : value)
+      if (std::isdigit(static_cast<unsigned char>(c)) || c == '+') v += c;
+  } else {
+    v.assign(value);
+  }
+  std::string k(attribute);
+  k += '\x1f';
+  k += v;
+  return k;
+}
+
+}  // namespace
+
+struct book::impl {
+  explicit impl(const settings& s) : res(s.identity) {}
+
+  struct person_rec {
+    std::string system, object, id;
+    std::int64_t first_seen = 0, source_ts = 0;
+    bool deleted = false;
+    bool person = false;  // has an e-mail or phone identity
+    std::vector<std::pair<std::string, mapping::value>> attrs;
+  };
+  struct interaction {
+    std::int64_t first_seen = 0;
+    bool deleted = false;
+    std::vector<event> events;
+    std::vector<std::pair<std::string, std::string>> person;
+    std::optional<std::uint64_t> attached;
+  };
+
+  resolver res;
+  std::unordered_map<std::string, person_rec> people;
+  std::unordered_map<std::string, interaction> interactions;
+  std::unordered_map<std::uint64_t, std::set<std::string>> events_by_profile;
+  std::unordered_map<std::string, std::set<std::string>> waiting;  // hint key -> interactions not yet attached
+  std::set<std::pair<std::string, std::string>> objects;           // (system, object) of people seen
+  std::size_t merges = 0, unattached = 0;
+
+  void unwait(const std::string& subject, const interaction& in) {
+    for (const auto& [a, v] : in.person) {
+      auto it = waiting.find(hint_key(a, v));
+      if (it == waiting.end()) continue;
+      it->second.erase(subject);
+      if (it->second.empty()) waiting.erase(it);
+    }
+  }
+
+  /// Attaches an interaction's events to the profile its person keys resolve to now.
+  void attach(const std::string& subject, std::set<profile_id>& affected) {
+    auto it = interactions.find(subject);
+    if (it == interactions.end()) return;
+    auto& in = it->second;
+    std::optional<profile_id> to;
+    if (!in.deleted && !in.events.empty()) {
+      mapped_identity who;
+      who.pairs = in.person;
+      const auto keys = who.keys();
+      to = res.resolve(keys);
+    }
+    const std::optional<std::uint64_t> target = to ? std::optional<std::uint64_t>(to->value) : std::nullopt;
+    if (in.attached && in.attached != target) {
+      auto e = events_by_profile.find(*in.attached);
+      if (e != events_by_profile.end()) {
+        e->second.erase(subject);
+        if (e->second.empty()) events_by_profile.erase(e);
+      }
+      affected.insert(profile_id{*in.attached});
+    }
+    const bool was_waiting = !in.attached;
+    if (target) {
+      if (in.attached != target) affected.insert(*to);
+      events_by_profile[*target].insert(subject);
+      if (was_waiting) unwait(subject, in);
+    } else if (!in.deleted && !in.events.empty()) {
+      for (const auto& [a, v] : in.person) waiting[hint_key(a, v)].insert(subject);
+    }
+    in.attached = target;
+  }
+
+  /// After the resolver changed: events of the profiles involved are attached again.
+  void after_change(const change& ch, std::set<profile_id>& affected) {
+    std::vector<profile_id> involved = ch.retired;
+    involved.insert(involved.end(), ch.touched.begin(), ch.touched.end());
+    if (ch.profile) involved.push_back(*ch.profile);
+    for (const auto& p : ch.touched) affected.insert(p);
+    if (ch.profile) affected.insert(*ch.profile);
+    merges += ch.retired.size();
+    std::vector<std::string> again;
+    for (const auto& p : involved) {
+      auto e = events_by_profile.find(p.value);
+      if (e == events_by_profile.end()) continue;
+      again.insert(again.end(), e->second.begin(), e->second.end());
+    }
+    for (const auto& s : again) attach(s, affected);
+  }
+
+  /// Interactions waiting for one of these keys try again.
+  void wake_waiting(const std::vector<std::pair<std::string, std::string>>& keys, std::set<profile_id>& affected) {
+    if (waiting.empty()) return;
+    std::vector<std::string> again;
+    for (const auto& [a, v] : keys) {
+      auto it = waiting.find(hint_key(a, v));
+      if (it != waiting.end()) again.insert(again.end(), it->second.begin(), it->second.end());
+    }
+    for (const auto& s : again) attach(s, affected);
+  }
+
+  std::vector<const person_rec*> member_recs(profile_id id) const {
+    std::vector<const person_rec*> out;
+    for (const auto& m : res.members(id)) {
+      auto it = people.find(m.key());
+      if (it != people.end()) out.push_back(&it->second);
+    }
+    return out;
+  }
+
+  std::vector<std::pair<std::string, golden_value>> golden(profile_id id, const settings& s) const {
+    std::vector<attribute_source> sources;
+    std::vector<std::string> keys;
+    const auto recs = member_recs(id);
+    keys.reserve(recs.size());
+    for (const auto* r : recs) {
+      if (r->deleted) continue;
+      keys.push_back(record_key(r->system, r->object, r->id));
+      sources.push_back(attribute_source{r->system, keys.back(), r->source_ts, r->attrs});
+    }
+    // `keys` must not reallocate while `sources` views it.
+    for (std::size_t i = 0; i < sources.size(); ++i) sources[i].record = keys[i];
+    return golden_record(s.survivorship, sources);
+  }
+
+  timeline events_of_profile(profile_id id, const settings& s) const {
+    timeline t(s.kpis);
+    auto e = events_by_profile.find(id.value);
+    if (e == events_by_profile.end()) return t;
+    for (const auto& subject : e->second) {
+      auto in = interactions.find(subject);
+      if (in == interactions.end() || in->second.deleted) continue;
+      for (const auto& ev : in->second.events) t.add(ev);
+    }
+    return t;
+  }
+};
+
+book::book(std::shared_ptr<const settings> s) : impl_(std::make_unique<impl>(*s)), settings_(std::move(s)) {}
+book::~book() = default;
+
+void book::apply(const record_meta& r, const mapping::plan& p, const mapping::mapped_record* m,
+                 std::set<profile_id>& affected) {
+  auto key = record_key(r.system, r.object, r.id);
+  auto& d = *impl_;
+  if (!p.impl().events.empty()) {
+    // An interaction: its events follow its person; it is not a person itself.
+    auto [it, fresh] = d.interactions.try_emplace(key);
+    auto& in = it->second;
+    if (fresh) in.first_seen = r.first_seen;
+    in.deleted = r.deleted;
+    if (m) {
+      in.events = events_of(*m);
+      for (auto& e : in.events) e.subject = key;
+      in.person.clear();
+      for (const auto& e : m->events)
+        for (auto& kv : person_of(e).pairs)
+          if (std::find(in.person.begin(), in.person.end(), kv) == in.person.end()) in.person.push_back(std::move(kv));
+    }
+    if (in.attached) affected.insert(profile_id{*in.attached});  // its events changed
+    if (!in.attached) d.unwait(key, in);
+    d.attach(key, affected);
+    return;
+  }
+  if (!m) {
+    // Deleted, and its last content unknown: mark it if the book has it.
+    auto it = d.people.find(key);
+    if (it == d.people.end()) return;
+    it->second.deleted = true;
+    if (auto pid = d.res.profile_of(r.system, r.object, r.id)) affected.insert(*pid);
+    return;
+  }
+  auto ident = identity_of(p, *m);
+  if (ident.pairs.empty()) return;  // nothing to resolve by: not part of any profile
+  auto& rec = d.people[key];
+  if (rec.system.empty()) {
+    rec.system = std::string(r.system);
+    rec.object = std::string(r.object);
+    rec.id = std::string(r.id);
+    rec.first_seen = r.first_seen;
+    d.objects.emplace(rec.system, rec.object);
+  }
+  rec.source_ts = r.source_ts;
+  rec.deleted = r.deleted;
+  rec.attrs = attributes_of(p, *m);
+  rec.person = std::any_of(p.identity().begin(), p.identity().end(),
+                           [](const std::string& a) { return a == "email" || a == "phone"; });
+  const auto keys = ident.keys();
+  source_record src;
+  src.system = r.system;
+  src.object = r.object;
+  src.id = r.id;
+  src.first_seen = rec.first_seen;
+  src.observed_at = r.source_ts;
+  src.keys = keys;
+  change ch;
+  d.res.observe(src, &ch);
+  d.after_change(ch, affected);
+  d.wake_waiting(ident.pairs, affected);
+}
+
+std::optional<std::int64_t> book::first_seen(std::string_view system, std::string_view object,
+                                             std::string_view id) const {
+  const auto key = record_key(system, object, id);
+  if (auto it = impl_->people.find(key); it != impl_->people.end()) return it->second.first_seen;
+  if (auto it = impl_->interactions.find(key); it != impl_->interactions.end()) return it->second.first_seen;
+  return std::nullopt;
+}
+
+bool book::contains(profile_id id) const { return impl_->res.contains(id); }
+
+bool book::is_person(profile_id id) const {
+  for (const auto* r : impl_->member_recs(id))
+    if (r->person) return true;
+  return false;
+}
+
+std::string book::canonical_json(profile_id id) const {
+  json::object o;
+  o["_profile_id"] = id.str();
+  std::string stage;
+  for (const auto& [attr, gv] : impl_->golden(id, *settings_)) {
+    if (gv.value.is_missing()) continue;
+    if (attr == "lifecycle_stage" && gv.value.k == vkind::string) stage = gv.value.s;
+    put_path(o, attr, to_json(gv.value));
+  }
+  const auto k = impl_->events_of_profile(id, *settings_).values(stage);
+  for (const auto& [attr, v] : k.to_attributes()) put_path(o, attr, to_json(v));
+  if (settings_->on_delete == delete_policy::flag) {
+    json::array gone;
+    for (const auto* r : impl_->member_recs(id))
+      if (r->deleted && std::find(gone.begin(), gone.end(), json::value(r->system)) == gone.end())
+        gone.push_back(json::value(r->system));
+    o["deleted_in"] = std::move(gone);
+  }
+  return json::serialize(o);
+}
+
+std::optional<std::string> book::record_json(std::string_view system, std::string_view object,
+                                             std::string_view id) const {
+  auto it = impl_->people.find(record_key(system, object, id));
+  if (it == impl_->people.end()) return std::nullopt;
+  json::object o;
+  if (auto pid = impl_->res.profile_of(system, object, id)) o["_profile_id"] = pid->str();
+  for (const auto& [attr, v] : it->second.attrs) put_path(o, attr, to_json(v));
+  return json::serialize(o);
+}
+
+std::optional<std::string> book::member_id(profile_id id, std::string_view system, std::string_view object,
+                                           bool* deleted) const {
+  bool any_deleted = false;
+  std::optional<std::string> live;
+  for (const auto* r : impl_->member_recs(id)) {
+    if (r->system != system || r->object != object) continue;
+    if (r->deleted) any_deleted = true;
+    else if (!live) live = r->id;
+  }
+  if (deleted) *deleted = !live && any_deleted;
+  return live;
+}
+
+std::optional<profile_id> book::find(std::string_view q) const {
+  const auto& d = *impl_;
+  if (auto pid = profile_id::parse(q); pid && d.res.contains(*pid)) return pid;
+  if (q.find('@') != std::string_view::npos) return d.res.find("email", q);
+  if (auto c1 = q.find(':'); c1 != std::string_view::npos) {
+    const auto system = q.substr(0, c1);
+    auto rest = q.substr(c1 + 1);
+    if (auto c2 = rest.find(':'); c2 != std::string_view::npos) {
+      if (auto pid = d.res.profile_of(system, rest.substr(0, c2), rest.substr(c2 + 1))) return pid;
+    }
+    for (const auto& [s, o] : d.objects)
+      if (s == system)
+        if (auto pid = d.res.profile_of(s, o, rest)) return pid;
+    return std::nullopt;
+  }
+  return d.res.find("phone", q);
+}
+
+std::optional<profile_view> book::view(profile_id id) const {
+  if (!impl_->res.contains(id)) return std::nullopt;
+  profile_view v;
+  v.id = id;
+  v.golden = impl_->golden(id, *settings_);
+  std::string stage;
+  for (const auto& [a, g] : v.golden)
+    if (a == "lifecycle_stage" && g.value.k == vkind::string) stage = g.value.s;
+  auto t = impl_->events_of_profile(id, *settings_);
+  v.kpis = t.values(stage);
+  v.timeline = t.events();
+  for (const auto* r : impl_->member_recs(id))
+    v.members.push_back(member_view{r->system, r->object, r->id, r->deleted, r->first_seen, r->source_ts});
+  return v;
+}
+
+std::optional<explanation> book::explain(profile_id id) const { return impl_->res.explain(id); }
+
+bool book::split(const link_ref& link, std::set<profile_id>& affected) {
+  auto ch = impl_->res.split(link);
+  if (!ch) return false;
+  impl_->after_change(*ch, affected);
+  return true;
+}
+
+bool book::restore(const link_ref& link, std::set<profile_id>& affected) {
+  auto ch = impl_->res.restore(link);
+  if (!ch) return false;
+  impl_->after_change(*ch, affected);
+  return true;
+}
+
+bool book::preload_split(const link_ref& link) { return impl_->res.preload_split(link); }
+std::vector<link_ref> book::splits() const { return impl_->res.splits(); }
+
+book_stats book::stats() const {
+  book_stats s;
+  s.profiles = impl_->res.profile_count();
+  s.records = impl_->people.size();
+  s.interaction_records = impl_->interactions.size();
+  for (const auto& [k, in] : impl_->interactions) {
+    s.events += in.events.size();
+    if (!in.attached && !in.events.empty() && !in.deleted) ++s.unattached_interactions;
+  }
+  s.merges = impl_->merges;
+  return s;
+}
+
+}  // namespace omnisync::profile

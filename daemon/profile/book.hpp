@@ -1,0 +1,137 @@
+#pragma once
+/// The profile book: every profile the daemon knows, kept in step with the source records as they are mapped.
+///
+///   mapped record ─┬─ person record (Contact, users, ...) ─> resolver ─> members ─> survivorship ─> golden values
+///                  └─ interaction record (deal, ticket, ...) ─> events ─> attached to the profile its person
+///                     keys resolve to ─> timeline ─> KPIs
+///
+/// The book is derived state: the store keeps the source records (with the time each was first seen) and the
+/// split decisions, and the engine rebuilds the book from them at start-up. Because the resolver's outcome does
+/// not depend on arrival order (resolver.hpp), a rebuild gives the same profiles with the same ids.
+///
+/// What it answers: which profiles a record changed (to propagate), the canonical record of a profile (golden
+/// values + KPIs + `_profile_id`, the input of every outbound mapping), the destination record a profile already
+/// links in a system, and everything `omnisyncctl profile get|explain` prints.
+///
+/// Thread safety: none; the engine guards its book with a mutex.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "daemon/profile/kpis.hpp"
+#include "daemon/profile/resolver.hpp"
+#include "daemon/profile/survivorship.hpp"
+#include "mapping/mapping.hpp"
+
+namespace omnisync::profile {
+
+/// What happens to a profile when one of its source records is deleted at the source.
+enum class delete_policy : std::uint8_t {
+  ignore,  ///< the record stays linked as a tombstone: its values stop counting, nothing is written to it again
+  flag,    ///< as ignore, and the profile's `deleted_in` attribute lists the systems (outbound files may map it)
+};
+
+/// The `identity:`, `survivorship:` and `kpis:` sections of omnisync.yaml.
+struct settings {
+  resolver_config identity = resolver_config::defaults();
+  survivorship_rules survivorship = survivorship_rules::defaults();
+  kpi_rules kpis = kpi_rules::defaults();
+  delete_policy on_delete = delete_policy::ignore;
+};
+
+/// A source record's identity in the book.
+struct record_meta {
+  record_meta(std::string_view s, std::string_view o, std::string_view i, std::int64_t first, std::int64_t ts,
+              bool del)
+      : system(s), object(o), id(i), first_seen(first), source_ts(ts), deleted(del) {}
+  std::string_view system;  ///< connector name
+  std::string_view object, id;
+  std::int64_t first_seen = 0;  ///< ms; when the store first saw the record
+  std::int64_t source_ts = 0;   ///< ms; the vendor's modification time
+  bool deleted = false;
+};
+
+/// One linked record as `profile get` shows it.
+struct member_view {
+  std::string system, object, id;
+  bool deleted = false;
+  std::int64_t first_seen = 0, source_ts = 0;
+};
+
+/// Everything `omnisyncctl profile get` prints.
+struct profile_view {
+  profile_id id;
+  std::vector<std::pair<std::string, golden_value>> golden;  ///< by attribute name
+  kpi_values kpis;
+  std::vector<member_view> members;
+  std::vector<event> timeline;  ///< oldest first
+};
+
+struct book_stats {
+  std::size_t profiles = 0, person_profiles = 0, records = 0, interaction_records = 0, events = 0;
+  std::size_t unattached_interactions = 0;  ///< events whose person is not (yet) known
+  std::size_t merges = 0;                   ///< profiles retired by a merge since start-up
+};
+
+class book {
+ public:
+  explicit book(std::shared_ptr<const settings> s);
+  ~book();
+  book(const book&) = delete;
+  book& operator=(const book&) = delete;
+
+  /// Takes in a mapped record (`m` is null for a deleted record) and adds every profile whose golden values,
+  /// members or KPIs may have changed to `affected`. Interaction records (their plan declares `events:`) add
+  /// events to the profile their person keys resolve to; other records with identity keys are people.
+  void apply(const record_meta& r, const mapping::plan& p, const mapping::mapped_record* m,
+             std::set<profile_id>& affected);
+  /// When the record was first seen, if the book holds it (the engine keeps that time on re-reads).
+  std::optional<std::int64_t> first_seen(std::string_view system, std::string_view object, std::string_view id) const;
+
+  bool contains(profile_id id) const;
+  /// A profile is propagated to people objects only when one of its records is a person (has an e-mail or
+  /// phone identity): a company profile does not become a Contact.
+  bool is_person(profile_id id) const;
+  /// The canonical record of a profile: golden values, KPIs, `_profile_id` (and `deleted_in` under `flag`).
+  std::string canonical_json(profile_id id) const;
+  /// The canonical record of one source record as its own mapping saw it, with the profile's id: what the
+  /// destination holds now, to compare a write with.
+  std::optional<std::string> record_json(std::string_view system, std::string_view object, std::string_view id) const;
+  /// The profile's live record of (system, object): its id, or nullopt. `deleted` is set when the only one was
+  /// deleted at the source (then nothing is written there).
+  std::optional<std::string> member_id(profile_id id, std::string_view system, std::string_view object,
+                                       bool* deleted = nullptr) const;
+
+  /// A profile by "p0123…", "system:id" / "system:object:id", or an e-mail / phone.
+  std::optional<profile_id> find(std::string_view query) const;
+  std::optional<profile_view> view(profile_id id) const;
+  std::optional<explanation> explain(profile_id id) const;
+
+  /// Removes one link (see resolver::split); the profiles it changed go to `affected`. False when the record
+  /// does not hold the identifier.
+  bool split(const link_ref& link, std::set<profile_id>& affected);
+  bool restore(const link_ref& link, std::set<profile_id>& affected);
+  /// A stored split, before the rebuild observes records.
+  bool preload_split(const link_ref& link);
+  std::vector<link_ref> splits() const;
+
+  book_stats stats() const;
+  const settings& config() const noexcept { return *settings_; }
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  std::shared_ptr<const settings> settings_;
+};
+
+/// "system:object:id" of a record.
+std::string record_key(std::string_view system, std::string_view object, std::string_view id);
+
+}  // namespace omnisync::profile
