@@ -70,7 +70,7 @@ connectors:
     kind: hubspot
     base_url: $(url hubspot https)
     tls: { ca_file: $ca }
-    objects: [contacts]
+    objects: [contacts, deals]
     poll_interval: 1s
     settle_lag: 0s
     auth: { private_app_token: demo-token }
@@ -79,7 +79,7 @@ connectors:
     kind: zendesk
     base_url: $(url zendesk https)
     tls: { ca_file: $ca }
-    objects: [users]
+    objects: [users, tickets, satisfaction_ratings]
     poll_interval: 1s
     settle_lag: 0s
     auth: { email: ops@example.com, api_token: demo-token }
@@ -123,6 +123,28 @@ sync_done=$(date +%s.%N)
 step "omnisyncctl status"
 ctl status
 
+step "one unified profile: the same person in Salesforce, HubSpot and Zendesk"
+# The first HubSpot contact whose profile links records of all three systems (and has some history, if any does).
+pick=""
+for i in $(seq 1 60); do
+  line="$(ctl --json profile get "hubspot:$i" 2>/dev/null | python3 -c '
+import json, sys
+p = json.load(sys.stdin)
+systems = {r["system"] for r in p["records"]}
+print(len(systems), p["timeline_total"], p["id"])' 2>/dev/null || true)"
+  [[ -z "$line" ]] && continue
+  read -r nsys nev pidv <<<"$line"
+  if [[ "$nsys" -ge 3 ]]; then
+    [[ -z "$pick" ]] && pick="$pidv"
+    if [[ "$nev" -gt 0 ]]; then pick="$pidv"; break; fi
+  fi
+done
+[[ -n "$pick" ]] || fail "no profile links records from Salesforce, HubSpot and Zendesk"
+ctl profile get "$pick"
+
+step "why those records are one person: omnisyncctl profile explain $pick"
+ctl profile explain "$pick" | sed -n '/^links:/,$p'
+
 step "a change in HubSpot travels by signed webhook to Zendesk"
 curl -fsS -X POST "$admin/admin/webhooks" -H 'Content-Type: application/json' \
   -d "{\"service\":\"hubspot\",\"url\":\"http://127.0.0.1:$port/webhooks/hubspot\",\"secret\":\"$secret\"}" >/dev/null
@@ -157,6 +179,10 @@ for n, c in s["connectors"].items():
     print(f"{n:12} records {c.get('records', 0):6}   API calls {c['api']['calls']:5}   written {w.get('ok', 0):5}"
           f"   rejected {w.get('rejected', 0)}   webhook events {c.get('events_in', 0)}")
 print(f"dead letters: {s['store']['dead_letters']}")
+p = s.get("profiles", {})
+print(f"profiles: {p.get('profiles', 0)} from {p.get('records', 0)} people records "
+      f"(merged away while resolving: {p.get('merges', 0)}), {p.get('events', 0)} timeline events "
+      f"from {p.get('interactions', 0)} deals/tickets/ratings")
 PY
 python3 -c "print(f'initial sync: {$sync_done - $started:.1f} s   whole demo: {$(date +%s.%N) - $started:.1f} s')"
 

@@ -814,6 +814,7 @@ struct application::impl {
     lo.max_connections = c.http.max_connections;
     web = std::make_unique<http::listener>(ioc.get_executor(), lo, *db, metrics);
     web->set_endpoints(engine->webhook_endpoints());
+    web->on_stored([e = engine.get()](const std::string& connector) { e->webhook_stored(connector); });
     auto port = web->start();
     if (!port) {
       log->critical("cannot listen on {} for webhooks and metrics ({}); not starting", c.http.listen,

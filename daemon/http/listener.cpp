@@ -218,6 +218,7 @@ struct listener::impl : std::enable_shared_from_this<impl> {
   std::atomic<unsigned> active{0};
   std::uint64_t next_conn = 0;
   std::unordered_map<std::uint64_t, std::weak_ptr<connection>> conns;
+  std::function<void(const std::string&)> stored_hook;  // set before start(); read-only afterwards
 
   metric_family<metric_counter>& requests;
   metric_family<metric_counter>& duplicates;
@@ -435,6 +436,8 @@ struct listener::impl : std::enable_shared_from_this<impl> {
           d.ack = plain(503, "temporarily unavailable\n");
         } else if (*stored == store::append_outcome::duplicate) {
           cached(rt->duplicates, duplicates, {rt->name}).inc();
+        } else if (stored_hook) {
+          stored_hook(rt->name);
         }
       }
       render(c->out, d.ack.status, d.ack.content_type, d.ack.body, keep, head_only);
@@ -466,6 +469,8 @@ listener::listener(asio::any_io_executor ex, listener_options options, store::st
     : impl_(std::make_shared<impl>(std::move(ex), std::move(options), store, metrics)) {}
 
 listener::~listener() { stop(); }
+
+void listener::on_stored(std::function<void(const std::string&)> fn) { impl_->stored_hook = std::move(fn); }
 
 void listener::set_endpoints(std::vector<std::shared_ptr<const webhook_endpoint>> endpoints) {
   auto map = std::make_shared<impl::endpoint_map>();

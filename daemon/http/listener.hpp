@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <map>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -95,6 +96,9 @@ class listener {
   listener(const listener&) = delete;
   listener& operator=(const listener&) = delete;
 
+  /// Called (on the connection's thread) after a new webhook event was stored, with the connector name: the
+  /// engine's inbox loop wakes at once instead of at its next look. Set before start().
+  void on_stored(std::function<void(const std::string&)> fn);
   /// Replaces the endpoints (thread-safe; requests in flight keep the set they started with).
   void set_endpoints(std::vector<std::shared_ptr<const webhook_endpoint>> endpoints);
   /// Binds and listens; returns the bound port. errc::fail with a logged reason when the address is taken.

@@ -2,6 +2,9 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -121,6 +124,23 @@ class turnstile {
   asio::experimental::concurrent_channel<void(boost::system::error_code)> ch_;
 };
 
+/// A doorbell for a loop that otherwise looks at its queue every `queue_idle`: notify() (any thread, never
+/// blocks) ends the current or next wait at once, so a stored webhook or a queued write is picked up in
+/// microseconds rather than at the next look.
+class doorbell {
+ public:
+  explicit doorbell(asio::any_io_executor ex) : ch_(std::move(ex), 1) {}
+  void notify() { ch_.try_send(boost::system::error_code()); }
+  asio::awaitable<void> wait(milliseconds at_most) {
+    using namespace boost::asio::experimental::awaitable_operators;
+    asio::steady_timer t(co_await asio::this_coro::executor, at_most);
+    co_await (ch_.async_receive(asio::as_tuple(asio::use_awaitable)) || t.async_wait(asio::as_tuple(asio::use_awaitable)));
+  }
+
+ private:
+  asio::experimental::concurrent_channel<void(boost::system::error_code)> ch_;
+};
+
 /// "250ms", "30s", "15m", "6h", "1d", "off"/"0"; `fallback` when empty or unreadable.
 milliseconds parse_interval(const std::string& text, milliseconds fallback) {
   if (text.empty()) return fallback;
@@ -170,6 +190,8 @@ struct connector_state {
   bool writable = true;                               // `sync: {write: false}` makes a connector read-only
   milliseconds reconcile_every{0};                    // `sync: {reconcile_interval: 6h}`; 0: off
   connector_status counters;                          // events/writes counters: guarded by impl::mu
+  std::unique_ptr<doorbell> inbox_bell, outbox_bell;  // a webhook stored / a write queued for this connector
+  int write_concurrency = 4;                          // `sync: {write_concurrency: 4}`: chunks in flight
 
   object_state* find(std::string_view object) {
     for (auto& o : objects)
@@ -222,6 +244,8 @@ struct engine::impl {
   std::unique_ptr<profile::book> book = std::make_unique<profile::book>(profile_rules);
   std::atomic<bool> profiles_ready{false};
   turnstile order;
+
+  std::weak_ptr<impl> weak_self;  // for the writers' detached chunks
 
   impl(asio::any_io_executor e, store::store& s, engine_options o) : ex(std::move(e)), db(s), opt(o), order(ex) {}
 
@@ -299,6 +323,15 @@ struct engine::impl {
     }
   }
 
+  /// The writer doorbells of the connectors these writes go to.
+  std::vector<doorbell*> destinations(const std::vector<store::outbox_write>& writes) const {
+    std::vector<doorbell*> out;
+    for (const auto& w : writes)
+      if (auto* c = find(w.connector); c && c->outbox_bell && std::find(out.begin(), out.end(), c->outbox_bell.get()) == out.end())
+        out.push_back(c->outbox_bell.get());
+    return out;
+  }
+
   /// Maps each record with the inbound plan of (kind, object), takes it into the profile book, and computes the
   /// writes for the profiles it changed. Records themselves are stored raw by the caller (the source's truth); a
   /// record that fails mapping is dead-lettered with the reason. Sets each record's first_seen (kept from the
@@ -363,8 +396,10 @@ struct engine::impl {
     // A write equal to what was last written to that record is skipped by the store: the echo of omnisync's own
     // write (read back by a poll or a webhook) recomputes the same golden values and so writes nothing.
     if (!out.writes.empty()) {
+      const auto bells = destinations(out.writes);
       auto q = co_await db.outbox_enqueue(std::move(out.writes), std::nullopt);
       if (!q) co_return q.error();
+      for (auto* b : bells) b->notify();
       if (q->unchanged > 0) spdlog::debug("{}: {} write(s) equal to what the destination last got: skipped", c.cfg.name, q->unchanged);
     }
     timestamp newest{};
@@ -625,7 +660,7 @@ struct engine::impl {
         if (got) claimed = std::move(*got);
       }
       if (claimed.empty()) {
-        co_await sleep_for(opt.queue_idle);
+        co_await owner.inbox_bell->wait(opt.queue_idle);
         continue;
       }
       auto items = &claimed;
@@ -824,17 +859,27 @@ struct engine::impl {
     if (dead_letters) dead_letters->with({it.event.connector, stage}).inc();
   }
 
+  /// Writes claimed for one connector go out in chunks of the vendor's batch size, up to `sync.write_concurrency`
+  /// chunks at a time (default 4): a Zendesk job being followed, or a slow Salesforce call, does not hold up the
+  /// writes queued behind it. Two writes for one record are never in flight together (the outbox's claim rule).
   asio::awaitable<void> writer_loop(connector_state& c) {
+    auto self = weak_self.lock();
+    auto inflight = std::make_shared<std::atomic<int>>(0);
     for (;;) {
       if (c.paused.load()) {
         co_await sleep_for(milliseconds(100));
         continue;
       }
-      // One object at a time, in batches of the vendor's size.
-      auto items = co_await db.outbox_claim(std::max<std::size_t>(1, c.adapter->max_batch("")) * 2, opt.write_lease,
-                                            c.cfg.name);
+      const int free_slots = c.write_concurrency - inflight->load();
+      if (free_slots <= 0) {
+        co_await c.outbox_bell->wait(milliseconds(50));  // a finished chunk rings
+        continue;
+      }
+      auto items = co_await db.outbox_claim(std::max<std::size_t>(1, c.adapter->max_batch("")) *
+                                                static_cast<std::size_t>(free_slots),
+                                            opt.write_lease, c.cfg.name);
       if (!items || items->empty()) {
-        co_await sleep_for(opt.queue_idle);
+        co_await c.outbox_bell->wait(opt.queue_idle);
         continue;
       }
       std::map<std::string, std::vector<store::outbox_item>> by_object;
@@ -842,72 +887,91 @@ struct engine::impl {
       for (auto& [object, list] : by_object) {
         const std::size_t batch = std::max<std::size_t>(1, c.adapter->max_batch(object));
         for (std::size_t at = 0; at < list.size(); at += batch) {
-          std::vector<adapters::write_item> chunk;
-          std::map<std::int64_t, const store::outbox_item*> by_id;
-          for (std::size_t i = at; i < std::min(list.size(), at + batch); ++i) {
-            chunk.emplace_back(list[i].id, list[i].write.record_key, list[i].write.payload);
-            chunk.back().target_id = list[i].write.target_id;
-            by_id[list[i].id] = &list[i];
-          }
-          auto res = co_await c.adapter->write(object, std::move(chunk));
-          std::vector<std::int64_t> ok;
-          std::vector<const store::outbox_item*> retry, rejected;
-          std::map<std::int64_t, std::string> errors;
-          if (!res) {
-            for (auto& [id, it] : by_id) {
-              retry.push_back(it);
-              errors[id] = res.error().message();
-            }
-          } else {
-            for (const auto& r : *res) {
-              auto f = by_id.find(r.outbox_id);
-              if (f == by_id.end()) continue;
-              if (r.status == adapters::write_result::outcome::written) ok.push_back(r.outbox_id);
-              else if (r.status == adapters::write_result::outcome::rejected) rejected.push_back(f->second);
-              else retry.push_back(f->second);
-              errors[r.outbox_id] = r.error;
-              by_id.erase(f);
-            }
-            for (auto& [id, it] : by_id) {  // the adapter said nothing about these: try again
-              retry.push_back(it);
-              errors[id] = "no result from the adapter";
-            }
-          }
-          if (!ok.empty()) co_await db.outbox_ack(ok);
-          for (const auto* it : retry) {
-            if (it->attempts >= opt.max_write_attempts) {
-              rejected.push_back(it);
-              continue;
-            }
-            std::vector<std::int64_t> one{it->id};
-            co_await db.outbox_nack(std::move(one), errors[it->id],
-                                    now_ms() + opt.write_retry * (1 << std::min(it->attempts, 8)));
-          }
-          for (const auto* it : rejected) {
-            json::object meta;
-            if (!it->write.target_id.empty()) meta["target_id"] = it->write.target_id;
-            store::dead_letter_entry e(store::retry_target::outbox, c.cfg.name, object, it->write.record_key,
-                                       std::string(), "write", errors[it->id], it->write.payload, json::serialize(meta));
-            co_await db.dead_letter_add(std::move(e));
-            std::vector<std::int64_t> one{it->id};
-            co_await db.outbox_ack(std::move(one));  // leaves the queue; the dead letter holds it
-            if (dead_letters) dead_letters->with({c.cfg.name, "write"}).inc();
-          }
-          if (writes_out) {
-            writes_out->with({c.cfg.name, object, "written"}).inc(static_cast<double>(ok.size()));
-            writes_out->with({c.cfg.name, object, "rejected"}).inc(static_cast<double>(rejected.size()));
-            writes_out->with({c.cfg.name, object, "retried"}).inc(static_cast<double>(retry.size()));
-          }
-          std::lock_guard lk(mu);
-          c.counters.writes_ok += static_cast<std::int64_t>(ok.size());
-          c.counters.writes_rejected += static_cast<std::int64_t>(rejected.size());
-          c.counters.writes_retried += static_cast<std::int64_t>(retry.size());
-          if (!errors.empty())
-            for (auto& [id, e] : errors)
-              if (!e.empty()) c.counters.last_write_error = e;
+          std::vector<store::outbox_item> part(std::make_move_iterator(list.begin() + static_cast<std::ptrdiff_t>(at)),
+                                               std::make_move_iterator(list.begin() + static_cast<std::ptrdiff_t>(std::min(list.size(), at + batch))));
+          inflight->fetch_add(1);
+          asio::co_spawn(ex, write_chunk(self, &c, object, std::move(part), inflight), asio::detached);
         }
       }
     }
+  }
+
+  /// One chunk: the adapter's batch write, then acks, retries (with backoff) and dead letters per record.
+  static asio::awaitable<void> write_chunk(std::shared_ptr<impl> self, connector_state* cp, std::string object,
+                                           std::vector<store::outbox_item> list, std::shared_ptr<std::atomic<int>> inflight) {
+    try {
+      co_await self->write_items(*cp, object, std::move(list));
+    } catch (const std::exception& e) {
+      spdlog::error("{}: writing {} failed: {} (the writes are retried when their claim expires)", cp->cfg.name, object, e.what());
+    }
+    inflight->fetch_sub(1);
+    cp->outbox_bell->notify();
+  }
+
+  asio::awaitable<void> write_items(connector_state& c, std::string object, std::vector<store::outbox_item> list) {
+    std::vector<adapters::write_item> chunk;
+    std::map<std::int64_t, const store::outbox_item*> by_id;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      chunk.emplace_back(list[i].id, list[i].write.record_key, list[i].write.payload);
+      chunk.back().target_id = list[i].write.target_id;
+      by_id[list[i].id] = &list[i];
+    }
+    auto res = co_await c.adapter->write(object, std::move(chunk));
+    std::vector<std::int64_t> ok;
+    std::vector<const store::outbox_item*> retry, rejected;
+    std::map<std::int64_t, std::string> errors;
+    if (!res) {
+      for (auto& [id, it] : by_id) {
+        retry.push_back(it);
+        errors[id] = res.error().message();
+      }
+    } else {
+      for (const auto& r : *res) {
+        auto f = by_id.find(r.outbox_id);
+        if (f == by_id.end()) continue;
+        if (r.status == adapters::write_result::outcome::written) ok.push_back(r.outbox_id);
+        else if (r.status == adapters::write_result::outcome::rejected) rejected.push_back(f->second);
+        else retry.push_back(f->second);
+        errors[r.outbox_id] = r.error;
+        by_id.erase(f);
+      }
+      for (auto& [id, it] : by_id) {  // the adapter said nothing about these: try again
+        retry.push_back(it);
+        errors[id] = "no result from the adapter";
+      }
+    }
+    if (!ok.empty()) co_await db.outbox_ack(ok);
+    for (const auto* it : retry) {
+      if (it->attempts >= opt.max_write_attempts) {
+        rejected.push_back(it);
+        continue;
+      }
+      std::vector<std::int64_t> one{it->id};
+      co_await db.outbox_nack(std::move(one), errors[it->id],
+                              now_ms() + opt.write_retry * (1 << std::min(it->attempts, 8)));
+    }
+    for (const auto* it : rejected) {
+      json::object meta;
+      if (!it->write.target_id.empty()) meta["target_id"] = it->write.target_id;
+      store::dead_letter_entry e(store::retry_target::outbox, c.cfg.name, object, it->write.record_key,
+                                 std::string(), "write", errors[it->id], it->write.payload, json::serialize(meta));
+      co_await db.dead_letter_add(std::move(e));
+      std::vector<std::int64_t> one{it->id};
+      co_await db.outbox_ack(std::move(one));  // leaves the queue; the dead letter holds it
+      if (dead_letters) dead_letters->with({c.cfg.name, "write"}).inc();
+    }
+    if (writes_out) {
+      writes_out->with({c.cfg.name, object, "written"}).inc(static_cast<double>(ok.size()));
+      writes_out->with({c.cfg.name, object, "rejected"}).inc(static_cast<double>(rejected.size()));
+      writes_out->with({c.cfg.name, object, "retried"}).inc(static_cast<double>(retry.size()));
+    }
+    std::lock_guard lk(mu);
+    c.counters.writes_ok += static_cast<std::int64_t>(ok.size());
+    c.counters.writes_rejected += static_cast<std::int64_t>(rejected.size());
+    c.counters.writes_retried += static_cast<std::int64_t>(retry.size());
+    if (!errors.empty())
+      for (auto& [id, e] : errors)
+        if (!e.empty()) c.counters.last_write_error = e;
   }
 };
 
@@ -915,6 +979,7 @@ struct engine::impl {
 
 engine::engine(asio::any_io_executor ex, store::store& db, engine_options options, http::registry* metrics)
     : impl_(std::make_shared<impl>(std::move(ex), db, options)) {
+  impl_->weak_self = impl_;
   if (metrics) {
     impl_->records_in = &metrics->counter("omnisync_records_in_total", "Source records stored, by connector and object",
                                           {"connector", "object"});
@@ -992,8 +1057,10 @@ asio::awaitable<omnisync::result<std::size_t>> engine::profile_split(profile::li
   if (!saved) co_return saved.error();
   const std::size_t n = out.writes.size();
   if (!out.writes.empty()) {
+    const auto bells = self->destinations(out.writes);
     auto q = co_await self->db.outbox_enqueue(std::move(out.writes), std::nullopt);
     if (!q) co_return q.error();
+    for (auto* b : bells) b->notify();
   }
   co_return n;
 }
@@ -1006,6 +1073,12 @@ void engine::add(std::unique_ptr<adapters::connector> c, const config::connector
   st->writable = cfg.setting("sync.write", "true") != "false";
   st->reconcile_every = parse_interval(cfg.setting("sync.reconcile_interval"), impl_->opt.reconcile_interval);
   st->counters.name = cfg.name;
+  st->inbox_bell = std::make_unique<doorbell>(impl_->ex);
+  {
+    const auto n = std::atoi(cfg.setting("sync.write_concurrency", "4").c_str());
+    st->write_concurrency = n >= 1 && n <= 64 ? n : 4;
+  }
+  st->outbox_bell = std::make_unique<doorbell>(impl_->ex);
   st->counters.kind = cfg.kind;
   std::lock_guard lk(impl_->mu);
   impl_->conns.push_back(std::move(st));
@@ -1036,6 +1109,10 @@ std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> engi
     }
   }
   return out;
+}
+
+void engine::webhook_stored(const std::string& connector) {
+  if (auto* c = impl_->find(connector); c && c->inbox_bell) c->inbox_bell->notify();
 }
 
 omnisync::result<void> engine::pause(const std::string& connector) {

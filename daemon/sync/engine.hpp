@@ -137,6 +137,8 @@ class engine {
   void set_profile_rules(std::shared_ptr<const profile::settings> rules);
   void add(std::unique_ptr<adapters::connector> c, const config::connector_common& cfg);
 
+  /// The HTTP listener stored a webhook for `connector`: its inbox loop looks at once (any thread).
+  void webhook_stored(const std::string& connector);
   /// Every connector's webhook endpoint (for the HTTP listener).
   std::vector<std::shared_ptr<const http::webhook_endpoint>> webhook_endpoints() const;
   /// The loops to run, each with a name for failure reports; spawn every one of them.
