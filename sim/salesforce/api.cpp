@@ -987,9 +987,19 @@ api_reply api::collections(const api_request& r, const std::string& version, con
       if (auto* x = rec.if_contains(k); x && x->is_string()) { id = x->as_string(); rec.erase(k); }
     if (create && !id.empty()) { p.fail("INVALID_FIELD", "cannot specify Id in an insert call"); plan.push_back(p); continue; }
     if (update) {
+      // As Salesforce answers an update by id: no Id, an id of another object or not an id at all, a record in
+      // the recycle bin or purged, and an id that never named a record each have their own status code.
       auto parsed = parse_id(id);
-      auto existing = parsed && parsed->first == p.o ? load(*p.o, parsed->second) : std::nullopt;
-      if (!existing || existing->deleted) { p.fail("ENTITY_IS_DELETED", "entity is deleted or does not exist"); plan.push_back(p); continue; }
+      if (id.empty()) { p.fail("MISSING_ARGUMENT", "Id not specified in an update call"); plan.push_back(p); continue; }
+      if (!parsed || parsed->first != p.o) {
+        p.fail("MALFORMED_ID", p.o->name + " ID: id value of incorrect type: " + id);
+        plan.push_back(p);
+        continue;
+      }
+      const bool ever_existed = parsed->second >= 1 && parsed->second <= count(*p.o);  // purged ones included
+      auto existing = load(*p.o, parsed->second);
+      if (!ever_existed) { p.fail("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id"); plan.push_back(p); continue; }
+      if (!existing || existing->deleted) { p.fail("ENTITY_IS_DELETED", "entity is deleted"); plan.push_back(p); continue; }
       p.index = parsed->second;
     }
     if (upsert) {

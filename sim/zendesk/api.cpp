@@ -320,6 +320,9 @@ api_reply api::route(const api_request& request) {
   if (segs[2] == "users" && segs.size() == 4 && m == "POST" && segs[3] == "create_or_update_many") {
     return create_or_update_many(body, base);
   }
+  if (segs[2] == "users" && segs.size() == 4 && m == "PUT" && segs[3] == "update_many") {
+    return update_many(body, query, base);
+  }
   if ((segs[2] == "users" || segs[2] == "tickets") && segs.size() == 4 && m == "GET" && segs[3] == "show_many") {
     return show_many(*find_kind(segs[2]), query, base);
   }
@@ -488,6 +491,23 @@ api_reply api::create_or_update_many(const json::value& body, const std::string&
     return error_reply(400, "InvalidValue", "Too many users: at most " + std::to_string(limits_.bulk_max) +
                                                 " may be created or updated at once");
   }
+  json::array results;
+  std::size_t index = 0;
+  for (const auto& u : list->get_array()) {
+    bool created = false;
+    std::int64_t uid = 0;
+    if (!u.is_object()) {
+      results.push_back(json::object{{"index", index}, {"error", "InvalidValue"}, {"details", "user must be an object"},
+                                     {"status", "Failed"}, {"success", false}});
+    } else {
+      results.push_back(upsert_user(u.get_object(), index, created, uid));
+    }
+    ++index;
+  }
+  return start_job(std::move(results), base_url);
+}
+
+api_reply api::start_job(json::array results, const std::string& base_url) {
   job j;
   char id[40];
   std::snprintf(id, sizeof id, "%016llx%016llx", static_cast<unsigned long long>(mix(next_job_)),
@@ -495,19 +515,8 @@ api_reply api::create_or_update_many(const json::value& body, const std::string&
   ++next_job_;
   j.id = id;
   j.created_ms = now_ms_();
-  j.total = list->get_array().size();
-  std::size_t index = 0;
-  for (const auto& u : list->get_array()) {
-    bool created = false;
-    std::int64_t uid = 0;
-    if (!u.is_object()) {
-      j.results.push_back(json::object{{"index", index}, {"error", "InvalidValue"}, {"details", "user must be an object"},
-                                       {"status", "Failed"}, {"success", false}});
-    } else {
-      j.results.push_back(upsert_user(u.get_object(), index, created, uid));
-    }
-    ++index;
-  }
+  j.total = results.size();
+  j.results = std::move(results);
   jobs_[j.id] = j;
   json::object status{{"id", j.id},
                       {"url", base_url + "/api/v2/job_statuses/" + j.id + ".json"},
@@ -517,6 +526,80 @@ api_reply api::create_or_update_many(const json::value& body, const std::string&
                       {"message", nullptr},
                       {"results", nullptr}};
   return json_reply(200, json::object{{"job_status", std::move(status)}});
+}
+
+json::object api::update_user(std::int64_t id, const json::object& user, std::size_t index) {
+  auto failed = [&](std::string error, std::string details) {
+    return json::object{{"index", index}, {"id", id},          {"error", std::move(error)},
+                        {"details", std::move(details)}, {"status", "Failed"}, {"success", false}};
+  };
+  kind_state& users = *find_kind("users");
+  if (id <= 0 || !exists(users, id) || load(users, id).deleted) return failed("RecordNotFound", "User " + std::to_string(id) + " not found");
+  // Email and external_id each name one user: taking another user's is refused, as Zendesk does.
+  const std::string email = text_of(user, "email");
+  const std::string external_id = text_of(user, "external_id");
+  if (!email.empty() && email.find('@') == std::string::npos)
+    return failed("RecordInvalid", "Email: " + email + " is not properly formatted");
+  if (const auto other = email.empty() ? std::nullopt : find_user(email, ""); other && *other != id)
+    return failed("RecordInvalid", "Email: " + email + " is already being used by another user");
+  if (const auto other = external_id.empty() ? std::nullopt : find_user("", external_id); other && *other != id)
+    return failed("RecordInvalid", "External: has already been taken");
+  if (const auto* n = user.if_contains("name"); n && (!n->is_string() || n->get_string().empty()))
+    return failed("RecordInvalid", "Name: is too short (minimum one character)");
+  json::object changes;
+  for (const auto& [key, value] : user) {
+    if (key == "id" || key == "url" || key == "created_at" || key == "updated_at") continue;
+    changes[key] = value;
+  }
+  record r = load(users, id);
+  apply_changes(users, r, changes);
+  return json::object{{"id", r.id}, {"status", "Updated"}, {"action", "update"}, {"success", true},
+                      {"email", text_of(r.fields, "email")}};
+}
+
+api_reply api::update_many(const json::value& body, const query_map& query, const std::string& base_url) {
+  // Two forms, as Zendesk documents: {"users":[{"id":1,...},...]} (each its own changes), or ?ids=1,2 with
+  // {"user":{...}} (one change to several users). At most 100 users either way; the answer is a job status.
+  json::array results;
+  const auto* list = body.is_object() ? body.get_object().if_contains("users") : nullptr;
+  const auto* one = body.is_object() ? body.get_object().if_contains("user") : nullptr;
+  const auto ids_it = query.find("ids");
+  if (list != nullptr && list->is_array()) {
+    if (list->get_array().size() > limits_.bulk_max)
+      return error_reply(400, "InvalidValue", "Too many users: at most " + std::to_string(limits_.bulk_max) + " may be updated at once");
+    std::size_t index = 0;
+    for (const auto& u : list->get_array()) {
+      const auto* id = u.is_object() ? u.get_object().if_contains("id") : nullptr;
+      std::optional<std::int64_t> n;
+      if (id != nullptr && id->is_int64()) n = id->get_int64();
+      else if (id != nullptr && id->is_uint64()) n = static_cast<std::int64_t>(id->get_uint64());
+      else if (id != nullptr && id->is_string()) n = parse_int(std::string(id->get_string()));
+      if (!n) {
+        results.push_back(json::object{{"index", index}, {"error", "InvalidValue"}, {"details", "id is required"},
+                                       {"status", "Failed"}, {"success", false}});
+      } else {
+        results.push_back(update_user(*n, u.get_object(), index));
+      }
+      ++index;
+    }
+  } else if (one != nullptr && one->is_object() && ids_it != query.end()) {
+    std::vector<std::int64_t> ids;
+    std::size_t from = 0;
+    const std::string& text = ids_it->second;
+    while (from <= text.size()) {
+      const std::size_t comma = std::min(text.find(',', from), text.size());
+      const auto n = parse_int(text.substr(from, comma - from));
+      if (!n) return error_reply(400, "InvalidValue", "ids must be numbers separated by commas");
+      ids.push_back(*n);
+      from = comma + 1;
+    }
+    if (ids.size() > limits_.bulk_max)
+      return error_reply(400, "InvalidValue", "Too many users: at most " + std::to_string(limits_.bulk_max) + " may be updated at once");
+    for (std::size_t i = 0; i < ids.size(); ++i) results.push_back(update_user(ids[i], one->get_object(), i));
+  } else {
+    return error_reply(400, "InvalidValue", "users is required (or user with ?ids=)");
+  }
+  return start_job(std::move(results), base_url);
 }
 
 api_reply api::job_status(const std::string& id, const std::string& base_url) {

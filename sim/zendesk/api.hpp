@@ -152,6 +152,14 @@ class api {
   api_reply time_export(kind_state& k, const std::map<std::string, std::string>& query, const std::string& base_url);
   api_reply create_or_update(const boost::json::value& body, const std::string& base_url);
   api_reply create_or_update_many(const boost::json::value& body, const std::string& base_url);
+  /// `PUT /api/v2/users/update_many`: `{"users":[{"id":..,...}]}` or `?ids=` with `{"user":{...}}`; a job status
+  /// whose results follow input order (failures: RecordNotFound for unknown/deleted ids, RecordInvalid).
+  api_reply update_many(const boost::json::value& body, const std::map<std::string, std::string>& query,
+                        const std::string& base_url);
+  /// Updates user `id` with `user`'s fields; the job result entry.
+  boost::json::object update_user(std::int64_t id, const boost::json::object& user, std::size_t index);
+  /// Registers a job with its results (done after `job_delay_ms`) and answers with its queued status.
+  api_reply start_job(boost::json::array results, const std::string& base_url);
   api_reply job_status(const std::string& id, const std::string& base_url);
   api_reply show(kind_state& k, const std::string& id, const std::string& base_url);
   /// `GET /api/v2/{users|tickets}/show_many?ids=1,2` (at most 100 ids; unknown ids are left out).

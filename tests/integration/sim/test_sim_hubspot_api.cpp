@@ -349,3 +349,23 @@ TEST_CASE("HubSpot upsert on omnisync_id creates the custom properties and echoe
     if (p.at("name").as_string() == "omnisync_lifetime_value") custom = !p.at("hubspotDefined").as_bool();
   CHECK(custom);
 }
+
+TEST_CASE("HubSpot batch update by id writes known ids and reports unknown ones with 207", "[sim][hubspot][batch]") {
+  fixture f;
+  auto ok = f.call_json("POST", "/crm/v3/objects/contacts/batch/update",
+                        R"({"inputs":[{"id":"3","properties":{"firstname":"ById","omnisync_id":"p_3"}}]})");
+  CHECK(ok.at("status").as_string() == "COMPLETE");
+  CHECK(ok.at("results").at(0).at("id").as_string() == "3");
+  CHECK_FALSE(ok.as_object().contains("errors"));
+  auto partial = f.call("POST", "/crm/v3/objects/contacts/batch/update",
+                        R"({"inputs":[{"id":"4","properties":{"firstname":"Four"}},{"id":"987654","properties":{"firstname":"X"}}]})");
+  REQUIRE(partial.status == 207);
+  auto p = json::parse(partial.body);
+  CHECK(p.at("results").as_array().size() == 1);
+  CHECK(p.at("numErrors").as_int64() == 1);
+  CHECK(p.at("errors").at(0).at("category").as_string() == "OBJECT_NOT_FOUND");
+  CHECK(p.at("errors").at(0).at("context").at("ids").at(0).as_string() == "987654");
+  auto three = f.call_json("GET", "/crm/v3/objects/contacts/3?properties=firstname,omnisync_id");
+  CHECK(three.at("properties").at("firstname").as_string() == "ById");
+  CHECK(three.at("properties").at("omnisync_id").as_string() == "p_3");
+}

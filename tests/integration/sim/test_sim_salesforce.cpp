@@ -181,6 +181,38 @@ TEST_CASE("salesforce sim: collections — per-record results in order, allOrNon
         "INVALID_FIELD_FOR_INSERT_UPDATE");
 }
 
+TEST_CASE("salesforce sim: collections update by Id — unknown, deleted, malformed and missing ids fail alone",
+          "[sim][salesforce]") {
+  sf s;
+  s.sim.admin("DELETE", "/admin/salesforce/Contact/003000000000006AAA");
+  auto r = s.send("PATCH", "/services/data/v62.0/composite/sobjects",
+                  R"({"allOrNone":false,"records":[
+                      {"attributes":{"type":"Contact"},"Id":"003000000000005AAA","FirstName":"ById","Omnisync_Id__c":"p_5"},
+                      {"attributes":{"type":"Contact"},"Id":"003000099999999AAA","LastName":"Never"},
+                      {"attributes":{"type":"Contact"},"Id":"003000000000006AAA","LastName":"Deleted"},
+                      {"attributes":{"type":"Contact"},"Id":"001000000000001AAA","LastName":"Account id"},
+                      {"attributes":{"type":"Contact"},"LastName":"No id"}]})");
+  REQUIRE(r.status == 200);
+  auto res = r.json().as_array();
+  REQUIRE(res.size() == 5);
+  CHECK(res[0].at("success").as_bool());
+  CHECK(res[0].at("id").as_string() == "003000000000005AAA");
+  CHECK_FALSE(res[0].as_object().contains("created"));  // an update, not an upsert
+  auto code = [&](std::size_t i) { return std::string(res[i].at("errors").as_array()[0].at("statusCode").as_string()); };
+  CHECK(code(1) == "INVALID_CROSS_REFERENCE_KEY");
+  CHECK(code(2) == "ENTITY_IS_DELETED");
+  CHECK(code(3) == "MALFORMED_ID");
+  CHECK(code(4) == "MISSING_ARGUMENT");
+  auto five = s.get("/services/data/v62.0/sobjects/Contact/003000000000005AAA").json();
+  CHECK(five.at("FirstName").as_string() == "ById");
+  CHECK(five.at("Omnisync_Id__c").as_string() == "p_5");
+  // Linked: an upsert on the key it was given lands on the same record.
+  auto up = s.send("PATCH", "/services/data/v62.0/composite/sobjects/Contact/Omnisync_Id__c",
+                   R"({"records":[{"attributes":{"type":"Contact"},"Omnisync_Id__c":"p_5","LastName":"Upserted"}]})");
+  CHECK(up.json().as_array()[0].at("id").as_string() == "003000000000005AAA");
+  CHECK_FALSE(up.json().as_array()[0].at("created").as_bool());
+}
+
 TEST_CASE("salesforce sim: the formula field changes with time while SystemModstamp stays put", "[sim][salesforce]") {
   sf s;
   auto read = [&] { return s.get("/services/data/v62.0/sobjects/Contact/003000000000001AAA").json(); };

@@ -233,3 +233,36 @@ TEST_CASE("Zendesk show_many, user search and partial user_fields updates", "[si
   CHECK(user.at("user").at("user_fields").at("lifetime_value").as_double() == 99.5);
   CHECK(user.at("user").at("user_fields").as_object().contains("plan"));
 }
+
+TEST_CASE("Zendesk update_many updates users by id in a job, unknown ids and taken emails fail alone", "[sim][zendesk]") {
+  fixture f;
+  const std::string taken(f.ok("GET", "/api/v2/users/4.json").at("user").at("email").as_string());
+  f.api.admin("DELETE", "users", "6", "");
+  auto job = f.ok("PUT", "/api/v2/users/update_many.json",
+                  R"({"users":[{"id":3,"name":"By Id","external_id":"linked-3"},{"id":99999,"name":"Ghost"},)"
+                  R"({"id":5,"email":")" + taken + R"("},{"id":6,"name":"Deleted"},{"name":"No Id"}]})");
+  CHECK(job.at("job_status").at("total").as_int64() == 5);
+  const std::string id(job.at("job_status").at("id").as_string());
+  auto done = f.ok("GET", "/api/v2/job_statuses/" + id + ".json");
+  CHECK(done.at("job_status").at("status").as_string() == "completed");
+  const auto& results = done.at("job_status").at("results").as_array();
+  REQUIRE(results.size() == 5);
+  CHECK(results[0].at("id").as_int64() == 3);
+  CHECK(results[0].at("status").as_string() == "Updated");
+  CHECK(results[0].at("success").as_bool());
+  CHECK(results[1].at("error").as_string() == "RecordNotFound");
+  CHECK(results[1].at("index").as_int64() == 1);
+  CHECK(results[2].at("error").as_string() == "RecordInvalid");
+  CHECK(results[3].at("error").as_string() == "RecordNotFound");
+  CHECK(results[4].at("error").as_string() == "InvalidValue");
+  auto user = f.ok("GET", "/api/v2/users/3.json").at("user");
+  CHECK(user.at("name").as_string() == "By Id");
+  CHECK(user.at("external_id").as_string() == "linked-3");
+  CHECK(f.ok("GET", "/api/v2/users/5.json").at("user").at("email").as_string() != taken);
+
+  // One change to several users: ?ids= with {"user":{...}}.
+  auto same = f.ok("PUT", "/api/v2/users/update_many.json?ids=7,8", R"({"user":{"phone":"+14155550000"}})");
+  f.ok("GET", "/api/v2/job_statuses/" + std::string(same.at("job_status").at("id").as_string()) + ".json");
+  CHECK(f.ok("GET", "/api/v2/users/8.json").at("user").at("phone").as_string() == "+14155550000");
+  CHECK(f.call("PUT", "/api/v2/users/update_many.json", R"({"nothing":1})").status == 400);
+}
