@@ -356,30 +356,39 @@ class hubspot_connector final : public connector {
 
   task<std::vector<write_result>> write(std::string object, std::vector<write_item> items) override {
     std::vector<write_result> out;
-    // One call upserts on one idProperty, and HubSpot refuses a batch that names one id twice: items go to the
-    // first chunk of their property that is not full and does not hold their key yet.
+    // Items naming a record (target_id) are updated by HubSpot's id (batch/update): the profile already links
+    // that record, which may have been created outside omnisync, so an upsert on a key could duplicate it. The
+    // others are upserted. One call upserts on one idProperty, and HubSpot refuses a batch that names one id
+    // twice: items go to the first chunk of their kind that is not full and does not hold their id yet.
+    // (The chunk property "" marks updates by id.)
     const std::size_t limit = max_batch(object);
     std::vector<std::vector<write_item>> chunks;
     std::vector<std::string> chunk_property;
     std::vector<std::set<std::string>> keys;
-    for (auto& it : items) {
-      const std::string prop = id_property_of(object, it);
+    std::map<std::int64_t, std::size_t> position;  // outbox id → item index, to answer in the items' order
+    for (std::size_t n = 0; n < items.size(); ++n) {
+      auto& it = items[n];
+      position.emplace(it.outbox_id, n);
+      const bool by_id = !it.target_id.empty();
+      const std::string prop = by_id ? std::string() : id_property_of(object, it);
+      const std::string& key = by_id ? it.target_id : it.record_key;
       std::size_t i = 0;
-      while (i < chunks.size() &&
-             (chunk_property[i] != prop || chunks[i].size() >= limit || keys[i].count(it.record_key)))
-        ++i;
+      while (i < chunks.size() && (chunk_property[i] != prop || chunks[i].size() >= limit || keys[i].count(key))) ++i;
       if (i == chunks.size()) {
         chunks.emplace_back();
         chunk_property.push_back(prop);
         keys.emplace_back();
       }
-      keys[i].insert(it.record_key);
+      keys[i].insert(key);
       chunks[i].push_back(std::move(it));
     }
     for (std::size_t i = 0; i < chunks.size(); ++i) {
-      auto part = co_await upsert(object, chunk_property[i], std::move(chunks[i]));
+      auto part = co_await batch_write(object, chunk_property[i], std::move(chunks[i]));
       out.insert(out.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
     }
+    std::stable_sort(out.begin(), out.end(), [&](const write_result& a, const write_result& b) {
+      return position[a.outbox_id] < position[b.outbox_id];
+    });
     co_return out;
   }
 
@@ -778,7 +787,7 @@ class hubspot_connector final : public connector {
     co_return out;
   }
 
-  // ---- batch upsert ----------------------------------------------------------------------------------------
+  // ---- batch upsert and update ----------------------------------------------------------------------------------------
 
   static std::vector<write_result> all_results(const std::vector<write_item>& items, write_result::outcome o,
                                                const std::string& why) {
@@ -809,29 +818,38 @@ class hubspot_connector final : public connector {
     return candidates.front();
   }
 
-  /// Upserts ≤ 100 items on `id_prop`. A batch HubSpot refuses as a whole (400/409/422) is split in
-  /// halves until the refused items are alone, so one bad record does not hold back the others.
-  asio::awaitable<std::vector<write_result>> upsert(std::string object, std::string id_prop,
-                                                    std::vector<write_item> items) {
+  /// Writes ≤ 100 items: upserts on `id_prop`, or, when `id_prop` is empty, updates by the items' target_id
+  /// (batch/update). A batch HubSpot refuses as a whole (400/409/422, and 404 for updates) is split in halves
+  /// until the refused items are alone, so one bad record does not hold back the others; writing an item twice
+  /// is harmless either way (same values on the same record).
+  asio::awaitable<std::vector<write_result>> batch_write(std::string object, std::string id_prop,
+                                                         std::vector<write_item> items) {
+    const bool by_id = id_prop.empty();
     std::vector<write_result> out;
     std::vector<write_item> sendable;
     json::array inputs;
     for (auto& it : items) {
       auto v = rest::parse_json(it.payload);
-      if (!v || !v->is_object() || it.record_key.empty()) {
+      if (!v || !v->is_object() || (!by_id && it.record_key.empty())) {
         write_result r;
         r.outbox_id = it.outbox_id;
         r.status = write_result::outcome::rejected;
-        r.error = it.record_key.empty() ? "no upsert key value" : "payload is not a JSON object";
+        r.error = v && v->is_object() ? "no upsert key value" : "payload is not a JSON object";
         out.push_back(std::move(r));
         continue;
       }
       json::object props;
       for (const auto& [k, val] : v->get_object()) props[k] = property_value(val);
-      props[id_prop] = it.record_key;
       json::object input;
-      input["id"] = it.record_key;
-      input["idProperty"] = id_prop;
+      if (by_id) {
+        // The payload's key property (email, omnisync_id), when present, is written like any other: it links
+        // the record for later upserts.
+        input["id"] = it.target_id;
+      } else {
+        props[id_prop] = it.record_key;
+        input["id"] = it.record_key;
+        input["idProperty"] = id_prop;
+      }
       input["properties"] = std::move(props);
       inputs.push_back(std::move(input));
       sendable.push_back(std::move(it));
@@ -839,7 +857,7 @@ class hubspot_connector final : public connector {
     if (sendable.empty()) co_return out;
     json::object body;
     body["inputs"] = std::move(inputs);
-    const std::string path = "/crm/v3/objects/" + object + "/batch/upsert";
+    const std::string path = "/crm/v3/objects/" + object + (by_id ? "/batch/update" : "/batch/upsert");
     auto res = co_await send("POST", path, json::serialize(body), {});
     if (!res) {
       auto rest_of = all_results(sendable, write_result::outcome::retry, res.error().message());
@@ -847,7 +865,7 @@ class hubspot_connector final : public connector {
       co_return out;
     }
     const int status = res->status;
-    if (status == 400 || status == 409 || status == 422) {
+    if (status == 400 || status == 409 || status == 422 || (by_id && status == 404)) {
       auto v = rest::parse_json(res->body);
       const std::string why = v ? error_message(*v) : res->body.substr(0, 300);
       if (sendable.size() == 1) {
@@ -859,8 +877,8 @@ class hubspot_connector final : public connector {
       std::vector<write_item> second(std::make_move_iterator(sendable.begin() + static_cast<std::ptrdiff_t>(sendable.size() / 2)),
                                      std::make_move_iterator(sendable.end()));
       sendable.resize(sendable.size() / 2);
-      auto a = co_await upsert(object, id_prop, std::move(sendable));
-      auto b = co_await upsert(object, id_prop, std::move(second));
+      auto a = co_await batch_write(object, id_prop, std::move(sendable));
+      auto b = co_await batch_write(object, id_prop, std::move(second));
       out.insert(out.end(), a.begin(), a.end());
       out.insert(out.end(), b.begin(), b.end());
       co_return out;
@@ -883,14 +901,21 @@ class hubspot_connector final : public connector {
         std::transform(k.begin(), k.end(), k.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
       return k;
     };
+    // Results are matched to items by what identified them: HubSpot's id for updates, the key property's value
+    // for upserts (an upsert's id is not known before).
     std::map<std::string, std::size_t> index;
-    for (std::size_t i = 0; i < sendable.size(); ++i) index[norm(sendable[i].record_key)] = i;
+    for (std::size_t i = 0; i < sendable.size(); ++i) index[by_id ? sendable[i].target_id : norm(sendable[i].record_key)] = i;
     std::vector<std::optional<write_result>> done(sendable.size());
     if (const auto* rs = v->as_object().if_contains("results"); rs && rs->is_array()) {
       for (const auto& r : rs->get_array()) {
-        const auto* p = r.is_object() ? r.get_object().if_contains("properties") : nullptr;
-        const std::string key = p ? rest::member_text(*p, id_prop) : std::string();
-        auto it = index.find(norm(key));
+        std::string key;
+        if (by_id) {
+          key = rest::member_text(r, "id");
+        } else {
+          const auto* p = r.is_object() ? r.get_object().if_contains("properties") : nullptr;
+          key = p ? norm(rest::member_text(*p, id_prop)) : std::string();
+        }
+        auto it = index.find(key);
         if (it == index.end()) continue;
         write_result w;
         w.outbox_id = sendable[it->second].outbox_id;
@@ -904,7 +929,7 @@ class hubspot_connector final : public connector {
       for (const auto& e : es->get_array()) {
         bool matched = false;
         for (const auto& id : error_ids(e)) {
-          auto it = index.find(norm(id));
+          auto it = index.find(by_id ? id : norm(id));
           if (it == index.end()) continue;
           write_result w;
           w.outbox_id = sendable[it->second].outbox_id;
@@ -919,7 +944,7 @@ class hubspot_connector final : public connector {
         }
       }
       if (!es->get_array().empty())
-        spdlog::info("{}: batch upsert of {} {}: {} refused", cfg_.name, sendable.size(), object,
+        spdlog::info("{}: batch {} of {} {}: {} refused", cfg_.name, by_id ? "update" : "upsert", sendable.size(), object,
                      es->get_array().size());
     }
     std::vector<write_item> unknown;
@@ -930,13 +955,14 @@ class hubspot_connector final : public connector {
         // HubSpot lists every failure in `errors`; an item no error names was written.
         write_result w;
         w.outbox_id = sendable[i].outbox_id;
+        if (by_id) w.destination_id = sendable[i].target_id;
         out.push_back(std::move(w));
       } else {
         unknown.push_back(std::move(sendable[i]));
       }
     }
     if (!unknown.empty()) {
-      // An error we could not tie to an item: write those again in smaller batches (upserts repeat harmlessly)
+      // An error we could not tie to an item: write those again in smaller batches (writes repeat harmlessly)
       // until the error names one item alone.
       if (unknown.size() == 1) {
         auto one = all_results(unknown, write_result::outcome::rejected, unmatched_message);
@@ -945,8 +971,8 @@ class hubspot_connector final : public connector {
         std::vector<write_item> second(std::make_move_iterator(unknown.begin() + static_cast<std::ptrdiff_t>(unknown.size() / 2)),
                                        std::make_move_iterator(unknown.end()));
         unknown.resize(unknown.size() / 2);
-        auto a = co_await upsert(object, id_prop, std::move(unknown));
-        auto b = co_await upsert(object, id_prop, std::move(second));
+        auto a = co_await batch_write(object, id_prop, std::move(unknown));
+        auto b = co_await batch_write(object, id_prop, std::move(second));
         out.insert(out.end(), a.begin(), a.end());
         out.insert(out.end(), b.begin(), b.end());
       }

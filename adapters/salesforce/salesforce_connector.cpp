@@ -1,7 +1,8 @@
 // The Salesforce connector: polling by SystemModstamp (poll_cursor.hpp explains the watermark, overlap and
 // de-duplication), formula refreshes, getDeleted, id listing, fetch and email lookups through SOQL, writes
-// through sObject Collections upserts, describe, and Outbound Messages. Every call goes through the connector's
-// api_caller (retries, backoff, Retry-After, the daily budget from Sforce-Limit-Info).
+// through sObject Collections (upserts on the external id, updates by Id), describe, and Outbound Messages.
+// Every call goes through the connector's api_caller (retries, backoff, Retry-After, the daily budget from
+// Sforce-Limit-Info).
 #include "adapters/salesforce/salesforce_connector.hpp"
 
 #include <boost/json.hpp>
@@ -109,6 +110,40 @@ struct query_page {
   std::optional<std::string> next;
 };
 
+/// What one sObject Collections call answered, before it is turned into write results.
+struct collection_answer {
+  std::optional<json::array> answers;  // one per record, in request order; nullopt: the call failed as a whole
+  std::string whole_error;
+  write_result::outcome outcome = write_result::outcome::retry;  // for every record when the call failed
+  std::optional<boost::system::error_code> call_error;           // nothing reached Salesforce
+  bool attempted = false;                                        // Salesforce looked at the records
+};
+
+/// One record's result of a collections call ({"id","success","errors":[{"statusCode","message"}]}).
+write_result record_result(std::int64_t outbox_id, const json::value& a) {
+  write_result w;
+  w.outbox_id = outbox_id;
+  const json::object* ao = a.is_object() ? &a.as_object() : nullptr;
+  auto* ok = ao ? ao->if_contains("success") : nullptr;
+  if (ok && ok->is_bool() && ok->as_bool()) {
+    w.status = write_result::outcome::written;
+    if (auto* id = ao->if_contains("id"); id && id->is_string()) w.destination_id = std::string(id->as_string());
+    return w;
+  }
+  std::string code, message;
+  if (auto* errs = ao ? ao->if_contains("errors") : nullptr;
+      errs && errs->is_array() && !errs->as_array().empty() && errs->as_array()[0].is_object()) {
+    const auto& e = errs->as_array()[0].as_object();
+    if (auto* c = e.if_contains("statusCode"); c && c->is_string()) code = std::string(c->as_string());
+    if (auto* m = e.if_contains("message"); m && m->is_string()) message = std::string(m->as_string());
+  }
+  // An unknown or deleted target id (INVALID_CROSS_REFERENCE_KEY, ENTITY_IS_DELETED, MALFORMED_ID) is rejected:
+  // it will not exist next time either.
+  w.status = retryable_record_error(code) ? write_result::outcome::retry : write_result::outcome::rejected;
+  w.error = code.empty() ? message : code + ": " + message;
+  return w;
+}
+
 class connector_impl final : public connector {
  public:
   connector_impl(const config::connector_common& cfg, const connector_context& ctx)
@@ -178,6 +213,9 @@ class connector_impl final : public connector {
   /// Adds to `out` the deletions getDeleted knows and queryAll did not show, when a check is due.
   asio::awaitable<std::pair<poll_cursor, page>> add_get_deleted(std::string object, poll_cursor cur, std::int64_t upper,
                                                                 page out);
+  /// One sObject Collections write (PATCH: update by Id, or upsert on an external id field) of `n` records.
+  asio::awaitable<collection_answer> collection_call(std::string what, std::string path, std::string body,
+                                                     std::size_t n);
   /// Every record of a query, page after page (fetch, find_by_email).
   asio::awaitable<omnisync::result<std::vector<store::source_record>>> read_all(std::string query, bool all);
 
@@ -672,32 +710,75 @@ task<object_schema> connector_impl::describe(std::string object) {
 
 // ---- writes --------------------------------------------------------------------------------------------------
 
+asio::awaitable<collection_answer> connector_impl::collection_call(std::string what, std::string path,
+                                                                   std::string body, std::size_t n) {
+  collection_answer out;
+  auto r = co_await call_rest("PATCH", std::move(path), std::move(body), true);
+  if (!r) {
+    out.call_error = r.error();
+    out.whole_error = r.error().message();
+  } else if (r->status != 200) {
+    auto ec = failed(*r, what);
+    out.whole_error = read_error(*r).text();
+    // A request refused as a whole for its content will be refused again: reject its items. Limits and
+    // outages are worth a retry.
+    if (ec == errc::invalid_input || ec == errc::not_found || ec == errc::fail) {
+      out.outcome = write_result::outcome::rejected;
+      out.attempted = true;
+    } else {
+      out.call_error = ec;
+    }
+  } else {
+    boost::system::error_code ec;
+    auto v = json::parse(r->body, ec);
+    if (!ec && v.is_array() && v.as_array().size() == n) out.answers = std::move(v.as_array());
+    else out.whole_error = what + " answer does not list one result per record";
+    out.attempted = true;
+  }
+  co_return out;
+}
+
 task<std::vector<write_result>> connector_impl::write(std::string object, std::vector<write_item> items) {
-  std::vector<write_result> results;
-  auto reject = [&](const write_item& it, std::string why) {
+  // One slot per item, so the results come back in the items' order whichever call wrote them.
+  std::vector<std::optional<write_result>> slots(items.size());
+  auto reject = [&](std::size_t i, std::string why) {
     write_result w;
-    w.outbox_id = it.outbox_id;
+    w.outbox_id = items[i].outbox_id;
     w.status = write_result::outcome::rejected;
     w.error = std::move(why);
-    results.push_back(std::move(w));
+    slots[i] = std::move(w);
   };
   std::shared_ptr<const described> desc;
   auto d = co_await fields_of(object, false);
   if (d) desc = *d;
   else if (d.error() != errc::invalid_input && d.error() != errc::not_found) co_return d.error();
 
-  // The external id field: configured, or the one payload field holding the record key (an external id field
-  // per describe wins when several do).
-  std::map<std::string, std::vector<std::pair<const write_item*, json::object>>> by_field;
+  // Items naming a record (target_id) are updates by Id: the record may have been created outside omnisync and
+  // carry no external id yet (the payload's external id field, when present, is written too and links it).
+  // The others are upserts on the external id field: configured, or the one payload field holding the record key
+  // (an external id field per describe wins when several do).
+  using group = std::vector<std::pair<std::size_t, json::object>>;  // (item index, record)
+  group updates;
+  std::map<std::string, group> by_field;
   const std::string configured = s_.object(object).upsert_key;
-  for (const auto& it : items) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto& it = items[i];
     boost::system::error_code ec;
     auto v = json::parse(it.payload, ec);
     if (ec || !v.is_object()) {
-      reject(it, "payload is not a JSON object");
+      reject(i, "payload is not a JSON object");
       continue;
     }
     auto rec = std::move(v.as_object());
+    rec.erase("Id");
+    rec.erase("id");
+    rec.erase("attributes");
+    if (!it.target_id.empty()) {
+      rec["attributes"] = json::object{{"type", object}};
+      rec["Id"] = it.target_id;
+      updates.emplace_back(i, std::move(rec));
+      continue;
+    }
     std::string field = configured;
     if (field.empty()) {
       std::vector<std::string> candidates;
@@ -710,7 +791,7 @@ task<std::vector<write_result>> connector_impl::write(std::string object, std::v
         if (!ext.empty()) candidates = ext;
       }
       if (candidates.size() != 1) {
-        reject(it, "cannot tell which field is the upsert key (set sync." + object + ".upsert_key)");
+        reject(i, "cannot tell which field is the upsert key (set sync." + object + ".upsert_key)");
         continue;
       }
       field = candidates.front();
@@ -718,82 +799,54 @@ task<std::vector<write_result>> connector_impl::write(std::string object, std::v
     if (desc) {
       const auto* f = find_field(desc->schema, field);
       if (!f || !f->external_id) {
-        reject(it, field + " is not an external id field of " + object);
+        reject(i, field + " is not an external id field of " + object);
         continue;
       }
       field = f->name;
     }
     // Upserts name the record by the external id only: no Id in the body.
-    rec.erase("Id");
-    rec.erase("id");
-    rec.erase("attributes");
     if (!rec.contains(field)) rec[field] = it.record_key;
     rec["attributes"] = json::object{{"type", object}};
-    by_field[field].emplace_back(&it, std::move(rec));
+    by_field[field].emplace_back(i, std::move(rec));
   }
+
+  // (what, path, records): collections update first, then one upsert call family per external id field.
+  std::vector<std::tuple<std::string, std::string, group*>> calls;
+  if (!updates.empty()) calls.emplace_back("update " + object, data_path("/composite/sobjects"), &updates);
+  for (auto& [field, g] : by_field)
+    calls.emplace_back("upsert " + object, data_path("/composite/sobjects/" + object + "/" + field), &g);
 
   std::optional<boost::system::error_code> call_error;
   bool any_attempted = false;
-  for (auto& [field, group] : by_field) {
-    for (std::size_t at = 0; at < group.size(); at += s_.batch_size) {
-      const std::size_t end = std::min(group.size(), at + s_.batch_size);
+  for (auto& [what, path, g] : calls) {
+    for (std::size_t at = 0; at < g->size(); at += s_.batch_size) {
+      const std::size_t end = std::min(g->size(), at + s_.batch_size);
       json::array records;
-      for (std::size_t i = at; i < end; ++i) records.push_back(group[i].second);
+      for (std::size_t i = at; i < end; ++i) records.push_back((*g)[i].second);
       json::object body{{"allOrNone", false}, {"records", std::move(records)}};
-      auto r = co_await call_rest("PATCH", data_path("/composite/sobjects/" + object + "/" + field), json::serialize(body), true);
-      std::optional<json::array> answers;
-      std::string whole_error;
-      auto outcome = write_result::outcome::retry;
-      if (!r) {
-        call_error = r.error();
-        whole_error = r.error().message();
-      } else if (r->status != 200) {
-        auto ec = failed(*r, "upsert " + object);
-        whole_error = read_error(*r).text();
-        // A request refused as a whole for its content will be refused again: reject its items. Limits and
-        // outages are worth a retry.
-        if (ec == errc::invalid_input || ec == errc::not_found || ec == errc::fail) outcome = write_result::outcome::rejected;
-        else call_error = ec;
-        any_attempted = any_attempted || outcome == write_result::outcome::rejected;
-      } else {
-        boost::system::error_code ec;
-        auto v = json::parse(r->body, ec);
-        if (!ec && v.is_array() && v.as_array().size() == end - at) answers = std::move(v.as_array());
-        else whole_error = "upsert answer does not list one result per record";
-        any_attempted = true;
-      }
+      std::string text = json::serialize(body);
+      auto a = co_await collection_call(what, path, std::move(text), end - at);
+      if (a.call_error) call_error = a.call_error;
+      any_attempted = any_attempted || a.attempted;
       for (std::size_t i = at; i < end; ++i) {
-        write_result w;
-        w.outbox_id = group[i].first->outbox_id;
-        if (!answers) {
-          w.status = outcome;
-          w.error = whole_error;
-          results.push_back(std::move(w));
+        const std::size_t item = (*g)[i].first;
+        if (a.answers) {
+          slots[item] = record_result(items[item].outbox_id, (*a.answers)[i - at]);
           continue;
         }
-        const auto& a = (*answers)[i - at];
-        const json::object* ao = a.is_object() ? &a.as_object() : nullptr;
-        auto* ok = ao ? ao->if_contains("success") : nullptr;
-        if (ok && ok->is_bool() && ok->as_bool()) {
-          w.status = write_result::outcome::written;
-          if (auto* id = ao->if_contains("id"); id && id->is_string()) w.destination_id = std::string(id->as_string());
-        } else {
-          std::string code, message;
-          if (auto* errs = ao ? ao->if_contains("errors") : nullptr; errs && errs->is_array() && !errs->as_array().empty() &&
-                                                                      errs->as_array()[0].is_object()) {
-            const auto& e = errs->as_array()[0].as_object();
-            if (auto* c = e.if_contains("statusCode"); c && c->is_string()) code = std::string(c->as_string());
-            if (auto* m = e.if_contains("message"); m && m->is_string()) message = std::string(m->as_string());
-          }
-          w.status = retryable_record_error(code) ? write_result::outcome::retry : write_result::outcome::rejected;
-          w.error = code.empty() ? message : code + ": " + message;
-        }
-        results.push_back(std::move(w));
+        write_result w;
+        w.outbox_id = items[item].outbox_id;
+        w.status = a.outcome;
+        w.error = a.whole_error;
+        slots[item] = std::move(w);
       }
     }
   }
+  std::vector<write_result> results;
+  results.reserve(slots.size());
+  for (auto& s : slots) results.push_back(std::move(*s));
   // Nothing reached Salesforce (an outage, the daily budget): the call fails as a whole, every item retried.
-  if (call_error && !any_attempted && results.size() == items.size() &&
+  if (call_error && !any_attempted &&
       std::none_of(results.begin(), results.end(), [](const write_result& w) { return w.status == write_result::outcome::rejected; }))
     co_return *call_error;
   co_return results;

@@ -331,25 +331,37 @@ class zendesk_connector final : public connector {
                                                   "the Zendesk connector writes users only");
       co_return out;
     }
-    // A bulk request may not name one user twice: such items go to a later chunk.
+    // Items naming a user (target_id) are updated by id (update_many): the profile already links that user, who
+    // may have been created outside omnisync. The others go through create_or_update_many. A bulk request may
+    // not name one user twice: such items go to a later chunk of their kind.
     const std::size_t limit = max_batch(object);
     std::vector<std::vector<write_item>> chunks;
+    std::vector<bool> chunk_by_id;
     std::vector<std::set<std::string>> keys;
-    for (auto& it : items) {
+    std::map<std::int64_t, std::size_t> position;  // outbox id → item index, to answer in the items' order
+    for (std::size_t n = 0; n < items.size(); ++n) {
+      auto& it = items[n];
+      position.emplace(it.outbox_id, n);
+      const bool by_id = !it.target_id.empty();
+      const std::string& key = by_id ? it.target_id : it.record_key;
       std::size_t i = 0;
-      while (i < chunks.size() && (chunks[i].size() >= limit || keys[i].count(it.record_key))) ++i;
+      while (i < chunks.size() && (chunk_by_id[i] != by_id || chunks[i].size() >= limit || keys[i].count(key))) ++i;
       if (i == chunks.size()) {
         chunks.emplace_back();
+        chunk_by_id.push_back(by_id);
         keys.emplace_back();
       }
-      keys[i].insert(it.record_key);
+      keys[i].insert(key);
       chunks[i].push_back(std::move(it));
     }
     std::vector<write_result> out;
-    for (auto& chunk : chunks) {
-      auto part = co_await upsert_users(std::move(chunk));
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+      auto part = co_await bulk_users(std::move(chunks[i]), chunk_by_id[i]);
       out.insert(out.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
     }
+    std::stable_sort(out.begin(), out.end(), [&](const write_result& a, const write_result& b) {
+      return position[a.outbox_id] < position[b.outbox_id];
+    });
     co_return out;
   }
 
@@ -599,32 +611,46 @@ class zendesk_connector final : public connector {
     co_return !ec;
   }
 
-  /// `create_or_update_many` (≤ 100 users, matched on external_id or email), then the job status polled until
-  /// it completes; its per-user results (input order, or `index`) become the write results.
-  asio::awaitable<std::vector<write_result>> upsert_users(std::vector<write_item> items) {
+  /// `create_or_update_many` (≤ 100 users, matched on external_id or email), or with `by_id` `update_many` of
+  /// the users the items' target_id name; then the job status polled until it completes; its per-user results
+  /// (input order, or `index`) become the write results.
+  asio::awaitable<std::vector<write_result>> bulk_users(std::vector<write_item> items, bool by_id) {
     std::vector<write_result> out;
     std::vector<write_item> sent;
     json::array users;
     for (auto& it : items) {
       auto v = rest::parse_json(it.payload);
-      if (!v || !v->is_object() || it.record_key.empty()) {
+      const auto target = by_id ? to_int(it.target_id) : std::nullopt;
+      std::string why;
+      if (!v || !v->is_object()) why = "payload is not a JSON object";
+      else if (by_id && (!target || *target <= 0)) why = "target id " + it.target_id + " is not a Zendesk user id";
+      else if (!by_id && it.record_key.empty()) why = "no upsert key value";
+      if (!why.empty()) {
         write_result r;
         r.outbox_id = it.outbox_id;
         r.status = write_result::outcome::rejected;
-        r.error = it.record_key.empty() ? "no upsert key value" : "payload is not a JSON object";
+        r.error = std::move(why);
         out.push_back(std::move(r));
         continue;
       }
       json::object user = std::move(v->get_object());
-      user["external_id"] = it.record_key;
+      if (by_id) {
+        user.erase("id");
+        user["id"] = *target;
+        // The key (external_id) links the user for later upserts; the payload normally carries it already.
+        if (!it.record_key.empty() && !user.contains("external_id")) user["external_id"] = it.record_key;
+      } else {
+        user["external_id"] = it.record_key;
+      }
       users.push_back(std::move(user));
       sent.push_back(std::move(it));
     }
     if (sent.empty()) co_return out;
     json::object body;
     body["users"] = std::move(users);
-    const std::string path = "/api/v2/users/create_or_update_many.json";
-    auto res = co_await send("POST", path, json::serialize(body), {});
+    const std::string method = by_id ? "PUT" : "POST";
+    const std::string path = by_id ? "/api/v2/users/update_many.json" : "/api/v2/users/create_or_update_many.json";
+    auto res = co_await send(method, path, json::serialize(body), {});
     if (!res) {
       auto r = all_results(sent, write_result::outcome::retry, res.error().message());
       out.insert(out.end(), r.begin(), r.end());
@@ -633,7 +659,7 @@ class zendesk_connector final : public connector {
     if (res->status == 400 || res->status == 422) {
       // The request as a whole was refused: halve it until the refused user is alone.
       if (sent.size() == 1) {
-        failure("POST", path, *res);
+        failure(method, path, *res);
         auto r = all_results(sent, write_result::outcome::rejected, res->body.substr(0, 300));
         out.insert(out.end(), r.begin(), r.end());
         co_return out;
@@ -641,15 +667,15 @@ class zendesk_connector final : public connector {
       std::vector<write_item> second(std::make_move_iterator(sent.begin() + static_cast<std::ptrdiff_t>(sent.size() / 2)),
                                      std::make_move_iterator(sent.end()));
       sent.resize(sent.size() / 2);
-      auto a = co_await upsert_users(std::move(sent));
-      auto b = co_await upsert_users(std::move(second));
+      auto a = co_await bulk_users(std::move(sent), by_id);
+      auto b = co_await bulk_users(std::move(second), by_id);
       out.insert(out.end(), a.begin(), a.end());
       out.insert(out.end(), b.begin(), b.end());
       co_return out;
     }
     if (res->status != 200) {
       // 403: bulk import not enabled for the account; others: nothing was done, try again later.
-      failure("POST", path, *res);
+      failure(method, path, *res);
       auto r = all_results(sent, write_result::outcome::retry, "HTTP " + std::to_string(res->status));
       out.insert(out.end(), r.begin(), r.end());
       co_return out;

@@ -815,3 +815,71 @@ TEST_CASE("salesforce adapter: resync --fields reads Id and the named fields onl
   auto refused = h.run(h.c->poll(std::move(bad)));
   CHECK(refused.error() == omnisync::errc::invalid_input);
 }
+
+TEST_CASE("salesforce adapter: writes with a target id update that record by Id, mixed with upserts, unknown ids rejected",
+          "[salesforce][adapter]") {
+  fixture f;
+  harness h(f.cfg);
+  // A Contact a salesperson created: no Omnisync_Id__c.
+  auto made = f.sim.admin("POST", "/admin/salesforce/Contact", R"({"LastName":"Seller","Email":"seller@example.com"})").json();
+  const std::string linked(made.at("Id").as_string());
+  const std::string deleted = contact_id(6);
+  f.sim.admin("DELETE", "/admin/salesforce/Contact/" + deleted);
+
+  auto with_target = [](std::int64_t id, std::string key, json::object p, std::string target) {
+    adapters::write_item it(id, std::move(key), json::serialize(p));
+    it.target_id = std::move(target);
+    return it;
+  };
+  std::vector<adapters::write_item> items;
+  items.push_back(with_target(1, "p_linked",
+                              {{"Omnisync_Id__c", "p_linked"}, {"FirstName", "Sally"}, {"LastName", "Seller"},
+                               {"Email", "seller@example.com"}},
+                              linked));
+  items.emplace_back(2, "p_new", json::serialize(json::object{{"Omnisync_Id__c", "p_new"}, {"LastName", "New"}}));
+  items.push_back(with_target(3, "p_ghost", {{"Omnisync_Id__c", "p_ghost"}, {"LastName", "Ghost"}}, contact_id(999999)));
+  items.push_back(with_target(4, "p_five", {{"Omnisync_Id__c", "p_five"}, {"LastName", "Five"}}, contact_id(5)));
+  items.push_back(with_target(5, "p_gone", {{"Omnisync_Id__c", "p_gone"}, {"LastName", "Gone"}}, deleted));
+  items.push_back(with_target(6, "p_bad", {{"Omnisync_Id__c", "p_bad"}, {"LastName", "Bad"}}, "not-an-id"));
+  const auto upserts_before = calls(f.sim, "composite/sobjects/Contact/Omnisync_Id__c");
+  const auto all_before = calls(f.sim, "composite/sobjects");
+  auto r = h.run(h.c->write("Contact", items));
+  REQUIRE(r.has_value());
+  REQUIRE(r->size() == 6);
+  // One collections update (the five items with a target id) and one upsert: two calls, results in item order.
+  CHECK(calls(f.sim, "composite/sobjects/Contact/Omnisync_Id__c") - upserts_before == 1);
+  CHECK(calls(f.sim, "composite/sobjects") - all_before == 2);
+  for (std::size_t i = 0; i < r->size(); ++i) CHECK((*r)[i].outbox_id == static_cast<std::int64_t>(i + 1));
+  using adapters::write_result;
+  CHECK((*r)[0].status == write_result::outcome::written);
+  CHECK((*r)[0].destination_id == linked);
+  CHECK((*r)[1].status == write_result::outcome::written);
+  CHECK((*r)[1].destination_id != linked);
+  CHECK((*r)[2].status == write_result::outcome::rejected);  // never existed: not worth another try
+  CHECK_THAT((*r)[2].error, Catch::Contains("INVALID_CROSS_REFERENCE_KEY"));
+  CHECK((*r)[3].status == write_result::outcome::written);
+  CHECK((*r)[3].destination_id == contact_id(5));
+  CHECK((*r)[4].status == write_result::outcome::rejected);
+  CHECK_THAT((*r)[4].error, Catch::Contains("ENTITY_IS_DELETED"));
+  CHECK((*r)[5].status == write_result::outcome::rejected);
+  CHECK_THAT((*r)[5].error, Catch::Contains("MALFORMED_ID"));
+
+  // The salesperson's Contact now has the new values and the key; there is still one Contact with its email.
+  auto stored = f.sim.admin("GET", "/admin/salesforce/Contact/" + linked).json();
+  CHECK(stored.at("FirstName").as_string() == "Sally");
+  CHECK(stored.at("Omnisync_Id__c").as_string() == "p_linked");
+  auto found = h.run(h.c->find_by_email("Contact", "seller@example.com"));
+  REQUIRE(found.has_value());
+  REQUIRE(found->size() == 1);
+  CHECK((*found)[0].id == linked);
+  CHECK(f.sim.admin("GET", "/admin/salesforce/Contact/" + contact_id(5)).json().at("Omnisync_Id__c").as_string() == "p_five");
+
+  // Linked by the key now: a later upsert without a target id lands on the same record.
+  auto again = h.run(h.c->write(
+      "Contact", {adapters::write_item(7, "p_linked",
+                                       json::serialize(json::object{{"Omnisync_Id__c", "p_linked"}, {"LastName", "Seller-Smith"}}))}));
+  REQUIRE(again.has_value());
+  REQUIRE(again->size() == 1);
+  CHECK((*again)[0].destination_id == linked);
+  CHECK(f.sim.admin("GET", "/admin/salesforce/Contact/" + linked).json().at("LastName").as_string() == "Seller-Smith");
+}

@@ -329,3 +329,66 @@ TEST_CASE("Zendesk export cost at 20,000 users", "[.][bench][zendesk]") {
   CHECK(all.records == 20000);
   WARN("users export: " << sim_calls(big, "zendesk", "incremental/users") << " calls, " << secs << " s");
 }
+
+TEST_CASE("Zendesk writes with a target id update that user by update_many, mixed with upserts, unknown ids rejected",
+          "[adapters][zendesk]") {
+  auto& s = fresh_sim();
+  harness h(zd_config(s));
+  // A user an agent created in Zendesk: no external_id.
+  auto made = s.admin("POST", "/admin/zendesk/users", R"({"name":"Sam Seller","email":"seller@omnisync-test.example"})").json();
+  const std::string linked = std::to_string(made.at("id").to_number<std::int64_t>());
+  s.admin("DELETE", "/admin/zendesk/users/6");
+  auto with_target = [](std::int64_t id, std::string key, json::object p, std::string target) {
+    write_item it = omnisync::test::adapters::item(id, std::move(key), p);
+    it.target_id = std::move(target);
+    return it;
+  };
+  std::vector<write_item> items;
+  items.push_back(with_target(1, "p_linked",
+                              {{"name", "Sally Seller"}, {"email", "seller@omnisync-test.example"}, {"external_id", "p_linked"},
+                               {"user_fields", json::object{{"lifecycle_stage", "customer"}}}},
+                              linked));
+  items.push_back(omnisync::test::adapters::item(2, "p_new", {{"name", "New Person"}, {"email", "new.person@omnisync-test.example"}}));
+  items.push_back(with_target(3, "p_ghost", {{"name", "Ghost"}, {"external_id", "p_ghost"}}, "987654321"));
+  items.push_back(with_target(4, "p_five", {{"name", "Five"}}, "5"));  // no external_id in the payload: the key is set
+  items.push_back(with_target(5, "p_gone", {{"name", "Gone"}}, "6"));
+  items.push_back(with_target(6, "p_bad", {{"name", "Bad"}}, "abc"));
+  auto res = h.run(h.c->write("users", std::move(items)));
+  REQUIRE(res.has_value());
+  CHECK(sim_calls(s, "zendesk", "PUT /api/v2/users/update_many") == 1);
+  CHECK(sim_calls(s, "zendesk", "create_or_update_many") == 1);
+  REQUIRE(res->size() == 6);
+  for (std::size_t i = 0; i < res->size(); ++i) CHECK((*res)[i].outbox_id == static_cast<std::int64_t>(i + 1));
+  CHECK((*res)[0].status == write_result::outcome::written);
+  CHECK((*res)[0].destination_id == linked);
+  CHECK((*res)[1].status == write_result::outcome::written);
+  CHECK(!(*res)[1].destination_id.empty());
+  CHECK((*res)[1].destination_id != linked);
+  CHECK((*res)[2].status == write_result::outcome::rejected);  // no such user: not worth another try
+  CHECK((*res)[2].error.find("RecordNotFound") != std::string::npos);
+  CHECK((*res)[3].status == write_result::outcome::written);
+  CHECK((*res)[3].destination_id == "5");
+  CHECK((*res)[4].status == write_result::outcome::rejected);
+  CHECK((*res)[4].error.find("RecordNotFound") != std::string::npos);
+  CHECK((*res)[5].status == write_result::outcome::rejected);  // refused before any call
+  CHECK((*res)[5].error.find("not a Zendesk user id") != std::string::npos);
+
+  // The agent's user has the new values and the key; still one user with that email.
+  auto stored = s.admin("GET", "/admin/zendesk/users/" + linked).json();
+  CHECK(stored.at("name").as_string() == "Sally Seller");
+  CHECK(stored.at("external_id").as_string() == "p_linked");
+  CHECK(stored.at("user_fields").at("lifecycle_stage").as_string() == "customer");
+  auto found = h.run(h.c->find_by_email("users", "seller@omnisync-test.example"));
+  REQUIRE(found.has_value());
+  REQUIRE(found->size() == 1);
+  CHECK((*found)[0].id == linked);
+  CHECK(s.admin("GET", "/admin/zendesk/users/5").json().at("external_id").as_string() == "p_five");
+
+  // Taking another user's email is refused by Zendesk, and so rejected here.
+  auto clash = h.run(h.c->write(
+      "users", {with_target(7, "p_five", {{"email", "seller@omnisync-test.example"}}, "5")}));
+  REQUIRE(clash.has_value());
+  REQUIRE(clash->size() == 1);
+  CHECK((*clash)[0].status == write_result::outcome::rejected);
+  CHECK((*clash)[0].error.find("already being used") != std::string::npos);
+}
