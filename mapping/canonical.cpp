@@ -19,7 +19,7 @@ std::vector<config::attribute_decl> default_canonical_attributes() {
       a("last_name", "string", "family name"),
       a("phone", "string", "phone number in E.164"),
       a("company", "string", "company or account name"),
-      a("lifecycle_stage", "string", "awareness, conversion, purchase, retention, referral or unknown", true),
+      a("lifecycle_stage", "string", "awareness, conversion, purchase, activation, renewal, referral or unknown", true),
       a("lead_score", "number", "lead score from the marketing or CRM system"),
       a("email_opt_in", "boolean", "whether the person accepts marketing e-mail"),
       a("updated_at", "datetime", "when the source record last changed (UTC)"),
