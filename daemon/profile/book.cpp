@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <unordered_set>
 
 #include "daemon/profile/from_mapping.hpp"
 #include "mapping/plan_impl.hpp"
@@ -258,8 +259,11 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
   rec.source_ts = r.source_ts;
   rec.deleted = r.deleted;
   rec.attrs = attributes_of(p, *m);
-  rec.person = std::any_of(p.identity().begin(), p.identity().end(),
-                           [](const std::string& a) { return a == "email" || a == "phone"; });
+  // A person is a record that carries an e-mail or a phone (book.hpp), not one whose mapping merely could: a
+  // Contact with neither is linked by nothing but its own system's id, so a copy written elsewhere comes back as
+  // a new, unlinked record that would be written back again — a loop creating records in every system.
+  rec.person = std::any_of(ident.pairs.begin(), ident.pairs.end(),
+                           [](const auto& kv) { return kv.first == "email" || kv.first == "phone"; });
   const auto keys = ident.keys();
   source_record src;
   src.system = r.system;
@@ -283,6 +287,15 @@ std::optional<std::int64_t> book::first_seen(std::string_view system, std::strin
 }
 
 bool book::contains(profile_id id) const { return impl_->res.contains(id); }
+
+std::vector<profile_id> book::profiles() const {
+  std::vector<profile_id> out;
+  std::unordered_set<std::uint64_t> seen;
+  impl_->res.for_each_record([&](std::string_view, std::string_view, std::string_view, profile_id p) {
+    if (seen.insert(p.value).second) out.push_back(p);
+  });
+  return out;
+}
 
 bool book::is_person(profile_id id) const {
   for (const auto* r : impl_->member_recs(id))

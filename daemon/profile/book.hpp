@@ -96,6 +96,8 @@ class book {
   std::optional<std::int64_t> first_seen(std::string_view system, std::string_view object, std::string_view id) const;
 
   bool contains(profile_id id) const;
+  /// Every profile id (in no particular order).
+  std::vector<profile_id> profiles() const;
   /// A profile is propagated to people objects only when one of its records is a person (has an e-mail or
   /// phone identity): a company profile does not become a Contact.
   bool is_person(profile_id id) const;

@@ -180,6 +180,9 @@ struct object_state {
   std::optional<resync_request> pending_resync;       // full / since: guarded by impl::mu
   std::vector<resync_request> pending_lookups;        // id / email: guarded by impl::mu
   std::atomic<bool> wake{false};
+  /// The object was read to the end once since start-up: only then can a missing record there be created (before,
+  /// the person may already be there, unread — a Salesforce upsert by our key would duplicate them).
+  std::atomic<bool> caught_up{false};
 };
 
 struct connector_state {
@@ -295,7 +298,8 @@ struct engine::impl {
   /// canonical record (golden values, KPIs, id) through every outbound mapping of every writable connector. A
   /// destination record the profile already links is updated by its id, and not at all when it already holds
   /// every value (`covers`); one deleted at the source is left alone. Caller holds book_mu.
-  void profile_writes(const std::set<profile::profile_id>& affected, evaluator_cache& evals, processed& out) {
+  void profile_writes(const std::set<profile::profile_id>& affected, evaluator_cache& evals, processed& out,
+                      const connector_state* only = nullptr, std::string_view only_object = {}) {
     auto ps = current_plans();
     for (const auto& pid : affected) {
       if (!book->contains(pid) || !book->is_person(pid)) continue;
@@ -305,9 +309,15 @@ struct engine::impl {
         if (p->direction() != mapping::direction::outbound) continue;
         for (const auto& dst : conns) {
           if (dst->cfg.kind != p->system() || !dst->cfg.enabled || !dst->writable) continue;
+          if (only && (dst.get() != only || p->object() != only_object)) continue;
           bool deleted = false;
           auto target = book->member_id(pid, dst->cfg.name, p->object(), &deleted);
           if (deleted) continue;
+          if (!target) {
+            // Creating a record: wait until the destination was read once (it is then propagated again).
+            auto* os = dst->find(p->object());
+            if (os && !os->caught_up.load()) continue;
+          }
           auto w = outbound(evals, p, dst->cfg.name, canonical);
           if (!w) continue;
           if (target) {
@@ -583,6 +593,7 @@ struct engine::impl {
               .set(std::chrono::duration<double>(now_ms() - os.st.newest_source_update).count());
       }
       if (in_resync && !more) in_resync = false;
+      if (!more && !os.caught_up.exchange(true)) co_await caught_up(c, os.st.object);
       if (!more) {
         if (c.reconcile_every.count() > 0 &&
             std::chrono::steady_clock::now() - last_reconcile >= c.reconcile_every) {
@@ -723,6 +734,36 @@ struct engine::impl {
   }
 
   // ---- profiles ---------------------------------------------------------------------------------------------
+
+  /// A destination object was read to the end for the first time since start-up: the profiles that could not be
+  /// created there before (see profile_writes) are written now.
+  asio::awaitable<void> caught_up(connector_state& c, std::string object) {
+    if (!c.writable || !c.cfg.enabled) co_return;
+    auto turn = co_await order.acquire();
+    processed out;
+    evaluator_cache evals;
+    {
+      std::lock_guard lk(book_mu);
+      const auto all = book->profiles();
+      const std::set<profile::profile_id> every(all.begin(), all.end());
+      profile_writes(every, evals, out, &c, object);
+    }
+    if (out.writes.empty()) co_return;
+    const auto n = out.writes.size();
+    const auto bells = destinations(out.writes);
+    auto q = co_await db.outbox_enqueue(std::move(out.writes), std::nullopt);
+    if (!q) {
+      spdlog::error("{}: queueing writes after the first read of {} failed: {}", c.cfg.name, object, q.error().message());
+      os_reset(c, object);
+      co_return;
+    }
+    for (auto* b : bells) b->notify();
+    spdlog::info("{}: {} read once: {} profile write(s) queued ({} unchanged)", c.cfg.name, object, n, q->unchanged);
+  }
+
+  static void os_reset(connector_state& c, std::string_view object) {
+    if (auto* os = c.find(object)) os->caught_up = false;  // tried again after the next full page
+  }
 
   std::shared_ptr<const profile::settings> configured_rules = std::make_shared<profile::settings>();
   std::atomic<bool> rebuild_requested{true};
