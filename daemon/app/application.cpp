@@ -26,7 +26,7 @@
 #include "daemon/store/blocking.hpp"
 #include "daemon/sync/engine.hpp"
 #include "daemon/profile/utc_time.hpp"
-#include "mapping/value.hpp"
+#include "daemon/profile/value_json.hpp"
 #include "daemon/store/store.hpp"
 
 namespace asio = boost::asio;
@@ -556,29 +556,6 @@ struct application::impl {
 
   // ---- profiles --------------------------------------------------------------------------------------------
 
-  static json::value value_json(const mapping::value& v) {
-    using k = mapping::value::kind;
-    switch (v.k) {
-      case k::missing:
-      case k::null: return nullptr;
-      case k::boolean: return v.b;
-      case k::integer: return v.i;
-      case k::number: return v.d;
-      case k::string: return json::string(v.s);
-      case k::array: {
-        json::array a;
-        for (const auto& x : v.items) a.push_back(value_json(x));
-        return a;
-      }
-      case k::object: {
-        json::object o;
-        for (std::size_t i = 0; i < v.items.size() && i < v.keys.size(); ++i) o[v.keys[i]] = value_json(v.items[i]);
-        return o;
-      }
-    }
-    return nullptr;
-  }
-
   static json::object record_json(const profile::record_ref& r) {
     return json::object{{"system", r.system}, {"object", r.object}, {"id", r.id}};
   }
@@ -592,10 +569,10 @@ struct application::impl {
       for (const auto& p : g.from)
         from.push_back(json::object{{"system", p.system}, {"record", p.record},
                                     {"source_ts", profile::format_utc_ms(p.source_ts)}});
-      golden[attr] = json::object{{"value", value_json(g.value)}, {"decided_by", g.decided_by}, {"from", std::move(from)}};
+      golden[attr] = json::object{{"value", profile::to_json(g.value)}, {"decided_by", g.decided_by}, {"from", std::move(from)}};
     }
     json::object kpis;
-    for (const auto& [attr, val] : v.kpis.to_attributes()) kpis[attr] = value_json(val);
+    for (const auto& [attr, val] : v.kpis.to_attributes()) kpis[attr] = profile::to_json(val);
     kpis["unpriced_orders"] = v.kpis.unpriced_orders;
     json::array members;
     for (const auto& m : v.members)

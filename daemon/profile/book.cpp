@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "daemon/profile/from_mapping.hpp"
+#include "daemon/profile/value_json.hpp"
 #include "mapping/plan_impl.hpp"
 
 namespace omnisync::profile {
@@ -19,8 +20,6 @@ std::string record_key(std::string_view system, std::string_view object, std::st
   k.append(system).append(":").append(object).append(":").append(id);
   return k;
 }
-
-namespace {
 
 json::value to_json(const mapping::value& v) {
   switch (v.k) {
@@ -43,6 +42,8 @@ json::value to_json(const mapping::value& v) {
   }
   return nullptr;
 }
+
+namespace {
 
 /// Sets `a.b.c` in `root` as nested objects (what outbound mappings read as dotted paths).
 void put_path(json::object& root, std::string_view path, json::value v) {
@@ -225,6 +226,7 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
     auto& in = it->second;
     if (fresh) in.first_seen = r.first_seen;
     in.deleted = r.deleted;
+    if (!in.attached) d.unwait(key, in);  // indexed under its old person keys
     if (m) {
       in.events = events_of(*m);
       for (auto& e : in.events) e.subject = key;
@@ -234,7 +236,6 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
           if (std::find(in.person.begin(), in.person.end(), kv) == in.person.end()) in.person.push_back(std::move(kv));
     }
     if (in.attached) affected.insert(profile_id{*in.attached});  // its events changed
-    if (!in.attached) d.unwait(key, in);
     d.attach(key, affected);
     return;
   }

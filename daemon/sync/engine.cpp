@@ -333,13 +333,16 @@ struct engine::impl {
     }
   }
 
-  /// The writer doorbells of the connectors these writes go to.
-  std::vector<doorbell*> destinations(const std::vector<store::outbox_write>& writes) const {
-    std::vector<doorbell*> out;
+  /// Queues writes and rings the doorbells of the writers they go to.
+  asio::awaitable<omnisync::result<store::enqueue_summary>> enqueue(std::vector<store::outbox_write> writes) {
+    std::vector<doorbell*> bells;
     for (const auto& w : writes)
-      if (auto* c = find(w.connector); c && c->outbox_bell && std::find(out.begin(), out.end(), c->outbox_bell.get()) == out.end())
-        out.push_back(c->outbox_bell.get());
-    return out;
+      if (auto* c = find(w.connector); c && c->outbox_bell && std::find(bells.begin(), bells.end(), c->outbox_bell.get()) == bells.end())
+        bells.push_back(c->outbox_bell.get());
+    auto q = co_await db.outbox_enqueue(std::move(writes), std::nullopt);
+    if (q)
+      for (auto* b : bells) b->notify();
+    co_return q;
   }
 
   /// Maps each record with the inbound plan of (kind, object), takes it into the profile book, and computes the
@@ -406,10 +409,8 @@ struct engine::impl {
     // A write equal to what was last written to that record is skipped by the store: the echo of omnisync's own
     // write (read back by a poll or a webhook) recomputes the same golden values and so writes nothing.
     if (!out.writes.empty()) {
-      const auto bells = destinations(out.writes);
-      auto q = co_await db.outbox_enqueue(std::move(out.writes), std::nullopt);
+      auto q = co_await enqueue(std::move(out.writes));
       if (!q) co_return q.error();
-      for (auto* b : bells) b->notify();
       if (q->unchanged > 0) spdlog::debug("{}: {} write(s) equal to what the destination last got: skipped", c.cfg.name, q->unchanged);
     }
     timestamp newest{};
@@ -750,14 +751,12 @@ struct engine::impl {
     }
     if (out.writes.empty()) co_return;
     const auto n = out.writes.size();
-    const auto bells = destinations(out.writes);
-    auto q = co_await db.outbox_enqueue(std::move(out.writes), std::nullopt);
+    auto q = co_await enqueue(std::move(out.writes));
     if (!q) {
       spdlog::error("{}: queueing writes after the first read of {} failed: {}", c.cfg.name, object, q.error().message());
       os_reset(c, object);
       co_return;
     }
-    for (auto* b : bells) b->notify();
     spdlog::info("{}: {} read once: {} profile write(s) queued ({} unchanged)", c.cfg.name, object, n, q->unchanged);
   }
 
@@ -1098,10 +1097,8 @@ asio::awaitable<omnisync::result<std::size_t>> engine::profile_split(profile::li
   if (!saved) co_return saved.error();
   const std::size_t n = out.writes.size();
   if (!out.writes.empty()) {
-    const auto bells = self->destinations(out.writes);
-    auto q = co_await self->db.outbox_enqueue(std::move(out.writes), std::nullopt);
+    auto q = co_await self->enqueue(std::move(out.writes));
     if (!q) co_return q.error();
-    for (auto* b : bells) b->notify();
   }
   co_return n;
 }

@@ -22,6 +22,7 @@
 #include "tests/integration/sim/sim_http.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/integration/pipeline/pipeline_support.hpp"
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
@@ -32,29 +33,11 @@ using omnisync::test::run;
 using omnisync::test::run_result;
 using omnisync::test::temp_dir;
 using omnisync::test::sim::running_sim;
+using namespace omnisync::test::pipeline;
 
 namespace {
 
-// ---- helpers (the daemon/simulator plumbing follows test_pipeline.cpp) ------------------------------------------
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-/// Tests poll every 300 ms: the vendors' per-minute limits are lifted in the simulator and in the connectors.
-void lift_limits(running_sim& sim) {
-  sim.admin("POST", "/admin/limits",
-            R"({"service":"zendesk","per_minute":100000,"cursor_users_per_minute":100000,"incremental_per_minute":100000})");
-  sim.admin("POST", "/admin/limits", R"({"service":"hubspot","ten_secondly_max":100000})");
-}
+// ---- helpers (the daemon/simulator plumbing is in pipeline_support.hpp) ------------------------------------------
 
 /// sf (Contact, Opportunity, Case), hs (contacts, deals) and zd (users, tickets, ratings), all writable.
 /// `top` is added at the top level (identity:, survivorship:, ...).
@@ -95,71 +78,6 @@ std::string config_text(running_sim& sim, const std::string& top = "", const std
          "    auth: { email: ops@example.com, api_token: zd-test-token }\n"
          "    sync: { job_poll_interval: 100ms" + (zd_sync.empty() ? std::string() : ", " + zd_sync) + " }\n"
          "    rate_limit: { per_minute: 100000, exports_per_minute: 100000, user_exports_per_minute: 100000 }\n";
-}
-
-struct daemon_run {
-  temp_dir dir;
-  fs::path config = dir / "omnisync.yaml";
-  fs::path socket = dir / "control.sock";
-  fs::path state = dir / "state";
-  std::unique_ptr<process> proc;
-
-  void start() {
-    proc = std::make_unique<process>(std::vector<std::string>{binary("omnisyncd"), "-c", config.string(), "--state-dir",
-                                                              state.string(), "--control-socket", socket.string()});
-    INFO(proc->stderr_text());
-    REQUIRE(proc->wait_stderr_contains("running: config", 20s));
-  }
-  run_result ctl(std::vector<std::string> args, std::chrono::milliseconds timeout = 30s) {
-    std::vector<std::string> argv{binary("omnisyncctl"), "--socket", socket.string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv, "", timeout);
-  }
-  json::object status() {
-    auto r = ctl({"--json", "status"});
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
-    return json::parse(r.out).as_object();
-  }
-  /// `omnisyncctl --json profile ARGS...`: the reply object, or an empty object when the command failed.
-  json::object profile(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--json", "profile"});
-    auto r = ctl(args);
-    if (r.exit_code != 0) return {};
-    json::error_code ec;
-    auto v = json::parse(r.out, ec);
-    return !ec && v.is_object() ? v.as_object() : json::object();
-  }
-  int stop() {
-    proc->signal(SIGTERM);
-    auto code = proc->wait(15s);
-    REQUIRE(code.has_value());
-    return *code;
-  }
-};
-
-template <class Pred>
-bool eventually(Pred p, std::chrono::milliseconds limit = 60s) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (p()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return p();
-}
-
-/// Total calls the simulator saw whose path contains `needle` (from /admin/counts).
-std::int64_t calls_to(running_sim& sim, const std::string& needle) {
-  auto v = sim.admin("GET", "/admin/counts").json();
-  std::int64_t n = 0;
-  std::function<void(const json::value&, const std::string&)> walk = [&](const json::value& x, const std::string& key) {
-    if (x.is_object())
-      for (const auto& kv : x.as_object()) walk(kv.value(), key + "/" + std::string(kv.key()));
-    else if (x.is_int64() && key.find(needle) != std::string::npos)
-      n += x.as_int64();
-  };
-  walk(v, "");
-  return n;
 }
 
 /// Every write call to the three systems (Salesforce sObject Collections, HubSpot batches, Zendesk bulk users).
