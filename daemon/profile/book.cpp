@@ -92,7 +92,7 @@ struct book::impl {
     std::vector<std::pair<std::string, mapping::value>> attrs;
   };
   struct interaction {
-    std::int64_t first_seen = 0;
+    std::int64_t first_seen = 0, source_ts = 0;
     bool deleted = false;
     std::vector<event> events;
     std::vector<std::pair<std::string, std::string>> person;
@@ -224,7 +224,9 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
     // An interaction: its events follow its person; it is not a person itself.
     auto [it, fresh] = d.interactions.try_emplace(key);
     auto& in = it->second;
+    if (!fresh && r.source_ts < in.source_ts) return;  // an older copy (a page read before a webhook's change)
     if (fresh) in.first_seen = r.first_seen;
+    in.source_ts = r.source_ts;
     in.deleted = r.deleted;
     if (!in.attached) d.unwait(key, in);  // indexed under its old person keys
     if (m) {
@@ -247,6 +249,9 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
     if (auto pid = d.res.profile_of(r.system, r.object, r.id)) affected.insert(*pid);
     return;
   }
+  // As the store does: a copy older than the one held (a resync page read before a webhook's change) changes
+  // nothing, or it would bring back values the source no longer has.
+  if (auto held = d.people.find(key); held != d.people.end() && r.source_ts < held->second.source_ts) return;
   auto ident = identity_of(p, *m);
   if (ident.pairs.empty()) return;  // nothing to resolve by: not part of any profile
   auto& rec = d.people[key];
