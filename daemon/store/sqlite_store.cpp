@@ -1118,7 +1118,8 @@ class sqlite_store final : public store {
     return static_cast<std::int64_t>(h);
   }
 
-  /// The payload equals the pending write's, or (none pending) the last one written.
+  /// The payload equals the pending write's, or (none pending) the last one written — or, for a forced write,
+  /// the one in flight.
   static bool same_as_last(connection& c, const outbox_write& w) {
     {
       auto q = c.prepare(
@@ -1131,8 +1132,12 @@ class sqlite_store final : public store {
       auto q = c.prepare(
           "SELECT payload FROM outbox WHERE connector = ?1 AND object = ?2 AND record_key = ?3 AND state = 1");
       q.text(1, w.connector).text(2, w.object).text(3, w.record_key);
-      while (q.step())
+      bool in_flight = false;
+      while (q.step()) {
         if (q.col_text(0) != w.payload) return false;
+        in_flight = true;
+      }
+      if (w.force) return in_flight;
     }
     auto q = c.prepare("SELECT payload_hash FROM outbox_last WHERE connector = ?1 AND object = ?2 AND record_key = ?3");
     q.text(1, w.connector).text(2, w.object).text(3, w.record_key);

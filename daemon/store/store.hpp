@@ -154,6 +154,10 @@ struct outbox_write {
   std::string payload;                                   ///< JSON text
   /// The destination's own id of the record when it is already known (update by id; see adapters::write_item).
   std::string target_id;
+  /// The destination was just read holding other values than this payload (changed there since omnisync's last
+  /// write): queue it even when it equals the payload last written to that record. Equal to a pending or
+  /// in-flight write, it is still `unchanged`.
+  bool force = false;
 };
 
 struct enqueue_summary {

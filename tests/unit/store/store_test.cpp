@@ -404,6 +404,28 @@ TEST_CASE("store: outbox skips a payload equal to the one last written or pendin
   CHECK(ok(s->get_counts()).outbox_depth == 1);
 }
 
+TEST_CASE("store: a forced write is queued even when equal to the last written, not when equal to a pending one", "[store][outbox]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  auto forced = [](std::string payload) {
+    auto w = write_of("c1", std::move(payload));
+    w.force = true;
+    return w;
+  };
+  REQUIRE(ok(s->outbox_enqueue({write_of("c1", R"({"v":1})")}, {})).inserted == 1);
+  auto w = ok(s->outbox_claim(10, 1000ms, {}));
+  REQUIRE(w.size() == 1);
+  // In flight with the same payload: forcing it again adds nothing.
+  CHECK(ok(s->outbox_enqueue({forced(R"({"v":1})")}, {})).unchanged == 1);
+  ok(s->outbox_ack({w[0].id}));
+  // Written; the destination was changed since: an unforced write of the same state is skipped, a forced one goes.
+  CHECK(ok(s->outbox_enqueue({write_of("c1", R"({"v":1})")}, {})).unchanged == 1);
+  CHECK(ok(s->outbox_enqueue({forced(R"({"v":1})")}, {})).inserted == 1);
+  CHECK(ok(s->outbox_enqueue({forced(R"({"v":1})")}, {})).unchanged == 1);  // same as pending
+  CHECK(ok(s->get_counts()).outbox_depth == 1);
+}
+
 TEST_CASE("store: release_claims returns what a dead process had claimed, at once", "[store][outbox][inbox]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
