@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "adapters/hubspot/hubspot_cursor.hpp"
+#include "adapters/oauth/token_cache.hpp"
 #include "adapters/rest/rest_util.hpp"
 #include "adapters/webhooks/webhook_verifiers.hpp"
 #include "daemon/sync/api_call.hpp"
@@ -185,13 +186,35 @@ class hubspot_connector final : public connector {
     rest::settings_reader s(cfg);
     base_ = cfg.base_url.empty() ? "https://api.hubapi.com" : cfg.base_url;
     while (!base_.empty() && base_.back() == '/') base_.pop_back();
-    const config::secret* token = cfg.find_secret("auth.private_app_token");
-    if (!token || token->empty()) token = cfg.find_secret("auth.access_token");
-    if (!token || token->empty())
-      throw std::runtime_error("connector " + cfg.name +
-                               ": HubSpot needs auth.private_app_token (or auth.access_token), e.g. "
-                               "auth: { private_app_token_file: /etc/omnisync/hubspot.token }");
-    bearer_ = std::make_shared<const std::string>("Bearer " + token->reveal());
+    // Two ways in: a private app's static token, or a public app's OAuth refresh token (auth.flow: oauth),
+    // exchanged at /oauth/v1/token for 30-minute access tokens.
+    const std::string flow = s.text("auth.flow", "");
+    if (flow == "oauth" || flow == "refresh_token") {
+      auto need = [&](const char* key, const char* what) {
+        const config::secret* v = cfg.find_secret(key);
+        if (!v || v->empty())
+          throw std::runtime_error("connector " + cfg.name + ": auth.flow oauth needs " + key + " (" + what + ")");
+        return v->reveal();
+      };
+      client_id_ = s.text("auth.client_id");
+      if (client_id_.empty())
+        throw std::runtime_error("connector " + cfg.name + ": auth.flow oauth needs auth.client_id (the app's client id)");
+      client_secret_ = need("auth.client_secret", "client_secret_file: the app's client secret");
+      refresh_token_ = need("auth.refresh_token", "refresh_token_file: from the app's installation");
+      token_url_ = s.text("auth.token_url", base_ + "/oauth/v1/token");
+    } else if (!flow.empty() && flow != "private_app" && flow != "token") {
+      throw std::runtime_error("connector " + cfg.name + ": auth.flow: expected oauth (or leave it out for a " +
+                               "private app token), got \"" + flow + "\"");
+    } else {
+      const config::secret* token = cfg.find_secret("auth.private_app_token");
+      if (!token || token->empty()) token = cfg.find_secret("auth.access_token");
+      if (!token || token->empty())
+        throw std::runtime_error("connector " + cfg.name +
+                                 ": HubSpot needs auth.private_app_token (or auth.access_token), e.g. "
+                                 "auth: { private_app_token_file: /etc/omnisync/hubspot.token }, or "
+                                 "auth: { flow: oauth, client_id, client_secret_file, refresh_token_file }");
+      bearer_ = std::make_shared<const std::string>("Bearer " + token->reveal());
+    }
     page_size_ = static_cast<std::size_t>(s.integer("sync.page_size", 100, 1, static_cast<std::int64_t>(search_limit)));
     archived_interval_ = s.duration("sync.archived_scan_interval", std::chrono::minutes(10));
     // The property upserts match on, when configured; else it is found in each payload (see id_property_of).
@@ -220,7 +243,12 @@ class hubspot_connector final : public connector {
         budget_used_ = *daily - *left;
       }
     });
-    auth_ = [bearer = bearer_](bool) -> asio::awaitable<omnisync::result<std::string>> { co_return *bearer; };
+    if (bearer_) {
+      auth_ = [bearer = bearer_](bool) -> asio::awaitable<omnisync::result<std::string>> { co_return *bearer; };
+    } else {
+      oauth_ = std::make_unique<oauth::token_cache>([this] { return grant(); });
+      auth_ = oauth_->source();
+    }
 
     if (const config::secret* secret = cfg.find_secret("webhook.client_secret"); secret && !secret->empty()) {
       hubspot_webhook_options o;
@@ -468,6 +496,51 @@ class hubspot_connector final : public connector {
   }
 
  private:
+  // ---- OAuth -----------------------------------------------------------------------------------------------
+
+  /// The refresh-token grant (POST /oauth/v1/token, form-encoded). HubSpot answers access_token, expires_in
+  /// (1800) and a refresh_token, normally the same one; a different one replaces ours (kept in memory only).
+  /// A refused grant (400 BAD_REFRESH_TOKEN, BAD_CLIENT_ID, ...) is auth_expired: the connector fails until the
+  /// credentials are fixed.
+  asio::awaitable<omnisync::result<oauth::grant_result>> grant() {
+    http::request req;
+    req.method = "POST";
+    req.url = token_url_;
+    req.headers.push_back(http::header{"Content-Type", "application/x-www-form-urlencoded"});
+    req.headers.push_back(http::header{"Accept", "application/json"});
+    req.body = "grant_type=refresh_token&client_id=" + rest::url_encode(client_id_) +
+               "&client_secret=" + rest::url_encode(client_secret_) +
+               "&refresh_token=" + rest::url_encode(refresh_token_);
+    sync::call_options opts;
+    opts.count_against_budget = false;
+    auto r = co_await api_->call(std::move(req), opts);
+    if (!r) {
+      spdlog::warn("{}: token request failed: {}", cfg_.name, r.error().message());
+      co_return r.error();
+    }
+    if (r->status == 200) {
+      auto answer = oauth::parse_token_answer(r->body);
+      if (!answer) {
+        spdlog::error("{}: HubSpot's token endpoint answered 200 without an access_token", cfg_.name);
+        co_return make_error_code(errc::invalid_input);
+      }
+      if (auto v = rest::parse_json(r->body)) {
+        std::string rotated = rest::member_text(*v, "refresh_token");
+        if (!rotated.empty() && rotated != refresh_token_) {
+          refresh_token_ = std::move(rotated);
+          spdlog::info("{}: HubSpot issued a new refresh token (kept in memory; update auth.refresh_token before "
+                       "a restart if the old one is revoked)", cfg_.name);
+        }
+      }
+      co_return std::move(*answer);
+    }
+    spdlog::error("{}: HubSpot refused the refresh-token grant ({}): check auth.client_id, auth.client_secret and "
+                  "auth.refresh_token (the app may have been uninstalled)",
+                  cfg_.name, oauth::refusal_reason(*r));
+    if (r->status >= 500) co_return make_error_code(errc::retry);
+    co_return make_error_code(errc::auth_expired);
+  }
+
   // ---- HTTP ------------------------------------------------------------------------------------------------
 
   /// One call through the api_caller (pacing, retries); the response whatever its status.
@@ -982,7 +1055,9 @@ class hubspot_connector final : public connector {
 
   config::connector_common cfg_;
   std::string base_;
-  std::shared_ptr<const std::string> bearer_;
+  std::shared_ptr<const std::string> bearer_;  // private app token; null with auth.flow oauth
+  std::string client_id_, client_secret_, refresh_token_, token_url_;  // auth.flow oauth
+  std::unique_ptr<oauth::token_cache> oauth_;
   http::token_source auth_;
   std::unique_ptr<sync::api_caller> api_;
   std::size_t page_size_ = 100;

@@ -65,9 +65,8 @@ std::string jwt_assertion(const rs256_signer& signer, const auth_settings& auth,
 }
 
 oauth_session::oauth_session(sync::api_caller& caller, const auth_settings& auth, std::function<std::int64_t()> now_ms)
-    : caller_(caller), auth_(auth), now_ms_(std::move(now_ms)) {
+    : caller_(caller), auth_(auth), now_ms_(std::move(now_ms)), cache_([this] { return grant(); }) {
   if (auth_.flow == auth_flow::jwt_bearer) signer_ = std::make_unique<rs256_signer>(auth_.private_key_pem);
-  source_ = [this](bool force) { return authorization(force); };
 }
 
 oauth_session::~oauth_session() = default;
@@ -90,7 +89,7 @@ std::string oauth_session::grant_body(std::int64_t now_s) const {
   return {};
 }
 
-asio::awaitable<omnisync::result<void>> oauth_session::grant() {
+asio::awaitable<omnisync::result<oauth::grant_result>> oauth_session::grant() {
   // The JWT's exp is checked against the org's clock; the first answer (even a refusal) carries the org's Date,
   // which corrects now_ms_, so a refused assertion is signed again once.
   const int tries = auth_.flow == auth_flow::jwt_bearer ? 2 : 1;
@@ -109,33 +108,21 @@ asio::awaitable<omnisync::result<void>> oauth_session::grant() {
       co_return r.error();
     }
     if (r->status == 200) {
-      boost::system::error_code ec;
-      auto v = json::parse(r->body, ec);
-      const json::object* o = !ec && v.is_object() ? &v.as_object() : nullptr;
-      const json::value* tok = o ? o->if_contains("access_token") : nullptr;
-      if (!tok || !tok->is_string() || tok->as_string().empty()) {
+      auto answer = oauth::parse_token_answer(r->body);
+      if (!answer) {
         spdlog::error("{}: the token endpoint answered 200 without an access_token", caller_.connector());
         co_return make_error_code(errc::invalid_input);
       }
-      access_token_ = std::string(tok->as_string());
-      const json::value* inst = o->if_contains("instance_url");
+      boost::system::error_code ec;
+      auto v = json::parse(r->body, ec);
+      const json::value* inst = !ec && v.is_object() ? v.as_object().if_contains("instance_url") : nullptr;
       instance_url_ = inst && inst->is_string() && !inst->as_string().empty() ? std::string(inst->as_string())
                                                                               : auth_.login_url;
       while (!instance_url_.empty() && instance_url_.back() == '/') instance_url_.pop_back();
-      ++generation_;
-      ++grants_;
-      has_token_ = true;
-      co_return omnisync::result<void>{};
+      co_return std::move(*answer);
     }
     // 400 {"error":"invalid_grant","error_description":"..."}: the credentials were refused.
-    std::string why = "HTTP " + std::to_string(r->status);
-    boost::system::error_code ec;
-    auto v = json::parse(r->body, ec);
-    if (!ec && v.is_object()) {
-      if (auto* e = v.as_object().if_contains("error"); e && e->is_string()) why = std::string(e->as_string());
-      if (auto* d = v.as_object().if_contains("error_description"); d && d->is_string())
-        why += ": " + std::string(d->as_string());
-    }
+    const std::string why = oauth::refusal_reason(*r);
     if (attempt + 1 < tries) continue;
     spdlog::error("{}: the token endpoint refused the {} grant ({})", caller_.connector(),
                   auth_.flow == auth_flow::jwt_bearer ? "JWT bearer"
@@ -147,25 +134,8 @@ asio::awaitable<omnisync::result<void>> oauth_session::grant() {
 }
 
 asio::awaitable<omnisync::result<std::string>> oauth_session::authorization(bool force) {
-  if (refreshing_) {
-    // Another request is getting a token: use the one it gets.
-    const auto gen = generation_;
-    asio::steady_timer t(co_await asio::this_coro::executor);
-    while (refreshing_) {
-      t.expires_after(std::chrono::milliseconds(5));
-      co_await t.async_wait(asio::use_awaitable);
-    }
-    if (generation_ != gen && !access_token_.empty()) co_return "Bearer " + access_token_;
-  }
-  if (!force && !access_token_.empty()) co_return "Bearer " + access_token_;
-  refreshing_ = true;
-  struct clear_flag {
-    bool& flag;
-    ~clear_flag() { flag = false; }  // also when the coroutine is cancelled mid-grant
-  } guard{refreshing_};
-  auto got = co_await grant();
-  if (!got) co_return got.error();
-  co_return "Bearer " + access_token_;
+  auto r = co_await cache_.authorization(force);
+  co_return r;
 }
 
 }  // namespace omnisync::adapters::salesforce

@@ -1,8 +1,8 @@
 #pragma once
 /// OAuth 2.0 for the Salesforce connector: the refresh-token, client-credentials and JWT-bearer grants against
-/// the org's token endpoint (api-notes §1.1), the cached access token and the `instance_url` every REST call
-/// goes to. The HTTPS client asks `source()` for a fresh token once after a 401 (SEAMS.md "Retries"); requests
-/// made while a refresh runs wait for it instead of starting their own.
+/// the org's token endpoint (api-notes §1.1) and the `instance_url` every REST call goes to. The token itself
+/// is held by the shared `oauth::token_cache` (../oauth/): the HTTPS client asks `source()` for a fresh token
+/// once after a 401 (SEAMS.md "Retries"); requests made while a refresh runs wait for it.
 ///
 /// Lifecycle: one per connector, built with the connector and used from its strand. Not thread-safe except
 /// `has_token()`. Secrets (client secret, refresh token, private key, access token) are never logged.
@@ -16,6 +16,7 @@
 #include <string>
 
 #include "adapters/http/http_client.hpp"
+#include "adapters/oauth/token_cache.hpp"
 #include "adapters/salesforce/settings.hpp"
 #include "daemon/core/error.hpp"
 
@@ -57,27 +58,22 @@ class oauth_session {
   /// "Bearer <token>"; `force` gets a new token (after a 401). errc::auth_expired when the grant is refused.
   boost::asio::awaitable<omnisync::result<std::string>> authorization(bool force);
   /// For http::client::send_authorized / api_caller.
-  const http::token_source& source() const noexcept { return source_; }
+  const http::token_source& source() const noexcept { return cache_.source(); }
   /// The org's REST base (from the token answer); empty before the first token.
   const std::string& instance_url() const noexcept { return instance_url_; }
-  bool has_token() const noexcept { return has_token_.load(); }
-  std::int64_t grants() const noexcept { return grants_.load(); }
+  bool has_token() const noexcept { return cache_.has_token(); }
+  std::int64_t grants() const noexcept { return cache_.grants(); }
 
  private:
-  boost::asio::awaitable<omnisync::result<void>> grant();
+  boost::asio::awaitable<omnisync::result<oauth::grant_result>> grant();
   std::string grant_body(std::int64_t now_s) const;
 
   sync::api_caller& caller_;
   auth_settings auth_;
   std::function<std::int64_t()> now_ms_;
   std::unique_ptr<rs256_signer> signer_;
-  std::string access_token_;
   std::string instance_url_;
-  bool refreshing_ = false;
-  std::uint64_t generation_ = 0;
-  std::atomic<bool> has_token_{false};
-  std::atomic<std::int64_t> grants_{0};
-  http::token_source source_;
+  oauth::token_cache cache_;
 };
 
 }  // namespace omnisync::adapters::salesforce

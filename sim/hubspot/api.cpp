@@ -10,6 +10,7 @@
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/parse_query.hpp>
 #include <boost/url/url_view.hpp>
 
 namespace omnisync::sim::hubspot {
@@ -200,6 +201,9 @@ void api::reset() {
     types_.push_back(std::move(t));
   }
   events_.clear();
+  oauth_ = {};
+  access_tokens_.clear();
+  limits_.token_lifetime_ms = api_limits{}.token_lifetime_ms;
   window_count_ = day_count_ = 0;
   window_start_ms_ = day_start_ms_ = now_ms_();
 }
@@ -522,14 +526,97 @@ std::optional<api_reply> api::rate_limit(bool search_endpoint,
   return std::nullopt;
 }
 
+namespace {
+/// Access tokens this simulator issues through /oauth/v1/token start with this; anything else after "Bearer "
+/// is taken for a private app's token (never expires, as in HubSpot).
+constexpr std::string_view oauth_token_prefix = "CNSIM";
+
+std::map<std::string, std::string> parse_form(std::string_view body) {
+  std::map<std::string, std::string> out;
+  auto params = boost::urls::parse_query(body);
+  if (!params) return out;
+  for (auto p : *params) out[std::string(p.key)] = std::string(p.value);
+  return out;
+}
+}  // namespace
+
+api_reply api::oauth_token(const api_request& request) {
+  // HubSpot's token errors are 400 {"status":"<CODE>","message":"...","correlationId":"...","requestId":"..."}.
+  auto refuse = [&](std::string_view code, std::string_view message) {
+    const auto n = ++correlation_;
+    return json_reply(400, json::object{{"status", code},
+                                        {"message", message},
+                                        {"correlationId", correlation_id(n)},
+                                        {"requestId", correlation_id(n + 7)}});
+  };
+  if (request.method != "POST") {
+    return error_reply(405, "VALIDATION_ERROR", "Method " + request.method + " is not allowed here", ++correlation_);
+  }
+  auto form = parse_form(request.body);
+  const std::string grant = form["grant_type"];
+  if (grant != "refresh_token" && grant != "authorization_code") {
+    return refuse("BAD_GRANT_TYPE", "missing or unknown grant type");
+  }
+  const std::string& client_id = form["client_id"];
+  if (client_id.empty() || (!oauth_.client_id.empty() && client_id != oauth_.client_id)) {
+    return refuse("BAD_CLIENT_ID", "missing or unknown client id");
+  }
+  const std::string& client_secret = form["client_secret"];
+  if (client_secret.empty() || (!oauth_.client_secret.empty() && client_secret != oauth_.client_secret)) {
+    return refuse("BAD_CLIENT_SECRET", "missing or invalid client secret");
+  }
+  std::string refresh = form["refresh_token"];
+  if (grant == "authorization_code") {
+    // The install flow: any code is accepted once here; it yields a fresh refresh token.
+    if (form["code"].empty()) return refuse("BAD_AUTH_CODE", "missing or unknown auth code");
+    refresh = "sim-refresh-" + std::to_string(++token_serial_);
+    if (!oauth_.refresh_tokens.empty()) oauth_.refresh_tokens.insert(refresh);
+  } else if (refresh.empty() || (!oauth_.refresh_tokens.empty() && !oauth_.refresh_tokens.count(refresh))) {
+    return refuse("BAD_REFRESH_TOKEN", "missing or unknown refresh token");
+  }
+  if (grant == "refresh_token" && oauth_.rotate) {
+    oauth_.refresh_tokens.erase(refresh);
+    refresh = "sim-refresh-" + std::to_string(++token_serial_);
+    oauth_.refresh_tokens.insert(refresh);
+  }
+  const auto now = now_ms_();
+  const auto serial = ++token_serial_;
+  std::string access = std::string(oauth_token_prefix) + std::to_string(serial) + "-" +
+                       correlation_id(static_cast<std::int64_t>(serial) * 7919 + now % 100000);
+  access_tokens_[access] = now + limits_.token_lifetime_ms;
+  const std::int64_t expires_in = std::max<std::int64_t>(1, limits_.token_lifetime_ms / 1000);
+  return json_reply(200, json::object{{"token_type", "bearer"},
+                                      {"refresh_token", refresh},
+                                      {"access_token", access},
+                                      {"expires_in", expires_in}});
+}
+
 api_reply api::handle(const api_request& request) {
   std::lock_guard lock(mutex_);
+  if (request.target == "/oauth/v1/token" || request.target.starts_with("/oauth/v1/token?")) {
+    return oauth_token(request);
+  }
   const std::string_view auth = request.authorization;
   if (!auth.starts_with("Bearer ") || auth.size() <= 7) {
     return error_reply(401, "INVALID_AUTHENTICATION",
                        "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can "
                        "find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
                        ++correlation_);
+  }
+  if (const auto bearer = auth.substr(7); bearer.starts_with(oauth_token_prefix)) {
+    const auto it = access_tokens_.find(std::string(bearer));
+    if (it == access_tokens_.end()) {
+      return error_reply(401, "INVALID_AUTHENTICATION",
+                         "Authentication credentials not found. This API supports OAuth 2.0 authentication and you "
+                         "can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+                         ++correlation_);
+    }
+    if (const auto now = now_ms_(); it->second <= now) {
+      const auto minutes = (now - it->second) / 60000;
+      return error_reply(401, "EXPIRED_AUTHENTICATION",
+                         "The OAuth token used to make this call expired " + std::to_string(minutes) + " minute(s) ago.",
+                         ++correlation_);
+    }
   }
   const bool is_search = request.target.find("/search") != std::string::npos;
   std::vector<std::pair<std::string, std::string>> limit_headers;
@@ -1232,6 +1319,24 @@ void api::set_limits(const json::object& limits) {
   get("list_max", limits_.list_max);
   get("search_max_limit", limits_.search.max_limit);
   get("search_result_cap", limits_.search.result_cap);
+  if (const auto* v = limits.if_contains("token_lifetime_ms"); v != nullptr && v->is_number()) {
+    limits_.token_lifetime_ms = v->to_number<std::int64_t>();
+    // Tokens already issued get the new lifetime too, so a test can expire them at once.
+    const auto now = now_ms_();
+    for (auto& [token, expiry] : access_tokens_) expiry = std::min(expiry, now + limits_.token_lifetime_ms);
+  }
+  auto text = [&](const char* key, std::string& slot) {
+    if (const auto* v = limits.if_contains(key); v != nullptr && v->is_string()) slot = std::string(v->get_string());
+  };
+  text("oauth_client_id", oauth_.client_id);
+  text("oauth_client_secret", oauth_.client_secret);
+  if (const auto* v = limits.if_contains("oauth_refresh_token"); v != nullptr && v->is_string()) {
+    oauth_.refresh_tokens.clear();
+    if (!v->get_string().empty()) oauth_.refresh_tokens.insert(std::string(v->get_string()));
+  }
+  if (const auto* v = limits.if_contains("oauth_rotate_refresh_tokens"); v != nullptr && v->is_bool()) {
+    oauth_.rotate = v->get_bool();
+  }
   window_count_ = 0;
   day_count_ = 0;
 }

@@ -2,7 +2,8 @@
 /// The HubSpot CRM v3 simulator's state and REST semantics, independent of the HTTP server: objects
 /// (contacts, companies, deals, feedback_submissions) seeded lazily from a generator, list/read/search,
 /// batch read/create/update/upsert/archive, the properties API, deal→contact associations, rate limits with
-/// the documented 429 body and headers, and the webhook events every mutation produces.
+/// the documented 429 body and headers, the OAuth token endpoint with expiring access tokens, and the webhook
+/// events every mutation produces.
 ///
 /// Thread safety: every public member locks one mutex, so the server may call from any thread.
 /// Lifecycle: created once by the HubSpot service; `reset()` returns to the seeded state.
@@ -84,6 +85,17 @@ struct api_limits {
   std::size_t batch_max = 100;
   search_limits search;
   std::size_t list_max = 100;
+  std::int64_t token_lifetime_ms = 1'800'000;  ///< OAuth access tokens (expires_in 1800 s, as HubSpot issues)
+};
+
+/// The public app omnisync is installed through (OAuth, `/oauth/v1/token`). Empty credentials accept any
+/// non-empty value; set through `POST /admin/limits {service: hubspot, oauth_client_id, oauth_client_secret,
+/// oauth_refresh_token, oauth_rotate_refresh_tokens}`.
+struct oauth_app {
+  std::string client_id;
+  std::string client_secret;
+  std::set<std::string> refresh_tokens;  ///< valid refresh tokens; empty: any non-empty one
+  bool rotate = false;                   ///< every grant issues a new refresh token and retires the old one
 };
 
 /// An HTTP exchange as this layer sees it; `target` is path plus query, e.g. "/crm/v3/objects/contacts?limit=5".
@@ -173,6 +185,8 @@ class api {
                               bool with_associations, const std::vector<std::string>* association_types) const;
 
   api_reply route(const api_request& request);
+  /// `POST /oauth/v1/token` (form-encoded refresh_token or authorization_code grant).
+  api_reply oauth_token(const api_request& request);
   api_reply list(type_state& t, const std::map<std::string, std::string>& query);
   api_reply read_one(type_state& t, const std::string& id, const std::map<std::string, std::string>& query);
   api_reply create_one(type_state& t, const boost::json::value& body);
@@ -199,6 +213,9 @@ class api {
   std::int64_t day_start_ms_ = 0;
   std::int64_t day_count_ = 0;
   std::int64_t correlation_ = 0;
+  oauth_app oauth_;
+  std::map<std::string, std::int64_t> access_tokens_;  ///< issued OAuth access token → expiry (sim clock ms)
+  std::int64_t token_serial_ = 0;
 };
 
 /// The seeded data the simulator uses when no other generator is given: `size` contacts, size/4 companies,

@@ -180,3 +180,32 @@ test('the ten-secondly limit answers 429 with the documented body', async () => 
     await sim.admin('POST', '/admin/limits', { service: 'hubspot', ten_secondly_max: 190 });
   }
 });
+
+test('oauth.tokensApi.create exchanges a refresh token; a bad one is 400 BAD_REFRESH_TOKEN', async () => {
+  await sim.admin('POST', '/admin/limits', {
+    service: 'hubspot', oauth_client_id: 'conf-client', oauth_client_secret: 'conf-secret', oauth_refresh_token: 'conf-rt',
+  });
+  try {
+    const anon = new hubspot.Client({ basePath: sim.urls.hubspot.http });
+    const tokens = await anon.oauth.tokensApi.create('refresh_token', undefined, undefined, 'conf-client',
+      'conf-secret', 'conf-rt');
+    assert.equal(tokens.tokenType, 'bearer');
+    assert.equal(tokens.expiresIn, 1800);
+    assert.equal(tokens.refreshToken, 'conf-rt');
+    assert.ok(tokens.accessToken.length > 10);
+    // The issued access token authorizes CRM calls.
+    const authed = new hubspot.Client({ accessToken: tokens.accessToken, basePath: sim.urls.hubspot.http });
+    const page = await authed.crm.contacts.basicApi.getPage(1);
+    assert.equal(page.results.length, 1);
+    await assert.rejects(
+      anon.oauth.tokensApi.create('refresh_token', undefined, undefined, 'conf-client', 'conf-secret', 'revoked'),
+      (e) => {
+        assert.equal(e.code, 400);
+        const body = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
+        assert.equal(body.status, 'BAD_REFRESH_TOKEN');
+        return true;
+      });
+  } finally {
+    await sim.admin('POST', '/admin/limits', { service: 'hubspot', oauth_client_id: '', oauth_client_secret: '', oauth_refresh_token: '' });
+  }
+});

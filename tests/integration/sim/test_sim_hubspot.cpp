@@ -123,3 +123,58 @@ TEST_CASE("HubSpot over HTTP: a failed webhook delivery is redelivered with the 
   CHECK(json::parse(hits[0].body).at(0).at("eventId") == json::parse(hits[1].body).at(0).at("eventId"));
   CHECK(hits[1].headers["x-hubspot-signature"] == omnisync::sim::hubspot::signature_v1("s", hits[1].body));
 }
+
+TEST_CASE("HubSpot over HTTP: OAuth refresh-token grant, expiring access tokens, BAD_REFRESH_TOKEN",
+          "[sim][hubspot][http][oauth]") {
+  running_sim sim;
+  const std::string base = sim.url("hubspot");
+  const std::vector<std::string> form = {"Content-Type: application/x-www-form-urlencoded"};
+  sim.admin("POST", "/admin/limits",
+            R"({"service":"hubspot","oauth_client_id":"cid","oauth_client_secret":"csec","oauth_refresh_token":"rt-1"})");
+  auto ok = http("POST", base + "/oauth/v1/token",
+                 "grant_type=refresh_token&client_id=cid&client_secret=csec&refresh_token=rt-1", form);
+  INFO(ok.body);
+  REQUIRE(ok.status == 200);
+  auto tok = ok.json();
+  CHECK(tok.at("token_type").as_string() == "bearer");
+  CHECK(tok.at("expires_in").as_int64() == 1800);
+  CHECK(tok.at("refresh_token").as_string() == "rt-1");
+  const std::string bearer = "Authorization: Bearer " + std::string(tok.at("access_token").as_string());
+  CHECK(http("GET", base + "/crm/v3/objects/contacts?limit=1", {}, {bearer}).status == 200);
+
+  // The issued token expires (lifetime lowered through the admin API: existing tokens too).
+  sim.admin("POST", "/admin/limits", R"({"service":"hubspot","token_lifetime_ms":0})");
+  auto expired = http("GET", base + "/crm/v3/objects/contacts?limit=1", {}, {bearer});
+  REQUIRE(expired.status == 401);
+  CHECK(expired.json().at("category").as_string() == "EXPIRED_AUTHENTICATION");
+  // A token the simulator never issued is refused; a private app token (any other bearer) still works.
+  CHECK(http("GET", base + "/crm/v3/objects/contacts?limit=1", {}, {"Authorization: Bearer CNSIM999-x"}).status == 401);
+  CHECK(http("GET", base + "/crm/v3/objects/contacts?limit=1", {}, auth).status == 200);
+
+  // Refused grants: 400 with HubSpot's status codes.
+  auto bad_rt = http("POST", base + "/oauth/v1/token",
+                     "grant_type=refresh_token&client_id=cid&client_secret=csec&refresh_token=nope", form);
+  REQUIRE(bad_rt.status == 400);
+  CHECK(bad_rt.json().at("status").as_string() == "BAD_REFRESH_TOKEN");
+  CHECK(bad_rt.json().at("message").as_string() == "missing or unknown refresh token");
+  CHECK(bad_rt.json().as_object().contains("correlationId"));
+  auto bad_client = http("POST", base + "/oauth/v1/token",
+                         "grant_type=refresh_token&client_id=other&client_secret=csec&refresh_token=rt-1", form);
+  REQUIRE(bad_client.status == 400);
+  CHECK(bad_client.json().at("status").as_string() == "BAD_CLIENT_ID");
+  auto bad_grant = http("POST", base + "/oauth/v1/token", "grant_type=password&client_id=cid", form);
+  REQUIRE(bad_grant.status == 400);
+  CHECK(bad_grant.json().at("status").as_string() == "BAD_GRANT_TYPE");
+
+  // With rotation on, a grant issues a new refresh token and the old one stops working.
+  sim.admin("POST", "/admin/limits", R"({"service":"hubspot","token_lifetime_ms":1800000,"oauth_rotate_refresh_tokens":true})");
+  auto rotated = http("POST", base + "/oauth/v1/token",
+                      "grant_type=refresh_token&client_id=cid&client_secret=csec&refresh_token=rt-1", form);
+  REQUIRE(rotated.status == 200);
+  const std::string next_rt(rotated.json().at("refresh_token").as_string());
+  CHECK(next_rt != "rt-1");
+  CHECK(http("POST", base + "/oauth/v1/token",
+             "grant_type=refresh_token&client_id=cid&client_secret=csec&refresh_token=rt-1", form).status == 400);
+  CHECK(http("POST", base + "/oauth/v1/token",
+             "grant_type=refresh_token&client_id=cid&client_secret=csec&refresh_token=" + next_rt, form).status == 200);
+}
