@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "daemon/core/error.hpp"
+#include "daemon/store/job.hpp"
 #include "daemon/store/store.hpp"
 
 struct sqlite3;
@@ -29,14 +30,9 @@ namespace omnisync::store::sqlite {
 omnisync::errc classify(int sqlite_rc) noexcept;
 
 /// A classified SQLite failure, thrown inside the store only.
-class sqlite_error : public std::runtime_error {
+class sqlite_error : public detail::classified_error {
  public:
-  sqlite_error(boost::system::error_code ec, std::string message)
-      : std::runtime_error(std::move(message)), code_(ec) {}
-  const boost::system::error_code& code() const noexcept { return code_; }
-
- private:
-  boost::system::error_code code_;
+  using classified_error::classified_error;
 };
 
 /// Classifies `rc`, logs SQLite's message once (with `what` we were doing) and throws sqlite_error.

@@ -4,8 +4,8 @@
 /// `omnisync::store::store` is what the rest of the daemon sees: source records and per-(connector, object)
 /// cursors, the webhook inbox, the outbox of writes to destinations, dead letters, leases with fencing tokens,
 /// meta key/values and the counts `status` shows. Nothing outside `daemon/store/` writes SQL or sees a
-/// database type; the SQLite implementation (`sqlite_store.cpp`) is the first implementation, PostgreSQL is
-/// meant to be the second.
+/// database type. Two implementations with the same semantics and the same test suite: SQLite
+/// (`sqlite_store.cpp`, embedded, the default) and PostgreSQL (`pg_store.cpp`, shared by several instances).
 ///
 /// Every operation is asynchronous: it returns `asio::awaitable<result<T>>`, runs on the store's own threads
 /// (one writer thread per database file, one reader thread) and resumes the awaiting coroutine on its own
@@ -45,14 +45,20 @@ using task = boost::asio::awaitable<omnisync::result<T>>;
 using timestamp = std::chrono::sys_time<std::chrono::milliseconds>;
 using clock_fn = std::function<timestamp()>;
 
+/// Which implementation `open_store` opens.
+enum class backend { sqlite, postgres };
+
 /// SQLite `PRAGMA synchronous`. FULL (default) fsyncs the WAL at every commit: an acknowledged write survives
 /// a power loss. NORMAL survives a crash of the process but may lose the last commits on power loss.
 enum class synchronous_mode { off, normal, full, extra };
 
 struct options {
-  std::filesystem::path state_dir;                       ///< holds state.db and inbox.db; created if missing
+  backend kind = backend::sqlite;
+  std::filesystem::path state_dir;                       ///< SQLite: holds state.db and inbox.db; created if missing
+  /// PostgreSQL: libpq connection string or URI (a secret: it may hold a password; never logged).
+  std::string dsn;
   synchronous_mode synchronous = synchronous_mode::full;
-  std::chrono::milliseconds busy_timeout{5000};
+  std::chrono::milliseconds busy_timeout{5000};          ///< SQLite busy timeout; PostgreSQL lock_timeout
   std::size_t max_group = 512;                           ///< most operations sharing one transaction
   /// Largest size of each database file; writes beyond it fail with errc::fail as on a full disk. 0: no limit.
   std::uint64_t max_db_bytes = 0;
@@ -257,7 +263,7 @@ class store {
  public:
   virtual ~store() = default;
 
-  /// The backend's name ("sqlite").
+  /// The backend's name ("sqlite" or "postgres").
   virtual std::string_view kind() const noexcept = 0;
   /// Schema versions of the open databases (state, inbox).
   virtual int schema_version() const noexcept = 0;
@@ -336,7 +342,8 @@ class store {
   virtual task<std::string> integrity_check() = 0;
 };
 
-/// Opens (creating if needed) the SQLite store under `opts.state_dir` and migrates it to the latest schema.
+/// Opens (creating if needed) the store `opts.kind` names — SQLite under `opts.state_dir`, or PostgreSQL at
+/// `opts.dsn` — and migrates it to the latest schema.
 /// Fails with errc::fail when a database has a schema newer than this binary knows, or cannot be opened;
 /// `why` (when given) receives a sentence for the operator, which is also logged.
 omnisync::result<std::unique_ptr<store>> open_store(const options& opts, std::string* why = nullptr);

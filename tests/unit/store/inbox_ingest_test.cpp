@@ -103,7 +103,7 @@ TEST_CASE("store: appends from many strands on two threads each resume on their 
   CHECK(ok(s->get_counts()).inbox_depth == callers * each);
 }
 
-TEST_CASE("store: the inbox WAL is checkpointed off the commit path and stays bounded", "[store][inbox]") {
+TEST_CASE("store: the inbox WAL is checkpointed off the commit path and stays bounded", "[store][inbox][sqlite]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
   const std::string body(6000, 'x');  // two pages per event: the WAL passes its limits quickly

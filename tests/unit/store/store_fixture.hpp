@@ -1,14 +1,23 @@
 #pragma once
-// Shared helpers for the store tests: a store in a temp dir with an injected clock, and blocking calls.
+// Shared helpers for the store tests: a store in a temp dir with an injected clock, and blocking calls. The same
+// tests run on both backends: built with OMNISYNC_STORE_PG (test_store_pg), make_options() gives every temp
+// dir its own PostgreSQL database instead. Cases that only make sense for SQLite carry the tag [sqlite].
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+
+#include <unistd.h>
 
 #include "daemon/store/blocking.hpp"
 #include "daemon/store/store.hpp"
 #include "tests/support/temp_dir.hpp"
+#ifdef OMNISYNC_STORE_PG
+#include "tests/support/pg_cluster.hpp"
+#endif
 
 namespace omnisync::store::testing {
 
@@ -23,10 +32,35 @@ struct manual_clock {
   }
 };
 
+#ifdef OMNISYNC_STORE_PG
+/// Built as test_store_pg: every store runs on PostgreSQL.
+inline constexpr bool on_postgres = true;
+
+/// One fresh database of the process's test cluster per store directory: a test that reopens the store on
+/// the same directory gets the same database back, as with SQLite's files.
+inline std::string pg_dsn_for(const std::filesystem::path& dir) {
+  static std::mutex m;
+  static std::map<std::string, std::string> dsns;
+  static int next = 0;
+  std::lock_guard lock(m);
+  auto& dsn = dsns[dir.string()];
+  if (dsn.empty())
+    dsn = omnisync::test::pg_cluster::shared().create_database("t" + std::to_string(::getpid()) + "_" +
+                                                               std::to_string(next++));
+  return dsn;
+}
+#else
+inline constexpr bool on_postgres = false;
+#endif
+
 inline options make_options(const std::filesystem::path& dir, const manual_clock& clock) {
   options o;
   o.state_dir = dir;
   o.clock = clock.fn();
+#ifdef OMNISYNC_STORE_PG
+  o.kind = backend::postgres;
+  o.dsn = pg_dsn_for(dir);
+#endif
   return o;
 }
 

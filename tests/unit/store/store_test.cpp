@@ -1,5 +1,7 @@
-// Unit tests of the SQLite store through its public interface (and raw SQLite where a test must reach under it:
-// building old schema versions, corrupting versions, holding locks).
+// Unit tests of the store through its public interface (and raw SQLite where a test must reach under it:
+// building old schema versions, corrupting versions, holding locks). Built twice: test_store (SQLite) and
+// test_store_pg (PostgreSQL, see store_fixture.hpp), which leaves out the cases tagged [sqlite];
+// pg_store_test.cpp has PostgreSQL's equivalents of those.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -48,7 +50,7 @@ outbox_write write_of(std::string key, std::string payload) {
 
 }  // namespace
 
-TEST_CASE("store: a new state dir is created and migrated to the latest schema", "[store][migrations]") {
+TEST_CASE("store: a new state dir is created and migrated to the latest schema", "[store][migrations][sqlite]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
   auto sub = dir.path() / "a" / "b";
@@ -78,7 +80,7 @@ TEST_CASE("store: a new state dir is created and migrated to the latest schema",
   CHECK(ok(s->meta_get("instance")) == std::optional<std::string>("two"));
 }
 
-TEST_CASE("store: migrates from every earlier schema version", "[store][migrations]") {
+TEST_CASE("store: migrates from every earlier schema version", "[store][migrations][sqlite]") {
   const int latest = std::max(latest_schema_version(), latest_inbox_schema_version());
   for (int n = 0; n < latest; ++n) {
     DYNAMIC_SECTION("from version " << n) {
@@ -138,7 +140,7 @@ TEST_CASE("store: migrates from every earlier schema version", "[store][migratio
   }
 }
 
-TEST_CASE("store: refuses a database with a newer schema", "[store][migrations]") {
+TEST_CASE("store: refuses a database with a newer schema", "[store][migrations][sqlite]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
   { open_ok(make_options(dir.path(), clock)); }
@@ -156,7 +158,7 @@ TEST_CASE("store: refuses a database with a newer schema", "[store][migrations]"
   CHECK_THAT(why, Catch::Contains("refusing to start"));
 }
 
-TEST_CASE("store: a file that is not a database fails to open with errc::fail", "[store]") {
+TEST_CASE("store: a file that is not a database fails to open with errc::fail", "[store][sqlite]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
   dir.write("state.db", std::string(8192, 'x'));
@@ -629,7 +631,7 @@ TEST_CASE("store: counts, file sizes and integrity check for status", "[store][s
   CHECK(ok(s->integrity_check()) == "ok");
 }
 
-TEST_CASE("store: a locked database answers errc::retry", "[store][errors]") {
+TEST_CASE("store: a locked database answers errc::retry", "[store][errors][sqlite]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
   auto o = make_options(dir.path(), clock);
@@ -659,7 +661,7 @@ TEST_CASE("store: a locked database answers errc::retry", "[store][errors]") {
   CHECK(ok(s->meta_get("held")) == std::optional<std::string>("by another process"));
 }
 
-TEST_CASE("store: inbox appends do not wait for a write lock on state.db", "[store][inbox]") {
+TEST_CASE("store: inbox appends do not wait for a write lock on state.db", "[store][inbox][sqlite]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
   auto o = make_options(dir.path(), clock);
@@ -673,7 +675,7 @@ TEST_CASE("store: inbox appends do not wait for a write lock on state.db", "[sto
   CHECK(ok(s->get_counts()).inbox_depth == 1);
 }
 
-TEST_CASE("store: a full database answers errc::fail and stays consistent", "[store][errors]") {
+TEST_CASE("store: a full database answers errc::fail and stays consistent", "[store][errors][sqlite]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
   auto o = make_options(dir.path(), clock);
@@ -692,7 +694,7 @@ TEST_CASE("store: a full database answers errc::fail and stays consistent", "[st
   CHECK(ok(s->integrity_check()) == "ok");
 }
 
-TEST_CASE("store: SQLite result codes are classified once", "[store][errors]") {
+TEST_CASE("store: SQLite result codes are classified once", "[store][errors][sqlite]") {
   using omnisync::store::sqlite::classify;
   CHECK(classify(SQLITE_BUSY) == errc::retry);
   CHECK(classify(SQLITE_BUSY_SNAPSHOT) == errc::retry);

@@ -1,0 +1,306 @@
+#include "daemon/store/pg_conn.hpp"
+
+#include <libpq-fe.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <cstring>
+
+namespace omnisync::store::pg {
+namespace {
+
+using detail::store_logger;
+
+/// libpq's NOTICEs ("relation already exists, skipping") would go to stderr: send them to the debug log.
+void on_notice(void*, const char* message) {
+  std::string m(message ? message : "");
+  while (!m.empty() && m.back() == '\n') m.pop_back();
+  store_logger()->debug("store: postgres: {}", m);
+}
+
+std::string trimmed(const char* s) {
+  std::string m(s ? s : "");
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  return m;
+}
+
+}  // namespace
+
+omnisync::errc classify(std::string_view st) noexcept {
+  using omnisync::errc;
+  if (st.size() != 5) return errc::retry;  // no SQLSTATE: the connection went away mid-statement
+  if (st == "40001" || st == "40P01" || st == "55P03" || st == "53300") return errc::retry;
+  if (st.starts_with("08") || st == "57P01" || st == "57P02" || st == "57P03") return errc::retry;
+  if (st == "23505" || st == "23503") return errc::conflict;
+  if (st.starts_with("22") || st.starts_with("23")) return errc::invalid_input;
+  if (st == "57014") return errc::cancelled;
+  return errc::fail;  // 53100 disk full, 53200 out of memory, XX001/XX002 corruption, 42xxx (our bug), ...
+}
+
+bool connection_lost(std::string_view st) noexcept {
+  return st.size() != 5 || st.starts_with("08") || st == "57P01" || st == "57P02" || st == "57P03";
+}
+
+void raise(omnisync::errc e, std::string message) {
+  throw pg_error(omnisync::make_error_code(e), std::move(message));
+}
+
+// ---- parameters --------------------------------------------------------------------------------------------
+
+void param_list::push(const char* v, int len, int format) {
+  values_.push_back(v);
+  lengths_.push_back(len);
+  formats_.push_back(format);
+}
+
+void param_list::add(const std::string& s) {
+  // Text parameters travel NUL-terminated; PostgreSQL text cannot hold NUL anyway (SQLSTATE 22021).
+  if (std::memchr(s.data(), 0, s.size())) raise(omnisync::errc::invalid_input, "text value contains a NUL byte");
+  push(s.c_str(), static_cast<int>(s.size()), 0);
+}
+
+void param_list::add(std::string_view s) { add_owned(std::string(s)); }
+
+void param_list::add_owned(std::string s) {
+  owned_.push_back(std::move(s));
+  add(owned_.back());
+}
+
+void param_list::add(bytea b) {
+  // Binary format: the bytes as they are, length given, NULs allowed. An empty value still needs a non-null
+  // pointer (null means SQL NULL).
+  push(b.bytes.empty() ? "" : b.bytes.data(), static_cast<int>(b.bytes.size()), 1);
+}
+
+void param_list::add(const std::optional<std::string>& s) {
+  if (s)
+    add(*s);
+  else
+    push(nullptr, 0, 0);
+}
+
+void param_list::add(std::nullopt_t) { push(nullptr, 0, 0); }
+
+void param_list::add(bool b) { push(b ? "t" : "f", 1, 0); }
+
+// ---- result ------------------------------------------------------------------------------------------------
+
+result::~result() {
+  if (r_) PQclear(r_);
+}
+
+result& result::operator=(result&& o) noexcept {
+  if (this != &o) {
+    if (r_) PQclear(r_);
+    r_ = o.r_;
+    o.r_ = nullptr;
+  }
+  return *this;
+}
+
+int result::rows() const noexcept { return r_ ? PQntuples(r_) : 0; }
+
+std::int64_t result::affected() const noexcept {
+  const char* n = r_ ? PQcmdTuples(r_) : "";
+  return n && *n ? std::strtoll(n, nullptr, 10) : 0;
+}
+
+bool result::is_null(int row, int col) const noexcept { return PQgetisnull(r_, row, col) != 0; }
+
+std::string result::text(int row, int col) const {
+  return std::string(PQgetvalue(r_, row, col), static_cast<std::size_t>(PQgetlength(r_, row, col)));
+}
+
+std::int64_t result::i64(int row, int col) const {
+  if (is_null(row, col)) return 0;
+  return std::strtoll(PQgetvalue(r_, row, col), nullptr, 10);
+}
+
+bool result::boolean(int row, int col) const {
+  const char* v = PQgetvalue(r_, row, col);
+  return v && v[0] == 't';
+}
+
+std::string result::bytes(int row, int col) const {
+  std::size_t n = 0;
+  unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(r_, row, col)), &n);
+  if (!raw) raise(omnisync::errc::fail, "cannot decode a bytea value");
+  std::string out(reinterpret_cast<const char*>(raw), n);
+  PQfreemem(raw);
+  return out;
+}
+
+// ---- connection --------------------------------------------------------------------------------------------
+
+connection::connection(std::string dsn, std::string name, std::chrono::milliseconds lock_timeout)
+    : dsn_(std::move(dsn)), name_(std::move(name)), lock_timeout_(lock_timeout) {
+  open();
+}
+
+connection::~connection() {
+  if (conn_) PQfinish(conn_);
+}
+
+void connection::open() {
+  if (conn_) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+  }
+  prepared_.clear();
+  broken_ = false;
+  // The DSN (a conninfo string or URI) is expanded in place of dbname; the keywords before it are defaults it
+  // may override.
+  const std::string app = "omnisyncd/" + name_;
+  const char* keys[] = {"application_name", "connect_timeout", "dbname", nullptr};
+  const char* vals[] = {app.c_str(), "10", dsn_.c_str(), nullptr};
+  conn_ = PQconnectdbParams(keys, vals, 1);
+  if (!conn_) raise(omnisync::errc::fail, "out of memory opening a PostgreSQL connection");
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    std::string msg = "cannot connect to PostgreSQL (" + describe() + "): " + trimmed(PQerrorMessage(conn_));
+    broken_ = true;
+    // A server that is down or restarting is worth retrying; bad credentials or a bad DSN are not, but libpq
+    // reports both the same way, so: retry (the operation fails, the next one tries again).
+    store_logger()->warn("store: {}", msg);
+    throw pg_error(omnisync::make_error_code(omnisync::errc::retry), std::move(msg), "08001");
+  }
+  PQsetNoticeProcessor(conn_, on_notice, nullptr);
+  if (lock_timeout_.count() > 0) {
+    // SET takes no parameters; the value is our own integer.
+    const std::string set = "SET lock_timeout = " + std::to_string(lock_timeout_.count());
+    script(set.c_str());
+  }
+}
+
+void connection::reconnect() { open(); }
+
+bool connection::broken() const noexcept { return broken_ || !conn_ || PQstatus(conn_) != CONNECTION_OK; }
+
+bool connection::in_transaction() const noexcept {
+  if (!conn_) return false;
+  auto s = PQtransactionStatus(conn_);
+  return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
+}
+
+bool connection::transaction_failed() const noexcept {
+  return conn_ && PQtransactionStatus(conn_) == PQTRANS_INERROR;
+}
+
+void connection::rollback_quietly() noexcept {
+  if (!conn_ || broken() || !in_transaction()) return;
+  PGresult* r = PQexec(conn_, "ROLLBACK");
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) broken_ = true;
+  PQclear(r);
+}
+
+std::string connection::describe() const {
+  std::string host, db;
+  if (conn_) {
+    if (const char* h = PQhost(conn_)) host = h;
+    if (const char* d = PQdb(conn_)) db = d;
+  }
+  if (host.empty()) host = "?";
+  if (db.empty()) db = "?";
+  return host + "/" + db;
+}
+
+void connection::fail(PGresult* r, std::string_view what) {
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  std::string sqlstate = state ? state : "";
+  std::string msg = trimmed(r ? PQresultErrorMessage(r) : nullptr);
+  if (msg.empty()) msg = trimmed(PQerrorMessage(conn_));
+  if (r) PQclear(r);
+  if (connection_lost(sqlstate) || PQstatus(conn_) != CONNECTION_OK) broken_ = true;
+  auto e = broken_ ? omnisync::errc::retry : classify(sqlstate);
+  std::string text = std::string(what) + ": " + msg + " (sqlstate " + (sqlstate.empty() ? "none" : sqlstate) + ")";
+  // Logged here, once: callers see only the error class.
+  if (e == omnisync::errc::retry)
+    store_logger()->warn("store: {}", text);
+  else
+    store_logger()->error("store: {}", text);
+  throw pg_error(omnisync::make_error_code(e), std::move(text), std::move(sqlstate));
+}
+
+result connection::exec_params(const char* sql, const param_list& p) {
+  if (broken()) raise(omnisync::errc::retry, "PostgreSQL connection lost");
+  auto it = prepared_.find(sql);
+  if (it == prepared_.end()) {
+    std::string name = "s" + std::to_string(prepared_.size());
+    PGresult* r = PQprepare(conn_, name.c_str(), sql, 0, nullptr);  // parameter types inferred
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, std::string("prepare ") + std::string(sql).substr(0, 60));
+    PQclear(r);
+    it = prepared_.emplace(sql, std::move(name)).first;
+  }
+  PGresult* r = PQexecPrepared(conn_, it->second.c_str(), p.size(), p.values(), p.lengths(), p.formats(), 0);
+  auto st = PQresultStatus(r);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(r, std::string(sql).substr(0, 60));
+  return result(r);
+}
+
+void connection::script(const char* sql) {
+  if (broken()) raise(omnisync::errc::retry, "PostgreSQL connection lost");
+  PGresult* r = PQexec(conn_, sql);
+  auto st = PQresultStatus(r);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(r, std::string(sql).substr(0, 60));
+  PQclear(r);
+}
+
+// ---- migrations --------------------------------------------------------------------------------------------
+
+int schema_version(connection& c, const char* schema) {
+  auto exists = c.exec("SELECT to_regclass('schema_migrations') IS NOT NULL");
+  if (!exists.boolean(0, 0)) return 0;
+  auto v = c.exec("SELECT coalesce(max(version), 0) FROM schema_migrations WHERE db = $1", schema);
+  return static_cast<int>(v.i64(0, 0));
+}
+
+omnisync::result<int> migrate(connection& c, const char* schema, std::span<const migration> list,
+                              std::optional<int> limit, std::string& why) {
+  const int latest = list.empty() ? 0 : list.back().version;
+  const int target = limit ? std::min(*limit, latest) : latest;
+  // One lock for every omnisync migration of this database ('omni' in ASCII).
+  constexpr std::int64_t migration_lock = 0x6f6d6e69;
+  try {
+    int current = schema_version(c, schema);
+    if (current > latest) {
+      why = "the PostgreSQL database " + c.describe() + " has " + schema + " schema version " +
+            std::to_string(current) + ", newer than this omnisyncd knows (" + std::to_string(latest) +
+            "); refusing to start. Run the newer omnisyncd, or restore a backup made for this version.";
+      store_logger()->error("store: {}", why);
+      return omnisync::errc::fail;
+    }
+    for (const auto& m : list) {
+      if (m.version <= current || m.version > target) continue;
+      c.script("BEGIN");
+      try {
+        c.exec("SELECT pg_advisory_xact_lock($1)", migration_lock);
+        c.script(
+            "CREATE TABLE IF NOT EXISTS schema_migrations(db TEXT NOT NULL, version INTEGER NOT NULL, "
+            "name TEXT NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY(db, version))");
+        // Another instance may have migrated while we waited for the lock.
+        if (schema_version(c, schema) >= m.version) {
+          c.script("COMMIT");
+          current = m.version;
+          continue;
+        }
+        c.script(m.sql);
+        auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+        c.exec("INSERT INTO schema_migrations(db, version, name, applied_at) VALUES($1, $2, $3, $4)", schema,
+               m.version, m.name, now);
+        c.script("COMMIT");
+        store_logger()->info("store: postgres {} tables migrated to schema {} ({})", schema, m.version, m.name);
+      } catch (...) {
+        c.rollback_quietly();
+        throw;
+      }
+      current = m.version;
+    }
+    return current;
+  } catch (const pg_error& e) {
+    why = std::string("migrating the ") + schema + " tables in PostgreSQL " + c.describe() + ": " + e.what();
+    return e.code();
+  }
+}
+
+}  // namespace omnisync::store::pg
