@@ -169,6 +169,11 @@ class connector {
   /// be attempted (then every item is retried later).
   virtual task<std::vector<write_result>> write(std::string object, std::vector<write_item> items) = 0;
 
+  /// Fields of a written record, besides the mapping's upsert key, by which the vendor's upsert matches an
+  /// existing record (Zendesk's create_or_update_many matches users by email too). The engine does not create a
+  /// record through a value that could match another person's there (profile::resolver::match_risk).
+  virtual std::vector<std::string> upsert_matches(std::string_view object) const { return {}; }
+
   /// How this connector's webhooks are accepted; nullptr when it has none configured.
   virtual std::shared_ptr<const http::webhook_endpoint> webhook() const { return nullptr; }
   /// Turns a stored webhook event into records. errc::invalid_input for a malformed payload (quarantined).

@@ -223,6 +223,11 @@ class zendesk_connector final : public connector {
     return cfg_.batch_size > 0 ? std::min(cfg_.batch_size, bulk_limit) : bulk_limit;
   }
   std::shared_ptr<const http::webhook_endpoint> webhook() const override { return webhook_; }
+  /// create_or_update_many matches a user by external_id, then by email.
+  std::vector<std::string> upsert_matches(std::string_view object) const override {
+    if (object == "users") return {"email"};
+    return {};
+  }
 
   connector_usage usage() const override {
     connector_usage u;

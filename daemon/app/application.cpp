@@ -356,7 +356,8 @@ struct application::impl {
                                     {"interactions", ps.interaction_records},
                                     {"events", ps.events},
                                     {"unattached_interactions", ps.unattached_interactions},
-                                    {"merges", ps.merges}};
+                                    {"merges", ps.merges},
+                                    {"withheld_creates", ps.withheld_creates}};
     }
     st["log"] = json::object{{"level", c->daemon.log.level}, {"format", format_name(c->daemon.log.format)}};
     co_return control::reply::success(std::move(st));

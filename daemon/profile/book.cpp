@@ -340,6 +340,10 @@ std::optional<std::string> book::record_json(std::string_view system, std::strin
   return json::serialize(o);
 }
 
+std::optional<std::string> book::match_risk(profile_id id, std::string_view value) const {
+  return impl_->res.match_risk(id, value);
+}
+
 std::optional<std::string> book::member_id(profile_id id, std::string_view system, std::string_view object,
                                            bool* deleted) const {
   bool any_deleted = false;

@@ -78,6 +78,9 @@ struct book_stats {
   std::size_t profiles = 0, person_profiles = 0, records = 0, interaction_records = 0, events = 0;
   std::size_t unattached_interactions = 0;  ///< events whose person is not (yet) known
   std::size_t merges = 0;                   ///< profiles retired by a merge since start-up
+  /// Records not created in a destination because the upsert could land on another person's record (the engine
+  /// fills this in; see engine.cpp withhold_create).
+  std::size_t withheld_creates = 0;
 };
 
 class book {
@@ -111,6 +114,9 @@ class book {
   std::optional<std::string> member_id(profile_id id, std::string_view system, std::string_view object,
                                        bool* deleted = nullptr) const;
 
+  /// Why creating the profile's record in a destination that matches by `value` (an upsert by e-mail) could hit
+  /// another person's record there (see resolver::match_risk); nullopt: safe.
+  std::optional<std::string> match_risk(profile_id id, std::string_view value) const;
   /// A profile by "p0123…", "system:id" / "system:object:id", or an e-mail / phone.
   std::optional<profile_id> find(std::string_view query) const;
   std::optional<profile_view> view(profile_id id) const;

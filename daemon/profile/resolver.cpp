@@ -951,6 +951,29 @@ std::optional<profile_id> resolver::find(std::string_view attribute, std::string
   return m.pid_of(best);
 }
 
+std::optional<std::string> resolver::match_risk(profile_id owner, std::string_view value) const {
+  const impl& m = *impl_;
+  std::string n, buf;
+  for (std::size_t i = 0; i < m.cfg.rules.size(); ++i) {
+    const match_rule& rule = m.cfg.rules[i];
+    if (rule.attribute.ends_with(".*") || !normalise(rule.norm, value, n)) continue;
+    if (rule.norm == normalizer::email &&
+        std::binary_search(m.generic.begin(), m.generic.end(), local_part(n), std::less<>{}))
+      return "it is a generic address (identity: generic e-mails never identify a person)";
+    if (std::binary_search(m.blocked[i].begin(), m.blocked[i].end(), n))
+      return "it is a blocked value of the " + rule.name + " rule";
+    const std::uint32_t id = m.lookup_ident(rule.attribute, value, buf);
+    if (id == none) continue;
+    if (m.idents[id].saturated) return "more records hold it than identity.max_records_per_identifier allows";
+    for (std::uint32_t l = m.idents[id].head; l != none; l = m.links[l].next_in_ident) {
+      const std::uint32_t y = m.links[l].rec;
+      if (m.recs[y].inserted && m.recs[y].live && m.pid_of(y) != owner)
+        return "another profile's record holds it too (" + m.ref(y).key() + ")";
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<profile_id> resolver::resolve(std::span<const identity_key> person) const {
   for (const identity_key& k : person)
     if (auto p = find(k.attribute, k.value)) return p;

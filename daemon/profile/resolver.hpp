@@ -190,6 +190,10 @@ class resolver {
   std::optional<profile_id> profile_of(std::string_view system, std::string_view object, std::string_view id) const;
   /// The profile holding attribute = value (normalised by its rule), e.g. to attach a timeline event.
   std::optional<profile_id> find(std::string_view attribute, std::string_view value) const;
+  /// Why a destination that matches records by `value` (an upsert by e-mail, say) could land a write for `owner`
+  /// on somebody else's record: the value is a generic address, a blocked value, held by too many records, or
+  /// held by a record of another profile. nullopt when no rule makes it a risk (or only `owner` holds it).
+  std::optional<std::string> match_risk(profile_id owner, std::string_view value) const;
   /// The first key (in the given order) that finds a profile: how an event's person keys resolve.
   std::optional<profile_id> resolve(std::span<const identity_key> person) const;
   bool contains(profile_id id) const;

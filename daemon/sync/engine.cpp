@@ -17,6 +17,8 @@
 #include <cstdlib>
 #include <set>
 #include <iterator>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "adapters/common/crypto.hpp"
 #include "daemon/http/listener.hpp"
@@ -72,31 +74,79 @@ bool agrees_value(const json::value& a, const json::value& b) {
   return a == b;
 }
 
-/// Whether `there` (a destination record as its own mapping reads it) already holds everything `write` would set:
-/// every member of `write` is in `there` with the same value (objects member by member; a null written to a
-/// field that is absent counts as the same).
-bool covers_value(const json::value& write, const json::value& there) {
+/// How a destination record (as its own mapping reads it back) compares with a write to it.
+enum class agreement {
+  holds,    ///< every field of the write is there with the same value: nothing to write
+  unknown,  ///< no field differs, but some are not read back (KPIs a system only receives): the store decides
+  differs,  ///< a field read back holds another value: changed there since omnisync's last write
+};
+
+/// Compares `write` with `there` member by member (objects recursively; a null written to an absent field counts
+/// as the same; numbers by value). `field` receives the name of the first field that differs.
+agreement compare_value(const json::value& write, const json::value& there, std::string& field) {
   if (write.is_object() && there.is_object()) {
+    agreement worst = agreement::holds;
     for (const auto& kv : write.as_object()) {
       const auto* other = there.as_object().if_contains(kv.key());
       if (!other) {
-        if (kv.value().is_null()) continue;
-        return false;
+        if (!kv.value().is_null()) worst = agreement::unknown;
+        continue;
       }
-      if (!covers_value(kv.value(), *other)) return false;
+      const auto a = compare_value(kv.value(), *other, field);
+      if (a == agreement::differs) {
+        field.insert(0, field.empty() ? std::string(kv.key()) : std::string(kv.key()) + ".");
+        return a;
+      }
+      if (a == agreement::unknown) worst = a;
     }
-    return true;
+    return worst;
   }
-  if (write.is_number() && there.is_number()) return write.to_number<double>() == there.to_number<double>();
-  return write == there;
+  if (write.is_number() && there.is_number())
+    return write.to_number<double>() == there.to_number<double>() ? agreement::holds : agreement::differs;
+  return write == there ? agreement::holds : agreement::differs;
 }
 
-bool covers(const std::string& write, const std::string& there) {
+agreement compare(const std::string& write, const std::string& there, std::string& field) {
   boost::system::error_code e1, e2;
   auto a = json::parse(write, e1);
   auto b = json::parse(there, e2);
-  return !e1 && !e2 && covers_value(a, b);
+  if (e1 || e2) return agreement::unknown;
+  return compare_value(a, b, field);
 }
+
+/// The corrections omnisync forced on destination records that held other values than it had written. Each
+/// (record, payload) is forced once: a destination that keeps changing a value as it stores it (rounding,
+/// truncation, a picklist that maps it) gets one correction, not a loop. A record read back agreeing with the
+/// payload (on every field it reads back) is forgotten, so a later change made there is corrected again. Bounded: past `cap` entries the
+/// memory starts over (at worst one more correction per record).
+class correction_memory {
+ public:
+  /// Whether this payload may be forced on the record now (and remembers that it was).
+  bool first_time(const store::outbox_write& w) {
+    const auto k = key_of(w);
+    const auto h = std::hash<std::string>{}(w.payload);
+    auto it = forced_.find(k);
+    if (it != forced_.end()) {
+      if (it->second == h) return false;
+      it->second = h;
+      return true;
+    }
+    if (forced_.size() >= cap) forced_.clear();
+    forced_.emplace(k, h);
+    return true;
+  }
+  void forget(const store::outbox_write& w) { forced_.erase(key_of(w)); }
+
+ private:
+  static constexpr std::size_t cap = 100'000;
+  static std::size_t key_of(const store::outbox_write& w) {
+    std::string k;
+    k.reserve(w.connector.size() + w.object.size() + w.target_id.size() + 2);
+    k.append(w.connector).append(1, '\0').append(w.object).append(1, '\0').append(w.target_id);
+    return std::hash<std::string>{}(k);
+  }
+  std::unordered_map<std::size_t, std::size_t> forced_;
+};
 
 /// Lets coroutines take turns through a section that contains co_awaits (an async mutex; FIFO by Asio's channel).
 class turnstile {
@@ -245,6 +295,9 @@ struct engine::impl {
   mutable std::mutex book_mu;
   std::shared_ptr<const profile::settings> profile_rules = std::make_shared<profile::settings>();
   std::unique_ptr<profile::book> book = std::make_unique<profile::book>(profile_rules);
+  correction_memory corrections;  // guarded by book_mu
+  std::unordered_set<std::size_t> withheld_logged;  // guarded by book_mu
+  std::atomic<std::uint64_t> withheld_creates{0};
   std::atomic<bool> profiles_ready{false};
   turnstile order;
 
@@ -297,7 +350,7 @@ struct engine::impl {
   /// The writes that bring every subscribed destination in line with the profiles in `affected`: each profile's
   /// canonical record (golden values, KPIs, id) through every outbound mapping of every writable connector. A
   /// destination record the profile already links is updated by its id, and not at all when it already holds
-  /// every value (`covers`); one deleted at the source is left alone. Caller holds book_mu.
+  /// every value (`compare`); one deleted at the source is left alone. Caller holds book_mu.
   void profile_writes(const std::set<profile::profile_id>& affected, evaluator_cache& evals, processed& out,
                       const connector_state* only = nullptr, std::string_view only_object = {}) {
     auto ps = current_plans();
@@ -320,17 +373,55 @@ struct engine::impl {
           }
           auto w = outbound(evals, p, dst->cfg.name, canonical);
           if (!w) continue;
+          if (!target && withhold_create(pid, *dst, *w)) continue;
           if (target) {
             w->target_id = *target;
             if (auto self = book->record_json(dst->cfg.name, p->object(), *target)) {
               auto now_there = outbound(evals, p, dst->cfg.name, *self);
-              if (now_there && covers(w->payload, now_there->payload)) continue;  // nothing to change there
+              std::string field;
+              const auto a = now_there ? compare(w->payload, now_there->payload, field) : agreement::unknown;
+              if (a != agreement::differs) corrections.forget(*w);  // agrees with everything it reads back
+              if (a == agreement::holds) continue;                   // nothing to change there
+              // Changed there since our last write (the owner rule overrules it, or the golden value is another):
+              // written even if equal to what was last written — once per payload (see correction_memory).
+              if (a == agreement::differs) {
+                w->force = corrections.first_time(*w);
+                spdlog::debug("{}: {} {} holds another {} than the profile{}", w->connector, w->object, w->target_id,
+                              field, w->force ? "" : " (corrected once already: left as it is)");
+              }
             }
           }
           out.writes.push_back(std::move(*w));
         }
       }
     }
+  }
+
+  /// A record is created in a destination by an upsert, which the vendor matches on the upsert key (and for some,
+  /// on other fields: connector::upsert_matches). When one of those values could match another person's record
+  /// there (a generic address, one another profile holds), the upsert would overwrite that person: the profile is
+  /// not created there. Logged once per profile and destination, counted in status. Caller holds book_mu.
+  bool withhold_create(profile::profile_id pid, const connector_state& dst, const store::outbox_write& w) {
+    std::vector<std::string> values{w.record_key};
+    const auto fields = dst.adapter->upsert_matches(w.object);
+    if (!fields.empty()) {
+      boost::system::error_code ec;
+      auto v = json::parse(w.payload, ec);
+      if (!ec && v.is_object())
+        for (const auto& f : fields)
+          if (const auto* x = v.as_object().if_contains(f); x && x->is_string()) values.emplace_back(x->as_string());
+    }
+    for (const auto& value : values) {
+      auto why = book->match_risk(pid, value);
+      if (!why) continue;
+      ++withheld_creates;
+      if (withheld_logged.size() > 100'000) withheld_logged.clear();
+      if (withheld_logged.insert(std::hash<std::string>{}(pid.str() + '\0' + w.connector + '\0' + w.object)).second)
+        spdlog::warn("{}: profile {} not created in {}: its upsert would match on \"{}\" and {}", w.connector, pid.str(),
+                     w.object, value, *why);
+      return true;
+    }
+    return false;
   }
 
   /// Queues writes and rings the doorbells of the writers they go to.
@@ -411,7 +502,8 @@ struct engine::impl {
     if (!out.writes.empty()) {
       auto q = co_await enqueue(std::move(out.writes));
       if (!q) co_return q.error();
-      if (q->unchanged > 0) spdlog::debug("{}: {} write(s) equal to what the destination last got: skipped", c.cfg.name, q->unchanged);
+      spdlog::debug("{} {} page: {} write(s) queued, {} replacing pending ones, {} equal to what the destination "
+                    "last got (skipped)", c.cfg.name, object, q->inserted, q->coalesced, q->unchanged);
     }
     timestamp newest{};
     for (const auto& r : recs) newest = std::max(newest, r.source_updated_at);
@@ -1070,7 +1162,9 @@ std::optional<profile_report> engine::profile_get(std::string_view query) const 
 
 profile::book_stats engine::profile_stats() const {
   std::lock_guard lk(impl_->book_mu);
-  return impl_->book->stats();
+  auto s = impl_->book->stats();
+  s.withheld_creates = impl_->withheld_creates.load();
+  return s;
 }
 
 bool engine::profiles_ready() const { return impl_->profiles_ready.load(); }

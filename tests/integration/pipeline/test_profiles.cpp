@@ -50,7 +50,7 @@ std::string config_text(running_sim& sim, const std::string& top = "", const std
          "  public_url: http://127.0.0.1:" + port + "\n"
          "daemon:\n"
          "  shutdown_timeout: 5s\n"
-         "  log: { level: info }\n"
+         "  log: { level: " + std::string(std::getenv("OMNISYNC_TEST_DUMP_LOG") ? "debug" : "info") + " }\n"
          "mappings_dir: " OMNISYNC_SOURCE_DIR "/config/mappings\n" + top +
          "connectors:\n"
          "  sf:\n"
@@ -328,16 +328,16 @@ TEST_CASE("profiles: one person in Salesforce and HubSpot becomes one profile, c
   sim.admin("PATCH", "/admin/salesforce/Contact/" + ann.sf, R"({"Lifecycle_Stage__c":"Lead"})");
   REQUIRE(eventually([&] { return contacts_read(d) > sf_read; }, 30s));  // the Salesforce change was read
   REQUIRE(eventually([&] { return quiet(d, sim); }, 60s));
+  if (std::getenv("OMNISYNC_TEST_DUMP_LOG")) WARN(d.proc->stderr_text());  // the daemon's log, at debug level
   WARN("5. Salesforce lifecycle change read and settled after " << ms_since(t) << " ms; Salesforce's value now: "
                                                                  << text(salesforce_contacts(sim, ann_email)[0].if_contains("Lifecycle_Stage__c")));
-  // BUG: Salesforce should be given HubSpot's stage back — the engine computes the correcting write (the linked
-  // Contact no longer covers the golden values), but the store drops it as "same as last written"
-  // (daemon/store/sqlite_store.cpp same_as_last: outbox_last holds that payload from the earlier write), so the
-  // Contact keeps the value the owner rule overruled. Fails today (stays "Lead"):
-  // CHECK(eventually([&] {
-  //   auto c = salesforce_contacts(sim, ann_email);
-  //   return c.size() == 1 && text(c[0].if_contains("Lifecycle_Stage__c")) == "Customer";
-  // }, 10s));
+  // Salesforce is given HubSpot's stage back: the Contact was read holding another value than omnisync last
+  // wrote there, so the correcting write goes even though its payload equals the last one written.
+  CHECK(eventually([&] {
+    auto c = salesforce_contacts(sim, ann_email);
+    return c.size() == 1 && text(c[0].if_contains("Lifecycle_Stage__c")) == "Customer";
+  }, 10s));
+  REQUIRE(eventually([&] { return quiet(d, sim); }, 60s));  // corrected once, then no further writes
   {
     auto now = d.profile({"explain", ann_email, "lifecycle_stage"});
     INFO(json::serialize(now));
@@ -371,10 +371,7 @@ TEST_CASE("profiles: a generic e-mail shared by two different people does not me
                               .json()
                               .at("id"));
   daemon_run d;
-  // HubSpot and Zendesk read-only here: writable, Ivy's profile (no HubSpot record) is upserted by e-mail onto
-  // Max's contact, which then carries Ivy's phone and joins her profile — see the BUG note below. What this case
-  // checks is the resolver's decision; Salesforce stays writable (Max is created there, linked by his phone).
-  d.dir.write("omnisync.yaml", config_text(sim, "", "write: false", "write: false"));
+  d.dir.write("omnisync.yaml", config_text(sim));
   d.start();
   REQUIRE(eventually([&] {
     return !d.profile({"get", "sf:Contact:" + sf}).empty() && !d.profile({"get", "hs:contacts:" + hs}).empty();
@@ -408,12 +405,19 @@ TEST_CASE("profiles: a generic e-mail shared by two different people does not me
     for (const auto& c : salesforce_contacts(sim, shared))
       if (text(c.if_contains("Id")) == sf) CHECK(text(c.if_contains("FirstName")) == "Ivy");
   }
-  // BUG (with HubSpot writable): Max's own HubSpot contact is overwritten with Ivy's name and phone. Ivy's
-  // profile has no HubSpot record, so daemon/sync/engine.cpp profile_writes upserts her by e-mail
-  // (contacts.out.yaml upsert_key: email) and HubSpot's upsert lands on Max's contact, merging in the vendor two
-  // people the resolver kept apart (Zendesk's create_or_update_many matches by email the same way). The engine
-  // should not upsert on an identifier the resolver ignores (generic or blocked). Observed with hs writable:
-  // CHECK(text(hubspot_contacts(sim, shared)[0].at("properties").as_object().if_contains("firstname")) == "Max");
+  // Neither is created where the upsert would match on the shared address: HubSpot upserts contacts by e-mail,
+  // so Ivy there would overwrite Max's contact; Zendesk's create_or_update_many matches users by e-mail, so the
+  // first one created would be overwritten by the other. Max's HubSpot contact stays his; status counts them.
+  {
+    auto h = hubspot_contacts(sim, shared);
+    REQUIRE(h.size() == 1);
+    CHECK(text(h[0].at("properties").as_object().if_contains("firstname")) == "Max");
+    CHECK(text(h[0].at("properties").as_object().if_contains("phone")) == "+16465550142");  // his, as normalised
+    CHECK(zendesk_users(sim, shared).empty());
+    const auto st = d.status();
+    INFO(json::serialize(st));
+    CHECK(st.at("profiles").at("withheld_creates").as_int64() >= 3);  // Ivy in hs and zd, Max in zd
+  }
   CHECK(d.stop() == 0);
 }
 
