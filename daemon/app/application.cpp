@@ -821,11 +821,16 @@ struct application::impl {
     so.state_dir = c->daemon.state_dir;
     so.synchronous = to_store(c->store.synchronous);
     so.busy_timeout = c->store.busy_timeout;
+    if (c->store.kind == config::store_kind::postgres) {
+      so.kind = store::backend::postgres;
+      if (c->store.dsn) so.dsn = c->store.dsn->reveal();  // never logged: the store logs host/dbname only
+    }
     std::string why;
     auto opened = store::open_store(so, &why);
     if (!opened) {
-      log->critical("cannot open the store in {}: {}", c->daemon.state_dir.string(),
-                    why.empty() ? opened.error().message() : why);
+      const std::string where = so.kind == store::backend::postgres ? std::string("the PostgreSQL store")
+                                                                      : "the store in " + c->daemon.state_dir.string();
+      log->critical("cannot open {}: {}", where, why.empty() ? opened.error().message() : why);
       return exit_failure;
     }
     db = std::move(*opened);

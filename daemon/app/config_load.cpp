@@ -566,8 +566,30 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
                         : *v == "extra" ? config::sync_mode::extra : config::sync_mode::full;
       }
       if (auto n = st["busy_timeout"]) { if (auto v = r.duration(n, "store.busy_timeout")) s.busy_timeout = *v; }
-      if (s.kind == config::store_kind::postgres)
-        r.error(st["kind"], "store.kind", "postgres is not available in this build; use sqlite");
+      // The PostgreSQL DSN may hold a password: it is read like the connectors' secrets (`dsn_file: PATH`,
+      // `dsn: {credential: NAME}`, `dsn: "${ENV}"`), and even a literal `dsn:` is kept as a secret (masked in
+      // logs; never shown by status).
+      if (st["dsn"] && st["dsn_file"])
+        r.error(st["dsn_file"], "store.dsn_file", "give either store.dsn or store.dsn_file, not both");
+      if (st["dsn"] || st["dsn_file"]) {
+        config::connector_common block;
+        collect_block(r, st, "store", "store.", base, block, out.secret_values);
+        if (auto it = block.secrets.find("store.dsn"); it != block.secrets.end()) {
+          s.dsn = it->second;
+        } else if (auto lit = block.settings.find("store.dsn"); lit != block.settings.end()) {
+          const bool from_env = st["dsn"].IsScalar() && st["dsn"].Scalar().find("${") != std::string::npos;
+          if (!from_env) out.secret_values.push_back(lit->second);  // ${ENV} values are already listed
+          s.dsn = config::secret(lit->second, from_env ? "env" : "the config file");
+          if (s.dsn->empty()) {
+            r.error(st["dsn"], "store.dsn", "the PostgreSQL DSN is empty");
+            s.dsn.reset();
+          }
+        }
+      }
+      if (s.kind == config::store_kind::postgres && !s.dsn && !st["dsn"] && !st["dsn_file"])
+        r.error(st["kind"], "store.kind",
+                "postgres needs a connection string: store.dsn_file: PATH, store.dsn: {credential: NAME} or "
+                "store.dsn: \"${ENV}\" (libpq keyword/value or URI form)");
     }
     if (auto n = root["mappings_dir"]) { if (auto v = r.path_value(n, "mappings_dir", base)) cfg->mappings_dir = *v; }
     if (auto cs = root["connectors"]; cs && !cs.IsNull() && r.is_map(cs, "connectors")) {
