@@ -317,6 +317,49 @@ class zendesk_connector final : public connector {
     co_return out;
   }
 
+  /// Every live id, for hard-delete reconciliation. Users and satisfaction ratings: their list endpoints with
+  /// cursor pagination (`page[size]=100`, the most Zendesk allows; `meta.has_more`, `meta.after_cursor`), which
+  /// leave deleted records out. Tickets: "List Tickets" leaves archived tickets out (closed for 120 days), which
+  /// would mark them deleted here, so the ticket cursor export (`exclude_deleted=true`, 1,000 a page) is the
+  /// listing that holds every ticket. `next` is Zendesk's cursor.
+  task<id_page> list_ids(std::string object, std::optional<std::string> next) override {
+    id_page out;
+    if (object == "tickets") {
+      std::string path = "/api/v2/incremental/tickets/cursor.json?exclude_deleted=true&per_page=" +
+                         std::to_string(export_max_page);
+      if (next) path += "&cursor=" + rest::url_encode(*next);
+      else path += "&start_time=0";
+      auto res = co_await call_json("GET", path, {}, "export");
+      if (!res) co_return res.error();
+      std::set<std::string> seen;
+      if (const auto* a = res->as_object().if_contains("tickets"); a && a->is_array())
+        for (const auto& r : a->get_array())
+          if (r.is_object() && rest::member_text(r, "status") != "deleted") {
+            std::string id = rest::member_text(r, "id");
+            if (seen.insert(id).second) out.ids.push_back(std::move(id));
+          }
+      const auto* eos = res->as_object().if_contains("end_of_stream");
+      const std::string after = rest::member_text(*res, "after_cursor");
+      if (!(eos && eos->is_bool() && eos->get_bool()) && !after.empty()) out.next = after;
+      co_return out;
+    }
+    if (object != "users" && object != "satisfaction_ratings") co_return make_error_code(errc::not_found);
+    std::string path = "/api/v2/" + object + ".json?page%5Bsize%5D=" + std::to_string(ratings_max_page);
+    if (next) path += "&page%5Bafter%5D=" + rest::url_encode(*next);
+    auto res = co_await call_json("GET", path, {}, {});
+    if (!res) co_return res.error();
+    if (const auto* a = res->as_object().if_contains(object); a && a->is_array())
+      for (const auto& r : a->get_array())
+        if (r.is_object()) out.ids.push_back(rest::member_text(r, "id"));
+    const auto* meta = res->as_object().if_contains("meta");
+    if (meta && meta->is_object()) {
+      const auto* more = meta->get_object().if_contains("has_more");
+      const std::string after = rest::member_text(*meta, "after_cursor");
+      if (more && more->is_bool() && more->get_bool() && !after.empty()) out.next = after;
+    }
+    co_return out;
+  }
+
   task<std::vector<store::source_record>> find_by_email(std::string object, std::string email) override {
     std::vector<store::source_record> out;
     if (object != "users" || email.empty()) co_return out;  // only users carry an email

@@ -108,6 +108,7 @@ api::kind_state* api::find_kind(std::string_view kind) {
 }
 
 bool api::exists(const kind_state& k, std::int64_t id) const {
+  if (k.purged.count(id) != 0) return false;
   return (id >= 1 && id <= static_cast<std::int64_t>(k.seeded)) || k.touched.count(id) != 0;
 }
 
@@ -119,16 +120,17 @@ record api::load(const kind_state& k, std::int64_t id) const {
 }
 
 template <class F>
-void api::for_each(const kind_state& k, F&& f) const {
+void api::for_each(const kind_state& k, F&& f, std::int64_t first_id) const {
   const auto seeded = static_cast<std::int64_t>(k.seeded);
-  for (std::int64_t id = 1; id <= seeded; ++id) {
+  for (std::int64_t id = std::max<std::int64_t>(1, first_id); id <= seeded; ++id) {
+    if (k.purged.count(id) != 0) continue;
     if (const auto it = k.touched.find(id); it != k.touched.end()) {
       if (!f(it->second)) return;
     } else if (!f(load(k, id))) {
       return;
     }
   }
-  for (auto it = k.touched.upper_bound(seeded); it != k.touched.end(); ++it) {
+  for (auto it = k.touched.lower_bound(std::max(seeded + 1, first_id)); it != k.touched.end(); ++it) {
     if (!f(it->second)) return;
   }
 }
@@ -329,6 +331,9 @@ api_reply api::route(const api_request& request) {
   if (segs[2] == "users" && segs.size() == 4 && m == "GET" && segs[3] == "search") return search_users(query, base);
   if (segs[2] == "job_statuses" && segs.size() == 4 && m == "GET") return job_status(segs[3], base);
   if (segs[2] == "satisfaction_ratings" && segs.size() == 3 && m == "GET") return ratings(query, base);
+  if ((segs[2] == "users" || segs[2] == "tickets") && segs.size() == 3 && m == "GET") {
+    return list(*find_kind(segs[2]), query, base);
+  }
   if (segs[2] == "user_fields" && segs.size() == 3 && m == "GET") return user_fields();
   if ((segs[2] == "users" || segs[2] == "tickets" || segs[2] == "satisfaction_ratings") && segs.size() == 4 &&
       m == "GET") {
@@ -749,6 +754,65 @@ api_reply api::ratings(const query_map& query, const std::string& base_url) {
   return json_reply(200, body);
 }
 
+api_reply api::list(kind_state& k, const query_map& query, const std::string& base_url) {
+  // Zendesk: "List Users" leaves deleted users out (they are under /deleted_users); "List Tickets" leaves
+  // deleted tickets out (and archived ones, which this simulator does not have).
+  const bool cursor_mode = query.count("page[size]") != 0 || query.count("page[after]") != 0;
+  std::size_t size = 100;
+  std::int64_t after_id = 0;
+  std::size_t page = 1;
+  const char* size_key = cursor_mode ? "page[size]" : "per_page";
+  if (const auto it = query.find(size_key); it != query.end()) {
+    const auto n = parse_int(it->second);
+    if (!n || *n < 1) return error_reply(400, "InvalidPaginationParameter", std::string("Invalid ") + size_key);
+    if (*n > 100) return error_reply(400, "InvalidPaginationParameter", std::string(size_key) + " must be at most 100");
+    size = static_cast<std::size_t>(*n);
+  }
+  if (const auto it = query.find("page[after]"); it != query.end()) {
+    const auto pos = decode_cursor(it->second);
+    if (!pos) return error_reply(400, "InvalidPaginationParameter", "Invalid page[after]");
+    after_id = pos->id;
+  }
+  if (!cursor_mode) {
+    if (const auto it = query.find("page"); it != query.end()) {
+      page = static_cast<std::size_t>(std::max<std::int64_t>(1, parse_int(it->second).value_or(1)));
+    }
+  }
+  json::array items;
+  std::size_t skip = cursor_mode ? 0 : (page - 1) * size;
+  std::int64_t last_id = after_id;
+  bool more = false;
+  for_each(k, [&](const record& r) {
+    if (r.deleted) return true;
+    if (skip > 0) {
+      --skip;
+      return true;
+    }
+    if (items.size() == size) {
+      more = true;
+      return false;
+    }
+    items.push_back(to_json(k, r, base_url));
+    last_id = r.id;
+    return true;
+  }, after_id + 1);
+  json::object body{{k.name, std::move(items)}};
+  const std::string path = base_url + "/api/v2/" + k.name + ".json";
+  if (cursor_mode) {
+    const std::string after = encode_cursor({0, last_id});
+    body["meta"] = json::object{{"has_more", more}, {"after_cursor", after}, {"before_cursor", nullptr}};
+    body["links"] = json::object{
+        {"next", more ? json::value(path + "?page%5Bafter%5D=" + after + "&page%5Bsize%5D=" + std::to_string(size))
+                      : json::value(nullptr)},
+        {"prev", nullptr}};
+  } else {
+    body["next_page"] = more ? json::value(path + "?page=" + std::to_string(page + 1) + "&per_page=" + std::to_string(size))
+                             : json::value(nullptr);
+    body["previous_page"] = nullptr;
+  }
+  return json_reply(200, body);
+}
+
 api_reply api::user_fields() {
   json::array fields;
   fields.push_back(json::object{{"id", 7001}, {"key", "plan"}, {"type", "dropdown"}, {"title", "Plan"},
@@ -834,11 +898,18 @@ std::optional<json::value> api::admin_update(std::string_view kind, std::int64_t
   return json::value(to_json(*k, r, ""));
 }
 
-bool api::admin_delete(std::string_view kind, std::int64_t id) {
+bool api::admin_delete(std::string_view kind, std::int64_t id, bool purge) {
   std::lock_guard lock(mutex_);
   kind_state* k = find_kind(kind);
   if (k == nullptr || !exists(*k, id)) return false;
   record r = load(*k, id);
+  if (purge) {
+    // No event, no export entry: the record just stops existing (what reconciliation by id sets finds).
+    if (k->indexed) k->by_updated.erase({r.updated_s, r.id});
+    k->touched.erase(id);
+    k->purged.insert(id);
+    return true;
+  }
   if (r.deleted) return false;
   r.deleted = true;
   r.updated_s = std::max(now_ms_() / 1000, r.updated_s);
@@ -859,6 +930,11 @@ admin_reply api::admin(std::string_view method, std::string_view object, std::st
     return {404, json::object{{"error", "unknown object " + std::string(object)}}};
   }
   std::optional<std::int64_t> n;
+  bool purge = false;
+  if (const auto qm = id.find('?'); qm != std::string_view::npos) {
+    purge = id.substr(qm + 1).find("purge=true") != std::string_view::npos;
+    id = id.substr(0, qm);
+  }
   if (!id.empty()) {
     n = parse_int(id);
     if (!n) return {404, json::object{{"error", "no such id"}}};
@@ -874,7 +950,7 @@ admin_reply api::admin(std::string_view method, std::string_view object, std::st
     auto v = admin_update(object, *n, in);
     return v ? admin_reply{200, *v} : missing;
   }
-  if (method == "DELETE" && n) return admin_delete(object, *n) ? admin_reply{200, json::object{{"deleted", true}}} : missing;
+  if (method == "DELETE" && n) return admin_delete(object, *n, purge) ? admin_reply{200, json::object{{"deleted", true}}} : missing;
   return {405, json::object{{"error", "method not allowed"}}};
 }
 

@@ -95,7 +95,9 @@ class api {
   std::optional<boost::json::value> admin_get(std::string_view kind, std::int64_t id);
   std::optional<boost::json::value> admin_create(std::string_view kind, const boost::json::object& body);
   std::optional<boost::json::value> admin_update(std::string_view kind, std::int64_t id, const boost::json::object& body);
-  bool admin_delete(std::string_view kind, std::int64_t id);
+  /// Soft delete (users: active false; tickets: status deleted, as exports report them); `purge`: gone without a
+  /// trace, as after Zendesk's permanent deletion.
+  bool admin_delete(std::string_view kind, std::int64_t id, bool purge = false);
   /// `GET|POST|PATCH|DELETE /admin/zendesk/{object}[/{id}]`; `body` is raw JSON.
   admin_reply admin(std::string_view method, std::string_view object, std::string_view id, std::string_view body);
   boost::json::value snapshot();
@@ -121,6 +123,8 @@ class api {
     /// (updated_s, id) of every record (deleted ones too: exports report them), built on the first export.
     std::set<std::pair<std::int64_t, std::int64_t>> by_updated;
     bool indexed = false;
+    /// Hard-deleted without a trace (admin `DELETE ...?purge=true`): in no export, list or read any more.
+    std::set<std::int64_t> purged;
   };
   struct job {
     std::string id;
@@ -140,8 +144,9 @@ class api {
   std::vector<record> export_page(kind_state& k, export_position from, std::size_t n, bool exclude_deleted);
   bool exists(const kind_state& k, std::int64_t id) const;
   record load(const kind_state& k, std::int64_t id) const;
+  /// Every record (deleted ones too, purged ones not) with id >= `first_id`, in id order; `f` returns false to stop.
   template <class F>
-  void for_each(const kind_state& k, F&& f) const;
+  void for_each(const kind_state& k, F&& f, std::int64_t first_id = 1) const;
   boost::json::object to_json(const kind_state& k, const record& r, const std::string& base_url) const;
   std::optional<std::int64_t> find_user(const std::string& email, const std::string& external_id);
   void emit(const kind_state& k, const record& r, std::string_view what, boost::json::object event = {});
@@ -167,6 +172,9 @@ class api {
   /// `GET /api/v2/users/search?query=` (`email:a@b.c`, or a bare email/name) or `?external_id=`.
   api_reply search_users(const std::map<std::string, std::string>& query, const std::string& base_url);
   api_reply ratings(const std::map<std::string, std::string>& query, const std::string& base_url);
+  /// `GET /api/v2/users` and `/api/v2/tickets`: live records in id order, cursor pagination (`page[size]` ≤ 100,
+  /// `page[after]`, `meta.has_more`, `links.next`) or offset pagination (`per_page` ≤ 100, `page`, `next_page`).
+  api_reply list(kind_state& k, const std::map<std::string, std::string>& query, const std::string& base_url);
   api_reply user_fields();
   /// Upserts one user body; returns the result entry for job statuses and whether it was created.
   boost::json::object upsert_user(const boost::json::object& user, std::size_t index, bool& created,

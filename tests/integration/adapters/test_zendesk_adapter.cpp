@@ -319,6 +319,59 @@ TEST_CASE("Zendesk and HubSpot config errors are sentences for the operator", "[
 }
 
 // Hidden (run by hand: test_zendesk_adapter "[bench]"): export cost at 20,000 users with Zendesk's own limits.
+namespace {
+/// Every id list_ids gives for `object`, following `next` to the end; `pages` counts the calls.
+std::vector<std::string> all_ids(harness& h, const std::string& object, int& pages) {
+  std::vector<std::string> out;
+  std::optional<std::string> next;
+  pages = 0;
+  do {
+    auto pg = h.run(h.c->list_ids(object, next));
+    REQUIRE(pg.has_value());
+    out.insert(out.end(), pg->ids.begin(), pg->ids.end());
+    next = pg->next;
+    ++pages;
+  } while (next && pages < 100);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("Zendesk list_ids pages users, tickets and ratings, without deleted or purged records",
+          "[adapters][zendesk]") {
+  auto& s = fresh_sim();
+  harness h(zd_config(s));
+  s.admin("DELETE", "/admin/zendesk/users/7");                 // soft: exported with active false
+  s.admin("DELETE", "/admin/zendesk/users/8?purge=true");      // hard: gone without a trace
+  s.admin("DELETE", "/admin/zendesk/tickets/9?purge=true");
+  s.admin("DELETE", "/admin/zendesk/tickets/10");
+
+  int pages = 0;
+  auto users = all_ids(h, "users", pages);
+  CHECK(pages == 10);  // 998 users, page[size]=100
+  CHECK(users.size() == 998);
+  CHECK(std::set<std::string>(users.begin(), users.end()).size() == users.size());
+  CHECK(std::find(users.begin(), users.end(), "7") == users.end());
+  CHECK(std::find(users.begin(), users.end(), "8") == users.end());
+  CHECK(std::find(users.begin(), users.end(), "1000") != users.end());
+  CHECK(sim_calls(s, "zendesk", "GET /api/v2/users") == 10);
+
+  auto tickets = all_ids(h, "tickets", pages);
+  CHECK(pages == 1);  // the cursor export, 1,000 a page
+  CHECK(tickets.size() == 498);
+  CHECK(std::find(tickets.begin(), tickets.end(), "9") == tickets.end());
+  CHECK(std::find(tickets.begin(), tickets.end(), "10") == tickets.end());
+
+  auto ratings = all_ids(h, "satisfaction_ratings", pages);
+  CHECK(pages == 3);
+  CHECK(ratings.size() == 250);
+
+  // The purged user is gone from the export too (nothing there tells the connector): only the id set does.
+  auto export_all = read_all(h, "users", poll_mode::full, std::nullopt);
+  CHECK(export_all.by_id.count("8") == 0);
+  CHECK(export_all.by_id.at("7").deleted);
+  CHECK_FALSE(h.run(h.c->list_ids("organizations", std::nullopt)).has_value());
+}
+
 TEST_CASE("Zendesk export cost at 20,000 users", "[.][bench][zendesk]") {
   running_sim big({"--size", "20000"});
   harness h(zd_config(big));
