@@ -3,6 +3,8 @@
 #include <libpq-fe.h>
 #include <spdlog/spdlog.h>
 
+#include <poll.h>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -159,8 +161,8 @@ void connection::open() {
     std::string msg = "cannot connect to PostgreSQL (" + describe() + "): " + trimmed(PQerrorMessage(conn_));
     broken_ = true;
     // A server that is down or restarting is worth retrying; bad credentials or a bad DSN are not, but libpq
-    // reports both the same way, so: retry (the operation fails, the next one tries again).
-    store_logger()->warn("store: {}", msg);
+    // reports both the same way, so: retry (the operation fails, the next one tries again). Not logged here:
+    // the caller logs once per outage, not once per attempt.
     throw pg_error(omnisync::make_error_code(omnisync::errc::retry), std::move(msg), "08001");
   }
   PQsetNoticeProcessor(conn_, on_notice, nullptr);
@@ -172,6 +174,23 @@ void connection::open() {
 }
 
 void connection::reconnect() { open(); }
+
+bool connection::alive() noexcept {
+  if (broken()) return false;
+  // Nothing is expected while idle: whatever is there is a notice, the FATAL error a server sends before it
+  // closes the session (read and parsed first, as a notice), or EOF (PQconsumeInput fails).
+  for (int round = 0; round < 3 && !broken(); ++round) {
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) break;
+    if (!PQconsumeInput(conn_)) {
+      broken_ = true;
+      break;
+    }
+    (void)PQisBusy(conn_);  // parses what arrived
+    while (PGnotify* n = PQnotifies(conn_)) PQfreemem(n);
+  }
+  return !broken();
+}
 
 bool connection::broken() const noexcept { return broken_ || !conn_ || PQstatus(conn_) != CONNECTION_OK; }
 

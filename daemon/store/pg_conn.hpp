@@ -135,6 +135,10 @@ class connection {
 
   /// The connection was lost (or a statement said it will be): reconnect before the next use.
   bool broken() const noexcept;
+  /// Cheap liveness check before a job (no round trip): a server that closed the session while it was idle
+  /// (restart, idle timeout, failover) left an EOF or an error on the socket; reading it marks the connection
+  /// broken, so the worker reconnects before the job instead of failing it.
+  bool alive() noexcept;
   /// Opens a new session in place of a broken one (the prepared statements are gone with the old one).
   void reconnect();
   bool in_transaction() const noexcept;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -123,18 +124,34 @@ class pg_worker {
     }
   }
 
-  /// Reconnects a broken connection; false (and `ec` set) when the server is still unreachable.
+  /// Reconnects a broken connection; false (and `ec` set) when the server is still unreachable. While it is,
+  /// a new attempt is made at most every `reconnect_pause`: operations in between fail at once with retry
+  /// instead of each waiting for a refused (or timing out) connection. The first failure of an outage is
+  /// logged as a warning, the recovery once.
   bool ensure_connected(error_code& ec) {
-    if (!c_->broken()) return true;
+    if (c_->alive()) return true;
+    const auto now = std::chrono::steady_clock::now();
+    if (failed_attempts_ > 0 && now - last_attempt_ < reconnect_pause) {
+      ec = omnisync::make_error_code(omnisync::errc::retry);
+      return false;
+    }
+    last_attempt_ = now;
     try {
       c_->reconnect();
-      store_logger()->info("store: {} reconnected to PostgreSQL {}", name_, c_->describe());
+      store_logger()->info("store: {} reconnected to PostgreSQL {}{}", name_, c_->describe(),
+                           failed_attempts_ ? " after " + std::to_string(failed_attempts_) + " failed attempt(s)" : "");
+      failed_attempts_ = 0;
       return true;
     } catch (const pg_error& e) {
+      if (failed_attempts_++ == 0)
+        store_logger()->warn("store: {} lost PostgreSQL, retrying every {} ms: {}", name_, reconnect_pause.count(),
+                             e.what());
       ec = e.code();
       return false;
     }
   }
+
+  static constexpr std::chrono::milliseconds reconnect_pause{200};
 
   void run_single(batch& b) {
     batch done;
@@ -225,6 +242,8 @@ class pg_worker {
 
   std::string name_;
   std::unique_ptr<connection> c_;
+  int failed_attempts_ = 0;                               // reconnects failed in a row (this outage)
+  std::chrono::steady_clock::time_point last_attempt_{};
   mode mode_;
   std::size_t max_group_;
   std::atomic<std::uint64_t>* commits_;
@@ -916,6 +935,7 @@ omnisync::result<std::unique_ptr<store>> open_pg_store(const options& opts, std:
         std::make_unique<pg_store>(opts, std::move(state), std::move(inbox), std::move(reader), *sv, *iv));
   } catch (const pg_error& e) {
     reason = e.what();
+    store_logger()->error("store: {}", reason);
     return fail(e.code());
   }
 }

@@ -37,8 +37,12 @@ fs::path find_bin() {
   if (const char* path = std::getenv("PATH")) {
     std::stringstream ss(path);
     std::string d;
+    std::error_code ec;
     while (std::getline(ss, d, ':'))
-      if (!d.empty() && executable(fs::path(d) / "initdb") && executable(fs::path(d) / "postgres")) return d;
+      if (!d.empty() && executable(fs::path(d) / "initdb") && executable(fs::path(d) / "postgres")) {
+        auto real = fs::canonical(fs::path(d) / "initdb", ec);  // Debian's /usr/lib/postgresql/15/bin via a link
+        return ec ? fs::path(d) : real.parent_path();
+      }
   }
   // Debian keeps the server binaries out of PATH, one directory per major version: take the newest.
   std::vector<fs::path> found;
@@ -81,7 +85,7 @@ fs::path template_data(const fs::path& bin) {
   const char* base = std::getenv("TMPDIR");
   const fs::path tmp = base && *base ? base : "/tmp";
   const std::string tag = std::to_string(std::hash<std::string>{}(bin.string()) % 100000);
-  const fs::path final_dir = tmp / ("omnisync-pg-template-" + bin.parent_path().filename().string() + "-" + tag);
+  const fs::path final_dir = tmp / ("omnisync-pg-template-v2-" + bin.parent_path().filename().string() + "-" + tag);
   if (fs::exists(final_dir / "data" / "PG_VERSION")) return final_dir / "data";
   std::string work_name = (tmp / "omnisync-pg-tpl-XXXXXX").string();
   std::vector<char> buf(work_name.begin(), work_name.end());
@@ -92,7 +96,8 @@ fs::path template_data(const fs::path& bin) {
   auto argv = as_server_user(work);
   for (std::string a : {(bin / "initdb").string(), std::string("-D"), (work / "data").string(), std::string("-A"),
                         std::string("trust"), std::string("-U"), std::string("omnisync"), std::string("-E"),
-                        std::string("UTF8"), std::string("--locale=C"), std::string("--no-sync")})
+                        std::string("UTF8"), std::string("--locale=C"), std::string("--no-sync"),
+                        std::string("--wal-segsize=1")})
     argv.push_back(a);
   auto r = run(argv, {}, std::chrono::seconds(120));
   if (r.exit_code != 0) {
@@ -130,7 +135,7 @@ pg_cluster::pg_cluster() : bin_(find_bin()) {
   std::ofstream conf(data_ / "postgresql.conf", std::ios::app);
   conf << "\n# omnisync test cluster\nlisten_addresses = ''\nunix_socket_directories = '" << dir_.path().string()
        << "'\nport = 5432\nfsync = off\nfull_page_writes = off\nshared_buffers = 16MB\nmax_connections = 200\n"
-          "max_wal_size = 256MB\nlog_min_messages = warning\nlog_connections = off\n";
+          "max_wal_size = 64MB\nmin_wal_size = 4MB\nlog_min_messages = warning\nlog_connections = off\n";
   conf.close();
   if (!conf) throw std::runtime_error("cannot write postgresql.conf of the test cluster");
   start();
@@ -216,12 +221,26 @@ std::string pg_cluster::dsn(const std::string& name) const { return conninfo(dir
 std::string pg_cluster::create_database(const std::string& name) {
   if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
     throw std::invalid_argument("database names here are [a-z0-9_]+: " + name);
-  exec("postgres", "CREATE DATABASE " + name);
+  exec(dsn("postgres"), "CREATE DATABASE " + name);
   return dsn(name);
 }
 
-void pg_cluster::exec(const std::string& name, const std::string& sql) const {
-  pg_handle h(dsn(name));
+std::string pg_cluster::create_schema(const std::string& db, const std::string& name) {
+  if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
+    throw std::invalid_argument("schema names here are [a-z0-9_]+: " + name);
+  if (scalar(dsn("postgres"), "SELECT count(*) FROM pg_database WHERE datname = '" + db + "'") == "0") {
+    try {
+      create_database(db);
+    } catch (const std::runtime_error&) {
+      // created meanwhile by another thread of this process: fine
+    }
+  }
+  exec(dsn(db), "CREATE SCHEMA " + name);
+  return dsn(db) + " options=-csearch_path=" + name;
+}
+
+void pg_cluster::exec(const std::string& dsn, const std::string& sql) {
+  pg_handle h(dsn);
   PGresult* r = PQexec(h.c, sql.c_str());
   const auto st = PQresultStatus(r);
   std::string msg = PQresultErrorMessage(r);
@@ -229,8 +248,8 @@ void pg_cluster::exec(const std::string& name, const std::string& sql) const {
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) throw std::runtime_error(sql + ": " + msg);
 }
 
-std::string pg_cluster::scalar(const std::string& name, const std::string& sql) const {
-  pg_handle h(dsn(name));
+std::string pg_cluster::scalar(const std::string& dsn, const std::string& sql) {
+  pg_handle h(dsn);
   PGresult* r = PQexec(h.c, sql.c_str());
   const auto st = PQresultStatus(r);
   std::string out, msg = PQresultErrorMessage(r);

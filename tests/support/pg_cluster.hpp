@@ -32,12 +32,16 @@ class pg_cluster {
 
   /// Creates database `name` (letters, digits, _) and returns its libpq DSN.
   std::string create_database(const std::string& name);
+  /// Creates schema `name` in database `db` (created first if missing) and returns a DSN whose sessions use
+  /// only that schema (search_path): a fresh, empty "database" in milliseconds, where CREATE DATABASE takes
+  /// half a second.
+  std::string create_schema(const std::string& db, const std::string& name);
   /// The DSN of database `name` (which must exist for a connection to succeed).
   std::string dsn(const std::string& name) const;
-  /// Runs one SQL statement (no result) in database `name` as the superuser; throws on failure.
-  void exec(const std::string& name, const std::string& sql) const;
-  /// The first column of the first row of `sql` run in database `name`, as text ("" for NULL or no row).
-  std::string scalar(const std::string& name, const std::string& sql) const;
+  /// Runs one SQL statement (no result) on a new session of `dsn` (as returned above); throws on failure.
+  static void exec(const std::string& dsn, const std::string& sql);
+  /// The first column of the first row of `sql` run on a new session of `dsn`, as text ("" for NULL or no row).
+  static std::string scalar(const std::string& dsn, const std::string& sql);
 
   /// Crash-stops the server (immediate shutdown: connections are cut, like a crash) and starts it again
   /// (recovering from its WAL). Returns when it accepts connections.

@@ -70,7 +70,8 @@ TEST_CASE("pipeline on postgres: store.kind postgres without a DSN is a config e
 TEST_CASE("pipeline on postgres: records arrive in PostgreSQL and writes land in the simulator", "[pipeline][pg]") {
   pg_cluster cluster;
   // A DSN with a password (trust auth ignores it): it must never reach a log line or status.
-  const std::string dsn = cluster.create_database("omnisync") + " password=canary-dsn-password";
+  const std::string db = cluster.create_database("omnisync");
+  const std::string dsn = db + " password=canary-dsn-password";
   running_sim sim;
   lift_limits(sim);
   daemon_run d;
@@ -96,12 +97,12 @@ TEST_CASE("pipeline on postgres: records arrive in PostgreSQL and writes land in
            s.at("store").at("outbox_depth").as_int64() == 0;
   }, 120s));
   // The records are in PostgreSQL, as the vendors return them.
-  CHECK(std::stoll(cluster.scalar("omnisync", "SELECT count(*) FROM records WHERE connector = 'hs'")) == hs_total);
-  CHECK(std::stoll(cluster.scalar("omnisync", "SELECT count(*) FROM records WHERE connector = 'zd'")) == zd_total);
-  CHECK(cluster.scalar("omnisync", "SELECT count(*) FROM cursors") != "0");
+  CHECK(std::stoll(pg_cluster::scalar(db, "SELECT count(*) FROM records WHERE connector = 'hs'")) == hs_total);
+  CHECK(std::stoll(pg_cluster::scalar(db, "SELECT count(*) FROM records WHERE connector = 'zd'")) == zd_total);
+  CHECK(pg_cluster::scalar(db, "SELECT count(*) FROM cursors") != "0");
   // People of one system were written to the other: the writes reached the simulator and were acknowledged.
   CHECK(calls_to(sim, "update_many") + calls_to(sim, "batch/upsert") + calls_to(sim, "batch/update") > 0);
-  CHECK(std::stoll(cluster.scalar("omnisync", "SELECT count(*) FROM outbox_last")) > 0);
+  CHECK(std::stoll(pg_cluster::scalar(db, "SELECT count(*) FROM outbox_last")) > 0);
   st = d.status();
   CHECK(d.connector(st, "zd").at("writes").at("ok").as_int64() + d.connector(st, "hs").at("writes").at("ok").as_int64() > 0);
   CHECK(st.at("store").at("state_db_bytes").as_int64() > 0);

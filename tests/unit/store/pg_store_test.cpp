@@ -22,14 +22,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// The database name inside a DSN made by pg_cluster ("... dbname=NAME").
-std::string db_of(const std::string& dsn) { return dsn.substr(dsn.rfind("dbname=") + 7); }
+/// SQL on the store's own database and schema, beside the store.
+std::int64_t scalar(const options& o, const std::string& sql) { return std::stoll(pg_cluster::scalar(o.dsn, sql)); }
 
-std::int64_t scalar(const options& o, const std::string& sql) {
-  return std::stoll(pg_cluster::shared().scalar(db_of(o.dsn), sql));
-}
-
-void exec(const options& o, const std::string& sql) { pg_cluster::shared().exec(db_of(o.dsn), sql); }
+void exec(const options& o, const std::string& sql) { pg_cluster::exec(o.dsn, sql); }
 
 /// A raw session of our own, for holding a transaction open across store calls.
 struct raw_session {
@@ -50,7 +46,7 @@ outbox_write write_of(std::string key, std::string payload) {
 
 }  // namespace
 
-TEST_CASE("pg store: a new database is migrated to the latest schema, the same versions as SQLite", "[store][pg]") {
+TEST_CASE("store (postgres): a new database is migrated to the latest schema, the same versions as SQLite", "[store][pg]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
   auto o = make_options(dir.path(), clock);
@@ -72,7 +68,7 @@ TEST_CASE("pg store: a new database is migrated to the latest schema, the same v
   CHECK(ok(s->integrity_check()) == "ok");
 }
 
-TEST_CASE("pg store: migrates from every earlier schema version", "[store][pg][migrations]") {
+TEST_CASE("store (postgres): migrates from every earlier schema version", "[store][pg][migrations]") {
   const int latest = std::max(latest_schema_version(), latest_inbox_schema_version());
   for (int n = 0; n < latest; ++n) {
     DYNAMIC_SECTION("from version " << n) {
@@ -123,7 +119,7 @@ TEST_CASE("pg store: migrates from every earlier schema version", "[store][pg][m
   }
 }
 
-TEST_CASE("pg store: refuses a database with a newer schema", "[store][pg][migrations]") {
+TEST_CASE("store (postgres): refuses a database with a newer schema", "[store][pg][migrations]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
   auto o = make_options(dir.path(), clock);
@@ -142,7 +138,7 @@ TEST_CASE("pg store: refuses a database with a newer schema", "[store][pg][migra
   CHECK_THAT(why, Catch::Contains("refusing to start"));
 }
 
-TEST_CASE("pg store: without a DSN or a reachable server it does not open, and never shows the DSN", "[store][pg]") {
+TEST_CASE("store (postgres): without a DSN or a reachable server it does not open, and never shows the DSN", "[store][pg]") {
   manual_clock clock;
   options o;
   o.kind = backend::postgres;
@@ -163,7 +159,7 @@ TEST_CASE("pg store: without a DSN or a reachable server it does not open, and n
   CHECK_THAT(why, !Catch::Contains("hunter2"));
 }
 
-TEST_CASE("pg store: SQLSTATEs are classified once", "[store][pg][errors]") {
+TEST_CASE("store (postgres): SQLSTATEs are classified once", "[store][pg][errors]") {
   using omnisync::store::pg::classify;
   using omnisync::store::pg::connection_lost;
   CHECK(classify("40001") == errc::retry);
@@ -186,7 +182,7 @@ TEST_CASE("pg store: SQLSTATEs are classified once", "[store][pg][errors]") {
   CHECK_FALSE(connection_lost("40001"));
 }
 
-TEST_CASE("pg store: a row held by another transaction answers errc::retry after lock_timeout", "[store][pg][errors]") {
+TEST_CASE("store (postgres): a row held by another transaction answers errc::retry after lock_timeout", "[store][pg][errors]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
   auto o = make_options(dir.path(), clock);
@@ -205,7 +201,7 @@ TEST_CASE("pg store: a row held by another transaction answers errc::retry after
   CHECK(ok(s->meta_get("k")) == std::optional<std::string>("v1"));
 }
 
-TEST_CASE("pg store: bodies and dead-letter payloads are raw bytes", "[store][pg]") {
+TEST_CASE("store (postgres): bodies and dead-letter payloads are raw bytes", "[store][pg]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
   auto s = open_ok(make_options(dir.path(), clock));
@@ -220,7 +216,7 @@ TEST_CASE("pg store: bodies and dead-letter payloads are raw bytes", "[store][pg
   CHECK(error_of(s->meta_set("k", std::string("a\0b", 3))) == errc::invalid_input);
 }
 
-TEST_CASE("pg store: two instances on one database never claim the same inbox event or outbox write",
+TEST_CASE("store (postgres): two instances on one database never claim the same inbox event or outbox write",
           "[store][pg][cluster]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
@@ -326,7 +322,7 @@ TEST_CASE("pg store: two instances on one database never claim the same inbox ev
   CHECK(written >= records);
 }
 
-TEST_CASE("pg store: a lease taken over by another instance after expiry gets a new token, the old fence is refused",
+TEST_CASE("store (postgres): a lease taken over by another instance after expiry gets a new token, the old fence is refused",
           "[store][pg][cluster][lease]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
@@ -363,7 +359,7 @@ TEST_CASE("pg store: a lease taken over by another instance after expiry gets a 
   CHECK(list[0].token == lb.token + 1);
 }
 
-TEST_CASE("pg store: a server restart mid-run fails operations with retry, then they reconnect; nothing acknowledged is lost",
+TEST_CASE("store (postgres): a server restart mid-run fails operations with retry, then they reconnect, nothing acknowledged is lost",
           "[store][pg][restart]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;

@@ -36,8 +36,9 @@ struct manual_clock {
 /// Built as test_store_pg: every store runs on PostgreSQL.
 inline constexpr bool on_postgres = true;
 
-/// One fresh database of the process's test cluster per store directory: a test that reopens the store on
-/// the same directory gets the same database back, as with SQLite's files.
+/// A fresh, empty schema (its own tables, as good as a database for the store) of the process's test cluster
+/// per store directory: a test that reopens the store on the same directory gets the same one back, as with
+/// SQLite's files.
 inline std::string pg_dsn_for(const std::filesystem::path& dir) {
   static std::mutex m;
   static std::map<std::string, std::string> dsns;
@@ -45,8 +46,7 @@ inline std::string pg_dsn_for(const std::filesystem::path& dir) {
   std::lock_guard lock(m);
   auto& dsn = dsns[dir.string()];
   if (dsn.empty())
-    dsn = omnisync::test::pg_cluster::shared().create_database("t" + std::to_string(::getpid()) + "_" +
-                                                               std::to_string(next++));
+    dsn = omnisync::test::pg_cluster::shared().create_schema("store_tests", "t" + std::to_string(next++));
   return dsn;
 }
 #else
