@@ -306,10 +306,24 @@ class hubspot_connector final : public connector {
       // Nothing read yet: the list endpoint reads everything cheaper than search (and without its lag).
       c = start_list();
     }
+    // resync --fields: read only those properties (plus the id and the modification stamp) and answer partial
+    // pages, which the engine merges into the stored records; archived records are not read then.
+    std::vector<std::string> only;
+    if (!req.fields.empty()) {
+      only = req.fields;
+      for (const std::string& p : {modified_property(req.object), std::string("hs_object_id")})
+        if (std::find(only.begin(), only.end(), p) == only.end()) only.push_back(p);
+      if (c->at == poll_cursor::phase::archived) {
+        page done;
+        done.partial = true;
+        co_return done;
+      }
+    }
     omnisync::result<page> out = make_error_code(errc::fail);
-    if (c->at == poll_cursor::phase::list) out = co_await list_page(req.object, *c);
+    if (c->at == poll_cursor::phase::list) out = co_await list_page(req.object, *c, only);
     else if (c->at == poll_cursor::phase::archived) out = co_await archived_page(req.object, *c);
-    else out = co_await search_page(req.object, *c);
+    else out = co_await search_page(req.object, *c, only);
+    if (out && !only.empty()) out->partial = true;
     co_return out;
   }
 
@@ -674,20 +688,25 @@ class hubspot_connector final : public connector {
   }
 
   std::string list_path(const std::string& object, const std::vector<std::string>& props, bool archived,
-                        const std::string& after) {
+                        const std::string& after, bool with_associations = true) {
     std::string path = "/crm/v3/objects/" + object + "?limit=" + std::to_string(std::min(page_size_, list_limit)) +
                        "&archived=" + (archived ? "true" : "false");
     if (!props.empty()) path += "&properties=" + rest::url_encode(join(props));
-    if (!associations_[object].empty()) path += "&associations=" + rest::url_encode(join(associations_[object]));
+    if (with_associations && !associations_[object].empty())
+      path += "&associations=" + rest::url_encode(join(associations_[object]));
     if (!after.empty()) path += "&after=" + rest::url_encode(after);
     return path;
   }
 
   /// Full read: live records by id, then the archived ones as deletions; then search from when it began.
-  asio::awaitable<omnisync::result<page>> list_page(std::string object, poll_cursor c) {
-    auto props = co_await properties_for(object);
+  /// `only` (resync --fields): just these properties, no associations, no archived pass.
+  asio::awaitable<omnisync::result<page>> list_page(std::string object, poll_cursor c, std::vector<std::string> only) {
+    const bool partial = !only.empty();
+    omnisync::result<std::vector<std::string>> props = std::move(only);
+    if (!partial) props = co_await properties_for(object);
     if (!props) co_return props.error();
-    auto res = co_await call_json("GET", list_path(object, *props, c.list_archived, c.after), {}, {});
+    const std::string path = list_path(object, *props, c.list_archived, c.after, !partial);
+    auto res = co_await call_json("GET", path, {}, {});
     if (!res) co_return res.error();
     page out;
     if (const auto* r = res->as_object().if_contains("results"); r && r->is_array())
@@ -697,7 +716,7 @@ class hubspot_connector final : public connector {
     if (!after.empty()) {
       c.after = after;
       out.more = true;
-    } else if (!c.list_archived) {
+    } else if (!c.list_archived && !partial) {
       c.list_archived = true;
       c.after.clear();
       out.more = true;
@@ -756,7 +775,8 @@ class hubspot_connector final : public connector {
   /// search from the last instant read (de-duplicating the ids already returned at that instant) instead of
   /// paging with `after`: offsets shift when records change while being paged, and they run into HubSpot's
   /// 10,000-result cap; a restarted window never gets near it.
-  asio::awaitable<omnisync::result<page>> search_page(std::string object, poll_cursor c) {
+  asio::awaitable<omnisync::result<page>> search_page(std::string object, poll_cursor c, std::vector<std::string> only) {
+    const bool partial = !only.empty();
     const std::string modprop = modified_property(object);
     const std::int64_t now = rest::now_ms();
     const std::int64_t upper = now - cfg_.settle_lag.count();
@@ -765,7 +785,8 @@ class hubspot_connector final : public connector {
     if (!c.tie_after && c.since_ms > upper) {
       caught_up = true;  // nothing can be read yet without running ahead of search's indexing
     } else {
-      auto props = co_await properties_for(object);
+      omnisync::result<std::vector<std::string>> props = std::move(only);
+      if (!partial) props = co_await properties_for(object);
       if (!props) co_return props.error();
       auto body = search_body(object, c, *props, upper);
       auto res = co_await call_json("POST", "/crm/v3/objects/" + object + "/search", json::serialize(body), "search");
@@ -815,11 +836,15 @@ class hubspot_connector final : public connector {
         out.more = full;
         caught_up = !full;
       }
-      auto attached = co_await attach_associations(object, std::move(emit));
-      if (!attached) co_return attached.error();
-      for (auto& r : *attached) out.records.push_back(to_record(r, modprop));
+      if (partial) {
+        for (auto& r : emit) out.records.push_back(to_record(r, modprop));  // no associations in a partial read
+      } else {
+        auto attached = co_await attach_associations(object, std::move(emit));
+        if (!attached) co_return attached.error();
+        for (auto& r : *attached) out.records.push_back(to_record(r, modprop));
+      }
     }
-    if (caught_up && now - c.last_scan_ms >= archived_interval_.count()) {
+    if (caught_up && !partial && now - c.last_scan_ms >= archived_interval_.count()) {
       // Search never shows archived records: look at the archived list for new ones now and then.
       c.at = poll_cursor::phase::archived;
       c.scan_started_ms = now;

@@ -439,9 +439,25 @@ struct application::impl {
     json::array objs;
     for (const auto& o : *started) objs.push_back(json::value(o));
     logger("sync")->info("resync of {} {} requested", req.connector, req.object.empty() ? "(all objects)" : req.object);
+    // --fields: Salesforce and HubSpot read just those fields (partial pages merged into the stored records); the
+    // other vendors' APIs cannot select fields, so their resync reads whole records. The reply says which.
+    std::string fields_note;
+    if (!req.fields.empty()) {
+      std::string kind, list;
+      for (const auto& cc : config()->connectors)
+        if (cc.name == req.connector) kind = cc.kind;
+      for (const auto& f : req.fields) list += (list.empty() ? "" : ",") + f;
+      if (kind == "salesforce" || kind == "hubspot")
+        fields_note = "reading only " + list + " (with each record's id and modification stamp); the other stored fields are kept";
+      else
+        fields_note = kind + " cannot read selected fields: this resync reads whole records (--fields " + list + " not applied)";
+    }
     auto follow = args.if_contains("follow");
-    if (!follow || !follow->is_bool() || !follow->as_bool())
-      co_return control::reply::success(json::object{{"connector", req.connector}, {"objects", std::move(objs)}});
+    if (!follow || !follow->is_bool() || !follow->as_bool()) {
+      json::object started_reply{{"connector", req.connector}, {"objects", std::move(objs)}};
+      if (!fields_note.empty()) started_reply["fields_note"] = fields_note;
+      co_return control::reply::success(std::move(started_reply));
+    }
     // For a full resync, what the store holds now is a good estimate of what there is to read (for the ETA).
     std::int64_t estimate = -1;
     if (req.what == sync::resync_request::kind::full) {
@@ -477,6 +493,7 @@ struct application::impl {
       if (estimate > 0) progress["estimated_total"] = estimate;
       if (!running) {
         progress["objects"] = std::move(objs);
+        if (!fields_note.empty()) progress["fields_note"] = fields_note;
         co_return control::reply::success(std::move(progress));
       }
       if (!co_await events.emit(std::move(progress))) co_return control::reply::failure("gone", "client went away");

@@ -128,7 +128,11 @@ std::vector<subcommand> daemon_subcommands() {
                    if (!ra->follow || o.json)
                      return run_daemon_command(o, "resync", boost::json::serialize(args), [ra](const std::string& j) {
                        auto v = boost::json::parse(j);
-                       return "resync of " + ra->connector + " started: " + format_generic(v.as_object()["objects"]);
+                       std::string out = "resync of " + ra->connector + " started: " + format_generic(v.as_object()["objects"]);
+                       // --fields: whether the connector reads just those fields or whole records
+                       if (auto* n = v.as_object().if_contains("fields_note"); n && n->is_string())
+                         out += (out.ends_with("\n") ? "" : "\n") + std::string("fields: ") + std::string(n->as_string()) + "\n";
+                       return out;
                      });
                    // --follow on a terminal: one progress line redrawn in place; elsewhere one line per event.
                    const bool tty = ::isatty(2);
@@ -159,6 +163,8 @@ std::vector<subcommand> daemon_subcommands() {
                    if (r.state == call_result::status::ok && r.result.is_object()) {
                      const auto& res = r.result.as_object();
                      std::cout << "resync of " << ra->connector << " finished: " << render(res) << "\n";
+                     if (auto* n = res.if_contains("fields_note"); n && n->is_string())
+                       std::cout << "fields: " << n->as_string().c_str() << "\n";
                      if (auto* e = res.if_contains("error"); e && e->is_string() && !e->as_string().empty()) {
                        std::cerr << "omnisyncctl: resync: " << e->as_string().c_str() << "\n";
                        return int(exit_code::daemon_error);

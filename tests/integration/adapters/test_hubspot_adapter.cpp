@@ -496,6 +496,52 @@ TEST_CASE("HubSpot OAuth config: missing pieces are named at start-up", "[adapte
   CHECK_THROWS_WITH(harness(d), Catch::Contains("auth.flow"));
 }
 
+TEST_CASE("HubSpot resync --fields reads only those properties as partial pages", "[adapters][hubspot][fields]") {
+  auto& s = fresh_sim();
+  harness h(hs_config(s));
+  std::map<std::string, omnisync::store::source_record> got;
+  std::optional<std::string> cursor;
+  int pages = 0;
+  while (pages < 100) {
+    page_request req("contacts", cursor, poll_mode::full);
+    req.fields = {"phone", "jobtitle"};
+    auto pg = h.run(h.c->poll(std::move(req)));
+    ++pages;
+    REQUIRE(pg.has_value());
+    CHECK(pg->partial);
+    for (auto& r : pg->records) got[r.id] = r;
+    cursor = pg->cursor;
+    if (!pg->more) break;
+  }
+  CHECK(got.size() == 1000);
+  CHECK(pages == 10);  // 10 pages of 100, the last one ends the read (no archived pass)
+  const auto one = payload(got.at("1"));
+  const auto& props = one.at("properties").as_object();
+  CHECK(props.contains("phone"));
+  CHECK(props.contains("jobtitle"));
+  CHECK(props.contains("lastmodifieddate"));
+  CHECK(props.contains("hs_object_id"));
+  CHECK_FALSE(props.contains("email"));
+  CHECK_FALSE(props.contains("lifecyclestage"));
+  CHECK(got.at("1").source_updated_at.time_since_epoch().count() > 0);
+  CHECK(sim_calls(s, "hubspot", "archived=true") == 0);
+  // The list asked HubSpot for just those properties.
+  const auto log = s.admin("GET", "/admin/requests").json();
+  bool asked = false;
+  for (const auto& e : log.as_array())
+    if (std::string_view(e.at("target").as_string()).find("properties=phone%2Cjobtitle%2Clastmodifieddate%2Chs_object_id") !=
+        std::string_view::npos)
+      asked = true;
+  CHECK(asked);
+  // Deals: no association calls in a partial read.
+  page_request deals("deals", std::nullopt, poll_mode::full);
+  deals.fields = {"amount"};
+  auto d = h.run(h.c->poll(std::move(deals)));
+  REQUIRE(d.has_value());
+  CHECK(d->partial);
+  CHECK(sim_calls(s, "hubspot", "associations") == 0);
+}
+
 TEST_CASE("HubSpot read cost at 20,000 contacts", "[.][bench][hubspot]") {
   running_sim big({"--size", "20000"});
   // HubSpot's own limits (190 per 10 s, search 5 per second), as in production: reads are bound by them.
