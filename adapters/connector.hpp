@@ -169,6 +169,21 @@ class connector {
   /// be attempted (then every item is retried later).
   virtual task<std::vector<write_result>> write(std::string object, std::vector<write_item> items) = 0;
 
+  /// Deletes records by their ids (`write_item.target_id`; payload and record_key are not used) — the
+  /// `propagation.deletes: delete` policy. One result per item; a record already gone counts as written (the
+  /// deletion is idempotent). The default rejects every item: the connector cannot delete.
+  virtual task<std::vector<write_result>> remove(std::string object, std::vector<write_item> items) {
+    std::vector<write_result> out;
+    for (const auto& it : items) {
+      write_result w;
+      w.outbox_id = it.outbox_id;
+      w.status = write_result::outcome::rejected;
+      w.error = std::string(kind()) + " connector cannot delete " + object + " records (propagation.deletes: delete)";
+      out.push_back(std::move(w));
+    }
+    co_return out;
+  }
+
   /// Fields of a written record, besides the mapping's upsert key, by which the vendor's upsert matches an
   /// existing record (Zendesk's create_or_update_many matches users by email too). The engine does not create a
   /// record through a value that could match another person's there (profile::resolver::match_risk).

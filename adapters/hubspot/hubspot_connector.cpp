@@ -434,6 +434,43 @@ class hubspot_connector final : public connector {
     co_return out;
   }
 
+  /// Archives (HubSpot's delete) records by id: POST batch/archive, up to the batch limit a call. HubSpot answers
+  /// 204 whether or not each object existed, so a record already gone counts as done.
+  task<std::vector<write_result>> remove(std::string object, std::vector<write_item> items) override {
+    std::vector<write_result> out;
+    const std::size_t limit = max_batch(object);
+    for (std::size_t at = 0; at < items.size(); at += limit) {
+      const std::size_t end = std::min(items.size(), at + limit);
+      json::array inputs;
+      for (std::size_t i = at; i < end; ++i) inputs.push_back(id_input(items[i].target_id));
+      json::object body;
+      body["inputs"] = std::move(inputs);
+      const std::string path = "/crm/v3/objects/" + object + "/batch/archive";
+      auto res = co_await send("POST", path, json::serialize(body), {});
+      write_result::outcome how = write_result::outcome::written;
+      std::string why;
+      if (!res) {
+        how = write_result::outcome::retry;
+        why = res.error().message();
+      } else if (res->status != 204 && res->status != 200) {
+        failure(res->status, "POST", path, *res);
+        const auto ec = rest::classify_status(res->status);
+        how = ec == errc::invalid_input || ec == errc::not_found ? write_result::outcome::rejected
+                                                                  : write_result::outcome::retry;
+        auto v = rest::parse_json(res->body);
+        why = v ? error_message(*v) : "HTTP " + std::to_string(res->status);
+      }
+      for (std::size_t i = at; i < end; ++i) {
+        write_result w;
+        w.outbox_id = items[i].outbox_id;
+        w.status = how;
+        w.error = why;
+        out.push_back(std::move(w));
+      }
+    }
+    co_return out;
+  }
+
   // ---- webhooks --------------------------------------------------------------------------------------------
 
   omnisync::result<event_records> parse_event(const store::inbox_event& event) const override {

@@ -190,6 +190,7 @@ class connector_impl final : public connector {
   task<page> poll(page_request req) override;
   task<std::vector<store::source_record>> fetch(std::string object, std::vector<std::string> ids) override;
   task<id_page> list_ids(std::string object, std::optional<std::string> next) override;
+  task<std::vector<write_result>> remove(std::string object, std::vector<write_item> items) override;
   task<std::vector<store::source_record>> find_by_email(std::string object, std::string email) override;
   task<std::vector<write_result>> write(std::string object, std::vector<write_item> items) override;
   task<object_schema> describe(std::string object) override;
@@ -213,9 +214,10 @@ class connector_impl final : public connector {
   /// Adds to `out` the deletions getDeleted knows and queryAll did not show, when a check is due.
   asio::awaitable<std::pair<poll_cursor, page>> add_get_deleted(std::string object, poll_cursor cur, std::int64_t upper,
                                                                 page out);
-  /// One sObject Collections write (PATCH: update by Id, or upsert on an external id field) of `n` records.
+  /// One sObject Collections call of `n` records: PATCH (update by Id, or upsert on an external id field) with
+  /// a body, or DELETE with the ids in the path.
   asio::awaitable<collection_answer> collection_call(std::string what, std::string path, std::string body,
-                                                     std::size_t n);
+                                                     std::size_t n, std::string method = "PATCH");
   /// Every record of a query, page after page (fetch, find_by_email).
   asio::awaitable<omnisync::result<std::vector<store::source_record>>> read_all(std::string query, bool all);
 
@@ -711,9 +713,10 @@ task<object_schema> connector_impl::describe(std::string object) {
 // ---- writes --------------------------------------------------------------------------------------------------
 
 asio::awaitable<collection_answer> connector_impl::collection_call(std::string what, std::string path,
-                                                                   std::string body, std::size_t n) {
+                                                                   std::string body, std::size_t n,
+                                                                   std::string method) {
   collection_answer out;
-  auto r = co_await call_rest("PATCH", std::move(path), std::move(body), true);
+  auto r = co_await call_rest(method, std::move(path), std::move(body), true);
   if (!r) {
     out.call_error = r.error();
     out.whole_error = r.error().message();
@@ -736,6 +739,42 @@ asio::awaitable<collection_answer> connector_impl::collection_call(std::string w
     out.attempted = true;
   }
   co_return out;
+}
+
+task<std::vector<write_result>> connector_impl::remove(std::string object, std::vector<write_item> items) {
+  // DELETE /composite/sobjects?ids=...&allOrNone=false, at most 200 ids a call; a record already deleted or
+  // unknown is gone, which is what was asked.
+  std::vector<write_result> results;
+  std::optional<boost::system::error_code> call_error;
+  bool any_attempted = false;
+  for (std::size_t at = 0; at < items.size(); at += s_.batch_size) {
+    const std::size_t end = std::min(items.size(), at + s_.batch_size);
+    std::string ids;
+    for (std::size_t i = at; i < end; ++i) {
+      if (!ids.empty()) ids += ',';
+      ids += rest::url_encode(items[i].target_id);
+    }
+    std::string path = data_path("/composite/sobjects?ids=" + ids + "&allOrNone=false");
+    auto a = co_await collection_call("delete " + object, std::move(path), std::string(), end - at, "DELETE");
+    if (a.call_error) call_error = a.call_error;
+    any_attempted = any_attempted || a.attempted;
+    for (std::size_t i = at; i < end; ++i) {
+      write_result w;
+      if (a.answers) {
+        w = record_result(items[i].outbox_id, (*a.answers)[i - at]);
+        if (w.status != write_result::outcome::written &&
+            (w.error.starts_with("ENTITY_IS_DELETED") || w.error.starts_with("INVALID_CROSS_REFERENCE_KEY")))
+          w.status = write_result::outcome::written;
+      } else {
+        w.outbox_id = items[i].outbox_id;
+        w.status = a.outcome;
+        w.error = a.whole_error;
+      }
+      results.push_back(std::move(w));
+    }
+  }
+  if (call_error && !any_attempted) co_return *call_error;
+  co_return results;
 }
 
 task<std::vector<write_result>> connector_impl::write(std::string object, std::vector<write_item> items) {

@@ -373,6 +373,27 @@ class zendesk_connector final : public connector {
 
   // ---- writing ---------------------------------------------------------------------------------------------
 
+  /// Deletes users by id (DELETE /api/v2/users/{id}: Zendesk's soft delete), one call each — deletions are rare,
+  /// and destroy_many would need the job-status follow-up. A user already deleted (404) counts as done.
+  task<std::vector<write_result>> remove(std::string object, std::vector<write_item> items) override {
+    if (object != "users") co_return all_results(items, write_result::outcome::rejected,
+                                                 "the Zendesk connector deletes users only");
+    std::vector<write_result> out;
+    for (const auto& it : items) {
+      write_result w;
+      w.outbox_id = it.outbox_id;
+      auto res = co_await call_json("DELETE", "/api/v2/users/" + rest::url_encode(it.target_id) + ".json", {}, {});
+      if (!res && res.error() != errc::not_found) {
+        const auto e = res.error();
+        w.status = e == errc::invalid_input || e == errc::fail ? write_result::outcome::rejected
+                                                               : write_result::outcome::retry;
+        w.error = e.message();
+      }
+      out.push_back(std::move(w));
+    }
+    co_return out;
+  }
+
   task<std::vector<write_result>> write(std::string object, std::vector<write_item> items) override {
     if (object != "users") {
       std::vector<write_result> out = all_results(items, write_result::outcome::rejected,

@@ -471,8 +471,10 @@ void read_profile_sections(reader& r, const YAML::Node& root, profile::settings&
   if (auto pr = root["propagation"]; pr && !pr.IsNull() && r.is_map(pr, "propagation")) {
     r.known_keys(pr, "propagation", {"deletes"});
     if (auto n = pr["deletes"])
-      if (auto v = r.one_of(n, "propagation.deletes", {"ignore", "flag"}))
-        s.on_delete = *v == "flag" ? profile::delete_policy::flag : profile::delete_policy::ignore;
+      if (auto v = r.one_of(n, "propagation.deletes", {"ignore", "flag", "delete"}))
+        s.on_delete = *v == "flag"     ? profile::delete_policy::flag
+                      : *v == "delete" ? profile::delete_policy::remove
+                                       : profile::delete_policy::ignore;
   }
 }
 

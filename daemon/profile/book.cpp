@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <unordered_set>
 
 #include "daemon/profile/from_mapping.hpp"
@@ -229,7 +230,7 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
     in.source_ts = r.source_ts;
     in.deleted = r.deleted;
     if (!in.attached) d.unwait(key, in);  // indexed under its old person keys
-    if (m) {
+    if (m && !r.deleted) {  // a deleted copy may carry only what the vendor keeps of it: the last events stay
       in.events = events_of(*m);
       for (auto& e : in.events) e.subject = key;
       in.person.clear();
@@ -241,8 +242,9 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
     d.attach(key, affected);
     return;
   }
-  if (!m) {
-    // Deleted, and its last content unknown: mark it if the book has it.
+  if (!m || r.deleted) {
+    // Deleted: marked, with its last content and links (what a vendor returns of a deleted record may carry
+    // nothing but its id, which would unlink it from its profile and hide the deletion from that profile).
     auto it = d.people.find(key);
     if (it == d.people.end()) return;
     it->second.deleted = true;
@@ -338,6 +340,15 @@ std::optional<std::string> book::record_json(std::string_view system, std::strin
   if (auto pid = impl_->res.profile_of(system, object, id)) o["_profile_id"] = pid->str();
   for (const auto& [attr, v] : it->second.attrs) put_path(o, attr, to_json(v));
   return json::serialize(o);
+}
+
+std::vector<std::string> book::gone_from(profile_id id) const {
+  std::map<std::string_view, bool> live;  // system -> any live record
+  for (const auto* r : impl_->member_recs(id)) live[r->system] = live[r->system] || !r->deleted;
+  std::vector<std::string> out;
+  for (const auto& [system, any] : live)
+    if (!any) out.emplace_back(system);
+  return out;
 }
 
 std::optional<std::string> book::match_risk(profile_id id, std::string_view value) const {

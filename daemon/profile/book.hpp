@@ -36,6 +36,9 @@ namespace omnisync::profile {
 enum class delete_policy : std::uint8_t {
   ignore,  ///< the record stays linked as a tombstone: its values stop counting, nothing is written to it again
   flag,    ///< as ignore, and the profile's `deleted_in` attribute lists the systems (outbound files may map it)
+  /// the person is deleted from every writable system once every record of theirs in one system is deleted
+  /// there (a merge inside a system, which deletes one of two records, deletes nobody)
+  remove,
 };
 
 /// The `identity:`, `survivorship:` and `kpis:` sections of omnisync.yaml.
@@ -109,6 +112,9 @@ class book {
   /// The canonical record of one source record as its own mapping saw it, with the profile's id: what the
   /// destination holds now, to compare a write with.
   std::optional<std::string> record_json(std::string_view system, std::string_view object, std::string_view id) const;
+  /// The systems in which every record of the profile is deleted (none: nothing was deleted, or something is
+  /// left everywhere).
+  std::vector<std::string> gone_from(profile_id id) const;
   /// The profile's live record of (system, object): its id, or nullopt. `deleted` is set when the only one was
   /// deleted at the source (then nothing is written there).
   std::optional<std::string> member_id(profile_id id, std::string_view system, std::string_view object,

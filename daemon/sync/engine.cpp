@@ -74,6 +74,9 @@ bool agrees_value(const json::value& a, const json::value& b) {
   return a == b;
 }
 
+/// The payload of a write that deletes its record (`propagation.deletes: delete`).
+constexpr std::string_view deleted_payload = "null";
+
 /// How a destination record (as its own mapping reads it back) compares with a write to it.
 enum class agreement {
   holds,    ///< every field of the write is there with the same value: nothing to write
@@ -347,6 +350,17 @@ struct engine::impl {
     return store::outbox_write(connector, p->object(), key, std::move(payload));
   }
 
+  /// The write that deletes a destination record: payload `null` (the record's desired state: absent), by its id.
+  /// Its key is the one the record's writes use, so it replaces a pending update of it.
+  static store::outbox_write deletion(evaluator_cache& evals, const std::shared_ptr<const mapping::plan>& p,
+                                      const std::string& connector, const std::string& canonical,
+                                      const std::string& target) {
+    auto w = outbound(evals, p, connector, canonical);
+    store::outbox_write d(connector, p->object(), w ? w->record_key : target, std::string(deleted_payload));
+    d.target_id = target;
+    return d;
+  }
+
   /// The writes that bring every subscribed destination in line with the profiles in `affected`: each profile's
   /// canonical record (golden values, KPIs, id) through every outbound mapping of every writable connector. A
   /// destination record the profile already links is updated by its id, and not at all when it already holds
@@ -354,10 +368,13 @@ struct engine::impl {
   void profile_writes(const std::set<profile::profile_id>& affected, evaluator_cache& evals, processed& out,
                       const connector_state* only = nullptr, std::string_view only_object = {}) {
     auto ps = current_plans();
+    const bool cascade_deletes = book->config().on_delete == profile::delete_policy::remove;
     for (const auto& pid : affected) {
       if (!book->contains(pid) || !book->is_person(pid)) continue;
       ++out.profiles;
       const std::string canonical = book->canonical_json(pid);
+      // `deletes: delete`: a person deleted from one system is deleted from the others (their live records).
+      const bool gone = cascade_deletes && !book->gone_from(pid).empty();
       for (const auto& p : ps->all) {
         if (p->direction() != mapping::direction::outbound) continue;
         for (const auto& dst : conns) {
@@ -366,6 +383,10 @@ struct engine::impl {
           bool deleted = false;
           auto target = book->member_id(pid, dst->cfg.name, p->object(), &deleted);
           if (deleted) continue;
+          if (gone) {
+            if (target) out.writes.push_back(deletion(evals, p, dst->cfg.name, canonical, *target));
+            continue;
+          }
           if (!target) {
             // Creating a record: wait until the destination was read once (it is then propagated again).
             auto* os = dst->find(p->object());
@@ -1041,14 +1062,21 @@ struct engine::impl {
   }
 
   asio::awaitable<void> write_items(connector_state& c, std::string object, std::vector<store::outbox_item> list) {
-    std::vector<adapters::write_item> chunk;
+    std::vector<adapters::write_item> chunk, deletions;
     std::map<std::int64_t, const store::outbox_item*> by_id;
     for (std::size_t i = 0; i < list.size(); ++i) {
-      chunk.emplace_back(list[i].id, list[i].write.record_key, list[i].write.payload);
-      chunk.back().target_id = list[i].write.target_id;
+      auto& to = list[i].write.payload == deleted_payload ? deletions : chunk;
+      to.emplace_back(list[i].id, list[i].write.record_key, list[i].write.payload);
+      to.back().target_id = list[i].write.target_id;
       by_id[list[i].id] = &list[i];
     }
-    auto res = co_await c.adapter->write(object, std::move(chunk));
+    omnisync::result<std::vector<adapters::write_result>> res = std::vector<adapters::write_result>{};
+    if (!chunk.empty()) res = co_await c.adapter->write(object, std::move(chunk));
+    if (res && !deletions.empty()) {
+      auto removed = co_await c.adapter->remove(object, std::move(deletions));
+      if (removed) res->insert(res->end(), removed->begin(), removed->end());
+      else res = removed.error();
+    }
     std::vector<std::int64_t> ok;
     std::vector<const store::outbox_item*> retry, rejected;
     std::map<std::int64_t, std::string> errors;

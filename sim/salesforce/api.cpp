@@ -493,6 +493,8 @@ api_reply api::route(const api_request& r) {
     if (!q.count("q")) return reply(400, error_body("MALFORMED_QUERY", "A query string has to be specified"));
     return query(r, version, parts[0] == "queryAll", q["q"]);
   }
+  if (parts[0] == "composite" && parts.size() == 2 && parts[1] == "sobjects" && r.method == "DELETE")
+    return collections_delete(q);
   if (parts[0] == "composite" && parts.size() >= 2 && parts[1] == "sobjects") {
     return collections(r, version, parts.size() >= 3 ? parts[2] : "", parts.size() >= 4 ? parts[3] : "");
   }
@@ -936,6 +938,62 @@ api_reply api::query_more(const api_request& r, const std::string& version, cons
   if (it->second.lazy && !it->second.positions.count(offset))
     return reply(400, error_body("INVALID_QUERY_LOCATOR", "invalid query locator"));
   return page(version, it->first, offset);
+}
+
+// DELETE /composite/sobjects?ids=ID,ID&allOrNone=false: up to 200 records of any objects; one result per id in
+// order ({id, success, errors}); with allOrNone=true one failure rolls every deletion back.
+api_reply api::collections_delete(const std::map<std::string, std::string>& q) {
+  auto it = q.find("ids");
+  if (it == q.end() || it->second.empty())
+    return reply(400, error_body("MISSING_ARGUMENT", "ids parameter is required"));
+  std::vector<std::string> ids;
+  for (std::size_t s = 0; s <= it->second.size();) {
+    auto e = it->second.find(',', s);
+    ids.push_back(it->second.substr(s, e == std::string::npos ? std::string::npos : e - s));
+    if (e == std::string::npos) break;
+    s = e + 1;
+  }
+  if (ids.size() > 200)
+    return reply(400, error_body("EXCEEDED_ID_LIMIT", "record limit exceeded: at most 200 records per request"));
+  auto a = q.find("allOrNone");
+  const bool all_or_none = a != q.end() && a->second == "true";
+  json::array out;
+  std::vector<record> doomed;
+  bool failed = false;
+  for (const auto& id : ids) {
+    json::object res{{"id", id}, {"success", false}};
+    auto fail = [&](const char* code, const char* why) {
+      res["errors"] = json::array{json::object{{"statusCode", code}, {"message", why}, {"fields", json::array()}}};
+      failed = true;
+    };
+    auto parsed = parse_id(id);
+    std::optional<record> rec;
+    if (parsed) rec = load(*parsed->first, parsed->second);
+    if (!parsed) fail("MALFORMED_ID", "malformed id");
+    else if (!rec) fail("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id");
+    else if (rec->deleted) fail("ENTITY_IS_DELETED", "entity is deleted");
+    else {
+      res["success"] = true;
+      res["errors"] = json::array();
+      doomed.push_back(std::move(*rec));
+    }
+    out.push_back(std::move(res));
+  }
+  if (all_or_none && failed) {
+    for (auto& v : out)
+      if (v.as_object().at("success").as_bool()) {
+        v.as_object()["success"] = false;
+        v.as_object()["errors"] = json::array{json::object{
+            {"statusCode", "ALL_OR_NONE_OPERATION_ROLLED_BACK"}, {"message", "Record rolled back because not all records were valid and the request was using AllOrNone header"}, {"fields", json::array()}}};
+      }
+    return reply(200, json::serialize(out));
+  }
+  for (auto& rec : doomed) {
+    rec.deleted = true;
+    rec.deleted_ms = now_ms_();
+    touch(rec, true);
+  }
+  return reply(200, json::serialize(out));
 }
 
 api_reply api::collections(const api_request& r, const std::string& version, const std::string& object,

@@ -110,6 +110,7 @@ class api {
   api_reply token(const api_request& r);
   api_reply query(const api_request& r, const std::string& version, bool all, const std::string& soql);
   api_reply query_more(const api_request& r, const std::string& version, const std::string& locator);
+  api_reply collections_delete(const std::map<std::string, std::string>& q);
   api_reply collections(const api_request& r, const std::string& version, const std::string& object,
                         const std::string& ext_field);
   api_reply upsert_one(const std::string& version, const object_def& o, const std::string& ext_field,

@@ -334,6 +334,7 @@ api_reply api::route(const api_request& request) {
   if ((segs[2] == "users" || segs[2] == "tickets") && segs.size() == 3 && m == "GET") {
     return list(*find_kind(segs[2]), query, base);
   }
+  if (segs[2] == "users" && segs.size() == 4 && m == "DELETE") return delete_user(segs[3], base);
   if (segs[2] == "user_fields" && segs.size() == 3 && m == "GET") return user_fields();
   if ((segs[2] == "users" || segs[2] == "tickets" || segs[2] == "satisfaction_ratings") && segs.size() == 4 &&
       m == "GET") {
@@ -620,6 +621,21 @@ api_reply api::job_status(const std::string& id, const std::string& base_url) {
                       {"message", done ? json::value("Completed at " + iso_s(now_ms_() / 1000)) : json::value(nullptr)},
                       {"results", done ? json::value(j.results) : json::value(nullptr)}};
   return json_reply(200, json::object{{"job_status", std::move(status)}});
+}
+
+// DELETE /api/v2/users/{id}: a soft delete, as Zendesk documents it — the user stays readable with active: false
+// and the incremental export reports it; deleting an already deleted user answers 404.
+api_reply api::delete_user(const std::string& id_text, const std::string& base_url) {
+  kind_state& users = *find_kind("users");
+  const auto id = parse_int(id_text);
+  if (!id || !exists(users, *id)) return error_reply(404, "RecordNotFound", "Not found");
+  record r = load(users, *id);
+  if (r.deleted) return error_reply(404, "RecordNotFound", "Not found");
+  r.deleted = true;
+  r.updated_s = std::max(now_ms_() / 1000, r.updated_s);
+  store(users, r);
+  emit(users, r, "deleted");
+  return json_reply(200, json::object{{"user", to_json(users, r, base_url)}});
 }
 
 api_reply api::show(kind_state& k, const std::string& id_text, const std::string& base_url) {

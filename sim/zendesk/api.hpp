@@ -167,6 +167,7 @@ class api {
   api_reply start_job(boost::json::array results, const std::string& base_url);
   api_reply job_status(const std::string& id, const std::string& base_url);
   api_reply show(kind_state& k, const std::string& id, const std::string& base_url);
+  api_reply delete_user(const std::string& id, const std::string& base_url);
   /// `GET /api/v2/{users|tickets}/show_many?ids=1,2` (at most 100 ids; unknown ids are left out).
   api_reply show_many(kind_state& k, const std::map<std::string, std::string>& query, const std::string& base_url);
   /// `GET /api/v2/users/search?query=` (`email:a@b.c`, or a bare email/name) or `?external_id=`.

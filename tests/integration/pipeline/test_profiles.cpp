@@ -590,3 +590,45 @@ TEST_CASE("profiles: the initial sync of people present in every system converge
   }
   CHECK(d.stop() == 0);
 }
+
+TEST_CASE("profiles: with deletes: delete, a person deleted in one system is deleted from the others, once", "[profiles]") {
+  running_sim sim({"--size", "0"});
+  lift_limits(sim);
+  daemon_run d;
+  // HubSpot's search never shows archived contacts: its archived list is read every second here (default 10 min).
+  d.dir.write("omnisync.yaml",
+              config_text(sim, "propagation: { deletes: delete }\n", "archived_scan_interval: 0s"));
+  d.start();
+  REQUIRE(eventually([&] { return settled(d); }, 60s));
+  const auto ann = create_ann_sf_first(d, sim);
+  wait_for_ann(d, ann);
+  REQUIRE(eventually([&] { return quiet(d, sim); }, 60s));
+  REQUIRE(zendesk_users(sim, ann_email).size() == 1);
+
+  // Ann deleted in HubSpot: her Salesforce Contact and Zendesk user are deleted too.
+  const auto t = std::chrono::steady_clock::now();
+  {
+    auto del = sim.admin("DELETE", "/admin/hubspot/contacts/" + ann.hs);
+    INFO(del.body);
+    REQUIRE(del.status == 200);
+    REQUIRE(hubspot_contacts(sim, ann_email).empty());
+  }
+  CHECK(eventually([&] {
+    auto sf = salesforce_contacts(sim, ann_email);
+    auto zd = zendesk_users(sim, ann_email);
+    return sf.size() == 1 && sf[0].at("IsDeleted").as_bool() && zd.size() == 1 && !zd[0].at("active").as_bool();
+  }, 30s));
+  WARN("deletion reached Salesforce and Zendesk after " << ms_since(t) << " ms");
+  REQUIRE(eventually([&] { return quiet(d, sim); }, 60s));
+  const auto deletes = calls_to(sim, "DELETE");
+  CHECK(deletes >= 2);
+  std::this_thread::sleep_for(2s);
+  CHECK(calls_to(sim, "DELETE") == deletes);  // the deletions' echoes delete nothing more
+  {
+    auto now = d.profile({"get", "sf:Contact:" + ann.sf});
+    INFO(json::serialize(now));
+    for (const auto& r : now.at("records").as_array()) CHECK(r.as_object().at("deleted").as_bool());
+  }
+  CHECK(d.status().at("store").at("dead_letters").as_int64() == 0);
+  CHECK(d.stop() == 0);
+}

@@ -145,6 +145,37 @@ TEST_CASE("salesforce sim: deletes are seen by queryAll and getDeleted, purged r
   CHECK(s.get("/services/data/v62.0/queryAll?q=" + where).json().at("totalSize").as_int64() == 0);
 }
 
+TEST_CASE("salesforce sim: collections DELETE — one result per id in order, allOrNone rolls back, queryAll sees it", "[sim][salesforce]") {
+  sf s;
+  const std::string a = "003000000000011AAA", b = "003000000000012AAA", gone = "003000000000013AAA";
+  s.sim.admin("DELETE", "/admin/salesforce/Contact/" + gone);
+  // allOrNone=true with one bad id: nothing is deleted.
+  auto aon = s.send("DELETE", "/services/data/v62.0/composite/sobjects?ids=" + a + "," + gone + "&allOrNone=true", "");
+  REQUIRE(aon.status == 200);
+  CHECK_FALSE(aon.json().as_array()[0].at("success").as_bool());
+  CHECK(aon.json().as_array()[0].at("errors").as_array()[0].at("statusCode").as_string() == "ALL_OR_NONE_OPERATION_ROLLED_BACK");
+  auto where = sf::q("SELECT Id, IsDeleted FROM Contact WHERE Id = '" + a + "'");
+  CHECK(s.get("/services/data/v62.0/query?q=" + where).json().at("totalSize").as_int64() == 1);
+  // allOrNone=false: the good ones go, the others say why.
+  auto r = s.send("DELETE", "/services/data/v62.0/composite/sobjects?ids=" + a + "," + gone + ",bad," + b + "&allOrNone=false", "");
+  REQUIRE(r.status == 200);
+  const auto v = r.json();
+  const auto& res = v.as_array();
+  REQUIRE(res.size() == 4);
+  CHECK(res[0].at("id").as_string() == a);
+  CHECK(res[0].at("success").as_bool());
+  CHECK(res[1].at("errors").as_array()[0].at("statusCode").as_string() == "ENTITY_IS_DELETED");
+  CHECK(res[2].at("errors").as_array()[0].at("statusCode").as_string() == "MALFORMED_ID");
+  CHECK(res[3].at("success").as_bool());
+  CHECK(s.get("/services/data/v62.0/query?q=" + where).json().at("totalSize").as_int64() == 0);
+  auto all = s.get("/services/data/v62.0/queryAll?q=" + where).json();
+  REQUIRE(all.at("totalSize").as_int64() == 1);
+  CHECK(all.at("records").as_array()[0].at("IsDeleted").as_bool());
+  std::string many;
+  for (int i = 0; i < 201; ++i) many += (i ? "," : "") + a;
+  CHECK(s.send("DELETE", "/services/data/v62.0/composite/sobjects?ids=" + many, "").status == 400);
+}
+
 TEST_CASE("salesforce sim: collections — per-record results in order, allOrNone rolls back, ≤ 200", "[sim][salesforce]") {
   sf s;
   auto r = s.send("PATCH", "/services/data/v62.0/composite/sobjects/Contact/Omnisync_Id__c",
