@@ -49,13 +49,23 @@ asio::awaitable<void> sleep_for(milliseconds d) {
   co_await t.async_wait(asio::use_awaitable);
 }
 
-/// Merges the top-level members of `patch` into `base` (both JSON objects); `base` when either is not one.
+/// Member by member: objects in both are merged (HubSpot's partial pages carry `properties` with just the
+/// fields read), everything else in `patch` replaces what `base` has.
+void merge_into(json::object& base, const json::object& patch) {
+  for (const auto& kv : patch) {
+    auto* mine = base.if_contains(kv.key());
+    if (mine && mine->is_object() && kv.value().is_object()) merge_into(mine->as_object(), kv.value().as_object());
+    else base[kv.key()] = kv.value();
+  }
+}
+
+/// Merges `patch` into `base` (both JSON objects) member by member; `base` when either is not one.
 std::string merge_json(const std::string& base, const std::string& patch) {
   boost::system::error_code ec1, ec2;
   auto b = json::parse(base, ec1);
   auto p = json::parse(patch, ec2);
   if (ec1 || ec2 || !b.is_object() || !p.is_object()) return base;
-  for (auto& kv : p.as_object()) b.as_object()[kv.key()] = kv.value();
+  merge_into(b.as_object(), p.as_object());
   return json::serialize(b);
 }
 
