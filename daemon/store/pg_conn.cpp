@@ -159,6 +159,8 @@ void connection::open() {
   if (!conn_) raise(omnisync::errc::fail, "out of memory opening a PostgreSQL connection");
   if (PQstatus(conn_) != CONNECTION_OK) {
     std::string msg = "cannot connect to PostgreSQL (" + describe() + "): " + trimmed(PQerrorMessage(conn_));
+    PQfinish(conn_);  // a constructor that throws has no destructor to do it
+    conn_ = nullptr;
     broken_ = true;
     // A server that is down or restarting is worth retrying; bad credentials or a bad DSN are not, but libpq
     // reports both the same way, so: retry (the operation fails, the next one tries again). Not logged here:
@@ -169,7 +171,14 @@ void connection::open() {
   if (lock_timeout_.count() > 0) {
     // SET takes no parameters; the value is our own integer.
     const std::string set = "SET lock_timeout = " + std::to_string(lock_timeout_.count());
-    script(set.c_str());
+    try {
+      script(set.c_str());
+    } catch (...) {
+      PQfinish(conn_);
+      conn_ = nullptr;
+      broken_ = true;
+      throw;
+    }
   }
 }
 
@@ -239,7 +248,7 @@ void connection::fail(PGresult* r, std::string_view what) {
   throw pg_error(omnisync::make_error_code(e), std::move(text), std::move(sqlstate));
 }
 
-result connection::exec_params(const char* sql, const param_list& p) {
+const std::string& connection::prepared_name(const char* sql) {
   if (broken()) raise(omnisync::errc::retry, "PostgreSQL connection lost");
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
@@ -249,10 +258,67 @@ result connection::exec_params(const char* sql, const param_list& p) {
     PQclear(r);
     it = prepared_.emplace(sql, std::move(name)).first;
   }
-  PGresult* r = PQexecPrepared(conn_, it->second.c_str(), p.size(), p.values(), p.lengths(), p.formats(), 0);
+  return it->second;
+}
+
+result connection::exec_params(const char* sql, const param_list& p) {
+  const auto& name = prepared_name(sql);
+  PGresult* r = PQexecPrepared(conn_, name.c_str(), p.size(), p.values(), p.lengths(), p.formats(), 0);
   auto st = PQresultStatus(r);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(r, std::string(sql).substr(0, 60));
   return result(r);
+}
+
+std::vector<std::int64_t> connection::exec_many(const char* sql, std::size_t n,
+                                                const std::function<void(std::size_t, param_list&)>& bind) {
+  std::vector<std::int64_t> out;
+  out.reserve(n);
+  const std::string name = prepared_name(sql);
+  // Chunks keep what the server sends back (one small CommandComplete per statement) well inside the socket
+  // buffers: in blocking mode, sending without reading could otherwise stall both sides.
+  constexpr std::size_t chunk = 256;
+  for (std::size_t first = 0; first < n; first += chunk) {
+    const std::size_t last = std::min(n, first + chunk);
+    // Bound before anything is sent: a value refused here (a NUL in text) leaves the session as it was.
+    std::deque<param_list> params(last - first);
+    for (std::size_t i = first; i < last; ++i) bind(i, params[i - first]);
+    if (!PQenterPipelineMode(conn_)) fail(nullptr, "enter pipeline mode");
+    bool sent = true;
+    for (std::size_t i = first; i < last && sent; ++i) {
+      const auto& p = params[i - first];
+      sent = PQsendQueryPrepared(conn_, name.c_str(), p.size(), p.values(), p.lengths(), p.formats(), 0) == 1;
+    }
+    if (!sent || !PQpipelineSync(conn_)) {
+      broken_ = true;  // the session's protocol state is unknown: reconnect rather than guess
+      fail(nullptr, std::string(sql).substr(0, 60));
+    }
+    // Results: per statement one result then NULL; after a failure the rest are PIPELINE_ABORTED; then SYNC.
+    PGresult* first_error = nullptr;
+    for (;;) {
+      PGresult* r = PQgetResult(conn_);
+      if (!r) {
+        if (broken()) break;
+        continue;  // end of one statement's results
+      }
+      const auto st = PQresultStatus(r);
+      if (st == PGRES_PIPELINE_SYNC) {
+        PQclear(r);
+        break;
+      }
+      if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        out.push_back(result(r).affected());
+        continue;
+      }
+      if (st == PGRES_FATAL_ERROR && !first_error)
+        first_error = r;
+      else
+        PQclear(r);
+    }
+    PQexitPipelineMode(conn_);
+    if (first_error) fail(first_error, std::string(sql).substr(0, 60));
+    if (broken() || out.size() != last) fail(nullptr, std::string(sql).substr(0, 60));
+  }
+  return out;
 }
 
 void connection::script(const char* sql) {

@@ -11,6 +11,7 @@
 #include <concepts>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -130,6 +131,12 @@ class connection {
     return exec_params(sql, p);
   }
   result exec_params(const char* sql, const param_list& p);
+  /// Runs `sql` `n` times, the i-th with the parameters `bind(i, params)` adds, pipelined (libpq pipeline
+  /// mode: a chunk of statements sent before their results are read, one round trip per chunk instead of one
+  /// per statement). Returns each statement's affected-row count. Meant for use inside a transaction; the
+  /// first failure throws (the statements after it in its chunk are not run).
+  std::vector<std::int64_t> exec_many(const char* sql, std::size_t n,
+                                      const std::function<void(std::size_t, param_list&)>& bind);
   /// Runs one or more statements without parameters (transaction control, migrations).
   void script(const char* sql);
 
@@ -153,6 +160,7 @@ class connection {
  private:
   void open();
   [[noreturn]] void fail(PGresult* r, std::string_view what);
+  const std::string& prepared_name(const char* sql);
 
   std::string dsn_;
   std::string name_;

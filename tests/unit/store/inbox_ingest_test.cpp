@@ -143,3 +143,49 @@ TEST_CASE("store: the inbox WAL is checkpointed off the commit path and stays bo
   CHECK(ok(s->get_counts()).inbox_depth == events);
   CHECK(ok(s->integrity_check()) == "ok");
 }
+
+// A manual benchmark (hidden: run it by name or with "[bench]"), on either backend: webhook-like appends from
+// 64 concurrent callers on two threads, and pages of 1,000 records, with the commits they took.
+TEST_CASE("store: benchmark of inbox appends and record pages", "[.][bench]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  constexpr int callers = 64, each = 100;
+  const std::string body(700, 'x');  // a typical HubSpot webhook batch
+  boost::asio::io_context io;
+  std::atomic<int> done{0};
+  const auto before = s->stats();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int c = 0; c < callers; ++c)
+    boost::asio::co_spawn(
+        boost::asio::make_strand(io),
+        [&, c]() -> boost::asio::awaitable<void> {
+          for (int i = 0; i < each; ++i) {
+            inbox_event ev("hubspot", std::to_string(c) + "/" + std::to_string(i), clock.now(), "{}", body);
+            auto r = co_await s->inbox_append(std::move(ev));
+            if (r) ++done;
+          }
+        },
+        boost::asio::detached);
+  std::thread other([&] { io.run(); });
+  io.run();
+  other.join();
+  const auto t1 = std::chrono::steady_clock::now();
+  const double secs = std::chrono::duration<double>(t1 - t0).count();
+  const auto commits = s->stats().inbox_commits - before.inbox_commits;
+  CHECK(done == callers * each);
+
+  std::vector<source_record> page;
+  const std::string payload(400, 'p');
+  constexpr int pages = 10, per_page = 1000;
+  const auto t2 = std::chrono::steady_clock::now();
+  for (int p = 0; p < pages; ++p) {
+    page.clear();
+    for (int i = 0; i < per_page; ++i) page.push_back(rec("r" + std::to_string(p * per_page + i), payload));
+    ok(s->append_records({"sf", "Contact", page, "c" + std::to_string(p), {}}));
+  }
+  const double record_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count();
+  WARN(s->kind() << ": " << callers * each << " appends in " << secs << " s (" << (callers * each) / secs
+                 << "/s, " << commits << " commits); " << pages * per_page << " records in " << record_secs << " s ("
+                 << (pages * per_page) / record_secs << "/s)");
+}

@@ -416,3 +416,35 @@ TEST_CASE("store (postgres): a server restart mid-run fails operations with retr
   CHECK(ok(s->get_counts()).inbox_depth == acknowledged.load());
   CHECK(ok(s->integrity_check()) == "ok");
 }
+
+TEST_CASE("store (postgres): a page of records is pipelined, in order, and a bad record fails the page alone",
+          "[store][pg][records]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  // 600 records (three pipeline chunks) with a later copy of an id inside the same page: met in order.
+  std::vector<source_record> page;
+  for (int i = 0; i < 600; ++i) page.push_back(rec("r" + std::to_string(i), R"({"v":1})", 100));
+  page.push_back(rec("r5", R"({"v":"newer"})", 200));
+  page.push_back(rec("r6", R"({"v":"older"})", 50));
+  auto sum = ok(s->append_records({"sf", "Contact", page, "c1", {}}));
+  CHECK(sum.written == 601);
+  CHECK(sum.stale == 1);
+  CHECK(ok(s->record_get("sf", "Contact", "r5"))->payload == R"({"v":"newer"})");
+  CHECK(ok(s->record_get("sf", "Contact", "r6"))->payload == R"({"v":1})");
+
+  // Refused by the server in the middle of the second chunk (not UTF-8), and before sending (a NUL byte): the
+  // page, its cursor and the records before the bad one are not stored, and the session goes on working.
+  for (const std::string bad : {std::string("\xff\xfe"), std::string("a\0b", 3)}) {
+    std::vector<source_record> next;
+    for (int i = 0; i < 400; ++i) next.push_back(rec("n" + std::to_string(i), "{}", 100));
+    next[300].payload = bad;
+    CHECK(error_of(s->append_records({"sf", "Contact", next, "c2", {}})) == errc::invalid_input);
+    CHECK_FALSE(ok(s->record_get("sf", "Contact", "n0")).has_value());
+    CHECK(ok(s->cursor_get("sf", "Contact")) == std::optional<std::string>("c1"));
+  }
+  ok(s->append_records({"sf", "Contact", {rec("after", "{}")}, "c3", {}}));
+  CHECK(ok(s->cursor_get("sf", "Contact")) == std::optional<std::string>("c3"));
+  CHECK(ok(s->get_counts()).records_per_connector.at("sf") == 601);
+  CHECK(ok(s->integrity_check()) == "ok");
+}
