@@ -174,6 +174,20 @@ std::vector<std::string> error_ids(const json::value& err) {
   return out;
 }
 
+/// `{"id", "properties": {the wanted ones present}}` of a record's JSON.
+std::string only_fields(const std::string& payload, const std::vector<std::string>& wanted) {
+  auto v = rest::parse_json(payload);
+  if (!v || !v->is_object()) return payload;
+  json::object out;
+  out["id"] = rest::member_text(*v, "id");
+  json::object props;
+  if (const auto* p = v->get_object().if_contains("properties"); p && p->is_object())
+    for (const auto& name : wanted)
+      if (const auto* x = p->get_object().if_contains(name)) props[name] = *x;
+  out["properties"] = std::move(props);
+  return json::serialize(out);
+}
+
 std::string error_message(const json::value& err) {
   std::string category = rest::member_text(err, "category");
   std::string message = rest::member_text(err, "message");
@@ -306,8 +320,9 @@ class hubspot_connector final : public connector {
       // Nothing read yet: the list endpoint reads everything cheaper than search (and without its lag).
       c = start_list();
     }
-    // resync --fields: read only those properties (plus the id and the modification stamp) and answer partial
-    // pages, which the engine merges into the stored records; archived records are not read then.
+    // resync --fields: read only those properties (plus the id and the modification stamp, which search pages
+    // by) and answer partial pages, which the engine merges into the stored records; archived records are not
+    // read then.
     std::vector<std::string> only;
     if (!req.fields.empty()) {
       only = req.fields;
@@ -323,7 +338,13 @@ class hubspot_connector final : public connector {
     if (c->at == poll_cursor::phase::list) out = co_await list_page(req.object, *c, only);
     else if (c->at == poll_cursor::phase::archived) out = co_await archived_page(req.object, *c);
     else out = co_await search_page(req.object, *c, only);
-    if (out && !only.empty()) out->partial = true;
+    if (out && !only.empty()) {
+      out->partial = true;
+      // A partial record carries the id and the fields asked for, nothing else: HubSpot always adds
+      // lastmodifieddate/createdate (and updatedAt), and a merged record stamped with the newest change but
+      // holding only some of its values would make the full copy the next poll brings look old.
+      for (auto& r : out->records) r.payload = only_fields(r.payload, req.fields);
+    }
     co_return out;
   }
 
