@@ -507,12 +507,25 @@ struct engine::impl {
       std::optional<std::string> cursor, bool partial, evaluator_cache& evals, object_state* os) {
     while (!profiles_ready.load()) co_await sleep_for(milliseconds(20));  // the book is loaded at start-up first
     if (partial) {
+      // A partial record (resync --fields) is merged into the stored copy — unless it changed upstream since that
+      // copy was read (a newer stamp): merged, it would be a hybrid of new and old fields whose golden values,
+      // written back, revert the change. Those are read whole instead.
       std::vector<store::source_record> merged;
+      std::vector<std::string> changed;
       for (auto& r : recs) {
         auto got = co_await db.record_get(c.cfg.name, object, r.id);
         if (!got) co_return got.error();
         if (!*got) continue;  // not stored yet: the regular poll brings it complete
+        if (r.source_updated_at > (*got)->source_updated_at) {
+          changed.push_back(r.id);
+          continue;
+        }
         merged.emplace_back(r.id, merge_json((*got)->payload, r.payload), (*got)->source_updated_at, (*got)->deleted);
+      }
+      if (!changed.empty()) {
+        auto whole = co_await c.adapter->fetch(object, std::move(changed));
+        if (!whole) co_return whole.error();
+        for (auto& w : *whole) merged.push_back(std::move(w));
       }
       recs = std::move(merged);
     }

@@ -140,14 +140,10 @@ TEST_CASE("resync and reconcile: a Zendesk user deleted without a trace is marke
   CHECK(d.stop() == 0);
 }
 
-// Hidden until the engine (daemon/sync/engine.cpp) handles partial pages safely: the member-by-member merge is in
-// (3f174e7: the e-mail and other properties are kept), but a partial record whose stamp is newer than the stored
-// copy changed upstream since the last full read: merged, it is a hybrid (new phone, old firstname) whose golden
-// values are written back to HubSpot and revert the change made there (this test then finds "Farah" again in
-// HubSpot, and the store never sees "Renamed"). Such records should be read whole (fetch) instead of merged.
-// Run it with: test_resync_reconcile "[needs-deep-merge]".
+// A partial page is merged into the stored records member by member; a record changed upstream since its stored
+// copy (a newer stamp) is read whole instead, or the hybrid's golden values written back would revert the change.
 TEST_CASE("resync and reconcile: HubSpot resync --fields re-reads those properties and keeps the others",
-          "[.][pipeline][issue5][needs-deep-merge]") {
+          "[pipeline][issue5]") {
   running_sim sim({"--size", "300"});
   lift_limits(sim);
   daemon_run d;
