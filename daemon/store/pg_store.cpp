@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 #include <tuple>
+#include <utility>
 
 #include "daemon/store/job.hpp"
 #include "daemon/store/pg_conn.hpp"
@@ -401,10 +402,11 @@ class pg_store final : public store {
   // ---- inbox -------------------------------------------------------------------------------------------------
 
   task<append_outcome> inbox_append(inbox_event ev) override {
-    // Counted here, not in the job: a job may run twice (see pg_worker).
-    inbox_appends_.fetch_add(1, std::memory_order_relaxed);
-    return submit<append_outcome>(inbox_writer_, [this, ev = std::move(ev)](connection& c) -> result<append_outcome> {
+    return submit<append_outcome>(inbox_writer_, [this, ev = std::move(ev), counted = false](
+                                                     connection& c) mutable -> result<append_outcome> {
       require(!ev.connector.empty() && !ev.dedupe_key.empty(), "inbox event needs a connector and a dedupe key");
+      // Once per append, as SQLite counts: the job may run again after another append's failure (pg_worker).
+      if (!std::exchange(counted, true)) inbox_appends_.fetch_add(1, std::memory_order_relaxed);
       auto r = c.exec(
           "INSERT INTO inbox(connector, dedupe_key, received_at, meta, body, available_at) "
           "VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(connector, dedupe_key) DO NOTHING",
