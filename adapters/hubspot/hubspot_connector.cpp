@@ -619,7 +619,10 @@ class hubspot_connector final : public connector {
   asio::awaitable<omnisync::result<http::response>> send(std::string method, std::string path, std::string body,
                                                          std::string_view bucket) {
     sync::call_options opts;
-    opts.auth = &auth_;
+    // OAuth: a source per request, so the 401s of requests in flight when the token expires share one renewal.
+    http::token_source per_request;
+    if (oauth_) per_request = oauth_->request_source();
+    opts.auth = oauth_ ? &per_request : &auth_;
     opts.bucket = bucket;
     http::request req = make_request(std::move(method), base_ + path, std::move(body));
     auto r = co_await api_->call(std::move(req), opts);

@@ -68,6 +68,21 @@ token_cache::token_cache(grant_fn grant, std::function<std::int64_t()> now_ms)
   source_ = [this](bool force) { return authorization(force); };
 }
 
+http::token_source token_cache::request_source() {
+  // (a plain lambda returning the coroutine: a coroutine lambda's captures would not outlive its first suspension)
+  auto used = std::make_shared<std::string>();
+  return [this, used](bool force) { return authorize_request(used, force); };
+}
+
+asio::awaitable<omnisync::result<std::string>> token_cache::authorize_request(std::shared_ptr<std::string> used,
+                                                                              bool force) {
+  // Refused with a token that is no longer the current one: another request renewed it meanwhile.
+  if (force && !used->empty() && !access_token_.empty() && *used != "Bearer " + access_token_) force = false;
+  auto r = co_await authorization(force);
+  if (r) *used = *r;
+  co_return r;
+}
+
 bool token_cache::expiring(std::int64_t now) const noexcept {
   if (expires_at_ms_ == 0) return false;
   // Renew a little early (a minute, or a quarter of a short lifetime), so a request never leaves with a token

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "adapters/http/http_client.hpp"
@@ -47,12 +48,17 @@ class token_cache {
   boost::asio::awaitable<omnisync::result<std::string>> authorization(bool force);
   /// For api_caller's call_options::auth.
   const http::token_source& source() const noexcept { return source_; }
+  /// A token source for one request: after its 401 it renews the token only when the cache still holds the token
+  /// that request was sent with. Requests in flight when a token expires all get 401s, some after another one's
+  /// renewal finished: they use the new token instead of each renewing again. Keep it alive for the call.
+  http::token_source request_source();
   bool has_token() const noexcept { return has_token_.load(); }
   /// Successful grants so far.
   std::int64_t grants() const noexcept { return grants_.load(); }
 
  private:
   bool expiring(std::int64_t now) const noexcept;
+  boost::asio::awaitable<omnisync::result<std::string>> authorize_request(std::shared_ptr<std::string> used, bool force);
 
   grant_fn grant_;
   std::function<std::int64_t()> now_ms_;

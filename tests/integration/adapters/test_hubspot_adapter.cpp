@@ -5,6 +5,7 @@
 // delivery, good and malformed bodies), describe, find_by_email and list_ids.
 #include <catch2/catch.hpp>
 
+#include <future>
 #include <map>
 #include <set>
 #include <thread>
@@ -454,6 +455,25 @@ TEST_CASE("HubSpot OAuth: the access token expires mid-sync, one refresh, the re
   CHECK(hubspot_answers(s, 401) == 1);
   CHECK(sim_calls(s, "hubspot", "/oauth/v1/token") == 2);
   CHECK(h.c->usage().api_errors == 0);  // the refresh and the second send happen inside one call
+}
+
+TEST_CASE("HubSpot OAuth: requests in flight when the token expires share one renewal", "[adapters][hubspot][oauth]") {
+  auto& s = fresh_sim();
+  harness h(hs_oauth_config(s, "rt"));
+  REQUIRE(h.run(h.c->list_ids("contacts", std::nullopt)).has_value());
+  s.admin("POST", "/admin/limits", R"({"service":"hubspot","token_lifetime_ms":0})");
+  s.admin("POST", "/admin/limits", R"({"service":"hubspot","token_lifetime_ms":1800000})");
+  // Eight calls at once on the connector's executor, as the daemon's poll and write loops make them.
+  std::vector<std::future<omnisync::result<omnisync::adapters::id_page>>> calls;
+  for (int i = 0; i < 8; ++i)
+    calls.push_back(boost::asio::co_spawn(h.io, h.c->list_ids("contacts", std::nullopt), boost::asio::use_future));
+  h.io.restart();
+  h.io.run();
+  for (auto& f : calls) CHECK(f.get().has_value());
+  // (how many were sent before the renewal finished depends on scheduling: usually all eight)
+  INFO("401 answers: " << hubspot_answers(s, 401));
+  CHECK(hubspot_answers(s, 401) >= 1);
+  CHECK(sim_calls(s, "hubspot", "/oauth/v1/token") == 2);  // the first token and one renewal
 }
 
 TEST_CASE("HubSpot OAuth: a token about to expire is renewed before the call, without a 401", "[adapters][hubspot][oauth]") {
