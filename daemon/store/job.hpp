@@ -53,9 +53,13 @@ enum class isolation { savepoint, single_statement };
 template <class Ctx>
 class job {
  public:
-  explicit job(isolation iso) : isolation_(iso) {}
+  explicit job(isolation iso, std::string order_key = {}) : isolation_(iso), order_key_(std::move(order_key)) {}
   virtual ~job() = default;
   isolation isolation_level() const noexcept { return isolation_; }
+  /// Where a worker may reorder this job among neighbouring jobs that have a key (empty: stays in place). The
+  /// PostgreSQL inbox writer sorts a group's appends by it, so that instances writing the same events take
+  /// their row locks in the same order and never deadlock.
+  const std::string& order_key() const noexcept { return order_key_; }
   virtual bool run(Ctx& ctx) = 0;
   /// The error `run` produced (empty when it succeeded).
   virtual error_code error() const = 0;
@@ -77,13 +81,14 @@ class job {
 
  private:
   isolation isolation_;
+  std::string order_key_;
 };
 
 template <class T, class Ctx, class Fn, class Handler>
 class job_impl final : public job<Ctx> {
  public:
-  job_impl(Fn fn, Handler handler, isolation iso)
-      : job<Ctx>(iso),
+  job_impl(Fn fn, Handler handler, isolation iso, std::string order_key)
+      : job<Ctx>(iso, std::move(order_key)),
         fn_(std::move(fn)),
         handler_(std::move(handler)),
         work_(asio::make_work_guard(asio::get_associated_executor(handler_))),
@@ -169,15 +174,17 @@ void deliver(std::vector<std::unique_ptr<job<Ctx>>>& done) {
   done.clear();
 }
 
-/// Queues `fn(ctx) -> result<T>` on the worker `w` (anything with `context_type` and `push(unique_ptr<job<context_type>>)`) and returns the awaitable of its result. The coroutine resumes on its
+/// Queues `fn(ctx) -> result<T>` on the worker `w` (anything with `context_type` and
+/// `push(unique_ptr<job<context_type>>)`) and returns the awaitable of its result. The coroutine resumes on its
 /// own executor; the job holds work on that executor until it completes.
 template <class T, class Worker, class Fn>
-task<T> submit(Worker& w, Fn fn, isolation iso = isolation::savepoint) {
+task<T> submit(Worker& w, Fn fn, isolation iso = isolation::savepoint, std::string order_key = {}) {
   using Ctx = typename Worker::context_type;
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(omnisync::result<T>)>(
-      [&w, iso](auto handler, Fn f) {
+      [&w, iso, key = std::move(order_key)](auto handler, Fn f) mutable {
         using handler_t = decltype(handler);
-        w.push(std::make_unique<job_impl<T, Ctx, Fn, handler_t>>(std::move(f), std::move(handler), iso));
+        w.push(std::make_unique<job_impl<T, Ctx, Fn, handler_t>>(std::move(f), std::move(handler), iso,
+                                                                 std::move(key)));
       },
       asio::use_awaitable, std::move(fn));
 }

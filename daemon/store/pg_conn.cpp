@@ -234,6 +234,7 @@ std::string connection::describe() const {
 void connection::fail(PGresult* r, std::string_view what) {
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   std::string sqlstate = state ? state : "";
+  last_sqlstate_ = sqlstate;
   std::string msg = trimmed(r ? PQresultErrorMessage(r) : nullptr);
   if (msg.empty()) msg = trimmed(PQerrorMessage(conn_));
   if (r) PQclear(r);

@@ -153,6 +153,8 @@ class connection {
   bool transaction_failed() const noexcept;
   /// Best effort, never throws: ROLLBACK when a transaction is open.
   void rollback_quietly() noexcept;
+  /// The SQLSTATE of the last statement that failed on this connection ("" when none or no SQLSTATE).
+  const std::string& last_sqlstate() const noexcept { return last_sqlstate_; }
   /// "host/dbname" (or the socket directory): safe to log, unlike the DSN.
   std::string describe() const;
   PGconn* raw() const noexcept { return conn_; }
@@ -167,6 +169,7 @@ class connection {
   std::chrono::milliseconds lock_timeout_;
   PGconn* conn_ = nullptr;
   bool broken_ = false;
+  std::string last_sqlstate_;
   std::unordered_map<const char*, std::string> prepared_;  // sql literal -> statement name
 };
 

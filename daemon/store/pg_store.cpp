@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include "daemon/store/job.hpp"
@@ -171,10 +172,28 @@ class pg_worker {
     deliver(done);
   }
 
+  /// Sorts each run of neighbouring jobs that carry an order key (the inbox appends) by that key: every
+  /// instance then takes the rows' locks in the same order, so two instances storing the same events at once
+  /// wait for each other instead of deadlocking. Jobs without a key keep their place.
+  static void order_keyed_runs(batch& b) {
+    auto keyed = [](const std::unique_ptr<job<connection>>& j) { return !j->order_key().empty(); };
+    for (auto it = b.begin(); it != b.end();) {
+      auto run_end = std::find_if_not(it, b.end(), keyed);
+      if (run_end - it > 1)
+        std::stable_sort(it, run_end, [](const auto& x, const auto& y) { return x->order_key() < y->order_key(); });
+      it = run_end == b.end() ? run_end : std::find_if(run_end, b.end(), keyed);
+    }
+  }
+
   void run_group(batch& b) {
     connection& c = *c_;
     batch done;
     done.reserve(b.size());
+    order_keyed_runs(b);
+    // Deadlock and serialization victims among the single-statement jobs run again (their whole transaction
+    // was aborted); a few times at most, then they fail with retry like any other.
+    std::unordered_map<const job<connection>*, int> reruns;
+    constexpr int max_reruns = 3;
     std::size_t i = 0;
     while (i < b.size()) {
       error_code connect_error;
@@ -211,9 +230,12 @@ class pg_worker {
           }
           if (!c.transaction_failed()) continue;  // refused before any SQL ran (validation)
           c.rollback_quietly();
-          b[i]->finish({});
-          done.push_back(std::move(b[i]));
-          b.erase(b.begin() + static_cast<std::ptrdiff_t>(i));
+          const bool transient = c.last_sqlstate() == "40P01" || c.last_sqlstate() == "40001";
+          if (!transient || ++reruns[b[i].get()] > max_reruns) {
+            b[i]->finish({});
+            done.push_back(std::move(b[i]));
+            b.erase(b.begin() + static_cast<std::ptrdiff_t>(i));
+          }
           i = first;
           restart = true;
           break;
@@ -402,6 +424,7 @@ class pg_store final : public store {
   // ---- inbox -------------------------------------------------------------------------------------------------
 
   task<append_outcome> inbox_append(inbox_event ev) override {
+    std::string order_key = ev.connector + '\n' + ev.dedupe_key;
     return submit<append_outcome>(inbox_writer_, [this, ev = std::move(ev), counted = false](
                                                      connection& c) mutable -> result<append_outcome> {
       require(!ev.connector.empty() && !ev.dedupe_key.empty(), "inbox event needs a connector and a dedupe key");
@@ -412,7 +435,7 @@ class pg_store final : public store {
           "VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(connector, dedupe_key) DO NOTHING",
           ev.connector, ev.dedupe_key, ms(ev.received_at), ev.meta, bytea{ev.body}, ms(now()));
       return r.affected() > 0 ? append_outcome::inserted : append_outcome::duplicate;
-    }, isolation::single_statement);
+    }, isolation::single_statement, std::move(order_key));
   }
 
   task<std::vector<inbox_item>> inbox_claim(std::size_t n, std::chrono::milliseconds lease,
