@@ -15,6 +15,8 @@
 #include <set>
 #include <thread>
 
+#include <unistd.h>
+
 #include "daemon/app/logging.hpp"
 #include "daemon/app/notify.hpp"
 #include "daemon/app/task_group.hpp"
@@ -34,6 +36,13 @@ namespace json = boost::json;
 
 namespace omnisync::app {
 namespace {
+
+/// host:pid — unique among the instances sharing a store unless two run on one host with one pid namespace.
+std::string default_instance_name() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "omnisyncd");
+  return std::string(host) + ":" + std::to_string(::getpid());
+}
 
 constexpr const char* paused_meta_key = "app.paused_connectors";
 
@@ -348,6 +357,16 @@ struct application::impl {
       s["error"] = counts.error().message();
     }
     st["store"] = std::move(s);
+    if (engine && engine->cluster().enabled) {
+      const auto cl = engine->cluster();
+      json::array leases;
+      if (auto ls = co_await db->lease_list())
+        for (const auto& l : *ls)
+          leases.push_back(json::object{{"key", l.key}, {"owner", l.owner}, {"token", l.token},
+                                        {"expires_at", profile::format_utc_ms(l.expires_at.time_since_epoch().count())}});
+      st["cluster"] = json::object{{"instance", cl.instance}, {"leader", cl.leader}, {"token", cl.token},
+                                   {"leaderships", cl.leaderships}, {"leases", std::move(leases)}};
+    }
     if (engine) {
       const auto ps = engine->profile_stats();
       st["profiles"] = json::object{{"ready", engine->profiles_ready()},
@@ -783,6 +802,19 @@ struct application::impl {
   bool start_sync(const config::daemon_config& c) {
     auto log = logger("sync");
     sync::engine_options eo;
+    if (c.store.kind == config::store_kind::postgres) {
+      // A shared store: other instances may run beside this one (see engine_options::cluster).
+      eo.cluster = true;
+      eo.instance = c.store.instance.empty() ? default_instance_name() : c.store.instance;
+      eo.lease_ttl = c.store.lease_ttl;
+      // Claims of inbox events and writes by an instance that dies return to the queue when they run out: in a
+      // cluster they run out after four lease times (a minute with the default 15 s) rather than the single
+      // instance's 1-2 minutes, so a crash delays that work about as long as it delays the pipeline. A write
+      // that outlives its claim may be attempted twice; writes are idempotent (by key or id).
+      eo.inbox_lease = std::max(std::chrono::milliseconds(5000), 4 * eo.lease_ttl);
+      eo.write_lease = eo.inbox_lease;
+      log->info("cluster: instance {} (pipeline lease {} ms)", eo.instance, eo.lease_ttl.count());
+    }
     engine = std::make_unique<sync::engine>(ioc.get_executor(), *db, eo, &metrics);
     engine->set_profile_rules(profile_rules);
     engine->set_mappings(mappings);
@@ -851,9 +883,11 @@ struct application::impl {
       return exit_failure;
     }
     db = std::move(*opened);
-    // This process is the store's only user (SQLite): claims left by a previous process that died are void.
-    if (auto released = store::wait(db->release_claims()); released && *released > 0)
-      log->info("{} inbox event(s) and outbox write(s) claimed by the previous process are queued again", *released);
+    // This process is the store's only user (SQLite): claims left by a previous process that died are void. A
+    // PostgreSQL store may be shared by other instances: their claims run out by themselves (their leases).
+    if (so.kind == store::backend::sqlite)
+      if (auto released = store::wait(db->release_claims()); released && *released > 0)
+        log->info("{} inbox event(s) and outbox write(s) claimed by the previous process are queued again", *released);
     {
       auto saved = store::wait(db->meta_get(paused_meta_key));
       if (saved && *saved) {

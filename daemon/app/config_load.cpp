@@ -557,7 +557,7 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
     }
     if (auto st = root["store"]; st && r.is_map(st, "store")) {
       auto& s = cfg->store;
-      r.known_keys(st, "store", {"kind", "synchronous", "busy_timeout", "dsn", "dsn_file"});
+      r.known_keys(st, "store", {"kind", "synchronous", "busy_timeout", "dsn", "dsn_file", "lease_ttl", "instance"});
       if (auto n = st["kind"]) {
         if (auto v = r.one_of(n, "store.kind", {"sqlite", "postgres"}))
           s.kind = *v == "postgres" ? config::store_kind::postgres : config::store_kind::sqlite;
@@ -568,6 +568,17 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
                         : *v == "extra" ? config::sync_mode::extra : config::sync_mode::full;
       }
       if (auto n = st["busy_timeout"]) { if (auto v = r.duration(n, "store.busy_timeout")) s.busy_timeout = *v; }
+      if (auto n = st["lease_ttl"]) {
+        if (auto v = r.duration(n, "store.lease_ttl")) {
+          if (v->count() < 300) r.error(n, "store.lease_ttl", "must be at least 300ms (it is renewed every third of it)");
+          else s.lease_ttl = *v;
+        }
+      }
+      if (auto n = st["instance"]) {
+        if (!n.IsScalar() || n.Scalar().empty() || n.Scalar().size() > 200)
+          r.error(n, "store.instance", "must be a name of 1 to 200 characters");
+        else s.instance = n.Scalar();
+      }
       // The PostgreSQL DSN may hold a password: it is read like the connectors' secrets (`dsn_file: PATH`,
       // `dsn: {credential: NAME}`, `dsn: "${ENV}"`), and even a literal `dsn:` is kept as a secret (masked in
       // logs; never shown by status).

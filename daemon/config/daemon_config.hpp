@@ -52,6 +52,9 @@ struct store_section {
   sync_mode synchronous = sync_mode::full;
   std::optional<secret> dsn;                           ///< postgres only
   std::chrono::milliseconds busy_timeout{5000};
+  /// postgres: several instances may share the store; the pipeline runs on the holder of a lease this long
+  std::chrono::milliseconds lease_ttl{15000};
+  std::string instance;                                ///< postgres: this instance's name (default host:pid)
 };
 
 /// The part of a connector's config every kind shares. Kind-specific keys stay as the validated YAML

@@ -219,10 +219,27 @@ std::string format_status(const boost::json::value& status) {
     if (auto* b = so.if_contains("inbox_db_bytes")) line += "  inbox.db " + format_bytes(number(b));
     out += line + "\n";
   }
+  if (auto* cl = s.if_contains("cluster"); cl && cl->is_object()) {
+    // One line for this instance, one per lease of the cluster (who runs what, until when).
+    const auto& co = cl->as_object();
+    std::string line = "cluster    instance " + (co.contains("instance") ? scalar(co.at("instance")) : std::string("?"));
+    const bool leads = co.contains("leader") && co.at("leader").is_bool() && co.at("leader").as_bool();
+    line += leads ? "  runs the pipeline" : "  standby (webhooks and writes)";
+    if (leads && co.contains("token")) line += " (token " + scalar(co.at("token")) + ")";
+    out += line + "\n";
+    if (auto* ls = co.if_contains("leases"); ls && ls->is_array())
+      for (const auto& l : ls->as_array()) {
+        if (!l.is_object()) continue;
+        const auto& lo = l.as_object();
+        auto field = [&](const char* k) { return lo.contains(k) ? scalar(lo.at(k)) : std::string(); };
+        out += "  lease " + field("key") + "  held by " + field("owner") + "  token " + field("token") + "  until " +
+               field("expires_at") + "\n";
+      }
+  }
   if (auto* c = s.if_contains("connectors"); c && c->is_object() && !c->as_object().empty())
     out += "\n" + format_connectors(c->as_object());
   static const std::set<std::string> shown{"version", "uptime_s", "state", "config_file", "paused",
-                                           "store", "connectors", "schema"};
+                                           "store", "connectors", "schema", "cluster"};
   json::object rest;
   for (const auto& [k, v] : s)
     if (!shown.count(std::string(k))) rest[k] = v;

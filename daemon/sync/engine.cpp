@@ -84,6 +84,9 @@ bool agrees_value(const json::value& a, const json::value& b) {
   return a == b;
 }
 
+/// The lease whose holder runs the pipeline in a cluster (engine_options::cluster).
+constexpr std::string_view pipeline_lease = "pipeline";
+
 /// The payload of a write that deletes its record (`propagation.deletes: delete`).
 constexpr std::string_view deleted_payload = "null";
 
@@ -316,7 +319,20 @@ struct engine::impl {
 
   std::weak_ptr<impl> weak_self;  // for the writers' detached chunks
 
-  impl(asio::any_io_executor e, store::store& s, engine_options o) : ex(std::move(e)), db(s), opt(o), order(ex) {}
+  // Cluster (engine_options::cluster): whether this instance holds the pipeline lease, and its fencing token.
+  std::atomic<bool> leader{true};
+  std::atomic<std::int64_t> lease_token{0};
+  std::atomic<std::int64_t> leaderships{0};
+
+  impl(asio::any_io_executor e, store::store& s, engine_options o) : ex(std::move(e)), db(s), opt(o), order(ex) {
+    if (opt.cluster) leader = false;  // until the lease is taken
+  }
+
+  /// The fence every pipeline write carries in a cluster: a deposed leader's page or writes are refused.
+  std::optional<store::fence> pipeline_fence() const {
+    if (!opt.cluster) return std::nullopt;
+    return store::fence(std::string(pipeline_lease), lease_token.load());
+  }
 
   std::shared_ptr<const plan_set> current_plans() const {
     std::lock_guard lk(mu);
@@ -461,7 +477,7 @@ struct engine::impl {
     for (const auto& w : writes)
       if (auto* c = find(w.connector); c && c->outbox_bell && std::find(bells.begin(), bells.end(), c->outbox_bell.get()) == bells.end())
         bells.push_back(c->outbox_bell.get());
-    auto q = co_await db.outbox_enqueue(std::move(writes), std::nullopt);
+    auto q = co_await db.outbox_enqueue(std::move(writes), pipeline_fence());
     if (q)
       for (auto* b : bells) b->notify();
     co_return q;
@@ -552,7 +568,7 @@ struct engine::impl {
     timestamp newest{};
     for (const auto& r : recs) newest = std::max(newest, r.source_updated_at);
     const auto n = static_cast<std::int64_t>(recs.size());
-    store::record_batch batch(c.cfg.name, object, std::move(recs), std::move(cursor));
+    store::record_batch batch(c.cfg.name, object, std::move(recs), std::move(cursor), pipeline_fence());
     auto sum = co_await db.append_records(std::move(batch));
     if (!sum) co_return sum.error();
     if (records_in) records_in->with({c.cfg.name, object}).inc(static_cast<double>(n));
@@ -620,11 +636,13 @@ struct engine::impl {
     std::optional<adapters::page> prefetched;      // the next page, read while the previous one was stored
     std::optional<std::string> prefetched_for;     // the cursor it was read from
     for (;;) {
-      if (c.paused.load()) {
+      if (c.paused.load() || !leader.load()) {
         {
           std::lock_guard lk(mu);
-          os.st.phase = "paused";
+          os.st.phase = leader.load() ? "paused" : "standby";
         }
+        prefetched.reset();
+        in_resync = false;
         co_await sleep_for(milliseconds(100));
         continue;
       }
@@ -798,7 +816,7 @@ struct engine::impl {
   asio::awaitable<void> inbox_loop(connector_state& owner) {
     evaluator_cache evals;
     for (;;) {
-      if (owner.paused.load()) {
+      if (owner.paused.load() || !leader.load()) {
         co_await sleep_for(milliseconds(100));
         continue;
       }
@@ -995,12 +1013,50 @@ struct engine::impl {
                  st.interaction_records, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
 
-  /// Loads the book at start-up and again after a reload changed the rules or the mappings.
+  /// Loads the book at start-up (in a cluster: when this instance becomes the leader) and again after a reload
+  /// changed the rules or the mappings.
   asio::awaitable<void> profile_loop() {
     for (;;) {
-      if (rebuild_requested.exchange(false)) co_await rebuild_profiles();
-      co_await sleep_for(milliseconds(200));
+      if (leader.load() && rebuild_requested.exchange(false)) co_await rebuild_profiles();
+      co_await sleep_for(milliseconds(opt.cluster ? 50 : 200));
     }
+  }
+
+  /// Cluster: takes and renews the pipeline lease. Taking it (first, or after another instance died: within
+  /// lease_ttl of its last renewal) rebuilds the book from the shared store before any page is processed;
+  /// losing it — another instance holds it, or it could not be renewed before it ran out — stops this
+  /// instance's polls and inbox at once (their writes are fenced by the token anyway).
+  asio::awaitable<void> leadership_loop() {
+    const auto ttl = opt.lease_ttl;
+    auto held_until = std::chrono::steady_clock::time_point{};
+    for (;;) {
+      const auto asked = std::chrono::steady_clock::now();
+      auto g = co_await db.lease(std::string(pipeline_lease), opt.instance, ttl);
+      if (g) {
+        held_until = asked + ttl;
+        if (!leader.load() || lease_token.load() != g->token) {
+          lease_token = g->token;
+          ++leaderships;
+          profiles_ready = false;
+          rebuild_requested = true;
+          leader = true;
+          spdlog::info("cluster: {} runs the pipeline now (lease token {})", opt.instance, g->token);
+        }
+      } else if (leader.load() && (g.error() == errc::conflict || std::chrono::steady_clock::now() >= held_until)) {
+        step_down(g.error() == errc::conflict ? std::string("another instance holds the pipeline lease")
+                                              : "the pipeline lease could not be renewed: " + g.error().message());
+      }
+      co_await sleep_for(ttl / 3);
+    }
+  }
+
+  void step_down(const std::string& why) {
+    leader = false;
+    profiles_ready = false;
+    std::lock_guard lk(mu);
+    for (auto& c : conns)
+      for (auto& o : c->objects) o->caught_up = false;  // read again once leading again
+    spdlog::warn("cluster: {} stops running the pipeline: {}", opt.instance, why);
   }
 
   /// Queue depths for /metrics, refreshed every few seconds (status reads them on demand).
@@ -1220,6 +1276,16 @@ profile::book_stats engine::profile_stats() const {
 
 bool engine::profiles_ready() const { return impl_->profiles_ready.load(); }
 
+cluster_status engine::cluster() const {
+  cluster_status c;
+  c.enabled = impl_->opt.cluster;
+  c.instance = impl_->opt.instance;
+  c.leader = impl_->leader.load();
+  c.token = c.leader ? impl_->lease_token.load() : 0;
+  c.leaderships = impl_->leaderships.load();
+  return c;
+}
+
 asio::awaitable<omnisync::result<std::size_t>> engine::profile_split(profile::link_ref link, bool restore) {
   auto self = impl_;
   auto turn = co_await self->order.acquire();
@@ -1280,6 +1346,7 @@ std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> engi
   auto self = impl_;
   out.emplace_back("queue gauges", [self] { return self->gauges_loop(); });
   out.emplace_back("profiles", [self] { return self->profile_loop(); });
+  if (impl_->opt.cluster) out.emplace_back("leadership", [self] { return self->leadership_loop(); });
   std::lock_guard lk(impl_->mu);
   for (auto& c : impl_->conns) {
     if (!c->cfg.enabled) continue;

@@ -65,6 +65,22 @@ struct engine_options {
   /// Hard-delete reconciliation by id sets, per connector `sync.reconcile_interval` (this is the default when a
   /// connector does not say); connectors that cannot list ids skip it.
   milliseconds reconcile_interval{6 * 3600 * 1000};
+  /// Several instances share the store (PostgreSQL): the pipeline — polls, the inbox, the profile book — runs on
+  /// the one instance holding the `pipeline` lease (renewed every lease_ttl/3, taken over by another instance
+  /// within lease_ttl when its holder dies), and its writes are fenced by the lease's token. Every instance takes
+  /// webhooks into the shared inbox and runs the writers (claims never hand one record to two of them).
+  bool cluster = false;
+  std::string instance;                ///< this instance's lease owner name (cluster)
+  milliseconds lease_ttl{15000};
+};
+
+/// This instance's part in a cluster, as `status` shows it.
+struct cluster_status {
+  bool enabled = false;
+  std::string instance;
+  bool leader = false;
+  std::int64_t token = 0;              ///< the pipeline lease's fencing token while leader
+  std::int64_t leaderships = 0;        ///< times this instance took the lease
 };
 
 /// One (connector, object) as `status` shows it.
@@ -160,6 +176,7 @@ class engine {
   std::optional<profile_report> profile_get(std::string_view query) const;
   profile::book_stats profile_stats() const;
   bool profiles_ready() const;
+  cluster_status cluster() const;
   /// Removes (or restores) one identity link, stores the decision and queues the writes it causes. Returns how
   /// many writes; errc::not_found when the record does not hold that identifier.
   boost::asio::awaitable<omnisync::result<std::size_t>> profile_split(profile::link_ref link, bool restore);

@@ -1,0 +1,285 @@
+// Several omnisyncd instances on one PostgreSQL store (issue #7), against omnisync-sim: exactly one instance runs
+// the pipeline (polls, inbox, profiles) under the `pipeline` lease; webhooks are taken by any instance and stored
+// in the shared inbox before the 2xx; kill -9 of the leader in the middle of a sync hands the lease to another
+// instance within the lease time and the final state equals a fault-free run (every record stored once, every
+// acknowledged webhook processed, writes landed); the same new person arriving by webhook at two instances at
+// once becomes one profile; a database restart in the middle of the run is survived.
+// One throw-away PostgreSQL cluster (tests/support/pg_cluster) for this process.
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+
+#include <array>
+#include <csignal>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "adapters/webhooks/webhook_verifiers.hpp"
+#include "tests/integration/pipeline/pipeline_support.hpp"
+#include "tests/integration/sim/sim_http.hpp"
+#include "tests/support/pg_cluster.hpp"
+#include "tests/support/process.hpp"
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+using omnisync::test::pg_cluster;
+using omnisync::test::sim::running_sim;
+using namespace omnisync::test::pipeline;
+
+namespace {
+
+const std::string hubspot_secret = "hs-webhook-secret-for-tests";
+
+/// One instance's config: its own HTTP port and name, the shared store, a 2 s pipeline lease.
+std::string instance_config(running_sim& sim, int port, const std::string& name) {
+  const std::string tls = "    tls: { ca_file: " + sim.ca_file() + " }\n";
+  const std::string p = std::to_string(port);
+  return "http:\n  listen: 127.0.0.1:" + p + "\n  public_url: http://127.0.0.1:" + p + "\n"
+         "daemon:\n  shutdown_timeout: 5s\n  log: { level: info }\n"
+         "store:\n  kind: postgres\n  dsn_file: pg.dsn\n  lease_ttl: 2s\n  instance: " + name + "\n"
+         "mappings_dir: " OMNISYNC_SOURCE_DIR "/config/mappings\n"
+         "connectors:\n"
+         "  hs:\n"
+         "    kind: hubspot\n"
+         "    base_url: " + sim.url("hubspot", "https") + "\n" + tls +
+         "    objects: [contacts]\n"
+         "    poll_interval: 300ms\n"
+         "    settle_lag: 0s\n"
+         "    auth: { private_app_token: pat-test-token }\n"
+         "    webhook: { client_secret: " + hubspot_secret + " }\n"
+         "    rate_limit: { per_10s: 100000, search_per_second: 1000 }\n"
+         "  zd:\n"
+         "    kind: zendesk\n"
+         "    base_url: " + sim.url("zendesk", "https") + "\n" + tls +
+         "    objects: [users]\n"
+         "    poll_interval: 300ms\n"
+         "    settle_lag: 0s\n"
+         "    auth: { email: ops@example.com, api_token: zd-test-token }\n"
+         "    sync: { job_poll_interval: 100ms }\n"
+         "    rate_limit: { per_minute: 100000, exports_per_minute: 100000, user_exports_per_minute: 100000 }\n";
+}
+
+struct instance {
+  daemon_run d;
+  std::string name;
+  bool alive = false;
+};
+
+/// Three instances of omnisyncd on one database.
+struct cluster_run {
+  pg_cluster& pg;
+  std::string dsn;
+  std::array<std::unique_ptr<instance>, 3> nodes;
+
+  cluster_run(pg_cluster& p, const std::string& db, running_sim& sim) : pg(p), dsn(p.create_database(db)) {
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      nodes[i] = std::make_unique<instance>();
+      auto& n = *nodes[i];
+      n.name = "node" + std::to_string(i + 1);
+      n.d.dir.write("pg.dsn", dsn + "\n");
+      n.d.dir.write("omnisync.yaml", instance_config(sim, free_port(), n.name));
+    }
+  }
+  void start_all() {
+    for (auto& n : nodes) {
+      n->d.start();
+      n->alive = true;
+    }
+  }
+  /// The instances that say they run the pipeline now.
+  std::vector<std::size_t> leaders() {
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      if (!nodes[i]->alive) continue;
+      auto st = nodes[i]->d.status();
+      if (st.contains("cluster") && st.at("cluster").at("leader").as_bool()) out.push_back(i);
+    }
+    return out;
+  }
+  std::size_t any_alive_other_than(std::size_t k) {
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      if (i != k && nodes[i]->alive) return i;
+    return k;
+  }
+  std::int64_t stored(const std::string& connector) {
+    return std::stoll(pg_cluster::scalar(dsn, "SELECT count(*) FROM records WHERE connector = '" + connector + "'"));
+  }
+  void kill(std::size_t i) {
+    nodes[i]->d.proc->signal(SIGKILL);
+    nodes[i]->d.proc->wait(10s);
+    nodes[i]->alive = false;
+  }
+};
+
+/// Posts a signed HubSpot v3 webhook delivery to one instance; the HTTP status.
+int post_hubspot(daemon_run& d, const std::string& body) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(d.port) + "/webhooks/hs";
+  const std::string ts = std::to_string(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  auto r = omnisync::test::sim::http(
+      "POST", url, body,
+      {"Content-Type: application/json",
+       "X-HubSpot-Signature-v3: " + omnisync::adapters::hubspot_signature_v3(hubspot_secret, "POST", url, body, ts),
+       "X-HubSpot-Request-Timestamp: " + ts});
+  return r.status;
+}
+
+std::string delivery(int event_id, const std::string& contact_id) {
+  return R"([{"eventId":)" + std::to_string(event_id) +
+         R"(,"subscriptionType":"contact.propertyChange","propertyName":"email","objectId":)" + contact_id +
+         R"(,"occurredAt":)" +
+         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count()) +
+         R"(,"portalId":62515,"appId":1,"attemptNumber":0}])";
+}
+
+bool users_hold(running_sim& sim, const std::string& text) {
+  return json::serialize(sim.admin("GET", "/admin/zendesk/users").json()).find(text) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("cluster: three instances on one PostgreSQL store — one pipeline, webhooks anywhere, kill -9 of the "
+          "leader hands over within the lease time, the final state is complete",
+          "[cluster][pg]") {
+  pg_cluster pg;
+  running_sim sim({"--size", "3000"});
+  lift_limits(sim);
+  cluster_run c(pg, "cluster_takeover", sim);
+  c.start_all();
+
+  // Exactly one instance runs the pipeline; status shows the lease and its holder on every instance.
+  REQUIRE(eventually([&] { return c.leaders().size() == 1; }, 20s));
+  const auto first = c.leaders().front();
+  {
+    auto st = c.nodes[c.any_alive_other_than(first)]->d.status();
+    INFO(json::serialize(st.at("cluster")));
+    CHECK_FALSE(st.at("cluster").at("leader").as_bool());
+    bool listed = false;
+    for (const auto& l : st.at("cluster").at("leases").as_array())
+      if (l.at("key").as_string() == "pipeline") listed = l.at("owner").as_string() == c.nodes[first]->name;
+    CHECK(listed);
+    CHECK(c.nodes[c.any_alive_other_than(first)]->d.ctl({"status"}).out.find("standby") != std::string::npos);
+  }
+
+  // Kill -9 of the leader in the middle of the initial sync (some records stored, not all).
+  const auto hs_total = sim_count(sim, "hubspot", "contacts");
+  const auto zd_total = sim_count(sim, "zendesk", "users");
+  REQUIRE(eventually([&] { return c.stored("hs") + c.stored("zd") > 0; }, 60s));
+  c.kill(first);
+  const auto at_kill = c.stored("hs") + c.stored("zd");
+  WARN("leader killed with " << at_kill << " of " << hs_total + zd_total << " records stored");
+  const auto killed_at = std::chrono::steady_clock::now();
+  REQUIRE(eventually([&] { return c.leaders().size() == 1; }, 15s));
+  const auto took_over_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed_at).count();
+  WARN("another instance took the pipeline over " << took_over_ms << " ms after the leader's kill -9 (lease 2 s)");
+  CHECK(took_over_ms <= 2000 + 2000);  // the lease time, plus the renewal period and status polling
+  const auto second = c.leaders().front();
+  CHECK(second != first);
+
+  // Webhooks delivered to the standby instance are stored before its 2xx and processed by the leader.
+  const auto standby = [&] {
+    for (std::size_t i = 0; i < c.nodes.size(); ++i)
+      if (i != second && c.nodes[i]->alive) return i;
+    return second;
+  }();
+  REQUIRE(standby != second);
+  sim.admin("PATCH", "/admin/hubspot/contacts/9", R"({"properties":{"email":"cluster.nine@example.com"}})");
+  CHECK(post_hubspot(c.nodes[standby]->d, delivery(900001, "9")) == 200);
+
+  // The final state equals a fault-free run: every record stored once, nothing left queued, the change written.
+  REQUIRE(eventually([&] {
+    return c.stored("hs") == hs_total && c.stored("zd") >= zd_total;
+  }, 120s));
+  const bool nine_arrived = eventually([&] { return users_hold(sim, "cluster.nine@example.com"); }, 120s);
+  INFO(json::serialize(c.nodes[second]->d.profile({"get", "hs:contacts:9"})));
+  INFO(json::serialize(c.nodes[second]->d.status()));
+  CHECK(nine_arrived);
+  REQUIRE(eventually([&] {
+    auto st = c.nodes[second]->d.status();
+    return st.at("store").at("inbox_depth").as_int64() == 0 && st.at("store").at("outbox_depth").as_int64() == 0;
+  }, 60s));
+  CHECK(std::stoll(pg_cluster::scalar(c.dsn, "SELECT count(*) FROM inbox WHERE dedupe_key LIKE '%900001%'")) <= 1);
+  CHECK(c.nodes[second]->d.status().at("store").at("dead_letters").as_int64() == 0);
+  // No record was created twice in Zendesk: one user per e-mail.
+  {
+    auto users = sim.admin("GET", "/admin/zendesk/users").json().as_array();
+    std::set<std::string> seen;
+    std::size_t dup = 0;
+    for (const auto& u : users) {
+      const auto* e = u.as_object().if_contains("email");
+      if (!e || !e->is_string()) continue;
+      std::string s(e->as_string());
+      for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (!seen.insert(s).second) ++dup;
+    }
+    CHECK(dup == 0);
+  }
+  for (auto& n : c.nodes)
+    if (n->alive) CHECK(n->d.stop() == 0);
+}
+
+TEST_CASE("cluster: the same new person arriving at two instances at once becomes one profile; a database restart "
+          "is survived",
+          "[cluster][pg]") {
+  pg_cluster pg;
+  running_sim sim({"--size", "0"});
+  lift_limits(sim);
+  cluster_run c(pg, "cluster_concurrent", sim);
+  c.start_all();
+  REQUIRE(eventually([&] { return c.leaders().size() == 1; }, 20s));
+  const auto leader = c.leaders().front();
+  REQUIRE(eventually([&] {
+    auto st = c.nodes[leader]->d.status();
+    return st.at("profiles").at("ready").as_bool();
+  }, 30s));
+
+  // Ann appears in HubSpot; the delivery reaches two instances at the same moment (a load balancer retrying).
+  const auto hs = sim.admin("POST", "/admin/hubspot/contacts",
+                            R"({"properties":{"firstname":"Ann","lastname":"Lee","email":"ann.lee@example.com"}})")
+                      .json();
+  const std::string id(hs.at("id").as_string());
+  std::vector<std::size_t> two;
+  for (std::size_t i = 0; i < c.nodes.size() && two.size() < 2; ++i) two.push_back(i);
+  int s1 = 0, s2 = 0;
+  {
+    std::thread a([&] { s1 = post_hubspot(c.nodes[two[0]]->d, delivery(700001, id)); });
+    std::thread b([&] { s2 = post_hubspot(c.nodes[two[1]]->d, delivery(700001, id)); });
+    a.join();
+    b.join();
+  }
+  CHECK(s1 == 200);
+  CHECK(s2 == 200);
+  // Stored once (the event id), one profile, one Zendesk user.
+  REQUIRE(eventually([&] { return users_hold(sim, "ann.lee@example.com"); }, 30s));
+  CHECK(std::stoll(pg_cluster::scalar(c.dsn, "SELECT count(*) FROM inbox WHERE connector = 'hs'")) == 1);
+  REQUIRE(eventually([&] {
+    auto p = c.nodes[leader]->d.profile({"get", "ann.lee@example.com"});
+    return !p.empty() && p.at("records").as_array().size() == 2;  // her HubSpot contact and the Zendesk user
+  }, 30s));
+  {
+    auto users = sim.admin("GET", "/admin/zendesk/users").json().as_array();
+    std::size_t anns = 0;
+    for (const auto& u : users)
+      if (const auto* e = u.as_object().if_contains("email"); e && e->is_string() && e->as_string() == "ann.lee@example.com")
+        ++anns;
+    CHECK(anns == 1);
+  }
+
+  // The database restarts in the middle of the run: the instances retry, a webhook taken after it is processed.
+  pg.restart();
+  sim.admin("PATCH", "/admin/hubspot/contacts/" + id, R"({"properties":{"email":"ann.lee.after@example.com"}})");
+  int status = 0;
+  REQUIRE(eventually([&] {
+    status = post_hubspot(c.nodes[c.any_alive_other_than(leader)]->d, delivery(700002, id));
+    return status == 200;
+  }, 30s));
+  CHECK(eventually([&] { return users_hold(sim, "ann.lee.after@example.com"); }, 60s));
+  CHECK(c.leaders().size() == 1);
+  for (auto& n : c.nodes)
+    if (n->alive) CHECK(n->d.stop() == 0);
+}
