@@ -39,22 +39,25 @@ CREATE TABLE records(
   PRIMARY KEY(connector, object, id)
 );
 
--- Kept by triggers so that status never counts a million rows.
+-- Kept by a trigger so that status never counts a million rows; the count of (connector, object) is the sum
+-- of its slots. Each session counts into its own slot (by backend pid): one row per (connector, object) would
+-- be locked by every insert until its transaction commits, making instances take turns and letting two groups
+-- that insert into two objects in opposite orders deadlock.
 CREATE TABLE record_counts(
   connector TEXT COLLATE "C" NOT NULL,
   object TEXT COLLATE "C" NOT NULL,
+  slot INTEGER NOT NULL,
   n BIGINT NOT NULL,
-  PRIMARY KEY(connector, object)
+  PRIMARY KEY(connector, object, slot)
 );
 
 CREATE FUNCTION omnisync_records_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    INSERT INTO record_counts(connector, object, n) VALUES(NEW.connector, NEW.object, 1)
-      ON CONFLICT(connector, object) DO UPDATE SET n = record_counts.n + 1;
-  ELSE
-    UPDATE record_counts SET n = n - 1 WHERE connector = OLD.connector AND object = OLD.object;
-  END IF;
+  INSERT INTO record_counts(connector, object, slot, n)
+    VALUES(CASE WHEN TG_OP = 'INSERT' THEN NEW.connector ELSE OLD.connector END,
+           CASE WHEN TG_OP = 'INSERT' THEN NEW.object ELSE OLD.object END,
+           pg_backend_pid() % 4096, CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END)
+    ON CONFLICT(connector, object, slot) DO UPDATE SET n = record_counts.n + excluded.n;
   RETURN NULL;
 END $$;
 

@@ -821,7 +821,7 @@ class pg_store final : public store {
       auto counts = c.exec(
           "SELECT coalesce(a.connector, b.connector), coalesce(a.object, b.object), coalesce(a.n, 0), "
           "coalesce(b.n, 0) FROM (SELECT connector, object, count(*) AS n FROM records GROUP BY 1, 2) a "
-          "FULL JOIN (SELECT connector, object, n FROM record_counts WHERE n <> 0) b "
+          "FULL JOIN (SELECT connector, object, sum(n) AS n FROM record_counts GROUP BY 1, 2 HAVING sum(n) <> 0) b "
           "ON a.connector = b.connector AND a.object = b.object WHERE a.n IS DISTINCT FROM b.n");
       for (int i = 0; i < counts.rows(); ++i)
         problem("record count of " + counts.text(i, 0) + "/" + counts.text(i, 1) + " is " + counts.text(i, 3) +

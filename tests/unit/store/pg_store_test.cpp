@@ -545,3 +545,59 @@ TEST_CASE("store (postgres): an append chosen as a deadlock victim runs again in
   for (const auto& it : items) keys.insert(it.event.dedupe_key);
   CHECK(keys == std::set<std::string>{"k0", "k1", "k2"});
 }
+
+TEST_CASE("store (postgres): two instances storing new records of the same objects at once do not take turns or deadlock",
+          "[store][pg][cluster][records]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto o = make_options(dir.path(), clock);
+  auto a = open_ok(o);
+  auto b = open_ok(o);
+  constexpr int per_instance = 200;
+  std::atomic<int> failed{0};
+  ok(a->meta_set("gate-a", "open"));
+  ok(a->meta_set("gate-b", "open"));
+  // Both instances' writers are held up by a row another session has locked, so that each queues one large
+  // group and the two groups then run at the same time.
+  raw_session other(o.dsn);
+  other.exec("BEGIN");
+  other.exec("UPDATE meta SET value = 'held' WHERE key IN ('gate-a', 'gate-b')");
+  // Each instance's group inserts into both objects, in opposite orders on the two instances.
+  auto store_all = [&](store& s, const std::string& tag, bool reverse) {
+    boost::asio::io_context io;
+    boost::asio::co_spawn(
+        io,
+        [&]() -> boost::asio::awaitable<void> {
+          auto r = co_await s.meta_set("gate-" + tag, tag);
+          if (!r) ++failed;
+        },
+        boost::asio::detached);
+    for (int k = 0; k < per_instance; ++k)
+      boost::asio::co_spawn(
+          io,
+          [&, k]() -> boost::asio::awaitable<void> {
+            const bool first = (k % 2 == 0) != reverse;
+            record_batch batch(first ? "sf" : "hs", first ? "Contact" : "contacts",
+                               {rec(tag + std::to_string(k), "{}")}, std::nullopt, std::nullopt);
+            auto r = co_await s.append_records(std::move(batch));
+            if (!r) ++failed;
+          },
+          boost::asio::detached);
+    io.run();
+  };
+  std::thread ta([&] { store_all(*a, "a", false); });
+  std::thread tb([&] { store_all(*b, "b", true); });
+  std::this_thread::sleep_for(300ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  other.exec("ROLLBACK");
+  ta.join();
+  tb.join();
+  const auto elapsed = std::chrono::steady_clock::now() - t0;
+  CHECK(failed == 0);
+  // No deadlock was waited out (deadlock_timeout is 1 s).
+  CHECK(elapsed < 1s);
+  auto counts = ok(a->get_counts());
+  CHECK(counts.records_per_connector.at("sf") == per_instance);
+  CHECK(counts.records_per_connector.at("hs") == per_instance);
+  CHECK(ok(b->integrity_check()) == "ok");
+}
