@@ -524,6 +524,13 @@ class hubspot_connector final : public connector {
         refetch.insert({object, primary.empty() ? id : primary});
         continue;
       }
+      // Omnisync's own write coming back (the origin tag HubSpot offers): a change made through the API by the
+      // same app these webhooks belong to (changeSource INTEGRATION, sourceId = appId) needs no read. Changes by
+      // anyone else — a user, an import, another integration — are read as usual.
+      if (rest::member_text(e, "changeSource") == "INTEGRATION") {
+        const std::string source = rest::member_text(e, "sourceId"), app = rest::member_text(e, "appId");
+        if (!source.empty() && source == app) continue;
+      }
       refetch.insert({object, id});
     }
     for (const auto& r : refetch)

@@ -374,6 +374,16 @@ TEST_CASE("HubSpot webhook events become refetches and deletions, malformed ones
     deleted.insert(r.record.id);
   }
   CHECK(deleted == std::set<std::string>{"13", "15", "16"});
+  // Origin tags: a change our own app made (sourceId = appId) is not read back; another app's or a user's is.
+  auto own = parse(R"([{"eventId":8,"subscriptionType":"contact.propertyChange","objectId":31,"appId":54321,
+      "changeSource":"INTEGRATION","sourceId":"54321","propertyName":"phone"},
+    {"eventId":9,"subscriptionType":"contact.propertyChange","objectId":32,"appId":54321,
+      "changeSource":"INTEGRATION","sourceId":"777","propertyName":"phone"},
+    {"eventId":10,"subscriptionType":"contact.propertyChange","objectId":33,"appId":54321,
+      "changeSource":"CRM_UI","propertyName":"phone"}])");
+  REQUIRE(own.has_value());
+  CHECK(std::set<std::pair<std::string, std::string>>(own->refetch.begin(), own->refetch.end()) ==
+        std::set<std::pair<std::string, std::string>>{{"contacts", "32"}, {"contacts", "33"}});
   for (const char* bad : {"not json", R"({"eventId":1})", "[]", R"([{"eventId":1,"objectId":3}])", R"([17])",
                           R"([{"subscriptionType":"contact.creation"}])"}) {
     auto r = parse(bad);
