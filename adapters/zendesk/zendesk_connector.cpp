@@ -784,9 +784,13 @@ class zendesk_connector final : public connector {
         const bool failed = (ok && ok->is_bool() && !ok->get_bool()) || rest::member_text(r, "status") == "Failed" ||
                             r.get_object().contains("error");
         if (failed) {
-          w.status = write_result::outcome::rejected;
           w.error = rest::member_text(r, "error");
           if (auto d = rest::member_text(r, "details"); !d.empty()) w.error += ": " + d;
+          // "External has already been taken": another user still holds this external id — during an initial
+          // sync, one whose profile was just merged or split and whose own update is queued behind this one.
+          // Worth a few retries (the engine dead-letters it after sync.max_write_attempts); other refusals are final.
+          w.status = w.error.find("already been taken") != std::string::npos ? write_result::outcome::retry
+                                                                             : write_result::outcome::rejected;
         } else {
           w.destination_id = rest::member_text(r, "id");
         }

@@ -1030,6 +1030,8 @@ struct engine::impl {
     const auto ttl = opt.lease_ttl;
     auto held_until = std::chrono::steady_clock::time_point{};
     for (;;) {
+      // Every instance keeps a lease of its own ("instance/<name>"): the lease list is the cluster's roster.
+      co_await db.lease("instance/" + opt.instance, opt.instance, ttl);
       const auto asked = std::chrono::steady_clock::now();
       auto g = co_await db.lease(std::string(pipeline_lease), opt.instance, ttl);
       if (g) {

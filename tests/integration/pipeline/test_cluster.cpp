@@ -41,6 +41,14 @@ std::string instance_config(running_sim& sim, int port, const std::string& name)
          "store:\n  kind: postgres\n  dsn_file: pg.dsn\n  lease_ttl: 2s\n  instance: " + name + "\n"
          "mappings_dir: " OMNISYNC_SOURCE_DIR "/config/mappings\n"
          "connectors:\n"
+         "  sf:\n"
+         "    kind: salesforce\n"
+         "    login_url: " + sim.url("salesforce", "https") + "\n" + tls +
+         "    objects: [Contact]\n"
+         "    poll_interval: 300ms\n"
+         "    settle_lag: 0s\n"
+         "    sync: { write: false }\n"
+         "    auth: { flow: client_credentials, client_id: test-client, client_secret: test-secret }\n"
          "  hs:\n"
          "    kind: hubspot\n"
          "    base_url: " + sim.url("hubspot", "https") + "\n" + tls +
@@ -159,19 +167,26 @@ TEST_CASE("cluster: three instances on one PostgreSQL store — one pipeline, we
     INFO(json::serialize(st.at("cluster")));
     CHECK_FALSE(st.at("cluster").at("leader").as_bool());
     bool listed = false;
-    for (const auto& l : st.at("cluster").at("leases").as_array())
+    std::set<std::string> roster;
+    for (const auto& l : st.at("cluster").at("leases").as_array()) {
       if (l.at("key").as_string() == "pipeline") listed = l.at("owner").as_string() == c.nodes[first]->name;
+      if (l.at("key").as_string().starts_with("instance/")) roster.insert(std::string(l.at("owner").as_string()));
+    }
     CHECK(listed);
+    CHECK(roster == std::set<std::string>{"node1", "node2", "node3"});  // every instance, each by its own lease
     CHECK(c.nodes[c.any_alive_other_than(first)]->d.ctl({"status"}).out.find("standby") != std::string::npos);
   }
 
-  // Kill -9 of the leader in the middle of the initial sync (some records stored, not all).
+  // Kill -9 of the leader — the holder of the pipeline lease, so of every poller, Salesforce's among them — in
+  // the middle of the initial sync (some records stored, not all).
+  const auto sf_total = sim_count(sim, "salesforce", "Contact");
   const auto hs_total = sim_count(sim, "hubspot", "contacts");
   const auto zd_total = sim_count(sim, "zendesk", "users");
-  REQUIRE(eventually([&] { return c.stored("hs") + c.stored("zd") > 0; }, 60s));
+  REQUIRE(sf_total > 0);
+  REQUIRE(eventually([&] { return c.stored("sf") + c.stored("hs") + c.stored("zd") > 0; }, 60s));
   c.kill(first);
-  const auto at_kill = c.stored("hs") + c.stored("zd");
-  WARN("leader killed with " << at_kill << " of " << hs_total + zd_total << " records stored");
+  const auto at_kill = c.stored("sf") + c.stored("hs") + c.stored("zd");
+  WARN("leader killed with " << at_kill << " of " << sf_total + hs_total + zd_total << " records stored");
   const auto killed_at = std::chrono::steady_clock::now();
   REQUIRE(eventually([&] { return c.leaders().size() == 1; }, 15s));
   const auto took_over_ms =
@@ -193,8 +208,8 @@ TEST_CASE("cluster: three instances on one PostgreSQL store — one pipeline, we
 
   // The final state equals a fault-free run: every record stored once, nothing left queued, the change written.
   REQUIRE(eventually([&] {
-    return c.stored("hs") == hs_total && c.stored("zd") >= zd_total;
-  }, 120s));
+    return c.stored("sf") == sf_total && c.stored("hs") == hs_total && c.stored("zd") >= zd_total;
+  }, 180s));
   const bool nine_arrived = eventually([&] { return users_hold(sim, "cluster.nine@example.com"); }, 120s);
   INFO(json::serialize(c.nodes[second]->d.profile({"get", "hs:contacts:9"})));
   INFO(json::serialize(c.nodes[second]->d.status()));
@@ -204,6 +219,7 @@ TEST_CASE("cluster: three instances on one PostgreSQL store — one pipeline, we
     return st.at("store").at("inbox_depth").as_int64() == 0 && st.at("store").at("outbox_depth").as_int64() == 0;
   }, 60s));
   CHECK(std::stoll(pg_cluster::scalar(c.dsn, "SELECT count(*) FROM inbox WHERE dedupe_key LIKE '%900001%'")) <= 1);
+  INFO(c.nodes[second]->d.ctl({"dlq", "list"}).out);
   CHECK(c.nodes[second]->d.status().at("store").at("dead_letters").as_int64() == 0);
   // No record was created twice in Zendesk: one user per e-mail.
   {
