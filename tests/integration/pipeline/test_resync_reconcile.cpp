@@ -233,9 +233,18 @@ TEST_CASE("resync and reconcile: HubSpot OAuth in omnisyncd, tokens expiring mid
     d.start();
     REQUIRE(eventually([&] { return d.records("hs") >= 300 && idle(d, "hs"); }, 60s));
     CHECK(calls_to(sim, "/oauth/v1/token") == 1);
-    // Every token expires now: the next poll gets a 401, refreshes once and carries on.
+    // Every token expires now: the next poll gets a 401, refreshes once and carries on. Polls are paused while the
+    // lifetime is 0 (a token issued in that window would be born expired and cost a second renewal).
+    REQUIRE(d.ctl({"pause", "hs"}).exit_code == 0);
+    REQUIRE(eventually([&] {
+      auto st = d.status();
+      for (const auto& o : d.connector(st, "hs").at("objects_status").as_array())
+        if (o.as_object().at("phase").as_string() != "paused") return false;
+      return true;
+    }, 20s));
     sim.admin("POST", "/admin/limits", R"({"service":"hubspot","token_lifetime_ms":0})");
     sim.admin("POST", "/admin/limits", R"({"service":"hubspot","token_lifetime_ms":1800000})");
+    REQUIRE(d.ctl({"resume", "hs"}).exit_code == 0);
     sim.admin("PATCH", "/admin/hubspot/contacts/9", R"({"properties":{"firstname":"AfterExpiry"}})");
     CHECK(eventually([&] {
       return property(stored_record(d, "hs", "contacts", "9"), "firstname") == "AfterExpiry";
