@@ -239,7 +239,7 @@ TEST_CASE("cluster: three instances on one PostgreSQL store — one pipeline, we
     if (n->alive) CHECK(n->d.stop() == 0);
 }
 
-TEST_CASE("cluster: the same new person arriving at two instances at once becomes one profile; a database restart "
+TEST_CASE("cluster: the same new person arriving at two instances at once becomes one profile, and a database restart "
           "is survived",
           "[cluster][pg]") {
   pg_cluster pg;

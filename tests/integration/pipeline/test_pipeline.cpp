@@ -141,7 +141,7 @@ TEST_CASE("pipeline: initial sync, batched propagation without ping-pong, a webh
     for (int i = 11; i <= 15; ++i)
       if (users.find("resync." + std::to_string(i) + "@example.com") == std::string::npos) return false;
     return true;
-  }, 60s));
+  }, 120s));  // a full resync of every contact runs meanwhile: generous on a loaded 2-core machine
 
   // A correctly signed delivery that cannot be read is answered 200 (or HubSpot would resend it forever),
   // quarantined as a dead letter with the reason, and the daemon carries on.

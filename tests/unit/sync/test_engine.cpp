@@ -302,7 +302,7 @@ TEST_CASE("engine: changes flow to the other systems in batches, rejected writes
   CHECK(store::wait(h.db->get_counts())->outbox_depth == 0);
 }
 
-TEST_CASE("engine: webhook events are parsed, fetched and stored; malformed ones are quarantined", "[engine]") {
+TEST_CASE("engine: webhook events are parsed, fetched and stored, and malformed ones are quarantined", "[engine]") {
   harness h;
   auto& hs = h.add("hs", "hubspot", "contacts");
   hs.page_size = 0;  // polls bring nothing: only the webhook path stores
