@@ -23,6 +23,7 @@ namespace {
 using detail::deliver;
 using detail::isolation;
 using detail::job;
+using detail::job_thread;
 using detail::store_logger;
 using detail::submit;
 using error_code = boost::system::error_code;
@@ -69,62 +70,18 @@ class pg_worker {
 
   pg_worker(std::string name, std::unique_ptr<connection> c, mode m, std::size_t max_group,
             std::atomic<std::uint64_t>* commits)
-      : name_(std::move(name)), c_(std::move(c)), mode_(m), max_group_(max_group ? max_group : 1), commits_(commits) {
-    thread_ = std::thread([this] {
-      pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
-      loop();
-    });
-  }
+      : name_(name), c_(std::move(c)), mode_(m), commits_(commits),
+        thread_(std::move(name), max_group, [this](batch& b) {
+          if (mode_ == mode::group)
+            run_group(b);
+          else
+            run_single(b);
+        }) {}
 
-  ~pg_worker() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
-  void push(std::unique_ptr<job<connection>> j) {
-    bool wake = false;
-    {
-      std::lock_guard lock(mutex_);
-      if (!stopping_) {
-        wake = queue_.empty() && idle_;
-        queue_.push_back(std::move(j));
-        j = nullptr;
-      }
-    }
-    if (j) {
-      j->complete(omnisync::make_error_code(omnisync::errc::cancelled));
-      return;
-    }
-    if (wake) cv_.notify_one();
-  }
+  void push(std::unique_ptr<job<connection>> j) { thread_.push(std::move(j)); }
 
  private:
-  using batch = std::vector<std::unique_ptr<job<connection>>>;
-
-  void loop() {
-    batch b;
-    for (;;) {
-      {
-        std::unique_lock lock(mutex_);
-        idle_ = true;
-        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-        idle_ = false;
-        if (queue_.empty()) return;  // stopping, and everything queued has run
-        while (!queue_.empty() && b.size() < max_group_) {
-          b.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-      }
-      if (mode_ == mode::group)
-        run_group(b);
-      else
-        run_single(b);
-    }
-  }
+  using batch = job_thread<connection>::batch;
 
   /// Reconnects a broken connection; false (and `ec` set) when the server is still unreachable. While it is,
   /// a new attempt is made at most every `reconnect_pause`: operations in between fail at once with retry
@@ -268,14 +225,8 @@ class pg_worker {
   int failed_attempts_ = 0;                               // reconnects failed in a row (this outage)
   std::chrono::steady_clock::time_point last_attempt_{};
   mode mode_;
-  std::size_t max_group_;
   std::atomic<std::uint64_t>* commits_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<job<connection>>> queue_;
-  bool stopping_ = false;
-  bool idle_ = false;
-  std::thread thread_;
+  job_thread<connection> thread_;  // last: its thread runs the batches, which use the members above
 };
 
 // ---- the store ---------------------------------------------------------------------------------------------

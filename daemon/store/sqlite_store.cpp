@@ -34,6 +34,7 @@ using error_code = boost::system::error_code;
 using detail::deliver;
 using detail::isolation;
 using detail::job;
+using detail::job_thread;
 using detail::job_impl;
 using detail::submit;
 
@@ -167,67 +168,23 @@ class worker {
   using context_type = Ctx;
 
   worker(std::string name, std::unique_ptr<Ctx> ctx, std::size_t max_group, std::atomic<std::uint64_t>* commits)
-      : name_(std::move(name)), ctx_(std::move(ctx)), max_group_(max_group ? max_group : 1), commits_(commits) {
-    thread_ = std::thread([this] {
-      pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());  // visible in top -H, gdb, perf
-      loop();
-    });
-  }
+      : ctx_(std::move(ctx)), commits_(commits),
+        thread_(std::move(name), max_group, [this](batch& b) { run_batch(b); }) {}
 
-  ~worker() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
-  void push(std::unique_ptr<job<Ctx>> j) {
-    bool wake = false;
-    {
-      std::lock_guard lock(mutex_);
-      if (!stopping_) {
-        // Only a worker waiting on an empty queue needs the notification (a futex call): one that is busy
-        // takes the whole queue when its current group is done.
-        wake = queue_.empty() && idle_;
-        queue_.push_back(std::move(j));
-        j = nullptr;
-      }
-    }
-    if (j) {
-      j->complete(omnisync::make_error_code(omnisync::errc::cancelled));
-      return;
-    }
-    if (wake) cv_.notify_one();
-  }
+  void push(std::unique_ptr<job<Ctx>> j) { thread_.push(std::move(j)); }
 
  private:
-  using batch = std::vector<std::unique_ptr<job<Ctx>>>;
+  using batch = typename job_thread<Ctx>::batch;
 
-  void loop() {
-    batch b;
-    for (;;) {
-      {
-        std::unique_lock lock(mutex_);
-        idle_ = true;
-        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-        idle_ = false;
-        if (queue_.empty()) return;  // stopping, and everything queued has run
-        while (!queue_.empty() && b.size() < max_group_) {
-          b.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
+  void run_batch(batch& b) {
+    if constexpr (std::is_same_v<Ctx, connection>) {
+      run_group(b);
+    } else {
+      for (auto& j : b) {
+        j->run(*ctx_);
+        j->complete({});
       }
-      if constexpr (std::is_same_v<Ctx, connection>) {
-        run_group(b);
-      } else {
-        for (auto& j : b) {
-          j->run(*ctx_);
-          j->complete({});
-        }
-        b.clear();
-      }
+      b.clear();
     }
   }
 
@@ -294,16 +251,9 @@ class worker {
     deliver(done);
   }
 
-  std::string name_;
   std::unique_ptr<Ctx> ctx_;
-  std::size_t max_group_;
   std::atomic<std::uint64_t>* commits_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<job<Ctx>>> queue_;
-  bool stopping_ = false;
-  bool idle_ = false;
-  std::thread thread_;
+  job_thread<Ctx> thread_;  // last: its thread runs run_batch, which uses the members above
 };
 
 /// A read transaction on a reader connection, so multi-statement reads see one snapshot.

@@ -69,21 +69,6 @@ std::string merge_json(const std::string& base, const std::string& patch) {
   return json::serialize(b);
 }
 
-/// Whether two JSON values agree on what both say: objects compare their common members (recursively), other
-/// values compare equal. A record read back agrees with what we wrote when every field both have is the same —
-/// fields we wrote that the vendor does not return, or that its inbound mapping does not read, do not count.
-bool agrees_value(const json::value& a, const json::value& b) {
-  if (a.is_object() && b.is_object()) {
-    for (const auto& kv : a.as_object()) {
-      const auto* other = b.as_object().if_contains(kv.key());
-      if (other && !agrees_value(kv.value(), *other)) return false;
-    }
-    return true;
-  }
-  if (a.is_number() && b.is_number()) return a.to_number<double>() == b.to_number<double>();
-  return a == b;
-}
-
 /// The lease whose holder runs the pipeline in a cluster (engine_options::cluster).
 constexpr std::string_view pipeline_lease = "pipeline";
 
@@ -235,7 +220,8 @@ bool agrees(const std::string& written, const std::string& read_back) {
   boost::system::error_code e1, e2;
   auto a = json::parse(written, e1);
   auto b = json::parse(read_back, e2);
-  return !e1 && !e2 && agrees_value(a, b);
+  std::string field;
+  return !e1 && !e2 && compare_value(a, b, field) != agreement::differs;  // fields not read back do not count
 }
 
 // ---- state -----------------------------------------------------------------------------------------------------

@@ -435,7 +435,7 @@ TEST_CASE("store (postgres): a page of records is pipelined, in order, and a bad
 
   // Refused by the server in the middle of the second chunk (not UTF-8), and before sending (a NUL byte): the
   // page, its cursor and the records before the bad one are not stored, and the session goes on working.
-  for (const std::string bad : {std::string("\xff\xfe"), std::string("a\0b", 3)}) {
+  for (const std::string& bad : {std::string("\xff\xfe"), std::string("a\0b", 3)}) {
     std::vector<source_record> next;
     for (int i = 0; i < 400; ++i) next.push_back(rec("n" + std::to_string(i), "{}", 100));
     next[300].payload = bad;
