@@ -1,6 +1,7 @@
 -- wrk script: POSTs pre-signed HubSpot v3 webhook deliveries, a different event each time.
--- The requests file (made by webhook_ingest_bench.sh) has one "signature<TAB>timestamp<TAB>body" per line; each
--- wrk thread takes its own share of the lines so no event id is sent twice.
+-- webhook_ingest_bench.sh writes finished HTTP requests, each after its length in 8 digits, one file per wrk
+-- thread (<prefix>.0, <prefix>.1, ...), so no event id is sent by two threads. Each thread reads its file as it
+-- sends: wrk runs the next thread's setup while the first one already sends, so setup does nothing but open.
 local threads = {}
 
 function setup(thread)
@@ -9,26 +10,14 @@ function setup(thread)
 end
 
 function init(args)
-  local file = args[1]
-  local nthreads = tonumber(args[2])
-  requests = {}
-  local i = 0
-  for line in io.lines(file) do
-    if i % nthreads == index then
-      local sig, ts, body = line:match("^([^\t]+)\t([^\t]+)\t(.*)$")
-      requests[#requests + 1] = wrk.format("POST", wrk.path, {
-        ["Content-Type"] = "application/json",
-        ["X-HubSpot-Signature-v3"] = sig,
-        ["X-HubSpot-Request-Timestamp"] = ts,
-      }, body)
-    end
-    i = i + 1
-  end
-  n = 0
+  file = assert(io.open(args[1] .. "." .. index, "rb"))
 end
 
 function request()
-  n = n + 1
-  if n > #requests then n = 1 end  -- wrapped around: repeats are duplicates (acknowledged, stored once)
-  return requests[n]
+  local len = file:read(8)
+  if not len then  -- wrapped around: repeats are duplicates (acknowledged, stored once)
+    file:seek("set", 0)
+    len = file:read(8)
+  end
+  return file:read(tonumber(len))
 end

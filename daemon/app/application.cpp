@@ -90,7 +90,6 @@ bool connectors_differ(const config::daemon_config& a, const config::daemon_conf
   return false;
 }
 
-std::int64_t epoch_ms(store::timestamp t) { return t.time_since_epoch().count(); }
 
 std::string iso_text(store::timestamp t) {
   if (t == store::timestamp{}) return {};
@@ -355,6 +354,15 @@ struct application::impl {
       s["inbox_db_bytes"] = k.inbox_db_bytes;
     } else {
       s["error"] = counts.error().message();
+    }
+    {
+      // Commit counters: how well group commit groups, and whether WAL checkpoints keep off the commit path.
+      const auto cs = db->stats();
+      s["commits"] = json::object{{"state", cs.state_commits},
+                                  {"inbox", cs.inbox_commits},
+                                  {"inbox_appends", cs.inbox_appends},
+                                  {"inbox_checkpoints", cs.inbox_checkpoints},
+                                  {"inbox_commit_checkpoints", cs.inbox_commit_checkpoints}};
     }
     st["store"] = std::move(s);
     if (engine && engine->cluster().enabled) {

@@ -531,6 +531,9 @@ asio::awaitable<void> listener::impl::accept_loop() {
       continue;
     }
     boost::system::error_code rec;
+    // Answers are written whole in one call; without TCP_NODELAY a small answer can wait for the peer's delayed
+    // ACK of the previous one (Nagle), tens of milliseconds on a keep-alive connection.
+    sock.set_option(tcp::no_delay(true), rec);
     auto remote_ep = sock.remote_endpoint(rec);
     std::string remote = rec ? std::string("unknown") : remote_ep.address().to_string();
     if (self->active.load() >= self->opts.max_connections) {
