@@ -129,7 +129,8 @@ TEST_CASE("pipeline: initial sync, batched propagation without ping-pong, a webh
     auto users = sim.admin("GET", "/admin/zendesk/users").json();
     return json::serialize(users).find("person7.changed@example.com") != std::string::npos;
   }, 30s));
-  CHECK(d.connector(d.status(), "hs").at("events_in").as_int64() >= 1);
+  // The resumed poll may carry the change to Zendesk first; the stored event is processed all the same.
+  CHECK(eventually([&] { return d.connector(d.status(), "hs").at("events_in").as_int64() >= 1; }, 10s));
 
   // A resync while webhooks keep arriving: every change still lands, once.
   REQUIRE(d.ctl({"resync", "hs", "contacts"}).exit_code == 0);
