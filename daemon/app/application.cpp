@@ -425,8 +425,25 @@ struct application::impl {
 
   /// resync: args {connector, object?, full?, since?, id?, email?, fields?, follow?}. With follow, progress events
   /// every 250 ms until every covered object finished, then the summary; without, the objects it started.
+  /// In a cluster, resyncs and profiles live with the pipeline, on the holder of its lease only. On a standby
+  /// instance this is the answer to such a command, naming the instance to send it to; nullopt elsewhere.
+  asio::awaitable<std::optional<control::reply>> standby_refusal(std::string what) {
+    if (!engine) co_return std::nullopt;
+    const auto cl = engine->cluster();
+    if (!cl.enabled || cl.leader) co_return std::nullopt;
+    std::string holder;
+    if (auto ls = co_await db->lease_list())
+      for (const auto& l : *ls)
+        if (l.key == "pipeline" && l.expires_at > std::chrono::system_clock::now()) holder = l.owner;
+    std::string where = "no instance holds the pipeline lease right now (a take-over is under way); try again shortly";
+    if (!holder.empty()) where = "the pipeline runs on instance \"" + holder + "\": send the command to that instance";
+    co_return control::reply::failure("standby", "instance \"" + cl.instance + "\" stands by (webhooks and writes); " +
+                                                     what + " run with the pipeline — " + where);
+  }
+
   asio::awaitable<control::reply> cmd_resync(json::object args, control::event_sink& events) {
     if (!engine) co_return control::reply::failure("unavailable", "the sync engine is not running");
+    if (auto refused = co_await standby_refusal("resyncs")) co_return std::move(*refused);
     sync::resync_request req;
     auto str = [&](const char* k) -> std::string {
       auto* v = args.if_contains(k);
@@ -660,6 +677,7 @@ struct application::impl {
   /// profile: args {action: get|explain|split|restore|resync, query, attribute, record, value}.
   asio::awaitable<control::reply> cmd_profile(json::object args) {
     if (!engine) co_return control::reply::failure("unavailable", "the sync engine is not running");
+    if (auto refused = co_await standby_refusal("profiles")) co_return std::move(*refused);
     auto str = [&](const char* k) -> std::string {
       auto* v = args.if_contains(k);
       return v && v->is_string() ? std::string(v->as_string()) : std::string();

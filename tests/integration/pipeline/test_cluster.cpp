@@ -175,6 +175,18 @@ TEST_CASE("cluster: three instances on one PostgreSQL store — one pipeline, we
     CHECK(listed);
     CHECK(roster == std::set<std::string>{"node1", "node2", "node3"});  // every instance, each by its own lease
     CHECK(c.nodes[c.any_alive_other_than(first)]->d.ctl({"status"}).out.find("standby") != std::string::npos);
+    // Commands that need the pipeline are refused by a standby, naming the instance that runs it.
+    auto& standby_d = c.nodes[c.any_alive_other_than(first)]->d;
+    const std::string there = "runs on instance \"" + c.nodes[first]->name + "\"";
+    auto r = standby_d.ctl({"resync", "hs"});
+    INFO(r.out + r.err);
+    CHECK(r.exit_code != 0);
+    CHECK((r.out + r.err).find(there) != std::string::npos);
+    auto p = standby_d.ctl({"profile", "get", "ann.lee@example.com"});
+    INFO(p.out + p.err);
+    CHECK(p.exit_code != 0);
+    CHECK((p.out + p.err).find(there) != std::string::npos);
+    CHECK(c.nodes[first]->d.ctl({"resync", "hs"}).exit_code == 0);  // the leader takes it
   }
 
   // Kill -9 of the leader — the holder of the pipeline lease, so of every poller, Salesforce's among them — in
