@@ -1,7 +1,8 @@
 #pragma once
 // What the end-to-end tests share: a daemon run (omnisyncd with a config in a temp dir, steered by omnisyncctl),
-// a free port, the simulator's limits lifted for fast polling, waiting for a condition, and the simulator's call
-// counts. Header-only; each test file writes its own config.
+// a free port, the pieces of a test config (the daemon's part, one block per simulated vendor), signed HubSpot
+// webhook deliveries, the simulator's limits lifted for fast polling, waiting for a condition, and the
+// simulator's call counts. Header-only; each test file puts its config together from these pieces.
 #include <catch2/catch.hpp>
 
 #include <boost/json.hpp>
@@ -19,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "adapters/webhooks/webhook_verifiers.hpp"
 #include "tests/integration/sim/sim_http.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -41,6 +43,75 @@ inline int free_port() {
   ::close(fd);
   return ntohs(a.sin_port);
 }
+
+// ---- config pieces ----------------------------------------------------------------------------------------
+
+/// The top of a test config: the HTTP listener on 127.0.0.1:`port` (its public URL the same: HubSpot signs the
+/// URL it calls), a short shutdown, `log_level`, the project's mappings; `top` is added at the top level
+/// (store:, identity:, ...). The connector blocks below follow under "connectors:".
+inline std::string daemon_config(int port, const std::string& top = "", const std::string& log_level = "info") {
+  const std::string p = std::to_string(port);
+  return "http:\n"
+         "  listen: 127.0.0.1:" + p + "\n"
+         "  public_url: http://127.0.0.1:" + p + "\n"
+         "daemon:\n"
+         "  shutdown_timeout: 5s\n"
+         "  log: { level: " + log_level + " }\n"
+         "mappings_dir: " OMNISYNC_SOURCE_DIR "/config/mappings\n" + top +
+         "connectors:\n";
+}
+
+/// What every simulated connector has: its URL key and URL over HTTPS with the simulator's CA trusted, the
+/// objects, a 300 ms poll and no settle lag (the simulator's clock is exact).
+inline std::string connector_head(sim::running_sim& sim, const std::string& name, const std::string& kind,
+                                  const std::string& url_key, const std::string& objects) {
+  return "  " + name + ":\n"
+         "    kind: " + kind + "\n"
+         "    " + url_key + ": " + sim.url(kind, "https") + "\n"
+         "    tls: { ca_file: " + sim.ca_file() + " }\n"
+         "    objects: [" + objects + "]\n"
+         "    poll_interval: 300ms\n"
+         "    settle_lag: 0s\n";
+}
+
+/// Connector `sf`: client-credentials login to the simulator; `extra`: further lines of the block.
+inline std::string salesforce_block(sim::running_sim& sim, const std::string& objects = "Contact",
+                                    const std::string& extra = "") {
+  return connector_head(sim, "sf", "salesforce", "login_url", objects) +
+         "    auth: { flow: client_credentials, client_id: test-client, client_secret: test-secret }\n" + extra;
+}
+
+/// Connector `hs`: a private app token (or `auth`), HubSpot's limits lifted for 300 ms polls.
+inline std::string hubspot_block(sim::running_sim& sim, const std::string& objects = "contacts",
+                                 const std::string& extra = "",
+                                 const std::string& auth = "{ private_app_token: pat-test-token }") {
+  return connector_head(sim, "hs", "hubspot", "base_url", objects) + "    auth: " + auth + "\n" +
+         "    rate_limit: { per_10s: 100000, search_per_second: 1000 }\n" + extra;
+}
+
+/// Connector `zd`: an API token, Zendesk's limits lifted for 300 ms polls.
+inline std::string zendesk_block(sim::running_sim& sim, const std::string& objects = "users",
+                                 const std::string& extra = "") {
+  return connector_head(sim, "zd", "zendesk", "base_url", objects) +
+         "    auth: { email: ops@example.com, api_token: zd-test-token }\n"
+         "    rate_limit: { per_minute: 100000, exports_per_minute: 100000, user_exports_per_minute: 100000 }\n" +
+         extra;
+}
+
+/// Posts `body` to the daemon listening on `port` as HubSpot delivers webhooks to connector `hs`, signed with v3
+/// (HMAC-SHA256 over method, URL, body and timestamp) by `secret`; the HTTP status.
+inline int post_signed_hubspot(int port, const std::string& secret, const std::string& body) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/webhooks/hs";
+  const std::string ts = std::to_string(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  auto r = sim::http("POST", url, body,
+                     {"Content-Type: application/json",
+                      "X-HubSpot-Signature-v3: " + adapters::hubspot_signature_v3(secret, "POST", url, body, ts),
+                      "X-HubSpot-Request-Timestamp: " + ts});
+  return r.status;
+}
+
+// ---- the simulator -----------------------------------------------------------------------------------------
 
 /// Tests poll every 300 ms: lift the vendors' per-minute limits in the simulator and in the connectors.
 inline void lift_limits(sim::running_sim& sim) {

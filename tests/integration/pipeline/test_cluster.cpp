@@ -34,39 +34,10 @@ const std::string hubspot_secret = "hs-webhook-secret-for-tests";
 
 /// One instance's config: its own HTTP port and name, the shared store, a 2 s pipeline lease.
 std::string instance_config(running_sim& sim, int port, const std::string& name) {
-  const std::string tls = "    tls: { ca_file: " + sim.ca_file() + " }\n";
-  const std::string p = std::to_string(port);
-  return "http:\n  listen: 127.0.0.1:" + p + "\n  public_url: http://127.0.0.1:" + p + "\n"
-         "daemon:\n  shutdown_timeout: 5s\n  log: { level: info }\n"
-         "store:\n  kind: postgres\n  dsn_file: pg.dsn\n  lease_ttl: 2s\n  instance: " + name + "\n"
-         "mappings_dir: " OMNISYNC_SOURCE_DIR "/config/mappings\n"
-         "connectors:\n"
-         "  sf:\n"
-         "    kind: salesforce\n"
-         "    login_url: " + sim.url("salesforce", "https") + "\n" + tls +
-         "    objects: [Contact]\n"
-         "    poll_interval: 300ms\n"
-         "    settle_lag: 0s\n"
-         "    sync: { write: false }\n"
-         "    auth: { flow: client_credentials, client_id: test-client, client_secret: test-secret }\n"
-         "  hs:\n"
-         "    kind: hubspot\n"
-         "    base_url: " + sim.url("hubspot", "https") + "\n" + tls +
-         "    objects: [contacts]\n"
-         "    poll_interval: 300ms\n"
-         "    settle_lag: 0s\n"
-         "    auth: { private_app_token: pat-test-token }\n"
-         "    webhook: { client_secret: " + hubspot_secret + " }\n"
-         "    rate_limit: { per_10s: 100000, search_per_second: 1000 }\n"
-         "  zd:\n"
-         "    kind: zendesk\n"
-         "    base_url: " + sim.url("zendesk", "https") + "\n" + tls +
-         "    objects: [users]\n"
-         "    poll_interval: 300ms\n"
-         "    settle_lag: 0s\n"
-         "    auth: { email: ops@example.com, api_token: zd-test-token }\n"
-         "    sync: { job_poll_interval: 100ms }\n"
-         "    rate_limit: { per_minute: 100000, exports_per_minute: 100000, user_exports_per_minute: 100000 }\n";
+  return daemon_config(port, "store:\n  kind: postgres\n  dsn_file: pg.dsn\n  lease_ttl: 2s\n  instance: " + name + "\n") +
+         salesforce_block(sim, "Contact", "    sync: { write: false }\n") +
+         hubspot_block(sim, "contacts", "    webhook: { client_secret: " + hubspot_secret + " }\n") +
+         zendesk_block(sim, "users", "    sync: { job_poll_interval: 100ms }\n");
 }
 
 struct instance {
@@ -122,17 +93,7 @@ struct cluster_run {
 };
 
 /// Posts a signed HubSpot v3 webhook delivery to one instance; the HTTP status.
-int post_hubspot(daemon_run& d, const std::string& body) {
-  const std::string url = "http://127.0.0.1:" + std::to_string(d.port) + "/webhooks/hs";
-  const std::string ts = std::to_string(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-  auto r = omnisync::test::sim::http(
-      "POST", url, body,
-      {"Content-Type: application/json",
-       "X-HubSpot-Signature-v3: " + omnisync::adapters::hubspot_signature_v3(hubspot_secret, "POST", url, body, ts),
-       "X-HubSpot-Request-Timestamp: " + ts});
-  return r.status;
-}
+int post_hubspot(daemon_run& d, const std::string& body) { return post_signed_hubspot(d.port, hubspot_secret, body); }
 
 std::string delivery(int event_id, const std::string& contact_id) {
   return R"([{"eventId":)" + std::to_string(event_id) +

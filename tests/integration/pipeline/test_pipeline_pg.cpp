@@ -23,31 +23,6 @@ using omnisync::test::temp_dir;
 using omnisync::test::sim::running_sim;
 using namespace omnisync::test::pipeline;
 
-namespace {
-
-std::string connectors(running_sim& sim) {
-  const std::string tls = "    tls: { ca_file: " + sim.ca_file() + " }\n";
-  return "connectors:\n"
-         "  hs:\n"
-         "    kind: hubspot\n"
-         "    base_url: " + sim.url("hubspot", "https") + "\n" + tls +
-         "    objects: [contacts]\n"
-         "    poll_interval: 300ms\n"
-         "    settle_lag: 0s\n"
-         "    auth: { private_app_token: pat-test-token }\n"
-         "    rate_limit: { per_10s: 100000, search_per_second: 1000 }\n"
-         "  zd:\n"
-         "    kind: zendesk\n"
-         "    base_url: " + sim.url("zendesk", "https") + "\n" + tls +
-         "    objects: [users]\n"
-         "    poll_interval: 300ms\n"
-         "    settle_lag: 0s\n"
-         "    auth: { email: ops@example.com, api_token: zd-test-token }\n"
-         "    rate_limit: { per_minute: 100000, exports_per_minute: 100000, user_exports_per_minute: 100000 }\n";
-}
-
-}  // namespace
-
 TEST_CASE("pipeline on postgres: store.kind postgres without a DSN is a config error at its location",
           "[pipeline][pg]") {
   temp_dir d;
@@ -76,12 +51,8 @@ TEST_CASE("pipeline on postgres: records arrive in PostgreSQL and writes land in
   lift_limits(sim);
   daemon_run d;
   d.dir.write("pg.dsn", dsn + "\n");
-  const std::string port = std::to_string(free_port());
-  d.dir.write("omnisync.yaml", "http:\n  listen: 127.0.0.1:" + port + "\n  public_url: http://127.0.0.1:" + port +
-                                   "\ndaemon:\n  shutdown_timeout: 5s\n  log: { level: info }\n"
-                                   "store:\n  kind: postgres\n  dsn_file: pg.dsn\n"
-                                   "mappings_dir: " OMNISYNC_SOURCE_DIR "/config/mappings\n" +
-                                   connectors(sim));
+  d.dir.write("omnisync.yaml", daemon_config(free_port(), "store:\n  kind: postgres\n  dsn_file: pg.dsn\n") +
+                                   hubspot_block(sim) + zendesk_block(sim));
   d.start();
   auto st = d.status();
   CHECK(st.at("store").at("kind").as_string() == "postgres");

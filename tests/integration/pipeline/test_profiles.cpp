@@ -43,41 +43,11 @@ namespace {
 /// `top` is added at the top level (identity:, survivorship:, ...).
 std::string config_text(running_sim& sim, const std::string& top = "", const std::string& hs_sync = "",
                         const std::string& zd_sync = "") {
-  const std::string tls = "    tls: { ca_file: " + sim.ca_file() + " }\n";
-  const std::string port = std::to_string(free_port());
-  return "http:\n"
-         "  listen: 127.0.0.1:" + port + "\n"
-         "  public_url: http://127.0.0.1:" + port + "\n"
-         "daemon:\n"
-         "  shutdown_timeout: 5s\n"
-         "  log: { level: " + std::string(std::getenv("OMNISYNC_TEST_DUMP_LOG") ? "debug" : "info") + " }\n"
-         "mappings_dir: " OMNISYNC_SOURCE_DIR "/config/mappings\n" + top +
-         "connectors:\n"
-         "  sf:\n"
-         "    kind: salesforce\n"
-         "    login_url: " + sim.url("salesforce", "https") + "\n" + tls +
-         "    objects: [Contact, Opportunity, Case]\n"
-         "    poll_interval: 300ms\n"
-         "    settle_lag: 0s\n"
-         "    auth: { flow: client_credentials, client_id: test-client, client_secret: test-secret }\n"
-         "  hs:\n"
-         "    kind: hubspot\n"
-         "    base_url: " + sim.url("hubspot", "https") + "\n" + tls +
-         "    objects: [contacts, deals]\n"
-         "    poll_interval: 300ms\n"
-         "    settle_lag: 0s\n"
-         "    auth: { private_app_token: pat-test-token }\n"
-         "    rate_limit: { per_10s: 100000, search_per_second: 1000 }\n" +
-         (hs_sync.empty() ? std::string() : "    sync: { " + hs_sync + " }\n") +
-         "  zd:\n"
-         "    kind: zendesk\n"
-         "    base_url: " + sim.url("zendesk", "https") + "\n" + tls +
-         "    objects: [users, tickets, satisfaction_ratings]\n"
-         "    poll_interval: 300ms\n"
-         "    settle_lag: 0s\n"
-         "    auth: { email: ops@example.com, api_token: zd-test-token }\n"
-         "    sync: { job_poll_interval: 100ms" + (zd_sync.empty() ? std::string() : ", " + zd_sync) + " }\n"
-         "    rate_limit: { per_minute: 100000, exports_per_minute: 100000, user_exports_per_minute: 100000 }\n";
+  return daemon_config(free_port(), top, std::getenv("OMNISYNC_TEST_DUMP_LOG") ? "debug" : "info") +
+         salesforce_block(sim, "Contact, Opportunity, Case") +
+         hubspot_block(sim, "contacts, deals", hs_sync.empty() ? std::string() : "    sync: { " + hs_sync + " }\n") +
+         zendesk_block(sim, "users, tickets, satisfaction_ratings",
+                       "    sync: { job_poll_interval: 100ms" + (zd_sync.empty() ? std::string() : ", " + zd_sync) + " }\n");
 }
 
 /// Every write call to the three systems (Salesforce sObject Collections, HubSpot batches, Zendesk bulk users).

@@ -13,43 +13,6 @@ using namespace omnisync::test::pipeline;
 
 namespace {
 
-std::string base_config(const std::string& connectors) {
-  const std::string port = std::to_string(free_port());
-  return "http:\n"
-         "  listen: 127.0.0.1:" + port + "\n"
-         "  public_url: http://127.0.0.1:" + port + "\n"
-         "daemon:\n"
-         "  shutdown_timeout: 5s\n"
-         "  log: { level: info }\n"
-         "mappings_dir: " OMNISYNC_SOURCE_DIR "/config/mappings\n"
-         "connectors:\n" + connectors;
-}
-
-std::string zendesk_connector(running_sim& sim, const std::string& extra = "") {
-  return "  zd:\n"
-         "    kind: zendesk\n"
-         "    base_url: " + sim.url("zendesk", "https") + "\n"
-         "    tls: { ca_file: " + sim.ca_file() + " }\n"
-         "    objects: [users]\n"
-         "    poll_interval: 300ms\n"
-         "    settle_lag: 0s\n"
-         "    auth: { email: ops@example.com, api_token: zd-test-token }\n"
-         "    rate_limit: { per_minute: 100000, exports_per_minute: 100000, user_exports_per_minute: 100000 }\n" + extra;
-}
-
-std::string hubspot_connector(running_sim& sim,
-                              const std::string& auth = "{ private_app_token: pat-test-token }") {
-  return "  hs:\n"
-         "    kind: hubspot\n"
-         "    base_url: " + sim.url("hubspot", "https") + "\n"
-         "    tls: { ca_file: " + sim.ca_file() + " }\n"
-         "    objects: [contacts]\n"
-         "    poll_interval: 300ms\n"
-         "    settle_lag: 0s\n"
-         "    auth: " + auth + "\n"
-         "    rate_limit: { per_10s: 100000, search_per_second: 1000 }\n";
-}
-
 /// One stored record as the daemon's SQLite store holds it (read-only; the daemon keeps writing in WAL mode).
 struct stored {
   bool found = false;
@@ -124,7 +87,7 @@ TEST_CASE("resync and reconcile: a Zendesk user deleted without a trace is marke
   running_sim sim({"--size", "300"});
   lift_limits(sim);
   daemon_run d;
-  d.dir.write("omnisync.yaml", base_config(zendesk_connector(sim, "    sync: { reconcile_interval: 500ms }\n")));
+  d.dir.write("omnisync.yaml", daemon_config(free_port()) + zendesk_block(sim, "users", "    sync: { reconcile_interval: 500ms }\n"));
   d.start();
   REQUIRE(eventually([&] { return d.records("zd") >= 300 && idle(d, "zd"); }, 60s));
   REQUIRE(stored_record(d, "zd", "users", "5").found);
@@ -147,7 +110,7 @@ TEST_CASE("resync and reconcile: HubSpot resync --fields re-reads those properti
   running_sim sim({"--size", "300"});
   lift_limits(sim);
   daemon_run d;
-  d.dir.write("omnisync.yaml", base_config(hubspot_connector(sim)));
+  d.dir.write("omnisync.yaml", daemon_config(free_port()) + hubspot_block(sim));
   d.start();
   REQUIRE(eventually([&] { return d.records("hs") >= 300 && idle(d, "hs"); }, 60s));
   const auto before = stored_record(d, "hs", "contacts", "5");
@@ -196,7 +159,7 @@ TEST_CASE("resync and reconcile: a Zendesk resync with --fields reads whole reco
   running_sim sim({"--size", "200"});
   lift_limits(sim);
   daemon_run d;
-  d.dir.write("omnisync.yaml", base_config(zendesk_connector(sim)));
+  d.dir.write("omnisync.yaml", daemon_config(free_port()) + zendesk_block(sim));
   d.start();
   REQUIRE(eventually([&] { return d.records("zd") >= 200 && idle(d, "zd"); }, 60s));
   auto r = d.ctl({"resync", "zd", "users", "--fields", "phone", "--follow"}, 60s);
@@ -229,7 +192,7 @@ TEST_CASE("resync and reconcile: HubSpot OAuth in omnisyncd, tokens expiring mid
                             (secrets / "refresh_token").string() + " }";
   {
     daemon_run d;
-    d.dir.write("omnisync.yaml", base_config(hubspot_connector(sim, oauth)));
+    d.dir.write("omnisync.yaml", daemon_config(free_port()) + hubspot_block(sim, "contacts", "", oauth));
     d.start();
     REQUIRE(eventually([&] { return d.records("hs") >= 300 && idle(d, "hs"); }, 60s));
     CHECK(calls_to(sim, "/oauth/v1/token") == 1);
@@ -264,7 +227,7 @@ TEST_CASE("resync and reconcile: HubSpot OAuth in omnisyncd, tokens expiring mid
     // The app was uninstalled: HubSpot refuses the refresh token. The connector shows the error; the daemon lives.
     secrets.write("refresh_token", "rt-revoked");
     daemon_run d;
-    d.dir.write("omnisync.yaml", base_config(hubspot_connector(sim, oauth)));
+    d.dir.write("omnisync.yaml", daemon_config(free_port()) + hubspot_block(sim, "contacts", "", oauth));
     d.start();
     CHECK(eventually([&] {
       auto st = d.status();
