@@ -104,14 +104,5 @@ Measured {datetime.date.today()}; the whole run took {secs} s.
 <!-- api-efficiency:end -->""")
 PY
 )"
-python3 - "$root/docs/benchmarks.md" "$report" <<'PY'
-import re, sys
-path, block = sys.argv[1], sys.argv[2]
-text = open(path).read()
-if "<!-- api-efficiency:begin -->" in text:
-    text = re.sub(r"<!-- api-efficiency:begin -->.*?<!-- api-efficiency:end -->", lambda m: block, text, flags=re.S)
-else:
-    text = text.rstrip() + "\n\n" + block + "\n"
-open(path, "w").write(text)
-PY
+printf '%s\n' "$report" | python3 "$root/bench/lib/benchlib.py" write-section "$root/docs/benchmarks.md"
 echo "$report"

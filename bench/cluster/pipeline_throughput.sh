@@ -39,25 +39,14 @@ python3 - "$build" "$root" "$tmp" "$n" "$w" <<'PY' > "$tmp/report.md"
 import base64, concurrent.futures, hashlib, hmac, http.client, json, os, resource, signal, socket, subprocess, sys, time, urllib.parse
 
 build, root, tmp, n, w = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+sys.path.insert(0, f"{root}/bench/lib")
+from benchlib import Admin, free_port  # noqa: E402
 secret = "cluster-bench-secret"
 psql = [f for f in [os.popen("ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1").read().strip() + "/psql"]][0]
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
 def sql(db, q):
     return subprocess.run([psql, "-h", f"{tmp}/sock", "-U", "omnisync", "-d", db, "-Atc", q], check=True,
                           capture_output=True, text=True).stdout.strip()
-
-class Admin:
-    def __init__(self, url):
-        u = urllib.parse.urlparse(url)
-        self.c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-    def call(self, method, path, body=None):
-        data = json.dumps(body) if body is not None else None
-        self.c.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
-        r = self.c.getresponse(); raw = r.read()
-        return json.loads(raw) if raw else None
 
 def run(kind, instances, label):
     sim = subprocess.Popen([f"{build}/sim/omnisync-sim", "--size", str(n)], stdout=subprocess.PIPE,
@@ -206,10 +195,4 @@ client here (Python, one connection per delivery) is itself a bottleneck: `bench
 <!-- cluster-throughput:end -->""")
 PY
 cat "$tmp/report.md"
-python3 - "$root/docs/benchmarks.md" "$tmp/report.md" <<'PY'
-import re, sys
-doc, new = open(sys.argv[1]).read(), open(sys.argv[2]).read().strip()
-pat = re.compile(r"<!-- cluster-throughput:begin -->.*?<!-- cluster-throughput:end -->", re.S)
-doc = pat.sub(lambda _: new, doc) if pat.search(doc) else doc.rstrip() + "\n\n" + new + "\n"
-open(sys.argv[1], "w").write(doc)
-PY
+python3 "$root/bench/lib/benchlib.py" write-section "$root/docs/benchmarks.md" < "$tmp/report.md"

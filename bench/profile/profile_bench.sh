@@ -63,14 +63,5 @@ Live and out-of-order runs give the same profiles and ids (fingerprint over ever
 <!-- profile-resolve:end -->""")
 PY
 )"
-python3 - "$root/docs/benchmarks.md" "$report" <<'PY'
-import re, sys
-path, block = sys.argv[1], sys.argv[2]
-text = open(path).read()
-if "<!-- profile-resolve:begin -->" in text:
-    text = re.sub(r"<!-- profile-resolve:begin -->.*?<!-- profile-resolve:end -->", lambda m: block, text, flags=re.S)
-else:
-    text = text.rstrip() + "\n\n" + block + "\n"
-open(path, "w").write(text)
-PY
+printf '%s\n' "$report" | python3 "$root/bench/lib/benchlib.py" write-section "$root/docs/benchmarks.md"
 echo "$report"

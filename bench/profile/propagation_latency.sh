@@ -24,20 +24,8 @@ python3 - "$build" "$root" "$tmp" "$n" "$poll_interval" <<'PY' > "$tmp/report.md
 import http.client, json, os, signal, socket, subprocess, sys, time, urllib.parse
 
 build, root, tmp, n, poll_interval = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-
-class Admin:
-    """Keep-alive client of the simulator's admin API (plain HTTP on loopback)."""
-    def __init__(self, url):
-        u = urllib.parse.urlparse(url)
-        self.c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
-    def call(self, method, path, body=None):
-        data = json.dumps(body) if body is not None else None
-        self.c.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
-        r = self.c.getresponse(); raw = r.read()
-        return json.loads(raw) if raw else None
+sys.path.insert(0, f"{root}/bench/lib")
+from benchlib import Admin, free_port  # noqa: E402
 
 def run(webhooks):
     sim = subprocess.Popen([f"{build}/sim/omnisync-sim", "--size", "200"], stdout=subprocess.PIPE,
@@ -77,7 +65,7 @@ connectors:
     ctl = lambda *a: subprocess.run([f"{build}/daemon/ctl/omnisyncctl", "--socket", sock, "--json", *a],
                                     capture_output=True, text=True)
     try:
-        admin = Admin(urls["admin"])
+        admin = Admin(urls["admin"], timeout=10)
         admin.call("POST", "/admin/limits", {"service": "hubspot", "ten_secondly_max": 100000})
         admin.call("POST", "/admin/limits", {"service": "zendesk", "per_minute": 100000, "cursor_users_per_minute": 100000,
                                              "incremental_per_minute": 100000})
@@ -158,10 +146,4 @@ few minutes: that would be minutes). Targets p50 ≤ 100 ms: **{'met' if ok50 el
 <!-- propagation-latency:end -->""")
 PY
 cat "$tmp/report.md"
-python3 - "$root/docs/benchmarks.md" "$tmp/report.md" <<'PY'
-import re, sys
-doc, new = open(sys.argv[1]).read(), open(sys.argv[2]).read().strip()
-pat = re.compile(r"<!-- propagation-latency:begin -->.*?<!-- propagation-latency:end -->", re.S)
-doc = pat.sub(lambda _: new, doc) if pat.search(doc) else doc.rstrip() + "\n\n" + new + "\n"
-open(sys.argv[1], "w").write(doc)
-PY
+python3 "$root/bench/lib/benchlib.py" write-section "$root/docs/benchmarks.md" < "$tmp/report.md"

@@ -125,14 +125,5 @@ omnisyncd / bare client throughput: **{(n / d_s) / (bare_n / bare_s):.2f}×**. P
 <!-- sf-resync:end -->""")
 PY
 )"
-python3 - "$root/docs/benchmarks.md" "$report" <<'PY'
-import re, sys
-path, block = sys.argv[1], sys.argv[2]
-text = open(path).read()
-if "<!-- sf-resync:begin -->" in text:
-    text = re.sub(r"<!-- sf-resync:begin -->.*?<!-- sf-resync:end -->", lambda m: block, text, flags=re.S)
-else:
-    text = text.rstrip() + "\n\n" + block + "\n"
-open(path, "w").write(text)
-PY
+printf '%s\n' "$report" | python3 "$root/bench/lib/benchlib.py" write-section "$root/docs/benchmarks.md"
 echo "$report"

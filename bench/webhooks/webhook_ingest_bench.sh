@@ -170,14 +170,5 @@ stalls (request set-up in Lua, request files on the disk under writeback), not o
 <!-- webhook-ingest:end -->
 MD
 )"
-python3 - "$root/docs/benchmarks.md" "$report" <<'PY'
-import re, sys
-path, block = sys.argv[1], sys.argv[2]
-text = open(path).read()
-if "<!-- webhook-ingest:begin -->" in text:
-    text = re.sub(r"<!-- webhook-ingest:begin -->.*?<!-- webhook-ingest:end -->", lambda m: block, text, flags=re.S)
-else:
-    text = text.rstrip() + "\n\n" + block + "\n"
-open(path, "w").write(text)
-PY
+printf '%s\n' "$report" | python3 "$root/bench/lib/benchlib.py" write-section "$root/docs/benchmarks.md"
 echo "$report"

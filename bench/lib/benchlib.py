@@ -1,0 +1,62 @@
+"""What the benchmark scripts share: a free port, a keep-alive client of the simulator's admin API, and writing a
+report section into docs/benchmarks.md.
+
+A report section is a block of Markdown between `<!-- NAME:begin -->` and `<!-- NAME:end -->`; writing it
+replaces the block of that name, or appends it when the file has none yet, and leaves the rest as it is.
+
+From Python:  sys.path.insert(0, f"{root}/bench/lib"); from benchlib import free_port, Admin, write_section
+From a shell: printf '%s\n' "$report" | python3 "$root/bench/lib/benchlib.py" write-section "$root/docs/benchmarks.md"
+"""
+import http.client
+import json
+import re
+import socket
+import sys
+import urllib.parse
+
+
+def free_port():
+    """A loopback TCP port free right now."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Admin:
+    """Keep-alive client of the simulator's admin API (plain HTTP on loopback); call() returns the parsed JSON."""
+
+    def __init__(self, url, timeout=30):
+        u = urllib.parse.urlparse(url)
+        self.c = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+
+    def call(self, method, path, body=None):
+        data = json.dumps(body) if body is not None else None
+        self.c.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
+        r = self.c.getresponse()
+        raw = r.read()
+        return json.loads(raw) if raw else None
+
+
+def write_section(path, block):
+    """Puts `block` (which starts with `<!-- NAME:begin -->` and ends with `<!-- NAME:end -->`) into the file."""
+    block = block.strip()
+    m = re.match(r"<!-- ([\w-]+):begin -->", block)
+    if not m or not block.endswith(f"<!-- {m.group(1)}:end -->"):
+        raise ValueError("a report section starts with <!-- NAME:begin --> and ends with <!-- NAME:end -->")
+    name = re.escape(m.group(1))
+    text = open(path).read()
+    pattern = re.compile(rf"<!-- {name}:begin -->.*?<!-- {name}:end -->", re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "write-section":
+        sys.exit("usage: benchlib.py write-section DOC < SECTION")
+    write_section(sys.argv[2], sys.stdin.read())
