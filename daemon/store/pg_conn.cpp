@@ -134,8 +134,8 @@ std::string result::bytes(int row, int col) const {
 
 // ---- connection --------------------------------------------------------------------------------------------
 
-connection::connection(std::string dsn, std::string name, std::chrono::milliseconds lock_timeout)
-    : dsn_(std::move(dsn)), name_(std::move(name)), lock_timeout_(lock_timeout) {
+connection::connection(std::string dsn, std::string name, session_options session)
+    : dsn_(std::move(dsn)), name_(std::move(name)), session_(session) {
   open();
 }
 
@@ -168,17 +168,17 @@ void connection::open() {
     throw pg_error(omnisync::make_error_code(omnisync::errc::retry), std::move(msg), "08001");
   }
   PQsetNoticeProcessor(conn_, on_notice, nullptr);
-  if (lock_timeout_.count() > 0) {
-    // SET takes no parameters; the value is our own integer.
-    const std::string set = "SET lock_timeout = " + std::to_string(lock_timeout_.count());
-    try {
-      script(set.c_str());
-    } catch (...) {
-      PQfinish(conn_);
-      conn_ = nullptr;
-      broken_ = true;
-      throw;
-    }
+  // Set explicitly, whatever the server's defaults: the durability promised by store.synchronous holds on any
+  // server. (SET takes no parameters; the values are our own.)
+  std::string set = std::string("SET synchronous_commit = ") + (session_.synchronous_commit ? "on" : "off");
+  if (session_.lock_timeout.count() > 0) set += "; SET lock_timeout = " + std::to_string(session_.lock_timeout.count());
+  try {
+    script(set.c_str());
+  } catch (...) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+    broken_ = true;
+    throw;
   }
 }
 

@@ -112,13 +112,22 @@ class result {
   PGresult* r_ = nullptr;
 };
 
+/// What every session of a connection is set to (again after each reconnect).
+struct session_options {
+  /// Bounds waits for row locks held by other transactions (as SQLite's busy timeout does); 0: none.
+  std::chrono::milliseconds lock_timeout{0};
+  /// synchronous_commit: on — COMMIT returns once its WAL is flushed (and on synchronous standbys, if the server
+  /// has any); off — COMMIT returns at once and the server flushes within a few hundred milliseconds, so a
+  /// crash of the database host may lose the last commits (store.synchronous normal or off).
+  bool synchronous_commit = true;
+};
+
 /// One libpq connection with a cache of prepared statements.
 class connection {
  public:
   /// Connects (throws pg_error: retry when the server cannot be reached, fail for bad credentials or DSN).
-  /// `name` becomes application_name's suffix and appears in log lines; `lock_timeout` bounds waits for
-  /// row locks held by other transactions (as SQLite's busy timeout does), 0: none.
-  connection(std::string dsn, std::string name, std::chrono::milliseconds lock_timeout);
+  /// `name` becomes application_name's suffix and appears in log lines.
+  connection(std::string dsn, std::string name, session_options session);
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -166,7 +175,7 @@ class connection {
 
   std::string dsn_;
   std::string name_;
-  std::chrono::milliseconds lock_timeout_;
+  session_options session_;
   PGconn* conn_ = nullptr;
   bool broken_ = false;
   std::string last_sqlstate_;

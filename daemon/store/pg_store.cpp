@@ -909,14 +909,19 @@ omnisync::result<std::unique_ptr<store>> open_pg_store(const options& opts, std:
     store_logger()->error("store: {}", reason);
     return fail(omnisync::errc::invalid_input);
   }
+  // store.synchronous full/extra: every commit flushed before it returns (an acknowledged webhook survives a
+  // power loss); normal/off: commits return before the flush (the analogue of SQLite's NORMAL).
+  pg::session_options session;
+  session.lock_timeout = opts.busy_timeout;
+  session.synchronous_commit = opts.synchronous == synchronous_mode::full || opts.synchronous == synchronous_mode::extra;
   try {
-    auto state = std::make_unique<connection>(opts.dsn, "state", opts.busy_timeout);
+    auto state = std::make_unique<connection>(opts.dsn, "state", session);
     auto sv = pg::migrate(*state, "state", pg::state_migrations(), opts.migrate_to, reason);
     if (!sv) return fail(sv.error());
     auto iv = pg::migrate(*state, "inbox", pg::inbox_migrations(), opts.migrate_to, reason);
     if (!iv) return fail(iv.error());
-    auto inbox = std::make_unique<connection>(opts.dsn, "inbox", opts.busy_timeout);
-    auto reader = std::make_unique<connection>(opts.dsn, "read", opts.busy_timeout);
+    auto inbox = std::make_unique<connection>(opts.dsn, "inbox", session);
+    auto reader = std::make_unique<connection>(opts.dsn, "read", session);
     store_logger()->info("store: PostgreSQL {} (schema {}, inbox schema {})", state->describe(), *sv, *iv);
     return std::unique_ptr<store>(
         std::make_unique<pg_store>(opts, std::move(state), std::move(inbox), std::move(reader), *sv, *iv));

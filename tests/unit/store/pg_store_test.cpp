@@ -201,6 +201,34 @@ TEST_CASE("store (postgres): a row held by another transaction answers errc::ret
   CHECK(ok(s->meta_get("k")) == std::optional<std::string>("v1"));
 }
 
+TEST_CASE("store (postgres): every session is set to its synchronous_commit and lock_timeout, again after a reconnect",
+          "[store][pg]") {
+  using omnisync::store::pg::connection;
+  using omnisync::store::pg::session_options;
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto o = make_options(dir.path(), clock);
+  open_ok(o);  // creates the database
+  auto setting = [](connection& c, const char* q) { return c.exec(q).text(0, 0); };
+  // Whatever the server's default: store.synchronous full/extra gives on, normal/off gives off (see pg_store.cpp).
+  exec(o, "ALTER DATABASE " + pg_cluster::scalar(o.dsn, "SELECT current_database()") + " SET synchronous_commit = off");
+  session_options durable;
+  durable.lock_timeout = 250ms;
+  connection full(o.dsn, "full", durable);
+  CHECK(setting(full, "SELECT current_setting('synchronous_commit')") == "on");
+  CHECK(setting(full, "SELECT current_setting('lock_timeout')") == "250ms");
+  session_options relaxed;
+  relaxed.synchronous_commit = false;
+  exec(o, "ALTER DATABASE " + pg_cluster::scalar(o.dsn, "SELECT current_database()") + " SET synchronous_commit = on");
+  connection normal(o.dsn, "normal", relaxed);
+  CHECK(setting(normal, "SELECT current_setting('synchronous_commit')") == "off");
+  CHECK(setting(normal, "SELECT current_setting('lock_timeout')") == "0");
+  normal.reconnect();
+  CHECK(setting(normal, "SELECT current_setting('synchronous_commit')") == "off");
+  full.reconnect();
+  CHECK(setting(full, "SELECT current_setting('synchronous_commit')") == "on");
+}
+
 TEST_CASE("store (postgres): bodies and dead-letter payloads are raw bytes", "[store][pg]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
