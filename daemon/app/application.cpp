@@ -144,6 +144,8 @@ struct application::impl {
   mutable std::mutex mutex;                            // guards cfg, paused, last_reload, state
   std::shared_ptr<const config::daemon_config> cfg;
   std::set<std::string> paused;
+  int pausing = 0;                                     // cmd_pause calls between their change and its store write
+  std::uint64_t paused_version = 0;                    // cmd_pause calls finished
   json::value last_reload = nullptr;
   std::string state = "starting";
   std::mutex reload_mutex;                             // one reload at a time
@@ -406,6 +408,7 @@ struct application::impl {
     std::string stored;
     {
       std::lock_guard lock(mutex);
+      ++pausing;
       for (const auto& t : targets) pause ? (void)paused.insert(t) : (void)paused.erase(t);
       for (const auto& n : paused) list.push_back(json::value(n));
       stored = json::serialize(list);
@@ -413,6 +416,11 @@ struct application::impl {
     if (engine)
       for (const auto& t : targets) pause ? (void)engine->pause(t) : (void)engine->resume(t);
     auto saved = co_await db->meta_set(paused_meta_key, stored);
+    {
+      std::lock_guard lock(mutex);
+      --pausing;
+      ++paused_version;
+    }
     if (!saved) co_return control::reply::failure("store", "could not persist the paused set: " + saved.error().message());
     logger("app")->info("{} {}", pause ? "paused" : "resumed", targets.empty() ? std::string("(no connectors)") : [&] {
       std::string s;
@@ -785,6 +793,50 @@ struct application::impl {
     }
   }
 
+  /// Cluster: the paused set is the cluster's (stored in the shared store), whichever instance was asked. Each
+  /// instance reads it every second and pauses or resumes its own polls and writers to match, so a pause sent
+  /// to any instance stops every instance's calls to that system within about a second.
+  asio::awaitable<void> follow_paused_loop() {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+      timer.expires_after(std::chrono::seconds(1));
+      auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      std::uint64_t version;
+      {
+        std::lock_guard lock(mutex);
+        if (pausing) continue;  // this instance is changing the set: its own write comes first
+        version = paused_version;
+      }
+      auto saved = co_await db->meta_get(paused_meta_key);
+      if (!saved) continue;  // the store is unreachable for now: keep the set as it is
+      std::set<std::string> shared;
+      if (*saved) {
+        json::error_code jec;
+        auto v = json::parse(**saved, jec);
+        if (jec || !v.is_array()) continue;
+        for (const auto& n : v.as_array())
+          if (n.is_string()) shared.insert(std::string(n.as_string()));
+      }
+      std::vector<std::pair<std::string, bool>> changes;  // connector, pause
+      {
+        std::lock_guard lock(mutex);
+        if (pausing || paused_version != version || shared == paused) continue;  // changed here meanwhile
+        for (const auto& n : shared)
+          if (!paused.count(n)) changes.emplace_back(n, true);
+        for (const auto& n : paused)
+          if (!shared.count(n)) changes.emplace_back(n, false);
+        paused = std::move(shared);
+      }
+      for (const auto& [name, pause] : changes) {
+        if (engine) pause ? (void)engine->pause(name) : (void)engine->resume(name);
+        logger("app")->info("{} {} (the cluster's paused set, changed through another instance)",
+                            pause ? "paused" : "resumed", name);
+      }
+      notifier.status(status_line());
+    }
+  }
+
   asio::awaitable<void> watchdog_loop(std::chrono::microseconds every) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     for (;;) {
@@ -882,6 +934,7 @@ struct application::impl {
       http_port = *port;
     }
     services.spawn("http listener", [this] { return web->run(); });
+    if (engine->cluster().enabled) services.spawn("paused set", [this] { return follow_paused_loop(); });
     for (auto& [name, fn] : engine->tasks()) sync_tasks.spawn(name, fn);
     return true;
   }

@@ -148,6 +148,16 @@ TEST_CASE("cluster: three instances on one PostgreSQL store — one pipeline, we
     CHECK(p.exit_code != 0);
     CHECK((p.out + p.err).find(there) != std::string::npos);
     CHECK(c.nodes[first]->d.ctl({"resync", "hs"}).exit_code == 0);  // the leader takes it
+    // The paused set is the cluster's: a pause sent to a standby pauses the leader's polls, a resume sent to
+    // any instance resumes them.
+    auto paused_on = [&](std::size_t i) {  // the engine's state: its polls and writers for zd stopped
+      const auto st = c.nodes[i]->d.status();
+      return st.at("connectors").at("zd").at("state").as_string() == "paused";
+    };
+    REQUIRE(standby_d.ctl({"pause", "zd"}).exit_code == 0);
+    CHECK(eventually([&] { return paused_on(first); }, 10s));
+    REQUIRE(c.nodes[first]->d.ctl({"resume", "zd"}).exit_code == 0);
+    CHECK(eventually([&] { return !paused_on(c.any_alive_other_than(first)); }, 10s));
   }
 
   // Kill -9 of the leader — the holder of the pipeline lease, so of every poller, Salesforce's among them — in
