@@ -531,8 +531,8 @@ asio::awaitable<void> listener::impl::accept_loop() {
       continue;
     }
     boost::system::error_code rec;
-    // Answers are written whole in one call; without TCP_NODELAY a small answer can wait for the peer's delayed
-    // ACK of the previous one (Nagle), tens of milliseconds on a keep-alive connection.
+    // No Nagle: an answer written while earlier bytes are unacknowledged (after a `100 Continue`, or the rest of
+    // an answer the socket took in two writes) would otherwise wait for the peer's delayed ACK, up to 40 ms.
     sock.set_option(tcp::no_delay(true), rec);
     auto remote_ep = sock.remote_endpoint(rec);
     std::string remote = rec ? std::string("unknown") : remote_ep.address().to_string();
