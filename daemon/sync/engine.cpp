@@ -626,9 +626,16 @@ struct engine::impl {
         {
           std::lock_guard lk(mu);
           os.st.phase = leader.load() ? "paused" : "standby";
+          // A pause holds a running resync, which goes on at resume; an instance that lost the pipeline drops
+          // it (the new leader reads from the stored cursors) and says so.
+          if (!leader.load() && in_resync) {
+            os.st.resync_running = false;
+            os.st.resync_finished = now_ms();
+            os.st.resync_error = "stopped: this instance no longer runs the pipeline";
+            in_resync = false;
+          }
         }
         prefetched.reset();
-        in_resync = false;
         co_await sleep_for(milliseconds(100));
         continue;
       }
