@@ -46,6 +46,18 @@ std::string default_instance_name() {
 
 constexpr const char* paused_meta_key = "app.paused_connectors";
 
+/// The paused set as stored under paused_meta_key (a JSON array of connector names); nullopt when the text is
+/// not such an array.
+std::optional<std::set<std::string>> parse_paused(const std::string& text) {
+  json::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_array()) return std::nullopt;
+  std::set<std::string> out;
+  for (const auto& n : v.as_array())
+    if (n.is_string()) out.insert(std::string(n.as_string()));
+  return out;
+}
+
 std::string utc_now_text() {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -404,17 +416,27 @@ struct application::impl {
     } else {
       for (const auto& cc : c->connectors) targets.push_back(cc.name);
     }
+    // In a cluster the set is the cluster's: change the stored one (another instance may have changed it since
+    // this one last read it), not this instance's copy.
+    std::optional<std::set<std::string>> shared;
+    if (engine && engine->cluster().enabled)
+      if (auto got = co_await db->meta_get(paused_meta_key); got && *got) shared = parse_paused(**got);
     json::array list;
     std::string stored;
+    std::vector<std::pair<std::string, bool>> changes;  // connector, pause
     {
       std::lock_guard lock(mutex);
       ++pausing;
-      for (const auto& t : targets) pause ? (void)paused.insert(t) : (void)paused.erase(t);
+      std::set<std::string> next = shared ? *shared : paused;
+      for (const auto& t : targets) pause ? (void)next.insert(t) : (void)next.erase(t);
+      changes = paused_changes(next);
+      for (const auto& t : targets) changes.emplace_back(t, pause);  // a resume also wakes the polls at once
+      paused = std::move(next);
       for (const auto& n : paused) list.push_back(json::value(n));
       stored = json::serialize(list);
     }
     if (engine)
-      for (const auto& t : targets) pause ? (void)engine->pause(t) : (void)engine->resume(t);
+      for (const auto& [name, p] : changes) p ? (void)engine->pause(name) : (void)engine->resume(name);
     auto saved = co_await db->meta_set(paused_meta_key, stored);
     {
       std::lock_guard lock(mutex);
@@ -796,6 +818,16 @@ struct application::impl {
   /// Cluster: the paused set is the cluster's (stored in the shared store), whichever instance was asked. Each
   /// instance reads it every second and pauses or resumes its own polls and writers to match, so a pause sent
   /// to any instance stops every instance's calls to that system within about a second.
+  /// What makes `next` of this instance's paused set (under `mutex`): (connector, pause) for each that changes.
+  std::vector<std::pair<std::string, bool>> paused_changes(const std::set<std::string>& next) const {
+    std::vector<std::pair<std::string, bool>> out;
+    for (const auto& n : next)
+      if (!paused.count(n)) out.emplace_back(n, true);
+    for (const auto& n : paused)
+      if (!next.count(n)) out.emplace_back(n, false);
+    return out;
+  }
+
   asio::awaitable<void> follow_paused_loop() {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     for (;;) {
@@ -810,23 +842,15 @@ struct application::impl {
       }
       auto saved = co_await db->meta_get(paused_meta_key);
       if (!saved) continue;  // the store is unreachable for now: keep the set as it is
-      std::set<std::string> shared;
-      if (*saved) {
-        json::error_code jec;
-        auto v = json::parse(**saved, jec);
-        if (jec || !v.is_array()) continue;
-        for (const auto& n : v.as_array())
-          if (n.is_string()) shared.insert(std::string(n.as_string()));
-      }
+      auto shared = *saved ? parse_paused(**saved) : std::set<std::string>();
+      if (!shared) continue;
       std::vector<std::pair<std::string, bool>> changes;  // connector, pause
       {
         std::lock_guard lock(mutex);
-        if (pausing || paused_version != version || shared == paused) continue;  // changed here meanwhile
-        for (const auto& n : shared)
-          if (!paused.count(n)) changes.emplace_back(n, true);
-        for (const auto& n : paused)
-          if (!shared.count(n)) changes.emplace_back(n, false);
-        paused = std::move(shared);
+        if (pausing || paused_version != version) continue;  // changed here meanwhile
+        changes = paused_changes(*shared);
+        if (changes.empty()) continue;
+        paused = std::move(*shared);
       }
       for (const auto& [name, pause] : changes) {
         if (engine) pause ? (void)engine->pause(name) : (void)engine->resume(name);
@@ -969,13 +993,8 @@ struct application::impl {
         log->info("{} inbox event(s) and outbox write(s) claimed by the previous process are queued again", *released);
     {
       auto saved = store::wait(db->meta_get(paused_meta_key));
-      if (saved && *saved) {
-        json::error_code ec;
-        auto v = json::parse(**saved, ec);
-        if (!ec && v.is_array())
-          for (const auto& n : v.as_array())
-            if (n.is_string()) paused.insert(std::string(n.as_string()));
-      }
+      if (saved && *saved)
+        if (auto set = parse_paused(**saved)) paused = std::move(*set);
     }
 
     // control socket
