@@ -30,9 +30,8 @@ std::string trimmed(const char* s) {
 
 omnisync::errc classify(std::string_view st) noexcept {
   using omnisync::errc;
-  if (st.size() != 5) return errc::retry;  // no SQLSTATE: the connection went away mid-statement
+  if (connection_lost(st)) return errc::retry;  // incl. no SQLSTATE: the connection went away mid-statement
   if (st == "40001" || st == "40P01" || st == "55P03" || st == "53300") return errc::retry;
-  if (st.starts_with("08") || st == "57P01" || st == "57P02" || st == "57P03") return errc::retry;
   if (st == "23505" || st == "23503") return errc::conflict;
   if (st.starts_with("22") || st.starts_with("23")) return errc::invalid_input;
   if (st == "57014") return errc::cancelled;
@@ -81,7 +80,6 @@ void param_list::add(const std::optional<std::string>& s) {
     push(nullptr, 0, 0);
 }
 
-void param_list::add(std::nullopt_t) { push(nullptr, 0, 0); }
 
 void param_list::add(bool b) { push(b ? "t" : "f", 1, 0); }
 
@@ -157,15 +155,18 @@ void connection::open() {
   const char* vals[] = {app.c_str(), "10", dsn_.c_str(), nullptr};
   conn_ = PQconnectdbParams(keys, vals, 1);
   if (!conn_) raise(omnisync::errc::fail, "out of memory opening a PostgreSQL connection");
-  if (PQstatus(conn_) != CONNECTION_OK) {
-    std::string msg = "cannot connect to PostgreSQL (" + describe() + "): " + trimmed(PQerrorMessage(conn_));
-    PQfinish(conn_);  // a constructor that throws has no destructor to do it
+  auto drop = [this] {  // a constructor that throws has no destructor to do it
+    PQfinish(conn_);
     conn_ = nullptr;
     broken_ = true;
+  };
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    std::string msg = "cannot connect to PostgreSQL (" + describe() + "): " + trimmed(PQerrorMessage(conn_));
+    drop();
     // A server that is down or restarting is worth retrying; bad credentials or a bad DSN are not, but libpq
     // reports both the same way, so: retry (the operation fails, the next one tries again). Not logged here:
     // the caller logs once per outage, not once per attempt.
-    throw pg_error(omnisync::make_error_code(omnisync::errc::retry), std::move(msg), "08001");
+    throw pg_error(omnisync::make_error_code(omnisync::errc::retry), std::move(msg));
   }
   PQsetNoticeProcessor(conn_, on_notice, nullptr);
   // Set explicitly, whatever the server's defaults: the durability promised by store.synchronous holds on any
@@ -175,9 +176,7 @@ void connection::open() {
   try {
     script(set.c_str());
   } catch (...) {
-    PQfinish(conn_);
-    conn_ = nullptr;
-    broken_ = true;
+    drop();
     throw;
   }
 }
@@ -246,7 +245,7 @@ void connection::fail(PGresult* r, std::string_view what) {
     store_logger()->warn("store: {}", text);
   else
     store_logger()->error("store: {}", text);
-  throw pg_error(omnisync::make_error_code(e), std::move(text), std::move(sqlstate));
+  throw pg_error(omnisync::make_error_code(e), std::move(text));
 }
 
 const std::string& connection::prepared_name(const char* sql) {

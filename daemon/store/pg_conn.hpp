@@ -41,12 +41,7 @@ bool connection_lost(std::string_view sqlstate) noexcept;
 /// A classified PostgreSQL failure, thrown inside the store only.
 class pg_error : public detail::classified_error {
  public:
-  pg_error(boost::system::error_code ec, std::string message, std::string sqlstate = {})
-      : classified_error(ec, std::move(message)), sqlstate_(std::move(sqlstate)) {}
-  const std::string& sqlstate() const noexcept { return sqlstate_; }
-
- private:
-  std::string sqlstate_;
+  pg_error(boost::system::error_code ec, std::string message) : classified_error(ec, std::move(message)) {}
 };
 
 /// Throws an already-classified error without touching the server (logic failures such as a stale fence).
@@ -65,7 +60,6 @@ class param_list {
   void add(const char* s) { add(std::string_view(s)); }
   void add(bytea b);
   void add(const std::optional<std::string>& s);
-  void add(std::nullopt_t);
   void add(bool b);
   template <std::integral I>
     requires(!std::same_as<I, bool>)
@@ -166,7 +160,6 @@ class connection {
   const std::string& last_sqlstate() const noexcept { return last_sqlstate_; }
   /// "host/dbname" (or the socket directory): safe to log, unlike the DSN.
   std::string describe() const;
-  PGconn* raw() const noexcept { return conn_; }
 
  private:
   void open();

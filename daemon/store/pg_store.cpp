@@ -1,26 +1,26 @@
 #include "daemon/store/pg_store.hpp"
 
 #include <boost/json.hpp>
-#include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
 #include <tuple>
 #include <unordered_map>
 #include <utility>
 
 #include "daemon/store/job.hpp"
 #include "daemon/store/pg_conn.hpp"
+#include "daemon/store/rows.hpp"
 
 namespace omnisync::store {
 namespace {
 
 using detail::deliver;
+using detail::from_ms;
+using detail::ms;
+using detail::payload_hash;
+using detail::target_id_of;
 using detail::isolation;
 using detail::job;
 using detail::job_thread;
@@ -32,8 +32,6 @@ using pg::connection;
 using pg::pg_error;
 using pg::raise;
 
-std::int64_t ms(timestamp t) { return t.time_since_epoch().count(); }
-timestamp from_ms(std::int64_t v) { return timestamp(std::chrono::milliseconds(v)); }
 
 void require(bool ok, const char* what) {
   if (!ok) raise(omnisync::errc::invalid_input, what);
@@ -808,16 +806,6 @@ class pg_store final : public store {
            connector, object, value, ms(t));
   }
 
-  /// FNV-1a, 64 bits, as in sqlite_store.cpp: stable across runs and builds (the hashes are stored).
-  static std::int64_t payload_hash(std::string_view s) noexcept {
-    std::uint64_t h = 1469598103934665603ull;
-    for (unsigned char ch : s) {
-      h ^= ch;
-      h *= 1099511628211ull;
-    }
-    return static_cast<std::int64_t>(h);
-  }
-
   /// The payload equals the pending write's, or (none pending) the last one written — or, for a forced write,
   /// the one in flight (as in sqlite_store.cpp).
   static bool same_as_last(connection& c, const outbox_write& w) {
@@ -837,15 +825,6 @@ class pg_store final : public store {
         "SELECT payload_hash FROM outbox_last WHERE connector = $1 AND object = $2 AND record_key = $3",
         w.connector, w.object, w.record_key);
     return last.rows() > 0 && last.i64(0, 0) == payload_hash(w.payload);
-  }
-
-  /// A rejected write's dead letter keeps the destination id in its meta (`{"target_id": "..."}`).
-  static std::string target_id_of(const std::string& meta) {
-    boost::system::error_code ec;
-    auto v = boost::json::parse(meta, ec);
-    if (ec || !v.is_object()) return {};
-    const auto* t = v.as_object().if_contains("target_id");
-    return t && t->is_string() ? std::string(t->as_string()) : std::string();
   }
 
   /// Inserts a pending write, or replaces the payload of the pending write for the same record (returns

@@ -21,6 +21,7 @@
 #include <type_traits>
 
 #include "daemon/store/job.hpp"
+#include "daemon/store/rows.hpp"
 #include "daemon/store/sqlite_db.hpp"
 
 namespace omnisync::store {
@@ -32,10 +33,13 @@ using sqlite::raise;
 using sqlite::sqlite_error;
 using error_code = boost::system::error_code;
 using detail::deliver;
+using detail::from_ms;
+using detail::ms;
+using detail::payload_hash;
+using detail::target_id_of;
 using detail::isolation;
 using detail::job;
 using detail::job_thread;
-using detail::job_impl;
 using detail::submit;
 
 std::shared_ptr<spdlog::logger> logger() {
@@ -43,8 +47,6 @@ std::shared_ptr<spdlog::logger> logger() {
   return l ? l : spdlog::default_logger();
 }
 
-std::int64_t ms(timestamp t) { return t.time_since_epoch().count(); }
-timestamp from_ms(std::int64_t v) { return timestamp(std::chrono::milliseconds(v)); }
 
 /// The reader thread's connections: one per database file, read-only.
 struct reader_ctx {
@@ -923,18 +925,6 @@ class sqlite_store final : public store {
         .run();
   }
 
-  /// Inserts a pending write, or replaces the payload of the pending write for the same record (returns
-  /// false). With `keep_pending` an existing pending write wins (a dead letter being retried is older).
-  /// FNV-1a, 64 bits: stable across runs and builds (the hashes are stored).
-  static std::int64_t payload_hash(std::string_view s) noexcept {
-    std::uint64_t h = 1469598103934665603ull;
-    for (unsigned char ch : s) {
-      h ^= ch;
-      h *= 1099511628211ull;
-    }
-    return static_cast<std::int64_t>(h);
-  }
-
   /// The payload equals the pending write's, or (none pending) the last one written — or, for a forced write,
   /// the one in flight.
   static bool same_as_last(connection& c, const outbox_write& w) {
@@ -961,15 +951,8 @@ class sqlite_store final : public store {
     return q.step() && q.col_i64(0) == payload_hash(w.payload);
   }
 
-  /// A rejected write's dead letter keeps the destination id in its meta (`{"target_id": "..."}`).
-  static std::string target_id_of(const std::string& meta) {
-    boost::system::error_code ec;
-    auto v = boost::json::parse(meta, ec);
-    if (ec || !v.is_object()) return {};
-    const auto* t = v.as_object().if_contains("target_id");
-    return t && t->is_string() ? std::string(t->as_string()) : std::string();
-  }
-
+  /// Inserts a pending write, or replaces the payload of the pending write for the same record (returns
+  /// false). With `keep_pending` an existing pending write wins (a dead letter being retried is older).
   static bool enqueue_one(connection& c, const outbox_write& w, timestamp t, bool keep_pending = false) {
     require(!w.connector.empty() && !w.object.empty() && !w.record_key.empty(),
             "outbox write needs a connector, an object and a record key");
