@@ -35,14 +35,14 @@ mkdir -p "$tmp/pg" "$tmp/sock"
 "${as_pg[@]}" "$pgbin/pg_ctl" -D "$tmp/pg" -l "$tmp/sock/pg.log" -w \
   -o "-k $tmp/sock -c listen_addresses='' -c max_connections=200" start >/dev/null
 
-python3 - "$build" "$root" "$tmp" "$n" "$w" <<'PY' > "$tmp/report.md"
-import base64, concurrent.futures, hashlib, hmac, http.client, json, os, resource, signal, socket, subprocess, sys, time, urllib.parse
+python3 - "$build" "$root" "$tmp" "$n" "$w" "$pgbin/psql" <<'PY' > "$tmp/report.md"
+import concurrent.futures, http.client, json, signal, subprocess, sys, time
 
 build, root, tmp, n, w = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 sys.path.insert(0, f"{root}/bench/lib")
-from benchlib import Admin, free_port  # noqa: E402
+from benchlib import Admin, free_port, hubspot_v3_signature  # noqa: E402
 secret = "cluster-bench-secret"
-psql = [f for f in [os.popen("ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1").read().strip() + "/psql"]][0]
+psql = sys.argv[6]
 
 def sql(db, q):
     return subprocess.run([psql, "-h", f"{tmp}/sock", "-U", "omnisync", "-d", db, "-Atc", q], check=True,
@@ -134,7 +134,7 @@ connectors:
                                 "propertyName": "phone", "objectId": 1 + k % n, "occurredAt": int(time.time() * 1000),
                                 "portalId": 1, "appId": 1, "attemptNumber": 0}])
             ts = str(int(time.time() * 1000))
-            sig = base64.b64encode(hmac.new(secret.encode(), ("POST" + url + body + ts).encode(), hashlib.sha256).digest()).decode()
+            sig = hubspot_v3_signature(secret, url, body, ts)
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             c.request("POST", "/webhooks/hs", body=body, headers={"Content-Type": "application/json",
                       "X-HubSpot-Signature-v3": sig, "X-HubSpot-Request-Timestamp": ts})

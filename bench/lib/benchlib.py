@@ -1,5 +1,5 @@
-"""What the benchmark scripts share: a free port, a keep-alive client of the simulator's admin API, and writing a
-report section into docs/benchmarks.md.
+"""What the benchmark scripts share: a free port, a keep-alive client of the simulator's admin API, HubSpot's v3
+webhook signature, and writing a report section into docs/benchmarks.md.
 
 A report section is a block of Markdown between `<!-- NAME:begin -->` and `<!-- NAME:end -->`; writing it
 replaces the block of that name, or appends it when the file has none yet, and leaves the rest as it is.
@@ -7,6 +7,9 @@ replaces the block of that name, or appends it when the file has none yet, and l
 From Python:  sys.path.insert(0, f"{root}/bench/lib"); from benchlib import free_port, Admin, write_section
 From a shell: printf '%s\n' "$report" | python3 "$root/bench/lib/benchlib.py" write-section "$root/docs/benchmarks.md"
 """
+import base64
+import hashlib
+import hmac
 import http.client
 import json
 import re
@@ -37,6 +40,12 @@ class Admin:
         r = self.c.getresponse()
         raw = r.read()
         return json.loads(raw) if raw else None
+
+
+def hubspot_v3_signature(secret, url, body, timestamp):
+    """X-HubSpot-Signature-v3: base64 HMAC-SHA256 over method + URL + body + timestamp (POST deliveries)."""
+    mac = hmac.new(secret.encode(), ("POST" + url + body + timestamp).encode(), hashlib.sha256)
+    return base64.b64encode(mac.digest()).decode()
 
 
 def write_section(path, block):

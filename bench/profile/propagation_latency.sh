@@ -21,7 +21,7 @@ tmp="$(mktemp -d /tmp/omnisync-latency.XXXXXX)"
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; [[ -n "${KEEP:-}" ]] || rm -rf "$tmp"' EXIT
 
 python3 - "$build" "$root" "$tmp" "$n" "$poll_interval" <<'PY' > "$tmp/report.md"
-import http.client, json, os, signal, socket, subprocess, sys, time, urllib.parse
+import json, signal, subprocess, sys, time
 
 build, root, tmp, n, poll_interval = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 sys.path.insert(0, f"{root}/bench/lib")

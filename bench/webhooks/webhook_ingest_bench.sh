@@ -16,6 +16,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${OMNISYNC_BUILD_DIR:-$root/build/default}"
 secs="${1:-20}"
 conns=32
+wrk_threads=2  # one request file per wrk thread (hubspot.lua)
 for tool in wrk nginx python3; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install wrk nginx-light python3)" >&2; exit 1; }
 done
@@ -71,9 +72,11 @@ ctl pause hs >/dev/null
 # the requests in Lua (seconds of CPU, hundreds of MB) stalled the sending thread, and wrk counted the stalls as
 # server latency.
 n=$((secs * 40000))
-python3 - "$secret" "http://127.0.0.1:$port/webhooks/hs" "$n" "$reqdir/requests" 2 <<'PY'
-import base64, hashlib, hmac, json, sys, time
-secret, uri, n, prefix, threads = sys.argv[1].encode(), sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+python3 - "$root" "$secret" "http://127.0.0.1:$port/webhooks/hs" "$n" "$reqdir/requests" "$wrk_threads" <<'PY'
+import json, sys, time
+root, secret, uri, n, prefix, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
+sys.path.insert(0, f"{root}/bench/lib")
+from benchlib import hubspot_v3_signature  # noqa: E402
 host = uri.split("/")[2]
 ts = str(int(time.time() * 1000))
 files = [open(f"{prefix}.{t}", "wb") for t in range(threads)]
@@ -82,7 +85,7 @@ for i in range(n):
                         "occurredAt": int(ts), "subscriptionType": "contact.propertyChange", "attemptNumber": 0,
                         "objectId": 1 + i % 5000, "changeSource": "CRM", "propertyName": "email",
                         "propertyValue": f"person{i}@example.com"}], separators=(",", ":"))
-    sig = base64.b64encode(hmac.new(secret, ("POST" + uri + body + ts).encode(), hashlib.sha256).digest()).decode()
+    sig = hubspot_v3_signature(secret, uri, body, ts)
     head = (f"POST /webhooks/hs HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
             f"X-HubSpot-Signature-v3: {sig}\r\nX-HubSpot-Request-Timestamp: {ts}\r\n"
             f"Content-Length: {len(body)}\r\n\r\n")
@@ -106,7 +109,7 @@ NGINX
 nginx -c "$tmp/nginx.conf" -p "$tmp"
 
 run_wrk() {  # url -> wrk output
-  wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$root/bench/webhooks/hubspot.lua" "$1" -- "$reqdir/requests"
+  wrk -t"$wrk_threads" -c"$conns" -d"${secs}s" --latency -s "$root/bench/webhooks/hubspot.lua" "$1" -- "$reqdir/requests"
 }
 echo "bench: nginx (constant 200) ..." >&2
 nginx_out="$(run_wrk "http://127.0.0.1:$nport/webhooks/hs")"

@@ -49,7 +49,6 @@ class pg_cluster {
   void stop();
   void start();
 
-  const std::filesystem::path& socket_dir() const noexcept { return dir_.path(); }
 
  private:
   void wait_ready();

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <csignal>
 #include <filesystem>
 #include <functional>
@@ -171,6 +172,12 @@ struct daemon_run {
     return *code;
   }
 };
+
+/// `s` in lower case (ASCII): e-mails compared as the vendors compare them.
+inline std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
 
 template <class Pred>
 bool eventually(Pred p, std::chrono::milliseconds limit = 60s) {

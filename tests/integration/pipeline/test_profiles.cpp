@@ -75,11 +75,6 @@ bool quiet(daemon_run& d, running_sim& sim) {
   return settled(d) && write_calls(sim) == w;
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string text(const json::value* v) { return v && v->is_string() ? std::string(v->as_string()) : std::string(); }
 
 std::string id_text(const json::value& v) {

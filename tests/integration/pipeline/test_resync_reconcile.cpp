@@ -69,11 +69,6 @@ std::string digits(const std::string& s) {
   return out;
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string property(const stored& r, const char* name) {
   auto v = json::parse(r.payload);
   const auto* p = v.at("properties").as_object().if_contains(name);

@@ -68,57 +68,6 @@ TEST_CASE("store (postgres): a new database is migrated to the latest schema, th
   CHECK(ok(s->integrity_check()) == "ok");
 }
 
-TEST_CASE("store (postgres): migrates from every earlier schema version", "[store][pg][migrations]") {
-  const int latest = std::max(latest_schema_version(), latest_inbox_schema_version());
-  for (int n = 0; n < latest; ++n) {
-    DYNAMIC_SECTION("from version " << n) {
-      omnisync::test::temp_dir dir;
-      manual_clock clock;
-      auto o = make_options(dir.path(), clock);
-      o.migrate_to = n;
-      {
-        auto s = open_ok(o);
-        CHECK(s->schema_version() == std::min(n, latest_schema_version()));
-        CHECK(s->inbox_schema_version() == std::min(n, latest_inbox_schema_version()));
-        if (n >= 1) {
-          ok(s->meta_set("written_at", std::to_string(n)));
-          if (n >= 5) ok(s->append_records({"sf", "Contact", {rec("003A", R"({"v":1})")}, "c1", {}}));
-          ok(s->inbox_append({"hubspot", "ev-1", clock.now(), "{}", "body"}));
-        }
-      }
-      if (n >= 1 && n < 5) {
-        // A record written by an older release, with that release's columns.
-        exec(o, "INSERT INTO records(connector, object, id, payload, source_ts, deleted, stored_at) "
-                "VALUES('sf', 'Contact', '003A', '{\"v\":1}', 1, false, 1234)");
-        exec(o, "INSERT INTO cursors(connector, object, value, updated_at) VALUES('sf', 'Contact', 'c1', 1)");
-      }
-      o.migrate_to.reset();
-      auto s = open_ok(o);
-      CHECK(s->schema_version() == latest_schema_version());
-      CHECK(s->inbox_schema_version() == latest_inbox_schema_version());
-      if (n >= 1) {
-        CHECK(ok(s->meta_get("written_at")) == std::optional<std::string>(std::to_string(n)));
-        CHECK(ok(s->cursor_get("sf", "Contact")) == std::optional<std::string>("c1"));
-        CHECK(ok(s->inbox_append({"hubspot", "ev-1", clock.now(), "{}", "body"})) == append_outcome::duplicate);
-        CHECK(ok(s->get_counts()).records_per_connector.at("sf") == 1);
-        auto r = ok(s->record_get("sf", "Contact", "003A"));
-        REQUIRE(r.has_value());
-        if (n < 5) CHECK(r->first_seen.time_since_epoch().count() == 1234);
-        ok(s->append_records({"sf", "Contact", {rec("003A", R"({"v":2})")}, "c2", {}}));
-        auto again = ok(s->record_get("sf", "Contact", "003A"));
-        REQUIRE(again.has_value());
-        CHECK(again->first_seen == r->first_seen);
-        CHECK(again->payload == R"({"v":2})");
-      }
-      CHECK(ok(s->outbox_enqueue({write_of("k", "{}")}, {})).inserted == 1);
-      CHECK(ok(s->lease("poll:sf", "me", 1s)).token == 1);
-      CHECK(ok(s->dead_letter_add({retry_target::none, "sf", "Contact", "1", "", "mapping", "bad", "{}", "{}"})) > 0);
-      CHECK(ok(s->integrity_check()) == "ok");
-      CHECK(scalar(o, "SELECT count(*) FROM schema_migrations WHERE db = 'state'") == latest_schema_version());
-    }
-  }
-}
-
 TEST_CASE("store (postgres): refuses a database with a newer schema", "[store][pg][migrations]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;

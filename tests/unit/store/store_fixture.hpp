@@ -10,8 +10,6 @@
 #include <mutex>
 #include <string>
 
-#include <unistd.h>
-
 #include "daemon/store/blocking.hpp"
 #include "daemon/store/store.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -33,9 +31,6 @@ struct manual_clock {
 };
 
 #ifdef OMNISYNC_STORE_PG
-/// Built as test_store_pg: every store runs on PostgreSQL.
-inline constexpr bool on_postgres = true;
-
 /// A fresh, empty schema (its own tables, as good as a database for the store) of the process's test cluster
 /// per store directory: a test that reopens the store on the same directory gets the same one back, as with
 /// SQLite's files.
@@ -49,8 +44,6 @@ inline std::string pg_dsn_for(const std::filesystem::path& dir) {
     dsn = omnisync::test::pg_cluster::shared().create_schema("store_tests", "t" + std::to_string(next++));
   return dsn;
 }
-#else
-inline constexpr bool on_postgres = false;
 #endif
 
 inline options make_options(const std::filesystem::path& dir, const manual_clock& clock) {
