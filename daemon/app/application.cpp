@@ -464,7 +464,7 @@ struct application::impl {
     std::string holder;
     if (auto ls = co_await db->lease_list())
       for (const auto& l : *ls)
-        if (l.key == "pipeline" && l.expires_at > std::chrono::system_clock::now()) holder = l.owner;
+        if (l.key == sync::pipeline_lease && l.expires_at > std::chrono::system_clock::now()) holder = l.owner;
     std::string where = "no instance holds the pipeline lease right now (a take-over is under way); try again shortly";
     if (!holder.empty()) where = "the pipeline runs on instance \"" + holder + "\": send the command to that instance";
     co_return control::reply::failure("standby", "instance \"" + cl.instance + "\" stands by (webhooks and writes); " +

@@ -69,9 +69,6 @@ std::string merge_json(const std::string& base, const std::string& patch) {
   return json::serialize(b);
 }
 
-/// The lease whose holder runs the pipeline in a cluster (engine_options::cluster).
-constexpr std::string_view pipeline_lease = "pipeline";
-
 /// The payload of a write that deletes its record (`propagation.deletes: delete`).
 constexpr std::string_view deleted_payload = "null";
 

@@ -33,6 +33,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "adapters/connector.hpp"
@@ -73,6 +74,9 @@ struct engine_options {
   std::string instance;                ///< this instance's lease owner name (cluster)
   milliseconds lease_ttl{15000};
 };
+
+/// The lease whose holder runs the pipeline in a cluster (engine_options::cluster).
+inline constexpr std::string_view pipeline_lease = "pipeline";
 
 /// This instance's part in a cluster, as `status` shows it.
 struct cluster_status {
