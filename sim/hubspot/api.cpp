@@ -1,6 +1,7 @@
 #include "sim/hubspot/api.hpp"
 
 #include "sim/hubspot/signature.hpp"
+#include "sim/core/form.hpp"
 #include "sim/core/people.hpp"
 
 #include <algorithm>
@@ -531,13 +532,6 @@ namespace {
 /// is taken for a private app's token (never expires, as in HubSpot).
 constexpr std::string_view oauth_token_prefix = "CNSIM";
 
-std::map<std::string, std::string> parse_form(std::string_view body) {
-  std::map<std::string, std::string> out;
-  auto params = boost::urls::parse_query(body);
-  if (!params) return out;
-  for (auto p : *params) out[std::string(p.key)] = std::string(p.value);
-  return out;
-}
 }  // namespace
 
 api_reply api::oauth_token(const api_request& request) {

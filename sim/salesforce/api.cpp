@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "sim/salesforce/soql.hpp"
+#include "sim/core/form.hpp"
 #include "sim/core/people.hpp"
 
 namespace omnisync::sim::salesforce {
@@ -60,25 +61,6 @@ std::string error_body(const std::string& code, const std::string& message, std:
 
 api_reply reply(int status, std::string body) { return {status, {}, std::move(body)}; }
 
-std::map<std::string, std::string> parse_form(std::string_view s) {
-  std::map<std::string, std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    auto amp = s.find('&', start);
-    auto part = s.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
-    auto eq = part.find('=');
-    auto decode = [](std::string_view v) {
-      std::string plus(v);
-      std::replace(plus.begin(), plus.end(), '+', ' ');
-      auto d = boost::urls::make_pct_string_view(plus);
-      return d ? std::string(d->decode()) : plus;
-    };
-    if (!part.empty()) out[decode(part.substr(0, eq))] = eq == std::string_view::npos ? "" : decode(part.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    start = amp + 1;
-  }
-  return out;
-}
 
 std::string base64url_decode(std::string s) {
   std::replace(s.begin(), s.end(), '-', '+');

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <thread>
 
+#include "sim/core/form.hpp"
 #include "tests/integration/sim/sim_http.hpp"
 
 using namespace omnisync::test::sim;
@@ -18,6 +19,12 @@ std::string contacts(running_sim& s, const std::string& scheme = "http") {
   return s.url("hubspot", scheme) + "/crm/v3/objects/contacts?limit=1";
 }
 }  // namespace
+
+TEST_CASE("sim framework: form bodies are decoded as the vendors decode them", "[sim][framework]") {
+  // OAuth token requests (Salesforce, HubSpot) and query strings: '+' is a space, %XX decoded.
+  const std::map<std::string, std::string> want{{"a", "1"}, {"b", "x y!"}, {"c", ""}, {"k&", "v=w"}};
+  CHECK(omnisync::sim::parse_form("a=1&b=x+y%21&c&k%26=v%3Dw") == want);
+}
 
 TEST_CASE("sim framework: first line names every service over HTTP and HTTPS, the admin URL and the CA",
           "[sim][framework]") {
