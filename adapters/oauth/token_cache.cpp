@@ -95,13 +95,13 @@ bool token_cache::expiring(std::int64_t now) const noexcept {
 asio::awaitable<omnisync::result<std::string>> token_cache::authorization(bool force) {
   if (refreshing_) {
     // Another request is getting a token: use the one it gets.
-    const auto gen = generation_;
+    const auto gen = grants_.load();
     asio::steady_timer t(co_await asio::this_coro::executor);
     while (refreshing_) {
       t.expires_after(std::chrono::milliseconds(5));
       co_await t.async_wait(asio::use_awaitable);
     }
-    if (generation_ != gen && !access_token_.empty()) co_return "Bearer " + access_token_;
+    if (grants_.load() != gen && !access_token_.empty()) co_return "Bearer " + access_token_;
   }
   const auto now = now_ms_();
   if (!force && !access_token_.empty() && !expiring(now)) co_return "Bearer " + access_token_;
@@ -115,9 +115,7 @@ asio::awaitable<omnisync::result<std::string>> token_cache::authorization(bool f
   access_token_ = std::move(got->access_token);
   granted_at_ms_ = now_ms_();
   expires_at_ms_ = got->expires_in.count() > 0 ? granted_at_ms_ + got->expires_in.count() * 1000 : 0;
-  ++generation_;
   ++grants_;
-  has_token_ = true;
   co_return "Bearer " + access_token_;
 }
 

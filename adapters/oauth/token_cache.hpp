@@ -52,7 +52,7 @@ class token_cache {
   /// that request was sent with. Requests in flight when a token expires all get 401s, some after another one's
   /// renewal finished: they use the new token instead of each renewing again. Keep it alive for the call.
   http::token_source request_source();
-  bool has_token() const noexcept { return has_token_.load(); }
+  bool has_token() const noexcept { return grants_.load() > 0; }
   /// Successful grants so far.
   std::int64_t grants() const noexcept { return grants_.load(); }
 
@@ -66,9 +66,7 @@ class token_cache {
   std::int64_t granted_at_ms_ = 0;
   std::int64_t expires_at_ms_ = 0;  ///< 0: unknown
   bool refreshing_ = false;
-  std::uint64_t generation_ = 0;
-  std::atomic<bool> has_token_{false};
-  std::atomic<std::int64_t> grants_{0};
+  std::atomic<std::int64_t> grants_{0};  ///< tokens obtained so far; also tells waiters a new one came
   http::token_source source_;
 };
 
