@@ -6,7 +6,7 @@
 /// nothing about the store, the mappings or scheduling: the sync engine (daemon/sync/engine.hpp) decides when to
 /// poll, stores pages together with their cursor, runs the mappings and feeds the writers.
 ///
-/// Calls to the vendor go through the connector's `sync::api_caller` (daemon/sync/api_call.hpp), the one place
+/// Calls to the vendor go through the connector's `pacing::api_caller` (adapters/pacing/api_call.hpp), the one place
 /// for retries, backoff, Retry-After, rate buckets and daily budgets. An adapter returns what is left after that
 /// as a classified `omnisync::errc`: `rate_limited`/`retry`/`timeout` (the engine waits and tries again later),
 /// `auth_expired` (credentials refused even after a refresh), `invalid_input`/`fail` (permanent).
@@ -25,17 +25,13 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/config/daemon_config.hpp"
-#include "daemon/core/error.hpp"
-#include "daemon/store/store.hpp"
+#include "adapters/records.hpp"
+#include "adapters/webhook.hpp"
+#include "config/connector.hpp"
+#include "core/error.hpp"
 
-namespace omnisync::http {
-class webhook_endpoint;
+namespace omnisync::metrics {
 class registry;
-}  // namespace omnisync::http
-
-namespace omnisync::sync {
-class api_caller;
 }
 
 namespace omnisync::adapters {
@@ -64,7 +60,7 @@ struct page_request {
 
 /// One page of records: raw vendor JSON per record (one object each), plus the cursor that covers it.
 struct page {
-  std::vector<store::source_record> records;
+  std::vector<adapters::source_record> records;
   /// The cursor to store with these records (atomically). nullopt: leave the stored cursor unchanged.
   std::optional<std::string> cursor;
   /// True when the next page can be read at once; false when this read reached the end (wait a poll interval).
@@ -84,9 +80,9 @@ struct id_page {
 struct event_records {
   struct item {
     item() = default;
-    item(std::string obj, store::source_record r) : object(std::move(obj)), record(std::move(r)) {}
+    item(std::string obj, adapters::source_record r) : object(std::move(obj)), record(std::move(r)) {}
     std::string object;
-    store::source_record record;  ///< raw vendor JSON, or deleted=true with only the id
+    adapters::source_record record;  ///< raw vendor JSON, or deleted=true with only the id
   };
   std::vector<item> records;      ///< complete records carried by the event
   /// Records the event only names (e.g. HubSpot sends ids and one property): the engine fetches them.
@@ -154,14 +150,14 @@ class connector {
   virtual task<page> poll(page_request req) = 0;
   /// Reads the named records now (webhooks that carry only ids, `resync --id`). Ids that no longer exist come
   /// back as deleted records.
-  virtual task<std::vector<store::source_record>> fetch(std::string object, std::vector<std::string> ids) = 0;
+  virtual task<std::vector<adapters::source_record>> fetch(std::string object, std::vector<std::string> ids) = 0;
   /// Every id that exists now, a page at a time, for hard-delete reconciliation (records the store holds that
   /// are not listed were deleted without a trace). errc::not_found when the vendor cannot list ids.
   virtual task<id_page> list_ids(std::string object, std::optional<std::string> next) {
     co_return make_error_code(errc::not_found);
   }
   /// Finds records by email (`resync --email`).
-  virtual task<std::vector<store::source_record>> find_by_email(std::string object, std::string email) = 0;
+  virtual task<std::vector<adapters::source_record>> find_by_email(std::string object, std::string email) = 0;
 
   /// Most writes per call for `object` (Salesforce 200, HubSpot 100, Zendesk 100), capped by config batch_size.
   virtual std::size_t max_batch(std::string_view object) const = 0;
@@ -190,9 +186,9 @@ class connector {
   virtual std::vector<std::string> upsert_matches(std::string_view object) const { return {}; }
 
   /// How this connector's webhooks are accepted; nullptr when it has none configured.
-  virtual std::shared_ptr<const http::webhook_endpoint> webhook() const { return nullptr; }
+  virtual std::shared_ptr<const adapters::webhook_endpoint> webhook() const { return nullptr; }
   /// Turns a stored webhook event into records. errc::invalid_input for a malformed payload (quarantined).
-  virtual omnisync::result<event_records> parse_event(const store::inbox_event& event) const = 0;
+  virtual omnisync::result<event_records> parse_event(const adapters::inbox_event& event) const = 0;
 
   /// The vendor's metadata for `object` (cached by the engine; re-read on a schedule).
   virtual task<object_schema> describe(std::string object) = 0;
@@ -204,7 +200,7 @@ class connector {
 struct connector_context {
   boost::asio::any_io_executor executor;
   std::string public_url;                 ///< http.public_url (signed webhook URLs are rebuilt from it)
-  http::registry* metrics = nullptr;      ///< may be null (tests)
+  metrics::registry* metrics = nullptr;      ///< may be null (tests)
 };
 
 /// Builds the adapter for `cfg.kind`. Throws std::runtime_error with a sentence for the operator when the

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/config/daemon_config.hpp"
+#include "config/attributes.hpp"
 
 namespace omnisync::mapping {
 

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/config/daemon_config.hpp"
-#include "daemon/config/diagnostics.hpp"
+#include "config/attributes.hpp"
+#include "config/diagnostics.hpp"
 #include "mapping/transforms.hpp"
 #include "mapping/value.hpp"
 

@@ -15,7 +15,7 @@
 #include "adapters/activecampaign/form.hpp"
 #include "adapters/rest/rest_util.hpp"
 #include "adapters/webhooks/webhook_verifiers.hpp"
-#include "daemon/sync/api_call.hpp"
+#include "adapters/pacing/api_call.hpp"
 
 namespace omnisync::adapters {
 namespace {
@@ -34,7 +34,7 @@ std::optional<std::int64_t> to_int(std::string_view s) {
   return v;
 }
 
-store::timestamp as_timestamp(std::int64_t ms) { return store::timestamp(milliseconds(ms)); }
+omnisync::timestamp as_timestamp(std::int64_t ms) { return omnisync::timestamp(milliseconds(ms)); }
 
 /// Epoch seconds of an ActiveCampaign time (`2024-05-01T05:00:00-05:00`, in the account's zone); nullopt when
 /// absent or unreadable.
@@ -58,17 +58,17 @@ std::string updated_after_value(std::int64_t s) {
 }
 
 /// A contact as stored: the object as the listing returns it; `deleted: "1"` marks a deleted contact.
-store::source_record to_record(const json::value& contact) {
+adapters::source_record to_record(const json::value& contact) {
   const bool gone = rest::member_text(contact, "deleted") == "1";
-  return store::source_record(rest::member_text(contact, "id"), json::serialize(contact),
+  return adapters::source_record(rest::member_text(contact, "id"), json::serialize(contact),
                               as_timestamp(updated_s(contact) * 1000), gone);
 }
 
-store::source_record deleted_record(const std::string& id, std::int64_t when_ms) {
+adapters::source_record deleted_record(const std::string& id, std::int64_t when_ms) {
   json::object o;
   o["id"] = id;
   o["deleted"] = "1";
-  return store::source_record(id, json::serialize(o), as_timestamp(when_ms), true);
+  return adapters::source_record(id, json::serialize(o), as_timestamp(when_ms), true);
 }
 
 field_info field(const char* name, const char* type, bool updateable, bool key = false) {
@@ -186,12 +186,12 @@ class activecampaign_connector final : public connector {
         throw std::runtime_error("connector " + cfg.name + ": objects: ActiveCampaign object \"" + o +
                                  "\" is not supported (contacts)");
     page_size_ = s.integer("sync.page_size", list_max, 1, list_max);
-    sync::call_policy policy;
+    pacing::call_policy policy;
     policy.max_attempts = static_cast<unsigned>(s.integer("sync.max_attempts", 6, 1, 20));
     policy.max_wait = s.duration("sync.max_retry_wait", policy.max_wait);
     policy.backoff_base = s.duration("sync.backoff_base", policy.backoff_base);
     policy.backoff_cap = s.duration("sync.backoff_cap", policy.backoff_cap);
-    api_ = std::make_unique<sync::api_caller>(ctx.executor, cfg.name, rest::client_options(cfg), policy, ctx.metrics);
+    api_ = std::make_unique<pacing::api_caller>(ctx.executor, cfg.name, rest::client_options(cfg), policy, ctx.metrics);
     // ActiveCampaign allows 5 requests per second per account. The bucket holds one token, refilled every
     // 1/rate seconds (plus 2 %): calls are spaced evenly, so no second-long window — however the account
     // counts it — ever sees more than the limit, even with jitter on the way.
@@ -212,7 +212,7 @@ class activecampaign_connector final : public connector {
   std::vector<std::string> objects() const override { return objects_; }
   /// `contact/sync` takes one contact per call.
   std::size_t max_batch(std::string_view) const override { return 1; }
-  std::shared_ptr<const http::webhook_endpoint> webhook() const override { return webhook_; }
+  std::shared_ptr<const adapters::webhook_endpoint> webhook() const override { return webhook_; }
 
   connector_usage usage() const override {
     connector_usage u;
@@ -278,8 +278,8 @@ class activecampaign_connector final : public connector {
     co_return out;
   }
 
-  task<std::vector<store::source_record>> fetch(std::string object, std::vector<std::string> ids) override {
-    std::vector<store::source_record> out;
+  task<std::vector<adapters::source_record>> fetch(std::string object, std::vector<std::string> ids) override {
+    std::vector<adapters::source_record> out;
     if (object != "contacts") co_return make_error_code(errc::not_found);
     const auto now = rest::now_ms();
     for (const auto& id : ids) {
@@ -321,8 +321,8 @@ class activecampaign_connector final : public connector {
     co_return out;
   }
 
-  task<std::vector<store::source_record>> find_by_email(std::string object, std::string email) override {
-    std::vector<store::source_record> out;
+  task<std::vector<adapters::source_record>> find_by_email(std::string object, std::string email) override {
+    std::vector<adapters::source_record> out;
     if (object != "contacts" || email.empty()) co_return out;
     auto res = co_await call_json("GET", "/api/3/contacts?email=" + rest::url_encode(email), {});
     if (!res) co_return res.error();
@@ -382,7 +382,7 @@ class activecampaign_connector final : public connector {
   /// listing has, `udate` from `date_time`). `unsubscribe` (which is also what a deletion sends) and tag
   /// changes are refetched: only a read tells whether the contact still exists. Campaign events (sent, open,
   /// click, ...) change no contact field and give nothing.
-  omnisync::result<event_records> parse_event(const store::inbox_event& event) const override {
+  omnisync::result<event_records> parse_event(const adapters::inbox_event& event) const override {
     auto fields = activecampaign::form_decode(event.body);
     if (!fields) return errc::invalid_input;
     const auto type = activecampaign::form_value(*fields, "type");
@@ -405,7 +405,7 @@ class activecampaign_connector final : public connector {
       c["phone"] = text("contact[phone]");
       c["udate"] = when;
       c["deleted"] = "0";
-      out.records.emplace_back("contacts", store::source_record(*id, json::serialize(c), as_timestamp(*when_s * 1000)));
+      out.records.emplace_back("contacts", adapters::source_record(*id, json::serialize(c), as_timestamp(*when_s * 1000)));
     } else if (*type == "unsubscribe" || type->starts_with("contact_tag") || *type == "bounce") {
       out.refetch.emplace_back("contacts", *id);
     }
@@ -465,7 +465,7 @@ class activecampaign_connector final : public connector {
     req.headers.push_back(http::header{"Api-Token", api_token_});
     if (!body.empty()) req.headers.push_back(http::header{"Content-Type", "application/json"});
     req.body = std::move(body);
-    sync::call_options opts;
+    pacing::call_options opts;
     opts.bucket = bucket;
     auto r = co_await api_->call(std::move(req), opts);
     co_return r;
@@ -500,10 +500,10 @@ class activecampaign_connector final : public connector {
   config::connector_common cfg_;
   std::string base_;
   std::string api_token_;
-  std::unique_ptr<sync::api_caller> api_;
+  std::unique_ptr<pacing::api_caller> api_;
   std::int64_t page_size_ = list_max;
   std::vector<std::string> objects_;
-  std::shared_ptr<const http::webhook_endpoint> webhook_;
+  std::shared_ptr<const adapters::webhook_endpoint> webhook_;
 };
 
 }  // namespace

@@ -20,7 +20,7 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "daemon/core/version.hpp"
+#include "core/version.hpp"
 
 namespace omnisync::http {
 namespace {

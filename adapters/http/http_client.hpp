@@ -27,7 +27,7 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/core/error.hpp"
+#include "core/error.hpp"
 
 namespace omnisync::http {
 

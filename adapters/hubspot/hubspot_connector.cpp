@@ -17,7 +17,7 @@
 #include "adapters/oauth/token_cache.hpp"
 #include "adapters/rest/rest_util.hpp"
 #include "adapters/webhooks/webhook_verifiers.hpp"
-#include "daemon/sync/api_call.hpp"
+#include "adapters/pacing/api_call.hpp"
 
 namespace omnisync::adapters {
 namespace {
@@ -132,14 +132,14 @@ std::int64_t stamp_of(const json::object& rec, const std::string& modprop) {
   return 0;
 }
 
-store::timestamp as_timestamp(std::int64_t ms) { return store::timestamp(milliseconds(ms)); }
+omnisync::timestamp as_timestamp(std::int64_t ms) { return omnisync::timestamp(milliseconds(ms)); }
 
-store::source_record deleted_record(const std::string& id, std::int64_t when_ms) {
+adapters::source_record deleted_record(const std::string& id, std::int64_t when_ms) {
   json::object o;
   o["id"] = id;
   o["archived"] = true;
   if (when_ms) o["archivedAt"] = rest::iso_utc_ms(when_ms);
-  return store::source_record(id, json::serialize(o), as_timestamp(when_ms), true);
+  return adapters::source_record(id, json::serialize(o), as_timestamp(when_ms), true);
 }
 
 /// HubSpot properties are text: numbers and booleans are sent as JSON scalars (HubSpot accepts them), null
@@ -241,10 +241,10 @@ class hubspot_connector final : public connector {
       associations_[o] = a == "-" ? default_associations(o) : split_list(a);
       if (auto p = s.text("sync.upsert_property." + o, upsert_default); !p.empty()) id_property_[o] = p;
     }
-    sync::call_policy policy;
+    pacing::call_policy policy;
     policy.max_attempts = static_cast<unsigned>(s.integer("sync.max_attempts", 6, 1, 20));
     policy.max_wait = s.duration("sync.max_retry_wait", policy.max_wait);
-    api_ = std::make_unique<sync::api_caller>(ctx.executor, cfg.name, rest::client_options(cfg), policy, ctx.metrics);
+    api_ = std::make_unique<pacing::api_caller>(ctx.executor, cfg.name, rest::client_options(cfg), policy, ctx.metrics);
     // HubSpot's documented limits: a rolling ten-second window per app (190 on Professional and Enterprise)
     // and a separate limit for the search endpoints (5 per second).
     api_->set_bucket("", s.number("rate_limit.per_10s", 190, 1, 1e6), milliseconds(10000));
@@ -288,7 +288,7 @@ class hubspot_connector final : public connector {
   std::size_t max_batch(std::string_view) const override {
     return cfg_.batch_size > 0 ? std::min(cfg_.batch_size, batch_limit) : batch_limit;
   }
-  std::shared_ptr<const http::webhook_endpoint> webhook() const override { return webhook_; }
+  std::shared_ptr<const adapters::webhook_endpoint> webhook() const override { return webhook_; }
 
   connector_usage usage() const override {
     connector_usage u;
@@ -348,8 +348,8 @@ class hubspot_connector final : public connector {
     co_return out;
   }
 
-  task<std::vector<store::source_record>> fetch(std::string object, std::vector<std::string> ids) override {
-    std::vector<store::source_record> out;
+  task<std::vector<adapters::source_record>> fetch(std::string object, std::vector<std::string> ids) override {
+    std::vector<adapters::source_record> out;
     auto props = co_await properties_for(object);
     if (!props) co_return props.error();
     for (std::size_t i = 0; i < ids.size(); i += batch_limit) {
@@ -394,8 +394,8 @@ class hubspot_connector final : public connector {
     co_return out;
   }
 
-  task<std::vector<store::source_record>> find_by_email(std::string object, std::string email) override {
-    std::vector<store::source_record> out;
+  task<std::vector<adapters::source_record>> find_by_email(std::string object, std::string email) override {
+    std::vector<adapters::source_record> out;
     if (object != "contacts" || email.empty()) co_return out;  // only contacts carry a unique email
     auto props = co_await properties_for(object);
     if (!props) co_return props.error();
@@ -494,7 +494,7 @@ class hubspot_connector final : public connector {
 
   // ---- webhooks --------------------------------------------------------------------------------------------
 
-  omnisync::result<event_records> parse_event(const store::inbox_event& event) const override {
+  omnisync::result<event_records> parse_event(const adapters::inbox_event& event) const override {
     auto v = rest::parse_json(event.body);
     if (!v || !v->is_array() || v->get_array().empty()) return errc::invalid_input;
     event_records out;
@@ -590,7 +590,7 @@ class hubspot_connector final : public connector {
     req.body = "grant_type=refresh_token&client_id=" + rest::url_encode(client_id_) +
                "&client_secret=" + rest::url_encode(client_secret_) +
                "&refresh_token=" + rest::url_encode(refresh_token_);
-    sync::call_options opts;
+    pacing::call_options opts;
     opts.count_against_budget = false;
     auto r = co_await api_->call(std::move(req), opts);
     if (!r) {
@@ -625,7 +625,7 @@ class hubspot_connector final : public connector {
   /// One call through the api_caller (pacing, retries); the response whatever its status.
   asio::awaitable<omnisync::result<http::response>> send(std::string method, std::string path, std::string body,
                                                          std::string_view bucket) {
-    sync::call_options opts;
+    pacing::call_options opts;
     // OAuth: a source per request, so the 401s of requests in flight when the token expires share one renewal.
     http::token_source per_request;
     if (oauth_) per_request = oauth_->request_source();
@@ -689,7 +689,7 @@ class hubspot_connector final : public connector {
     co_return all_properties_[object];
   }
 
-  store::source_record to_record(const json::object& rec, const std::string& modprop) const {
+  adapters::source_record to_record(const json::object& rec, const std::string& modprop) const {
     const std::string id = rest::member_text(rec, "id");
     const auto stamp = stamp_of(rec, modprop);
     const auto* archived = rec.if_contains("archived");
@@ -698,7 +698,7 @@ class hubspot_connector final : public connector {
     if (gone)
       if (const auto* at = rec.if_contains("archivedAt"); at && at->is_string())
         when = rest::parse_time_ms(at->get_string()).value_or(stamp);
-    return store::source_record(id, json::serialize(rec), as_timestamp(when), gone);
+    return adapters::source_record(id, json::serialize(rec), as_timestamp(when), gone);
   }
 
   /// Search results carry no associations: read them for the whole page with one v4 batch call and attach
@@ -1152,7 +1152,7 @@ class hubspot_connector final : public connector {
   std::string client_id_, client_secret_, refresh_token_, token_url_;  // auth.flow oauth
   std::unique_ptr<oauth::token_cache> oauth_;
   http::token_source auth_;
-  std::unique_ptr<sync::api_caller> api_;
+  std::unique_ptr<pacing::api_caller> api_;
   std::size_t page_size_ = 100;
   milliseconds archived_interval_{600000};
   std::map<std::string, std::string> id_property_;  // configured per object
@@ -1160,7 +1160,7 @@ class hubspot_connector final : public connector {
   std::map<std::string, std::vector<std::string>> properties_;       // configured/default per object
   std::map<std::string, std::vector<std::string>> all_properties_;   // from describe, for "all"
   std::map<std::string, std::vector<std::string>> associations_;
-  std::shared_ptr<const http::webhook_endpoint> webhook_;
+  std::shared_ptr<const adapters::webhook_endpoint> webhook_;
   std::atomic<std::int64_t> budget_used_{-1}, budget_limit_{-1};
 };
 

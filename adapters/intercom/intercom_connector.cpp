@@ -15,7 +15,7 @@
 
 #include "adapters/rest/rest_util.hpp"
 #include "adapters/webhooks/webhook_verifiers.hpp"
-#include "daemon/sync/api_call.hpp"
+#include "adapters/pacing/api_call.hpp"
 
 namespace omnisync::adapters {
 namespace {
@@ -35,7 +35,7 @@ std::optional<std::int64_t> to_int(std::string_view s) {
   return v;
 }
 
-store::timestamp as_timestamp(std::int64_t ms) { return store::timestamp(milliseconds(ms)); }
+omnisync::timestamp as_timestamp(std::int64_t ms) { return omnisync::timestamp(milliseconds(ms)); }
 
 /// Intercom timestamps are Unix seconds (numbers).
 std::int64_t seconds_of(const json::value& rec, std::string_view key) {
@@ -54,17 +54,17 @@ std::int64_t updated_s(const json::value& rec) {
   return u ? u : seconds_of(rec, "created_at");
 }
 
-store::source_record to_record(const json::value& rec, bool deleted = false) {
-  return store::source_record(rest::member_text(rec, "id"), json::serialize(rec), as_timestamp(updated_s(rec) * 1000),
+adapters::source_record to_record(const json::value& rec, bool deleted = false) {
+  return adapters::source_record(rest::member_text(rec, "id"), json::serialize(rec), as_timestamp(updated_s(rec) * 1000),
                               deleted);
 }
 
-store::source_record deleted_record(const std::string& object, const std::string& id, std::int64_t when_ms) {
+adapters::source_record deleted_record(const std::string& object, const std::string& id, std::int64_t when_ms) {
   json::object o;
   o["type"] = object == "conversations" ? "conversation" : "contact";
   o["id"] = id;
   o["deleted"] = true;
-  return store::source_record(id, json::serialize(o), as_timestamp(when_ms), true);
+  return adapters::source_record(id, json::serialize(o), as_timestamp(when_ms), true);
 }
 
 json::object filter(const char* field, const char* op, json::value value) {
@@ -199,12 +199,12 @@ class intercom_connector final : public connector {
     role_ = s.text("sync.role", "user");
     if (role_ != "user" && role_ != "lead")
       throw std::runtime_error("connector " + cfg.name + ": sync.role: expected user or lead, got \"" + role_ + "\"");
-    sync::call_policy policy;
+    pacing::call_policy policy;
     policy.max_attempts = static_cast<unsigned>(s.integer("sync.max_attempts", 6, 1, 20));
     policy.max_wait = s.duration("sync.max_retry_wait", policy.max_wait);
     policy.backoff_base = s.duration("sync.backoff_base", policy.backoff_base);
     policy.backoff_cap = s.duration("sync.backoff_cap", policy.backoff_cap);
-    api_ = std::make_unique<sync::api_caller>(ctx.executor, cfg.name, rest::client_options(cfg), policy, ctx.metrics);
+    api_ = std::make_unique<pacing::api_caller>(ctx.executor, cfg.name, rest::client_options(cfg), policy, ctx.metrics);
     // Intercom allows an app 10,000 calls a minute, counted in 10-second periods (a sixth of the minute each).
     // (A named bucket that every call takes from: the api_caller takes twice from its unnamed default bucket
     // when a call names none.)
@@ -223,7 +223,7 @@ class intercom_connector final : public connector {
   std::vector<std::string> objects() const override { return objects_; }
   /// A contact is created or updated by its own call.
   std::size_t max_batch(std::string_view) const override { return 1; }
-  std::shared_ptr<const http::webhook_endpoint> webhook() const override { return webhook_; }
+  std::shared_ptr<const adapters::webhook_endpoint> webhook() const override { return webhook_; }
 
   connector_usage usage() const override {
     connector_usage u;
@@ -306,8 +306,8 @@ class intercom_connector final : public connector {
     co_return out;
   }
 
-  task<std::vector<store::source_record>> fetch(std::string object, std::vector<std::string> ids) override {
-    std::vector<store::source_record> out;
+  task<std::vector<adapters::source_record>> fetch(std::string object, std::vector<std::string> ids) override {
+    std::vector<adapters::source_record> out;
     if (object != "contacts" && object != "conversations") co_return make_error_code(errc::not_found);
     const auto now = rest::now_ms();
     for (const auto& id : ids) {
@@ -345,8 +345,8 @@ class intercom_connector final : public connector {
     co_return out;
   }
 
-  task<std::vector<store::source_record>> find_by_email(std::string object, std::string email) override {
-    std::vector<store::source_record> out;
+  task<std::vector<adapters::source_record>> find_by_email(std::string object, std::string email) override {
+    std::vector<adapters::source_record> out;
     if (object != "contacts" || email.empty()) co_return out;  // only contacts carry an email
     json::object by_email = filter("email", "=", json::value(email));
     auto found = co_await search_contacts(std::move(by_email));
@@ -380,7 +380,7 @@ class intercom_connector final : public connector {
   /// conversation item is the record itself (Intercom sends the whole model); `contact.deleted` and
   /// `contact.archived` are deletions; an item that only names a contact (tag events) is refetched; `ping`
   /// and items of objects this connector does not sync give nothing.
-  omnisync::result<event_records> parse_event(const store::inbox_event& event) const override {
+  omnisync::result<event_records> parse_event(const adapters::inbox_event& event) const override {
     auto v = rest::parse_json(event.body);
     if (!v || !v->is_object()) return errc::invalid_input;
     const std::string topic = rest::member_text(*v, "topic");
@@ -470,7 +470,7 @@ class intercom_connector final : public connector {
     req.headers.push_back(http::header{"Intercom-Version", version_});
     if (!body.empty()) req.headers.push_back(http::header{"Content-Type", "application/json"});
     req.body = std::move(body);
-    sync::call_options opts;
+    pacing::call_options opts;
     opts.auth = &auth_;
     opts.bucket = bucket;
     auto r = co_await api_->call(std::move(req), opts);
@@ -617,13 +617,13 @@ class intercom_connector final : public connector {
   std::shared_ptr<const std::string> bearer_;
   http::token_source auth_;
   std::string version_;
-  std::unique_ptr<sync::api_caller> api_;
+  std::unique_ptr<pacing::api_caller> api_;
   std::int64_t page_size_ = per_page_max;
   std::int64_t overlap_s_ = 600;
   std::string upsert_key_;
   std::string role_;
   std::vector<std::string> objects_;
-  std::shared_ptr<const http::webhook_endpoint> webhook_;
+  std::shared_ptr<const adapters::webhook_endpoint> webhook_;
 };
 
 }  // namespace

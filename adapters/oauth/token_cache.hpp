@@ -18,7 +18,7 @@
 #include <string>
 
 #include "adapters/http/http_client.hpp"
-#include "daemon/core/error.hpp"
+#include "core/error.hpp"
 
 namespace omnisync::adapters::oauth {
 

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "adapters/http/http_client.hpp"
-#include "daemon/config/daemon_config.hpp"
-#include "daemon/core/error.hpp"
+#include "config/connector.hpp"
+#include "core/error.hpp"
 
 namespace omnisync::adapters::rest {
 

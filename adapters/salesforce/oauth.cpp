@@ -16,7 +16,7 @@
 #include "adapters/common/crypto.hpp"
 #include "adapters/rest/rest_util.hpp"
 #include "adapters/salesforce/poll_cursor.hpp"
-#include "daemon/sync/api_call.hpp"
+#include "adapters/pacing/api_call.hpp"
 
 namespace omnisync::adapters::salesforce {
 namespace asio = boost::asio;
@@ -64,7 +64,7 @@ std::string jwt_assertion(const rs256_signer& signer, const auth_settings& auth,
   return signing_input + "." + base64url(signer.sign(signing_input));
 }
 
-oauth_session::oauth_session(sync::api_caller& caller, const auth_settings& auth, std::function<std::int64_t()> now_ms)
+oauth_session::oauth_session(pacing::api_caller& caller, const auth_settings& auth, std::function<std::int64_t()> now_ms)
     : caller_(caller), auth_(auth), now_ms_(std::move(now_ms)), cache_([this] { return grant(); }) {
   if (auth_.flow == auth_flow::jwt_bearer) signer_ = std::make_unique<rs256_signer>(auth_.private_key_pem);
 }
@@ -100,7 +100,7 @@ asio::awaitable<omnisync::result<oauth::grant_result>> oauth_session::grant() {
     req.headers.push_back({"Content-Type", "application/x-www-form-urlencoded"});
     req.headers.push_back({"Accept", "application/json"});
     req.body = grant_body(now_ms_() / 1000);
-    sync::call_options opts;
+    pacing::call_options opts;
     opts.count_against_budget = false;  // the token endpoint is not a REST API call
     auto r = co_await caller_.call(std::move(req), opts);
     if (!r) {

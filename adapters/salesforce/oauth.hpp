@@ -18,9 +18,9 @@
 #include "adapters/http/http_client.hpp"
 #include "adapters/oauth/token_cache.hpp"
 #include "adapters/salesforce/settings.hpp"
-#include "daemon/core/error.hpp"
+#include "core/error.hpp"
 
-namespace omnisync::sync {
+namespace omnisync::adapters::pacing {
 class api_caller;
 }
 
@@ -52,7 +52,7 @@ std::string jwt_assertion(const rs256_signer& signer, const auth_settings& auth,
 class oauth_session {
  public:
   /// `now_ms` gives the org's clock (the JWT `exp` must be within 3 minutes of it).
-  oauth_session(sync::api_caller& caller, const auth_settings& auth, std::function<std::int64_t()> now_ms);
+  oauth_session(pacing::api_caller& caller, const auth_settings& auth, std::function<std::int64_t()> now_ms);
   ~oauth_session();
 
   /// "Bearer <token>"; `force` gets a new token (after a 401). errc::auth_expired when the grant is refused.
@@ -68,7 +68,7 @@ class oauth_session {
   boost::asio::awaitable<omnisync::result<oauth::grant_result>> grant();
   std::string grant_body(std::int64_t now_s) const;
 
-  sync::api_caller& caller_;
+  pacing::api_caller& caller_;
   auth_settings auth_;
   std::function<std::int64_t()> now_ms_;
   std::unique_ptr<rs256_signer> signer_;

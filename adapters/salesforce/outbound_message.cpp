@@ -80,14 +80,14 @@ omnisync::result<event_records> parse_outbound_message(std::string_view body, co
     }
     auto* id = rec.if_contains("Id");
     if (!id || !id->is_string() || !is_record_id(id->as_string())) return make_error_code(errc::invalid_input);
-    store::timestamp updated{};
+    omnisync::timestamp updated{};
     if (auto* ms = rec.if_contains("SystemModstamp"); ms && ms->is_string())
-      if (auto t = parse_sf_datetime(ms->as_string())) updated = store::timestamp(std::chrono::milliseconds(*t));
+      if (auto t = parse_sf_datetime(ms->as_string())) updated = omnisync::timestamp(std::chrono::milliseconds(*t));
     bool deleted = false;
     if (auto* d = rec.if_contains("IsDeleted"); d && ((d->is_bool() && d->as_bool()) || (d->is_string() && d->as_string() == "true")))
       deleted = true;
     std::string rid(id->as_string());
-    out.records.emplace_back(type, store::source_record(rid, json::serialize(rec), updated, deleted));
+    out.records.emplace_back(type, adapters::source_record(rid, json::serialize(rec), updated, deleted));
   }
   if (out.records.empty()) return make_error_code(errc::invalid_input);
   return out;

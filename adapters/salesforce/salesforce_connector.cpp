@@ -22,7 +22,7 @@
 #include "adapters/salesforce/poll_cursor.hpp"
 #include "adapters/salesforce/settings.hpp"
 #include "adapters/webhooks/webhook_verifiers.hpp"
-#include "daemon/sync/api_call.hpp"
+#include "adapters/pacing/api_call.hpp"
 
 namespace omnisync::adapters {
 namespace salesforce {
@@ -36,7 +36,7 @@ std::int64_t local_now_ms() {
   return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-store::timestamp to_timestamp(std::int64_t ms) { return store::timestamp(milliseconds(ms)); }
+omnisync::timestamp to_timestamp(std::int64_t ms) { return omnisync::timestamp(milliseconds(ms)); }
 
 std::int64_t floor_second(std::int64_t ms) { return ms - ((ms % 1000) + 1000) % 1000; }
 
@@ -148,7 +148,7 @@ class connector_impl final : public connector {
  public:
   connector_impl(const config::connector_common& cfg, const connector_context& ctx)
       : s_(read_settings(cfg)),
-        caller_(std::make_unique<sync::api_caller>(ctx.executor, cfg.name, s_.http, s_.policy, ctx.metrics)) {
+        caller_(std::make_unique<pacing::api_caller>(ctx.executor, cfg.name, s_.http, s_.policy, ctx.metrics)) {
     caller_->set_daily_budget(s_.budget_share);
     // Keep the org's clock: every answer carries its Date. Whole seconds, so each answer only bounds the
     // offset from below (Date - local receive time); the largest bound seen is the estimate, which errs to the
@@ -175,7 +175,7 @@ class connector_impl final : public connector {
   std::string_view kind() const noexcept override { return "salesforce"; }
   std::vector<std::string> objects() const override { return s_.objects; }
   std::size_t max_batch(std::string_view) const override { return s_.batch_size; }
-  std::shared_ptr<const http::webhook_endpoint> webhook() const override { return webhook_; }
+  std::shared_ptr<const adapters::webhook_endpoint> webhook() const override { return webhook_; }
 
   connector_usage usage() const override {
     connector_usage u;
@@ -188,13 +188,13 @@ class connector_impl final : public connector {
   }
 
   task<page> poll(page_request req) override;
-  task<std::vector<store::source_record>> fetch(std::string object, std::vector<std::string> ids) override;
+  task<std::vector<adapters::source_record>> fetch(std::string object, std::vector<std::string> ids) override;
   task<id_page> list_ids(std::string object, std::optional<std::string> next) override;
   task<std::vector<write_result>> remove(std::string object, std::vector<write_item> items) override;
-  task<std::vector<store::source_record>> find_by_email(std::string object, std::string email) override;
+  task<std::vector<adapters::source_record>> find_by_email(std::string object, std::string email) override;
   task<std::vector<write_result>> write(std::string object, std::vector<write_item> items) override;
   task<object_schema> describe(std::string object) override;
-  omnisync::result<event_records> parse_event(const store::inbox_event& event) const override;
+  omnisync::result<event_records> parse_event(const adapters::inbox_event& event) const override;
 
  private:
   std::int64_t now_ms() const { return local_now_ms() + clock_offset_ms_.load(); }
@@ -219,7 +219,7 @@ class connector_impl final : public connector {
   asio::awaitable<collection_answer> collection_call(std::string what, std::string path, std::string body,
                                                      std::size_t n, std::string method = "PATCH");
   /// Every record of a query, page after page (fetch, find_by_email).
-  asio::awaitable<omnisync::result<std::vector<store::source_record>>> read_all(std::string query, bool all);
+  asio::awaitable<omnisync::result<std::vector<adapters::source_record>>> read_all(std::string query, bool all);
 
   boost::system::error_code failed(const http::response& r, std::string_view what) const {
     auto e = read_error(r);
@@ -230,11 +230,11 @@ class connector_impl final : public connector {
   }
 
   settings s_;
-  std::unique_ptr<sync::api_caller> caller_;
+  std::unique_ptr<pacing::api_caller> caller_;
   std::unique_ptr<oauth_session> auth_;
   std::atomic<std::int64_t> clock_offset_ms_{0};  // org clock - local clock (estimate, see the constructor)
   bool clock_known_ = false;
-  std::shared_ptr<const http::webhook_endpoint> webhook_;
+  std::shared_ptr<const adapters::webhook_endpoint> webhook_;
   mutable std::mutex schemas_mu_;  // parse_event may run on another thread than the polls
   std::map<std::string, std::shared_ptr<const described>> schemas_;
 };
@@ -256,7 +256,7 @@ asio::awaitable<omnisync::result<http::response>> connector_impl::call_rest(std:
   if (!req.body.empty()) req.headers.push_back({"Content-Type", "application/json"});
   // Our own writes are tagged so that change events (CDC changeOrigin) can tell them from users' changes.
   if (is_write) req.headers.push_back({"Sforce-Call-Options", "client=omnisync"});
-  sync::call_options opts;
+  pacing::call_options opts;
   opts.auth = &auth_->source();
   auto r = co_await caller_->call(std::move(req), opts);
   co_return r;
@@ -278,7 +278,7 @@ asio::awaitable<omnisync::result<query_page>> connector_impl::query_more(std::st
   req.url = url.rfind("http", 0) == 0 ? url : auth_->instance_url() + url;
   req.headers.push_back({"Accept", "application/json"});
   req.headers.push_back({"Sforce-Query-Options", "batchSize=" + std::to_string(batch)});
-  sync::call_options opts;
+  pacing::call_options opts;
   opts.auth = &auth_->source();
   auto r = co_await caller_->call(std::move(req), opts);
   if (!r) co_return r.error();
@@ -371,15 +371,15 @@ asio::awaitable<omnisync::result<std::shared_ptr<const described>>> connector_im
   co_return std::shared_ptr<const described>(d);
 }
 
-store::source_record to_source_record(json::object rec) {
+adapters::source_record to_source_record(json::object rec) {
   std::string id;
   if (auto* i = rec.if_contains("Id"); i && i->is_string()) id = std::string(i->as_string());
-  store::timestamp updated{};
+  omnisync::timestamp updated{};
   if (auto* m = rec.if_contains("SystemModstamp"); m && m->is_string())
     if (auto t = parse_sf_datetime(m->as_string())) updated = to_timestamp(*t);
   bool deleted = false;
   if (auto* d = rec.if_contains("IsDeleted"); d && d->is_bool()) deleted = d->as_bool();
-  return store::source_record(std::move(id), json::serialize(rec), updated, deleted);
+  return adapters::source_record(std::move(id), json::serialize(rec), updated, deleted);
 }
 
 std::string select_list(const std::vector<std::string>& cols) {
@@ -629,9 +629,9 @@ asio::awaitable<omnisync::result<page>> connector_impl::formula_page(std::string
 
 // ---- reads by id and email -----------------------------------------------------------------------------------
 
-asio::awaitable<omnisync::result<std::vector<store::source_record>>> connector_impl::read_all(std::string query,
+asio::awaitable<omnisync::result<std::vector<adapters::source_record>>> connector_impl::read_all(std::string query,
                                                                                                bool all) {
-  std::vector<store::source_record> out;
+  std::vector<adapters::source_record> out;
   auto r = co_await soql(std::move(query), all, 2000);
   for (;;) {
     if (!r) co_return r.error();
@@ -644,7 +644,7 @@ asio::awaitable<omnisync::result<std::vector<store::source_record>>> connector_i
   co_return out;
 }
 
-task<std::vector<store::source_record>> connector_impl::fetch(std::string object, std::vector<std::string> ids) {
+task<std::vector<adapters::source_record>> connector_impl::fetch(std::string object, std::vector<std::string> ids) {
   for (const auto& id : ids)
     if (!is_record_id(id)) {
       spdlog::warn("{}: fetch {}: \"{}\" is not a Salesforce record id", s_.connector, object, id);
@@ -653,7 +653,7 @@ task<std::vector<store::source_record>> connector_impl::fetch(std::string object
   auto d = co_await fields_of(object, false);
   if (!d) co_return d.error();
   const auto desc = *d;
-  std::vector<store::source_record> out;
+  std::vector<adapters::source_record> out;
   std::set<std::string> found;  // by the 15-character id, which 18-character ids extend
   for (std::size_t at = 0; at < ids.size(); at += s_.fetch_chunk) {
     std::string in;
@@ -670,17 +670,17 @@ task<std::vector<store::source_record>> connector_impl::fetch(std::string object
     if (found.count(id.substr(0, 15))) continue;
     // Gone for good (hard-deleted or purged from the recycle bin): say so, with only the id.
     json::object payload{{"attributes", json::object{{"type", object}}}, {"Id", id}, {"IsDeleted", true}};
-    out.emplace_back(id, json::serialize(payload), store::timestamp{}, true);
+    out.emplace_back(id, json::serialize(payload), omnisync::timestamp{}, true);
     found.insert(id.substr(0, 15));
   }
   co_return out;
 }
 
-task<std::vector<store::source_record>> connector_impl::find_by_email(std::string object, std::string email) {
+task<std::vector<adapters::source_record>> connector_impl::find_by_email(std::string object, std::string email) {
   auto d = co_await fields_of(object, false);
   if (!d) co_return d.error();
   const auto desc = *d;
-  if (!desc->has_email) co_return std::vector<store::source_record>{};
+  if (!desc->has_email) co_return std::vector<adapters::source_record>{};
   // SOQL's `=` on text ignores case, as emails should be compared.
   auto got = co_await read_all("SELECT " + select_list(desc->select) + " FROM " + object + " WHERE Email = " + soql_quote(email), false);
   co_return got;
@@ -893,7 +893,7 @@ task<std::vector<write_result>> connector_impl::write(std::string object, std::v
 
 // ---- webhooks ------------------------------------------------------------------------------------------------
 
-omnisync::result<event_records> connector_impl::parse_event(const store::inbox_event& event) const {
+omnisync::result<event_records> connector_impl::parse_event(const adapters::inbox_event& event) const {
   auto types = [this](const std::string& object, const std::string& field) -> std::optional<std::string> {
     std::lock_guard lk(schemas_mu_);
     auto it = schemas_.find(object);

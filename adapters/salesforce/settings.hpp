@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "adapters/http/http_client.hpp"
-#include "daemon/config/daemon_config.hpp"
-#include "daemon/sync/api_call.hpp"
+#include "config/connector.hpp"
+#include "adapters/pacing/api_call.hpp"
 
 namespace omnisync::adapters::salesforce {
 
@@ -45,7 +45,7 @@ struct settings {
   std::string api_version = "62.0";
   auth_settings auth;
   http::client_options http;
-  sync::call_policy policy;
+  pacing::call_policy policy;
   double budget_share = 0.5;                 ///< sync.budget_share: of the org's daily API limit
   std::size_t page_size = 2000;              ///< sync.page_size: Sforce-Query-Options batchSize (200..2000)
   std::size_t batch_size = 200;              ///< writes per sObject Collections call (≤ 200)

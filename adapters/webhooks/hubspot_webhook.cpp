@@ -112,7 +112,7 @@ std::optional<long long> leading_integer(std::string_view s) {
   return v;
 }
 
-class hubspot_webhook final : public http::webhook_endpoint {
+class hubspot_webhook final : public adapters::webhook_endpoint {
  public:
   explicit hubspot_webhook(hubspot_webhook_options o) : o_(std::move(o)), hmac_(o_.client_secret) {
     while (!o_.public_url.empty() && o_.public_url.back() == '/') o_.public_url.pop_back();
@@ -122,7 +122,7 @@ class hubspot_webhook final : public http::webhook_endpoint {
   }
   std::string connector() const override { return o_.connector; }
 
-  omnisync::result<http::verified_event> verify(const http::inbound_request& r) const override {
+  omnisync::result<adapters::verified_event> verify(const adapters::inbound_request& r) const override {
     // The URL HubSpot called: our public base URL + the path and query as received.
     const std::string uri = normalized_base_ ? *normalized_base_ + hubspot_normalize_uri(r.target)
                                              : hubspot_normalize_uri(o_.public_url + r.target);
@@ -138,17 +138,17 @@ class hubspot_webhook final : public http::webhook_endpoint {
         if (now_ms - ts_ms > o_.max_age.count() || ts_ms - now_ms > o_.max_age.count()) return errc::invalid_input;
         // hubspot_signature_v3, without concatenating the signed text or keying the HMAC again.
         auto expected = to_base64(hmac_.mac({r.method, uri, r.body, ts}));
-        if (!http::constant_time_equal(sig, expected)) return errc::auth_expired;
+        if (!adapters::constant_time_equal(sig, expected)) return errc::auth_expired;
         break;
       }
       case hubspot_webhook_options::version::v2: {
         auto expected = hubspot_signature_v2(o_.client_secret, r.method, uri, r.body);
-        if (!http::constant_time_equal(r.header("X-HubSpot-Signature"), expected)) return errc::auth_expired;
+        if (!adapters::constant_time_equal(r.header("X-HubSpot-Signature"), expected)) return errc::auth_expired;
         break;
       }
       case hubspot_webhook_options::version::v1: {
         auto expected = hubspot_signature_v1(o_.client_secret, r.body);
-        if (!http::constant_time_equal(r.header("X-HubSpot-Signature"), expected)) return errc::auth_expired;
+        if (!adapters::constant_time_equal(r.header("X-HubSpot-Signature"), expected)) return errc::auth_expired;
         break;
       }
     }
@@ -173,12 +173,12 @@ class hubspot_webhook final : public http::webhook_endpoint {
       }
     }
     if (!readable || ids.empty())
-      return http::verified_event{"body-sha256:" + sha256_hex(r.body), {200, "application/json", "{}"}};
+      return adapters::verified_event{"body-sha256:" + sha256_hex(r.body), {200, "application/json", "{}"}};
     std::sort(ids.begin(), ids.end());
     std::string joined;
     for (const auto& id : ids) joined += (joined.empty() ? "" : ",") + id;
     std::string key = joined.size() <= 200 ? "events:" + joined : "events-sha256:" + sha256_hex(joined);
-    return http::verified_event{std::move(key), {200, "application/json", "{}"}};
+    return adapters::verified_event{std::move(key), {200, "application/json", "{}"}};
   }
 
  private:
@@ -189,7 +189,7 @@ class hubspot_webhook final : public http::webhook_endpoint {
 
 }  // namespace
 
-std::shared_ptr<const http::webhook_endpoint> make_hubspot_webhook(hubspot_webhook_options o) {
+std::shared_ptr<const adapters::webhook_endpoint> make_hubspot_webhook(hubspot_webhook_options o) {
   return std::make_shared<hubspot_webhook>(std::move(o));
 }
 

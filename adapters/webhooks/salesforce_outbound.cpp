@@ -28,14 +28,14 @@ pugi::xml_node child_local(pugi::xml_node parent, std::string_view name) {
   return {};
 }
 
-class salesforce_outbound final : public http::webhook_endpoint {
+class salesforce_outbound final : public adapters::webhook_endpoint {
  public:
   explicit salesforce_outbound(salesforce_outbound_options o) : o_(std::move(o)) {}
   std::string connector() const override { return o_.connector; }
   std::size_t max_body() const override { return o_.max_body; }
   std::vector<std::string> content_types() const override { return {"text/xml", "application/soap+xml"}; }
 
-  omnisync::result<http::verified_event> verify(const http::inbound_request& r) const override {
+  omnisync::result<adapters::verified_event> verify(const adapters::inbound_request& r) const override {
     pugi::xml_document doc;
     // No DOCTYPE/entity expansion: pugixml does not resolve external entities.
     auto parsed = doc.load_buffer(r.body.data(), r.body.size(), pugi::parse_default & ~pugi::parse_doctype);
@@ -47,7 +47,7 @@ class salesforce_outbound final : public http::webhook_endpoint {
     std::string org = child_local(notifications, "OrganizationId").text().get();
     // Salesforce ids come in 15- and 18-character forms; the first 15 characters are the id.
     if (!o_.organization_id.empty() &&
-        !http::constant_time_equal(std::string_view(org).substr(0, 15),
+        !adapters::constant_time_equal(std::string_view(org).substr(0, 15),
                                    std::string_view(o_.organization_id).substr(0, 15)))
       return errc::auth_expired;
     std::vector<std::string> ids;
@@ -62,7 +62,7 @@ class salesforce_outbound final : public http::webhook_endpoint {
     std::string joined;
     for (const auto& id : ids) joined += (joined.empty() ? "" : ",") + id;
     std::string key = ids.size() == 1 ? "notification:" + joined : "notifications-sha256:" + sha256_hex(joined);
-    return http::verified_event{std::move(key), {200, "text/xml; charset=utf-8", salesforce_outbound_ack()}};
+    return adapters::verified_event{std::move(key), {200, "text/xml; charset=utf-8", salesforce_outbound_ack()}};
   }
 
  private:
@@ -71,7 +71,7 @@ class salesforce_outbound final : public http::webhook_endpoint {
 
 }  // namespace
 
-std::shared_ptr<const http::webhook_endpoint> make_salesforce_outbound_endpoint(salesforce_outbound_options o) {
+std::shared_ptr<const adapters::webhook_endpoint> make_salesforce_outbound_endpoint(salesforce_outbound_options o) {
   return std::make_shared<salesforce_outbound>(std::move(o));
 }
 

@@ -20,7 +20,7 @@
 #include <memory>
 #include <string>
 
-#include "daemon/http/listener.hpp"
+#include "adapters/webhook.hpp"
 
 namespace omnisync::adapters {
 
@@ -58,11 +58,11 @@ struct salesforce_outbound_options {
   std::size_t max_body = 8u << 20;       ///< 100 notifications with many fields must fit
 };
 
-std::shared_ptr<const http::webhook_endpoint> make_hubspot_webhook(hubspot_webhook_options o);
-std::shared_ptr<const http::webhook_endpoint> make_zendesk_webhook(zendesk_webhook_options o);
-std::shared_ptr<const http::webhook_endpoint> make_intercom_webhook(intercom_webhook_options o);
-std::shared_ptr<const http::webhook_endpoint> make_activecampaign_webhook(activecampaign_webhook_options o);
-std::shared_ptr<const http::webhook_endpoint> make_salesforce_outbound_endpoint(salesforce_outbound_options o);
+std::shared_ptr<const adapters::webhook_endpoint> make_hubspot_webhook(hubspot_webhook_options o);
+std::shared_ptr<const adapters::webhook_endpoint> make_zendesk_webhook(zendesk_webhook_options o);
+std::shared_ptr<const adapters::webhook_endpoint> make_intercom_webhook(intercom_webhook_options o);
+std::shared_ptr<const adapters::webhook_endpoint> make_activecampaign_webhook(activecampaign_webhook_options o);
+std::shared_ptr<const adapters::webhook_endpoint> make_salesforce_outbound_endpoint(salesforce_outbound_options o);
 
 /// HubSpot's URI normalisation before signing (v3): decodes only %3A %2F %3F %40 %21 %24 %27 %28 %29 %2A %2C %3B.
 std::string hubspot_normalize_uri(std::string_view uri);

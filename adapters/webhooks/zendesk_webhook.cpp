@@ -8,18 +8,18 @@ std::string zendesk_signature(std::string_view secret, std::string_view timestam
 }
 namespace {
 
-class zendesk_webhook final : public http::webhook_endpoint {
+class zendesk_webhook final : public adapters::webhook_endpoint {
  public:
   explicit zendesk_webhook(zendesk_webhook_options o) : o_(std::move(o)) {}
   std::string connector() const override { return o_.connector; }
 
-  omnisync::result<http::verified_event> verify(const http::inbound_request& r) const override {
+  omnisync::result<adapters::verified_event> verify(const adapters::inbound_request& r) const override {
     auto sig = r.header("X-Zendesk-Webhook-Signature");
     auto ts = r.header("X-Zendesk-Webhook-Signature-Timestamp");
     if (sig.empty() || ts.empty()) return errc::auth_expired;
     // Signed message: timestamp header string + raw body (the current documentation's order).
     auto expected = zendesk_signature(o_.signing_secret, ts, r.body);
-    if (!http::constant_time_equal(sig, expected)) return errc::auth_expired;
+    if (!adapters::constant_time_equal(sig, expected)) return errc::auth_expired;
     auto when = detail::parse_iso8601(ts);
     if (!when) return errc::invalid_input;
     auto skew = detail::now(o_.clock) - *when;
@@ -29,7 +29,7 @@ class zendesk_webhook final : public http::webhook_endpoint {
     if (auto id = detail::json_member(r.body, "id")) key = "event:" + *id;
     else if (auto inv = r.header("X-Zendesk-Webhook-Invocation-Id"); !inv.empty()) key = "invocation:" + std::string(inv);
     else key = "sha256:" + sha256_hex(r.body);
-    return http::verified_event{std::move(key), {200, "application/json", "{}"}};
+    return adapters::verified_event{std::move(key), {200, "application/json", "{}"}};
   }
 
  private:
@@ -38,7 +38,7 @@ class zendesk_webhook final : public http::webhook_endpoint {
 
 }  // namespace
 
-std::shared_ptr<const http::webhook_endpoint> make_zendesk_webhook(zendesk_webhook_options o) {
+std::shared_ptr<const adapters::webhook_endpoint> make_zendesk_webhook(zendesk_webhook_options o) {
   return std::make_shared<zendesk_webhook>(std::move(o));
 }
 }  // namespace omnisync::adapters

@@ -19,7 +19,7 @@
 #include "adapters/common/crypto.hpp"
 #include "adapters/rest/rest_util.hpp"
 #include "adapters/webhooks/webhook_verifiers.hpp"
-#include "daemon/sync/api_call.hpp"
+#include "adapters/pacing/api_call.hpp"
 
 namespace omnisync::adapters {
 namespace {
@@ -49,7 +49,7 @@ std::optional<std::int64_t> to_int(std::string_view s) {
   return v;
 }
 
-store::timestamp as_timestamp(std::int64_t ms) { return store::timestamp(milliseconds(ms)); }
+omnisync::timestamp as_timestamp(std::int64_t ms) { return omnisync::timestamp(milliseconds(ms)); }
 
 std::int64_t updated_ms(const json::value& rec) {
   auto t = rest::parse_time_ms(rest::member_text(rec, "updated_at"));
@@ -59,7 +59,7 @@ std::int64_t updated_ms(const json::value& rec) {
 
 /// A Zendesk record as stored: deleted users are exported with `active: false`, deleted tickets with
 /// `status: "deleted"`.
-store::source_record to_record(const std::string& object, const json::value& rec) {
+adapters::source_record to_record(const std::string& object, const json::value& rec) {
   bool gone = false;
   if (object == "users") {
     const auto* a = rec.as_object().if_contains("active");
@@ -67,14 +67,14 @@ store::source_record to_record(const std::string& object, const json::value& rec
   } else if (object == "tickets") {
     gone = rest::member_text(rec, "status") == "deleted";
   }
-  return store::source_record(rest::member_text(rec, "id"), json::serialize(rec), as_timestamp(updated_ms(rec)), gone);
+  return adapters::source_record(rest::member_text(rec, "id"), json::serialize(rec), as_timestamp(updated_ms(rec)), gone);
 }
 
-store::source_record deleted_record(const std::string& id, std::int64_t when_ms) {
+adapters::source_record deleted_record(const std::string& id, std::int64_t when_ms) {
   json::object o;
   o["id"] = to_int(id) ? json::value(*to_int(id)) : json::value(id);
   o["deleted"] = true;
-  return store::source_record(id, json::serialize(o), as_timestamp(when_ms), true);
+  return adapters::source_record(id, json::serialize(o), as_timestamp(when_ms), true);
 }
 
 /// Built-in fields (Zendesk's user, ticket and rating objects); custom user fields come from /user_fields.
@@ -197,10 +197,10 @@ class zendesk_connector final : public connector {
       if (o != "users" && o != "tickets" && o != "satisfaction_ratings")
         throw std::runtime_error("connector " + cfg.name + ": objects: Zendesk object \"" + o +
                                  "\" is not supported (users, tickets, satisfaction_ratings)");
-    sync::call_policy policy;
+    pacing::call_policy policy;
     policy.max_attempts = static_cast<unsigned>(s.integer("sync.max_attempts", 6, 1, 20));
     policy.max_wait = s.duration("sync.max_retry_wait", policy.max_wait);
-    api_ = std::make_unique<sync::api_caller>(ctx.executor, cfg.name, rest::client_options(cfg), policy, ctx.metrics);
+    api_ = std::make_unique<pacing::api_caller>(ctx.executor, cfg.name, rest::client_options(cfg), policy, ctx.metrics);
     // Zendesk's documented limits: 700 requests a minute per account (Enterprise; lower plans have less), the
     // time-based and ticket exports 10 a minute, the users cursor export its own 20 a minute.
     api_->set_bucket("", s.number("rate_limit.per_minute", 700, 1, 1e6), milliseconds(60000));
@@ -222,7 +222,7 @@ class zendesk_connector final : public connector {
   std::size_t max_batch(std::string_view) const override {
     return cfg_.batch_size > 0 ? std::min(cfg_.batch_size, bulk_limit) : bulk_limit;
   }
-  std::shared_ptr<const http::webhook_endpoint> webhook() const override { return webhook_; }
+  std::shared_ptr<const adapters::webhook_endpoint> webhook() const override { return webhook_; }
   /// create_or_update_many matches a user by external_id, then by email.
   std::vector<std::string> upsert_matches(std::string_view object) const override {
     if (object == "users") return {"email"};
@@ -264,8 +264,8 @@ class zendesk_connector final : public connector {
     co_return out;
   }
 
-  task<std::vector<store::source_record>> fetch(std::string object, std::vector<std::string> ids) override {
-    std::vector<store::source_record> out;
+  task<std::vector<adapters::source_record>> fetch(std::string object, std::vector<std::string> ids) override {
+    std::vector<adapters::source_record> out;
     const auto now = rest::now_ms();
     if (object == "satisfaction_ratings") {
       for (const auto& id : ids) {
@@ -360,8 +360,8 @@ class zendesk_connector final : public connector {
     co_return out;
   }
 
-  task<std::vector<store::source_record>> find_by_email(std::string object, std::string email) override {
-    std::vector<store::source_record> out;
+  task<std::vector<adapters::source_record>> find_by_email(std::string object, std::string email) override {
+    std::vector<adapters::source_record> out;
     if (object != "users" || email.empty()) co_return out;  // only users carry an email
     auto res = co_await call_json("GET", "/api/v2/users/search.json?query=" + rest::url_encode("email:" + email), {}, {});
     if (!res) co_return res.error();
@@ -436,7 +436,7 @@ class zendesk_connector final : public connector {
 
   // ---- webhooks --------------------------------------------------------------------------------------------
 
-  omnisync::result<event_records> parse_event(const store::inbox_event& event) const override {
+  omnisync::result<event_records> parse_event(const adapters::inbox_event& event) const override {
     auto v = rest::parse_json(event.body);
     if (!v || !v->is_object()) return errc::invalid_input;
     const auto& o = v->get_object();
@@ -529,7 +529,7 @@ class zendesk_connector final : public connector {
 
   asio::awaitable<omnisync::result<http::response>> send(std::string method, std::string path, std::string body,
                                                          std::string_view bucket) {
-    sync::call_options opts;
+    pacing::call_options opts;
     opts.auth = &auth_;
     opts.bucket = bucket;
     http::request req = make_request(std::move(method), base_ + path, std::move(body));
@@ -836,12 +836,12 @@ class zendesk_connector final : public connector {
   std::string base_;
   std::shared_ptr<const std::string> authorization_;
   http::token_source auth_;
-  std::unique_ptr<sync::api_caller> api_;
+  std::unique_ptr<pacing::api_caller> api_;
   std::int64_t page_size_ = export_max_page;
   milliseconds job_poll_interval_{1000};
   milliseconds job_timeout_{600000};
   std::vector<std::string> objects_;
-  std::shared_ptr<const http::webhook_endpoint> webhook_;
+  std::shared_ptr<const adapters::webhook_endpoint> webhook_;
 };
 
 }  // namespace

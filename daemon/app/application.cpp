@@ -22,9 +22,9 @@
 #include "daemon/app/task_group.hpp"
 #include "daemon/control/server.hpp"
 #include "adapters/connector.hpp"
-#include "daemon/core/version.hpp"
+#include "core/version.hpp"
 #include "daemon/http/listener.hpp"
-#include "daemon/http/metrics.hpp"
+#include "core/metrics.hpp"
 #include "daemon/store/blocking.hpp"
 #include "daemon/sync/engine.hpp"
 #include "daemon/profile/utc_time.hpp"
@@ -171,7 +171,7 @@ struct application::impl {
   task_group sync_tasks;                               // the sync engine's loops (cancelled first on shutdown)
   std::vector<std::shared_ptr<const mapping::plan>> mappings;
   std::shared_ptr<const profile::settings> profile_rules;   // identity, survivorship, KPIs
-  http::registry metrics;
+  metrics::registry metrics;
   std::unique_ptr<sync::engine> engine;
   std::unique_ptr<http::listener> web;
   unsigned short http_port = 0;

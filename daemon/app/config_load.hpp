@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "daemon/config/daemon_config.hpp"
-#include "daemon/config/diagnostics.hpp"
+#include "config/diagnostics.hpp"
 
 namespace omnisync::mapping {
 class plan;

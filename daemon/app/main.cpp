@@ -7,7 +7,7 @@
 #include "daemon/app/application.hpp"
 #include "daemon/app/config_load.hpp"
 #include "daemon/app/logging.hpp"
-#include "daemon/core/version.hpp"
+#include "core/version.hpp"
 
 int main(int argc, char** argv) {
   using namespace omnisync::app;

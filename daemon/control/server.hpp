@@ -22,7 +22,7 @@
 #include <string>
 
 #include "daemon/control/command_table.hpp"
-#include "daemon/core/error.hpp"
+#include "core/error.hpp"
 
 namespace omnisync::control {
 

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "daemon/core/version.hpp"
+#include "core/version.hpp"
 #include "daemon/ctl/subcommands.hpp"
 
 int main(int argc, char** argv) {

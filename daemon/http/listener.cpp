@@ -17,7 +17,7 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "daemon/http/metrics.hpp"
+#include "core/metrics.hpp"
 #include "daemon/store/store.hpp"
 
 namespace omnisync::http {
@@ -71,19 +71,6 @@ ack_response plain(int status, std::string body) { return {status, "text/plain; 
 
 }  // namespace
 
-std::string_view inbound_request::header(std::string_view name) const noexcept {
-  for (const auto& [k, v] : headers)
-    if (iequals(k, name)) return v;
-  return {};
-}
-
-bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
-  // Length is not secret (signatures have a fixed length); the content comparison never exits early.
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
 
 namespace {
 
@@ -93,11 +80,11 @@ struct route {
   std::string name;
   std::vector<std::string> types;  // accepted media types (webhook_endpoint::content_types())
   std::size_t max_body = 0;
-  // The labelled metric children of the common outcome, found on first use: metric_family::with copies its key
+  // The labelled metric children of the common outcome, found on first use: metrics::metric_family::with copies its key
   // and takes the family's lock on every call. Children are never removed, so the pointers stay valid.
-  mutable std::atomic<metric_counter*> answered_200{nullptr};
-  mutable std::atomic<metric_counter*> duplicates{nullptr};
-  mutable std::atomic<metric_histogram*> duration{nullptr};
+  mutable std::atomic<metrics::metric_counter*> answered_200{nullptr};
+  mutable std::atomic<metrics::metric_counter*> duplicates{nullptr};
+  mutable std::atomic<metrics::metric_histogram*> duration{nullptr};
 };
 
 /// One accepted connection. All of it is used on the connection's strand (the session coroutine and the
@@ -220,12 +207,12 @@ struct listener::impl : std::enable_shared_from_this<impl> {
   std::unordered_map<std::uint64_t, std::weak_ptr<connection>> conns;
   std::function<void(const std::string&)> stored_hook;  // set before start(); read-only afterwards
 
-  metric_family<metric_counter>& requests;
-  metric_family<metric_counter>& duplicates;
-  metric_family<metric_histogram>& durations;
-  metric_gauge& open_connections;
+  metrics::metric_family<metrics::metric_counter>& requests;
+  metrics::metric_family<metrics::metric_counter>& duplicates;
+  metrics::metric_family<metrics::metric_histogram>& durations;
+  metrics::metric_gauge& open_connections;
 
-  impl(asio::any_io_executor e, listener_options o, store::store& s, registry& m)
+  impl(asio::any_io_executor e, listener_options o, store::store& s, metrics::registry& m)
       : ex(std::move(e)), strand(asio::make_strand(ex)), opts(std::move(o)), st(s), acceptor(strand),
         requests(m.counter("omnisync_webhook_requests_total", "Webhook requests answered, by connector and status",
                            {"connector", "status"})),
@@ -233,11 +220,11 @@ struct listener::impl : std::enable_shared_from_this<impl> {
                              "Webhook events already in the inbox (answered, stored once)", {"connector"})),
         durations(m.histogram("omnisync_webhook_request_duration_seconds",
                               "Time from a webhook's last byte to its answer (includes the durable inbox write)",
-                              registry::duration_buckets(), {"connector"})),
+                              metrics::registry::duration_buckets(), {"connector"})),
         open_connections(m.gauge("omnisync_http_open_connections", "Open connections to the HTTP listener").get()),
         metrics_registry(m) {}
 
-  registry& metrics_registry;
+  metrics::registry& metrics_registry;
 
   std::shared_ptr<const endpoint_map> current_endpoints() {
     std::lock_guard lock(mutex);
@@ -465,7 +452,7 @@ struct listener::impl : std::enable_shared_from_this<impl> {
   }
 };
 
-listener::listener(asio::any_io_executor ex, listener_options options, store::store& store, registry& metrics)
+listener::listener(asio::any_io_executor ex, listener_options options, store::store& store, metrics::registry& metrics)
     : impl_(std::make_shared<impl>(std::move(ex), std::move(options), store, metrics)) {}
 
 listener::~listener() { stop(); }

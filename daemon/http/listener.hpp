@@ -26,59 +26,22 @@
 #include <string>
 #include <vector>
 
-#include "daemon/core/error.hpp"
+#include "adapters/webhook.hpp"
+#include "core/error.hpp"
 
 namespace omnisync::store {
 class store;
 }
+namespace omnisync::metrics {
+class registry;
+}
 
 namespace omnisync::http {
 
-class registry;
-
-/// A request as received, raw body included (signatures are computed over these exact bytes).
-struct inbound_request {
-  std::string method;
-  std::string target;                                        ///< path and query as sent
-  std::string path;                                          ///< without the query
-  std::string token;                                         ///< the path segment after /webhooks/<connector>/
-  std::vector<std::pair<std::string, std::string>> headers;  ///< in order, names as sent
-  std::string body;
-  std::string remote_address;
-  std::chrono::system_clock::time_point received_at;
-  /// First header with this name (case-insensitive); empty when absent.
-  std::string_view header(std::string_view name) const noexcept;
-};
-
-/// What the vendor gets back once the event is stored (e.g. a Salesforce SOAP Ack).
-struct ack_response {
-  int status = 200;
-  std::string content_type = "application/json";
-  std::string body = "{}";
-};
-
-struct verified_event {
-  std::string dedupe_key;   ///< the vendor's event id, or sha256 of the body where it has none
-  ack_response ack;
-};
-
-/// How a connector's webhooks are accepted. Implemented by each adapter.
-class webhook_endpoint {
- public:
-  virtual ~webhook_endpoint() = default;
-  /// The connector name: the path segment after /webhooks/.
-  virtual std::string connector() const = 0;
-  /// Largest accepted body in bytes (a 100-notification Salesforce Outbound Message must fit).
-  virtual std::size_t max_body() const { return 1 << 20; }
-  /// Accepted content types (media type only, lower case); empty accepts any.
-  virtual std::vector<std::string> content_types() const { return {"application/json"}; }
-  /// Verifies the raw request. Errors: errc::auth_expired → 401 (bad or missing signature, wrong URL token),
-  /// errc::invalid_input → 400 (malformed or stale: outside the replay window), others → 500.
-  /// Never throws; must compare secrets in constant time.
-  virtual omnisync::result<verified_event> verify(const inbound_request& request) const = 0;
-  /// Optional answer for GET/HEAD validation pings on the same path (some vendors probe the URL); empty: 405.
-  virtual std::optional<ack_response> validation(const inbound_request& request) const { return std::nullopt; }
-};
+using adapters::ack_response;
+using adapters::inbound_request;
+using adapters::verified_event;
+using adapters::webhook_endpoint;
 
 struct listener_options {
   std::string listen = "127.0.0.1:0";                   ///< host:port
@@ -91,7 +54,7 @@ struct listener_options {
 
 class listener {
  public:
-  listener(boost::asio::any_io_executor ex, listener_options options, store::store& store, registry& metrics);
+  listener(boost::asio::any_io_executor ex, listener_options options, store::store& store, metrics::registry& metrics);
   ~listener();
   listener(const listener&) = delete;
   listener& operator=(const listener&) = delete;
@@ -113,8 +76,5 @@ class listener {
   struct impl;
   std::shared_ptr<impl> impl_;
 };
-
-/// Constant-time comparison for signatures and tokens.
-bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 
 }  // namespace omnisync::http

@@ -23,7 +23,7 @@
 
 #include <pthread.h>
 
-#include "daemon/core/error.hpp"
+#include "core/error.hpp"
 #include "daemon/store/store.hpp"
 
 namespace omnisync::store::detail {

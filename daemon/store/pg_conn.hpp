@@ -19,7 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "daemon/core/error.hpp"
+#include "core/error.hpp"
 #include "daemon/store/job.hpp"
 
 struct pg_conn;

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "daemon/core/error.hpp"
+#include "core/error.hpp"
 #include "daemon/store/job.hpp"
 #include "daemon/store/store.hpp"
 

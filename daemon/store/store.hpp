@@ -29,7 +29,9 @@
 #include <string>
 #include <vector>
 
-#include "daemon/core/error.hpp"
+#include "adapters/records.hpp"
+#include "core/error.hpp"
+#include "core/time.hpp"
 
 namespace omnisync::store {
 
@@ -41,8 +43,11 @@ using task = boost::asio::awaitable<omnisync::result<T>>;
 // holding std::string that is brace-initialised inside a co_await expression (see README.md). With the
 // constructors, `co_await s.inbox_append({connector, key, now, meta, body})` is safe.
 
-/// Wall-clock instants stored by the store: milliseconds since the Unix epoch.
-using timestamp = std::chrono::sys_time<std::chrono::milliseconds>;
+/// Wall-clock instants stored by the store: milliseconds since the Unix epoch (core/time.hpp).
+using omnisync::timestamp;
+/// The record and event types the adapters produce (adapters/records.hpp), stored as they are.
+using adapters::inbox_event;
+using adapters::source_record;
 using clock_fn = std::function<timestamp()>;
 
 /// Which implementation `open_store` opens.
@@ -76,19 +81,6 @@ struct fence {
   std::int64_t token = 0;
 };
 
-/// One record read from a source system, stored as the connector's JSON payload.
-struct source_record {
-  source_record() = default;
-  source_record(std::string i, std::string p, timestamp updated = {}, bool del = false)
-      : id(std::move(i)), payload(std::move(p)), source_updated_at(updated), deleted(del) {}
-  std::string id;
-  std::string payload;                                   ///< JSON text
-  timestamp source_updated_at{};                         ///< the vendor's modification stamp
-  bool deleted = false;
-  /// When omnisync first stored the record; kept from the first insert on (a later copy does not change it).
-  /// {} on append: now. The profile layer orders records by it, so a rebuild gives the same profile ids.
-  timestamp first_seen{};
-};
 
 /// A page of records and the cursor that covers it. The records are upserted by (connector, object, id) and
 /// the cursor advances in the same transaction: either both are stored or neither. A record older than the
@@ -126,18 +118,6 @@ struct cursor_entry {
 
 // ---- inbox ---------------------------------------------------------------------------------------------------
 
-/// A webhook event as received, stored before the vendor gets its 2xx.
-struct inbox_event {
-  inbox_event() = default;
-  inbox_event(std::string c, std::string key, timestamp received, std::string m, std::string b)
-      : connector(std::move(c)), dedupe_key(std::move(key)), received_at(received), meta(std::move(m)),
-        body(std::move(b)) {}
-  std::string connector;
-  std::string dedupe_key;                                ///< the vendor's event id, or sha256 of the body
-  timestamp received_at{};
-  std::string meta;                                      ///< JSON text: headers and request details
-  std::string body;                                      ///< raw bytes as received
-};
 
 enum class append_outcome { inserted, duplicate };
 

@@ -21,8 +21,8 @@
 #include <unordered_set>
 
 #include "adapters/common/crypto.hpp"
-#include "daemon/http/listener.hpp"
-#include "daemon/http/metrics.hpp"
+#include "adapters/webhook.hpp"
+#include "core/metrics.hpp"
 #include "daemon/profile/book.hpp"
 #include "mapping/mapping.hpp"
 #include "mapping/plan_impl.hpp"
@@ -280,14 +280,14 @@ struct engine::impl {
   std::vector<std::unique_ptr<connector_state>> conns;
   std::shared_ptr<const plan_set> plans = std::make_shared<plan_set>();
 
-  http::metric_family<http::metric_counter>* records_in = nullptr;
-  http::metric_family<http::metric_counter>* writes_out = nullptr;
-  http::metric_family<http::metric_counter>* dead_letters = nullptr;
-  http::metric_family<http::metric_gauge>* lag = nullptr;
-  http::metric_family<http::metric_gauge>* inbox_depth = nullptr;
-  http::metric_family<http::metric_gauge>* outbox_depth = nullptr;
-  http::metric_family<http::metric_gauge>* dead_letter_count = nullptr;
-  http::metric_family<http::metric_histogram>* page_seconds = nullptr;
+  metrics::metric_family<metrics::metric_counter>* records_in = nullptr;
+  metrics::metric_family<metrics::metric_counter>* writes_out = nullptr;
+  metrics::metric_family<metrics::metric_counter>* dead_letters = nullptr;
+  metrics::metric_family<metrics::metric_gauge>* lag = nullptr;
+  metrics::metric_family<metrics::metric_gauge>* inbox_depth = nullptr;
+  metrics::metric_family<metrics::metric_gauge>* outbox_depth = nullptr;
+  metrics::metric_family<metrics::metric_gauge>* dead_letter_count = nullptr;
+  metrics::metric_family<metrics::metric_histogram>* page_seconds = nullptr;
 
   // The 360 view: the profile book (derived from the stored records, rebuilt at start-up) and the turnstile that
   // keeps the book's changes and the outbox in one order.
@@ -1208,7 +1208,7 @@ struct engine::impl {
 
 // ---- engine -------------------------------------------------------------------------------------------------------
 
-engine::engine(asio::any_io_executor ex, store::store& db, engine_options options, http::registry* metrics)
+engine::engine(asio::any_io_executor ex, store::store& db, engine_options options, metrics::registry* metrics)
     : impl_(std::make_shared<impl>(std::move(ex), db, options)) {
   impl_->weak_self = impl_;
   if (metrics) {
@@ -1225,7 +1225,7 @@ engine::engine(asio::any_io_executor ex, store::store& db, engine_options option
     impl_->outbox_depth = &metrics->gauge("omnisync_outbox_depth", "Writes waiting for their destination", {"connector"});
     impl_->dead_letter_count = &metrics->gauge("omnisync_dead_letters", "Entries in the dead-letter table");
     impl_->page_seconds = &metrics->histogram("omnisync_poll_page_seconds", "Time to read and store one page",
-                                              http::registry::duration_buckets(), {"connector"});
+                                              metrics::registry::duration_buckets(), {"connector"});
   }
 }
 
@@ -1325,8 +1325,8 @@ void engine::add(std::unique_ptr<adapters::connector> c, const config::connector
   impl_->conns.push_back(std::move(st));
 }
 
-std::vector<std::shared_ptr<const http::webhook_endpoint>> engine::webhook_endpoints() const {
-  std::vector<std::shared_ptr<const http::webhook_endpoint>> out;
+std::vector<std::shared_ptr<const adapters::webhook_endpoint>> engine::webhook_endpoints() const {
+  std::vector<std::shared_ptr<const adapters::webhook_endpoint>> out;
   std::lock_guard lk(impl_->mu);
   for (const auto& c : impl_->conns)
     if (auto w = c->adapter->webhook()) out.push_back(std::move(w));

@@ -37,17 +37,16 @@
 #include <vector>
 
 #include "adapters/connector.hpp"
-#include "daemon/config/daemon_config.hpp"
+#include "config/connector.hpp"
 #include "daemon/profile/book.hpp"
 #include "daemon/store/store.hpp"
 
 namespace omnisync::mapping {
 class plan;
 }
-namespace omnisync::http {
+namespace omnisync::metrics {
 class registry;
-class webhook_endpoint;
-}  // namespace omnisync::http
+}
 
 namespace omnisync::sync {
 
@@ -146,7 +145,7 @@ struct resync_request {
 
 class engine {
  public:
-  engine(boost::asio::any_io_executor ex, store::store& db, engine_options options, http::registry* metrics);
+  engine(boost::asio::any_io_executor ex, store::store& db, engine_options options, metrics::registry* metrics);
   ~engine();
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
@@ -160,7 +159,7 @@ class engine {
   /// The HTTP listener stored a webhook for `connector`: its inbox loop looks at once (any thread).
   void webhook_stored(const std::string& connector);
   /// Every connector's webhook endpoint (for the HTTP listener).
-  std::vector<std::shared_ptr<const http::webhook_endpoint>> webhook_endpoints() const;
+  std::vector<std::shared_ptr<const adapters::webhook_endpoint>> webhook_endpoints() const;
   /// The loops to run, each with a name for failure reports; spawn every one of them.
   std::vector<std::pair<std::string, std::function<boost::asio::awaitable<void>()>>> tasks();
 

@@ -48,7 +48,7 @@ omnisync::config::connector_common ac_config(running_sim& s, std::map<std::strin
 }
 
 struct read_result {
-  std::map<std::string, omnisync::store::source_record> by_id;
+  std::map<std::string, omnisync::adapters::source_record> by_id;
   std::size_t records = 0;
   std::size_t pages = 0;
   std::optional<std::string> cursor;
@@ -77,7 +77,7 @@ read_result read_all(harness& h, poll_mode mode, std::optional<std::string> curs
   return out;
 }
 
-std::string field(const omnisync::store::source_record& r, const char* name) {
+std::string field(const omnisync::adapters::source_record& r, const char* name) {
   auto v = json::parse(r.payload);
   const auto* p = v.as_object().if_contains(name);
   return p && p->is_string() ? std::string(p->as_string()) : std::string();
@@ -94,8 +94,8 @@ std::int64_t answered(running_sim& s, int status) {
   return n;
 }
 
-omnisync::store::inbox_event event_of(std::string body) {
-  return omnisync::store::inbox_event("ac", "k", {}, "{}", std::move(body));
+omnisync::adapters::inbox_event event_of(std::string body) {
+  return omnisync::adapters::inbox_event("ac", "k", {}, "{}", std::move(body));
 }
 
 }  // namespace
@@ -285,7 +285,7 @@ TEST_CASE("ActiveCampaign adapter parses form-encoded webhooks and refuses malfo
   s.admin("PATCH", "/admin/activecampaign/contacts/12", R"({"firstName":"Hooked","phone":"415 555 0112"})");
   auto delivery = receiver.wait_for([](const auto& r) { return r.body.find("type=update") != std::string::npos; });
   // The URL token authenticates the delivery; a wrong one is refused.
-  omnisync::http::inbound_request in;
+  omnisync::adapters::inbound_request in;
   in.method = "POST";
   in.body = delivery.body;
   in.token = "ac-url-token";

@@ -44,7 +44,7 @@ omnisync::config::connector_common hs_config(running_sim& s, std::map<std::strin
 }
 
 struct read_result {
-  std::map<std::string, omnisync::store::source_record> by_id;
+  std::map<std::string, omnisync::adapters::source_record> by_id;
   std::size_t records = 0;     ///< records returned in all pages (duplicates included)
   std::size_t pages = 0;
   std::optional<std::string> cursor;
@@ -75,9 +75,9 @@ read_result read_all(harness& h, const std::string& object, poll_mode mode, std:
   return out;
 }
 
-json::value payload(const omnisync::store::source_record& r) { return json::parse(r.payload); }
+json::value payload(const omnisync::adapters::source_record& r) { return json::parse(r.payload); }
 
-std::string prop(const omnisync::store::source_record& r, const char* name) {
+std::string prop(const omnisync::adapters::source_record& r, const char* name) {
   auto v = payload(r);
   const auto* p = v.at("properties").as_object().if_contains(name);
   return p && p->is_string() ? std::string(p->as_string()) : std::string();
@@ -354,7 +354,7 @@ TEST_CASE("HubSpot webhook events become refetches and deletions, malformed ones
   CHECK(h.c->webhook()->connector() == "hs");
 
   auto parse = [&](const std::string& body) {
-    return h.c->parse_event(omnisync::store::inbox_event("hs", "k", {}, "{}", body));
+    return h.c->parse_event(omnisync::adapters::inbox_event("hs", "k", {}, "{}", body));
   };
   auto ev = parse(R"([{"eventId":1,"subscriptionType":"contact.creation","objectId":11,"occurredAt":1767225600000},
     {"eventId":2,"subscriptionType":"contact.propertyChange","objectId":12,"propertyName":"email","propertyValue":"x@y.z"},
@@ -398,7 +398,7 @@ TEST_CASE("HubSpot webhook events become refetches and deletions, malformed ones
                                        {"secret", "hs-client-secret"}}));
   s.admin("PATCH", "/admin/hubspot/contacts/9", R"({"properties":{"firstname":"Hooked"}})");
   auto got = receiver.wait_for([](const auto& r) { return r.target == "/webhooks/hs"; });
-  omnisync::http::inbound_request req;
+  omnisync::adapters::inbound_request req;
   req.method = got.method;
   req.target = got.target;
   req.path = got.target;
@@ -529,7 +529,7 @@ TEST_CASE("HubSpot OAuth config: missing pieces are named at start-up", "[adapte
 TEST_CASE("HubSpot resync --fields reads only those properties as partial pages", "[adapters][hubspot][fields]") {
   auto& s = fresh_sim();
   harness h(hs_config(s));
-  std::map<std::string, omnisync::store::source_record> got;
+  std::map<std::string, omnisync::adapters::source_record> got;
   std::optional<std::string> cursor;
   int pages = 0;
   while (pages < 100) {

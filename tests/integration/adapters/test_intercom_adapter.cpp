@@ -45,7 +45,7 @@ omnisync::config::connector_common ic_config(running_sim& s, std::map<std::strin
 }
 
 struct read_result {
-  std::map<std::string, omnisync::store::source_record> by_id;
+  std::map<std::string, omnisync::adapters::source_record> by_id;
   std::size_t records = 0;
   std::size_t pages = 0;
   std::optional<std::string> cursor;
@@ -89,9 +89,9 @@ read_result read_all(harness& h, const std::string& object, poll_mode mode, std:
   return out;
 }
 
-json::value payload(const omnisync::store::source_record& r) { return json::parse(r.payload); }
+json::value payload(const omnisync::adapters::source_record& r) { return json::parse(r.payload); }
 
-std::string field(const omnisync::store::source_record& r, const char* name) {
+std::string field(const omnisync::adapters::source_record& r, const char* name) {
   auto v = payload(r);
   const auto* p = v.as_object().if_contains(name);
   return p && p->is_string() ? std::string(p->as_string()) : std::string();
@@ -112,8 +112,8 @@ json::object admin_contact(running_sim& s, int i) {
   return s.admin("GET", "/admin/intercom/contacts/" + std::to_string(i)).json().as_object();
 }
 
-omnisync::store::inbox_event event_of(std::string body) {
-  return omnisync::store::inbox_event("ic", "k", {}, "{}", std::move(body));
+omnisync::adapters::inbox_event event_of(std::string body) {
+  return omnisync::adapters::inbox_event("ic", "k", {}, "{}", std::move(body));
 }
 
 }  // namespace
@@ -200,7 +200,7 @@ TEST_CASE("Intercom adapter loses nothing when contacts change while a scan page
   auto early = s.admin("PATCH", "/admin/intercom/contacts/3", R"({"name":"Early Change"})").json();
   auto late = s.admin("PATCH", "/admin/intercom/contacts/320", R"({"name":"Late Change"})").json();
   s.admin("POST", "/admin/intercom/contacts", R"({"email":"mid.scan@example.com"})");
-  std::map<std::string, omnisync::store::source_record> latest;
+  std::map<std::string, omnisync::adapters::source_record> latest;
   std::size_t returned = first.records.size();
   for (auto& r : first.records) latest[r.id] = r;
   auto rest = read_all(h, "contacts", poll_mode::full, first.cursor);
@@ -343,7 +343,7 @@ TEST_CASE("Intercom adapter parses signed notifications and refuses malformed on
   auto changed = s.admin("PATCH", "/admin/intercom/contacts/12", R"({"name":"Hooked"})").json();
   const std::string id(changed.at("id").as_string());
   auto delivery = receiver.wait_for([](const auto& r) { return r.body.find(".updated") != std::string::npos; });
-  omnisync::http::inbound_request in;
+  omnisync::adapters::inbound_request in;
   in.method = "POST";
   in.body = delivery.body;
   in.headers.emplace_back("X-Hub-Signature", delivery.headers["x-hub-signature"]);

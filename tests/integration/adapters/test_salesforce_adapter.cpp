@@ -103,7 +103,7 @@ struct harness {
 };
 
 struct drained {
-  std::vector<store::source_record> records;
+  std::vector<adapters::source_record> records;
   std::optional<std::string> cursor;
   int pages = 0;
 };
@@ -125,7 +125,7 @@ drained drain(harness& h, std::optional<std::string> cursor, adapters::poll_mode
   return d;
 }
 
-std::set<std::string> ids_of(const std::vector<store::source_record>& recs) {
+std::set<std::string> ids_of(const std::vector<adapters::source_record>& recs) {
   std::set<std::string> out;
   for (const auto& r : recs) out.insert(r.id);
   return out;
@@ -651,7 +651,7 @@ TEST_CASE("salesforce adapter: Outbound Messages are verified, parsed into recor
   f.sim.admin("PATCH", "/admin/salesforce/Contact/" + contact_id(12), R"({"FirstName":"Outbound","Phone":null})");
   auto got = receiver.wait_for([](const auto& r) { return r.body.find("Outbound") != std::string::npos; });
 
-  http::inbound_request in;
+  adapters::inbound_request in;
   in.method = "POST";
   in.body = got.body;
   for (const auto& [k, v] : got.headers) in.headers.push_back({k, v});
@@ -659,7 +659,7 @@ TEST_CASE("salesforce adapter: Outbound Messages are verified, parsed into recor
   REQUIRE(verified.has_value());
   CHECK_THAT(verified->ack.body, Catch::Contains("<Ack>true</Ack>"));
 
-  store::inbox_event ev("sf", verified->dedupe_key, store::timestamp{}, "{}", got.body);
+  adapters::inbox_event ev("sf", verified->dedupe_key, omnisync::timestamp{}, "{}", got.body);
   auto parsed = h.c->parse_event(ev);
   REQUIRE(parsed.has_value());
   REQUIRE(parsed->records.size() == 1);
@@ -675,7 +675,7 @@ TEST_CASE("salesforce adapter: Outbound Messages are verified, parsed into recor
 
   for (const std::string& bad : {std::string("<not xml"), std::string("<a/>"),
                                 got.body.substr(0, got.body.size() / 2)}) {
-    store::inbox_event broken("sf", "k", store::timestamp{}, "{}", bad);
+    adapters::inbox_event broken("sf", "k", omnisync::timestamp{}, "{}", bad);
     auto r = h.c->parse_event(broken);
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error() == errc::invalid_input);

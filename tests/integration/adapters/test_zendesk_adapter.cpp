@@ -40,7 +40,7 @@ omnisync::config::connector_common zd_config(running_sim& s, std::map<std::strin
 }
 
 struct read_result {
-  std::map<std::string, omnisync::store::source_record> by_id;
+  std::map<std::string, omnisync::adapters::source_record> by_id;
   std::size_t records = 0;
   std::size_t pages = 0;
   std::optional<std::string> cursor;
@@ -66,7 +66,7 @@ read_result read_all(harness& h, const std::string& object, poll_mode mode, std:
   return out;
 }
 
-json::value payload(const omnisync::store::source_record& r) { return json::parse(r.payload); }
+json::value payload(const omnisync::adapters::source_record& r) { return json::parse(r.payload); }
 
 }  // namespace
 
@@ -236,7 +236,7 @@ TEST_CASE("Zendesk webhooks become refetches and deletions, malformed ones are r
   harness h(cfg);
   REQUIRE(h.c->webhook() != nullptr);
   auto parse = [&](const std::string& body) {
-    return h.c->parse_event(omnisync::store::inbox_event("zd", "k", {}, "{}", body));
+    return h.c->parse_event(omnisync::adapters::inbox_event("zd", "k", {}, "{}", body));
   };
   auto created = parse(R"({"type":"zen:event-type:user.created","account_id":1,"id":"e1","subject":"zen:user:42",
                            "time":"2026-05-01T10:00:00Z","detail":{"id":"42","email":"a@example.com"},"event":{}})");
@@ -273,7 +273,7 @@ TEST_CASE("Zendesk webhooks become refetches and deletions, malformed ones are r
                                        {"secret", "zd-signing-secret"}}));
   s.admin("PATCH", "/admin/zendesk/users/8", R"({"name":"Hooked Person"})");
   auto got = receiver.wait_for([](const auto& r) { return r.target == "/webhooks/zd"; });
-  omnisync::http::inbound_request req;
+  omnisync::adapters::inbound_request req;
   req.method = got.method;
   req.target = got.target;
   req.path = got.target;

@@ -5,7 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
-#include "daemon/sync/api_call.hpp"
+#include "adapters/pacing/api_call.hpp"
 #include "tests/integration/sim/sim_http.hpp"
 
 namespace asio = boost::asio;
@@ -14,7 +14,7 @@ using namespace std::chrono_literals;
 TEST_CASE("api_caller: a call takes one token from the default bucket and one from its named bucket", "[sync]") {
   omnisync::test::sim::running_sim sim;
   asio::io_context ioc;
-  omnisync::sync::api_caller api(ioc.get_executor(), "t", omnisync::http::client_options{});
+  omnisync::adapters::pacing::api_caller api(ioc.get_executor(), "t", omnisync::http::client_options{});
   api.set_bucket("", 4, 1000ms);          // 4 per second, starts full
   api.set_bucket("search", 2, 1000ms);    // 2 per second, starts full
   auto run = [&](int n, std::string_view bucket) {
@@ -24,7 +24,7 @@ TEST_CASE("api_caller: a call takes one token from the default bucket and one fr
       for (int i = 0; i < n; ++i) {
         omnisync::http::request req;
         req.url = sim.admin_url() + "/admin/counts";
-        omnisync::sync::call_options o;
+        omnisync::adapters::pacing::call_options o;
         o.bucket = bucket;
         auto r = co_await api.call(req, o);
         if (r && r->status == 200) ++ok;

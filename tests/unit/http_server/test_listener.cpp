@@ -17,7 +17,7 @@
 
 #include "adapters/http/http_client.hpp"
 #include "daemon/http/listener.hpp"
-#include "daemon/http/metrics.hpp"
+#include "core/metrics.hpp"
 #include "daemon/store/blocking.hpp"
 #include "daemon/store/store.hpp"
 #include "tests/support/process.hpp"
@@ -48,15 +48,15 @@ std::string hmac_hex(const std::string& key, const std::string& data) {
 }
 
 /// A test vendor: HMAC-SHA256 of the body in X-Test-Signature, its event id in X-Event-Id.
-class test_endpoint : public omnisync::http::webhook_endpoint {
+class test_endpoint : public omnisync::adapters::webhook_endpoint {
  public:
   std::string connector() const override { return "testvendor"; }
   std::size_t max_body() const override { return 4096; }
-  omnisync::result<omnisync::http::verified_event> verify(const omnisync::http::inbound_request& r) const override {
-    if (!omnisync::http::constant_time_equal(r.header("X-Test-Signature"), hmac_hex("s3cret", r.body)))
+  omnisync::result<omnisync::adapters::verified_event> verify(const omnisync::adapters::inbound_request& r) const override {
+    if (!omnisync::adapters::constant_time_equal(r.header("X-Test-Signature"), hmac_hex("s3cret", r.body)))
       return errc::auth_expired;
     if (r.header("X-Event-Id").empty()) return errc::invalid_input;
-    return omnisync::http::verified_event{std::string(r.header("X-Event-Id")), {200, "application/json", R"({"ok":true})"}};
+    return omnisync::adapters::verified_event{std::string(r.header("X-Event-Id")), {200, "application/json", R"({"ok":true})"}};
   }
 };
 
@@ -64,7 +64,7 @@ class test_endpoint : public omnisync::http::webhook_endpoint {
 struct fixture {
   omnisync::test::temp_dir dir;
   std::unique_ptr<omnisync::store::store> store;
-  omnisync::http::registry metrics;
+  omnisync::metrics::registry metrics;
   asio::io_context io;
   std::unique_ptr<omnisync::http::listener> listener;
   unsigned short port = 0;

@@ -4,9 +4,9 @@
 
 #include <set>
 
-#include "daemon/sync/rate_limit.hpp"
+#include "adapters/pacing/rate_limit.hpp"
 
-using namespace omnisync::sync;
+using namespace omnisync::adapters::pacing;
 using namespace std::chrono_literals;
 using omnisync::errc;
 

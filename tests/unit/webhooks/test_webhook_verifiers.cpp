@@ -7,7 +7,7 @@
 
 using namespace omnisync::adapters;
 using omnisync::errc;
-using omnisync::http::inbound_request;
+using omnisync::adapters::inbound_request;
 using clock_point = std::chrono::system_clock::time_point;
 
 namespace {
@@ -30,7 +30,7 @@ wall_clock fixed(clock_point t) {
 
 clock_point at_ms(long long ms) { return clock_point(std::chrono::milliseconds(ms)); }
 
-bool is(const omnisync::result<omnisync::http::verified_event>& r, errc e) {
+bool is(const omnisync::result<omnisync::adapters::verified_event>& r, errc e) {
   return !r && r.error() == omnisync::make_error_code(e);
 }
 }  // namespace

@@ -1,18 +1,18 @@
-#include "daemon/sync/api_call.hpp"
+#include "adapters/pacing/api_call.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <spdlog/spdlog.h>
 
-#include "daemon/http/metrics.hpp"
+#include "core/metrics.hpp"
 
-namespace omnisync::sync {
+namespace omnisync::adapters::pacing {
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
 api_caller::api_caller(asio::any_io_executor ex, std::string connector, http::client_options client_options,
-                       call_policy policy, http::registry* metrics)
+                       call_policy policy, metrics::registry* metrics)
     : ex_(ex),
       connector_(std::move(connector)),
       client_(std::make_unique<http::client>(ex, std::move(client_options))),
@@ -22,7 +22,7 @@ api_caller::api_caller(asio::any_io_executor ex, std::string connector, http::cl
     calls_metric_ = &metrics->counter("omnisync_api_calls_total", "Calls to vendor APIs by connector and HTTP status",
                                       {"connector", "status"});
     seconds_metric_ = &metrics->histogram("omnisync_api_call_seconds", "Duration of vendor API calls",
-                                          http::registry::duration_buckets(), {"connector"});
+                                          metrics::registry::duration_buckets(), {"connector"});
   }
 }
 
@@ -125,4 +125,4 @@ asio::awaitable<omnisync::result<http::response>> api_caller::call(http::request
   co_return last;
 }
 
-}  // namespace omnisync::sync
+}  // namespace omnisync::adapters::pacing

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace omnisync::http {
+namespace omnisync::metrics {
 
 class metric_counter {
  public:
@@ -96,4 +96,4 @@ class registry {
   std::map<std::string, std::unique_ptr<metric_family<metric_histogram>>> histograms_;
 };
 
-}  // namespace omnisync::http
+}  // namespace omnisync::metrics

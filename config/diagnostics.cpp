@@ -1,4 +1,4 @@
-#include "daemon/config/diagnostics.hpp"
+#include "config/diagnostics.hpp"
 
 #include <algorithm>
 #include <tuple>

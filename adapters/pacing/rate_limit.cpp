@@ -1,9 +1,9 @@
-#include "daemon/sync/rate_limit.hpp"
+#include "adapters/pacing/rate_limit.hpp"
 
 #include <algorithm>
 #include <charconv>
 
-namespace omnisync::sync {
+namespace omnisync::adapters::pacing {
 
 backoff::backoff(milliseconds base, milliseconds cap, std::uint64_t seed) : base_(base), cap_(cap), rng_(seed) {}
 
@@ -98,4 +98,4 @@ bool daily_budget::exhausted() const {
   return double(used_) >= share_ * double(limit_);
 }
 
-}  // namespace omnisync::sync
+}  // namespace omnisync::adapters::pacing

@@ -1,11 +1,11 @@
-#include "daemon/http/metrics.hpp"
+#include "core/metrics.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
 
-namespace omnisync::http {
+namespace omnisync::metrics {
 namespace {
 
 void atomic_add(std::atomic<double>& a, double v) noexcept {
@@ -189,4 +189,4 @@ std::string registry::render() const {
   return all;
 }
 
-}  // namespace omnisync::http
+}  // namespace omnisync::metrics

@@ -1,4 +1,4 @@
-#include "daemon/core/error.hpp"
+#include "core/error.hpp"
 
 namespace omnisync {
 namespace {

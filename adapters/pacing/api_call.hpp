@@ -26,18 +26,18 @@
 #include <string_view>
 
 #include "adapters/http/http_client.hpp"
-#include "daemon/core/error.hpp"
-#include "daemon/sync/rate_limit.hpp"
+#include "core/error.hpp"
+#include "adapters/pacing/rate_limit.hpp"
 
-namespace omnisync::http {
+namespace omnisync::metrics {
 class registry;
 template <class Child>
 class metric_family;
 class metric_counter;
 class metric_histogram;
-}  // namespace omnisync::http
+}  // namespace omnisync::metrics
 
-namespace omnisync::sync {
+namespace omnisync::adapters::pacing {
 
 struct call_policy {
   unsigned max_attempts = 6;                    ///< sends per call, the first included
@@ -56,7 +56,7 @@ class api_caller {
  public:
   /// Throws std::runtime_error when the client cannot be built (unreadable CA file).
   api_caller(boost::asio::any_io_executor ex, std::string connector, http::client_options client_options,
-             call_policy policy = {}, http::registry* metrics = nullptr);
+             call_policy policy = {}, metrics::registry* metrics = nullptr);
   ~api_caller();
   api_caller(const api_caller&) = delete;
   api_caller& operator=(const api_caller&) = delete;
@@ -94,11 +94,11 @@ class api_caller {
   std::function<void(const http::response&)> observer_;
   std::atomic<std::int64_t> calls_{0}, errors_{0}, retries_{0};
   std::atomic<std::int64_t> budget_used_{-1}, budget_limit_{-1};
-  http::metric_family<http::metric_counter>* calls_metric_ = nullptr;
-  http::metric_family<http::metric_histogram>* seconds_metric_ = nullptr;
+  metrics::metric_family<metrics::metric_counter>* calls_metric_ = nullptr;
+  metrics::metric_family<metrics::metric_histogram>* seconds_metric_ = nullptr;
 };
 
 /// The status class used in metrics: "200", "429", ... or the transport error ("timeout", "retry", "fail").
 std::string status_label(const omnisync::result<http::response>& r);
 
-}  // namespace omnisync::sync
+}  // namespace omnisync::adapters::pacing

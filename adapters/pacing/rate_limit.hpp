@@ -11,9 +11,9 @@
 #include <random>
 #include <string_view>
 
-#include "daemon/core/error.hpp"
+#include "core/error.hpp"
 
-namespace omnisync::sync {
+namespace omnisync::adapters::pacing {
 
 using clock_type = std::chrono::steady_clock;
 using std::chrono::milliseconds;
@@ -35,7 +35,7 @@ class backoff {
 /// answered with nullopt (the backoff then decides).
 std::optional<milliseconds> parse_retry_after(std::string_view value);
 
-/// Whether a failed call is worth retrying, from its classified error (see daemon/core/error.hpp).
+/// Whether a failed call is worth retrying, from its classified error (see core/error.hpp).
 bool should_retry(const boost::system::error_code& ec, unsigned attempt, unsigned max_attempts);
 
 /// A token bucket: `capacity` tokens, refilled continuously at `capacity / period`. Models the vendors'
@@ -82,4 +82,4 @@ class daily_budget {
   std::int64_t limit_ = 0;
 };
 
-}  // namespace omnisync::sync
+}  // namespace omnisync::adapters::pacing
