@@ -29,6 +29,7 @@
 #include "adapters/webhook.hpp"
 #include "config/connector.hpp"
 #include "core/error.hpp"
+#include "core/vendor_schema.hpp"
 
 namespace omnisync::metrics {
 class registry;
@@ -111,22 +112,9 @@ struct write_result {
   std::string error;           ///< the vendor's message for retry/rejected
 };
 
-/// A field as the vendor's metadata describes it (Salesforce describe, HubSpot properties, Zendesk user fields).
-struct field_info {
-  std::string name;
-  std::string type;          ///< the vendor's type name (string, email, double, datetime, enumeration, ...)
-  std::size_t length = 0;    ///< longest value accepted; 0: no limit known
-  bool updateable = true;    ///< false for read-only and system fields
-  bool calculated = false;   ///< formula / calculated fields
-  bool external_id = false;  ///< usable as an upsert key
-  bool unique = false;
-};
-
-struct object_schema {
-  std::string object;
-  std::vector<field_info> fields;
-  const field_info* find(std::string_view name) const noexcept;
-};
+/// The vendor's metadata (core/vendor_schema.hpp: shared with mapping lint, which takes it as data).
+using omnisync::field_info;
+using omnisync::object_schema;
 
 /// Per-connector figures for `status` and `/metrics`.
 struct connector_usage {

@@ -11,9 +11,11 @@
 #include <boost/asio/detached.hpp>
 
 #include <atomic>
+#include <future>
 #include <mutex>
 #include <thread>
 
+#include "core/clock.hpp"
 #include "daemon/store/blocking.hpp"
 #include "daemon/sync/engine.hpp"
 #include "mapping/canonical.hpp"
@@ -155,25 +157,30 @@ config::connector_common cfg_of(const std::string& name, const std::string& kind
   return c;
 }
 
-/// A store, an engine with the given connectors, and an io_context running its loops on a thread.
+/// A store, an engine with the given connectors, and an io_context running its loops on a thread — all on a
+/// manual clock: time passes only when the test moves it (`eventually`, `run_for`), in small steps, each
+/// followed by letting the loops run what became due. No test sleeps.
 struct harness {
   omnisync::test::temp_dir dir;
+  omnisync::manual_clock clk;
   std::unique_ptr<store::store> db;
   asio::io_context ioc;
   std::unique_ptr<sync::engine> eng;
   std::thread runner;
   std::vector<fake_connector*> fakes;
+  static constexpr auto step = 5ms;
 
   harness() {
     store::options o;
     o.state_dir = dir.path();
     o.synchronous = store::synchronous_mode::normal;
+    o.clock = [this] { return clk.now(); };
     db = std::move(*store::open_store(o));
     sync::engine_options eo;
     eo.queue_idle = 20ms;
     eo.error_pause = 20ms;
     eo.write_retry = 20ms;
-    eng = std::make_unique<sync::engine>(ioc.get_executor(), *db, eo, nullptr);
+    eng = std::make_unique<sync::engine>(ioc.get_executor(), *db, eo, nullptr, clk);
     eng->set_mappings(shipped_plans());
   }
   fake_connector& add(const std::string& name, const std::string& kind, const std::string& object,
@@ -196,14 +203,30 @@ struct harness {
     db.reset();  // finishes queued operations (their completions go to the stopped io_context)
     eng.reset();
   }
+  /// Returns once the loops have run every handler queued so far (twice: what those queued too).
+  void drain() {
+    for (int i = 0; i < 2; ++i) {
+      std::promise<void> done;
+      asio::post(ioc, [&] { done.set_value(); });
+      done.get_future().wait();
+    }
+  }
+  /// Moves the clock in small steps until `p` holds (true) or `limit` of clock time passed (false).
   template <class Pred>
-  bool eventually(Pred p, std::chrono::milliseconds limit = 10s) {
-    auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
+  bool eventually(Pred p, std::chrono::milliseconds limit = 120s) {
+    for (std::chrono::milliseconds t{0}; t < limit; t += step) {
       if (p()) return true;
-      std::this_thread::sleep_for(10ms);
+      clk.advance(step);
+      drain();
     }
     return p();
+  }
+  /// Lets `d` of clock time pass (what is due in it runs).
+  void run_for(std::chrono::milliseconds d) {
+    for (std::chrono::milliseconds t{0}; t < d; t += step) {
+      clk.advance(step);
+      drain();
+    }
   }
   std::int64_t stored(const std::string& connector) {
     auto k = store::wait(db->get_counts());
@@ -228,9 +251,10 @@ TEST_CASE("engine: polls every page, stores the records with their cursor, and m
   // New records after the first pass arrive through the next poll.
   hs.put("251", hubspot_contact(251, "p251@example.com"));
   REQUIRE(h.eventually([&] { return h.stored("hs") == 251; }));
+  // The counters follow the store (updated once the page's transaction returned).
+  REQUIRE(h.eventually([&] { return h.eng->status()[0].objects[0].records_read == 251; }));
   auto st = h.eng->status();
   REQUIRE(st.size() == 1);
-  CHECK(st[0].objects[0].records_read == 251);
   CHECK(st[0].objects[0].pages >= 3);
 }
 
@@ -293,7 +317,7 @@ TEST_CASE("engine: changes flow to the other systems in batches, rejected writes
     auto st = h.eng->status();
     return st[0].objects[0].records_read >= 7;
   }));
-  std::this_thread::sleep_for(200ms);
+  h.run_for(2s);
   {
     std::lock_guard lk(zd.mu);
     CHECK(zd.write_calls == calls_before);
@@ -308,7 +332,7 @@ TEST_CASE("engine: webhook events are parsed, fetched and stored, and malformed 
   hs.page_size = 0;  // polls bring nothing: only the webhook path stores
   hs.put("42", hubspot_contact(42, "w@example.com"));
   h.start();
-  auto t = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  auto t = h.clk.now();
   CHECK(store::wait(h.db->inbox_append(store::inbox_event("hs", "e1", t, "{}", "{42}"))).has_value());
   CHECK(store::wait(h.db->inbox_append(store::inbox_event("hs", "e2", t, "{}", "not json"))).has_value());
   REQUIRE(h.eventually([&] { return h.stored("hs") == 1; }));
@@ -329,13 +353,13 @@ TEST_CASE("engine: failed polls are retried without moving the cursor, pause sto
   h.start();
   REQUIRE(h.eventually([&] { return h.stored("hs") == 10; }));
   REQUIRE(h.eng->pause("hs").has_value());
-  std::this_thread::sleep_for(150ms);  // a poll in flight finishes
+  h.run_for(1s);  // a poll in flight finishes
   int polls = 0;
   {
     std::lock_guard lk(hs.mu);
     polls = hs.polls;
   }
-  std::this_thread::sleep_for(300ms);
+  h.run_for(3s);
   {
     std::lock_guard lk(hs.mu);
     CHECK(hs.polls == polls);
@@ -387,7 +411,7 @@ TEST_CASE("engine: the echo of our own write is recognised and not propagated ba
     hs_calls = hs.write_calls;
     zd_calls = zd.write_calls;
   }
-  std::this_thread::sleep_for(400ms);
+  h.run_for(4s);
   {
     std::lock_guard lk(hs.mu);
     std::lock_guard lk2(zd.mu);

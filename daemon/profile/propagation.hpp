@@ -1,0 +1,91 @@
+#pragma once
+/// Propagation: what to write to each destination so that it agrees with the profiles that changed. Pure code on
+/// the profile book and the outbound mappings, no I/O; the sync pipeline queues what it returns.
+///
+/// For every changed person profile, its canonical record (golden values, KPIs, `_profile_id`) goes through every
+/// outbound mapping of every writable destination:
+/// - a destination record the profile already links is updated by its id, and not at all when it already holds
+///   every value the write would set (compared with that record as its own mapping read it back);
+/// - a record changed there since omnisync's last write (a field read back holds another value) is corrected,
+///   once per payload (a vendor that transforms a value on store gets one correction, not a loop);
+/// - a missing record is created by upsert — but only once the destination object was read to the end (before,
+///   the person may be there unread), and never through an upsert value that could match another person's
+///   record there (a generic address, one another profile holds: `book::match_risk`);
+/// - under `propagation.deletes: delete`, a person deleted from one system is deleted from the others.
+///
+/// Thread safety: none; the caller serialises calls (the pipeline holds its book lock).
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "daemon/profile/book.hpp"
+#include "mapping/evaluator_cache.hpp"
+
+namespace omnisync::profile {
+
+/// The payload of a write that deletes its record (`propagation.deletes: delete`).
+inline constexpr std::string_view deleted_payload = "null";
+
+/// One writable destination connector, as propagation needs to know it.
+struct destination {
+  std::string connector;  ///< its name
+  std::string kind;       ///< which outbound mappings apply (their `system`)
+  /// Whether a record may be created in `object` now (the object was read to the end once since start-up).
+  std::function<bool(std::string_view object)> may_create;
+  /// Fields besides the upsert key by which the vendor's upsert matches a record (adapters' upsert_matches).
+  std::function<std::vector<std::string>(std::string_view object)> upsert_matches;
+};
+
+/// A write to one destination record (the outbound mapping's output for one profile).
+struct planned_write {
+  std::string connector, object;
+  std::string record_key;  ///< the upsert key's value
+  std::string payload;     ///< JSON object of destination fields; `deleted_payload` for a deletion
+  std::string target_id;   ///< the destination's id of the record when the profile links one
+  /// The destination holds other values than this payload on fields it reads back (changed there since
+  /// omnisync's last write): queue it even when it equals the payload last written.
+  bool force = false;
+};
+
+/// How a destination record (as its own mapping reads it back) compares with a write to it.
+enum class agreement {
+  holds,    ///< every field of the write is there with the same value: nothing to write
+  unknown,  ///< no field differs, but some are not read back (KPIs a system only receives)
+  differs,  ///< a field read back holds another value: changed there since omnisync's last write
+};
+
+/// Compares the JSON objects `write` and `there` member by member (objects recursively; a null written to an
+/// absent field counts as the same; numbers by value). `field` receives the dotted name of the first difference.
+agreement compare(const std::string& write, const std::string& there, std::string& field);
+
+class propagator {
+ public:
+  /// The writes that bring the destinations in line with the profiles in `affected`. With `only`, just that
+  /// destination connector and object (a destination read to the end for the first time).
+  std::vector<planned_write> writes(const book& b, const std::vector<std::shared_ptr<const mapping::plan>>& outbound,
+                                    const std::vector<destination>& destinations,
+                                    const std::set<profile_id>& affected, mapping::evaluator_cache& evals,
+                                    const destination* only = nullptr, std::string_view only_object = {});
+  /// Profiles not created somewhere because the upsert could land on another person's record.
+  std::uint64_t withheld_creates() const noexcept { return withheld_creates_.load(); }
+
+ private:
+  bool withhold_create(const book& b, profile_id pid, const destination& dst, const planned_write& w);
+  bool first_correction(const planned_write& w);
+  void forget_correction(const planned_write& w);
+
+  static constexpr std::size_t memory_cap = 100'000;
+  /// (connector, object, target) -> hash of the payload forced there; bounded (starts over past memory_cap).
+  std::unordered_map<std::size_t, std::size_t> forced_;
+  std::unordered_set<std::size_t> withheld_logged_;
+  std::atomic<std::uint64_t> withheld_creates_{0};
+};
+
+}  // namespace omnisync::profile

@@ -1,0 +1,41 @@
+#include "daemon/sync/leadership.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace omnisync::sync::detail {
+namespace asio = boost::asio;
+
+asio::awaitable<void> leadership::run() {
+  const auto ttl = ctx_.opt.lease_ttl;
+  auto held_until = clock::steady_point{};
+  for (;;) {
+    co_await ctx_.db.lease("instance/" + ctx_.opt.instance, ctx_.opt.instance, ttl);
+    const auto asked = ctx_.clk.steady_now();
+    auto g = co_await ctx_.db.lease(std::string(pipeline_lease), ctx_.opt.instance, ttl);
+    if (g) {
+      held_until = asked + ttl;
+      if (!ctx_.leading() || ctx_.lease_token.load() != g->token) {
+        ctx_.lease_token = g->token;
+        ++ctx_.leaderships;
+        pipeline_.set_not_ready();
+        pipeline_.request_rebuild();
+        ctx_.leader = true;
+        spdlog::info("cluster: {} runs the pipeline now (lease token {})", ctx_.opt.instance, g->token);
+      }
+    } else if (ctx_.leading() && (g.error() == errc::conflict || ctx_.clk.steady_now() >= held_until)) {
+      step_down(g.error() == errc::conflict ? std::string("another instance holds the pipeline lease")
+                                            : "the pipeline lease could not be renewed: " + g.error().message());
+    }
+    co_await ctx_.clk.sleep_for(ttl / 3);
+  }
+}
+
+void leadership::step_down(const std::string& why) {
+  ctx_.leader = false;
+  pipeline_.set_not_ready();
+  for (auto* c : ctx_.list())
+    for (auto& o : c->objects) o->caught_up = false;  // read again once leading again
+  spdlog::warn("cluster: {} stops running the pipeline: {}", ctx_.opt.instance, why);
+}
+
+}  // namespace omnisync::sync::detail

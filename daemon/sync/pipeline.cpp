@@ -1,0 +1,352 @@
+#include "daemon/sync/pipeline.hpp"
+
+#include <boost/json.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+namespace omnisync::sync::detail {
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+/// Member by member: objects in both are merged (HubSpot's partial pages carry `properties` with just the
+/// fields read), everything else in `patch` replaces what `base` has.
+void merge_into(json::object& base, const json::object& patch) {
+  for (const auto& kv : patch) {
+    auto* mine = base.if_contains(kv.key());
+    if (mine && mine->is_object() && kv.value().is_object()) merge_into(mine->as_object(), kv.value().as_object());
+    else base[kv.key()] = kv.value();
+  }
+}
+
+/// Merges `patch` into `base` (both JSON objects) member by member; `base` when either is not one.
+std::string merge_json(const std::string& base, const std::string& patch) {
+  boost::system::error_code ec1, ec2;
+  auto b = json::parse(base, ec1);
+  auto p = json::parse(patch, ec2);
+  if (ec1 || ec2 || !b.is_object() || !p.is_object()) return base;
+  merge_into(b.as_object(), p.as_object());
+  return json::serialize(b);
+}
+
+std::string splits_json(const std::vector<profile::link_ref>& splits) {
+  json::array a;
+  for (const auto& l : splits)
+    a.push_back(json::object{{"system", l.record.system}, {"object", l.record.object}, {"id", l.record.id},
+                             {"attribute", l.attribute}, {"value", l.value}});
+  return json::serialize(a);
+}
+
+std::vector<profile::link_ref> parse_splits(const std::string& text) {
+  std::vector<profile::link_ref> out;
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_array()) return out;
+  for (const auto& x : v.as_array()) {
+    if (!x.is_object()) continue;
+    auto str = [&](const char* k) {
+      const auto* f = x.as_object().if_contains(k);
+      return f && f->is_string() ? std::string(f->as_string()) : std::string();
+    };
+    out.push_back(profile::link_ref{profile::record_ref{str("system"), str("object"), str("id")}, str("attribute"),
+                                    str("value")});
+  }
+  return out;
+}
+
+store::outbox_write to_outbox(profile::planned_write&& w) {
+  store::outbox_write o(std::move(w.connector), std::move(w.object), std::move(w.record_key), std::move(w.payload));
+  o.target_id = std::move(w.target_id);
+  o.force = w.force;
+  return o;
+}
+
+}  // namespace
+
+pipeline::pipeline(context& ctx) : ctx_(ctx), order_(ctx.ex) {}
+
+void pipeline::set_rules(std::shared_ptr<const profile::settings> configured) {
+  if (!configured) return;
+  {
+    std::lock_guard lk(book_mu_);
+    configured_rules_ = std::move(configured);
+  }
+  request_rebuild();
+}
+
+std::shared_ptr<const profile::settings> pipeline::effective_rules() const {
+  std::shared_ptr<profile::settings> s;
+  {
+    std::lock_guard lk(book_mu_);
+    s = std::make_shared<profile::settings>(*configured_rules_);
+  }
+  auto ps = ctx_.current_plans();
+  for (auto* c : ctx_.list())
+    for (const auto& p : ps->all)
+      if (p->direction() == mapping::direction::inbound && p->system() == c->cfg.kind)
+        for (const auto& problem : s->survivorship.apply_hints(c->cfg.name, p->hints()))
+          spdlog::warn("survivorship: {}: {}", p->file(), problem);
+  return s;
+}
+
+std::vector<store::outbox_write> pipeline::propagate(const std::set<profile::profile_id>& affected,
+                                                     mapping::evaluator_cache& evals, const connector_state* only,
+                                                     std::string_view only_object) {
+  std::vector<profile::destination> dsts;
+  const profile::destination* only_dst = nullptr;
+  for (auto* c : ctx_.list()) {
+    if (!c->cfg.enabled || !c->writable) continue;
+    profile::destination d;
+    d.connector = c->cfg.name;
+    d.kind = c->cfg.kind;
+    d.may_create = [c](std::string_view object) {
+      auto* os = c->find(object);
+      return !os || os->caught_up.load();
+    };
+    d.upsert_matches = [c](std::string_view object) { return c->adapter->upsert_matches(object); };
+    dsts.push_back(std::move(d));
+  }
+  if (only)
+    for (const auto& d : dsts)
+      if (d.connector == only->cfg.name) only_dst = &d;
+  if (only && !only_dst) return {};
+  auto planned = propagator_.writes(*book_, ctx_.current_plans()->outbound, dsts, affected, evals, only_dst, only_object);
+  std::vector<store::outbox_write> out;
+  out.reserve(planned.size());
+  for (auto& w : planned) out.push_back(to_outbox(std::move(w)));
+  return out;
+}
+
+void pipeline::process(const connector_state& src, const std::string& object, std::vector<store::source_record>& recs,
+                       mapping::evaluator_cache& evals, processed& out, std::int64_t& failures) {
+  auto in = ctx_.current_plans()->inbound(src.cfg.kind, object);
+  const auto now = ctx_.now();
+  std::lock_guard lk(book_mu_);
+  for (auto& r : recs) {
+    auto seen = book_->first_seen(src.cfg.name, object, r.id);
+    r.first_seen = seen ? timestamp(std::chrono::milliseconds(*seen)) : now;
+  }
+  if (!in) return;  // nothing maps this object: stored for later, nothing to propagate
+  auto& ev = evals.get(in);
+  mapping::record_error err;
+  std::set<profile::profile_id> affected;
+  for (const auto& r : recs) {
+    const profile::record_meta meta(src.cfg.name, object, r.id, r.first_seen.time_since_epoch().count(),
+                                    r.source_updated_at.time_since_epoch().count(), r.deleted);
+    const mapping::mapped_record* m = ev.apply(r.payload, err);
+    if (!m && !r.deleted) {
+      ++failures;
+      out.failures.emplace_back(store::retry_target::none, src.cfg.name, object, r.id, std::string(), "mapping",
+                                err.format(), r.payload, std::string("{}"));
+      continue;
+    }
+    book_->apply(meta, *in, m, affected);
+  }
+  out.writes = propagate(affected, evals);
+}
+
+asio::awaitable<omnisync::result<store::enqueue_summary>> pipeline::enqueue(std::vector<store::outbox_write> writes) {
+  std::vector<doorbell*> bells;
+  for (const auto& w : writes)
+    if (auto* c = ctx_.find(w.connector); c && std::find(bells.begin(), bells.end(), &c->outbox_bell) == bells.end())
+      bells.push_back(&c->outbox_bell);
+  auto q = co_await ctx_.db.outbox_enqueue(std::move(writes), ctx_.pipeline_fence());
+  if (q)
+    for (auto* b : bells) b->notify();
+  co_return q;
+}
+
+asio::awaitable<omnisync::result<store::append_summary>> pipeline::store_records(
+    connector_state& c, const std::string& object, std::vector<store::source_record> recs,
+    std::optional<std::string> cursor, bool partial, mapping::evaluator_cache& evals, object_state* os) {
+  while (!ready_.load()) co_await ctx_.clk.sleep_for(std::chrono::milliseconds(20));  // the book loads first
+  if (partial) {
+    // A partial record (resync --fields) is merged into the stored copy — unless it changed upstream since that
+    // copy was read (a newer stamp): merged, it would be a hybrid of new and old fields whose golden values,
+    // written back, revert the change. Those are read whole instead.
+    std::vector<store::source_record> merged;
+    std::vector<std::string> changed;
+    for (auto& r : recs) {
+      auto got = co_await ctx_.db.record_get(c.cfg.name, object, r.id);
+      if (!got) co_return got.error();
+      if (!*got) continue;  // not stored yet: the regular poll brings it complete
+      if (r.source_updated_at > (*got)->source_updated_at) {
+        changed.push_back(r.id);
+        continue;
+      }
+      merged.emplace_back(r.id, merge_json((*got)->payload, r.payload), (*got)->source_updated_at, (*got)->deleted);
+    }
+    if (!changed.empty()) {
+      auto whole = co_await c.adapter->fetch(object, std::move(changed));
+      if (!whole) co_return whole.error();
+      for (auto& w : *whole) merged.push_back(std::move(w));
+    }
+    recs = std::move(merged);
+  }
+  auto turn = co_await order_.acquire();
+  processed out;
+  std::int64_t failures = 0;
+  process(c, object, recs, evals, out, failures);
+  for (auto& f : out.failures) {
+    auto added = co_await ctx_.db.dead_letter_add(std::move(f));
+    if (!added) co_return added.error();
+    if (ctx_.m.dead_letters) ctx_.m.dead_letters->with({c.cfg.name, "mapping"}).inc();
+  }
+  // A write equal to what was last written to that record is skipped by the store: the echo of omnisync's own
+  // write (read back by a poll or a webhook) recomputes the same golden values and so writes nothing.
+  if (!out.writes.empty()) {
+    auto q = co_await enqueue(std::move(out.writes));
+    if (!q) co_return q.error();
+    spdlog::debug("{} {} page: {} write(s) queued, {} replacing pending ones, {} equal to what the destination "
+                  "last got (skipped)", c.cfg.name, object, q->inserted, q->coalesced, q->unchanged);
+  }
+  timestamp newest{};
+  for (const auto& r : recs) newest = std::max(newest, r.source_updated_at);
+  const auto n = static_cast<std::int64_t>(recs.size());
+  store::record_batch batch(c.cfg.name, object, std::move(recs), std::move(cursor), ctx_.pipeline_fence());
+  auto sum = co_await ctx_.db.append_records(std::move(batch));
+  if (!sum) co_return sum.error();
+  if (ctx_.m.records_in) ctx_.m.records_in->with({c.cfg.name, object}).inc(static_cast<double>(n));
+  if (os) {
+    std::lock_guard lk(ctx_.mu);
+    os->st.records_read += n;
+    os->st.records_stored += static_cast<std::int64_t>(sum->written);
+    os->st.mapping_failures += failures;
+    if (newest > os->st.newest_source_update) os->st.newest_source_update = newest;
+    if (os->st.resync_running) {
+      os->st.resync_read += n;
+      os->st.resync_stored += static_cast<std::int64_t>(sum->written);
+    }
+  }
+  co_return *sum;
+}
+
+asio::awaitable<void> pipeline::caught_up(connector_state& c, std::string object) {
+  if (!c.writable || !c.cfg.enabled) co_return;
+  auto turn = co_await order_.acquire();
+  mapping::evaluator_cache evals;
+  std::vector<store::outbox_write> writes;
+  {
+    std::lock_guard lk(book_mu_);
+    const auto all = book_->profiles();
+    writes = propagate(std::set<profile::profile_id>(all.begin(), all.end()), evals, &c, object);
+  }
+  if (writes.empty()) co_return;
+  const auto n = writes.size();
+  auto q = co_await enqueue(std::move(writes));
+  if (!q) {
+    spdlog::error("{}: queueing writes after the first read of {} failed: {}", c.cfg.name, object, q.error().message());
+    if (auto* os = c.find(object)) os->caught_up = false;  // tried again after the next full page
+    co_return;
+  }
+  spdlog::info("{}: {} read once: {} profile write(s) queued ({} unchanged)", c.cfg.name, object, n, q->unchanged);
+}
+
+asio::awaitable<omnisync::result<std::size_t>> pipeline::split(profile::link_ref link, bool restore) {
+  auto turn = co_await order_.acquire();
+  mapping::evaluator_cache evals;
+  std::vector<store::outbox_write> writes;
+  std::string splits;
+  bool ok = false;
+  {
+    std::lock_guard lk(book_mu_);
+    std::set<profile::profile_id> affected;
+    ok = restore ? book_->restore(link, affected) : book_->split(link, affected);
+    if (ok) {
+      writes = propagate(affected, evals);
+      splits = splits_json(book_->splits());
+    }
+  }
+  if (!ok) co_return make_error_code(errc::not_found);
+  // The decision first (a rebuild replays it), then the writes it causes.
+  auto saved = co_await ctx_.db.meta_set("profile.splits", splits);
+  if (!saved) co_return saved.error();
+  const std::size_t n = writes.size();
+  if (!writes.empty()) {
+    auto q = co_await enqueue(std::move(writes));
+    if (!q) co_return q.error();
+  }
+  co_return n;
+}
+
+asio::awaitable<void> pipeline::rebuild() {
+  const auto wall0 = std::chrono::steady_clock::now();
+  auto turn = co_await order_.acquire();
+  auto rules = effective_rules();
+  auto fresh = std::make_unique<profile::book>(rules);
+  auto stored_splits = co_await ctx_.db.meta_get("profile.splits");
+  if (stored_splits && *stored_splits)
+    for (const auto& l : parse_splits(**stored_splits)) fresh->preload_split(l);
+  mapping::evaluator_cache evals;
+  auto ps = ctx_.current_plans();
+  std::size_t n = 0;
+  std::set<profile::profile_id> ignored;
+  mapping::record_error err;
+  for (auto* c : ctx_.list()) {
+    for (auto& o : c->objects) {
+      const std::string object = o->st.object;
+      auto in = ps->inbound(c->cfg.kind, object);
+      if (!in) continue;
+      auto& ev = evals.get(in);
+      std::string after;
+      for (;;) {
+        auto page = co_await ctx_.db.record_scan(c->cfg.name, object, after, 2000);
+        if (!page) {
+          spdlog::error("profiles: reading stored {} {} records failed: {}", c->cfg.name, object, page.error().message());
+          break;
+        }
+        if (page->empty()) break;
+        for (const auto& r : *page) {
+          const mapping::mapped_record* m = ev.apply(r.payload, err);
+          if (!m && !r.deleted) continue;  // dead-lettered when it arrived
+          const profile::record_meta meta(c->cfg.name, object, r.id, r.first_seen.time_since_epoch().count(),
+                                          r.source_updated_at.time_since_epoch().count(), r.deleted);
+          fresh->apply(meta, *in, m, ignored);
+          ignored.clear();
+          ++n;
+        }
+        after = page->back().id;
+      }
+    }
+  }
+  const auto st = fresh->stats();
+  {
+    std::lock_guard lk(book_mu_);
+    rules_ = rules;
+    book_ = std::move(fresh);
+  }
+  ready_ = true;
+  spdlog::info("profiles: {} stored records resolved into {} profiles ({} interactions) in {:.2f} s", n, st.profiles,
+               st.interaction_records, std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
+}
+
+asio::awaitable<void> pipeline::loop() {
+  for (;;) {
+    if (ctx_.leading() && rebuild_requested_.exchange(false)) co_await rebuild();
+    co_await ctx_.clk.sleep_for(std::chrono::milliseconds(ctx_.opt.cluster ? 50 : 200));
+  }
+}
+
+std::optional<profile_report> pipeline::get(std::string_view query) const {
+  std::lock_guard lk(book_mu_);
+  auto pid = book_->find(query);
+  if (!pid) return std::nullopt;
+  auto v = book_->view(*pid);
+  if (!v) return std::nullopt;
+  profile_report r;
+  r.view = std::move(*v);
+  r.why = book_->explain(*pid);
+  return r;
+}
+
+profile::book_stats pipeline::stats() const {
+  std::lock_guard lk(book_mu_);
+  auto s = book_->stats();
+  s.withheld_creates = propagator_.withheld_creates();
+  return s;
+}
+
+}  // namespace omnisync::sync::detail

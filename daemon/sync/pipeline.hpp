@@ -1,0 +1,92 @@
+#pragma once
+/// The pipeline's middle: record → mapping → profile → writes. Every page of source records (from a poll, a
+/// webhook or a lookup) goes through `store_records`: each record is mapped with its system's inbound plan and
+/// taken into the profile book; the profiles it changed are propagated (daemon/profile/propagation.hpp) and
+/// the writes queued; dead letters for records that fail mapping; then the records are stored with their cursor.
+///
+/// Order: pages go through one turnstile, so the book, the outbox and the stored records change in one order — a
+/// later golden value never loses to an earlier one, and a rebuild of the book never misses a page being stored.
+/// Within a page, dead letters and writes are stored before the records and the cursor: a crash repeats the page
+/// (upserts, coalesced writes) and loses none of its consequences.
+///
+/// The book is derived state, rebuilt from the stored records at start-up, after a reload that changed mappings
+/// or rules, and when this instance becomes the cluster's leader (`loop`).
+///
+/// Thread safety: the awaitable members run on the engine's executor; `get`, `stats` and `ready` may be called
+/// from any thread (the book has its own lock).
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/async.hpp"
+#include "daemon/profile/propagation.hpp"
+#include "daemon/sync/context.hpp"
+#include "mapping/evaluator_cache.hpp"
+
+namespace omnisync::sync::detail {
+
+class pipeline {
+ public:
+  explicit pipeline(context& ctx);
+
+  /// The identity / survivorship / KPI rules from the config; the book is rebuilt with them.
+  void set_rules(std::shared_ptr<const profile::settings> configured);
+  /// Rebuild the book before the next page (mappings or rules changed, or leadership was taken).
+  void request_rebuild() { rebuild_requested_ = true; }
+  /// The book holds what the store holds (false from a rebuild request until the rebuild is done).
+  bool ready() const { return ready_.load(); }
+  void set_not_ready() { ready_ = false; }
+
+  /// Maps, resolves, propagates and stores one page of `object` records from connector `c`; `cursor` (if any)
+  /// is stored with them. `partial`: the records carry only some fields and are merged into the stored copies.
+  /// `os` receives the counters (may be null).
+  boost::asio::awaitable<omnisync::result<store::append_summary>> store_records(
+      connector_state& c, const std::string& object, std::vector<store::source_record> recs,
+      std::optional<std::string> cursor, bool partial, mapping::evaluator_cache& evals, object_state* os);
+  /// Queues writes and rings the doorbells of the writers they go to.
+  boost::asio::awaitable<omnisync::result<store::enqueue_summary>> enqueue(std::vector<store::outbox_write> writes);
+  /// A destination object was read to the end for the first time since start-up: the profiles that could not be
+  /// created there before are written now.
+  boost::asio::awaitable<void> caught_up(connector_state& c, std::string object);
+  /// Removes (or restores) one identity link, stores the decision and queues the writes it causes.
+  boost::asio::awaitable<omnisync::result<std::size_t>> split(profile::link_ref link, bool restore);
+  /// Rebuilds the book whenever asked (start-up, reload, leadership); runs until cancelled.
+  boost::asio::awaitable<void> loop();
+
+  std::optional<profile_report> get(std::string_view query) const;
+  profile::book_stats stats() const;
+
+ private:
+  struct processed {
+    std::vector<store::outbox_write> writes;
+    std::vector<store::dead_letter_entry> failures;
+  };
+  boost::asio::awaitable<void> rebuild();
+  /// The configured rules plus the inbound mappings' hints (`owner: true`, `merge:`) for each connector.
+  std::shared_ptr<const profile::settings> effective_rules() const;
+  void process(const connector_state& src, const std::string& object, std::vector<store::source_record>& recs,
+               mapping::evaluator_cache& evals, processed& out, std::int64_t& failures);
+  /// Writes for `affected` through the propagator; caller holds book_mu_.
+  std::vector<store::outbox_write> propagate(const std::set<profile::profile_id>& affected,
+                                             mapping::evaluator_cache& evals, const connector_state* only = nullptr,
+                                             std::string_view only_object = {});
+
+  context& ctx_;
+  turnstile order_;
+  std::shared_ptr<const profile::settings> configured_rules_ = std::make_shared<profile::settings>();
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> rebuild_requested_{true};
+
+  mutable std::mutex book_mu_;
+  std::shared_ptr<const profile::settings> rules_ = std::make_shared<profile::settings>();  // guarded by book_mu_
+  std::unique_ptr<profile::book> book_ = std::make_unique<profile::book>(rules_);            // guarded by book_mu_
+  profile::propagator propagator_;                                                          // guarded by book_mu_
+};
+
+}  // namespace omnisync::sync::detail

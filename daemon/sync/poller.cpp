@@ -1,0 +1,236 @@
+#include "daemon/sync/poller.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace omnisync::sync::detail {
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+std::optional<std::chrono::system_clock::time_point> parse_since(const std::string& s) {
+  // ISO 8601 UTC: 2026-11-23T10:00:00Z (seconds optional, fraction ignored)
+  int y, mo, d, h = 0, mi = 0, sec = 0;
+  if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &sec) < 3) return std::nullopt;
+  using namespace std::chrono;
+  const auto ymd = year(y) / month(static_cast<unsigned>(mo)) / day(static_cast<unsigned>(d));
+  if (!ymd.ok()) return std::nullopt;
+  return system_clock::time_point(sys_days(ymd) + hours(h) + minutes(mi) + seconds(sec));
+}
+
+asio::awaitable<void> poller::nap(object_state& os, milliseconds d) {
+  const auto until = ctx_.clk.steady_now() + d;
+  while (ctx_.clk.steady_now() < until && !os.wake.exchange(false)) {
+    auto left = std::chrono::duration_cast<milliseconds>(until - ctx_.clk.steady_now());
+    co_await ctx_.clk.sleep_for(std::min(left, milliseconds(100)));
+  }
+}
+
+asio::awaitable<void> poller::handle_lookups(connector_state& c, object_state& os, mapping::evaluator_cache& evals) {
+  std::vector<resync_request> todo;
+  {
+    std::lock_guard lk(ctx_.mu);
+    todo.swap(os.pending_lookups);
+  }
+  for (const auto& r : todo) {
+    omnisync::result<std::vector<store::source_record>> got = make_error_code(errc::fail);
+    if (r.what == resync_request::kind::id) {
+      std::vector<std::string> ids{r.value};
+      got = co_await c.adapter->fetch(os.st.object, std::move(ids));
+    } else {
+      got = co_await c.adapter->find_by_email(os.st.object, r.value);
+    }
+    std::string error;
+    if (!got) {
+      error = got.error().message();
+    } else {
+      auto stored = co_await pipeline_.store_records(c, os.st.object, std::move(*got), std::nullopt, false, evals, &os);
+      if (!stored) error = stored.error().message();
+    }
+    std::lock_guard lk(ctx_.mu);
+    os.st.resync_running = false;
+    os.st.resync_finished = ctx_.now();
+    os.st.resync_error = error;
+  }
+}
+
+asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
+  mapping::evaluator_cache evals;
+  unsigned failures = 0;
+  std::optional<std::string> resync_cursor;  // position of a running full resync (nullopt: start)
+  bool in_resync = false;
+  std::optional<std::chrono::system_clock::time_point> since;
+  std::vector<std::string> resync_fields;        // resync --fields: a partial re-read, no cursor of its own kept
+  auto last_reconcile = ctx_.clk.steady_now();
+  std::optional<adapters::page> prefetched;      // the next page, read while the previous one was stored
+  std::optional<std::string> prefetched_for;     // the cursor it was read from
+  for (;;) {
+    if (c.paused.load() || !ctx_.leading()) {
+      {
+        std::lock_guard lk(ctx_.mu);
+        os.st.phase = ctx_.leading() ? "paused" : "standby";
+        // A pause holds a running resync, which goes on at resume; an instance that lost the pipeline drops
+        // it (the new leader reads from the stored cursors) and says so.
+        if (!ctx_.leading() && in_resync) {
+          os.st.resync_running = false;
+          os.st.resync_finished = ctx_.now();
+          os.st.resync_error = "stopped: this instance no longer runs the pipeline";
+          in_resync = false;
+        }
+      }
+      prefetched.reset();
+      co_await ctx_.clk.sleep_for(milliseconds(100));
+      continue;
+    }
+    co_await handle_lookups(c, os, evals);
+    {
+      std::lock_guard lk(ctx_.mu);
+      if (os.pending_resync) {
+        prefetched.reset();
+        in_resync = true;
+        resync_cursor.reset();
+        since.reset();
+        if (os.pending_resync->what == resync_request::kind::since) since = parse_since(os.pending_resync->value);
+        resync_fields = os.pending_resync->fields;
+        os.pending_resync.reset();
+        os.st.resync_running = true;
+        os.st.resync_read = os.st.resync_stored = 0;
+        os.st.resync_started = ctx_.now();
+        os.st.resync_finished = {};
+        os.st.resync_error.clear();
+      }
+      os.st.phase = in_resync ? "resync" : "polling";
+      os.st.last_attempt = ctx_.now();
+    }
+    adapters::page_request req;
+    req.object = os.st.object;
+    if (in_resync) {
+      req.cursor = resync_cursor;
+      req.mode = since ? adapters::poll_mode::incremental : adapters::poll_mode::full;
+      if (since && !resync_cursor) req.since = since;
+      req.fields = resync_fields;
+    } else {
+      auto cur = co_await ctx_.db.cursor_get(c.cfg.name, os.st.object);
+      if (!cur) {
+        co_await fail(c, os, failures, "store: " + cur.error().message());
+        continue;
+      }
+      req.cursor = *cur;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    omnisync::result<adapters::page> pg = make_error_code(errc::retry);
+    if (prefetched && prefetched_for == req.cursor) {
+      pg = std::move(*prefetched);  // read while the previous page was being stored
+    } else {
+      pg = co_await c.adapter->poll(req);
+    }
+    prefetched.reset();
+    if (!pg) {
+      co_await fail(c, os, failures, pg.error().message());
+      continue;
+    }
+    const bool more = pg->more;
+    auto next_cursor = pg->cursor;
+    // A full resync keeps its own position and stores the cursor only at the end, so that the incremental
+    // cursor stays valid if it is interrupted; its last page's cursor continues incrementally.
+    std::optional<std::string> cursor_to_store = in_resync && more ? std::nullopt : next_cursor;
+    if (in_resync && !resync_fields.empty() && pg->partial) cursor_to_store.reset();  // the incremental one stays
+    auto store_op =
+        pipeline_.store_records(c, os.st.object, std::move(pg->records), cursor_to_store, pg->partial, evals, &os);
+    omnisync::result<store::append_summary> stored = make_error_code(errc::retry);
+    if (more && !c.paused.load()) {
+      // While this page is stored, the next one is read (its cursor is this page's): reading and storing
+      // overlap. If storing fails, the prefetched page is dropped and the cursor stays where it was.
+      adapters::page_request next_req(os.st.object, next_cursor, req.mode);
+      next_req.fields = req.fields;
+      using namespace boost::asio::experimental::awaitable_operators;
+      auto both = co_await (std::move(store_op) && c.adapter->poll(next_req));
+      stored = std::move(std::get<0>(both));
+      if (stored && std::get<1>(both)) {
+        prefetched = std::move(*std::get<1>(both));
+        prefetched_for = next_cursor;
+      }
+    } else {
+      stored = co_await std::move(store_op);
+    }
+    if (!stored) {
+      prefetched.reset();
+      co_await fail(c, os, failures, "store: " + stored.error().message());
+      continue;
+    }
+    // The page's duration is measured in real time: it is a performance figure, not an interval the engine keeps.
+    if (ctx_.m.page_seconds)
+      ctx_.m.page_seconds->with({c.cfg.name})
+          .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    failures = 0;
+    if (in_resync) resync_cursor = next_cursor;
+    {
+      std::lock_guard lk(ctx_.mu);
+      ++os.st.pages;
+      os.st.last_success = ctx_.now();
+      os.st.last_error.clear();
+      if (cursor_to_store) os.st.cursor = cursor_to_store;
+      if (in_resync && !more) {
+        os.st.resync_running = false;
+        os.st.resync_finished = ctx_.now();
+      }
+      os.st.phase = "idle";
+      if (ctx_.m.lag && os.st.newest_source_update != timestamp{})
+        ctx_.m.lag->with({c.cfg.name, os.st.object})
+            .set(std::chrono::duration<double>(ctx_.now() - os.st.newest_source_update).count());
+    }
+    if (in_resync && !more) in_resync = false;
+    if (!more && !os.caught_up.exchange(true)) co_await pipeline_.caught_up(c, os.st.object);
+    if (!more) {
+      if (c.reconcile_every.count() > 0 && ctx_.clk.steady_now() - last_reconcile >= c.reconcile_every) {
+        co_await reconcile(c, os, evals);
+        last_reconcile = ctx_.clk.steady_now();
+      }
+      co_await nap(os, c.cfg.poll_interval);
+    }
+  }
+}
+
+asio::awaitable<void> poller::fail(connector_state& c, object_state& os, unsigned& failures, std::string why) {
+  spdlog::warn("{}: polling {} failed: {}", c.cfg.name, os.st.object, why);
+  {
+    std::lock_guard lk(ctx_.mu);
+    os.st.last_error = std::move(why);
+    os.st.phase = "error";
+  }
+  auto pause = ctx_.opt.error_pause * (1u << std::min(failures, 6u));
+  ++failures;
+  co_await nap(os, std::min(pause, ctx_.opt.error_pause_cap));
+}
+
+asio::awaitable<void> poller::reconcile(connector_state& c, object_state& os, mapping::evaluator_cache& evals) {
+  std::vector<std::string> live;
+  std::optional<std::string> next;
+  do {
+    auto pg = co_await c.adapter->list_ids(os.st.object, next);
+    if (!pg) co_return;  // not supported or failed: try at the next interval
+    live.insert(live.end(), pg->ids.begin(), pg->ids.end());
+    next = pg->next;
+  } while (next);
+  std::sort(live.begin(), live.end());
+  std::string after;
+  std::vector<store::source_record> gone;
+  for (;;) {
+    auto rows = co_await ctx_.db.record_scan(c.cfg.name, os.st.object, after, 1000);
+    if (!rows || rows->empty()) break;
+    for (const auto& r : *rows)
+      if (!r.deleted && !std::binary_search(live.begin(), live.end(), r.id))
+        gone.emplace_back(r.id, r.payload, r.source_updated_at, true);
+    after = rows->back().id;
+  }
+  if (!gone.empty()) {
+    spdlog::info("{}: {} {} record(s) deleted upstream without a trace (reconciliation)", c.cfg.name, gone.size(),
+                 os.st.object);
+    co_await pipeline_.store_records(c, os.st.object, std::move(gone), std::nullopt, false, evals, &os);
+  }
+}
+
+}  // namespace omnisync::sync::detail

@@ -1,0 +1,40 @@
+#pragma once
+/// The poller: one loop per (connector, object) that reads pages of changes from the vendor and hands them to
+/// the pipeline with their cursor. While a page is stored, the next one is read (reading and storing overlap).
+/// It also carries out resyncs (full, --since, --fields: a full resync keeps its own position and stores the
+/// cursor only at its end), lookups (--id, --email), and hard-delete reconciliation by id sets; failed polls
+/// back off exponentially without moving the cursor. Paused connectors and standby instances do nothing.
+///
+/// Thread safety: `run` runs on the engine's executor; status fields are updated under the context's lock.
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "daemon/sync/context.hpp"
+#include "daemon/sync/pipeline.hpp"
+
+namespace omnisync::sync::detail {
+
+class poller {
+ public:
+  poller(context& ctx, pipeline& p) : ctx_(ctx), pipeline_(p) {}
+  /// Polls `os` of `c` until cancelled.
+  boost::asio::awaitable<void> run(connector_state& c, object_state& os);
+
+ private:
+  boost::asio::awaitable<void> handle_lookups(connector_state& c, object_state& os, mapping::evaluator_cache& evals);
+  boost::asio::awaitable<void> reconcile(connector_state& c, object_state& os, mapping::evaluator_cache& evals);
+  boost::asio::awaitable<void> fail(connector_state& c, object_state& os, unsigned& failures, std::string why);
+  /// Waits up to `d`, in short steps, returning early when woken (a resync request, a resume).
+  boost::asio::awaitable<void> nap(object_state& os, std::chrono::milliseconds d);
+
+  context& ctx_;
+  pipeline& pipeline_;
+};
+
+/// ISO 8601 UTC time of `resync --since` (2026-11-23, 2026-11-23T10:00:00Z); nullopt when unreadable.
+std::optional<std::chrono::system_clock::time_point> parse_since(const std::string& s);
+
+}  // namespace omnisync::sync::detail

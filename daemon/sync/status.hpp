@@ -1,0 +1,110 @@
+#pragma once
+/// What the sync engine is told and what it tells: its options, the requests it takes (resync) and what
+/// `status`, `lint` and `profile get` show. Plain values; see engine.hpp.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adapters/connector.hpp"
+#include "daemon/profile/book.hpp"
+#include "daemon/store/store.hpp"
+
+namespace omnisync::sync {
+
+using std::chrono::milliseconds;
+
+struct engine_options {
+  std::size_t inbox_batch = 100;
+  milliseconds inbox_lease{60000};
+  milliseconds queue_idle{200};        ///< how often an empty inbox/outbox is looked at again
+  milliseconds error_pause{1000};      ///< first pause after a failed poll; doubles per failure
+  milliseconds error_pause_cap{60000};
+  int max_inbox_attempts = 5;          ///< then the event is dead-lettered
+  int max_write_attempts = 8;          ///< then the write is dead-lettered
+  milliseconds write_retry{2000};      ///< first retry delay of a failed write; doubles per attempt
+  milliseconds write_lease{120000};
+  /// Hard-delete reconciliation by id sets, per connector `sync.reconcile_interval` (this is the default when a
+  /// connector does not say); connectors that cannot list ids skip it.
+  milliseconds reconcile_interval{6 * 3600 * 1000};
+  /// Several instances share the store (PostgreSQL): the pipeline — polls, the inbox, the profile book — runs on
+  /// the one instance holding the `pipeline` lease (renewed every lease_ttl/3, taken over by another instance
+  /// within lease_ttl when its holder dies), and its writes are fenced by the lease's token. Every instance takes
+  /// webhooks into the shared inbox and runs the writers (claims never hand one record to two of them).
+  bool cluster = false;
+  std::string instance;                ///< this instance's lease owner name (cluster)
+  milliseconds lease_ttl{15000};
+};
+
+/// The lease whose holder runs the pipeline in a cluster (engine_options::cluster).
+inline constexpr std::string_view pipeline_lease = "pipeline";
+
+/// This instance's part in a cluster, as `status` shows it.
+struct cluster_status {
+  bool enabled = false;
+  std::string instance;
+  bool leader = false;
+  std::int64_t token = 0;              ///< the pipeline lease's fencing token while leader
+  std::int64_t leaderships = 0;        ///< times this instance took the lease
+};
+
+/// One (connector, object) as `status` shows it.
+struct object_status {
+  std::string object;
+  std::string phase = "idle";          ///< idle | polling | resync | paused | error
+  std::optional<std::string> cursor;
+  std::int64_t records_read = 0;
+  std::int64_t records_stored = 0;
+  std::int64_t mapping_failures = 0;
+  std::int64_t pages = 0;
+  store::timestamp last_success{};
+  store::timestamp last_attempt{};
+  std::string last_error;
+  store::timestamp newest_source_update{};  ///< lag = now - this
+  // the running or last resync
+  bool resync_running = false;
+  std::int64_t resync_read = 0;
+  std::int64_t resync_stored = 0;
+  store::timestamp resync_started{};
+  store::timestamp resync_finished{};
+  std::string resync_error;
+};
+
+struct connector_status {
+  std::string name, kind;
+  bool paused = false;
+  std::vector<object_status> objects;
+  adapters::connector_usage usage;
+  std::int64_t events_in = 0;          ///< webhook events processed
+  std::int64_t writes_ok = 0;
+  std::int64_t writes_rejected = 0;
+  std::int64_t writes_retried = 0;
+  std::string last_write_error;
+};
+
+/// One problem `omnisyncctl lint` found by checking a mapping file against the connected system's metadata.
+struct lint_finding {
+  std::string severity;   ///< error | warning
+  std::string connector, object, file;
+  int line = 0;
+  std::string field;      ///< the vendor field concerned
+  std::string message;
+};
+
+/// What `omnisyncctl profile get` shows: the profile and why it looks that way.
+struct profile_report {
+  profile::profile_view view;
+  std::optional<profile::explanation> why;
+};
+
+struct resync_request {
+  std::string connector;
+  std::string object;                  ///< empty: every object of the connector
+  enum class kind { full, since, id, email } what = kind::full;
+  std::string value;                   ///< the time (since, ISO 8601), the id or the email
+  std::vector<std::string> fields;     ///< --fields: only these (informational for adapters that support it)
+};
+
+}  // namespace omnisync::sync
