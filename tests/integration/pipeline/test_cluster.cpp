@@ -1,4 +1,4 @@
-// Several omnisyncd instances on one PostgreSQL store (issue #7), against omnisync-sim: exactly one instance runs
+// Several omnisyncd instances on one PostgreSQL store, against omnisync-sim: exactly one instance runs
 // the pipeline (polls, inbox, profiles) under the `pipeline` lease; webhooks are taken by any instance and stored
 // in the shared inbox before the 2xx; kill -9 of the leader in the middle of a sync hands the lease to another
 // instance within the lease time and the final state equals a fault-free run (every record stored once, every

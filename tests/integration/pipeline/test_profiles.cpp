@@ -1,4 +1,4 @@
-// The 360 view end to end (issue #6), with real processes: omnisync-sim serving Salesforce, HubSpot and Zendesk
+// The 360 view end to end, with real processes: omnisync-sim serving Salesforce, HubSpot and Zendesk
 // over HTTPS, omnisyncd with the shipped mappings, all three connectors writable, steered with omnisyncctl. One
 // person in two systems becomes one profile; changes and KPIs propagate to every system without duplicates or
 // ping-pong; the declared survivorship rules decide conflicts; generic e-mails do not merge people; split and
