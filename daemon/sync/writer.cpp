@@ -1,5 +1,6 @@
 #include "daemon/sync/writer.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
@@ -46,7 +47,9 @@ asio::awaitable<void> writer::claims() {
         ch.items.assign(std::make_move_iterator(list.begin() + static_cast<std::ptrdiff_t>(at)),
                         std::make_move_iterator(list.begin() + static_cast<std::ptrdiff_t>(end)));
         in_flight_.fetch_add(1);
-        co_await chunks_.async_send(boost::system::error_code(), std::move(ch), asio::use_awaitable);
+        auto [ec] = co_await chunks_.async_send(boost::system::error_code(), std::move(ch),
+                                                asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;  // cancelled: stopping
       }
     }
   }
@@ -54,7 +57,8 @@ asio::awaitable<void> writer::claims() {
 
 asio::awaitable<void> writer::work() {
   for (;;) {
-    chunk ch = co_await chunks_.async_receive(asio::use_awaitable);
+    auto [ec, ch] = co_await chunks_.async_receive(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;  // cancelled: the daemon is stopping (claimed writes return to the queue at the next start)
     try {
       co_await write_items(std::move(ch.object), std::move(ch.items));
     } catch (const boost::system::system_error& e) {
