@@ -14,7 +14,7 @@
 /// Lifecycle: construct, `add_endpoint` for each connector, `start()` binds (port 0 picks one), `run()` is the
 /// accept loop (spawn it on a task group), `stop()` closes the acceptor and every connection; `run()` returns
 /// once all connection coroutines have finished. Endpoints can be replaced while running (`set_endpoints`, on
-/// reload). Beast stays inside listener.cpp.
+/// reload). Beast stays inside connection.cpp.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
