@@ -1,6 +1,11 @@
 #include "mapping/canonical.hpp"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
+#include <array>
+
+#include "mapping/mapping.hpp"
 
 namespace omnisync::mapping {
 
@@ -53,6 +58,12 @@ const config::attribute_decl* find_attribute(const std::vector<config::attribute
   return nullptr;
 }
 
+bool is_known_type(std::string_view type) noexcept {
+  static constexpr std::array<std::string_view, 7> types = {"string",   "number",      "integer", "boolean",
+                                                            "datetime", "string_list", "object"};
+  return std::find(types.begin(), types.end(), type) != types.end();
+}
+
 static std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -79,6 +90,52 @@ std::optional<std::string> closest_name(std::string_view name, const std::vector
     }
   }
   return best;
+}
+
+std::vector<config::attribute_decl> read_canonical_attributes(const std::filesystem::path& config_file,
+                                                              config::diagnostics& diags) {
+  const std::string file = config_file.string();
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file);
+  } catch (const YAML::BadFile&) {
+    diags.add(config::location{file, 0, 0}, "", "cannot read the file");
+    return {};
+  } catch (const YAML::Exception& e) {
+    diags.add(config::location{file, e.mark.line + 1, e.mark.column + 1}, "", e.msg);
+    return {};
+  }
+  YAML::Node c = root.IsMap() ? root["canonical"] : YAML::Node();
+  if (!c) return default_canonical_attributes();
+  std::vector<config::attribute_decl> out;
+  auto add = [&](const YAML::Node& where, const std::string& path, std::string name, const YAML::Node& spec) {
+    config::attribute_decl a;
+    a.name = std::move(name);
+    a.type = "string";
+    if (spec.IsScalar()) a.type = spec.Scalar();
+    else if (spec.IsMap()) {
+      if (spec["type"]) a.type = spec["type"].Scalar();
+      if (spec["description"]) a.description = spec["description"].Scalar();
+      if (spec["computed"]) a.computed = spec["computed"].Scalar() == "true";
+    }
+    if (!is_known_type(a.type)) diags.add(config::location_of(file, where), path, "unknown type \"" + a.type + "\"");
+    out.push_back(std::move(a));
+  };
+  if (c.IsMap()) {
+    for (auto it = c.begin(); it != c.end(); ++it)
+      add(it->second, "canonical." + it->first.Scalar(), it->first.Scalar(), it->second);
+  } else if (c.IsSequence()) {
+    for (std::size_t k = 0; k < c.size(); ++k) {
+      if (!c[k].IsMap() || !c[k]["name"]) {
+        diags.add(config::location_of(file, c[k]), "canonical[" + std::to_string(k) + "]", "needs a name");
+        continue;
+      }
+      add(c[k], "canonical[" + std::to_string(k) + "]", c[k]["name"].Scalar(), c[k]);
+    }
+  } else {
+    diags.add(config::location_of(file, c), "canonical", "expected a list or map of attributes");
+  }
+  return out;
 }
 
 }  // namespace omnisync::mapping

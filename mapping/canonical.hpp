@@ -1,5 +1,6 @@
 #pragma once
 /// The canonical attribute set: the default one shipped with omnisync, and lookups used by the compiler.
+/// (`read_canonical_attributes`, declared in mapping.hpp, reads a declared set from omnisync.yaml: canonical.cpp.)
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,10 @@ std::vector<config::attribute_decl> default_canonical_attributes();
 /// The declaration matching `name` ("external_ids.hubspot" matches "external_ids.*"), or nullptr.
 const config::attribute_decl* find_attribute(const std::vector<config::attribute_decl>& attrs,
                                              std::string_view name) noexcept;
+
+/// Whether `type` is one an attribute or a field may declare: string, number, integer, boolean, datetime,
+/// string_list, object.
+bool is_known_type(std::string_view type) noexcept;
 
 /// The closest name among `candidates` within a small edit distance, for "did you mean" hints.
 std::optional<std::string> closest_name(std::string_view name, const std::vector<std::string>& candidates);

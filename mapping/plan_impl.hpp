@@ -1,5 +1,5 @@
 #pragma once
-// Internal: the compiled form of a mapping file. Built by compiler.cpp, read by evaluator.cpp.
+// Internal: the compiled form of a mapping file. Built by the compiler (compiler.hpp), read by evaluator.cpp.
 #include <optional>
 #include <string>
 #include <unordered_map>
