@@ -62,6 +62,40 @@ void put_path(json::object& root, std::string_view path, json::value v) {
   }
 }
 
+/// Two mapping values alike as JSON (numbers by value: 5 and 5.0 are the same).
+bool same_value(const mapping::value& a, const mapping::value& b) {
+  if (a.is_null_or_missing() || b.is_null_or_missing()) return a.is_null_or_missing() && b.is_null_or_missing();
+  std::string x, y;
+  mapping::append_json(x, a);
+  mapping::append_json(y, b);
+  return x == y;
+}
+
+/// A JSON value back as a mapping value (the facts' announced values).
+mapping::value from_json(const json::value& j) {
+  mapping::value v;
+  switch (j.kind()) {
+    case json::kind::null: v.set_null(); break;
+    case json::kind::bool_: v.set_bool(j.get_bool()); break;
+    case json::kind::int64: v.set_int(j.get_int64()); break;
+    case json::kind::uint64: v.set_int(static_cast<std::int64_t>(j.get_uint64())); break;
+    case json::kind::double_: v.set_number(j.get_double()); break;
+    case json::kind::string: v.set_string(std::string(j.get_string())); break;
+    case json::kind::array:
+      v.k = vkind::array;
+      for (const auto& x : j.get_array()) v.items.push_back(from_json(x));
+      break;
+    case json::kind::object:
+      v.k = vkind::object;
+      for (const auto& kv : j.get_object()) {
+        v.keys.emplace_back(kv.key());
+        v.items.push_back(from_json(kv.value()));
+      }
+      break;
+  }
+  return v;
+}
+
 /// A rough normal form for the index of interactions waiting for their person (the resolver decides the match).
 std::string hint_key(std::string_view attribute, std::string_view value) {
   std::string v;
@@ -91,6 +125,24 @@ struct book::impl {
     bool deleted = false;
     bool person = false;  // has an e-mail or phone identity
     std::vector<std::pair<std::string, mapping::value>> attrs;
+    std::vector<attribute_state> states;  // sparse: attributes whose information time or clear differs
+    std::vector<announced_value> announced;  // values events announced, newer than the record's own
+    /// The information time of attribute i (its state's, else the record's modification time).
+    std::int64_t as_of(std::size_t i) const {
+      for (const auto& st : states)
+        if (st.index == i && st.as_of != 0) return st.as_of;
+      return source_ts;
+    }
+    const attribute_state* state(std::size_t i) const {
+      for (const auto& st : states)
+        if (st.index == i) return &st;
+      return nullptr;
+    }
+    std::optional<std::size_t> index_of(std::string_view attribute) const {
+      for (std::size_t i = 0; i < attrs.size(); ++i)
+        if (attrs[i].first == attribute) return i;
+      return std::nullopt;
+    }
   };
   struct interaction {
     std::int64_t first_seen = 0, source_ts = 0;
@@ -189,16 +241,139 @@ struct book::impl {
   std::vector<std::pair<std::string, golden_value>> golden(profile_id id, const settings& s) const {
     std::vector<attribute_source> sources;
     std::vector<std::string> keys;
+    // Records with announced values take part with those values (and their times) in place of their own.
+    std::vector<std::vector<std::pair<std::string, mapping::value>>> effective;
+    std::vector<std::vector<attribute_state>> effective_states;
     const auto recs = member_recs(id);
     keys.reserve(recs.size());
+    effective.reserve(recs.size());
+    effective_states.reserve(recs.size());
     for (const auto* r : recs) {
       if (r->deleted) continue;
       keys.push_back(record_key(r->system, r->object, r->id));
-      sources.push_back(attribute_source{r->system, keys.back(), r->source_ts, r->attrs});
+      if (r->announced.empty()) {
+        sources.push_back(attribute_source{r->system, keys.back(), r->source_ts, r->attrs, r->states});
+        continue;
+      }
+      auto& attrs = effective.emplace_back(r->attrs);
+      auto& states = effective_states.emplace_back(r->states);
+      for (const auto& a : r->announced) {
+        std::size_t i = 0;
+        while (i < attrs.size() && attrs[i].first != a.attribute) ++i;
+        if (i == attrs.size()) attrs.emplace_back(a.attribute, a.value);
+        else attrs[i].second = a.value;
+        std::erase_if(states, [i](const attribute_state& st) { return st.index == i; });
+        states.push_back(attribute_state{static_cast<std::uint32_t>(i), a.at, false});
+      }
+      sources.push_back(attribute_source{r->system, keys.back(), r->source_ts, attrs, states});
     }
     // `keys` must not reallocate while `sources` views it.
     for (std::size_t i = 0; i < sources.size(); ++i) sources[i].record = keys[i];
     return golden_record(s.survivorship, sources);
+  }
+
+  /// The facts of a record arriving live (see book::facts): derived from its previous copy and from the golden
+  /// values of its profile before the change.
+  void derive_facts(person_rec& rec, const std::string& key, const std::vector<std::pair<std::string, mapping::value>>& old,
+                    const std::vector<attribute_state>& old_states, std::int64_t old_ts,
+                    const std::vector<std::pair<std::string, golden_value>>& gold) {
+    auto old_as_of = [&](std::size_t i) {
+      for (const auto& st : old_states)
+        if (st.index == i && st.as_of != 0) return st.as_of;
+      return old_ts;
+    };
+    std::vector<attribute_state> states;
+    for (std::size_t i = 0; i < rec.attrs.size(); ++i) {
+      const auto& [name, v] = rec.attrs[i];
+      std::size_t j = 0;
+      while (j < old.size() && old[j].first != name) ++j;
+      const bool had = j < old.size();
+      if (had && same_value(old[j].second, v)) {
+        // Unchanged: its information is as old as before (another field's change does not make it newer).
+        const auto* st = [&]() -> const attribute_state* {
+          for (const auto& x : old_states)
+            if (x.index == j) return &x;
+          return nullptr;
+        }();
+        const std::int64_t t = old_as_of(j);
+        if (t != rec.source_ts || (st && st->cleared))
+          states.push_back(attribute_state{static_cast<std::uint32_t>(i), t, st && st->cleared});
+        continue;
+      }
+      if (v.is_null_or_missing()) {
+        // A value removed by this change is a clear, with this change's time; a null that never held a value
+        // is just no value.
+        if (had && !old[j].second.is_null_or_missing())
+          states.push_back(attribute_state{static_cast<std::uint32_t>(i), 0, true});
+        continue;
+      }
+      // A new value equal to the profile's golden value held by another record is a copy of it (omnisync's own
+      // write coming back, or a person typing the same): its information is the golden value's, not newer.
+      for (const auto& [gname, g] : gold) {
+        if (gname != name) continue;
+        if (!g.from.empty() && g.from.front().record != key && same_value(g.value, v) &&
+            g.from.front().source_ts < rec.source_ts)
+          states.push_back(attribute_state{static_cast<std::uint32_t>(i), g.from.front().source_ts, false});
+        break;
+      }
+    }
+    rec.states = std::move(states);
+    // Announced values stay while the record holds another value with older information.
+    std::erase_if(rec.announced, [&](const announced_value& a) {
+      auto i = rec.index_of(a.attribute);
+      if (!i) return false;
+      return same_value(rec.attrs[*i].second, a.value) || rec.as_of(*i) >= a.at;
+    });
+  }
+
+  /// Facts as stored: {"t":{attr:ms},"c":[attr,...],"e":{attr:{"v":value,"t":ms}}} (attributes by name, so a
+  /// mapping that adds or drops an attribute leaves the others right).
+  static void read_facts(person_rec& rec, std::string_view text) {
+    if (text.empty()) return;
+    boost::system::error_code ec;
+    auto v = json::parse(text, ec);
+    if (ec || !v.is_object()) return;
+    const auto& o = v.as_object();
+    auto state_for = [&rec](std::size_t i) -> attribute_state& {
+      for (auto& st : rec.states)
+        if (st.index == i) return st;
+      return rec.states.emplace_back(attribute_state{static_cast<std::uint32_t>(i), 0, false});
+    };
+    if (const auto* t = o.if_contains("t"); t && t->is_object())
+      for (const auto& kv : t->as_object())
+        if (auto i = rec.index_of(kv.key()); i && kv.value().is_int64()) state_for(*i).as_of = kv.value().as_int64();
+    if (const auto* c = o.if_contains("c"); c && c->is_array())
+      for (const auto& x : c->as_array())
+        if (x.is_string())
+          if (auto i = rec.index_of(x.as_string())) state_for(*i).cleared = true;
+    if (const auto* e = o.if_contains("e"); e && e->is_object())
+      for (const auto& kv : e->as_object()) {
+        if (!kv.value().is_object()) continue;
+        const auto* val = kv.value().as_object().if_contains("v");
+        const auto* at = kv.value().as_object().if_contains("t");
+        if (!val || !at || !at->is_int64()) continue;
+        rec.announced.push_back(announced_value{std::string(kv.key()), from_json(*val), at->as_int64()});
+      }
+  }
+
+  static std::string write_facts(const person_rec& rec) {
+    if (rec.states.empty() && rec.announced.empty()) return {};
+    json::object o;
+    json::object t;
+    json::array c;
+    for (const auto& st : rec.states) {
+      if (st.index >= rec.attrs.size()) continue;
+      if (st.as_of != 0) t[rec.attrs[st.index].first] = st.as_of;
+      if (st.cleared) c.push_back(json::value(rec.attrs[st.index].first));
+    }
+    if (!t.empty()) o["t"] = std::move(t);
+    if (!c.empty()) o["c"] = std::move(c);
+    if (!rec.announced.empty()) {
+      json::object e;
+      for (const auto& a : rec.announced) e[a.attribute] = json::object{{"v", to_json(a.value)}, {"t", a.at}};
+      o["e"] = std::move(e);
+    }
+    return o.empty() ? std::string() : json::serialize(o);
   }
 
   timeline events_of_profile(profile_id id, const settings& s) const {
@@ -256,6 +431,15 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
   if (auto held = d.people.find(key); held != d.people.end() && r.source_ts < held->second.source_ts) return;
   auto ident = identity_of(p, *m);
   if (ident.pairs.empty()) return;  // nothing to resolve by: not part of any profile
+  const auto keys_now = ident.keys();
+  // The golden values of the profile this record belongs to (or is about to join) before it changes: a new value
+  // equal to one of them, held by another record, is a copy of it (derive_facts).
+  std::vector<std::pair<std::string, golden_value>> before;
+  if (!r.replay) {
+    auto pid = d.res.profile_of(r.system, r.object, r.id);
+    if (!pid) pid = d.res.resolve(keys_now);
+    if (pid) before = d.golden(*pid, *settings_);
+  }
   auto& rec = d.people[key];
   if (rec.system.empty()) {
     rec.system = std::string(r.system);
@@ -264,15 +448,25 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
     rec.first_seen = r.first_seen;
     d.objects.emplace(rec.system, rec.object);
   }
+  auto old_attrs = std::move(rec.attrs);
+  auto old_states = std::move(rec.states);
+  const auto old_ts = rec.source_ts;
   rec.source_ts = r.source_ts;
   rec.deleted = r.deleted;
   rec.attrs = attributes_of(p, *m);
+  if (r.replay) {
+    rec.states.clear();
+    rec.announced.clear();
+    impl::read_facts(rec, r.stored_facts);
+  } else {
+    d.derive_facts(rec, key, old_attrs, old_states, old_ts, before);
+  }
   // A person is a record that carries an e-mail or a phone (book.hpp), not one whose mapping merely could: a
   // Contact with neither is linked by nothing but its own system's id, so a copy written elsewhere comes back as
   // a new, unlinked record that would be written back again — a loop creating records in every system.
   rec.person = std::any_of(ident.pairs.begin(), ident.pairs.end(),
                            [](const auto& kv) { return kv.first == "email" || kv.first == "phone"; });
-  const auto keys = ident.keys();
+  const auto& keys = keys_now;
   source_record src;
   src.system = r.system;
   src.object = r.object;
@@ -284,6 +478,42 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
   d.res.observe(src, &ch);
   d.after_change(ch, affected);
   d.wake_waiting(ident.pairs, affected);
+}
+
+void book::announce(std::string_view system, std::string_view object, std::string_view id,
+                    std::span<const announced_value> values, std::set<profile_id>& affected) {
+  auto it = impl_->people.find(record_key(system, object, id));
+  if (it == impl_->people.end()) return;
+  auto& rec = it->second;
+  bool changed = false;
+  for (const auto& a : values) {
+    const auto i = rec.index_of(a.attribute);
+    // Only news: a value the record does not hold already, newer than the information of the one it holds.
+    if (i && (same_value(rec.attrs[*i].second, a.value) || rec.as_of(*i) >= a.at)) continue;
+    auto held = std::find_if(rec.announced.begin(), rec.announced.end(),
+                             [&](const announced_value& x) { return x.attribute == a.attribute; });
+    if (held != rec.announced.end()) {
+      if (held->at >= a.at) continue;
+      *held = a;
+    } else {
+      rec.announced.push_back(a);
+    }
+    changed = true;
+  }
+  if (changed)
+    if (auto pid = impl_->res.profile_of(system, object, id)) affected.insert(*pid);
+}
+
+std::string book::facts(std::string_view system, std::string_view object, std::string_view id) const {
+  auto it = impl_->people.find(record_key(system, object, id));
+  return it == impl_->people.end() ? std::string() : impl::write_facts(it->second);
+}
+
+std::optional<golden_value> book::golden_of(profile_id id, std::string_view attribute) const {
+  if (!impl_->res.contains(id)) return std::nullopt;
+  for (auto& [a, g] : impl_->golden(id, *settings_))
+    if (a == attribute) return std::move(g);
+  return std::nullopt;
 }
 
 std::optional<std::int64_t> book::first_seen(std::string_view system, std::string_view object,

@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -59,6 +60,18 @@ struct record_meta {
   std::int64_t first_seen = 0;  ///< ms; when the store first saw the record
   std::int64_t source_ts = 0;   ///< ms; the vendor's modification time
   bool deleted = false;
+  /// A rebuild replays stored records: their facts (see `book::facts`) come from the store as they were decided
+  /// when the record arrived, instead of being derived again from what the book holds now.
+  bool replay = false;
+  std::string_view stored_facts;  ///< replay only
+};
+
+/// A value a webhook event announced for one attribute of a record, at the event's time (the record as re-read
+/// may be older, or may hold a stale value omnisync wrote after the edit the event reports).
+struct announced_value {
+  std::string attribute;
+  mapping::value value;
+  std::int64_t at = 0;  ///< ms; when the change happened, as the vendor says
 };
 
 /// One linked record as `profile get` shows it.
@@ -98,6 +111,19 @@ class book {
   /// events to the profile their person keys resolve to; other records with identity keys are people.
   void apply(const record_meta& r, const mapping::plan& p, const mapping::mapped_record* m,
              std::set<profile_id>& affected);
+  /// Takes in what a webhook event announced for a person record already applied: a value newer than the
+  /// information the record's own value carries becomes that attribute's value for survivorship (until the
+  /// record is read holding it, or a newer change). Profiles that change go to `affected`.
+  void announce(std::string_view system, std::string_view object, std::string_view id,
+                std::span<const announced_value> values, std::set<profile_id>& affected);
+  /// What the book knows of a record beyond its payload, as JSON text to store with it (empty: nothing): per
+  /// attribute, when its value's information dates from where that is not the record's modification time (a
+  /// value copied from another system keeps its source's time; an unchanged value keeps the time it appeared),
+  /// which attributes a change cleared, and values events announced. A rebuild passes it back (`replay`).
+  std::string facts(std::string_view system, std::string_view object, std::string_view id) const;
+  /// A profile's golden value of one attribute, with its provenance.
+  std::optional<golden_value> golden_of(profile_id id, std::string_view attribute) const;
+
   /// When the record was first seen, if the book holds it (the engine keeps that time on re-reads).
   std::optional<std::int64_t> first_seen(std::string_view system, std::string_view object, std::string_view id) const;
 

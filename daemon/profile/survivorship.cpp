@@ -37,6 +37,8 @@ provenance prov(const candidate& c) { return provenance{std::string(c.system), s
 golden_value single(const candidate& c, std::string decided_by) {
   golden_value g;
   g.value = *c.value;
+  if (c.cleared) g.value.set_null();
+  g.cleared = c.cleared && !has_value(c);
   g.from.push_back(prov(c));
   g.decided_by = std::move(decided_by);
   return g;
@@ -175,7 +177,8 @@ golden_value survive(const attribute_rule& rule, std::span<const candidate> cand
     case strategy::most_recent: {
       const candidate* best = nullptr;
       for (const auto& c : candidates) {
-        const bool counts = rule.null_wins ? c.value != nullptr && !c.value->is_missing() : has_value(c);
+        const bool counts =
+            has_value(c) || (c.cleared && c.value) || (rule.null_wins && c.value != nullptr && !c.value->is_missing());
         if (counts && (!best || newer(rule, c, *best))) best = &c;
       }
       if (best) return single(*best, how);
@@ -284,9 +287,17 @@ golden_value survive(const attribute_rule& rule, std::span<const candidate> cand
 std::vector<std::pair<std::string, golden_value>> golden_record(const survivorship_rules& rules,
                                                                 std::span<const attribute_source> sources) {
   std::map<std::string, std::vector<candidate>, std::less<>> by_attribute;
-  for (const auto& s : sources)
-    for (const auto& [name, value] : s.attributes)
-      by_attribute[name].push_back(candidate{s.system, s.record, s.source_ts, &value});
+  for (const auto& s : sources) {
+    for (std::size_t i = 0; i < s.attributes.size(); ++i) {
+      candidate c{s.system, s.record, s.source_ts, &s.attributes[i].second};
+      for (const auto& st : s.states)
+        if (st.index == i) {
+          if (st.as_of != 0) c.source_ts = st.as_of;
+          c.cleared = st.cleared;
+        }
+      by_attribute[s.attributes[i].first].push_back(c);
+    }
+  }
   std::vector<std::pair<std::string, golden_value>> out;
   for (auto& [name, cands] : by_attribute) out.emplace_back(name, survive(rules.rule_for(name), cands));
   return out;

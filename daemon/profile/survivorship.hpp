@@ -57,8 +57,13 @@ struct survivorship_rules {
 struct candidate {
   std::string_view system;              ///< connector name
   std::string_view record;              ///< record key "system:object:id"
-  std::int64_t source_ts = 0;           ///< the record's source timestamp (ms since epoch), e.g. its updated_at
+  /// When the information this value represents dates from (ms since epoch): the record's modification time,
+  /// or older — a value omnisync copied there keeps its source's time, an unchanged value the time it appeared.
+  std::int64_t source_ts = 0;
   const mapping::value* value = nullptr;///< missing (or nullptr): the record says nothing; null: it has no value
+  /// The record held a value and a change removed it: for most_recent this null competes with its time (a newer
+  /// clear wins and empties the golden value); a null that never held a value does not.
+  bool cleared = false;
 };
 
 /// Where a golden value came from.
@@ -72,16 +77,27 @@ struct golden_value {
   mapping::value value;          ///< missing when no record has a value
   std::vector<provenance> from;  ///< the winner; every contributor for union and sum
   std::string decided_by;        ///< "owner" or the strategy's name
+  /// The value is null because the newest information is a source clearing it (not because nobody has one):
+  /// destinations whose `sync.write_nulls` allows it are cleared too.
+  bool cleared = false;
 };
 
 /// The golden value of one attribute.
 golden_value survive(const attribute_rule& rule, std::span<const candidate> candidates);
+
+/// What is known about one attribute of a record beyond its value (index into attribute_source::attributes).
+struct attribute_state {
+  std::uint32_t index = 0;  ///< which attribute
+  std::int64_t as_of = 0;   ///< the information's time (see candidate::source_ts); 0: the record's source_ts
+  bool cleared = false;     ///< see candidate::cleared
+};
 
 /// One source record's mapped attributes (canonical name -> value), for golden_record.
 struct attribute_source {
   std::string_view system, record;
   std::int64_t source_ts = 0;
   std::span<const std::pair<std::string, mapping::value>> attributes;
+  std::span<const attribute_state> states = {};  ///< sparse, any order; attributes not named have the defaults
 };
 
 /// The golden value of every attribute any source holds, by attribute name (sorted).

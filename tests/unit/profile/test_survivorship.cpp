@@ -269,3 +269,44 @@ TEST_CASE("a golden record from several sources", "[profile][survivorship]") {
                                         "lead_score=42 by max", "phone=null by most_recent",
                                         "tags=[\"pilot\",\"vip\"] by union"});
 }
+
+TEST_CASE("most_recent compares the time of each value's information, and a newer clear empties the value",
+          "[profile][survivorship]") {
+  using attrs = std::vector<std::pair<std::string, value>>;
+  // Salesforce changed the phone at 100; HubSpot's record was modified at 300, but its phone is a copy omnisync
+  // wrote there of Salesforce's older value 50 (its information dates from 50), and its name changed at 300.
+  attrs sf = {{"phone", str("+14155550100")}, {"first_name", str("Ann")}};
+  attrs hs = {{"phone", str("+14155550999")}, {"first_name", str("Anna")}};
+  std::vector<attribute_state> hs_states = {{0, 50, false}};
+  std::vector<attribute_source> sources = {{"salesforce", "salesforce:Contact:1", 100, sf},
+                                           {"hubspot", "hubspot:contacts:1", 300, hs, hs_states}};
+  auto golden = golden_record(survivorship_rules::defaults(), sources);
+  REQUIRE(golden.size() == 2);
+  CHECK(golden[0].first == "first_name");
+  CHECK(json(golden[0].second.value) == "\"Anna\"");  // the name's information is HubSpot's, from 300
+  CHECK(golden[1].first == "phone");
+  CHECK(json(golden[1].second.value) == "\"+14155550100\"");  // 100 beats the copy's 50
+  CHECK(golden[1].second.from.at(0).record == "salesforce:Contact:1");
+  CHECK_FALSE(golden[1].second.cleared);
+
+  // HubSpot clears the phone at 400 (the record held one, a change removed it): the clear is the newest
+  // information and empties the golden value — marked as a clear, unlike a null nobody ever filled.
+  attrs hs2 = {{"phone", null()}, {"first_name", str("Anna")}};
+  std::vector<attribute_state> cleared = {{0, 400, true}};
+  std::vector<attribute_source> later = {{"salesforce", "salesforce:Contact:1", 100, sf},
+                                         {"hubspot", "hubspot:contacts:1", 400, hs2, cleared}};
+  auto g2 = golden_record(survivorship_rules::defaults(), later);
+  CHECK(g2[1].second.value.k == value::kind::null);
+  CHECK(g2[1].second.cleared);
+  CHECK(g2[1].second.from.at(0).record == "hubspot:contacts:1");
+  // A clear older than another source's value loses; a plain null (never held a value) never wins.
+  std::vector<attribute_state> old_clear = {{0, 60, true}};
+  std::vector<attribute_source> stale = {{"salesforce", "salesforce:Contact:1", 100, sf},
+                                         {"hubspot", "hubspot:contacts:1", 400, hs2, old_clear}};
+  CHECK(json(golden_record(survivorship_rules::defaults(), stale)[1].second.value) == "\"+14155550100\"");
+  std::vector<attribute_source> plain = {{"salesforce", "salesforce:Contact:1", 100, sf},
+                                         {"hubspot", "hubspot:contacts:1", 400, hs2}};
+  auto g3 = golden_record(survivorship_rules::defaults(), plain);
+  CHECK(json(g3[1].second.value) == "\"+14155550100\"");
+  CHECK_FALSE(g3[1].second.cleared);
+}

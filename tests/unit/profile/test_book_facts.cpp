@@ -1,0 +1,198 @@
+// The book's record facts (docs/write-back.md): each value carries the time of the information it represents — a
+// copy of another record's value keeps that value's time, an unchanged value keeps the time it appeared — clears
+// are remembered, and values webhook events announce win when they are newer. Stored with the record, the facts
+// give the same golden values when the book is rebuilt in any order.
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "daemon/profile/book.hpp"
+#include "daemon/profile/value_json.hpp"
+#include "mapping/canonical.hpp"
+#include "mapping/mapping.hpp"
+
+namespace fs = std::filesystem;
+using namespace omnisync::profile;
+namespace mapping = omnisync::mapping;
+
+namespace {
+
+std::shared_ptr<const mapping::plan> shipped(const char* rel) {
+  omnisync::config::diagnostics d;
+  auto p = mapping::load_mapping_file(fs::path(OMNISYNC_SOURCE_DIR) / "config" / "mappings" / rel,
+                                      mapping::default_canonical_attributes(), d);
+  INFO(d.format());
+  REQUIRE(p != nullptr);
+  return p;
+}
+
+struct stored {
+  std::string system, object, id, json;
+  std::int64_t ts = 0;
+  std::string facts;
+};
+
+/// A book fed with raw vendor records through the shipped inbound mappings, remembering what a store would keep.
+struct fed_book {
+  std::shared_ptr<const mapping::plan> sf = shipped("salesforce/Contact.in.yaml");
+  std::shared_ptr<const mapping::plan> hs = shipped("hubspot/contacts.in.yaml");
+  book b{std::make_shared<settings>()};
+  std::vector<stored> store;
+
+  const mapping::plan& plan_of(const std::string& system) { return system == "sf" ? *sf : *hs; }
+
+  void apply(const std::string& system, const std::string& id, std::int64_t ts, const std::string& json,
+             std::vector<announced_value> announced = {}) {
+    auto p = system == "sf" ? sf : hs;
+    mapping::evaluator ev(p);
+    mapping::record_error err;
+    const auto* m = ev.apply(json, err);
+    INFO(err.format());
+    REQUIRE(m != nullptr);
+    std::set<profile_id> affected;
+    record_meta meta(system, p->object(), id, 1, ts, false);
+    b.apply(meta, *p, m, affected);
+    if (!announced.empty()) b.announce(system, p->object(), id, announced, affected);
+    auto it = std::find_if(store.begin(), store.end(), [&](const stored& s) { return s.system == system && s.id == id; });
+    if (it == store.end()) it = store.insert(store.end(), stored{system, p->object(), id, "", 0, ""});
+    it->json = json;
+    it->ts = ts;
+    it->facts = b.facts(system, p->object(), id);
+  }
+
+  std::string golden(const std::string& query, const char* attribute) const { return golden_in(b, query, attribute); }
+  static std::string golden_in(const book& bk, const std::string& query, const char* attribute) {
+    auto pid = bk.find(query);
+    REQUIRE(pid.has_value());
+    auto g = bk.golden_of(*pid, attribute);
+    if (!g) return "(none)";
+    return boost::json::serialize(to_json(g->value));
+  }
+
+  /// A new book from the stored records and facts, applied in the given order (a rebuild).
+  std::unique_ptr<book> rebuild(std::vector<stored> order) {
+    auto nb = std::make_unique<book>(std::make_shared<settings>());
+    for (const auto& r : order) {
+      auto p = r.system == "sf" ? sf : hs;
+      mapping::evaluator ev(p);
+      mapping::record_error err;
+      const auto* m = ev.apply(r.json, err);
+      REQUIRE(m != nullptr);
+      std::set<profile_id> affected;
+      record_meta meta(r.system, r.object, r.id, 1, r.ts, false);
+      meta.replay = true;
+      meta.stored_facts = r.facts;
+      nb->apply(meta, *p, m, affected);
+    }
+    return nb;
+  }
+};
+
+std::string sf_contact(const char* phone, const char* first = "Ann") {
+  return std::string(R"({"Id":"003A","Email":"ann@example.com","FirstName":")") + first +
+         R"(","LastName":"Lee","Phone":)" + (phone ? "\"" + std::string(phone) + "\"" : "null") +
+         R"(,"SystemModstamp":"2026-01-01T00:00:00.000Z"})";
+}
+std::string hs_contact(const char* phone, const char* first = "Ann") {
+  return std::string(R"({"id":"901","properties":{"email":"ann@example.com","firstname":")") + first +
+         R"(","lastname":"Lee","phone":)" + (phone ? "\"" + std::string(phone) + "\"" : "null") + "}}";
+}
+
+}  // namespace
+
+TEST_CASE("book facts: a copy of another record's value keeps that value's time, so an older copy never wins",
+          "[profile][book]") {
+  fed_book f;
+  f.apply("sf", "003A", 100, sf_contact("+14155550100"));
+  // HubSpot is modified at 300 by omnisync's own write: it now holds Salesforce's phone, whose information is 100.
+  f.apply("hs", "901", 300, hs_contact("+14155550100"));
+  CHECK(f.b.facts("hs", "contacts", "901").find("\"phone\":100") != std::string::npos);
+  // Salesforce's phone changes at 200: newer than the information the HubSpot copy carries (100), though older
+  // than HubSpot's record stamp (300). The change wins — it would have lost to the copy by record stamps.
+  f.apply("sf", "003A", 200, sf_contact("+14155550200"));
+  CHECK(f.golden("ann@example.com", "phone") == "\"+14155550200\"");
+}
+
+TEST_CASE("book facts: an unchanged value keeps the time it appeared when another field changes",
+          "[profile][book]") {
+  fed_book f;
+  f.apply("hs", "901", 100, hs_contact("+14155550111"));  // HubSpot's own phone, set at 100
+  f.apply("sf", "003A", 200, sf_contact("+14155550222"));  // Salesforce's phone changed at 200
+  CHECK(f.golden("ann@example.com", "phone") == "\"+14155550222\"");
+  // HubSpot's first name changes at 300; its phone did not change then, so it still dates from 100.
+  f.apply("hs", "901", 300, hs_contact("+14155550111", "Anna"));
+  CHECK(f.golden("ann@example.com", "phone") == "\"+14155550222\"");
+  CHECK(f.golden("ann@example.com", "first_name") == "\"Anna\"");
+}
+
+TEST_CASE("book facts: a value a change removed is a clear that can win, a null that never held one cannot",
+          "[profile][book]") {
+  fed_book f;
+  f.apply("sf", "003A", 100, sf_contact("+14155550100"));
+  f.apply("hs", "901", 150, hs_contact(nullptr));  // never had a phone
+  CHECK(f.golden("ann@example.com", "phone") == "\"+14155550100\"");
+  f.apply("hs", "901", 200, hs_contact("+14155550300"));
+  CHECK(f.golden("ann@example.com", "phone") == "\"+14155550300\"");
+  f.apply("hs", "901", 400, hs_contact(nullptr));  // a person cleared it at 400
+  auto pid = f.b.find("ann@example.com");
+  REQUIRE(pid);
+  auto g = f.b.golden_of(*pid, "phone");
+  REQUIRE(g);
+  CHECK(g->value.k == mapping::value::kind::null);
+  CHECK(g->cleared);
+}
+
+TEST_CASE("book facts: a value a webhook event announced wins over an older one the re-read returns",
+          "[profile][book]") {
+  fed_book f;
+  f.apply("sf", "003A", 100, sf_contact("+14155550100"));
+  f.apply("hs", "901", 150, hs_contact("+14155550100"));  // a copy (information 100)
+  // A person sets HubSpot's phone at 500; before omnisync reads it, a stale write puts Salesforce's value back
+  // (at 600). The event's re-read holds the stale value — but the event said what changed and when.
+  announced_value a{"phone", {}, 500};
+  a.value.set_string("+16465550500");
+  f.apply("hs", "901", 600, hs_contact("+14155550100"), {a});
+  CHECK(f.golden("ann@example.com", "phone") == "\"+16465550500\"");
+  // Once HubSpot is read holding the announced value, the record speaks for itself again.
+  f.apply("hs", "901", 700, hs_contact("+16465550500"));
+  CHECK(f.golden("ann@example.com", "phone") == "\"+16465550500\"");
+  CHECK(f.b.facts("hs", "contacts", "901").find("\"e\"") == std::string::npos);
+  // An announcement older than the information the record holds changes nothing.
+  announced_value old{"phone", {}, 50};
+  old.value.set_string("+19995550000");
+  std::set<profile_id> affected;
+  f.b.announce("hs", "contacts", "901", std::span<const announced_value>(&old, 1), affected);
+  CHECK(affected.empty());
+  CHECK(f.golden("ann@example.com", "phone") == "\"+16465550500\"");
+}
+
+TEST_CASE("book facts: a rebuild from the stored records and facts gives the same golden values in any order",
+          "[profile][book]") {
+  fed_book f;
+  f.apply("sf", "003A", 100, sf_contact("+14155550100"));
+  f.apply("hs", "901", 300, hs_contact("+14155550100"));
+  f.apply("sf", "003A", 200, sf_contact("+14155550200"));
+  announced_value a{"first_name", {}, 900};
+  a.value.set_string("Annie");
+  f.apply("hs", "901", 800, hs_contact("+14155550100"), {a});
+  const auto phone = f.golden("ann@example.com", "phone");
+  const auto first = f.golden("ann@example.com", "first_name");
+  CHECK(phone == "\"+14155550200\"");
+  CHECK(first == "\"Annie\"");
+  std::vector<stored> order = f.store;
+  std::mt19937 rng(7);
+  for (int i = 0; i < 6; ++i) {
+    std::shuffle(order.begin(), order.end(), rng);
+    auto nb = f.rebuild(order);
+    CHECK(fed_book::golden_in(*nb, "ann@example.com", "phone") == phone);
+    CHECK(fed_book::golden_in(*nb, "ann@example.com", "first_name") == first);
+  }
+}
