@@ -29,6 +29,9 @@ std::vector<config::attribute_decl> default_canonical_attributes() {
       a("email_opt_in", "boolean", "whether the person accepts marketing e-mail"),
       a("updated_at", "datetime", "when the source record last changed (UTC)"),
       a("external_ids.*", "string", "the person's id in each connected system, e.g. external_ids.salesforce"),
+      a("omnisync_id", "string",
+        "the profile id omnisync wrote into the record, read back: keeps a record with its profile when its "
+        "e-mail and phone change"),
       a("tags", "string_list", "tags and labels, merged across systems"),
       a("lifetime_value", "number", "sum of won deal and order amounts", true),
       a("average_order_value", "number", "lifetime_value / order_count", true),

@@ -38,6 +38,7 @@ resolver_config resolver_config::defaults() {
     r.exclusive = exclusive;
     return r;
   };
+  c.rules.push_back(profile_id_rule());
   c.rules.push_back(rule("external_id", "external_ids.*", normalizer::exact, true));
   c.rules.push_back(rule("email", "email", normalizer::email, false));
   c.rules.push_back(rule("phone", "phone", normalizer::phone, false));
@@ -48,6 +49,15 @@ resolver_config resolver_config::defaults() {
                            "postmaster", "privacy",   "root",         "sales",         "security", "service",
                            "support",   "team",       "webmaster"};
   return c;
+}
+
+match_rule resolver_config::profile_id_rule() {
+  match_rule r;
+  r.name = "omnisync_id";
+  r.attribute = "omnisync_id";
+  r.norm = normalizer::profile_ref;
+  r.exclusive = false;
+  return r;
 }
 
 std::string profile_id::str() const {
@@ -88,7 +98,16 @@ std::string_view to_string(ignored_reason r) noexcept {
 
 // ---- operations -----------------------------------------------------------------------------------------------
 
-resolver::resolver(resolver_config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {}
+namespace {
+resolver_config with_profile_id_rule(resolver_config cfg) {
+  const bool named = std::any_of(cfg.rules.begin(), cfg.rules.end(),
+                                 [](const match_rule& r) { return r.attribute == "omnisync_id"; });
+  if (!named) cfg.rules.insert(cfg.rules.begin(), resolver_config::profile_id_rule());
+  return cfg;
+}
+}  // namespace
+
+resolver::resolver(resolver_config cfg) : impl_(std::make_unique<impl>(with_profile_id_rule(std::move(cfg)))) {}
 resolver::~resolver() = default;
 resolver::resolver(resolver&&) noexcept = default;
 resolver& resolver::operator=(resolver&&) noexcept = default;

@@ -29,6 +29,7 @@ enum class normalizer : std::uint8_t {
   email,             ///< trimmed, ASCII lower-case; values without '@' are not identifiers
   phone,             ///< E.164 as given, formatting removed (spaces, dashes, dots, brackets); fewer than 6 digits: ignored
   case_insensitive,  ///< trimmed, ASCII lower-case
+  profile_ref,       ///< an omnisync profile id as written into a system ("p" + 16 hex digits); others: ignored
 };
 
 /// One deterministic match rule: records holding the same normalised value of `attribute` are the same person.
@@ -56,6 +57,10 @@ struct resolver_config {
 
   /// external ids (exclusive), then email, then phone; the shipped generic-address list.
   static resolver_config defaults();
+  /// The rule every config has, added when the config does not name it: records holding the same omnisync
+  /// profile id (written into each system, read back as `omnisync_id`) are one person — so a record keeps its
+  /// profile when its e-mail and phone change. Not exclusive: profiles merged later hold two such ids for a while.
+  static match_rule profile_id_rule();
 };
 
 /// A stable profile id: "p" + 16 hex digits, derived from the profile's founding record (README.md).

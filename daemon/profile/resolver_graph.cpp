@@ -55,6 +55,12 @@ bool normalise(normalizer n, std::string_view in, std::string& out) {
       const auto at = out.find('@');
       return at != std::string::npos && at > 0 && at + 1 < out.size() && out.find('@', at + 1) == std::string::npos;
     }
+    case normalizer::profile_ref: {
+      const auto t = trim(in);
+      if (!profile_id::parse(t)) return false;
+      out.assign(t.data(), t.size());
+      return true;
+    }
     case normalizer::phone: {
       std::size_t digits = 0;
       for (char c : trim(in)) {

@@ -196,3 +196,34 @@ TEST_CASE("book facts: a rebuild from the stored records and facts gives the sam
     CHECK(fed_book::golden_in(*nb, "ann@example.com", "first_name") == first);
   }
 }
+
+TEST_CASE("identity: a record keeps its profile when its e-mail and phone both change, through the profile id "
+          "omnisync wrote into it",
+          "[profile][book]") {
+  fed_book f;
+  f.apply("sf", "003A", 100, sf_contact("+14155550100"));
+  f.apply("hs", "901", 150, hs_contact("+14155550100"));
+  auto pid = f.b.find("ann@example.com");
+  REQUIRE(pid);
+  REQUIRE(f.b.find("hs:contacts:901") == pid);
+  // omnisync wrote the profile id into both (Omnisync_Id__c, omnisync_id); they are read back with it.
+  const std::string id = pid->str();
+  auto with_id = [&](std::string json, const char* field, bool nested) {
+    const std::string member = std::string("\"") + field + "\":\"" + id + "\",";
+    json.insert(nested ? json.find("\"properties\":{") + 14 : 1, member);
+    return json;
+  };
+  f.apply("sf", "003A", 200, with_id(sf_contact("+14155550100"), "Omnisync_Id__c", false));
+  f.apply("hs", "901", 200, with_id(hs_contact("+14155550100"), "omnisync_id", true));
+  // Every identifier of the HubSpot contact changes at once: it stays in the profile, nothing new appears.
+  std::string moved = with_id(hs_contact("+16465550999"), "omnisync_id", true);
+  moved.replace(moved.find("ann@example.com"), 15, "ann.new@example.org");
+  f.apply("hs", "901", 300, moved);
+  CHECK(f.b.find("hs:contacts:901") == pid);
+  CHECK(f.b.find("ann.new@example.org") == pid);
+  CHECK(f.b.stats().profiles == 1);
+  // A value that is not an omnisync profile id links nothing through that key.
+  f.apply("hs", "902", 300, std::string(R"({"id":"902","properties":{"email":"other@example.com","omnisync_id":"crm-7"}})"));
+  f.apply("hs", "903", 300, std::string(R"({"id":"903","properties":{"email":"third@example.com","omnisync_id":"crm-7"}})"));
+  CHECK(f.b.find("other@example.com") != f.b.find("third@example.com"));
+}
