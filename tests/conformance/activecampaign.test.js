@@ -39,8 +39,9 @@ test('filters[updated_after] and orders[udate] with literal brackets, as the ref
 });
 
 test('contact/sync refuses an invalid e-mail with 422 and an errors list', async () => {
-  // developers.activecampaign.com/reference/sync-a-contacts-data: the e-mail is required and matched on; v3
-  // validation errors are 422 {"errors":[{"title":...,"detail":...,"code":...,"source":{"pointer":...}}]}.
+  // developers.activecampaign.com/reference/sync-a-contacts-data: the e-mail is required and matched on (api-notes
+  // §4.2). The 422 {"errors":[{"title","detail","code","source":{"pointer"}}]} shape is the simulator's reading of
+  // v3 validation errors (UNCONFIRMED in docs/simulators.md).
   const bad = await api('/contact/sync', { method: 'POST', json: { contact: { email: 'not-an-email', firstName: 'X' } } });
   assert.equal(bad.status, 422);
   assert.equal(bad.body.errors[0].code, 'email_invalid');

@@ -20,7 +20,8 @@ async function rejectsIntercom(promise, status, code) {
   await assert.rejects(promise, (e) => {
     assert.ok(e instanceof IntercomError, String(e));
     assert.equal(e.statusCode, status);
-    // developers.intercom.com "Error objects": {"type":"error.list","request_id":...,"errors":[{"code","message"}]}
+    // Intercom's error shape (api-notes §5.2, from the 2.11 OpenAPI description):
+    // {"type":"error.list","request_id":...,"errors":[{"code","message"}]}
     assert.equal(e.body.type, 'error.list');
     assert.equal(e.body.errors[0].code, code);
     assert.equal(typeof e.body.request_id, 'string');
@@ -39,8 +40,8 @@ test('contacts.list pages through every contact with starting_after', async () =
 });
 
 test('contacts.search compares timestamps by whole days, as documented', async () => {
-  // Search contacts: "When searching for timestamps ... the value is rounded to the day"; ">" on updated_at matches
-  // the days after the given one.
+  // Search contacts (api-notes §5.2): timestamp fields compare at day granularity, ">" starting from the next day,
+  // and ">=", "<=" are not supported for timestamps.
   const page = await client.contacts.search({
     query: { operator: 'AND', value: [{ field: 'updated_at', operator: '>', value: 0 }] },
     pagination: { per_page: 10 },
@@ -121,8 +122,8 @@ test('a URL that fails the HEAD validation is not subscribed and gets no notific
 });
 
 test('a failed notification is redelivered with delivery_attempts counted and a fresh signature', async () => {
-  // Webhook notification object: delivery_attempts ("the number of times this notification has been attempted"),
-  // first_sent_at (when it was first sent); the signature covers the body as sent.
+  // The notification object carries delivery_attempts and first_sent_at (api-notes §5.1); the X-Hub-Signature
+  // covers the body as sent. Intercom does not document the retry schedule (one retry after a minute here).
   const secret = 'ic-retry';
   let failures = 1;
   const receiver = await startReceiver({

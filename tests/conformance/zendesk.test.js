@@ -181,9 +181,10 @@ test('an invalid e-mail is 422 RecordInvalid with details keyed by field, each a
     username: 'agent@example.com', token: 'sim-api-token', endpointUri: `${sim.urls.zendesk.http}/api/v2`,
     throwOriginalException: true,
   });
-  // developer.zendesk.com/api-reference/introduction/requests (422 Unprocessable Entity) and the users API:
-  // {"error":"RecordInvalid","description":"Record validation errors","details":{"email":[{"description":...,
-  // "error":...}]}}.
+  // developer.zendesk.com/api-reference/introduction/requests (422 Unprocessable Entity for business-level errors,
+  // as JSON): {"error":"RecordInvalid","description":"Record validation errors","details":{"email":[{"description":
+  // ..., "error": ...}]}} — details keyed by field, each a list of objects (the `error` codes inside are
+  // UNCONFIRMED, so the test checks only that one is there).
   await assert.rejects(client.users.createOrUpdate({ user: { name: 'Bad Mail', email: 'not-an-email' } }), (e) => {
     assert.equal(e.statusCode, 422);
     assert.equal(e.result.error, 'RecordInvalid');
@@ -218,9 +219,10 @@ test('the same validation applies per user in create_or_update_many', async () =
 });
 
 test('webhook redelivery: a 409 is retried with a fresh signature timestamp; other 4xx are not', async () => {
-  // developer.zendesk.com/api-reference/webhooks/introduction, "Webhook retries": Zendesk retries failed requests
-  // for certain response codes (409) and uses a circuit breaker; verifying: the signature is
-  // base64(HMAC-SHA256(secret, timestamp + body)) with X-Zendesk-Webhook-Signature-Timestamp per request.
+  // developer.zendesk.com/api-reference/webhooks/introduction, "Webhook retries": "Zendesk webhooks retry failed
+  // HTTP requests that return certain HTTP response codes" (the codes, counts and pauses used here — 409 retried,
+  // 410 not — are the simulator's reading, listed as UNCONFIRMED in docs/simulators.md); webhooks/verifying: the
+  // signature is base64(HMAC-SHA256(secret, timestamp + body)) with X-Zendesk-Webhook-Signature-Timestamp.
   const crypto = require('node:crypto');
   const secret = 'zd-retry-secret';
   let conflicts = 2;
