@@ -44,7 +44,7 @@ TEST_CASE("sim rules: literal brackets in query strings are percent-encoded, esc
   CHECK(omnisync::sim::parse_form("page%5Bsize%5D=2")["page[size]"] == "2");
 }
 
-TEST_CASE("salesforce: only the SOAP notificationsResponse in its namespace acknowledges", "[sim][salesforce]") {
+TEST_CASE("sim rules: salesforce: only the SOAP notificationsResponse in its namespace acknowledges", "[sim][salesforce]") {
   using omnisync::sim::salesforce::acknowledges;
   const std::string ack =
       R"(<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">)"
@@ -91,7 +91,7 @@ std::vector<std::int64_t> run(const omnisync::sim::retry_schedule& s, int status
 constexpr std::int64_t hour = 3600 * 1000;
 }  // namespace
 
-TEST_CASE("salesforce: Outbound Messages back off exponentially to 2 h and stop at 24 h", "[sim][salesforce]") {
+TEST_CASE("sim rules: salesforce: Outbound Messages back off exponentially to 2 h and stop at 24 h", "[sim][salesforce]") {
   const auto p = run(omnisync::sim::salesforce::outbound_retry_delay, 503);
   REQUIRE(p.size() == 19);  // 20 attempts: 9 doubling pauses from 15 s, then 2 h until the next would pass 24 h
   CHECK(p.front() == 15'000);
@@ -101,7 +101,7 @@ TEST_CASE("salesforce: Outbound Messages back off exponentially to 2 h and stop 
   CHECK(total + 2 * hour > 24 * hour);
 }
 
-TEST_CASE("hubspot: 10 randomised retries within 24 h; none after 400/401/403/404/405", "[sim][hubspot]") {
+TEST_CASE("sim rules: hubspot: 10 randomised retries within 24 h; none after 400/401/403/404/405", "[sim][hubspot]") {
   const auto& s = omnisync::sim::hubspot::webhook_retry_delay;
   for (std::uint64_t seed : {1u, 2u, 99u}) {
     const auto p = run(s, 500, {}, seed);
@@ -119,7 +119,7 @@ TEST_CASE("hubspot: 10 randomised retries within 24 h; none after 400/401/403/40
   CHECK(run(s, 429, "3600").front() >= 3600 * 1000);  // Retry-After respected
 }
 
-TEST_CASE("zendesk and intercom webhook retries", "[sim][zendesk][intercom]") {
+TEST_CASE("sim rules: zendesk and intercom webhook retries", "[sim][zendesk][intercom]") {
   const auto& z = omnisync::sim::zendesk::webhook_retry_delay;
   CHECK(run(z, 409).size() == 3);
   CHECK(run(z, 0).size() == 3);
