@@ -289,6 +289,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(opts.max_response_body);
     parser.header_limit(64 * 1024);
+    if (req.method == "HEAD") parser.skip(true);  // an answer to HEAD has no body, whatever its Content-Length says
     while (!parser.is_done()) {
       if (clock_type::now() >= deadline) co_return errc::timeout;
       c.lowest().expires_after(left(deadline, opts.read_timeout));

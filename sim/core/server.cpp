@@ -21,6 +21,7 @@
 #include <mutex>
 
 #include "adapters/http/http_client.hpp"
+#include "sim/core/form.hpp"
 
 namespace omnisync::sim {
 namespace {
@@ -105,6 +106,22 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::map<std::string, webhook_target> webhooks;
   std::unique_ptr<omnisync::http::client> delivery;
 
+  /// One webhook delivery and its attempts, for `GET /admin/deliveries` (the newest `max_deliveries` kept).
+  struct delivery_state {
+    std::int64_t id = 0;
+    std::string service, url, method, label;
+    int attempts = 0;
+    int last_status = 0;
+    std::string state = "pending";  // pending, delivered, failed (gave up), dropped (reset)
+    std::int64_t first_ms = 0, last_ms = 0, next_ms = 0;  // sim clock
+    std::vector<std::int64_t> pauses_ms;                   // vendor time, before the time scale
+  };
+  static constexpr std::size_t max_deliveries = 5000;
+  std::deque<delivery_state> deliveries;
+  std::int64_t next_delivery = 1;
+  std::uint64_t generation = 0;                 // bumped by /admin/reset: pending redeliveries stop
+  std::map<std::string, double> time_scale;     // service -> webhook_time_scale (1: the vendor's real pauses)
+
   impl(asio::any_io_executor e, server_options o, std::vector<std::shared_ptr<service>> s, std::shared_ptr<sim_clock> c)
       : ex(std::move(e)), opts(std::move(o)), services(std::move(s)), clock(std::move(c)) {
     tls_ctx.use_certificate_chain_file(opts.tls.leaf_cert.string());
@@ -149,32 +166,172 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   void deliver(const std::string& svc, std::vector<outgoing_webhook> hooks, const webhook_target& target) {
     for (auto& h : hooks) {
-      asio::co_spawn(ex, deliver_one(shared_from_this(), svc, std::move(h), target), asio::detached);
+      std::int64_t id;
+      std::uint64_t gen;
+      {
+        std::lock_guard lock(mutex);
+        id = next_delivery++;
+        gen = generation;
+        delivery_state d;
+        d.id = id;
+        d.service = svc;
+        d.url = target.url;
+        d.method = h.method;
+        d.label = h.label;
+        d.first_ms = clock->now_ms();
+        deliveries.push_back(std::move(d));
+        while (deliveries.size() > max_deliveries) deliveries.pop_front();
+      }
+      asio::co_spawn(ex, deliver_one(shared_from_this(), svc, std::move(h), target, id, gen), asio::detached);
     }
   }
 
-  static asio::awaitable<void> deliver_one(std::shared_ptr<impl> self, std::string svc, outgoing_webhook hook,
-                                           webhook_target target) {
-    // Vendors retry failed deliveries; so do we: five attempts with doubling pauses.
-    std::chrono::milliseconds pause{200};
-    for (int attempt = 1; attempt <= std::max(1, hook.max_attempts); ++attempt) {
-      omnisync::http::request req;
-      req.method = "POST";
-      req.url = target.url;
+  template <class F>
+  void update_delivery(std::int64_t id, F&& f) {
+    std::lock_guard lock(mutex);
+    for (auto it = deliveries.rbegin(); it != deliveries.rend(); ++it) {
+      if (it->id == id) {
+        f(*it);
+        return;
+      }
+    }
+  }
+
+  double scale_of(const std::string& svc) {
+    std::lock_guard lock(mutex);
+    auto it = time_scale.find(svc);
+    return it == time_scale.end() ? 1.0 : it->second;
+  }
+
+  /// One exchange with a webhook receiver; the answer's status (0 when none came), body and Retry-After.
+  struct attempt_result {
+    int status = 0;
+    std::string body, retry_after;
+  };
+  static asio::awaitable<attempt_result> send_hook(std::shared_ptr<impl> self, const outgoing_webhook& hook,
+                                                   const std::string& url) {
+    omnisync::http::request req;
+    req.method = hook.method;
+    req.url = url;
+    req.timeout = std::chrono::milliseconds(std::max<std::int64_t>(1, hook.timeout_ms));
+    if (hook.method != "HEAD" && hook.method != "GET") {
       req.body = hook.body;
       req.headers.push_back({"Content-Type", hook.content_type});
-      for (auto& [k, v] : hook.headers) req.headers.push_back({k, v});
-      auto r = co_await self->delivery->send(req);
-      int status = r ? r->status : 0;
-      self->record(svc, "out", "POST", target.url, status);
-      if (r && status / 100 == 2 &&
-          (hook.expect_in_body.empty() || r->body.find(hook.expect_in_body) != std::string::npos))
-        co_return;
-      if (attempt == hook.max_attempts) co_return;
-      asio::steady_timer t(self->ex, pause);
-      co_await t.async_wait(tuple_awaitable);
-      pause *= 2;
     }
+    for (auto& [k, v] : hook.headers) req.headers.push_back({k, v});
+    auto r = co_await self->delivery->send(req);
+    attempt_result out;
+    if (r) {
+      out.status = r->status;
+      out.body = r->body;
+      out.retry_after = std::string(r->get("Retry-After"));
+    }
+    co_return out;
+  }
+
+  static asio::awaitable<void> deliver_one(std::shared_ptr<impl> self, std::string svc, outgoing_webhook hook,
+                                           webhook_target target, std::int64_t id, std::uint64_t gen) {
+    // Each vendor's own redelivery policy (hook.retry), its pauses scaled by the service's webhook_time_scale so
+    // tests need not wait the vendor's real minutes and hours.
+    std::int64_t elapsed = 0, last_pause = 0;
+    for (int attempt = 1;; ++attempt) {
+      if (attempt > 1 && hook.resign) hook.resign(hook, attempt, self->clock->now_ms());
+      auto r = co_await send_hook(self, hook, target.url);
+      self->record(svc, "out", hook.method, target.url, r.status);
+      const bool ok = r.status != 0 && (hook.accepted ? hook.accepted(r.status, r.body) : r.status / 100 == 2);
+      const auto now = self->clock->now_ms();
+      self->update_delivery(id, [&](delivery_state& d) {
+        d.attempts = attempt;
+        d.last_status = r.status;
+        d.last_ms = now;
+        d.next_ms = 0;
+        if (ok) d.state = "delivered";
+      });
+      if (ok) co_return;
+      std::optional<std::int64_t> pause;
+      {
+        std::lock_guard lock(self->mutex);
+        if (self->generation != gen) pause.reset();
+        else if (hook.retry)
+          pause = hook.retry(delivery_outcome{attempt, r.status, r.retry_after, elapsed, last_pause,
+                                              static_cast<std::uint64_t>(id)});
+      }
+      if (!pause) {
+        self->update_delivery(id, [&](delivery_state& d) { d.state = self->generation != gen ? "dropped" : "failed"; });
+        co_return;
+      }
+      elapsed += *pause;
+      last_pause = *pause;
+      const auto real = static_cast<std::int64_t>(static_cast<double>(*pause) * self->scale_of(svc));
+      self->update_delivery(id, [&](delivery_state& d) {
+        d.pauses_ms.push_back(*pause);
+        d.next_ms = now + real;
+      });
+      asio::steady_timer t(self->ex, std::chrono::milliseconds(std::max<std::int64_t>(0, real)));
+      co_await t.async_wait(tuple_awaitable);
+      bool stale;
+      {
+        std::lock_guard lock(self->mutex);
+        stale = self->generation != gen;
+      }
+      if (stale) {
+        self->update_delivery(id, [&](delivery_state& d) { d.state = "dropped"; });
+        co_return;
+      }
+    }
+  }
+
+  /// `POST /admin/webhooks {service, url, secret}`: the target must first pass the vendor's validation request
+  /// (Intercom: HEAD answered with 2xx), then it is registered and the vendor's greeting (Intercom's ping) sent.
+  static asio::awaitable<http_response> register_webhook(std::shared_ptr<impl> self, http_request r) {
+    boost::system::error_code ec;
+    auto body = json::parse(r.body, ec);
+    if (ec || !body.is_object()) co_return admin_error(400, "body is not a JSON object");
+    auto str = [&](const char* k) {
+      auto* v = body.as_object().if_contains(k);
+      return v && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    auto s = self->find(str("service"));
+    if (!s) co_return admin_error(404, "unknown service");
+    if (str("url").empty()) co_return admin_error(400, "url is required");
+    webhook_target t{str("url"), str("secret")};
+    if (auto check = s->validation_request(t)) {
+      auto answer = co_await send_hook(self, *check, t.url);
+      self->record(s->name(), "out", check->method, t.url, answer.status);
+      if (answer.status / 100 != 2)
+        co_return admin_error(400, "the URL did not answer the " + check->method + " validation request with 2xx (got " +
+                                       std::to_string(answer.status) + "): not subscribed");
+    }
+    {
+      std::lock_guard lock(self->mutex);
+      self->webhooks[s->name()] = t;
+    }
+    auto hello = s->on_webhook_registered(t);
+    if (!hello.empty()) self->deliver(s->name(), std::move(hello), t);
+    co_return json_response(200, json::object{{"service", s->name()}, {"url", t.url}});
+  }
+
+  json::value deliveries_json(const std::string& service) {
+    std::lock_guard lock(mutex);
+    json::array out;
+    for (const auto& d : deliveries) {
+      if (!service.empty() && d.service != service) continue;
+      json::array pauses;
+      for (auto p : d.pauses_ms) pauses.push_back(p);
+      out.push_back(json::object{{"id", d.id},
+                                 {"service", d.service},
+                                 {"url", d.url},
+                                 {"method", d.method},
+                                 {"label", d.label},
+                                 {"attempts", d.attempts},
+                                 {"last_status", d.last_status},
+                                 {"state", d.state},
+                                 {"first_ms", d.first_ms},
+                                 {"last_ms", d.last_ms},
+                                 {"next_ms", d.next_ms == 0 ? json::value(nullptr) : json::value(d.next_ms)},
+                                 {"pauses_ms", std::move(pauses)}});
+    }
+    return out;
   }
 
   void flush_webhooks(const std::shared_ptr<service>& s) {
@@ -220,6 +377,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
       faults.clear();
       log.clear();
       counts.clear();
+      ++generation;  // pending redeliveries stop at their next step
+      deliveries.clear();
+      time_scale.clear();
       return json_response(200, json::object{{"reset", true}});
     }
     if (path == "/admin/clock") {
@@ -258,21 +418,20 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (path == "/admin/limits" && r.method == "POST") {
       auto s = find(str("service"));
       if (!s) return admin_error(404, "unknown service");
+      if (auto* v = obj.if_contains("webhook_time_scale")) {
+        // How fast the vendor's redelivery pauses pass: 1 is real time, 0.001 makes an hour last 3.6 s.
+        if (!v->is_number() || v->to_number<double>() < 0)
+          return admin_error(400, "webhook_time_scale must be a number >= 0");
+        std::lock_guard lock(mutex);
+        time_scale[s->name()] = v->to_number<double>();
+      }
       s->set_limits(obj);
       return json_response(200, json::object{{"ok", true}});
     }
-    if (path == "/admin/webhooks" && r.method == "POST") {
-      auto s = find(str("service"));
-      if (!s) return admin_error(404, "unknown service");
-      if (str("url").empty()) return admin_error(400, "url is required");
-      webhook_target t{str("url"), str("secret")};
-      {
-        std::lock_guard lock(mutex);
-        webhooks[s->name()] = t;
-      }
-      auto hello = s->on_webhook_registered(t);
-      if (!hello.empty()) deliver(s->name(), std::move(hello), t);
-      return json_response(200, json::object{{"service", s->name()}, {"url", t.url}});
+    if (path == "/admin/deliveries" && r.method == "GET") {
+      std::string service;
+      if (auto qm = r.target.find('?'); qm != std::string::npos) service = parse_form(r.target.substr(qm + 1))["service"];
+      return json_response(200, deliveries_json(service));
     }
     if (path == "/admin/faults") {
       if (r.method == "DELETE") {
@@ -372,7 +531,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
       auto msg = parser.release();
       http_request req;
       req.method = std::string(msg.method_string());
-      req.target = std::string(msg.target());
+      const std::string sent_target(msg.target());
+      req.target = encode_target(sent_target);
       req.body = std::move(msg.body());
       for (const auto& f : msg) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
       req.base_url = base_url;
@@ -382,10 +542,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
       std::string label = svc ? svc->name() : "admin";
       if (svc) {
         p = route(svc, req);
+      } else if (path_of(req.target) == "/admin/webhooks" && req.method == "POST") {
+        p.response = co_await register_webhook(shared_from_this(), req);  // may wait for a HEAD validation
       } else {
         p.response = admin(req);
       }
-      record(label, svc ? "in" : "admin", req.method, req.target, p.fault == fault_kind::reset ? 0 : p.response.status);
+      record(label, svc ? "in" : "admin", req.method, sent_target, p.fault == fault_kind::reset ? 0 : p.response.status);
 
       if (p.fault == fault_kind::latency) {
         asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(p.latency_ms));
@@ -497,6 +659,7 @@ void server::start() {
     auto http_url = impl_->listen(s, ports.first, false);
     auto https_url = impl_->listen(s, ports.second, true);
     impl_->urls[s->name()] = {http_url, https_url};
+    s->set_base_urls(http_url, https_url);
   }
   impl_->admin_url = impl_->listen(nullptr, impl_->opts.admin_port, false);
 }

@@ -12,9 +12,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "sim/core/retry.hpp"
 
 namespace omnisync::sim {
 
@@ -37,16 +40,26 @@ struct http_response {
   std::string content_type = "application/json";
 };
 
-/// A webhook ready to POST to the registered URL.
+/// A webhook ready to send to the registered URL, with the vendor's own rules for what counts as delivered and
+/// when (and how) it is sent again.
 struct outgoing_webhook {
+  std::string method = "POST";
   std::string body;
   header_list headers;
   std::string content_type = "application/json";
-  /// Delivery counts as done only when the answer is 2xx and its body contains this (Salesforce Outbound
-  /// Messages are redelivered until the receiver answers with the documented <Ack>true</Ack>).
-  std::string expect_in_body;
-  /// Deliveries before giving up (ActiveCampaign documents that it never retries: 1).
-  int max_attempts = 5;
+  /// Whether the receiver's answer acknowledges the delivery; empty: any 2xx status does. Salesforce Outbound
+  /// Messages need the SOAP notificationsResponse with Ack true (salesforce::acknowledges).
+  std::function<bool(int status, std::string_view body)> accepted;
+  /// When the vendor tries again after an unaccepted attempt (in vendor time; the framework applies the
+  /// service's `webhook_time_scale`); empty: never (ActiveCampaign documents that it never retries).
+  retry_schedule retry;
+  /// How long the vendor waits for an answer before counting the attempt as failed.
+  std::int64_t timeout_ms = 10'000;
+  /// Re-renders body and headers for attempt `n` (2, 3, ...) sent at `wall_ms`: fresh timestamps and signatures,
+  /// attempt counters, current record data, as each vendor does on a redelivery. Empty: sent unchanged.
+  std::function<void(outgoing_webhook& hook, int attempt, std::int64_t wall_ms)> resign;
+  /// What `GET /admin/deliveries` calls this delivery (event or notification ids).
+  std::string label;
 };
 
 /// Where a service's webhooks go (`POST /admin/webhooks {service, url, secret}`).
@@ -70,6 +83,10 @@ class service {
   virtual std::vector<outgoing_webhook> take_webhooks(const webhook_target& target, std::int64_t wall_ms) = 0;
   /// Called once when a webhook target is registered (e.g. Intercom's ping); empty by default.
   virtual std::vector<outgoing_webhook> on_webhook_registered(const webhook_target& target) { return {}; }
+  /// A request the target must answer with 2xx before it is registered (Intercom: HEAD); none by default.
+  virtual std::optional<outgoing_webhook> validation_request(const webhook_target& target) { return std::nullopt; }
+  /// The service's own base URLs, once its listeners are bound (Salesforce names them in Outbound Messages).
+  virtual void set_base_urls(const std::string& http_url, const std::string& https_url) {}
 };
 
 /// The simulator's clock: wall time plus an offset the admin API can advance (`POST /admin/clock`), so tests

@@ -76,6 +76,7 @@ std::int64_t base_ms() {
 }
 
 /// What every vendor adapter forwards unchanged to its vendor's `api`: admin routes, snapshots, limits, reset.
+/// Vendors' webhooks hold a pointer to `api_` for redeliveries: services live as long as the server.
 template <class Api>
 class vendor_service : public service {
  public:
@@ -101,23 +102,27 @@ class salesforce_service final : public vendor_service<salesforce::api> {
     return from_api(api_.handle({r.method, r.target, r.body, r.header("Authorization"),
                                  r.header("Sforce-Query-Options"), r.base_url}));
   }
+  void set_base_urls(const std::string&, const std::string& https_url) override { api_.set_instance_url(https_url); }
   std::vector<outgoing_webhook> take_webhooks(const webhook_target& t, std::int64_t) override {
-    if (t.url.empty()) {
-      api_.take_outbound_messages("");
-      return {};
-    }
     std::vector<outgoing_webhook> out;
     for (auto& m : api_.take_outbound_messages(t.url)) {
       outgoing_webhook w;
-      w.body = std::move(m.body);
+      w.body = m.body;
       w.content_type = "text/xml; charset=utf-8";
       w.headers.emplace_back("SOAPAction", "\"\"");
-      w.expect_in_body = "<Ack>true</Ack>";
+      w.headers.emplace_back("User-Agent", "Jakarta Commons-HttpClient/3.1");
+      // Acknowledged only by the SOAP notificationsResponse with Ack true; redelivered with Salesforce's back-off
+      // for up to 24 hours, each time with the records' current data and the same notification ids.
+      w.accepted = salesforce::acknowledges;
+      w.retry = salesforce::outbound_retry_delay;
+      w.timeout_ms = salesforce::outbound_timeout_ms;
+      w.label = "outbound message";
+      for (const auto& id : m.notification_ids) w.label += " " + id;
+      w.resign = [api = &api_, m](outgoing_webhook& hook, int, std::int64_t) { hook.body = api->render_outbound(m); };
       out.push_back(std::move(w));
     }
     return out;
   }
-
 };
 
 class hubspot_service final : public vendor_service<hubspot::api> {
@@ -131,9 +136,28 @@ class hubspot_service final : public vendor_service<hubspot::api> {
   std::vector<outgoing_webhook> take_webhooks(const webhook_target& t, std::int64_t wall_ms) override {
     auto events = api_.take_events();
     if (events.empty() || t.url.empty()) return {};
-    return to_outgoing(hubspot::sign_webhooks(api_, events, t.url, t.secret, wall_ms));
+    std::vector<outgoing_webhook> out;
+    for (std::size_t start = 0; start < events.size(); start += 100) {
+      std::vector<hubspot::webhook_event> batch(events.begin() + static_cast<std::ptrdiff_t>(start),
+                                                events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), start + 100)));
+      auto hooks = to_outgoing(hubspot::sign_webhooks(api_, batch, t.url, t.secret, wall_ms));
+      for (auto& w : hooks) {
+        // Each retry carries the next attemptNumber, a fresh X-HubSpot-Request-Timestamp and signatures over both.
+        w.retry = hubspot::webhook_retry_delay;
+        w.timeout_ms = hubspot::webhook_timeout_ms;
+        w.label = "events";
+        for (const auto& e : batch) w.label += " " + std::to_string(e.event_id);
+        w.resign = [api = &api_, batch, url = t.url, secret = t.secret](outgoing_webhook& hook, int attempt,
+                                                                         std::int64_t now) {
+          auto again = to_outgoing(hubspot::sign_webhooks(*api, batch, url, secret, now, attempt - 1));
+          hook.body = std::move(again.front().body);
+          hook.headers = std::move(again.front().headers);
+        };
+        out.push_back(std::move(w));
+      }
+    }
+    return out;
   }
-
 };
 
 class zendesk_service final : public vendor_service<zendesk::api> {
@@ -147,9 +171,22 @@ class zendesk_service final : public vendor_service<zendesk::api> {
   std::vector<outgoing_webhook> take_webhooks(const webhook_target& t, std::int64_t wall_ms) override {
     auto events = api_.take_events();
     if (events.empty() || t.url.empty()) return {};
-    return to_outgoing(api_.sign_webhooks(events, t.secret, wall_ms));
+    std::vector<outgoing_webhook> out;
+    for (const auto& e : events) {
+      auto w = std::move(to_outgoing(api_.sign_webhooks({e}, t.secret, wall_ms)).front());
+      // A retry is the same invocation, signed again with the timestamp of its own sending.
+      w.retry = zendesk::webhook_retry_delay;
+      w.timeout_ms = zendesk::webhook_timeout_ms;
+      w.label = "invocation " + e.id;
+      w.resign = [api = &api_, e, secret = t.secret](outgoing_webhook& hook, int, std::int64_t now) {
+        auto again = to_outgoing(api->sign_webhooks({e}, secret, now));
+        hook.body = std::move(again.front().body);
+        hook.headers = std::move(again.front().headers);
+      };
+      out.push_back(std::move(w));
+    }
+    return out;
   }
-
 };
 
 class activecampaign_service final : public vendor_service<activecampaign::api> {
@@ -163,31 +200,62 @@ class activecampaign_service final : public vendor_service<activecampaign::api> 
   std::vector<outgoing_webhook> take_webhooks(const webhook_target& t, std::int64_t) override {
     auto events = api_.take_events();
     if (events.empty() || t.url.empty()) return {};
-    // ActiveCampaign signs nothing (the secret travels in the registered URL itself) and never retries.
+    // ActiveCampaign signs nothing (the secret travels in the registered URL itself) and "Webhooks are never
+    // retried": no retry schedule.
     auto out = to_outgoing(api_.sign_webhooks(events), "application/x-www-form-urlencoded");
-    for (auto& w : out) w.max_attempts = 1;
+    for (std::size_t i = 0; i < out.size(); ++i) out[i].label = events[i].type + " contact " + std::to_string(events[i].subject.id);
     return out;
   }
-
 };
 
 class intercom_service final : public vendor_service<intercom::api> {
  public:
   explicit intercom_service(const service_options& o)
-      : vendor_service(intercom::default_seed(o.seed, o.size, base_ms()), [c = o.clock] { return c->now_ms(); }) {}
+      : vendor_service(intercom::default_seed(o.seed, o.size, base_ms()), [c = o.clock] { return c->now_ms(); }),
+        clock_(o.clock) {}
   std::string name() const override { return "intercom"; }
   http_response handle(const http_request& r) override {
     return from_api(api_.handle({r.method, r.target, r.body, r.header("Authorization")}));
   }
-  std::vector<outgoing_webhook> take_webhooks(const webhook_target& t, std::int64_t) override {
+  std::vector<outgoing_webhook> take_webhooks(const webhook_target& t, std::int64_t wall_ms) override {
     auto events = api_.take_events();
     if (events.empty() || t.url.empty()) return {};
-    return to_outgoing(api_.sign_webhooks(events, t.secret));
+    return notifications(events, t, wall_ms);
+  }
+  std::optional<outgoing_webhook> validation_request(const webhook_target&) override {
+    // "When you add your endpoint URL, it must be able to receive a HEAD request, which we use to validate the URL."
+    outgoing_webhook head;
+    head.method = "HEAD";
+    head.headers.emplace_back("User-Agent", "intercom-parrot-service-client/1.0");
+    head.timeout_ms = intercom::webhook_timeout_ms;
+    head.label = "url validation";
+    return head;
   }
   std::vector<outgoing_webhook> on_webhook_registered(const webhook_target& t) override {
-    return to_outgoing(api_.sign_webhooks({api_.ping_event()}, t.secret));
+    return notifications({api_.ping_event()}, t, clock_->now_ms());
   }
 
+ private:
+  std::shared_ptr<sim_clock> clock_;
+  std::vector<outgoing_webhook> notifications(const std::vector<intercom::webhook_event>& events,
+                                              const webhook_target& t, std::int64_t wall_ms) {
+    std::vector<outgoing_webhook> out;
+    const std::int64_t first_sent_s = wall_ms / 1000;
+    for (const auto& e : events) {
+      auto w = std::move(to_outgoing(api_.sign_webhooks({e}, t.secret, 1, first_sent_s)).front());
+      // A redelivery counts delivery_attempts up, keeps first_sent_at, and is signed over its new body.
+      w.retry = intercom::webhook_retry_delay;
+      w.timeout_ms = intercom::webhook_timeout_ms;
+      w.label = e.topic + " " + e.id;
+      w.resign = [api = &api_, e, secret = t.secret, first_sent_s](outgoing_webhook& hook, int attempt, std::int64_t) {
+        auto again = to_outgoing(api->sign_webhooks({e}, secret, attempt, first_sent_s));
+        hook.body = std::move(again.front().body);
+        hook.headers = std::move(again.front().headers);
+      };
+      out.push_back(std::move(w));
+    }
+    return out;
+  }
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "sim/hubspot/signature.hpp"
 #include "sim/core/form.hpp"
 #include "sim/core/people.hpp"
+#include "sim/core/validate.hpp"
 
 #include <algorithm>
 #include <array>
@@ -649,6 +650,9 @@ api_reply api::route(const api_request& request) {
       m == "GET") {
     return properties_of(segs[3]);
   }
+  if (segs.size() == 5 && segs[0] == "crm" && segs[1] == "v3" && segs[2] == "properties" && m == "GET") {
+    return property_one(segs[3], segs[4]);
+  }
   // POST /crm/v3/associations/{from}/{to}/batch/read and /crm/v4/associations/{from}/{to}/batch/read
   if (segs.size() == 7 && segs[0] == "crm" && (segs[1] == "v3" || segs[1] == "v4") && segs[2] == "associations" &&
       segs[5] == "batch" && segs[6] == "read" && m == "POST") {
@@ -744,23 +748,63 @@ api_reply api::read_one(type_state& t, const std::string& id_text, const query_m
 
 namespace {
 
-// Validates written properties against the type's schema; returns the error message or "".
+// Validates written properties against the type's schema, as HubSpot does on every write path (single and
+// batch): returns the whole error message HubSpot answers with, "Property values were not valid: [...]" holding one
+// {"isValid":false,"message":...,"error":CODE,"name":property} per problem, or "" when every value is valid.
 std::string check_properties(std::string_view type, const json::object& props, properties& out) {
+  json::array problems;
+  auto problem = [&](std::string_view name, std::string message, const char* code) {
+    problems.push_back(json::object{{"isValid", false}, {"message", message}, {"error", code}, {"name", name},
+                                    {"localizedErrorMessage", message}});
+  };
   for (const auto& [key, value] : props) {
     const property_spec* spec = find_spec(type, key);
-    if (spec == nullptr) return "Property \"" + std::string(key) + "\" does not exist";
-    if (spec->read_only) return "Property \"" + std::string(key) + "\" is a read only property; its value cannot be set.";
-    std::string text = scalar_text(value);
-    if (!spec->options.empty() && !text.empty() &&
-        std::none_of(spec->options.begin(), spec->options.end(), [&](const char* o) { return text == o; })) {
-      return text + " was not one of the allowed options for " + std::string(key);
+    if (spec == nullptr) {
+      problem(key, "Property \"" + std::string(key) + "\" does not exist", "PROPERTY_DOESNT_EXIST");
+      continue;
     }
-    if (std::string_view(spec->type) == "number" && !text.empty() && !numeric_value(text)) {
-      return text + " is not a valid number for " + std::string(key);
+    if (spec->read_only) {
+      problem(key, "\"" + std::string(key) + "\" is a read only property; its value cannot be set.", "READ_ONLY_VALUE");
+      continue;
+    }
+    std::string text = scalar_text(value);
+    const std::string_view ptype = spec->type;
+    if (!text.empty()) {
+      const bool padded = std::isspace(static_cast<unsigned char>(text.front())) ||
+                          std::isspace(static_cast<unsigned char>(text.back()));
+      if (ptype != "string" && padded) {
+        // Changelog "Enhanced Validations for Non-String Properties": no leading or trailing whitespace.
+        problem(key, "\"" + text + "\" includes leading or trailing whitespace.", "LEADING_TRAILING_WHITESPACE");
+        continue;
+      }
+      if (!spec->options.empty() &&
+          std::none_of(spec->options.begin(), spec->options.end(), [&](const char* o) { return text == o; })) {
+        std::string allowed;
+        for (const char* o : spec->options) allowed += std::string(allowed.empty() ? "" : ", ") + o;
+        problem(key, text + " was not one of the allowed options: [" + allowed + "]", "INVALID_OPTION");
+        continue;
+      }
+      if (ptype == "number" && !plain_number(text)) {
+        problem(key, text + " is not a valid decimal number", "INVALID_DECIMAL");
+        continue;
+      }
+      if (ptype == "datetime" && !numeric_value(text)) {
+        problem(key, text + " is not a valid datetime: use epoch milliseconds or ISO 8601", "INVALID_DATETIME");
+        continue;
+      }
+      if (std::string_view(key) == "email" && !valid_email(text)) {
+        problem(key, "Email address " + text + " is invalid", "INVALID_EMAIL");
+        continue;
+      }
+      if (text.size() > 65536) {
+        problem(key, "Value for " + std::string(key) + " is longer than 65536 characters", "INVALID_LENGTH");
+        continue;
+      }
     }
     out[std::string(key)] = std::move(text);
   }
-  return {};
+  if (problems.empty()) return {};
+  return "Property values were not valid: " + json::serialize(problems);
 }
 
 }  // namespace
@@ -772,7 +816,7 @@ api_reply api::create_one(type_state& t, const json::value& body) {
   }
   properties values;
   if (auto err = check_properties(t.name, props->get_object(), values); !err.empty()) {
-    return error_reply(400, "VALIDATION_ERROR", "Property values were not valid: " + err, ++correlation_);
+    return error_reply(400, "VALIDATION_ERROR", err, ++correlation_);
   }
   for (const auto& spec : specs_for(t.name)) {
     if (!spec.unique || spec.read_only) continue;
@@ -783,8 +827,71 @@ api_reply api::create_one(type_state& t, const json::value& body) {
                          ++correlation_);
     }
   }
-  const crm_object obj = create(t, std::move(values), change_origin::integration);
+  std::vector<std::pair<type_state*, std::int64_t>> links;
+  if (auto err = check_associations(t, body.get_object().if_contains("associations"), links); !err.empty()) {
+    return error_reply(400, "VALIDATION_ERROR", err, ++correlation_);
+  }
+  crm_object obj = create(t, std::move(values), change_origin::integration);
+  link(t, obj, links);
   return json_reply(201, to_json(t, obj, nullptr, false, nullptr));
+}
+
+std::string api::check_associations(type_state& t, const json::value* given,
+                                    std::vector<std::pair<type_state*, std::int64_t>>& out) {
+  // "associations": [{"to":{"id":"101"},"types":[{"associationCategory":"HUBSPOT_DEFINED","associationTypeId":4}]}]
+  // with HubSpot's default association type ids for the pairs this simulator stores (both directions).
+  if (given == nullptr || given->is_null()) return {};
+  if (!given->is_array()) return "associations must be an array";
+  struct pair_type {
+    const char* from;
+    const char* to;
+    std::vector<int> ids;
+  };
+  static const std::vector<pair_type> defined = {
+      {"contacts", "companies", {1, 279}}, {"companies", "contacts", {2, 280}}, {"deals", "contacts", {3}},
+      {"contacts", "deals", {4}},          {"deals", "companies", {5, 341}},  {"companies", "deals", {6, 342}}};
+  for (const auto& a : given->get_array()) {
+    const auto* to = a.is_object() ? a.get_object().if_contains("to") : nullptr;
+    const auto* to_id = to != nullptr && to->is_object() ? to->get_object().if_contains("id") : nullptr;
+    const auto* types = a.is_object() ? a.get_object().if_contains("types") : nullptr;
+    if (to_id == nullptr || types == nullptr || !types->is_array() || types->get_array().empty())
+      return "Each association needs to.id and at least one type";
+    const auto target_id = parse_id(scalar_text(*to_id));
+    type_state* target = nullptr;
+    for (const auto& ty : types->get_array()) {
+      const auto* category = ty.is_object() ? ty.get_object().if_contains("associationCategory") : nullptr;
+      const auto* type_id = ty.is_object() ? ty.get_object().if_contains("associationTypeId") : nullptr;
+      if (category == nullptr || scalar_text(*category) != "HUBSPOT_DEFINED" || type_id == nullptr || !type_id->is_number())
+        return "associationCategory must be HUBSPOT_DEFINED with a numeric associationTypeId";
+      const int id = type_id->to_number<int>();
+      const pair_type* match = nullptr;
+      for (const auto& d : defined)
+        if (t.name == d.from && std::find(d.ids.begin(), d.ids.end(), id) != d.ids.end()) match = &d;
+      if (match == nullptr)
+        return "associationTypeId " + std::to_string(id) + " does not associate " + t.name + " with another object";
+      type_state* this_target = find_type(match->to);
+      if (target != nullptr && target != this_target) return "the types of one association name different objects";
+      target = this_target;
+    }
+    if (!target_id || !exists(*target, *target_id) || load(*target, *target_id).archived)
+      return "Association target " + target->singular + " " + scalar_text(*to_id) + " does not exist";
+    out.emplace_back(target, *target_id);
+  }
+  return {};
+}
+
+void api::link(type_state& t, crm_object& obj, const std::vector<std::pair<type_state*, std::int64_t>>& links) {
+  if (links.empty()) return;
+  for (const auto& [target, target_id] : links) {
+    auto& mine = obj.associations[target->name];
+    if (std::find(mine.begin(), mine.end(), target_id) == mine.end()) mine.push_back(target_id);
+    // The other side sees the association too (its modification stamp stays: associating is not a property change).
+    crm_object other = load(*target, target_id);
+    auto& theirs = other.associations[t.name];
+    if (std::find(theirs.begin(), theirs.end(), obj.id) == theirs.end()) theirs.push_back(obj.id);
+    store(*target, other);
+  }
+  store(t, obj);
 }
 
 api_reply api::update_one(type_state& t, const std::string& id_text, const query_map& query, const json::value& body) {
@@ -798,7 +905,7 @@ api_reply api::update_one(type_state& t, const std::string& id_text, const query
   }
   properties values;
   if (auto err = check_properties(t.name, props->get_object(), values); !err.empty()) {
-    return error_reply(400, "VALIDATION_ERROR", "Property values were not valid: " + err, ++correlation_);
+    return error_reply(400, "VALIDATION_ERROR", err, ++correlation_);
   }
   crm_object obj = load(t, *id);
   update(t, obj, values, change_origin::integration);
@@ -924,44 +1031,89 @@ api_reply api::batch(type_state& t, const std::string& op, const json::value& bo
                 json::object{{"ids", std::move(missing)}});
     }
   } else if (op == "create") {
-    std::vector<properties> all;
-    for (const auto& input : in) {
-      const auto* props = input.is_object() ? input.get_object().if_contains("properties") : nullptr;
+    // All or nothing, unless every input carries an objectWriteTraceId: then the valid ones are created and the
+    // others reported per input (207), as "Multi-status errors" in HubSpot's error-handling guide describes.
+    const bool multi_status = !in.empty() && std::all_of(in.begin(), in.end(), [](const json::value& v) {
+      return v.is_object() && v.get_object().contains("objectWriteTraceId");
+    });
+    struct planned {
       properties values;
-      std::string err = props != nullptr && props->is_object() ? check_properties(t.name, props->get_object(), values)
+      std::vector<std::pair<type_state*, std::int64_t>> links;
+      std::string category, message;
+      int status = 0;
+    };
+    std::vector<planned> plan;
+    std::set<std::string> unique_in_batch;
+    for (const auto& input : in) {
+      planned p;
+      const auto* props = input.is_object() ? input.get_object().if_contains("properties") : nullptr;
+      std::string err = props != nullptr && props->is_object() ? check_properties(t.name, props->get_object(), p.values)
                                                                : std::string("properties is required");
+      if (err.empty()) err = check_associations(t, input.get_object().if_contains("associations"), p.links);
       if (!err.empty()) {
-        return error_reply(400, "VALIDATION_ERROR", "Property values were not valid: " + err, ++correlation_);
+        p.status = 400;
+        p.category = "VALIDATION_ERROR";
+        p.message = err;
       }
       for (const auto& spec : specs_for(t.name)) {
-        if (!spec.unique || spec.read_only) continue;
-        const auto it = values.find(spec.name);
-        if (it == values.end() || it->second.empty()) continue;
-        if (const auto existing = find_by_property(t, spec.name, it->second)) {
-          return error_reply(409, "CONFLICT",
-                             std::string(t.singular == "contact" ? "Contact" : "Object") +
-                                 " already exists. Existing ID: " + std::to_string(*existing),
-                             ++correlation_);
+        if (p.status != 0 || !spec.unique || spec.read_only) continue;
+        const auto it = p.values.find(spec.name);
+        if (it == p.values.end() || it->second.empty()) continue;
+        const auto existing = find_by_property(t, spec.name, it->second);
+        if (existing || !unique_in_batch.insert(std::string(spec.name) + "\n" + it->second).second) {
+          p.status = 409;
+          p.category = "CONFLICT";
+          p.message = std::string(t.singular == "contact" ? "Contact" : "Object") + " already exists. Existing ID: " +
+                      (existing ? std::to_string(*existing) : std::string("(earlier in this batch)"));
         }
       }
-      all.push_back(std::move(values));
+      if (p.status != 0 && !multi_status) return error_reply(p.status, p.category, p.message, ++correlation_);
+      plan.push_back(std::move(p));
     }
-    for (std::size_t i = 0; i < all.size(); ++i) {
-      crm_object obj = create(t, std::move(all[i]), change_origin::integration);
-      if (const auto* assoc = in[i].get_object().if_contains("associations"); assoc != nullptr && assoc->is_array()) {
-        for (const auto& a : assoc->get_array()) {
-          const auto* to = a.is_object() ? a.get_object().if_contains("to") : nullptr;
-          const auto* to_id = to != nullptr && to->is_object() ? to->get_object().if_contains("id") : nullptr;
-          if (to_id != nullptr) {
-            if (const auto n = parse_id(scalar_text(*to_id))) obj.associations["contacts"].push_back(*n);
-          }
-        }
-        store(t, obj);
+    for (std::size_t i = 0; i < plan.size(); ++i) {
+      if (plan[i].status != 0) {
+        const auto& trace = in[i].get_object().at("objectWriteTraceId");
+        add_error(plan[i].category, plan[i].message, json::object{{"objectWriteTraceId", json::array{trace}}});
+        continue;
       }
-      results.push_back(to_json(t, obj, nullptr, false, nullptr));
+      crm_object obj = create(t, std::move(plan[i].values), change_origin::integration);
+      link(t, obj, plan[i].links);
+      auto o = to_json(t, obj, nullptr, false, nullptr);
+      if (multi_status) o["objectWriteTraceId"] = in[i].get_object().at("objectWriteTraceId");
+      results.push_back(std::move(o));
     }
   } else if (op == "update" || op == "upsert") {
     const bool upsert = op == "upsert";
+    // One record per id: "Duplicate IDs found in batch input: [...]. IDs must be unique".
+    {
+      std::set<std::string> seen;
+      json::array dups;
+      for (const auto& input : in) {
+        if (!input.is_object()) continue;
+        const auto* id = input.get_object().if_contains("id");
+        if (id == nullptr) continue;
+        std::string prop = id_property;
+        if (const auto* p = input.get_object().if_contains("idProperty"); p != nullptr && p->is_string())
+          prop = std::string(p->get_string());
+        std::string key = scalar_text(*id);
+        // Email is matched without case, as the lookup does.
+        std::string norm = prop == "email" ? [](std::string v) {
+          std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+          return v;
+        }(key) : key;
+        if (!seen.insert(prop + "\n" + norm).second) dups.push_back(json::value(key));
+      }
+      if (!dups.empty()) {
+        std::string list;
+        for (const auto& d : dups) list += (list.empty() ? "" : ", ") + std::string(d.as_string());
+        auto r = error_reply(400, "VALIDATION_ERROR",
+                             "Duplicate IDs found in batch input: [" + list + "]. IDs must be unique", ++correlation_);
+        auto b = json::parse(r.body).as_object();
+        b["context"] = json::object{{"ids", std::move(dups)}};
+        r.body = json::serialize(b);
+        return r;
+      }
+    }
     for (const auto& input : in) {
       if (!input.is_object()) {
         add_error("VALIDATION_ERROR", "input must be an object", {});
@@ -1109,6 +1261,17 @@ api_reply api::associations_read(const std::string& from_name, const std::string
     status = 207;
   }
   return json_reply(status, out);
+}
+
+api_reply api::property_one(const std::string& type, const std::string& name) {
+  // GET /crm/v3/properties/{objectType}/{propertyName}: the same object properties_of lists, or 404.
+  type_state* t = find_type(type);
+  if (t == nullptr) return error_reply(400, "VALIDATION_ERROR", "Unable to infer object type from: " + type, ++correlation_);
+  const auto all = json::parse(properties_of(type).body).as_object().at("results").as_array();
+  for (const auto& p : all)
+    if (p.as_object().at("name").as_string() == name) return json_reply(200, p);
+  return error_reply(404, "OBJECT_NOT_FOUND", "Unable to find property " + name + " for object type " + t->name,
+                     ++correlation_);
 }
 
 api_reply api::properties_of(const std::string& type) {
@@ -1387,6 +1550,23 @@ std::vector<signed_webhook> sign_webhooks(const api& source, const std::vector<w
     out.push_back(std::move(w));
   }
   return out;
+}
+
+std::optional<std::int64_t> webhook_retry_delay(const delivery_outcome& o) {
+  const int s = o.status;
+  if (s == 400 || s == 401 || s == 403 || s == 404 || s == 405) return std::nullopt;
+  if (o.attempts > 10) return std::nullopt;  // the first try and 10 retries
+  constexpr double day_ms = 24.0 * 3600 * 1000;
+  const double nominal = day_ms * static_cast<double>(1LL << (o.attempts - 1)) / 1023.0;
+  // Randomised between half and all of the nominal pause, so the 10 pauses never exceed 24 h together.
+  const double fraction = 0.5 + 0.5 * static_cast<double>(mix(o.seed * 31 + static_cast<std::uint64_t>(o.attempts)) % 1001) / 1000.0;
+  auto pause = static_cast<std::int64_t>(nominal * fraction);
+  if (s == 429 && !o.retry_after.empty()) {
+    char* end = nullptr;
+    const long long seconds = std::strtoll(o.retry_after.c_str(), &end, 10);
+    if (end && *end == '\0' && seconds >= 0) pause = std::max<std::int64_t>(pause, seconds * 1000);
+  }
+  return pause;
 }
 
 // ---- seeded data ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@
 
 #include <boost/json/value.hpp>
 
+#include "sim/core/retry.hpp"
 #include "sim/hubspot/search.hpp"
 
 namespace omnisync::sim::hubspot {
@@ -63,6 +64,14 @@ class api;
 std::vector<signed_webhook> sign_webhooks(const api& source, const std::vector<webhook_event>& events,
                                           std::string_view url, std::string_view client_secret, std::int64_t wall_ms,
                                           int attempt_number = 0);
+
+/// HubSpot's redelivery of a failed webhook request ("Retries" in the Webhooks API guide): at most 10 retries
+/// spread over 24 hours, each pause drawn at random between half and all of its nominal length (the nominal
+/// pauses double and add up to 24 h); no retry after 400, 401, 403, 404 or 405; a 429's Retry-After is
+/// respected.
+std::optional<std::int64_t> webhook_retry_delay(const delivery_outcome& outcome);
+/// "If your service takes longer than five seconds to send back a response", the attempt failed.
+inline constexpr std::int64_t webhook_timeout_ms = 5'000;
 
 /// Result of an admin API call: HTTP status and JSON body.
 struct admin_reply {
@@ -196,6 +205,12 @@ class api {
   api_reply search(type_state& t, const boost::json::value& body);
   api_reply batch(type_state& t, const std::string& op, const boost::json::value& body);
   api_reply properties_of(const std::string& type);
+  api_reply property_one(const std::string& type, const std::string& name);
+  /// Checks the `associations` of a create body; the targets to link, or the message of a 400.
+  std::string check_associations(type_state& t, const boost::json::value* associations,
+                                 std::vector<std::pair<type_state*, std::int64_t>>& out);
+  /// Stores the associations of a new object on both sides.
+  void link(type_state& t, crm_object& obj, const std::vector<std::pair<type_state*, std::int64_t>>& links);
   api_reply associations_read(const std::string& from, const std::string& to, const boost::json::value& body, bool v4);
   std::optional<api_reply> rate_limit(bool search_endpoint, std::vector<std::pair<std::string, std::string>>& headers);
 

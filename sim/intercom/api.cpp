@@ -809,15 +809,15 @@ std::vector<webhook_event> api::take_events() {
   return std::exchange(events_, {});
 }
 
-std::string api::webhook_body(const webhook_event& e) const {
+std::string api::webhook_body(const webhook_event& e, int attempt, std::int64_t first_sent_s) const {
   json::object body{{"type", "notification_event"},
                     {"app_id", app_id_},
                     {"id", e.id},
                     {"topic", e.topic},
                     {"delivery_status", "pending"},
-                    {"delivery_attempts", 1},
+                    {"delivery_attempts", attempt},
                     {"delivered_at", 0},
-                    {"first_sent_at", e.time_s},
+                    {"first_sent_at", first_sent_s < 0 ? e.time_s : first_sent_s},
                     {"created_at", e.time_s},
                     {"links", json::object{}},
                     {"self", nullptr},
@@ -825,18 +825,23 @@ std::string api::webhook_body(const webhook_event& e) const {
   return json::serialize(body);
 }
 
-std::vector<signed_webhook> api::sign_webhooks(const std::vector<webhook_event>& events,
-                                               std::string_view client_secret) const {
+std::vector<signed_webhook> api::sign_webhooks(const std::vector<webhook_event>& events, std::string_view client_secret,
+                                               int attempt, std::int64_t first_sent_s) const {
   std::vector<signed_webhook> out;
   for (const auto& e : events) {
     signed_webhook w;
-    w.body = webhook_body(e);
+    w.body = webhook_body(e, attempt, first_sent_s);
     w.headers = {{"Content-Type", "application/json"},
                  {"User-Agent", "intercom-parrot-service-client/1.0"},
                  {"X-Hub-Signature", hub_signature(client_secret, w.body)}};
     out.push_back(std::move(w));
   }
   return out;
+}
+
+std::optional<std::int64_t> webhook_retry_delay(const delivery_outcome& o) {
+  if (o.attempts > 1) return std::nullopt;
+  return 60'000;
 }
 
 seed_source default_seed(std::uint64_t seed, std::size_t size, std::int64_t base_ms) {

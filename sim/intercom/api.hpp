@@ -18,6 +18,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "sim/core/retry.hpp"
+
 namespace omnisync::sim::intercom {
 
 struct contact {
@@ -67,6 +69,13 @@ std::optional<std::int64_t> contact_index(std::string_view id);
 /// Day-granular comparison used by search on timestamp fields (UTC days): `>` means a later day.
 bool timestamp_matches(std::int64_t field_s, std::string_view op, std::int64_t value_s);
 
+/// Intercom's redelivery of a failed notification: one retry, a minute later (Intercom documents that failed
+/// deliveries are retried and counts them in `delivery_attempts`, not the schedule; docs/simulators.md lists
+/// this as simplified).
+std::optional<std::int64_t> webhook_retry_delay(const delivery_outcome& outcome);
+/// How long Intercom waits for a webhook answer.
+inline constexpr std::int64_t webhook_timeout_ms = 5'000;
+
 /// Result of an admin API call: HTTP status and JSON body.
 struct admin_reply {
   int status = 200;
@@ -100,10 +109,12 @@ class api {
   std::vector<webhook_event> take_events();
   /// The `ping` notification Intercom sends when a webhook subscription is saved (after the HEAD check).
   webhook_event ping_event();
-  std::string webhook_body(const webhook_event& event) const;
+  /// The notification body for the `attempt`-th delivery (`delivery_attempts`), first sent at `first_sent_s`
+  /// (-1: the event's time).
+  std::string webhook_body(const webhook_event& event, int attempt = 1, std::int64_t first_sent_s = -1) const;
   /// One request per event, `X-Hub-Signature: sha1=<hex HMAC-SHA1(client_secret, body)>`.
-  std::vector<signed_webhook> sign_webhooks(const std::vector<webhook_event>& events,
-                                            std::string_view client_secret) const;
+  std::vector<signed_webhook> sign_webhooks(const std::vector<webhook_event>& events, std::string_view client_secret,
+                                            int attempt = 1, std::int64_t first_sent_s = -1) const;
 
  private:
   bool exists(std::int64_t index) const;

@@ -5,19 +5,23 @@
 #include <boost/url/parse.hpp>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <pugixml.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <memory>
 
 #include "sim/salesforce/soql.hpp"
 #include "sim/core/form.hpp"
 #include "sim/core/people.hpp"
+#include "sim/core/validate.hpp"
 
 namespace omnisync::sim::salesforce {
 namespace json = boost::json;
@@ -30,12 +34,17 @@ struct api::field_def {
   bool external_id = false;
   bool updateable = true;
   std::string reference_to = {};  // for reference fields: the object, and the relationship name is the field minus "Id"
+  std::string label = {};         // describe's label; derived from the name when empty
+  std::vector<std::string> picklist = {};  // picklist values, in order
+  bool restricted = false;        // restricted picklist: other values are refused
+  int precision = 0, scale = 0;   // double/currency: digits in all, digits after the point
 };
 
 struct api::object_def {
   std::string name;
   std::string prefix;
   std::vector<field_def> fields;
+  std::string label = {}, label_plural = {};
   const field_def* field(std::string_view n) const {
     for (const auto& f : fields)
       if (f.name.size() == n.size() &&
@@ -132,7 +141,8 @@ static std::vector<api::object_def> build_schema() {
   std::vector<api::object_def> s;
   s.push_back({"Account", "001",
                common({{"Name", "string", 255}, {"Industry", "picklist", 255}, {"Phone", "phone", 40},
-                       {"Omnisync_Id__c", "string", 64, false, true, true}})});
+                       {"Omnisync_Id__c", "string", 64, false, true, true}}),
+               "Account", "Accounts"});
   s.push_back({"Contact", "003",
                common({{"FirstName", "string", 40},
                        {"LastName", "string", 80},
@@ -148,20 +158,56 @@ static std::vector<api::object_def> build_schema() {
                        {"Open_Tickets__c", "double", 0},
                        {"CSAT__c", "double", 0},
                        {"NPS_Category__c", "string", 20},
-                       {"Days_Since_Created__c", "double", 0, true, false, false}})});
+                       {"Days_Since_Created__c", "double", 0, true, false, false}}),
+               "Contact", "Contacts"});
   s.push_back({"Lead", "00Q",
                common({{"FirstName", "string", 40}, {"LastName", "string", 80}, {"Email", "email", 80},
                        {"Phone", "phone", 40}, {"Company", "string", 255}, {"Status", "picklist", 255},
-                       {"Omnisync_Id__c", "string", 64, false, true, true}})});
+                       {"Omnisync_Id__c", "string", 64, false, true, true}}),
+               "Lead", "Leads"});
   s.push_back({"Opportunity", "006",
                common({{"Name", "string", 120}, {"AccountId", "reference", 18, false, false, true, "Account"},
                        {"ContactId", "reference", 18, false, false, true, "Contact"}, {"Amount", "currency", 0},
                        {"StageName", "picklist", 255}, {"IsWon", "boolean", 0, false, false, false},
-                       {"CloseDate", "date", 0}})});
+                       {"CloseDate", "date", 0}}),
+               "Opportunity", "Opportunities"});
   s.push_back({"Case", "500",
                common({{"ContactId", "reference", 18, false, false, true, "Contact"}, {"Subject", "string", 255},
                        {"Status", "picklist", 255}, {"Priority", "picklist", 255},
-                       {"IsClosed", "boolean", 0, false, false, false}})});
+                       {"IsClosed", "boolean", 0, false, false, false}}),
+               "Case", "Cases"});
+  // Labels, picklist values and number precision, as describe reports them. Standard picklists are
+  // unrestricted (any value is stored); the custom Lifecycle_Stage__c is a restricted picklist.
+  const std::map<std::string, std::string> labels = {
+      {"Id", "Record ID"}, {"CreatedDate", "Created Date"}, {"LastModifiedDate", "Last Modified Date"},
+      {"SystemModstamp", "System Modstamp"}, {"IsDeleted", "Deleted"}, {"FirstName", "First Name"},
+      {"LastName", "Last Name"}, {"MobilePhone", "Mobile Phone"}, {"AccountId", "Account ID"},
+      {"ContactId", "Contact ID"}, {"Lifecycle_Stage__c", "Lifecycle Stage"}, {"Lead_Score__c", "Lead Score"},
+      {"HasOptedOutOfEmail", "Email Opt Out"}, {"Omnisync_Id__c", "omnisync ID"}, {"LTV__c", "Lifetime Value"},
+      {"Open_Tickets__c", "Open Tickets"}, {"CSAT__c", "CSAT"}, {"NPS_Category__c", "NPS Category"},
+      {"Days_Since_Created__c", "Days Since Created"}, {"StageName", "Stage"}, {"IsWon", "Won"},
+      {"CloseDate", "Close Date"}, {"IsClosed", "Closed"}, {"Name", "Name"}};
+  for (auto& o : s) {
+    for (auto& fd : o.fields) {
+      if (auto it = labels.find(fd.name); it != labels.end()) fd.label = it->second;
+      else fd.label = fd.name;
+      if (fd.type == "currency") fd.precision = 16, fd.scale = 2;
+      if (fd.type == "double") fd.precision = 18, fd.scale = 0;
+      if (fd.name == "CSAT__c") fd.precision = 3, fd.scale = 2;
+      if (o.name == "Contact" && fd.name == "Lifecycle_Stage__c") {
+        fd.picklist = {"Lead", "MQL", "SQL", "Customer", "Evangelist"};
+        fd.restricted = true;
+      }
+      if (fd.name == "Industry") fd.picklist = {"Technology", "Retail", "Finance", "Healthcare"};
+      if (o.name == "Lead" && fd.name == "Status")
+        fd.picklist = {"Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"};
+      if (fd.name == "StageName")
+        fd.picklist = {"Prospecting", "Qualification", "Needs Analysis", "Proposal/Price Quote", "Negotiation/Review",
+                       "Closed Won", "Closed Lost"};
+      if (o.name == "Case" && fd.name == "Status") fd.picklist = {"New", "Working", "Escalated", "Closed"};
+      if (fd.name == "Priority") fd.picklist = {"High", "Medium", "Low"};
+    }
+  }
   return s;
 }
 
@@ -178,8 +224,11 @@ api::api(std::uint64_t seed, std::size_t size, std::int64_t base_ms, std::functi
 }
 
 const api::object_def* api::find_object(std::string_view name) const {
+  // API names are case-insensitive (SELECT Id FROM contact works).
   for (const auto& o : schema())
-    if (o.name == name) return &o;
+    if (o.name.size() == name.size() &&
+        std::equal(o.name.begin(), o.name.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+      return &o;
   return nullptr;
 }
 
@@ -390,6 +439,46 @@ std::vector<std::int64_t> api::find_by_external_id(const object_def& o, const st
   return out;
 }
 
+std::optional<std::string> api::deserialize(const object_def& o, const json::object& fields) const {
+  // What Salesforce's JSON reader refuses before any record is looked at: the whole request is a 400.
+  for (const auto& [k, v] : fields) {
+    if (k == "attributes") continue;
+    const auto* f = o.field(k);
+    if (!f || v.is_null()) continue;
+    const std::string& t = f->type;
+    std::string jtype = t == "double" || t == "currency" ? "double" : t == "boolean" ? "boolean" : t == "date" ? "date" : "String";
+    bool ok = true;
+    std::string shown;
+    if (v.is_object() || v.is_array()) {
+      ok = false;
+      shown = v.is_object() ? "START_OBJECT" : "START_ARRAY";
+    } else if (t == "double" || t == "currency") {
+      if (v.is_string()) {
+        ok = plain_number(v.as_string());
+        shown = "VALUE_STRING value " + std::string(v.as_string());
+      } else if (v.is_bool()) {
+        ok = false;
+        shown = std::string("VALUE_") + (v.as_bool() ? "TRUE" : "FALSE");
+      }
+    } else if (t == "boolean") {
+      if (v.is_string()) {
+        ok = v.as_string() == "true" || v.as_string() == "false";
+        shown = "VALUE_STRING value " + std::string(v.as_string());
+      } else if (!v.is_bool()) {
+        ok = false;
+        shown = "VALUE_NUMBER_INT";
+      }
+    } else if (t == "date") {
+      ok = v.is_string() && calendar_date(v.as_string());
+      shown = v.is_string() ? "VALUE_STRING value " + std::string(v.as_string()) : "VALUE_NUMBER";
+    }
+    if (!ok)
+      return error_body("JSON_PARSER_ERROR", "Cannot deserialize instance of " + jtype + " from " + shown +
+                                                 " or request may be missing a required field at [line:1, column:1]");
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> api::validate(const object_def& o, const json::object& fields, bool create) const {
   for (const auto& [k, v] : fields) {
     if (k == "attributes") continue;
@@ -400,18 +489,59 @@ std::optional<std::string> api::validate(const object_def& o, const json::object
       return error_body("INVALID_FIELD_FOR_INSERT_UPDATE",
                         "Unable to create/update fields: " + f->name + ". Please check the security settings of this field.",
                         {f->name});
-    if (v.is_string() && f->length > 0 && static_cast<int>(v.as_string().size()) > f->length)
+    if (v.is_null()) continue;
+    std::string text = v.is_string() ? std::string(v.as_string()) : json::serialize(v);
+    if (f->length > 0 && static_cast<int>(text.size()) > f->length)
       return error_body("STRING_TOO_LONG",
-                        f->name + ": data value too large: " + std::string(v.as_string()).substr(0, 40) +
+                        f->label + ": data value too large: " + text.substr(0, 40) +
                             " (max length=" + std::to_string(f->length) + ")",
                         {f->name});
+    // An empty string clears a field, as null does.
+    if (text.empty()) continue;
+    if (f->type == "email" && !valid_email(text))
+      return error_body("INVALID_EMAIL_ADDRESS", f->label + ": invalid email address: " + text, {f->name});
+    if (f->type == "picklist" && f->restricted &&
+        std::find(f->picklist.begin(), f->picklist.end(), text) == f->picklist.end())
+      return error_body("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                        f->label + ": bad value for restricted picklist field: " + text, {f->name});
+    if ((f->type == "double" || f->type == "currency") && f->precision > 0) {
+      // The digits before the point may not exceed precision - scale.
+      const double x = std::fabs(v.is_string() ? std::strtod(text.c_str(), nullptr) : v.to_number<double>());
+      if (x >= std::pow(10.0, f->precision - f->scale)) {
+        char shown[64];
+        std::snprintf(shown, sizeof shown, "%.1E", x);
+        return error_body("NUMBER_OUTSIDE_VALID_RANGE",
+                          f->label + ": value outside of valid range on numeric field: " + shown, {f->name});
+      }
+    }
+    if (f->type == "reference" && !(text.size() == 15 || text.size() == 18))
+      return error_body("MALFORMED_ID", f->label + ": id value of incorrect type: " + text, {f->name});
   }
   if (create && (o.name == "Contact" || o.name == "Lead")) {
     auto* ln = fields.if_contains("LastName");
     if (!ln || !ln->is_string() || ln->as_string().empty())
       return error_body("REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]", {"LastName"});
   }
+  if (create && o.name == "Opportunity") {
+    for (const char* req : {"Name", "StageName", "CloseDate"}) {
+      auto* v = fields.if_contains(req);
+      if (!v || v->is_null() || (v->is_string() && v->as_string().empty()))
+        return error_body("REQUIRED_FIELD_MISSING", std::string("Required fields are missing: [") + req + "]", {req});
+    }
+  }
   return std::nullopt;
+}
+
+api::record api::new_record(const object_def& o) {
+  record rec;
+  rec.object = o.name;
+  rec.index = count(o) + 1;
+  ++created_count_[o.name];
+  rec.created_ms = now_ms_();
+  rec.last_modified_ms = rec.modstamp_ms = rec.created_ms - 1;
+  for (const auto& f : o.fields)
+    if (!is_system_field(f.name) && !f.calculated) rec.fields[f.name] = nullptr;
+  return rec;
 }
 
 // ---- HTTP surface ---------------------------------------------------------------------------------------------
@@ -475,24 +605,39 @@ api_reply api::route(const api_request& r) {
     if (!q.count("q")) return reply(400, error_body("MALFORMED_QUERY", "A query string has to be specified"));
     return query(r, version, parts[0] == "queryAll", q["q"]);
   }
+  if (parts[0] == "limits" && parts.size() == 1 && r.method == "GET") return limits();
   if (parts[0] == "composite" && parts.size() == 2 && parts[1] == "sobjects" && r.method == "DELETE")
     return collections_delete(q);
+  if (parts[0] == "composite" && parts.size() == 3 && parts[1] == "sobjects" && (r.method == "GET" || r.method == "POST")) {
+    const auto* o = find_object(parts[2]);
+    if (!o) return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
+    return retrieve_many(r, version, *o, q);
+  }
   if (parts[0] == "composite" && parts.size() >= 2 && parts[1] == "sobjects") {
     return collections(r, version, parts.size() >= 3 ? parts[2] : "", parts.size() >= 4 ? parts[3] : "");
   }
+  if (parts[0] == "sobjects" && parts.size() == 1 && r.method == "GET") return describe_global(version);
   if (parts[0] == "sobjects" && parts.size() >= 2) {
     const auto* o = find_object(parts[1]);
     if (!o) return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
-    if (parts.size() == 3 && parts[2] == "describe" && r.method == "GET") return describe(*o);
-    if (parts.size() == 3 && parts[2] == "deleted" && r.method == "GET") return get_deleted(*o, q);
-    if (parts.size() == 3 && r.method == "GET") {
-      auto id = parse_id(parts[2]);
-      if (!id || id->first != o) return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
-      auto rec = load(*o, id->second);
-      if (!rec || rec->deleted) return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
-      return reply(200, json::serialize(to_json(*rec, nullptr, version)));
+    if (parts.size() == 2 && r.method == "POST") return create_one(*o, r.body);
+    if (parts.size() == 2 && r.method == "GET") {
+      // sObject Basic Information: the object's describeGlobal entry and its recently viewed records (none here).
+      auto global = json::parse(describe_global(version).body).as_object();
+      for (auto& entry : global["sobjects"].as_array())
+        if (entry.as_object()["name"] == json::string(o->name))
+          return reply(200, json::serialize(json::object{{"objectDescribe", entry}, {"recentItems", json::array{}}}));
     }
-    if (parts.size() == 4 && r.method == "PATCH") return upsert_one(version, *o, parts[2], parts[3], r.body);
+    if (parts.size() == 3 && parts[2] == "describe" && r.method == "GET") return describe(version, *o);
+    if (parts.size() == 3 && parts[2] == "deleted" && r.method == "GET") return get_deleted(*o, q);
+    if (parts.size() == 3 && parts[2] == "updated" && r.method == "GET") return get_updated(*o, q);
+    if (parts.size() == 3 && r.method == "GET") return read_one(version, *o, parts[2], q);
+    if (parts.size() == 3 && r.method == "PATCH") return update_one(*o, parts[2], r.body);
+    if (parts.size() == 3 && r.method == "DELETE") return delete_one(*o, parts[2]);
+    if (parts.size() == 4 && r.method == "PATCH") {
+      auto u = q.find("updateOnly");
+      return upsert_one(version, *o, parts[2], parts[3], r.body, u != q.end() && u->second == "true");
+    }
   }
   return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
 }
@@ -548,7 +693,19 @@ api_reply api::token(const api_request& r) {
                    {"token_type", "Bearer"},
                    {"issued_at", std::to_string(now)},
                    {"scope", "api"}};
-  if (grant != "urn:ietf:params:oauth:grant-type:jwt-bearer") out["signature"] = "c2ltdWxhdGVk";
+  // "Base64-encoded HMAC-SHA256 signature signed with the client_secret (private key) containing the concatenated
+  // ID and issued_at value" (refresh-token and client-credentials flows; the JWT bearer flow returns none).
+  if (grant != "urn:ietf:params:oauth:grant-type:jwt-bearer" && !form["client_secret"].empty()) {
+    const std::string msg = std::string(out["id"].as_string()) + std::string(out["issued_at"].as_string());
+    const std::string& key = form["client_secret"];
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(msg.data()),
+         msg.size(), mac, &mac_len);
+    std::string b64(4 * ((mac_len + 2) / 3), '\0');
+    EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), mac, static_cast<int>(mac_len));
+    out["signature"] = b64;
+  }
   return reply(200, json::serialize(out));
 }
 
@@ -564,6 +721,11 @@ std::string lower(std::string s) {
 int compare_values(const json::value& a, const soql_literal& b, bool case_sensitive = true) {
   if (b.type == soql_literal::kind::null) return a.is_null() ? 0 : 1;
   if (a.is_null()) return -1;
+  if (b.type == soql_literal::kind::date) {
+    auto t = a.is_string() ? parse_soql_date(std::string(a.as_string()).substr(0, 10)) : std::nullopt;
+    if (!t) return -1;
+    return *t < b.epoch_ms ? -1 : (*t > b.epoch_ms ? 1 : 0);
+  }
   if (b.type == soql_literal::kind::datetime) {
     auto t = a.is_string() ? parse_sf_datetime(std::string(a.as_string())) : std::nullopt;
     if (!t) return -1;
@@ -675,6 +837,30 @@ api_reply api::query(const api_request& r, const std::string& version, bool all,
     const auto* def = o->field(c.field);
     if (!def) return reply(400, error_body("INVALID_FIELD", "No such column '" + c.field + "' on entity '" + o->name + "'"));
     c.field = def->name;
+    // Each literal must suit the field's type: strings and ids quoted, numbers and booleans not, dates and
+    // datetimes unquoted and each only on its own kind of field (SOQL reference, "Date Formats and Date
+    // Literals": "If you specify a dateTime format in a query, you can filter only on dateTime fields").
+    const std::string& t = def->type;
+    using kind = soql_literal::kind;
+    const bool quoted_type = t != "datetime" && t != "date" && t != "boolean" && t != "double" && t != "currency";
+    const char* want = t == "datetime" ? "dateTime" : t == "date" ? "date" : t == "boolean" ? "boolean"
+                     : t == "double" || t == "currency" ? "double" : t == "id" || t == "reference" ? "id" : "string";
+    for (const auto& v : c.values) {
+      if (v.type == kind::null) continue;
+      const bool fits = t == "datetime" ? v.type == kind::datetime
+                      : t == "date" ? v.type == kind::date
+                      : t == "boolean" ? v.type == kind::boolean
+                      : t == "double" || t == "currency" ? v.type == kind::number
+                      : v.type == kind::string;
+      if (!fits)
+        return reply(400, error_body("INVALID_FIELD", "value of filter criterion for field '" + def->name +
+                                                          "' must be of type " + want + " and should " +
+                                                          (quoted_type ? "" : "not ") + "be enclosed in quotes"));
+      if ((t == "id" || t == "reference") &&
+          !((v.text.size() == 15 || v.text.size() == 18) &&
+            std::all_of(v.text.begin(), v.text.end(), [](unsigned char ch) { return std::isalnum(ch); })))
+        return reply(400, error_body("INVALID_QUERY_FILTER_OPERATOR", "invalid ID field: " + v.text));
+    }
   }
   for (auto& ob : q.order_by) {
     const auto* def = o->field(ob.field);
@@ -783,7 +969,10 @@ api_reply api::query(const api_request& r, const std::string& version, bool all,
     for (auto& row : rows) c.indexes.push_back(row.index);
     c.total = static_cast<std::int64_t>(c.indexes.size());
   }
-  std::string locator = "01gSIM" + std::to_string(++cursor_counter_);
+  // Query locators are record ids (prefix 01g, 18 characters), as in "/query/01gD0000002HU6KIAW-2000".
+  char locator_buf[32];
+  std::snprintf(locator_buf, sizeof locator_buf, "01gSIM%09lldAAA", static_cast<long long>(++cursor_counter_));
+  std::string locator = locator_buf;
   cursors_[locator] = std::move(c);
   return page(version, locator, 0);
 }
@@ -988,6 +1177,16 @@ api_reply api::collections(const api_request& r, const std::string& version, con
   if (recs.size() > 200)
     return reply(400, error_body("EXCEEDED_ID_LIMIT", "record limit exceeded: at most 200 records per request"));
   bool all_or_none = body.as_object().contains("allOrNone") && body.at("allOrNone").is_bool() && body.at("allOrNone").as_bool();
+  // A value the JSON reader cannot take fails the whole request before any record is written.
+  for (auto& v : recs) {
+    if (!v.is_object()) continue;
+    std::string type = object;
+    if (auto* a = v.as_object().if_contains("attributes"); a && a->is_object() && a->as_object().contains("type") &&
+                                                           a->at("type").is_string())
+      type = std::string(a->at("type").as_string());
+    if (const auto* o = find_object(type))
+      if (auto bad = deserialize(*o, v.as_object())) return reply(400, *bad);
+  }
   bool upsert = !object.empty();
   if (upsert && r.method != "PATCH") return reply(405, error_body("METHOD_NOT_ALLOWED", "HTTP Method not allowed"));
   bool create = !upsert && r.method == "POST";
@@ -1001,14 +1200,16 @@ api_reply api::collections(const api_request& r, const std::string& version, con
     std::optional<std::int64_t> index;  // existing record
     std::string error;                  // the errorCode, empty when fine
     std::string message;
+    json::array error_fields;           // the fields the error names
     void fail(std::string code, std::string why) {
       error = std::move(code);
       message = std::move(why);
     }
-    /// From a REST error body ([{"message":...,"errorCode":...}]).
+    /// From a REST error body ([{"message":...,"errorCode":...,"fields":[...]}]).
     void fail_with(const std::string& body) {
       auto v = json::parse(body).as_array()[0].as_object();
       fail(std::string(v.at("errorCode").as_string()), std::string(v.at("message").as_string()));
+      if (auto* f = v.if_contains("fields"); f && f->is_array()) error_fields = f->as_array();
     }
   };
   std::vector<planned> plan;
@@ -1026,6 +1227,12 @@ api_reply api::collections(const api_request& r, const std::string& version, con
     for (const char* k : {"id", "Id"})
       if (auto* x = rec.if_contains(k); x && x->is_string()) { id = x->as_string(); rec.erase(k); }
     if (create && !id.empty()) { p.fail("INVALID_FIELD", "cannot specify Id in an insert call"); plan.push_back(p); continue; }
+    // "Only external ids are supported. Don't use record ids." (sObject Collections upsert)
+    if (upsert && !id.empty()) {
+      p.fail("INVALID_FIELD", "cannot specify Id in an upsert call: the external ID field " + ext_field + " names the record");
+      plan.push_back(p);
+      continue;
+    }
     if (update) {
       // As Salesforce answers an update by id: no Id, an id of another object or not an id at all, a record in
       // the recycle bin or purged, and an id that never named a record each have their own status code.
@@ -1068,7 +1275,7 @@ api_reply api::collections(const api_request& r, const std::string& version, con
       results.push_back(json::object{{"success", false},
                                      {"errors", json::array{json::object{{"statusCode", p.error},
                                                                          {"message", p.message},
-                                                                         {"fields", json::array{}}}}}});
+                                                                         {"fields", p.error_fields}}}}});
       continue;
     }
     if (all_or_none && any_error) {
@@ -1083,14 +1290,7 @@ api_reply api::collections(const api_request& r, const std::string& version, con
     record rec;
     bool created = !p.index.has_value();
     if (created) {
-      std::int64_t index = count(*p.o) + 1;
-      ++created_count_[p.o->name];
-      rec.object = p.o->name;
-      rec.index = index;
-      rec.created_ms = now_ms_();
-      rec.last_modified_ms = rec.modstamp_ms = rec.created_ms - 1;
-      for (const auto& f : p.o->fields)
-        if (!is_system_field(f.name) && !f.calculated) rec.fields[f.name] = nullptr;
+      rec = new_record(*p.o);
     } else {
       rec = *load(*p.o, *p.index);
     }
@@ -1104,7 +1304,7 @@ api_reply api::collections(const api_request& r, const std::string& version, con
 }
 
 api_reply api::upsert_one(const std::string& version, const object_def& o, const std::string& ext_field,
-                          const std::string& value, const std::string& body) {
+                          const std::string& value, const std::string& body, bool update_only) {
   const auto* ext = o.field(ext_field);
   if (!ext || !ext->external_id)
     return reply(400, error_body("NOT_FOUND", "Provided external ID field does not exist or is not accessible: " + ext_field));
@@ -1115,19 +1315,16 @@ api_reply api::upsert_one(const std::string& version, const object_def& o, const
   fields.erase("attributes");
   if (fields.contains("Id") || fields.contains(ext->name))
     return reply(400, error_body("INVALID_FIELD", "Id and the external id field may not be in the body"));
+  if (auto bad = deserialize(o, fields)) return reply(400, *bad);
   auto found = find_by_external_id(o, ext->name, json::value(value));
   if (found.size() > 1) return reply(300, json::serialize(json::array{}));
   bool created = found.empty();
+  // "If you want to update a record but not create it if it doesn't exist, add the updateOnly parameter."
+  if (created && update_only) return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
   if (auto bad = validate(o, fields, created)) return reply(400, *bad);
   record rec;
   if (created) {
-    rec.object = o.name;
-    rec.index = count(o) + 1;
-    ++created_count_[o.name];
-    rec.created_ms = now_ms_();
-    rec.last_modified_ms = rec.modstamp_ms = rec.created_ms - 1;
-    for (const auto& f : o.fields)
-      if (!is_system_field(f.name) && !f.calculated) rec.fields[f.name] = nullptr;
+    rec = new_record(o);
     rec.fields[ext->name] = value;
   } else {
     rec = *load(o, found[0]);
@@ -1140,18 +1337,174 @@ api_reply api::upsert_one(const std::string& version, const object_def& o, const
   return reply(created ? 201 : 200, json::serialize(res));
 }
 
-api_reply api::describe(const object_def& o) const {
+// POST /sobjects/{Object}: 201 {"id","success":true,"errors":[]}; a failure is the REST error array (400).
+api_reply api::create_one(const object_def& o, const std::string& body) {
+  boost::system::error_code ec;
+  auto parsed = json::parse(body, ec);
+  if (ec || !parsed.is_object()) return reply(400, error_body("JSON_PARSER_ERROR", "Unexpected body"));
+  auto fields = parsed.as_object();
+  fields.erase("attributes");
+  if (fields.contains("Id") || fields.contains("id"))
+    return reply(400, error_body("INVALID_FIELD", "cannot specify Id in an insert call", {"Id"}));
+  if (auto bad = deserialize(o, fields)) return reply(400, *bad);
+  if (auto bad = validate(o, fields, true)) return reply(400, *bad);
+  record rec = new_record(o);
+  for (auto& [k, v] : fields) rec.fields[o.field(k)->name] = v;
+  touch(rec, true);
+  return reply(201, json::serialize(json::object{{"id", make_id(o, rec.index)}, {"success", true}, {"errors", json::array{}}}));
+}
+
+// PATCH /sobjects/{Object}/{Id}: 204 No Content; a record in the recycle bin is ENTITY_IS_DELETED.
+api_reply api::update_one(const object_def& o, const std::string& id, const std::string& body) {
+  auto parsed_id = parse_id(id);
+  if (!parsed_id || parsed_id->first != &o) return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
+  auto existing = load(o, parsed_id->second);
+  if (!existing) return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
+  if (existing->deleted) return reply(404, error_body("ENTITY_IS_DELETED", "entity is deleted"));
+  boost::system::error_code ec;
+  auto parsed = json::parse(body, ec);
+  if (ec || !parsed.is_object()) return reply(400, error_body("JSON_PARSER_ERROR", "Unexpected body"));
+  auto fields = parsed.as_object();
+  fields.erase("attributes");
+  fields.erase("Id");
+  fields.erase("id");
+  if (auto bad = deserialize(o, fields)) return reply(400, *bad);
+  if (auto bad = validate(o, fields, false)) return reply(400, *bad);
+  for (auto& [k, v] : fields) existing->fields[o.field(k)->name] = v;
+  touch(*existing, true);
+  return reply(204, "");
+}
+
+// DELETE /sobjects/{Object}/{Id}: 204 No Content; the record goes to the recycle bin (queryAll, getDeleted).
+api_reply api::delete_one(const object_def& o, const std::string& id) {
+  auto parsed_id = parse_id(id);
+  if (!parsed_id || parsed_id->first != &o) return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
+  auto existing = load(o, parsed_id->second);
+  if (!existing) return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
+  if (existing->deleted) return reply(404, error_body("ENTITY_IS_DELETED", "entity is deleted"));
+  existing->deleted = true;
+  existing->deleted_ms = now_ms_();
+  touch(*existing, true);
+  return reply(204, "");
+}
+
+// GET /sobjects/{Object}/{Id}[?fields=a,b]: every field, or the named ones (plus Id and attributes).
+api_reply api::read_one(const std::string& version, const object_def& o, const std::string& id,
+                        const std::map<std::string, std::string>& q) const {
+  auto parsed_id = parse_id(id);
+  if (!parsed_id || parsed_id->first != &o) return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
+  auto rec = load(o, parsed_id->second);
+  if (!rec || rec->deleted) return reply(404, error_body("NOT_FOUND", "The requested resource does not exist"));
+  auto f = q.find("fields");
+  if (f == q.end() || f->second.empty()) return reply(200, json::serialize(to_json(*rec, nullptr, version)));
+  std::vector<std::string> wanted;
+  for (std::size_t start = 0; start <= f->second.size();) {
+    auto comma = f->second.find(',', start);
+    auto name = f->second.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const auto* def = o.field(name);
+    if (!def) return reply(400, error_body("INVALID_FIELD", "No such column '" + name + "' on sobject of type " + o.name));
+    wanted.push_back(def->name);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (std::find(wanted.begin(), wanted.end(), "Id") == wanted.end()) wanted.push_back("Id");
+  return reply(200, json::serialize(to_json(*rec, &wanted, version)));
+}
+
+// sObject Collections retrieve: GET /composite/sobjects/{Object}?ids=..&fields=.. or POST with
+// {"ids":[...],"fields":[...]}; the records in the order asked, null for an id that names no (live) record.
+api_reply api::retrieve_many(const api_request& r, const std::string& version, const object_def& o,
+                             const std::map<std::string, std::string>& q) const {
+  std::vector<std::string> ids, names;
+  auto split = [](const std::string& text, std::vector<std::string>& out) {
+    for (std::size_t start = 0; start <= text.size();) {
+      auto comma = text.find(',', start);
+      auto item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!item.empty()) out.push_back(item);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  };
+  if (r.method == "GET") {
+    if (auto it = q.find("ids"); it != q.end()) split(it->second, ids);
+    if (auto it = q.find("fields"); it != q.end()) split(it->second, names);
+  } else {
+    boost::system::error_code ec;
+    auto body = json::parse(r.body, ec);
+    if (ec || !body.is_object()) return reply(400, error_body("JSON_PARSER_ERROR", "Unexpected body"));
+    for (const char* key : {"ids", "fields"}) {
+      auto* v = body.as_object().if_contains(key);
+      if (!v || !v->is_array()) continue;
+      for (const auto& x : v->as_array())
+        if (x.is_string()) (std::string_view(key) == "ids" ? ids : names).emplace_back(x.as_string());
+    }
+  }
+  if (ids.empty()) return reply(400, error_body("MISSING_ARGUMENT", "ids parameter is required"));
+  if (names.empty()) return reply(400, error_body("MISSING_ARGUMENT", "fields parameter is required"));
+  if (ids.size() > 2000) return reply(400, error_body("EXCEEDED_ID_LIMIT", "record limit exceeded: at most 2000 ids"));
+  std::vector<std::string> wanted;
+  for (const auto& n : names) {
+    const auto* def = o.field(n);
+    if (!def) return reply(400, error_body("INVALID_FIELD", "No such column '" + n + "' on sobject of type " + o.name));
+    wanted.push_back(def->name);
+  }
+  if (std::find(wanted.begin(), wanted.end(), "Id") == wanted.end()) wanted.push_back("Id");
+  json::array out;
+  for (const auto& id : ids) {
+    auto parsed = parse_id(id);
+    auto rec = parsed && parsed->first == &o ? load(o, parsed->second) : std::nullopt;
+    if (!rec || rec->deleted) out.push_back(nullptr);
+    else out.push_back(to_json(*rec, &wanted, version));
+  }
+  return reply(200, json::serialize(out));
+}
+
+namespace {
+std::string soap_type(const std::string& t) {
+  if (t == "id" || t == "reference") return "tns:ID";
+  if (t == "boolean") return "xsd:boolean";
+  if (t == "double" || t == "currency") return "xsd:double";
+  if (t == "datetime") return "xsd:dateTime";
+  if (t == "date") return "xsd:date";
+  return "xsd:string";
+}
+json::object object_urls(const std::string& version, const std::string& name) {
+  const std::string base = "/services/data/v" + version + "/sobjects/" + name;
+  return json::object{{"sobject", base}, {"describe", base + "/describe"}, {"rowTemplate", base + "/{ID}"}};
+}
+}  // namespace
+
+// GET /sobjects/{Object}/describe: the object's metadata and every field's, with the keys clients read.
+api_reply api::describe(const std::string& version, const object_def& o) const {
   json::array fields;
   for (const auto& f : o.fields) {
+    const bool writable = f.updateable && !f.calculated;
     json::object d{{"name", f.name},
+                   {"label", f.label},
                    {"type", f.type},
+                   {"soapType", soap_type(f.type)},
                    {"length", f.length},
+                   {"precision", f.precision},
+                   {"scale", f.scale},
                    {"calculated", f.calculated},
                    {"externalId", f.external_id},
-                   {"updateable", f.updateable && !f.calculated},
-                   {"createable", f.updateable && !f.calculated},
-                   {"nillable", f.name != "Id" && f.name != "LastName"},
-                   {"custom", f.name.size() > 3 && f.name.ends_with("__c")}};
+                   {"unique", f.external_id || f.name == "Id"},
+                   {"idLookup", f.external_id || f.name == "Id" || f.type == "email"},
+                   {"filterable", true},
+                   {"sortable", true},
+                   {"updateable", writable},
+                   {"createable", writable},
+                   {"nillable", f.name != "Id" && f.name != "LastName" && f.type != "boolean"},
+                   {"defaultedOnCreate", is_system_field(f.name) || f.type == "boolean"},
+                   {"custom", f.name.size() > 3 && f.name.ends_with("__c")},
+                   {"nameField", f.name == "Name" || (f.name == "LastName" && (o.name == "Contact" || o.name == "Lead"))},
+                   {"restrictedPicklist", f.restricted},
+                   {"referenceTo", json::array{}},
+                   {"relationshipName", nullptr}};
+    json::array values;
+    for (const auto& v : f.picklist)
+      values.push_back(json::object{{"active", true}, {"defaultValue", false}, {"label", v}, {"validFor", nullptr}, {"value", v}});
+    d["picklistValues"] = std::move(values);
     if (f.calculated) d["calculatedFormula"] = "TODAY() - DATEVALUE(CreatedDate)";
     if (!f.reference_to.empty()) {
       d["referenceTo"] = json::array{json::string(f.reference_to)};
@@ -1159,8 +1512,78 @@ api_reply api::describe(const object_def& o) const {
     }
     fields.push_back(std::move(d));
   }
-  return reply(200, json::serialize(json::object{{"name", o.name}, {"keyPrefix", o.prefix}, {"queryable", true},
-                                                 {"updateable", true}, {"fields", std::move(fields)}}));
+  return reply(200, json::serialize(json::object{{"name", o.name}, {"label", o.label}, {"labelPlural", o.label_plural},
+                                                 {"keyPrefix", o.prefix}, {"custom", false}, {"queryable", true},
+                                                 {"retrieveable", true}, {"searchable", true}, {"replicateable", true},
+                                                 {"createable", true}, {"updateable", true}, {"deletable", true},
+                                                 {"undeletable", true}, {"urls", object_urls(version, o.name)},
+                                                 {"fields", std::move(fields)}}));
+}
+
+// GET /sobjects: every object with the keys describeGlobal documents.
+api_reply api::describe_global(const std::string& version) const {
+  json::array objects;
+  for (const auto& o : schema()) {
+    objects.push_back(json::object{{"name", o.name}, {"label", o.label}, {"labelPlural", o.label_plural},
+                                   {"keyPrefix", o.prefix}, {"custom", false}, {"customSetting", false},
+                                   {"activateable", false}, {"createable", true}, {"updateable", true},
+                                   {"deletable", true}, {"undeletable", true}, {"queryable", true},
+                                   {"retrieveable", true}, {"searchable", true}, {"replicateable", true},
+                                   {"triggerable", true}, {"layoutable", true}, {"mergeable", o.name != "Opportunity"},
+                                   {"deprecatedAndHidden", false}, {"feedEnabled", false}, {"mruEnabled", true},
+                                   {"urls", object_urls(version, o.name)}});
+  }
+  return reply(200, json::serialize(json::object{{"encoding", "UTF-8"}, {"maxBatchSize", 200}, {"sobjects", std::move(objects)}}));
+}
+
+// GET /limits: the daily API budget the Sforce-Limit-Info header counts (the request itself included).
+api_reply api::limits() const {
+  const auto remaining = std::max<std::int64_t>(0, limits_.daily_api_requests - used_today_);
+  return reply(200, json::serialize(json::object{
+                        {"DailyApiRequests", json::object{{"Max", limits_.daily_api_requests}, {"Remaining", remaining}}}}));
+}
+
+namespace {
+/// Replication windows are whole minutes: "the API ignores the seconds portion of the specified dateTime value".
+std::int64_t floor_minute(std::int64_t ms) { return ms - ((ms % 60'000) + 60'000) % 60'000; }
+}  // namespace
+
+// GET /sobjects/{Object}/updated/?start=&end=: the ids changed (SystemModstamp) in the window, at most 30 days
+// back, start before end (INVALID_REPLICATION_DATE otherwise), at most 600,000 ids (EXCEEDED_ID_LIMIT).
+api_reply api::get_updated(const object_def& o, const std::map<std::string, std::string>& q) const {
+  auto start = q.count("start") ? parse_sf_datetime(q.at("start")) : std::nullopt;
+  auto end = q.count("end") ? parse_sf_datetime(q.at("end")) : std::nullopt;
+  if (!start || !end)
+    return reply(400, error_body("INVALID_REPLICATION_DATE", "start and end must be valid ISO 8601 dateTime values"));
+  const auto now = now_ms_();
+  const auto from = floor_minute(*start), to = floor_minute(*end);
+  if (from >= to) return reply(400, error_body("INVALID_REPLICATION_DATE", "startDate must chronologically precede endDate"));
+  if (from < floor_minute(now) - 30LL * 86'400'000)
+    return reply(400, error_body("INVALID_REPLICATION_DATE", "startDate cannot be more than 30 days ago"));
+  std::vector<std::pair<std::int64_t, std::string>> hits;
+  for (const auto& [id, rec] : touched_) {
+    if (rec.object != o.name || rec.deleted || purged_.count(id)) continue;
+    if (rec.modstamp_ms >= from && rec.modstamp_ms < to) hits.emplace_back(rec.modstamp_ms, id);
+  }
+  // Seeded records are stamped in index order: binary-search the first one in the window.
+  std::int64_t lo = 1, hi = seeded_count(o) + 1;
+  while (lo < hi) {
+    auto mid = lo + (hi - lo) / 2;
+    if (seeded_order_key(o, mid, "SystemModstamp") >= from) hi = mid;
+    else lo = mid + 1;
+  }
+  for (std::int64_t i = lo, n = seeded_count(o); i <= n && seeded_order_key(o, i, "SystemModstamp") < to; ++i) {
+    const auto id = make_id(o, i);
+    if (!touched_.count(id) && !purged_.count(id)) hits.emplace_back(seeded_order_key(o, i, "SystemModstamp"), id);
+    if (hits.size() > 600'000) break;
+  }
+  if (hits.size() > 600'000)
+    return reply(400, error_body("EXCEEDED_ID_LIMIT", "More than 600,000 ids: choose start and end dates closer together"));
+  std::sort(hits.begin(), hits.end());
+  json::array ids;
+  for (const auto& h : hits) ids.push_back(json::string(h.second));
+  return reply(200, json::serialize(json::object{{"ids", std::move(ids)},
+                                                 {"latestDateCovered", format_sf_datetime(std::min(to, floor_minute(now)))}}));
 }
 
 api_reply api::get_deleted(const object_def& o, const std::map<std::string, std::string>& q) const {
@@ -1221,15 +1644,9 @@ admin_reply api::admin(std::string_view method, std::string_view object, std::st
       if (ec || !v.is_object()) return {400, json::object{{"error", "body must be a JSON object of fields"}}};
       auto fields = v.as_object();
       fields.erase("attributes");
+      if (auto bad = deserialize(*o, fields)) return {400, json::parse(*bad)};
       if (auto bad = validate(*o, fields, true)) return {400, json::parse(*bad)};
-      record rec;
-      rec.object = o->name;
-      rec.index = count(*o) + 1;
-      ++created_count_[o->name];
-      rec.created_ms = now_ms_();
-      rec.last_modified_ms = rec.modstamp_ms = rec.created_ms - 1;
-      for (const auto& f : o->fields)
-        if (!is_system_field(f.name) && !f.calculated) rec.fields[f.name] = nullptr;
+      record rec = new_record(*o);
       for (auto& [k, val] : fields) rec.fields[o->field(k)->name] = val;
       touch(rec, false);
       return {201, to_json(rec, nullptr, "62.0")};
@@ -1247,6 +1664,7 @@ admin_reply api::admin(std::string_view method, std::string_view object, std::st
     if (ec || !v.is_object()) return {400, json::object{{"error", "body must be a JSON object of fields"}}};
     auto fields = v.as_object();
     fields.erase("attributes");
+    if (auto bad = deserialize(*o, fields)) return {400, json::parse(*bad)};
     if (auto bad = validate(*o, fields, false)) return {400, json::parse(*bad)};
     for (auto& [k, val] : fields) rec->fields[o->field(k)->name] = val;
     touch(*rec, false);
@@ -1308,43 +1726,132 @@ void api::reset() {
   limits_ = {};
 }
 
+std::string api::outbound_xml(const std::vector<std::string>& notification_ids,
+                              const std::vector<std::string>& record_ids) const {
+  // The org's SOAP endpoints as Outbound Messages name them: /services/Soap/c/<version>/<15-character org id>
+  // (enterprise) and /services/Soap/u/... (partner), on the instance.
+  const std::string org15 = std::string(organization_id).substr(0, 15);
+  std::string xml =
+      R"(<?xml version="1.0" encoding="UTF-8"?>)"
+      R"(<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">)"
+      R"(<soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound">)";
+  xml += std::string("<OrganizationId>") + organization_id + "</OrganizationId><ActionId>04kSIM0000000001AA</ActionId>"
+         "<SessionId xsi:nil=\"true\"/><EnterpriseUrl>" + instance_url_ + "/services/Soap/c/62.0/" + org15 +
+         "</EnterpriseUrl><PartnerUrl>" + instance_url_ + "/services/Soap/u/62.0/" + org15 + "</PartnerUrl>";
+  const auto* contact = find_object("Contact");
+  auto escape = [](const std::string& text) {
+    std::string esc;
+    for (char c : text) esc += c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : std::string(1, c);
+    return esc;
+  };
+  for (std::size_t i = 0; i < notification_ids.size(); ++i) {
+    xml += "<Notification><Id>" + notification_ids[i] +
+           "</Id><sObject xsi:type=\"sf:Contact\" xmlns:sf=\"urn:sobject.enterprise.soap.sforce.com\">";
+    auto parsed = parse_id(record_ids[i]);
+    auto rec = parsed ? load(*contact, parsed->second) : std::nullopt;
+    if (!rec || rec->deleted) {
+      // "If the record is deleted before the notification is delivered, the notification doesn't contain any data."
+      xml += "<sf:Id>" + record_ids[i] + "</sf:Id>";
+    } else {
+      for (const char* f : {"Id", "FirstName", "LastName", "Email", "Phone", "SystemModstamp"}) {
+        auto v = field_value(*rec, f);
+        if (v.is_null()) continue;
+        xml += std::string("<sf:") + f + ">" + escape(v.is_string() ? std::string(v.as_string()) : json::serialize(v)) +
+               "</sf:" + f + ">";
+      }
+    }
+    xml += "</sObject></Notification>";
+  }
+  xml += "</notifications></soapenv:Body></soapenv:Envelope>";
+  return xml;
+}
+
 std::vector<outbound_message> api::take_outbound_messages(std::string_view endpoint_url) {
   std::lock_guard lock(mutex_);
   std::vector<outbound_message> out;
   const auto* contact = find_object("Contact");
-  for (size_t start = 0; start < pending_notifications_.size(); start += 100) {
-    outbound_message m;
-    std::string xml =
-        R"(<?xml version="1.0" encoding="UTF-8"?>)"
-        R"(<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">)"
-        R"(<soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound">)";
-    xml += std::string("<OrganizationId>") + organization_id + "</OrganizationId><ActionId>04kSIM0000000001AA</ActionId>"
-           "<SessionId xsi:nil=\"true\"/><EnterpriseUrl>" + std::string(endpoint_url) +
-           "</EnterpriseUrl><PartnerUrl>" + std::string(endpoint_url) + "</PartnerUrl>";
-    for (size_t i = start; i < std::min(pending_notifications_.size(), start + 100); ++i) {
-      auto parsed = parse_id(pending_notifications_[i]);
-      auto rec = parsed ? load(*contact, parsed->second) : std::nullopt;
-      if (!rec) continue;
-      char nid[32];
-      std::snprintf(nid, sizeof nid, "04lSIM%09lldAAA", static_cast<long long>(++notification_counter_));
-      m.notification_ids.push_back(nid);
-      xml += std::string("<Notification><Id>") + nid + "</Id><sObject xsi:type=\"sf:Contact\" xmlns:sf=\"urn:sobject.enterprise.soap.sforce.com\">";
-      for (const char* f : {"Id", "FirstName", "LastName", "Email", "Phone", "SystemModstamp"}) {
-        auto v = field_value(*rec, f);
-        if (v.is_null()) continue;
-        std::string text = v.is_string() ? std::string(v.as_string()) : json::serialize(v);
-        std::string esc;
-        for (char c : text) esc += c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : std::string(1, c);
-        xml += std::string("<sf:") + f + ">" + esc + "</sf:" + f + ">";
+  if (!endpoint_url.empty()) {
+    for (size_t start = 0; start < pending_notifications_.size(); start += 100) {
+      outbound_message m;
+      for (size_t i = start; i < std::min(pending_notifications_.size(), start + 100); ++i) {
+        auto parsed = parse_id(pending_notifications_[i]);
+        if (!parsed || !load(*contact, parsed->second)) continue;  // purged before the message was built
+        char nid[32];
+        std::snprintf(nid, sizeof nid, "04lSIM%09lldAAA", static_cast<long long>(++notification_counter_));
+        m.notification_ids.push_back(nid);
+        m.record_ids.push_back(pending_notifications_[i]);
       }
-      xml += "</sObject></Notification>";
+      if (m.notification_ids.empty()) continue;
+      m.body = outbound_xml(m.notification_ids, m.record_ids);
+      out.push_back(std::move(m));
     }
-    xml += "</notifications></soapenv:Body></soapenv:Envelope>";
-    m.body = std::move(xml);
-    if (!m.notification_ids.empty()) out.push_back(std::move(m));
   }
   pending_notifications_.clear();
   return out;
+}
+
+std::string api::render_outbound(const outbound_message& message) const {
+  std::lock_guard lock(mutex_);
+  return outbound_xml(message.notification_ids, message.record_ids);
+}
+
+void api::set_instance_url(std::string https_url) {
+  std::lock_guard lock(mutex_);
+  instance_url_ = std::move(https_url);
+}
+
+namespace {
+/// The namespace URI bound to `prefix` ("" for the default namespace) where `node` stands.
+std::string namespace_of(pugi::xml_node node, const std::string& prefix) {
+  const std::string attr = prefix.empty() ? "xmlns" : "xmlns:" + prefix;
+  for (auto n = node; n; n = n.parent())
+    if (auto a = n.attribute(attr.c_str())) return a.value();
+  return {};
+}
+/// An element's local name and namespace URI.
+std::pair<std::string, std::string> qualified(pugi::xml_node node) {
+  std::string name = node.name();
+  std::string prefix;
+  if (auto colon = name.find(':'); colon != std::string::npos) {
+    prefix = name.substr(0, colon);
+    name = name.substr(colon + 1);
+  }
+  return {name, namespace_of(node, prefix)};
+}
+pugi::xml_node child_element(pugi::xml_node parent, std::string_view local, std::string_view ns) {
+  for (auto c = parent.first_child(); c; c = c.next_sibling()) {
+    if (c.type() != pugi::node_element) continue;
+    auto [name, uri] = qualified(c);
+    if (name == local && uri == ns) return c;
+  }
+  return {};
+}
+}  // namespace
+
+bool acknowledges(int status, std::string_view body) {
+  if (status / 100 != 2) return false;
+  pugi::xml_document doc;
+  if (!doc.load_buffer(body.data(), body.size(), pugi::parse_default & ~pugi::parse_doctype)) return false;
+  const std::string_view soap = "http://schemas.xmlsoap.org/soap/envelope/";
+  const std::string_view om = "http://soap.sforce.com/2005/09/outbound";
+  auto envelope = doc.document_element();
+  auto [root, root_ns] = qualified(envelope);
+  if (root != "Envelope" || root_ns != soap) return false;
+  auto response = child_element(child_element(envelope, "Body", soap), "notificationsResponse", om);
+  // The WSDL's schema is elementFormDefault="qualified": Ack is in the outbound namespace too.
+  auto ack = child_element(response, "Ack", om);
+  if (!ack) return false;
+  std::string value = ack.text().get();
+  value.erase(0, value.find_first_not_of(" \t\r\n"));
+  value.erase(value.find_last_not_of(" \t\r\n") + 1);
+  return value == "true" || value == "1";
+}
+
+std::optional<std::int64_t> outbound_retry_delay(const delivery_outcome& o) {
+  constexpr std::int64_t first = 15'000, cap = 2 * 3600 * 1000, max_age = 24 * 3600 * 1000;
+  const std::int64_t pause = o.attempts <= 1 ? first : std::min(cap, 2 * std::max<std::int64_t>(o.last_pause_ms, first / 2));
+  if (o.elapsed_ms + pause > max_age) return std::nullopt;  // dropped from the queue at 24 hours
+  return pause;
 }
 
 }  // namespace omnisync::sim::salesforce

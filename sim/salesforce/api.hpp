@@ -1,13 +1,16 @@
 #pragma once
 /// The Salesforce simulator's state and REST semantics, independent of the HTTP server (same shape as the
 /// other vendors in sim/): OAuth2 token endpoint (refresh-token, client-credentials and JWT-bearer grants;
-/// `instance_url` is the simulator itself; tokens expire), `query`/`queryAll` with a real SOQL subset
-/// (sim/salesforce/soql.hpp) and `nextRecordsUrl` paging honouring `Sforce-Query-Options: batchSize`, sObject
-/// Collections create/update/upsert (≤ 200, allOrNone), single upsert by external id (201/200), record read,
-/// `describe` (types, lengths, external ids, updateable flags, a formula field whose value changes with time
-/// while SystemModstamp stays put, as in the real product), `getDeleted`, soft and hard deletes, the documented
-/// error bodies, `Sforce-Limit-Info` and a daily API budget ending in REQUEST_LIMIT_EXCEEDED, and Outbound
-/// Messages (SOAP, ≤ 100 notifications) for every change to a Contact.
+/// `instance_url` is the simulator itself; tokens expire; `signature` as documented), `query`/`queryAll` with a
+/// real SOQL subset (sim/salesforce/soql.hpp; literal types checked against the schema) and `nextRecordsUrl`
+/// paging honouring `Sforce-Query-Options: batchSize`, single-record create/read/update/delete, sObject
+/// Collections create/update/upsert/delete/retrieve (≤ 200, allOrNone), single upsert by external id (201/200,
+/// `?updateOnly=true`), field validation with Salesforce's status codes (e-mail, restricted picklists, number
+/// ranges, dates, lengths), `describeGlobal` and `describe` (labels, soapType, picklistValues, unique,
+/// filterable; a formula field whose value changes with time while SystemModstamp stays put, as in the real
+/// product), `/limits`, `getUpdated`/`getDeleted`, soft and hard deletes, the documented error bodies,
+/// `Sforce-Limit-Info` and a daily API budget ending in REQUEST_LIMIT_EXCEEDED, and Outbound Messages (SOAP,
+/// ≤ 100 notifications) for every change to a Contact, redelivered with Salesforce's back-off.
 ///
 /// Seeded records are generated lazily from (seed, index); person i's Contact shares name and email with
 /// person i in the other vendors' simulators (sim/hubspot, sim/zendesk, ...), with different casing and phone
@@ -24,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sim/core/retry.hpp"
 #include "sim/salesforce/soql.hpp"
 
 namespace omnisync::sim::salesforce {
@@ -48,11 +52,26 @@ struct admin_reply {
   boost::json::value body;
 };
 
-/// An Outbound Message ready to POST (SOAP), and the Ack its receiver must answer with.
+/// An Outbound Message ready to POST (SOAP): its notifications (ids stable across redeliveries) and the records
+/// they name. `api::render_outbound` renders it again with the records' current data, as Salesforce does on a
+/// redelivery ("only the latest data is delivered").
 struct outbound_message {
   std::string body;
   std::vector<std::string> notification_ids;
+  std::vector<std::string> record_ids;
 };
+
+/// Whether a receiver's answer acknowledges an Outbound Message: a 2xx status and the SOAP envelope with
+/// `notificationsResponse` in namespace http://soap.sforce.com/2005/09/outbound holding `Ack` true (the
+/// Outbound Messaging WSDL); a bare `<Ack>true</Ack>` or another namespace is not an acknowledgement.
+bool acknowledges(int status, std::string_view body);
+
+/// Salesforce's redelivery schedule for an unacknowledged Outbound Message: "the interval between retries
+/// increases exponentially, up to a maximum of two hours between retries", and messages are dropped when "24
+/// hours old". The first pause is 15 s (the documentation gives none), then doubling.
+std::optional<std::int64_t> outbound_retry_delay(const delivery_outcome& outcome);
+/// "The timeout for an outbound message is 60 seconds."
+inline constexpr std::int64_t outbound_timeout_ms = 60'000;
 
 struct api_limits {
   std::int64_t daily_api_requests = 15000;
@@ -76,6 +95,10 @@ class api {
   void reset();
   /// Outbound Messages for the changes since the last call (≤ 100 notifications each), for `organization_id`.
   std::vector<outbound_message> take_outbound_messages(std::string_view endpoint_url);
+  /// The SOAP body of `message` with its records' current data (a redelivery).
+  std::string render_outbound(const outbound_message& message) const;
+  /// The org's instance URL (the simulator's HTTPS listener): Outbound Messages name its SOAP endpoints.
+  void set_instance_url(std::string https_url);
 
   static constexpr const char* organization_id = "00DSIM0000000001AA";
 
@@ -104,7 +127,15 @@ class api {
   void index_external_ids(const record& r, bool add);
   std::vector<std::int64_t> find_by_external_id(const object_def& o, const std::string& field,
                                                 const boost::json::value& value) const;
+  /// A value the REST API cannot read as its field's JSON type (a word for a number, an impossible date): the
+  /// whole request fails with 400 JSON_PARSER_ERROR. Returns that error body, or nullopt.
+  std::optional<std::string> deserialize(const object_def& o, const boost::json::object& fields) const;
+  /// Per-record validation (unknown and read-only fields, lengths, e-mail, restricted picklists, number ranges,
+  /// required fields): the REST error body, or nullopt.
   std::optional<std::string> validate(const object_def& o, const boost::json::object& fields, bool create) const;
+  record new_record(const object_def& o);
+  std::string outbound_xml(const std::vector<std::string>& notification_ids,
+                           const std::vector<std::string>& record_ids) const;
 
   api_reply route(const api_request& r);
   api_reply token(const api_request& r);
@@ -114,8 +145,18 @@ class api {
   api_reply collections(const api_request& r, const std::string& version, const std::string& object,
                         const std::string& ext_field);
   api_reply upsert_one(const std::string& version, const object_def& o, const std::string& ext_field,
-                       const std::string& value, const std::string& body);
-  api_reply describe(const object_def& o) const;
+                       const std::string& value, const std::string& body, bool update_only);
+  api_reply create_one(const object_def& o, const std::string& body);
+  api_reply update_one(const object_def& o, const std::string& id, const std::string& body);
+  api_reply delete_one(const object_def& o, const std::string& id);
+  api_reply read_one(const std::string& version, const object_def& o, const std::string& id,
+                     const std::map<std::string, std::string>& q) const;
+  api_reply retrieve_many(const api_request& r, const std::string& version, const object_def& o,
+                          const std::map<std::string, std::string>& q) const;
+  api_reply describe(const std::string& version, const object_def& o) const;
+  api_reply describe_global(const std::string& version) const;
+  api_reply limits() const;
+  api_reply get_updated(const object_def& o, const std::map<std::string, std::string>& q) const;
   api_reply get_deleted(const object_def& o, const std::map<std::string, std::string>& q) const;
   api_reply page(const std::string& version, const std::string& locator_id, std::size_t offset);
 
@@ -170,6 +211,7 @@ class api {
   std::int64_t cursor_counter_ = 0;
   std::vector<std::string> pending_notifications_;     // Contact ids changed, in order
   std::int64_t notification_counter_ = 0;
+  std::string instance_url_ = "https://127.0.0.1";    // set_instance_url
 };
 
 }  // namespace omnisync::sim::salesforce

@@ -47,6 +47,10 @@ class lexer {
       std::string op(1, c);
       ++pos_;
       if (pos_ < s_.size() && s_[pos_] == '=') op += s_[pos_++];
+      else if (c == '<' && pos_ < s_.size() && s_[pos_] == '>') {
+        ++pos_;
+        op = "!=";  // SOQL: "<>" is a synonym of "!="
+      }
       if (op == "!") {
         error = "unexpected token: '!'";
         return std::nullopt;
@@ -120,6 +124,29 @@ std::optional<std::int64_t> parse_sf_datetime(const std::string& s) {
   return (static_cast<std::int64_t>(timegm(&tm)) - offset) * 1000 + ms;
 }
 
+std::optional<std::int64_t> parse_soql_datetime(const std::string& s) {
+  // YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm|-hh:mm): the colon in the offset is required here, unlike in JSON bodies.
+  if (s.size() < 20 || s[10] != 'T') return std::nullopt;
+  std::string zone;
+  if (s.back() == 'Z') zone = "Z";
+  else if (s.size() >= 25 && (s[s.size() - 6] == '+' || s[s.size() - 6] == '-') && s[s.size() - 3] == ':')
+    zone = s.substr(s.size() - 6);
+  else
+    return std::nullopt;
+  return parse_sf_datetime(s);
+}
+
+std::optional<std::int64_t> parse_soql_date(const std::string& s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
+  for (std::size_t i : {0u, 1u, 2u, 3u, 5u, 6u, 8u, 9u})
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return std::nullopt;
+  const int y = std::stoi(s.substr(0, 4)), m = std::stoi(s.substr(5, 2)), d = std::stoi(s.substr(8, 2));
+  static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (m < 1 || m > 12 || d < 1 || d > days[m - 1] + (m == 2 && leap ? 1 : 0)) return std::nullopt;
+  return parse_sf_datetime(s + "T00:00:00Z");
+}
+
 std::string format_sf_datetime(std::int64_t epoch_ms) {
   std::time_t t = static_cast<std::time_t>(epoch_ms / 1000);
   std::tm tm{};
@@ -153,6 +180,8 @@ std::variant<soql_query, std::string> parse_soql(const std::string& text) {
   for (;;) {
     if (peek().type != token::kind::word || !valid_identifier(peek().text) || upper(peek().text) == "FROM")
       return unexpected();
+    for (const auto& f : q.fields)
+      if (upper(f) == upper(peek().text)) return "duplicate field selected: " + peek().text;
     q.fields.push_back(peek().text);
     ++i;
     if (peek().type == token::kind::symbol && peek().text == ",") {
@@ -182,11 +211,17 @@ std::variant<soql_query, std::string> parse_soql(const std::string& text) {
         l.boolean = u == "TRUE";
       } else if (u == "NULL") {
         l.type = soql_literal::kind::null;
-      } else if (auto dt = parse_sf_datetime(t.text)) {
+      } else if (auto dt = parse_soql_datetime(t.text)) {
         l.type = soql_literal::kind::datetime;
         l.epoch_ms = *dt;
         l.text = t.text;
+      } else if (auto d = parse_soql_date(t.text)) {
+        l.type = soql_literal::kind::date;
+        l.epoch_ms = *d;
+        l.text = t.text;
       } else {
+        // Plain decimal numbers only (strtod would also take inf, nan and hex).
+        if (t.text.find_first_not_of("0123456789.eE+-") != std::string::npos) return std::nullopt;
         char* end = nullptr;
         double v = std::strtod(t.text.c_str(), &end);
         if (end == t.text.c_str() || *end != '\0') return std::nullopt;

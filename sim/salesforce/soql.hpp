@@ -4,11 +4,15 @@
 ///
 ///   SELECT field[, field...]            fields, including relationship fields such as Account.Name
 ///   FROM Object
-///   [WHERE cond [AND cond...]]          cond: field (= | != | < | <= | > | >=) literal, or field IN (literal, ...)
+///   [WHERE cond [AND cond...]]          cond: field (= | != | <> | < | <= | > | >=) literal, or field IN (literal, ...)
 ///   [ORDER BY field [ASC|DESC][, ...]]
 ///   [LIMIT n]
-/// Literals: 'quoted strings' (with \' escapes), numbers, true/false, null, and unquoted datetimes
-/// (2024-05-01T10:00:00Z, 2024-05-01T10:00:00.000+0000, 2024-05-01T10:00:00+02:00).
+/// Literals: 'quoted strings' (with \' escapes), numbers, true/false, null, unquoted dates (2024-05-01) and
+/// unquoted datetimes in the forms the SOQL reference lists ("Date Formats and Date Literals":
+/// YYYY-MM-DDThh:mm:ssZ, YYYY-MM-DDThh:mm:ss+hh:mm, YYYY-MM-DDThh:mm:ss-hh:mm; fractional seconds are accepted
+/// too). An offset without its colon (+0000) is not one of them: MALFORMED_QUERY. A field selected twice is
+/// refused ("duplicate field selected"). Whether a literal suits its field's type is checked by the caller,
+/// which knows the schema (sim/salesforce/api.cpp: INVALID_FIELD).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,16 +22,16 @@
 namespace omnisync::sim::salesforce {
 
 struct soql_literal {
-  enum class kind { string, number, boolean, null, datetime } type = kind::null;
-  std::string text;        ///< string value, or the number/datetime as written
+  enum class kind { string, number, boolean, null, datetime, date } type = kind::null;
+  std::string text;        ///< string value, or the number/date/datetime as written
   double number = 0;
   bool boolean = false;
-  std::int64_t epoch_ms = 0;  ///< datetime
+  std::int64_t epoch_ms = 0;  ///< datetime; date: midnight UTC
 };
 
 struct soql_condition {
   std::string field;
-  std::string op;          ///< = != < <= > >= IN
+  std::string op;          ///< = != < <= > >= IN (<> is read as !=)
   std::vector<soql_literal> values;  ///< one, or several for IN
 };
 
@@ -47,8 +51,13 @@ struct soql_query {
 /// Parses `text`; on failure returns the message Salesforce-style ("unexpected token: 'FOO'").
 std::variant<soql_query, std::string> parse_soql(const std::string& text);
 
-/// "2026-01-01T00:00:00.000+0000" → epoch ms; nullopt when malformed. Accepts Z, ±hhmm and ±hh:mm.
+/// "2026-01-01T00:00:00.000+0000" → epoch ms; nullopt when malformed. Accepts Z, ±hhmm and ±hh:mm (the forms
+/// the REST API writes and reads in JSON bodies and replication parameters).
 std::optional<std::int64_t> parse_sf_datetime(const std::string& s);
+/// A SOQL datetime literal in one of the documented forms (Z or ±hh:mm, optional fractional seconds).
+std::optional<std::int64_t> parse_soql_datetime(const std::string& s);
+/// A SOQL date literal, YYYY-MM-DD (a real calendar date) → epoch ms of its midnight UTC.
+std::optional<std::int64_t> parse_soql_date(const std::string& s);
 /// epoch ms → "2026-01-01T00:00:00.000+0000" (how Salesforce's REST API writes datetimes).
 std::string format_sf_datetime(std::int64_t epoch_ms);
 

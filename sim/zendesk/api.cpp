@@ -12,6 +12,7 @@
 #include "sim/zendesk/cursor.hpp"
 #include "sim/zendesk/signature.hpp"
 #include "sim/core/people.hpp"
+#include "sim/core/validate.hpp"
 
 namespace omnisync::sim::zendesk {
 namespace json = boost::json;
@@ -415,6 +416,48 @@ api_reply api::time_export(kind_state& k, const query_map& query, const std::str
   return json_reply(200, body);
 }
 
+namespace {
+
+/// Zendesk's validation of a user body: per field, the problems in the shape RecordInvalid answers carry
+/// ({"email":[{"description":"Email: x is not properly formatted","error":"InvalidFormat"}]}). `creating`: a new
+/// user needs a name. Custom fields are checked against their definitions (user_fields()): a dropdown takes one
+/// of its options' values, an integer field integers, a decimal field numbers, a date field YYYY-MM-DD.
+json::object user_problems(const json::object& user, bool creating) {
+  json::object details;
+  auto add = [&](const std::string& field, std::string description, const char* error) {
+    auto& list = details[field];
+    if (!list.is_array()) list = json::array{};
+    list.as_array().push_back(json::object{{"description", std::move(description)}, {"error", error}});
+  };
+  const std::string email = text_of(user, "email");
+  if (!email.empty() && !valid_email(email)) add("email", "Email: " + email + " is not properly formatted", "InvalidFormat");
+  if (const auto* n = user.if_contains("name"); n != nullptr ? (!n->is_string() || n->get_string().empty()) : creating)
+    add("name", "Name: is too short (minimum one character)", "BlankValue");
+  if (const auto* n = user.if_contains("name"); n != nullptr && n->is_string() && n->get_string().size() > 255)
+    add("name", "Name: is too long (maximum is 255 characters)", "TooLong");
+  if (const auto* uf = user.if_contains("user_fields"); uf != nullptr && uf->is_object()) {
+    for (const auto& [key, value] : uf->get_object()) {
+      if (value.is_null() || (value.is_string() && value.get_string().empty())) continue;
+      const std::string text = value.is_string() ? std::string(value.get_string()) : json::serialize(value);
+      if (key == "plan" && text != "free" && text != "pro" && text != "enterprise")
+        add("plan", "Plan: " + text + " is not a valid option", "InvalidValue");
+      if (key == "nps_score" && !(value.is_int64() || value.is_uint64() ||
+                                  (value.is_string() && parse_int(value.get_string()).has_value())))
+        add("nps_score", "NPS score: " + text + " is not an integer", "InvalidValue");
+      if (key == "lifetime_value" && !(value.is_number() || (value.is_string() && plain_number(value.get_string()))))
+        add("lifetime_value", "Lifetime value: " + text + " is not a number", "InvalidValue");
+    }
+  }
+  return details;
+}
+
+/// The first problem's description, as bulk job results carry it.
+std::string first_problem(const json::object& details) {
+  return std::string(details.begin()->value().as_array()[0].as_object().at("description").as_string());
+}
+
+}  // namespace
+
 std::optional<std::int64_t> api::find_user(const std::string& email, const std::string& external_id) {
   kind_state& users = *find_kind("users");
   std::optional<std::int64_t> found;
@@ -442,26 +485,23 @@ json::object api::upsert_user(const json::object& user, std::size_t index, bool&
     return json::object{{"index", index}, {"error", "EmailOrExternalIdRequired"},
                         {"details", "email or external_id is required"}, {"status", "Failed"}, {"success", false}};
   }
-  if (!email.empty() && email.find('@') == std::string::npos) {
-    return json::object{{"index", index}, {"error", "RecordInvalid"}, {"details", "Email: " + email + " is not properly formatted"},
-                        {"status", "Failed"}, {"success", false}};
-  }
   kind_state& users = *find_kind("users");
+  const auto existing_id = find_user(email, external_id);
+  if (auto problems = user_problems(user, !existing_id); !problems.empty()) {
+    return json::object{{"index", index}, {"error", "RecordInvalid"}, {"details", first_problem(problems)},
+                        {"field_details", std::move(problems)}, {"status", "Failed"}, {"success", false}};
+  }
   json::object changes;
   for (const auto& [key, value] : user) {
     if (key == "id" || key == "url" || key == "created_at" || key == "updated_at") continue;
     changes[key] = value;
   }
-  if (const auto existing = find_user(email, external_id)) {
+  if (const auto existing = existing_id) {
     record r = load(users, *existing);
     apply_changes(users, r, changes);
     id = r.id;
     return json::object{{"id", r.id}, {"status", "Updated"}, {"action", "update"}, {"success", true},
                         {"email", text_of(r.fields, "email")}};
-  }
-  if (text_of(user, "name").empty()) {
-    return json::object{{"index", index}, {"error", "RecordInvalid"}, {"details", "Name: is too short (minimum one character)"},
-                        {"status", "Failed"}, {"success", false}};
   }
   record r;
   r.id = users.next_id++;
@@ -483,8 +523,14 @@ api_reply api::create_or_update(const json::value& body, const std::string& base
   std::int64_t id = 0;
   auto result = upsert_user(user->get_object(), 0, created, id);
   if (!result.at("success").as_bool()) {
+    // "details" is keyed by field, each a list of {description, error}.
+    json::value details = result.contains("field_details")
+                              ? result.at("field_details")
+                              : json::value(json::object{{"base", json::array{json::object{
+                                                                     {"description", result.at("details")},
+                                                                     {"error", result.at("error")}}}}});
     return json_reply(422, json::object{{"error", "RecordInvalid"}, {"description", "Record validation errors"},
-                                        {"details", result.at("details")}});
+                                        {"details", std::move(details)}});
   }
   kind_state& users = *find_kind("users");
   return json_reply(created ? 201 : 200, json::object{{"user", to_json(users, load(users, id), base_url)}});
@@ -506,7 +552,9 @@ api_reply api::create_or_update_many(const json::value& body, const std::string&
       results.push_back(json::object{{"index", index}, {"error", "InvalidValue"}, {"details", "user must be an object"},
                                      {"status", "Failed"}, {"success", false}});
     } else {
-      results.push_back(upsert_user(u.get_object(), index, created, uid));
+      auto result = upsert_user(u.get_object(), index, created, uid);
+      result.erase("field_details");  // job results carry the description as text
+      results.push_back(std::move(result));
     }
     ++index;
   }
@@ -544,14 +592,11 @@ json::object api::update_user(std::int64_t id, const json::object& user, std::si
   // Email and external_id each name one user: taking another user's is refused, as Zendesk does.
   const std::string email = text_of(user, "email");
   const std::string external_id = text_of(user, "external_id");
-  if (!email.empty() && email.find('@') == std::string::npos)
-    return failed("RecordInvalid", "Email: " + email + " is not properly formatted");
+  if (auto problems = user_problems(user, false); !problems.empty()) return failed("RecordInvalid", first_problem(problems));
   if (const auto other = email.empty() ? std::nullopt : find_user(email, ""); other && *other != id)
     return failed("RecordInvalid", "Email: " + email + " is already being used by another user");
   if (const auto other = external_id.empty() ? std::nullopt : find_user("", external_id); other && *other != id)
     return failed("RecordInvalid", "External: has already been taken");
-  if (const auto* n = user.if_contains("name"); n && (!n->is_string() || n->get_string().empty()))
-    return failed("RecordInvalid", "Name: is too short (minimum one character)");
   json::object changes;
   for (const auto& [key, value] : user) {
     if (key == "id" || key == "url" || key == "created_at" || key == "updated_at") continue;
@@ -709,9 +754,32 @@ api_reply api::ratings(const query_map& query, const std::string& base_url) {
   std::int64_t end = INT64_MAX;
   if (const auto it = query.find("start_time"); it != query.end()) start = parse_int(it->second).value_or(0);
   if (const auto it = query.find("end_time"); it != query.end()) end = parse_int(it->second).value_or(INT64_MAX);
+  // score: offered, unoffered, received, received_with_comment, received_without_comment, good,
+  // good_with_comment, good_without_comment, bad, bad_with_comment, bad_without_comment; "If you specify an
+  // unqualified score such as good, the results include all the records with and without comments."
+  std::string score;
+  if (const auto it = query.find("score"); it != query.end()) score = it->second;
+  static const std::array<const char*, 11> scores = {"offered", "unoffered", "received", "received_with_comment",
+                                                     "received_without_comment", "good", "good_with_comment",
+                                                     "good_without_comment", "bad", "bad_with_comment",
+                                                     "bad_without_comment"};
+  if (!score.empty() && std::none_of(scores.begin(), scores.end(), [&](const char* x) { return score == x; }))
+    return error_reply(400, "InvalidValue", "score must be one of offered, unoffered, received, good, bad (with "
+                                            "_with_comment / _without_comment)");
+  auto score_matches = [&](const record& r) {
+    if (score.empty()) return true;
+    const std::string value = text_of(r.fields, "score");
+    const bool commented = !text_of(r.fields, "comment").empty();
+    const auto base = score.substr(0, score.find('_'));
+    const bool with = score.ends_with("_with_comment"), without = score.ends_with("_without_comment");
+    if ((with && !commented) || (without && commented)) return false;
+    if (base == "received") return value == "good" || value == "bad";
+    if (score == "offered" || score == "unoffered") return value == score;
+    return value == base;
+  };
   std::vector<record> hits;
   for_each(k, [&](const record& r) {
-    if (!r.deleted && r.updated_s >= start && r.updated_s <= end) hits.push_back(r);
+    if (!r.deleted && r.updated_s >= start && r.updated_s <= end && score_matches(r)) hits.push_back(r);
     return true;
   });  // id order
   std::size_t size = 100;
@@ -1027,6 +1095,16 @@ std::vector<signed_webhook> api::sign_webhooks(const std::vector<webhook_event>&
     out.push_back(std::move(w));
   }
   return out;
+}
+
+std::optional<std::int64_t> webhook_retry_delay(const delivery_outcome& o) {
+  if (o.attempts > 3) return std::nullopt;
+  if (o.status == 409 || o.status == 0) return 10'000;
+  if ((o.status == 429 || o.status == 503) && !o.retry_after.empty()) {
+    const auto seconds = parse_int(o.retry_after);
+    if (seconds && *seconds >= 0 && *seconds <= 60) return *seconds * 1000;
+  }
+  return std::nullopt;
 }
 
 // ---- seeded data ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "sim/core/retry.hpp"
 #include "sim/zendesk/cursor.hpp"
 
 namespace omnisync::sim::zendesk {
@@ -70,6 +71,15 @@ struct webhook_event {
   boost::json::object detail;
   boost::json::object event;
 };
+
+/// Zendesk's webhook retries (Webhooks API, "Webhook retries": failed requests are retried for certain response
+/// codes, behind a circuit breaker): a 409, no answer (timeout, refused connection), or a 429/503 whose
+/// Retry-After is at most 60 s are retried, at most 3 times; a 409 or no answer after 10 s, a 429/503 after its
+/// Retry-After. Other answers are not retried. The counts and the 10 s pause are this simulator's reading
+/// (docs/simulators.md lists them as simplified).
+std::optional<std::int64_t> webhook_retry_delay(const delivery_outcome& outcome);
+/// How long Zendesk waits for a webhook answer.
+inline constexpr std::int64_t webhook_timeout_ms = 12'000;
 
 /// Result of an admin API call: HTTP status and JSON body.
 struct admin_reply {

@@ -1,10 +1,11 @@
 'use strict';
 // @hubspot/api-client against omnisync-sim: search paging with `after`, list paging, batch upsert by email,
-// the properties API, and the client's Signature helper accepting the simulator's v1 and v3 webhook signatures.
+// the properties API, the client's Signature helper accepting the simulator's v1 and v3 webhook signatures, and
+// the documented validation, association and webhook-redelivery rules (each case names its source).
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const hubspot = require('@hubspot/api-client');
-const { startSim, startReceiver } = require('./lib/sim');
+const { startSim, startReceiver, raw } = require('./lib/sim');
 
 let sim;
 let client;
@@ -207,5 +208,208 @@ test('oauth.tokensApi.create exchanges a refresh token; a bad one is 400 BAD_REF
       });
   } finally {
     await sim.admin('POST', '/admin/limits', { service: 'hubspot', oauth_client_id: '', oauth_client_secret: '', oauth_refresh_token: '' });
+  }
+});
+
+// ---- validation, associations, single property, webhook redelivery (issue 17) ----------------------------------
+
+async function rejectsHubSpot(promise, status, check) {
+  await assert.rejects(promise, (e) => {
+    assert.equal(e.code, status, `expected ${status}, got ${e.code}: ${JSON.stringify(e.body)}`);
+    const body = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
+    if (check) check(body);
+    return true;
+  });
+}
+// HubSpot's property validation errors embed a JSON list in the message:
+// developers.hubspot.com/changelog "Property Validations Rules will be enforced for APIs and Integrations":
+// 400 {"status":"error","message":"Property values were not valid: [{\"isValid\":false,\"message\":...,
+// \"error\":\"INVALID_ALPHA\",\"name\":\"firstname\"}]","correlationId":...,"category":"VALIDATION_ERROR"}
+function propertyErrors(body) {
+  assert.equal(body.category, 'VALIDATION_ERROR');
+  const prefix = 'Property values were not valid: ';
+  assert.ok(body.message.startsWith(prefix), body.message);
+  return JSON.parse(body.message.slice(prefix.length));
+}
+
+test('coreApi.getByName reads one property; an unknown one is 404', async () => {
+  // Properties API: GET /crm/v3/properties/{objectType}/{propertyName} returns the property.
+  const email = await client.crm.properties.coreApi.getByName('contacts', 'email');
+  assert.equal(email.name, 'email');
+  assert.equal(email.type, 'string');
+  assert.equal(email.hasUniqueValue, true);
+  const stage = await client.crm.properties.coreApi.getByName('contacts', 'lifecyclestage');
+  assert.equal(stage.type, 'enumeration');
+  assert.ok(stage.options.some((o) => o.value === 'customer'));
+  await rejectsHubSpot(client.crm.properties.coreApi.getByName('contacts', 'no_such_property'), 404,
+    (b) => assert.equal(b.category, 'OBJECT_NOT_FOUND'));
+});
+
+test('an invalid e-mail is 400 VALIDATION_ERROR with INVALID_EMAIL on create, update and batch create', async () => {
+  // community.hubspot.com "contacts integration - invalid e-mails" (answer by HubSpot): "HubSpot validates email
+  // addresses used for any process that would create or update a contact record"; the error entry is
+  // {"isValid":false,...,"error":"INVALID_EMAIL","name":"email"}.
+  const check = (b) => {
+    const errs = propertyErrors(b);
+    assert.equal(errs[0].error, 'INVALID_EMAIL');
+    assert.equal(errs[0].name, 'email');
+    assert.equal(errs[0].isValid, false);
+  };
+  await rejectsHubSpot(client.crm.contacts.basicApi.create({ properties: { email: 'not-an-email' } }), 400, check);
+  await rejectsHubSpot(client.crm.contacts.basicApi.update('5', { properties: { email: 'also@bad' } }), 400, check);
+  await rejectsHubSpot(client.crm.contacts.batchApi.create({
+    inputs: [{ properties: { email: 'batch.ok@example.com' } }, { properties: { email: 'batch bad@example.com' } }],
+  }), 400, check);
+  // Batch create is all or nothing: the valid input was not created either.
+  const probe = await client.crm.contacts.searchApi.doSearch({
+    filterGroups: [{ filters: [{ propertyName: 'email', operator: 'EQ', value: 'batch.ok@example.com' }] }], limit: 1,
+  });
+  assert.equal(probe.total, 0);
+});
+
+test('batch create with objectWriteTraceId on every input answers 207 with the partial failures', async () => {
+  // developers.hubspot.com/docs/api-reference/latest/error-handling, "Multi-status errors": "For the object APIs'
+  // batch create endpoints, you can enable multi status responses that include partial failures ... include a
+  // unique objectWriteTraceId value".
+  const res = await raw('POST', `${sim.urls.hubspot.http}/crm/v3/objects/contacts/batch/create`, {
+    headers: { authorization: 'Bearer sim-private-app-token' },
+    json: { inputs: [
+      { objectWriteTraceId: 'trace-1', properties: { email: 'trace.ok@example.com' } },
+      { objectWriteTraceId: 'trace-2', properties: { email: 'trace-bad' } },
+    ] },
+  });
+  assert.equal(res.status, 207);
+  assert.equal(res.body.results.length, 1);
+  assert.equal(res.body.numErrors, 1);
+  assert.equal(res.body.errors[0].category, 'VALIDATION_ERROR');
+  assert.deepEqual(res.body.errors[0].context.objectWriteTraceId, ['trace-2']);
+});
+
+test('batch upsert and update validate like the single endpoints; duplicate ids are refused', async () => {
+  // Batch upsert: per-input failures come back as a 207 errors entry (BatchResponseSimplePublicUpsertObjectWithErrors).
+  // Duplicates: HubSpot answers 400 "Duplicate IDs found in batch input: [...]. IDs must be unique".
+  const res = await client.crm.contacts.batchApi.upsert({
+    inputs: [
+      { id: 'upsert.valid@example.com', idProperty: 'email', properties: { firstname: 'Valid' } },
+      { id: 'upsert.enum@example.com', idProperty: 'email', properties: { lifecyclestage: 'not-a-stage' } },
+    ],
+  });
+  assert.equal(res.results.length, 1);
+  assert.equal(res.numErrors, 1);
+  assert.equal(res.errors[0].category, 'VALIDATION_ERROR');
+  assert.match(res.errors[0].message, /INVALID_OPTION/);
+  await rejectsHubSpot(client.crm.contacts.batchApi.upsert({
+    inputs: [
+      { id: 'dup@example.com', idProperty: 'email', properties: { firstname: 'One' } },
+      { id: 'dup@example.com', idProperty: 'email', properties: { firstname: 'Two' } },
+    ],
+  }), 400, (b) => {
+    assert.equal(b.category, 'VALIDATION_ERROR');
+    assert.match(b.message, /Duplicate IDs found in batch input/);
+  });
+  await rejectsHubSpot(client.crm.contacts.batchApi.update({
+    inputs: [{ id: '4', properties: { firstname: 'A' } }, { id: '4', properties: { firstname: 'B' } }],
+  }), 400, (b) => assert.match(b.message, /Duplicate IDs/));
+  const dupSearch = await client.crm.contacts.searchApi.doSearch({
+    filterGroups: [{ filters: [{ propertyName: 'email', operator: 'EQ', value: 'dup@example.com' }] }], limit: 1,
+  });
+  assert.equal(dupSearch.total, 0);
+});
+
+test('enumeration options, numbers, datetimes and whitespace are validated with HubSpot error entries', async () => {
+  // developers.hubspot.com/changelog "Enhanced Validations for Non-String Properties": non-string values with
+  // leading or trailing whitespace are refused (LEADING_TRAILING_WHITESPACE); enumeration values must be one of
+  // the property's options; number properties take plain numbers; datetimes epoch milliseconds or ISO 8601.
+  const errorOf = async (properties) => {
+    let code;
+    await rejectsHubSpot(client.crm.contacts.basicApi.update('6', { properties }), 400,
+      (b) => { code = propertyErrors(b)[0].error; });
+    return code;
+  };
+  assert.equal(await errorOf({ lifecyclestage: 'Customer ' }), 'LEADING_TRAILING_WHITESPACE');
+  assert.equal(await errorOf({ lifecyclestage: 'vip' }), 'INVALID_OPTION');
+  assert.equal(await errorOf({ omnisync_lifetime_value: '12,5' }), 'INVALID_DECIMAL');
+  assert.equal(await errorOf({ no_such_property: 'x' }), 'PROPERTY_DOESNT_EXIST');
+  assert.equal(await errorOf({ createdate: '2020-01-01T00:00:00Z' }), 'READ_ONLY_VALUE');
+  const deal = await client.crm.deals.basicApi.create({ properties: { dealname: 'Dated', closedate: '1767225600000' } });
+  assert.ok(deal.id);
+  await rejectsHubSpot(client.crm.deals.basicApi.update(deal.id, { properties: { closedate: 'next tuesday' } }), 400,
+    (b) => assert.equal(propertyErrors(b)[0].error, 'INVALID_DATETIME'));
+  const ok = await client.crm.contacts.basicApi.update('6', { properties: { omnisync_lifetime_value: '1250.5', lifecyclestage: 'lead' } });
+  assert.equal(ok.id, '6');
+});
+
+test('single-object create takes associations; both sides see them', async () => {
+  // Contacts API "Create a contact": "associations": [{"to":{"id":...},"types":[{"associationCategory":
+  // "HUBSPOT_DEFINED","associationTypeId":4}]}] (4 = contact to deal).
+  const contact = await client.crm.contacts.basicApi.create({
+    properties: { email: 'associated@example.com', firstname: 'Assoc' },
+    associations: [{ to: { id: '2' }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 4 }] }],
+  });
+  const forward = await client.crm.associations.v4.batchApi.getPage('contacts', 'deals', { inputs: [{ id: contact.id }] });
+  assert.deepEqual(forward.results[0].to.map((t) => String(t.toObjectId)), ['2']);
+  const back = await client.crm.associations.v4.batchApi.getPage('deals', 'contacts', { inputs: [{ id: '2' }] });
+  assert.ok(back.results[0].to.some((t) => String(t.toObjectId) === contact.id));
+  // An association type that does not join contacts to deals, or a missing target, is refused.
+  await rejectsHubSpot(client.crm.contacts.basicApi.create({
+    properties: { email: 'assoc.badtype@example.com' },
+    associations: [{ to: { id: '2' }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 999 }] }],
+  }), 400);
+  await rejectsHubSpot(client.crm.contacts.basicApi.create({
+    properties: { email: 'assoc.missing@example.com' },
+    associations: [{ to: { id: '99999999' }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 4 }] }],
+  }), 400);
+});
+
+test('webhook redelivery: attemptNumber counts up, each attempt has a fresh timestamp and valid v3 signature', async () => {
+  // developers.hubspot.com/docs/api/webhooks, "Retries": HubSpot retries a failed notification "up to 10 times",
+  // spread "over the next 24 hours" with randomized delays; it retries on connection failures, timeouts and any
+  // status except 400, 401, 403, 404 and 405. attemptNumber counts the attempts (0 first); request-validation:
+  // X-HubSpot-Signature-v3 signs method + URI + body + X-HubSpot-Request-Timestamp.
+  const secret = 'retry-secret';
+  let failures = 3;
+  const receiver = await startReceiver({ respond: () => (failures-- > 0 ? { status: 503 } : { status: 204 }) });
+  try {
+    await sim.admin('POST', '/admin/limits', { service: 'hubspot', webhook_time_scale: 0.0001 });
+    const url = `${receiver.url}/hs-retry`;
+    await sim.admin('POST', '/admin/webhooks', { service: 'hubspot', url, secret });
+    await sim.admin('PATCH', '/admin/hubspot/contacts/8', { firstname: 'Redelivered' });
+    await receiver.waitFor((r) => r.body.includes('Redelivered') && JSON.parse(r.body)[0].attemptNumber === 3, 20000);
+    const hits = receiver.received.filter((r) => r.body.includes('Redelivered'));
+    assert.deepEqual(hits.map((r) => JSON.parse(r.body)[0].attemptNumber), [0, 1, 2, 3]);
+    assert.equal(new Set(hits.map((r) => JSON.parse(r.body)[0].eventId)).size, 1, 'the same event each time');
+    assert.equal(new Set(hits.map((r) => r.headers['x-hubspot-request-timestamp'])).size, hits.length);
+    for (const r of hits) {
+      assert.equal(hubspot.Signature.isValid({
+        signatureVersion: 'v3', signature: r.headers['x-hubspot-signature-v3'], clientSecret: secret,
+        requestBody: r.body, url, method: 'POST', timestamp: Number(r.headers['x-hubspot-request-timestamp']),
+      }), true);
+    }
+  } finally {
+    await sim.admin('POST', '/admin/limits', { service: 'hubspot', webhook_time_scale: 1 });
+    await receiver.close();
+  }
+});
+
+test('webhook redelivery: 404 is not retried; failures stop after 10 retries within 24 h', async () => {
+  const receiver = await startReceiver({ respond: (r) => ({ status: r.body.includes('Gone404') ? 404 : 500 }) });
+  try {
+    await sim.admin('POST', '/admin/limits', { service: 'hubspot', webhook_time_scale: 0.00005 });
+    await sim.admin('POST', '/admin/webhooks', { service: 'hubspot', url: `${receiver.url}/hs-fail`, secret: 's' });
+    await sim.admin('PATCH', '/admin/hubspot/contacts/9', { firstname: 'Gone404' });
+    await sim.admin('PATCH', '/admin/hubspot/contacts/10', { firstname: 'Down500' });
+    const list = await sim.waitForDeliveries('hubspot', (l) =>
+      ['Gone404', 'Down500'].every((n) => l.some((d) => d.url.endsWith('/hs-fail') && d.state === 'failed'
+        && receiver.received.some((r) => r.body.includes(n)))) &&
+      l.filter((d) => d.url.endsWith('/hs-fail') && d.state === 'failed').length >= 2, 30000);
+    const failed = list.filter((d) => d.url.endsWith('/hs-fail'));
+    const attempts = failed.map((d) => d.attempts).sort((a, b) => a - b);
+    assert.deepEqual(attempts, [1, 11]);  // 404: once; 500: the first try and 10 retries
+    const retried = failed.find((d) => d.attempts === 11);
+    assert.ok(retried.pauses_ms.reduce((a, b) => a + b, 0) <= 24 * 3600 * 1000);
+    assert.equal(receiver.received.filter((r) => r.body.includes('Gone404')).length, 1);
+  } finally {
+    await sim.admin('POST', '/admin/limits', { service: 'hubspot', webhook_time_scale: 1 });
+    await receiver.close();
   }
 });

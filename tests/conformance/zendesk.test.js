@@ -1,11 +1,13 @@
 'use strict';
 // node-zendesk against omnisync-sim: the cursor-based incremental user export (through the client's request
 // machinery, following after_cursor to end_of_stream), the time-based export helper, create_or_update_many
-// with jobstatuses.watch, satisfaction ratings with cursor pagination, and 429 with Retry-After.
+// with jobstatuses.watch, satisfaction ratings with cursor pagination and filters, 429 with Retry-After, query
+// strings with literal brackets, validation errors in Zendesk's RecordInvalid shape, and webhook redelivery
+// (each case names the documented behaviour it checks).
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const zendesk = require('node-zendesk');
-const { startSim } = require('./lib/sim');
+const { startSim, startReceiver, raw: rawHttp } = require('./lib/sim');
 
 let sim;
 let client;
@@ -124,4 +126,126 @@ test('the HTTPS endpoint verifies against the simulator CA (node-fetch agent wit
     agent: new https.Agent({}),
   });
   await assert.rejects(untrusted.users.show(2), /certificate|self.signed|issuer/i);
+});
+
+// ---- issue 17: brackets, filters, validation, webhook redelivery ---------------------------------------------
+
+const basic = () => ({ authorization: `Basic ${Buffer.from('agent@example.com/token:sim-api-token').toString('base64')}` });
+
+test('cursor pagination with literal brackets (page[size]=2), as the docs write it and fetch sends it', async () => {
+  // developer.zendesk.com/api-reference/introduction/pagination: "GET /api/v2/tickets.json?page[size]=100";
+  // "has_more" in meta, the next page in links.next. Node's fetch sends the brackets unencoded.
+  const first = await rawHttp('GET', `${sim.urls.zendesk.http}/api/v2/users.json?page[size]=2`, { headers: basic() });
+  assert.equal(first.status, 200);
+  assert.equal(first.body.users.length, 2);
+  assert.equal(first.body.meta.has_more, true);
+  const next = await rawHttp('GET', first.body.links.next, { headers: basic() });
+  assert.equal(next.status, 200);
+  assert.ok(next.body.users[0].id > first.body.users[1].id);
+  // The same cursor with literal brackets instead of the %5B/%5D the link uses.
+  const literal = await rawHttp('GET',
+    `${sim.urls.zendesk.http}/api/v2/users.json?page[size]=2&page[after]=${first.body.meta.after_cursor}`, { headers: basic() });
+  assert.deepEqual(literal.body.users.map((u) => u.id), next.body.users.map((u) => u.id));
+  const ratings = await rawHttp('GET', `${sim.urls.zendesk.http}/api/v2/satisfaction_ratings.json?page[size]=3`, { headers: basic() });
+  assert.equal(ratings.status, 200);
+  assert.equal(ratings.body.satisfaction_ratings.length, 3);
+});
+
+test('satisfaction ratings filter by score, start_time and end_time', async () => {
+  // developer.zendesk.com/api-reference/ticketing/ticket-management/satisfaction_ratings, List Satisfaction
+  // Ratings, "Filters": score (offered, unoffered, received, received_with_comment, received_without_comment,
+  // good, good_with_comment, good_without_comment, bad, bad_with_comment, bad_without_comment), start_time,
+  // end_time. "If you specify an unqualified score such as good, the results include all the records with and
+  // without comments."
+  const get = (q) => rawHttp('GET', `${sim.urls.zendesk.http}/api/v2/satisfaction_ratings.json?${q}`, { headers: basic() });
+  const all = (await get('per_page=100')).body.satisfaction_ratings;
+  const bad = (await get('score=bad&per_page=100')).body.satisfaction_ratings;
+  assert.ok(bad.length > 0 && bad.length < all.length);
+  assert.ok(bad.every((r) => r.score === 'bad'));
+  const received = (await get('score=received&per_page=100')).body.satisfaction_ratings;
+  assert.ok(received.every((r) => r.score === 'good' || r.score === 'bad'));
+  const goodWithComment = (await get('score=good_with_comment&per_page=100')).body.satisfaction_ratings;
+  assert.ok(goodWithComment.every((r) => r.score === 'good' && r.comment));
+  const stamps = all.map((r) => Date.parse(r.updated_at) / 1000).sort((a, b) => a - b);
+  const mid = stamps[Math.floor(stamps.length / 2)];
+  const late = (await get(`start_time=${mid}&per_page=100`)).body.satisfaction_ratings;
+  assert.ok(late.length > 0 && late.every((r) => Date.parse(r.updated_at) / 1000 >= mid));
+  const early = (await get(`end_time=${mid}&per_page=100`)).body.satisfaction_ratings;
+  assert.ok(early.every((r) => Date.parse(r.updated_at) / 1000 <= mid));
+  assert.equal((await get('score=excellent')).status, 400);
+});
+
+test('an invalid e-mail is 422 RecordInvalid with details keyed by field, each a list of objects', async () => {
+  // node-zendesk keeps the answer body only when asked to throw the original exception.
+  const client = zendesk.createClient({
+    username: 'agent@example.com', token: 'sim-api-token', endpointUri: `${sim.urls.zendesk.http}/api/v2`,
+    throwOriginalException: true,
+  });
+  // developer.zendesk.com/api-reference/introduction/requests (422 Unprocessable Entity for business-level errors,
+  // as JSON): {"error":"RecordInvalid","description":"Record validation errors","details":{"email":[{"description":
+  // ..., "error": ...}]}} — details keyed by field, each a list of objects (the `error` codes inside are
+  // UNCONFIRMED, so the test checks only that one is there).
+  await assert.rejects(client.users.createOrUpdate({ user: { name: 'Bad Mail', email: 'not-an-email' } }), (e) => {
+    assert.equal(e.statusCode, 422);
+    assert.equal(e.result.error, 'RecordInvalid');
+    assert.equal(e.result.description, 'Record validation errors');
+    assert.ok(Array.isArray(e.result.details.email));
+    assert.match(e.result.details.email[0].description, /not-an-email/);
+    assert.equal(typeof e.result.details.email[0].error, 'string');
+    return true;
+  });
+  await assert.rejects(client.users.createOrUpdate({ user: { email: 'no.name@example.com' } }), (e) => {
+    assert.equal(e.statusCode, 422);
+    assert.ok(Array.isArray(e.result.details.name));
+    return true;
+  });
+  // A dropdown custom field takes only its options' values; an integer field only integers.
+  await assert.rejects(client.users.createOrUpdate({ user: { name: 'Plan', email: 'plan@example.com', user_fields: { plan: 'platinum' } } }),
+    (e) => { assert.equal(e.statusCode, 422); assert.ok(Array.isArray(e.result.details.plan)); return true; });
+  await assert.rejects(client.users.createOrUpdate({ user: { name: 'Nps', email: 'nps@example.com', user_fields: { nps_score: 'ten' } } }),
+    (e) => { assert.equal(e.statusCode, 422); assert.ok(Array.isArray(e.result.details.nps_score)); return true; });
+  const ok = await client.users.createOrUpdate({ user: { name: 'Valid', email: 'valid.user@example.com', user_fields: { plan: 'pro', nps_score: 9 } } });
+  assert.equal(ok.result.email, 'valid.user@example.com');
+});
+
+test('the same validation applies per user in create_or_update_many', async () => {
+  // Bulk jobs report failures per item in job_status results (status "Failed" with error and details).
+  const { result } = await client.users.createOrUpdateMany({
+    users: [{ name: 'Bulk Ok', email: 'bulk.ok@example.com' }, { name: 'Bulk Plan', email: 'bulk.plan@example.com', user_fields: { plan: 'gold' } }],
+  });
+  const done = await client.jobstatuses.watch(result.job_status.id, 50, 5);
+  assert.deepEqual(done.results.map((r) => r.status), ['Created', 'Failed']);
+  assert.equal(done.results[1].error, 'RecordInvalid');
+});
+
+test('webhook redelivery: a 409 is retried with a fresh signature timestamp; other 4xx are not', async () => {
+  // developer.zendesk.com/api-reference/webhooks/introduction, "Webhook retries": "Zendesk webhooks retry failed
+  // HTTP requests that return certain HTTP response codes" (the codes, counts and pauses used here — 409 retried,
+  // 410 not — are the simulator's reading, listed as UNCONFIRMED in docs/simulators.md); webhooks/verifying: the
+  // signature is base64(HMAC-SHA256(secret, timestamp + body)) with X-Zendesk-Webhook-Signature-Timestamp.
+  const crypto = require('node:crypto');
+  const secret = 'zd-retry-secret';
+  let conflicts = 2;
+  const receiver = await startReceiver({
+    respond: (r) => (r.body.includes('Gone410') ? { status: 410 } : conflicts-- > 0 ? { status: 409 } : { status: 200 }),
+  });
+  try {
+    await sim.admin('POST', '/admin/limits', { service: 'zendesk', webhook_time_scale: 0.001 });
+    await sim.admin('POST', '/admin/webhooks', { service: 'zendesk', url: `${receiver.url}/zd`, secret });
+    await sim.admin('PATCH', '/admin/zendesk/users/11', { name: 'Conflicted Once' });
+    await receiver.waitFor((r) => r.body.includes('Conflicted Once') && receiver.received.filter((x) => x.body.includes('Conflicted Once')).length === 3, 20000);
+    const hits = receiver.received.filter((r) => r.body.includes('Conflicted Once'));
+    assert.equal(new Set(hits.map((r) => r.headers['x-zendesk-webhook-invocation-id'])).size, 1, 'one invocation');
+    for (const r of hits) {
+      const ts = r.headers['x-zendesk-webhook-signature-timestamp'];
+      assert.match(ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      assert.equal(r.headers['x-zendesk-webhook-signature'], crypto.createHmac('sha256', secret).update(ts + r.body).digest('base64'));
+    }
+    await sim.admin('PATCH', '/admin/zendesk/users/12', { name: 'Gone410' });
+    const list = await sim.waitForDeliveries('zendesk', (l) => l.some((d) => d.state === 'failed' && d.url.endsWith('/zd')));
+    assert.equal(list.find((d) => d.state === 'failed' && d.url.endsWith('/zd')).attempts, 1);
+  } finally {
+    await sim.admin('POST', '/admin/limits', { service: 'zendesk', webhook_time_scale: 1 });
+    await receiver.close();
+  }
 });

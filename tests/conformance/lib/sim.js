@@ -1,6 +1,6 @@
 'use strict';
 // Starts omnisync-sim (path in OMNISYNC_SIM) on port 0, reads its first stdout line (the service URLs,
-// SEAMS "Simulator") and offers small helpers for the admin API and for a webhook receiver.
+// SEAMS "Simulator") and offers small helpers for the admin API, raw HTTP and a webhook receiver.
 const { spawn } = require('node:child_process');
 const http = require('node:http');
 const readline = require('node:readline');
@@ -20,15 +20,30 @@ async function startSim(args = []) {
   });
   child.removeAllListeners('exit');
   const urls = JSON.parse(first);
-  async function admin(method, path, body) {
+  // Admin calls that must succeed; `adminRaw` returns {status, body} for the ones a test expects to fail.
+  async function adminRaw(method, path, body) {
     const res = await fetch(urls.admin + path, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    if (res.status >= 300) throw new Error(`admin ${method} ${path} -> ${res.status}: ${text}`);
-    return text ? JSON.parse(text) : null;
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  }
+  async function admin(method, path, body) {
+    const res = await adminRaw(method, path, body);
+    if (res.status >= 300) throw new Error(`admin ${method} ${path} -> ${res.status}: ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+  // Polls `GET /admin/deliveries?service=` until `predicate(deliveries)` holds (webhook redelivery state).
+  async function waitForDeliveries(service, predicate, timeoutMs = 20000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const list = await admin('GET', `/admin/deliveries?service=${service}`);
+      if (predicate(list)) return list;
+      if (Date.now() > deadline) throw new Error(`deliveries never matched: ${JSON.stringify(list).slice(0, 2000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
   async function stop() {
     if (child.exitCode !== null) return;
@@ -36,21 +51,46 @@ async function startSim(args = []) {
     child.kill('SIGTERM');
     await exited;
   }
-  return { urls, admin, stop, child };
+  return { urls, admin, adminRaw, waitForDeliveries, stop, child };
 }
 
-// A loopback HTTP server that records every request (raw body kept as received) and answers `status`.
-async function startReceiver({ status = 200 } = {}) {
+// One raw HTTP exchange with Node's own fetch (undici), for what the vendor clients do not expose. The URL is
+// sent as written: fetch keeps literal brackets in query strings, as the vendors' docs write them.
+async function raw(method, url, { headers = {}, body, json } = {}) {
+  const h = { ...headers };
+  let payload = body;
+  if (json !== undefined) {
+    payload = JSON.stringify(json);
+    h['content-type'] = h['content-type'] || 'application/json';
+  }
+  const res = await fetch(url, { method, headers: h, body: payload });
+  const text = await res.text();
+  let parsed;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, body: parsed };
+}
+
+// A loopback HTTP server that records every request (raw body kept as received, arrival time in ms) and
+// answers `status`, or what `respond(entry)` returns ({status, body, headers}) when given.
+async function startReceiver({ status = 200, respond } = {}) {
   const received = [];
   const waiters = [];
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      const entry = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const entry = {
+        method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+      };
       received.push(entry);
-      res.writeHead(status, { 'content-type': 'text/plain' });
-      res.end('ok');
+      const answer = respond ? respond(entry) : { status, body: 'ok' };
+      res.writeHead(answer.status, { 'content-type': 'text/plain', ...(answer.headers || {}) });
+      res.end(req.method === 'HEAD' ? undefined : (answer.body ?? ''));
       for (const w of waiters.splice(0)) w();
     });
   });
@@ -72,4 +112,4 @@ async function startReceiver({ status = 200 } = {}) {
   return { url, received, waitFor, close: () => new Promise((r) => server.close(r)) };
 }
 
-module.exports = { startSim, startReceiver };
+module.exports = { startSim, startReceiver, raw };

@@ -121,19 +121,31 @@ TEST_CASE("sim framework: an admin change fires the vendor's webhook, redelivere
           "[sim][framework]") {
   running_sim s;
   webhook_receiver flaky(500);  // answers 500: the simulator must retry
+  // HubSpot's first retry comes after 42-84 s; the time scale makes that 42-84 ms.
+  s.admin("POST", "/admin/limits", R"({"service":"hubspot","webhook_time_scale":0.001})");
   s.admin("POST", "/admin/webhooks",
           json::serialize(json::object{{"service", "hubspot"}, {"url", flaky.url()}, {"secret", "s3cret"}}));
   s.admin("POST", "/admin/hubspot/contacts", R"({"properties":{"email":"new.person@example.com","firstname":"New"}})");
   flaky.wait_for([](const received_request&) { return true; });
-  // The receiver answered 500: the same delivery comes again (first retry after ~200 ms).
+  // The receiver answered 500: the same events come again, as the next attempt.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (flaky.received().size() < 2 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   auto got = flaky.received();
   REQUIRE(got.size() >= 2);
   CHECK(got[1].method == "POST");
-  CHECK(got[1].body == got[0].body);
+  const auto a = json::parse(got[0].body).as_array(), b = json::parse(got[1].body).as_array();
+  CHECK(a[0].at("eventId") == b[0].at("eventId"));
+  CHECK(a[0].at("attemptNumber").as_int64() == 0);
+  CHECK(b[0].at("attemptNumber").as_int64() == 1);
   CHECK(got[1].headers.count("x-hubspot-signature-v3") == 1);
+  // The admin API shows the delivery and its attempts; a reset stops it.
+  auto list = s.admin("GET", "/admin/deliveries?service=hubspot").json().as_array();
+  REQUIRE(list.size() == 1);
+  CHECK(list[0].at("attempts").as_int64() >= 2);
+  CHECK(list[0].at("state").as_string() == "pending");
+  CHECK(list[0].at("pauses_ms").as_array().size() >= 1);
+  CHECK(http("POST", s.admin_url() + "/admin/limits", R"({"service":"hubspot","webhook_time_scale":-1})").status == 400);
 
   webhook_receiver good(200);
   s.admin("POST", "/admin/webhooks",

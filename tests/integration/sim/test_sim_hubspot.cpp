@@ -105,10 +105,11 @@ TEST_CASE("HubSpot over HTTP: a failed webhook delivery is redelivered with the 
   running_sim sim;
   webhook_receiver receiver(200, 1);  // the first delivery gets a 500
   const std::string url = receiver.url() + "/hook";
+  sim.admin("POST", "/admin/limits", R"({"service":"hubspot","webhook_time_scale":0.001})");
   sim.admin("POST", "/admin/webhooks", R"({"service":"hubspot","url":")" + url + R"(","secret":"s"})");
   sim.admin("PATCH", "/admin/hubspot/contacts/7", R"({"firstname":"Retried"})");
   receiver.wait_for([](const received_request& r) { return r.body.find("Retried") != std::string::npos; });
-  // Wait for the redelivery (the simulator pauses 200 ms before retrying).
+  // Wait for the redelivery (HubSpot's first pause, 42-84 s, lasts 42-84 ms at this time scale).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   std::vector<received_request> hits;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -121,6 +122,7 @@ TEST_CASE("HubSpot over HTTP: a failed webhook delivery is redelivered with the 
   }
   REQUIRE(hits.size() == 2);
   CHECK(json::parse(hits[0].body).at(0).at("eventId") == json::parse(hits[1].body).at(0).at("eventId"));
+  CHECK(json::parse(hits[1].body).at(0).at("attemptNumber").as_int64() == 1);
   CHECK(hits[1].headers["x-hubspot-signature"] == omnisync::sim::hubspot::signature_v1("s", hits[1].body));
 }
 

@@ -39,7 +39,7 @@ TEST_CASE("soql: the incremental-sync query with relationship fields, AND, ORDER
 }
 
 TEST_CASE("soql: keywords in any case, IN lists, quoted strings with escapes, numbers, null", "[sim][soql]") {
-  auto q = ok("select Id from Contact where Id in ('003A', '003B') and LastModifiedDate <= 2026-01-01T10:00:00.000+0000");
+  auto q = ok("select Id from Contact where Id in ('003A', '003B') and LastModifiedDate <= 2026-01-01T10:00:00.000Z");
   CHECK(q.where[0].op == "IN");
   CHECK(q.where[0].values.size() == 2);
   CHECK(q.where[0].values[1].text == "003B");
@@ -62,6 +62,29 @@ TEST_CASE("soql: anything outside the subset is refused", "[sim][soql]") {
   bad("SELECT Id FROM Contact GROUP BY Id");
   bad("DELETE FROM Contact");
   bad("");
+}
+
+TEST_CASE("sim soql: datetime and date literals in the documented forms only; <> is !=; no field twice", "[sim][soql]") {
+  // SOQL reference, "Date Formats and Date Literals": YYYY-MM-DD; YYYY-MM-DDThh:mm:ss+hh:mm, -hh:mm or Z.
+  auto q = ok("SELECT Id FROM Contact WHERE CreatedDate > 2026-01-01T02:00:00+02:00 AND CreatedDate < 2026-01-02T00:00:00Z");
+  CHECK(q.where[0].values[0].type == soql_literal::kind::datetime);
+  CHECK(q.where[0].values[0].epoch_ms == 1767225600000);
+  auto d = ok("SELECT Id FROM Opportunity WHERE CloseDate >= 2026-01-01");
+  CHECK(d.where[0].values[0].type == soql_literal::kind::date);
+  CHECK(d.where[0].values[0].epoch_ms == 1767225600000);
+  // An offset without its colon, a date that does not exist, a time without a zone: not SOQL literals.
+  bad("SELECT Id FROM Contact WHERE CreatedDate > 2026-01-01T00:00:00+0000");
+  bad("SELECT Id FROM Contact WHERE CreatedDate > 2026-02-30");
+  bad("SELECT Id FROM Contact WHERE CreatedDate > 2026-01-01T00:00:00");
+  bad("SELECT Id FROM Contact WHERE Lead_Score__c > nan");
+  bad("SELECT Id FROM Contact WHERE Lead_Score__c > 0x10");
+  // A quoted datetime parses as a string: the schema check (api.cpp) answers INVALID_FIELD for it.
+  CHECK(ok("SELECT Id FROM Contact WHERE CreatedDate > '2026-01-01T00:00:00Z'").where[0].values[0].type ==
+        soql_literal::kind::string);
+  CHECK(ok("SELECT Id FROM Contact WHERE Email <> 'a@b.co'").where[0].op == "!=");
+  CHECK(bad("SELECT Id, Email, id FROM Contact").find("duplicate field selected") != std::string::npos);
+  CHECK(parse_soql_date("2024-02-29").has_value());
+  CHECK_FALSE(parse_soql_date("2023-02-29").has_value());
 }
 
 TEST_CASE("salesforce datetimes: parse every documented form, format as the REST API writes them", "[sim][soql]") {
