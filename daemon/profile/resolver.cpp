@@ -38,7 +38,6 @@ resolver_config resolver_config::defaults() {
     r.exclusive = exclusive;
     return r;
   };
-  c.rules.push_back(profile_id_rule());
   c.rules.push_back(rule("external_id", "external_ids.*", normalizer::exact, true));
   c.rules.push_back(rule("email", "email", normalizer::email, false));
   c.rules.push_back(rule("phone", "phone", normalizer::phone, false));
