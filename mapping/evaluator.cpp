@@ -1,5 +1,6 @@
 // Applies a compiled plan to JSON records: one simdjson on-demand pass extracts the needed paths into slots,
 // then the fields are computed from the slots in dependency order.
+#include <algorithm>
 #include <simdjson.h>
 
 #include <cstring>
@@ -21,6 +22,26 @@ direction plan::direction() const noexcept { return impl_->dir; }
 std::vector<std::string> plan::targets() const {
   std::vector<std::string> out;
   for (const auto& f : impl_->fields) out.push_back(f.target);
+  return out;
+}
+std::vector<std::string> plan::sources_of(std::string_view target) const {
+  std::vector<std::string> out;
+  auto add = [&out](const source_ref& r, const auto& self, const plan_impl& impl) -> void {
+    if (r.ref_field >= 0 && static_cast<std::size_t>(r.ref_field) < impl.fields.size()) {
+      const auto& f = impl.fields[static_cast<std::size_t>(r.ref_field)];
+      for (const auto& x : f.sources) self(x, self, impl);
+      for (const auto& part : f.parts)
+        if (part.ref) self(*part.ref, self, impl);
+      return;
+    }
+    if (!r.text.empty() && std::find(out.begin(), out.end(), r.text) == out.end()) out.push_back(r.text);
+  };
+  for (const auto& f : impl_->fields) {
+    if (f.target != target) continue;
+    for (const auto& r : f.sources) add(r, add, *impl_);
+    for (const auto& part : f.parts)
+      if (part.ref) add(*part.ref, add, *impl_);
+  }
   return out;
 }
 const std::vector<std::string>& plan::identity() const noexcept { return impl_->identity; }

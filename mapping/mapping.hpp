@@ -44,6 +44,9 @@ class plan {
   mapping::direction direction() const noexcept;
   /// Target names in file order (canonical attributes inbound, destination fields outbound).
   std::vector<std::string> targets() const;
+  /// The source paths a target is computed from, as written (outbound: the canonical attributes a destination
+  /// field comes from, e.g. {"first_name", "last_name"} for a name template); empty for constants.
+  std::vector<std::string> sources_of(std::string_view target) const;
   /// Identity attributes declared by `identity:` (inbound).
   const std::vector<std::string>& identity() const noexcept;
   const std::vector<attribute_hint>& hints() const noexcept;

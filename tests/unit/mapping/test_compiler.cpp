@@ -98,3 +98,17 @@ TEST_CASE("the canonical set can come from omnisync.yaml", "[mapping][compiler]"
   CHECK(find_attribute(defaults, "external_ids.a.b") == nullptr);
   CHECK(find_attribute(defaults, "nps_category")->computed);
 }
+
+TEST_CASE("an outbound field names the canonical attributes it comes from", "[mapping][compiler]") {
+  const auto p = must_compile(
+      "system: zendesk\nobject: users\ndirection: outbound\nupsert_key: external_id\nfields:\n"
+      "  external_id: { from: _profile_id, required: true }\n"
+      "  name: { template: \"{first_name} {last_name}\" }\n"
+      "  phone: [phone, email]\n"
+      "  role: { value: end-user }\n");
+  CHECK(p->sources_of("external_id") == std::vector<std::string>{"_profile_id"});
+  CHECK(p->sources_of("name") == std::vector<std::string>{"first_name", "last_name"});
+  CHECK(p->sources_of("phone") == std::vector<std::string>{"phone", "email"});
+  CHECK(p->sources_of("role").empty());
+  CHECK(p->sources_of("nope").empty());
+}
