@@ -567,8 +567,15 @@ std::optional<std::string> book::record_json(std::string_view system, std::strin
   auto it = impl_->people.find(record_key(system, object, id));
   if (it == impl_->people.end()) return std::nullopt;
   json::object o;
-  if (auto pid = impl_->res.profile_of(system, object, id)) o["_profile_id"] = pid->str();
-  for (const auto& [attr, v] : it->second.attrs) put_path(o, attr, to_json(v));
+  // The profile id the record holds is the one omnisync wrote there and read back (omnisync_id), not the id of
+  // the profile it belongs to now: a record that never got it must not look as if it had.
+  for (const auto& [attr, v] : it->second.attrs) {
+    if (attr == "omnisync_id") {
+      if (v.k == vkind::string) o["_profile_id"] = v.s;
+      continue;
+    }
+    put_path(o, attr, to_json(v));
+  }
   return json::serialize(o);
 }
 

@@ -135,8 +135,8 @@ class book {
   bool is_person(profile_id id) const;
   /// The canonical record of a profile: golden values, KPIs, `_profile_id` (and `deleted_in` under `flag`).
   std::string canonical_json(profile_id id) const;
-  /// The canonical record of one source record as its own mapping saw it, with the profile's id: what the
-  /// destination holds now, to compare a write with.
+  /// The canonical record of one source record as its own mapping saw it, with the profile id it holds (the
+  /// `omnisync_id` read back): what the destination holds now, to compare a write with.
   std::optional<std::string> record_json(std::string_view system, std::string_view object, std::string_view id) const;
   /// The systems in which every record of the profile is deleted (none: nothing was deleted, or something is
   /// left everywhere).

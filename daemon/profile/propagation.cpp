@@ -70,6 +70,55 @@ planned_write deletion(mapping::evaluator_cache& evals, const std::shared_ptr<co
   return d;
 }
 
+/// Leaf members of a JSON object by dotted path ({"a":{"b":1}} -> a.b = 1); objects are descended, arrays are
+/// leaves.
+void flatten(const json::object& o, const std::string& prefix, std::vector<std::pair<std::string, const json::value*>>& out) {
+  for (const auto& kv : o) {
+    std::string path = prefix.empty() ? std::string(kv.key()) : prefix + "." + std::string(kv.key());
+    if (kv.value().is_object() && !kv.value().as_object().empty()) flatten(kv.value().as_object(), path, out);
+    else out.emplace_back(std::move(path), &kv.value());
+  }
+}
+
+const json::value* at_path(const json::object& o, std::string_view path) {
+  const json::object* at = &o;
+  for (;;) {
+    auto dot = path.find('.');
+    const auto* v = at->if_contains(path.substr(0, dot));
+    if (!v) return nullptr;
+    if (dot == std::string_view::npos) return v;
+    if (!v->is_object()) return nullptr;
+    at = &v->as_object();
+    path.remove_prefix(dot + 1);
+  }
+}
+
+void set_path(json::object& root, std::string_view path, json::value v) {
+  json::object* at = &root;
+  for (;;) {
+    auto dot = path.find('.');
+    if (dot == std::string_view::npos) {
+      (*at)[path] = std::move(v);
+      return;
+    }
+    auto& next = (*at)[path.substr(0, dot)];
+    if (!next.is_object()) next = json::object();
+    at = &next.as_object();
+    path.remove_prefix(dot + 1);
+  }
+}
+
+bool same_json(const json::value& a, const json::value& b) {
+  if (a.is_number() && b.is_number()) return a.to_number<double>() == b.to_number<double>();
+  return a == b;
+}
+
+json::object parse_object(std::string_view text) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  return !ec && v.is_object() ? std::move(v.as_object()) : json::object();
+}
+
 std::size_t record_hash(const planned_write& w) {
   std::string k;
   k.reserve(w.connector.size() + w.object.size() + w.target_id.size() + 2);
@@ -138,6 +187,156 @@ std::vector<planned_write> propagator::writes(const book& b,
     }
   }
   return out;
+}
+
+std::optional<computed_write> propagator::compute(const book& b,
+                                                  const std::vector<std::shared_ptr<const mapping::plan>>& plans,
+                                                  const destination& dst, profile_id pid, std::string_view object,
+                                                  std::string_view queued_target, std::string_view last_written,
+                                                  null_policy nulls, mapping::evaluator_cache& evals) {
+  std::shared_ptr<const mapping::plan> p;
+  for (const auto& x : plans)
+    if (x->direction() == mapping::direction::outbound && x->system() == dst.kind && x->object() == object) p = x;
+  if (!p || !b.contains(pid) || !b.is_person(pid)) return std::nullopt;
+  bool deleted = false;
+  const auto target = b.member_id(pid, dst.connector, object, &deleted);
+  if (deleted) return std::nullopt;
+  // The entry was queued for a record that no longer belongs to this profile (a split, a merge elsewhere): the
+  // profile that holds it now queues its own writes.
+  if (!queued_target.empty() && target != queued_target) return std::nullopt;
+  const std::string canonical = b.canonical_json(pid);
+  if (b.config().on_delete == delete_policy::remove && !b.gone_from(pid).empty()) {
+    if (!target) return std::nullopt;
+    computed_write out;
+    out.what = computed_write::kind::remove;
+    out.write = deletion(evals, p, dst.connector, canonical, *target);
+    out.full_payload = std::string(deleted_payload);
+    return out;
+  }
+  auto w = outbound(evals, p, dst.connector, canonical);
+  if (!w) return std::nullopt;
+  const json::object desired = parse_object(w->payload);
+  std::vector<std::pair<std::string, const json::value*>> fields;
+  flatten(desired, "", fields);
+
+  // Why each field has its value: the golden value of the attribute it comes from.
+  auto explain = [&](field_change& fc) {
+    const auto sources = p->sources_of(fc.field);
+    if (sources.empty()) {
+      fc.rule = "constant";
+      return;
+    }
+    fc.attribute = sources.front();
+    if (fc.attribute == "_profile_id") {
+      fc.rule = "profile id";
+      return;
+    }
+    if (auto g = b.golden_of(pid, fc.attribute); g && !g->from.empty()) {
+      fc.rule = g->decided_by;
+      fc.source = g->from.front().record;
+      fc.source_ts = g->from.front().source_ts;
+    } else {
+      fc.rule = "kpi";
+    }
+  };
+  // A null is written only as the destination's policy allows (a missing golden value never is).
+  auto null_allowed = [&](const std::string& field) {
+    if (nulls == null_policy::always) return true;
+    if (nulls == null_policy::never) return false;
+    for (const auto& a : p->sources_of(field))
+      if (auto g = b.golden_of(pid, a); g && g->cleared) return true;
+    return false;
+  };
+
+  computed_write out;
+  if (!target) {
+    // A create: the whole record, by upsert key — only once the destination was read to the end, and never
+    // through an upsert value another person's record there could match.
+    if (dst.may_create && !dst.may_create(object)) return std::nullopt;
+    if (withhold_create(b, pid, dst, *w)) return std::nullopt;
+    json::object body;
+    for (const auto& [field, v] : fields) {
+      if (v->is_null()) continue;  // nothing there to clear
+      set_path(body, field, *v);
+      field_change fc;
+      fc.field = field;
+      fc.after = json::serialize(*v);
+      explain(fc);
+      out.changes.push_back(std::move(fc));
+    }
+    out.what = computed_write::kind::create;
+    out.write = *w;
+    out.write.payload = json::serialize(body);
+    out.full_payload = out.write.payload;
+    return out;
+  }
+
+  // An update by id: only the fields that differ from what the destination holds.
+  const json::object last = parse_object(last_written);
+  json::object there;
+  if (auto self = b.record_json(dst.connector, object, *target)) {
+    // A record that holds no profile id yet is read back through the mapping with a placeholder (the field is
+    // required), and the fields made of it are then taken as not read back.
+    json::object view = parse_object(*self);
+    const bool has_id = view.contains("_profile_id");
+    if (!has_id) view["_profile_id"] = "-";
+    if (auto now_there = outbound(evals, p, dst.connector, json::serialize(view))) {
+      there = parse_object(now_there->payload);
+      if (!has_id)
+        for (const auto& t : p->targets()) {
+          const auto src = p->sources_of(t);
+          if (src.size() == 1 && src.front() == "_profile_id") there.erase(t);
+        }
+    }
+  }
+  json::object body, full = last;
+  w->target_id = *target;
+  for (const auto& [field, v] : fields) {
+    const json::value* read_back = at_path(there, field);
+    const json::value* was_written = at_path(last, field);
+    const json::value* holds = read_back ? read_back : was_written;
+    if (holds && same_json(*holds, *v)) {
+      forget_repeat(*w, field);
+      set_path(full, field, *v);
+      continue;
+    }
+    if (v->is_null() && (!holds || holds->is_null() || !null_allowed(field))) continue;
+    // The value we last wrote here, again, while the destination keeps another: once per value.
+    const std::string value_text = json::serialize(*v);
+    if (read_back && was_written && same_json(*was_written, *v) && !first_repeat(*w, field, value_text)) continue;
+    set_path(body, field, *v);
+    set_path(full, field, *v);
+    field_change fc;
+    fc.field = field;
+    fc.before = holds ? json::serialize(*holds) : std::string();
+    fc.after = value_text;
+    explain(fc);
+    out.changes.push_back(std::move(fc));
+  }
+  if (out.changes.empty()) return std::nullopt;
+  out.what = computed_write::kind::update;
+  out.write = *w;
+  out.write.payload = json::serialize(body);
+  out.full_payload = json::serialize(full);
+  return out;
+}
+
+bool propagator::first_repeat(const planned_write& w, std::string_view field, std::string_view value) {
+  const auto k = record_hash(w) ^ (std::hash<std::string_view>{}(field) * 0x9e3779b97f4a7c15ull);
+  const auto h = std::hash<std::string_view>{}(value);
+  auto it = repeated_.find(k);
+  if (it != repeated_.end()) {
+    if (it->second == h) return false;
+    it->second = h;
+    return true;
+  }
+  if (repeated_.size() >= memory_cap) repeated_.clear();
+  repeated_.emplace(k, h);
+  return true;
+}
+
+void propagator::forget_repeat(const planned_write& w, std::string_view field) {
+  if (!repeated_.empty()) repeated_.erase(record_hash(w) ^ (std::hash<std::string_view>{}(field) * 0x9e3779b97f4a7c15ull));
 }
 
 bool propagator::first_correction(const planned_write& w) {

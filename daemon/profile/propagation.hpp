@@ -65,8 +65,49 @@ enum class agreement {
 /// absent field counts as the same; numbers by value). `field` receives the dotted name of the first difference.
 agreement compare(const std::string& write, const std::string& there, std::string& field);
 
+/// How a destination treats nulls (`sync.write_nulls`): a golden value that is missing (no source holds the
+/// attribute) is never written anywhere; a null is written only as the policy says.
+enum class null_policy {
+  never,    ///< never write a null
+  cleared,  ///< write a null where the newest information is a source clearing the value (the default)
+  always,   ///< write every null the golden value holds
+};
+
+/// One destination field a write changes, and why (what `plan` shows and the audit log keeps).
+struct field_change {
+  std::string field;      ///< the destination field (dotted for nested ones)
+  std::string before;     ///< JSON: the value there now (as last read; as last written where not read back); "" unknown
+  std::string after;      ///< JSON: the value to write
+  std::string attribute;  ///< the canonical attribute it comes from ("" for a constant)
+  std::string rule;       ///< how the value was chosen: a survivorship strategy, "owner", "kpi", "profile id"
+  std::string source;     ///< "system:object:id" of the record the value came from ("" when computed)
+  std::int64_t source_ts = 0;  ///< when that information dates from (ms)
+};
+
+/// A write computed when it is sent: only what differs, with the reason for each field.
+struct computed_write {
+  enum class kind { update, create, remove };
+  kind what = kind::update;
+  /// payload: the fields to send (an update); the whole record (a create); `deleted_payload` (a removal).
+  planned_write write;
+  /// The whole record as it will stand after the write (what is then "last written" there).
+  std::string full_payload;
+  std::vector<field_change> changes;
+};
+
 class propagator {
  public:
+  /// The write that brings one destination record in line with profile `pid` now, computed at the moment of
+  /// sending: the profile's golden values through the outbound mapping, compared field by field with what the
+  /// destination holds — its newest stored copy as its own mapping reads it back, and `last_written` (the
+  /// payload last written there) for fields it does not give back. nullopt: nothing differs (or the record no
+  /// longer belongs to the profile, or may not be created). `queued_target` is the destination id the entry was
+  /// queued for ("" for a create): a record that left the profile since is not written.
+  std::optional<computed_write> compute(const book& b, const std::vector<std::shared_ptr<const mapping::plan>>& outbound,
+                                        const destination& dst, profile_id pid, std::string_view object,
+                                        std::string_view queued_target, std::string_view last_written,
+                                        null_policy nulls, mapping::evaluator_cache& evals);
+
   /// The writes that bring the destinations in line with the profiles in `affected`. With `only`, just that
   /// destination connector and object (a destination read to the end for the first time).
   std::vector<planned_write> writes(const book& b, const std::vector<std::shared_ptr<const mapping::plan>>& outbound,
@@ -81,7 +122,15 @@ class propagator {
   bool first_correction(const planned_write& w);
   void forget_correction(const planned_write& w);
 
+  /// A field write repeating the value last written there while the destination keeps another (a vendor that
+  /// transforms the value as it stores it, or a change there the rules overrule) is sent once per value; the
+  /// memory is forgotten when the field is read back agreeing.
+  bool first_repeat(const planned_write& w, std::string_view field, std::string_view value);
+  void forget_repeat(const planned_write& w, std::string_view field);
+
   static constexpr std::size_t memory_cap = 100'000;
+  /// (connector, object, target, field) -> hash of the value repeated there; bounded like forced_.
+  std::unordered_map<std::size_t, std::size_t> repeated_;
   /// (connector, object, target) -> hash of the payload forced there; bounded (starts over past memory_cap).
   std::unordered_map<std::size_t, std::size_t> forced_;
   std::unordered_set<std::size_t> withheld_logged_;
