@@ -105,7 +105,9 @@ asio::awaitable<void> connection::serve(std::shared_ptr<connection> self, std::s
     parser.header_limit(16 * 1024);
     c.start_io(first ? c.limits_.header_timeout : std::min(c.limits_.idle_timeout, c.limits_.header_timeout * 6));
     first = false;
+    c.waiting_since_.store(std::max<std::int64_t>(1, clock::now().time_since_epoch().count()), std::memory_order_relaxed);
     auto [hec, hn] = co_await bhttp::async_read_header(c.socket_, buffer, parser, tuple_awaitable);
+    c.waiting_since_.store(0, std::memory_order_relaxed);
     c.end_io();
     if (hec) {
       if (hec == bhttp::error::header_limit) {

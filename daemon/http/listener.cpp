@@ -12,6 +12,7 @@
 #include <atomic>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/metrics.hpp"
 #include "daemon/http/connection.hpp"
@@ -62,7 +63,45 @@ struct listener::impl : std::enable_shared_from_this<impl> {
   impl(asio::any_io_executor e, listener_options o, store::store& s, metrics::registry& m)
       : ex(std::move(e)), strand(asio::make_strand(ex)), opts(std::move(o)), acceptor(strand),
         routes(std::make_shared<router>(s, m)),
-        open_connections(m.gauge("omnisync_http_open_connections", "Open connections to the HTTP listener").get()) {}
+        open_connections(m.gauge("omnisync_http_open_connections", "Open connections to the HTTP listener").get()),
+        shed(m.counter("omnisync_http_connections_shed_total",
+                       "Idle or slow connections closed to make room for new ones at the connection limit")
+                 .get()),
+        refused(m.counter("omnisync_http_connections_refused_total",
+                          "New connections answered 503 at the connection limit (every connection busy)")
+                    .get()) {}
+
+  metrics::metric_counter& shed;
+  metrics::metric_counter& refused;
+
+  /// At the connection limit: closes the connection that has waited longest for a request header (idle
+  /// keep-alive, or a client sending its header slowly), so that a new request is served instead. False when
+  /// every connection is busy with a request. Connections are closed on their own strands; the limit is exceeded
+  /// by those being closed for a moment.
+  bool shed_one() {
+    std::shared_ptr<connection> oldest;
+    std::int64_t since = 0;
+    {
+      std::lock_guard lock(mutex);
+      for (auto& [id, w] : conns) {
+        auto c = w.lock();
+        if (!c) continue;
+        const auto t = c->waiting_since();
+        if (t != 0 && (since == 0 || t < since) && !shedding.count(id)) {
+          since = t;
+          oldest = std::move(c);
+          shed_id = id;
+        }
+      }
+      if (!oldest) return false;
+      shedding.insert(shed_id);
+    }
+    asio::post(oldest->executor(), [oldest] { oldest->cancel(); });
+    shed.inc();
+    return true;
+  }
+  std::uint64_t shed_id = 0;                // guarded by mutex
+  std::unordered_set<std::uint64_t> shedding;  // guarded by mutex: closed, not yet gone
 
   connection_limits limits() const {
     return connection_limits{opts.max_body, opts.header_timeout, opts.body_timeout, opts.idle_timeout};
@@ -132,13 +171,15 @@ asio::awaitable<void> listener::impl::accept_loop() {
     sock.set_option(tcp::no_delay(true), rec);
     auto remote_ep = sock.remote_endpoint(rec);
     std::string remote = rec ? std::string("unknown") : remote_ep.address().to_string();
-    if (self->active.load() >= self->opts.max_connections) {
+    if (self->active.load() >= self->opts.max_connections && !self->shed_one()) {
+      // Full, and every connection is busy with a request: this one is refused (never an idle one's turn).
       static constexpr std::string_view busy =
           "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 1\r\n\r\n";
       boost::system::error_code wec;
       sock.non_blocking(true, wec);
       asio::write(sock, asio::buffer(busy), wec);
       sock.close(wec);
+      self->refused.inc();
       continue;
     }
     auto conn = std::make_shared<connection>(std::move(sock), self->limits(), self->routes);
@@ -161,6 +202,7 @@ asio::awaitable<void> listener::impl::accept_loop() {
       {
         std::lock_guard lock(self->mutex);
         self->conns.erase(id);
+        self->shedding.erase(id);
       }
       self->open_connections.add(-1);
       --self->active;
