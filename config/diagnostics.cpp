@@ -8,7 +8,8 @@
 namespace omnisync::config {
 
 location location_of(const std::string& file, const YAML::Node& node) {
-  location loc{file, 0, 0};
+  // A node the document does not hold (an empty file's root, say) is placed where the document starts.
+  location loc{file, 1, 1};
   if (!node.IsDefined()) return loc;
   const YAML::Mark m = node.Mark();
   if (m.line < 0 || m.column < 0) return loc;

@@ -21,7 +21,7 @@ struct location {
   int column = 0;     ///< 1-based; 0 when unknown
 };
 
-/// Location of a yaml-cpp node (1-based); line 0 for nodes that do not exist in the document.
+/// Location of a yaml-cpp node (1-based); 1:1 (the document's start) for a node the document does not hold.
 location location_of(const std::string& file, const YAML::Node& node);
 
 struct diagnostic {

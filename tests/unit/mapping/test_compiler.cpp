@@ -112,3 +112,10 @@ TEST_CASE("an outbound field names the canonical attributes it comes from", "[ma
   CHECK(p->sources_of("role").empty());
   CHECK(p->sources_of("nope").empty());
 }
+
+TEST_CASE("an empty mapping file is an error located at the start of the file", "[mapping][compiler]") {
+  for (const char* text : {"", "   \n", "# nothing but a comment\n", "[]\n"}) {
+    INFO("text: " << text);
+    CHECK_HAS(compile_errors(text), "m.yaml:1:1: a mapping file is a YAML map with system, object, direction and fields");
+  }
+}
