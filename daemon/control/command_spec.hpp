@@ -39,6 +39,7 @@ struct choice {
   access scope = access::read;
 };
 
+/// One argument of a command: a key of the request's `args` object.
 struct arg_spec {
   std::string_view name;
   arg_type type = arg_type::string;
@@ -48,6 +49,7 @@ struct arg_spec {
   std::string_view default_value = {};   ///< what the command assumes when the argument is absent (for docs)
 };
 
+/// One control command as every door sees it (socket, omnisyncctl, generated docs, a console's HTTP API).
 struct command_spec {
   std::string_view name;
   std::string_view help;   ///< one line, starting with a capital letter, no final full stop

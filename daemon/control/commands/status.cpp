@@ -10,6 +10,7 @@
 #include "daemon/control/catalogue.hpp"
 #include "daemon/control/commands/groups.hpp"
 #include "daemon/control/commands/paused_set.hpp"
+#include "daemon/control/server.hpp"
 #include "daemon/profile/utc_time.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/sync/engine.hpp"
@@ -204,7 +205,7 @@ asio::awaitable<reply> status(const context& ctx) {
 void add_status_commands(command_table& table, const context& ctx) {
   table.add(catalogue::status, [&ctx](json::object, event_sink&) { return status(ctx); });
   table.add(catalogue::version, [](json::object, event_sink&) -> asio::awaitable<reply> {
-    co_return reply::success(json::object{{"version", version_string}, {"protocol", 1}});
+    co_return reply::success(json::object{{"version", version_string}, {"protocol", protocol_version}});
   });
 }
 
