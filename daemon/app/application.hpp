@@ -1,6 +1,8 @@
 #pragma once
 /// The omnisyncd application: owns the io_context and its worker threads, starts the components in order
-/// (logging -> config -> store -> control socket -> signals/watchdog) and stops them in reverse.
+/// (logging -> config -> store -> control socket -> connectors, sync engine, HTTP listener -> signals/watchdog
+/// -> READY=1) and stops them in reverse. The control commands themselves live in daemon/control/commands; the
+/// application hands them a small context (config snapshot, store, engine, its own state, reload).
 ///
 /// Lifecycle: construct with the already validated config, call `run()` once from main; it returns the
 /// process exit code after SIGTERM/SIGINT (0 when the drain finished within daemon.shutdown_timeout), or a

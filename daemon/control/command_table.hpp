@@ -1,13 +1,17 @@
 #pragma once
-/// The control commands `omnisyncd` understands, by name: the extension point later issues use for `resync`,
-/// `profile`, `dlq` and `lint`.
+/// The control commands `omnisyncd` serves, by name, each with its handler. The daemon's commands are declared
+/// in `daemon/control/catalogue.hpp` and registered with `add(spec, handler)`: the request's `args` are checked
+/// against the declaration first (unknown arguments, wrong types, values outside the declared choices, missing
+/// required ones are answered `invalid_args` with every problem named), so a handler sees only declared, well
+/// typed arguments. `add(name, help, handler)` registers a command without a declaration (its args unchecked),
+/// for tests and experiments.
 ///
 /// A handler receives the request's `args` object and an `event_sink` for progress events (what
 /// `omnisyncctl ... --follow` renders), and returns a `reply`: a JSON result, or an error with a stable
 /// machine-readable code and a sentence for the operator. Handlers run on the connection's strand; they must not
 /// throw for expected failures (an exception is answered as `internal_error` and logged).
 ///
-/// Built once at start-up (or on reload) and then shared read-only (`std::shared_ptr<const command_table>`).
+/// Built once at start-up and then shared read-only (`std::shared_ptr<const command_table>`).
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -18,6 +22,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "daemon/control/command_spec.hpp"
 
 namespace omnisync::control {
 
@@ -61,13 +67,28 @@ using handler = std::function<boost::asio::awaitable<reply>(boost::json::object 
 
 class command_table {
  public:
-  /// Registers (or replaces) a command.
+  /// Registers (or replaces) a declared command: `run` is called only with arguments that fit `spec`.
+  /// `spec` must outlive the table (the catalogue's declarations are constants).
+  void add(const command_spec& spec, handler run) {
+    auto checked = [spec = &spec, run = std::move(run)](boost::json::object args,
+                                                        event_sink& events) -> boost::asio::awaitable<reply> {
+      if (auto why = check_args(*spec, args); !why.empty()) return refuse(std::move(why));
+      return run(std::move(args), events);
+    };
+    commands_[std::string(spec.name)] = entry{std::string(spec.help), std::move(checked), &spec};
+  }
+  /// Registers (or replaces) a command without a declaration: its args reach `h` unchecked.
   void add(std::string name, std::string help, handler h) {
-    commands_[std::move(name)] = entry{std::move(help), std::move(h)};
+    commands_[std::move(name)] = entry{std::move(help), std::move(h), nullptr};
   }
   const handler* find(std::string_view name) const {
     auto it = commands_.find(std::string(name));
     return it == commands_.end() ? nullptr : &it->second.run;
+  }
+  /// The declaration a command was registered with; nullptr for an unknown or undeclared one.
+  const command_spec* spec(std::string_view name) const {
+    auto it = commands_.find(std::string(name));
+    return it == commands_.end() ? nullptr : it->second.spec;
   }
   /// (name, help) of every command, by name.
   std::vector<std::pair<std::string, std::string>> list() const {
@@ -80,7 +101,11 @@ class command_table {
   struct entry {
     std::string help;
     handler run;
+    const command_spec* spec = nullptr;
   };
+  static boost::asio::awaitable<reply> refuse(std::string why) {
+    co_return reply::failure("invalid_args", std::move(why));
+  }
   std::map<std::string, entry> commands_;
 };
 

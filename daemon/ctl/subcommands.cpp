@@ -8,10 +8,38 @@
 
 #include <unistd.h>
 
+#include "daemon/control/catalogue.hpp"
 #include "daemon/ctl/client.hpp"
 #include "daemon/ctl/format.hpp"
 
 namespace omnisync::ctl {
+
+namespace catalogue = control::catalogue;
+
+namespace {
+
+/// The help line of argument `arg` of daemon command `spec` (an option or positional that sends that argument).
+std::string arg_help(const control::command_spec& spec, std::string_view arg) {
+  const auto* a = spec.arg(arg);
+  return a ? std::string(a->help) : std::string();
+}
+
+/// The values the daemon accepts for argument `arg` of `spec` (its declared choices).
+std::vector<std::string> arg_choices(const control::command_spec& spec, std::string_view arg) {
+  std::vector<std::string> out;
+  if (const auto* a = spec.arg(arg))
+    for (const auto& c : a->choices) out.emplace_back(c.value);
+  return out;
+}
+
+/// A subcommand that sends daemon command `spec`, described by its declaration.
+subcommand daemon_command(const control::command_spec& spec, std::function<void(CLI::App&)> configure,
+                          std::function<int(const ctl_options&)> run, std::string description_suffix = {}) {
+  return subcommand{std::string(spec.name), std::string(spec.help) + description_suffix, std::move(configure),
+                    std::move(run), &spec};
+}
+
+}  // namespace
 
 int run_daemon_command(const ctl_options& o, const std::string& cmd, const std::string& args_json,
                        const std::function<std::string(const std::string&)>& human) {
@@ -47,25 +75,19 @@ int run_daemon_command(const ctl_options& o, const std::string& cmd, const std::
 
 std::vector<subcommand> daemon_subcommands() {
   std::vector<subcommand> out;
-  out.push_back({"status", "Show the daemon's state, connectors and store counts", [](CLI::App&) {},
-                 [](const ctl_options& o) {
-                   return run_daemon_command(o, "status", "", [](const std::string& j) {
-                     return format_status(boost::json::parse(j));
-                   });
-                 }});
-  out.push_back({"reload", "Reload the configuration and mappings (rejected with all errors if invalid)",
-                 [](CLI::App&) {},
-                 [](const ctl_options& o) {
-                   return run_daemon_command(o, "reload", "", [](const std::string&) {
-                     return std::string("reloaded\n");
-                   });
-                 }});
-  for (std::string verb : {"pause", "resume"}) {
+  out.push_back(daemon_command(catalogue::status, [](CLI::App&) {}, [](const ctl_options& o) {
+    return run_daemon_command(o, "status", "", [](const std::string& j) { return format_status(boost::json::parse(j)); });
+  }));
+  out.push_back(daemon_command(catalogue::reload, [](CLI::App&) {}, [](const ctl_options& o) {
+    return run_daemon_command(o, "reload", "", [](const std::string&) { return std::string("reloaded\n"); });
+  }));
+  for (const auto* spec : {&catalogue::pause, &catalogue::resume}) {
+    const std::string verb(spec->name);
     auto connector = std::make_shared<std::string>();
-    out.push_back({verb,
-                   verb == "pause" ? "Pause one connector, or all when none is named (takes effect at once)"
-                                   : "Resume one connector, or all when none is named",
-                   [connector](CLI::App& app) { app.add_option("connector", *connector, "Connector name"); },
+    out.push_back(daemon_command(*spec,
+                   [connector, spec](CLI::App& app) {
+                     app.add_option("connector", *connector, arg_help(*spec, "connector"));
+                   },
                    [verb, connector](const ctl_options& o) {
                      boost::json::object args;
                      if (!connector->empty()) args["connector"] = *connector;
@@ -74,7 +96,7 @@ std::vector<subcommand> daemon_subcommands() {
                                                  return (verb == "pause" ? std::string("paused ") : std::string("resumed ")) +
                                                         (connector->empty() ? std::string("all connectors") : *connector) + "\n";
                                                });
-                   }});
+                   }));
   }
   // resync <connector> [object] [--full | --since TIME | --id ID | --email EMAIL] [--fields F,G] [--follow]
   struct resync_args {
@@ -83,15 +105,14 @@ std::vector<subcommand> daemon_subcommands() {
     bool full = false, follow = false;
   };
   auto ra = std::make_shared<resync_args>();
-  out.push_back({"resync", "Re-read a connector (all objects, or one): everything, since a time, one id or one email; "
-                           "`resync profile ID` re-reads one profile's records",
+  out.push_back(daemon_command(catalogue::resync,
                  [ra](CLI::App& app) {
-                   app.add_option("connector", ra->connector, "Connector name")->required();
-                   app.add_option("object", ra->object, "Object (default: all of the connector's objects)");
-                   auto* full = app.add_flag("--full", ra->full, "Read everything again (the default)");
-                   auto* since = app.add_option("--since", ra->since, "Only changes since this UTC time (2026-11-01T00:00:00Z)");
-                   auto* id = app.add_option("--id", ra->id, "Only this record id");
-                   auto* email = app.add_option("--email", ra->email, "Only records with this email");
+                   app.add_option("connector", ra->connector, arg_help(catalogue::resync, "connector"))->required();
+                   app.add_option("object", ra->object, arg_help(catalogue::resync, "object"));
+                   auto* full = app.add_flag("--full", ra->full, arg_help(catalogue::resync, "full"));
+                   auto* since = app.add_option("--since", ra->since, arg_help(catalogue::resync, "since"));
+                   auto* id = app.add_option("--id", ra->id, arg_help(catalogue::resync, "id"));
+                   auto* email = app.add_option("--email", ra->email, arg_help(catalogue::resync, "email"));
                    full->excludes(since)->excludes(id)->excludes(email);
                    since->excludes(id)->excludes(email);
                    id->excludes(email);
@@ -177,11 +198,11 @@ std::vector<subcommand> daemon_subcommands() {
                    }
                    std::cerr << "omnisyncctl: resync: " << r.message << (r.error_code.empty() ? "" : " (" + r.error_code + ")") << "\n";
                    return int(exit_code::daemon_error);
-                 }});
+                 },
+                 "; `resync profile ID` re-reads one profile's records"));
 
   // lint: exit 0 when no errors (warnings are printed), 1 when a mapping has errors.
-  out.push_back({"lint", "Check every mapping against the connected systems' metadata (unknown, read-only and formula "
-                         "fields, lengths, upsert keys)",
+  out.push_back(daemon_command(catalogue::lint,
                  [](CLI::App&) {},
                  [](const ctl_options& o) {
                    auto r = call(o.socket, "lint", boost::json::object{}, o.timeout);
@@ -208,7 +229,7 @@ std::vector<subcommand> daemon_subcommands() {
                                << " error(s)\n";
                    }
                    return res.at("errors").as_int64() > 0 ? int(exit_code::daemon_error) : int(exit_code::ok);
-                 }});
+                 }));
 
   // dlq list|show|retry|drop
   struct dlq_args {
@@ -216,14 +237,14 @@ std::vector<subcommand> daemon_subcommands() {
     std::int64_t id = 0;
   };
   auto da = std::make_shared<dlq_args>();
-  out.push_back({"dlq", "Dead letters: list [--connector C] [--stage S], show ID, retry ID, drop ID",
+  out.push_back(daemon_command(catalogue::dlq,
                  [da](CLI::App& app) {
-                   app.add_option("action", da->action, "list, show, retry or drop")
+                   app.add_option("action", da->action, arg_help(catalogue::dlq, "action"))
                        ->required()
-                       ->check(CLI::IsMember({"list", "show", "retry", "drop"}));
-                   app.add_option("id", da->id, "Entry id (show, retry, drop)");
-                   app.add_option("--connector", da->connector, "Only this connector's entries (list)");
-                   app.add_option("--stage", da->stage, "Only this stage: mapping, parse, write, ... (list)");
+                       ->check(CLI::IsMember(arg_choices(catalogue::dlq, "action")));
+                   app.add_option("id", da->id, arg_help(catalogue::dlq, "id"));
+                   app.add_option("--connector", da->connector, arg_help(catalogue::dlq, "connector"));
+                   app.add_option("--stage", da->stage, arg_help(catalogue::dlq, "stage"));
                  },
                  [da](const ctl_options& o) {
                    boost::json::object args{{"action", da->action}};
@@ -249,23 +270,23 @@ std::vector<subcommand> daemon_subcommands() {
                      }
                      return out;
                    });
-                 }});
+                 }));
   // profile get|explain|split|restore|resync QUERY
   struct profile_args {
     std::string action, query, attribute, record, value;
   };
   auto pa = std::make_shared<profile_args>();
-  out.push_back({"profile", "Profiles: get QUERY, explain QUERY [ATTRIBUTE], split|restore QUERY --record SYS:OBJ:ID "
-                            "--attribute A --value V, resync QUERY (QUERY: e-mail, profile id or system:id)",
+  out.push_back(daemon_command(catalogue::profile,
                  [pa](CLI::App& app) {
-                   app.add_option("action", pa->action, "get, explain, split, restore or resync")
+                   app.add_option("action", pa->action, arg_help(catalogue::profile, "action"))
                        ->required()
-                       ->check(CLI::IsMember({"get", "explain", "split", "restore", "resync"}));
-                   app.add_option("query", pa->query, "E-mail, profile id (p...), phone or system:id")->required();
+                       ->check(CLI::IsMember(arg_choices(catalogue::profile, "action")));
+                   app.add_option("query", pa->query, arg_help(catalogue::profile, "query"))->required();
+                   // The `attribute` argument, given as a positional for explain and as an option for split/restore.
                    app.add_option("attribute_name", pa->attribute, "explain: only this attribute's provenance");
-                   app.add_option("--record", pa->record, "split/restore: the record, system:object:id");
+                   app.add_option("--record", pa->record, arg_help(catalogue::profile, "record"));
                    app.add_option("--attribute", pa->attribute, "split/restore: the identifier's attribute (email, phone, ...)");
-                   app.add_option("--value", pa->value, "split/restore: the identifier's value");
+                   app.add_option("--value", pa->value, arg_help(catalogue::profile, "value"));
                  },
                  [pa](const ctl_options& o) {
                    boost::json::object args{{"action", pa->action}, {"query", pa->query}};
@@ -275,9 +296,9 @@ std::vector<subcommand> daemon_subcommands() {
                    return run_daemon_command(o, "profile", boost::json::serialize(args), [pa](const std::string& j) {
                      return format_profile(boost::json::parse(j), pa->action);
                    });
-                 }});
-  out.push_back({"version", "Show the daemon's version and protocol", [](CLI::App&) {},
-                 [](const ctl_options& o) { return run_daemon_command(o, "version", ""); }});
+                 }));
+  out.push_back(daemon_command(catalogue::version, [](CLI::App&) {},
+                               [](const ctl_options& o) { return run_daemon_command(o, "version", ""); }));
   return out;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
-/// `omnisyncctl`'s subcommands, each one function: adding `resync`, `profile`, `dlq` or `lint` means adding
-/// one `subcommand` to the list in subcommands.cpp (or, for commands that live in another library such as
-/// the mapping dry run, one line in `extension_subcommands()`).
+/// `omnisyncctl`'s subcommands, each one value: a daemon command is declared in `daemon/control/catalogue.hpp`
+/// (its description, argument help and allowed values come from there) and offered here by one `subcommand` in
+/// subcommands.cpp; commands that live in another library, such as the mapping dry run, are one entry in
+/// `extension_subcommands()`.
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -10,6 +11,9 @@
 
 namespace CLI {
 class App;
+}
+namespace omnisync::control {
+struct command_spec;
 }
 
 namespace omnisync::ctl {
@@ -29,9 +33,11 @@ struct subcommand {
   /// Adds the subcommand's own options and positionals (bound to state the closure owns).
   std::function<void(CLI::App&)> configure;
   std::function<int(const ctl_options&)> run;
+  /// The daemon command it sends (its declaration in the catalogue); nullptr for commands that need no daemon.
+  const control::command_spec* spec = nullptr;
 };
 
-/// The commands that talk to the daemon: status, reload, pause, resume, version.
+/// The commands that talk to the daemon, one per command of the catalogue, in its order.
 std::vector<subcommand> daemon_subcommands();
 /// Commands provided by other libraries (e.g. `map`, the mapping dry run); defined in extensions.cpp.
 std::vector<subcommand> extension_subcommands();

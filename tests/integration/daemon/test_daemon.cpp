@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "daemon/app/logging.hpp"
+#include "daemon/ctl/client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -264,6 +265,12 @@ TEST_CASE("omnisyncd: status, version, pause and resume over the control socket,
   auto unknown = d.ctl({"pause", "nope"});
   CHECK(unknown.exit_code == 1);
   CHECK(unknown.err.find("unknown_connector") != std::string::npos);
+  // Arguments outside the command's declaration never reach it.
+  auto typo = omnisync::ctl::call(d.socket.string(), "pause", json::object{{"conector", "desk"}}, 5s);
+  CHECK(typo.state == omnisync::ctl::call_result::status::daemon_error);
+  CHECK(typo.error_code == "invalid_args");
+  CHECK(typo.message == "pause: unknown argument \"conector\" (pause takes connector)");
+  CHECK(d.status().at("paused").as_array().size() == 1);
 
   CHECK(d.ctl({"resume", "desk"}).exit_code == 0);
   CHECK(d.status().at("paused").as_array().empty());

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <thread>
 
+#include "daemon/control/catalogue.hpp"
 #include "daemon/control/server.hpp"
 #include "daemon/ctl/client.hpp"
 #include "daemon/ctl/format.hpp"
@@ -185,6 +186,38 @@ TEST_CASE("control: bad input gets a JSON error, never a crash or a hang", "[con
   CHECK(error_code_of(c.line()) == "bad_request");
   // The same connection still works after all that.
   c.send(R"({"v":1,"id":8,"cmd":"echo","args":{}})" "\n");
+  CHECK(parse_obj(c.line()).at("ok").as_bool());
+}
+
+TEST_CASE("control: a declared command's arguments are checked before its handler runs: invalid_args", "[control]") {
+  fixture f;
+  auto t = test_commands();
+  std::atomic<int> runs{0};
+  t->add(omnisync::control::catalogue::resync,
+         [&runs](json::object args, omnisync::control::event_sink&) -> asio::awaitable<reply> {
+           ++runs;
+           co_return reply::success(args);
+         });
+  f.server->set_commands(t);
+  raw_client c(f.socket);
+  c.send(R"({"v":1,"id":1,"cmd":"resync","args":{"connector":"zd","follow":"yes","since_when":"today"}})" "\n");
+  auto e = parse_obj(c.line());
+  CHECK(e.at("id").as_int64() == 1);
+  CHECK(e.at("error").at("code").as_string() == "invalid_args");
+  CHECK(e.at("error").at("message").as_string() ==
+        "resync: argument \"follow\" must be a boolean, not a string; unknown argument \"since_when\" (resync takes "
+        "connector, object, full, since, id, email, fields, follow)");
+  c.send(R"({"v":1,"id":2,"cmd":"resync"})" "\n");
+  CHECK(parse_obj(c.line()).at("error").at("message").as_string() == "resync: missing required argument \"connector\"");
+  CHECK(runs == 0);
+  // Well-formed arguments reach the handler untouched.
+  c.send(R"({"v":1,"id":3,"cmd":"resync","args":{"connector":"zd","fields":["phone"],"follow":false}})" "\n");
+  auto ok = parse_obj(c.line());
+  CHECK(ok.at("ok").as_bool());
+  CHECK(ok.at("result").at("fields").as_array()[0].as_string() == "phone");
+  CHECK(runs == 1);
+  // A command without a declaration takes any arguments (echo).
+  c.send(R"({"v":1,"id":4,"cmd":"echo","args":{"anything":[1,2]}})" "\n");
   CHECK(parse_obj(c.line()).at("ok").as_bool());
 }
 

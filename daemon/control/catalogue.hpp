@@ -1,0 +1,159 @@
+#pragma once
+/// The control commands of omnisyncd, declared once (data, no handlers): the daemon registers a handler for each
+/// (`daemon/control/commands/`) and serves them on the Unix socket, which checks every request's arguments
+/// against these declarations; `omnisyncctl` takes its command descriptions, argument help and allowed values
+/// from them. A new command is declared here first, then handled in `commands/` and offered in `daemon/ctl/`;
+/// tests check that the three agree.
+///
+/// Help lines are written for every door (socket, omnisyncctl, a web console): they name arguments, never
+/// command-line syntax.
+#include <array>
+
+#include "daemon/control/command_spec.hpp"
+
+namespace omnisync::control::catalogue {
+
+namespace detail {
+
+inline constexpr arg_spec connector_or_all[] = {
+    {.name = "connector", .type = arg_type::string, .help = "Connector name",
+     .default_value = "every configured connector"},
+};
+
+inline constexpr arg_spec resync_args[] = {
+    {.name = "connector", .type = arg_type::string, .required = true, .help = "Connector name"},
+    {.name = "object", .type = arg_type::string, .help = "Object (default: all of the connector's objects)",
+     .default_value = "all objects; for id and email: the connector's first (its people object)"},
+    {.name = "full", .type = arg_type::boolean, .help = "Read everything again (the default)"},
+    {.name = "since", .type = arg_type::string, .help = "Only changes since this UTC time (2026-11-01T00:00:00Z)"},
+    {.name = "id", .type = arg_type::string, .help = "Only this record id"},
+    {.name = "email", .type = arg_type::string, .help = "Only records with this email"},
+    {.name = "fields", .type = arg_type::string_list,
+     .help = "Only these fields (Salesforce and HubSpot; other systems read whole records)"},
+    {.name = "follow", .type = arg_type::boolean, .help = "Send progress events until the resync finished",
+     .default_value = "false"},
+};
+
+inline constexpr choice dlq_actions[] = {
+    {.value = "list", .help = "entries, 100 at a time", .scope = access::read},
+    {.value = "show", .help = "one entry with its payload", .scope = access::read},
+    {.value = "retry", .help = "queue the entry again where it failed", .scope = access::write},
+    {.value = "drop", .help = "delete the entry", .scope = access::write},
+};
+
+inline constexpr arg_spec dlq_args[] = {
+    {.name = "action", .type = arg_type::string, .help = "list, show, retry or drop", .choices = dlq_actions,
+     .default_value = "list"},
+    {.name = "id", .type = arg_type::integer, .help = "Entry id (show, retry, drop)"},
+    {.name = "connector", .type = arg_type::string, .help = "Only this connector's entries (list)"},
+    {.name = "stage", .type = arg_type::string, .help = "Only this stage: mapping, parse, write, ... (list)"},
+    {.name = "after", .type = arg_type::integer, .help = "Only entries after this id (list: the next page)"},
+};
+
+inline constexpr choice profile_actions[] = {
+    {.value = "get", .help = "golden values, KPIs, records and the latest timeline", .scope = access::read},
+    {.value = "explain", .help = "also why records are linked, and each value's provenance", .scope = access::read},
+    {.value = "split", .help = "remove one identity link", .scope = access::write},
+    {.value = "restore", .help = "undo a split", .scope = access::write},
+    {.value = "resync", .help = "re-read every record of the profile", .scope = access::write},
+};
+
+inline constexpr arg_spec profile_args[] = {
+    {.name = "action", .type = arg_type::string, .help = "get, explain, split, restore or resync",
+     .choices = profile_actions, .default_value = "get"},
+    {.name = "query", .type = arg_type::string, .required = true,
+     .help = "E-mail, profile id (p...), phone or system:id"},
+    {.name = "attribute", .type = arg_type::string,
+     .help = "explain: only this attribute's provenance; split/restore: the identifier's attribute"},
+    {.name = "record", .type = arg_type::string, .help = "split/restore: the record, system:object:id"},
+    {.name = "value", .type = arg_type::string, .help = "split/restore: the identifier's value"},
+};
+
+}  // namespace detail
+
+inline constexpr command_spec status{
+    .name = "status",
+    .help = "Show the daemon's state, connectors and store counts",
+    .scope = access::read,
+    .result = "status/1: {schema, version, pid, uptime_s, config_file, http, state, paused, last_reload, connectors, "
+              "store, cluster?, profiles?, log} (daemon/control/commands/README.md)",
+};
+
+inline constexpr command_spec version{
+    .name = "version",
+    .help = "Show the daemon's version and protocol",
+    .scope = access::read,
+    .result = "{version, protocol}",
+};
+
+inline constexpr command_spec reload{
+    .name = "reload",
+    .help = "Reload the configuration and mappings (rejected with all errors if invalid)",
+    .scope = access::write,
+    .result = "{reloaded: true, config_file, connectors}; error config_invalid lists every problem",
+};
+
+inline constexpr command_spec pause{
+    .name = "pause",
+    .help = "Pause one connector, or all when none is named (takes effect at once)",
+    .scope = access::write,
+    .args = detail::connector_or_all,
+    .result = "{paused: [connector...]}, the paused set after the change (persisted, shared by a cluster)",
+};
+
+inline constexpr command_spec resume{
+    .name = "resume",
+    .help = "Resume one connector, or all when none is named",
+    .scope = access::write,
+    .args = detail::connector_or_all,
+    .result = "{paused: [connector...]}, the paused set after the change",
+};
+
+inline constexpr command_spec resync{
+    .name = "resync",
+    .help = "Re-read a connector (all objects, or one): everything, since a time, one id or one email",
+    .scope = access::write,
+    .args = detail::resync_args,
+    .result = "{connector, objects, fields_note?}; with follow, when finished: {connector, read, stored, elapsed_s, "
+              "rate, running, error, estimated_total?, objects, fields_note?}",
+    .events = "with follow, every 250 ms: {connector, read, stored, elapsed_s, rate, running, error, estimated_total?}",
+};
+
+inline constexpr command_spec lint{
+    .name = "lint",
+    .help = "Check every mapping against the connected systems' metadata (unknown, read-only and formula fields, "
+            "lengths, upsert keys)",
+    .scope = access::read,
+    .result = "{findings: [{severity, connector, object, file, line, field, message}], errors}",
+};
+
+inline constexpr command_spec dlq{
+    .name = "dlq",
+    .help = "Dead letters: list them (by connector and stage), show, retry or drop one",
+    .scope = access::write,
+    .args = detail::dlq_args,
+    .result = "list: {items: [{id, connector, object, record_id, event_id, stage, reason, created_at, retry_to}], "
+              "next_after}; show: one item with payload and meta; retry, drop: {id, retried|dropped: true}",
+};
+
+inline constexpr command_spec profile{
+    .name = "profile",
+    .help = "Profiles: get or explain one, split or restore an identity link, resync its records",
+    .scope = access::write,
+    .args = detail::profile_args,
+    .result = "get, explain: {id, golden, kpis, records, timeline, timeline_total, edges?, conflicts?, ignored?, "
+              "attribute?, attribute_golden?}; split, restore: {action, writes_queued, profile?}; resync: {id, records}",
+};
+
+/// Every command, in the order `omnisyncctl` lists them.
+inline constexpr std::array<const command_spec*, 9> all = {&status, &reload, &pause,   &resume, &resync,
+                                                           &lint,   &dlq,    &profile, &version};
+
+/// The declaration of command `name`, or nullptr.
+constexpr const command_spec* find(std::string_view name) noexcept {
+  for (const auto* c : all)
+    if (c->name == name) return c;
+  return nullptr;
+}
+
+}  // namespace omnisync::control::catalogue

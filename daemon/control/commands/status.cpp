@@ -1,0 +1,212 @@
+// status and version: what the daemon is doing, as versioned JSON (status schema 1, see README.md).
+#include <boost/json.hpp>
+
+#include <unistd.h>
+
+#include <set>
+
+#include "core/version.hpp"
+#include "daemon/config/daemon_config.hpp"
+#include "daemon/control/catalogue.hpp"
+#include "daemon/control/commands/groups.hpp"
+#include "daemon/control/commands/paused_set.hpp"
+#include "daemon/control/server.hpp"
+#include "daemon/profile/utc_time.hpp"
+#include "daemon/store/store.hpp"
+#include "daemon/sync/engine.hpp"
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace omnisync::control::commands {
+namespace {
+
+const char* format_name(config::log_format f) {
+  switch (f) {
+    case config::log_format::text: return "text";
+    case config::log_format::journal: return "journal";
+    case config::log_format::json: return "json";
+    default: return "auto";
+  }
+}
+
+json::value reload_json(const std::optional<reload_record>& r) {
+  if (!r) return nullptr;
+  json::object o{{"at", r->at}, {"trigger", r->trigger}, {"ok", r->ok}};
+  if (!r->ok) {
+    json::array diags;
+    for (const auto& d : r->diagnostics) diags.push_back(json::value(d));
+    o["diagnostics"] = std::move(diags);
+  }
+  return o;
+}
+
+/// What the configuration says of each connector, before the engine's view is added.
+json::object configured_connectors(const config::daemon_config& c, const std::set<std::string>& paused) {
+  json::object conns;
+  for (const auto& cc : c.connectors) {
+    bool is_paused = paused.count(cc.name) != 0;
+    conns[cc.name] = json::object{
+        {"kind", cc.kind},
+        {"state", !cc.enabled ? "disabled" : is_paused ? "paused" : "idle"},
+        {"enabled", cc.enabled},
+        {"paused", is_paused},
+        {"base_url", cc.base_url},
+        {"poll_interval_ms", cc.poll_interval.count()},
+        {"objects", json::value_from(cc.objects)},
+    };
+  }
+  return conns;
+}
+
+/// The engine's view of one connector: each object's phase, cursor and counters, the connector's overall state,
+/// API usage, events and writes.
+void add_engine_status(json::object& o, const sync::connector_status& cs, store::timestamp now) {
+  json::array objs;
+  std::string overall = cs.paused ? "paused" : "idle";
+  for (const auto& os : cs.objects) {
+    json::object j{{"object", os.object},
+                   {"phase", os.phase},
+                   {"cursor", os.cursor ? json::value(*os.cursor) : json::value(nullptr)},
+                   {"records_read", os.records_read},
+                   {"records_stored", os.records_stored},
+                   {"mapping_failures", os.mapping_failures},
+                   {"pages", os.pages},
+                   {"last_success", iso_text(os.last_success)},
+                   {"last_error", os.last_error},
+                   {"lag_ms", os.newest_source_update == store::timestamp{}
+                                  ? json::value(nullptr)
+                                  : json::value((now - os.newest_source_update).count())}};
+    if (os.resync_running || os.resync_finished != store::timestamp{})
+      j["resync"] = json::object{{"running", os.resync_running},
+                                 {"read", os.resync_read},
+                                 {"stored", os.resync_stored},
+                                 {"started", iso_text(os.resync_started)},
+                                 {"finished", iso_text(os.resync_finished)},
+                                 {"error", os.resync_error}};
+    if (!cs.paused && (os.phase == "error")) overall = "error";
+    if (!cs.paused && overall != "error" && (os.phase == "polling" || os.phase == "resync")) overall = "syncing";
+    objs.push_back(std::move(j));
+  }
+  if (o["enabled"].as_bool()) o["state"] = overall;
+  o["objects_status"] = std::move(objs);
+  o["api"] = json::object{{"calls", cs.usage.api_calls},
+                          {"errors", cs.usage.api_errors},
+                          {"budget_used", cs.usage.budget_used},
+                          {"budget_limit", cs.usage.budget_limit}};
+  o["events_in"] = cs.events_in;
+  o["writes"] = json::object{{"ok", cs.writes_ok},
+                             {"rejected", cs.writes_rejected},
+                             {"retried", cs.writes_retried},
+                             {"last_error", cs.last_write_error}};
+}
+
+/// The store's section from its `counts`; also adds each connector's queue depths and record count to `connectors`.
+json::object store_status(const store::store& db, const config::daemon_config& c,
+                          const omnisync::result<store::counts>& counts, json::object& connectors) {
+  json::object s{{"kind", db.kind()}, {"schema_version", db.schema_version()}, {"state_dir", c.daemon.state_dir.string()}};
+  if (counts) {
+    const auto& k = *counts;
+    // Counts and file sizes side by side in one flat object (what omnisyncctl renders).
+    json::object records;
+    for (const auto& [n, v] : k.records_per_connector) records[n] = v;
+    for (auto& kv : connectors) {
+      auto& o = kv.value().as_object();
+      const std::string name(kv.key());
+      auto depth = [&](const std::map<std::string, std::int64_t>& m) {
+        auto it = m.find(name);
+        return it == m.end() ? std::int64_t(0) : it->second;
+      };
+      o["inbox_depth"] = depth(k.inbox_depth_per_connector);
+      o["outbox_depth"] = depth(k.outbox_depth_per_connector);
+      o["records"] = depth(k.records_per_connector);
+    }
+    s["inbox_depth"] = k.inbox_depth;
+    s["outbox_depth"] = k.outbox_depth;
+    s["dead_letters"] = k.dead_letters;
+    s["records"] = std::move(records);
+    s["state_db_bytes"] = k.state_db_bytes;
+    s["inbox_db_bytes"] = k.inbox_db_bytes;
+  } else {
+    s["error"] = counts.error().message();
+  }
+  // Commit counters: how well group commit groups, and whether WAL checkpoints keep off the commit path.
+  const auto cs = db.stats();
+  s["commits"] = json::object{{"state", cs.state_commits},
+                              {"inbox", cs.inbox_commits},
+                              {"inbox_appends", cs.inbox_appends},
+                              {"inbox_checkpoints", cs.inbox_checkpoints},
+                              {"inbox_commit_checkpoints", cs.inbox_commit_checkpoints}};
+  return s;
+}
+
+/// This instance's part in a cluster and every lease of the shared store.
+asio::awaitable<json::object> cluster_status(const context& ctx) {
+  const auto cl = ctx.engine->cluster();
+  json::array leases;
+  if (auto ls = co_await ctx.db->lease_list())
+    for (const auto& l : *ls)
+      leases.push_back(json::object{{"key", l.key}, {"owner", l.owner}, {"token", l.token},
+                                    {"expires_at", profile::format_utc_ms(l.expires_at.time_since_epoch().count())}});
+  co_return json::object{{"instance", cl.instance}, {"leader", cl.leader},           {"token", cl.token},
+                         {"leaderships", cl.leaderships}, {"leases", std::move(leases)}};
+}
+
+json::object profiles_status(const sync::engine& engine) {
+  const auto ps = engine.profile_stats();
+  return json::object{{"ready", engine.profiles_ready()},
+                      {"profiles", ps.profiles},
+                      {"records", ps.records},
+                      {"interactions", ps.interaction_records},
+                      {"events", ps.events},
+                      {"unattached_interactions", ps.unattached_interactions},
+                      {"merges", ps.merges},
+                      {"withheld_creates", ps.withheld_creates}};
+}
+
+asio::awaitable<reply> status(const context& ctx) {
+  ctx.logger("control")->debug("status requested");
+  auto c = ctx.config();
+  json::object st;
+  st["schema"] = 1;
+  st["version"] = version_string;
+  st["pid"] = static_cast<std::int64_t>(::getpid());
+  st["uptime_s"] =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - ctx.state->started()).count();
+  st["config_file"] = c->source_file.string();
+  st["http"] = json::object{{"listen", c->http.listen}, {"port", ctx.state->http_port()}};
+  st["state"] = ctx.state->phase();
+  const std::set<std::string> paused_now = ctx.paused->names();
+  st["last_reload"] = reload_json(ctx.state->last_reload());
+  json::array p;
+  for (const auto& n : paused_now) p.push_back(json::value(n));
+  st["paused"] = std::move(p);
+  json::object conns = configured_connectors(*c, paused_now);
+  if (ctx.engine) {
+    const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    for (const auto& cs : ctx.engine->status()) {
+      auto* entry = conns.if_contains(cs.name);
+      if (!entry || !entry->is_object()) continue;
+      add_engine_status(entry->as_object(), cs, now);
+    }
+  }
+  auto counts = co_await ctx.db->get_counts();
+  json::object store = store_status(*ctx.db, *c, counts, conns);
+  st["connectors"] = std::move(conns);
+  st["store"] = std::move(store);
+  if (ctx.engine && ctx.engine->cluster().enabled) st["cluster"] = co_await cluster_status(ctx);
+  if (ctx.engine) st["profiles"] = profiles_status(*ctx.engine);
+  st["log"] = json::object{{"level", c->daemon.log.level}, {"format", format_name(c->daemon.log.format)}};
+  co_return reply::success(std::move(st));
+}
+
+}  // namespace
+
+void add_status_commands(command_table& table, const context& ctx) {
+  table.add(catalogue::status, [&ctx](json::object, event_sink&) { return status(ctx); });
+  table.add(catalogue::version, [](json::object, event_sink&) -> asio::awaitable<reply> {
+    co_return reply::success(json::object{{"version", version_string}, {"protocol", protocol_version}});
+  });
+}
+
+}  // namespace omnisync::control::commands

@@ -1,0 +1,158 @@
+// pause, resume and resync: steering the sync engine's reads and writes per connector.
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+#include "daemon/config/daemon_config.hpp"
+#include "daemon/control/catalogue.hpp"
+#include "daemon/control/commands/groups.hpp"
+#include "daemon/control/commands/paused_set.hpp"
+#include "daemon/sync/engine.hpp"
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace omnisync::control::commands {
+namespace {
+
+/// pause/resume: one connector (args.connector) or, without it, all configured connectors.
+asio::awaitable<reply> pause_or_resume(const context& ctx, json::object args, bool pause) {
+  auto c = ctx.config();
+  std::vector<std::string> targets;
+  if (const std::string name = arg_text(args, "connector"); !name.empty()) {
+    bool known = std::any_of(c->connectors.begin(), c->connectors.end(), [&](const auto& cc) { return cc.name == name; });
+    if (!known) co_return reply::failure("unknown_connector", "no connector named \"" + name + "\" is configured");
+    targets.push_back(name);
+  } else {
+    for (const auto& cc : c->connectors) targets.push_back(cc.name);
+  }
+  auto changed = co_await ctx.paused->change(ctx.engine, targets, pause);
+  if (!changed.saved)
+    co_return reply::failure("store", "could not persist the paused set: " + changed.saved.error().message());
+  std::string list;
+  for (const auto& t : targets) list += (list.empty() ? "" : ", ") + t;
+  ctx.logger("app")->info("{} {}", pause ? "paused" : "resumed", targets.empty() ? std::string("(no connectors)") : list);
+  if (ctx.status_changed) ctx.status_changed();
+  co_return reply::success(json::object{{"paused", json::value_from(changed.paused)}});
+}
+
+/// The resync request the arguments describe; an id or email lookup without an object reads the connector's first
+/// object (its people object).
+sync::resync_request resync_request_of(const sync::engine& engine, const json::object& args) {
+  sync::resync_request req;
+  req.connector = arg_text(args, "connector");
+  req.object = arg_text(args, "object");
+  if (!arg_text(args, "since").empty()) {
+    req.what = sync::resync_request::kind::since;
+    req.value = arg_text(args, "since");
+  } else if (!arg_text(args, "id").empty()) {
+    req.what = sync::resync_request::kind::id;
+    req.value = arg_text(args, "id");
+  } else if (!arg_text(args, "email").empty()) {
+    req.what = sync::resync_request::kind::email;
+    req.value = arg_text(args, "email");
+  }
+  if ((req.what == sync::resync_request::kind::id || req.what == sync::resync_request::kind::email) &&
+      req.object.empty()) {
+    for (const auto& cs : engine.status())
+      if (cs.name == req.connector && !cs.objects.empty()) req.object = cs.objects.front().object;
+  }
+  if (const auto* f = args.if_contains("fields"))
+    for (const auto& v : f->as_array()) req.fields.emplace_back(v.as_string());
+  return req;
+}
+
+/// --fields: Salesforce and HubSpot read just those fields (partial pages merged into the stored records); the
+/// other vendors' APIs cannot select fields, so their resync reads whole records. The reply says which.
+std::string fields_note(const config::daemon_config& c, const sync::resync_request& req) {
+  if (req.fields.empty()) return {};
+  std::string kind, list;
+  for (const auto& cc : c.connectors)
+    if (cc.name == req.connector) kind = cc.kind;
+  for (const auto& f : req.fields) list += (list.empty() ? "" : ",") + f;
+  if (kind == "salesforce" || kind == "hubspot")
+    return "reading only " + list + " (with each record's id and modification stamp); the other stored fields are kept";
+  return kind + " cannot read selected fields: this resync reads whole records (--fields " + list + " not applied)";
+}
+
+/// resync: args {connector, object?, full?, since?, id?, email?, fields?, follow?}. With follow, progress events
+/// every 250 ms until every covered object finished, then the summary; without, the objects it started.
+asio::awaitable<reply> resync(const context& ctx, json::object args, event_sink& events) {
+  auto* engine = ctx.engine;
+  if (!engine) co_return reply::failure("unavailable", "the sync engine is not running");
+  if (auto refused = co_await standby_refusal(ctx, "resyncs")) co_return std::move(*refused);
+  const sync::resync_request req = resync_request_of(*engine, args);
+  if (req.connector.empty()) co_return reply::failure("usage", "resync needs a connector name");
+  auto started = engine->request_resync(req);
+  if (!started) {
+    if (started.error() == errc::invalid_input)
+      co_return reply::failure("usage", "--since needs an ISO 8601 time such as 2026-11-01T00:00:00Z");
+    co_return reply::failure("unknown_connector",
+                             "no connector \"" + req.connector + "\"" +
+                                 (req.object.empty() ? std::string() : " with object \"" + req.object + "\""));
+  }
+  json::array objs;
+  for (const auto& o : *started) objs.push_back(json::value(o));
+  ctx.logger("sync")->info("resync of {} {} requested", req.connector, req.object.empty() ? "(all objects)" : req.object);
+  const std::string note = fields_note(*ctx.config(), req);
+  auto follow = args.if_contains("follow");
+  if (!follow || !follow->as_bool()) {
+    json::object started_reply{{"connector", req.connector}, {"objects", std::move(objs)}};
+    if (!note.empty()) started_reply["fields_note"] = note;
+    co_return reply::success(std::move(started_reply));
+  }
+  // For a full resync, what the store holds now is a good estimate of what there is to read (for the ETA).
+  std::int64_t estimate = -1;
+  if (req.what == sync::resync_request::kind::full) {
+    auto k = co_await ctx.db->get_counts();
+    if (k) {
+      auto it = k->records_per_connector.find(req.connector);
+      if (it != k->records_per_connector.end()) estimate = it->second;
+    }
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(std::chrono::milliseconds(250));
+    co_await timer.async_wait(asio::use_awaitable);
+    std::int64_t read = 0, stored = 0;
+    bool running = false;
+    std::string error;
+    for (const auto& cs : engine->status()) {
+      if (cs.name != req.connector) continue;
+      for (const auto& os : cs.objects) {
+        if (std::find(started->begin(), started->end(), os.object) == started->end()) continue;
+        read += os.resync_read;
+        stored += os.resync_stored;
+        running = running || os.resync_running;
+        if (!os.resync_error.empty()) error = os.resync_error;
+        if (!os.last_error.empty() && os.phase == "error") error = os.last_error;
+      }
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    json::object progress{{"connector", req.connector}, {"read", read},     {"stored", stored},
+                          {"elapsed_s", secs},          {"rate", secs > 0 ? double(read) / secs : 0.0},
+                          {"running", running},         {"error", error}};
+    if (estimate > 0) progress["estimated_total"] = estimate;
+    if (!running) {
+      progress["objects"] = std::move(objs);
+      if (!note.empty()) progress["fields_note"] = note;
+      co_return reply::success(std::move(progress));
+    }
+    if (!co_await events.emit(std::move(progress))) co_return reply::failure("gone", "client went away");
+  }
+}
+
+}  // namespace
+
+void add_sync_control_commands(command_table& table, const context& ctx) {
+  table.add(catalogue::pause, [&ctx](json::object a, event_sink&) { return pause_or_resume(ctx, std::move(a), true); });
+  table.add(catalogue::resume,
+            [&ctx](json::object a, event_sink&) { return pause_or_resume(ctx, std::move(a), false); });
+  table.add(catalogue::resync, [&ctx](json::object a, event_sink& e) { return resync(ctx, std::move(a), e); });
+}
+
+}  // namespace omnisync::control::commands

@@ -1,0 +1,209 @@
+// The daemon's command handlers (daemon/control/commands) without a daemon: a real SQLite store in a temp dir, a
+// configuration built in code, no sync engine, and stand-ins for the application's actions (reload). Checks that
+// every declared command is served, the shape of status (schema 1) and the answers of the other commands.
+#include <catch2/catch.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json.hpp>
+
+#include <spdlog/logger.h>
+
+#include "daemon/config/daemon_config.hpp"
+#include "daemon/control/catalogue.hpp"
+#include "daemon/control/commands/context.hpp"
+#include "daemon/control/commands/paused_set.hpp"
+#include "daemon/control/commands/table.hpp"
+#include "daemon/store/store.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+namespace catalogue = omnisync::control::catalogue;
+namespace commands = omnisync::control::commands;
+using omnisync::control::reply;
+
+namespace {
+
+class no_events final : public omnisync::control::event_sink {
+ public:
+  asio::awaitable<bool> emit(json::object) override { co_return true; }
+};
+
+/// Everything a command needs, with no engine; `reload` answers what `next_reload` says.
+struct harness {
+  omnisync::test::temp_dir dir;
+  std::shared_ptr<const omnisync::config::daemon_config> cfg;
+  std::unique_ptr<omnisync::store::store> db;
+  std::unique_ptr<commands::paused_set> paused;
+  commands::daemon_state state;
+  commands::context ctx;
+  commands::reload_result next_reload;
+  std::vector<std::string> reload_triggers;
+  std::shared_ptr<const omnisync::control::command_table> table;
+
+  harness() {
+    auto c = std::make_shared<omnisync::config::daemon_config>();
+    c->source_file = dir / "omnisync.yaml";
+    c->daemon.state_dir = dir / "state";
+    for (auto [name, kind] : {std::pair{"crm", "salesforce"}, std::pair{"desk", "zendesk"}}) {
+      omnisync::config::connector_common cc;
+      cc.name = name;
+      cc.kind = kind;
+      cc.base_url = "http://127.0.0.1:9/";
+      cc.objects = {"people"};
+      c->connectors.push_back(cc);
+    }
+    cfg = c;
+    omnisync::store::options so;
+    so.state_dir = c->daemon.state_dir;
+    auto opened = omnisync::store::open_store(so);
+    REQUIRE(opened.has_value());
+    db = std::move(*opened);
+    paused = std::make_unique<commands::paused_set>(*db);
+    paused->load();
+    ctx.config = [this] { return cfg; };
+    ctx.logger = [](const std::string& component) { return std::make_shared<spdlog::logger>(component); };
+    ctx.db = db.get();
+    ctx.state = &state;
+    ctx.paused = paused.get();
+    ctx.reload = [this](const std::string& trigger) {
+      reload_triggers.push_back(trigger);
+      return next_reload;
+    };
+    ctx.spawn_sync_task = [](std::string, std::function<asio::awaitable<void>()>) { FAIL("no sync task expected"); };
+    table = commands::build_command_table(ctx);
+    state.set_phase("running");
+  }
+
+  reply call(const std::string& cmd, std::string_view args = "{}") {
+    const auto* h = table->find(cmd);
+    REQUIRE(h != nullptr);
+    asio::io_context io;
+    no_events events;
+    auto done = asio::co_spawn(io, (*h)(json::parse(args).as_object(), events), asio::use_future);
+    io.run();
+    return done.get();
+  }
+};
+
+std::vector<std::string> keys(const json::object& o) {
+  std::vector<std::string> out;
+  for (const auto& kv : o) out.emplace_back(kv.key());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("control commands: every declared command is served with its declaration", "[control][commands]") {
+  harness h;
+  REQUIRE(h.table->list().size() == catalogue::all.size());
+  for (const auto* c : catalogue::all) {
+    INFO(c->name);
+    CHECK(h.table->spec(c->name) == c);
+  }
+  // Arguments are checked for the daemon's own commands too.
+  auto bad = h.call("pause", R"({"connector":["crm"]})");
+  CHECK(bad.code() == "invalid_args");
+  CHECK(bad.message() == R"(pause: argument "connector" must be a string, not an array)");
+}
+
+TEST_CASE("control commands: status schema 1 without the sync engine", "[control][commands]") {
+  harness h;
+  auto r = h.call("status");
+  REQUIRE(r.ok());
+  const auto& st = r.result().as_object();
+  CHECK(keys(st) == std::vector<std::string>{"schema", "version", "pid", "uptime_s", "config_file", "http", "state",
+                                             "last_reload", "paused", "connectors", "store", "log"});
+  CHECK(st.at("schema").as_int64() == 1);
+  CHECK(st.at("state").as_string() == "running");
+  CHECK(st.at("last_reload").is_null());
+  CHECK(st.at("http").at("listen").as_string() == "127.0.0.1:8088");
+  const auto& crm = st.at("connectors").at("crm").as_object();
+  CHECK(keys(crm) == std::vector<std::string>{"kind", "state", "enabled", "paused", "base_url", "poll_interval_ms",
+                                              "objects", "inbox_depth", "outbox_depth", "records"});
+  CHECK(crm.at("state").as_string() == "idle");
+  const auto& store = st.at("store").as_object();
+  CHECK(keys(store) == std::vector<std::string>{"kind", "schema_version", "state_dir", "inbox_depth", "outbox_depth",
+                                                "dead_letters", "records", "state_db_bytes", "inbox_db_bytes",
+                                                "commits"});
+  CHECK(store.at("kind").as_string() == "sqlite");
+  CHECK(st.at("log").at("format").as_string() == "auto");
+}
+
+TEST_CASE("control commands: pause and resume change the stored set, status shows it", "[control][commands]") {
+  harness h;
+  auto p = h.call("pause", R"({"connector":"desk"})");
+  REQUIRE(p.ok());
+  CHECK(json::serialize(p.result()) == R"({"paused":["desk"]})");
+  auto st = h.call("status").result().as_object();
+  CHECK(json::serialize(st.at("paused")) == R"(["desk"])");
+  CHECK(st.at("connectors").at("desk").at("state").as_string() == "paused");
+  CHECK(st.at("connectors").at("desk").at("paused").as_bool());
+
+  auto unknown = h.call("pause", R"({"connector":"nope"})");
+  CHECK(unknown.code() == "unknown_connector");
+  CHECK(unknown.message() == R"(no connector named "nope" is configured)");
+
+  CHECK(json::serialize(h.call("pause").result()) == R"({"paused":["crm","desk"]})");  // all
+  CHECK(json::serialize(h.call("resume", R"({"connector":"crm"})").result()) == R"({"paused":["desk"]})");
+  // The set is in the store: a restarted daemon reads it back.
+  commands::paused_set again(*h.db);
+  again.load();
+  CHECK(again.names() == std::set<std::string>{"desk"});
+  CHECK(json::serialize(h.call("resume", R"({"connector":""})").result()) == R"({"paused":[]})");  // "" means all
+}
+
+TEST_CASE("control commands: reload renders what the application did, status shows the last one",
+          "[control][commands]") {
+  harness h;
+  h.next_reload = {commands::reload_result::outcome::applied, "/etc/omnisync/omnisync.yaml", 2, ""};
+  auto ok = h.call("reload");
+  REQUIRE(ok.ok());
+  CHECK(json::serialize(ok.result()) == R"({"reloaded":true,"config_file":"/etc/omnisync/omnisync.yaml","connectors":2})");
+  CHECK(h.reload_triggers == std::vector<std::string>{"control command"});
+
+  h.next_reload = {commands::reload_result::outcome::rejected, "", 0, "omnisync.yaml:3:1: x: unknown key \"x\""};
+  auto bad = h.call("reload");
+  CHECK(bad.code() == "config_invalid");
+  CHECK(bad.message() == "configuration rejected, previous one kept:\nomnisync.yaml:3:1: x: unknown key \"x\"");
+
+  h.next_reload = {commands::reload_result::outcome::stopping, "", 0, ""};
+  auto stopping = h.call("reload");
+  CHECK(stopping.code() == "stopping");
+  CHECK(stopping.message() == "the daemon is stopping; not reloading");
+
+  REQUIRE(h.state.begin_reload());
+  h.state.end_reload({"2026-11-01T00:00:00Z", "SIGHUP", false, {"omnisync.yaml:3:1: x: unknown key \"x\""}});
+  auto st = h.call("status").result().as_object();
+  CHECK(json::serialize(st.at("last_reload")) ==
+        R"({"at":"2026-11-01T00:00:00Z","trigger":"SIGHUP","ok":false,"diagnostics":["omnisync.yaml:3:1: x: unknown key \"x\""]})");
+  CHECK(st.at("state").as_string() == "running");
+  h.state.set_phase("stopping");
+  CHECK_FALSE(h.state.begin_reload());
+}
+
+TEST_CASE("control commands: version, dlq on an empty store, and the engine's commands without an engine",
+          "[control][commands]") {
+  harness h;
+  auto v = h.call("version");
+  REQUIRE(v.ok());
+  CHECK(v.result().at("protocol").as_int64() == 1);
+  CHECK(v.result().at("version").is_string());
+
+  CHECK(json::serialize(h.call("dlq").result()) == R"({"items":[],"next_after":0})");
+  auto no_id = h.call("dlq", R"({"action":"show"})");
+  CHECK(no_id.code() == "usage");
+  CHECK(no_id.message() == "dlq show needs an entry id");
+  CHECK(h.call("dlq", R"({"action":"retry","id":42})").code() == "not_found");
+  CHECK(h.call("dlq", R"({"action":"drop","id":42})").message() == "no dead letter 42");
+
+  for (auto [cmd, args] : {std::pair{"lint", "{}"}, std::pair{"resync", R"({"connector":"crm"})"},
+                           std::pair{"profile", R"({"query":"ann@example.com"})"}}) {
+    INFO(cmd);
+    auto r = h.call(cmd, args);
+    CHECK(r.code() == "unavailable");
+    CHECK(r.message() == "the sync engine is not running");
+  }
+}
