@@ -645,6 +645,14 @@ bool book::split(const link_ref& link, std::set<profile_id>& affected) {
   auto ch = impl_->res.split(link);
   if (!ch) return false;
   impl_->after_change(*ch, affected);
+  // The profile id omnisync wrote into the record would hold it in the profile all the same: splitting any of a
+  // record's identifiers splits that link too (the record then gets its new profile's id written).
+  if (link.attribute != "omnisync_id")
+    if (auto it = impl_->people.find(link.record.key()); it != impl_->people.end())
+      if (auto i = it->second.index_of("omnisync_id"); i && it->second.attrs[*i].second.k == vkind::string) {
+        link_ref id_link{link.record, "omnisync_id", it->second.attrs[*i].second.s};
+        if (auto ch2 = impl_->res.split(id_link)) impl_->after_change(*ch2, affected);
+      }
   return true;
 }
 
@@ -652,6 +660,10 @@ bool book::restore(const link_ref& link, std::set<profile_id>& affected) {
   auto ch = impl_->res.restore(link);
   if (!ch) return false;
   impl_->after_change(*ch, affected);
+  if (link.attribute != "omnisync_id")
+    for (const auto& l : impl_->res.splits())
+      if (l.record == link.record && l.attribute == "omnisync_id")
+        if (auto ch2 = impl_->res.restore(l)) impl_->after_change(*ch2, affected);
   return true;
 }
 

@@ -142,3 +142,26 @@ TEST_CASE("identity: a record keeps its profile when its e-mail and phone both c
   f.apply("hs", "903", 300, std::string(R"({"id":"903","properties":{"email":"third@example.com","omnisync_id":"crm-7"}})"));
   CHECK(f.b.find("other@example.com") != f.b.find("third@example.com"));
 }
+
+TEST_CASE("identity: splitting a record's identifiers also splits the profile id omnisync wrote into it",
+          "[profile][book]") {
+  fed_book f;
+  f.apply("sf", "003A", 100, sf_contact("+14155550100"));
+  auto pid = f.b.find("ann@example.com");
+  REQUIRE(pid);
+  const std::string with_id = [&] {
+    std::string j = hs_contact("+14155550100");
+    j.insert(j.find("\"properties\":{") + 14, "\"omnisync_id\":\"" + pid->str() + "\",");
+    return j;
+  }();
+  f.apply("hs", "901", 150, with_id);
+  REQUIRE(f.b.find("hs:contacts:901") == pid);
+  std::set<profile_id> affected;
+  const record_ref hs{"hs", "contacts", "901"};
+  REQUIRE(f.b.split(link_ref{hs, "email", "ann@example.com"}, affected));
+  REQUIRE(f.b.split(link_ref{hs, "phone", "+14155550100"}, affected));
+  CHECK(f.b.find("hs:contacts:901") != pid);  // the written-back id does not hold it in the profile
+  CHECK(f.b.find("sf:Contact:003A") == pid);
+  REQUIRE(f.b.restore(link_ref{hs, "email", "ann@example.com"}, affected));
+  CHECK(f.b.find("hs:contacts:901") == pid);
+}
