@@ -147,21 +147,22 @@ TEST_CASE("identity: splitting a record's identifiers also splits the profile id
           "[profile][book]") {
   fed_book f;
   f.apply("sf", "003A", 100, sf_contact("+14155550100"));
-  auto pid = f.b.find("ann@example.com");
+  f.apply("hs", "901", 150, hs_contact("+14155550100"));
+  const auto pid = f.b.find("ann@example.com");
   REQUIRE(pid);
-  const std::string with_id = [&] {
-    std::string j = hs_contact("+14155550100");
-    j.insert(j.find("\"properties\":{") + 14, "\"omnisync_id\":\"" + pid->str() + "\",");
+  // omnisync wrote the profile id into both records; they are read back holding it.
+  auto with_id = [&](std::string j, const char* field, bool nested) {
+    j.insert(nested ? j.find("\"properties\":{") + 14 : 1, std::string("\"") + field + "\":\"" + pid->str() + "\",");
     return j;
-  }();
-  f.apply("hs", "901", 150, with_id);
-  REQUIRE(f.b.find("hs:contacts:901") == pid);
+  };
+  f.apply("sf", "003A", 200, with_id(sf_contact("+14155550100"), "Omnisync_Id__c", false));
+  f.apply("hs", "901", 200, with_id(hs_contact("+14155550100"), "omnisync_id", true));
+  REQUIRE(f.b.find("hs:contacts:901") == f.b.find("sf:Contact:003A"));
   std::set<profile_id> affected;
   const record_ref hs{"hs", "contacts", "901"};
   REQUIRE(f.b.split(link_ref{hs, "email", "ann@example.com"}, affected));
   REQUIRE(f.b.split(link_ref{hs, "phone", "+14155550100"}, affected));
-  CHECK(f.b.find("hs:contacts:901") != pid);  // the written-back id does not hold it in the profile
-  CHECK(f.b.find("sf:Contact:003A") == pid);
+  CHECK(f.b.find("hs:contacts:901") != f.b.find("sf:Contact:003A"));  // the shared written-back id does not hold them
   REQUIRE(f.b.restore(link_ref{hs, "email", "ann@example.com"}, affected));
-  CHECK(f.b.find("hs:contacts:901") == pid);
+  CHECK(f.b.find("hs:contacts:901") == f.b.find("sf:Contact:003A"));
 }
