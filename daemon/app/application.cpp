@@ -315,8 +315,10 @@ struct application::impl {
     log->info("http listening on {}:{} (webhooks, /healthz, /readyz, /metrics)", host, *port);
     state.set_http_port(*port);
     services.spawn("http listener", [this] { return web->run(); });
+    // The paused set's follower loops until cancelled: it stops with the sync loops (as a service it was waited
+    // for until the shutdown timeout ran out, so an idle cluster instance took 20 s to stop).
     if (engine->cluster().enabled)
-      services.spawn("paused set", [this] {
+      sync_tasks.spawn("paused set", [this] {
         return paused->follow(*engine, logger("app"), [this] { notifier.status(status_line()); });
       });
     for (auto& [name, fn] : engine->tasks()) sync_tasks.spawn(name, fn);
