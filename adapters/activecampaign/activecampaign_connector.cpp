@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "adapters/activecampaign/form.hpp"
+#include "adapters/activecampaign/settings.hpp"
 #include "adapters/rest/rest_util.hpp"
 #include "adapters/webhooks/webhook_verifiers.hpp"
 #include "adapters/pacing/api_call.hpp"
@@ -167,42 +168,22 @@ std::string error_text(const http::response& res) {
 class activecampaign_connector final : public connector {
  public:
   activecampaign_connector(const config::connector_common& cfg, const connector_context& ctx) : cfg_(cfg) {
-    rest::settings_reader s(cfg);
-    if (!cfg.base_url.empty()) base_ = cfg.base_url;
-    else if (!cfg.subdomain.empty()) base_ = "https://" + cfg.subdomain + ".api-us1.com";
-    else
-      throw std::runtime_error("connector " + cfg.name +
-                               ": ActiveCampaign needs base_url (the account's API URL, e.g. "
-                               "https://acme.api-us1.com) or subdomain");
-    while (!base_.empty() && base_.back() == '/') base_.pop_back();
-    const config::secret* token = cfg.find_secret("auth.api_token");
-    if (!token || token->empty())
-      throw std::runtime_error("connector " + cfg.name +
-                               ": ActiveCampaign needs auth.api_token (Settings > Developer in the account)");
-    api_token_ = token->reveal();
-    objects_ = cfg.objects.empty() ? std::vector<std::string>{"contacts"} : cfg.objects;
-    for (const auto& o : objects_)
-      if (o != "contacts")
-        throw std::runtime_error("connector " + cfg.name + ": objects: ActiveCampaign object \"" + o +
-                                 "\" is not supported (contacts)");
-    page_size_ = s.integer("sync.page_size", list_max, 1, list_max);
-    pacing::call_policy policy;
-    policy.max_attempts = static_cast<unsigned>(s.integer("sync.max_attempts", 6, 1, 20));
-    policy.max_wait = s.duration("sync.max_retry_wait", policy.max_wait);
-    policy.backoff_base = s.duration("sync.backoff_base", policy.backoff_base);
-    policy.backoff_cap = s.duration("sync.backoff_cap", policy.backoff_cap);
-    api_ = std::make_unique<pacing::api_caller>(ctx.executor, cfg.name, rest::client_options(cfg), policy, ctx.metrics);
+    const activecampaign::settings s = activecampaign::read_settings(cfg);
+    base_ = s.base_url;
+    api_token_ = s.api_token.reveal();
+    objects_ = s.objects;
+    page_size_ = s.page_size;
+    api_ = std::make_unique<pacing::api_caller>(ctx.executor, cfg.name, s.http, s.policy, ctx.metrics);
     // ActiveCampaign allows 5 requests per second per account. The bucket holds one token, refilled every
     // 1/rate seconds (plus 2 %): calls are spaced evenly, so no second-long window — however the account
     // counts it — ever sees more than the limit, even with jitter on the way.
     // (A named bucket that every call takes from: the api_caller takes twice from its unnamed default bucket
     // when a call names none.)
-    const double per_second = s.number("rate_limit.per_second", 5, 0.1, 1e5);
-    api_->set_bucket(std::string(bucket), 1, milliseconds(std::max<std::int64_t>(1, static_cast<std::int64_t>(1020.0 / per_second))));
-    if (const config::secret* url_token = cfg.find_secret("webhook.url_token"); url_token && !url_token->empty()) {
+    api_->set_bucket(std::string(bucket), 1, milliseconds(std::max<std::int64_t>(1, static_cast<std::int64_t>(1020.0 / s.per_second))));
+    if (!s.url_token.empty()) {
       activecampaign_webhook_options o;
       o.connector = cfg.name;
-      o.url_token = url_token->reveal();
+      o.url_token = s.url_token.reveal();
       webhook_ = make_activecampaign_webhook(std::move(o));
     }
   }

@@ -15,6 +15,7 @@
 
 #include "adapters/hubspot/hubspot_cursor.hpp"
 #include "adapters/oauth/token_cache.hpp"
+#include "adapters/hubspot/settings.hpp"
 #include "adapters/rest/rest_util.hpp"
 #include "adapters/webhooks/webhook_verifiers.hpp"
 #include "adapters/pacing/api_call.hpp"
@@ -58,21 +59,6 @@ std::string object_of_event(std::string_view subscription_type, std::string_view
   std::string_view s = subscription_type.substr(0, dot);
   if (s == "company") return "companies";
   return std::string(s) + "s";
-}
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    auto comma = s.find(',', start);
-    std::string item = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
-    while (!item.empty() && item.back() == ' ') item.pop_back();
-    if (!item.empty()) out.push_back(std::move(item));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
 }
 
 /// Properties read by default: what the shipped inbound mappings use, plus the stamps. Other objects (tickets,
@@ -197,58 +183,39 @@ std::string error_message(const json::value& err) {
 class hubspot_connector final : public connector {
  public:
   hubspot_connector(const config::connector_common& cfg, const connector_context& ctx) : cfg_(cfg) {
-    rest::settings_reader s(cfg);
-    base_ = cfg.base_url.empty() ? "https://api.hubapi.com" : cfg.base_url;
-    while (!base_.empty() && base_.back() == '/') base_.pop_back();
-    // Two ways in: a private app's static token, or a public app's OAuth refresh token (auth.flow: oauth),
-    // exchanged at /oauth/v1/token for 30-minute access tokens.
-    const std::string flow = s.text("auth.flow", "");
-    if (flow == "oauth" || flow == "refresh_token") {
-      auto need = [&](const char* key, const char* what) {
-        const config::secret* v = cfg.find_secret(key);
-        if (!v || v->empty())
-          throw std::runtime_error("connector " + cfg.name + ": auth.flow oauth needs " + key + " (" + what + ")");
-        return v->reveal();
-      };
-      client_id_ = s.text("auth.client_id");
-      if (client_id_.empty())
-        throw std::runtime_error("connector " + cfg.name + ": auth.flow oauth needs auth.client_id (the app's client id)");
-      client_secret_ = need("auth.client_secret", "client_secret_file: the app's client secret");
-      refresh_token_ = need("auth.refresh_token", "refresh_token_file: from the app's installation");
-      token_url_ = s.text("auth.token_url", base_ + "/oauth/v1/token");
-    } else if (!flow.empty() && flow != "private_app" && flow != "token") {
-      throw std::runtime_error("connector " + cfg.name + ": auth.flow: expected oauth (or leave it out for a " +
-                               "private app token), got \"" + flow + "\"");
+    const hubspot::settings s = hubspot::read_settings(cfg);
+    base_ = s.base_url;
+    if (s.flow == hubspot::auth_flow::oauth) {
+      client_id_ = s.client_id;
+      client_secret_ = s.client_secret.reveal();
+      refresh_token_ = s.refresh_token.reveal();
+      token_url_ = s.token_url;
     } else {
-      const config::secret* token = cfg.find_secret("auth.private_app_token");
-      if (!token || token->empty()) token = cfg.find_secret("auth.access_token");
-      if (!token || token->empty())
-        throw std::runtime_error("connector " + cfg.name +
-                                 ": HubSpot needs auth.private_app_token (or auth.access_token), e.g. "
-                                 "auth: { private_app_token_file: /etc/omnisync/hubspot.token }, or "
-                                 "auth: { flow: oauth, client_id, client_secret_file, refresh_token_file }");
-      bearer_ = std::make_shared<const std::string>("Bearer " + token->reveal());
+      bearer_ = std::make_shared<const std::string>("Bearer " + s.token.reveal());
     }
-    page_size_ = static_cast<std::size_t>(s.integer("sync.page_size", 100, 1, static_cast<std::int64_t>(search_limit)));
-    archived_interval_ = s.duration("sync.archived_scan_interval", std::chrono::minutes(10));
-    // The property upserts match on, when configured; else it is found in each payload (see id_property_of).
-    const std::string upsert_default = s.text("sync.upsert_property", "");
-    objects_ = cfg.objects.empty() ? std::vector<std::string>{"contacts", "companies", "deals"} : cfg.objects;
+    page_size_ = s.page_size;
+    archived_interval_ = s.archived_scan_interval;
+    objects_ = s.objects;
+    // Per object: the properties to read (configured, else the shipped defaults; `all`: every property), the
+    // associations to attach, and the property upserts match on (else found in each payload, see id_property_of).
+    auto upsert_default = s.upsert_property.find("");
     for (const auto& o : objects_) {
-      if (auto p = s.text("sync.properties." + o); !p.empty() && p != "all") properties_[o] = split_list(p);
-      else if (p.empty() && !default_properties(o).empty()) properties_[o] = default_properties(o);
-      auto a = s.text("sync.associations." + o, "-");
-      associations_[o] = a == "-" ? default_associations(o) : split_list(a);
-      if (auto p = s.text("sync.upsert_property." + o, upsert_default); !p.empty()) id_property_[o] = p;
+      if (auto p = s.properties.find(o); p != s.properties.end() && !p->second.empty()) {
+        if (p->second != std::vector<std::string>{"all"}) properties_[o] = p->second;
+      } else if (!default_properties(o).empty()) {
+        properties_[o] = default_properties(o);
+      }
+      auto a = s.associations.find(o);
+      associations_[o] = a == s.associations.end() ? default_associations(o) : a->second;
+      auto u = s.upsert_property.find(o);
+      if (u == s.upsert_property.end()) u = upsert_default;
+      if (u != s.upsert_property.end() && !u->second.empty()) id_property_[o] = u->second;
     }
-    pacing::call_policy policy;
-    policy.max_attempts = static_cast<unsigned>(s.integer("sync.max_attempts", 6, 1, 20));
-    policy.max_wait = s.duration("sync.max_retry_wait", policy.max_wait);
-    api_ = std::make_unique<pacing::api_caller>(ctx.executor, cfg.name, rest::client_options(cfg), policy, ctx.metrics);
+    api_ = std::make_unique<pacing::api_caller>(ctx.executor, cfg.name, s.http, s.policy, ctx.metrics);
     // HubSpot's documented limits: a rolling ten-second window per app (190 on Professional and Enterprise)
     // and a separate limit for the search endpoints (5 per second).
-    api_->set_bucket("", s.number("rate_limit.per_10s", 190, 1, 1e6), milliseconds(10000));
-    api_->set_bucket("search", s.number("rate_limit.search_per_second", 5, 0.1, 1e4), milliseconds(1000));
+    api_->set_bucket("", s.per_10s, milliseconds(10000));
+    api_->set_bucket("search", s.search_per_second, milliseconds(1000));
     api_->on_response([this](const http::response& r) {
       auto daily = to_int(r.get("X-HubSpot-RateLimit-Daily"));
       auto left = to_int(r.get("X-HubSpot-RateLimit-Daily-Remaining"));
@@ -264,20 +231,19 @@ class hubspot_connector final : public connector {
       auth_ = oauth_->source();
     }
 
-    if (const config::secret* secret = cfg.find_secret("webhook.client_secret"); secret && !secret->empty()) {
+    if (!s.webhook_secret.empty()) {
       hubspot_webhook_options o;
       o.connector = cfg.name;
-      o.client_secret = secret->reveal();
+      o.client_secret = s.webhook_secret.reveal();
       o.public_url = ctx.public_url;
-      const auto v = s.text("webhook.signature_version", "v3");
-      if (v == "v1") o.signature_version = hubspot_webhook_options::version::v1;
-      else if (v == "v2") o.signature_version = hubspot_webhook_options::version::v2;
-      else if (v == "v3") o.signature_version = hubspot_webhook_options::version::v3;
-      else throw std::runtime_error("connector " + cfg.name + ": webhook.signature_version: expected v1, v2 or v3");
-      o.max_age = s.duration("webhook.max_age", o.max_age);
+      const auto& v = s.signature_version;
+      o.signature_version = v == "v1"   ? hubspot_webhook_options::version::v1
+                            : v == "v2" ? hubspot_webhook_options::version::v2
+                                        : hubspot_webhook_options::version::v3;
+      o.max_age = s.webhook_max_age;
       if (v != "v1" && ctx.public_url.empty())
-        throw std::runtime_error("connector " + cfg.name + ": HubSpot " + v +
-                                 " webhook signatures cover the URL HubSpot calls: set http.public_url");
+        throw config::setting_error(cfg.name, "webhook.signature_version",
+                                    "HubSpot " + v + " webhook signatures cover the URL HubSpot calls: set http.public_url");
       webhook_ = make_hubspot_webhook(std::move(o));
     }
   }

@@ -13,6 +13,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "adapters/intercom/settings.hpp"
 #include "adapters/rest/rest_util.hpp"
 #include "adapters/webhooks/webhook_verifiers.hpp"
 #include "adapters/pacing/api_call.hpp"
@@ -174,46 +175,25 @@ std::string error_text(const http::response& res) {
 class intercom_connector final : public connector {
  public:
   intercom_connector(const config::connector_common& cfg, const connector_context& ctx) : cfg_(cfg) {
-    rest::settings_reader s(cfg);
-    base_ = cfg.base_url.empty() ? "https://api.intercom.io" : cfg.base_url;
-    while (!base_.empty() && base_.back() == '/') base_.pop_back();
-    const config::secret* token = cfg.find_secret("auth.access_token");
-    if (!token || token->empty())
-      throw std::runtime_error("connector " + cfg.name +
-                               ": Intercom needs auth.access_token (the app's access token), e.g. "
-                               "auth: { access_token_file: /etc/omnisync/intercom.token }");
-    bearer_ = std::make_shared<const std::string>("Bearer " + token->reveal());
+    const intercom::settings s = intercom::read_settings(cfg);
+    base_ = s.base_url;
+    bearer_ = std::make_shared<const std::string>("Bearer " + s.access_token.reveal());
     auth_ = [bearer = bearer_](bool) -> asio::awaitable<omnisync::result<std::string>> { co_return *bearer; };
-    version_ = s.text("sync.api_version", "2.11");
-    objects_ = cfg.objects.empty() ? std::vector<std::string>{"contacts", "conversations"} : cfg.objects;
-    for (const auto& o : objects_)
-      if (o != "contacts" && o != "conversations")
-        throw std::runtime_error("connector " + cfg.name + ": objects: Intercom object \"" + o +
-                                 "\" is not supported (contacts, conversations)");
-    page_size_ = s.integer("sync.page_size", per_page_max, 1, per_page_max);
-    overlap_s_ = std::chrono::duration_cast<std::chrono::seconds>(s.duration("sync.overlap", std::chrono::minutes(10))).count();
-    upsert_key_ = s.text("sync.upsert_key", "external_id");
-    if (upsert_key_ != "external_id" && upsert_key_ != "email")
-      throw std::runtime_error("connector " + cfg.name + ": sync.upsert_key: expected external_id or email, got \"" +
-                               upsert_key_ + "\"");
-    role_ = s.text("sync.role", "user");
-    if (role_ != "user" && role_ != "lead")
-      throw std::runtime_error("connector " + cfg.name + ": sync.role: expected user or lead, got \"" + role_ + "\"");
-    pacing::call_policy policy;
-    policy.max_attempts = static_cast<unsigned>(s.integer("sync.max_attempts", 6, 1, 20));
-    policy.max_wait = s.duration("sync.max_retry_wait", policy.max_wait);
-    policy.backoff_base = s.duration("sync.backoff_base", policy.backoff_base);
-    policy.backoff_cap = s.duration("sync.backoff_cap", policy.backoff_cap);
-    api_ = std::make_unique<pacing::api_caller>(ctx.executor, cfg.name, rest::client_options(cfg), policy, ctx.metrics);
+    version_ = s.api_version;
+    objects_ = s.objects;
+    page_size_ = s.page_size;
+    overlap_s_ = std::chrono::duration_cast<std::chrono::seconds>(s.overlap).count();
+    upsert_key_ = s.upsert_key;
+    role_ = s.role;
+    api_ = std::make_unique<pacing::api_caller>(ctx.executor, cfg.name, s.http, s.policy, ctx.metrics);
     // Intercom allows an app 10,000 calls a minute, counted in 10-second periods (a sixth of the minute each).
     // (A named bucket that every call takes from: the api_caller takes twice from its unnamed default bucket
     // when a call names none.)
-    const double per_minute = s.number("rate_limit.per_minute", 10000, 1, 1e7);
-    api_->set_bucket(std::string(bucket), std::max(1.0, per_minute / 6), milliseconds(10000));
-    if (const config::secret* secret = cfg.find_secret("webhook.client_secret"); secret && !secret->empty()) {
+    api_->set_bucket(std::string(bucket), std::max(1.0, s.per_minute / 6), milliseconds(10000));
+    if (!s.webhook_secret.empty()) {
       intercom_webhook_options o;
       o.connector = cfg.name;
-      o.client_secret = secret->reveal();
+      o.client_secret = s.webhook_secret.reveal();
       webhook_ = make_intercom_webhook(std::move(o));
     }
   }

@@ -1,4 +1,5 @@
 #include "adapters/rest/rest_util.hpp"
+#include "adapters/rest/settings.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -15,85 +16,10 @@ using std::chrono::milliseconds;
 
 // ---- settings ------------------------------------------------------------------------------------------------
 
-void settings_reader::fail(const std::string& key, const std::string& why) const {
-  throw std::runtime_error("connector " + cfg_.name + ": " + key + ": " + why);
-}
-
-std::string settings_reader::text(const std::string& key, std::string fallback) const {
-  return cfg_.setting(key, std::move(fallback));
-}
-
-std::int64_t settings_reader::integer(const std::string& key, std::int64_t fallback, std::int64_t min,
-                                      std::int64_t max) const {
-  auto it = cfg_.settings.find(key);
-  if (it == cfg_.settings.end()) return fallback;
-  std::int64_t v = 0;
-  const auto& s = it->second;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc{} || p != s.data() + s.size())
-    fail(key, "expected a whole number, got \"" + s + "\"");
-  if (v < min || v > max)
-    fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + s);
-  return v;
-}
-
-double settings_reader::number(const std::string& key, double fallback, double min, double max) const {
-  auto it = cfg_.settings.find(key);
-  if (it == cfg_.settings.end()) return fallback;
-  const auto& s = it->second;
-  double v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc{} || p != s.data() + s.size()) fail(key, "expected a number, got \"" + s + "\"");
-  if (v < min || v > max) fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
-  return v;
-}
-
-milliseconds settings_reader::duration(const std::string& key, milliseconds fallback) const {
-  auto it = cfg_.settings.find(key);
-  if (it == cfg_.settings.end()) return fallback;
-  const std::string& s = it->second;
-  // The same units as the config loader's durations: sequences of <digits><ms|s|m|h>; bare digits are ms.
-  if (!s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); }) && s.size() < 16)
-    return milliseconds(std::stoll(s));
-  std::int64_t total = 0;
-  std::size_t i = 0;
-  bool ok = !s.empty();
-  while (ok && i < s.size()) {
-    std::size_t j = i;
-    while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
-    if (j == i || j - i > 12) {
-      ok = false;
-      break;
-    }
-    const std::int64_t v = std::stoll(s.substr(i, j - i));
-    if (s.compare(j, 2, "ms") == 0) total += v, i = j + 2;
-    else if (s.compare(j, 1, "s") == 0) total += v * 1000, i = j + 1;
-    else if (s.compare(j, 1, "m") == 0) total += v * 60000, i = j + 1;
-    else if (s.compare(j, 1, "h") == 0) total += v * 3600000, i = j + 1;
-    else ok = false;
-  }
-  if (!ok) fail(key, "expected a duration like \"30s\" (units ms, s, m, h), got \"" + s + "\"");
-  return milliseconds(total);
-}
-
-bool settings_reader::boolean(const std::string& key, bool fallback) const {
-  auto it = cfg_.settings.find(key);
-  if (it == cfg_.settings.end()) return fallback;
-  if (it->second == "true" || it->second == "yes" || it->second == "on") return true;
-  if (it->second == "false" || it->second == "no" || it->second == "off") return false;
-  fail(key, "expected true or false, got \"" + it->second + "\"");
-}
-
-http::client_options client_options(const config::connector_common& cfg) {
-  settings_reader s(cfg);
-  http::client_options o;
+void apply_connection(http::client_options& o, const config::connector_common& cfg) {
   o.ca_file = cfg.ca_file;
   o.verify_tls = cfg.tls_verify;
-  o.connect_timeout = s.duration("sync.connect_timeout", o.connect_timeout);
-  o.read_timeout = s.duration("sync.read_timeout", o.read_timeout);
-  o.total_timeout = s.duration("sync.request_timeout", o.total_timeout);
   o.proxy_from_environment();
-  return o;
 }
 
 // ---- time ----------------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 #pragma once
-/// The Salesforce connector's typed settings, read once from `config::connector_common` when the connector is
-/// built. Every key the adapter reads is here (documented in docs/configuration.md, "Salesforce"); a bad value
-/// throws std::runtime_error naming the key, so the daemon refuses to start instead of misbehaving later.
-/// Immutable after construction; safe to read from any thread.
+/// The Salesforce connector's settings: their schema (every key the adapter reads, with type, range, default
+/// and meaning; the config loader validates connector blocks against it and docs/configuration.md's
+/// "Salesforce" table is generated from it) and the typed struct it binds into, read once when the connector is
+/// built. A combination that cannot work throws `config::setting_error` naming the key, so the daemon refuses
+/// to start instead of misbehaving later. Immutable after construction; safe to read from any thread.
 #include <chrono>
 #include <cstddef>
 #include <map>
@@ -11,8 +12,9 @@
 #include <vector>
 
 #include "adapters/http/http_client.hpp"
-#include "config/connector.hpp"
 #include "adapters/pacing/api_call.hpp"
+#include "config/connector.hpp"
+#include "config/schema.hpp"
 
 namespace omnisync::adapters::salesforce {
 
@@ -36,7 +38,7 @@ struct auth_settings {
 struct object_settings {
   std::vector<std::string> fields;        ///< sync.<Object>.fields: replaces the describe-derived list
   std::vector<std::string> extra_fields;  ///< sync.<Object>.extra_fields: relationship columns (Account.Name)
-  std::string upsert_key;                 ///< write.<Object>.upsert_key or sync.<Object>.upsert_key
+  std::string upsert_key;                 ///< sync.<Object>.upsert_key
 };
 
 struct settings {
@@ -61,11 +63,23 @@ struct settings {
   bool webhook_refetch = false;              ///< webhook.refetch: fetch notified records instead of using them
   std::map<std::string, object_settings> per_object;
 
+  /// Keys whose effective value above depends on others, as the file wrote them (read_settings derives).
+  struct as_written {
+    std::optional<auth_flow> flow;          ///< auth.flow; nullopt: chosen from the secrets present
+    std::optional<bool> webhook_enabled;    ///< webhook.enabled; nullopt: with organization_id
+    std::optional<std::string> token_url;   ///< auth.token_url
+    std::optional<std::string> audience;    ///< auth.audience
+    config::secret client_secret, refresh_token, private_key;
+  } written;
+
   const object_settings& object(const std::string& name) const;
 };
 
-/// Reads and checks everything; throws std::runtime_error("connector NAME: key: problem") on the first
-/// unusable value (config_load has already type-checked the common keys).
+/// Every key the Salesforce adapter reads (the common connector keys are config::connector_common_schema's).
+const config::schema& settings_schema();
+
+/// Binds the connector's validated block into `settings` and checks what the schema cannot (the auth flow's
+/// credentials); throws config::setting_error("connector NAME: key: problem") on the first unusable value.
 settings read_settings(const config::connector_common& cfg);
 
 }  // namespace omnisync::adapters::salesforce

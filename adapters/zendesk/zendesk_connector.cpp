@@ -18,6 +18,7 @@
 
 #include "adapters/common/crypto.hpp"
 #include "adapters/rest/rest_util.hpp"
+#include "adapters/zendesk/settings.hpp"
 #include "adapters/webhooks/webhook_verifiers.hpp"
 #include "adapters/pacing/api_call.hpp"
 
@@ -171,47 +172,27 @@ struct zd_cursor {
 class zendesk_connector final : public connector {
  public:
   zendesk_connector(const config::connector_common& cfg, const connector_context& ctx) : cfg_(cfg) {
-    rest::settings_reader s(cfg);
-    if (!cfg.base_url.empty()) base_ = cfg.base_url;
-    else if (!cfg.subdomain.empty()) base_ = "https://" + cfg.subdomain + ".zendesk.com";
-    else throw std::runtime_error("connector " + cfg.name + ": Zendesk needs subdomain (or base_url)");
-    while (!base_.empty() && base_.back() == '/') base_.pop_back();
-    const config::secret* api_token = cfg.find_secret("auth.api_token");
-    const config::secret* access_token = cfg.find_secret("auth.access_token");
-    const std::string email = s.text("auth.email");
-    if (api_token && !api_token->empty()) {
-      if (email.empty())
-        throw std::runtime_error("connector " + cfg.name + ": auth.api_token needs auth.email (the agent it belongs to)");
-      authorization_ = std::make_shared<const std::string>("Basic " + to_base64(email + "/token:" + api_token->reveal()));
-    } else if (access_token && !access_token->empty()) {
-      authorization_ = std::make_shared<const std::string>("Bearer " + access_token->reveal());
-    } else {
-      throw std::runtime_error("connector " + cfg.name +
-                               ": Zendesk needs auth.email with auth.api_token (or an OAuth auth.access_token)");
-    }
-    page_size_ = s.integer("sync.page_size", export_max_page, 1, export_max_page);
-    job_poll_interval_ = s.duration("sync.job_poll_interval", milliseconds(1000));
-    job_timeout_ = s.duration("sync.job_timeout", std::chrono::minutes(10));
-    objects_ = cfg.objects.empty() ? std::vector<std::string>{"users", "tickets", "satisfaction_ratings"} : cfg.objects;
-    for (const auto& o : objects_)
-      if (o != "users" && o != "tickets" && o != "satisfaction_ratings")
-        throw std::runtime_error("connector " + cfg.name + ": objects: Zendesk object \"" + o +
-                                 "\" is not supported (users, tickets, satisfaction_ratings)");
-    pacing::call_policy policy;
-    policy.max_attempts = static_cast<unsigned>(s.integer("sync.max_attempts", 6, 1, 20));
-    policy.max_wait = s.duration("sync.max_retry_wait", policy.max_wait);
-    api_ = std::make_unique<pacing::api_caller>(ctx.executor, cfg.name, rest::client_options(cfg), policy, ctx.metrics);
+    const zendesk::settings s = zendesk::read_settings(cfg);
+    base_ = s.base_url;
+    authorization_ = std::make_shared<const std::string>(
+        !s.api_token.empty() ? "Basic " + to_base64(s.email + "/token:" + s.api_token.reveal())
+                             : "Bearer " + s.access_token.reveal());
+    page_size_ = s.page_size;
+    job_poll_interval_ = s.job_poll_interval;
+    job_timeout_ = s.job_timeout;
+    objects_ = s.objects;
+    api_ = std::make_unique<pacing::api_caller>(ctx.executor, cfg.name, s.http, s.policy, ctx.metrics);
     // Zendesk's documented limits: 700 requests a minute per account (Enterprise; lower plans have less), the
     // time-based and ticket exports 10 a minute, the users cursor export its own 20 a minute.
-    api_->set_bucket("", s.number("rate_limit.per_minute", 700, 1, 1e6), milliseconds(60000));
-    api_->set_bucket("export", s.number("rate_limit.exports_per_minute", 10, 1, 1e5), milliseconds(60000));
-    api_->set_bucket("export_users", s.number("rate_limit.user_exports_per_minute", 20, 1, 1e5), milliseconds(60000));
+    api_->set_bucket("", s.per_minute, milliseconds(60000));
+    api_->set_bucket("export", s.exports_per_minute, milliseconds(60000));
+    api_->set_bucket("export_users", s.user_exports_per_minute, milliseconds(60000));
     auth_ = [a = authorization_](bool) -> asio::awaitable<omnisync::result<std::string>> { co_return *a; };
-    if (const config::secret* secret = cfg.find_secret("webhook.signing_secret"); secret && !secret->empty()) {
+    if (!s.signing_secret.empty()) {
       zendesk_webhook_options o;
       o.connector = cfg.name;
-      o.signing_secret = secret->reveal();
-      o.max_skew = s.duration("webhook.max_skew", o.max_skew);
+      o.signing_secret = s.signing_secret.reveal();
+      o.max_skew = s.webhook_max_skew;
       webhook_ = make_zendesk_webhook(std::move(o));
     }
   }

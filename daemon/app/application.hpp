@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "daemon/app/config_load.hpp"
+#include "daemon/config/loader.hpp"
 
 namespace omnisync::app {
 

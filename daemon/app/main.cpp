@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "daemon/app/application.hpp"
-#include "daemon/app/config_load.hpp"
+#include "daemon/config/loader.hpp"
 #include "daemon/app/logging.hpp"
 #include "core/version.hpp"
 

@@ -29,21 +29,19 @@ namespace {
 constexpr std::size_t seeded_contacts = 500;
 
 /// Lifts the simulator's 5 requests/s (and the connector's pacing) unless a test is about the limit itself.
-omnisync::config::connector_common ac_config(running_sim& s, std::map<std::string, std::string> settings = {},
-                                             bool lift_limits = true) {
+omnisync::test::adapters::connector_config ac_config(running_sim& s, std::map<std::string, std::string> settings = {},
+                                                    bool lift_limits = true) {
   if (lift_limits) s.admin("POST", "/admin/limits", R"({"service":"activecampaign","per_second":100000})");
   else s.admin("POST", "/admin/limits", R"({"service":"activecampaign","per_second":5})");
-  omnisync::config::connector_common c;
-  c.name = "ac";
-  c.kind = "activecampaign";
-  c.base_url = s.url("activecampaign", "https");
-  c.ca_file = s.ca_file();
-  c.secrets["auth.api_token"] = omnisync::config::secret("ac-test-token", "test");
-  c.secrets["webhook.url_token"] = omnisync::config::secret("ac-url-token", "test");
-  if (lift_limits) c.settings["rate_limit.per_second"] = "100000";
-  c.settings["sync.backoff_base"] = "20ms";
-  c.settings["sync.backoff_cap"] = "100ms";
-  for (auto& [k, v] : settings) c.settings[k] = v;
+  omnisync::test::adapters::connector_config c("ac", "activecampaign");
+  c.set("base_url", s.url("activecampaign", "https"));
+  c.set("tls.ca_file", s.ca_file());
+  c.set("auth.api_token", "ac-test-token");
+  c.set("webhook.url_token", "ac-url-token");
+  if (lift_limits) c.set("rate_limit.per_second", "100000");
+  c.set("sync.backoff_base", "20ms");
+  c.set("sync.backoff_cap", "100ms");
+  for (auto& [k, v] : settings) c.set(k, v);
   return c;
 }
 
@@ -367,9 +365,9 @@ TEST_CASE("ActiveCampaign adapter describes contacts with their custom fields", 
   CHECK_FALSE(none.has_value());
   // A connector for another object, or without a token, is refused when it is built.
   auto cfg = ac_config(s);
-  cfg.objects = {"deals"};
-  CHECK_THROWS_WITH(harness(cfg), Catch::Contains("not supported"));
+  cfg.list("objects", {"deals"});
+  CHECK_THROWS_WITH(harness(cfg), Catch::Contains("connectors.ac.objects[0]: expected one of contacts, got \"deals\""));
   auto no_token = ac_config(s);
-  no_token.secrets.erase("auth.api_token");
+  no_token.erase("auth.api_token");
   CHECK_THROWS_WITH(harness(no_token), Catch::Contains("auth.api_token"));
 }

@@ -30,17 +30,15 @@ namespace {
 constexpr std::size_t seeded = 333;
 const std::string client_secret = "ic-client-secret";
 
-omnisync::config::connector_common ic_config(running_sim& s, std::map<std::string, std::string> settings = {}) {
-  omnisync::config::connector_common c;
-  c.name = "ic";
-  c.kind = "intercom";
-  c.base_url = s.url("intercom", "https");
-  c.ca_file = s.ca_file();
-  c.secrets["auth.access_token"] = omnisync::config::secret("ic-test-token", "test");
-  c.secrets["webhook.client_secret"] = omnisync::config::secret(client_secret, "test");
-  c.settings["sync.backoff_base"] = "20ms";
-  c.settings["sync.backoff_cap"] = "100ms";
-  for (auto& [k, v] : settings) c.settings[k] = v;
+omnisync::test::adapters::connector_config ic_config(running_sim& s, std::map<std::string, std::string> settings = {}) {
+  omnisync::test::adapters::connector_config c("ic", "intercom");
+  c.set("base_url", s.url("intercom", "https"));
+  c.set("tls.ca_file", s.ca_file());
+  c.set("auth.access_token", "ic-test-token");
+  c.set("webhook.client_secret", client_secret);
+  c.set("sync.backoff_base", "20ms");
+  c.set("sync.backoff_cap", "100ms");
+  for (auto& [k, v] : settings) c.set(k, v);
   return c;
 }
 
@@ -420,9 +418,9 @@ TEST_CASE("Intercom adapter describes contacts and conversations from the data a
   CHECK_FALSE(c->find("state")->updateable);
   CHECK_FALSE(h.run(h.c->describe("companies")).has_value());
   auto bad = ic_config(s);
-  bad.objects = {"tickets"};
-  CHECK_THROWS_WITH(harness(bad), Catch::Contains("not supported"));
+  bad.list("objects", {"tickets"});
+  CHECK_THROWS_WITH(harness(bad), Catch::Contains("connectors.ic.objects[0]: expected one of contacts, conversations, got \"tickets\""));
   auto no_token = ic_config(s);
-  no_token.secrets.erase("auth.access_token");
+  no_token.erase("auth.access_token");
   CHECK_THROWS_WITH(harness(no_token), Catch::Contains("auth.access_token"));
 }

@@ -22,6 +22,7 @@
 
 #include "adapters/connector.hpp"
 #include "daemon/http/listener.hpp"
+#include "tests/integration/adapters/connector_harness.hpp"
 #include "tests/integration/sim/sim_http.hpp"
 
 using namespace omnisync;
@@ -62,20 +63,18 @@ std::int64_t calls(running_sim& sim, const std::string& needle) {
 /// A simulator and a Salesforce connector config pointing at it (client credentials, fast backoff).
 struct fixture {
   running_sim sim;
-  config::connector_common cfg;
+  omnisync::test::adapters::connector_config cfg{"sf", "salesforce"};
   explicit fixture(int size = 300) : sim(std::vector<std::string>{"--size", std::to_string(size)}) {
-    cfg.name = "sf";
-    cfg.kind = "salesforce";
-    cfg.base_url = sim.url("salesforce", "https");
-    cfg.ca_file = sim.ca_file();
-    cfg.objects = {"Contact"};
-    cfg.settle_lag = 0ms;
-    cfg.api_version = "62.0";
-    cfg.settings["auth.flow"] = "client_credentials";
-    cfg.settings["auth.client_id"] = "omnisync-test";
-    cfg.secrets["auth.client_secret"] = config::secret("s3cret", "test");
-    cfg.settings["sync.backoff_base"] = "20ms";
-    cfg.settings["sync.backoff_cap"] = "200ms";
+    cfg.set("login_url", sim.url("salesforce", "https"));
+    cfg.set("tls.ca_file", sim.ca_file());
+    cfg.list("objects", {"Contact"});
+    cfg.set("settle_lag", "0s");
+    cfg.set("api_version", "62.0");
+    cfg.set("auth.flow", "client_credentials");
+    cfg.set("auth.client_id", "omnisync-test");
+    cfg.set("auth.client_secret", "s3cret");
+    cfg.set("sync.backoff_base", "20ms");
+    cfg.set("sync.backoff_cap", "200ms");
   }
 };
 
@@ -196,7 +195,7 @@ rsa_key make_rsa_key() {
 TEST_CASE("salesforce adapter: client credentials, refresh token and JWT bearer (RS256 checked by the sim) all read",
           "[salesforce][adapter]") {
   fixture f;
-  f.cfg.settings["sync.page_size"] = "200";
+  f.cfg.set("sync.page_size", "200");
   {
     harness h(f.cfg);
     auto p = h.poll("Contact", std::nullopt);
@@ -205,9 +204,9 @@ TEST_CASE("salesforce adapter: client credentials, refresh token and JWT bearer 
   }
   {
     auto cfg = f.cfg;
-    cfg.settings["auth.flow"] = "refresh_token";
-    cfg.secrets.erase("auth.client_secret");
-    cfg.secrets["auth.refresh_token"] = config::secret("5Aep861-refresh", "test");
+    cfg.set("auth.flow", "refresh_token");
+    cfg.erase("auth.client_secret");
+    cfg.set("auth.refresh_token", "5Aep861-refresh");
     harness h(cfg);
     auto p = h.poll("Contact", std::nullopt);
     REQUIRE(p.has_value());
@@ -217,10 +216,10 @@ TEST_CASE("salesforce adapter: client credentials, refresh token and JWT bearer 
   json::object limits{{"service", "salesforce"}, {"jwt_certificate", key.public_pem}};
   f.sim.admin("POST", "/admin/limits", json::serialize(limits));
   auto jwt = f.cfg;
-  jwt.settings["auth.flow"] = "jwt_bearer";
-  jwt.settings["auth.username"] = "integration@acme.example";
-  jwt.secrets.erase("auth.client_secret");
-  jwt.secrets["auth.private_key"] = config::secret(key.private_pem, "test");
+  jwt.set("auth.flow", "jwt_bearer");
+  jwt.set("auth.username", "integration@acme.example");
+  jwt.erase("auth.client_secret");
+  jwt.set("auth.private_key", key.private_pem);
   {
     harness h(jwt);
     auto p = h.poll("Contact", std::nullopt);
@@ -232,7 +231,7 @@ TEST_CASE("salesforce adapter: client credentials, refresh token and JWT bearer 
 
   SECTION("an assertion signed with another key is refused: auth_expired") {
     auto other = jwt;
-    other.secrets["auth.private_key"] = config::secret(make_rsa_key().private_pem, "test");
+    other.set("auth.private_key", make_rsa_key().private_pem);
     harness h(other);
     auto p = h.poll("Contact", std::nullopt);
     REQUIRE_FALSE(p.has_value());
@@ -240,8 +239,8 @@ TEST_CASE("salesforce adapter: client credentials, refresh token and JWT bearer 
   }
   SECTION("a revoked refresh token is refused: auth_expired") {
     auto cfg = f.cfg;
-    cfg.settings["auth.flow"] = "refresh_token";
-    cfg.secrets["auth.refresh_token"] = config::secret("revoked", "test");
+    cfg.set("auth.flow", "refresh_token");
+    cfg.set("auth.refresh_token", "revoked");
     harness h(cfg);
     auto p = h.poll("Contact", std::nullopt);
     REQUIRE_FALSE(p.has_value());
@@ -249,11 +248,11 @@ TEST_CASE("salesforce adapter: client credentials, refresh token and JWT bearer 
   }
   SECTION("missing credentials stop the connector from being built") {
     auto cfg = f.cfg;
-    cfg.secrets.clear();
+    cfg.erase("auth.client_secret");
     CHECK_THROWS_WITH(harness(cfg), Catch::Contains("auth.client_secret"));
-    cfg.settings["auth.flow"] = "jwt_bearer";
-    cfg.settings["auth.username"] = "u";
-    cfg.secrets["auth.private_key"] = config::secret("not a key", "test");
+    cfg.set("auth.flow", "jwt_bearer");
+    cfg.set("auth.username", "u");
+    cfg.set("auth.private_key", "not a key");
     CHECK_THROWS_WITH(harness(cfg), Catch::Contains("auth.private_key"));
   }
 }
@@ -287,7 +286,7 @@ TEST_CASE("salesforce adapter: a full read of 2500 contacts pages to the end wit
 
   SECTION("with 200 per page: 13 pages, still every record once") {
     auto cfg = f.cfg;
-    cfg.settings["sync.page_size"] = "200";
+    cfg.set("sync.page_size", "200");
     harness small(cfg);
     auto d = drain(small, std::nullopt, adapters::poll_mode::full);
     CHECK(d.pages == 13);
@@ -296,7 +295,7 @@ TEST_CASE("salesforce adapter: a full read of 2500 contacts pages to the end wit
   }
   SECTION("a lost query locator restarts from the cursor without a gap or a repeat") {
     auto cfg = f.cfg;
-    cfg.settings["sync.page_size"] = "200";
+    cfg.set("sync.page_size", "200");
     harness small(cfg);
     auto first = small.poll("Contact", std::nullopt, adapters::poll_mode::full);
     REQUIRE(first.has_value());
@@ -314,7 +313,7 @@ TEST_CASE("salesforce adapter: a full read of 2500 contacts pages to the end wit
 TEST_CASE("salesforce adapter: changes at the watermark boundary are neither lost nor repeated",
           "[salesforce][adapter]") {
   fixture f;
-  f.cfg.settings["sync.overlap"] = "60s";
+  f.cfg.set("sync.overlap", "60s");
   harness h(f.cfg);
   auto full = drain(h, std::nullopt, adapters::poll_mode::full);
   REQUIRE(full.records.size() == 300);
@@ -367,7 +366,7 @@ TEST_CASE("salesforce adapter: changes at the watermark boundary are neither los
 TEST_CASE("salesforce adapter: soft deletes come through queryAll, purged records through getDeleted, fetch and id listing",
           "[salesforce][adapter]") {
   fixture f;
-  f.cfg.settings["sync.get_deleted_interval"] = "1s";
+  f.cfg.set("sync.get_deleted_interval", "1s");
   harness h(f.cfg);
   auto full = drain(h, std::nullopt, adapters::poll_mode::full);
   REQUIRE(full.records.size() == 300);
@@ -435,7 +434,7 @@ TEST_CASE("salesforce adapter: soft deletes come through queryAll, purged record
 TEST_CASE("salesforce adapter: an access token expiring mid-sync is refreshed once and the read goes on",
           "[salesforce][adapter]") {
   fixture f(1000);
-  f.cfg.settings["sync.page_size"] = "200";
+  f.cfg.set("sync.page_size", "200");
   harness h(f.cfg);
   auto first = h.poll("Contact", std::nullopt, adapters::poll_mode::full);
   REQUIRE(first.has_value());
@@ -492,8 +491,8 @@ TEST_CASE("salesforce adapter: a 429 storm with Retry-After and 5xx faults are r
 TEST_CASE("salesforce adapter: a response slower than the read timeout is classified as a timeout",
           "[salesforce][adapter]") {
   fixture f;
-  f.cfg.settings["sync.read_timeout"] = "300ms";
-  f.cfg.settings["sync.max_attempts"] = "2";
+  f.cfg.set("sync.read_timeout", "300ms");
+  f.cfg.set("sync.max_attempts", "2");
   harness h(f.cfg);
   auto warm = h.poll("Contact", std::nullopt);  // token and describe first, so the fault hits the query
   REQUIRE(warm.has_value());
@@ -509,7 +508,7 @@ TEST_CASE("salesforce adapter: a response slower than the read timeout is classi
 
 TEST_CASE("salesforce adapter: a server certificate from an untrusted CA is refused", "[salesforce][adapter]") {
   fixture f;
-  f.cfg.ca_file.reset();  // the system store does not know the simulator's CA
+  f.cfg.erase("tls.ca_file");  // the system store does not know the simulator's CA
   harness h(f.cfg);
   auto p = h.poll("Contact", std::nullopt);
   REQUIRE_FALSE(p.has_value());
@@ -553,7 +552,7 @@ TEST_CASE("salesforce adapter: 450 upserts are 3 sObject Collections calls and o
 
   SECTION("the upsert key is taken from the setting when the payload has several candidates") {
     auto cfg = f.cfg;
-    cfg.settings["sync.Contact.upsert_key"] = "Omnisync_Id__c";
+    cfg.set("sync.Contact.upsert_key", "Omnisync_Id__c");
     harness k(cfg);
     json::object p{{"Omnisync_Id__c", "same"}, {"LastName", "same"}};
     auto w = h.run(h.c->write("Contact", {adapters::write_item(1, "same", json::serialize(p))}));
@@ -565,7 +564,7 @@ TEST_CASE("salesforce adapter: 450 upserts are 3 sObject Collections calls and o
   }
   SECTION("a field that is not an external id is refused without a call") {
     auto cfg = f.cfg;
-    cfg.settings["sync.Contact.upsert_key"] = "Email";
+    cfg.set("sync.Contact.upsert_key", "Email");
     harness k(cfg);
     const auto before = calls(f.sim, "composite");
     json::object p{{"Email", "x@example.com"}, {"LastName", "X"}};
@@ -578,7 +577,7 @@ TEST_CASE("salesforce adapter: 450 upserts are 3 sObject Collections calls and o
     f.sim.admin("POST", "/admin/faults",
                 R"({"service":"salesforce","path_glob":"/services/data/*/composite/*","kind":"status","status":503,"count":-1})");
     auto cfg = f.cfg;
-    cfg.settings["sync.max_attempts"] = "2";
+    cfg.set("sync.max_attempts", "2");
     harness k(cfg);
     auto w = k.run(k.c->write("Contact", again));
     REQUIRE_FALSE(w.has_value());
@@ -589,7 +588,7 @@ TEST_CASE("salesforce adapter: 450 upserts are 3 sObject Collections calls and o
 TEST_CASE("salesforce adapter: describe finds the formula field, which a scheduled refresh keeps fresh",
           "[salesforce][adapter]") {
   fixture f;
-  f.cfg.settings["sync.formula_refresh"] = "1h";
+  f.cfg.set("sync.formula_refresh", "1h");
   harness h(f.cfg);
   auto schema = h.run(h.c->describe("Contact"));
   REQUIRE(schema.has_value());
@@ -640,7 +639,7 @@ TEST_CASE("salesforce adapter: describe finds the formula field, which a schedul
 TEST_CASE("salesforce adapter: Outbound Messages are verified, parsed into records, and malformed ones refused",
           "[salesforce][adapter]") {
   fixture f;
-  f.cfg.settings["webhook.organization_id"] = "00DSIM0000000001AA";
+  f.cfg.set("webhook.organization_id", "00DSIM0000000001AA");
   harness h(f.cfg);
   REQUIRE(h.c->webhook() != nullptr);
   (void)h.run(h.c->describe("Contact"));  // values are typed by describe when it is known
@@ -688,7 +687,7 @@ TEST_CASE("salesforce adapter: Outbound Messages are verified, parsed into recor
 
   SECTION("webhook.refetch asks the engine to read whole records instead") {
     auto cfg = f.cfg;
-    cfg.settings["webhook.refetch"] = "true";
+    cfg.set("webhook.refetch", "true");
     harness k(cfg);
     auto ids = k.c->parse_event(ev);
     REQUIRE(ids.has_value());

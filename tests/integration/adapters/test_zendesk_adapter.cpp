@@ -24,18 +24,16 @@ namespace json = boost::json;
 
 namespace {
 
-omnisync::config::connector_common zd_config(running_sim& s, std::map<std::string, std::string> settings = {}) {
-  omnisync::config::connector_common c;
-  c.name = "zd";
-  c.kind = "zendesk";
-  c.base_url = s.url("zendesk", "https");
-  c.ca_file = s.ca_file();
-  c.settle_lag = 0ms;
-  c.objects = {"users", "tickets", "satisfaction_ratings"};
-  c.settings["auth.email"] = "ops@example.com";
-  c.secrets["auth.api_token"] = omnisync::config::secret("zd-test-token", "test");
-  c.settings["sync.job_poll_interval"] = "50ms";
-  for (auto& [k, v] : settings) c.settings[k] = v;
+omnisync::test::adapters::connector_config zd_config(running_sim& s, std::map<std::string, std::string> settings = {}) {
+  omnisync::test::adapters::connector_config c("zd", "zendesk");
+  c.set("base_url", s.url("zendesk", "https"));
+  c.set("tls.ca_file", s.ca_file());
+  c.set("settle_lag", "0s");
+  c.list("objects", {"users", "tickets", "satisfaction_ratings"});
+  c.set("auth.email", "ops@example.com");
+  c.set("auth.api_token", "zd-test-token");
+  c.set("sync.job_poll_interval", "50ms");
+  for (auto& [k, v] : settings) c.set(k, v);
   return c;
 }
 
@@ -232,7 +230,7 @@ TEST_CASE("Zendesk webhooks become refetches and deletions, malformed ones are r
     harness plain(cfg);
     CHECK(plain.c->webhook() == nullptr);
   }
-  cfg.secrets["webhook.signing_secret"] = omnisync::config::secret("zd-signing-secret", "test");
+  cfg.set("webhook.signing_secret", "zd-signing-secret");
   harness h(cfg);
   REQUIRE(h.c->webhook() != nullptr);
   auto parse = [&](const std::string& body) {
@@ -296,20 +294,20 @@ TEST_CASE("Zendesk webhooks become refetches and deletions, malformed ones are r
 TEST_CASE("Zendesk and HubSpot config errors are sentences for the operator", "[adapters][zendesk]") {
   auto& s = omnisync::test::adapters::shared_sim();
   auto no_place = zd_config(s);
-  no_place.base_url.clear();
+  no_place.erase("base_url");
   CHECK_THROWS_WITH(harness(no_place), Catch::Contains("subdomain"));
-  no_place.subdomain = "acme";
+  no_place.set("subdomain", "acme");
   CHECK_NOTHROW(harness(no_place));  // https://acme.zendesk.com
   auto no_email = zd_config(s);
-  no_email.settings.erase("auth.email");
+  no_email.erase("auth.email");
   CHECK_THROWS_WITH(harness(no_email), Catch::Contains("auth.email"));
   auto no_token = zd_config(s);
-  no_token.secrets.clear();
+  no_token.erase("auth.api_token");
   CHECK_THROWS_WITH(harness(no_token), Catch::Contains("auth.api_token"));
   CHECK_THROWS_WITH(harness(zd_config(s, {{"sync.page_size", "lots"}})), Catch::Contains("sync.page_size"));
   CHECK_THROWS_WITH(harness(zd_config(s, {{"sync.job_poll_interval", "soon"}})), Catch::Contains("duration"));
   auto bad_object = zd_config(s);
-  bad_object.objects = {"organizations"};
+  bad_object.list("objects", {"organizations"});
   CHECK_THROWS_WITH(harness(bad_object), Catch::Contains("organizations"));
 
   omnisync::config::connector_common hs;

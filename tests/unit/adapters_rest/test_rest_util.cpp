@@ -1,9 +1,13 @@
-// Pure pieces of the REST adapters: vendor timestamps, URL encoding, typed settings with operator-facing
-// errors, status classification, and the HubSpot poll cursor's round trip.
+// Pure pieces of the REST adapters: vendor timestamps, URL encoding, the settings every vendor declares alike,
+// status classification, and the HubSpot poll cursor's round trip.
 #include <catch2/catch.hpp>
 
 #include "adapters/hubspot/hubspot_cursor.hpp"
 #include "adapters/rest/rest_util.hpp"
+#include "adapters/rest/settings.hpp"
+#include "config/validate.hpp"
+
+#include <yaml-cpp/yaml.h>
 
 using omnisync::adapters::hubspot::poll_cursor;
 namespace rest = omnisync::adapters::rest;
@@ -27,21 +31,32 @@ TEST_CASE("Query values are percent-encoded", "[unit][adapters]") {
   CHECK(rest::url_encode("Az09-_.~") == "Az09-_.~");
 }
 
-TEST_CASE("Connector settings are typed and name the key when wrong", "[unit][adapters]") {
-  omnisync::config::connector_common c;
-  c.name = "hs";
-  c.settings = {{"sync.page_size", "50"}, {"sync.lag", "1m30s"}, {"sync.ms", "250"}, {"sync.flag", "yes"},
-                {"bad.int", "5x"}, {"bad.range", "500"}, {"bad.duration", "5 minutes"}, {"rate", "2.5"}};
-  rest::settings_reader s(c);
-  CHECK(s.integer("sync.page_size", 100, 1, 200) == 50);
-  CHECK(s.integer("absent", 100, 1, 200) == 100);
-  CHECK(s.duration("sync.lag", {}) == std::chrono::milliseconds(90000));
-  CHECK(s.duration("sync.ms", {}) == std::chrono::milliseconds(250));
-  CHECK(s.boolean("sync.flag", false));
-  CHECK(s.number("rate", 1, 0, 10) == 2.5);
-  CHECK_THROWS_WITH(s.integer("bad.int", 1, 0, 10), Catch::Contains("connector hs: bad.int"));
-  CHECK_THROWS_WITH(s.integer("bad.range", 1, 1, 200), Catch::Contains("between 1 and 200"));
-  CHECK_THROWS_WITH(s.duration("bad.duration", {}), Catch::Contains("duration"));
+TEST_CASE("The retry and timeout keys every vendor declares bind with the client's and policy's defaults",
+          "[unit][adapters]") {
+  struct vendor {
+    omnisync::http::client_options http;
+    omnisync::adapters::pacing::call_policy policy;
+  };
+  omnisync::config::schema s;
+  auto& sync = s.block("sync", "");
+  rest::declare_timeouts(sync, &vendor::http);
+  rest::declare_retries(sync, &vendor::policy, {.max_wait = "max_retry_wait", .backoff = false});
+  omnisync::config::diagnostics problems;
+  omnisync::config::validation_context ctx{"t.yaml", "/", &problems};
+  auto values = omnisync::config::validate(
+      s, YAML::Load("sync: { read_timeout: 300ms, max_attempts: 2, backoff_base: 1s, connect_timeout: 0 }"), "c", ctx);
+  // backoff_base is not declared for this vendor; a zero connect timeout is below its range.
+  INFO(problems.format());
+  CHECK(problems.size() == 2);
+  CHECK(problems.format().find("c.sync.backoff_base: unknown key") != std::string::npos);
+  CHECK(problems.format().find("c.sync.connect_timeout: expected a duration") != std::string::npos);
+  vendor v;
+  v.policy.max_wait = std::chrono::seconds(1);  // replaced by the declared default
+  omnisync::config::bind_into(s, values, v);
+  CHECK(v.http.read_timeout == std::chrono::milliseconds(300));
+  CHECK(v.http.connect_timeout == omnisync::http::client_options{}.connect_timeout);
+  CHECK(v.policy.max_attempts == 2);
+  CHECK(v.policy.max_wait == omnisync::adapters::pacing::call_policy{}.max_wait);
 }
 
 TEST_CASE("Leftover HTTP statuses map to error classes", "[unit][adapters]") {

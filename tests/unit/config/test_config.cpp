@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "daemon/app/config_load.hpp"
+#include "daemon/config/loader.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using omnisync::app::load_daemon_config;

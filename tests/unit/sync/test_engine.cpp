@@ -153,7 +153,7 @@ config::connector_common cfg_of(const std::string& name, const std::string& kind
   c.name = name;
   c.kind = kind;
   c.poll_interval = 50ms;
-  c.settings["sync.reconcile_interval"] = "off";
+  c.reconcile_interval = std::chrono::milliseconds(0);  // off
   return c;
 }
 
@@ -184,11 +184,11 @@ struct harness {
     eng->set_mappings(shipped_plans());
   }
   fake_connector& add(const std::string& name, const std::string& kind, const std::string& object,
-                      const std::map<std::string, std::string>& settings = {}) {
+                      std::optional<std::chrono::milliseconds> reconcile_interval = std::nullopt) {
     auto c = std::make_unique<fake_connector>(name, kind, object);
     auto* raw = c.get();
     auto cfg = cfg_of(name, kind);
-    for (const auto& [k, v] : settings) cfg.settings[k] = v;
+    if (reconcile_interval) cfg.reconcile_interval = reconcile_interval;
     eng->add(std::move(c), cfg);
     fakes.push_back(raw);
     return *raw;
@@ -436,7 +436,7 @@ TEST_CASE("engine: the echo of our own write is recognised and not propagated ba
 
 TEST_CASE("engine: records deleted upstream without a trace are found by id-set reconciliation", "[engine]") {
   harness h;
-  auto& hs = h.add("hs", "hubspot", "contacts", {{"sync.reconcile_interval", "200ms"}});
+  auto& hs = h.add("hs", "hubspot", "contacts", 200ms);
   for (int i = 1; i <= 5; ++i) hs.put(std::to_string(i), hubspot_contact(i, "p" + std::to_string(i) + "@example.com"));
   h.start();
   REQUIRE(h.eventually([&] { return h.stored("hs") == 5; }));
