@@ -229,7 +229,7 @@ schema schema::merged(const schema& base, const schema& refinement) {
   return out;
 }
 
-// ---- bind ---------------------------------------------------------------------------------------------------
+// ---- bind_settings ---------------------------------------------------------------------------------------------------
 
 namespace {
 
@@ -241,12 +241,12 @@ std::string join(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-void bind(const schema& s, const setting_values& values, void* target, const std::string& prefix) {
+void bind_settings(const schema& s, const setting_values& values, void* target, const std::string& prefix) {
   for (const auto& d : s.settings()) {
     const std::string key = join(prefix, d.key());
     switch (d.type()) {
       case value_type::block:
-        bind(*d.keys(), values, target, key);
+        bind_settings(*d.keys(), values, target, key);
         break;
       case value_type::map: {
         // The entries' names: everything below the map's key, or for free names inside a block (key ""),
@@ -257,7 +257,7 @@ void bind(const schema& s, const setting_values& values, void* target, const std
         const setting* element = d.element();
         if (element->type() == value_type::block) {
           if (!d.element_target_) break;
-          for (const auto& n : names) bind(*element->keys(), values, d.element_target_(target, n), join(key, n));
+          for (const auto& n : names) bind_settings(*element->keys(), values, d.element_target_(target, n), join(key, n));
         } else if (d.assign_map_) {
           std::vector<std::pair<std::string, const setting_value*>> entries;
           if (d.scalar_applies_to_all() && !d.key().empty())

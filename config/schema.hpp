@@ -103,7 +103,7 @@ class schema;
 /// Assigns the values declared in `s` to `target` (the struct its `into`s name), the fallback of every key the
 /// values lack, and recurses into blocks and maps. `prefix`: where `s` sits among the dotted keys.
 /// Throws std::logic_error when a value's type does not fit its member (a declaration bug).
-void bind(const schema& s, const setting_values& values, void* target, const std::string& prefix = {});
+void bind_settings(const schema& s, const setting_values& values, void* target, const std::string& prefix = {});
 
 /// One declared key. Built through `schema`'s declaring functions and the chainable modifiers below.
 class setting {
@@ -188,7 +188,7 @@ class setting {
 
  private:
   friend class schema;
-  friend void bind(const schema&, const setting_values&, void*, const std::string&);
+  friend void bind_settings(const schema&, const setting_values&, void*, const std::string&);
   setting& fallback_integer(std::int64_t v);
   setting& fallback_duration(std::chrono::milliseconds v);
 
@@ -257,10 +257,10 @@ class schema {
   std::deque<setting> settings_;
 };
 
-/// `bind` into a struct.
+/// `bind_settings` into a struct.
 template <class S>
 void bind_into(const schema& s, const setting_values& values, S& target) {
-  bind(s, values, static_cast<void*>(&target));
+  bind_settings(s, values, static_cast<void*>(&target));
 }
 
 // ---- template definitions -------------------------------------------------------------------------------------

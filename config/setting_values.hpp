@@ -2,7 +2,7 @@
 /// What a validated block of omnisync.yaml holds: typed values by dotted key ("sync.page_size",
 /// "sync.Contact.fields", "auth.client_secret"), each with the place it was written. Produced by
 /// `config::validate` (config/validate.hpp) against a schema, turned into a component's own struct by
-/// `config::bind` (config/schema.hpp). Only what the file says is here; defaults come from the schema when binding.
+/// `config::bind_into` (config/schema.hpp). Only what the file says is here; defaults come from the schema when binding.
 ///
 /// Immutable once built; copies are cheap enough for reloads. Secrets stay `config::secret` (never printed).
 #include <chrono>

@@ -99,7 +99,7 @@ std::string closest(std::string_view word, const std::vector<std::string>& candi
   std::size_t best_d = 3;
   for (const auto& c : candidates) {
     const std::size_t d = distance(word, c);
-    if (d < best_d && d < std::max<std::size_t>(word.size(), 2)) best = c, best_d = d;
+    if (d < best_d && d < word.size()) best = c, best_d = d;
   }
   return best;
 }

@@ -241,3 +241,31 @@ TEST_CASE("config: 17 — vendor settings are type-checked too", "[config]") {
   CHECK(l.has(8, 16, "connectors.zd.subdomain", "expected a subdomain"));
   CHECK(l.has(9, 17, "connectors.zd.batch_size", "expected a whole number from 1 to 2000"));
 }
+
+TEST_CASE("config: 18 — a repeated key anywhere, two connectors of one name included, is an error", "[config]") {
+  loaded l("connectors:\n  crm:\n    kind: hubspot\n    enabled: false\n  crm:\n    kind: zendesk\n"
+           "daemon:\n  threads: 2\n  threads: 3\n");
+  INFO(l.text);
+  CHECK(l.has(5, 3, "connectors.crm", "duplicate key \"crm\" (first at line 2, column 3)"));
+  CHECK(l.has(9, 3, "daemon.threads", "duplicate key \"threads\" (first at line 8, column 3)"));
+  CHECK_FALSE(l.result.ok());
+}
+
+TEST_CASE("config: 19 — what an adapter refuses is reported at the key it names", "[config]") {
+  loaded l("connectors:\n  zd:\n    kind: zendesk\n    subdomain: acme\n    auth:\n      api_token: t\n");
+  INFO(l.text);
+  REQUIRE(l.result.problems.size() == 1);
+  CHECK(l.has(6, 7, "connectors.zd.auth.email", "auth.api_token needs auth.email"));
+}
+
+TEST_CASE("config: 20 — a connector block compares equal when only its layout changed", "[config]") {
+  loaded a("connectors:\n  hs:\n    kind: hubspot\n    auth: { private_app_token: one }\n    sync: { page_size: 50 }\n");
+  loaded moved("connectors:\n  hs:\n    sync:\n      page_size: 50\n    auth:\n      private_app_token: one\n"
+               "    kind: hubspot\n");
+  loaded other("connectors:\n  hs:\n    kind: hubspot\n    auth: { private_app_token: two }\n    sync: { page_size: 50 }\n");
+  REQUIRE(a.result.ok());
+  REQUIRE(moved.result.ok());
+  REQUIRE(other.result.ok());
+  CHECK(a.result.config->connectors[0].settings == moved.result.config->connectors[0].settings);
+  CHECK_FALSE(a.result.config->connectors[0].settings == other.result.config->connectors[0].settings);
+}
