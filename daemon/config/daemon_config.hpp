@@ -1,7 +1,7 @@
 #pragma once
 /// The daemon's typed configuration: what `omnisync.yaml` turns into after validation.
 ///
-/// Built by `load_config()` (daemon/config/loader.hpp) and immutable afterwards: a reload builds a new
+/// Built by `load_daemon_config()` (daemon/config/loader.hpp) and immutable afterwards: a reload builds a new
 /// `daemon_config` and swaps a shared_ptr, so readers never see a half-applied change. Secret values live in
 /// `secret` objects that never print themselves. Components add their own sections here with the schema that
 /// parses them declared next to their code.
