@@ -246,8 +246,10 @@ class walker {
         error(n, path, "environment variable " + missing + " is not set");
         return;
       }
-      // A value from the environment is masked in logs like a secret (it may be one in all but name).
-      if (found && ctx_.secret_values && !expanded->empty()) ctx_.secret_values->push_back(*expanded);
+      // A string from the environment is masked in logs like a secret (it may be one in all but name); URLs
+      // and paths are not: a log line naming them must stay readable.
+      if (found && d.type() == value_type::string && ctx_.secret_values && !expanded->empty())
+        ctx_.secret_values->push_back(*expanded);
       text = std::move(*expanded);
     }
     auto bad = [&] { error(n, path, "expected " + expected(d) + ", got \"" + text + "\""); };
