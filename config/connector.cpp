@@ -4,14 +4,6 @@ namespace omnisync::config {
 
 using cc = connector_common;
 
-std::string connector_common::setting(const std::string& key, std::string fallback) const {
-  if (key == "sync.write") return write ? "true" : "false";
-  if (key == "sync.write_concurrency") return std::to_string(write_concurrency);
-  if (key == "sync.reconcile_interval" && reconcile_interval)
-    return reconcile_interval->count() == 0 ? "off" : std::to_string(reconcile_interval->count()) + "ms";
-  return fallback;
-}
-
 schema connector_common_schema(const std::vector<std::string>& kinds) {
   using namespace std::chrono_literals;
   schema s;

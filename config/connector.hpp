@@ -35,11 +35,6 @@ struct connector_common {
   /// Every key of the block as validated (typed, located, secrets resolved), common keys included. Equal
   /// blocks mean an unchanged connector (reload compares them).
   setting_values settings;
-
-  /// The three pipeline keys as text, for readers written before the typed fields: "sync.write" ("true" or
-  /// "false"), "sync.write_concurrency" (a number), "sync.reconcile_interval" ("off", "<n>ms", or `fallback`
-  /// when unset). Any other key answers `fallback`. Prefer the fields.
-  std::string setting(const std::string& key, std::string fallback = {}) const;
 };
 
 /// The keys every connector block has (kind, base_url/login_url, tls, enabled, objects, poll_interval,

@@ -128,7 +128,4 @@ struct context {
   bool leading() const { return leader.load(); }
 };
 
-/// "250ms", "30s", "15m", "6h", "1d", "off"/"0"; `fallback` when empty or unreadable.
-milliseconds parse_interval(const std::string& text, milliseconds fallback);
-
 }  // namespace omnisync::sync::detail

@@ -35,25 +35,6 @@ engine_metrics::engine_metrics(metrics::registry* r) {
                                metrics::registry::duration_buckets(), {"connector"});
 }
 
-milliseconds parse_interval(const std::string& text, milliseconds fallback) {
-  if (text.empty()) return fallback;
-  if (text == "off" || text == "0") return milliseconds(0);
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  const std::string unit(end ? end : "");
-  double ms = -1;
-  if (unit == "ms") ms = v;
-  else if (unit == "s") ms = v * 1e3;
-  else if (unit == "m" || unit == "min") ms = v * 60e3;
-  else if (unit == "h") ms = v * 3600e3;
-  else if (unit == "d") ms = v * 86400e3;
-  if (ms < 0) {
-    spdlog::warn("unreadable interval \"{}\" (use e.g. 30s, 15m, 6h); using the default", text);
-    return fallback;
-  }
-  return milliseconds(static_cast<std::int64_t>(ms));
-}
-
 }  // namespace detail
 
 /// The engine's parts, built once: they refer to each other and to the context by reference.
@@ -114,12 +95,11 @@ void engine::add(std::unique_ptr<adapters::connector> c, const config::connector
   st->cfg = cfg;
   for (const auto& o : c->objects()) st->objects.push_back(std::make_unique<detail::object_state>(o));
   st->adapter = std::move(c);
-  st->writable = cfg.setting("sync.write", "true") != "false";
-  st->reconcile_every = detail::parse_interval(cfg.setting("sync.reconcile_interval"), ctx.opt.reconcile_interval);
+  st->writable = cfg.write;
+  st->reconcile_every = cfg.reconcile_interval.value_or(ctx.opt.reconcile_interval);
   st->counters.name = cfg.name;
   st->counters.kind = cfg.kind;
-  const auto n = std::atoi(cfg.setting("sync.write_concurrency", "4").c_str());
-  st->write_concurrency = n >= 1 && n <= 64 ? n : 4;
+  st->write_concurrency = static_cast<int>(cfg.write_concurrency);
   std::lock_guard lk(ctx.mu);
   ctx.conns.push_back(std::move(st));
 }

@@ -116,22 +116,19 @@ TEST_CASE("connector schemas: a key of another kind is unknown here", "[config][
   CHECK(b.text.find("connectors.c.api_version: unknown key \"api_version\"") != std::string::npos);
 }
 
-TEST_CASE("connector schemas: the pipeline's keys are typed fields, setting() answers them for old readers",
+TEST_CASE("connector schemas: the pipeline's keys are typed fields",
           "[config][schema]") {
   read_block b("c", minimal.at("hubspot") + "sync: { write: false, write_concurrency: 8, reconcile_interval: 90s }\n");
   REQUIRE(b.problems.empty());
   CHECK_FALSE(b.cc.write);
   CHECK(b.cc.write_concurrency == 8);
   CHECK(b.cc.reconcile_interval == 90s);
-  CHECK(b.cc.setting("sync.write", "true") == "false");
-  CHECK(b.cc.setting("sync.write_concurrency", "4") == "8");
-  CHECK(b.cc.setting("sync.reconcile_interval") == "90000ms");
   read_block off("c", minimal.at("hubspot") + "sync: { reconcile_interval: off }\n");
-  CHECK(off.cc.setting("sync.reconcile_interval") == "off");
+  CHECK(off.cc.reconcile_interval == 0ms);
   read_block unset("c", minimal.at("hubspot"));
   CHECK(unset.cc.write);
   CHECK(unset.cc.write_concurrency == 4);
-  CHECK(unset.cc.setting("sync.reconcile_interval", "fallback") == "fallback");
+  CHECK_FALSE(unset.cc.reconcile_interval.has_value());
   read_block range("c", minimal.at("hubspot") + "sync: { write_concurrency: 65 }\n");
   CHECK(range.text.find("connectors.c.sync.write_concurrency: expected a whole number from 1 to 64, got \"65\"") !=
         std::string::npos);
