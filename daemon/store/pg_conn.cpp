@@ -338,54 +338,50 @@ int schema_version(connection& c, const char* schema) {
   return static_cast<int>(v.i64(0, 0));
 }
 
+namespace {
+
+/// The tables of one list ("state" or "inbox") as detail::run_migrations sees them: `schema_migrations(db,
+/// version)` records each list's progress separately.
+class schema_migrations {
+ public:
+  schema_migrations(connection& c, const char* schema) : c_(c), schema_(schema) {}
+  int version() { return schema_version(c_, schema_); }
+  void begin() {
+    // One lock for every omnisync migration of this database ('omni' in ASCII), released with the transaction:
+    // instances starting at once apply each migration once.
+    constexpr std::int64_t migration_lock = 0x6f6d6e69;
+    c_.script("BEGIN");
+    c_.exec("SELECT pg_advisory_xact_lock($1)", migration_lock);
+  }
+  void apply(const migration& m) {
+    c_.script(
+        "CREATE TABLE IF NOT EXISTS schema_migrations(db TEXT NOT NULL, version INTEGER NOT NULL, "
+        "name TEXT NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY(db, version))");
+    c_.script(m.sql);
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    c_.exec("INSERT INTO schema_migrations(db, version, name, applied_at) VALUES($1, $2, $3, $4)", schema_,
+            m.version, m.name, now);
+  }
+  void commit() { c_.script("COMMIT"); }
+  void rollback() noexcept { c_.rollback_quietly(); }
+  std::string subject() const {
+    return "the PostgreSQL database " + c_.describe() + " (" + schema_ + " tables)";
+  }
+  std::string label() const { return std::string("postgres ") + schema_ + " tables"; }
+
+ private:
+  connection& c_;
+  const char* schema_;
+};
+
+}  // namespace
+
 omnisync::result<int> migrate(connection& c, const char* schema, std::span<const migration> list,
                               std::optional<int> limit, std::string& why) {
-  const int latest = list.empty() ? 0 : list.back().version;
-  const int target = limit ? std::min(*limit, latest) : latest;
-  // One lock for every omnisync migration of this database ('omni' in ASCII).
-  constexpr std::int64_t migration_lock = 0x6f6d6e69;
-  try {
-    int current = schema_version(c, schema);
-    if (current > latest) {
-      why = "the PostgreSQL database " + c.describe() + " has " + schema + " schema version " +
-            std::to_string(current) + ", newer than this omnisyncd knows (" + std::to_string(latest) +
-            "); refusing to start. Run the newer omnisyncd, or restore a backup made for this version.";
-      store_logger()->error("store: {}", why);
-      return omnisync::errc::fail;
-    }
-    for (const auto& m : list) {
-      if (m.version <= current || m.version > target) continue;
-      c.script("BEGIN");
-      try {
-        c.exec("SELECT pg_advisory_xact_lock($1)", migration_lock);
-        c.script(
-            "CREATE TABLE IF NOT EXISTS schema_migrations(db TEXT NOT NULL, version INTEGER NOT NULL, "
-            "name TEXT NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY(db, version))");
-        // Another instance may have migrated while we waited for the lock.
-        if (schema_version(c, schema) >= m.version) {
-          c.script("COMMIT");
-          current = m.version;
-          continue;
-        }
-        c.script(m.sql);
-        auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-        c.exec("INSERT INTO schema_migrations(db, version, name, applied_at) VALUES($1, $2, $3, $4)", schema,
-               m.version, m.name, now);
-        c.script("COMMIT");
-        store_logger()->info("store: postgres {} tables migrated to schema {} ({})", schema, m.version, m.name);
-      } catch (...) {
-        c.rollback_quietly();
-        throw;
-      }
-      current = m.version;
-    }
-    return current;
-  } catch (const pg_error& e) {
-    why = std::string("migrating the ") + schema + " tables in PostgreSQL " + c.describe() + ": " + e.what();
-    return e.code();
-  }
+  schema_migrations db(c, schema);
+  return detail::run_migrations(db, list, limit, why);
 }
 
 }  // namespace omnisync::store::pg

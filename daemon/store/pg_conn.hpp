@@ -21,6 +21,7 @@
 
 #include "core/error.hpp"
 #include "daemon/store/job.hpp"
+#include "daemon/store/migrate.hpp"
 
 struct pg_conn;
 struct pg_result;
@@ -175,18 +176,14 @@ class connection {
   std::unordered_map<const char*, std::string> prepared_;  // sql literal -> statement name
 };
 
-/// One schema step, as for SQLite (see sqlite_db.hpp).
-struct migration {
-  int version;
-  const char* name;
-  const char* sql;
-};
+/// One schema step (daemon/store/migrate.hpp), the same versions as SQLite's.
+using migration = detail::migration;
 
 std::span<const migration> state_migrations() noexcept;
 std::span<const migration> inbox_migrations() noexcept;
 
 /// Brings the tables of `schema` ("state" or "inbox") to the last migration of `list` (or to `limit`
-/// migrations). Each migration runs in its own transaction holding `pg_advisory_xact_lock`, so that instances
+/// migrations) with detail::run_migrations. Each migration runs in its own transaction holding `pg_advisory_xact_lock`, so that instances
 /// starting at once apply it once; the transaction also records it in `schema_migrations(db, version)`.
 /// Refuses (errc::fail, `why` set) a database newer than `list` knows. Returns the version reached.
 omnisync::result<int> migrate(connection& c, const char* schema, std::span<const migration> list,
