@@ -5,6 +5,7 @@
 
 #include <poll.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -12,6 +13,11 @@ namespace omnisync::store::pg {
 namespace {
 
 using detail::store_logger;
+
+std::atomic<std::uint64_t> round_trip_count{0};
+
+/// One request sent and its answer awaited.
+void count_round_trip() noexcept { round_trip_count.fetch_add(1, std::memory_order_relaxed); }
 
 /// libpq's NOTICEs ("relation already exists, skipping") would go to stderr: send them to the debug log.
 void on_notice(void*, const char* message) {
@@ -37,6 +43,8 @@ omnisync::errc classify(std::string_view st) noexcept {
   if (st == "57014") return errc::cancelled;
   return errc::fail;  // 53100 disk full, 53200 out of memory, XX001/XX002 corruption, 42xxx (our bug), ...
 }
+
+std::uint64_t round_trips() noexcept { return round_trip_count.load(std::memory_order_relaxed); }
 
 bool connection_lost(std::string_view st) noexcept {
   return st.size() != 5 || st.starts_with("08") || st == "57P01" || st == "57P02" || st == "57P03";
@@ -214,6 +222,7 @@ bool connection::transaction_failed() const noexcept {
 
 void connection::rollback_quietly() noexcept {
   if (!conn_ || broken() || !in_transaction()) return;
+  count_round_trip();
   PGresult* r = PQexec(conn_, "ROLLBACK");
   if (PQresultStatus(r) != PGRES_COMMAND_OK) broken_ = true;
   PQclear(r);
@@ -253,6 +262,7 @@ const std::string& connection::prepared_name(const char* sql) {
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     std::string name = "s" + std::to_string(prepared_.size());
+    count_round_trip();
     PGresult* r = PQprepare(conn_, name.c_str(), sql, 0, nullptr);  // parameter types inferred
     if (PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, std::string("prepare ") + std::string(sql).substr(0, 60));
     PQclear(r);
@@ -263,6 +273,7 @@ const std::string& connection::prepared_name(const char* sql) {
 
 result connection::exec_params(const char* sql, const param_list& p) {
   const auto& name = prepared_name(sql);
+  count_round_trip();
   PGresult* r = PQexecPrepared(conn_, name.c_str(), p.size(), p.values(), p.lengths(), p.formats(), 0);
   auto st = PQresultStatus(r);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(r, std::string(sql).substr(0, 60));
@@ -288,6 +299,7 @@ std::vector<std::int64_t> connection::exec_many(const char* sql, std::size_t n,
       const auto& p = params[i - first];
       sent = PQsendQueryPrepared(conn_, name.c_str(), p.size(), p.values(), p.lengths(), p.formats(), 0) == 1;
     }
+    count_round_trip();  // one chunk: sent together, answered together
     if (!sent || !PQpipelineSync(conn_)) {
       broken_ = true;  // the session's protocol state is unknown: reconnect rather than guess
       fail(nullptr, std::string(sql).substr(0, 60));
@@ -323,6 +335,7 @@ std::vector<std::int64_t> connection::exec_many(const char* sql, std::size_t n,
 
 void connection::script(const char* sql) {
   if (broken()) raise(omnisync::errc::retry, "PostgreSQL connection lost");
+  count_round_trip();
   PGresult* r = PQexec(conn_, sql);
   auto st = PQresultStatus(r);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(r, std::string(sql).substr(0, 60));

@@ -36,6 +36,9 @@ namespace omnisync::store::pg {
 /// other integrity violations (class 23) -> invalid_input; query cancelled (57014) -> cancelled; disk full
 /// (53100), out of memory, corruption (XX001/XX002) and everything else -> fail.
 omnisync::errc classify(std::string_view sqlstate) noexcept;
+/// Requests sent to a server and waited for (statements, transaction control, pipelined chunks), by every
+/// connection of the process since it started: tests and benchmarks count PostgreSQL round trips with it.
+std::uint64_t round_trips() noexcept;
 /// True for SQLSTATEs after which the connection cannot be used again (reconnect before the next use).
 bool connection_lost(std::string_view sqlstate) noexcept;
 

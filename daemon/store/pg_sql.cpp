@@ -1,7 +1,9 @@
 #include "daemon/store/pg_sql.hpp"
 
 #include <algorithm>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
 
 #include "daemon/store/rows.hpp"
 
@@ -39,6 +41,37 @@ std::string id_array(const std::vector<std::int64_t>& ids) {
     s += std::to_string(ids[i]);
   }
   return s + "}";
+}
+
+/// `{"a","b\"c"}`: a text[] parameter of `get(item)` for each of `items` (bound, not spliced into the SQL).
+template <class Items, class Get>
+std::string text_array(const Items& items, Get get) {
+  std::string s = "{";
+  for (const auto& item : items) {
+    if (s.size() > 1) s += ',';
+    s += '"';
+    for (char ch : std::string_view(get(item))) {
+      if (ch == '"' || ch == '\\') s += '\\';
+      s += ch;
+    }
+    s += '"';
+  }
+  return s + "}";
+}
+
+/// The records of `items` as three text[] parameters: connectors, objects, record keys.
+template <class Items>
+std::tuple<std::string, std::string, std::string> record_arrays(const Items& items) {
+  return {text_array(items, [](const auto& w) -> const std::string& { return w.connector; }),
+          text_array(items, [](const auto& w) -> const std::string& { return w.object; }),
+          text_array(items, [](const auto& w) -> const std::string& { return w.record_key; })};
+}
+
+/// Where each id is in `ids` (to put rows RETURNING gives back unordered in that order).
+std::unordered_map<std::int64_t, std::size_t> positions(const std::vector<std::int64_t>& ids) {
+  std::unordered_map<std::int64_t, std::size_t> at;
+  for (std::size_t i = 0; i < ids.size(); ++i) at.emplace(ids[i], i);
+  return at;
 }
 
 }  // namespace
@@ -90,23 +123,27 @@ std::size_t state_sql::records_upsert(const record_batch& batch, std::int64_t t)
 
 std::vector<detail::record_outbox_state> state_sql::outbox_states(const std::vector<outbox_write>& writes) {
   std::vector<detail::record_outbox_state> out(writes.size());
-  for (std::size_t i = 0; i < writes.size(); ++i) {
-    const auto& w = writes[i];
-    // One round trip per record: state 0 pending, 1 claimed, and (as 2) the hash of the payload last written.
-    auto r = c_.exec(
-        "SELECT state, payload FROM outbox WHERE connector = $1 AND object = $2 AND record_key = $3 "
-        "UNION ALL SELECT 2, payload_hash::text FROM outbox_last "
-        "WHERE connector = $1 AND object = $2 AND record_key = $3",
-        w.connector, w.object, w.record_key);
-    for (int k = 0; k < r.rows(); ++k) {
-      const auto state = r.i64(k, 0);
-      if (state == 0)
-        out[i].pending = r.text(k, 1);
-      else if (state == 1)
-        out[i].in_flight.push_back(r.text(k, 1));
-      else
-        out[i].last_hash = r.i64(k, 1);
-    }
+  if (writes.empty()) return out;
+  // Every record in one round trip: k.i is the write's position (from 1); state 0 pending, 1 claimed, and (as 2)
+  // the hash of the payload last written.
+  const auto [connectors, objects, keys] = record_arrays(writes);
+  auto r = c_.exec(
+      "WITH k AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY "
+      "AS k(connector, object, record_key, i)) "
+      "SELECT k.i, o.state, o.payload FROM k JOIN outbox o "
+      "ON o.connector = k.connector AND o.object = k.object AND o.record_key = k.record_key "
+      "UNION ALL SELECT k.i, 2, l.payload_hash::text FROM k JOIN outbox_last l "
+      "ON l.connector = k.connector AND l.object = k.object AND l.record_key = k.record_key",
+      connectors, objects, keys);
+  for (int k = 0; k < r.rows(); ++k) {
+    auto& st = out.at(static_cast<std::size_t>(r.i64(k, 0) - 1));
+    const auto state = r.i64(k, 1);
+    if (state == 0)
+      st.pending = r.text(k, 2);
+    else if (state == 1)
+      st.in_flight.push_back(r.text(k, 2));
+    else
+      st.last_hash = r.i64(k, 2);
   }
   return out;
 }
@@ -170,47 +207,86 @@ std::int64_t state_sql::outbox_release(std::int64_t t) {
 }
 
 std::vector<std::optional<std::string>> state_sql::outbox_last_payloads(const std::vector<outbox_write>& writes) {
-  std::vector<std::optional<std::string>> out;
-  out.reserve(writes.size());
-  for (const auto& w : writes)
-    out.push_back(single_text(
-        c_.exec("SELECT payload FROM outbox_last WHERE connector = $1 AND object = $2 AND record_key = $3",
-                w.connector, w.object, w.record_key)));
+  std::vector<std::optional<std::string>> out(writes.size());
+  if (writes.empty()) return out;
+  const auto [connectors, objects, keys] = record_arrays(writes);
+  auto r = c_.exec(
+      "SELECT k.i, l.payload FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY "
+      "AS k(connector, object, record_key, i) JOIN outbox_last l "
+      "ON l.connector = k.connector AND l.object = k.object AND l.record_key = k.record_key",
+      connectors, objects, keys);
+  for (int k = 0; k < r.rows(); ++k) out.at(static_cast<std::size_t>(r.i64(k, 0) - 1)) = r.text(k, 1);
   return out;
 }
 
-std::vector<detail::acked_write> state_sql::outbox_take_claimed(const std::vector<std::int64_t>& ids) {
-  std::vector<detail::acked_write> out;
-  for (auto id : ids) {
-    auto r = c_.exec("DELETE FROM outbox WHERE id = $1 AND state = 1 RETURNING connector, object, record_key, payload",
-                     id);
-    if (r.rows() > 0) out.push_back({r.text(0, 0), r.text(0, 1), r.text(0, 2), r.text(0, 3)});
+std::vector<detail::taken_write> state_sql::outbox_take_claimed(const std::vector<std::int64_t>& ids) {
+  auto r = c_.exec(
+      "DELETE FROM outbox WHERE id = ANY($1::bigint[]) AND state = 1 "
+      "RETURNING id, connector, object, record_key, payload",
+      id_array(ids));
+  const auto at = positions(ids);
+  std::vector<std::pair<std::size_t, detail::taken_write>> rows;
+  for (int k = 0; k < r.rows(); ++k)
+    rows.emplace_back(at.at(r.i64(k, 0)), detail::taken_write{r.text(k, 1), r.text(k, 2), r.text(k, 3), r.text(k, 4)});
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<detail::taken_write> out;
+  out.reserve(rows.size());
+  for (auto& [pos, w] : rows) out.push_back(std::move(w));
+  return out;
+}
+
+void state_sql::outbox_last_put(const std::vector<detail::taken_write>& written, std::int64_t t) {
+  // One upsert for all, one row per record: the last of `written` for it, as upserting them in order would
+  // leave it (one statement cannot change a row twice).
+  std::unordered_map<std::string, const detail::taken_write*> last;
+  std::vector<const detail::taken_write*> rows;
+  for (const auto& w : written) {
+    auto [it, first] = last.try_emplace(w.connector + '\0' + w.object + '\0' + w.record_key, &w);
+    if (first)
+      rows.push_back(&w);
+    else
+      *std::find(rows.begin(), rows.end(), it->second) = it->second = &w;
   }
-  return out;
-}
-
-void state_sql::outbox_last_put(const detail::acked_write& w, std::int64_t hash, std::int64_t t) {
+  auto text_of = [&rows](std::string detail::taken_write::*member) {
+    return text_array(rows, [member](const detail::taken_write* w) -> const std::string& { return w->*member; });
+  };
+  std::string hashes = "{";
+  for (const auto* w : rows) hashes += (hashes.size() > 1 ? "," : "") + std::to_string(w->hash);
+  hashes += "}";
   c_.exec("INSERT INTO outbox_last(connector, object, record_key, payload_hash, payload, written_at) "
-          "VALUES($1, $2, $3, $4, $5, $6) "
+          "SELECT connector, object, record_key, payload_hash, payload, $6 FROM unnest($1::text[], $2::text[], "
+          "$3::text[], $4::bigint[], $5::text[]) AS k(connector, object, record_key, payload_hash, payload) "
           "ON CONFLICT(connector, object, record_key) DO UPDATE SET payload_hash = excluded.payload_hash, "
           "payload = excluded.payload, written_at = excluded.written_at",
-          w.connector, w.object, w.record_key, hash, w.payload, t);
+          text_of(&detail::taken_write::connector), text_of(&detail::taken_write::object),
+          text_of(&detail::taken_write::record_key), hashes, text_of(&detail::taken_write::payload), t);
 }
 
-std::optional<bool> state_sql::outbox_claim_superseded(std::int64_t id) {
+std::vector<detail::claimed_write> state_sql::outbox_claims(const std::vector<std::int64_t>& ids) {
   auto r = c_.exec(
-      "SELECT EXISTS (SELECT 1 FROM outbox p WHERE p.state = 0 AND p.id <> o.id "
-      "AND p.connector = o.connector AND p.object = o.object AND p.record_key = o.record_key) "
-      "FROM outbox o WHERE o.id = $1 AND o.state = 1",
-      id);
-  if (r.rows() == 0) return std::nullopt;
-  return r.boolean(0, 0);
+      "SELECT o.id, o.connector, o.object, o.record_key, EXISTS (SELECT 1 FROM outbox p WHERE p.state = 0 "
+      "AND p.id <> o.id AND p.connector = o.connector AND p.object = o.object AND p.record_key = o.record_key) "
+      "FROM outbox o WHERE o.id = ANY($1::bigint[]) AND o.state = 1",
+      id_array(ids));
+  const auto at = positions(ids);
+  std::vector<std::pair<std::size_t, detail::claimed_write>> rows;
+  for (int k = 0; k < r.rows(); ++k)
+    rows.emplace_back(at.at(r.i64(k, 0)),
+                      detail::claimed_write{r.i64(k, 0), r.text(k, 1), r.text(k, 2), r.text(k, 3), r.boolean(k, 4)});
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<detail::claimed_write> out;
+  out.reserve(rows.size());
+  for (auto& [pos, c] : rows) out.push_back(std::move(c));
+  return out;
 }
 
-void state_sql::outbox_delete(std::int64_t id) { c_.exec("DELETE FROM outbox WHERE id = $1", id); }
+void state_sql::outbox_delete(const std::vector<std::int64_t>& ids) {
+  c_.exec("DELETE FROM outbox WHERE id = ANY($1::bigint[])", id_array(ids));
+}
 
-void state_sql::outbox_retry(std::int64_t id, std::int64_t retry_at, const std::string& error) {
-  c_.exec("UPDATE outbox SET state = 0, next_attempt_at = $2, last_error = $3 WHERE id = $1", id, retry_at, error);
+void state_sql::outbox_retry(const std::vector<std::int64_t>& ids, std::int64_t retry_at, const std::string& error) {
+  c_.exec("UPDATE outbox SET state = 0, next_attempt_at = $2, last_error = $3 WHERE id = ANY($1::bigint[])",
+          id_array(ids), retry_at, error);
 }
 
 std::int64_t state_sql::dead_letter_insert(const dead_letter_entry& e, std::int64_t t) {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -102,34 +103,58 @@ enqueue_summary enqueue(S& s, const std::vector<outbox_write>& writes, std::int6
   return sum;
 }
 
+/// Each id once, in the order of its first occurrence.
+inline std::vector<std::int64_t> unique_ids(const std::vector<std::int64_t>& ids) {
+  std::vector<std::int64_t> out;
+  std::unordered_set<std::int64_t> seen;
+  for (auto id : ids)
+    if (seen.insert(id).second) out.push_back(id);
+  return out;
+}
+
 /// A claimed write taken off the queue by its acknowledgement.
-struct acked_write {
+struct taken_write {
   std::string connector, object, record_key, payload;
+  std::int64_t hash = 0;  ///< payload_hash(payload), stored with it
 };
 
 /// Done: each claimed write among `ids` leaves the queue and its payload becomes its record's last-written state
 /// (what same-as-last compares with). Ids no longer claimed (acknowledged already, dropped) are skipped.
-///   std::vector<acked_write> outbox_take_claimed(ids)        deletes the claimed ones, in the order of `ids`
-///   void outbox_last_put(const acked_write&, hash, t)
+///   std::vector<taken_write> outbox_take_claimed(ids)        deletes the claimed ones; returns them in ids' order
+///   void outbox_last_put(const std::vector<taken_write>&, t) upserts each record's last-written state in order
 template <class S>
 void ack_writes(S& s, const std::vector<std::int64_t>& ids, std::int64_t t) {
-  for (const auto& w : s.outbox_take_claimed(ids)) s.outbox_last_put(w, payload_hash(w.payload), t);
+  auto taken = s.outbox_take_claimed(unique_ids(ids));
+  if (taken.empty()) return;
+  for (auto& w : taken) w.hash = payload_hash(w.payload);
+  s.outbox_last_put(taken, t);
 }
 
+/// A claimed write a nack finds, and whether a newer pending write for its record supersedes it.
+struct claimed_write {
+  std::int64_t id = 0;
+  std::string connector, object, record_key;
+  bool superseded = false;
+};
+
 /// Failed: each claimed write among `ids` is due again at `retry_at` (ms) with its error — or dropped when a newer
-/// write for its record is pending (that one carries the record's latest state).
-///   std::optional<bool> outbox_claim_superseded(id)          nullopt: not claimed (acknowledged, dropped)
-///   void outbox_delete(id); void outbox_retry(id, retry_at, error)
+/// write for its record is pending (that one carries the record's latest state). As if one by one: a write made
+/// due again here supersedes a later one for the same record in the same call.
+///   std::vector<claimed_write> outbox_claims(ids)            the claimed ones (not acknowledged, not dropped), in
+///                                                            ids' order
+///   void outbox_delete(ids); void outbox_retry(ids, retry_at, error)
 template <class S>
 void nack_writes(S& s, const std::vector<std::int64_t>& ids, const std::string& error, std::int64_t retry_at) {
-  for (auto id : ids) {
-    const std::optional<bool> superseded = s.outbox_claim_superseded(id);
-    if (!superseded) continue;
-    if (*superseded)
-      s.outbox_delete(id);
+  std::vector<std::int64_t> drop, retry;
+  std::unordered_set<std::string> pending_now;
+  for (const auto& c : s.outbox_claims(unique_ids(ids))) {
+    if (c.superseded || !pending_now.insert(c.connector + '\0' + c.object + '\0' + c.record_key).second)
+      drop.push_back(c.id);
     else
-      s.outbox_retry(id, retry_at, error);
+      retry.push_back(c.id);
   }
+  if (!drop.empty()) s.outbox_delete(drop);
+  if (!retry.empty()) s.outbox_retry(retry, retry_at, error);
 }
 
 /// Claims up to `n` due writes until `until` (ms): first drops expired claims that a newer pending write for the

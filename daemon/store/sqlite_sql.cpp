@@ -202,8 +202,8 @@ std::vector<std::optional<std::string>> state_sql::outbox_last_payloads(const st
   return out;
 }
 
-std::vector<detail::acked_write> state_sql::outbox_take_claimed(const std::vector<std::int64_t>& ids) {
-  std::vector<detail::acked_write> out;
+std::vector<detail::taken_write> state_sql::outbox_take_claimed(const std::vector<std::int64_t>& ids) {
+  std::vector<detail::taken_write> out;
   for (auto id : ids) {
     {
       auto q = c_.prepare("SELECT connector, object, record_key, payload FROM outbox WHERE id = ?1 AND state = 1");
@@ -216,39 +216,46 @@ std::vector<detail::acked_write> state_sql::outbox_take_claimed(const std::vecto
   return out;
 }
 
-void state_sql::outbox_last_put(const detail::acked_write& w, std::int64_t hash, std::int64_t t) {
-  c_.prepare(
-        "INSERT INTO outbox_last(connector, object, record_key, payload_hash, payload, written_at) "
-        "VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
-        "ON CONFLICT(connector, object, record_key) DO UPDATE SET payload_hash = excluded.payload_hash, "
-        "payload = excluded.payload, written_at = excluded.written_at")
-      .text(1, w.connector)
-      .text(2, w.object)
-      .text(3, w.record_key)
-      .i64(4, hash)
-      .text(5, w.payload)
-      .i64(6, t)
-      .run();
+void state_sql::outbox_last_put(const std::vector<detail::taken_write>& written, std::int64_t t) {
+  for (const auto& w : written)
+    c_.prepare(
+          "INSERT INTO outbox_last(connector, object, record_key, payload_hash, payload, written_at) "
+          "VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
+          "ON CONFLICT(connector, object, record_key) DO UPDATE SET payload_hash = excluded.payload_hash, "
+          "payload = excluded.payload, written_at = excluded.written_at")
+        .text(1, w.connector)
+        .text(2, w.object)
+        .text(3, w.record_key)
+        .i64(4, w.hash)
+        .text(5, w.payload)
+        .i64(6, t)
+        .run();
 }
 
-std::optional<bool> state_sql::outbox_claim_superseded(std::int64_t id) {
-  auto q = c_.prepare(
-      "SELECT EXISTS (SELECT 1 FROM outbox p WHERE p.state = 0 AND p.id <> o.id "
-      "AND p.connector = o.connector AND p.object = o.object AND p.record_key = o.record_key) "
-      "FROM outbox o WHERE o.id = ?1 AND o.state = 1");
-  q.i64(1, id);
-  if (!q.step()) return std::nullopt;
-  return q.col_i64(0) != 0;
+std::vector<detail::claimed_write> state_sql::outbox_claims(const std::vector<std::int64_t>& ids) {
+  std::vector<detail::claimed_write> out;
+  for (auto id : ids) {
+    auto q = c_.prepare(
+        "SELECT o.connector, o.object, o.record_key, EXISTS (SELECT 1 FROM outbox p WHERE p.state = 0 "
+        "AND p.id <> o.id AND p.connector = o.connector AND p.object = o.object AND p.record_key = o.record_key) "
+        "FROM outbox o WHERE o.id = ?1 AND o.state = 1");
+    q.i64(1, id);
+    if (q.step()) out.push_back({id, q.col_text(0), q.col_text(1), q.col_text(2), q.col_i64(3) != 0});
+  }
+  return out;
 }
 
-void state_sql::outbox_delete(std::int64_t id) { c_.prepare("DELETE FROM outbox WHERE id = ?1").i64(1, id).run(); }
+void state_sql::outbox_delete(const std::vector<std::int64_t>& ids) {
+  for (auto id : ids) c_.prepare("DELETE FROM outbox WHERE id = ?1").i64(1, id).run();
+}
 
-void state_sql::outbox_retry(std::int64_t id, std::int64_t retry_at, const std::string& error) {
-  c_.prepare("UPDATE outbox SET state = 0, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1")
-      .i64(1, id)
-      .i64(2, retry_at)
-      .text(3, error)
-      .run();
+void state_sql::outbox_retry(const std::vector<std::int64_t>& ids, std::int64_t retry_at, const std::string& error) {
+  for (auto id : ids)
+    c_.prepare("UPDATE outbox SET state = 0, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1")
+        .i64(1, id)
+        .i64(2, retry_at)
+        .text(3, error)
+        .run();
 }
 
 std::int64_t state_sql::dead_letter_insert(const dead_letter_entry& e, std::int64_t t) {

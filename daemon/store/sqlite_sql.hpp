@@ -46,11 +46,11 @@ class state_sql {
                                         const std::optional<std::string>& connector);
   std::int64_t outbox_release(std::int64_t t);
   std::vector<std::optional<std::string>> outbox_last_payloads(const std::vector<outbox_write>& writes);
-  std::vector<detail::acked_write> outbox_take_claimed(const std::vector<std::int64_t>& ids);
-  void outbox_last_put(const detail::acked_write& w, std::int64_t hash, std::int64_t t);
-  std::optional<bool> outbox_claim_superseded(std::int64_t id);
-  void outbox_delete(std::int64_t id);
-  void outbox_retry(std::int64_t id, std::int64_t retry_at, const std::string& error);
+  std::vector<detail::taken_write> outbox_take_claimed(const std::vector<std::int64_t>& ids);
+  void outbox_last_put(const std::vector<detail::taken_write>& written, std::int64_t t);
+  std::vector<detail::claimed_write> outbox_claims(const std::vector<std::int64_t>& ids);
+  void outbox_delete(const std::vector<std::int64_t>& ids);
+  void outbox_retry(const std::vector<std::int64_t>& ids, std::int64_t retry_at, const std::string& error);
 
   std::int64_t dead_letter_insert(const dead_letter_entry& e, std::int64_t t);
   bool dead_letter_delete(std::int64_t id);
