@@ -36,7 +36,11 @@ using error_code = boost::system::error_code;
 /// keeps each commit's fsync from also writing file metadata) only when a checkpoint has copied everything, so
 /// a pass that ended behind is followed by one short pass over the tail. If the writer keeps committing
 /// through every pass, the WAL reaches `hard` frames and the writer checkpoints itself once: then only the
-/// small tail is left to copy, and the WAL is rewound, so its size stays bounded.
+/// small tail is left to copy, and the WAL is rewound, so its size stays bounded. A writer that finds a pass
+/// running at `hard` cannot checkpoint (SQLITE_BUSY) and goes on; when a pass is slow (the checkpointer got
+/// little CPU, or a slow fsync) the WAL grows meanwhile, so at `limit` frames the writer waits for the pass to
+/// end (`wait_idle`) and then checkpoints the tail itself: the WAL never holds more than `limit` frames and one
+/// group's.
 class checkpointer {
  public:
   checkpointer(std::string name, std::unique_ptr<connection> c, std::atomic<std::uint64_t>* passes)
@@ -66,6 +70,12 @@ class checkpointer {
     cv_.notify_one();
   }
 
+  /// Returns once no pass is running (at once when none is).
+  void wait_idle() {
+    std::unique_lock lock(mutex_);
+    idle_cv_.wait(lock, [this] { return !running_; });
+  }
+
  private:
   void loop() {
     for (;;) {
@@ -74,20 +84,30 @@ class checkpointer {
         cv_.wait(lock, [this] { return stopping_ || requested_; });
         if (stopping_) return;
         requested_ = false;
+        running_ = true;
       }
-      for (int pass = 0; pass < 2; ++pass) {
-        int wal_frames = 0, copied = 0;
-        int rc = sqlite3_wal_checkpoint_v2(c_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
-        if (rc != SQLITE_OK) {
-          // BUSY: the writer is checkpointing itself (its hard limit); the next request comes with a commit.
-          if ((rc & 0xff) != SQLITE_BUSY)
-            store_logger()->warn("store: checkpoint of {} failed: {} (sqlite {})", c_->file().filename().string(),
-                           sqlite3_errmsg(c_->raw()), rc);
-          break;
-        }
-        if (passes_) passes_->fetch_add(1, std::memory_order_relaxed);
-        if (copied >= wal_frames) break;
+      run_passes();
+      {
+        std::lock_guard lock(mutex_);
+        running_ = false;
       }
+      idle_cv_.notify_all();
+    }
+  }
+
+  void run_passes() {
+    for (int pass = 0; pass < 2; ++pass) {
+      int wal_frames = 0, copied = 0;
+      int rc = sqlite3_wal_checkpoint_v2(c_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
+      if (rc != SQLITE_OK) {
+        // BUSY: the writer is checkpointing itself (its hard limit); the next request comes with a commit.
+        if ((rc & 0xff) != SQLITE_BUSY)
+          store_logger()->warn("store: checkpoint of {} failed: {} (sqlite {})", c_->file().filename().string(),
+                               sqlite3_errmsg(c_->raw()), rc);
+        return;
+      }
+      if (passes_) passes_->fetch_add(1, std::memory_order_relaxed);
+      if (copied >= wal_frames) return;
     }
   }
 
@@ -96,7 +116,9 @@ class checkpointer {
   std::atomic<std::uint64_t>* passes_;
   std::mutex mutex_;
   std::condition_variable cv_;
+  std::condition_variable idle_cv_;
   bool requested_ = false;
+  bool running_ = false;  // a request's passes are under way
   bool stopping_ = false;
   std::thread thread_;
 };
@@ -107,6 +129,7 @@ struct wal_policy {
   checkpointer* ckpt = nullptr;
   int soft = 1000;   ///< frames (4 KiB pages): ask the checkpointer (SQLite's own default threshold)
   int hard = 4000;   ///< frames: the writer checkpoints itself (the checkpointer never caught up)
+  int limit = 8000;  ///< frames: ... and waits for a pass that keeps it from doing so (a slow pass)
   int next_request = 1000;
   std::atomic<std::uint64_t>* inline_checkpoints = nullptr;
 
@@ -117,10 +140,15 @@ struct wal_policy {
       return SQLITE_OK;
     }
     if (frames >= p.hard) {
-      // PASSIVE: returns at once (BUSY) if the checkpointer is mid-pass; the next commit tries again.
-      if (sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) == SQLITE_OK &&
-          p.inline_checkpoints)
-        p.inline_checkpoints->fetch_add(1, std::memory_order_relaxed);
+      // PASSIVE: returns at once (BUSY) if the checkpointer is mid-pass; the next commit tries again — unless the
+      // WAL has reached `limit` meanwhile: then this commit waits for the pass (the writer has released its
+      // lock: the pass is not waiting for it) and copies what the pass left.
+      int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      if ((rc & 0xff) == SQLITE_BUSY && frames >= p.limit) {
+        p.ckpt->wait_idle();
+        rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      }
+      if (rc == SQLITE_OK && p.inline_checkpoints) p.inline_checkpoints->fetch_add(1, std::memory_order_relaxed);
       return SQLITE_OK;
     }
     if (frames >= p.next_request) {
