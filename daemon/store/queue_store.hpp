@@ -221,7 +221,7 @@ class queue_store final : public store {
     };
     if constexpr (B::one_database) {
       // One transaction for both queues.
-      return on_state<std::int64_t>([release_writes, t](state_sql& s) mutable {
+      return on_state<std::int64_t>([release_writes, t](state_sql& s) {
         inbox_sql i(s.context());
         return release_writes(s) + i.inbox_release(t);
       });
