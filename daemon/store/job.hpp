@@ -1,8 +1,8 @@
 #pragma once
 /// Internal to daemon/store: the job pattern both backends share. An operation becomes a job queued on one of
 /// the store's worker threads; the worker runs it against its own connection(s) and hands the result back to
-/// the awaiting coroutine on that coroutine's executor (in chunks, see `deliver`). The workers themselves
-/// (group transactions, reconnects) are backend-specific: sqlite_store.cpp and pg_store.cpp.
+/// the awaiting coroutine on that coroutine's executor (in chunks, see `deliver`). The threads that run jobs
+/// (group transactions) are in workers.hpp.
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -10,18 +10,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
-#include <condition_variable>
-#include <deque>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
-
-#include <pthread.h>
 
 #include "core/error.hpp"
 #include "daemon/store/store.hpp"
@@ -47,11 +40,20 @@ class classified_error : public std::runtime_error {
   error_code code_;
 };
 
+/// Refuses an operation with an error class and a message (invalid input, a stale fence, a lost lease): thrown
+/// inside a job, it becomes that job's result. Nothing is logged; the caller sees the class.
+[[noreturn]] inline void refuse(omnisync::errc e, std::string message) {
+  throw classified_error(omnisync::make_error_code(e), std::move(message));
+}
+inline void require(bool ok, const char* what) {
+  if (!ok) refuse(omnisync::errc::invalid_input, what);
+}
+
 /// How a writer job is isolated inside the group transaction. `savepoint`: the job runs in its own SAVEPOINT, so
 /// a job that fails after some of its statements rolls back only itself. `single_statement`: the job runs at
-/// most one data-changing statement, which SQLite already makes atomic (a failing statement undoes its own
-/// changes and leaves the transaction open), so the two extra statements per job are skipped. Inbox appends
-/// are the hot case: one INSERT per webhook.
+/// most one data-changing statement, which is atomic by itself, so the two extra statements per job are skipped
+/// (what a failing one does to the transaction is the backend's: see statement_failure in workers.hpp). Inbox
+/// appends are the hot case: one INSERT per webhook.
 enum class isolation { savepoint, single_statement };
 
 /// One queued operation: `run` executes it on the worker thread (inside the group transaction for writers),
@@ -180,82 +182,6 @@ void deliver(std::vector<std::unique_ptr<job<Ctx>>>& done) {
   flush();
   done.clear();
 }
-
-/// The queue and thread every store worker (SQLite and PostgreSQL alike) runs its jobs on: `push` queues a job
-/// (a cancelled job when stopping); the thread takes whatever is queued, up to `max_group` jobs, and hands them to
-/// `run` as one batch, which must run and deliver every job and leave the batch empty. Destruction runs what is
-/// queued, then joins. Declare it as the last member of its owner: the thread starts in the constructor and
-/// `run` uses the owner's other members.
-template <class Ctx>
-class job_thread {
- public:
-  using batch = std::vector<std::unique_ptr<job<Ctx>>>;
-
-  job_thread(std::string name, std::size_t max_group, std::function<void(batch&)> run)
-      : max_group_(max_group ? max_group : 1), run_(std::move(run)) {
-    thread_ = std::thread([this, name = std::move(name)] {
-      pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());  // visible in top -H, gdb, perf
-      loop();
-    });
-  }
-  ~job_thread() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  job_thread(const job_thread&) = delete;
-  job_thread& operator=(const job_thread&) = delete;
-
-  void push(std::unique_ptr<job<Ctx>> j) {
-    bool wake = false;
-    {
-      std::lock_guard lock(mutex_);
-      if (!stopping_) {
-        // Only a thread waiting on an empty queue needs the notification (a futex call): one that is busy
-        // takes the whole queue when its current batch is done.
-        wake = queue_.empty() && idle_;
-        queue_.push_back(std::move(j));
-        j = nullptr;
-      }
-    }
-    if (j) {
-      j->complete(omnisync::make_error_code(omnisync::errc::cancelled));
-      return;
-    }
-    if (wake) cv_.notify_one();
-  }
-
- private:
-  void loop() {
-    batch b;
-    for (;;) {
-      {
-        std::unique_lock lock(mutex_);
-        idle_ = true;
-        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-        idle_ = false;
-        if (queue_.empty()) return;  // stopping, and everything queued has run
-        while (!queue_.empty() && b.size() < max_group_) {
-          b.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-      }
-      run_(b);
-    }
-  }
-
-  std::size_t max_group_;
-  std::function<void(batch&)> run_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<job<Ctx>>> queue_;
-  bool stopping_ = false;
-  bool idle_ = false;
-  std::thread thread_;
-};
 
 /// Queues `fn(ctx) -> result<T>` on the worker `w` (anything with `context_type` and
 /// `push(unique_ptr<job<context_type>>)`) and returns the awaitable of its result. The coroutine resumes on its

@@ -5,6 +5,7 @@
 
 #include <poll.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -12,6 +13,11 @@ namespace omnisync::store::pg {
 namespace {
 
 using detail::store_logger;
+
+std::atomic<std::uint64_t> round_trip_count{0};
+
+/// One request sent and its answer awaited.
+void count_round_trip() noexcept { round_trip_count.fetch_add(1, std::memory_order_relaxed); }
 
 /// libpq's NOTICEs ("relation already exists, skipping") would go to stderr: send them to the debug log.
 void on_notice(void*, const char* message) {
@@ -37,6 +43,8 @@ omnisync::errc classify(std::string_view st) noexcept {
   if (st == "57014") return errc::cancelled;
   return errc::fail;  // 53100 disk full, 53200 out of memory, XX001/XX002 corruption, 42xxx (our bug), ...
 }
+
+std::uint64_t round_trips() noexcept { return round_trip_count.load(std::memory_order_relaxed); }
 
 bool connection_lost(std::string_view st) noexcept {
   return st.size() != 5 || st.starts_with("08") || st == "57P01" || st == "57P02" || st == "57P03";
@@ -214,6 +222,7 @@ bool connection::transaction_failed() const noexcept {
 
 void connection::rollback_quietly() noexcept {
   if (!conn_ || broken() || !in_transaction()) return;
+  count_round_trip();
   PGresult* r = PQexec(conn_, "ROLLBACK");
   if (PQresultStatus(r) != PGRES_COMMAND_OK) broken_ = true;
   PQclear(r);
@@ -253,6 +262,7 @@ const std::string& connection::prepared_name(const char* sql) {
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     std::string name = "s" + std::to_string(prepared_.size());
+    count_round_trip();
     PGresult* r = PQprepare(conn_, name.c_str(), sql, 0, nullptr);  // parameter types inferred
     if (PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, std::string("prepare ") + std::string(sql).substr(0, 60));
     PQclear(r);
@@ -263,6 +273,7 @@ const std::string& connection::prepared_name(const char* sql) {
 
 result connection::exec_params(const char* sql, const param_list& p) {
   const auto& name = prepared_name(sql);
+  count_round_trip();
   PGresult* r = PQexecPrepared(conn_, name.c_str(), p.size(), p.values(), p.lengths(), p.formats(), 0);
   auto st = PQresultStatus(r);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(r, std::string(sql).substr(0, 60));
@@ -288,6 +299,7 @@ std::vector<std::int64_t> connection::exec_many(const char* sql, std::size_t n,
       const auto& p = params[i - first];
       sent = PQsendQueryPrepared(conn_, name.c_str(), p.size(), p.values(), p.lengths(), p.formats(), 0) == 1;
     }
+    count_round_trip();  // one chunk: sent together, answered together
     if (!sent || !PQpipelineSync(conn_)) {
       broken_ = true;  // the session's protocol state is unknown: reconnect rather than guess
       fail(nullptr, std::string(sql).substr(0, 60));
@@ -323,6 +335,7 @@ std::vector<std::int64_t> connection::exec_many(const char* sql, std::size_t n,
 
 void connection::script(const char* sql) {
   if (broken()) raise(omnisync::errc::retry, "PostgreSQL connection lost");
+  count_round_trip();
   PGresult* r = PQexec(conn_, sql);
   auto st = PQresultStatus(r);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(r, std::string(sql).substr(0, 60));
@@ -338,54 +351,50 @@ int schema_version(connection& c, const char* schema) {
   return static_cast<int>(v.i64(0, 0));
 }
 
+namespace {
+
+/// The tables of one list ("state" or "inbox") as detail::run_migrations sees them: `schema_migrations(db,
+/// version)` records each list's progress separately.
+class schema_migrations {
+ public:
+  schema_migrations(connection& c, const char* schema) : c_(c), schema_(schema) {}
+  int version() { return schema_version(c_, schema_); }
+  void begin() {
+    // One lock for every omnisync migration of this database ('omni' in ASCII), released with the transaction:
+    // instances starting at once apply each migration once.
+    constexpr std::int64_t migration_lock = 0x6f6d6e69;
+    c_.script("BEGIN");
+    c_.exec("SELECT pg_advisory_xact_lock($1)", migration_lock);
+  }
+  void apply(const migration& m) {
+    c_.script(
+        "CREATE TABLE IF NOT EXISTS schema_migrations(db TEXT NOT NULL, version INTEGER NOT NULL, "
+        "name TEXT NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY(db, version))");
+    c_.script(m.sql);
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    c_.exec("INSERT INTO schema_migrations(db, version, name, applied_at) VALUES($1, $2, $3, $4)", schema_,
+            m.version, m.name, now);
+  }
+  void commit() { c_.script("COMMIT"); }
+  void rollback() noexcept { c_.rollback_quietly(); }
+  std::string subject() const {
+    return "the PostgreSQL database " + c_.describe() + " (" + schema_ + " tables)";
+  }
+  std::string label() const { return std::string("postgres ") + schema_ + " tables"; }
+
+ private:
+  connection& c_;
+  const char* schema_;
+};
+
+}  // namespace
+
 omnisync::result<int> migrate(connection& c, const char* schema, std::span<const migration> list,
                               std::optional<int> limit, std::string& why) {
-  const int latest = list.empty() ? 0 : list.back().version;
-  const int target = limit ? std::min(*limit, latest) : latest;
-  // One lock for every omnisync migration of this database ('omni' in ASCII).
-  constexpr std::int64_t migration_lock = 0x6f6d6e69;
-  try {
-    int current = schema_version(c, schema);
-    if (current > latest) {
-      why = "the PostgreSQL database " + c.describe() + " has " + schema + " schema version " +
-            std::to_string(current) + ", newer than this omnisyncd knows (" + std::to_string(latest) +
-            "); refusing to start. Run the newer omnisyncd, or restore a backup made for this version.";
-      store_logger()->error("store: {}", why);
-      return omnisync::errc::fail;
-    }
-    for (const auto& m : list) {
-      if (m.version <= current || m.version > target) continue;
-      c.script("BEGIN");
-      try {
-        c.exec("SELECT pg_advisory_xact_lock($1)", migration_lock);
-        c.script(
-            "CREATE TABLE IF NOT EXISTS schema_migrations(db TEXT NOT NULL, version INTEGER NOT NULL, "
-            "name TEXT NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY(db, version))");
-        // Another instance may have migrated while we waited for the lock.
-        if (schema_version(c, schema) >= m.version) {
-          c.script("COMMIT");
-          current = m.version;
-          continue;
-        }
-        c.script(m.sql);
-        auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-        c.exec("INSERT INTO schema_migrations(db, version, name, applied_at) VALUES($1, $2, $3, $4)", schema,
-               m.version, m.name, now);
-        c.script("COMMIT");
-        store_logger()->info("store: postgres {} tables migrated to schema {} ({})", schema, m.version, m.name);
-      } catch (...) {
-        c.rollback_quietly();
-        throw;
-      }
-      current = m.version;
-    }
-    return current;
-  } catch (const pg_error& e) {
-    why = std::string("migrating the ") + schema + " tables in PostgreSQL " + c.describe() + ": " + e.what();
-    return e.code();
-  }
+  schema_migrations db(c, schema);
+  return detail::run_migrations(db, list, limit, why);
 }
 
 }  // namespace omnisync::store::pg

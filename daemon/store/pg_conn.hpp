@@ -21,6 +21,7 @@
 
 #include "core/error.hpp"
 #include "daemon/store/job.hpp"
+#include "daemon/store/migrate.hpp"
 
 struct pg_conn;
 struct pg_result;
@@ -35,6 +36,9 @@ namespace omnisync::store::pg {
 /// other integrity violations (class 23) -> invalid_input; query cancelled (57014) -> cancelled; disk full
 /// (53100), out of memory, corruption (XX001/XX002) and everything else -> fail.
 omnisync::errc classify(std::string_view sqlstate) noexcept;
+/// Requests sent to a server and waited for (statements, transaction control, pipelined chunks), by every
+/// connection of the process since it started: tests and benchmarks count PostgreSQL round trips with it.
+std::uint64_t round_trips() noexcept;
 /// True for SQLSTATEs after which the connection cannot be used again (reconnect before the next use).
 bool connection_lost(std::string_view sqlstate) noexcept;
 
@@ -175,18 +179,14 @@ class connection {
   std::unordered_map<const char*, std::string> prepared_;  // sql literal -> statement name
 };
 
-/// One schema step, as for SQLite (see sqlite_db.hpp).
-struct migration {
-  int version;
-  const char* name;
-  const char* sql;
-};
+/// One schema step (daemon/store/migrate.hpp), the same versions as SQLite's.
+using migration = detail::migration;
 
 std::span<const migration> state_migrations() noexcept;
 std::span<const migration> inbox_migrations() noexcept;
 
 /// Brings the tables of `schema` ("state" or "inbox") to the last migration of `list` (or to `limit`
-/// migrations). Each migration runs in its own transaction holding `pg_advisory_xact_lock`, so that instances
+/// migrations) with detail::run_migrations. Each migration runs in its own transaction holding `pg_advisory_xact_lock`, so that instances
 /// starting at once apply it once; the transaction also records it in `schema_migrations(db, version)`.
 /// Refuses (errc::fail, `why` set) a database newer than `list` knows. Returns the version reached.
 omnisync::result<int> migrate(connection& c, const char* schema, std::span<const migration> list,

@@ -8,10 +8,7 @@
 namespace omnisync::store::sqlite {
 namespace {
 
-std::shared_ptr<spdlog::logger> logger() {
-  auto l = spdlog::get("store");
-  return l ? l : spdlog::default_logger();
-}
+using detail::store_logger;
 
 const char* sync_pragma(synchronous_mode m) {
   switch (m) {
@@ -55,9 +52,9 @@ void raise(sqlite3* db, int rc, std::string_view what) {
   std::string text = std::string(what) + ": " + msg + " (sqlite " + std::to_string(rc) + ")";
   // Logged here, once: callers see only the error class.
   if (e == omnisync::errc::retry)
-    logger()->warn("store: {}", text);
+    store_logger()->warn("store: {}", text);
   else
-    logger()->error("store: {}", text);
+    store_logger()->error("store: {}", text);
   throw sqlite_error(omnisync::make_error_code(e), std::move(text));
 }
 
@@ -211,55 +208,48 @@ int user_version(connection& c) {
   return q.step() ? static_cast<int>(q.col_i64(0)) : 0;
 }
 
+namespace {
+
+/// A database file as detail::run_migrations sees it. Its version is `PRAGMA user_version`; `schema_migrations`
+/// records each migration too (name and time), for people.
+class file_migrations {
+ public:
+  explicit file_migrations(connection& c) : c_(c) {}
+  int version() { return user_version(c_); }
+  void begin() { c_.exec("BEGIN IMMEDIATE"); }
+  void apply(const migration& m) {
+    c_.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_at INTEGER NOT NULL)");
+    c_.exec(m.sql);
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    c_.prepare("INSERT INTO schema_migrations(version, name, applied_at) VALUES(?1, ?2, ?3)")
+        .i64(1, m.version)
+        .text(2, m.name)
+        .i64(3, now)
+        .run();
+    // PRAGMA takes no parameters; the version is our own integer.
+    c_.exec(("PRAGMA user_version=" + std::to_string(m.version)).c_str());
+  }
+  void commit() { c_.exec("COMMIT"); }
+  void rollback() noexcept {
+    if (c_.in_transaction()) sqlite3_exec(c_.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  std::string subject() const { return c_.file().string(); }
+  std::string label() const { return c_.file().filename().string(); }
+
+ private:
+  connection& c_;
+};
+
+}  // namespace
+
 omnisync::result<int> migrate(connection& c, std::span<const migration> list, std::optional<int> limit,
                               std::string& why) {
-  const int latest = list.empty() ? 0 : list.back().version;
-  const int target = limit ? std::min(*limit, latest) : latest;
-  try {
-    int current = user_version(c);
-    if (current > latest) {
-      why = c.file().string() + " has schema version " + std::to_string(current) +
-            ", newer than this omnisyncd knows (" + std::to_string(latest) +
-            "); refusing to start. Run the newer omnisyncd, or restore a backup made for this version.";
-      logger()->error("store: {}", why);
-      return omnisync::errc::fail;
-    }
-    for (const auto& m : list) {
-      if (m.version <= current || m.version > target) continue;
-      c.exec("BEGIN IMMEDIATE");
-      try {
-        // Another process may have migrated while we waited for the write lock.
-        if (user_version(c) >= m.version) {
-          c.exec("COMMIT");
-          continue;
-        }
-        c.exec(
-            "CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-            "applied_at INTEGER NOT NULL)");
-        c.exec(m.sql);
-        auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-        c.prepare("INSERT INTO schema_migrations(version, name, applied_at) VALUES(?1, ?2, ?3)")
-            .i64(1, m.version)
-            .text(2, m.name)
-            .i64(3, now)
-            .run();
-        // PRAGMA takes no parameters; the version is our own integer.
-        c.exec(("PRAGMA user_version=" + std::to_string(m.version)).c_str());
-        c.exec("COMMIT");
-        logger()->info("store: {} migrated to schema {} ({})", c.file().filename().string(), m.version, m.name);
-      } catch (...) {
-        if (c.in_transaction()) sqlite3_exec(c.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
-      }
-      current = m.version;
-    }
-    return current;
-  } catch (const sqlite_error& e) {
-    why = "migrating " + c.file().string() + ": " + e.what();
-    return e.code();
-  }
+  file_migrations db(c);
+  return detail::run_migrations(db, list, limit, why);
 }
 
 }  // namespace omnisync::store::sqlite

@@ -17,6 +17,7 @@
 
 #include "core/error.hpp"
 #include "daemon/store/job.hpp"
+#include "daemon/store/migrate.hpp"
 #include "daemon/store/store.hpp"
 
 struct sqlite3;
@@ -101,19 +102,15 @@ class connection {
   std::unordered_map<const char*, std::unique_ptr<statement>> cache_;
 };
 
-/// One schema step. Versions start at 1 and increase by one; `sql` runs in the migration's transaction.
-struct migration {
-  int version;
-  const char* name;
-  const char* sql;
-};
+/// One schema step (daemon/store/migrate.hpp).
+using migration = detail::migration;
 
 std::span<const migration> state_migrations() noexcept;
 std::span<const migration> inbox_migrations() noexcept;
 
-/// Brings `c` to the last migration (or to `limit` migrations). Each migration runs in its own transaction
-/// that also records it in `schema_migrations` and `PRAGMA user_version`. Refuses (errc::fail, `why` set) a
-/// database whose version is newer than `list` knows. Returns the version the database is at.
+/// Brings `c` to the last migration (or to `limit` migrations) with detail::run_migrations. Each migration runs
+/// in its own transaction that also records it in `schema_migrations` and `PRAGMA user_version`. Refuses
+/// (errc::fail, `why` set) a database whose version is newer than `list` knows. Returns the version reached.
 omnisync::result<int> migrate(connection& c, std::span<const migration> list, std::optional<int> limit,
                               std::string& why);
 

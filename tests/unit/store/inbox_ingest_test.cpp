@@ -131,11 +131,16 @@ TEST_CASE("store: the inbox WAL is checkpointed off the commit path and stays bo
     const auto st = s->stats();
     INFO("checkpoints by the checkpointer: " << st.inbox_checkpoints << ", on the commit path: "
                                               << st.inbox_commit_checkpoints << ", largest WAL: " << largest_wal);
-    // ~12,000 pages went through the WAL; SQLite's own checkpoint would have run in ~12 commits.
-    CHECK(st.inbox_checkpoints >= 3);
-    // The WAL is rewound at its hard limit (4,000 frames of 4 KiB plus headers) at the latest, so it never grows
-    // with the number of events (it would pass 48 MB here without checkpoints).
-    CHECK(largest_wal <= 4100u * (4096 + 24));
+    // ~12,000 pages went through the WAL; SQLite's own checkpoint would have run in ~12 commits. The checkpointer
+    // ran (here usually 20-30 passes; how many depends on the CPU its thread gets: on a loaded machine a pass may
+    // last much of the run, so a fixed larger number failed now and then).
+    CHECK(st.inbox_checkpoints >= 1);
+    // The WAL never grows with the number of events (it would pass 48 MB here without checkpoints): the writer
+    // checkpoints it at 4,000 frames of 4 KiB (plus headers) when no pass is running, and waits for a running
+    // pass at 8,000 (sqlite_store.cpp); this test's groups (32 callers) add up to ~100 frames before that.
+    // The 4,000 is not a bound: a pass that gets little CPU keeps the writer from checkpointing while the WAL
+    // grows (seen at 44 MB under load before the wait at 8,000).
+    CHECK(largest_wal <= 8400u * (4096 + 24));
     CHECK(largest_wal > 0);
   }
   // Everything acknowledged is there after a restart.

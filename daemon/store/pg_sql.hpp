@@ -1,0 +1,121 @@
+#pragma once
+/// Internal to daemon/store: the PostgreSQL store's statements — SQL text and binding, nothing decided here (that
+/// is queue_logic.hpp / queue_store.hpp). The same members as sqlite_sql.hpp, in PostgreSQL's dialect, written
+/// for several instances on one database (row locks, SKIP LOCKED, one-statement upserts). Three sets, each a
+/// reference to a connection built per job: `state_sql` and `inbox_sql` (the writers' tables — the same
+/// database, so one transaction may use both) and `read_sql`. Failures throw pg_error (classified).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daemon/store/pg_conn.hpp"
+#include "daemon/store/queue_logic.hpp"
+#include "daemon/store/store.hpp"
+
+namespace omnisync::store::pg {
+
+using depth_rows = std::vector<std::pair<std::string, std::int64_t>>;
+
+/// The state tables: meta, cursors, records, outbox, dead letters, leases. All times are ms.
+class state_sql {
+ public:
+  explicit state_sql(connection& c) : c_(c) {}
+  connection& context() noexcept { return c_; }
+
+  void meta_set(const std::string& key, const std::string& value);
+  /// Locks the lease row (FOR SHARE) until the transaction ends.
+  std::optional<detail::lease_state> lease_for_fence(const std::string& key);
+  void cursor_write(const std::string& connector, const std::string& object, const std::string& value,
+                    std::int64_t t);
+  /// Upserts each record in order (pipelined), unless the stored copy is newer; returns how many were written.
+  std::size_t records_upsert(const record_batch& batch, std::int64_t t);
+
+  std::vector<detail::record_outbox_state> outbox_states(const std::vector<outbox_write>& writes);
+  bool outbox_put(const outbox_write& w, std::int64_t t);
+  bool outbox_put_unless_pending(const outbox_write& w, std::int64_t t);
+  void outbox_drop_superseded(std::int64_t claimed_until);
+  std::vector<outbox_item> outbox_claim(std::int64_t t, std::size_t n, std::int64_t until,
+                                        const std::optional<std::string>& connector);
+  std::int64_t outbox_release(std::int64_t t);
+  std::vector<std::optional<std::string>> outbox_last_payloads(const std::vector<outbox_write>& writes);
+  std::vector<detail::taken_write> outbox_take_claimed(const std::vector<std::int64_t>& ids);
+  void outbox_last_put(const std::vector<detail::taken_write>& written, std::int64_t t);
+  std::vector<detail::claimed_write> outbox_claims(const std::vector<std::int64_t>& ids);
+  void outbox_delete(const std::vector<std::int64_t>& ids);
+  void outbox_retry(const std::vector<std::int64_t>& ids, std::int64_t retry_at, const std::string& error);
+
+  std::int64_t dead_letter_insert(const dead_letter_entry& e, std::int64_t t);
+  bool dead_letter_delete(std::int64_t id);
+  /// Deletes the entry and returns it (nullopt: none with that id).
+  std::optional<dead_letter> dead_letter_take(std::int64_t id);
+
+  std::optional<lease_grant> lease_take(const std::string& key, const std::string& owner, std::int64_t t,
+                                        std::int64_t expires_at);
+  void lease_release(const std::string& key, const std::string& owner, std::int64_t t);
+
+ private:
+  connection& c_;
+};
+
+/// The inbox table.
+class inbox_sql {
+ public:
+  explicit inbox_sql(connection& c) : c_(c) {}
+
+  bool inbox_insert(const inbox_event& ev, std::int64_t available_at);
+  std::vector<inbox_item> inbox_claim(std::int64_t t, std::size_t n, std::int64_t until,
+                                      const std::optional<std::string>& connector);
+  void inbox_ack(const std::vector<std::int64_t>& ids);
+  void inbox_nack(const std::vector<std::int64_t>& ids, const std::string& error, std::int64_t retry_at);
+  std::int64_t inbox_prune(std::int64_t before);
+  std::int64_t inbox_release(std::int64_t t);
+  void inbox_requeue(const std::string& connector, const std::string& dedupe_key, const std::string& meta,
+                     const std::string& body, std::int64_t t);
+
+ private:
+  connection& c_;
+};
+
+/// The reader's statements (each read in autocommit unless it takes a snapshot).
+class read_sql {
+ public:
+  explicit read_sql(connection& c) : c_(c) {}
+
+  std::optional<std::string> meta(const std::string& key);
+  std::optional<std::string> cursor(const std::string& connector, const std::string& object);
+  std::vector<cursor_entry> cursors();
+  std::optional<stored_record> record(const std::string& connector, const std::string& object, const std::string& id);
+  std::vector<stored_record> records_after(const std::string& connector, const std::string& object,
+                                           const std::string& after_id, std::size_t limit);
+  std::vector<dead_letter> dead_letters(const dead_letter_filter& f, std::size_t limit);
+  std::optional<dead_letter> dead_letter_by_id(std::int64_t id);
+  std::vector<lease_info> leases();
+
+  /// A REPEATABLE READ, READ ONLY transaction (one snapshot of every table) until the returned object goes away.
+  class snapshot_scope {
+   public:
+    explicit snapshot_scope(connection& c);
+    ~snapshot_scope();
+    snapshot_scope(const snapshot_scope&) = delete;
+    snapshot_scope& operator=(const snapshot_scope&) = delete;
+
+   private:
+    connection& c_;
+  };
+  snapshot_scope snapshot() { return snapshot_scope(c_); }
+  depth_rows outbox_depths();
+  std::int64_t dead_letter_count();
+  depth_rows record_counts();
+  depth_rows inbox_depths();
+  /// The tables' sizes on disk (indexes and TOAST included): the state tables, the inbox.
+  std::pair<std::uint64_t, std::uint64_t> sizes();
+  /// Schema versions, tables and indexes present and valid, trigger-kept counts equal to the rows.
+  std::string integrity_check(int state_version, int inbox_version);
+
+ private:
+  connection& c_;
+};
+
+}  // namespace omnisync::store::pg

@@ -1,0 +1,413 @@
+#pragma once
+/// Internal to daemon/store: the store interface (store.hpp) implemented once for both backends. `queue_store<B>`
+/// turns each operation into a job on one of the backend's workers (workers.hpp) — which thread, which
+/// transaction — and runs in it the shared decisions of queue_logic.hpp over the backend's statements. A backend
+/// (sqlite_store.cpp, pg_store.cpp) supplies only how it talks to its database: connections, transaction driver,
+/// statements. Virtual calls stop at the `store` interface (one per operation); below it everything is static.
+///
+/// A backend `B` provides:
+///   static constexpr std::string_view name;   "sqlite", "postgres"
+///   static constexpr bool one_database;       the inbox and state tables are in one database, so one transaction
+///                                             can change both (PostgreSQL); else two files (SQLite)
+///   static constexpr bool orders_appends;     inbox appends carry an order key (group_worker sorts by it)
+///   using writer_ctx, reader_ctx;             what its writers' and reader's jobs run on
+///   using state_sql, inbox_sql, read_sql;     its statement sets, built on a writer_ctx& (state, inbox) or a
+///                                             reader_ctx& (read); their members are named where they are used here
+///                                             and in queue_logic.hpp
+///   state_writer(), inbox_writer(), reader()  its workers (anything `detail::submit` takes)
+///   void add_stats(commit_stats&) const;      what only it counts (SQLite's checkpoints)
+///   B(store_counters&, Args...)               counters its writers count commits into
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "daemon/store/job.hpp"
+#include "daemon/store/queue_logic.hpp"
+#include "daemon/store/rows.hpp"
+#include "daemon/store/store.hpp"
+
+namespace omnisync::store::detail {
+
+/// What the shared code counts; the backend's writers add their commits. Outlives the backend's threads.
+struct store_counters {
+  std::atomic<std::uint64_t> state_commits{0}, inbox_commits{0}, inbox_appends{0};
+};
+
+/// The store, over backend `B`. Thread-safe: any thread or strand may start operations concurrently; all
+/// database work runs on B's threads. Destruction finishes what is queued (B's workers) before the members the
+/// jobs use go away.
+template <class B>
+class queue_store final : public store {
+  using writer_ctx = typename B::writer_ctx;
+  using reader_ctx = typename B::reader_ctx;
+  using state_sql = typename B::state_sql;
+  using inbox_sql = typename B::inbox_sql;
+  using read_sql = typename B::read_sql;
+
+ public:
+  template <class... Args>
+  queue_store(const options& opts, int state_version, int inbox_version, Args&&... backend_args)
+      : clock_(opts.clock),
+        state_version_(state_version),
+        inbox_version_(inbox_version),
+        backend_(counters_, std::forward<Args>(backend_args)...) {}
+
+  std::string_view kind() const noexcept override { return B::name; }
+  int schema_version() const noexcept override { return state_version_; }
+  int inbox_schema_version() const noexcept override { return inbox_version_; }
+  commit_stats stats() const noexcept override {
+    commit_stats s;
+    s.state_commits = counters_.state_commits.load();
+    s.inbox_commits = counters_.inbox_commits.load();
+    s.inbox_appends = counters_.inbox_appends.load();
+    backend_.add_stats(s);
+    return s;
+  }
+
+  // ---- meta, cursors, records --------------------------------------------------------------------------------
+
+  task<std::optional<std::string>> meta_get(std::string key) override {
+    return read<std::optional<std::string>>([key = std::move(key)](read_sql& r) { return r.meta(key); });
+  }
+
+  task<void> meta_set(std::string key, std::string value) override {
+    return on_state<void>([key = std::move(key), value = std::move(value)](state_sql& s) {
+      require(!key.empty(), "meta key is empty");
+      s.meta_set(key, value);
+    });
+  }
+
+  task<std::optional<std::string>> cursor_get(std::string connector, std::string object) override {
+    return read<std::optional<std::string>>(
+        [connector = std::move(connector), object = std::move(object)](read_sql& r) { return r.cursor(connector, object); });
+  }
+
+  task<void> cursor_set(std::string connector, std::string object, std::string value,
+                        std::optional<fence> lease) override {
+    return on_state<void>([this, connector = std::move(connector), object = std::move(object),
+                           value = std::move(value), lease = std::move(lease)](state_sql& s) {
+      require(!connector.empty() && !object.empty(), "cursor needs a connector and an object");
+      const auto t = now();
+      check_fence(s, lease, t);
+      s.cursor_write(connector, object, value, ms(t));
+    });
+  }
+
+  task<std::vector<cursor_entry>> cursor_list() override {
+    return read<std::vector<cursor_entry>>([](read_sql& r) { return r.cursors(); });
+  }
+
+  task<append_summary> append_records(record_batch batch) override {
+    return on_state<append_summary>([this, batch = std::move(batch)](state_sql& s) {
+      require(!batch.connector.empty() && !batch.object.empty(), "records need a connector and an object");
+      const auto t = now();
+      check_fence(s, batch.lease, t);
+      for (const auto& rec : batch.records) require(!rec.id.empty(), "record without an id");
+      // One upsert per record in order (a later copy of an id in the same page meets the earlier one); an older
+      // copy than the stored one (by source_updated_at) changes nothing and counts as stale.
+      append_summary sum;
+      sum.written = s.records_upsert(batch, ms(t));
+      sum.stale = batch.records.size() - sum.written;
+      if (batch.new_cursor) s.cursor_write(batch.connector, batch.object, *batch.new_cursor, ms(t));
+      return sum;
+    });
+  }
+
+  task<std::optional<stored_record>> record_get(std::string connector, std::string object,
+                                                std::string id) override {
+    return read<std::optional<stored_record>>(
+        [connector = std::move(connector), object = std::move(object), id = std::move(id)](read_sql& r) {
+          return r.record(connector, object, id);
+        });
+  }
+
+  task<std::vector<stored_record>> record_scan(std::string connector, std::string object, std::string after_id,
+                                               std::size_t limit) override {
+    return read<std::vector<stored_record>>([connector = std::move(connector), object = std::move(object),
+                                             after_id = std::move(after_id), limit](read_sql& r) {
+      return r.records_after(connector, object, after_id, std::clamp<std::size_t>(limit, 1, 100000));
+    });
+  }
+
+  // ---- inbox -------------------------------------------------------------------------------------------------
+
+  task<append_outcome> inbox_append(inbox_event ev) override {
+    std::string order_key;
+    if constexpr (B::orders_appends) order_key = ev.connector + '\n' + ev.dedupe_key;
+    // One statement, no SAVEPOINT: the hot path (one per webhook). The job may run again when another append of
+    // its group aborted the transaction (workers.hpp); it is counted once.
+    return submit<append_outcome>(
+        backend_.inbox_writer(),
+        [this, ev = std::move(ev), counted = false](writer_ctx& c) mutable -> result<append_outcome> {
+          require(!ev.connector.empty() && !ev.dedupe_key.empty(), "inbox event needs a connector and a dedupe key");
+          if (!std::exchange(counted, true)) counters_.inbox_appends.fetch_add(1, std::memory_order_relaxed);
+          inbox_sql i(c);
+          return i.inbox_insert(ev, ms(now())) ? append_outcome::inserted : append_outcome::duplicate;
+        },
+        isolation::single_statement, std::move(order_key));
+  }
+
+  task<std::vector<inbox_item>> inbox_claim(std::size_t n, std::chrono::milliseconds lease,
+                                            std::optional<std::string> connector) override {
+    return on_inbox<std::vector<inbox_item>>([this, n, lease, connector = std::move(connector)](inbox_sql& i) {
+      require(lease.count() > 0, "claim lease must be positive");
+      const auto t = ms(now());
+      return i.inbox_claim(t, n, t + lease.count(), connector);
+    });
+  }
+
+  task<void> inbox_ack(std::vector<std::int64_t> ids) override {
+    return on_inbox<void>([ids = std::move(ids)](inbox_sql& i) { i.inbox_ack(ids); });
+  }
+
+  task<void> inbox_nack(std::vector<std::int64_t> ids, std::string error, timestamp retry_at) override {
+    return on_inbox<void>([ids = std::move(ids), error = std::move(error), retry_at](inbox_sql& i) {
+      i.inbox_nack(ids, error, ms(retry_at));
+    });
+  }
+
+  task<std::int64_t> inbox_prune(timestamp before) override {
+    return on_inbox<std::int64_t>([before](inbox_sql& i) { return i.inbox_prune(ms(before)); });
+  }
+
+  // ---- outbox ------------------------------------------------------------------------------------------------
+
+  task<enqueue_summary> outbox_enqueue(std::vector<outbox_write> writes, std::optional<fence> lease) override {
+    return on_state<enqueue_summary>([this, writes = std::move(writes), lease = std::move(lease)](state_sql& s) {
+      const auto t = now();
+      check_fence(s, lease, t);
+      return enqueue(s, writes, ms(t));
+    });
+  }
+
+  task<std::vector<outbox_item>> outbox_claim(std::size_t n, std::chrono::milliseconds lease,
+                                              std::optional<std::string> connector) override {
+    return on_state<std::vector<outbox_item>>([this, n, lease, connector = std::move(connector)](state_sql& s) {
+      require(lease.count() > 0, "claim lease must be positive");
+      const auto t = ms(now());
+      return claim_writes(s, t, n, t + lease.count(), connector);
+    });
+  }
+
+  task<std::vector<std::optional<std::string>>> outbox_last_written(std::vector<outbox_write> writes) override {
+    using out_t = std::vector<std::optional<std::string>>;
+    return on_state<out_t>([writes = std::move(writes)](state_sql& s) { return s.outbox_last_payloads(writes); });
+  }
+
+  task<void> outbox_ack(std::vector<std::int64_t> ids) override {
+    return on_state<void>([this, ids = std::move(ids)](state_sql& s) { ack_writes(s, ids, ms(now())); });
+  }
+
+  task<void> outbox_nack(std::vector<std::int64_t> ids, std::string error, timestamp retry_at) override {
+    return on_state<void>([ids = std::move(ids), error = std::move(error), retry_at](state_sql& s) {
+      nack_writes(s, ids, error, ms(retry_at));
+    });
+  }
+
+  task<std::int64_t> release_claims() override {
+    const auto t = ms(now());
+    // A claimed write with a newer pending one for the same record is obsolete; the others are due again.
+    auto release_writes = [t](state_sql& s) {
+      s.outbox_drop_superseded(std::numeric_limits<std::int64_t>::max());
+      return s.outbox_release(t);
+    };
+    if constexpr (B::one_database) {
+      // One transaction for both queues.
+      return on_state<std::int64_t>([release_writes, t](state_sql& s) {
+        inbox_sql i(s.context());
+        return release_writes(s) + i.inbox_release(t);
+      });
+    } else {
+      return release_per_file(t, release_writes);
+    }
+  }
+
+  // ---- dead letters ------------------------------------------------------------------------------------------
+
+  task<std::int64_t> dead_letter_add(dead_letter_entry e) override {
+    return on_state<std::int64_t>([this, e = std::move(e)](state_sql& s) {
+      require(!e.stage.empty(), "dead letter needs a stage");
+      return s.dead_letter_insert(e, ms(now()));
+    });
+  }
+
+  task<dead_letter_page> dead_letter_list(dead_letter_filter f) override {
+    return read<dead_letter_page>([f = std::move(f)](read_sql& r) {
+      const std::size_t limit = std::clamp<std::size_t>(f.limit, 1, 1000);
+      return page_of(r.dead_letters(f, limit + 1), limit);
+    });
+  }
+
+  task<dead_letter> dead_letter_get(std::int64_t id) override {
+    return read<dead_letter>([id](read_sql& r) -> result<dead_letter> {
+      auto dl = r.dead_letter_by_id(id);
+      if (!dl) return omnisync::errc::not_found;
+      return std::move(*dl);
+    });
+  }
+
+  task<void> dead_letter_retry(std::int64_t id) override {
+    if constexpr (B::one_database) {
+      // One transaction for either target: the entry is re-queued and removed together.
+      return on_state<void>([this, id](state_sql& s) -> result<void> {
+        auto dl = s.dead_letter_take(id);
+        if (!dl) return omnisync::errc::not_found;
+        const auto t = ms(now());
+        switch (dl->entry.target) {
+          case retry_target::outbox: requeue_write(s, *dl, t); return {};
+          case retry_target::inbox: {
+            inbox_sql i(s.context());
+            requeue_event(i, *dl, t);
+            return {};
+          }
+          case retry_target::none: break;
+        }
+        // Only dropped: the removal is undone with this job's savepoint.
+        refuse(omnisync::errc::invalid_input, "dead letter " + std::to_string(id) + " has no queue to retry to");
+      });
+    } else {
+      return retry_per_file(id);
+    }
+  }
+
+  task<void> dead_letter_drop(std::int64_t id) override {
+    return on_state<void>([id](state_sql& s) -> result<void> {
+      if (!s.dead_letter_delete(id)) return omnisync::errc::not_found;
+      return {};
+    });
+  }
+
+  // ---- leases ------------------------------------------------------------------------------------------------
+
+  task<lease_grant> lease(std::string key, std::string owner, std::chrono::milliseconds ttl) override {
+    return on_state<lease_grant>(
+        [this, key = std::move(key), owner = std::move(owner), ttl](state_sql& s) -> result<lease_grant> {
+          require(!key.empty() && !owner.empty(), "lease needs a key and an owner");
+          require(ttl.count() > 0, "lease ttl must be positive");
+          const auto t = ms(now());
+          // Free, expired or already ours: taken (renewal keeps the token; a change of owner increments it, so the
+          // old owner's fenced writes are refused). Held by another owner: conflict. One statement on both backends
+          // (on PostgreSQL two instances racing for it are ordered by the row lock).
+          auto grant = s.lease_take(key, owner, t, t + ttl.count());
+          if (!grant) return omnisync::errc::conflict;
+          return *grant;
+        });
+  }
+
+  task<void> lease_release(std::string key, std::string owner) override {
+    return on_state<void>([this, key = std::move(key), owner = std::move(owner)](state_sql& s) {
+      s.lease_release(key, owner, ms(now()));
+    });
+  }
+
+  task<std::vector<lease_info>> lease_list() override {
+    return read<std::vector<lease_info>>([](read_sql& r) { return r.leases(); });
+  }
+
+  // ---- status ------------------------------------------------------------------------------------------------
+
+  task<counts> get_counts() override {
+    return read<counts>([](read_sql& r) {
+      counts out;
+      auto snapshot = r.snapshot();  // one read transaction for all the numbers
+      add_depths(r.outbox_depths(), out.outbox_depth_per_connector, out.outbox_depth);
+      out.dead_letters = r.dead_letter_count();
+      for (const auto& [connector, n] : r.record_counts()) out.records_per_connector[connector] = n;
+      add_depths(r.inbox_depths(), out.inbox_depth_per_connector, out.inbox_depth);
+      std::tie(out.state_db_bytes, out.inbox_db_bytes) = r.sizes();
+      return out;
+    });
+  }
+
+  task<std::string> integrity_check() override {
+    return read<std::string>([this](read_sql& r) { return r.integrity_check(state_version_, inbox_version_); });
+  }
+
+ private:
+  timestamp now() const {
+    if (clock_) return clock_();
+    return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  }
+
+  /// `f(sql)` as a job on `worker`: its value (or error) is the operation's result.
+  template <class T, class Sql, class Worker, class F>
+  static task<T> run_on(Worker& worker, F f) {
+    using ctx_t = typename Worker::context_type;
+    return submit<T>(worker, [f = std::move(f)](ctx_t& c) mutable -> result<T> {
+      Sql sql(c);
+      if constexpr (std::is_void_v<std::invoke_result_t<F&, Sql&>>) {
+        f(sql);
+        return {};
+      } else {
+        return f(sql);
+      }
+    });
+  }
+  template <class T, class F>
+  task<T> on_state(F f) {
+    return run_on<T, state_sql>(backend_.state_writer(), std::move(f));
+  }
+  template <class T, class F>
+  task<T> on_inbox(F f) {
+    return run_on<T, inbox_sql>(backend_.inbox_writer(), std::move(f));
+  }
+  template <class T, class F>
+  task<T> read(F f) {
+    return run_on<T, read_sql>(backend_.reader(), std::move(f));
+  }
+
+  /// release_claims with the queues in two files: one transaction each.
+  template <class F>
+  task<std::int64_t> release_per_file(std::int64_t t, F release_writes) {
+    auto writes = co_await on_state<std::int64_t>(std::move(release_writes));
+    if (!writes) co_return writes.error();
+    auto events = co_await on_inbox<std::int64_t>([t](inbox_sql& i) { return i.inbox_release(t); });
+    if (!events) co_return events.error();
+    co_return *writes + *events;
+  }
+
+  /// dead_letter_retry with the queues in two files.
+  task<void> retry_per_file(std::int64_t id) {
+    auto got = co_await dead_letter_get(id);
+    if (!got) co_return got.error();
+    const dead_letter dl = std::move(*got);
+    switch (dl.entry.target) {
+      case retry_target::none: co_return omnisync::errc::invalid_input;
+      case retry_target::outbox: {
+        // The outbox and the dead letters share a file: re-enqueue and remove in one transaction.
+        // Named, not a temporary inside the co_await expression (GCC 12 bug, see README).
+        auto op = on_state<void>([this, dl](state_sql& s) -> result<void> {
+          if (!s.dead_letter_delete(dl.id)) return omnisync::errc::not_found;
+          requeue_write(s, dl, ms(now()));
+          return {};
+        });
+        co_return co_await std::move(op);
+      }
+      case retry_target::inbox: {
+        // Two files: put the event back first, then remove the entry. A crash in between leaves both, and a
+        // second retry only re-queues the same event again (processing is idempotent).
+        auto requeue = on_inbox<void>([this, dl](inbox_sql& i) { requeue_event(i, dl, ms(now())); });
+        auto back = co_await std::move(requeue);
+        if (!back) co_return back.error();
+        co_return co_await dead_letter_drop(dl.id);
+      }
+    }
+    co_return omnisync::errc::invalid_input;
+  }
+
+  clock_fn clock_;
+  int state_version_, inbox_version_;
+  store_counters counters_;
+  // Last: destroyed first, so its threads finish the queued jobs while the members above (used by them) live.
+  B backend_;
+};
+
+}  // namespace omnisync::store::detail

@@ -1,0 +1,126 @@
+#pragma once
+/// Internal to daemon/store: the SQLite store's statements — SQL text and binding, nothing decided here (that is
+/// queue_logic.hpp / queue_store.hpp). Three sets, one per kind of connection: `state_sql` (the writer of
+/// state.db), `inbox_sql` (the writer of inbox.db) and `read_sql` (the reader's read-only connections to both).
+/// pg_sql.hpp has the same members in PostgreSQL's dialect. A set is a reference to its connection, built per
+/// job; it is used on the worker thread that owns the connection. Failures throw sqlite_error (classified).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daemon/store/queue_logic.hpp"
+#include "daemon/store/sqlite_db.hpp"
+#include "daemon/store/store.hpp"
+
+namespace omnisync::store::sqlite {
+
+/// The reader thread's connections: one per database file, read-only.
+struct reader_ctx {
+  connection state;
+  connection inbox;
+};
+
+using depth_rows = std::vector<std::pair<std::string, std::int64_t>>;
+
+/// state.db's writer: meta, cursors, records, outbox, dead letters, leases. All times are ms.
+class state_sql {
+ public:
+  explicit state_sql(connection& c) : c_(c) {}
+  connection& context() noexcept { return c_; }
+
+  void meta_set(const std::string& key, const std::string& value);
+  std::optional<detail::lease_state> lease_for_fence(const std::string& key);
+  void cursor_write(const std::string& connector, const std::string& object, const std::string& value,
+                    std::int64_t t);
+  /// Upserts each record in order, unless the stored copy is newer; returns how many were written.
+  std::size_t records_upsert(const record_batch& batch, std::int64_t t);
+
+  std::vector<detail::record_outbox_state> outbox_states(const std::vector<outbox_write>& writes);
+  bool outbox_put(const outbox_write& w, std::int64_t t);
+  bool outbox_put_unless_pending(const outbox_write& w, std::int64_t t);
+  /// Deletes claimed writes whose claim ends at or before `claimed_until` and that a pending write supersedes.
+  void outbox_drop_superseded(std::int64_t claimed_until);
+  std::vector<outbox_item> outbox_claim(std::int64_t t, std::size_t n, std::int64_t until,
+                                        const std::optional<std::string>& connector);
+  std::int64_t outbox_release(std::int64_t t);
+  std::vector<std::optional<std::string>> outbox_last_payloads(const std::vector<outbox_write>& writes);
+  std::vector<detail::taken_write> outbox_take_claimed(const std::vector<std::int64_t>& ids);
+  void outbox_last_put(const std::vector<detail::taken_write>& written, std::int64_t t);
+  std::vector<detail::claimed_write> outbox_claims(const std::vector<std::int64_t>& ids);
+  void outbox_delete(const std::vector<std::int64_t>& ids);
+  void outbox_retry(const std::vector<std::int64_t>& ids, std::int64_t retry_at, const std::string& error);
+
+  std::int64_t dead_letter_insert(const dead_letter_entry& e, std::int64_t t);
+  bool dead_letter_delete(std::int64_t id);
+
+  std::optional<lease_grant> lease_take(const std::string& key, const std::string& owner, std::int64_t t,
+                                        std::int64_t expires_at);
+  void lease_release(const std::string& key, const std::string& owner, std::int64_t t);
+
+ private:
+  connection& c_;
+};
+
+/// inbox.db's writer.
+class inbox_sql {
+ public:
+  explicit inbox_sql(connection& c) : c_(c) {}
+
+  /// The hot path (one per webhook): binds the event's strings without copying them.
+  bool inbox_insert(const inbox_event& ev, std::int64_t available_at);
+  std::vector<inbox_item> inbox_claim(std::int64_t t, std::size_t n, std::int64_t until,
+                                      const std::optional<std::string>& connector);
+  void inbox_ack(const std::vector<std::int64_t>& ids);
+  void inbox_nack(const std::vector<std::int64_t>& ids, const std::string& error, std::int64_t retry_at);
+  std::int64_t inbox_prune(std::int64_t before);
+  std::int64_t inbox_release(std::int64_t t);
+  void inbox_requeue(const std::string& connector, const std::string& dedupe_key, const std::string& meta,
+                     const std::string& body, std::int64_t t);
+
+ private:
+  connection& c_;
+};
+
+/// The reader's statements, on both files.
+class read_sql {
+ public:
+  explicit read_sql(reader_ctx& r) : r_(r) {}
+
+  std::optional<std::string> meta(const std::string& key);
+  std::optional<std::string> cursor(const std::string& connector, const std::string& object);
+  std::vector<cursor_entry> cursors();
+  std::optional<stored_record> record(const std::string& connector, const std::string& object, const std::string& id);
+  std::vector<stored_record> records_after(const std::string& connector, const std::string& object,
+                                           const std::string& after_id, std::size_t limit);
+  std::vector<dead_letter> dead_letters(const dead_letter_filter& f, std::size_t limit);
+  std::optional<dead_letter> dead_letter_by_id(std::int64_t id);
+  std::vector<lease_info> leases();
+
+  /// A read transaction on state.db (one snapshot of its tables) until the returned object goes away.
+  class snapshot_scope {
+   public:
+    explicit snapshot_scope(connection& c);
+    ~snapshot_scope();
+    snapshot_scope(const snapshot_scope&) = delete;
+    snapshot_scope& operator=(const snapshot_scope&) = delete;
+
+   private:
+    connection& c_;
+  };
+  snapshot_scope snapshot() { return snapshot_scope(r_.state); }
+  depth_rows outbox_depths();
+  std::int64_t dead_letter_count();
+  depth_rows record_counts();
+  depth_rows inbox_depths();
+  /// Each file with its WAL, in bytes: state.db, inbox.db.
+  std::pair<std::uint64_t, std::uint64_t> sizes();
+  /// `PRAGMA integrity_check` of both files: "ok" or the problems.
+  std::string integrity_check(int state_version, int inbox_version);
+
+ private:
+  reader_ctx& r_;
+};
+
+}  // namespace omnisync::store::sqlite
