@@ -23,6 +23,10 @@ struct source_record {
   /// When omnisync first stored the record; kept from the first insert on (a later copy does not change it).
   /// {} on append: now. The profile layer orders records by it, so a rebuild gives the same profile ids.
   timestamp first_seen{};
+  /// What the pipeline knows of the record beyond its payload (JSON text: profile::book::facts — when each
+  /// value's information dates from, clears, values webhook events announced), stored with it; adapters leave it
+  /// empty.
+  std::string facts;
 };
 
 /// A webhook event as received, stored before the vendor gets its 2xx.

@@ -70,6 +70,10 @@ struct options {
   clock_fn clock;                                        ///< "now" for leases and claims; system clock if empty
   /// Tests only: apply at most this many migrations to each database (to build a database at an old version).
   std::optional<int> migrate_to;
+  /// SQLite: a state directory that shows it was used before (a marker, or one database file present) while a
+  /// database file is missing or empty is refused — pending writes, dead letters and cursors would vanish
+  /// silently. `omnisyncd --init-store` sets this to start afresh there anyway.
+  bool init_store = false;
 };
 
 /// A lease held on a key, proven by its fencing token. Writes made under a lease pass it; the store rejects
@@ -109,6 +113,7 @@ struct stored_record {
   bool deleted = false;
   timestamp stored_at{};
   timestamp first_seen{};
+  std::string facts;                                     ///< as source_record::facts
 };
 
 struct cursor_entry {
@@ -144,6 +149,19 @@ struct outbox_write {
   /// write): queue it even when it equals the payload last written to that record. Equal to a pending or
   /// in-flight write, it is still `unchanged`.
   bool force = false;
+  /// The profile the write is for: the writer computes what to send from that profile when it sends (the payload
+  /// above is what was wanted when the write was queued, kept for display). Coalescing replaces it too.
+  std::string profile_id;
+};
+
+/// Which queued writes `outbox_pending` lists (paging by id, oldest first).
+struct outbox_filter {
+  outbox_filter() = default;
+  outbox_filter(std::optional<std::string> c, std::int64_t after = 0, std::size_t n = 100)
+      : connector(std::move(c)), after_id(after), limit(n) {}
+  std::optional<std::string> connector;
+  std::int64_t after_id = 0;
+  std::size_t limit = 100;
 };
 
 struct enqueue_summary {
@@ -158,6 +176,51 @@ struct outbox_item {
   int attempts = 0;
   timestamp next_attempt_at{};
   std::string last_error;
+};
+
+struct outbox_page {
+  std::vector<outbox_item> items;                        ///< pending and claimed writes, by id
+  std::int64_t next_after_id = 0;                        ///< 0 when this was the last page
+};
+
+// ---- audit ---------------------------------------------------------------------------------------------------
+
+/// One field omnisync changed (or would change, for shadowed writes it never records) in a destination record.
+struct audit_entry {
+  audit_entry() = default;
+  std::int64_t id = 0;                                   ///< assigned by audit_append
+  timestamp at{};                                        ///< when the vendor confirmed (or refused) the write
+  std::string connector, object, record_id;              ///< the destination record (its id once known)
+  std::string field;                                     ///< the destination field
+  std::string before;                                    ///< JSON: the value there as last read ("" unknown)
+  std::string after;                                     ///< JSON: the value written
+  std::string attribute;                                 ///< the canonical attribute it came from
+  std::string rule;                                      ///< how the value was chosen (survivorship, owner, ...)
+  std::string source;                                    ///< "system:object:id" of the record it came from
+  timestamp source_ts{};                                 ///< when that information dates from
+  std::string profile_id;
+  std::string request_id;                                ///< the vendor's request id of the call that carried it
+  std::string outcome;                                   ///< written | rejected
+  std::string answer;                                    ///< the vendor's answer for the record (short)
+};
+
+/// Which audit entries `audit_list` returns, newest first. Every set member narrows the list.
+struct audit_filter {
+  audit_filter() = default;
+  std::optional<std::string> profile_id;
+  std::optional<std::string> connector;
+  std::optional<std::string> object;                     ///< with connector
+  std::optional<std::string> record_id;                  ///< with connector and object
+  std::optional<std::string> field;
+  std::optional<std::string> source;                     ///< entries caused by this "system:object:id"
+  std::optional<timestamp> since;
+  std::int64_t before_id = 0;                            ///< paging: entries with a smaller id; 0 = newest
+  std::size_t limit = 100;
+};
+
+struct audit_page {
+  std::vector<audit_entry> items;                        ///< newest first
+  std::int64_t next_before_id = 0;                       ///< 0 when this was the last page
 };
 
 // ---- dead letters --------------------------------------------------------------------------------------------
@@ -266,6 +329,10 @@ class store {
   /// rebuilds and resyncs that must not hold everything in memory).
   virtual task<std::vector<stored_record>> record_scan(std::string connector, std::string object,
                                                        std::string after_id, std::size_t limit) = 0;
+  /// Replaces the facts of a stored record, leaving its payload and stamps alone (values a webhook event
+  /// announced). errc::not_found when the record is not stored.
+  virtual task<void> record_facts_set(std::string connector, std::string object, std::string id, std::string facts,
+                                      std::optional<fence> lease) = 0;
 
   // inbox (durable before it returns; concurrent appends share one transaction)
   virtual task<append_outcome> inbox_append(inbox_event event) = 0;
@@ -279,6 +346,9 @@ class store {
   virtual task<void> inbox_nack(std::vector<std::int64_t> ids, std::string error, timestamp retry_at) = 0;
   /// Forgets acknowledged events received before `before` (their dedupe keys too); returns how many.
   virtual task<std::int64_t> inbox_prune(timestamp before) = 0;
+  /// Whether `connector` has events received at or before `received_before` not yet acknowledged (pending or
+  /// claimed): the writer sends nothing to a system while news from it may be waiting here.
+  virtual task<bool> inbox_pending(std::string connector, timestamp received_before) = 0;
 
   // outbox
   /// Enqueues writes. A write whose payload equals the one last written successfully to that record (or the
@@ -291,10 +361,22 @@ class store {
   /// nullopt. The engine compares a record it has just read (as that system's outbound mapping would write it)
   /// with this to recognise the echo of omnisync's own write.
   virtual task<std::vector<std::optional<std::string>>> outbox_last_written(std::vector<outbox_write> writes) = 0;
-  /// Done: the write leaves the queue and its payload becomes the record's "last written" state.
-  virtual task<void> outbox_ack(std::vector<std::int64_t> ids) = 0;
+  /// Done: the write leaves the queue and its payload becomes the record's "last written" state. `written`, when
+  /// given (one per id), says what was written instead: the whole record as it stands after a field-level write
+  /// (it becomes the last-written payload), or nullopt when nothing was sent (the last-written payload stays).
+  virtual task<void> outbox_ack(std::vector<std::int64_t> ids,
+                                std::vector<std::optional<std::string>> written = {}) = 0;
   /// Failed: retried at retry_at, unless a newer write for the same record is pending (then dropped).
   virtual task<void> outbox_nack(std::vector<std::int64_t> ids, std::string error, timestamp retry_at) = 0;
+  /// The queued writes (pending and claimed), by id, a page at a time: what `omnisyncctl plan` shows.
+  virtual task<outbox_page> outbox_pending(outbox_filter filter) = 0;
+
+  // audit log (every field omnisync changed in a destination)
+  /// Appends entries (ids assigned in order).
+  virtual task<void> audit_append(std::vector<audit_entry> entries) = 0;
+  virtual task<audit_page> audit_list(audit_filter filter) = 0;
+  /// Removes entries older than `before`, then the oldest beyond `keep_at_most`; returns how many went.
+  virtual task<std::int64_t> audit_prune(timestamp before, std::size_t keep_at_most) = 0;
 
   // dead letters
   virtual task<std::int64_t> dead_letter_add(dead_letter_entry entry) = 0;
