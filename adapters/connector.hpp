@@ -88,6 +88,15 @@ struct event_records {
   std::vector<item> records;      ///< complete records carried by the event
   /// Records the event only names (e.g. HubSpot sends ids and one property): the engine fetches them.
   std::vector<std::pair<std::string, std::string>> refetch;  ///< (object, id)
+  /// What the event says a record held and when (HubSpot's propertyName/propertyValue/occurredAt, Zendesk's
+  /// `detail` and `time`): the engine applies it as evidence beside the record it fetches, so a re-read that is
+  /// older than the event, or that holds a stale value omnisync wrote after the change, does not hide it.
+  struct announcement {
+    std::string object, id;
+    std::string payload;   ///< JSON object in the vendor's record shape, holding only the fields announced
+    std::int64_t at = 0;   ///< ms since the epoch: when the change happened, as the vendor says
+  };
+  std::vector<announcement> announced;
 };
 
 /// One write to a destination record (the outbound mapping's output for one record).
@@ -110,6 +119,7 @@ struct write_result {
   outcome status = outcome::written;
   std::string destination_id;  ///< the vendor's id of the written record, when known
   std::string error;           ///< the vendor's message for retry/rejected
+  std::string request_id;      ///< the vendor's request id of the call that carried it, when it gives one
 };
 
 /// The vendor's metadata (core/vendor_schema.hpp: shared with mapping lint, which takes it as data).

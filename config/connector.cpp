@@ -48,6 +48,24 @@ schema connector_common_schema(const std::vector<std::string>& kinds) {
       .allow_off()
       .default_text("`6h`")
       .into(&cc::reconcile_interval);
+  sync.enumeration("mode", {"live", "shadow"},
+                   "shadow: every write is computed and queued, none is sent (`omnisyncctl plan` shows them); live "
+                   "later sends what is still different")
+      .fallback(std::string("live"))
+      .into(&cc::mode, std::vector<std::pair<std::string, cc::write_mode>>{{"live", cc::write_mode::live},
+                                                                          {"shadow", cc::write_mode::shadow}});
+  sync.enumeration("write_nulls", {"never", "cleared", "always"},
+                   "when an empty value is written here: never; cleared (where a source cleared it and that is the "
+                   "newest information); always. A value no source holds is never written")
+      .fallback(std::string("cleared"))
+      .into(&cc::write_nulls, std::vector<std::pair<std::string, cc::null_writes>>{
+                                  {"never", cc::null_writes::never},
+                                  {"cleared", cc::null_writes::cleared},
+                                  {"always", cc::null_writes::always}});
+  auto& fields = sync.block("fields", "which canonical attributes this destination may receive (allow or deny)");
+  fields.list("allow", "only these canonical attributes are written here (names from the outbound mappings)")
+      .into(&cc::fields_allow);
+  fields.list("deny", "these canonical attributes are never written here").into(&cc::fields_deny);
   s.block("rate_limit", "the connector's rate buckets, when the account's limits differ from the vendor's defaults");
   return s;
 }

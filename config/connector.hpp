@@ -32,6 +32,13 @@ struct connector_common {
   unsigned write_concurrency = 4;                      ///< sync.write_concurrency: write chunks in flight
   /// sync.reconcile_interval: how often ids are listed to find hard deletes; 0 is off, nullopt the engine's default.
   std::optional<std::chrono::milliseconds> reconcile_interval;
+  /// sync.mode: live writes; shadow computes and queues every write and sends none (`omnisyncctl plan` shows
+  /// them; switching to live sends what is still different then).
+  enum class write_mode { live, shadow } mode = write_mode::live;
+  /// sync.write_nulls: when a null golden value is written here (a missing one never is).
+  enum class null_writes { never, cleared, always } write_nulls = null_writes::cleared;
+  /// sync.fields.allow / sync.fields.deny: the canonical attributes this destination may receive (one of the two).
+  std::vector<std::string> fields_allow, fields_deny;
   /// Every key of the block as validated (typed, located, secrets resolved), common keys included. Equal
   /// blocks mean an unchanged connector (reload compares them).
   setting_values settings;

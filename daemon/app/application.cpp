@@ -165,9 +165,11 @@ struct application::impl {
       if (engine) {
         engine->set_profile_rules(loaded.profiles);
         engine->set_mappings(loaded.mappings);
+        engine->set_write_policies(next.connectors);
       }
       if (connectors_differ(*old, next))
-        log->warn("connector settings changed: they take effect at the next restart (mappings are reloaded now)");
+        log->warn("connector settings changed: they take effect at the next restart (mappings, sync.mode, "
+                  "sync.write_nulls and sync.fields are applied now)");
       record.ok = true;
       log->info("configuration reloaded: {} connector(s)", next.connectors.size());
       result.what = commands::reload_result::outcome::applied;
@@ -271,6 +273,8 @@ struct application::impl {
       eo.write_lease = eo.inbox_lease;
       log->info("cluster: instance {} (pipeline lease {} ms)", eo.instance, eo.lease_ttl.count());
     }
+    eo.audit_retention = c.audit.retention;
+    eo.audit_max_entries = c.audit.max_entries;
     engine = std::make_unique<sync::engine>(ioc.get_executor(), *db, eo, &metrics);
     command_context.engine = engine.get();  // before the io_context runs: no command has run yet
     engine->set_profile_rules(profile_rules);

@@ -15,11 +15,14 @@ int main(int argc, char** argv) {
                "ActiveCampaign and Intercom"};
   std::string config_file = "/etc/omnisync/omnisync.yaml";
   std::string state_dir, control_socket;
-  bool check_only = false, show_version = false;
+  bool check_only = false, show_version = false, shadow = false;
   cli.add_option("-c,--config", config_file, "configuration file")->capture_default_str();
   cli.add_flag("--check-config", check_only, "validate the configuration, print every problem, exit 0 or 78");
   cli.add_option("--state-dir", state_dir, "overrides daemon.state_dir");
   cli.add_option("--control-socket", control_socket, "overrides daemon.control_socket");
+  cli.add_flag("--shadow", shadow,
+               "shadow mode for every connector this run: every write is computed and queued, none is sent "
+               "(omnisyncctl plan shows them)");
   cli.add_flag("--version", show_version, "print the version and exit");
   try {
     cli.parse(argc, argv);
@@ -37,6 +40,7 @@ int main(int argc, char** argv) {
   config_overrides overrides;
   if (!state_dir.empty()) overrides.state_dir = state_dir;
   if (!control_socket.empty()) overrides.control_socket = control_socket;
+  overrides.shadow = shadow;
   auto loaded = load_daemon_config(config_file, overrides);
   if (!loaded.ok()) {
     std::cerr << loaded.problems.format();

@@ -59,6 +59,12 @@ struct store_section {
   std::string instance;                                ///< postgres: this instance's name (default host:pid)
 };
 
+/// `audit:` — the log of every field omnisync changed in a destination.
+struct audit_section {
+  std::chrono::milliseconds retention{30LL * 24 * 3600 * 1000};  ///< entries older than this are removed
+  std::size_t max_entries = 5'000'000;                           ///< and the oldest beyond this many
+};
+
 struct daemon_config {
   std::filesystem::path source_file;                   ///< the YAML file this came from
   daemon_section daemon;
@@ -66,6 +72,7 @@ struct daemon_config {
   store_section store;
   std::filesystem::path mappings_dir;                  ///< relative paths resolve against the config file's folder
   std::vector<connector_common> connectors;
+  audit_section audit;
   std::vector<attribute_decl> canonical;
 };
 

@@ -38,6 +38,13 @@ void read_daemon_sections(reader& r, const YAML::Node& root, const std::filesyst
       }
     }
   }
+  if (auto a = root["audit"]; a && r.is_map(a, "audit")) {
+    r.known_keys(a, "audit", {"retention", "max_entries"});
+    if (auto n = a["retention"]) { if (auto v = r.duration(n, "audit.retention")) cfg.audit.retention = *v; }
+    if (auto n = a["max_entries"]) {
+      if (auto v = r.positive(n, "audit.max_entries", 1'000'000'000)) cfg.audit.max_entries = static_cast<std::size_t>(*v);
+    }
+  }
   if (auto h = root["http"]; h && r.is_map(h, "http")) {
     auto& s = cfg.http;
     r.known_keys(h, "http", {"listen", "public_url", "max_body", "header_timeout", "body_timeout", "max_connections"});

@@ -3,12 +3,14 @@
 #include <boost/asio/io_context.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 
 #include "adapters/registry.hpp"
 #include "config/validate.hpp"
+#include "config/value_syntax.hpp"
 #include "daemon/config/sections.hpp"
 #include "daemon/profile/book.hpp"
 #include "mapping/mapping.hpp"
@@ -47,6 +49,38 @@ void read_connectors(reader& r, const YAML::Node& root, const fs::path& base, da
   for (const auto& kv : cs) {
     const std::string name = kv.first.Scalar();
     cfg.connectors.push_back(adapters::read_connector(name, kv.second, "connectors." + name, ctx));
+  }
+}
+
+/// `sync.fields.allow` / `deny` name canonical attributes this destination's outbound mappings use: anything else
+/// is a typo (with a suggestion), and the two lists exclude each other.
+void check_field_control(const std::string& file, const YAML::Node& root, const daemon_config& cfg,
+                         const std::vector<std::shared_ptr<const mapping::plan>>& plans, diagnostics& problems) {
+  for (const auto& cc : cfg.connectors) {
+    if (cc.fields_allow.empty() && cc.fields_deny.empty()) continue;
+    const YAML::Node fields = root["connectors"][cc.name]["sync"]["fields"];
+    const std::string path = "connectors." + cc.name + ".sync.fields";
+    if (!cc.fields_allow.empty() && !cc.fields_deny.empty()) {
+      problems.add(location_of(file, fields), path, "give allow or deny, not both");
+      continue;
+    }
+    std::vector<std::string> used;  // the canonical attributes this kind's outbound mappings read
+    for (const auto& p : plans) {
+      if (p->direction() != mapping::direction::outbound || p->system() != cc.kind) continue;
+      for (const auto& t : p->targets())
+        for (const auto& a : p->sources_of(t))
+          if (a != "_profile_id" && std::find(used.begin(), used.end(), a) == used.end()) used.push_back(a);
+    }
+    const bool allow = !cc.fields_allow.empty();
+    const auto& names = allow ? cc.fields_allow : cc.fields_deny;
+    const YAML::Node list = fields[allow ? "allow" : "deny"];
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (std::find(used.begin(), used.end(), names[i]) != used.end()) continue;
+      std::string msg = "\"" + names[i] + "\" is not an attribute " + cc.kind + "'s outbound mappings write";
+      msg += did_you_mean(names[i], used);
+      problems.add(location_of(file, list.IsSequence() && i < list.size() ? list[i] : list),
+                   path + (allow ? ".allow[" : ".deny[") + std::to_string(i) + "]", msg);
+    }
   }
 }
 
@@ -104,7 +138,7 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (r.is_map(root, "")) {
     r.known_keys(root, "", {"daemon", "http", "store", "mappings_dir", "connectors", "canonical", "identity",
-                            "survivorship", "kpis", "propagation"});
+                            "survivorship", "kpis", "propagation", "audit"});
     read_daemon_sections(r, root, base, *cfg, out.secret_values);
     read_connectors(r, root, base, *cfg, out.secret_values);
   }
@@ -113,6 +147,8 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
     if (root.IsMap()) read_profile_sections(r, root, *ps);
     out.profiles = std::move(ps);
   }
+  if (overrides.shadow)
+    for (auto& cc : cfg->connectors) cc.mode = connector_common::write_mode::shadow;
   if (overrides.state_dir) cfg->daemon.state_dir = fs::absolute(*overrides.state_dir);
   if (overrides.control_socket) cfg->daemon.control_socket = fs::absolute(*overrides.control_socket);
   if (cfg->daemon.control_socket.string().size() >= 108)
@@ -131,7 +167,10 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
                        "no such folder: " + cfg->mappings_dir.string());
     }
   }
-  if (out.problems.empty() && root.IsMap() && root["connectors"]) probe_connectors(name, root, *cfg, out.problems);
+  if (out.problems.empty() && root.IsMap() && root["connectors"]) {
+    check_field_control(name, root, *cfg, out.mappings, out.problems);
+    probe_connectors(name, root, *cfg, out.problems);
+  }
   if (out.problems.empty()) out.config = std::move(cfg);
   return out;
 }

@@ -29,6 +29,7 @@ namespace omnisync::config {
 struct config_overrides {
   std::optional<std::filesystem::path> state_dir;
   std::optional<std::filesystem::path> control_socket;
+  bool shadow = false;  ///< omnisyncd --shadow: every connector in sync.mode shadow for this run
 };
 
 struct loaded_config {

@@ -69,7 +69,46 @@ inline constexpr arg_spec profile_args[] = {
     {.name = "value", .type = arg_type::string, .help = "split/restore: the identifier's value"},
 };
 
+inline constexpr arg_spec plan_args[] = {
+    {.name = "connector", .type = arg_type::string, .help = "Only writes to this connector",
+     .default_value = "every connector"},
+    {.name = "profile", .type = arg_type::string, .help = "Only writes for this profile (e-mail, p..., phone, system:id)"},
+    {.name = "limit", .type = arg_type::integer, .help = "List at most this many writes (the totals count all)",
+     .default_value = "1000"},
+};
+
+inline constexpr arg_spec audit_args[] = {
+    {.name = "profile", .type = arg_type::string, .help = "Only writes for this profile (e-mail, p..., phone, system:id)"},
+    {.name = "record", .type = arg_type::string, .help = "Only writes to this record, system:object:id"},
+    {.name = "connector", .type = arg_type::string, .help = "Only writes to this connector"},
+    {.name = "field", .type = arg_type::string, .help = "Only this destination field"},
+    {.name = "source", .type = arg_type::string, .help = "Only writes caused by this record, system:object:id"},
+    {.name = "since", .type = arg_type::string,
+     .help = "Only entries since this UTC time (2026-11-01T00:00:00Z) or this long ago (30m, 2h, 7d)"},
+    {.name = "before", .type = arg_type::integer, .help = "Only entries older than this id (the next page)"},
+    {.name = "limit", .type = arg_type::integer, .help = "Entries per page", .default_value = "100"},
+};
+
 }  // namespace detail
+
+inline constexpr command_spec plan{
+    .name = "plan",
+    .help = "The queued or shadowed writes as field-level changes: destination record, field, value there now -> "
+            "value to write, and why",
+    .scope = access::read,
+    .args = detail::plan_args,
+    .result = "{changes: [{connector, object, record, profile, what, fields: [{field, before, after, attribute, rule, "
+              "source, source_ts}]}], totals: {queued, unchanged, listed, per_connector: {c: n}, per_field: {c.field: n}}}",
+};
+
+inline constexpr command_spec audit{
+    .name = "audit",
+    .help = "Every field omnisyncd changed in a destination, newest first: before and after, cause, the vendor's answer",
+    .scope = access::read,
+    .args = detail::audit_args,
+    .result = "{items: [{id, at, connector, object, record, field, before, after, attribute, rule, source, source_ts, "
+              "profile, request_id, outcome, answer}], next_before}",
+};
 
 inline constexpr command_spec status{
     .name = "status",
@@ -146,8 +185,8 @@ inline constexpr command_spec profile{
 };
 
 /// Every command, in the order `omnisyncctl` lists them.
-inline constexpr std::array<const command_spec*, 9> all = {&status, &reload, &pause,   &resume, &resync,
-                                                           &lint,   &dlq,    &profile, &version};
+inline constexpr std::array<const command_spec*, 11> all = {&status, &reload,  &pause, &resume, &resync, &lint,
+                                                            &plan,   &audit,   &dlq,   &profile, &version};
 
 /// The declaration of command `name`, or nullptr.
 constexpr const command_spec* find(std::string_view name) noexcept {

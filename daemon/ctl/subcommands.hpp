@@ -39,6 +39,9 @@ struct subcommand {
 
 /// The commands that talk to the daemon, one per command of the catalogue, in its order.
 std::vector<subcommand> daemon_subcommands();
+/// plan and audit (writeback.cpp).
+subcommand plan_subcommand();
+subcommand audit_subcommand();
 /// Commands provided by other libraries (e.g. `map`, the mapping dry run); defined in extensions.cpp.
 std::vector<subcommand> extension_subcommands();
 

@@ -193,7 +193,8 @@ std::optional<computed_write> propagator::compute(const book& b,
                                                   const std::vector<std::shared_ptr<const mapping::plan>>& plans,
                                                   const destination& dst, profile_id pid, std::string_view object,
                                                   std::string_view queued_target, std::string_view last_written,
-                                                  null_policy nulls, mapping::evaluator_cache& evals) {
+                                                  mapping::evaluator_cache& evals, bool preview) {
+  const null_policy nulls = dst.nulls;
   std::shared_ptr<const mapping::plan> p;
   for (const auto& x : plans)
     if (x->direction() == mapping::direction::outbound && x->system() == dst.kind && x->object() == object) p = x;
@@ -248,6 +249,14 @@ std::optional<computed_write> propagator::compute(const book& b,
     return false;
   };
 
+  // sync.fields: a field made of attributes the destination may not receive is left out (the profile id and
+  // constants always go).
+  auto allowed = [&](const std::string& field) {
+    if (!dst.may_receive) return true;
+    for (const auto& a : p->sources_of(field))
+      if (a != "_profile_id" && !dst.may_receive(a)) return false;
+    return true;
+  };
   computed_write out;
   if (!target) {
     // A create: the whole record, by upsert key — only once the destination was read to the end, and never
@@ -256,7 +265,7 @@ std::optional<computed_write> propagator::compute(const book& b,
     if (withhold_create(b, pid, dst, *w)) return std::nullopt;
     json::object body;
     for (const auto& [field, v] : fields) {
-      if (v->is_null()) continue;  // nothing there to clear
+      if (v->is_null() || !allowed(field)) continue;  // nothing there to clear; not for this destination
       set_path(body, field, *v);
       field_change fc;
       fc.field = field;
@@ -292,18 +301,21 @@ std::optional<computed_write> propagator::compute(const book& b,
   json::object body, full = last;
   w->target_id = *target;
   for (const auto& [field, v] : fields) {
+    if (!allowed(field)) continue;
     const json::value* read_back = at_path(there, field);
     const json::value* was_written = at_path(last, field);
     const json::value* holds = read_back ? read_back : was_written;
     if (holds && same_json(*holds, *v)) {
-      forget_repeat(*w, field);
+      if (!preview) forget_repeat(*w, field);
       set_path(full, field, *v);
       continue;
     }
     if (v->is_null() && (!holds || holds->is_null() || !null_allowed(field))) continue;
     // The value we last wrote here, again, while the destination keeps another: once per value.
     const std::string value_text = json::serialize(*v);
-    if (read_back && was_written && same_json(*was_written, *v) && !first_repeat(*w, field, value_text)) continue;
+    if (read_back && was_written && same_json(*was_written, *v) &&
+        !(preview ? !repeated(*w, field, value_text) : first_repeat(*w, field, value_text)))
+      continue;
     set_path(body, field, *v);
     set_path(full, field, *v);
     field_change fc;
@@ -333,6 +345,11 @@ bool propagator::first_repeat(const planned_write& w, std::string_view field, st
   if (repeated_.size() >= memory_cap) repeated_.clear();
   repeated_.emplace(k, h);
   return true;
+}
+
+bool propagator::repeated(const planned_write& w, std::string_view field, std::string_view value) const {
+  auto it = repeated_.find(record_hash(w) ^ (std::hash<std::string_view>{}(field) * 0x9e3779b97f4a7c15ull));
+  return it != repeated_.end() && it->second == std::hash<std::string_view>{}(value);
 }
 
 void propagator::forget_repeat(const planned_write& w, std::string_view field) {

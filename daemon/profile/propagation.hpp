@@ -33,6 +33,14 @@ namespace omnisync::profile {
 /// The payload of a write that deletes its record (`propagation.deletes: delete`).
 inline constexpr std::string_view deleted_payload = "null";
 
+/// How a destination treats nulls (`sync.write_nulls`): a golden value that is missing (no source holds the
+/// attribute) is never written anywhere; a null is written only as the policy says.
+enum class null_policy {
+  never,    ///< never write a null
+  cleared,  ///< write a null where the newest information is a source clearing the value (the default)
+  always,   ///< write every null the golden value holds
+};
+
 /// One writable destination connector, as propagation needs to know it.
 struct destination {
   std::string connector;  ///< its name
@@ -41,6 +49,9 @@ struct destination {
   std::function<bool(std::string_view object)> may_create;
   /// Fields besides the upsert key by which the vendor's upsert matches a record (adapters' upsert_matches).
   std::function<std::vector<std::string>(std::string_view object)> upsert_matches;
+  null_policy nulls = null_policy::cleared;  ///< sync.write_nulls
+  /// sync.fields: whether the destination may receive a canonical attribute (empty: every one).
+  std::function<bool(std::string_view attribute)> may_receive;
 };
 
 /// A write to one destination record (the outbound mapping's output for one profile).
@@ -65,13 +76,6 @@ enum class agreement {
 /// absent field counts as the same; numbers by value). `field` receives the dotted name of the first difference.
 agreement compare(const std::string& write, const std::string& there, std::string& field);
 
-/// How a destination treats nulls (`sync.write_nulls`): a golden value that is missing (no source holds the
-/// attribute) is never written anywhere; a null is written only as the policy says.
-enum class null_policy {
-  never,    ///< never write a null
-  cleared,  ///< write a null where the newest information is a source clearing the value (the default)
-  always,   ///< write every null the golden value holds
-};
 
 /// One destination field a write changes, and why (what `plan` shows and the audit log keeps).
 struct field_change {
@@ -102,11 +106,12 @@ class propagator {
   /// destination holds — its newest stored copy as its own mapping reads it back, and `last_written` (the
   /// payload last written there) for fields it does not give back. nullopt: nothing differs (or the record no
   /// longer belongs to the profile, or may not be created). `queued_target` is the destination id the entry was
-  /// queued for ("" for a create): a record that left the profile since is not written.
+  /// queued for ("" for a create): a record that left the profile since is not written. `preview`: for `plan` —
+  /// nothing is remembered (a repeated value's one attempt is not used up).
   std::optional<computed_write> compute(const book& b, const std::vector<std::shared_ptr<const mapping::plan>>& outbound,
                                         const destination& dst, profile_id pid, std::string_view object,
                                         std::string_view queued_target, std::string_view last_written,
-                                        null_policy nulls, mapping::evaluator_cache& evals);
+                                        mapping::evaluator_cache& evals, bool preview = false);
 
   /// The writes that bring the destinations in line with the profiles in `affected`. With `only`, just that
   /// destination connector and object (a destination read to the end for the first time).
@@ -127,6 +132,7 @@ class propagator {
   /// memory is forgotten when the field is read back agreeing.
   bool first_repeat(const planned_write& w, std::string_view field, std::string_view value);
   void forget_repeat(const planned_write& w, std::string_view field);
+  bool repeated(const planned_write& w, std::string_view field, std::string_view value) const;
 
   static constexpr std::size_t memory_cap = 100'000;
   /// (connector, object, target, field) -> hash of the value repeated there; bounded like forced_.

@@ -21,6 +21,7 @@
 #include "core/async.hpp"
 #include "core/clock.hpp"
 #include "core/metrics.hpp"
+#include "daemon/profile/propagation.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/sync/status.hpp"
 #include "mapping/mapping.hpp"
@@ -49,6 +50,9 @@ struct connector_state {
   bool writable = true;                               // `sync: {write: false}` makes a connector read-only
   milliseconds reconcile_every{0};                    // `sync: {reconcile_interval: 6h}`; 0: off
   int write_concurrency = 4;                          // `sync: {write_concurrency: 4}`: chunks in flight
+  std::atomic<bool> shadow{false};                    // `sync: {mode: shadow}` / --shadow: compute, never send
+  profile::null_policy nulls = profile::null_policy::cleared;  // `sync: {write_nulls: ...}`
+  std::vector<std::string> fields_allow, fields_deny;          // `sync: {fields: {allow|deny: [...]}}`
   connector_status counters;                          // events/writes counters: guarded by context::mu
   doorbell inbox_bell;                                // a webhook was stored for this connector
   doorbell outbox_bell;                               // a write was queued for it, or a chunk finished
@@ -126,6 +130,13 @@ struct context {
   }
   /// Whether this instance runs the pipeline now (always, outside a cluster).
   bool leading() const { return leader.load(); }
+  /// Whether every object of `c` was read to the end since start-up (or since leadership was taken): before,
+  /// news from it may still be unread and nothing is written to it.
+  static bool caught_up(const connector_state& c) {
+    for (const auto& o : c.objects)
+      if (!o->caught_up.load()) return false;
+    return true;
+  }
 };
 
 }  // namespace omnisync::sync::detail

@@ -67,6 +67,16 @@ struct engine::parts {
       co_await ctx.clk.sleep_for(milliseconds(5000));
     }
   }
+
+  /// Keeps the audit log within `audit.retention` and `audit.max_entries` (hourly, and once at start-up).
+  asio::awaitable<void> audit_loop() {
+    for (;;) {
+      auto gone = co_await ctx.db.audit_prune(ctx.now() - ctx.opt.audit_retention, ctx.opt.audit_max_entries);
+      if (!gone) spdlog::warn("audit: pruning failed: {}", gone.error().message());
+      else if (*gone > 0) spdlog::info("audit: {} entr{} past the retention removed", *gone, *gone == 1 ? "y" : "ies");
+      co_await ctx.clk.sleep_for(milliseconds(3600 * 1000));
+    }
+  }
 };
 
 engine::engine(asio::any_io_executor ex, store::store& db, engine_options options, metrics::registry* metrics,
@@ -89,6 +99,31 @@ void engine::set_mappings(std::vector<std::shared_ptr<const mapping::plan>> plan
 
 void engine::set_profile_rules(std::shared_ptr<const profile::settings> rules) { parts_->pipe.set_rules(std::move(rules)); }
 
+namespace {
+
+/// sync.mode, sync.write_nulls and sync.fields: what a destination receives and whether anything is sent.
+void apply_write_policy(detail::connector_state& st, const config::connector_common& cfg) {
+  using cc = config::connector_common;
+  st.shadow = cfg.mode == cc::write_mode::shadow;
+  st.nulls = cfg.write_nulls == cc::null_writes::never    ? profile::null_policy::never
+             : cfg.write_nulls == cc::null_writes::always ? profile::null_policy::always
+                                                          : profile::null_policy::cleared;
+  st.fields_allow = cfg.fields_allow;
+  st.fields_deny = cfg.fields_deny;
+}
+
+}  // namespace
+
+void engine::set_write_policies(const std::vector<config::connector_common>& connectors) {
+  std::lock_guard lk(parts_->ctx.mu);
+  for (const auto& cfg : connectors)
+    if (auto* st = parts_->ctx.find(cfg.name)) {
+      const bool was_shadow = st->shadow.load();
+      apply_write_policy(*st, cfg);
+      if (was_shadow && !st->shadow.load()) st->outbox_bell.notify();  // live now: send what is still different
+    }
+}
+
 void engine::add(std::unique_ptr<adapters::connector> c, const config::connector_common& cfg) {
   auto& ctx = parts_->ctx;
   auto st = std::make_unique<detail::connector_state>(ctx.ex);
@@ -100,6 +135,7 @@ void engine::add(std::unique_ptr<adapters::connector> c, const config::connector
   st->counters.name = cfg.name;
   st->counters.kind = cfg.kind;
   st->write_concurrency = static_cast<int>(cfg.write_concurrency);
+  apply_write_policy(*st, cfg);
   std::lock_guard lk(ctx.mu);
   ctx.conns.push_back(std::move(st));
 }
@@ -116,11 +152,12 @@ std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> engi
   auto p = parts_;
   out.emplace_back("queue gauges", [p] { return p->gauges_loop(); });
   out.emplace_back("profiles", [p] { return p->pipe.loop(); });
+  out.emplace_back("audit retention", [p] { return p->audit_loop(); });
   if (p->ctx.opt.cluster) out.emplace_back("leadership", [p] { return p->lead.run(); });
   for (auto* cs : p->ctx.list()) {
     if (!cs->cfg.enabled) continue;
     auto& w = p->writers[cs->cfg.name];
-    if (!w) w = std::make_unique<detail::writer>(p->ctx, *cs);
+    if (!w) w = std::make_unique<detail::writer>(p->ctx, p->pipe, *cs);
     auto* wp = w.get();
     out.emplace_back(cs->cfg.name + " writer", [p, wp] { return wp->claims(); });
     for (int i = 0; i < std::max(1, cs->write_concurrency); ++i)
@@ -256,6 +293,59 @@ asio::awaitable<std::vector<lint_finding>> engine::lint() {
       if (!schema) continue;
       for (const auto& f : mapping::lint(*plan, *schema, c->cfg.name)) add(f);
     }
+  }
+  co_return out;
+}
+
+asio::awaitable<omnisync::result<plan_report>> engine::plan(std::optional<std::string> connector,
+                                                             std::optional<std::string> profile_query,
+                                                             std::size_t max_changes) {
+  auto p = parts_;
+  plan_report out;
+  if (connector && !p->ctx.find(*connector)) co_return make_error_code(errc::not_found);
+  std::optional<profile::profile_id> only;
+  if (profile_query) {
+    only = p->pipe.find(*profile_query);
+    if (!only) co_return make_error_code(errc::not_found);
+  }
+  mapping::evaluator_cache evals;
+  std::int64_t after = 0;
+  for (;;) {
+    auto page = co_await p->ctx.db.outbox_pending(store::outbox_filter(connector, after, 500));
+    if (!page) co_return page.error();
+    ++out.pages;
+    std::map<std::string, std::vector<store::outbox_item>> by_connector;
+    for (auto& it : page->items) by_connector[it.write.connector].push_back(std::move(it));
+    for (auto& [name, items] : by_connector) {
+      auto* c = p->ctx.find(name);
+      if (!c) continue;
+      std::vector<store::outbox_write> keys;
+      for (const auto& it : items) keys.push_back(it.write);
+      auto last = co_await p->ctx.db.outbox_last_written(std::move(keys));
+      if (!last) co_return last.error();
+      for (auto& prep : p->pipe.prepare(*c, std::move(items), *last, evals, true)) {
+        if (only && prep.profile_id != only->str()) continue;
+        ++out.queued;
+        if (!prep.write) {
+          ++out.unchanged;
+          continue;
+        }
+        if (out.changes.size() >= max_changes) continue;
+        planned_change pc;
+        pc.connector = name;
+        pc.object = prep.item.write.object;
+        pc.record = !prep.write->write.target_id.empty() ? prep.write->write.target_id : prep.write->write.record_key;
+        pc.profile_id = prep.profile_id;
+        pc.what = prep.write->what == profile::computed_write::kind::create   ? "create"
+                  : prep.write->what == profile::computed_write::kind::remove ? "delete"
+                                                                               : "update";
+        pc.fields = std::move(prep.write->changes);
+        pc.outbox_id = prep.item.id;
+        out.changes.push_back(std::move(pc));
+      }
+    }
+    if (page->next_after_id == 0) break;
+    after = page->next_after_id;
   }
   co_return out;
 }

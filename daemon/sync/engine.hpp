@@ -61,6 +61,9 @@ class engine {
   /// Replaces the identity / survivorship / KPI rules (start-up and reload); the profile book is rebuilt.
   void set_profile_rules(std::shared_ptr<const profile::settings> rules);
   void add(std::unique_ptr<adapters::connector> c, const config::connector_common& cfg);
+  /// Applies the connectors' write policies (sync.mode, sync.write_nulls, sync.fields) again (reload): a
+  /// connector switched from shadow to live sends what is still different.
+  void set_write_policies(const std::vector<config::connector_common>& connectors);
 
   /// The HTTP listener stored a webhook for `connector`: its inbox loop looks at once (any thread).
   void webhook_stored(const std::string& connector);
@@ -95,6 +98,14 @@ class engine {
   /// external id. Run it on the loops' executor (adapters are used from there only).
   boost::asio::awaitable<std::vector<lint_finding>> lint();
   std::vector<std::string> connectors() const;
+
+  /// The queued (or shadowed) writes as field-level changes computed from the profiles now, for one connector
+  /// or all, and for one profile or all: what `omnisyncctl plan` shows. At most `max_changes` changes are
+  /// listed; the counts cover every queued write. errc::not_found for an unknown connector or profile. On the
+  /// loops' executor; in a cluster, on the instance running the pipeline (the book is there).
+  boost::asio::awaitable<omnisync::result<plan_report>> plan(std::optional<std::string> connector,
+                                                             std::optional<std::string> profile_query,
+                                                             std::size_t max_changes = 1000);
 
  private:
   struct parts;

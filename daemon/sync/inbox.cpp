@@ -59,7 +59,11 @@ asio::awaitable<void> inbox_processor::run(connector_state& owner) {
       }
       if (error.empty()) {
         for (auto& [obj, recs] : by_object) {
-          auto stored = co_await pipeline_.store_records(*c, obj, std::move(recs), std::nullopt, false, evals, c->find(obj));
+          std::vector<adapters::event_records::announcement> told;
+          for (const auto& a : parsed->announced)
+            if (a.object == obj) told.push_back(a);
+          auto stored = co_await pipeline_.store_records(*c, obj, std::move(recs), std::nullopt, false, evals,
+                                                         c->find(obj), std::move(told));
           if (!stored) {
             error = "store: " + stored.error().message();
             break;

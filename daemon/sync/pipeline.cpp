@@ -4,7 +4,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
+
+#include "daemon/profile/from_mapping.hpp"
 
 namespace omnisync::sync::detail {
 namespace asio = boost::asio;
@@ -92,23 +95,34 @@ std::shared_ptr<const profile::settings> pipeline::effective_rules() const {
   return s;
 }
 
+profile::destination pipeline::destination_of(const connector_state& c) const {
+  const connector_state* cp = &c;
+  profile::destination d;
+  d.connector = c.cfg.name;
+  d.kind = c.cfg.kind;
+  d.may_create = [cp](std::string_view object) {
+    auto* os = const_cast<connector_state*>(cp)->find(object);
+    return !os || os->caught_up.load();
+  };
+  d.upsert_matches = [cp](std::string_view object) { return cp->adapter->upsert_matches(object); };
+  d.nulls = c.nulls;
+  if (!c.fields_allow.empty() || !c.fields_deny.empty())
+    d.may_receive = [cp](std::string_view attribute) {
+      auto listed = [attribute](const std::vector<std::string>& l) {
+        return std::find(l.begin(), l.end(), attribute) != l.end();
+      };
+      return cp->fields_allow.empty() ? !listed(cp->fields_deny) : listed(cp->fields_allow);
+    };
+  return d;
+}
+
 std::vector<store::outbox_write> pipeline::propagate(const std::set<profile::profile_id>& affected,
                                                      mapping::evaluator_cache& evals, const connector_state* only,
                                                      std::string_view only_object) {
   std::vector<profile::destination> dsts;
   const profile::destination* only_dst = nullptr;
-  for (auto* c : ctx_.list()) {
-    if (!c->cfg.enabled || !c->writable) continue;
-    profile::destination d;
-    d.connector = c->cfg.name;
-    d.kind = c->cfg.kind;
-    d.may_create = [c](std::string_view object) {
-      auto* os = c->find(object);
-      return !os || os->caught_up.load();
-    };
-    d.upsert_matches = [c](std::string_view object) { return c->adapter->upsert_matches(object); };
-    dsts.push_back(std::move(d));
-  }
+  for (auto* c : ctx_.list())
+    if (c->cfg.enabled && c->writable) dsts.push_back(destination_of(*c));
   if (only)
     for (const auto& d : dsts)
       if (d.connector == only->cfg.name) only_dst = &d;
@@ -116,12 +130,47 @@ std::vector<store::outbox_write> pipeline::propagate(const std::set<profile::pro
   auto planned = propagator_.writes(*book_, ctx_.current_plans()->outbound, dsts, affected, evals, only_dst, only_object);
   std::vector<store::outbox_write> out;
   out.reserve(planned.size());
-  for (auto& w : planned) out.push_back(to_outbox(std::move(w)));
+  for (auto& w : planned) {
+    // The profile the write is for: the writer computes what to send from it when it sends.
+    std::string pid;
+    if (!w.target_id.empty()) {
+      if (auto p = book_->find(w.connector + ":" + w.object + ":" + w.target_id)) pid = p->str();
+    } else if (auto p = book_->find(w.record_key)) {
+      pid = p->str();
+    }
+    auto o = to_outbox(std::move(w));
+    o.profile_id = std::move(pid);
+    out.push_back(std::move(o));
+  }
   return out;
 }
 
+void pipeline::take_announcement(const connector_state& src, const std::string& object, const store::source_record& r,
+                                 const adapters::event_records::announcement& a, const mapping::plan& in,
+                                 mapping::evaluator& ev, std::set<profile::profile_id>& affected) {
+  // The attributes whose values differ between the record as read and the record with the announced fields:
+  // those the event speaks of, with the event's values and time.
+  mapping::record_error err;
+  const auto* read = ev.apply(r.payload, err);
+  if (!read) return;
+  const auto as_read = profile::attributes_of(in, *read);
+  const auto* told = ev.apply(merge_json(r.payload, a.payload), err);
+  if (!told) return;
+  std::vector<profile::announced_value> values;
+  for (const auto& [name, v] : profile::attributes_of(in, *told)) {
+    auto it = std::find_if(as_read.begin(), as_read.end(), [&](const auto& x) { return x.first == name; });
+    std::string before, after;
+    if (it != as_read.end()) mapping::append_json(before, it->second);
+    mapping::append_json(after, v);
+    if (it != as_read.end() && before == after) continue;
+    values.push_back(profile::announced_value{name, v, a.at});
+  }
+  if (!values.empty()) book_->announce(src.cfg.name, object, r.id, values, affected);
+}
+
 void pipeline::process(const connector_state& src, const std::string& object, std::vector<store::source_record>& recs,
-                       mapping::evaluator_cache& evals, processed& out, std::int64_t& failures) {
+                       mapping::evaluator_cache& evals, processed& out, std::int64_t& failures,
+                       const std::vector<adapters::event_records::announcement>& announced) {
   auto in = ctx_.current_plans()->inbound(src.cfg.kind, object);
   const auto now = ctx_.now();
   std::lock_guard lk(book_mu_);
@@ -133,7 +182,7 @@ void pipeline::process(const connector_state& src, const std::string& object, st
   auto& ev = evals.get(in);
   mapping::record_error err;
   std::set<profile::profile_id> affected;
-  for (const auto& r : recs) {
+  for (auto& r : recs) {
     const profile::record_meta meta(src.cfg.name, object, r.id, r.first_seen.time_since_epoch().count(),
                                     r.source_updated_at.time_since_epoch().count(), r.deleted);
     const mapping::mapped_record* m = ev.apply(r.payload, err);
@@ -144,6 +193,11 @@ void pipeline::process(const connector_state& src, const std::string& object, st
       continue;
     }
     book_->apply(meta, *in, m, affected);
+    if (!r.deleted)
+      for (const auto& a : announced)
+        if (a.object == object && a.id == r.id) take_announcement(src, object, r, a, *in, ev, affected);
+    // Stored with the record: what the book decided about it, so a rebuild decides the same.
+    r.facts = book_->facts(src.cfg.name, object, r.id);
   }
   out.writes = propagate(affected, evals);
 }
@@ -161,7 +215,8 @@ asio::awaitable<omnisync::result<store::enqueue_summary>> pipeline::enqueue(std:
 
 asio::awaitable<omnisync::result<store::append_summary>> pipeline::store_records(
     connector_state& c, const std::string& object, std::vector<store::source_record> recs,
-    std::optional<std::string> cursor, bool partial, mapping::evaluator_cache& evals, object_state* os) {
+    std::optional<std::string> cursor, bool partial, mapping::evaluator_cache& evals, object_state* os,
+    std::vector<adapters::event_records::announcement> announced) {
   while (!ready_.load()) co_await ctx_.clk.sleep_for(std::chrono::milliseconds(20));  // the book loads first
   if (partial) {
     // A partial record (resync --fields) is merged into the stored copy — unless it changed upstream since that
@@ -189,7 +244,7 @@ asio::awaitable<omnisync::result<store::append_summary>> pipeline::store_records
   auto turn = co_await order_.acquire();
   processed out;
   std::int64_t failures = 0;
-  process(c, object, recs, evals, out, failures);
+  process(c, object, recs, evals, out, failures, announced);
   for (auto& f : out.failures) {
     auto added = co_await ctx_.db.dead_letter_add(std::move(f));
     if (!added) co_return added.error();
@@ -302,8 +357,10 @@ asio::awaitable<void> pipeline::rebuild() {
         for (const auto& r : *page) {
           const mapping::mapped_record* m = ev.apply(r.payload, err);
           if (!m && !r.deleted) continue;  // dead-lettered when it arrived
-          const profile::record_meta meta(c->cfg.name, object, r.id, r.first_seen.time_since_epoch().count(),
-                                          r.source_updated_at.time_since_epoch().count(), r.deleted);
+          profile::record_meta meta(c->cfg.name, object, r.id, r.first_seen.time_since_epoch().count(),
+                                    r.source_updated_at.time_since_epoch().count(), r.deleted);
+          meta.replay = true;
+          meta.stored_facts = r.facts;
           fresh->apply(meta, *in, m, ignored);
           ignored.clear();
           ++n;
@@ -340,6 +397,39 @@ std::optional<profile_report> pipeline::get(std::string_view query) const {
   r.view = std::move(*v);
   r.why = book_->explain(*pid);
   return r;
+}
+
+std::optional<profile::profile_id> pipeline::find(std::string_view query) const {
+  std::lock_guard lk(book_mu_);
+  return book_->find(query);
+}
+
+std::vector<pipeline::prepared> pipeline::prepare(const connector_state& c, std::vector<store::outbox_item> items,
+                                                  const std::vector<std::optional<std::string>>& last_written,
+                                                  mapping::evaluator_cache& evals, bool preview) {
+  std::vector<prepared> out;
+  out.reserve(items.size());
+  const auto dst = destination_of(c);
+  auto plans = ctx_.current_plans();
+  std::lock_guard lk(book_mu_);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    prepared p;
+    p.item = std::move(items[i]);
+    const auto& w = p.item.write;
+    // The profile now: the one holding the record written to, else the one queued, else the upsert key's.
+    std::optional<profile::profile_id> pid;
+    if (!w.target_id.empty()) pid = book_->find(w.connector + ":" + w.object + ":" + w.target_id);
+    if (!pid && !w.profile_id.empty())
+      if (auto q = profile::profile_id::parse(w.profile_id); q && book_->contains(*q)) pid = q;
+    if (!pid && w.target_id.empty()) pid = book_->find(w.record_key);
+    if (pid) {
+      p.profile_id = pid->str();
+      const std::string last = i < last_written.size() && last_written[i] ? *last_written[i] : std::string();
+      p.write = propagator_.compute(*book_, plans->outbound, dst, *pid, w.object, w.target_id, last, evals, preview);
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 profile::book_stats pipeline::stats() const {

@@ -48,7 +48,8 @@ class pipeline {
   /// `os` receives the counters (may be null).
   boost::asio::awaitable<omnisync::result<store::append_summary>> store_records(
       connector_state& c, const std::string& object, std::vector<store::source_record> recs,
-      std::optional<std::string> cursor, bool partial, mapping::evaluator_cache& evals, object_state* os);
+      std::optional<std::string> cursor, bool partial, mapping::evaluator_cache& evals, object_state* os,
+      std::vector<adapters::event_records::announcement> announced = {});
   /// Queues writes and rings the doorbells of the writers they go to.
   boost::asio::awaitable<omnisync::result<store::enqueue_summary>> enqueue(std::vector<store::outbox_write> writes);
   /// A destination object was read to the end for the first time since start-up: the profiles that could not be
@@ -62,6 +63,20 @@ class pipeline {
   std::optional<profile_report> get(std::string_view query) const;
   profile::book_stats stats() const;
 
+  /// A claimed write with what it sends now (nullopt: nothing differs, or the record left the profile).
+  struct prepared {
+    store::outbox_item item;
+    std::optional<profile::computed_write> write;
+    std::string profile_id;  ///< the profile it was computed for
+  };
+  /// Computes, from the book as it is now, what each of `c`'s claimed writes sends (`last_written`: the payload
+  /// last written to each one's record). `preview` (plan): nothing is remembered.
+  std::vector<prepared> prepare(const connector_state& c, std::vector<store::outbox_item> items,
+                                const std::vector<std::optional<std::string>>& last_written,
+                                mapping::evaluator_cache& evals, bool preview = false);
+  /// The profile a query names ("p…", e-mail, phone, "system:object:id"), if any.
+  std::optional<profile::profile_id> find(std::string_view query) const;
+
  private:
   struct processed {
     std::vector<store::outbox_write> writes;
@@ -71,7 +86,13 @@ class pipeline {
   /// The configured rules plus the inbound mappings' hints (`owner: true`, `merge:`) for each connector.
   std::shared_ptr<const profile::settings> effective_rules() const;
   void process(const connector_state& src, const std::string& object, std::vector<store::source_record>& recs,
-               mapping::evaluator_cache& evals, processed& out, std::int64_t& failures);
+               mapping::evaluator_cache& evals, processed& out, std::int64_t& failures,
+               const std::vector<adapters::event_records::announcement>& announced);
+  /// What the book learns from a webhook event's announcement about record `r` (mapped with plan `in`).
+  void take_announcement(const connector_state& src, const std::string& object, const store::source_record& r,
+                         const adapters::event_records::announcement& a, const mapping::plan& in,
+                         mapping::evaluator& ev, std::set<profile::profile_id>& affected);
+  profile::destination destination_of(const connector_state& c) const;
   /// Writes for `affected` through the propagator; caller holds book_mu_.
   std::vector<store::outbox_write> propagate(const std::set<profile::profile_id>& affected,
                                              mapping::evaluator_cache& evals, const connector_state* only = nullptr,

@@ -10,6 +10,7 @@
 
 #include "adapters/connector.hpp"
 #include "daemon/profile/book.hpp"
+#include "daemon/profile/propagation.hpp"
 #include "daemon/store/store.hpp"
 
 namespace omnisync::sync {
@@ -29,13 +30,34 @@ struct engine_options {
   /// Hard-delete reconciliation by id sets, per connector `sync.reconcile_interval` (this is the default when a
   /// connector does not say); connectors that cannot list ids skip it.
   milliseconds reconcile_interval{6 * 3600 * 1000};
-  /// Several instances share the store (PostgreSQL): the pipeline — polls, the inbox, the profile book — runs on
-  /// the one instance holding the `pipeline` lease (renewed every lease_ttl/3, taken over by another instance
-  /// within lease_ttl when its holder dies), and its writes are fenced by the lease's token. Every instance takes
-  /// webhooks into the shared inbox and runs the writers (claims never hand one record to two of them).
+  /// Several instances share the store (PostgreSQL): the pipeline — polls, the inbox, the profile book and the
+  /// writers (which compute each write from the book when they send it) — runs on the one instance holding the
+  /// `pipeline` lease (renewed every lease_ttl/3, taken over by another instance within about 1.1 lease_ttl
+  /// when its holder dies), and its writes are fenced by the lease's token. Every instance takes webhooks into
+  /// the shared inbox.
   bool cluster = false;
   std::string instance;                ///< this instance's lease owner name (cluster)
   milliseconds lease_ttl{15000};
+  /// The audit log's bounds (`audit:`): entries older than this, and the oldest beyond max, are removed hourly.
+  milliseconds audit_retention{30LL * 24 * 3600 * 1000};
+  std::size_t audit_max_entries = 5'000'000;
+};
+
+/// One queued write as `omnisyncctl plan` shows it: what it would change now, field by field, and why.
+struct planned_change {
+  std::string connector, object;
+  std::string record;                  ///< the destination record's id, or the upsert key for a create
+  std::string profile_id;
+  std::string what;                    ///< update | create | remove
+  std::vector<profile::field_change> fields;
+  std::int64_t outbox_id = 0;
+};
+
+struct plan_report {
+  std::vector<planned_change> changes;  ///< writes that would change something now
+  std::size_t queued = 0;               ///< writes queued (for the connectors asked)
+  std::size_t unchanged = 0;            ///< queued writes that would change nothing now
+  std::size_t pages = 0;
 };
 
 /// The lease whose holder runs the pipeline in a cluster (engine_options::cluster).

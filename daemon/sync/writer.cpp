@@ -8,25 +8,47 @@
 
 #include <map>
 
-#include "daemon/profile/propagation.hpp"
-
 namespace omnisync::sync::detail {
 namespace asio = boost::asio;
 namespace json = boost::json;
 using std::chrono::milliseconds;
 
-writer::writer(context& ctx, connector_state& c)
-    : ctx_(ctx), c_(c), chunks_(ctx.ex, static_cast<std::size_t>(std::max(1, c.write_concurrency))) {}
+writer::writer(context& ctx, pipeline& p, connector_state& c)
+    : ctx_(ctx), pipeline_(p), c_(c), chunks_(ctx.ex, static_cast<std::size_t>(std::max(1, c.write_concurrency))) {}
+
+asio::awaitable<bool> writer::news_pending() {
+  // Every object this connector is written to must have been read to the end since start-up (or since this
+  // instance took the pipeline): edits made while omnisync was away come in before anything is written.
+  const auto plans = ctx_.current_plans();
+  for (const auto& o : c_.objects) {
+    bool written_to = false;
+    for (const auto& p : plans->outbound)
+      if (p->system() == c_.cfg.kind && p->object() == o->st.object) written_to = true;
+    if (written_to && !o->caught_up.load()) co_return true;
+  }
+  // A webhook event from this system stored before now and not yet processed may carry an edit to a record a
+  // write is about to be computed for.
+  auto waiting = co_await ctx_.db.inbox_pending(c_.cfg.name, ctx_.now());
+  co_return !waiting || *waiting;
+}
 
 asio::awaitable<void> writer::claims() {
   for (;;) {
-    if (c_.paused.load()) {
+    if (c_.paused.load() || !ctx_.leading()) {
       co_await ctx_.clk.sleep_for(milliseconds(100));
+      continue;
+    }
+    if (c_.shadow.load()) {  // computed and queued, never sent: `plan` shows them
+      co_await c_.outbox_bell.wait(ctx_.clk, milliseconds(1000));
       continue;
     }
     const int free_slots = c_.write_concurrency - in_flight_.load();
     if (free_slots <= 0) {
       co_await c_.outbox_bell.wait(ctx_.clk, milliseconds(50));  // a finished chunk rings
+      continue;
+    }
+    if (co_await news_pending()) {
+      co_await ctx_.clk.sleep_for(milliseconds(20));
       continue;
     }
     auto items = co_await ctx_.db.outbox_claim(
@@ -36,8 +58,30 @@ asio::awaitable<void> writer::claims() {
       co_await c_.outbox_bell.wait(ctx_.clk, ctx_.opt.queue_idle);
       continue;
     }
-    std::map<std::string, std::vector<store::outbox_item>> by_object;
-    for (auto& it : *items) by_object[it.write.object].push_back(std::move(it));
+    std::vector<store::outbox_write> keys;
+    keys.reserve(items->size());
+    for (const auto& it : *items) keys.push_back(it.write);
+    auto last = co_await ctx_.db.outbox_last_written(std::move(keys));
+    if (!last) {
+      spdlog::warn("{}: reading what was last written failed: {} (the claimed writes return to the queue)",
+                   c_.cfg.name, last.error().message());
+      std::vector<std::int64_t> ids;
+      for (const auto& it : *items) ids.push_back(it.id);
+      co_await ctx_.db.outbox_nack(std::move(ids), last.error().message(), ctx_.now() + ctx_.opt.write_retry);
+      continue;
+    }
+    auto prepared = pipeline_.prepare(c_, std::move(*items), *last, evals_);
+    // Nothing to send (the destination already holds every value, or the record left the profile): done.
+    std::vector<std::int64_t> unchanged;
+    std::map<std::string, std::vector<pipeline::prepared>> by_object;
+    for (auto& p : prepared) {
+      if (!p.write) unchanged.push_back(p.item.id);
+      else by_object[p.item.write.object].push_back(std::move(p));
+    }
+    if (!unchanged.empty()) {
+      std::vector<std::optional<std::string>> none(unchanged.size());
+      co_await ctx_.db.outbox_ack(std::move(unchanged), std::move(none));
+    }
     for (auto& [object, list] : by_object) {
       const std::size_t batch = std::max<std::size_t>(1, c_.adapter->max_batch(object));
       for (std::size_t at = 0; at < list.size(); at += batch) {
@@ -74,15 +118,62 @@ asio::awaitable<void> writer::work() {
   }
 }
 
-asio::awaitable<void> writer::write_items(std::string object, std::vector<store::outbox_item> list) {
+namespace {
+
+/// The audit entries of one write: one per field it changes.
+void audit_of(const pipeline::prepared& p, const std::string& record_id, const std::string& outcome,
+              const std::string& answer, const std::string& request_id, timestamp at,
+              std::vector<store::audit_entry>& out) {
+  for (const auto& f : p.write->changes) {
+    store::audit_entry e;
+    e.at = at;
+    e.connector = p.item.write.connector;
+    e.object = p.item.write.object;
+    e.record_id = record_id;
+    e.field = f.field;
+    e.before = f.before;
+    e.after = f.after;
+    e.attribute = f.attribute;
+    e.rule = p.write->what == profile::computed_write::kind::create   ? "create: " + f.rule
+             : p.write->what == profile::computed_write::kind::remove ? "delete"
+                                                                      : f.rule;
+    e.source = f.source;
+    e.source_ts = timestamp(milliseconds(f.source_ts));
+    e.profile_id = p.profile_id;
+    e.request_id = request_id;
+    e.outcome = outcome;
+    e.answer = answer.substr(0, 500);
+    out.push_back(std::move(e));
+  }
+  if (p.write->what == profile::computed_write::kind::remove) {
+    store::audit_entry e;
+    e.at = at;
+    e.connector = p.item.write.connector;
+    e.object = p.item.write.object;
+    e.record_id = record_id;
+    e.field = "*";
+    e.after = "null";
+    e.rule = "delete";
+    e.profile_id = p.profile_id;
+    e.request_id = request_id;
+    e.outcome = outcome;
+    e.answer = answer.substr(0, 500);
+    out.push_back(std::move(e));
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeline::prepared> list) {
   auto& c = c_;
   std::vector<adapters::write_item> batch, deletions;
-  std::map<std::int64_t, const store::outbox_item*> by_id;
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    auto& to = list[i].write.payload == profile::deleted_payload ? deletions : batch;
-    to.emplace_back(list[i].id, list[i].write.record_key, list[i].write.payload);
-    to.back().target_id = list[i].write.target_id;
-    by_id[list[i].id] = &list[i];
+  std::map<std::int64_t, const pipeline::prepared*> by_id;
+  for (const auto& p : list) {
+    const auto& w = p.write->write;
+    auto& to = p.write->what == profile::computed_write::kind::remove ? deletions : batch;
+    to.emplace_back(p.item.id, w.record_key, w.payload);
+    to.back().target_id = w.target_id;
+    by_id[p.item.id] = &p;
   }
   omnisync::result<std::vector<adapters::write_result>> res = std::vector<adapters::write_result>{};
   if (!batch.empty()) res = co_await c.adapter->write(object, std::move(batch));
@@ -91,50 +182,71 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<store:
     if (removed) res->insert(res->end(), removed->begin(), removed->end());
     else res = removed.error();
   }
+  const auto now = ctx_.now();
   std::vector<std::int64_t> ok;
-  std::vector<const store::outbox_item*> retry, rejected;
+  std::vector<std::optional<std::string>> written;
+  std::vector<const pipeline::prepared*> retry, rejected;
   std::map<std::int64_t, std::string> errors;
+  std::vector<store::audit_entry> audit;
   if (!res) {
-    for (auto& [id, it] : by_id) {
-      retry.push_back(it);
+    for (auto& [id, p] : by_id) {
+      retry.push_back(p);
       errors[id] = res.error().message();
     }
   } else {
     for (const auto& r : *res) {
       auto f = by_id.find(r.outbox_id);
       if (f == by_id.end()) continue;
-      if (r.status == adapters::write_result::outcome::written) ok.push_back(r.outbox_id);
-      else if (r.status == adapters::write_result::outcome::rejected) rejected.push_back(f->second);
-      else retry.push_back(f->second);
+      const auto* p = f->second;
+      const std::string record_id = !p->write->write.target_id.empty() ? p->write->write.target_id
+                                    : !r.destination_id.empty()        ? r.destination_id
+                                                                       : p->write->write.record_key;
+      if (r.status == adapters::write_result::outcome::written) {
+        ok.push_back(r.outbox_id);
+        written.emplace_back(p->write->full_payload);
+        audit_of(*p, record_id, "written", "", r.request_id, now, audit);
+      } else if (r.status == adapters::write_result::outcome::rejected) {
+        rejected.push_back(p);
+        audit_of(*p, record_id, "rejected", r.error, r.request_id, now, audit);
+      } else {
+        retry.push_back(p);
+      }
       errors[r.outbox_id] = r.error;
       by_id.erase(f);
     }
-    for (auto& [id, it] : by_id) {  // the adapter said nothing about these: try again
-      retry.push_back(it);
+    for (auto& [id, p] : by_id) {  // the adapter said nothing about these: try again
+      retry.push_back(p);
       errors[id] = "no result from the adapter";
     }
   }
-  if (!ok.empty()) co_await ctx_.db.outbox_ack(ok);
+  if (!ok.empty()) co_await ctx_.db.outbox_ack(ok, std::move(written));
   std::size_t retried = 0;
-  for (const auto* it : retry) {
-    if (it->attempts >= ctx_.opt.max_write_attempts) {
-      rejected.push_back(it);
+  for (const auto* p : retry) {
+    if (p->item.attempts >= ctx_.opt.max_write_attempts) {
+      rejected.push_back(p);
       continue;
     }
     ++retried;
-    std::vector<std::int64_t> one{it->id};
-    co_await ctx_.db.outbox_nack(std::move(one), errors[it->id],
-                                 ctx_.now() + ctx_.opt.write_retry * (1 << std::min(it->attempts, 8)));
+    std::vector<std::int64_t> one{p->item.id};
+    co_await ctx_.db.outbox_nack(std::move(one), errors[p->item.id],
+                                 now + ctx_.opt.write_retry * (1 << std::min(p->item.attempts, 8)));
   }
-  for (const auto* it : rejected) {
+  for (const auto* p : rejected) {
     json::object meta;
-    if (!it->write.target_id.empty()) meta["target_id"] = it->write.target_id;
-    store::dead_letter_entry e(store::retry_target::outbox, c.cfg.name, object, it->write.record_key, std::string(),
-                               "write", errors[it->id], it->write.payload, json::serialize(meta));
+    if (!p->write->write.target_id.empty()) meta["target_id"] = p->write->write.target_id;
+    if (!p->profile_id.empty()) meta["profile_id"] = p->profile_id;
+    store::dead_letter_entry e(store::retry_target::outbox, c.cfg.name, object, p->item.write.record_key,
+                               std::string(), "write", errors[p->item.id], p->write->write.payload,
+                               json::serialize(meta));
     co_await ctx_.db.dead_letter_add(std::move(e));
-    std::vector<std::int64_t> one{it->id};
-    co_await ctx_.db.outbox_ack(std::move(one));  // leaves the queue; the dead letter holds it
+    std::vector<std::int64_t> one{p->item.id};
+    std::vector<std::optional<std::string>> none(1);
+    co_await ctx_.db.outbox_ack(std::move(one), std::move(none));  // leaves the queue; the dead letter holds it
     if (ctx_.m.dead_letters) ctx_.m.dead_letters->with({c.cfg.name, "write"}).inc();
+  }
+  if (!audit.empty()) {
+    auto logged = co_await ctx_.db.audit_append(std::move(audit));
+    if (!logged) spdlog::error("{}: the audit log could not record {} write(s): {}", c.cfg.name, ok.size(), logged.error().message());
   }
   if (ctx_.m.writes_out) {
     ctx_.m.writes_out->with({c.cfg.name, object, "written"}).inc(static_cast<double>(ok.size()));

@@ -1,9 +1,15 @@
 #pragma once
-/// The writer of one destination connector: claims due writes from the outbox, splits them into chunks of the
-/// vendor's batch size per object, and lets `sync.write_concurrency` workers send chunks at the same time (a
-/// Zendesk job being followed, or a slow Salesforce call, does not hold up the writes queued behind it). Two
-/// writes for one record are never in flight together (the outbox's claim rule). Each result is acknowledged,
-/// retried with backoff (until `max_write_attempts`) or dead-lettered with the vendor's reason.
+/// The writer of one destination connector. A write is computed when it is sent, not when it was queued
+/// (docs/write-back.md): the writer first waits for the system's own news — every object it writes read to the
+/// end since start-up, and no webhook event from that system stored before now and still unprocessed — then
+/// claims due writes, has the pipeline compute from the profiles as they are now what each one changes
+/// (field by field, against what the destination holds), acknowledges at once those that change nothing, and
+/// sends the rest in chunks of the vendor's batch size, `sync.write_concurrency` chunks at a time. Each result is
+/// acknowledged with what was written (the record's new last-written state), retried with backoff (until
+/// `max_write_attempts`) or dead-lettered with the vendor's reason; every field written or refused goes to the
+/// audit log with its cause. In shadow mode (`sync.mode: shadow`, `--shadow`) nothing is claimed: the queued
+/// writes wait for `omnisyncctl plan` and for the connector to go live. Two writes for one record are never in
+/// flight together (the outbox's claim rule). In a cluster, only the instance running the pipeline writes.
 ///
 /// Tasks: `claims()` once and `work()` `write_concurrency` times, all owned by the engine's task group (nothing
 /// is spawned detached). Thread safety: all run on the engine's executor.
@@ -15,13 +21,14 @@
 #include <vector>
 
 #include "daemon/sync/context.hpp"
+#include "daemon/sync/pipeline.hpp"
 
 namespace omnisync::sync::detail {
 
 class writer {
  public:
-  writer(context& ctx, connector_state& c);
-  /// Claims writes while workers are free, until cancelled.
+  writer(context& ctx, pipeline& p, connector_state& c);
+  /// Claims and prepares writes while workers are free, until cancelled.
   boost::asio::awaitable<void> claims();
   /// Sends one chunk at a time, until cancelled.
   boost::asio::awaitable<void> work();
@@ -29,13 +36,17 @@ class writer {
  private:
   struct chunk {
     std::string object;
-    std::vector<store::outbox_item> items;
+    std::vector<pipeline::prepared> items;
   };
-  boost::asio::awaitable<void> write_items(std::string object, std::vector<store::outbox_item> list);
+  /// Whether news from the connector may still be waiting (see the class comment): then nothing is computed yet.
+  boost::asio::awaitable<bool> news_pending();
+  boost::asio::awaitable<void> write_items(std::string object, std::vector<pipeline::prepared> list);
 
   context& ctx_;
+  pipeline& pipeline_;
   connector_state& c_;
-  std::atomic<int> in_flight_{0};  // chunks queued or being written
+  mapping::evaluator_cache evals_;  // the claims loop's
+  std::atomic<int> in_flight_{0};   // chunks queued or being written
   boost::asio::experimental::concurrent_channel<void(boost::system::error_code, chunk)> chunks_;
 };
 

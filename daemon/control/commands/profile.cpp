@@ -132,6 +132,26 @@ asio::awaitable<reply> profile_command(const context& ctx, json::object args) {
       out["attribute"] = attribute;
       out["attribute_golden"] = g ? *g : json::value(nullptr);
     }
+    if (action == "explain") {
+      // The writes the profile's values caused, newest first (the whole list: omnisyncctl audit --profile).
+      store::audit_filter f;
+      f.profile_id = rep->view.id.str();
+      f.limit = 20;
+      json::array writes;
+      if (auto page = co_await ctx.db->audit_list(std::move(f)))
+        for (const auto& e : page->items) {
+          if (const auto a = arg_text(args, "attribute"); !a.empty() && e.attribute != a) continue;
+          writes.push_back(json::object{{"at", iso_text(e.at)},
+                                        {"record", e.connector + ":" + e.object + ":" + e.record_id},
+                                        {"field", e.field},
+                                        {"after", e.after},
+                                        {"attribute", e.attribute},
+                                        {"source", e.source},
+                                        {"rule", e.rule},
+                                        {"outcome", e.outcome}});
+        }
+      out["writes"] = std::move(writes);
+    }
     co_return reply::success(std::move(out));
   }
   if (action == "split" || action == "restore") co_return co_await split(ctx, std::move(args), action, std::move(*rep));

@@ -36,7 +36,9 @@ struct writes {
                                       null_policy nulls = null_policy::cleared) {
     auto pid = f.b.find("ann@example.com");
     REQUIRE(pid);
-    return prop.compute(f.b, outbound, hs, *pid, "contacts", queued, last, nulls, evals);
+    destination d = hs;
+    d.nulls = nulls;
+    return prop.compute(f.b, outbound, d, *pid, "contacts", queued, last, evals);
   }
   static std::vector<std::string> fields(const computed_write& w) {
     std::vector<std::string> out;
@@ -93,7 +95,9 @@ TEST_CASE("propagation at send time: creates the whole record only where allowed
   w.f.apply("sf", "003A", 100, sf_contact(nullptr));  // no phone anywhere
   auto pid = w.f.b.find("ann@example.com");
   REQUIRE(pid);
-  auto create = w.prop.compute(w.f.b, w.outbound, w.hs, *pid, "contacts", "", "", null_policy::always, w.evals);
+  destination always = w.hs;
+  always.nulls = null_policy::always;
+  auto create = w.prop.compute(w.f.b, w.outbound, always, *pid, "contacts", "", "", w.evals);
   REQUIRE(create);
   CHECK(create->what == computed_write::kind::create);
   CHECK(create->write.target_id.empty());
@@ -103,7 +107,7 @@ TEST_CASE("propagation at send time: creates the whole record only where allowed
   CHECK_FALSE(body.contains("phone"));  // a missing value is never written, whatever the policy
   destination closed = w.hs;
   closed.may_create = [](std::string_view) { return false; };  // not read to the end yet
-  CHECK_FALSE(w.prop.compute(w.f.b, w.outbound, closed, *pid, "contacts", "", "", null_policy::cleared, w.evals));
+  CHECK_FALSE(w.prop.compute(w.f.b, w.outbound, closed, *pid, "contacts", "", "", w.evals));
 }
 
 TEST_CASE("propagation at send time: a cleared value clears other systems as their null policy says",
@@ -154,4 +158,21 @@ TEST_CASE("propagation at send time: a change there that the rules overrule is c
   auto fix2 = w.to_hs(last);
   REQUIRE(fix2);
   CHECK(writes::fields(*fix2) == std::vector<std::string>{"firstname"});
+}
+
+TEST_CASE("propagation at send time: a destination receives only the attributes its sync.fields allow",
+          "[profile][propagation]") {
+  writes w;
+  w.f.apply("sf", "003A", 100, sf_contact("+14155550100"));
+  w.f.apply("hs", "901", 50, hs_contact("+14155550100"));
+  const auto pid = w.f.b.find("ann@example.com");
+  w.f.apply("hs", "901", 60, with_omnisync_id(hs_contact("+14155550100"), pid->str()));
+  auto base = w.to_hs();
+  const std::string last = base ? base->full_payload : std::string();
+  w.f.apply("sf", "003A", 200, sf_contact("+14155550200", "Annie"));
+  destination d = w.hs;
+  d.may_receive = [](std::string_view attribute) { return attribute != "phone"; };  // sync.fields.deny: [phone]
+  auto out = w.prop.compute(w.f.b, w.outbound, d, *w.f.b.find("ann@example.com"), "contacts", "901", last, w.evals);
+  REQUIRE(out);
+  CHECK(writes::fields(*out) == std::vector<std::string>{"firstname"});
 }

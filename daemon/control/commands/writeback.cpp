@@ -1,0 +1,174 @@
+// plan and audit: what omnisyncd would write now (queued or shadowed writes as field-level changes, and why), and
+// what it did write (the audit log: every field changed in a destination, with its cause and the vendor's answer).
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <optional>
+
+#include "daemon/control/catalogue.hpp"
+#include "daemon/control/commands/groups.hpp"
+#include "daemon/store/store.hpp"
+#include "daemon/sync/engine.hpp"
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace omnisync::control::commands {
+namespace {
+
+std::int64_t integer_arg(const json::object& args, const char* key, std::int64_t fallback) {
+  const auto* v = args.if_contains(key);
+  return v && v->is_int64() ? v->as_int64() : fallback;
+}
+
+/// A JSON text as a value (what the plan and the audit log keep as text); the text itself when it is not JSON.
+json::value as_json(const std::string& text) {
+  if (text.empty()) return nullptr;
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  return ec ? json::value(text) : v;
+}
+
+/// `--since`: an ISO 8601 UTC time (2026-11-01, 2026-11-01T10:00:00Z) or a duration back from now (90s, 30m, 2h,
+/// 7d); nullopt when it is neither.
+std::optional<store::timestamp> parse_since(const std::string& s, store::timestamp now) {
+  using namespace std::chrono;
+  char unit = 0;
+  long long n = 0;
+  int used = 0;
+  if (std::sscanf(s.c_str(), "%lld%c%n", &n, &unit, &used) == 2 && used == static_cast<int>(s.size()) && n >= 0) {
+    const long long ms = unit == 's' ? n * 1000 : unit == 'm' ? n * 60'000 : unit == 'h' ? n * 3'600'000
+                       : unit == 'd' ? n * 86'400'000 : -1;
+    if (ms >= 0) return now - milliseconds(ms);
+  }
+  int y, mo, d, h = 0, mi = 0, sec = 0;
+  if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &sec) < 3) return std::nullopt;
+  const auto ymd = year(y) / month(static_cast<unsigned>(mo)) / day(static_cast<unsigned>(d));
+  if (!ymd.ok()) return std::nullopt;
+  return store::timestamp(duration_cast<milliseconds>(sys_days(ymd).time_since_epoch()) + hours(h) + minutes(mi) +
+                          seconds(sec));
+}
+
+json::object change_json(const profile::field_change& f) {
+  return json::object{{"field", f.field},
+                      {"before", as_json(f.before)},
+                      {"after", as_json(f.after)},
+                      {"attribute", f.attribute},
+                      {"rule", f.rule},
+                      {"source", f.source},
+                      {"source_ts", f.source_ts > 0 ? iso_text(store::timestamp(std::chrono::milliseconds(f.source_ts)))
+                                                    : std::string()}};
+}
+
+/// plan: args {connector?, profile?, limit?}.
+asio::awaitable<reply> plan(const context& ctx, json::object args) {
+  if (auto refused = co_await standby_refusal(ctx, "plans")) co_return std::move(*refused);
+  if (!ctx.engine) co_return reply::failure("not_ready", "the sync engine is not running");
+  std::optional<std::string> connector, profile;
+  if (!arg_text(args, "connector").empty()) connector = arg_text(args, "connector");
+  if (!arg_text(args, "profile").empty()) profile = arg_text(args, "profile");
+  const auto limit = static_cast<std::size_t>(std::max<std::int64_t>(1, integer_arg(args, "limit", 1000)));
+  if (profile && !ctx.engine->profiles_ready()) co_return reply::failure("not_ready", "profiles are still being loaded");
+  auto r = co_await ctx.engine->plan(connector, profile, limit);
+  if (!r) {
+    if (r.error() == errc::not_found)
+      co_return reply::failure("not_found", connector && !profile ? "no connector named " + *connector
+                                                                  : "no such connector or profile");
+    co_return reply::failure("store", r.error().message());
+  }
+  json::array changes;
+  std::map<std::string, std::int64_t> per_connector, per_field;
+  for (const auto& c : r->changes) {
+    json::array fields;
+    for (const auto& f : c.fields) {
+      fields.push_back(change_json(f));
+      ++per_field[c.connector + "." + f.field];
+    }
+    ++per_connector[c.connector];
+    changes.push_back(json::object{{"connector", c.connector},
+                                   {"object", c.object},
+                                   {"record", c.record},
+                                   {"profile", c.profile_id},
+                                   {"what", c.what},
+                                   {"outbox_id", c.outbox_id},
+                                   {"fields", std::move(fields)}});
+  }
+  json::object pc, pf;
+  for (const auto& [k, n] : per_connector) pc[k] = n;
+  for (const auto& [k, n] : per_field) pf[k] = n;
+  co_return reply::success(json::object{
+      {"changes", std::move(changes)},
+      {"totals", json::object{{"queued", r->queued},
+                              {"unchanged", r->unchanged},
+                              {"listed", r->changes.size()},
+                              {"per_connector", std::move(pc)},
+                              {"per_field", std::move(pf)}}}});
+}
+
+/// audit: args {profile?, record?, connector?, field?, source?, since?, before?, limit?}.
+asio::awaitable<reply> audit(const context& ctx, json::object args) {
+  store::audit_filter f;
+  f.limit = static_cast<std::size_t>(std::clamp<std::int64_t>(integer_arg(args, "limit", 100), 1, 10000));
+  f.before_id = integer_arg(args, "before", 0);
+  if (!arg_text(args, "connector").empty()) f.connector = arg_text(args, "connector");
+  if (!arg_text(args, "field").empty()) f.field = arg_text(args, "field");
+  if (!arg_text(args, "source").empty()) f.source = arg_text(args, "source");
+  if (const auto rec = arg_text(args, "record"); !rec.empty()) {
+    const auto c1 = rec.find(':'), c2 = rec.find(':', c1 == std::string::npos ? 0 : c1 + 1);
+    if (c1 == std::string::npos || c2 == std::string::npos)
+      co_return reply::failure("usage", "--record needs system:object:id, e.g. hubspot:contacts:901");
+    f.connector = rec.substr(0, c1);
+    f.object = rec.substr(c1 + 1, c2 - c1 - 1);
+    f.record_id = rec.substr(c2 + 1);
+  }
+  if (const auto since = arg_text(args, "since"); !since.empty()) {
+    f.since = parse_since(since, store::timestamp(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())));
+    if (!f.since)
+      co_return reply::failure("usage", "--since needs a UTC time (2026-11-01T00:00:00Z) or a duration (30m, 2h, 7d)");
+  }
+  if (const auto who = arg_text(args, "profile"); !who.empty()) {
+    // A profile id as written, or found from an e-mail, phone or record on the instance with the book.
+    if (auto id = profile::profile_id::parse(who)) {
+      f.profile_id = who;
+    } else {
+      if (!ctx.engine || !ctx.engine->profiles_ready())
+        co_return reply::failure("not_ready", "profiles are still being loaded: give a profile id (p...)");
+      auto p = ctx.engine->profile_get(who);
+      if (!p) co_return reply::failure("not_found", "no profile matches " + who);
+      f.profile_id = p->view.id.str();
+    }
+  }
+  auto page = co_await ctx.db->audit_list(std::move(f));
+  if (!page) co_return reply::failure("store", page.error().message());
+  json::array items;
+  for (const auto& e : page->items)
+    items.push_back(json::object{{"id", e.id},
+                                 {"at", iso_text(e.at)},
+                                 {"connector", e.connector},
+                                 {"object", e.object},
+                                 {"record", e.record_id},
+                                 {"field", e.field},
+                                 {"before", as_json(e.before)},
+                                 {"after", as_json(e.after)},
+                                 {"attribute", e.attribute},
+                                 {"rule", e.rule},
+                                 {"source", e.source},
+                                 {"source_ts", iso_text(e.source_ts)},
+                                 {"profile", e.profile_id},
+                                 {"request_id", e.request_id},
+                                 {"outcome", e.outcome},
+                                 {"answer", e.answer}});
+  co_return reply::success(json::object{{"items", std::move(items)}, {"next_before", page->next_before_id}});
+}
+
+}  // namespace
+
+void add_writeback_commands(command_table& table, const context& ctx) {
+  table.add(catalogue::plan, [&ctx](json::object a, event_sink&) { return plan(ctx, std::move(a)); });
+  table.add(catalogue::audit, [&ctx](json::object a, event_sink&) { return audit(ctx, std::move(a)); });
+}
+
+}  // namespace omnisync::control::commands
