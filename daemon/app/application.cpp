@@ -331,6 +331,7 @@ struct application::impl {
     // store
     store::options so;
     so.state_dir = c->daemon.state_dir;
+    so.init_store = opts.init_store;
     so.synchronous = to_store(c->store.synchronous);
     so.busy_timeout = c->store.busy_timeout;
     if (c->store.kind == config::store_kind::postgres) {

@@ -27,6 +27,9 @@ enum exit_code : int {
 struct app_options {
   std::filesystem::path config_file;
   config_overrides overrides;
+  /// `--init-store`: a state directory that held a store but lost a database file starts afresh instead of being
+  /// refused (store::options::init_store).
+  bool init_store = false;
 };
 
 class application {

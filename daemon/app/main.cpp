@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
                "ActiveCampaign and Intercom"};
   std::string config_file = "/etc/omnisync/omnisync.yaml";
   std::string state_dir, control_socket;
-  bool check_only = false, show_version = false, shadow = false;
+  bool check_only = false, show_version = false, shadow = false, init_store = false;
   cli.add_option("-c,--config", config_file, "configuration file")->capture_default_str();
   cli.add_flag("--check-config", check_only, "validate the configuration, print every problem, exit 0 or 78");
   cli.add_option("--state-dir", state_dir, "overrides daemon.state_dir");
@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
   cli.add_flag("--shadow", shadow,
                "shadow mode for every connector this run: every write is computed and queued, none is sent "
                "(omnisyncctl plan shows them)");
+  cli.add_flag("--init-store", init_store,
+               "start with a new, empty store where a used state directory lost a database (missing or empty "
+               "state.db or inbox.db); without it omnisyncd refuses to start there");
   cli.add_flag("--version", show_version, "print the version and exit");
   try {
     cli.parse(argc, argv);
@@ -62,7 +65,7 @@ int main(int argc, char** argv) {
   set_secrets(loaded.secret_values);
   apply_log_levels(log.level, log.components);
   try {
-    application app({config_file, overrides}, std::move(loaded));
+    application app({config_file, overrides, init_store}, std::move(loaded));
     return app.run();
   } catch (const std::exception& e) {
     logger("app")->critical("start-up failed: {}", e.what());

@@ -107,10 +107,10 @@ class job_impl final : public job<Ctx> {
     try {
       out_.emplace(fn_(ctx));
     } catch (const classified_error& e) {
-      out_.emplace(e.code());
+      out_.emplace(boost::system::in_place_error, e.code());
     } catch (const std::exception& e) {
       store_logger()->error("store: unexpected failure: {}", e.what());
-      out_.emplace(omnisync::make_error_code(omnisync::errc::fail));
+      out_.emplace(boost::system::in_place_error, omnisync::make_error_code(omnisync::errc::fail));
     }
     return out_->has_value();
   }
@@ -119,9 +119,9 @@ class job_impl final : public job<Ctx> {
 
   void finish(error_code group_error) override {
     if (group_error)
-      out_.emplace(group_error);
+      out_.emplace(boost::system::in_place_error, group_error);
     else if (!out_)
-      out_.emplace(omnisync::make_error_code(omnisync::errc::cancelled));
+      out_.emplace(boost::system::in_place_error, omnisync::make_error_code(omnisync::errc::cancelled));
   }
 
   const asio::execution_context* home() const noexcept override { return home_; }

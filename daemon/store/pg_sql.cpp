@@ -84,9 +84,11 @@ void state_sql::meta_set(const std::string& key, const std::string& value) {
 }
 
 std::optional<detail::lease_state> state_sql::lease_for_fence(const std::string& key) {
-  // FOR SHARE holds the lease row until the transaction ends, so another instance cannot take the lease over
-  // between the fence check and the commit of the write it guards.
-  auto r = c_.exec("SELECT token, expires_at FROM leases WHERE key = $1 FOR SHARE", key);
+  // FOR KEY SHARE holds the lease row until the transaction ends: a takeover (which locks the row FOR UPDATE, see
+  // lease_take) waits for it, so another instance cannot take the lease over between the fence check and the
+  // commit of the write it guards. A renewal by the holder (an UPDATE of non-key columns: FOR NO KEY UPDATE) does
+  // not conflict with it, so the holder's renewal never waits for its own large transactions.
+  auto r = c_.exec("SELECT token, expires_at FROM leases WHERE key = $1 FOR KEY SHARE", key);
   if (r.rows() == 0) return std::nullopt;
   return detail::lease_state{r.i64(0, 0), r.i64(0, 1)};
 }
@@ -102,11 +104,11 @@ std::size_t state_sql::records_upsert(const record_batch& batch, std::int64_t t)
   // One upsert per record, in order (a later copy of the same id in the page meets the earlier one as SQLite's
   // would), pipelined: a page of 1,000 records costs a few round trips, not 1,000.
   auto affected = c_.exec_many(
-      "INSERT INTO records(connector, object, id, payload, source_ts, deleted, stored_at, first_seen) "
-      "VALUES($1, $2, $3, $4, $5, $6, $7, $8) "
+      "INSERT INTO records(connector, object, id, payload, source_ts, deleted, stored_at, first_seen, facts) "
+      "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9) "
       "ON CONFLICT(connector, object, id) DO UPDATE SET payload = excluded.payload, "
-      "source_ts = excluded.source_ts, deleted = excluded.deleted, stored_at = excluded.stored_at "
-      "WHERE excluded.source_ts >= records.source_ts",
+      "source_ts = excluded.source_ts, deleted = excluded.deleted, stored_at = excluded.stored_at, "
+      "facts = excluded.facts WHERE excluded.source_ts >= records.source_ts",
       batch.records.size(), [&](std::size_t i, param_list& p) {
         const auto& rec = batch.records[i];
         p.add(batch.connector);
@@ -117,8 +119,16 @@ std::size_t state_sql::records_upsert(const record_batch& batch, std::int64_t t)
         p.add(rec.deleted);
         p.add(t);
         p.add(rec.first_seen == timestamp{} ? t : detail::ms(rec.first_seen));
+        p.add(rec.facts);
       });
   return static_cast<std::size_t>(std::count_if(affected.begin(), affected.end(), [](auto n) { return n > 0; }));
+}
+
+bool state_sql::record_facts_update(const std::string& connector, const std::string& object, const std::string& id,
+                                    const std::string& facts) {
+  return c_.exec("UPDATE records SET facts = $4 WHERE connector = $1 AND object = $2 AND id = $3", connector, object,
+                 id, facts)
+             .affected() > 0;
 }
 
 std::vector<detail::record_outbox_state> state_sql::outbox_states(const std::vector<outbox_write>& writes) {
@@ -152,25 +162,29 @@ bool state_sql::outbox_put(const outbox_write& w, std::int64_t t) {
   // One upsert on the partial unique index, so concurrent enqueues from two instances coalesce too. xmax = 0 on
   // the returned row: it was inserted, not updated.
   auto r = c_.exec(
-      "INSERT INTO outbox(connector, object, record_key, payload, next_attempt_at, enqueued_at, target_id) "
-      "VALUES($1, $2, $3, $4, $5, $5, $6) ON CONFLICT(connector, object, record_key) WHERE state = 0 "
-      "DO UPDATE SET payload = excluded.payload, target_id = excluded.target_id RETURNING (xmax = 0)",
-      w.connector, w.object, w.record_key, w.payload, t, w.target_id);
+      "INSERT INTO outbox(connector, object, record_key, payload, next_attempt_at, enqueued_at, target_id, "
+      "profile_id) VALUES($1, $2, $3, $4, $5, $5, $6, $7) ON CONFLICT(connector, object, record_key) WHERE state = 0 "
+      "DO UPDATE SET payload = excluded.payload, target_id = excluded.target_id, profile_id = excluded.profile_id "
+      "RETURNING (xmax = 0)",
+      w.connector, w.object, w.record_key, w.payload, t, w.target_id, w.profile_id);
   return r.rows() > 0 && r.boolean(0, 0);
 }
 
 bool state_sql::outbox_put_unless_pending(const outbox_write& w, std::int64_t t) {
   return c_.exec("INSERT INTO outbox(connector, object, record_key, payload, next_attempt_at, enqueued_at, "
-                 "target_id) VALUES($1, $2, $3, $4, $5, $5, $6) "
+                 "target_id, profile_id) VALUES($1, $2, $3, $4, $5, $5, $6, $7) "
                  "ON CONFLICT(connector, object, record_key) WHERE state = 0 DO NOTHING",
-                 w.connector, w.object, w.record_key, w.payload, t, w.target_id)
+                 w.connector, w.object, w.record_key, w.payload, t, w.target_id, w.profile_id)
              .affected() > 0;
 }
 
 void state_sql::outbox_drop_superseded(std::int64_t claimed_until) {
-  c_.exec("DELETE FROM outbox o WHERE o.state = 1 AND o.next_attempt_at <= $1 AND EXISTS ("
-          "SELECT 1 FROM outbox p WHERE p.state = 0 AND p.connector = o.connector "
-          "AND p.object = o.object AND p.record_key = o.record_key)",
+  // Every instance runs this before each claim. SKIP LOCKED: rows another instance is deleting (or acknowledging,
+  // or claiming) right now are left to it, so two instances never wait for each other here — a plain DELETE took
+  // the rows' locks in no fixed order and deadlocked against another instance's.
+  c_.exec("DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o WHERE o.state = 1 AND o.next_attempt_at <= $1 "
+          "AND EXISTS (SELECT 1 FROM outbox p WHERE p.state = 0 AND p.connector = o.connector "
+          "AND p.object = o.object AND p.record_key = o.record_key) ORDER BY o.id FOR UPDATE OF o SKIP LOCKED)",
           claimed_until);
 }
 
@@ -190,7 +204,7 @@ std::vector<outbox_item> state_sql::outbox_claim(std::int64_t t, std::size_t n, 
       "ORDER BY o.next_attempt_at, o.id LIMIT $3 FOR UPDATE OF o SKIP LOCKED) "
       "UPDATE outbox u SET state = 1, next_attempt_at = $4, attempts = u.attempts + 1 FROM due "
       "WHERE u.id = due.id RETURNING u.id, u.connector, u.object, u.record_key, u.payload, u.attempts, "
-      "due.next_attempt_at, u.last_error, u.target_id",
+      "due.next_attempt_at, u.last_error, u.target_id, u.profile_id",
       t, connector, n, until);
   std::vector<outbox_item> out;
   out.reserve(static_cast<std::size_t>(r.rows()));
@@ -220,14 +234,17 @@ std::vector<std::optional<std::string>> state_sql::outbox_last_payloads(const st
 }
 
 std::vector<detail::taken_write> state_sql::outbox_take_claimed(const std::vector<std::int64_t>& ids) {
+  // Row locks in id order (every statement that locks several outbox rows it names takes them by id), so two
+  // instances acknowledging or failing overlapping writes wait for each other instead of deadlocking.
   auto r = c_.exec(
-      "DELETE FROM outbox WHERE id = ANY($1::bigint[]) AND state = 1 "
-      "RETURNING id, connector, object, record_key, payload",
+      "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE id = ANY($1::bigint[]) AND state = 1 "
+      "ORDER BY id FOR UPDATE) RETURNING id, connector, object, record_key, payload",
       id_array(ids));
   const auto at = positions(ids);
   std::vector<std::pair<std::size_t, detail::taken_write>> rows;
   for (int k = 0; k < r.rows(); ++k)
-    rows.emplace_back(at.at(r.i64(k, 0)), detail::taken_write{r.text(k, 1), r.text(k, 2), r.text(k, 3), r.text(k, 4)});
+    rows.emplace_back(at.at(r.i64(k, 0)),
+                      detail::taken_write{r.i64(k, 0), r.text(k, 1), r.text(k, 2), r.text(k, 3), r.text(k, 4)});
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<detail::taken_write> out;
   out.reserve(rows.size());
@@ -256,6 +273,7 @@ void state_sql::outbox_last_put(const std::vector<detail::taken_write>& written,
   c_.exec("INSERT INTO outbox_last(connector, object, record_key, payload_hash, payload, written_at) "
           "SELECT connector, object, record_key, payload_hash, payload, $6 FROM unnest($1::text[], $2::text[], "
           "$3::text[], $4::bigint[], $5::text[]) AS k(connector, object, record_key, payload_hash, payload) "
+          "ORDER BY connector, object, record_key "  // row locks in key order (see outbox_take_claimed)
           "ON CONFLICT(connector, object, record_key) DO UPDATE SET payload_hash = excluded.payload_hash, "
           "payload = excluded.payload, written_at = excluded.written_at",
           text_of(&detail::taken_write::connector), text_of(&detail::taken_write::object),
@@ -281,11 +299,13 @@ std::vector<detail::claimed_write> state_sql::outbox_claims(const std::vector<st
 }
 
 void state_sql::outbox_delete(const std::vector<std::int64_t>& ids) {
-  c_.exec("DELETE FROM outbox WHERE id = ANY($1::bigint[])", id_array(ids));
+  c_.exec("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE)",
+          id_array(ids));
 }
 
 void state_sql::outbox_retry(const std::vector<std::int64_t>& ids, std::int64_t retry_at, const std::string& error) {
-  c_.exec("UPDATE outbox SET state = 0, next_attempt_at = $2, last_error = $3 WHERE id = ANY($1::bigint[])",
+  c_.exec("UPDATE outbox SET state = 0, next_attempt_at = $2, last_error = $3 WHERE id IN (SELECT id FROM outbox "
+          "WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE)",
           id_array(ids), retry_at, error);
 }
 
@@ -314,16 +334,32 @@ std::optional<dead_letter> state_sql::dead_letter_take(std::int64_t id) {
 
 std::optional<lease_grant> state_sql::lease_take(const std::string& key, const std::string& owner, std::int64_t t,
                                                  std::int64_t expires_at) {
-  // One statement, so two instances racing for a free or expired lease cannot both win: the row lock of the
-  // upsert orders them and the loser's WHERE (re-checked on the winner's row) fails.
-  auto r = c_.exec(
-      "INSERT INTO leases(key, owner, token, expires_at) VALUES($1, $2, 1, $4) "
-      "ON CONFLICT(key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, "
-      "token = CASE WHEN leases.owner = excluded.owner THEN leases.token ELSE leases.token + 1 END "
-      "WHERE leases.owner = excluded.owner OR leases.expires_at <= $3 RETURNING token, expires_at",
+  // Three statements, tried in turn; at most one changes a row, so the job stays a single-statement job. Each
+  // takes the row lock its case needs and no other:
+  // - renewal by the holder (the common case: one round trip): an UPDATE of non-key columns, FOR NO KEY UPDATE,
+  //   which does not wait for the holder's own fenced transactions (they hold FOR KEY SHARE, see lease_for_fence).
+  //   A lease that is not ours is filtered before any lock, so a standby asking never touches the holder's row;
+  //   an upsert's ON CONFLICT DO UPDATE would lock it first and check after.
+  // - takeover of an expired lease: the row is locked FOR UPDATE first, which waits for every transaction a fence
+  //   check let through, so a deposed holder's write cannot commit after the new token exists; the WHERE is
+  //   checked again on the row as it is then (a renewal that came first wins).
+  // - first take: an insert that does nothing when another instance was faster.
+  auto renewed = c_.exec(
+      "UPDATE leases SET expires_at = $3 WHERE key = $1 AND owner = $2 RETURNING token, expires_at", key, owner,
+      expires_at);
+  if (renewed.rows() > 0) return lease_grant{renewed.i64(0, 0), from_ms(renewed.i64(0, 1))};
+  auto taken = c_.exec(
+      "UPDATE leases SET owner = $2, expires_at = $4, token = leases.token + 1 FROM (SELECT key FROM leases "
+      "WHERE key = $1 AND owner <> $2 AND expires_at <= $3 FOR UPDATE) AS expired WHERE leases.key = expired.key "
+      "RETURNING leases.token, leases.expires_at",
       key, owner, t, expires_at);
-  if (r.rows() == 0) return std::nullopt;
-  return lease_grant{r.i64(0, 0), from_ms(r.i64(0, 1))};
+  if (taken.rows() > 0) return lease_grant{taken.i64(0, 0), from_ms(taken.i64(0, 1))};
+  auto inserted = c_.exec(
+      "INSERT INTO leases(key, owner, token, expires_at) VALUES($1, $2, 1, $3) ON CONFLICT(key) DO NOTHING "
+      "RETURNING token, expires_at",
+      key, owner, expires_at);
+  if (inserted.rows() > 0) return lease_grant{inserted.i64(0, 0), from_ms(inserted.i64(0, 1))};
+  return std::nullopt;
 }
 
 void state_sql::lease_release(const std::string& key, const std::string& owner, std::int64_t t) {
@@ -365,13 +401,15 @@ std::vector<inbox_item> inbox_sql::inbox_claim(std::int64_t t, std::size_t n, st
 }
 
 void inbox_sql::inbox_ack(const std::vector<std::int64_t>& ids) {
-  c_.exec("UPDATE inbox SET state = 2, body = ''::bytea, meta = '', last_error = '' "
-          "WHERE id = ANY($1::bigint[]) AND state < 2",
+  // Row locks in id order, as for the outbox (an expired claim another instance took again is the overlap).
+  c_.exec("UPDATE inbox SET state = 2, body = ''::bytea, meta = '', last_error = '' WHERE id IN (SELECT id FROM inbox "
+          "WHERE id = ANY($1::bigint[]) AND state < 2 ORDER BY id FOR UPDATE)",
           id_array(ids));
 }
 
 void inbox_sql::inbox_nack(const std::vector<std::int64_t>& ids, const std::string& error, std::int64_t retry_at) {
-  c_.exec("UPDATE inbox SET state = 0, available_at = $2, last_error = $3 WHERE id = ANY($1::bigint[]) AND state < 2",
+  c_.exec("UPDATE inbox SET state = 0, available_at = $2, last_error = $3 WHERE id IN (SELECT id FROM inbox "
+          "WHERE id = ANY($1::bigint[]) AND state < 2 ORDER BY id FOR UPDATE)",
           id_array(ids), retry_at, error);
 }
 
@@ -412,7 +450,7 @@ std::vector<cursor_entry> read_sql::cursors() {
 std::optional<stored_record> read_sql::record(const std::string& connector, const std::string& object,
                                               const std::string& id) {
   auto r = c_.exec(
-      "SELECT id, payload, source_ts, deleted, stored_at, first_seen FROM records "
+      "SELECT id, payload, source_ts, deleted, stored_at, first_seen, facts FROM records "
       "WHERE connector = $1 AND object = $2 AND id = $3",
       connector, object, id);
   if (r.rows() == 0) return std::nullopt;
@@ -422,11 +460,31 @@ std::optional<stored_record> read_sql::record(const std::string& connector, cons
 std::vector<stored_record> read_sql::records_after(const std::string& connector, const std::string& object,
                                                    const std::string& after_id, std::size_t limit) {
   auto r = c_.exec(
-      "SELECT id, payload, source_ts, deleted, stored_at, first_seen FROM records "
+      "SELECT id, payload, source_ts, deleted, stored_at, first_seen, facts FROM records "
       "WHERE connector = $1 AND object = $2 AND id > $3 ORDER BY id LIMIT $4",
       connector, object, after_id, limit);
   std::vector<stored_record> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(detail::read_record(row{r, i}, connector, object));
+  return out;
+}
+
+bool read_sql::inbox_open(const std::string& connector, std::int64_t received_before) {
+  return c_.exec("SELECT EXISTS (SELECT 1 FROM inbox WHERE connector = $1 AND state < 2 AND received_at <= $2)",
+                 connector, received_before)
+      .boolean(0, 0);
+}
+
+std::vector<outbox_item> read_sql::outbox_queued(const outbox_filter& f, std::size_t limit) {
+  auto r = f.connector ? c_.exec("SELECT id, connector, object, record_key, payload, attempts, next_attempt_at, "
+                                 "last_error, target_id, profile_id FROM outbox WHERE connector = $2 AND id > $1 "
+                                 "ORDER BY id LIMIT $3",
+                                 f.after_id, *f.connector, limit)
+                       : c_.exec("SELECT id, connector, object, record_key, payload, attempts, next_attempt_at, "
+                                 "last_error, target_id, profile_id FROM outbox WHERE id > $1 ORDER BY id LIMIT $2",
+                                 f.after_id, limit);
+  std::vector<outbox_item> out;
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) out.push_back(detail::read_outbox_item(row{r, i}));
   return out;
 }
 
@@ -481,7 +539,7 @@ std::pair<std::uint64_t, std::uint64_t> read_sql::sizes() {
   // Where SQLite reports its files: the tables with their indexes and TOAST.
   auto r = c_.exec(
       "SELECT (SELECT sum(pg_total_relation_size(t::regclass)) FROM unnest(ARRAY['meta', 'cursors', "
-      "'records', 'record_counts', 'outbox', 'dead_letters', 'leases', 'outbox_last']) t), "
+      "'records', 'record_counts', 'outbox', 'dead_letters', 'leases', 'outbox_last', 'audit']) t), "
       "pg_total_relation_size('inbox')");
   return {static_cast<std::uint64_t>(r.i64(0, 0)), static_cast<std::uint64_t>(r.i64(0, 1))};
 }
@@ -500,7 +558,8 @@ std::string read_sql::integrity_check(int state_version, int inbox_version) {
   // build would silently stop enforcing "one pending write per record").
   auto missing = c_.exec(
       "SELECT t FROM unnest(ARRAY['meta', 'cursors', 'records', 'record_counts', 'outbox', 'dead_letters', "
-      "'leases', 'outbox_last', 'inbox', 'outbox_pending_key', 'inbox_connector_dedupe_key_key']) t "
+      "'leases', 'outbox_last', 'audit', 'inbox', 'outbox_pending_key', 'inbox_connector_dedupe_key_key', "
+      "'inbox_open', 'audit_at']) t "
       "WHERE to_regclass(t) IS NULL");
   for (int i = 0; i < missing.rows(); ++i) problem("missing: " + missing.text(i, 0));
   auto invalid = c_.exec(

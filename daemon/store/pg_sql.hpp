@@ -16,6 +16,9 @@
 
 namespace omnisync::store::pg {
 
+/// The text audit_entries runs for `f` (tests read its query plan).
+const char* audit_list_sql(const audit_filter& f);
+
 using depth_rows = std::vector<std::pair<std::string, std::int64_t>>;
 
 /// The state tables: meta, cursors, records, outbox, dead letters, leases. All times are ms.
@@ -25,12 +28,14 @@ class state_sql {
   connection& context() noexcept { return c_; }
 
   void meta_set(const std::string& key, const std::string& value);
-  /// Locks the lease row (FOR SHARE) until the transaction ends.
+  /// Locks the lease row (FOR KEY SHARE) until the transaction ends: a takeover waits for it, a renewal does not.
   std::optional<detail::lease_state> lease_for_fence(const std::string& key);
   void cursor_write(const std::string& connector, const std::string& object, const std::string& value,
                     std::int64_t t);
   /// Upserts each record in order (pipelined), unless the stored copy is newer; returns how many were written.
   std::size_t records_upsert(const record_batch& batch, std::int64_t t);
+  bool record_facts_update(const std::string& connector, const std::string& object, const std::string& id,
+                           const std::string& facts);
 
   std::vector<detail::record_outbox_state> outbox_states(const std::vector<outbox_write>& writes);
   bool outbox_put(const outbox_write& w, std::int64_t t);
@@ -51,9 +56,16 @@ class state_sql {
   /// Deletes the entry and returns it (nullopt: none with that id).
   std::optional<dead_letter> dead_letter_take(std::int64_t id);
 
+  /// Renewal, takeover or first take, as the statement that fits (pg_sql.cpp says why there are three). Runs on
+  /// the lease session (pg_store.cpp), never inside a state transaction.
   std::optional<lease_grant> lease_take(const std::string& key, const std::string& owner, std::int64_t t,
                                         std::int64_t expires_at);
   void lease_release(const std::string& key, const std::string& owner, std::int64_t t);
+
+  // The audit log (pg_audit_sql.cpp).
+  void audit_insert(const std::vector<audit_entry>& entries, std::int64_t t);
+  std::int64_t audit_delete_before(std::int64_t before, std::size_t n);
+  std::int64_t audit_delete_through(detail::audit_key last, std::size_t n);
 
  private:
   connection& c_;
@@ -92,6 +104,10 @@ class read_sql {
   std::vector<dead_letter> dead_letters(const dead_letter_filter& f, std::size_t limit);
   std::optional<dead_letter> dead_letter_by_id(std::int64_t id);
   std::vector<lease_info> leases();
+  bool inbox_open(const std::string& connector, std::int64_t received_before);
+  std::vector<outbox_item> outbox_queued(const outbox_filter& f, std::size_t limit);
+  std::vector<audit_entry> audit_entries(const audit_filter& f, std::size_t limit);
+  std::optional<detail::audit_key> audit_nth_newest(std::size_t n);
 
   /// A REPEATABLE READ, READ ONLY transaction (one snapshot of every table) until the returned object goes away.
   class snapshot_scope {

@@ -87,9 +87,11 @@ class session {
   std::chrono::steady_clock::time_point last_attempt_{};
 };
 
-/// PostgreSQL under queue_store: three connections, each on its own thread — the state writer (records, cursors,
-/// outbox, dead letters, leases, meta), the inbox writer (so that a webhook's commit never queues behind a large
-/// poll transaction, as with SQLite's separate inbox.db) and the reader. See pg_store.hpp and README.md.
+/// PostgreSQL under queue_store: four connections, each on its own thread — the state writer (records, cursors,
+/// outbox, dead letters, meta, the audit log), the inbox writer (so that a webhook's commit never queues behind a
+/// large poll transaction, as with SQLite's separate inbox.db), the lease writer (so that a lease renewal never
+/// waits behind a large poll or outbox transaction: a live leader lost a 2 s lease that way) and the reader. See
+/// pg_store.hpp and README.md.
 class pg_backend {
  public:
   static constexpr std::string_view name = "postgres";
@@ -102,21 +104,24 @@ class pg_backend {
   using read_sql = pg::read_sql;
 
   pg_backend(detail::store_counters& counters, const options& opts, std::unique_ptr<connection> state,
-             std::unique_ptr<connection> inbox, std::unique_ptr<connection> reader)
+             std::unique_ptr<connection> inbox, std::unique_ptr<connection> lease, std::unique_ptr<connection> reader)
       : state_writer_("store-state", session("store-state", std::move(state)), opts.max_group,
                       &counters.state_commits),
         inbox_writer_("store-inbox", session("store-inbox", std::move(inbox)), opts.max_group,
                       &counters.inbox_commits),
+        lease_writer_("store-lease", session("store-lease", std::move(lease)), opts.max_group, nullptr),
         reader_("store-read", session("store-read", std::move(reader))) {}
 
   detail::group_worker<session>& state_writer() noexcept { return state_writer_; }
   detail::group_worker<session>& inbox_writer() noexcept { return inbox_writer_; }
+  detail::group_worker<session>& lease_writer() noexcept { return lease_writer_; }
   detail::read_worker<session>& reader() noexcept { return reader_; }
   void add_stats(commit_stats&) const noexcept {}  // no checkpoints: the server does its own
 
  private:
   detail::group_worker<session> state_writer_;
   detail::group_worker<session> inbox_writer_;
+  detail::group_worker<session> lease_writer_;
   detail::read_worker<session> reader_;
 };
 
@@ -145,10 +150,11 @@ omnisync::result<std::unique_ptr<store>> open_pg_store(const options& opts, std:
     auto iv = pg::migrate(*state, "inbox", pg::inbox_migrations(), opts.migrate_to, reason);
     if (!iv) return fail(iv.error());
     auto inbox = std::make_unique<connection>(opts.dsn, "inbox", session);
+    auto lease = std::make_unique<connection>(opts.dsn, "lease", session);
     auto reader = std::make_unique<connection>(opts.dsn, "read", session);
     store_logger()->info("store: PostgreSQL {} (schema {}, inbox schema {})", state->describe(), *sv, *iv);
     return std::unique_ptr<store>(std::make_unique<detail::queue_store<pg_backend>>(
-        opts, *sv, *iv, opts, std::move(state), std::move(inbox), std::move(reader)));
+        opts, *sv, *iv, opts, std::move(state), std::move(inbox), std::move(lease), std::move(reader)));
   } catch (const pg_error& e) {
     reason = e.what();
     store_logger()->error("store: {}", reason);

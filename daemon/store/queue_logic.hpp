@@ -7,10 +7,12 @@
 /// record with a pending write coalesce into it; an acknowledged write becomes its record's last-written state; a
 /// nacked write superseded by a newer one is dropped; a fence is checked before the write it guards; a dead letter
 /// goes back to the queue it came from; dead letters are listed in pages; depths are summed per connector.
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -71,18 +73,27 @@ inline bool same_as_last(const record_outbox_state& st, const outbox_write& w) {
 }
 
 /// Enqueues `writes` at `t` (ms): each is skipped (unchanged), inserted as its record's pending write, or
-/// coalesced into the pending write (its payload and target id replaced). The statements:
+/// coalesced into the pending write (its payload, target id and profile replaced). The writes are put in record
+/// order (stable: a record's writes keep theirs), so two instances enqueueing for the same records lock their
+/// pending rows in the same order. The statements:
 ///   std::vector<record_outbox_state> outbox_states(writes)   each write's record as stored before this call
 ///   bool outbox_put(w, t)                                    insert, or replace the pending write: true if inserted
 template <class S>
 enqueue_summary enqueue(S& s, const std::vector<outbox_write>& writes, std::int64_t t) {
   for (const auto& w : writes) require_record(w);
   auto states = s.outbox_states(writes);
+  std::vector<std::size_t> order(writes.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&writes](std::size_t a, std::size_t b) {
+    const auto& x = writes[a];
+    const auto& y = writes[b];
+    return std::tie(x.connector, x.object, x.record_key) < std::tie(y.connector, y.object, y.record_key);
+  });
   // A record written twice in one call: the later write meets the earlier one as its pending write.
   std::unordered_map<std::string, const std::string*> queued;
   const bool repeats_possible = writes.size() > 1;
   enqueue_summary sum;
-  for (std::size_t i = 0; i < writes.size(); ++i) {
+  for (const std::size_t i : order) {
     const auto& w = writes[i];
     auto& st = states[i];
     std::string record;
@@ -114,17 +125,35 @@ inline std::vector<std::int64_t> unique_ids(const std::vector<std::int64_t>& ids
 
 /// A claimed write taken off the queue by its acknowledgement.
 struct taken_write {
+  std::int64_t id = 0;
   std::string connector, object, record_key, payload;
   std::int64_t hash = 0;  ///< payload_hash(payload), stored with it
 };
 
-/// Done: each claimed write among `ids` leaves the queue and its payload becomes its record's last-written state
-/// (what same-as-last compares with). Ids no longer claimed (acknowledged already, dropped) are skipped.
+/// Done: each claimed write among `ids` leaves the queue and becomes its record's last-written state (what
+/// same-as-last compares with): its payload, or — when `written` is given (one per id, checked by the caller) —
+/// what was actually written instead; nullopt there leaves the record's last-written state as it was (nothing was
+/// sent). An id named twice counts with its first `written`. Ids no longer claimed (acknowledged already,
+/// dropped) are skipped.
 ///   std::vector<taken_write> outbox_take_claimed(ids)        deletes the claimed ones; returns them in ids' order
 ///   void outbox_last_put(const std::vector<taken_write>&, t) upserts each record's last-written state in order
 template <class S>
-void ack_writes(S& s, const std::vector<std::int64_t>& ids, std::int64_t t) {
+void ack_writes(S& s, const std::vector<std::int64_t>& ids, const std::vector<std::optional<std::string>>& written,
+                std::int64_t t) {
   auto taken = s.outbox_take_claimed(unique_ids(ids));
+  if (!written.empty()) {
+    std::unordered_map<std::int64_t, const std::optional<std::string>*> sent;
+    for (std::size_t i = 0; i < ids.size(); ++i) sent.try_emplace(ids[i], &written[i]);
+    std::vector<taken_write> kept;
+    kept.reserve(taken.size());
+    for (auto& w : taken) {
+      const auto& what = *sent.at(w.id);
+      if (!what) continue;
+      w.payload = *what;
+      kept.push_back(std::move(w));
+    }
+    taken = std::move(kept);
+  }
   if (taken.empty()) return;
   for (auto& w : taken) w.hash = payload_hash(w.payload);
   s.outbox_last_put(taken, t);
@@ -168,10 +197,11 @@ std::vector<outbox_item> claim_writes(S& s, std::int64_t t, std::size_t n, std::
 
 // ---- dead letters --------------------------------------------------------------------------------------------
 
-/// The write a dead letter of target outbox goes back as (the destination id kept in its meta).
+/// The write a dead letter of target outbox goes back as (the destination id and the profile kept in its meta).
 inline outbox_write write_of(const dead_letter& dl) {
   outbox_write w(dl.entry.connector, dl.entry.object, dl.entry.record_id, dl.entry.payload);
   w.target_id = target_id_of(dl.entry.meta);
+  w.profile_id = meta_string(dl.entry.meta, "profile_id");
   return w;
 }
 
@@ -193,15 +223,39 @@ void requeue_event(I& inbox, const dead_letter& dl, std::int64_t t) {
   inbox.inbox_requeue(dl.entry.connector, key, dl.entry.meta, dl.entry.payload, t);
 }
 
-/// A page of at most `limit` entries from `rows` (read with limit + 1: one more tells that a next page exists).
-inline dead_letter_page page_of(std::vector<dead_letter> rows, std::size_t limit) {
-  dead_letter_page page;
+/// A page of at most `limit` entries from `rows` (read with limit + 1: one more tells that a next page exists);
+/// `next` (the page's cursor member) gets the last entry's id then, else stays 0.
+template <class Page, class Item>
+Page page_of(std::vector<Item> rows, std::size_t limit, std::int64_t Page::*next) {
+  Page page;
   if (rows.size() > limit) {
     rows.resize(limit);
-    page.next_after_id = rows.back().id;
+    page.*next = rows.back().id;
   }
   page.items = std::move(rows);
   return page;
+}
+
+// ---- audit ---------------------------------------------------------------------------------------------------
+
+/// The position of an entry in the audit log's order (newest first: by at, then id, descending).
+struct audit_key {
+  std::int64_t at = 0;  ///< ms
+  std::int64_t id = 0;
+};
+
+/// Entries deleted per transaction by audit_prune: a prune of millions never holds the writer (nor, on SQLite,
+/// the file's write lock) for long, and other operations run between its batches.
+inline constexpr std::size_t audit_prune_batch = 5000;
+
+inline void require_audit(const audit_entry& e) {
+  require(!e.connector.empty() && !e.object.empty() && !e.field.empty(),
+          "audit entry needs a connector, an object and a field");
+}
+
+inline void require_audit_filter(const audit_filter& f) {
+  require(!f.object || f.connector, "audit filter: object needs a connector");
+  require(!f.record_id || (f.connector && f.object), "audit filter: record_id needs a connector and an object");
 }
 
 // ---- counts --------------------------------------------------------------------------------------------------

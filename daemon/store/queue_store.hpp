@@ -15,6 +15,9 @@
 ///                                             reader_ctx& (read); their members are named where they are used here
 ///                                             and in queue_logic.hpp
 ///   state_writer(), inbox_writer(), reader()  its workers (anything `detail::submit` takes)
+///   lease_writer()                            the writer leases are taken and renewed on: its own session on
+///                                             PostgreSQL (a renewal never queues behind a large transaction), the
+///                                             state writer on SQLite (one writer per file)
 ///   void add_stats(commit_stats&) const;      what only it counts (SQLite's checkpoints)
 ///   B(store_counters&, Args...)               counters its writers count commits into
 #include <algorithm>
@@ -137,6 +140,17 @@ class queue_store final : public store {
     });
   }
 
+  task<void> record_facts_set(std::string connector, std::string object, std::string id, std::string facts,
+                              std::optional<fence> lease) override {
+    return on_state<void>([this, connector = std::move(connector), object = std::move(object), id = std::move(id),
+                           facts = std::move(facts), lease = std::move(lease)](state_sql& s) -> result<void> {
+      require(!connector.empty() && !object.empty() && !id.empty(), "record facts need a connector, an object and an id");
+      check_fence(s, lease, now());
+      if (!s.record_facts_update(connector, object, id, facts)) return omnisync::errc::not_found;
+      return {};
+    });
+  }
+
   // ---- inbox -------------------------------------------------------------------------------------------------
 
   task<append_outcome> inbox_append(inbox_event ev) override {
@@ -178,6 +192,14 @@ class queue_store final : public store {
     return on_inbox<std::int64_t>([before](inbox_sql& i) { return i.inbox_prune(ms(before)); });
   }
 
+  task<bool> inbox_pending(std::string connector, timestamp received_before) override {
+    // The reader sees every committed append (SQLite's WAL, PostgreSQL's READ COMMITTED): one index probe.
+    return read<bool>([connector = std::move(connector), received_before](read_sql& r) {
+      require(!connector.empty(), "inbox_pending needs a connector");
+      return r.inbox_open(connector, ms(received_before));
+    });
+  }
+
   // ---- outbox ------------------------------------------------------------------------------------------------
 
   task<enqueue_summary> outbox_enqueue(std::vector<outbox_write> writes, std::optional<fence> lease) override {
@@ -202,13 +224,23 @@ class queue_store final : public store {
     return on_state<out_t>([writes = std::move(writes)](state_sql& s) { return s.outbox_last_payloads(writes); });
   }
 
-  task<void> outbox_ack(std::vector<std::int64_t> ids) override {
-    return on_state<void>([this, ids = std::move(ids)](state_sql& s) { ack_writes(s, ids, ms(now())); });
+  task<void> outbox_ack(std::vector<std::int64_t> ids, std::vector<std::optional<std::string>> written) override {
+    return on_state<void>([this, ids = std::move(ids), written = std::move(written)](state_sql& s) {
+      require(written.empty() || written.size() == ids.size(), "outbox_ack: one written payload per id");
+      ack_writes(s, ids, written, ms(now()));
+    });
   }
 
   task<void> outbox_nack(std::vector<std::int64_t> ids, std::string error, timestamp retry_at) override {
     return on_state<void>([ids = std::move(ids), error = std::move(error), retry_at](state_sql& s) {
       nack_writes(s, ids, error, ms(retry_at));
+    });
+  }
+
+  task<outbox_page> outbox_pending(outbox_filter f) override {
+    return read<outbox_page>([f = std::move(f)](read_sql& r) {
+      const std::size_t limit = std::clamp<std::size_t>(f.limit, 1, 1000);
+      return page_of(r.outbox_queued(f, limit + 1), limit, &outbox_page::next_after_id);
     });
   }
 
@@ -242,7 +274,7 @@ class queue_store final : public store {
   task<dead_letter_page> dead_letter_list(dead_letter_filter f) override {
     return read<dead_letter_page>([f = std::move(f)](read_sql& r) {
       const std::size_t limit = std::clamp<std::size_t>(f.limit, 1, 1000);
-      return page_of(r.dead_letters(f, limit + 1), limit);
+      return page_of(r.dead_letters(f, limit + 1), limit, &dead_letter_page::next_after_id);
     });
   }
 
@@ -285,10 +317,55 @@ class queue_store final : public store {
     });
   }
 
+  // ---- audit -------------------------------------------------------------------------------------------------
+
+  task<void> audit_append(std::vector<audit_entry> entries) override {
+    return on_state<void>([this, entries = std::move(entries)](state_sql& s) {
+      for (const auto& e : entries) require_audit(e);
+      s.audit_insert(entries, ms(now()));
+    });
+  }
+
+  task<audit_page> audit_list(audit_filter f) override {
+    return read<audit_page>([f = std::move(f)](read_sql& r) {
+      require_audit_filter(f);
+      const std::size_t limit = std::clamp<std::size_t>(f.limit, 1, 1000);
+      return page_of(r.audit_entries(f, limit + 1), limit, &audit_page::next_before_id);
+    });
+  }
+
+  task<std::int64_t> audit_prune(timestamp before, std::size_t keep_at_most) override {
+    // Batches of audit_prune_batch, each its own job (its own transaction, unless it shares a group): a prune of
+    // millions never holds the writer, or SQLite's write lock, for long. The newest `keep_at_most` are found on the
+    // reader (counting them writes nothing).
+    constexpr std::size_t batch = audit_prune_batch;
+    std::int64_t total = 0;
+    for (;;) {
+      auto op = on_state<std::int64_t>([b = ms(before)](state_sql& s) { return s.audit_delete_before(b, batch); });
+      auto n = co_await std::move(op);
+      if (!n) co_return n.error();
+      total += *n;
+      if (static_cast<std::size_t>(*n) < batch) break;
+    }
+    if (keep_at_most >= static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max())) co_return total;
+    auto find = read<std::optional<audit_key>>([keep_at_most](read_sql& r) { return r.audit_nth_newest(keep_at_most); });
+    auto last = co_await std::move(find);
+    if (!last) co_return last.error();
+    if (!*last) co_return total;
+    for (;;) {
+      auto op = on_state<std::int64_t>([k = **last](state_sql& s) { return s.audit_delete_through(k, batch); });
+      auto n = co_await std::move(op);
+      if (!n) co_return n.error();
+      total += *n;
+      if (static_cast<std::size_t>(*n) < batch) break;
+    }
+    co_return total;
+  }
+
   // ---- leases ------------------------------------------------------------------------------------------------
 
   task<lease_grant> lease(std::string key, std::string owner, std::chrono::milliseconds ttl) override {
-    return on_state<lease_grant>(
+    return on_lease<lease_grant>(
         [this, key = std::move(key), owner = std::move(owner), ttl](state_sql& s) -> result<lease_grant> {
           require(!key.empty() && !owner.empty(), "lease needs a key and an owner");
           require(ttl.count() > 0, "lease ttl must be positive");
@@ -303,7 +380,7 @@ class queue_store final : public store {
   }
 
   task<void> lease_release(std::string key, std::string owner) override {
-    return on_state<void>([this, key = std::move(key), owner = std::move(owner)](state_sql& s) {
+    return on_lease<void>([this, key = std::move(key), owner = std::move(owner)](state_sql& s) {
       s.lease_release(key, owner, ms(now()));
     });
   }
@@ -339,21 +416,30 @@ class queue_store final : public store {
 
   /// `f(sql)` as a job on `worker`: its value (or error) is the operation's result.
   template <class T, class Sql, class Worker, class F>
-  static task<T> run_on(Worker& worker, F f) {
+  static task<T> run_on(Worker& worker, F f, isolation iso = isolation::savepoint) {
     using ctx_t = typename Worker::context_type;
-    return submit<T>(worker, [f = std::move(f)](ctx_t& c) mutable -> result<T> {
-      Sql sql(c);
-      if constexpr (std::is_void_v<std::invoke_result_t<F&, Sql&>>) {
-        f(sql);
-        return {};
-      } else {
-        return f(sql);
-      }
-    });
+    return submit<T>(
+        worker,
+        [f = std::move(f)](ctx_t& c) mutable -> result<T> {
+          Sql sql(c);
+          if constexpr (std::is_void_v<std::invoke_result_t<F&, Sql&>>) {
+            f(sql);
+            return {};
+          } else {
+            return f(sql);
+          }
+        },
+        iso);
   }
   template <class T, class F>
   task<T> on_state(F f) {
     return run_on<T, state_sql>(backend_.state_writer(), std::move(f));
+  }
+  /// Lease statements change at most one row, so they run without a SAVEPOINT (two round trips fewer per renewal on
+  /// PostgreSQL).
+  template <class T, class F>
+  task<T> on_lease(F f) {
+    return run_on<T, state_sql>(backend_.lease_writer(), std::move(f), isolation::single_statement);
   }
   template <class T, class F>
   task<T> on_inbox(F f) {

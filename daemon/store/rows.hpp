@@ -31,14 +31,17 @@ inline std::int64_t payload_hash(std::string_view s) noexcept {
   return static_cast<std::int64_t>(h);
 }
 
-/// A rejected write's dead letter keeps the destination id in its meta (`{"target_id": "..."}`); "" when not.
-inline std::string target_id_of(const std::string& meta) {
+/// The string member `key` of a dead letter's meta (JSON object); "" when absent or not a string. A rejected
+/// write's dead letter keeps the destination id there (`target_id`) and the profile the write was for
+/// (`profile_id`), so a retry queues the same write again.
+inline std::string meta_string(const std::string& meta, std::string_view key) {
   boost::system::error_code ec;
   auto v = boost::json::parse(meta, ec);
   if (ec || !v.is_object()) return {};
-  const auto* t = v.as_object().if_contains("target_id");
+  const auto* t = v.as_object().if_contains(key);
   return t && t->is_string() ? std::string(t->as_string()) : std::string();
 }
+inline std::string target_id_of(const std::string& meta) { return meta_string(meta, "target_id"); }
 
 // ---- rows -----------------------------------------------------------------------------------------------------
 
@@ -48,11 +51,11 @@ cursor_entry read_cursor(const Row& r) {
   return {r.text(0), r.text(1), r.text(2), from_ms(r.i64(3))};
 }
 
-/// id, payload, source_ts, deleted, stored_at, first_seen (of one connector's object)
+/// id, payload, source_ts, deleted, stored_at, first_seen, facts (of one connector's object)
 template <class Row>
 stored_record read_record(const Row& r, const std::string& connector, const std::string& object) {
-  return stored_record{connector,    object,            r.text(0),        r.text(1), from_ms(r.i64(2)),
-                       r.boolean(3), from_ms(r.i64(4)), from_ms(r.i64(5))};
+  return stored_record{connector,    object,            r.text(0),         r.text(1), from_ms(r.i64(2)),
+                       r.boolean(3), from_ms(r.i64(4)), from_ms(r.i64(5)), r.text(6)};
 }
 
 /// id, connector, dedupe_key, received_at, meta, body, attempts (this claim included), last_error
@@ -66,8 +69,8 @@ inbox_item read_inbox_item(const Row& r) {
   return it;
 }
 
-/// id, connector, object, record_key, payload, attempts (this claim included), next_attempt_at (before this
-/// claim), last_error, target_id
+/// id, connector, object, record_key, payload, attempts (a claim: this one included), next_attempt_at (a claim:
+/// before it), last_error, target_id, profile_id
 template <class Row>
 outbox_item read_outbox_item(const Row& r) {
   outbox_item it;
@@ -77,6 +80,7 @@ outbox_item read_outbox_item(const Row& r) {
   it.next_attempt_at = from_ms(r.i64(6));
   it.last_error = r.text(7);
   it.write.target_id = r.text(8);
+  it.write.profile_id = r.text(9);
   return it;
 }
 
@@ -101,6 +105,30 @@ dead_letter read_dead_letter(const Row& r) {
   d.entry.meta = r.text(9);
   d.created_at = from_ms(r.i64(10));
   return d;
+}
+
+/// id, at, connector, object, record_id, field, value_before, value_after, attribute, rule, source, source_ts,
+/// profile_id, request_id, outcome, answer
+template <class Row>
+audit_entry read_audit_entry(const Row& r) {
+  audit_entry e;
+  e.id = r.i64(0);
+  e.at = from_ms(r.i64(1));
+  e.connector = r.text(2);
+  e.object = r.text(3);
+  e.record_id = r.text(4);
+  e.field = r.text(5);
+  e.before = r.text(6);
+  e.after = r.text(7);
+  e.attribute = r.text(8);
+  e.rule = r.text(9);
+  e.source = r.text(10);
+  e.source_ts = from_ms(r.i64(11));
+  e.profile_id = r.text(12);
+  e.request_id = r.text(13);
+  e.outcome = r.text(14);
+  e.answer = r.text(15);
+  return e;
 }
 
 /// key, owner, token, expires_at

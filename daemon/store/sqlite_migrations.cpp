@@ -125,6 +125,44 @@ UPDATE records SET first_seen = stored_at;
 -- The destination record's own id when the profile already links one: the writer updates it by id.
 ALTER TABLE outbox ADD COLUMN target_id TEXT NOT NULL DEFAULT '';
 )sql"},
+
+    {6, "record facts, the profile of a queued write, the audit log",
+     R"sql(
+-- What the pipeline knows of a record beyond its payload (JSON), stored and replaced with it.
+ALTER TABLE records ADD COLUMN facts TEXT NOT NULL DEFAULT '';
+-- The profile a queued write is for: the writer computes what to send from it.
+ALTER TABLE outbox ADD COLUMN profile_id TEXT NOT NULL DEFAULT '';
+-- `plan CONNECTOR`: one connector's queued writes by id.
+CREATE INDEX outbox_connector ON outbox(connector, id);
+
+-- Every field omnisync changed in a destination. Listed newest first, by (at, id); every filter has an index
+-- that ends in (at, id), so a filtered page is one index range walked backwards to its LIMIT, and `since` bounds
+-- that range. Pruned oldest first, in batches, along audit_at.
+CREATE TABLE audit(
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  connector TEXT NOT NULL,
+  object TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  field TEXT NOT NULL,
+  value_before TEXT NOT NULL,
+  value_after TEXT NOT NULL,
+  attribute TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  source TEXT NOT NULL,
+  source_ts INTEGER NOT NULL,
+  profile_id TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  answer TEXT NOT NULL
+);
+CREATE INDEX audit_at ON audit(at, id);
+CREATE INDEX audit_connector ON audit(connector, at, id);
+CREATE INDEX audit_record ON audit(connector, object, record_id, at, id);
+CREATE INDEX audit_profile ON audit(profile_id, at, id);
+CREATE INDEX audit_source ON audit(source, at, id);
+CREATE INDEX audit_field ON audit(field, at, id);
+)sql"},
 };
 
 // inbox.db: webhook events only, so that acknowledging a webhook never waits behind a poll transaction.
@@ -148,6 +186,12 @@ CREATE TABLE inbox(
 );
 CREATE INDEX inbox_due ON inbox(available_at, id) WHERE state < 2;
 CREATE INDEX inbox_done ON inbox(received_at) WHERE state = 2;
+)sql"},
+
+    {2, "open events per connector by arrival",
+     R"sql(
+-- inbox_pending (before every write batch): does a connector have events received by then not yet done?
+CREATE INDEX inbox_open ON inbox(connector, received_at) WHERE state < 2;
 )sql"},
 };
 

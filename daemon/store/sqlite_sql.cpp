@@ -75,11 +75,11 @@ std::size_t state_sql::records_upsert(const record_batch& batch, std::int64_t t)
   std::size_t written = 0;
   for (const auto& rec : batch.records) {
     c_.prepare(
-          "INSERT INTO records(connector, object, id, payload, source_ts, deleted, stored_at, first_seen) "
-          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+          "INSERT INTO records(connector, object, id, payload, source_ts, deleted, stored_at, first_seen, facts) "
+          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
           "ON CONFLICT(connector, object, id) DO UPDATE SET payload = excluded.payload, "
-          "source_ts = excluded.source_ts, deleted = excluded.deleted, stored_at = excluded.stored_at "
-          "WHERE excluded.source_ts >= records.source_ts")
+          "source_ts = excluded.source_ts, deleted = excluded.deleted, stored_at = excluded.stored_at, "
+          "facts = excluded.facts WHERE excluded.source_ts >= records.source_ts")
         .text(1, batch.connector)
         .text(2, batch.object)
         .text(3, rec.id)
@@ -88,10 +88,22 @@ std::size_t state_sql::records_upsert(const record_batch& batch, std::int64_t t)
         .i64(6, rec.deleted ? 1 : 0)
         .i64(7, t)
         .i64(8, rec.first_seen == timestamp{} ? t : detail::ms(rec.first_seen))
+        .text(9, rec.facts)
         .run();
     if (c_.changes() > 0) ++written;
   }
   return written;
+}
+
+bool state_sql::record_facts_update(const std::string& connector, const std::string& object, const std::string& id,
+                                    const std::string& facts) {
+  c_.prepare("UPDATE records SET facts = ?4 WHERE connector = ?1 AND object = ?2 AND id = ?3")
+      .text(1, connector)
+      .text(2, object)
+      .text(3, id)
+      .text(4, facts)
+      .run();
+  return c_.changes() > 0;
 }
 
 std::vector<detail::record_outbox_state> state_sql::outbox_states(const std::vector<outbox_write>& writes) {
@@ -118,38 +130,42 @@ std::vector<detail::record_outbox_state> state_sql::outbox_states(const std::vec
 
 bool state_sql::outbox_put(const outbox_write& w, std::int64_t t) {
   c_.prepare(
-        "UPDATE outbox SET payload = ?4, target_id = ?5 "
+        "UPDATE outbox SET payload = ?4, target_id = ?5, profile_id = ?6 "
         "WHERE connector = ?1 AND object = ?2 AND record_key = ?3 AND state = 0")
       .text(1, w.connector)
       .text(2, w.object)
       .text(3, w.record_key)
       .text(4, w.payload)
       .text(5, w.target_id)
+      .text(6, w.profile_id)
       .run();
   if (c_.changes() > 0) return false;
   c_.prepare(
-        "INSERT INTO outbox(connector, object, record_key, payload, next_attempt_at, enqueued_at, target_id) "
-        "VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6)")
+        "INSERT INTO outbox(connector, object, record_key, payload, next_attempt_at, enqueued_at, target_id, "
+        "profile_id) VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)")
       .text(1, w.connector)
       .text(2, w.object)
       .text(3, w.record_key)
       .text(4, w.payload)
       .i64(5, t)
       .text(6, w.target_id)
+      .text(7, w.profile_id)
       .run();
   return true;
 }
 
 bool state_sql::outbox_put_unless_pending(const outbox_write& w, std::int64_t t) {
   c_.prepare(
-        "INSERT INTO outbox(connector, object, record_key, payload, next_attempt_at, enqueued_at, target_id) "
-        "VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6) ON CONFLICT(connector, object, record_key) WHERE state = 0 DO NOTHING")
+        "INSERT INTO outbox(connector, object, record_key, payload, next_attempt_at, enqueued_at, target_id, "
+        "profile_id) VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7) "
+        "ON CONFLICT(connector, object, record_key) WHERE state = 0 DO NOTHING")
       .text(1, w.connector)
       .text(2, w.object)
       .text(3, w.record_key)
       .text(4, w.payload)
       .i64(5, t)
       .text(6, w.target_id)
+      .text(7, w.profile_id)
       .run();
   return c_.changes() > 0;
 }
@@ -170,7 +186,7 @@ std::vector<outbox_item> state_sql::outbox_claim(std::int64_t t, std::size_t n, 
     // Due, and no write for the same record in flight (claimed, unexpired): never two at once for one record.
     auto q = c_.prepare(
         "SELECT o.id, o.connector, o.object, o.record_key, o.payload, o.attempts + 1, o.next_attempt_at, "
-        "o.last_error, o.target_id FROM outbox o "
+        "o.last_error, o.target_id, o.profile_id FROM outbox o "
         "WHERE o.next_attempt_at <= ?1 AND (?2 IS NULL OR o.connector = ?2) AND NOT EXISTS ("
         "SELECT 1 FROM outbox b WHERE b.state = 1 AND b.next_attempt_at > ?1 AND b.connector = o.connector "
         "AND b.object = o.object AND b.record_key = o.record_key) "
@@ -209,7 +225,7 @@ std::vector<detail::taken_write> state_sql::outbox_take_claimed(const std::vecto
       auto q = c_.prepare("SELECT connector, object, record_key, payload FROM outbox WHERE id = ?1 AND state = 1");
       q.i64(1, id);
       if (!q.step()) continue;
-      out.push_back({q.col_text(0), q.col_text(1), q.col_text(2), q.col_text(3)});
+      out.push_back({id, q.col_text(0), q.col_text(1), q.col_text(2), q.col_text(3)});
     }
     c_.prepare("DELETE FROM outbox WHERE id = ?1").i64(1, id).run();
   }
@@ -407,7 +423,7 @@ std::vector<cursor_entry> read_sql::cursors() {
 std::optional<stored_record> read_sql::record(const std::string& connector, const std::string& object,
                                               const std::string& id) {
   auto q = r_.state.prepare(
-      "SELECT id, payload, source_ts, deleted, stored_at, first_seen FROM records "
+      "SELECT id, payload, source_ts, deleted, stored_at, first_seen, facts FROM records "
       "WHERE connector = ?1 AND object = ?2 AND id = ?3");
   q.text(1, connector).text(2, object).text(3, id);
   if (!q.step()) return std::nullopt;
@@ -418,10 +434,40 @@ std::vector<stored_record> read_sql::records_after(const std::string& connector,
                                                    const std::string& after_id, std::size_t limit) {
   std::vector<stored_record> out;
   auto q = r_.state.prepare(
-      "SELECT id, payload, source_ts, deleted, stored_at, first_seen FROM records "
+      "SELECT id, payload, source_ts, deleted, stored_at, first_seen, facts FROM records "
       "WHERE connector = ?1 AND object = ?2 AND id > ?3 ORDER BY id LIMIT ?4");
   q.text(1, connector).text(2, object).text(3, after_id).i64(4, static_cast<std::int64_t>(limit));
   while (q.step()) out.push_back(detail::read_record(row{q}, connector, object));
+  return out;
+}
+
+bool read_sql::inbox_open(const std::string& connector, std::int64_t received_before) {
+  // One probe of inbox_open (connector, received_at) WHERE state < 2.
+  auto q = r_.inbox.prepare(
+      "SELECT EXISTS (SELECT 1 FROM inbox WHERE connector = ?1 AND state < 2 AND received_at <= ?2)");
+  q.text(1, connector).i64(2, received_before);
+  return q.step() && q.col_i64(0) != 0;
+}
+
+std::vector<outbox_item> read_sql::outbox_queued(const outbox_filter& f, std::size_t limit) {
+  std::vector<outbox_item> out;
+  auto each = [&out](query& q) {
+    while (q.step()) out.push_back(detail::read_outbox_item(row{q}));
+  };
+  // Two texts rather than "(?2 IS NULL OR connector = ?2)", which no index serves.
+  if (f.connector) {
+    auto q = r_.state.prepare(
+        "SELECT id, connector, object, record_key, payload, attempts, next_attempt_at, last_error, target_id, "
+        "profile_id FROM outbox WHERE connector = ?2 AND id > ?1 ORDER BY id LIMIT ?3");
+    q.i64(1, f.after_id).text(2, *f.connector).i64(3, static_cast<std::int64_t>(limit));
+    each(q);
+  } else {
+    auto q = r_.state.prepare(
+        "SELECT id, connector, object, record_key, payload, attempts, next_attempt_at, last_error, target_id, "
+        "profile_id FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?2");
+    q.i64(1, f.after_id).i64(2, static_cast<std::int64_t>(limit));
+    each(q);
+  }
   return out;
 }
 

@@ -16,6 +16,9 @@
 
 namespace omnisync::store::sqlite {
 
+/// The text audit_entries runs for `f` (tests read its query plan).
+const char* audit_list_sql(const audit_filter& f);
+
 /// The reader thread's connections: one per database file, read-only.
 struct reader_ctx {
   connection state;
@@ -36,6 +39,9 @@ class state_sql {
                     std::int64_t t);
   /// Upserts each record in order, unless the stored copy is newer; returns how many were written.
   std::size_t records_upsert(const record_batch& batch, std::int64_t t);
+  /// Replaces a stored record's facts; false when the record is not stored.
+  bool record_facts_update(const std::string& connector, const std::string& object, const std::string& id,
+                           const std::string& facts);
 
   std::vector<detail::record_outbox_state> outbox_states(const std::vector<outbox_write>& writes);
   bool outbox_put(const outbox_write& w, std::int64_t t);
@@ -58,6 +64,13 @@ class state_sql {
   std::optional<lease_grant> lease_take(const std::string& key, const std::string& owner, std::int64_t t,
                                         std::int64_t expires_at);
   void lease_release(const std::string& key, const std::string& owner, std::int64_t t);
+
+  // The audit log (sqlite_audit_sql.cpp). Entries stamped {} get `t`.
+  void audit_insert(const std::vector<audit_entry>& entries, std::int64_t t);
+  /// Deletes at most `n` of the oldest entries with at < `before`; returns how many.
+  std::int64_t audit_delete_before(std::int64_t before, std::size_t n);
+  /// Deletes at most `n` of the oldest entries up to and including `last` in the log's order; returns how many.
+  std::int64_t audit_delete_through(detail::audit_key last, std::size_t n);
 
  private:
   connection& c_;
@@ -97,6 +110,14 @@ class read_sql {
   std::vector<dead_letter> dead_letters(const dead_letter_filter& f, std::size_t limit);
   std::optional<dead_letter> dead_letter_by_id(std::int64_t id);
   std::vector<lease_info> leases();
+  /// Whether `connector` has events received at or before `received_before` not yet acknowledged.
+  bool inbox_open(const std::string& connector, std::int64_t received_before);
+  /// Pending and claimed writes after `f.after_id` (of `f.connector` when set), by id, at most `limit`.
+  std::vector<outbox_item> outbox_queued(const outbox_filter& f, std::size_t limit);
+  /// At most `limit` audit entries matching `f`, newest first (sqlite_audit_sql.cpp).
+  std::vector<audit_entry> audit_entries(const audit_filter& f, std::size_t limit);
+  /// The entry with `n` newer ones before it in the log's order, if there is one.
+  std::optional<detail::audit_key> audit_nth_newest(std::size_t n);
 
   /// A read transaction on state.db (one snapshot of its tables) until the returned object goes away.
   class snapshot_scope {

@@ -13,6 +13,7 @@
 #include "daemon/store/queue_store.hpp"
 #include "daemon/store/sqlite_db.hpp"
 #include "daemon/store/sqlite_sql.hpp"
+#include "daemon/store/sqlite_state_dir.hpp"
 #include "daemon/store/workers.hpp"
 
 namespace omnisync::store {
@@ -232,6 +233,8 @@ class sqlite_backend {
 
   detail::group_worker<writer_tx>& state_writer() noexcept { return state_writer_; }
   detail::group_worker<writer_tx>& inbox_writer() noexcept { return inbox_writer_; }
+  /// Leases are rows of state.db, which has one writer: its own.
+  detail::group_worker<writer_tx>& lease_writer() noexcept { return state_writer_; }
   detail::read_worker<reader_tx>& reader() noexcept { return reader_; }
   void add_stats(commit_stats& s) const noexcept {
     s.inbox_checkpoints = inbox_checkpoints_.load();
@@ -273,15 +276,29 @@ omnisync::result<std::unique_ptr<store>> open_sqlite_store(const options& opts, 
     store_logger()->error("store: {}", reason);
     return fail(omnisync::errc::fail);
   }
+  if (auto checked = sqlite::check_state_dir(opts, reason); !checked) return fail(checked.error());
   const auto state_path = opts.state_dir / "state.db";
   const auto inbox_path = opts.state_dir / "inbox.db";
+  // Opened read-write where it can, SQLite falls back to read-only for a file it may only read (after which every
+  // write fails with "readonly database"): check_state_dir catches the usual causes by permissions; this, any
+  // other (a read-only mount).
+  auto writable = [&](connection& c) {
+    if (sqlite3_db_readonly(c.raw(), "main") != 1) return true;
+    reason = c.file().string() + " opened read-only (" + sqlite::process_user() +
+             "): omnisyncd must be able to write its state directory and every file in it; not starting.";
+    store_logger()->error("store: {}", reason);
+    return false;
+  };
   try {
     auto state = std::make_unique<connection>(state_path, connection::role::writer, opts);
+    if (!writable(*state)) return fail(omnisync::errc::fail);
     auto sv = sqlite::migrate(*state, sqlite::state_migrations(), opts.migrate_to, reason);
     if (!sv) return fail(sv.error());
     auto inbox = std::make_unique<connection>(inbox_path, connection::role::writer, opts);
+    if (!writable(*inbox)) return fail(omnisync::errc::fail);
     auto iv = sqlite::migrate(*inbox, sqlite::inbox_migrations(), opts.migrate_to, reason);
     if (!iv) return fail(iv.error());
+    if (auto marked = sqlite::mark_state_dir(opts.state_dir, reason); !marked) return fail(marked.error());
     auto inbox_checkpoint = std::make_unique<connection>(inbox_path, connection::role::checkpointer, opts);
     std::unique_ptr<reader_ctx> reader(new reader_ctx{connection(state_path, connection::role::reader, opts),
                                                       connection(inbox_path, connection::role::reader, opts)});

@@ -113,14 +113,16 @@ TEST_CASE("store: migrates from every earlier schema version", "[store][migratio
         // Data written at the old version must survive the upgrade.
         if (n >= 1) {
           ok(s->meta_set("written_at", std::to_string(n)));
-          if (n >= 5) ok(s->append_records({"sf", "Contact", {rec("003A", R"({"v":1})")}, "c1", {}}));
+          if (n >= 6) ok(s->append_records({"sf", "Contact", {rec("003A", R"({"v":1})")}, "c1", {}}));
           ok(s->inbox_append({"hubspot", "ev-1", clock.now(), "{}", "body"}));
         }
       }
-      if (n >= 1 && n < 5) {
+      if (n >= 1 && n < 6) {
         // The code writes today's columns: a record written by an older release goes in as that release did.
-        state_exec(o, "INSERT INTO records(connector, object, id, payload, source_ts, deleted, stored_at) "
-                      "VALUES('sf', 'Contact', '003A', '{\"v\":1}', 1, false, 1234)");
+        state_exec(o, n < 5 ? "INSERT INTO records(connector, object, id, payload, source_ts, deleted, stored_at) "
+                              "VALUES('sf', 'Contact', '003A', '{\"v\":1}', 1, false, 1234)"
+                            : "INSERT INTO records(connector, object, id, payload, source_ts, deleted, stored_at, "
+                              "first_seen) VALUES('sf', 'Contact', '003A', '{\"v\":1}', 1, false, 1234, 1234)");
         state_exec(o, "INSERT INTO cursors(connector, object, value, updated_at) VALUES('sf', 'Contact', 'c1', 1)");
       }
 #ifndef OMNISYNC_STORE_PG
@@ -137,8 +139,9 @@ TEST_CASE("store: migrates from every earlier schema version", "[store][migratio
         CHECK(ok(s->get_counts()).records_per_connector.at("sf") == 1);
         auto r = ok(s->record_get("sf", "Contact", "003A"));
         REQUIRE(r.has_value());
-        // first_seen: migrated from stored_at for rows of older releases; kept by later copies.
-        if (n < 5) CHECK(r->first_seen.time_since_epoch().count() == 1234);
+        // first_seen: migrated from stored_at for rows of older releases; kept by later copies. Facts: none yet.
+        if (n < 6) CHECK(r->first_seen.time_since_epoch().count() == 1234);
+        CHECK(r->facts.empty());
         ok(s->append_records({"sf", "Contact", {rec("003A", R"({"v":2})")}, "c2", {}}));
         auto again = ok(s->record_get("sf", "Contact", "003A"));
         REQUIRE(again.has_value());
