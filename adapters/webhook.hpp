@@ -50,8 +50,9 @@ class webhook_endpoint {
   virtual ~webhook_endpoint() = default;
   /// The connector name: the path segment after /webhooks/.
   virtual std::string connector() const = 0;
-  /// Largest accepted body in bytes (a 100-notification Salesforce Outbound Message must fit).
-  virtual std::size_t max_body() const { return 1 << 20; }
+  /// Largest accepted body in bytes where the vendor documents larger bodies than the listener's `http.max_body`
+  /// (a 100-notification Salesforce Outbound Message must fit); 0, the default: the listener's limit.
+  virtual std::size_t max_body() const { return 0; }
   /// Accepted content types (media type only, lower case); empty accepts any.
   virtual std::vector<std::string> content_types() const { return {"application/json"}; }
   /// Verifies the raw request. Errors: errc::auth_expired → 401 (bad or missing signature, wrong URL token),

@@ -127,8 +127,9 @@ asio::awaitable<void> connection::serve(std::shared_ptr<connection> self, std::s
       label = path.substr(10, path.find('/', 10) - 10);
       rt = routes.find(label);
     }
-    // Only webhooks take a body: elsewhere any body is too large.
-    const std::size_t limit = !webhook_path ? 0 : rt ? rt->max_body : c.limits_.max_body;
+    // Only webhooks take a body: elsewhere any body is too large. A route takes the configured http.max_body
+    // unless its vendor documents larger bodies.
+    const std::size_t limit = !webhook_path ? 0 : rt && rt->max_body ? rt->max_body : c.limits_.max_body;
     auto declared = parser.content_length();
     bool too_large = declared && *declared > limit;
     if (!too_large) {

@@ -19,7 +19,7 @@ class router;
 
 /// The limits every connection enforces (from listener_options).
 struct connection_limits {
-  std::size_t max_body = 0;  ///< a webhook's body limit when its endpoint names none (the route is unknown)
+  std::size_t max_body = 0;  ///< a webhook's body limit (http.max_body) unless its vendor names a larger one
   std::chrono::milliseconds header_timeout{0}, body_timeout{0}, idle_timeout{0};
 };
 

@@ -29,7 +29,7 @@ struct route {
   std::shared_ptr<const adapters::webhook_endpoint> ep;
   std::string name;
   std::vector<std::string> types;  // accepted media types (webhook_endpoint::content_types())
-  std::size_t max_body = 0;
+  std::size_t max_body = 0;        // the vendor's larger limit; 0: the listener's http.max_body
   // The labelled metric children of the common outcome, found on first use: metrics::metric_family::with copies its
   // key and takes the family's lock on every call. Children are never removed, so the pointers stay valid.
   mutable std::atomic<metrics::metric_counter*> answered_200{nullptr};

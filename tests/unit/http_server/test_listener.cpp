@@ -50,14 +50,18 @@ std::string hmac_hex(const std::string& key, const std::string& data) {
 /// A test vendor: HMAC-SHA256 of the body in X-Test-Signature, its event id in X-Event-Id.
 class test_endpoint : public omnisync::adapters::webhook_endpoint {
  public:
+  explicit test_endpoint(std::size_t limit = 4096) : limit_(limit) {}
   std::string connector() const override { return "testvendor"; }
-  std::size_t max_body() const override { return 4096; }
+  std::size_t max_body() const override { return limit_; }
   omnisync::result<omnisync::adapters::verified_event> verify(const omnisync::adapters::inbound_request& r) const override {
     if (!omnisync::adapters::constant_time_equal(r.header("X-Test-Signature"), hmac_hex("s3cret", r.body)))
       return errc::auth_expired;
     if (r.header("X-Event-Id").empty()) return errc::invalid_input;
     return omnisync::adapters::verified_event{std::string(r.header("X-Event-Id")), {200, "application/json", R"({"ok":true})"}};
   }
+
+ private:
+  std::size_t limit_;  // 0: the listener's http.max_body
 };
 
 /// A listener on 127.0.0.1:0 over a store in a temp dir, served by two threads.
@@ -71,7 +75,7 @@ struct fixture {
   std::vector<std::thread> threads;
   std::future<void> done;
 
-  explicit fixture(omnisync::http::listener_options o = {}) {
+  explicit fixture(omnisync::http::listener_options o = {}, std::size_t endpoint_limit = 4096) {
     omnisync::store::options so;
     so.state_dir = dir.path() / "state";
     auto s = omnisync::store::open_store(so);
@@ -79,7 +83,7 @@ struct fixture {
     store = std::move(*s);
     o.listen = "127.0.0.1:0";
     listener = std::make_unique<omnisync::http::listener>(io.get_executor(), o, *store, metrics);
-    listener->set_endpoints({std::make_shared<test_endpoint>()});
+    listener->set_endpoints({std::make_shared<test_endpoint>(endpoint_limit)});
     auto p = listener->start();
     REQUIRE(p);
     port = *p;
@@ -174,6 +178,23 @@ TEST_CASE("listener: a body over the endpoint's limit gets 413", "[http_server]"
   REQUIRE(r);
   CHECK(r->status == 413);
   CHECK(f.inbox().empty());
+}
+
+TEST_CASE("listener: http.max_body applies to every route whose vendor names no larger limit", "[http_server]") {
+  omnisync::http::listener_options o;
+  o.max_body = 2048;
+  fixture f(o, 0);
+  auto fits = f.webhook(std::string(1500, 'x'), "evt-fits");
+  REQUIRE(fits);
+  CHECK(fits->status == 200);
+  auto signed_big = f.webhook(std::string(3000, 'x'), "evt-big");
+  REQUIRE(signed_big);
+  CHECK(signed_big->status == 413);
+  // Too large and unsigned: refused by size, before any signature work.
+  auto unsigned_big = f.webhook(std::string(800 * 1024, 'x'), "evt-huge", std::string(64, 'f'));
+  REQUIRE(unsigned_big);
+  CHECK(unsigned_big->status == 413);
+  CHECK(f.inbox().size() == 1);
 }
 
 TEST_CASE("listener: healthz, readyz and metrics", "[http_server]") {
