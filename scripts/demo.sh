@@ -172,6 +172,11 @@ t1=$(date +%s.%N)
 echo "Zendesk user now: $found"
 python3 -c "print(f'webhook → Zendesk write: {$t1 - $t0:.2f} s')"
 
+step "what omnisync changed there, field by field: omnisyncctl audit --profile $email"
+ctl audit --profile "$email" --limit 10
+step "writes still queued (none once settled): omnisyncctl plan"
+ctl plan --limit 10
+
 step "summary"
 ctl --json status > "$tmp/status.json"
 python3 - "$tmp/status.json" <<'PY'
