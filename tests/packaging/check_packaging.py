@@ -13,6 +13,8 @@ install      `cmake --install` into a scratch DESTDIR, prefixes /usr/local and /
              where the shells and man look; the prefix rule of cmake/OmnisyncInstallDirs.cmake
 example      the commented profile sections of config/omnisync.example.yaml (identity, survivorship, kpis,
              propagation), uncommented, and the example in docs/configuration.md, pass --check-config
+keys         every key the loader accepts (the known_keys lists of daemon/config/*.cpp) is in
+             docs/configuration.md, which omnisync.yaml(5) is made of (connector keys: config_reference_doc)
 Prints one line per check and exits 1 when one fails.
 """
 import os
@@ -27,6 +29,7 @@ REF = os.path.join(BUILD, "cli-reference")
 MAN = os.path.join(BUILD, "man")
 OMNISYNCD = os.path.join(BUILD, "daemon/app/omnisyncd")
 OMNISYNCCTL = os.path.join(BUILD, "daemon/ctl/omnisyncctl")
+CMAKE = os.environ.get("OMNISYNC_CMAKE", "cmake")
 failures = 0
 
 
@@ -135,7 +138,7 @@ def man():
 def install():
     for prefix, zsh_dir in (("/usr/local", "usr/local/share/zsh/site-functions"), ("/usr", "usr/share/zsh/vendor-completions")):
         with tempfile.TemporaryDirectory() as dest:
-            r = run(["cmake", "--install", BUILD, "--prefix", prefix], env=dict(os.environ, DESTDIR=dest))
+            r = run([CMAKE, "--install", BUILD, "--prefix", prefix], env=dict(os.environ, DESTDIR=dest))
             check(f"cmake --install --prefix {prefix} (DESTDIR)", r.returncode == 0, r.stderr[-800:])
             if r.returncode != 0:
                 continue
@@ -164,7 +167,7 @@ def install():
     rule = os.path.join(SOURCE, "cmake/OmnisyncInstallDirs.cmake")
     for prefix, want in (("/usr", "/etc/omnisync"), ("/usr/local", "/etc/omnisync"), ("/opt/omnisync", "/etc/omnisync"),
                          ("/home/ann/.local", "/home/ann/.local/etc/omnisync"), ("/tmp/x/", "/tmp/x/etc/omnisync")):
-        r = run(["cmake", f"-DOMNISYNC_PREFIX={prefix}", "-P", rule])
+        r = run([CMAKE, f"-DOMNISYNC_PREFIX={prefix}", "-P", rule])
         got = re.search(r"config=(\S+)", r.stderr)
         check(f"prefix {prefix}: config in {want}", got is not None and got.group(1) == want, r.stderr)
 
@@ -191,5 +194,25 @@ def example():
             check(f"{name} pass --check-config", r.returncode == 0, r.stderr[-1500:])
 
 
-{"completions": completions, "man": man, "install": install, "example": example}[WHAT]()
+def keys():
+    import glob
+    doc = open(os.path.join(SOURCE, "docs/configuration.md"), encoding="utf-8").read()
+    spans = re.findall(r"`([^`]+)`", doc) + re.findall(r"^#+ (.+)$", doc, re.M)
+    found = 0
+    for f in sorted(glob.glob(os.path.join(SOURCE, "daemon/config/*.cpp"))):
+        text = open(f, encoding="utf-8").read()
+        for m in re.finditer(r"known_keys\(\s*[^,]+,\s*([^,]+),\s*\{([^}]*)\}", text):
+            literal = m.group(1).strip()
+            prefix = literal.strip('"') + "." if literal.startswith('"') and literal != '""' else ""
+            for key in re.findall(r'"([^"]+)"', m.group(2)):
+                found += 1
+                # `key`, `path.key`, `match[].key`, `<attribute>.key`, `key.sub`, `{key, ...}` or a heading.
+                k = re.escape(key)
+                ok = any(re.fullmatch(rf"(.*[.\]])?{k}([.\[].*)?( \(.*\))?", x) or re.search(rf"[{{,]\s*{k}\b", x)
+                         for x in spans)
+                check(f"docs/configuration.md documents {prefix}{key}", ok)
+    check("the loader's key lists were found", found > 40, str(found))
+
+
+{"completions": completions, "man": man, "install": install, "example": example, "keys": keys}[WHAT]()
 sys.exit(1 if failures else 0)
