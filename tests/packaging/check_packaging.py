@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks of what an install puts on a machine, run by ctest (tests/packaging/CMakeLists.txt) on a built tree:
 
-    check_packaging.py BUILD_DIR SOURCE_DIR completions|man|install|example
+    check_packaging.py BUILD_DIR SOURCE_DIR completions|man|install|example|keys
 
 completions  the generated bash completions complete what omnisyncctl's and omnisyncd's --help offer (commands,
              options, the catalogue's allowed values, paths for FILE options); zsh and fish accept theirs
@@ -11,8 +11,8 @@ man          every page renders without groff warnings at 80 and 120 columns (as
 install      `cmake --install` into a scratch DESTDIR, prefixes /usr/local and /usr: the config lands where
              omnisyncd's default -c and the unit's ExecStart look, and validates there; completions and man pages
              where the shells and man look; the prefix rule of cmake/OmnisyncInstallDirs.cmake
-example      the commented profile sections of config/omnisync.example.yaml (identity, survivorship, kpis,
-             propagation), uncommented, and the example in docs/configuration.md, pass --check-config
+example      the commented sections of config/omnisync.example.yaml (identity, survivorship, kpis,
+             propagation, audit), uncommented, and the example in docs/configuration.md, pass --check-config
 keys         every key the loader accepts (the known_keys lists of daemon/config/*.cpp) is in
              docs/configuration.md, which omnisync.yaml(5) is made of (connector keys: config_reference_doc)
 Prints one line per check and exits 1 when one fails.
@@ -109,7 +109,16 @@ def completions():
 def man_text(page, width):
     env = dict(os.environ, LC_ALL="C.UTF-8", MANWIDTH=str(width), MANROFFSEQ="")
     r = run(["man", "--warnings", "-E", "UTF-8", "-l", "-Tutf8", os.path.join(MAN, page)], env=env)
-    return r.stdout, r.stderr
+    # Plain text: no overstrike (bold/underline as "x\bx", "_\bx", which man keeps when it is given -T), and
+    # words hyphenated at a line end joined again.
+    text = re.sub(r".\x08", "", r.stdout)
+    text = re.sub(r"(\w)\u2010\n\s+(?=\w)", r"\1", text)
+    return text, r.stderr
+
+
+def flat(text):
+    """The rendered text with every run of blanks (justification, line breaks) as one space."""
+    return re.sub(r"\s+", " ", text)
 
 
 def man():
@@ -121,18 +130,18 @@ def man():
     missing = [c for c in help_commands() if not re.search(rf"^   {re.escape(c)}$", ctl, re.M)]
     check("omnisyncctl(8) has a section for every command of --help", not missing, str(missing))
     for word in ("list", "retry", "explain", "restore", "Result (--json)", "Changes the daemon's state"):
-        check(f"omnisyncctl(8) says {word!r} (from the catalogue)", word in ctl)
+        check(f"omnisyncctl(8) says {word!r} (from the catalogue)", word in flat(ctl))
     d, _ = man_text("omnisyncd.8", 80)
-    missing = [o for o in help_options(OMNISYNCD) if o not in d]
+    missing = [o for o in help_options(OMNISYNCD) if o not in flat(d)]
     check("omnisyncd(8) describes every option of --help", not missing, str(missing))
     default = re.search(r"-c,--config FILE=(\S+)", run([OMNISYNCD, "--help"]).stdout)
-    check("omnisyncd(8) gives --config's default", default is not None and default.group(1) in d)
+    check("omnisyncd(8) gives --config's default", default is not None and default.group(1) in flat(d))
     y, _ = man_text("omnisync.yaml.5", 200)
     doc = open(os.path.join(SOURCE, "docs/configuration.md"), encoding="utf-8").read()
-    missing = [h for h in re.findall(r"^#{2,3} (.+)$", doc, re.M) if re.sub(r"[`*]", "", h) not in y]
+    missing = [h for h in re.findall(r"^#{2,3} (.+)$", doc, re.M) if re.sub(r"[`*]", "", h) not in flat(y)]
     check("omnisync.yaml(5) holds every section of docs/configuration.md", not missing, str(missing))
     for key in ("max_records_per_identifier", "null_wins", "closed_statuses", "deletes", "engaged_after_first_order"):
-        check(f"omnisync.yaml(5) documents {key}", key in y)
+        check(f"omnisync.yaml(5) documents {key}", key in flat(y))
 
 
 def install():
@@ -181,14 +190,16 @@ def example():
     body = [line[2:] for line in lines[start:] if line.startswith("# ") and not line.startswith("#   #")]
     doc = open(os.path.join(SOURCE, "docs/configuration.md"), encoding="utf-8").read()
     sample = doc.split("## Example: the profile sections", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
-    for name, extra in (("the example config's commented profile sections", "\n".join(body)),
-                        ("docs/configuration.md's profile example", sample)):
+    for name, extra, sections in (
+            ("the example config's commented sections", "\n".join(body),
+             ("identity", "survivorship", "kpis", "propagation", "audit")),
+            ("docs/configuration.md's profile example", sample, ("identity", "survivorship", "kpis", "propagation"))):
         with tempfile.TemporaryDirectory() as t:
             shutil.copytree(os.path.join(SOURCE, "config/mappings"), os.path.join(t, "mappings"))
             cfg = os.path.join(t, "omnisync.yaml")
             with open(cfg, "w", encoding="utf-8") as f:
                 f.write(head + "\n" + extra + "\n")
-            for section in ("identity", "survivorship", "kpis", "propagation"):
+            for section in sections:
                 check(f"{name}: has {section}", re.search(rf"^{section}:", extra, re.M) is not None)
             r = run([OMNISYNCD, "--check-config", "-c", cfg])
             check(f"{name} pass --check-config", r.returncode == 0, r.stderr[-1500:])
