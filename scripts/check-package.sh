@@ -142,11 +142,12 @@ check "omnisyncd, omnisyncctl, omnisync-sim are stripped" bash -c '
     readelf -S "$b" | grep -q "\.debug_info" && exit 1; readelf -S "$b" | grep -q "\.symtab" && exit 1
   done; true'
 ids_ok=1
+# The listings are read whole first: `dpkg-deb -c | grep -q` would fail under pipefail when grep stops early.
+listing=""
+for d in "${ddebs[@]}"; do listing+="$(dpkg-deb -c "$d")"$'\n'; done
 for b in /usr/bin/omnisyncd /usr/bin/omnisyncctl /usr/bin/omnisync-sim; do
   id="$(readelf -n "$b" | sed -n 's/.*Build ID: \([0-9a-f]*\).*/\1/p')"
-  found=0
-  for d in "${ddebs[@]}"; do dpkg-deb -c "$d" | grep -q "usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug" && found=1; done
-  (( found )) || ids_ok=0
+  [[ -n "$id" ]] && grep -qF "usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug" <<<"$listing" || ids_ok=0
 done
 if (( ids_ok )); then ok "every binary's debug symbols are in a -dbgsym package (by build id)"; else bad "debug symbols by build id"; fi
 check "omnisync-demo and omnisync-sim --help run from the installed files" bash -c 'omnisync-sim --help >/dev/null && [[ -x /usr/share/omnisync-sim/demo.sh ]] && grep -q "^OMNISYNC_MAPPINGS_DIR=/etc/omnisync/mappings$" /usr/bin/omnisync-demo'

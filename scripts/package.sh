@@ -33,8 +33,9 @@ if ! command -v lintian >/dev/null; then
   echo "package: lintian is not installed (scripts/install-deps.sh installs it)" >&2
   exit 1
 fi
-# --pedantic: every tag lintian knows; --show-overrides: overridden ones too (as O:).
-lintian --pedantic --show-overrides --no-tag-display-limit "${files[@]}" 2>&1 |
+# --display-info and --pedantic: every tag lintian knows, information ones included; --show-overrides:
+# overridden ones too (as O:).
+lintian --display-info --pedantic --show-overrides --tag-display-limit 0 "${files[@]}" 2>&1 |
   grep -v '^running with root privileges is not recommended!$' >"$out/lintian.txt" || true
 t2=$(date +%s.%N)
 explained="$(sed -n 's/^### \([a-z0-9.+-]*\)$/\1/p' "$root/packaging/lintian.md")"
