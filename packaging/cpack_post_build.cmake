@@ -2,7 +2,8 @@
 # CMake 3.25 writes their md5sums with the staging paths instead of the packaged ones, ships the debug files
 # executable and gives them no /usr/share/doc entry; Debian's dbgsym packages have correct md5sums, 0644 debug
 # files and /usr/share/doc/<package>-dbgsym as a link to /usr/share/doc/<package> (they depend on that exact
-# version, which carries the copyright and changelog). Each .ddeb is unpacked, fixed and rebuilt.
+# version, which carries the copyright and changelog). Each .ddeb is unpacked, fixed and rebuilt (gzip, as CPack's
+# packages: packaging/package.cmake).
 set(dirs "")
 foreach(p IN LISTS CPACK_PACKAGE_FILES)
   get_filename_component(d "${p}" DIRECTORY)
@@ -30,7 +31,7 @@ foreach(d IN LISTS dirs)
     file(WRITE "${root}/DEBIAN/md5sums" "${md5}")
     file(MAKE_DIRECTORY "${root}/usr/share/doc")
     file(CREATE_LINK "${main}" "${root}/usr/share/doc/${pkg}" SYMBOLIC)
-    execute_process(COMMAND dpkg-deb --root-owner-group -Zxz --build "${root}" "${ddeb}"
+    execute_process(COMMAND dpkg-deb --root-owner-group -Zgzip --build "${root}" "${ddeb}"
                     OUTPUT_QUIET RESULT_VARIABLE rc)
     if(NOT rc EQUAL 0)
       message(FATAL_ERROR "dpkg-deb --build ${ddeb} failed")
