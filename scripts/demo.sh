@@ -3,15 +3,18 @@
 # HTTPS with the simulator's own CA), writes a config for it, starts omnisyncd, waits for the initial sync,
 # shows `omnisyncctl status`, then changes a contact in HubSpot — the signed webhook reaches omnisyncd, which stores
 # it, fetches the contact and writes the change to Zendesk — and prints the person in both systems, a summary, and
-# stops everything. Builds nothing: binaries come from $OMNISYNC_BUILD_DIR (default build/default). Exits non-zero
-# on any failure and always removes its temp dir.
+# stops everything. Builds nothing: binaries come from $OMNISYNC_BUILD_DIR (default build/default), or each from
+# $OMNISYNC_DAEMON, $OMNISYNC_CTL, $OMNISYNC_SIM, and the mappings from $OMNISYNC_MAPPINGS_DIR (default
+# config/mappings) — the installed `omnisync-demo` (package omnisync-sim) sets those to the installed files.
+# Exits non-zero on any failure and always removes its temp dir.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${OMNISYNC_BUILD_DIR:-$root/build/default}"
-daemon_bin="$build/daemon/app/omnisyncd"
-ctl_bin="$build/daemon/ctl/omnisyncctl"
-sim_bin="$build/sim/omnisync-sim"
+daemon_bin="${OMNISYNC_DAEMON:-$build/daemon/app/omnisyncd}"
+ctl_bin="${OMNISYNC_CTL:-$build/daemon/ctl/omnisyncctl}"
+sim_bin="${OMNISYNC_SIM:-$build/sim/omnisync-sim}"
+mappings="${OMNISYNC_MAPPINGS_DIR:-$root/config/mappings}"
 size="${OMNISYNC_DEMO_SIZE:-500}"
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -55,7 +58,7 @@ http:
   public_url: http://127.0.0.1:$port
 daemon:
   log: { level: info }
-mappings_dir: $root/config/mappings
+mappings_dir: $mappings
 connectors:
   salesforce:
     kind: salesforce

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package omnisync needs to build, test, benchmark and run its demo.
+# Installs every Debian 12 package omnisync needs to build, test, benchmark, package and run its demo.
+# Packaging: pandoc renders the man pages, lintian and dpkg-dev (dpkg-shlibdeps) check and build the .deb files,
+# man-db, bash-completion, zsh and fish check the installed pages and completions, debootstrap builds the clean
+# Debian 12 chroot of scripts/check-clean-env.sh.
 # Idempotent and quiet when everything is already present. Run as root (or via sudo).
 set -euo pipefail
 
@@ -13,6 +16,7 @@ packages=(
   jq nginx-light wrk prometheus python3 time
   libpq-dev postgresql
   openssl curl ca-certificates util-linux procps
+  pandoc man-db lintian dpkg-dev debootstrap bash-completion zsh fish
 )
 
 # Node.js and npm (for the vendor client conformance tests and the JSONata benchmark): Debian's packages

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# The two Quick start commands of the README, on a fresh Debian 12 machine (as root, or a user with sudo):
-#   ./scripts/quickstart.sh demo   install packages, build, run the demo (scripts/demo.sh)
-#   ./scripts/quickstart.sh test   install packages, build (incl. the fuzz targets), run the whole test suite (ctest)
-# Both are idempotent: a second run only rebuilds what changed.
+# The Quick start commands of the README, on a fresh Debian 12 machine (as root, or a user with sudo):
+#   ./scripts/quickstart.sh demo      install packages, build, run the demo (scripts/demo.sh)
+#   ./scripts/quickstart.sh test      install packages, build (incl. the fuzz targets), build the .deb packages and
+#                                     check them (lintian; installed on this machine, then purged:
+#                                     scripts/check-package.sh says what that changes), run the whole test suite
+#   ./scripts/quickstart.sh package   install packages, build what the .deb packages hold, make them
+#                                     (build/default/packages/) and lint them; installing them is the next step
+# All are idempotent: a second run only rebuilds what changed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 what="${1:-}"
 case "$what" in
-  demo|test) ;;
-  *) echo "usage: $0 demo|test" >&2; exit 2 ;;
+  demo|test|package) ;;
+  *) echo "usage: $0 demo|test|package" >&2; exit 2 ;;
 esac
 
 jobs="${OMNISYNC_JOBS:-$(nproc)}"
@@ -21,6 +25,13 @@ step "installing Debian packages (scripts/install-deps.sh)"
 
 step "configuring and building (preset 'default', build/default)"
 cmake --preset default >/dev/null
+if [ "$what" = package ]; then
+  cmake --build --preset default -j "$jobs" --target package-inputs
+  step "making the Debian packages (scripts/package.sh)"
+  ./scripts/package.sh build/default
+  printf '\nInstall them with:\n  sudo apt-get install ./build/default/packages/omnisync_*.deb ./build/default/packages/omnisync-sim_*.deb\n'
+  exit 0
+fi
 cmake --build --preset default -j "$jobs"
 
 if [ "$what" = demo ]; then
@@ -36,6 +47,13 @@ if [ -s tests/fuzz/targets.txt ]; then
   # shellcheck disable=SC2046
   cmake --build --preset fuzz -j "$jobs" --target $(grep -v '^#' tests/fuzz/targets.txt)
 fi
+
+# The Debian packages, made from the tree just built: lintian, then installed on this machine and checked as a
+# service, then purged (scripts/check-package.sh: what it changes, and when it leaves the machine alone).
+step "making the Debian packages and linting them (scripts/package.sh)"
+./scripts/package.sh build/default
+step "installing the packages here and checking the installed service (scripts/check-package.sh)"
+./scripts/check-package.sh build/default/packages
 
 step "running the test suite (ctest --preset default)"
 exec ctest --preset default

@@ -8,25 +8,13 @@
 #include "daemon/config/loader.hpp"
 #include "daemon/app/logging.hpp"
 #include "core/version.hpp"
+#include "daemon/app/cli.hpp"
 
 int main(int argc, char** argv) {
   using namespace omnisync::app;
-  CLI::App cli{"omnisyncd: keeps a 360-degree customer view in sync between Salesforce, HubSpot, Zendesk, "
-               "ActiveCampaign and Intercom"};
-  std::string config_file = "/etc/omnisync/omnisync.yaml";
-  std::string state_dir, control_socket;
-  bool check_only = false, show_version = false, shadow = false, init_store = false;
-  cli.add_option("-c,--config", config_file, "configuration file")->capture_default_str();
-  cli.add_flag("--check-config", check_only, "validate the configuration, print every problem, exit 0 or 78");
-  cli.add_option("--state-dir", state_dir, "overrides daemon.state_dir");
-  cli.add_option("--control-socket", control_socket, "overrides daemon.control_socket");
-  cli.add_flag("--shadow", shadow,
-               "shadow mode for every connector this run: every write is computed and queued, none is sent "
-               "(omnisyncctl plan shows them)");
-  cli.add_flag("--init-store", init_store,
-               "start with a new, empty store where a used state directory lost a database (missing or empty "
-               "state.db or inbox.db); without it omnisyncd refuses to start there");
-  cli.add_flag("--version", show_version, "print the version and exit");
+  CLI::App cli{description};
+  command_line flags;
+  add_command_line(cli, flags);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -35,24 +23,24 @@ int main(int argc, char** argv) {
     cli.exit(e);
     return exit_usage;  // CLI11 would answer 105/106..., the daemon's contract is 2
   }
-  if (show_version) {
+  if (flags.show_version) {
     std::printf("omnisyncd %s\n", omnisync::version_string);
     return exit_ok;
   }
 
   config_overrides overrides;
-  if (!state_dir.empty()) overrides.state_dir = state_dir;
-  if (!control_socket.empty()) overrides.control_socket = control_socket;
-  overrides.shadow = shadow;
-  auto loaded = load_daemon_config(config_file, overrides);
+  if (!flags.state_dir.empty()) overrides.state_dir = flags.state_dir;
+  if (!flags.control_socket.empty()) overrides.control_socket = flags.control_socket;
+  overrides.shadow = flags.shadow;
+  auto loaded = load_daemon_config(flags.config_file, overrides);
   if (!loaded.ok()) {
     std::cerr << loaded.problems.format();
-    std::cerr << config_file << ": " << loaded.problems.size() << " problem(s); "
-              << (check_only ? "configuration is invalid" : "not starting") << "\n";
+    std::cerr << flags.config_file << ": " << loaded.problems.size() << " problem(s); "
+              << (flags.check_only ? "configuration is invalid" : "not starting") << "\n";
     return exit_config;
   }
-  if (check_only) {
-    std::cout << config_file << ": configuration OK (" << loaded.config->connectors.size() << " connector(s), "
+  if (flags.check_only) {
+    std::cout << flags.config_file << ": configuration OK (" << loaded.config->connectors.size() << " connector(s), "
               << loaded.mappings.size() << " mapping file(s))\n";
     return exit_ok;
   }
@@ -65,7 +53,7 @@ int main(int argc, char** argv) {
   set_secrets(loaded.secret_values);
   apply_log_levels(log.level, log.components);
   try {
-    application app({config_file, overrides, init_store}, std::move(loaded));
+    application app({flags.config_file, overrides, flags.init_store}, std::move(loaded));
     return app.run();
   } catch (const std::exception& e) {
     logger("app")->critical("start-up failed: {}", e.what());

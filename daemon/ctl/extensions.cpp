@@ -17,10 +17,11 @@ std::vector<subcommand> extension_subcommands() {
                  "Apply a mapping file to JSON lines locally (stdin when no --input): mapped records on stdout, "
                  "per-record errors on stderr",
                  [map](CLI::App& app) {
-                   app.add_option("--mapping,-m", map->mapping, "Mapping file (YAML)")->required();
-                   app.add_option("--input,-i", map->input, "JSON lines file (default: stdin)");
+                   app.add_option("--mapping,-m", map->mapping, "Mapping file (YAML)")->required()->type_name("FILE");
+                   app.add_option("--input,-i", map->input, "JSON lines file (default: stdin)")->type_name("FILE");
                    app.add_option("--config,-c", map->config_file,
-                                  "omnisync.yaml whose canonical attributes to use (default: the shipped set)");
+                                  "omnisync.yaml whose canonical attributes to use (default: the shipped set)")
+                       ->type_name("FILE");
                  },
                  [map](const ctl_options&) { return mapping::run_map_command(*map); }});
   return out;

@@ -1,0 +1,41 @@
+# CPack post-build script (packaging/package.cmake): finishes the -dbgsym packages CPack's DEB generator makes.
+# CMake 3.25 writes their md5sums with the staging paths instead of the packaged ones, ships the debug files
+# executable and gives them no /usr/share/doc entry; Debian's dbgsym packages have correct md5sums, 0644 debug
+# files and /usr/share/doc/<package>-dbgsym as a link to /usr/share/doc/<package> (they depend on that exact
+# version, which carries the copyright and changelog). Each .ddeb is unpacked, fixed and rebuilt (gzip, as CPack's
+# packages: packaging/package.cmake).
+set(dirs "")
+foreach(p IN LISTS CPACK_PACKAGE_FILES)
+  get_filename_component(d "${p}" DIRECTORY)
+  list(APPEND dirs "${d}")
+endforeach()
+list(REMOVE_DUPLICATES dirs)
+foreach(d IN LISTS dirs)
+  file(GLOB ddebs "${d}/*.ddeb")
+  foreach(ddeb IN LISTS ddebs)
+    set(root "${ddeb}.d")
+    file(REMOVE_RECURSE "${root}")
+    execute_process(COMMAND dpkg-deb -R "${ddeb}" "${root}" RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "dpkg-deb -R ${ddeb} failed")
+    endif()
+    execute_process(COMMAND dpkg-deb -f "${ddeb}" Package OUTPUT_VARIABLE pkg OUTPUT_STRIP_TRAILING_WHITESPACE)
+    string(REGEX REPLACE "-dbgsym$" "" main "${pkg}")
+    file(GLOB_RECURSE debug_files LIST_DIRECTORIES false RELATIVE "${root}" "${root}/usr/lib/debug/*")
+    set(md5 "")
+    foreach(f IN LISTS debug_files)
+      file(CHMOD "${root}/${f}" PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+      file(MD5 "${root}/${f}" sum)
+      string(APPEND md5 "${sum}  ${f}\n")
+    endforeach()
+    file(WRITE "${root}/DEBIAN/md5sums" "${md5}")
+    file(MAKE_DIRECTORY "${root}/usr/share/doc")
+    file(CREATE_LINK "${main}" "${root}/usr/share/doc/${pkg}" SYMBOLIC)
+    execute_process(COMMAND dpkg-deb --root-owner-group -Zgzip --build "${root}" "${ddeb}"
+                    OUTPUT_QUIET RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "dpkg-deb --build ${ddeb} failed")
+    endif()
+    file(REMOVE_RECURSE "${root}")
+  endforeach()
+endforeach()
