@@ -42,8 +42,11 @@ void read_profile_sections(reader& r, const YAML::Node& root, profile::settings&
             continue;
           }
           if (rule.attribute.empty()) continue;
-          rule.norm = rule.attribute == "email" ? normalizer::email
-                    : rule.attribute == "phone" ? normalizer::phone : normalizer::exact;
+          // omnisync_id holds the profile id omnisync wrote into a system: matched as a profile reference.
+          rule.norm = rule.attribute == "email"         ? normalizer::email
+                    : rule.attribute == "phone"         ? normalizer::phone
+                    : rule.attribute == "omnisync_id"   ? normalizer::profile_ref
+                                                        : normalizer::exact;
           if (rule.attribute.rfind("external_ids.", 0) == 0) rule.exclusive = rule.exclusive || rule.attribute == "external_ids.*";
           if (n.IsMap())
             if (auto a = n["normalize"])

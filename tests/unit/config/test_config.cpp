@@ -2,9 +2,11 @@
 // resolved from files, the environment and systemd credentials, and never part of a message.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "daemon/config/loader.hpp"
+#include "daemon/profile/book.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using omnisync::app::load_daemon_config;
@@ -268,4 +270,16 @@ TEST_CASE("config: 20 — a connector block compares equal when only its layout 
   REQUIRE(other.result.ok());
   CHECK(a.result.config->connectors[0].settings == moved.result.config->connectors[0].settings);
   CHECK_FALSE(a.result.config->connectors[0].settings == other.result.config->connectors[0].settings);
+}
+
+TEST_CASE("config: omnisync_id in identity.match is matched as a profile reference", "[config]") {
+  loaded l("identity:\n  match: [omnisync_id, email, phone]\n");
+  INFO(l.text);
+  REQUIRE(l.result.ok());
+  REQUIRE(l.result.profiles);
+  const auto& rules = l.result.profiles->identity.rules;
+  const auto it = std::find_if(rules.begin(), rules.end(), [](const auto& r) { return r.attribute == "omnisync_id"; });
+  REQUIRE(it != rules.end());
+  CHECK(it->norm == omnisync::profile::normalizer::profile_ref);
+  CHECK(std::count_if(rules.begin(), rules.end(), [](const auto& r) { return r.attribute == "omnisync_id"; }) == 1);
 }
