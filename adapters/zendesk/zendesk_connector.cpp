@@ -685,10 +685,10 @@ class zendesk_connector final : public connector {
       }
       json::object user = std::move(v->get_object());
       if (by_id) {
+        // An update sends exactly the fields the payload names: the engine sends only what differs (the
+        // external_id, omnisync's profile id there, included when the user does not hold it yet).
         user.erase("id");
         user["id"] = *target;
-        // The key (external_id) links the user for later upserts; the payload normally carries it already.
-        if (!it.record_key.empty() && !user.contains("external_id")) user["external_id"] = it.record_key;
       } else {
         user["external_id"] = it.record_key;
       }
@@ -776,6 +776,35 @@ class zendesk_connector final : public connector {
           w.destination_id = rest::member_text(r, "id");
         }
         done[at] = std::move(w);
+      }
+    }
+    // An update refused only because another user holds the external_id it sets (omnisync's profile id, left on
+    // a user that moved to another profile): the other fields still belong there — sent again once without it.
+    if (by_id) {
+      std::vector<write_item> again;
+      for (std::size_t i = 0; i < sent.size(); ++i) {
+        if (!done[i] || done[i]->status != write_result::outcome::retry ||
+            done[i]->error.find("External: has already been taken") == std::string::npos)
+          continue;
+        auto v = rest::parse_json(sent[i].payload);
+        if (!v || !v->is_object() || !v->get_object().erase("external_id")) continue;
+        write_item item = sent[i];
+        item.payload = json::serialize(*v);
+        spdlog::warn("{}: user {}: external_id {} is held by another user; written without it", cfg_.name,
+                     item.target_id, item.record_key);
+        done[i].reset();
+        if (!v->get_object().empty()) {  // the other fields
+          again.push_back(std::move(item));
+        } else {  // nothing else to write: done (the id stays where it is)
+          done[i] = write_result{};
+          done[i]->outbox_id = sent[i].outbox_id;
+        }
+      }
+      if (!again.empty()) {
+        auto retried = co_await bulk_users(std::move(again), by_id);
+        for (auto& r : retried)
+          for (std::size_t i = 0; i < sent.size(); ++i)
+            if (!done[i] && sent[i].outbox_id == r.outbox_id) done[i] = std::move(r);
       }
     }
     for (std::size_t i = 0; i < sent.size(); ++i) {

@@ -48,6 +48,9 @@ std::string format_plan(const json::value& v) {
       out += what == "create" ? "(new) " : value_text(fo.at("before")) + " -> ";
       out += value_text(fo.at("after")) + "   " + why(fo) + "\n";
     }
+    if (const auto* n = w.if_contains("attempts"); n && n->is_int64() && n->as_int64() > 0)
+      out += "  (" + std::to_string(n->as_int64()) + " attempt(s), next at " + text(w.at("next_attempt_at")) +
+             ", last answer: " + text(w.at("last_error")) + ")\n";
   }
   const auto& t = r.at("totals").as_object();
   std::size_t fields = 0;

@@ -341,6 +341,9 @@ asio::awaitable<omnisync::result<plan_report>> engine::plan(std::optional<std::s
                                                                                : "update";
         pc.fields = std::move(prep.write->changes);
         pc.outbox_id = prep.item.id;
+        pc.attempts = prep.item.attempts;
+        pc.last_error = prep.item.last_error;
+        pc.next_attempt_at = prep.item.next_attempt_at;
         out.changes.push_back(std::move(pc));
       }
     }

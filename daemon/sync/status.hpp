@@ -51,6 +51,9 @@ struct planned_change {
   std::string what;                    ///< update | create | remove
   std::vector<profile::field_change> fields;
   std::int64_t outbox_id = 0;
+  int attempts = 0;                    ///< sends tried so far (0: never sent)
+  std::string last_error;              ///< the last attempt's answer
+  store::timestamp next_attempt_at{};  ///< not before this (a failed attempt's backoff)
 };
 
 struct plan_report {

@@ -9,6 +9,7 @@
 
 #include "daemon/control/catalogue.hpp"
 #include "daemon/control/commands/groups.hpp"
+#include "daemon/profile/utc_time.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/sync/engine.hpp"
 
@@ -87,13 +88,20 @@ asio::awaitable<reply> plan(const context& ctx, json::object args) {
       ++per_field[c.connector + "." + f.field];
     }
     ++per_connector[c.connector];
-    changes.push_back(json::object{{"connector", c.connector},
-                                   {"object", c.object},
-                                   {"record", c.record},
-                                   {"profile", c.profile_id},
-                                   {"what", c.what},
-                                   {"outbox_id", c.outbox_id},
-                                   {"fields", std::move(fields)}});
+    json::object change{{"connector", c.connector},
+                        {"object", c.object},
+                        {"record", c.record},
+                        {"profile", c.profile_id},
+                        {"what", c.what},
+                        {"outbox_id", c.outbox_id},
+                        {"attempts", c.attempts},
+                        {"fields", std::move(fields)}};
+    if (c.attempts > 0) {
+      change["last_error"] = c.last_error;
+      change["next_attempt_at"] = profile::format_utc_ms(
+          std::chrono::duration_cast<std::chrono::milliseconds>(c.next_attempt_at.time_since_epoch()).count());
+    }
+    changes.push_back(std::move(change));
   }
   json::object pc, pf;
   for (const auto& [k, n] : per_connector) pc[k] = n;

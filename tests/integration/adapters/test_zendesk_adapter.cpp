@@ -389,6 +389,7 @@ TEST_CASE("Zendesk writes with a target id update that user by update_many, mixe
   auto made = s.admin("POST", "/admin/zendesk/users", R"({"name":"Sam Seller","email":"seller@omnisync-test.example"})").json();
   const std::string linked = std::to_string(made.at("id").to_number<std::int64_t>());
   s.admin("DELETE", "/admin/zendesk/users/6");
+  const json::value five_external_id = s.admin("GET", "/admin/zendesk/users/5").json().at("external_id");
   auto with_target = [](std::int64_t id, std::string key, json::object p, std::string target) {
     write_item it = omnisync::test::adapters::item(id, std::move(key), p);
     it.target_id = std::move(target);
@@ -401,7 +402,7 @@ TEST_CASE("Zendesk writes with a target id update that user by update_many, mixe
                               linked));
   items.push_back(omnisync::test::adapters::item(2, "p_new", {{"name", "New Person"}, {"email", "new.person@omnisync-test.example"}}));
   items.push_back(with_target(3, "p_ghost", {{"name", "Ghost"}, {"external_id", "p_ghost"}}, "987654321"));
-  items.push_back(with_target(4, "p_five", {{"name", "Five"}}, "5"));  // no external_id in the payload: the key is set
+  items.push_back(with_target(4, "p_five", {{"name", "Five"}}, "5"));  // no external_id in the payload: left as it is
   items.push_back(with_target(5, "p_gone", {{"name", "Gone"}}, "6"));
   items.push_back(with_target(6, "p_bad", {{"name", "Bad"}}, "abc"));
   auto res = h.run(h.c->write("users", std::move(items)));
@@ -433,7 +434,19 @@ TEST_CASE("Zendesk writes with a target id update that user by update_many, mixe
   REQUIRE(found.has_value());
   REQUIRE(found->size() == 1);
   CHECK((*found)[0].id == linked);
-  CHECK(s.admin("GET", "/admin/zendesk/users/5").json().at("external_id").as_string() == "p_five");
+  CHECK(s.admin("GET", "/admin/zendesk/users/5").json().at("external_id") == five_external_id);
+
+  // An update setting an external_id another user holds: the other fields are written without it.
+  auto taken = h.run(h.c->write(
+      "users", {with_target(8, "p_linked", {{"name", "Five Again"}, {"external_id", "p_linked"}}, "5")}));
+  REQUIRE(taken.has_value());
+  REQUIRE(taken->size() == 1);
+  CHECK((*taken)[0].status == write_result::outcome::written);
+  CHECK((*taken)[0].outbox_id == 8);
+  auto five = s.admin("GET", "/admin/zendesk/users/5").json();
+  CHECK(five.at("name").as_string() == "Five Again");
+  CHECK(five.at("external_id") == five_external_id);
+  CHECK(s.admin("GET", "/admin/zendesk/users/" + linked).json().at("external_id").as_string() == "p_linked");
 
   // Taking another user's email is refused by Zendesk, and so rejected here.
   auto clash = h.run(h.c->write(
