@@ -48,11 +48,22 @@ std::string text_at(const json::value& v, std::initializer_list<const char*> pat
 
 struct vendors {
   running_sim& sim;
+  daemon_run& d;
+  /// The Salesforce contact of person `p`'s profile (found through its HubSpot contact): the seeded contact with
+  /// the same number holds no e-mail or phone for some people (another person to omnisync), and the profile then
+  /// has a contact omnisync created.
+  std::string salesforce_id(int p) {
+    const auto prof = d.profile({"get", "hs:" + std::to_string(p)});
+    if (const auto* rs = prof.if_contains("records"); rs && rs->is_array())
+      for (const auto& r : rs->as_array())
+        if (text_at(r, {"system"}) == "sf") return text_at(r, {"id"});
+    return sf_contact_id(p);
+  }
   std::string hubspot_phone(int p) { return text_at(sim.admin("GET", "/admin/hubspot/contacts/" + std::to_string(p)).json(), {"properties", "phone"}); }
   std::string zendesk_phone(int p) { return text_at(sim.admin("GET", "/admin/zendesk/users/" + std::to_string(p)).json(), {"phone"}); }
   std::string zendesk_name(int p) { return text_at(sim.admin("GET", "/admin/zendesk/users/" + std::to_string(p)).json(), {"name"}); }
-  std::string salesforce_phone(int p) { return text_at(sim.admin("GET", "/admin/salesforce/Contact/" + sf_contact_id(p)).json(), {"Phone"}); }
-  std::string salesforce_first(int p) { return text_at(sim.admin("GET", "/admin/salesforce/Contact/" + sf_contact_id(p)).json(), {"FirstName"}); }
+  std::string salesforce_phone(int p) { return text_at(sim.admin("GET", "/admin/salesforce/Contact/" + salesforce_id(p)).json(), {"Phone"}); }
+  std::string salesforce_first(int p) { return text_at(sim.admin("GET", "/admin/salesforce/Contact/" + salesforce_id(p)).json(), {"FirstName"}); }
 };
 
 /// Writes the simulator has received so far (every vendor's write endpoints).
@@ -116,17 +127,47 @@ TEST_CASE("write-back: edits made in HubSpot and Zendesk during the initial sync
   }
 
   // Settled: queues empty and the simulator received no write for a while.
-  REQUIRE(eventually([&] {
+  std::string last_status;
+  const bool quiet = eventually([&] {
     auto st = d.status();
+    last_status = json::serialize(st);
     for (const char* c : {"sf", "hs", "zd"})
       if (d.connector(st, c).at("outbox_depth").as_int64() != 0 || d.connector(st, c).at("inbox_depth").as_int64() != 0)
         return false;
     const auto before = writes_seen(sim);
     std::this_thread::sleep_for(3s);
     return writes_seen(sim) == before;
-  }, 300s));
+  }, 300s);
+  if (!quiet) {
+    const std::string err = d.proc->stderr_text();
+    INFO("status: " << last_status);
+    INFO("omnisyncctl plan: " << d.ctl({"plan"}).out);
+    INFO("omnisyncctl deadletters: " << d.ctl({"dlq", "list"}).out);
+    // The people whose creates were withheld (two profiles, one e-mail): how each profile came to be.
+    std::string explained;
+    for (std::size_t at = 0, n = 0; n < 2 && (at = err.find("would match on \"", at)) != std::string::npos; ++n) {
+      at += 16;
+      const std::string email = err.substr(at, err.find('"', at) - at);
+      explained += email + ":\n" + d.ctl({"profile", "explain", email}).out + "\n";
+      explained += d.ctl({"profile", "get", email}).out + "\n";
+    }
+    // The records of the writes still queued: their profiles.
+    const std::string plan = d.ctl({"plan"}).out;
+    for (std::size_t at = 0, n = 0; n < 2 && at < plan.size(); ++n) {
+      const auto sp = plan.find(' ', at), slash = plan.find('/', at), end = plan.find_first_of(" \n", slash);
+      if (sp == std::string::npos || slash == std::string::npos || end == std::string::npos) break;
+      const std::string rec = plan.substr(at, sp - at) + ":" + plan.substr(slash + 1, end - slash - 1);
+      explained += rec + ":\n" + d.ctl({"profile", "explain", rec}).out + "\n";
+      at = plan.find('\n', at);
+      if (at != std::string::npos) ++at;
+    }
+    explained += "dead letter 1: " + d.ctl({"dlq", "show", "1"}).out + "\n";
+    INFO("withheld creates, queued writes: " << explained);
+    INFO("omnisyncd's last log lines:\n" << err.substr(err.size() > 6000 ? err.size() - 6000 : 0));
+    REQUIRE(quiet);
+  }
 
-  vendors v{sim};
+  vendors v{sim, d};
   int lost = 0;
   for (const auto& [p, phone] : hs_phone) {
     INFO("person " << p << " HubSpot phone edit " << phone);
