@@ -16,6 +16,9 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2
 trap cleanup EXIT
 
 start_sim() {  # size -> sets urls
+  # The redirection below happens in the background child: remove the previous run's file first, or the wait
+  # loop may read the old simulator's URLs before the child truncates it.
+  rm -f "$tmp/sim.out" "$tmp/sim.err"
   "$build/sim/omnisync-sim" --size "$1" > "$tmp/sim.out" 2> "$tmp/sim.err" &
   pids+=($!)
   for _ in $(seq 1 100); do [[ -s "$tmp/sim.out" ]] && break; sleep 0.1; done
