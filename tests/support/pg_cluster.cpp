@@ -148,6 +148,11 @@ pg_cluster::~pg_cluster() {
   }
 }
 
+std::string pg_cluster::server_log() const {
+  std::ifstream in(dir_.path() / "server.log");
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 pg_cluster& pg_cluster::shared() {
   static pg_cluster cluster;
   return cluster;

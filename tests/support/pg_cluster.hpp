@@ -48,6 +48,8 @@ class pg_cluster {
   void restart();
   void stop();
   void start();
+  /// Everything the server logged so far (warnings and errors: deadlocks, lock waits, crashes).
+  std::string server_log() const;
 
 
  private:
