@@ -534,3 +534,32 @@ TEST_CASE("omnisyncd: scripts/demo.sh syncs the bundled simulators", "[daemon]")
   CHECK(r.out.find("Zendesk user now:") != std::string::npos);  // the webhook change arrived
   CHECK(r.out.find("demo: OK") != std::string::npos);
 }
+
+TEST_CASE("omnisyncd: a used state directory whose state.db became empty is refused, unless --init-store", "[daemon]") {
+  daemon_fixture d;
+  d.start();
+  REQUIRE(d.ctl({"pause", "desk"}).exit_code == 0);  // state worth keeping: the paused set
+  CHECK(d.stop() == 0);
+  // The file is emptied (a bad restore, a full disk): starting afresh would silently drop the queues and cursors.
+  fs::resize_file(d.state / "state.db", 0);
+  const std::vector<std::string> argv{binary("omnisyncd"), "-c", d.config.string(), "--state-dir", d.state.string(),
+                                      "--control-socket", d.socket.string()};
+  auto refused = run(argv, "", 15s);
+  INFO(refused.err);
+  CHECK(refused.exit_code != 0);
+  CHECK(refused.err.find("state.db") != std::string::npos);
+  CHECK(refused.err.find("--init-store") != std::string::npos);
+  CHECK(fs::file_size(d.state / "state.db") == 0);  // nothing was created in its place
+
+  // The operator says so: a new, empty store.
+  auto with_flag = argv;
+  with_flag.push_back("--init-store");
+  d.proc = std::make_unique<process>(with_flag);
+  INFO(d.proc->stderr_text());
+  REQUIRE(d.proc->wait_stderr_contains("running: config", 10s));
+  CHECK(d.status().at("paused").as_array().empty());
+  CHECK(d.stop() == 0);
+  // And from then on it starts without the flag.
+  d.start();
+  CHECK(d.stop() == 0);
+}
