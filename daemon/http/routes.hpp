@@ -95,6 +95,9 @@ class router {
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopping_{false};
   std::function<void(const std::string&)> stored_hook_;  // set before start; read-only afterwards
+  // Webhooks to a connector nobody configured: one log line a minute at most (with how many were not logged).
+  mutable std::atomic<std::int64_t> unknown_logged_ms_{0};
+  mutable std::atomic<std::int64_t> unknown_unlogged_{0};
 
   metrics::metric_family<metrics::metric_counter>& requests_;
   metrics::metric_family<metrics::metric_counter>& duplicates_;

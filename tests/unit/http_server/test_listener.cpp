@@ -161,6 +161,11 @@ TEST_CASE("listener: bad signatures, bad input, unknown routes and wrong types a
   auto unknown = f.send("POST", "/webhooks/nobody", "{}", {{"Content-Type", "application/json"}});
   REQUIRE(unknown);
   CHECK(unknown->status == 404);
+  // Counted (under one label: the name is the sender's), so a vendor sending to a removed connector shows.
+  auto counted = f.send("GET", "/metrics", "", {});
+  REQUIRE(counted);
+  CHECK(counted->body.find("omnisync_webhook_requests_total{connector=\"(unknown)\",status=\"404\"} 1") !=
+        std::string::npos);
   auto wrong_type = f.send("POST", "/webhooks/testvendor", "a=1",
                            {{"Content-Type", "application/x-www-form-urlencoded"}});
   REQUIRE(wrong_type);
