@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <utility>
 
 namespace omnisync::sync::detail {
 namespace asio = boost::asio;
@@ -231,6 +232,11 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
     co_await ctx_.db.outbox_nack(std::move(one), errors[p->item.id],
                                  now + ctx_.opt.write_retry * (1 << std::min(p->item.attempts, 8)));
   }
+  {
+    std::map<std::string, std::size_t> reasons;
+    for (const auto* p : rejected) ++reasons[errors[p->item.id]];
+    for (const auto& [reason, n] : reasons) log_refused(object, reason, n);
+  }
   for (const auto* p : rejected) {
     json::object meta;
     if (!p->write->write.target_id.empty()) meta["target_id"] = p->write->write.target_id;
@@ -259,6 +265,22 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
   c.counters.writes_retried += static_cast<std::int64_t>(retried);
   for (auto& [id, e] : errors)
     if (!e.empty()) c.counters.last_write_error = e;
+}
+
+void writer::log_refused(const std::string& object, const std::string& reason, std::size_t count) {
+  const auto now = std::chrono::steady_clock::now();
+  std::size_t total = 0;
+  {
+    std::lock_guard lk(refusals_mu_);
+    if (refusals_.size() > 256) refusals_.clear();
+    auto& r = refusals_[object + "\n" + reason];
+    r.unlogged += count;
+    if (r.last != std::chrono::steady_clock::time_point{} && now - r.last < std::chrono::minutes(1)) return;
+    r.last = now;
+    total = std::exchange(r.unlogged, 0);
+  }
+  spdlog::warn("{}: {} write(s) to {} refused: {} (dead-lettered: omnisyncctl dlq list)", c_.cfg.name, total, object,
+               reason.empty() ? "no reason given" : reason.substr(0, 300));
 }
 
 }  // namespace omnisync::sync::detail

@@ -17,6 +17,9 @@
 #include <boost/asio/experimental/concurrent_channel.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -41,6 +44,9 @@ class writer {
   /// Whether news from the connector may still be waiting (see the class comment): then nothing is computed yet.
   boost::asio::awaitable<bool> news_pending();
   boost::asio::awaitable<void> write_items(std::string object, std::vector<pipeline::prepared> list);
+  /// Logs refused writes at warn with the vendor's reason: one line per (object, reason) a minute at most, with
+  /// how many were refused since the last line.
+  void log_refused(const std::string& object, const std::string& reason, std::size_t count);
 
   context& ctx_;
   pipeline& pipeline_;
@@ -48,6 +54,12 @@ class writer {
   mapping::evaluator_cache evals_;  // the claims loop's
   std::atomic<int> in_flight_{0};   // chunks queued or being written
   boost::asio::experimental::concurrent_channel<void(boost::system::error_code, chunk)> chunks_;
+  struct refusal_log {
+    std::chrono::steady_clock::time_point last{};
+    std::size_t unlogged = 0;
+  };
+  std::mutex refusals_mu_;
+  std::map<std::string, refusal_log> refusals_;  // by object + reason; bounded (cleared beyond 256 reasons)
 };
 
 }  // namespace omnisync::sync::detail
