@@ -5,7 +5,8 @@
 
 #include <charconv>
 #include <cmath>
-#include <cstdio>
+
+#include "core/time.hpp"
 
 namespace omnisync::mapping {
 
@@ -20,121 +21,6 @@ std::string_view static_type_name(static_type t) noexcept {
     case static_type::list: return "list";
   }
   return "?";
-}
-
-// ---- dates ----------------------------------------------------------------------------------------------------
-// Days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's days_from_civil algorithm).
-static std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-static void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) noexcept {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  y = static_cast<std::int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
-}
-
-static bool digits_at(std::string_view s, std::size_t pos, std::size_t n, int& out) noexcept {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (std::size_t k = 0; k < n; ++k) {
-    char c = s[pos + k];
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  out = v;
-  return true;
-}
-
-std::optional<std::int64_t> parse_datetime_ms(std::string_view s) noexcept {
-  if (s.empty() || s.size() > 40) return std::nullopt;
-  bool all_digits = true;
-  for (std::size_t k = (s[0] == '-' ? 1 : 0); k < s.size(); ++k)
-    if (s[k] < '0' || s[k] > '9') all_digits = false;
-  if (all_digits && s.size() > (s[0] == '-' ? 1u : 0u)) {
-    std::int64_t ms = 0;
-    auto r = std::from_chars(s.data(), s.data() + s.size(), ms);
-    if (r.ec != std::errc{} || r.ptr != s.data() + s.size()) return std::nullopt;
-    return ms;
-  }
-  int y, mo, d, h = 0, mi = 0, sec = 0;
-  if (!digits_at(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits_at(s, 5, 2, mo) || s[7] != '-' ||
-      !digits_at(s, 8, 2, d))
-    return std::nullopt;
-  static constexpr int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]) return std::nullopt;
-  if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return std::nullopt;
-  std::size_t p = 10;
-  int frac_ms = 0;
-  std::int64_t offset_min = 0;
-  if (p < s.size()) {
-    if (s[p] != 'T' && s[p] != 't' && s[p] != ' ') return std::nullopt;
-    ++p;
-    if (!digits_at(s, p, 2, h) || p + 2 >= s.size() || s[p + 2] != ':' || !digits_at(s, p + 3, 2, mi))
-      return std::nullopt;
-    p += 5;
-    if (p < s.size() && s[p] == ':') {
-      if (!digits_at(s, p + 1, 2, sec)) return std::nullopt;
-      p += 3;
-      if (p < s.size() && (s[p] == '.' || s[p] == ',')) {
-        ++p;
-        int scale = 100, ndig = 0;
-        while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
-          frac_ms += (s[p] - '0') * scale;
-          scale /= 10;
-          ++p;
-          ++ndig;
-        }
-        if (ndig == 0) return std::nullopt;
-      }
-    }
-    if (h > 23 || mi > 59 || sec > 59) return std::nullopt;
-    if (p < s.size()) {
-      if (s[p] == 'Z' || s[p] == 'z') {
-        ++p;
-      } else if (s[p] == '+' || s[p] == '-') {
-        int oh, om;
-        const int sign = s[p] == '-' ? -1 : 1;
-        if (!digits_at(s, p + 1, 2, oh)) return std::nullopt;
-        std::size_t q = p + 3;
-        if (q < s.size() && s[q] == ':') ++q;
-        if (!digits_at(s, q, 2, om)) return std::nullopt;
-        if (oh > 23 || om > 59) return std::nullopt;
-        offset_min = sign * (oh * 60 + om);
-        p = q + 2;
-      } else {
-        return std::nullopt;
-      }
-    }
-    if (p != s.size()) return std::nullopt;
-  }
-  const std::int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  return ((days * 24 + h) * 60 + mi - offset_min) * 60000 + sec * 1000 + frac_ms;
-}
-
-std::string format_datetime_ms(std::int64_t ms) {
-  std::int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
-  std::int64_t rem = ms - days * 86400000;
-  std::int64_t y;
-  unsigned m, d;
-  civil_from_days(days, y, m, d);
-  char b[48];
-  std::snprintf(b, sizeof b, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<long long>(y), m, d,
-                static_cast<int>(rem / 3600000), static_cast<int>(rem / 60000 % 60),
-                static_cast<int>(rem / 1000 % 60), static_cast<int>(rem % 1000));
-  return b;
 }
 
 // ---- text helpers ---------------------------------------------------------------------------------------------
@@ -277,15 +163,17 @@ bool coerce(value& v, std::string_view type, std::string& error) {
   }
   if (type == "datetime") {
     std::optional<std::int64_t> ms;
-    if (v.k == value::kind::string) ms = parse_datetime_ms(v.s);
-    else if (v.k == value::kind::integer) ms = v.i;
+    if (v.k == value::kind::string) {
+      // The vendors' forms: ISO 8601 (any offset spelling, a fraction or none, a bare date) or epoch ms text.
+      if (auto t = parse_vendor_time(v.s)) ms = to_epoch_ms(*t);
+    } else if (v.k == value::kind::integer) ms = v.i;
     else if (v.k == value::kind::number && v.d == std::floor(v.d) && std::fabs(v.d) < 9e15)
       ms = static_cast<std::int64_t>(v.d);
     if (!ms) {
       error = "expected a date-time (ISO 8601 or epoch milliseconds)";
       return false;
     }
-    v.set_string(format_datetime_ms(*ms));
+    v.set_string(format_iso8601_ms(from_epoch_ms(*ms)));
     return true;
   }
   if (type == "string_list") {

@@ -54,12 +54,6 @@ class transform_registry {
   std::map<std::string, transform_def, std::less<>> defs_;
 };
 
-/// Parses a date-time in the vendors' formats to UTC epoch milliseconds: ISO 8601 with `Z` or an offset
-/// (`+0000` and `+00:00`), with or without fractional seconds, a bare date, or epoch milliseconds in a numeric string.
-std::optional<std::int64_t> parse_datetime_ms(std::string_view text) noexcept;
-/// Formats epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-std::string format_datetime_ms(std::int64_t ms);
-
 /// E.164 formatting with libphonenumber (`default_region` for numbers written without a country code).
 std::optional<std::string> to_e164(std::string_view number, std::string_view default_region);
 

@@ -15,6 +15,7 @@
 #include "adapters/activecampaign/form.hpp"
 #include "adapters/activecampaign/settings.hpp"
 #include "adapters/rest/rest_util.hpp"
+#include "core/time.hpp"
 #include "adapters/webhooks/webhook_verifiers.hpp"
 #include "adapters/pacing/api_call.hpp"
 
@@ -40,9 +41,9 @@ omnisync::timestamp as_timestamp(std::int64_t ms) { return omnisync::timestamp(m
 /// Epoch seconds of an ActiveCampaign time (`2024-05-01T05:00:00-05:00`, in the account's zone); nullopt when
 /// absent or unreadable.
 std::optional<std::int64_t> ac_seconds(std::string_view text) {
-  auto ms = rest::parse_time_ms(text);
-  if (!ms) return std::nullopt;
-  return *ms >= 0 ? *ms / 1000 : -((-*ms + 999) / 1000);
+  auto t = parse_vendor_time(text);
+  if (!t) return std::nullopt;
+  return std::chrono::floor<std::chrono::seconds>(*t).time_since_epoch().count();
 }
 
 /// A contact's modification second: `udate`, else `cdate`, else 0.
@@ -54,7 +55,7 @@ std::int64_t updated_s(const json::value& contact) {
 /// `filters[updated_after]` is exclusive: "after s - 1" is "at or after s". Sent in UTC with an explicit offset
 /// so the account's time zone does not matter.
 std::string updated_after_value(std::int64_t s) {
-  std::string iso = rest::iso_utc_ms((s - 1) * 1000);  // 2024-05-01T10:00:00.000Z
+  std::string iso = format_iso8601(from_epoch_ms((s - 1) * 1000));  // 2024-05-01T10:00:00Z
   return iso.substr(0, 19) + "+00:00";
 }
 
@@ -262,7 +263,7 @@ class activecampaign_connector final : public connector {
   task<std::vector<adapters::source_record>> fetch(std::string object, std::vector<std::string> ids) override {
     std::vector<adapters::source_record> out;
     if (object != "contacts") co_return make_error_code(errc::not_found);
-    const auto now = rest::now_ms();
+    const auto now = to_epoch_ms(utc_now());
     for (const auto& id : ids) {
       if (!to_int(id)) {
         out.push_back(deleted_record(id, now));  // ActiveCampaign ids are numbers: this one cannot exist

@@ -17,6 +17,7 @@
 #include "adapters/oauth/token_cache.hpp"
 #include "adapters/hubspot/settings.hpp"
 #include "adapters/rest/rest_util.hpp"
+#include "core/time.hpp"
 #include "adapters/webhooks/webhook_verifiers.hpp"
 #include "adapters/pacing/api_call.hpp"
 
@@ -112,9 +113,9 @@ http::request make_request(std::string method, std::string url, std::string body
 std::int64_t stamp_of(const json::object& rec, const std::string& modprop) {
   if (const auto* p = rec.if_contains("properties"); p && p->is_object())
     if (const auto* v = p->get_object().if_contains(modprop); v && v->is_string())
-      if (auto t = rest::parse_time_ms(v->get_string())) return *t;
+      if (auto t = parse_vendor_time(v->get_string())) return to_epoch_ms(*t);
   if (const auto* v = rec.if_contains("updatedAt"); v && v->is_string())
-    if (auto t = rest::parse_time_ms(v->get_string())) return *t;
+    if (auto t = parse_vendor_time(v->get_string())) return to_epoch_ms(*t);
   return 0;
 }
 
@@ -124,7 +125,7 @@ adapters::source_record deleted_record(const std::string& id, std::int64_t when_
   json::object o;
   o["id"] = id;
   o["archived"] = true;
-  if (when_ms) o["archivedAt"] = rest::iso_utc_ms(when_ms);
+  if (when_ms) o["archivedAt"] = format_iso8601_ms(from_epoch_ms(when_ms));
   return adapters::source_record(id, json::serialize(o), as_timestamp(when_ms), true);
 }
 
@@ -340,7 +341,7 @@ class hubspot_connector final : public connector {
       if (!attached) co_return attached.error();
       for (auto& rec : *attached) out.push_back(to_record(rec, modified_property(object)));
       // Ids HubSpot could not read (archived or never existed) come back as deletions, as connector.hpp asks.
-      const auto now = rest::now_ms();
+      const auto now = to_epoch_ms(utc_now());
       for (const auto& id : part)
         if (!present.count(id)) out.push_back(deleted_record(id, now));
     }
@@ -474,7 +475,7 @@ class hubspot_connector final : public connector {
       const std::string object = object_of_event(type, rest::member_text(e, "objectTypeId"));
       if (std::find(objects_.begin(), objects_.end(), object) == objects_.end()) continue;  // not synced here
       const std::string action = type.substr(type.find('.') + 1);
-      const auto when = to_int(rest::member_text(e, "occurredAt")).value_or(rest::now_ms());
+      const auto when = to_int(rest::member_text(e, "occurredAt")).value_or(to_epoch_ms(utc_now()));
       if (action == "deletion" || action == "privacyDeletion") {
         if (deleted.insert({object, id}).second) out.records.emplace_back(object, deleted_record(id, when));
         continue;
@@ -663,7 +664,7 @@ class hubspot_connector final : public connector {
     std::int64_t when = stamp;
     if (gone)
       if (const auto* at = rec.if_contains("archivedAt"); at && at->is_string())
-        when = rest::parse_time_ms(at->get_string()).value_or(stamp);
+        if (auto t = parse_vendor_time(at->get_string())) when = to_epoch_ms(*t);
     return adapters::source_record(id, json::serialize(rec), as_timestamp(when), gone);
   }
 
@@ -717,7 +718,7 @@ class hubspot_connector final : public connector {
   poll_cursor start_list() const {
     poll_cursor c;
     c.at = poll_cursor::phase::list;
-    c.started_ms = rest::now_ms();
+    c.started_ms = to_epoch_ms(utc_now());
     return c;
   }
 
@@ -812,7 +813,7 @@ class hubspot_connector final : public connector {
   asio::awaitable<omnisync::result<page>> search_page(std::string object, poll_cursor c, std::vector<std::string> only) {
     const bool partial = !only.empty();
     const std::string modprop = modified_property(object);
-    const std::int64_t now = rest::now_ms();
+    const std::int64_t now = to_epoch_ms(utc_now());
     const std::int64_t upper = now - cfg_.settle_lag.count();
     page out;
     bool caught_up = false;

@@ -15,6 +15,7 @@
 
 #include "adapters/intercom/settings.hpp"
 #include "adapters/rest/rest_util.hpp"
+#include "core/time.hpp"
 #include "adapters/webhooks/webhook_verifiers.hpp"
 #include "adapters/pacing/api_call.hpp"
 
@@ -289,7 +290,7 @@ class intercom_connector final : public connector {
   task<std::vector<adapters::source_record>> fetch(std::string object, std::vector<std::string> ids) override {
     std::vector<adapters::source_record> out;
     if (object != "contacts" && object != "conversations") co_return make_error_code(errc::not_found);
-    const auto now = rest::now_ms();
+    const auto now = to_epoch_ms(utc_now());
     for (const auto& id : ids) {
       const std::string path = "/" + object + "/" + rest::url_encode(id);
       auto res = co_await send("GET", path, {});

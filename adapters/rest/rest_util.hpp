@@ -1,7 +1,7 @@
 #pragma once
-/// Pieces the JSON/REST vendor adapters (HubSpot, Zendesk, ...) share: timestamps as the vendors write them, URL
-/// encoding, JSON helpers, and the one mapping from a leftover HTTP status to `omnisync::errc`. (The settings
-/// they share are declared through adapters/rest/settings.hpp.)
+/// Pieces the JSON/REST vendor adapters (HubSpot, Zendesk, ...) share: URL encoding, JSON members, and the usual
+/// mapping from a leftover HTTP status to `omnisync::errc`. (The settings they share are declared through
+/// adapters/rest/settings.hpp; vendor timestamps are read with core/time.hpp.)
 ///
 /// Pure functions; thread-safe.
 #include <boost/json/value.hpp>
@@ -17,13 +17,6 @@
 #include "core/error.hpp"
 
 namespace omnisync::adapters::rest {
-
-/// Milliseconds since the epoch from ISO 8601 (`2024-05-01T10:00:00Z`, `...00.123Z`, `...00.000+0000`,
-/// `+02:00`) or from a string of digits that already is epoch milliseconds (HubSpot writes both).
-std::optional<std::int64_t> parse_time_ms(std::string_view text);
-/// `2024-05-01T10:00:00.000Z`.
-std::string iso_utc_ms(std::int64_t epoch_ms);
-std::int64_t now_ms();
 
 /// Percent-encodes everything but RFC 3986 unreserved characters (for query values).
 std::string url_encode(std::string_view s);

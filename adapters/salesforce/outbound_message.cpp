@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "adapters/salesforce/poll_cursor.hpp"
+#include "core/time.hpp"
 
 namespace omnisync::adapters::salesforce {
 namespace json = boost::json;
@@ -82,7 +83,7 @@ omnisync::result<event_records> parse_outbound_message(std::string_view body, co
     if (!id || !id->is_string() || !is_record_id(id->as_string())) return make_error_code(errc::invalid_input);
     omnisync::timestamp updated{};
     if (auto* ms = rec.if_contains("SystemModstamp"); ms && ms->is_string())
-      if (auto t = parse_sf_datetime(ms->as_string())) updated = omnisync::timestamp(std::chrono::milliseconds(*t));
+      if (auto t = parse_iso8601(ms->as_string(), time_part::required)) updated = *t;
     bool deleted = false;
     if (auto* d = rec.if_contains("IsDeleted"); d && ((d->is_bool() && d->as_bool()) || (d->is_string() && d->as_string() == "true")))
       deleted = true;

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
-#include <ctime>
+
+#include "core/time.hpp"
 
 namespace omnisync::adapters::salesforce {
 namespace json = boost::json;
@@ -104,72 +104,12 @@ std::optional<poll_cursor> poll_cursor::decode(std::string_view text) {
   return c;
 }
 
-std::optional<std::int64_t> parse_sf_datetime(std::string_view sv) {
-  std::string s(sv);
-  int y, mo, d, h, mi, sec, n = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6) return std::nullopt;
-  std::string rest = s.substr(static_cast<std::size_t>(n));
-  int ms = 0;
-  if (!rest.empty() && rest[0] == '.') {
-    std::size_t i = 1;
-    std::string frac;
-    while (i < rest.size() && std::isdigit(static_cast<unsigned char>(rest[i]))) frac += rest[i++];
-    if (frac.empty()) return std::nullopt;
-    ms = std::stoi((frac + "000").substr(0, 3));
-    rest = rest.substr(i);
-  }
-  long offset = 0;
-  if (rest == "Z") {
-  } else if ((rest.size() == 5 || rest.size() == 6) && (rest[0] == '+' || rest[0] == '-')) {
-    std::string digits = rest.substr(1);
-    digits.erase(std::remove(digits.begin(), digits.end(), ':'), digits.end());
-    if (digits.size() != 4 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return std::nullopt;
-    offset = (std::stoi(digits.substr(0, 2)) * 3600 + std::stoi(digits.substr(2)) * 60) * (rest[0] == '+' ? 1 : -1);
-  } else {
-    return std::nullopt;
-  }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return (static_cast<std::int64_t>(timegm(&tm)) - offset) * 1000 + ms;
-}
-
-namespace {
-std::tm utc(std::int64_t epoch_ms) {
-  // Floor towards the past for negative values too.
-  std::int64_t secs = epoch_ms / 1000 - (epoch_ms % 1000 < 0 ? 1 : 0);
-  std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return tm;
-}
-}  // namespace
-
-std::string soql_datetime(std::int64_t epoch_ms) {
-  auto tm = utc(epoch_ms);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string soql_datetime(std::int64_t epoch_ms) { return format_iso8601(from_epoch_ms(epoch_ms)); }
 
 std::string iso_datetime(std::int64_t epoch_ms) {
-  auto tm = utc(epoch_ms);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
-  return buf;
-}
-
-std::optional<std::int64_t> parse_http_date(std::string_view sv) {
-  std::string s(sv);
-  std::tm tm{};
-  const char* end = strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (!end || *end != '\0') return std::nullopt;
-  return static_cast<std::int64_t>(timegm(&tm)) * 1000;
+  std::string text = format_iso8601(from_epoch_ms(epoch_ms));  // 2026-01-01T00:00:00Z
+  text.pop_back();
+  return text + "+00:00";
 }
 
 std::string soql_quote(std::string_view s) {

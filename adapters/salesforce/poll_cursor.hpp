@@ -50,14 +50,11 @@ struct poll_cursor {
   static std::optional<poll_cursor> decode(std::string_view text);
 };
 
-/// "2026-01-01T00:00:00.000+0000" (also Z and ±hh:mm) → epoch ms; nullopt when malformed.
-std::optional<std::int64_t> parse_sf_datetime(std::string_view s);
-/// epoch ms → the SOQL literal for the whole second at or below it: "2026-01-01T00:00:00Z".
+/// epoch ms → the SOQL literal for the whole second at or below it: "2026-01-01T00:00:00Z". (Salesforce's own
+/// timestamps, "2026-01-01T00:00:00.000+0000", and its `Date` headers are read with core/time.hpp.)
 std::string soql_datetime(std::int64_t epoch_ms);
 /// epoch ms → ISO 8601 for getDeleted/getUpdated parameters: "2026-01-01T00:00:00+00:00".
 std::string iso_datetime(std::int64_t epoch_ms);
-/// An HTTP Date header (IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT") → epoch ms.
-std::optional<std::int64_t> parse_http_date(std::string_view s);
 /// A string literal for SOQL: quotes and backslashes escaped, in single quotes.
 std::string soql_quote(std::string_view s);
 /// True for a 15- or 18-character Salesforce record id (letters and digits).

@@ -23,6 +23,7 @@
 #include "adapters/salesforce/settings.hpp"
 #include "adapters/webhooks/webhook_verifiers.hpp"
 #include "adapters/pacing/api_call.hpp"
+#include "core/time.hpp"
 
 namespace omnisync::adapters {
 namespace salesforce {
@@ -32,11 +33,7 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using std::chrono::milliseconds;
 
-std::int64_t local_now_ms() {
-  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-omnisync::timestamp to_timestamp(std::int64_t ms) { return omnisync::timestamp(milliseconds(ms)); }
+std::int64_t local_now_ms() { return to_epoch_ms(utc_now()); }
 
 std::int64_t floor_second(std::int64_t ms) { return ms - ((ms % 1000) + 1000) % 1000; }
 
@@ -157,7 +154,7 @@ class connector_impl final : public connector {
     caller_->on_response([this](const http::response& r) {
       auto d = parse_http_date(r.get("Date"));
       if (!d) return;
-      const std::int64_t lower = *d - local_now_ms();
+      const std::int64_t lower = to_epoch_ms(*d) - local_now_ms();
       const std::int64_t est = clock_offset_ms_.load();
       if (!clock_known_ || lower > est || lower < est - 2000) clock_offset_ms_ = lower;
       clock_known_ = true;
@@ -376,7 +373,7 @@ adapters::source_record to_source_record(json::object rec) {
   if (auto* i = rec.if_contains("Id"); i && i->is_string()) id = std::string(i->as_string());
   omnisync::timestamp updated{};
   if (auto* m = rec.if_contains("SystemModstamp"); m && m->is_string())
-    if (auto t = parse_sf_datetime(m->as_string())) updated = to_timestamp(*t);
+    if (auto t = parse_iso8601(m->as_string(), time_part::required)) updated = *t;
   bool deleted = false;
   if (auto* d = rec.if_contains("IsDeleted"); d && d->is_bool()) deleted = d->as_bool();
   return adapters::source_record(std::move(id), json::serialize(rec), updated, deleted);
@@ -576,9 +573,9 @@ asio::awaitable<std::pair<poll_cursor, page>> connector_impl::add_get_deleted(st
       if (seen) continue;  // queryAll reported it (IsDeleted = true) in this window
       std::int64_t when = upper;
       if (auto* dd = e.as_object().if_contains("deletedDate"); dd && dd->is_string())
-        if (auto t = parse_sf_datetime(dd->as_string())) when = *t;
+        if (auto t = parse_iso8601(dd->as_string(), time_part::required)) when = to_epoch_ms(*t);
       json::object payload{{"attributes", json::object{{"type", object}}}, {"Id", rid}, {"IsDeleted", true}};
-      out.records.emplace_back(rid, json::serialize(payload), to_timestamp(when), true);
+      out.records.emplace_back(rid, json::serialize(payload), from_epoch_ms(when), true);
       in_page.insert(rid);
     }
   }

@@ -13,9 +13,6 @@ inline std::chrono::system_clock::time_point now(const wall_clock& clock) {
   return clock ? clock() : std::chrono::system_clock::now();
 }
 
-/// Parses "2021-03-25T05:09:27Z" (optionally with fractional seconds or a +hh:mm offset) to UTC.
-std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_view s);
-
 /// Value of a top-level string or number member of a JSON object text, without building a DOM of the rest.
 std::optional<std::string> json_member(std::string_view json, std::string_view name);
 

@@ -1,5 +1,6 @@
 #include "adapters/common/crypto.hpp"
 #include "adapters/webhooks/verifier_util.hpp"
+#include "core/time.hpp"
 
 namespace omnisync::adapters {
 
@@ -20,7 +21,7 @@ class zendesk_webhook final : public adapters::webhook_endpoint {
     // Signed message: timestamp header string + raw body (the current documentation's order).
     auto expected = zendesk_signature(o_.signing_secret, ts, r.body);
     if (!adapters::constant_time_equal(sig, expected)) return errc::auth_expired;
-    auto when = detail::parse_iso8601(ts);
+    auto when = parse_iso8601(ts);
     if (!when) return errc::invalid_input;
     auto skew = detail::now(o_.clock) - *when;
     if (skew > o_.max_skew || -skew > o_.max_skew) return errc::invalid_input;

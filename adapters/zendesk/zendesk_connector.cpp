@@ -19,6 +19,7 @@
 #include "adapters/common/crypto.hpp"
 #include "adapters/rest/rest_util.hpp"
 #include "adapters/zendesk/settings.hpp"
+#include "core/time.hpp"
 #include "adapters/webhooks/webhook_verifiers.hpp"
 #include "adapters/pacing/api_call.hpp"
 
@@ -53,9 +54,9 @@ std::optional<std::int64_t> to_int(std::string_view s) {
 omnisync::timestamp as_timestamp(std::int64_t ms) { return omnisync::timestamp(milliseconds(ms)); }
 
 std::int64_t updated_ms(const json::value& rec) {
-  auto t = rest::parse_time_ms(rest::member_text(rec, "updated_at"));
-  if (!t) t = rest::parse_time_ms(rest::member_text(rec, "created_at"));
-  return t.value_or(0);
+  auto t = parse_vendor_time(rest::member_text(rec, "updated_at"));
+  if (!t) t = parse_vendor_time(rest::member_text(rec, "created_at"));
+  return t ? to_epoch_ms(*t) : 0;
 }
 
 /// A Zendesk record as stored: deleted users are exported with `active: false`, deleted tickets with
@@ -247,7 +248,7 @@ class zendesk_connector final : public connector {
 
   task<std::vector<adapters::source_record>> fetch(std::string object, std::vector<std::string> ids) override {
     std::vector<adapters::source_record> out;
-    const auto now = rest::now_ms();
+    const auto now = to_epoch_ms(utc_now());
     if (object == "satisfaction_ratings") {
       for (const auto& id : ids) {
         if (!to_int(id)) {
@@ -442,7 +443,7 @@ class zendesk_connector final : public connector {
       const std::string object = kind == "user" ? "users" : kind == "ticket" ? "tickets" : std::string();
       if (object.empty() || !wanted(object)) return out;  // an event about something not synced here
       if (action == "deleted" || action == "soft_deleted" || action == "permanently_deleted") {
-        const auto when = rest::parse_time_ms(rest::member_text(*v, "time")).value_or(rest::now_ms());
+        const auto when = to_epoch_ms(parse_vendor_time(rest::member_text(*v, "time")).value_or(utc_now()));
         out.records.emplace_back(object, deleted_record(id, when));
       } else {
         out.refetch.emplace_back(object, id);
@@ -554,7 +555,7 @@ class zendesk_connector final : public connector {
       path += "&cursor=" + rest::url_encode(after);
     } else {
       // Zendesk refuses a start_time less than a minute old.
-      const std::int64_t latest = rest::now_ms() / 1000 - 61;
+      const std::int64_t latest = to_epoch_ms(utc_now()) / 1000 - 61;
       path += "&start_time=" + std::to_string(std::max<std::int64_t>(0, std::min(start_s, latest)));
     }
     const std::string_view bucket = object == "users" ? "export_users" : "export";

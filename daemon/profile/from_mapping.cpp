@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string_view>
 
-#include "daemon/profile/utc_time.hpp"
+#include "core/time.hpp"
 
 namespace omnisync::profile {
 
@@ -25,7 +25,11 @@ std::optional<std::string> identity_text(const mapping::value& v) {
 }
 
 std::optional<std::int64_t> timestamp_ms(const mapping::value& v) {
-  if (v.k == kind::string) return parse_utc_ms(v.s);
+  if (v.k == kind::string) {
+    const auto t = parse_iso8601(v.s);
+    if (!t) return std::nullopt;
+    return to_epoch_ms(*t);
+  }
   if (v.k == kind::integer) return v.i;
   if (v.k == kind::number) return static_cast<std::int64_t>(v.d);
   return std::nullopt;

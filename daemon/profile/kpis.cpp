@@ -4,7 +4,7 @@
 #include <cmath>
 #include <tuple>
 
-#include "daemon/profile/utc_time.hpp"
+#include "core/time.hpp"
 
 namespace omnisync::profile {
 namespace {
@@ -191,7 +191,7 @@ std::vector<std::pair<std::string, mapping::value>> kpi_values::to_attributes() 
   auto& cat = put("nps_category");
   nps_category.empty() ? cat.set_null() : cat.set_string(nps_category);
   auto& last = put("last_interaction_at");
-  last_interaction_at ? last.set_string(format_utc_ms(*last_interaction_at)) : last.set_null();
+  last_interaction_at ? last.set_string(format_iso8601_ms(from_epoch_ms(*last_interaction_at))) : last.set_null();
   put("lifecycle_stage").set_string(lifecycle_stage);
   return out;
 }

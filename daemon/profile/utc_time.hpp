@@ -1,6 +1,8 @@
 #pragma once
-/// UTC timestamps as milliseconds since the Unix epoch, to and from the text the mapping engine writes for
-/// canonical datetimes ("2026-05-01T10:00:00.000Z"). Pure functions, thread-safe.
+/// The profile's old names for canonical datetimes ("2026-05-01T10:00:00.000Z") <-> milliseconds since the epoch,
+/// now thin wrappers of core/time.hpp (`parse_iso8601`, `format_iso8601_ms`), which new code calls directly.
+/// Kept only while daemon/app still calls `format_utc_ms`; delete this file when it no longer does.
+/// Pure functions, thread-safe.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -8,9 +10,9 @@
 
 namespace omnisync::profile {
 
-/// Parses "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.fff]]" with "Z", "+hh:mm", "-hh:mm", "+hhmm" or no zone (UTC).
+/// `core/time.hpp` `parse_iso8601` in milliseconds: a date, or a date-time with "Z", an offset or no zone (UTC).
 std::optional<std::int64_t> parse_utc_ms(std::string_view text) noexcept;
-/// "YYYY-MM-DDTHH:MM:SS.mmmZ".
+/// `core/time.hpp` `format_iso8601_ms`: "YYYY-MM-DDTHH:MM:SS.mmmZ".
 std::string format_utc_ms(std::int64_t ms);
 
 }  // namespace omnisync::profile

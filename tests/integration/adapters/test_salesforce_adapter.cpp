@@ -700,6 +700,7 @@ TEST_CASE("salesforce adapter: Outbound Messages are verified, parsed into recor
 // The cursor and the helpers behind it, without a simulator.
 #include "adapters/salesforce/oauth.hpp"
 #include "adapters/salesforce/poll_cursor.hpp"
+#include "core/time.hpp"
 
 TEST_CASE("salesforce cursor: round trip, de-duplication, and a bounded seen set", "[salesforce][unit]") {
   using adapters::salesforce::poll_cursor;
@@ -741,13 +742,19 @@ TEST_CASE("salesforce cursor: round trip, de-duplication, and a bounded seen set
 
 TEST_CASE("salesforce helpers: datetimes, SOQL literals, ids, JWT assertion", "[salesforce][unit]") {
   namespace sf = adapters::salesforce;
-  CHECK(sf::parse_sf_datetime("2026-01-01T00:00:00.000+0000") == 1767225600000);
-  CHECK(sf::parse_sf_datetime("2026-01-01T02:00:00.250+02:00") == 1767225600250);
-  CHECK(sf::parse_sf_datetime("2026-01-01T00:00:00Z") == 1767225600000);
-  CHECK_FALSE(sf::parse_sf_datetime("2026-01-01").has_value());
+  // Salesforce's stamps and Date headers, read as the connector reads them (core/time.hpp).
+  auto stamp = [](std::string_view s) -> std::optional<std::int64_t> {
+    auto t = omnisync::parse_iso8601(s, omnisync::time_part::required);
+    if (!t) return std::nullopt;
+    return omnisync::to_epoch_ms(*t);
+  };
+  CHECK(stamp("2026-01-01T00:00:00.000+0000") == 1767225600000);
+  CHECK(stamp("2026-01-01T02:00:00.250+02:00") == 1767225600250);
+  CHECK(stamp("2026-01-01T00:00:00Z") == 1767225600000);
+  CHECK_FALSE(stamp("2026-01-01").has_value());
   CHECK(sf::soql_datetime(1767225600999) == "2026-01-01T00:00:00Z");  // whole seconds, rounded down
   CHECK(sf::iso_datetime(1767225600000) == "2026-01-01T00:00:00+00:00");
-  CHECK(sf::parse_http_date("Thu, 01 Jan 2026 00:00:00 GMT") == 1767225600000);
+  CHECK(omnisync::parse_http_date("Thu, 01 Jan 2026 00:00:00 GMT") == omnisync::from_epoch_ms(1767225600000));
   CHECK(sf::soql_quote("O'Brien\\x") == "'O\\'Brien\\\\x'");
   CHECK(sf::is_record_id("003000000000001AAA"));
   CHECK(sf::is_record_id("003000000000001"));

@@ -1,5 +1,5 @@
-// Pure pieces of the REST adapters: vendor timestamps, URL encoding, the settings every vendor declares alike,
-// status classification, and the HubSpot poll cursor's round trip.
+// Pure pieces of the REST adapters: URL encoding, the settings every vendor declares alike, status
+// classification, and the HubSpot poll cursor's round trip. (Vendor timestamps: tests/unit/core.)
 #include <catch2/catch.hpp>
 
 #include "adapters/hubspot/hubspot_cursor.hpp"
@@ -11,20 +11,6 @@
 
 using omnisync::adapters::hubspot::poll_cursor;
 namespace rest = omnisync::adapters::rest;
-
-TEST_CASE("Vendor timestamps parse to epoch milliseconds", "[unit][adapters]") {
-  CHECK(rest::parse_time_ms("2024-05-01T10:00:00Z") == 1714557600000);
-  CHECK(rest::parse_time_ms("2024-05-01T10:00:00.123Z") == 1714557600123);
-  CHECK(rest::parse_time_ms("2024-05-01T10:00:00.5Z") == 1714557600500);
-  CHECK(rest::parse_time_ms("2024-05-01T12:00:00+02:00") == 1714557600000);  // offsets
-  CHECK(rest::parse_time_ms("2024-05-01T10:00:00.000+0000") == 1714557600000);  // Salesforce style
-  CHECK(rest::parse_time_ms("2024-05-01") == 1714521600000);
-  CHECK(rest::parse_time_ms("1714557600000") == 1714557600000);  // HubSpot sometimes writes epoch ms
-  for (const char* bad : {"", "yesterday", "2024-13-01T00:00:00Z", "2024-05-01T10:00:00Q", "2024-05-01T10"})
-    CHECK_FALSE(rest::parse_time_ms(bad).has_value());
-  CHECK(rest::iso_utc_ms(1714557600123) == "2024-05-01T10:00:00.123Z");
-  CHECK(rest::parse_time_ms(rest::iso_utc_ms(1)) == 1);
-}
 
 TEST_CASE("Query values are percent-encoded", "[unit][adapters]") {
   CHECK(rest::url_encode("a b@c.d/e?f=g&h") == "a%20b%40c.d%2Fe%3Ff%3Dg%26h");
