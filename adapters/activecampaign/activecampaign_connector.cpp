@@ -16,7 +16,7 @@
 #include "adapters/activecampaign/settings.hpp"
 #include "adapters/rest/rest_util.hpp"
 #include "core/time.hpp"
-#include "adapters/webhooks/webhook_verifiers.hpp"
+#include "adapters/activecampaign/webhook.hpp"
 #include "adapters/pacing/api_call.hpp"
 
 namespace omnisync::adapters {

@@ -18,7 +18,7 @@
 #include "adapters/hubspot/settings.hpp"
 #include "adapters/rest/rest_util.hpp"
 #include "core/time.hpp"
-#include "adapters/webhooks/webhook_verifiers.hpp"
+#include "adapters/hubspot/webhook.hpp"
 #include "adapters/pacing/api_call.hpp"
 
 namespace omnisync::adapters {

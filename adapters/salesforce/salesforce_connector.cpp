@@ -21,7 +21,7 @@
 #include "adapters/rest/rest_util.hpp"
 #include "adapters/salesforce/poll_cursor.hpp"
 #include "adapters/salesforce/settings.hpp"
-#include "adapters/webhooks/webhook_verifiers.hpp"
+#include "adapters/salesforce/webhook.hpp"
 #include "adapters/pacing/api_call.hpp"
 #include "core/time.hpp"
 

@@ -20,7 +20,7 @@
 #include "adapters/rest/rest_util.hpp"
 #include "adapters/zendesk/settings.hpp"
 #include "core/time.hpp"
-#include "adapters/webhooks/webhook_verifiers.hpp"
+#include "adapters/zendesk/webhook.hpp"
 #include "adapters/pacing/api_call.hpp"
 
 namespace omnisync::adapters {

@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "adapters/webhooks/webhook_verifiers.hpp"
+#include "adapters/hubspot/webhook.hpp"
 #include "tests/integration/sim/sim_http.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"

@@ -16,7 +16,7 @@
 #include <fstream>
 #include <thread>
 
-#include "adapters/webhooks/webhook_verifiers.hpp"
+#include "adapters/hubspot/webhook.hpp"
 #include "tests/integration/sim/sim_http.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"

@@ -3,7 +3,11 @@
 #include <catch2/catch.hpp>
 
 #include "adapters/common/crypto.hpp"
-#include "adapters/webhooks/webhook_verifiers.hpp"
+#include "adapters/activecampaign/webhook.hpp"
+#include "adapters/hubspot/webhook.hpp"
+#include "adapters/intercom/webhook.hpp"
+#include "adapters/salesforce/webhook.hpp"
+#include "adapters/zendesk/webhook.hpp"
 
 using namespace omnisync::adapters;
 using omnisync::errc;

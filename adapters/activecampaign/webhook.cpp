@@ -1,5 +1,6 @@
+#include "adapters/activecampaign/webhook.hpp"
+
 #include "adapters/common/crypto.hpp"
-#include "adapters/webhooks/verifier_util.hpp"
 
 namespace omnisync::adapters {
 

@@ -1,9 +1,10 @@
+#include "adapters/salesforce/webhook.hpp"
+
 #include <pugixml.hpp>
 
 #include <algorithm>
 
 #include "adapters/common/crypto.hpp"
-#include "adapters/webhooks/verifier_util.hpp"
 
 namespace omnisync::adapters {
 

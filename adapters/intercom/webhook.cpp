@@ -1,5 +1,7 @@
+#include "adapters/intercom/webhook.hpp"
+
 #include "adapters/common/crypto.hpp"
-#include "adapters/webhooks/verifier_util.hpp"
+#include "adapters/common/webhook_util.hpp"
 
 namespace omnisync::adapters {
 
@@ -19,7 +21,7 @@ class intercom_webhook final : public adapters::webhook_endpoint {
     if (!sig.starts_with("sha1=")) return errc::auth_expired;
     auto expected = intercom_signature(o_.client_secret, r.body);
     if (!adapters::constant_time_equal(sig, expected)) return errc::auth_expired;
-    auto id = detail::json_member(r.body, "id");
+    auto id = json_member(r.body, "id");
     if (!id) return errc::invalid_input;  // every notification has an id ("notif_...")
     return adapters::verified_event{"notification:" + *id, {200, "application/json", "{}"}};
   }

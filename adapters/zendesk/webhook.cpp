@@ -1,5 +1,6 @@
+#include "adapters/zendesk/webhook.hpp"
+
 #include "adapters/common/crypto.hpp"
-#include "adapters/webhooks/verifier_util.hpp"
 #include "core/time.hpp"
 
 namespace omnisync::adapters {
@@ -23,11 +24,11 @@ class zendesk_webhook final : public adapters::webhook_endpoint {
     if (!adapters::constant_time_equal(sig, expected)) return errc::auth_expired;
     auto when = parse_iso8601(ts);
     if (!when) return errc::invalid_input;
-    auto skew = detail::now(o_.clock) - *when;
+    auto skew = webhook_now(o_.clock) - *when;
     if (skew > o_.max_skew || -skew > o_.max_skew) return errc::invalid_input;
     // Event-subscribed webhooks carry an event id; trigger webhooks a custom body: then the invocation id.
     std::string key;
-    if (auto id = detail::json_member(r.body, "id")) key = "event:" + *id;
+    if (auto id = json_member(r.body, "id")) key = "event:" + *id;
     else if (auto inv = r.header("X-Zendesk-Webhook-Invocation-Id"); !inv.empty()) key = "invocation:" + std::string(inv);
     else key = "sha256:" + sha256_hex(r.body);
     return adapters::verified_event{std::move(key), {200, "application/json", "{}"}};

@@ -1,10 +1,9 @@
-#include "adapters/webhooks/verifier_util.hpp"
+#include "adapters/common/webhook_util.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
-
-namespace omnisync::adapters::detail {
+namespace omnisync::adapters {
 
 std::optional<std::string> json_member(std::string_view json, std::string_view name) {
   boost::system::error_code ec;
@@ -18,4 +17,4 @@ std::optional<std::string> json_member(std::string_view json, std::string_view n
   return std::nullopt;
 }
 
-}  // namespace omnisync::adapters::detail
+}  // namespace omnisync::adapters

@@ -1,3 +1,5 @@
+#include "adapters/hubspot/webhook.hpp"
+
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -10,7 +12,6 @@
 #include <charconv>
 
 #include "adapters/common/crypto.hpp"
-#include "adapters/webhooks/verifier_util.hpp"
 
 namespace omnisync::adapters {
 
@@ -134,7 +135,7 @@ class hubspot_webhook final : public adapters::webhook_endpoint {
         const auto parsed_ts = leading_integer(ts);
         if (!parsed_ts) return errc::invalid_input;
         const long long ts_ms = *parsed_ts;
-        auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(detail::now(o_.clock).time_since_epoch()).count();
+        auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(webhook_now(o_.clock).time_since_epoch()).count();
         if (now_ms - ts_ms > o_.max_age.count() || ts_ms - now_ms > o_.max_age.count()) return errc::invalid_input;
         // hubspot_signature_v3, without concatenating the signed text or keying the HMAC again.
         auto expected = to_base64(hmac_.mac({r.method, uri, r.body, ts}));
