@@ -12,8 +12,10 @@
 #include <set>
 #include <stdexcept>
 
+#include "adapters/activecampaign/errors.hpp"
 #include "adapters/activecampaign/form.hpp"
 #include "adapters/activecampaign/settings.hpp"
+#include "adapters/rest/json_api.hpp"
 #include "adapters/rest/rest_util.hpp"
 #include "core/time.hpp"
 #include "adapters/activecampaign/webhook.hpp"
@@ -151,21 +153,6 @@ std::optional<json::object> sync_body(const write_item& it, std::string& why) {
   return body;
 }
 
-/// The `errors[].title` ActiveCampaign answers a refused write with (or the start of the body).
-std::string error_text(const http::response& res) {
-  auto v = rest::parse_json(res.body);
-  std::string out;
-  if (v && v->is_object())
-    if (const auto* es = v->get_object().if_contains("errors"); es && es->is_array())
-      for (const auto& e : es->get_array()) {
-        if (!out.empty()) out += "; ";
-        out += rest::member_text(e, "title");
-      }
-  if (out.empty() && v) out = rest::member_text(*v, "message");
-  if (out.empty()) out = res.body.substr(0, 300);
-  return "HTTP " + std::to_string(res.status) + ": " + out;
-}
-
 class activecampaign_connector final : public connector {
  public:
   activecampaign_connector(const config::connector_common& cfg, const connector_context& ctx) : cfg_(cfg) {
@@ -181,6 +168,13 @@ class activecampaign_connector final : public connector {
     // (A named bucket that every call takes from: the api_caller takes twice from its unnamed default bucket
     // when a call names none.)
     api_->set_bucket(std::string(bucket), 1, milliseconds(std::max<std::int64_t>(1, static_cast<std::int64_t>(1020.0 / s.per_second))));
+    rest::vendor_api v;
+    v.connector = cfg.name;
+    v.base_url = base_;
+    v.headers.push_back(http::header{"Api-Token", api_token_});
+    v.bucket = bucket;
+    v.classify = activecampaign::classify;  // ActiveCampaign sends no request id
+    json_ = std::make_unique<rest::json_api>(*api_, std::move(v));
     if (!s.url_token.empty()) {
       activecampaign_webhook_options o;
       o.connector = cfg.name;
@@ -221,7 +215,7 @@ class activecampaign_connector final : public connector {
     std::string path = "/api/3/contacts?orders%5Budate%5D=ASC&orders%5Bid%5D=ASC&limit=" + std::to_string(page_size_);
     if (c->offset > 0) path += "&offset=" + std::to_string(c->offset);
     if (c->t >= 0) path += "&filters%5Bupdated_after%5D=" + rest::url_encode(updated_after_value(c->t));
-    auto res = co_await call_json("GET", path, {});
+    auto res = co_await json_->call_json("GET", path, {});
     if (!res) co_return res.error();
     std::vector<const json::value*> contacts;
     if (const auto* a = res->as_object().if_contains("contacts"); a && a->is_array())
@@ -270,13 +264,13 @@ class activecampaign_connector final : public connector {
         continue;
       }
       const std::string path = "/api/3/contacts/" + id;
-      auto res = co_await send("GET", path, {});
+      auto res = co_await json_->send("GET", path, {});
       if (!res) co_return res.error();
       if (res->status == 404) {
         out.push_back(deleted_record(id, now));
         continue;
       }
-      if (res->status != 200) co_return failure("GET", path, *res);
+      if (res->status != 200) co_return json_->failure("GET", path, *res);
       auto v = rest::parse_json(res->body);
       const json::value* one = v && v->is_object() ? v->get_object().if_contains("contact") : nullptr;
       if (!one || !one->is_object()) co_return make_error_code(errc::invalid_input);
@@ -292,7 +286,7 @@ class activecampaign_connector final : public connector {
     std::string after = "0";
     if (next) after = *next;
     if (!to_int(after)) co_return make_error_code(errc::invalid_input);
-    auto res = co_await call_json("GET", "/api/3/contacts?orders%5Bid%5D=ASC&limit=" + std::to_string(list_max) +
+    auto res = co_await json_->call_json("GET", "/api/3/contacts?orders%5Bid%5D=ASC&limit=" + std::to_string(list_max) +
                                              "&id_greater=" + after, {});
     if (!res) co_return res.error();
     id_page out;
@@ -306,7 +300,7 @@ class activecampaign_connector final : public connector {
   task<std::vector<adapters::source_record>> find_by_email(std::string object, std::string email) override {
     std::vector<adapters::source_record> out;
     if (object != "contacts" || email.empty()) co_return out;
-    auto res = co_await call_json("GET", "/api/3/contacts?email=" + rest::url_encode(email), {});
+    auto res = co_await json_->call_json("GET", "/api/3/contacts?email=" + rest::url_encode(email), {});
     if (!res) co_return res.error();
     if (const auto* a = res->as_object().if_contains("contacts"); a && a->is_array())
       for (const auto& x : a->get_array())
@@ -338,7 +332,7 @@ class activecampaign_connector final : public connector {
         continue;
       }
       const std::string path = "/api/3/contact/sync";
-      auto res = co_await send("POST", path, json::serialize(*body));
+      auto res = co_await json_->send("POST", path, json::serialize(*body));
       if (!res) {
         r.status = write_result::outcome::retry;
         r.error = res.error().message();
@@ -347,10 +341,9 @@ class activecampaign_connector final : public connector {
         const json::value* c = v && v->is_object() ? v->get_object().if_contains("contact") : nullptr;
         if (c) r.destination_id = rest::member_text(*c, "id");
       } else {
-        failure("POST", path, *res);
-        const errc kind = rest::classify_status(res->status);
+        const auto kind = json_->failure("POST", path, *res);
         r.status = kind == errc::invalid_input ? write_result::outcome::rejected : write_result::outcome::retry;
-        r.error = error_text(*res);
+        r.error = activecampaign::error_text(*res);
       }
       out.push_back(std::move(r));
     }
@@ -413,7 +406,7 @@ class activecampaign_connector final : public connector {
     out.fields.push_back(field("udate", "datetime", false));
     out.fields.push_back(field("deleted", "boolean", false));
     for (std::int64_t offset = 0, pages = 0; pages < 100; ++pages) {
-      auto res = co_await call_json("GET", "/api/3/fields?limit=" + std::to_string(list_max) +
+      auto res = co_await json_->call_json("GET", "/api/3/fields?limit=" + std::to_string(list_max) +
                                                "&offset=" + std::to_string(offset), {});
       if (!res) co_return res.error();
       std::int64_t n = 0;
@@ -436,53 +429,11 @@ class activecampaign_connector final : public connector {
   }
 
  private:
-  // ---- HTTP ------------------------------------------------------------------------------------------------
-
-  /// One call through the api_caller (pacing, retries), authenticated with the `Api-Token` header.
-  asio::awaitable<omnisync::result<http::response>> send(std::string method, std::string path, std::string body) {
-    http::request req;
-    req.method = std::move(method);
-    req.url = base_ + path;
-    req.headers.push_back(http::header{"Accept", "application/json"});
-    req.headers.push_back(http::header{"Api-Token", api_token_});
-    if (!body.empty()) req.headers.push_back(http::header{"Content-Type", "application/json"});
-    req.body = std::move(body);
-    pacing::call_options opts;
-    opts.bucket = bucket;
-    auto r = co_await api_->call(std::move(req), opts);
-    co_return r;
-  }
-
-  /// Logs a refused call once and classifies it (ActiveCampaign sends no request id).
-  boost::system::error_code failure(const std::string& method, const std::string& path,
-                                    const http::response& res) const {
-    http::request shown;
-    shown.method = method;
-    shown.url = base_ + path;
-    spdlog::warn("{}: {}", cfg_.name, rest::describe_failure(shown, res, {}));
-    return make_error_code(rest::classify_status(res.status));
-  }
-
-  /// A call whose 2xx answer is a JSON object; anything else is a classified error.
-  asio::awaitable<omnisync::result<json::value>> call_json(std::string method, std::string path, std::string body) {
-    auto res = co_await send(method, path, std::move(body));
-    if (!res) {
-      spdlog::warn("{}: {} {} failed: {}", cfg_.name, method, path.substr(0, path.find('?')), res.error().message());
-      co_return res.error();
-    }
-    if (res->status < 200 || res->status >= 300) co_return failure(method, path, *res);
-    auto v = rest::parse_json(res->body);
-    if (!v || !v->is_object()) {
-      spdlog::warn("{}: {} {}: the answer is not a JSON object", cfg_.name, method, path.substr(0, path.find('?')));
-      co_return make_error_code(errc::invalid_input);
-    }
-    co_return std::move(*v);
-  }
-
   config::connector_common cfg_;
   std::string base_;
   std::string api_token_;
   std::unique_ptr<pacing::api_caller> api_;
+  std::unique_ptr<rest::json_api> json_;
   std::int64_t page_size_ = list_max;
   std::vector<std::string> objects_;
   std::shared_ptr<const adapters::webhook_endpoint> webhook_;

@@ -13,7 +13,9 @@
 #include <set>
 #include <stdexcept>
 
+#include "adapters/intercom/errors.hpp"
 #include "adapters/intercom/settings.hpp"
+#include "adapters/rest/json_api.hpp"
 #include "adapters/rest/rest_util.hpp"
 #include "core/time.hpp"
 #include "adapters/intercom/webhook.hpp"
@@ -143,36 +145,6 @@ struct ic_cursor {
   }
 };
 
-/// The conflicting contact's id in a 409 `conflict` message ("... already exists with id=<id>").
-std::string conflict_id(const http::response& res) {
-  auto v = rest::parse_json(res.body);
-  if (!v || !v->is_object()) return {};
-  if (const auto* es = v->get_object().if_contains("errors"); es && es->is_array())
-    for (const auto& e : es->get_array()) {
-      const std::string m = rest::member_text(e, "message");
-      const auto at = m.find("id=");
-      if (at == std::string::npos) continue;
-      std::string id = m.substr(at + 3);
-      const auto end = id.find_first_of(" ,.;\"");
-      return id.substr(0, end);
-    }
-  return {};
-}
-
-/// "HTTP 409 conflict: A contact matching those details already exists ..." from an error.list body.
-std::string error_text(const http::response& res) {
-  auto v = rest::parse_json(res.body);
-  std::string out;
-  if (v && v->is_object())
-    if (const auto* es = v->get_object().if_contains("errors"); es && es->is_array())
-      for (const auto& e : es->get_array()) {
-        if (!out.empty()) out += "; ";
-        out += rest::member_text(e, "code") + ": " + rest::member_text(e, "message");
-      }
-  if (out.empty()) out = res.body.substr(0, 300);
-  return "HTTP " + std::to_string(res.status) + " " + out;
-}
-
 class intercom_connector final : public connector {
  public:
   intercom_connector(const config::connector_common& cfg, const connector_context& ctx) : cfg_(cfg) {
@@ -191,6 +163,15 @@ class intercom_connector final : public connector {
     // (A named bucket that every call takes from: the api_caller takes twice from its unnamed default bucket
     // when a call names none.)
     api_->set_bucket(std::string(bucket), std::max(1.0, s.per_minute / 6), milliseconds(10000));
+    rest::vendor_api v;
+    v.connector = cfg.name;
+    v.base_url = base_;
+    v.headers.push_back(http::header{"Intercom-Version", version_});
+    v.bucket = bucket;
+    v.auth = [a = auth_] { return a; };
+    v.request_id = intercom::request_id;
+    v.classify = intercom::classify;
+    json_ = std::make_unique<rest::json_api>(*api_, std::move(v));
     if (!s.webhook_secret.empty()) {
       intercom_webhook_options o;
       o.connector = cfg.name;
@@ -245,7 +226,7 @@ class intercom_connector final : public connector {
       path = "/contacts/search";
       list_key = "data";
     }
-    auto res = co_await call_json("POST", path, json::serialize(body));
+    auto res = co_await json_->call_json("POST", path, json::serialize(body));
     if (!res) co_return res.error();
     page out;
     std::size_t returned = 0;
@@ -293,13 +274,13 @@ class intercom_connector final : public connector {
     const auto now = to_epoch_ms(utc_now());
     for (const auto& id : ids) {
       const std::string path = "/" + object + "/" + rest::url_encode(id);
-      auto res = co_await send("GET", path, {});
+      auto res = co_await json_->send("GET", path, {});
       if (!res) co_return res.error();
       if (res->status == 404) {
         out.push_back(deleted_record(object, id, now));
         continue;
       }
-      if (res->status != 200) co_return failure("GET", path, *res);
+      if (res->status != 200) co_return json_->failure("GET", path, *res);
       auto v = rest::parse_json(res->body);
       if (!v || !v->is_object() || rest::member_text(*v, "id").empty()) co_return make_error_code(errc::invalid_input);
       out.push_back(to_record(*v));
@@ -312,7 +293,7 @@ class intercom_connector final : public connector {
     if (object != "contacts" && object != "conversations") co_return make_error_code(errc::not_found);
     std::string path = "/" + object + "?per_page=" + std::to_string(per_page_max);
     if (next) path += "&starting_after=" + rest::url_encode(*next);
-    auto res = co_await call_json("GET", path, {});
+    auto res = co_await json_->call_json("GET", path, {});
     if (!res) co_return res.error();
     id_page out;
     std::string key = "conversations";
@@ -409,7 +390,7 @@ class intercom_connector final : public connector {
     if (object != "contacts" && object != "conversations") co_return make_error_code(errc::not_found);
     std::string model = "conversation";
     if (object == "contacts") model = "contact";
-    auto res = co_await call_json("GET", "/data_attributes?model=" + model, {});
+    auto res = co_await json_->call_json("GET", "/data_attributes?model=" + model, {});
     if (!res) co_return res.error();
     object_schema out;
     out.object = object;
@@ -440,52 +421,6 @@ class intercom_connector final : public connector {
   }
 
  private:
-  // ---- HTTP ------------------------------------------------------------------------------------------------
-
-  /// One call through the api_caller (pacing, retries), with the bearer token and `Intercom-Version`.
-  asio::awaitable<omnisync::result<http::response>> send(std::string method, std::string path, std::string body) {
-    http::request req;
-    req.method = std::move(method);
-    req.url = base_ + path;
-    req.headers.push_back(http::header{"Accept", "application/json"});
-    req.headers.push_back(http::header{"Intercom-Version", version_});
-    if (!body.empty()) req.headers.push_back(http::header{"Content-Type", "application/json"});
-    req.body = std::move(body);
-    pacing::call_options opts;
-    opts.auth = &auth_;
-    opts.bucket = bucket;
-    auto r = co_await api_->call(std::move(req), opts);
-    co_return r;
-  }
-
-  /// Logs a refused call once, with Intercom's request id, and classifies it.
-  boost::system::error_code failure(const std::string& method, const std::string& path,
-                                    const http::response& res) const {
-    std::string id(res.get("X-Request-Id"));
-    if (id.empty())
-      if (auto v = rest::parse_json(res.body)) id = rest::member_text(*v, "request_id");
-    http::request shown;
-    shown.method = method;
-    shown.url = base_ + path;
-    spdlog::warn("{}: {}", cfg_.name, rest::describe_failure(shown, res, id));
-    return make_error_code(rest::classify_status(res.status));
-  }
-
-  asio::awaitable<omnisync::result<json::value>> call_json(std::string method, std::string path, std::string body) {
-    auto res = co_await send(method, path, std::move(body));
-    if (!res) {
-      spdlog::warn("{}: {} {} failed: {}", cfg_.name, method, path.substr(0, path.find('?')), res.error().message());
-      co_return res.error();
-    }
-    if (res->status < 200 || res->status >= 300) co_return failure(method, path, *res);
-    auto v = rest::parse_json(res->body);
-    if (!v || !v->is_object()) {
-      spdlog::warn("{}: {} {}: the answer is not a JSON object", cfg_.name, method, path.substr(0, path.find('?')));
-      co_return make_error_code(errc::invalid_input);
-    }
-    co_return std::move(*v);
-  }
-
   /// The contacts a search query matches (first page: lookups expect a handful).
   asio::awaitable<omnisync::result<std::vector<json::value>>> search_contacts(json::object query) {
     json::object body;
@@ -493,7 +428,7 @@ class intercom_connector final : public connector {
     json::object pagination;
     pagination["per_page"] = 50;
     body["pagination"] = std::move(pagination);
-    auto res = co_await call_json("POST", "/contacts/search", json::serialize(body));
+    auto res = co_await json_->call_json("POST", "/contacts/search", json::serialize(body));
     if (!res) co_return res.error();
     std::vector<json::value> out;
     if (const auto* a = res->as_object().if_contains("data"); a && a->is_array())
@@ -561,16 +496,16 @@ class intercom_connector final : public connector {
       contact["role"] = role_;
     }
     const std::string body_text = json::serialize(contact);
-    auto res = co_await send(method, path, body_text);
+    auto res = co_await json_->send(method, path, body_text);
     if (res && res->status == 409 && method == "POST") {
       // Created by someone else since the search: update that one instead.
-      const std::string existing = conflict_id(*res);
+      const std::string existing = intercom::conflict_id(*res);
       if (!existing.empty()) {
         path = "/contacts/" + rest::url_encode(existing);
         method = "PUT";
         contact.erase("role");
         const std::string again = json::serialize(contact);
-        res = co_await send(method, path, again);
+        res = co_await json_->send(method, path, again);
       }
     }
     if (!res) {
@@ -583,13 +518,12 @@ class intercom_connector final : public connector {
       if (answer) r.destination_id = rest::member_text(*answer, "id");
       co_return r;
     }
-    failure(method, path, *res);
-    const errc kind = rest::classify_status(res->status);
+    const auto kind = json_->failure(method, path, *res);
     // 400/422: the contact as sent is refused; 409 on an update: the external_id or email belongs to another
     // contact. A 404 on an update (deleted since the search) and everything else is tried again later.
     const bool refused = kind == errc::invalid_input || kind == errc::conflict;
     r.status = refused ? write_result::outcome::rejected : write_result::outcome::retry;
-    r.error = error_text(*res);
+    r.error = intercom::error_text(*res);
     co_return r;
   }
 
@@ -599,6 +533,7 @@ class intercom_connector final : public connector {
   http::token_source auth_;
   std::string version_;
   std::unique_ptr<pacing::api_caller> api_;
+  std::unique_ptr<rest::json_api> json_;
   std::int64_t page_size_ = per_page_max;
   std::int64_t overlap_s_ = 600;
   std::string upsert_key_;

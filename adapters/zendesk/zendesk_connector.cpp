@@ -17,7 +17,9 @@
 #include <stdexcept>
 
 #include "adapters/common/crypto.hpp"
+#include "adapters/rest/json_api.hpp"
 #include "adapters/rest/rest_util.hpp"
+#include "adapters/zendesk/errors.hpp"
 #include "adapters/zendesk/settings.hpp"
 #include "core/time.hpp"
 #include "adapters/zendesk/webhook.hpp"
@@ -33,16 +35,6 @@ using std::chrono::milliseconds;
 constexpr std::size_t bulk_limit = 100;        // create_or_update_many and show_many take at most 100
 constexpr std::int64_t export_max_page = 1000;  // incremental exports' per_page cap
 constexpr std::size_t ratings_max_page = 100;   // satisfaction_ratings' page[size] cap
-
-http::request make_request(std::string method, std::string url, std::string body) {
-  http::request r;
-  r.method = std::move(method);
-  r.url = std::move(url);
-  r.headers.push_back(http::header{"Accept", "application/json"});
-  if (!body.empty()) r.headers.push_back(http::header{"Content-Type", "application/json"});
-  r.body = std::move(body);
-  return r;
-}
 
 std::optional<std::int64_t> to_int(std::string_view s) {
   std::int64_t v = 0;
@@ -189,6 +181,13 @@ class zendesk_connector final : public connector {
     api_->set_bucket("export", s.exports_per_minute, milliseconds(60000));
     api_->set_bucket("export_users", s.user_exports_per_minute, milliseconds(60000));
     auth_ = [a = authorization_](bool) -> asio::awaitable<omnisync::result<std::string>> { co_return *a; };
+    rest::vendor_api v;
+    v.connector = cfg.name;
+    v.base_url = base_;
+    v.auth = [a = auth_] { return a; };
+    v.request_id = zendesk::request_id;
+    v.classify = zendesk::classify;
+    json_ = std::make_unique<rest::json_api>(*api_, std::move(v));
     if (!s.signing_secret.empty()) {
       zendesk_webhook_options o;
       o.connector = cfg.name;
@@ -255,13 +254,13 @@ class zendesk_connector final : public connector {
           out.push_back(deleted_record(id, now));
           continue;
         }
-        auto res = co_await send("GET", "/api/v2/satisfaction_ratings/" + id + ".json", {}, {});
+        auto res = co_await json_->send("GET", "/api/v2/satisfaction_ratings/" + id + ".json", {}, {});
         if (!res) co_return res.error();
         if (res->status == 404) {
           out.push_back(deleted_record(id, now));
           continue;
         }
-        if (res->status != 200) co_return failure("GET", "/api/v2/satisfaction_ratings/" + id, *res);
+        if (res->status != 200) co_return json_->failure("GET", "/api/v2/satisfaction_ratings/" + id, *res);
         auto v = rest::parse_json(res->body);
         const auto* one = v && v->is_object() ? v->get_object().if_contains("satisfaction_rating") : nullptr;
         if (!one || !one->is_object()) co_return make_error_code(errc::invalid_input);
@@ -283,7 +282,7 @@ class zendesk_connector final : public connector {
         list += numeric[j];
         part.push_back(numeric[j]);
       }
-      auto res = co_await call_json("GET", "/api/v2/" + object + "/show_many.json?ids=" + list, {}, {});
+      auto res = co_await json_->call_json("GET", "/api/v2/" + object + "/show_many.json?ids=" + list, {}, {});
       if (!res) co_return res.error();
       std::set<std::string> present;
       if (const auto* a = res->as_object().if_contains(object); a && a->is_array())
@@ -311,7 +310,7 @@ class zendesk_connector final : public connector {
                          std::to_string(export_max_page);
       if (next) path += "&cursor=" + rest::url_encode(*next);
       else path += "&start_time=0";
-      auto res = co_await call_json("GET", path, {}, "export");
+      auto res = co_await json_->call_json("GET", path, {}, "export");
       if (!res) co_return res.error();
       std::set<std::string> seen;
       if (const auto* a = res->as_object().if_contains("tickets"); a && a->is_array())
@@ -328,7 +327,7 @@ class zendesk_connector final : public connector {
     if (object != "users" && object != "satisfaction_ratings") co_return make_error_code(errc::not_found);
     std::string path = "/api/v2/" + object + ".json?page%5Bsize%5D=" + std::to_string(ratings_max_page);
     if (next) path += "&page%5Bafter%5D=" + rest::url_encode(*next);
-    auto res = co_await call_json("GET", path, {}, {});
+    auto res = co_await json_->call_json("GET", path, {}, {});
     if (!res) co_return res.error();
     if (const auto* a = res->as_object().if_contains(object); a && a->is_array())
       for (const auto& r : a->get_array())
@@ -345,7 +344,7 @@ class zendesk_connector final : public connector {
   task<std::vector<adapters::source_record>> find_by_email(std::string object, std::string email) override {
     std::vector<adapters::source_record> out;
     if (object != "users" || email.empty()) co_return out;  // only users carry an email
-    auto res = co_await call_json("GET", "/api/v2/users/search.json?query=" + rest::url_encode("email:" + email), {}, {});
+    auto res = co_await json_->call_json("GET", "/api/v2/users/search.json?query=" + rest::url_encode("email:" + email), {}, {});
     if (!res) co_return res.error();
     if (const auto* a = res->as_object().if_contains("users"); a && a->is_array())
       for (const auto& r : a->get_array())
@@ -364,7 +363,7 @@ class zendesk_connector final : public connector {
     for (const auto& it : items) {
       write_result w;
       w.outbox_id = it.outbox_id;
-      auto res = co_await call_json("DELETE", "/api/v2/users/" + rest::url_encode(it.target_id) + ".json", {}, {});
+      auto res = co_await json_->call_json("DELETE", "/api/v2/users/" + rest::url_encode(it.target_id) + ".json", {}, {});
       if (!res && res.error() != errc::not_found) {
         const auto e = res.error();
         w.status = e == errc::invalid_input || e == errc::fail ? write_result::outcome::rejected
@@ -485,7 +484,7 @@ class zendesk_connector final : public connector {
     if (object != "users") co_return out;
     std::string path = "/api/v2/user_fields.json";
     for (int pages = 0; pages < 50 && !path.empty(); ++pages) {
-      auto res = co_await call_json("GET", path, {}, {});
+      auto res = co_await json_->call_json("GET", path, {}, {});
       if (!res) co_return res.error();
       if (const auto* a = res->as_object().if_contains("user_fields"); a && a->is_array()) {
         for (const auto& f : a->get_array()) {
@@ -507,44 +506,6 @@ class zendesk_connector final : public connector {
   }
 
  private:
-  // ---- HTTP ------------------------------------------------------------------------------------------------
-
-  asio::awaitable<omnisync::result<http::response>> send(std::string method, std::string path, std::string body,
-                                                         std::string_view bucket) {
-    pacing::call_options opts;
-    opts.auth = &auth_;
-    opts.bucket = bucket;
-    http::request req = make_request(std::move(method), base_ + path, std::move(body));
-    auto r = co_await api_->call(std::move(req), opts);
-    co_return r;
-  }
-
-  /// Logs a refused call once, with Zendesk's request id, and classifies it.
-  boost::system::error_code failure(const std::string& method, const std::string& path,
-                                    const http::response& res) const {
-    std::string id(res.get("X-Request-Id"));
-    if (id.empty()) id = std::string(res.get("X-Zendesk-Request-Id"));
-    http::request shown = make_request(method, base_ + path, {});
-    spdlog::warn("{}: {}", cfg_.name, rest::describe_failure(shown, res, id));
-    return make_error_code(rest::classify_status(res.status));
-  }
-
-  asio::awaitable<omnisync::result<json::value>> call_json(std::string method, std::string path, std::string body,
-                                                           std::string_view bucket) {
-    auto res = co_await send(method, path, std::move(body), bucket);
-    if (!res) {
-      spdlog::warn("{}: {} {} failed: {}", cfg_.name, method, path.substr(0, path.find('?')), res.error().message());
-      co_return res.error();
-    }
-    if (res->status < 200 || res->status >= 300) co_return failure(method, path, *res);
-    auto v = rest::parse_json(res->body);
-    if (!v || !v->is_object()) {
-      spdlog::warn("{}: {} {}: the answer is not a JSON object", cfg_.name, method, path.substr(0, path.find('?')));
-      co_return make_error_code(errc::invalid_input);
-    }
-    co_return std::move(*v);
-  }
-
   // ---- poll ------------------------------------------------------------------------------------------------
 
   /// Cursor-based incremental export: `start_time` once, then `cursor=after_cursor` until end_of_stream;
@@ -558,8 +519,8 @@ class zendesk_connector final : public connector {
       const std::int64_t latest = to_epoch_ms(utc_now()) / 1000 - 61;
       path += "&start_time=" + std::to_string(std::max<std::int64_t>(0, std::min(start_s, latest)));
     }
-    const std::string_view bucket = object == "users" ? "export_users" : "export";
-    auto res = co_await call_json("GET", path, {}, bucket);
+    const std::string bucket = object == "users" ? "export_users" : "export";
+    auto res = co_await json_->call_json("GET", path, {}, bucket);
     if (!res) co_return res.error();
     page out;
     if (const auto* a = res->as_object().if_contains(object); a && a->is_array()) {
@@ -597,7 +558,7 @@ class zendesk_connector final : public connector {
     std::string path = "/api/v2/satisfaction_ratings.json?start_time=" + std::to_string(c.since_s) +
                        "&page%5Bsize%5D=" + std::to_string(size);
     if (!c.after.empty()) path += "&page%5Bafter%5D=" + rest::url_encode(c.after);
-    auto res = co_await call_json("GET", path, {}, {});
+    auto res = co_await json_->call_json("GET", path, {}, {});
     if (!res) co_return res.error();
     page out;
     if (const auto* a = res->as_object().if_contains("satisfaction_ratings"); a && a->is_array()) {
@@ -701,7 +662,7 @@ class zendesk_connector final : public connector {
     body["users"] = std::move(users);
     const std::string method = by_id ? "PUT" : "POST";
     const std::string path = by_id ? "/api/v2/users/update_many.json" : "/api/v2/users/create_or_update_many.json";
-    auto res = co_await send(method, path, json::serialize(body), {});
+    auto res = co_await json_->send(method, path, json::serialize(body), {});
     if (!res) {
       auto r = all_results(sent, write_result::outcome::retry, res.error().message());
       out.insert(out.end(), r.begin(), r.end());
@@ -710,7 +671,7 @@ class zendesk_connector final : public connector {
     if (res->status == 400 || res->status == 422) {
       // The request as a whole was refused: halve it until the refused user is alone.
       if (sent.size() == 1) {
-        failure(method, path, *res);
+        json_->failure(method, path, *res);
         auto r = all_results(sent, write_result::outcome::rejected, res->body.substr(0, 300));
         out.insert(out.end(), r.begin(), r.end());
         co_return out;
@@ -726,7 +687,7 @@ class zendesk_connector final : public connector {
     }
     if (res->status != 200) {
       // 403: bulk import not enabled for the account; others: nothing was done, try again later.
-      failure(method, path, *res);
+      json_->failure(method, path, *res);
       auto r = all_results(sent, write_result::outcome::retry, "HTTP " + std::to_string(res->status));
       out.insert(out.end(), r.begin(), r.end());
       co_return out;
@@ -830,7 +791,7 @@ class zendesk_connector final : public connector {
     for (;;) {
       if (!co_await wait(every)) co_return make_error_code(errc::cancelled);
       every = std::min(job_poll_interval_, every * 2);
-      auto res = co_await call_json("GET", "/api/v2/job_statuses/" + rest::url_encode(id) + ".json", {}, {});
+      auto res = co_await json_->call_json("GET", "/api/v2/job_statuses/" + rest::url_encode(id) + ".json", {}, {});
       if (!res) co_return res.error();
       const auto* js = res->as_object().if_contains("job_status");
       if (!js || !js->is_object()) co_return make_error_code(errc::invalid_input);
@@ -848,6 +809,7 @@ class zendesk_connector final : public connector {
   std::shared_ptr<const std::string> authorization_;
   http::token_source auth_;
   std::unique_ptr<pacing::api_caller> api_;
+  std::unique_ptr<rest::json_api> json_;
   std::int64_t page_size_ = export_max_page;
   milliseconds job_poll_interval_{1000};
   milliseconds job_timeout_{600000};
