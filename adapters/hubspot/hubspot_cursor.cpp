@@ -25,6 +25,13 @@ std::string poll_cursor::encode() const {
   o["archived_since"] = archived_since_ms;
   if (last_scan_ms) o["last_scan"] = last_scan_ms;
   if (scan_started_ms) o["scan_started"] = scan_started_ms;
+  auto stamps = [](const std::map<std::string, std::int64_t>& m) {
+    json::object out;
+    for (const auto& [id, ms] : m) out[id] = ms;
+    return out;
+  };
+  if (!archived_seen.empty()) o["archived_seen"] = stamps(archived_seen);
+  if (!archived_fresh.empty()) o["archived_fresh"] = stamps(archived_fresh);
   return json::serialize(o);
 }
 
@@ -65,6 +72,13 @@ std::optional<poll_cursor> poll_cursor::decode(std::string_view text) {
   c.archived_since_ms = integer("archived_since").value_or(0);
   c.last_scan_ms = integer("last_scan").value_or(0);
   c.scan_started_ms = integer("scan_started").value_or(0);
+  auto stamps = [&](const char* k, std::map<std::string, std::int64_t>& into) {
+    if (const auto* m = o.if_contains(k); m && m->is_object())
+      for (const auto& [id, ms] : m->get_object())
+        if (ms.is_int64()) into[std::string(id)] = ms.get_int64();
+  };
+  stamps("archived_seen", c.archived_seen);
+  stamps("archived_fresh", c.archived_fresh);
   return c;
 }
 

@@ -11,8 +11,12 @@
 ///   `tie_after` is set while a whole page's worth of records share one stamp: that instant is then read by
 ///   `hs_object_id` order (keyset), so no offset ever approaches the 10,000-result cap.
 /// - `archived`: a pass over the archived list (`archived=true`), reporting records archived at or after
-///   `archived_since_ms` as deleted; `scan_started_ms` becomes the next pass's lower bound.
+///   `archived_since_ms` as deleted; `scan_started_ms` becomes the next pass's lower bound. The bound is
+///   inclusive (an archive in the very millisecond a pass started, after it read the list, must not be lost), so
+///   the records a pass reports at or after the next bound are remembered (`archived_fresh`, then
+///   `archived_seen`) and not reported a second time — the same millisecond, or HubSpot's clock ahead of ours.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +43,10 @@ struct poll_cursor {
   std::int64_t archived_since_ms = 0;  ///< records archived before this were reported already
   std::int64_t last_scan_ms = 0;       ///< when the last archived pass began (0: never)
   std::int64_t scan_started_ms = 0;    ///< archived phase: when this pass began
+  /// (id → archivedAt ms) reported by the previous pass (or the full read) at or after `archived_since_ms`.
+  std::map<std::string, std::int64_t> archived_seen;
+  /// (id → archivedAt ms) this pass (or the full read's archived list) reported at or after the next lower bound.
+  std::map<std::string, std::int64_t> archived_fresh;
 
   std::string encode() const;
   /// nullopt for text this adapter did not write.

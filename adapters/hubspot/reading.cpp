@@ -264,9 +264,16 @@ asio::awaitable<omnisync::result<page>> connector_impl::list_page(std::string ob
   auto res = co_await json_->call_json("GET", path, {}, {});
   if (!res) co_return res.error();
   page out;
+  const std::int64_t next_since = c.started_ms - cfg_.settle_lag.count();
   if (const auto* r = res->as_object().if_contains("results"); r && r->is_array())
-    for (const auto& x : r->get_array())
-      if (x.is_object()) out.records.push_back(to_record(x.get_object(), modified_property(object)));
+    for (const auto& x : r->get_array()) {
+      if (!x.is_object()) continue;
+      auto rec = to_record(x.get_object(), modified_property(object));
+      // An archive the first archived pass will see again (at or after its lower bound): reported once.
+      if (c.list_archived && rec.deleted && to_epoch_ms(rec.source_updated_at) >= next_since)
+        c.archived_fresh[rec.id] = to_epoch_ms(rec.source_updated_at);
+      out.records.push_back(std::move(rec));
+    }
   const std::string after = next_after(*res);
   if (!after.empty()) {
     c.after = after;
@@ -280,9 +287,10 @@ asio::awaitable<omnisync::result<page>> connector_impl::list_page(std::string ob
     // (less the settle lag, since search may show a change a few seconds late).
     poll_cursor next;
     next.at = poll_cursor::phase::search;
-    next.since_ms = c.started_ms - cfg_.settle_lag.count();
+    next.since_ms = next_since;
     next.archived_since_ms = next.since_ms;
     next.last_scan_ms = c.started_ms;
+    next.archived_seen = std::move(c.archived_fresh);
     c = next;
     out.more = false;
   }
@@ -412,11 +420,19 @@ asio::awaitable<omnisync::result<page>> connector_impl::archived_page(std::strin
   auto res = co_await json_->call_json("GET", list_path(object, props, true, c.after), {}, {});
   if (!res) co_return res.error();
   page out;
+  // The next pass reads from this pass's start on: what this pass reports from there on is remembered, so that
+  // an archive stamped in the very millisecond the pass started (or by HubSpot's clock, ahead of ours) is not
+  // reported twice. An id archived again later carries a newer stamp and is reported again.
+  const std::int64_t next_since = c.scan_started_ms - cfg_.settle_lag.count();
   if (const auto* r = res->as_object().if_contains("results"); r && r->is_array())
     for (const auto& x : r->get_array()) {
       if (!x.is_object()) continue;
       auto rec = to_record(x.get_object(), modprop);
-      if (rec.source_updated_at >= from_epoch_ms(c.archived_since_ms)) out.records.push_back(std::move(rec));
+      const std::int64_t stamp = to_epoch_ms(rec.source_updated_at);
+      if (stamp < c.archived_since_ms) continue;
+      if (stamp >= next_since) c.archived_fresh[rec.id] = stamp;  // the next pass sees it too
+      if (auto seen = c.archived_seen.find(rec.id); seen != c.archived_seen.end() && seen->second == stamp) continue;
+      out.records.push_back(std::move(rec));
     }
   const std::string after = next_after(*res);
   if (!after.empty()) {
@@ -424,7 +440,9 @@ asio::awaitable<omnisync::result<page>> connector_impl::archived_page(std::strin
     out.more = true;
   } else {
     c.at = poll_cursor::phase::search;
-    c.archived_since_ms = c.scan_started_ms - cfg_.settle_lag.count();
+    c.archived_since_ms = next_since;
+    c.archived_seen = std::move(c.archived_fresh);
+    c.archived_fresh.clear();
     c.last_scan_ms = c.scan_started_ms;
     c.scan_started_ms = 0;
     c.after.clear();

@@ -202,6 +202,35 @@ TEST_CASE("HubSpot archived contacts come back as deleted records", "[adapters][
   for (auto& r : *fetched) CHECK(r.deleted == (r.id == "5"));
 }
 
+TEST_CASE("HubSpot archives stamped at or after an archived pass's start are reported once", "[adapters][hubspot]") {
+  // The archived pass's lower bound is inclusive (the previous pass's start), so an archive stamped in the very
+  // millisecond a pass started — or stamped by a HubSpot clock ahead of ours, as here — is seen by two passes.
+  auto& s = fresh_sim();
+  harness h(hs_config(s, {{"sync.archived_scan_interval", "0"}}));
+  auto all = read_all(h, "contacts", poll_mode::incremental, std::nullopt);
+  REQUIRE(all.by_id.size() == 1000);
+  s.admin("POST", "/admin/clock", R"({"advance_ms":5000})");
+  s.admin("DELETE", "/admin/hubspot/contacts/7");
+  auto gone = read_all(h, "contacts", poll_mode::incremental, all.cursor);
+  auto again = read_all(h, "contacts", poll_mode::incremental, gone.cursor);
+  auto third = read_all(h, "contacts", poll_mode::incremental, again.cursor);
+  s.admin("POST", "/admin/clock", R"({"advance_ms":-5000})");
+  REQUIRE(gone.by_id.count("7"));
+  CHECK(gone.by_id.at("7").deleted);
+  CHECK(again.records == 0);
+  CHECK(third.records == 0);
+
+  // A full read that lists the archive too hands it over to the archived passes: not reported again either.
+  s.admin("POST", "/admin/clock", R"({"advance_ms":5000})");
+  s.admin("DELETE", "/admin/hubspot/contacts/8");
+  auto full = read_all(h, "contacts", poll_mode::full, std::nullopt);
+  auto after_full = read_all(h, "contacts", poll_mode::incremental, full.cursor);
+  s.admin("POST", "/admin/clock", R"({"advance_ms":-5000})");
+  REQUIRE(full.by_id.count("8"));
+  CHECK(full.by_id.at("8").deleted);
+  CHECK(after_full.records == 0);
+}
+
 TEST_CASE("HubSpot batch upsert of 250 records takes 3 calls and refuses only the bad one", "[adapters][hubspot]") {
   auto& s = fresh_sim();
   harness h(hs_config(s));

@@ -64,6 +64,8 @@ TEST_CASE("HubSpot poll cursors survive a round trip and refuse foreign text", "
   c.tie_after = 40;
   c.archived_since_ms = 1714557000000;
   c.last_scan_ms = 1714557100000;
+  c.archived_seen = {{"7", 1714557000001}};
+  c.archived_fresh = {{"8", 1714557000002}, {"9", 1714557000003}};
   auto back = poll_cursor::decode(c.encode());
   REQUIRE(back.has_value());
   CHECK(back->at == poll_cursor::phase::search);
@@ -73,6 +75,8 @@ TEST_CASE("HubSpot poll cursors survive a round trip and refuse foreign text", "
   CHECK_FALSE(back->exclusive);
   CHECK(back->archived_since_ms == c.archived_since_ms);
   CHECK(back->last_scan_ms == c.last_scan_ms);
+  CHECK(back->archived_seen == c.archived_seen);
+  CHECK(back->archived_fresh == c.archived_fresh);
   CHECK(back->was_seen("12"));
   CHECK_FALSE(back->was_seen("13"));
 
