@@ -15,11 +15,11 @@
 #include "adapters/activecampaign/errors.hpp"
 #include "adapters/activecampaign/form.hpp"
 #include "adapters/activecampaign/settings.hpp"
+#include "adapters/activecampaign/webhook.hpp"
+#include "adapters/pacing/api_call.hpp"
 #include "adapters/rest/json_api.hpp"
 #include "adapters/rest/rest_util.hpp"
 #include "core/time.hpp"
-#include "adapters/activecampaign/webhook.hpp"
-#include "adapters/pacing/api_call.hpp"
 
 namespace omnisync::adapters {
 namespace {

@@ -1,5 +1,5 @@
 #pragma once
-/// The ActiveCampaign (API v3) connector (issue #5): contacts polled by `udate` through the contact listing,
+/// The ActiveCampaign (API v3) connector: contacts polled by `udate` through the contact listing,
 /// read by id and by email, written one at a time through `contact/sync` (which matches by email), custom
 /// fields as `describe`, and ActiveCampaign's form-encoded webhooks (authenticated by a secret URL segment).
 /// See README.md in this folder.

@@ -1,5 +1,5 @@
 #pragma once
-/// The HubSpot CRM v3 connector (issue #5): incremental polling through CRM search on the last-modified
+/// The HubSpot CRM v3 connector: incremental polling through CRM search on the last-modified
 /// property, full reads through the list endpoint, archived records as deletions, batch read and batch upsert,
 /// the properties API as `describe`, and HubSpot's signed webhooks. See README.md in this folder.
 ///

@@ -1,5 +1,5 @@
 #pragma once
-/// The Intercom (API 2.11) connector (issue #5): contacts and conversations polled through search on
+/// The Intercom (API 2.11) connector: contacts and conversations polled through search on
 /// `updated_at` (day-granular, so every scan re-reads the last day and de-duplicates on (id, updated_at)),
 /// contacts read by id and by email, written one at a time (found by external_id or email, then updated, else
 /// created), data attributes as `describe`, and Intercom's signed notifications. See README.md in this folder.

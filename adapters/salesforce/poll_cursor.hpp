@@ -2,7 +2,7 @@
 /// The Salesforce poll cursor (opaque to the engine, stored with the records it covers) and the time helpers
 /// the poller needs. Pure code, no I/O; thread-safe.
 ///
-/// How incremental polling stays exact (issue #5, "nothing lost or repeated at the boundary"):
+/// How incremental polling stays exact (nothing lost or repeated at the boundary):
 /// - Each read is `queryAll ... WHERE SystemModstamp >= L AND SystemModstamp <= U ORDER BY SystemModstamp, Id`,
 ///   where U = (the org's clock − settle_lag), so transactions still committing are not passed, and
 ///   L = (the previous U − overlap), so a change that commits late with an earlier stamp is still read.

@@ -1,5 +1,5 @@
 #pragma once
-/// The Zendesk Support connector (issue #5): cursor-based incremental exports of users and tickets,
+/// The Zendesk Support connector: cursor-based incremental exports of users and tickets,
 /// satisfaction ratings by start_time, show_many and user search, `create_or_update_many` with job-status
 /// follow-up, user fields as `describe`, and Zendesk's signed webhooks. See README.md in this folder.
 ///

@@ -7,6 +7,8 @@
 
 #include <boost/json.hpp>
 
+#include "core/time.hpp"
+
 namespace omnisync::sim::hubspot {
 namespace {
 
@@ -295,24 +297,6 @@ bool sorts_before(const search_request& request, const properties& a, std::int64
   return a_id < b_id;
 }
 
-std::string iso_ms(std::int64_t epoch_ms) {
-  std::int64_t days = epoch_ms >= 0 ? epoch_ms / 86400000 : -((-epoch_ms + 86399999) / 86400000);
-  std::int64_t rem = epoch_ms - days * 86400000;
-  // civil_from_days
-  days += 719468;
-  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(days - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y), m, d,
-                static_cast<long long>(rem / 3600000), static_cast<long long>(rem / 60000 % 60),
-                static_cast<long long>(rem / 1000 % 60), static_cast<long long>(rem % 1000));
-  return buf;
-}
+std::string iso_ms(std::int64_t epoch_ms) { return format_iso8601_ms(from_epoch_ms(epoch_ms)); }
 
 }  // namespace omnisync::sim::hubspot

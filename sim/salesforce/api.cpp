@@ -22,6 +22,7 @@
 #include "sim/core/form.hpp"
 #include "sim/core/people.hpp"
 #include "sim/core/validate.hpp"
+#include "core/time.hpp"
 
 namespace omnisync::sim::salesforce {
 namespace json = boost::json;
@@ -112,14 +113,7 @@ bool verify_rs256(const std::string& pem, const std::string& signed_part, const 
 }
 
 /// RFC 9110 IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
-std::string http_date(std::int64_t epoch_ms) {
-  std::time_t t = static_cast<std::time_t>(epoch_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
-}
+std::string http_date(std::int64_t epoch_ms) { return format_http_date(from_epoch_ms(epoch_ms)); }
 
 bool is_system_field(const std::string& n) {
   return n == "Id" || n == "CreatedDate" || n == "LastModifiedDate" || n == "SystemModstamp" || n == "IsDeleted";
