@@ -52,6 +52,8 @@ std::optional<std::int64_t> to_int(std::string_view s);
 /// A deleted (archived) record with only its id, stamped `when_ms`.
 adapters::source_record deleted_record(const std::string& id, std::int64_t when_ms);
 
+/// The HubSpot connector: one per configured connector, built by `make_hubspot_connector`, used from its
+/// connector's strand (see the top of this file for what may be called from other threads).
 class connector_impl final : public connector {
  public:
   // hubspot_connector.cpp

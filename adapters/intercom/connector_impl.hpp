@@ -48,6 +48,8 @@ adapters::source_record to_record(const json::value& rec, bool deleted = false);
 /// One search filter (`{"field", "operator", "value"}`).
 json::object filter(const char* field, const char* op, json::value value);
 
+/// The Intercom connector: one per configured connector, built by `make_intercom_connector`, used from its
+/// connector's strand (see the top of this file for what may be called from other threads).
 class connector_impl final : public connector {
  public:
   // intercom_connector.cpp

@@ -42,6 +42,8 @@ struct vendor_api {
   std::function<errc(const http::response&)> classify;
 };
 
+/// Calls one vendor's JSON API for one connector (see the top of this file). Built with the connector, after its
+/// api_caller; `send`/`call_json` on the connector's strand, the const members from any thread.
 class json_api {
  public:
   json_api(pacing::api_caller& caller, vendor_api vendor);

@@ -70,6 +70,8 @@ struct collection_answer {
   bool attempted = false;                                        // Salesforce looked at the records
 };
 
+/// The Salesforce connector: one per configured connector, built by `make_salesforce_connector`, used from its
+/// connector's strand (see the top of this file for what may be called from other threads).
 class connector_impl final : public connector {
  public:
   // salesforce_connector.cpp

@@ -50,6 +50,8 @@ adapters::source_record to_record(const std::string& object, const json::value& 
 /// A deleted record with only its id, stamped `when_ms`.
 adapters::source_record deleted_record(const std::string& id, std::int64_t when_ms);
 
+/// The Zendesk connector: one per configured connector, built by `make_zendesk_connector`, used from its
+/// connector's strand (see the top of this file for what may be called from other threads).
 class connector_impl final : public connector {
  public:
   // zendesk_connector.cpp
