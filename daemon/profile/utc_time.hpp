@@ -1,7 +1,8 @@
 #pragma once
 /// The profile's old names for canonical datetimes ("2026-05-01T10:00:00.000Z") <-> milliseconds since the epoch,
 /// now thin wrappers of core/time.hpp (`parse_iso8601`, `format_iso8601_ms`), which new code calls directly.
-/// Kept only while daemon/app still calls `format_utc_ms`; delete this file when it no longer does.
+/// Kept only while daemon/control/commands (profile.cpp, status.cpp) and tests/unit/profile still call them; delete
+/// this file when they call core/time.hpp.
 /// Pure functions, thread-safe.
 #include <cstdint>
 #include <optional>
