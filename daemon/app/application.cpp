@@ -8,7 +8,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <csignal>
-#include <ctime>
 #include <mutex>
 #include <thread>
 
@@ -19,6 +18,7 @@
 #include "daemon/app/task_group.hpp"
 #include "adapters/connector.hpp"
 #include "core/metrics.hpp"
+#include "core/time.hpp"
 #include "core/version.hpp"
 #include "daemon/control/commands/context.hpp"
 #include "daemon/control/commands/paused_set.hpp"
@@ -42,14 +42,7 @@ std::string default_instance_name() {
   return std::string(host) + ":" + std::to_string(::getpid());
 }
 
-std::string utc_now_text() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string utc_now_text() { return format_iso8601(utc_now()); }
 
 store::synchronous_mode to_store(config::sync_mode m) {
   switch (m) {

@@ -9,9 +9,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <algorithm>
-#include <ctime>
 #include <mutex>
 #include <shared_mutex>
+
+#include "core/time.hpp"
 
 namespace omnisync::app {
 namespace {
@@ -70,15 +71,7 @@ const char* colour_of(spdlog::level::level_enum l) {
 }
 
 std::string timestamp_text(spdlog::log_clock::time_point tp) {
-  auto secs = std::chrono::time_point_cast<std::chrono::seconds>(tp);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(tp - secs).count();
-  std::time_t t = spdlog::log_clock::to_time_t(tp);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
+  return format_iso8601_ms(std::chrono::floor<std::chrono::milliseconds>(tp));
 }
 
 /// The one sink: formats a line in the chosen output, redacts it, writes it to stderr in one write().

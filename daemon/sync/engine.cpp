@@ -6,6 +6,7 @@
 #include <map>
 
 #include "core/metrics.hpp"
+#include "core/time.hpp"
 #include "daemon/sync/context.hpp"
 #include "daemon/sync/inbox.hpp"
 #include "daemon/sync/leadership.hpp"
@@ -207,7 +208,9 @@ omnisync::result<std::vector<std::string>> engine::request_resync(const resync_r
   } else {
     return make_error_code(errc::not_found);
   }
-  if (req.what == resync_request::kind::since && !detail::parse_since(req.value))
+  // resync --since: an ISO 8601 time (2026-11-23, 2026-11-23T10:00:00Z, an offset or a fraction), read by
+  // core/time as every vendor's stamps are.
+  if (req.what == resync_request::kind::since && !parse_iso8601(req.value))
     return make_error_code(errc::invalid_input);
   std::vector<std::string> names;
   std::lock_guard lk(ctx.mu);

@@ -5,21 +5,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstdio>
+
+#include "core/time.hpp"
 
 namespace omnisync::sync::detail {
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
-
-std::optional<std::chrono::system_clock::time_point> parse_since(const std::string& s) {
-  // ISO 8601 UTC: 2026-11-23T10:00:00Z (seconds optional, fraction ignored)
-  int y, mo, d, h = 0, mi = 0, sec = 0;
-  if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &sec) < 3) return std::nullopt;
-  using namespace std::chrono;
-  const auto ymd = year(y) / month(static_cast<unsigned>(mo)) / day(static_cast<unsigned>(d));
-  if (!ymd.ok()) return std::nullopt;
-  return system_clock::time_point(sys_days(ymd) + hours(h) + minutes(mi) + seconds(sec));
-}
 
 asio::awaitable<void> poller::nap(object_state& os, milliseconds d) {
   const auto until = ctx_.clk.steady_now() + d;
@@ -93,7 +84,8 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
         in_resync = true;
         resync_cursor.reset();
         since.reset();
-        if (os.pending_resync->what == resync_request::kind::since) since = parse_since(os.pending_resync->value);
+        // resync --since: checked when it was requested (engine::resync), so it reads here.
+        if (os.pending_resync->what == resync_request::kind::since) since = parse_iso8601(os.pending_resync->value);
         resync_fields = os.pending_resync->fields;
         os.pending_resync.reset();
         os.st.resync_running = true;

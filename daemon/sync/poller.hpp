@@ -34,7 +34,4 @@ class poller {
   pipeline& pipeline_;
 };
 
-/// ISO 8601 UTC time of `resync --since` (2026-11-23, 2026-11-23T10:00:00Z); nullopt when unreadable.
-std::optional<std::chrono::system_clock::time_point> parse_since(const std::string& s);
-
 }  // namespace omnisync::sync::detail

@@ -1,9 +1,9 @@
 // profile: one person's 360-degree profile — get, explain, split or restore an identity link, resync its records.
 #include <boost/json.hpp>
 
+#include "core/time.hpp"
 #include "daemon/control/catalogue.hpp"
 #include "daemon/control/commands/groups.hpp"
-#include "daemon/profile/utc_time.hpp"
 #include "daemon/profile/value_json.hpp"
 #include "daemon/sync/engine.hpp"
 
@@ -12,6 +12,9 @@ namespace json = boost::json;
 
 namespace omnisync::control::commands {
 namespace {
+
+/// A profile time (milliseconds since the epoch) as `2026-05-01T10:00:00.000Z`.
+std::string utc_text(std::int64_t ms) { return format_iso8601_ms(from_epoch_ms(ms)); }
 
 json::object record_json(const profile::record_ref& r) {
   return json::object{{"system", r.system}, {"object", r.object}, {"id", r.id}};
@@ -23,7 +26,7 @@ void add_explanation(json::object& out, const profile::explanation& why) {
   json::array edges, conflicts, ignored;
   for (const auto& e : why.edges)
     edges.push_back(json::object{{"from", record_json(e.from)}, {"to", record_json(e.to)}, {"rule", e.rule},
-                                 {"attribute", e.attribute}, {"value", e.value}, {"at", profile::format_utc_ms(e.at)}});
+                                 {"attribute", e.attribute}, {"value", e.value}, {"at", utc_text(e.at)}});
   for (const auto& c : why.conflicts)
     conflicts.push_back(json::object{{"record", record_json(c.record)}, {"other", record_json(c.other)},
                                      {"rule", c.rule}, {"attribute", c.attribute}, {"value", c.value},
@@ -45,7 +48,7 @@ json::object report_json(const sync::profile_report& rep, std::size_t timeline_l
     json::array from;
     for (const auto& p : g.from)
       from.push_back(json::object{{"system", p.system}, {"record", p.record},
-                                  {"source_ts", profile::format_utc_ms(p.source_ts)}});
+                                  {"source_ts", utc_text(p.source_ts)}});
     golden[attr] = json::object{{"value", profile::to_json(g.value)}, {"decided_by", g.decided_by}, {"from", std::move(from)}};
   }
   json::object kpis;
@@ -54,12 +57,12 @@ json::object report_json(const sync::profile_report& rep, std::size_t timeline_l
   json::array members;
   for (const auto& m : v.members)
     members.push_back(json::object{{"system", m.system}, {"object", m.object}, {"id", m.id}, {"deleted", m.deleted},
-                                   {"first_seen", profile::format_utc_ms(m.first_seen)}});
+                                   {"first_seen", utc_text(m.first_seen)}});
   json::array events;
   const std::size_t from = v.timeline.size() > timeline_limit ? v.timeline.size() - timeline_limit : 0;
   for (std::size_t i = v.timeline.size(); i-- > from;) {
     const auto& e = v.timeline[i];
-    json::object j{{"type", e.type}, {"at", profile::format_utc_ms(e.occurred_at)}, {"subject", e.subject}};
+    json::object j{{"type", e.type}, {"at", utc_text(e.occurred_at)}, {"subject", e.subject}};
     if (e.amount) j["amount"] = *e.amount;
     if (!e.currency.empty()) j["currency"] = e.currency;
     if (!e.status.empty()) j["status"] = e.status;

@@ -5,13 +5,13 @@
 
 #include <set>
 
+#include "core/time.hpp"
 #include "core/version.hpp"
 #include "daemon/config/daemon_config.hpp"
 #include "daemon/control/catalogue.hpp"
 #include "daemon/control/commands/groups.hpp"
 #include "daemon/control/commands/paused_set.hpp"
 #include "daemon/control/server.hpp"
-#include "daemon/profile/utc_time.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/sync/engine.hpp"
 
@@ -147,7 +147,7 @@ asio::awaitable<json::object> cluster_status(const context& ctx) {
   if (auto ls = co_await ctx.db->lease_list())
     for (const auto& l : *ls)
       leases.push_back(json::object{{"key", l.key}, {"owner", l.owner}, {"token", l.token},
-                                    {"expires_at", profile::format_utc_ms(l.expires_at.time_since_epoch().count())}});
+                                    {"expires_at", format_iso8601_ms(l.expires_at)}});
   co_return json::object{{"instance", cl.instance}, {"leader", cl.leader},           {"token", cl.token},
                          {"leaderships", cl.leaderships}, {"leases", std::move(leases)}};
 }

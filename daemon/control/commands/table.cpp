@@ -3,9 +3,9 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <chrono>
-#include <ctime>
 #include <stdexcept>
 
+#include "core/time.hpp"
 #include "daemon/control/catalogue.hpp"
 #include "daemon/control/commands/groups.hpp"
 #include "daemon/sync/engine.hpp"
@@ -32,15 +32,7 @@ std::string arg_text(const boost::json::object& args, const char* key) {
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
-std::string iso_text(store::timestamp t) {
-  if (t == store::timestamp{}) return {};
-  std::time_t secs = static_cast<std::time_t>(t.time_since_epoch().count() / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string iso_text(store::timestamp t) { return t == store::timestamp{} ? std::string() : format_iso8601(t); }
 
 boost::asio::awaitable<std::optional<reply>> standby_refusal(const context& ctx, std::string what) {
   if (!ctx.engine) co_return std::nullopt;

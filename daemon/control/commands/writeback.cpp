@@ -2,14 +2,14 @@
 // what it did write (the audit log: every field changed in a destination, with its cause and the vendor's answer).
 #include <boost/json.hpp>
 
+#include <charconv>
 #include <chrono>
-#include <cstdio>
 #include <map>
 #include <optional>
 
+#include "core/time.hpp"
 #include "daemon/control/catalogue.hpp"
 #include "daemon/control/commands/groups.hpp"
-#include "daemon/profile/utc_time.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/sync/engine.hpp"
 
@@ -32,24 +32,18 @@ json::value as_json(const std::string& text) {
   return ec ? json::value(text) : v;
 }
 
-/// `--since`: an ISO 8601 UTC time (2026-11-01, 2026-11-01T10:00:00Z) or a duration back from now (90s, 30m, 2h,
-/// 7d); nullopt when it is neither.
-std::optional<store::timestamp> parse_since(const std::string& s, store::timestamp now) {
-  using namespace std::chrono;
-  char unit = 0;
+/// `--since`: a duration back from now (90s, 30m, 2h, 7d) or an ISO 8601 time read by core/time (2026-11-01,
+/// 2026-11-01T10:00:00Z, with an offset or a fraction); nullopt when it is neither.
+std::optional<store::timestamp> parse_since(std::string_view s, store::timestamp now) {
+  using std::chrono::milliseconds;
   long long n = 0;
-  int used = 0;
-  if (std::sscanf(s.c_str(), "%lld%c%n", &n, &unit, &used) == 2 && used == static_cast<int>(s.size()) && n >= 0) {
-    const long long ms = unit == 's' ? n * 1000 : unit == 'm' ? n * 60'000 : unit == 'h' ? n * 3'600'000
-                       : unit == 'd' ? n * 86'400'000 : -1;
-    if (ms >= 0) return now - milliseconds(ms);
+  if (auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+      ec == std::errc{} && n >= 0 && end + 1 == s.data() + s.size()) {
+    const long long unit_ms = *end == 's' ? 1000 : *end == 'm' ? 60'000 : *end == 'h' ? 3'600'000
+                            : *end == 'd' ? 86'400'000 : 0;
+    if (unit_ms > 0) return now - milliseconds(n * unit_ms);
   }
-  int y, mo, d, h = 0, mi = 0, sec = 0;
-  if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &sec) < 3) return std::nullopt;
-  const auto ymd = year(y) / month(static_cast<unsigned>(mo)) / day(static_cast<unsigned>(d));
-  if (!ymd.ok()) return std::nullopt;
-  return store::timestamp(duration_cast<milliseconds>(sys_days(ymd).time_since_epoch()) + hours(h) + minutes(mi) +
-                          seconds(sec));
+  return parse_iso8601(s);
 }
 
 json::object change_json(const profile::field_change& f) {
@@ -98,8 +92,7 @@ asio::awaitable<reply> plan(const context& ctx, json::object args) {
                         {"fields", std::move(fields)}};
     if (c.attempts > 0) {
       change["last_error"] = c.last_error;
-      change["next_attempt_at"] = profile::format_utc_ms(
-          std::chrono::duration_cast<std::chrono::milliseconds>(c.next_attempt_at.time_since_epoch()).count());
+      change["next_attempt_at"] = format_iso8601_ms(c.next_attempt_at);
     }
     changes.push_back(std::move(change));
   }
@@ -132,8 +125,7 @@ asio::awaitable<reply> audit(const context& ctx, json::object args) {
     f.record_id = rec.substr(c2 + 1);
   }
   if (const auto since = arg_text(args, "since"); !since.empty()) {
-    f.since = parse_since(since, store::timestamp(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())));
+    f.since = parse_since(since, utc_now());
     if (!f.since)
       co_return reply::failure("usage", "--since needs a UTC time (2026-11-01T00:00:00Z) or a duration (30m, 2h, 7d)");
   }

@@ -10,6 +10,7 @@
 
 #include <spdlog/logger.h>
 
+#include "core/time.hpp"
 #include "daemon/config/daemon_config.hpp"
 #include "daemon/control/catalogue.hpp"
 #include "daemon/control/commands/context.hpp"
@@ -75,6 +76,27 @@ struct harness {
     ctx.spawn_sync_task = [](std::string, std::function<asio::awaitable<void>()>) { FAIL("no sync task expected"); };
     table = commands::build_command_table(ctx);
     state.set_phase("running");
+  }
+
+  /// Audit entries for field `field`, written at `at`.
+  void audit(std::vector<std::pair<std::string, omnisync::timestamp>> entries) {
+    std::vector<omnisync::store::audit_entry> batch;
+    for (auto& [field, at] : entries) {
+      omnisync::store::audit_entry e;
+      e.at = at;
+      e.connector = "desk";
+      e.object = "people";
+      e.record_id = "9";
+      e.field = field;
+      e.after = R"("x")";
+      e.source = "crm:people:1";
+      e.outcome = "written";
+      batch.push_back(std::move(e));
+    }
+    asio::io_context io;
+    auto done = asio::co_spawn(io, db->audit_append(std::move(batch)), asio::use_future);
+    io.run();
+    done.get();
   }
 
   reply call(const std::string& cmd, std::string_view args = "{}") {
@@ -205,5 +227,39 @@ TEST_CASE("control commands: version, dlq on an empty store, and the engine's co
     auto r = h.call(cmd, args);
     CHECK(r.code() == "unavailable");
     CHECK(r.message() == "the sync engine is not running");
+  }
+}
+
+TEST_CASE("control commands: audit --since takes an ISO 8601 time (any offset) or a duration back from now",
+          "[control][commands]") {
+  harness h;
+  using namespace std::chrono_literals;
+  const auto now = omnisync::utc_now();
+  h.audit({{"old", *omnisync::parse_iso8601("2020-01-01T00:00:00Z")},
+           {"june", *omnisync::parse_iso8601("2020-06-01T12:00:00Z")},
+           {"two_hours_ago", now - 2h},
+           {"a_minute_ago", now - 1min}});
+  auto fields = [&](const std::string& since) {
+    auto r = h.call("audit", json::serialize(json::object{{"since", since}}));
+    REQUIRE(r.ok());
+    std::vector<std::string> out;
+    for (const auto& e : r.result().at("items").as_array()) out.emplace_back(e.at("field").as_string());
+    return out;
+  };
+  using v = std::vector<std::string>;
+  CHECK(fields("2020-03-01") == v{"a_minute_ago", "two_hours_ago", "june"});
+  CHECK(fields("2020-06-01T12:00:00Z") == v{"a_minute_ago", "two_hours_ago", "june"});
+  CHECK(fields("2020-06-01T12:00:00.001Z") == v{"a_minute_ago", "two_hours_ago"});
+  CHECK(fields("2020-06-01T13:59:59+02:00") == v{"a_minute_ago", "two_hours_ago", "june"});  // 11:59:59 UTC
+  CHECK(fields("2020-06-01T14:00:01+0200") == v{"a_minute_ago", "two_hours_ago"});
+  CHECK(fields("30m") == v{"a_minute_ago"});
+  CHECK(fields("3h") == v{"a_minute_ago", "two_hours_ago"});
+  CHECK(fields("7d") == v{"a_minute_ago", "two_hours_ago"});
+  CHECK(fields("0s").empty());
+  for (const char* bad : {"yesterday", "2020-02-30", "2020-06-01T25:00:00Z", "30x", "-5m", "2020-06-01Tjunk"}) {
+    INFO(bad);
+    auto r = h.call("audit", json::serialize(json::object{{"since", bad}}));
+    CHECK(r.code() == "usage");
+    CHECK(r.message() == "--since needs a UTC time (2026-11-01T00:00:00Z) or a duration (30m, 2h, 7d)");
   }
 }

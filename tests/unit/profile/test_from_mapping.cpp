@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "core/time.hpp"
 #include "daemon/profile/from_mapping.hpp"
 #include "daemon/profile/kpis.hpp"
 #include "daemon/profile/resolver.hpp"
 #include "daemon/profile/survivorship.hpp"
-#include "daemon/profile/utc_time.hpp"
 #include "mapping/canonical.hpp"
 #include "mapping/mapping.hpp"
 
@@ -155,6 +155,6 @@ TEST_CASE("records mapped by the shipped mappings resolve into one profile with 
   CHECK(v.lifetime_value == Approx(2400));
   CHECK(v.open_tickets == 1);  // pending counts as open
   CHECK(v.total_tickets == 1);
-  CHECK(v.last_interaction_at == parse_utc_ms("2026-05-01T11:00:00Z"));
+  CHECK(v.last_interaction_at == omnisync::to_epoch_ms(*omnisync::parse_iso8601("2026-05-01T11:00:00Z")));
   CHECK(v.lifecycle_stage == "activation");  // bought, then came back with a ticket
 }

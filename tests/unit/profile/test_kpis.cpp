@@ -2,19 +2,29 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "core/time.hpp"
 #include "daemon/profile/kpis.hpp"
-#include "daemon/profile/utc_time.hpp"
 
 using namespace omnisync::profile;
 
 namespace {
 
+/// A canonical datetime as the profile keeps it: milliseconds since the epoch, read by core/time.
+std::optional<std::int64_t> utc_ms(const char* iso) {
+  auto t = omnisync::parse_iso8601(iso);
+  if (!t) return std::nullopt;
+  return omnisync::to_epoch_ms(*t);
+}
+
+std::string utc_text(std::int64_t ms) { return omnisync::format_iso8601_ms(omnisync::from_epoch_ms(ms)); }
+
 std::int64_t at(const char* iso) {
-  auto t = parse_utc_ms(iso);
+  auto t = utc_ms(iso);
   REQUIRE(t.has_value());
   return *t;
 }
@@ -254,15 +264,15 @@ TEST_CASE("incremental KPIs equal a recompute after every add, replace, remove a
 }
 
 TEST_CASE("UTC timestamps parse and format", "[profile][kpis]") {
-  CHECK(parse_utc_ms("1970-01-01") == 0);
-  CHECK(parse_utc_ms("2026-05-01T10:00:00.000Z") == 1777629600000);
-  CHECK(parse_utc_ms("2026-05-01T12:00:00+02:00") == 1777629600000);
-  CHECK(parse_utc_ms("2026-05-01T10:00:00.000+0000") == 1777629600000);
-  CHECK(parse_utc_ms("2026-05-01T10:00:00.5Z") == 1777629600500);
-  CHECK_FALSE(parse_utc_ms("2026-13-01").has_value());
-  CHECK_FALSE(parse_utc_ms("yesterday").has_value());
-  CHECK_FALSE(parse_utc_ms("2026-05-01T10:00:00Zjunk").has_value());
-  CHECK(format_utc_ms(1777629600500) == "2026-05-01T10:00:00.500Z");
-  CHECK(format_utc_ms(-1) == "1969-12-31T23:59:59.999Z");
-  CHECK(format_utc_ms(0) == "1970-01-01T00:00:00.000Z");
+  CHECK(utc_ms("1970-01-01") == 0);
+  CHECK(utc_ms("2026-05-01T10:00:00.000Z") == 1777629600000);
+  CHECK(utc_ms("2026-05-01T12:00:00+02:00") == 1777629600000);
+  CHECK(utc_ms("2026-05-01T10:00:00.000+0000") == 1777629600000);
+  CHECK(utc_ms("2026-05-01T10:00:00.5Z") == 1777629600500);
+  CHECK_FALSE(utc_ms("2026-13-01").has_value());
+  CHECK_FALSE(utc_ms("yesterday").has_value());
+  CHECK_FALSE(utc_ms("2026-05-01T10:00:00Zjunk").has_value());
+  CHECK(utc_text(1777629600500) == "2026-05-01T10:00:00.500Z");
+  CHECK(utc_text(-1) == "1969-12-31T23:59:59.999Z");
+  CHECK(utc_text(0) == "1970-01-01T00:00:00.000Z");
 }

@@ -383,8 +383,11 @@ TEST_CASE("engine: failed polls are retried without moving the cursor, pause sto
   CHECK(h.eng->request_resync(rq).error() == errc::not_found);
   rq.connector = "hs";
   rq.what = sync::resync_request::kind::since;
-  rq.value = "yesterday";
-  CHECK(h.eng->request_resync(rq).error() == errc::invalid_input);
+  for (const char* bad : {"yesterday", "2026-02-30", "2026-11-23Tjunk", "2026-11-23T10:00:00Z+"}) {
+    INFO(bad);
+    rq.value = bad;
+    CHECK(h.eng->request_resync(rq).error() == errc::invalid_input);
+  }
 }
 
 TEST_CASE("engine: the echo of our own write is recognised and not propagated back", "[engine]") {
