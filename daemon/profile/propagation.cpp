@@ -273,6 +273,8 @@ std::optional<computed_write> propagator::compute(const book& b,
       explain(fc);
       out.changes.push_back(std::move(fc));
     }
+    // Created with exactly this content already and not read back yet (no id links it): nothing new to send.
+    if (!last_written.empty() && same_json(json::value(parse_object(last_written)), json::value(body))) return std::nullopt;
     out.what = computed_write::kind::create;
     out.write = *w;
     out.write.payload = json::serialize(body);

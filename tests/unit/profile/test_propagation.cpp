@@ -108,6 +108,9 @@ TEST_CASE("propagation at send time: creates the whole record only where allowed
   destination closed = w.hs;
   closed.may_create = [](std::string_view) { return false; };  // not read to the end yet
   CHECK_FALSE(w.prop.compute(w.f.b, w.outbound, closed, *pid, "contacts", "", "", w.evals));
+  // Created with this very content and not read back yet: not created again; with other content, it is.
+  CHECK_FALSE(w.prop.compute(w.f.b, w.outbound, always, *pid, "contacts", "", create->full_payload, w.evals));
+  CHECK(w.prop.compute(w.f.b, w.outbound, always, *pid, "contacts", "", R"({"email":"old@example.com"})", w.evals));
 }
 
 TEST_CASE("propagation at send time: a cleared value clears other systems as their null policy says",
