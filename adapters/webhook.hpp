@@ -55,8 +55,9 @@ class webhook_endpoint {
   virtual std::size_t max_body() const { return 0; }
   /// Accepted content types (media type only, lower case); empty accepts any.
   virtual std::vector<std::string> content_types() const { return {"application/json"}; }
-  /// Verifies the raw request. Errors: errc::auth_expired → 401 (bad or missing signature, wrong URL token),
-  /// errc::invalid_input → 400 (malformed or stale: outside the replay window), others → 500.
+  /// Verifies the raw request. Errors: errc::auth_expired → 401 (bad or missing signature or signature timestamp,
+  /// wrong URL token), errc::timeout → 401 (a signature timestamp outside the replay window: stale or from the
+  /// future), errc::invalid_input → 400 (a verified request that is malformed), others → 500.
   /// Never throws; must compare secrets in constant time.
   virtual omnisync::result<verified_event> verify(const inbound_request& request) const = 0;
   /// Optional answer for GET/HEAD validation pings on the same path (some vendors probe the URL); empty: 405.

@@ -133,10 +133,10 @@ class hubspot_webhook final : public adapters::webhook_endpoint {
         auto ts = r.header("X-HubSpot-Request-Timestamp");
         if (sig.empty() || ts.empty()) return errc::auth_expired;
         const auto parsed_ts = leading_integer(ts);
-        if (!parsed_ts) return errc::invalid_input;
+        if (!parsed_ts) return errc::auth_expired;  // no usable signature timestamp: not authenticated
         const long long ts_ms = *parsed_ts;
         auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(webhook_now(o_.clock).time_since_epoch()).count();
-        if (now_ms - ts_ms > o_.max_age.count() || ts_ms - now_ms > o_.max_age.count()) return errc::invalid_input;
+        if (now_ms - ts_ms > o_.max_age.count() || ts_ms - now_ms > o_.max_age.count()) return errc::timeout;
         // hubspot_signature_v3, without concatenating the signed text or keying the HMAC again.
         auto expected = to_base64(hmac_.mac({r.method, uri, r.body, ts}));
         if (!adapters::constant_time_equal(sig, expected)) return errc::auth_expired;

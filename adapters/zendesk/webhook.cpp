@@ -23,9 +23,9 @@ class zendesk_webhook final : public adapters::webhook_endpoint {
     auto expected = zendesk_signature(o_.signing_secret, ts, r.body);
     if (!adapters::constant_time_equal(sig, expected)) return errc::auth_expired;
     auto when = parse_iso8601(ts);
-    if (!when) return errc::invalid_input;
+    if (!when) return errc::auth_expired;  // no usable signature timestamp: not authenticated
     auto skew = webhook_now(o_.clock) - *when;
-    if (skew > o_.max_skew || -skew > o_.max_skew) return errc::invalid_input;
+    if (skew > o_.max_skew || -skew > o_.max_skew) return errc::timeout;  // outside the replay window
     // Event-subscribed webhooks carry an event id; trigger webhooks a custom body: then the invocation id.
     std::string key;
     if (auto id = json_member(r.body, "id")) key = "event:" + *id;

@@ -62,6 +62,10 @@ router::router(store::store& store, metrics::registry& m)
     : store_(store), metrics_(m),
       requests_(m.counter("omnisync_webhook_requests_total", "Webhook requests answered, by connector and status",
                           {"connector", "status"})),
+      rejected_(m.counter("omnisync_webhook_rejected_total",
+                          "Webhook requests refused by verification, by connector and reason (signature, stale, "
+                          "malformed)",
+                          {"connector", "reason"})),
       duplicates_(m.counter("omnisync_webhook_duplicates_total",
                             "Webhook events already in the inbox (answered, stored once)", {"connector"})),
       durations_(m.histogram("omnisync_webhook_request_duration_seconds",
@@ -131,10 +135,16 @@ decision router::decide_webhook(inbound_request& req, std::shared_ptr<const rout
     if (e == omnisync::make_error_code(errc::auth_expired)) {
       spdlog::warn("http: webhook for {} from {} rejected: signature or token did not verify", rt->name,
                    req.remote_address);
+      rejected_.with({rt->name, "signature"}).inc();
       d.ack = plain(401, "signature verification failed\n");
+    } else if (e == omnisync::make_error_code(errc::timeout)) {
+      spdlog::warn("http: webhook for {} from {} rejected: its signature timestamp is outside the replay window "
+                   "(a replay, or a clock far off)", rt->name, req.remote_address);
+      rejected_.with({rt->name, "stale"}).inc();
+      d.ack = plain(401, "signature timestamp outside the replay window\n");
     } else if (e == omnisync::make_error_code(errc::invalid_input)) {
-      spdlog::warn("http: webhook for {} from {} rejected: malformed or outside the replay window", rt->name,
-                   req.remote_address);
+      spdlog::warn("http: webhook for {} from {} rejected: malformed", rt->name, req.remote_address);
+      rejected_.with({rt->name, "malformed"}).inc();
       d.ack = plain(400, "bad request\n");
     } else {
       spdlog::error("http: webhook for {} could not be verified: {}", rt->name, e.message());

@@ -100,6 +100,7 @@ class router {
   mutable std::atomic<std::int64_t> unknown_unlogged_{0};
 
   metrics::metric_family<metrics::metric_counter>& requests_;
+  metrics::metric_family<metrics::metric_counter>& rejected_;
   metrics::metric_family<metrics::metric_counter>& duplicates_;
   metrics::metric_family<metrics::metric_histogram>& durations_;
 };

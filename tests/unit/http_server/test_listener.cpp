@@ -56,6 +56,7 @@ class test_endpoint : public omnisync::adapters::webhook_endpoint {
   omnisync::result<omnisync::adapters::verified_event> verify(const omnisync::adapters::inbound_request& r) const override {
     if (!omnisync::adapters::constant_time_equal(r.header("X-Test-Signature"), hmac_hex("s3cret", r.body)))
       return errc::auth_expired;
+    if (!r.header("X-Test-Stale").empty()) return errc::timeout;  // a timestamp outside the replay window
     if (r.header("X-Event-Id").empty()) return errc::invalid_input;
     return omnisync::adapters::verified_event{std::string(r.header("X-Event-Id")), {200, "application/json", R"({"ok":true})"}};
   }
@@ -161,11 +162,20 @@ TEST_CASE("listener: bad signatures, bad input, unknown routes and wrong types a
   auto unknown = f.send("POST", "/webhooks/nobody", "{}", {{"Content-Type", "application/json"}});
   REQUIRE(unknown);
   CHECK(unknown->status == 404);
+  auto stale = f.send("POST", "/webhooks/testvendor", R"({"a":1})",
+                      {{"Content-Type", "application/json"}, {"X-Test-Signature", hmac_hex("s3cret", R"({"a":1})")},
+                       {"X-Event-Id", "evt-3"}, {"X-Test-Stale", "1"}});
+  REQUIRE(stale);
+  CHECK(stale->status == 401);  // a stale timestamp fails authentication, as a bad signature does
   // Counted (under one label: the name is the sender's), so a vendor sending to a removed connector shows.
   auto counted = f.send("GET", "/metrics", "", {});
   REQUIRE(counted);
   CHECK(counted->body.find("omnisync_webhook_requests_total{connector=\"(unknown)\",status=\"404\"} 1") !=
         std::string::npos);
+  // Refusals by reason.
+  for (const char* reason : {"signature", "stale", "malformed"})
+    CHECK(counted->body.find(std::string("omnisync_webhook_rejected_total{connector=\"testvendor\",reason=\"") +
+                             reason + "\"} 1") != std::string::npos);
   auto wrong_type = f.send("POST", "/webhooks/testvendor", "a=1",
                            {{"Content-Type", "application/x-www-form-urlencoded"}});
   REQUIRE(wrong_type);

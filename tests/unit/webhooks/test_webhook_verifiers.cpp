@@ -80,7 +80,8 @@ TEST_CASE("hubspot v3 webhook: verified against the public URL, 5-minute window,
   CHECK(ok->dedupe_key == "events:5,7");
   CHECK(ok->ack.status == 200);
 
-  CHECK(is(ep->verify(signed_at(now - 300001)), errc::invalid_input));  // stale: replay window
+  CHECK(is(ep->verify(signed_at(now - 300001)), errc::timeout));  // stale: outside the replay window (401)
+  CHECK(is(ep->verify(signed_at(now + 300001)), errc::timeout));  // from the future: the same
   auto tampered = signed_at(now);
   tampered.body[3] = 'X';
   CHECK(is(ep->verify(tampered), errc::auth_expired));
@@ -114,9 +115,10 @@ TEST_CASE("hubspot v3 webhook: timestamp forms, escapes at the base URL's end, a
   CHECK(sign("https://sync.example.com", uri, ts, body).has_value());
   CHECK(sign("https://sync.example.com", uri, "+" + ts, body).has_value());
   CHECK(sign("https://sync.example.com", uri, ts + "ms", body).has_value());
-  CHECK(is(sign("https://sync.example.com", uri, "abc", body), errc::invalid_input));
-  CHECK(is(sign("https://sync.example.com", uri, "+-" + ts, body), errc::invalid_input));
-  CHECK(is(sign("https://sync.example.com", uri, "99999999999999999999999", body), errc::invalid_input));
+  // No usable timestamp: not authenticated (401).
+  CHECK(is(sign("https://sync.example.com", uri, "abc", body), errc::auth_expired));
+  CHECK(is(sign("https://sync.example.com", uri, "+-" + ts, body), errc::auth_expired));
+  CHECK(is(sign("https://sync.example.com", uri, "99999999999999999999999", body), errc::auth_expired));
   // The base URL's escapes are decoded as in the whole URL, also when one ends it (or half of one does).
   CHECK(sign("https://sync.example.com/a%3A", "https://sync.example.com/a:/webhooks/hubspot", ts, body).has_value());
   CHECK(sign("https://sync.example.com/a%3", "https://sync.example.com/a%3/webhooks/hubspot", ts, body).has_value());
@@ -165,8 +167,9 @@ TEST_CASE("zendesk webhook: signature, ±5 minute window, event id dedupe", "[we
   auto trigger = ep->verify(req("2026-11-23T09:58:00Z", R"({"custom":"body"})"));
   REQUIRE(trigger.has_value());
   CHECK(trigger->dedupe_key == "invocation:inv-9");
-  CHECK(is(ep->verify(req("2026-11-23T09:50:00Z", "{}")), errc::invalid_input));  // 10 minutes old
-  CHECK(is(ep->verify(req("yesterday", "{}")), errc::invalid_input));
+  CHECK(is(ep->verify(req("2026-11-23T09:50:00Z", "{}")), errc::timeout));  // 10 minutes old (401)
+  CHECK(is(ep->verify(req("2026-11-23T10:10:00Z", "{}")), errc::timeout));  // 10 minutes ahead
+  CHECK(is(ep->verify(req("yesterday", "{}")), errc::auth_expired));         // no usable timestamp
   auto bad = req("2026-11-23T10:00:00Z", "{}");
   bad.body = "{ }";
   CHECK(is(ep->verify(bad), errc::auth_expired));
