@@ -319,6 +319,11 @@ std::int64_t state_sql::dead_letter_insert(const dead_letter_entry& e, std::int6
   return r.i64(0, 0);
 }
 
+void state_sql::dead_letters_of_record_delete(const dead_letter_entry& e) {
+  c_.exec("DELETE FROM dead_letters WHERE connector = $1 AND object = $2 AND record_id = $3 AND stage = $4",
+          e.connector, e.object, e.record_id, e.stage);
+}
+
 bool state_sql::dead_letter_delete(std::int64_t id) {
   return c_.exec("DELETE FROM dead_letters WHERE id = $1", id).affected() > 0;
 }

@@ -53,6 +53,8 @@ class state_sql {
 
   std::int64_t dead_letter_insert(const dead_letter_entry& e, std::int64_t t);
   bool dead_letter_delete(std::int64_t id);
+  /// Removes the open dead letters of one record at one stage (a newer refusal of it replaces them).
+  void dead_letters_of_record_delete(const dead_letter_entry& e);
   /// Deletes the entry and returns it (nullopt: none with that id).
   std::optional<dead_letter> dead_letter_take(std::int64_t id);
 

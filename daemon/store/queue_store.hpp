@@ -267,6 +267,8 @@ class queue_store final : public store {
   task<std::int64_t> dead_letter_add(dead_letter_entry e) override {
     return on_state<std::int64_t>([this, e = std::move(e)](state_sql& s) {
       require(!e.stage.empty(), "dead letter needs a stage");
+      // A write refused again replaces the record's earlier entry: one open dead letter per record and stage.
+      if (e.stage == "write" && !e.record_id.empty()) s.dead_letters_of_record_delete(e);
       return s.dead_letter_insert(e, ms(now()));
     });
   }

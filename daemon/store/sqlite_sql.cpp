@@ -294,6 +294,15 @@ std::int64_t state_sql::dead_letter_insert(const dead_letter_entry& e, std::int6
   return id;
 }
 
+void state_sql::dead_letters_of_record_delete(const dead_letter_entry& e) {
+  c_.prepare("DELETE FROM dead_letters WHERE connector = ?1 AND object = ?2 AND record_id = ?3 AND stage = ?4")
+      .text(1, e.connector)
+      .text(2, e.object)
+      .text(3, e.record_id)
+      .text(4, e.stage)
+      .run();
+}
+
 bool state_sql::dead_letter_delete(std::int64_t id) {
   c_.prepare("DELETE FROM dead_letters WHERE id = ?1").i64(1, id).run();
   return c_.changes() > 0;

@@ -310,3 +310,23 @@ TEST_CASE("store: record keys with quotes, backslashes, commas and braces go thr
   for (std::size_t i = 0; i < writes.size(); ++i) CHECK(last[i] == std::optional<std::string>(writes[i].payload));
   CHECK(ok(s->outbox_enqueue(writes, {})).unchanged == writes.size());
 }
+
+TEST_CASE("store: a write refused again replaces the record's open dead letter; other records and stages stay",
+          "[store][dlq]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  ok(s->dead_letter_add({retry_target::outbox, "hubspot", "contact", "c9", "", "write", "400 first", "{}", "{}"}));
+  ok(s->dead_letter_add({retry_target::outbox, "hubspot", "contact", "c8", "", "write", "400 other", "{}", "{}"}));
+  ok(s->dead_letter_add({retry_target::none, "hubspot", "contact", "c9", "", "mapping", "no email", "{}", "{}"}));
+  clock.advance(1s);
+  auto again = ok(s->dead_letter_add({retry_target::outbox, "hubspot", "contact", "c9", "", "write", "400 again",
+                                      R"({"v":2})", "{}"}));
+  CHECK(ok(s->get_counts()).dead_letters == 3);
+  auto writes = ok(s->dead_letter_list({std::string("hubspot"), std::string("write"), 0, 10}));
+  REQUIRE(writes.items.size() == 2);
+  CHECK(writes.items[0].entry.record_id == "c8");
+  CHECK(writes.items[1].id == again);
+  CHECK(writes.items[1].entry.reason == "400 again");
+  CHECK(ok(s->dead_letter_list({std::string("hubspot"), std::string("mapping"), 0, 10})).items.size() == 1);
+}
