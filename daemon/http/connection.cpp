@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 
 #include "daemon/http/routes.hpp"
@@ -93,6 +94,20 @@ asio::awaitable<bool> connection::send() {
   co_return !wec;
 }
 
+asio::awaitable<void> connection::linger() {
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
+  std::array<char, 16 * 1024> scratch;
+  std::size_t discarded = 0;
+  start_io(std::chrono::milliseconds(2000));  // the deadline closes the socket: the read below then ends
+  while (discarded < (4u << 20)) {
+    auto [rec, n] = co_await socket_.async_read_some(asio::buffer(scratch), tuple_awaitable);
+    if (rec) break;
+    discarded += n;
+  }
+  end_io();
+}
+
 asio::awaitable<void> connection::serve(std::shared_ptr<connection> self, std::string remote) {
   connection& c = *self;
   router& routes = *c.routes_;
@@ -163,8 +178,9 @@ asio::awaitable<void> connection::serve(std::shared_ptr<connection> self, std::s
     }
     if (too_large) {
       render(c.out_, 413, "text/plain", "request body too large\n", false, false);
-      co_await c.send();
+      const bool answered = co_await c.send();
       routes.count_too_large(label);
+      if (answered) co_await c.linger();
       break;
     }
 

@@ -62,6 +62,10 @@ class connection : public std::enable_shared_from_this<connection> {
   void arm(clock::time_point when);
   /// Sends out_: at once when the socket takes all of it, otherwise the rest under the body timeout.
   boost::asio::awaitable<bool> send();
+  /// After an answer that ends the connection before the request body was read (413): stops sending, then reads
+  /// and discards what the client is still sending — at most 4 MiB, for at most 2 s — so that the client, which
+  /// writes its whole request before it reads, gets the answer instead of a connection reset.
+  boost::asio::awaitable<void> linger();
 
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;

@@ -1,8 +1,9 @@
 #include "daemon/profile/propagation.hpp"
 
 #include <boost/json.hpp>
-
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 namespace omnisync::profile {
 namespace json = boost::json;
@@ -302,6 +303,18 @@ std::optional<computed_write> propagator::compute(const book& b,
   }
   json::object body, full = last;
   w->target_id = *target;
+  // Fields by which the vendor tells records apart (Zendesk's email): a value another person's record holds is
+  // not written here — the vendor would refuse it, or two people would share it.
+  const auto unique_fields = dst.upsert_matches ? dst.upsert_matches(object) : std::vector<std::string>{};
+  auto taken = [&](const std::string& field, const json::value& v) {
+    if (!v.is_string() || std::find(unique_fields.begin(), unique_fields.end(), field) == unique_fields.end())
+      return false;
+    auto why = b.match_risk(pid, v.as_string());
+    if (why && !preview)
+      spdlog::debug("{}: {} {}: {} \"{}\" not written: {}", dst.connector, object, *target, field,
+                    std::string(v.as_string()), *why);
+    return why.has_value();
+  };
   for (const auto& [field, v] : fields) {
     if (!allowed(field)) continue;
     const json::value* read_back = at_path(there, field);
@@ -313,6 +326,7 @@ std::optional<computed_write> propagator::compute(const book& b,
       continue;
     }
     if (v->is_null() && (!holds || holds->is_null() || !null_allowed(field))) continue;
+    if (taken(field, *v)) continue;
     // The value we last wrote here, again, while the destination keeps another: once per value.
     const std::string value_text = json::serialize(*v);
     if (read_back && was_written && same_json(*was_written, *v) &&

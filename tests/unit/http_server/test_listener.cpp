@@ -307,16 +307,19 @@ TEST_CASE("listener: at the connection limit idle connections make room, only bu
         "POST /webhooks/testvendor HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\"")));
   }
   bool refused = false;
-  for (int i = 0; i < 50 && !refused; ++i) {  // until the listener has read their headers
+  // Until the listener has read their headers: a time limit, not a count of tries (a loaded machine is slower).
+  for (auto until = std::chrono::steady_clock::now() + 10s; !refused && std::chrono::steady_clock::now() < until;) {
     auto r = f.send("GET", "/healthz", "", {});
     refused = r && r->status == 503;
+    if (!refused) std::this_thread::sleep_for(10ms);
   }
   CHECK(refused);
   busy.clear();
   bool served = false;
-  for (int i = 0; i < 50 && !served; ++i) {  // until the listener has seen those connections close
-    auto ok = f.send("GET", "/healthz", "", {});
+  for (auto until = std::chrono::steady_clock::now() + 10s; !served && std::chrono::steady_clock::now() < until;) {
+    auto ok = f.send("GET", "/healthz", "", {});  // until the listener has seen those connections close
     served = ok && ok->status == 200;
+    if (!served) std::this_thread::sleep_for(10ms);
   }
   CHECK(served);
 }

@@ -179,3 +179,34 @@ TEST_CASE("propagation at send time: a destination receives only the attributes 
   REQUIRE(out);
   CHECK(writes::fields(*out) == std::vector<std::string>{"firstname"});
 }
+
+TEST_CASE("propagation at send time: a value another person's record holds is not written to a field the vendor "
+          "matches records by",
+          "[profile][propagation]") {
+  writes w;
+  w.f.apply("sf", "003A", 100, sf_contact("+14155550100"));
+  w.f.apply("hs", "901", 50, hs_contact("+14155550100"));
+  w.f.apply("hs", "902", 60, std::string(R"({"id":"902","properties":{"email":"bob@example.com","firstname":"Bob"}})"));
+  const auto ann = w.f.b.find("hs:contacts:901");
+  REQUIRE(ann);
+  REQUIRE(w.f.b.find("hs:contacts:902") != ann);
+  // Salesforce's contact now says Bob's address: it stays with Ann's profile (it holds her profile id, which
+  // omnisync wrote there), and the golden e-mail becomes Bob's.
+  std::string moved = sf_contact("+14155550100");
+  moved.replace(moved.find("ann@example.com"), 15, "bob@example.com");
+  moved.insert(1, "\"Omnisync_Id__c\":\"" + ann->str() + "\",");
+  w.f.apply("hs", "901", 150, with_omnisync_id(hs_contact("+14155550100"), ann->str()));
+  w.f.apply("sf", "003A", 200, moved);
+  REQUIRE(w.f.b.find("sf:Contact:003A") == ann);
+  auto d = w.hs;
+  auto plain = w.prop.compute(w.f.b, w.outbound, d, *ann, "contacts", "901", "", w.evals);
+  REQUIRE(plain);
+  auto f0 = writes::fields(*plain);
+  REQUIRE(std::find(f0.begin(), f0.end(), "email") != f0.end());  // without the vendor's rule it would be written
+  d.upsert_matches = [](std::string_view) { return std::vector<std::string>{"email"}; };
+  auto guarded = w.prop.compute(w.f.b, w.outbound, d, *ann, "contacts", "901", "", w.evals);
+  REQUIRE(guarded);
+  auto f1 = writes::fields(*guarded);
+  CHECK(std::find(f1.begin(), f1.end(), "email") == f1.end());
+  CHECK_FALSE(json::parse(guarded->write.payload).as_object().contains("email"));
+}
