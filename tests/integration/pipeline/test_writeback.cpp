@@ -171,6 +171,7 @@ TEST_CASE("write-back: edits made in HubSpot and Zendesk during the initial sync
   int lost = 0;
   for (const auto& [p, phone] : hs_phone) {
     INFO("person " << p << " HubSpot phone edit " << phone);
+    if (v.hubspot_phone(p) != phone) UNSCOPED_INFO("what omnisync did:\n" << d.ctl({"audit", "--record", "hs:contacts:" + std::to_string(p)}).out);
     if (both.count(p)) continue;
     CHECK(v.hubspot_phone(p) == phone);
     CHECK(v.zendesk_phone(p) == phone);
@@ -182,8 +183,13 @@ TEST_CASE("write-back: edits made in HubSpot and Zendesk during the initial sync
     CHECK(v.zendesk_name(p) == name);
     CHECK(v.salesforce_first(p) == "Renamed" + std::to_string(p));
   }
+  // What omnisync wrote to a record and why (the audit log), and how its profile came to be: shown with a lost edit.
+  auto history = [&](const std::string& record) {
+    return d.ctl({"audit", "--record", record, "--limit", "30"}).out + d.ctl({"profile", "explain", record}).out;
+  };
   for (const auto& [q, phone] : zd_phone) {
     INFO("person " << q << " Zendesk phone edit " << phone);
+    if (v.zendesk_phone(q) != phone) UNSCOPED_INFO("what omnisync did:\n" << history("zd:users:" + std::to_string(q)));
     CHECK(v.zendesk_phone(q) == phone);
     CHECK(v.hubspot_phone(q) == phone);
     CHECK(v.salesforce_phone(q) == phone);
