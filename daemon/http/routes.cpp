@@ -176,19 +176,14 @@ decision router::decide(inbound_request& req, std::shared_ptr<const route> rt) c
     // one label (the name is the sender's choice, so it is not a label).
     d.ack = plain(404, "no such webhook endpoint\n");
     requests_.with({"(unknown)", "404"}).inc();
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::steady_clock::now().time_since_epoch()).count();
-    auto last = unknown_logged_ms_.load();
-    if (now_ms - last >= 60'000 && unknown_logged_ms_.compare_exchange_strong(last, now_ms)) {
-      const auto unlogged = unknown_unlogged_.exchange(0);
+    if (const auto seen = unknown_log_.admit("")) {
+      const auto unlogged = *seen - 1;
       std::string name = path.substr(10, 64);
       for (auto& c : name)
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '/') c = '?';
       spdlog::warn("http: webhook to {} from {}: no connector is configured by that name (404){}", "/webhooks/" + name,
                    req.remote_address,
                    unlogged ? " — and " + std::to_string(unlogged) + " more such requests in the last minute" : "");
-    } else {
-      unknown_unlogged_.fetch_add(1);
     }
   }
   else

@@ -16,6 +16,7 @@
 
 #include "adapters/records.hpp"
 #include "adapters/webhook.hpp"
+#include "core/log_limiter.hpp"
 #include "core/metrics.hpp"
 
 namespace omnisync::store {
@@ -95,9 +96,7 @@ class router {
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopping_{false};
   std::function<void(const std::string&)> stored_hook_;  // set before start; read-only afterwards
-  // Webhooks to a connector nobody configured: one log line a minute at most (with how many were not logged).
-  mutable std::atomic<std::int64_t> unknown_logged_ms_{0};
-  mutable std::atomic<std::int64_t> unknown_unlogged_{0};
+  mutable log_limiter unknown_log_;  // webhooks to a connector nobody configured: a line a minute at most
 
   metrics::metric_family<metrics::metric_counter>& requests_;
   metrics::metric_family<metrics::metric_counter>& rejected_;

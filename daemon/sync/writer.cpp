@@ -268,18 +268,9 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
 }
 
 void writer::log_refused(const std::string& object, const std::string& reason, std::size_t count) {
-  const auto now = std::chrono::steady_clock::now();
-  std::size_t total = 0;
-  {
-    std::lock_guard lk(refusals_mu_);
-    if (refusals_.size() > 256) refusals_.clear();
-    auto& r = refusals_[object + "\n" + reason];
-    r.unlogged += count;
-    if (r.last != std::chrono::steady_clock::time_point{} && now - r.last < std::chrono::minutes(1)) return;
-    r.last = now;
-    total = std::exchange(r.unlogged, 0);
-  }
-  spdlog::warn("{}: {} write(s) to {} refused: {} (dead-lettered: omnisyncctl dlq list)", c_.cfg.name, total, object,
+  const auto total = refusals_.admit(object + "\n" + reason, count);
+  if (!total) return;
+  spdlog::warn("{}: {} write(s) to {} refused: {} (dead-lettered: omnisyncctl dlq list)", c_.cfg.name, *total, object,
                reason.empty() ? "no reason given" : reason.substr(0, 300));
 }
 

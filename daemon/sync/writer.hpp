@@ -17,12 +17,10 @@
 #include <boost/asio/experimental/concurrent_channel.hpp>
 
 #include <atomic>
-#include <chrono>
-#include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "core/log_limiter.hpp"
 #include "daemon/sync/context.hpp"
 #include "daemon/sync/pipeline.hpp"
 
@@ -54,12 +52,7 @@ class writer {
   mapping::evaluator_cache evals_;  // the claims loop's
   std::atomic<int> in_flight_{0};   // chunks queued or being written
   boost::asio::experimental::concurrent_channel<void(boost::system::error_code, chunk)> chunks_;
-  struct refusal_log {
-    std::chrono::steady_clock::time_point last{};
-    std::size_t unlogged = 0;
-  };
-  std::mutex refusals_mu_;
-  std::map<std::string, refusal_log> refusals_;  // by object + reason; bounded (cleared beyond 256 reasons)
+  log_limiter refusals_;  // by object and reason
 };
 
 }  // namespace omnisync::sync::detail
