@@ -1,5 +1,5 @@
 // The HubSpot connector's parse_event: a stored webhook delivery (a JSON array of events) → deleted records and
-// (object, id) pairs to refetch. Verification happened before storing (webhook.cpp).
+// (object, id) pairs to refetch, and what propertyChange events announced. Verification happened before storing (webhook.cpp).
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -69,6 +69,23 @@ omnisync::result<event_records> connector_impl::parse_event(const adapters::inbo
       if (!source.empty() && source == app) continue;
     }
     refetch.insert({object, id});
+    // A propertyChange says what the property became and when: evidence beside the record read now, which may be
+    // older (a read replica) or hold a stale value written after the change.
+    const auto occurred = to_int(rest::member_text(e, "occurredAt"));
+    if (action == "propertyChange" && occurred) {
+      const auto* name = e.as_object().if_contains("propertyName");
+      const auto* value = e.as_object().if_contains("propertyValue");
+      if (name && name->is_string() && !name->get_string().empty() && value && (value->is_string() || value->is_null())) {
+        json::object props;
+        props[name->get_string()] = *value;
+        event_records::announcement a;
+        a.object = object;
+        a.id = id;
+        a.payload = json::serialize(json::object{{"properties", std::move(props)}});
+        a.at = *occurred;
+        out.announced.push_back(std::move(a));
+      }
+    }
   }
   for (const auto& r : refetch)
     if (!deleted.count(r)) out.refetch.push_back(r);

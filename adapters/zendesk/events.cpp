@@ -11,6 +11,45 @@
 
 namespace omnisync::adapters::zendesk {
 
+namespace {
+
+/// What a user event says a field became, and when (`time`, to the second): evidence beside the user read now,
+/// which may hold a stale value written after the change. The `event` object carries the new value as `current`
+/// (a name, an external id; an identity's value for identity events); the field is the one the event type names,
+/// or `event.field` where the sender names it. `detail` is not used: it is a snapshot of every field, and a field
+/// the event did not change would look as new as the change.
+void announce(const json::value& v, const std::string& action, const std::string& id, event_records& out) {
+  const auto* ev = v.get_object().if_contains("event");
+  if (!ev || !ev->is_object()) return;
+  const auto when = parse_vendor_time(rest::member_text(v, "time"));
+  if (!when) return;
+  const auto& e = ev->get_object();
+  const auto* current = e.if_contains("current");
+  if (!current) return;
+  std::string field = rest::member_text(*ev, "field");
+  const json::value* value = current;
+  if (field.empty()) {
+    if (action == "name_changed") field = "name";
+    else if (action == "external_id_changed") field = "external_id";
+    else if ((action == "identity_changed" || action == "identity_created") && current->is_object()) {
+      // An identity: {"type": "email" | "phone_number", "value": ...}.
+      const std::string type = rest::member_text(*current, "type");
+      field = type == "email" ? "email" : type == "phone_number" ? "phone" : std::string();
+      value = current->get_object().if_contains("value");
+    }
+  }
+  if (field.empty() || !value || !(value->is_string() || value->is_null())) return;
+  if (field != "name" && field != "email" && field != "phone" && field != "external_id") return;
+  event_records::announcement a;
+  a.object = "users";
+  a.id = id;
+  a.payload = json::serialize(json::object{{field, *value}});
+  a.at = to_epoch_ms(*when);
+  out.announced.push_back(std::move(a));
+}
+
+}  // namespace
+
 omnisync::result<event_records> connector_impl::parse_event(const adapters::inbox_event& event) const {
   auto v = rest::parse_json(event.body);
   if (!v || !v->is_object()) return errc::invalid_input;
@@ -40,6 +79,7 @@ omnisync::result<event_records> connector_impl::parse_event(const adapters::inbo
       out.records.emplace_back(object, deleted_record(id, when));
     } else {
       out.refetch.emplace_back(object, id);
+      if (object == "users") announce(*v, action, id, out);
     }
     return out;
   }

@@ -154,6 +154,17 @@ struct book::impl {
 
   resolver res;
   std::unordered_map<std::string, person_rec> people;
+  /// record key -> what omnisync last wrote there (attribute, golden value, its information time): book::note_written.
+  std::unordered_map<std::string, std::vector<announced_value>> written;
+  static constexpr std::size_t written_cap = 200'000;
+  const announced_value* written_value(const std::string& key, std::string_view attribute,
+                                       const mapping::value& v) const {
+    auto it = written.find(key);
+    if (it == written.end()) return nullptr;
+    for (const auto& w : it->second)
+      if (w.attribute == attribute && same_value(w.value, v)) return &w;
+    return nullptr;
+  }
   std::unordered_map<std::string, interaction> interactions;
   std::unordered_map<std::uint64_t, std::set<std::string>> events_by_profile;
   std::unordered_map<std::string, std::set<std::string>> waiting;  // hint key -> interactions not yet attached
@@ -305,6 +316,20 @@ struct book::impl {
         // is just no value.
         if (had && !old[j].second.is_null_or_missing())
           states.push_back(attribute_state{static_cast<std::uint32_t>(i), 0, true});
+        continue;
+      }
+      // Omnisync's own write coming back: its information is as old as the write's. If the record held a value
+      // with newer information before (a person's edit that reached the vendor after omnisync computed the write
+      // and before the write landed), that edit was overwritten by older information: it stays in force.
+      if (const auto* w = written_value(key, name, v)) {
+        states.push_back(attribute_state{static_cast<std::uint32_t>(i), w->at, false});
+        if (had && !old[j].second.is_null_or_missing() && old_as_of(j) > w->at) {
+          announced_value kept{name, old[j].second, old_as_of(j)};
+          auto held = std::find_if(rec.announced.begin(), rec.announced.end(),
+                                   [&](const announced_value& x) { return x.attribute == name; });
+          if (held == rec.announced.end()) rec.announced.push_back(std::move(kept));
+          else if (held->at < kept.at) *held = std::move(kept);
+        }
         continue;
       }
       // A new value equal to the profile's golden value held by another record is a copy of it (omnisync's own
@@ -488,8 +513,10 @@ void book::announce(std::string_view system, std::string_view object, std::strin
   bool changed = false;
   for (const auto& a : values) {
     const auto i = rec.index_of(a.attribute);
-    // Only news: a value the record does not hold already, newer than the information of the one it holds.
+    // Only news: a value the record does not hold already, newer than the information of the one it holds —
+    // and not the event of omnisync's own write (its value is as old as the write's information).
     if (i && (same_value(rec.attrs[*i].second, a.value) || rec.as_of(*i) >= a.at)) continue;
+    if (impl_->written_value(it->first, a.attribute, a.value)) continue;
     auto held = std::find_if(rec.announced.begin(), rec.announced.end(),
                              [&](const announced_value& x) { return x.attribute == a.attribute; });
     if (held != rec.announced.end()) {
@@ -502,6 +529,19 @@ void book::announce(std::string_view system, std::string_view object, std::strin
   }
   if (changed)
     if (auto pid = impl_->res.profile_of(system, object, id)) affected.insert(*pid);
+}
+
+void book::note_written(std::string_view system, std::string_view object, std::string_view id,
+                        std::span<const announced_value> values) {
+  if (values.empty()) return;
+  auto& d = *impl_;
+  if (d.written.size() >= impl::written_cap) d.written.clear();  // bounded: forgetting only narrows the echo rule
+  auto& list = d.written[record_key(system, object, id)];
+  for (const auto& v : values) {
+    auto held = std::find_if(list.begin(), list.end(), [&](const announced_value& x) { return x.attribute == v.attribute; });
+    if (held != list.end()) *held = v;
+    else list.push_back(v);
+  }
 }
 
 std::string book::facts(std::string_view system, std::string_view object, std::string_view id) const {

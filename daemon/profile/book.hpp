@@ -116,6 +116,13 @@ class book {
   /// record is read holding it, or a newer change). Profiles that change go to `affected`.
   void announce(std::string_view system, std::string_view object, std::string_view id,
                 std::span<const announced_value> values, std::set<profile_id>& affected);
+  /// Takes in what omnisync wrote to a destination record and the vendor acknowledged: per attribute, the golden
+  /// value written and when its information dates from. When the record is read back holding that value (the
+  /// echo), or an event announces it, the value counts as that old information, not as a change made there now;
+  /// and a newer value the record held before, which the write overwrote (a person's edit landing between the
+  /// write's computation and its arrival), stays in force as that record's value. Kept in memory, bounded.
+  void note_written(std::string_view system, std::string_view object, std::string_view id,
+                    std::span<const announced_value> values);
   /// What the book knows of a record beyond its payload, as JSON text to store with it (empty: nothing): per
   /// attribute, when its value's information dates from where that is not the record's modification time (a
   /// value copied from another system keeps its source's time; an unchanged value keeps the time it appeared),

@@ -237,6 +237,7 @@ std::optional<computed_write> propagator::compute(const book& b,
       fc.rule = g->decided_by;
       fc.source = g->from.front().record;
       fc.source_ts = g->from.front().source_ts;
+      fc.golden = std::move(g->value);
     } else {
       fc.rule = "kpi";
     }

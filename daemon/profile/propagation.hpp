@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -86,6 +87,9 @@ struct field_change {
   std::string rule;       ///< how the value was chosen: a survivorship strategy, "owner", "kpi", "profile id"
   std::string source;     ///< "system:object:id" of the record the value came from ("" when computed)
   std::int64_t source_ts = 0;  ///< when that information dates from (ms)
+  /// The attribute's golden value the field was made from (survivorship rules only): once the write is
+  /// acknowledged, the book knows this value in that record as omnisync's own (book::note_written).
+  std::optional<mapping::value> golden;
 };
 
 /// A write computed when it is sent: only what differs, with the reason for each field.

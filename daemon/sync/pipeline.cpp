@@ -432,6 +432,17 @@ std::vector<pipeline::prepared> pipeline::prepare(const connector_state& c, std:
   return out;
 }
 
+void pipeline::written(const prepared& p, const std::string& record_id) {
+  if (!p.write || record_id.empty()) return;
+  std::vector<profile::announced_value> values;
+  for (const auto& fc : p.write->changes)
+    if (fc.golden && !fc.attribute.empty() && fc.source_ts != 0)
+      values.push_back(profile::announced_value{fc.attribute, *fc.golden, fc.source_ts});
+  if (values.empty()) return;
+  std::lock_guard lk(book_mu_);
+  book_->note_written(p.item.write.connector, p.item.write.object, record_id, values);
+}
+
 profile::book_stats pipeline::stats() const {
   std::lock_guard lk(book_mu_);
   auto s = book_->stats();

@@ -74,6 +74,9 @@ class pipeline {
   std::vector<prepared> prepare(const connector_state& c, std::vector<store::outbox_item> items,
                                 const std::vector<std::optional<std::string>>& last_written,
                                 mapping::evaluator_cache& evals, bool preview = false);
+  /// A write being sent (an update) or acknowledged (a create, once its id is known): its record (`record_id`,
+  /// the vendor's id) holds the golden values it carries, as old as their information (book::note_written).
+  void written(const prepared& p, const std::string& record_id);
   /// The profile a query names ("p…", e-mail, phone, "system:object:id"), if any.
   std::optional<profile::profile_id> find(std::string_view query) const;
 

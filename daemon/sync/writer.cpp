@@ -175,6 +175,8 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
     to.emplace_back(p.item.id, w.record_key, w.payload);
     to.back().target_id = w.target_id;
     by_id[p.item.id] = &p;
+    // Known before it is sent: its webhook event and read-back may be processed before the vendor's answer here.
+    if (p.write->what == profile::computed_write::kind::update) pipeline_.written(p, w.target_id);
   }
   omnisync::result<std::vector<adapters::write_result>> res = std::vector<adapters::write_result>{};
   if (!batch.empty()) res = co_await c.adapter->write(object, std::move(batch));
@@ -205,6 +207,8 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
       if (r.status == adapters::write_result::outcome::written) {
         ok.push_back(r.outbox_id);
         written.emplace_back(p->write->full_payload);
+        if (p->write->what == profile::computed_write::kind::create && !r.destination_id.empty())
+          pipeline_.written(*p, r.destination_id);
         audit_of(*p, record_id, "written", "", r.request_id, now, audit);
       } else if (r.status == adapters::write_result::outcome::rejected) {
         rejected.push_back(p);

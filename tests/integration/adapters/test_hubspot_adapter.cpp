@@ -401,6 +401,18 @@ TEST_CASE("HubSpot webhook events become refetches and deletions, malformed ones
     deleted.insert(r.record.id);
   }
   CHECK(deleted == std::set<std::string>{"13", "15", "16"});
+  // What a propertyChange says the property became, and when, is evidence beside the record read back; without a
+  // time (eventId 2) or a value (eventId 3) it says nothing.
+  auto told = parse(R"([{"eventId":1,"subscriptionType":"contact.propertyChange","objectId":12,
+      "occurredAt":1767225600123,"propertyName":"phone","propertyValue":"+16465550100"},
+    {"eventId":2,"subscriptionType":"contact.propertyChange","objectId":12,"propertyName":"email","propertyValue":"x@y.z"},
+    {"eventId":3,"subscriptionType":"contact.propertyChange","objectId":12,"occurredAt":1767225600123,"propertyName":"firstname"}])");
+  REQUIRE(told.has_value());
+  REQUIRE(told->announced.size() == 1);
+  CHECK(told->announced[0].object == "contacts");
+  CHECK(told->announced[0].id == "12");
+  CHECK(told->announced[0].at == 1767225600123);
+  CHECK(json::parse(told->announced[0].payload) == json::parse(R"({"properties":{"phone":"+16465550100"}})"));
   // Origin tags: a change our own app made (sourceId = appId) is not read back; another app's or a user's is.
   auto own = parse(R"([{"eventId":8,"subscriptionType":"contact.propertyChange","objectId":31,"appId":54321,
       "changeSource":"INTEGRATION","sourceId":"54321","propertyName":"phone"},

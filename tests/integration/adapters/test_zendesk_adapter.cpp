@@ -241,6 +241,29 @@ TEST_CASE("Zendesk webhooks become refetches and deletions, malformed ones are r
   REQUIRE(created.has_value());
   REQUIRE(created->refetch.size() == 1);
   CHECK(created->refetch[0] == std::pair<std::string, std::string>{"users", "42"});
+  CHECK(created->announced.empty());  // `detail` is a snapshot of every field, not a change
+  // A change event's `event.current` is what the field became, at `time`; the field is the one the type names,
+  // or `event.field`; an identity event names its type.
+  auto renamed = parse(R"({"type":"zen:event-type:user.name_changed","id":"e5","subject":"zen:user:42",
+                           "time":"2026-05-01T10:00:07Z","detail":{"id":"42"},"event":{"current":"Ann B","previous":"Ann"}})");
+  REQUIRE(renamed.has_value());
+  REQUIRE(renamed->announced.size() == 1);
+  CHECK(renamed->announced[0].id == "42");
+  CHECK(renamed->announced[0].at == 1777629607000);
+  CHECK(json::parse(renamed->announced[0].payload) == json::parse(R"({"name":"Ann B"})"));
+  auto phoned = parse(R"({"type":"zen:event-type:user.identity_changed","id":"e6","subject":"zen:user:42",
+      "time":"2026-05-01T10:00:08Z","detail":{"id":"42"},"event":{"field":"phone","current":"+16465550100","previous":null}})");
+  REQUIRE(phoned.has_value());
+  REQUIRE(phoned->announced.size() == 1);
+  CHECK(json::parse(phoned->announced[0].payload) == json::parse(R"({"phone":"+16465550100"})"));
+  auto identity = parse(R"({"type":"zen:event-type:user.identity_changed","id":"e7","subject":"zen:user:42",
+      "time":"2026-05-01T10:00:09Z","detail":{"id":"42"},"event":{"current":{"type":"email","value":"b@example.com"}}})");
+  REQUIRE(identity.has_value());
+  REQUIRE(identity->announced.size() == 1);
+  CHECK(json::parse(identity->announced[0].payload) == json::parse(R"({"email":"b@example.com"})"));
+  auto untimed = parse(R"({"type":"zen:event-type:user.name_changed","id":"e8","subject":"zen:user:42","event":{"current":"X"}})");
+  REQUIRE(untimed.has_value());
+  CHECK(untimed->announced.empty());
   auto gone = parse(R"({"type":"zen:event-type:user.deleted","id":"e2","subject":"zen:user:43","time":"2026-05-01T10:00:00Z"})");
   REQUIRE(gone.has_value());
   REQUIRE(gone->records.size() == 1);

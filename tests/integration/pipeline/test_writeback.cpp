@@ -7,10 +7,13 @@
 #include <boost/json.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <string>
 #include <thread>
+
+#include <unistd.h>
 
 #include "tests/integration/pipeline/pipeline_support.hpp"
 
@@ -82,7 +85,7 @@ TEST_CASE("write-back: edits made in HubSpot and Zendesk during the initial sync
   const int port = free_port();
   {
     std::ofstream f(d.config);
-    f << daemon_config(port) << salesforce_block(sim)
+    f << daemon_config(port, "", std::getenv("WB_LOG") ? std::getenv("WB_LOG") : "info") << salesforce_block(sim)
       << hubspot_block(sim, "contacts", "    webhook: { client_secret: " + hubspot_secret + " }\n")
       << zendesk_block(sim, "users", "    webhook: { signing_secret: " + zendesk_secret + " }\n");
   }
@@ -168,10 +171,24 @@ TEST_CASE("write-back: edits made in HubSpot and Zendesk during the initial sync
   }
 
   vendors v{sim, d};
+  // A lost edit: what omnisync wrote to each of the person's records and why, how the profile came to be, the
+  // daemon's log and a copy of its store, in files named in the failure.
+  auto post_mortem = [&](int p) {
+    const std::string base = "/tmp/wb-lost-" + std::to_string(::getpid()) + "-" + std::to_string(p);
+    std::ofstream f(base + ".txt");
+    for (const std::string rec : {"hs:contacts:" + std::to_string(p), "zd:users:" + std::to_string(p),
+                                  "sf:Contact:" + v.salesforce_id(p)})
+      f << "audit " << rec << ":\n" << d.ctl({"audit", "--record", rec, "--limit", "50"}).out << "\n";
+    f << "explain:\n" << d.ctl({"profile", "explain", "hs:contacts:" + std::to_string(p)}).out
+      << "\nget:\n" << d.ctl({"--json", "profile", "get", "hs:contacts:" + std::to_string(p)}).out
+      << "\nlog:\n" << d.proc->stderr_text();
+    std::system(("sqlite3 '" + (d.state / "state.db").string() + "' \".backup " + base + ".db\"").c_str());
+    return base + ".txt";
+  };
   int lost = 0;
   for (const auto& [p, phone] : hs_phone) {
     INFO("person " << p << " HubSpot phone edit " << phone);
-    if (v.hubspot_phone(p) != phone) UNSCOPED_INFO("what omnisync did:\n" << d.ctl({"audit", "--record", "hs:contacts:" + std::to_string(p)}).out);
+    if (v.hubspot_phone(p) != phone) UNSCOPED_INFO("lost: details in " << post_mortem(p));
     if (both.count(p)) continue;
     CHECK(v.hubspot_phone(p) == phone);
     CHECK(v.zendesk_phone(p) == phone);
@@ -183,13 +200,9 @@ TEST_CASE("write-back: edits made in HubSpot and Zendesk during the initial sync
     CHECK(v.zendesk_name(p) == name);
     CHECK(v.salesforce_first(p) == "Renamed" + std::to_string(p));
   }
-  // What omnisync wrote to a record and why (the audit log), and how its profile came to be: shown with a lost edit.
-  auto history = [&](const std::string& record) {
-    return d.ctl({"audit", "--record", record, "--limit", "30"}).out + d.ctl({"profile", "explain", record}).out;
-  };
   for (const auto& [q, phone] : zd_phone) {
     INFO("person " << q << " Zendesk phone edit " << phone);
-    if (v.zendesk_phone(q) != phone) UNSCOPED_INFO("what omnisync did:\n" << history("zd:users:" + std::to_string(q)));
+    if (v.zendesk_phone(q) != phone) UNSCOPED_INFO("lost: details in " << post_mortem(q));
     CHECK(v.zendesk_phone(q) == phone);
     CHECK(v.hubspot_phone(q) == phone);
     CHECK(v.salesforce_phone(q) == phone);
@@ -197,6 +210,7 @@ TEST_CASE("write-back: edits made in HubSpot and Zendesk during the initial sync
   }
   for (const auto& [p, phone] : both) {
     INFO("person " << p << ": HubSpot then Zendesk 2 s later; the later value is " << phone);
+    if (v.zendesk_phone(p) != phone) UNSCOPED_INFO("lost: details in " << post_mortem(p));
     CHECK(v.hubspot_phone(p) == phone);
     CHECK(v.zendesk_phone(p) == phone);
     CHECK(v.salesforce_phone(p) == phone);

@@ -89,6 +89,48 @@ TEST_CASE("book facts: a value a webhook event announced wins over an older one 
   CHECK(f.golden("ann@example.com", "phone") == "\"+16465550500\"");
 }
 
+TEST_CASE("book facts: omnisync's own stale write landing after a person's edit does not replace the edit",
+          "[profile][book]") {
+  fed_book f;
+  f.apply("sf", "003A", 100, sf_contact("+14155550100"));
+  f.apply("hs", "901", 150, hs_contact(nullptr));  // HubSpot has no phone: omnisync computes a write of SF's phone
+  announced_value w{"phone", {}, 100};               // the golden value written, its information from 100
+  w.value.set_string("+14155550100");
+  f.b.note_written("hs", "contacts", "901", std::span<const announced_value>(&w, 1));
+  // A person types a phone at 500 and omnisync reads it; then the write computed before lands (HubSpot at 600).
+  f.apply("hs", "901", 500, hs_contact("+16465550500"));
+  CHECK(f.golden("ann@example.com", "phone") == "\"+16465550500\"");
+  f.apply("hs", "901", 600, hs_contact("+14155550100"));
+  // The read-back holds omnisync's value, as old as its information (100); the edit (500) stays in force, so the
+  // profile keeps it and it is written back to HubSpot.
+  CHECK(f.golden("ann@example.com", "phone") == "\"+16465550500\"");
+  CHECK(f.b.facts("hs", "contacts", "901").find("\"e\"") != std::string::npos);
+  // The event of omnisync's own write, announcing that value, is not news either.
+  std::set<profile_id> affected;
+  f.b.announce("hs", "contacts", "901", std::span<const announced_value>(&w, 1), affected);
+  CHECK(f.golden("ann@example.com", "phone") == "\"+16465550500\"");
+  // Once HubSpot holds the edit again, the record speaks for itself.
+  f.apply("hs", "901", 700, hs_contact("+16465550500"));
+  CHECK(f.golden("ann@example.com", "phone") == "\"+16465550500\"");
+  CHECK(f.b.facts("hs", "contacts", "901").find("\"e\"") == std::string::npos);
+}
+
+TEST_CASE("book facts: omnisync's write read back over an older value is just a copy (nothing kept)",
+          "[profile][book]") {
+  fed_book f;
+  f.apply("hs", "901", 100, hs_contact("+14155550111"));
+  f.apply("sf", "003A", 200, sf_contact("+14155550222"));  // newer: golden, written to HubSpot
+  announced_value w{"phone", {}, 200};
+  w.value.set_string("+14155550222");
+  f.b.note_written("hs", "contacts", "901", std::span<const announced_value>(&w, 1));
+  f.apply("hs", "901", 300, hs_contact("+14155550222"));
+  CHECK(f.golden("ann@example.com", "phone") == "\"+14155550222\"");
+  CHECK(f.b.facts("hs", "contacts", "901").find("\"phone\":200") != std::string::npos);
+  // Salesforce changes again at 250: newer than the copy's information (200), though older than HubSpot's stamp.
+  f.apply("sf", "003A", 250, sf_contact("+14155550333"));
+  CHECK(f.golden("ann@example.com", "phone") == "\"+14155550333\"");
+}
+
 TEST_CASE("book facts: a rebuild from the stored records and facts gives the same golden values in any order",
           "[profile][book]") {
   fed_book f;
