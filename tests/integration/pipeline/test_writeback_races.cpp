@@ -1,0 +1,182 @@
+// Write-back races that used to revert a person's edit, each with real processes (omnisync-sim serving Salesforce,
+// HubSpot and Zendesk; one omnisyncd on SQLite):
+// - writes to HubSpot held back by 503s while a Zendesk change queues one, and a person edits that HubSpot contact
+//   just as the writes are let through;
+// - a kill -9 with that write still queued, and the edit made while omnisync is down.
+// In both, the person's later edit must end up in every system and nothing older may be written over it.
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "tests/integration/pipeline/pipeline_support.hpp"
+
+using namespace omnisync::test::pipeline;
+using omnisync::test::sim::running_sim;
+
+namespace {
+
+const std::string hubspot_secret = "races-hubspot-secret";
+const std::string zendesk_secret = "races-zendesk-secret";
+
+std::string text_at(const json::value& v, std::initializer_list<const char*> path) {
+  const json::value* at = &v;
+  for (const char* k : path) {
+    if (!at->is_object()) return {};
+    at = at->as_object().if_contains(k);
+    if (!at) return {};
+  }
+  return at->is_string() ? std::string(at->as_string()) : std::string();
+}
+
+/// A simulator with `people` people per vendor, webhooks to the daemon, and omnisyncd writing to all three.
+struct setup {
+  running_sim sim;
+  daemon_run d;
+  int port = free_port();
+
+  explicit setup(int people) : sim({"--size", std::to_string(people)}) {
+    lift_limits(sim);
+    std::ofstream f(d.config);
+    f << daemon_config(port) << salesforce_block(sim)
+      << hubspot_block(sim, "contacts", "    webhook: { client_secret: " + hubspot_secret + " }\n")
+      << zendesk_block(sim, "users", "    webhook: { signing_secret: " + zendesk_secret + " }\n");
+    f.close();
+    const std::string base = "http://127.0.0.1:" + std::to_string(port);
+    sim.admin("POST", "/admin/webhooks",
+              json::serialize(json::object{{"service", "hubspot"}, {"url", base + "/webhooks/hs"}, {"secret", hubspot_secret}}));
+    sim.admin("POST", "/admin/webhooks",
+              json::serialize(json::object{{"service", "zendesk"}, {"url", base + "/webhooks/zd"}, {"secret", zendesk_secret}}));
+  }
+
+  std::int64_t writes_seen() {
+    return calls_to(sim, "composite/sobjects") + calls_to(sim, "batch/upsert") + calls_to(sim, "batch/update") +
+           calls_to(sim, "create_or_update_many") + calls_to(sim, "update_many");
+  }
+  /// Queues empty and no write reached the simulator for 2 s.
+  bool settled() {
+    auto st = d.status();
+    for (const char* c : {"sf", "hs", "zd"})
+      if (d.connector(st, c).at("outbox_depth").as_int64() != 0 || d.connector(st, c).at("inbox_depth").as_int64() != 0)
+        return false;
+    const auto before = writes_seen();
+    std::this_thread::sleep_for(2s);
+    return writes_seen() == before;
+  }
+  /// HubSpot refuses every write with 503 (reads and searches still work).
+  void hold_hubspot_writes() {
+    for (const char* glob : {"*/batch/update", "*/batch/upsert", "*/batch/create"})
+      sim.admin("POST", "/admin/faults",
+                json::serialize(json::object{{"service", "hubspot"}, {"method", "POST"}, {"path_glob", glob},
+                                             {"kind", "status"}, {"status", 503}, {"count", 100000}}));
+  }
+  void let_writes_through() { sim.admin("DELETE", "/admin/faults"); }
+
+  std::string hubspot(int p, const char* prop) {
+    return text_at(sim.admin("GET", "/admin/hubspot/contacts/" + std::to_string(p)).json(), {"properties", prop});
+  }
+  std::string zendesk(int p, const char* field) {
+    return text_at(sim.admin("GET", "/admin/zendesk/users/" + std::to_string(p)).json(), {field});
+  }
+  std::string salesforce(int p, const char* field) {
+    const auto prof = d.profile({"get", "hs:" + std::to_string(p)});
+    std::string id;
+    if (const auto* rs = prof.if_contains("records"); rs && rs->is_array())
+      for (const auto& r : rs->as_array())
+        if (text_at(r, {"system"}) == "sf") id = text_at(r, {"id"});
+    if (id.empty()) return "(no Salesforce contact in the profile)";
+    return text_at(sim.admin("GET", "/admin/salesforce/Contact/" + id).json(), {field});
+  }
+};
+
+/// A person of the simulated data set whose HubSpot contact, Zendesk user and Salesforce contact are one profile
+/// with a phone and an e-mail.
+int linked_person(setup& s) {
+  for (int p = 3; p < 60; ++p) {
+    const auto prof = s.d.profile({"get", "hs:" + std::to_string(p)});
+    const auto* rs = prof.if_contains("records");
+    if (!rs || !rs->is_array()) continue;
+    int systems = 0;
+    for (const auto& r : rs->as_array()) {
+      const auto sys = text_at(r, {"system"});
+      systems += sys == "sf" || sys == "hs" || sys == "zd";
+    }
+    if (systems == 3 && !s.zendesk(p, "phone").empty() && !s.hubspot(p, "email").empty()) return p;
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("write-back races: an edit made just as held writes are let through is not overwritten",
+          "[pipeline][writeback]") {
+  setup s(60);
+  s.d.start();
+  REQUIRE(eventually([&] { return s.d.records("hs") == 60 && s.settled(); }, 120s));
+  const int p = linked_person(s);
+  REQUIRE(p > 0);
+
+  // HubSpot writes are refused; a Zendesk change (name and phone) queues a write to the HubSpot contact, which is
+  // tried and refused.
+  s.hold_hubspot_writes();
+  const auto refused_before = calls_to(s.sim, "batch/update");
+  s.sim.admin("PATCH", "/admin/zendesk/users/" + std::to_string(p), R"({"name":"Zoe Renamed","phone":"+16465550101"})");
+  REQUIRE(eventually([&] { return calls_to(s.sim, "batch/update") > refused_before; }, 60s));
+
+  // A person edits the contact's phone and e-mail in HubSpot, and the writes are let through at that moment.
+  const std::string email = "zoe.edited" + std::to_string(p) + "@example.com";
+  s.sim.admin("PATCH", "/admin/hubspot/contacts/" + std::to_string(p),
+              R"({"properties":{"phone":"+16465550202","email":")" + email + R"("}})");
+  s.let_writes_through();
+  REQUIRE(eventually([&] { return s.settled(); }, 120s));
+
+  // Zendesk's name everywhere; HubSpot's later phone and e-mail everywhere.
+  CHECK(s.hubspot(p, "firstname") == "Zoe");
+  CHECK(s.salesforce(p, "FirstName") == "Zoe");
+  CHECK(s.hubspot(p, "phone") == "+16465550202");
+  CHECK(s.zendesk(p, "phone") == "+16465550202");
+  CHECK(s.salesforce(p, "Phone") == "+16465550202");
+  CHECK(s.hubspot(p, "email") == email);
+  CHECK(s.zendesk(p, "email") == email);
+  CHECK(lower(s.salesforce(p, "Email")) == email);
+  // No one was created for the "new" e-mail.
+  CHECK(s.d.profile({"get", email}).at("id") == s.d.profile({"get", "hs:" + std::to_string(p)}).at("id"));
+  CHECK(s.d.stop() == 0);
+}
+
+TEST_CASE("write-back races: after a kill -9 with a write queued, an edit made while omnisync was down wins",
+          "[pipeline][writeback]") {
+  setup s(60);
+  s.d.start();
+  REQUIRE(eventually([&] { return s.d.records("hs") == 60 && s.settled(); }, 120s));
+  const int p = linked_person(s);
+  REQUIRE(p > 0);
+
+  s.hold_hubspot_writes();
+  const auto refused_before = calls_to(s.sim, "batch/update");
+  s.sim.admin("PATCH", "/admin/zendesk/users/" + std::to_string(p), R"({"phone":"+16465550303"})");
+  REQUIRE(eventually([&] { return calls_to(s.sim, "batch/update") > refused_before; }, 60s));
+  ::kill(s.d.proc->pid(), SIGKILL);
+  REQUIRE(s.d.proc->wait(10s).has_value());
+
+  // While omnisync is down a person sets the phone in HubSpot (its webhook finds no one listening: the poll after
+  // the restart reads the change). HubSpot accepts writes again.
+  std::this_thread::sleep_for(1100ms);  // the edit is clearly later than the Zendesk change
+  s.sim.admin("PATCH", "/admin/hubspot/contacts/" + std::to_string(p), R"({"properties":{"phone":"+16465550404"}})");
+  s.let_writes_through();
+  s.d.start();
+  REQUIRE(eventually([&] { return s.settled(); }, 120s));
+
+  CHECK(s.hubspot(p, "phone") == "+16465550404");
+  CHECK(s.zendesk(p, "phone") == "+16465550404");
+  CHECK(s.salesforce(p, "Phone") == "+16465550404");
+  // What omnisync wrote to HubSpot's contact: never the Zendesk phone over the edit.
+  const auto audit = s.d.ctl({"audit", "--record", "hs:contacts:" + std::to_string(p)}).out;
+  INFO(audit);
+  CHECK(audit.find("\"+16465550404\" -> \"+16465550303\"") == std::string::npos);
+  CHECK(s.d.stop() == 0);
+}
