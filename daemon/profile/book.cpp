@@ -157,6 +157,7 @@ struct book::impl {
   /// record key -> what omnisync last wrote there (attribute, golden value, its information time): book::note_written.
   std::unordered_map<std::string, std::vector<announced_value>> written;
   static constexpr std::size_t written_cap = 200'000;
+  static constexpr std::size_t written_per_attribute = 4;
   const announced_value* written_value(const std::string& key, std::string_view attribute,
                                        const mapping::value& v) const {
     auto it = written.find(key);
@@ -537,10 +538,17 @@ void book::note_written(std::string_view system, std::string_view object, std::s
   auto& d = *impl_;
   if (d.written.size() >= impl::written_cap) d.written.clear();  // bounded: forgetting only narrows the echo rule
   auto& list = d.written[record_key(system, object, id)];
+  // Every value of the last few writes counts: the echo of an earlier write may be read after a later one was
+  // sent (a poll between their arrivals).
   for (const auto& v : values) {
-    auto held = std::find_if(list.begin(), list.end(), [&](const announced_value& x) { return x.attribute == v.attribute; });
-    if (held != list.end()) *held = v;
-    else list.push_back(v);
+    std::erase_if(list, [&](const announced_value& x) { return x.attribute == v.attribute && same_value(x.value, v.value); });
+    list.push_back(v);
+    std::size_t same_attribute = 0;
+    for (auto it = list.rbegin(); it != list.rend(); ++it)
+      if (it->attribute == v.attribute && ++same_attribute > impl::written_per_attribute) {
+        list.erase(std::next(it).base());
+        break;
+      }
   }
 }
 

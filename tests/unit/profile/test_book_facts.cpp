@@ -115,6 +115,27 @@ TEST_CASE("book facts: omnisync's own stale write landing after a person's edit 
   CHECK(f.b.facts("hs", "contacts", "901").find("\"e\"") == std::string::npos);
 }
 
+TEST_CASE("book facts: the echo of an earlier write read after a later write was sent is still omnisync's own",
+          "[profile][book]") {
+  fed_book f;
+  f.apply("hs", "901", 100, hs_contact(nullptr));
+  f.apply("sf", "003A", 120, sf_contact(nullptr));
+  // Omnisync writes phone A (information 50, from a third system) to Salesforce; then a person sets HubSpot's
+  // phone (500), and omnisync writes that to Salesforce too, before reading Salesforce back.
+  announced_value a{"phone", {}, 50}, b{"phone", {}, 500};
+  a.value.set_string("+14155550050");
+  b.value.set_string("+16465550500");
+  f.b.note_written("sf", "Contact", "003A", std::span<const announced_value>(&a, 1));
+  f.apply("hs", "901", 500, hs_contact("+16465550500"));
+  f.b.note_written("sf", "Contact", "003A", std::span<const announced_value>(&b, 1));
+  // A poll reads Salesforce between the two writes' arrivals: it holds A, stamped 600. That is the first write's
+  // echo (information 50), not a change newer than the person's edit.
+  f.apply("sf", "003A", 600, sf_contact("+14155550050"));
+  CHECK(f.golden("ann@example.com", "phone") == "\"+16465550500\"");
+  f.apply("sf", "003A", 650, sf_contact("+16465550500"));
+  CHECK(f.golden("ann@example.com", "phone") == "\"+16465550500\"");
+}
+
 TEST_CASE("book facts: omnisync's write read back over an older value is just a copy (nothing kept)",
           "[profile][book]") {
   fed_book f;
