@@ -9,13 +9,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <array>
+#include <csignal>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 
 #include <unistd.h>
 
 #include "tests/integration/pipeline/pipeline_support.hpp"
+#include "tests/support/pg_cluster.hpp"
 
 using namespace omnisync::test::pipeline;
 using omnisync::test::sim::running_sim;
@@ -222,4 +226,108 @@ TEST_CASE("write-back: edits made in HubSpot and Zendesk during the initial sync
   std::this_thread::sleep_for(5s);
   CHECK(writes_seen(sim) == settled);
   CHECK(d.stop() == 0);
+}
+
+TEST_CASE("write-back: with three instances on PostgreSQL and a kill -9 of the leader during the initial sync, "
+          "edits made before and after the kill all survive and spread",
+          "[pipeline][writeback][cluster][pg]") {
+  omnisync::test::pg_cluster pg;
+  running_sim sim({"--size", std::to_string(people)});
+  lift_limits(sim);
+  const std::string dsn = pg.create_database("writeback_cluster");
+  struct node {
+    daemon_run d;
+    int port = free_port();
+    bool alive = false;
+  };
+  std::array<std::unique_ptr<node>, 3> nodes;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    nodes[i] = std::make_unique<node>();
+    auto& n = *nodes[i];
+    n.d.dir.write("pg.dsn", dsn + "\n");
+    std::ofstream f(n.d.config);
+    f << daemon_config(n.port, "store:\n  kind: postgres\n  dsn_file: pg.dsn\n  lease_ttl: 2s\n  instance: node" +
+                                   std::to_string(i + 1) + "\n")
+      << salesforce_block(sim) << hubspot_block(sim, "contacts", "    webhook: { client_secret: " + hubspot_secret + " }\n")
+      << zendesk_block(sim, "users", "    webhook: { signing_secret: " + zendesk_secret + " }\n");
+  }
+  // The vendors deliver webhooks to the first instance (any instance stores them in the shared inbox).
+  const std::string base = "http://127.0.0.1:" + std::to_string(nodes[0]->port);
+  sim.admin("POST", "/admin/webhooks",
+            json::serialize(json::object{{"service", "hubspot"}, {"url", base + "/webhooks/hs"}, {"secret", hubspot_secret}}));
+  sim.admin("POST", "/admin/webhooks",
+            json::serialize(json::object{{"service", "zendesk"}, {"url", base + "/webhooks/zd"}, {"secret", zendesk_secret}}));
+  for (auto& n : nodes) {
+    n->d.start();
+    n->alive = true;
+  }
+  auto leader = [&]() -> int {
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      if (nodes[i]->alive && nodes[i]->d.status().at("cluster").at("leader").as_bool()) return static_cast<int>(i);
+    return -1;
+  };
+  REQUIRE(eventually([&] { return leader() >= 0; }, 20s));
+  auto stored = [&](const char* c) {
+    return std::stoll(omnisync::test::pg_cluster::scalar(dsn, std::string("SELECT count(*) FROM records WHERE connector = '") + c + "'"));
+  };
+  REQUIRE(eventually([&] { return stored("hs") > 300; }, 120s));
+
+  std::map<int, std::string> hs_phone, zd_phone;  // person -> the phone the edit set
+  auto edit = [&](int round) {
+    for (int i = 0; i < 25; ++i) {
+      const int p = 100 + round * 500 + i * 7;
+      hs_phone[p] = phone_for(5 + round, p);
+      sim.admin("PATCH", "/admin/hubspot/contacts/" + std::to_string(p), R"({"properties":{"phone":")" + hs_phone[p] + R"("}})");
+      const int q = 1100 + round * 500 + i * 11;
+      zd_phone[q] = phone_for(7 + round, q);
+      sim.admin("PATCH", "/admin/zendesk/users/" + std::to_string(q), R"({"phone":")" + zd_phone[q] + R"("})");
+      if (i % 5 == 4) std::this_thread::sleep_for(200ms);
+    }
+  };
+  edit(0);
+  // Kill -9 of the leader in the middle of the initial sync; edits go on while another instance takes over.
+  const int first = leader();
+  REQUIRE(first >= 0);
+  nodes[static_cast<std::size_t>(first)]->d.proc->signal(SIGKILL);
+  nodes[static_cast<std::size_t>(first)]->d.proc->wait(10s);
+  nodes[static_cast<std::size_t>(first)]->alive = false;
+  edit(1);
+  REQUIRE(eventually([&] { return leader() >= 0; }, 20s));
+  const auto second = static_cast<std::size_t>(leader());
+  if (first == 0) {  // the webhook target died: deliveries go to a live instance from now on
+    const std::string to = "http://127.0.0.1:" + std::to_string(nodes[second]->port);
+    sim.admin("POST", "/admin/webhooks",
+              json::serialize(json::object{{"service", "hubspot"}, {"url", to + "/webhooks/hs"}, {"secret", hubspot_secret}}));
+    sim.admin("POST", "/admin/webhooks",
+              json::serialize(json::object{{"service", "zendesk"}, {"url", to + "/webhooks/zd"}, {"secret", zendesk_secret}}));
+  }
+  auto& d = nodes[second]->d;
+  const bool quiet = eventually([&] {
+    auto st = d.status();
+    if (st.at("store").at("outbox_depth").as_int64() != 0 || st.at("store").at("inbox_depth").as_int64() != 0) return false;
+    const auto before = writes_seen(sim);
+    std::this_thread::sleep_for(3s);
+    return writes_seen(sim) == before;
+  }, 300s);
+  INFO(json::serialize(d.status()));
+  REQUIRE(quiet);
+
+  vendors v{sim, d};
+  for (const auto& [p, phone] : hs_phone) {
+    INFO("person " << p << " HubSpot phone edit " << phone);
+    CHECK(v.hubspot_phone(p) == phone);
+    CHECK(v.zendesk_phone(p) == phone);
+    CHECK(v.salesforce_phone(p) == phone);
+  }
+  for (const auto& [q, phone] : zd_phone) {
+    INFO("person " << q << " Zendesk phone edit " << phone);
+    CHECK(v.zendesk_phone(q) == phone);
+    CHECK(v.hubspot_phone(q) == phone);
+    CHECK(v.salesforce_phone(q) == phone);
+  }
+  const auto settled = writes_seen(sim);
+  std::this_thread::sleep_for(5s);
+  CHECK(writes_seen(sim) == settled);
+  for (auto& n : nodes)
+    if (n->alive) CHECK(n->d.stop() == 0);
 }
