@@ -288,7 +288,7 @@ struct book::impl {
   /// values of its profile before the change.
   void derive_facts(person_rec& rec, const std::string& key, const std::vector<std::pair<std::string, mapping::value>>& old,
                     const std::vector<attribute_state>& old_states, std::int64_t old_ts,
-                    const std::vector<std::pair<std::string, golden_value>>& gold) {
+                    const std::vector<std::pair<std::string, golden_value>>& gold, bool created_by_us) {
     auto old_as_of = [&](std::size_t i) {
       for (const auto& st : old_states)
         if (st.index == i && st.as_of != 0) return st.as_of;
@@ -335,13 +335,22 @@ struct book::impl {
       }
       // A new value equal to the profile's golden value held by another record is a copy of it (omnisync's own
       // write coming back, or a person typing the same): its information is the golden value's, not newer.
+      bool copy = false;
       for (const auto& [gname, g] : gold) {
         if (gname != name) continue;
         if (!g.from.empty() && g.from.front().record != key && same_value(g.value, v) &&
-            g.from.front().source_ts < rec.source_ts)
+            g.from.front().source_ts < rec.source_ts) {
           states.push_back(attribute_state{static_cast<std::uint32_t>(i), g.from.front().source_ts, false});
+          copy = true;
+        }
         break;
       }
+      // A record omnisync created holds values copied from the profile when the create was computed; one that is
+      // not the golden value now is older information than whatever replaced it (an edit read since), not a
+      // change made at the record's creation time. (Its own system's edits before this read are announced by
+      // their events.) This holds when the instance that sent the create died before noting it.
+      if (!copy && created_by_us && !v.is_null_or_missing())
+        states.push_back(attribute_state{static_cast<std::uint32_t>(i), 1, false});
     }
     rec.states = std::move(states);
     // Announced values stay while the record holds another value with older information.
@@ -461,12 +470,19 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
   // The golden values of the profile this record belongs to (or is about to join) before it changes: a new value
   // equal to one of them, held by another record, is a copy of it (derive_facts).
   std::vector<std::pair<std::string, golden_value>> before;
+  std::optional<profile_id> joins;
   if (!r.replay) {
-    auto pid = d.res.profile_of(r.system, r.object, r.id);
-    if (!pid) pid = d.res.resolve(keys_now);
-    if (pid) before = d.golden(*pid, *settings_);
+    joins = d.res.profile_of(r.system, r.object, r.id);
+    if (!joins) joins = d.res.resolve(keys_now);
+    if (joins) before = d.golden(*joins, *settings_);
   }
   auto& rec = d.people[key];
+  // A record read for the first time that already holds the profile id of the profile it joins was created by
+  // omnisync (only omnisync writes that id, and it writes it into records it links only after reading them).
+  bool created_by_us = false;
+  if (rec.system.empty() && joins)
+    for (const auto& [name, v] : ident.pairs)
+      if (name == "omnisync_id" && v == joins->str()) created_by_us = true;
   if (rec.system.empty()) {
     rec.system = std::string(r.system);
     rec.object = std::string(r.object);
@@ -485,7 +501,7 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
     rec.announced.clear();
     impl::read_facts(rec, r.stored_facts);
   } else {
-    d.derive_facts(rec, key, old_attrs, old_states, old_ts, before);
+    d.derive_facts(rec, key, old_attrs, old_states, old_ts, before, created_by_us);
   }
   // A person is a record that carries an e-mail or a phone (book.hpp), not one whose mapping merely could: a
   // Contact with neither is linked by nothing but its own system's id, so a copy written elsewhere comes back as

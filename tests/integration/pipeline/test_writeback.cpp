@@ -79,6 +79,22 @@ std::int64_t writes_seen(running_sim& sim) {
          calls_to(sim, "create_or_update_many") + calls_to(sim, "update_many");
 }
 
+/// A lost edit: what omnisync wrote to each of the person's records and why, how the profile came to be, the
+/// daemon's log and (SQLite) a copy of its store, in files whose name is returned.
+std::string lost_edit_report(vendors& v, daemon_run& d, int p) {
+  const std::string base = "/tmp/wb-lost-" + std::to_string(::getpid()) + "-" + std::to_string(p);
+  std::ofstream f(base + ".txt");
+  for (const std::string& rec : {"hs:contacts:" + std::to_string(p), "zd:users:" + std::to_string(p),
+                                 "sf:Contact:" + v.salesforce_id(p)})
+    f << "audit " << rec << ":\n" << d.ctl({"audit", "--record", rec, "--limit", "50"}).out << "\n";
+  f << "explain:\n" << d.ctl({"profile", "explain", "hs:contacts:" + std::to_string(p)}).out
+    << "\nget:\n" << d.ctl({"--json", "profile", "get", "hs:contacts:" + std::to_string(p)}).out
+    << "\nlog:\n" << d.proc->stderr_text();
+  if (fs::exists(d.state / "state.db"))
+    std::system(("sqlite3 '" + (d.state / "state.db").string() + "' \".backup " + base + ".db\"").c_str());
+  return base + ".txt";
+}
+
 }  // namespace
 
 TEST_CASE("write-back: edits made in HubSpot and Zendesk during the initial sync all survive and spread",
@@ -175,20 +191,7 @@ TEST_CASE("write-back: edits made in HubSpot and Zendesk during the initial sync
   }
 
   vendors v{sim, d};
-  // A lost edit: what omnisync wrote to each of the person's records and why, how the profile came to be, the
-  // daemon's log and a copy of its store, in files named in the failure.
-  auto post_mortem = [&](int p) {
-    const std::string base = "/tmp/wb-lost-" + std::to_string(::getpid()) + "-" + std::to_string(p);
-    std::ofstream f(base + ".txt");
-    for (const std::string rec : {"hs:contacts:" + std::to_string(p), "zd:users:" + std::to_string(p),
-                                  "sf:Contact:" + v.salesforce_id(p)})
-      f << "audit " << rec << ":\n" << d.ctl({"audit", "--record", rec, "--limit", "50"}).out << "\n";
-    f << "explain:\n" << d.ctl({"profile", "explain", "hs:contacts:" + std::to_string(p)}).out
-      << "\nget:\n" << d.ctl({"--json", "profile", "get", "hs:contacts:" + std::to_string(p)}).out
-      << "\nlog:\n" << d.proc->stderr_text();
-    std::system(("sqlite3 '" + (d.state / "state.db").string() + "' \".backup " + base + ".db\"").c_str());
-    return base + ".txt";
-  };
+  auto post_mortem = [&](int p) { return lost_edit_report(v, d, p); };
   int lost = 0;
   for (const auto& [p, phone] : hs_phone) {
     INFO("person " << p << " HubSpot phone edit " << phone);
@@ -309,18 +312,22 @@ TEST_CASE("write-back: with three instances on PostgreSQL and a kill -9 of the l
     std::this_thread::sleep_for(3s);
     return writes_seen(sim) == before;
   }, 300s);
-  INFO(json::serialize(d.status()));
-  REQUIRE(quiet);
+  if (!quiet) {
+    INFO(json::serialize(d.status()));
+    REQUIRE(quiet);
+  }
 
   vendors v{sim, d};
   for (const auto& [p, phone] : hs_phone) {
     INFO("person " << p << " HubSpot phone edit " << phone);
+    if (v.hubspot_phone(p) != phone) UNSCOPED_INFO("lost: details in " << lost_edit_report(v, d, p));
     CHECK(v.hubspot_phone(p) == phone);
     CHECK(v.zendesk_phone(p) == phone);
     CHECK(v.salesforce_phone(p) == phone);
   }
   for (const auto& [q, phone] : zd_phone) {
     INFO("person " << q << " Zendesk phone edit " << phone);
+    if (v.zendesk_phone(q) != phone) UNSCOPED_INFO("lost: details in " << lost_edit_report(v, d, q));
     CHECK(v.zendesk_phone(q) == phone);
     CHECK(v.hubspot_phone(q) == phone);
     CHECK(v.salesforce_phone(q) == phone);

@@ -136,6 +136,31 @@ TEST_CASE("book facts: the echo of an earlier write read after a later write was
   CHECK(f.golden("ann@example.com", "phone") == "\"+16465550500\"");
 }
 
+TEST_CASE("book facts: a record omnisync created holds older information than an edit read since, whatever its "
+          "creation time",
+          "[profile][book]") {
+  fed_book f;
+  f.apply("hs", "901", 100, hs_contact("+14155550100"));
+  const auto pid = f.b.find("ann@example.com");
+  REQUIRE(pid);
+  // HubSpot's phone is edited at 500 (HubSpot's clock, to the second); omnisync had computed a create of the
+  // Salesforce contact before reading it, and the instance that sent it died before noting it. The contact is
+  // read for the first time with the old phone, its creation time 501 — and the profile id omnisync wrote.
+  f.apply("hs", "901", 500, hs_contact("+16465550500"));
+  const std::string created = R"({"Id":"003C","Email":"ann@example.com","FirstName":"Ann","LastName":"Lee",)"
+                              R"("Phone":"+14155550100","Omnisync_Id__c":")" + pid->str() + R"(",)"
+                              R"("SystemModstamp":"2026-01-01T00:00:00.000Z"})";
+  f.apply("sf", "003C", 501, created);
+  REQUIRE(f.b.find("sf:Contact:003C") == pid);
+  CHECK(f.golden("ann@example.com", "phone") == "\"+16465550500\"");
+  // A Salesforce change after that is news as usual.
+  const std::string edited = R"({"Id":"003C","Email":"ann@example.com","FirstName":"Ann","LastName":"Lee",)"
+                             R"("Phone":"+14155550999","Omnisync_Id__c":")" + pid->str() + R"(",)"
+                             R"("SystemModstamp":"2026-01-01T00:00:00.000Z"})";
+  f.apply("sf", "003C", 700, edited);
+  CHECK(f.golden("ann@example.com", "phone") == "\"+14155550999\"");
+}
+
 TEST_CASE("book facts: omnisync's write read back over an older value is just a copy (nothing kept)",
           "[profile][book]") {
   fed_book f;
