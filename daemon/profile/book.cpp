@@ -44,6 +44,30 @@ json::value to_json(const mapping::value& v) {
   return nullptr;
 }
 
+mapping::value from_json(const json::value& j) {
+  mapping::value v;
+  switch (j.kind()) {
+    case json::kind::null: v.set_null(); break;
+    case json::kind::bool_: v.set_bool(j.get_bool()); break;
+    case json::kind::int64: v.set_int(j.get_int64()); break;
+    case json::kind::uint64: v.set_int(static_cast<std::int64_t>(j.get_uint64())); break;
+    case json::kind::double_: v.set_number(j.get_double()); break;
+    case json::kind::string: v.set_string(std::string(j.get_string())); break;
+    case json::kind::array:
+      v.k = vkind::array;
+      for (const auto& x : j.get_array()) v.items.push_back(from_json(x));
+      break;
+    case json::kind::object:
+      v.k = vkind::object;
+      for (const auto& kv : j.get_object()) {
+        v.keys.emplace_back(kv.key());
+        v.items.push_back(from_json(kv.value()));
+      }
+      break;
+  }
+  return v;
+}
+
 namespace {
 
 /// Sets `a.b.c` in `root` as nested objects (what outbound mappings read as dotted paths).
@@ -71,30 +95,6 @@ bool same_value(const mapping::value& a, const mapping::value& b) {
   return x == y;
 }
 
-/// A JSON value back as a mapping value (the facts' announced values).
-mapping::value from_json(const json::value& j) {
-  mapping::value v;
-  switch (j.kind()) {
-    case json::kind::null: v.set_null(); break;
-    case json::kind::bool_: v.set_bool(j.get_bool()); break;
-    case json::kind::int64: v.set_int(j.get_int64()); break;
-    case json::kind::uint64: v.set_int(static_cast<std::int64_t>(j.get_uint64())); break;
-    case json::kind::double_: v.set_number(j.get_double()); break;
-    case json::kind::string: v.set_string(std::string(j.get_string())); break;
-    case json::kind::array:
-      v.k = vkind::array;
-      for (const auto& x : j.get_array()) v.items.push_back(from_json(x));
-      break;
-    case json::kind::object:
-      v.k = vkind::object;
-      for (const auto& kv : j.get_object()) {
-        v.keys.emplace_back(kv.key());
-        v.items.push_back(from_json(kv.value()));
-      }
-      break;
-  }
-  return v;
-}
 
 /// A rough normal form for the index of interactions waiting for their person (the resolver decides the match).
 std::string hint_key(std::string_view attribute, std::string_view value) {

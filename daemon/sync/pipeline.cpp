@@ -8,6 +8,7 @@
 #include <set>
 
 #include "daemon/profile/from_mapping.hpp"
+#include "daemon/profile/value_json.hpp"
 
 namespace omnisync::sync::detail {
 namespace asio = boost::asio;
@@ -369,15 +370,50 @@ asio::awaitable<void> pipeline::rebuild() {
       }
     }
   }
+  const std::size_t noted = co_await recall_writes(*fresh);
   const auto st = fresh->stats();
   {
     std::lock_guard lk(book_mu_);
     rules_ = rules;
     book_ = std::move(fresh);
   }
+  if (noted) spdlog::debug("profiles: {} values written in the last minutes known as omnisync's own", noted);
   ready_ = true;
   spdlog::info("profiles: {} stored records resolved into {} profiles ({} interactions) in {:.2f} s", n, st.profiles,
                st.interaction_records, std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
+}
+
+asio::awaitable<std::size_t> pipeline::recall_writes(profile::book& b) {
+  // What this or another instance wrote recently, from the audit log: the echoes of those writes may still be on
+  // their way (an instance that took the pipeline over, or restarted, has no notes of its own).
+  store::audit_filter f;
+  f.since = ctx_.now() - recall_window;
+  f.limit = 2000;
+  std::vector<store::audit_entry> entries;
+  for (;;) {
+    auto page = co_await ctx_.db.audit_list(f);
+    if (!page) {
+      spdlog::warn("profiles: reading the audit log failed: {} (echoes of recent writes are judged by their values "
+                   "alone)", page.error().message());
+      break;
+    }
+    for (auto& e : page->items)
+      if (e.outcome == "written" && !e.attribute.empty() && e.source_ts.time_since_epoch().count() > 0)
+        entries.push_back(std::move(e));
+    if (page->next_before_id == 0 || entries.size() >= recall_cap) break;
+    f.before_id = page->next_before_id;
+  }
+  // Oldest first: the book keeps the last few values per attribute.
+  std::size_t n = 0;
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    boost::system::error_code ec;
+    auto v = json::parse(it->after, ec);
+    if (ec) continue;
+    const profile::announced_value w{it->attribute, profile::from_json(v), it->source_ts.time_since_epoch().count()};
+    b.note_written(it->connector, it->object, it->record_id, std::span<const profile::announced_value>(&w, 1));
+    ++n;
+  }
+  co_return n;
 }
 
 asio::awaitable<void> pipeline::loop() {

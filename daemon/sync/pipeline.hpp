@@ -17,6 +17,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -81,6 +82,11 @@ class pipeline {
   std::optional<profile::profile_id> find(std::string_view query) const;
 
  private:
+  /// How far back `recall_writes` reads the audit log, and how many entries at most.
+  static constexpr std::chrono::minutes recall_window{15};
+  static constexpr std::size_t recall_cap = 200'000;
+  /// Tells a book being built what omnisync wrote recently (the audit log): book::note_written for each field.
+  boost::asio::awaitable<std::size_t> recall_writes(profile::book& b);
   struct processed {
     std::vector<store::outbox_write> writes;
     std::vector<store::dead_letter_entry> failures;
