@@ -383,6 +383,22 @@ asio::awaitable<void> pipeline::rebuild() {
                st.interaction_records, std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
 }
 
+std::string pipeline::in_flight_key(std::string_view connector) {
+  return "writes.in_flight." + std::string(connector);
+}
+
+std::string pipeline::in_flight_notes(const prepared& p) {
+  if (!p.write || p.write->what != profile::computed_write::kind::update || p.item.write.target_id.empty()) return {};
+  std::string out;
+  for (const auto& fc : p.write->changes) {
+    if (!fc.golden || fc.attribute.empty() || fc.source_ts == 0) continue;
+    if (!out.empty()) out += ',';
+    out += json::serialize(json::object{{"o", p.item.write.object}, {"r", p.item.write.target_id},
+                                        {"a", fc.attribute}, {"v", profile::to_json(*fc.golden)}, {"t", fc.source_ts}});
+  }
+  return out;
+}
+
 asio::awaitable<std::size_t> pipeline::recall_writes(profile::book& b) {
   // What this or another instance wrote recently, from the audit log: the echoes of those writes may still be on
   // their way (an instance that took the pipeline over, or restarted, has no notes of its own).
@@ -405,6 +421,24 @@ asio::awaitable<std::size_t> pipeline::recall_writes(profile::book& b) {
   }
   // Oldest first: the book keeps the last few values per attribute.
   std::size_t n = 0;
+  for (auto* c : ctx_.list()) {  // what was in flight when the instance that wrote last stopped
+    auto held = co_await ctx_.db.meta_get(in_flight_key(c->cfg.name));
+    if (!held || !*held || (*held)->empty()) continue;
+    boost::system::error_code ec;
+    auto list = json::parse(**held, ec);
+    if (ec || !list.is_array()) continue;
+    for (const auto& x : list.as_array()) {
+      const auto* o = x.if_object();
+      if (!o || !o->contains("o") || !o->contains("r") || !o->contains("a") || !o->contains("v") || !o->contains("t") ||
+          !o->at("o").is_string() || !o->at("r").is_string() || !o->at("a").is_string() || !o->at("t").is_int64())
+        continue;
+      const profile::announced_value w{std::string(o->at("a").as_string()), profile::from_json(o->at("v")),
+                                       o->at("t").as_int64()};
+      b.note_written(c->cfg.name, std::string(o->at("o").as_string()), std::string(o->at("r").as_string()),
+                     std::span<const profile::announced_value>(&w, 1));
+      ++n;
+    }
+  }
   for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
     boost::system::error_code ec;
     auto v = json::parse(it->after, ec);

@@ -78,6 +78,12 @@ class pipeline {
   /// A write being sent (an update) or acknowledged (a create, once its id is known): its record (`record_id`,
   /// the vendor's id) holds the golden values it carries, as old as their information (book::note_written).
   void written(const prepared& p, const std::string& record_id);
+  /// The store's meta key under which `c`'s writer keeps what its chunks in flight carry: the notes of
+  /// `written` for each update being sent, so that an instance building its book after this one died (a
+  /// take-over, a restart after kill -9) knows those values as omnisync's own if they landed.
+  static std::string in_flight_key(std::string_view connector);
+  /// `p`'s notes (an update's) as comma-joined JSON objects for the in-flight list; "" when it has none.
+  static std::string in_flight_notes(const prepared& p);
   /// The profile a query names ("p…", e-mail, phone, "system:object:id"), if any.
   std::optional<profile::profile_id> find(std::string_view query) const;
 
@@ -85,7 +91,8 @@ class pipeline {
   /// How far back `recall_writes` reads the audit log, and how many entries at most.
   static constexpr std::chrono::minutes recall_window{15};
   static constexpr std::size_t recall_cap = 200'000;
-  /// Tells a book being built what omnisync wrote recently (the audit log): book::note_written for each field.
+  /// Tells a book being built what omnisync wrote recently — the audit log, and the writes each connector had in
+  /// flight (in_flight_key) — book::note_written for each field.
   boost::asio::awaitable<std::size_t> recall_writes(profile::book& b);
   struct processed {
     std::vector<store::outbox_write> writes;

@@ -178,6 +178,7 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
     // Known before it is sent: its webhook event and read-back may be processed before the vendor's answer here.
     if (p.write->what == profile::computed_write::kind::update) pipeline_.written(p, w.target_id);
   }
+  co_await save_in_flight(list, {});
   omnisync::result<std::vector<adapters::write_result>> res = std::vector<adapters::write_result>{};
   if (!batch.empty()) res = co_await c.adapter->write(object, std::move(batch));
   if (res && !deletions.empty()) {
@@ -258,6 +259,7 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
     auto logged = co_await ctx_.db.audit_append(std::move(audit));
     if (!logged) spdlog::error("{}: the audit log could not record {} write(s): {}", c.cfg.name, ok.size(), logged.error().message());
   }
+  co_await save_in_flight({}, list);  // recorded: the audit log holds what was written
   if (ctx_.m.writes_out) {
     ctx_.m.writes_out->with({c.cfg.name, object, "written"}).inc(static_cast<double>(ok.size()));
     ctx_.m.writes_out->with({c.cfg.name, object, "rejected"}).inc(static_cast<double>(rejected.size()));
@@ -269,6 +271,32 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
   c.counters.writes_retried += static_cast<std::int64_t>(retried);
   for (auto& [id, e] : errors)
     if (!e.empty()) c.counters.last_write_error = e;
+}
+
+asio::awaitable<void> writer::save_in_flight(const std::vector<pipeline::prepared>& adding,
+                                             const std::vector<pipeline::prepared>& done) {
+  std::string value;
+  {
+    std::lock_guard lk(sending_mu_);
+    bool changed = false;
+    for (const auto& p : adding)
+      if (auto notes = pipeline::in_flight_notes(p); !notes.empty()) {
+        sending_[p.item.id] = std::move(notes);
+        changed = true;
+      }
+    for (const auto& p : done) changed |= sending_.erase(p.item.id) > 0;
+    if (!changed) co_return;
+    value = "[";
+    for (const auto& [id, notes] : sending_) {
+      if (value.size() > 1) value += ',';
+      value += notes;
+    }
+    value += ']';
+  }
+  auto saved = co_await ctx_.db.meta_set(pipeline::in_flight_key(c_.cfg.name), std::move(value));
+  if (!saved)
+    spdlog::warn("{}: recording the writes in flight failed: {} (an instance taking over would not know them as "
+                 "omnisync's)", c_.cfg.name, saved.error().message());
 }
 
 void writer::log_refused(const std::string& object, const std::string& reason, std::size_t count) {

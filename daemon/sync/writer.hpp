@@ -17,6 +17,9 @@
 #include <boost/asio/experimental/concurrent_channel.hpp>
 
 #include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -46,9 +49,16 @@ class writer {
   /// how many were refused since the last line.
   void log_refused(const std::string& object, const std::string& reason, std::size_t count);
 
+  /// Stores what the chunks being sent carry (see in_flight_key) — before a chunk is sent, and again once its
+  /// answers are recorded.
+  boost::asio::awaitable<void> save_in_flight(const std::vector<pipeline::prepared>& adding,
+                                              const std::vector<pipeline::prepared>& done);
+
   context& ctx_;
   pipeline& pipeline_;
   connector_state& c_;
+  std::mutex sending_mu_;
+  std::map<std::int64_t, std::string> sending_;  // outbox id -> its notes (JSON array members, comma-joined)
   mapping::evaluator_cache evals_;  // the claims loop's
   std::atomic<int> in_flight_{0};   // chunks queued or being written
   boost::asio::experimental::concurrent_channel<void(boost::system::error_code, chunk)> chunks_;
