@@ -6,7 +6,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${1:-5}"
 build=build/default
-tests=(tests/integration/pipeline/test_writeback)  # the write-back scenario: an edit during the initial sync is lost now and then
+tests=()  # none open now (the write-back scenario test was one until its lost edits were found and fixed)
+if [[ ${#tests[@]} -eq 0 ]]; then
+  echo "no test is registered as a known defect"
+  exit 0
+fi
 status=0
 for t in "${tests[@]}"; do
   failed=0
