@@ -1,0 +1,169 @@
+// The profile book's answers: canonical records, members, match risks, lookups, views, splits and statistics
+// (book.hpp; its state is book_impl.hpp).
+#include <unordered_set>
+
+#include "daemon/profile/book.hpp"
+#include "daemon/profile/book_impl.hpp"
+
+namespace omnisync::profile {
+
+bool book::contains(profile_id id) const { return impl_->res.contains(id); }
+
+std::vector<profile_id> book::profiles() const {
+  std::vector<profile_id> out;
+  std::unordered_set<std::uint64_t> seen;
+  impl_->res.for_each_record([&](std::string_view, std::string_view, std::string_view, profile_id p) {
+    if (seen.insert(p.value).second) out.push_back(p);
+  });
+  return out;
+}
+
+bool book::is_person(profile_id id) const {
+  for (const auto* r : impl_->member_recs(id))
+    if (r->person) return true;
+  return false;
+}
+
+std::string book::canonical_json(profile_id id) const {
+  json::object o;
+  o["_profile_id"] = id.str();
+  std::string stage;
+  for (const auto& [attr, gv] : impl_->golden(id, *settings_)) {
+    if (gv.value.is_missing()) continue;
+    if (attr == "lifecycle_stage" && gv.value.k == vkind::string) stage = gv.value.s;
+    put_path(o, attr, to_json(gv.value));
+  }
+  const auto k = impl_->events_of_profile(id, *settings_).values(stage);
+  for (const auto& [attr, v] : k.to_attributes()) put_path(o, attr, to_json(v));
+  if (settings_->on_delete == delete_policy::flag) {
+    json::array gone;
+    for (const auto* r : impl_->member_recs(id))
+      if (r->deleted && std::find(gone.begin(), gone.end(), json::value(r->system)) == gone.end())
+        gone.push_back(json::value(r->system));
+    o["deleted_in"] = std::move(gone);
+  }
+  return json::serialize(o);
+}
+
+std::optional<std::string> book::record_json(std::string_view system, std::string_view object,
+                                             std::string_view id) const {
+  auto it = impl_->people.find(record_key(system, object, id));
+  if (it == impl_->people.end()) return std::nullopt;
+  json::object o;
+  // The profile id the record holds is the one omnisync wrote there and read back (omnisync_id), not the id of
+  // the profile it belongs to now: a record that never got it must not look as if it had.
+  for (const auto& [attr, v] : it->second.attrs) {
+    if (attr == "omnisync_id") {
+      if (v.k == vkind::string) o["_profile_id"] = v.s;
+      continue;
+    }
+    put_path(o, attr, to_json(v));
+  }
+  return json::serialize(o);
+}
+
+std::vector<std::string> book::gone_from(profile_id id) const {
+  std::map<std::string_view, bool> live;  // system -> any live record
+  for (const auto* r : impl_->member_recs(id)) live[r->system] = live[r->system] || !r->deleted;
+  std::vector<std::string> out;
+  for (const auto& [system, any] : live)
+    if (!any) out.emplace_back(system);
+  return out;
+}
+
+std::optional<std::string> book::match_risk(profile_id id, std::string_view value) const {
+  return impl_->res.match_risk(id, value);
+}
+
+std::optional<std::string> book::member_id(profile_id id, std::string_view system, std::string_view object,
+                                           bool* deleted) const {
+  bool any_deleted = false;
+  std::optional<std::string> live;
+  for (const auto* r : impl_->member_recs(id)) {
+    if (r->system != system || r->object != object) continue;
+    if (r->deleted) any_deleted = true;
+    else if (!live) live = r->id;
+  }
+  if (deleted) *deleted = !live && any_deleted;
+  return live;
+}
+
+std::optional<profile_id> book::find(std::string_view q) const {
+  const auto& d = *impl_;
+  if (auto pid = profile_id::parse(q); pid && d.res.contains(*pid)) return pid;
+  if (q.find('@') != std::string_view::npos) return d.res.find("email", q);
+  if (auto c1 = q.find(':'); c1 != std::string_view::npos) {
+    const auto system = q.substr(0, c1);
+    auto rest = q.substr(c1 + 1);
+    if (auto c2 = rest.find(':'); c2 != std::string_view::npos) {
+      if (auto pid = d.res.profile_of(system, rest.substr(0, c2), rest.substr(c2 + 1))) return pid;
+    }
+    for (const auto& [s, o] : d.objects)
+      if (s == system)
+        if (auto pid = d.res.profile_of(s, o, rest)) return pid;
+    return std::nullopt;
+  }
+  return d.res.find("phone", q);
+}
+
+std::optional<profile_view> book::view(profile_id id) const {
+  if (!impl_->res.contains(id)) return std::nullopt;
+  profile_view v;
+  v.id = id;
+  v.golden = impl_->golden(id, *settings_);
+  std::string stage;
+  for (const auto& [a, g] : v.golden)
+    if (a == "lifecycle_stage" && g.value.k == vkind::string) stage = g.value.s;
+  auto t = impl_->events_of_profile(id, *settings_);
+  v.kpis = t.values(stage);
+  v.timeline = t.events();
+  for (const auto* r : impl_->member_recs(id))
+    v.members.push_back(member_view{r->system, r->object, r->id, r->deleted, r->first_seen, r->source_ts});
+  return v;
+}
+
+std::optional<explanation> book::explain(profile_id id) const { return impl_->res.explain(id); }
+
+bool book::split(const link_ref& link, std::set<profile_id>& affected) {
+  auto ch = impl_->res.split(link);
+  if (!ch) return false;
+  impl_->after_change(*ch, affected);
+  // The profile id omnisync wrote into the record would hold it in the profile all the same: splitting any of a
+  // record's identifiers splits that link too (the record then gets its new profile's id written).
+  if (link.attribute != "omnisync_id")
+    if (auto it = impl_->people.find(link.record.key()); it != impl_->people.end())
+      if (auto i = it->second.index_of("omnisync_id"); i && it->second.attrs[*i].second.k == vkind::string) {
+        link_ref id_link{link.record, "omnisync_id", it->second.attrs[*i].second.s};
+        if (auto ch2 = impl_->res.split(id_link)) impl_->after_change(*ch2, affected);
+      }
+  return true;
+}
+
+bool book::restore(const link_ref& link, std::set<profile_id>& affected) {
+  auto ch = impl_->res.restore(link);
+  if (!ch) return false;
+  impl_->after_change(*ch, affected);
+  if (link.attribute != "omnisync_id")
+    for (const auto& l : impl_->res.splits())
+      if (l.record == link.record && l.attribute == "omnisync_id")
+        if (auto ch2 = impl_->res.restore(l)) impl_->after_change(*ch2, affected);
+  return true;
+}
+
+bool book::preload_split(const link_ref& link) { return impl_->res.preload_split(link); }
+std::vector<link_ref> book::splits() const { return impl_->res.splits(); }
+
+book_stats book::stats() const {
+  book_stats s;
+  s.profiles = impl_->res.profile_count();
+  s.records = impl_->people.size();
+  s.interaction_records = impl_->interactions.size();
+  for (const auto& [k, in] : impl_->interactions) {
+    s.events += in.events.size();
+    if (!in.attached && !in.events.empty() && !in.deleted) ++s.unattached_interactions;
+  }
+  s.merges = impl_->merges;
+  return s;
+}
+
+}  // namespace omnisync::profile
