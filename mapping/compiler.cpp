@@ -92,9 +92,32 @@ std::unique_ptr<plan_impl> compiler::run(const YAML::Node& root) {
     else p->upsert_key = uk.Scalar();
   }
   if (YAML::Node ev = root["events"]) compile_events(ev);
+  mark_empty_is_none(*p);
   order_fields(*p);
   finalize(*p);
   return p;
+}
+
+namespace {
+
+// A field whose value must be typed, defaulted or identifying cannot mean anything by "": see empty_strings in
+// docs/mapping-language.md.
+bool empty_never_meaningful(const field_spec& f) {
+  auto typed = [](const std::string& t) { return !t.empty() && t != "string"; };
+  return typed(f.field_type) || typed(f.target_type) || f.has_default;
+}
+
+}  // namespace
+
+void compiler::mark_empty_is_none(plan_impl& p) {
+  for (auto& f : p.fields) f.empty_always_none = empty_never_meaningful(f);
+  for (int k : p.identity_fields) p.fields[static_cast<std::size_t>(k)].empty_always_none = true;
+  for (auto& ev : p.events) {
+    for (field_spec* f : {&ev.occurred_at, &ev.amount, &ev.currency, &ev.status, &ev.score})
+      f->empty_always_none = empty_never_meaningful(*f);
+    ev.id.empty_always_none = true;  // a subject and a person link are identities
+    for (auto& [attr, f] : ev.person) f.empty_always_none = true;
+  }
 }
 
 std::shared_ptr<const plan> compile_mapping(std::string_view yaml_text, const std::string& file,

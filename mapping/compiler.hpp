@@ -63,6 +63,9 @@ class compiler {
   // plan_layout.cpp
   void order_fields(plan_impl& p);
   void finalize(plan_impl& p);
+  // compiler.cpp
+  /// Sets `empty_always_none` on the fields where "" can never be a value (typed, defaulted, identity, events).
+  void mark_empty_is_none(plan_impl& p);
 
   std::string file_;
   const std::vector<config::attribute_decl>& canonical_;

@@ -201,7 +201,9 @@ struct evaluator::state {
   std::string text;
 };
 
-evaluator::evaluator(std::shared_ptr<const plan> p) : plan_(std::move(p)), st_(std::make_unique<state>()) {
+evaluator::evaluator(std::shared_ptr<const plan> p, evaluate_options options)
+    : plan_(std::move(p)), options_(options), st_(std::make_unique<state>()) {
+  if (plan_->direction() == direction::outbound) options_.empty_string_is_value = true;
   const auto& impl = plan_->impl();
   st_->slots.resize(static_cast<std::size_t>(impl.slot_count));
   st_->record.fields.resize(impl.fields.size());
@@ -257,7 +259,21 @@ struct context {
   const plan_impl& p;
   std::vector<value>& slots;
   std::vector<value>& fields;
+  bool empty_string_is_value = false;
 };
+
+bool is_empty_string(const value& v) noexcept { return v.k == value::kind::string && v.s.empty(); }
+
+/// Where "" is no value: "" becomes null, and a list loses its "" items (a list of tags ["", "vip"] holds one).
+void drop_empty(value& v) {
+  if (is_empty_string(v)) {
+    v.set_null();
+  } else if (v.k == value::kind::array) {
+    auto& items = v.items;
+    items.erase(std::remove_if(items.begin(), items.end(), [](const value& x) { return is_empty_string(x); }),
+                items.end());
+  }
+}
 
 void resolve(const context& c, const source_ref& r, value& out) {
   if (r.ref_field >= 0) {
@@ -299,6 +315,7 @@ bool check(const context& c, const condition& cond, value& tmp, std::string& tex
 
 /// Computes one field into `out`; false with `err` filled on a rule violation (after the error policy).
 bool eval_field(const context& c, const field_spec& f, value& out, std::string& text, record_error& err) {
+  const bool empty_is_none = f.empty_always_none || !c.empty_string_is_value;
   if (f.when && !check(c, *f.when, out, text)) {
     out.set_missing();
     return true;
@@ -307,17 +324,18 @@ bool eval_field(const context& c, const field_spec& f, value& out, std::string& 
     case field_spec::source_kind::constant: out = f.constant; break;
     case field_spec::source_kind::ref:
     case field_spec::source_kind::path:
+      // One path and a coalesce of several read "" alike: no value (null) where "" is none, else a value.
       if (f.sources.size() == 1) {
         resolve(c, f.sources[0], out);
+        if (empty_is_none) drop_empty(out);
       } else {
         bool saw_null = false;
         out.set_missing();
         for (const auto& s : f.sources) {
           resolve(c, s, out);
+          if (empty_is_none) drop_empty(out);
           if (out.k == value::kind::null) saw_null = true;
-          if (!out.is_null_or_missing() && !(out.k == value::kind::string && out.s.empty())) break;
-          if (out.k == value::kind::string) saw_null = true;
-          out.set_missing();
+          if (!out.is_null_or_missing()) break;
         }
         if (out.is_missing() && saw_null) out.set_null();
       }
@@ -332,6 +350,7 @@ bool eval_field(const context& c, const field_spec& f, value& out, std::string& 
           continue;
         }
         resolve(c, *part.ref, tmp);
+        if (empty_is_none) drop_empty(tmp);
         if (tmp.is_null_or_missing()) {
           any_null = any_null || tmp.k == value::kind::null;
           continue;
@@ -369,6 +388,7 @@ bool eval_field(const context& c, const field_spec& f, value& out, std::string& 
       if (out.is_null_or_missing()) break;
       text.clear();
       if (!f.transforms[k](out, text)) return fail("transform " + f.transform_names[k] + ": " + text, out);
+      if (empty_is_none) drop_empty(out);  // `trim` of "  ": no value, later steps skip it
     }
     if (f.has_map && !out.is_null_or_missing()) {
       text_of(out, text);
@@ -377,6 +397,7 @@ bool eval_field(const context& c, const field_spec& f, value& out, std::string& 
       else if (f.has_default) out = f.default_value;
       else return fail("map: value has no entry in the map and there is no default", out);
     }
+    if (empty_is_none) drop_empty(out);  // e.g. trim of "  "
     if (out.is_null_or_missing() && f.has_default) out = f.default_value;
   }
   if (!f.field_type.empty() && !coerce(out, f.field_type, text)) return fail("type " + f.field_type + ": " + text, out);
@@ -428,7 +449,7 @@ const mapped_record* evaluator::apply(const char* data, std::size_t size, std::s
   }
 
   mapped_record& rec = st.record;
-  context c{p, st.slots, rec.fields};
+  context c{p, st.slots, rec.fields, options_.empty_string_is_value};
   for (auto& f : rec.fields) f.set_missing();
   for (int k : p.order) {
     const auto& f = p.fields[static_cast<std::size_t>(k)];

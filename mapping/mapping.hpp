@@ -97,10 +97,19 @@ struct mapped_record {
   std::vector<std::pair<std::string, const value*>> identity_keys(const plan& p) const;
 };
 
+/// How an evaluator reads a connector's records; per connector (its `empty_strings` setting).
+struct evaluate_options {
+  /// false (`empty_strings: no_value`, the default): in an inbound mapping an empty string is no value — it reads
+  /// as null everywhere (a coalesce skips it, a transform result of "" becomes null, a default then applies).
+  /// true (`empty_strings: value`): "" is a value in plain string fields; it stays no value in typed, defaulted and
+  /// identity fields and in events. Outbound mappings always read this way (their sources are golden values).
+  bool empty_string_is_value = false;
+};
+
 /// Applies one plan to records; one per thread; reusable.
 class evaluator {
  public:
-  explicit evaluator(std::shared_ptr<const plan> p);
+  explicit evaluator(std::shared_ptr<const plan> p, evaluate_options options = {});
   ~evaluator();
   evaluator(const evaluator&) = delete;
   evaluator& operator=(const evaluator&) = delete;
@@ -112,10 +121,12 @@ class evaluator {
   const mapped_record* apply(std::string_view json, record_error& error);
   static std::size_t padding() noexcept;
   const plan& mapping_plan() const noexcept { return *plan_; }
+  const evaluate_options& options() const noexcept { return options_; }
 
  private:
   struct state;
   std::shared_ptr<const plan> plan_;
+  evaluate_options options_;
   std::unique_ptr<state> st_;
 };
 

@@ -57,6 +57,9 @@ struct field_spec {
   enum class on_error { fail, null, omit } error_policy = on_error::fail;
   std::size_t max_length = 0;  ///< outbound; 0 = unlimited
   std::string source_text;     ///< the source(s) as written, for errors
+  /// An empty string is no value here whatever the connector's `empty_strings` says: the field is typed (not a
+  /// plain string), has a default, or is an identity key (see `mark_empty_is_none`).
+  bool empty_always_none = false;
 };
 
 struct event_spec {
