@@ -31,6 +31,12 @@ schema connector_common_schema(const std::vector<std::string>& kinds) {
       .range(1, 2000)
       .default_text("the vendor's maximum")
       .into(&cc::batch_size);
+  s.enumeration("empty_strings", {"no_value", "value"},
+                "what an empty string read from this vendor means to the inbound mappings: no_value (as null: a "
+                "default applies, a coalesce skips it); value (kept in plain string fields, for vendors where \"\" "
+                "is meaningful; typed, defaulted and identity fields still read it as no value)")
+      .fallback(std::string("no_value"))
+      .into(&cc::empty_string_is_value, std::vector<std::pair<std::string, bool>>{{"no_value", false}, {"value", true}});
   s.block("auth", "credentials; secrets as `KEY_file: PATH`, `KEY: {credential: NAME}` (systemd `LoadCredential=`) "
                   "or `KEY: \"${ENV}\"` (a literal works but is masked in logs and belongs in a file)");
   s.block("webhook", "the connector's webhook endpoint, `POST /webhooks/<name>`");

@@ -25,6 +25,9 @@ struct connector_common {
   bool tls_verify = true;                              ///< tls.verify
   std::chrono::milliseconds poll_interval{30000};
   bool enabled = true;
+  /// empty_strings: value — "" from this vendor is a value in plain string fields of its inbound mappings
+  /// (mapping::evaluate_options); no_value (false, the default) — "" is no value anywhere.
+  bool empty_string_is_value = false;
   std::vector<std::string> objects;                    ///< empty: the adapter's default objects
   std::chrono::milliseconds settle_lag{15000};         ///< incremental polls stay this far behind "now"
   std::size_t batch_size = 0;                          ///< write batch size; 0: the vendor's maximum

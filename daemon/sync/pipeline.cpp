@@ -180,7 +180,7 @@ void pipeline::process(const connector_state& src, const std::string& object, st
     r.first_seen = seen ? timestamp(std::chrono::milliseconds(*seen)) : now;
   }
   if (!in) return;  // nothing maps this object: stored for later, nothing to propagate
-  auto& ev = evals.get(in);
+  auto& ev = evals.get(in, mapping::evaluate_options{src.cfg.empty_string_is_value});
   mapping::record_error err;
   std::set<profile::profile_id> affected;
   for (auto& r : recs) {
@@ -346,7 +346,7 @@ asio::awaitable<void> pipeline::rebuild() {
       const std::string object = o->st.object;
       auto in = ps->inbound(c->cfg.kind, object);
       if (!in) continue;
-      auto& ev = evals.get(in);
+      auto& ev = evals.get(in, mapping::evaluate_options{c->cfg.empty_string_is_value});
       std::string after;
       for (;;) {
         auto page = co_await ctx_.db.record_scan(c->cfg.name, object, after, 2000);
@@ -517,6 +517,7 @@ profile::book_stats pipeline::stats() const {
   std::lock_guard lk(book_mu_);
   auto s = book_->stats();
   s.withheld_creates = propagator_.withheld_creates();
+  s.withheld_reasons = propagator_.withheld_reasons();
   return s;
 }
 
