@@ -97,6 +97,8 @@ struct book_stats {
   /// Records not created in a destination because the upsert could land on another person's record (the engine
   /// fills this in; see engine.cpp withhold_create).
   std::size_t withheld_creates = 0;
+  /// The distinct (profile, destination) creates withheld, by "connector/object: reason" (propagator fills it).
+  std::map<std::string, std::uint64_t> withheld_reasons;
 };
 
 class book {

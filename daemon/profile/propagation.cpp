@@ -389,6 +389,11 @@ bool propagator::first_correction(const planned_write& w) {
 
 void propagator::forget_correction(const planned_write& w) { forced_.erase(record_hash(w)); }
 
+std::map<std::string, std::uint64_t> propagator::withheld_reasons() const {
+  std::lock_guard lk(withheld_mu_);
+  return withheld_by_reason_;
+}
+
 bool propagator::withhold_create(const book& b, profile_id pid, const destination& dst, const planned_write& w) {
   std::vector<std::string> values{w.record_key};
   const auto fields = dst.upsert_matches ? dst.upsert_matches(w.object) : std::vector<std::string>{};
@@ -404,9 +409,20 @@ bool propagator::withhold_create(const book& b, profile_id pid, const destinatio
     if (!why) continue;
     ++withheld_creates_;
     if (withheld_logged_.size() > memory_cap) withheld_logged_.clear();
-    if (withheld_logged_.insert(std::hash<std::string>{}(pid.str() + '\0' + w.connector + '\0' + w.object)).second)
-      spdlog::warn("{}: profile {} not created in {}: its upsert would match on \"{}\" and {}", w.connector,
-                   pid.str(), w.object, value, *why);
+    if (!withheld_logged_.insert(std::hash<std::string>{}(pid.str() + '\0' + w.connector + '\0' + w.object)).second)
+      return true;  // this profile and destination were counted and summarised already
+    // One line per destination and reason a minute, with the count (a first start against overlapping data
+    // withholds many); the reason without the record it names, so that equal reasons add up.
+    const std::string reason = why->substr(0, why->find(" ("));
+    const std::string key = w.connector + "/" + w.object + ": " + reason;
+    {
+      std::lock_guard lk(withheld_mu_);
+      if (withheld_by_reason_.size() < 1000 || withheld_by_reason_.contains(key)) ++withheld_by_reason_[key];
+    }
+    if (const auto n = withheld_log_.admit(key))
+      spdlog::warn("{}: {} profile(s) not created in {}: the upsert would match on a value where {} (e.g. profile {}: "
+                   "\"{}\" — {}); counts per reason in omnisyncctl status",
+                   w.connector, *n, w.object, reason, pid.str(), value, *why);
     return true;
   }
   return false;

@@ -17,7 +17,9 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -26,6 +28,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/log_limiter.hpp"
 #include "daemon/profile/book.hpp"
 #include "mapping/evaluator_cache.hpp"
 
@@ -125,6 +128,8 @@ class propagator {
                                     const destination* only = nullptr, std::string_view only_object = {});
   /// Profiles not created somewhere because the upsert could land on another person's record.
   std::uint64_t withheld_creates() const noexcept { return withheld_creates_.load(); }
+  /// Distinct (profile, destination) creates withheld, by "connector/object: reason" (status shows them).
+  std::map<std::string, std::uint64_t> withheld_reasons() const;
 
  private:
   bool withhold_create(const book& b, profile_id pid, const destination& dst, const planned_write& w);
@@ -144,6 +149,9 @@ class propagator {
   /// (connector, object, target) -> hash of the payload forced there; bounded (starts over past memory_cap).
   std::unordered_map<std::size_t, std::size_t> forced_;
   std::unordered_set<std::size_t> withheld_logged_;
+  log_limiter withheld_log_;  // one summary line per destination and reason a minute
+  mutable std::mutex withheld_mu_;
+  std::map<std::string, std::uint64_t> withheld_by_reason_;
   std::atomic<std::uint64_t> withheld_creates_{0};
 };
 

@@ -161,7 +161,12 @@ json::object profiles_status(const sync::engine& engine) {
                       {"events", ps.events},
                       {"unattached_interactions", ps.unattached_interactions},
                       {"merges", ps.merges},
-                      {"withheld_creates", ps.withheld_creates}};
+                      {"withheld_creates", ps.withheld_creates},
+                      {"withheld_reasons", [&] {
+                         json::object o;
+                         for (const auto& [k, n] : ps.withheld_reasons) o[k] = n;
+                         return o;
+                       }()}};
 }
 
 asio::awaitable<reply> status(const context& ctx) {

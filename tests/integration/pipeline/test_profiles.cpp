@@ -387,6 +387,20 @@ TEST_CASE("profiles: a generic e-mail shared by two different people does not me
     const auto st = d.status();
     INFO(json::serialize(st));
     CHECK(st.at("profiles").at("withheld_creates").as_int64() >= 3);  // Ivy in hs and zd, Max in zd
+    // Counted per destination and reason (the record a reason names left out, so equal reasons add up), and
+    // logged as one summary line per destination and reason a minute, not one per profile.
+    const auto& reasons = st.at("profiles").at("withheld_reasons").as_object();
+    std::int64_t distinct = 0;
+    for (const auto& kv : reasons) distinct += kv.value().as_int64();
+    CHECK(distinct >= 3);
+    CHECK(reasons.contains("zd/users: it is a generic address"));
+    const std::string log = d.proc->stderr_text();
+    std::size_t lines = 0;
+    for (auto at = log.find("profile(s) not created in"); at != std::string::npos;
+         at = log.find("profile(s) not created in", at + 1))
+      ++lines;
+    CHECK(lines >= 1);
+    CHECK(lines <= reasons.size());
   }
   CHECK(d.stop() == 0);
 }
