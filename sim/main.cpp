@@ -8,9 +8,11 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
+#include "sim/core/daemon_config.hpp"
 #include "sim/core/server.hpp"
 #include "sim/core/service.hpp"
 #include "sim/core/tls.hpp"
@@ -30,6 +32,14 @@ int main(int argc, char** argv) {
   app.add_option("--admin-port", admin_port, "Admin API port (0: any free port)")->capture_default_str();
   app.add_option("--state-dir", state_dir, "Where the CA and certificate are written (default: a temp dir)");
   app.add_option("--threads", threads, "I/O threads")->capture_default_str();
+  std::string write_config, mappings_dir = OMNISYNC_DEFAULT_MAPPINGS_DIR;
+  app.add_option("--write-config", write_config,
+                 "Once listening, write an omnisync.yaml for these simulators to FILE: every vendor with its URL, the "
+                 "CA file and credentials the simulators accept (omnisyncd -c FILE runs against them)")
+      ->type_name("FILE");
+  app.add_option("--mappings-dir", mappings_dir, "The mappings_dir that config names")
+      ->capture_default_str()
+      ->type_name("DIR");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -81,6 +91,11 @@ int main(int argc, char** argv) {
     auto services = omnisync::sim::make_services({seed, size, clock});
     omnisync::sim::server server(io.get_executor(), so, services, clock);
     server.start();
+    if (!write_config.empty()) {  // before the first line: once it is printed, the file is complete
+      std::ofstream out(write_config, std::ios::trunc);
+      out << omnisync::sim::daemon_config(server.endpoints(), mappings_dir);
+      if (!out.flush()) throw std::runtime_error("cannot write " + write_config);
+    }
     std::cout << boost::json::serialize(server.endpoints()) << std::endl;
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](auto, int) {
