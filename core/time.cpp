@@ -189,4 +189,27 @@ std::string format_http_date(timestamp t) {
   return buf;
 }
 
+std::optional<timestamp> parse_since(std::string_view s, timestamp now) noexcept {
+  using std::chrono::milliseconds;
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  if (s.ends_with(" ago")) s.remove_suffix(4);
+  const auto midnight = std::chrono::floor<std::chrono::days>(now);
+  if (s == "now") return now;
+  if (s == "today") return timestamp(midnight);
+  if (s == "yesterday") return timestamp(midnight - std::chrono::days(1));
+  long long n = 0;
+  if (auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n); ec == std::errc{} && n >= 0 && end != s.data()) {
+    const std::string_view unit(end, static_cast<std::size_t>(s.data() + s.size() - end));
+    long long unit_ms = 0;
+    if (unit == "s" || unit == "sec" || unit == "min" || unit == "m" || unit == "h" || unit == "d" || unit == "w") {
+      unit_ms = unit == "s" || unit == "sec" ? 1000 : unit == "m" || unit == "min" ? 60'000 : unit == "h" ? 3'600'000
+                : unit == "d" ? 86'400'000 : 7 * 86'400'000LL;
+    }
+    if (unit_ms > 0 && n < 1'000'000'000LL / 7) return now - milliseconds(n * unit_ms);
+    if (unit_ms > 0) return std::nullopt;
+  }
+  return parse_iso8601(s);
+}
+
 }  // namespace omnisync

@@ -45,6 +45,11 @@ std::optional<timestamp> parse_epoch_ms(std::string_view text) noexcept;
 std::optional<timestamp> parse_vendor_time(std::string_view text) noexcept;
 std::optional<timestamp> parse_http_date(std::string_view text) noexcept;
 
+/// A `--since` value, as journalctl reads one (in UTC): a time ago (`90s`, `30m`, `1h`, `7d`, `2w`, also
+/// `1h ago`), `now`, `today`, `yesterday` (midnight UTC), or an ISO 8601 time (`2026-11-01`,
+/// `2026-11-01T10:00:00Z`, with an offset or a fraction). nullopt when it is none of these.
+std::optional<timestamp> parse_since(std::string_view text, timestamp now) noexcept;
+
 /// `2024-05-01T10:00:00Z` (whole seconds, rounded down).
 std::string format_iso8601(timestamp t);
 /// `2024-05-01T10:00:00.123Z`.

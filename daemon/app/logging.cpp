@@ -142,7 +142,9 @@ std::shared_ptr<stderr_sink> the_sink() {
 log_output choose_log_output(std::string_view format) {
   if (format == "json") return log_output::json;
   if (format == "journal") return log_output::journal;
-  bool tty = ::isatty(STDERR_FILENO) != 0;
+  // Colour only on a terminal, and never when NO_COLOR is set to anything (https://no-color.org).
+  const char* no_color = std::getenv("NO_COLOR");
+  bool tty = ::isatty(STDERR_FILENO) != 0 && !(no_color && *no_color);
   if (format == "text") return tty ? log_output::color_text : log_output::text;
   const char* journal = std::getenv("JOURNAL_STREAM");
   if (journal && *journal) return log_output::journal;

@@ -19,7 +19,7 @@ namespace omnisync::app {
 enum class log_output { text, color_text, journal, json };
 
 /// Chooses the output: an explicit format wins; `automatic` means journal when JOURNAL_STREAM is set,
-/// colour when stderr is a TTY, plain text otherwise. Values: "auto", "text", "journal", "json".
+/// colour when stderr is a TTY and NO_COLOR is unset or empty, plain text otherwise. Values: "auto", "text", "journal", "json".
 log_output choose_log_output(std::string_view format);
 
 /// Installs the shared sink and the default logger ("omnisync"). Call once, first thing in main.

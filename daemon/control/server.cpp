@@ -24,6 +24,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "core/json_text.hpp"
+
 namespace omnisync::control {
 namespace {
 
@@ -37,7 +39,7 @@ std::string error_line(const json::value& id, std::string_view code, std::string
   o["id"] = id;
   o["ok"] = false;
   o["error"] = json::object{{"code", code}, {"message", message}};
-  return json::serialize(o) + "\n";
+  return to_json_text(o) + "\n";
 }
 
 /// Supplementary groups of a process, from /proc/<pid>/status (the peer's real group list).
@@ -70,7 +72,7 @@ class connection_events final : public event_sink {
     json::object o;
     o["id"] = id_;
     o["event"] = std::move(event);
-    std::string line = json::serialize(o) + "\n";
+    std::string line = to_json_text(o) + "\n";
     auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(line), tuple_awaitable);
     if (ec) broken_ = true;
     co_return !broken_;
@@ -155,7 +157,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     o["id"] = id;
     o["ok"] = true;
     o["result"] = r->result();
-    co_return json::serialize(o) + "\n";
+    co_return to_json_text(o) + "\n";  // numbers written plainly (1.02, not 1.02E0)
   }
 
   asio::awaitable<void> session(std::shared_ptr<local::socket> s) {

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "config/value_syntax.hpp"
+#include "core/time.hpp"
 #include "core/version.hpp"
 
 namespace omnisync::ctl {
@@ -13,6 +15,9 @@ std::unique_ptr<cli> make_cli() {
   auto& app = c->app;
   app.set_version_flag("--version", std::string("omnisyncctl ") + omnisync::version_string);
   app.require_subcommand(1);
+  // Global options may follow the subcommand too (`omnisyncctl status --json`): subcommands inherit this and hand
+  // the options they do not know to the app.
+  app.fallthrough();
   if (const char* env = std::getenv("OMNISYNC_SOCKET"); env && *env) c->options.socket = env;
   // type_name FILE: shown by --help, and the generated shell completions complete paths for it.
   app.add_option("--socket,-s", c->options.socket, "Control socket path (env OMNISYNC_SOCKET)")
@@ -30,6 +35,36 @@ std::unique_ptr<cli> make_cli() {
     c->added.emplace_back(sub, &x);
   }
   return c;
+}
+
+std::optional<std::string> unknown_command(const cli& c, int argc, const char* const* argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--") return std::nullopt;
+    if (a.starts_with("-")) {
+      // the global options that take a value in the next word
+      if (a == "--socket" || a == "-s" || a == "--timeout") ++i;
+      continue;
+    }
+    std::vector<std::string> names;
+    for (const auto& x : c.commands) {
+      if (x.name == a) return std::nullopt;
+      names.push_back(x.name);
+    }
+    return "unknown command \"" + std::string(a) + "\"" + config::did_you_mean(a, names) +
+           "; `omnisyncctl --help` lists the commands";
+  }
+  return std::nullopt;
+}
+
+CLI::Validator since_validator() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        if (parse_since(s, utc_now())) return {};
+        return "expected a UTC time (2026-11-01T00:00:00Z), a time ago (30m, 1h, 7d) or today/yesterday, got \"" + s +
+               "\"";
+      },
+      "");
 }
 
 bool parse_timeout(cli& c) {

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,13 @@ struct cli {
 
 /// omnisyncctl's app: global options (their defaults read from OMNISYNC_SOCKET), every subcommand configured.
 std::unique_ptr<cli> make_cli();
+
+/// The first word of the command line that is not an option, when it names no subcommand: the message saying
+/// so (with "did you mean"); nullopt when the words are fine as far as commands go.
+std::optional<std::string> unknown_command(const cli& c, int argc, const char* const* argv);
+
+/// Checks a `--since` value as the daemon reads it (core/time.hpp `parse_since`): 1h, yesterday, an ISO time.
+CLI::Validator since_validator();
 
 /// Sets `c.options.timeout` from `c.timeout` ("30s", "500ms", "2m"); false with a message on stderr when it is
 /// not a duration.

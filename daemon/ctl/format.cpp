@@ -8,6 +8,8 @@
 #include <set>
 #include <vector>
 
+#include "core/json_text.hpp"
+
 namespace omnisync::ctl {
 namespace {
 
@@ -30,7 +32,7 @@ std::string scalar(const json::value& v) {
       for (const auto& e : v.as_array()) out += (out.empty() ? "" : ", ") + scalar(e);
       return out.empty() ? "—" : out;
     }
-    case json::kind::object: return json::serialize(v);
+    case json::kind::object: return to_json_text(v);
   }
   return {};
 }

@@ -2,9 +2,15 @@
 // 69 daemon unreachable.
 #include "daemon/ctl/cli.hpp"
 
+#include <iostream>
+
 int main(int argc, char** argv) {
   using namespace omnisync::ctl;
   auto c = make_cli();
+  if (auto unknown = unknown_command(*c, argc, argv)) {
+    std::cerr << "omnisyncctl: " << *unknown << "\n";
+    return exit_code::usage;
+  }
   try {
     c->app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

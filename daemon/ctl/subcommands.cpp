@@ -8,7 +8,9 @@
 
 #include <unistd.h>
 
+#include "core/json_text.hpp"
 #include "daemon/control/catalogue.hpp"
+#include "daemon/ctl/cli.hpp"
 #include "daemon/ctl/client.hpp"
 #include "daemon/ctl/format.hpp"
 
@@ -41,18 +43,26 @@ subcommand daemon_command(const control::command_spec& spec, std::function<void(
 
 }  // namespace
 
+int exit_code_of(std::string_view daemon_error_code) {
+  // The daemon refused the words it was given (an argument it does not take, a value it cannot read, a
+  // connector that does not exist): a usage error like one omnisyncctl finds itself.
+  if (daemon_error_code == "usage" || daemon_error_code == "invalid_args" || daemon_error_code == "unknown_connector")
+    return exit_code::usage;
+  return exit_code::daemon_error;
+}
+
 int run_daemon_command(const ctl_options& o, const std::string& cmd, const std::string& args_json,
                        const std::function<std::string(const std::string&)>& human) {
   boost::json::object args;
   if (!args_json.empty()) args = boost::json::parse(args_json).as_object();
   auto r = call(o.socket, cmd, args, o.timeout, [&](const boost::json::object& ev) {
-    if (o.json) std::cout << boost::json::serialize(ev) << "\n" << std::flush;
+    if (o.json) std::cout << to_json_text(ev) << "\n" << std::flush;
     else std::cerr << format_generic(ev) << std::flush;
   });
   switch (r.state) {
     case call_result::status::ok: {
-      if (o.json) std::cout << boost::json::serialize(r.result) << "\n";
-      else if (human) std::cout << human(boost::json::serialize(r.result));
+      if (o.json) std::cout << to_json_text(r.result) << "\n";
+      else if (human) std::cout << human(to_json_text(r.result));
       else std::cout << format_generic(r.result);
       return exit_code::ok;
     }
@@ -62,7 +72,7 @@ int run_daemon_command(const ctl_options& o, const std::string& cmd, const std::
         std::cout << boost::json::serialize(boost::json::object{{"error", e}}) << "\n";
       }
       std::cerr << "omnisyncctl: " << cmd << ": " << r.message << " (" << r.error_code << ")\n";
-      return exit_code::daemon_error;
+      return exit_code_of(r.error_code);
     case call_result::status::protocol_error:
       std::cerr << "omnisyncctl: " << cmd << ": " << r.message << "\n";
       return exit_code::daemon_error;
@@ -110,7 +120,8 @@ std::vector<subcommand> daemon_subcommands() {
                    app.add_option("connector", ra->connector, arg_help(catalogue::resync, "connector"))->required();
                    app.add_option("object", ra->object, arg_help(catalogue::resync, "object"));
                    auto* full = app.add_flag("--full", ra->full, arg_help(catalogue::resync, "full"));
-                   auto* since = app.add_option("--since", ra->since, arg_help(catalogue::resync, "since"));
+                   auto* since = app.add_option("--since", ra->since, arg_help(catalogue::resync, "since"))
+                                     ->check(since_validator());
                    auto* id = app.add_option("--id", ra->id, arg_help(catalogue::resync, "id"));
                    auto* email = app.add_option("--email", ra->email, arg_help(catalogue::resync, "email"));
                    full->excludes(since)->excludes(id)->excludes(email);
@@ -197,7 +208,7 @@ std::vector<subcommand> daemon_subcommands() {
                      return int(exit_code::unavailable);
                    }
                    std::cerr << "omnisyncctl: resync: " << r.message << (r.error_code.empty() ? "" : " (" + r.error_code + ")") << "\n";
-                   return int(exit_code::daemon_error);
+                   return exit_code_of(r.error_code);
                  },
                  "; `resync profile ID` re-reads one profile's records"));
 
@@ -216,7 +227,7 @@ std::vector<subcommand> daemon_subcommands() {
                    }
                    const auto& res = r.result.as_object();
                    if (o.json) {
-                     std::cout << boost::json::serialize(res) << "\n";
+                     std::cout << to_json_text(res) << "\n";
                    } else {
                      for (const auto& v : res.at("findings").as_array()) {
                        const auto& f = v.as_object();

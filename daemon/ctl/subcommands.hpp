@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace CLI {
@@ -44,6 +45,10 @@ subcommand plan_subcommand();
 subcommand audit_subcommand();
 /// Commands provided by other libraries (e.g. `map`, the mapping dry run); defined in extensions.cpp.
 std::vector<subcommand> extension_subcommands();
+
+/// omnisyncctl's exit code for a daemon's error code: 2 for refused arguments (usage, invalid_args,
+/// unknown_connector), else 1.
+int exit_code_of(std::string_view daemon_error_code);
 
 /// Sends one command and prints the reply (human or JSON); returns the exit code.
 int run_daemon_command(const ctl_options& o, const std::string& cmd, const std::string& args_json,

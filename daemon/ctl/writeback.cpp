@@ -5,6 +5,7 @@
 #include <string>
 
 #include "daemon/control/catalogue.hpp"
+#include "daemon/ctl/cli.hpp"
 #include "daemon/ctl/subcommands.hpp"
 
 namespace omnisync::ctl {
@@ -121,7 +122,7 @@ subcommand audit_subcommand() {
                       app.add_option("--connector", a->connector, help_of(catalogue::audit, "connector"));
                       app.add_option("--field", a->field, help_of(catalogue::audit, "field"));
                       app.add_option("--source", a->source, help_of(catalogue::audit, "source"));
-                      app.add_option("--since", a->since, help_of(catalogue::audit, "since"));
+                      app.add_option("--since", a->since, help_of(catalogue::audit, "since"))->check(since_validator());
                       app.add_option("--before", a->before, help_of(catalogue::audit, "before"));
                       app.add_option("--limit", a->limit, help_of(catalogue::audit, "limit"));
                     },

@@ -27,6 +27,11 @@ std::string arg_text(const boost::json::object& args, const char* key);
 /// A store timestamp as `YYYY-MM-DDTHH:MM:SSZ`; "" for the zero timestamp (never happened).
 std::string iso_text(store::timestamp t);
 
+/// A `connector` argument naming no configured connector: the `unknown_connector` answer (with "did you mean"
+/// and the configured names); nullopt when it names one. Filters are checked too: a typo must not look like
+/// "nothing found".
+std::optional<reply> unknown_connector(const context& ctx, const std::string& name);
+
 /// In a cluster, resyncs and profiles live with the pipeline, on the holder of its lease only. On a standby
 /// instance this is the answer to such a command (`what`: "resyncs", "profiles"), naming the instance to send it
 /// to; nullopt elsewhere.

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "core/time.hpp"
+#include "config/value_syntax.hpp"
 #include "daemon/config/daemon_config.hpp"
 #include "daemon/control/catalogue.hpp"
 #include "daemon/control/commands/groups.hpp"
@@ -16,6 +18,21 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace omnisync::control::commands {
+
+std::optional<reply> unknown_connector(const context& ctx, const std::string& name) {
+  auto c = ctx.config();
+  std::vector<std::string> names;
+  for (const auto& cc : c->connectors) {
+    if (cc.name == name) return std::nullopt;
+    names.push_back(cc.name);
+  }
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  return reply::failure("unknown_connector", "no connector named \"" + name + "\" is configured" +
+                                                 config::did_you_mean(name, names) +
+                                                 (list.empty() ? std::string() : " (configured: " + list + ")"));
+}
+
 namespace {
 
 /// pause/resume: one connector (args.connector) or, without it, all configured connectors.
@@ -23,8 +40,7 @@ asio::awaitable<reply> pause_or_resume(const context& ctx, json::object args, bo
   auto c = ctx.config();
   std::vector<std::string> targets;
   if (const std::string name = arg_text(args, "connector"); !name.empty()) {
-    bool known = std::any_of(c->connectors.begin(), c->connectors.end(), [&](const auto& cc) { return cc.name == name; });
-    if (!known) co_return reply::failure("unknown_connector", "no connector named \"" + name + "\" is configured");
+    if (auto refused = unknown_connector(ctx, name)) co_return std::move(*refused);
     targets.push_back(name);
   } else {
     for (const auto& cc : c->connectors) targets.push_back(cc.name);
@@ -47,7 +63,9 @@ sync::resync_request resync_request_of(const sync::engine& engine, const json::o
   req.object = arg_text(args, "object");
   if (!arg_text(args, "since").empty()) {
     req.what = sync::resync_request::kind::since;
-    req.value = arg_text(args, "since");
+    // 1h, yesterday, 2026-11-01...: the engine gets an ISO 8601 time (what it cannot read stays, and is refused)
+    const auto since = parse_since(arg_text(args, "since"), utc_now());
+    req.value = since ? format_iso8601_ms(*since) : arg_text(args, "since");
   } else if (!arg_text(args, "id").empty()) {
     req.what = sync::resync_request::kind::id;
     req.value = arg_text(args, "id");
@@ -86,10 +104,11 @@ asio::awaitable<reply> resync(const context& ctx, json::object args, event_sink&
   if (auto refused = co_await standby_refusal(ctx, "resyncs")) co_return std::move(*refused);
   const sync::resync_request req = resync_request_of(*engine, args);
   if (req.connector.empty()) co_return reply::failure("usage", "resync needs a connector name");
+  if (auto refused = unknown_connector(ctx, req.connector)) co_return std::move(*refused);
   auto started = engine->request_resync(req);
   if (!started) {
     if (started.error() == errc::invalid_input)
-      co_return reply::failure("usage", "--since needs an ISO 8601 time such as 2026-11-01T00:00:00Z");
+      co_return reply::failure("usage", "--since needs a UTC time (2026-11-01T00:00:00Z), a time ago (30m, 2h, 7d) or today/yesterday");
     co_return reply::failure("unknown_connector",
                              "no connector \"" + req.connector + "\"" +
                                  (req.object.empty() ? std::string() : " with object \"" + req.object + "\""));

@@ -32,20 +32,6 @@ json::value as_json(const std::string& text) {
   return ec ? json::value(text) : v;
 }
 
-/// `--since`: a duration back from now (90s, 30m, 2h, 7d) or an ISO 8601 time read by core/time (2026-11-01,
-/// 2026-11-01T10:00:00Z, with an offset or a fraction); nullopt when it is neither.
-std::optional<store::timestamp> parse_since(std::string_view s, store::timestamp now) {
-  using std::chrono::milliseconds;
-  long long n = 0;
-  if (auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-      ec == std::errc{} && n >= 0 && end + 1 == s.data() + s.size()) {
-    const long long unit_ms = *end == 's' ? 1000 : *end == 'm' ? 60'000 : *end == 'h' ? 3'600'000
-                            : *end == 'd' ? 86'400'000 : 0;
-    if (unit_ms > 0) return now - milliseconds(n * unit_ms);
-  }
-  return parse_iso8601(s);
-}
-
 json::object change_json(const profile::field_change& f) {
   return json::object{{"field", f.field},
                       {"before", as_json(f.before)},
@@ -62,7 +48,10 @@ asio::awaitable<reply> plan(const context& ctx, json::object args) {
   if (auto refused = co_await standby_refusal(ctx, "plans")) co_return std::move(*refused);
   if (!ctx.engine) co_return reply::failure("not_ready", "the sync engine is not running");
   std::optional<std::string> connector, profile;
-  if (!arg_text(args, "connector").empty()) connector = arg_text(args, "connector");
+  if (!arg_text(args, "connector").empty()) {
+    if (auto refused = unknown_connector(ctx, arg_text(args, "connector"))) co_return std::move(*refused);
+    connector = arg_text(args, "connector");
+  }
   if (!arg_text(args, "profile").empty()) profile = arg_text(args, "profile");
   const auto limit = static_cast<std::size_t>(std::max<std::int64_t>(1, integer_arg(args, "limit", 1000)));
   if (profile && !ctx.engine->profiles_ready()) co_return reply::failure("not_ready", "profiles are still being loaded");
@@ -113,7 +102,10 @@ asio::awaitable<reply> audit(const context& ctx, json::object args) {
   store::audit_filter f;
   f.limit = static_cast<std::size_t>(std::clamp<std::int64_t>(integer_arg(args, "limit", 100), 1, 10000));
   f.before_id = integer_arg(args, "before", 0);
-  if (!arg_text(args, "connector").empty()) f.connector = arg_text(args, "connector");
+  if (!arg_text(args, "connector").empty()) {
+    if (auto refused = unknown_connector(ctx, arg_text(args, "connector"))) co_return std::move(*refused);
+    f.connector = arg_text(args, "connector");
+  }
   if (!arg_text(args, "field").empty()) f.field = arg_text(args, "field");
   if (!arg_text(args, "source").empty()) f.source = arg_text(args, "source");
   if (const auto rec = arg_text(args, "record"); !rec.empty()) {
@@ -127,7 +119,7 @@ asio::awaitable<reply> audit(const context& ctx, json::object args) {
   if (const auto since = arg_text(args, "since"); !since.empty()) {
     f.since = parse_since(since, utc_now());
     if (!f.since)
-      co_return reply::failure("usage", "--since needs a UTC time (2026-11-01T00:00:00Z) or a duration (30m, 2h, 7d)");
+      co_return reply::failure("usage", "--since needs a UTC time (2026-11-01T00:00:00Z), a time ago (30m, 2h, 7d) or today/yesterday");
   }
   if (const auto who = arg_text(args, "profile"); !who.empty()) {
     // A profile id as written, or found from an e-mail, phone or record on the instance with the book.

@@ -121,3 +121,28 @@ TEST_CASE("check-config: what an adapter cannot work with is named at its key", 
   CHECK(r.exit_code == 78);
   CHECK(r.err.find(r.file + ":6:7: connectors.sf.auth.private_key: required for the jwt_bearer flow") != std::string::npos);
 }
+
+TEST_CASE("omnisyncd --check-config: enumerated values get a suggestion", "[daemon][check-config]") {
+  temp_dir dir;
+  auto r = check(dir, "c.yaml",
+                 "daemon:\n"
+                 "  log: { level: wran }\n"
+                 "connectors:\n"
+                 "  zd:\n"
+                 "    kind: zendsk\n"
+                 "  hs:\n"
+                 "    kind: hubspot\n"
+                 "    empty_strings: vlaue\n"
+                 "    sync: { write_nulls: allways }\n");
+  INFO(r.err);
+  CHECK(r.exit_code == 78);
+  const std::string& f = r.file;
+  CHECK(r.err.find(f + ":2:17: daemon.log.level: expected one of trace, debug, info, warn, error, critical, off, got "
+                       "\"wran\" (did you mean \"warn\"?)") != std::string::npos);
+  CHECK(r.err.find(f + ":5:11: connectors.zd.kind: expected one of salesforce, hubspot, zendesk, activecampaign, "
+                       "intercom, got \"zendsk\" (did you mean \"zendesk\"?)") != std::string::npos);
+  CHECK(r.err.find(f + ":8:20: connectors.hs.empty_strings: expected one of no_value, value, got \"vlaue\" (did you "
+                       "mean \"value\"?)") != std::string::npos);
+  CHECK(r.err.find("connectors.hs.sync.write_nulls: expected one of never, cleared, always, got \"allways\" (did you "
+                   "mean \"always\"?)") != std::string::npos);
+}

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -263,7 +264,7 @@ TEST_CASE("omnisyncd: status, version, pause and resume over the control socket,
   CHECK(st.at("connectors").at("crm").at("state").as_string() != "paused");
 
   auto unknown = d.ctl({"pause", "nope"});
-  CHECK(unknown.exit_code == 1);
+  CHECK(unknown.exit_code == 2);  // a name the daemon does not know is a usage error
   CHECK(unknown.err.find("unknown_connector") != std::string::npos);
   // Arguments outside the command's declaration never reach it.
   auto typo = omnisync::ctl::call(d.socket.string(), "pause", json::object{{"conector", "desk"}}, 5s);
@@ -562,4 +563,34 @@ TEST_CASE("omnisyncd: a used state directory whose state.db became empty is refu
   // And from then on it starts without the flag.
   d.start();
   CHECK(d.stop() == 0);
+}
+
+TEST_CASE("omnisyncd: NO_COLOR turns the coloured terminal log off", "[daemon][log]") {
+  // stderr on a terminal (a pseudo-terminal here) gets colour unless NO_COLOR is set to anything.
+  int master = -1, slave = -1;
+  REQUIRE(::openpty(&master, &slave, nullptr, nullptr, nullptr) == 0);
+  const int saved = ::dup(STDERR_FILENO);
+  ::dup2(slave, STDERR_FILENO);
+  const char* journal = std::getenv("JOURNAL_STREAM");
+  const std::string journal_saved = journal ? journal : "";
+  ::unsetenv("JOURNAL_STREAM");
+  ::unsetenv("NO_COLOR");
+  const auto plain_env = omnisync::app::choose_log_output("auto");
+  const auto text_env = omnisync::app::choose_log_output("text");
+  ::setenv("NO_COLOR", "1", 1);
+  const auto no_color = omnisync::app::choose_log_output("auto");
+  const auto no_color_text = omnisync::app::choose_log_output("text");
+  ::setenv("NO_COLOR", "", 1);  // empty: as if unset (no-color.org)
+  const auto empty = omnisync::app::choose_log_output("auto");
+  ::unsetenv("NO_COLOR");
+  if (journal) ::setenv("JOURNAL_STREAM", journal_saved.c_str(), 1);
+  ::dup2(saved, STDERR_FILENO);
+  ::close(saved);
+  ::close(slave);
+  ::close(master);
+  CHECK(plain_env == omnisync::app::log_output::color_text);
+  CHECK(text_env == omnisync::app::log_output::color_text);
+  CHECK(no_color == omnisync::app::log_output::text);
+  CHECK(no_color_text == omnisync::app::log_output::text);
+  CHECK(empty == omnisync::app::log_output::color_text);
 }

@@ -166,7 +166,9 @@ TEST_CASE("control commands: pause and resume change the stored set, status show
 
   auto unknown = h.call("pause", R"({"connector":"nope"})");
   CHECK(unknown.code() == "unknown_connector");
-  CHECK(unknown.message() == R"(no connector named "nope" is configured)");
+  CHECK(unknown.message() == R"(no connector named "nope" is configured (configured: crm, desk))");
+  auto typo = h.call("pause", R"({"connector":"dsek"})");
+  CHECK(typo.message() == R"(no connector named "dsek" is configured (did you mean "desk"?) (configured: crm, desk))");
 
   CHECK(json::serialize(h.call("pause").result()) == R"({"paused":["crm","desk"]})");  // all
   CHECK(json::serialize(h.call("resume", R"({"connector":"crm"})").result()) == R"({"paused":["desk"]})");

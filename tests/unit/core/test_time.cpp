@@ -134,3 +134,29 @@ TEST_CASE("The clock reads the system clock to the millisecond", "[unit][time]")
   CHECK(now >= std::chrono::floor<std::chrono::milliseconds>(before));
   CHECK(now <= after);
 }
+
+TEST_CASE("parse_since: journalctl's forms in UTC, ISO times, nothing else", "[core][time]") {
+  const timestamp now = from_epoch_ms(may_first_10h + 1234);  // 2024-05-01T10:00:01.234Z
+  auto since = [&](std::string_view s) -> std::optional<std::int64_t> {
+    auto v = parse_since(s, now);
+    if (!v) return std::nullopt;
+    return to_epoch_ms(*v);
+  };
+  const std::int64_t now_ms = may_first_10h + 1234, midnight = may_first_10h - 10 * 3600000;
+  CHECK(since("90s") == now_ms - 90000);
+  CHECK(since("30m") == now_ms - 1800000);
+  CHECK(since("30min") == now_ms - 1800000);
+  CHECK(since("1h") == now_ms - 3600000);
+  CHECK(since("1h ago") == now_ms - 3600000);
+  CHECK(since("7d") == now_ms - 7 * 86400000LL);
+  CHECK(since("2w") == now_ms - 14 * 86400000LL);
+  CHECK(since("now") == now_ms);
+  CHECK(since("today") == midnight);
+  CHECK(since("yesterday") == midnight - 86400000);
+  CHECK(since("2024-05-01T10:00:00Z") == may_first_10h);
+  CHECK(since("2024-05-01") == midnight);
+  for (const char* bad : {"", "lots", "1x", "h", "-1h", "2024-13-40", "1h later", "99999999999999d"}) {
+    INFO(bad);
+    CHECK_FALSE(since(bad).has_value());
+  }
+}
