@@ -16,7 +16,7 @@ bool all_connectors_read(daemon_run& d) {
   const auto st = d.status();
   for (const auto& [name, c] : st.at("connectors").as_object()) {
     for (const auto& o : c.at("objects_status").as_array())
-      if (o.at("pages").as_int64() == 0 || !o.at("last_error").is_null()) return false;
+      if (o.at("pages").as_int64() == 0 || !o.at("last_error").as_string().empty()) return false;
   }
   return true;
 }
