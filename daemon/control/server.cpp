@@ -1,5 +1,7 @@
 #include "daemon/control/server.hpp"
 
+#include "daemon/control/request.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -124,32 +126,21 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   /// One request line → the reply line (events are written by the handler as it runs).
   asio::awaitable<std::string> handle_line(local::socket& s, std::string_view line) {
-    json::value id = nullptr;
-    boost::system::error_code ec;
-    auto v = json::parse(line, ec);
-    if (ec || !v.is_object()) co_return error_line(id, "bad_request", "a request is one JSON object per line");
-    auto& req = v.as_object();
-    if (auto* i = req.if_contains("id")) id = *i;
-    auto* ver = req.if_contains("v");
-    if (!ver || !ver->is_int64() || ver->as_int64() != protocol_version)
-      co_return error_line(id, "unsupported_version",
-                           "this daemon speaks control protocol version " + std::to_string(protocol_version));
-    auto* cmd = req.if_contains("cmd");
-    if (!cmd || !cmd->is_string()) co_return error_line(id, "bad_request", "missing \"cmd\"");
-    json::object args;
-    if (auto* a = req.if_contains("args")) {
-      if (!a->is_object()) co_return error_line(id, "bad_request", "\"args\" must be an object");
-      args = a->as_object();
-    }
+    auto parsed = parse_request(line, protocol_version);
+    if (auto* bad = std::get_if<request_error>(&parsed)) co_return error_line(bad->id, bad->code, bad->message);
+    auto& req = std::get<request>(parsed);
+    json::value id = req.id;
+    json::object args = std::move(req.args);
+    const std::string cmd = req.cmd;
     auto table = current_commands();
-    const handler* h = table->find(cmd->as_string());
-    if (!h) co_return error_line(id, "unknown_command", "unknown command \"" + std::string(cmd->as_string()) + "\"");
+    const handler* h = table->find(cmd);
+    if (!h) co_return error_line(id, "unknown_command", "unknown command \"" + cmd + "\"");
     connection_events events(s, id);
     std::optional<reply> r;
     try {
       r.emplace(co_await (*h)(std::move(args), events));
     } catch (const std::exception& e) {
-      spdlog::error("control: command {} failed: {}", std::string(cmd->as_string()), e.what());
+      spdlog::error("control: command {} failed: {}", cmd, e.what());
       co_return error_line(id, "internal_error", "the command failed inside the daemon; see its log");
     }
     if (!r->ok()) co_return error_line(id, r->code(), r->message());

@@ -284,8 +284,9 @@ struct book::impl {
         states.push_back(attribute_state{static_cast<std::uint32_t>(i), w->at, false});
         if (had && !old[j].second.is_null_or_missing() && old_as_of(j) > w->at) {
           announced_value kept{name, old[j].second, old_as_of(j)};
+          const auto& attribute = name;  // clang-14 (the fuzz build) cannot capture a structured binding
           auto held = std::find_if(rec.announced.begin(), rec.announced.end(),
-                                   [&](const announced_value& x) { return x.attribute == name; });
+                                   [&](const announced_value& x) { return x.attribute == attribute; });
           if (held == rec.announced.end()) rec.announced.push_back(std::move(kept));
           else if (held->at < kept.at) *held = std::move(kept);
         }

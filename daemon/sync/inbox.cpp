@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
 
 namespace omnisync::sync::detail {
@@ -25,6 +26,15 @@ asio::awaitable<void> inbox_processor::run(connector_state& owner) {
       continue;
     }
     std::vector<std::int64_t> done;
+    // Parse every claimed event first, so that the records they only name are fetched once per object for the
+    // whole batch (the adapter batches its calls: Zendesk show_many and HubSpot batch reads take 100 ids), not
+    // once per event: a backlog of events naming one record each (after a restart) would cost a call per event.
+    struct parsed_event {
+      store::inbox_item* item;
+      connector_state* c;
+      adapters::event_records parsed;
+    };
+    std::vector<parsed_event> work;
     for (auto& it : claimed) {
       auto* c = ctx_.find(it.event.connector);
       if (!c) {
@@ -43,6 +53,20 @@ asio::awaitable<void> inbox_processor::run(connector_state& owner) {
         done.push_back(it.id);
         continue;
       }
+      work.push_back(parsed_event{&it, c, std::move(*parsed)});
+    }
+    refetch_plan plan;
+    for (const auto& w : work)
+      for (const auto& [obj, id] : w.parsed.refetch) {
+        auto& [conn, ids] = plan[{w.c->cfg.name, obj}];
+        conn = w.c;
+        if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+      }
+    prefetched fetched = co_await prefetch(std::move(plan));
+    for (auto& w : work) {
+      auto& it = *w.item;
+      auto* c = w.c;
+      auto* parsed = &w.parsed;
       std::string error;
       // The event's records per object; the records it only names are fetched now.
       std::map<std::string, std::vector<store::source_record>> by_object;
@@ -50,7 +74,19 @@ asio::awaitable<void> inbox_processor::run(connector_state& owner) {
       std::map<std::string, std::vector<std::string>> refetch;
       for (auto& [obj, id] : parsed->refetch) refetch[obj].push_back(id);
       for (auto& [obj, ids] : refetch) {
-        auto got = co_await c->adapter->fetch(obj, ids);
+        // From the batch's fetch; an id it did not answer under that spelling is fetched for this event alone.
+        std::vector<std::string> missing;
+        auto& from_batch = fetched[{c->cfg.name, obj}];
+        if (!from_batch.error.empty()) {
+          error = from_batch.error;
+          break;
+        }
+        for (const auto& id : ids) {
+          if (auto f = from_batch.records.find(id); f != from_batch.records.end()) by_object[obj].push_back(f->second);
+          else missing.push_back(id);
+        }
+        if (missing.empty()) continue;
+        auto got = co_await c->adapter->fetch(obj, std::move(missing));
         if (!got) {
           error = "fetching " + obj + ": " + got.error().message();
           break;
@@ -85,6 +121,23 @@ asio::awaitable<void> inbox_processor::run(connector_state& owner) {
     }
     if (!done.empty()) co_await ctx_.db.inbox_ack(std::move(done));
   }
+}
+
+asio::awaitable<inbox_processor::prefetched> inbox_processor::prefetch(refetch_plan plan) {
+  prefetched out;
+  for (auto& [key, want] : plan) {
+    auto& slot = out[key];
+    auto got = co_await want.first->adapter->fetch(key.second, std::move(want.second));
+    if (!got) {
+      slot.error = "fetching " + key.second + ": " + got.error().message();
+      continue;
+    }
+    for (auto& r : *got) {
+      std::string id = r.id;
+      slot.records.insert_or_assign(std::move(id), std::move(r));
+    }
+  }
+  co_return out;
 }
 
 asio::awaitable<void> inbox_processor::quarantine(const store::inbox_item& it, const std::string& stage,

@@ -1,8 +1,9 @@
 #pragma once
 /// The inbox processor: one loop per connector over the webhook events the HTTP listener stored for it. Each
 /// claimed event is parsed by its adapter (`parse_event`); the records it carries and the ones it only names
-/// (fetched now) go through the pipeline; then the event is acknowledged. A malformed event, or one that keeps
-/// failing, is quarantined (dead-lettered with the reason); a failing one is retried with backoff first.
+/// (fetched now, once per object for the whole claimed batch) go through the pipeline; then the event is
+/// acknowledged. A malformed event, or one that keeps failing, is quarantined (dead-lettered with the reason); a
+/// failing one is retried with backoff first.
 ///
 /// One loop per connector, so that a vendor whose API is down delays only its own events. A paused connector's
 /// events stay queued untouched; so do events for a connector that is no longer configured (visible in status).
@@ -10,7 +11,10 @@
 /// Thread safety: `run` runs on the engine's executor.
 #include <boost/asio/awaitable.hpp>
 
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "daemon/sync/context.hpp"
 #include "daemon/sync/pipeline.hpp"
@@ -24,6 +28,16 @@ class inbox_processor {
   boost::asio::awaitable<void> run(connector_state& owner);
 
  private:
+  /// (connector, object) → the connector and the ids a batch of events names there, each once.
+  using refetch_plan =
+      std::map<std::pair<std::string, std::string>, std::pair<connector_state*, std::vector<std::string>>>;
+  struct fetched_records {
+    std::map<std::string, adapters::source_record> records;  ///< by id, as the adapter answered
+    std::string error;                                       ///< the fetch failed: why
+  };
+  using prefetched = std::map<std::pair<std::string, std::string>, fetched_records>;
+  /// One `fetch` per (connector, object) of the plan; the adapter splits it into its vendor's batch size.
+  boost::asio::awaitable<prefetched> prefetch(refetch_plan plan);
   boost::asio::awaitable<void> quarantine(const store::inbox_item& it, const std::string& stage, const std::string& why);
 
   context& ctx_;

@@ -3,7 +3,7 @@
 # build it first with `cmake --preset fuzz && cmake --build --preset fuzz --target <name>`.
 if(NOT EXISTS "${FUZZER}")
   message(FATAL_ERROR "${FUZZER} is missing: run cmake --preset fuzz && cmake --build --preset fuzz --target "
-                      "fuzz_mapping_compiler fuzz_mapping_eval")
+                      "$(grep -v '^#' tests/fuzz/targets.txt)")
 endif()
 file(REMOVE_RECURSE "${WORK}")
 file(MAKE_DIRECTORY "${WORK}/corpus" "${WORK}/artifacts")

@@ -2,9 +2,12 @@
 // is marked deleted in the store by id-set reconciliation (list_ids); `resync --fields` re-reads only the named
 // HubSpot properties and keeps the rest of each stored record; a Zendesk resync with --fields reads whole records
 // and says so; HubSpot's OAuth refresh-token flow inside the daemon (tokens expiring mid-sync, a refused refresh
-// token shown as the connector's error while the daemon stays up).
+// token shown as the connector's error while the daemon stays up); queued Zendesk webhook events re-read in
+// show_many batches after a restart.
 #include <sqlite3.h>
 
+#include "adapters/zendesk/webhook.hpp"
+#include "core/time.hpp"
 #include "tests/integration/pipeline/pipeline_support.hpp"
 
 using omnisync::test::temp_dir;
@@ -237,4 +240,53 @@ TEST_CASE("resync and reconcile: HubSpot OAuth in omnisyncd, tokens expiring mid
     CHECK(d.ctl({"status"}).exit_code == 0);
     CHECK(d.stop() == 0);
   }
+}
+
+// Zendesk webhook events name a user; the inbox re-reads the users they name. A backlog of them (here queued while
+// the connector is paused, across a restart) is re-read in show_many batches of up to 100 ids, not one call per
+// event: 2,000 events cost about 20 calls, where one per event cost 2,000 (about a minute of Zendesk's rate limit).
+TEST_CASE("resync and reconcile: 2,000 queued Zendesk webhook events are re-read in batches after a restart",
+          "[pipeline][issue21]") {
+  running_sim sim({"--size", "2000"});
+  lift_limits(sim);
+  const std::string secret = "zd-signing-secret-for-tests";
+  daemon_run d;
+  d.dir.write("omnisync.yaml",
+              daemon_config(free_port()) + zendesk_block(sim, "users", "    webhook: { signing_secret: " + secret + " }\n"));
+  d.start();
+  REQUIRE(eventually([&] { return d.records("zd") >= 2000 && idle(d, "zd"); }, 90s));
+  REQUIRE(d.ctl({"pause", "zd"}).exit_code == 0);
+
+  // 2,000 signed events, one per user, each naming its user only: stored, not processed while paused.
+  const std::string url = "http://127.0.0.1:" + std::to_string(d.port) + "/webhooks/zd";
+  const std::string ts = omnisync::format_iso8601(omnisync::utc_now());
+  for (int u = 1; u <= 2000; ++u) {
+    const std::string body = R"({"type":"zen:event-type:user.updated","account_id":1,"id":"evt-)" + std::to_string(u) +
+                             R"(","subject":"zen:user:)" + std::to_string(u) + R"(","time":")" + ts +
+                             R"(","zendesk_event_version":"2022-06-20","detail":{"id":")" + std::to_string(u) +
+                             R"("},"event":{}})";
+    auto r = omnisync::test::sim::http(
+        "POST", url, body,
+        {"Content-Type: application/json",
+         "X-Zendesk-Webhook-Signature: " + omnisync::adapters::zendesk_signature(secret, ts, body),
+         "X-Zendesk-Webhook-Signature-Timestamp: " + ts});
+    REQUIRE(r.status == 200);
+  }
+  CHECK(d.stop() == 0);
+
+  // Restarted: still paused (the paused set is kept), so the events wait; resumed, they are processed.
+  d.start();
+  const auto show_many_before = calls_to(sim, "show_many");
+  const auto one_by_one_before = requests_with(sim, "/api/v2/users/1");  // any single-user GET of users 1, 1x, 1xx
+  REQUIRE(d.ctl({"resume", "zd"}).exit_code == 0);
+  REQUIRE(eventually([&] {
+    auto st = d.status();
+    return d.connector(st, "zd").at("events_in").as_int64() >= 2000;
+  }, 120s));
+  const auto show_many = calls_to(sim, "show_many") - show_many_before;
+  INFO("show_many calls for 2,000 queued events: " << show_many);
+  CHECK(show_many >= 20);   // 2,000 distinct ids, at most 100 a call
+  CHECK(show_many <= 25);
+  CHECK(requests_with(sim, "/api/v2/users/1") - one_by_one_before == 0);
+  CHECK(d.stop() == 0);
 }
