@@ -288,11 +288,18 @@ def phase2(admin_url, daemon):
             pass
     per = {}
     unmatched = 0
-    for (conn, obj, rid, _, _), w in writes.items():
+    seen = {}  # (connector, object, record_id) -> the fields of its previous write in this phase
+    repeats = []
+    for (conn, obj, rid, _, at_ms), w in sorted(writes.items(), key=lambda kv: kv[0][4]):
         if w["outcome"] != "written":
             continue
-        v = per.setdefault(conn, {"records": 0, "diff": 0, "full": 0, "fields": {}})
+        v = per.setdefault(conn, {"records": 0, "diff": 0, "full": 0, "fields": {}, "repeats": 0})
         v["records"] += 1
+        prev = seen.get((conn, obj, rid))
+        if prev and prev[0] == w["fields"]:
+            v["repeats"] += 1  # the same fields and values the record was sent just before
+            repeats.append((f"{conn}:{obj}:{rid}", at_ms - prev[1]))
+        seen[(conn, obj, rid)] = (w["fields"], at_ms)
         diff = compact(w["fields"])
         v["diff"] += len(diff.encode())
         full = last.get((conn, obj, w["profile"]))
@@ -315,7 +322,7 @@ def phase2(admin_url, daemon):
         elif "job_statuses" in key[1]:
             jobs[c] = jobs.get(c, 0) + dc
     return {"k": k, "secs": secs, "made_secs": made_secs, "missing": missing, "per": per, "calls": calls,
-            "sent": sent, "jobs": jobs, "unmatched": unmatched}
+            "sent": sent, "jobs": jobs, "unmatched": unmatched, "repeats": repeats}
 
 
 # ---- the report ----------------------------------------------------------------------------------------------------
@@ -327,7 +334,7 @@ def report(p1, p2):
     rows = []
     tot = {"records": 0, "calls": 0, "jobs": 0, "sent": 0, "diff": 0, "full": 0, "whole": 0}
     for c, label in (("sf", "Salesforce"), ("zd", "Zendesk"), ("hs", "HubSpot")):
-        v = p2["per"].get(c, {"records": 0, "diff": 0, "full": 0, "fields": {}})
+        v = p2["per"].get(c, {"records": 0, "diff": 0, "full": 0, "fields": {}, "repeats": 0})
         calls, sent, jobs = p2["calls"].get(c, 0), p2["sent"].get(c, 0), p2["jobs"].get(c, 0)
         whole = sent - v["diff"] + v["full"]
         for key, val in (("records", v["records"]), ("calls", calls), ("jobs", jobs), ("sent", sent),
@@ -337,6 +344,8 @@ def report(p1, p2):
             rows.append(f"| {label} | 0 | 0 | 0 | 0 | – |")
             continue
         fields = ", ".join(f"{f} {x:,}" for f, x in sorted(v["fields"].items(), key=lambda t: -t[1]))
+        if v["repeats"]:
+            fields += f"; {v['repeats'] * scale:,.0f} repeats"
         job_txt = f" (+ {jobs * scale:,.0f} job-status polls)" if jobs else ""
         rows.append(f"| {label} | {v['records'] * scale:,.0f} ({fields}) | {calls * scale:,.0f}{job_txt} | "
                     f"{sent * scale / 1e6:,.2f} MB | {whole * scale / 1e6:,.2f} MB | {whole / max(sent, 1):.1f}× |")
@@ -345,6 +354,12 @@ def report(p1, p2):
         + ", ".join(f"{c} {m['held'][c]}" for c in CONNECTORS) for m in lost)
     missing_txt = "all" if not p2["missing"] else f"{p2['k'] - len(p2['missing']):,} (missing: " + \
         ", ".join(f"hs:contacts:{p}" for p in p2["missing"][:10]) + ("…" if len(p2["missing"]) > 10 else "") + ")"
+    reps = p2["repeats"]
+    repeat_txt = "" if not reps else (
+        f" A repeat is a record sent the same field values again as its previous write, acknowledged"
+        f" {min(g for _, g in reps)}–{max(g for _, g in reps)} ms later: {len(reps):,} of the"
+        f" {tot['records']:,} record writes here (e.g. {', '.join(r for r, _ in reps[:3])}); they are counted as"
+        f" sent, and a whole-record writer would repeat them too.")
     return f"""<!-- writeback:begin -->
 ### Write-back: edits kept during the initial sync, field-level writes against whole records
 
@@ -369,7 +384,7 @@ stands after the write, `outbox_last.payload` in `state.db` (the audit log says 
 and with which fields; the request envelope, ids and batching are the measured ones). Records written and calls
 are the same for both: omnisync's earlier whole-record writer also skipped a destination whose read-back copy
 already held the payload (here the edited HubSpot contact) and batched by count, not size. A whole-record writer
-without that comparison would also write each edited contact back to HubSpot (+1 record per change).
+without that comparison would also write each edited contact back to HubSpot (+1 record per change).{repeat_txt}
 
 | destination | records written (fields) | write calls | request bytes, field-level | request bytes, whole-record | whole / field |
 |---|---|---|---|---|---|
