@@ -10,6 +10,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 
@@ -327,6 +328,25 @@ def phase2(admin_url, daemon):
 
 # ---- the report ----------------------------------------------------------------------------------------------------
 
+def wrap_prose(section):
+    """Runs of prose lines in a report section refilled to at most 116 characters; headings, tables, markers and
+    paragraph breaks stay."""
+    out, run = [], []
+
+    def flush():
+        if run:
+            out.append(textwrap.fill(" ".join(run), width=116, break_long_words=False, break_on_hyphens=False))
+            run.clear()
+    for line in section.split("\n"):
+        if not line.strip() or line.startswith(("|", "<!--", "#")):
+            flush()
+            out.append(line)
+        else:
+            run.append(line.strip())
+    flush()
+    return "\n".join(out)
+
+
 def report(p1, p2):
     made, lost = p1["made"], p1["lost"]
     pct = [100 * m["writes_ok"] / max(p1["writes_ok"], 1) for m in made]
@@ -343,7 +363,7 @@ def report(p1, p2):
         if v["records"] == 0 and calls == 0:
             rows.append(f"| {label} | 0 | 0 | 0 | 0 | – |")
             continue
-        fields = ", ".join(f"{f} {x:,}" for f, x in sorted(v["fields"].items(), key=lambda t: -t[1]))
+        fields = ", ".join(f"{f} {x * scale:,.0f}" for f, x in sorted(v["fields"].items(), key=lambda t: -t[1]))
         if v["repeats"]:
             fields += f"; {v['repeats'] * scale:,.0f} repeats"
         job_txt = f" (+ {jobs * scale:,.0f} job-status polls)" if jobs else ""
@@ -416,7 +436,7 @@ def main():
         if p2["missing"]:
             print(f"CHANGES NOT EVERYWHERE: {len(p2['missing'])} of {p2['k']} (first: {p2['missing'][:10]})",
                   file=sys.stderr)
-        section = report(p1, p2)
+        section = wrap_prose(report(p1, p2))
         write_section(f"{root}/docs/benchmarks.md", section)
         print(section)
         return 1 if p1["lost"] or p2["missing"] else 0
