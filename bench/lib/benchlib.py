@@ -28,7 +28,8 @@ def free_port():
 
 
 class Admin:
-    """Keep-alive client of the simulator's admin API (plain HTTP on loopback); call() returns the parsed JSON."""
+    """Keep-alive client of the simulator's admin API (plain HTTP on loopback); call() returns the parsed JSON.
+    The simulator closes a connection idle for 60 s: a call that finds it closed reconnects and is sent again."""
 
     def __init__(self, url, timeout=30):
         u = urllib.parse.urlparse(url)
@@ -36,10 +37,16 @@ class Admin:
 
     def call(self, method, path, body=None):
         data = json.dumps(body) if body is not None else None
-        self.c.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
-        r = self.c.getresponse()
-        raw = r.read()
-        return json.loads(raw) if raw else None
+        for attempt in (1, 2):
+            try:
+                self.c.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
+                r = self.c.getresponse()
+                raw = r.read()
+                return json.loads(raw) if raw else None
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self.c.close()
+                if attempt == 2:
+                    raise
 
 
 def hubspot_v3_signature(secret, url, body, timestamp):

@@ -64,6 +64,7 @@ struct log_entry {
   std::int64_t at_ms = 0;
   std::string service, direction, method, target;
   int status = 0;
+  std::int64_t bytes = 0;  ///< the request's body (a webhook delivery's body for "out")
 };
 
 /// What the session does with a request: answer normally, or misbehave as a fault says.
@@ -103,6 +104,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::deque<log_entry> log;
   std::int64_t next_seq = 1;
   std::map<std::string, std::map<std::string, std::int64_t>> counts;
+  /// Body bytes of the requests each service received, per "METHOD path" (the keys of `counts`).
+  std::map<std::string, std::map<std::string, std::int64_t>> bytes_in;
   std::map<std::string, webhook_target> webhooks;
   std::unique_ptr<omnisync::http::client> delivery;
 
@@ -141,11 +144,16 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   void record(const std::string& svc, const std::string& direction, const std::string& method,
-              const std::string& target, int status) {
+              const std::string& target, int status, std::size_t bytes = 0) {
     std::lock_guard lock(mutex);
-    log.push_back({next_seq++, clock->now_ms(), svc, direction, method, target, status});
+    const auto n = static_cast<std::int64_t>(bytes);
+    log.push_back({next_seq++, clock->now_ms(), svc, direction, method, target, status, n});
     while (log.size() > opts.request_log_size) log.pop_front();
-    if (direction == "in") ++counts[svc][method + " " + path_of(target)];
+    if (direction == "in") {
+      const std::string key = method + " " + path_of(target);
+      ++counts[svc][key];
+      bytes_in[svc][key] += n;
+    }
   }
 
   std::optional<fault_rule> take_fault(const std::string& svc, const http_request& r) {
@@ -237,7 +245,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     for (int attempt = 1;; ++attempt) {
       if (attempt > 1 && hook.resign) hook.resign(hook, attempt, self->clock->now_ms());
       auto r = co_await send_hook(self, hook, target.url);
-      self->record(svc, "out", hook.method, target.url, r.status);
+      self->record(svc, "out", hook.method, target.url, r.status, hook.body.size());
       const bool ok = r.status != 0 && (hook.accepted ? hook.accepted(r.status, r.body) : r.status / 100 == 2);
       const auto now = self->clock->now_ms();
       self->update_delivery(id, [&](delivery_state& d) {
@@ -377,6 +385,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       faults.clear();
       log.clear();
       counts.clear();
+      bytes_in.clear();
       ++generation;  // pending redeliveries stop at their next step
       deliveries.clear();
       time_scale.clear();
@@ -391,10 +400,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
       for (auto& s : services) out[s->name()] = s->snapshot();
       return json_response(200, out);
     }
-    if (path == "/admin/counts" && r.method == "GET") {
+    if ((path == "/admin/counts" || path == "/admin/bytes") && r.method == "GET") {
       std::lock_guard lock(mutex);
       json::object out;
-      for (auto& [svc, m] : counts) {
+      for (auto& [svc, m] : path == "/admin/counts" ? counts : bytes_in) {
         json::object per;
         std::int64_t total = 0;
         for (auto& [k, v] : m) {
@@ -412,7 +421,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       for (auto& e : log)
         out.push_back(json::object{{"seq", e.seq}, {"at_ms", e.at_ms}, {"service", e.service},
                                    {"direction", e.direction}, {"method", e.method}, {"target", e.target},
-                                   {"status", e.status}});
+                                   {"status", e.status}, {"bytes", e.bytes}});
       return json_response(200, out);
     }
     if (path == "/admin/limits" && r.method == "POST") {
@@ -547,7 +556,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
       } else {
         p.response = admin(req);
       }
-      record(label, svc ? "in" : "admin", req.method, sent_target, p.fault == fault_kind::reset ? 0 : p.response.status);
+      record(label, svc ? "in" : "admin", req.method, sent_target, p.fault == fault_kind::reset ? 0 : p.response.status,
+             req.body.size());
 
       if (p.fault == fault_kind::latency) {
         asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(p.latency_ms));

@@ -102,6 +102,18 @@ TEST_CASE("sim framework: counts, request log, clock and reset", "[sim][framewor
   auto log = s.admin("GET", "/admin/requests").json();
   REQUIRE(log.as_array().size() >= 2);
   CHECK(log.as_array().back().at("status").as_int64() == 200);
+  // Request body bytes per endpoint, with the same keys as the counts; each log entry has its own.
+  const std::string search = R"({"limit":2,"properties":["email"]})";
+  http("POST", s.url("hubspot", "http") + "/crm/v3/objects/contacts/search", search, auth);
+  auto bytes = s.admin("GET", "/admin/bytes").json();
+  CHECK(bytes.at("hubspot").at("POST /crm/v3/objects/contacts/search").as_int64() == std::int64_t(search.size()));
+  CHECK(bytes.at("hubspot").at("GET /crm/v3/objects/contacts").as_int64() == 0);
+  CHECK(bytes.at("hubspot").at("total").as_int64() == std::int64_t(search.size()));
+  std::int64_t logged = -1;
+  const auto requests = s.admin("GET", "/admin/requests").json();
+  for (const auto& e : requests.as_array())
+    if (e.at("direction") == "in" && e.at("method") == "POST") logged = e.at("bytes").as_int64();
+  CHECK(logged == std::int64_t(search.size()));
 
   auto before = s.admin("GET", "/admin/clock").json().at("now_ms").as_int64();
   auto after = s.admin("POST", "/admin/clock", R"({"advance_ms":3600000})").json().at("now_ms").as_int64();
@@ -109,6 +121,7 @@ TEST_CASE("sim framework: counts, request log, clock and reset", "[sim][framewor
 
   s.admin("POST", "/admin/reset");
   CHECK(s.admin("GET", "/admin/counts").json().as_object().empty());
+  CHECK(s.admin("GET", "/admin/bytes").json().as_object().empty());
   auto snap = s.admin("GET", "/admin/snapshot").json();
   CHECK(snap.as_object().contains("hubspot"));
   CHECK(snap.as_object().contains("zendesk"));
