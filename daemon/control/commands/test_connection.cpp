@@ -36,7 +36,10 @@ asio::awaitable<reply> test(const context& ctx, json::object args, event_sink& e
         if (!s.ok && !s.skipped) ctx.logger("control")->warn("{}: connection test: {} failed: {}", r.connector, s.name, s.detail);
     auto j = sync::to_json(r);
     // One event per connector as it finishes: the caller shows it at once, and a long test never looks idle.
-    (void)co_await events.emit(json::object{{"connector_report", j}});
+    // (Built before the co_await: GCC 12 cannot keep a braced list with string literals across one.)
+    json::object event;
+    event["connector_report"] = j;
+    (void)co_await events.emit(std::move(event));
     reports.push_back(std::move(j));
   }
   co_return reply::success(json::object{{"ok", all_ok}, {"connectors", std::move(reports)}});

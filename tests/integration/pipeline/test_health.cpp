@@ -73,7 +73,9 @@ TEST_CASE("health: a refused Zendesk token is 'unauthorized' with Zendesk's word
   // The human status shows it too, and the metric says which state.
   auto human = d.ctl({"status"});
   CHECK(human.out.find("unauthorized: Couldn't authenticate you") != std::string::npos);
-  CHECK(metric(d, R"(omnisync_connector_health{connector="zd",state="unauthorized"})") == 1.0);
+  // (The gauges are refreshed every second.)
+  CHECK(eventually([&] { return metric(d, R"(omnisync_connector_health{connector="zd",state="unauthorized"})") == 1.0; },
+                   5s));
   CHECK(metric(d, R"(omnisync_connector_health{connector="zd",state="ok"})") == 0.0);
   // Its only connector fails: not ready, and why.
   auto ready = get(d, "/readyz");
