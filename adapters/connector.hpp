@@ -29,6 +29,7 @@
 #include "adapters/webhook.hpp"
 #include "config/connector.hpp"
 #include "core/error.hpp"
+#include "core/health.hpp"
 #include "core/vendor_schema.hpp"
 
 namespace omnisync::metrics {
@@ -69,6 +70,9 @@ struct page {
   /// The records carry only some fields (e.g. Salesforce formula columns refreshed on a schedule): the engine
   /// merges them into the stored copies instead of replacing them. Records not stored yet are skipped.
   bool partial = false;
+  /// How many records the object holds in all (or match the read), when the vendor's answer says so; the
+  /// initial sync's progress shows it. nullopt: the vendor does not say.
+  std::optional<std::int64_t> total;
 };
 
 /// A page of ids (hard-delete reconciliation).
@@ -132,6 +136,8 @@ struct connector_usage {
   std::int64_t api_errors = 0;
   std::int64_t budget_used = -1;   ///< daily API budget used, -1 when the vendor reports none
   std::int64_t budget_limit = -1;
+  /// The state its last call to the vendor left, with the cause in the vendor's words (core/health.hpp).
+  connector_health health;
 };
 
 class connector {

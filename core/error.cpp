@@ -11,7 +11,7 @@ class category final : public boost::system::error_category {
       case errc::ok: return "success";
       case errc::retry: return "transient failure, retry";
       case errc::rate_limited: return "rate limited";
-      case errc::auth_expired: return "authentication expired";
+      case errc::auth_expired: return "credentials refused";
       case errc::not_found: return "not found";
       case errc::invalid_input: return "invalid input";
       case errc::fail: return "permanent failure";

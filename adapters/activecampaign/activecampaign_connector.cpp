@@ -194,6 +194,7 @@ class activecampaign_connector final : public connector {
     connector_usage u;
     u.api_calls = api_->calls();
     u.api_errors = api_->errors();
+  u.health = api_->health();
     return u;  // ActiveCampaign reports no daily budget
   }
 
@@ -222,6 +223,9 @@ class activecampaign_connector final : public connector {
       for (const auto& x : a->get_array())
         if (x.is_object() && !rest::member_text(x, "id").empty()) contacts.push_back(&x);
     page out;
+    // meta.total: how many contacts match this listing (from the cursor on): the initial sync's total.
+    if (const auto* m = res->as_object().if_contains("meta"); m && m->is_object())
+      if (auto t = to_int(rest::member_text(*m, "total")); t && *t > 0) out.total = *t;
     std::set<std::string> in_page;
     for (const auto* x : contacts) {
       const std::string id = rest::member_text(*x, "id");

@@ -147,6 +147,15 @@ void client_options::proxy_from_environment() {
   }
 }
 
+/// A failed TLS handshake in words: a refused certificate says why OpenSSL refused it.
+std::string tls_failure(beast::ssl_stream<beast::tcp_stream>& s, const target& t, const error_code& ec) {
+  const std::string where = t.host + ":" + t.port;
+  const long verify = SSL_get_verify_result(s.native_handle());
+  if (verify != X509_V_OK || ec.message().find("certificate verify failed") != std::string::npos)
+    return "TLS certificate verify failed for " + where + " (" + X509_verify_cert_error_string(verify) + ")";
+  return "TLS handshake with " + where + " failed: " + ec.message();
+}
+
 struct client::impl : std::enable_shared_from_this<impl> {
   asio::any_io_executor ex;
   client_options opts;
@@ -155,9 +164,19 @@ struct client::impl : std::enable_shared_from_this<impl> {
   std::mutex mutex;
   std::map<std::string, std::vector<std::unique_ptr<connection>>> idle;
   std::atomic<std::uint64_t> requests{0}, opened{0}, reused{0}, refreshes{0};
+  std::string failure;  // last transport failure in words (guarded by mutex)
+
+  /// Keeps `what` as the last failure and returns `ec` (one line: `return failed(ec, "...")`).
+  error_code failed(error_code ec, std::string what) {
+    std::lock_guard lock(mutex);
+    failure = std::move(what);
+    return ec;
+  }
+  const std::string& name() const { return opts.log_name; }
 
   impl(asio::any_io_executor e, client_options o) : ex(std::move(e)), opts(std::move(o)) {
     if (opts.user_agent.empty()) opts.user_agent = std::string("omnisync/") + version_string;
+    if (opts.log_name.empty()) opts.log_name = "http";
     ssl_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     ssl_ctx.set_default_verify_paths();
@@ -213,9 +232,10 @@ struct client::impl : std::enable_shared_from_this<impl> {
     asio::steady_timer timer(ex);
     timer.expires_after(budget);
     auto raced = co_await (resolver.async_resolve(host, port, tuple_awaitable) || timer.async_wait(tuple_awaitable));
-    if (raced.index() == 1) co_return errc::timeout;
+    if (raced.index() == 1)
+      co_return failed(errc::timeout, "no answer resolving " + host + " within " + std::to_string(budget.count()) + " ms");
     auto [rec, endpoints] = std::get<0>(raced);
-    if (rec) co_return classify(rec);
+    if (rec) co_return failed(classify(rec), "cannot resolve " + host + ": " + rec.message());
 
     auto c = std::make_unique<connection>();
     c->key = std::move(key);
@@ -225,7 +245,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
 
     c->lowest().expires_after(budget);
     auto [cec, ep] = co_await c->lowest().async_connect(endpoints, tuple_awaitable);
-    if (cec) co_return classify(cec);
+    if (cec) co_return failed(classify(cec), "cannot connect to " + host + ":" + port + ": " + cec.message());
 
     if (via_proxy && t.tls) {
       // An HTTPS target through a proxy: open a tunnel with CONNECT, then speak TLS inside it.
@@ -240,9 +260,10 @@ struct client::impl : std::enable_shared_from_this<impl> {
       auto [hec, hn] = co_await bhttp::async_read_header(c->lowest(), c->buffer, cres, tuple_awaitable);
       if (hec) co_return classify(hec);
       if (cres.get().result_int() / 100 != 2) {
-        spdlog::warn("http: proxy {}:{} refused a tunnel to {} with status {}", proxy->host, proxy->port,
+        spdlog::warn("{}: proxy {}:{} refused a tunnel to {} with status {}", name(), proxy->host, proxy->port,
                      t.host_header, cres.get().result_int());
-        co_return errc::fail;
+        co_return failed(errc::fail, "proxy " + proxy->host + ":" + proxy->port + " refused a tunnel to " +
+                                         t.host_header + " (status " + std::to_string(cres.get().result_int()) + ")");
       }
       c->buffer.consume(c->buffer.size());
     }
@@ -253,8 +274,9 @@ struct client::impl : std::enable_shared_from_this<impl> {
       c->lowest().expires_after(left(deadline, opts.connect_timeout));
       auto [sec] = co_await c->secure->async_handshake(ssl::stream_base::client, tuple_awaitable);
       if (sec) {
-        spdlog::warn("http: TLS handshake with {}:{} failed: {}", t.host, t.port, sec.message());
-        co_return classify(sec);
+        std::string what = tls_failure(*c->secure, t, sec);
+        spdlog::warn("{}: {}", name(), what);
+        co_return failed(classify(sec), std::move(what));
       }
     }
     ++opened;
@@ -335,7 +357,8 @@ struct client::impl : std::enable_shared_from_this<impl> {
         co_return r;
       }
       c->close();
-      if (!stale) co_return r;
+      if (!stale)
+        co_return failed(r.error(), "no complete answer from " + t->host + ":" + t->port + " (" + r.error().message() + ")");
       // The reused connection had been closed by the server; it never saw this request. Try a fresh one.
     }
     co_return errc::retry;
@@ -346,6 +369,11 @@ client::client(asio::any_io_executor ex, client_options options)
     : impl_(std::make_shared<impl>(std::move(ex), std::move(options))) {}
 
 client::~client() { close_idle(); }
+
+std::string client::last_failure() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->failure;
+}
 
 asio::awaitable<result<response>> client::send(request req) {
   auto self = impl_;

@@ -64,6 +64,8 @@ struct client_options {
   std::string proxy;                                   ///< http://host:port; empty: none
   std::vector<std::string> no_proxy;                   ///< host suffixes that bypass the proxy
   std::string user_agent;                              ///< default "omnisync/<version>"
+  /// Names the client in its log lines (the connector's name); "http" when empty.
+  std::string log_name;
 
   /// Fills `proxy`/`no_proxy` from https_proxy/HTTPS_PROXY/http_proxy and no_proxy/NO_PROXY.
   void proxy_from_environment();
@@ -97,6 +99,10 @@ class client {
 
   /// Closes every pooled idle connection (on reload or shutdown).
   void close_idle();
+  /// The most recent transport failure in words, naming the host and port ("TLS certificate verify failed for
+  /// 127.0.0.1:42583 (unable to get local issuer certificate)", "cannot connect to 127.0.0.1:9: Connection
+  /// refused"); "" when none happened. Read right after a failed send on the same strand, it is that send's.
+  std::string last_failure() const;
   client_stats stats() const;
 
  private:

@@ -135,6 +135,7 @@ connector_usage connector_impl::usage() const {
   connector_usage u;
   u.api_calls = api_->calls();
   u.api_errors = api_->errors();
+  u.health = api_->health();
   u.budget_used = budget_used_.load();
   u.budget_limit = budget_limit_.load();
   return u;
@@ -210,6 +211,7 @@ asio::awaitable<omnisync::result<oauth::grant_result>> connector_impl::grant() {
                 "auth.refresh_token (the app may have been uninstalled)",
                 cfg_.name, oauth::refusal_reason(*r));
   if (r->status >= 500) co_return make_error_code(errc::retry);
+  api_->note_unauthorized("the token endpoint refused the refresh-token grant: " + oauth::refusal_reason(*r));
   co_return make_error_code(errc::auth_expired);
 }
 

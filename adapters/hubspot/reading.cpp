@@ -349,6 +349,8 @@ asio::awaitable<omnisync::result<page>> connector_impl::search_page(std::string 
     auto body = search_body(object, c, *props, upper);
     auto res = co_await json_->call_json("POST", "/crm/v3/objects/" + object + "/search", json::serialize(body), "search");
     if (!res) co_return res.error();
+    // How many records match this search (from the cursor's instant on): the initial sync's total.
+    if (const auto* t = res->as_object().if_contains("total"); t && t->is_int64()) out.total = t->as_int64();
     std::vector<json::object> results;
     if (const auto* r = res->as_object().if_contains("results"); r && r->is_array())
       for (const auto& x : r->get_array())

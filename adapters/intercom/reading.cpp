@@ -56,6 +56,8 @@ task<page> connector_impl::poll(page_request req) {
   auto res = co_await json_->call_json("POST", path, json::serialize(body));
   if (!res) co_return res.error();
   page out;
+  // How many records match this search: the initial sync's total.
+  if (const auto* t = res->as_object().if_contains("total_count"); t && t->is_int64()) out.total = t->as_int64();
   std::size_t returned = 0;
   if (const auto* a = res->as_object().if_contains(list_key); a && a->is_array()) {
     for (const auto& r : a->get_array()) {

@@ -11,6 +11,11 @@
 /// After `max_attempts` the last error class is returned. Every call is counted per connector and status in
 /// `/metrics` (`omnisync_api_calls_total`, `omnisync_api_call_seconds`).
 ///
+/// Every outcome also sets the connector's health (core/health.hpp), with the cause in the vendor's words: an
+/// ordinary answer `ok`; 429 or 5xx `degraded` with the wait; 401 `unauthorized` with the vendor's message from the
+/// answer's body (`answer_message`); no answer `unreachable` with the HTTPS client's words for the transport failure;
+/// a used-up daily budget `quota_exhausted`. A change of state is logged once, naming the connector.
+///
 /// Threading: one per connector, used from the connector's strand. Waits are Asio timers, so cancelling the
 /// awaiting task (shutdown, pause) ends them at once.
 #include <boost/asio/any_io_executor.hpp>
@@ -21,12 +26,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "adapters/http/http_client.hpp"
 #include "core/error.hpp"
+#include "core/health.hpp"
 #include "adapters/pacing/rate_limit.hpp"
 
 namespace omnisync::metrics {
@@ -80,9 +87,16 @@ class api_caller {
   /// (used, limit) of the daily budget, (-1, -1) when none was reported.
   std::pair<std::int64_t, std::int64_t> budget() const;
 
+  /// The connector's health as the last call left it (any thread).
+  connector_health health() const;
+  /// An adapter saw its credentials refused where the api_caller cannot tell (the OAuth token endpoint answers
+  /// 400 invalid_grant): the health becomes `unauthorized` with the vendor's message.
+  void note_unauthorized(std::string vendor_message);
+
  private:
   boost::asio::awaitable<void> sleep(std::chrono::milliseconds d);
   boost::asio::awaitable<void> take(std::string_view bucket);
+  void set_health(health_state state, std::string detail, std::chrono::system_clock::time_point until = {});
 
   boost::asio::any_io_executor ex_;
   std::string connector_;
@@ -96,7 +110,15 @@ class api_caller {
   std::atomic<std::int64_t> budget_used_{-1}, budget_limit_{-1};
   metrics::metric_family<metrics::metric_counter>* calls_metric_ = nullptr;
   metrics::metric_family<metrics::metric_histogram>* seconds_metric_ = nullptr;
+  mutable std::mutex health_mu_;
+  connector_health health_;  // guarded by health_mu_
 };
+
+/// The vendor's own words in a refused answer, from the shapes the vendors use: `{"message"}` (HubSpot,
+/// ActiveCampaign), `{"error", "description"|"error_description"}` (Zendesk, OAuth token endpoints), `{"error":
+/// {"title", "message"}}`, `{"errors": [{"code", "message"}]}` (Intercom), `[{"errorCode", "message"}]`
+/// (Salesforce); else the first line of a text body; "HTTP <status>" when the body says nothing.
+std::string answer_message(const http::response& r);
 
 /// The status class used in metrics: "200", "429", ... or the transport error ("timeout", "retry", "fail").
 std::string status_label(const omnisync::result<http::response>& r);

@@ -128,6 +128,7 @@ asio::awaitable<omnisync::result<oauth::grant_result>> oauth_session::grant() {
                   auth_.flow == auth_flow::jwt_bearer ? "JWT bearer"
                   : auth_.flow == auth_flow::refresh_token ? "refresh token" : "client credentials",
                   why);
+    if (r->status < 500) caller_.note_unauthorized("the token endpoint refused the grant: " + why);
     co_return make_error_code(r->status >= 500 ? errc::retry : errc::auth_expired);
   }
   co_return make_error_code(errc::auth_expired);

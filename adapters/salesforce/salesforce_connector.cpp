@@ -61,6 +61,7 @@ connector_usage connector_impl::usage() const {
   connector_usage u;
   u.api_calls = caller_->calls();
   u.api_errors = caller_->errors();
+  u.health = caller_->health();
   auto [used, limit] = caller_->budget();
   u.budget_used = used;
   u.budget_limit = limit;

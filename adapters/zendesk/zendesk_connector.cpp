@@ -137,6 +137,7 @@ connector_usage connector_impl::usage() const {
   connector_usage u;
   u.api_calls = api_->calls();
   u.api_errors = api_->errors();
+  u.health = api_->health();
   return u;  // Zendesk reports no daily budget
 }
 

@@ -295,6 +295,7 @@ struct application::impl {
     web = std::make_unique<http::listener>(ioc.get_executor(), lo, *db, metrics);
     web->set_endpoints(engine->webhook_endpoints());
     web->on_stored([e = engine.get()](const std::string& connector) { e->webhook_stored(connector); });
+    web->set_readiness_check([e = engine.get()] { return sync::readiness_problem(e->health()); });
     auto port = web->start();
     if (!port) {
       log->critical("cannot listen on {} for webhooks and metrics ({}); not starting", c.http.listen,

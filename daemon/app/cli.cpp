@@ -15,6 +15,9 @@ void add_command_line(CLI::App& cli, command_line& into) {
   // type_name FILE/DIR: shown by --help, and the generated shell completions complete paths for them.
   cli.add_option("-c,--config", into.config_file, "configuration file")->capture_default_str()->type_name("FILE");
   cli.add_flag("--check-config", into.check_only, "validate the configuration, print every problem, exit 0 or 78");
+  cli.add_flag("--connect", into.connect,
+               "with --check-config: also test every enabled connector (resolve, connect, verify TLS, authenticate, "
+               "read one page of each object, webhook settings) and exit 1 when a step fails");
   cli.add_option("--state-dir", into.state_dir, "overrides daemon.state_dir")->type_name("DIR");
   cli.add_option("--control-socket", into.control_socket, "overrides daemon.control_socket")->type_name("FILE");
   cli.add_flag("--shadow", into.shadow,

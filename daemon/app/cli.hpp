@@ -24,6 +24,7 @@ struct command_line {
   std::string state_dir;       ///< empty: daemon.state_dir
   std::string control_socket;  ///< empty: daemon.control_socket
   bool check_only = false;
+  bool connect = false;     ///< with check_only: also test every enabled connector's connection
   bool show_version = false;
   bool shadow = false;      ///< every connector in shadow mode this run (writes queued, none sent)
   bool init_store = false;  ///< start with a new store where a used state directory lost a database

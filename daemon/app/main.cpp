@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "daemon/app/application.hpp"
+#include "daemon/app/connect_check.hpp"
 #include "daemon/config/loader.hpp"
 #include "daemon/app/logging.hpp"
 #include "core/version.hpp"
@@ -22,6 +23,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     cli.exit(e);
     return exit_usage;  // CLI11 would answer 105/106..., the daemon's contract is 2
+  }
+  if (flags.connect && !flags.check_only) {
+    std::cerr << "omnisyncd: --connect is used with --check-config\n";
+    return exit_usage;
   }
   if (flags.show_version) {
     std::printf("omnisyncd %s\n", omnisync::version_string);
@@ -42,6 +47,7 @@ int main(int argc, char** argv) {
   if (flags.check_only) {
     std::cout << flags.config_file << ": configuration OK (" << loaded.config->connectors.size() << " connector(s), "
               << loaded.mappings.size() << " mapping file(s))\n";
+    if (flags.connect) return check_connections(*loaded.config, std::cout) ? exit_ok : exit_failure;
     return exit_ok;
   }
 

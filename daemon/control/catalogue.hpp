@@ -89,6 +89,13 @@ inline constexpr arg_spec audit_args[] = {
     {.name = "limit", .type = arg_type::integer, .help = "Entries per page", .default_value = "100"},
 };
 
+inline constexpr arg_spec test_args[] = {
+    {.name = "connector", .type = arg_type::string, .help = "Connector name",
+     .default_value = "every enabled connector"},
+    {.name = "timeout_ms", .type = arg_type::integer, .help = "Longest wait for each step that talks to the vendor",
+     .default_value = "15000"},
+};
+
 }  // namespace detail
 
 inline constexpr command_spec plan{
@@ -166,6 +173,16 @@ inline constexpr command_spec lint{
     .result = "{findings: [{severity, connector, object, file, line, field, message}], errors}",
 };
 
+inline constexpr command_spec test{
+    .name = "test",
+    .help = "Test connectors step by step: resolve, connect, verify TLS, authenticate, read one page of each object, "
+            "check webhook settings; each step passes or fails with the vendor's message",
+    .scope = access::read,
+    .args = detail::test_args,
+    .result = "{ok, connectors: [{connector, kind, ok, steps: [{step, ok, skipped, detail}]}]}",
+    .events = "one per connector as it finishes: {connector_report: {connector, kind, ok, steps}}",
+};
+
 inline constexpr command_spec dlq{
     .name = "dlq",
     .help = "Dead letters: list them (by connector and stage), show, retry or drop one",
@@ -185,8 +202,8 @@ inline constexpr command_spec profile{
 };
 
 /// Every command, in the order `omnisyncctl` lists them.
-inline constexpr std::array<const command_spec*, 11> all = {&status, &reload,  &pause, &resume, &resync, &lint,
-                                                            &plan,   &audit,   &dlq,   &profile, &version};
+inline constexpr std::array<const command_spec*, 12> all = {&status, &reload, &pause, &resume,  &resync,  &lint,
+                                                            &test,   &plan,   &audit, &dlq,     &profile, &version};
 
 /// The declaration of command `name`, or nullptr.
 constexpr const command_spec* find(std::string_view name) noexcept {

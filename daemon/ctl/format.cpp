@@ -162,7 +162,17 @@ std::string format_connectors(const json::object& conns) {
     if (!v.is_object()) continue;
     const auto& c = v.as_object();
     json::object row;
-    for (const char* k : {"kind", "state", "records", "inbox_depth", "outbox_depth", "events_in"})
+    for (const char* k : {"kind", "state"})
+      if (auto* x = c.if_contains(k)) row[k] = *x;
+    // The health in a few words in the table ("unauthorized"), the vendor's message on a line of its own below.
+    if (auto* h = c.if_contains("health"); h && h->is_object()) {
+      const auto& ho = h->as_object();
+      if (auto* st = ho.if_contains("state")) row["health"] = *st;
+      if (auto* t = ho.if_contains("text"); t && t->is_string() && scalar(ho.at("state")) != "ok" &&
+          scalar(ho.at("state")) != "unknown")
+        details += "  " + std::string(name) + ": " + scalar(*t) + "\n";
+    }
+    for (const char* k : {"records", "inbox_depth", "outbox_depth", "events_in"})
       if (auto* x = c.if_contains(k)) row[k] = *x;
     if (auto* a = c.if_contains("api"); a && a->is_object()) {
       const auto& ao = a->as_object();
@@ -186,6 +196,19 @@ std::string format_connectors(const json::object& conns) {
           line += "  lag " + format_duration(number(l) / 1000.0);
         if (auto* t = ob.if_contains("last_success"); t && t->is_string() && !t->as_string().empty())
           line += "  last success " + scalar(*t);
+        if (auto* is = ob.if_contains("initial_sync"); is && is->is_object()) {
+          const auto& io = is->as_object();
+          const std::string st = scalar(io.at("state"));
+          if (st == "running") {
+            line += "  initial sync: " + scalar(io.at("read"));
+            if (!io.at("total").is_null()) line += " of " + scalar(io.at("total"));
+            line += " read";
+          } else if (st == "done" && io.if_contains("seconds")) {
+            char b[48];
+            std::snprintf(b, sizeof b, "  initial sync done in %.1f s", number(io.if_contains("seconds")));
+            line += b;
+          }
+        }
         if (auto* r = ob.if_contains("resync"); r && r->is_object() && r->as_object().at("running").as_bool())
           line += "  resync: " + scalar(r->as_object().at("read")) + " read";
         if (auto* e = ob.if_contains("last_error"); e && e->is_string() && !e->as_string().empty())

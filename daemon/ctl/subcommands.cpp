@@ -242,6 +242,7 @@ std::vector<subcommand> daemon_subcommands() {
                    return res.at("errors").as_int64() > 0 ? int(exit_code::daemon_error) : int(exit_code::ok);
                  }));
 
+  out.push_back(test_subcommand());
   out.push_back(plan_subcommand());
   out.push_back(audit_subcommand());
 

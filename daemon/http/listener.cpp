@@ -234,4 +234,8 @@ void listener::stop() {
 
 void listener::set_ready(bool ready) { impl_->routes->set_ready(ready); }
 
+void listener::set_readiness_check(std::function<std::string()> check) {
+  impl_->routes->set_readiness_check(std::move(check));
+}
+
 }  // namespace omnisync::http

@@ -71,6 +71,9 @@ class listener {
   void stop();
   /// /readyz answers 200 only while ready (set once start-up finished; cleared while stopping).
   void set_ready(bool ready);
+  /// While ready, a non-empty answer of `check` (asked per /readyz request) makes it 503 with that reason (the
+  /// connector-health rule, docs/operations.md). Set before start().
+  void set_readiness_check(std::function<std::string()> check);
 
  private:
   struct impl;

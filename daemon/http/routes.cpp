@@ -100,6 +100,8 @@ std::shared_ptr<const route> router::find(const std::string& connector) const {
 
 void router::set_ready(bool ready) { ready_ = ready && !stopping_; }
 
+void router::set_readiness_check(std::function<std::string()> check) { readiness_check_ = std::move(check); }
+
 bool router::stop() {
   if (stopping_.exchange(true)) return false;
   ready_ = false;
@@ -167,8 +169,17 @@ decision router::decide(inbound_request& req, std::shared_ptr<const route> rt) c
   const bool get = req.method == "GET" || req.method == "HEAD";
   if (path == "/healthz" && get)
     d.ack = plain(200, "ok\n");
-  else if (path == "/readyz" && get)
-    d.ack = ready_ ? plain(200, "ready\n") : plain(503, "not ready\n");
+  else if (path == "/readyz" && get) {
+    // `/readyz?webhooks`: whether this node accepts webhooks (a load balancer in front of the listeners asks this:
+    // events are stored even while the vendors' APIs refuse omnisync's calls). Plain `/readyz` also applies the
+    // connector-health rule.
+    const bool webhooks_only = req.target.find("?webhooks") != std::string::npos;
+    const std::string problem =
+        ready_ && readiness_check_ && !webhooks_only ? readiness_check_() : std::string();
+    d.ack = !ready_            ? plain(503, "not ready\n")
+            : problem.empty() ? plain(200, "ready\n")
+                              : plain(503, "not ready: " + problem + "\n");
+  }
   else if (path == "/metrics" && req.method == "GET")
     d.ack = ack_response{200, "text/plain; version=0.0.4; charset=utf-8", metrics_.render()};
   else if (path.starts_with("/webhooks/")) {

@@ -67,6 +67,9 @@ class router {
 
   /// /readyz answers 200 only while ready and not stopping.
   void set_ready(bool ready);
+  /// While ready, /readyz asks `check` per request: a non-empty answer (why, e.g. "every connector is failing:
+  /// ...") makes it 503 with that text. Set before the listener starts.
+  void set_readiness_check(std::function<std::string()> check);
   /// The listener is stopping: readiness is off for good and connections stop keeping alive. True the first time.
   bool stop();
   bool stopping() const noexcept { return stopping_.load(); }
@@ -96,6 +99,7 @@ class router {
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopping_{false};
   std::function<void(const std::string&)> stored_hook_;  // set before start; read-only afterwards
+  std::function<std::string()> readiness_check_;         // set before start; read-only afterwards
   mutable log_limiter unknown_log_;  // webhooks to a connector nobody configured: a line a minute at most
 
   metrics::metric_family<metrics::metric_counter>& requests_;

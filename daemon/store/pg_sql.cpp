@@ -540,6 +540,15 @@ depth_rows read_sql::inbox_depths() {
       c_.exec("SELECT connector, count(*) FROM inbox WHERE state < 2 GROUP BY connector ORDER BY connector"));
 }
 
+depth_rows read_sql::inbox_oldest() {
+  return pairs(c_.exec(
+      "SELECT connector, min(received_at) FROM inbox WHERE state < 2 GROUP BY connector ORDER BY connector"));
+}
+
+depth_rows read_sql::outbox_oldest() {
+  return pairs(c_.exec("SELECT connector, min(enqueued_at) FROM outbox GROUP BY connector ORDER BY connector"));
+}
+
 std::pair<std::uint64_t, std::uint64_t> read_sql::sizes() {
   // Where SQLite reports its files: the tables with their indexes and TOAST.
   auto r = c_.exec(

@@ -127,6 +127,10 @@ class read_sql {
   std::int64_t dead_letter_count();
   depth_rows record_counts();
   depth_rows inbox_depths();
+  /// Per connector, when its oldest unprocessed inbox event was received / its oldest pending write was queued
+  /// (ms since the epoch): the age of the work waiting, for `status` and /metrics.
+  depth_rows inbox_oldest();
+  depth_rows outbox_oldest();
   /// The tables' sizes on disk (indexes and TOAST included): the state tables, the inbox.
   std::pair<std::uint64_t, std::uint64_t> sizes();
   /// Schema versions, tables and indexes present and valid, trigger-kept counts equal to the rows.

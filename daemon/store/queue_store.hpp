@@ -401,6 +401,8 @@ class queue_store final : public store {
       out.dead_letters = r.dead_letter_count();
       for (const auto& [connector, n] : r.record_counts()) out.records_per_connector[connector] = n;
       add_depths(r.inbox_depths(), out.inbox_depth_per_connector, out.inbox_depth);
+      for (const auto& [connector, at] : r.inbox_oldest()) out.oldest_inbox_per_connector[connector] = from_ms(at);
+      for (const auto& [connector, at] : r.outbox_oldest()) out.oldest_outbox_per_connector[connector] = from_ms(at);
       std::tie(out.state_db_bytes, out.inbox_db_bytes) = r.sizes();
       return out;
     });

@@ -533,6 +533,17 @@ depth_rows read_sql::inbox_depths() {
   return pairs(q);
 }
 
+depth_rows read_sql::inbox_oldest() {
+  auto q = r_.inbox.prepare(
+      "SELECT connector, min(received_at) FROM inbox WHERE state < 2 GROUP BY connector ORDER BY connector");
+  return pairs(q);
+}
+
+depth_rows read_sql::outbox_oldest() {
+  auto q = r_.state.prepare("SELECT connector, min(enqueued_at) FROM outbox GROUP BY connector ORDER BY connector");
+  return pairs(q);
+}
+
 std::pair<std::uint64_t, std::uint64_t> read_sql::sizes() {
   return {file_bytes(r_.state.file()), file_bytes(r_.inbox.file())};
 }

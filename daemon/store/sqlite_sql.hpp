@@ -137,6 +137,10 @@ class read_sql {
   std::int64_t dead_letter_count();
   depth_rows record_counts();
   depth_rows inbox_depths();
+  /// Per connector, when its oldest unprocessed inbox event was received / its oldest pending write was queued
+  /// (ms since the epoch): the age of the work waiting, for `status` and /metrics.
+  depth_rows inbox_oldest();
+  depth_rows outbox_oldest();
   /// Each file with its WAL, in bytes: state.db, inbox.db.
   std::pair<std::uint64_t, std::uint64_t> sizes();
   /// `PRAGMA integrity_check` of both files: "ok" or the problems.

@@ -286,6 +286,10 @@ struct counts {
   std::map<std::string, std::int64_t> records_per_connector;
   std::map<std::string, std::int64_t> inbox_depth_per_connector;
   std::map<std::string, std::int64_t> outbox_depth_per_connector;
+  /// When each connector's oldest unprocessed webhook event arrived / oldest pending write was queued (connectors
+  /// with none are absent): the age of the work waiting.
+  std::map<std::string, timestamp> oldest_inbox_per_connector;
+  std::map<std::string, timestamp> oldest_outbox_per_connector;
   std::uint64_t state_db_bytes = 0;                      ///< main file + WAL
   std::uint64_t inbox_db_bytes = 0;
 };

@@ -85,6 +85,12 @@ struct engine_metrics {
   metrics::metric_family<metrics::metric_gauge>* outbox_depth = nullptr;
   metrics::metric_family<metrics::metric_gauge>* dead_letter_count = nullptr;
   metrics::metric_family<metrics::metric_histogram>* page_seconds = nullptr;
+  metrics::metric_family<metrics::metric_gauge>* health = nullptr;
+  metrics::metric_family<metrics::metric_gauge>* inbox_age = nullptr;
+  metrics::metric_family<metrics::metric_gauge>* outbox_age = nullptr;
+  metrics::metric_family<metrics::metric_gauge>* initial_records = nullptr;
+  metrics::metric_family<metrics::metric_gauge>* initial_total = nullptr;
+  metrics::metric_family<metrics::metric_gauge>* initial_seconds = nullptr;
   explicit engine_metrics(metrics::registry* r);
 };
 

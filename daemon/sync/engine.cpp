@@ -27,8 +27,24 @@ engine_metrics::engine_metrics(metrics::registry* r) {
                            {"connector", "object"});
   writes_out = &r->counter("omnisync_writes_total", "Writes to destinations by outcome", {"connector", "object", "outcome"});
   dead_letters = &r->counter("omnisync_dead_letters_total", "Entries added to the dead-letter table", {"connector", "stage"});
-  lag = &r->gauge("omnisync_sync_lag_seconds", "Age of the newest source change stored, by connector and object",
+  lag = &r->gauge("omnisync_sync_lag_seconds",
+                  "Freshness: seconds since the last poll that found the source caught up (plus settle_lag), by "
+                  "connector and object",
                   {"connector", "object"});
+  health = &r->gauge("omnisync_connector_health",
+                     "1 for the connector's current health state (ok, degraded, quota_exhausted, unauthorized, "
+                     "unreachable, unknown), 0 for the others",
+                     {"connector", "state"});
+  inbox_age = &r->gauge("omnisync_inbox_oldest_age_seconds", "Age of the oldest webhook event not yet processed",
+                        {"connector"});
+  outbox_age = &r->gauge("omnisync_outbox_oldest_age_seconds", "Age of the oldest write waiting for its destination",
+                         {"connector"});
+  initial_records = &r->gauge("omnisync_initial_sync_records",
+                              "Records read by the initial sync of an object so far", {"connector", "object"});
+  initial_total = &r->gauge("omnisync_initial_sync_total",
+                            "Records the vendor says the object holds (-1: it does not say)", {"connector", "object"});
+  initial_seconds = &r->gauge("omnisync_initial_sync_seconds",
+                              "How long the finished initial sync of an object took", {"connector", "object"});
   inbox_depth = &r->gauge("omnisync_inbox_depth", "Webhook events stored and not yet processed", {"connector"});
   outbox_depth = &r->gauge("omnisync_outbox_depth", "Writes waiting for their destination", {"connector"});
   dead_letter_count = &r->gauge("omnisync_dead_letters", "Entries in the dead-letter table");
@@ -49,23 +65,47 @@ struct engine::parts {
   detail::leadership lead;
   std::map<std::string, std::unique_ptr<detail::writer>> writers;  // by connector name; built by tasks()
 
-  /// Queue depths for /metrics, refreshed every few seconds (status reads them on demand).
+  /// The gauges /metrics shows, refreshed every second (status computes the same on demand): each connector's
+  /// health and each object's lag and initial sync from memory; queue depths and the age of the oldest waiting
+  /// work from the store every fifth round.
   asio::awaitable<void> gauges_loop() {
-    for (;;) {
-      if (ctx.m.inbox_depth && ctx.m.outbox_depth) {
+    for (unsigned round = 0;; ++round) {
+      const auto now = ctx.now();
+      for (auto* c : ctx.list()) {
+        const auto& n = c->cfg.name;
+        if (ctx.m.health) {
+          const auto h = c->adapter->usage().health;
+          for (auto st : {health_state::unknown, health_state::ok, health_state::degraded,
+                          health_state::quota_exhausted, health_state::unauthorized, health_state::unreachable})
+            ctx.m.health->with({n, std::string(health_name(st))}).set(h.state == st ? 1.0 : 0.0);
+        }
+        if (!ctx.m.lag) continue;
+        std::lock_guard lk(ctx.mu);
+        for (const auto& o : c->objects)
+          if (auto lag = freshness_lag(o->st, c->cfg.settle_lag, now))
+            ctx.m.lag->with({n, o->st.object}).set(std::chrono::duration<double>(*lag).count());
+      }
+      if (round % 5 == 0 && ctx.m.inbox_depth && ctx.m.outbox_depth) {
         auto k = co_await ctx.db.get_counts();
         if (k) {
+          const auto at = ctx.now();
+          auto age = [&](const std::map<std::string, timestamp>& m, const std::string& n) {
+            auto it = m.find(n);
+            return it == m.end() ? 0.0 : std::max(0.0, std::chrono::duration<double>(at - it->second).count());
+          };
           for (auto* c : ctx.list()) {
             const auto& n = c->cfg.name;
             auto in = k->inbox_depth_per_connector.find(n);
             auto out = k->outbox_depth_per_connector.find(n);
             ctx.m.inbox_depth->with({n}).set(in == k->inbox_depth_per_connector.end() ? 0.0 : double(in->second));
             ctx.m.outbox_depth->with({n}).set(out == k->outbox_depth_per_connector.end() ? 0.0 : double(out->second));
+            if (ctx.m.inbox_age) ctx.m.inbox_age->with({n}).set(age(k->oldest_inbox_per_connector, n));
+            if (ctx.m.outbox_age) ctx.m.outbox_age->with({n}).set(age(k->oldest_outbox_per_connector, n));
           }
           if (ctx.m.dead_letter_count) ctx.m.dead_letter_count->get().set(double(k->dead_letters));
         }
       }
-      co_await ctx.clk.sleep_for(milliseconds(5000));
+      co_await ctx.clk.sleep_for(milliseconds(1000));
     }
   }
 
@@ -238,10 +278,36 @@ std::vector<connector_status> engine::status() const {
     connector_status s = c->counters;
     s.paused = c->paused.load();
     s.usage = c->adapter->usage();
+    s.settle_lag = c->cfg.settle_lag;
     for (const auto& o : c->objects) s.objects.push_back(o->st);
     out.push_back(std::move(s));
   }
   return out;
+}
+
+std::vector<connector_health_row> engine::health() const {
+  std::vector<connector_health_row> out;
+  for (auto* c : parts_->ctx.list()) out.push_back({c->cfg.name, c->paused.load(), c->adapter->usage().health});
+  return out;
+}
+
+std::optional<milliseconds> freshness_lag(const object_status& st, milliseconds settle_lag, timestamp now) {
+  timestamp from = st.last_caught_up != timestamp{} ? st.last_caught_up : st.polling_since;
+  if (from == timestamp{}) return std::nullopt;
+  return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(now - from)) + settle_lag;
+}
+
+std::string readiness_problem(const std::vector<connector_health_row>& rows) {
+  std::string why;
+  std::size_t active = 0;
+  for (const auto& r : rows) {
+    if (r.paused) continue;
+    ++active;
+    if (!health_failing(r.health)) return {};
+    why += (why.empty() ? "" : "; ") + r.name + " " + health_text(r.health);
+  }
+  if (active == 0) return {};
+  return "every connector is failing: " + why;
 }
 
 std::optional<profile_report> engine::profile_get(std::string_view query) const { return parts_->pipe.get(query); }

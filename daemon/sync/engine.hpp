@@ -83,6 +83,8 @@ class engine {
   omnisync::result<std::vector<std::string>> request_resync(const resync_request& req);
 
   std::vector<connector_status> status() const;
+  /// Each connector's health (cheaper than status(); /readyz asks it per request). Any thread.
+  std::vector<connector_health_row> health() const;
 
   /// A profile by id, e-mail, phone or "system:id"; nullopt when none matches. Any thread.
   std::optional<profile_report> profile_get(std::string_view query) const;

@@ -6,11 +6,28 @@
 
 #include <algorithm>
 
+#include "core/health.hpp"
 #include "core/time.hpp"
 
 namespace omnisync::sync::detail {
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
+
+namespace {
+
+/// Why a poll failed, for `status` and the log: the connector's health in the vendor's words when the error is
+/// what that health explains (credentials refused, no answer, quota), else the error class.
+std::string poll_error(const connector_state& c, const boost::system::error_code& ec) {
+  const auto h = c.adapter->usage().health;
+  const bool explains = (ec == errc::auth_expired && h.state == health_state::unauthorized) ||
+                        ((ec == errc::retry || ec == errc::timeout || ec == errc::fail) &&
+                         h.state == health_state::unreachable) ||
+                        (ec == errc::rate_limited &&
+                         (h.state == health_state::quota_exhausted || h.state == health_state::degraded));
+  return explains ? health_text(h) : ec.message();
+}
+
+}  // namespace
 
 asio::awaitable<void> poller::nap(object_state& os, milliseconds d) {
   const auto until = ctx_.clk.steady_now() + d;
@@ -58,6 +75,11 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
   auto last_reconcile = ctx_.clk.steady_now();
   std::optional<adapters::page> prefetched;      // the next page, read while the previous one was stored
   std::optional<std::string> prefetched_for;     // the cursor it was read from
+  bool initial_checked = false;                  // whether the first incremental poll looked for a stored cursor
+  {
+    std::lock_guard lk(ctx_.mu);
+    os.st.polling_since = ctx_.now();
+  }
   for (;;) {
     if (c.paused.load() || !ctx_.leading()) {
       {
@@ -111,6 +133,16 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
         continue;
       }
       req.cursor = *cur;
+      if (!initial_checked) {
+        // No cursor stored: this object was never read; everything is read from the beginning now.
+        initial_checked = true;
+        if (!req.cursor) {
+          std::lock_guard lk(ctx_.mu);
+          os.st.initial_running = true;
+          os.st.initial_started = ctx_.now();
+          spdlog::info("{}: initial sync of {} started", c.cfg.name, os.st.object);
+        }
+      }
     }
     const auto started = std::chrono::steady_clock::now();
     omnisync::result<adapters::page> pg = make_error_code(errc::retry);
@@ -121,10 +153,12 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
     }
     prefetched.reset();
     if (!pg) {
-      co_await fail(c, os, failures, pg.error().message());
+      co_await fail(c, os, failures, poll_error(c, pg.error()));
       continue;
     }
     const bool more = pg->more;
+    const auto page_records = static_cast<std::int64_t>(pg->records.size());
+    const auto page_total = pg->total;
     auto next_cursor = pg->cursor;
     // A full resync keeps its own position and stores the cursor only at the end, so that the incremental
     // cursor stays valid if it is interrupted; its last page's cursor continues incrementally.
@@ -170,9 +204,8 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
         os.st.resync_finished = ctx_.now();
       }
       os.st.phase = "idle";
-      if (ctx_.m.lag && os.st.newest_source_update != timestamp{})
-        ctx_.m.lag->with({c.cfg.name, os.st.object})
-            .set(std::chrono::duration<double>(ctx_.now() - os.st.newest_source_update).count());
+      if (!more) os.st.last_caught_up = ctx_.now();
+      if (os.st.initial_running) note_initial_progress(c, os, page_records, page_total, more);
     }
     if (in_resync && !more) in_resync = false;
     if (!more && !os.caught_up.exchange(true)) co_await pipeline_.caught_up(c, os.st.object);
@@ -184,6 +217,26 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
       co_await nap(os, c.cfg.poll_interval);
     }
   }
+}
+
+void poller::note_initial_progress(connector_state& c, object_state& os, std::int64_t records,
+                                   std::optional<std::int64_t> total, bool more) {
+  auto& st = os.st;
+  st.initial_read += records;
+  // The first page that says how many there are gives the total (later pages count what is left after them).
+  if (total && !st.initial_total) st.initial_total = *total;
+  if (st.initial_total && *st.initial_total < st.initial_read) st.initial_total = st.initial_read;
+  if (ctx_.m.initial_records) ctx_.m.initial_records->with({c.cfg.name, st.object}).set(double(st.initial_read));
+  if (ctx_.m.initial_total)
+    ctx_.m.initial_total->with({c.cfg.name, st.object}).set(st.initial_total ? double(*st.initial_total) : -1.0);
+  if (more) return;
+  st.initial_running = false;
+  st.initial_done = true;
+  st.initial_finished = ctx_.now();
+  const double secs = std::chrono::duration<double>(st.initial_finished - st.initial_started).count();
+  if (ctx_.m.initial_seconds) ctx_.m.initial_seconds->with({c.cfg.name, st.object}).set(secs);
+  spdlog::info("{}: initial sync of {} done in {:.1f} s ({} records read)", c.cfg.name, st.object, secs,
+               st.initial_read);
 }
 
 asio::awaitable<void> poller::fail(connector_state& c, object_state& os, unsigned& failures, std::string why) {

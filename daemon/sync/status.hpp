@@ -87,7 +87,18 @@ struct object_status {
   store::timestamp last_success{};
   store::timestamp last_attempt{};
   std::string last_error;
-  store::timestamp newest_source_update{};  ///< lag = now - this
+  store::timestamp newest_source_update{};  ///< the newest change stored (its vendor time)
+  /// Freshness: the last successful poll that read to the end (the source caught up). Lag is now - this (+ the
+  /// connector's settle_lag), or now - `polling_since` while it never caught up since start.
+  store::timestamp last_caught_up{};
+  store::timestamp polling_since{};         ///< when this object's poll loop started
+  // The initial sync: the first read of an object with no stored cursor (everything from the beginning).
+  bool initial_running = false;
+  bool initial_done = false;
+  std::int64_t initial_read = 0;            ///< records read by it so far
+  std::optional<std::int64_t> initial_total;  ///< how many there are, when the vendor says
+  store::timestamp initial_started{};
+  store::timestamp initial_finished{};
   // the running or last resync
   bool resync_running = false;
   std::int64_t resync_read = 0;
@@ -107,7 +118,25 @@ struct connector_status {
   std::int64_t writes_rejected = 0;
   std::int64_t writes_retried = 0;
   std::string last_write_error;
+  std::chrono::milliseconds settle_lag{0};  ///< the connector's settle_lag (incremental polls stay this far behind)
 };
+
+/// An object's freshness lag at `now`: since the last poll that found the source caught up (or since its poll loop
+/// started, while it never did), plus the connector's settle_lag; nullopt before its loop ran. What `status`
+/// shows as lag and `omnisync_sync_lag_seconds` exports: an idle, fully synced object stays near its poll interval.
+std::optional<milliseconds> freshness_lag(const object_status& st, milliseconds settle_lag, store::timestamp now);
+
+/// One connector's health as `/readyz` weighs it.
+struct connector_health_row {
+  std::string name;
+  bool paused = false;
+  connector_health health;
+};
+
+/// The `/readyz` rule: "" (ready) unless the engine runs connectors and every one not paused is unauthorized or
+/// unreachable; then why, naming each ("every connector is failing: zd unauthorized: Couldn't authenticate you").
+/// One connector failing beside working ones keeps the daemon ready: it still syncs the others.
+std::string readiness_problem(const std::vector<connector_health_row>& rows);
 
 /// One problem `omnisyncctl lint` found by checking a mapping file against the connected system's metadata.
 struct lint_finding {

@@ -20,6 +20,7 @@ void add_lint_command(command_table& table, const context& ctx);           // li
 void add_dlq_command(command_table& table, const context& ctx);            // dlq (dlq.cpp)
 void add_profile_command(command_table& table, const context& ctx);        // profile (profile.cpp)
 void add_writeback_commands(command_table& table, const context& ctx);     // plan, audit (writeback.cpp)
+void add_test_command(command_table& table, const context& ctx);           // test (test_connection.cpp)
 
 /// The string argument `key`, or "" when absent (the table has already checked its type).
 std::string arg_text(const boost::json::object& args, const char* key);

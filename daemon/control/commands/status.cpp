@@ -3,8 +3,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <map>
 #include <set>
 
+#include "core/health.hpp"
 #include "core/time.hpp"
 #include "core/version.hpp"
 #include "daemon/config/daemon_config.hpp"
@@ -59,8 +62,41 @@ json::object configured_connectors(const config::daemon_config& c, const std::se
   return conns;
 }
 
-/// The engine's view of one connector: each object's phase, cursor and counters, the connector's overall state,
-/// API usage, events and writes.
+json::value ms_or_null(std::optional<std::chrono::milliseconds> v) {
+  return v ? json::value(v->count()) : json::value(nullptr);
+}
+
+std::string iso_or_empty(std::chrono::system_clock::time_point t) {
+  if (t == std::chrono::system_clock::time_point{}) return {};
+  return iso_text(std::chrono::time_point_cast<std::chrono::milliseconds>(t));
+}
+
+/// The connector's health: its state, the line people read, the cause in the vendor's words, since when.
+json::object health_json(const connector_health& h) {
+  json::object o{{"state", health_name(h.state)},
+                 {"text", health_text(h)},
+                 {"detail", h.detail},
+                 {"since", iso_or_empty(h.since)}};
+  if (h.until != std::chrono::system_clock::time_point{}) o["until"] = iso_or_empty(h.until);
+  return o;
+}
+
+/// The initial sync of one object: running (with progress), done (how long it took), or not needed (a cursor was
+/// stored before this start).
+json::object initial_sync_json(const sync::object_status& os, store::timestamp now) {
+  const char* state = os.initial_running ? "running" : os.initial_done ? "done" : "not_needed";
+  json::object o{{"state", state}, {"read", os.initial_read},
+                 {"total", os.initial_total ? json::value(*os.initial_total) : json::value(nullptr)},
+                 {"started", iso_text(os.initial_started)}, {"finished", iso_text(os.initial_finished)}};
+  if (os.initial_running || os.initial_done) {
+    const auto end = os.initial_done ? os.initial_finished : now;
+    o["seconds"] = std::chrono::duration<double>(end - os.initial_started).count();
+  }
+  return o;
+}
+
+/// The engine's view of one connector: each object's phase, cursor, counters, freshness and initial sync, the
+/// connector's overall state and health, API usage, events and writes.
 void add_engine_status(json::object& o, const sync::connector_status& cs, store::timestamp now) {
   json::array objs;
   std::string overall = cs.paused ? "paused" : "idle";
@@ -73,10 +109,13 @@ void add_engine_status(json::object& o, const sync::connector_status& cs, store:
                    {"mapping_failures", os.mapping_failures},
                    {"pages", os.pages},
                    {"last_success", iso_text(os.last_success)},
+                   {"last_caught_up", iso_text(os.last_caught_up)},
                    {"last_error", os.last_error},
-                   {"lag_ms", os.newest_source_update == store::timestamp{}
-                                  ? json::value(nullptr)
-                                  : json::value((now - os.newest_source_update).count())}};
+                   {"lag_ms", ms_or_null(sync::freshness_lag(os, cs.settle_lag, now))},
+                   {"newest_change_age_ms", os.newest_source_update == store::timestamp{}
+                                                ? json::value(nullptr)
+                                                : json::value((now - os.newest_source_update).count())},
+                   {"initial_sync", initial_sync_json(os, now)}};
     if (os.resync_running || os.resync_finished != store::timestamp{})
       j["resync"] = json::object{{"running", os.resync_running},
                                  {"read", os.resync_read},
@@ -89,6 +128,7 @@ void add_engine_status(json::object& o, const sync::connector_status& cs, store:
     objs.push_back(std::move(j));
   }
   if (o["enabled"].as_bool()) o["state"] = overall;
+  o["health"] = health_json(cs.usage.health);
   o["objects_status"] = std::move(objs);
   o["api"] = json::object{{"calls", cs.usage.api_calls},
                           {"errors", cs.usage.api_errors},
@@ -104,6 +144,7 @@ void add_engine_status(json::object& o, const sync::connector_status& cs, store:
 /// The store's section from its `counts`; also adds each connector's queue depths and record count to `connectors`.
 json::object store_status(const store::store& db, const config::daemon_config& c,
                           const omnisync::result<store::counts>& counts, json::object& connectors) {
+  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   json::object s{{"kind", db.kind()}, {"schema_version", db.schema_version()}, {"state_dir", c.daemon.state_dir.string()}};
   if (counts) {
     const auto& k = *counts;
@@ -120,6 +161,13 @@ json::object store_status(const store::store& db, const config::daemon_config& c
       o["inbox_depth"] = depth(k.inbox_depth_per_connector);
       o["outbox_depth"] = depth(k.outbox_depth_per_connector);
       o["records"] = depth(k.records_per_connector);
+      // The age of the oldest work waiting: a webhook event not yet processed, a write not yet made.
+      auto age = [&](const std::map<std::string, store::timestamp>& m) {
+        auto it = m.find(name);
+        return it == m.end() ? json::value(nullptr) : json::value(std::max<std::int64_t>(0, (now - it->second).count()));
+      };
+      o["inbox_oldest_age_ms"] = age(k.oldest_inbox_per_connector);
+      o["outbox_oldest_age_ms"] = age(k.oldest_outbox_per_connector);
     }
     s["inbox_depth"] = k.inbox_depth;
     s["outbox_depth"] = k.outbox_depth;

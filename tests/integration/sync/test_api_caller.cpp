@@ -46,3 +46,101 @@ TEST_CASE("api_caller: a call takes one token from the default bucket and one fr
   CHECK(searched < 1900ms);
   CHECK(api.calls() == 12);
 }
+
+namespace {
+
+using omnisync::health_state;
+using omnisync::adapters::pacing::api_caller;
+
+/// One call to `url` through `api` on `ioc`; the result.
+omnisync::result<omnisync::http::response> call_once(asio::io_context& ioc, api_caller& api, const std::string& url) {
+  auto f = asio::co_spawn(ioc, [&]() -> asio::awaitable<omnisync::result<omnisync::http::response>> {
+    omnisync::http::request req;
+    req.url = url;
+    req.headers.push_back({"Authorization", "Basic b3BzQGV4YW1wbGUuY29tL3Rva2VuOnpk"});  // ops@example.com/token:zd
+    co_return co_await api.call(req);
+  }, asio::use_future);
+  ioc.restart();
+  ioc.run();
+  return f.get();
+}
+
+}  // namespace
+
+TEST_CASE("api_caller: the connector's health carries the vendor's words", "[sync][health]") {
+  omnisync::test::sim::running_sim sim;
+  asio::io_context ioc;
+  omnisync::adapters::pacing::call_policy one_try;
+  one_try.max_attempts = 1;
+  api_caller api(ioc.get_executor(), "zd", omnisync::http::client_options{}, one_try);
+  CHECK((api.health().state == health_state::unknown));
+  const std::string users = sim.url("zendesk") + "/api/v2/users.json";
+
+  // A 401 with Zendesk's body: unauthorized, in Zendesk's words (not "authentication expired").
+  sim.admin("POST", "/admin/faults",
+            R"({"service":"zendesk","kind":"status","status":401,"count":1,"path_glob":"/api/v2/users*",)"
+            R"("body":"{\"error\":\"Couldn't authenticate you\"}"})");
+  auto r = call_once(ioc, api, users);
+  CHECK((!r && r.error() == omnisync::errc::auth_expired));
+  CHECK((api.health().state == health_state::unauthorized));
+  CHECK(omnisync::health_text(api.health()) == "unauthorized: Couldn't authenticate you");
+
+  // A 429 with Retry-After: degraded, with the wait.
+  sim.admin("POST", "/admin/faults",
+            R"({"service":"zendesk","kind":"rate_limit","retry_after":30,"count":1,"path_glob":"/api/v2/users*"})");
+  r = call_once(ioc, api, users);
+  CHECK((!r && r.error() == omnisync::errc::rate_limited));
+  CHECK(omnisync::health_text(api.health()) == "degraded (429s: waiting 30 s)");
+
+  // An ordinary answer: ok again.
+  r = call_once(ioc, api, users);
+  REQUIRE(r.has_value());
+  CHECK((api.health().state == health_state::ok));
+  CHECK(omnisync::health_text(api.health()) == "ok");
+}
+
+TEST_CASE("api_caller: no answer makes the connector unreachable, naming host, port and cause", "[sync][health]") {
+  omnisync::test::sim::running_sim sim;
+  asio::io_context ioc;
+  omnisync::adapters::pacing::call_policy one_try;
+  one_try.max_attempts = 1;
+  // The simulator's HTTPS without its CA: the certificate is refused.
+  api_caller untrusted(ioc.get_executor(), "zd", omnisync::http::client_options{}, one_try);
+  auto r = call_once(ioc, untrusted, sim.url("zendesk", "https") + "/api/v2/users.json");
+  CHECK_FALSE(r.has_value());
+  const auto h = untrusted.health();
+  INFO(omnisync::health_text(h));
+  CHECK((h.state == health_state::unreachable));
+  CHECK(omnisync::health_text(h).starts_with("unreachable: TLS certificate verify failed for 127.0.0.1:"));
+  CHECK(omnisync::health_failing(h));
+
+  // A port nobody listens on.
+  api_caller refused(ioc.get_executor(), "zd", omnisync::http::client_options{}, one_try);
+  r = call_once(ioc, refused, "http://127.0.0.1:1/api/v2/users.json");
+  CHECK_FALSE(r.has_value());
+  CHECK(omnisync::health_text(refused.health()).starts_with("unreachable: cannot connect to 127.0.0.1:1: "));
+}
+
+TEST_CASE("answer_message: the vendor's words from each vendor's error shape", "[sync][health]") {
+  using omnisync::adapters::pacing::answer_message;
+  auto msg = [](int status, std::string body) {
+    omnisync::http::response r;
+    r.status = status;
+    r.body = std::move(body);
+    return answer_message(r);
+  };
+  CHECK(msg(401, R"({"error":"Couldn't authenticate you"})") == "Couldn't authenticate you");
+  CHECK(msg(401, R"({"error":"Couldn't authenticate you","description":"Missing or invalid credentials"})") ==
+        "Couldn't authenticate you (Missing or invalid credentials)");
+  CHECK(msg(400, R"({"error":"invalid_grant","error_description":"authentication failure"})") ==
+        "invalid_grant (authentication failure)");
+  CHECK(msg(401, R"({"status":"error","message":"Authentication credentials not found.","category":"INVALID_AUTHENTICATION"})") ==
+        "Authentication credentials not found.");
+  CHECK(msg(401, R"([{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}])") ==
+        "INVALID_SESSION_ID: Session expired or invalid");
+  CHECK(msg(401, R"({"type":"error.list","errors":[{"code":"unauthorized","message":"Access Token Invalid"}]})") ==
+        "unauthorized: Access Token Invalid");
+  CHECK(msg(401, R"({"error":{"title":"Forbidden","message":"You do not have access"}})") == "You do not have access");
+  CHECK(msg(503, "Service Unavailable\nmore") == "Service Unavailable");
+  CHECK(msg(401, "") == "HTTP 401");
+}

@@ -144,7 +144,9 @@ TEST_CASE("control commands: status schema 1 without the sync engine", "[control
   CHECK(st.at("http").at("listen").as_string() == "127.0.0.1:8088");
   const auto& crm = st.at("connectors").at("crm").as_object();
   CHECK(keys(crm) == std::vector<std::string>{"kind", "state", "enabled", "paused", "base_url", "poll_interval_ms",
-                                              "objects", "inbox_depth", "outbox_depth", "records"});
+                                              "objects", "inbox_depth", "outbox_depth", "records",
+                                              "inbox_oldest_age_ms", "outbox_oldest_age_ms"});
+  CHECK(crm.at("inbox_oldest_age_ms").is_null());  // nothing waits
   CHECK(crm.at("state").as_string() == "idle");
   const auto& store = st.at("store").as_object();
   CHECK(keys(store) == std::vector<std::string>{"kind", "schema_version", "state_dir", "inbox_depth", "outbox_depth",

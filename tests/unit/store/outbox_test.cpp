@@ -49,7 +49,12 @@ TEST_CASE("store: outbox skips a payload equal to the one last written or pendin
   auto w3 = ok(s->outbox_claim(10, 1000ms, {}));
   REQUIRE(w3.size() == 1);
   ok(s->outbox_nack({w3[0].id}, "500", clock.now()));
-  CHECK(ok(s->get_counts()).outbox_depth == 1);
+  auto counts = ok(s->get_counts());
+  CHECK(counts.outbox_depth == 1);
+  // The age of the oldest write waiting (status and /metrics): when it was queued, by connector.
+  REQUIRE(counts.oldest_outbox_per_connector.count("hubspot") == 1);
+  CHECK(counts.oldest_outbox_per_connector.at("hubspot") <= clock.now());
+  CHECK(counts.oldest_inbox_per_connector.empty());
 }
 
 TEST_CASE("store: a forced write is queued even when equal to the last written, not when equal to a pending one", "[store][outbox]") {
