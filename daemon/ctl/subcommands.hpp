@@ -43,6 +43,8 @@ std::vector<subcommand> daemon_subcommands();
 /// plan and audit (writeback.cpp).
 subcommand plan_subcommand();
 subcommand audit_subcommand();
+/// dlq (dlq.cpp).
+subcommand dlq_subcommand();
 /// Commands provided by other libraries (e.g. `map`, the mapping dry run); defined in extensions.cpp.
 std::vector<subcommand> extension_subcommands();
 
