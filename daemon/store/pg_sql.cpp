@@ -481,7 +481,9 @@ depth_rows read_sql::outbox_depths() {
   return pairs(c_.exec("SELECT connector, count(*) FROM outbox GROUP BY connector ORDER BY connector"));
 }
 
-std::int64_t read_sql::dead_letter_count() { return c_.exec("SELECT count(*) FROM dead_letters WHERE resolved_at IS NULL").i64(0, 0); }
+std::int64_t read_sql::dead_letter_count() {
+  return c_.exec("SELECT count(*) FROM dead_letters WHERE resolved_at IS NULL").i64(0, 0);
+}
 
 depth_rows read_sql::record_counts() {
   return pairs(c_.exec("SELECT connector, sum(n) FROM record_counts GROUP BY connector ORDER BY connector"));
