@@ -268,6 +268,9 @@ struct application::impl {
     }
     eo.audit_retention = c.audit.retention;
     eo.audit_max_entries = c.audit.max_entries;
+    eo.dead_letter_retries = c.dead_letters.retries;
+    eo.dead_letter_backoff = c.dead_letters.retry_backoff;
+    eo.dead_letter_keep_resolved = c.dead_letters.keep_resolved;
     engine = std::make_unique<sync::engine>(ioc.get_executor(), *db, eo, &metrics);
     command_context.engine = engine.get();  // before the io_context runs: no command has run yet
     engine->set_profile_rules(profile_rules);

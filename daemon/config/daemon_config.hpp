@@ -65,6 +65,14 @@ struct audit_section {
   std::size_t max_entries = 5'000'000;                           ///< and the oldest beyond this many
 };
 
+/// `dead_letters:` — the retry schedule of writes refused for a transient reason (rate limits, 5xx, timeouts)
+/// after the outbox's own attempts, and how long resolved entries are kept.
+struct dead_letters_section {
+  int retries = 3;                                               ///< scheduled retries per entry; 0: none
+  std::chrono::milliseconds retry_backoff{5 * 60 * 1000};        ///< the first after this; doubling
+  std::chrono::milliseconds keep_resolved{7LL * 24 * 3600 * 1000};
+};
+
 struct daemon_config {
   std::filesystem::path source_file;                   ///< the YAML file this came from
   daemon_section daemon;
@@ -73,6 +81,7 @@ struct daemon_config {
   std::filesystem::path mappings_dir;                  ///< relative paths resolve against the config file's folder
   std::vector<connector_common> connectors;
   audit_section audit;
+  dead_letters_section dead_letters;
   std::vector<attribute_decl> canonical;
 };
 

@@ -45,6 +45,19 @@ void read_daemon_sections(reader& r, const YAML::Node& root, const std::filesyst
       if (auto v = r.positive(n, "audit.max_entries", 1'000'000'000)) cfg.audit.max_entries = static_cast<std::size_t>(*v);
     }
   }
+  if (auto a = root["dead_letters"]; a && r.is_map(a, "dead_letters")) {
+    r.known_keys(a, "dead_letters", {"retries", "retry_backoff", "keep_resolved"});
+    if (auto n = a["retries"]) {
+      if (n.IsScalar() && n.Scalar() == "0") cfg.dead_letters.retries = 0;
+      else if (auto v = r.positive(n, "dead_letters.retries", 100)) cfg.dead_letters.retries = static_cast<int>(*v);
+    }
+    if (auto n = a["retry_backoff"]) {
+      if (auto v = r.duration(n, "dead_letters.retry_backoff")) cfg.dead_letters.retry_backoff = *v;
+    }
+    if (auto n = a["keep_resolved"]) {
+      if (auto v = r.duration(n, "dead_letters.keep_resolved")) cfg.dead_letters.keep_resolved = *v;
+    }
+  }
   if (auto h = root["http"]; h && r.is_map(h, "http")) {
     auto& s = cfg.http;
     r.known_keys(h, "http", {"listen", "public_url", "max_body", "header_timeout", "body_timeout", "max_connections"});

@@ -35,19 +35,41 @@ inline constexpr arg_spec resync_args[] = {
 };
 
 inline constexpr choice dlq_actions[] = {
-    {.value = "list", .help = "entries, 100 at a time", .scope = access::read},
+    {.value = "list", .help = "entries, a page at a time (open ones unless state says otherwise)", .scope = access::read},
     {.value = "show", .help = "one entry with its payload", .scope = access::read},
-    {.value = "retry", .help = "queue the entry again where it failed", .scope = access::write},
-    {.value = "drop", .help = "delete the entry", .scope = access::write},
+    {.value = "stats", .help = "counts by connector, object, stage and reason", .scope = access::read},
+    {.value = "retry",
+     .help = "queue again: a write is computed anew from the profile and mapping, a mapping failure re-reads the "
+             "record, an event is processed again; one entry (id) or every match of the filters",
+     .scope = access::write},
+    {.value = "drop", .help = "delete one entry (id) or every match of the filters", .scope = access::write},
+};
+
+inline constexpr choice dlq_states[] = {
+    {.value = "open", .help = "not resolved (the default)"},
+    {.value = "resolved", .help = "resolved: the record succeeded later"},
+    {.value = "any", .help = "both"},
 };
 
 inline constexpr arg_spec dlq_args[] = {
-    {.name = "action", .type = arg_type::string, .help = "list, show, retry or drop", .choices = dlq_actions,
+    {.name = "action", .type = arg_type::string, .help = "list, show, stats, retry or drop", .choices = dlq_actions,
      .default_value = "list"},
-    {.name = "id", .type = arg_type::integer, .help = "Entry id (show, retry, drop)"},
-    {.name = "connector", .type = arg_type::string, .help = "Only this connector's entries (list)"},
-    {.name = "stage", .type = arg_type::string, .help = "Only this stage: mapping, parse, write, ... (list)"},
+    {.name = "id", .type = arg_type::integer, .help = "Entry id (show; retry and drop of one entry)"},
+    {.name = "all", .type = arg_type::boolean,
+     .help = "retry, drop: every entry the filters match (every open entry without filters)", .default_value = "false"},
+    {.name = "connector", .type = arg_type::string, .help = "Only this connector's entries"},
+    {.name = "object", .type = arg_type::string, .help = "Only this object's entries"},
+    {.name = "stage", .type = arg_type::string, .help = "Only this stage: mapping, parse, write, ..."},
+    {.name = "reason", .type = arg_type::string,
+     .help = "Only reasons containing this text (ASCII case ignored), or matching it as a glob with * and ?"},
+    {.name = "since", .type = arg_type::string, .help = "Only entries created at or after: 2h, 7d or an ISO 8601 time"},
+    {.name = "until", .type = arg_type::string, .help = "Only entries created before: 2h, 7d or an ISO 8601 time"},
+    {.name = "state", .type = arg_type::string, .help = "open, resolved or any (list, stats)", .choices = dlq_states,
+     .default_value = "open"},
     {.name = "after", .type = arg_type::integer, .help = "Only entries after this id (list: the next page)"},
+    {.name = "limit", .type = arg_type::integer, .help = "Entries per page, 1 to 1000 (list)", .default_value = "100"},
+    {.name = "dry_run", .type = arg_type::boolean, .help = "retry, drop with filters: only count the matches",
+     .default_value = "false"},
 };
 
 inline constexpr choice profile_actions[] = {
@@ -185,11 +207,14 @@ inline constexpr command_spec test{
 
 inline constexpr command_spec dlq{
     .name = "dlq",
-    .help = "Dead letters: list them (by connector and stage), show, retry or drop one",
+    .help = "Dead letters: list, count by reason, show, retry or drop them, one or every match of filters",
     .scope = access::write,
     .args = detail::dlq_args,
-    .result = "list: {items: [{id, connector, object, record_id, event_id, stage, reason, created_at, retry_to}], "
-              "next_after}; show: one item with payload and meta; retry, drop: {id, retried|dropped: true}",
+    .result = "list: {items: [{id, connector, object, record_id, event_id, stage, reason, created_at, retry_to, "
+              "retries, retryable, resolved_at}], next_after}; show: one item with payload and meta; stats: {groups: "
+              "[{connector, object, stage, reason, count, first, last}], total}; retry, drop of one: {id, "
+              "retried|reread|dropped: true}; with filters: {matched, retried, reread, not_retryable} or {matched, "
+              "dropped} (dry_run: {matched})",
 };
 
 inline constexpr command_spec profile{

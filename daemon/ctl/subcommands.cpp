@@ -246,46 +246,7 @@ std::vector<subcommand> daemon_subcommands() {
   out.push_back(plan_subcommand());
   out.push_back(audit_subcommand());
 
-  // dlq list|show|retry|drop
-  struct dlq_args {
-    std::string action, connector, stage;
-    std::int64_t id = 0;
-  };
-  auto da = std::make_shared<dlq_args>();
-  out.push_back(daemon_command(catalogue::dlq,
-                 [da](CLI::App& app) {
-                   app.add_option("action", da->action, arg_help(catalogue::dlq, "action"))
-                       ->required()
-                       ->check(CLI::IsMember(arg_choices(catalogue::dlq, "action")));
-                   app.add_option("id", da->id, arg_help(catalogue::dlq, "id"));
-                   app.add_option("--connector", da->connector, arg_help(catalogue::dlq, "connector"));
-                   app.add_option("--stage", da->stage, arg_help(catalogue::dlq, "stage"));
-                 },
-                 [da](const ctl_options& o) {
-                   boost::json::object args{{"action", da->action}};
-                   if (da->id > 0) args["id"] = da->id;
-                   if (!da->connector.empty()) args["connector"] = da->connector;
-                   if (!da->stage.empty()) args["stage"] = da->stage;
-                   if (da->action != "list" && da->id <= 0) {
-                     std::cerr << "omnisyncctl: dlq " << da->action << " needs an entry id\n";
-                     return int(exit_code::usage);
-                   }
-                   return run_daemon_command(o, "dlq", boost::json::serialize(args), [da](const std::string& j) {
-                     auto v = boost::json::parse(j);
-                     if (da->action != "list") return format_generic(v);
-                     std::string out;
-                     const auto& items = v.as_object()["items"].as_array();
-                     if (items.empty()) return std::string("no dead letters\n");
-                     for (const auto& it : items) {
-                       const auto& d = it.as_object();
-                       out += "#" + boost::json::serialize(d.at("id")) + "  " + std::string(d.at("created_at").as_string()) +
-                              "  " + std::string(d.at("connector").as_string()) + "/" +
-                              std::string(d.at("object").as_string()) + "  " + std::string(d.at("stage").as_string()) +
-                              "  " + std::string(d.at("reason").as_string()) + "\n";
-                     }
-                     return out;
-                   });
-                 }));
+  out.push_back(dlq_subcommand());
   // profile get|explain|split|restore|resync QUERY
   struct profile_args {
     std::string action, query, attribute, record, value;

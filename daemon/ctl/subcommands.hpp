@@ -45,6 +45,8 @@ subcommand plan_subcommand();
 subcommand audit_subcommand();
 /// test [CONNECTOR] (test_connection.cpp).
 subcommand test_subcommand();
+/// dlq (dlq.cpp).
+subcommand dlq_subcommand();
 /// Commands provided by other libraries (e.g. `map`, the mapping dry run); defined in extensions.cpp.
 std::vector<subcommand> extension_subcommands();
 

@@ -309,34 +309,6 @@ void state_sql::outbox_retry(const std::vector<std::int64_t>& ids, std::int64_t 
           id_array(ids), retry_at, error);
 }
 
-std::int64_t state_sql::dead_letter_insert(const dead_letter_entry& e, std::int64_t t) {
-  auto r = c_.exec(
-      "INSERT INTO dead_letters(target, connector, object, record_id, event_id, stage, reason, payload, meta, "
-      "created_at) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-      static_cast<int>(e.target), e.connector, e.object, e.record_id, e.event_id, e.stage, e.reason,
-      bytea{e.payload}, e.meta, t);
-  if (r.rows() == 0) raise(omnisync::errc::fail, "dead letter insert returned no id");
-  return r.i64(0, 0);
-}
-
-void state_sql::dead_letters_of_record_delete(const dead_letter_entry& e) {
-  c_.exec("DELETE FROM dead_letters WHERE connector = $1 AND object = $2 AND record_id = $3 AND stage = $4",
-          e.connector, e.object, e.record_id, e.stage);
-}
-
-bool state_sql::dead_letter_delete(std::int64_t id) {
-  return c_.exec("DELETE FROM dead_letters WHERE id = $1", id).affected() > 0;
-}
-
-std::optional<dead_letter> state_sql::dead_letter_take(std::int64_t id) {
-  auto r = c_.exec(
-      "DELETE FROM dead_letters WHERE id = $1 RETURNING id, target, connector, object, record_id, event_id, "
-      "stage, reason, payload, meta, created_at",
-      id);
-  if (r.rows() == 0) return std::nullopt;
-  return detail::read_dead_letter(row{r, 0});
-}
-
 std::optional<lease_grant> state_sql::lease_take(const std::string& key, const std::string& owner, std::int64_t t,
                                                  std::int64_t expires_at) {
   // Three statements, tried in turn; at most one changes a row, so the job stays a single-statement job. Each
@@ -493,26 +465,6 @@ std::vector<outbox_item> read_sql::outbox_queued(const outbox_filter& f, std::si
   return out;
 }
 
-std::vector<dead_letter> read_sql::dead_letters(const dead_letter_filter& f, std::size_t limit) {
-  auto r = c_.exec(
-      "SELECT id, target, connector, object, record_id, event_id, stage, reason, payload, meta, created_at "
-      "FROM dead_letters WHERE id > $1 AND ($2::text IS NULL OR connector = $2) "
-      "AND ($3::text IS NULL OR stage = $3) ORDER BY id LIMIT $4",
-      f.after_id, f.connector, f.stage, limit);
-  std::vector<dead_letter> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(detail::read_dead_letter(row{r, i}));
-  return out;
-}
-
-std::optional<dead_letter> read_sql::dead_letter_by_id(std::int64_t id) {
-  auto r = c_.exec(
-      "SELECT id, target, connector, object, record_id, event_id, stage, reason, payload, meta, created_at "
-      "FROM dead_letters WHERE id = $1",
-      id);
-  if (r.rows() == 0) return std::nullopt;
-  return detail::read_dead_letter(row{r, 0});
-}
-
 std::vector<lease_info> read_sql::leases() {
   auto r = c_.exec("SELECT key, owner, token, expires_at FROM leases ORDER BY key");
   std::vector<lease_info> out;
@@ -529,7 +481,9 @@ depth_rows read_sql::outbox_depths() {
   return pairs(c_.exec("SELECT connector, count(*) FROM outbox GROUP BY connector ORDER BY connector"));
 }
 
-std::int64_t read_sql::dead_letter_count() { return c_.exec("SELECT count(*) FROM dead_letters").i64(0, 0); }
+std::int64_t read_sql::dead_letter_count() {
+  return c_.exec("SELECT count(*) FROM dead_letters WHERE resolved_at IS NULL").i64(0, 0);
+}
 
 depth_rows read_sql::record_counts() {
   return pairs(c_.exec("SELECT connector, sum(n) FROM record_counts GROUP BY connector ORDER BY connector"));

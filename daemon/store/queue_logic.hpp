@@ -9,7 +9,9 @@
 /// goes back to the queue it came from; dead letters are listed in pages; depths are summed per connector.
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <map>
+#include <string_view>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -197,9 +199,59 @@ std::vector<outbox_item> claim_writes(S& s, std::int64_t t, std::size_t n, std::
 
 // ---- dead letters --------------------------------------------------------------------------------------------
 
-/// The write a dead letter of target outbox goes back as (the destination id and the profile kept in its meta).
+/// A dead-letter filter as both backends' statements bind it (no NULL times: the bounds are open ends).
+struct dead_letter_where {
+  std::int64_t after_id = 0;
+  std::optional<std::string> connector, stage, object;
+  std::string like;                                         ///< a LIKE pattern with `\` as escape; "" for any
+  std::int64_t since = std::numeric_limits<std::int64_t>::min();
+  std::int64_t until = std::numeric_limits<std::int64_t>::max();
+  int state = 0;                                            ///< 0 open, 1 resolved, 2 any
+  int retryable_only = 0;
+  int target = -1;                                          ///< a retry_target as stored; -1 any
+};
+
+/// The LIKE pattern of a reason filter: a glob (`*`, `?`) over the whole reason, or else a substring. LIKE's own
+/// wildcards in the text are escaped. Both backends compare ignoring ASCII case (SQLite LIKE, PostgreSQL ILIKE).
+inline std::string like_pattern(std::string_view p) {
+  if (p.empty()) return {};
+  const bool glob = p.find_first_of("*?") != std::string_view::npos;
+  std::string out = glob ? "" : "%";
+  for (char ch : p) {
+    if (glob && ch == '*') out += '%';
+    else if (glob && ch == '?') out += '_';
+    else {
+      if (ch == '%' || ch == '_' || ch == '\\') out += '\\';
+      out += ch;
+    }
+  }
+  if (!glob) out += '%';
+  return out;
+}
+
+inline dead_letter_where where_of(const dead_letter_filter& f) {
+  dead_letter_where w;
+  w.after_id = f.after_id;
+  w.connector = f.connector;
+  w.stage = f.stage;
+  w.object = f.object;
+  w.like = like_pattern(f.reason);
+  if (f.since) w.since = ms(*f.since);
+  if (f.until) w.until = ms(*f.until);
+  w.state = f.state == dead_letter_state::open ? 0 : f.state == dead_letter_state::resolved ? 1 : 2;
+  w.retryable_only = f.retryable_only ? 1 : 0;
+  return w;
+}
+
+/// Entries a bulk operation takes per transaction: a drain of 100,000 never holds a writer for long.
+inline constexpr std::size_t dead_letter_batch = 1000;
+
+/// The write a dead letter of target outbox goes back as: the record's key, the destination id and the profile
+/// kept in its meta — never the payload it failed with. The writer computes what it sends from the profile and
+/// the outbound mapping as they are when it sends it (pipeline::prepare), so a retry after a mapping fix sends
+/// the fixed values; the outbox row carries an empty object.
 inline outbox_write write_of(const dead_letter& dl) {
-  outbox_write w(dl.entry.connector, dl.entry.object, dl.entry.record_id, dl.entry.payload);
+  outbox_write w(dl.entry.connector, dl.entry.object, dl.entry.record_id, "{}");
   w.target_id = target_id_of(dl.entry.meta);
   w.profile_id = meta_string(dl.entry.meta, "profile_id");
   return w;

@@ -267,16 +267,86 @@ class queue_store final : public store {
   task<std::int64_t> dead_letter_add(dead_letter_entry e) override {
     return on_state<std::int64_t>([this, e = std::move(e)](state_sql& s) {
       require(!e.stage.empty(), "dead letter needs a stage");
-      // A write refused again replaces the record's earlier entry: one open dead letter per record and stage.
-      if (e.stage == "write" && !e.record_id.empty()) s.dead_letters_of_record_delete(e);
-      return s.dead_letter_insert(e, ms(now()));
+      // A record failing again replaces its earlier open entry: one open dead letter per record and stage, with
+      // the scheduled retries made so far.
+      const std::int64_t retries = e.record_id.empty() ? 0 : s.dead_letters_of_record_replace(e);
+      return s.dead_letter_insert(e, ms(now()), retries);
     });
   }
 
   task<dead_letter_page> dead_letter_list(dead_letter_filter f) override {
     return read<dead_letter_page>([f = std::move(f)](read_sql& r) {
       const std::size_t limit = std::clamp<std::size_t>(f.limit, 1, 1000);
-      return page_of(r.dead_letters(f, limit + 1), limit, &dead_letter_page::next_after_id);
+      return page_of(r.dead_letters(where_of(f), limit + 1), limit, &dead_letter_page::next_after_id);
+    });
+  }
+
+  task<std::vector<dead_letter_group>> dead_letter_stats(dead_letter_filter f) override {
+    return read<std::vector<dead_letter_group>>([f = std::move(f)](read_sql& r) {
+      auto w = where_of(f);
+      w.after_id = 0;
+      return r.dead_letter_groups(w, std::clamp<std::size_t>(f.limit, 1, 1000));
+    });
+  }
+
+  task<std::int64_t> dead_letter_drop_matching(dead_letter_filter f) override {
+    auto w = where_of(f);
+    w.after_id = 0;
+    return on_state<std::int64_t>([w](state_sql& s) { return s.dead_letters_delete_where(w); });
+  }
+
+  task<dead_letter_bulk> dead_letter_retry_matching(dead_letter_filter f) override {
+    auto w = where_of(f);
+    w.after_id = 0;
+    dead_letter_bulk total;
+    for (;;) {
+      // One batch per transaction, by id: entries left in place (nowhere to go back to) are passed over.
+      auto op = on_state<retry_batch>([this, w](state_sql& s) { return retry_some(s, w); });
+      auto got = co_await std::move(op);
+      if (!got) co_return got.error();
+      total.requeued += got->done.requeued;
+      total.not_retryable += got->done.not_retryable;
+      if (!got->events.empty()) {
+        // SQLite: the inbox is another file. Put the events back first, then remove their entries; a crash in
+        // between leaves both, and a second retry only queues the same events again (processing is idempotent).
+        auto requeue = on_inbox<void>([this, events = got->events](inbox_sql& i) {
+          for (const auto& dl : events) requeue_event(i, dl, ms(now()));
+        });
+        auto back = co_await std::move(requeue);
+        if (!back) co_return back.error();
+        auto remove = on_state<void>([events = got->events](state_sql& s) {
+          for (const auto& dl : events) s.dead_letter_delete(dl.id);
+        });
+        auto removed = co_await std::move(remove);
+        if (!removed) co_return removed.error();
+        total.requeued += static_cast<std::int64_t>(got->events.size());
+      }
+      if (got->last_id == 0) co_return total;
+      w.after_id = got->last_id;
+    }
+  }
+
+  task<std::int64_t> dead_letter_resolve(std::string connector, std::string object, std::string stage,
+                                         std::vector<std::string> record_ids) override {
+    if (record_ids.empty()) return nothing_resolved();
+    return on_state<std::int64_t>([this, connector = std::move(connector), object = std::move(object),
+                                   stage = std::move(stage), ids = std::move(record_ids)](state_sql& s) {
+      return s.dead_letters_resolve(connector, object, stage, ids, ms(now()));
+    });
+  }
+
+  task<std::int64_t> dead_letter_retry_scheduled(std::vector<std::int64_t> ids) override {
+    return on_state<std::int64_t>([this, ids = std::move(ids)](state_sql& s) {
+      std::int64_t n = 0;
+      const auto t = ms(now());
+      for (const auto id : ids) {
+        auto dl = s.dead_letter_open(id);
+        if (!dl || dl->entry.target != retry_target::outbox) continue;
+        requeue_write(s, *dl, t);
+        s.dead_letter_count_retry(id);
+        ++n;
+      }
+      return n;
     });
   }
 
@@ -452,6 +522,45 @@ class queue_store final : public store {
   template <class T, class F>
   task<T> read(F f) {
     return run_on<T, read_sql>(backend_.reader(), std::move(f));
+  }
+
+  static task<std::int64_t> nothing_resolved() { co_return std::int64_t{0}; }
+
+  /// One batch of a bulk retry: what it did, the inbox entries still to put back when the inbox is another file
+  /// (SQLite), and the last id it looked at (0: no more).
+  struct retry_batch {
+    dead_letter_bulk done;
+    std::vector<dead_letter> events;
+    std::int64_t last_id = 0;
+  };
+
+  /// Re-queues up to dead_letter_batch matching entries inside the state writer's transaction.
+  retry_batch retry_some(state_sql& s, const dead_letter_where& w) {
+    retry_batch out;
+    const auto t = ms(now());
+    auto rows = s.dead_letters_where(w, dead_letter_batch);
+    if (rows.size() == dead_letter_batch) out.last_id = rows.back().id;
+    for (auto& dl : rows) {
+      switch (dl.entry.target) {
+        case retry_target::none: ++out.done.not_retryable; break;
+        case retry_target::outbox:
+          s.dead_letter_delete(dl.id);
+          requeue_write(s, dl, t);
+          ++out.done.requeued;
+          break;
+        case retry_target::inbox:
+          if constexpr (B::one_database) {
+            inbox_sql i(s.context());
+            s.dead_letter_delete(dl.id);
+            requeue_event(i, dl, t);
+            ++out.done.requeued;
+          } else {
+            out.events.push_back(std::move(dl));
+          }
+          break;
+      }
+    }
+    return out;
   }
 
   /// release_claims with the queues in two files: one transaction each.

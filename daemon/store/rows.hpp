@@ -89,7 +89,13 @@ inline retry_target retry_target_of(std::int64_t v) {
   return v == 1 ? retry_target::inbox : v == 2 ? retry_target::outbox : retry_target::none;
 }
 
-/// id, target, connector, object, record_id, event_id, stage, reason, payload, meta, created_at
+/// The columns read_dead_letter reads, in its order (both backends' SELECTs use this list).
+inline constexpr const char* dead_letter_columns =
+    "id, target, connector, object, record_id, event_id, stage, reason, payload, meta, created_at, retries, "
+    "COALESCE(resolved_at, 0), retryable";
+
+/// id, target, connector, object, record_id, event_id, stage, reason, payload, meta, created_at, retries,
+/// resolved_at (0: open), retryable
 template <class Row>
 dead_letter read_dead_letter(const Row& r) {
   dead_letter d;
@@ -104,6 +110,9 @@ dead_letter read_dead_letter(const Row& r) {
   d.entry.payload = r.bytes(8);
   d.entry.meta = r.text(9);
   d.created_at = from_ms(r.i64(10));
+  d.retries = r.i64(11);
+  if (const auto resolved = r.i64(12); resolved != 0) d.resolved_at = from_ms(resolved);
+  d.entry.retryable = r.i64(13) != 0;
   return d;
 }
 

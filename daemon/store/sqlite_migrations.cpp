@@ -163,6 +163,17 @@ CREATE INDEX audit_profile ON audit(profile_id, at, id);
 CREATE INDEX audit_source ON audit(source, at, id);
 CREATE INDEX audit_field ON audit(field, at, id);
 )sql"},
+
+    {7, "dead letters that resolve and are retried on a schedule",
+     R"sql(
+-- resolved_at: set when the record later succeeded at the entry's stage (NULL: open). retries: scheduled retries
+-- made so far (carried over when a new failure replaces the entry). retryable: a transient failure.
+ALTER TABLE dead_letters ADD COLUMN resolved_at INTEGER;
+ALTER TABLE dead_letters ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE dead_letters ADD COLUMN retryable INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX dead_letters_open ON dead_letters(connector, object, stage, record_id) WHERE resolved_at IS NULL;
+CREATE INDEX dead_letters_created ON dead_letters(created_at, id);
+)sql"},
 };
 
 // inbox.db: webhook events only, so that acknowledging a webhook never waits behind a poll transaction.

@@ -274,40 +274,6 @@ void state_sql::outbox_retry(const std::vector<std::int64_t>& ids, std::int64_t 
         .run();
 }
 
-std::int64_t state_sql::dead_letter_insert(const dead_letter_entry& e, std::int64_t t) {
-  auto q = c_.prepare(
-      "INSERT INTO dead_letters(target, connector, object, record_id, event_id, stage, reason, payload, meta, "
-      "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id");
-  q.i64(1, static_cast<std::int64_t>(e.target))
-      .text(2, e.connector)
-      .text(3, e.object)
-      .text(4, e.record_id)
-      .text(5, e.event_id)
-      .text(6, e.stage)
-      .text(7, e.reason)
-      .blob(8, e.payload)
-      .text(9, e.meta)
-      .i64(10, t);
-  if (!q.step()) raise(omnisync::errc::fail, "dead letter insert returned no id");
-  auto id = q.col_i64(0);
-  q.run();
-  return id;
-}
-
-void state_sql::dead_letters_of_record_delete(const dead_letter_entry& e) {
-  c_.prepare("DELETE FROM dead_letters WHERE connector = ?1 AND object = ?2 AND record_id = ?3 AND stage = ?4")
-      .text(1, e.connector)
-      .text(2, e.object)
-      .text(3, e.record_id)
-      .text(4, e.stage)
-      .run();
-}
-
-bool state_sql::dead_letter_delete(std::int64_t id) {
-  c_.prepare("DELETE FROM dead_letters WHERE id = ?1").i64(1, id).run();
-  return c_.changes() > 0;
-}
-
 std::optional<lease_grant> state_sql::lease_take(const std::string& key, const std::string& owner, std::int64_t t,
                                                  std::int64_t expires_at) {
   // The same statement as PostgreSQL's: taken when free, expired or ours; no row back when another owner holds it.
@@ -480,26 +446,6 @@ std::vector<outbox_item> read_sql::outbox_queued(const outbox_filter& f, std::si
   return out;
 }
 
-std::vector<dead_letter> read_sql::dead_letters(const dead_letter_filter& f, std::size_t limit) {
-  std::vector<dead_letter> out;
-  auto q = r_.state.prepare(
-      "SELECT id, target, connector, object, record_id, event_id, stage, reason, payload, meta, created_at "
-      "FROM dead_letters WHERE id > ?1 AND (?2 IS NULL OR connector = ?2) AND (?3 IS NULL OR stage = ?3) "
-      "ORDER BY id LIMIT ?4");
-  q.i64(1, f.after_id).opt_text(2, f.connector).opt_text(3, f.stage).i64(4, static_cast<std::int64_t>(limit));
-  while (q.step()) out.push_back(detail::read_dead_letter(row{q}));
-  return out;
-}
-
-std::optional<dead_letter> read_sql::dead_letter_by_id(std::int64_t id) {
-  auto q = r_.state.prepare(
-      "SELECT id, target, connector, object, record_id, event_id, stage, reason, payload, meta, created_at "
-      "FROM dead_letters WHERE id = ?1");
-  q.i64(1, id);
-  if (!q.step()) return std::nullopt;
-  return detail::read_dead_letter(row{q});
-}
-
 std::vector<lease_info> read_sql::leases() {
   std::vector<lease_info> out;
   auto q = r_.state.prepare("SELECT key, owner, token, expires_at FROM leases ORDER BY key");
@@ -518,7 +464,7 @@ depth_rows read_sql::outbox_depths() {
 }
 
 std::int64_t read_sql::dead_letter_count() {
-  auto q = r_.state.prepare("SELECT count(*) FROM dead_letters");
+  auto q = r_.state.prepare("SELECT count(*) FROM dead_letters WHERE resolved_at IS NULL");
   return q.step() ? q.col_i64(0) : 0;
 }
 

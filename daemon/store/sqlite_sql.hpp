@@ -58,10 +58,20 @@ class state_sql {
   void outbox_delete(const std::vector<std::int64_t>& ids);
   void outbox_retry(const std::vector<std::int64_t>& ids, std::int64_t retry_at, const std::string& error);
 
-  std::int64_t dead_letter_insert(const dead_letter_entry& e, std::int64_t t);
+  // Dead letters (*_dead_letter_sql.cpp).
+  std::int64_t dead_letter_insert(const dead_letter_entry& e, std::int64_t t, std::int64_t retries);
   bool dead_letter_delete(std::int64_t id);
-  /// Removes the open dead letters of one record at one stage (a newer refusal of it replaces them).
-  void dead_letters_of_record_delete(const dead_letter_entry& e);
+  /// Removes the open dead letters of one record at one stage (a newer failure of it replaces them); returns the
+  /// most scheduled retries among them (carried over to the new entry).
+  std::int64_t dead_letters_of_record_replace(const dead_letter_entry& e);
+  /// Matching entries in id order, read inside this writer's transaction.
+  std::vector<dead_letter> dead_letters_where(const detail::dead_letter_where& w, std::size_t limit);
+  std::int64_t dead_letters_delete_where(const detail::dead_letter_where& w);
+  /// Open entries of (connector, object, stage) for these record ids become resolved at `t`; returns how many.
+  std::int64_t dead_letters_resolve(const std::string& connector, const std::string& object, const std::string& stage,
+                                    const std::vector<std::string>& record_ids, std::int64_t t);
+  std::optional<dead_letter> dead_letter_open(std::int64_t id);
+  void dead_letter_count_retry(std::int64_t id);
 
   std::optional<lease_grant> lease_take(const std::string& key, const std::string& owner, std::int64_t t,
                                         std::int64_t expires_at);
@@ -109,8 +119,9 @@ class read_sql {
   std::optional<stored_record> record(const std::string& connector, const std::string& object, const std::string& id);
   std::vector<stored_record> records_after(const std::string& connector, const std::string& object,
                                            const std::string& after_id, std::size_t limit);
-  std::vector<dead_letter> dead_letters(const dead_letter_filter& f, std::size_t limit);
+  std::vector<dead_letter> dead_letters(const detail::dead_letter_where& w, std::size_t limit);
   std::optional<dead_letter> dead_letter_by_id(std::int64_t id);
+  std::vector<dead_letter_group> dead_letter_groups(const detail::dead_letter_where& w, std::size_t limit);
   std::vector<lease_info> leases();
   /// Whether `connector` has events received at or before `received_before` not yet acknowledged.
   bool inbox_open(const std::string& connector, std::int64_t received_before);

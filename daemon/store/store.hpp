@@ -240,13 +240,21 @@ struct dead_letter_entry {
   std::string reason;
   std::string payload;                                   ///< the event body or the write payload
   std::string meta;                                      ///< JSON text (the inbox event's meta)
+  /// The failure was transient (rate limit, 5xx, timeout) and outlasted the queue's own retries: the daemon's
+  /// retry schedule (`dead_letters:` in the config) tries it again later.
+  bool retryable = false;
 };
 
 struct dead_letter {
   std::int64_t id = 0;
   dead_letter_entry entry;
-  timestamp created_at{};
+  timestamp created_at{};                                ///< when it failed (last, for a replaced entry)
+  std::int64_t retries = 0;                              ///< scheduled retries made so far
+  std::optional<timestamp> resolved_at;                  ///< open while empty
 };
+
+/// Which entries a filter takes by their state.
+enum class dead_letter_state { open, resolved, any };
 
 struct dead_letter_filter {
   dead_letter_filter() = default;
@@ -257,6 +265,26 @@ struct dead_letter_filter {
   std::optional<std::string> stage;
   std::int64_t after_id = 0;                             ///< paging: entries with a larger id
   std::size_t limit = 100;
+  std::optional<std::string> object;
+  /// The reason contains this text (ASCII case ignored); with `*` or `?` it is a glob over the whole reason.
+  std::string reason;
+  std::optional<timestamp> since;                        ///< created at or after
+  std::optional<timestamp> until;                        ///< created before
+  dead_letter_state state = dead_letter_state::open;
+  bool retryable_only = false;
+};
+
+/// Open (or, with the filter's state, resolved) entries of one (connector, object, stage, reason).
+struct dead_letter_group {
+  std::string connector, object, stage, reason;
+  std::int64_t count = 0;
+  timestamp first{}, last{};                             ///< oldest and newest created_at
+};
+
+/// What a bulk retry did with the entries its filter matched.
+struct dead_letter_bulk {
+  std::int64_t requeued = 0;                             ///< back in the outbox or the inbox (and removed)
+  std::int64_t not_retryable = 0;                        ///< nowhere to go back to (target none): left as they are
 };
 
 struct dead_letter_page {
@@ -282,7 +310,7 @@ struct lease_info {
 struct counts {
   std::int64_t inbox_depth = 0;                          ///< events not yet acknowledged (pending or claimed)
   std::int64_t outbox_depth = 0;                         ///< writes not yet acknowledged
-  std::int64_t dead_letters = 0;
+  std::int64_t dead_letters = 0;                         ///< open dead letters (resolved ones are not counted)
   std::map<std::string, std::int64_t> records_per_connector;
   std::map<std::string, std::int64_t> inbox_depth_per_connector;
   std::map<std::string, std::int64_t> outbox_depth_per_connector;
@@ -383,12 +411,30 @@ class store {
   virtual task<std::int64_t> audit_prune(timestamp before, std::size_t keep_at_most) = 0;
 
   // dead letters
+  /// Adds an open entry. An open entry of the same record (record_id set) and stage is replaced: its scheduled
+  /// retries carry over.
   virtual task<std::int64_t> dead_letter_add(dead_letter_entry entry) = 0;
+  /// A page of the entries the filter matches (by default the open ones), by id.
   virtual task<dead_letter_page> dead_letter_list(dead_letter_filter filter) = 0;
   virtual task<dead_letter> dead_letter_get(std::int64_t id) = 0;  ///< errc::not_found
   /// Moves the entry back to its queue (inbox or outbox); errc::invalid_input when its target is none.
   virtual task<void> dead_letter_retry(std::int64_t id) = 0;
   virtual task<void> dead_letter_drop(std::int64_t id) = 0;        ///< errc::not_found
+  /// Groups of the matching entries by (connector, object, stage, reason), largest first; at most
+  /// `filter.limit` groups (after_id is ignored).
+  virtual task<std::vector<dead_letter_group>> dead_letter_stats(dead_letter_filter filter) = 0;
+  /// dead_letter_retry for every matching entry with a queue to go back to (limit and after_id are ignored).
+  virtual task<dead_letter_bulk> dead_letter_retry_matching(dead_letter_filter filter) = 0;
+  /// Removes every matching entry (limit and after_id are ignored); returns how many.
+  virtual task<std::int64_t> dead_letter_drop_matching(dead_letter_filter filter) = 0;
+  /// The records succeeded at `stage` after all (written, or read and mapped): their open entries of that stage
+  /// become resolved now. Returns how many.
+  virtual task<std::int64_t> dead_letter_resolve(std::string connector, std::string object, std::string stage,
+                                                 std::vector<std::string> record_ids) = 0;
+  /// The retry schedule's step: each open entry among `ids` whose target is the outbox is queued again and
+  /// stays open (resolved when the write succeeds, replaced when it fails), its retries counted. Returns how
+  /// many were queued.
+  virtual task<std::int64_t> dead_letter_retry_scheduled(std::vector<std::int64_t> ids) = 0;
 
   // leases
   /// Takes or renews the lease on `key` for `ttl`. Renewal by the holder keeps the token; taking over an

@@ -23,6 +23,7 @@
 #include "core/metrics.hpp"
 #include "daemon/profile/propagation.hpp"
 #include "daemon/store/store.hpp"
+#include "daemon/sync/dead_letters.hpp"
 #include "daemon/sync/status.hpp"
 #include "mapping/mapping.hpp"
 
@@ -112,6 +113,9 @@ struct context {
   std::atomic<bool> leader;
   std::atomic<std::int64_t> lease_token{0};
   std::atomic<std::int64_t> leaderships{0};
+
+  /// Resolves dead letters when their records succeed later (dead_letters.hpp).
+  resolver letters;
 
   timestamp now() const { return clk.now(); }
   connector_state* find(std::string_view name) const {

@@ -194,6 +194,7 @@ std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> engi
   out.emplace_back("queue gauges", [p] { return p->gauges_loop(); });
   out.emplace_back("profiles", [p] { return p->pipe.loop(); });
   out.emplace_back("audit retention", [p] { return p->audit_loop(); });
+  out.emplace_back("dead-letter retries", [p] { return detail::retry_schedule(p->ctx); });
   if (p->ctx.opt.cluster) out.emplace_back("leadership", [p] { return p->lead.run(); });
   for (auto* cs : p->ctx.list()) {
     if (!cs->cfg.enabled) continue;

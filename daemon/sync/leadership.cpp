@@ -17,6 +17,7 @@ asio::awaitable<void> leadership::run() {
       if (!ctx_.leading() || ctx_.lease_token.load() != g->token) {
         ctx_.lease_token = g->token;
         ++ctx_.leaderships;
+        ctx_.letters.forget();  // another instance may have added dead letters while it led
         pipeline_.set_not_ready();
         pipeline_.request_rebuild();
         ctx_.leader = true;

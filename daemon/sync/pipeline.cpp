@@ -193,6 +193,7 @@ void pipeline::process(const connector_state& src, const std::string& object, st
                                 err.format(), r.payload, std::string("{}"));
       continue;
     }
+    if (m) out.mapped.push_back(r.id);
     book_->apply(meta, *in, m, affected);
     if (!r.deleted)
       for (const auto& a : announced)
@@ -250,7 +251,10 @@ asio::awaitable<omnisync::result<store::append_summary>> pipeline::store_records
     auto added = co_await ctx_.db.dead_letter_add(std::move(f));
     if (!added) co_return added.error();
     if (ctx_.m.dead_letters) ctx_.m.dead_letters->with({c.cfg.name, "mapping"}).inc();
+    ctx_.letters.added(c.cfg.name, object, "mapping");
   }
+  // Mapped now: an open mapping dead letter of such a record (from before a mapping fix) is resolved.
+  co_await ctx_.letters.succeeded(ctx_.db, ctx_.clk, c.cfg.name, object, "mapping", std::move(out.mapped));
   // A write equal to what was last written to that record is skipped by the store: the echo of omnisync's own
   // write (read back by a poll or a webhook) recomputes the same golden values and so writes nothing.
   if (!out.writes.empty()) {

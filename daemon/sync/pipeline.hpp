@@ -97,6 +97,7 @@ class pipeline {
   struct processed {
     std::vector<store::outbox_write> writes;
     std::vector<store::dead_letter_entry> failures;
+    std::vector<std::string> mapped;  ///< ids of the records mapped without an error
   };
   boost::asio::awaitable<void> rebuild();
   /// The configured rules plus the inbound mappings' hints (`owner: true`, `merge:`) for each connector.

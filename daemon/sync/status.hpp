@@ -27,6 +27,11 @@ struct engine_options {
   int max_write_attempts = 8;          ///< then the write is dead-lettered
   milliseconds write_retry{2000};      ///< first retry delay of a failed write; doubles per attempt
   milliseconds write_lease{120000};
+  /// Dead letters of transient failures (`dead_letters:`): queued again after backoff × 2^retries since they
+  /// last failed, at most `retries` times (0: never); resolved entries are kept this long.
+  int dead_letter_retries = 3;
+  milliseconds dead_letter_backoff{5 * 60 * 1000};
+  milliseconds dead_letter_keep_resolved{7LL * 24 * 3600 * 1000};
   /// Hard-delete reconciliation by id sets, per connector `sync.reconcile_interval` (this is the default when a
   /// connector does not say); connectors that cannot list ids skip it.
   milliseconds reconcile_interval{6 * 3600 * 1000};

@@ -6,7 +6,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <utility>
 
 namespace omnisync::sync::detail {
@@ -80,8 +82,16 @@ asio::awaitable<void> writer::claims() {
       else by_object[p.item.write.object].push_back(std::move(p));
     }
     if (!unchanged.empty()) {
+      // The destination holds what the profile says now (or the record left the profile): a dead letter of an
+      // earlier attempt for it is resolved too.
+      std::map<std::string, std::vector<std::string>> settled;
+      for (const auto& p : prepared)
+        if (!p.write) settled[p.item.write.object].push_back(p.item.write.record_key);
       std::vector<std::optional<std::string>> none(unchanged.size());
-      co_await ctx_.db.outbox_ack(std::move(unchanged), std::move(none));
+      auto acked = co_await ctx_.db.outbox_ack(std::move(unchanged), std::move(none));
+      if (acked)
+        for (auto& [object, keys] : settled)
+          co_await ctx_.letters.succeeded(ctx_.db, ctx_.clk, c_.cfg.name, object, "write", std::move(keys));
     }
     for (auto& [object, list] : by_object) {
       const std::size_t batch = std::max<std::size_t>(1, c_.adapter->max_batch(object));
@@ -225,11 +235,20 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
       errors[id] = "no result from the adapter";
     }
   }
-  if (!ok.empty()) co_await ctx_.db.outbox_ack(ok, std::move(written));
+  if (!ok.empty()) {
+    std::vector<std::string> keys;
+    for (const auto& p : list)
+      if (std::find(ok.begin(), ok.end(), p.item.id) != ok.end()) keys.push_back(p.item.write.record_key);
+    auto acked = co_await ctx_.db.outbox_ack(ok, std::move(written));
+    // Written: an open dead letter of an earlier attempt for the record is resolved.
+    if (acked) co_await ctx_.letters.succeeded(ctx_.db, ctx_.clk, c.cfg.name, object, "write", std::move(keys));
+  }
   std::size_t retried = 0;
+  std::set<std::int64_t> transient;  // out of attempts with a transient error: the retry schedule tries again
   for (const auto* p : retry) {
     if (p->item.attempts >= ctx_.opt.max_write_attempts) {
       rejected.push_back(p);
+      transient.insert(p->item.id);
       continue;
     }
     ++retried;
@@ -249,7 +268,9 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
     store::dead_letter_entry e(store::retry_target::outbox, c.cfg.name, object, p->item.write.record_key,
                                std::string(), "write", errors[p->item.id], p->write->write.payload,
                                json::serialize(meta));
+    e.retryable = transient.count(p->item.id) > 0;
     co_await ctx_.db.dead_letter_add(std::move(e));
+    ctx_.letters.added(c.cfg.name, object, "write");
     std::vector<std::int64_t> one{p->item.id};
     std::vector<std::optional<std::string>> none(1);
     co_await ctx_.db.outbox_ack(std::move(one), std::move(none));  // leaves the queue; the dead letter holds it

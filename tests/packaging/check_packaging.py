@@ -77,7 +77,7 @@ def completions():
           f"{bash_complete(ctl, ['omnisyncctl', ''])} != {cmds}")
     check("omnisyncctl --socket S dl<TAB> -> dlq", bash_complete(ctl, ["omnisyncctl", "--socket", "/tmp/s", "dl"]) == ["dlq"])
     check("omnisyncctl dlq <TAB>: the catalogue's actions",
-          bash_complete(ctl, ["omnisyncctl", "dlq", ""]) == ["list", "show", "retry", "drop"])
+          bash_complete(ctl, ["omnisyncctl", "dlq", ""]) == ["list", "show", "stats", "retry", "drop"])
     check("omnisyncctl profile <TAB>: the catalogue's actions",
           bash_complete(ctl, ["omnisyncctl", "profile", ""]) == ["get", "explain", "split", "restore", "resync"])
     check("omnisyncctl profile get <TAB>: a free-form query, no suggestion",

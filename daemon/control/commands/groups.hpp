@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "daemon/control/command_table.hpp"
 #include "daemon/control/commands/context.hpp"
@@ -32,6 +33,10 @@ std::string iso_text(store::timestamp t);
 /// and the configured names); nullopt when it names one. Filters are checked too: a typo must not look like
 /// "nothing found".
 std::optional<reply> unknown_connector(const context& ctx, const std::string& name);
+
+/// A time argument (`--since`, `--until`): a duration back from `now` (90s, 30m, 2h, 7d) or an ISO 8601 time read
+/// by core/time (2026-11-01, 2026-11-01T10:00:00Z, with an offset or a fraction); nullopt when it is neither.
+std::optional<store::timestamp> parse_since(std::string_view s, store::timestamp now);
 
 /// In a cluster, resyncs and profiles live with the pipeline, on the holder of its lease only. On a standby
 /// instance this is the answer to such a command (`what`: "resyncs", "profiles"), naming the instance to send it

@@ -50,7 +50,7 @@ TEST_CASE("control catalogue: declared arguments of the right type pass, every p
   CHECK(check_args(catalogue::dlq, args(R"({"action":"show","id":18446744073709551615})")) ==
         R"(dlq: argument "id" is out of range (at most 9223372036854775807))");
   CHECK(check_args(catalogue::dlq, args(R"({"action":"purge"})")) ==
-        R"(dlq: argument "action" must be one of list, show, retry, drop, not "purge")");
+        R"(dlq: argument "action" must be one of list, show, stats, retry, drop, not "purge")");
   CHECK(check_args(catalogue::resync, args(R"({"object":"users"})")) ==
         R"(resync: missing required argument "connector")");
   CHECK(check_args(catalogue::pause, args(R"({"connector":null})")) ==

@@ -16,6 +16,7 @@
 #include "daemon/control/commands/context.hpp"
 #include "daemon/control/commands/paused_set.hpp"
 #include "daemon/control/commands/table.hpp"
+#include "daemon/store/blocking.hpp"
 #include "daemon/store/store.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -208,6 +209,50 @@ TEST_CASE("control commands: reload renders what the application did, status sho
   CHECK(st.at("state").as_string() == "running");
   h.state.set_phase("stopping");
   CHECK_FALSE(h.state.begin_reload());
+}
+
+TEST_CASE("control commands: dlq pages, counts by reason, and retries or drops by filter", "[control][commands][dlq]") {
+  harness h;
+  using omnisync::store::retry_target;
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(omnisync::store::wait(h.db->dead_letter_add({retry_target::outbox, "crm", "people", "p" + std::to_string(i),
+                                                         "", "write", "400 FIELD_MISSING: x", R"({"stale":1})", "{}"})));
+  REQUIRE(omnisync::store::wait(h.db->dead_letter_add({retry_target::outbox, "desk", "people", "d1", "", "write",
+                                                       "429 Too Many Requests", "{}", "{}"})));
+  REQUIRE(omnisync::store::wait(h.db->dead_letter_add({retry_target::none, "desk", "people", "d2", "", "mapping",
+                                                       "email: not an e-mail", "{}", "{}"})));
+
+  // Pages of 3: next_after carries on where a page stopped.
+  auto p1 = h.call("dlq", R"({"action":"list","limit":3})").result().as_object();
+  REQUIRE(p1.at("items").as_array().size() == 3);
+  const auto next = p1.at("next_after").as_int64();
+  CHECK(next == p1.at("items").as_array()[2].at("id").as_int64());
+  auto p2 = h.call("dlq", json::serialize(json::object{{"action", "list"}, {"limit", 3}, {"after", next}}));
+  CHECK(p2.result().at("items").as_array().size() == 3);
+  CHECK(h.call("dlq", R"({"action":"list","limit":0})").code() == "usage");
+  CHECK(h.call("dlq", R"({"action":"list","since":"yesterday-ish"})").code() == "usage");
+
+  // stats: by connector, object, stage and reason, largest first.
+  auto st = h.call("dlq", R"({"action":"stats"})").result().as_object();
+  CHECK(st.at("total").as_int64() == 7);
+  const auto& g0 = st.at("groups").as_array()[0].as_object();
+  CHECK(g0.at("count").as_int64() == 5);
+  CHECK(g0.at("reason").as_string() == "400 FIELD_MISSING: x");
+
+  // A bulk operation needs a filter or all; a dry run only counts.
+  CHECK(h.call("dlq", R"({"action":"retry"})").code() == "usage");
+  CHECK(json::serialize(h.call("dlq", R"({"action":"drop","reason":"429*","dry_run":true})").result()) ==
+        R"({"matched":1})");
+  // Retry by filter: the five writes go back to the outbox (without the payload they failed with).
+  auto r = h.call("dlq", R"({"action":"retry","connector":"crm","reason":"field_missing"})");
+  REQUIRE(r.ok());
+  CHECK(json::serialize(r.result()) == R"({"matched":5,"retried":5,"reread":0,"not_retryable":0})");
+  CHECK(omnisync::store::wait(h.db->get_counts())->outbox_depth == 5);
+  // Without an engine a mapping failure has nowhere to go: it stays.
+  r = h.call("dlq", R"({"action":"retry","all":true})");
+  CHECK(json::serialize(r.result()) == R"({"matched":2,"retried":1,"reread":0,"not_retryable":1})");
+  CHECK(h.call("dlq", R"({"action":"drop","all":true})").result().at("dropped").as_int64() == 1);
+  CHECK(json::serialize(h.call("dlq").result()) == R"({"items":[],"next_after":0})");
 }
 
 TEST_CASE("control commands: version, dlq on an empty store, and the engine's commands without an engine",
