@@ -34,8 +34,8 @@ std::string iso_text(store::timestamp t);
 /// "nothing found".
 std::optional<reply> unknown_connector(const context& ctx, const std::string& name);
 
-/// A time argument (`--since`, `--until`): a duration back from `now` (90s, 30m, 2h, 7d) or an ISO 8601 time read
-/// by core/time (2026-11-01, 2026-11-01T10:00:00Z, with an offset or a fraction); nullopt when it is neither.
+/// A time argument (`--since`, `--until`) as core/time.hpp's `parse_since` reads it (30m, 2h ago, 7d, today,
+/// yesterday, an ISO 8601 time); nullopt when it is none of those.
 std::optional<store::timestamp> parse_since(std::string_view s, store::timestamp now);
 
 /// In a cluster, resyncs and profiles live with the pipeline, on the holder of its lease only. On a standby

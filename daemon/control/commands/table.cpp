@@ -2,7 +2,6 @@
 
 #include <boost/asio/this_coro.hpp>
 
-#include <charconv>
 #include <chrono>
 #include <stdexcept>
 
@@ -36,18 +35,8 @@ std::string arg_text(const boost::json::object& args, const char* key) {
 
 std::string iso_text(store::timestamp t) { return t == store::timestamp{} ? std::string() : format_iso8601(t); }
 
-/// `--since`: a duration back from now (90s, 30m, 2h, 7d) or an ISO 8601 time read by core/time (2026-11-01,
-/// 2026-11-01T10:00:00Z, with an offset or a fraction); nullopt when it is neither.
 std::optional<store::timestamp> parse_since(std::string_view s, store::timestamp now) {
-  using std::chrono::milliseconds;
-  long long n = 0;
-  if (auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-      ec == std::errc{} && n >= 0 && end + 1 == s.data() + s.size()) {
-    const long long unit_ms = *end == 's' ? 1000 : *end == 'm' ? 60'000 : *end == 'h' ? 3'600'000
-                            : *end == 'd' ? 86'400'000 : 0;
-    if (unit_ms > 0) return now - milliseconds(n * unit_ms);
-  }
-  return parse_iso8601(s);
+  return omnisync::parse_since(s, now);  // one reading of time arguments: core/time.hpp
 }
 
 boost::asio::awaitable<std::optional<reply>> standby_refusal(const context& ctx, std::string what) {
