@@ -110,22 +110,29 @@ int linked_person(setup& s) {
   return -1;
 }
 
+/// Starts omnisyncd, waits for the initial sync to settle and picks a linked person; then, with HubSpot refusing
+/// writes, applies `zendesk_change` to that person's Zendesk user and waits until the write it queues for the
+/// HubSpot contact was tried and refused. Returns the person.
+int queue_refused_write(setup& s, const std::string& zendesk_change) {
+  s.d.start();
+  REQUIRE(eventually([&] { return s.d.records("hs") == 60 && s.settled(); }, 120s));
+  const int p = linked_person(s);
+  REQUIRE(p > 0);
+  s.hold_hubspot_writes();
+  const auto refused_before = calls_to(s.sim, "batch/update");
+  s.sim.admin("PATCH", "/admin/zendesk/users/" + std::to_string(p), zendesk_change);
+  REQUIRE(eventually([&] { return calls_to(s.sim, "batch/update") > refused_before; }, 60s));
+  return p;
+}
+
 }  // namespace
 
 TEST_CASE("write-back races: an edit made just as held writes are let through is not overwritten",
           "[pipeline][writeback]") {
   setup s(60);
-  s.d.start();
-  REQUIRE(eventually([&] { return s.d.records("hs") == 60 && s.settled(); }, 120s));
-  const int p = linked_person(s);
-  REQUIRE(p > 0);
-
   // HubSpot writes are refused; a Zendesk change (name and phone) queues a write to the HubSpot contact, which is
   // tried and refused.
-  s.hold_hubspot_writes();
-  const auto refused_before = calls_to(s.sim, "batch/update");
-  s.sim.admin("PATCH", "/admin/zendesk/users/" + std::to_string(p), R"({"name":"Zoe Renamed","phone":"+16465550101"})");
-  REQUIRE(eventually([&] { return calls_to(s.sim, "batch/update") > refused_before; }, 60s));
+  const int p = queue_refused_write(s, R"({"name":"Zoe Renamed","phone":"+16465550101"})");
 
   // A person edits the contact's phone and e-mail in HubSpot, and the writes are let through at that moment.
   const std::string email = "zoe.edited" + std::to_string(p) + "@example.com";
@@ -151,15 +158,7 @@ TEST_CASE("write-back races: an edit made just as held writes are let through is
 TEST_CASE("write-back races: after a kill -9 with a write queued, an edit made while omnisync was down wins",
           "[pipeline][writeback]") {
   setup s(60);
-  s.d.start();
-  REQUIRE(eventually([&] { return s.d.records("hs") == 60 && s.settled(); }, 120s));
-  const int p = linked_person(s);
-  REQUIRE(p > 0);
-
-  s.hold_hubspot_writes();
-  const auto refused_before = calls_to(s.sim, "batch/update");
-  s.sim.admin("PATCH", "/admin/zendesk/users/" + std::to_string(p), R"({"phone":"+16465550303"})");
-  REQUIRE(eventually([&] { return calls_to(s.sim, "batch/update") > refused_before; }, 60s));
+  const int p = queue_refused_write(s, R"({"phone":"+16465550303"})");
   ::kill(s.d.proc->pid(), SIGKILL);
   REQUIRE(s.d.proc->wait(10s).has_value());
 
