@@ -23,53 +23,6 @@ std::string record_key(std::string_view system, std::string_view object, std::st
   return k;
 }
 
-json::value to_json(const mapping::value& v) {
-  switch (v.k) {
-    case vkind::missing:
-    case vkind::null: return nullptr;
-    case vkind::boolean: return v.b;
-    case vkind::integer: return v.i;
-    case vkind::number: return v.d;
-    case vkind::string: return json::string(v.s);
-    case vkind::array: {
-      json::array a;
-      for (const auto& x : v.items) a.push_back(to_json(x));
-      return a;
-    }
-    case vkind::object: {
-      json::object o;
-      for (std::size_t i = 0; i < v.items.size() && i < v.keys.size(); ++i) o[v.keys[i]] = to_json(v.items[i]);
-      return o;
-    }
-  }
-  return nullptr;
-}
-
-mapping::value from_json(const json::value& j) {
-  mapping::value v;
-  switch (j.kind()) {
-    case json::kind::null: v.set_null(); break;
-    case json::kind::bool_: v.set_bool(j.get_bool()); break;
-    case json::kind::int64: v.set_int(j.get_int64()); break;
-    case json::kind::uint64: v.set_int(static_cast<std::int64_t>(j.get_uint64())); break;
-    case json::kind::double_: v.set_number(j.get_double()); break;
-    case json::kind::string: v.set_string(std::string(j.get_string())); break;
-    case json::kind::array:
-      v.k = vkind::array;
-      for (const auto& x : j.get_array()) v.items.push_back(from_json(x));
-      break;
-    case json::kind::object:
-      v.k = vkind::object;
-      for (const auto& kv : j.get_object()) {
-        v.keys.emplace_back(kv.key());
-        v.items.push_back(from_json(kv.value()));
-      }
-      break;
-  }
-  return v;
-}
-
-
 book::book(std::shared_ptr<const settings> s) : impl_(std::make_unique<impl>(*s)), settings_(std::move(s)) {}
 book::~book() = default;
 

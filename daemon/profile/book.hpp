@@ -147,6 +147,9 @@ class book {
   /// The canonical record of one source record as its own mapping saw it, with the profile id it holds (the
   /// `omnisync_id` read back): what the destination holds now, to compare a write with.
   std::optional<std::string> record_json(std::string_view system, std::string_view object, std::string_view id) const;
+  /// The vendor's modification time (ms) of that record as the book last took it in.
+  std::optional<std::int64_t> record_modified(std::string_view system, std::string_view object,
+                                              std::string_view id) const;
   /// The systems in which every record of the profile is deleted (none: nothing was deleted, or something is
   /// left everywhere).
   std::vector<std::string> gone_from(profile_id id) const;

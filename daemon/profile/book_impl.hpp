@@ -24,22 +24,6 @@ namespace json = boost::json;  // internal header: only the book's own files inc
 using vkind = mapping::value::kind;
 namespace detail {
 
-/// Sets `a.b.c` in `root` as nested objects (what outbound mappings read as dotted paths).
-inline void put_path(json::object& root, std::string_view path, json::value v) {
-  json::object* at = &root;
-  for (;;) {
-    auto dot = path.find('.');
-    if (dot == std::string_view::npos) {
-      (*at)[path] = std::move(v);
-      return;
-    }
-    auto& next = (*at)[path.substr(0, dot)];
-    if (!next.is_object()) next = json::object();
-    at = &next.as_object();
-    path.remove_prefix(dot + 1);
-  }
-}
-
 /// Two mapping values alike as JSON (numbers by value: 5 and 5.0 are the same).
 inline bool same_value(const mapping::value& a, const mapping::value& b) {
   if (a.is_null_or_missing() || b.is_null_or_missing()) return a.is_null_or_missing() && b.is_null_or_missing();
@@ -71,7 +55,6 @@ inline std::string hint_key(std::string_view attribute, std::string_view value) 
 }  // namespace detail
 
 using detail::hint_key;
-using detail::put_path;
 using detail::same_value;
 
 struct book::impl {

@@ -45,6 +45,13 @@ std::string book::canonical_json(profile_id id) const {
   return json::serialize(o);
 }
 
+std::optional<std::int64_t> book::record_modified(std::string_view system, std::string_view object,
+                                                 std::string_view id) const {
+  auto it = impl_->people.find(record_key(system, object, id));
+  if (it == impl_->people.end()) return std::nullopt;
+  return it->second.source_ts;
+}
+
 std::optional<std::string> book::record_json(std::string_view system, std::string_view object,
                                              std::string_view id) const {
   auto it = impl_->people.find(record_key(system, object, id));

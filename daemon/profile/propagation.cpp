@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "daemon/profile/value_json.hpp"
+
 namespace omnisync::profile {
 namespace json = boost::json;
 namespace {
@@ -90,21 +92,6 @@ const json::value* at_path(const json::object& o, std::string_view path) {
     if (dot == std::string_view::npos) return v;
     if (!v->is_object()) return nullptr;
     at = &v->as_object();
-    path.remove_prefix(dot + 1);
-  }
-}
-
-void set_path(json::object& root, std::string_view path, json::value v) {
-  json::object* at = &root;
-  for (;;) {
-    auto dot = path.find('.');
-    if (dot == std::string_view::npos) {
-      (*at)[path] = std::move(v);
-      return;
-    }
-    auto& next = (*at)[path.substr(0, dot)];
-    if (!next.is_object()) next = json::object();
-    at = &next.as_object();
     path.remove_prefix(dot + 1);
   }
 }
@@ -268,7 +255,7 @@ std::optional<computed_write> propagator::compute(const book& b,
     json::object body;
     for (const auto& [field, v] : fields) {
       if (v->is_null() || !allowed(field)) continue;  // nothing there to clear; not for this destination
-      set_path(body, field, *v);
+      put_path(body, field, *v);
       field_change fc;
       fc.field = field;
       fc.after = json::serialize(*v);
@@ -304,6 +291,7 @@ std::optional<computed_write> propagator::compute(const book& b,
   }
   json::object body, full = last;
   w->target_id = *target;
+  const std::int64_t version = b.record_modified(dst.connector, object, *target).value_or(0);
   // Fields by which the vendor tells records apart (Zendesk's email): a value another person's record holds is
   // not written here — the vendor would refuse it, or two people would share it.
   const auto unique_fields = dst.upsert_matches ? dst.upsert_matches(object) : std::vector<std::string>{};
@@ -323,18 +311,25 @@ std::optional<computed_write> propagator::compute(const book& b,
     const json::value* holds = read_back ? read_back : was_written;
     if (holds && same_json(*holds, *v)) {
       if (!preview) forget_repeat(*w, field);
-      set_path(full, field, *v);
+      put_path(full, field, *v);
       continue;
     }
     if (v->is_null() && (!holds || holds->is_null() || !null_allowed(field))) continue;
     if (taken(field, *v)) continue;
-    // The value we last wrote here, again, while the destination keeps another: once per value.
     const std::string value_text = json::serialize(*v);
-    if (read_back && was_written && same_json(*was_written, *v) &&
-        !(preview ? !repeated(*w, field, value_text) : first_repeat(*w, field, value_text)))
-      continue;
-    set_path(body, field, *v);
-    set_path(full, field, *v);
+    // What the stored copy holds, and which version of the record it is (a re-read of the same value in a newer
+    // version is a change made there, e.g. a person undoing the write).
+    const std::string read_text = read_back ? json::serialize(*read_back) + "@" + std::to_string(version) : std::string();
+    if (read_back && was_written && same_json(*was_written, *v)) {
+      // The value we last wrote here, again. While the stored copy still holds what that write replaced, the
+      // record was not read since (the write's echo is on its way): nothing to correct. Otherwise the
+      // destination keeps another value: corrected once per value.
+      if (still_replaced(*w, field, read_text)) continue;
+      if (!(preview ? !repeated(*w, field, value_text) : first_repeat(*w, field, value_text))) continue;
+    }
+    if (read_back && !preview) note_replaced(*w, field, read_text);
+    put_path(body, field, *v);
+    put_path(full, field, *v);
     field_change fc;
     fc.field = field;
     fc.before = holds ? json::serialize(*holds) : std::string();
@@ -370,7 +365,20 @@ bool propagator::repeated(const planned_write& w, std::string_view field, std::s
 }
 
 void propagator::forget_repeat(const planned_write& w, std::string_view field) {
-  if (!repeated_.empty()) repeated_.erase(record_hash(w) ^ (std::hash<std::string_view>{}(field) * 0x9e3779b97f4a7c15ull));
+  const auto k = record_hash(w) ^ (std::hash<std::string_view>{}(field) * 0x9e3779b97f4a7c15ull);
+  if (!repeated_.empty()) repeated_.erase(k);
+  if (!replaced_.empty()) replaced_.erase(k);
+}
+
+void propagator::note_replaced(const planned_write& w, std::string_view field, std::string_view replaced) {
+  if (replaced_.size() >= memory_cap) replaced_.clear();  // forgetting only allows one early correction
+  replaced_[record_hash(w) ^ (std::hash<std::string_view>{}(field) * 0x9e3779b97f4a7c15ull)] =
+      std::hash<std::string_view>{}(replaced);
+}
+
+bool propagator::still_replaced(const planned_write& w, std::string_view field, std::string_view read_back) const {
+  auto it = replaced_.find(record_hash(w) ^ (std::hash<std::string_view>{}(field) * 0x9e3779b97f4a7c15ull));
+  return it != replaced_.end() && it->second == std::hash<std::string_view>{}(read_back);
 }
 
 bool propagator::first_correction(const planned_write& w) {

@@ -142,10 +142,18 @@ class propagator {
   bool first_repeat(const planned_write& w, std::string_view field, std::string_view value);
   void forget_repeat(const planned_write& w, std::string_view field);
   bool repeated(const planned_write& w, std::string_view field, std::string_view value) const;
+  /// A field written over a value the destination's stored copy held: until that record is read again, the copy
+  /// still holds the value the write replaced, which is not the destination keeping another value (no
+  /// correction is due). Remembered as the hash of the replaced value and the copy's modification time;
+  /// forgotten when the field is read back agreeing.
+  void note_replaced(const planned_write& w, std::string_view field, std::string_view replaced);
+  bool still_replaced(const planned_write& w, std::string_view field, std::string_view read_back) const;
 
   static constexpr std::size_t memory_cap = 100'000;
   /// (connector, object, target, field) -> hash of the value repeated there; bounded like forced_.
   std::unordered_map<std::size_t, std::size_t> repeated_;
+  /// (connector, object, target, field) -> hash of the value a write replaced there; bounded like forced_.
+  std::unordered_map<std::size_t, std::size_t> replaced_;
   /// (connector, object, target) -> hash of the payload forced there; bounded (starts over past memory_cap).
   std::unordered_map<std::size_t, std::size_t> forced_;
   std::unordered_set<std::size_t> withheld_logged_;

@@ -34,10 +34,6 @@ std::string iso_text(store::timestamp t);
 /// "nothing found".
 std::optional<reply> unknown_connector(const context& ctx, const std::string& name);
 
-/// A time argument (`--since`, `--until`) as core/time.hpp's `parse_since` reads it (30m, 2h ago, 7d, today,
-/// yesterday, an ISO 8601 time); nullopt when it is none of those.
-std::optional<store::timestamp> parse_since(std::string_view s, store::timestamp now);
-
 /// In a cluster, resyncs and profiles live with the pipeline, on the holder of its lease only. On a standby
 /// instance this is the answer to such a command (`what`: "resyncs", "profiles"), naming the instance to send it
 /// to; nullopt elsewhere.

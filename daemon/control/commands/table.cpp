@@ -35,10 +35,6 @@ std::string arg_text(const boost::json::object& args, const char* key) {
 
 std::string iso_text(store::timestamp t) { return t == store::timestamp{} ? std::string() : format_iso8601(t); }
 
-std::optional<store::timestamp> parse_since(std::string_view s, store::timestamp now) {
-  return omnisync::parse_since(s, now);  // one reading of time arguments: core/time.hpp
-}
-
 boost::asio::awaitable<std::optional<reply>> standby_refusal(const context& ctx, std::string what) {
   if (!ctx.engine) co_return std::nullopt;
   const auto cl = ctx.engine->cluster();

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
+#include <catch2/catch.hpp>
 
 #include <yaml-cpp/yaml.h>
 
@@ -14,6 +15,8 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -128,6 +131,42 @@ struct harness {
     return f.get();
   }
 };
+
+/// What `read_all` read: the last version of each record, the records of all pages (duplicates included), the
+/// pages, and the cursor to continue from.
+struct read_result {
+  std::map<std::string, omnisync::adapters::source_record> by_id;
+  std::size_t records = 0;
+  std::size_t pages = 0;
+  std::optional<std::string> cursor;
+};
+
+/// Polls `object` until `more` is false, passing each page's cursor back as the engine does (a full read stays
+/// in full mode; `since` goes with the first page, as for `resync --since`); checks each page holds distinct ids.
+inline read_result read_all(harness& h, const std::string& object, omnisync::adapters::poll_mode mode,
+                            std::optional<std::string> cursor,
+                            std::optional<std::chrono::system_clock::time_point> since = std::nullopt) {
+  read_result out;
+  out.cursor = std::move(cursor);
+  for (int guard = 0; guard < 2000; ++guard) {
+    omnisync::adapters::page_request req(object, out.cursor, mode);
+    if (since && !out.cursor) req.since = since;
+    auto pg = h.run(h.c->poll(std::move(req)));
+    INFO((pg ? std::string() : pg.error().message()));
+    REQUIRE(pg.has_value());
+    std::set<std::string> in_page;
+    for (auto& r : pg->records) {
+      CHECK(in_page.insert(r.id).second);
+      out.by_id[r.id] = r;
+    }
+    out.records += pg->records.size();
+    ++out.pages;
+    if (pg->cursor) out.cursor = pg->cursor;
+    if (!pg->more) return out;
+  }
+  FAIL("poll never reached the end");
+  return out;
+}
 
 inline omnisync::adapters::write_item item(std::int64_t id, std::string key, const json::object& payload) {
   return omnisync::adapters::write_item(id, std::move(key), json::serialize(payload));

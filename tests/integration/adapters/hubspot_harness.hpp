@@ -19,6 +19,8 @@ using omnisync::adapters::write_item;
 using omnisync::adapters::write_result;
 using omnisync::test::adapters::fresh_sim;
 using omnisync::test::adapters::harness;
+using omnisync::test::adapters::read_all;
+using omnisync::test::adapters::read_result;
 using omnisync::test::adapters::sim_calls;
 using omnisync::test::sim::running_sim;
 namespace json = boost::json;
@@ -38,38 +40,6 @@ inline omnisync::test::adapters::connector_config hs_config(running_sim& s, std:
   c.set("rate_limit.search_per_second", "5000");
   for (auto& [k, v] : settings) c.set(k, v);
   return c;
-}
-
-struct read_result {
-  std::map<std::string, omnisync::adapters::source_record> by_id;
-  std::size_t records = 0;     ///< records returned in all pages (duplicates included)
-  std::size_t pages = 0;
-  std::optional<std::string> cursor;
-};
-
-/// Polls until `more` is false, passing each page's cursor back as the engine does; checks each page holds
-/// distinct ids.
-inline read_result read_all(harness& h, const std::string& object, poll_mode mode, std::optional<std::string> cursor,
-                     std::optional<std::chrono::system_clock::time_point> since = std::nullopt) {
-  read_result out;
-  out.cursor = cursor;
-  for (int guard = 0; guard < 2000; ++guard) {
-    page_request req(object, out.cursor, mode);
-    if (since && !out.cursor) req.since = since;
-    auto pg = h.run(h.c->poll(std::move(req)));
-    REQUIRE(pg.has_value());
-    std::set<std::string> in_page;
-    for (auto& r : pg->records) {
-      CHECK(in_page.insert(r.id).second);
-      out.by_id[r.id] = r;
-    }
-    out.records += pg->records.size();
-    ++out.pages;
-    if (pg->cursor) out.cursor = pg->cursor;
-    if (!pg->more) return out;
-  }
-  FAIL("poll never reached the end");
-  return out;
 }
 
 inline json::value payload(const omnisync::adapters::source_record& r) { return json::parse(r.payload); }

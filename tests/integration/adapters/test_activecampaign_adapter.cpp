@@ -18,6 +18,8 @@ using omnisync::adapters::write_item;
 using omnisync::adapters::write_result;
 using omnisync::test::adapters::fresh_sim;
 using omnisync::test::adapters::harness;
+using omnisync::test::adapters::read_all;
+using omnisync::test::adapters::read_result;
 using omnisync::test::adapters::sim_calls;
 using omnisync::test::sim::running_sim;
 using omnisync::test::sim::webhook_receiver;
@@ -43,36 +45,6 @@ omnisync::test::adapters::connector_config ac_config(running_sim& s, std::map<st
   c.set("sync.backoff_cap", "100ms");
   for (auto& [k, v] : settings) c.set(k, v);
   return c;
-}
-
-struct read_result {
-  std::map<std::string, omnisync::adapters::source_record> by_id;
-  std::size_t records = 0;
-  std::size_t pages = 0;
-  std::optional<std::string> cursor;
-};
-
-/// Polls until `more` is false, passing each page's cursor back as the engine does (a full read stays in
-/// full mode); checks each page holds distinct ids.
-read_result read_all(harness& h, poll_mode mode, std::optional<std::string> cursor) {
-  read_result out;
-  out.cursor = cursor;
-  for (int guard = 0; guard < 2000; ++guard) {
-    auto pg = h.run(h.c->poll(page_request("contacts", out.cursor, mode)));
-    INFO((pg ? std::string() : pg.error().message()));
-    REQUIRE(pg.has_value());
-    std::set<std::string> in_page;
-    for (auto& r : pg->records) {
-      CHECK(in_page.insert(r.id).second);
-      out.by_id[r.id] = r;
-    }
-    out.records += pg->records.size();
-    ++out.pages;
-    if (pg->cursor) out.cursor = pg->cursor;
-    if (!pg->more) return out;
-  }
-  FAIL("poll never reached the end");
-  return out;
 }
 
 std::string field(const omnisync::adapters::source_record& r, const char* name) {
@@ -102,7 +74,7 @@ TEST_CASE("ActiveCampaign adapter reads every contact once, then only what chang
   auto& s = fresh_sim();
   harness h(ac_config(s));
 
-  auto all = read_all(h, poll_mode::full, std::nullopt);
+  auto all = read_all(h, "contacts", poll_mode::full, std::nullopt);
   CHECK(all.by_id.size() == seeded_contacts);
   CHECK(all.records == seeded_contacts);  // every contact exactly once
   CHECK(all.pages == 6);                   // 5 full pages of 100, then one that finds nothing new
@@ -112,20 +84,20 @@ TEST_CASE("ActiveCampaign adapter reads every contact once, then only what chang
   CHECK(!field(one, "udate").empty());
   CHECK(one.source_updated_at.time_since_epoch().count() > 0);
   // The last page's cursor of a full read continues incrementally: nothing changed, nothing read.
-  auto nothing = read_all(h, poll_mode::incremental, all.cursor);
+  auto nothing = read_all(h, "contacts", poll_mode::incremental, all.cursor);
   CHECK(nothing.records == 0);
 
   for (const char* id : {"5", "77", "300"})
     s.admin("PATCH", std::string("/admin/activecampaign/contacts/") + id, R"({"firstName":"Changed"})");
-  auto changed = read_all(h, poll_mode::incremental, nothing.cursor);
+  auto changed = read_all(h, "contacts", poll_mode::incremental, nothing.cursor);
   REQUIRE(changed.by_id.size() == 3);
   for (const char* id : {"5", "77", "300"}) CHECK(field(changed.by_id.at(id), "firstName") == "Changed");
   // Another change, quite likely within the same second as the three: found, and they are not read again.
   s.admin("PATCH", "/admin/activecampaign/contacts/9", R"({"lastName":"Later"})");
-  auto later = read_all(h, poll_mode::incremental, changed.cursor);
+  auto later = read_all(h, "contacts", poll_mode::incremental, changed.cursor);
   REQUIRE(later.by_id.size() == 1);
   CHECK(field(later.by_id.at("9"), "lastName") == "Later");
-  CHECK(read_all(h, poll_mode::incremental, later.cursor).records == 0);
+  CHECK(read_all(h, "contacts", poll_mode::incremental, later.cursor).records == 0);
 
   // A deleted contact leaves the listing; id listing (id_greater paging) no longer names it.
   s.admin("DELETE", "/admin/activecampaign/contacts/10");
@@ -173,12 +145,12 @@ TEST_CASE("ActiveCampaign adapter steps through contacts that share one second, 
                      R"({"email":"burst)" + std::to_string(i) + R"(@example.com","firstName":"Burst"})");
     created.insert(std::string(r.json().at("id").as_string()));
   }
-  auto got = read_all(h, poll_mode::incremental, start->cursor);
+  auto got = read_all(h, "contacts", poll_mode::incremental, start->cursor);
   CHECK(got.records == 5);  // each once
   std::set<std::string> ids;
   for (auto& [id, r] : got.by_id) ids.insert(id);
   CHECK(ids == created);
-  CHECK(read_all(h, poll_mode::incremental, got.cursor).records == 0);
+  CHECK(read_all(h, "contacts", poll_mode::incremental, got.cursor).records == 0);
 }
 
 TEST_CASE("ActiveCampaign adapter waits out 429s and paces itself to 5 requests per second",

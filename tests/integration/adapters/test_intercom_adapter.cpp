@@ -19,6 +19,8 @@ using omnisync::adapters::write_item;
 using omnisync::adapters::write_result;
 using omnisync::test::adapters::fresh_sim;
 using omnisync::test::adapters::harness;
+using omnisync::test::adapters::read_all;
+using omnisync::test::adapters::read_result;
 using omnisync::test::adapters::sim_calls;
 using omnisync::test::sim::running_sim;
 using omnisync::test::sim::webhook_receiver;
@@ -42,13 +44,6 @@ omnisync::test::adapters::connector_config ic_config(running_sim& s, std::map<st
   return c;
 }
 
-struct read_result {
-  std::map<std::string, omnisync::adapters::source_record> by_id;
-  std::size_t records = 0;
-  std::size_t pages = 0;
-  std::optional<std::string> cursor;
-};
-
 /// One page; REQUIREs success and distinct ids in it.
 omnisync::adapters::page poll_once(harness& h, const std::string& object, poll_mode mode,
                                    std::optional<std::string> cursor) {
@@ -58,33 +53,6 @@ omnisync::adapters::page poll_once(harness& h, const std::string& object, poll_m
   std::set<std::string> in_page;
   for (auto& r : pg->records) CHECK(in_page.insert(r.id).second);
   return std::move(*pg);
-}
-
-/// Polls until `more` is false, passing each page's cursor back as the engine does (`since` on the first page,
-/// as for `resync --since`).
-read_result read_all(harness& h, const std::string& object, poll_mode mode, std::optional<std::string> cursor,
-                     std::optional<std::chrono::system_clock::time_point> since = std::nullopt) {
-  read_result out;
-  out.cursor = cursor;
-  for (int guard = 0; guard < 2000; ++guard) {
-    omnisync::adapters::page pg;
-    if (since && !out.cursor) {
-      page_request req(object, std::nullopt, mode);
-      req.since = since;
-      auto first = h.run(h.c->poll(std::move(req)));
-      REQUIRE(first.has_value());
-      pg = std::move(*first);
-    } else {
-      pg = poll_once(h, object, mode, out.cursor);
-    }
-    for (auto& r : pg.records) out.by_id[r.id] = r;
-    out.records += pg.records.size();
-    ++out.pages;
-    if (pg.cursor) out.cursor = pg.cursor;
-    if (!pg.more) return out;
-  }
-  FAIL("poll never reached the end");
-  return out;
 }
 
 json::value payload(const omnisync::adapters::source_record& r) { return json::parse(r.payload); }

@@ -18,6 +18,8 @@ using omnisync::adapters::write_item;
 using omnisync::adapters::write_result;
 using omnisync::test::adapters::fresh_sim;
 using omnisync::test::adapters::harness;
+using omnisync::test::adapters::read_all;
+using omnisync::test::adapters::read_result;
 using omnisync::test::adapters::sim_calls;
 using omnisync::test::sim::running_sim;
 namespace json = boost::json;
@@ -35,33 +37,6 @@ omnisync::test::adapters::connector_config zd_config(running_sim& s, std::map<st
   c.set("sync.job_poll_interval", "50ms");
   for (auto& [k, v] : settings) c.set(k, v);
   return c;
-}
-
-struct read_result {
-  std::map<std::string, omnisync::adapters::source_record> by_id;
-  std::size_t records = 0;
-  std::size_t pages = 0;
-  std::optional<std::string> cursor;
-};
-
-read_result read_all(harness& h, const std::string& object, poll_mode mode, std::optional<std::string> cursor) {
-  read_result out;
-  out.cursor = cursor;
-  for (int guard = 0; guard < 500; ++guard) {
-    auto pg = h.run(h.c->poll(page_request(object, out.cursor, mode)));
-    REQUIRE(pg.has_value());
-    std::set<std::string> in_page;
-    for (auto& r : pg->records) {
-      CHECK(in_page.insert(r.id).second);
-      out.by_id[r.id] = r;
-    }
-    out.records += pg->records.size();
-    ++out.pages;
-    if (pg->cursor) out.cursor = pg->cursor;
-    if (!pg->more) return out;
-  }
-  FAIL("poll never reached the end");
-  return out;
 }
 
 json::value payload(const omnisync::adapters::source_record& r) { return json::parse(r.payload); }

@@ -21,14 +21,23 @@ namespace json = boost::json;
 
 namespace {
 
+/// A destination that may create records in every object and receive every attribute.
+destination any_object(std::string name, std::string kind) {
+  destination d;
+  d.connector = std::move(name);
+  d.kind = std::move(kind);
+  d.may_create = [](std::string_view) { return true; };
+  return d;
+}
+
 struct writes {
   fed_book f;
   writes() = default;
   explicit writes(std::shared_ptr<const settings> rules) : f(std::move(rules)) {}
   std::vector<std::shared_ptr<const mapping::plan>> outbound{shipped("hubspot/contacts.out.yaml"),
                                                               shipped("salesforce/Contact.out.yaml")};
-  destination hs{"hs", "hubspot", [](std::string_view) { return true; }, {}};
-  destination sf{"sf", "salesforce", [](std::string_view) { return true; }, {}};
+  destination hs = any_object("hs", "hubspot");
+  destination sf = any_object("sf", "salesforce");
   propagator prop;
   mapping::evaluator_cache evals;
 
@@ -161,6 +170,37 @@ TEST_CASE("propagation at send time: a change there that the rules overrule is c
   auto fix2 = w.to_hs(last);
   REQUIRE(fix2);
   CHECK(writes::fields(*fix2) == std::vector<std::string>{"firstname"});
+}
+
+TEST_CASE("propagation at send time: a write is not sent again before its echo is read, but an undo is corrected",
+          "[profile][propagation]") {
+  auto rules = std::make_shared<settings>();
+  attribute_rule owned;
+  owned.attribute = "phone";
+  owned.owner = "sf";  // Salesforce owns the phone
+  rules->survivorship.attributes.push_back(owned);
+  writes w{rules};
+  w.f.apply("sf", "003A", 100, sf_contact("+14155550100", "Ann"));
+  w.f.apply("hs", "901", 50, hs_contact("+14155550199", "Ann"));
+  const auto pid = w.f.b.find("ann@example.com")->str();
+  w.f.apply("hs", "901", 60, with_omnisync_id(hs_contact("+14155550199", "Ann"), pid));
+  // HubSpot holds another phone: it is written...
+  auto first = w.to_hs();
+  REQUIRE(first);
+  CHECK(writes::fields(*first).front() == "phone");  // and the KPIs HubSpot receives
+  const std::string last = first->full_payload;
+  // ...and, acknowledged but not read back yet, not written again when the profile is computed once more.
+  CHECK_FALSE(w.to_hs(last));
+  CHECK_FALSE(w.to_hs(last));
+  // A person puts the old phone back in HubSpot (a newer version of the record): the owner rule corrects it once.
+  w.f.apply("hs", "901", 200, with_omnisync_id(hs_contact("+14155550199", "Ann"), pid));
+  auto undo = w.to_hs(last);
+  REQUIRE(undo);
+  CHECK(writes::fields(*undo) == std::vector<std::string>{"phone"});
+  CHECK_FALSE(w.to_hs(last));
+  // Read back holding the written phone: nothing to do.
+  w.f.apply("hs", "901", 210, with_omnisync_id(hs_contact("+14155550100", "Ann"), pid));
+  CHECK_FALSE(w.to_hs(last));
 }
 
 TEST_CASE("propagation at send time: a destination receives only the attributes its sync.fields allow",
