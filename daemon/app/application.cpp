@@ -340,7 +340,8 @@ struct application::impl {
     if (!opened) {
       const std::string where = so.kind == store::backend::postgres ? std::string("the PostgreSQL store")
                                                                       : "the store in " + c->daemon.state_dir.string();
-      log->critical("cannot open {}: {}", where, why.empty() ? opened.error().message() : why);
+      const std::string text = why.empty() ? opened.error().message() : why;
+      log->critical("cannot open {}: {}{}", where, text, text.ends_with("not starting.") ? "" : "; not starting");
       return exit_failure;
     }
     db = std::move(*opened);

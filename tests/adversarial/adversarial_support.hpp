@@ -270,11 +270,12 @@ struct target {
   fs::path state = dir / "state";
   std::unique_ptr<process> proc;
   int port = free_port();
+  std::string program = binary("omnisyncd");  ///< a copy elsewhere when another user must reach it
 
   explicit target(const std::string& http_extra = "") { dir.write("omnisync.yaml", config(port, http_extra)); }
 
   std::vector<std::string> argv() const {
-    return {binary("omnisyncd"), "-c", config_file.string(), "--state-dir", state.string(), "--control-socket",
+    return {program, "-c", config_file.string(), "--state-dir", state.string(), "--control-socket",
             socket.string()};
   }
   void start(std::vector<std::string> wrap = {}) {
