@@ -144,3 +144,166 @@ TEST_CASE("adversarial: a state directory or file the daemon's user cannot write
   CHECK(stored(t.state, "ac") == 1);
   CHECK(t.stop() == 0);
 }
+
+TEST_CASE("adversarial: a state directory on a read-only file system stops the start, root or not", "[adversarial]") {
+  target t;
+  use_once(t);
+  // A read-only bind mount of the state directory in a mount namespace of the daemon's own: root is stopped by
+  // it where file modes do not stop root. Without root, a user namespace gives the same (where the kernel allows
+  // unprivileged user namespaces).
+  const std::string script = "mount --bind \"$0\" \"$0\" && mount -o remount,bind,ro \"$0\" && exec \"$@\"";
+  std::vector<std::string> wrap{"unshare", "--mount", "--propagation", "private"};
+  if (!is_root()) wrap.insert(wrap.begin() + 1, "--map-root-user");
+  auto probe = wrap;
+  for (const std::string& a : {std::string("sh"), std::string("-c"), script, t.state.string(), std::string("true")})
+    probe.push_back(a);
+  if (auto r = run(probe, "", 10s); r.exit_code != 0) {
+    WARN("cannot mount in a namespace of our own here (" << r.err << "): the read-only file system case is skipped");
+    return;
+  }
+  for (const std::string& a : {std::string("sh"), std::string("-c"), script, t.state.string()}) wrap.push_back(a);
+  refused_start(t, wrap, t.state.string() + " is not writable by this process");
+  // The same start without the read-only mount works: the refusal was the mount's.
+  t.start();
+  CHECK(stored(t.state, "ac") == 1);
+  CHECK(t.healthy());
+  CHECK(t.stop() == 0);
+}
+
+namespace {
+
+/// Signed HubSpot deliveries of ~16 KiB, ids from `first`, sent until the daemon refuses one (then `extra` more),
+/// at most `limit`: the ids it acknowledged (200) and those it refused (503). Any other answer fails the test.
+struct fill_result {
+  std::vector<std::int64_t> acked, refused;
+};
+fill_result fill_until_refused(target& t, std::int64_t first, int limit, int extra) {
+  fill_result r;
+  const std::string pad(16 * 1024, 'z');
+  for (std::int64_t id = first; id < first + limit && static_cast<int>(r.refused.size()) <= extra; ++id) {
+    auto body = hubspot_body(id);
+    body.insert(body.find("@example.com"), pad);
+    const int status = send(t.port, hubspot(t.port, body));
+    INFO("event " << id);
+    REQUIRE((status == 200 || status == 503));
+    (status == 200 ? r.acked : r.refused).push_back(id);
+  }
+  return r;
+}
+
+std::set<std::string> key_set(const std::vector<std::string>& keys) { return {keys.begin(), keys.end()}; }
+
+}  // namespace
+
+TEST_CASE("adversarial: a full disk gets 503 for webhooks (never 2xx for what was not stored), none acknowledged lost",
+          "[adversarial][slow]") {
+  target t;
+  // Files may not grow past 1 MiB (RLIMIT_FSIZE, no root needed): a write past it fails as on a full disk. The
+  // signal the kernel sends for it (SIGXFSZ) is ignored, as a full disk sends none: the write just fails.
+  t.start({"sh", "-c", "trap '' XFSZ; exec prlimit --fsize=1048576 \"$@\"", "sh"});
+  auto full = fill_until_refused(t, 1, 400, 5);
+  INFO(full.acked.size() << " acknowledged, " << full.refused.size() << " refused");
+  CHECK(full.acked.size() > 5);
+  REQUIRE(full.refused.size() > 5);
+  // The daemon stays up and says so; what it acknowledged is stored, and only that.
+  CHECK(t.healthy());
+  auto keys = key_set(inbox_keys(t.state, "hs"));
+  for (auto id : full.acked) CHECK(keys.count("events:" + std::to_string(id)) == 1);
+  CHECK(keys.size() == full.acked.size());
+  CHECK(metric(t.metrics(), "omnisync_webhook_requests_total", R"(connector="hs",status="503")") ==
+        static_cast<double>(full.refused.size()));
+  t.stop();
+
+  // Room again (no limit): every acknowledged event is still there, and the vendor's redelivery of a refused one
+  // is taken.
+  t.start();
+  keys = key_set(inbox_keys(t.state, "hs"));
+  for (auto id : full.acked) CHECK(keys.count("events:" + std::to_string(id)) == 1);
+  auto again = fill_until_refused(t, full.refused.front(), static_cast<int>(full.refused.size()), 0);
+  CHECK(again.refused.empty());
+  CHECK(stored(t.state, "hs") == full.acked.size() + full.refused.size());
+  CHECK(t.healthy());
+  CHECK(t.stop() == 0);
+}
+
+TEST_CASE("adversarial: a full file system (root: a tiny tmpfs) gets 503, the daemon stays up", "[adversarial][slow]") {
+  if (!is_root()) {
+    WARN("not root: cannot mount a tmpfs; the RLIMIT_FSIZE case above covers a full disk without root");
+    return;
+  }
+  target t;
+  fs::create_directories(t.state);  // the mount point
+  // A 2 MiB tmpfs over the state directory, in the daemon's own mount namespace: the store's writes fail with
+  // ENOSPC (SQLITE_FULL), as on a real full disk.
+  t.start({"unshare", "--mount", "--propagation", "private", "sh", "-c",
+           "mount -t tmpfs -o size=2m omnisync-full \"$0\" && exec \"$@\"", t.state.string()});
+  auto full = fill_until_refused(t, 1, 400, 5);
+  INFO(full.acked.size() << " acknowledged, " << full.refused.size() << " refused");
+  CHECK(full.acked.size() > 5);
+  REQUIRE(full.refused.size() > 5);
+  CHECK(t.healthy());
+  // The inbox as the daemon sees it, copied out of its mount namespace while it is stopped (SQLite resolves the
+  // /proc/<pid>/root link to '/', so it cannot open the files there itself).
+  const auto copy = t.dir / "inbox-copy";
+  fs::create_directories(copy);
+  t.proc->signal(SIGSTOP);
+  for (const char* f : {"inbox.db", "inbox.db-wal"})
+    if (fs::exists(t.state_seen_by_daemon(true) / f)) fs::copy_file(t.state_seen_by_daemon(true) / f, copy / f);
+  t.proc->signal(SIGCONT);
+  const auto keys = key_set(inbox_keys(copy, "hs"));
+  for (auto id : full.acked) CHECK(keys.count("events:" + std::to_string(id)) == 1);
+  CHECK(keys.size() == full.acked.size());
+  t.stop();
+}
+
+TEST_CASE("adversarial: kill -9 during a webhook burst loses nothing acknowledged", "[adversarial][slow]") {
+  target t;
+  std::int64_t next_id = 1;
+  std::set<std::int64_t> acked_all;
+  for (int round = 0; round < 3; ++round) {
+    INFO("round " << round);
+    t.start();
+    // Four senders; the daemon is killed once they have 150 + 50*round acknowledgements between them.
+    std::atomic<std::int64_t> ids{next_id};
+    std::atomic<int> acks{0};
+    std::atomic<bool> stop{false};
+    std::mutex m;
+    std::vector<std::int64_t> acked;
+    std::vector<std::thread> senders;
+    for (int s = 0; s < 4; ++s)
+      senders.emplace_back([&] {
+        while (!stop) {
+          const auto id = ids++;
+          raw_client c(t.port);
+          if (!c.connected()) break;
+          c.send(wire(hubspot(t.port, hubspot_body(id))));
+          const int status = c.status();
+          if (status == 0) break;  // killed mid-request: no answer, no acknowledgement
+          if (status == 200) {
+            std::lock_guard lock(m);
+            acked.push_back(id);
+            ++acks;
+          }
+        }
+      });
+    const int kill_at = 150 + 50 * round;
+    REQUIRE(eventually([&] { return acks >= kill_at; }, 30s));
+    t.proc->signal(SIGKILL);
+    stop = true;
+    for (auto& s : senders) s.join();
+    CHECK(t.proc->wait(5s).has_value());
+    next_id = ids;
+    acked_all.insert(acked.begin(), acked.end());
+
+    // Restarted on the same state: every acknowledged event is there; at most the four in flight more.
+    t.start();
+    const auto keys = key_set(inbox_keys(t.state, "hs"));
+    std::size_t missing = 0;
+    for (auto id : acked_all) missing += keys.count("events:" + std::to_string(id)) == 0;
+    CHECK(missing == 0);
+    CHECK(keys.size() >= acked_all.size());
+    CHECK(keys.size() <= acked_all.size() + 4 * (round + 1));
+    CHECK(t.healthy());
+    CHECK(t.stop() == 0);
+  }
+}
