@@ -196,7 +196,7 @@ std::set<std::string> key_set(const std::vector<std::string>& keys) { return {ke
 }  // namespace
 
 TEST_CASE("adversarial: a full disk gets 503 for webhooks (never 2xx for what was not stored), none acknowledged lost",
-          "[adversarial][slow]") {
+          "[adversarial]") {
   target t;
   // Files may not grow past 1 MiB (RLIMIT_FSIZE, no root needed): a write past it fails as on a full disk. The
   // signal the kernel sends for it (SIGXFSZ) is ignored, as a full disk sends none: the write just fails.
@@ -226,7 +226,7 @@ TEST_CASE("adversarial: a full disk gets 503 for webhooks (never 2xx for what wa
   CHECK(t.stop() == 0);
 }
 
-TEST_CASE("adversarial: a full file system (root: a tiny tmpfs) gets 503, the daemon stays up", "[adversarial][slow]") {
+TEST_CASE("adversarial: a full file system (root: a tiny tmpfs) gets 503, the daemon stays up", "[adversarial]") {
   if (!is_root()) {
     WARN("not root: cannot mount a tmpfs; the RLIMIT_FSIZE case above covers a full disk without root");
     return;
@@ -256,7 +256,7 @@ TEST_CASE("adversarial: a full file system (root: a tiny tmpfs) gets 503, the da
   t.stop();
 }
 
-TEST_CASE("adversarial: kill -9 during a webhook burst loses nothing acknowledged", "[adversarial][slow]") {
+TEST_CASE("adversarial: kill -9 during a webhook burst loses nothing acknowledged", "[adversarial]") {
   target t;
   std::int64_t next_id = 1;
   std::set<std::int64_t> acked_all;

@@ -89,7 +89,7 @@ TEST_CASE("adversarial: bodies over http.max_body get 413 before they are read, 
 }
 
 TEST_CASE("adversarial: slow headers and slow bodies are cut off at their timeouts, health stays answerable",
-          "[adversarial][slow]") {
+          "[adversarial]") {
   target t(limits);
   t.start();
   const int port = t.port;
@@ -128,7 +128,7 @@ TEST_CASE("adversarial: slow headers and slow bodies are cut off at their timeou
   CHECK(t.stop() == 0);
 }
 
-TEST_CASE("adversarial: a connection flood leaves /healthz and signed webhooks answerable", "[adversarial][slow]") {
+TEST_CASE("adversarial: a connection flood leaves /healthz and signed webhooks answerable", "[adversarial]") {
   // Idle connections far past max_connections, with a header timeout long enough that they would all still be
   // there: what keeps the daemon answerable is shedding idle connections, not the timeout.
   target t("  max_connections: 50\n  header_timeout: 20s\n");
