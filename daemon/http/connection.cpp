@@ -140,9 +140,10 @@ asio::awaitable<void> connection::serve(std::shared_ptr<connection> self, std::s
     c.start_io(first ? c.limits_.header_timeout : std::min(c.limits_.idle_timeout, c.limits_.header_timeout * 6));
     first = false;
     c.waiting_since_.store(std::max<std::int64_t>(1, clock::now().time_since_epoch().count()), std::memory_order_relaxed);
-    // The header is read whole before it is parsed, so that its raw bytes can be checked for what the parser
-    // would silently accept (obs-fold); framing Beast refuses (Content-Length with Transfer-Encoding, differing
-    // Content-Lengths) and any other malformed header get 400 as well, then the connection is closed.
+    // The header is read whole (up to its blank line) before Beast parses it, so that its raw bytes can be checked
+    // for what the parser would silently accept (obs-fold). That, framing Beast refuses (Content-Length with
+    // Transfer-Encoding, differing Content-Lengths) and any other malformed header get 400, then the connection
+    // is closed: nothing after an ambiguous request is read as another one.
     std::size_t header_bytes = 0;
     boost::system::error_code hec;
     for (std::size_t scanned = 0;;) {
@@ -176,13 +177,14 @@ asio::awaitable<void> connection::serve(std::shared_ptr<connection> self, std::s
     }
     {
       const std::string_view raw(static_cast<const char*>(buffer.data().data()), header_bytes);
+      const bool folded = has_obs_fold(raw);
       beast::error_code pec;
-      if (!has_obs_fold(raw)) {
+      if (!folded) {
         const auto used = parser.put(asio::buffer(raw.data(), raw.size()), pec);
         buffer.consume(used);
         if (!pec && !parser.is_header_done()) pec = bhttp::error::need_more;
       }
-      if (has_obs_fold(raw) || pec) {
+      if (folded || pec) {
         render(c.out_, 400, "text/plain", "bad request\n", false, false);
         co_await c.send();
         break;
