@@ -38,9 +38,12 @@ class salesforce_outbound final : public adapters::webhook_endpoint {
 
   omnisync::result<adapters::verified_event> verify(const adapters::inbound_request& r) const override {
     pugi::xml_document doc;
-    // No DOCTYPE/entity expansion: pugixml does not resolve external entities.
-    auto parsed = doc.load_buffer(r.body.data(), r.body.size(), pugi::parse_default & ~pugi::parse_doctype);
+    // pugixml never expands entities (no XXE, no billion laughs); a document type declaration is kept as a node
+    // only to refuse it: Salesforce sends none, so a message with one is not from Salesforce.
+    auto parsed = doc.load_buffer(r.body.data(), r.body.size(), pugi::parse_default | pugi::parse_doctype);
     if (!parsed) return errc::invalid_input;
+    for (auto n : doc.children())
+      if (n.type() == pugi::node_doctype) return errc::invalid_input;
     auto envelope = doc.document_element();
     if (local_name(envelope.name()) != "Envelope") return errc::invalid_input;
     auto notifications = child_local(child_local(envelope, "Body"), "notifications");

@@ -1,9 +1,10 @@
 #pragma once
 /// Salesforce Outbound Messages as a webhook (`make_salesforce_outbound_endpoint`): SOAP, no signature (api-notes
 /// §1.8). The message's `OrganizationId` must match the configured org (15- and 18-character forms compare by
-/// their first 15), parsed with pugixml without DOCTYPE processing; the dedupe key is the notification ids; the
-/// documented `<Ack>true</Ack>` answer is sent only once the message is stored (a 100-notification message must
-/// fit `max_body`). Turning the stored message into records is outbound_message.hpp. Never throws on input.
+/// their first 15), parsed with pugixml (no entity expansion; a message with a DOCTYPE is refused as malformed);
+/// the dedupe key is the notification ids; the documented `<Ack>true</Ack>` answer is sent only once the message
+/// is stored (a 100-notification message must fit `max_body`). Turning the stored message into records is
+/// outbound_message.hpp. Never throws on input.
 ///
 /// The endpoint is immutable once built and safe to use from any thread.
 #include <cstddef>

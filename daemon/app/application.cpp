@@ -340,17 +340,33 @@ struct application::impl {
     if (!opened) {
       const std::string where = so.kind == store::backend::postgres ? std::string("the PostgreSQL store")
                                                                       : "the store in " + c->daemon.state_dir.string();
-      log->critical("cannot open {}: {}", where, why.empty() ? opened.error().message() : why);
+      const std::string text = why.empty() ? opened.error().message() : why;
+      log->critical("cannot open {}: {}{}", where, text, text.ends_with("not starting.") ? "" : "; not starting");
       return exit_failure;
     }
     db = std::move(*opened);
     // This process is the store's only user (SQLite): claims left by a previous process that died are void. A
     // PostgreSQL store may be shared by other instances: their claims run out by themselves (their leases).
-    if (so.kind == store::backend::sqlite)
-      if (auto released = store::wait(db->release_claims()); released && *released > 0)
+    // Each start-up step that fails stops the start (exit 1 before READY=1, so systemd sees the failure):
+    // running on would leave claimed work stuck, or run connectors an operator paused.
+    if (so.kind == store::backend::sqlite) {
+      auto released = store::wait(db->release_claims());
+      if (!released) {
+        log->critical("cannot requeue the work claimed by the previous process in {} ({}); not starting",
+                      c->daemon.state_dir.string(), released.error().message());
+        db.reset();
+        return exit_failure;
+      }
+      if (*released > 0)
         log->info("{} inbox event(s) and outbox write(s) claimed by the previous process are queued again", *released);
+    }
     paused = std::make_unique<commands::paused_set>(*db);
-    paused->load();
+    if (auto loaded = paused->load(); !loaded) {
+      log->critical("cannot read the paused connectors from the store ({}); not starting", loaded.error().message());
+      paused.reset();
+      db.reset();
+      return exit_failure;
+    }
 
     // control socket
     control::server_options co;

@@ -20,10 +20,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 #include <unordered_map>
 
 #include "core/json_text.hpp"
@@ -44,18 +43,21 @@ std::string error_line(const json::value& id, std::string_view code, std::string
   return to_json_text(o) + "\n";
 }
 
-/// Supplementary groups of a process, from /proc/<pid>/status (the peer's real group list).
-std::vector<gid_t> process_groups(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  std::vector<gid_t> out;
-  while (std::getline(f, line)) {
-    if (line.rfind("Groups:", 0) != 0) continue;
-    std::istringstream ss(line.substr(7));
-    long g;
-    while (ss >> g) out.push_back(static_cast<gid_t>(g));
+/// The peer's supplementary groups as the kernel recorded them when it connected (SO_PEERGROUPS). Not read from
+/// /proc/<pid>/status: under systemd's ProtectProc=invisible another user's /proc entries are hidden from the
+/// daemon (an operator admitted by a supplementary group would be refused), and a pid can be reused.
+std::vector<gid_t> peer_groups(int fd) {
+  std::vector<gid_t> groups(64);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) == 0) {
+      groups.resize(len / sizeof(gid_t));
+      return groups;
+    }
+    if (errno != ERANGE) break;
+    groups.resize(len / sizeof(gid_t) + 1);  // ERANGE: len is the size needed
   }
-  return out;
+  return {};
 }
 
 std::optional<gid_t> group_id(const std::string& name) {
@@ -118,7 +120,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (cred.uid == 0 || cred.uid == ::geteuid()) return true;
     if (allowed_gid) {
       if (cred.gid == *allowed_gid) return true;
-      for (gid_t g : process_groups(cred.pid))
+      for (gid_t g : peer_groups(s.native_handle()))
         if (g == *allowed_gid) return true;
     }
     return false;

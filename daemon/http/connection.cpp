@@ -43,6 +43,25 @@ void render(std::string& out, int status, std::string_view content_type, std::st
   if (!head_only) out.append(body);
 }
 
+constexpr std::size_t header_limit = 16 * 1024;
+
+/// Whether a parse error is the request's fault (malformed or ambiguous framing: answered 400) rather than the
+/// connection's (closed, timed out).
+bool malformed(const boost::system::error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+         ec != bhttp::error::need_more && ec != bhttp::error::partial_message && ec != bhttp::error::end_of_stream;
+}
+
+/// A header folded over several lines (obs-fold: a line that starts with a space or tab). RFC 9112 lets a server
+/// unfold it or refuse it; it is refused because a proxy in front may have read the message differently (request
+/// smuggling). `head` is the whole header, its final blank line included.
+bool has_obs_fold(std::string_view head) {
+  for (std::size_t i = head.find("\r\n"); i != std::string_view::npos && i + 4 < head.size();
+       i = head.find("\r\n", i + 2))
+    if (head[i + 2] == ' ' || head[i + 2] == '\t') return true;
+  return false;
+}
+
 }  // namespace
 
 connection::connection(tcp::socket socket, connection_limits limits, std::shared_ptr<router> routes)
@@ -117,11 +136,36 @@ asio::awaitable<void> connection::serve(std::shared_ptr<connection> self, std::s
   c.socket_.non_blocking(true, nb);  // answers are first written without waiting (see send())
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(16 * 1024);
+    parser.header_limit(header_limit);
     c.start_io(first ? c.limits_.header_timeout : std::min(c.limits_.idle_timeout, c.limits_.header_timeout * 6));
     first = false;
     c.waiting_since_.store(std::max<std::int64_t>(1, clock::now().time_since_epoch().count()), std::memory_order_relaxed);
-    auto [hec, hn] = co_await bhttp::async_read_header(c.socket_, buffer, parser, tuple_awaitable);
+    // The header is read whole (up to its blank line) before Beast parses it, so that its raw bytes can be checked
+    // for what the parser would silently accept (obs-fold). That, framing Beast refuses (Content-Length with
+    // Transfer-Encoding, differing Content-Lengths) and any other malformed header get 400, then the connection
+    // is closed: nothing after an ambiguous request is read as another one.
+    std::size_t header_bytes = 0;
+    boost::system::error_code hec;
+    for (std::size_t scanned = 0;;) {
+      const std::string_view seen(static_cast<const char*>(buffer.data().data()), buffer.size());
+      if (auto end = seen.find("\r\n\r\n", scanned); end != std::string_view::npos) {
+        header_bytes = end + 4;
+        break;
+      }
+      scanned = seen.size() < 3 ? 0 : seen.size() - 3;
+      if (seen.size() >= header_limit) {
+        hec = bhttp::error::header_limit;
+        break;
+      }
+      auto [rec, rn] = co_await c.socket_.async_read_some(buffer.prepare(std::min<std::size_t>(
+                                                              8192, header_limit + 4 - seen.size())),
+                                                          tuple_awaitable);
+      if (rec) {
+        hec = rec;
+        break;
+      }
+      buffer.commit(rn);
+    }
     c.waiting_since_.store(0, std::memory_order_relaxed);
     c.end_io();
     if (hec) {
@@ -130,6 +174,21 @@ asio::awaitable<void> connection::serve(std::shared_ptr<connection> self, std::s
         co_await c.send();
       }
       break;
+    }
+    {
+      const std::string_view raw(static_cast<const char*>(buffer.data().data()), header_bytes);
+      const bool folded = has_obs_fold(raw);
+      beast::error_code pec;
+      if (!folded) {
+        const auto used = parser.put(asio::buffer(raw.data(), raw.size()), pec);
+        buffer.consume(used);
+        if (!pec && !parser.is_header_done()) pec = bhttp::error::need_more;
+      }
+      if (folded || pec) {
+        render(c.out_, 400, "text/plain", "bad request\n", false, false);
+        co_await c.send();
+        break;
+      }
     }
     auto& head = parser.get();
     std::string target(head.target());
@@ -165,15 +224,24 @@ asio::awaitable<void> connection::serve(std::shared_ptr<connection> self, std::s
       if (pec == bhttp::error::body_limit) {
         too_large = true;
       } else if (pec) {
+        if (malformed(pec)) {
+          render(c.out_, 400, "text/plain", "bad request\n", false, false);
+          co_await c.send();
+        }
         break;
       } else if (!parser.is_done()) {
         c.start_io(c.limits_.body_timeout);
         auto [bec, bn] = co_await bhttp::async_read(c.socket_, buffer, parser, tuple_awaitable);
         c.end_io();
-        if (bec == bhttp::error::body_limit)
+        if (bec == bhttp::error::body_limit) {
           too_large = true;
-        else if (bec)
+        } else if (bec) {
+          if (malformed(bec)) {
+            render(c.out_, 400, "text/plain", "bad request\n", false, false);
+            co_await c.send();
+          }
           break;
+        }
       }
     }
     if (too_large) {

@@ -172,6 +172,16 @@ connection::connection(const std::filesystem::path& file, role r, const options&
       const auto pages = std::max<std::int64_t>(1, static_cast<std::int64_t>(opts.max_db_bytes) / page_size);
       exec(("PRAGMA max_page_count=" + std::to_string(pages)).c_str());
     }
+  } catch (const sqlite_error& e) {
+    // The operator reads this at a refused start: it names the file, and what to do when the file is damaged.
+    const int code = sqlite3_extended_errcode(db_) & 0xff;
+    std::string text = file.string() + ": " + e.what();
+    if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+      text += "; the file is damaged or is not an omnisync database: restore it from a backup";
+    cache_.clear();
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw sqlite_error(e.code(), std::move(text));
   } catch (...) {
     cache_.clear();
     sqlite3_close(db_);

@@ -26,16 +26,22 @@ std::optional<std::uintmax_t> size_of(const fs::path& p) {
   return ec ? 0 : n;
 }
 
-/// Whether this process may do `mode` on `p` by its effective (file-system) ids; errno's text when not.
-std::optional<std::string> denied(const fs::path& p, int mode) {
+/// Whether this process may do `mode` on `p` by its effective (file-system) ids; errno when not. A read-only
+/// file system answers EROFS even to root, whom file modes do not stop.
+std::optional<int> denied(const fs::path& p, int mode) {
   if (::faccessat(AT_FDCWD, p.c_str(), mode, AT_EACCESS) == 0) return std::nullopt;
-  return std::string(std::strerror(errno));
+  return errno;
 }
 
-std::string not_writable(const fs::path& p, const std::string& error, const fs::path& dir) {
-  return p.string() + " is not writable by this process (" + process_user() + ": " + error +
-         "). omnisyncd must be able to write its state directory and every file in it: make the user it runs as "
-         "their owner (e.g. chown -R omnisync: " + dir.string() + "), or run it as their owner; not starting.";
+std::string not_writable(const fs::path& p, int error, const fs::path& dir) {
+  const std::string head = p.string() + " is not writable by this process (" + process_user() + ": " +
+                           std::strerror(error) + "). omnisyncd must be able to write its state directory and every "
+                           "file in it: ";
+  if (error == EROFS)
+    return head + "it is on a read-only file system (a read-only mount, or systemd's ProtectSystem=/ReadOnlyPaths= "
+                  "without the directory in StateDirectory= or ReadWritePaths=); not starting.";
+  return head + "make the user it runs as their owner (e.g. chown -R omnisync: " + dir.string() +
+         "), or run it as their owner; not starting.";
 }
 
 }  // namespace

@@ -263,6 +263,23 @@ class sqlite_backend {
 
 }  // namespace
 
+namespace {
+
+/// What `PRAGMA quick_check` finds wrong with `c`'s database (its first finding), or nullopt when it is sound.
+std::optional<std::string> damaged(connection& c) {
+  try {
+    auto q = c.prepare("PRAGMA quick_check(1)");
+    if (!q.step()) return "quick_check gave no answer";
+    auto first = q.col_text(0);
+    if (first == "ok") return std::nullopt;
+    return first;
+  } catch (const sqlite_error& e) {
+    return std::string(e.what());
+  }
+}
+
+}  // namespace
+
 omnisync::result<std::unique_ptr<store>> open_sqlite_store(const options& opts, std::string* why) {
   std::string reason;
   auto fail = [&](boost::system::error_code ec) -> omnisync::result<std::unique_ptr<store>> {
@@ -298,6 +315,17 @@ omnisync::result<std::unique_ptr<store>> open_sqlite_store(const options& opts, 
     if (!writable(*inbox)) return fail(omnisync::errc::fail);
     auto iv = sqlite::migrate(*inbox, sqlite::inbox_migrations(), opts.migrate_to, reason);
     if (!iv) return fail(iv.error());
+    // A damaged inbox.db whose first page survived opens and migrates fine, and fails only when the daemon
+    // reads its pages — then on every claim, over and over, while webhooks are still acknowledged into it. It is
+    // checked whole here (its rows are small: bodies are cleared once processed). state.db is not: start-up
+    // reads its records whole anyway (the profile book), which finds damage there.
+    if (auto damage = damaged(*inbox)) {
+      reason = inbox_path.string() + " is damaged (" + *damage +
+               "): restore it from a backup, or move it away and start with --init-store to begin with an empty "
+               "inbox (webhooks not yet processed are then lost); not starting.";
+      store_logger()->error("store: {}", reason);
+      return fail(omnisync::errc::fail);
+    }
     if (auto marked = sqlite::mark_state_dir(opts.state_dir, reason); !marked) return fail(marked.error());
     auto inbox_checkpoint = std::make_unique<connection>(inbox_path, connection::role::checkpointer, opts);
     std::unique_ptr<reader_ctx> reader(new reader_ctx{connection(state_path, connection::role::reader, opts),

@@ -33,13 +33,15 @@ std::optional<std::set<std::string>> parse(const std::string& text) {
 
 }  // namespace
 
-void paused_set::load() {
+omnisync::result<void> paused_set::load() {
   auto saved = store::wait(db_.meta_get(meta_key));
-  if (!saved || !*saved) return;
+  if (!saved) return saved.error();
+  if (!*saved) return {};
   if (auto set = parse(**saved)) {
     std::lock_guard lock(mutex_);
     names_ = std::move(*set);
   }
+  return {};
 }
 
 std::set<std::string> paused_set::names() const {

@@ -40,9 +40,10 @@ class paused_set {
   paused_set(const paused_set&) = delete;
   paused_set& operator=(const paused_set&) = delete;
 
-  /// Reads the stored set, blocking (start-up, before the io_context runs). A missing or unreadable value leaves
-  /// the set empty.
-  void load();
+  /// Reads the stored set, blocking (start-up, before the io_context runs). A missing or malformed value leaves
+  /// the set empty; a store that cannot be read is an error: the start must stop then, since starting with an
+  /// empty set would run the connectors an operator paused.
+  omnisync::result<void> load();
 
   std::set<std::string> names() const;
   bool contains(const std::string& connector) const;

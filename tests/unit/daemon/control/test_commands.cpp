@@ -64,7 +64,7 @@ struct harness {
     REQUIRE(opened.has_value());
     db = std::move(*opened);
     paused = std::make_unique<commands::paused_set>(*db);
-    paused->load();
+    REQUIRE(paused->load().has_value());
     ctx.config = [this] { return cfg; };
     ctx.logger = [](const std::string& component) { return std::make_shared<spdlog::logger>(component); };
     ctx.db = db.get();

@@ -9,6 +9,7 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 
+#include <grp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -65,9 +66,10 @@ struct fixture {
   std::vector<std::thread> threads;
   std::future<void> done;
 
-  explicit fixture(std::chrono::milliseconds idle = 5s, std::size_t max_line = 1 << 20) {
+  explicit fixture(std::chrono::milliseconds idle = 5s, std::size_t max_line = 1 << 20, std::string group = "") {
     omnisync::control::server_options o;
     o.socket_path = socket;
+    o.group = group;
     o.idle_timeout = idle;
     o.max_line = max_line;
     server = std::make_unique<omnisync::control::server>(io.get_executor(), o, test_commands());
@@ -351,6 +353,46 @@ TEST_CASE("control: a client that is neither root, the daemon's user nor in the 
   INFO(r.out << r.err);
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("permission_denied") != std::string::npos);
+}
+
+TEST_CASE("control: a client in the control group only as a supplementary group is admitted", "[control]") {
+  if (::geteuid() != 0) {
+    WARN("not root: cannot run a client as another user with other groups; skipped");
+    return;
+  }
+  // The group list comes from the socket (SO_PEERGROUPS), not from /proc/<pid>/status, which systemd's
+  // ProtectProc=invisible hides from the daemon for other users' processes.
+  const group* adm = ::getgrnam("adm");
+  if (!adm) {
+    WARN("no group 'adm' here to stand for the control group; skipped");
+    return;
+  }
+  fixture f(5s, 1 << 20, "adm");
+  auto t = test_commands();
+  t->add("status", "a fixed status", [](json::object, omnisync::control::event_sink&) -> asio::awaitable<reply> {
+    co_return reply::success(json::object{{"schema", 1}});
+  });
+  f.server->set_commands(t);
+  ::chmod(f.dir.path().c_str(), 0755);
+  auto copy = f.dir / "omnisyncctl";
+  std::filesystem::copy_file(omnisync::test::binary("omnisyncctl"), copy);
+  ::chmod(copy.c_str(), 0755);
+  const std::vector<std::string> as_nobody{"setpriv", "--reuid=65534", "--regid=65534"};
+  auto with_groups = [&](const std::string& groups) {
+    auto argv = as_nobody;
+    argv.push_back(groups);
+    for (const std::string& a : {copy.string(), std::string("--socket"), f.socket, std::string("--json"),
+                                 std::string("status")})
+      argv.push_back(a);
+    return omnisync::test::run(argv);
+  };
+  auto admitted = with_groups("--groups=" + std::to_string(adm->gr_gid));  // a supplementary group only
+  INFO(admitted.out << admitted.err);
+  CHECK(admitted.exit_code == 0);
+  auto refused = with_groups("--clear-groups");
+  INFO(refused.out << refused.err);
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("permission_denied") != std::string::npos);
 }
 
 TEST_CASE("omnisyncctl: status is rendered for people", "[control]") {
