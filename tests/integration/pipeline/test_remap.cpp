@@ -134,7 +134,7 @@ TEST_CASE("remap, sample, fields: a changed inbound mapping reaches the other sy
 
     // Fed to `omnisyncctl map` with the inbound mapping: every record maps, to the e-mail and HubSpot id it holds.
     d.dir.write("sample.jsonl", one.out);
-    auto mapped = run({binary("omnisyncctl"), "map", "-m", in_file.string(), "-i", (d.dir / "sample.jsonl").string()});
+    auto mapped = omnisync::test::run({omnisync::test::binary("omnisyncctl"), "map", "-m", in_file.string(), "-i", (d.dir / "sample.jsonl").string()});
     INFO(mapped.err);
     REQUIRE(mapped.exit_code == 0);
     std::istringstream out(mapped.out);
