@@ -1,5 +1,5 @@
 #pragma once
-/// What the sync engine is told and what it tells: its options, the requests it takes (resync) and what
+/// What the sync engine is told and what it tells: its options, the requests it takes (resync, remap) and what
 /// `status`, `lint` and `profile get` show. Plain values; see engine.hpp.
 #include <atomic>
 #include <chrono>
