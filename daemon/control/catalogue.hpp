@@ -122,8 +122,8 @@ inline constexpr arg_spec test_args[] = {
 inline constexpr arg_spec remap_args[] = {
     {.name = "connector", .type = arg_type::string, .help = "Connector name",
      .default_value = "every configured connector"},
-    {.name = "object", .type = arg_type::string, .help = "Object (with a connector; default: all of its objects)",
-     .default_value = "all objects"},
+    {.name = "object", .type = arg_type::string, .help = "Object (only with a connector)",
+     .default_value = "every object of the connector that an inbound mapping reads"},
     {.name = "follow", .type = arg_type::boolean, .help = "Send progress events until the remap finished",
      .default_value = "false"},
 };
