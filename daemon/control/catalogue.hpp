@@ -118,6 +118,30 @@ inline constexpr arg_spec test_args[] = {
      .default_value = "15000"},
 };
 
+// remap, sample, fields: mapping changes checked against and re-applied to what is stored.
+inline constexpr arg_spec remap_args[] = {
+    {.name = "connector", .type = arg_type::string, .help = "Connector name",
+     .default_value = "every configured connector"},
+    {.name = "object", .type = arg_type::string, .help = "Object (only with a connector)",
+     .default_value = "every object of the connector that an inbound mapping reads"},
+    {.name = "follow", .type = arg_type::boolean, .help = "Send progress events until the remap finished",
+     .default_value = "false"},
+};
+
+inline constexpr arg_spec sample_args[] = {
+    {.name = "connector", .type = arg_type::string, .required = true, .help = "Connector name"},
+    {.name = "object", .type = arg_type::string, .required = true, .help = "Object, as configured"},
+    {.name = "id", .type = arg_type::string, .help = "Only this record id"},
+    {.name = "limit", .type = arg_type::integer, .help = "At most this many records, 1 to 1000 (in id order)",
+     .default_value = "10"},
+    {.name = "after", .type = arg_type::string, .help = "Only records whose id sorts after this one (the next page)"},
+};
+
+inline constexpr arg_spec fields_args[] = {
+    {.name = "connector", .type = arg_type::string, .required = true, .help = "Connector name"},
+    {.name = "object", .type = arg_type::string, .required = true, .help = "Object, as configured"},
+};
+
 }  // namespace detail
 
 inline constexpr command_spec plan{
@@ -226,9 +250,39 @@ inline constexpr command_spec profile{
               "attribute?, attribute_golden?}; split, restore: {action, writes_queued, profile?}; resync: {id, records}",
 };
 
+inline constexpr command_spec remap{
+    .name = "remap",
+    .help = "Apply the current inbound mappings again to the stored source records (no vendor API calls): changed "
+            "attributes reach the profiles and are written back as any change is",
+    .scope = access::write,
+    .args = detail::remap_args,
+    .result = "{connectors: [{connector, objects}]}; with follow, when finished: {read, mapped, failed, "
+              "writes_queued, writes_unchanged, elapsed_s, rate, running, error, estimated_total?, connectors}",
+    .events = "with follow, every 250 ms: {connector, object, read, mapped, failed, writes_queued, writes_unchanged, "
+              "elapsed_s, rate, running, error, estimated_total?}",
+};
+
+inline constexpr command_spec sample{
+    .name = "sample",
+    .help = "Stored source records of one object as the vendor sent them (the input of a mapping): one id, or a "
+            "page in id order",
+    .scope = access::read,
+    .args = detail::sample_args,
+    .result = "{connector, object, items: [{id, payload, source_updated_at, deleted}], next_after}",
+};
+
+inline constexpr command_spec fields{
+    .name = "fields",
+    .help = "The vendor's fields of one object, from its metadata: type, length, writable, calculated, upsert key",
+    .scope = access::read,
+    .args = detail::fields_args,
+    .result = "{connector, kind, object, fields: [{name, type, length, writable, calculated, external_id, unique}]}",
+};
+
 /// Every command, in the order `omnisyncctl` lists them.
-inline constexpr std::array<const command_spec*, 12> all = {&status, &reload, &pause, &resume,  &resync,  &lint,
-                                                            &test,   &plan,   &audit, &dlq,     &profile, &version};
+inline constexpr std::array<const command_spec*, 15> all = {
+    &status, &reload, &pause, &resume, &resync, &lint, &test, &plan, &audit, &dlq, &profile, &version,
+    &remap,  &sample, &fields};
 
 /// The declaration of command `name`, or nullptr.
 constexpr const command_spec* find(std::string_view name) noexcept {

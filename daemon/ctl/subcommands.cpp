@@ -46,7 +46,8 @@ subcommand daemon_command(const control::command_spec& spec, std::function<void(
 int exit_code_of(std::string_view daemon_error_code) {
   // The daemon refused the words it was given (an argument it does not take, a value it cannot read, a
   // connector that does not exist): a usage error like one omnisyncctl finds itself.
-  if (daemon_error_code == "usage" || daemon_error_code == "invalid_args" || daemon_error_code == "unknown_connector")
+  if (daemon_error_code == "usage" || daemon_error_code == "invalid_args" || daemon_error_code == "unknown_connector" ||
+      daemon_error_code == "unknown_object")
     return exit_code::usage;
   return exit_code::daemon_error;
 }
@@ -275,6 +276,9 @@ std::vector<subcommand> daemon_subcommands() {
                  }));
   out.push_back(daemon_command(catalogue::version, [](CLI::App&) {},
                                [](const ctl_options& o) { return run_daemon_command(o, "version", ""); }));
+  out.push_back(remap_subcommand());
+  out.push_back(sample_subcommand());
+  out.push_back(fields_subcommand());
   return out;
 }
 

@@ -47,11 +47,15 @@ subcommand audit_subcommand();
 subcommand test_subcommand();
 /// dlq (dlq.cpp).
 subcommand dlq_subcommand();
+/// remap, sample and fields (mapping_tools.cpp).
+subcommand remap_subcommand();
+subcommand sample_subcommand();
+subcommand fields_subcommand();
 /// Commands provided by other libraries (e.g. `map`, the mapping dry run); defined in extensions.cpp.
 std::vector<subcommand> extension_subcommands();
 
 /// omnisyncctl's exit code for a daemon's error code: 2 for refused arguments (usage, invalid_args,
-/// unknown_connector), else 1.
+/// unknown_connector, unknown_object), else 1.
 int exit_code_of(std::string_view daemon_error_code);
 
 /// Sends one command and prints the reply (human or JSON); returns the exit code.

@@ -64,6 +64,7 @@ struct engine::parts {
   detail::inbox_processor inbox;
   detail::leadership lead;
   std::map<std::string, std::unique_ptr<detail::writer>> writers;  // by connector name; built by tasks()
+  std::atomic<bool> remapping{false};                              // a remap runs (one at a time)
 
   /// The gauges /metrics shows, refreshed every second (status computes the same on demand): each connector's
   /// health and each object's lag and initial sync from memory; queue depths and the age of the oldest waiting
@@ -421,6 +422,101 @@ asio::awaitable<omnisync::result<plan_report>> engine::plan(std::optional<std::s
     after = page->next_after_id;
   }
   co_return out;
+}
+
+omnisync::result<std::shared_ptr<remap_progress>> engine::start_remap(const std::string& connector,
+                                                                        const std::string& object) {
+  auto& ctx = parts_->ctx;
+  auto plans = ctx.current_plans();
+  auto pr = std::make_shared<remap_progress>();
+  for (auto* c : ctx.list()) {
+    if (!connector.empty() && c->cfg.name != connector) continue;
+    std::vector<std::string> objs;
+    for (const auto& o : c->objects) {
+      if (!object.empty() && o->st.object != object) continue;
+      if (!object.empty() && !plans->inbound(c->cfg.kind, object)) return make_error_code(errc::invalid_input);
+      if (plans->inbound(c->cfg.kind, o->st.object)) objs.push_back(o->st.object);
+    }
+    if (!object.empty() && objs.empty()) return make_error_code(errc::not_found);
+    if (!objs.empty()) pr->targets.emplace_back(c->cfg.name, std::move(objs));
+  }
+  if (!connector.empty() && !ctx.find(connector)) return make_error_code(errc::not_found);
+  if (parts_->remapping.exchange(true)) return make_error_code(errc::conflict);
+  return pr;
+}
+
+asio::awaitable<void> engine::run_remap(std::shared_ptr<remap_progress> pr) {
+  auto p = parts_;
+  // However it ends (finished, failed, cancelled at shutdown): no longer running, and the next one may start.
+  struct finish {
+    engine::parts& parts;
+    remap_progress& progress;
+    ~finish() {
+      progress.running = false;
+      parts.remapping = false;
+    }
+  } at_end{*p, *pr};
+  const auto t0 = std::chrono::steady_clock::now();
+  auto fail = [&](std::string why) {
+    std::lock_guard lk(pr->mu);
+    pr->error = std::move(why);
+  };
+  // What the store holds for the targets, when each is a whole connector (for an ETA).
+  if (auto k = co_await p->ctx.db.get_counts()) {
+    std::int64_t total = 0;
+    bool whole = true;
+    for (const auto& [name, objs] : pr->targets) {
+      auto* c = p->ctx.find(name);
+      whole = whole && c && objs.size() == c->objects.size();
+      if (auto it = k->records_per_connector.find(name); it != k->records_per_connector.end()) total += it->second;
+    }
+    if (whole) pr->estimated_total = total;
+  }
+  mapping::evaluator_cache evals;
+  constexpr std::size_t page_size = 500;  // bounded memory whatever the number of records
+  for (const auto& [name, objs] : pr->targets) {
+    auto* c = p->ctx.find(name);
+    if (!c) continue;
+    for (const auto& object : objs) {
+      {
+        std::lock_guard lk(pr->mu);
+        pr->connector = name;
+        pr->object = object;
+      }
+      std::string after;
+      for (;;) {
+        if (!p->ctx.leading()) {
+          fail("this instance no longer holds the pipeline lease: the remap stopped after " + std::to_string(pr->read) +
+               " records; run it again on the instance that holds it");
+          co_return;
+        }
+        auto step = co_await p->pipe.remap_page(*c, object, after, page_size, evals);
+        if (!step) {
+          fail(name + " " + object + ": " + step.error().message());
+          spdlog::error("remap: {} {} stopped: {}", name, object, step.error().message());
+          co_return;
+        }
+        if (step->last_id.empty()) break;
+        pr->read += static_cast<std::int64_t>(step->read);
+        pr->mapped += static_cast<std::int64_t>(step->mapped);
+        pr->failed += static_cast<std::int64_t>(step->failed);
+        pr->writes_queued += static_cast<std::int64_t>(step->writes.inserted + step->writes.coalesced);
+        pr->writes_unchanged += static_cast<std::int64_t>(step->writes.unchanged);
+        after = std::move(step->last_id);
+      }
+    }
+  }
+  spdlog::info("remap: {} stored records mapped again ({} failed) in {:.2f} s: {} write(s) queued, {} unchanged",
+               pr->read.load(), pr->failed.load(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), pr->writes_queued.load(),
+               pr->writes_unchanged.load());
+}
+
+asio::awaitable<omnisync::result<adapters::object_schema>> engine::describe(std::string connector, std::string object) {
+  auto p = parts_;
+  auto* c = p->ctx.find(connector);
+  if (!c) co_return make_error_code(errc::not_found);
+  co_return co_await c->adapter->describe(std::move(object));
 }
 
 std::vector<std::string> engine::connectors() const {

@@ -82,6 +82,19 @@ class engine {
   /// unknown connector or object, errc::invalid_input for a bad --since time).
   omnisync::result<std::vector<std::string>> request_resync(const resync_request& req);
 
+  /// Starts a remap (remap.cpp's pipeline::remap_page, a page at a time): of `connector`'s objects that have an
+  /// inbound mapping (or only `object`), or of every connector's when `connector` is empty. Checks the names and
+  /// that no other remap runs, and returns its progress (running); `run_remap` then carries it out. Any thread.
+  /// errc::not_found for an unknown connector or object, errc::invalid_input for an object no inbound mapping
+  /// reads, errc::conflict while another remap runs.
+  omnisync::result<std::shared_ptr<remap_progress>> start_remap(const std::string& connector, const std::string& object);
+  /// Carries out a started remap; run it among the engine's tasks (it stops, keeping what it did, when
+  /// cancelled or when this instance loses the pipeline lease). No vendor API call: only stored records are read.
+  boost::asio::awaitable<void> run_remap(std::shared_ptr<remap_progress> progress);
+  /// The vendor's metadata of one object of `connector` (the adapter's describe: one API call or its cache).
+  /// errc::not_found for an unknown connector. Run it on the loops' executor (adapters are used from there only).
+  boost::asio::awaitable<omnisync::result<adapters::object_schema>> describe(std::string connector, std::string object);
+
   std::vector<connector_status> status() const;
   /// Each connector's health (cheaper than status(); /readyz asks it per request). Any thread.
   std::vector<connector_health_row> health() const;

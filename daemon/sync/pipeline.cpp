@@ -171,7 +171,7 @@ void pipeline::take_announcement(const connector_state& src, const std::string& 
 
 void pipeline::process(const connector_state& src, const std::string& object, std::vector<store::source_record>& recs,
                        mapping::evaluator_cache& evals, processed& out, std::int64_t& failures,
-                       const std::vector<adapters::event_records::announcement>& announced) {
+                       const std::vector<adapters::event_records::announcement>& announced, bool every_profile) {
   auto in = ctx_.current_plans()->inbound(src.cfg.kind, object);
   const auto now = ctx_.now();
   std::lock_guard lk(book_mu_);
@@ -200,6 +200,10 @@ void pipeline::process(const connector_state& src, const std::string& object, st
         if (a.object == object && a.id == r.id) take_announcement(src, object, r, a, *in, ev, affected);
     // Stored with the record: what the book decided about it, so a rebuild decides the same.
     r.facts = book_->facts(src.cfg.name, object, r.id);
+    // A remap: the profile holding the record is written out even when the book saw no change (a rebuild after
+    // the mapping changed has already taken the new values in; the destinations have not had them yet).
+    if (every_profile)
+      if (auto pid = book_->find(profile::record_key(src.cfg.name, object, r.id))) affected.insert(*pid);
   }
   out.writes = propagate(affected, evals);
 }

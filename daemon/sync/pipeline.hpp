@@ -58,6 +58,20 @@ class pipeline {
   boost::asio::awaitable<void> caught_up(connector_state& c, std::string object);
   /// Removes (or restores) one identity link, stores the decision and queues the writes it causes.
   boost::asio::awaitable<omnisync::result<std::size_t>> split(profile::link_ref link, bool restore);
+  /// What one remap page did (remap.cpp).
+  struct remap_step {
+    std::size_t read = 0, mapped = 0, failed = 0;
+    store::enqueue_summary writes;
+    std::string last_id;  ///< the page's last record id ("" when there was none: the object is done)
+  };
+  /// Remap: the next `limit` stored records of `object` after id `after`, read inside the turnstile (no page can
+  /// be stored between the read and the book taking them in), mapped with the current inbound plan and taken into
+  /// the book as a re-read of the same records would be; every profile holding one of them is propagated (writes
+  /// equal to what a destination last got are skipped by the store), mapping failures dead-lettered, the records'
+  /// facts stored again. No vendor API call.
+  boost::asio::awaitable<omnisync::result<remap_step>> remap_page(connector_state& c, std::string object,
+                                                                  std::string after, std::size_t limit,
+                                                                  mapping::evaluator_cache& evals);
   /// Rebuilds the book whenever asked (start-up, reload, leadership); runs until cancelled.
   boost::asio::awaitable<void> loop();
 
@@ -104,7 +118,7 @@ class pipeline {
   std::shared_ptr<const profile::settings> effective_rules() const;
   void process(const connector_state& src, const std::string& object, std::vector<store::source_record>& recs,
                mapping::evaluator_cache& evals, processed& out, std::int64_t& failures,
-               const std::vector<adapters::event_records::announcement>& announced);
+               const std::vector<adapters::event_records::announcement>& announced, bool every_profile = false);
   /// What the book learns from a webhook event's announcement about record `r` (mapped with plan `in`).
   void take_announcement(const connector_state& src, const std::string& object, const store::source_record& r,
                          const adapters::event_records::announcement& a, const mapping::plan& in,

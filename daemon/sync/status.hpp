@@ -1,8 +1,10 @@
 #pragma once
-/// What the sync engine is told and what it tells: its options, the requests it takes (resync) and what
+/// What the sync engine is told and what it tells: its options, the requests it takes (resync, remap) and what
 /// `status`, `lint` and `profile get` show. Plain values; see engine.hpp.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -156,6 +158,25 @@ struct lint_finding {
 struct profile_report {
   profile::profile_view view;
   std::optional<profile::explanation> why;
+};
+
+/// One remap (engine::start_remap, engine::run_remap): the stored source records of some connectors' objects
+/// mapped again with the current inbound mappings and taken through the pipeline, with no vendor API call.
+/// Shared by the task running it and the control command following it: the counters are atomics, the texts
+/// behind `mu`. Lifecycle: made by start_remap (running), filled by run_remap, finished when `running` is false.
+struct remap_progress {
+  /// What it covers: each connector with its objects, in order.
+  std::vector<std::pair<std::string, std::vector<std::string>>> targets;
+  std::atomic<std::int64_t> read{0};              ///< stored records read again
+  std::atomic<std::int64_t> mapped{0};            ///< ... mapped without an error
+  std::atomic<std::int64_t> failed{0};            ///< ... that the mapping refused (dead-lettered)
+  std::atomic<std::int64_t> writes_queued{0};     ///< writes queued or replacing pending ones
+  std::atomic<std::int64_t> writes_unchanged{0};  ///< writes equal to what the destination last got (skipped)
+  std::atomic<std::int64_t> estimated_total{-1};  ///< records stored for the targets when known, else -1
+  std::atomic<bool> running{true};
+  mutable std::mutex mu;
+  std::string connector, object;                  ///< being remapped now (guarded by mu)
+  std::string error;                              ///< why it stopped early, "" when it did not (guarded by mu)
 };
 
 struct resync_request {

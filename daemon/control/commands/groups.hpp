@@ -22,6 +22,7 @@ void add_dlq_command(command_table& table, const context& ctx);            // dl
 void add_profile_command(command_table& table, const context& ctx);        // profile (profile.cpp)
 void add_writeback_commands(command_table& table, const context& ctx);     // plan, audit (writeback.cpp)
 void add_test_command(command_table& table, const context& ctx);           // test (test_connection.cpp)
+void add_mapping_tools_commands(command_table& table, const context& ctx); // remap, sample, fields (mapping_tools.cpp)
 
 /// The string argument `key`, or "" when absent (the table has already checked its type).
 std::string arg_text(const boost::json::object& args, const char* key);

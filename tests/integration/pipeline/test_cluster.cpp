@@ -145,6 +145,10 @@ TEST_CASE("cluster: three instances on one PostgreSQL store — one pipeline, we
     CHECK(p.exit_code != 0);
     CHECK((p.out + p.err).find(there) != std::string::npos);
     CHECK(c.nodes[first]->d.ctl({"resync", "hs"}).exit_code == 0);  // the leader takes it
+    auto m = standby_d.ctl({"remap", "hs"});  // remaps feed the leader's book: refused the same way
+    INFO(m.out + m.err);
+    CHECK(m.exit_code == 1);
+    CHECK((m.out + m.err).find(there) != std::string::npos);
     // The paused set is the cluster's: a pause sent to a standby pauses the leader's polls, a resume sent to
     // any instance resumes them.
     auto paused_on = [&](std::size_t i) {  // the engine's state: its polls and writers for zd stopped

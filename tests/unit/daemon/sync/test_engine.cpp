@@ -11,6 +11,8 @@
 #include <boost/asio/detached.hpp>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -69,6 +71,7 @@ class fake_connector : public adapters::connector {
   }
   adapters::task<std::vector<store::source_record>> fetch(std::string, std::vector<std::string> ids) override {
     std::lock_guard lk(mu);
+    ++fetches;
     std::vector<store::source_record> out;
     for (const auto& id : ids)
       for (const auto& r : records)
@@ -126,7 +129,7 @@ class fake_connector : public adapters::connector {
   mutable std::mutex mu;
   std::vector<rec> records;
   std::size_t page_size = 100;
-  int polls = 0, full_polls = 0, write_calls = 0, fail_next = 0;
+  int polls = 0, full_polls = 0, write_calls = 0, fail_next = 0, fetches = 0;
   bool apply_writes = false;
   std::size_t max_seen_batch = 0;
   std::vector<std::string> written;
@@ -473,4 +476,94 @@ TEST_CASE("engine: records deleted upstream without a trace are found by id-set 
   REQUIRE(kept.has_value());
   REQUIRE(kept->has_value());
   CHECK_FALSE((*kept)->deleted);
+}
+
+TEST_CASE("engine: remap applies a changed inbound mapping to the stored records without reading the source",
+          "[engine][remap]") {
+  harness h;
+  auto& hs = h.add("hs", "hubspot", "contacts");
+  auto& zd = h.add("zd", "zendesk", "users");
+  for (int i = 1; i <= 5; ++i) hs.put(std::to_string(i), hubspot_contact(i, "p" + std::to_string(i) + "@example.com"));
+  h.start();
+  auto zd_holds = [&](const std::string& text) {
+    std::lock_guard lk(zd.mu);
+    std::size_t n = 0;
+    for (const auto& w : zd.written) n += w.find(text) != std::string::npos;
+    return n;
+  };
+  REQUIRE(h.eventually([&] { return zd_holds("\"name\":\"F1 L\"") == 1 && h.stored("hs") == 5; }));
+
+  // Names are lower-cased from now on: a reload (the mappings replaced, the book rebuilt) writes nothing by itself.
+  omnisync::test::temp_dir maps;
+  std::filesystem::copy(OMNISYNC_SOURCE_DIR "/config/mappings", maps.path(), std::filesystem::copy_options::recursive);
+  const auto in_file = maps.path() / "hubspot" / "contacts.in.yaml";
+  std::string text;
+  {
+    std::ifstream in(in_file);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const std::string line = "transform: [collapse_spaces] }";
+  const auto at = text.find(line);  // the first one: first_name
+  REQUIRE(at != std::string::npos);
+  text.replace(at, line.size(), "transform: [collapse_spaces, lower] }");
+  {
+    std::ofstream out(in_file);
+    out << text;
+  }
+  config::diagnostics diags;
+  auto plans = mapping::load_mapping_dir(maps.path(), mapping::default_canonical_attributes(), diags);
+  REQUIRE(diags.empty());
+  REQUIRE(h.eng->pause("hs"));  // no poll of the source from here on
+  h.eng->set_mappings(plans);
+  REQUIRE(h.eventually([&] { return h.eng->profiles_ready(); }));
+  h.run_for(500ms);
+  CHECK(zd_holds("\"name\":\"f1 L\"") == 0);
+  int polls_before = 0, fetches_before = 0;
+  {
+    std::lock_guard lk(hs.mu);
+    polls_before = hs.polls;
+    fetches_before = hs.fetches;
+  }
+
+  // Arguments first: unknown names, an object no inbound mapping reads, one remap at a time.
+  CHECK(h.eng->start_remap("nope", "").error() == errc::not_found);
+  CHECK(h.eng->start_remap("hs", "deals").error() == errc::not_found);
+  auto started = h.eng->start_remap("hs", "");
+  REQUIRE(started);
+  CHECK(h.eng->start_remap("zd", "").error() == errc::conflict);
+  auto progress = *started;
+  REQUIRE(progress->targets.size() == 1);
+  CHECK(progress->targets[0].first == "hs");
+  CHECK(progress->targets[0].second == std::vector<std::string>{"contacts"});
+  asio::co_spawn(h.ioc, h.eng->run_remap(progress), asio::detached);
+  REQUIRE(h.eventually([&] { return !progress->running.load(); }));
+  CHECK(progress->error.empty());
+  CHECK(progress->read == 5);
+  CHECK(progress->mapped == 5);
+  CHECK(progress->failed == 0);
+  CHECK(progress->estimated_total == 5);
+  CHECK(progress->writes_queued >= 5);
+  // Zendesk gets every lower-cased name; HubSpot was neither polled nor asked for a record.
+  REQUIRE(h.eventually([&] {
+    std::size_t n = 0;
+    for (int i = 1; i <= 5; ++i) n += zd_holds("\"name\":\"f" + std::to_string(i) + " L\"") > 0;
+    return n == 5;
+  }));
+  {
+    std::lock_guard lk(hs.mu);
+    CHECK(hs.polls == polls_before);
+    CHECK(hs.fetches == fetches_before);
+  }
+  // Done: the next remap may start; with nothing changed since, it queues nothing new for Zendesk to receive.
+  auto again = h.eng->start_remap("hs", "contacts");
+  REQUIRE(again);
+  const auto zd_writes = [&] {
+    std::lock_guard lk(zd.mu);
+    return zd.written.size();
+  }();
+  asio::co_spawn(h.ioc, h.eng->run_remap(*again), asio::detached);
+  REQUIRE(h.eventually([&] { return !(*again)->running.load(); }));
+  h.run_for(500ms);
+  std::lock_guard lk(zd.mu);
+  CHECK(zd.written.size() == zd_writes);
 }
