@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/async.hpp"
+#include "daemon/profile/profile_filter.hpp"
 #include "daemon/profile/propagation.hpp"
 #include "daemon/sync/context.hpp"
 #include "mapping/evaluator_cache.hpp"
@@ -62,6 +63,12 @@ class pipeline {
   boost::asio::awaitable<void> loop();
 
   std::optional<profile_report> get(std::string_view query) const;
+  /// Up to `limit` profiles after `after` (a profile id; empty: from the start) that match `filter`, in id order.
+  /// The book's lock is held for one chunk of profiles at a time, so a long scan does not stall the pipeline
+  /// (profile_list.cpp).
+  profile_page list(const profile::profile_filter& filter, std::string_view after, std::size_t limit) const;
+  /// The lifecycle stages the rules can give ("unknown" included), in the rules' order.
+  std::vector<std::string> stages() const;
   profile::book_stats stats() const;
 
   /// A claimed write with what it sends now (nullopt: nothing differs, or the record left the profile).
