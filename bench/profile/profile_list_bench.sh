@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `omnisyncctl profile list|search` on a big book: omnisync-sim serves N Salesforce Contacts (default 100,000), one
 # omnisyncd reads them into N profiles, then each listing below is timed (wall seconds, median of RUNS runs, default
-# 3) with omnisyncctl's peak RSS; omnisyncd's VmHWM is read before and after every listing (a scan must not grow
-# it). Writes its section between <!-- profile-list:begin --> and <!-- profile-list:end --> in docs/benchmarks.md.
+# 3) with omnisyncd's CPU seconds (utime + stime: the figure that means something on a shared, loaded machine) and
+# omnisyncctl's peak RSS; omnisyncd's VmHWM is read before and after every listing (a scan must not grow it). Writes its section between <!-- profile-list:begin --> and <!-- profile-list:end --> in docs/benchmarks.md.
 #
 #   bench/profile/profile_list_bench.sh [N]          (OMNISYNC_BUILD_DIR, default build/default)
 set -euo pipefail
@@ -76,39 +76,44 @@ for c in "${cases[@]}"; do
   name="${c%%|*}"; args="${c#*|}"
   echo "bench: $name ..." >&2
   for r in $(seq 1 "$runs"); do
+    cpu0="$(awk '{print $14 + $15}' "/proc/$dpid/stat")"
     # shellcheck disable=SC2086
     /usr/bin/time -f '%e %M' -o "$tmp/time" $ctl $args > "$tmp/out" 2> /dev/null
+    cpu1="$(awk '{print $14 + $15}' "/proc/$dpid/stat")"
     lines="$(wc -l < "$tmp/out")"
     read -r secs rss < "$tmp/time"
     hwm="$(awk '/VmHWM/ {print $2}' "/proc/$dpid/status")"
-    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$secs" "$rss" "$lines" "$hwm" >> "$results"
+    cpu="$(python3 -c "import os; print(($cpu1 - $cpu0) / os.sysconf('SC_CLK_TCK'))")"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$secs" "$rss" "$lines" "$hwm" "$cpu" >> "$results"
   done
 done
 kill -TERM "$dpid"; wait "$dpid" || true
 
 report="$(python3 - "$n" "$profiles" "$hwm_before" "$results" "$runs" <<'PY'
-import sys, datetime, statistics
+import sys, datetime, os
 n, profiles, hwm_before, path, runs = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 rows, order = {}, []
 for line in open(path):
-    name, secs, rss, lines, hwm = line.rstrip("\n").split("\t")
+    name, secs, rss, lines, hwm, cpu = line.rstrip("\n").split("\t")
     if name not in rows: order.append(name); rows[name] = []
-    rows[name].append((float(secs), int(rss), int(lines), int(hwm)))
+    rows[name].append((float(secs), int(rss), int(lines), int(hwm), float(cpu)))
 hwm_after = max(r[3] for v in rows.values() for r in v)
 out = [f"""<!-- profile-list:begin -->
 ### Profile list and search
 
 `bench/profile/profile_list_bench.sh {n}` — omnisync-sim serves {n:,} Salesforce Contacts; omnisyncd reads them into
 {profiles:,} profiles (the shipped Contact mapping, no writes); then each `omnisyncctl` listing below runs {runs} times
-over the control socket and the median is shown, with the client's peak RSS. Measured {datetime.date.today()} on the
-shared 2-core machine (other builds running).
+over the control socket and the median is shown: wall seconds, omnisyncd's CPU seconds (user + system) for it, and
+the client's peak RSS. Measured {datetime.date.today()} on the shared 2-core machine with other engineers' builds
+running (load average {os.getloadavg()[0]:.0f}): wall time there is mostly waiting for a core, CPU seconds are the cost.
 
-| listing | lines out | seconds | omnisyncctl peak RSS |
-|---|---|---|---|"""]
+| listing | lines out | wall seconds | omnisyncd CPU seconds | omnisyncctl peak RSS |
+|---|---|---|---|---|"""]
 for name in order:
     v = sorted(rows[name])
-    s, rss, lines, _ = v[len(v) // 2]
-    out.append(f"| {name} | {lines:,} | {s:.2f} | {rss / 1024:.1f} MB |")
+    s, rss, lines, _, cpu = v[len(v) // 2]
+    cpus = sorted(r[4] for r in v)
+    out.append(f"| {name} | {lines:,} | {s:.2f} | {cpus[len(cpus) // 2]:.2f} | {rss / 1024:.1f} MB |")
 out.append(f"""
 omnisyncd's peak RSS (VmHWM) before the listings: {hwm_before / 1024:.0f} MB; after all of them: {hwm_after / 1024:.0f} MB
 (a scan holds one profile's record at a time, pages of ≤ 1,000 records, and one id per profile).

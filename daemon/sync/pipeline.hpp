@@ -129,6 +129,10 @@ class pipeline {
   std::atomic<bool> rebuild_requested_{true};
 
   mutable std::mutex book_mu_;
+  /// `list`'s sorted snapshot of the book's profile ids and when it was taken (guarded by book_mu_): the pages of
+  /// one export reuse it instead of collecting and sorting every id again per page (profile_list.cpp).
+  mutable std::vector<profile::profile_id> list_ids_;
+  mutable std::chrono::steady_clock::time_point list_ids_at_{};
   std::shared_ptr<const profile::settings> rules_ = std::make_shared<profile::settings>();  // guarded by book_mu_
   std::unique_ptr<profile::book> book_ = std::make_unique<profile::book>(rules_);            // guarded by book_mu_
   profile::propagator propagator_;                                                          // guarded by book_mu_

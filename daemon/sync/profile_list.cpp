@@ -2,6 +2,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 
 #include "daemon/sync/pipeline.hpp"
 
@@ -11,17 +12,27 @@ namespace {
 /// Profiles looked at per hold of the book's lock: long enough to be cheap, short enough that a page being
 /// stored waits at most a few milliseconds behind a scan of 100,000 profiles.
 constexpr std::size_t k_chunk = 512;
+/// How long the sorted id snapshot serves the following pages of a listing (`after` given).
+constexpr std::chrono::seconds k_snapshot_age{5};
 }  // namespace
 
 profile_page pipeline::list(const profile::profile_filter& filter, std::string_view after, std::size_t limit) const {
   profile_page page;
   std::vector<profile::profile_id> ids;
   {
+    // Collecting and sorting every id costs about as much as scanning them: a snapshot younger than
+    // k_snapshot_age serves the next pages of a listing. Profiles merged away since are skipped below; one created
+    // since shows up in listings started after the snapshot expired.
     std::lock_guard lk(book_mu_);
-    ids = book_->profiles();
+    const auto now = std::chrono::steady_clock::now();
+    if (after.empty() || now - list_ids_at_ > k_snapshot_age) {
+      list_ids_ = book_->profiles();
+      std::sort(list_ids_.begin(), list_ids_.end());
+      list_ids_at_ = now;
+    }
+    ids = list_ids_;
   }
   page.total = ids.size();
-  std::sort(ids.begin(), ids.end());
   auto it = ids.begin();
   if (!after.empty())
     if (auto a = profile::profile_id::parse(after)) it = std::upper_bound(ids.begin(), ids.end(), *a);
