@@ -128,7 +128,7 @@ check "bash completion loads through bash-completion and completes" bash -c '
   source /usr/share/bash-completion/bash_completion
   _completion_loader omnisyncctl; complete -p omnisyncctl | grep -q _omnisyncctl
   COMP_WORDS=(omnisyncctl dl); COMP_CWORD=1; _omnisyncctl; [[ "${COMPREPLY[*]}" == dlq ]]
-  COMP_WORDS=(omnisyncctl profile ""); COMP_CWORD=2; _omnisyncctl; [[ "${COMPREPLY[*]}" == "get explain split restore resync" ]]
+  COMP_WORDS=(omnisyncctl profile ""); COMP_CWORD=2; _omnisyncctl; [[ "${COMPREPLY[*]}" == "get explain split restore resync list search" ]]
   _completion_loader omnisyncd; COMP_WORDS=(omnisyncd --check); COMP_CWORD=1; _omnisyncd; [[ "${COMPREPLY[*]}" == --check-config ]]'
 if command -v zsh >/dev/null; then
   check "zsh finds _omnisyncctl in its fpath" zsh -fc 'for d in $fpath; do [[ -r $d/_omnisyncctl ]] && zsh -n $d/_omnisyncctl && exit 0; done; exit 1'

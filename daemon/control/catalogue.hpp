@@ -78,17 +78,32 @@ inline constexpr choice profile_actions[] = {
     {.value = "split", .help = "remove one identity link", .scope = access::write},
     {.value = "restore", .help = "undo a split", .scope = access::write},
     {.value = "resync", .help = "re-read every record of the profile", .scope = access::write},
+    {.value = "list", .help = "profiles matching the filters, a page at a time, in id order", .scope = access::read},
+    {.value = "search", .help = "as list, for profiles with a text value (or id) containing the query",
+     .scope = access::read},
 };
 
 inline constexpr arg_spec profile_args[] = {
     {.name = "action", .type = arg_type::string, .help = "get, explain, split, restore or resync",
      .choices = profile_actions, .default_value = "get"},
-    {.name = "query", .type = arg_type::string, .required = true,
-     .help = "E-mail, profile id (p...), phone or system:id"},
+    {.name = "query", .type = arg_type::string,
+     .help = "E-mail, profile id (p...), phone or system:id (search: the text to look for)",
+     .default_value = "required except for list"},
     {.name = "attribute", .type = arg_type::string,
      .help = "explain: only this attribute's provenance; split/restore: the identifier's attribute"},
     {.name = "record", .type = arg_type::string, .help = "split/restore: the record, system:object:id"},
     {.name = "value", .type = arg_type::string, .help = "split/restore: the identifier's value"},
+    {.name = "where", .type = arg_type::string_list,
+     .help = "list, search: attribute conditions that must all hold: ATTR=VALUE, ATTR!=VALUE, ATTR~TEXT (contains), "
+             "ATTR? (has a value), !ATTR? (has none)"},
+    {.name = "stage", .type = arg_type::string, .help = "list, search: only this lifecycle stage"},
+    {.name = "kpi", .type = arg_type::string_list,
+     .help = "list, search: KPI ranges that must all hold, NAME>=N (or >, <=, <, =, !=), e.g. lifetime_value>=1000"},
+    {.name = "after", .type = arg_type::string, .help = "list, search: the next page after this cursor (a profile id)"},
+    {.name = "limit", .type = arg_type::integer, .help = "list, search: profiles per page, 1 to 1000",
+     .default_value = "50"},
+    {.name = "fields", .type = arg_type::string_list,
+     .help = "list, search: only these attributes of each profile (dotted paths); default: the whole record"},
 };
 
 inline constexpr arg_spec plan_args[] = {
@@ -243,11 +258,13 @@ inline constexpr command_spec dlq{
 
 inline constexpr command_spec profile{
     .name = "profile",
-    .help = "Profiles: get or explain one, split or restore an identity link, resync its records",
+    .help = "Profiles: get or explain one, split or restore an identity link, resync its records; list or search "
+            "them by attribute, stage and KPI",
     .scope = access::write,
     .args = detail::profile_args,
     .result = "get, explain: {id, golden, kpis, records, timeline, timeline_total, edges?, conflicts?, ignored?, "
-              "attribute?, attribute_golden?}; split, restore: {action, writes_queued, profile?}; resync: {id, records}",
+              "attribute?, attribute_golden?}; split, restore: {action, writes_queued, profile?}; resync: {id, records}; "
+              "list, search: {items: [canonical record with _profile_id], next_after, scanned, total}",
 };
 
 inline constexpr command_spec remap{

@@ -248,9 +248,10 @@ std::vector<subcommand> daemon_subcommands() {
   out.push_back(audit_subcommand());
 
   out.push_back(dlq_subcommand());
-  // profile get|explain|split|restore|resync QUERY
+  // profile get|explain|split|restore|resync QUERY; profile list [filters]; profile search TEXT [filters]
   struct profile_args {
     std::string action, query, attribute, record, value;
+    profile_list_args list;
   };
   auto pa = std::make_shared<profile_args>();
   out.push_back(daemon_command(catalogue::profile,
@@ -258,14 +259,43 @@ std::vector<subcommand> daemon_subcommands() {
                    app.add_option("action", pa->action, arg_help(catalogue::profile, "action"))
                        ->required()
                        ->check(CLI::IsMember(arg_choices(catalogue::profile, "action")));
-                   app.add_option("query", pa->query, arg_help(catalogue::profile, "query"))->required();
+                   app.add_option("query", pa->query, arg_help(catalogue::profile, "query"));
                    // The `attribute` argument, given as a positional for explain and as an option for split/restore.
                    app.add_option("attribute_name", pa->attribute, "explain: only this attribute's provenance");
                    app.add_option("--record", pa->record, arg_help(catalogue::profile, "record"));
                    app.add_option("--attribute", pa->attribute, "split/restore: the identifier's attribute (email, phone, ...)");
                    app.add_option("--value", pa->value, arg_help(catalogue::profile, "value"));
+                   // list, search
+                   app.add_option("--where", pa->list.where, arg_help(catalogue::profile, "where") + " (repeatable)")
+                       ->type_name("EXPR");
+                   app.add_option("--stage", pa->list.stage, arg_help(catalogue::profile, "stage"));
+                   app.add_option("--kpi", pa->list.kpi, arg_help(catalogue::profile, "kpi") + " (repeatable)")
+                       ->type_name("EXPR");
+                   app.add_option("--fields", pa->list.fields,
+                                  "list, search: the columns (attributes) to print, comma-separated")
+                       ->delimiter(',');
+                   app.add_option("--limit", pa->list.limit, arg_help(catalogue::profile, "limit"))
+                       ->check(CLI::Range(1, 1000));
+                   app.add_option("--after", pa->list.after, arg_help(catalogue::profile, "after"))->type_name("CURSOR");
+                   app.add_flag("--all", pa->list.all, "list, search: every page, not only the first");
+                   app.add_flag("--csv", pa->list.csv, "list, search: print CSV (RFC 4180) instead of a table");
                  },
                  [pa](const ctl_options& o) {
+                   if (pa->action == "list" || pa->action == "search") {
+                     if (pa->action == "search" && pa->query.empty()) {
+                       std::cerr << "omnisyncctl: profile search needs the text to look for\n";
+                       return int(exit_code::usage);
+                     }
+                     if (pa->list.csv && o.json) {
+                       std::cerr << "omnisyncctl: profile " << pa->action << ": --csv and --json exclude each other\n";
+                       return int(exit_code::usage);
+                     }
+                     return run_profile_list(o, pa->action, pa->query, pa->list);
+                   }
+                   if (pa->query.empty()) {
+                     std::cerr << "omnisyncctl: profile " << pa->action << " needs an e-mail, a profile id or system:id\n";
+                     return int(exit_code::usage);
+                   }
                    boost::json::object args{{"action", pa->action}, {"query", pa->query}};
                    if (!pa->attribute.empty()) args["attribute"] = pa->attribute;
                    if (!pa->record.empty()) args["record"] = pa->record;

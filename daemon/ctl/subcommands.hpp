@@ -51,6 +51,20 @@ subcommand dlq_subcommand();
 subcommand remap_subcommand();
 subcommand sample_subcommand();
 subcommand fields_subcommand();
+/// `profile list|search` options (profile_list.cpp).
+struct profile_list_args {
+  std::vector<std::string> where, kpi, fields;
+  std::string stage, after;
+  int limit = 0;     ///< 0: 50 per page (1000 with --all)
+  bool all = false;  ///< follow the cursor to the last page
+  bool csv = false;
+};
+/// Prints profiles as a table, JSON lines (`--json`) or CSV (`--csv`); returns the exit code.
+int run_profile_list(const ctl_options& o, const std::string& action, const std::string& query,
+                     const profile_list_args& a);
+/// One CSV field as RFC 4180 writes it: quoted (quotes doubled) when it holds a comma, quote, CR or LF.
+std::string csv_field(std::string_view s);
+
 /// Commands provided by other libraries (e.g. `map`, the mapping dry run); defined in extensions.cpp.
 std::vector<subcommand> extension_subcommands();
 

@@ -14,6 +14,8 @@
 /// links in a system, and everything `omnisyncctl profile get|explain` prints.
 ///
 /// Thread safety: none; the engine guards its book with a mutex.
+#include <boost/json/fwd.hpp>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -144,6 +146,8 @@ class book {
   bool is_person(profile_id id) const;
   /// The canonical record of a profile: golden values, KPIs, `_profile_id` (and `deleted_in` under `flag`).
   std::string canonical_json(profile_id id) const;
+  /// The same record as a JSON object (cleared first), for readers that look into it (`profile list`).
+  void canonical_record(profile_id id, boost::json::object& out) const;
   /// The canonical record of one source record as its own mapping saw it, with the profile id it holds (the
   /// `omnisync_id` read back): what the destination holds now, to compare a write with.
   std::optional<std::string> record_json(std::string_view system, std::string_view object, std::string_view id) const;

@@ -24,8 +24,8 @@ bool book::is_person(profile_id id) const {
   return false;
 }
 
-std::string book::canonical_json(profile_id id) const {
-  json::object o;
+void book::canonical_record(profile_id id, json::object& o) const {
+  o.clear();
   o["_profile_id"] = id.str();
   std::string stage;
   for (const auto& [attr, gv] : impl_->golden(id, *settings_)) {
@@ -42,6 +42,11 @@ std::string book::canonical_json(profile_id id) const {
         gone.push_back(json::value(r->system));
     o["deleted_in"] = std::move(gone);
   }
+}
+
+std::string book::canonical_json(profile_id id) const {
+  json::object o;
+  canonical_record(id, o);
   return json::serialize(o);
 }
 

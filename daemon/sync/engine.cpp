@@ -314,6 +314,13 @@ std::string readiness_problem(const std::vector<connector_health_row>& rows) {
 
 std::optional<profile_report> engine::profile_get(std::string_view query) const { return parts_->pipe.get(query); }
 
+profile_page engine::profile_list(const profile::profile_filter& filter, std::string_view after,
+                                  std::size_t limit) const {
+  return parts_->pipe.list(filter, after, limit);
+}
+
+std::vector<std::string> engine::profile_stages() const { return parts_->pipe.stages(); }
+
 profile::book_stats engine::profile_stats() const { return parts_->pipe.stats(); }
 
 bool engine::profiles_ready() const { return parts_->pipe.ready(); }

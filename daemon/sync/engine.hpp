@@ -36,6 +36,7 @@
 #include "config/connector.hpp"
 #include "core/clock.hpp"
 #include "daemon/profile/book.hpp"
+#include "daemon/profile/profile_filter.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/sync/status.hpp"
 
@@ -101,6 +102,10 @@ class engine {
 
   /// A profile by id, e-mail, phone or "system:id"; nullopt when none matches. Any thread.
   std::optional<profile_report> profile_get(std::string_view query) const;
+  /// `profile list|search`: one page of matching profiles in id order (see pipeline::list). Any thread.
+  profile_page profile_list(const profile::profile_filter& filter, std::string_view after, std::size_t limit) const;
+  /// The lifecycle stages the configured rules can give (for checking a `--stage` filter). Any thread.
+  std::vector<std::string> profile_stages() const;
   profile::book_stats profile_stats() const;
   bool profiles_ready() const;
   cluster_status cluster() const;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/async.hpp"
+#include "daemon/profile/profile_filter.hpp"
 #include "daemon/profile/propagation.hpp"
 #include "daemon/sync/context.hpp"
 #include "mapping/evaluator_cache.hpp"
@@ -76,6 +77,12 @@ class pipeline {
   boost::asio::awaitable<void> loop();
 
   std::optional<profile_report> get(std::string_view query) const;
+  /// Up to `limit` profiles after `after` (a profile id; empty: from the start) that match `filter`, in id order.
+  /// The book's lock is held for one chunk of profiles at a time, so a long scan does not stall the pipeline
+  /// (profile_list.cpp).
+  profile_page list(const profile::profile_filter& filter, std::string_view after, std::size_t limit) const;
+  /// The lifecycle stages the rules can give ("unknown" included), in the rules' order.
+  std::vector<std::string> stages() const;
   profile::book_stats stats() const;
 
   /// A claimed write with what it sends now (nullopt: nothing differs, or the record left the profile).
@@ -136,6 +143,10 @@ class pipeline {
   std::atomic<bool> rebuild_requested_{true};
 
   mutable std::mutex book_mu_;
+  /// `list`'s sorted snapshot of the book's profile ids and when it was taken (guarded by book_mu_): the pages of
+  /// one export reuse it instead of collecting and sorting every id again per page (profile_list.cpp).
+  mutable std::vector<profile::profile_id> list_ids_;
+  mutable std::chrono::steady_clock::time_point list_ids_at_{};
   std::shared_ptr<const profile::settings> rules_ = std::make_shared<profile::settings>();  // guarded by book_mu_
   std::unique_ptr<profile::book> book_ = std::make_unique<profile::book>(rules_);            // guarded by book_mu_
   profile::propagator propagator_;                                                          // guarded by book_mu_

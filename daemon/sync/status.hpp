@@ -179,6 +179,15 @@ struct remap_progress {
   std::string error;                              ///< why it stopped early, "" when it did not (guarded by mu)
 };
 
+/// One page of `omnisyncctl profile list|search`: the matching profiles' canonical records (golden values, KPIs,
+/// `_profile_id`; JSON text) in profile-id order.
+struct profile_page {
+  std::vector<std::string> items;
+  std::string next_after;    ///< the cursor of the next page (the last profile id listed); empty: no more
+  std::size_t scanned = 0;   ///< profiles looked at for this page
+  std::size_t total = 0;     ///< profiles in the book
+};
+
 struct resync_request {
   std::string connector;
   std::string object;                  ///< empty: every object of the connector

@@ -79,7 +79,7 @@ def completions():
     check("omnisyncctl dlq <TAB>: the catalogue's actions",
           bash_complete(ctl, ["omnisyncctl", "dlq", ""]) == ["list", "show", "stats", "retry", "drop"])
     check("omnisyncctl profile <TAB>: the catalogue's actions",
-          bash_complete(ctl, ["omnisyncctl", "profile", ""]) == ["get", "explain", "split", "restore", "resync"])
+          bash_complete(ctl, ["omnisyncctl", "profile", ""]) == ["get", "explain", "split", "restore", "resync", "list", "search"])
     check("omnisyncctl profile get <TAB>: a free-form query, no suggestion",
           bash_complete(ctl, ["omnisyncctl", "profile", "get", ""]) == [])
     for sub in cmds:

@@ -1,9 +1,11 @@
-// profile: one person's 360-degree profile — get, explain, split or restore an identity link, resync its records.
+// profile: one person's 360-degree profile — get, explain, split or restore an identity link, resync its records;
+// list and search (profile_list.cpp).
 #include <boost/json.hpp>
 
 #include "core/time.hpp"
 #include "daemon/control/catalogue.hpp"
 #include "daemon/control/commands/groups.hpp"
+#include "daemon/control/commands/profile_list.hpp"
 #include "daemon/profile/value_json.hpp"
 #include "daemon/sync/engine.hpp"
 
@@ -123,6 +125,11 @@ asio::awaitable<reply> profile_command(const context& ctx, json::object args) {
   if (!engine) co_return reply::failure("unavailable", "the sync engine is not running");
   if (auto refused = co_await standby_refusal(ctx, "profiles")) co_return std::move(*refused);
   const std::string action = arg_text(args, "action").empty() ? "get" : arg_text(args, "action");
+  if (action == "list" || action == "search") {
+    if (!engine->profiles_ready())
+      co_return reply::failure("starting", "profiles are still being loaded; try again shortly");
+    co_return profile_list(ctx, args, action);
+  }
   const std::string query = arg_text(args, "query");
   if (query.empty()) co_return reply::failure("usage", "profile " + action + " needs an e-mail, a profile id or system:id");
   if (!engine->profiles_ready()) co_return reply::failure("starting", "profiles are still being loaded; try again shortly");
@@ -159,7 +166,7 @@ asio::awaitable<reply> profile_command(const context& ctx, json::object args) {
   }
   if (action == "split" || action == "restore") co_return co_await split(ctx, std::move(args), action, std::move(*rep));
   if (action == "resync") co_return resync(*engine, *rep);
-  co_return reply::failure("usage", "profile actions: get, explain, split, restore, resync");
+  co_return reply::failure("usage", "profile actions: get, explain, split, restore, resync, list, search");
 }
 
 }  // namespace

@@ -56,10 +56,13 @@ TEST_CASE("control catalogue: declared arguments of the right type pass, every p
   CHECK(check_args(catalogue::pause, args(R"({"connector":null})")) ==
         R"(pause: argument "connector" must be a string, not null)");
   // Several problems: all of them, in one message.
-  CHECK(check_args(catalogue::profile, args(R"({"action":"merge","bogus":1})")) ==
-        R"(profile: argument "action" must be one of get, explain, split, restore, resync, not "merge"; )"
-        R"(unknown argument "bogus" (profile takes action, query, attribute, record, value); )"
-        R"(missing required argument "query")");
+  CHECK(check_args(catalogue::dlq, args(R"({"action":"merge","bogus":1,"limit":"x"})")) ==
+        R"(dlq: argument "action" must be one of list, show, stats, retry, drop, not "merge"; )"
+        R"(unknown argument "bogus" (dlq takes action, id, all, connector, object, stage, reason, since, until, state, )"
+        R"(after, limit, dry_run); argument "limit" must be an integer, not a string)");
+  // profile's query is checked by the handler (list takes none), its filters by type here.
+  CHECK(check_args(catalogue::profile, args(R"({"action":"list","where":"email?","limit":5})")) ==
+        R"(profile: argument "where" must be an array of strings, not a string)");
 }
 
 TEST_CASE("control catalogue: the scope a request needs follows its action", "[control][catalogue]") {
