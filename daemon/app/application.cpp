@@ -156,7 +156,10 @@ struct application::impl {
     auto loaded = load_daemon_config(opts.config_file, opts.overrides);
     log->debug("read {}: {} problem(s), {} secret value(s) registered for redaction", opts.config_file.string(),
                loaded.problems.size(), loaded.secret_values.size());
-    commands::reload_record record{utc_now_text(), req.trigger};
+    // (members assigned one by one: GCC 12 destroys temporaries of a braced initializer twice in a coroutine)
+    commands::reload_record record;
+    record.at = utc_now_text();
+    record.trigger = req.trigger;
     if (!loaded.ok()) {
       for (const auto& d : loaded.problems.items()) record.diagnostics.push_back(d.format());
       log->error("reload rejected, {} problem(s); the previous configuration stays in effect:", loaded.problems.size());
@@ -179,8 +182,12 @@ struct application::impl {
         if (m.file == p->file() && m.change != "removed") touched.push_back(p);
     std::size_t lint_errors = 0;
     if (engine && !touched.empty()) {
-      auto found = co_await on_sync_tasks<std::vector<sync::lint_finding>>(
-          "reload lint", [e = engine.get(), touched] { return e->lint_plans(touched); });
+      // (the task and its name as locals: GCC 12 destroys some temporaries of a co_await expression twice)
+      std::function<asio::awaitable<std::vector<sync::lint_finding>>()> job = [e = engine.get(), touched] {
+        return e->lint_plans(touched);
+      };
+      std::string name = "reload lint";
+      auto found = co_await on_sync_tasks<std::vector<sync::lint_finding>>(std::move(name), std::move(job));
       if (!found) {  // the sync tasks were cancelled: the daemon is stopping
         result.what = commands::reload_result::outcome::rejected;
         result.problems = "the changed mappings could not be checked: the daemon is stopping";
@@ -239,8 +246,12 @@ struct application::impl {
         targets.emplace_back(m.kind, m.object);
     if (engine && !targets.empty()) {
       const auto wait = next.daemon.control_idle_timeout / 2;
-      auto rc = co_await on_sync_tasks<omnisync::result<std::vector<sync::recheck_count>>>(
-          "reload re-check", [e = engine.get(), targets, generation, wait] { return e->recheck(targets, generation, wait); });
+      using counts = omnisync::result<std::vector<sync::recheck_count>>;
+      std::function<asio::awaitable<counts>()> job = [e = engine.get(), targets, generation, wait] {
+        return e->recheck(targets, generation, wait);
+      };
+      std::string name = "reload re-check";
+      auto rc = co_await on_sync_tasks<counts>(std::move(name), std::move(job));
       if (!rc) {
         result.recheck_note = "the daemon is stopping; the changed outbound mappings were not re-checked";
       } else if (!*rc && rc->error() == make_error_code(errc::not_found)) {
@@ -284,7 +295,11 @@ struct application::impl {
     ctx.status_changed = [this] { notifier.status(status_line()); };
   }
 
-  asio::awaitable<void> reload_on_signal() { (void)co_await reload({"SIGHUP", false}); }
+  asio::awaitable<void> reload_on_signal() {
+    commands::reload_request req;
+    req.trigger = "SIGHUP";
+    (void)co_await reload(std::move(req));
+  }
 
   // ---- tasks -----------------------------------------------------------------------------------------------
 

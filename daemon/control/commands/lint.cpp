@@ -85,8 +85,9 @@ asio::awaitable<reply> lint(const context& ctx, json::object args) {
   auto st = std::make_shared<shared>();
   // (a plain lambda returning the coroutine: a lambda that is itself a coroutine would lose its captures)
   auto run_lint = [](sync::engine* e, std::optional<plan_list> ps, std::shared_ptr<shared> out) -> asio::awaitable<void> {
-    auto findings = ps ? co_await e->lint_plans(std::move(*ps)) : co_await e->lint();
-    out->findings = std::move(findings);
+    // (if/else: GCC 12 miscompiles co_await inside a conditional expression)
+    if (ps) out->findings = co_await e->lint_plans(std::move(*ps));
+    else out->findings = co_await e->lint();
     out->done = true;
   };
   ctx.spawn_sync_task("lint", [run_lint, e = ctx.engine, plans, st] { return run_lint(e, plans, st); });

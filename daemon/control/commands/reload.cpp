@@ -78,7 +78,8 @@ reply reload_reply(const reload_result& r, const config::daemon_config* cfg) {
 }
 
 asio::awaitable<reply> reload(const context& ctx, json::object args) {
-  reload_request req{"control command", false};
+  reload_request req;  // (no braced initializer of strings in a coroutine: GCC 12 destroys them twice)
+  req.trigger = "control command";
   if (const auto* f = args.if_contains("force"); f && f->is_bool()) req.force = f->as_bool();
   auto r = co_await ctx.reload(std::move(req));
   auto cfg = ctx.config();
