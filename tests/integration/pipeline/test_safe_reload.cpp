@@ -243,9 +243,13 @@ TEST_CASE("safe reload: lint a candidate, refuse a bad mapping, say what a reloa
     auto unknown = omnisync::test::sim::http("POST", base + "/webhooks/nobody", "{}", {"Content-Type: application/json"});
     CHECK(unknown.status == 404);
     CHECK(d.proc->wait_stderr_contains("/webhooks/nobody", 10s));
-    CHECK(d.proc->stderr_text().find("no connector is configured by that name (404)") != std::string::npos);
+    CHECK(d.proc->stderr_text().find("no connector takes webhooks by that name") != std::string::npos);
+    // A configured connector without webhook settings (hs: its new client_secret waits for a restart) has no
+    // route either.
+    auto unconfigured = omnisync::test::sim::http("POST", base + "/webhooks/hs", "{}", {"Content-Type: application/json"});
+    CHECK(unconfigured.status == 404);
     auto metrics = omnisync::test::sim::http("GET", base + "/metrics");
-    CHECK(metrics.body.find("omnisync_webhook_requests_total{connector=\"(unknown)\",status=\"404\"} 1") !=
+    CHECK(metrics.body.find("omnisync_webhook_requests_total{connector=\"(unknown)\",status=\"404\"} 2") !=
           std::string::npos);
   }
   CHECK(d.stop() == 0);
