@@ -45,8 +45,12 @@ reply reload_reply(const reload_result& r, const config::daemon_config* cfg) {
                                     {"direction", m.direction}, {"change", m.change}});
   for (const auto& f : r.lint) lint.push_back(finding_json(f));
   for (const auto& c : r.rechecks)
-    rechecks.push_back(json::object{{"connector", c.connector}, {"object", c.object}, {"checked", c.checked},
-                                    {"to_write", c.to_write}, {"creates", c.creates}, {"shadow", c.shadow}});
+    rechecks.push_back(json::object{{"connector", c.connector},
+                                    {"object", c.object},
+                                    {"checked", static_cast<std::int64_t>(c.checked)},
+                                    {"to_write", static_cast<std::int64_t>(c.to_write)},
+                                    {"creates", static_cast<std::int64_t>(c.creates)},
+                                    {"shadow", c.shadow}});
   switch (r.what) {
     case reload_result::outcome::applied: {
       for (auto& s : next_steps(r, cfg)) steps.push_back(json::string(s));
