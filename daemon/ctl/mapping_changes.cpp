@@ -11,6 +11,7 @@
 #include "core/json_text.hpp"
 #include "daemon/control/catalogue.hpp"
 #include "daemon/ctl/client.hpp"
+#include "daemon/ctl/format.hpp"
 #include "daemon/ctl/subcommands.hpp"
 
 namespace omnisync::ctl {
@@ -81,8 +82,20 @@ subcommand reload_subcommand() {
       [force](const ctl_options& o) {
         json::object args;
         if (*force) args["force"] = true;
-        return run_daemon_command(o, "reload", json::serialize(args),
-                                  [](const std::string& j) { return format_reload(json::parse(j).as_object()); });
+        return run_daemon_command(o, "reload", json::serialize(args), [&o](const std::string& j) {
+          const auto r = json::parse(j).as_object();
+          std::string out = format_reload(r);
+          // In shadow mode nothing is sent: show the plan of each destination re-written (its first writes).
+          for (const auto& v : list(r, "rechecks")) {
+            const auto& c = v.as_object();
+            if (!c.contains("shadow") || !c.at("shadow").as_bool() || number(c, "to_write") == 0) continue;
+            auto plan = call(o.socket, "plan", json::object{{"connector", text(c, "connector")}, {"limit", 20}},
+                             o.timeout);
+            if (plan.state == call_result::status::ok && plan.result.is_object())
+              out += "plan for " + text(c, "connector") + " (first 20 writes):\n" + format_plan(plan.result);
+          }
+          return out;
+        });
       },
       &spec};
 }

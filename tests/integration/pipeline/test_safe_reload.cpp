@@ -237,6 +237,22 @@ TEST_CASE("safe reload: lint a candidate, refuse a bad mapping, say what a reloa
     CHECK(in.out.find("remap hs") == std::string::npos);
   }
 
+  // ---- in shadow mode the re-written records are queued, not sent, and the reply shows their plan --------------
+  {
+    d.dir.write("omnisync.yaml", config_text(sim, maps, "    webhook: { client_secret: a-new-secret }\n"
+                                                        "    sync: { mode: shadow }\n"));
+    write_file(out_file, shipped + "  city:                 { from: external_ids.zendesk, type: string }\n");
+    const auto writes_before = hs_writes(sim);
+    auto r = d.ctl({"reload"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("shadow mode: not sent") != std::string::npos);
+    CHECK(r.out.find("plan for hs (first 20 writes):") != std::string::npos);
+    CHECK(r.out.find("  city  ") != std::string::npos);
+    std::this_thread::sleep_for(1500ms);
+    CHECK(hs_writes(sim) == writes_before);
+  }
+
   // ---- unknown webhook routes: 404, a log line, a metric ---------------------------------------------------
   {
     const std::string base = "http://127.0.0.1:" + std::to_string(d.port);
