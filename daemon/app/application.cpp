@@ -7,6 +7,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <mutex>
 #include <thread>
@@ -15,8 +17,10 @@
 
 #include "daemon/app/logging.hpp"
 #include "daemon/app/notify.hpp"
+#include "daemon/app/reload_diff.hpp"
 #include "daemon/app/task_group.hpp"
 #include "adapters/connector.hpp"
+#include "core/async.hpp"
 #include "core/metrics.hpp"
 #include "core/time.hpp"
 #include "core/version.hpp"
@@ -53,17 +57,6 @@ store::synchronous_mode to_store(config::sync_mode m) {
   }
 }
 
-bool connectors_differ(const config::daemon_config& a, const config::daemon_config& b) {
-  if (a.connectors.size() != b.connectors.size()) return true;
-  for (std::size_t i = 0; i < a.connectors.size(); ++i) {
-    const auto& x = a.connectors[i];
-    const auto& y = b.connectors[i];
-    // `settings` holds every key of the block as validated, secrets included (compared by value).
-    if (x.name != y.name || x.settings != y.settings) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 struct application::impl {
@@ -81,15 +74,17 @@ struct application::impl {
         mappings(std::move(initial.mappings)),
         profile_rules(std::move(initial.profiles)) {
     set_secrets(initial.secret_values);
+    mapping_files = snapshot_mappings(mappings);
   }
 
   app_options opts;
   mutable std::mutex mutex;                            // guards cfg
   std::shared_ptr<const config::daemon_config> cfg;
-  std::mutex reload_mutex;                             // one reload at a time
   commands::daemon_state state;                        // phase, last reload, HTTP port (what status reports)
 
   asio::io_context ioc;
+  turnstile reload_turn{ioc.get_executor()};           // one reload at a time
+  mapping_snapshot mapping_files;                      // the mapping files in effect (a reload compares with them)
   std::unique_ptr<store::store> db;
   std::unique_ptr<commands::paused_set> paused;        // the connectors an operator paused (kept in the store)
   commands::context command_context;                   // what the control commands may use (engine set later)
@@ -119,60 +114,169 @@ struct application::impl {
 
   // ---- reload ----------------------------------------------------------------------------------------------
 
-  /// Loads the config file again; applies it atomically or keeps the old one. SIGHUP and the `reload` command.
-  commands::reload_result reload(const std::string& trigger) {
-    std::lock_guard one(reload_mutex);
+  /// Runs `make()` among the sync engine's tasks (the adapters are used from there only) and waits for its
+  /// result; nullopt when the task was cancelled (shutdown) or threw.
+  template <class T>
+  asio::awaitable<std::optional<T>> on_sync_tasks(std::string name, std::function<asio::awaitable<T>()> make) {
+    struct shared {
+      std::atomic<bool> done{false};
+      std::optional<T> value;
+    };
+    auto st = std::make_shared<shared>();
+    // (a plain lambda returning the coroutine: a lambda that is itself a coroutine would lose its captures)
+    auto run = [](std::function<asio::awaitable<T>()> f, std::shared_ptr<shared> out) -> asio::awaitable<void> {
+      struct mark {
+        shared* s;
+        ~mark() { s->done = true; }  // also when cancelled or thrown
+      } m{out.get()};
+      out->value = co_await f();
+    };
+    sync_tasks.spawn(std::move(name), [run, make, st] { return run(make, st); });
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    while (!st->done.load()) {
+      timer.expires_after(std::chrono::milliseconds(20));
+      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    co_return std::move(st->value);
+  }
+
+  /// Loads the config file again; lints the mapping files it adds or changes against the vendors' metadata
+  /// (refused on errors unless forced); applies it atomically or keeps the old one; then re-checks the
+  /// destinations whose outbound mappings changed. SIGHUP and the `reload` command; one at a time.
+  asio::awaitable<commands::reload_result> reload(commands::reload_request req) {
+    auto turn = co_await reload_turn.acquire();
     auto log = logger("app");
     commands::reload_result result;
     if (!state.begin_reload()) {
       result.what = commands::reload_result::outcome::stopping;
-      return result;
+      co_return result;
     }
     notifier.reloading();
-    log->info("reloading {} ({})", opts.config_file.string(), trigger);
+    log->info("reloading {} ({}{})", opts.config_file.string(), req.trigger, req.force ? ", forced" : "");
     auto loaded = load_daemon_config(opts.config_file, opts.overrides);
     log->debug("read {}: {} problem(s), {} secret value(s) registered for redaction", opts.config_file.string(),
                loaded.problems.size(), loaded.secret_values.size());
-    commands::reload_record record{utc_now_text(), trigger};
+    // (members assigned one by one: GCC 12 destroys temporaries of a braced initializer twice in a coroutine)
+    commands::reload_record record;
+    record.at = utc_now_text();
+    record.trigger = req.trigger;
     if (!loaded.ok()) {
       for (const auto& d : loaded.problems.items()) record.diagnostics.push_back(d.format());
       log->error("reload rejected, {} problem(s); the previous configuration stays in effect:", loaded.problems.size());
       for (const auto& d : loaded.problems.items()) log->error("  {}", d.format());
-      record.ok = false;
       std::string text = loaded.problems.format();
       while (!text.empty() && text.back() == '\n') text.pop_back();
       result.what = commands::reload_result::outcome::rejected;
       result.problems = std::move(text);
-    } else {
-      auto old = config();
-      const auto& next = *loaded.config;
-      if (next.daemon.state_dir != old->daemon.state_dir || next.daemon.control_socket != old->daemon.control_socket ||
-          next.daemon.threads != old->daemon.threads || next.store.synchronous != old->store.synchronous)
-        log->warn("daemon.state_dir, daemon.control_socket, daemon.threads and store.* take effect at the next restart");
-      set_secrets(loaded.secret_values);
-      apply_log_levels(next.daemon.log.level, next.daemon.log.components);
-      {
-        std::lock_guard lock(mutex);
-        cfg = loaded.config;
-      }
-      if (engine) {
-        engine->set_profile_rules(loaded.profiles);
-        engine->set_mappings(loaded.mappings);
-        engine->set_write_policies(next.connectors);
-      }
-      if (connectors_differ(*old, next))
-        log->warn("connector settings changed: they take effect at the next restart (mappings, sync.mode, "
-                  "sync.write_nulls and sync.fields are applied now)");
-      record.ok = true;
-      log->info("configuration reloaded: {} connector(s)", next.connectors.size());
-      result.what = commands::reload_result::outcome::applied;
-      result.config_file = next.source_file.string();
-      result.connectors = next.connectors.size();
+      co_return finish_reload(std::move(result), std::move(record));
     }
+    auto old = config();
+    const auto& next = *loaded.config;
+    auto next_mappings = snapshot_mappings(loaded.mappings);
+    result.mappings = diff_mappings(mapping_files, next_mappings);
+
+    // The added and changed mapping files, checked as `lint` checks them, against the metadata kept.
+    std::vector<std::shared_ptr<const mapping::plan>> touched;
+    for (const auto& p : loaded.mappings)
+      for (const auto& m : result.mappings)
+        if (m.file == p->file() && m.change != "removed") touched.push_back(p);
+    std::size_t lint_errors = 0;
+    if (engine && !touched.empty()) {
+      // (the task and its name as locals: GCC 12 destroys some temporaries of a co_await expression twice)
+      std::function<asio::awaitable<std::vector<sync::lint_finding>>()> job = [e = engine.get(), touched] {
+        return e->lint_plans(touched);
+      };
+      std::string name = "reload lint";
+      auto found = co_await on_sync_tasks<std::vector<sync::lint_finding>>(std::move(name), std::move(job));
+      if (!found) {  // the sync tasks were cancelled: the daemon is stopping
+        result.what = commands::reload_result::outcome::rejected;
+        result.problems = "the changed mappings could not be checked: the daemon is stopping";
+        co_return finish_reload(std::move(result), std::move(record));
+      }
+      result.lint = std::move(*found);
+      for (const auto& f : result.lint) {
+        if (f.severity == "error") ++lint_errors;
+        else if (f.line == 0) result.warnings.push_back(f.file + ": " + f.message);  // metadata not readable
+      }
+    }
+    if (lint_errors > 0 && !req.force) {
+      log->error("reload refused: lint found {} error(s) in the changed mappings; the previous configuration stays "
+                 "in effect (omnisyncctl reload --force applies it anyway):", lint_errors);
+      for (const auto& f : result.lint)
+        if (f.severity == "error") {
+          log->error("  {}:{}: {}/{}: {}", f.file, f.line, f.connector, f.object, f.message);
+          record.diagnostics.push_back(f.file + ":" + std::to_string(f.line) + ": " + f.message);
+        }
+      result.what = commands::reload_result::outcome::refused;
+      co_return finish_reload(std::move(result), std::move(record));
+    }
+    if (lint_errors > 0) {
+      result.forced = true;
+      log->warn("reload forced despite {} lint error(s) in the changed mappings", lint_errors);
+    }
+
+    for (auto& w : restart_warnings(*old, next)) result.warnings.push_back(std::move(w));
+    set_secrets(loaded.secret_values);
+    apply_log_levels(next.daemon.log.level, next.daemon.log.components);
+    {
+      std::lock_guard lock(mutex);
+      cfg = loaded.config;
+    }
+    mapping_files = std::move(next_mappings);
+    const std::uint64_t generation = engine ? engine->book_generation() : 0;
+    if (engine) {
+      engine->set_profile_rules(loaded.profiles);
+      engine->set_mappings(loaded.mappings);
+      engine->set_write_policies(next.connectors);
+    }
+    for (const auto& w : result.warnings) log->warn("reload: {}", w);
+    for (const auto& m : result.mappings)
+      log->info("reload: mapping {} {} ({}/{} {}bound)", m.file, m.change, m.kind, m.object, m.direction);
+    log->info("configuration reloaded: {} connector(s)", next.connectors.size());
+    result.what = commands::reload_result::outcome::applied;
+    result.config_file = next.source_file.string();
+    result.connectors = next.connectors.size();
+    record.ok = true;
+
+    // What a changed outbound mapping re-writes: every destination record re-checked once, the differing queued.
+    std::vector<std::pair<std::string, std::string>> targets;
+    for (const auto& m : result.mappings)
+      if (m.direction == "out" && m.change != "removed" &&
+          std::find(targets.begin(), targets.end(), std::make_pair(m.kind, m.object)) == targets.end())
+        targets.emplace_back(m.kind, m.object);
+    if (engine && !targets.empty()) {
+      const auto wait = next.daemon.control_idle_timeout / 2;
+      using counts = omnisync::result<std::vector<sync::recheck_count>>;
+      std::function<asio::awaitable<counts>()> job = [e = engine.get(), targets, generation, wait] {
+        return e->recheck(targets, generation, wait);
+      };
+      std::string name = "reload re-check";
+      auto rc = co_await on_sync_tasks<counts>(std::move(name), std::move(job));
+      if (!rc) {
+        result.recheck_note = "the daemon is stopping; the changed outbound mappings were not re-checked";
+      } else if (!*rc && rc->error() == make_error_code(errc::not_found)) {
+        result.recheck_note = "this instance does not run the pipeline: the one leading the cluster re-checks the "
+                              "destinations when it reloads";
+      } else if (!*rc && rc->error() == make_error_code(errc::retry)) {
+        result.recheck_note = "the profiles are still being rebuilt; the destinations were not re-checked (records "
+                              "are written with the new mapping when their profiles change next)";
+      } else if (!*rc) {
+        result.recheck_note = "re-checking the destinations failed: " + rc->error().message();
+      } else {
+        result.rechecks = std::move(**rc);
+        for (const auto& r : result.rechecks)
+          log->info("reload: {}/{}: {} record(s) re-checked, {} differ and are queued{}", r.connector, r.object,
+                    r.checked, r.to_write, r.shadow ? " (shadow mode: not sent)" : "");
+      }
+      if (!result.recheck_note.empty()) log->warn("reload: {}", result.recheck_note);
+    }
+    co_return finish_reload(std::move(result), std::move(record));
+  }
+
+  commands::reload_result finish_reload(commands::reload_result result, commands::reload_record record) {
     state.end_reload(std::move(record));
-    notifier.reloaded(status_line() + (result.what == commands::reload_result::outcome::applied
-                                           ? ""
-                                           : "; last reload rejected"));
+    notifier.reloaded(status_line() +
+                      (result.what == commands::reload_result::outcome::applied ? "" : "; last reload rejected"));
     return result;
   }
 
@@ -184,11 +288,17 @@ struct application::impl {
     ctx.db = db.get();
     ctx.state = &state;
     ctx.paused = paused.get();
-    ctx.reload = [this](const std::string& trigger) { return reload(trigger); };
+    ctx.reload = [this](commands::reload_request req) { return reload(std::move(req)); };
     ctx.spawn_sync_task = [this](std::string name, std::function<asio::awaitable<void>()> task) {
       sync_tasks.spawn(std::move(name), std::move(task));
     };
     ctx.status_changed = [this] { notifier.status(status_line()); };
+  }
+
+  asio::awaitable<void> reload_on_signal() {
+    commands::reload_request req;
+    req.trigger = "SIGHUP";
+    (void)co_await reload(std::move(req));
   }
 
   // ---- tasks -----------------------------------------------------------------------------------------------
@@ -198,7 +308,7 @@ struct application::impl {
       auto [ec, sig] = co_await signals->async_wait(asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;
       if (sig == SIGHUP) {
-        reload("SIGHUP");
+        tasks.spawn("reload", [this]() -> asio::awaitable<void> { return reload_on_signal(); });
         continue;
       }
       logger("app")->info("received {}, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -157,6 +157,19 @@ inline constexpr arg_spec fields_args[] = {
     {.name = "object", .type = arg_type::string, .required = true, .help = "Object, as configured"},
 };
 
+inline constexpr arg_spec reload_args[] = {
+    {.name = "force", .type = arg_type::boolean,
+     .help = "Apply even when lint finds errors in the added or changed mappings", .default_value = "false"},
+};
+
+inline constexpr arg_spec lint_args[] = {
+    {.name = "config", .type = arg_type::string,
+     .help = "Check this candidate omnisync.yaml (absolute path the daemon can read) and its mappings instead of the "
+             "running ones", .default_value = "the running configuration"},
+    {.name = "mapping", .type = arg_type::string_list,
+     .help = "Check these mapping files (absolute paths the daemon can read) instead of the running ones"},
+};
+
 }  // namespace detail
 
 inline constexpr command_spec plan{
@@ -195,9 +208,14 @@ inline constexpr command_spec version{
 
 inline constexpr command_spec reload{
     .name = "reload",
-    .help = "Reload the configuration and mappings (rejected with all errors if invalid)",
+    .help = "Reload the configuration and mappings: rejected with all errors if invalid, refused when lint finds "
+            "errors in the changed mappings (unless forced); says what waits for a restart and what it re-writes",
     .scope = access::write,
-    .result = "{reloaded: true, config_file, connectors}; error config_invalid lists every problem",
+    .args = detail::reload_args,
+    .result = "{reloaded: true, config_file, connectors, forced, warnings: [text], mappings: [{kind, object, file, "
+              "direction, change}], lint: [finding], rechecks: [{connector, object, checked, to_write, creates, "
+              "shadow}], recheck_note?, next_steps: [text]}; error config_invalid lists every problem, lint_errors "
+              "every lint error",
 };
 
 inline constexpr command_spec pause{
@@ -229,8 +247,9 @@ inline constexpr command_spec resync{
 inline constexpr command_spec lint{
     .name = "lint",
     .help = "Check every mapping against the connected systems' metadata (unknown, read-only and formula fields, "
-            "lengths, upsert keys)",
+            "lengths, upsert keys); or a candidate configuration or mapping files before they are loaded",
     .scope = access::read,
+    .args = detail::lint_args,
     .result = "{findings: [{severity, connector, object, file, line, field, message}], errors}",
 };
 

@@ -8,6 +8,8 @@ namespace omnisync::ctl {
 
 /// `omnisyncctl status`: headline, paused connectors, a per-connector table, store counts, then any other keys.
 std::string format_status(const boost::json::value& status);
+/// `omnisyncctl plan`: one line per field change (record, field, before -> after, why), then the totals.
+std::string format_plan(const boost::json::value& plan);
 /// Generic rendering: scalars as "key: value", nested objects indented, tables for objects of objects.
 std::string format_generic(const boost::json::value& v);
 /// `omnisyncctl profile get|explain|split|restore`: golden values with their sources, records, KPIs, timeline;

@@ -89,9 +89,7 @@ std::vector<subcommand> daemon_subcommands() {
   out.push_back(daemon_command(catalogue::status, [](CLI::App&) {}, [](const ctl_options& o) {
     return run_daemon_command(o, "status", "", [](const std::string& j) { return format_status(boost::json::parse(j)); });
   }));
-  out.push_back(daemon_command(catalogue::reload, [](CLI::App&) {}, [](const ctl_options& o) {
-    return run_daemon_command(o, "reload", "", [](const std::string&) { return std::string("reloaded\n"); });
-  }));
+  out.push_back(reload_subcommand());
   for (const auto* spec : {&catalogue::pause, &catalogue::resume}) {
     const std::string verb(spec->name);
     auto connector = std::make_shared<std::string>();
@@ -213,35 +211,7 @@ std::vector<subcommand> daemon_subcommands() {
                  },
                  "; `resync profile ID` re-reads one profile's records"));
 
-  // lint: exit 0 when no errors (warnings are printed), 1 when a mapping has errors.
-  out.push_back(daemon_command(catalogue::lint,
-                 [](CLI::App&) {},
-                 [](const ctl_options& o) {
-                   auto r = call(o.socket, "lint", boost::json::object{}, o.timeout);
-                   if (r.state == call_result::status::unreachable) {
-                     std::cerr << "omnisyncctl: " << r.message << "\n";
-                     return int(exit_code::unavailable);
-                   }
-                   if (r.state != call_result::status::ok || !r.result.is_object()) {
-                     std::cerr << "omnisyncctl: lint: " << r.message << "\n";
-                     return int(exit_code::daemon_error);
-                   }
-                   const auto& res = r.result.as_object();
-                   if (o.json) {
-                     std::cout << to_json_text(res) << "\n";
-                   } else {
-                     for (const auto& v : res.at("findings").as_array()) {
-                       const auto& f = v.as_object();
-                       std::cout << f.at("file").as_string().c_str() << ":" << f.at("line").as_int64() << ": "
-                                 << f.at("severity").as_string().c_str() << ": " << f.at("connector").as_string().c_str()
-                                 << "/" << f.at("object").as_string().c_str() << ": " << f.at("message").as_string().c_str()
-                                 << "\n";
-                     }
-                     std::cout << res.at("findings").as_array().size() << " finding(s), " << res.at("errors").as_int64()
-                               << " error(s)\n";
-                   }
-                   return res.at("errors").as_int64() > 0 ? int(exit_code::daemon_error) : int(exit_code::ok);
-                 }));
+  out.push_back(lint_subcommand());
 
   out.push_back(test_subcommand());
   out.push_back(plan_subcommand());

@@ -43,6 +43,9 @@ std::vector<subcommand> daemon_subcommands();
 /// plan and audit (writeback.cpp).
 subcommand plan_subcommand();
 subcommand audit_subcommand();
+/// reload [--force] and lint [--config FILE | --mapping FILE...] (mapping_changes.cpp).
+subcommand reload_subcommand();
+subcommand lint_subcommand();
 /// test [CONNECTOR] (test_connection.cpp).
 subcommand test_subcommand();
 /// dlq (dlq.cpp).

@@ -6,6 +6,7 @@
 
 #include "daemon/control/catalogue.hpp"
 #include "daemon/ctl/cli.hpp"
+#include "daemon/ctl/format.hpp"
 #include "daemon/ctl/subcommands.hpp"
 
 namespace omnisync::ctl {
@@ -36,6 +37,8 @@ std::string why(const json::object& f) {
   return out + text(f.at("rule")) + ")";
 }
 
+}  // namespace
+
 std::string format_plan(const json::value& v) {
   std::string out;
   const auto& r = v.as_object();
@@ -65,6 +68,8 @@ std::string format_plan(const json::value& v) {
     out += "  " + std::string(k) + ": " + std::to_string(n.as_int64()) + "\n";
   return out;
 }
+
+namespace {
 
 std::string format_audit(const json::value& v) {
   std::string out;

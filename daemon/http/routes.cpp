@@ -183,8 +183,9 @@ decision router::decide(inbound_request& req, std::shared_ptr<const route> rt) c
   else if (path == "/metrics" && req.method == "GET")
     d.ack = ack_response{200, "text/plain; version=0.0.4; charset=utf-8", metrics_.render()};
   else if (path.starts_with("/webhooks/")) {
-    // A vendor still sending to a connector that was renamed or removed: say so (rate-limited) and count it under
-    // one label (the name is the sender's choice, so it is not a label).
+    // A vendor still sending to a connector that was renamed or removed, or to one without webhook settings (it
+    // declares no route), or added by a reload (routes are built at start-up): say so (rate-limited) and count it
+    // under one label (the name is the sender's choice, so it is not a label).
     d.ack = plain(404, "no such webhook endpoint\n");
     requests_.with({"(unknown)", "404"}).inc();
     if (const auto seen = unknown_log_.admit("")) {
@@ -192,7 +193,8 @@ decision router::decide(inbound_request& req, std::shared_ptr<const route> rt) c
       std::string name = path.substr(10, 64);
       for (auto& c : name)
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '/') c = '?';
-      spdlog::warn("http: webhook to {} from {}: no connector is configured by that name (404){}", "/webhooks/" + name,
+      spdlog::warn("http: webhook to {} from {}: no connector takes webhooks by that name (not configured, without "
+                   "webhook settings, or added since the start) (404){}", "/webhooks/" + name,
                    req.remote_address,
                    unlogged ? " — and " + std::to_string(unlogged) + " more such requests in the last minute" : "");
     }

@@ -65,6 +65,9 @@ struct engine::parts {
   detail::leadership lead;
   std::map<std::string, std::unique_ptr<detail::writer>> writers;  // by connector name; built by tasks()
   std::atomic<bool> remapping{false};                              // a remap runs (one at a time)
+  /// The vendors' metadata as lint last read it, by (connector, object): what reload and `lint --config`
+  /// check candidate mappings against without calling the vendor again. Read and written on the loops' strand.
+  std::map<std::pair<std::string, std::string>, adapters::object_schema> schemas;
 
   /// The gauges /metrics shows, refreshed every second (status computes the same on demand): each connector's
   /// health and each object's lag and initial sync from memory; queue depths and the age of the oldest waiting
@@ -108,6 +111,46 @@ struct engine::parts {
       }
       co_await ctx.clk.sleep_for(milliseconds(1000));
     }
+  }
+
+  /// Checks `plans` against each connector's metadata; `fresh`: read it from the vendor again even when kept.
+  asio::awaitable<std::vector<lint_finding>> lint(std::vector<std::shared_ptr<const mapping::plan>> plans, bool fresh) {
+    std::vector<lint_finding> out;
+    for (auto* c : ctx.list()) {
+      std::map<std::string, bool> read;  // object -> metadata available (this call)
+      for (const auto& plan : plans) {
+        if (plan->system() != c->cfg.kind) continue;
+        auto add = [&](const mapping::lint_finding& f) {
+          lint_finding l;
+          l.severity = f.severity;
+          l.connector = c->cfg.name;
+          l.object = plan->object();
+          l.file = f.file;
+          l.line = f.line;
+          l.field = f.field;
+          l.message = f.message;
+          out.push_back(std::move(l));
+        };
+        const auto key = std::make_pair(c->cfg.name, plan->object());
+        if (!read.count(plan->object())) {
+          bool have = !fresh && schemas.count(key);
+          if (!have) {
+            auto d = co_await c->adapter->describe(plan->object());
+            if (d) {
+              schemas[key] = std::move(*d);
+              have = true;
+            } else {
+              add(mapping::lint_finding{"warning", plan->file(), 0, "",
+                                        "cannot read the " + plan->object() + " metadata: " + d.error().message()});
+            }
+          }
+          read[plan->object()] = have;
+        }
+        if (!read[plan->object()]) continue;
+        for (const auto& f : mapping::lint(*plan, schemas[key], c->cfg.name)) add(f);
+      }
+    }
+    co_return out;
   }
 
   /// Keeps the audit log within `audit.retention` and `audit.max_entries` (hourly, and once at start-up).
@@ -342,36 +385,34 @@ asio::awaitable<omnisync::result<std::size_t>> engine::profile_split(profile::li
 }
 
 asio::awaitable<std::vector<lint_finding>> engine::lint() {
+  auto p = parts_;  // kept alive while the coroutine runs
+  co_return co_await p->lint(p->ctx.current_plans()->all, true);
+}
+
+asio::awaitable<std::vector<lint_finding>> engine::lint_plans(std::vector<std::shared_ptr<const mapping::plan>> plans) {
   auto p = parts_;
-  std::vector<lint_finding> out;
-  auto ps = p->ctx.current_plans();
-  for (auto* c : p->ctx.list()) {
-    std::map<std::string, std::optional<adapters::object_schema>> schemas;
-    for (const auto& plan : ps->all) {
-      if (plan->system() != c->cfg.kind) continue;
-      auto add = [&](const mapping::lint_finding& f) {
-        lint_finding l;
-        l.severity = f.severity;
-        l.connector = c->cfg.name;
-        l.object = plan->object();
-        l.file = f.file;
-        l.line = f.line;
-        l.field = f.field;
-        l.message = f.message;
-        out.push_back(std::move(l));
-      };
-      if (!schemas.count(plan->object())) {
-        auto d = co_await c->adapter->describe(plan->object());
-        schemas[plan->object()] = d ? std::optional<adapters::object_schema>(std::move(*d)) : std::nullopt;
-        if (!d)
-          add(mapping::lint_finding{"warning", plan->file(), 0, "",
-                                    "cannot read the " + plan->object() + " metadata: " + d.error().message()});
-      }
-      const auto& schema = schemas[plan->object()];
-      if (!schema) continue;
-      for (const auto& f : mapping::lint(*plan, *schema, c->cfg.name)) add(f);
-    }
+  co_return co_await p->lint(std::move(plans), false);
+}
+
+std::uint64_t engine::book_generation() const { return parts_->pipe.generation(); }
+
+asio::awaitable<omnisync::result<std::vector<recheck_count>>> engine::recheck(
+    std::vector<std::pair<std::string, std::string>> targets, std::uint64_t since, std::chrono::milliseconds wait) {
+  auto p = parts_;
+  if (!p->ctx.leading()) co_return make_error_code(errc::not_found);
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (p->pipe.generation() <= since) {
+    if (std::chrono::steady_clock::now() >= until) co_return make_error_code(errc::retry);
+    co_await p->ctx.clk.sleep_for(milliseconds(50));
   }
+  std::vector<recheck_count> out;
+  for (const auto& [kind, object] : targets)
+    for (auto* c : p->ctx.list()) {
+      if (c->cfg.kind != kind || !c->cfg.enabled || !c->writable) continue;
+      auto r = co_await p->pipe.recheck(*c, object);
+      if (!r) co_return r.error();
+      out.push_back(std::move(*r));
+    }
   co_return out;
 }
 

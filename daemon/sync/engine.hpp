@@ -117,6 +117,19 @@ class engine {
   /// writes to read-only or formula fields, values longer than a field allows, upserts on a field that is not an
   /// external id. Run it on the loops' executor (adapters are used from there only).
   boost::asio::awaitable<std::vector<lint_finding>> lint();
+  /// The same checks for `plans` (a candidate configuration's mappings: reload, `lint --config`, `lint
+  /// --mapping`) against the metadata kept from earlier checks (read once per connector and object where none is
+  /// kept yet; `lint()` reads it again each time). On the loops' executor.
+  boost::asio::awaitable<std::vector<lint_finding>> lint_plans(std::vector<std::shared_ptr<const mapping::plan>> plans);
+  /// Counts the rebuilds of the profile book (each reload that changed mappings or rules asks for one).
+  std::uint64_t book_generation() const;
+  /// After a reload changed the outbound mappings of `targets` (kind, object): waits until the book was rebuilt
+  /// with them (book_generation() > `since`, at most `wait`), then re-checks every writable connector of that
+  /// kind for that object: each profile is computed through the new mapping and diffed against the destination's
+  /// stored copy; the records that differ are queued (once each). errc::retry when the rebuild did not finish in
+  /// time; errc::not_found when this instance does not run the pipeline (a cluster member that does not lead).
+  boost::asio::awaitable<omnisync::result<std::vector<recheck_count>>> recheck(
+      std::vector<std::pair<std::string, std::string>> targets, std::uint64_t since, std::chrono::milliseconds wait);
   std::vector<std::string> connectors() const;
 
   /// The queued (or shadowed) writes as field-level changes computed from the profiles now, for one connector

@@ -336,6 +336,43 @@ asio::awaitable<omnisync::result<std::size_t>> pipeline::split(profile::link_ref
   co_return n;
 }
 
+asio::awaitable<omnisync::result<recheck_count>> pipeline::recheck(connector_state& c, std::string object) {
+  recheck_count out;
+  out.connector = c.cfg.name;
+  out.object = object;
+  out.shadow = c.shadow.load();
+  auto turn = co_await order_.acquire();
+  mapping::evaluator_cache evals;
+  std::vector<store::outbox_item> items;
+  {
+    std::lock_guard lk(book_mu_);
+    const auto all = book_->profiles();
+    for (auto& w : propagate(std::set<profile::profile_id>(all.begin(), all.end()), evals, &c, object)) {
+      store::outbox_item it;
+      it.write = std::move(w);
+      items.push_back(std::move(it));
+    }
+  }
+  out.checked = items.size();
+  if (items.empty()) co_return out;
+  std::vector<store::outbox_write> keys;
+  keys.reserve(items.size());
+  for (const auto& it : items) keys.push_back(it.write);
+  auto last = co_await ctx_.db.outbox_last_written(std::move(keys));
+  if (!last) co_return last.error();
+  std::vector<store::outbox_write> differ;
+  for (auto& prep : prepare(c, std::move(items), *last, evals, true)) {
+    if (!prep.write) continue;
+    if (prep.write->what == profile::computed_write::kind::create) ++out.creates;
+    differ.push_back(std::move(prep.item.write));
+  }
+  out.to_write = differ.size();
+  if (differ.empty()) co_return out;
+  auto q = co_await enqueue(std::move(differ));
+  if (!q) co_return q.error();
+  co_return out;
+}
+
 asio::awaitable<void> pipeline::rebuild() {
   const auto wall0 = std::chrono::steady_clock::now();
   auto turn = co_await order_.acquire();
@@ -387,6 +424,7 @@ asio::awaitable<void> pipeline::rebuild() {
   }
   if (noted) spdlog::debug("profiles: {} values written in the last minutes known as omnisync's own", noted);
   ready_ = true;
+  ++generation_;
   spdlog::info("profiles: {} stored records resolved into {} profiles ({} interactions) in {:.2f} s", n, st.profiles,
                st.interaction_records, std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count());
 }

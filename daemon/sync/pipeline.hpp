@@ -57,6 +57,12 @@ class pipeline {
   /// A destination object was read to the end for the first time since start-up: the profiles that could not be
   /// created there before are written now.
   boost::asio::awaitable<void> caught_up(connector_state& c, std::string object);
+  /// A reload changed the outbound mapping of `object` at destination `c`: every profile that has or should have
+  /// a record there is computed through the current mapping and diffed against the stored copy (as the writer
+  /// would); the records that differ are queued, once each. Runs in the turnstile, after the rebuild it follows.
+  boost::asio::awaitable<omnisync::result<recheck_count>> recheck(connector_state& c, std::string object);
+  /// How many rebuilds of the book finished (a reload waits for the one it asked for).
+  std::uint64_t generation() const { return generation_.load(); }
   /// Removes (or restores) one identity link, stores the decision and queues the writes it causes.
   boost::asio::awaitable<omnisync::result<std::size_t>> split(profile::link_ref link, bool restore);
   /// What one remap page did (remap.cpp).
@@ -141,6 +147,7 @@ class pipeline {
   std::shared_ptr<const profile::settings> configured_rules_ = std::make_shared<profile::settings>();
   std::atomic<bool> ready_{false};
   std::atomic<bool> rebuild_requested_{true};
+  std::atomic<std::uint64_t> generation_{0};
 
   mutable std::mutex book_mu_;
   /// `list`'s sorted snapshot of the book's profile ids and when it was taken (guarded by book_mu_): the pages of

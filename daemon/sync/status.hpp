@@ -154,6 +154,17 @@ struct lint_finding {
   std::string message;
 };
 
+/// What a reload's re-check of one destination object found (a changed outbound mapping): every profile that
+/// has or should have a record there was compared with what the new mapping computes; `to_write` of them differ
+/// and were queued (`creates` of those are new records), the rest already hold those values.
+struct recheck_count {
+  std::string connector, object;
+  std::size_t checked = 0;
+  std::size_t to_write = 0;
+  std::size_t creates = 0;
+  bool shadow = false;  ///< sync.mode shadow: queued and shown by `omnisyncctl plan`, not sent
+};
+
 /// What `omnisyncctl profile get` shows: the profile and why it looks that way.
 struct profile_report {
   profile::profile_view view;

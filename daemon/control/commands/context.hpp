@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "daemon/sync/status.hpp"
+
 namespace omnisync::config {
 struct daemon_config;
 }
@@ -37,17 +39,40 @@ struct reload_record {
   std::vector<std::string> diagnostics;  ///< when rejected: every problem, `file:line:col: path: message`
 };
 
+/// What a reload is asked to do: who asked, and whether mapping errors found by lint are overridden.
+struct reload_request {
+  std::string trigger;  ///< "SIGHUP" or "control command"
+  bool force = false;   ///< apply even when lint finds errors in the changed mappings
+};
+
+/// A mapping file a reload adds, changes or removes (compared by content with the one in effect).
+struct mapping_change {
+  std::string kind, object, file;
+  std::string direction;  ///< in | out
+  std::string change;     ///< added | changed | removed
+};
+
 /// What a reload did, as the `reload` command answers it.
 struct reload_result {
   enum class outcome {
     applied,   ///< the new configuration is in effect
     rejected,  ///< it has problems; the previous one stays
+    refused,   ///< lint found errors in the changed mappings (no force); the previous one stays
     stopping,  ///< the daemon is stopping; nothing was read
   };
   outcome what = outcome::rejected;
   std::string config_file;     ///< applied: the file read
   std::size_t connectors = 0;  ///< applied: how many it configures
   std::string problems;        ///< rejected: every problem, one per line, by location
+  bool forced = false;         ///< applied despite lint errors (force)
+  /// Everything the caller should know that did not stop the reload: settings that wait for a restart, webhook
+  /// routes that stay as they were, metadata that could not be read. Also logged at warn.
+  std::vector<std::string> warnings;
+  std::vector<mapping_change> mappings;    ///< the mapping files that differ from the ones in effect
+  std::vector<sync::lint_finding> lint;    ///< lint's findings for the added and changed mapping files
+  /// Changed outbound mappings: per destination object, the records re-checked and queued (applied only).
+  std::vector<sync::recheck_count> rechecks;
+  std::string recheck_note;  ///< why the re-check did not run or finish, when it did not
 };
 
 /// The daemon's own state as `status` reports it: phase (starting, running, reloading, stopping), the last reload,
@@ -90,9 +115,9 @@ struct context {
   daemon_state* state = nullptr;
   paused_set* paused = nullptr;
   sync::engine* engine = nullptr;
-  /// Loads the configuration file again and applies it or keeps the old one (the application's reload,
-  /// serialised with SIGHUP's).
-  std::function<reload_result(const std::string& trigger)> reload;
+  /// Loads the configuration file again, lints its changed mappings, and applies it or keeps the old one (the
+  /// application's reload, serialised with SIGHUP's).
+  std::function<boost::asio::awaitable<reload_result>(reload_request)> reload;
   /// Runs a coroutine among the sync engine's tasks, which the application cancels and awaits first at shutdown.
   std::function<void(std::string name, std::function<boost::asio::awaitable<void>()> task)> spawn_sync_task;
   /// Tells systemd the daemon's status line again (after the paused set changed).

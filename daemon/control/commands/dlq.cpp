@@ -177,6 +177,9 @@ asio::awaitable<reply> bulk(const context& ctx, const std::string& action, const
   }
   auto done = co_await ctx.db->dead_letter_retry_matching(std::move(f));
   if (!done) co_return store_failure(done.error());
+  // What the retry itself found open: entries may resolve by themselves between the count above and the retry
+  // (their record written meanwhile, e.g. by a reload's re-check), and the reply's numbers must add up.
+  matched = done->requeued + done->not_retryable;
   co_return reply::success(json::object{{"matched", matched},
                                         {"retried", done->requeued},
                                         {"reread", reread_n},

@@ -70,9 +70,9 @@ struct harness {
     ctx.db = db.get();
     ctx.state = &state;
     ctx.paused = paused.get();
-    ctx.reload = [this](const std::string& trigger) {
-      reload_triggers.push_back(trigger);
-      return next_reload;
+    ctx.reload = [this](commands::reload_request req) -> asio::awaitable<commands::reload_result> {
+      reload_triggers.push_back(req.trigger + (req.force ? " (forced)" : ""));
+      co_return next_reload;
     };
     ctx.spawn_sync_task = [](std::string, std::function<asio::awaitable<void>()>) { FAIL("no sync task expected"); };
     table = commands::build_command_table(ctx);
@@ -188,8 +188,44 @@ TEST_CASE("control commands: reload renders what the application did, status sho
   h.next_reload = {commands::reload_result::outcome::applied, "/etc/omnisync/omnisync.yaml", 2, ""};
   auto ok = h.call("reload");
   REQUIRE(ok.ok());
-  CHECK(json::serialize(ok.result()) == R"({"reloaded":true,"config_file":"/etc/omnisync/omnisync.yaml","connectors":2})");
+  CHECK(json::serialize(ok.result()) ==
+        R"({"reloaded":true,"config_file":"/etc/omnisync/omnisync.yaml","connectors":2,"forced":false,"warnings":[],)"
+        R"("mappings":[],"lint":[],"rechecks":[],"next_steps":[]})");
   CHECK(h.reload_triggers == std::vector<std::string>{"control command"});
+
+  // Warnings, the changed mappings, what is re-written, and the next step after an inbound change (for every
+  // connector of that kind) reach the caller.
+  h.next_reload.warnings = {"connector desk: webhook.secret changed: takes effect at the next restart"};
+  h.next_reload.mappings = {{"zendesk", "people", "/m/zendesk/people.in.yaml", "in", "changed"}};
+  omnisync::sync::recheck_count rc;
+  rc.connector = "desk";
+  rc.object = "people";
+  rc.checked = 10;
+  rc.to_write = 4;
+  h.next_reload.rechecks = {rc};
+  auto told = h.call("reload", R"({"force":true})").result().as_object();
+  CHECK(h.reload_triggers.back() == "control command (forced)");
+  CHECK(told.at("warnings").as_array().size() == 1);
+  CHECK(told.at("rechecks").as_array()[0].as_object().at("to_write").as_int64() == 4);
+  REQUIRE(told.at("next_steps").as_array().size() == 1);
+  CHECK(std::string(told.at("next_steps").as_array()[0].as_string()).find("omnisyncctl remap desk") !=
+        std::string::npos);
+
+  // Refused: lint found errors in the changed mappings; every error is in the message.
+  h.next_reload = {};
+  h.next_reload.what = commands::reload_result::outcome::refused;
+  omnisync::sync::lint_finding f;
+  f.severity = "error";
+  f.connector = "desk";
+  f.object = "people";
+  f.file = "people.out.yaml";
+  f.line = 9;
+  f.message = "no field nickname";
+  h.next_reload.lint = {f};
+  auto refused = h.call("reload");
+  CHECK(refused.code() == "lint_errors");
+  CHECK(refused.message().find("people.out.yaml:9: error: desk/people: no field nickname") != std::string::npos);
+  CHECK(refused.message().find("--force") != std::string::npos);
 
   h.next_reload = {commands::reload_result::outcome::rejected, "", 0, "omnisync.yaml:3:1: x: unknown key \"x\""};
   auto bad = h.call("reload");

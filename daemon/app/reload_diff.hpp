@@ -1,0 +1,42 @@
+#pragma once
+/// What a reload changes, computed from the configuration in effect and the candidate (pure, no I/O besides
+/// reading the mapping files' text when a snapshot is taken): which mapping files were added, changed or removed
+/// (by content), and which differences wait for a restart (connector settings, webhook routes, daemon.* keys)
+/// in words an operator can act on. The application keeps a snapshot of the mappings in effect and compares
+/// each candidate with it.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/connector.hpp"
+#include "daemon/config/daemon_config.hpp"
+#include "daemon/control/commands/context.hpp"
+
+namespace omnisync::mapping {
+class plan;
+}
+
+namespace omnisync::app {
+
+/// The mapping files of one configuration: by file, its system, object, direction and text.
+struct mapping_snapshot {
+  struct entry {
+    std::string kind, object, direction, text;
+  };
+  std::map<std::string, entry> files;
+};
+
+/// Reads the text of each plan's file (a file that cannot be read counts as empty text).
+mapping_snapshot snapshot_mappings(const std::vector<std::shared_ptr<const mapping::plan>>& plans);
+
+/// The files of `next` that are new or differ from `now`, and those of `now` that `next` lacks; by file name.
+std::vector<control::commands::mapping_change> diff_mappings(const mapping_snapshot& now, const mapping_snapshot& next);
+
+/// One sentence per difference between `now` and `next` that a reload does not apply: connectors added,
+/// removed or with changed settings (those whose webhook settings changed say that their webhook routes stay as
+/// they were, so deliveries to the new address answer 404 until the restart), and daemon/store keys read only
+/// at start-up.
+std::vector<std::string> restart_warnings(const config::daemon_config& now, const config::daemon_config& next);
+
+}  // namespace omnisync::app
