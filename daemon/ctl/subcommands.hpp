@@ -47,6 +47,8 @@ subcommand audit_subcommand();
 subcommand test_subcommand();
 /// dlq (dlq.cpp).
 subcommand dlq_subcommand();
+/// runs [list|show ID] (runs.cpp).
+subcommand runs_subcommand();
 /// Commands provided by other libraries (e.g. `map`, the mapping dry run); defined in extensions.cpp.
 std::vector<subcommand> extension_subcommands();
 
