@@ -130,7 +130,8 @@ struct application::impl {
     }
     notifier.reloading();
     log->info("reloading {} ({})", opts.config_file.string(), trigger);
-    const auto reload_started = std::chrono::system_clock::now();
+    const auto reload_started =
+        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
     auto loaded = load_daemon_config(opts.config_file, opts.overrides);
     log->debug("read {}: {} problem(s), {} secret value(s) registered for redaction", opts.config_file.string(),
                loaded.problems.size(), loaded.secret_values.size());
@@ -181,7 +182,7 @@ struct application::impl {
   /// A reload is a run in the run history (`omnisyncctl runs --kind reload`): ok, or failed with its problems.
   /// Written through a private io_context (store::wait): the store's threads do the work, so this may run on an
   /// io thread; a failure to record is logged, never fatal.
-  void record_reload_run(std::chrono::system_clock::time_point started, const commands::reload_result& result) {
+  void record_reload_run(store::timestamp started, const commands::reload_result& result) {
     if (!db) return;
     store::run_record run("reload", "", "");
     run.started_at = started;

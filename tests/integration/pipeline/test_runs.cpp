@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -24,20 +25,25 @@ using namespace omnisync::test::pipeline;
 
 namespace {
 
+/// `omnisyncctl --json ARGS...`: the reply (with --follow, the events come first, one line each: the last line).
 json::object ctl_json(daemon_run& d, std::vector<std::string> args) {
   args.insert(args.begin(), "--json");
   auto r = d.ctl(args, 120s);
   INFO(r.err);
   INFO(r.out);
   REQUIRE(r.exit_code == 0);
-  auto v = json::parse(r.out);
+  std::string last = r.out;
+  while (!last.empty() && last.back() == '\n') last.pop_back();
+  if (const auto nl = last.rfind('\n'); nl != std::string::npos) last = last.substr(nl + 1);
+  auto v = json::parse(last);
   REQUIRE(v.is_object());
   return v.as_object();
 }
 
 json::array runs(daemon_run& d, std::vector<std::string> filters = {}) {
-  std::vector<std::string> args{"runs", "--limit", "1000"};
+  std::vector<std::string> args{"runs"};
   args.insert(args.end(), filters.begin(), filters.end());
+  if (std::find(filters.begin(), filters.end(), "--limit") == filters.end()) args.insert(args.end(), {"--limit", "1000"});
   return ctl_json(d, args).at("items").as_array();
 }
 
@@ -87,7 +93,8 @@ TEST_CASE("runs: a poll cycle that read something is a run with its counts; idle
   CHECK((first.at("outcome").as_string() == "ok" || first.at("outcome").as_string() == "partial"));
   const auto first_id = n(first, "id");
 
-  // What it read is written to HubSpot, and counted on this run once HubSpot confirmed it.
+  // What it caused is counted on it per destination as the destinations confirm it (writes replaced by a later
+  // run's before they were sent belong to that run).
   REQUIRE(settles(d, 1500ms, 90s));
   auto shown = ctl_json(d, {"runs", "show", std::to_string(first_id)});
   INFO(json::serialize(shown));
@@ -95,10 +102,7 @@ TEST_CASE("runs: a poll cycle that read something is a run with its counts; idle
   CHECK(n(writes, "queued") > 0);
   CHECK(n(writes, "written") + n(writes, "unchanged") > 0);
   CHECK(n(writes, "refused") == 0);
-  bool to_hs = false;
-  for (const auto& w : writes.at("per_destination").as_array())
-    if (w.as_object().at("destination").as_string() == "hs") to_hs = n(w, "queued") > 0;
-  CHECK(to_hs);
+  CHECK_FALSE(writes.at("per_destination").as_array().empty());
 
   // Idle: polls every 300 ms find nothing, and no rows are added; the newest poll run counts them.
   const auto rows = runs(d).size();
@@ -118,7 +122,7 @@ TEST_CASE("runs: a poll cycle that read something is a run with its counts; idle
   auto human = d.ctl({"runs", "show", std::to_string(first_id)});
   CHECK(human.exit_code == 0);
   CHECK(human.out.find("records: read " + std::to_string(zd_total)) != std::string::npos);
-  CHECK(human.out.find("  hs: queued") != std::string::npos);
+  CHECK(human.out.find(": queued ") != std::string::npos);
 
   // Usage errors exit 2; an unknown run is the daemon's not_found (exit 1).
   CHECK(d.ctl({"runs", "show"}).exit_code == 2);

@@ -19,7 +19,7 @@ TEST_CASE("store: a run counts, ends, and lists newest first with filters and pa
 
   const auto poll = ok(s->run_begin(run_record("poll", "hubspot", "contacts")));
   CHECK(poll > 0);
-  store::run_counts d;
+  run_counts d;
   d.read = 100;
   d.stored = 90;
   d.mapped = 98;
@@ -69,9 +69,9 @@ TEST_CASE("store: a run counts, ends, and lists newest first with filters and pa
   CHECK(ok(s->run_get(reload)).error == "omnisync.yaml:3:1: x: unknown key");
 
   // Unknown runs.
-  CHECK(s->run_add(9999, d).error() == errc::not_found);
-  CHECK(s->run_finish(9999, "ok", "").error() == errc::not_found);
-  CHECK(s->run_get(9999).error() == errc::not_found);
+  CHECK(error_of(s->run_add(9999, d)) == errc::not_found);
+  CHECK(error_of(s->run_finish(9999, "ok", "")) == errc::not_found);
+  CHECK(error_of(s->run_get(9999)) == errc::not_found);
   ok(s->run_count_writes({{9999, run_writes("hubspot", 1, 0, 0, 0)}}));  // ignored: a pruned run
 
   auto all = ok(s->run_list({}));
@@ -163,7 +163,7 @@ TEST_CASE("store: finished runs past the retention are pruned with their write c
   const auto recent = ok(s->run_begin(run_record("poll", "hubspot", "contacts")));
   ok(s->run_finish(recent, "ok", ""));
   CHECK(ok(s->run_prune(clock.now() - 30min)) == 1);
-  CHECK(s->run_get(old).error() == errc::not_found);
+  CHECK(error_of(s->run_get(old)) == errc::not_found);
   CHECK(ok(s->run_get(running)).outcome == "running");  // never pruned while it runs
   CHECK(ok(s->run_get(recent)).outcome == "ok");
   CHECK(ok(s->run_prune(clock.now() - 30min)) == 0);
