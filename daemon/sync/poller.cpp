@@ -280,7 +280,8 @@ asio::awaitable<void> poller::end_resync(std::int64_t run, std::string outcome, 
     last = end_resync_part(ctx_, run, outcome, error);
   }
   if (!last) co_return;
-  if (auto done = co_await ctx_.db.run_finish(run, last->first, last->second); !done)
+  auto done = co_await ctx_.db.run_finish(run, last->first, last->second);
+  if (!done)
     spdlog::warn("the run history could not end resync run {}: {}", run, done.error().message());
 }
 

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 namespace omnisync::sync::detail {
 namespace asio = boost::asio;
 
@@ -31,7 +33,8 @@ asio::awaitable<void> count_run_writes(context& ctx, const std::string& destinat
   count(unchanged_runs, &store::run_writes::unchanged);
   if (per_run.empty()) co_return;
   std::vector<std::pair<std::int64_t, store::run_writes>> deltas(per_run.begin(), per_run.end());
-  if (auto done = co_await ctx.db.run_count_writes(std::move(deltas)); !done)
+  auto done = co_await ctx.db.run_count_writes(std::move(deltas));
+  if (!done)
     spdlog::warn("{}: the run history could not count {} run(s)' writes: {}", destination, per_run.size(),
                  done.error().message());
 }
@@ -73,10 +76,12 @@ asio::awaitable<bool> run_meter::open() {
   co_return true;
 }
 
+// The awaited results below are held in named variables, never tested inside the co_await expression: GCC 12
+// miscompiles some coroutines that do (see daemon/store/README.md on co_await expressions).
 asio::awaitable<void> run_meter::add(const page_tally& t) {
   if (!active_) co_return;
-  auto d = t.counts;
-  const auto u = usage_delta();
+  store::run_counts d = t.counts;
+  const store::run_counts u = usage_delta();
   d.api_calls += u.api_calls;
   d.quota_used += u.quota_used;
   const bool something = d.read > 0 || d.failed > 0 || !t.queued.empty();
@@ -86,29 +91,36 @@ asio::awaitable<void> run_meter::add(const page_tally& t) {
     if (quota_ >= 0) quota_ -= u.quota_used;
     co_return;
   }
-  if (!co_await open()) co_return;
-  if (auto added = co_await ctx_.db.run_add(id_, d); !added)
-    spdlog::warn("{}: the run history could not count run {}: {}", c_.cfg.name, id_, added.error().message());
+  const bool have = co_await open();
+  if (!have) co_return;
+  const auto id = id_;
+  auto added = co_await ctx_.db.run_add(id, d);
+  if (!added) spdlog::warn("{}: the run history could not count run {}: {}", c_.cfg.name, id, added.error().message());
 }
 
 asio::awaitable<void> run_meter::note_failure() {
   if (!active_) co_return;
-  if (!co_await open()) co_return;
-  co_await ctx_.db.run_add(id_, usage_delta());
+  const bool have = co_await open();
+  if (!have) co_return;
+  const store::run_counts d = usage_delta();
+  const auto id = id_;
+  auto added = co_await ctx_.db.run_add(id, d);
+  if (!added) spdlog::warn("{}: the run history could not count run {}: {}", c_.cfg.name, id, added.error().message());
 }
 
 asio::awaitable<void> run_meter::finish(std::string outcome, std::string error) {
   if (!active_) co_return;
   active_ = false;
   release_current();
-  if (id_ == 0) {
+  const auto id = std::exchange(id_, 0);
+  if (id == 0) {
     // Nothing read, written or failed: counted on the newest poll run of this object, no row of its own.
-    co_await ctx_.db.run_idle(c_.cfg.name, os_.st.object);
+    auto idle = co_await ctx_.db.run_idle(c_.cfg.name, os_.st.object);
+    if (!idle) spdlog::debug("{}: the run history could not count an idle cycle: {}", c_.cfg.name, idle.error().message());
     co_return;
   }
-  if (auto done = co_await ctx_.db.run_finish(id_, std::move(outcome), std::move(error)); !done)
-    spdlog::warn("{}: the run history could not end run {}: {}", c_.cfg.name, id_, done.error().message());
-  id_ = 0;
+  auto done = co_await ctx_.db.run_finish(id, std::move(outcome), std::move(error));
+  if (!done) spdlog::warn("{}: the run history could not end run {}: {}", c_.cfg.name, id, done.error().message());
 }
 
 void run_meter::detach() {

@@ -110,14 +110,16 @@ struct write_back {
 asio::awaitable<write_back> write_back_of(const context& ctx, std::int64_t run) {
   write_back w;
   if (run <= 0) co_return w;
-  if (auto r = co_await ctx.db->run_get(run))
+  auto r = co_await ctx.db->run_get(run);
+  if (r)
     for (const auto& d : r->writes) {
       w.queued += d.queued;
       w.written += d.written;
       w.refused += d.refused;
       w.unchanged += d.unchanged;
     }
-  if (auto q = co_await ctx.db->run_writes_queued(run)) w.pending = *q;
+  auto q = co_await ctx.db->run_writes_queued(run);
+  if (q) w.pending = *q;
   co_return w;
 }
 
@@ -217,14 +219,15 @@ asio::awaitable<reply> resync(const context& ctx, json::object args, event_sink&
     if (!running && !writing) {
       progress["objects"] = std::move(objs);
       if (!note.empty()) progress["fields_note"] = note;
-      if (req.run > 0)
-        if (auto r = co_await ctx.db->run_get(req.run)) {
-          progress["outcome"] = r->outcome;
-          progress["mapped"] = r->counts.mapped;
-          progress["failed"] = r->counts.failed;
-          progress["api_calls"] = r->counts.api_calls;
-          progress["per_destination"] = run_json(*r).at("writes").as_object().at("per_destination");
-        }
+      omnisync::result<store::run_record> r = make_error_code(errc::not_found);
+      if (req.run > 0) r = co_await ctx.db->run_get(req.run);
+      if (r) {
+        progress["outcome"] = r->outcome;
+        progress["mapped"] = r->counts.mapped;
+        progress["failed"] = r->counts.failed;
+        progress["api_calls"] = r->counts.api_calls;
+        progress["per_destination"] = run_json(*r).at("writes").as_object().at("per_destination");
+      }
       co_return reply::success(std::move(progress));
     }
     if (!co_await events.emit(std::move(progress))) co_return reply::failure("gone", "client went away");
