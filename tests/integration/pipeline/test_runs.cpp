@@ -64,7 +64,7 @@ bool settles(daemon_run& d, std::chrono::milliseconds quiet, std::chrono::millis
 
 }  // namespace
 
-TEST_CASE("runs: a poll cycle that read something is a run with its counts; idle cycles add no rows; reload too",
+TEST_CASE("runs: a poll cycle that read something is a run with its counts, idle cycles add no rows, reload too",
           "[pipeline][runs]") {
   running_sim sim({"--size", "60"});
   lift_limits(sim);
@@ -139,7 +139,7 @@ TEST_CASE("runs: a poll cycle that read something is a run with its counts; idle
   CHECK(d.stop() == 0);
 }
 
-TEST_CASE("runs: a resync's summary and runs show carry its refused writes; a one-object resync's bar ends full",
+TEST_CASE("runs: a resync's summary and runs show carry its refused writes, a one-object resync's bar ends full",
           "[pipeline][runs]") {
   running_sim sim({"--size", "40"});
   lift_limits(sim);

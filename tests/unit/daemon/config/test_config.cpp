@@ -284,7 +284,7 @@ TEST_CASE("config: omnisync_id in identity.match is matched as a profile referen
   CHECK(std::count_if(rules.begin(), rules.end(), [](const auto& r) { return r.attribute == "omnisync_id"; }) == 1);
 }
 
-TEST_CASE("config: runs.retention is a duration; other keys under runs are errors", "[config]") {
+TEST_CASE("config: runs.retention is a duration, other keys under runs are errors", "[config]") {
   loaded good("runs:\n  retention: 7d\n");
   INFO(good.text);
   if (good.result.config) CHECK(good.result.config->runs.retention == std::chrono::hours(7 * 24));

@@ -103,7 +103,7 @@ TEST_CASE("store: a run counts, ends, and lists newest first with filters and pa
   CHECK(second.next_after_id == 0);
 }
 
-TEST_CASE("store: idle poll cycles count on the object's newest poll run; no run, no count", "[store][runs]") {
+TEST_CASE("store: idle poll cycles count on the object's newest poll run, no run no count", "[store][runs]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
   auto s = open_ok(make_options(dir.path(), clock));
@@ -124,7 +124,7 @@ TEST_CASE("store: idle poll cycles count on the object's newest poll run; no run
   CHECK(ok(s->run_list({})).items.size() == 3);  // no rows added
 }
 
-TEST_CASE("store: queued writes carry their run; coalescing moves them to the newer run", "[store][runs]") {
+TEST_CASE("store: queued writes carry their run, coalescing moves them to the newer run", "[store][runs]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
   auto s = open_ok(make_options(dir.path(), clock));
