@@ -171,11 +171,11 @@ struct application::impl {
       result.config_file = next.source_file.string();
       result.connectors = next.connectors.size();
     }
-    record_reload_run(reload_started, result);
     state.end_reload(std::move(record));
     notifier.reloaded(status_line() + (result.what == commands::reload_result::outcome::applied
                                            ? ""
                                            : "; last reload rejected"));
+    record_reload_run(reload_started, result);  // after status shows the reload: the history is a record of it
     return result;
   }
 
