@@ -153,6 +153,8 @@ struct application::impl {
     }
     notifier.reloading();
     log->info("reloading {} ({}{})", opts.config_file.string(), req.trigger, req.force ? ", forced" : "");
+    const auto reload_started =
+        std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
     auto loaded = load_daemon_config(opts.config_file, opts.overrides);
     log->debug("read {}: {} problem(s), {} secret value(s) registered for redaction", opts.config_file.string(),
                loaded.problems.size(), loaded.secret_values.size());
@@ -277,7 +279,24 @@ struct application::impl {
     state.end_reload(std::move(record));
     notifier.reloaded(status_line() +
                       (result.what == commands::reload_result::outcome::applied ? "" : "; last reload rejected"));
+    record_reload_run(reload_started, result);  // after status shows the reload: the history is a record of it
     return result;
+  }
+
+  /// A reload is a run in the run history (`omnisyncctl runs --kind reload`): ok, or failed with its problems.
+  /// Written through a private io_context (store::wait): the store's threads do the work, so this may run on an
+  /// io thread; a failure to record is logged, never fatal.
+  void record_reload_run(store::timestamp started, const commands::reload_result& result) {
+    if (!db) return;
+    store::run_record run("reload", "", "");
+    run.started_at = started;
+    auto id = store::wait(db->run_begin(std::move(run)));
+    const bool ok = result.what == commands::reload_result::outcome::applied;
+    if (id) {
+      auto done = store::wait(db->run_finish(*id, ok ? "ok" : "failed", ok ? std::string() : result.problems));
+      if (done) return;
+    }
+    logger("app")->warn("the run history could not record this reload");
   }
 
   /// What the control commands may use, instead of this whole object (the engine is added by start_sync).
@@ -378,6 +397,7 @@ struct application::impl {
     }
     eo.audit_retention = c.audit.retention;
     eo.audit_max_entries = c.audit.max_entries;
+    eo.runs_retention = c.runs.retention;
     eo.dead_letter_retries = c.dead_letters.retries;
     eo.dead_letter_backoff = c.dead_letters.retry_backoff;
     eo.dead_letter_keep_resolved = c.dead_letters.keep_resolved;

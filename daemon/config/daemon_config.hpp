@@ -65,6 +65,11 @@ struct audit_section {
   std::size_t max_entries = 5'000'000;                           ///< and the oldest beyond this many
 };
 
+/// `runs:` — the run history (poll cycles, resyncs, reloads, remaps; `omnisyncctl runs`).
+struct runs_section {
+  std::chrono::milliseconds retention{30LL * 24 * 3600 * 1000};  ///< finished runs older than this are removed
+};
+
 /// `dead_letters:` — the retry schedule of writes refused for a transient reason (rate limits, 5xx, timeouts)
 /// after the outbox's own attempts, and how long resolved entries are kept.
 struct dead_letters_section {
@@ -82,6 +87,7 @@ struct daemon_config {
   std::vector<connector_common> connectors;
   audit_section audit;
   dead_letters_section dead_letters;
+  runs_section runs;
   std::vector<attribute_decl> canonical;
 };
 

@@ -45,6 +45,10 @@ void read_daemon_sections(reader& r, const YAML::Node& root, const std::filesyst
       if (auto v = r.positive(n, "audit.max_entries", 1'000'000'000)) cfg.audit.max_entries = static_cast<std::size_t>(*v);
     }
   }
+  if (auto a = root["runs"]; a && r.is_map(a, "runs")) {
+    r.known_keys(a, "runs", {"retention"});
+    if (auto n = a["retention"]) { if (auto v = r.duration(n, "runs.retention")) cfg.runs.retention = *v; }
+  }
   if (auto a = root["dead_letters"]; a && r.is_map(a, "dead_letters")) {
     r.known_keys(a, "dead_letters", {"retries", "retry_backoff", "keep_resolved"});
     if (auto n = a["retries"]) {

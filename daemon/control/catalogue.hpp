@@ -126,6 +126,28 @@ inline constexpr arg_spec audit_args[] = {
     {.name = "limit", .type = arg_type::integer, .help = "Entries per page", .default_value = "100"},
 };
 
+inline constexpr choice runs_actions[] = {
+    {.value = "list", .help = "runs, newest first, a page at a time", .scope = access::read},
+    {.value = "show", .help = "one run with its writes per destination", .scope = access::read},
+};
+
+inline constexpr choice run_kinds[] = {
+    {.value = "poll", .help = "a poll cycle of one object that read, wrote or failed something"},
+    {.value = "resync", .help = "a resync of one or more objects"},
+    {.value = "reload", .help = "a configuration reload"},
+    {.value = "remap", .help = "the inbound mappings applied again to stored records"},
+};
+
+inline constexpr arg_spec runs_args[] = {
+    {.name = "action", .type = arg_type::string, .help = "list or show", .choices = runs_actions,
+     .default_value = "list"},
+    {.name = "id", .type = arg_type::integer, .help = "Run id (show)"},
+    {.name = "connector", .type = arg_type::string, .help = "Only this connector's runs"},
+    {.name = "kind", .type = arg_type::string, .help = "Only runs of this kind", .choices = run_kinds},
+    {.name = "after", .type = arg_type::integer, .help = "Only runs older than this id (list: the next page)"},
+    {.name = "limit", .type = arg_type::integer, .help = "Runs per page, 1 to 1000 (list)", .default_value = "20"},
+};
+
 inline constexpr arg_spec test_args[] = {
     {.name = "connector", .type = arg_type::string, .help = "Connector name",
      .default_value = "every enabled connector"},
@@ -239,9 +261,12 @@ inline constexpr command_spec resync{
     .help = "Re-read a connector (all objects, or one): everything, since a time, one id or one email",
     .scope = access::write,
     .args = detail::resync_args,
-    .result = "{connector, objects, fields_note?}; with follow, when finished: {connector, read, stored, elapsed_s, "
-              "rate, running, error, estimated_total?, objects, fields_note?}",
-    .events = "with follow, every 250 ms: {connector, read, stored, elapsed_s, rate, running, error, estimated_total?}",
+    .result = "{connector, objects, run, fields_note?}; with follow, when finished (read, and its writes sent): "
+              "{connector, run, read, stored, elapsed_s, rate, running, error, phase, writes: {queued, written, "
+              "refused, unchanged, pending}, estimated_total?, objects, outcome, mapped, failed, api_calls, "
+              "per_destination, fields_note?}",
+    .events = "with follow, every 250 ms: {connector, run, read, stored, elapsed_s, rate, running, error, phase "
+              "(read, write), writes: {queued, written, refused, unchanged, pending}, estimated_total?}",
 };
 
 inline constexpr command_spec lint{
@@ -273,6 +298,18 @@ inline constexpr command_spec dlq{
               "[{connector, object, stage, reason, count, first, last}], total}; retry, drop of one: {id, "
               "retried|reread|dropped: true}; with filters: {matched, retried, reread, not_retryable} or {matched, "
               "dropped} (dry_run: {matched})",
+};
+
+inline constexpr command_spec runs{
+    .name = "runs",
+    .help = "Run history: poll cycles, resyncs, reloads and remaps with what each read, stored, mapped, failed and "
+            "caused at each destination (writes queued, written, refused), API calls and quota used",
+    .scope = access::read,
+    .args = detail::runs_args,
+    .result = "list: {items: [run], next_after}; show: run. run: {id, kind, connector, objects, started_at, ended_at, "
+              "duration_s, outcome, error, read, stored, mapped, failed, api_calls, quota_used, idle_cycles, "
+              "last_idle_at, writes: {queued, written, refused, unchanged, per_destination: [{destination, queued, "
+              "written, refused, unchanged}]}}",
 };
 
 inline constexpr command_spec profile{
@@ -316,9 +353,9 @@ inline constexpr command_spec fields{
 };
 
 /// Every command, in the order `omnisyncctl` lists them.
-inline constexpr std::array<const command_spec*, 15> all = {
+inline constexpr std::array<const command_spec*, 16> all = {
     &status, &reload, &pause, &resume, &resync, &lint, &test, &plan, &audit, &dlq, &profile, &version,
-    &remap,  &sample, &fields};
+    &remap,  &sample, &fields, &runs};
 
 /// The declaration of command `name`, or nullptr.
 constexpr const command_spec* find(std::string_view name) noexcept {

@@ -184,7 +184,20 @@ std::vector<subcommand> daemon_subcommands() {
                      if (total > read && rate > 0) eta = "  ETA " + format_duration((total - read) / rate);
                      std::snprintf(line, sizeof line, "%sread %.0f  stored %.0f  %.0f records/s  %.1f s", bar.c_str(),
                                    read, stored, rate, num("elapsed_s"));
-                     return std::string(line) + eta;
+                     // The write-back of what it read: queued, written, refused at the destinations so far.
+                     std::string writes;
+                     if (auto* w = p.if_contains("writes"); w && w->is_object()) {
+                       auto wn = [&](const char* k) {
+                         auto* x = w->as_object().if_contains(k);
+                         return x && x->is_int64() ? x->as_int64() : std::int64_t(0);
+                       };
+                       if (wn("queued") > 0 || wn("written") > 0 || wn("refused") > 0)
+                         writes = "  writes: queued " + std::to_string(wn("queued")) + " written " +
+                                  std::to_string(wn("written")) + " refused " + std::to_string(wn("refused"));
+                       if (auto* ph = p.if_contains("phase"); ph && ph->is_string() && ph->as_string() == "write")
+                         writes += " (sending, " + std::to_string(wn("pending")) + " queued)";
+                     }
+                     return std::string(line) + eta + writes;
                    };
                    auto r = call(o.socket, "resync", args, o.timeout, [&](const boost::json::object& ev) {
                      if (tty) std::cerr << "\r\033[K" << render(ev) << std::flush;
@@ -194,6 +207,19 @@ std::vector<subcommand> daemon_subcommands() {
                    if (r.state == call_result::status::ok && r.result.is_object()) {
                      const auto& res = r.result.as_object();
                      std::cout << "resync of " << ra->connector << " finished: " << render(res) << "\n";
+                     if (auto* run = res.if_contains("run"); run && run->is_int64() && run->as_int64() > 0) {
+                       std::string outcome;
+                       if (auto* oc = res.if_contains("outcome"); oc && oc->is_string()) outcome = oc->as_string().c_str();
+                       std::cout << "run " << run->as_int64() << (outcome.empty() ? "" : " (" + outcome + ")")
+                                 << ": omnisyncctl runs show " << run->as_int64() << "\n";
+                       if (auto* pd = res.if_contains("per_destination"); pd && pd->is_array())
+                         for (const auto& d : pd->as_array()) {
+                           const auto& dobj = d.as_object();
+                           std::cout << "  " << dobj.at("destination").as_string().c_str() << ": queued "
+                                     << dobj.at("queued").as_int64() << ", written " << dobj.at("written").as_int64()
+                                     << ", refused " << dobj.at("refused").as_int64() << "\n";
+                         }
+                     }
                      if (auto* n = res.if_contains("fields_note"); n && n->is_string())
                        std::cout << "fields: " << n->as_string().c_str() << "\n";
                      if (auto* e = res.if_contains("error"); e && e->is_string() && !e->as_string().empty()) {
@@ -279,6 +305,7 @@ std::vector<subcommand> daemon_subcommands() {
   out.push_back(remap_subcommand());
   out.push_back(sample_subcommand());
   out.push_back(fields_subcommand());
+  out.push_back(runs_subcommand());
   return out;
 }
 

@@ -68,6 +68,8 @@ int run_profile_list(const ctl_options& o, const std::string& action, const std:
 /// One CSV field as RFC 4180 writes it: quoted (quotes doubled) when it holds a comma, quote, CR or LF.
 std::string csv_field(std::string_view s);
 
+/// runs [list|show ID] (runs.cpp).
+subcommand runs_subcommand();
 /// Commands provided by other libraries (e.g. `map`, the mapping dry run); defined in extensions.cpp.
 std::vector<subcommand> extension_subcommands();
 

@@ -163,18 +163,18 @@ bool state_sql::outbox_put(const outbox_write& w, std::int64_t t) {
   // the returned row: it was inserted, not updated.
   auto r = c_.exec(
       "INSERT INTO outbox(connector, object, record_key, payload, next_attempt_at, enqueued_at, target_id, "
-      "profile_id) VALUES($1, $2, $3, $4, $5, $5, $6, $7) ON CONFLICT(connector, object, record_key) WHERE state = 0 "
-      "DO UPDATE SET payload = excluded.payload, target_id = excluded.target_id, profile_id = excluded.profile_id "
-      "RETURNING (xmax = 0)",
-      w.connector, w.object, w.record_key, w.payload, t, w.target_id, w.profile_id);
+      "profile_id, run_id) VALUES($1, $2, $3, $4, $5, $5, $6, $7, $8) ON CONFLICT(connector, object, record_key) "
+      "WHERE state = 0 DO UPDATE SET payload = excluded.payload, target_id = excluded.target_id, "
+      "profile_id = excluded.profile_id, run_id = excluded.run_id RETURNING (xmax = 0)",
+      w.connector, w.object, w.record_key, w.payload, t, w.target_id, w.profile_id, w.run);
   return r.rows() > 0 && r.boolean(0, 0);
 }
 
 bool state_sql::outbox_put_unless_pending(const outbox_write& w, std::int64_t t) {
   return c_.exec("INSERT INTO outbox(connector, object, record_key, payload, next_attempt_at, enqueued_at, "
-                 "target_id, profile_id) VALUES($1, $2, $3, $4, $5, $5, $6, $7) "
+                 "target_id, profile_id, run_id) VALUES($1, $2, $3, $4, $5, $5, $6, $7, $8) "
                  "ON CONFLICT(connector, object, record_key) WHERE state = 0 DO NOTHING",
-                 w.connector, w.object, w.record_key, w.payload, t, w.target_id, w.profile_id)
+                 w.connector, w.object, w.record_key, w.payload, t, w.target_id, w.profile_id, w.run)
              .affected() > 0;
 }
 
@@ -204,7 +204,7 @@ std::vector<outbox_item> state_sql::outbox_claim(std::int64_t t, std::size_t n, 
       "ORDER BY o.next_attempt_at, o.id LIMIT $3 FOR UPDATE OF o SKIP LOCKED) "
       "UPDATE outbox u SET state = 1, next_attempt_at = $4, attempts = u.attempts + 1 FROM due "
       "WHERE u.id = due.id RETURNING u.id, u.connector, u.object, u.record_key, u.payload, u.attempts, "
-      "due.next_attempt_at, u.last_error, u.target_id, u.profile_id",
+      "due.next_attempt_at, u.last_error, u.target_id, u.profile_id, u.run_id",
       t, connector, n, until);
   std::vector<outbox_item> out;
   out.reserve(static_cast<std::size_t>(r.rows()));
@@ -453,11 +453,11 @@ bool read_sql::inbox_open(const std::string& connector, std::int64_t received_be
 
 std::vector<outbox_item> read_sql::outbox_queued(const outbox_filter& f, std::size_t limit) {
   auto r = f.connector ? c_.exec("SELECT id, connector, object, record_key, payload, attempts, next_attempt_at, "
-                                 "last_error, target_id, profile_id FROM outbox WHERE connector = $2 AND id > $1 "
+                                 "last_error, target_id, profile_id, run_id FROM outbox WHERE connector = $2 AND id > $1 "
                                  "ORDER BY id LIMIT $3",
                                  f.after_id, *f.connector, limit)
                        : c_.exec("SELECT id, connector, object, record_key, payload, attempts, next_attempt_at, "
-                                 "last_error, target_id, profile_id FROM outbox WHERE id > $1 ORDER BY id LIMIT $2",
+                                 "last_error, target_id, profile_id, run_id FROM outbox WHERE id > $1 ORDER BY id LIMIT $2",
                                  f.after_id, limit);
   std::vector<outbox_item> out;
   out.reserve(static_cast<std::size_t>(r.rows()));
@@ -487,6 +487,11 @@ std::int64_t read_sql::dead_letter_count() {
 
 depth_rows read_sql::record_counts() {
   return pairs(c_.exec("SELECT connector, sum(n) FROM record_counts GROUP BY connector ORDER BY connector"));
+}
+
+depth_rows read_sql::record_counts_by_object() {
+  return pairs(c_.exec(
+      "SELECT connector || chr(9) || object, sum(n) FROM record_counts GROUP BY connector, object ORDER BY 1"));
 }
 
 depth_rows read_sql::inbox_depths() {

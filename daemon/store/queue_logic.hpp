@@ -111,6 +111,7 @@ enqueue_summary enqueue(S& s, const std::vector<outbox_write>& writes, std::int6
       ++sum.inserted;
     else
       ++sum.coalesced;
+    ++sum.queued_per_connector[w.connector];
     if (repeats_possible) queued[std::move(record)] = &w.payload;
   }
   return sum;

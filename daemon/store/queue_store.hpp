@@ -389,6 +389,66 @@ class queue_store final : public store {
     });
   }
 
+  // ---- runs --------------------------------------------------------------------------------------------------
+
+  task<std::int64_t> run_begin(run_record run) override {
+    return on_state<std::int64_t>([this, run = std::move(run)](state_sql& s) {
+      require(!run.kind.empty(), "a run needs a kind");
+      return s.run_insert(run, ms(now()));
+    });
+  }
+
+  task<void> run_add(std::int64_t id, run_counts delta) override {
+    return on_state<void>([id, delta](state_sql& s) -> result<void> {
+      if (!s.run_add(id, delta)) return omnisync::errc::not_found;
+      return {};
+    });
+  }
+
+  task<void> run_count_writes(std::vector<std::pair<std::int64_t, run_writes>> deltas) override {
+    return on_state<void>([deltas = std::move(deltas)](state_sql& s) {
+      for (const auto& [id, w] : deltas)
+        if (id > 0 && !w.destination.empty()) s.run_writes_add(id, w);
+    });
+  }
+
+  task<void> run_finish(std::int64_t id, std::string outcome, std::string error) override {
+    return on_state<void>([this, id, outcome = std::move(outcome), error = std::move(error)](state_sql& s) -> result<void> {
+      require(!outcome.empty() && outcome != "running", "a finished run needs an outcome");
+      if (!s.run_finish(id, outcome, error, ms(now()))) return omnisync::errc::not_found;
+      return {};
+    });
+  }
+
+  task<bool> run_idle(std::string connector, std::string object) override {
+    return on_state<bool>([this, connector = std::move(connector), object = std::move(object)](state_sql& s) {
+      return s.run_idle(connector, object, ms(now()));
+    });
+  }
+
+  task<run_page> run_list(run_filter f) override {
+    return read<run_page>([f = std::move(f)](read_sql& r) {
+      const std::size_t limit = std::clamp<std::size_t>(f.limit, 1, 1000);
+      return page_of(r.runs(f, limit + 1), limit, &run_page::next_after_id);
+    });
+  }
+
+  task<run_record> run_get(std::int64_t id) override {
+    return read<run_record>([id](read_sql& r) -> result<run_record> {
+      auto run = r.run(id);
+      if (!run) return omnisync::errc::not_found;
+      return std::move(*run);
+    });
+  }
+
+  task<std::int64_t> run_prune(timestamp before) override {
+    return on_state<std::int64_t>([before](state_sql& s) { return s.runs_delete_ended_before(ms(before)); });
+  }
+
+  task<std::int64_t> run_writes_queued(std::int64_t id) override {
+    return read<std::int64_t>([id](read_sql& r) { return r.outbox_of_run(id); });
+  }
+
   // ---- audit -------------------------------------------------------------------------------------------------
 
   task<void> audit_append(std::vector<audit_entry> entries) override {
@@ -470,6 +530,10 @@ class queue_store final : public store {
       add_depths(r.outbox_depths(), out.outbox_depth_per_connector, out.outbox_depth);
       out.dead_letters = r.dead_letter_count();
       for (const auto& [connector, n] : r.record_counts()) out.records_per_connector[connector] = n;
+      for (const auto& [key, n] : r.record_counts_by_object()) {
+        const auto tab = key.find('\t');
+        if (tab != std::string::npos) out.records_per_object[{key.substr(0, tab), key.substr(tab + 1)}] = n;
+      }
       add_depths(r.inbox_depths(), out.inbox_depth_per_connector, out.inbox_depth);
       for (const auto& [connector, at] : r.inbox_oldest()) out.oldest_inbox_per_connector[connector] = from_ms(at);
       for (const auto& [connector, at] : r.outbox_oldest()) out.oldest_outbox_per_connector[connector] = from_ms(at);

@@ -70,7 +70,7 @@ inbox_item read_inbox_item(const Row& r) {
 }
 
 /// id, connector, object, record_key, payload, attempts (a claim: this one included), next_attempt_at (a claim:
-/// before it), last_error, target_id, profile_id
+/// before it), last_error, target_id, profile_id, run_id
 template <class Row>
 outbox_item read_outbox_item(const Row& r) {
   outbox_item it;
@@ -81,6 +81,7 @@ outbox_item read_outbox_item(const Row& r) {
   it.last_error = r.text(7);
   it.write.target_id = r.text(8);
   it.write.profile_id = r.text(9);
+  it.write.run = r.i64(10);
   return it;
 }
 
@@ -144,6 +145,34 @@ audit_entry read_audit_entry(const Row& r) {
 template <class Row>
 lease_info read_lease(const Row& r) {
   return {r.text(0), r.text(1), r.i64(2), from_ms(r.i64(3))};
+}
+
+/// The columns of runs in this order (run_columns), as run_list and run_get read them.
+inline constexpr const char* run_columns =
+    "id, kind, connector, objects, started_at, ended_at, outcome, error, records_read, records_stored, "
+    "records_mapped, records_failed, api_calls, quota_used, idle_cycles, last_idle_at";
+
+/// One row of run_columns (ended_at NULL: running). `is_null(c)` says whether column c is NULL.
+template <class Row>
+run_record read_run(const Row& r) {
+  run_record run;
+  run.id = r.i64(0);
+  run.kind = r.text(1);
+  run.connector = r.text(2);
+  run.objects = r.text(3);
+  run.started_at = from_ms(r.i64(4));
+  if (!r.is_null(5)) run.ended_at = from_ms(r.i64(5));
+  run.outcome = r.text(6);
+  run.error = r.text(7);
+  run.counts.read = r.i64(8);
+  run.counts.stored = r.i64(9);
+  run.counts.mapped = r.i64(10);
+  run.counts.failed = r.i64(11);
+  run.counts.api_calls = r.i64(12);
+  run.counts.quota_used = r.i64(13);
+  run.idle_cycles = r.i64(14);
+  run.last_idle_at = from_ms(r.i64(15));
+  return run;
 }
 
 }  // namespace omnisync::store::detail

@@ -174,6 +174,46 @@ ALTER TABLE dead_letters ADD COLUMN retryable INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX dead_letters_open ON dead_letters(connector, object, stage, record_id) WHERE resolved_at IS NULL;
 CREATE INDEX dead_letters_created ON dead_letters(created_at, id);
 )sql"},
+    {8, "run history; the run of each queued write",
+     R"sql(
+-- One row per run (poll cycle that read, wrote or failed something; resync; reload; remap). Counts are added as
+-- the run goes; idle poll cycles are counted on their object's newest poll run instead of adding rows. Listed
+-- newest first by id; pruned by ended_at (runs.retention).
+CREATE TABLE runs(
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  connector TEXT NOT NULL,
+  objects TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  ended_at INTEGER,
+  outcome TEXT NOT NULL,
+  error TEXT NOT NULL DEFAULT '',
+  records_read INTEGER NOT NULL DEFAULT 0,
+  records_stored INTEGER NOT NULL DEFAULT 0,
+  records_mapped INTEGER NOT NULL DEFAULT 0,
+  records_failed INTEGER NOT NULL DEFAULT 0,
+  api_calls INTEGER NOT NULL DEFAULT 0,
+  quota_used INTEGER NOT NULL DEFAULT 0,
+  idle_cycles INTEGER NOT NULL DEFAULT 0,
+  last_idle_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX runs_connector ON runs(connector, id);
+CREATE INDEX runs_kind ON runs(kind, connector, objects, id);
+CREATE INDEX runs_ended ON runs(ended_at);
+-- What each run caused at each destination; counted by the pipeline (queued) and the writers (the rest).
+CREATE TABLE run_writes(
+  run_id INTEGER NOT NULL,
+  destination TEXT NOT NULL,
+  queued INTEGER NOT NULL DEFAULT 0,
+  written INTEGER NOT NULL DEFAULT 0,
+  refused INTEGER NOT NULL DEFAULT 0,
+  unchanged INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(run_id, destination)
+) WITHOUT ROWID;
+-- The run whose records caused a queued write (0: none, e.g. a webhook).
+ALTER TABLE outbox ADD COLUMN run_id INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX outbox_run ON outbox(run_id);
+)sql"},
 };
 
 // inbox.db: webhook events only, so that acknowledging a webhook never waits behind a poll transaction.

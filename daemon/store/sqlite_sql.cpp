@@ -130,7 +130,7 @@ std::vector<detail::record_outbox_state> state_sql::outbox_states(const std::vec
 
 bool state_sql::outbox_put(const outbox_write& w, std::int64_t t) {
   c_.prepare(
-        "UPDATE outbox SET payload = ?4, target_id = ?5, profile_id = ?6 "
+        "UPDATE outbox SET payload = ?4, target_id = ?5, profile_id = ?6, run_id = ?7 "
         "WHERE connector = ?1 AND object = ?2 AND record_key = ?3 AND state = 0")
       .text(1, w.connector)
       .text(2, w.object)
@@ -138,11 +138,12 @@ bool state_sql::outbox_put(const outbox_write& w, std::int64_t t) {
       .text(4, w.payload)
       .text(5, w.target_id)
       .text(6, w.profile_id)
+      .i64(7, w.run)
       .run();
   if (c_.changes() > 0) return false;
   c_.prepare(
         "INSERT INTO outbox(connector, object, record_key, payload, next_attempt_at, enqueued_at, target_id, "
-        "profile_id) VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)")
+        "profile_id, run_id) VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8)")
       .text(1, w.connector)
       .text(2, w.object)
       .text(3, w.record_key)
@@ -150,6 +151,7 @@ bool state_sql::outbox_put(const outbox_write& w, std::int64_t t) {
       .i64(5, t)
       .text(6, w.target_id)
       .text(7, w.profile_id)
+      .i64(8, w.run)
       .run();
   return true;
 }
@@ -157,7 +159,7 @@ bool state_sql::outbox_put(const outbox_write& w, std::int64_t t) {
 bool state_sql::outbox_put_unless_pending(const outbox_write& w, std::int64_t t) {
   c_.prepare(
         "INSERT INTO outbox(connector, object, record_key, payload, next_attempt_at, enqueued_at, target_id, "
-        "profile_id) VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7) "
+        "profile_id, run_id) VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8) "
         "ON CONFLICT(connector, object, record_key) WHERE state = 0 DO NOTHING")
       .text(1, w.connector)
       .text(2, w.object)
@@ -166,6 +168,7 @@ bool state_sql::outbox_put_unless_pending(const outbox_write& w, std::int64_t t)
       .i64(5, t)
       .text(6, w.target_id)
       .text(7, w.profile_id)
+      .i64(8, w.run)
       .run();
   return c_.changes() > 0;
 }
@@ -186,7 +189,7 @@ std::vector<outbox_item> state_sql::outbox_claim(std::int64_t t, std::size_t n, 
     // Due, and no write for the same record in flight (claimed, unexpired): never two at once for one record.
     auto q = c_.prepare(
         "SELECT o.id, o.connector, o.object, o.record_key, o.payload, o.attempts + 1, o.next_attempt_at, "
-        "o.last_error, o.target_id, o.profile_id FROM outbox o "
+        "o.last_error, o.target_id, o.profile_id, o.run_id FROM outbox o "
         "WHERE o.next_attempt_at <= ?1 AND (?2 IS NULL OR o.connector = ?2) AND NOT EXISTS ("
         "SELECT 1 FROM outbox b WHERE b.state = 1 AND b.next_attempt_at > ?1 AND b.connector = o.connector "
         "AND b.object = o.object AND b.record_key = o.record_key) "
@@ -433,13 +436,13 @@ std::vector<outbox_item> read_sql::outbox_queued(const outbox_filter& f, std::si
   if (f.connector) {
     auto q = r_.state.prepare(
         "SELECT id, connector, object, record_key, payload, attempts, next_attempt_at, last_error, target_id, "
-        "profile_id FROM outbox WHERE connector = ?2 AND id > ?1 ORDER BY id LIMIT ?3");
+        "profile_id, run_id FROM outbox WHERE connector = ?2 AND id > ?1 ORDER BY id LIMIT ?3");
     q.i64(1, f.after_id).text(2, *f.connector).i64(3, static_cast<std::int64_t>(limit));
     each(q);
   } else {
     auto q = r_.state.prepare(
         "SELECT id, connector, object, record_key, payload, attempts, next_attempt_at, last_error, target_id, "
-        "profile_id FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?2");
+        "profile_id, run_id FROM outbox WHERE id > ?1 ORDER BY id LIMIT ?2");
     q.i64(1, f.after_id).i64(2, static_cast<std::int64_t>(limit));
     each(q);
   }
@@ -470,6 +473,12 @@ std::int64_t read_sql::dead_letter_count() {
 
 depth_rows read_sql::record_counts() {
   auto q = r_.state.prepare("SELECT connector, sum(n) FROM record_counts GROUP BY connector ORDER BY connector");
+  return pairs(q);
+}
+
+depth_rows read_sql::record_counts_by_object() {
+  auto q = r_.state.prepare(
+      "SELECT connector || char(9) || object, sum(n) FROM record_counts GROUP BY connector, object ORDER BY 1");
   return pairs(q);
 }
 

@@ -84,6 +84,16 @@ class state_sql {
   /// Deletes at most `n` of the oldest entries up to and including `last` in the log's order; returns how many.
   std::int64_t audit_delete_through(detail::audit_key last, std::size_t n);
 
+  // The run history (sqlite_run_sql.cpp).
+  std::int64_t run_insert(const run_record& r, std::int64_t t);
+  bool run_add(std::int64_t id, const run_counts& d);
+  /// Adds to (run, destination)'s write counts when the run exists; a refusal makes a finished `ok` run `partial`.
+  void run_writes_add(std::int64_t id, const run_writes& w);
+  bool run_finish(std::int64_t id, const std::string& outcome, const std::string& error, std::int64_t t);
+  /// Counts an idle cycle on the newest poll run of (connector, object); false when there is none.
+  bool run_idle(const std::string& connector, const std::string& object, std::int64_t t);
+  std::int64_t runs_delete_ended_before(std::int64_t before);
+
  private:
   connection& c_;
 };
@@ -131,6 +141,12 @@ class read_sql {
   std::vector<audit_entry> audit_entries(const audit_filter& f, std::size_t limit);
   /// The entry with `n` newer ones before it in the log's order, if there is one.
   std::optional<detail::audit_key> audit_nth_newest(std::size_t n);
+  /// Runs matching `f`, newest first, at most `limit`, each with its per-destination write counts (sqlite_run_sql.cpp).
+  std::vector<run_record> runs(const run_filter& f, std::size_t limit);
+  std::optional<run_record> run(std::int64_t id);
+  std::vector<run_writes> run_writes_of(std::int64_t id);
+  /// Writes caused by the run still in the outbox.
+  std::int64_t outbox_of_run(std::int64_t id);
 
   /// A read transaction on state.db (one snapshot of its tables) until the returned object goes away.
   class snapshot_scope {
@@ -147,6 +163,8 @@ class read_sql {
   depth_rows outbox_depths();
   std::int64_t dead_letter_count();
   depth_rows record_counts();
+  /// Per (connector, object), keyed "connector\tobject".
+  depth_rows record_counts_by_object();
   depth_rows inbox_depths();
   /// Per connector, when its oldest unprocessed inbox event was received / its oldest pending write was queued
   /// (ms since the epoch): the age of the work waiting, for `status` and /metrics.

@@ -152,6 +152,9 @@ struct outbox_write {
   /// The profile the write is for: the writer computes what to send from that profile when it sends (the payload
   /// above is what was wanted when the write was queued, kept for display). Coalescing replaces it too.
   std::string profile_id;
+  /// The run (poll cycle, resync, ...) whose records caused the write; 0 when none (a webhook). Coalescing
+  /// replaces it: the pending write then belongs to the newer run. The writer counts its outcome on that run.
+  std::int64_t run = 0;
 };
 
 /// Which queued writes `outbox_pending` lists (paging by id, oldest first).
@@ -168,6 +171,8 @@ struct enqueue_summary {
   std::size_t inserted = 0;
   std::size_t coalesced = 0;                             ///< replaced the payload of a pending write
   std::size_t unchanged = 0;                             ///< same payload as last written (or pending): skipped
+  /// Inserted or coalesced writes per destination connector (what a run counts as "queued" there).
+  std::map<std::string, std::size_t> queued_per_connector;
 };
 
 struct outbox_item {
@@ -221,6 +226,62 @@ struct audit_filter {
 struct audit_page {
   std::vector<audit_entry> items;                        ///< newest first
   std::int64_t next_before_id = 0;                       ///< 0 when this was the last page
+};
+
+// ---- runs ----------------------------------------------------------------------------------------------------
+
+/// The figures of a run that its own work counts (the writes it caused are counted per destination apart, by
+/// whoever sends them: run_writes). As an argument to run_add, a delta.
+struct run_counts {
+  std::int64_t read = 0;                                 ///< records read from the vendor
+  std::int64_t stored = 0;                               ///< records stored (new or changed)
+  std::int64_t mapped = 0;                               ///< records mapped without an error
+  std::int64_t failed = 0;                               ///< records that failed (quarantined: dead letters)
+  std::int64_t api_calls = 0;                            ///< calls the connector made while the run ran
+  std::int64_t quota_used = 0;                           ///< daily API budget used meanwhile (vendors that say)
+};
+
+/// What a run caused at one destination: writes queued (inserted or replacing a pending one), written (the
+/// vendor confirmed), refused (dead-lettered with the vendor's reason), unchanged (nothing differed when sent).
+struct run_writes {
+  run_writes() = default;
+  run_writes(std::string d, std::int64_t q, std::int64_t w, std::int64_t r, std::int64_t u)
+      : destination(std::move(d)), queued(q), written(w), refused(r), unchanged(u) {}
+  std::string destination;
+  std::int64_t queued = 0, written = 0, refused = 0, unchanged = 0;
+};
+
+/// One unit of work: a poll cycle, a resync, a reload, a remap. Outcome: running, ok, partial (finished, but
+/// some records failed or writes were refused), failed (stopped by an error), cancelled.
+struct run_record {
+  run_record() = default;
+  run_record(std::string k, std::string c, std::string o) : kind(std::move(k)), connector(std::move(c)), objects(std::move(o)) {}
+  std::int64_t id = 0;                                   ///< assigned by run_begin
+  std::string kind;                                      ///< poll | resync | reload | remap | ...
+  std::string connector;                                 ///< "" for daemon-wide runs (reload)
+  std::string objects;                                   ///< comma-separated; "" when not applicable
+  timestamp started_at{};                                ///< {}: run_begin stamps now
+  std::optional<timestamp> ended_at;                     ///< empty while running
+  std::string outcome = "running";
+  std::string error;                                     ///< why it failed, or what went wrong in part
+  run_counts counts;
+  std::int64_t idle_cycles = 0;                          ///< poll runs: idle cycles since this one (no new row)
+  timestamp last_idle_at{};                              ///< the last of them
+  std::vector<run_writes> writes;                        ///< per destination, by name (filled by run_list/run_get)
+};
+
+/// Which runs `run_list` returns, newest first. Set members narrow the list.
+struct run_filter {
+  run_filter() = default;
+  std::optional<std::string> connector;
+  std::optional<std::string> kind;
+  std::int64_t after_id = 0;                             ///< paging: runs older than this one (smaller id); 0 = newest
+  std::size_t limit = 50;
+};
+
+struct run_page {
+  std::vector<run_record> items;                         ///< newest first
+  std::int64_t next_after_id = 0;                        ///< 0 when this was the last page
 };
 
 // ---- dead letters --------------------------------------------------------------------------------------------
@@ -312,6 +373,8 @@ struct counts {
   std::int64_t outbox_depth = 0;                         ///< writes not yet acknowledged
   std::int64_t dead_letters = 0;                         ///< open dead letters (resolved ones are not counted)
   std::map<std::string, std::int64_t> records_per_connector;
+  /// Stored records per (connector, object): a one-object resync's estimate of what it will read.
+  std::map<std::pair<std::string, std::string>, std::int64_t> records_per_object;
   std::map<std::string, std::int64_t> inbox_depth_per_connector;
   std::map<std::string, std::int64_t> outbox_depth_per_connector;
   /// When each connector's oldest unprocessed webhook event arrived / oldest pending write was queued (connectors
@@ -409,6 +472,27 @@ class store {
   virtual task<audit_page> audit_list(audit_filter filter) = 0;
   /// Removes entries older than `before`, then the oldest beyond `keep_at_most`; returns how many went.
   virtual task<std::int64_t> audit_prune(timestamp before, std::size_t keep_at_most) = 0;
+
+  // runs (docs/operations.md "Run history")
+  /// Records a run that starts (outcome running unless set; started_at {} means now); returns its id.
+  virtual task<std::int64_t> run_begin(run_record run) = 0;
+  /// Adds `delta` to the run's counts (several loops may count into one run). errc::not_found: no such run.
+  virtual task<void> run_add(std::int64_t id, run_counts delta) = 0;
+  /// Adds to what runs caused at destinations (one entry per run and destination; queued/written/... are
+  /// deltas). A refusal turns a finished run that was `ok` into `partial`. Unknown runs are ignored (pruned).
+  virtual task<void> run_count_writes(std::vector<std::pair<std::int64_t, run_writes>> deltas) = 0;
+  /// The run ends with `outcome` (and `error`); `ok` becomes `partial` when its counts show failed records or
+  /// refused writes. errc::not_found: no such run.
+  virtual task<void> run_finish(std::int64_t id, std::string outcome, std::string error) = 0;
+  /// An idle poll cycle of (connector, object): counted on the newest poll run of that object, no new row.
+  /// Returns false when there is no such run yet.
+  virtual task<bool> run_idle(std::string connector, std::string object) = 0;
+  virtual task<run_page> run_list(run_filter filter) = 0;
+  virtual task<run_record> run_get(std::int64_t id) = 0;  ///< errc::not_found
+  /// Removes runs that ended before `before` (with their per-destination counts); returns how many.
+  virtual task<std::int64_t> run_prune(timestamp before) = 0;
+  /// How many writes a run caused are still queued (pending or being sent).
+  virtual task<std::int64_t> run_writes_queued(std::int64_t id) = 0;
 
   // dead letters
   /// Adds an open entry. An open entry of the same record (record_id set) and stage is replaced: its scheduled

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,7 +41,13 @@ struct object_state {
   /// The object was read to the end once since start-up: only then can a missing record there be created (before,
   /// the person may already be there, unread — a Salesforce upsert by our key would duplicate them).
   std::atomic<bool> caught_up{false};
+  /// The run this object's loop works for now (a poll cycle once it read, wrote or failed something, or a resync);
+  /// 0 between runs. For log lines: current_run(os).
+  std::atomic<std::int64_t> run{0};
 };
+
+/// The run `os`'s loop works for now (0: none).
+inline std::int64_t current_run(const object_state& os) { return os.run.load(std::memory_order_relaxed); }
 
 struct connector_state {
   explicit connector_state(const boost::asio::any_io_executor& ex) : inbox_bell(ex), outbox_bell(ex) {}
@@ -116,6 +123,15 @@ struct context {
 
   /// Resolves dead letters when their records succeed later (dead_letters.hpp).
   resolver letters;
+
+  /// Resyncs being carried out, by run id: how many of their objects are still reading, and how the finished ones
+  /// ended (the run's outcome is the worst of them). Guarded by mu.
+  struct resync_run {
+    int open = 0;
+    std::string outcome = "ok";
+    std::string error;
+  };
+  std::map<std::int64_t, resync_run> resyncs;
 
   timestamp now() const { return clk.now(); }
   connector_state* find(std::string_view name) const {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 
@@ -11,6 +12,7 @@
 #include "daemon/sync/inbox.hpp"
 #include "daemon/sync/leadership.hpp"
 #include "daemon/sync/pipeline.hpp"
+#include "daemon/sync/runs.hpp"
 #include "daemon/sync/poller.hpp"
 #include "daemon/sync/writer.hpp"
 #include "mapping/lint.hpp"
@@ -153,6 +155,18 @@ struct engine::parts {
     co_return out;
   }
 
+  /// Removes finished runs past `runs.retention`: every quarter of the retention (at least every second, at most
+  /// hourly), so a short retention (tests) is kept as promptly as a long one.
+  asio::awaitable<void> runs_loop() {
+    const auto every = std::clamp(ctx.opt.runs_retention / 4, milliseconds(1000), milliseconds(3600 * 1000));
+    for (;;) {
+      auto gone = co_await ctx.db.run_prune(ctx.now() - ctx.opt.runs_retention);
+      if (!gone) spdlog::warn("runs: pruning failed: {}", gone.error().message());
+      else if (*gone > 0) spdlog::debug("runs: {} run(s) past the retention removed", *gone);
+      co_await ctx.clk.sleep_for(every);
+    }
+  }
+
   /// Keeps the audit log within `audit.retention` and `audit.max_entries` (hourly, and once at start-up).
   asio::awaitable<void> audit_loop() {
     for (;;) {
@@ -238,6 +252,7 @@ std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> engi
   out.emplace_back("queue gauges", [p] { return p->gauges_loop(); });
   out.emplace_back("profiles", [p] { return p->pipe.loop(); });
   out.emplace_back("audit retention", [p] { return p->audit_loop(); });
+  out.emplace_back("runs retention", [p] { return p->runs_loop(); });
   out.emplace_back("dead-letter retries", [p] { return detail::retry_schedule(p->ctx); });
   if (p->ctx.opt.cluster) out.emplace_back("leadership", [p] { return p->lead.run(); });
   for (auto* cs : p->ctx.list()) {
@@ -281,15 +296,15 @@ bool engine::paused(const std::string& connector) const {
   return c && c->paused.load();
 }
 
-omnisync::result<std::vector<std::string>> engine::request_resync(const resync_request& req) {
+omnisync::result<std::vector<std::string>> engine::resync_targets(const resync_request& req) const {
   auto& ctx = parts_->ctx;
   auto* c = ctx.find(req.connector);
   if (!c) return make_error_code(errc::not_found);
-  std::vector<detail::object_state*> targets;
+  std::vector<std::string> names;
   if (req.object.empty()) {
-    for (auto& o : c->objects) targets.push_back(o.get());
+    for (auto& o : c->objects) names.push_back(o->st.object);
   } else if (auto* o = c->find(req.object)) {
-    targets.push_back(o);
+    names.push_back(o->st.object);
   } else {
     return make_error_code(errc::not_found);
   }
@@ -297,12 +312,24 @@ omnisync::result<std::vector<std::string>> engine::request_resync(const resync_r
   // core/time as every vendor's stamps are.
   if (req.what == resync_request::kind::since && !parse_iso8601(req.value))
     return make_error_code(errc::invalid_input);
-  std::vector<std::string> names;
+  return names;
+}
+
+omnisync::result<std::vector<std::string>> engine::request_resync(const resync_request& req) {
+  auto& ctx = parts_->ctx;
+  auto names = resync_targets(req);
+  if (!names) return names;
+  auto* c = ctx.find(req.connector);
   std::lock_guard lk(ctx.mu);
-  for (auto* o : targets) {
+  if (req.run > 0) ctx.resyncs[req.run].open = static_cast<int>(names->size());
+  for (const auto& name : *names) {
+    auto* o = c->find(name);
     if (req.what == resync_request::kind::id || req.what == resync_request::kind::email) {
       o->pending_lookups.push_back(req);
     } else {
+      // A resync still waiting for its loop is replaced: its part of its run ends as cancelled.
+      if (o->pending_resync && o->pending_resync->run > 0)
+        detail::end_resync_part(ctx, o->pending_resync->run, "cancelled", "replaced by a newer resync");
       o->pending_resync = req;
     }
     o->st.resync_running = true;  // shown at once; the loop resets the counters when it starts
@@ -310,7 +337,6 @@ omnisync::result<std::vector<std::string>> engine::request_resync(const resync_r
     o->st.resync_started = ctx.now();
     o->st.resync_finished = {};
     o->wake = true;
-    names.push_back(o->st.object);
   }
   return names;
 }

@@ -82,6 +82,8 @@ class engine {
   /// Queues a resync; the poll loops carry it out. Returns the objects it covers (errc::not_found for an
   /// unknown connector or object, errc::invalid_input for a bad --since time).
   omnisync::result<std::vector<std::string>> request_resync(const resync_request& req);
+  /// The objects a resync request would cover, checked as request_resync checks it, without queuing anything.
+  omnisync::result<std::vector<std::string>> resync_targets(const resync_request& req) const;
 
   /// Starts a remap (remap.cpp's pipeline::remap_page, a page at a time): of `connector`'s objects that have an
   /// inbound mapping (or only `object`), or of every connector's when `connector` is empty. Checks the names and

@@ -222,7 +222,7 @@ asio::awaitable<omnisync::result<store::enqueue_summary>> pipeline::enqueue(std:
 asio::awaitable<omnisync::result<store::append_summary>> pipeline::store_records(
     connector_state& c, const std::string& object, std::vector<store::source_record> recs,
     std::optional<std::string> cursor, bool partial, mapping::evaluator_cache& evals, object_state* os,
-    std::vector<adapters::event_records::announcement> announced) {
+    std::vector<adapters::event_records::announcement> announced, page_tally* tally) {
   while (!ready_.load()) co_await ctx_.clk.sleep_for(std::chrono::milliseconds(20));  // the book loads first
   if (partial) {
     // A partial record (resync --fields) is merged into the stored copy — unless it changed upstream since that
@@ -258,12 +258,17 @@ asio::awaitable<omnisync::result<store::append_summary>> pipeline::store_records
     ctx_.letters.added(c.cfg.name, object, "mapping");
   }
   // Mapped now: an open mapping dead letter of such a record (from before a mapping fix) is resolved.
+  const auto mapped = static_cast<std::int64_t>(out.mapped.size());
   co_await ctx_.letters.succeeded(ctx_.db, ctx_.clk, c.cfg.name, object, "mapping", std::move(out.mapped));
   // A write equal to what was last written to that record is skipped by the store: the echo of omnisync's own
   // write (read back by a poll or a webhook) recomputes the same golden values and so writes nothing.
   if (!out.writes.empty()) {
+    if (tally)
+      for (auto& w : out.writes) w.run = tally->run;
     auto q = co_await enqueue(std::move(out.writes));
     if (!q) co_return q.error();
+    if (tally)
+      for (const auto& [dest, n] : q->queued_per_connector) tally->queued[dest] += static_cast<std::int64_t>(n);
     spdlog::debug("{} {} page: {} write(s) queued, {} replacing pending ones, {} equal to what the destination "
                   "last got (skipped)", c.cfg.name, object, q->inserted, q->coalesced, q->unchanged);
   }
@@ -274,6 +279,12 @@ asio::awaitable<omnisync::result<store::append_summary>> pipeline::store_records
   auto sum = co_await ctx_.db.append_records(std::move(batch));
   if (!sum) co_return sum.error();
   if (ctx_.m.records_in) ctx_.m.records_in->with({c.cfg.name, object}).inc(static_cast<double>(n));
+  if (tally) {
+    tally->counts.read += n;
+    tally->counts.stored += static_cast<std::int64_t>(sum->written);
+    tally->counts.mapped += mapped;
+    tally->counts.failed += failures;
+  }
   if (os) {
     std::lock_guard lk(ctx_.mu);
     os->st.records_read += n;

@@ -29,6 +29,7 @@
 #include "daemon/profile/profile_filter.hpp"
 #include "daemon/profile/propagation.hpp"
 #include "daemon/sync/context.hpp"
+#include "daemon/sync/runs.hpp"
 #include "mapping/evaluator_cache.hpp"
 
 namespace omnisync::sync::detail {
@@ -47,11 +48,12 @@ class pipeline {
 
   /// Maps, resolves, propagates and stores one page of `object` records from connector `c`; `cursor` (if any)
   /// is stored with them. `partial`: the records carry only some fields and are merged into the stored copies.
-  /// `os` receives the counters (may be null).
+  /// `os` receives the counters (may be null); `tally` (may be null) names the run the page is part of (its writes
+  /// carry it) and receives what the page added to it.
   boost::asio::awaitable<omnisync::result<store::append_summary>> store_records(
       connector_state& c, const std::string& object, std::vector<store::source_record> recs,
       std::optional<std::string> cursor, bool partial, mapping::evaluator_cache& evals, object_state* os,
-      std::vector<adapters::event_records::announcement> announced = {});
+      std::vector<adapters::event_records::announcement> announced = {}, page_tally* tally = nullptr);
   /// Queues writes and rings the doorbells of the writers they go to.
   boost::asio::awaitable<omnisync::result<store::enqueue_summary>> enqueue(std::vector<store::outbox_write> writes);
   /// A destination object was read to the end for the first time since start-up: the profiles that could not be

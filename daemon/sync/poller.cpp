@@ -5,9 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "core/health.hpp"
 #include "core/time.hpp"
+#include "daemon/sync/runs.hpp"
 
 namespace omnisync::sync::detail {
 namespace asio = boost::asio;
@@ -52,12 +54,20 @@ asio::awaitable<void> poller::handle_lookups(connector_state& c, object_state& o
       got = co_await c.adapter->find_by_email(os.st.object, r.value);
     }
     std::string error;
+    run_meter meter(ctx_, c, os);
+    if (r.run > 0) meter.start("resync", r.run);
     if (!got) {
       error = got.error().message();
     } else {
-      auto stored = co_await pipeline_.store_records(c, os.st.object, std::move(*got), std::nullopt, false, evals, &os);
+      page_tally tally;
+      tally.run = r.run;
+      auto stored = co_await pipeline_.store_records(c, os.st.object, std::move(*got), std::nullopt, false, evals, &os,
+                                                     {}, &tally);
       if (!stored) error = stored.error().message();
+      else co_await meter.add(tally);
     }
+    meter.detach();
+    co_await end_resync(r.run, error.empty() ? "ok" : "failed", error);
     std::lock_guard lk(ctx_.mu);
     os.st.resync_running = false;
     os.st.resync_finished = ctx_.now();
@@ -76,6 +86,8 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
   std::optional<adapters::page> prefetched;      // the next page, read while the previous one was stored
   std::optional<std::string> prefetched_for;     // the cursor it was read from
   bool initial_checked = false;                  // whether the first incremental poll looked for a stored cursor
+  run_meter meter(ctx_, c, os);                  // the run this loop counts into: a poll cycle or a resync
+  std::int64_t resync_run = 0;                   // the running resync's run (0: none, or not recorded)
   {
     std::lock_guard lk(ctx_.mu);
     os.st.polling_since = ctx_.now();
@@ -94,14 +106,27 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
           in_resync = false;
         }
       }
+      if (!ctx_.leading() && meter.active()) {
+        // The new leader reads on from the stored cursors: this instance's run ends here.
+        if (resync_run > 0) {
+          meter.detach();
+          co_await end_resync(std::exchange(resync_run, 0), "cancelled", "this instance no longer runs the pipeline");
+        } else {
+          co_await meter.finish("cancelled", "this instance no longer runs the pipeline");
+        }
+      }
       prefetched.reset();
       co_await ctx_.clk.sleep_for(milliseconds(100));
       continue;
     }
     co_await handle_lookups(c, os, evals);
+    std::optional<std::int64_t> picked_up;  // a resync request taken now, with its run
+    std::int64_t replaced_run = 0;          // the resync it replaces, if one was running
     {
       std::lock_guard lk(ctx_.mu);
       if (os.pending_resync) {
+        picked_up = os.pending_resync->run;
+        if (in_resync) replaced_run = resync_run;
         prefetched.reset();
         in_resync = true;
         resync_cursor.reset();
@@ -119,6 +144,15 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
       os.st.phase = in_resync ? "resync" : "polling";
       os.st.last_attempt = ctx_.now();
     }
+    if (picked_up) {
+      // A poll cycle under way ends with what it did; a resync under way is replaced (its part cancelled).
+      if (meter.active() && resync_run == 0) co_await meter.finish("ok");
+      meter.detach();
+      if (replaced_run > 0) co_await end_resync(replaced_run, "cancelled", "replaced by a newer resync");
+      resync_run = *picked_up;
+      meter.start("resync", resync_run);
+    }
+    if (!meter.active()) meter.start("poll");  // a poll cycle begins (its row once it has something to count)
     adapters::page_request req;
     req.object = os.st.object;
     if (in_resync) {
@@ -129,7 +163,7 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
     } else {
       auto cur = co_await ctx_.db.cursor_get(c.cfg.name, os.st.object);
       if (!cur) {
-        co_await fail(c, os, failures, "store: " + cur.error().message());
+        co_await fail(c, os, failures, "store: " + cur.error().message(), meter, in_resync);
         continue;
       }
       req.cursor = *cur;
@@ -153,7 +187,7 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
     }
     prefetched.reset();
     if (!pg) {
-      co_await fail(c, os, failures, poll_error(c, pg.error()));
+      co_await fail(c, os, failures, poll_error(c, pg.error()), meter, in_resync);
       continue;
     }
     const bool more = pg->more;
@@ -164,8 +198,12 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
     // cursor stays valid if it is interrupted; its last page's cursor continues incrementally.
     std::optional<std::string> cursor_to_store = in_resync && more ? std::nullopt : next_cursor;
     if (in_resync && !resync_fields.empty() && pg->partial) cursor_to_store.reset();  // the incremental one stays
-    auto store_op =
-        pipeline_.store_records(c, os.st.object, std::move(pg->records), cursor_to_store, pg->partial, evals, &os);
+    // A page with records makes the poll cycle a run (its row first, so the writes it queues carry its id).
+    if (!pg->records.empty()) co_await meter.open();
+    page_tally tally;
+    tally.run = meter.id();
+    auto store_op = pipeline_.store_records(c, os.st.object, std::move(pg->records), cursor_to_store, pg->partial,
+                                            evals, &os, {}, &tally);
     omnisync::result<store::append_summary> stored = make_error_code(errc::retry);
     if (more && !c.paused.load()) {
       // While this page is stored, the next one is read (its cursor is this page's): reading and storing
@@ -184,7 +222,7 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
     }
     if (!stored) {
       prefetched.reset();
-      co_await fail(c, os, failures, "store: " + stored.error().message());
+      co_await fail(c, os, failures, "store: " + stored.error().message(), meter, in_resync);
       continue;
     }
     // The page's duration is measured in real time: it is a performance figure, not an interval the engine keeps.
@@ -192,6 +230,12 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
       ctx_.m.page_seconds->with({c.cfg.name})
           .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     failures = 0;
+    co_await meter.add(tally);
+    if (tally.run > 0 && !tally.queued.empty()) {
+      std::vector<std::pair<std::int64_t, store::run_writes>> q;
+      for (const auto& [dest, n] : tally.queued) q.emplace_back(tally.run, store::run_writes(dest, n, 0, 0, 0));
+      co_await ctx_.db.run_count_writes(std::move(q));
+    }
     if (in_resync) resync_cursor = next_cursor;
     {
       std::lock_guard lk(ctx_.mu);
@@ -207,6 +251,15 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
       if (!more) os.st.last_caught_up = ctx_.now();
       if (os.st.initial_running) note_initial_progress(c, os, page_records, page_total, more);
     }
+    if (!more) {
+      if (resync_run > 0 && in_resync) {
+        meter.detach();
+        co_await end_resync(std::exchange(resync_run, 0), "ok", {});
+      } else if (resync_run == 0) {
+        co_await meter.finish("ok");
+      }
+      meter.detach();
+    }
     if (in_resync && !more) in_resync = false;
     if (!more && !os.caught_up.exchange(true)) co_await pipeline_.caught_up(c, os.st.object);
     if (!more) {
@@ -217,6 +270,19 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
       co_await nap(os, c.cfg.poll_interval);
     }
   }
+}
+
+asio::awaitable<void> poller::end_resync(std::int64_t run, std::string outcome, std::string error) {
+  if (run <= 0) co_return;
+  std::optional<std::pair<std::string, std::string>> last;
+  {
+    std::lock_guard lk(ctx_.mu);
+    last = end_resync_part(ctx_, run, outcome, error);
+  }
+  if (!last) co_return;
+  auto done = co_await ctx_.db.run_finish(run, last->first, last->second);
+  if (!done)
+    spdlog::warn("the run history could not end resync run {}: {}", run, done.error().message());
 }
 
 void poller::note_initial_progress(connector_state& c, object_state& os, std::int64_t records,
@@ -239,8 +305,15 @@ void poller::note_initial_progress(connector_state& c, object_state& os, std::in
                st.initial_read);
 }
 
-asio::awaitable<void> poller::fail(connector_state& c, object_state& os, unsigned& failures, std::string why) {
+asio::awaitable<void> poller::fail(connector_state& c, object_state& os, unsigned& failures, std::string why,
+                                   run_meter& meter, bool resync) {
   spdlog::warn("{}: polling {} failed: {}", c.cfg.name, os.st.object, why);
+  if (meter.active() && !resync) {
+    // A poll cycle that failed is a run of its own (the backoff below spaces them out); a resync goes on after
+    // the pause, in the same run.
+    co_await meter.note_failure();
+    co_await meter.finish("failed", why);
+  }
   {
     std::lock_guard lk(ctx_.mu);
     os.st.last_error = std::move(why);

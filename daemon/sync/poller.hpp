@@ -15,6 +15,7 @@
 
 #include "daemon/sync/context.hpp"
 #include "daemon/sync/pipeline.hpp"
+#include "daemon/sync/runs.hpp"
 
 namespace omnisync::sync::detail {
 
@@ -27,7 +28,11 @@ class poller {
  private:
   boost::asio::awaitable<void> handle_lookups(connector_state& c, object_state& os, mapping::evaluator_cache& evals);
   boost::asio::awaitable<void> reconcile(connector_state& c, object_state& os, mapping::evaluator_cache& evals);
-  boost::asio::awaitable<void> fail(connector_state& c, object_state& os, unsigned& failures, std::string why);
+  /// A failed attempt: logged, shown, paused for (backoff); a poll cycle under way ends as a failed run.
+  boost::asio::awaitable<void> fail(connector_state& c, object_state& os, unsigned& failures, std::string why,
+                                    run_meter& meter, bool resync);
+  /// One object of resync run `run` ended; the last one ends the run in the store.
+  boost::asio::awaitable<void> end_resync(std::int64_t run, std::string outcome, std::string error);
   /// Counts a stored page of a running initial sync; its last page (`more` false) ends it with a log line
   /// ("initial sync of users done in 3.2 s") and the metric of its duration. Called under the context's lock.
   void note_initial_progress(connector_state& c, object_state& os, std::int64_t records,

@@ -45,6 +45,8 @@ struct engine_options {
   bool cluster = false;
   std::string instance;                ///< this instance's lease owner name (cluster)
   milliseconds lease_ttl{15000};
+  /// How long finished runs are kept (`runs.retention`); pruned hourly with the audit log.
+  milliseconds runs_retention{30LL * 24 * 3600 * 1000};
   /// The audit log's bounds (`audit:`): entries older than this, and the oldest beyond max, are removed hourly.
   milliseconds audit_retention{30LL * 24 * 3600 * 1000};
   std::size_t audit_max_entries = 5'000'000;
@@ -205,6 +207,9 @@ struct resync_request {
   enum class kind { full, since, id, email } what = kind::full;
   std::string value;                   ///< the time (since, ISO 8601), the id or the email
   std::vector<std::string> fields;     ///< --fields: only these (informational for adapters that support it)
+  /// The run it is (store::run_begin'd by whoever asked; 0: none). Its objects count into it, and the last one to
+  /// finish ends it.
+  std::int64_t run = 0;
 };
 
 }  // namespace omnisync::sync

@@ -11,6 +11,8 @@
 #include <set>
 #include <utility>
 
+#include "daemon/sync/runs.hpp"
+
 namespace omnisync::sync::detail {
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -87,6 +89,10 @@ asio::awaitable<void> writer::claims() {
       std::map<std::string, std::vector<std::string>> settled;
       for (const auto& p : prepared)
         if (!p.write) settled[p.item.write.object].push_back(p.item.write.record_key);
+      std::vector<std::int64_t> unchanged_runs;
+      for (const auto& p : prepared)
+        if (!p.write) unchanged_runs.push_back(p.item.write.run);
+      co_await count_run_writes(ctx_, c_.cfg.name, {}, {}, unchanged_runs);
       std::vector<std::optional<std::string>> none(unchanged.size());
       auto acked = co_await ctx_.db.outbox_ack(std::move(unchanged), std::move(none));
       if (acked)
@@ -235,6 +241,17 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
       errors[id] = "no result from the adapter";
     }
   }
+  {
+    // The runs whose records caused these writes learn what became of them (runs show: written / refused) before
+    // the writes leave the outbox, so that a resync's --follow never sees its writes gone but not yet counted.
+    std::vector<std::int64_t> written_runs, refused_runs;
+    for (const auto& p : list)
+      if (std::find(ok.begin(), ok.end(), p.item.id) != ok.end()) written_runs.push_back(p.item.write.run);
+    for (const auto* p : rejected) refused_runs.push_back(p->item.write.run);
+    for (const auto* p : retry)  // out of attempts: dead-lettered below
+      if (p->item.attempts >= ctx_.opt.max_write_attempts) refused_runs.push_back(p->item.write.run);
+    co_await count_run_writes(ctx_, c.cfg.name, written_runs, refused_runs, {});
+  }
   if (!ok.empty()) {
     std::vector<std::string> keys;
     for (const auto& p : list)
@@ -281,6 +298,7 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
     if (!logged) spdlog::error("{}: the audit log could not record {} write(s): {}", c.cfg.name, ok.size(), logged.error().message());
   }
   co_await save_in_flight({}, list);  // recorded: the audit log holds what was written
+
   if (ctx_.m.writes_out) {
     ctx_.m.writes_out->with({c.cfg.name, object, "written"}).inc(static_cast<double>(ok.size()));
     ctx_.m.writes_out->with({c.cfg.name, object, "rejected"}).inc(static_cast<double>(rejected.size()));

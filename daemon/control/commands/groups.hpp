@@ -23,6 +23,9 @@ void add_profile_command(command_table& table, const context& ctx);        // pr
 void add_writeback_commands(command_table& table, const context& ctx);     // plan, audit (writeback.cpp)
 void add_test_command(command_table& table, const context& ctx);           // test (test_connection.cpp)
 void add_mapping_tools_commands(command_table& table, const context& ctx); // remap, sample, fields (mapping_tools.cpp)
+void add_runs_command(command_table& table, const context& ctx);           // runs (runs.cpp)
+/// One run as `runs` shows it (runs.cpp); the resync summary carries the same.
+boost::json::object run_json(const store::run_record& r);
 
 /// The string argument `key`, or "" when absent (the table has already checked its type).
 std::string arg_text(const boost::json::object& args, const char* key);

@@ -96,44 +96,93 @@ std::string fields_note(const config::daemon_config& c, const sync::resync_reque
   return kind + " cannot read selected fields: this resync reads whole records (--fields " + list + " not applied)";
 }
 
-/// resync: args {connector, object?, full?, since?, id?, email?, fields?, follow?}. With follow, progress events
-/// every 250 ms until every covered object finished, then the summary; without, the objects it started.
+/// What a resync's run caused at its destinations so far, for its progress and summary: {queued, written, refused,
+/// unchanged, pending} (pending: still in the outbox).
+struct write_back {
+  std::int64_t queued = 0, written = 0, refused = 0, unchanged = 0, pending = 0;
+  json::object to_json() const {
+    return json::object{{"queued", queued}, {"written", written}, {"refused", refused}, {"unchanged", unchanged},
+                        {"pending", pending}};
+  }
+  bool operator==(const write_back&) const = default;
+};
+
+asio::awaitable<write_back> write_back_of(const context& ctx, std::int64_t run) {
+  write_back w;
+  if (run <= 0) co_return w;
+  auto r = co_await ctx.db->run_get(run);
+  if (r)
+    for (const auto& d : r->writes) {
+      w.queued += d.queued;
+      w.written += d.written;
+      w.refused += d.refused;
+      w.unchanged += d.unchanged;
+    }
+  auto q = co_await ctx.db->run_writes_queued(run);
+  if (q) w.pending = *q;
+  co_return w;
+}
+
+/// resync: args {connector, object?, full?, since?, id?, email?, fields?, follow?}. The resync is a run (its id in
+/// every answer). With follow, progress events every 250 ms until every covered object was read and the writes it
+/// caused left the outbox (or made no progress for write_settle), then the summary; without, the objects it
+/// started.
 asio::awaitable<reply> resync(const context& ctx, json::object args, event_sink& events) {
+  // How long the write phase of --follow may see no write finish before the summary is given anyway (a paused
+  // or shadowed destination keeps its writes queued).
+  constexpr auto write_settle = std::chrono::seconds(10);
   auto* engine = ctx.engine;
   if (!engine) co_return reply::failure("unavailable", "the sync engine is not running");
   if (auto refused = co_await standby_refusal(ctx, "resyncs")) co_return std::move(*refused);
-  const sync::resync_request req = resync_request_of(*engine, args);
+  sync::resync_request req = resync_request_of(*engine, args);
   if (req.connector.empty()) co_return reply::failure("usage", "resync needs a connector name");
   if (auto refused = unknown_connector(ctx, req.connector)) co_return std::move(*refused);
-  auto started = engine->request_resync(req);
-  if (!started) {
-    if (started.error() == errc::invalid_input)
+  auto targets = engine->resync_targets(req);
+  if (!targets) {
+    if (targets.error() == errc::invalid_input)
       co_return reply::failure("usage", "--since needs a UTC time (2026-11-01T00:00:00Z), a time ago (30m, 2h, 7d) or today/yesterday");
     co_return reply::failure("unknown_connector",
                              "no connector \"" + req.connector + "\"" +
                                  (req.object.empty() ? std::string() : " with object \"" + req.object + "\""));
   }
+  {
+    // The run first, so that every page and write of the resync counts into it.
+    std::string objects;
+    for (const auto& o : *targets) objects += (objects.empty() ? "" : ",") + o;
+    auto id = co_await ctx.db->run_begin(store::run_record("resync", req.connector, objects));
+    if (id) req.run = *id;
+    else ctx.logger("sync")->warn("the run history could not record this resync: {}", id.error().message());
+  }
+  auto started = engine->request_resync(req);
+  if (!started) co_return reply::failure("unknown_connector", "no connector \"" + req.connector + "\"");
   json::array objs;
   for (const auto& o : *started) objs.push_back(json::value(o));
-  ctx.logger("sync")->info("resync of {} {} requested", req.connector, req.object.empty() ? "(all objects)" : req.object);
+  ctx.logger("sync")->info("resync of {} {} requested (run {})", req.connector,
+                           req.object.empty() ? "(all objects)" : req.object, req.run);
   const std::string note = fields_note(*ctx.config(), req);
   auto follow = args.if_contains("follow");
   if (!follow || !follow->as_bool()) {
-    json::object started_reply{{"connector", req.connector}, {"objects", std::move(objs)}};
+    json::object started_reply{{"connector", req.connector}, {"objects", std::move(objs)}, {"run", req.run}};
     if (!note.empty()) started_reply["fields_note"] = note;
     co_return reply::success(std::move(started_reply));
   }
-  // For a full resync, what the store holds now is a good estimate of what there is to read (for the ETA).
+  // For a full resync, what the store holds now of the objects it reads is a good estimate of what there is to
+  // read (for the bar and the ETA).
   std::int64_t estimate = -1;
   if (req.what == sync::resync_request::kind::full) {
     auto k = co_await ctx.db->get_counts();
     if (k) {
-      auto it = k->records_per_connector.find(req.connector);
-      if (it != k->records_per_connector.end()) estimate = it->second;
+      std::int64_t sum = 0;
+      for (const auto& o : *started)
+        if (auto it = k->records_per_object.find({req.connector, o}); it != k->records_per_object.end())
+          sum += it->second;
+      if (sum > 0) estimate = sum;
     }
   }
   const auto t0 = std::chrono::steady_clock::now();
   asio::steady_timer timer(co_await asio::this_coro::executor);
+  write_back last_writes;
+  auto last_write_change = std::chrono::steady_clock::now();
   for (;;) {
     timer.expires_after(std::chrono::milliseconds(250));
     co_await timer.async_wait(asio::use_awaitable);
@@ -151,14 +200,34 @@ asio::awaitable<reply> resync(const context& ctx, json::object args, event_sink&
         if (!os.last_error.empty() && os.phase == "error") error = os.last_error;
       }
     }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto writes = co_await write_back_of(ctx, req.run);
+    const auto now = std::chrono::steady_clock::now();
+    if (!(writes == last_writes)) {
+      last_writes = writes;
+      last_write_change = now;
+    }
+    // Read to the end: the write phase follows while its writes are still queued and moving.
+    const bool writing = !running && error.empty() && writes.pending > 0 && now - last_write_change < write_settle;
+    const double secs = std::chrono::duration<double>(now - t0).count();
     json::object progress{{"connector", req.connector}, {"read", read},     {"stored", stored},
                           {"elapsed_s", secs},          {"rate", secs > 0 ? double(read) / secs : 0.0},
-                          {"running", running},         {"error", error}};
-    if (estimate > 0) progress["estimated_total"] = estimate;
-    if (!running) {
+                          {"running", running || writing}, {"error", error},
+                          {"phase", running ? "read" : writing ? "write" : "done"},
+                          {"run", req.run},             {"writes", writes.to_json()}};
+    // Read to the end, the bar is full: the store's count (the estimate) also holds records deleted upstream.
+    if (estimate > 0) progress["estimated_total"] = running ? std::max(estimate, read) : read;
+    if (!running && !writing) {
       progress["objects"] = std::move(objs);
       if (!note.empty()) progress["fields_note"] = note;
+      omnisync::result<store::run_record> r = make_error_code(errc::not_found);
+      if (req.run > 0) r = co_await ctx.db->run_get(req.run);
+      if (r) {
+        progress["outcome"] = r->outcome;
+        progress["mapped"] = r->counts.mapped;
+        progress["failed"] = r->counts.failed;
+        progress["api_calls"] = r->counts.api_calls;
+        progress["per_destination"] = run_json(*r).at("writes").as_object().at("per_destination");
+      }
       co_return reply::success(std::move(progress));
     }
     if (!co_await events.emit(std::move(progress))) co_return reply::failure("gone", "client went away");

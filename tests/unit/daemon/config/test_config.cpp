@@ -283,3 +283,14 @@ TEST_CASE("config: omnisync_id in identity.match is matched as a profile referen
   CHECK(it->norm == omnisync::profile::normalizer::profile_ref);
   CHECK(std::count_if(rules.begin(), rules.end(), [](const auto& r) { return r.attribute == "omnisync_id"; }) == 1);
 }
+
+TEST_CASE("config: runs.retention is a duration, other keys under runs are errors", "[config]") {
+  loaded good("runs:\n  retention: 7d\n");
+  INFO(good.text);
+  if (good.result.config) CHECK(good.result.config->runs.retention == std::chrono::hours(7 * 24));
+  loaded bad("runs:\n  retention: forever\n  keep: 3\n");
+  INFO(bad.text);
+  CHECK(bad.has(2, 14, "runs.retention", "expected a duration"));
+  CHECK(bad.has(3, 3, "runs.keep", "unknown key \"keep\""));
+  CHECK_FALSE(bad.result.ok());
+}

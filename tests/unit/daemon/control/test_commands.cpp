@@ -349,3 +349,50 @@ TEST_CASE("control commands: audit --since takes an ISO 8601 time (any offset) o
           "--since needs a UTC time (2026-11-01T00:00:00Z), a time ago (30m, 2h, 7d) or today/yesterday");
   }
 }
+
+TEST_CASE("control commands: runs lists newest first with filters and pages, show has the writes per destination",
+          "[control][commands][runs]") {
+  harness h;
+  using omnisync::store::run_record;
+  using omnisync::store::run_writes;
+  const auto a = *omnisync::store::wait(h.db->run_begin(run_record("poll", "crm", "people")));
+  omnisync::store::run_counts d;
+  d.read = 10;
+  d.stored = 9;
+  d.mapped = 10;
+  REQUIRE(omnisync::store::wait(h.db->run_add(a, d)));
+  REQUIRE(omnisync::store::wait(h.db->run_count_writes({{a, run_writes("desk", 4, 3, 1, 0)}})));
+  REQUIRE(omnisync::store::wait(h.db->run_finish(a, "ok", "")));
+  const auto b = *omnisync::store::wait(h.db->run_begin(run_record("resync", "desk", "people")));
+  const auto c = *omnisync::store::wait(h.db->run_begin(run_record("reload", "", "")));
+  REQUIRE(omnisync::store::wait(h.db->run_finish(c, "ok", "")));
+
+  auto all = h.call("runs").result().as_object();
+  REQUIRE(all.at("items").as_array().size() == 3);
+  CHECK(all.at("items").as_array()[0].at("id").as_int64() == c);
+  CHECK(all.at("next_after").as_int64() == 0);
+  auto page = h.call("runs", R"({"limit":2})").result().as_object();
+  CHECK(page.at("items").as_array().size() == 2);
+  CHECK(page.at("next_after").as_int64() == b);
+  auto rest = h.call("runs", json::serialize(json::object{{"after", b}})).result().as_object();
+  REQUIRE(rest.at("items").as_array().size() == 1);
+  CHECK(rest.at("items").as_array()[0].at("id").as_int64() == a);
+  CHECK(h.call("runs", R"({"connector":"crm"})").result().at("items").as_array().size() == 1);
+  CHECK(h.call("runs", R"({"kind":"resync"})").result().at("items").as_array().size() == 1);
+  CHECK(h.call("runs", R"({"kind":"nap"})").code() == "invalid_args");
+  CHECK(h.call("runs", R"({"connector":"nope"})").code() == "unknown_connector");
+  CHECK(h.call("runs", R"({"limit":0})").code() == "usage");
+
+  auto shown = h.call("runs", json::serialize(json::object{{"action", "show"}, {"id", a}})).result().as_object();
+  CHECK(shown.at("outcome").as_string() == "partial");  // a refused write
+  CHECK(shown.at("read").as_int64() == 10);
+  CHECK(shown.at("writes").at("queued").as_int64() == 4);
+  CHECK(shown.at("writes").at("refused").as_int64() == 1);
+  CHECK(shown.at("writes").at("per_destination").as_array()[0].at("destination").as_string() == "desk");
+  CHECK(shown.at("duration_s").is_double());
+  auto running = h.call("runs", json::serialize(json::object{{"action", "show"}, {"id", b}})).result().as_object();
+  CHECK(running.at("ended_at").is_null());
+  CHECK(running.at("outcome").as_string() == "running");
+  CHECK(h.call("runs", R"({"action":"show"})").code() == "usage");
+  CHECK(h.call("runs", R"({"action":"show","id":424242})").code() == "not_found");
+}
