@@ -170,7 +170,7 @@ struct application::impl {
       while (!text.empty() && text.back() == '\n') text.pop_back();
       result.what = commands::reload_result::outcome::rejected;
       result.problems = std::move(text);
-      co_return finish_reload(std::move(result), std::move(record));
+      co_return finish_reload(std::move(result), std::move(record), reload_started);
     }
     auto old = config();
     const auto& next = *loaded.config;
@@ -193,7 +193,7 @@ struct application::impl {
       if (!found) {  // the sync tasks were cancelled: the daemon is stopping
         result.what = commands::reload_result::outcome::rejected;
         result.problems = "the changed mappings could not be checked: the daemon is stopping";
-        co_return finish_reload(std::move(result), std::move(record));
+        co_return finish_reload(std::move(result), std::move(record), reload_started);
       }
       result.lint = std::move(*found);
       for (const auto& f : result.lint) {
@@ -210,7 +210,7 @@ struct application::impl {
           record.diagnostics.push_back(f.file + ":" + std::to_string(f.line) + ": " + f.message);
         }
       result.what = commands::reload_result::outcome::refused;
-      co_return finish_reload(std::move(result), std::move(record));
+      co_return finish_reload(std::move(result), std::move(record), reload_started);
     }
     if (lint_errors > 0) {
       result.forced = true;
@@ -272,14 +272,15 @@ struct application::impl {
       }
       if (!result.recheck_note.empty()) log->warn("reload: {}", result.recheck_note);
     }
-    co_return finish_reload(std::move(result), std::move(record));
+    co_return finish_reload(std::move(result), std::move(record), reload_started);
   }
 
-  commands::reload_result finish_reload(commands::reload_result result, commands::reload_record record) {
+  commands::reload_result finish_reload(commands::reload_result result, commands::reload_record record,
+                                        store::timestamp started) {
     state.end_reload(std::move(record));
     notifier.reloaded(status_line() +
                       (result.what == commands::reload_result::outcome::applied ? "" : "; last reload rejected"));
-    record_reload_run(reload_started, result);  // after status shows the reload: the history is a record of it
+    record_reload_run(started, result);  // after status shows the reload: the history is a record of it
     return result;
   }
 
