@@ -6,6 +6,22 @@
 #include "daemon/profile/book_impl.hpp"
 
 namespace omnisync::profile {
+namespace {
+
+/// The stage the source systems report, for the lifecycle rules: the golden `source_stage`, or — from a mapping
+/// written before `source_stage` existed — a golden `lifecycle_stage`, which is read as the same input.
+template <class Golden>
+std::string source_stage_of(const Golden& golden) {
+  std::string stage, legacy;
+  for (const auto& [attr, gv] : golden) {
+    if (gv.value.k != vkind::string) continue;
+    if (attr == "source_stage") stage = gv.value.s;
+    else if (attr == "lifecycle_stage") legacy = gv.value.s;
+  }
+  return stage.empty() ? legacy : stage;
+}
+
+}  // namespace
 
 bool book::contains(profile_id id) const { return impl_->res.contains(id); }
 
@@ -27,13 +43,13 @@ bool book::is_person(profile_id id) const {
 std::string book::canonical_json(profile_id id) const {
   json::object o;
   o["_profile_id"] = id.str();
-  std::string stage;
-  for (const auto& [attr, gv] : impl_->golden(id, *settings_)) {
-    if (gv.value.is_missing()) continue;
-    if (attr == "lifecycle_stage" && gv.value.k == vkind::string) stage = gv.value.s;
+  const auto golden = impl_->golden(id, *settings_);
+  for (const auto& [attr, gv] : golden) {
+    // lifecycle_stage is omnisync's computed stage (below), one value wherever it is written.
+    if (gv.value.is_missing() || attr == "lifecycle_stage") continue;
     put_path(o, attr, to_json(gv.value));
   }
-  const auto k = impl_->events_of_profile(id, *settings_).values(stage);
+  const auto k = impl_->events_of_profile(id, *settings_).values(source_stage_of(golden));
   for (const auto& [attr, v] : k.to_attributes()) put_path(o, attr, to_json(v));
   if (settings_->on_delete == delete_policy::flag) {
     json::array gone;
@@ -111,9 +127,10 @@ std::optional<profile_view> book::view(profile_id id) const {
   profile_view v;
   v.id = id;
   v.golden = impl_->golden(id, *settings_);
-  std::string stage;
-  for (const auto& [a, g] : v.golden)
-    if (a == "lifecycle_stage" && g.value.k == vkind::string) stage = g.value.s;
+  const std::string stage = source_stage_of(v.golden);
+  // One stage in the view: the computed one among the KPIs (a golden lifecycle_stage from an older mapping is
+  // an input of the rules, like source_stage, and is not shown as a second stage).
+  std::erase_if(v.golden, [](const auto& g) { return g.first == "lifecycle_stage"; });
   auto t = impl_->events_of_profile(id, *settings_);
   v.kpis = t.values(stage);
   v.timeline = t.events();

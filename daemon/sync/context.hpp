@@ -20,6 +20,7 @@
 #include "config/connector.hpp"
 #include "core/async.hpp"
 #include "core/clock.hpp"
+#include "core/log_fields.hpp"
 #include "core/metrics.hpp"
 #include "daemon/profile/propagation.hpp"
 #include "daemon/store/store.hpp"
@@ -64,6 +65,16 @@ struct connector_state {
     return nullptr;
   }
 };
+
+/// The structured fields of a log line about `object` of connector `c` (core/log_fields.hpp); callers add
+/// `record` and `error`. The views point into `c` and `object`: use the result within the statement that logs.
+/// `run` stays empty until runs carry ids; then one assignment here (from the connector's current run) fills it.
+inline log_fields fields_of(const connector_state& c, std::string_view object) {
+  log_fields f;
+  f.connector = c.cfg.name;
+  f.object = object;
+  return f;
+}
 
 /// Compiled mappings by (system, object, direction); replaced as a whole on reload.
 struct plan_set {

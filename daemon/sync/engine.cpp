@@ -315,6 +315,8 @@ std::optional<profile_report> engine::profile_get(std::string_view query) const 
 
 profile::book_stats engine::profile_stats() const { return parts_->pipe.stats(); }
 
+profile::kpi_rules engine::kpi_rules() const { return parts_->pipe.kpi_rules(); }
+
 bool engine::profiles_ready() const { return parts_->pipe.ready(); }
 
 cluster_status engine::cluster() const {

@@ -89,6 +89,8 @@ class engine {
   /// A profile by id, e-mail, phone or "system:id"; nullopt when none matches. Any thread.
   std::optional<profile_report> profile_get(std::string_view query) const;
   profile::book_stats profile_stats() const;
+  /// The configured KPI rules (currency, rates, lifecycle). Any thread.
+  profile::kpi_rules kpi_rules() const;
   bool profiles_ready() const;
   cluster_status cluster() const;
   /// Removes (or restores) one identity link, stores the decision and queues the writes it causes. Returns how

@@ -129,7 +129,7 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
     } else {
       auto cur = co_await ctx_.db.cursor_get(c.cfg.name, os.st.object);
       if (!cur) {
-        co_await fail(c, os, failures, "store: " + cur.error().message());
+        co_await fail(c, os, failures, "store: " + cur.error().message(), error_code_name(cur.error()));
         continue;
       }
       req.cursor = *cur;
@@ -140,7 +140,8 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
           std::lock_guard lk(ctx_.mu);
           os.st.initial_running = true;
           os.st.initial_started = ctx_.now();
-          spdlog::info("{}: initial sync of {} started", c.cfg.name, os.st.object);
+          log_with(spdlog::level::info, fields_of(c, os.st.object), "{}: initial sync of {} started", c.cfg.name,
+                   os.st.object);
         }
       }
     }
@@ -153,7 +154,7 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
     }
     prefetched.reset();
     if (!pg) {
-      co_await fail(c, os, failures, poll_error(c, pg.error()));
+      co_await fail(c, os, failures, poll_error(c, pg.error()), error_code_name(pg.error()));
       continue;
     }
     const bool more = pg->more;
@@ -184,7 +185,7 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
     }
     if (!stored) {
       prefetched.reset();
-      co_await fail(c, os, failures, "store: " + stored.error().message());
+      co_await fail(c, os, failures, "store: " + stored.error().message(), error_code_name(stored.error()));
       continue;
     }
     // The page's duration is measured in real time: it is a performance figure, not an interval the engine keeps.
@@ -192,6 +193,8 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
       ctx_.m.page_seconds->with({c.cfg.name})
           .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     failures = 0;
+    log_with(spdlog::level::debug, fields_of(c, os.st.object), "{}: {} page polled: {} record(s), {} stored{}",
+             c.cfg.name, os.st.object, page_records, stored->written, more ? ", more to read" : "");
     if (in_resync) resync_cursor = next_cursor;
     {
       std::lock_guard lk(ctx_.mu);
@@ -235,12 +238,15 @@ void poller::note_initial_progress(connector_state& c, object_state& os, std::in
   st.initial_finished = ctx_.now();
   const double secs = std::chrono::duration<double>(st.initial_finished - st.initial_started).count();
   if (ctx_.m.initial_seconds) ctx_.m.initial_seconds->with({c.cfg.name, st.object}).set(secs);
-  spdlog::info("{}: initial sync of {} done in {:.1f} s ({} records read)", c.cfg.name, st.object, secs,
-               st.initial_read);
+  log_with(spdlog::level::info, fields_of(c, st.object), "{}: initial sync of {} done in {:.1f} s ({} records read)",
+           c.cfg.name, st.object, secs, st.initial_read);
 }
 
-asio::awaitable<void> poller::fail(connector_state& c, object_state& os, unsigned& failures, std::string why) {
-  spdlog::warn("{}: polling {} failed: {}", c.cfg.name, os.st.object, why);
+asio::awaitable<void> poller::fail(connector_state& c, object_state& os, unsigned& failures, std::string why,
+                                   std::string code) {
+  auto fields = fields_of(c, os.st.object);
+  fields.error = code;
+  log_with(spdlog::level::warn, fields, "{}: polling {} failed: {}", c.cfg.name, os.st.object, why);
   {
     std::lock_guard lk(ctx_.mu);
     os.st.last_error = std::move(why);
@@ -272,8 +278,9 @@ asio::awaitable<void> poller::reconcile(connector_state& c, object_state& os, ma
     after = rows->back().id;
   }
   if (!gone.empty()) {
-    spdlog::info("{}: {} {} record(s) deleted upstream without a trace (reconciliation)", c.cfg.name, gone.size(),
-                 os.st.object);
+    log_with(spdlog::level::info, fields_of(c, os.st.object),
+             "{}: {} {} record(s) deleted upstream without a trace (reconciliation)", c.cfg.name, gone.size(),
+             os.st.object);
     co_await pipeline_.store_records(c, os.st.object, std::move(gone), std::nullopt, false, evals, &os);
   }
 }

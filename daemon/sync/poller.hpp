@@ -27,7 +27,9 @@ class poller {
  private:
   boost::asio::awaitable<void> handle_lookups(connector_state& c, object_state& os, mapping::evaluator_cache& evals);
   boost::asio::awaitable<void> reconcile(connector_state& c, object_state& os, mapping::evaluator_cache& evals);
-  boost::asio::awaitable<void> fail(connector_state& c, object_state& os, unsigned& failures, std::string why);
+  /// Logs the failure (`code`: the error's short name, the line's `error` field), notes it, naps with backoff.
+  boost::asio::awaitable<void> fail(connector_state& c, object_state& os, unsigned& failures, std::string why,
+                                    std::string code = {});
   /// Counts a stored page of a running initial sync; its last page (`more` false) ends it with a log line
   /// ("initial sync of users done in 3.2 s") and the metric of its duration. Called under the context's lock.
   void note_initial_progress(connector_state& c, object_state& os, std::int64_t records,
