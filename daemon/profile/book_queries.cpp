@@ -8,17 +8,15 @@
 namespace omnisync::profile {
 namespace {
 
-/// The stage the source systems report, for the lifecycle rules: the golden `source_stage`, or — from a mapping
-/// written before `source_stage` existed — a golden `lifecycle_stage`, which is read as the same input.
+/// The stage the source systems report, for the lifecycle rules: the golden `source_stage`. A golden
+/// `lifecycle_stage` is omnisync's own stage read back from a field it writes (Salesforce's Lifecycle_Stage__c):
+/// kept for the write diff (propagation reads records back through their mappings), never an input of the rules,
+/// which would otherwise feed the computed stage back into itself.
 template <class Golden>
 std::string source_stage_of(const Golden& golden) {
-  std::string stage, legacy;
-  for (const auto& [attr, gv] : golden) {
-    if (gv.value.k != vkind::string) continue;
-    if (attr == "source_stage") stage = gv.value.s;
-    else if (attr == "lifecycle_stage") legacy = gv.value.s;
-  }
-  return stage.empty() ? legacy : stage;
+  for (const auto& [attr, gv] : golden)
+    if (attr == "source_stage" && gv.value.k == vkind::string) return gv.value.s;
+  return {};
 }
 
 }  // namespace
@@ -128,8 +126,8 @@ std::optional<profile_view> book::view(profile_id id) const {
   v.id = id;
   v.golden = impl_->golden(id, *settings_);
   const std::string stage = source_stage_of(v.golden);
-  // One stage in the view: the computed one among the KPIs (a golden lifecycle_stage from an older mapping is
-  // an input of the rules, like source_stage, and is not shown as a second stage).
+  // One stage in the view: the computed one among the KPIs (a golden lifecycle_stage is only omnisync's stage
+  // read back from a destination, not a second stage).
   std::erase_if(v.golden, [](const auto& g) { return g.first == "lifecycle_stage"; });
   auto t = impl_->events_of_profile(id, *settings_);
   v.kpis = t.values(stage);

@@ -125,7 +125,6 @@ TEST_CASE("records mapped by the shipped mappings resolve into one profile with 
   CHECK(golden.at("first_name").from[0].record == "salesforce:Contact:003D000000QV9n2IAD");
   CHECK(text("source_stage") == "\"purchase\"");  // HubSpot's, though older: it owns the field
   CHECK(golden.at("source_stage").decided_by == "owner");
-  CHECK(golden.count("lifecycle_stage") == 0);  // computed by the lifecycle rules only
   CHECK(text("lead_score") == "42");
   CHECK(text("tags") == R"(["eu","pilot","vip"])");
   CHECK(text("external_ids.salesforce") == "\"003D000000QV9n2IAD\"");
