@@ -8,11 +8,13 @@
 /// the calling thread; no scope spans a `co_await`), so coroutines hopping threads cannot see each other's fields.
 ///
 /// Thread safety: every function may be called from any thread. `log_fields` holds views: the strings must
-/// outlive the call (they always do when built from locals at the call site).
+/// outlive the call (they always do when built from locals at the call site). Empty strings and a zero run are
+/// left out of the line.
 #include <spdlog/spdlog.h>
 
 #include <boost/system/error_code.hpp>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,7 +25,7 @@ struct log_fields {
   std::string_view connector;  ///< the connector's configured name ("crm")
   std::string_view object;     ///< the vendor object ("contacts", "Contact")
   std::string_view record;     ///< a record id, upsert key or webhook dedupe key
-  std::string_view run;        ///< the run (poll cycle, resync, ...) the line belongs to, once runs carry ids
+  std::int64_t run = 0;        ///< the run (poll cycle, resync, ...) the line belongs to; 0: none
   std::string_view error;      ///< a short error code: the vendor's ("VALIDATION_ERROR") or errc's ("rate_limited")
 };
 

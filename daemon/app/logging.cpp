@@ -216,7 +216,7 @@ std::string format_json_line(std::string_view time, std::string_view level, std:
     add("connector", fields->connector);
     add("object", fields->object);
     add("record", fields->record);
-    add("run", fields->run);
+    if (fields->run > 0) line += ",\"run\":" + std::to_string(fields->run);
     add("error", fields->error);
   }
   line += "}\n";

@@ -47,7 +47,7 @@ void set_secrets(std::vector<std::string> values);
 std::string redact(std::string text);
 
 /// One JSON log line (newline included): `time`, `level`, `component`, `message`, then each non-empty field of
-/// `fields` (may be null). The message and field values are taken as given (the sink redacts the message first;
+/// `fields` (may be null; `run` a number, the others strings). The message and field values are taken as given (the sink redacts the message first;
 /// field values are redacted here).
 std::string format_json_line(std::string_view time, std::string_view level, std::string_view component,
                              std::string_view message, const log_fields* fields);

@@ -68,13 +68,16 @@ struct connector_state {
 
 /// The structured fields of a log line about `object` of connector `c` (core/log_fields.hpp); callers add
 /// `record` and `error`. The views point into `c` and `object`: use the result within the statement that logs.
-/// `run` stays empty until runs carry ids; then one assignment here (from the connector's current run) fills it.
 inline log_fields fields_of(const connector_state& c, std::string_view object) {
   log_fields f;
   f.connector = c.cfg.name;
   f.object = object;
   return f;
 }
+
+/// The same for one object's loop (the poller's lines). `run` stays 0 until object loops keep a run id; then one
+/// assignment here fills it on every such line.
+inline log_fields fields_of(const connector_state& c, const object_state& os) { return fields_of(c, os.st.object); }
 
 /// Compiled mappings by (system, object, direction); replaced as a whole on reload.
 struct plan_set {

@@ -140,7 +140,7 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
           std::lock_guard lk(ctx_.mu);
           os.st.initial_running = true;
           os.st.initial_started = ctx_.now();
-          log_with(spdlog::level::info, fields_of(c, os.st.object), "{}: initial sync of {} started", c.cfg.name,
+          log_with(spdlog::level::info, fields_of(c, os), "{}: initial sync of {} started", c.cfg.name,
                    os.st.object);
         }
       }
@@ -193,7 +193,7 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
       ctx_.m.page_seconds->with({c.cfg.name})
           .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     failures = 0;
-    log_with(spdlog::level::debug, fields_of(c, os.st.object), "{}: {} page polled: {} record(s), {} stored{}",
+    log_with(spdlog::level::debug, fields_of(c, os), "{}: {} page polled: {} record(s), {} stored{}",
              c.cfg.name, os.st.object, page_records, stored->written, more ? ", more to read" : "");
     if (in_resync) resync_cursor = next_cursor;
     {
@@ -238,13 +238,13 @@ void poller::note_initial_progress(connector_state& c, object_state& os, std::in
   st.initial_finished = ctx_.now();
   const double secs = std::chrono::duration<double>(st.initial_finished - st.initial_started).count();
   if (ctx_.m.initial_seconds) ctx_.m.initial_seconds->with({c.cfg.name, st.object}).set(secs);
-  log_with(spdlog::level::info, fields_of(c, st.object), "{}: initial sync of {} done in {:.1f} s ({} records read)",
+  log_with(spdlog::level::info, fields_of(c, os), "{}: initial sync of {} done in {:.1f} s ({} records read)",
            c.cfg.name, st.object, secs, st.initial_read);
 }
 
 asio::awaitable<void> poller::fail(connector_state& c, object_state& os, unsigned& failures, std::string why,
                                    std::string code) {
-  auto fields = fields_of(c, os.st.object);
+  auto fields = fields_of(c, os);
   fields.error = code;
   log_with(spdlog::level::warn, fields, "{}: polling {} failed: {}", c.cfg.name, os.st.object, why);
   {
@@ -278,7 +278,7 @@ asio::awaitable<void> poller::reconcile(connector_state& c, object_state& os, ma
     after = rows->back().id;
   }
   if (!gone.empty()) {
-    log_with(spdlog::level::info, fields_of(c, os.st.object),
+    log_with(spdlog::level::info, fields_of(c, os),
              "{}: {} {} record(s) deleted upstream without a trace (reconciliation)", c.cfg.name, gone.size(),
              os.st.object);
     co_await pipeline_.store_records(c, os.st.object, std::move(gone), std::nullopt, false, evals, &os);
