@@ -261,10 +261,11 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
                                  now + ctx_.opt.write_retry * (1 << std::min(p->item.attempts, 8)));
   }
   {
-    std::map<std::string, std::pair<std::size_t, std::string>> reasons;  // reason -> count, one record's key
+    std::map<std::string, std::pair<std::size_t, std::string>> reasons;  // reason -> count, one record
     for (const auto* p : rejected) {
       auto& [n, key] = reasons[errors[p->item.id]];
-      if (n++ == 0) key = p->item.write.record_key;
+      // The vendor's id where the write targets a known record (an e-mail upsert key otherwise).
+      if (n++ == 0) key = !p->write->write.target_id.empty() ? p->write->write.target_id : p->item.write.record_key;
     }
     for (const auto& [reason, seen] : reasons) log_refused(object, reason, seen.first, seen.second);
   }
