@@ -1,11 +1,13 @@
 // omnisyncd writing JSON logs (`daemon.log.format: json`) against omnisync-sim: every line it writes is one JSON
 // object with time, level, component and message; a poll line carries the connector and object as fields; a
 // write the vendor refuses (an outbound field HubSpot does not have) is logged with the vendor's error code; a
-// control command refused by the daemon is logged with the refusal's code.
+// control command refused by the daemon is logged with the refusal's code. And `status` (what operators read
+// beside the logs): the KPIs' currency and scales, sections with units, numbers written plainly.
 #include <catch2/catch.hpp>
 
 #include <boost/json.hpp>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -91,4 +93,36 @@ TEST_CASE("json logs: every line parses, poll lines name connector and object, r
   CHECK(write_refusal);
   CHECK(command_refusal);
   CHECK_FALSE(secret_seen);  // the private app token is registered with the redactor
+}
+
+TEST_CASE("status: the KPIs' currency and scales, sections with units, numbers written plainly", "[pipeline][logs]") {
+  running_sim sim({"--size", "5"});
+  lift_limits(sim);
+  daemon_run d;
+  d.dir.write("omnisync.yaml", daemon_config(free_port()) + hubspot_block(sim, "contacts"));
+  d.start();
+  auto raw = d.ctl({"status", "--json"});
+  REQUIRE(raw.exit_code == 0);
+  INFO(raw.out);
+  // No number in Boost's exponent form (1.02E0, 0E0).
+  for (std::size_t i = 1; i + 1 < raw.out.size(); ++i)
+    if (raw.out[i] == 'E' && std::isdigit(static_cast<unsigned char>(raw.out[i - 1])) &&
+        (std::isdigit(static_cast<unsigned char>(raw.out[i + 1])) || raw.out[i + 1] == '-' || raw.out[i + 1] == '+'))
+      FAIL_CHECK("exponent form at " << i);
+  auto st = json::parse(raw.out).as_object();
+  REQUIRE(st.contains("kpis"));
+  const auto& k = st.at("kpis").as_object();
+  CHECK(k.at("currency").as_string() == "USD");
+  CHECK(k.at("units").at("csat_average").at("unit").as_string() == "fraction 0..1");
+  CHECK(k.at("units").at("lifetime_value").at("unit").as_string() == "USD");
+  CHECK(k.at("units").at("lifecycle_stage").at("unit").as_string() == "stage");
+  auto human = d.ctl({"status"});
+  REQUIRE(human.exit_code == 0);
+  INFO(human.out);
+  CHECK(human.out.find("\nconnectors\n") != std::string::npos);
+  CHECK(human.out.find("outbox (writes)") != std::string::npos);
+  CHECK(human.out.find("\nKPIs (per profile") != std::string::npos);
+  CHECK(human.out.find("amounts in USD") != std::string::npos);
+  CHECK(human.out.find("not a percent") != std::string::npos);
+  CHECK(d.stop() == 0);
 }
