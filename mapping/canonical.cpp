@@ -24,7 +24,13 @@ std::vector<config::attribute_decl> default_canonical_attributes() {
       a("last_name", "string", "family name"),
       a("phone", "string", "phone number in E.164"),
       a("company", "string", "company or account name"),
-      a("lifecycle_stage", "string", "awareness, conversion, purchase, activation, renewal, referral or unknown", true),
+      a("lifecycle_stage", "string",
+        "omnisync's stage from the lifecycle rules (kpis.lifecycle): awareness, conversion, purchase, activation, "
+        "renewal, referral or unknown",
+        true),
+      a("source_stage", "string",
+        "the stage the source systems report (a vendor's own lifecycle stage mapped to omnisync's stage names); "
+        "an input of the lifecycle rules, never written as lifecycle_stage"),
       a("lead_score", "number", "lead score from the marketing or CRM system"),
       a("email_opt_in", "boolean", "whether the person accepts marketing e-mail"),
       a("updated_at", "datetime", "when the source record last changed (UTC)"),

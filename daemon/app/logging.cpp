@@ -12,6 +12,7 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "core/log_fields.hpp"
 #include "core/time.hpp"
 
 namespace omnisync::app {
@@ -92,12 +93,7 @@ class stderr_sink final : public spdlog::sinks::base_sink<std::mutex> {
         line = "<" + std::to_string(syslog_priority(msg.level)) + ">" + std::string(name) + ": " + text + "\n";
         break;
       case log_output::json:
-        line = "{\"ts\":\"" + timestamp_text(msg.time) + "\",\"level\":\"" + std::string(level) +
-               "\",\"component\":\"";
-        json_escape(line, name);
-        line += "\",\"msg\":\"";
-        json_escape(line, text);
-        line += "\"}\n";
+        line = format_json_line(timestamp_text(msg.time), level, name, text, current_log_fields());
         break;
       case log_output::color_text:
         line = timestamp_text(msg.time) + " " + colour_of(msg.level) + std::string(level) + "\033[0m " +
@@ -194,6 +190,37 @@ std::string redact(std::string text) {
   std::shared_lock lock(secrets_mutex);
   for (const auto& s : secrets) replace_all(text, s, "<redacted>");
   return text;
+}
+
+std::string format_json_line(std::string_view time, std::string_view level, std::string_view component,
+                             std::string_view message, const log_fields* fields) {
+  std::string line = "{\"time\":\"";
+  json_escape(line, time);
+  line += "\",\"level\":\"";
+  json_escape(line, level);
+  line += "\",\"component\":\"";
+  json_escape(line, component);
+  line += "\",\"message\":\"";
+  json_escape(line, message);
+  line += '"';
+  if (fields) {
+    // Field values are outside text too (record ids, vendor codes): redacted like the message.
+    auto add = [&](const char* key, std::string_view value) {
+      if (value.empty()) return;
+      line += ",\"";
+      line += key;
+      line += "\":\"";
+      json_escape(line, redact(std::string(value)));
+      line += '"';
+    };
+    add("connector", fields->connector);
+    add("object", fields->object);
+    add("record", fields->record);
+    if (fields->run > 0) line += ",\"run\":" + std::to_string(fields->run);
+    add("error", fields->error);
+  }
+  line += "}\n";
+  return line;
 }
 
 }  // namespace omnisync::app

@@ -2,7 +2,9 @@
 /// Logging for omnisyncd: one stderr sink shared by named component loggers (store, control, http, sync, app...).
 ///
 /// Output format: readable text lines (coloured on a TTY), journald `<N>` priority prefixes when the daemon runs
-/// under systemd (`JOURNAL_STREAM` set), or JSON lines. Every line passes through the redactor first, so a
+/// under systemd (`JOURNAL_STREAM` set), or JSON lines: one object per line with `time`, `level`, `component`,
+/// `message` and the structured fields of core/log_fields.hpp (`connector`, `object`, `record`, `run`, `error`)
+/// where the call site gave them. Every line passes through the redactor first, so a
 /// secret value registered with `add_secret()` never reaches the log, whatever code formats it.
 ///
 /// Thread safety: every function here may be called from any thread; loggers are spdlog's `_mt` kind.
@@ -13,6 +15,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace omnisync {
+struct log_fields;
+}
 
 namespace omnisync::app {
 
@@ -39,5 +45,11 @@ void set_secrets(std::vector<std::string> values);
 /// `text` with every registered secret replaced by "<redacted>". Used by the sink and by code that puts
 /// outside text (error bodies, diagnostics) into replies.
 std::string redact(std::string text);
+
+/// One JSON log line (newline included): `time`, `level`, `component`, `message`, then each non-empty field of
+/// `fields` (may be null; `run` a number, the others strings). The message and field values are taken as given (the sink redacts the message first;
+/// field values are redacted here).
+std::string format_json_line(std::string_view time, std::string_view level, std::string_view component,
+                             std::string_view message, const log_fields* fields);
 
 }  // namespace omnisync::app

@@ -26,6 +26,7 @@
 #include <unordered_map>
 
 #include "core/json_text.hpp"
+#include "core/log_fields.hpp"
 
 namespace omnisync::control {
 namespace {
@@ -142,10 +143,18 @@ struct server::impl : std::enable_shared_from_this<impl> {
     try {
       r.emplace(co_await (*h)(std::move(args), events));
     } catch (const std::exception& e) {
-      spdlog::error("control: command {} failed: {}", cmd, e.what());
+      log_with(spdlog::level::err, log_fields{{}, {}, {}, {}, "internal_error"}, "control: command {} failed: {}", cmd,
+               e.what());
       co_return error_line(id, "internal_error", "the command failed inside the daemon; see its log");
     }
-    if (!r->ok()) co_return error_line(id, r->code(), r->message());
+    if (!r->ok()) {
+      // A refusal (bad arguments, an unknown connector, a failed reload): the caller gets it, the log keeps it
+      // with its code.
+      const std::string code = r->code();
+      log_with(spdlog::level::info, log_fields{{}, {}, {}, {}, code}, "control: command {} refused: {}", cmd,
+               r->message());
+      co_return error_line(id, r->code(), r->message());
+    }
     json::object o;
     o["id"] = id;
     o["ok"] = true;
@@ -157,8 +166,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
     using namespace asio::experimental::awaitable_operators;
     std::string who;
     if (!peer_allowed(*s, who)) {
-      spdlog::warn("control: refused a client ({}): not root, not the daemon's user, not in group '{}'", who,
-                   opts.group);
+      log_with(spdlog::level::warn, log_fields{{}, {}, {}, {}, "permission_denied"},
+               "control: refused a client ({}): not root, not the daemon's user, not in group '{}'", who, opts.group);
       auto line = error_line(nullptr, "permission_denied", "you are not allowed to control this daemon");
       co_await asio::async_write(*s, asio::buffer(line), tuple_awaitable);
       co_return;

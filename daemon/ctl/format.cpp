@@ -2,10 +2,13 @@
 
 #include <boost/json.hpp>
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <set>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/json_text.hpp"
@@ -153,71 +156,168 @@ std::string format_generic(const boost::json::value& v) {
 
 namespace {
 
-/// One row per connector (state, queues, API use), then one indented line per object (phase, records, lag,
-/// last success, the last error).
+/// A section: its title on a line of its own, then its lines.
+std::string section(const std::string& title, const std::string& body) {
+  return body.empty() ? std::string() : "\n" + title + "\n" + body;
+}
+
+/// "label value" pairs on one line, two spaces apart, skipping the absent ones.
+std::string pairs(const std::vector<std::pair<std::string, std::string>>& items) {
+  std::string line;
+  for (const auto& [label, value] : items) {
+    if (value.empty()) continue;
+    line += (line.empty() ? "" : "  ") + label + (label.empty() ? "" : " ") + value;
+  }
+  return line;
+}
+
+/// The connectors' table: one row per connector, every column headed with what it counts, then one line per
+/// object (phase, records read, freshness lag, last success, initial sync, the last error) and the health
+/// causes in the vendor's words.
 std::string format_connectors(const json::object& conns) {
+  // Column headers say their unit; each row has every column ("—" when absent), so the table stays aligned.
+  static const std::vector<std::pair<const char*, const char*>> columns = {
+      {"kind", "kind"},          {"state", "state"},           {"health", "health"},
+      {"records", "records"},    {"inbox", "inbox (events)"},  {"outbox", "outbox (writes)"},
+      {"events_in", "events in"}, {"api_calls", "API calls"},   {"api_errors", "API errors"},
+      {"budget", "budget (calls)"}, {"written", "written"},     {"rejected", "rejected"}};
   json::object rows;
-  std::string details;
+  std::string health_lines, object_lines;
   for (const auto& [name, v] : conns) {
     if (!v.is_object()) continue;
     const auto& c = v.as_object();
-    json::object row;
-    for (const char* k : {"kind", "state"})
-      if (auto* x = c.if_contains(k)) row[k] = *x;
+    std::map<std::string, std::string> cell;
+    auto put = [&](const char* col, const json::value* x) {
+      if (x) cell[col] = scalar(*x);
+    };
+    put("kind", c.if_contains("kind"));
+    put("state", c.if_contains("state"));
     // The health in a few words in the table ("unauthorized"), the vendor's message on a line of its own below.
     if (auto* h = c.if_contains("health"); h && h->is_object()) {
       const auto& ho = h->as_object();
-      if (auto* st = ho.if_contains("state")) row["health"] = *st;
-      if (auto* t = ho.if_contains("text"); t && t->is_string() && scalar(ho.at("state")) != "ok" &&
-          scalar(ho.at("state")) != "unknown")
-        details += "  " + std::string(name) + ": " + scalar(*t) + "\n";
+      put("health", ho.if_contains("state"));
+      const std::string st = ho.contains("state") ? scalar(ho.at("state")) : std::string();
+      if (auto* t = ho.if_contains("text"); t && t->is_string() && st != "ok" && st != "unknown")
+        health_lines += "  " + std::string(name) + ": " + scalar(*t) + "\n";
     }
-    for (const char* k : {"records", "inbox_depth", "outbox_depth", "events_in"})
-      if (auto* x = c.if_contains(k)) row[k] = *x;
+    put("records", c.if_contains("records"));
+    put("inbox", c.if_contains("inbox_depth"));
+    put("outbox", c.if_contains("outbox_depth"));
+    put("events_in", c.if_contains("events_in"));
     if (auto* a = c.if_contains("api"); a && a->is_object()) {
       const auto& ao = a->as_object();
-      row["api_calls"] = ao.at("calls");
-      row["api_errors"] = ao.at("errors");
-      if (ao.at("budget_limit").is_int64() && ao.at("budget_limit").as_int64() > 0)
-        row["budget"] = scalar(ao.at("budget_used")) + "/" + scalar(ao.at("budget_limit"));
+      put("api_calls", ao.if_contains("calls"));
+      put("api_errors", ao.if_contains("errors"));
+      if (auto* lim = ao.if_contains("budget_limit"); lim && lim->is_int64() && lim->as_int64() > 0)
+        cell["budget"] = scalar(ao.at("budget_used")) + " of " + scalar(*lim);
     }
     if (auto* w = c.if_contains("writes"); w && w->is_object()) {
-      row["written"] = w->as_object().at("ok");
-      row["rejected"] = w->as_object().at("rejected");
+      put("written", w->as_object().if_contains("ok"));
+      put("rejected", w->as_object().if_contains("rejected"));
+    }
+    json::object row;
+    for (const auto& [key, header] : columns) {
+      auto it = cell.find(key);
+      row[header] = it == cell.end() ? json::value(nullptr) : json::value(it->second);
     }
     rows[name] = std::move(row);
     if (auto* os = c.if_contains("objects_status"); os && os->is_array()) {
       for (const auto& o : os->as_array()) {
         if (!o.is_object()) continue;
         const auto& ob = o.as_object();
-        std::string line = "  " + std::string(name) + "/" + scalar(ob.at("object")) + "  " + scalar(ob.at("phase")) +
-                           "  read " + scalar(ob.at("records_read"));
+        auto text_of = [&](const char* k) { return ob.contains(k) ? scalar(ob.at(k)) : std::string(); };
+        std::vector<std::pair<std::string, std::string>> items{
+            {"", std::string(name) + "/" + text_of("object")}, {"", text_of("phase")},
+            {"read", text_of("records_read") + " records"}};
         if (auto* l = ob.if_contains("lag_ms"); l && !l->is_null())
-          line += "  lag " + format_duration(number(l) / 1000.0);
+          items.emplace_back("lag", format_duration(number(l) / 1000.0));
         if (auto* t = ob.if_contains("last_success"); t && t->is_string() && !t->as_string().empty())
-          line += "  last success " + scalar(*t);
+          items.emplace_back("last success", scalar(*t));
         if (auto* is = ob.if_contains("initial_sync"); is && is->is_object()) {
           const auto& io = is->as_object();
-          const std::string st = scalar(io.at("state"));
+          const std::string st = io.contains("state") ? scalar(io.at("state")) : std::string();
           if (st == "running") {
-            line += "  initial sync: " + scalar(io.at("read"));
-            if (!io.at("total").is_null()) line += " of " + scalar(io.at("total"));
-            line += " read";
+            std::string p = scalar(io.at("read"));
+            if (!io.at("total").is_null()) p += " of " + scalar(io.at("total"));
+            items.emplace_back("initial sync:", p + " records read");
           } else if (st == "done" && io.if_contains("seconds")) {
             char b[48];
-            std::snprintf(b, sizeof b, "  initial sync done in %.1f s", number(io.if_contains("seconds")));
-            line += b;
+            std::snprintf(b, sizeof b, "done in %.1f s", number(io.if_contains("seconds")));
+            items.emplace_back("initial sync", b);
           }
         }
-        if (auto* r = ob.if_contains("resync"); r && r->is_object() && r->as_object().at("running").as_bool())
-          line += "  resync: " + scalar(r->as_object().at("read")) + " read";
+        if (auto* r = ob.if_contains("resync"); r && r->is_object() && r->as_object().contains("running") &&
+                                                 r->as_object().at("running").is_bool() &&
+                                                 r->as_object().at("running").as_bool())
+          items.emplace_back("resync:", scalar(r->as_object().at("read")) + " records read");
         if (auto* e = ob.if_contains("last_error"); e && e->is_string() && !e->as_string().empty())
-          line += "  error: " + scalar(*e);
-        details += line + "\n";
+          items.emplace_back("error:", scalar(*e));
+        object_lines += "  " + pairs(items) + "\n";
       }
     }
   }
-  return table("connector", rows) + (details.empty() ? "" : "\n" + details);
+  // A column no connector has a value in (no budgets configured, say) is left out.
+  for (const auto& [key, header] : columns) {
+    bool any = false;
+    for (const auto& [n, row] : rows) any = any || !row.as_object().at(header).is_null();
+    if (!any)
+      for (auto& [n, row] : rows) row.as_object().erase(header);
+  }
+  std::string t = table("connector", rows);
+  std::string out;
+  for (std::size_t start = 0; start < t.size();) {
+    const auto nl = t.find('\n', start);
+    out += "  " + t.substr(start, nl - start) + "\n";
+    start = nl + 1;
+  }
+  if (!health_lines.empty()) out += "health causes\n" + health_lines;
+  if (!object_lines.empty()) out += "objects\n" + object_lines;
+  return out;
+}
+
+/// The profiles section: how many, from how many records, merges and creates held back (with why).
+std::string format_profiles(const json::object& p) {
+  auto n = [&](const char* k) { return p.contains(k) ? scalar(p.at(k)) : std::string(); };
+  std::string out = "  " + pairs({{"", n("profiles") + " profiles"},
+                                  {"from", n("records") + " records"},
+                                  {"", n("interactions") + " interactions"},
+                                  {"", n("events") + " timeline events"},
+                                  {"", n("merges") + " merges"}}) + "\n";
+  if (p.contains("ready") && p.at("ready").is_bool() && !p.at("ready").as_bool()) out += "  (still loading)\n";
+  if (auto* u = p.if_contains("unattached_interactions"); u && number(u) > 0)
+    out += "  " + scalar(*u) + " interactions belong to no profile yet\n";
+  if (auto* w = p.if_contains("withheld_creates"); w && number(w) > 0) {
+    out += "  " + scalar(*w) + " creates withheld:\n";
+    if (auto* r = p.if_contains("withheld_reasons"); r && r->is_object())
+      for (const auto& [reason, count] : r->as_object()) out += "    " + scalar(count) + " × " + std::string(reason) + "\n";
+  }
+  return out;
+}
+
+/// The KPIs section: the currency amounts are in, and each KPI's unit (csat_average a fraction 0..1, not a
+/// percent).
+std::string format_kpis(const json::object& k) {
+  std::string out;
+  if (auto* c = k.if_contains("currency")) {
+    out += "  amounts in " + scalar(*c);
+    if (auto* r = k.if_contains("rates"); r && r->is_object() && !r->as_object().empty()) {
+      std::string rates;
+      for (const auto& [code, rate] : r->as_object()) rates += (rates.empty() ? "" : ", ") + std::string(code) + " × " + scalar(rate);
+      out += " (converted: " + rates + ")";
+    }
+    out += "\n";
+  }
+  if (auto* u = k.if_contains("units"); u && u->is_object()) {
+    std::size_t w = 0;
+    for (const auto& [name, v] : u->as_object()) w = std::max(w, name.size());
+    for (const auto& [name, v] : u->as_object()) {
+      if (!v.is_object()) continue;
+      const auto& o = v.as_object();
+      out += "  " + pad(std::string(name), w + 2) + pad(o.contains("unit") ? scalar(o.at("unit")) : "", 15) +
+             (o.contains("description") ? scalar(o.at("description")) : std::string()) + "\n";
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -235,14 +335,15 @@ std::string format_status(const boost::json::value& status) {
     out += "paused     " + scalar(*p) + "\n";
   if (auto* st = s.if_contains("store"); st && st->is_object()) {
     const auto& so = st->as_object();
-    std::string line = "store     ";
-    if (auto* k = so.if_contains("kind")) line += " " + scalar(*k);
-    for (auto [key, label] : {std::pair{"inbox_depth", "inbox"}, std::pair{"outbox_depth", "outbox"},
-                              std::pair{"dead_letters", "dead letters"}})
-      if (auto* v = so.if_contains(key)) line += "  " + std::string(label) + " " + scalar(*v);
-    if (auto* b = so.if_contains("state_db_bytes")) line += "  state.db " + format_bytes(number(b));
-    if (auto* b = so.if_contains("inbox_db_bytes")) line += "  inbox.db " + format_bytes(number(b));
-    out += line + "\n";
+    std::vector<std::pair<std::string, std::string>> items;
+    if (auto* k = so.if_contains("kind")) items.emplace_back("", scalar(*k));
+    for (auto [key, label, unit] : {std::tuple{"inbox_depth", "inbox", "events"}, std::tuple{"outbox_depth", "outbox", "writes"},
+                                    std::tuple{"dead_letters", "dead letters", "open"}})
+      if (auto* v = so.if_contains(key)) items.emplace_back(label, scalar(*v) + " " + unit);
+    if (auto* b = so.if_contains("state_db_bytes")) items.emplace_back("state.db", format_bytes(number(b)));
+    if (auto* b = so.if_contains("inbox_db_bytes")) items.emplace_back("inbox.db", format_bytes(number(b)));
+    if (auto* e = so.if_contains("error")) items.emplace_back("error:", scalar(*e));
+    out += "store      " + pairs(items) + "\n";
   }
   if (auto* cl = s.if_contains("cluster"); cl && cl->is_object()) {
     // One line for this instance, one per lease of the cluster (who runs what, until when).
@@ -262,13 +363,15 @@ std::string format_status(const boost::json::value& status) {
       }
   }
   if (auto* c = s.if_contains("connectors"); c && c->is_object() && !c->as_object().empty())
-    out += "\n" + format_connectors(c->as_object());
-  static const std::set<std::string> shown{"version", "uptime_s", "state", "config_file", "paused",
-                                           "store", "connectors", "schema", "cluster"};
+    out += section("connectors", format_connectors(c->as_object()));
+  if (auto* p = s.if_contains("profiles"); p && p->is_object()) out += section("profiles", format_profiles(p->as_object()));
+  if (auto* k = s.if_contains("kpis"); k && k->is_object()) out += section("KPIs (per profile: omnisyncctl profile get)", format_kpis(k->as_object()));
+  static const std::set<std::string> shown{"version", "uptime_s", "state",    "config_file", "paused", "store",
+                                           "connectors", "schema", "cluster", "profiles",    "kpis"};
   json::object rest;
   for (const auto& [k, v] : s)
     if (!shown.count(std::string(k))) rest[k] = v;
-  if (!rest.empty()) out += "\n" + format_generic(rest);
+  if (!rest.empty()) out += section("daemon", format_generic(rest));
   return out;
 }
 
@@ -306,12 +409,26 @@ std::string format_profile(const json::value& reply, const std::string& action) 
     std::snprintf(line, sizeof line, "  %-26s ", std::string(attr).c_str());
     out += line + scalar(o.at("value")) + "   [" + scalar(o.at("decided_by")) + ": " + from + "]\n";
   }
-  if (only_one && r.at("attribute_golden").is_null()) out += "  (no record holds " + scalar(r.at("attribute")) + ")\n";
+  if (only_one && r.at("attribute_golden").is_null()) {
+    if (const auto* k = r.if_contains("attribute_computed"))
+      out += "  (" + scalar(r.at("attribute")) + " is computed by omnisync: " + scalar(*k) + ", see KPIs)\n";
+    else
+      out += "  (no record holds " + scalar(r.at("attribute")) + ")\n";
+  }
   out += "KPIs:\n";
+  const json::object* units = r.contains("kpi_units") && r.at("kpi_units").is_object() ? &r.at("kpi_units").as_object()
+                                                                                        : nullptr;
   for (const auto& [k, v] : r.at("kpis").as_object()) {
     char line[64];
     std::snprintf(line, sizeof line, "  %-26s ", std::string(k).c_str());
-    out += line + scalar(v) + "\n";
+    out += line + scalar(v);
+    // The unit beside a value: "2400 USD", "0.8 (fraction 0..1)", "3 (count)".
+    if (const json::value* u = units ? units->if_contains(k) : nullptr; u && u->is_string() && !v.is_null()) {
+      const std::string unit(u->as_string());
+      if (unit.size() == 3 && std::isupper(static_cast<unsigned char>(unit[0]))) out += " " + unit;  // a currency
+      else if (unit != "stage" && unit != "category") out += " (" + unit + ")";
+    }
+    out += "\n";
   }
   const auto& tl = r.at("timeline").as_array();
   out += "timeline (" + std::to_string(tl.size()) + " latest of " + scalar(r.at("timeline_total")) + "):\n";

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/log_fields.hpp"
 #include "daemon/store/store.hpp"
 
 namespace omnisync::http {
@@ -135,21 +136,26 @@ decision router::decide_webhook(inbound_request& req, std::shared_ptr<const rout
   if (!verified) {
     auto e = verified.error();
     if (e == omnisync::make_error_code(errc::auth_expired)) {
-      spdlog::warn("http: webhook for {} from {} rejected: signature or token did not verify", rt->name,
-                   req.remote_address);
+      log_with(spdlog::level::warn, log_fields{rt->name, {}, {}, {}, "signature"},
+               "http: webhook for {} from {} rejected: signature or token did not verify", rt->name,
+               req.remote_address);
       rejected_.with({rt->name, "signature"}).inc();
       d.ack = plain(401, "signature verification failed\n");
     } else if (e == omnisync::make_error_code(errc::timeout)) {
-      spdlog::warn("http: webhook for {} from {} rejected: its signature timestamp is outside the replay window "
-                   "(a replay, or a clock far off)", rt->name, req.remote_address);
+      log_with(spdlog::level::warn, log_fields{rt->name, {}, {}, {}, "stale"},
+               "http: webhook for {} from {} rejected: its signature timestamp is outside the replay window "
+               "(a replay, or a clock far off)", rt->name, req.remote_address);
       rejected_.with({rt->name, "stale"}).inc();
       d.ack = plain(401, "signature timestamp outside the replay window\n");
     } else if (e == omnisync::make_error_code(errc::invalid_input)) {
-      spdlog::warn("http: webhook for {} from {} rejected: malformed", rt->name, req.remote_address);
+      log_with(spdlog::level::warn, log_fields{rt->name, {}, {}, {}, "malformed"},
+               "http: webhook for {} from {} rejected: malformed", rt->name, req.remote_address);
       rejected_.with({rt->name, "malformed"}).inc();
       d.ack = plain(400, "bad request\n");
     } else {
-      spdlog::error("http: webhook for {} could not be verified: {}", rt->name, e.message());
+      const auto code = error_code_name(e);
+      log_with(spdlog::level::err, log_fields{rt->name, {}, {}, {}, code},
+               "http: webhook for {} could not be verified: {}", rt->name, e.message());
       d.ack = plain(500, "internal error\n");
     }
     return d;
@@ -193,10 +199,11 @@ decision router::decide(inbound_request& req, std::shared_ptr<const route> rt) c
       std::string name = path.substr(10, 64);
       for (auto& c : name)
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '/') c = '?';
-      spdlog::warn("http: webhook to {} from {}: no connector takes webhooks by that name (not configured, without "
-                   "webhook settings, or added since the start) (404){}", "/webhooks/" + name,
-                   req.remote_address,
-                   unlogged ? " — and " + std::to_string(unlogged) + " more such requests in the last minute" : "");
+      log_with(spdlog::level::warn, log_fields{{}, {}, {}, {}, "unknown_connector"},
+               "http: webhook to {} from {}: no connector takes webhooks by that name (not configured, without "
+               "webhook settings, or added since the start) (404){}", "/webhooks/" + name,
+               req.remote_address,
+               unlogged ? " — and " + std::to_string(unlogged) + " more such requests in the last minute" : "");
     }
   }
   else
@@ -209,8 +216,10 @@ boost::asio::awaitable<decision> router::deliver(decision d) {
   auto op = store_.inbox_append(std::move(*d.event));
   auto stored = co_await std::move(op);
   if (!stored) {
-    spdlog::error("http: webhook for {} not stored ({}); answering 503 so the sender delivers again", d.rt->name,
-                  stored.error().message());
+    const auto code = error_code_name(stored.error());
+    log_with(spdlog::level::err, log_fields{d.rt->name, {}, {}, {}, code},
+             "http: webhook for {} not stored ({}); answering 503 so the sender delivers again", d.rt->name,
+             stored.error().message());
     d.ack = plain(503, "temporarily unavailable\n");
   } else if (*stored == store::append_outcome::duplicate) {
     cached(d.rt->duplicates, duplicates_, {d.rt->name}).inc();

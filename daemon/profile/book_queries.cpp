@@ -6,6 +6,20 @@
 #include "daemon/profile/book_impl.hpp"
 
 namespace omnisync::profile {
+namespace {
+
+/// The stage the source systems report, for the lifecycle rules: the golden `source_stage`. A golden
+/// `lifecycle_stage` is omnisync's own stage read back from a field it writes (Salesforce's Lifecycle_Stage__c):
+/// kept for the write diff (propagation reads records back through their mappings), never an input of the rules,
+/// which would otherwise feed the computed stage back into itself.
+template <class Golden>
+std::string source_stage_of(const Golden& golden) {
+  for (const auto& [attr, gv] : golden)
+    if (attr == "source_stage" && gv.value.k == vkind::string) return gv.value.s;
+  return {};
+}
+
+}  // namespace
 
 bool book::contains(profile_id id) const { return impl_->res.contains(id); }
 
@@ -27,13 +41,13 @@ bool book::is_person(profile_id id) const {
 void book::canonical_record(profile_id id, json::object& o) const {
   o.clear();
   o["_profile_id"] = id.str();
-  std::string stage;
-  for (const auto& [attr, gv] : impl_->golden(id, *settings_)) {
-    if (gv.value.is_missing()) continue;
-    if (attr == "lifecycle_stage" && gv.value.k == vkind::string) stage = gv.value.s;
+  const auto golden = impl_->golden(id, *settings_);
+  for (const auto& [attr, gv] : golden) {
+    // lifecycle_stage is omnisync's computed stage (below), one value wherever it is written.
+    if (gv.value.is_missing() || attr == "lifecycle_stage") continue;
     put_path(o, attr, to_json(gv.value));
   }
-  const auto k = impl_->events_of_profile(id, *settings_).values(stage);
+  const auto k = impl_->events_of_profile(id, *settings_).values(source_stage_of(golden));
   for (const auto& [attr, v] : k.to_attributes()) put_path(o, attr, to_json(v));
   if (settings_->on_delete == delete_policy::flag) {
     json::array gone;
@@ -123,9 +137,10 @@ std::optional<profile_view> book::view(profile_id id) const {
   profile_view v;
   v.id = id;
   v.golden = impl_->golden(id, *settings_);
-  std::string stage;
-  for (const auto& [a, g] : v.golden)
-    if (a == "lifecycle_stage" && g.value.k == vkind::string) stage = g.value.s;
+  const std::string stage = source_stage_of(v.golden);
+  // One stage in the view: the computed one among the KPIs (a golden lifecycle_stage is only omnisync's stage
+  // read back from a destination, not a second stage).
+  std::erase_if(v.golden, [](const auto& g) { return g.first == "lifecycle_stage"; });
   auto t = impl_->events_of_profile(id, *settings_);
   v.kpis = t.values(stage);
   v.timeline = t.events();

@@ -196,6 +196,24 @@ std::vector<std::pair<std::string, mapping::value>> kpi_values::to_attributes() 
   return out;
 }
 
+std::vector<kpi_unit> kpi_units(const kpi_rules& r) {
+  const std::string& cur = r.currency;
+  return {
+      {"lifetime_value", cur, "won deals and orders summed, in " + cur + " (other currencies converted by kpis.rates)"},
+      {"average_order_value", cur, "lifetime_value / priced orders, in " + cur},
+      {"order_count", "count", "won deals and orders"},
+      {"open_tickets", "count", "support tickets not solved or closed"},
+      {"total_tickets", "count", "all support tickets"},
+      {"csat_average", "fraction 0..1",
+       "average satisfaction rating as a fraction, not a percent: 1 = every rating the best, 0 = every rating the "
+       "worst (each source's scale normalised)"},
+      {"nps", "score 0..10", "the latest Net Promoter Score answer"},
+      {"nps_category", "category", "promoter (9-10), passive (7-8) or detractor (0-6)"},
+      {"last_interaction_at", "UTC time", "the most recent timeline event"},
+      {"lifecycle_stage", "stage", "omnisync's stage from the lifecycle rules (kpis.lifecycle)"},
+  };
+}
+
 // ---- timeline -------------------------------------------------------------------------------------------------
 
 void timeline::count(const event& e, int sign) {

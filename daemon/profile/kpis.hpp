@@ -40,7 +40,7 @@ struct csat_source {
 /// Metrics: order_count, lifetime_value, average_order_value, open_tickets, total_tickets, csat_average, nps,
 /// engaged_after_first_order (1 when an interaction that is not an order follows the first order),
 /// events.<type> (events of that type), and the text metrics nps_category and source_stage (the golden
-/// lifecycle_stage the source systems report). A metric with no value (no CSAT yet) fails every comparison.
+/// source_stage: the stage the source systems report). A metric with no value (no CSAT yet) fails every comparison.
 struct stage_condition {
   enum class op : std::uint8_t { ge, gt, le, lt, eq, ne };
   std::string metric;
@@ -96,6 +96,14 @@ struct kpi_values {
   std::vector<std::pair<std::string, mapping::value>> to_attributes() const;
 };
 
+/// The unit of one KPI as people read it: "USD" (the rules' currency), "count", "fraction 0..1", "score 0..10",
+/// "category", "UTC time", "stage"; and a line saying what it counts.
+struct kpi_unit {
+  std::string name, unit, description;
+};
+/// Every KPI of `kpi_values::to_attributes`, in that order, with its unit under `rules` (status, profile views).
+std::vector<kpi_unit> kpi_units(const kpi_rules& rules);
+
 /// A profile's events in time order with their aggregates.
 class timeline {
  public:
@@ -113,7 +121,7 @@ class timeline {
 
   /// Ordered by (occurred_at, subject, type).
   const std::vector<event>& events() const noexcept { return events_; }
-  /// The KPIs; `source_stage` is the golden lifecycle_stage from the source systems (for the lifecycle rules).
+  /// The KPIs; `source_stage` is the golden source_stage from the source systems (for the lifecycle rules).
   kpi_values values(std::string_view source_stage = {}) const;
 
   /// From scratch (the reference the incremental path must match).

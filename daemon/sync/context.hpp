@@ -21,6 +21,7 @@
 #include "config/connector.hpp"
 #include "core/async.hpp"
 #include "core/clock.hpp"
+#include "core/log_fields.hpp"
 #include "core/metrics.hpp"
 #include "daemon/profile/propagation.hpp"
 #include "daemon/store/store.hpp"
@@ -71,6 +72,22 @@ struct connector_state {
     return nullptr;
   }
 };
+
+/// The structured fields of a log line about `object` of connector `c` (core/log_fields.hpp); callers add
+/// `record` and `error`. The views point into `c` and `object`: use the result within the statement that logs.
+inline log_fields fields_of(const connector_state& c, std::string_view object) {
+  log_fields f;
+  f.connector = c.cfg.name;
+  f.object = object;
+  return f;
+}
+
+/// The same for one object's loop (the poller's lines), with the run the loop is in (0 between runs).
+inline log_fields fields_of(const connector_state& c, const object_state& os) {
+  auto f = fields_of(c, os.st.object);
+  f.run = current_run(os);
+  return f;
+}
 
 /// Compiled mappings by (system, object, direction); replaced as a whole on reload.
 struct plan_set {

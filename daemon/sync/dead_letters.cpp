@@ -43,12 +43,15 @@ asio::awaitable<void> resolver::succeeded(store::store& db, clock& clk, std::str
   }
   auto done = co_await db.dead_letter_resolve(connector, object, stage, std::move(record_ids));
   if (!done) {
-    spdlog::warn("{}: resolving dead letters of {} failed: {}", connector, object, done.error().message());
+    const auto code = error_code_name(done.error());
+    log_with(spdlog::level::warn, log_fields{connector, object, {}, {}, code},
+             "{}: resolving dead letters of {} failed: {}", connector, object, done.error().message());
     co_return;
   }
   if (*done > 0)
-    spdlog::info("{}: {} dead letter(s) of {} at stage {} resolved (the records succeeded since)", connector, *done,
-                 object, stage);
+    log_with(spdlog::level::info, log_fields{connector, object, {}, {}, {}},
+             "{}: {} dead letter(s) of {} at stage {} resolved (the records succeeded since)", connector, *done,
+             object, stage);
   store::dead_letter_filter f(connector, stage, 0, 1);
   f.object = object;
   auto left = co_await db.dead_letter_list(std::move(f));

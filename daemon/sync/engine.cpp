@@ -392,6 +392,8 @@ std::vector<std::string> engine::profile_stages() const { return parts_->pipe.st
 
 profile::book_stats engine::profile_stats() const { return parts_->pipe.stats(); }
 
+profile::kpi_rules engine::kpi_rules() const { return parts_->pipe.kpi_rules(); }
+
 bool engine::profiles_ready() const { return parts_->pipe.ready(); }
 
 cluster_status engine::cluster() const {

@@ -109,6 +109,8 @@ class engine {
   /// The lifecycle stages the configured rules can give (for checking a `--stage` filter). Any thread.
   std::vector<std::string> profile_stages() const;
   profile::book_stats profile_stats() const;
+  /// The configured KPI rules (currency, rates, lifecycle). Any thread.
+  profile::kpi_rules kpi_rules() const;
   bool profiles_ready() const;
   cluster_status cluster() const;
   /// Removes (or restores) one identity link, stores the decision and queues the writes it causes. Returns how

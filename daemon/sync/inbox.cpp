@@ -142,7 +142,9 @@ asio::awaitable<inbox_processor::prefetched> inbox_processor::prefetch(refetch_p
 
 asio::awaitable<void> inbox_processor::quarantine(const store::inbox_item& it, const std::string& stage,
                                                   const std::string& why) {
-  spdlog::warn("{}: webhook event {} quarantined ({}): {}", it.event.connector, it.event.dedupe_key, stage, why);
+  // The quarantine stage (parse, fetch, mapping) is the line's error code; the event's dedupe key its record.
+  log_with(spdlog::level::warn, log_fields{it.event.connector, {}, it.event.dedupe_key, {}, stage},
+           "{}: webhook event {} quarantined ({}): {}", it.event.connector, it.event.dedupe_key, stage, why);
   store::dead_letter_entry e(store::retry_target::inbox, it.event.connector, std::string(), std::string(),
                              it.event.dedupe_key, stage, why, it.event.body, it.event.meta);
   co_await ctx_.db.dead_letter_add(std::move(e));

@@ -81,6 +81,11 @@ void pipeline::set_rules(std::shared_ptr<const profile::settings> configured) {
   request_rebuild();
 }
 
+profile::kpi_rules pipeline::kpi_rules() const {
+  std::lock_guard lk(book_mu_);
+  return configured_rules_->kpis;
+}
+
 std::shared_ptr<const profile::settings> pipeline::effective_rules() const {
   std::shared_ptr<profile::settings> s;
   {
@@ -269,8 +274,9 @@ asio::awaitable<omnisync::result<store::append_summary>> pipeline::store_records
     if (!q) co_return q.error();
     if (tally)
       for (const auto& [dest, n] : q->queued_per_connector) tally->queued[dest] += static_cast<std::int64_t>(n);
-    spdlog::debug("{} {} page: {} write(s) queued, {} replacing pending ones, {} equal to what the destination "
-                  "last got (skipped)", c.cfg.name, object, q->inserted, q->coalesced, q->unchanged);
+    log_with(spdlog::level::debug, fields_of(c, object),
+             "{} {} page: {} write(s) queued, {} replacing pending ones, {} equal to what the destination last got "
+             "(skipped)", c.cfg.name, object, q->inserted, q->coalesced, q->unchanged);
   }
   timestamp newest{};
   for (const auto& r : recs) newest = std::max(newest, r.source_updated_at);
@@ -313,7 +319,11 @@ asio::awaitable<void> pipeline::caught_up(connector_state& c, std::string object
   const auto n = writes.size();
   auto q = co_await enqueue(std::move(writes));
   if (!q) {
-    spdlog::error("{}: queueing writes after the first read of {} failed: {}", c.cfg.name, object, q.error().message());
+    auto fields = fields_of(c, object);
+    const auto code = error_code_name(q.error());
+    fields.error = code;
+    log_with(spdlog::level::err, fields, "{}: queueing writes after the first read of {} failed: {}", c.cfg.name,
+             object, q.error().message());
     if (auto* os = c.find(object)) os->caught_up = false;  // tried again after the next full page
     co_return;
   }

@@ -40,6 +40,8 @@ class pipeline {
 
   /// The identity / survivorship / KPI rules from the config; the book is rebuilt with them.
   void set_rules(std::shared_ptr<const profile::settings> configured);
+  /// The configured KPI rules (currency, rates, lifecycle): what status reports the KPIs' units from. Any thread.
+  profile::kpi_rules kpi_rules() const;
   /// Rebuild the book before the next page (mappings or rules changed, or leadership was taken).
   void request_rebuild() { rebuild_requested_ = true; }
   /// The book holds what the store holds (false from a rebuild request until the rebuild is done).

@@ -163,7 +163,8 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
     } else {
       auto cur = co_await ctx_.db.cursor_get(c.cfg.name, os.st.object);
       if (!cur) {
-        co_await fail(c, os, failures, "store: " + cur.error().message(), meter, in_resync);
+        co_await fail(c, os, failures, "store: " + cur.error().message(), meter, in_resync,
+                    error_code_name(cur.error()));
         continue;
       }
       req.cursor = *cur;
@@ -174,7 +175,8 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
           std::lock_guard lk(ctx_.mu);
           os.st.initial_running = true;
           os.st.initial_started = ctx_.now();
-          spdlog::info("{}: initial sync of {} started", c.cfg.name, os.st.object);
+          log_with(spdlog::level::info, fields_of(c, os), "{}: initial sync of {} started", c.cfg.name,
+                   os.st.object);
         }
       }
     }
@@ -187,7 +189,8 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
     }
     prefetched.reset();
     if (!pg) {
-      co_await fail(c, os, failures, poll_error(c, pg.error()), meter, in_resync);
+      co_await fail(c, os, failures, poll_error(c, pg.error()), meter, in_resync,
+                    error_code_name(pg.error()));
       continue;
     }
     const bool more = pg->more;
@@ -222,7 +225,8 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
     }
     if (!stored) {
       prefetched.reset();
-      co_await fail(c, os, failures, "store: " + stored.error().message(), meter, in_resync);
+      co_await fail(c, os, failures, "store: " + stored.error().message(), meter, in_resync,
+                    error_code_name(stored.error()));
       continue;
     }
     // The page's duration is measured in real time: it is a performance figure, not an interval the engine keeps.
@@ -230,6 +234,8 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
       ctx_.m.page_seconds->with({c.cfg.name})
           .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     failures = 0;
+    log_with(spdlog::level::debug, fields_of(c, os), "{}: {} page polled: {} record(s), {} stored{}",
+             c.cfg.name, os.st.object, page_records, stored->written, more ? ", more to read" : "");
     co_await meter.add(tally);
     if (tally.run > 0 && !tally.queued.empty()) {
       std::vector<std::pair<std::int64_t, store::run_writes>> q;
@@ -301,13 +307,15 @@ void poller::note_initial_progress(connector_state& c, object_state& os, std::in
   st.initial_finished = ctx_.now();
   const double secs = std::chrono::duration<double>(st.initial_finished - st.initial_started).count();
   if (ctx_.m.initial_seconds) ctx_.m.initial_seconds->with({c.cfg.name, st.object}).set(secs);
-  spdlog::info("{}: initial sync of {} done in {:.1f} s ({} records read)", c.cfg.name, st.object, secs,
-               st.initial_read);
+  log_with(spdlog::level::info, fields_of(c, os), "{}: initial sync of {} done in {:.1f} s ({} records read)",
+           c.cfg.name, st.object, secs, st.initial_read);
 }
 
 asio::awaitable<void> poller::fail(connector_state& c, object_state& os, unsigned& failures, std::string why,
-                                   run_meter& meter, bool resync) {
-  spdlog::warn("{}: polling {} failed: {}", c.cfg.name, os.st.object, why);
+                                   run_meter& meter, bool resync, std::string code) {
+  auto fields = fields_of(c, os);
+  fields.error = code;
+  log_with(spdlog::level::warn, fields, "{}: polling {} failed: {}", c.cfg.name, os.st.object, why);
   if (meter.active() && !resync) {
     // A poll cycle that failed is a run of its own (the backoff below spaces them out); a resync goes on after
     // the pause, in the same run.
@@ -345,8 +353,9 @@ asio::awaitable<void> poller::reconcile(connector_state& c, object_state& os, ma
     after = rows->back().id;
   }
   if (!gone.empty()) {
-    spdlog::info("{}: {} {} record(s) deleted upstream without a trace (reconciliation)", c.cfg.name, gone.size(),
-                 os.st.object);
+    log_with(spdlog::level::info, fields_of(c, os),
+             "{}: {} {} record(s) deleted upstream without a trace (reconciliation)", c.cfg.name, gone.size(),
+             os.st.object);
     co_await pipeline_.store_records(c, os.st.object, std::move(gone), std::nullopt, false, evals, &os);
   }
 }

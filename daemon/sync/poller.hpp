@@ -28,9 +28,10 @@ class poller {
  private:
   boost::asio::awaitable<void> handle_lookups(connector_state& c, object_state& os, mapping::evaluator_cache& evals);
   boost::asio::awaitable<void> reconcile(connector_state& c, object_state& os, mapping::evaluator_cache& evals);
-  /// A failed attempt: logged, shown, paused for (backoff); a poll cycle under way ends as a failed run.
+  /// A failed attempt: logged (`code`: the error's short name, the line's `error` field), shown, paused for
+  /// (backoff); a poll cycle under way ends as a failed run.
   boost::asio::awaitable<void> fail(connector_state& c, object_state& os, unsigned& failures, std::string why,
-                                    run_meter& meter, bool resync);
+                                    run_meter& meter, bool resync, std::string code = {});
   /// One object of resync run `run` ended; the last one ends the run in the store.
   boost::asio::awaitable<void> end_resync(std::int64_t run, std::string outcome, std::string error);
   /// Counts a stored page of a running initial sync; its last page (`more` false) ends it with a log line

@@ -68,8 +68,12 @@ asio::awaitable<void> writer::claims() {
     for (const auto& it : *items) keys.push_back(it.write);
     auto last = co_await ctx_.db.outbox_last_written(std::move(keys));
     if (!last) {
-      spdlog::warn("{}: reading what was last written failed: {} (the claimed writes return to the queue)",
-                   c_.cfg.name, last.error().message());
+      auto fields = fields_of(c_, {});
+      const auto code = error_code_name(last.error());
+      fields.error = code;
+      log_with(spdlog::level::warn, fields,
+               "{}: reading what was last written failed: {} (the claimed writes return to the queue)", c_.cfg.name,
+               last.error().message());
       std::vector<std::int64_t> ids;
       for (const auto& it : *items) ids.push_back(it.id);
       co_await ctx_.db.outbox_nack(std::move(ids), last.error().message(), ctx_.now() + ctx_.opt.write_retry);
@@ -274,9 +278,13 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
                                  now + ctx_.opt.write_retry * (1 << std::min(p->item.attempts, 8)));
   }
   {
-    std::map<std::string, std::size_t> reasons;
-    for (const auto* p : rejected) ++reasons[errors[p->item.id]];
-    for (const auto& [reason, n] : reasons) log_refused(object, reason, n);
+    std::map<std::string, std::pair<std::size_t, std::string>> reasons;  // reason -> count, one record
+    for (const auto* p : rejected) {
+      auto& [n, key] = reasons[errors[p->item.id]];
+      // The vendor's id where the write targets a known record (an e-mail upsert key otherwise).
+      if (n++ == 0) key = !p->write->write.target_id.empty() ? p->write->write.target_id : p->item.write.record_key;
+    }
+    for (const auto& [reason, seen] : reasons) log_refused(object, reason, seen.first, seen.second);
   }
   for (const auto* p : rejected) {
     json::object meta;
@@ -338,11 +346,17 @@ asio::awaitable<void> writer::save_in_flight(const std::vector<pipeline::prepare
                  "omnisync's)", c_.cfg.name, saved.error().message());
 }
 
-void writer::log_refused(const std::string& object, const std::string& reason, std::size_t count) {
+void writer::log_refused(const std::string& object, const std::string& reason, std::size_t count,
+                         const std::string& record) {
   const auto total = refusals_.admit(object + "\n" + reason, count);
   if (!total) return;
-  spdlog::warn("{}: {} write(s) to {} refused: {} (dead-lettered: omnisyncctl dlq list)", c_.cfg.name, *total, object,
-               reason.empty() ? "no reason given" : reason.substr(0, 300));
+  auto fields = fields_of(c_, object);
+  // The vendor's code where its message starts with one ("VALIDATION_ERROR: ..."), else the outcome's name.
+  fields.error = vendor_error_code(reason);
+  if (fields.error.empty()) fields.error = "rejected";
+  if (*total == 1) fields.record = record;  // one refusal: which record; several: see omnisyncctl dlq list
+  log_with(spdlog::level::warn, fields, "{}: {} write(s) to {} refused: {} (dead-lettered: omnisyncctl dlq list)",
+           c_.cfg.name, *total, object, reason.empty() ? "no reason given" : reason.substr(0, 300));
 }
 
 }  // namespace omnisync::sync::detail

@@ -46,8 +46,10 @@ class writer {
   boost::asio::awaitable<bool> news_pending();
   boost::asio::awaitable<void> write_items(std::string object, std::vector<pipeline::prepared> list);
   /// Logs refused writes at warn with the vendor's reason: one line per (object, reason) a minute at most, with
-  /// how many were refused since the last line.
-  void log_refused(const std::string& object, const std::string& reason, std::size_t count);
+  /// how many were refused since the last line; the vendor's code is the line's `error` field, and `record` one
+  /// refused record's key when the line stands for that one refusal alone.
+  void log_refused(const std::string& object, const std::string& reason, std::size_t count,
+                   const std::string& record);
 
   /// Stores what the chunks being sent carry (see in_flight_key) — before a chunk is sent, and again once its
   /// answers are recorded.

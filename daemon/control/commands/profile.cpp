@@ -137,10 +137,16 @@ asio::awaitable<reply> profile_command(const context& ctx, json::object args) {
   if (!rep) co_return reply::failure("not_found", "no profile matches \"" + query + "\"");
   if (action == "get" || action == "explain") {
     auto out = report_json(*rep, action == "get" ? 10 : 1000);
+    // How to read the KPIs: the currency of the amounts, csat_average a fraction 0..1 (not a percent), ...
+    json::object units;
+    for (const auto& u : profile::kpi_units(engine->kpi_rules())) units[u.name] = u.unit;
+    out["kpi_units"] = std::move(units);
     if (const std::string attribute = arg_text(args, "attribute"); action == "explain" && !attribute.empty()) {
       const auto* g = out["golden"].as_object().if_contains(attribute);
       out["attribute"] = attribute;
       out["attribute_golden"] = g ? *g : json::value(nullptr);
+      // A computed attribute (a KPI, lifecycle_stage) has no golden value: its value is among the KPIs.
+      if (const auto* k = out["kpis"].as_object().if_contains(attribute)) out["attribute_computed"] = *k;
     }
     if (action == "explain") {
       // The writes the profile's values caused, newest first (the whole list: omnisyncctl audit --profile).

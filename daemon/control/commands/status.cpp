@@ -200,6 +200,17 @@ asio::awaitable<json::object> cluster_status(const context& ctx) {
                          {"leaderships", cl.leaderships}, {"leases", std::move(leases)}};
 }
 
+/// The KPIs' currency and units (each profile's values are in `profile get`; these say how to read them).
+json::object kpis_status(const sync::engine& engine) {
+  const auto rules = engine.kpi_rules();
+  json::object rates;
+  for (const auto& [code, rate] : rules.rates) rates[code] = rate;
+  json::object units;
+  for (const auto& u : profile::kpi_units(rules))
+    units[u.name] = json::object{{"unit", u.unit}, {"description", u.description}};
+  return json::object{{"currency", rules.currency}, {"rates", std::move(rates)}, {"units", std::move(units)}};
+}
+
 json::object profiles_status(const sync::engine& engine) {
   const auto ps = engine.profile_stats();
   return json::object{{"ready", engine.profiles_ready()},
@@ -249,6 +260,7 @@ asio::awaitable<reply> status(const context& ctx) {
   st["store"] = std::move(store);
   if (ctx.engine && ctx.engine->cluster().enabled) st["cluster"] = co_await cluster_status(ctx);
   if (ctx.engine) st["profiles"] = profiles_status(*ctx.engine);
+  if (ctx.engine) st["kpis"] = kpis_status(*ctx.engine);
   st["log"] = json::object{{"level", c->daemon.log.level}, {"format", format_name(c->daemon.log.format)}};
   co_return reply::success(std::move(st));
 }

@@ -195,7 +195,7 @@ std::string golden(const json::object& p, const std::string& attr) {
 
 
 TEST_CASE("profiles: one person in Salesforce and HubSpot becomes one profile, changes and ticket KPIs reach every "
-          "system once, nothing ping-pongs, and HubSpot owns lifecycle_stage",
+          "system once, nothing ping-pongs, HubSpot owns the source stage and one lifecycle_stage is shown and written",
           "[profiles]") {
   running_sim sim({"--size", "0"});
   lift_limits(sim);
@@ -284,8 +284,8 @@ TEST_CASE("profiles: one person in Salesforce and HubSpot becomes one profile, c
   CHECK(hubspot_contacts(sim, ann_email).size() == 1);
   CHECK(zendesk_users(sim, ann_email).size() == 1);
 
-  // 5. lifecycle_stage is HubSpot's (`owner: true` in its inbound mapping): a Salesforce change does not win,
-  // and Salesforce is given HubSpot's stage back.
+  // 5. source_stage is HubSpot's (`owner: true`); lifecycle_stage, computed from it, is the one stage shown and
+  // written: a Salesforce edit of it is corrected (purchase -> Customer).
   sim.admin("PATCH", "/admin/hubspot/contacts/" + ann.hs, R"({"properties":{"lifecyclestage":"customer"}})");
   REQUIRE(eventually([&] {
     auto c = salesforce_contacts(sim, ann_email);
@@ -308,7 +308,7 @@ TEST_CASE("profiles: one person in Salesforce and HubSpot becomes one profile, c
   }, 10s));
   REQUIRE(eventually([&] { return quiet(d, sim); }, 60s));  // corrected once, then no further writes
   {
-    auto now = d.profile({"explain", ann_email, "lifecycle_stage"});
+    auto now = d.profile({"explain", ann_email, "source_stage"});
     INFO(json::serialize(now));
     REQUIRE(now.contains("attribute_golden"));
     const auto& g = now.at("attribute_golden").as_object();
@@ -317,6 +317,8 @@ TEST_CASE("profiles: one person in Salesforce and HubSpot becomes one profile, c
     REQUIRE(g.at("from").as_array().size() >= 1);
     CHECK(text(g.at("from").as_array()[0].as_object().if_contains("system")) == "hs");
     CHECK(text(now.at("kpis").as_object().if_contains("lifecycle_stage")) == "purchase");
+    CHECK_FALSE(now.at("golden").as_object().contains("lifecycle_stage"));  // one stage: the computed one
+    CHECK(text(d.profile({"explain", ann_email, "lifecycle_stage"}).if_contains("attribute_computed")) == "purchase");
   }
   CHECK(text(hubspot_contacts(sim, ann_email)[0].at("properties").as_object().if_contains("lifecyclestage")) ==
         "customer");

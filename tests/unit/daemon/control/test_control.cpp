@@ -408,6 +408,71 @@ TEST_CASE("omnisyncctl: status is rendered for people", "[control]") {
   CHECK(text.find("zendesk     zendesk     paused") != std::string::npos);
 }
 
+TEST_CASE("omnisyncctl: status sections say their units; KPIs with their currency and scales", "[control]") {
+  auto status = json::parse(R"({"schema":1,"version":"0.1.0","uptime_s":42,"state":"running",
+    "store":{"kind":"sqlite","inbox_depth":3,"outbox_depth":0,"dead_letters":1,"state_db_bytes":2048},
+    "connectors":{"hs":{"kind":"hubspot","state":"idle","health":{"state":"unauthorized","text":"unauthorized: no"},
+                        "records":120,"inbox_depth":3,"outbox_depth":0,"events_in":7,
+                        "api":{"calls":55,"errors":1,"budget_used":0,"budget_limit":0},
+                        "writes":{"ok":9,"rejected":2,"retried":0,"last_error":""},
+                        "objects_status":[{"object":"contacts","phase":"idle","records_read":120,"lag_ms":2000,
+                                           "last_success":"2026-12-06T18:00:00.000Z","last_error":"",
+                                           "initial_sync":{"state":"done","read":120,"total":120,"seconds":1.5}}]},
+                  "zd":{"kind":"zendesk","state":"disabled"}},
+    "profiles":{"ready":true,"profiles":100,"records":220,"interactions":40,"events":40,"merges":12,
+                "unattached_interactions":0,"withheld_creates":0,"withheld_reasons":{}},
+    "kpis":{"currency":"EUR","rates":{"USD":0.93},
+            "units":{"lifetime_value":{"unit":"EUR","description":"won deals and orders summed"},
+                     "csat_average":{"unit":"fraction 0..1","description":"not a percent"}}},
+    "http":{"listen":"127.0.0.1:0","port":8080},"log":{"level":"info","format":"json"}})");
+  const auto text = omnisync::ctl::format_status(status);
+  INFO(text);
+  // Store: every count with what it counts.
+  CHECK(text.find("inbox 3 events  outbox 0 writes  dead letters 1 open  state.db 2.0 KB") != std::string::npos);
+  // One table: the headers say their units; a connector without engine figures has "—" in every such column;
+  // columns nobody has a value in (budgets) are left out.
+  CHECK(text.find("\nconnectors\n") != std::string::npos);
+  CHECK(text.find("inbox (events)") != std::string::npos);
+  CHECK(text.find("outbox (writes)") != std::string::npos);
+  CHECK(text.find("API calls") != std::string::npos);
+  CHECK(text.find("budget") == std::string::npos);
+  CHECK(text.find("hs/contacts  idle  read 120 records  lag 2s") != std::string::npos);
+  CHECK(text.find("initial sync done in 1.5 s") != std::string::npos);
+  CHECK(text.find("hs: unauthorized: no") != std::string::npos);
+  // Table rows are equally long up to their last column: every row has every column.
+  {
+    const auto at = text.find("  connector");
+    REQUIRE(at != std::string::npos);
+    const auto header_end = text.find('\n', at);
+    const auto row1_end = text.find('\n', header_end + 1);
+    const auto header = text.substr(at, header_end - at);
+    const auto row1 = text.substr(header_end + 1, row1_end - header_end - 1);
+    CHECK(row1.find("hubspot") == header.find("kind"));
+  }
+  // Sections for profiles and KPIs; the KPIs' currency and scales are said.
+  CHECK(text.find("\nprofiles\n  100 profiles  from 220 records  40 interactions") != std::string::npos);
+  CHECK(text.find("\nKPIs (per profile") != std::string::npos);
+  CHECK(text.find("amounts in EUR (converted: USD × 0.93)") != std::string::npos);
+  CHECK(text.find("csat_average") != std::string::npos);
+  CHECK(text.find("fraction 0..1") != std::string::npos);
+  // The rest under its own heading.
+  CHECK(text.find("\ndaemon\n") != std::string::npos);
+}
+
+TEST_CASE("omnisyncctl: a profile's KPIs are shown with their units", "[control]") {
+  auto reply = json::parse(R"({"id":"p1","records":[],"golden":{},"timeline":[],"timeline_total":0,
+    "kpis":{"lifetime_value":2400,"csat_average":0.8,"order_count":3,"lifecycle_stage":"purchase","nps":null},
+    "kpi_units":{"lifetime_value":"USD","csat_average":"fraction 0..1","order_count":"count",
+                 "lifecycle_stage":"stage","nps":"score 0..10"}})");
+  const auto text = omnisync::ctl::format_profile(reply, "get");
+  INFO(text);
+  CHECK(text.find("2400 USD\n") != std::string::npos);
+  CHECK(text.find("0.8 (fraction 0..1)\n") != std::string::npos);
+  CHECK(text.find("3 (count)\n") != std::string::npos);
+  CHECK(text.find("purchase\n") != std::string::npos);
+  CHECK(text.find("score") == std::string::npos);  // no unit beside an absent value
+}
+
 TEST_CASE("omnisyncctl map: the mapping dry run without a daemon, with its exit codes", "[control][map]") {
   omnisync::test::temp_dir d;
   auto ctl = omnisync::test::binary("omnisyncctl");

@@ -103,7 +103,7 @@ TEST_CASE("records mapped by the shipped mappings resolve into one profile with 
   CHECK(ex->records.size() == 3);
   CHECK(ex->edges.size() == 2);
 
-  // Golden values: survivorship defaults plus the mappings' hints (HubSpot owns lifecycle_stage).
+  // Golden values: survivorship defaults plus the mappings' hints (HubSpot owns source_stage).
   survivorship_rules rules = survivorship_rules::defaults();
   CHECK(rules.apply_hints("hubspot", hs_contact->hints()).empty());
   CHECK(rules.apply_hints("salesforce", sf_contact->hints()).empty());
@@ -123,8 +123,8 @@ TEST_CASE("records mapped by the shipped mappings resolve into one profile with 
   CHECK(text("phone") == "\"+14155550132\"");
   CHECK(text("first_name") == "\"Ann\"");            // Salesforce changed last
   CHECK(golden.at("first_name").from[0].record == "salesforce:Contact:003D000000QV9n2IAD");
-  CHECK(text("lifecycle_stage") == "\"purchase\"");  // HubSpot's, though older: it owns the field
-  CHECK(golden.at("lifecycle_stage").decided_by == "owner");
+  CHECK(text("source_stage") == "\"purchase\"");  // HubSpot's, though older: it owns the field
+  CHECK(golden.at("source_stage").decided_by == "owner");
   CHECK(text("lead_score") == "42");
   CHECK(text("tags") == R"(["eu","pilot","vip"])");
   CHECK(text("external_ids.salesforce") == "\"003D000000QV9n2IAD\"");
@@ -150,7 +150,7 @@ TEST_CASE("records mapped by the shipped mappings resolve into one profile with 
     CHECK(res.resolve(person) == id);
     t.add(m.events[0]);
   }
-  const kpi_values v = t.values(golden.at("lifecycle_stage").value.s);
+  const kpi_values v = t.values(golden.at("source_stage").value.s);
   CHECK(v.order_count == 1);
   CHECK(v.lifetime_value == Approx(2400));
   CHECK(v.open_tickets == 1);  // pending counts as open
