@@ -39,6 +39,7 @@ run_tests() {
   # halt_on_error: the first report ends the process (with exitcode), so a test cannot pass past it.
   # detect_leaks: LeakSanitizer at every instrumented process's exit (daemons stopped by SIGTERM included).
   # detect_stack_use_after_return stays off: Asio's coroutine frames live on the heap, and it doubles the time.
+  # shellcheck disable=SC2086  # CTEST_ARGS is split into words on purpose
   ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:detect_odr_violation=2:check_initialization_order=1:strict_init_order=1:log_path=$reports/asan" \
   UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan" \
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/tsan.supp:log_path=$reports/tsan" \
