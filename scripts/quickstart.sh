@@ -3,9 +3,7 @@
 #   ./scripts/quickstart.sh demo      install packages, build, run the demo (scripts/demo.sh)
 #   ./scripts/quickstart.sh test      install packages, build (incl. the fuzz targets), build the .deb packages and
 #                                     check them (lintian; installed on this machine, then purged:
-#                                     scripts/check-package.sh says what that changes), run the whole test suite,
-#                                     then the tests under sanitizers (scripts/sanitize.sh: ASan+UBSan in
-#                                     build/asan, TSan in build/tsan; OMNISYNC_SKIP_SANITIZERS=1 leaves them out)
+#                                     scripts/check-package.sh says what that changes), run the whole test suite
 #   ./scripts/quickstart.sh package   install packages, build what the .deb packages hold, make them
 #                                     (build/default/packages/) and lint them; installing them is the next step
 # All are idempotent: a second run only rebuilds what changed.
@@ -58,11 +56,4 @@ step "installing the packages here and checking the installed service (scripts/c
 ./scripts/check-package.sh build/default/packages
 
 step "running the test suite (ctest --preset default)"
-ctest --preset default
-
-if [ "${OMNISYNC_SKIP_SANITIZERS:-0}" = 1 ]; then
-  step "sanitizers skipped (OMNISYNC_SKIP_SANITIZERS=1)"
-  exit 0
-fi
-step "running the tests under sanitizers (scripts/sanitize.sh: ASan+UBSan, then TSan)"
-exec ./scripts/sanitize.sh all
+exec ctest --preset default
