@@ -114,6 +114,11 @@ std::size_t record_hash(const planned_write& w) {
   return std::hash<std::string>{}(k);
 }
 
+/// The key of one field of one destination record: what the per-field memories are kept under.
+std::size_t field_key(const planned_write& w, std::string_view field) {
+  return record_hash(w) ^ (std::hash<std::string_view>{}(field) * 0x9e3779b97f4a7c15ull);
+}
+
 }  // namespace
 
 agreement compare(const std::string& write, const std::string& there, std::string& field) {
@@ -346,39 +351,40 @@ std::optional<computed_write> propagator::compute(const book& b,
 }
 
 bool propagator::first_repeat(const planned_write& w, std::string_view field, std::string_view value) {
-  const auto k = record_hash(w) ^ (std::hash<std::string_view>{}(field) * 0x9e3779b97f4a7c15ull);
   const auto h = std::hash<std::string_view>{}(value);
-  auto it = repeated_.find(k);
-  if (it != repeated_.end()) {
-    if (it->second == h) return false;
-    it->second = h;
-    return true;
+  const auto k = field_key(w, field);
+  auto it = field_memory_.find(k);
+  if (it == field_memory_.end()) {
+    if (field_memory_.size() >= memory_cap) field_memory_.clear();  // forgetting only allows one early write
+    it = field_memory_.emplace(k, field_memory{}).first;
   }
-  if (repeated_.size() >= memory_cap) repeated_.clear();
-  repeated_.emplace(k, h);
+  if (it->second.repeated == h) return false;
+  it->second.repeated = h;
   return true;
 }
 
 bool propagator::repeated(const planned_write& w, std::string_view field, std::string_view value) const {
-  auto it = repeated_.find(record_hash(w) ^ (std::hash<std::string_view>{}(field) * 0x9e3779b97f4a7c15ull));
-  return it != repeated_.end() && it->second == std::hash<std::string_view>{}(value);
+  auto it = field_memory_.find(field_key(w, field));
+  return it != field_memory_.end() && it->second.repeated == std::hash<std::string_view>{}(value);
 }
 
 void propagator::forget_repeat(const planned_write& w, std::string_view field) {
-  const auto k = record_hash(w) ^ (std::hash<std::string_view>{}(field) * 0x9e3779b97f4a7c15ull);
-  if (!repeated_.empty()) repeated_.erase(k);
-  if (!replaced_.empty()) replaced_.erase(k);
+  if (!field_memory_.empty()) field_memory_.erase(field_key(w, field));
 }
 
 void propagator::note_replaced(const planned_write& w, std::string_view field, std::string_view replaced) {
-  if (replaced_.size() >= memory_cap) replaced_.clear();  // forgetting only allows one early correction
-  replaced_[record_hash(w) ^ (std::hash<std::string_view>{}(field) * 0x9e3779b97f4a7c15ull)] =
-      std::hash<std::string_view>{}(replaced);
+  const auto k = field_key(w, field);
+  auto it = field_memory_.find(k);
+  if (it == field_memory_.end()) {
+    if (field_memory_.size() >= memory_cap) field_memory_.clear();  // forgetting only allows one early correction
+    it = field_memory_.emplace(k, field_memory{}).first;
+  }
+  it->second.replaced = std::hash<std::string_view>{}(replaced);
 }
 
 bool propagator::still_replaced(const planned_write& w, std::string_view field, std::string_view read_back) const {
-  auto it = replaced_.find(record_hash(w) ^ (std::hash<std::string_view>{}(field) * 0x9e3779b97f4a7c15ull));
-  return it != replaced_.end() && it->second == std::hash<std::string_view>{}(read_back);
+  auto it = field_memory_.find(field_key(w, field));
+  return it != field_memory_.end() && it->second.replaced == std::hash<std::string_view>{}(read_back);
 }
 
 bool propagator::first_correction(const planned_write& w) {

@@ -150,10 +150,13 @@ class propagator {
   bool still_replaced(const planned_write& w, std::string_view field, std::string_view read_back) const;
 
   static constexpr std::size_t memory_cap = 100'000;
-  /// (connector, object, target, field) -> hash of the value repeated there; bounded like forced_.
-  std::unordered_map<std::size_t, std::size_t> repeated_;
-  /// (connector, object, target, field) -> hash of the value a write replaced there; bounded like forced_.
-  std::unordered_map<std::size_t, std::size_t> replaced_;
+  /// What is remembered of one destination field (either part may be unset).
+  struct field_memory {
+    std::optional<std::size_t> repeated;  ///< hash of the value repeated there (first_repeat)
+    std::optional<std::size_t> replaced;  ///< hash of the value a write replaced there (note_replaced)
+  };
+  /// (connector, object, target, field) -> its memory; bounded like forced_; a field read back agreeing forgets both.
+  std::unordered_map<std::size_t, field_memory> field_memory_;
   /// (connector, object, target) -> hash of the payload forced there; bounded (starts over past memory_cap).
   std::unordered_map<std::size_t, std::size_t> forced_;
   std::unordered_set<std::size_t> withheld_logged_;
