@@ -1,5 +1,6 @@
 """What the benchmark scripts share: a free port, a keep-alive client of the simulator's admin API, HubSpot's v3
-webhook signature, and writing a report section into docs/benchmarks.md.
+webhook signature, starting omnisync-sim, a process's CPU seconds, and writing a report section into
+docs/benchmarks.md.
 
 A report section is a block of Markdown between `<!-- NAME:begin -->` and `<!-- NAME:end -->`; writing it
 replaces the block of that name, or appends it when the file has none yet, and leaves the rest as it is.
@@ -12,8 +13,10 @@ import hashlib
 import hmac
 import http.client
 import json
+import os
 import re
 import socket
+import subprocess
 import sys
 import urllib.parse
 
@@ -47,6 +50,22 @@ class Admin:
                 self.c.close()
                 if attempt == 2:
                     raise
+
+
+def start_sim(build, size, stderr_path, *extra):
+    """Starts omnisync-sim with `size` people per vendor: (the process, its first stdout line parsed)."""
+    sim = subprocess.Popen([f"{build}/sim/omnisync-sim", "--size", str(size), *extra], stdout=subprocess.PIPE,
+                           stderr=open(stderr_path, "w"), text=True)
+    return sim, json.loads(sim.stdout.readline())
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds process `pid` has used so far (0 when it is gone)."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def hubspot_v3_signature(secret, url, body, timestamp):
