@@ -25,102 +25,141 @@ asio::awaitable<void> inbox_processor::run(connector_state& owner) {
       co_await owner.inbox_bell.wait(ctx_.clk, ctx_.opt.queue_idle);
       continue;
     }
-    std::vector<std::int64_t> done;
-    // Parse every claimed event first, so that the records they only name are fetched once per object for the
-    // whole batch (the adapter batches its calls: Zendesk show_many and HubSpot batch reads take 100 ids), not
-    // once per event: a backlog of events naming one record each (after a restart) would cost a call per event.
-    struct parsed_event {
-      store::inbox_item* item;
-      connector_state* c;
-      adapters::event_records parsed;
-    };
-    std::vector<parsed_event> work;
-    for (auto& it : claimed) {
-      auto* c = ctx_.find(it.event.connector);
-      if (!c) {
-        co_await quarantine(it, "connector", "no connector named " + it.event.connector + " is configured");
-        done.push_back(it.id);
-        continue;
-      }
-      if (c->paused.load()) {
-        std::vector<std::int64_t> one{it.id};
-        co_await ctx_.db.inbox_nack(std::move(one), "paused", ctx_.now() + milliseconds(1000));
-        continue;
-      }
-      auto parsed = c->adapter->parse_event(it.event);
-      if (!parsed) {
-        co_await quarantine(it, "parse", "malformed event: " + parsed.error().message());
-        done.push_back(it.id);
-        continue;
-      }
-      work.push_back(parsed_event{&it, c, std::move(*parsed)});
+    // Events trickle in one delivery at a time (a vendor's bulk job fires one webhook per record it wrote): a
+    // short, bounded wait lets the batch fill, so that the records the events name are fetched in the vendor's
+    // batch size and stored in one page, not one call and one transaction per event.
+    if (claimed.size() < ctx_.opt.inbox_batch && ctx_.opt.inbox_window.count() > 0) {
+      co_await ctx_.clk.sleep_for(ctx_.opt.inbox_window);
+      auto more = co_await ctx_.db.inbox_claim(ctx_.opt.inbox_batch - claimed.size(), ctx_.opt.inbox_lease,
+                                               owner.cfg.name);
+      if (more)
+        for (auto& it : *more) claimed.push_back(std::move(it));
     }
-    refetch_plan plan;
-    for (const auto& w : work)
-      for (const auto& [obj, id] : w.parsed.refetch) {
-        auto& [conn, ids] = plan[{w.c->cfg.name, obj}];
-        conn = w.c;
-        if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
-      }
-    prefetched fetched = co_await prefetch(std::move(plan));
-    for (auto& w : work) {
-      auto& it = *w.item;
-      auto* c = w.c;
-      auto* parsed = &w.parsed;
-      std::string error;
-      // The event's records per object; the records it only names are fetched now.
-      std::map<std::string, std::vector<store::source_record>> by_object;
-      for (auto& r : parsed->records) by_object[r.object].push_back(std::move(r.record));
-      std::map<std::string, std::vector<std::string>> refetch;
-      for (auto& [obj, id] : parsed->refetch) refetch[obj].push_back(id);
-      for (auto& [obj, ids] : refetch) {
-        // From the batch's fetch; an id it did not answer under that spelling is fetched for this event alone.
-        std::vector<std::string> missing;
-        auto& from_batch = fetched[{c->cfg.name, obj}];
-        if (!from_batch.error.empty()) {
-          error = from_batch.error;
-          break;
-        }
-        for (const auto& id : ids) {
-          if (auto f = from_batch.records.find(id); f != from_batch.records.end()) by_object[obj].push_back(f->second);
-          else missing.push_back(id);
-        }
-        if (missing.empty()) continue;
-        auto got = co_await c->adapter->fetch(obj, std::move(missing));
-        if (!got) {
-          error = "fetching " + obj + ": " + got.error().message();
-          break;
-        }
-        for (auto& r : *got) by_object[obj].push_back(std::move(r));
-      }
-      if (error.empty()) {
-        for (auto& [obj, recs] : by_object) {
-          std::vector<adapters::event_records::announcement> told;
-          for (const auto& a : parsed->announced)
-            if (a.object == obj) told.push_back(a);
-          auto stored = co_await pipeline_.store_records(*c, obj, std::move(recs), std::nullopt, false, evals,
-                                                         c->find(obj), std::move(told));
-          if (!stored) {
-            error = "store: " + stored.error().message();
-            break;
-          }
-        }
-      }
-      if (error.empty()) {
-        done.push_back(it.id);
-        std::lock_guard lk(ctx_.mu);
-        ++c->counters.events_in;
-      } else if (it.attempts >= ctx_.opt.max_inbox_attempts) {
-        co_await quarantine(it, "process", error);
-        done.push_back(it.id);
-      } else {
-        std::vector<std::int64_t> one{it.id};
-        co_await ctx_.db.inbox_nack(std::move(one), error,
-                                    ctx_.now() + ctx_.opt.error_pause * (1 << std::min(it.attempts, 6)));
-      }
-    }
-    if (!done.empty()) co_await ctx_.db.inbox_ack(std::move(done));
+    co_await process(std::move(claimed), evals);
   }
+}
+
+asio::awaitable<void> inbox_processor::process(std::vector<store::inbox_item> claimed,
+                                               mapping::evaluator_cache& evals) {
+  std::vector<std::int64_t> done;
+  // Parse every claimed event first, so that the records they only name are fetched once per object for the
+  // whole batch (the adapter batches its calls: Zendesk show_many and HubSpot batch reads take 100 ids), not
+  // once per event: a backlog of events naming one record each (after a restart) would cost a call per event.
+  struct parsed_event {
+    store::inbox_item* item;
+    connector_state* c;
+    adapters::event_records parsed;
+    std::string error;  ///< why it could not be processed ("" when it was)
+  };
+  std::vector<parsed_event> work;
+  for (auto& it : claimed) {
+    auto* c = ctx_.find(it.event.connector);
+    if (!c) {
+      co_await quarantine(it, "connector", "no connector named " + it.event.connector + " is configured");
+      done.push_back(it.id);
+      continue;
+    }
+    if (c->paused.load()) {
+      std::vector<std::int64_t> one{it.id};
+      co_await ctx_.db.inbox_nack(std::move(one), "paused", ctx_.now() + milliseconds(1000));
+      continue;
+    }
+    auto parsed = c->adapter->parse_event(it.event);
+    if (!parsed) {
+      co_await quarantine(it, "parse", "malformed event: " + parsed.error().message());
+      done.push_back(it.id);
+      continue;
+    }
+    work.push_back(parsed_event{&it, c, std::move(*parsed), {}});
+  }
+  refetch_plan plan;
+  for (const auto& w : work)
+    for (const auto& [obj, id] : w.parsed.refetch) {
+      auto& [conn, ids] = plan[{w.c->cfg.name, obj}];
+      conn = w.c;
+      if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    }
+  prefetched fetched = co_await prefetch(std::move(plan));
+
+  // The events' records coalesced per (connector, object): a record several events carry or name is stored once,
+  // in its newest version, and every event's announcements about it go with it. One page per object.
+  struct page {
+    connector_state* c = nullptr;
+    std::map<std::string, store::source_record> records;  ///< by id
+    std::vector<adapters::event_records::announcement> told;
+    std::vector<std::size_t> events;  ///< indexes into work
+  };
+  std::map<std::pair<std::string, std::string>, page> pages;
+  auto keep = [](std::map<std::string, store::source_record>& into, store::source_record r) {
+    auto [at, fresh] = into.try_emplace(r.id, r);
+    // A later event's copy wins unless the one kept is newer by the vendor's stamp.
+    if (!fresh && !(at->second.source_updated_at > r.source_updated_at)) at->second = std::move(r);
+  };
+  for (std::size_t i = 0; i < work.size(); ++i) {
+    auto& w = work[i];
+    auto* c = w.c;
+    // The event's records per object; the records it only names come from the batch's fetch.
+    std::map<std::string, std::vector<store::source_record>> by_object;
+    for (auto& r : w.parsed.records) by_object[r.object].push_back(std::move(r.record));
+    std::map<std::string, std::vector<std::string>> refetch;
+    for (auto& [obj, id] : w.parsed.refetch) refetch[obj].push_back(id);
+    for (auto& [obj, ids] : refetch) {
+      // From the batch's fetch; an id it did not answer under that spelling is fetched for this event alone.
+      std::vector<std::string> missing;
+      auto& from_batch = fetched[{c->cfg.name, obj}];
+      if (!from_batch.error.empty()) {
+        w.error = from_batch.error;
+        break;
+      }
+      for (const auto& id : ids) {
+        if (auto f = from_batch.records.find(id); f != from_batch.records.end()) by_object[obj].push_back(f->second);
+        else missing.push_back(id);
+      }
+      if (missing.empty()) continue;
+      auto got = co_await c->adapter->fetch(obj, std::move(missing));
+      if (!got) {
+        w.error = "fetching " + obj + ": " + got.error().message();
+        break;
+      }
+      for (auto& r : *got) by_object[obj].push_back(std::move(r));
+    }
+    if (!w.error.empty()) continue;
+    for (auto& [obj, recs] : by_object) {
+      auto& pg = pages[{c->cfg.name, obj}];
+      pg.c = c;
+      for (auto& r : recs) keep(pg.records, std::move(r));
+      for (const auto& a : w.parsed.announced)
+        if (a.object == obj) pg.told.push_back(a);
+      pg.events.push_back(i);
+    }
+  }
+  for (auto& [key, pg] : pages) {
+    std::vector<store::source_record> recs;
+    recs.reserve(pg.records.size());
+    for (auto& [id, r] : pg.records) recs.push_back(std::move(r));
+    auto stored = co_await pipeline_.store_records(*pg.c, key.second, std::move(recs), std::nullopt, false, evals,
+                                                   pg.c->find(key.second), std::move(pg.told));
+    if (!stored)
+      for (auto i : pg.events)
+        if (work[i].error.empty()) work[i].error = "store: " + stored.error().message();
+  }
+  // Acknowledged only now that every record the event brought is stored (with its consequences).
+  for (auto& w : work) {
+    auto& it = *w.item;
+    if (w.error.empty()) {
+      done.push_back(it.id);
+      std::lock_guard lk(ctx_.mu);
+      ++w.c->counters.events_in;
+    } else if (it.attempts >= ctx_.opt.max_inbox_attempts) {
+      co_await quarantine(it, "process", w.error);
+      done.push_back(it.id);
+    } else {
+      std::vector<std::int64_t> one{it.id};
+      co_await ctx_.db.inbox_nack(std::move(one), w.error,
+                                  ctx_.now() + ctx_.opt.error_pause * (1 << std::min(it.attempts, 6)));
+    }
+  }
+  if (!done.empty()) co_await ctx_.db.inbox_ack(std::move(done));
 }
 
 asio::awaitable<inbox_processor::prefetched> inbox_processor::prefetch(refetch_plan plan) {

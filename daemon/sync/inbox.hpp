@@ -1,8 +1,10 @@
 #pragma once
-/// The inbox processor: one loop per connector over the webhook events the HTTP listener stored for it. Each
-/// claimed event is parsed by its adapter (`parse_event`); the records it carries and the ones it only names
-/// (fetched now, once per object for the whole claimed batch) go through the pipeline; then the event is
-/// acknowledged. A malformed event, or one that keeps failing, is quarantined (dead-lettered with the reason); a
+/// The inbox processor: one loop per connector over the webhook events the HTTP listener stored for it. Events
+/// are claimed in batches (up to `inbox_batch`; when fewer are waiting, after a wait of `inbox_window` for more to
+/// come in); each is parsed by its adapter (`parse_event`); the records they only name are fetched once per
+/// object for the whole batch, in the vendor's batch size; the records are coalesced per record (its newest
+/// version once, with every event's announcements about it) and go through the pipeline as one page per object;
+/// then the events are acknowledged — only once what they brought is stored. A malformed event, or one that keeps failing, is quarantined (dead-lettered with the reason); a
 /// failing one is retried with backoff first.
 ///
 /// One loop per connector, so that a vendor whose API is down delays only its own events. A paused connector's
@@ -38,6 +40,8 @@ class inbox_processor {
   using prefetched = std::map<std::pair<std::string, std::string>, fetched_records>;
   /// One `fetch` per (connector, object) of the plan; the adapter splits it into its vendor's batch size.
   boost::asio::awaitable<prefetched> prefetch(refetch_plan plan);
+  /// Parses, fetches, stores and acknowledges one claimed batch.
+  boost::asio::awaitable<void> process(std::vector<store::inbox_item> claimed, mapping::evaluator_cache& evals);
   boost::asio::awaitable<void> quarantine(const store::inbox_item& it, const std::string& stage, const std::string& why);
 
   context& ctx_;

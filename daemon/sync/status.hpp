@@ -20,7 +20,10 @@ namespace omnisync::sync {
 using std::chrono::milliseconds;
 
 struct engine_options {
-  std::size_t inbox_batch = 100;
+  std::size_t inbox_batch = 100;       ///< webhook events processed together (fetched and stored as one page)
+  /// How long the inbox waits for more events when fewer than `inbox_batch` are waiting (0: not at all): bounds
+  /// the delay a batch adds to a webhook's propagation.
+  milliseconds inbox_window{25};
   milliseconds inbox_lease{60000};
   milliseconds queue_idle{200};        ///< how often an empty inbox/outbox is looked at again
   milliseconds error_pause{1000};      ///< first pause after a failed poll; doubles per failure
