@@ -31,6 +31,17 @@ asio::awaitable<bool> writer::news_pending() {
       if (p->system() == c_.cfg.kind && p->object() == o->st.object) written_to = true;
     if (written_to && !o->caught_up.load()) co_return true;
   }
+  // Resolution settles first: until every system omnisync reads was read to the end once (its initial sync), a
+  // profile may still gain records and values, and a write computed now would be sent again once it has them. A
+  // connector that is disabled, paused or failing does not hold the writes up.
+  for (auto* other : ctx_.list()) {
+    if (other == &c_ || !other->cfg.enabled || other->paused.load()) continue;
+    for (const auto& o : other->objects) {
+      if (o->caught_up.load() || !plans->inbound(other->cfg.kind, o->st.object)) continue;
+      std::lock_guard lk(ctx_.mu);
+      if (o->st.phase != "error" && o->st.phase != "paused") co_return true;
+    }
+  }
   // A webhook event from this system stored before now and not yet processed may carry an edit to a record a
   // write is about to be computed for.
   auto waiting = co_await ctx_.db.inbox_pending(c_.cfg.name, ctx_.now());

@@ -1,7 +1,9 @@
 #pragma once
 /// The writer of one destination connector. A write is computed when it is sent, not when it was queued
 /// (docs/write-back.md): the writer first waits for the system's own news — every object it writes read to the
-/// end since start-up, and no webhook event from that system stored before now and still unprocessed — then
+/// end since start-up, and no webhook event from that system stored before now and still unprocessed — and for
+/// resolution to settle (every other system's mapped objects read to the end once, unless that connector is
+/// disabled, paused or failing), then
 /// claims due writes, has the pipeline compute from the profiles as they are now what each one changes
 /// (field by field, against what the destination holds), acknowledges at once those that change nothing, and
 /// sends the rest in chunks of the vendor's batch size, `sync.write_concurrency` chunks at a time. Each result is

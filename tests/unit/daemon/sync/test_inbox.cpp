@@ -76,3 +76,31 @@ TEST_CASE("inbox: events whose records could not be fetched stay queued and are 
   REQUIRE(h.eventually([&] { return h.stored("hs") == 2 && store::wait(h.db->get_counts())->inbox_depth == 0; }));
   CHECK(h.eng->status()[0].events_in == 2);
 }
+
+TEST_CASE("writer: nothing is written before every other system was read to the end once", "[engine][writer]") {
+  harness h;
+  auto& hs = h.add("hs", "hubspot", "contacts");
+  auto& zd = h.add("zd", "zendesk", "users");
+  auto& sf = h.add("sf", "salesforce", "Contact");
+  zd.page_size = 0;  // read to the end at once
+  for (int i = 1; i <= 3; ++i) hs.put(std::to_string(i), hubspot_contact(i, "p" + std::to_string(i) + "@example.com"));
+  {
+    std::lock_guard lk(sf.mu);
+    sf.hold = true;  // Salesforce's initial read goes on: its people may still join these profiles
+  }
+  h.start();
+  REQUIRE(h.eventually([&] { return h.stored("hs") == 3; }));
+  h.run_for(1s);
+  {
+    std::lock_guard lk(zd.mu);
+    CHECK(zd.write_calls == 0);
+  }
+  {
+    std::lock_guard lk(sf.mu);
+    sf.hold = false;  // read to the end: resolution has settled
+  }
+  REQUIRE(h.eventually([&] {
+    std::lock_guard lk(zd.mu);
+    return zd.written.size() == 3;
+  }));
+}
