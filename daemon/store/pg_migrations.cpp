@@ -214,6 +214,12 @@ CREATE TABLE run_writes(
 ALTER TABLE outbox ADD COLUMN run_id BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX outbox_run ON outbox(run_id);
 )sql"},
+
+    {9, "outbox indexes for the claim's clean-up and the age gauge",
+     R"sql(
+CREATE INDEX outbox_claimed ON outbox(next_attempt_at) WHERE state = 1;
+CREATE INDEX outbox_age ON outbox(connector, enqueued_at);
+)sql"},
 };
 
 constexpr migration inbox_list[] = {

@@ -505,7 +505,14 @@ depth_rows read_sql::inbox_oldest() {
 }
 
 depth_rows read_sql::outbox_oldest() {
-  return pairs(c_.exec("SELECT connector, min(enqueued_at) FROM outbox GROUP BY connector ORDER BY connector"));
+  // One index seek per connector (outbox_age), not a scan of the backlog: walk the distinct connectors by seeking
+  // past each, and take each one's oldest.
+  return pairs(c_.exec(
+      "WITH RECURSIVE c(connector) AS (SELECT min(connector) FROM outbox UNION ALL "
+      "SELECT (SELECT min(o.connector) FROM outbox o WHERE o.connector > c.connector) FROM c "
+      "WHERE c.connector IS NOT NULL) "
+      "SELECT c.connector, (SELECT min(o.enqueued_at) FROM outbox o WHERE o.connector = c.connector) FROM c "
+      "WHERE c.connector IS NOT NULL ORDER BY c.connector"));
 }
 
 std::pair<std::uint64_t, std::uint64_t> read_sql::sizes() {

@@ -214,6 +214,15 @@ CREATE TABLE run_writes(
 ALTER TABLE outbox ADD COLUMN run_id INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX outbox_run ON outbox(run_id);
 )sql"},
+
+    {9, "outbox indexes for the claim's clean-up and the age gauge",
+     R"sql(
+-- outbox_drop_superseded (before every claim) looks at claimed writes only: without this it walked outbox_due
+-- over every due pending write, the whole backlog during an initial sync.
+CREATE INDEX outbox_claimed ON outbox(next_attempt_at) WHERE state = 1;
+-- outbox_oldest (the age gauge, every second): the oldest write of each connector is one seek per connector.
+CREATE INDEX outbox_age ON outbox(connector, enqueued_at);
+)sql"},
 };
 
 // inbox.db: webhook events only, so that acknowledging a webhook never waits behind a poll transaction.

@@ -495,7 +495,14 @@ depth_rows read_sql::inbox_oldest() {
 }
 
 depth_rows read_sql::outbox_oldest() {
-  auto q = r_.state.prepare("SELECT connector, min(enqueued_at) FROM outbox GROUP BY connector ORDER BY connector");
+  // One index seek per connector (outbox_age), not a scan of the backlog: walk the distinct connectors by seeking
+  // past each, and take each one's oldest.
+  auto q = r_.state.prepare(
+      "WITH RECURSIVE c(connector) AS (SELECT min(connector) FROM outbox UNION ALL "
+      "SELECT (SELECT min(o.connector) FROM outbox o WHERE o.connector > c.connector) FROM c "
+      "WHERE c.connector IS NOT NULL) "
+      "SELECT c.connector, (SELECT min(o.enqueued_at) FROM outbox o WHERE o.connector = c.connector) FROM c "
+      "WHERE c.connector IS NOT NULL ORDER BY c.connector");
   return pairs(q);
 }
 
