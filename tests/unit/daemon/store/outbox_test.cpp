@@ -57,6 +57,39 @@ TEST_CASE("store: outbox skips a payload equal to the one last written or pendin
   CHECK(counts.oldest_inbox_per_connector.empty());
 }
 
+TEST_CASE("store: the age gauge gives each connector's oldest waiting write, claimed or not", "[store][outbox]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  const auto t0 = clock.now();
+  auto to = [](std::string connector, std::string key) {
+    return outbox_write{std::move(connector), "contact", std::move(key), R"({"v":1})"};
+  };
+  REQUIRE(ok(s->outbox_enqueue({to("zendesk", "z1")}, {})).inserted == 1);
+  clock.advance(10ms);
+  REQUIRE(ok(s->outbox_enqueue({to("hubspot", "h1"), to("salesforce", "s1"), to("zendesk", "z2")}, {})).inserted == 3);
+  clock.advance(10ms);
+  REQUIRE(ok(s->outbox_enqueue({to("hubspot", "h2")}, {})).inserted == 1);
+  auto oldest = ok(s->get_counts()).oldest_outbox_per_connector;
+  REQUIRE(oldest.size() == 3);
+  CHECK(oldest.at("hubspot") == t0 + 10ms);
+  CHECK(oldest.at("salesforce") == t0 + 10ms);
+  CHECK(oldest.at("zendesk") == t0);
+  // A claimed write still waits for its destination; an acknowledged one no longer does.
+  auto claimed = ok(s->outbox_claim(10, 1000ms, std::string("zendesk")));
+  REQUIRE(claimed.size() == 2);
+  CHECK(ok(s->get_counts()).oldest_outbox_per_connector.at("zendesk") == t0);
+  ok(s->outbox_ack({claimed[0].id}));
+  CHECK(ok(s->get_counts()).oldest_outbox_per_connector.at("zendesk") == t0 + 10ms);
+  ok(s->outbox_ack({claimed[1].id}));
+  auto claimed_h = ok(s->outbox_claim(10, 1000ms, std::string("hubspot")));
+  REQUIRE(claimed_h.size() == 2);
+  ok(s->outbox_ack(ids_of(claimed_h)));
+  oldest = ok(s->get_counts()).oldest_outbox_per_connector;
+  REQUIRE(oldest.size() == 1);
+  CHECK(oldest.at("salesforce") == t0 + 10ms);
+}
+
 TEST_CASE("store: a forced write is queued even when equal to the last written, not when equal to a pending one", "[store][outbox]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
