@@ -1586,16 +1586,15 @@ api_reply api::get_deleted(const object_def& o, const std::map<std::string, std:
   if (!start || !end || *end < *start)
     return reply(400, error_body("INVALID_REPLICATION_DATE", "start and end must be valid ISO 8601 dates, start before end"));
   json::array out;
-  std::int64_t latest = *start;
+  const std::int64_t from = *start, to = *end;
   for (const auto& [id, rec] : touched_) {
     if (rec.object != o.name || !rec.deleted || purged_.count(id)) continue;
-    if (rec.deleted_ms < *start || rec.deleted_ms > *end) continue;
+    if (rec.deleted_ms < from || rec.deleted_ms > to) continue;
     out.push_back(json::object{{"id", id}, {"deletedDate", format_sf_datetime(rec.deleted_ms)}});
-    latest = std::max(latest, rec.deleted_ms);
   }
   return reply(200, json::serialize(json::object{{"deletedRecords", std::move(out)},
                                                  {"earliestDateAvailable", format_sf_datetime(base_ms_ - 15LL * 86'400'000)},
-                                                 {"latestDateCovered", format_sf_datetime(std::min(*end, now_ms_()))}}));
+                                                 {"latestDateCovered", format_sf_datetime(std::min(to, now_ms_()))}}));
 }
 
 // ---- admin side -----------------------------------------------------------------------------------------------

@@ -185,7 +185,10 @@ TEST_CASE("control commands: pause and resume change the stored set, status show
 TEST_CASE("control commands: reload renders what the application did, status shows the last one",
           "[control][commands]") {
   harness h;
-  h.next_reload = {commands::reload_result::outcome::applied, "/etc/omnisync/omnisync.yaml", 2, ""};
+  h.next_reload = {};
+  h.next_reload.what = commands::reload_result::outcome::applied;
+  h.next_reload.config_file = "/etc/omnisync/omnisync.yaml";
+  h.next_reload.connectors = 2;
   auto ok = h.call("reload");
   REQUIRE(ok.ok());
   CHECK(json::serialize(ok.result()) ==
@@ -227,12 +230,15 @@ TEST_CASE("control commands: reload renders what the application did, status sho
   CHECK(refused.message().find("people.out.yaml:9: error: desk/people: no field nickname") != std::string::npos);
   CHECK(refused.message().find("--force") != std::string::npos);
 
-  h.next_reload = {commands::reload_result::outcome::rejected, "", 0, "omnisync.yaml:3:1: x: unknown key \"x\""};
+  h.next_reload = {};
+  h.next_reload.what = commands::reload_result::outcome::rejected;
+  h.next_reload.problems = "omnisync.yaml:3:1: x: unknown key \"x\"";
   auto bad = h.call("reload");
   CHECK(bad.code() == "config_invalid");
   CHECK(bad.message() == "configuration rejected, previous one kept:\nomnisync.yaml:3:1: x: unknown key \"x\"");
 
-  h.next_reload = {commands::reload_result::outcome::stopping, "", 0, ""};
+  h.next_reload = {};
+  h.next_reload.what = commands::reload_result::outcome::stopping;
   auto stopping = h.call("reload");
   CHECK(stopping.code() == "stopping");
   CHECK(stopping.message() == "the daemon is stopping; not reloading");
