@@ -1,6 +1,7 @@
 #pragma once
 // What the end-to-end tests share: a daemon run (omnisyncd with a config in a temp dir, steered by omnisyncctl),
-// a free port, the pieces of a test config (the daemon's part, one block per simulated vendor), signed HubSpot
+// a free port, the pieces of a test config (the daemon's part, one block per simulated vendor, a copy of the
+// shipped mappings for a test that changes them), signed HubSpot
 // webhook deliveries, the simulator's limits lifted for fast polling, waiting for a condition, and the
 // simulator's call counts. Header-only; each test file puts its config together from these pieces.
 #include <catch2/catch.hpp>
@@ -73,6 +74,23 @@ inline std::string connector_head(sim::running_sim& sim, const std::string& name
          "    objects: [" + objects + "]\n"
          "    poll_interval: 300ms\n"
          "    settle_lag: 0s\n";
+}
+
+/// A copy of the shipped mappings (config/mappings) in `dir`/mappings, for a test that changes some of them;
+/// the copy's path. `with_mappings` points a config at it.
+inline fs::path copy_shipped_mappings(const fs::path& dir) {
+  const auto maps = dir / "mappings";
+  fs::copy(OMNISYNC_SOURCE_DIR "/config/mappings", maps, fs::copy_options::recursive);
+  return maps;
+}
+
+/// `config` (made with daemon_config) reading its mappings from `maps` instead of the shipped folder.
+inline std::string with_mappings(std::string config, const fs::path& maps) {
+  const std::string shipped = "mappings_dir: " OMNISYNC_SOURCE_DIR "/config/mappings";
+  const auto at = config.find(shipped);
+  REQUIRE(at != std::string::npos);
+  config.replace(at, shipped.size(), "mappings_dir: " + maps.string());
+  return config;
 }
 
 /// Connector `sf`: client-credentials login to the simulator; `extra`: further lines of the block.

@@ -60,8 +60,7 @@ TEST_CASE("dead letters: a bad outbound field, then the fix, reload and one bulk
   running_sim sim({"--size", "120"});
   lift_limits(sim);
   daemon_run d;
-  const auto maps = d.dir / "mappings";
-  fs::copy(OMNISYNC_SOURCE_DIR "/config/mappings", maps, fs::copy_options::recursive);
+  const auto maps = copy_shipped_mappings(d.dir.path());
   const auto out_file = maps / "hubspot" / "contacts.out.yaml";
   std::string shipped;
   {
@@ -74,8 +73,7 @@ TEST_CASE("dead letters: a bad outbound field, then the fix, reload and one bulk
   }
   std::string text = daemon_config(free_port(), "dead_letters: { retries: 0 }\n") + hubspot_block(sim, "contacts") +
                      zendesk_block(sim, "users");
-  const std::string shipped_dir = "mappings_dir: " OMNISYNC_SOURCE_DIR "/config/mappings";
-  text.replace(text.find(shipped_dir), shipped_dir.size(), "mappings_dir: " + maps.string());
+  text = with_mappings(text, maps);
   d.dir.write("omnisync.yaml", text);
   d.start();
 

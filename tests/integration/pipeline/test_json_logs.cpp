@@ -36,16 +36,14 @@ TEST_CASE("json logs: every line parses, poll lines name connector and object, r
   running_sim sim({"--size", "20"});
   lift_limits(sim);
   daemon_run d;
-  const auto maps = d.dir / "mappings";
-  fs::copy(OMNISYNC_SOURCE_DIR "/config/mappings", maps, fs::copy_options::recursive);
+  const auto maps = copy_shipped_mappings(d.dir.path());
   {
     std::ofstream out(maps / "hubspot" / "contacts.out.yaml", std::ios::app);
     out << "  omnisync_nickname:   { from: _profile_id }   # no such HubSpot property\n";
   }
   std::string text = daemon_config(free_port(), "dead_letters: { retries: 0 }\n", "debug") +
                      hubspot_block(sim, "contacts") + zendesk_block(sim, "users");
-  const std::string shipped_dir = "mappings_dir: " OMNISYNC_SOURCE_DIR "/config/mappings";
-  text.replace(text.find(shipped_dir), shipped_dir.size(), "mappings_dir: " + maps.string());
+  text = with_mappings(text, maps);
   const std::string level_line = "  log: { level: debug }";
   text.replace(text.find(level_line), level_line.size(), "  log: { level: debug, format: json }");
   d.dir.write("omnisync.yaml", text);

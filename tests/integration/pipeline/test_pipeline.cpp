@@ -217,16 +217,12 @@ TEST_CASE("pipeline: lint checks the mappings against the systems' metadata", "[
   lift_limits(sim);
   daemon_run d;
   // The shipped mappings plus one mistake: a Zendesk user field that does not exist.
-  const auto maps = d.dir / "mappings";
-  fs::copy(OMNISYNC_SOURCE_DIR "/config/mappings", maps, fs::copy_options::recursive);
+  const auto maps = copy_shipped_mappings(d.dir.path());
   {
     std::ofstream out(maps / "zendesk" / "users.out.yaml", std::ios::app);
     out << "  no_such_field: email\n";
   }
-  auto text = config_text(sim);
-  const std::string shipped = "mappings_dir: " OMNISYNC_SOURCE_DIR "/config/mappings";
-  text.replace(text.find(shipped), shipped.size(), "mappings_dir: " + maps.string());
-  d.dir.write("omnisync.yaml", text);
+  d.dir.write("omnisync.yaml", with_mappings(config_text(sim), maps));
   d.start();
   auto r = d.ctl({"lint"});
   INFO(r.out << r.err);

@@ -92,16 +92,14 @@ TEST_CASE("remap, sample, fields: a changed inbound mapping reaches the other sy
   running_sim sim({"--size", "40"});
   lift_limits(sim);
   daemon_run d;
-  const auto maps = d.dir / "mappings";
-  fs::copy(OMNISYNC_SOURCE_DIR "/config/mappings", maps, fs::copy_options::recursive);
+  const auto maps = copy_shipped_mappings(d.dir.path());
   const auto in_file = maps / "hubspot" / "contacts.in.yaml";
   const std::string shipped = read_file(in_file);
   // HubSpot owns first names (so the change below is the golden value everywhere), as shipped otherwise.
   write_file(in_file, replaced(shipped, shipped_first_name,
                                "  first_name:   { from: properties.firstname, transform: [collapse_spaces], owner: true }"));
   std::string text = daemon_config(free_port()) + hubspot_block(sim, "contacts") + zendesk_block(sim, "users");
-  const std::string shipped_dir = "mappings_dir: " OMNISYNC_SOURCE_DIR "/config/mappings";
-  text.replace(text.find(shipped_dir), shipped_dir.size(), "mappings_dir: " + maps.string());
+  text = with_mappings(text, maps);
   d.dir.write("omnisync.yaml", text);
   d.start();
 

@@ -144,8 +144,7 @@ TEST_CASE("runs: a resync's summary and runs show carry its refused writes, a on
   running_sim sim({"--size", "40"});
   lift_limits(sim);
   daemon_run d;
-  const auto maps = d.dir / "mappings";
-  fs::copy(OMNISYNC_SOURCE_DIR "/config/mappings", maps, fs::copy_options::recursive);
+  const auto maps = copy_shipped_mappings(d.dir.path());
   {
     // A field HubSpot does not have, made of the profile id: every write to HubSpot is refused.
     std::ofstream out(maps / "hubspot" / "contacts.out.yaml", std::ios::app);
@@ -155,8 +154,7 @@ TEST_CASE("runs: a resync's summary and runs show carry its refused writes, a on
   std::string zd = zendesk_block(sim, "users, tickets");
   zd.replace(zd.find("poll_interval: 300ms"), 20, "poll_interval: 1h");
   std::string text = daemon_config(free_port(), "dead_letters: { retries: 0 }\n") + hubspot_block(sim, "contacts") + zd;
-  const std::string shipped_dir = "mappings_dir: " OMNISYNC_SOURCE_DIR "/config/mappings";
-  text.replace(text.find(shipped_dir), shipped_dir.size(), "mappings_dir: " + maps.string());
+  text = with_mappings(text, maps);
   d.dir.write("omnisync.yaml", text);
   d.start();
   REQUIRE(eventually([&] { return d.records("zd") > 0 && outbox(d) == 0 && !runs(d, {"--connector", "zd"}).empty(); },

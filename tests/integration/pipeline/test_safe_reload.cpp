@@ -59,10 +59,8 @@ json::object ctl_json(daemon_run& d, std::vector<std::string> args) {
 
 /// The config: HubSpot and Zendesk on the simulator, mappings from `maps`; `hs_extra`: lines of the hs block.
 std::string config_text(running_sim& sim, const fs::path& maps, const std::string& hs_extra = "") {
-  std::string text = daemon_config(free_port()) + hubspot_block(sim, "contacts", hs_extra) + zendesk_block(sim, "users");
-  const std::string shipped_dir = "mappings_dir: " OMNISYNC_SOURCE_DIR "/config/mappings";
-  text.replace(text.find(shipped_dir), shipped_dir.size(), "mappings_dir: " + maps.string());
-  return text;
+  return with_mappings(daemon_config(free_port()) + hubspot_block(sim, "contacts", hs_extra) + zendesk_block(sim, "users"),
+                       maps);
 }
 
 /// The `rechecks` entry of a reload reply for connector `c` (empty when there is none).
@@ -79,8 +77,7 @@ TEST_CASE("safe reload: lint a candidate, refuse a bad mapping, say what a reloa
   running_sim sim({"--size", "60"});
   lift_limits(sim);
   daemon_run d;
-  const auto maps = d.dir / "mappings";
-  fs::copy(OMNISYNC_SOURCE_DIR "/config/mappings", maps, fs::copy_options::recursive);
+  const auto maps = copy_shipped_mappings(d.dir.path());
   const auto out_file = maps / "hubspot" / "contacts.out.yaml";
   const std::string shipped = read_file(out_file);
   d.dir.write("omnisync.yaml", config_text(sim, maps));
