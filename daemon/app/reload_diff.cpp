@@ -92,6 +92,7 @@ std::vector<std::string> restart_warnings(const config::daemon_config& now, cons
   if (next.daemon.threads != now.daemon.threads) daemon_keys.push_back("daemon.threads");
   if (next.store.synchronous != now.store.synchronous) daemon_keys.push_back("store.synchronous");
   if (next.http.listen != now.http.listen) daemon_keys.push_back("http.listen");
+  if (next.http.dedupe_retention != now.http.dedupe_retention) daemon_keys.push_back("http.dedupe_retention");
   if (!daemon_keys.empty()) out.push_back(joined(daemon_keys) + " changed: takes effect at the next restart");
   return out;
 }

@@ -47,6 +47,10 @@ struct http_section {
   std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds body_timeout{30000};
   unsigned max_connections = 1024;
+  /// How long an acknowledged webhook event's dedupe key is kept, so that a redelivery inside this time is
+  /// answered as a duplicate; older keys are pruned. Longer than every vendor's redelivery window (Salesforce
+  /// and HubSpot retry for about 24 hours).
+  std::chrono::milliseconds dedupe_retention{7LL * 24 * 3600 * 1000};
 };
 
 struct store_section {

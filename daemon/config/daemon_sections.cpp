@@ -64,7 +64,8 @@ void read_daemon_sections(reader& r, const YAML::Node& root, const std::filesyst
   }
   if (auto h = root["http"]; h && r.is_map(h, "http")) {
     auto& s = cfg.http;
-    r.known_keys(h, "http", {"listen", "public_url", "max_body", "header_timeout", "body_timeout", "max_connections"});
+    r.known_keys(h, "http", {"listen", "public_url", "max_body", "header_timeout", "body_timeout", "max_connections",
+                          "dedupe_retention"});
     if (auto n = h["listen"]) {
       static const std::regex listen(R"(^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$)");
       auto v = r.string(n, "http.listen");
@@ -78,6 +79,12 @@ void read_daemon_sections(reader& r, const YAML::Node& root, const std::filesyst
     if (auto n = h["header_timeout"]) { if (auto v = r.duration(n, "http.header_timeout")) s.header_timeout = *v; }
     if (auto n = h["body_timeout"]) { if (auto v = r.duration(n, "http.body_timeout")) s.body_timeout = *v; }
     if (auto n = h["max_connections"]) { if (auto v = r.positive(n, "http.max_connections", 1u << 20)) s.max_connections = static_cast<unsigned>(*v); }
+    if (auto n = h["dedupe_retention"]) {
+      if (auto v = r.duration(n, "http.dedupe_retention")) {
+        if (v->count() <= 0) r.error(n, "http.dedupe_retention", "must be longer than 0");
+        else s.dedupe_retention = *v;
+      }
+    }
   }
   if (auto st = root["store"]; st && r.is_map(st, "store")) {
     auto& s = cfg.store;

@@ -116,6 +116,7 @@ struct engine_metrics {
   metrics::metric_family<metrics::metric_gauge>* initial_records = nullptr;
   metrics::metric_family<metrics::metric_gauge>* initial_total = nullptr;
   metrics::metric_family<metrics::metric_gauge>* initial_seconds = nullptr;
+  metrics::metric_family<metrics::metric_counter>* inbox_pruned = nullptr;
   explicit engine_metrics(metrics::registry* r);
 };
 

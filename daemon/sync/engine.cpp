@@ -52,6 +52,8 @@ engine_metrics::engine_metrics(metrics::registry* r) {
   dead_letter_count = &r->gauge("omnisync_dead_letters", "Entries in the dead-letter table");
   page_seconds = &r->histogram("omnisync_poll_page_seconds", "Time to read and store one page",
                                metrics::registry::duration_buckets(), {"connector"});
+  inbox_pruned = &r->counter("omnisync_inbox_pruned_total",
+                             "Acknowledged webhook events (and their dedupe keys) removed past http.dedupe_retention");
 }
 
 }  // namespace detail
@@ -167,6 +169,27 @@ struct engine::parts {
     }
   }
 
+  /// Forgets acknowledged webhook events older than `http.dedupe_retention`, so the inbox does not grow by one
+  /// row per event forever; a redelivery inside the retention still finds its dedupe key. Every quarter of the
+  /// retention (at least every second, at most hourly), and once at start-up. In a cluster only the pipeline's
+  /// holder prunes, so two instances never delete the same rows at once.
+  asio::awaitable<void> inbox_retention_loop() {
+    const auto keep = ctx.opt.inbox_dedupe_retention;
+    const auto every = std::clamp(keep / 4, milliseconds(1000), milliseconds(3600 * 1000));
+    for (;;) {
+      if (ctx.leading()) {
+        auto gone = co_await ctx.db.inbox_prune(ctx.now() - keep);
+        if (!gone) {
+          spdlog::warn("inbox: pruning acknowledged events failed: {}", gone.error().message());
+        } else if (*gone > 0) {
+          if (ctx.m.inbox_pruned) ctx.m.inbox_pruned->get().inc(static_cast<double>(*gone));
+          spdlog::debug("inbox: {} acknowledged event(s) past the dedupe retention removed", *gone);
+        }
+      }
+      co_await ctx.clk.sleep_for(every);
+    }
+  }
+
   /// Keeps the audit log within `audit.retention` and `audit.max_entries` (hourly, and once at start-up).
   asio::awaitable<void> audit_loop() {
     for (;;) {
@@ -253,6 +276,7 @@ std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> engi
   out.emplace_back("profiles", [p] { return p->pipe.loop(); });
   out.emplace_back("audit retention", [p] { return p->audit_loop(); });
   out.emplace_back("runs retention", [p] { return p->runs_loop(); });
+  out.emplace_back("inbox retention", [p] { return p->inbox_retention_loop(); });
   out.emplace_back("dead-letter retries", [p] { return detail::retry_schedule(p->ctx); });
   if (p->ctx.opt.cluster) out.emplace_back("leadership", [p] { return p->lead.run(); });
   for (auto* cs : p->ctx.list()) {

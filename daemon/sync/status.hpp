@@ -53,6 +53,10 @@ struct engine_options {
   /// The audit log's bounds (`audit:`): entries older than this, and the oldest beyond max, are removed hourly.
   milliseconds audit_retention{30LL * 24 * 3600 * 1000};
   std::size_t audit_max_entries = 5'000'000;
+  /// How long acknowledged webhook events (their dedupe keys) stay in the inbox (`http.dedupe_retention`): a
+  /// redelivery inside it is still refused as a duplicate; older ones are pruned every quarter of it (at least
+  /// every second, at most hourly), by the pipeline's holder in a cluster.
+  milliseconds inbox_dedupe_retention{7LL * 24 * 3600 * 1000};
 };
 
 /// One queued write as `omnisyncctl plan` shows it: what it would change now, field by field, and why.

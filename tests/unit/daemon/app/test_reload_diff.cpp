@@ -66,6 +66,7 @@ TEST_CASE("reload diff: what waits for a restart, webhook routes and all, withou
   set(zd2, "sync.mode", {std::string("shadow"), {}});  // applied by the reload: no warning
   next.connectors = {hs2, zd2, connector("ic", "intercom")};
   next.daemon.threads = now.daemon.threads + 1;
+  next.http.dedupe_retention = now.http.dedupe_retention * 2;
 
   auto w = app::restart_warnings(now, next);
   INFO([&] {
@@ -79,6 +80,6 @@ TEST_CASE("reload diff: what waits for a restart, webhook routes and all, withou
   CHECK_FALSE(mentions(w, "connector zd"));
   CHECK(mentions(w, "connector ic is new"));
   CHECK(mentions(w, "connector sf was removed"));
-  CHECK(mentions(w, "daemon.threads changed"));
+  CHECK(mentions(w, "daemon.threads, http.dedupe_retention changed"));
   CHECK(app::restart_warnings(now, now).empty());
 }
