@@ -1581,12 +1581,18 @@ api_reply api::get_updated(const object_def& o, const std::map<std::string, std:
 }
 
 api_reply api::get_deleted(const object_def& o, const std::map<std::string, std::string>& q) const {
-  auto start = q.count("start") ? parse_sf_datetime(q.at("start")) : std::nullopt;
-  auto end = q.count("end") ? parse_sf_datetime(q.at("end")) : std::nullopt;
-  if (!start || !end || *end < *start)
+  // Plain values and flags rather than optionals compared after the check: GCC 12 took those for uninitialized.
+  std::int64_t from = 0, to = 0;
+  bool valid = false;
+  if (q.count("start") && q.count("end")) {
+    const auto s = parse_sf_datetime(q.at("start")), e = parse_sf_datetime(q.at("end"));
+    valid = s.has_value() && e.has_value();
+    from = s.value_or(0);
+    to = e.value_or(0);
+  }
+  if (!valid || to < from)
     return reply(400, error_body("INVALID_REPLICATION_DATE", "start and end must be valid ISO 8601 dates, start before end"));
   json::array out;
-  const std::int64_t from = *start, to = *end;
   for (const auto& [id, rec] : touched_) {
     if (rec.object != o.name || !rec.deleted || purged_.count(id)) continue;
     if (rec.deleted_ms < from || rec.deleted_ms > to) continue;
