@@ -90,8 +90,12 @@ std::string lost_edit_report(vendors& v, daemon_run& d, int p) {
   f << "explain:\n" << d.ctl({"profile", "explain", "hs:contacts:" + std::to_string(p)}).out
     << "\nget:\n" << d.ctl({"--json", "profile", "get", "hs:contacts:" + std::to_string(p)}).out
     << "\nlog:\n" << d.proc->stderr_text();
-  if (fs::exists(d.state / "state.db"))
-    std::system(("sqlite3 '" + (d.state / "state.db").string() + "' \".backup " + base + ".db\"").c_str());
+  if (fs::exists(d.state / "state.db")) {
+    // A copy for the post-mortem only: a failed backup leaves the report without it.
+    const std::string backup = "sqlite3 '" + (d.state / "state.db").string() + "' \".backup " + base + ".db\"";
+    const int copied = std::system(backup.c_str());
+    if (copied != 0) f << "(no copy of state.db: sqlite3 exited " << copied << ")\n";
+  }
   return base + ".txt";
 }
 
