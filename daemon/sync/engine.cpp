@@ -169,27 +169,6 @@ struct engine::parts {
     }
   }
 
-  /// Forgets acknowledged webhook events older than `http.dedupe_retention`, so the inbox does not grow by one
-  /// row per event forever; a redelivery inside the retention still finds its dedupe key. Every quarter of the
-  /// retention (at least every second, at most hourly), and once at start-up. In a cluster only the pipeline's
-  /// holder prunes, so two instances never delete the same rows at once.
-  asio::awaitable<void> inbox_retention_loop() {
-    const auto keep = ctx.opt.inbox_dedupe_retention;
-    const auto every = std::clamp(keep / 4, milliseconds(1000), milliseconds(3600 * 1000));
-    for (;;) {
-      if (ctx.leading()) {
-        auto gone = co_await ctx.db.inbox_prune(ctx.now() - keep);
-        if (!gone) {
-          spdlog::warn("inbox: pruning acknowledged events failed: {}", gone.error().message());
-        } else if (*gone > 0) {
-          if (ctx.m.inbox_pruned) ctx.m.inbox_pruned->get().inc(static_cast<double>(*gone));
-          spdlog::debug("inbox: {} acknowledged event(s) past the dedupe retention removed", *gone);
-        }
-      }
-      co_await ctx.clk.sleep_for(every);
-    }
-  }
-
   /// Keeps the audit log within `audit.retention` and `audit.max_entries` (hourly, and once at start-up).
   asio::awaitable<void> audit_loop() {
     for (;;) {
@@ -276,7 +255,7 @@ std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> engi
   out.emplace_back("profiles", [p] { return p->pipe.loop(); });
   out.emplace_back("audit retention", [p] { return p->audit_loop(); });
   out.emplace_back("runs retention", [p] { return p->runs_loop(); });
-  out.emplace_back("inbox retention", [p] { return p->inbox_retention_loop(); });
+  out.emplace_back("inbox retention", [p] { return detail::inbox_retention(p->ctx); });
   out.emplace_back("dead-letter retries", [p] { return detail::retry_schedule(p->ctx); });
   if (p->ctx.opt.cluster) out.emplace_back("leadership", [p] { return p->lead.run(); });
   for (auto* cs : p->ctx.list()) {

@@ -190,4 +190,21 @@ asio::awaitable<void> inbox_processor::quarantine(const store::inbox_item& it, c
   if (ctx_.m.dead_letters) ctx_.m.dead_letters->with({it.event.connector, stage}).inc();
 }
 
+asio::awaitable<void> inbox_retention(context& ctx) {
+  const auto keep = ctx.opt.inbox_dedupe_retention;
+  const auto every = std::clamp(keep / 4, milliseconds(1000), milliseconds(3600 * 1000));
+  for (;;) {
+    if (ctx.leading()) {
+      auto gone = co_await ctx.db.inbox_prune(ctx.now() - keep);
+      if (!gone) {
+        spdlog::warn("inbox: pruning acknowledged events failed: {}", gone.error().message());
+      } else if (*gone > 0) {
+        if (ctx.m.inbox_pruned) ctx.m.inbox_pruned->get().inc(static_cast<double>(*gone));
+        spdlog::debug("inbox: {} acknowledged event(s) past the dedupe retention removed", *gone);
+      }
+    }
+    co_await ctx.clk.sleep_for(every);
+  }
+}
+
 }  // namespace omnisync::sync::detail

@@ -48,4 +48,11 @@ class inbox_processor {
   pipeline& pipeline_;
 };
 
+/// Forgets acknowledged webhook events older than `http.dedupe_retention` (engine_options), so the inbox does
+/// not grow by one row per event forever; a redelivery inside the retention still finds its dedupe key. Runs
+/// every quarter of the retention (at least every second, at most hourly), from start-up until cancelled; in a
+/// cluster only the pipeline's holder prunes, so two instances never delete the same rows at once. Counts the
+/// rows in omnisync_inbox_pruned_total.
+boost::asio::awaitable<void> inbox_retention(context& ctx);
+
 }  // namespace omnisync::sync::detail

@@ -8,12 +8,11 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cstdlib>
 #include <set>
 #include <thread>
 
 #include "daemon/store/pg_conn.hpp"
+#include "tests/unit/daemon/store/pg_lock_watch.hpp"
 #include "tests/unit/daemon/store/store_fixture.hpp"
 
 using namespace omnisync::store;
@@ -530,10 +529,7 @@ TEST_CASE("store (postgres): two instances storing new records of the same objec
   omnisync::test::temp_dir dir;
   manual_clock clock;
   auto o = make_options(dir.path(), clock);
-  const auto deadlocks = [&] {
-    return std::stoll(pg_cluster::scalar(o.dsn, "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"));
-  };
-  const auto deadlocks_before = deadlocks();
+  const auto deadlocks_before = omnisync::test::deadlocks(o.dsn);
   auto a = open_ok(o);
   auto b = open_ok(o);
   constexpr int per_instance = 200;
@@ -573,57 +569,26 @@ TEST_CASE("store (postgres): two instances storing new records of the same objec
   std::this_thread::sleep_for(300ms);
   const auto t0 = std::chrono::steady_clock::now();
   other.exec("ROLLBACK");
-  // While the two groups run, watch for a session waiting for another transaction (a row it wrote or locked):
-  // one group waiting for the other's commit (turns), or both for each other (a deadlock, waited out for
-  // deadlock_timeout, 1 s). Either wait lasts as long as a whole group, so sampling sees it. Short waits for a
-  // relation's extension lock (two sessions growing one table) are neither, and are only reported.
-  std::atomic<bool> done{false};
-  int waits_seen = 0, samples = 0;
-  std::set<std::string> waited_for;
-  std::thread watch([&] {
-    while (!done) {
-      PGresult* r = PQexec(other.c, "SELECT l.locktype, l.mode FROM pg_locks l WHERE NOT l.granted AND l.pid IN "
-                                    "(SELECT pid FROM pg_stat_activity WHERE datname = current_database())");
-      if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-        bool row_wait = false;
-        for (int i = 0; i < PQntuples(r); ++i) {
-          const std::string type = PQgetvalue(r, i, 0);
-          waited_for.insert(type + " " + PQgetvalue(r, i, 1));
-          if (type == "transactionid" || type == "tuple") row_wait = true;
-        }
-        if (row_wait) ++waits_seen;
-      }
-      PQclear(r);
-      ++samples;
-      std::this_thread::sleep_for(5ms);
-    }
-  });
+  // While the two groups run: turns (one group waiting for the other's commit) or a deadlock (both waiting, for
+  // deadlock_timeout, 1 s) would show as a session waiting for another transaction.
+  omnisync::test::lock_watch watch(other.c);
   ta.join();
   tb.join();
   const auto elapsed = std::chrono::steady_clock::now() - t0;
-  done = true;
-  watch.join();
+  watch.stop();
   // What the test is about, from PostgreSQL itself rather than from the wall clock: no session waited for
-  // another's lock, and no deadlock was detected. (The time it took is the machine's: on a loaded 2-core host
-  // the 400 appends' round trips alone took over a second, with neither wait nor deadlock.)
-  std::string waits;
-  for (const auto& w : waited_for) waits += " [" + w + "]";
+  // another transaction, and no deadlock was detected. (The time it took is the machine's: on a loaded 2-core
+  // host the 400 appends' round trips alone took over a second, with neither wait nor deadlock.)
   INFO("after the gate opened: " << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count()
-                                 << " ms, " << samples << " lock samples, waits seen:" << (waits.empty() ? " none" : waits));
+                                 << " ms, " << watch.samples() << " lock samples, waits seen:" << watch.waited_for());
   CHECK(failed == 0);
-  CHECK(waits_seen == 0);
+  CHECK(watch.row_waits() == 0);
   auto counts = ok(a->get_counts());
   CHECK(counts.records_per_connector.at("sf") == per_instance);
   CHECK(counts.records_per_connector.at("hs") == per_instance);
   CHECK(ok(b->integrity_check()) == "ok");
-  // A deadlock is counted by its victim's backend, which reports its statistics at the latest when it exits:
-  // close both instances and wait for their sessions to end before reading the count.
-  a.reset();
+  a.reset();  // their sessions end and report their statistics
   b.reset();
-  for (int i = 0; i < 200 && pg_cluster::scalar(o.dsn, "SELECT count(*) FROM pg_stat_activity WHERE "
-                                                        "datname = current_database() AND pid <> pg_backend_pid() "
-                                                        "AND backend_type = 'client backend'") != "1";
-       ++i)
-    std::this_thread::sleep_for(50ms);  // the one left is `other`
-  CHECK(deadlocks() == deadlocks_before);
+  omnisync::test::wait_for_other_sessions(o.dsn, 1);  // the one left is `other`
+  CHECK(omnisync::test::deadlocks(o.dsn) == deadlocks_before);
 }
