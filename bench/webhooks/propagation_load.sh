@@ -35,7 +35,7 @@ import http.client, urllib.request
 
 build, root, tmp, rate, secs, size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 sys.path.insert(0, f"{root}/bench/lib")
-from benchlib import Admin, free_port  # noqa: E402
+from benchlib import Admin, cpu_seconds, free_port, start_sim  # noqa: E402
 
 def log(*a): print("bench:", *a, file=sys.stderr, flush=True)
 def ms_of(iso):  # 2026-12-06T21:20:00.123Z or ...123+0000 -> epoch ms
@@ -45,9 +45,7 @@ def ms_of(iso):  # 2026-12-06T21:20:00.123Z or ...123+0000 -> epoch ms
     return calendar.timegm((int(y), int(mo), int(d), int(h), int(mi), int(s))) * 1000 + int((frac or "0")[:3].ljust(3, "0"))
 def pct(xs, p): return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else float("nan")
 
-sim = subprocess.Popen([f"{build}/sim/omnisync-sim", "--size", str(size)], stdout=subprocess.PIPE,
-                       stderr=open(f"{tmp}/sim.err", "w"), text=True)
-urls = json.loads(sim.stdout.readline())
+sim, urls = start_sim(build, size, f"{tmp}/sim.err")
 port = free_port()
 secret = "propagation-load-secret"
 sock = f"{tmp}/ctl.sock"
@@ -153,6 +151,7 @@ try:
     conns = 24
     pause = max(0, int(round(conns * 1000 / rate)) - 1)
     load_avg_before = os.getloadavg()
+    cpu0 = (cpu_seconds(d.pid), cpu_seconds(sim.pid))
     t0 = time.time()
     for p in probes: p.start()
     wrk = subprocess.Popen(["wrk", "-t2", f"-c{conns}", f"-d{secs}s", "--latency", "-s",
@@ -186,6 +185,7 @@ try:
         if time.time() - t_drain0 > 600: sys.exit("the queues did not drain in 10 minutes")
         time.sleep(0.2)
     drain = time.time() - t_drain0
+    cpu = (cpu_seconds(d.pid) - cpu0[0], cpu_seconds(sim.pid) - cpu0[1])
     time.sleep(2)
     after_m, after_c, after_s = metrics(), admin.call("GET", "/admin/counts"), status()
 
@@ -253,6 +253,7 @@ average {load_avg_before[0]:.1f} before and {load_avg[0]:.1f} at the end of the 
 | reference: the simulator's webhook delivery alone (sent → 200), {len(delivery):,} deliveries | p50 {f(pct(delivery, 50))}, p99 {f(pct(delivery, 99))}, max {f(delivery[-1] if delivery else float('nan'))} |
 | queues during the load (every 2 s) | inbox depth max {max((x[1] for x in depths), default=0):,}, at the end {depths[-1][1] if depths else 0:,}; outbox depth max {max((x[2] for x in depths), default=0):,} |
 | drain after the load (inbox and outbox empty) | {drain:.1f} s |
+| CPU over the load and the drain ({t_load + drain:.0f} s) | omnisyncd {cpu[0]:.0f} s ({100 * cpu[0] / (t_load + drain):.0f} % of one core), the simulator {cpu[1]:.0f} s ({100 * cpu[1] / (t_load + drain):.0f} %) |
 | Salesforce Contact writes | {writes['written']:,.0f} written, {writes['unchanged']:,.0f} unchanged, {writes['refused']:,.0f} refused, {writes['failed']:,.0f} failed |
 | API calls during the run and drain | Salesforce {sf_calls:,}, HubSpot {hs_calls:,} ({hs_calls / max(1, events):.2f} per event) |
 | every change written | {checked - lost:,} of {checked:,} load contacts' Salesforce Contacts hold their final HubSpot phone ({lost} differ) |
