@@ -175,9 +175,8 @@ try:
                               "--stdio", "--percent-limit", "1.5"], capture_output=True, text=True).stdout
         open(os.environ.get("OMNISYNC_BENCH_PERF_OUT", f"{tmp}/perf.txt"), "w").write(rep)
     load_avg = os.getloadavg()
-    stop.set()
-    for p in probes: p.join()
-    # Drain: every event processed and every write acknowledged.
+    stop.set()  # no new probe; one waiting for its change still waits (joined after the drain)
+    # Drain, from the end of the load: every event processed and every write acknowledged.
     t_drain0 = time.time()
     while True:
         s = status()
@@ -185,6 +184,7 @@ try:
         if time.time() - t_drain0 > 600: sys.exit("the queues did not drain in 10 minutes")
         time.sleep(0.2)
     drain = time.time() - t_drain0
+    for p in probes: p.join()
     cpu = (cpu_seconds(d.pid) - cpu0[0], cpu_seconds(sim.pid) - cpu0[1])
     time.sleep(2)
     after_m, after_c, after_s = metrics(), admin.call("GET", "/admin/counts"), status()
