@@ -32,6 +32,7 @@
 #include "adapters/pacing/api_call.hpp"
 #include "adapters/salesforce/oauth.hpp"
 #include "adapters/salesforce/poll_cursor.hpp"
+#include "adapters/salesforce/query_page.hpp"
 #include "adapters/salesforce/settings.hpp"
 #include "core/time.hpp"
 
@@ -112,6 +113,11 @@ class connector_impl final : public connector {
                                                          bool is_write);
   asio::awaitable<omnisync::result<query_page>> soql(std::string query, bool all, std::size_t batch);
   asio::awaitable<omnisync::result<query_page>> query_more(std::string next_url, std::size_t batch);
+  /// The same queries for the polling hot path: records parsed without a JSON tree (query_page.hpp).
+  asio::awaitable<omnisync::result<record_page>> soql_records(std::string query, bool all, std::size_t batch);
+  asio::awaitable<omnisync::result<record_page>> query_more_records(std::string next_url, std::size_t batch);
+  /// GET of a query URL (a first query or a nextRecordsUrl); a status other than 200 is classified here.
+  asio::awaitable<omnisync::result<http::response>> query_call(std::string url, std::size_t batch);
   asio::awaitable<omnisync::result<std::shared_ptr<const described>>> fields_of(std::string object, bool fresh);
   /// Logs a refused answer once (unless it is routine: a lost query locator, a missing record) and classifies it.
   boost::system::error_code failed(const http::response& r, std::string_view what) const;

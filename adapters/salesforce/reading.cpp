@@ -92,9 +92,9 @@ task<page> connector_impl::poll(page_request req) {
     co_return fp;
   }
 
-  std::optional<query_page> qp;
+  std::optional<record_page> qp;  // parsed without a JSON tree: each payload is the record's text as sent
   if (cur.next_url) {
-    auto r = co_await query_more(*cur.next_url, s_.page_size);
+    auto r = co_await query_more_records(*cur.next_url, s_.page_size);
     if (!r && r.error() == errc::not_found) {
       // The query locator expired (15 minutes idle, or the org closed it): the cursor knows where we were.
       spdlog::info("{}: {}: query locator gone; reading again from the watermark", s_.connector, object);
@@ -123,7 +123,7 @@ task<page> connector_impl::poll(page_request req) {
     q += "SystemModstamp <= " + soql_datetime(upper) + " ORDER BY SystemModstamp, Id";
     cur.query_upper = upper;
     // queryAll: soft-deleted records (recycle bin) come back with IsDeleted = true.
-    auto r = co_await soql(std::move(q), true, s_.page_size);
+    auto r = co_await soql_records(std::move(q), true, s_.page_size);
     if (!r && r.error() == errc::invalid_input) {
       // Most often a column that was deleted or renamed since the last describe: read it again next time.
       std::lock_guard lk(schemas_mu_);
@@ -135,10 +135,7 @@ task<page> connector_impl::poll(page_request req) {
 
   page out;
   std::optional<std::int64_t> last_stamp;
-  for (auto& v : qp->records) {
-    if (!v.is_object()) continue;
-    auto rec = to_source_record(std::move(v.as_object()));
-    if (rec.id.empty()) continue;
+  for (auto& rec : qp->records) {
     const auto stamp = std::chrono::duration_cast<milliseconds>(rec.source_updated_at.time_since_epoch()).count();
     last_stamp = stamp;
     // Below the lower bound: the SOQL literal is whole seconds, the window is not; those were read before.

@@ -105,7 +105,7 @@ asio::awaitable<omnisync::result<query_page>> connector_impl::soql(std::string q
   co_return r;
 }
 
-asio::awaitable<omnisync::result<query_page>> connector_impl::query_more(std::string url, std::size_t batch) {
+asio::awaitable<omnisync::result<http::response>> connector_impl::query_call(std::string url, std::size_t batch) {
   if (!auth_->has_token()) {
     auto t = co_await auth_->authorization(false);
     if (!t) co_return t.error();
@@ -120,6 +120,12 @@ asio::awaitable<omnisync::result<query_page>> connector_impl::query_more(std::st
   auto r = co_await caller_->call(std::move(req), opts);
   if (!r) co_return r.error();
   if (r->status != 200) co_return failed(*r, "query");
+  co_return std::move(*r);
+}
+
+asio::awaitable<omnisync::result<query_page>> connector_impl::query_more(std::string url, std::size_t batch) {
+  auto r = co_await query_call(std::move(url), batch);
+  if (!r) co_return r.error();
   boost::system::error_code ec;
   auto v = json::parse(r->body, ec);
   if (ec || !v.is_object() || !v.as_object().contains("records") || !v.at("records").is_array()) {
@@ -130,6 +136,21 @@ asio::awaitable<omnisync::result<query_page>> connector_impl::query_more(std::st
   p.records = std::move(v.as_object()["records"].as_array());
   if (auto* n = v.as_object().if_contains("nextRecordsUrl"); n && n->is_string() && !n->as_string().empty())
     p.next = std::string(n->as_string());
+  co_return p;
+}
+
+asio::awaitable<omnisync::result<record_page>> connector_impl::soql_records(std::string query, bool all,
+                                                                           std::size_t batch) {
+  std::string path = data_path(all ? "/queryAll?q=" : "/query?q=") + rest::url_encode(query);
+  auto r = co_await query_more_records(std::move(path), batch);
+  co_return r;
+}
+
+asio::awaitable<omnisync::result<record_page>> connector_impl::query_more_records(std::string url, std::size_t batch) {
+  auto r = co_await query_call(std::move(url), batch);
+  if (!r) co_return r.error();
+  auto p = parse_record_page(r->body);
+  if (!p) spdlog::warn("{}: query answered 200 with a body that is not a query result", s_.connector);
   co_return p;
 }
 

@@ -66,7 +66,7 @@ asio::awaitable<void> poller::handle_lookups(connector_state& c, object_state& o
       if (!stored) error = stored.error().message();
       else co_await meter.add(tally);
     }
-    meter.detach();
+    co_await meter.detach();
     co_await end_resync(r.run, error.empty() ? "ok" : "failed", error);
     std::lock_guard lk(ctx_.mu);
     os.st.resync_running = false;
@@ -109,7 +109,7 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
       if (!ctx_.leading() && meter.active()) {
         // The new leader reads on from the stored cursors: this instance's run ends here.
         if (resync_run > 0) {
-          meter.detach();
+          co_await meter.detach();
           co_await end_resync(std::exchange(resync_run, 0), "cancelled", "this instance no longer runs the pipeline");
         } else {
           co_await meter.finish("cancelled", "this instance no longer runs the pipeline");
@@ -147,7 +147,7 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
     if (picked_up) {
       // A poll cycle under way ends with what it did; a resync under way is replaced (its part cancelled).
       if (meter.active() && resync_run == 0) co_await meter.finish("ok");
-      meter.detach();
+      co_await meter.detach();
       if (replaced_run > 0) co_await end_resync(replaced_run, "cancelled", "replaced by a newer resync");
       resync_run = *picked_up;
       meter.start("resync", resync_run);
@@ -236,12 +236,7 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
     failures = 0;
     log_with(spdlog::level::debug, fields_of(c, os), "{}: {} page polled: {} record(s), {} stored{}",
              c.cfg.name, os.st.object, page_records, stored->written, more ? ", more to read" : "");
-    co_await meter.add(tally);
-    if (tally.run > 0 && !tally.queued.empty()) {
-      std::vector<std::pair<std::int64_t, store::run_writes>> q;
-      for (const auto& [dest, n] : tally.queued) q.emplace_back(tally.run, store::run_writes(dest, n, 0, 0, 0));
-      co_await ctx_.db.run_count_writes(std::move(q));
-    }
+    co_await meter.add(tally);  // counted with the writes it queued, in the store at the meter's next flush
     if (in_resync) resync_cursor = next_cursor;
     {
       std::lock_guard lk(ctx_.mu);
@@ -259,12 +254,12 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
     }
     if (!more) {
       if (resync_run > 0 && in_resync) {
-        meter.detach();
+        co_await meter.detach();
         co_await end_resync(std::exchange(resync_run, 0), "ok", {});
       } else if (resync_run == 0) {
         co_await meter.finish("ok");
       }
-      meter.detach();
+      co_await meter.detach();
     }
     if (in_resync && !more) in_resync = false;
     if (!more && !os.caught_up.exchange(true)) co_await pipeline_.caught_up(c, os.st.object);

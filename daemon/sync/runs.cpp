@@ -41,6 +41,10 @@ asio::awaitable<void> count_run_writes(context& ctx, const std::string& destinat
 
 void run_meter::start(std::string kind, std::int64_t existing) {
   kind_ = std::move(kind);
+  pending_ = {};
+  pending_queued_.clear();
+  has_pending_ = false;
+  flushed_ = ctx_.clk.steady_now();
   id_ = existing;
   active_ = true;
   started_ = ctx_.now();
@@ -93,9 +97,36 @@ asio::awaitable<void> run_meter::add(const page_tally& t) {
   }
   const bool have = co_await open();
   if (!have) co_return;
+  pending_.read += d.read;
+  pending_.stored += d.stored;
+  pending_.mapped += d.mapped;
+  pending_.failed += d.failed;
+  pending_.api_calls += d.api_calls;
+  pending_.quota_used += d.quota_used;
+  for (const auto& [dest, n] : t.queued) pending_queued_[dest] += n;
+  has_pending_ = true;
+  // Counted in the store at most once per flush interval (and when the run ends): a long resync's pages add
+  // one small transaction per interval, not one or two per page.
+  if (ctx_.clk.steady_now() - flushed_ >= flush_every) co_await flush();
+}
+
+asio::awaitable<void> run_meter::flush() {
+  flushed_ = ctx_.clk.steady_now();
+  if (!has_pending_) co_return;
+  has_pending_ = false;
+  const auto d = std::exchange(pending_, store::run_counts{});
+  auto queued = std::exchange(pending_queued_, {});
   const auto id = id_;
+  if (id <= 0) co_return;
   auto added = co_await ctx_.db.run_add(id, d);
   if (!added) spdlog::warn("{}: the run history could not count run {}: {}", c_.cfg.name, id, added.error().message());
+  if (queued.empty()) co_return;
+  std::vector<std::pair<std::int64_t, store::run_writes>> q;
+  for (const auto& [dest, n] : queued) q.emplace_back(id, store::run_writes(dest, n, 0, 0, 0));
+  auto counted = co_await ctx_.db.run_count_writes(std::move(q));
+  if (!counted)
+    spdlog::warn("{}: the run history could not count run {}'s queued writes: {}", c_.cfg.name, id,
+                 counted.error().message());
 }
 
 asio::awaitable<void> run_meter::note_failure() {
@@ -110,6 +141,7 @@ asio::awaitable<void> run_meter::note_failure() {
 
 asio::awaitable<void> run_meter::finish(std::string outcome, std::string error) {
   if (!active_) co_return;
+  co_await flush();
   active_ = false;
   release_current();
   const auto id = std::exchange(id_, 0);
@@ -123,7 +155,8 @@ asio::awaitable<void> run_meter::finish(std::string outcome, std::string error) 
   if (!done) spdlog::warn("{}: the run history could not end run {}: {}", c_.cfg.name, id, done.error().message());
 }
 
-void run_meter::detach() {
+asio::awaitable<void> run_meter::detach() {
+  if (active_) co_await flush();
   active_ = false;
   release_current();
   id_ = 0;

@@ -7,12 +7,16 @@
 ///   run_meter    one loop's share of a run: the row is created lazily for poll cycles (an idle cycle that read,
 ///                wrote and failed nothing adds no row; it is counted on the object's newest poll run instead),
 ///                or given (a resync, created by whoever asked for it); the connector's API calls and quota used
-///                while it runs are added with each page
+///                while it runs are added with each page. Pages are summed in memory and counted in the store
+///                once per flush interval (run_meter::flush_every) and when the run ends or the meter detaches:
+///                one small transaction per interval instead of one or two per page (a crash loses at most one
+///                interval of counts; the records themselves are stored with their cursor regardless)
 ///   end_resync_part  a resync covers several objects; the last one to finish ends its run (the worst outcome)
 ///
 /// Thread safety: a run_meter belongs to one loop (one coroutine); end_resync_part is called under context::mu.
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -40,9 +44,14 @@ class run_meter {
   void start(std::string kind, std::int64_t existing = 0);
   bool active() const { return active_; }
   std::int64_t id() const { return id_; }
-  /// Adds a page (creating a poll run's row when the page read, wrote or failed something). Store failures are
-  /// logged, never fatal: the sync goes on without its history.
+  /// How often pages' counts go to the store while a run goes on.
+  static constexpr std::chrono::milliseconds flush_every{1000};
+
+  /// Adds a page (creating a poll run's row when the page read, wrote or failed something); its counts reach the
+  /// store at the next flush. Store failures are logged, never fatal: the sync goes on without its history.
   boost::asio::awaitable<void> add(const page_tally& t);
+  /// Counts what the pages added since the last flush (read, stored, API calls, writes queued) in the store.
+  boost::asio::awaitable<void> flush();
   /// Creates the run's row now if it has none (a page with records is coming: its writes must carry the id).
   /// False when the store refused (the page is counted nowhere).
   boost::asio::awaitable<bool> open();
@@ -51,8 +60,8 @@ class run_meter {
   /// Ends a poll run (`ok` or `failed` with `error`); an idle poll cycle (no row) is counted on the object's
   /// newest poll run. A resync's share ends through end_resync_part.
   boost::asio::awaitable<void> finish(std::string outcome, std::string error = {});
-  /// Stops counting without ending anything (a resync's share, handed to end_resync_part).
-  void detach();
+  /// Flushes, then stops counting without ending anything (a resync's share, handed to end_resync_part).
+  boost::asio::awaitable<void> detach();
 
  private:
   /// The object's current run goes back to 0 when it is this meter's.
@@ -68,6 +77,10 @@ class run_meter {
   bool active_ = false;
   store::timestamp started_{};
   std::int64_t calls_ = 0, quota_ = -1;
+  store::run_counts pending_;                           // added since the last flush
+  std::map<std::string, std::int64_t> pending_queued_;  // writes queued per destination since the last flush
+  bool has_pending_ = false;
+  std::chrono::steady_clock::time_point flushed_{};
 };
 
 /// Counts what happened to writes at `destination` on the runs that caused them (each vector holds one run id per
