@@ -1,11 +1,15 @@
 // The one translation unit that includes libphonenumber (its headers pull in protobuf and absl).
 #include <phonenumbers/phonenumberutil.h>
 
+#include <string>
+#include <unordered_map>
+
 #include "mapping/transforms.hpp"
 
 namespace omnisync::mapping {
+namespace {
 
-std::optional<std::string> to_e164(std::string_view number, std::string_view default_region) {
+std::optional<std::string> parse_e164(std::string_view number, std::string_view default_region) {
   using i18n::phonenumbers::PhoneNumber;
   using i18n::phonenumbers::PhoneNumberUtil;
   if (number.size() > 64) return std::nullopt;  // no real number is longer; keeps the parser's work bounded
@@ -17,6 +21,38 @@ std::optional<std::string> to_e164(std::string_view number, std::string_view def
   std::string out;
   util->Format(parsed, PhoneNumberUtil::E164, &out);
   return out;
+}
+
+/// Answers already computed, per thread: libphonenumber's parse runs ICU regular expressions (tens of
+/// microseconds a number, the largest single cost of mapping a Salesforce page), and the same numbers come by
+/// again — a person's number in each system holding them, every re-read of a changed record, a company's
+/// switchboard. Bounded: emptied when it holds `cap` numbers, so memory stays a few MB whatever the data.
+class e164_memo {
+ public:
+  static constexpr std::size_t cap = 16384;
+
+  std::optional<std::string> get(std::string_view number, std::string_view region) {
+    key_.assign(region);
+    key_ += '\n';
+    key_.append(number);
+    if (auto it = known_.find(key_); it != known_.end()) return it->second;
+    auto out = parse_e164(number, region);
+    if (known_.size() >= cap) known_.clear();
+    known_.emplace(key_, out);
+    return out;
+  }
+
+ private:
+  std::string key_;  // reused: no allocation for a hit
+  std::unordered_map<std::string, std::optional<std::string>> known_;
+};
+
+}  // namespace
+
+std::optional<std::string> to_e164(std::string_view number, std::string_view default_region) {
+  if (number.size() > 64) return std::nullopt;  // no real number is longer; keeps the parser's work bounded
+  thread_local e164_memo memo;
+  return memo.get(number, default_region);
 }
 
 }  // namespace omnisync::mapping

@@ -72,6 +72,9 @@ omnisync::result<record_page> parse_record_page(std::string_view body) {
         od::object ro;
         std::string_view text;
         if (rv.get_object().get(ro) || ro.raw_json().get(text)) return bad;  // consumes the record to its end
+        // raw_json reaches the next token: the whitespace before it is not the record's.
+        while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\r' || text.back() == '\t'))
+          text.remove_suffix(1);
         adapters::source_record rec;
         if (!read_keys(record_parser, text, static_cast<std::size_t>(end - text.data()), rec)) return bad;
         if (rec.id.empty()) continue;

@@ -7,8 +7,14 @@ replaces the block of that name, or appends it when the file has none yet, and l
 
 From Python:  sys.path.insert(0, f"{root}/bench/lib"); from benchlib import free_port, Admin, write_section
 From a shell: printf '%s\n' "$report" | python3 "$root/bench/lib/benchlib.py" write-section "$root/docs/benchmarks.md"
+
+Process figures: cpu_seconds(pid) (user + system, all threads), load_average(); and perf_breakdown(), which
+sorts `perf script` call-graph samples of omnisyncd into pipeline stages
+(`perf script -i FILE | python3 benchlib.py perf-breakdown` prints them as JSON).
 """
 import base64
+import collections
+import os
 import hashlib
 import hmac
 import http.client
@@ -91,7 +97,77 @@ def write_section(path, block):
         f.write(text)
 
 
+def cpu_seconds(pid):
+    """CPU time (user + system, all threads) a live process has used, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average():
+    """The 1-minute load average, for the machine note every benchmark report carries."""
+    return os.getloadavg()[0]
+
+
+# Pipeline stages of omnisyncd, by the functions a sample's call chain runs through. The chain is read from the
+# leaf up; allocator and memcpy frames are passed over (they count for their caller), and the first frame that
+# names a stage decides. Event-loop frames decide only when nothing else in the chain does.
+_STAGES = [
+    ("store (SQLite, writer thread)", re.compile(r"sqlite3|omnisync::store::")),
+    ("TLS (OpenSSL)", re.compile(r"libssl|libcrypto|SSL_|EVP_|ossl_|aesni|sha256|ssl3_|tls1?_")),
+    ("HTTP (Beast)", re.compile(r"beast::http|basic_parser")),
+    ("run history", re.compile(r"run_meter|count_run_writes")),
+    ("mapping", re.compile(r"omnisync::mapping::")),
+    ("identity resolution / profile book", re.compile(r"omnisync::profile::|pipeline::process|pipeline::propagate")),
+    ("JSON parsing of pages (adapter)", re.compile(r"boost::json|simdjson|to_source_record|parse_record_page")),
+    ("logging", re.compile(r"spdlog")),
+]
+_LOOP = ("event loop, timers, kernel", re.compile(r"asio::|epoll|\[kernel"))
+_PASS = re.compile(r"\b(malloc|free|_int_malloc|_int_free|cfree|memmove|memcpy|memcmp|memset|operator new|"
+                   r"operator delete|unlink_chunk|malloc_consolidate)\b")
+
+
+def perf_breakdown(lines):
+    """Shares of samples per stage (and per thread) from `perf script` output with call graphs."""
+    stages, threads = collections.Counter(), collections.Counter()
+    total, comm, chain = 0, None, []
+
+    def flush():
+        nonlocal total
+        if comm is None:
+            return
+        total += 1
+        threads[comm] += 1
+        stage = "other"
+        for fr in chain:
+            if _PASS.search(fr):
+                continue
+            hit = next((name for name, rx in _STAGES if rx.search(fr)), None)
+            if hit:
+                stage = hit
+                break
+        if stage == "other" and any(_LOOP[1].search(fr) for fr in chain):
+            stage = _LOOP[0]
+        stages[stage] += 1
+
+    for line in lines:
+        if not line.strip():
+            flush()
+            comm, chain = None, []
+        elif not line.startswith((" ", "\t")):
+            comm, chain = line.split()[0], []
+        else:
+            chain.append(line.strip())
+    flush()
+    return {"samples": total,
+            "stages": {k: v / total for k, v in stages.most_common()} if total else {},
+            "threads": {k: v / total for k, v in threads.most_common()} if total else {}}
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] != "write-section":
-        sys.exit("usage: benchlib.py write-section DOC < SECTION")
-    write_section(sys.argv[2], sys.stdin.read())
+    if len(sys.argv) == 2 and sys.argv[1] == "perf-breakdown":
+        print(json.dumps(perf_breakdown(sys.stdin)))
+    elif len(sys.argv) == 3 and sys.argv[1] == "write-section":
+        write_section(sys.argv[2], sys.stdin.read())
+    else:
+        sys.exit("usage: benchlib.py write-section DOC < SECTION | benchlib.py perf-breakdown < PERF_SCRIPT")

@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <yaml-cpp/yaml.h>
 
 #include "helpers.hpp"
@@ -58,6 +59,24 @@ TEST_CASE("e164 with a default region", "[mapping][transforms]") {
   auto bad = transform_registry::builtins().find("e164")->make(YAML::Load("{region: usa}"), err);
   CHECK_FALSE(bad.has_value());
   CHECK(err.find("two-letter") != std::string::npos);
+}
+
+TEST_CASE("e164 answers the same when a number comes again, per region, past its memo's capacity",
+          "[mapping][transforms]") {
+  // The same text in two regions is two numbers: the remembered answer must be the region's own.
+  CHECK(to_e164("22 123 45 67", "PL") == "+48221234567");
+  CHECK(to_e164("22 123 45 67", "PL") == "+48221234567");
+  CHECK(to_e164("(415) 555-0132", "US") == "+14155550132");
+  CHECK_FALSE(to_e164("not a phone", "US"));
+  CHECK_FALSE(to_e164("not a phone", "US"));  // a refusal is remembered as one
+  // More distinct numbers than the memo holds: it empties itself and goes on answering correctly.
+  for (int i = 0; i < 20000; ++i) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "(415) 5%02d-%04d", i / 10000 + 50, i % 10000);
+    const auto want = std::string("+14155") + std::string(buf).substr(7, 2) + std::string(buf).substr(10, 4);
+    REQUIRE(to_e164(buf, "US") == want);
+  }
+  CHECK(to_e164("22 123 45 67", "PL") == "+48221234567");
 }
 
 TEST_CASE("datetime parsing of each vendor's format to UTC", "[mapping][transforms]") {
