@@ -156,6 +156,8 @@ def perf_breakdown(lines):
             comm, chain = None, []
         elif not line.startswith((" ", "\t")):
             comm, chain = line.split()[0], []
+            if comm.startswith(":"):  # a thread perf saw no name for: the daemon's unnamed threads are its I/O ones
+                comm = "omnisyncd"
         else:
             chain.append(line.strip())
     flush()

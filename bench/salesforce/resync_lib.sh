@@ -45,14 +45,21 @@ connectors:
 YAML
   local s0; s0=$(cpu_of "$sim_pid")
   local t0; t0=$(date +%s.%N)
-  "$build/daemon/app/omnisyncd" -c "$dir/omnisync.yaml" 2> "$dir/omnisyncd.log" &
-  local dpid=$!; pids+=($dpid)
-  local perf_pid=""
+  local dpid perf_pid=""
   if [[ -n "$perf_out" ]]; then
-    # DWARF call graphs (the build keeps no frame pointers), at a rate low enough not to slow the daemon much.
-    perf record -F 99 --call-graph=dwarf,16384 -o "$perf_out" -p "$dpid" >/dev/null 2>&1 &
-    perf_pid=$!
+    # Started under perf, so that every thread the daemon starts is followed (attaching with -p misses threads
+    # started after it). DWARF call graphs (the build keeps no frame pointers), at a rate low enough not to slow
+    # the daemon much.
+    perf record -F 99 --call-graph=dwarf,16384 -o "$perf_out" -- \
+      "$build/daemon/app/omnisyncd" -c "$dir/omnisync.yaml" 2> "$dir/omnisyncd.log" >/dev/null &
+    perf_pid=$!; pids+=($perf_pid)
+    dpid=""
+    for _ in $(seq 1 100); do dpid="$(pgrep -P "$perf_pid" -x omnisyncd || true)"; [[ -n "$dpid" ]] && break; sleep 0.05; done
+  else
+    "$build/daemon/app/omnisyncd" -c "$dir/omnisync.yaml" 2> "$dir/omnisyncd.log" &
+    dpid=$!
   fi
+  pids+=($dpid)
   local ctl="$build/daemon/ctl/omnisyncctl --socket $dir/control.sock"
   for _ in $(seq 1 100); do $ctl version >/dev/null 2>&1 && break; sleep 0.1; done
   while :; do
@@ -64,10 +71,10 @@ YAML
   local t1; t1=$(date +%s.%N)
   local cpu; cpu=$(cpu_of "$dpid")
   local s1; s1=$(cpu_of "$sim_pid")
-  [[ -n "$perf_pid" ]] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
   local rss; rss="$(awk '/VmHWM/ {print $2}' "/proc/$dpid/status")"
   $ctl --json status > "$dir/status.json"
-  kill -TERM "$dpid"; wait "$dpid" || true
+  kill -TERM "$dpid"
+  if [[ -n "$perf_pid" ]]; then wait "$perf_pid" || true; else wait "$dpid" || true; fi
   python3 - "$dir/status.json" "$t0" "$t1" "$rss" "$cpu" "$s0" "$s1" <<'PY'
 import json, sys
 st = json.load(open(sys.argv[1]))
