@@ -8,13 +8,12 @@ replaces the block of that name, or appends it when the file has none yet, and l
 From Python:  sys.path.insert(0, f"{root}/bench/lib"); from benchlib import free_port, Admin, write_section
 From a shell: printf '%s\n' "$report" | python3 "$root/bench/lib/benchlib.py" write-section "$root/docs/benchmarks.md"
 
-Process figures: cpu_seconds(pid) (user + system, all threads), load_average(); and perf_breakdown(), which
+Process figures: load_average(); and perf_breakdown(), which
 sorts `perf script` call-graph samples of omnisyncd into pipeline stages
 (`perf script -i FILE | python3 benchlib.py perf-breakdown` prints them as JSON).
 """
 import base64
 import collections
-import os
 import hashlib
 import hmac
 import http.client
@@ -95,13 +94,6 @@ def write_section(path, block):
         text = text.rstrip() + "\n\n" + block + "\n"
     with open(path, "w") as f:
         f.write(text)
-
-
-def cpu_seconds(pid):
-    """CPU time (user + system, all threads) a live process has used, in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load_average():
