@@ -17,7 +17,7 @@ import tempfile
 
 URL = "https://127.0.0.1:9443"
 CA = "/etc/ssl/certs/ca-certificates.crt"
-SCRIPTS = ["scripts/demo.sh", "bench/api_efficiency.sh", "bench/salesforce/resync_bench.sh",
+SCRIPTS = ["scripts/demo.sh", "bench/api_efficiency.sh", "bench/salesforce/resync_lib.sh",
            "bench/webhooks/webhook_ingest_bench.sh", "bench/profile/propagation_latency.sh",
            "bench/cluster/pipeline_throughput.sh"]
 
