@@ -6,12 +6,13 @@
 # and `profile get` (find + view + explain) cold and warm. Writes the section between
 # <!-- profile-book:begin --> and <!-- profile-book:end --> in docs/benchmarks.md.
 #
-#   bench/profile/book_bench.sh [N]          (OMNISYNC_BUILD_DIR, default build/default; builds book_bench)
+#   bench/profile/book_bench.sh [N]    (OMNISYNC_BUILD_DIR, default build/default; builds book_bench unless
+#                                      OMNISYNC_NO_BUILD is set)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${OMNISYNC_BUILD_DIR:-$root/build/default}"
 n="${1:-10000000}"
-cmake --build "$build" --target book_bench -j2 >/dev/null
+[[ -n "${OMNISYNC_NO_BUILD:-}" ]] || cmake --build "$build" --target book_bench -j2 >/dev/null
 bin="$build/bench/profile/book_bench"
 quarter=$((n / 4))
 load="$(cut -d' ' -f1-3 /proc/loadavg)"
