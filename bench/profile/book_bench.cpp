@@ -1,7 +1,7 @@
 // The whole profile book at scale: N generated vendor records (Salesforce Contacts, HubSpot contacts, Zendesk
 // users; the population of profile_bench, about 30% of the records belonging to people in two or three systems)
 // mapped with the shipped inbound mappings and applied to one `book` as a rebuild applies stored records. Reports
-// build time, bytes per record (RSS grown by the build / N, and the book's own breakdown), and the time to answer
+// build time, bytes per record (RSS grown by the build / N), and the time to answer
 // `profile get` (find + view + explain, what the daemon's handler calls) for profiles never asked before ("cold":
 // nothing of theirs in the CPU caches) and the same profiles asked again ("warm").
 //
@@ -199,15 +199,11 @@ int main(int argc, char** argv) {
   }
   std::printf("{\"mode\":\"%s\",\"records\":%llu,\"mapping_failures\":%llu,\"build_seconds\":%.2f,\"profiles\":%zu,"
               "\"book_records\":%zu,\"rss_before_mb\":%.1f,\"rss_after_mb\":%.1f,\"peak_rss_mb\":%.1f,"
-              "\"bytes_per_record\":%.1f,\"resolver_bytes_per_record\":%.1f,\"record_bytes_per_record\":%.1f,"
-              "\"attribute_bytes_per_record\":%.1f,\"codec_mb\":%.1f,\"queries\":%llu,\"answered\":%llu,"
+              "\"bytes_per_record\":%.1f,\"queries\":%llu,\"answered\":%llu,"
               "\"get_cold_us\":%.1f,\"get_warm_us\":%.1f}\n",
               mode.c_str(), static_cast<unsigned long long>(n), static_cast<unsigned long long>(failed), build_s,
               st.profiles, st.records, rss_before / 1024.0, rss_after / 1024.0, status_kb("VmHWM:") / 1024.0,
               (rss_after - rss_before) * 1024.0 / static_cast<double>(n),
-              static_cast<double>(st.resolver_bytes) / static_cast<double>(n),
-              static_cast<double>(st.record_bytes) / static_cast<double>(n),
-              static_cast<double>(st.attribute_bytes) / static_cast<double>(n), st.codec_bytes / 1048576.0,
               static_cast<unsigned long long>(queries), static_cast<unsigned long long>(answered), median(cold),
               median(warm));
   return failed == n ? 1 : 0;

@@ -2,8 +2,7 @@
 # The profile book at scale: N generated vendor records (default 10,000,000; Salesforce Contacts, HubSpot contacts,
 # Zendesk users, ~30% of them people in two or three systems) mapped with the shipped inbound mappings into one
 # book, as a start-up rebuild applies stored records; and the same at N/4, so that memory per record (the slope
-# between the two) is told apart from fixed memory. Reports build time, bytes per record, the book's own breakdown
-# and `profile get` (find + view + explain) cold and warm. Writes the section between
+# between the two) is told apart from fixed memory. Reports build time, bytes per record and `profile get` (find + view + explain) cold and warm. Writes the section between
 # <!-- profile-book:begin --> and <!-- profile-book:end --> in docs/benchmarks.md.
 #
 #   bench/profile/book_bench.sh [N]    (OMNISYNC_BUILD_DIR, default build/default; builds book_bench unless
@@ -31,7 +30,6 @@ fixed = b["rss_after_mb"] - slope * b["records"] / 1048576
 def row(j):
     return (f"| {j['records']:,} | {j['profiles']:,} | {j['build_seconds']:.1f} | {j['records'] / j['build_seconds']:,.0f} | "
             f"{j['rss_after_mb']:,.0f} MB | {j['peak_rss_mb']:,.0f} MB | {j['bytes_per_record']:.0f} | "
-            f"{j['resolver_bytes_per_record']:.0f} / {j['record_bytes_per_record']:.0f} / {j['attribute_bytes_per_record']:.0f} | "
             f"{j['get_cold_us']:.0f} µs | {j['get_warm_us']:.0f} µs |")
 ok = b["peak_rss_mb"] <= 4096
 print(f"""<!-- profile-book:begin -->
@@ -41,14 +39,13 @@ print(f"""<!-- profile-book:begin -->
 Zendesk users; the population of the identity benchmark: 30% of the records belong to people in two or three
 systems) are mapped with the shipped inbound mappings and applied to one `profile::book` as a start-up rebuild
 applies stored records (`book_bench --mode rebuild`, one process per size; records generated on the fly, so the
-input costs no memory). Bytes per record = RSS grown by the build / records; the breakdown is the book's own count
-(`book::stats()`: identity graph / person records with their key index / packed attributes; allocator overhead not
-counted). `profile get` = find by e-mail + view + explain, what the daemon's handler calls, in process (no socket):
+input costs no memory). Bytes per record = RSS grown by the build / records (everything: identity graph, person
+records, packed attributes, allocator overhead). `profile get` = find by e-mail + view + explain, what the daemon's handler calls, in process (no socket):
 cold = a profile never asked before (median of {b['queries']}, spread over the book), warm = the same asked again.
 Measured {day} on the shared 2-core machine (load average {load}).
 
-| records | profiles | build s | records/s | RSS after | peak RSS | bytes/record | graph / records / attributes | get cold | get warm |
-|---|---|---|---|---|---|---|---|---|---|
+| records | profiles | build s | records/s | RSS after | peak RSS | bytes/record | get cold | get warm |
+|---|---|---|---|---|---|---|---|---|
 {row(s)}
 {row(b)}
 

@@ -82,8 +82,7 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
   if (!held && joins)
     for (const auto& [name, v] : ident.pairs)
       if (name == "omnisync_id" && v == joins->str()) created_by_us = true;
-  // The record is decoded, changed and packed again (book_impl.hpp, person_rec); it is kept under the resolver's
-  // number for it once the resolver holds it.
+  // The record is decoded, changed and packed again (book_impl.hpp, person_rec).
   impl::person_data old = held ? d.load(*held) : impl::person_data{};
   impl::person_data now;
   now.source_ts = r.source_ts;
@@ -104,9 +103,8 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
   src.keys = keys_now;
   change ch;
   d.res.observe(src, &ch);
-  // A record the resolver cannot hold (an id longer than it keeps) is in no profile: the book keeps nothing of it.
-  if (const auto n = d.res.record_number(r.system, r.object, r.id)) {
-    auto& rec = d.slot(*n);
+  if (auto* slot = d.slot_for(r.system, r.object, r.id)) {
+    auto& rec = *slot;
     if (!rec.present) {
       rec.present = true;
       ++d.people_count;
@@ -132,9 +130,9 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
 void book::announce(std::string_view system, std::string_view object, std::string_view id,
                     std::span<const announced_value> values, std::set<profile_id>& affected) {
   const auto key = record_key(system, object, id);
-  auto* held = impl_->find_person(system, object, id);
-  if (!held) return;
-  auto rec = impl_->load(*held);
+  auto* stored = impl_->find_person(system, object, id);
+  if (!stored) return;
+  auto rec = impl_->load(*stored);
   bool changed = false;
   for (const auto& a : values) {
     const auto i = rec.index_of(a.attribute);
@@ -153,7 +151,7 @@ void book::announce(std::string_view system, std::string_view object, std::strin
     changed = true;
   }
   if (!changed) return;
-  impl::store_facts(*held, std::move(rec.states), std::move(rec.announced));
+  impl::store_facts(*stored, std::move(rec.states), std::move(rec.announced));
   if (auto pid = impl_->res.profile_of(system, object, id)) affected.insert(*pid);
 }
 

@@ -101,9 +101,6 @@ struct book_stats {
   std::size_t withheld_creates = 0;
   /// The distinct (profile, destination) creates withheld, by "connector/object: reason" (propagator fills it).
   std::map<std::string, std::uint64_t> withheld_reasons;
-  /// Bytes the book holds, by part (approximate, allocator overhead not counted): the identity graph; person
-  /// records' fixed part with their key index; their packed attributes; the codec's interned names and values.
-  std::size_t resolver_bytes = 0, record_bytes = 0, attribute_bytes = 0, codec_bytes = 0;
 };
 
 class book {

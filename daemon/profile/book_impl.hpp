@@ -17,6 +17,7 @@
 
 #include "daemon/profile/attribute_codec.hpp"
 #include "daemon/profile/book.hpp"
+#include "daemon/profile/interner.hpp"
 #include "daemon/profile/paged_vector.hpp"
 #include "daemon/profile/from_mapping.hpp"
 #include "daemon/profile/value_json.hpp"
@@ -92,7 +93,7 @@ struct book::impl {
     std::vector<announced_value> announced;
   };
   /// One person record as the book keeps it: 40 bytes plus its packed attributes (attribute_codec.hpp), in a
-  /// table indexed by the resolver's number for the record (its system, object and id live there once).
+  /// table indexed by its compact key's id (below).
   struct person_rec {
     std::int64_t first_seen = 0, source_ts = 0;
     packed_attributes attrs;
@@ -110,23 +111,46 @@ struct book::impl {
   };
 
   resolver res;
-  /// Person records by the resolver's record number (resolver::record_number).
+  /// Person records by the id of their compact key in `keys`: one byte naming the (system, object) pair (its
+  /// index in `kinds`), then the record's id.
+  interner keys;
   paged_vector<person_rec> people;
+  std::vector<std::pair<std::string, std::string>> kinds;  // (system, object) of person records, at most 255
   std::size_t people_count = 0;
   std::size_t packed_bytes = 0;  // sum of the packed attributes' sizes
   attribute_codec codec;
+  mutable std::string keybuf;
 
+  /// The compact key of a record into `keybuf`; false when its (system, object) pair is unknown and `add` is
+  /// false, or when there are more pairs than one byte names.
+  bool compact_key(std::string_view system, std::string_view object, std::string_view id, bool add) const {
+    std::size_t k = 0;
+    while (k < kinds.size() && (kinds[k].first != system || kinds[k].second != object)) ++k;
+    if (k == kinds.size()) {
+      if (!add || k > 0xff) return false;
+      const_cast<impl*>(this)->kinds.emplace_back(std::string(system), std::string(object));
+    }
+    keybuf.assign(1, static_cast<char>(k));
+    keybuf.append(id.data(), id.size());
+    return true;
+  }
   const person_rec* find_person(std::string_view system, std::string_view object, std::string_view id) const {
-    const auto n = res.record_number(system, object, id);
-    if (!n || *n >= people.size() || !people[*n].present) return nullptr;
-    return &people[*n];
+    if (!compact_key(system, object, id, false)) return nullptr;
+    const auto i = keys.find(keybuf);
+    if (i == interner::npos || i >= people.size() || !people[i].present) return nullptr;
+    return &people[i];
   }
   person_rec* find_person(std::string_view system, std::string_view object, std::string_view id) {
     return const_cast<person_rec*>(std::as_const(*this).find_person(system, object, id));
   }
-  person_rec& slot(std::uint32_t n) {
-    while (people.size() <= n) people.push_back(person_rec{});
-    return people[n];
+  /// The record's slot, added (not present) when new; nullptr when it cannot be kept (an id longer than the
+  /// interner keeps, which the resolver refuses as well, or a 257th (system, object) pair).
+  person_rec* slot_for(std::string_view system, std::string_view object, std::string_view id) {
+    if (!compact_key(system, object, id, true)) return nullptr;
+    const auto i = keys.intern(keybuf);
+    if (i == interner::npos) return nullptr;
+    while (people.size() <= i) people.push_back(person_rec{});
+    return &people[i];
   }
   /// The decoded attributes and facts of a record.
   person_data load(const person_rec& r) const {

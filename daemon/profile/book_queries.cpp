@@ -193,10 +193,7 @@ book_stats book::stats() const {
     if (!in.attached && !in.events.empty() && !in.deleted) ++s.unattached_interactions;
   }
   s.merges = impl_->merges;
-  s.resolver_bytes = impl_->res.stats().memory_bytes;
-  s.record_bytes = impl_->people.memory_bytes();
-  s.attribute_bytes = impl_->packed_bytes;
-  s.codec_bytes = impl_->codec.memory_bytes();
+
   return s;
 }
 

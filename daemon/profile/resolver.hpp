@@ -193,11 +193,6 @@ class resolver {
   std::vector<link_ref> splits() const;
 
   std::optional<profile_id> profile_of(std::string_view system, std::string_view object, std::string_view id) const;
-  /// A dense number (0, 1, ...) of a record the resolver holds, stable for the resolver's life (records are never
-  /// removed, only marked forgotten): the book keeps its per-record data in flat tables indexed by it. nullopt
-  /// for a record never observed.
-  std::optional<std::uint32_t> record_number(std::string_view system, std::string_view object,
-                                             std::string_view id) const;
   /// The profile holding attribute = value (normalised by its rule), e.g. to attach a timeline event.
   std::optional<profile_id> find(std::string_view attribute, std::string_view value) const;
   /// Why a destination that matches records by `value` (an upsert by e-mail, say) could land a write for `owner`

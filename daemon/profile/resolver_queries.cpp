@@ -90,13 +90,6 @@ std::optional<profile_id> resolver::resolve(std::span<const identity_key> person
 
 bool resolver::contains(profile_id id) const { return impl_->pid_index.contains(id.value); }
 
-std::optional<std::uint32_t> resolver::record_number(std::string_view system, std::string_view object,
-                                                    std::string_view id) const {
-  const std::uint32_t r = impl_->lookup_record(system, object, id);
-  if (r == resolution::none) return std::nullopt;
-  return r;
-}
-
 std::vector<record_ref> resolver::members(profile_id id) const {
   const impl& m = *impl_;
   std::vector<record_ref> out;
