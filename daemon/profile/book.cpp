@@ -54,15 +54,16 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
   if (!m || r.deleted) {
     // Deleted: marked, with its last content and links (what a vendor returns of a deleted record may carry
     // nothing but its id, which would unlink it from its profile and hide the deletion from that profile).
-    auto it = d.people.find(key);
-    if (it == d.people.end()) return;
-    it->second.deleted = true;
+    auto* held = d.find_person(r.system, r.object, r.id);
+    if (!held) return;
+    held->deleted = true;
     if (auto pid = d.res.profile_of(r.system, r.object, r.id)) affected.insert(*pid);
     return;
   }
   // As the store does: a copy older than the one held (a resync page read before a webhook's change) changes
   // nothing, or it would bring back values the source no longer has.
-  if (auto held = d.people.find(key); held != d.people.end() && r.source_ts < held->second.source_ts) return;
+  const auto* held = d.find_person(r.system, r.object, r.id);
+  if (held && r.source_ts < held->source_ts) return;
   auto ident = identity_of(p, *m);
   if (ident.pairs.empty()) return;  // nothing to resolve by: not part of any profile
   const auto keys_now = ident.keys();
@@ -75,64 +76,70 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
     if (!joins) joins = d.res.resolve(keys_now);
     if (joins) before = d.golden(*joins, *settings_);
   }
-  auto& rec = d.people[key];
   // A record read for the first time that already holds the profile id of the profile it joins was created by
   // omnisync (only omnisync writes that id, and it writes it into records it links only after reading them).
   bool created_by_us = false;
-  if (rec.system.empty() && joins)
+  if (!held && joins)
     for (const auto& [name, v] : ident.pairs)
       if (name == "omnisync_id" && v == joins->str()) created_by_us = true;
-  if (rec.system.empty()) {
-    rec.system = std::string(r.system);
-    rec.object = std::string(r.object);
-    rec.id = std::string(r.id);
-    rec.first_seen = r.first_seen;
-    d.objects.emplace(rec.system, rec.object);
-  }
-  auto old_attrs = std::move(rec.attrs);
-  auto old_states = std::move(rec.states);
-  const auto old_ts = rec.source_ts;
-  rec.source_ts = r.source_ts;
-  rec.deleted = r.deleted;
-  rec.attrs = attributes_of(p, *m);
+  // The record is decoded, changed and packed again (book_impl.hpp, person_rec).
+  impl::person_data old = held ? d.load(*held) : impl::person_data{};
+  impl::person_data now;
+  now.source_ts = r.source_ts;
+  now.attrs = attributes_of(p, *m);
   if (r.replay) {
-    rec.states.clear();
-    rec.announced.clear();
-    impl::read_facts(rec, r.stored_facts);
+    impl::read_facts(now, r.stored_facts);
   } else {
-    d.derive_facts(rec, key, old_attrs, old_states, old_ts, before, created_by_us);
+    now.announced = std::move(old.announced);
+    d.derive_facts(now, key, old.attrs, old.states, old.source_ts, before, created_by_us);
   }
-  // A person is a record that carries an e-mail or a phone (book.hpp), not one whose mapping merely could: a
-  // Contact with neither is linked by nothing but its own system's id, so a copy written elsewhere comes back as
-  // a new, unlinked record that would be written back again — a loop creating records in every system.
-  rec.person = std::any_of(ident.pairs.begin(), ident.pairs.end(),
-                           [](const auto& kv) { return kv.first == "email" || kv.first == "phone"; });
-  const auto& keys = keys_now;
+  const std::int64_t first_seen = held ? held->first_seen : r.first_seen;
   source_record src;
   src.system = r.system;
   src.object = r.object;
   src.id = r.id;
-  src.first_seen = rec.first_seen;
+  src.first_seen = first_seen;
   src.observed_at = r.source_ts;
-  src.keys = keys;
+  src.keys = keys_now;
   change ch;
   d.res.observe(src, &ch);
+  if (auto* slot = d.slot_for(r.system, r.object, r.id)) {
+    auto& rec = *slot;
+    if (!rec.present) {
+      rec.present = true;
+      ++d.people_count;
+      rec.first_seen = first_seen;
+      d.objects.emplace(std::string(r.system), std::string(r.object));
+    }
+    rec.source_ts = r.source_ts;
+    rec.deleted = r.deleted;
+    d.packed_bytes -= rec.attrs.size();
+    rec.attrs = d.codec.encode(now.attrs);
+    d.packed_bytes += rec.attrs.size();
+    impl::store_facts(rec, std::move(now.states), std::move(now.announced));
+    // A person is a record that carries an e-mail or a phone (book.hpp), not one whose mapping merely could: a
+    // Contact with neither is linked by nothing but its own system's id, so a copy written elsewhere comes back
+    // as a new, unlinked record that would be written back again — a loop creating records in every system.
+    rec.person = std::any_of(ident.pairs.begin(), ident.pairs.end(),
+                             [](const auto& kv) { return kv.first == "email" || kv.first == "phone"; });
+  }
   d.after_change(ch, affected);
   d.wake_waiting(ident.pairs, affected);
 }
 
 void book::announce(std::string_view system, std::string_view object, std::string_view id,
                     std::span<const announced_value> values, std::set<profile_id>& affected) {
-  auto it = impl_->people.find(record_key(system, object, id));
-  if (it == impl_->people.end()) return;
-  auto& rec = it->second;
+  const auto key = record_key(system, object, id);
+  auto* stored = impl_->find_person(system, object, id);
+  if (!stored) return;
+  auto rec = impl_->load(*stored);
   bool changed = false;
   for (const auto& a : values) {
     const auto i = rec.index_of(a.attribute);
     // Only news: a value the record does not hold already, newer than the information of the one it holds —
     // and not the event of omnisync's own write (its value is as old as the write's information).
     if (i && (same_value(rec.attrs[*i].second, a.value) || rec.as_of(*i) >= a.at)) continue;
-    if (impl_->written_value(it->first, a.attribute, a.value)) continue;
+    if (impl_->written_value(key, a.attribute, a.value)) continue;
     auto held = std::find_if(rec.announced.begin(), rec.announced.end(),
                              [&](const announced_value& x) { return x.attribute == a.attribute; });
     if (held != rec.announced.end()) {
@@ -143,8 +150,9 @@ void book::announce(std::string_view system, std::string_view object, std::strin
     }
     changed = true;
   }
-  if (changed)
-    if (auto pid = impl_->res.profile_of(system, object, id)) affected.insert(*pid);
+  if (!changed) return;
+  impl::store_facts(*stored, std::move(rec.states), std::move(rec.announced));
+  if (auto pid = impl_->res.profile_of(system, object, id)) affected.insert(*pid);
 }
 
 void book::note_written(std::string_view system, std::string_view object, std::string_view id,
@@ -168,8 +176,8 @@ void book::note_written(std::string_view system, std::string_view object, std::s
 }
 
 std::string book::facts(std::string_view system, std::string_view object, std::string_view id) const {
-  auto it = impl_->people.find(record_key(system, object, id));
-  return it == impl_->people.end() ? std::string() : impl::write_facts(it->second);
+  const auto* r = impl_->find_person(system, object, id);
+  return r ? impl::write_facts(impl_->load(*r)) : std::string();
 }
 
 std::optional<golden_value> book::golden_of(profile_id id, std::string_view attribute) const {
@@ -182,7 +190,7 @@ std::optional<golden_value> book::golden_of(profile_id id, std::string_view attr
 std::optional<std::int64_t> book::first_seen(std::string_view system, std::string_view object,
                                              std::string_view id) const {
   const auto key = record_key(system, object, id);
-  if (auto it = impl_->people.find(key); it != impl_->people.end()) return it->second.first_seen;
+  if (const auto* r = impl_->find_person(system, object, id)) return r->first_seen;
   if (auto it = impl_->interactions.find(key); it != impl_->interactions.end()) return it->second.first_seen;
   return std::nullopt;
 }

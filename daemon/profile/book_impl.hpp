@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -14,7 +15,10 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/profile/attribute_codec.hpp"
 #include "daemon/profile/book.hpp"
+#include "daemon/profile/interner.hpp"
+#include "daemon/profile/paged_vector.hpp"
 #include "daemon/profile/from_mapping.hpp"
 #include "daemon/profile/value_json.hpp"
 #include "mapping/plan_impl.hpp"
@@ -60,11 +64,9 @@ using detail::same_value;
 struct book::impl {
   explicit impl(const settings& s) : res(s.identity) {}
 
-  struct person_rec {
-    std::string system, object, id;
-    std::int64_t first_seen = 0, source_ts = 0;
-    bool deleted = false;
-    bool person = false;  // has an e-mail or phone identity
+  /// A person record's attributes and facts, decoded (transient: the book keeps `person_rec`).
+  struct person_data {
+    std::int64_t source_ts = 0;
     std::vector<std::pair<std::string, mapping::value>> attrs;
     std::vector<attribute_state> states;  // sparse: attributes whose information time or clear differs
     std::vector<announced_value> announced;  // values events announced, newer than the record's own
@@ -85,6 +87,21 @@ struct book::impl {
       return std::nullopt;
     }
   };
+  /// Facts beyond the attributes' own values, held by few records (README.md, "Memory").
+  struct person_facts {
+    std::vector<attribute_state> states;
+    std::vector<announced_value> announced;
+  };
+  /// One person record as the book keeps it: 40 bytes plus its packed attributes (attribute_codec.hpp), in a
+  /// table indexed by its compact key's id (below).
+  struct person_rec {
+    std::int64_t first_seen = 0, source_ts = 0;
+    packed_attributes attrs;
+    std::unique_ptr<person_facts> facts;  // null when the record has no states or announced values
+    bool present = false;
+    bool deleted = false;
+    bool person = false;  // has an e-mail or phone identity
+  };
   struct interaction {
     std::int64_t first_seen = 0, source_ts = 0;
     bool deleted = false;
@@ -94,7 +111,70 @@ struct book::impl {
   };
 
   resolver res;
-  std::unordered_map<std::string, person_rec> people;
+  /// Person records by the id of their compact key in `keys`: one byte naming the (system, object) pair (its
+  /// index in `kinds`), then the record's id.
+  interner keys;
+  paged_vector<person_rec> people;
+  std::vector<std::pair<std::string, std::string>> kinds;  // (system, object) of person records, at most 255
+  std::size_t people_count = 0;
+  std::size_t packed_bytes = 0;  // sum of the packed attributes' sizes
+  attribute_codec codec;
+  mutable std::string keybuf;
+
+  /// The compact key of a record into `keybuf`; false when its (system, object) pair is unknown and `add` is
+  /// false, or when there are more pairs than one byte names.
+  bool compact_key(std::string_view system, std::string_view object, std::string_view id, bool add) const {
+    std::size_t k = 0;
+    while (k < kinds.size() && (kinds[k].first != system || kinds[k].second != object)) ++k;
+    if (k == kinds.size()) {
+      if (!add || k > 0xff) return false;
+      const_cast<impl*>(this)->kinds.emplace_back(std::string(system), std::string(object));
+    }
+    keybuf.assign(1, static_cast<char>(k));
+    keybuf.append(id.data(), id.size());
+    return true;
+  }
+  const person_rec* find_person(std::string_view system, std::string_view object, std::string_view id) const {
+    if (!compact_key(system, object, id, false)) return nullptr;
+    const auto i = keys.find(keybuf);
+    if (i == interner::npos || i >= people.size() || !people[i].present) return nullptr;
+    return &people[i];
+  }
+  person_rec* find_person(std::string_view system, std::string_view object, std::string_view id) {
+    return const_cast<person_rec*>(std::as_const(*this).find_person(system, object, id));
+  }
+  /// The record's slot, added (not present) when new; nullptr when it cannot be kept (an id longer than the
+  /// interner keeps, which the resolver refuses as well, or a 257th (system, object) pair).
+  person_rec* slot_for(std::string_view system, std::string_view object, std::string_view id) {
+    if (!compact_key(system, object, id, true)) return nullptr;
+    const auto i = keys.intern(keybuf);
+    if (i == interner::npos) return nullptr;
+    while (people.size() <= i) people.push_back(person_rec{});
+    return &people[i];
+  }
+  /// The decoded attributes and facts of a record.
+  person_data load(const person_rec& r) const {
+    person_data d;
+    d.source_ts = r.source_ts;
+    codec.decode(r.attrs, d.attrs);
+    if (r.facts) {
+      d.states = r.facts->states;
+      d.announced = r.facts->announced;
+    }
+    return d;
+  }
+  /// Keeps a record's facts (states and announced values) compactly: nothing when it has none.
+  static void store_facts(person_rec& r, std::vector<attribute_state> states, std::vector<announced_value> announced) {
+    if (states.empty() && announced.empty()) {
+      r.facts.reset();
+      return;
+    }
+    if (!r.facts) r.facts = std::make_unique<person_facts>();
+    r.facts->states = std::move(states);
+    r.facts->announced = std::move(announced);
+    r.facts->states.shrink_to_fit();
+    r.facts->announced.shrink_to_fit();
+  }
   /// record key -> what omnisync last wrote there (attribute, golden value, its information time): book::note_written.
   std::unordered_map<std::string, std::vector<announced_value>> written;
   static constexpr std::size_t written_cap = 200'000;
@@ -182,52 +262,57 @@ struct book::impl {
     for (const auto& s : again) attach(s, affected);
   }
 
-  std::vector<const person_rec*> member_recs(profile_id id) const {
-    std::vector<const person_rec*> out;
-    for (const auto& m : res.members(id)) {
-      auto it = people.find(m.key());
-      if (it != people.end()) out.push_back(&it->second);
+  /// A member of a profile that the book holds as a person record.
+  struct member {
+    record_ref ref;
+    std::string key;
+    const person_rec* rec;
+  };
+  std::vector<member> member_recs(profile_id id) const {
+    std::vector<member> out;
+    for (auto& m : res.members(id)) {
+      if (const auto* r = find_person(m.system, m.object, m.id)) {
+        auto key = m.key();
+        out.push_back(member{std::move(m), std::move(key), r});
+      }
     }
     return out;
   }
 
   std::vector<std::pair<std::string, golden_value>> golden(profile_id id, const settings& s) const {
     std::vector<attribute_source> sources;
-    std::vector<std::string> keys;
-    // Records with announced values take part with those values (and their times) in place of their own.
+    // Each record's attributes decoded; records with announced values take part with those values (and their
+    // times) in place of their own.
     std::vector<std::vector<std::pair<std::string, mapping::value>>> effective;
     std::vector<std::vector<attribute_state>> effective_states;
     const auto recs = member_recs(id);
-    keys.reserve(recs.size());
+    // `effective` and `effective_states` must not reallocate while `sources` views them.
     effective.reserve(recs.size());
     effective_states.reserve(recs.size());
-    for (const auto* r : recs) {
+    for (const auto& [ref, key, r] : recs) {
       if (r->deleted) continue;
-      keys.push_back(record_key(r->system, r->object, r->id));
-      if (r->announced.empty()) {
-        sources.push_back(attribute_source{r->system, keys.back(), r->source_ts, r->attrs, r->states});
-        continue;
+      auto& attrs = effective.emplace_back();
+      codec.decode(r->attrs, attrs);
+      auto& states = effective_states.emplace_back();
+      if (r->facts) {
+        states = r->facts->states;
+        for (const auto& a : r->facts->announced) {
+          std::size_t i = 0;
+          while (i < attrs.size() && attrs[i].first != a.attribute) ++i;
+          if (i == attrs.size()) attrs.emplace_back(a.attribute, a.value);
+          else attrs[i].second = a.value;
+          std::erase_if(states, [i](const attribute_state& st) { return st.index == i; });
+          states.push_back(attribute_state{static_cast<std::uint32_t>(i), a.at, false});
+        }
       }
-      auto& attrs = effective.emplace_back(r->attrs);
-      auto& states = effective_states.emplace_back(r->states);
-      for (const auto& a : r->announced) {
-        std::size_t i = 0;
-        while (i < attrs.size() && attrs[i].first != a.attribute) ++i;
-        if (i == attrs.size()) attrs.emplace_back(a.attribute, a.value);
-        else attrs[i].second = a.value;
-        std::erase_if(states, [i](const attribute_state& st) { return st.index == i; });
-        states.push_back(attribute_state{static_cast<std::uint32_t>(i), a.at, false});
-      }
-      sources.push_back(attribute_source{r->system, keys.back(), r->source_ts, attrs, states});
+      sources.push_back(attribute_source{ref.system, key, r->source_ts, attrs, states});
     }
-    // `keys` must not reallocate while `sources` views it.
-    for (std::size_t i = 0; i < sources.size(); ++i) sources[i].record = keys[i];
     return golden_record(s.survivorship, sources);
   }
 
   /// The facts of a record arriving live (see book::facts): derived from its previous copy and from the golden
   /// values of its profile before the change.
-  void derive_facts(person_rec& rec, const std::string& key, const std::vector<std::pair<std::string, mapping::value>>& old,
+  void derive_facts(person_data& rec, const std::string& key, const std::vector<std::pair<std::string, mapping::value>>& old,
                     const std::vector<attribute_state>& old_states, std::int64_t old_ts,
                     const std::vector<std::pair<std::string, golden_value>>& gold, bool created_by_us) {
     auto old_as_of = [&](std::size_t i) {
@@ -305,7 +390,7 @@ struct book::impl {
 
   /// Facts as stored: {"t":{attr:ms},"c":[attr,...],"e":{attr:{"v":value,"t":ms}}} (attributes by name, so a
   /// mapping that adds or drops an attribute leaves the others right).
-  static void read_facts(person_rec& rec, std::string_view text) {
+  static void read_facts(person_data& rec, std::string_view text) {
     if (text.empty()) return;
     boost::system::error_code ec;
     auto v = json::parse(text, ec);
@@ -333,7 +418,7 @@ struct book::impl {
       }
   }
 
-  static std::string write_facts(const person_rec& rec) {
+  static std::string write_facts(const person_data& rec) {
     if (rec.states.empty() && rec.announced.empty()) return {};
     json::object o;
     json::object t;

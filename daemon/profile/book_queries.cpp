@@ -33,8 +33,8 @@ std::vector<profile_id> book::profiles() const {
 }
 
 bool book::is_person(profile_id id) const {
-  for (const auto* r : impl_->member_recs(id))
-    if (r->person) return true;
+  for (const auto& m : impl_->member_recs(id))
+    if (m.rec->person) return true;
   return false;
 }
 
@@ -51,9 +51,9 @@ void book::canonical_record(profile_id id, json::object& o) const {
   for (const auto& [attr, v] : k.to_attributes()) put_path(o, attr, to_json(v));
   if (settings_->on_delete == delete_policy::flag) {
     json::array gone;
-    for (const auto* r : impl_->member_recs(id))
-      if (r->deleted && std::find(gone.begin(), gone.end(), json::value(r->system)) == gone.end())
-        gone.push_back(json::value(r->system));
+    for (const auto& m : impl_->member_recs(id))
+      if (m.rec->deleted && std::find(gone.begin(), gone.end(), json::value(m.ref.system)) == gone.end())
+        gone.push_back(json::value(m.ref.system));
     o["deleted_in"] = std::move(gone);
   }
 }
@@ -66,19 +66,19 @@ std::string book::canonical_json(profile_id id) const {
 
 std::optional<std::int64_t> book::record_modified(std::string_view system, std::string_view object,
                                                  std::string_view id) const {
-  auto it = impl_->people.find(record_key(system, object, id));
-  if (it == impl_->people.end()) return std::nullopt;
-  return it->second.source_ts;
+  const auto* r = impl_->find_person(system, object, id);
+  if (!r) return std::nullopt;
+  return r->source_ts;
 }
 
 std::optional<std::string> book::record_json(std::string_view system, std::string_view object,
                                              std::string_view id) const {
-  auto it = impl_->people.find(record_key(system, object, id));
-  if (it == impl_->people.end()) return std::nullopt;
+  const auto* r = impl_->find_person(system, object, id);
+  if (!r) return std::nullopt;
   json::object o;
   // The profile id the record holds is the one omnisync wrote there and read back (omnisync_id), not the id of
   // the profile it belongs to now: a record that never got it must not look as if it had.
-  for (const auto& [attr, v] : it->second.attrs) {
+  for (const auto& [attr, v] : impl_->codec.decode(r->attrs)) {
     if (attr == "omnisync_id") {
       if (v.k == vkind::string) o["_profile_id"] = v.s;
       continue;
@@ -90,7 +90,8 @@ std::optional<std::string> book::record_json(std::string_view system, std::strin
 
 std::vector<std::string> book::gone_from(profile_id id) const {
   std::map<std::string_view, bool> live;  // system -> any live record
-  for (const auto* r : impl_->member_recs(id)) live[r->system] = live[r->system] || !r->deleted;
+  const auto members = impl_->member_recs(id);
+  for (const auto& m : members) live[m.ref.system] = live[m.ref.system] || !m.rec->deleted;
   std::vector<std::string> out;
   for (const auto& [system, any] : live)
     if (!any) out.emplace_back(system);
@@ -105,10 +106,10 @@ std::optional<std::string> book::member_id(profile_id id, std::string_view syste
                                            bool* deleted) const {
   bool any_deleted = false;
   std::optional<std::string> live;
-  for (const auto* r : impl_->member_recs(id)) {
-    if (r->system != system || r->object != object) continue;
-    if (r->deleted) any_deleted = true;
-    else if (!live) live = r->id;
+  for (const auto& m : impl_->member_recs(id)) {
+    if (m.ref.system != system || m.ref.object != object) continue;
+    if (m.rec->deleted) any_deleted = true;
+    else if (!live) live = m.ref.id;
   }
   if (deleted) *deleted = !live && any_deleted;
   return live;
@@ -144,8 +145,9 @@ std::optional<profile_view> book::view(profile_id id) const {
   auto t = impl_->events_of_profile(id, *settings_);
   v.kpis = t.values(stage);
   v.timeline = t.events();
-  for (const auto* r : impl_->member_recs(id))
-    v.members.push_back(member_view{r->system, r->object, r->id, r->deleted, r->first_seen, r->source_ts});
+  for (const auto& m : impl_->member_recs(id))
+    v.members.push_back(member_view{m.ref.system, m.ref.object, m.ref.id, m.rec->deleted, m.rec->first_seen,
+                                    m.rec->source_ts});
   return v;
 }
 
@@ -158,11 +160,12 @@ bool book::split(const link_ref& link, std::set<profile_id>& affected) {
   // The profile id omnisync wrote into the record would hold it in the profile all the same: splitting any of a
   // record's identifiers splits that link too (the record then gets its new profile's id written).
   if (link.attribute != "omnisync_id")
-    if (auto it = impl_->people.find(link.record.key()); it != impl_->people.end())
-      if (auto i = it->second.index_of("omnisync_id"); i && it->second.attrs[*i].second.k == vkind::string) {
-        link_ref id_link{link.record, "omnisync_id", it->second.attrs[*i].second.s};
-        if (auto ch2 = impl_->res.split(id_link)) impl_->after_change(*ch2, affected);
-      }
+    if (const auto* r = impl_->find_person(link.record.system, link.record.object, link.record.id))
+      if (auto data = impl_->load(*r); auto i = data.index_of("omnisync_id"))
+        if (data.attrs[*i].second.k == vkind::string) {
+          link_ref id_link{link.record, "omnisync_id", data.attrs[*i].second.s};
+          if (auto ch2 = impl_->res.split(id_link)) impl_->after_change(*ch2, affected);
+        }
   return true;
 }
 
@@ -183,13 +186,14 @@ std::vector<link_ref> book::splits() const { return impl_->res.splits(); }
 book_stats book::stats() const {
   book_stats s;
   s.profiles = impl_->res.profile_count();
-  s.records = impl_->people.size();
+  s.records = impl_->people_count;
   s.interaction_records = impl_->interactions.size();
   for (const auto& [k, in] : impl_->interactions) {
     s.events += in.events.size();
     if (!in.attached && !in.events.empty() && !in.deleted) ++s.unattached_interactions;
   }
   s.merges = impl_->merges;
+
   return s;
 }
 

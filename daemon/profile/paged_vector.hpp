@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace omnisync::profile {
@@ -25,6 +26,14 @@ class paged_vector {
       pages_.push_back(std::make_unique<T[]>(page_size));
     T& slot = (*this)[size_++];
     slot = v;
+    return slot;
+  }
+  /// Moves `v` in: element types may be move-only (the profile book's records own their packed attributes).
+  T& push_back(T&& v) {
+    if ((size_ & (page_size - 1)) == 0 && (size_ >> page_bits) == pages_.size())
+      pages_.push_back(std::make_unique<T[]>(page_size));
+    T& slot = (*this)[size_++];
+    slot = std::move(v);
     return slot;
   }
   T& emplace_back() { return push_back(T{}); }
