@@ -116,7 +116,9 @@ class pg_backend {
   detail::group_worker<session>& inbox_writer() noexcept { return inbox_writer_; }
   detail::group_worker<session>& lease_writer() noexcept { return lease_writer_; }
   detail::read_worker<session>& reader() noexcept { return reader_; }
-  void add_stats(commit_stats&) const noexcept {}  // no checkpoints: the server does its own
+  // No checkpoints (the server does its own). Round trips are counted per process (pg::round_trips): a daemon
+  // opens one store.
+  void add_stats(commit_stats& s) const noexcept { s.round_trips = pg::round_trips(); }
 
  private:
   detail::group_worker<session> state_writer_;
