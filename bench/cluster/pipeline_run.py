@@ -23,7 +23,7 @@ import time
 
 from benchlib import Admin, free_port, hubspot_v3_signature
 
-SECRET = "cluster-bench-secret"
+secret = "cluster-bench-secret"
 
 
 def run(bins, root, tmp, n, kind, instances, label, pg_host=None, psql=None, w=0):
@@ -60,7 +60,7 @@ connectors:
     poll_interval: 1s
     settle_lag: 0s
     auth: {{ private_app_token: pat-bench }}
-    webhook: {{ client_secret: {SECRET} }}
+    webhook: {{ client_secret: {secret} }}
     rate_limit: {{ per_10s: 100000, search_per_second: 1000 }}
   zd:
     kind: zendesk
@@ -133,7 +133,7 @@ connectors:
                                 "propertyName": "phone", "objectId": 1 + k % n, "occurredAt": int(time.time() * 1000),
                                 "portalId": 1, "appId": 1, "attemptNumber": 0}])
             ts = str(int(time.time() * 1000))
-            sig = hubspot_v3_signature(SECRET, url, body, ts)
+            sig = hubspot_v3_signature(secret, url, body, ts)
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             c.request("POST", "/webhooks/hs", body=body, headers={"Content-Type": "application/json",
                       "X-HubSpot-Signature-v3": sig, "X-HubSpot-Request-Timestamp": ts})
