@@ -5,6 +5,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -155,6 +156,7 @@ void connection::open() {
     conn_ = nullptr;
   }
   prepared_.clear();
+  deferred_.clear();
   broken_ = false;
   // The DSN (a conninfo string or URI) is expanded in place of dbname; the keywords before it are defaults it
   // may override.
@@ -221,6 +223,7 @@ bool connection::transaction_failed() const noexcept {
 }
 
 void connection::rollback_quietly() noexcept {
+  deferred_.clear();  // never sent: nothing to undo
   if (!conn_ || broken() || !in_transaction()) return;
   count_round_trip();
   PGresult* r = PQexec(conn_, "ROLLBACK");
@@ -271,8 +274,21 @@ const std::string& connection::prepared_name(const char* sql) {
   return it->second;
 }
 
+void connection::defer(const char* sql) { deferred_.push_back(sql); }
+
+bool connection::undefer(const char* sql) noexcept {
+  if (deferred_.empty() || std::strcmp(deferred_.back(), sql) != 0) return false;
+  deferred_.pop_back();
+  return true;
+}
+
 result connection::exec_params(const char* sql, const param_list& p) {
   const auto& name = prepared_name(sql);
+  if (!deferred_.empty()) {
+    result out;
+    pipeline(name, sql, {&p}, 0, [&out](std::size_t, result r) { out = std::move(r); });
+    return out;
+  }
   count_round_trip();
   PGresult* r = PQexecPrepared(conn_, name.c_str(), p.size(), p.values(), p.lengths(), p.formats(), 0);
   auto st = PQresultStatus(r);
@@ -280,10 +296,57 @@ result connection::exec_params(const char* sql, const param_list& p) {
   return result(r);
 }
 
-std::vector<std::int64_t> connection::exec_many(const char* sql, std::size_t n,
-                                                const std::function<void(std::size_t, param_list&)>& bind) {
-  std::vector<std::int64_t> out;
-  out.reserve(n);
+void connection::pipeline(const std::string& name, const char* sql, const std::vector<const param_list*>& params,
+                          std::size_t first, const std::function<void(std::size_t, result)>& take) {
+  const std::string what = std::string(sql).substr(0, 60);
+  std::vector<const char*> pre;
+  pre.swap(deferred_);  // sent now, whatever happens next
+  if (!PQenterPipelineMode(conn_)) fail(nullptr, "enter pipeline mode");
+  bool sent = true;
+  for (const char* c : pre)
+    if (sent) sent = PQsendQueryParams(conn_, c, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+  for (const auto* p : params)
+    if (sent)
+      sent = PQsendQueryPrepared(conn_, name.c_str(), p->size(), p->values(), p->lengths(), p->formats(), 0) == 1;
+  count_round_trip();  // sent together, answered together
+  if (!sent || !PQpipelineSync(conn_)) {
+    broken_ = true;  // the session's protocol state is unknown: reconnect rather than guess
+    fail(nullptr, what);
+  }
+  // Results: per statement one result then NULL; after a failure the rest are PIPELINE_ABORTED; then SYNC.
+  PGresult* first_error = nullptr;
+  std::size_t seen = 0;
+  for (;;) {
+    PGresult* r = PQgetResult(conn_);
+    if (!r) {
+      if (broken()) break;
+      continue;  // end of one statement's results
+    }
+    const auto st = PQresultStatus(r);
+    if (st == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    const std::size_t at = seen++;
+    if ((st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) && !first_error) {
+      if (at < pre.size())
+        PQclear(r);  // BEGIN, SAVEPOINT, RELEASE: nothing to read
+      else
+        take(first + at - pre.size(), result(r));
+      continue;
+    }
+    if (st == PGRES_FATAL_ERROR && !first_error)
+      first_error = r;
+    else
+      PQclear(r);
+  }
+  PQexitPipelineMode(conn_);
+  if (first_error) fail(first_error, what);
+  if (broken() || seen != pre.size() + params.size()) fail(nullptr, what);
+}
+
+void connection::exec_each(const char* sql, std::size_t n, const std::function<void(std::size_t, param_list&)>& bind,
+                           const std::function<void(std::size_t, result)>& take) {
   const std::string name = prepared_name(sql);
   // Chunks keep what the server sends back (one small CommandComplete per statement) well inside the socket
   // buffers: in blocking mode, sending without reading could otherwise stall both sides.
@@ -292,51 +355,33 @@ std::vector<std::int64_t> connection::exec_many(const char* sql, std::size_t n,
     const std::size_t last = std::min(n, first + chunk);
     // Bound before anything is sent: a value refused here (a NUL in text) leaves the session as it was.
     std::deque<param_list> params(last - first);
-    for (std::size_t i = first; i < last; ++i) bind(i, params[i - first]);
-    if (!PQenterPipelineMode(conn_)) fail(nullptr, "enter pipeline mode");
-    bool sent = true;
-    for (std::size_t i = first; i < last && sent; ++i) {
-      const auto& p = params[i - first];
-      sent = PQsendQueryPrepared(conn_, name.c_str(), p.size(), p.values(), p.lengths(), p.formats(), 0) == 1;
+    std::vector<const param_list*> ptrs;
+    ptrs.reserve(last - first);
+    for (std::size_t i = first; i < last; ++i) {
+      bind(i, params[i - first]);
+      ptrs.push_back(&params[i - first]);
     }
-    count_round_trip();  // one chunk: sent together, answered together
-    if (!sent || !PQpipelineSync(conn_)) {
-      broken_ = true;  // the session's protocol state is unknown: reconnect rather than guess
-      fail(nullptr, std::string(sql).substr(0, 60));
-    }
-    // Results: per statement one result then NULL; after a failure the rest are PIPELINE_ABORTED; then SYNC.
-    PGresult* first_error = nullptr;
-    for (;;) {
-      PGresult* r = PQgetResult(conn_);
-      if (!r) {
-        if (broken()) break;
-        continue;  // end of one statement's results
-      }
-      const auto st = PQresultStatus(r);
-      if (st == PGRES_PIPELINE_SYNC) {
-        PQclear(r);
-        break;
-      }
-      if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-        out.push_back(result(r).affected());
-        continue;
-      }
-      if (st == PGRES_FATAL_ERROR && !first_error)
-        first_error = r;
-      else
-        PQclear(r);
-    }
-    PQexitPipelineMode(conn_);
-    if (first_error) fail(first_error, std::string(sql).substr(0, 60));
-    if (broken() || out.size() != last) fail(nullptr, std::string(sql).substr(0, 60));
+    pipeline(name, sql, ptrs, first, take);
   }
+}
+
+std::vector<std::int64_t> connection::exec_many(const char* sql, std::size_t n,
+                                                const std::function<void(std::size_t, param_list&)>& bind) {
+  std::vector<std::int64_t> out;
+  out.reserve(n);
+  exec_each(sql, n, bind, [&out](std::size_t, result r) { out.push_back(r.affected()); });
   return out;
 }
 
 void connection::script(const char* sql) {
   if (broken()) raise(omnisync::errc::retry, "PostgreSQL connection lost");
+  // Deferred statements go first, in the same simple query (one round trip; it stops at the first failure).
+  std::string text;
+  for (const char* c : deferred_) (text += c) += "; ";
+  deferred_.clear();
+  if (!text.empty()) text += sql;
   count_round_trip();
-  PGresult* r = PQexec(conn_, sql);
+  PGresult* r = PQexec(conn_, text.empty() ? sql : text.c_str());
   auto st = PQresultStatus(r);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(r, std::string(sql).substr(0, 60));
   PQclear(r);

@@ -144,8 +144,23 @@ class connection {
   /// first failure throws (the statements after it in its chunk are not run).
   std::vector<std::int64_t> exec_many(const char* sql, std::size_t n,
                                       const std::function<void(std::size_t, param_list&)>& bind);
+  /// exec_many, handing each statement's result to `take(i, result)` (in order) instead of counting rows.
+  void exec_each(const char* sql, std::size_t n, const std::function<void(std::size_t, param_list&)>& bind,
+                 const std::function<void(std::size_t, result)>& take);
   /// Runs one or more statements without parameters (transaction control, migrations).
   void script(const char* sql);
+
+  /// Transaction control that travels with the next request instead of alone (one round trip fewer each):
+  /// `defer` queues a statement without parameters or rows (BEGIN, SAVEPOINT, RELEASE); the next exec,
+  /// exec_many or script sends the queue first, in the same round trip (libpq pipeline mode, or one
+  /// multi-statement query), and a failure among them fails that request. The queue is sent whatever happens
+  /// then; `rollback_quietly` and a reconnect drop what is still queued. `sql` must be a string literal.
+  void defer(const char* sql);
+  /// Takes back the last queued statement if it is `sql` (a SAVEPOINT whose job ended without sending
+  /// anything): true if it did.
+  bool undefer(const char* sql) noexcept;
+  /// Drops the queue (a transaction that never reached the server ends without a round trip).
+  void drop_deferred() noexcept { deferred_.clear(); }
 
   /// The connection was lost (or a statement said it will be): reconnect before the next use.
   bool broken() const noexcept;
@@ -169,6 +184,10 @@ class connection {
   void open();
   [[noreturn]] void fail(PGresult* r, std::string_view what);
   const std::string& prepared_name(const char* sql);
+  /// One round trip: the deferred statements, then the prepared statement `name` once per entry of `params`,
+  /// one sync. Each of the statement's results goes to `take`; the first failure throws.
+  void pipeline(const std::string& name, const char* sql, const std::vector<const param_list*>& params,
+                std::size_t first, const std::function<void(std::size_t, result)>& take);
 
   std::string dsn_;
   std::string name_;
@@ -177,6 +196,7 @@ class connection {
   bool broken_ = false;
   std::string last_sqlstate_;
   std::unordered_map<const char*, std::string> prepared_;  // sql literal -> statement name
+  std::vector<const char*> deferred_;                      // transaction control not sent yet (defer)
 };
 
 /// One schema step (daemon/store/migrate.hpp), the same versions as SQLite's.

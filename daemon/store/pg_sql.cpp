@@ -158,16 +158,30 @@ std::vector<detail::record_outbox_state> state_sql::outbox_states(const std::vec
   return out;
 }
 
-bool state_sql::outbox_put(const outbox_write& w, std::int64_t t) {
-  // One upsert on the partial unique index, so concurrent enqueues from two instances coalesce too. xmax = 0 on
-  // the returned row: it was inserted, not updated.
-  auto r = c_.exec(
+std::vector<bool> state_sql::outbox_put_all(const std::vector<const outbox_write*>& ws, std::int64_t t) {
+  // One upsert per write on the partial unique index, so concurrent enqueues from two instances coalesce too; in
+  // order (a record's later write replaces its earlier one as it would one by one), pipelined. xmax = 0 on the
+  // returned row: it was inserted, not updated.
+  std::vector<bool> out(ws.size(), false);
+  c_.exec_each(
       "INSERT INTO outbox(connector, object, record_key, payload, next_attempt_at, enqueued_at, target_id, "
       "profile_id, run_id) VALUES($1, $2, $3, $4, $5, $5, $6, $7, $8) ON CONFLICT(connector, object, record_key) "
       "WHERE state = 0 DO UPDATE SET payload = excluded.payload, target_id = excluded.target_id, "
       "profile_id = excluded.profile_id, run_id = excluded.run_id RETURNING (xmax = 0)",
-      w.connector, w.object, w.record_key, w.payload, t, w.target_id, w.profile_id, w.run);
-  return r.rows() > 0 && r.boolean(0, 0);
+      ws.size(),
+      [&](std::size_t i, param_list& p) {
+        const auto& w = *ws[i];
+        p.add(w.connector);
+        p.add(w.object);
+        p.add(w.record_key);
+        p.add(w.payload);
+        p.add(t);
+        p.add(w.target_id);
+        p.add(w.profile_id);
+        p.add(w.run);
+      },
+      [&](std::size_t i, result r) { out[i] = r.rows() > 0 && r.boolean(0, 0); });
+  return out;
 }
 
 bool state_sql::outbox_put_unless_pending(const outbox_write& w, std::int64_t t) {

@@ -38,7 +38,8 @@ class state_sql {
                            const std::string& facts);
 
   std::vector<detail::record_outbox_state> outbox_states(const std::vector<outbox_write>& writes);
-  bool outbox_put(const outbox_write& w, std::int64_t t);
+  /// Inserts each of `ws` in order, or replaces its record's pending write (pipelined): true where inserted.
+  std::vector<bool> outbox_put_all(const std::vector<const outbox_write*>& ws, std::int64_t t);
   bool outbox_put_unless_pending(const outbox_write& w, std::int64_t t);
   void outbox_drop_superseded(std::int64_t claimed_until);
   std::vector<outbox_item> outbox_claim(std::int64_t t, std::size_t n, std::int64_t until,

@@ -28,11 +28,19 @@ using pg::pg_error;
 /// Unlike SQLite, a failing statement aborts PostgreSQL's whole transaction: a `single_statement` job (the inbox
 /// append) that fails in SQL makes group_worker roll back and run the group's other jobs again, and reruns the
 /// failed one itself when it was a deadlock or serialization victim (40P01, 40001).
+///
+/// Round trips: BEGIN, SAVEPOINT and RELEASE are deferred (connection::defer) and travel with the next statement
+/// or the COMMIT, so a group costs its statements plus one (the COMMIT); a SAVEPOINT whose job sent nothing is
+/// never sent, nor is a transaction in which nothing was sent. An `autocommit` session (the lease writer: each of
+/// its jobs is statements that are correct one by one, at most one of which changes a row) sends no
+/// transaction control at all: each statement commits by itself, durably before its answer, so a lone lease
+/// renewal is one round trip.
 class session {
  public:
   using context_type = connection;
 
-  session(std::string name, std::unique_ptr<connection> c) : name_(std::move(name)), c_(std::move(c)) {}
+  session(std::string name, std::unique_ptr<connection> c, bool autocommit = false)
+      : name_(std::move(name)), c_(std::move(c)), autocommit_(autocommit) {}
 
   connection& context() noexcept { return *c_; }
 
@@ -59,12 +67,25 @@ class session {
     }
   }
 
-  // Transaction control: one round trip each (PQexec).
-  void begin() { c_->script("BEGIN"); }
-  void savepoint() { c_->script("SAVEPOINT op"); }
-  void release() { c_->script("RELEASE SAVEPOINT op"); }
-  void rollback_to() { c_->script("ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op"); }
-  void commit() { c_->script("COMMIT"); }
+  // Transaction control, deferred to the next request (see the class comment).
+  void begin() {
+    if (!autocommit_) c_->defer("BEGIN");
+  }
+  void savepoint() {
+    if (!autocommit_) c_->defer(savepoint_sql);
+  }
+  void release() {
+    if (!autocommit_ && !c_->undefer(savepoint_sql)) c_->defer("RELEASE SAVEPOINT op");
+  }
+  void rollback_to() {
+    if (!autocommit_ && !c_->undefer(savepoint_sql)) c_->script("ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op");
+  }
+  void commit() {
+    if (c_->in_transaction())
+      c_->script("COMMIT");  // with a deferred RELEASE, if any
+    else
+      c_->drop_deferred();  // nothing reached the server (or autocommit: each statement committed itself)
+  }
   void rollback() noexcept { c_->rollback_quietly(); }
   /// The transaction died with the connection.
   bool lost() const noexcept { return c_->broken(); }
@@ -80,9 +101,11 @@ class session {
 
  private:
   static constexpr std::chrono::milliseconds reconnect_pause{200};
+  static constexpr const char* savepoint_sql = "SAVEPOINT op";
 
   std::string name_;
   std::unique_ptr<connection> c_;
+  bool autocommit_;
   int failed_attempts_ = 0;  // reconnects failed in a row (this outage)
   std::chrono::steady_clock::time_point last_attempt_{};
 };
@@ -109,14 +132,17 @@ class pg_backend {
                       &counters.state_commits),
         inbox_writer_("store-inbox", session("store-inbox", std::move(inbox)), opts.max_group,
                       &counters.inbox_commits),
-        lease_writer_("store-lease", session("store-lease", std::move(lease)), opts.max_group, nullptr),
+        lease_writer_("store-lease", session("store-lease", std::move(lease), /*autocommit=*/true), opts.max_group,
+                      nullptr),
         reader_("store-read", session("store-read", std::move(reader))) {}
 
   detail::group_worker<session>& state_writer() noexcept { return state_writer_; }
   detail::group_worker<session>& inbox_writer() noexcept { return inbox_writer_; }
   detail::group_worker<session>& lease_writer() noexcept { return lease_writer_; }
   detail::read_worker<session>& reader() noexcept { return reader_; }
-  void add_stats(commit_stats&) const noexcept {}  // no checkpoints: the server does its own
+  // No checkpoints (the server does its own). Round trips are counted per process (pg::round_trips): a daemon
+  // opens one store.
+  void add_stats(commit_stats& s) const noexcept { s.round_trips = pg::round_trips(); }
 
  private:
   detail::group_worker<session> state_writer_;

@@ -79,7 +79,9 @@ inline bool same_as_last(const record_outbox_state& st, const outbox_write& w) {
 /// order (stable: a record's writes keep theirs), so two instances enqueueing for the same records lock their
 /// pending rows in the same order. The statements:
 ///   std::vector<record_outbox_state> outbox_states(writes)   each write's record as stored before this call
-///   bool outbox_put(w, t)                                    insert, or replace the pending write: true if inserted
+///   std::vector<bool> outbox_put_all(ws, t)                  for each of `ws` in order: insert, or replace the
+///                                                            pending write; true where inserted (PostgreSQL
+///                                                            pipelines them: one round trip per 256)
 template <class S>
 enqueue_summary enqueue(S& s, const std::vector<outbox_write>& writes, std::int64_t t) {
   for (const auto& w : writes) require_record(w);
@@ -95,6 +97,7 @@ enqueue_summary enqueue(S& s, const std::vector<outbox_write>& writes, std::int6
   std::unordered_map<std::string, const std::string*> queued;
   const bool repeats_possible = writes.size() > 1;
   enqueue_summary sum;
+  std::vector<const outbox_write*> puts;  // what is queued, in record order: sent together below
   for (const std::size_t i : order) {
     const auto& w = writes[i];
     auto& st = states[i];
@@ -107,12 +110,16 @@ enqueue_summary enqueue(S& s, const std::vector<outbox_write>& writes, std::int6
       ++sum.unchanged;
       continue;
     }
-    if (s.outbox_put(w, t))
+    puts.push_back(&w);
+    ++sum.queued_per_connector[w.connector];
+    if (repeats_possible) queued[std::move(record)] = &w.payload;
+  }
+  if (puts.empty()) return sum;
+  for (const bool inserted : s.outbox_put_all(puts, t)) {
+    if (inserted)
       ++sum.inserted;
     else
       ++sum.coalesced;
-    ++sum.queued_per_connector[w.connector];
-    if (repeats_possible) queued[std::move(record)] = &w.payload;
   }
   return sum;
 }

@@ -156,6 +156,13 @@ bool state_sql::outbox_put(const outbox_write& w, std::int64_t t) {
   return true;
 }
 
+std::vector<bool> state_sql::outbox_put_all(const std::vector<const outbox_write*>& ws, std::int64_t t) {
+  std::vector<bool> out;
+  out.reserve(ws.size());
+  for (const auto* w : ws) out.push_back(outbox_put(*w, t));
+  return out;
+}
+
 bool state_sql::outbox_put_unless_pending(const outbox_write& w, std::int64_t t) {
   c_.prepare(
         "INSERT INTO outbox(connector, object, record_key, payload, next_attempt_at, enqueued_at, target_id, "

@@ -45,6 +45,8 @@ class state_sql {
 
   std::vector<detail::record_outbox_state> outbox_states(const std::vector<outbox_write>& writes);
   bool outbox_put(const outbox_write& w, std::int64_t t);
+  /// outbox_put for each of `ws` in order (queue_logic's enqueue): true where inserted.
+  std::vector<bool> outbox_put_all(const std::vector<const outbox_write*>& ws, std::int64_t t);
   bool outbox_put_unless_pending(const outbox_write& w, std::int64_t t);
   /// Deletes claimed writes whose claim ends at or before `claimed_until` and that a pending write supersedes.
   void outbox_drop_superseded(std::int64_t claimed_until);

@@ -394,6 +394,9 @@ struct commit_stats {
   std::uint64_t inbox_checkpoints = 0;
   /// ... and on it (SQLite: by the writer, only when the checkpointer fell behind; see sqlite_store.cpp).
   std::uint64_t inbox_commit_checkpoints = 0;
+  /// Requests sent to the database server and waited for (PostgreSQL: statements, transaction control, pipelined
+  /// batches; SQLite: 0, nothing crosses a network). Across a network each costs the server's round-trip time.
+  std::uint64_t round_trips = 0;
 };
 
 /// The store interface. Thread-safe: any thread or strand may start operations concurrently.

@@ -113,6 +113,7 @@ struct engine_metrics {
   metrics::metric_family<metrics::metric_gauge>* health = nullptr;
   metrics::metric_family<metrics::metric_gauge>* inbox_age = nullptr;
   metrics::metric_family<metrics::metric_gauge>* outbox_age = nullptr;
+  metrics::metric_family<metrics::metric_counter>* store_round_trips = nullptr;
   metrics::metric_family<metrics::metric_gauge>* initial_records = nullptr;
   metrics::metric_family<metrics::metric_gauge>* initial_total = nullptr;
   metrics::metric_family<metrics::metric_gauge>* initial_seconds = nullptr;

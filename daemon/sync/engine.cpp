@@ -50,6 +50,8 @@ engine_metrics::engine_metrics(metrics::registry* r) {
   inbox_depth = &r->gauge("omnisync_inbox_depth", "Webhook events stored and not yet processed", {"connector"});
   outbox_depth = &r->gauge("omnisync_outbox_depth", "Writes waiting for their destination", {"connector"});
   dead_letter_count = &r->gauge("omnisync_dead_letters", "Entries in the dead-letter table");
+  store_round_trips = &r->counter("omnisync_store_round_trips_total",
+                                  "Requests the store sent to its database server and waited for (PostgreSQL)");
   page_seconds = &r->histogram("omnisync_poll_page_seconds", "Time to read and store one page",
                                metrics::registry::duration_buckets(), {"connector"});
   inbox_pruned = &r->counter("omnisync_inbox_pruned_total",
@@ -77,6 +79,7 @@ struct engine::parts {
   /// health and each object's lag and initial sync from memory; queue depths and the age of the oldest waiting
   /// work from the store every fifth round.
   asio::awaitable<void> gauges_loop() {
+    std::uint64_t round_trips_seen = 0;  // the store's count at the last refresh (the counter adds the difference)
     for (unsigned round = 0;; ++round) {
       const auto now = ctx.now();
       for (auto* c : ctx.list()) {
@@ -111,6 +114,11 @@ struct engine::parts {
             if (ctx.m.outbox_age) ctx.m.outbox_age->with({n}).set(age(k->oldest_outbox_per_connector, n));
           }
           if (ctx.m.dead_letter_count) ctx.m.dead_letter_count->get().set(double(k->dead_letters));
+        }
+        if (ctx.m.store_round_trips) {
+          const auto rt = ctx.db.stats().round_trips;
+          if (rt > round_trips_seen) ctx.m.store_round_trips->get().inc(double(rt - round_trips_seen));
+          round_trips_seen = rt;
         }
       }
       co_await ctx.clk.sleep_for(milliseconds(1000));

@@ -185,6 +185,8 @@ json::object store_status(const store::store& db, const config::daemon_config& c
                               {"inbox_appends", cs.inbox_appends},
                               {"inbox_checkpoints", cs.inbox_checkpoints},
                               {"inbox_commit_checkpoints", cs.inbox_commit_checkpoints}};
+  // Requests the store sent to its server and waited for (PostgreSQL; 0 on SQLite): what a slow network costs.
+  s["round_trips"] = cs.round_trips;
   return s;
 }
 

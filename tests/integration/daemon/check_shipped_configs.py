@@ -19,7 +19,7 @@ URL = "https://127.0.0.1:9443"
 CA = "/etc/ssl/certs/ca-certificates.crt"
 SCRIPTS = ["scripts/demo.sh", "bench/api_efficiency.sh", "bench/salesforce/resync_lib.sh",
            "bench/webhooks/webhook_ingest_bench.sh", "bench/profile/propagation_latency.sh",
-           "bench/cluster/pipeline_throughput.sh"]
+           "bench/cluster/pipeline_run.py"]
 
 
 def shell_value(name: str, root: str, tmp: str) -> str:

@@ -152,8 +152,9 @@ TEST_CASE("control commands: status schema 1 without the sync engine", "[control
   const auto& store = st.at("store").as_object();
   CHECK(keys(store) == std::vector<std::string>{"kind", "schema_version", "state_dir", "inbox_depth", "outbox_depth",
                                                 "dead_letters", "records", "state_db_bytes", "inbox_db_bytes",
-                                                "commits"});
+                                                "commits", "round_trips"});
   CHECK(store.at("kind").as_string() == "sqlite");
+  CHECK(store.at("round_trips").to_number<std::int64_t>() == 0);  // SQLite sends nothing over a network
   CHECK(st.at("log").at("format").as_string() == "auto");
 }
 
