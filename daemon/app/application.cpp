@@ -538,9 +538,11 @@ struct application::impl {
     }
 
     state.set_phase("running");
-    log->info("omnisyncd {} running: config {}, state {}, control socket {}, {} connector(s)", version_string,
-              c->source_file.string(), c->daemon.state_dir.string(), c->daemon.control_socket.string(),
-              c->connectors.size());
+    // How many connectors will sync, not only how many are written down (a disabled one reads nothing).
+    const auto enabled = std::count_if(c->connectors.begin(), c->connectors.end(), [](const auto& cc) { return cc.enabled; });
+    log->info("omnisyncd {} running: config {}, state {}, control socket {}, {} of {} connector(s) enabled",
+              version_string, c->source_file.string(), c->daemon.state_dir.string(),
+              c->daemon.control_socket.string(), enabled, c->connectors.size());
     notifier.ready(status_line());
     if (web) web->set_ready(true);
 
