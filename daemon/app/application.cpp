@@ -208,6 +208,9 @@ struct application::impl {
         if (f.severity == "error") {
           log->error("  {}:{}: {}/{}: {}", f.file, f.line, f.connector, f.object, f.message);
           record.diagnostics.push_back(f.file + ":" + std::to_string(f.line) + ": " + f.message);
+          // The run history's record of this reload says why it was refused, as the caller was told.
+          result.problems += (result.problems.empty() ? "" : "\n") + f.file + ":" + std::to_string(f.line) + ": " +
+                             f.message;
         }
       result.what = commands::reload_result::outcome::refused;
       co_return finish_reload(std::move(result), std::move(record), reload_started);

@@ -273,7 +273,8 @@ TEST_CASE("remap, sample, fields: a changed inbound mapping reaches the other sy
     CHECK(written);
     // ... and the remap's run counts them written at Zendesk.
     CHECK(eventually([&] {
-      for (const auto& w : ctl_json(d, {"runs", "show", std::to_string(run)}).at("writes").at("per_destination").as_array())
+      const auto now = ctl_json(d, {"runs", "show", std::to_string(run)});  // named: the loop reads into it
+      for (const auto& w : now.at("writes").at("per_destination").as_array())
         if (text_of(w.at("destination")) == "zd" && w.at("written").as_int64() > 0) return true;
       return false;
     }, 60s));
