@@ -307,7 +307,7 @@ TEST_CASE("engine: remap applies a changed inbound mapping to the stored records
   // A remap is a run: kind remap, its rows and the writes it queued per destination.
   REQUIRE(progress->run > 0);
   auto run = store::wait(h.db->run_get(progress->run));
-  REQUIRE(run);
+  REQUIRE(run.has_value());
   CHECK(run->kind == "remap");
   CHECK(run->connector == "hs");
   CHECK(run->objects == "contacts");
