@@ -193,6 +193,12 @@ class connector {
   virtual std::shared_ptr<const adapters::webhook_endpoint> webhook() const { return nullptr; }
   /// Turns a stored webhook event into records. errc::invalid_input for a malformed payload (quarantined).
   virtual omnisync::result<event_records> parse_event(const adapters::inbox_event& event) const = 0;
+  /// The records a stored event names, (object, id), read as far as the payload allows: for an event that
+  /// parse_event refused, so that its dead letter names its record and resolves when that record is later read
+  /// or written successfully. Best effort, never throws; the default names none.
+  virtual std::vector<std::pair<std::string, std::string>> records_named(const adapters::inbox_event&) const {
+    return {};
+  }
 
   /// The vendor's metadata for `object` (cached by the engine; re-read on a schedule).
   virtual task<object_schema> describe(std::string object) = 0;

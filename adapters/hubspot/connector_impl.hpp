@@ -84,6 +84,8 @@ class connector_impl final : public connector {
 
   // events.cpp
   omnisync::result<event_records> parse_event(const adapters::inbox_event& event) const override;
+  /// Each event's objectId with the object its objectTypeId or subscriptionType names, where they can be read.
+  std::vector<std::pair<std::string, std::string>> records_named(const adapters::inbox_event& event) const override;
 
  private:
   // ---- hubspot_connector.cpp -------------------------------------------------------------------------------

@@ -92,4 +92,20 @@ omnisync::result<event_records> connector_impl::parse_event(const adapters::inbo
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> connector_impl::records_named(const adapters::inbox_event& event) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto v = rest::parse_json(event.body);
+  if (!v || !v->is_array()) return out;
+  for (const auto& e : v->get_array()) {
+    if (!e.is_object()) continue;
+    const std::string id = rest::member_text(e, "objectId");
+    const std::string type = rest::member_text(e, "subscriptionType");
+    const std::string type_id = rest::member_text(e, "objectTypeId");
+    if (id.empty() || (type_id.empty() && type.find('.') == std::string::npos)) continue;
+    std::pair<std::string, std::string> named(object_of_event(type, type_id), id);
+    if (std::find(out.begin(), out.end(), named) == out.end()) out.push_back(std::move(named));
+  }
+  return out;
+}
+
 }  // namespace omnisync::adapters::hubspot

@@ -208,6 +208,9 @@ struct application::impl {
         if (f.severity == "error") {
           log->error("  {}:{}: {}/{}: {}", f.file, f.line, f.connector, f.object, f.message);
           record.diagnostics.push_back(f.file + ":" + std::to_string(f.line) + ": " + f.message);
+          // The run history's record of this reload says why it was refused, as the caller was told.
+          result.problems += (result.problems.empty() ? "" : "\n") + f.file + ":" + std::to_string(f.line) + ": " +
+                             f.message;
         }
       result.what = commands::reload_result::outcome::refused;
       co_return finish_reload(std::move(result), std::move(record), reload_started);
@@ -539,9 +542,11 @@ struct application::impl {
     }
 
     state.set_phase("running");
-    log->info("omnisyncd {} running: config {}, state {}, control socket {}, {} connector(s)", version_string,
-              c->source_file.string(), c->daemon.state_dir.string(), c->daemon.control_socket.string(),
-              c->connectors.size());
+    // How many connectors will sync, not only how many are written down (a disabled one reads nothing).
+    const auto enabled = std::count_if(c->connectors.begin(), c->connectors.end(), [](const auto& cc) { return cc.enabled; });
+    log->info("omnisyncd {} running: config {}, state {}, control socket {}, {} of {} connector(s) enabled",
+              version_string, c->source_file.string(), c->daemon.state_dir.string(),
+              c->daemon.control_socket.string(), enabled, c->connectors.size());
     notifier.ready(status_line());
     if (web) web->set_ready(true);
 

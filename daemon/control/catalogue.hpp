@@ -57,7 +57,8 @@ inline constexpr arg_spec dlq_args[] = {
     {.name = "id", .type = arg_type::integer, .help = "Entry id (show; retry and drop of one entry)"},
     {.name = "all", .type = arg_type::boolean,
      .help = "retry, drop: every entry the filters match (every open entry without filters)", .default_value = "false"},
-    {.name = "connector", .type = arg_type::string, .help = "Only this connector's entries"},
+    {.name = "connector", .type = arg_type::string,
+     .help = "Only this connector's entries (also a connector removed from the config: list, stats, drop)"},
     {.name = "object", .type = arg_type::string, .help = "Only this object's entries"},
     {.name = "stage", .type = arg_type::string, .help = "Only this stage: mapping, parse, write, ..."},
     {.name = "reason", .type = arg_type::string,
@@ -297,7 +298,7 @@ inline constexpr command_spec dlq{
               "retries, retryable, resolved_at}], next_after}; show: one item with payload and meta; stats: {groups: "
               "[{connector, object, stage, reason, count, first, last}], total}; retry, drop of one: {id, "
               "retried|reread|dropped: true}; with filters: {matched, retried, reread, not_retryable} or {matched, "
-              "dropped} (dry_run: {matched})",
+              "dropped} (dry_run: {matched}); about a removed connector's entries: removed_connector added",
 };
 
 inline constexpr command_spec runs{

@@ -40,8 +40,18 @@ std::string grouped(std::int64_t n) {
   return n < 0 ? "-" + out : out;
 }
 
+/// The line that says the entries are a removed connector's (the daemon names it in `removed_connector`).
+std::string removed_note(const json::object& r) {
+  const auto* c = r.if_contains("removed_connector");
+  if (!c || !c->is_string()) return {};
+  return "connector \"" + text(*c) + "\" is no longer configured: these are its stored dead letters (they can be "
+         "listed and dropped, not retried)\n";
+}
+
 std::string format_list(const json::value& v, const std::string& more_args) {
   const auto& r = v.as_object();
+  if (auto note = removed_note(r); !note.empty() && !r.at("items").as_array().empty())
+    return note + format_list(json::object{{"items", r.at("items")}, {"next_after", r.at("next_after")}}, more_args);
   const auto& items = r.at("items").as_array();
   if (items.empty()) return "no dead letters\n";
   std::string out;
@@ -62,6 +72,8 @@ std::string format_list(const json::value& v, const std::string& more_args) {
 
 std::string format_stats(const json::value& v) {
   const auto& r = v.as_object();
+  if (auto note = removed_note(r); !note.empty() && !r.at("groups").as_array().empty())
+    return note + format_stats(json::object{{"groups", r.at("groups")}, {"total", r.at("total")}});
   const auto& groups = r.at("groups").as_array();
   if (groups.empty()) return "no dead letters\n";
   std::string out;
@@ -77,7 +89,7 @@ std::string format_stats(const json::value& v) {
 
 std::string format_bulk(const std::string& action, const json::value& v) {
   const auto& r = v.as_object();
-  if (action == "drop") return grouped(r.at("dropped").as_int64()) + " dead letter(s) dropped\n";
+  if (action == "drop") return removed_note(r) + grouped(r.at("dropped").as_int64()) + " dead letter(s) dropped\n";
   std::string out = grouped(r.at("matched").as_int64()) + " matched: " + grouped(r.at("retried").as_int64()) +
                     " queued again";
   if (const auto n = r.at("reread").as_int64(); n > 0) out += ", " + grouped(n) + " to be read again from the source";

@@ -362,12 +362,24 @@ std::string format_status(const boost::json::value& status) {
                field("expires_at") + "\n";
       }
   }
+  if (auto* r = s.if_contains("remap"); r && r->is_object()) {
+    // A running remap, as an object's line shows a running resync: where it is and how far.
+    const auto& ro = r->as_object();
+    auto field = [&](const char* k) { return ro.contains(k) ? scalar(ro.at(k)) : std::string(); };
+    std::string read = field("read");
+    if (auto* t = ro.if_contains("total"); t && !t->is_null()) read += " of " + scalar(*t);
+    out += "remap      " + pairs({{"running", "(run " + field("run") + ")"},
+                                  {"at", field("connector") + "/" + field("object")},
+                                  {"read", read + " records"},
+                                  {"failed", field("failed")},
+                                  {"writes queued", field("writes_queued")}}) + "\n";
+  }
   if (auto* c = s.if_contains("connectors"); c && c->is_object() && !c->as_object().empty())
     out += section("connectors", format_connectors(c->as_object()));
   if (auto* p = s.if_contains("profiles"); p && p->is_object()) out += section("profiles", format_profiles(p->as_object()));
   if (auto* k = s.if_contains("kpis"); k && k->is_object()) out += section("KPIs (per profile: omnisyncctl profile get)", format_kpis(k->as_object()));
   static const std::set<std::string> shown{"version", "uptime_s", "state",    "config_file", "paused", "store",
-                                           "connectors", "schema", "cluster", "profiles",    "kpis"};
+                                           "connectors", "schema", "cluster", "profiles",    "kpis", "remap"};
   json::object rest;
   for (const auto& [k, v] : s)
     if (!shown.count(std::string(k))) rest[k] = v;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <mutex>
 
 #include "core/metrics.hpp"
 #include "core/time.hpp"
@@ -71,6 +72,8 @@ struct engine::parts {
   detail::leadership lead;
   std::map<std::string, std::unique_ptr<detail::writer>> writers;  // by connector name; built by tasks()
   std::atomic<bool> remapping{false};                              // a remap runs (one at a time)
+  mutable std::mutex remap_mu;                                     // guards current_remap
+  std::shared_ptr<const remap_progress> current_remap;             // the running remap's progress (status shows it)
   /// The vendors' metadata as lint last read it, by (connector, object): what reload and `lint --config`
   /// check candidate mappings against without calling the vendor again. Read and written on the loops' strand.
   std::map<std::pair<std::string, std::string>, adapters::object_schema> schemas;
@@ -167,7 +170,9 @@ struct engine::parts {
 
   /// Removes finished runs past `runs.retention`: every quarter of the retention (at least every second, at most
   /// hourly), so a short retention (tests) is kept as promptly as a long one.
-  asio::awaitable<void> runs_loop() {
+  asio::awaitable<void> runs_loop(store::timestamp started) {
+    // A single instance owns every run in its store: what a killed predecessor left running ends now.
+    if (!ctx.opt.cluster) co_await detail::close_interrupted_runs(ctx, started, false);
     const auto every = std::clamp(ctx.opt.runs_retention / 4, milliseconds(1000), milliseconds(3600 * 1000));
     for (;;) {
       auto gone = co_await ctx.db.run_prune(ctx.now() - ctx.opt.runs_retention);
@@ -262,7 +267,7 @@ std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> engi
   out.emplace_back("queue gauges", [p] { return p->gauges_loop(); });
   out.emplace_back("profiles", [p] { return p->pipe.loop(); });
   out.emplace_back("audit retention", [p] { return p->audit_loop(); });
-  out.emplace_back("runs retention", [p] { return p->runs_loop(); });
+  out.emplace_back("runs retention", [p, started = p->ctx.now()] { return p->runs_loop(started); });
   out.emplace_back("inbox retention", [p] { return detail::inbox_retention(p->ctx); });
   out.emplace_back("dead-letter retries", [p] { return detail::retry_schedule(p->ctx); });
   if (p->ctx.opt.cluster) out.emplace_back("leadership", [p] { return p->lead.run(); });
@@ -529,8 +534,37 @@ omnisync::result<std::shared_ptr<remap_progress>> engine::start_remap(const std:
   }
   if (!connector.empty() && !ctx.find(connector)) return make_error_code(errc::not_found);
   if (parts_->remapping.exchange(true)) return make_error_code(errc::conflict);
+  {
+    std::lock_guard lk(parts_->remap_mu);
+    parts_->current_remap = pr;
+  }
   return pr;
 }
+
+std::shared_ptr<const remap_progress> engine::running_remap() const {
+  std::lock_guard lk(parts_->remap_mu);
+  return parts_->current_remap && parts_->current_remap->running.load() ? parts_->current_remap : nullptr;
+}
+
+namespace {
+
+/// What a remap covers as the run history names it: the connector (when it is one) and its objects.
+store::run_record remap_run_record(const remap_progress& pr) {
+  std::string connector, objects;
+  if (pr.targets.size() == 1) connector = pr.targets.front().first;
+  for (const auto& [name, objs] : pr.targets)
+    for (const auto& o : objs) objects += (objects.empty() ? "" : ",") + (pr.targets.size() == 1 ? o : name + ":" + o);
+  return store::run_record("remap", connector, objects);
+}
+
+/// Ends remap run `run` (0: not recorded) with `outcome`; a store failure is logged.
+asio::awaitable<void> end_remap_run(store::store& db, std::int64_t run, std::string outcome, std::string error) {
+  if (run == 0) co_return;
+  auto done = co_await db.run_finish(run, std::move(outcome), std::move(error));
+  if (!done) spdlog::warn("remap: the run history could not end run {}: {}", run, done.error().message());
+}
+
+}  // namespace
 
 asio::awaitable<void> engine::run_remap(std::shared_ptr<remap_progress> pr) {
   auto p = parts_;
@@ -541,12 +575,28 @@ asio::awaitable<void> engine::run_remap(std::shared_ptr<remap_progress> pr) {
     ~finish() {
       progress.running = false;
       parts.remapping = false;
+      std::lock_guard lk(parts.remap_mu);
+      parts.current_remap.reset();
     }
   } at_end{*p, *pr};
   const auto t0 = std::chrono::steady_clock::now();
   auto fail = [&](std::string why) {
     std::lock_guard lk(pr->mu);
     pr->error = std::move(why);
+  };
+  // A remap is a run (kind remap): its rows read/mapped/failed are counted page by page, the writes it queued
+  // carry its id (so the writer counts them written or refused on it). Cancelled at shutdown, it stays running
+  // and the next start closes it as interrupted. The history is a record, never a reason to stop: a store
+  // failure here is logged.
+  std::int64_t run = 0;
+  {
+    auto begun = co_await p->ctx.db.run_begin(remap_run_record(*pr));
+    if (begun) run = *begun;
+    else spdlog::warn("remap: the run history could not record it: {}", begun.error().message());
+  }
+  pr->run = run;
+  auto end_run = [db = &p->ctx.db, run](std::string outcome, std::string error) {
+    return end_remap_run(*db, run, std::move(outcome), std::move(error));
   };
   // What the store holds for the targets, when each is a whole connector (for an ETA).
   if (auto k = co_await p->ctx.db.get_counts()) {
@@ -575,15 +625,33 @@ asio::awaitable<void> engine::run_remap(std::shared_ptr<remap_progress> pr) {
         if (!p->ctx.leading()) {
           fail("this instance no longer holds the pipeline lease: the remap stopped after " + std::to_string(pr->read) +
                " records; run it again on the instance that holds it");
+          co_await end_run("failed", "this instance lost the pipeline lease");
           co_return;
         }
-        auto step = co_await p->pipe.remap_page(*c, object, after, page_size, evals);
+        auto step = co_await p->pipe.remap_page(*c, object, after, page_size, evals, run);
         if (!step) {
           fail(name + " " + object + ": " + step.error().message());
           spdlog::error("remap: {} {} stopped: {}", name, object, step.error().message());
+          co_await end_run("failed", name + " " + object + ": " + step.error().message());
           co_return;
         }
         if (step->last_id.empty()) break;
+        if (run > 0) {
+          store::run_counts d;
+          d.read = static_cast<std::int64_t>(step->read);
+          d.mapped = static_cast<std::int64_t>(step->mapped);
+          d.failed = static_cast<std::int64_t>(step->failed);
+          auto added = co_await p->ctx.db.run_add(run, d);
+          if (!added) spdlog::warn("remap: the run history could not count run {}: {}", run, added.error().message());
+          if (!step->writes.queued_per_connector.empty()) {
+            std::vector<std::pair<std::int64_t, store::run_writes>> q;
+            for (const auto& [dest, n] : step->writes.queued_per_connector)
+              q.emplace_back(run, store::run_writes(dest, static_cast<std::int64_t>(n), 0, 0, 0));
+            auto counted = co_await p->ctx.db.run_count_writes(std::move(q));
+            if (!counted)
+              spdlog::warn("remap: the run history could not count run {}'s writes: {}", run, counted.error().message());
+          }
+        }
         pr->read += static_cast<std::int64_t>(step->read);
         pr->mapped += static_cast<std::int64_t>(step->mapped);
         pr->failed += static_cast<std::int64_t>(step->failed);
@@ -597,6 +665,7 @@ asio::awaitable<void> engine::run_remap(std::shared_ptr<remap_progress> pr) {
                pr->read.load(), pr->failed.load(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), pr->writes_queued.load(),
                pr->writes_unchanged.load());
+  co_await end_run("ok", std::string());
 }
 
 asio::awaitable<omnisync::result<adapters::object_schema>> engine::describe(std::string connector, std::string object) {

@@ -94,6 +94,8 @@ class engine {
   /// Carries out a started remap; run it among the engine's tasks (it stops, keeping what it did, when
   /// cancelled or when this instance loses the pipeline lease). No vendor API call: only stored records are read.
   boost::asio::awaitable<void> run_remap(std::shared_ptr<remap_progress> progress);
+  /// The remap running now (its progress, for `status`), or null. Any thread.
+  std::shared_ptr<const remap_progress> running_remap() const;
   /// The vendor's metadata of one object of `connector` (the adapter's describe: one API call or its cache).
   /// errc::not_found for an unknown connector. Run it on the loops' executor (adapters are used from there only).
   boost::asio::awaitable<omnisync::result<adapters::object_schema>> describe(std::string connector, std::string object);

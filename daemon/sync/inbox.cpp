@@ -66,7 +66,12 @@ asio::awaitable<void> inbox_processor::process(std::vector<store::inbox_item> cl
     }
     auto parsed = c->adapter->parse_event(it.event);
     if (!parsed) {
-      co_await quarantine(it, "parse", "malformed event: " + parsed.error().message());
+      // The record it is about, where the payload still says (an event naming several: the first).
+      const auto named = c->adapter->records_named(it.event);
+      const std::string stage = "parse", why = "malformed event: " + parsed.error().message();
+      const std::string object = named.empty() ? std::string() : named.front().first;
+      const std::string record = named.empty() ? std::string() : named.front().second;
+      co_await quarantine_record(it, stage, why, object, record);
       done.push_back(it.id);
       continue;
     }
@@ -181,13 +186,24 @@ asio::awaitable<inbox_processor::prefetched> inbox_processor::prefetch(refetch_p
 
 asio::awaitable<void> inbox_processor::quarantine(const store::inbox_item& it, const std::string& stage,
                                                   const std::string& why) {
+  const std::string none;
+  co_await quarantine_record(it, stage, why, none, none);
+}
+
+asio::awaitable<void> inbox_processor::quarantine_record(const store::inbox_item& it, const std::string& stage,
+                                                         const std::string& why, const std::string& object,
+                                                         const std::string& record) {
   // The quarantine stage (parse, fetch, mapping) is the line's error code; the event's dedupe key its record.
-  log_with(spdlog::level::warn, log_fields{it.event.connector, {}, it.event.dedupe_key, {}, stage},
+  log_with(spdlog::level::warn, log_fields{it.event.connector, object, it.event.dedupe_key, {}, stage},
            "{}: webhook event {} quarantined ({}): {}", it.event.connector, it.event.dedupe_key, stage, why);
-  store::dead_letter_entry e(store::retry_target::inbox, it.event.connector, std::string(), std::string(),
-                             it.event.dedupe_key, stage, why, it.event.body, it.event.meta);
-  co_await ctx_.db.dead_letter_add(std::move(e));
+  store::dead_letter_entry e(store::retry_target::inbox, it.event.connector, object, record, it.event.dedupe_key,
+                             stage, why, it.event.body, it.event.meta);
+  auto added = co_await ctx_.db.dead_letter_add(std::move(e));
+  if (!added) spdlog::warn("{}: the dead letter of event {} could not be stored: {}", it.event.connector,
+                           it.event.dedupe_key, added.error().message());
   if (ctx_.m.dead_letters) ctx_.m.dead_letters->with({it.event.connector, stage}).inc();
+  // Named: the entry resolves when the record later succeeds (pipeline::store_records, the writer).
+  if (!object.empty() && !record.empty()) ctx_.letters.added(it.event.connector, object, stage);
 }
 
 asio::awaitable<void> inbox_retention(context& ctx) {

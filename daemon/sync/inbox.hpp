@@ -42,7 +42,13 @@ class inbox_processor {
   boost::asio::awaitable<prefetched> prefetch(refetch_plan plan);
   /// Parses, fetches, stores and acknowledges one claimed batch.
   boost::asio::awaitable<void> process(std::vector<store::inbox_item> claimed, mapping::evaluator_cache& evals);
+  /// Dead-letters the event at `stage`.
   boost::asio::awaitable<void> quarantine(const store::inbox_item& it, const std::string& stage, const std::string& why);
+  /// ... about the record `object`/`record` when known (the entry then resolves when that record is later read or
+  /// written successfully). Callers pass named strings, not temporaries (GCC 12 and coroutine arguments).
+  boost::asio::awaitable<void> quarantine_record(const store::inbox_item& it, const std::string& stage,
+                                                 const std::string& why, const std::string& object,
+                                                 const std::string& record);
 
   context& ctx_;
   pipeline& pipeline_;

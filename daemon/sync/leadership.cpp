@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/sync/runs.hpp"
+
 namespace omnisync::sync::detail {
 namespace asio = boost::asio;
 
@@ -20,8 +22,11 @@ asio::awaitable<void> leadership::run() {
         ctx_.letters.forget();  // another instance may have added dead letters while it led
         pipeline_.set_not_ready();
         pipeline_.request_rebuild();
+        const auto took = ctx_.now();
         ctx_.leader = true;
         spdlog::info("cluster: {} runs the pipeline now (lease token {})", ctx_.opt.instance, g->token);
+        // The pipeline's runs the previous holder left running (it was killed, or lost the lease) end here.
+        co_await close_interrupted_runs(ctx_, took, true);
       }
     } else if (ctx_.leading() && (g.error() == errc::conflict || ctx_.clk.steady_now() >= held_until)) {
       step_down(g.error() == errc::conflict ? std::string("another instance holds the pipeline lease")

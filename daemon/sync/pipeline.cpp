@@ -279,11 +279,19 @@ asio::awaitable<omnisync::result<store::append_summary>> pipeline::store_records
              "(skipped)", c.cfg.name, object, q->inserted, q->coalesced, q->unchanged);
   }
   timestamp newest{};
-  for (const auto& r : recs) newest = std::max(newest, r.source_updated_at);
+  std::vector<std::string> read_ids;
+  read_ids.reserve(recs.size());
+  for (const auto& r : recs) {
+    newest = std::max(newest, r.source_updated_at);
+    read_ids.push_back(r.id);
+  }
   const auto n = static_cast<std::int64_t>(recs.size());
   store::record_batch batch(c.cfg.name, object, std::move(recs), std::move(cursor), ctx_.pipeline_fence());
   auto sum = co_await ctx_.db.append_records(std::move(batch));
   if (!sum) co_return sum.error();
+  // Read and stored: a webhook event about one of these records that could not be parsed is resolved (the
+  // record's current state is here now). The resolver skips the store while nothing is open.
+  co_await ctx_.letters.succeeded(ctx_.db, ctx_.clk, c.cfg.name, object, "parse", std::move(read_ids));
   if (ctx_.m.records_in) ctx_.m.records_in->with({c.cfg.name, object}).inc(static_cast<double>(n));
   if (tally) {
     tally->counts.read += n;

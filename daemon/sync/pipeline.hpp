@@ -79,10 +79,10 @@ class pipeline {
   /// be stored between the read and the book taking them in), mapped with the current inbound plan and taken into
   /// the book as a re-read of the same records would be; every profile holding one of them is propagated (writes
   /// equal to what a destination last got are skipped by the store), mapping failures dead-lettered, the records'
-  /// facts stored again. No vendor API call.
+  /// facts stored again. No vendor API call. The writes carry `run` (the remap's run; 0: none).
   boost::asio::awaitable<omnisync::result<remap_step>> remap_page(connector_state& c, std::string object,
                                                                   std::string after, std::size_t limit,
-                                                                  mapping::evaluator_cache& evals);
+                                                                  mapping::evaluator_cache& evals, std::int64_t run = 0);
   /// Rebuilds the book whenever asked (start-up, reload, leadership); runs until cancelled.
   boost::asio::awaitable<void> loop();
 

@@ -10,7 +10,8 @@ namespace asio = boost::asio;
 
 asio::awaitable<omnisync::result<pipeline::remap_step>> pipeline::remap_page(connector_state& c, std::string object,
                                                                              std::string after, std::size_t limit,
-                                                                             mapping::evaluator_cache& evals) {
+                                                                             mapping::evaluator_cache& evals,
+                                                                             std::int64_t run) {
   while (!ready_.load()) co_await ctx_.clk.sleep_for(std::chrono::milliseconds(20));  // the book loads first
   // The page is read inside the turnstile: a poll or webhook page stored meanwhile waits, so the book never
   // takes in a stored copy older than one it already holds.
@@ -43,6 +44,7 @@ asio::awaitable<omnisync::result<pipeline::remap_step>> pipeline::remap_page(con
   }
   co_await ctx_.letters.succeeded(ctx_.db, ctx_.clk, c.cfg.name, object, "mapping", std::move(out.mapped));
   if (!out.writes.empty()) {
+    for (auto& w : out.writes) w.run = run;
     auto q = co_await enqueue(std::move(out.writes));
     if (!q) co_return q.error();
     step.writes = *q;

@@ -186,4 +186,38 @@ std::optional<std::pair<std::string, std::string>> end_resync_part(context& ctx,
   return out;
 }
 
+asio::awaitable<std::int64_t> close_interrupted_runs(context& ctx, store::timestamp before, bool pipeline_only) {
+  // The table is small (runs.retention prunes it), so every page is read; the ids are gathered first so that
+  // ending them does not move the pages under the reader.
+  std::vector<std::int64_t> left;
+  store::run_filter f;
+  f.limit = 500;
+  for (;;) {
+    auto page = co_await ctx.db.run_list(f);
+    if (!page) {
+      spdlog::warn("runs: looking for runs a previous process left running failed: {}", page.error().message());
+      co_return 0;
+    }
+    for (const auto& r : page->items) {
+      if (r.outcome != "running" || r.started_at >= before) continue;
+      if (pipeline_only && r.kind != "poll" && r.kind != "resync" && r.kind != "remap") continue;
+      left.push_back(r.id);
+    }
+    if (page->next_after_id == 0) break;
+    f.after_id = page->next_after_id;
+  }
+  std::int64_t closed = 0;
+  for (const auto id : left) {
+    auto done = co_await ctx.db.run_finish(id, "interrupted",
+                                           "omnisyncd stopped while this run ran (killed or crashed); closed when "
+                                           "the pipeline started again");
+    if (done) ++closed;
+    else spdlog::warn("runs: run {} could not be closed as interrupted: {}", id, done.error().message());
+  }
+  if (closed > 0)
+    spdlog::warn("runs: {} run(s) left running by a process that stopped without ending them closed as interrupted",
+                 closed);
+  co_return closed;
+}
+
 }  // namespace omnisync::sync::detail

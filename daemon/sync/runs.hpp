@@ -12,6 +12,8 @@
 ///                one small transaction per interval instead of one or two per page (a crash loses at most one
 ///                interval of counts; the records themselves are stored with their cursor regardless)
 ///   end_resync_part  a resync covers several objects; the last one to finish ends its run (the worst outcome)
+///   close_interrupted_runs  runs a previous process left `running` (it was killed or crashed) end as
+///                `interrupted` when this process starts the pipeline
 ///
 /// Thread safety: a run_meter belongs to one loop (one coroutine); end_resync_part is called under context::mu.
 #include <boost/asio/awaitable.hpp>
@@ -95,5 +97,11 @@ boost::asio::awaitable<void> count_run_writes(context& ctx, const std::string& d
 /// Call under context::mu.
 std::optional<std::pair<std::string, std::string>> end_resync_part(context& ctx, std::int64_t run,
                                                                    const std::string& outcome, const std::string& error);
+
+/// Runs still `running` that started before `before` were left by a process that stopped without ending them
+/// (kill -9, a crash, a power cut): each ends now with outcome `interrupted`. Called where this process starts
+/// the pipeline — at start-up, or in a cluster when it takes the pipeline lease (then only the pipeline's kinds:
+/// poll, resync, remap; another instance's reload is its own). Returns how many; store failures are logged.
+boost::asio::awaitable<std::int64_t> close_interrupted_runs(context& ctx, store::timestamp before, bool pipeline_only);
 
 }  // namespace omnisync::sync::detail

@@ -194,6 +194,8 @@ struct remap_progress {
   std::atomic<std::int64_t> writes_unchanged{0};  ///< writes equal to what the destination last got (skipped)
   std::atomic<std::int64_t> estimated_total{-1};  ///< records stored for the targets when known, else -1
   std::atomic<bool> running{true};
+  std::atomic<std::int64_t> run{0};               ///< its run in the run history (0 until recorded, or if not)
+  std::chrono::system_clock::time_point started = std::chrono::system_clock::now();
   mutable std::mutex mu;
   std::string connector, object;                  ///< being remapped now (guarded by mu)
   std::string error;                              ///< why it stopped early, "" when it did not (guarded by mu)

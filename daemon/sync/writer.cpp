@@ -268,12 +268,19 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
     co_await count_run_writes(ctx_, c.cfg.name, written_runs, refused_runs, {});
   }
   if (!ok.empty()) {
-    std::vector<std::string> keys;
+    std::vector<std::string> keys, targets;
     for (const auto& p : list)
-      if (std::find(ok.begin(), ok.end(), p.item.id) != ok.end()) keys.push_back(p.item.write.record_key);
+      if (std::find(ok.begin(), ok.end(), p.item.id) != ok.end()) {
+        keys.push_back(p.item.write.record_key);
+        if (!p.item.write.target_id.empty()) targets.push_back(p.item.write.target_id);
+      }
     auto acked = co_await ctx_.db.outbox_ack(ok, std::move(written));
-    // Written: an open dead letter of an earlier attempt for the record is resolved.
-    if (acked) co_await ctx_.letters.succeeded(ctx_.db, ctx_.clk, c.cfg.name, object, "write", std::move(keys));
+    // Written: an open dead letter of an earlier attempt for the record is resolved, and so is one of a webhook
+    // event about the record that could not be parsed (the record is known good in this system now).
+    if (acked) {
+      co_await ctx_.letters.succeeded(ctx_.db, ctx_.clk, c.cfg.name, object, "write", std::move(keys));
+      co_await ctx_.letters.succeeded(ctx_.db, ctx_.clk, c.cfg.name, object, "parse", std::move(targets));
+    }
   }
   std::size_t retried = 0;
   std::set<std::int64_t> transient;  // out of attempts with a transient error: the retry schedule tries again

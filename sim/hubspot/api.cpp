@@ -52,6 +52,10 @@ const std::vector<property_spec>& specs_for(std::string_view type) {
        false,
        {"subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer", "evangelist",
         "other"}},
+      // HubSpot's own score (calculated, read-only) and the tags a portal's tagging app keeps, both read by the
+      // shipped inbound mapping.
+      {"hubspotscore", "HubSpot Score", "number", "number", "contactinformation", true, false, {}},
+      {"hs_tag_names", "Tags", "string", "text", "contactinformation", true, false, {}},
       {"omnisync_id", "omnisync ID", "string", "text", "contactinformation", false, true, {}},
       // Custom properties a portal configured for omnisync has (config/mappings/hubspot/contacts.out.yaml).
       {"omnisync_lifetime_value", "omnisync lifetime value", "number", "number", "contactinformation", false, false, {}},

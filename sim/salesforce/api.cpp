@@ -156,7 +156,8 @@ static std::vector<api::object_def> build_schema() {
                "Contact", "Contacts"});
   s.push_back({"Lead", "00Q",
                common({{"FirstName", "string", 40}, {"LastName", "string", 80}, {"Email", "email", 80},
-                       {"Phone", "phone", 40}, {"Company", "string", 255}, {"Status", "picklist", 255},
+                       {"Phone", "phone", 40}, {"MobilePhone", "phone", 40}, {"Company", "string", 255},
+                       {"Status", "picklist", 255}, {"HasOptedOutOfEmail", "boolean", 0},
                        {"Omnisync_Id__c", "string", 64, false, true, true}}),
                "Lead", "Leads"});
   s.push_back({"Opportunity", "006",
@@ -168,6 +169,7 @@ static std::vector<api::object_def> build_schema() {
   s.push_back({"Case", "500",
                common({{"ContactId", "reference", 18, false, false, true, "Contact"}, {"Subject", "string", 255},
                        {"Status", "picklist", 255}, {"Priority", "picklist", 255},
+                       {"SuppliedEmail", "email", 80},  // Email-to-Case / Web-to-Case: the sender's address
                        {"IsClosed", "boolean", 0, false, false, false}}),
                "Case", "Cases"});
   // Labels, picklist values and number precision, as describe reports them. Standard picklists are

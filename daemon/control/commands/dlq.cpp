@@ -86,10 +86,42 @@ std::optional<reply> filter_of(const json::object& args, store::dead_letter_filt
 
 reply store_failure(const boost::system::error_code& e) { return reply::failure("store", e.message()); }
 
+/// A `--connector` that names no configured connector. The store may still hold entries of a connector that was
+/// removed from the config: list, stats, show and drop work on them (the reply names the connector as removed),
+/// while retry is refused — there is no connector to send them to. A name with no entries at all stays the
+/// usual unknown_connector error (with "did you mean"). Sets `removed` to the name when it is a removed connector's.
+asio::awaitable<std::optional<reply>> check_connector(const context& ctx, const std::string& action,
+                                                      const store::dead_letter_filter& f, std::string& removed) {
+  removed.clear();
+  if (!f.connector) co_return std::nullopt;
+  auto unknown = unknown_connector(ctx, *f.connector);
+  if (!unknown) co_return std::nullopt;
+  store::dead_letter_filter any(f.connector, std::nullopt, 0, 1);
+  any.state = store::dead_letter_state::any;
+  auto held = co_await ctx.db->dead_letter_list(std::move(any));
+  if (!held) co_return store_failure(held.error());
+  if (held->items.empty()) co_return unknown;
+  removed = *f.connector;
+  if (action == "retry")
+    co_return reply::failure("removed_connector",
+                             "connector \"" + *f.connector + "\" is no longer configured: its dead letters cannot be "
+                             "retried (add it back and reload to retry them, or drop them: omnisyncctl dlq drop "
+                             "--connector " + *f.connector + ")");
+  co_return std::nullopt;
+}
+
+/// A success whose result names the removed connector whose stored entries it is about (when it is).
+reply mark_removed(json::object result, const std::string& removed) {
+  if (!removed.empty()) result["removed_connector"] = removed;
+  return reply::success(std::move(result));
+}
+
 asio::awaitable<reply> list(const context& ctx, const json::object& args) {
   store::dead_letter_filter f;
   bool filtered = false;
   if (auto bad = filter_of(args, f, filtered)) co_return *bad;
+  std::string removed;
+  if (auto refused = co_await check_connector(ctx, "list", f, removed)) co_return std::move(*refused);
   f.after_id = arg_integer(args, "after");
   const auto limit = args.contains("limit") ? arg_integer(args, "limit") : 100;
   if (limit < 1 || limit > 1000) co_return reply::failure("usage", "--limit must be 1 to 1000");
@@ -98,13 +130,16 @@ asio::awaitable<reply> list(const context& ctx, const json::object& args) {
   if (!page) co_return store_failure(page.error());
   json::array items;
   for (const auto& d : page->items) items.push_back(dead_letter_json(d, false));
-  co_return reply::success(json::object{{"items", std::move(items)}, {"next_after", page->next_after_id}});
+  co_return mark_removed(json::object{{"items", std::move(items)}, {"next_after", page->next_after_id}},
+                         removed);
 }
 
 asio::awaitable<reply> stats(const context& ctx, const json::object& args) {
   store::dead_letter_filter f;
   bool filtered = false;
   if (auto bad = filter_of(args, f, filtered)) co_return *bad;
+  std::string removed;
+  if (auto refused = co_await check_connector(ctx, "stats", f, removed)) co_return std::move(*refused);
   f.limit = 1000;
   auto groups = co_await ctx.db->dead_letter_stats(std::move(f));
   if (!groups) co_return store_failure(groups.error());
@@ -116,7 +151,7 @@ asio::awaitable<reply> stats(const context& ctx, const json::object& args) {
                                {"reason", g.reason}, {"count", g.count}, {"first", iso_text(g.first)},
                                {"last", iso_text(g.last)}});
   }
-  co_return reply::success(json::object{{"groups", std::move(out)}, {"total", total}});
+  co_return mark_removed(json::object{{"groups", std::move(out)}, {"total", total}}, removed);
 }
 
 /// Asks the engine to read the record of a mapping failure again; false when it cannot (no engine, a standby
@@ -154,17 +189,19 @@ asio::awaitable<reply> bulk(const context& ctx, const std::string& action, const
   store::dead_letter_filter f;
   bool filtered = false;
   if (auto bad = filter_of(args, f, filtered)) co_return *bad;
+  std::string removed;
+  if (auto refused = co_await check_connector(ctx, action, f, removed)) co_return std::move(*refused);
   if (!filtered && !arg_flag(args, "all"))
     co_return reply::failure("usage", "dlq " + action + " needs an entry id, a filter (--connector, --object, "
                                       "--stage, --reason, --since, --until) or --all");
   std::optional<reply> failed;
   std::int64_t matched = 0;
   if (!co_await for_each_match(ctx, f, failed, [&](const store::dead_letter&) { ++matched; })) co_return *failed;
-  if (arg_flag(args, "dry_run")) co_return reply::success(json::object{{"matched", matched}});
+  if (arg_flag(args, "dry_run")) co_return mark_removed(json::object{{"matched", matched}}, removed);
   if (action == "drop") {
     auto n = co_await ctx.db->dead_letter_drop_matching(std::move(f));
     if (!n) co_return store_failure(n.error());
-    co_return reply::success(json::object{{"matched", matched}, {"dropped", *n}});
+    co_return mark_removed(json::object{{"matched", matched}, {"dropped", *n}}, removed);
   }
   std::int64_t reread_n = 0;
   if (!f.stage || *f.stage == "mapping") {
@@ -196,6 +233,10 @@ asio::awaitable<reply> one(const context& ctx, const std::string& action, std::i
   if (action == "retry") {
     auto d = co_await ctx.db->dead_letter_get(id);
     if (!d) co_return missing();
+    if (!d->entry.connector.empty() && unknown_connector(ctx, d->entry.connector))
+      co_return reply::failure("removed_connector",
+                               "connector \"" + d->entry.connector + "\" of this entry is no longer configured: it "
+                               "cannot be retried (add the connector back and reload, or drop the entry)");
     if (d->entry.target == store::retry_target::none) {
       if (d->entry.stage == "mapping") {
         if (auto refusal = co_await standby_refusal(ctx, "re-reads")) co_return *refusal;

@@ -51,7 +51,8 @@ json::object remap_json(const sync::remap_progress& p, double secs) {
                  {"writes_unchanged", p.writes_unchanged.load()},
                  {"elapsed_s", secs},
                  {"rate", secs > 0 ? double(p.read.load()) / secs : 0.0},
-                 {"running", p.running.load()}};
+                 {"running", p.running.load()},
+                 {"run", p.run.load()}};
   {
     std::lock_guard lk(p.mu);
     o["connector"] = p.connector;

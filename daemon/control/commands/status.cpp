@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "core/health.hpp"
@@ -230,6 +231,24 @@ json::object profiles_status(const sync::engine& engine) {
                        }()}};
 }
 
+/// The remap running now (status schema 1 adds `remap` while one runs): its run, what it covers and how far it
+/// is, as `resync` shows for each object.
+json::object remap_status(const sync::remap_progress& p) {
+  json::object o{{"running", true},
+                 {"run", p.run.load()},
+                 {"read", p.read.load()},
+                 {"mapped", p.mapped.load()},
+                 {"failed", p.failed.load()},
+                 {"writes_queued", p.writes_queued.load()},
+                 {"writes_unchanged", p.writes_unchanged.load()},
+                 {"total", p.estimated_total.load() >= 0 ? json::value(p.estimated_total.load()) : json::value(nullptr)},
+                 {"started", iso_or_empty(p.started)}};
+  std::lock_guard lk(p.mu);
+  o["connector"] = p.connector;
+  o["object"] = p.object;
+  return o;
+}
+
 asio::awaitable<reply> status(const context& ctx) {
   ctx.logger("control")->debug("status requested");
   auto c = ctx.config();
@@ -261,6 +280,8 @@ asio::awaitable<reply> status(const context& ctx) {
   st["connectors"] = std::move(conns);
   st["store"] = std::move(store);
   if (ctx.engine && ctx.engine->cluster().enabled) st["cluster"] = co_await cluster_status(ctx);
+  if (ctx.engine)
+    if (auto r = ctx.engine->running_remap()) st["remap"] = remap_status(*r);
   if (ctx.engine) st["profiles"] = profiles_status(*ctx.engine);
   if (ctx.engine) st["kpis"] = kpis_status(*ctx.engine);
   st["log"] = json::object{{"level", c->daemon.log.level}, {"format", format_name(c->daemon.log.format)}};

@@ -169,3 +169,111 @@ TEST_CASE("dead letters: a bad outbound field, then the fix, reload and one bulk
   CHECK(with_id == contacts);
   CHECK(d.stop() == 0);
 }
+
+TEST_CASE("dead letters: a removed connector's entries can be listed, counted and dropped, not retried",
+          "[pipeline][dlq]") {
+  running_sim sim({"--size", "20"});
+  lift_limits(sim);
+  daemon_run d;
+  const auto maps = d.dir / "mappings";
+  fs::copy(OMNISYNC_SOURCE_DIR "/config/mappings", maps, fs::copy_options::recursive);
+  std::ofstream(maps / "hubspot" / "contacts.out.yaml", std::ios::app) << bad_line;
+  auto config_with = [&](const std::string& blocks) {
+    std::string text = daemon_config(d.port > 0 ? d.port : free_port(), "dead_letters: { retries: 0 }\n") + blocks;
+    const std::string shipped_dir = "mappings_dir: " OMNISYNC_SOURCE_DIR "/config/mappings";
+    text.replace(text.find(shipped_dir), shipped_dir.size(), "mappings_dir: " + maps.string());
+    return text;
+  };
+  d.dir.write("omnisync.yaml", config_with(hubspot_block(sim, "contacts") + zendesk_block(sim, "users")));
+  d.start();
+  REQUIRE(eventually([&] { return open_dead_letters(d) > 0 && outbox(d) == 0; }, 120s));
+  std::this_thread::sleep_for(1s);
+  REQUIRE(eventually([&] { return outbox(d) == 0; }, 30s));
+  CHECK(d.stop() == 0);
+
+  // HubSpot leaves the configuration; its dead letters stay in the store.
+  d.dir.write("omnisync.yaml", config_with(zendesk_block(sim, "users")));
+  d.start();
+  auto listed = ctl_json(d, {"dlq", "list", "--connector", "hs", "--limit", "1000"});
+  const auto held = static_cast<std::int64_t>(listed.at("items").as_array().size());
+  REQUIRE(held > 0);
+  CHECK(listed.at("removed_connector").as_string() == "hs");
+  auto human = d.ctl({"dlq", "list", "--connector", "hs"});
+  CHECK(human.exit_code == 0);
+  CHECK(human.out.find("connector \"hs\" is no longer configured") != std::string::npos);
+  auto stats = ctl_json(d, {"dlq", "stats", "--connector", "hs"});
+  CHECK(stats.at("total").as_int64() == held);
+  CHECK(stats.at("removed_connector").as_string() == "hs");
+
+  // Retry has nowhere to send them: refused (by filter and by id), nothing changes.
+  auto bulk = d.ctl({"dlq", "retry", "--connector", "hs", "--yes"});
+  CHECK(bulk.exit_code == 1);
+  CHECK(bulk.err.find("no longer configured") != std::string::npos);
+  const auto first_id = listed.at("items").as_array()[0].at("id").as_int64();
+  auto one = d.ctl({"dlq", "retry", std::to_string(first_id)});
+  CHECK(one.exit_code == 1);
+  CHECK(one.err.find("no longer configured") != std::string::npos);
+  CHECK(ctl_json(d, {"dlq", "stats", "--connector", "hs"}).at("total").as_int64() == held);
+
+  // A name that never had entries stays an error (exit 2), with the configured names.
+  auto unknown = d.ctl({"dlq", "list", "--connector", "nope"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err.find("no connector named \"nope\" is configured") != std::string::npos);
+  CHECK(d.ctl({"dlq", "retry", "--connector", "nope", "--yes"}).exit_code == 2);
+
+  // Drop clears them; then the name is unknown like any other.
+  auto dropped = ctl_json(d, {"dlq", "drop", "--connector", "hs", "--yes"});
+  CHECK(dropped.at("dropped").as_int64() == held);
+  CHECK(d.ctl({"dlq", "list", "--connector", "hs"}).exit_code == 2);
+  CHECK(open_dead_letters(d) == 0);
+  CHECK(d.stop() == 0);
+}
+
+TEST_CASE("dead letters: a webhook event that does not parse names its record and resolves when the record is read",
+          "[pipeline][dlq]") {
+  running_sim sim({"--size", "10"});
+  lift_limits(sim);
+  const std::string secret = "hs-webhook-secret-for-tests";
+  daemon_run d;
+  d.dir.write("omnisync.yaml", daemon_config(free_port()) +
+                                   hubspot_block(sim, "contacts", "    webhook: { client_secret: " + secret + " }\n"));
+  d.start();
+  const auto contacts = sim.admin("GET", "/admin/hubspot/contacts").json();
+  REQUIRE(contacts.is_array());
+  REQUIRE_FALSE(contacts.as_array().empty());
+  const auto& contact = contacts.as_array()[0].as_object();
+  const std::string id = contact.at("id").is_string() ? std::string(contact.at("id").as_string())
+                                                        : json::serialize(contact.at("id"));
+  // The initial sync done and settled: polls find nothing more (a page read now would resolve the entry early).
+  REQUIRE(eventually([&] {
+    const auto st = d.status();
+    const auto& o = st.at("connectors").at("hs").at("objects_status").as_array()[0].as_object();
+    return o.at("initial_sync").at("state").as_string() == "done" && d.records("hs") >= 10;
+  }, 60s));
+  std::this_thread::sleep_for(1500ms);
+  REQUIRE(eventually([&] { return outbox(d) == 0; }, 30s));
+
+  // A delivery HubSpot would never send: the subscription type has no action, so the event does not parse. Its
+  // objectId and objectTypeId still name the contact.
+  const std::string body = R"([{"eventId":1,"subscriptionId":1,"portalId":1,"appId":1,"occurredAt":)" +
+                           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch()).count()) +
+                           R"(,"subscriptionType":"contact","objectTypeId":"0-1","objectId":)" + id + "}]";
+  REQUIRE(post_signed_hubspot(d.port, secret, body) / 100 == 2);
+  REQUIRE(eventually([&] { return open_dead_letters(d) == 1; }, 30s));
+  auto listed = ctl_json(d, {"dlq", "list", "--stage", "parse"});
+  REQUIRE(listed.at("items").as_array().size() == 1);
+  const auto& entry = listed.at("items").as_array()[0].as_object();
+  CHECK(entry.at("object").as_string() == "contacts");
+  CHECK(entry.at("record_id").as_string() == id);
+  CHECK(eventually([&] { return gauge(d) == 1; }, 15s));
+
+  // The contact changes in HubSpot; the poll reads it, and the entry resolves by itself: the gauge returns to 0.
+  sim.admin("PATCH", "/admin/hubspot/contacts/" + id, R"({"properties":{"firstname":"Parsed"}})");
+  REQUIRE(eventually([&] { return open_dead_letters(d) == 0; }, 30s));
+  CHECK(eventually([&] { return gauge(d) == 0; }, 15s));
+  auto resolved = ctl_json(d, {"dlq", "list", "--resolved"});
+  REQUIRE(resolved.at("items").as_array().size() == 1);
+  CHECK(resolved.at("items").as_array()[0].at("record_id").as_string() == id);
+  CHECK(d.stop() == 0);
+}

@@ -241,6 +241,22 @@ TEST_CASE("remap, sample, fields: a changed inbound mapping reaches the other sy
     std::this_thread::sleep_for(500ms);
     CHECK(all_calls(sim) == calls_before);  // not one vendor call: stored records only, writes held by the pause
 
+    // The remap is a run: kind remap, its rows read/mapped/failed, the writes it queued per destination.
+    const auto run = done.at("run").as_int64();
+    REQUIRE(run > 0);
+    auto shown = ctl_json(d, {"runs", "show", std::to_string(run)});
+    INFO(json::serialize(shown));
+    CHECK(text_of(shown.at("kind")) == "remap");
+    CHECK(text_of(shown.at("connector")) == "hs");
+    CHECK(text_of(shown.at("outcome")) == "ok");
+    CHECK(shown.at("read").as_int64() == hs_total);
+    CHECK(shown.at("mapped").as_int64() == hs_total);
+    CHECK(shown.at("failed").as_int64() == 0);
+    CHECK(shown.at("writes").at("queued").as_int64() == done.at("writes_queued").as_int64());
+    auto listed = ctl_json(d, {"runs", "--kind", "remap"});
+    REQUIRE(listed.at("items").as_array().size() == 1);
+    CHECK(listed.at("items").as_array()[0].at("id").as_int64() == run);
+
     // The plan shows the Zendesk name changing for that person.
     auto plan = ctl_json(d, {"plan", "zd"});
     CHECK(json::serialize(plan).find(upper) != std::string::npos);
@@ -253,6 +269,13 @@ TEST_CASE("remap, sample, fields: a changed inbound mapping reaches the other sy
     }, 60s);
     INFO("zendesk user: " << json::serialize(zendesk_user(sim, email)) << "\nlog: " << d.proc->stderr_text());
     CHECK(written);
+    // ... and the remap's run counts them written at Zendesk.
+    CHECK(eventually([&] {
+      const auto now = ctl_json(d, {"runs", "show", std::to_string(run)});  // named: the loop reads into it
+      for (const auto& w : now.at("writes").at("per_destination").as_array())
+        if (text_of(w.at("destination")) == "zd" && w.at("written").as_int64() > 0) return true;
+      return false;
+    }, 60s));
 
     // A human remap prints its summary; a second one right after finds nothing new to write.
     REQUIRE(eventually([&] { return outbox(d) == 0; }, 60s));

@@ -1,7 +1,8 @@
 // The run history with real processes: omnisync-sim (HubSpot and Zendesk), omnisyncd and omnisyncctl. A poll cycle
 // that read something is a run with its counts and the writes it caused; idle cycles add no rows (they are counted
 // on the newest poll run); a reload is a run; a resync with a bad outbound field shows its refused writes in its
-// --follow summary and in `runs show`; a one-object resync's bar ends full (estimated per object); retention prunes.
+// --follow summary and in `runs show`; a one-object resync's bar ends full (estimated per object); retention prunes;
+// a resync left running by kill -9 is closed as interrupted when omnisyncd starts again.
 #include <catch2/catch.hpp>
 
 #include <boost/json.hpp>
@@ -227,5 +228,56 @@ TEST_CASE("runs: finished runs past runs.retention are pruned", "[pipeline][runs
   }, 60s));
   // Gone within the retention and a prune interval (a quarter of it, at least a second), and with it the list.
   CHECK(eventually([&] { return d.ctl({"runs", "show", std::to_string(first)}).exit_code == 1; }, 15s));
+  CHECK(d.stop() == 0);
+}
+
+TEST_CASE("runs: a resync left running by kill -9 is closed as interrupted at the next start", "[pipeline][runs]") {
+  running_sim sim({"--size", "30"});
+  lift_limits(sim);
+  daemon_run d;
+  d.dir.write("omnisync.yaml", daemon_config(free_port()) + hubspot_block(sim, "contacts"));
+  d.start();
+  REQUIRE(eventually([&] {
+    auto r = runs(d, {"--connector", "hs", "--kind", "poll"});
+    return !r.empty() && !r.back().as_object().at("ended_at").is_null();
+  }, 60s));
+
+  // Every HubSpot call now takes 3 s: the resync is under way (a page in flight) when omnisyncd is killed.
+  sim.admin("POST", "/admin/faults", R"({"service":"hubspot","kind":"latency","latency_ms":3000,"count":-1})");
+  const auto started = ctl_json(d, {"resync", "hs", "contacts"});
+  const auto run = n(started, "run");
+  REQUIRE(run > 0);
+  REQUIRE(eventually([&] {
+    const auto st = d.status();
+    for (const auto& o : st.at("connectors").at("hs").at("objects_status").as_array())
+      if (o.at("phase").as_string() == "resync") return true;
+    return false;
+  }, 20s));
+  std::this_thread::sleep_for(500ms);
+  CHECK(ctl_json(d, {"runs", "show", std::to_string(run)}).at("outcome").as_string() == "running");
+  ::kill(d.proc->pid(), SIGKILL);
+  REQUIRE(d.proc->wait(15s).has_value());
+  sim.admin("DELETE", "/admin/faults");
+
+  // The next start closes it: outcome interrupted, an end time, and why.
+  d.start();
+  json::object shown;
+  CHECK(eventually([&] {
+    shown = ctl_json(d, {"runs", "show", std::to_string(run)});
+    return shown.at("outcome").as_string() != "running";
+  }, 20s));
+  INFO(json::serialize(shown));
+  CHECK(shown.at("outcome").as_string() == "interrupted");
+  CHECK_FALSE(shown.at("ended_at").is_null());
+  CHECK(std::string(shown.at("error").as_string()).find("killed or crashed") != std::string::npos);
+  CHECK(d.proc->stderr_text().find("closed as interrupted") != std::string::npos);
+  // No run is left running but those of this process (its own polls and the like).
+  for (const auto& r : runs(d))
+    if (n(r, "id") <= run) CHECK(r.as_object().at("outcome").as_string() != "running");
+  auto human = d.ctl({"runs", "--kind", "resync"});
+  CHECK(human.out.find("interrupted") != std::string::npos);
+  // Runs of this process are its own: a resync now runs and ends as usual.
+  auto again = ctl_json(d, {"resync", "hs", "contacts", "--follow"});
+  CHECK(ctl_json(d, {"runs", "show", std::to_string(n(again, "run"))}).at("outcome").as_string() == "ok");
   CHECK(d.stop() == 0);
 }

@@ -300,8 +300,28 @@ TEST_CASE("engine: remap applies a changed inbound mapping to the stored records
   REQUIRE(progress->targets.size() == 1);
   CHECK(progress->targets[0].first == "hs");
   CHECK(progress->targets[0].second == std::vector<std::string>{"contacts"});
+  CHECK(h.eng->running_remap() == progress);  // status shows it from the start
   asio::co_spawn(h.ioc, h.eng->run_remap(progress), asio::detached);
   REQUIRE(h.eventually([&] { return !progress->running.load(); }));
+  CHECK(h.eng->running_remap() == nullptr);
+  // A remap is a run: kind remap, its rows and the writes it queued per destination.
+  REQUIRE(progress->run > 0);
+  auto run = store::wait(h.db->run_get(progress->run));
+  REQUIRE(run.has_value());
+  CHECK(run->kind == "remap");
+  CHECK(run->connector == "hs");
+  CHECK(run->objects == "contacts");
+  CHECK(run->outcome == "ok");
+  CHECK(run->counts.read == 5);
+  CHECK(run->counts.mapped == 5);
+  CHECK(run->counts.failed == 0);
+  std::int64_t queued = 0, to_zd = 0;
+  for (const auto& w : run->writes) {
+    queued += w.queued;
+    if (w.destination == "zd") to_zd = w.queued;
+  }
+  CHECK(queued == progress->writes_queued);
+  CHECK(to_zd >= 5);
   CHECK(progress->error.empty());
   CHECK(progress->read == 5);
   CHECK(progress->mapped == 5);
