@@ -66,6 +66,10 @@ std::optional<reply> filter_of(const json::object& args, store::dead_letter_filt
   f.connector = arg_optional(args, "connector");
   f.object = arg_optional(args, "object");
   f.stage = arg_optional(args, "stage");
+  // The stages a dead letter can have (the inbox: parse, fetch, mapping; a poll: mapping; the writer: write): any
+  // other value would match nothing and look like "no entries", so it is a usage error.
+  if (f.stage && *f.stage != "parse" && *f.stage != "fetch" && *f.stage != "mapping" && *f.stage != "write")
+    return reply::failure("usage", "unknown --stage '" + *f.stage + "': one of parse, fetch, mapping, write");
   f.reason = arg_text(args, "reason");
   const auto now = utc_now();
   for (const char* key : {"since", "until"}) {

@@ -274,6 +274,11 @@ TEST_CASE("control commands: dlq pages, counts by reason, and retries or drops b
   CHECK(p2.result().at("items").as_array().size() == 3);
   CHECK(h.call("dlq", R"({"action":"list","limit":0})").code() == "usage");
   CHECK(h.call("dlq", R"({"action":"list","since":"yesterday-ish"})").code() == "usage");
+  // A stage no entry can have matches nothing: an error, not an empty list; a known stage with no entries is empty.
+  auto bad_stage = h.call("dlq", R"({"action":"list","stage":"writ"})");
+  CHECK(bad_stage.code() == "usage");
+  CHECK(bad_stage.message() == "unknown --stage 'writ': one of parse, fetch, mapping, write");
+  CHECK(h.call("dlq", R"({"action":"stats","stage":"parse"})").ok());
 
   // stats: by connector, object, stage and reason, largest first.
   auto st = h.call("dlq", R"({"action":"stats"})").result().as_object();
