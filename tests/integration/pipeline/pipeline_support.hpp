@@ -207,6 +207,31 @@ bool eventually(Pred p, std::chrono::milliseconds limit = 60s) {
   return p();
 }
 
+/// `omnisyncctl --json ARGS...` that must succeed: its reply, the output's last line (with --follow, progress
+/// events come first, one line each).
+inline json::object ctl_json(daemon_run& d, std::vector<std::string> args, std::chrono::milliseconds timeout = 120s) {
+  args.insert(args.begin(), "--json");
+  auto r = d.ctl(args, timeout);
+  INFO(r.err);
+  INFO(r.out);
+  REQUIRE(r.exit_code == 0);
+  std::string last = r.out;
+  while (!last.empty() && last.back() == '\n') last.pop_back();
+  if (const auto nl = last.rfind('\n'); nl != std::string::npos) last = last.substr(nl + 1);
+  auto v = json::parse(last);
+  REQUIRE(v.is_object());
+  return v.as_object();
+}
+
+/// The dead-letter gauge (open entries) as the daemon's /metrics shows it; -1 when absent.
+inline double dead_letter_gauge(daemon_run& d) {
+  auto m = sim::http("GET", "http://127.0.0.1:" + std::to_string(d.port) + "/metrics");
+  const std::string name = "\nomnisync_dead_letters ";
+  const auto at = m.body.find(name);
+  if (at == std::string::npos) return -1;
+  return std::stod(m.body.substr(at + name.size(), m.body.find('\n', at + name.size()) - at - name.size()));
+}
+
 /// Records the simulator holds for service/object (its admin listing), -1 when it does not say.
 inline std::int64_t sim_count(sim::running_sim& sim, const std::string& service, const std::string& object) {
   auto r = sim.admin("GET", "/admin/" + service + "/" + object);

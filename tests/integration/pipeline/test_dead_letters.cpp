@@ -33,26 +33,6 @@ const std::string bad_line = "  omnisync_nickname:   { from: _profile_id }   # n
 std::int64_t open_dead_letters(daemon_run& d) { return d.status().at("store").at("dead_letters").as_int64(); }
 std::int64_t outbox(daemon_run& d) { return d.status().at("store").at("outbox_depth").as_int64(); }
 
-json::object ctl_json(daemon_run& d, std::vector<std::string> args) {
-  args.insert(args.begin(), "--json");
-  auto r = d.ctl(args);
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  auto v = json::parse(r.out);
-  INFO(r.out);
-  REQUIRE(v.is_object());
-  return v.as_object();
-}
-
-/// The gauge as /metrics shows it (-1 when absent).
-double gauge(daemon_run& d) {
-  auto m = omnisync::test::sim::http("GET", "http://127.0.0.1:" + std::to_string(d.port) + "/metrics");
-  const std::string name = "\nomnisync_dead_letters ";
-  const auto at = m.body.find(name);
-  if (at == std::string::npos) return -1;
-  return std::stod(m.body.substr(at + name.size(), m.body.find('\n', at + name.size()) - at - name.size()));
-}
-
 }  // namespace
 
 TEST_CASE("dead letters: a bad outbound field, then the fix, reload and one bulk retry drain them to zero",
@@ -149,7 +129,7 @@ TEST_CASE("dead letters: a bad outbound field, then the fix, reload and one bulk
   if (matched > 0) CHECK(result.at("retried").as_int64() == matched);
 
   REQUIRE(eventually([&] { return open_dead_letters(d) == 0 && outbox(d) == 0; }, 120s));
-  CHECK(eventually([&] { return gauge(d) == 0; }, 15s));
+  CHECK(eventually([&] { return dead_letter_gauge(d) == 0; }, 15s));
   // It stays drained: the writes computed from the fixed mapping were accepted.
   std::this_thread::sleep_for(2s);
   CHECK(open_dead_letters(d) == 0);
@@ -266,12 +246,12 @@ TEST_CASE("dead letters: a webhook event that does not parse names its record an
   const auto& entry = listed.at("items").as_array()[0].as_object();
   CHECK(entry.at("object").as_string() == "contacts");
   CHECK(entry.at("record_id").as_string() == id);
-  CHECK(eventually([&] { return gauge(d) == 1; }, 15s));
+  CHECK(eventually([&] { return dead_letter_gauge(d) == 1; }, 15s));
 
   // The contact changes in HubSpot; the poll reads it, and the entry resolves by itself: the gauge returns to 0.
   sim.admin("PATCH", "/admin/hubspot/contacts/" + id, R"({"properties":{"firstname":"Parsed"}})");
   REQUIRE(eventually([&] { return open_dead_letters(d) == 0; }, 30s));
-  CHECK(eventually([&] { return gauge(d) == 0; }, 15s));
+  CHECK(eventually([&] { return dead_letter_gauge(d) == 0; }, 15s));
   auto resolved = ctl_json(d, {"dlq", "list", "--resolved"});
   REQUIRE(resolved.at("items").as_array().size() == 1);
   CHECK(resolved.at("items").as_array()[0].at("record_id").as_string() == id);

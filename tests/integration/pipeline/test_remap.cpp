@@ -48,21 +48,6 @@ std::string replaced(std::string text, const std::string& line, const std::strin
 
 std::int64_t outbox(daemon_run& d) { return d.status().at("store").at("outbox_depth").as_int64(); }
 
-json::object ctl_json(daemon_run& d, std::vector<std::string> args, std::chrono::milliseconds timeout = 30s) {
-  args.insert(args.begin(), "--json");
-  auto r = d.ctl(args, timeout);
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  // With --follow, progress events come first, one line each: the reply is the last line.
-  std::string last = r.out;
-  while (!last.empty() && last.back() == '\n') last.pop_back();
-  last = last.substr(last.rfind('\n') == std::string::npos ? 0 : last.rfind('\n') + 1);
-  auto v = json::parse(last);
-  INFO(r.out);
-  REQUIRE(v.is_object());
-  return v.as_object();
-}
-
 /// Every call the simulator counted, over all services.
 std::int64_t all_calls(running_sim& sim) { return calls_to(sim, ""); }
 

@@ -26,21 +26,6 @@ using namespace omnisync::test::pipeline;
 
 namespace {
 
-/// `omnisyncctl --json ARGS...`: the reply (with --follow, the events come first, one line each: the last line).
-json::object ctl_json(daemon_run& d, std::vector<std::string> args) {
-  args.insert(args.begin(), "--json");
-  auto r = d.ctl(args, 120s);
-  INFO(r.err);
-  INFO(r.out);
-  REQUIRE(r.exit_code == 0);
-  std::string last = r.out;
-  while (!last.empty() && last.back() == '\n') last.pop_back();
-  if (const auto nl = last.rfind('\n'); nl != std::string::npos) last = last.substr(nl + 1);
-  auto v = json::parse(last);
-  REQUIRE(v.is_object());
-  return v.as_object();
-}
-
 json::array runs(daemon_run& d, std::vector<std::string> filters = {}) {
   std::vector<std::string> args{"runs"};
   args.insert(args.end(), filters.begin(), filters.end());

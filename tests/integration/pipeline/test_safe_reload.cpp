@@ -48,15 +48,6 @@ std::int64_t dead_letters(daemon_run& d) { return d.status().at("store").at("dea
 /// HubSpot contact writes the simulator answered (batch create, update, upsert).
 std::int64_t hs_writes(running_sim& sim) { return calls_to(sim, "contacts/batch"); }
 
-/// The JSON reply of `omnisyncctl --json ARGS` (which must exit 0).
-json::object ctl_json(daemon_run& d, std::vector<std::string> args) {
-  args.insert(args.begin(), "--json");
-  auto r = d.ctl(args);
-  INFO(r.err << r.out);
-  REQUIRE(r.exit_code == 0);
-  return json::parse(r.out).as_object();
-}
-
 /// The config: HubSpot and Zendesk on the simulator, mappings from `maps`; `hs_extra`: lines of the hs block.
 std::string config_text(running_sim& sim, const fs::path& maps, const std::string& hs_extra = "") {
   return with_mappings(daemon_config(free_port()) + hubspot_block(sim, "contacts", hs_extra) + zendesk_block(sim, "users"),

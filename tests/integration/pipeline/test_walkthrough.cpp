@@ -39,21 +39,6 @@ std::int64_t n(const json::value& o, const char* k) { return o.as_object().at(k)
 std::int64_t open_dead_letters(daemon_run& d) { return d.status().at("store").at("dead_letters").as_int64(); }
 std::int64_t outbox(daemon_run& d) { return d.status().at("store").at("outbox_depth").as_int64(); }
 
-/// `omnisyncctl --json ARGS...` that must succeed: its reply (the last line; events come before it).
-json::object ctl_json(daemon_run& d, std::vector<std::string> args) {
-  args.insert(args.begin(), "--json");
-  auto r = d.ctl(args, 120s);
-  INFO(r.err);
-  INFO(r.out);
-  REQUIRE(r.exit_code == 0);
-  std::string last = r.out;
-  while (!last.empty() && last.back() == '\n') last.pop_back();
-  if (const auto nl = last.rfind('\n'); nl != std::string::npos) last = last.substr(nl + 1);
-  auto v = json::parse(last);
-  REQUIRE(v.is_object());
-  return v.as_object();
-}
-
 /// Every configured connector read its objects at least once, with no error.
 bool all_connectors_read(daemon_run& d) {
   const auto st = d.status();
@@ -70,15 +55,6 @@ bool quiet(daemon_run& d, std::chrono::milliseconds limit) {
     std::this_thread::sleep_for(2s);
     return outbox(d) == 0;
   }, limit);
-}
-
-/// The dead-letter gauge as /metrics shows it (-1 when absent).
-double gauge(daemon_run& d) {
-  auto m = omnisync::test::sim::http("GET", "http://127.0.0.1:" + std::to_string(d.port) + "/metrics");
-  const std::string name = "\nomnisync_dead_letters ";
-  const auto at = m.body.find(name);
-  if (at == std::string::npos) return -1;
-  return std::stod(m.body.substr(at + name.size(), m.body.find('\n', at + name.size()) - at - name.size()));
 }
 
 /// `omnisyncctl test` for every connector: exit 0 and each connector's report ok.
@@ -199,7 +175,7 @@ TEST_CASE("walkthrough: set up from the docs, a bad mapping refused then forced,
     return ctl_json(d, {"dlq", "list"}).at("items").as_array().empty() && open_dead_letters(d) == 0;
   }, 120s));
   CHECK(d.ctl({"dlq", "list"}).out.find("no dead letters") != std::string::npos);
-  CHECK(eventually([&] { return gauge(d) == 0; }, 15s));
+  CHECK(eventually([&] { return dead_letter_gauge(d) == 0; }, 15s));
   REQUIRE(quiet(d, 120s));
   CHECK(open_dead_letters(d) == 0);  // it stays drained: the writes computed from the fixed mapping were taken
 
