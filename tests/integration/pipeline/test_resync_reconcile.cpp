@@ -235,7 +235,7 @@ TEST_CASE("resync and reconcile: HubSpot OAuth in omnisyncd, tokens expiring mid
           return true;
       return false;
     }, 20s));
-    CHECK(d.proc->stderr_text().find("BAD_REFRESH_TOKEN") != std::string::npos);
+    CHECK(d.proc->wait_stderr_contains("BAD_REFRESH_TOKEN", 10s));  // logged as the error is shown, not before
     CHECK(d.proc->stderr_text().find("rt-revoked") == std::string::npos);
     CHECK(d.ctl({"status"}).exit_code == 0);
     CHECK(d.stop() == 0);

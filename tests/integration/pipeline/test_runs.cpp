@@ -256,7 +256,7 @@ TEST_CASE("runs: a resync left running by kill -9 is closed as interrupted at th
   CHECK_FALSE(shown.at("ended_at").is_null());
   CHECK(std::string(shown.at("error").as_string()).find("killed or crashed") != std::string::npos);
   // The log line follows the store's commit of the closes (the daemon logs the count once they are all done).
-  CHECK(eventually([&] { return d.proc->stderr_text().find("closed as interrupted") != std::string::npos; }, 10s));
+  CHECK(d.proc->wait_stderr_contains("closed as interrupted", 10s));
   // No run is left running but those of this process (its own polls and the like).
   for (const auto& r : runs(d))
     if (n(r, "id") <= run) CHECK(r.as_object().at("outcome").as_string() != "running");
