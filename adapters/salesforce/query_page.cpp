@@ -8,6 +8,13 @@ namespace omnisync::adapters::salesforce {
 namespace {
 namespace od = simdjson::ondemand;
 
+/// The value's JSON type; false when the value is not valid JSON. (Comparing `v.type()` with a type directly would
+/// convert the result by throwing simdjson_error on a bad value.)
+bool is_type(od::value& v, od::json_type want) {
+  od::json_type t;
+  return !v.type().get(t) && t == want;
+}
+
 /// Id, SystemModstamp and IsDeleted of one record's JSON text. `text` lies inside a padded buffer (the page's),
 /// so a second on-demand pass may read it in place; `room` is how many bytes the buffer holds from text's start.
 bool read_keys(od::parser& p, std::string_view text, std::size_t room, adapters::source_record& out) {
@@ -23,14 +30,14 @@ bool read_keys(od::parser& p, std::string_view text, std::size_t room, adapters:
     if (field.value().get(v)) return false;
     if (key == "Id") {
       std::string_view id;
-      if (v.type() == od::json_type::string && !v.get_string().get(id)) out.id.assign(id);
+      if (is_type(v, od::json_type::string) && !v.get_string().get(id)) out.id.assign(id);
     } else if (key == "SystemModstamp") {
       std::string_view stamp;
-      if (v.type() == od::json_type::string && !v.get_string().get(stamp))
+      if (is_type(v, od::json_type::string) && !v.get_string().get(stamp))
         if (auto t = parse_iso8601(stamp, time_part::required)) out.source_updated_at = *t;
     } else if (key == "IsDeleted") {
       bool d = false;
-      if (v.type() == od::json_type::boolean && !v.get_bool().get(d)) out.deleted = d;
+      if (is_type(v, od::json_type::boolean) && !v.get_bool().get(d)) out.deleted = d;
     }
   }
   return true;
@@ -38,7 +45,7 @@ bool read_keys(od::parser& p, std::string_view text, std::size_t room, adapters:
 
 }  // namespace
 
-omnisync::result<record_page> parse_record_page(std::string_view body) {
+omnisync::result<record_page> parse_record_page(std::string_view body) try {
   const auto bad = make_error_code(errc::retry);
   // One padded copy of the body; the records' texts are slices of it (with its padding after each of them).
   simdjson::padded_string padded(body);
@@ -58,7 +65,7 @@ omnisync::result<record_page> parse_record_page(std::string_view body) {
     if (field.value().get(v)) return bad;
     if (key == "nextRecordsUrl") {
       std::string_view next;
-      if (v.type() == od::json_type::string && !v.get_string().get(next) && !next.empty()) out.next.emplace(next);
+      if (is_type(v, od::json_type::string) && !v.get_string().get(next) && !next.empty()) out.next.emplace(next);
     } else if (key == "records") {
       od::array recs;
       if (v.get_array().get(recs)) return bad;
@@ -85,6 +92,10 @@ omnisync::result<record_page> parse_record_page(std::string_view body) {
   }
   if (!saw_records) return bad;
   return out;
+} catch (const simdjson::simdjson_error&) {
+  // Every call above checks its error code; should one still throw, the page is refused like any other bad page
+  // (a vendor's bytes never escape the adapter as an exception).
+  return make_error_code(errc::retry);
 }
 
 }  // namespace omnisync::adapters::salesforce

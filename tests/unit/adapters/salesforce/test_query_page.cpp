@@ -50,3 +50,17 @@ TEST_CASE("A body that is not a query answer is worth asking again (retry)", "[u
     CHECK(p.error() == omnisync::errc::retry);
   }
 }
+
+TEST_CASE("A query page with broken JSON inside a record is refused, never thrown", "[unit][adapters]") {
+  // Found by fuzz_vendor_pages (tests/fuzz/corpus/vendor_pages/salesforce_contacts_bad_key): a value that starts
+  // with a control character has no JSON type; asking simdjson for it is an error, which must come back as a
+  // refused page, not as a simdjson_error escaping the adapter.
+  const std::string body =
+      "{\"totalSize\":2,\"done\":false,\"nextRecordsUrl\":\x15/services/data/v62.0/query/01g-2000\",\"records\":["
+      "{\"Id\":\"003A\",\"Email\":\"a@example.com\",\"SystemModstamp\":\"2024-05-01T10:00:00.000+0000\"},"
+      "{\"Id\":\"003B\",\"Email\":null,\"HasOptedOutOfEmail`:true,\"SystemModstamp\":\"2424-05-01T10:00:01.000+0000\"}]}";
+  omnisync::result<omnisync::adapters::salesforce::record_page> p = omnisync::make_error_code(omnisync::errc::fail);
+  REQUIRE_NOTHROW(p = parse_record_page(body));
+  REQUIRE_FALSE(p.has_value());
+  CHECK(p.error() == omnisync::errc::retry);
+}
