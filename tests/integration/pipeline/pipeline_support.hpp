@@ -207,6 +207,12 @@ bool eventually(Pred p, std::chrono::milliseconds limit = 60s) {
   return p();
 }
 
+/// A line for `hubspot/contacts.out.yaml`: a property HubSpot does not have, made of the profile id, so every
+/// write that carries the id is refused (a field made of an attribute the contact already holds would be taken as
+/// already there, and not sent). The tests of dead letters, refusals and lint append it.
+inline const std::string unknown_hubspot_property =
+    "  omnisync_nickname:   { from: _profile_id }   # no such HubSpot property\n";
+
 /// `omnisyncctl --json ARGS...` that must succeed: its reply, the output's last line (with --follow, progress
 /// events come first, one line each).
 inline json::object ctl_json(daemon_run& d, std::vector<std::string> args, std::chrono::milliseconds timeout = 120s) {

@@ -26,10 +26,6 @@ using namespace omnisync::test::pipeline;
 
 namespace {
 
-// A field HubSpot does not have, made of the profile id: sent with every write that carries the id (a field made
-// of an attribute the contact already holds would be taken as already there, and not sent).
-const std::string bad_line = "  omnisync_nickname:   { from: _profile_id }   # no such HubSpot property\n";
-
 std::int64_t open_dead_letters(daemon_run& d) { return d.status().at("store").at("dead_letters").as_int64(); }
 std::int64_t outbox(daemon_run& d) { return d.status().at("store").at("outbox_depth").as_int64(); }
 
@@ -49,7 +45,7 @@ TEST_CASE("dead letters: a bad outbound field, then the fix, reload and one bulk
   }
   {
     std::ofstream out(out_file);
-    out << shipped << bad_line;
+    out << shipped << unknown_hubspot_property;
   }
   std::string text = daemon_config(free_port(), "dead_letters: { retries: 0 }\n") + hubspot_block(sim, "contacts") +
                      zendesk_block(sim, "users");
@@ -157,7 +153,7 @@ TEST_CASE("dead letters: a removed connector's entries can be listed, counted an
   daemon_run d;
   const auto maps = d.dir / "mappings";
   fs::copy(OMNISYNC_SOURCE_DIR "/config/mappings", maps, fs::copy_options::recursive);
-  std::ofstream(maps / "hubspot" / "contacts.out.yaml", std::ios::app) << bad_line;
+  std::ofstream(maps / "hubspot" / "contacts.out.yaml", std::ios::app) << unknown_hubspot_property;
   auto config_with = [&](const std::string& blocks) {
     std::string text = daemon_config(d.port > 0 ? d.port : free_port(), "dead_letters: { retries: 0 }\n") + blocks;
     const std::string shipped_dir = "mappings_dir: " OMNISYNC_SOURCE_DIR "/config/mappings";

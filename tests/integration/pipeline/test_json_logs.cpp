@@ -39,7 +39,7 @@ TEST_CASE("json logs: every line parses, poll lines name connector and object, r
   const auto maps = copy_shipped_mappings(d.dir.path());
   {
     std::ofstream out(maps / "hubspot" / "contacts.out.yaml", std::ios::app);
-    out << "  omnisync_nickname:   { from: _profile_id }   # no such HubSpot property\n";
+    out << unknown_hubspot_property;
   }
   std::string text = daemon_config(free_port(), "dead_letters: { retries: 0 }\n", "debug") +
                      hubspot_block(sim, "contacts") + zendesk_block(sim, "users");

@@ -134,7 +134,7 @@ TEST_CASE("runs: a resync's summary and runs show carry its refused writes, a on
   {
     // A field HubSpot does not have, made of the profile id: every write to HubSpot is refused.
     std::ofstream out(maps / "hubspot" / "contacts.out.yaml", std::ios::app);
-    out << "  omnisync_nickname:   { from: _profile_id }   # no such HubSpot property\n";
+    out << unknown_hubspot_property;
   }
   // Zendesk polls once (at start): the changes made below reach omnisyncd only through the resync.
   std::string zd = zendesk_block(sim, "users, tickets");

@@ -31,8 +31,6 @@ using namespace omnisync::test::pipeline;
 
 namespace {
 
-const std::string bad_line = "  omnisync_nickname:   { from: _profile_id }   # no such HubSpot property\n";
-
 std::string read_file(const fs::path& p) {
   std::ifstream in(p);
   return {std::istreambuf_iterator<char>(in), {}};
@@ -86,7 +84,7 @@ TEST_CASE("safe reload: lint a candidate, refuse a bad mapping, say what a reloa
     // A candidate: a copy of the mappings with a property HubSpot does not have, and a config that uses them.
     const auto cand_maps = d.dir / "candidate-mappings";
     fs::copy(maps, cand_maps, fs::copy_options::recursive);
-    write_file(cand_maps / "hubspot" / "contacts.out.yaml", shipped + bad_line);
+    write_file(cand_maps / "hubspot" / "contacts.out.yaml", shipped + unknown_hubspot_property);
     d.dir.write("candidate.yaml", config_text(sim, cand_maps));
     // The running configuration is fine: its lint knows nothing of the candidate.
     auto running = d.ctl({"lint"});
@@ -119,7 +117,7 @@ TEST_CASE("safe reload: lint a candidate, refuse a bad mapping, say what a reloa
 
   // ---- reload refuses what lint knows is wrong; nothing is written ------------------------------------------
   {
-    write_file(out_file, shipped + bad_line);
+    write_file(out_file, shipped + unknown_hubspot_property);
     const auto writes_before = hs_writes(sim);
     auto refused = d.ctl({"reload"});
     INFO(refused.out << refused.err);
