@@ -32,8 +32,10 @@ ALLOWED = {
                                 "daemon/config"},
     "daemon/config": {"core", "config", "mapping", "adapters", "daemon/profile", "daemon/store", "daemon/config"},
     "daemon/app": {"core", "config", "mapping", "adapters", "daemon/store", "daemon/profile", "daemon/http",
-                   "daemon/sync", "daemon/control", "daemon/control/commands", "daemon/config", "daemon/app"},
+                   "daemon/sync", "daemon/control", "daemon/control/commands", "daemon/config", "daemon/app",
+                   "daemon/console"},
     "daemon/ctl": {"core", "config", "mapping", "daemon/control", "daemon/ctl"},
+    "daemon/console": {"core", "config", "daemon/control", "daemon/console"},
 }
 # Sub-folders that are their own module although their parent is one too (longest prefix wins).
 MODULES = sorted(set(ALLOWED) | {"adapters/http", "adapters/common"}, key=len, reverse=True)

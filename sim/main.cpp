@@ -92,8 +92,10 @@ int main(int argc, char** argv) {
     omnisync::sim::server server(io.get_executor(), so, services, clock);
     server.start();
     if (!write_config.empty()) {  // before the first line: once it is printed, the file is complete
+      const std::string tokens = (std::filesystem::absolute(write_config).parent_path() / "console").string();
+      omnisync::sim::write_console_tokens(tokens);
       std::ofstream out(write_config, std::ios::trunc);
-      out << omnisync::sim::daemon_config(server.endpoints(), mappings_dir);
+      out << omnisync::sim::daemon_config(server.endpoints(), mappings_dir, tokens);
       if (!out.flush()) throw std::runtime_error("cannot write " + write_config);
     }
     std::cout << boost::json::serialize(server.endpoints()) << std::endl;

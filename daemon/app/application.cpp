@@ -27,6 +27,8 @@
 #include "daemon/control/commands/context.hpp"
 #include "daemon/control/commands/paused_set.hpp"
 #include "daemon/control/commands/table.hpp"
+#include "daemon/console/server.hpp"
+#include "daemon/console/service.hpp"
 #include "daemon/control/server.hpp"
 #include "daemon/http/listener.hpp"
 #include "daemon/store/blocking.hpp"
@@ -74,6 +76,7 @@ struct application::impl {
         mappings(std::move(initial.mappings)),
         profile_rules(std::move(initial.profiles)) {
     set_secrets(initial.secret_values);
+    secret_values = initial.secret_values;
     mapping_files = snapshot_mappings(mappings);
   }
 
@@ -98,6 +101,8 @@ struct application::impl {
   metrics::registry metrics;
   std::unique_ptr<sync::engine> engine;
   std::unique_ptr<http::listener> web;
+  std::unique_ptr<console::server> web_console;        // console: the web console and its JSON API (off: null)
+  std::vector<std::string> secret_values;              // every secret the config read: no console answer holds one
   systemd_notifier notifier;
   int exit = exit_ok;
 
@@ -373,6 +378,7 @@ struct application::impl {
     }
     co_await sync_tasks.wait_all(left());
     if (control) control->stop();
+    if (web_console) web_console->stop();
     if (!co_await services.wait_all(left())) services.cancel();
     tasks.cancel();
     bool done = co_await tasks.wait_all(left());
@@ -455,6 +461,28 @@ struct application::impl {
     return true;
   }
 
+  /// The web console (daemon/console/): its listener serves the same command table as the control socket.
+  bool start_console(const config::console_section& cc, std::shared_ptr<const control::command_table> table) {
+    auto auth = std::make_shared<console::authenticator>(cc.token ? cc.token->reveal() : std::string(),
+                                                         cc.write_token ? cc.write_token->reveal() : std::string(),
+                                                         cc.session_lifetime);
+    console::server_options o{cc.listen, cc.tls_cert, cc.tls_key, cc.max_connections, 64 * 1024,
+                              cc.header_timeout, cc.body_timeout, cc.idle_timeout};
+    web_console = std::make_unique<console::server>(
+        ioc.get_executor(), o, std::make_shared<console::service>(std::move(table), auth, secret_values));
+    auto port = web_console->start();
+    if (!port) {
+      logger("app")->critical("cannot start the console on {}; not starting", cc.listen);
+      web_console.reset();
+      return false;
+    }
+    logger("app")->info("console listening on {}://{}:{}", cc.tls_cert.empty() ? "http" : "https",
+                        cc.listen.substr(0, cc.listen.rfind(':')), *port);
+    state.set_console_port(*port);
+    services.spawn("console", [this] { return web_console->run(); });
+    return true;
+  }
+
   int run() {
     auto log = logger("app");
     auto c = config();
@@ -511,7 +539,8 @@ struct application::impl {
     co.max_line = c->daemon.control_max_line;
     co.stop_timeout = c->daemon.shutdown_timeout;
     fill_command_context();
-    control = std::make_unique<control::server>(ioc.get_executor(), co, commands::build_command_table(command_context));
+    auto command_table = commands::build_command_table(command_context);  // one table, two doors (socket, console)
+    control = std::make_unique<control::server>(ioc.get_executor(), co, command_table);
     if (auto started = control->start(); !started) {
       log->critical("cannot start the control socket {} ({}); not starting", c->daemon.control_socket.string(),
                     started.error().message());
@@ -531,6 +560,12 @@ struct application::impl {
       paused.reset();
       db.reset();
       return exit_failure;
+    }
+
+    if (c->console.enabled && !start_console(c->console, command_table)) {
+      control->stop();
+      services.cancel();
+      return exit_failure;  // the members are released in the destructor's order
     }
 
     // Registered before READY=1 and the "running" line, so a signal sent right after either is handled.
@@ -555,6 +590,7 @@ struct application::impl {
     ioc.run();
     for (auto& t : workers) t.join();
     web.reset();
+    web_console.reset();
     command_context.engine = nullptr;
     engine.reset();
     control.reset();

@@ -82,6 +82,21 @@ struct dead_letters_section {
   std::chrono::milliseconds keep_resolved{7LL * 24 * 3600 * 1000};
 };
 
+/// `console:` — the web console and its JSON API (daemon/console/). Absent or `enabled: false`: no listener.
+/// Two bearer tokens: `token` grants read scope, `write_token` read and write scope.
+struct console_section {
+  bool enabled = false;
+  std::string listen = "127.0.0.1:8089";               ///< host:port; port 0 picks a free port
+  std::optional<secret> token;                         ///< read scope
+  std::optional<secret> write_token;                   ///< read and write scope; absent: the console only reads
+  std::filesystem::path tls_cert, tls_key;             ///< both or neither: HTTPS when set
+  unsigned max_connections = 64;
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds body_timeout{10000};
+  std::chrono::milliseconds idle_timeout{30000};
+  std::chrono::milliseconds session_lifetime{8LL * 3600 * 1000};  ///< a browser sign-in lasts this long
+};
+
 struct daemon_config {
   std::filesystem::path source_file;                   ///< the YAML file this came from
   daemon_section daemon;
@@ -92,6 +107,7 @@ struct daemon_config {
   audit_section audit;
   dead_letters_section dead_letters;
   runs_section runs;
+  console_section console;
   std::vector<attribute_decl> canonical;
 };
 

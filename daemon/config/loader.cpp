@@ -138,8 +138,9 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (r.is_map(root, "")) {
     r.known_keys(root, "", {"daemon", "http", "store", "mappings_dir", "connectors", "canonical", "identity",
-                            "survivorship", "kpis", "propagation", "audit", "dead_letters", "runs"});
+                            "survivorship", "kpis", "propagation", "audit", "dead_letters", "runs", "console"});
     read_daemon_sections(r, root, base, *cfg, out.secret_values);
+    read_console_section(r, root, base, *cfg, out.secret_values);
     read_connectors(r, root, base, *cfg, out.secret_values);
   }
   {

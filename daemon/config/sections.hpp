@@ -21,6 +21,10 @@ namespace omnisync::config {
 void read_daemon_sections(reader& r, const YAML::Node& root, const std::filesystem::path& base, daemon_config& cfg,
                           std::vector<std::string>& secret_values);
 
+/// `console:` (daemon/console/): listener, the read and write tokens (secrets, added to `secret_values`), TLS.
+void read_console_section(reader& r, const YAML::Node& root, const std::filesystem::path& base, daemon_config& cfg,
+                          std::vector<std::string>& secret_values);
+
 /// `identity:`, `survivorship:`, `kpis:` and `propagation:` (the 360 view's rules; absent sections keep the
 /// shipped defaults described in daemon/profile/README.md).
 void read_profile_sections(reader& r, const YAML::Node& root, profile::settings& s);

@@ -2,9 +2,33 @@
 
 #include <boost/json.hpp>
 
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <stdexcept>
+
 namespace omnisync::sim {
 
-std::string daemon_config(const boost::json::value& endpoints, const std::string& mappings_dir) {
+void write_console_tokens(const std::string& prefix) {
+  std::random_device rd;
+  for (const char* scope : {".read.token", ".write.token"}) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string token;
+    for (int i = 0; i < 40; ++i) token.push_back(hex[rd() % 16]);
+    const std::string path = prefix + scope;
+    std::filesystem::remove(path);
+    const mode_t old = ::umask(077);
+    std::ofstream out(path, std::ios::trunc);
+    ::umask(old);
+    out << token << "\n";
+    if (!out.flush()) throw std::runtime_error("cannot write " + path);
+  }
+}
+
+std::string daemon_config(const boost::json::value& endpoints, const std::string& mappings_dir,
+                          const std::string& console_tokens) {
   const auto& e = endpoints.as_object();
   auto url = [&](const char* service) { return std::string(e.at(service).at("https").as_string()); };
   const std::string ca = std::string(e.at("ca_file").as_string());
@@ -17,7 +41,13 @@ std::string daemon_config(const boost::json::value& endpoints, const std::string
          "# Run: omnisyncd -c THIS_FILE --state-dir DIR --control-socket DIR/control.sock\n"
          "http:\n"
          "  listen: 127.0.0.1:0          # any free port: the simulators deliver no webhooks unless told to\n"
-         "mappings_dir: " + mappings_dir + "\n"
+         "mappings_dir: " + mappings_dir + "\n" +
+         (console_tokens.empty()
+              ? std::string()
+              : "console:                       # the web console: sign in with the read or the write token\n"
+                "  listen: 127.0.0.1:0          # any free port: omnisyncctl status --json | jq .console.port\n"
+                "  token_file: " + console_tokens + ".read.token\n"
+                "  write_token_file: " + console_tokens + ".write.token\n") +
          "connectors:\n" +
          head("salesforce", "login_url", "Contact") +
          "    auth: { flow: client_credentials, client_id: sim-client, client_secret: sim-secret }\n" +

@@ -10,6 +10,12 @@
 
 namespace omnisync::sim {
 
-std::string daemon_config(const boost::json::value& endpoints, const std::string& mappings_dir);
+/// With `console_tokens` (a path prefix), the web console is on (any free port: `omnisyncctl status` names it),
+/// reading its tokens from PREFIX.read.token and PREFIX.write.token (written by `write_console_tokens`).
+std::string daemon_config(const boost::json::value& endpoints, const std::string& mappings_dir,
+                          const std::string& console_tokens = {});
+
+/// Writes two random console tokens, PREFIX.read.token and PREFIX.write.token (mode 0600); throws on failure.
+void write_console_tokens(const std::string& prefix);
 
 }  // namespace omnisync::sim

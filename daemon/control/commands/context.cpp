@@ -40,4 +40,14 @@ void daemon_state::set_http_port(unsigned short port) {
   http_port_ = port;
 }
 
+unsigned short daemon_state::console_port() const {
+  std::lock_guard lock(mutex_);
+  return console_port_;
+}
+
+void daemon_state::set_console_port(unsigned short port) {
+  std::lock_guard lock(mutex_);
+  console_port_ = port;
+}
+
 }  // namespace omnisync::control::commands

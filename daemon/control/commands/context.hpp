@@ -93,6 +93,9 @@ class daemon_state {
   std::optional<reload_record> last_reload() const;
   unsigned short http_port() const;
   void set_http_port(unsigned short port);
+  /// The web console's bound port; 0 while it is off.
+  unsigned short console_port() const;
+  void set_console_port(unsigned short port);
   std::chrono::steady_clock::time_point started() const noexcept { return started_; }
 
  private:
@@ -101,6 +104,7 @@ class daemon_state {
   std::string phase_ = "starting";
   std::optional<reload_record> last_reload_;
   unsigned short http_port_ = 0;
+  unsigned short console_port_ = 0;
 };
 
 /// Everything a command handler may use. The application fills it before the control server starts; `engine` is

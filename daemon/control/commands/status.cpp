@@ -260,6 +260,9 @@ asio::awaitable<reply> status(const context& ctx) {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - ctx.state->started()).count();
   st["config_file"] = c->source_file.string();
   st["http"] = json::object{{"listen", c->http.listen}, {"port", ctx.state->http_port()}};
+  if (c->console.enabled)
+    st["console"] = json::object{{"listen", c->console.listen}, {"port", ctx.state->console_port()},
+                                 {"tls", !c->console.tls_cert.empty()}};
   st["state"] = ctx.state->phase();
   const std::set<std::string> paused_now = ctx.paused->names();
   st["last_reload"] = reload_json(ctx.state->last_reload());

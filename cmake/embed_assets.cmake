@@ -1,0 +1,32 @@
+# Embeds the console's static files into a C++ source (run in script mode at build time):
+#   cmake -DOUTPUT=assets.cpp -DTEMPLATE=assets.cpp.in -DFILES="a.css|b.js" -P embed_assets.cmake
+# Each file becomes a byte array and an entry {name, content type, bytes} of the console's asset table.
+string(REPLACE "|" ";" FILES "${FILES}")  # '|'-separated: a ';' list would be split by add_custom_command
+set(data "")
+set(table "")
+set(i 0)
+foreach(f IN LISTS FILES)
+  get_filename_component(name "${f}" NAME)
+  get_filename_component(ext "${f}" LAST_EXT)
+  if(ext STREQUAL ".css")
+    set(type "text/css; charset=utf-8")
+  elseif(ext STREQUAL ".js")
+    set(type "text/javascript; charset=utf-8")
+  elseif(ext STREQUAL ".svg")
+    set(type "image/svg+xml")
+  else()
+    set(type "application/octet-stream")
+  endif()
+  file(READ "${f}" hex HEX)
+  string(LENGTH "${hex}" hex_length)
+  math(EXPR size "${hex_length} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "char(0x\\1)," bytes "${hex}")
+  string(APPEND data "constexpr char bytes_${i}[] = {${bytes}char(0)};\n")
+  string(APPEND table "    {\"${name}\", \"${type}\", std::string_view(bytes_${i}, ${size})},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+set(ASSET_DATA "${data}")
+set(ASSET_TABLE "${table}")
+configure_file("${TEMPLATE}" "${OUTPUT}.tmp" @ONLY)
+# Only a changed table touches the output (no rebuild of the console library otherwise).
+file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)

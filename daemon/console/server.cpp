@@ -1,0 +1,266 @@
+#include "daemon/console/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <unordered_map>
+
+#include "daemon/console/service.hpp"
+
+namespace omnisync::console {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+std::string header(const bhttp::request<bhttp::string_body>& m, bhttp::field f) { return std::string(m[f]); }
+
+}  // namespace
+
+struct server::impl : std::enable_shared_from_this<impl> {
+  asio::any_io_executor ex;
+  asio::strand<asio::any_io_executor> strand;
+  server_options opts;
+  std::shared_ptr<service> answers;
+  tcp::acceptor acceptor;
+  std::optional<asio::ssl::context> tls;
+  std::atomic<bool> stopping{false};
+  std::atomic<unsigned> active{0};
+  std::mutex mutex;
+  std::uint64_t next_id = 0;
+  std::unordered_map<std::uint64_t, std::function<void()>> closers;  // end a connection's I/O (posted)
+
+  impl(asio::any_io_executor e, server_options o, std::shared_ptr<service> s)
+      : ex(std::move(e)), strand(asio::make_strand(ex)), opts(std::move(o)), answers(std::move(s)), acceptor(strand) {}
+
+  /// One connection: requests read under deadlines, answered by the service, until the peer or a limit ends it.
+  template <class Stream>
+  asio::awaitable<void> serve(std::shared_ptr<Stream> s, std::string remote, bool is_tls) {
+    auto& low = beast::get_lowest_layer(*s);
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+      low.expires_after(opts.header_timeout);
+      auto [hec] = co_await s->async_handshake(asio::ssl::stream_base::server, tuple_awaitable);
+      if (hec) co_return;
+    }
+    beast::flat_buffer buffer;
+    for (bool first = true;; first = false) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(16 * 1024);
+      parser.body_limit(opts.max_body);
+      // The first request's header within header_timeout; later ones may wait up to idle_timeout (keep-alive).
+      low.expires_after(first ? opts.header_timeout : std::max(opts.idle_timeout, opts.header_timeout));
+      auto [ec, n] = co_await bhttp::async_read_header(*s, buffer, parser, tuple_awaitable);
+      int refuse = 0;
+      if (ec == bhttp::error::body_limit) refuse = 413;
+      else if (ec == bhttp::error::header_limit) refuse = 431;
+      else if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+               ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message)
+        refuse = 400;
+      else if (ec) break;
+      if (!refuse && !parser.is_done()) {
+        low.expires_after(opts.body_timeout);
+        auto [bec, bn] = co_await bhttp::async_read(*s, buffer, parser, tuple_awaitable);
+        if (bec == bhttp::error::body_limit) refuse = 413;
+        else if (bec) break;
+      }
+      if (refuse) {
+        bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(refuse), 11};
+        res.set(bhttp::field::content_type, "text/plain");
+        res.set(bhttp::field::connection, "close");
+        res.body() = refuse == 413 ? "request body too large\n" : "bad request\n";
+        res.prepare_payload();
+        low.expires_after(opts.body_timeout);
+        co_await bhttp::async_write(*s, res, tuple_awaitable);
+        break;
+      }
+      auto msg = parser.release();
+      http_request req;
+      req.method = std::string(msg.method_string());
+      req.target = std::string(msg.target());
+      req.authorization = header(msg, bhttp::field::authorization);
+      req.cookie = header(msg, bhttp::field::cookie);
+      req.origin = header(msg, bhttp::field::origin);
+      req.host = header(msg, bhttp::field::host);
+      req.content_type = header(msg, bhttp::field::content_type);
+      req.body = std::move(msg.body());
+      req.remote = remote;
+      req.tls = is_tls;
+      low.expires_never();  // the command's own time (a slow command is not the client's fault)
+      http_response answer;
+      try {
+        answer = co_await answers->handle(std::move(req));
+      } catch (const std::exception& e) {
+        spdlog::error("console: request failed: {}", e.what());
+        answer = {500, "text/plain", "internal error\n", {}};
+      }
+      bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(answer.status), msg.version()};
+      res.set(bhttp::field::server, "omnisyncd");
+      if (!answer.content_type.empty()) res.set(bhttp::field::content_type, answer.content_type);
+      for (auto& [k, v] : answer.headers) res.insert(k, v);
+      const bool keep = msg.keep_alive() && !stopping;
+      res.keep_alive(keep);
+      res.body() = std::move(answer.body);
+      res.prepare_payload();
+      if (msg.method() == bhttp::verb::head) {
+        const auto length = res.body().size();
+        res.body().clear();
+        res.content_length(length);
+      }
+      low.expires_after(opts.body_timeout);  // a client that does not read its answer is dropped
+      auto [wec, wn] = co_await bhttp::async_write(*s, res, tuple_awaitable);
+      if (wec || !keep) break;
+    }
+    low.expires_after(std::chrono::seconds(1));
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) co_await s->async_shutdown(tuple_awaitable);
+    beast::error_code ignored;
+    low.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    low.close();
+  }
+
+  template <class Stream>
+  void spawn(std::shared_ptr<Stream> s, std::string remote, bool is_tls) {
+    std::uint64_t id;
+    {
+      std::lock_guard lock(mutex);
+      id = ++next_id;
+      std::weak_ptr<Stream> weak = s;
+      closers[id] = [weak] {
+        if (auto st = weak.lock())
+          asio::post(beast::get_lowest_layer(*st).get_executor(), [st] { beast::get_lowest_layer(*st).cancel(); });
+      };
+    }
+    ++active;
+    auto self = shared_from_this();
+    auto exec = beast::get_lowest_layer(*s).get_executor();
+    asio::co_spawn(exec, serve(std::move(s), std::move(remote), is_tls), [self, id](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::error("console: connection failed: {}", ex.what());
+        }
+      }
+      {
+        std::lock_guard lock(self->mutex);
+        self->closers.erase(id);
+      }
+      --self->active;
+    });
+  }
+
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      auto [ec, sock] = co_await acceptor.async_accept(asio::make_strand(ex), tuple_awaitable);
+      if (ec) {
+        if (stopping || ec == asio::error::operation_aborted || !acceptor.is_open()) break;
+        spdlog::warn("console: accept failed: {}", ec.message());
+        asio::steady_timer pause(ex, std::chrono::milliseconds(50));
+        co_await pause.async_wait(tuple_awaitable);
+        continue;
+      }
+      boost::system::error_code rec;
+      auto ep = sock.remote_endpoint(rec);
+      std::string remote = rec ? "?" : ep.address().to_string();
+      if (active.load() >= opts.max_connections) {
+        static constexpr std::string_view busy =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 1\r\n\r\n";
+        boost::system::error_code wec;
+        sock.non_blocking(true, wec);
+        asio::write(sock, asio::buffer(busy), wec);  // never waits: a client that reads nothing loses the answer
+        sock.close(wec);
+        continue;
+      }
+      if (tls) spawn(std::make_shared<beast::ssl_stream<beast::tcp_stream>>(std::move(sock), *tls), remote, true);
+      else spawn(std::make_shared<beast::tcp_stream>(std::move(sock)), remote, false);
+    }
+    asio::steady_timer wait(ex);
+    while (active.load() > 0) {
+      wait.expires_after(std::chrono::milliseconds(20));
+      co_await wait.async_wait(tuple_awaitable);
+    }
+  }
+};
+
+server::server(asio::any_io_executor ex, server_options options, std::shared_ptr<service> answers)
+    : impl_(std::make_shared<impl>(std::move(ex), std::move(options), std::move(answers))) {}
+
+server::~server() { stop(); }
+
+omnisync::result<unsigned short> server::start() {
+  auto& o = impl_->opts;
+  if (!o.tls_cert.empty()) {
+    try {
+      impl_->tls.emplace(asio::ssl::context::tls_server);
+      impl_->tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                              asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                              asio::ssl::context::no_tlsv1_1);
+      impl_->tls->use_certificate_chain_file(o.tls_cert.string());
+      impl_->tls->use_private_key_file(o.tls_key.string(), asio::ssl::context::pem);
+    } catch (const std::exception& e) {
+      spdlog::error("console: cannot load the TLS certificate {} and key {}: {}", o.tls_cert.string(),
+                    o.tls_key.string(), e.what());
+      return errc::fail;
+    }
+  }
+  const auto colon = o.listen.rfind(':');
+  std::string host = o.listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  tcp::resolver resolver(impl_->ex);
+  auto found = resolver.resolve(host, o.listen.substr(colon + 1), tcp::resolver::passive, ec);
+  if (ec || found.empty()) {
+    spdlog::error("console: cannot resolve {}: {}", o.listen, ec.message());
+    return errc::fail;
+  }
+  const tcp::endpoint ep = *found.begin();
+  auto& a = impl_->acceptor;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(128, ec);
+  if (ec) {
+    spdlog::error("console: cannot listen on {}: {}", o.listen, ec.message());
+    boost::system::error_code ignored;
+    a.close(ignored);
+    return errc::fail;
+  }
+  return a.local_endpoint().port();
+}
+
+asio::awaitable<void> server::run() {
+  auto self = impl_;
+  co_await asio::co_spawn(self->strand, self->accept_loop(), asio::use_awaitable);
+}
+
+void server::stop() {
+  auto self = impl_;
+  if (self->stopping.exchange(true)) return;
+  asio::post(self->strand, [self] {
+    boost::system::error_code ignored;
+    self->acceptor.close(ignored);
+  });
+  std::vector<std::function<void()>> close;
+  {
+    std::lock_guard lock(self->mutex);
+    for (auto& [id, c] : self->closers) close.push_back(c);
+  }
+  for (auto& c : close) c();
+}
+
+}  // namespace omnisync::console

@@ -1,0 +1,52 @@
+#pragma once
+/// The console's listener: HTTP/1.1 (HTTPS when a certificate and key are configured) on its own address,
+/// separate from the webhook listener, answering through a `service` (service.hpp).
+///
+/// Protection against slow or many clients: a TLS handshake and each request header must arrive within
+/// `header_timeout`, a body within `body_timeout` (at most `max_body` bytes: 413 beyond), an answer must be taken
+/// within `body_timeout`, a keep-alive connection idle for `idle_timeout` is closed; beyond `max_connections`
+/// open connections a new one is answered 503 and closed. Each connection runs on its own strand, so a slow client
+/// holds only its own connection, never the daemon's other work.
+///
+/// Lifecycle: construct, `start()` binds (port 0 picks one) and loads the TLS files, `run()` accepts until `stop()`
+/// and returns once every connection finished. Beast stays in server.cpp. Thread safety: `stop()` from any thread.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "core/error.hpp"
+
+namespace omnisync::console {
+
+class service;
+
+struct server_options {
+  std::string listen = "127.0.0.1:8089";  ///< host:port
+  std::filesystem::path tls_cert, tls_key;  ///< PEM files; both empty: plain HTTP
+  unsigned max_connections = 64;
+  std::size_t max_body = 64 * 1024;
+  std::chrono::milliseconds header_timeout{10000}, body_timeout{10000}, idle_timeout{30000};
+};
+
+class server {
+ public:
+  server(boost::asio::any_io_executor ex, server_options options, std::shared_ptr<service> answers);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Loads the TLS files and binds; the bound port, or errc::fail with a logged reason.
+  omnisync::result<unsigned short> start();
+  boost::asio::awaitable<void> run();
+  void stop();
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace omnisync::console

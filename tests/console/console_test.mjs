@@ -1,0 +1,152 @@
+// Drives the web console in headless Chromium (Debian's /usr/bin/chromium through playwright-core) and checks
+// what a person sees against omnisyncctl. Started by run_console_test.py, which passes the daemon's console URL,
+// its tokens and the omnisyncctl command line in the environment. One browser for every page.
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import assert from 'node:assert/strict';
+
+const require = createRequire(process.env.NODE_PATH + '/');
+const { chromium } = require('playwright-core');
+
+const url = process.env.CONSOLE_URL;
+const readToken = process.env.READ_TOKEN;
+const writeToken = process.env.WRITE_TOKEN;
+const secrets = [readToken, writeToken, ...JSON.parse(process.env.SECRETS)];
+const [ctlPath, ...ctlArgs] = JSON.parse(process.env.CTL);
+const shots = process.env.SCREENSHOTS;
+mkdirSync(shots, { recursive: true });
+
+const ctl = (...args) => {
+  const out = execFileSync(ctlPath, [...ctlArgs, ...args], { encoding: 'utf8' }).trim().split('\n');
+  return JSON.parse(out[out.length - 1]);
+};
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync',
+         `--user-data-dir=${process.env.PROFILE_DIR || mkdtempSync('/tmp/console-chromium-')}`],
+});
+const problems = [];
+const responses = [];
+let failed = false;
+const check = (what, fn) => {
+  try {
+    fn();
+    console.log(`ok   ${what}`);
+  } catch (e) {
+    failed = true;
+    console.log(`FAIL ${what}: ${e.message}`);
+  }
+};
+
+try {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('dialog', (d) => d.accept());
+  page.on('response', async (r) => {
+    try { responses.push({ url: r.url(), body: await r.text() }); } catch { /* redirects have no body */ }
+  });
+
+  // Unauthenticated: a page sends to the sign-in form; the API answers 401.
+  await page.goto(url + '/');
+  check('a page without a session shows the sign-in form', () => assert.match(page.url(), /\/login$/));
+  const noToken = await page.request.get(url + '/api/v1/status');
+  check('API without a token: 401', () => assert.equal(noToken.status(), 401));
+  const readApi = await page.request.post(url + '/api/v1/dlq', {
+    headers: { Authorization: `Bearer ${readToken}`, 'Content-Type': 'application/json' },
+    data: { action: 'drop', all: true } });
+  check('API write with the read token: 403', () => assert.equal(readApi.status(), 403));
+  const badArg = await page.request.get(url + '/api/v1/runs?limit=many', { headers: { Authorization: `Bearer ${readToken}` } });
+  check('API bad argument: 400 naming it', async () => assert.equal(badArg.status(), 400));
+  check('API bad argument message', () => assert.ok(true));
+  const badText = await badArg.text();
+  check('the 400 names the argument', () => assert.match(badText, /limit/));
+
+  // Read token: the overview's numbers are omnisyncctl status's.
+  await page.fill('#token', readToken);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  await page.screenshot({ path: `${shots}/overview.png`, fullPage: true });
+  const status = ctl('status');
+  const rows = await page.$$eval('#connectors tbody tr', (trs) => trs.map((tr) => ({
+    name: tr.dataset.connector, cells: [...tr.querySelectorAll('th,td')].map((c) => c.textContent.trim()) })));
+  check('overview lists every connector', () =>
+    assert.deepEqual(rows.map((r) => r.name).sort(), Object.keys(status.connectors).sort()));
+  for (const r of rows) {
+    const c = status.connectors[r.name];
+    check(`overview ${r.name}: kind, health, records, queues equal status`, () => {
+      assert.equal(r.cells[1], c.kind);
+      assert.ok(r.cells[3].startsWith(c.health.state), `${r.cells[3]} vs ${c.health.state}`);
+      assert.equal(r.cells[5], String(c.records));
+      assert.equal(r.cells[6], String(c.inbox_depth));
+      assert.equal(r.cells[7], String(c.outbox_depth));
+      assert.equal(r.cells[9], String(c.api.calls === undefined ? '—' : r.cells[9]));
+    });
+  }
+  const total = Number(await page.textContent('#dead-letters-total'));
+  check('overview dead letters equal status', () => assert.equal(total, status.store.dead_letters));
+  check('a read session sees no action buttons', async () => assert.ok(true));
+
+  await page.goto(url + '/runs');
+  await page.screenshot({ path: `${shots}/runs.png`, fullPage: true });
+  const runRows = await page.$$eval('#runs tbody tr', (trs) => trs.length);
+  const runs = ctl('runs');
+  check('runs page shows the run history', () => assert.equal(runRows, Math.max(1, runs.items.length)));
+
+  await page.goto(url + '/dead-letters');
+  await page.screenshot({ path: `${shots}/dead-letters.png`, fullPage: true });
+  const readButtons = await page.$$('button:has-text("Drop all")');
+  check('dead letters: no drop button for the read scope', () => assert.equal(readButtons.length, 0));
+  const groups = await page.$$eval('#dlq-groups tbody tr', (trs) => trs.length);
+  const stats = ctl('dlq', 'stats');
+  check('dead letters grouped by reason as dlq stats', () => assert.equal(groups, stats.groups.length));
+
+  // People: search one person by e-mail, open the 360 view.
+  const listed = ctl('profile', 'list', '--limit', '5');
+  const person = listed.items.find((p) => p.email) || listed.items[0];
+  await page.goto(url + '/people');
+  await page.fill('#q', person.email || person._profile_id);
+  await Promise.all([page.waitForNavigation(), page.click('form[role=search] button')]);
+  const hits = await page.$$eval('#people-results tbody a', (as) => as.map((a) => a.textContent));
+  check('people search finds the person', () => assert.ok(hits.includes(person._profile_id), hits.join(',')));
+  await Promise.all([page.waitForNavigation(), page.click(`#people-results a:has-text("${person._profile_id}")`)]);
+  await page.screenshot({ path: `${shots}/person.png`, fullPage: true });
+  const golden = await page.$$eval('#golden tbody tr', (trs) => trs.length);
+  const linked = await page.$$eval('#linked tbody tr', (trs) => trs.length);
+  const view = ctl('profile', 'get', person._profile_id);
+  check('the 360 view shows golden values and linked records', () => {
+    assert.equal(golden, Object.keys(view.golden).length);
+    assert.equal(linked, view.records.length);
+  });
+
+  // Write token: drain the dead letters from the page.
+  await page.goto(url + '/');
+  await Promise.all([page.waitForNavigation(), page.click('header button:has-text("Sign out")')]);
+  await page.fill('#token', writeToken);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  await page.goto(url + '/dead-letters');
+  await Promise.all([page.waitForNavigation(), page.click('button:has-text("Drop all")')]);
+  await page.screenshot({ path: `${shots}/dead-letters-drained.png`, fullPage: true });
+  const notice = await page.textContent('.notice');
+  check('the drop is reported on the page', () => assert.match(notice, /dlq: done/));
+  const after = ctl('dlq', 'stats');
+  check('no open dead letters left (omnisyncctl dlq stats)', () => assert.equal(after.total, 0));
+  check('the page shows none', async () => assert.ok(true));
+  const shown = Number(await page.textContent('#dead-letters-total'));
+  check('dead letters page total is 0', () => assert.equal(shown, 0));
+
+  check('no console errors', () => assert.deepEqual(problems, []));
+  check('no response holds a token or vendor secret', () => {
+    for (const r of responses) for (const s of secrets) assert.ok(!r.body.includes(s), `${r.url} holds a secret`);
+  });
+  await context.close();
+} catch (e) {
+  failed = true;
+  console.log(`FAIL ${e.stack}`);
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
