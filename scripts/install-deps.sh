@@ -17,7 +17,9 @@ packages=(
   libpq-dev postgresql
   openssl curl ca-certificates util-linux procps
   pandoc man-db lintian dpkg-dev debootstrap bash-completion zsh fish
+  chromium
 )
+# chromium: the web console's browser tests (tests/console/, driven by playwright-core from npm, locked there).
 
 # Node.js and npm (for the vendor client conformance tests and the JSONata benchmark): Debian's packages
 # only where the machine has no Node.js of its own, since they conflict with other builds of it.

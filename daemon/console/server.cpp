@@ -248,6 +248,8 @@ asio::awaitable<void> server::run() {
   co_await asio::co_spawn(self->strand, self->accept_loop(), asio::use_awaitable);
 }
 
+unsigned server::connections() const noexcept { return impl_->active.load(); }
+
 void server::stop() {
   auto self = impl_;
   if (self->stopping.exchange(true)) return;

@@ -43,6 +43,8 @@ class server {
   omnisync::result<unsigned short> start();
   boost::asio::awaitable<void> run();
   void stop();
+  /// Connections open now (any thread).
+  unsigned connections() const noexcept;
 
  private:
   struct impl;

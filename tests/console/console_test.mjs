@@ -61,10 +61,11 @@ try {
     data: { action: 'drop', all: true } });
   check('API write with the read token: 403', () => assert.equal(readApi.status(), 403));
   const badArg = await page.request.get(url + '/api/v1/runs?limit=many', { headers: { Authorization: `Bearer ${readToken}` } });
-  check('API bad argument: 400 naming it', async () => assert.equal(badArg.status(), 400));
-  check('API bad argument message', () => assert.ok(true));
   const badText = await badArg.text();
-  check('the 400 names the argument', () => assert.match(badText, /limit/));
+  check('API bad argument: 400 naming it', () => {
+    assert.equal(badArg.status(), 400);
+    assert.match(JSON.parse(badText).error.message, /"limit" must be an integer/);
+  });
 
   // Read token: the overview's numbers are omnisyncctl status's.
   await page.fill('#token', readToken);
@@ -83,12 +84,10 @@ try {
       assert.equal(r.cells[5], String(c.records));
       assert.equal(r.cells[6], String(c.inbox_depth));
       assert.equal(r.cells[7], String(c.outbox_depth));
-      assert.equal(r.cells[9], String(c.api.calls === undefined ? '—' : r.cells[9]));
     });
   }
   const total = Number(await page.textContent('#dead-letters-total'));
   check('overview dead letters equal status', () => assert.equal(total, status.store.dead_letters));
-  check('a read session sees no action buttons', async () => assert.ok(true));
 
   await page.goto(url + '/runs');
   await page.screenshot({ path: `${shots}/runs.png`, fullPage: true });
@@ -134,7 +133,6 @@ try {
   check('the drop is reported on the page', () => assert.match(notice, /dlq: done/));
   const after = ctl('dlq', 'stats');
   check('no open dead letters left (omnisyncctl dlq stats)', () => assert.equal(after.total, 0));
-  check('the page shows none', async () => assert.ok(true));
   const shown = Number(await page.textContent('#dead-letters-total'));
   check('dead letters page total is 0', () => assert.equal(shown, 0));
 
