@@ -78,7 +78,7 @@ std::string layout(const frame& f, std::string_view body) {
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
       "<title>" + escape(f.title) + " · omnisync</title>"
-      "<link rel=\"stylesheet\" href=\"/assets/console.css\"><script src=\"/assets/console.js\" defer></script>"
+      "<link rel=\"icon\" href=\"/assets/favicon.svg\"><link rel=\"stylesheet\" href=\"/assets/console.css\"><script src=\"/assets/console.js\" defer></script>"
       "</head><body><a class=\"skip\" href=\"#main\">Skip to content</a><header><span class=\"brand\">omnisync</span>"
       "<nav aria-label=\"Console\"><ul>";
   for (const auto& [id, label] : tabs) {
@@ -300,7 +300,7 @@ std::string people(const frame& f, std::string_view query, const json::value* re
 std::string login(std::string_view message) {
   std::string out =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in · omnisync</title>"
-      "<link rel=\"stylesheet\" href=\"/assets/console.css\"></head><body><main id=\"main\" class=\"login\">"
+      "<link rel=\"icon\" href=\"/assets/favicon.svg\"><link rel=\"stylesheet\" href=\"/assets/console.css\"></head><body><main id=\"main\" class=\"login\">"
       "<h1>omnisync console</h1>";
   if (!message.empty()) out += "<p class=\"notice\" role=\"alert\">" + escape(message) + "</p>";
   out += "<form method=\"post\" action=\"/login\"><label for=\"token\">Access token</label> "

@@ -47,7 +47,7 @@ def eventually(what, timeout):
         try:
             if what():
                 return True
-        except (RuntimeError, json.JSONDecodeError, subprocess.TimeoutExpired):
+        except (RuntimeError, KeyError, json.JSONDecodeError, subprocess.TimeoutExpired):
             pass
         time.sleep(0.2)
     return False

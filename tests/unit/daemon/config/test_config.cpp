@@ -294,3 +294,43 @@ TEST_CASE("config: runs.retention is a duration, other keys under runs are error
   CHECK(bad.has(3, 3, "runs.keep", "unknown key \"keep\""));
   CHECK_FALSE(bad.result.ok());
 }
+
+TEST_CASE("config: console — off by default; tokens from files, each problem located", "[config][console]") {
+  {
+    loaded l("");
+    REQUIRE(l.result.config);
+    CHECK_FALSE(l.result.config->console.enabled);
+  }
+  {
+    loaded l("console:\n  listen: 127.0.0.1:0\n");
+    INFO(l.text);
+    CHECK(l.has(2, 3, "console", "the console needs a token"));
+  }
+  {
+    loaded l("console:\n  token: short\n  write_token_file: /nonexistent/write.token\n  tls: { cert: c.pem }\n"
+             "  listen: here\n  colour: blue\n");
+    INFO(l.text);
+    CHECK(l.has(2, 10, "console.token", "shorter than 16 characters"));
+    CHECK(l.text.find("console.write_token_file") != std::string::npos);
+    CHECK(l.has(4, 8, "console.tls", "give both cert and key"));
+    CHECK(l.has(5, 11, "console.listen", "expected host:port"));
+    CHECK(l.has(6, 3, "console.colour", "unknown key"));
+    CHECK(l.text.find("short") == std::string::npos);  // a secret is never part of a message
+  }
+  {
+    temp_dir d;
+    const auto read = d.write("read.token", "read-token-0123456789abcdef\n");
+    const auto write = d.write("write.token", "write-token-0123456789abcdef\n");
+    loaded l("console:\n  listen: 127.0.0.1:0\n  token_file: " + read.string() + "\n  write_token_file: " +
+             write.string() + "\n  idle_timeout: 5s\n");
+    INFO(l.text);
+    REQUIRE(l.result.ok());
+    const auto& c = l.result.config->console;
+    CHECK(c.enabled);
+    CHECK(c.token->reveal() == "read-token-0123456789abcdef");
+    CHECK(c.write_token->reveal() == "write-token-0123456789abcdef");
+    CHECK(c.idle_timeout == std::chrono::seconds(5));
+    loaded same("console:\n  token_file: " + read.string() + "\n  write_token_file: " + read.string() + "\n");
+    CHECK(same.text.find("must differ from the read token") != std::string::npos);
+  }
+}

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 
@@ -16,6 +17,7 @@
 #include "daemon/console/server.hpp"
 #include "daemon/console/service.hpp"
 #include "daemon/control/catalogue.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -111,4 +113,32 @@ TEST_CASE("console server: slow clients are bounded; a full listener answers 503
   CHECK(r.exchange("GET /api/v1/version HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
                    "\r\nConnection: close\r\n\r\n")
             .starts_with("HTTP/1.1 200"));
+}
+
+TEST_CASE("console server: HTTPS with the configured certificate and key", "[console]") {
+  test::temp_dir dir;
+  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -keyout " +
+                          (dir / "key.pem").string() + " -out " + (dir / "cert.pem").string() + " 2>/dev/null";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  console::server_options o;
+  o.tls_cert = dir / "cert.pem";
+  o.tls_key = dir / "key.pem";
+  running r(o);
+  asio::io_context c;
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.load_verify_file((dir / "cert.pem").string());
+  ctx.set_verify_mode(asio::ssl::verify_peer);
+  asio::ssl::stream<tcp::socket> s(c, ctx);
+  s.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), r.port));
+  s.handshake(asio::ssl::stream_base::client);
+  asio::write(s, asio::buffer("GET /api/v1/version HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                              "\r\nConnection: close\r\n\r\n"));
+  std::string out;
+  boost::system::error_code ec;
+  asio::read(s, asio::dynamic_buffer(out), ec);
+  CHECK(out.starts_with("HTTP/1.1 200"));
+  CHECK(out.find("\"version\":\"test\"") != std::string::npos);
+
+  // Plain HTTP to the HTTPS port gets no answer it could mistake for one.
+  CHECK_FALSE(r.exchange("GET /api/v1/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").starts_with("HTTP/1.1 200"));
 }
