@@ -40,6 +40,12 @@ std::string age(const json::value& ms) {
   return std::to_string(static_cast<long long>(s / 3600)) + " h";
 }
 
+/// "used / limit", or an em dash where the vendor states no budget (-1).
+std::string budget(const json::value& used, const json::value& limit) {
+  if (!limit.is_number() || limit.to_number<double>() < 0) return "—";
+  return escape(text(used)) + " / " + escape(text(limit));
+}
+
 std::string url_encode(std::string_view s) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;
@@ -169,14 +175,14 @@ std::string overview(const frame& f, const json::value& status, const json::valu
       body += "<tr data-connector=\"" + escape(n) + "\"><th scope=\"row\">" + escape(n) + "</th>" +
               cell(at(c, "kind")) + cell(at(c, "state")) + "<td class=\"health health-" +
               escape(text(at(health, "state"))) + "\">" + escape(text(at(health, "state"))) +
-              (at(health, "text").is_string() && !at(health, "text").as_string().empty()
+              (at(health, "text").is_string() && !at(health, "text").as_string().empty() &&
+                       at(health, "text") != at(health, "state")
                    ? ": " + escape(text(at(health, "text")))
                    : std::string()) +
               "</td><td class=\"num\">" + escape(age(lag)) + "</td>" + num_cell(at(c, "records")) +
               num_cell(at(c, "inbox_depth")) + num_cell(at(c, "outbox_depth")) + "<td class=\"num\">" +
               std::to_string(dead.count(n) ? dead[n] : 0) + "</td>" + num_cell(at(api, "calls")) +
-              "<td class=\"num\">" + escape(text(at(api, "budget_used"))) + " / " +
-              escape(text(at(api, "budget_limit"))) + "</td></tr>";
+              "<td class=\"num\">" + budget(at(api, "budget_used"), at(api, "budget_limit")) + "</td></tr>";
     }
   body += "</tbody></table>";
   if (const auto& cl = at(status, "cluster"); cl.is_object())
@@ -269,7 +275,7 @@ std::string people(const frame& f, std::string_view query, const json::value* re
       for (const auto& [attr, g] : *golden) {
         std::string from;
         if (const auto* a = at(g, "from").if_array())
-          for (const auto& s : *a) from += (from.empty() ? "" : ", ") + text(at(s, "system")) + ":" + text(at(s, "record"));
+          for (const auto& s : *a) from += (from.empty() ? "" : ", ") + text(at(s, "record"));  // system:object:id
         body += "<tr><th scope=\"row\">" + escape(std::string(attr)) + "</th>" + cell(at(g, "value")) + "<td>" +
                 escape(from) + "</td>" + cell(at(g, "decided_by")) + "</tr>";
       }
