@@ -465,6 +465,27 @@ bool read_sql::inbox_open(const std::string& connector, std::int64_t received_be
       .boolean(0, 0);
 }
 
+std::vector<std::int64_t> read_sql::inbox_open_ids(const std::string& connector, std::int64_t received_before) {
+  auto r = c_.exec("SELECT id FROM inbox WHERE connector = $1 AND state < 2 AND received_at <= $2 ORDER BY id",
+                   connector, received_before);
+  std::vector<std::int64_t> out;
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) out.push_back(r.i64(i, 0));
+  return out;
+}
+
+std::vector<inbox_item> read_sql::inbox_open_events(const std::vector<std::int64_t>& ids) {
+  std::vector<inbox_item> out;
+  if (ids.empty()) return out;
+  auto r = c_.exec(
+      "SELECT id, connector, dedupe_key, received_at, meta, body, attempts, last_error FROM inbox "
+      "WHERE id = ANY($1::bigint[]) AND state < 2 ORDER BY id",
+      id_array(ids));
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) out.push_back(detail::read_inbox_item(row{r, i}));
+  return out;
+}
+
 std::vector<outbox_item> read_sql::outbox_queued(const outbox_filter& f, std::size_t limit) {
   auto r = f.connector ? c_.exec("SELECT id, connector, object, record_key, payload, attempts, next_attempt_at, "
                                  "last_error, target_id, profile_id, run_id FROM outbox WHERE connector = $2 AND id > $1 "

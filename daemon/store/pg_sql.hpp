@@ -129,6 +129,10 @@ class read_sql {
   std::vector<dead_letter_group> dead_letter_groups(const detail::dead_letter_where& w, std::size_t limit);
   std::vector<lease_info> leases();
   bool inbox_open(const std::string& connector, std::int64_t received_before);
+  /// The ids of those events, ascending.
+  std::vector<std::int64_t> inbox_open_ids(const std::string& connector, std::int64_t received_before);
+  /// The events among `ids` not yet acknowledged, by id.
+  std::vector<inbox_item> inbox_open_events(const std::vector<std::int64_t>& ids);
   std::vector<outbox_item> outbox_queued(const outbox_filter& f, std::size_t limit);
   std::vector<audit_entry> audit_entries(const audit_filter& f, std::size_t limit);
   std::optional<detail::audit_key> audit_nth_newest(std::size_t n);

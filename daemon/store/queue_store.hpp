@@ -200,6 +200,17 @@ class queue_store final : public store {
     });
   }
 
+  task<std::vector<std::int64_t>> inbox_open_ids(std::string connector, timestamp received_before) override {
+    return read<std::vector<std::int64_t>>([connector = std::move(connector), received_before](read_sql& r) {
+      require(!connector.empty(), "inbox_open_ids needs a connector");
+      return r.inbox_open_ids(connector, ms(received_before));
+    });
+  }
+
+  task<std::vector<inbox_item>> inbox_open_events(std::vector<std::int64_t> ids) override {
+    return read<std::vector<inbox_item>>([ids = std::move(ids)](read_sql& r) { return r.inbox_open_events(ids); });
+  }
+
   // ---- outbox ------------------------------------------------------------------------------------------------
 
   task<enqueue_summary> outbox_enqueue(std::vector<outbox_write> writes, std::optional<fence> lease) override {
@@ -234,6 +245,28 @@ class queue_store final : public store {
   task<void> outbox_nack(std::vector<std::int64_t> ids, std::string error, timestamp retry_at) override {
     return on_state<void>([ids = std::move(ids), error = std::move(error), retry_at](state_sql& s) {
       nack_writes(s, ids, error, ms(retry_at));
+    });
+  }
+
+  task<void> outbox_settle(write_settlement w) override {
+    return on_state<void>([this, w = std::move(w)](state_sql& s) {
+      require(w.written.empty() || w.written.size() == w.acked.size(), "outbox_settle: one written payload per id");
+      for (const auto& e : w.audit) require_audit(e);
+      for (const auto& d : w.dead_letters) require(!d.second.stage.empty(), "dead letter needs a stage");
+      if (w.meta) require(!w.meta->first.empty(), "meta key is empty");
+      const auto t = ms(now());
+      // The runs count the writes in the transaction that takes them out of the queue (runs show --follow).
+      for (const auto& [id, d] : w.runs)
+        if (id > 0 && !d.destination.empty()) s.run_writes_add(id, d);
+      if (!w.acked.empty()) ack_writes(s, w.acked, w.written, t);
+      for (const auto& r : w.retried) nack_writes(s, std::vector<std::int64_t>{r.id}, r.error, ms(r.at));
+      for (const auto& [id, e] : w.dead_letters) {
+        const std::int64_t retries = e.record_id.empty() ? 0 : s.dead_letters_of_record_replace(e);
+        s.dead_letter_insert(e, t, retries);
+        ack_writes(s, std::vector<std::int64_t>{id}, std::vector<std::optional<std::string>>(1), t);
+      }
+      if (!w.audit.empty()) s.audit_insert(w.audit, t);
+      if (w.meta) s.meta_set(w.meta->first, w.meta->second);
     });
   }
 

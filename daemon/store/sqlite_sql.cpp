@@ -434,6 +434,28 @@ bool read_sql::inbox_open(const std::string& connector, std::int64_t received_be
   return q.step() && q.col_i64(0) != 0;
 }
 
+std::vector<std::int64_t> read_sql::inbox_open_ids(const std::string& connector, std::int64_t received_before) {
+  // The same partial index; the rowid comes with it.
+  auto q = r_.inbox.prepare(
+      "SELECT id FROM inbox WHERE connector = ?1 AND state < 2 AND received_at <= ?2 ORDER BY id");
+  q.text(1, connector).i64(2, received_before);
+  std::vector<std::int64_t> out;
+  while (q.step()) out.push_back(q.col_i64(0));
+  return out;
+}
+
+std::vector<inbox_item> read_sql::inbox_open_events(const std::vector<std::int64_t>& ids) {
+  std::vector<inbox_item> out;
+  for (auto id : ids) {
+    auto q = r_.inbox.prepare(
+        "SELECT id, connector, dedupe_key, received_at, meta, body, attempts, last_error FROM inbox "
+        "WHERE id = ?1 AND state < 2");
+    q.i64(1, id);
+    if (q.step()) out.push_back(detail::read_inbox_item(row{q}));
+  }
+  return out;
+}
+
 std::vector<outbox_item> read_sql::outbox_queued(const outbox_filter& f, std::size_t limit) {
   std::vector<outbox_item> out;
   auto each = [&out](query& q) {

@@ -137,6 +137,10 @@ class read_sql {
   std::vector<lease_info> leases();
   /// Whether `connector` has events received at or before `received_before` not yet acknowledged.
   bool inbox_open(const std::string& connector, std::int64_t received_before);
+  /// The ids of those events, ascending.
+  std::vector<std::int64_t> inbox_open_ids(const std::string& connector, std::int64_t received_before);
+  /// The events among `ids` not yet acknowledged, by id.
+  std::vector<inbox_item> inbox_open_events(const std::vector<std::int64_t>& ids);
   /// Pending and claimed writes after `f.after_id` (of `f.connector` when set), by id, at most `limit`.
   std::vector<outbox_item> outbox_queued(const outbox_filter& f, std::size_t limit);
   /// At most `limit` audit entries matching `f`, newest first (sqlite_audit_sql.cpp).

@@ -353,6 +353,29 @@ struct dead_letter_page {
   std::int64_t next_after_id = 0;                        ///< 0 when this was the last page
 };
 
+// ---- settling a chunk of writes -------------------------------------------------------------------------------
+
+/// What became of one chunk of writes sent to a destination, stored in one transaction by `outbox_settle`
+/// instead of one per kind (a chunk used to cost about six commits, each an fsync at `synchronous=FULL`). Each
+/// member does what the operation named beside it does alone.
+struct write_settlement {
+  std::vector<std::pair<std::int64_t, run_writes>> runs;  ///< run_count_writes
+  std::vector<std::int64_t> acked;                        ///< outbox_ack(acked, written)
+  std::vector<std::optional<std::string>> written;        ///< one per acked id, or empty
+  struct retry {
+    retry() = default;
+    retry(std::int64_t i, std::string e, timestamp a) : id(i), error(std::move(e)), at(a) {}
+    std::int64_t id = 0;
+    std::string error;
+    timestamp at{};
+  };
+  std::vector<retry> retried;                             ///< outbox_nack({id}, error, at) each
+  /// dead_letter_add(entry), then the write (outbox id) leaves the queue: outbox_ack({id}, {nullopt}).
+  std::vector<std::pair<std::int64_t, dead_letter_entry>> dead_letters;
+  std::vector<audit_entry> audit;                         ///< audit_append
+  std::optional<std::pair<std::string, std::string>> meta;  ///< meta_set(key, value)
+};
+
 // ---- leases --------------------------------------------------------------------------------------------------
 
 struct lease_grant {
@@ -447,6 +470,11 @@ class store {
   /// Whether `connector` has events received at or before `received_before` not yet acknowledged (pending or
   /// claimed): the writer sends nothing to a system while news from it may be waiting here.
   virtual task<bool> inbox_pending(std::string connector, timestamp received_before) = 0;
+  /// The ids of `connector`'s events received at or before `received_before` not yet acknowledged (pending or
+  /// claimed), ascending: the writer waits only for those naming the records it computes writes for.
+  virtual task<std::vector<std::int64_t>> inbox_open_ids(std::string connector, timestamp received_before) = 0;
+  /// The events with these ids that are not yet acknowledged (an acknowledged event keeps no body), by id.
+  virtual task<std::vector<inbox_item>> inbox_open_events(std::vector<std::int64_t> ids) = 0;
 
   // outbox
   /// Enqueues writes. A write whose payload equals the one last written successfully to that record (or the
@@ -466,6 +494,8 @@ class store {
                                 std::vector<std::optional<std::string>> written = {}) = 0;
   /// Failed: retried at retry_at, unless a newer write for the same record is pending (then dropped).
   virtual task<void> outbox_nack(std::vector<std::int64_t> ids, std::string error, timestamp retry_at) = 0;
+  /// Stores what became of a chunk of writes in one transaction (write_settlement): all of it or none.
+  virtual task<void> outbox_settle(write_settlement w) = 0;
   /// The queued writes (pending and claimed), by id, a page at a time: what `omnisyncctl plan` shows.
   virtual task<outbox_page> outbox_pending(outbox_filter filter) = 0;
 

@@ -19,10 +19,10 @@ int rank(const std::string& outcome) {
 
 }  // namespace
 
-asio::awaitable<void> count_run_writes(context& ctx, const std::string& destination,
-                                       const std::vector<std::int64_t>& written_runs,
-                                       const std::vector<std::int64_t>& refused_runs,
-                                       const std::vector<std::int64_t>& unchanged_runs) {
+std::vector<std::pair<std::int64_t, store::run_writes>> run_write_deltas(const std::string& destination,
+                                                                         const std::vector<std::int64_t>& written_runs,
+                                                                         const std::vector<std::int64_t>& refused_runs,
+                                                                         const std::vector<std::int64_t>& unchanged_runs) {
   std::map<std::int64_t, store::run_writes> per_run;
   auto count = [&](const std::vector<std::int64_t>& runs, std::int64_t store::run_writes::*member) {
     for (const auto run : runs)
@@ -31,11 +31,19 @@ asio::awaitable<void> count_run_writes(context& ctx, const std::string& destinat
   count(written_runs, &store::run_writes::written);
   count(refused_runs, &store::run_writes::refused);
   count(unchanged_runs, &store::run_writes::unchanged);
-  if (per_run.empty()) co_return;
-  std::vector<std::pair<std::int64_t, store::run_writes>> deltas(per_run.begin(), per_run.end());
+  return {per_run.begin(), per_run.end()};
+}
+
+asio::awaitable<void> count_run_writes(context& ctx, const std::string& destination,
+                                       const std::vector<std::int64_t>& written_runs,
+                                       const std::vector<std::int64_t>& refused_runs,
+                                       const std::vector<std::int64_t>& unchanged_runs) {
+  auto deltas = run_write_deltas(destination, written_runs, refused_runs, unchanged_runs);
+  if (deltas.empty()) co_return;
+  const auto n = deltas.size();
   auto done = co_await ctx.db.run_count_writes(std::move(deltas));
   if (!done)
-    spdlog::warn("{}: the run history could not count {} run(s)' writes: {}", destination, per_run.size(),
+    spdlog::warn("{}: the run history could not count {} run(s)' writes: {}", destination, n,
                  done.error().message());
 }
 

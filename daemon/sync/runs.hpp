@@ -85,6 +85,11 @@ class run_meter {
   std::chrono::steady_clock::time_point flushed_{};
 };
 
+/// The per-run deltas count_run_writes stores (for a caller storing them in a larger transaction).
+std::vector<std::pair<std::int64_t, store::run_writes>> run_write_deltas(const std::string& destination,
+                                                                         const std::vector<std::int64_t>& written_runs,
+                                                                         const std::vector<std::int64_t>& refused_runs,
+                                                                         const std::vector<std::int64_t>& unchanged_runs);
 /// Counts what happened to writes at `destination` on the runs that caused them (each vector holds one run id per
 /// write; 0s are skipped). Store failures are logged.
 boost::asio::awaitable<void> count_run_writes(context& ctx, const std::string& destination,

@@ -19,7 +19,7 @@ namespace json = boost::json;
 using std::chrono::milliseconds;
 
 writer::writer(context& ctx, pipeline& p, connector_state& c)
-    : ctx_(ctx), pipeline_(p), c_(c), chunks_(ctx.ex, static_cast<std::size_t>(std::max(1, c.write_concurrency))) {}
+    : ctx_(ctx), pipeline_(p), c_(c), open_(ctx, c), chunks_(ctx.ex, static_cast<std::size_t>(std::max(1, c.write_concurrency))) {}
 
 asio::awaitable<bool> writer::news_pending() {
   // Every object this connector is written to must have been read to the end since start-up (or since this
@@ -42,10 +42,32 @@ asio::awaitable<bool> writer::news_pending() {
       if (o->st.phase != "error" && o->st.phase != "paused") co_return true;
     }
   }
-  // A webhook event from this system stored before now and not yet processed may carry an edit to a record a
-  // write is about to be computed for.
+  // After a claim gave up waiting for the events naming its records (below), every event from this system stored
+  // before now is processed before the next claim, as if the news rule were per system.
+  if (!whole_system_) co_return false;
   auto waiting = co_await ctx_.db.inbox_pending(c_.cfg.name, ctx_.now());
-  co_return !waiting || *waiting;
+  if (waiting && !*waiting) whole_system_ = false;
+  co_return whole_system_;
+}
+
+asio::awaitable<bool> writer::news_about(const std::vector<store::outbox_item>& items, timestamp claimed_at) {
+  // A webhook event from this system stored before the claim and not yet processed may carry an edit to a record
+  // a write is about to be computed for: wait for the events that name these records, and only for those (the
+  // echoes of the writes sent before name other records). The claim is held meanwhile; if the inbox does not get
+  // to them within half the claim's lease, the writes return to the queue and the writer falls back to waiting
+  // for every event of the system.
+  const auto give_up = ctx_.now() + ctx_.opt.write_lease / 2;
+  while (co_await open_.names_any(items, claimed_at)) {
+    if (ctx_.now() >= give_up || c_.paused.load() || !ctx_.leading()) {
+      std::vector<std::int64_t> ids;
+      for (const auto& it : items) ids.push_back(it.id);
+      co_await ctx_.db.outbox_nack(std::move(ids), "waiting for webhook events about these records", ctx_.now());
+      whole_system_ = true;
+      co_return true;
+    }
+    co_await ctx_.clk.sleep_for(milliseconds(10));
+  }
+  co_return false;
 }
 
 asio::awaitable<void> writer::claims() {
@@ -67,6 +89,7 @@ asio::awaitable<void> writer::claims() {
       co_await ctx_.clk.sleep_for(milliseconds(20));
       continue;
     }
+    const auto claimed_at = ctx_.now();
     auto items = co_await ctx_.db.outbox_claim(
         std::max<std::size_t>(1, c_.adapter->max_batch("")) * static_cast<std::size_t>(free_slots),
         ctx_.opt.write_lease, c_.cfg.name);
@@ -74,6 +97,7 @@ asio::awaitable<void> writer::claims() {
       co_await c_.outbox_bell.wait(ctx_.clk, ctx_.opt.queue_idle);
       continue;
     }
+    if (co_await news_about(*items, claimed_at)) continue;  // returned to the queue
     std::vector<store::outbox_write> keys;
     keys.reserve(items->size());
     for (const auto& it : *items) keys.push_back(it.write);
@@ -107,9 +131,12 @@ asio::awaitable<void> writer::claims() {
       std::vector<std::int64_t> unchanged_runs;
       for (const auto& p : prepared)
         if (!p.write) unchanged_runs.push_back(p.item.write.run);
-      co_await count_run_writes(ctx_, c_.cfg.name, {}, {}, unchanged_runs);
-      std::vector<std::optional<std::string>> none(unchanged.size());
-      auto acked = co_await ctx_.db.outbox_ack(std::move(unchanged), std::move(none));
+      // Counted on their runs in the transaction that acknowledges them.
+      store::write_settlement done;
+      done.runs = run_write_deltas(c_.cfg.name, {}, {}, unchanged_runs);
+      done.written.resize(unchanged.size());
+      done.acked = std::move(unchanged);
+      auto acked = co_await ctx_.db.outbox_settle(std::move(done));
       if (acked)
         for (auto& [object, keys] : settled)
           co_await ctx_.letters.succeeded(ctx_.db, ctx_.clk, c_.cfg.name, object, "write", std::move(keys));
@@ -256,32 +283,30 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
       errors[id] = "no result from the adapter";
     }
   }
+  // What became of the chunk, stored in one transaction: the runs whose records caused these writes learn what
+  // became of them (runs show: written / refused) in the transaction that takes the writes out of the outbox, so
+  // a resync's --follow never sees its writes gone but not yet counted; the acknowledgements with what was
+  // written, the retries, the dead letters, the audit entries and the in-flight note follow. Nothing depends on
+  // any of it before it commits; killed before, the writes are sent again after their claim (upserts: harmless).
+  store::write_settlement settle;
   {
-    // The runs whose records caused these writes learn what became of them (runs show: written / refused) before
-    // the writes leave the outbox, so that a resync's --follow never sees its writes gone but not yet counted.
     std::vector<std::int64_t> written_runs, refused_runs;
     for (const auto& p : list)
       if (std::find(ok.begin(), ok.end(), p.item.id) != ok.end()) written_runs.push_back(p.item.write.run);
     for (const auto* p : rejected) refused_runs.push_back(p->item.write.run);
     for (const auto* p : retry)  // out of attempts: dead-lettered below
       if (p->item.attempts >= ctx_.opt.max_write_attempts) refused_runs.push_back(p->item.write.run);
-    co_await count_run_writes(ctx_, c.cfg.name, written_runs, refused_runs, {});
+    settle.runs = run_write_deltas(c.cfg.name, written_runs, refused_runs, {});
   }
-  if (!ok.empty()) {
-    std::vector<std::string> keys, targets;
-    for (const auto& p : list)
-      if (std::find(ok.begin(), ok.end(), p.item.id) != ok.end()) {
-        keys.push_back(p.item.write.record_key);
-        if (!p.item.write.target_id.empty()) targets.push_back(p.item.write.target_id);
-      }
-    auto acked = co_await ctx_.db.outbox_ack(ok, std::move(written));
-    // Written: an open dead letter of an earlier attempt for the record is resolved, and so is one of a webhook
-    // event about the record that could not be parsed (the record is known good in this system now).
-    if (acked) {
-      co_await ctx_.letters.succeeded(ctx_.db, ctx_.clk, c.cfg.name, object, "write", std::move(keys));
-      co_await ctx_.letters.succeeded(ctx_.db, ctx_.clk, c.cfg.name, object, "parse", std::move(targets));
+  std::vector<std::string> keys, targets;  // of the written records
+  for (const auto& p : list)
+    if (std::find(ok.begin(), ok.end(), p.item.id) != ok.end()) {
+      keys.push_back(p.item.write.record_key);
+      if (!p.item.write.target_id.empty()) targets.push_back(p.item.write.target_id);
     }
-  }
+  const auto ok_count = ok.size();
+  settle.acked = std::move(ok);
+  settle.written = std::move(written);
   std::size_t retried = 0;
   std::set<std::int64_t> transient;  // out of attempts with a transient error: the retry schedule tries again
   for (const auto* p : retry) {
@@ -291,9 +316,8 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
       continue;
     }
     ++retried;
-    std::vector<std::int64_t> one{p->item.id};
-    co_await ctx_.db.outbox_nack(std::move(one), errors[p->item.id],
-                                 now + ctx_.opt.write_retry * (1 << std::min(p->item.attempts, 8)));
+    settle.retried.emplace_back(p->item.id, errors[p->item.id],
+                                now + ctx_.opt.write_retry * (1 << std::min(p->item.attempts, 8)));
   }
   {
     std::map<std::string, std::pair<std::size_t, std::string>> reasons;  // reason -> count, one record
@@ -304,7 +328,7 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
     }
     for (const auto& [reason, seen] : reasons) log_refused(object, reason, seen.first, seen.second);
   }
-  for (const auto* p : rejected) {
+  for (const auto* p : rejected) {  // each leaves the queue; its dead letter holds it
     json::object meta;
     if (!p->write->write.target_id.empty()) meta["target_id"] = p->write->write.target_id;
     if (!p->profile_id.empty()) meta["profile_id"] = p->profile_id;
@@ -312,53 +336,67 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
                                std::string(), "write", errors[p->item.id], p->write->write.payload,
                                json::serialize(meta));
     e.retryable = transient.count(p->item.id) > 0;
-    co_await ctx_.db.dead_letter_add(std::move(e));
-    ctx_.letters.added(c.cfg.name, object, "write");
-    std::vector<std::int64_t> one{p->item.id};
-    std::vector<std::optional<std::string>> none(1);
-    co_await ctx_.db.outbox_ack(std::move(one), std::move(none));  // leaves the queue; the dead letter holds it
-    if (ctx_.m.dead_letters) ctx_.m.dead_letters->with({c.cfg.name, "write"}).inc();
+    settle.dead_letters.emplace_back(p->item.id, std::move(e));
   }
-  if (!audit.empty()) {
-    auto logged = co_await ctx_.db.audit_append(std::move(audit));
-    if (!logged) spdlog::error("{}: the audit log could not record {} write(s): {}", c.cfg.name, ok.size(), logged.error().message());
+  const auto audited = audit.size();
+  settle.audit = std::move(audit);
+  if (auto note = in_flight_update({}, list)) settle.meta.emplace(pipeline::in_flight_key(c.cfg.name), std::move(*note));
+  auto settled = co_await ctx_.db.outbox_settle(std::move(settle));
+  if (!settled) {
+    spdlog::error("{}: storing the outcome of {} write(s) to {} failed: {} (their claims expire and they are sent "
+                  "again; {} audit entries not recorded)", c.cfg.name, list.size(), object, settled.error().message(),
+                  audited);
+  } else {
+    // Written: an open dead letter of an earlier attempt for the record is resolved, and so is one of a webhook
+    // event about the record that could not be parsed (the record is known good in this system now).
+    if (ok_count > 0) {
+      co_await ctx_.letters.succeeded(ctx_.db, ctx_.clk, c.cfg.name, object, "write", std::move(keys));
+      co_await ctx_.letters.succeeded(ctx_.db, ctx_.clk, c.cfg.name, object, "parse", std::move(targets));
+    }
+    for (std::size_t i = 0; i < rejected.size(); ++i) {
+      ctx_.letters.added(c.cfg.name, object, "write");
+      if (ctx_.m.dead_letters) ctx_.m.dead_letters->with({c.cfg.name, "write"}).inc();
+    }
   }
-  co_await save_in_flight({}, list);  // recorded: the audit log holds what was written
 
   if (ctx_.m.writes_out) {
-    ctx_.m.writes_out->with({c.cfg.name, object, "written"}).inc(static_cast<double>(ok.size()));
+    ctx_.m.writes_out->with({c.cfg.name, object, "written"}).inc(static_cast<double>(ok_count));
     ctx_.m.writes_out->with({c.cfg.name, object, "rejected"}).inc(static_cast<double>(rejected.size()));
     ctx_.m.writes_out->with({c.cfg.name, object, "retried"}).inc(static_cast<double>(retried));
   }
   std::lock_guard lk(ctx_.mu);
-  c.counters.writes_ok += static_cast<std::int64_t>(ok.size());
+  c.counters.writes_ok += static_cast<std::int64_t>(ok_count);
   c.counters.writes_rejected += static_cast<std::int64_t>(rejected.size());
   c.counters.writes_retried += static_cast<std::int64_t>(retried);
   for (auto& [id, e] : errors)
     if (!e.empty()) c.counters.last_write_error = e;
 }
 
+std::optional<std::string> writer::in_flight_update(const std::vector<pipeline::prepared>& adding,
+                                                    const std::vector<pipeline::prepared>& done) {
+  std::lock_guard lk(sending_mu_);
+  bool changed = false;
+  for (const auto& p : adding)
+    if (auto notes = pipeline::in_flight_notes(p); !notes.empty()) {
+      sending_[p.item.id] = std::move(notes);
+      changed = true;
+    }
+  for (const auto& p : done) changed |= sending_.erase(p.item.id) > 0;
+  if (!changed) return std::nullopt;
+  std::string value = "[";
+  for (const auto& [id, notes] : sending_) {
+    if (value.size() > 1) value += ',';
+    value += notes;
+  }
+  value += ']';
+  return value;
+}
+
 asio::awaitable<void> writer::save_in_flight(const std::vector<pipeline::prepared>& adding,
                                              const std::vector<pipeline::prepared>& done) {
-  std::string value;
-  {
-    std::lock_guard lk(sending_mu_);
-    bool changed = false;
-    for (const auto& p : adding)
-      if (auto notes = pipeline::in_flight_notes(p); !notes.empty()) {
-        sending_[p.item.id] = std::move(notes);
-        changed = true;
-      }
-    for (const auto& p : done) changed |= sending_.erase(p.item.id) > 0;
-    if (!changed) co_return;
-    value = "[";
-    for (const auto& [id, notes] : sending_) {
-      if (value.size() > 1) value += ',';
-      value += notes;
-    }
-    value += ']';
-  }
-  auto saved = co_await ctx_.db.meta_set(pipeline::in_flight_key(c_.cfg.name), std::move(value));
+  auto value = in_flight_update(adding, done);
+  if (!value) co_return;
+  auto saved = co_await ctx_.db.meta_set(pipeline::in_flight_key(c_.cfg.name), std::move(*value));
   if (!saved)
     spdlog::warn("{}: recording the writes in flight failed: {} (an instance taking over would not know them as "
                  "omnisync's)", c_.cfg.name, saved.error().message());

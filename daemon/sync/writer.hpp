@@ -1,7 +1,8 @@
 #pragma once
 /// The writer of one destination connector. A write is computed when it is sent, not when it was queued
 /// (docs/write-back.md): the writer first waits for the system's own news — every object it writes read to the
-/// end since start-up, and no webhook event from that system stored before now and still unprocessed — and for
+/// end since start-up, and no webhook event from that system stored before the claim and still unprocessed that
+/// names a record being computed (open_events) — and for
 /// resolution to settle (every other system's mapped objects read to the end once, unless that connector is
 /// disabled, paused or failing), then
 /// claims due writes, has the pipeline compute from the profiles as they are now what each one changes
@@ -27,6 +28,7 @@
 
 #include "core/log_limiter.hpp"
 #include "daemon/sync/context.hpp"
+#include "daemon/sync/open_events.hpp"
 #include "daemon/sync/pipeline.hpp"
 
 namespace omnisync::sync::detail {
@@ -46,6 +48,9 @@ class writer {
   };
   /// Whether news from the connector may still be waiting (see the class comment): then nothing is computed yet.
   boost::asio::awaitable<bool> news_pending();
+  /// Waits until no webhook event from this system received by `claimed_at` and still unprocessed names one of
+  /// the claimed writes' records (open_events). True when it gave up and returned the writes to the queue.
+  boost::asio::awaitable<bool> news_about(const std::vector<store::outbox_item>& items, timestamp claimed_at);
   boost::asio::awaitable<void> write_items(std::string object, std::vector<pipeline::prepared> list);
   /// Logs refused writes at warn with the vendor's reason: one line per (object, reason) a minute at most, with
   /// how many were refused since the last line; the vendor's code is the line's `error` field, and `record` one
@@ -57,10 +62,15 @@ class writer {
   /// answers are recorded.
   boost::asio::awaitable<void> save_in_flight(const std::vector<pipeline::prepared>& adding,
                                               const std::vector<pipeline::prepared>& done);
+  /// The in-flight note after adding and removing these writes; nullopt when it did not change.
+  std::optional<std::string> in_flight_update(const std::vector<pipeline::prepared>& adding,
+                                              const std::vector<pipeline::prepared>& done);
 
   context& ctx_;
   pipeline& pipeline_;
   connector_state& c_;
+  open_events open_;           // the claims loop's
+  bool whole_system_ = false;  // the claims loop's: wait for every open event of the system before claiming
   std::mutex sending_mu_;
   std::map<std::int64_t, std::string> sending_;  // outbox id -> its notes (JSON array members, comma-joined)
   mapping::evaluator_cache evals_;  // the claims loop's

@@ -223,3 +223,98 @@ TEST_CASE("store: outbox_pending lists pending and claimed writes by id, a page 
   CHECK(zendesk.next_after_id == 0);
   CHECK(ok(s->outbox_pending({std::string("intercom")})).items.empty());
 }
+
+TEST_CASE("store: inbox_open_ids and inbox_open_events list a system's events not yet processed, by id",
+          "[store][inbox][writeback]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  const auto t0 = clock.now();
+  CHECK(ok(s->inbox_open_ids("zendesk", t0 + 1h)).empty());
+  ok(s->inbox_append({"zendesk", "z1", t0, R"({"m":1})", "body-1"}));
+  ok(s->inbox_append({"zendesk", "z2", t0 + 100ms, "{}", "body-2"}));
+  ok(s->inbox_append({"zendesk", "z3", t0 + 200ms, "{}", "body-3"}));
+  ok(s->inbox_append({"hubspot", "h1", t0, "{}", "other"}));
+  auto ids = ok(s->inbox_open_ids("zendesk", t0 + 100ms));  // received later than asked about: left out
+  REQUIRE(ids.size() == 2);
+  CHECK(ids[0] < ids[1]);
+  auto events = ok(s->inbox_open_events(ids));
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].id == ids[0]);
+  CHECK(events[0].event.dedupe_key == "z1");
+  CHECK(events[0].event.meta == R"({"m":1})");
+  CHECK(events[0].event.body == "body-1");
+  CHECK(events[1].event.body == "body-2");
+
+  // Claimed is still open; acknowledged is gone from both answers.
+  auto claimed = ok(s->inbox_claim(1, 10s, std::string("zendesk")));
+  REQUIRE(claimed.size() == 1);
+  CHECK(ok(s->inbox_open_ids("zendesk", t0 + 1h)).size() == 3);
+  ok(s->inbox_ack({claimed[0].id}));
+  auto left = ok(s->inbox_open_ids("zendesk", t0 + 1h));
+  REQUIRE(left.size() == 2);
+  CHECK(left[0] != claimed[0].id);
+  events = ok(s->inbox_open_events({claimed[0].id, left[1]}));
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].event.dedupe_key == "z3");
+  CHECK(ok(s->inbox_open_events({})).empty());
+  CHECK(error_of(s->inbox_open_ids("", t0)) == errc::invalid_input);
+}
+
+TEST_CASE("store: outbox_settle stores a chunk's acks, retries, dead letters, run counts, audit and note at once",
+          "[store][outbox][writeback]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  const auto run = ok(s->run_begin(run_record("poll", "salesforce", "Contact")));
+  std::vector<outbox_write> writes;
+  for (std::string k : {"a", "b", "c"}) {
+    writes.push_back(write_for(k, R"({"email":")" + k + R"("})", "p-" + k));
+    writes.back().run = run;
+  }
+  ok(s->outbox_enqueue(writes, {}));
+  auto claimed = ok(s->outbox_claim(10, 10s, {}));
+  REQUIRE(claimed.size() == 3);
+
+  audit_entry e;
+  e.connector = "hubspot";
+  e.object = "contact";
+  e.record_id = "a";
+  e.field = "email";
+  e.after = R"("a")";
+  e.rule = "survivorship";
+  e.outcome = "written";
+  write_settlement w;
+  w.runs.emplace_back(run, run_writes("hubspot", 0, 1, 1, 0));
+  w.acked = {claimed[0].id};
+  w.written = {std::optional<std::string>(R"({"email":"a","name":"A"})")};
+  w.retried.emplace_back(claimed[1].id, "HTTP 503", clock.now() + 1h);
+  w.dead_letters.emplace_back(claimed[2].id, dead_letter_entry(retry_target::outbox, "hubspot", "contact", "c", "",
+                                                               "write", "INVALID_EMAIL", R"({"email":"c"})", "{}"));
+  w.audit.push_back(e);
+  w.meta.emplace("in_flight:hubspot", "[]");
+  ok(s->outbox_settle(w));
+
+  CHECK(ok(s->outbox_last_written({writes[0]}))[0] == R"({"email":"a","name":"A"})");
+  auto queued = ok(s->outbox_pending({}));
+  REQUIRE(queued.items.size() == 1);  // b waits for its retry; a and c left the queue
+  CHECK(queued.items[0].id == claimed[1].id);
+  CHECK(queued.items[0].last_error == "HTTP 503");
+  CHECK(ok(s->outbox_claim(10, 10s, {})).empty());
+  auto letters = ok(s->dead_letter_list(dead_letter_filter(std::string("hubspot"), std::string("write"), 0, 10)));
+  REQUIRE(letters.items.size() == 1);
+  CHECK(letters.items[0].entry.reason == "INVALID_EMAIL");
+  CHECK(ok(s->audit_list({})).items.size() == 1);
+  CHECK(ok(s->meta_get("in_flight:hubspot")) == std::optional<std::string>("[]"));
+  auto r = ok(s->run_get(run));
+  REQUIRE(r.writes.size() == 1);
+  CHECK(r.writes[0].written == 1);
+  CHECK(r.writes[0].refused == 1);
+
+  // All or nothing: an invalid part leaves everything as it was.
+  write_settlement bad;
+  bad.acked = {claimed[1].id};
+  bad.written = {std::nullopt, std::nullopt};  // two payloads for one id
+  CHECK(error_of(s->outbox_settle(bad)) == errc::invalid_input);
+  CHECK(ok(s->outbox_pending({})).items.size() == 1);
+}
