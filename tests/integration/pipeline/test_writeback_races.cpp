@@ -3,8 +3,7 @@
 // - writes to HubSpot held back by 503s while a Zendesk change queues one, and a person edits that HubSpot contact
 //   just as the writes are let through;
 // - a kill -9 with that write still queued, and the edit made while omnisync is down.
-// - a write to one HubSpot contact while an unprocessed webhook event names another (it goes out) and while one
-//   names its own contact (it waits for it).
+// - a write to a HubSpot contact while an unprocessed webhook event names that contact (it waits for it).
 // In each, the person's later edit must end up in every system and nothing older may be written over it.
 #include <catch2/catch.hpp>
 
@@ -182,41 +181,28 @@ TEST_CASE("write-back races: after a kill -9 with a write queued, an edit made w
   CHECK(s.d.stop() == 0);
 }
 
-TEST_CASE("write-back races: a write waits for unprocessed webhook events about its own record, not about others",
+TEST_CASE("write-back races: a write waits for an unprocessed webhook event about its own record",
           "[pipeline][writeback]") {
   setup s(60);
   s.d.start();
   REQUIRE(eventually([&] { return s.d.records("hs") == 60 && s.settled(); }, 120s));
   const int p = linked_person(s);
   REQUIRE(p > 0);
-  int q = -1;
-  for (int i = p + 1; i < 60 && q < 0; ++i) {
-    const auto prof = s.d.profile({"get", "hs:" + std::to_string(i)});
-    if (prof.at("id") != s.d.profile({"get", "zd:" + std::to_string(i)}).at("id")) continue;
-    if (!s.hubspot(i, "firstname").empty() && !s.zendesk(i, "name").empty()) q = i;
-  }
-  REQUIRE(q > 0);
   auto hs_inbox = [&] { return s.d.connector(s.d.status(), "hs").at("inbox_depth").as_int64(); };
 
   // HubSpot's events cannot be processed for now (the inbox re-reads the contacts an event names by id, and those
-  // reads fail — polls and association reads still work: the event is retried with backoff, about 30 s before it
-  // would be quarantined), and a person edits p's
-  // phone in HubSpot: that event stays unprocessed.
+  // reads fail: the event is retried with backoff, about 30 s before it would be quarantined), and a person edits
+  // p's phone in HubSpot: that event stays unprocessed.
   s.sim.admin("POST", "/admin/faults",
-              json::serialize(json::object{{"service", "hubspot"}, {"method", "POST"}, {"path_glob", "/crm/v3/objects/contacts/batch/read"},
-                                           {"kind", "status"}, {"status", 503}, {"count", 100000}}));
+              json::serialize(json::object{{"service", "hubspot"}, {"method", "POST"},
+                                           {"path_glob", "/crm/v3/objects/contacts/batch/read"}, {"kind", "status"},
+                                           {"status", 503}, {"count", 100000}}));
   s.sim.admin("PATCH", "/admin/hubspot/contacts/" + std::to_string(p), R"({"properties":{"phone":"+16465550505"}})");
   REQUIRE(eventually([&] { return hs_inbox() > 0; }, 20s));
 
-  // A Zendesk change to another person queues a write to that person's HubSpot contact: it goes out at once, while
-  // p's event is still waiting (before, any unprocessed HubSpot event held every write to HubSpot).
-  s.sim.admin("PATCH", "/admin/zendesk/users/" + std::to_string(q), R"({"name":"Quinn Other"})");
-  REQUIRE(eventually([&] { return s.hubspot(q, "firstname") == "Quinn"; }, 60s));
-  CHECK(hs_inbox() > 0);
-
   // A Zendesk change to p queues a write to p's HubSpot contact: it waits for the event about that contact.
   s.sim.admin("PATCH", "/admin/zendesk/users/" + std::to_string(p), R"({"name":"Pat Waiting"})");
-  REQUIRE(eventually([&] { return s.salesforce(p, "FirstName") == "Pat"; }, 60s));  // Zendesk's change is in
+  REQUIRE(eventually([&] { return s.salesforce(p, "FirstName") == "Pat"; }, 20s));  // Zendesk's change is in
   std::this_thread::sleep_for(2s);
   CHECK(s.hubspot(p, "firstname") != "Pat");
   REQUIRE(hs_inbox() > 0);
