@@ -197,14 +197,22 @@ int main(int argc, char** argv) {
     cold.push_back(ask());
     for (int k = 0; k < 5; ++k) warm.push_back(ask());
   }
+  // Bytes per record by part (book_stats::memory_parts): what the tables hold, not what malloc returned to RSS.
+  std::string parts;
+  for (const auto& [name, bytes] : st.memory_parts) {
+    char item[160];
+    std::snprintf(item, sizeof item, "%s\"%s\":%.1f", parts.empty() ? "" : ",", name.c_str(),
+                  static_cast<double>(bytes) / static_cast<double>(n));
+    parts += item;
+  }
   std::printf("{\"mode\":\"%s\",\"records\":%llu,\"mapping_failures\":%llu,\"build_seconds\":%.2f,\"profiles\":%zu,"
               "\"book_records\":%zu,\"rss_before_mb\":%.1f,\"rss_after_mb\":%.1f,\"peak_rss_mb\":%.1f,"
               "\"bytes_per_record\":%.1f,\"queries\":%llu,\"answered\":%llu,"
-              "\"get_cold_us\":%.1f,\"get_warm_us\":%.1f}\n",
+              "\"get_cold_us\":%.1f,\"get_warm_us\":%.1f,\"parts\":{%s}}\n",
               mode.c_str(), static_cast<unsigned long long>(n), static_cast<unsigned long long>(failed), build_s,
               st.profiles, st.records, rss_before / 1024.0, rss_after / 1024.0, status_kb("VmHWM:") / 1024.0,
               (rss_after - rss_before) * 1024.0 / static_cast<double>(n),
               static_cast<unsigned long long>(queries), static_cast<unsigned long long>(answered), median(cold),
-              median(warm));
+              median(warm), parts.c_str());
   return failed == n ? 1 : 0;
 }

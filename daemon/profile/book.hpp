@@ -101,6 +101,9 @@ struct book_stats {
   std::size_t withheld_creates = 0;
   /// The distinct (profile, destination) creates withheld, by "connector/object: reason" (propagator fills it).
   std::map<std::string, std::uint64_t> withheld_reasons;
+  /// Bytes held by the person records, by part (the identity graph's tables, the person table, the packed
+  /// attributes with the allocator's overhead, the codec's tables), for the book benchmark; approximate.
+  std::vector<std::pair<std::string, std::size_t>> memory_parts;
 };
 
 class book {

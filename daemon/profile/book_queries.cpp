@@ -193,6 +193,12 @@ book_stats book::stats() const {
     if (!in.attached && !in.events.empty() && !in.deleted) ++s.unattached_interactions;
   }
   s.merges = impl_->merges;
+  for (auto& [name, bytes] : impl_->res.stats().memory_parts) s.memory_parts.emplace_back("identity graph: " + name, bytes);
+  s.memory_parts.emplace_back("book: person keys (interned)", impl_->keys.memory_bytes());
+  s.memory_parts.emplace_back("book: person table", impl_->people.memory_bytes());
+  s.memory_parts.emplace_back("book: packed attributes", impl_->packed_bytes);
+  s.memory_parts.emplace_back("book: allocator overhead of packed blocks", impl_->packed_alloc_bytes - impl_->packed_bytes);
+  s.memory_parts.emplace_back("book: codec tables", impl_->codec.memory_bytes());
 
   return s;
 }

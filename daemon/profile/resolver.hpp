@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace omnisync::profile {
@@ -164,6 +165,8 @@ struct resolver_stats {
   std::size_t ignored_keys = 0;  ///< keys with no rule, or values not usable as identifiers
   std::size_t id_collisions = 0; ///< two founders hashing to one profile id (expected: 0)
   std::size_t memory_bytes = 0;  ///< bytes held by the resolver's tables (approximate)
+  /// memory_bytes by table ("record ids", "identifiers", "records", "links", ...), for the book benchmark.
+  std::vector<std::pair<std::string, std::size_t>> memory_parts;
 };
 
 /// The identity graph. Movable, not copyable.

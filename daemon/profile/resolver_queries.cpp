@@ -185,11 +185,19 @@ resolver_stats resolver::stats() const {
   s.ignored_keys = m.ignored_keys;
   s.id_collisions = m.id_collisions;
   auto slot = [](const auto& map, std::size_t value_bytes) { return map.bucket_count() * (value_bytes + 1); };
-  s.memory_bytes = m.strings.memory_bytes() + m.keys.memory_bytes() + m.names.memory_bytes() +
-                   m.recs.memory_bytes() + m.parent.memory_bytes() + m.links.memory_bytes() +
-                   m.idents.memory_bytes() + m.edges.memory_bytes() + m.conflicts.memory_bytes() +
-                   slot(m.record_index, 16) + slot(m.pid_index, 16) +
-                   slot(m.split_set, 8) + m.rec_mark.memory_bytes() + m.ident_mark.memory_bytes();
+  s.memory_parts = {
+      {"record keys (interned)", m.strings.memory_bytes()},
+      {"record index", slot(m.record_index, 16)},
+      {"identifiers (interned)", m.keys.memory_bytes()},
+      {"identifier table", m.idents.memory_bytes()},
+      {"records", m.recs.memory_bytes() + m.parent.memory_bytes()},
+      {"links", m.links.memory_bytes()},
+      {"edges and conflicts", m.edges.memory_bytes() + m.conflicts.memory_bytes()},
+      {"profile id index", slot(m.pid_index, 16)},
+      {"other (names, splits, marks)", m.names.memory_bytes() + slot(m.split_set, 8) + m.rec_mark.memory_bytes() +
+                                           m.ident_mark.memory_bytes()},
+  };
+  for (const auto& [name, bytes] : s.memory_parts) s.memory_bytes += bytes;
   return s;
 }
 
