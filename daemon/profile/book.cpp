@@ -93,7 +93,7 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
     now.announced = std::move(old.announced);
     d.derive_facts(now, key, old.attrs, old.states, old.source_ts, before, created_by_us);
   }
-  const std::int64_t first_seen = held ? held->first_seen : r.first_seen;
+  const std::int64_t first_seen = held ? d.first_seen(r.system, r.object, r.id) : r.first_seen;
   source_record src;
   src.system = r.system;
   src.object = r.object;
@@ -108,7 +108,6 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
     if (!rec.present) {
       rec.present = true;
       ++d.people_count;
-      rec.first_seen = first_seen;
       d.objects.emplace(std::string(r.system), std::string(r.object));
     }
     rec.source_ts = r.source_ts;
@@ -192,7 +191,7 @@ std::optional<golden_value> book::golden_of(profile_id id, std::string_view attr
 std::optional<std::int64_t> book::first_seen(std::string_view system, std::string_view object,
                                              std::string_view id) const {
   const auto key = record_key(system, object, id);
-  if (const auto* r = impl_->find_person(system, object, id)) return r->first_seen;
+  if (impl_->find_person(system, object, id)) return impl_->first_seen(system, object, id);
   if (auto it = impl_->interactions.find(key); it != impl_->interactions.end()) return it->second.first_seen;
   return std::nullopt;
 }

@@ -92,10 +92,11 @@ struct book::impl {
     std::vector<attribute_state> states;
     std::vector<announced_value> announced;
   };
-  /// One person record as the book keeps it: 40 bytes plus its packed attributes (attribute_codec.hpp), in a
-  /// table indexed by its compact key's id (below).
+  /// One person record as the book keeps it: 32 bytes plus its packed attributes (attribute_codec.hpp), in a
+  /// table indexed by the resolver's handle of the record (resolver::handle_of; its first_seen is the
+  /// resolver's too), so the record's key is kept once, in the identity graph.
   struct person_rec {
-    std::int64_t first_seen = 0, source_ts = 0;
+    std::int64_t source_ts = 0;
     packed_attributes attrs;
     std::unique_ptr<person_facts> facts;  // null when the record has no states or announced values
     bool present = false;
@@ -111,47 +112,32 @@ struct book::impl {
   };
 
   resolver res;
-  /// Person records by the id of their compact key in `keys`: one byte naming the (system, object) pair (its
-  /// index in `kinds`), then the record's id.
-  interner keys;
+  /// Person records by their resolver handle (every person record is observed by the resolver first).
   paged_vector<person_rec> people;
-  std::vector<std::pair<std::string, std::string>> kinds;  // (system, object) of person records, at most 255
   std::size_t people_count = 0;
   std::size_t packed_bytes = 0;  // sum of the packed attributes' sizes
   std::size_t packed_alloc_bytes = 0;  // the same with the allocator's overhead (malloc_chunk below)
   /// What a heap block of n bytes costs with glibc's malloc: n + 8 bytes of header, rounded up to 16, at least 32.
   static std::size_t malloc_chunk(std::size_t n) { return n == 0 ? 0 : std::max<std::size_t>(32, (n + 8 + 15) & ~std::size_t{15}); }
   attribute_codec codec;
-  mutable std::string keybuf;
 
-  /// The compact key of a record into `keybuf`; false when its (system, object) pair is unknown and `add` is
-  /// false, or when there are more pairs than one byte names.
-  bool compact_key(std::string_view system, std::string_view object, std::string_view id, bool add) const {
-    std::size_t k = 0;
-    while (k < kinds.size() && (kinds[k].first != system || kinds[k].second != object)) ++k;
-    if (k == kinds.size()) {
-      if (!add || k > 0xff) return false;
-      const_cast<impl*>(this)->kinds.emplace_back(std::string(system), std::string(object));
-    }
-    keybuf.assign(1, static_cast<char>(k));
-    keybuf.append(id.data(), id.size());
-    return true;
-  }
   const person_rec* find_person(std::string_view system, std::string_view object, std::string_view id) const {
-    if (!compact_key(system, object, id, false)) return nullptr;
-    const auto i = keys.find(keybuf);
-    if (i == interner::npos || i >= people.size() || !people[i].present) return nullptr;
+    const auto i = res.handle_of(system, object, id);
+    if (i == resolver::no_handle || i >= people.size() || !people[i].present) return nullptr;
     return &people[i];
   }
   person_rec* find_person(std::string_view system, std::string_view object, std::string_view id) {
     return const_cast<person_rec*>(std::as_const(*this).find_person(system, object, id));
   }
-  /// The record's slot, added (not present) when new; nullptr when it cannot be kept (an id longer than the
-  /// interner keeps, which the resolver refuses as well, or a 257th (system, object) pair).
+  /// When a person record (one `find_person` finds) was first stored: the resolver keeps it.
+  std::int64_t first_seen(std::string_view system, std::string_view object, std::string_view id) const {
+    return res.first_seen_of(res.handle_of(system, object, id));
+  }
+  /// The record's slot, added (not present) when new; nullptr when the resolver does not know the record (an id
+  /// it refuses, e.g. longer than its interner keeps). Called after the resolver observed it.
   person_rec* slot_for(std::string_view system, std::string_view object, std::string_view id) {
-    if (!compact_key(system, object, id, true)) return nullptr;
-    const auto i = keys.intern(keybuf);
-    if (i == interner::npos) return nullptr;
+    const auto i = res.handle_of(system, object, id);
+    if (i == resolver::no_handle) return nullptr;
     while (people.size() <= i) people.push_back(person_rec{});
     return &people[i];
   }

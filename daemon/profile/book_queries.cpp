@@ -146,8 +146,8 @@ std::optional<profile_view> book::view(profile_id id) const {
   v.kpis = t.values(stage);
   v.timeline = t.events();
   for (const auto& m : impl_->member_recs(id))
-    v.members.push_back(member_view{m.ref.system, m.ref.object, m.ref.id, m.rec->deleted, m.rec->first_seen,
-                                    m.rec->source_ts});
+    v.members.push_back(member_view{m.ref.system, m.ref.object, m.ref.id, m.rec->deleted,
+                                    impl_->first_seen(m.ref.system, m.ref.object, m.ref.id), m.rec->source_ts});
   return v;
 }
 
@@ -194,7 +194,6 @@ book_stats book::stats() const {
   }
   s.merges = impl_->merges;
   for (auto& [name, bytes] : impl_->res.stats().memory_parts) s.memory_parts.emplace_back("identity graph: " + name, bytes);
-  s.memory_parts.emplace_back("book: person keys (interned)", impl_->keys.memory_bytes());
   s.memory_parts.emplace_back("book: person table", impl_->people.memory_bytes());
   s.memory_parts.emplace_back("book: packed attributes", impl_->packed_bytes);
   s.memory_parts.emplace_back("book: allocator overhead of packed blocks", impl_->packed_alloc_bytes - impl_->packed_bytes);

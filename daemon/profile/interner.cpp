@@ -19,16 +19,24 @@ std::uint32_t interner::find(std::string_view s) const {
 std::uint32_t interner::intern(std::string_view s) {
   if (s.size() > max_length) return npos;
   if (auto it = set_.find(s); it != set_.end()) return *it;
-  if (used_ + s.size() > chunk_size) {
+  const std::size_t prefix = s.size() < 0x80 ? 1 : 2;  // max_length < 2^14
+  if (used_ + prefix + s.size() > chunk_size) {
     if (chunks_.size() >= (std::size_t{1} << (32 - chunk_bits))) return npos;  // 4 GiB of text: positions are 32-bit
     chunks_.push_back(std::make_unique<char[]>(chunk_size));
     used_ = 0;
   }
   const auto chunk = static_cast<std::uint32_t>(chunks_.size() - 1);
-  if (!s.empty()) std::memcpy(chunks_.back().get() + used_, s.data(), s.size());
+  char* at = chunks_.back().get() + used_;
+  if (prefix == 1) {
+    at[0] = static_cast<char>(s.size());
+  } else {
+    at[0] = static_cast<char>(0x80 | (s.size() & 0x7f));
+    at[1] = static_cast<char>(s.size() >> 7);
+  }
+  if (!s.empty()) std::memcpy(at + prefix, s.data(), s.size());
   const auto id = static_cast<std::uint32_t>(pos_.size());
   pos_.push_back((chunk << chunk_bits) | static_cast<std::uint32_t>(used_));
-  len_.push_back(static_cast<std::uint32_t>(s.size()));
+  used_ += prefix;
   used_ += s.size();
   set_.insert(id);
   return id;
@@ -36,7 +44,7 @@ std::uint32_t interner::intern(std::string_view s) {
 
 std::size_t interner::memory_bytes() const noexcept {
   // A flat set slot is the element plus about one byte of metadata.
-  return chunks_.size() * chunk_size + pos_.memory_bytes() + len_.memory_bytes() +
+  return chunks_.size() * chunk_size + pos_.memory_bytes() +
          set_.bucket_count() * (sizeof(std::uint32_t) + 1);
 }
 

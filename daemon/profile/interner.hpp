@@ -2,8 +2,8 @@
 /// String interning for the identity graph: every record id, identifier value, system, object and attribute name
 /// is stored once and referred to by a 32-bit id.
 ///
-/// Strings live in fixed 1 MiB chunks that never move, so a string costs its bytes plus 8 bytes (its position
-/// and length) plus about 5 bytes of hash-set slot. Not thread-safe; owned by one resolver.
+/// Strings live in fixed 1 MiB chunks that never move, each preceded by its length (1 byte below 128, else 2), so
+/// a string costs its bytes plus 1–2 bytes of length, 4 bytes of position and about 5 bytes of hash-set slot. Not thread-safe; owned by one resolver.
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -33,7 +33,11 @@ class interner {
   std::uint32_t find(std::string_view s) const;
   std::string_view view(std::uint32_t id) const noexcept {
     const std::uint32_t pos = pos_[id];
-    return {chunks_[pos >> chunk_bits].get() + (pos & (chunk_size - 1)), len_[id]};
+    const auto* p = reinterpret_cast<const unsigned char*>(chunks_[pos >> chunk_bits].get() + (pos & (chunk_size - 1)));
+    std::size_t n = p[0];
+    if (n < 0x80) return {reinterpret_cast<const char*>(p + 1), n};
+    n = (n & 0x7f) | std::size_t{p[1]} << 7;
+    return {reinterpret_cast<const char*>(p + 2), n};
   }
   std::size_t size() const noexcept { return pos_.size(); }
   /// Bytes held (chunks, position tables, hash set), for stats and the benchmark.
@@ -60,8 +64,7 @@ class interner {
 
   std::vector<std::unique_ptr<char[]>> chunks_;
   std::size_t used_ = chunk_size;        // bytes used in the last chunk (full at start: first intern allocates)
-  paged_vector<std::uint32_t> pos_;      // (chunk << chunk_bits) | offset
-  paged_vector<std::uint32_t> len_;
+  paged_vector<std::uint32_t> pos_;      // (chunk << chunk_bits) | offset of the length prefix
   boost::unordered_flat_set<std::uint32_t, hasher, equal> set_;
 };
 

@@ -114,22 +114,8 @@ resolver& resolver::operator=(resolver&&) noexcept = default;
 std::optional<profile_id> resolver::observe(const source_record& in, change* out) {
   impl& m = *impl_;
   if (out) *out = change{};
-  const std::uint32_t sys = m.names.intern(in.system), obj = m.names.intern(in.object);
-  const std::uint32_t id = m.strings.intern(in.id);
-  if (sys > 0xffff || obj > 0xffff || id == interner::npos || in.id.empty()) return std::nullopt;
-  auto [it, fresh] = m.record_index.try_emplace(std::uint64_t{sys} << 48 | std::uint64_t{obj} << 32 | id, 0);
-  if (fresh) {
-    impl::record r;
-    r.first_seen = in.first_seen;
-    r.pid = stable_hash(in.system, in.object, in.id);
-    r.id = id;
-    r.sys = static_cast<std::uint16_t>(sys);
-    r.obj = static_cast<std::uint16_t>(obj);
-    m.recs.push_back(r);
-    m.parent.push_back(static_cast<std::uint32_t>(m.recs.size() - 1));
-    it->second = static_cast<std::uint32_t>(m.recs.size() - 1);
-  }
-  const std::uint32_t r = it->second;
+  const std::uint32_t r = m.record_for(in.system, in.object, in.id);
+  if (r == none) return std::nullopt;
   if (!m.recs[r].inserted) m.recs[r].first_seen = in.first_seen;  // a forgotten record seen again
   if (!m.recs[r].live) {
     m.recs[r].live = true;
@@ -225,27 +211,15 @@ bool resolver::preload_split(const link_ref& ref) {
   impl& m = *impl_;
   const std::uint32_t live = m.lookup_record(ref.record.system, ref.record.object, ref.record.id);
   if (live != none && m.recs[live].live) return split(ref).has_value();
-  const std::uint32_t sys = m.names.intern(ref.record.system), obj = m.names.intern(ref.record.object);
-  const std::uint32_t id = m.strings.intern(ref.record.id), attr = m.names.intern(ref.attribute);
+  const std::uint32_t attr = m.names.intern(ref.attribute);
   const int rule = attr > 0xffff ? -1 : m.cached_rule(attr);
-  if (sys > 0xffff || obj > 0xffff || id == interner::npos || rule < 0 ||
-      !normalise(m.cfg.rules[static_cast<std::size_t>(rule)].norm, ref.value, m.norm))
-    return false;
+  if (rule < 0 || !normalise(m.cfg.rules[static_cast<std::size_t>(rule)].norm, ref.value, m.norm)) return false;
   const std::uint32_t ident = m.ident_for(attr, m.norm, rule);
   if (ident == none) return false;
   // A placeholder record (not live, not inserted): observe() fills it in when the record arrives.
-  auto [it, fresh] = m.record_index.try_emplace(std::uint64_t{sys} << 48 | std::uint64_t{obj} << 32 | id, 0);
-  if (fresh) {
-    impl::record r;
-    r.pid = stable_hash(ref.record.system, ref.record.object, ref.record.id);
-    r.id = id;
-    r.sys = static_cast<std::uint16_t>(sys);
-    r.obj = static_cast<std::uint16_t>(obj);
-    m.recs.push_back(r);
-    m.parent.push_back(static_cast<std::uint32_t>(m.recs.size() - 1));
-    it->second = static_cast<std::uint32_t>(m.recs.size() - 1);
-  }
-  m.split_set.insert(std::uint64_t{it->second} << 32 | ident);
+  const std::uint32_t r = m.record_for(ref.record.system, ref.record.object, ref.record.id);
+  if (r == none) return false;
+  m.split_set.insert(std::uint64_t{r} << 32 | ident);
   return true;
 }
 

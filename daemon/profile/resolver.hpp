@@ -212,6 +212,13 @@ class resolver {
   void for_each_record(const std::function<void(std::string_view system, std::string_view object,
                                                 std::string_view id, profile_id)>& fn) const;
   std::size_t profile_count() const noexcept;
+  /// A dense handle (0, 1, 2, ...) of a record the resolver has seen, for tables kept beside it (the profile book
+  /// keeps its person records by it instead of a second index of record keys): stable for the resolver's
+  /// lifetime, also after forget. `no_handle` when the record was never observed or its id is unusable.
+  static constexpr std::uint32_t no_handle = 0xffffffffu;
+  std::uint32_t handle_of(std::string_view system, std::string_view object, std::string_view id) const;
+  /// The first_seen a record was last observed with (0 for a placeholder); handle from handle_of.
+  std::int64_t first_seen_of(std::uint32_t handle) const;
   resolver_stats stats() const;
   const resolver_config& config() const noexcept;
 

@@ -121,10 +121,31 @@ int graph::rule_index(std::string_view attribute) const {
 }
 
 std::uint32_t graph::lookup_record(std::string_view system, std::string_view object, std::string_view id) const {
-  const std::uint32_t s = names.find(system), o = names.find(object), i = strings.find(id);
-  if (s == interner::npos || o == interner::npos || i == interner::npos) return none;
-  auto it = record_index.find(std::uint64_t{s} << 48 | std::uint64_t{o} << 32 | i);
-  return it == record_index.end() ? none : it->second;
+  const std::uint32_t s = names.find(system), o = names.find(object);
+  if (s == interner::npos || o == interner::npos || s > 0xffff || o > 0xffff) return none;
+  std::string key;
+  make_record_key(s, o, id, key);
+  const std::uint32_t r = strings.find(key);
+  return r == interner::npos ? none : r;
+}
+
+std::uint32_t graph::record_for(std::string_view system, std::string_view object, std::string_view id) {
+  if (id.empty() || id.size() + 4 > interner::max_length) return none;
+  const std::uint32_t sys = names.intern(system), obj = names.intern(object);
+  if (sys > 0xffff || obj > 0xffff) return none;
+  make_record_key(sys, obj, id, keybuf);
+  const std::size_t before_size = strings.size();
+  const std::uint32_t r = strings.intern(keybuf);
+  if (r == interner::npos) return none;
+  if (strings.size() != before_size) {  // new: its slot is the next record
+    record rec;
+    rec.pid = stable_hash(system, object, id);
+    rec.sys = static_cast<std::uint16_t>(sys);
+    rec.obj = static_cast<std::uint16_t>(obj);
+    recs.push_back(rec);
+    parent.push_back(r);
+  }
+  return r;
 }
 
 std::uint32_t graph::lookup_ident(std::string_view attribute, std::string_view value, std::string& buf) const {

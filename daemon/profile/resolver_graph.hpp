@@ -53,8 +53,7 @@ struct graph {
   struct record {
     std::int64_t first_seen = 0;
     std::uint64_t pid = 0;  // the profile id this record gives a profile it founds
-    std::uint32_t id = 0;   // in strings_
-    std::uint16_t sys = 0, obj = 0;  // in names_
+    std::uint16_t sys = 0, obj = 0;  // in names_ (also the first 4 bytes of its key in `strings`)
     std::uint32_t next = 0, founder = 0, size = 1;  // ring of members; founder and size valid at roots
     std::uint32_t links = none, edges = none, conflicts = none;
     bool inserted = false;  // part of the component structure (false while a region is recomputed)
@@ -90,7 +89,9 @@ struct graph {
   std::vector<std::vector<std::string>> blocked;  // per rule, normalised and sorted
   std::vector<std::string> generic;               // sorted
 
-  interner strings;  // record ids
+  // Record keys: system and object names ids (2 bytes each) then the record's id; the interner id *is* the record
+  // index (records are added exactly when a key is interned), so no separate record index is kept.
+  interner strings;
   interner keys;     // identifiers: 2-byte attribute id + normalised value; the interner id is the identifier id
   interner names;    // systems, objects, attributes
   std::vector<std::int16_t> attr_rule;  // names_ id -> rule index, -1 none, -2 not computed
@@ -103,8 +104,22 @@ struct graph {
   paged_vector<conflict> conflicts;
   std::uint32_t free_link = none, free_edge = none, free_conflict = none;
 
-  boost::unordered_flat_map<std::uint64_t, std::uint32_t> record_index;  // sys << 48 | obj << 32 | id
-  boost::unordered_flat_map<std::uint64_t, std::uint32_t> pid_index;     // profile id -> founding record
+  // Profile id -> founding record: a set of founders hashed and compared by their records' profile ids (4 bytes
+  // a slot instead of a 16-byte (id, record) pair); looked up by the 64-bit id directly.
+  struct pid_hash {
+    using is_transparent = void;
+    const paged_vector<record>* recs;
+    std::size_t operator()(std::uint32_t founder) const noexcept { return (*recs)[founder].pid; }
+    std::size_t operator()(std::uint64_t pid) const noexcept { return pid; }
+  };
+  struct pid_equal {
+    using is_transparent = void;
+    const paged_vector<record>* recs;
+    bool operator()(std::uint32_t a, std::uint32_t b) const noexcept { return (*recs)[a].pid == (*recs)[b].pid; }
+    bool operator()(std::uint64_t a, std::uint32_t b) const noexcept { return a == (*recs)[b].pid; }
+    bool operator()(std::uint32_t a, std::uint64_t b) const noexcept { return (*recs)[a].pid == b; }
+  };
+  boost::unordered_flat_set<std::uint32_t, pid_hash, pid_equal> pid_index{0, pid_hash{&recs}, pid_equal{&recs}};
   boost::unordered_flat_set<std::uint64_t> split_set;                    // rec << 32 | ident
 
   std::uint32_t max_rec = none;  // the record latest in (first_seen, key) order
@@ -147,8 +162,21 @@ struct graph {
     if (x.first_seen != y.first_seen) return x.first_seen < y.first_seen;
     if (x.sys != y.sys) return names.view(x.sys) < names.view(y.sys);
     if (x.obj != y.obj) return names.view(x.obj) < names.view(y.obj);
-    return strings.view(x.id) < strings.view(y.id);
+    return rec_id(a) < rec_id(b);
   }
+  /// A record's own id (its key without the system and object prefix).
+  std::string_view rec_id(std::uint32_t r) const { return strings.view(r).substr(4); }
+  static void make_record_key(std::uint32_t sys, std::uint32_t obj, std::string_view id, std::string& out) {
+    out.clear();
+    out.push_back(static_cast<char>(sys & 0xff));
+    out.push_back(static_cast<char>(sys >> 8));
+    out.push_back(static_cast<char>(obj & 0xff));
+    out.push_back(static_cast<char>(obj >> 8));
+    out.append(id.data(), id.size());
+  }
+  /// The record (system, object, id), added as a placeholder (neither live nor inserted) when new; none when its
+  /// id is empty or too long, or there are more than 65,536 names.
+  std::uint32_t record_for(std::string_view system, std::string_view object, std::string_view id);
 
   std::uint32_t find(std::uint32_t x) const {
     while (parent[x] != x) {
@@ -169,7 +197,7 @@ struct graph {
 
   record_ref ref(std::uint32_t r) const {
     return record_ref{std::string(names.view(recs[r].sys)), std::string(names.view(recs[r].obj)),
-                      std::string(strings.view(recs[r].id))};
+                      std::string(rec_id(r))};
   }
 
   std::uint32_t lookup_record(std::string_view system, std::string_view object, std::string_view id) const;

@@ -23,16 +23,19 @@ void bump(std::vector<std::pair<std::uint32_t, std::uint32_t>>& counts, std::uin
 // ---- profile ids ----------------------------------------------------------------------------------------------
 
 void graph::register_pid(std::uint32_t founder) {
-  auto [it, fresh] = pid_index.try_emplace(recs[founder].pid, founder);
-  if (!fresh && it->second != founder) {
+  auto it = pid_index.find(recs[founder].pid);
+  if (it == pid_index.end()) {
+    pid_index.insert(founder);
+  } else if (*it != founder) {  // another founder hashing to the same id: the newer one holds it
     ++id_collisions;
-    it->second = founder;
+    pid_index.erase(it);
+    pid_index.insert(founder);
   }
 }
 
 void graph::unregister_pid(std::uint32_t founder) {
   auto it = pid_index.find(recs[founder].pid);
-  if (it != pid_index.end() && it->second == founder) pid_index.erase(it);
+  if (it != pid_index.end() && *it == founder) pid_index.erase(it);
 }
 
 // ---- edges and conflicts --------------------------------------------------------------------------------------

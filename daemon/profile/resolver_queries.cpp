@@ -96,7 +96,7 @@ std::vector<record_ref> resolver::members(profile_id id) const {
   auto it = m.pid_index.find(id.value);
   if (it == m.pid_index.end()) return out;
   std::vector<std::uint32_t> rs;
-  const std::uint32_t root = m.find(it->second);
+  const std::uint32_t root = m.find(*it);
   std::uint32_t x = root;
   do {
     rs.push_back(x);
@@ -114,7 +114,7 @@ std::optional<explanation> resolver::explain(profile_id id) const {
   explanation ex;
   ex.id = id;
   std::vector<std::uint32_t> rs;
-  const std::uint32_t root = m.find(it->second);
+  const std::uint32_t root = m.find(*it);
   std::uint32_t x = root;
   do {
     rs.push_back(x);
@@ -165,8 +165,14 @@ void resolver::for_each_record(const std::function<void(std::string_view, std::s
   const impl& m = *impl_;
   for (std::uint32_t r = 0; r < m.recs.size(); ++r)
     if (m.recs[r].live)
-      fn(m.names.view(m.recs[r].sys), m.names.view(m.recs[r].obj), m.strings.view(m.recs[r].id), m.pid_of(r));
+      fn(m.names.view(m.recs[r].sys), m.names.view(m.recs[r].obj), m.rec_id(r), m.pid_of(r));
 }
+
+std::uint32_t resolver::handle_of(std::string_view system, std::string_view object, std::string_view id) const {
+  return impl_->lookup_record(system, object, id);  // resolution::none == no_handle
+}
+
+std::int64_t resolver::first_seen_of(std::uint32_t handle) const { return impl_->recs[handle].first_seen; }
 
 std::size_t resolver::profile_count() const noexcept { return impl_->pid_index.size(); }
 
@@ -187,13 +193,12 @@ resolver_stats resolver::stats() const {
   auto slot = [](const auto& map, std::size_t value_bytes) { return map.bucket_count() * (value_bytes + 1); };
   s.memory_parts = {
       {"record keys (interned)", m.strings.memory_bytes()},
-      {"record index", slot(m.record_index, 16)},
       {"identifiers (interned)", m.keys.memory_bytes()},
       {"identifier table", m.idents.memory_bytes()},
       {"records", m.recs.memory_bytes() + m.parent.memory_bytes()},
       {"links", m.links.memory_bytes()},
       {"edges and conflicts", m.edges.memory_bytes() + m.conflicts.memory_bytes()},
-      {"profile id index", slot(m.pid_index, 16)},
+      {"profile id index", slot(m.pid_index, 4)},
       {"other (names, splits, marks)", m.names.memory_bytes() + slot(m.split_set, 8) + m.rec_mark.memory_bytes() +
                                            m.ident_mark.memory_bytes()},
   };
