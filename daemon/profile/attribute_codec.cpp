@@ -4,7 +4,8 @@
 // A value is a tag byte and its payload:
 //   0 missing, 1 null, 2 false, 3 true, 4 integer (zigzag varint), 5 number (8 bytes, the double's bits),
 //   6 string inline (varint length, bytes), 7 string interned (varint id), 8 array (varint count, values),
-//   9 object (varint count, then per member: varint 2*name id, or 2*length+1 and the name's bytes; value).
+//   9 object (varint count, then per member: varint 2*name id, or 2*length+1 and the name's bytes; value),
+//   10 string shared (varint id in the codec's shared_strings: an identifier the identity graph holds).
 #include "daemon/profile/attribute_codec.hpp"
 
 #include <cstring>
@@ -15,7 +16,7 @@ namespace {
 using vkind = mapping::value::kind;
 
 enum tag : std::uint8_t {
-  t_missing, t_null, t_false, t_true, t_integer, t_number, t_string, t_interned, t_array, t_object
+  t_missing, t_null, t_false, t_true, t_integer, t_number, t_string, t_interned, t_array, t_object, t_shared
 };
 
 void put_varint(std::string& out, std::uint64_t v) {
@@ -38,6 +39,7 @@ std::uint64_t get_varint(const std::uint8_t*& p) {
 struct reader {
   const interner& names;
   const interner& values;
+  const shared_strings* shared;
 
   void string(const std::uint8_t*& p, std::string& out) const {
     const auto n = static_cast<std::size_t>(get_varint(p));
@@ -68,6 +70,7 @@ struct reader {
         string(p, v.s);
         break;
       case t_interned: v.set_string(values.view(static_cast<std::uint32_t>(get_varint(p)))); break;
+      case t_shared: v.set_string(shared->view(static_cast<std::uint32_t>(get_varint(p)))); break;
       case t_array: {
         v.k = vkind::array;
         v.items.resize(static_cast<std::size_t>(get_varint(p)));
@@ -110,6 +113,13 @@ std::uint32_t attribute_codec::name_id(std::string_view name) {
 }
 
 void attribute_codec::put_string(std::string& out, std::string_view s, std::uint32_t attr) {
+  if (shared_) {
+    if (const std::uint32_t sid = shared_->find(names_.view(attr), s); sid != shared_strings::npos) {
+      out.push_back(static_cast<char>(t_shared));
+      put_varint(out, sid);
+      return;
+    }
+  }
   auto& st = stats_[attr];
   std::uint32_t id = interner::npos;
   if (s.size() <= max_interned) {
@@ -215,7 +225,7 @@ packed_attributes attribute_codec::encode(const attributes& attrs) {
 void attribute_codec::decode(const packed_attributes& p, attributes& out) const {
   out.clear();
   if (!p.bytes_) return;
-  const reader r{names_, values_};
+  const reader r{names_, values_, shared_};
   const std::uint8_t* at = p.bytes_.get();
   get_varint(at);  // the block's length
   const auto n = static_cast<std::size_t>(get_varint(at));

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -34,6 +35,19 @@ class packed_attributes {
   std::unique_ptr<std::uint8_t[]> bytes_;
 };
 
+/// Strings held elsewhere for as long as the codec lives, which a packed record may refer to by id instead of
+/// holding a copy: the profile book passes the identity graph's identifiers (e-mails, phones, vendor ids), so
+/// each is kept once. `find` matches exactly (no normalisation): a reference decodes to the very same text.
+class shared_strings {
+ public:
+  static constexpr std::uint32_t npos = 0xffffffffu;
+  virtual ~shared_strings() = default;
+  /// The id of `value` held for `attribute`, or npos.
+  virtual std::uint32_t find(std::string_view attribute, std::string_view value) const = 0;
+  /// The text of an id `find` returned; valid as long as the holder lives.
+  virtual std::string_view view(std::uint32_t id) const = 0;
+};
+
 /// Encodes and decodes attribute lists (see the file comment).
 class attribute_codec {
  public:
@@ -42,6 +56,10 @@ class attribute_codec {
   attribute_codec() = default;
   attribute_codec(const attribute_codec&) = delete;
   attribute_codec& operator=(const attribute_codec&) = delete;
+
+  /// From now on, string values that `s` holds for their attribute are written as references into it (`s` must
+  /// outlive the codec and every block it encodes). Set before the first encode.
+  void share(const shared_strings* s) noexcept { shared_ = s; }
 
   packed_attributes encode(const attributes& attrs);
   /// Replaces `out` with the attributes `p` holds, in the order they were encoded.
@@ -80,6 +98,7 @@ class attribute_codec {
   interner values_;  // string values of attributes whose values repeat
   std::vector<attribute_stats> stats_;  // by names_ id
   std::string buf_;  // scratch: the encoding before it is copied into its block
+  const shared_strings* shared_ = nullptr;
 };
 
 }  // namespace omnisync::profile

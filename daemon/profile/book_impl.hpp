@@ -62,7 +62,18 @@ using detail::hint_key;
 using detail::same_value;
 
 struct book::impl {
-  explicit impl(const settings& s) : res(s.identity) {}
+  explicit impl(const settings& s) : res(s.identity), identifiers(res) { codec.share(&identifiers); }
+
+  /// The identity graph's identifiers as the codec's shared strings: a record's e-mail, phone and vendor ids are
+  /// kept once, in the graph, and its packed attributes refer to them (attribute_codec.hpp).
+  struct resolver_strings final : shared_strings {
+    explicit resolver_strings(const resolver& r) : res(r) {}
+    std::uint32_t find(std::string_view attribute, std::string_view value) const override {
+      return res.identifier_id(attribute, value);
+    }
+    std::string_view view(std::uint32_t id) const override { return res.identifier_text(id); }
+    const resolver& res;
+  };
 
   /// A person record's attributes and facts, decoded (transient: the book keeps `person_rec`).
   struct person_data {
@@ -112,6 +123,7 @@ struct book::impl {
   };
 
   resolver res;
+  resolver_strings identifiers;
   /// Person records by their resolver handle (every person record is observed by the resolver first).
   paged_vector<person_rec> people;
   std::size_t people_count = 0;

@@ -217,6 +217,12 @@ class resolver {
   /// lifetime, also after forget. `no_handle` when the record was never observed or its id is unusable.
   static constexpr std::uint32_t no_handle = 0xffffffffu;
   std::uint32_t handle_of(std::string_view system, std::string_view object, std::string_view id) const;
+  /// The id of the identifier attribute = `value` exactly as given (already normalised: no rule is applied), for
+  /// tables that keep the text once, here (the profile book's packed records); no_handle when there is none.
+  /// Identifiers are never dropped, so the id and its text stay valid for the resolver's lifetime.
+  std::uint32_t identifier_id(std::string_view attribute, std::string_view value) const;
+  /// The value of an identifier from identifier_id.
+  std::string_view identifier_text(std::uint32_t id) const;
   /// The first_seen a record was last observed with (0 for a placeholder); handle from handle_of.
   std::int64_t first_seen_of(std::uint32_t handle) const;
   resolver_stats stats() const;

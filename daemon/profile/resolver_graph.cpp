@@ -159,15 +159,13 @@ std::uint32_t graph::lookup_ident(std::string_view attribute, std::string_view v
   return id == interner::npos ? none : id;
 }
 
-std::uint32_t graph::ident_for(std::uint32_t attr, std::string_view value, int rule) {
+std::uint32_t graph::ident_for(std::uint32_t attr, std::string_view value, [[maybe_unused]] int rule) {
+  cached_rule(attr);  // ident_rule() reads the cache: it must hold every identifier's attribute
   make_key(attr, value, keybuf);
   const std::uint32_t id = keys.intern(keybuf);
   if (id == interner::npos || id >= ident_mask) return none;
   if (id == idents.size()) {
-    ident k;
-    k.attr = static_cast<std::uint16_t>(attr);
-    k.rule = static_cast<std::uint8_t>(rule);
-    idents.push_back(k);
+    idents.push_back(ident{});
   }
   return id;
 }
@@ -347,12 +345,12 @@ void graph::apply(std::uint32_t r, std::int64_t now, bool deleting) {
   for (std::uint32_t l : to_remove) {
     if (links[l].bits & lf_unposted) continue;
     const ident& k = idents[ident_of(links[l])];
-    if (k.saturated && k.count - 1 <= limit) flips.push_back(ident_of(links[l]));
+    if (k.saturated && std::uint32_t{k.count} - 1 <= limit) flips.push_back(ident_of(links[l]));
   }
   for (const auto& [id, flags] : to_add) {
     if (flags & lf_unposted) continue;
     const ident& k = idents[id];
-    if (!k.saturated && k.count + 1 > limit) flips.push_back(id);
+    if (!k.saturated && std::uint32_t{k.count} + 1 > limit) flips.push_back(id);
   }
 
   const bool is_new = !R.inserted;

@@ -64,12 +64,11 @@ struct graph {
     std::uint32_t bits = 0;  // identifier | flags
     std::uint32_t rec = 0, next_in_ident = none, next_in_record = none;
   };
-  struct ident {  // its text is keys.view(id): the attribute's names id (2 bytes) then the normalised value
-    std::uint16_t attr = 0;   // in names
-    std::uint8_t rule = 0;
-    bool saturated = false;
+  struct ident {  // its text is keys.view(id): the attribute's names id (2 bytes) then the normalised value; its
+                  // attribute and rule are read from there (ident_attr, ident_rule), so an entry is 8 bytes
     std::uint32_t head = none;  // posted links (not generic/blocked)
-    std::uint32_t count = 0;    // posted links
+    std::uint32_t count : 31 = 0;   // posted links
+    std::uint32_t saturated : 1 = 0;
   };
   struct edge {
     std::int64_t at = 0;
@@ -208,6 +207,12 @@ struct graph {
     out.append(value.data(), value.size());
   }
   std::string_view ident_value(std::uint32_t i) const { return keys.view(i).substr(2); }
+  std::uint32_t ident_attr(std::uint32_t i) const {
+    const std::string_view k = keys.view(i);
+    return std::uint32_t{static_cast<unsigned char>(k[0])} | std::uint32_t{static_cast<unsigned char>(k[1])} << 8;
+  }
+  // Every identifier's attribute had its rule cached (cached_rule) before the identifier was made.
+  std::uint32_t ident_rule(std::uint32_t i) const { return static_cast<std::uint32_t>(attr_rule[ident_attr(i)]); }
   std::uint32_t lookup_ident(std::string_view attribute, std::string_view value, std::string& buf) const;
 
   // ---- profile ids, list nodes, merge protection and the insertion step (resolver_merge.cpp) -----------------

@@ -84,8 +84,8 @@ graph::verdict graph::check(std::uint32_t a, std::uint32_t b) {
     s_objs.push_back(std::uint32_t{r.sys} << 16 | r.obj);
     bump(s_sys, r.sys);
     for (std::uint32_t l = r.links; l != none; l = links[l].next_in_record) {
-      const ident& id = idents[ident_of(links[l])];
-      if (cfg.rules[id.rule].exclusive) s_excl.emplace_back(id.attr, ident_of(links[l]));
+      const std::uint32_t which = ident_of(links[l]);
+      if (cfg.rules[ident_rule(which)].exclusive) s_excl.emplace_back(ident_attr(which), which);
     }
     x = r.next;
   } while (x != a);
@@ -98,10 +98,10 @@ graph::verdict graph::check(std::uint32_t a, std::uint32_t b) {
     bump(s_sys_b, r.sys);
     for (std::uint32_t l = r.links; l != none; l = links[l].next_in_record) {
       const std::uint32_t which = ident_of(links[l]);
-      const ident& id = idents[which];
-      if (!cfg.rules[id.rule].exclusive) continue;
+      if (!cfg.rules[ident_rule(which)].exclusive) continue;
+      const std::uint32_t mine_attr = ident_attr(which);
       for (const auto& [attr, other] : s_excl)
-        if (attr == id.attr && other != which) return verdict{false, conflict_reason::exclusive_id, attr};
+        if (attr == mine_attr && other != which) return verdict{false, conflict_reason::exclusive_id, attr};
     }
     x = r.next;
   } while (x != b);
@@ -142,10 +142,9 @@ void graph::insert_greedy(std::uint32_t r) {
     if (usable(l)) mine.push_back(l);
   std::sort(mine.begin(), mine.end(), [this](std::uint32_t p, std::uint32_t q) {
     const std::uint32_t ia = ident_of(links[p]), ib = ident_of(links[q]);
-    const ident& a = idents[ia];
-    const ident& b = idents[ib];
-    if (a.rule != b.rule) return a.rule < b.rule;
-    if (a.attr != b.attr) return names.view(a.attr) < names.view(b.attr);
+    const std::uint32_t ra = ident_rule(ia), rb = ident_rule(ib), aa = ident_attr(ia), ab = ident_attr(ib);
+    if (ra != rb) return ra < rb;
+    if (aa != ab) return names.view(aa) < names.view(ab);
     return ident_value(ia) < ident_value(ib);
   });
   for (std::uint32_t l : mine) {

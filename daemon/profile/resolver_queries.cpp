@@ -29,7 +29,7 @@ std::vector<link_ref> resolver::splits() const {
   for (std::uint64_t k : m.split_set) {
     const auto r = static_cast<std::uint32_t>(k >> 32);
     const auto i = static_cast<std::uint32_t>(k);
-    out.push_back(link_ref{m.ref(r), std::string(m.names.view(m.idents[i].attr)), std::string(m.ident_value(i))});
+    out.push_back(link_ref{m.ref(r), std::string(m.names.view(m.ident_attr(i))), std::string(m.ident_value(i))});
   }
   std::sort(out.begin(), out.end(), [](const link_ref& a, const link_ref& b) {
     return std::tie(a.record.system, a.record.object, a.record.id, a.attribute, a.value) <
@@ -121,9 +121,9 @@ std::optional<explanation> resolver::explain(profile_id id) const {
     x = m.recs[x].next;
   } while (x != root);
   std::sort(rs.begin(), rs.end(), [&m](std::uint32_t a, std::uint32_t b) { return m.before(a, b); });
-  auto attr_of = [&m](std::uint32_t i) { return std::string(m.names.view(m.idents[i].attr)); };
+  auto attr_of = [&m](std::uint32_t i) { return std::string(m.names.view(m.ident_attr(i))); };
   auto value_of = [&m](std::uint32_t i) { return std::string(m.ident_value(i)); };
-  auto rule_of = [&m](std::uint32_t i) { return m.cfg.rules[m.idents[i].rule].name; };
+  auto rule_of = [&m](std::uint32_t i) { return m.cfg.rules[m.ident_rule(i)].name; };
   for (std::uint32_t r : rs) {
     ex.records.push_back(m.ref(r));
     for (std::uint32_t e = m.recs[r].edges; e != none; e = m.edges[e].next) {
@@ -171,6 +171,18 @@ void resolver::for_each_record(const std::function<void(std::string_view, std::s
 std::uint32_t resolver::handle_of(std::string_view system, std::string_view object, std::string_view id) const {
   return impl_->lookup_record(system, object, id);  // resolution::none == no_handle
 }
+
+std::uint32_t resolver::identifier_id(std::string_view attribute, std::string_view value) const {
+  const impl& m = *impl_;
+  const std::uint32_t a = m.names.find(attribute);
+  if (a == interner::npos || a > 0xffff) return no_handle;
+  thread_local std::string key;  // const lookup on the hot path: no allocation once warm
+  m.make_key(a, value, key);
+  const std::uint32_t id = m.keys.find(key);
+  return id == interner::npos ? no_handle : id;
+}
+
+std::string_view resolver::identifier_text(std::uint32_t id) const { return impl_->ident_value(id); }
 
 std::int64_t resolver::first_seen_of(std::uint32_t handle) const { return impl_->recs[handle].first_seen; }
 
