@@ -89,3 +89,44 @@ TEST_CASE("attribute codec: values shared by records stay interned", "[profile][
     c.encode({{"email", str("person" + std::to_string(k / 3) + "@example.com")}});
   CHECK(c.interned_values() == 3 * attribute_codec::window);
 }
+
+namespace {
+
+// Strings held elsewhere, as the profile book passes the identity graph's identifiers.
+struct fake_shared final : omnisync::profile::shared_strings {
+  std::vector<std::pair<std::string, std::string>> held;  // (attribute, value); the id is the index
+  std::uint32_t find(std::string_view attribute, std::string_view value) const override {
+    for (std::size_t i = 0; i < held.size(); ++i)
+      if (held[i].first == attribute && held[i].second == value) return static_cast<std::uint32_t>(i);
+    return npos;
+  }
+  std::string_view view(std::uint32_t id) const override { return held[id].second; }
+};
+
+}  // namespace
+
+TEST_CASE("attribute codec: values held as shared strings are referred to, not copied", "[profile][codec]") {
+  fake_shared shared;
+  shared.held = {{"email", "ann@example.com"}, {"phone", "+14155550132"}};
+  attribute_codec plain, sharing;
+  sharing.share(&shared);
+  // The same e-mail under another attribute, or in another spelling, is not the identifier: written as itself.
+  const attribute_codec::attributes in = {{"email", str("ann@example.com")},
+                                          {"phone", str("+14155550132")},
+                                          {"secondary_email", str("ann@example.com")},
+                                          {"first_name", str("Ann")}};
+  const auto a = plain.encode(in);
+  const auto b = sharing.encode(in);
+  CHECK(json_of(sharing.decode(b)) == json_of(in));
+  CHECK(json_of(plain.decode(a)) == json_of(in));
+  // Without sharing the codec interns the e-mail (once for both attributes), the phone and "Ann"; with it, only
+  // "Ann" and the secondary e-mail (the same text under another attribute is not the identifier).
+  CHECK(plain.interned_values() == 3);
+  CHECK(sharing.interned_values() == 2);
+  CHECK(plain.memory_bytes() > 0);
+  // Another spelling is not the identifier either: written (here interned) as itself.
+  const attribute_codec::attributes other = {{"email", str("Ann@Example.com")}};
+  const auto c = sharing.encode(other);
+  CHECK(json_of(sharing.decode(c)) == json_of(other));
+  CHECK(sharing.interned_values() == 3);
+}

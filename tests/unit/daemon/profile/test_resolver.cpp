@@ -536,3 +536,32 @@ TEST_CASE("random sequences of observe, re-key, forget, split and restore match 
     }
   }
 }
+
+TEST_CASE("record handles are dense and stable, identifiers are found exactly as normalised", "[profile][resolver]") {
+  resolver res;
+  observe(res, make("salesforce", "Contact", "003A", 1, {{"email", " Ann@Example.com "}, {"phone", "+1 (415) 555-0132"}}));
+  observe(res, make("hubspot", "contact", "101", 2, {{"email", "ann@example.com"}}));
+  const auto a = res.handle_of("salesforce", "Contact", "003A");
+  const auto b = res.handle_of("hubspot", "contact", "101");
+  CHECK(a == 0);
+  CHECK(b == 1);
+  CHECK(res.handle_of("hubspot", "contact", "102") == resolver::no_handle);
+  CHECK(res.handle_of("hubspot", "Contact", "101") == resolver::no_handle);
+  CHECK(res.first_seen_of(a) == 1);
+  CHECK(res.first_seen_of(b) == 2);
+  // Forgetting keeps the handle; observing again gives the same one.
+  res.forget("hubspot", "contact", "101");
+  CHECK(res.handle_of("hubspot", "contact", "101") == b);
+  observe(res, make("hubspot", "contact", "101", 5, {{"email", "ann@example.com"}}));
+  CHECK(res.handle_of("hubspot", "contact", "101") == b);
+  CHECK(res.first_seen_of(b) == 5);
+  // The normalised text only: a lookup does not normalise.
+  const auto e = res.identifier_id("email", "ann@example.com");
+  REQUIRE(e != resolver::no_handle);
+  CHECK(res.identifier_text(e) == "ann@example.com");
+  CHECK(res.identifier_id("email", "Ann@Example.com") == resolver::no_handle);
+  CHECK(res.identifier_id("phone", "ann@example.com") == resolver::no_handle);
+  const auto p = res.identifier_id("phone", "+14155550132");
+  REQUIRE(p != resolver::no_handle);
+  CHECK(res.identifier_text(p) == "+14155550132");
+}
