@@ -16,7 +16,9 @@
 ///
 /// Lifecycle: `open_store()` opens or creates the databases and applies schema migrations before it returns;
 /// destroying the store finishes the operations already queued and closes the databases. Destroy it only
-/// after the io_contexts of its callers have stopped issuing operations.
+/// after the io_contexts of its callers have stopped issuing operations, and before those io_contexts: its
+/// worker threads may drop their last copy of a caller's executor (a strand's shared state) just after the
+/// caller's run() returned, which must happen while that io_context lives.
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>

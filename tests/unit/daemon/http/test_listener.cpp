@@ -68,9 +68,9 @@ class test_endpoint : public omnisync::adapters::webhook_endpoint {
 /// A listener on 127.0.0.1:0 over a store in a temp dir, served by two threads.
 struct fixture {
   omnisync::test::temp_dir dir;
+  asio::io_context io;  // before the store, so that it outlives it (store.hpp, lifecycle)
   std::unique_ptr<omnisync::store::store> store;
   omnisync::metrics::registry metrics;
-  asio::io_context io;
   std::unique_ptr<omnisync::http::listener> listener;
   unsigned short port = 0;
   std::vector<std::thread> threads;

@@ -122,7 +122,7 @@ TEST_CASE("store: dead letters are counted by connector, object, stage and reaso
   CHECK(groups[0].count == 1);
 }
 
-TEST_CASE("store: bulk retry re-queues the matching writes and events; bulk drop removes by filter",
+TEST_CASE("store: bulk retry re-queues the matching writes and events, bulk drop removes by filter",
           "[store][dlq]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;

@@ -30,13 +30,13 @@ std::uint64_t wal_bytes(const std::filesystem::path& dir) {
 TEST_CASE("store: a failing append in a group fails alone, the others commit", "[store][inbox]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
+  boost::asio::io_context io;  // first: it outlives the store (store.hpp, lifecycle)
   auto s = open_ok(make_options(dir.path(), clock));
   ok(s->inbox_append({"hubspot", "seen", clock.now(), "{}", "b"}));
   const auto before = s->stats();
 
   // 60 appends queued together: valid ones, ones without a dedupe key (refused before any SQL runs), and
   // redeliveries of an event already stored.
-  boost::asio::io_context io;
   int inserted = 0, duplicate = 0, refused = 0, other = 0;
   for (int i = 0; i < 60; ++i) {
     boost::asio::co_spawn(
@@ -77,8 +77,11 @@ TEST_CASE("store: a failing append in a group fails alone, the others commit", "
 TEST_CASE("store: appends from many strands on two threads each resume on their own strand", "[store][inbox]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
-  auto s = open_ok(make_options(dir.path(), clock));
+  // The io_context first, so that it outlives the store: the store's worker threads may still hold the last copy
+  // of a caller's strand after run() returned, which must be released while the strand service lives (ASan saw a
+  // use-after-free the other way round).
   boost::asio::io_context io;
+  auto s = open_ok(make_options(dir.path(), clock));
   std::atomic<int> done{0}, wrong_strand{0};
   constexpr int callers = 64, each = 20;
   for (int c = 0; c < callers; ++c) {
@@ -101,9 +104,6 @@ TEST_CASE("store: appends from many strands on two threads each resume on their 
   CHECK(done == callers * each);
   CHECK(wrong_strand == 0);
   CHECK(ok(s->get_counts()).inbox_depth == callers * each);
-  // The store goes first: its worker threads may still hold the last copy of a caller's strand, which must be
-  // released while the io_context (its strand service) lives (ASan saw a use-after-free the other way round).
-  s.reset();
 }
 
 TEST_CASE("store: the inbox WAL is checkpointed off the commit path and stays bounded", "[store][inbox][sqlite]") {
@@ -112,8 +112,8 @@ TEST_CASE("store: the inbox WAL is checkpointed off the commit path and stays bo
   const std::string body(6000, 'x');  // two pages per event: the WAL passes its limits quickly
   constexpr int events = 6000;
   {
+    boost::asio::io_context io;  // first: it outlives the store (store.hpp, lifecycle)
     auto s = open_ok(make_options(dir.path(), clock));
-    boost::asio::io_context io;
     int inserted = 0, next = 0;
     std::uint64_t largest_wal = 0;
     for (int c = 0; c < 32; ++c) {
@@ -157,10 +157,10 @@ TEST_CASE("store: the inbox WAL is checkpointed off the commit path and stays bo
 TEST_CASE("store: benchmark of inbox appends and record pages", "[.][bench]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
+  boost::asio::io_context io;  // first: it outlives the store (store.hpp, lifecycle)
   auto s = open_ok(make_options(dir.path(), clock));
   constexpr int callers = 64, each = 100;
   const std::string body(700, 'x');  // a typical HubSpot webhook batch
-  boost::asio::io_context io;
   std::atomic<int> done{0};
   const auto before = s->stats();
   const auto t0 = std::chrono::steady_clock::now();

@@ -350,7 +350,7 @@ TEST_CASE("store: record keys with quotes, backslashes, commas and braces go thr
   CHECK(ok(s->outbox_enqueue(writes, {})).unchanged == writes.size());
 }
 
-TEST_CASE("store: a write refused again replaces the record's open dead letter; other records and stages stay",
+TEST_CASE("store: a write refused again replaces the record's open dead letter, other records and stages stay",
           "[store][dlq]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;

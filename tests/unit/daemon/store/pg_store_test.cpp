@@ -473,6 +473,7 @@ TEST_CASE("store (postgres): an append chosen as a deadlock victim runs again in
   omnisync::test::temp_dir dir;
   manual_clock clock;
   auto o = make_options(dir.path(), clock);
+  boost::asio::io_context io;  // first: it outlives the store (store.hpp, lifecycle)
   auto s = open_ok(o);
   // Another instance (a raw session) stores k2, and k0 in a savepoint it will roll back.
   raw_session other(o.dsn);
@@ -485,7 +486,6 @@ TEST_CASE("store (postgres): an append chosen as a deadlock victim runs again in
   other.exec("SAVEPOINT s");
   other.exec(other_insert("k0").c_str());
 
-  boost::asio::io_context io;
   std::vector<std::string> outcomes;
   std::mutex m;
   auto append = [&](std::string key) -> boost::asio::awaitable<void> {

@@ -194,6 +194,7 @@ TEST_CASE("store: a file that is not a database fails to open with errc::fail", 
 TEST_CASE("store: records and cursor advance together or not at all", "[store][records]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
+  boost::asio::io_context io;  // first: it outlives the store (store.hpp, lifecycle)
   auto s = open_ok(make_options(dir.path(), clock));
 
   auto sum = ok(s->append_records({"sf", "Contact", {rec("1", R"({"n":"a"})", 100), rec("2", R"({"n":"b"})", 100)},
@@ -211,7 +212,6 @@ TEST_CASE("store: records and cursor advance together or not at all", "[store][r
   }
 
   SECTION("a failing batch in the same group commit does not disturb the others") {
-    boost::asio::io_context io;
     std::vector<errc> results(3, errc::cancelled);
     auto run = [&](int i, record_batch b) -> boost::asio::awaitable<void> {
       auto r = co_await s->append_records(std::move(b));
@@ -306,10 +306,10 @@ TEST_CASE("store: inbox de-duplicates on (connector, dedupe key)", "[store][inbo
 TEST_CASE("store: concurrent inbox appends share transactions (group commit)", "[store][inbox]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
+  boost::asio::io_context io;  // first: it outlives the store (store.hpp, lifecycle)
   auto s = open_ok(make_options(dir.path(), clock));  // synchronous=FULL
   const auto before = s->stats();
   constexpr int n = 200;
-  boost::asio::io_context io;
   int inserted = 0, failed = 0;
   for (int i = 0; i < n; ++i) {
     boost::asio::co_spawn(
@@ -342,9 +342,9 @@ TEST_CASE("store: max_group bounds how many operations share a transaction", "[s
   manual_clock clock;
   auto o = make_options(dir.path(), clock);
   o.max_group = 1;
+  boost::asio::io_context io;  // first: it outlives the store (store.hpp, lifecycle)
   auto s = open_ok(o);
   const auto before = s->stats().inbox_commits;
-  boost::asio::io_context io;
   int inserted = 0;
   for (int i = 0; i < 30; ++i)
     boost::asio::co_spawn(
@@ -430,6 +430,7 @@ TEST_CASE("store: a locked database answers errc::retry", "[store][errors][sqlit
   manual_clock clock;
   auto o = make_options(dir.path(), clock);
   o.busy_timeout = 50ms;
+  boost::asio::io_context io;  // first: it outlives the store (store.hpp, lifecycle)
   auto s = open_ok(o);
   raw_db other(dir / "state.db");
   other.exec("BEGIN IMMEDIATE");
@@ -437,7 +438,6 @@ TEST_CASE("store: a locked database answers errc::retry", "[store][errors][sqlit
   CHECK(error_of(s->meta_set("k", "v")) == errc::retry);
   CHECK_FALSE(ok(s->meta_get("k")).has_value());  // readers are not blocked by the writer
   // Operations queued together while the lock is held all fail with retry, none succeeds half-way.
-  boost::asio::io_context io;
   std::vector<errc> results;
   for (int i = 0; i < 5; ++i)
     boost::asio::co_spawn(
@@ -509,8 +509,8 @@ TEST_CASE("store: SQLite result codes are classified once", "[store][errors][sql
 TEST_CASE("store: operations resume on the caller's executor", "[store]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
+  boost::asio::io_context io;  // first: it outlives the store (store.hpp, lifecycle)
   auto s = open_ok(make_options(dir.path(), clock));
-  boost::asio::io_context io;
   std::thread::id resumed_on;
   bool done = false;
   boost::asio::co_spawn(

@@ -81,7 +81,7 @@ TEST_CASE("store: record facts are stored, replaced and read with the record", "
   CHECK(page[1].facts == "two");
 }
 
-TEST_CASE("store: a queued write keeps its profile; coalescing replaces it; claims and the plan return it",
+TEST_CASE("store: a queued write keeps its profile, coalescing replaces it, claims and the plan return it",
           "[store][outbox][writeback]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;

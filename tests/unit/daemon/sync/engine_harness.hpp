@@ -178,8 +178,8 @@ inline config::connector_common cfg_of(const std::string& name, const std::strin
 struct harness {
   omnisync::test::temp_dir dir;
   omnisync::manual_clock clk;
+  asio::io_context ioc;  // before the store, so that it outlives it (store.hpp, lifecycle)
   std::unique_ptr<store::store> db;
-  asio::io_context ioc;
   std::unique_ptr<sync::engine> eng;
   std::thread runner;
   std::vector<fake_connector*> fakes;
