@@ -69,11 +69,11 @@ bench_start_sim() {
 bench_stop_sim() { bench_stop "$sim_pid"; }
 
 # bench_start_daemon BUILD SOCKET ARGS...: omnisyncd ARGS (stderr to $tmp/daemon.log), waited for until its
-# control socket SOCKET answers.
+# control socket SOCKET answers. OMNISYNC_BENCH_DAEMON names another omnisyncd binary (a before/after comparison).
 bench_start_daemon() {
   local build="$1" sock="$2" log="$tmp/daemon.log"
   shift 2
-  "$build/daemon/app/omnisyncd" "$@" > /dev/null 2> "$log" &
+  "${OMNISYNC_BENCH_DAEMON:-$build/daemon/app/omnisyncd}" "$@" > /dev/null 2> "$log" &
   daemon_pid=$!
   bench_track "$daemon_pid"
   for _ in $(seq 1 300); do

@@ -121,21 +121,34 @@ admin.call("POST", "/admin/webhooks", {"service": "salesforce", "url": f"http://
 admin.call("POST", "/admin/webhooks", {"service": "hubspot", "url": f"http://127.0.0.1:{port}/webhooks/hubspot",
                                        "secret": secret})
 
-# The load contacts: HubSpot contacts (a contiguous id range) whose person has a Salesforce Contact (by e-mail).
+# The load contacts: every HubSpot contact (one id range). Its Salesforce Contacts are those in the same profile
+# (`omnisyncctl profile get`). A contact whose profile holds none (the simulator seeds people whose e-mail two
+# Salesforce Contacts share, and identity resolution does not link such an ambiguous identifier) is changed too,
+# but no write is expected for it: its changes are counted apart.
 snap = admin.call("GET", "/admin/snapshot")
 hs_list = snap["hubspot"]["contacts"]
 hs_list = hs_list if isinstance(hs_list, list) else list(hs_list.values())
-sf_list = snap["salesforce"]["Contact"]
-sf_list = sf_list if isinstance(sf_list, list) else list(sf_list.values())
-sf_by_email = {}  # some people have two Salesforce Contacts (one e-mail): a change counts on either
-for c in sf_list:
-    if c.get("Email"):
-        sf_by_email.setdefault(c["Email"].lower(), []).append(c["Id"])
-hs_email = {int(c["id"]): (c.get("properties", c).get("email") or "").lower() for c in hs_list}
-ids = sorted(hs_email)
+ids = sorted(int(c["id"]) for c in hs_list)
 if ids != list(range(ids[0], ids[0] + len(ids))):
     sys.exit("the HubSpot contact ids are not one range")
-sf_of = {k: sf_by_email[e] for k, e in hs_email.items() if e in sf_by_email}
+sf_of = {}
+
+
+def linked(part):
+    for k in part:
+        r = ctl("profile", "get", f"hubspot:{k}")
+        if r.returncode != 0:
+            continue
+        sf = [x["id"] for x in json.loads(r.stdout)["records"] if x["system"] == "salesforce" and x["object"] == "Contact"]
+        if sf:
+            sf_of[k] = sf
+
+
+workers = [threading.Thread(target=linked, args=(ids[i::8],)) for i in range(8)]
+for w in workers:
+    w.start()
+for w in workers:
+    w.join()
 log(f"{len(ids)} load contacts, {len(sf_of)} with a Salesforce Contact")
 
 before_m, before_c, before_s = metrics(), admin.call("GET", "/admin/counts"), status()
@@ -150,8 +163,9 @@ client = subprocess.Popen([f"{tmp}/open_loop", admin_host, admin_port, str(rate)
 perf = None
 if os.environ.get("OMNISYNC_BENCH_PERF"):  # where omnisyncd's CPU goes, 20 s in the middle of the load
     time.sleep(min(20, secs / 3))
-    perf = subprocess.Popen(["perf", "record", "-F", "199", "-g", "-o", f"{tmp}/perf.data", "-p", str(daemon_pid),
-                             "--", "sleep", "20"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # DWARF call graphs (the build keeps no frame pointers), at a rate low enough not to slow the daemon much.
+    perf = subprocess.Popen(["perf", "record", "-F", "99", "--call-graph=dwarf,16384", "-o", f"{tmp}/perf.data", "-p",
+                             str(daemon_pid), "--", "sleep", "20"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 depths = []  # (seconds into the load, inbox depth, outbox depth)
 client_cpu = 0.0
 while client.poll() is None:
@@ -161,12 +175,13 @@ while client.poll() is None:
         depths.append((time.time() - t0, s["store"]["inbox_depth"], s["store"]["outbox_depth"]))
     time.sleep(2)
 client_summary = client.stderr.read().strip()
-t_load = min(time.time() - t0, secs)
+breakdown = None
 if perf:
     perf.wait()
-    rep = subprocess.run(["perf", "report", "-i", f"{tmp}/perf.data", "--no-children", "--sort", "dso,symbol",
-                          "--stdio", "--percent-limit", "1.5"], capture_output=True, text=True).stdout
-    open(os.environ.get("OMNISYNC_BENCH_PERF_OUT", f"{tmp}/perf.txt"), "w").write(rep)
+    script = subprocess.run(["perf", "script", "-i", f"{tmp}/perf.data"], capture_output=True, text=True).stdout
+    from benchlib import perf_breakdown  # noqa: E402
+    breakdown = perf_breakdown(script.splitlines())
+    open(os.environ.get("OMNISYNC_BENCH_PERF_OUT", f"{tmp}/perf.json"), "w").write(json.dumps(breakdown, indent=1))
 load_avg = os.getloadavg()
 # Drain, from the end of the client: every event processed and every write acknowledged.
 t_drain0 = time.time()
@@ -186,12 +201,18 @@ after_m, after_c, after_s = metrics(), admin.call("GET", "/admin/counts"), statu
 # Every change: due time, contact, status (from the client).
 events = {}  # contact -> [(n, due_ms)] in order of n
 sent = ok = 0
+first_due, last_answer = None, 0.0
 for line in open(f"{tmp}/requests.tsv"):
     n, k, due, _sent, answered, st = line.split("\t")
     sent += 1
+    first_due = float(due) if first_due is None else first_due
+    if float(answered) >= 0:
+        last_answer = max(last_answer, float(due) + float(answered))
     if 200 <= int(st) < 300:
         ok += 1
         events.setdefault(int(k), []).append((int(n), float(due)))
+# The changes were made over this span (longer than the offered seconds when the simulator fell behind).
+span = max(secs, (last_answer - first_due) / 1000) if first_due is not None else secs
 # Per Salesforce Contact, what was stored when: (modstamp, n of the change it carries) in time order.
 stored = {}
 with observed_lock:
@@ -199,7 +220,10 @@ with observed_lock:
         if phone and phone.startswith("+1646") and len(phone) == 12:
             stored.setdefault(sf_id, []).append((at, int(phone[5:])))
 lat, never = [], 0
+unlinked = sum(len(evs) for k, evs in events.items() if k not in sf_of)
 for k, evs in events.items():
+    if k not in sf_of:
+        continue
     writes = sorted(w for sf_id in sf_of.get(k, []) for w in stored.get(sf_id, []))
     for n, due in evs:
         # The first write of this change or a later one of the same contact.
@@ -240,6 +264,7 @@ hs_list = hs_list if isinstance(hs_list, list) else list(hs_list.values())
 sf_list = snap["salesforce"]["Contact"]
 sf_phone = {c["Id"]: c.get("Phone") for c in (sf_list if isinstance(sf_list, list) else sf_list.values())}
 checked = lost = 0
+lost_list = []  # in $tmp/lost.json, to look into
 for c in hs_list:
     k = int(c["id"])
     if k not in sf_of:
@@ -247,12 +272,26 @@ for c in hs_list:
     checked += 1
     if all(sf_phone.get(sf_id) != c.get("properties", c).get("phone") for sf_id in sf_of[k]):
         lost += 1
+        lost_list.append({"hubspot": k, "phone": c.get("properties", c).get("phone"),
+                          "salesforce": {sf_id: sf_phone.get(sf_id) for sf_id in sf_of[k]}})
 
+json.dump(lost_list, open(f"{tmp}/lost.json", "w"), indent=1)
 f = lambda x: "—" if x != x else f"{x * 1000:,.0f} ms"  # noqa: E731
 day = time.strftime("%Y-%m-%d", time.gmtime())
 met = bool(lat) and never == 0 and pct(lat, 99) <= 1.0 and ok / max(1, sent) > 0.99
 m = re.search(r"(\d+) sent more than 10 ms late.*p50 ([\d.]+) ms, p99 ([\d.]+) ms", client_summary)
 late, ans50, ans99 = (m.group(1), m.group(2), m.group(3)) if m else ("?", "?", "?")
+if os.environ.get("OMNISYNC_BENCH_SUMMARY"):  # one line of a before/after comparison (propagation_load.sh)
+    json.dump({"daemon": os.environ.get("OMNISYNC_BENCH_DAEMON", ""), "offered": sent / secs, "achieved": ok / span,
+               "p50": pct(lat, 50), "p95": pct(lat, 95), "p99": pct(lat, 99), "max": lat[-1] if lat else None,
+               "never": never, "inbox_max": max((x[1] for x in depths), default=0), "drain": drain,
+               "processed_per_s": events_in / wall, "cpu_daemon": cpu[0], "cpu_sim": cpu[1],
+               "events": events_in, "wall": wall, "lost": lost, "load": load_avg[0]},
+              open(os.environ["OMNISYNC_BENCH_SUMMARY"], "w"))
+perf_row = ""
+if breakdown and breakdown["samples"]:
+    shares = ", ".join(f"{k} {100 * v:.0f} %" for k, v in breakdown["stages"].items() if v >= 0.02)
+    perf_row = f"\nomnisyncd's CPU by stage (perf, 20 s of the load, {breakdown['samples']:,} samples): {shares}.\n"
 print(f"""<!-- propagation-load:begin -->
 ### Webhook-to-destination propagation under load
 
@@ -265,22 +304,22 @@ delivered each change to omnisyncd as a signed v3 webhook, and omnisyncd wrote i
 stored it, or a later change of the same contact, on the Salesforce Contact (`SystemModstamp` from the Outbound
 Message of that write) − the moment the change was due; every change is measured. Measured {day} on the shared
 2-core machine, load average {load_avg_before[0]:.1f} before and {load_avg[0]:.1f} at the end of the load (other
-engineers' builds and tests included).
+engineers' builds and tests included).{f" omnisyncd: `{os.environ['OMNISYNC_BENCH_DAEMON']}`." if os.environ.get("OMNISYNC_BENCH_DAEMON") else ""}
 
 | | figure |
 |---|---|
 | offered | {sent:,} changes in {secs} s = **{sent / secs:,.0f}/s** ({late} sent more than 10 ms late) |
-| achieved (changes answered 2xx by the simulator) | {ok:,} = **{ok / secs:,.0f}/s**; admin PATCH answered p50 {ans50} ms, p99 {ans99} ms after due |
-| webhooks acknowledged by omnisyncd (200) | {hooks_ok:,.0f} ({hooks_ok / t_load:,.0f}/s over the load); other answers {hooks_other:,.0f}, connections shed {shed:,.0f}; deliveries not acknowledged at the end {undelivered:,} (of the last {len(dl):,}) |
-| webhook events processed | {events_in:,} ({events_in / (t_load + drain):,.0f}/s until drained) |
-| propagation, every change ({len(lat):,}) | p50 **{f(pct(lat, 50))}**, p95 {f(pct(lat, 95))}, p99 **{f(pct(lat, 99))}**, max {f(lat[-1] if lat else float('nan'))}; {never:,} never written |
+| achieved (changes the simulator made: answered 2xx) | {ok:,} in {span:.0f} s = **{ok / span:,.0f}/s**; admin PATCH answered p50 {ans50} ms, p99 {ans99} ms after due |
+| webhooks acknowledged by omnisyncd (200) | {hooks_ok:,.0f} ({hooks_ok / span:,.0f}/s); other answers {hooks_other:,.0f}, connections shed {shed:,.0f}; deliveries not acknowledged at the end {undelivered:,} (of the last {len(dl):,}) |
+| webhook events processed | {events_in:,} ({events_in / wall:,.0f}/s from the start until drained, {wall:.0f} s) |
+| propagation, every change to a contact with a Salesforce Contact ({len(lat):,}; {unlinked:,} others) | p50 **{f(pct(lat, 50))}**, p95 {f(pct(lat, 95))}, p99 **{f(pct(lat, 99))}**, max {f(lat[-1] if lat else float('nan'))}; {never:,} never written |
 | reference: the simulator's webhook delivery alone (sent → 200), last {len(delivery):,} deliveries | p50 {f(pct(delivery, 50))}, p99 {f(pct(delivery, 99))}, max {f(delivery[-1] if delivery else float('nan'))} |
 | queues during the load (every 2 s) | inbox depth max {max((x[1] for x in depths), default=0):,}; outbox depth max {max((x[2] for x in depths), default=0):,} |
-| drain after the load (inbox and outbox empty) | {drain:.1f} s |
+| drain after the client's last answer (inbox and outbox empty) | {drain:.1f} s |
 | CPU over the load and the drain ({wall:.0f} s) | omnisyncd {cpu[0]:.0f} s ({100 * cpu[0] / wall:.0f} % of one core), the simulator {cpu[1]:.0f} s ({100 * cpu[1] / wall:.0f} %), the client {client_cpu:.0f} s |
 | Salesforce Contact writes | {writes['written']:,.0f} written, {writes['unchanged']:,.0f} unchanged, {writes['refused']:,.0f} refused, {writes['failed']:,.0f} failed |
 | API calls during the run and drain | Salesforce {sf_calls:,}, HubSpot {hs_calls:,} ({hs_calls / max(1, events_in):.2f} per event) |
-| every change written | {checked - lost:,} of {checked:,} load contacts' Salesforce Contacts hold their final HubSpot phone ({lost} differ) |
-
+| every change written | {checked - lost:,} of {checked:,} load contacts' Salesforce Contacts hold their final HubSpot phone ({lost} differ; {len(ids) - len(sf_of):,} contacts have no Salesforce Contact in their profile) |
+{perf_row}
 Target: p99 ≤ 1 s at 2,000 events/s sustained — **{'met' if met else 'not met'}**.
 <!-- propagation-load:end -->""")
