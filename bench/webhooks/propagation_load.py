@@ -175,13 +175,8 @@ while client.poll() is None:
         depths.append((time.time() - t0, s["store"]["inbox_depth"], s["store"]["outbox_depth"]))
     time.sleep(2)
 client_summary = client.stderr.read().strip()
-breakdown = None
 if perf:
-    perf.wait()
-    script = subprocess.run(["perf", "script", "-i", f"{tmp}/perf.data"], capture_output=True, text=True).stdout
-    from benchlib import perf_breakdown  # noqa: E402
-    breakdown = perf_breakdown(script.splitlines())
-    open(os.environ.get("OMNISYNC_BENCH_PERF_OUT", f"{tmp}/perf.json"), "w").write(json.dumps(breakdown, indent=1))
+    perf.wait()  # its samples are sorted after the drain: perf script takes minutes and would count as drain
 load_avg = os.getloadavg()
 # Drain, from the end of the client: every event processed and every write acknowledged.
 t_drain0 = time.time()
@@ -288,6 +283,12 @@ if os.environ.get("OMNISYNC_BENCH_SUMMARY"):  # one line of a before/after compa
                "processed_per_s": events_in / wall, "cpu_daemon": cpu[0], "cpu_sim": cpu[1],
                "events": events_in, "wall": wall, "lost": lost, "load": load_avg[0]},
               open(os.environ["OMNISYNC_BENCH_SUMMARY"], "w"))
+breakdown = None
+if perf:
+    script = subprocess.run(["perf", "script", "-i", f"{tmp}/perf.data"], capture_output=True, text=True).stdout
+    from benchlib import perf_breakdown  # noqa: E402
+    breakdown = perf_breakdown(script.splitlines())
+    open(os.environ.get("OMNISYNC_BENCH_PERF_OUT", f"{tmp}/perf.json"), "w").write(json.dumps(breakdown, indent=1))
 perf_row = ""
 if breakdown and breakdown["samples"]:
     shares = ", ".join(f"{k} {100 * v:.0f} %" for k, v in breakdown["stages"].items() if v >= 0.02)
