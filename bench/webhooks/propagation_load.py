@@ -69,11 +69,11 @@ def settled(s):
                for o in c.get("objects_status", []))
 
 
-# Salesforce Outbound Messages: (Contact id, Phone, SystemModstamp ms) of every Contact write, as the simulator
+# Salesforce Outbound Messages: (Contact id, LastName, SystemModstamp ms) of every Contact write, as the simulator
 # stored it. Answered with the SOAP Ack the simulator requires.
 observed, observed_lock = [], threading.Lock()
 NOTE = re.compile(r"<Notification>.*?</Notification>", re.S)
-FIELD = re.compile(r"<sf:(Id|Phone|SystemModstamp)>([^<]*)</sf:\1>")
+FIELD = re.compile(r"<sf:(Id|LastName|SystemModstamp)>([^<]*)</sf:\1>")
 ACK = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/'
        'envelope/"><soapenv:Body><notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true'
        '</Ack></notificationsResponse></soapenv:Body></soapenv:Envelope>').encode()
@@ -88,7 +88,7 @@ class Receiver(BaseHTTPRequestHandler):
         for n in NOTE.findall(body):
             f = dict(FIELD.findall(n))
             if "Id" in f and "SystemModstamp" in f:
-                got.append((f["Id"], f.get("Phone"), ms_of(f["SystemModstamp"])))
+                got.append((f["Id"], f.get("LastName"), ms_of(f["SystemModstamp"])))
         with observed_lock:
             observed.extend(got)
         self.send_response(200)
@@ -158,7 +158,7 @@ t0 = time.time()
 admin_host, admin_port = re.match(r"http://([\d.]+):(\d+)", urls["admin"]).groups()
 client = subprocess.Popen([f"{tmp}/open_loop", admin_host, admin_port, str(rate), str(secs), str(CONNS), str(ids[0]),
                            str(len(ids)), "PATCH", "/admin/hubspot/contacts/{id}",
-                           '{"properties":{"phone":"+1646{n}"}}'],
+                           '{"properties":{"lastname":"Load{n}"}}'],
                           stdout=open(f"{tmp}/requests.tsv", "w"), stderr=subprocess.PIPE, text=True)
 perf = None
 if os.environ.get("OMNISYNC_BENCH_PERF"):  # where omnisyncd's CPU goes, 20 s in the middle of the load
@@ -211,9 +211,9 @@ span = max(secs, (last_answer - first_due) / 1000) if first_due is not None else
 # Per Salesforce Contact, what was stored when: (modstamp, n of the change it carries) in time order.
 stored = {}
 with observed_lock:
-    for sf_id, phone, at in observed:
-        if phone and phone.startswith("+1646") and len(phone) == 12:
-            stored.setdefault(sf_id, []).append((at, int(phone[5:])))
+    for sf_id, name, at in observed:
+        if name and name.startswith("Load") and len(name) == 11:
+            stored.setdefault(sf_id, []).append((at, int(name[4:])))
 lat, never = [], 0
 unlinked = sum(len(evs) for k, evs in events.items() if k not in sf_of)
 for k, evs in events.items():
@@ -252,12 +252,12 @@ dl = dl if isinstance(dl, list) else dl.get("deliveries", [])
 undelivered = sum(1 for x in dl if x.get("state") in ("pending", "failed"))
 delivery = sorted((x["last_ms"] - x["first_ms"]) / 1000 for x in dl
                   if x.get("service") == "hubspot" and x.get("state") == "delivered" and x.get("last_ms"))
-# Every load contact's final phone is on its Salesforce Contact.
+# Every load contact's final last name is on its Salesforce Contact.
 snap = admin.call("GET", "/admin/snapshot")
 hs_list = snap["hubspot"]["contacts"]
 hs_list = hs_list if isinstance(hs_list, list) else list(hs_list.values())
 sf_list = snap["salesforce"]["Contact"]
-sf_phone = {c["Id"]: c.get("Phone") for c in (sf_list if isinstance(sf_list, list) else sf_list.values())}
+sf_name = {c["Id"]: c.get("LastName") for c in (sf_list if isinstance(sf_list, list) else sf_list.values())}
 checked = lost = 0
 lost_list = []  # in $tmp/lost.json, to look into
 for c in hs_list:
@@ -265,10 +265,10 @@ for c in hs_list:
     if k not in sf_of:
         continue
     checked += 1
-    if all(sf_phone.get(sf_id) != c.get("properties", c).get("phone") for sf_id in sf_of[k]):
+    if all(sf_name.get(sf_id) != c.get("properties", c).get("lastname") for sf_id in sf_of[k]):
         lost += 1
-        lost_list.append({"hubspot": k, "phone": c.get("properties", c).get("phone"),
-                          "salesforce": {sf_id: sf_phone.get(sf_id) for sf_id in sf_of[k]}})
+        lost_list.append({"hubspot": k, "lastname": c.get("properties", c).get("lastname"),
+                          "salesforce": {sf_id: sf_name.get(sf_id) for sf_id in sf_of[k]}})
 
 json.dump(lost_list, open(f"{tmp}/lost.json", "w"), indent=1)
 f = lambda x: "—" if x != x else f"{x * 1000:,.0f} ms"  # noqa: E731
@@ -298,7 +298,7 @@ print(f"""<!-- propagation-load:begin -->
 
 `bench/webhooks/propagation_load.sh {rate} {secs}` — {size:,} people per system (HubSpot and Salesforce in one
 simulator), the initial sync settled first. For {secs} s an open-loop C++ client (`bench/lib/open_loop.cpp`: change n
-due at start + n / {rate:,} s and sent then, whatever the answers; {CONNS} pipelined connections) changed the phone of
+due at start + n / {rate:,} s and sent then, whatever the answers; {CONNS} pipelined connections) changed the last name of
 one of {len(ids):,} HubSpot contacts through the simulator's admin API, each to a distinct value; the simulator
 delivered each change to omnisyncd as a signed v3 webhook, and omnisyncd wrote it to the person's Salesforce Contact
 (verify, store, fetch the contact, resolve, recompute, upsert). Propagation of a change = the moment the simulator
@@ -320,7 +320,7 @@ engineers' builds and tests included).{f" omnisyncd: `{os.environ['OMNISYNC_BENC
 | CPU over the load and the drain ({wall:.0f} s) | omnisyncd {cpu[0]:.0f} s ({100 * cpu[0] / wall:.0f} % of one core), the simulator {cpu[1]:.0f} s ({100 * cpu[1] / wall:.0f} %), the client {client_cpu:.0f} s |
 | Salesforce Contact writes | {writes['written']:,.0f} written, {writes['unchanged']:,.0f} unchanged, {writes['refused']:,.0f} refused, {writes['failed']:,.0f} failed |
 | API calls during the run and drain | Salesforce {sf_calls:,}, HubSpot {hs_calls:,} ({hs_calls / max(1, events_in):.2f} per event) |
-| every change written | {checked - lost:,} of {checked:,} load contacts' Salesforce Contacts hold their final HubSpot phone ({lost} differ; {len(ids) - len(sf_of):,} contacts have no Salesforce Contact in their profile) |
+| every change written | {checked - lost:,} of {checked:,} load contacts' Salesforce Contacts hold their final HubSpot last name ({lost} differ; {len(ids) - len(sf_of):,} contacts have no Salesforce Contact in their profile) |
 {perf_row}
 Target: p99 ≤ 1 s at 2,000 events/s sustained — **{'met' if met else 'not met'}**.
 <!-- propagation-load:end -->""")

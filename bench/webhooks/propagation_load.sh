@@ -13,13 +13,14 @@
 #                                                          KEEP=1 keeps the temp dir with the logs)
 #
 # The load is open-loop (bench/lib/open_loop.cpp, C++): change n is due at start + n / RATE and is sent then,
-# whatever the answers to earlier ones (pipelined on 8 connections), a PATCH of one load contact's phone through
-# the simulator's admin API, each to a distinct value (+1646 and n in 7 digits); the simulator signs and delivers
+# whatever the answers to earlier ones (pipelined on 8 connections), a PATCH of one load contact's last name
+# through the simulator's admin API, each to a distinct value (Load and n in 7 digits; not the phone: phones link
+# people, and a new phone can unlink a contact from its Salesforce Contact); the simulator signs and delivers
 # one webhook per change. Propagation is measured for every change: from the moment it was due to the moment the
 # simulator stored that value — or a later change of the same contact — on the person's Salesforce Contact. The
 # simulator tells: the bench registers itself as the Salesforce Outbound Message receiver, and each message
-# carries the Contacts' Phone and SystemModstamp (the simulator's write time, same clock). After the load: the
-# time to drain the inbox and outbox, and every load contact's final phone compared with its Salesforce Contact
+# carries the Contacts' LastName and SystemModstamp (the simulator's write time, same clock). After the load: the
+# time to drain the inbox and outbox, and every load contact's final last name compared with its Salesforce Contact
 # (every change written, none lost). Reference in the same run: the simulator's webhook delivery alone (sent →
 # omnisyncd's 200, from its delivery log).
 #
