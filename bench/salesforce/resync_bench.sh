@@ -13,12 +13,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${OMNISYNC_BUILD_DIR:-$root/build/default}"
 n="${1:-1000000}"
-tmp="$(mktemp -d /tmp/omnisync-sfbench.XXXXXX)"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
 # shellcheck source=bench/salesforce/resync_lib.sh
 source "$root/bench/salesforce/resync_lib.sh"
+bench_init sfbench
 
 load0="$(python3 -c "import os; print(f'{os.getloadavg()[0]:.1f}')")"
 start_sim "$build" "$n"

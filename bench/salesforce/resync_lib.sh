@@ -1,27 +1,20 @@
 # Shared by resync_bench.sh and resync_profile.sh (sourced, not run): start omnisync-sim with N Contacts, resync
-# them into a fresh omnisyncd, read the same pages with a bare client. Expects $root, $tmp and the array pids.
+# them into a fresh omnisyncd, read the same pages with a bare client. Expects $root; start-up, $tmp and clean-up
+# come from bench/lib/bench.sh (bench_init first).
 benchlib="$root/bench/lib/benchlib.py"
+# shellcheck source=bench/lib/bench.sh
+source "$root/bench/lib/bench.sh"
 
-cpu_of() { python3 -c "import sys; sys.path.insert(0, '$root/bench/lib'); import benchlib; print(benchlib.cpu_seconds($1))"; }
+cpu_of() { bench_cpu "$1"; }
 
 start_sim() {  # build size -> sets sim_pid sf admin ca
-  # The redirection below happens in the background child: remove the previous run's file first, or the wait
-  # loop may read the old simulator's URLs before the child truncates it.
-  rm -f "$tmp/sim.out" "$tmp/sim.err"
-  "$1/sim/omnisync-sim" --size "$2" > "$tmp/sim.out" 2> "$tmp/sim.err" &
-  sim_pid=$!; pids+=($sim_pid)
-  for _ in $(seq 1 300); do [[ -s "$tmp/sim.out" ]] && break; sleep 0.1; done
-  local urls; urls="$(head -n1 "$tmp/sim.out")"
-  sf="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["salesforce"]["https"])' "$urls")"
-  admin="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["admin"])' "$urls")"
-  ca="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["ca_file"])' "$urls")"
+  bench_start_sim "$1" "$2"
+  sf="$(bench_url salesforce https)"
   curl -fsS -X POST "$admin/admin/limits" -H 'Content-Type: application/json' \
     -d '{"service":"salesforce","daily_api_requests":100000000}' >/dev/null || true
 }
 
-stop_sim() {
-  kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true
-}
+stop_sim() { bench_stop_sim; }
 
 # build size label [perf.data] -> prints JSON {seconds, rss_kb, calls, cpu, sim_cpu, commits}
 run_daemon() {
@@ -52,14 +45,14 @@ YAML
     # the daemon much.
     perf record -F 99 --call-graph=dwarf,16384 -o "$perf_out" -- \
       "$build/daemon/app/omnisyncd" -c "$dir/omnisync.yaml" 2> "$dir/omnisyncd.log" >/dev/null &
-    perf_pid=$!; pids+=($perf_pid)
+    perf_pid=$!; bench_track "$perf_pid"
     dpid=""
     for _ in $(seq 1 100); do dpid="$(pgrep -P "$perf_pid" -x omnisyncd || true)"; [[ -n "$dpid" ]] && break; sleep 0.05; done
   else
     "$build/daemon/app/omnisyncd" -c "$dir/omnisync.yaml" 2> "$dir/omnisyncd.log" &
     dpid=$!
   fi
-  pids+=($dpid)
+  bench_track "$dpid"
   local ctl="$build/daemon/ctl/omnisyncctl --socket $dir/control.sock"
   for _ in $(seq 1 100); do $ctl version >/dev/null 2>&1 && break; sleep 0.1; done
   while :; do

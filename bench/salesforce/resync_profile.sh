@@ -14,12 +14,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 after="${OMNISYNC_BUILD_DIR:-$root/build/default}"
 n="${1:-200000}"
 before="${2:-}"
-tmp="$(mktemp -d /tmp/omnisync-sfprof.XXXXXX)"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
-trap cleanup EXIT
 # shellcheck source=bench/salesforce/resync_lib.sh
 source "$root/bench/salesforce/resync_lib.sh"
+bench_init sfprof
 
 load0="$(python3 -c "import os; print(f'{os.getloadavg()[0]:.1f}')")"
 # One simulator (the current build's) serves every run, so that only the daemon differs.

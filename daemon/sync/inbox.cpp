@@ -1,5 +1,7 @@
 #include "daemon/sync/inbox.hpp"
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -10,49 +12,60 @@ namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
 asio::awaitable<void> inbox_processor::run(connector_state& owner) {
+  using namespace asio::experimental::awaitable_operators;
   mapping::evaluator_cache evals;
+  std::optional<batch> ready;  // claimed, parsed and fetched: the next to store
   for (;;) {
     if (owner.paused.load() || !ctx_.leading()) {
+      if (ready) {  // claimed before: finished as one batch would have been
+        co_await store_batch(std::move(*ready), evals);
+        ready.reset();
+      }
       co_await ctx_.clk.sleep_for(milliseconds(100));
       continue;
     }
-    std::vector<store::inbox_item> claimed;
-    {
-      auto got = co_await ctx_.db.inbox_claim(ctx_.opt.inbox_batch, ctx_.opt.inbox_lease, owner.cfg.name);
-      if (got) claimed = std::move(*got);
-    }
-    if (claimed.empty()) {
-      co_await owner.inbox_bell.wait(ctx_.clk, ctx_.opt.queue_idle);
+    if (!ready) {
+      ready = co_await next_batch(owner);
+      if (!ready) co_await owner.inbox_bell.wait(ctx_.clk, ctx_.opt.queue_idle);
       continue;
     }
-    // Events trickle in one delivery at a time (a vendor's bulk job fires one webhook per record it wrote): a
-    // short, bounded wait lets the batch fill, so that the records the events name are fetched in the vendor's
-    // batch size and stored in one page, not one call and one transaction per event.
-    if (claimed.size() < ctx_.opt.inbox_batch && ctx_.opt.inbox_window.count() > 0) {
-      co_await ctx_.clk.sleep_for(ctx_.opt.inbox_window);
-      auto more = co_await ctx_.db.inbox_claim(ctx_.opt.inbox_batch - claimed.size(), ctx_.opt.inbox_lease,
-                                               owner.cfg.name);
-      if (more)
-        for (auto& it : *more) claimed.push_back(std::move(it));
-    }
-    co_await process(std::move(claimed), evals);
+    // The ready batch is stored while the next is claimed, parsed and fetched: under load the vendor's round trips
+    // and the store's commits overlap instead of adding up. The next is stored only after this one.
+    auto next = co_await (store_batch(std::move(*ready), evals) && next_batch(owner));
+    ready = std::move(next);
   }
 }
 
-asio::awaitable<void> inbox_processor::process(std::vector<store::inbox_item> claimed,
-                                               mapping::evaluator_cache& evals) {
-  std::vector<std::int64_t> done;
+asio::awaitable<std::optional<inbox_processor::batch>> inbox_processor::next_batch(connector_state& owner) {
+  std::vector<store::inbox_item> claimed;
+  {
+    auto got = co_await ctx_.db.inbox_claim(ctx_.opt.inbox_batch, ctx_.opt.inbox_lease, owner.cfg.name);
+    if (got) claimed = std::move(*got);
+  }
+  if (claimed.empty()) co_return std::nullopt;
+  // Events trickle in one delivery at a time (a vendor's bulk job fires one webhook per record it wrote): a
+  // short, bounded wait lets the batch fill, so that the records the events name are fetched in the vendor's
+  // batch size and stored in one page, not one call and one transaction per event.
+  if (claimed.size() < ctx_.opt.inbox_batch && ctx_.opt.inbox_window.count() > 0) {
+    co_await ctx_.clk.sleep_for(ctx_.opt.inbox_window);
+    auto more = co_await ctx_.db.inbox_claim(ctx_.opt.inbox_batch - claimed.size(), ctx_.opt.inbox_lease,
+                                             owner.cfg.name);
+    if (more)
+      for (auto& it : *more) claimed.push_back(std::move(it));
+  }
+  co_return co_await prepare(std::move(claimed));
+}
+
+asio::awaitable<inbox_processor::batch> inbox_processor::prepare(std::vector<store::inbox_item> claimed) {
+  batch b;
+  b.claimed = std::move(claimed);
+  auto& done = b.done;
+  auto& work = b.work;
   // Parse every claimed event first, so that the records they only name are fetched once per object for the
   // whole batch (the adapter batches its calls: Zendesk show_many and HubSpot batch reads take 100 ids), not
   // once per event: a backlog of events naming one record each (after a restart) would cost a call per event.
-  struct parsed_event {
-    store::inbox_item* item;
-    connector_state* c;
-    adapters::event_records parsed;
-    std::string error;  ///< why it could not be processed ("" when it was)
-  };
-  std::vector<parsed_event> work;
-  for (auto& it : claimed) {
+  for (std::size_t at = 0; at < b.claimed.size(); ++at) {
+    auto& it = b.claimed[at];
     auto* c = ctx_.find(it.event.connector);
     if (!c) {
       co_await quarantine(it, "connector", "no connector named " + it.event.connector + " is configured");
@@ -75,7 +88,7 @@ asio::awaitable<void> inbox_processor::process(std::vector<store::inbox_item> cl
       done.push_back(it.id);
       continue;
     }
-    work.push_back(parsed_event{&it, c, std::move(*parsed), {}});
+    work.push_back(parsed_event{at, c, std::move(*parsed), {}});
   }
   refetch_plan plan;
   for (const auto& w : work)
@@ -84,8 +97,14 @@ asio::awaitable<void> inbox_processor::process(std::vector<store::inbox_item> cl
       conn = w.c;
       if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
     }
-  prefetched fetched = co_await prefetch(std::move(plan));
+  b.fetched = co_await prefetch(std::move(plan));
+  co_return b;
+}
 
+asio::awaitable<void> inbox_processor::store_batch(batch b, mapping::evaluator_cache& evals) {
+  auto& work = b.work;
+  auto& fetched = b.fetched;
+  auto& done = b.done;
   // The events' records coalesced per (connector, object): a record several events carry or name is stored once,
   // in its newest version, and every event's announcements about it go with it. One page per object.
   struct page {
@@ -150,7 +169,7 @@ asio::awaitable<void> inbox_processor::process(std::vector<store::inbox_item> cl
   }
   // Acknowledged only now that every record the event brought is stored (with its consequences).
   for (auto& w : work) {
-    auto& it = *w.item;
+    auto& it = b.claimed[w.item];
     if (w.error.empty()) {
       done.push_back(it.id);
       std::lock_guard lk(ctx_.mu);

@@ -4,7 +4,10 @@
 /// come in); each is parsed by its adapter (`parse_event`); the records they only name are fetched once per
 /// object for the whole batch, in the vendor's batch size; the records are coalesced per record (its newest
 /// version once, with every event's announcements about it) and go through the pipeline as one page per object;
-/// then the events are acknowledged — only once what they brought is stored. A malformed event, or one that keeps failing, is quarantined (dead-lettered with the reason); a
+/// then the events are acknowledged — only once what they brought is stored. Two batches are in progress at
+/// once: while one is stored (mapping, resolution, the store's transactions), the next is claimed, parsed and
+/// fetched from the vendor, so that neither the vendor's round trips nor the store's commits wait for the other;
+/// batches are still stored one after the other, in the order they were claimed. A malformed event, or one that keeps failing, is quarantined (dead-lettered with the reason); a
 /// failing one is retried with backoff first.
 ///
 /// One loop per connector, so that a vendor whose API is down delays only its own events. A paused connector's
@@ -14,6 +17,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,10 +42,29 @@ class inbox_processor {
     std::string error;                                       ///< the fetch failed: why
   };
   using prefetched = std::map<std::pair<std::string, std::string>, fetched_records>;
+  /// One claimed event, parsed.
+  struct parsed_event {
+    std::size_t item = 0;  ///< index into batch::claimed
+    connector_state* c = nullptr;
+    adapters::event_records parsed;
+    std::string error;  ///< why it could not be processed ("" when it was)
+  };
+  /// A claimed batch, parsed and fetched: what `store_batch` stores and acknowledges.
+  struct batch {
+    std::vector<store::inbox_item> claimed;
+    std::vector<parsed_event> work;
+    prefetched fetched;
+    std::vector<std::int64_t> done;  ///< events settled already (quarantined), acknowledged with the batch
+  };
+  /// Claims up to `inbox_batch` of `owner`'s events (waiting `inbox_window` for more when fewer are waiting), then
+  /// parses and fetches them; nullopt when none were waiting.
+  boost::asio::awaitable<std::optional<batch>> next_batch(connector_state& owner);
   /// One `fetch` per (connector, object) of the plan; the adapter splits it into its vendor's batch size.
   boost::asio::awaitable<prefetched> prefetch(refetch_plan plan);
-  /// Parses, fetches, stores and acknowledges one claimed batch.
-  boost::asio::awaitable<void> process(std::vector<store::inbox_item> claimed, mapping::evaluator_cache& evals);
+  /// Parses one claimed batch and fetches the records its events only name.
+  boost::asio::awaitable<batch> prepare(std::vector<store::inbox_item> claimed);
+  /// Stores one prepared batch (one page per object) and acknowledges its events.
+  boost::asio::awaitable<void> store_batch(batch b, mapping::evaluator_cache& evals);
   /// Dead-letters the event at `stage`.
   boost::asio::awaitable<void> quarantine(const store::inbox_item& it, const std::string& stage, const std::string& why);
   /// ... about the record `object`/`record` when known (the entry then resolves when that record is later read or
