@@ -139,7 +139,7 @@ TEST_CASE("health: without the simulator's CA a connector is 'unreachable', the 
   CHECK(d.stop() == 0);
 }
 
-TEST_CASE("health: an idle, fully synced object's lag stays near its poll interval; the initial sync reports",
+TEST_CASE("health: an idle, fully synced object's lag stays near its poll interval, the initial sync reports",
           "[pipeline][health]") {
   running_sim sim({"--size", "50"});
   lift_limits(sim);

@@ -99,7 +99,7 @@ TEST_CASE("connector schemas: a misspelling two levels down in any kind is locat
   }
 }
 
-TEST_CASE("connector schemas: a kind off by a letter is suggested; its block's other keys wait", "[config][schema]") {
+TEST_CASE("connector schemas: a kind off by a letter is suggested, its block's other keys wait", "[config][schema]") {
   read_block b("c", "kind: zendsk\nsubdomain: acme\nauth: { whatever: 1 }\npoll_interval: soon\n");
   INFO(b.text);
   CHECK(b.problems.size() == 2);

@@ -202,7 +202,7 @@ TEST_CASE("schema: values bind into the struct, declared defaults fill the rest"
   CHECK(empty.nested == 3);
 }
 
-TEST_CASE("schema: secrets from files, credentials and the environment; both spellings at once are refused",
+TEST_CASE("schema: secrets from files, credentials and the environment, both spellings at once are refused",
           "[config][schema]") {
   omnisync::test::temp_dir dir;
   dir.write("token.txt", "from-file\n");
@@ -287,7 +287,7 @@ TEST_CASE("duplicate keys are found at any depth, with the first one's place", "
   CHECK(text.find("f.yaml:8:1: a: duplicate key \"a\" (first at line 1, column 1)") != std::string::npos);
 }
 
-TEST_CASE("value syntax: durations read back what they print; suggestions only for near words", "[config][schema]") {
+TEST_CASE("value syntax: durations read back what they print, suggestions only for near words", "[config][schema]") {
   for (auto d : {0ms, 250ms, 1000ms, 90000ms, 3600000ms, 86400000ms, 5400250ms})
     CHECK(parse_duration(format_duration(d)) == d);
   CHECK(format_duration(90s) == "1m30s");

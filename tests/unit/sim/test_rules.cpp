@@ -101,7 +101,7 @@ TEST_CASE("sim rules: salesforce: Outbound Messages back off exponentially to 2 
   CHECK(total + 2 * hour > 24 * hour);
 }
 
-TEST_CASE("sim rules: hubspot: 10 randomised retries within 24 h; none after 400/401/403/404/405", "[sim][hubspot]") {
+TEST_CASE("sim rules: hubspot: 10 randomised retries within 24 h, none after 400/401/403/404/405", "[sim][hubspot]") {
   const auto& s = omnisync::sim::hubspot::webhook_retry_delay;
   for (std::uint64_t seed : {1u, 2u, 99u}) {
     const auto p = run(s, 500, {}, seed);

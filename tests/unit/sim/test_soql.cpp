@@ -64,7 +64,7 @@ TEST_CASE("soql: anything outside the subset is refused", "[sim][soql]") {
   bad("");
 }
 
-TEST_CASE("sim soql: datetime and date literals in the documented forms only; <> is !=; no field twice", "[sim][soql]") {
+TEST_CASE("sim soql: datetime and date literals in the documented forms only, <> is !=, no field twice", "[sim][soql]") {
   // SOQL reference, "Date Formats and Date Literals": YYYY-MM-DD; YYYY-MM-DDThh:mm:ss+hh:mm, -hh:mm or Z.
   auto q = ok("SELECT Id FROM Contact WHERE CreatedDate > 2026-01-01T02:00:00+02:00 AND CreatedDate < 2026-01-02T00:00:00Z");
   CHECK(q.where[0].values[0].type == soql_literal::kind::datetime);

@@ -295,7 +295,7 @@ TEST_CASE("config: runs.retention is a duration, other keys under runs are error
   CHECK_FALSE(bad.result.ok());
 }
 
-TEST_CASE("config: console — off by default; tokens from files, each problem located", "[config][console]") {
+TEST_CASE("config: console — off by default, tokens from files, each problem located", "[config][console]") {
   {
     loaded l("");
     REQUIRE(l.result.config);

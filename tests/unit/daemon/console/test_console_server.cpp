@@ -85,7 +85,7 @@ TEST_CASE("console server: answers the API over loopback, 401 without the token"
   CHECK(big.starts_with("HTTP/1.1 413"));
 }
 
-TEST_CASE("console server: slow clients are bounded; a full listener answers 503", "[console]") {
+TEST_CASE("console server: slow clients are bounded, a full listener answers 503", "[console]") {
   console::server_options o;
   o.max_connections = 2;
   o.header_timeout = 1000ms;

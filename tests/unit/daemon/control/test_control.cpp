@@ -411,7 +411,7 @@ TEST_CASE("omnisyncctl: status is rendered for people", "[control]") {
   CHECK(text.find("zendesk     zendesk     paused") != std::string::npos);
 }
 
-TEST_CASE("omnisyncctl: status sections say their units; KPIs with their currency and scales", "[control]") {
+TEST_CASE("omnisyncctl: status sections say their units, KPIs with their currency and scales", "[control]") {
   auto status = json::parse(R"({"schema":1,"version":"0.1.0","uptime_s":42,"state":"running",
     "store":{"kind":"sqlite","inbox_depth":3,"outbox_depth":0,"dead_letters":1,"state_db_bytes":2048},
     "connectors":{"hs":{"kind":"hubspot","state":"idle","health":{"state":"unauthorized","text":"unauthorized: no"},

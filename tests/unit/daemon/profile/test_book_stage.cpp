@@ -12,7 +12,7 @@
 using namespace omnisync::profile;
 using omnisync::test::profile::fed_book;
 
-TEST_CASE("lifecycle stage: a vendor's stage is source_stage; the view and the written record hold one computed "
+TEST_CASE("lifecycle stage: a vendor's stage is source_stage, the view and the written record hold one computed "
           "lifecycle_stage", "[profile][book]") {
   fed_book f;
   // HubSpot says "customer" (source_stage purchase); Salesforce's field omnisync writes says "Lead" (awareness),

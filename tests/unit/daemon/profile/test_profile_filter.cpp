@@ -65,7 +65,7 @@ TEST_CASE("where filters: equality, contains, exists, on nested attributes and l
   CHECK(where("  email = ann@acme.com "));  // spaces around the parts
 }
 
-TEST_CASE("kpi filters: ranges; a KPI with no value never matches", "[profile][filter]") {
+TEST_CASE("kpi filters: ranges, a KPI with no value never matches", "[profile][filter]") {
   CHECK(kpi("lifetime_value>=1000"));
   CHECK(kpi("lifetime_value>1500"));
   CHECK_FALSE(kpi("lifetime_value<1500"));
