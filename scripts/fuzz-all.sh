@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target (tests/fuzz/targets.txt) for a long time, one after the other, and prints what each
-# reached: executions, libFuzzer's coverage figures (cov: edges covered, ft: features) and the corpus size.
+# reached: executions, libFuzzer's coverage figures (cov: edges covered, ft: features), the corpus size and the
+# crashing inputs kept.
 #   scripts/fuzz-all.sh [SECONDS_EACH]     default: one hour in total, shared equally between the targets
 # Builds the targets first (preset `fuzz`, clang-14, build/fuzz). Each target starts from its seed corpus
 # (tests/fuzz/corpus/<name without fuzz_>) plus what earlier runs found (build/fuzz/fuzz-all/<target>/corpus, kept
@@ -41,7 +42,10 @@ done
 wait
 
 failed=0
-printf '\n%-28s %8s %12s %10s %8s %8s %8s %s\n' target seconds execs execs/s cov ft corpus result
+# execs/s is executions over the target's wall time: with OMNISYNC_FUZZ_JOBS > 1 (or a loaded machine) the
+# targets share cores, so it is a lower bound. crashes: inputs libFuzzer kept in artifacts/ (crash-, leak-,
+# timeout-, oom-), this run's and earlier runs' alike until they are removed.
+printf '\n%-28s %8s %12s %10s %8s %8s %8s %8s %s\n' target seconds execs execs/s cov ft corpus crashes result
 for t in "${targets[@]}"; do
   log="$out/$t/log"
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
@@ -51,9 +55,11 @@ for t in "${targets[@]}"; do
   ft=$(sed -n 's/.*ft: \([0-9]*\).*/\1/p' <<<"$last")
   corp=$(sed -n 's/.*corp: \([0-9]*\).*/\1/p' <<<"$last")
   rc=$(cat "$out/$t/rc")
+  crashes=$(find "$out/$t/artifacts" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
+    -o -name 'oom-*' \) | wc -l)
   result=ok
   if [ "$rc" != 0 ]; then result="FAILED (exit $rc, input in $out/$t/artifacts/)"; failed=1; fi
-  printf '%-28s %8s %12s %10s %8s %8s %8s %s\n' "$t" "$each" "${execs:-?}" "$(( ${execs:-0} / (each > 0 ? each : 1) ))" \
-    "${cov:-?}" "${ft:-?}" "${corp:-?}" "$result"
+  printf '%-28s %8s %12s %10s %8s %8s %8s %8s %s\n' "$t" "$each" "${execs:-?}" "$(( ${execs:-0} / (each > 0 ? each : 1) ))" \
+    "${cov:-?}" "${ft:-?}" "${corp:-?}" "$crashes" "$result"
 done
 exit "$failed"

@@ -64,11 +64,17 @@ store::synchronous_mode to_store(config::sync_mode m) {
 struct application::impl {
   impl(app_options o, loaded_config initial)
       : opts(std::move(o)), cfg(std::move(initial.config)), ioc(static_cast<int>(std::max(1u, cfg->daemon.threads))),
-        services(ioc.get_executor(), [](const std::string& t, const std::string& what) {
-          logger("app")->error("service {} ended with an exception: {}", t, what);
+        // A service (control socket, HTTP listener) or the signal/watchdog loop that ends with an exception
+        // leaves the daemon half-dead (no control, no webhooks, no SIGTERM handling, no keep-alives): it stops
+        // the daemon with exit 1 so that systemd restarts it. A reload that throws fails that reload only. The
+        // sync engine's loops restart themselves (sync/supervise.hpp); what reaches this group's handler is a
+        // one-off task (a reload's lint, a command's job), whose caller sees it fail.
+        services(ioc.get_executor(), [this](const std::string& t, const std::string& what) {
+          fail_stop("service " + t, what);
         }),
-        tasks(ioc.get_executor(), [](const std::string& t, const std::string& what) {
-          logger("app")->error("task {} ended with an exception: {}", t, what);
+        tasks(ioc.get_executor(), [this](const std::string& t, const std::string& what) {
+          if (t == "reload") logger("app")->error("task {} ended with an exception: {}", t, what);
+          else fail_stop("task " + t, what);
         }),
         sync_tasks(ioc.get_executor(), [](const std::string& t, const std::string& what) {
           logger("sync")->error("sync task {} ended with an exception: {}", t, what);
@@ -105,10 +111,26 @@ struct application::impl {
   std::vector<std::string> secret_values;              // every secret the config read: no console answer holds one
   systemd_notifier notifier;
   int exit = exit_ok;
+  std::atomic<bool> failed_stop{false};                // fail_stop ran
 
   std::shared_ptr<const config::daemon_config> config() const {
     std::lock_guard lock(mutex);
     return cfg;
+  }
+
+  /// A task the daemon cannot run without died: say so, and stop with exit 1 (once; not while stopping anyway).
+  void fail_stop(const std::string& task, const std::string& what) {
+    if (failed_stop.exchange(true)) return;
+    if (state.phase() == "stopping") {
+      logger("app")->error("{} ended with an exception while stopping: {}", task, what);
+      exit = exit_failure;
+      return;
+    }
+    logger("app")->critical("{} ended with an exception: {}; stopping the daemon (exit {}) so that it is restarted "
+                            "whole rather than run without it",
+                            task, what, exit_failure);
+    exit = exit_failure;
+    asio::co_spawn(ioc, shutdown(), [this](std::exception_ptr) { ioc.stop(); });
   }
 
   std::string status_line() const {

@@ -182,7 +182,7 @@ std::string format_connectors(const json::object& conns) {
       {"events_in", "events in"}, {"api_calls", "API calls"},   {"api_errors", "API errors"},
       {"budget", "budget (calls)"}, {"written", "written"},     {"rejected", "rejected"}};
   json::object rows;
-  std::string health_lines, object_lines;
+  std::string health_lines, object_lines, restart_lines;
   for (const auto& [name, v] : conns) {
     if (!v.is_object()) continue;
     const auto& c = v.as_object();
@@ -214,6 +214,14 @@ std::string format_connectors(const json::object& conns) {
     if (auto* w = c.if_contains("writes"); w && w->is_object()) {
       put("written", w->as_object().if_contains("ok"));
       put("rejected", w->as_object().if_contains("rejected"));
+    }
+    // Sync loops restarted after an exception: how often, the last failure and when.
+    if (auto* r = c.if_contains("task_restarts"); r && r->is_object()) {
+      const auto& ro = r->as_object();
+      if (auto* n = ro.if_contains("count"); n && n->is_int64() && n->as_int64() > 0)
+        restart_lines += "  " + std::string(name) + ": " + scalar(*n) + " restart(s), last at " +
+                         (ro.contains("at") ? scalar(ro.at("at")) : std::string("?")) + ": " +
+                         (ro.contains("last_failure") ? scalar(ro.at("last_failure")) : std::string()) + "\n";
     }
     json::object row;
     for (const auto& [key, header] : columns) {
@@ -271,6 +279,7 @@ std::string format_connectors(const json::object& conns) {
     start = nl + 1;
   }
   if (!health_lines.empty()) out += "health causes\n" + health_lines;
+  if (!restart_lines.empty()) out += "restarted sync loops\n" + restart_lines;
   if (!object_lines.empty()) out += "objects\n" + object_lines;
   return out;
 }

@@ -31,6 +31,12 @@ struct migration {
   const char* sql;
 };
 
+/// The version of "record_counts: one slot per session" (PostgreSQL: the trigger keys the slot on the whole
+/// backend pid; SQLite: a no-op step so both backends' numbers match). Named once here so that renumbering it
+/// is this one line: it is 11 once version 10 (segments) is in the lists before it, 10 until then (versions
+/// increase by one, and the migration tests check every step).
+inline constexpr int record_count_slot_version = 10;
+
 /// Applies the missing migrations of `list` to `db` (at most up to `limit` migrations) and returns the version
 /// reached. errc::fail with `why` set when the database is newer than `list`; a failing migration is rolled back
 /// and its error returned with `why` set.

@@ -220,6 +220,24 @@ CREATE INDEX outbox_run ON outbox(run_id);
 CREATE INDEX outbox_claimed ON outbox(next_attempt_at) WHERE state = 1;
 CREATE INDEX outbox_age ON outbox(connector, enqueued_at);
 )sql"},
+
+    {detail::record_count_slot_version, "record_counts: one slot per session (the whole backend pid)",
+     R"sql(
+-- Version 1 keyed the slot on pg_backend_pid() % 4096: two sessions whose pids were equal modulo 4096 shared a
+-- slot and then took turns (or deadlocked) like a single row would. The whole pid is unique among the server's
+-- live sessions, so concurrent sessions never share a slot; a slot of a session that ended is reused only by a
+-- later session with the same pid, which is harmless (the count is the sum of the slots). The rows already
+-- counted stay as they are: their sum is unchanged.
+CREATE OR REPLACE FUNCTION omnisync_records_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO record_counts(connector, object, slot, n)
+    VALUES(CASE WHEN TG_OP = 'INSERT' THEN NEW.connector ELSE OLD.connector END,
+           CASE WHEN TG_OP = 'INSERT' THEN NEW.object ELSE OLD.object END,
+           pg_backend_pid(), CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END)
+    ON CONFLICT(connector, object, slot) DO UPDATE SET n = record_counts.n + excluded.n;
+  RETURN NULL;
+END $$;
+)sql"},
 };
 
 constexpr migration inbox_list[] = {

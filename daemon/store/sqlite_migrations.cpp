@@ -223,6 +223,13 @@ CREATE INDEX outbox_claimed ON outbox(next_attempt_at) WHERE state = 1;
 -- outbox_oldest (the age gauge, every second): the oldest write of each connector is one seek per connector.
 CREATE INDEX outbox_age ON outbox(connector, enqueued_at);
 )sql"},
+
+    {detail::record_count_slot_version, "record_counts: one slot per session (the whole backend pid)",
+     R"sql(
+-- PostgreSQL only (its record_counts has a slot per session; SQLite's has one row per object and one writer):
+-- nothing to change here, the step keeps the two backends' version numbers equal.
+SELECT 1;
+)sql"},
 };
 
 // inbox.db: webhook events only, so that acknowledging a webhook never waits behind a poll transaction.

@@ -118,6 +118,7 @@ struct engine_metrics {
   metrics::metric_family<metrics::metric_gauge>* initial_total = nullptr;
   metrics::metric_family<metrics::metric_gauge>* initial_seconds = nullptr;
   metrics::metric_family<metrics::metric_counter>* inbox_pruned = nullptr;
+  metrics::metric_family<metrics::metric_counter>* task_restarts = nullptr;
   explicit engine_metrics(metrics::registry* r);
 };
 

@@ -16,6 +16,7 @@
 #include "daemon/sync/leadership.hpp"
 #include "daemon/sync/pipeline.hpp"
 #include "daemon/sync/runs.hpp"
+#include "daemon/sync/supervise.hpp"
 #include "daemon/sync/poller.hpp"
 #include "daemon/sync/writer.hpp"
 #include "mapping/lint.hpp"
@@ -59,6 +60,10 @@ engine_metrics::engine_metrics(metrics::registry* r) {
                                metrics::registry::duration_buckets(), {"connector"});
   inbox_pruned = &r->counter("omnisync_inbox_pruned_total",
                              "Acknowledged webhook events (and their dedupe keys) removed past http.dedupe_retention");
+  task_restarts = &r->counter("omnisync_sync_task_restarts_total",
+                              "Sync loops restarted after ending with an exception, by connector (\"\": the "
+                              "engine's own loops)",
+                              {"connector"});
 }
 
 }  // namespace detail
@@ -135,25 +140,29 @@ std::vector<std::shared_ptr<const adapters::webhook_endpoint>> engine::webhook_e
 std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> engine::tasks() {
   std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> out;
   auto p = parts_;
-  out.emplace_back("queue gauges", [p] { return p->gauges_loop(); });
-  out.emplace_back("profiles", [p] { return p->pipe.loop(); });
-  out.emplace_back("audit retention", [p] { return p->audit_loop(); });
-  out.emplace_back("runs retention", [p, started = p->ctx.now()] { return p->runs_loop(started); });
-  out.emplace_back("inbox retention", [p] { return detail::inbox_retention(p->ctx); });
-  out.emplace_back("dead-letter retries", [p] { return detail::retry_schedule(p->ctx); });
-  if (p->ctx.opt.cluster) out.emplace_back("leadership", [p] { return p->lead.run(); });
+  // Every loop is supervised: one that ends with an exception starts again after a backoff (supervise.hpp).
+  auto add = [&](std::string name, detail::connector_state* c, std::function<asio::awaitable<void>()> fn) {
+    out.emplace_back(name, [p, name, c, fn = std::move(fn)] { return detail::supervise(p->ctx, name, c, fn); });
+  };
+  add("queue gauges", nullptr, [p] { return p->gauges_loop(); });
+  add("profiles", nullptr, [p] { return p->pipe.loop(); });
+  add("audit retention", nullptr, [p] { return p->audit_loop(); });
+  add("runs retention", nullptr, [p, started = p->ctx.now()] { return p->runs_loop(started); });
+  add("inbox retention", nullptr, [p] { return detail::inbox_retention(p->ctx); });
+  add("dead-letter retries", nullptr, [p] { return detail::retry_schedule(p->ctx); });
+  if (p->ctx.opt.cluster) add("leadership", nullptr, [p] { return p->lead.run(); });
   for (auto* cs : p->ctx.list()) {
     if (!cs->cfg.enabled) continue;
     auto& w = p->writers[cs->cfg.name];
     if (!w) w = std::make_unique<detail::writer>(p->ctx, p->pipe, *cs);
     auto* wp = w.get();
-    out.emplace_back(cs->cfg.name + " writer", [p, wp] { return wp->claims(); });
+    add(cs->cfg.name + " writer", cs, [p, wp] { return wp->claims(); });
     for (int i = 0; i < std::max(1, cs->write_concurrency); ++i)
-      out.emplace_back(cs->cfg.name + " writer " + std::to_string(i + 1), [p, wp] { return wp->work(); });
-    out.emplace_back(cs->cfg.name + " inbox", [p, cs] { return p->inbox.run(*cs); });
+      add(cs->cfg.name + " writer " + std::to_string(i + 1), cs, [p, wp] { return wp->work(); });
+    add(cs->cfg.name + " inbox", cs, [p, cs] { return p->inbox.run(*cs); });
     for (auto& o : cs->objects) {
       auto* os = o.get();
-      out.emplace_back(cs->cfg.name + " " + os->st.object, [p, cs, os] { return p->polls.run(*cs, *os); });
+      add(cs->cfg.name + " " + os->st.object, cs, [p, cs, os] { return p->polls.run(*cs, *os); });
     }
   }
   return out;

@@ -1,14 +1,19 @@
 #include "daemon/sync/poller.hpp"
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <exception>
+#include <stdexcept>
 #include <utility>
 
 #include "core/health.hpp"
 #include "core/time.hpp"
+#include "daemon/sync/failpoint.hpp"
 #include "daemon/sync/runs.hpp"
 
 namespace omnisync::sync::detail {
@@ -76,6 +81,49 @@ asio::awaitable<void> poller::handle_lookups(connector_state& c, object_state& o
 }
 
 asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
+  run_meter meter(ctx_, c, os);  // the run the loop counts into: a poll cycle or a resync
+  std::int64_t resync_run = 0;   // the running resync's run (0: none, or not recorded)
+  std::exception_ptr failure;
+  std::string what;
+  try {
+    co_await loop(c, os, meter, resync_run);
+    co_return;
+  } catch (const boost::system::system_error& e) {
+    if (e.code() == asio::error::operation_aborted) throw;  // cancelled: the daemon is stopping
+    failure = std::current_exception();
+    what = e.what();
+  } catch (const std::exception& e) {
+    failure = std::current_exception();
+    what = e.what();
+  }
+  // The loop ended with an exception (a defect, or a page nothing could handle): its run ends `failed` with the
+  // reason, the object shows the error, and the exception goes on to the supervisor, which restarts the loop
+  // after a backoff (supervise.hpp). The loop starts again from the stored cursor.
+  const std::string why = "the poll loop failed: " + what;
+  log_with(spdlog::level::err, fields_of(c, os), "{}: polling {} ended with an exception: {}", c.cfg.name,
+           os.st.object, what);
+  {
+    std::lock_guard lk(ctx_.mu);
+    os.st.last_error = why;
+    os.st.last_attempt = ctx_.now();
+    os.st.phase = "error";
+    if (resync_run > 0) {
+      os.st.resync_running = false;
+      os.st.resync_finished = ctx_.now();
+      os.st.resync_error = why;
+    }
+  }
+  if (resync_run > 0) {
+    co_await meter.detach();
+    co_await end_resync(std::exchange(resync_run, 0), "failed", why);
+  } else if (meter.active()) {
+    co_await meter.note_failure();
+    co_await meter.finish("failed", why);
+  }
+  std::rethrow_exception(failure);
+}
+
+asio::awaitable<void> poller::loop(connector_state& c, object_state& os, run_meter& meter, std::int64_t& resync_run) {
   mapping::evaluator_cache evals;
   unsigned failures = 0;
   std::optional<std::string> resync_cursor;  // position of a running full resync (nullopt: start)
@@ -86,8 +134,6 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
   std::optional<adapters::page> prefetched;      // the next page, read while the previous one was stored
   std::optional<std::string> prefetched_for;     // the cursor it was read from
   bool initial_checked = false;                  // whether the first incremental poll looked for a stored cursor
-  run_meter meter(ctx_, c, os);                  // the run this loop counts into: a poll cycle or a resync
-  std::int64_t resync_run = 0;                   // the running resync's run (0: none, or not recorded)
   {
     std::lock_guard lk(ctx_.mu);
     os.st.polling_since = ctx_.now();
@@ -192,6 +238,10 @@ asio::awaitable<void> poller::run(connector_state& c, object_state& os) {
       co_await fail(c, os, failures, poll_error(c, pg.error()), meter, in_resync,
                     error_code_name(pg.error()));
       continue;
+    }
+    if (failpoint_active("poll_throw", c.cfg.name, os.st.object)) {
+      (void)co_await meter.open();  // the page's run exists, so that it can end `failed`
+      throw std::runtime_error("failpoint poll_throw: a page of " + os.st.object + " that cannot be handled");
     }
     const bool more = pg->more;
     const auto page_records = static_cast<std::int64_t>(pg->records.size());

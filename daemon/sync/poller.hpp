@@ -22,10 +22,14 @@ namespace omnisync::sync::detail {
 class poller {
  public:
   poller(context& ctx, pipeline& p) : ctx_(ctx), pipeline_(p) {}
-  /// Polls `os` of `c` until cancelled.
+  /// Polls `os` of `c` until cancelled. An exception that ends the loop ends its run (poll cycle or resync)
+  /// `failed` with the exception's text and shows on the object before it is rethrown (to the supervisor).
   boost::asio::awaitable<void> run(connector_state& c, object_state& os);
 
  private:
+  /// The loop itself; `meter` and `resync_run` belong to `run`, which awaits it (so the references stay valid)
+  /// and closes the run they name when the loop throws.
+  boost::asio::awaitable<void> loop(connector_state& c, object_state& os, run_meter& meter, std::int64_t& resync_run);
   boost::asio::awaitable<void> handle_lookups(connector_state& c, object_state& os, mapping::evaluator_cache& evals);
   boost::asio::awaitable<void> reconcile(connector_state& c, object_state& os, mapping::evaluator_cache& evals);
   /// A failed attempt: logged (`code`: the error's short name, the line's `error` field), shown, paused for

@@ -28,6 +28,11 @@ struct engine_options {
   milliseconds queue_idle{200};        ///< how often an empty inbox/outbox is looked at again
   milliseconds error_pause{1000};      ///< first pause after a failed poll; doubles per failure
   milliseconds error_pause_cap{60000};
+  /// A sync loop that ended with an exception starts again after this pause, doubled per failure in a row up to
+  /// the cap (jittered); a loop that then ran `task_healthy_after` starts the backoff over (restart_policy.hpp).
+  milliseconds task_restart_pause{1000};
+  milliseconds task_restart_cap{60000};
+  milliseconds task_healthy_after{60000};
   int max_inbox_attempts = 5;          ///< then the event is dead-lettered
   int max_write_attempts = 8;          ///< then the write is dead-lettered
   milliseconds write_retry{2000};      ///< first retry delay of a failed write; doubles per attempt
@@ -134,6 +139,11 @@ struct connector_status {
   std::int64_t writes_rejected = 0;
   std::int64_t writes_retried = 0;
   std::string last_write_error;
+  /// Restarts of this connector's sync loops after an exception (supervise.hpp), the last one's task and
+  /// exception text ("crm contacts: ...") and when it happened.
+  std::int64_t task_restarts = 0;
+  std::string last_task_failure;
+  store::timestamp last_task_failure_at{};
   std::chrono::milliseconds settle_lag{0};  ///< the connector's settle_lag (incremental polls stay this far behind)
 };
 

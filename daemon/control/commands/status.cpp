@@ -140,6 +140,11 @@ void add_engine_status(json::object& o, const sync::connector_status& cs, store:
                              {"rejected", cs.writes_rejected},
                              {"retried", cs.writes_retried},
                              {"last_error", cs.last_write_error}};
+  // Sync loops of this connector restarted after an exception: how often, the last failure in words and when.
+  o["task_restarts"] = json::object{{"count", cs.task_restarts},
+                                    {"last_failure", cs.last_task_failure},
+                                    {"at", cs.task_restarts > 0 ? json::value(iso_text(cs.last_task_failure_at))
+                                                                : json::value(nullptr)}};
 }
 
 /// The store's section from its `counts`; also adds each connector's queue depths and record count to `connectors`.

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <future>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "core/clock.hpp"
@@ -49,6 +50,10 @@ class fake_connector : public adapters::connector {
     std::lock_guard lk(mu);
     ++polls;
     if (req.mode == adapters::poll_mode::full) ++full_polls;
+    if (throw_next > 0) {  // a page the adapter cannot handle: a defect that escapes as an exception
+      --throw_next;
+      throw std::runtime_error("unexpected page");
+    }
     if (fail_next > 0) {
       --fail_next;
       co_return make_error_code(errc::retry);
@@ -140,6 +145,7 @@ class fake_connector : public adapters::connector {
   std::vector<rec> records;
   std::size_t page_size = 100;
   int polls = 0, full_polls = 0, write_calls = 0, fail_next = 0, fetches = 0, fail_fetches = 0;
+  int throw_next = 0;  // polls that throw instead of answering
   std::size_t fetched_ids = 0;  // ids asked for by fetch, summed over the calls
   bool apply_writes = false;
   bool hold = false;  // polls answer "more to come" without records: the object is never read to the end
@@ -194,6 +200,8 @@ struct harness {
     sync::engine_options eo;
     eo.queue_idle = 20ms;
     eo.error_pause = 20ms;
+    eo.task_restart_pause = 40ms;
+    eo.task_restart_cap = 320ms;
     eo.write_retry = 20ms;
     eng = std::make_unique<sync::engine>(ioc.get_executor(), *db, eo, nullptr, clk);
     eng->set_mappings(shipped_plans());

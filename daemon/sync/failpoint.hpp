@@ -1,0 +1,17 @@
+#pragma once
+/// Test hooks that make the engine fail where no outside input can (the adapters turn every bad page into an
+/// error result, and are fuzzed to keep it so): the integration tests use them to prove that a sync loop which
+/// ends with an exception is restarted (supervise.hpp).
+///
+/// Off unless the environment variable OMNISYNC_TEST_FAILPOINTS names a file when the process starts; then, at
+/// each check, the file is read and a line `<point> <connector> <object>` makes that check fire. Removing the
+/// line (or the file) clears the fault. Points: `poll_throw` (the poller throws after reading a page of that
+/// object, before storing it). Thread safety: any thread; the file is read on every check while enabled.
+#include <string_view>
+
+namespace omnisync::sync::detail {
+
+/// Whether failpoint `point` is set for `connector`/`object` (always false when failpoints are off).
+bool failpoint_active(std::string_view point, std::string_view connector, std::string_view object);
+
+}  // namespace omnisync::sync::detail
