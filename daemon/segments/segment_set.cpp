@@ -14,6 +14,13 @@ constexpr int max_dependency_depth = 64;
 /// The file position of byte `offset` of a `where:` text that starts at (line, column). Lines after the first
 /// of a multi-line (block) scalar start at the same column as the first.
 std::pair<int, int> position(const segment_def& d, std::size_t offset) {
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < d.lines.size(); ++i) {
+    const auto& l = d.lines[i];
+    if (offset <= start + l.length || i + 1 == d.lines.size())
+      return {l.line, l.column + static_cast<int>(offset > start ? offset - start : 0)};
+    start += l.length + 1;
+  }
   int line = d.line, col = d.column;
   const std::size_t end = std::min(offset, d.where.size());
   for (std::size_t i = 0; i < end; ++i) {

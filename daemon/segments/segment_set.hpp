@@ -41,10 +41,18 @@ struct segment_def {
   int holdout_percent = 0;  ///< 0..99
   std::string priority_group;
   std::vector<sync_target> sync;
-  /// Where the `where:` text starts in the config file, for errors inside it: line and column (1-based) of
-  /// its first character, and the file's lines so that a multi-line text maps back exactly.
+  /// Where the `where:` text is in the config file, for errors inside it: line and column (1-based) of its
+  /// first character. Lines after the first start at the same column unless `lines` says otherwise.
   std::string file;
   int line = 0, column = 0;
+  /// The file lines that hold the text, in order (block and multi-line scalars): each line's number, the column
+  /// of its first character of text, and how many bytes of the text it holds (a line break between two of them
+  /// is one byte of the text: a newline, or a space where YAML folds). Empty: `line`/`column` as above.
+  struct text_line {
+    int line = 0, column = 0;
+    std::size_t length = 0;
+  };
+  std::vector<text_line> lines;
 };
 
 /// A located problem from `compile` (the caller adds it to its diagnostics).
