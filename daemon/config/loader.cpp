@@ -138,6 +138,7 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
   // or two connectors of one name would silently lose one.
   find_duplicate_keys(name, root, out.problems);
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  std::vector<segments::segment_def> segment_defs;
   if (r.is_map(root, "")) {
     r.known_keys(root, "", {"daemon", "http", "store", "mappings_dir", "connectors", "canonical", "identity",
                             "survivorship", "kpis", "propagation", "audit", "dead_letters", "runs", "console",
@@ -145,6 +146,7 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
     read_daemon_sections(r, root, base, *cfg, out.secret_values);
     read_console_section(r, root, base, *cfg, out.secret_values);
     read_connectors(r, root, base, *cfg, out.secret_values);
+    segment_defs = read_segments(r, root, *cfg);
   }
   {
     auto ps = std::make_shared<profile::settings>();
@@ -173,17 +175,14 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
   }
   // Segments read the profile schema: the canonical attributes, the KPI rules' stages and event types, and the
   // event types the mapping files produce. A name a reload removed is refused here, with its place.
-  if (out.problems.empty() && root.IsMap() && root["segments"]) {
-    auto defs = read_segments(r, root, *cfg);
-    if (out.problems.empty()) {
-      const auto canonical = cfg->canonical.empty() ? mapping::default_canonical_attributes() : cfg->canonical;
-      const auto schema = segments::profile_schema::build(canonical, out.profiles->kpis, out.mappings);
-      std::vector<segments::segment_error> errors;
-      auto set = segments::segment_set::compile(std::move(defs), schema, errors);
-      for (const auto& e : errors)
-        out.problems.add({e.file, e.line, e.column}, "segments." + e.key + ".where", e.message);
-      out.segments = std::make_shared<const segments::segment_set>(std::move(set));
-    }
+  if (out.problems.empty() && !segment_defs.empty()) {
+    const auto canonical = cfg->canonical.empty() ? mapping::default_canonical_attributes() : cfg->canonical;
+    const auto schema = segments::profile_schema::build(canonical, out.profiles->kpis, out.mappings);
+    std::vector<segments::segment_error> errors;
+    auto set = segments::segment_set::compile(std::move(segment_defs), schema, errors);
+    for (const auto& e : errors)
+      out.problems.add({e.file, e.line, e.column}, "segments." + e.key + ".where", e.message);
+    out.segments = std::make_shared<const segments::segment_set>(std::move(set));
   }
   if (!out.segments) out.segments = std::make_shared<const segments::segment_set>();
   if (out.problems.empty() && root.IsMap() && root["connectors"]) {

@@ -67,7 +67,7 @@ TEST_CASE("segments config: an unknown name is located inside the expression", "
   SECTION("literal block, second line") {
     loaded_segments l("segments:\n  a:\n    where: |\n      stage == \"purchase\"\n        && any(events, e.type == \"tiket\")\n");
     INFO(l.text);
-    CHECK(l.has(5, 33, "segments.a.where", "unknown event type \"tiket\" (did you mean \"ticket\"?)"));
+    CHECK(l.has(5, 34, "segments.a.where", "unknown event type \"tiket\" (did you mean \"ticket\"?)"));
   }
   SECTION("folded block, second line") {
     loaded_segments l("segments:\n  a:\n    where: >-\n      stage == \"purchase\" &&\n      stage == \"purchse\"\n");
@@ -79,7 +79,7 @@ TEST_CASE("segments config: an unknown name is located inside the expression", "
 TEST_CASE("segments config: keys, holdout, sync destinations and cycles are checked", "[config][segments]") {
   loaded_segments l(
       "connectors:\n"
-      "  zd: { kind: zendesk, base_url: \"https://x.zendesk.com\", email: a@b.c, api_token: t }\n"
+      "  zd: { kind: zendesk, enabled: false, subdomain: acme }\n"
       "segments:\n"
       "  Bad Key: { where: \"true\" }\n"
       "  a:\n"
