@@ -47,6 +47,11 @@ std::vector<std::string> plan::sources_of(std::string_view target) const {
 const std::vector<std::string>& plan::identity() const noexcept { return impl_->identity; }
 const std::vector<attribute_hint>& plan::hints() const noexcept { return impl_->hints; }
 const std::string& plan::upsert_key() const noexcept { return impl_->upsert_key; }
+std::vector<std::string> plan::event_types() const {
+  std::vector<std::string> out;
+  for (const auto& e : impl_->events) out.push_back(e.type);
+  return out;
+}
 
 std::string record_error::format() const {
   std::string s = file;

@@ -52,6 +52,8 @@ class plan {
   const std::vector<attribute_hint>& hints() const noexcept;
   /// Outbound: the destination field used as upsert key (empty inbound).
   const std::string& upsert_key() const noexcept;
+  /// The event types the `events:` section produces (inbound timeline mappings; empty otherwise).
+  std::vector<std::string> event_types() const;
   const plan_impl& impl() const noexcept { return *impl_; }
 
  private:

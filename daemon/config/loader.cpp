@@ -13,6 +13,8 @@
 #include "config/value_syntax.hpp"
 #include "daemon/config/sections.hpp"
 #include "daemon/profile/book.hpp"
+#include "daemon/segments/segment_set.hpp"
+#include "mapping/canonical.hpp"
 #include "mapping/mapping.hpp"
 
 namespace omnisync::config {
@@ -136,12 +138,15 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
   // or two connectors of one name would silently lose one.
   find_duplicate_keys(name, root, out.problems);
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  std::vector<segments::segment_def> segment_defs;
   if (r.is_map(root, "")) {
     r.known_keys(root, "", {"daemon", "http", "store", "mappings_dir", "connectors", "canonical", "identity",
-                            "survivorship", "kpis", "propagation", "audit", "dead_letters", "runs", "console"});
+                            "survivorship", "kpis", "propagation", "audit", "dead_letters", "runs", "console",
+                            "segments"});
     read_daemon_sections(r, root, base, *cfg, out.secret_values);
     read_console_section(r, root, base, *cfg, out.secret_values);
     read_connectors(r, root, base, *cfg, out.secret_values);
+    segment_defs = read_segments(r, root, *cfg);
   }
   {
     auto ps = std::make_shared<profile::settings>();
@@ -168,6 +173,18 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
                        "no such folder: " + cfg->mappings_dir.string());
     }
   }
+  // Segments read the profile schema: the canonical attributes, the KPI rules' stages and event types, and the
+  // event types the mapping files produce. A name a reload removed is refused here, with its place.
+  if (out.problems.empty() && !segment_defs.empty()) {
+    const auto canonical = cfg->canonical.empty() ? mapping::default_canonical_attributes() : cfg->canonical;
+    const auto schema = segments::profile_schema::build(canonical, out.profiles->kpis, out.mappings);
+    std::vector<segments::segment_error> errors;
+    auto set = segments::segment_set::compile(std::move(segment_defs), schema, errors);
+    for (const auto& e : errors)
+      out.problems.add({e.file, e.line, e.column}, "segments." + e.key + ".where", e.message);
+    out.segments = std::make_shared<const segments::segment_set>(std::move(set));
+  }
+  if (!out.segments) out.segments = std::make_shared<const segments::segment_set>();
   if (out.problems.empty() && root.IsMap() && root["connectors"]) {
     check_field_control(name, root, *cfg, out.mappings, out.problems);
     probe_connectors(name, root, *cfg, out.problems);

@@ -22,6 +22,9 @@ class plan;
 namespace omnisync::profile {
 struct settings;
 }
+namespace omnisync::segments {
+class segment_set;
+}
 
 namespace omnisync::config {
 
@@ -41,6 +44,8 @@ struct loaded_config {
   std::vector<std::shared_ptr<const mapping::plan>> mappings;
   /// The identity, survivorship, KPI and propagation rules (defaults where the file says nothing).
   std::shared_ptr<const profile::settings> profiles;
+  /// The `segments:` section compiled against the profile schema (empty set when the file declares none).
+  std::shared_ptr<const segments::segment_set> segments;
   bool ok() const noexcept { return config != nullptr; }
 };
 

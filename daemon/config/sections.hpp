@@ -14,6 +14,9 @@ class Node;
 namespace omnisync::profile {
 struct settings;
 }
+namespace omnisync::segments {
+struct segment_def;
+}
 
 namespace omnisync::config {
 
@@ -28,5 +31,9 @@ void read_console_section(reader& r, const YAML::Node& root, const std::filesyst
 /// `identity:`, `survivorship:`, `kpis:` and `propagation:` (the 360 view's rules; absent sections keep the
 /// shipped defaults described in daemon/profile/README.md).
 void read_profile_sections(reader& r, const YAML::Node& root, profile::settings& s);
+
+/// `segments:` — the definitions as written (keys, holdout, priority group, `sync:` destinations checked
+/// against the connectors); the loader compiles their expressions once the mappings are known.
+std::vector<segments::segment_def> read_segments(reader& r, const YAML::Node& root, const daemon_config& cfg);
 
 }  // namespace omnisync::config
