@@ -93,7 +93,7 @@ TEST_CASE("errors are located in the file: the where text's start plus the offse
   CHECK(compile_errors({def("s", "emial == \"x\" && kpi.nsp > 3")}).size() == 2);
 }
 
-TEST_CASE("member_of forms a DAG: a cycle is an error naming it; dependencies come first", "[segments]") {
+TEST_CASE("member_of forms a DAG: a cycle is an error naming it, dependencies come first", "[segments]") {
   auto errs = compile_errors({def("a", "member_of(\"b\")"), def("b", "member_of(\"c\")"), def("c", "member_of(\"a\")")});
   REQUIRE(errs.size() == 1);
   CHECK(errs[0].message == "member_of forms a cycle: a -> b -> c -> a");
