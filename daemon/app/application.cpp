@@ -223,23 +223,10 @@ struct application::impl {
         co_return finish_reload(std::move(result), std::move(record), reload_started);
       }
       result.lint = std::move(*found);
-      for (const auto& f : result.lint) {
-        if (f.severity == "error") ++lint_errors;
-        else if (f.line == 0) result.warnings.push_back(f.file + ": " + f.message);  // metadata not readable
-      }
+      lint_errors = count_lint_errors(result);
     }
     if (lint_errors > 0 && !req.force) {
-      log->error("reload refused: lint found {} error(s) in the changed mappings; the previous configuration stays "
-                 "in effect (omnisyncctl reload --force applies it anyway):", lint_errors);
-      for (const auto& f : result.lint)
-        if (f.severity == "error") {
-          log->error("  {}:{}: {}/{}: {}", f.file, f.line, f.connector, f.object, f.message);
-          record.diagnostics.push_back(f.file + ":" + std::to_string(f.line) + ": " + f.message);
-          // The run history's record of this reload says why it was refused, as the caller was told.
-          result.problems += (result.problems.empty() ? "" : "\n") + f.file + ":" + std::to_string(f.line) + ": " +
-                             f.message;
-        }
-      result.what = commands::reload_result::outcome::refused;
+      refuse_for_lint(result, record, lint_errors);
       co_return finish_reload(std::move(result), std::move(record), reload_started);
     }
     if (lint_errors > 0) {
@@ -284,23 +271,7 @@ struct application::impl {
       };
       std::string name = "reload re-check";
       auto rc = co_await on_sync_tasks<counts>(std::move(name), std::move(job));
-      if (!rc) {
-        result.recheck_note = "the daemon is stopping; the changed outbound mappings were not re-checked";
-      } else if (!*rc && rc->error() == make_error_code(errc::not_found)) {
-        result.recheck_note = "this instance does not run the pipeline: the one leading the cluster re-checks the "
-                              "destinations when it reloads";
-      } else if (!*rc && rc->error() == make_error_code(errc::retry)) {
-        result.recheck_note = "the profiles are still being rebuilt; the destinations were not re-checked (records "
-                              "are written with the new mapping when their profiles change next)";
-      } else if (!*rc) {
-        result.recheck_note = "re-checking the destinations failed: " + rc->error().message();
-      } else {
-        result.rechecks = std::move(**rc);
-        for (const auto& r : result.rechecks)
-          log->info("reload: {}/{}: {} record(s) re-checked, {} differ and are queued{}", r.connector, r.object,
-                    r.checked, r.to_write, r.shadow ? " (shadow mode: not sent)" : "");
-      }
-      if (!result.recheck_note.empty()) log->warn("reload: {}", result.recheck_note);
+      note_recheck(result, rc);
     }
     co_return finish_reload(std::move(result), std::move(record), reload_started);
   }

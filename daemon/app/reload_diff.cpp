@@ -4,6 +4,8 @@
 #include <set>
 #include <sstream>
 
+#include "core/error.hpp"
+#include "daemon/app/logging.hpp"
 #include "mapping/mapping.hpp"
 
 namespace omnisync::app {
@@ -95,6 +97,53 @@ std::vector<std::string> restart_warnings(const config::daemon_config& now, cons
   if (next.http.dedupe_retention != now.http.dedupe_retention) daemon_keys.push_back("http.dedupe_retention");
   if (!daemon_keys.empty()) out.push_back(joined(daemon_keys) + " changed: takes effect at the next restart");
   return out;
+}
+
+std::size_t count_lint_errors(control::commands::reload_result& result) {
+  std::size_t errors = 0;
+  for (const auto& f : result.lint) {
+    if (f.severity == "error") ++errors;
+    else if (f.line == 0) result.warnings.push_back(f.file + ": " + f.message);  // metadata not readable
+  }
+  return errors;
+}
+
+void refuse_for_lint(control::commands::reload_result& result, control::commands::reload_record& record,
+                     std::size_t errors) {
+  auto log = logger("app");
+  log->error("reload refused: lint found {} error(s) in the changed mappings; the previous configuration stays "
+             "in effect (omnisyncctl reload --force applies it anyway):", errors);
+  for (const auto& f : result.lint)
+    if (f.severity == "error") {
+      log->error("  {}:{}: {}/{}: {}", f.file, f.line, f.connector, f.object, f.message);
+      const auto where = f.file + ":" + std::to_string(f.line) + ": " + f.message;
+      record.diagnostics.push_back(where);
+      // The run history's record of this reload says why it was refused, as the caller was told.
+      result.problems += (result.problems.empty() ? "" : "\n") + where;
+    }
+  result.what = control::commands::reload_result::outcome::refused;
+}
+
+void note_recheck(control::commands::reload_result& result,
+                  const std::optional<omnisync::result<std::vector<sync::recheck_count>>>& rc) {
+  auto log = logger("app");
+  if (!rc) {
+    result.recheck_note = "the daemon is stopping; the changed outbound mappings were not re-checked";
+  } else if (!*rc && rc->error() == make_error_code(errc::not_found)) {
+    result.recheck_note = "this instance does not run the pipeline: the one leading the cluster re-checks the "
+                          "destinations when it reloads";
+  } else if (!*rc && rc->error() == make_error_code(errc::retry)) {
+    result.recheck_note = "the profiles are still being rebuilt; the destinations were not re-checked (records "
+                          "are written with the new mapping when their profiles change next)";
+  } else if (!*rc) {
+    result.recheck_note = "re-checking the destinations failed: " + rc->error().message();
+  } else {
+    result.rechecks = **rc;
+    for (const auto& r : result.rechecks)
+      log->info("reload: {}/{}: {} record(s) re-checked, {} differ and are queued{}", r.connector, r.object,
+                r.checked, r.to_write, r.shadow ? " (shadow mode: not sent)" : "");
+  }
+  if (!result.recheck_note.empty()) log->warn("reload: {}", result.recheck_note);
 }
 
 }  // namespace omnisync::app

@@ -3,9 +3,11 @@
 /// reading the mapping files' text when a snapshot is taken): which mapping files were added, changed or removed
 /// (by content), and which differences wait for a restart (connector settings, webhook routes, daemon.* keys)
 /// in words an operator can act on. The application keeps a snapshot of the mappings in effect and compares
-/// each candidate with it.
+/// each candidate with it. Also how a reload's lint findings and destination re-check end up in its result
+/// (and in the log), so the application's reload reads as its steps.
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,5 +40,19 @@ std::vector<control::commands::mapping_change> diff_mappings(const mapping_snaps
 /// they were, so deliveries to the new address answer 404 until the restart), and daemon/store keys read only
 /// at start-up.
 std::vector<std::string> restart_warnings(const config::daemon_config& now, const config::daemon_config& next);
+
+/// Sorts the lint findings in `result.lint`: returns how many are errors; a finding without a line (the vendor's
+/// metadata could not be read) becomes a warning of the reload.
+std::size_t count_lint_errors(control::commands::reload_result& result);
+
+/// A reload refused because its changed mappings have `errors` lint errors: each is logged and goes to the
+/// reload record's diagnostics and to the problems the caller and the run history see.
+void refuse_for_lint(control::commands::reload_result& result, control::commands::reload_record& record,
+                     std::size_t errors);
+
+/// The destinations' re-check after an applied reload: its counts (logged), or a note saying why it did not run
+/// (`rc` empty: the daemon is stopping; not_found: another instance leads the cluster; retry: profiles rebuilding).
+void note_recheck(control::commands::reload_result& result,
+                  const std::optional<omnisync::result<std::vector<sync::recheck_count>>>& rc);
 
 }  // namespace omnisync::app

@@ -70,14 +70,24 @@ try:
                               stdout=subprocess.DEVNULL, stderr=open(f"{tmp}/daemon.log", "w"))
     procs.append(daemon)
     status = {}
+    seen = {"snapshot": None, "since": 0.0}
 
     def settled():
+        # Quiet means: the initial syncs are done, nothing is queued in or out, and every connector's record count
+        # has stayed the same for longer than one poll interval (5 s in the simulator's config): writes made into a
+        # system come back through its next poll, so an empty outbox alone does not mean the counts are final.
         global status
         status = ctl("status")
-        dead = status["store"]["dead_letters"]
-        return status["console"]["port"] > 0 and dead > 0 and status["store"]["outbox_depth"] == 0 and all(
-            o["initial_sync"]["state"] != "running" for c in status["connectors"].values()
-            for o in c.get("objects_status", []))
+        quiet = status["console"]["port"] > 0 and status["store"]["dead_letters"] > 0 and \
+            status["store"]["outbox_depth"] == 0 and status["store"]["inbox_depth"] == 0 and all(
+                o["initial_sync"]["state"] != "running" for c in status["connectors"].values()
+                for o in c.get("objects_status", []))
+        snapshot = json.dumps({n: [c["records"], c["inbox_depth"], c["outbox_depth"]]
+                               for n, c in status["connectors"].items()}, sort_keys=True)
+        if not quiet or snapshot != seen["snapshot"]:
+            seen["snapshot"], seen["since"] = snapshot, time.monotonic()
+            return False
+        return time.monotonic() - seen["since"] >= 6.0
 
     if not eventually(settled, 120):
         print("the daemon did not settle:", json.dumps(status)[:2000], open(f"{tmp}/daemon.log").read()[-4000:])
