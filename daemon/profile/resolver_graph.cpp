@@ -139,7 +139,6 @@ std::uint32_t graph::record_for(std::string_view system, std::string_view object
   if (r == interner::npos) return none;
   if (strings.size() != before_size) {  // new: its slot is the next record
     record rec;
-    rec.pid = stable_hash(system, object, id);
     rec.sys = static_cast<std::uint16_t>(sys);
     rec.obj = static_cast<std::uint16_t>(obj);
     recs.push_back(rec);
@@ -186,7 +185,12 @@ void graph::attach_link(std::uint32_t r, std::uint32_t id, std::uint32_t flags, 
   if (split_set.contains(std::uint64_t{r} << 32 | id)) flags |= lf_split;
   const std::uint32_t l = new_link();
   link& k = links[l];
-  k.since = since;
+  if (recs[r].links == none) {
+    recs[r].link_since = since;  // the record's first link (again): its time is the record's
+  } else if (since != recs[r].link_since) {
+    flags |= lf_own_since;
+    other_since[l] = since;
+  }
   k.bits = id | flags;
   k.rec = r;
   k.next_in_record = recs[r].links;
@@ -216,6 +220,7 @@ void graph::detach_link(std::uint32_t l) {
       }
     --idents[id].count;
   }
+  if (k.bits & lf_own_since) other_since.erase(l);
   links[l].next_in_record = free_link;
   free_link = l;
   --live_links;

@@ -39,6 +39,9 @@ inline constexpr std::uint32_t lf_generic = 1u << 28;  // generic e-mail address
 inline constexpr std::uint32_t lf_blocked = 1u << 29;  // a blocked value of its rule: never posted, never matches
 inline constexpr std::uint32_t lf_split = 1u << 30;    // removed by split(): posted (it still counts) but unusable
 inline constexpr std::uint32_t lf_unposted = lf_generic | lf_blocked;
+// The link's `since` differs from its record's `link_since`: it is kept in `graph::other_since`. Links attached
+// together (a record's identifiers as first read) share one time, so most links keep none of their own.
+inline constexpr std::uint32_t lf_own_since = 1u << 31;
 
 /// The profile id a founding record gives: FNV-1a 64 over "system:object:id", then the splitmix64 finaliser.
 std::uint64_t stable_hash(std::string_view sys, std::string_view obj, std::string_view id);
@@ -50,17 +53,20 @@ std::string_view local_part(std::string_view email);
 /// The identity graph: every table of the resolver and the operations on them (see the file comment for which
 /// file defines what). The hot, small accessors are defined here so every file inlines them.
 struct graph {
+  // The profile id a record gives a profile it founds is stable_hash of its key: computed when asked
+  // (`pid_of_rec`) rather than kept, 8 bytes a record.
   struct record {
     std::int64_t first_seen = 0;
-    std::uint64_t pid = 0;  // the profile id this record gives a profile it founds
+    std::int64_t link_since = 0;  // `since` of the record's links that have none of their own (lf_own_since)
     std::uint16_t sys = 0, obj = 0;  // in names_ (also the first 4 bytes of its key in `strings`)
     std::uint32_t next = 0, founder = 0, size = 1;  // ring of members; founder and size valid at roots
     std::uint32_t links = none, edges = none, conflicts = none;
     bool inserted = false;  // part of the component structure (false while a region is recomputed)
     bool live = false;      // observed and not forgotten
   };
+  // 16 bytes: when the record first carried the identifier (`since`) is its record's `link_since`, or in
+  // `other_since` when lf_own_since is set.
   struct link {
-    std::int64_t since = 0;  // when this record first carried the identifier
     std::uint32_t bits = 0;  // identifier | flags
     std::uint32_t rec = 0, next_in_ident = none, next_in_record = none;
   };
@@ -102,23 +108,26 @@ struct graph {
   paged_vector<edge> edges;
   paged_vector<conflict> conflicts;
   std::uint32_t free_link = none, free_edge = none, free_conflict = none;
+  boost::unordered_flat_map<std::uint32_t, std::int64_t> other_since;  // link -> since, for lf_own_since links
 
   // Profile id -> founding record: a set of founders hashed and compared by their records' profile ids (4 bytes
   // a slot instead of a 16-byte (id, record) pair); looked up by the 64-bit id directly.
   struct pid_hash {
     using is_transparent = void;
-    const paged_vector<record>* recs;
-    std::size_t operator()(std::uint32_t founder) const noexcept { return (*recs)[founder].pid; }
+    const graph* g;
+    std::size_t operator()(std::uint32_t founder) const noexcept { return g->pid_of_rec(founder); }
     std::size_t operator()(std::uint64_t pid) const noexcept { return pid; }
   };
   struct pid_equal {
     using is_transparent = void;
-    const paged_vector<record>* recs;
-    bool operator()(std::uint32_t a, std::uint32_t b) const noexcept { return (*recs)[a].pid == (*recs)[b].pid; }
-    bool operator()(std::uint64_t a, std::uint32_t b) const noexcept { return a == (*recs)[b].pid; }
-    bool operator()(std::uint32_t a, std::uint64_t b) const noexcept { return (*recs)[a].pid == b; }
+    const graph* g;
+    bool operator()(std::uint32_t a, std::uint32_t b) const noexcept {
+      return a == b || g->pid_of_rec(a) == g->pid_of_rec(b);
+    }
+    bool operator()(std::uint64_t a, std::uint32_t b) const noexcept { return a == g->pid_of_rec(b); }
+    bool operator()(std::uint32_t a, std::uint64_t b) const noexcept { return g->pid_of_rec(a) == b; }
   };
-  boost::unordered_flat_set<std::uint32_t, pid_hash, pid_equal> pid_index{0, pid_hash{&recs}, pid_equal{&recs}};
+  boost::unordered_flat_set<std::uint32_t, pid_hash, pid_equal> pid_index{0, pid_hash{this}, pid_equal{this}};
   boost::unordered_flat_set<std::uint64_t> split_set;                    // rec << 32 | ident
 
   std::uint32_t max_rec = none;  // the record latest in (first_seen, key) order
@@ -144,6 +153,8 @@ struct graph {
   std::uint32_t appending = none;
 
   explicit graph(resolver_config c);
+  graph(const graph&) = delete;  // pid_index's hash and equality point at this graph
+  graph& operator=(const graph&) = delete;
 
   // ---- names and order (resolver_graph.cpp; small ones here) -----------------------------------------------
 
@@ -185,10 +196,19 @@ struct graph {
     return x;
   }
 
-  profile_id pid_of_root(std::uint32_t root) const { return profile_id{recs[recs[root].founder].pid}; }
+  /// The profile id record r gives a profile it founds (stable_hash of its system, object and id).
+  std::uint64_t pid_of_rec(std::uint32_t r) const {
+    return stable_hash(names.view(recs[r].sys), names.view(recs[r].obj), rec_id(r));
+  }
+  profile_id pid_of_root(std::uint32_t root) const { return profile_id{pid_of_rec(recs[root].founder)}; }
   profile_id pid_of(std::uint32_t r) const { return pid_of_root(find(r)); }
 
   static std::uint32_t ident_of(const link& l) { return l.bits & ident_mask; }
+  /// When link l's record first carried its identifier.
+  std::int64_t since_of(std::uint32_t l) const {
+    const link& k = links[l];
+    return (k.bits & lf_own_since) ? other_since.find(l)->second : recs[k.rec].link_since;
+  }
   bool usable(std::uint32_t l) const {
     const link& k = links[l];
     return (k.bits & (lf_unposted | lf_split)) == 0 && !idents[ident_of(k)].saturated;

@@ -23,7 +23,7 @@ void bump(std::vector<std::pair<std::uint32_t, std::uint32_t>>& counts, std::uin
 // ---- profile ids ----------------------------------------------------------------------------------------------
 
 void graph::register_pid(std::uint32_t founder) {
-  auto it = pid_index.find(recs[founder].pid);
+  auto it = pid_index.find(pid_of_rec(founder));
   if (it == pid_index.end()) {
     pid_index.insert(founder);
   } else if (*it != founder) {  // another founder hashing to the same id: the newer one holds it
@@ -34,7 +34,7 @@ void graph::register_pid(std::uint32_t founder) {
 }
 
 void graph::unregister_pid(std::uint32_t founder) {
-  auto it = pid_index.find(recs[founder].pid);
+  auto it = pid_index.find(pid_of_rec(founder));
   if (it != pid_index.end() && *it == founder) pid_index.erase(it);
 }
 
@@ -124,7 +124,7 @@ void graph::unite(std::uint32_t a, std::uint32_t b) {
   recs[a].founder = fa;
   unregister_pid(fb);
   // The record being appended founded only a transient single-record profile: nobody saw that id.
-  if (cur && track_retired && fb != appending) cur->retired.push_back(profile_id{recs[fb].pid});
+  if (cur && track_retired && fb != appending) cur->retired.push_back(profile_id{pid_of_rec(fb)});
 }
 
 // ---- the insertion step ---------------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ void graph::insert_greedy(std::uint32_t r) {
       const verdict v = check(a, b);
       if (v.ok) {
         unite(a, b);
-        add_edge(r, c.y, id, std::max(links[l].since, links[c.m].since));
+        add_edge(r, c.y, id, std::max(since_of(l), since_of(c.m)));
       } else {
         add_conflict(r, c.y, id, v);
       }

@@ -208,7 +208,7 @@ resolver_stats resolver::stats() const {
       {"identifiers (interned)", m.keys.memory_bytes()},
       {"identifier table", m.idents.memory_bytes()},
       {"records", m.recs.memory_bytes() + m.parent.memory_bytes()},
-      {"links", m.links.memory_bytes()},
+      {"links", m.links.memory_bytes() + slot(m.other_since, 12)},
       {"edges and conflicts", m.edges.memory_bytes() + m.conflicts.memory_bytes()},
       {"profile id index", slot(m.pid_index, 4)},
       {"other (names, splits, marks)", m.names.memory_bytes() + slot(m.split_set, 8) + m.rec_mark.memory_bytes() +
