@@ -26,25 +26,38 @@ std::optional<std::string> parse_e164(std::string_view number, std::string_view 
 /// Answers already computed, per thread: libphonenumber's parse runs ICU regular expressions (tens of
 /// microseconds a number, the largest single cost of mapping a Salesforce page), and the same numbers come by
 /// again — a person's number in each system holding them, every re-read of a changed record, a company's
-/// switchboard. Bounded: emptied when it holds `cap` numbers, so memory stays a few MB whatever the data.
+/// switchboard. Bounded in two generations of `cap` numbers each: when the newer one is full it becomes the older
+/// one (the older one is dropped), and a hit in the older one moves the number back into the newer one. A number
+/// seen within the last `cap`..2×`cap` distinct ones is therefore still known — a cache emptied whole when full
+/// forgets everything each time and, for a working set just above its size, misses almost always. Memory: at
+/// most 2×`cap` entries (a few MB).
 class e164_memo {
  public:
-  static constexpr std::size_t cap = 16384;
+  static constexpr std::size_t cap = 32768;
 
   std::optional<std::string> get(std::string_view number, std::string_view region) {
     key_.assign(region);
     key_ += '\n';
     key_.append(number);
-    if (auto it = known_.find(key_); it != known_.end()) return it->second;
-    auto out = parse_e164(number, region);
-    if (known_.size() >= cap) known_.clear();
-    known_.emplace(key_, out);
+    if (auto it = new_.find(key_); it != new_.end()) return it->second;
+    std::optional<std::string> out;
+    if (auto it = old_.find(key_); it != old_.end()) {
+      out = std::move(it->second);
+      old_.erase(it);
+    } else {
+      out = parse_e164(number, region);
+    }
+    if (new_.size() >= cap) {
+      old_ = std::move(new_);
+      new_ = {};
+    }
+    new_.emplace(key_, out);
     return out;
   }
 
  private:
   std::string key_;  // reused: no allocation for a hit
-  std::unordered_map<std::string, std::optional<std::string>> known_;
+  std::unordered_map<std::string, std::optional<std::string>> new_, old_;
 };
 
 }  // namespace

@@ -135,48 +135,57 @@ std::vector<planned_write> propagator::writes(const book& b,
                                               const std::set<profile_id>& affected, mapping::evaluator_cache& evals,
                                               const destination* only, std::string_view only_object) {
   std::vector<planned_write> out;
+  // The (outbound plan, destination) pairs a profile can be written to. None (no destination takes writes, as in
+  // a read-only resync): nothing to compute — the golden record of each affected profile is not built at all.
+  std::vector<std::pair<const std::shared_ptr<const mapping::plan>*, const destination*>> pairs;
+  for (const auto& p : plans) {
+    if (p->direction() != mapping::direction::outbound) continue;
+    for (const auto& dst : destinations) {
+      if (dst.kind != p->system()) continue;
+      if (only && (dst.connector != only->connector || p->object() != only_object)) continue;
+      pairs.emplace_back(&p, &dst);
+    }
+  }
+  if (pairs.empty()) return out;
   const bool cascade_deletes = b.config().on_delete == delete_policy::remove;
   for (const auto& pid : affected) {
     if (!b.contains(pid) || !b.is_person(pid)) continue;
     const std::string canonical = b.canonical_json(pid);
     // `deletes: delete`: a person deleted from one system is deleted from the others (their live records).
     const bool gone = cascade_deletes && !b.gone_from(pid).empty();
-    for (const auto& p : plans) {
-      if (p->direction() != mapping::direction::outbound) continue;
-      for (const auto& dst : destinations) {
-        if (dst.kind != p->system()) continue;
-        if (only && (dst.connector != only->connector || p->object() != only_object)) continue;
-        bool deleted = false;
-        auto target = b.member_id(pid, dst.connector, p->object(), &deleted);
-        if (deleted) continue;
-        if (gone) {
-          if (target) out.push_back(deletion(evals, p, dst.connector, canonical, *target));
-          continue;
-        }
-        // Creating a record: wait until the destination was read once (it is then propagated again).
-        if (!target && dst.may_create && !dst.may_create(p->object())) continue;
-        auto w = outbound(evals, p, dst.connector, canonical);
-        if (!w) continue;
-        if (!target && withhold_create(b, pid, dst, *w)) continue;
-        if (target) {
-          w->target_id = *target;
-          if (auto self = b.record_json(dst.connector, p->object(), *target)) {
-            auto now_there = outbound(evals, p, dst.connector, *self);
-            std::string field;
-            const auto a = now_there ? compare(w->payload, now_there->payload, field) : agreement::unknown;
-            if (a != agreement::differs) forget_correction(*w);  // agrees with everything it reads back
-            if (a == agreement::holds) continue;                   // nothing to change there
-            // Changed there since our last write (the owner rule overrules it, or the golden value is another):
-            // written even if equal to what was last written — once per payload.
-            if (a == agreement::differs) {
-              w->force = first_correction(*w);
-              spdlog::debug("{}: {} {} holds another {} than the profile{}", w->connector, w->object, w->target_id,
-                            field, w->force ? "" : " (corrected once already: left as it is)");
-            }
+    for (const auto& [pp, dp] : pairs) {
+      const auto& p = *pp;
+      const auto& dst = *dp;
+      bool deleted = false;
+      auto target = b.member_id(pid, dst.connector, p->object(), &deleted);
+      if (deleted) continue;
+      if (gone) {
+        if (target) out.push_back(deletion(evals, p, dst.connector, canonical, *target));
+        continue;
+      }
+      // Creating a record: wait until the destination was read once (it is then propagated again).
+      if (!target && dst.may_create && !dst.may_create(p->object())) continue;
+      auto w = outbound(evals, p, dst.connector, canonical);
+      if (!w) continue;
+      if (!target && withhold_create(b, pid, dst, *w)) continue;
+      if (target) {
+        w->target_id = *target;
+        if (auto self = b.record_json(dst.connector, p->object(), *target)) {
+          auto now_there = outbound(evals, p, dst.connector, *self);
+          std::string field;
+          const auto a = now_there ? compare(w->payload, now_there->payload, field) : agreement::unknown;
+          if (a != agreement::differs) forget_correction(*w);  // agrees with everything it reads back
+          if (a == agreement::holds) continue;                   // nothing to change there
+          // Changed there since our last write (the owner rule overrules it, or the golden value is another):
+          // written even if equal to what was last written — once per payload.
+          if (a == agreement::differs) {
+            w->force = first_correction(*w);
+            spdlog::debug("{}: {} {} holds another {} than the profile{}", w->connector, w->object, w->target_id,
+                          field, w->force ? "" : " (corrected once already: left as it is)");
           }
         }
-        out.push_back(std::move(*w));
       }
+      out.push_back(std::move(*w));
     }
   }
   return out;
