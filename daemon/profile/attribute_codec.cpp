@@ -102,8 +102,53 @@ struct reader {
 
 std::size_t packed_attributes::size() const noexcept {
   if (!bytes_) return 0;
-  const std::uint8_t* p = bytes_.get();
+  const std::uint8_t* p = bytes_;
   return static_cast<std::size_t>(get_varint(p));
+}
+
+std::uint8_t* attribute_codec::arena::allocate(std::size_t n) {
+  n = block_bytes(n);
+  const std::size_t cls = n / 8;
+  if (cls < free_.size() && free_[cls]) {
+    std::uint8_t* p = free_[cls];
+    std::uint8_t* next;
+    std::memcpy(&next, p, sizeof next);
+    free_[cls] = next;
+    return p;
+  }
+  if (n > chunk_size / 4) {  // large: a chunk of its own (kept in front, so the last chunk stays the open one)
+    chunks_.insert(chunks_.begin(), std::make_unique_for_overwrite<std::uint8_t[]>(n));
+    bytes_ += n;
+    return chunks_.front().get();
+  }
+  if (used_ + n > chunk_size) {
+    chunks_.push_back(std::make_unique_for_overwrite<std::uint8_t[]>(chunk_size));
+    current_ = chunks_.back().get();
+    bytes_ += chunk_size;
+    used_ = 0;
+  }
+  std::uint8_t* p = current_ + used_;
+  used_ += n;
+  return p;
+}
+
+void attribute_codec::arena::release(std::uint8_t* p, std::size_t n) noexcept {
+  const std::size_t cls = block_bytes(n) / 8;
+  if (cls >= free_.size()) {
+    try {
+      free_.resize(cls + 1, nullptr);
+    } catch (...) {
+      return;  // out of memory for the list itself: the block stays unused until the codec goes
+    }
+  }
+  std::memcpy(p, &free_[cls], sizeof free_[cls]);
+  free_[cls] = p;
+}
+
+void attribute_codec::release(packed_attributes& p) noexcept {
+  if (!p.bytes_) return;
+  arena_.release(p.bytes_, p.size());
+  p.bytes_ = nullptr;
 }
 
 std::uint32_t attribute_codec::name_id(std::string_view name) {
@@ -216,9 +261,9 @@ packed_attributes attribute_codec::encode(const attributes& attrs) {
     if (head.size() + buf_.size() == total) break;
     total = head.size() + buf_.size();
   }
-  p.bytes_ = std::make_unique_for_overwrite<std::uint8_t[]>(head.size() + buf_.size());
-  std::memcpy(p.bytes_.get(), head.data(), head.size());
-  std::memcpy(p.bytes_.get() + head.size(), buf_.data(), buf_.size());
+  p.bytes_ = arena_.allocate(head.size() + buf_.size());
+  std::memcpy(p.bytes_, head.data(), head.size());
+  std::memcpy(p.bytes_ + head.size(), buf_.data(), buf_.size());
   return p;
 }
 
@@ -226,7 +271,7 @@ void attribute_codec::decode(const packed_attributes& p, attributes& out) const 
   out.clear();
   if (!p.bytes_) return;
   const reader r{names_, values_, shared_};
-  const std::uint8_t* at = p.bytes_.get();
+  const std::uint8_t* at = p.bytes_;
   get_varint(at);  // the block's length
   const auto n = static_cast<std::size_t>(get_varint(at));
   out.resize(n);

@@ -113,10 +113,9 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
     rec.source_ts = r.source_ts;
     rec.deleted = r.deleted;
     d.packed_bytes -= rec.attrs.size();
-    d.packed_alloc_bytes -= impl::malloc_chunk(rec.attrs.size());
+    d.codec.release(rec.attrs);  // its block is reused by the next of its size (often this record's new one)
     rec.attrs = d.codec.encode(now.attrs);
     d.packed_bytes += rec.attrs.size();
-    d.packed_alloc_bytes += impl::malloc_chunk(rec.attrs.size());
     impl::store_facts(rec, std::move(now.states), std::move(now.announced));
     // A person is a record that carries an e-mail or a phone (book.hpp), not one whose mapping merely could: a
     // Contact with neither is linked by nothing but its own system's id, so a copy written elsewhere comes back

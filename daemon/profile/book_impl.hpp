@@ -128,9 +128,6 @@ struct book::impl {
   paged_vector<person_rec> people;
   std::size_t people_count = 0;
   std::size_t packed_bytes = 0;  // sum of the packed attributes' sizes
-  std::size_t packed_alloc_bytes = 0;  // the same with the allocator's overhead (malloc_chunk below)
-  /// What a heap block of n bytes costs with glibc's malloc: n + 8 bytes of header, rounded up to 16, at least 32.
-  static std::size_t malloc_chunk(std::size_t n) { return n == 0 ? 0 : std::max<std::size_t>(32, (n + 8 + 15) & ~std::size_t{15}); }
   attribute_codec codec;
 
   const person_rec* find_person(std::string_view system, std::string_view object, std::string_view id) const {

@@ -196,7 +196,10 @@ book_stats book::stats() const {
   for (auto& [name, bytes] : impl_->res.stats().memory_parts) s.memory_parts.emplace_back("identity graph: " + name, bytes);
   s.memory_parts.emplace_back("book: person table", impl_->people.memory_bytes());
   s.memory_parts.emplace_back("book: packed attributes", impl_->packed_bytes);
-  s.memory_parts.emplace_back("book: allocator overhead of packed blocks", impl_->packed_alloc_bytes - impl_->packed_bytes);
+  // The arena's chunks less the blocks' own bytes: rounding to 8, released blocks not yet reused, the open
+  // chunk's tail.
+  s.memory_parts.emplace_back("book: arena overhead of packed blocks",
+                              impl_->codec.arena_bytes() - std::min(impl_->codec.arena_bytes(), impl_->packed_bytes));
   s.memory_parts.emplace_back("book: codec tables", impl_->codec.memory_bytes());
 
   return s;
