@@ -9,6 +9,7 @@
 #include "daemon/profile/attribute_codec.hpp"
 
 #include <cstring>
+#include <new>
 
 namespace omnisync::profile {
 namespace {
@@ -100,55 +101,54 @@ struct reader {
 
 }  // namespace
 
-std::size_t packed_attributes::size() const noexcept {
-  if (!bytes_) return 0;
-  const std::uint8_t* p = bytes_;
-  return static_cast<std::size_t>(get_varint(p));
+std::size_t attribute_codec::size(const packed_attributes& p) const noexcept {
+  if (p.empty()) return 0;
+  const std::uint8_t* at = arena_.at(p.ref_);
+  return static_cast<std::size_t>(get_varint(at));
 }
 
-std::uint8_t* attribute_codec::arena::allocate(std::size_t n) {
+std::uint32_t attribute_codec::arena::allocate(std::size_t n) {
   n = block_bytes(n);
   const std::size_t cls = n / 8;
-  if (cls < free_.size() && free_[cls]) {
-    std::uint8_t* p = free_[cls];
-    std::uint8_t* next;
-    std::memcpy(&next, p, sizeof next);
-    free_[cls] = next;
-    return p;
+  if (cls < free_.size() && free_[cls] != packed_attributes::none) {
+    const std::uint32_t ref = free_[cls];
+    std::memcpy(&free_[cls], at(ref), sizeof(std::uint32_t));
+    return ref;
   }
-  if (n > chunk_size / 4) {  // large: a chunk of its own (kept in front, so the last chunk stays the open one)
-    chunks_.insert(chunks_.begin(), std::make_unique_for_overwrite<std::uint8_t[]>(n));
+  if (chunks_.size() >= (std::size_t{1} << (32 - offset_bits)) - 1) throw std::bad_alloc();  // 32 GiB of blocks
+  if (n > chunk_size / 4) {  // large: a chunk of its own
+    chunks_.push_back(std::make_unique_for_overwrite<std::uint8_t[]>(n));
     bytes_ += n;
-    return chunks_.front().get();
+    return static_cast<std::uint32_t>(chunks_.size() - 1) << offset_bits;
   }
   if (used_ + n > chunk_size) {
     chunks_.push_back(std::make_unique_for_overwrite<std::uint8_t[]>(chunk_size));
-    current_ = chunks_.back().get();
+    open_ = static_cast<std::uint32_t>(chunks_.size() - 1);
     bytes_ += chunk_size;
     used_ = 0;
   }
-  std::uint8_t* p = current_ + used_;
+  const std::uint32_t ref = open_ << offset_bits | static_cast<std::uint32_t>(used_ >> 3);
   used_ += n;
-  return p;
+  return ref;
 }
 
-void attribute_codec::arena::release(std::uint8_t* p, std::size_t n) noexcept {
+void attribute_codec::arena::release(std::uint32_t ref, std::size_t n) noexcept {
   const std::size_t cls = block_bytes(n) / 8;
   if (cls >= free_.size()) {
     try {
-      free_.resize(cls + 1, nullptr);
+      free_.resize(cls + 1, packed_attributes::none);
     } catch (...) {
       return;  // out of memory for the list itself: the block stays unused until the codec goes
     }
   }
-  std::memcpy(p, &free_[cls], sizeof free_[cls]);
-  free_[cls] = p;
+  std::memcpy(at(ref), &free_[cls], sizeof(std::uint32_t));
+  free_[cls] = ref;
 }
 
 void attribute_codec::release(packed_attributes& p) noexcept {
-  if (!p.bytes_) return;
-  arena_.release(p.bytes_, p.size());
-  p.bytes_ = nullptr;
+  if (p.empty()) return;
+  arena_.release(p.ref_, size(p));
+  p.ref_ = packed_attributes::none;
 }
 
 std::uint32_t attribute_codec::name_id(std::string_view name) {
@@ -261,17 +261,18 @@ packed_attributes attribute_codec::encode(const attributes& attrs) {
     if (head.size() + buf_.size() == total) break;
     total = head.size() + buf_.size();
   }
-  p.bytes_ = arena_.allocate(head.size() + buf_.size());
-  std::memcpy(p.bytes_, head.data(), head.size());
-  std::memcpy(p.bytes_ + head.size(), buf_.data(), buf_.size());
+  p.ref_ = arena_.allocate(head.size() + buf_.size());
+  std::uint8_t* block = arena_.at(p.ref_);
+  std::memcpy(block, head.data(), head.size());
+  std::memcpy(block + head.size(), buf_.data(), buf_.size());
   return p;
 }
 
 void attribute_codec::decode(const packed_attributes& p, attributes& out) const {
   out.clear();
-  if (!p.bytes_) return;
+  if (p.empty()) return;
   const reader r{names_, values_, shared_};
-  const std::uint8_t* at = p.bytes_;
+  const std::uint8_t* at = arena_.at(p.ref_);
   get_varint(at);  // the block's length
   const auto n = static_cast<std::size_t>(get_varint(at));
   out.resize(n);

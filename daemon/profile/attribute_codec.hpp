@@ -21,27 +21,27 @@
 
 namespace omnisync::profile {
 
-/// One record's attributes, encoded: a block in its codec's arena whose first bytes (a varint) are its length;
-/// empty when the record holds no attribute. Move-only; it does not own its block: the codec that encoded it
-/// does (`attribute_codec::release` gives a block back for reuse; the arena's memory goes with the codec).
+/// One record's attributes, encoded: a block in its codec's arena (a 4-byte reference: chunk and offset) whose
+/// first bytes (a varint) are its length; empty when the record holds no attribute. Move-only; it does not own its
+/// block: the codec that encoded it does (`attribute_codec::release` gives a block back for reuse; the arena's
+/// memory goes with the codec).
 class packed_attributes {
  public:
   packed_attributes() = default;
   packed_attributes(const packed_attributes&) = delete;
   packed_attributes& operator=(const packed_attributes&) = delete;
-  packed_attributes(packed_attributes&& o) noexcept : bytes_(o.bytes_) { o.bytes_ = nullptr; }
+  packed_attributes(packed_attributes&& o) noexcept : ref_(o.ref_) { o.ref_ = none; }
   packed_attributes& operator=(packed_attributes&& o) noexcept {
-    bytes_ = o.bytes_;
-    o.bytes_ = nullptr;
+    ref_ = o.ref_;
+    o.ref_ = none;
     return *this;
   }
-  bool empty() const noexcept { return !bytes_; }
-  /// Bytes of the block (0 when empty), without the arena's rounding.
-  std::size_t size() const noexcept;
+  bool empty() const noexcept { return ref_ == none; }
 
  private:
   friend class attribute_codec;
-  std::uint8_t* bytes_ = nullptr;
+  static constexpr std::uint32_t none = 0xffffffffu;
+  std::uint32_t ref_ = none;
 };
 
 /// Strings held elsewhere for as long as the codec lives, which a packed record may refer to by id instead of
@@ -72,6 +72,8 @@ class attribute_codec {
 
   /// A new block holding `attrs` (in the codec's arena: valid as long as the codec lives).
   packed_attributes encode(const attributes& attrs);
+  /// Bytes of `p`'s block (0 when empty), without the arena's rounding.
+  std::size_t size(const packed_attributes& p) const noexcept;
   /// Gives `p`'s block back to the arena (reused by the next block of its rounded size); `p` becomes empty. A
   /// block dropped without release keeps its bytes until the codec goes.
   void release(packed_attributes& p) noexcept;
@@ -117,17 +119,22 @@ class attribute_codec {
   /// record in the profile book).
   class arena {
    public:
-    std::uint8_t* allocate(std::size_t n);
-    void release(std::uint8_t* p, std::size_t n) noexcept;
+    /// A block of n bytes: its reference (chunk << 17 | offset / 8).
+    std::uint32_t allocate(std::size_t n);
+    void release(std::uint32_t ref, std::size_t n) noexcept;
+    std::uint8_t* at(std::uint32_t ref) const noexcept {
+      return chunks_[ref >> offset_bits].get() + (std::size_t{ref & ((1u << offset_bits) - 1)} << 3);
+    }
     std::size_t bytes() const noexcept { return bytes_; }
 
    private:
-    static constexpr std::size_t chunk_size = std::size_t{1} << 20;
-    std::vector<std::unique_ptr<std::uint8_t[]>> chunks_;
-    std::size_t used_ = chunk_size;  // in the last regular chunk (full at start: the first block allocates)
-    std::uint8_t* current_ = nullptr;
+    static constexpr unsigned offset_bits = 17;  // 1 MiB chunks in 8-byte units
+    static constexpr std::size_t chunk_size = std::size_t{8} << offset_bits;
+    std::vector<std::unique_ptr<std::uint8_t[]>> chunks_;  // regular and large ones, never moved
+    std::uint32_t open_ = 0;         // the regular chunk blocks are cut from
+    std::size_t used_ = chunk_size;  // bytes used in it (full at start: the first block allocates)
     std::size_t bytes_ = 0;
-    std::vector<std::uint8_t*> free_;  // by rounded size / 8: the head of that size's free list
+    std::vector<std::uint32_t> free_;  // by rounded size / 8: the head of that size's free list (a reference)
   };
 
   arena arena_;

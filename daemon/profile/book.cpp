@@ -112,11 +112,11 @@ void book::apply(const record_meta& r, const mapping::plan& p, const mapping::ma
     }
     rec.source_ts = r.source_ts;
     rec.deleted = r.deleted;
-    d.packed_bytes -= rec.attrs.size();
+    d.packed_bytes -= d.codec.size(rec.attrs);
     d.codec.release(rec.attrs);  // its block is reused by the next of its size (often this record's new one)
     rec.attrs = d.codec.encode(now.attrs);
-    d.packed_bytes += rec.attrs.size();
-    impl::store_facts(rec, std::move(now.states), std::move(now.announced));
+    d.packed_bytes += d.codec.size(rec.attrs);
+    d.store_facts(rec, std::move(now.states), std::move(now.announced));
     // A person is a record that carries an e-mail or a phone (book.hpp), not one whose mapping merely could: a
     // Contact with neither is linked by nothing but its own system's id, so a copy written elsewhere comes back
     // as a new, unlinked record that would be written back again — a loop creating records in every system.
@@ -151,7 +151,7 @@ void book::announce(std::string_view system, std::string_view object, std::strin
     changed = true;
   }
   if (!changed) return;
-  impl::store_facts(*stored, std::move(rec.states), std::move(rec.announced));
+  impl_->store_facts(*stored, std::move(rec.states), std::move(rec.announced));
   if (auto pid = impl_->res.profile_of(system, object, id)) affected.insert(*pid);
 }
 

@@ -3,6 +3,7 @@
 // takes records in (apply, announcements, omnisync's own writes, the facts stored with records); book_queries.cpp
 // answers what the daemon asks (canonical records, members, match risks, lookups, views, splits, statistics).
 #include <boost/json.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -103,17 +104,19 @@ struct book::impl {
     std::vector<attribute_state> states;
     std::vector<announced_value> announced;
   };
-  /// One person record as the book keeps it: 32 bytes plus its packed attributes (attribute_codec.hpp), in a
-  /// table indexed by the resolver's handle of the record (resolver::handle_of; its first_seen is the
-  /// resolver's too), so the record's key is kept once, in the identity graph.
+  /// One person record as the book keeps it: 16 bytes plus its packed attributes (a block in the codec's arena,
+  /// attribute_codec.hpp), in a table indexed by the resolver's handle of the record (resolver::handle_of; its
+  /// first_seen is the resolver's too), so the record's key is kept once, in the identity graph. Its facts, which
+  /// few records have, are in `facts` keyed by the record's address (a paged_vector never moves its elements).
   struct person_rec {
     std::int64_t source_ts = 0;
     packed_attributes attrs;
-    std::unique_ptr<person_facts> facts;  // null when the record has no states or announced values
     bool present = false;
     bool deleted = false;
-    bool person = false;  // has an e-mail or phone identity
+    bool person = false;     // has an e-mail or phone identity
+    bool has_facts = false;  // `facts` holds its states and announced values
   };
+  static_assert(sizeof(person_rec) == 16);
   struct interaction {
     std::int64_t first_seen = 0, source_ts = 0;
     bool deleted = false;
@@ -127,6 +130,8 @@ struct book::impl {
   /// Person records by their resolver handle (every person record is observed by the resolver first).
   paged_vector<person_rec> people;
   std::size_t people_count = 0;
+  /// The facts of the person records that have any (person_rec::has_facts), by the record's address.
+  boost::unordered_flat_map<const person_rec*, person_facts> facts;
   std::size_t packed_bytes = 0;  // sum of the packed attributes' sizes
   attribute_codec codec;
 
@@ -155,23 +160,30 @@ struct book::impl {
     person_data d;
     d.source_ts = r.source_ts;
     codec.decode(r.attrs, d.attrs);
-    if (r.facts) {
-      d.states = r.facts->states;
-      d.announced = r.facts->announced;
+    if (const auto* f = facts_of(r)) {
+      d.states = f->states;
+      d.announced = f->announced;
     }
     return d;
   }
+  const person_facts* facts_of(const person_rec& r) const {
+    if (!r.has_facts) return nullptr;
+    auto it = facts.find(&r);
+    return it == facts.end() ? nullptr : &it->second;
+  }
   /// Keeps a record's facts (states and announced values) compactly: nothing when it has none.
-  static void store_facts(person_rec& r, std::vector<attribute_state> states, std::vector<announced_value> announced) {
+  void store_facts(person_rec& r, std::vector<attribute_state> states, std::vector<announced_value> announced) {
     if (states.empty() && announced.empty()) {
-      r.facts.reset();
+      if (r.has_facts) facts.erase(&r);
+      r.has_facts = false;
       return;
     }
-    if (!r.facts) r.facts = std::make_unique<person_facts>();
-    r.facts->states = std::move(states);
-    r.facts->announced = std::move(announced);
-    r.facts->states.shrink_to_fit();
-    r.facts->announced.shrink_to_fit();
+    auto& f = facts[&r];
+    r.has_facts = true;
+    f.states = std::move(states);
+    f.announced = std::move(announced);
+    f.states.shrink_to_fit();
+    f.announced.shrink_to_fit();
   }
   /// record key -> what omnisync last wrote there (attribute, golden value, its information time): book::note_written.
   std::unordered_map<std::string, std::vector<announced_value>> written;
@@ -292,9 +304,9 @@ struct book::impl {
       auto& attrs = effective.emplace_back();
       codec.decode(r->attrs, attrs);
       auto& states = effective_states.emplace_back();
-      if (r->facts) {
-        states = r->facts->states;
-        for (const auto& a : r->facts->announced) {
+      if (const auto* f = facts_of(*r)) {
+        states = f->states;
+        for (const auto& a : f->announced) {
           std::size_t i = 0;
           while (i < attrs.size() && attrs[i].first != a.attribute) ++i;
           if (i == attrs.size()) attrs.emplace_back(a.attribute, a.value);

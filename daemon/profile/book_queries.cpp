@@ -194,7 +194,11 @@ book_stats book::stats() const {
   }
   s.merges = impl_->merges;
   for (auto& [name, bytes] : impl_->res.stats().memory_parts) s.memory_parts.emplace_back("identity graph: " + name, bytes);
-  s.memory_parts.emplace_back("book: person table", impl_->people.memory_bytes());
+  // The facts map's slots hold the key and the facts' two vectors (their elements are counted nowhere: few
+  // records have facts).
+  s.memory_parts.emplace_back("book: person table", impl_->people.memory_bytes() +
+                                                         impl_->facts.bucket_count() *
+                                                             (sizeof(const void*) + sizeof(impl::person_facts) + 1));
   s.memory_parts.emplace_back("book: packed attributes", impl_->packed_bytes);
   // The arena's chunks less the blocks' own bytes: rounding to 8, released blocks not yet reused, the open
   // chunk's tail.
