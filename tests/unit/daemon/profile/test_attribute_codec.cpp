@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 #include "daemon/profile/attribute_codec.hpp"
 #include "mapping/value.hpp"
@@ -129,4 +130,37 @@ TEST_CASE("attribute codec: values held as shared strings are referred to, not c
   const auto c = sharing.encode(other);
   CHECK(json_of(sharing.decode(c)) == json_of(other));
   CHECK(sharing.interned_values() == 3);
+}
+
+TEST_CASE("released blocks are reused: re-encoding records does not grow the arena", "[profile][codec]") {
+  // The book re-encodes a record each time it changes: its old block goes back to the arena and the next block
+  // of that size takes it, so memory follows the records held, not the changes made.
+  attribute_codec c;
+  std::vector<omnisync::profile::packed_attributes> held(2000);
+  auto attrs = [](int k, int version) {
+    return attribute_codec::attributes{{"email", str("person" + std::to_string(k) + "@example.com")},
+                                       {"score", str("v" + std::to_string(version % 10))}};
+  };
+  for (int k = 0; k < 2000; ++k) held[static_cast<std::size_t>(k)] = c.encode(attrs(k, 0));
+  const std::size_t after_first = c.arena_bytes();
+  CHECK(after_first > 0);
+  for (int version = 1; version <= 20; ++version)
+    for (int k = 0; k < 2000; ++k) {
+      auto& p = held[static_cast<std::size_t>(k)];
+      c.release(p);
+      CHECK(p.empty());
+      p = c.encode(attrs(k, version));
+    }
+  CHECK(c.arena_bytes() == after_first);
+  for (int k = 0; k < 2000; ++k) {
+    const auto back = c.decode(held[static_cast<std::size_t>(k)]);
+    REQUIRE(back.size() == 2);
+    CHECK(back[0].second.s == "person" + std::to_string(k) + "@example.com");
+    CHECK(back[1].second.s == "v0");  // version 20
+  }
+  // A block larger than a quarter of a chunk gets a chunk of its own and decodes whole.
+  const std::string big(400'000, 'x');
+  auto p = c.encode({{"note", str(big)}});
+  CHECK(c.size(p) > big.size());
+  CHECK(c.decode(p)[0].second.s == big);
 }

@@ -565,3 +565,42 @@ TEST_CASE("record handles are dense and stable, identifiers are found exactly as
   REQUIRE(p != resolver::no_handle);
   CHECK(res.identifier_text(p) == "+14155550132");
 }
+
+TEST_CASE("an identifier added later keeps its own time on its edge", "[profile][resolver]") {
+  // Links made together share their record's time; one added by a later version of the record keeps its own
+  // (resolution::lf_own_since): the edge it makes says when the later link was made, and the earlier ones still
+  // say theirs after the later one is removed again.
+  resolver res;
+  observe(res, make("salesforce", "Contact", "003A", 100, {{"email", "ann@example.com"}, {"phone", "+14155550100"}}));
+  auto later = make("salesforce", "Contact", "003A", 100,
+                    {{"email", "ann@example.com"}, {"phone", "+14155550100"}, {"external_ids.hubspot", "77"}});
+  later.observed_at = 500;
+  observe(res, later);
+  observe(res, make("hubspot", "contacts", "77", 900, {{"external_ids.hubspot", "77"}}));
+  observe(res, make("zendesk", "users", "5", 1000, {{"phone", "+1 415 555 0100"}}));
+  const auto a = pid(res, "salesforce", "Contact", "003A");
+  CHECK(pid(res, "hubspot", "contacts", "77") == a);
+  CHECK(pid(res, "zendesk", "users", "5") == a);
+  auto ex = res.explain(a);
+  REQUIRE(ex.has_value());
+  std::map<std::string, std::int64_t> at;
+  for (const auto& e : ex->edges) at[e.from.key() + ">" + e.to.key()] = e.at;
+  CHECK(at == std::map<std::string, std::int64_t>{{"hubspot:contacts:77>salesforce:Contact:003A", 900},
+                                                  {"zendesk:users:5>salesforce:Contact:003A", 1000}});
+  // Both edges take the later of the two links' times; the Salesforce side of the HubSpot edge is 500, not 100.
+  auto early = make("hubspot", "contacts", "78", 200, {{"external_ids.hubspot", "78"}});
+  auto sf = make("salesforce", "Contact", "003A", 100,
+                 {{"email", "ann@example.com"}, {"phone", "+14155550100"}, {"external_ids.hubspot", "78"}});
+  sf.observed_at = 2000;
+  observe(res, early);
+  observe(res, sf);
+  ex = res.explain(pid(res, "salesforce", "Contact", "003A"));
+  REQUIRE(ex.has_value());
+  bool seen = false;
+  for (const auto& e : ex->edges)
+    if (e.value == "78") {
+      seen = true;
+      CHECK(e.at == 2000);
+    }
+  CHECK(seen);
+}
