@@ -76,7 +76,7 @@ Zendesk users; the population of the identity benchmark: 30% of the records belo
 systems) are mapped with the shipped inbound mappings and applied to one `profile::book` as a start-up rebuild
 applies stored records (`book_bench --mode rebuild`, one process per size; records generated on the fly, so the
 input costs no memory). Bytes per record = RSS grown by the build / records (everything: identity graph, person
-records, packed attributes, allocator overhead). `profile get` = find by e-mail + view + explain, what the daemon's handler calls, in process (no socket):
+records, packed attributes, arena overhead). `profile get` = find by e-mail + view + explain, what the daemon's handler calls, in process (no socket):
 cold = a profile never asked before (median of {b['queries']}, spread over the book), warm = the same asked again.
 Measured {day} on the shared 2-core machine (load average {load}).
 
