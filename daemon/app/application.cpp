@@ -18,6 +18,7 @@
 #include "daemon/app/logging.hpp"
 #include "daemon/app/notify.hpp"
 #include "daemon/app/reload_diff.hpp"
+#include "daemon/app/store_setup.hpp"
 #include "daemon/app/task_group.hpp"
 #include "adapters/connector.hpp"
 #include "core/async.hpp"
@@ -34,6 +35,7 @@
 #include "daemon/store/blocking.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/sync/engine.hpp"
+#include "daemon/sync/failpoint.hpp"
 
 namespace asio = boost::asio;
 namespace commands = omnisync::control::commands;
@@ -50,13 +52,9 @@ std::string default_instance_name() {
 
 std::string utc_now_text() { return format_iso8601(utc_now()); }
 
-store::synchronous_mode to_store(config::sync_mode m) {
-  switch (m) {
-    case config::sync_mode::off: return store::synchronous_mode::off;
-    case config::sync_mode::normal: return store::synchronous_mode::normal;
-    case config::sync_mode::extra: return store::synchronous_mode::extra;
-    default: return store::synchronous_mode::full;
-  }
+/// A daemon task behind the test-only failpoint `task_throw` (daemon/sync/failpoint.hpp; off in production).
+std::function<asio::awaitable<void>()> failpoint(std::string name, std::function<asio::awaitable<void>()> task) {
+  return sync::detail::with_task_failpoint(std::move(name), std::move(task));
 }
 
 }  // namespace
@@ -64,21 +62,12 @@ store::synchronous_mode to_store(config::sync_mode m) {
 struct application::impl {
   impl(app_options o, loaded_config initial)
       : opts(std::move(o)), cfg(std::move(initial.config)), ioc(static_cast<int>(std::max(1u, cfg->daemon.threads))),
-        // A service (control socket, HTTP listener) or the signal/watchdog loop that ends with an exception
-        // leaves the daemon half-dead (no control, no webhooks, no SIGTERM handling, no keep-alives): it stops
-        // the daemon with exit 1 so that systemd restarts it. A reload that throws fails that reload only. The
-        // sync engine's loops restart themselves (sync/supervise.hpp); what reaches this group's handler is a
-        // one-off task (a reload's lint, a command's job), whose caller sees it fail.
-        services(ioc.get_executor(), [this](const std::string& t, const std::string& what) {
-          fail_stop("service " + t, what);
-        }),
-        tasks(ioc.get_executor(), [this](const std::string& t, const std::string& what) {
-          if (t == "reload") logger("app")->error("task {} ended with an exception: {}", t, what);
-          else fail_stop("task " + t, what);
-        }),
-        sync_tasks(ioc.get_executor(), [](const std::string& t, const std::string& what) {
-          logger("sync")->error("sync task {} ended with an exception: {}", t, what);
-        }),
+        // Each task's failure policy is given where it is spawned (task_group.hpp); the handler only carries it
+        // out: a service or the signal/watchdog loop that dies stops the daemon (exit 1: systemd restarts it
+        // whole, not half-dead), a one-off operation fails alone, a loop the group restarts is logged.
+        services(ioc.get_executor(), [this](auto& t, auto p, auto& what) { on_task_failure(t, p, what); }),
+        tasks(ioc.get_executor(), [this](auto& t, auto p, auto& what) { on_task_failure(t, p, what); }),
+        sync_tasks(ioc.get_executor(), [this](auto& t, auto p, auto& what) { on_task_failure(t, p, what); }),
         mappings(std::move(initial.mappings)),
         profile_rules(std::move(initial.profiles)) {
     set_secrets(initial.secret_values);
@@ -116,6 +105,12 @@ struct application::impl {
   std::shared_ptr<const config::daemon_config> config() const {
     std::lock_guard lock(mutex);
     return cfg;
+  }
+
+  void on_task_failure(const std::string& task, failure_policy policy, const std::string& what) {
+    if (policy == failure_policy::stop_daemon) return fail_stop("task " + task, what);
+    logger("app")->error("task {} ended with an exception: {}{}", task, what,
+                         policy == failure_policy::restart ? "; restarting it" : "");
   }
 
   /// A task the daemon cannot run without died: say so, and stop with exit 1 (once; not while stopping anyway).
@@ -158,7 +153,7 @@ struct application::impl {
       } m{out.get()};
       out->value = co_await f();
     };
-    sync_tasks.spawn(std::move(name), [run, make, st] { return run(make, st); });
+    sync_tasks.spawn(std::move(name), failure_policy::fail_operation, [run, make, st] { return run(make, st); });
     asio::steady_timer timer(co_await asio::this_coro::executor);
     while (!st->done.load()) {
       timer.expires_after(std::chrono::milliseconds(20));
@@ -311,7 +306,7 @@ struct application::impl {
     ctx.paused = paused.get();
     ctx.reload = [this](commands::reload_request req) { return reload(std::move(req)); };
     ctx.spawn_sync_task = [this](std::string name, std::function<asio::awaitable<void>()> task) {
-      sync_tasks.spawn(std::move(name), std::move(task));
+      sync_tasks.spawn(std::move(name), failure_policy::fail_operation, std::move(task));
     };
     ctx.status_changed = [this] { notifier.status(status_line()); };
   }
@@ -329,7 +324,7 @@ struct application::impl {
       auto [ec, sig] = co_await signals->async_wait(asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;
       if (sig == SIGHUP) {
-        tasks.spawn("reload", [this]() -> asio::awaitable<void> { return reload_on_signal(); });
+        tasks.spawn("reload", failure_policy::fail_operation, [this] { return reload_on_signal(); });
         continue;
       }
       logger("app")->info("received {}, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -443,14 +438,18 @@ struct application::impl {
     auto host = c.http.listen.substr(0, c.http.listen.rfind(':'));
     log->info("http listening on {}:{} (webhooks, /healthz, /readyz, /metrics)", host, *port);
     state.set_http_port(*port);
-    services.spawn("http listener", [this] { return web->run(); });
+    services.spawn("http listener", failure_policy::stop_daemon,
+                   failpoint("http listener", [this] { return web->run(); }));
     // The paused set's follower loops until cancelled: it stops with the sync loops (as a service it was waited
-    // for until the shutdown timeout ran out, so an idle cluster instance took 20 s to stop).
+    // for until the shutdown timeout ran out, so an idle cluster instance took 20 s to stop), and is supervised
+    // as they are: an exception restarts it with backoff, counted and logged, instead of leaving the instance
+    // deaf to pauses made through the others.
     if (engine->cluster().enabled)
-      sync_tasks.spawn("paused set", [this] {
-        return paused->follow(*engine, logger("app"), [this] { notifier.status(status_line()); });
-      });
-    for (auto& [name, fn] : engine->tasks()) sync_tasks.spawn(name, fn);
+      sync_tasks.spawn("paused set", failure_policy::restart,
+                       engine->supervised("paused set", failpoint("paused set", [this] {
+                         return paused->follow(*engine, logger("app"), [this] { notifier.status(status_line()); });
+                       })));
+    for (auto& [name, fn] : engine->tasks()) sync_tasks.spawn(name, failure_policy::restart, fn);
     return true;
   }
 
@@ -472,7 +471,8 @@ struct application::impl {
     logger("app")->info("console listening on {}://{}:{}", cc.tls_cert.empty() ? "http" : "https",
                         cc.listen.substr(0, cc.listen.rfind(':')), *port);
     state.set_console_port(*port);
-    services.spawn("console", [this] { return web_console->run(); });
+    services.spawn("console", failure_policy::stop_daemon,
+                   failpoint("console", [this] { return web_console->run(); }));
     return true;
   }
 
@@ -482,15 +482,7 @@ struct application::impl {
     apply_log_levels(c->daemon.log.level, c->daemon.log.components);
 
     // store
-    store::options so;
-    so.state_dir = c->daemon.state_dir;
-    so.init_store = opts.init_store;
-    so.synchronous = to_store(c->store.synchronous);
-    so.busy_timeout = c->store.busy_timeout;
-    if (c->store.kind == config::store_kind::postgres) {
-      so.kind = store::backend::postgres;
-      if (c->store.dsn) so.dsn = c->store.dsn->reveal();  // never logged: the store logs host/dbname only
-    }
+    const store::options so = store_options_for(*c, opts.init_store);
     std::string why;
     auto opened = store::open_store(so, &why);
     if (!opened) {
@@ -543,7 +535,8 @@ struct application::impl {
       return exit_failure;
     }
     log->info("control socket listening on {}", c->daemon.control_socket.string());
-    services.spawn("control server", [this] { return control->run(); });
+    services.spawn("control server", failure_policy::stop_daemon,
+                   failpoint("control server", [this] { return control->run(); }));
 
     // connectors, the sync engine and the webhook listener
     if (!start_sync(*c)) {
@@ -563,10 +556,11 @@ struct application::impl {
 
     // Registered before READY=1 and the "running" line, so a signal sent right after either is handled.
     signals = std::make_unique<asio::signal_set>(ioc, SIGTERM, SIGINT, SIGHUP);
-    tasks.spawn("signals", [this] { return signal_loop(); });
+    tasks.spawn("signals", failure_policy::stop_daemon, failpoint("signals", [this] { return signal_loop(); }));
     if (auto every = notifier.watchdog_interval()) {
       log->info("watchdog on: keep-alive every {} ms", every->count() / 1000);
-      tasks.spawn("watchdog", [this, e = *every] { return watchdog_loop(e); });
+      tasks.spawn("watchdog", failure_policy::stop_daemon,
+                  failpoint("watchdog", [this, e = *every] { return watchdog_loop(e); }));
     }
 
     state.set_phase("running");

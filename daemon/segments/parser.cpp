@@ -318,7 +318,9 @@ class parser {
 
   node parse_name() {
     const std::size_t start = cur_.offset;
-    const std::string first = take().text;
+    // (the token kept whole: GCC 12 took a string copied out of the temporary for maybe-uninitialized)
+    const token name_tok = take();
+    const std::string& first = name_tok.text;
     if (first == "true" || first == "false") {
       node n = make(node_kind::boolean, start);
       n.flag = first == "true";

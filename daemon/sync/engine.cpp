@@ -137,6 +137,13 @@ std::vector<std::shared_ptr<const adapters::webhook_endpoint>> engine::webhook_e
   return out;
 }
 
+std::function<asio::awaitable<void>()> engine::supervised(std::string name,
+                                                          std::function<asio::awaitable<void>()> task) {
+  return [p = parts_, name = std::move(name), task = std::move(task)] {
+    return detail::supervise(p->ctx, name, nullptr, task);
+  };
+}
+
 std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> engine::tasks() {
   std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> out;
   auto p = parts_;

@@ -72,6 +72,11 @@ class engine {
   std::vector<std::shared_ptr<const adapters::webhook_endpoint>> webhook_endpoints() const;
   /// The loops to run, each with a name for failure reports; spawn every one of them.
   std::vector<std::pair<std::string, std::function<boost::asio::awaitable<void>()>>> tasks();
+  /// `task` supervised as the engine's own loops are (supervise.hpp: restarted with backoff, logged, counted in
+  /// omnisync_sync_task_restarts_total{connector=""}), for a loop the daemon runs beside them (the cluster's
+  /// paused-set follower). Run it among the sync tasks.
+  std::function<boost::asio::awaitable<void>()> supervised(std::string name,
+                                                           std::function<boost::asio::awaitable<void>()> task);
 
   /// Pausing stops polls, inbox processing and writes of the connector before their next step (webhooks are
   /// still accepted and stored). errc::not_found for an unknown connector.

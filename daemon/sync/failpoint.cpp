@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 namespace omnisync::sync::detail {
@@ -19,6 +20,22 @@ bool failpoint_active(std::string_view point, std::string_view connector, std::s
     if (words >> p >> c >> o && p == point && c == connector && o == object) return true;
   }
   return false;
+}
+
+std::function<boost::asio::awaitable<void>()> with_task_failpoint(std::string name,
+                                                                 std::function<boost::asio::awaitable<void>()> task) {
+  std::string word = name;
+  for (auto& ch : word)
+    if (ch == ' ') ch = '_';
+  // (a plain lambda returning the coroutine: a lambda that is itself a coroutine would lose its captures)
+  auto run = [](std::string name, std::string word,
+                std::function<boost::asio::awaitable<void>()> task) -> boost::asio::awaitable<void> {
+    if (failpoint_active("task_throw", word, "-")) throw std::runtime_error("failpoint task_throw: " + name);
+    co_await task();
+  };
+  return [run, name = std::move(name), word = std::move(word), task = std::move(task)] {
+    return run(name, word, task);
+  };
 }
 
 }  // namespace omnisync::sync::detail

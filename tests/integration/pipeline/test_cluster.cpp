@@ -3,7 +3,8 @@
 // in the shared inbox before the 2xx; kill -9 of the leader in the middle of a sync hands the lease to another
 // instance within the lease time and the final state equals a fault-free run (every record stored once, every
 // acknowledged webhook processed, writes landed); the same new person arriving by webhook at two instances at
-// once becomes one profile; a database restart in the middle of the run is survived.
+// once becomes one profile; a database restart in the middle of the run is survived; the paused-set follower is
+// supervised like the sync loops (an exception restarts it).
 // One throw-away PostgreSQL cluster (tests/support/pg_cluster) for this process.
 #include <catch2/catch.hpp>
 
@@ -11,12 +12,16 @@
 
 #include <array>
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <set>
 #include <string>
 #include <thread>
 
 #include "tests/integration/pipeline/pipeline_support.hpp"
+#include "tests/integration/sim/sim_http.hpp"
 #include "tests/support/pg_cluster.hpp"
 
 namespace json = boost::json;
@@ -276,4 +281,50 @@ TEST_CASE("cluster: the same new person arriving at two instances at once become
   CHECK(c.leaders().size() == 1);
   for (auto& n : c.nodes)
     if (n->alive) CHECK(n->d.stop() == 0);
+}
+
+TEST_CASE("cluster: a paused-set follower that throws is restarted with backoff, counted, and follows again",
+          "[cluster][restart]") {
+  pg_cluster pg;
+  running_sim sim({"--size", "0"});
+  lift_limits(sim);
+  const auto dsn = pg.create_database("paused_follow");
+  std::array<daemon_run, 2> d;
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    d[i].dir.write("pg.dsn", dsn + "\n");
+    d[i].dir.write("omnisync.yaml", instance_config(sim, free_port(), "node" + std::to_string(i + 1)));
+  }
+  // Only the first instance sees the failpoint (daemon/sync/failpoint.hpp): its follower throws as it starts.
+  const auto failpoints = d[0].dir / "failpoints";
+  { std::ofstream(failpoints) << "task_throw paused_set -\n"; }
+  REQUIRE(::setenv("OMNISYNC_TEST_FAILPOINTS", failpoints.c_str(), 1) == 0);
+  d[0].start();
+  REQUIRE(::unsetenv("OMNISYNC_TEST_FAILPOINTS") == 0);
+  d[1].start();
+
+  // The engine's own loops count under connector "": restarted, not left dead, and not in a spin.
+  auto restarts = [&] {
+    auto m = omnisync::test::sim::http("GET", "http://127.0.0.1:" + std::to_string(d[0].port) + "/metrics");
+    const std::string name = "omnisync_sync_task_restarts_total{connector=\"\"} ";
+    const auto at = m.body.find(name);
+    return at == std::string::npos ? 0.0 : std::stod(m.body.substr(at + name.size()));
+  };
+  REQUIRE(eventually([&] { return restarts() >= 2; }, 20s));
+  CHECK(restarts() <= 5);  // 1 s, 2 s, 4 s ... between them
+  CHECK(d[0].proc->stderr_text().find("sync task paused set ended with an exception: failpoint task_throw: paused "
+                                      "set; restarting it") != std::string::npos);
+  CHECK(d[0].ctl({"status"}).exit_code == 0);  // the daemon itself runs on
+
+  // The fault clears: at its next restart the follower runs, and a pause made through the other instance
+  // reaches this one.
+  std::filesystem::remove(failpoints);
+  REQUIRE(d[1].ctl({"pause", "zd"}).exit_code == 0);
+  CHECK(eventually([&] {
+    return d[0].status().at("connectors").at("zd").at("state").as_string() == "paused";
+  }, 30s));
+  REQUIRE(d[1].ctl({"resume", "zd"}).exit_code == 0);
+  CHECK(eventually([&] {
+    return d[0].status().at("connectors").at("zd").at("state").as_string() != "paused";
+  }, 10s));
+  for (auto& x : d) CHECK(x.stop() == 0);
 }

@@ -41,7 +41,7 @@ TEST_CASE("The last page of a query answer has no next URL", "[unit][adapters]")
 }
 
 TEST_CASE("A body that is not a query answer is worth asking again (retry)", "[unit][adapters]") {
-  for (const std::string body : {std::string(R"({"totalSize":2,"done":true,"records":[{"Id":"003A","Email":"a@)"),
+  for (const std::string& body : {std::string(R"({"totalSize":2,"done":true,"records":[{"Id":"003A","Email":"a@)"),
                                  std::string(R"({"totalSize":0,"done":true})"), std::string("[]"),
                                  std::string("<html>busy</html>"), std::string()}) {
     INFO(body);
