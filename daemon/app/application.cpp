@@ -229,6 +229,8 @@ struct application::impl {
       log->warn("reload forced despite {} lint error(s) in the changed mappings", lint_errors);
     }
 
+    if (!reload_console_tls(web_console.get(), next.console, result, record))  // refused: the old pair stays
+      co_return finish_reload(std::move(result), std::move(record), reload_started);
     for (auto& w : restart_warnings(*old, next)) result.warnings.push_back(std::move(w));
     set_secrets(loaded.secret_values);
     apply_log_levels(next.daemon.log.level, next.daemon.log.components);
@@ -459,7 +461,7 @@ struct application::impl {
                                                          cc.write_token ? cc.write_token->reveal() : std::string(),
                                                          cc.session_lifetime);
     console::server_options o{cc.listen, cc.tls_cert, cc.tls_key, cc.max_connections, 64 * 1024,
-                              cc.header_timeout, cc.body_timeout, cc.idle_timeout};
+                              cc.header_timeout, cc.body_timeout, cc.idle_timeout, cc.trusted_proxy};
     web_console = std::make_unique<console::server>(
         ioc.get_executor(), o, std::make_shared<console::service>(std::move(table), auth, secret_values));
     auto port = web_console->start();

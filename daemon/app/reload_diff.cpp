@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "daemon/app/logging.hpp"
+#include "daemon/console/server.hpp"
 #include "mapping/mapping.hpp"
 
 namespace omnisync::app {
@@ -144,6 +145,23 @@ void note_recheck(control::commands::reload_result& result,
                 r.checked, r.to_write, r.shadow ? " (shadow mode: not sent)" : "");
   }
   if (!result.recheck_note.empty()) log->warn("reload: {}", result.recheck_note);
+}
+
+bool reload_console_tls(console::server* web_console, const config::console_section& next,
+                        control::commands::reload_result& result, control::commands::reload_record& record) {
+  if (!web_console || next.tls_cert.empty()) return true;
+  std::string why;
+  if (web_console->reload_tls(next.tls_cert, next.tls_key, &why)) return true;
+  if (why.find("needs a restart") != std::string::npos) {  // a plain console cannot switch to HTTPS in place
+    result.warnings.push_back("console.tls: " + why);
+    return true;
+  }
+  why = "console.tls: " + why;
+  logger("app")->error("reload rejected: {}", why);
+  record.diagnostics.push_back(why);
+  result.what = control::commands::reload_result::outcome::rejected;
+  result.problems = std::move(why);
+  return false;
 }
 
 }  // namespace omnisync::app

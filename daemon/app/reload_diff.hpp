@@ -18,6 +18,9 @@
 namespace omnisync::mapping {
 class plan;
 }
+namespace omnisync::console {
+class server;
+}
 
 namespace omnisync::app {
 
@@ -54,5 +57,12 @@ void refuse_for_lint(control::commands::reload_result& result, control::commands
 /// (`rc` empty: the daemon is stopping; not_found: another instance leads the cluster; retry: profiles rebuilding).
 void note_recheck(control::commands::reload_result& result,
                   const std::optional<omnisync::result<std::vector<sync::recheck_count>>>& rc);
+
+/// The console's TLS certificate and key read again (renewed in place, or new paths), before the reload applies
+/// anything else: true when loaded, or when there is nothing to load (console off or plain; a plain console that
+/// is given TLS gets a warning that this takes a restart). False when the new pair does not load: the reload is
+/// refused (`result` and `record` say why, logged) and the console keeps serving the old pair.
+bool reload_console_tls(console::server* web_console, const config::console_section& next,
+                        control::commands::reload_result& result, control::commands::reload_record& record);
 
 }  // namespace omnisync::app

@@ -1,6 +1,9 @@
 // `console:` — the web console's listener, its two bearer tokens and optional TLS (docs/configuration.md#console).
 #include <yaml-cpp/yaml.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <regex>
 
 #include "config/validate.hpp"
@@ -37,7 +40,8 @@ void read_console_section(reader& r, const YAML::Node& root, const std::filesyst
   if (!c || c.IsNull() || !r.is_map(c, "console")) return;
   auto& s = cfg.console;
   r.known_keys(c, "console", {"enabled", "listen", "token", "token_file", "write_token", "write_token_file", "tls",
-                              "max_connections", "header_timeout", "body_timeout", "idle_timeout", "session_lifetime"});
+                              "max_connections", "header_timeout", "body_timeout", "idle_timeout", "session_lifetime",
+                              "trusted_proxy"});
   s.enabled = true;
   if (auto n = c["enabled"]) { if (auto v = r.boolean(n, "console.enabled")) s.enabled = *v; }
   if (auto n = c["listen"]) {
@@ -67,6 +71,16 @@ void read_console_section(reader& r, const YAML::Node& root, const std::filesyst
       std::error_code ec;
       if (!p.empty() && !std::filesystem::is_regular_file(p, ec))
         r.error(t[key], std::string("console.tls.") + key, "no such file: " + p.string());
+    }
+  }
+  if (auto n = c["trusted_proxy"]) {
+    if (auto v = r.string(n, "console.trusted_proxy")) {
+      unsigned char buf[sizeof(in6_addr)];
+      if (::inet_pton(AF_INET, v->c_str(), buf) == 1 || ::inet_pton(AF_INET6, v->c_str(), buf) == 1)
+        s.trusted_proxy = *v;
+      else
+        r.error(n, "console.trusted_proxy", "expected the reverse proxy's IP address (e.g. 127.0.0.1), got \"" +
+                                                *v + "\"");
     }
   }
   if (auto n = c["max_connections"]) {

@@ -95,6 +95,7 @@ struct console_section {
   std::chrono::milliseconds body_timeout{10000};
   std::chrono::milliseconds idle_timeout{30000};
   std::chrono::milliseconds session_lifetime{8LL * 3600 * 1000};  ///< a browser sign-in lasts this long
+  std::string trusted_proxy;  ///< a reverse proxy's IP address: its X-Forwarded-For/-Proto are honoured; empty: none
 };
 
 struct daemon_config {

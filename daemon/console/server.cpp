@@ -14,6 +14,8 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <filesystem>
+#include <stdexcept>
 #include <functional>
 #include <mutex>
 #include <unordered_map>
@@ -31,6 +33,27 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 std::string header(const bhttp::request<bhttp::string_body>& m, bhttp::field f) { return std::string(m[f]); }
 
+/// A TLS server context for `cert` and `key`; throws with OpenSSL's reason when either does not load.
+std::shared_ptr<asio::ssl::context> make_tls(const std::filesystem::path& cert, const std::filesystem::path& key) {
+  auto tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  tls->use_certificate_chain_file(cert.string());
+  tls->use_private_key_file(key.string(), asio::ssl::context::pem);
+  if (SSL_CTX_check_private_key(tls->native_handle()) != 1)
+    throw std::runtime_error("the key does not belong to the certificate");
+  return tls;
+}
+
+/// The last address of an X-Forwarded-For list (the one the proxy itself added), trimmed; empty if none.
+std::string last_forwarded(std::string_view list) {
+  const auto comma = list.rfind(',');
+  auto v = comma == std::string_view::npos ? list : list.substr(comma + 1);
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return std::string(v);
+}
+
 }  // namespace
 
 struct server::impl : std::enable_shared_from_this<impl> {
@@ -39,7 +62,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   server_options opts;
   std::shared_ptr<service> answers;
   tcp::acceptor acceptor;
-  std::optional<asio::ssl::context> tls;
+  std::shared_ptr<asio::ssl::context> tls;  // under `mutex`; each TLS connection keeps the one it started with
+  std::string proxy;                        // trusted_proxy, normalised (start()); empty: none
   std::atomic<bool> stopping{false};
   std::atomic<unsigned> active{0};
   std::mutex mutex;
@@ -51,7 +75,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   /// One connection: requests read under deadlines, answered by the service, until the peer or a limit ends it.
   template <class Stream>
-  asio::awaitable<void> serve(std::shared_ptr<Stream> s, std::string remote, bool is_tls) {
+  asio::awaitable<void> serve(std::shared_ptr<Stream> s, std::string remote, bool is_tls,
+                              std::shared_ptr<asio::ssl::context> /*kept alive for the stream*/) {
     auto& low = beast::get_lowest_layer(*s);
     if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
       low.expires_after(opts.header_timeout);
@@ -101,6 +126,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
       req.body = std::move(msg.body());
       req.remote = remote;
       req.tls = is_tls;
+      if (!proxy.empty() && remote == proxy) {  // only the configured proxy may say who the client is
+        if (auto fwd = last_forwarded(msg["X-Forwarded-For"]); !fwd.empty()) req.remote = std::move(fwd);
+        const auto proto = msg["X-Forwarded-Proto"];
+        if (proto == "https") req.tls = true;
+        else if (proto == "http") req.tls = false;
+      }
       low.expires_never();  // the command's own time (a slow command is not the client's fault)
       http_response answer;
       try {
@@ -134,7 +165,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   template <class Stream>
-  void spawn(std::shared_ptr<Stream> s, std::string remote, bool is_tls) {
+  void spawn(std::shared_ptr<Stream> s, std::string remote, bool is_tls, std::shared_ptr<asio::ssl::context> ctx) {
     std::uint64_t id;
     {
       std::lock_guard lock(mutex);
@@ -148,7 +179,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     ++active;
     auto self = shared_from_this();
     auto exec = beast::get_lowest_layer(*s).get_executor();
-    asio::co_spawn(exec, serve(std::move(s), std::move(remote), is_tls), [self, id](std::exception_ptr e) {
+    asio::co_spawn(exec, serve(std::move(s), std::move(remote), is_tls, std::move(ctx)), [self, id](std::exception_ptr e) {
       if (e) {
         try {
           std::rethrow_exception(e);
@@ -186,8 +217,13 @@ struct server::impl : std::enable_shared_from_this<impl> {
         sock.close(wec);
         continue;
       }
-      if (tls) spawn(std::make_shared<beast::ssl_stream<beast::tcp_stream>>(std::move(sock), *tls), remote, true);
-      else spawn(std::make_shared<beast::tcp_stream>(std::move(sock)), remote, false);
+      std::shared_ptr<asio::ssl::context> ctx;
+      {
+        std::lock_guard lock(mutex);
+        ctx = tls;
+      }
+      if (ctx) spawn(std::make_shared<beast::ssl_stream<beast::tcp_stream>>(std::move(sock), *ctx), remote, true, ctx);
+      else spawn(std::make_shared<beast::tcp_stream>(std::move(sock)), remote, false, nullptr);
     }
     asio::steady_timer wait(ex);
     while (active.load() > 0) {
@@ -206,17 +242,21 @@ omnisync::result<unsigned short> server::start() {
   auto& o = impl_->opts;
   if (!o.tls_cert.empty()) {
     try {
-      impl_->tls.emplace(asio::ssl::context::tls_server);
-      impl_->tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                              asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                              asio::ssl::context::no_tlsv1_1);
-      impl_->tls->use_certificate_chain_file(o.tls_cert.string());
-      impl_->tls->use_private_key_file(o.tls_key.string(), asio::ssl::context::pem);
+      impl_->tls = make_tls(o.tls_cert, o.tls_key);
     } catch (const std::exception& e) {
       spdlog::error("console: cannot load the TLS certificate {} and key {}: {}", o.tls_cert.string(),
                     o.tls_key.string(), e.what());
       return errc::fail;
     }
+  }
+  if (!o.trusted_proxy.empty()) {
+    boost::system::error_code pec;
+    auto a = asio::ip::make_address(o.trusted_proxy, pec);
+    if (pec) {
+      spdlog::error("console: trusted_proxy {} is not an IP address", o.trusted_proxy);
+      return errc::fail;
+    }
+    impl_->proxy = a.to_string();
   }
   const auto colon = o.listen.rfind(':');
   std::string host = o.listen.substr(0, colon);
@@ -249,6 +289,32 @@ asio::awaitable<void> server::run() {
 }
 
 unsigned server::connections() const noexcept { return impl_->active.load(); }
+
+omnisync::result<void> server::reload_tls(const std::filesystem::path& cert, const std::filesystem::path& key,
+                                          std::string* why) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (!impl_->tls) {
+      if (why) *why = "the console was started without TLS: serving HTTPS needs a restart";
+      return errc::invalid_input;
+    }
+  }
+  std::shared_ptr<asio::ssl::context> next;
+  try {
+    next = make_tls(cert, key);
+  } catch (const std::exception& e) {
+    const std::string text = "cannot load the TLS certificate " + cert.string() + " and key " + key.string() + ": " +
+                             e.what() + "; the console keeps the certificate it had";
+    spdlog::error("console: {}", text);
+    if (why) *why = text;
+    return errc::invalid_input;
+  }
+  std::lock_guard lock(impl_->mutex);
+  impl_->tls = std::move(next);
+  spdlog::info("console: TLS certificate {} and key {} loaded again; new connections use them", cert.string(),
+               key.string());
+  return {};
+}
 
 void server::stop() {
   auto self = impl_;

@@ -8,8 +8,15 @@
 /// open connections a new one is answered 503 and closed. Each connection runs on its own strand, so a slow client
 /// holds only its own connection, never the daemon's other work.
 ///
+/// Behind a reverse proxy (`trusted_proxy`: the proxy's address), a request whose peer is that address has its
+/// client address taken from the last `X-Forwarded-For` entry (the one the proxy added) and its scheme from
+/// `X-Forwarded-Proto` (so cookies get `Secure` and the same-origin check expects `https://`); from any other
+/// peer those headers are ignored, so a client cannot claim another address or scheme.
+///
 /// Lifecycle: construct, `start()` binds (port 0 picks one) and loads the TLS files, `run()` accepts until `stop()`
-/// and returns once every connection finished. Beast stays in server.cpp. Thread safety: `stop()` from any thread.
+/// and returns once every connection finished. `reload_tls()` reads the certificate and key again (on `reload`):
+/// new connections use the new pair, open ones keep theirs; a pair that does not load leaves the old one in use.
+/// Beast stays in server.cpp. Thread safety: `stop()` and `reload_tls()` from any thread.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
@@ -30,6 +37,7 @@ struct server_options {
   unsigned max_connections = 64;
   std::size_t max_body = 64 * 1024;
   std::chrono::milliseconds header_timeout{10000}, body_timeout{10000}, idle_timeout{30000};
+  std::string trusted_proxy;  ///< an IP address: X-Forwarded-For/-Proto honoured from that peer only; empty: never
 };
 
 class server {
@@ -43,6 +51,10 @@ class server {
   omnisync::result<unsigned short> start();
   boost::asio::awaitable<void> run();
   void stop();
+  /// Loads `cert` and `key` (PEM) and serves new connections with them. A console started without TLS stays
+  /// plain (that change needs a restart). On failure the old pair stays in use and `why` says what failed.
+  omnisync::result<void> reload_tls(const std::filesystem::path& cert, const std::filesystem::path& key,
+                                    std::string* why = nullptr);
   /// Connections open now (any thread).
   unsigned connections() const noexcept;
 

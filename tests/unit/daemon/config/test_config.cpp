@@ -334,3 +334,17 @@ TEST_CASE("config: console — off by default, tokens from files, each problem l
     CHECK(same.text.find("must differ from the read token") != std::string::npos);
   }
 }
+
+TEST_CASE("config: console.trusted_proxy is an IP address, anything else a located error", "[config][console]") {
+  temp_dir d;
+  const auto read = d.write("read.token", "read-token-0123456789abcdef\n");
+  for (const std::string_view ok : {"127.0.0.1", "::1", "10.1.2.3"}) {
+    loaded l("console:\n  token_file: " + read.string() + "\n  trusted_proxy: \"" + std::string(ok) + "\"\n");
+    INFO(l.text);
+    REQUIRE(l.result.ok());
+    CHECK(l.result.config->console.trusted_proxy == ok);
+  }
+  loaded bad("console:\n  token_file: " + read.string() + "\n  trusted_proxy: proxy.example\n");
+  INFO(bad.text);
+  CHECK(bad.has(3, 18, "console.trusted_proxy", "expected the reverse proxy's IP address"));
+}

@@ -1,5 +1,6 @@
 // The console's listener over loopback: answers through the service, a slow client neither stalls others nor
-// stays past its header timeout, the connection limit answers 503, an oversized body 413.
+// stays past its header timeout, the connection limit answers 503, an oversized body 413; the TLS pair is read again
+// on reload (a bad pair keeps the old one); X-Forwarded-* are honoured from the trusted proxy only.
 #include <catch2/catch.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -12,6 +13,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 
+#include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include "daemon/console/server.hpp"
@@ -141,4 +144,107 @@ TEST_CASE("console server: HTTPS with the configured certificate and key", "[con
 
   // Plain HTTP to the HTTPS port gets no answer it could mistake for one.
   CHECK_FALSE(r.exchange("GET /api/v1/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").starts_with("HTTP/1.1 200"));
+}
+
+namespace {
+
+/// A self-signed certificate and its key, made by openssl, under `dir` as <name>.pem and <name>.key.
+void make_pair(const test::temp_dir& dir, const std::string& name) {
+  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -keyout " +
+                          (dir / (name + ".key")).string() + " -out " + (dir / (name + ".pem")).string() +
+                          " 2>/dev/null";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+}
+
+/// Whether a TLS client that trusts only `ca` completes a handshake with the console on `port`.
+bool handshake_trusting(const std::filesystem::path& ca, unsigned short port) {
+  asio::io_context c;
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.load_verify_file(ca.string());
+  ctx.set_verify_mode(asio::ssl::verify_peer);
+  asio::ssl::stream<tcp::socket> s(c, ctx);
+  s.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  boost::system::error_code ec;
+  s.handshake(asio::ssl::stream_base::client, ec);
+  return !ec;
+}
+
+}  // namespace
+
+TEST_CASE("console server: the TLS pair is read again on reload; a bad pair keeps the old one", "[console]") {
+  test::temp_dir dir;
+  make_pair(dir, "old");
+  make_pair(dir, "new");
+  console::server_options o;
+  o.tls_cert = dir / "old.pem";
+  o.tls_key = dir / "old.key";
+  running r(o);
+  CHECK(handshake_trusting(dir / "old.pem", r.port));
+  CHECK_FALSE(handshake_trusting(dir / "new.pem", r.port));
+
+  // A certificate with a key that is not its own, and files that are not there: refused with the reason.
+  std::string why;
+  CHECK_FALSE(r.srv->reload_tls(dir / "new.pem", dir / "old.key", &why));
+  CHECK(why.find("cannot load the TLS certificate " + (dir / "new.pem").string()) != std::string::npos);
+  CHECK(why.find("keeps the certificate it had") != std::string::npos);
+  CHECK_FALSE(r.srv->reload_tls(dir / "missing.pem", dir / "missing.key", &why));
+  CHECK(handshake_trusting(dir / "old.pem", r.port));  // still the old pair
+
+  // The renewed pair: new connections get it.
+  REQUIRE(r.srv->reload_tls(dir / "new.pem", dir / "new.key", &why));
+  CHECK(handshake_trusting(dir / "new.pem", r.port));
+  CHECK_FALSE(handshake_trusting(dir / "old.pem", r.port));
+}
+
+TEST_CASE("console server: a plain console cannot take TLS by reload", "[console]") {
+  test::temp_dir dir;
+  make_pair(dir, "c");
+  console::server_options o;
+  running r(o);
+  std::string why;
+  CHECK_FALSE(r.srv->reload_tls(dir / "c.pem", dir / "c.key", &why));
+  CHECK(why.find("needs a restart") != std::string::npos);
+}
+
+TEST_CASE("console server: X-Forwarded-Proto/-For are honoured from the trusted proxy only", "[console]") {
+  // A sign-in posted through a TLS-terminating proxy: the browser's origin is https://console.example.
+  const std::string body = "token=" + token;
+  const std::string signin = "POST /login HTTP/1.1\r\nHost: console.example\r\nOrigin: https://console.example\r\n"
+                             "X-Forwarded-Proto: https\r\nX-Forwarded-For: 198.51.100.9, 203.0.113.7\r\n"
+                             "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+                             std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  SECTION("from the configured proxy: the request counts as HTTPS (same origin; the cookie is Secure)") {
+    console::server_options o;
+    o.trusted_proxy = "127.0.0.1";
+    running r(o);
+    auto out = r.exchange(signin);
+    INFO(out);
+    CHECK(out.starts_with("HTTP/1.1 303"));
+    CHECK(out.find("; Secure") != std::string::npos);
+  }
+  SECTION("from any other peer the headers are ignored: plain HTTP, so the https origin is refused") {
+    console::server_options o;
+    o.trusted_proxy = "10.9.8.7";
+    running r(o);
+    auto out = r.exchange(signin);
+    INFO(out);
+    CHECK(out.starts_with("HTTP/1.1 403"));
+    CHECK(out.find("Set-Cookie") == std::string::npos);
+  }
+  SECTION("without trusted_proxy they are ignored too") {
+    console::server_options o;
+    running r(o);
+    CHECK(r.exchange(signin).starts_with("HTTP/1.1 403"));
+  }
+  SECTION("a trusted_proxy that is not an address does not start") {
+    asio::io_context io;
+    console::server_options o;
+    o.listen = "127.0.0.1:0";
+    o.trusted_proxy = "proxy.example";
+    auto auth = std::make_shared<console::authenticator>(token, std::string(), std::chrono::hours(1));
+    console::server srv(io.get_executor(), o,
+                        std::make_shared<console::service>(std::make_shared<control::command_table>(), auth,
+                                                           std::vector<std::string>{}));
+    CHECK_FALSE(srv.start());
+  }
 }
