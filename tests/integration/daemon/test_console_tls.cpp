@@ -53,7 +53,7 @@ bool handshake_trusting(const fs::path& ca, int port) {
 
 }  // namespace
 
-TEST_CASE("omnisyncd: reload reads the console's TLS pair again; a bad pair is refused and the old one stays",
+TEST_CASE("omnisyncd: reload reads the console's TLS pair again, a bad pair is refused and the old one stays",
           "[daemon][console]") {
   temp_dir dir;
   make_pair(dir, "a");

@@ -101,7 +101,7 @@ TEST_CASE("task group: a restart task runs again after a pause until it succeeds
   CHECK(starts[2] - starts[1] >= 1900ms);
 }
 
-TEST_CASE("task group: cancelling stops a task waiting to restart; cancellation is not a failure", "[unit][app]") {
+TEST_CASE("task group: cancelling stops a task waiting to restart, cancellation is not a failure", "[unit][app]") {
   asio::io_context ioc;
   std::vector<report> seen;
   task_group g(ioc.get_executor(), [&](const std::string& t, failure_policy p, const std::string& w) {

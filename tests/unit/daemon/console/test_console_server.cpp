@@ -171,7 +171,7 @@ bool handshake_trusting(const std::filesystem::path& ca, unsigned short port) {
 
 }  // namespace
 
-TEST_CASE("console server: the TLS pair is read again on reload; a bad pair keeps the old one", "[console]") {
+TEST_CASE("console server: the TLS pair is read again on reload, a bad pair keeps the old one", "[console]") {
   test::temp_dir dir;
   make_pair(dir, "old");
   make_pair(dir, "new");
