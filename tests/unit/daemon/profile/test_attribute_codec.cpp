@@ -72,7 +72,7 @@ TEST_CASE("attribute codec: repeated values are interned, unique ones inline", "
     attribute_codec::attributes a{{"country", str(k % 2 ? "United States of America" : "Deutschland")},
                                   {"email", str("person" + std::to_string(k) + "@example.com")}};
     const auto p = c.encode(a);
-    if (k >= attribute_codec::window) bytes += c.size(p);
+    if (k >= static_cast<int>(attribute_codec::window)) bytes += c.size(p);
     REQUIRE(c.decode(p)[1].second.s == "person" + std::to_string(k) + "@example.com");
     REQUIRE(c.decode(p)[0].second.s == (k % 2 ? "United States of America" : "Deutschland"));
   }
@@ -86,7 +86,7 @@ TEST_CASE("attribute codec: repeated values are interned, unique ones inline", "
 TEST_CASE("attribute codec: values shared by records stay interned", "[profile][codec]") {
   attribute_codec c;
   // Each e-mail held by three records (one person in three systems): interning saves more than it costs.
-  for (int k = 0; k < 3 * 3 * attribute_codec::window; ++k)
+  for (int k = 0; k < 3 * 3 * static_cast<int>(attribute_codec::window); ++k)
     c.encode({{"email", str("person" + std::to_string(k / 3) + "@example.com")}});
   CHECK(c.interned_values() == 3 * attribute_codec::window);
 }
