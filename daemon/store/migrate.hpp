@@ -37,6 +37,10 @@ struct migration {
 /// increase by one, and the migration tests check every step).
 inline constexpr int record_count_slot_version = 10;
 
+/// The version of "the append-only history" (one table for stage, KPI and segment transitions). Named once here
+/// so that renumbering it at a merge is this one line.
+inline constexpr int history_version = 11;
+
 /// Applies the missing migrations of `list` to `db` (at most up to `limit` migrations) and returns the version
 /// reached. errc::fail with `why` set when the database is newer than `list`; a failing migration is rolled back
 /// and its error returned with `why` set.

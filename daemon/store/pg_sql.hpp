@@ -18,6 +18,8 @@ namespace omnisync::store::pg {
 
 /// The text audit_entries runs for `f` (tests read its query plan).
 const char* audit_list_sql(const audit_filter& f);
+/// The text history_rows runs for `f` (tests read its query plan).
+const char* history_query_sql(const history_filter& f);
 
 using depth_rows = std::vector<std::pair<std::string, std::int64_t>>;
 
@@ -80,6 +82,11 @@ class state_sql {
   std::int64_t audit_delete_before(std::int64_t before, std::size_t n);
   std::int64_t audit_delete_through(detail::audit_key last, std::size_t n);
 
+  // The append-only history (pg_history_sql.cpp). Rows stamped {} get `t`.
+  void history_insert(const std::vector<history_entry>& rows, std::int64_t t);
+  /// Deletes at most `n` rows with at < `before`; returns how many.
+  std::int64_t history_delete_before(std::int64_t before, std::size_t n);
+
   // The run history (pg_run_sql.cpp).
   std::int64_t run_insert(const run_record& r, std::int64_t t);
   bool run_add(std::int64_t id, const run_counts& d);
@@ -136,6 +143,8 @@ class read_sql {
   std::vector<outbox_item> outbox_queued(const outbox_filter& f, std::size_t limit);
   std::vector<audit_entry> audit_entries(const audit_filter& f, std::size_t limit);
   std::optional<detail::audit_key> audit_nth_newest(std::size_t n);
+  /// At most `limit` history rows matching `f`, ascending id (pg_history_sql.cpp).
+  std::vector<history_entry> history_rows(const history_filter& f, std::size_t limit);
   /// Runs matching `f`, newest first, at most `limit`, each with its per-destination write counts (pg_run_sql.cpp).
   std::vector<run_record> runs(const run_filter& f, std::size_t limit);
   std::optional<run_record> run(std::int64_t id);

@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/store/history_query.hpp"
 #include "daemon/store/job.hpp"
 #include "daemon/store/queue_logic.hpp"
 #include "daemon/store/rows.hpp"
@@ -120,6 +121,8 @@ class queue_store final : public store {
       sum.written = s.records_upsert(batch, ms(t));
       sum.stale = batch.records.size() - sum.written;
       if (batch.new_cursor) s.cursor_write(batch.connector, batch.object, *batch.new_cursor, ms(t));
+      for (const auto& e : batch.history) require_history(e);
+      if (!batch.history.empty()) s.history_insert(batch.history, ms(t));
       return sum;
     });
   }
@@ -523,6 +526,35 @@ class queue_store final : public store {
       if (!n) co_return n.error();
       total += *n;
       if (static_cast<std::size_t>(*n) < batch) break;
+    }
+    co_return total;
+  }
+
+  // ---- history -----------------------------------------------------------------------------------------------
+
+  task<void> history_append(std::vector<history_entry> rows) override {
+    return on_state<void>([this, rows = std::move(rows)](state_sql& s) {
+      for (const auto& e : rows) require_history(e);
+      s.history_insert(rows, ms(now()));
+    });
+  }
+
+  task<std::vector<history_entry>> history_query(history_filter f) override {
+    return read<std::vector<history_entry>>([f = std::move(f)](read_sql& r) {
+      return r.history_rows(f, std::clamp<std::size_t>(f.limit, 1, 10000));
+    });
+  }
+
+  task<std::uint64_t> history_prune(timestamp older_than) override {
+    // Batches, each its own job (as audit_prune): the writer is never held for long.
+    std::uint64_t total = 0;
+    for (;;) {
+      auto op = on_state<std::int64_t>(
+          [b = ms(older_than)](state_sql& s) { return s.history_delete_before(b, history_prune_batch); });
+      auto n = co_await std::move(op);
+      if (!n) co_return n.error();
+      total += static_cast<std::uint64_t>(*n);
+      if (static_cast<std::size_t>(*n) < history_prune_batch) break;
     }
     co_return total;
   }

@@ -230,6 +230,26 @@ CREATE INDEX outbox_age ON outbox(connector, enqueued_at);
 -- nothing to change here, the step keeps the two backends' version numbers equal.
 SELECT 1;
 )sql"},
+    {detail::history_version, "the append-only history of stage, KPI and segment transitions",
+     R"sql(
+-- One row per transition of a profile (history.hpp): kind 'stage' (subject ''), 'kpi' (subject: the KPI name) or
+-- 'segment' (subject: the segment key; from/to 'out'/'in'). Never updated; pruned by `at` (history.retention).
+-- AUTOINCREMENT: ids never come back after a prune, so a reader paging by id never misses a row.
+CREATE TABLE history(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  profile TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  subject TEXT NOT NULL DEFAULT '',
+  from_value TEXT NOT NULL DEFAULT '',
+  to_value TEXT NOT NULL DEFAULT '',
+  at INTEGER NOT NULL,
+  cause TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX history_kind ON history(kind, subject, at);
+CREATE INDEX history_profile ON history(profile, at);
+-- history_prune walks the oldest rows.
+CREATE INDEX history_at ON history(at);
+)sql"},
 };
 
 // inbox.db: webhook events only, so that acknowledging a webhook never waits behind a poll transaction.

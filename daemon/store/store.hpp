@@ -34,6 +34,7 @@
 #include "adapters/records.hpp"
 #include "core/error.hpp"
 #include "core/time.hpp"
+#include "daemon/store/history.hpp"
 
 namespace omnisync::store {
 
@@ -102,6 +103,8 @@ struct record_batch {
   std::vector<source_record> records;
   std::optional<std::string> new_cursor;                 ///< nullopt: leave the cursor as it is
   std::optional<fence> lease;                            ///< when set, checked in the same transaction
+  /// History rows the page caused (stage and KPI changes), appended in the same transaction (history_append).
+  std::vector<history_entry> history;
 };
 
 struct append_summary {
@@ -528,6 +531,15 @@ class store {
   virtual task<std::int64_t> run_prune(timestamp before) = 0;
   /// How many writes a run caused are still queued (pending or being sent).
   virtual task<std::int64_t> run_writes_queued(std::int64_t id) = 0;
+
+  // the append-only history (history.hpp; SEAMS.md "One history, many readers")
+  /// Appends rows in one transaction (ids assigned in order; a row stamped {} gets now). errc::invalid_input when
+  /// a row has no profile or no kind (then nothing is appended).
+  virtual task<void> history_append(std::vector<history_entry> rows) = 0;
+  /// The rows the filter matches, ascending id, at most `f.limit` after `f.after_id`.
+  virtual task<std::vector<history_entry>> history_query(history_filter f) = 0;
+  /// Retention: removes the rows with `at` before `older_than` (in batches); returns how many.
+  virtual task<std::uint64_t> history_prune(timestamp older_than) = 0;
 
   // dead letters
   /// Adds an open entry. An open entry of the same record (record_id set) and stage is replaced: its scheduled
