@@ -69,6 +69,12 @@ struct audit_section {
   std::size_t max_entries = 5'000'000;                           ///< and the oldest beyond this many
 };
 
+/// `history:` — the append-only history of lifecycle-stage and KPI changes (and segment entries/exits) that the
+/// analytics reports read (docs/analytics.md).
+struct history_section {
+  std::chrono::milliseconds retention{400LL * 24 * 3600 * 1000};  ///< rows older than this are removed
+};
+
 /// `runs:` — the run history (poll cycles, resyncs, reloads, remaps; `omnisyncctl runs`).
 struct runs_section {
   std::chrono::milliseconds retention{30LL * 24 * 3600 * 1000};  ///< finished runs older than this are removed
@@ -108,6 +114,7 @@ struct daemon_config {
   audit_section audit;
   dead_letters_section dead_letters;
   runs_section runs;
+  history_section history;
   console_section console;
   std::vector<attribute_decl> canonical;
 };

@@ -49,6 +49,10 @@ void read_daemon_sections(reader& r, const YAML::Node& root, const std::filesyst
     r.known_keys(a, "runs", {"retention"});
     if (auto n = a["retention"]) { if (auto v = r.duration(n, "runs.retention")) cfg.runs.retention = *v; }
   }
+  if (auto a = root["history"]; a && r.is_map(a, "history")) {
+    r.known_keys(a, "history", {"retention"});
+    if (auto n = a["retention"]) { if (auto v = r.duration(n, "history.retention")) cfg.history.retention = *v; }
+  }
   if (auto a = root["dead_letters"]; a && r.is_map(a, "dead_letters")) {
     r.known_keys(a, "dead_letters", {"retries", "retry_backoff", "keep_resolved"});
     if (auto n = a["retries"]) {

@@ -141,7 +141,7 @@ loaded_config load_daemon_config(const fs::path& file, const config_overrides& o
   std::vector<segments::segment_def> segment_defs;
   if (r.is_map(root, "")) {
     r.known_keys(root, "", {"daemon", "http", "store", "mappings_dir", "connectors", "canonical", "identity",
-                            "survivorship", "kpis", "propagation", "audit", "dead_letters", "runs", "console",
+                            "survivorship", "kpis", "propagation", "audit", "dead_letters", "runs", "history", "console",
                             "segments"});
     read_daemon_sections(r, root, base, *cfg, out.secret_values);
     read_console_section(r, root, base, *cfg, out.secret_values);

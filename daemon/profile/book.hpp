@@ -171,6 +171,9 @@ class book {
   /// A profile by "p0123…", "system:id" / "system:object:id", or an e-mail / phone.
   std::optional<profile_id> find(std::string_view query) const;
   std::optional<profile_view> view(profile_id id) const;
+  /// The profile's KPIs and lifecycle stage as `view` computes them, without copying its timeline (the history of
+  /// stage and KPI changes compares them before and after a page). nullopt: no such profile.
+  std::optional<kpi_values> kpis(profile_id id) const;
   std::optional<explanation> explain(profile_id id) const;
 
   /// Removes one link (see resolver::split); the profiles it changed go to `affected`. False when the record

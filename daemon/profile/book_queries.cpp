@@ -151,6 +151,12 @@ std::optional<profile_view> book::view(profile_id id) const {
   return v;
 }
 
+std::optional<kpi_values> book::kpis(profile_id id) const {
+  if (!impl_->res.contains(id)) return std::nullopt;
+  const auto golden = impl_->golden(id, *settings_);
+  return impl_->events_of_profile(id, *settings_).values(source_stage_of(golden));
+}
+
 std::optional<explanation> book::explain(profile_id id) const { return impl_->res.explain(id); }
 
 bool book::split(const link_ref& link, std::set<profile_id>& affected) {

@@ -23,6 +23,7 @@
 #include "core/clock.hpp"
 #include "core/log_fields.hpp"
 #include "core/metrics.hpp"
+#include "daemon/analytics/history_index.hpp"
 #include "daemon/profile/propagation.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/sync/dead_letters.hpp"
@@ -152,6 +153,10 @@ struct context {
     std::string error;
   };
   std::map<std::int64_t, resync_run> resyncs;
+
+  /// The history as the analytics reports read it (daemon/analytics): loaded at the first rebuild, then fed the
+  /// rows every page stores. Locks itself.
+  analytics::history_index history;
 
   timestamp now() const { return clk.now(); }
   connector_state* find(std::string_view name) const {

@@ -155,6 +155,7 @@ std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> engi
   add("profiles", nullptr, [p] { return p->pipe.loop(); });
   add("audit retention", nullptr, [p] { return p->audit_loop(); });
   add("runs retention", nullptr, [p, started = p->ctx.now()] { return p->runs_loop(started); });
+  add("history retention", nullptr, [p] { return p->history_loop(); });
   add("inbox retention", nullptr, [p] { return detail::inbox_retention(p->ctx); });
   add("dead-letter retries", nullptr, [p] { return detail::retry_schedule(p->ctx); });
   if (p->ctx.opt.cluster) add("leadership", nullptr, [p] { return p->lead.run(); });
@@ -296,6 +297,8 @@ std::vector<std::string> engine::profile_stages() const { return parts_->pipe.st
 profile::book_stats engine::profile_stats() const { return parts_->pipe.stats(); }
 
 profile::kpi_rules engine::kpi_rules() const { return parts_->pipe.kpi_rules(); }
+
+const analytics::history_index& engine::history() const { return parts_->ctx.history; }
 
 bool engine::profiles_ready() const { return parts_->pipe.ready(); }
 

@@ -35,6 +35,7 @@
 #include "adapters/connector.hpp"
 #include "config/connector.hpp"
 #include "core/clock.hpp"
+#include "daemon/analytics/history_index.hpp"
 #include "daemon/profile/book.hpp"
 #include "daemon/profile/profile_filter.hpp"
 #include "daemon/store/store.hpp"
@@ -119,6 +120,8 @@ class engine {
   /// The configured KPI rules (currency, rates, lifecycle). Any thread.
   profile::kpi_rules kpi_rules() const;
   bool profiles_ready() const;
+  /// The history as the analytics reports read it (daemon/analytics; `omnisyncctl report`). Any thread.
+  const analytics::history_index& history() const;
   cluster_status cluster() const;
   /// Removes (or restores) one identity link, stores the decision and queues the writes it causes. Returns how
   /// many writes; errc::not_found when the record does not hold that identifier.

@@ -146,6 +146,21 @@ struct engine::parts {
     }
   }
 
+  /// Keeps the history within `history.retention` (hourly, and once at start-up), in the store and in the
+  /// analytics index.
+  boost::asio::awaitable<void> history_loop() {
+    for (;;) {
+      const auto bound = ctx.now() - ctx.opt.history_retention;
+      if (ctx.leading()) {
+        auto gone = co_await ctx.db.history_prune(bound);
+        if (!gone) spdlog::warn("history: pruning failed: {}", gone.error().message());
+        else if (*gone > 0) spdlog::info("history: {} row(s) past the retention removed", *gone);
+      }
+      ctx.history.prune(bound.time_since_epoch().count());
+      co_await ctx.clk.sleep_for(std::chrono::milliseconds(3600 * 1000));
+    }
+  }
+
   /// Keeps the audit log within `audit.retention` and `audit.max_entries` (hourly, and once at start-up).
   boost::asio::awaitable<void> audit_loop() {
     for (;;) {

@@ -176,7 +176,8 @@ void pipeline::take_announcement(const connector_state& src, const std::string& 
 
 void pipeline::process(const connector_state& src, const std::string& object, std::vector<store::source_record>& recs,
                        mapping::evaluator_cache& evals, processed& out, std::int64_t& failures,
-                       const std::vector<adapters::event_records::announcement>& announced, bool every_profile) {
+                       const std::vector<adapters::event_records::announcement>& announced, bool every_profile,
+                       std::int64_t run) {
   auto in = ctx_.current_plans()->inbound(src.cfg.kind, object);
   const auto now = ctx_.now();
   std::lock_guard lk(book_mu_);
@@ -211,6 +212,7 @@ void pipeline::process(const connector_state& src, const std::string& object, st
       if (auto pid = book_->find(profile::record_key(src.cfg.name, object, r.id))) affected.insert(*pid);
   }
   out.writes = propagate(affected, evals);
+  out.history = history_.changes(*book_, affected, src.cfg.name, object, recs, run, now);
 }
 
 asio::awaitable<omnisync::result<store::enqueue_summary>> pipeline::enqueue(std::vector<store::outbox_write> writes) {
@@ -255,7 +257,7 @@ asio::awaitable<omnisync::result<store::append_summary>> pipeline::store_records
   auto turn = co_await order_.acquire();
   processed out;
   std::int64_t failures = 0;
-  process(c, object, recs, evals, out, failures, announced);
+  process(c, object, recs, evals, out, failures, announced, false, tally ? tally->run : 0);
   for (auto& f : out.failures) {
     auto added = co_await ctx_.db.dead_letter_add(std::move(f));
     if (!added) co_return added.error();
@@ -287,8 +289,10 @@ asio::awaitable<omnisync::result<store::append_summary>> pipeline::store_records
   }
   const auto n = static_cast<std::int64_t>(recs.size());
   store::record_batch batch(c.cfg.name, object, std::move(recs), std::move(cursor), ctx_.pipeline_fence());
+  batch.history = out.history;
   auto sum = co_await ctx_.db.append_records(std::move(batch));
   if (!sum) co_return sum.error();
+  history_stored(out.history);
   // Read and stored: a webhook event about one of these records that could not be parsed is resolved (the
   // record's current state is here now). The resolver skips the store while nothing is open.
   co_await ctx_.letters.succeeded(ctx_.db, ctx_.clk, c.cfg.name, object, "parse", std::move(read_ids));
@@ -452,6 +456,7 @@ asio::awaitable<void> pipeline::rebuild() {
     book_ = std::move(fresh);
   }
   if (noted) spdlog::debug("profiles: {} values written in the last minutes known as omnisync's own", noted);
+  co_await history_after_rebuild();
   ready_ = true;
   ++generation_;
   spdlog::info("profiles: {} stored records resolved into {} profiles ({} interactions) in {:.2f} s", n, st.profiles,

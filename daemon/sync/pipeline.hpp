@@ -29,6 +29,7 @@
 #include "daemon/profile/profile_filter.hpp"
 #include "daemon/profile/propagation.hpp"
 #include "daemon/sync/context.hpp"
+#include "daemon/sync/history_writer.hpp"
 #include "daemon/sync/runs.hpp"
 #include "mapping/evaluator_cache.hpp"
 
@@ -129,13 +130,20 @@ class pipeline {
     std::vector<store::outbox_write> writes;
     std::vector<store::dead_letter_entry> failures;
     std::vector<std::string> mapped;  ///< ids of the records mapped without an error
+    std::vector<store::history_entry> history;  ///< stage and KPI changes (history_writer), stored with the page
   };
   boost::asio::awaitable<void> rebuild();
   /// The configured rules plus the inbound mappings' hints (`owner: true`, `merge:`) for each connector.
   std::shared_ptr<const profile::settings> effective_rules() const;
   void process(const connector_state& src, const std::string& object, std::vector<store::source_record>& recs,
                mapping::evaluator_cache& evals, processed& out, std::int64_t& failures,
-               const std::vector<adapters::event_records::announcement>& announced, bool every_profile = false);
+               const std::vector<adapters::event_records::announcement>& announced, bool every_profile = false,
+               std::int64_t run = 0);
+  /// After a rebuild: the history's snapshots taken again, the history seeded once per store, the analytics index
+  /// loaded once (pipeline_history.cpp). In the turnstile.
+  boost::asio::awaitable<void> history_after_rebuild();
+  /// The page's rows are stored: the analytics index takes them in.
+  void history_stored(const std::vector<store::history_entry>& rows);
   /// What the book learns from a webhook event's announcement about record `r` (mapped with plan `in`).
   void take_announcement(const connector_state& src, const std::string& object, const store::source_record& r,
                          const adapters::event_records::announcement& a, const mapping::plan& in,
@@ -161,6 +169,8 @@ class pipeline {
   std::shared_ptr<const profile::settings> rules_ = std::make_shared<profile::settings>();  // guarded by book_mu_
   std::unique_ptr<profile::book> book_ = std::make_unique<profile::book>(rules_);            // guarded by book_mu_
   profile::propagator propagator_;                                                          // guarded by book_mu_
+  history_writer history_;                                                                  // guarded by book_mu_
+  bool history_loaded_ = false;                                                             // in the turnstile
 };
 
 }  // namespace omnisync::sync::detail

@@ -33,7 +33,7 @@ asio::awaitable<omnisync::result<pipeline::remap_step>> pipeline::remap_page(con
   page->clear();
   processed out;
   std::int64_t failures = 0;
-  process(c, object, recs, evals, out, failures, {}, /*every_profile=*/true);
+  process(c, object, recs, evals, out, failures, {}, /*every_profile=*/true, run);
   step.failed = static_cast<std::size_t>(failures);
   step.mapped = out.mapped.size();
   for (auto& f : out.failures) {
@@ -52,8 +52,10 @@ asio::awaitable<omnisync::result<pipeline::remap_step>> pipeline::remap_page(con
   // The same copies stored again with what the book decided now (their facts): a later rebuild decides the same.
   // The stamps are unchanged, so a copy stored since (none can be: the turnstile) would not be replaced.
   store::record_batch batch(c.cfg.name, object, std::move(recs), std::nullopt, ctx_.pipeline_fence());
+  batch.history = out.history;  // a new mapping can move stages and KPIs: stored with the page
   auto sum = co_await ctx_.db.append_records(std::move(batch));
   if (!sum) co_return sum.error();
+  history_stored(out.history);
   co_return step;
 }
 

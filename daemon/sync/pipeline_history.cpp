@@ -1,0 +1,66 @@
+// The pipeline's part of the append-only history (history_writer.hpp): after a rebuild, the snapshots taken again,
+// the one-time seed of a store that had profiles before the history, and the analytics index loaded from the store.
+#include <spdlog/spdlog.h>
+
+#include "daemon/sync/pipeline.hpp"
+
+namespace omnisync::sync::detail {
+
+namespace asio = boost::asio;
+
+namespace {
+constexpr const char* seeded_key = "history.seeded";
+constexpr std::size_t seed_chunk = 5000;  // rows per transaction while seeding
+}  // namespace
+
+asio::awaitable<void> pipeline::history_after_rebuild() {
+  auto seeded = co_await ctx_.db.meta_get(seeded_key);
+  const bool seed = seeded && !*seeded;
+  std::vector<store::history_entry> rows;
+  {
+    std::lock_guard lk(book_mu_);
+    rows = history_.reset(*book_, seed);
+  }
+  if (seed) {
+    // Profiles that existed before the history: their current stage and KPIs, once, as initial rows.
+    bool ok = true;
+    for (std::size_t i = 0; i < rows.size() && ok; i += seed_chunk) {
+      std::vector<store::history_entry> chunk(rows.begin() + static_cast<std::ptrdiff_t>(i),
+                                              rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), i + seed_chunk)));
+      auto r = co_await ctx_.db.history_append(std::move(chunk));
+      if (!r) {
+        spdlog::error("history: seeding the initial stages failed: {}", r.error().message());
+        ok = false;
+      }
+    }
+    if (ok) {
+      auto r = co_await ctx_.db.meta_set(seeded_key, "1");
+      if (!r) spdlog::error("history: marking the history seeded failed: {}", r.error().message());
+      else if (!rows.empty()) spdlog::info("history: {} initial row(s) for the profiles that existed before it", rows.size());
+    }
+  }
+  if (history_loaded_) co_return;
+  // The analytics index, once: every stored row by id (live pages add theirs after this).
+  store::history_filter f;
+  f.limit = 10000;
+  std::size_t n = 0;
+  for (;;) {
+    auto page = co_await ctx_.db.history_query(f);
+    if (!page) {
+      spdlog::error("history: loading the analytics index failed: {}", page.error().message());
+      co_return;
+    }
+    if (page->empty()) break;
+    f.after_id = page->back().id;
+    n += page->size();
+    ctx_.history.add(*page);
+  }
+  history_loaded_ = true;
+  spdlog::info("history: {} row(s) of {} profile(s) loaded for the analytics reports", n, ctx_.history.profiles());
+}
+
+void pipeline::history_stored(const std::vector<store::history_entry>& rows) {
+  if (!rows.empty()) ctx_.history.add(rows);
+}
+
+}  // namespace omnisync::sync::detail
