@@ -6,12 +6,13 @@
 # kind index, the least any report computed from the database would read. Writes the "analytics-reports" section of
 # docs/benchmarks.md with the command, the load average and the peak RSS.
 #
-#   bench/analytics/report_bench.sh [N]          (OMNISYNC_BUILD_DIR, default build/default)
+#   bench/analytics/report_bench.sh [N]          (OMNISYNC_BUILD_DIR, default build/default; OMNISYNC_NO_BUILD=1:
+#                                                 use the report_bench already built)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="${OMNISYNC_BUILD_DIR:-$root/build/default}"
 n="${1:-1000000}"
-cmake --build "$build" --target report_bench >/dev/null
+[ -n "${OMNISYNC_NO_BUILD:-}" ] || cmake --build "$build" --target report_bench >/dev/null
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
 load0="$(python3 -c "import os; print(f'{os.getloadavg()[0]:.1f}')")"

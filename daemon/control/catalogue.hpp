@@ -149,6 +149,33 @@ inline constexpr arg_spec runs_args[] = {
     {.name = "limit", .type = arg_type::integer, .help = "Runs per page, 1 to 1000 (list)", .default_value = "20"},
 };
 
+// report: the analytics reports over the history (daemon/analytics, docs/analytics.md).
+inline constexpr choice report_names[] = {
+    {.value = "funnel", .help = "lifecycle funnel: entries per stage in any order and in order, conversion, median "
+                                "days in stage", .scope = access::read},
+    {.value = "retention", .help = "cohorts by first purchase period: how many were active in each later period",
+     .scope = access::read},
+    {.value = "satisfaction", .help = "NPS, CSAT and CES per period with sample counts", .scope = access::read},
+    {.value = "value", .help = "lifetime value and average order value by segment, stage and first-touch source",
+     .scope = access::read},
+    {.value = "segment_size", .help = "each segment's size at the end of each period, entries and exits",
+     .scope = access::read},
+};
+inline constexpr choice report_periods[] = {
+    {.value = "day", .help = "UTC days"},
+    {.value = "week", .help = "weeks from Monday (UTC)"},
+    {.value = "month", .help = "calendar months (UTC)"},
+};
+inline constexpr arg_spec report_args[] = {
+    {.name = "name", .type = arg_type::string, .required = true, .help = "Which report", .choices = report_names},
+    {.name = "from", .type = arg_type::string, .help = "From this UTC date or time, inclusive (2026-01-01)",
+     .default_value = "the oldest history kept"},
+    {.name = "to", .type = arg_type::string, .help = "Up to this UTC date or time, exclusive (2026-07-01)",
+     .default_value = "now"},
+    {.name = "by", .type = arg_type::string, .help = "Period of the rows", .choices = report_periods,
+     .default_value = "month"},
+};
+
 inline constexpr arg_spec test_args[] = {
     {.name = "connector", .type = arg_type::string, .help = "Connector name",
      .default_value = "every enabled connector"},
@@ -313,6 +340,16 @@ inline constexpr command_spec runs{
               "written, refused, unchanged}]}}",
 };
 
+inline constexpr command_spec report{
+    .name = "report",
+    .help = "Analytics over the history of lifecycle stages, KPIs and segments: funnel, retention, satisfaction, "
+            "value, segment_size",
+    .scope = access::read,
+    .args = detail::report_args,
+    .result = "{report, from, to, by, tables: {NAME: {columns: [..], rows: [[..]]}}, rows_read, elapsed_ms}; "
+              "docs/analytics.md says what each column means",
+};
+
 inline constexpr command_spec profile{
     .name = "profile",
     .help = "Profiles: get or explain one, split or restore an identity link, resync its records; list or search "
@@ -354,9 +391,10 @@ inline constexpr command_spec fields{
 };
 
 /// Every command, in the order `omnisyncctl` lists them.
-inline constexpr std::array<const command_spec*, 16> all = {
+inline constexpr std::array<const command_spec*, 17> all = {
     &status, &reload, &pause, &resume, &resync, &lint, &test, &plan, &audit, &dlq, &profile, &version,
-    &remap,  &sample, &fields, &runs};
+    &remap,  &sample, &fields, &runs,
+    &report};
 
 /// The declaration of command `name`, or nullptr.
 constexpr const command_spec* find(std::string_view name) noexcept {
