@@ -1,7 +1,7 @@
 // report_bench: the analytics reports at N profiles. Generates a history for N profiles directly in a store
 // (SQLite in a temp dir, or PostgreSQL with --dsn), then times: loading the in-memory index from the store (what
 // the daemon does once at start-up), each report cold (first run after the load) and warm (median of 5), and a
-// reference: paging the year's stage rows out of the store through its kind index, the least a report computed
+// reference: paging the year's stage rows out of the store (history_query, by id), the least a report computed
 // from the database would have to read.
 //
 //   report_bench N STATE_DIR [--dsn DSN]     prints one JSON object

@@ -2,9 +2,9 @@
 # The analytics reports at N profiles (default 1,000,000): report_bench generates a history for N profiles straight
 # into a SQLite store in a temp dir (synchronous=NORMAL: generation speed is not what is measured), loads the
 # daemon's in-memory index from it (as omnisyncd does once at start-up), and times each report cold (first run) and
-# warm (median of 5), beside a reference in the same run: paging the year's stage rows out of the store through its
-# kind index, the least any report computed from the database would read. Writes the "analytics-reports" section of
-# docs/benchmarks.md with the command, the load average and the peak RSS.
+# warm (median of 5), beside a reference in the same run: paging the year's stage rows out of the store with
+# history_query (by id), the least any report computed from the database would read. Writes the
+# "analytics-reports" section of docs/benchmarks.md with the command, the load average and the peak RSS.
 #
 #   bench/analytics/report_bench.sh [N]          (OMNISYNC_BUILD_DIR, default build/default; OMNISYNC_NO_BUILD=1:
 #                                                 use the report_bench already built)
@@ -29,7 +29,7 @@ lines = ["<!-- analytics-reports:begin -->", "## Analytics reports",
          f"{r['rows']:,} rows ({r['backend']}), generated straight into the store. The daemon loads it once into its "
          f"in-memory index ({r['load_index_ms']:,.0f} ms here; peak RSS of the whole run {rss_mb:,.0f} MB) and answers "
          "every report from that index. Reference in the same run: paging the year's "
-         f"{r['stage_rows']:,} stage rows out of the store through its kind index took {r['read_stage_rows_from_store_ms']:,.0f} ms "
+         f"{r['stage_rows']:,} stage rows out of the store (history_query, by id) took {r['read_stage_rows_from_store_ms']:,.0f} ms "
          "— before any counting — which is why the reports do not read the database.",
          "", "| report | cold (ms) | warm median (ms) | warm max (ms) | target |", "|---|---|---|---|---|"]
 for name, t in r["reports"].items():

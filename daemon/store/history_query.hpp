@@ -4,9 +4,10 @@
 ///
 /// A page is rows with id > after_id in id order. Each filter combination gets its own text with only the terms
 /// it needs (an "x = '' OR col = x" term keeps every index out). On SQLite, whose planner has no statistics, the
-/// text names the access path: one profile's rows through history_profile (profile, at); a kind within a time
-/// range through history_kind (kind, subject, at); anything else walks the table by id (NOT INDEXED still seeks
-/// the rowid), so paging through a whole kind costs one pass, not one pass per page.
+/// text names the access path: one profile's rows (few) through history_profile (profile, at), sorted; anything
+/// else walks the table by id from after_id (NOT INDEXED still seeks the rowid), so paging through a whole kind
+/// or time range costs one pass in all. Not history_kind (kind, subject, at): it cannot give id order, so every
+/// page would visit every matching row again and sort them (measured: quadratic in the rows of the range).
 ///
 /// Parameters: 1 after_id, 2 from (ms; INT64_MIN when open), 3 to (ms, exclusive; INT64_MAX when open), 4 limit,
 /// then one per set term in the order kind, subject, profile.
@@ -57,8 +58,6 @@ inline std::string history_query_text(unsigned terms, char mark, bool sqlite_hin
   if (sqlite_hints) {
     if (terms & hterm_profile)
       sql += " INDEXED BY history_profile";
-    else if ((terms & hterm_kind) && (terms & hterm_range))
-      sql += " INDEXED BY history_kind";
     else
       sql += " NOT INDEXED";
   }

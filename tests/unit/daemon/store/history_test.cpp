@@ -148,11 +148,12 @@ TEST_CASE("store: a store at the version before the history upgrades and keeps i
 
 #ifndef OMNISYNC_STORE_PG
 TEST_CASE("store: history queries take the index their filter needs", "[store][history][sqlite]") {
-  // One profile: history_profile; a kind in a time range: history_kind; otherwise the table by id.
+  // One profile: history_profile; otherwise the table by id (a kind index cannot give id order: each page would
+  // visit and sort the whole range again).
   CHECK(std::string(sqlite::history_query_sql(history_filter("", "", "P1"))).find("INDEXED BY history_profile") !=
         std::string::npos);
   CHECK(std::string(sqlite::history_query_sql(history_filter("stage", "", "", at_ms(1), at_ms(2))))
-            .find("INDEXED BY history_kind") != std::string::npos);
+            .find("NOT INDEXED") != std::string::npos);
   CHECK(std::string(sqlite::history_query_sql(history_filter("stage"))).find("NOT INDEXED") != std::string::npos);
 }
 #endif
