@@ -18,8 +18,9 @@ trap 'rm -rf "$dir"' EXIT
 load0="$(python3 -c "import os; print(f'{os.getloadavg()[0]:.1f}')")"
 /usr/bin/time -f '%M' -o "$dir/rss" "$build/bench/analytics/report_bench" "$n" "$dir/state" > "$dir/out.json"
 load1="$(python3 -c "import os; print(f'{os.getloadavg()[0]:.1f}')")"
-cat "$dir/out.json"
-report="$(python3 - "$dir/out.json" "$(tail -1 "$dir/rss")" "$load0" "$load1" "$n" <<'PY'
+tail -1 "$dir/out.json" > "$dir/result.json"  # the store logs its migrations before the result line
+cat "$dir/result.json"
+report="$(python3 - "$dir/result.json" "$(tail -1 "$dir/rss")" "$load0" "$load1" "$n" <<'PY'
 import json, sys, datetime
 r = json.load(open(sys.argv[1]))
 rss_mb = int(sys.argv[2]) / 1024

@@ -3,7 +3,7 @@
 /// (daemon/store/history.hpp), compacted and grouped by profile in time order, in memory.
 ///
 /// Why in memory: a funnel or a cohort table needs every profile's sequence of transitions; at 1,000,000 profiles
-/// no indexed query answers that in 200 ms, but one pass over compact rows grouped by profile does (bench/analytics).
+/// no indexed query answers that in 200 ms; one pass over compact rows grouped by profile comes near (bench/analytics).
 /// The index is loaded once from the store (`load`, paging by id) and kept in step by `add` with the rows the
 /// pipeline appends, so a report never reads the database.
 ///

@@ -71,17 +71,18 @@ report funnel(const history_view& v, const report_window& w) {
   const auto key = v.keys.find(row_key("stage", ""));
   std::vector<std::uint32_t> stage_sym(n);
   for (std::size_t k = 0; k < n; ++k) stage_sym[k] = v.values.find(stages[k]);
-  auto index_of = [&](std::uint32_t sym) -> int {
-    for (std::size_t k = 0; k < n; ++k)
-      if (stage_sym[k] == sym && sym != symbols::npos) return static_cast<int>(k);
-    return -1;
-  };
+  // Stage index by interned value (one lookup per row instead of a search).
+  std::vector<int> stage_of(v.values.size(), -1);
+  for (std::size_t k = 0; k < n; ++k)
+    if (stage_sym[k] != symbols::npos) stage_of[stage_sym[k]] = static_cast<int>(k);
+  auto index_of = [&](std::uint32_t sym) -> int { return sym < stage_of.size() ? stage_of[sym] : -1; };
   const auto buckets = buckets_of(v, w);
   std::vector<std::int64_t> any(n), ordered(n);
   std::vector<std::vector<std::int64_t>> durations(n), per_bucket(buckets.size(), std::vector<std::int64_t>(n));
   if (key != symbols::npos) {
+    std::vector<bool> seen(n);
     for (const auto& p : v.profiles) {
-      std::vector<bool> seen(n);
+      std::fill(seen.begin(), seen.end(), false);
       std::size_t next = 0;
       const compact_row* prev = nullptr;
       int prev_k = -1;
@@ -132,6 +133,10 @@ report retention(const history_view& v, const report_window& w) {
   const auto stage_key = v.keys.find(row_key("stage", ""));
   const auto orders_key = v.keys.find(row_key("kpi", "order_count"));
   const auto purchase = v.values.find("purchase");
+  // Stage and KPI rows are activity; segment rows are not (one flag per interned key, not a string test per row).
+  std::vector<char> activity(v.keys.size());
+  for (std::uint32_t k = 0; k < v.keys.size(); ++k)
+    activity[k] = k == stage_key || v.keys.name(k).rfind("kpi\t", 0) == 0;
   std::map<std::int64_t, std::pair<std::int64_t, std::map<std::int64_t, std::int64_t>>> cohorts;  // size, offset→n
   std::int64_t most = 0;
   for (const auto& p : v.profiles) {
@@ -151,7 +156,7 @@ report retention(const history_view& v, const report_window& w) {
     std::int64_t last_offset = -1;
     for (const auto& r : p.rows) {
       if (r.at < first || r.at >= w.to) continue;
-      if (r.key != stage_key && v.keys.name(r.key).rfind("kpi\t", 0) != 0) continue;  // segments are not activity
+      if (!activity[r.key]) continue;
       const auto off = bucket_offset(cohort, bucket_start(r.at, w.by), w.by);
       if (off == last_offset) continue;
       last_offset = off;
@@ -229,8 +234,12 @@ report value(const history_view& v, const report_window& w) {
   const auto aov_key = v.keys.find(row_key("kpi", "average_order_value"));
   // Segment keys: interned "segment\t<key>".
   std::vector<std::uint32_t> segment_keys;
+  std::vector<char> is_segment(v.keys.size());
   for (std::uint32_t k = 0; k < v.keys.size(); ++k)
-    if (v.keys.name(k).rfind("segment\t", 0) == 0) segment_keys.push_back(k);
+    if (v.keys.name(k).rfind("segment\t", 0) == 0) {
+      segment_keys.push_back(k);
+      is_segment[k] = 1;
+    }
   const auto in_sym = v.values.find("in");
   struct group {
     std::int64_t profiles = 0, aov_n = 0;
@@ -254,7 +263,7 @@ report value(const history_view& v, const report_window& w) {
         aov = r.number;
       } else if (r.key == stage_key) {
         stage = r.to;
-      } else if (std::find(segment_keys.begin(), segment_keys.end(), r.key) != segment_keys.end()) {
+      } else if (is_segment[r.key]) {
         member[r.key] = r.to == in_sym;
       }
     }
