@@ -5,9 +5,10 @@
 /// transaction as the page's records (record_batch::history), so a crash loses both or neither, and a page costs no
 /// extra transaction.
 ///
-/// It remembers each profile's last stage and KPI values (a compact snapshot, about 60 bytes a profile) to compare
-/// with. After a rebuild of the book (start-up, reload, leadership) the snapshots are taken again from the book
-/// without writing rows: a restart invents no transitions. Once per store (meta key `history.seeded`), profiles
+/// It remembers each profile's last stage and KPI values to compare with (as text: about 250 bytes a profile with
+/// the map node; packing them into numbers would take it under 64). After a rebuild of the book (start-up,
+/// reload, leadership) the snapshots are taken again from the book without writing rows: a restart invents no
+/// transitions. Once per store (meta key `history.seeded`), profiles
 /// that existed before the history did get their current stage and KPIs as initial rows (from "") at the time
 /// their earliest record was first seen, with the cause `{"seed":true}`.
 ///
