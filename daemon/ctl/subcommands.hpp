@@ -70,6 +70,8 @@ std::string csv_field(std::string_view s);
 
 /// runs [list|show ID] (runs.cpp).
 subcommand runs_subcommand();
+/// record show CONNECTOR OBJECT ID (record.cpp).
+subcommand record_subcommand();
 /// Commands provided by other libraries (e.g. `map`, the mapping dry run); defined in extensions.cpp.
 std::vector<subcommand> extension_subcommands();
 
