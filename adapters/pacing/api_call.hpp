@@ -44,6 +44,7 @@ template <class Child>
 class metric_family;
 class metric_counter;
 class metric_histogram;
+class metric_gauge;
 }  // namespace omnisync::metrics
 
 namespace omnisync::adapters::pacing {

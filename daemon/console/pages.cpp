@@ -99,7 +99,7 @@ std::string cluster_section(const json::value& status) {
   std::string leader = "none";
   if (const auto* leases = at(cl, "leases").if_array())
     for (const auto& l : *leases)
-      if (at(l, "key") == "pipeline") leader = text(at(l, "owner"));
+      if (text(at(l, "key")) == "pipeline") leader = text(at(l, "owner"));
   std::string out = "<p id=\"cluster-summary\">Cluster: this instance <strong>" + escape(text(at(cl, "instance"))) +
                     "</strong>" + (at(cl, "leader").is_bool() && at(cl, "leader").as_bool() ? " (the leader)" : "") +
                     ", leader <strong id=\"cluster-leader\">" + escape(leader) + "</strong></p><table id=\"cluster\"><caption>Instances and the leases they hold</caption><thead><tr>"

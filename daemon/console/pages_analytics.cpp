@@ -90,7 +90,7 @@ std::string chart_of(std::string_view id, std::string_view title, const json::ar
   chart.title = std::string(title);
   for (const auto& r : rows) chart.labels.push_back(label_col.empty() ? std::string() : text(at(r, label_col)));
   for (const auto& c : value_cols) {
-    svg::series s;
+    svg::data_series s;
     s.name = c;
     for (const auto& r : rows) s.values.push_back(at(r, c).is_number() ? at(r, c).to_number<double>() : 0.0);
     chart.series.push_back(std::move(s));

@@ -41,7 +41,9 @@ std::string identity_section(const frame& f, const json::value& p) {
   const auto* edges = at(p, "edges").if_array();
   if (!edges) return {};
   const std::string pid = text(at(p, "id"));
-  const std::string back = "/people?id=" + url_encode(pid) + "&explain=true";
+  // After a split or restore the page returns to the acted-on record's profile (found by its record key): the
+  // profile id itself may be gone (a split renames one side).
+  auto back_to = [](const std::string& record) { return "/people?id=" + url_encode(record) + "&explain=true"; };
   const bool act = f.can_write && !f.csrf.empty();
   std::string out = "<section aria-labelledby=\"explain-title\"><h3 id=\"explain-title\">Why these records are linked</h3>";
   out += "<table id=\"links\"><caption>Links (a shared identifier joins two records)</caption><thead><tr>"
@@ -53,7 +55,7 @@ std::string identity_section(const frame& f, const json::value& p) {
     out += "<tr><td>" + escape(from) + "</td><td>" + escape(record_text(at(e, "to"))) + "</td>" + cell(at(e, "attribute")) +
            cell(at(e, "value")) + cell(at(e, "rule")) + cell(at(e, "at"));
     if (act)
-      out += "<td>" + action_form(f, back, "Split",
+      out += "<td>" + action_form(f, back_to(from), "Split",
                                   {{"command", "profile"}, {"action", "split"}, {"query", pid}, {"record", from},
                                    {"attribute", text(at(e, "attribute"))}, {"value", text(at(e, "value"))}},
                                   true) +
@@ -74,8 +76,8 @@ std::string identity_section(const frame& f, const json::value& p) {
       out += "<tr><td>" + escape(rec) + "</td>" + cell(at(g, "attribute")) + cell(at(g, "value")) + cell(at(g, "reason"));
       if (act)
         out += "<td>" +
-               (at(g, "reason") == "split"
-                    ? action_form(f, back, "Restore",
+               (text(at(g, "reason")) == "split"
+                    ? action_form(f, back_to(rec), "Restore",
                                   {{"command", "profile"}, {"action", "restore"}, {"query", rec}, {"record", rec},
                                    {"attribute", text(at(g, "attribute"))}, {"value", text(at(g, "value"))}})
                     : std::string("—")) +

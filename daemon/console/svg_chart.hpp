@@ -8,7 +8,7 @@
 
 namespace omnisync::console::svg {
 
-struct series {
+struct data_series {
   std::string name;
   std::vector<double> values;  ///< one per label
 };
@@ -18,7 +18,7 @@ struct bar_chart {
   std::string id;     ///< element id (the figure's), unique on the page
   std::string title;
   std::vector<std::string> labels;
-  std::vector<series> series;
+  std::vector<data_series> series;
   int width = 720, height = 280;
 };
 

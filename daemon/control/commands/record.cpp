@@ -86,7 +86,7 @@ asio::awaitable<reply> record_show(const context& ctx, json::object args) {
   // What the mapping makes of it now (a mapping changed since the record was stored shows its new result).
   json::object mapping{{"file", nullptr}, {"mapped", nullptr}, {"error", nullptr}};
   json::array provenance;
-  json::value profile = nullptr;
+  json::value profile_id = nullptr;
   if (ctx.engine) {
     if (auto m = ctx.engine->map_stored(connector, object, r.payload); m && m->has_mapping) {
       mapping["file"] = m->mapping_file;
@@ -96,7 +96,7 @@ asio::awaitable<reply> record_show(const context& ctx, json::object args) {
     // Which golden values of its profile this record supplies, and which it lost to another record.
     if (ctx.engine->profiles_ready())
       if (auto rep = ctx.engine->profile_get(key)) {
-        profile = rep->view.id.str();
+        profile_id = rep->view.id.str();
         for (const auto& [attr, g] : rep->view.golden) {
           if (g.value.is_missing()) continue;
           json::array sources;
@@ -114,7 +114,7 @@ asio::awaitable<reply> record_show(const context& ctx, json::object args) {
       }
   }
   out["mapping"] = std::move(mapping);
-  out["profile"] = std::move(profile);
+  out["profile"] = std::move(profile_id);
   out["provenance"] = std::move(provenance);
   // The writes it caused, newest first.
   store::audit_filter f;

@@ -3,6 +3,7 @@
 
 #include "adapters/pacing/rate_headers.hpp"
 
+using namespace omnisync;
 using namespace omnisync::adapters;
 
 namespace {

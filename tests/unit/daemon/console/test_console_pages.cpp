@@ -77,7 +77,7 @@ TEST_CASE("analytics: skeleton without reports, charts with numbers and CSV with
   CHECK(html.find("id=\"funnel-table\"") != std::string::npos);
   CHECK(html.find("href=\"/analytics/funnel.csv\"") != std::string::npos);
   CHECK(html.find("style=") == std::string::npos);
-  CHECK(pages::report_csv(reports.at("funnel")) == "stage,strict,any_order\r\nlead,10,12\r\ncustomer,4,5\r\n");
+  CHECK(pages::report_csv(reports.as_object().at("funnel")) == "stage,strict,any_order\r\nlead,10,12\r\ncustomer,4,5\r\n");
 }
 
 TEST_CASE("svg: nice axis maxima and an empty chart says so", "[console]") {
