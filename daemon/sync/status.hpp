@@ -141,7 +141,7 @@ struct event_rate {
     advance(at);
     buckets[static_cast<std::size_t>(newest_slot % 6)] += n;
   }
-  /// Events in the last 60 s (the current bucket partly).
+  /// Events in the last 50 to 60 s: the five whole buckets before the current one and the current one so far.
   std::int64_t per_minute(store::timestamp now) const {
     event_rate copy = *this;
     copy.advance(now);
