@@ -30,6 +30,7 @@
 #include "config/connector.hpp"
 #include "core/error.hpp"
 #include "core/health.hpp"
+#include "core/rate_limits.hpp"
 #include "core/vendor_schema.hpp"
 
 namespace omnisync::metrics {
@@ -136,6 +137,8 @@ struct connector_usage {
   std::int64_t api_errors = 0;
   std::int64_t budget_used = -1;   ///< daily API budget used, -1 when the vendor reports none
   std::int64_t budget_limit = -1;
+  /// Every rate limit the vendor's answers stated (its headers, in its words), the latest reading of each.
+  std::vector<rate_limit_reading> rate_limits;
   /// The state its last call to the vendor left, with the cause in the vendor's words (core/health.hpp).
   connector_health health;
 };

@@ -195,6 +195,7 @@ class activecampaign_connector final : public connector {
     u.api_calls = api_->calls();
     u.api_errors = api_->errors();
   u.health = api_->health();
+  u.rate_limits = api_->rate_limits();
     return u;  // ActiveCampaign reports no daily budget
   }
 

@@ -136,6 +136,7 @@ connector_usage connector_impl::usage() const {
   u.api_calls = api_->calls();
   u.api_errors = api_->errors();
   u.health = api_->health();
+  u.rate_limits = api_->rate_limits();
   u.budget_used = budget_used_.load();
   u.budget_limit = budget_limit_.load();
   return u;

@@ -97,6 +97,7 @@ connector_usage connector_impl::usage() const {
   u.api_calls = api_->calls();
   u.api_errors = api_->errors();
   u.health = api_->health();
+  u.rate_limits = api_->rate_limits();
   return u;  // Intercom reports per-minute limits only, no daily budget
 }
 

@@ -36,6 +36,12 @@ api_caller::api_caller(asio::any_io_executor ex, std::string connector, http::cl
                                       {"connector", "status"});
     seconds_metric_ = &metrics->histogram("omnisync_api_call_seconds", "Duration of vendor API calls",
                                           metrics::registry::duration_buckets(), {"connector"});
+    limit_metric_ = &metrics->gauge("omnisync_api_rate_limit",
+                                    "A vendor's rate limit as its answers state it, by connector and limit",
+                                    {"connector", "limit"});
+    remaining_metric_ = &metrics->gauge("omnisync_api_rate_limit_remaining",
+                                        "Calls left in a vendor's rate limit window, as its last answer states",
+                                        {"connector", "limit"});
   }
 }
 
@@ -48,6 +54,13 @@ void api_caller::set_bucket(std::string name, double capacity, milliseconds peri
 void api_caller::set_daily_budget(double share) { budget_.emplace(share); }
 
 void api_caller::on_response(std::function<void(const http::response&)> observer) { observer_ = std::move(observer); }
+
+std::vector<rate_limit_reading> api_caller::rate_limits() const {
+  std::lock_guard lock(limits_mu_);
+  std::vector<rate_limit_reading> out;
+  for (const auto& [name, r] : limits_) out.push_back(r);
+  return out;
+}
 
 std::pair<std::int64_t, std::int64_t> api_caller::budget() const { return {budget_used_.load(), budget_limit_.load()}; }
 
@@ -210,6 +223,15 @@ asio::awaitable<omnisync::result<http::response>> api_caller::call(http::request
         budget_limit_ = budget_->limit();
       }
       if (observer_) observer_(*r);
+      if (auto readings = read_rate_headers(*r, std::chrono::system_clock::now()); !readings.empty()) {
+        std::lock_guard lock(limits_mu_);
+        for (auto& x : readings) {
+          if (limit_metric_ && x.limit >= 0) limit_metric_->with({connector_, x.name}).set(double(x.limit));
+          if (remaining_metric_ && x.remaining >= 0) remaining_metric_->with({connector_, x.name}).set(double(x.remaining));
+          auto name = x.name;
+          limits_.insert_or_assign(std::move(name), std::move(x));
+        }
+      }
       const int s = r->status;
       if (s == 401) {
         ++errors_;

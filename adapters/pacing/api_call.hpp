@@ -14,7 +14,8 @@
 /// Every outcome also sets the connector's health (core/health.hpp), with the cause in the vendor's words: an
 /// ordinary answer `ok`; 429 or 5xx `degraded` with the wait; 401 `unauthorized` with the vendor's message from the
 /// answer's body (`answer_message`); no answer `unreachable` with the HTTPS client's words for the transport failure;
-/// a used-up daily budget `quota_exhausted`. A change of state is logged once, naming the connector.
+/// a used-up daily budget `quota_exhausted`. The rate-limit headers of every answer are kept (`rate_limits()`) and
+/// exported as `omnisync_api_rate_limit` / `omnisync_api_rate_limit_remaining` gauges. A change of state is logged once, naming the connector.
 ///
 /// Threading: one per connector, used from the connector's strand. Waits are Asio timers, so cancelling the
 /// awaiting task (shutdown, pause) ends them at once.
@@ -34,6 +35,7 @@
 #include "adapters/http/http_client.hpp"
 #include "core/error.hpp"
 #include "core/health.hpp"
+#include "adapters/pacing/rate_headers.hpp"
 #include "adapters/pacing/rate_limit.hpp"
 
 namespace omnisync::metrics {
@@ -42,6 +44,7 @@ template <class Child>
 class metric_family;
 class metric_counter;
 class metric_histogram;
+class metric_gauge;
 }  // namespace omnisync::metrics
 
 namespace omnisync::adapters::pacing {
@@ -87,6 +90,9 @@ class api_caller {
   /// (used, limit) of the daily budget, (-1, -1) when none was reported.
   std::pair<std::int64_t, std::int64_t> budget() const;
 
+  /// Every rate limit the vendor's answers have stated, the latest reading of each (any thread).
+  std::vector<rate_limit_reading> rate_limits() const;
+
   /// The connector's health as the last call left it (any thread).
   connector_health health() const;
   /// An adapter saw its credentials refused where the api_caller cannot tell (the OAuth token endpoint answers
@@ -110,6 +116,10 @@ class api_caller {
   std::atomic<std::int64_t> budget_used_{-1}, budget_limit_{-1};
   metrics::metric_family<metrics::metric_counter>* calls_metric_ = nullptr;
   metrics::metric_family<metrics::metric_histogram>* seconds_metric_ = nullptr;
+  metrics::metric_family<metrics::metric_gauge>* limit_metric_ = nullptr;
+  metrics::metric_family<metrics::metric_gauge>* remaining_metric_ = nullptr;
+  mutable std::mutex limits_mu_;
+  std::map<std::string, rate_limit_reading, std::less<>> limits_;  // by name; guarded by limits_mu_
   mutable std::mutex health_mu_;
   connector_health health_;  // guarded by health_mu_
 };

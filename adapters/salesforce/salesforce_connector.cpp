@@ -62,6 +62,7 @@ connector_usage connector_impl::usage() const {
   u.api_calls = caller_->calls();
   u.api_errors = caller_->errors();
   u.health = caller_->health();
+  u.rate_limits = caller_->rate_limits();
   auto [used, limit] = caller_->budget();
   u.budget_used = used;
   u.budget_limit = limit;

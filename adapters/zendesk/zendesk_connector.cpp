@@ -138,6 +138,7 @@ connector_usage connector_impl::usage() const {
   u.api_calls = api_->calls();
   u.api_errors = api_->errors();
   u.health = api_->health();
+  u.rate_limits = api_->rate_limits();
   return u;  // Zendesk reports no daily budget
 }
 

@@ -5,11 +5,12 @@
 #include <map>
 
 #include "core/json_text.hpp"
+#include "daemon/console/page_parts.hpp"
 
 namespace json = boost::json;
 
 namespace omnisync::console::pages {
-namespace {
+namespace detail {
 
 const json::value null_value;
 
@@ -46,6 +47,71 @@ std::string budget(const json::value& used, const json::value& limit) {
   return escape(text(used)) + " / " + escape(text(limit));
 }
 
+/// A window in milliseconds as people say it: "24 h", "10 s", "1 min"; an em dash when unknown.
+std::string window(const json::value& ms) {
+  if (!ms.is_number()) return "—";
+  const auto v = static_cast<long long>(ms.to_number<double>());
+  if (v >= 3'600'000 && v % 3'600'000 == 0) return std::to_string(v / 3'600'000) + " h";
+  if (v >= 60'000 && v % 60'000 == 0) return std::to_string(v / 60'000) + " min";
+  if (v >= 1000 && v % 1000 == 0) return std::to_string(v / 1000) + " s";
+  return std::to_string(v) + " ms";
+}
+
+/// Every rate limit each connector's vendor stated (status `api.limits`): used, remaining and the window, a bar,
+/// and the headers as the vendor sent them.
+std::string api_limits_table(const json::value& status) {
+  std::string out = "<table id=\"api-limits\"><caption>API budget, in each vendor's words</caption><thead><tr>"
+                    "<th scope=\"col\">Connector</th><th scope=\"col\">Limit</th><th scope=\"col\">Used</th>"
+                    "<th scope=\"col\">Remaining</th><th scope=\"col\">Of</th><th scope=\"col\">Window</th>"
+                    "<th scope=\"col\">Use</th><th scope=\"col\">As the vendor says it</th><th scope=\"col\">Seen</th>"
+                    "</tr></thead><tbody>";
+  std::size_t n = 0;
+  if (const auto* conns = at(status, "connectors").if_object())
+    for (const auto& [name, c] : *conns)
+      if (const auto* limits = at(at(c, "api"), "limits").if_array())
+        for (const auto& l : *limits) {
+          ++n;
+          const auto& used = at(l, "used");
+          const auto& lim = at(l, "limit");
+          std::string bar = "—";
+          if (used.is_number() && lim.is_number() && lim.to_number<double>() > 0) {
+            // A <meter> needs no style attribute (the CSP forbids inline style) and reads out as a fraction.
+            const double u = used.to_number<double>(), m = lim.to_number<double>();
+            bar = "<meter min=\"0\" max=\"" + to_json_text(json::value(m)) + "\" high=\"" +
+                  to_json_text(json::value(0.8 * m)) + "\" value=\"" + to_json_text(json::value(u)) + "\">" +
+                  std::to_string(static_cast<long long>(100 * u / m)) + "%</meter>";
+          }
+          out += "<tr data-connector=\"" + escape(std::string(name)) + "\" data-limit=\"" + escape(text(at(l, "name"))) +
+                 "\"><th scope=\"row\">" + escape(std::string(name)) + "</th>" + cell(at(l, "name")) + num_cell(used) +
+                 num_cell(at(l, "remaining")) + num_cell(lim) + "<td>" + escape(window(at(l, "window_ms"))) + "</td><td>" +
+                 bar + "</td><td><code>" + escape(text(at(l, "vendor_words"))) + "</code></td><td class=\"num\">" +
+                 escape(age(at(l, "age_ms"))) + " ago</td></tr>";
+        }
+  if (n == 0) out += "<tr><td colspan=\"9\">No vendor has stated a limit yet.</td></tr>";
+  return out + "</tbody></table>";
+}
+
+/// On PostgreSQL: this instance, the leader, and every instance holding a lease of the shared store.
+std::string cluster_section(const json::value& status) {
+  const auto& cl = at(status, "cluster");
+  if (!cl.is_object()) return {};
+  // The leader is the holder of the pipeline lease (daemon/sync leadership).
+  std::string leader = "none";
+  if (const auto* leases = at(cl, "leases").if_array())
+    for (const auto& l : *leases)
+      if (text(at(l, "key")) == "pipeline") leader = text(at(l, "owner"));
+  std::string out = "<p id=\"cluster-summary\">Cluster: this instance <strong>" + escape(text(at(cl, "instance"))) +
+                    "</strong>" + (at(cl, "leader").is_bool() && at(cl, "leader").as_bool() ? " (the leader)" : "") +
+                    ", leader <strong id=\"cluster-leader\">" + escape(leader) + "</strong></p><table id=\"cluster\"><caption>Instances and the leases they hold</caption><thead><tr>"
+                    "<th scope=\"col\">Lease</th><th scope=\"col\">Instance</th><th scope=\"col\">Fencing token</th>"
+                    "<th scope=\"col\">Expires</th></tr></thead><tbody>";
+  if (const auto* leases = at(cl, "leases").if_array())
+    for (const auto& l : *leases)
+      out += "<tr>" + cell(at(l, "key")) + cell(at(l, "owner")) + num_cell(at(l, "token")) + cell(at(l, "expires_at")) +
+             "</tr>";
+  return out + "</tbody></table>";
+}
+
 std::string url_encode(std::string_view s) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;
@@ -67,7 +133,7 @@ std::string hidden(std::string_view name, std::string_view value) {
 
 /// A form that runs one write command through /actions (its arguments as hidden fields), with a button.
 std::string action_form(const frame& f, std::string_view back, std::string_view label,
-                        std::initializer_list<std::pair<std::string_view, std::string>> fields, bool danger = false) {
+                        std::initializer_list<std::pair<std::string_view, std::string>> fields, bool danger) {
   std::string out = "<form method=\"post\" action=\"/actions\" class=\"inline\">";
   out += hidden("csrf", f.csrf) + hidden("back", back);
   for (const auto& [k, v] : fields)
@@ -79,7 +145,8 @@ std::string action_form(const frame& f, std::string_view back, std::string_view 
 
 std::string layout(const frame& f, std::string_view body) {
   static constexpr std::pair<std::string_view, std::string_view> tabs[] = {
-      {"overview", "Overview"}, {"runs", "Runs"}, {"dead-letters", "Dead letters"}, {"people", "People"}};
+      {"overview", "Overview"}, {"runs", "Runs"},       {"dead-letters", "Dead letters"},
+      {"people", "People"},     {"analytics", "Analytics"}};
   std::string out =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -124,7 +191,9 @@ std::string runs_table(const json::value& items, std::string_view caption) {
   return out + "</tbody></table>";
 }
 
-}  // namespace
+}  // namespace detail
+
+using namespace detail;
 
 std::string escape(std::string_view s) {
   std::string out;
@@ -158,8 +227,8 @@ std::string overview(const frame& f, const json::value& status, const json::valu
   body += "<table id=\"connectors\"><caption>Connectors</caption><thead><tr><th scope=\"col\">Connector</th>"
           "<th scope=\"col\">Kind</th><th scope=\"col\">State</th><th scope=\"col\">Health</th>"
           "<th scope=\"col\">Freshness</th><th scope=\"col\">Records</th><th scope=\"col\">Inbox queue</th>"
-          "<th scope=\"col\">Outbox queue</th><th scope=\"col\">Dead letters</th><th scope=\"col\">API calls</th>"
-          "<th scope=\"col\">API budget used / limit</th></tr></thead><tbody>";
+          "<th scope=\"col\">Outbox queue</th><th scope=\"col\">Dead letters</th><th scope=\"col\">Webhooks / min</th>"
+          "<th scope=\"col\">API calls</th><th scope=\"col\">API budget used / limit</th></tr></thead><tbody>";
   if (const auto* conns = at(status, "connectors").if_object())
     for (const auto& [name, c] : *conns) {
       const auto& health = at(c, "health");
@@ -181,19 +250,21 @@ std::string overview(const frame& f, const json::value& status, const json::valu
                    : std::string()) +
               "</td><td class=\"num\">" + escape(age(lag)) + "</td>" + num_cell(at(c, "records")) +
               num_cell(at(c, "inbox_depth")) + num_cell(at(c, "outbox_depth")) + "<td class=\"num\">" +
-              std::to_string(dead.count(n) ? dead[n] : 0) + "</td>" + num_cell(at(api, "calls")) +
+              std::to_string(dead.count(n) ? dead[n] : 0) + "</td>" + num_cell(at(c, "events_per_minute")) +
+              num_cell(at(api, "calls")) +
               "<td class=\"num\">" + budget(at(api, "budget_used"), at(api, "budget_limit")) + "</td></tr>";
     }
   body += "</tbody></table>";
-  if (const auto& cl = at(status, "cluster"); cl.is_object())
-    body += "<p>Cluster: this instance <strong>" + escape(text(at(cl, "instance"))) + "</strong>, leader " +
-            escape(text(at(cl, "leader"))) + "</p>";
+  body += api_limits_table(status);
+  body += cluster_section(status);
   body += runs_table(at(runs, "items"), "Last runs");
   return layout(f, body);
 }
 
 std::string runs(const frame& f, const json::value& r, std::string_view next) {
-  std::string body = runs_table(at(r, "items"), "Run history, newest first");
+  std::string body = "<p><a href=\"/records\" id=\"inspect-link\">Inspect a record</a>: its stored payload, mapped "
+                     "values, where its values went and the writes it caused</p>";
+  body += runs_table(at(r, "items"), "Run history, newest first");
   if (!next.empty()) body += "<p><a rel=\"next\" href=\"/runs?" + escape(next) + "\">Older runs</a></p>";
   return layout(f, body);
 }
@@ -268,6 +339,9 @@ std::string people(const frame& f, std::string_view query, const json::value* re
   if (person) {
     const auto& p = *person;
     body += "<section aria-labelledby=\"p-title\"><h2 id=\"p-title\">Profile " + escape(text(at(p, "id"))) + "</h2>";
+    if (!at(p, "edges").is_array())
+      body += "<p><a id=\"explain-link\" href=\"/people?id=" + url_encode(text(at(p, "id"))) +
+              "&amp;explain=true\">Explain: why these records are linked, and split or restore a link</a></p>";
     body += "<table id=\"golden\"><caption>Golden values and where each came from</caption><thead><tr>"
             "<th scope=\"col\">Attribute</th><th scope=\"col\">Value</th><th scope=\"col\">Source</th>"
             "<th scope=\"col\">Decided by</th></tr></thead><tbody>";
@@ -287,9 +361,13 @@ std::string people(const frame& f, std::string_view query, const json::value* re
             "<th scope=\"col\">System</th><th scope=\"col\">Object</th><th scope=\"col\">Id</th>"
             "<th scope=\"col\">First seen</th><th scope=\"col\">Deleted</th></tr></thead><tbody>";
     if (const auto* recs = at(p, "records").if_array())
-      for (const auto& r : *recs)
-        body += "<tr>" + cell(at(r, "system")) + cell(at(r, "object")) + cell(at(r, "id")) + cell(at(r, "first_seen")) +
-                cell(at(r, "deleted")) + "</tr>";
+      for (const auto& r : *recs) {
+        // The id links to the record inspector (stored payload, mapped values, provenance, writes).
+        const std::string href = "/records?connector=" + url_encode(text(at(r, "system"))) +
+                                 "&object=" + url_encode(text(at(r, "object"))) + "&id=" + url_encode(text(at(r, "id")));
+        body += "<tr>" + cell(at(r, "system")) + cell(at(r, "object")) + "<td><a href=\"" + escape(href) + "\">" +
+                escape(text(at(r, "id"))) + "</a></td>" + cell(at(r, "first_seen")) + cell(at(r, "deleted")) + "</tr>";
+      }
     body += "</tbody></table><table id=\"timeline\"><caption>Timeline (newest first, " +
             escape(text(at(p, "timeline_total"))) + " events)</caption><thead><tr><th scope=\"col\">At</th>"
             "<th scope=\"col\">Type</th><th scope=\"col\">Subject</th><th scope=\"col\">Amount</th>"
@@ -298,7 +376,9 @@ std::string people(const frame& f, std::string_view query, const json::value* re
       for (const auto& e : *events)
         body += "<tr>" + cell(at(e, "at")) + cell(at(e, "type")) + cell(at(e, "subject")) + num_cell(at(e, "amount")) +
                 cell(at(e, "status")) + num_cell(at(e, "score")) + "</tr>";
-    body += "</tbody></table></section>";
+    body += "</tbody></table>";
+    body += identity_section(f, p);
+    body += "</section>";
   }
   return layout(f, body);
 }

@@ -13,7 +13,7 @@ namespace omnisync::console::pages {
 /// What every page's frame needs: its title, which tab is current, and the signed-in caller.
 struct frame {
   std::string title;
-  std::string active;  ///< overview | runs | dead-letters | people
+  std::string active;  ///< overview | runs | dead-letters | people | analytics
   std::string csrf;    ///< the session's CSRF token (forms that act carry it); empty: no session, no forms
   bool can_write = false;
   std::string notice;  ///< a line shown above the content (the outcome of an action)
@@ -33,6 +33,15 @@ std::string dead_letters(const frame& f, const boost::json::value& stats, const 
 /// timeline, linked records).
 std::string people(const frame& f, std::string_view query, const boost::json::value* results,
                    const boost::json::value* person);
+/// Record inspector: the form (connector, object, id) and, with `record` (the `record show` result), the stored
+/// payload, mapped values, field provenance and the writes it caused with redacted request and response.
+std::string record_inspector(const frame& f, std::string_view connector, std::string_view object, std::string_view id,
+                             const boost::json::value* record);
+/// Analytics: the report charts (hand-written SVG, each with its numbers as a table and a CSV link); `reports`
+/// holds one `report` result per name, or is null while the daemon has no `report` command.
+std::string analytics(const frame& f, const boost::json::value* reports, std::string_view note);
+/// A report's rows as CSV (RFC 4180: header line, CRLF), empty when the result has no rows.
+std::string report_csv(const boost::json::value& result);
 /// The sign-in form (token field).
 std::string login(std::string_view message);
 /// A short page for an error or a refusal.

@@ -2,6 +2,9 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <iterator>
+
 #include "core/json_text.hpp"
 #include "daemon/console/pages.hpp"
 #include "daemon/console/service.hpp"
@@ -59,7 +62,11 @@ std::string next_query(std::vector<std::pair<std::string, std::string>> params, 
 
 // Command names as constants: GCC 12 rejects a string literal inside a co_await expression ("array used as
 // initializer").
-constexpr std::string_view cmd_status = "status", cmd_runs = "runs", cmd_dlq = "dlq", cmd_profile = "profile";
+constexpr std::string_view cmd_status = "status", cmd_runs = "runs", cmd_dlq = "dlq", cmd_profile = "profile",
+                           cmd_record = "record", cmd_report = "report";
+
+/// The reports the Analytics page draws (`omnisyncctl report NAME`), in its order.
+constexpr std::string_view report_names[] = {"funnel", "retention", "satisfaction", "value", "segment_size"};
 
 /// The filters of dlq list that dlq stats takes too.
 constexpr std::string_view stats_filters[] = {"connector", "object", "stage", "reason", "since", "until", "state"};
@@ -137,8 +144,9 @@ asio::awaitable<http_response> service::page(const http_request& req, std::strin
   if (path == "/people") {
     f.title = "People";
     f.active = "people";
-    const std::string q = take(params, "q"), id = take(params, "id");
-    if (!params.empty()) co_return bad("people: unknown parameter \"" + params.front().first + "\" (takes q, id)");
+    const std::string q = take(params, "q"), id = take(params, "id"), explain = take(params, "explain");
+    if (!params.empty()) co_return bad("people: unknown parameter \"" + params.front().first + "\" (takes q, id, explain)");
+    if (!explain.empty() && explain != "true" && explain != "false") co_return bad("people: explain is true or false");
     std::optional<json::value> results, person;
     if (!q.empty()) {
       json::object search{{"action", "search"}, {"query", q}, {"limit", 50}};
@@ -147,12 +155,62 @@ asio::awaitable<http_response> service::page(const http_request& req, std::strin
       results = r.result();
     }
     if (!id.empty()) {
-      json::object get{{"action", "get"}, {"query", id}};
+      json::object get{{"action", explain == "true" ? "explain" : "get"}, {"query", id}};
       auto r = co_await run(cmd_profile, std::move(get));
       if (!r.ok()) co_return html(r.code() == "not_found" ? 404 : 400, pages::message_page(404, r.message()));
       person = r.result();
     }
     co_return html(200, pages::people(f, q, results ? &*results : nullptr, person ? &*person : nullptr));
+  }
+  if (path == "/records") {
+    f.title = "Record inspector";
+    f.active = "runs";
+    const std::string connector = take(params, "connector"), object = take(params, "object"), id = take(params, "id");
+    if (!params.empty())
+      co_return bad("records: unknown parameter \"" + params.front().first + "\" (takes connector, object, id)");
+    if (connector.empty() && object.empty() && id.empty())
+      co_return html(200, pages::record_inspector(f, connector, object, id, nullptr));
+    if (connector.empty() || object.empty() || id.empty())
+      co_return bad("records: connector, object and id are all needed");
+    if (connector.size() > 200 || object.size() > 200 || id.size() > 1000) co_return bad("records: a parameter is too long");
+    json::object a{{"action", "show"}, {"connector", connector}, {"object", object}, {"id", id}};
+    auto r = co_await run(cmd_record, std::move(a));
+    if (!r.ok()) {
+      const int st = r.code() == "not_found" ? 404 : (r.code() == "unknown_connector" || r.code() == "usage" ||
+                                                      r.code() == "invalid_args") ? 400 : 503;
+      co_return html(st, pages::message_page(st, r.message()));
+    }
+    co_return html(200, pages::record_inspector(f, connector, object, id, &r.result()));
+  }
+  if (path == "/analytics") {
+    f.title = "Analytics";
+    f.active = "analytics";
+    if (!params.empty()) co_return bad("analytics: unknown parameter \"" + params.front().first + "\"");
+    const auto* spec = commands()->spec("report");
+    if (!spec)
+      co_return html(200, pages::analytics(f, nullptr, "The reports need the lifecycle history (omnisyncctl report), "
+                                                       "which this daemon does not have yet."));
+    json::object reports;
+    for (std::string_view name : report_names) {
+      json::object a{{"name", name}};
+      auto r = co_await run(cmd_report, std::move(a));
+      if (r.ok()) reports[name] = r.result();
+    }
+    json::value all(std::move(reports));
+    co_return html(200, pages::analytics(f, &all, {}));
+  }
+  if (path.starts_with("/analytics/") && path.ends_with(".csv")) {
+    const std::string name(path.substr(11, path.size() - 15));
+    if (std::find(std::begin(report_names), std::end(report_names), name) == std::end(report_names))
+      co_return html(404, pages::message_page(404, "No such report."));
+    if (!commands()->spec("report"))
+      co_return html(404, pages::message_page(404, "This daemon has no history reports yet."));
+    json::object a{{"name", name}};
+    auto r = co_await run(cmd_report, std::move(a));
+    if (!r.ok()) co_return html(503, pages::message_page(503, r.message()));
+    http_response csv{200, "text/csv; charset=utf-8", pages::report_csv(r.result()), {}};
+    csv.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + ".csv\"");
+    co_return csv;
   }
   co_return html(404, pages::message_page(404, "No such page."));
 }

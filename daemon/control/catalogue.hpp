@@ -220,6 +220,22 @@ inline constexpr arg_spec lint_args[] = {
      .help = "Check these mapping files (absolute paths the daemon can read) instead of the running ones"},
 };
 
+// ---- record inspector (one block) ----
+inline constexpr choice record_actions[] = {
+    {.value = "show",
+     .help = "the stored source payload, its mapped values, which golden values it supplies, and the writes it caused",
+     .scope = access::read},
+};
+
+inline constexpr arg_spec record_args[] = {
+    {.name = "action", .type = arg_type::string, .help = "show", .choices = record_actions, .default_value = "show"},
+    {.name = "connector", .type = arg_type::string, .required = true, .help = "Connector name"},
+    {.name = "object", .type = arg_type::string, .required = true, .help = "Object, as configured"},
+    {.name = "id", .type = arg_type::string, .required = true, .help = "The record's id in its system"},
+    {.name = "limit", .type = arg_type::integer, .help = "At most this many writes, 1 to 500", .default_value = "50"},
+};
+// ---- end record inspector ----
+
 }  // namespace detail
 
 inline constexpr command_spec plan{
@@ -382,6 +398,17 @@ inline constexpr command_spec sample{
     .result = "{connector, object, items: [{id, payload, source_updated_at, deleted}], next_after}",
 };
 
+inline constexpr command_spec record{
+    .name = "record",
+    .help = "Inspect one source record: its stored payload, the values its mapping gives, the golden values it "
+            "supplies, and the writes it caused with the vendor's answers (credentials redacted)",
+    .scope = access::read,
+    .args = detail::record_args,
+    .result = "{connector, object, id, source_updated_at, stored_at, first_seen, deleted, payload, mapping: {file, "
+              "mapped, error}, profile, provenance: [{attribute, value, decided_by, supplied, sources}], writes: "
+              "[{at, destination, field, before, after, attribute, rule, outcome, request_id, request, response}]}",
+};
+
 inline constexpr command_spec fields{
     .name = "fields",
     .help = "The vendor's fields of one object, from its metadata: type, length, writable, calculated, upsert key",
@@ -391,10 +418,10 @@ inline constexpr command_spec fields{
 };
 
 /// Every command, in the order `omnisyncctl` lists them.
-inline constexpr std::array<const command_spec*, 17> all = {
+inline constexpr std::array<const command_spec*, 18> all = {
     &status, &reload, &pause, &resume, &resync, &lint, &test, &plan, &audit, &dlq, &profile, &version,
     &remap,  &sample, &fields, &runs,
-    &report};
+    &report, &record};
 
 /// The declaration of command `name`, or nullptr.
 constexpr const command_spec* find(std::string_view name) noexcept {

@@ -72,6 +72,8 @@ std::string csv_field(std::string_view s);
 subcommand runs_subcommand();
 /// report NAME [--from --to --by] [--csv] (report.cpp).
 subcommand report_subcommand();
+/// record show CONNECTOR OBJECT ID (record.cpp).
+subcommand record_subcommand();
 /// Commands provided by other libraries (e.g. `map`, the mapping dry run); defined in extensions.cpp.
 std::vector<subcommand> extension_subcommands();
 

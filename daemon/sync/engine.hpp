@@ -146,6 +146,17 @@ class engine {
       std::vector<std::pair<std::string, std::string>> targets, std::uint64_t since, std::chrono::milliseconds wait);
   std::vector<std::string> connectors() const;
 
+  /// The current inbound mapping of `connector`'s `object` applied to one stored payload, as the pipeline would
+  /// (the record inspector shows it): nothing mapped when no mapping covers the object. Any thread.
+  struct mapped_preview {
+    bool has_mapping = false;
+    std::string mapping_file;
+    std::string mapped_json;  ///< mapping::mapped_record::to_json; empty when the mapping refused the record
+    std::string error;        ///< the mapping's error in words ("file:line: target: rule (source, value)")
+  };
+  omnisync::result<mapped_preview> map_stored(const std::string& connector, const std::string& object,
+                                              const std::string& payload) const;
+
   /// The queued (or shadowed) writes as field-level changes computed from the profiles now, for one connector
   /// or all, and for one profile or all: what `omnisyncctl plan` shows. At most `max_changes` changes are
   /// listed; the counts cover every queued write. errc::not_found for an unknown connector or profile. On the

@@ -174,6 +174,7 @@ asio::awaitable<void> inbox_processor::store_batch(batch b, mapping::evaluator_c
       done.push_back(it.id);
       std::lock_guard lk(ctx_.mu);
       ++w.c->counters.events_in;
+      w.c->counters.events_rate.add(ctx_.now());
     } else if (it.attempts >= ctx_.opt.max_inbox_attempts) {
       co_await quarantine(it, "process", w.error);
       done.push_back(it.id);

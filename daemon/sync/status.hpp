@@ -1,6 +1,8 @@
 #pragma once
 /// What the sync engine is told and what it tells: its options, the requests it takes (resync, remap) and what
 /// `status`, `lint` and `profile get` show. Plain values; see engine.hpp.
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -130,12 +132,41 @@ struct object_status {
   std::string resync_error;
 };
 
+/// Events counted in six 10-second buckets: how many arrived in the last minute (the webhook rate `status` and the
+/// console show). A plain value, updated and read under the owner's lock.
+struct event_rate {
+  std::array<std::int64_t, 6> buckets{};
+  std::int64_t newest_slot = 0;  ///< the 10-second slot (ms since epoch / 10000) buckets[newest_slot % 6] counts
+
+  void add(store::timestamp at, std::int64_t n = 1) {
+    advance(at);
+    buckets[static_cast<std::size_t>(newest_slot % 6)] += n;
+  }
+  /// Events in the last 50 to 60 s: the five whole buckets before the current one and the current one so far.
+  std::int64_t per_minute(store::timestamp now) const {
+    event_rate copy = *this;
+    copy.advance(now);
+    std::int64_t sum = 0;
+    for (auto b : copy.buckets) sum += b;
+    return sum;
+  }
+
+ private:
+  void advance(store::timestamp at) {
+    const std::int64_t slot = at.time_since_epoch().count() / 10'000;
+    if (slot <= newest_slot) return;
+    for (std::int64_t s = std::max(newest_slot + 1, slot - 5); s <= slot; ++s) buckets[static_cast<std::size_t>(s % 6)] = 0;
+    newest_slot = slot;
+  }
+};
+
 struct connector_status {
   std::string name, kind;
   bool paused = false;
   std::vector<object_status> objects;
   adapters::connector_usage usage;
   std::int64_t events_in = 0;          ///< webhook events processed
+  event_rate events_rate;              ///< webhook events processed in the last minute
   std::int64_t writes_ok = 0;
   std::int64_t writes_rejected = 0;
   std::int64_t writes_retried = 0;

@@ -204,12 +204,22 @@ api_reply api::handle_checked(const api_request& request) {
     window_start_ms_ = now;
     window_count_ = 0;
   }
+  // ActiveCampaign documents RateLimit-Limit and RateLimit-Remaining (per second, per account) on its answers.
   if (window_count_ >= limits_.per_second) {
     auto r = json_reply(429, json::object{{"message", "Too Many Requests"}});
     r.headers.emplace_back("Retry-After", "1");
+    r.headers.emplace_back("RateLimit-Limit", std::to_string(limits_.per_second));
+    r.headers.emplace_back("RateLimit-Remaining", "0");
     return r;
   }
   ++window_count_;
+  auto reply = handle_routed(request);
+  reply.headers.emplace_back("RateLimit-Limit", std::to_string(limits_.per_second));
+  reply.headers.emplace_back("RateLimit-Remaining", std::to_string(std::max<std::int64_t>(0, limits_.per_second - window_count_)));
+  return reply;
+}
+
+api_reply api::handle_routed(const api_request& request) {
   auto parsed = boost::urls::parse_origin_form(request.target);
   if (!parsed) return json_reply(400, json::object{{"message", "Bad request"}});
   std::vector<std::string> segs;

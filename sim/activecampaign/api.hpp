@@ -107,6 +107,7 @@ class api {
   bool apply(contact& c, const boost::json::object& fields, bool admin);
   void emit(const contact& c, std::string type, bool admin);
   api_reply handle_checked(const api_request& request);
+  api_reply handle_routed(const api_request& request);  // after the rate check, under mutex_
   api_reply sync(const boost::json::value& body, const std::string& base_url);
   api_reply list(const std::map<std::string, std::string>& query, const std::string& base_url);
 

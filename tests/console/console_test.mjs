@@ -127,6 +127,98 @@ try {
     assert.equal(linked, view.records.length);
   });
 
+  // The overview's API budget: every limit each vendor stated (status api.limits), in its words.
+  await page.goto(url + '/');
+  const limitRows = await page.$$eval('#api-limits tbody tr[data-connector]', (trs) => trs.map((tr) => ({
+    connector: tr.dataset.connector, limit: tr.dataset.limit,
+    words: tr.querySelector('code').textContent })));
+  const statusNow = ctl('status');
+  const statusLimits = Object.entries(statusNow.connectors).flatMap(([n, c]) =>
+    (c.api.limits || []).map((l) => ({ connector: n, limit: l.name })));
+  check('overview API budget lists the limits status has, per connector', () => {
+    assert.deepEqual(limitRows.map((r) => `${r.connector}/${r.limit}`).sort(),
+      statusLimits.map((r) => `${r.connector}/${r.limit}`).sort());
+    assert.ok(limitRows.some((r) => r.words.startsWith('Sforce-Limit-Info: api-usage=')), 'no Salesforce budget');
+    assert.ok(limitRows.some((r) => r.words.startsWith('X-HubSpot-RateLimit-Daily')), 'no HubSpot daily limit');
+    assert.ok(limitRows.some((r) => r.words.startsWith('X-Rate-Limit:')), 'no Zendesk limit');
+  });
+
+  // Record inspector: a record that caused writes shows them, request and response, the credentials redacted.
+  // Prefer a write the vendor took; a refused one (HubSpot's missing property) shows the same exchange.
+  const auditItems = ctl('audit', '--limit', '2000').items.filter((e) => (e.source || '').split(':').length >= 3);
+  const audited = auditItems.find((e) => e.outcome === 'written') || auditItems[0];
+  check('the audit log holds a change to inspect', () => assert.ok(audited, 'no audit entry with a source record'));
+  if (audited) {
+    const [sys, obj, ...rest] = audited.source.split(':');
+    const rid = rest.join(':');
+    await page.goto(url + '/runs');
+    await Promise.all([page.waitForNavigation(), page.click('#inspect-link')]);
+    await page.fill('#rc', sys);
+    await page.fill('#ro', obj);
+    await page.fill('#ri', rid);
+    await Promise.all([page.waitForNavigation(), page.click('form.record-form button')]);
+    await page.screenshot({ path: `${shots}/record.png`, fullPage: true });
+    const shownRec = ctl('record', 'show', sys, obj, rid);
+    const payloadText = await page.textContent('#payload');
+    const requests = await page.$$eval('pre.request', (ps) => ps.map((p) => p.textContent));
+    const responsesShown = await page.$$eval('pre.response', (ps) => ps.length);
+    check('record inspector: the stored payload, the writes of omnisyncctl record show, redacted', () => {
+      assert.deepEqual(JSON.parse(payloadText), shownRec.payload);
+      assert.equal(requests.length, shownRec.writes.length);
+      assert.ok(requests.length > 0, 'no writes shown');
+      assert.equal(responsesShown, requests.length);
+      for (const r of requests) assert.match(r, /"Authorization": "<redacted>"/);
+    });
+    const mappedRows = await page.$$eval('#mapped tbody tr', (trs) => trs.length);
+    check('record inspector: mapped values and provenance shown', () => {
+      assert.ok(mappedRows > 0, 'no mapped values');
+      assert.ok(shownRec.provenance.some((p) => p.supplied), 'the record supplies no golden value');
+    });
+    const supplied = await page.$$eval('#provenance tr.supplied', (trs) => trs.length);
+    check('record inspector: golden values it supplies are marked', () =>
+      assert.equal(supplied, shownRec.provenance.filter((p) => p.supplied).length));
+  }
+
+  // Analytics: the page and its charts (each with its numbers); the funnel's counts are omnisyncctl report's.
+  await page.goto(url + '/analytics');
+  await page.screenshot({ path: `${shots}/analytics.png`, fullPage: true });
+  const sections = await page.$$eval('section.report', (ss) => ss.map((s) => s.id));
+  check('analytics page lists the reports', () =>
+    assert.deepEqual(sections, ['funnel', 'retention', 'satisfaction', 'value', 'segment_size']));
+  const charts = await page.$$eval('figure.chart svg', (svgs) => svgs.map((s) => {
+    const b = s.getBoundingClientRect();
+    return [b.width, b.height];
+  }));
+  check('every chart drawn has a size', () => { for (const [w, h] of charts) assert.ok(w > 0 && h > 0); });
+  let hasReport = true;
+  try { execFileSync(ctlPath, [...ctlArgs, 'report', '--help'], { stdio: 'ignore' }); } catch { hasReport = false; }
+  if (hasReport) {
+    const funnel = ctl('report', 'funnel');
+    const funnelTable = await page.$$eval('#funnel-table tbody tr', (trs) => trs.map((tr) =>
+      [...tr.querySelectorAll('td')].map((td) => td.textContent.trim())));
+    check('the funnel table equals omnisyncctl report funnel', () =>
+      assert.equal(funnelTable.length, (funnel.rows || funnel.items || []).length));
+  } else {
+    const note = await page.textContent('#analytics-note');
+    check('without a report command the page says so', () => assert.match(note, /history/));
+  }
+
+  // People, explain, read scope: no Split button, and a forged split is refused (403).
+  const multi = listed.find((p) => ctl('profile', 'get', p._profile_id).records.length > 1) || person;
+  await page.goto(url + `/people?id=${encodeURIComponent(multi._profile_id)}&explain=true`);
+  await page.screenshot({ path: `${shots}/explain.png`, fullPage: true });
+  const readSplit = await page.$$('button:has-text("Split")');
+  check('explain: no Split button for the read scope', () => assert.equal(readSplit.length, 0));
+  const links = await page.$$eval('#links tbody tr', (trs) => trs.length);
+  const explained = ctl('profile', 'explain', multi._profile_id);
+  check('explain lists the links of omnisyncctl profile explain', () =>
+    assert.equal(links, Math.max(1, explained.edges.length)));
+  const readCsrf = await page.getAttribute('input[name=csrf]', 'value');
+  const forged = await page.request.post(url + '/actions', { form: {
+    csrf: readCsrf, command: 'profile', action: 'split', query: multi._profile_id,
+    record: 'x:y:z', attribute: 'email', value: 'a@example.com', back: '/people' }, maxRedirects: 0 });
+  check('a read-only session cannot split: 403', () => assert.equal(forged.status(), 403));
+
   // Write token: drain the dead letters from the page.
   await page.goto(url + '/');
   await Promise.all([page.waitForNavigation(), page.click('header button:has-text("Sign out")')]);
@@ -141,6 +233,26 @@ try {
   check('no open dead letters left (omnisyncctl dlq stats)', () => assert.equal(after.total, 0));
   const shown = Number(await page.textContent('#dead-letters-total'));
   check('dead letters page total is 0', () => assert.equal(shown, 0));
+
+  // Write scope: split a link of the profile from the explain view, then restore it.
+  if (explained.edges.length > 0) {
+    await page.goto(url + `/people?id=${encodeURIComponent(multi._profile_id)}&explain=true`);
+    const edge = explained.edges[0];
+    await Promise.all([page.waitForNavigation(), page.click('#links button:has-text("Split")')]);
+    await page.screenshot({ path: `${shots}/split.png`, fullPage: true });
+    const splitNotice = await page.textContent('.notice');
+    check('split is reported on the page', () => assert.match(splitNotice, /profile: done/));
+    const rec = `${edge.from.system}:${edge.from.object}:${edge.from.id}`;
+    const afterSplit = ctl('profile', 'explain', rec);
+    check('the split link is listed as split (omnisyncctl profile explain)', () =>
+      assert.ok(afterSplit.ignored.some((g) => g.reason === 'split'), JSON.stringify(afterSplit.ignored)));
+    await page.goto(url + `/people?id=${encodeURIComponent(afterSplit.id)}&explain=true`);
+    await Promise.all([page.waitForNavigation(), page.click('#ignored button:has-text("Restore")')]);
+    const restoreNotice = await page.textContent('.notice');
+    check('restore is reported on the page', () => assert.match(restoreNotice, /profile: done/));
+    const restored = ctl('profile', 'explain', rec);
+    check('after restore nothing is split', () => assert.ok(!restored.ignored.some((g) => g.reason === 'split')));
+  }
 
   check('no console errors', () => assert.deepEqual(problems, []));
   check('no response holds a token or vendor secret', () => {

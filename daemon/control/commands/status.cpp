@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/health.hpp"
+#include "core/rate_limits.hpp"
 #include "core/time.hpp"
 #include "core/version.hpp"
 #include "daemon/config/daemon_config.hpp"
@@ -96,6 +97,25 @@ json::object initial_sync_json(const sync::object_status& os, store::timestamp n
   return o;
 }
 
+/// Each rate limit the vendor's answers stated, in its words: `{name, limit, remaining, used, window_ms,
+/// resets_in_ms, vendor_words, age_ms}`; a number the vendor does not state is null.
+json::array rate_limits_json(const std::vector<rate_limit_reading>& limits, store::timestamp now) {
+  json::array out;
+  auto n = [](std::int64_t v) { return v < 0 ? json::value(nullptr) : json::value(v); };
+  for (const auto& r : limits) {
+    const auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - r.seen).count();
+    out.push_back(json::object{{"name", r.name},
+                               {"limit", n(r.limit)},
+                               {"remaining", n(r.remaining)},
+                               {"used", n(r.used)},
+                               {"window_ms", n(r.window_ms)},
+                               {"resets_in_ms", n(r.resets_in_ms)},
+                               {"vendor_words", r.vendor_words},
+                               {"age_ms", std::max<std::int64_t>(0, age)}});
+  }
+  return out;
+}
+
 /// The engine's view of one connector: each object's phase, cursor, counters, freshness and initial sync, the
 /// connector's overall state and health, API usage, events and writes.
 void add_engine_status(json::object& o, const sync::connector_status& cs, store::timestamp now) {
@@ -134,8 +154,10 @@ void add_engine_status(json::object& o, const sync::connector_status& cs, store:
   o["api"] = json::object{{"calls", cs.usage.api_calls},
                           {"errors", cs.usage.api_errors},
                           {"budget_used", cs.usage.budget_used},
-                          {"budget_limit", cs.usage.budget_limit}};
+                          {"budget_limit", cs.usage.budget_limit},
+                          {"limits", rate_limits_json(cs.usage.rate_limits, now)}};
   o["events_in"] = cs.events_in;
+  o["events_per_minute"] = cs.events_rate.per_minute(now);
   o["writes"] = json::object{{"ok", cs.writes_ok},
                              {"rejected", cs.writes_rejected},
                              {"retried", cs.writes_retried},

@@ -263,3 +263,24 @@ TEST_CASE("console pages: query parameters are checked against the command's arg
   CHECK(people.body.find("<script>") == std::string::npos);  // escaped
   CHECK(fx.get("/nowhere", read_token).status == 404);
 }
+
+TEST_CASE("console pages: record inspector, explain and analytics check their parameters", "[console]") {
+  fixture fx;
+  auto empty_form = fx.get("/records", read_token);
+  CHECK(empty_form.status == 200);
+  CHECK(empty_form.body.find("action=\"/records\"") != std::string::npos);
+  CHECK(fx.get("/records?connector=crm", read_token).status == 400);          // object and id missing
+  CHECK(fx.get("/records?connector=crm&object=Contact&id=1&x=2", read_token).status == 400);
+  auto shown = fx.get("/records?connector=crm&object=Contact&id=003%3Cx%3E", read_token);
+  CHECK(shown.status == 200);
+  CHECK(fx.calls.back() == R"(record {"action":"show","connector":"crm","object":"Contact","id":"003<x>"})");
+  CHECK(shown.body.find("003<x>") == std::string::npos);  // escaped
+  CHECK(fx.get("/people?id=p1&explain=maybe", read_token).status == 400);
+  CHECK(fx.get("/people?id=p1&explain=true", read_token).status == 200);
+  CHECK(fx.calls.back() == R"(profile {"action":"explain","query":"p1"})");
+  auto analytics = fx.get("/analytics", read_token);
+  CHECK(analytics.status == 200);
+  CHECK(analytics.body.find("id=\"funnel\"") != std::string::npos);
+  CHECK(fx.get("/analytics?x=1", read_token).status == 400);
+  CHECK(fx.get("/analytics/nosuch.csv", read_token).status == 404);
+}

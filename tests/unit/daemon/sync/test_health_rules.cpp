@@ -64,3 +64,17 @@ TEST_CASE("lag: the time since the last caught-up poll plus settle_lag, never th
   CHECK(freshness_lag(st, 0ms, now) == 300ms);
   CHECK(freshness_lag(st, 15000ms, now) == 15300ms);
 }
+
+TEST_CASE("event_rate: events of the last minute, older buckets forgotten", "[engine]") {
+  using omnisync::sync::event_rate;
+  const auto t0 = omnisync::store::timestamp(std::chrono::milliseconds(1'700'000'000'000));
+  event_rate r;
+  CHECK(r.per_minute(t0) == 0);
+  r.add(t0, 3);
+  r.add(t0 + std::chrono::seconds(25), 2);
+  CHECK(r.per_minute(t0 + std::chrono::seconds(30)) == 5);
+  CHECK(r.per_minute(t0 + std::chrono::seconds(65)) == 2);   // the first bucket left the window
+  CHECK(r.per_minute(t0 + std::chrono::minutes(5)) == 0);
+  r.add(t0 + std::chrono::minutes(5));
+  CHECK(r.per_minute(t0 + std::chrono::minutes(5)) == 1);
+}
