@@ -307,6 +307,7 @@ std::vector<subcommand> daemon_subcommands() {
   out.push_back(fields_subcommand());
   out.push_back(runs_subcommand());
   out.push_back(report_subcommand());
+  out.push_back(segment_subcommand());
   return out;
 }
 

@@ -72,6 +72,8 @@ std::string csv_field(std::string_view s);
 subcommand runs_subcommand();
 /// report NAME [--from --to --by] [--csv] (report.cpp).
 subcommand report_subcommand();
+/// segment list|show|members|explain|preview|backfill|pause|resume (segment.cpp).
+subcommand segment_subcommand();
 /// Commands provided by other libraries (e.g. `map`, the mapping dry run); defined in extensions.cpp.
 std::vector<subcommand> extension_subcommands();
 

@@ -25,6 +25,7 @@ void add_test_command(command_table& table, const context& ctx);           // te
 void add_mapping_tools_commands(command_table& table, const context& ctx); // remap, sample, fields (mapping_tools.cpp)
 void add_runs_command(command_table& table, const context& ctx);           // runs (runs.cpp)
 void add_report_command(command_table& table, const context& ctx);         // report (report.cpp)
+void add_segment_command(command_table& table, const context& ctx);        // segment (segments.cpp)
 /// One run as `runs` shows it (runs.cpp); the resync summary carries the same.
 boost::json::object run_json(const store::run_record& r);
 
