@@ -69,7 +69,8 @@ struct application::impl {
         tasks(ioc.get_executor(), [this](auto& t, auto p, auto& what) { on_task_failure(t, p, what); }),
         sync_tasks(ioc.get_executor(), [this](auto& t, auto p, auto& what) { on_task_failure(t, p, what); }),
         mappings(std::move(initial.mappings)),
-        profile_rules(std::move(initial.profiles)) {
+        profile_rules(std::move(initial.profiles)),
+        segment_set(std::move(initial.segments)) {
     set_secrets(initial.secret_values);
     secret_values = initial.secret_values;
     mapping_files = snapshot_mappings(mappings);
@@ -93,6 +94,7 @@ struct application::impl {
   task_group sync_tasks;                               // the sync engine's loops (cancelled first on shutdown)
   std::vector<std::shared_ptr<const mapping::plan>> mappings;
   std::shared_ptr<const profile::settings> profile_rules;   // identity, survivorship, KPIs
+  std::shared_ptr<const segments::segment_set> segment_set;  // the compiled `segments:`
   metrics::registry metrics;
   std::unique_ptr<sync::engine> engine;
   std::unique_ptr<http::listener> web;
@@ -242,6 +244,7 @@ struct application::impl {
     const std::uint64_t generation = engine ? engine->book_generation() : 0;
     if (engine) {
       engine->set_profile_rules(loaded.profiles);
+      engine->set_segments(loaded.segments);
       engine->set_mappings(loaded.mappings);
       engine->set_write_policies(next.connectors);
     }
@@ -406,6 +409,7 @@ struct application::impl {
     engine = std::make_unique<sync::engine>(ioc.get_executor(), *db, eo, &metrics);
     command_context.engine = engine.get();  // before the io_context runs: no command has run yet
     engine->set_profile_rules(profile_rules);
+    engine->set_segments(segment_set);
     engine->set_mappings(mappings);
     adapters::connector_context ctx;
     ctx.executor = ioc.get_executor();

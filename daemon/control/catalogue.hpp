@@ -137,6 +137,7 @@ inline constexpr choice run_kinds[] = {
     {.value = "resync", .help = "a resync of one or more objects"},
     {.value = "reload", .help = "a configuration reload"},
     {.value = "remap", .help = "the inbound mappings applied again to stored records"},
+    {.value = "segment_backfill", .help = "a segment evaluated over every profile (new or changed, or asked for)"},
 };
 
 inline constexpr arg_spec runs_args[] = {
@@ -174,6 +175,33 @@ inline constexpr arg_spec report_args[] = {
      .default_value = "now"},
     {.name = "by", .type = arg_type::string, .help = "Period of the rows", .choices = report_periods,
      .default_value = "month"},
+};
+
+// segment: the segments of omnisync.yaml, their membership, explain, preview, backfill, pause (docs/segments.md).
+inline constexpr choice segment_actions[] = {
+    {.value = "list", .help = "every segment with its size and state", .scope = access::read},
+    {.value = "show", .help = "one segment: definition, size, destinations, paused", .scope = access::read},
+    {.value = "members", .help = "a segment's current members, a page at a time", .scope = access::read},
+    {.value = "explain", .help = "each term's value for one profile and the next flip", .scope = access::read},
+    {.value = "preview", .help = "size, a sample and the diff against current membership, nothing written",
+     .scope = access::read},
+    {.value = "backfill", .help = "evaluate the segment over every profile and store it (a run)",
+     .scope = access::write},
+    {.value = "pause", .help = "stop queuing its membership writes (membership still computed)",
+     .scope = access::write},
+    {.value = "resume", .help = "queue its membership writes again", .scope = access::write},
+};
+
+inline constexpr arg_spec segment_args[] = {
+    {.name = "action", .type = arg_type::string, .help = "What to do", .choices = segment_actions,
+     .default_value = "list"},
+    {.name = "key", .type = arg_type::string, .help = "Segment key (every action but list)"},
+    {.name = "profile", .type = arg_type::string, .help = "explain: the profile (p..., e-mail, phone, system:id)"},
+    {.name = "after", .type = arg_type::string, .help = "members: the next page after this profile id"},
+    {.name = "limit", .type = arg_type::integer, .help = "members: per page, 1 to 10000; preview: sample size",
+     .default_value = "100"},
+    {.name = "follow", .type = arg_type::boolean, .help = "backfill: send progress events until it finished",
+     .default_value = "false"},
 };
 
 inline constexpr arg_spec test_args[] = {
@@ -417,11 +445,26 @@ inline constexpr command_spec fields{
     .result = "{connector, kind, object, fields: [{name, type, length, writable, calculated, external_id, unique}]}",
 };
 
+inline constexpr command_spec segment{
+    .name = "segment",
+    .help = "Segments: list them, show one, its members, explain one person's membership, preview, backfill, pause "
+            "or resume its membership writes",
+    .scope = access::write,
+    .args = detail::segment_args,
+    .result = "list: {items: [{key, size, paused, destinations}]}; show: {key, where, holdout_percent, "
+              "priority_group, size, paused, sync: [{connector, list, resubscribe}]}; members: {key, items: "
+              "[{profile, since}], next_after}; explain: {key, profile, member, matches, held_out, outranked_by, "
+              "flips_at, recheck, terms: [{text, value, detail}]}; preview: {key, profiles, size, current, sample, "
+              "would_enter, would_exit, enter_sample, exit_sample, destinations}; backfill: {key, profiles, members, "
+              "entered, exited}; pause, resume: {key, paused}",
+    .events = "backfill with follow: {key, done, total}",
+};
+
 /// Every command, in the order `omnisyncctl` lists them.
-inline constexpr std::array<const command_spec*, 18> all = {
+inline constexpr std::array<const command_spec*, 19> all = {
     &status, &reload, &pause, &resume, &resync, &lint, &test, &plan, &audit, &dlq, &profile, &version,
     &remap,  &sample, &fields, &runs,
-    &report, &record};
+    &report, &record, &segment};
 
 /// The declaration of command `name`, or nullptr.
 constexpr const command_spec* find(std::string_view name) noexcept {

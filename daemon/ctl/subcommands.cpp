@@ -308,6 +308,7 @@ std::vector<subcommand> daemon_subcommands() {
   out.push_back(runs_subcommand());
   out.push_back(report_subcommand());
   out.push_back(record_subcommand());
+  out.push_back(segment_subcommand());
   return out;
 }
 

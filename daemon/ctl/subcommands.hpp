@@ -74,6 +74,8 @@ subcommand runs_subcommand();
 subcommand report_subcommand();
 /// record show CONNECTOR OBJECT ID (record.cpp).
 subcommand record_subcommand();
+/// segment list|show|members|explain|preview|backfill|pause|resume (segment.cpp).
+subcommand segment_subcommand();
 /// Commands provided by other libraries (e.g. `map`, the mapping dry run); defined in extensions.cpp.
 std::vector<subcommand> extension_subcommands();
 

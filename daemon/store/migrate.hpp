@@ -40,6 +40,9 @@ inline constexpr int record_count_slot_version = 10;
 /// The version of "the append-only history" (one table for stage, KPI and segment transitions). Named once here
 /// so that renumbering it at a merge is this one line.
 inline constexpr int history_version = 11;
+/// The version of "segment membership and timer queue" (segment_members, segment_timers). The history table
+/// comes right before it; renumbering is this one line.
+inline constexpr int segment_membership_version = history_version + 1;
 
 /// Applies the missing migrations of `list` to `db` (at most up to `limit` migrations) and returns the version
 /// reached. errc::fail with `why` set when the database is newer than `list`; a failing migration is rolled back

@@ -255,6 +255,26 @@ CREATE INDEX history_kind ON history(kind, subject, at);
 CREATE INDEX history_profile ON history(profile, at);
 CREATE INDEX history_at ON history(at);
 )sql"},
+    {detail::segment_membership_version, "segment membership and timer queue",
+     R"sql(
+-- Current membership: one row per (segment, profile) that is a member (non-members have none), so the table is
+-- as large as the segments are. The primary key serves "members of K" (paged by profile) and "count of K".
+CREATE TABLE segment_members(
+  segment TEXT COLLATE "C" NOT NULL,
+  profile TEXT COLLATE "C" NOT NULL,
+  since BIGINT NOT NULL,
+  PRIMARY KEY(segment, profile)
+);
+-- The persistent timer queue: at most one timer per (segment, profile), the next instant its membership flips
+-- with no new data. segment_timers_due serves "due now".
+CREATE TABLE segment_timers(
+  segment TEXT COLLATE "C" NOT NULL,
+  profile TEXT COLLATE "C" NOT NULL,
+  due_at BIGINT NOT NULL,
+  PRIMARY KEY(segment, profile)
+);
+CREATE INDEX segment_timers_due ON segment_timers(due_at);
+)sql"},
 };
 
 constexpr migration inbox_list[] = {

@@ -485,6 +485,59 @@ class queue_store final : public store {
     return read<std::int64_t>([id](read_sql& r) { return r.outbox_of_run(id); });
   }
 
+  // ---- segment membership ------------------------------------------------------------------------------------
+
+  task<std::vector<segment_transition>> segment_apply(std::vector<segment_verdict> verdicts, timestamp at) override {
+    return on_state<std::vector<segment_transition>>([verdicts = std::move(verdicts), at](state_sql& s) {
+      std::vector<segment_transition> changed;
+      for (const auto& v : verdicts) {
+        require(!v.segment.empty() && !v.profile.empty(), "segment verdict needs a segment and a profile");
+        const auto since = s.segment_member_since(v.segment, v.profile);
+        if (v.member && !since) {
+          s.segment_member_put(v.segment, v.profile, ms(at));
+          changed.emplace_back(v.segment, v.profile, true, at);
+        } else if (!v.member && since) {
+          s.segment_member_delete(v.segment, v.profile);
+          changed.emplace_back(v.segment, v.profile, false, from_ms(*since));
+        }
+        if (v.next_flip)
+          s.segment_timer_put(v.segment, v.profile, ms(*v.next_flip));
+        else
+          s.segment_timer_delete(v.segment, v.profile);
+      }
+      return changed;
+    });
+  }
+
+  task<std::vector<segment_member>> segment_members(std::string segment, std::string after,
+                                                    std::size_t limit) override {
+    return read<std::vector<segment_member>>(
+        [segment = std::move(segment), after = std::move(after), limit](read_sql& r) {
+          return r.segment_members(segment, after, std::clamp<std::size_t>(limit, 1, 10000));
+        });
+  }
+
+  task<std::int64_t> segment_count(std::string segment) override {
+    return read<std::int64_t>([segment = std::move(segment)](read_sql& r) { return r.segment_count(segment); });
+  }
+
+  task<std::vector<segment_timer>> segment_timers_due(timestamp until, std::size_t limit) override {
+    return read<std::vector<segment_timer>>([until, limit](read_sql& r) {
+      return r.segment_timers_due(ms(until), std::clamp<std::size_t>(limit, 1, 10000));
+    });
+  }
+
+  task<std::optional<timestamp>> segment_next_timer() override {
+    return read<std::optional<timestamp>>([](read_sql& r) -> std::optional<timestamp> {
+      if (auto t = r.segment_next_timer()) return from_ms(*t);
+      return std::nullopt;
+    });
+  }
+
+  task<std::int64_t> segment_forget(std::string segment) override {
+    return on_state<std::int64_t>([segment = std::move(segment)](state_sql& s) { return s.segment_delete_all(segment); });
+  }
+
   // ---- audit -------------------------------------------------------------------------------------------------
 
   task<void> audit_append(std::vector<audit_entry> entries) override {

@@ -250,6 +250,26 @@ CREATE INDEX history_profile ON history(profile, at);
 -- history_prune walks the oldest rows.
 CREATE INDEX history_at ON history(at);
 )sql"},
+    {detail::segment_membership_version, "segment membership and timer queue",
+     R"sql(
+-- Current membership: one row per (segment, profile) that is a member (non-members have none), so the table is
+-- as large as the segments are. The primary key serves "members of K" (paged by profile) and "count of K".
+CREATE TABLE segment_members(
+  segment TEXT NOT NULL,
+  profile TEXT NOT NULL,
+  since INTEGER NOT NULL,
+  PRIMARY KEY(segment, profile)
+) WITHOUT ROWID;
+-- The persistent timer queue: at most one timer per (segment, profile), the next instant its membership flips
+-- with no new data. segment_timers_due serves "due now".
+CREATE TABLE segment_timers(
+  segment TEXT NOT NULL,
+  profile TEXT NOT NULL,
+  due_at INTEGER NOT NULL,
+  PRIMARY KEY(segment, profile)
+) WITHOUT ROWID;
+CREATE INDEX segment_timers_due ON segment_timers(due_at);
+)sql"},
 };
 
 // inbox.db: webhook events only, so that acknowledging a webhook never waits behind a poll transaction.

@@ -93,6 +93,13 @@ class state_sql {
   /// Deletes at most `n` rows with at < `before`; returns how many.
   std::int64_t history_delete_before(std::int64_t before, std::size_t n);
 
+  // Segment membership and timers (*_segment_sql.cpp).
+  std::optional<std::int64_t> segment_member_since(const std::string& segment, const std::string& profile);
+  void segment_member_put(const std::string& segment, const std::string& profile, std::int64_t since);
+  void segment_member_delete(const std::string& segment, const std::string& profile);
+  void segment_timer_put(const std::string& segment, const std::string& profile, std::int64_t due_at);
+  void segment_timer_delete(const std::string& segment, const std::string& profile);
+  std::int64_t segment_delete_all(const std::string& segment);
   // The run history (sqlite_run_sql.cpp).
   std::int64_t run_insert(const run_record& r, std::int64_t t);
   bool run_add(std::int64_t id, const run_counts& d);
@@ -156,6 +163,11 @@ class read_sql {
   std::optional<detail::audit_key> audit_nth_newest(std::size_t n);
   /// At most `limit` history rows matching `f`, ascending id (sqlite_history_sql.cpp).
   std::vector<history_entry> history_rows(const history_filter& f, std::size_t limit);
+  // Segment membership and timers (*_segment_sql.cpp).
+  std::vector<segment_member> segment_members(const std::string& segment, const std::string& after, std::size_t limit);
+  std::int64_t segment_count(const std::string& segment);
+  std::vector<segment_timer> segment_timers_due(std::int64_t until, std::size_t limit);
+  std::optional<std::int64_t> segment_next_timer();
   /// Runs matching `f`, newest first, at most `limit`, each with its per-destination write counts (sqlite_run_sql.cpp).
   std::vector<run_record> runs(const run_filter& f, std::size_t limit);
   std::optional<run_record> run(std::int64_t id);

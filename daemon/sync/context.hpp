@@ -27,6 +27,7 @@
 #include "daemon/profile/propagation.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/sync/dead_letters.hpp"
+#include "daemon/sync/segment_state.hpp"
 #include "daemon/sync/status.hpp"
 #include "mapping/mapping.hpp"
 
@@ -144,6 +145,9 @@ struct context {
 
   /// Resolves dead letters when their records succeed later (dead_letters.hpp).
   resolver letters;
+
+  /// The segments in effect and the paused ones (segment_state.hpp).
+  segment_state segs;
 
   /// Resyncs being carried out, by run id: how many of their objects are still reading, and how the finished ones
   /// ended (the run's outcome is the worst of them). Guarded by mu.

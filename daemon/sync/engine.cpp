@@ -158,6 +158,7 @@ std::vector<std::pair<std::string, std::function<asio::awaitable<void>()>>> engi
   add("history retention", nullptr, [p] { return p->history_loop(); });
   add("inbox retention", nullptr, [p] { return detail::inbox_retention(p->ctx); });
   add("dead-letter retries", nullptr, [p] { return detail::retry_schedule(p->ctx); });
+  add("segments", nullptr, [p] { return p->segment_loop(); });
   if (p->ctx.opt.cluster) add("leadership", nullptr, [p] { return p->lead.run(); });
   for (auto* cs : p->ctx.list()) {
     if (!cs->cfg.enabled) continue;

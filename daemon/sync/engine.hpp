@@ -47,6 +47,9 @@ class plan;
 namespace omnisync::metrics {
 class registry;
 }
+namespace omnisync::segments {
+class segment_set;
+}
 
 namespace omnisync::sync {
 
@@ -164,6 +167,23 @@ class engine {
   boost::asio::awaitable<omnisync::result<plan_report>> plan(std::optional<std::string> connector,
                                                              std::optional<std::string> profile_query,
                                                              std::size_t max_changes = 1000);
+
+  // ---- segments (engine_segments.cpp; docs/segments.md) -------------------------------------------------------
+  /// Replaces the compiled segments (start-up and reload). The segment loop then evaluates every segment whose
+  /// definition differs from the one its stored membership was computed with (a new one: a backfill) and forgets
+  /// segments no longer configured. Any thread.
+  void set_segments(std::shared_ptr<const segments::segment_set> set);
+  std::shared_ptr<const segments::segment_set> segments() const;
+  bool segment_paused(std::string_view key) const;
+  /// Pauses (or resumes) the membership writes of a segment; persisted. errc::not_found: no such segment.
+  boost::asio::awaitable<omnisync::result<void>> segment_pause(std::string key, bool paused);
+  /// Each term of `key` for the profile `query` names, with the next flip; nullopt: no such segment or profile.
+  std::optional<segment_explanation> segment_explain(std::string_view key, std::string_view query) const;
+  /// `key` over every profile now, nothing written (errc::not_found: no such segment).
+  omnisync::result<segment_preview> segment_preview_of(std::string_view key, std::size_t sample) const;
+  /// `key` over every profile, stored; a run of kind `segment_backfill`. On the loops' executor.
+  boost::asio::awaitable<omnisync::result<segment_backfill_count>> segment_backfill(
+      std::string key, std::function<void(std::size_t, std::size_t)> progress);
 
  private:
   struct parts;

@@ -41,6 +41,13 @@ struct engine::parts {
   /// The vendors' metadata as lint last read it, by (connector, object): what reload and `lint --config`
   /// check candidate mappings against without calling the vendor again. Read and written on the loops' strand.
   std::map<std::pair<std::string, std::string>, adapters::object_schema> schemas;
+  /// A reload (or the start) brought segments the loop has not reconciled with the store yet (engine_segments.cpp).
+  std::atomic<bool> segments_changed{true};
+
+  /// The segments' loop (engine_segments.cpp): at start and after a reload, loads the paused segments, backfills
+  /// the segments whose definition changed and forgets the removed ones; then fires due timers, looking every
+  /// `segment_timer_poll` (a timer lands within that of its instant, plus the evaluation).
+  boost::asio::awaitable<void> segment_loop();
 
   /// The gauges /metrics shows, refreshed every second (status computes the same on demand): each connector's
   /// health and each object's lag and initial sync from memory; queue depths and the age of the oldest waiting

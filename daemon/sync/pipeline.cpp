@@ -213,6 +213,7 @@ void pipeline::process(const connector_state& src, const std::string& object, st
   }
   out.writes = propagate(affected, evals);
   out.history = history_.changes(*book_, affected, src.cfg.name, object, recs, run, now);
+  out.verdicts = segment_verdicts(affected, now.time_since_epoch().count());
 }
 
 asio::awaitable<omnisync::result<store::enqueue_summary>> pipeline::enqueue(std::vector<store::outbox_write> writes) {
@@ -267,6 +268,8 @@ asio::awaitable<omnisync::result<store::append_summary>> pipeline::store_records
   // Mapped now: an open mapping dead letter of such a record (from before a mapping fix) is resolved.
   const auto mapped = static_cast<std::int64_t>(out.mapped.size());
   co_await ctx_.letters.succeeded(ctx_.db, ctx_.clk, c.cfg.name, object, "mapping", std::move(out.mapped));
+  auto segs = co_await apply_segments(out, "\"source\":\"" + c.cfg.name + "/" + object + "\"");  // adds membership writes
+  if (!segs) co_return segs.error();
   // A write equal to what was last written to that record is skipped by the store: the echo of omnisync's own
   // write (read back by a poll or a webhook) recomputes the same golden values and so writes nothing.
   if (!out.writes.empty()) {
@@ -289,7 +292,7 @@ asio::awaitable<omnisync::result<store::append_summary>> pipeline::store_records
   }
   const auto n = static_cast<std::int64_t>(recs.size());
   store::record_batch batch(c.cfg.name, object, std::move(recs), std::move(cursor), ctx_.pipeline_fence());
-  batch.history = out.history;
+  batch.history = out.history;  // stage/KPI changes and segment transitions commit with the page
   auto sum = co_await ctx_.db.append_records(std::move(batch));
   if (!sum) co_return sum.error();
   history_stored(out.history);

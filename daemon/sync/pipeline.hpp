@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,6 +29,7 @@
 #include "core/async.hpp"
 #include "daemon/profile/profile_filter.hpp"
 #include "daemon/profile/propagation.hpp"
+#include "daemon/segments/segment_set.hpp"
 #include "daemon/sync/context.hpp"
 #include "daemon/sync/history_writer.hpp"
 #include "daemon/sync/runs.hpp"
@@ -116,6 +118,17 @@ class pipeline {
   static std::string in_flight_key(std::string_view connector);
   /// `p`'s notes (an update's) as comma-joined JSON objects for the in-flight list; "" when it has none.
   static std::string in_flight_notes(const prepared& p);
+  // ---- segments (segments_runtime.cpp, segments_commands.cpp) --------------------------------------------------
+  /// Fires the due timers of the queue (in the turnstile): each profile's segment evaluated again now.
+  boost::asio::awaitable<omnisync::result<std::size_t>> fire_segment_timers(std::size_t limit);
+  /// Evaluates `key` over every profile of the book (in the turnstile, `chunk` profiles at a time) and stores the
+  /// membership: a new or changed segment, `segment backfill`. `progress(done, total)` after each chunk.
+  boost::asio::awaitable<omnisync::result<segment_backfill_count>> backfill_segment(
+      std::string key, std::size_t chunk, std::int64_t run, std::function<void(std::size_t, std::size_t)> progress);
+  /// explain: each term's value for the profile and the next flip; preview: the size and a sample without writing.
+  std::optional<segment_explanation> explain_segment(int index, std::string_view profile_query) const;
+  segment_preview preview_segment(int index, std::size_t sample) const;
+
   /// The profile a query names ("p…", e-mail, phone, "system:object:id"), if any.
   std::optional<profile::profile_id> find(std::string_view query) const;
 
@@ -128,10 +141,22 @@ class pipeline {
   boost::asio::awaitable<std::size_t> recall_writes(profile::book& b);
   struct processed {
     std::vector<store::outbox_write> writes;
+    std::vector<store::segment_verdict> verdicts;  ///< the changed profiles' affected segments (segments_runtime.cpp)
     std::vector<store::dead_letter_entry> failures;
     std::vector<std::string> mapped;  ///< ids of the records mapped without an error
     std::vector<store::history_entry> history;  ///< stage and KPI changes (history_writer), stored with the page
   };
+  /// What a segment reads of a profile, from the book (caller holds book_mu_).
+  segments::profile_facts facts_of(profile::profile_id id) const;
+  /// The verdicts of the segments the profiles read (all of them: the book does not say what changed), at `now`
+  /// (caller holds book_mu_).
+  std::vector<store::segment_verdict> segment_verdicts(const std::set<profile::profile_id>& affected,
+                                                       std::int64_t now) const;
+  /// Stores a page's verdicts (one store transaction) and appends to `out.writes` the membership writes of the
+  /// transitions, for each `sync:` destination of a segment not paused, and their history rows to `out.history`.
+  /// `cause`: JSON members for the history's cause ("\"record\":..,\"run\":..").
+  boost::asio::awaitable<omnisync::result<std::size_t>> apply_segments(processed& out, std::string cause,
+                                                                      segment_backfill_count* tally = nullptr);
   boost::asio::awaitable<void> rebuild();
   /// The configured rules plus the inbound mappings' hints (`owner: true`, `merge:`) for each connector.
   std::shared_ptr<const profile::settings> effective_rules() const;

@@ -216,6 +216,34 @@ struct recheck_count {
   bool shadow = false;  ///< sync.mode shadow: queued and shown by `omnisyncctl plan`, not sent
 };
 
+/// What a segment backfill did (`omnisyncctl segment backfill`, a reload's new or changed segment).
+struct segment_backfill_count {
+  std::size_t profiles = 0;  ///< evaluated
+  std::size_t members = 0;   ///< members after it
+  std::size_t entered = 0, exited = 0;
+};
+
+/// `omnisyncctl segment explain KEY PROFILE`: each term of `where` for that person now, and the next flip.
+struct segment_explanation {
+  std::string profile;
+  bool member = false, matches = false, held_out = false;
+  std::string outranked_by;
+  std::optional<std::int64_t> flips_at;  ///< ms; the next instant membership changes with no new data
+  bool recheck = false;                  ///< flips_at is an instant to evaluate again, not a flip
+  struct term {
+    std::string text, value, detail;
+  };
+  std::vector<term> terms;
+};
+
+/// `omnisyncctl segment preview KEY`: the segment evaluated over every profile now, without writing.
+struct segment_preview {
+  std::size_t profiles = 0, size = 0;
+  std::vector<std::string> sample;  ///< the first members by profile id
+  /// Every computed member, in profile id order (the caller diffs it against the stored membership).
+  std::vector<std::string> members;
+};
+
 /// What `omnisyncctl profile get` shows: the profile and why it looks that way.
 struct profile_report {
   profile::profile_view view;

@@ -26,6 +26,7 @@ void add_mapping_tools_commands(command_table& table, const context& ctx); // re
 void add_runs_command(command_table& table, const context& ctx);           // runs (runs.cpp)
 void add_report_command(command_table& table, const context& ctx);         // report (report.cpp)
 void add_record_command(command_table& table, const context& ctx);         // record (record.cpp)
+void add_segment_command(command_table& table, const context& ctx);        // segment (segments.cpp)
 /// One run as `runs` shows it (runs.cpp); the resync summary carries the same.
 boost::json::object run_json(const store::run_record& r);
 

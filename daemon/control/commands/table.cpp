@@ -26,6 +26,7 @@ std::shared_ptr<const command_table> build_command_table(const context& ctx) {
   add_runs_command(*t, ctx);
   add_report_command(*t, ctx);
   add_record_command(*t, ctx);
+  add_segment_command(*t, ctx);
   for (const auto* spec : catalogue::all)
     if (t->spec(spec->name) != spec)
       throw std::logic_error("control command \"" + std::string(spec->name) + "\" is declared but has no handler");

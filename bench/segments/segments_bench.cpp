@@ -1,0 +1,188 @@
+// segments_bench: segment membership at scale, without the network — 50 segments compiled against the shipped
+// profile schema, N synthetic profiles generated on the fly (nothing held per profile), the SQLite store.
+//
+//   segments_bench --mode backfill --profiles N --dir DIR    every profile × 50 segments evaluated, verdicts stored
+//                                                           with segment_apply, 1,000 profiles per transaction (as
+//                                                           the daemon's backfill does)
+//   segments_bench --mode evaluate --profiles N             the same evaluation, nothing stored: a full
+//                                                           recomputation's floor
+//   segments_bench --mode change --profiles N --dir DIR      after a backfill: C single-profile changes, each
+//                                                           evaluated for the 50 segments and stored in one
+//                                                           segment_apply (what a page of one record costs):
+//                                                           latency p50/p99 of change -> stored transition
+// One JSON line on stdout: mode, profiles, seconds, peak_rss_mb (VmHWM), members, and for change p50_ms/p99_ms.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "daemon/profile/kpis.hpp"
+#include "daemon/segments/segment_set.hpp"
+#include "daemon/store/blocking.hpp"
+#include "daemon/store/store.hpp"
+#include "mapping/canonical.hpp"
+
+using namespace omnisync;
+using namespace omnisync::segments;
+
+namespace {
+
+constexpr std::int64_t day = 86'400'000;
+constexpr std::int64_t now_ms = 1'796'083'200'000;  // 2026-12-01T00:00:00Z
+
+double peak_rss_mb() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return 0;
+}
+
+/// 50 segments: ten thresholds of five shapes (KPI, open-ticket window, no-purchase window, stage + KPI,
+/// recency of any event), like a marketing team's list.
+segment_set fifty(const profile_schema& schema) {
+  std::vector<segment_def> defs;
+  for (int k = 0; k < 10; ++k) {
+    auto add = [&](std::string key, std::string where) {
+      segment_def d;
+      d.key = std::move(key);
+      d.where = std::move(where);
+      d.file = "bench.yaml";
+      defs.push_back(std::move(d));
+    };
+    add("ltv_" + std::to_string(k), "kpi.lifetime_value >= " + std::to_string(500 * (k + 1)));
+    add("ticket_" + std::to_string(k),
+        "count(events, e.type == \"ticket\" && e.status != \"closed\", within: " + std::to_string(10 * (k + 1)) + "d) >= 1");
+    add("lapsed_" + std::to_string(k),
+        "kpi.order_count >= 1 && none(events, e.type == \"deal_won\", within: " + std::to_string(30 * (k + 1)) + "d)");
+    add("stage_" + std::to_string(k), "stage != \"unknown\" && kpi.order_count >= " + std::to_string(k));
+    add("active_" + std::to_string(k), "any(events, within: " + std::to_string(3 * (k + 1)) + "d)");
+  }
+  std::vector<segment_error> errors;
+  auto set = segment_set::compile(std::move(defs), schema, errors);
+  for (const auto& e : errors) std::cerr << e.key << ": " << e.message << "\n";
+  if (!errors.empty()) std::exit(2);
+  return set;
+}
+
+/// Profile i (deterministic): 0-6 orders and 0-3 tickets spread over the last 200 days.
+profile_facts person(std::uint64_t i, std::uint64_t salt = 0) {
+  static const auto rules = profile::kpi_rules::defaults();
+  std::uint64_t x = (i + 1) * 0x9E3779B97F4A7C15ull ^ salt;
+  auto next = [&x] {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return x;
+  };
+  profile_facts p;
+  char id[24];
+  std::snprintf(id, sizeof id, "p%016llx", static_cast<unsigned long long>(i));
+  p.profile_id = id;
+  const int orders = static_cast<int>(next() % 7), tickets = static_cast<int>(next() % 4);
+  for (int k = 0; k < orders + tickets; ++k) {
+    profile::event e;
+    const bool order = k < orders;
+    e.type = order ? "deal_won" : "ticket";
+    e.occurred_at = now_ms - static_cast<std::int64_t>(next() % (200 * day));
+    if (order) {
+      e.amount = static_cast<double>(next() % 2000);
+      e.currency = "USD";
+    } else {
+      e.status = next() % 2 ? "open" : "closed";
+    }
+    p.events.push_back(std::move(e));
+  }
+  std::sort(p.events.begin(), p.events.end(), [](const auto& a, const auto& b) { return a.occurred_at < b.occurred_at; });
+  const auto k = profile::timeline::compute(rules, p.events);
+  for (auto& [name, v] : k.to_attributes())
+    if (name != "lifecycle_stage") p.kpis.emplace(name, v);
+  p.stage = k.lifecycle_stage;
+  return p;
+}
+
+void verdicts_of(const segment_set& set, const profile_facts& p, std::vector<store::segment_verdict>& out,
+                 std::size_t& members) {
+  for (int s = 0; s < static_cast<int>(set.segments().size()); ++s) {
+    const auto m = set.evaluate(s, p, now_ms);
+    std::optional<timestamp> next;
+    if (m.flips_at) next = timestamp(std::chrono::milliseconds(*m.flips_at));
+    if (m.member) ++members;
+    out.emplace_back(set.segments()[static_cast<std::size_t>(s)].def.key, p.profile_id, m.member, next);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mode = "backfill", dir;
+  std::uint64_t n = 100'000, changes = 2'000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--mode")) mode = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--profiles")) n = std::stoull(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--changes")) changes = std::stoull(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
+  }
+  static const auto rules = profile::kpi_rules::defaults();
+  const auto schema = profile_schema::build(mapping::default_canonical_attributes(), rules, {});
+  const auto set = fifty(schema);
+  std::unique_ptr<store::store> db;
+  if (mode != "evaluate") {
+    store::options o;
+    o.state_dir = dir;
+    std::string why;
+    auto opened = store::open_store(o, &why);
+    if (!opened) {
+      std::cerr << why << "\n";
+      return 1;
+    }
+    db = std::move(*opened);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  std::size_t members = 0;
+  std::vector<double> lat;
+  if (mode == "backfill" || mode == "evaluate" || mode == "change") {
+    std::vector<store::segment_verdict> batch;
+    constexpr std::uint64_t chunk = 1000;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      verdicts_of(set, person(i), batch, members);
+      if (mode == "evaluate") {
+        batch.clear();
+        continue;
+      }
+      if ((i + 1) % chunk == 0 || i + 1 == n) {
+        auto r = store::wait(db->segment_apply(std::move(batch), timestamp(std::chrono::milliseconds(now_ms))));
+        if (!r) return 1;
+        batch.clear();
+      }
+    }
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (mode == "change") {
+    // A profile changes (new events: another salt), its 50 segments are evaluated and stored in one transaction.
+    lat.reserve(changes);
+    std::size_t ignored = 0;
+    const auto c0 = std::chrono::steady_clock::now();
+    for (std::uint64_t c = 0; c < changes; ++c) {
+      const auto a = std::chrono::steady_clock::now();
+      std::vector<store::segment_verdict> batch;
+      verdicts_of(set, person((c * 7919) % n, c + 1), batch, ignored);
+      auto r = store::wait(db->segment_apply(std::move(batch), timestamp(std::chrono::milliseconds(now_ms))));
+      if (!r) return 1;
+      lat.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
+    }
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
+    std::sort(lat.begin(), lat.end());
+  }
+  std::printf("{\"mode\":\"%s\",\"profiles\":%llu,\"segments\":%zu,\"seconds\":%.3f,\"peak_rss_mb\":%.1f,\"members\":%zu",
+              mode.c_str(), static_cast<unsigned long long>(n), set.segments().size(), seconds, peak_rss_mb(), members);
+  if (!lat.empty())
+    std::printf(",\"changes\":%zu,\"p50_ms\":%.3f,\"p99_ms\":%.3f", lat.size(), lat[lat.size() / 2],
+                lat[std::min(lat.size() - 1, lat.size() * 99 / 100)]);
+  std::printf("}\n");
+  return 0;
+}

@@ -1,0 +1,79 @@
+// The SQLite store's statements for segment membership and the timer queue (members of sqlite_sql.hpp's
+// statement sets). One row per member and at most one timer per (segment, profile): every statement is a
+// primary-key lookup or a range of it, and "due now" reads the segment_timers_due index.
+#include "daemon/store/rows.hpp"
+#include "daemon/store/sqlite_sql.hpp"
+
+namespace omnisync::store::sqlite {
+
+std::optional<std::int64_t> state_sql::segment_member_since(const std::string& segment, const std::string& profile) {
+  auto q = c_.prepare("SELECT since FROM segment_members WHERE segment = ?1 AND profile = ?2");
+  q.text(1, segment).text(2, profile);
+  if (!q.step()) return std::nullopt;
+  return q.col_i64(0);
+}
+
+void state_sql::segment_member_put(const std::string& segment, const std::string& profile, std::int64_t since) {
+  c_.prepare("INSERT INTO segment_members(segment, profile, since) VALUES(?1, ?2, ?3) ON CONFLICT DO NOTHING")
+      .text(1, segment)
+      .text(2, profile)
+      .i64(3, since)
+      .run();
+}
+
+void state_sql::segment_member_delete(const std::string& segment, const std::string& profile) {
+  c_.prepare("DELETE FROM segment_members WHERE segment = ?1 AND profile = ?2").text(1, segment).text(2, profile).run();
+}
+
+void state_sql::segment_timer_put(const std::string& segment, const std::string& profile, std::int64_t due_at) {
+  c_.prepare(
+        "INSERT INTO segment_timers(segment, profile, due_at) VALUES(?1, ?2, ?3) "
+        "ON CONFLICT(segment, profile) DO UPDATE SET due_at = excluded.due_at")
+      .text(1, segment)
+      .text(2, profile)
+      .i64(3, due_at)
+      .run();
+}
+
+void state_sql::segment_timer_delete(const std::string& segment, const std::string& profile) {
+  c_.prepare("DELETE FROM segment_timers WHERE segment = ?1 AND profile = ?2").text(1, segment).text(2, profile).run();
+}
+
+std::int64_t state_sql::segment_delete_all(const std::string& segment) {
+  c_.prepare("DELETE FROM segment_timers WHERE segment = ?1").text(1, segment).run();
+  c_.prepare("DELETE FROM segment_members WHERE segment = ?1").text(1, segment).run();
+  return c_.changes();
+}
+
+std::vector<segment_member> read_sql::segment_members(const std::string& segment, const std::string& after,
+                                                      std::size_t limit) {
+  auto q = r_.state.prepare(
+      "SELECT profile, since FROM segment_members WHERE segment = ?1 AND profile > ?2 ORDER BY profile LIMIT ?3");
+  q.text(1, segment).text(2, after).i64(3, static_cast<std::int64_t>(limit));
+  std::vector<segment_member> out;
+  while (q.step()) out.emplace_back(q.col_text(0), detail::from_ms(q.col_i64(1)));
+  return out;
+}
+
+std::int64_t read_sql::segment_count(const std::string& segment) {
+  auto q = r_.state.prepare("SELECT count(*) FROM segment_members WHERE segment = ?1");
+  q.text(1, segment);
+  return q.step() ? q.col_i64(0) : 0;
+}
+
+std::vector<segment_timer> read_sql::segment_timers_due(std::int64_t until, std::size_t limit) {
+  auto q = r_.state.prepare(
+      "SELECT segment, profile, due_at FROM segment_timers WHERE due_at <= ?1 ORDER BY due_at LIMIT ?2");
+  q.i64(1, until).i64(2, static_cast<std::int64_t>(limit));
+  std::vector<segment_timer> out;
+  while (q.step()) out.emplace_back(q.col_text(0), q.col_text(1), detail::from_ms(q.col_i64(2)));
+  return out;
+}
+
+std::optional<std::int64_t> read_sql::segment_next_timer() {
+  auto q = r_.state.prepare("SELECT min(due_at) FROM segment_timers");
+  if (!q.step() || q.col_null(0)) return std::nullopt;
+  return q.col_i64(0);
+}
+
+}  // namespace omnisync::store::sqlite

@@ -1,0 +1,78 @@
+// Segment membership and the timer queue on both backends: verdicts store a row per member and at most one timer
+// per (segment, profile), and report only the memberships that changed (with when an exited membership began);
+// members page by profile id; counts; timers are due by instant, move and go; a forgotten segment leaves nothing.
+#include <chrono>
+
+#include "tests/unit/daemon/store/store_fixture.hpp"
+
+using namespace omnisync::store;
+using namespace omnisync::store::testing;
+using namespace std::chrono_literals;
+
+TEST_CASE("store: segment verdicts keep one row per member and report transitions", "[store][segments]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  const auto t0 = clock.now();
+
+  auto changed = ok(s->segment_apply({segment_verdict("vip", "p2", true, t0 + 30s), segment_verdict("vip", "p1", true, std::nullopt),
+                                      segment_verdict("vip", "p3", false, std::nullopt), segment_verdict("lapsed", "p1", false, t0 + 5s)},
+                                     t0));
+  REQUIRE(changed.size() == 2);
+  CHECK(changed[0].segment == "vip");
+  CHECK(changed[0].profile == "p2");
+  CHECK(changed[0].entered);
+  CHECK(changed[0].since == t0);
+  CHECK(changed[1].profile == "p1");
+  CHECK(ok(s->segment_count("vip")) == 2);
+  CHECK(ok(s->segment_count("lapsed")) == 0);
+
+  // The same verdicts again change nothing (idempotent: a repeated page).
+  changed = ok(s->segment_apply({segment_verdict("vip", "p2", true, t0 + 30s), segment_verdict("vip", "p1", true, std::nullopt)}, t0 + 1s));
+  CHECK(changed.empty());
+  auto members = ok(s->segment_members("vip", "", 10));
+  REQUIRE(members.size() == 2);
+  CHECK(members[0].profile == "p1");
+  CHECK(members[0].since == t0);  // unchanged by the repeat
+  CHECK(members[1].profile == "p2");
+  // Paging by profile id.
+  members = ok(s->segment_members("vip", "p1", 1));
+  REQUIRE(members.size() == 1);
+  CHECK(members[0].profile == "p2");
+  CHECK(ok(s->segment_members("vip", "p2", 10)).empty());
+
+  // Timers: due by instant, earliest first; one per (segment, profile) — a new verdict moves it.
+  auto next = ok(s->segment_next_timer());
+  REQUIRE(next);
+  CHECK(*next == t0 + 5s);
+  CHECK(ok(s->segment_timers_due(t0 + 4s, 10)).empty());
+  auto due = ok(s->segment_timers_due(t0 + 30s, 10));
+  REQUIRE(due.size() == 2);
+  CHECK(due[0].segment == "lapsed");
+  CHECK(due[0].due_at == t0 + 5s);
+  CHECK(due[1].profile == "p2");
+  ok(s->segment_apply({segment_verdict("lapsed", "p1", false, t0 + 60s)}, t0 + 5s));
+  due = ok(s->segment_timers_due(t0 + 30s, 10));
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].profile == "p2");
+
+  // An exit reports when the membership began; its timer goes with a verdict that has none.
+  clock.advance(30s);
+  changed = ok(s->segment_apply({segment_verdict("vip", "p2", false, std::nullopt)}, t0 + 30s));
+  REQUIRE(changed.size() == 1);
+  CHECK_FALSE(changed[0].entered);
+  CHECK(changed[0].since == t0);
+  CHECK(ok(s->segment_count("vip")) == 1);
+  CHECK(ok(s->segment_timers_due(t0 + 40s, 10)).empty());
+
+  // A verdict without a segment or profile is refused, and nothing of its batch is stored.
+  CHECK(error_of(s->segment_apply({segment_verdict("vip", "p9", true, std::nullopt), segment_verdict("", "p1", true, std::nullopt)}, t0)) ==
+        omnisync::errc::invalid_input);
+  CHECK(ok(s->segment_count("vip")) == 1);
+
+  // Forgetting a segment removes its members and timers only.
+  CHECK(ok(s->segment_forget("lapsed")) == 0);
+  CHECK_FALSE(ok(s->segment_next_timer()));
+  CHECK(ok(s->segment_forget("vip")) == 1);
+  CHECK(ok(s->segment_count("vip")) == 0);
+}
