@@ -41,6 +41,12 @@ inline constexpr int record_count_slot_version = 10;
 /// so that renumbering it at a merge is this one line.
 inline constexpr int history_version = 11;
 
+/// The version of "segment_members_acked" (what each destination acknowledged of a segment's membership). The
+/// round's plan numbers it 13 (after the history table, 11, and the segment runtime, 12); it is the next
+/// version after history_version until the segment runtime's lands, since versions increase by one. Renumbering it is
+/// this one line.
+inline constexpr int segment_membership_version = history_version + 1;
+
 /// Applies the missing migrations of `list` to `db` (at most up to `limit` migrations) and returns the version
 /// reached. errc::fail with `why` set when the database is newer than `list`; a failing migration is rolled back
 /// and its error returned with `why` set.
