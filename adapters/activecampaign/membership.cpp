@@ -130,7 +130,10 @@ task<std::vector<write_result>> membership_client::change_membership(audience_sp
                                                                      std::vector<membership_item> items) {
   std::vector<write_result> out;
   for (const auto& it : items) {
-    auto r = it.add ? co_await add(spec, tag_id, it) : co_await remove(tag_id, it);
+    // (No co_await inside ?: — GCC 12 miscompiles the temporaries of a conditional co_await.)
+    omnisync::result<write_result> r = make_error_code(errc::retry);
+    if (it.add) r = co_await add(spec, tag_id, it);
+    else r = co_await remove(tag_id, it);
     if (r) {
       out.push_back(std::move(*r));
       continue;
