@@ -69,7 +69,8 @@ struct application::impl {
         tasks(ioc.get_executor(), [this](auto& t, auto p, auto& what) { on_task_failure(t, p, what); }),
         sync_tasks(ioc.get_executor(), [this](auto& t, auto p, auto& what) { on_task_failure(t, p, what); }),
         mappings(std::move(initial.mappings)),
-        profile_rules(std::move(initial.profiles)) {
+        profile_rules(std::move(initial.profiles)),
+        segment_defs(std::move(initial.segments)) {
     set_secrets(initial.secret_values);
     secret_values = initial.secret_values;
     mapping_files = snapshot_mappings(mappings);
@@ -93,6 +94,7 @@ struct application::impl {
   task_group sync_tasks;                               // the sync engine's loops (cancelled first on shutdown)
   std::vector<std::shared_ptr<const mapping::plan>> mappings;
   std::shared_ptr<const profile::settings> profile_rules;   // identity, survivorship, KPIs
+  std::shared_ptr<const segments::segment_set> segment_defs; // start-up's segments (membership sync policies)
   metrics::registry metrics;
   std::unique_ptr<sync::engine> engine;
   std::unique_ptr<http::listener> web;
@@ -244,6 +246,7 @@ struct application::impl {
       engine->set_profile_rules(loaded.profiles);
       engine->set_mappings(loaded.mappings);
       engine->set_write_policies(next.connectors);
+      if (loaded.segments) engine->set_membership_policies(sync::policies_of(*loaded.segments));
     }
     for (const auto& w : result.warnings) log->warn("reload: {}", w);
     for (const auto& m : result.mappings)
@@ -407,6 +410,7 @@ struct application::impl {
     command_context.engine = engine.get();  // before the io_context runs: no command has run yet
     engine->set_profile_rules(profile_rules);
     engine->set_mappings(mappings);
+    if (segment_defs) engine->set_membership_policies(sync::policies_of(*segment_defs));
     adapters::connector_context ctx;
     ctx.executor = ioc.get_executor();
     ctx.public_url = c.http.public_url;
