@@ -127,6 +127,20 @@ struct write_result {
   std::string request_id;      ///< the vendor's request id of the call that carried it, when it gives one
 };
 
+/// A segment's audience at one destination: a HubSpot MANUAL list, an ActiveCampaign tag, a Salesforce campaign.
+struct audience_spec {
+  std::string segment_key;  ///< the segment's immutable key
+  std::string name;         ///< the list/tag/campaign name (the segment's `sync:` entry `list`)
+  bool resubscribe = false; ///< ActiveCampaign: a contact who unsubscribed (list status 2) may be set back to 1
+};
+
+/// One membership change: add or remove the vendor record `member_id` (the person's record id there).
+struct membership_item {
+  std::int64_t outbox_id = 0;
+  std::string member_id;
+  bool add = true;
+};
+
 /// The vendor's metadata (core/vendor_schema.hpp: shared with mapping lint, which takes it as data).
 using omnisync::field_info;
 using omnisync::object_schema;
@@ -187,6 +201,30 @@ class connector {
     co_return out;
   }
 
+  /// Finds the destination's list/tag/campaign named `spec.name`, creating it if absent; returns the vendor's id.
+  /// The default refuses (errc::invalid_input): the connector cannot hold segment membership.
+  virtual task<std::string> ensure_audience(audience_spec spec) {
+    co_return make_error_code(errc::invalid_input);
+  }
+  /// Adds/removes members of audience `audience_id` in the vendor's batch sizes. One write_result per item:
+  /// written (also when the vendor already had it so), retry, or rejected with the vendor's reason. A call that
+  /// fails as a whole with errc::not_found means the audience itself is gone (deleted outside omnisync).
+  /// The default rejects every item ("connector cannot hold segment membership").
+  virtual task<std::vector<write_result>> change_membership(audience_spec spec, std::string audience_id,
+                                                            std::vector<membership_item> items) {
+    std::vector<write_result> out;
+    for (const auto& it : items) {
+      write_result w;
+      w.outbox_id = it.outbox_id;
+      w.status = write_result::outcome::rejected;
+      w.error = std::string(kind()) + " connector cannot hold segment membership";
+      out.push_back(std::move(w));
+    }
+    co_return out;
+  }
+  /// Most membership changes per `change_membership` call worth sending together (HubSpot: one list request's
+  /// chunk; Salesforce: 200 per sObject Collections call; ActiveCampaign: 1 change per call).
+  virtual std::size_t max_membership_batch() const { return 1; }
   /// Fields of a written record, besides the mapping's upsert key, by which the vendor's upsert matches an
   /// existing record (Zendesk's create_or_update_many matches users by email too). The engine does not create a
   /// record through a value that could match another person's there (profile::resolver::match_risk).

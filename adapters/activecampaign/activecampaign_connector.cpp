@@ -14,6 +14,7 @@
 
 #include "adapters/activecampaign/errors.hpp"
 #include "adapters/activecampaign/form.hpp"
+#include "adapters/activecampaign/membership.hpp"
 #include "adapters/activecampaign/settings.hpp"
 #include "adapters/activecampaign/webhook.hpp"
 #include "adapters/pacing/api_call.hpp"
@@ -175,6 +176,7 @@ class activecampaign_connector final : public connector {
     v.bucket = bucket;
     v.classify = activecampaign::classify;  // ActiveCampaign sends no request id
     json_ = std::make_unique<rest::json_api>(*api_, std::move(v));
+    membership_ = std::make_unique<activecampaign::membership_client>(*json_, cfg.name, s.segment_list);
     if (!s.url_token.empty()) {
       activecampaign_webhook_options o;
       o.connector = cfg.name;
@@ -189,6 +191,16 @@ class activecampaign_connector final : public connector {
   /// `contact/sync` takes one contact per call.
   std::size_t max_batch(std::string_view) const override { return 1; }
   std::shared_ptr<const adapters::webhook_endpoint> webhook() const override { return webhook_; }
+
+  // Segment membership (membership.hpp): a tag per destination, one change per call.
+  task<std::string> ensure_audience(audience_spec spec) override {
+    co_return co_await membership_->ensure_audience(std::move(spec));
+  }
+  task<std::vector<write_result>> change_membership(audience_spec spec, std::string audience_id,
+                                                    std::vector<membership_item> items) override {
+    co_return co_await membership_->change_membership(std::move(spec), std::move(audience_id), std::move(items));
+  }
+  std::size_t max_membership_batch() const override { return 1; }
 
   connector_usage usage() const override {
     connector_usage u;
@@ -439,6 +451,7 @@ class activecampaign_connector final : public connector {
   std::string api_token_;
   std::unique_ptr<pacing::api_caller> api_;
   std::unique_ptr<rest::json_api> json_;
+  std::unique_ptr<activecampaign::membership_client> membership_;
   std::int64_t page_size_ = list_max;
   std::vector<std::string> objects_;
   std::shared_ptr<const adapters::webhook_endpoint> webhook_;

@@ -27,6 +27,11 @@ config::schema build_schema() {
 
   auto& sync = s.block("sync", "");
   sync.integer("page_size", "contacts per listing page (at most 100)").range(1, 100).fallback(100).into(&settings::page_size);
+  sync.integer("segment_list", "segment sync: the list an added member is subscribed to (status 1; never a contact "
+                               "who unsubscribed, unless the segment says `resubscribe: true`); `0`: tags only")
+      .range(0, 1000000000)
+      .fallback(0)
+      .into(&settings::segment_list);
   rest::declare_retries(sync, &settings::policy, {.max_wait = "max_retry_wait", .backoff = true});
   rest::declare_timeouts(sync, &settings::http);
 

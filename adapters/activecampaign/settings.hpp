@@ -23,6 +23,7 @@ struct settings {
   config::secret api_token;          ///< auth.api_token, sent as the Api-Token header
   config::secret url_token;          ///< webhook.url_token: enables the endpoint
   std::int64_t page_size = 100;
+  std::int64_t segment_list = 0;     ///< sync.segment_list: list an added segment member is subscribed to
   http::client_options http;
   pacing::call_policy policy;
   double per_second = 5;

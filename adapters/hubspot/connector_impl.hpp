@@ -82,6 +82,13 @@ class connector_impl final : public connector {
   /// 204 whether or not each object existed, so a record already gone counts as done.
   task<std::vector<write_result>> remove(std::string object, std::vector<write_item> items) override;
 
+  // membership.cpp (segment sync: a MANUAL contact list per destination)
+  task<std::string> ensure_audience(audience_spec spec) override;
+  task<std::vector<write_result>> change_membership(audience_spec spec, std::string audience_id,
+                                                    std::vector<membership_item> items) override;
+  /// Record ids per add-and-remove call (`sync.membership_chunk`, default 1,000).
+  std::size_t max_membership_batch() const override { return membership_chunk_; }
+
   // events.cpp
   omnisync::result<event_records> parse_event(const adapters::inbox_event& event) const override;
   /// Each event's objectId with the object its objectTypeId or subscriptionType names, where they can be read.
@@ -152,6 +159,7 @@ class connector_impl final : public connector {
   std::unique_ptr<pacing::api_caller> api_;
   std::unique_ptr<rest::json_api> json_;  // every call but the token grant
   std::size_t page_size_ = 100;
+  std::size_t membership_chunk_ = 1000;
   milliseconds archived_interval_{600000};
   std::map<std::string, std::string> id_property_;  // configured per object
   std::vector<std::string> objects_;

@@ -69,6 +69,7 @@ connector_impl::connector_impl(const config::connector_common& cfg, const connec
     bearer_ = std::make_shared<const std::string>("Bearer " + s.token.reveal());
   }
   page_size_ = s.page_size;
+  membership_chunk_ = s.membership_chunk;
   archived_interval_ = s.archived_scan_interval;
   objects_ = s.objects;
   // Per object: the properties to read (configured, else the shipped defaults; `all`: every property), the

@@ -58,6 +58,11 @@ config::schema build_schema() {
       .range(1, 200)
       .fallback(100)
       .into(&settings::page_size);
+  sync.integer("membership_chunk", "record ids per list membership request (segment sync: "
+                                   "`PUT /crm/v3/lists/{listId}/memberships/add-and-remove`)")
+      .range(1, 100000)
+      .fallback(1000)
+      .into(&settings::membership_chunk);
   sync.duration("archived_scan_interval", "how often the archived list is read for deletions search cannot show "
                                           "(`0`: after every caught-up poll); webhooks report deletions at once")
       .fallback(10min)

@@ -41,6 +41,7 @@ struct settings {
   milliseconds webhook_max_age{300000};
   // polling and writing
   std::size_t page_size = 100;
+  std::size_t membership_chunk = 1000;  ///< sync.membership_chunk: record ids per list membership request
   milliseconds archived_scan_interval{600000};
   /// sync.properties.<object>: the properties to read; {"all"}: every property. Absent: the shipped defaults.
   std::map<std::string, std::vector<std::string>> properties;

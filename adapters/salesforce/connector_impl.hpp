@@ -95,6 +95,13 @@ class connector_impl final : public connector {
   task<std::vector<write_result>> write(std::string object, std::vector<write_item> items) override;
   task<std::vector<write_result>> remove(std::string object, std::vector<write_item> items) override;
 
+  // membership.cpp (segment sync: a Campaign per destination, CampaignMember rows)
+  task<std::string> ensure_audience(audience_spec spec) override;
+  task<std::vector<write_result>> change_membership(audience_spec spec, std::string audience_id,
+                                                    std::vector<membership_item> items) override;
+  /// sObject Collections take at most 200 records a call.
+  std::size_t max_membership_batch() const override { return 200; }
+
   // events.cpp
   omnisync::result<event_records> parse_event(const adapters::inbox_event& event) const override;
 

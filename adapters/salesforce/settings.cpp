@@ -81,6 +81,10 @@ config::schema build_schema() {
   sync.duration("describe_refresh", "how long a describe (the column list) is used before it is read again")
       .fallback(1h)
       .into(&settings::describe_refresh);
+  sync.string("campaign_member_status", "segment sync: the `Status` of CampaignMember rows omnisync inserts (one of "
+                                        "the campaign's member statuses)")
+      .fallback("Sent")
+      .into(&settings::campaign_member_status);
   sync.integer("fetch_chunk", "ids per `WHERE Id IN (...)` query").range(1, 500).fallback(100).into(&settings::fetch_chunk);
   sync.number("budget_share", "share of the org's daily API limit (`Sforce-Limit-Info`) omnisync may use; past it "
                               "calls wait (`rate_limited`)")

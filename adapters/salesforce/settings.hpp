@@ -58,6 +58,7 @@ struct settings {
   milliseconds get_deleted_interval{900000}; ///< sync.get_deleted_interval: 0 = off
   milliseconds describe_refresh{3600000};    ///< sync.describe_refresh
   std::size_t fetch_chunk = 100;             ///< ids per `WHERE Id IN (...)` query
+  std::string campaign_member_status = "Sent";  ///< sync.campaign_member_status: Status of inserted members
   bool webhook_enabled = false;              ///< webhook.enabled, or implied by webhook.organization_id
   std::string organization_id;               ///< webhook.organization_id (15 or 18 characters)
   bool webhook_refetch = false;              ///< webhook.refetch: fetch notified records instead of using them

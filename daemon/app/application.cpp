@@ -247,6 +247,7 @@ struct application::impl {
       engine->set_segments(loaded.segments);
       engine->set_mappings(loaded.mappings);
       engine->set_write_policies(next.connectors);
+      if (loaded.segments) engine->set_membership_policies(sync::policies_of(*loaded.segments));
     }
     for (const auto& w : result.warnings) log->warn("reload: {}", w);
     for (const auto& m : result.mappings)
@@ -411,6 +412,7 @@ struct application::impl {
     engine->set_profile_rules(profile_rules);
     engine->set_segments(segment_set);
     engine->set_mappings(mappings);
+    if (segment_set) engine->set_membership_policies(sync::policies_of(*segment_set));
     adapters::connector_context ctx;
     ctx.executor = ioc.get_executor();
     ctx.public_url = c.http.public_url;

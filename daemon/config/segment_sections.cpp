@@ -97,7 +97,7 @@ void read_sync(reader& r, const YAML::Node& n, const std::string& path, const da
     const YAML::Node e = n[i];
     const std::string p = path + "[" + std::to_string(i) + "]";
     if (!r.is_map(e, p)) continue;
-    r.known_keys(e, p, {"connector", "list", "resubscribe"});
+    r.known_keys(e, p, {"connector", "list", "resubscribe", "max_churn_per_run", "min_size", "on_missing_list"});
     segments::sync_target t;
     if (!e["connector"] || !e["list"]) {
       r.error(e, p, "a destination needs connector and list");
@@ -107,6 +107,15 @@ void read_sync(reader& r, const YAML::Node& n, const std::string& path, const da
     if (auto l = r.string(e["list"], p + ".list")) t.list = *l;
     if (e["resubscribe"])
       if (auto b = r.boolean(e["resubscribe"], p + ".resubscribe")) t.resubscribe = *b;
+    // The safety brake and the deleted-list policy of membership sync (daemon/sync/membership_sync.hpp).
+    if (e["max_churn_per_run"])
+      if (auto n = r.positive(e["max_churn_per_run"], p + ".max_churn_per_run", 100'000'000))
+        t.max_churn_per_run = static_cast<std::int64_t>(*n);
+    if (e["min_size"])
+      if (auto n = r.positive(e["min_size"], p + ".min_size", 100'000'000)) t.min_size = static_cast<std::int64_t>(*n);
+    if (e["on_missing_list"])
+      if (auto v = r.one_of(e["on_missing_list"], p + ".on_missing_list", {"recreate", "report"}))
+        t.recreate_missing = *v == "recreate";
     std::vector<std::string> names;
     const connector_common* found = nullptr;
     for (const auto& cc : cfg.connectors) {

@@ -32,6 +32,14 @@ struct sync_target {
   std::string connector;  ///< connector name
   std::string list;       ///< HubSpot list name, ActiveCampaign tag, Salesforce campaign (by kind)
   bool resubscribe = false;
+  /// Safety brake: most removals one batch of this segment's membership changes may send; more pause the
+  /// segment's sync at this destination with an alert instead (0: no limit).
+  std::int64_t max_churn_per_run = 0;
+  /// Safety brake: removals that would leave fewer members than this are held the same way (0: none).
+  std::int64_t min_size = 0;
+  /// A list/tag/campaign deleted outside omnisync: recreated (`on_missing_list: recreate`, the default) or
+  /// reported (`report`: the changes are dead-lettered and an alert raised).
+  bool recreate_missing = true;
 };
 
 /// A segment as declared (what daemon/config reads).

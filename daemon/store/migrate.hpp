@@ -44,6 +44,10 @@ inline constexpr int history_version = 11;
 /// comes right before it; renumbering is this one line.
 inline constexpr int segment_membership_version = history_version + 1;
 
+/// The version of "segment_members_acked" (what each destination acknowledged of a segment's membership), right
+/// after the segment runtime's tables. Renumbering it is this one line.
+inline constexpr int segment_acked_version = segment_membership_version + 1;
+
 /// Applies the missing migrations of `list` to `db` (at most up to `limit` migrations) and returns the version
 /// reached. errc::fail with `why` set when the database is newer than `list`; a failing migration is rolled back
 /// and its error returned with `why` set.

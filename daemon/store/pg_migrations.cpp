@@ -275,6 +275,20 @@ CREATE TABLE segment_timers(
 );
 CREATE INDEX segment_timers_due ON segment_timers(due_at);
 )sql"},
+    {detail::segment_acked_version, "segment_members_acked: segment members each destination acknowledged",
+     R"sql(
+-- Managed membership: the members omnisync added to a segment's audience at a destination (a HubSpot list, an
+-- ActiveCampaign tag, a Salesforce campaign) and the vendor acknowledged. omnisync removes only these; a member
+-- is forgotten when its removal is acknowledged. member_id is the vendor's record id of the person.
+CREATE TABLE segment_members_acked(
+  segment TEXT NOT NULL,
+  connector TEXT NOT NULL,
+  member_id TEXT NOT NULL,
+  profile_id TEXT NOT NULL DEFAULT '',
+  added_at BIGINT NOT NULL,
+  PRIMARY KEY(segment, connector, member_id)
+);
+)sql"},
 };
 
 constexpr migration inbox_list[] = {

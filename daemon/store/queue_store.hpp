@@ -456,6 +456,45 @@ class queue_store final : public store {
     });
   }
 
+  // ---- acknowledged segment membership (sqlite_membership_sql.cpp, pg_membership_sql.cpp) ----------------------
+
+  task<void> membership_record(std::string segment, std::string connector,
+                               std::vector<std::pair<std::string, std::string>> added,
+                               std::vector<std::string> removed) override {
+    return on_state<void>([this, segment = std::move(segment), connector = std::move(connector),
+                           added = std::move(added), removed = std::move(removed)](state_sql& s) {
+      require(!segment.empty() && !connector.empty(), "membership needs a segment and a connector");
+      const auto t = ms(now());
+      for (const auto& [member, profile] : added) s.membership_put(segment, connector, member, profile, t);
+      for (const auto& member : removed) s.membership_delete(segment, connector, member);
+    });
+  }
+
+  task<std::vector<std::string>> membership_known(std::string segment, std::string connector,
+                                                  std::vector<std::string> member_ids) override {
+    return on_state<std::vector<std::string>>([segment = std::move(segment), connector = std::move(connector),
+                                               ids = std::move(member_ids)](state_sql& s) {
+      std::vector<std::string> out;
+      for (const auto& id : ids)
+        if (s.membership_has(segment, connector, id)) out.push_back(id);
+      return out;
+    });
+  }
+
+  task<std::int64_t> membership_size(std::string segment, std::string connector) override {
+    return on_state<std::int64_t>([segment = std::move(segment), connector = std::move(connector)](state_sql& s) {
+      return s.membership_count(segment, connector);
+    });
+  }
+
+  task<std::vector<std::pair<std::string, std::string>>> membership_members(std::string segment,
+                                                                            std::string connector) override {
+    return on_state<std::vector<std::pair<std::string, std::string>>>(
+        [segment = std::move(segment), connector = std::move(connector)](state_sql& s) {
+          return s.membership_all(segment, connector);
+        });
+  }
+
   task<bool> run_idle(std::string connector, std::string object) override {
     return on_state<bool>([this, connector = std::move(connector), object = std::move(object)](state_sql& s) {
       return s.run_idle(connector, object, ms(now()));

@@ -36,6 +36,15 @@ class state_sql {
   connection& context() noexcept { return c_; }
 
   void meta_set(const std::string& key, const std::string& value);
+  // Acknowledged segment membership (sqlite_membership_sql.cpp).
+  void membership_put(const std::string& segment, const std::string& connector, const std::string& member,
+                      const std::string& profile, std::int64_t t);
+  void membership_delete(const std::string& segment, const std::string& connector, const std::string& member);
+  bool membership_has(const std::string& segment, const std::string& connector, const std::string& member);
+  std::int64_t membership_count(const std::string& segment, const std::string& connector);
+  std::vector<std::pair<std::string, std::string>> membership_all(const std::string& segment,
+                                                                  const std::string& connector);
+
   std::optional<detail::lease_state> lease_for_fence(const std::string& key);
   void cursor_write(const std::string& connector, const std::string& object, const std::string& value,
                     std::int64_t t);

@@ -582,6 +582,21 @@ class store {
   virtual task<std::optional<timestamp>> segment_next_timer() = 0;
   /// Removes a segment's members and timers (a segment no longer configured); returns how many members went.
   virtual task<std::int64_t> segment_forget(std::string segment) = 0;
+  // segment membership a destination acknowledged (managed membership: omnisync removes only members it added)
+  /// Records `added` (member id → profile id) as members of `segment` at `connector` that omnisync added and the
+  /// vendor acknowledged, and forgets `removed` (member ids), in one transaction.
+  virtual task<void> membership_record(std::string segment, std::string connector,
+                                       std::vector<std::pair<std::string, std::string>> added,
+                                       std::vector<std::string> removed) = 0;
+  /// Of `member_ids`, those recorded as added by omnisync to `segment` at `connector`.
+  virtual task<std::vector<std::string>> membership_known(std::string segment, std::string connector,
+                                                          std::vector<std::string> member_ids) = 0;
+  /// How many members are recorded for `segment` at `connector`.
+  virtual task<std::int64_t> membership_size(std::string segment, std::string connector) = 0;
+  /// Every recorded member of `segment` at `connector` as (member id, profile id), by member id (a list deleted
+  /// outside omnisync is recreated with them).
+  virtual task<std::vector<std::pair<std::string, std::string>>> membership_members(std::string segment,
+                                                                                    std::string connector) = 0;
 
   // leases
   /// Takes or renews the lease on `key` for `ttl`. Renewal by the holder keeps the token; taking over an

@@ -25,6 +25,7 @@
 #include "core/metrics.hpp"
 #include "daemon/analytics/history_index.hpp"
 #include "daemon/profile/propagation.hpp"
+#include "daemon/sync/membership_policy.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/sync/dead_letters.hpp"
 #include "daemon/sync/segment_state.hpp"
@@ -115,6 +116,8 @@ struct engine_metrics {
   metrics::metric_family<metrics::metric_gauge>* health = nullptr;
   metrics::metric_family<metrics::metric_gauge>* inbox_age = nullptr;
   metrics::metric_family<metrics::metric_gauge>* outbox_age = nullptr;
+  /// 1 while a segment's membership sync to a connector is held by the safety brake or a missing list.
+  metrics::metric_family<metrics::metric_gauge>* segment_sync_paused = nullptr;
   metrics::metric_family<metrics::metric_counter>* store_round_trips = nullptr;
   metrics::metric_family<metrics::metric_gauge>* initial_records = nullptr;
   metrics::metric_family<metrics::metric_gauge>* initial_total = nullptr;
@@ -137,6 +140,9 @@ struct context {
   mutable std::mutex mu;
   std::vector<std::unique_ptr<connector_state>> conns;  // the list is fixed once the loops run
   std::shared_ptr<const plan_set> plans = std::make_shared<plan_set>();
+  /// Segment membership sync: the brake and missing-list policy per (segment, connector); guarded by mu.
+  membership_policies membership;
+  std::uint64_t membership_generation = 0;  ///< bumped by each set_membership_policies (releases held segments)
 
   // Cluster (engine_options::cluster): whether this instance holds the pipeline lease, and its fencing token.
   std::atomic<bool> leader;

@@ -2,6 +2,7 @@
 
 #include "daemon/sync/engine_parts.hpp"
 
+#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -45,6 +46,10 @@ engine_metrics::engine_metrics(metrics::registry* r) {
                         {"connector"});
   outbox_age = &r->gauge("omnisync_outbox_oldest_age_seconds", "Age of the oldest write waiting for its destination",
                          {"connector"});
+  segment_sync_paused = &r->gauge("omnisync_segment_sync_paused",
+                                  "1 while a segment's membership sync to a connector is held (safety brake, or a "
+                                  "list deleted outside omnisync with on_missing_list: report)",
+                                  {"connector", "segment"});
   initial_records = &r->gauge("omnisync_initial_sync_records",
                               "Records read by the initial sync of an object so far", {"connector", "object"});
   initial_total = &r->gauge("omnisync_initial_sync_total",
@@ -103,6 +108,16 @@ void apply_write_policy(detail::connector_state& st, const config::connector_com
 }
 
 }  // namespace
+
+void engine::set_membership_policies(membership_policies policies) {
+  std::lock_guard lk(parts_->ctx.mu);
+  parts_->ctx.membership = std::move(policies);
+  ++parts_->ctx.membership_generation;
+  for (const auto& c : parts_->ctx.conns) {  // mu is held: not list()
+    c->counters.segment_sync_held.clear();
+    c->outbox_bell.notify();
+  }
+}
 
 void engine::set_write_policies(const std::vector<config::connector_common>& connectors) {
   std::lock_guard lk(parts_->ctx.mu);
@@ -373,6 +388,35 @@ asio::awaitable<omnisync::result<plan_report>> engine::plan(std::optional<std::s
     for (auto& [name, items] : by_connector) {
       auto* c = p->ctx.find(name);
       if (!c) continue;
+      // Segment membership writes are shown as they are queued (membership_sync sends them; no mapping).
+      std::erase_if(items, [&](const store::outbox_item& it) {
+        if (!detail::membership_sync::is_membership(it.write.object)) return false;
+        if (only && it.write.profile_id != only->str()) return true;
+        ++out.queued;
+        if (out.changes.size() >= max_changes) return true;
+        boost::system::error_code ec;
+        auto v = boost::json::parse(it.write.payload, ec);
+        const auto* o = v.if_object();
+        const bool add = !(o && o->contains("op") && o->at("op") == "remove");
+        planned_change pc;
+        pc.connector = name;
+        pc.object = it.write.object;
+        pc.record = !it.write.target_id.empty() ? it.write.target_id : it.write.record_key;
+        pc.profile_id = it.write.profile_id;
+        pc.what = add ? "add" : "remove";
+        profile::field_change f;
+        f.field = "membership";
+        f.after = add ? "\"added\"" : "\"removed\"";
+        f.rule = "segment " + it.write.object.substr(8);
+        if (o && o->contains("list") && o->at("list").is_string()) f.attribute = std::string(o->at("list").as_string());
+        pc.fields.push_back(std::move(f));
+        pc.outbox_id = it.id;
+        pc.attempts = it.attempts;
+        pc.last_error = it.last_error;
+        pc.next_attempt_at = it.next_attempt_at;
+        out.changes.push_back(std::move(pc));
+        return true;
+      });
       std::vector<store::outbox_write> keys;
       for (const auto& it : items) keys.push_back(it.write);
       auto last = co_await p->ctx.db.outbox_last_written(std::move(keys));

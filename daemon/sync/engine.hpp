@@ -39,6 +39,7 @@
 #include "daemon/profile/book.hpp"
 #include "daemon/profile/profile_filter.hpp"
 #include "daemon/store/store.hpp"
+#include "daemon/sync/membership_policy.hpp"
 #include "daemon/sync/status.hpp"
 
 namespace omnisync::mapping {
@@ -69,6 +70,9 @@ class engine {
   /// Applies the connectors' write policies (sync.mode, sync.write_nulls, sync.fields) again (reload): a
   /// connector switched from shadow to live sends what is still different.
   void set_write_policies(const std::vector<config::connector_common>& connectors);
+  /// Segment membership sync policies (safety brake, on_missing_list) per (segment, connector); a reload's new
+  /// policies also release segments the brake held.
+  void set_membership_policies(membership_policies policies);
 
   /// The HTTP listener stored a webhook for `connector`: its inbox loop looks at once (any thread).
   void webhook_stored(const std::string& connector);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -177,6 +178,9 @@ struct connector_status {
   std::string last_task_failure;
   store::timestamp last_task_failure_at{};
   std::chrono::milliseconds settle_lag{0};  ///< the connector's settle_lag (incremental polls stay this far behind)
+  /// Segments whose membership sync to this connector is held, with why (safety brake, list deleted outside
+  /// omnisync with on_missing_list: report); cleared by a reload.
+  std::map<std::string, std::string> segment_sync_held;
 };
 
 /// An object's freshness lag at `now`: since the last poll that found the source caught up (or since its poll loop

@@ -19,7 +19,8 @@ namespace json = boost::json;
 using std::chrono::milliseconds;
 
 writer::writer(context& ctx, pipeline& p, connector_state& c)
-    : ctx_(ctx), pipeline_(p), c_(c), open_(ctx, c), chunks_(ctx.ex, static_cast<std::size_t>(std::max(1, c.write_concurrency))) {}
+    : ctx_(ctx), pipeline_(p), c_(c), open_(ctx, c), chunks_(ctx.ex, static_cast<std::size_t>(std::max(1, c.write_concurrency))),
+      membership_(ctx, p, c) {}
 
 asio::awaitable<bool> writer::news_pending() {
   // Every object this connector is written to must have been read to the end since start-up (or since this
@@ -98,6 +99,27 @@ asio::awaitable<void> writer::claims() {
       continue;
     }
     if (co_await news_about(*items, claimed_at)) continue;  // returned to the queue
+    // Segment membership writes are not mapped: they go to membership_sync, one chunk per segment.
+    {
+      std::map<std::string, std::vector<store::outbox_item>> segments;
+      std::erase_if(*items, [&](store::outbox_item& it) {
+        if (!membership_sync::is_membership(it.write.object)) return false;
+        segments[it.write.object].push_back(std::move(it));
+        return true;
+      });
+      bool stopping = false;
+      for (auto& [object, list] : segments) {
+        chunk ch;
+        ch.object = object;
+        ch.membership = std::move(list);
+        in_flight_.fetch_add(1);
+        auto [ec] = co_await chunks_.async_send(boost::system::error_code(), std::move(ch),
+                                                asio::as_tuple(asio::use_awaitable));
+        if (ec) stopping = true;
+      }
+      if (stopping) co_return;
+      if (items->empty()) continue;
+    }
     std::vector<store::outbox_write> keys;
     keys.reserve(items->size());
     for (const auto& it : *items) keys.push_back(it.write);
@@ -163,7 +185,8 @@ asio::awaitable<void> writer::work() {
     auto [ec, ch] = co_await chunks_.async_receive(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;  // cancelled: the daemon is stopping (claimed writes return to the queue at the next start)
     try {
-      co_await write_items(std::move(ch.object), std::move(ch.items));
+      if (!ch.membership.empty()) co_await membership_.send(std::move(ch.object), std::move(ch.membership));
+      else co_await write_items(std::move(ch.object), std::move(ch.items));
     } catch (const boost::system::system_error& e) {
       in_flight_.fetch_sub(1);
       if (e.code() == asio::error::operation_aborted) throw;  // stopping

@@ -28,6 +28,7 @@
 
 #include "core/log_limiter.hpp"
 #include "daemon/sync/context.hpp"
+#include "daemon/sync/membership_sync.hpp"
 #include "daemon/sync/open_events.hpp"
 #include "daemon/sync/pipeline.hpp"
 
@@ -45,6 +46,7 @@ class writer {
   struct chunk {
     std::string object;
     std::vector<pipeline::prepared> items;
+    std::vector<store::outbox_item> membership;  ///< `segment:<key>` writes (membership_sync), not mapped
   };
   /// Whether news from the connector may still be waiting (see the class comment): then nothing is computed yet.
   boost::asio::awaitable<bool> news_pending();
@@ -77,6 +79,7 @@ class writer {
   std::atomic<int> in_flight_{0};   // chunks queued or being written
   boost::asio::experimental::concurrent_channel<void(boost::system::error_code, chunk)> chunks_;
   log_limiter refusals_;  // by object and reason
+  membership_sync membership_;  // segment membership writes
 };
 
 }  // namespace omnisync::sync::detail

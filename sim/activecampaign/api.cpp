@@ -102,6 +102,7 @@ api::api(seed_source seed, std::function<std::int64_t()> now_ms) : seed_(std::mo
 void api::reset() {
   std::lock_guard lock(mutex_);
   touched_.clear();
+  audiences_.clear();
   seeded_ = seed_.count ? seed_.count() : 0;
   next_id_ = static_cast<std::int64_t>(seeded_) + 1;
   events_.clear();
@@ -252,6 +253,12 @@ api_reply api::handle_routed(const api_request& request) {
       values.push_back(json::object{{"contact", segs[3]}, {"field", field}, {"value", value}});
     }
     return json_reply(200, json::object{{"fieldValues", std::move(values)}});
+  }
+  {
+    auto exists_now = [this](std::int64_t id) { return exists(id) && !load(id).deleted; };
+    auto r = audiences_.handle(m, std::vector<std::string>(segs.begin() + 2, segs.end()), query, request.body,
+                               exists_now, request.base_url, now / 1000);
+    if (r.status != 0) return json_reply(r.status, r.body);
   }
   if (segs.size() == 3 && segs[2] == "fields" && m == "GET") {
     json::array fields{json::object{{"id", "1"}, {"title", "CRM ID"}, {"type", "text"}, {"perstag", "CRM_ID"}},
@@ -432,6 +439,12 @@ admin_reply api::admin(std::string_view method, std::string_view object, std::st
     if (ec || !v.is_object()) return {400, json::object{{"error", "body must be a JSON object"}}};
     in = std::move(v.get_object());
   }
+  if (object == "tags" || object == "contactTags" || object == "contactLists" || object == "lists") {
+    std::lock_guard lock(mutex_);
+    auto r = audiences_.admin(std::string(method), std::string(object), std::string(id), std::string(body),
+                              now_ms_() / 1000);
+    return {r.status, r.body};
+  }
   if (object != "contacts") return {404, json::object{{"error", "unknown object " + std::string(object)}}};
   std::optional<std::int64_t> n;
   if (!id.empty()) {
@@ -453,7 +466,12 @@ admin_reply api::admin(std::string_view method, std::string_view object, std::st
   return {405, json::object{{"error", "method not allowed"}}};
 }
 
-json::value api::snapshot() { return json::object{{"contacts", *admin_list()}}; }
+json::value api::snapshot() {
+  json::object out{{"contacts", *admin_list()}};
+  std::lock_guard lock(mutex_);
+  out["audiences"] = audiences_.snapshot();
+  return out;
+}
 
 void api::set_limits(const json::object& limits) {
   std::lock_guard lock(mutex_);

@@ -17,6 +17,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "sim/activecampaign/audiences.hpp"
+
 namespace omnisync::sim::activecampaign {
 
 struct contact {
@@ -121,6 +123,7 @@ class api {
   std::vector<webhook_event> events_;
   std::int64_t window_start_ms_ = 0;
   std::int64_t window_count_ = 0;
+  audience_store audiences_;  ///< tags, contactTags, lists, contactLists (audiences.hpp)
 };
 
 /// `size`/2 contacts (the email-marketing list holds about half the people), from (seed, index) only.

@@ -191,6 +191,7 @@ const std::vector<std::string>& api::object_types() {
 void api::reset() {
   std::lock_guard lock(mutex_);
   types_.clear();
+  lists_.clear();
   const std::array<std::array<const char*, 4>, 4> meta = {{{"contacts", "0-1", "contact", "lastmodifieddate"},
                                                            {"companies", "0-2", "company", "hs_lastmodifieddate"},
                                                            {"deals", "0-3", "deal", "hs_lastmodifieddate"},
@@ -661,6 +662,21 @@ api_reply api::route(const api_request& request) {
   if (segs.size() == 7 && segs[0] == "crm" && (segs[1] == "v3" || segs[1] == "v4") && segs[2] == "associations" &&
       segs[5] == "batch" && segs[6] == "read" && m == "POST") {
     return associations_read(segs[3], segs[4], body, segs[1] == "v4");
+  }
+  if (segs.size() >= 3 && segs[0] == "crm" && segs[1] == "v3" && segs[2] == "lists") {
+    auto exists_now = [this](const std::string& type_id, std::int64_t id) {
+      for (auto& t : types_)
+        if (t.type_id == type_id) return exists(t, id) && !load(t, id).archived;
+      return false;
+    };
+    auto r = lists_.handle(m, std::vector<std::string>(segs.begin() + 3, segs.end()), query, body, exists_now, now_ms_(),
+                           correlation_);
+    if (r.status == 204) {
+      api_reply empty;
+      empty.status = 204;
+      return empty;
+    }
+    return json_reply(r.status, r.body);
   }
   if (segs.size() < 4 || segs[0] != "crm" || segs[1] != "v3" || segs[2] != "objects") {
     return error_reply(404, "OBJECT_NOT_FOUND", "Resource not found", ++correlation_);
@@ -1435,6 +1451,11 @@ admin_reply api::admin(std::string_view method, std::string_view object, std::st
     if (ec || !v.is_object()) return {400, json::object{{"error", "body must be a JSON object"}}};
     in = std::move(v.get_object());
   }
+  if (object == "lists") {
+    std::lock_guard lock(mutex_);
+    auto r = lists_.admin(std::string(method), std::string(id), now_ms_());
+    return {r.status, r.body};
+  }
   const bool known = std::find(object_types().begin(), object_types().end(), object) != object_types().end();
   if (!known) return {404, json::object{{"error", "unknown object " + std::string(object)}}};
   std::optional<std::int64_t> n;
@@ -1464,6 +1485,8 @@ admin_reply api::admin(std::string_view method, std::string_view object, std::st
 json::value api::snapshot() {
   json::object out;
   for (const auto& type : object_types()) out[type] = *admin_list(type, true);
+  std::lock_guard lock(mutex_);
+  out["lists"] = lists_.snapshot();
   return out;
 }
 
@@ -1478,6 +1501,7 @@ void api::set_limits(const json::object& limits) {
   get("daily_max", limits_.daily_max);
   get("batch_max", limits_.batch_max);
   get("list_max", limits_.list_max);
+  get("list_membership_max", lists_.limits.membership_max);
   get("search_max_limit", limits_.search.max_limit);
   get("search_result_cap", limits_.search.result_cap);
   if (const auto* v = limits.if_contains("token_lifetime_ms"); v != nullptr && v->is_number()) {

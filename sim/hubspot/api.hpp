@@ -21,6 +21,7 @@
 #include <boost/json/value.hpp>
 
 #include "sim/core/retry.hpp"
+#include "sim/hubspot/lists.hpp"
 #include "sim/hubspot/search.hpp"
 
 namespace omnisync::sim::hubspot {
@@ -229,6 +230,7 @@ class api {
   std::int64_t day_count_ = 0;
   std::int64_t correlation_ = 0;
   oauth_app oauth_;
+  list_store lists_;  ///< `/crm/v3/lists` (lists.hpp)
   std::map<std::string, std::int64_t> access_tokens_;  ///< issued OAuth access token → expiry (sim clock ms)
   std::int64_t token_serial_ = 0;
 };

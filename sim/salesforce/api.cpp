@@ -172,6 +172,19 @@ static std::vector<api::object_def> build_schema() {
                        {"SuppliedEmail", "email", 80},  // Email-to-Case / Web-to-Case: the sender's address
                        {"IsClosed", "boolean", 0, false, false, false}}),
                "Case", "Cases"});
+  // Campaigns and their members (segment sync writes CampaignMember rows through sObject Collections).
+  s.push_back({"Campaign", "701",
+               common({{"Name", "string", 80}, {"IsActive", "boolean", 0}, {"Status", "picklist", 255},
+                       {"Type", "picklist", 255}, {"Description", "string", 32000},
+                       {"NumberOfContacts", "double", 0, true, false, false}}),
+               "Campaign", "Campaigns"});
+  s.push_back({"CampaignMember", "00v",
+               common({{"CampaignId", "reference", 18, false, false, true, "Campaign"},
+                       {"ContactId", "reference", 18, false, false, true, "Contact"},
+                       {"LeadId", "reference", 18, false, false, true, "Lead"},
+                       {"Status", "picklist", 255},
+                       {"HasResponded", "boolean", 0, true, false, false}}),
+               "Campaign Member", "Campaign Members"});
   // Labels, picklist values and number precision, as describe reports them. Standard picklists are
   // unrestricted (any value is stored); the custom Lifecycle_Stage__c is a restricted picklist.
   const std::map<std::string, std::string> labels = {
@@ -182,7 +195,8 @@ static std::vector<api::object_def> build_schema() {
       {"HasOptedOutOfEmail", "Email Opt Out"}, {"Omnisync_Id__c", "omnisync ID"}, {"LTV__c", "Lifetime Value"},
       {"Open_Tickets__c", "Open Tickets"}, {"CSAT__c", "CSAT"}, {"NPS_Category__c", "NPS Category"},
       {"Days_Since_Created__c", "Days Since Created"}, {"StageName", "Stage"}, {"IsWon", "Won"},
-      {"CloseDate", "Close Date"}, {"IsClosed", "Closed"}, {"Name", "Name"}};
+      {"CloseDate", "Close Date"}, {"IsClosed", "Closed"}, {"Name", "Name"}, {"CampaignId", "Campaign ID"},
+      {"LeadId", "Lead ID"}, {"HasResponded", "Responded"}, {"IsActive", "Active"}};
   for (auto& o : s) {
     for (auto& fd : o.fields) {
       if (auto it = labels.find(fd.name); it != labels.end()) fd.label = it->second;
@@ -202,6 +216,10 @@ static std::vector<api::object_def> build_schema() {
                        "Closed Won", "Closed Lost"};
       if (o.name == "Case" && fd.name == "Status") fd.picklist = {"New", "Working", "Escalated", "Closed"};
       if (fd.name == "Priority") fd.picklist = {"High", "Medium", "Low"};
+      // A campaign's default member statuses ("Sent" is the default, "Responded" counts as responded).
+      if (o.name == "CampaignMember" && fd.name == "Status") fd.picklist = {"Sent", "Responded"};
+      if (o.name == "Campaign" && fd.name == "Status")
+        fd.picklist = {"Planned", "In Progress", "Completed", "Aborted"};
     }
   }
   return s;
@@ -345,6 +363,11 @@ json::value api::field_value(const record& r, const std::string& name) const {
   if (name == "Days_Since_Created__c") {
     // A formula: changes every day without touching SystemModstamp.
     return std::floor(double(now_ms_() - r.created_ms) / 86'400'000.0);
+  }
+  if (name == "HasResponded" && r.object == "CampaignMember") {
+    // Derived from the member status ("Responded" is the default status that counts as responded).
+    auto* st = r.fields.if_contains("Status");
+    return st && st->is_string() && st->as_string() == "Responded";
   }
   if (auto* v = r.fields.if_contains(name)) return *v;
   return nullptr;
@@ -517,6 +540,14 @@ std::optional<std::string> api::validate(const object_def& o, const json::object
     auto* ln = fields.if_contains("LastName");
     if (!ln || !ln->is_string() || ln->as_string().empty())
       return error_body("REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]", {"LastName"});
+  }
+  if (o.name == "Campaign" && create) {
+    auto* n = fields.if_contains("Name");
+    if (!n || !n->is_string() || n->as_string().empty())
+      return error_body("REQUIRED_FIELD_MISSING", "Required fields are missing: [Name]", {"Name"});
+  }
+  if (o.name == "CampaignMember") {
+    if (auto bad = validate_campaign_member(fields, create)) return bad;
   }
   if (create && o.name == "Opportunity") {
     for (const char* req : {"Name", "StageName", "CloseDate"}) {
@@ -1261,6 +1292,22 @@ api_reply api::collections(const api_request& r, const std::string& version, con
       if (auto found = find_by_external_id(*p.o, ext->name, *key); !found.empty()) p.index = found.front();
     }
     if (auto bad = validate(*p.o, rec, !p.index.has_value())) { p.fail_with(*bad); plan.push_back(p); continue; }
+    if (create && p.o->name == "CampaignMember") {
+      // One person once per campaign within the request too (validate sees only stored members).
+      auto same = [&](const json::object& a, const char* f) {
+        auto* x = a.if_contains(f);
+        auto* y = rec.if_contains(f);
+        return (x ? json::serialize(*x) : "null") == (y ? json::serialize(*y) : "null");
+      };
+      if (std::any_of(plan.begin(), plan.end(), [&](const auto& q) {
+            return q.error.empty() && q.o == p.o && same(q.fields, "CampaignId") && same(q.fields, "ContactId") &&
+                   same(q.fields, "LeadId");
+          })) {
+        p.fail("DUPLICATE_VALUE", "Already a campaign member.");
+        plan.push_back(p);
+        continue;
+      }
+    }
     p.fields = std::move(rec);
     plan.push_back(std::move(p));
   }

@@ -133,6 +133,9 @@ class api {
   /// Per-record validation (unknown and read-only fields, lengths, e-mail, restricted picklists, number ranges,
   /// required fields): the REST error body, or nullopt.
   std::optional<std::string> validate(const object_def& o, const boost::json::object& fields, bool create) const;
+  /// CampaignMember rules: CampaignId and ContactId/LeadId set on insert only, naming live records; one member
+  /// per (campaign, person): DUPLICATE_VALUE "Already a campaign member." (campaign_member.cpp).
+  std::optional<std::string> validate_campaign_member(const boost::json::object& fields, bool create) const;
   record new_record(const object_def& o);
   std::string outbound_xml(const std::vector<std::string>& notification_ids,
                            const std::vector<std::string>& record_ids) const;

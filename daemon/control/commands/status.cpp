@@ -167,6 +167,10 @@ void add_engine_status(json::object& o, const sync::connector_status& cs, store:
                                     {"last_failure", cs.last_task_failure},
                                     {"at", cs.task_restarts > 0 ? json::value(iso_text(cs.last_task_failure_at))
                                                                 : json::value(nullptr)}};
+  // Segments whose membership sync here is held (safety brake, a list deleted with on_missing_list: report).
+  json::object held;
+  for (const auto& [segment, why] : cs.segment_sync_held) held[segment] = why;
+  o["segment_sync_held"] = std::move(held);
 }
 
 /// The store's section from its `counts`; also adds each connector's queue depths and record count to `connectors`.
