@@ -86,12 +86,23 @@ void echo_register::settled(std::int64_t outbox_id, bool written, std::int64_t n
   by_outbox_.erase(f);  // an outbox id is reused for the record's next write: each computation is noted anew
 }
 
-void echo_register::taken_in(std::string_view connector, std::string_view object, std::string_view id) {
+void echo_register::taken_in(std::string_view connector, std::string_view object, std::string_view id,
+                             std::string_view payload) {
   std::lock_guard lk(mu_);
   if (by_record_.empty()) return;
   auto f = by_record_.find(key(connector, object, id));
   if (f == by_record_.end()) return;
-  for (auto& w : f->second) w.disturbed = true;
+  boost::system::error_code ec;
+  auto v = json::parse(payload, ec);
+  std::map<std::string, json::value> held;
+  if (!ec && v.is_object()) flatten_leaves(v, std::string(), held);
+  for (auto& w : f->second) {
+    const bool holds_all = !w.leaves.empty() && std::all_of(w.leaves.begin(), w.leaves.end(), [&](const auto& leaf) {
+      auto h = held.find(leaf.first);
+      return h != held.end() && same_leaf(h->second, leaf.second);
+    });
+    if (!holds_all) w.disturbed = true;
+  }
 }
 
 bool echo_register::is_echo(std::string_view connector, std::string_view object, std::string_view id,

@@ -44,9 +44,10 @@ class echo_register {
   void sending(std::int64_t outbox_id, std::int64_t now_ms);
   /// Its answer: `written` keeps it until `now_ms + keep`; otherwise it is forgotten.
   void settled(std::int64_t outbox_id, bool written, std::int64_t now_ms);
-  /// The book took the record in (stored from a poll, a re-read, an event that carried it) at `now_ms`: the writes
-  /// computed before no longer vouch for its events.
-  void taken_in(std::string_view connector, std::string_view object, std::string_view id);
+  /// The book took the record in (stored from a poll, a re-read, an event that carried it; `payload`: the vendor's
+  /// JSON of it): the writes computed before no longer vouch for its events — unless the copy taken in already
+  /// holds every value the write sent (read after the write landed: the book then holds what the echo says).
+  void taken_in(std::string_view connector, std::string_view object, std::string_view id, std::string_view payload);
   /// Whether the change an event reports (`fields`: JSON object, vendor shape; `at_ms`: the vendor's time of it)
   /// is exactly what one of the record's writes sent, within its lifetime (see the class comment).
   bool is_echo(std::string_view connector, std::string_view object, std::string_view id, std::string_view fields,

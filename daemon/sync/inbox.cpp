@@ -121,8 +121,27 @@ asio::awaitable<void> inbox_processor::store_batch(batch b, mapping::evaluator_c
   };
   std::map<std::pair<std::string, std::string>, page> pages;
   // Judged again now that the batches before are stored: a record taken in since its write was computed is
-  // re-read (its ids were not fetched with the batch: fetched below, for the event).
+  // re-read — the ids not fetched with the batch are fetched now, together, in the vendor's batch size.
   mark_echoes(work);
+  {
+    refetch_plan late;
+    for (const auto& w : work) {
+      if (w.echo || !w.error.empty()) continue;
+      for (const auto& [obj, id] : w.parsed.refetch) {
+        auto f = fetched.find({w.c->cfg.name, obj});
+        if (f != fetched.end() && (!f->second.error.empty() || f->second.records.count(id))) continue;
+        auto& [conn, ids] = late[{w.c->cfg.name, obj}];
+        conn = w.c;
+        if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+      }
+    }
+    if (!late.empty())
+      for (auto& [key, got] : co_await prefetch(std::move(late))) {
+        auto& into = fetched[key];
+        if (!got.error.empty() && into.records.empty()) into.error = got.error;
+        for (auto& [id, r] : got.records) into.records.insert_or_assign(id, std::move(r));
+      }
+  }
   auto keep = [](std::map<std::string, store::source_record>& into, store::source_record r) {
     auto [at, fresh] = into.try_emplace(r.id, r);
     // A later event's copy wins unless the one kept is newer by the vendor's stamp.

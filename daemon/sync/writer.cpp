@@ -109,30 +109,34 @@ asio::awaitable<void> writer::claims() {
       co_await c_.outbox_bell.wait(ctx_.clk, milliseconds(1000));
       continue;
     }
-    // Held writes whose records' events were processed meanwhile are computed first.
-    if (auto freed = co_await release_held(); !freed.empty()) {
-      if (!co_await compute(std::move(freed))) co_return;
-      continue;
-    }
+    // Held writes whose records' events were processed meanwhile go with the next claim's (full chunks).
+    auto freed = co_await release_held();
     const auto recheck = held_.empty() ? ctx_.opt.queue_idle : milliseconds(10);
     const int free_slots = c_.write_concurrency - in_flight_.load();
-    if (free_slots <= 0) {
-      co_await c_.outbox_bell.wait(ctx_.clk, std::min(recheck, milliseconds(50)));  // a finished chunk rings
+    const std::size_t room = std::max<std::size_t>(1, c_.adapter->max_batch("")) * static_cast<std::size_t>(std::max(free_slots, 0));
+    // No new claims while the system's news may be waiting (news_pending); freed writes passed their own check.
+    if (free_slots <= 0 || co_await news_pending()) {
+      if (!freed.empty()) {
+        if (!co_await compute(std::move(freed))) co_return;
+        continue;
+      }
+      if (free_slots <= 0) co_await c_.outbox_bell.wait(ctx_.clk, std::min(recheck, milliseconds(50)));  // a chunk rings
+      else co_await ctx_.clk.sleep_for(milliseconds(20));
       continue;
     }
-    if (co_await news_pending()) {
-      co_await ctx_.clk.sleep_for(milliseconds(20));
-      continue;
-    }
+    std::optional<std::vector<store::outbox_item>> items;
     const auto claimed_at = ctx_.now();
-    auto items = co_await ctx_.db.outbox_claim(
-        std::max<std::size_t>(1, c_.adapter->max_batch("")) * static_cast<std::size_t>(free_slots),
-        ctx_.opt.write_lease, c_.cfg.name);
-    if (!items || items->empty()) {
+    if (room > freed.size()) {
+      auto got = co_await ctx_.db.outbox_claim(room - freed.size(), ctx_.opt.write_lease, c_.cfg.name);
+      if (got) items = std::move(*got);
+    }
+    if ((!items || items->empty()) && freed.empty()) {
       co_await c_.outbox_bell.wait(ctx_.clk, recheck);
       continue;
     }
-    auto now = co_await news_about(std::move(*items), claimed_at);
+    std::vector<store::outbox_item> now;
+    if (items) now = co_await news_about(std::move(*items), claimed_at);  // (no co_await in ?: with GCC 12)
+    for (auto& it : freed) now.push_back(std::move(it));
     if (now.empty()) continue;  // all held
     if (!co_await compute(std::move(now))) co_return;
   }

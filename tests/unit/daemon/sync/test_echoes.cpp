@@ -54,8 +54,16 @@ TEST_CASE("echoes: a record taken in since the write was computed is re-read", "
   with_one_write(r);
   // A poll (or another event's re-read) stored the record: it may hold an edit the write overwrote, which only
   // the echo's re-read shows.
-  r.taken_in("zd", "users", "7");
+  r.taken_in("zd", "users", "7", R"({"id":7,"name":"Ann Leigh","user_fields":{"lifetime_value":12}})");
   CHECK_FALSE(r.is_echo("zd", "users", "7", R"({"name":"Ann Lee"})", 11'000, 13'000));
+}
+
+TEST_CASE("echoes: a record read holding every value the write sent still vouches for its echoes", "[echoes]") {
+  echo_register r(60'000);
+  with_one_write(r);
+  // Read after the write landed (a poll): the book holds what the echo reports.
+  r.taken_in("zd", "users", "7", R"({"id":7,"name":"Ann Lee","phone":"1","user_fields":{"lifetime_value":12.0}})");
+  CHECK(r.is_echo("zd", "users", "7", R"({"name":"Ann Lee"})", 11'000, 13'000));
 }
 
 TEST_CASE("echoes: a refused or failed write is forgotten, a written one pruned after its keep", "[echoes]") {
