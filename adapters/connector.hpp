@@ -102,6 +102,12 @@ struct event_records {
     std::int64_t at = 0;   ///< ms since the epoch: when the change happened, as the vendor says
   };
   std::vector<announcement> announced;
+  /// Every field change the event reports, in the same shape (the record's id, a JSON object of the changed fields
+  /// with their new values, the vendor's time of the change): only for recognising the echo of omnisync's own
+  /// write (the inbox skips re-reading a record when every change its events report is exactly what omnisync
+  /// just wrote there). Unlike `announced`, not evidence for survivorship. Empty: the event reports no changes
+  /// (it is re-read as always).
+  std::vector<announcement> reported;
 };
 
 /// One write to a destination record (the outbound mapping's output for one record).

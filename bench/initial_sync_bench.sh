@@ -8,6 +8,8 @@
 # batch floor, per destination.
 #
 #   bench/initial_sync_bench.sh [N] [ROUNDS]   (default 5000 and 1; OMNISYNC_BUILD_DIR, default build/default;
+#                                               OMNISYNC_BENCH_BEFORE=PATH another omnisyncd, run before this
+#                                               build in each round: an initial-sync-ab section more;
 #                                               KEEP=1 keeps the temp dir with the logs)
 #
 # Writes the section between <!-- initial-sync:begin --> and <!-- initial-sync:end --> in docs/benchmarks.md.

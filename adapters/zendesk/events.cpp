@@ -48,6 +48,55 @@ void announce(const json::value& v, const std::string& action, const std::string
   out.announced.push_back(std::move(a));
 }
 
+/// What a `*_changed` user or ticket event reports the change set: `event.field` (or the field the type names)
+/// and `event.current`, as a record-shaped object; for an object-valued field (custom user fields), only the keys
+/// whose value differs from `event.previous`. Nothing when the event does not say (then it is re-read).
+void report(const json::value& v, const std::string& object, const std::string& action, const std::string& id,
+            event_records& out) {
+  if (!action.ends_with("_changed")) return;
+  const auto* ev = v.get_object().if_contains("event");
+  if (!ev || !ev->is_object()) return;
+  const auto when = parse_vendor_time(rest::member_text(v, "time"));
+  if (!when) return;
+  const auto& e = ev->get_object();
+  const auto* current = e.if_contains("current");
+  if (!current) return;
+  std::string field = rest::member_text(*ev, "field");
+  json::value value = *current;
+  if (field.empty()) {
+    if (action == "name_changed") field = "name";
+    else if (action == "external_id_changed") field = "external_id";
+    else if (action == "identity_changed" && current->is_object()) {  // {"type": "email" | "phone_number", ...}
+      const std::string type = rest::member_text(*current, "type");
+      field = type == "email" ? "email" : type == "phone_number" ? "phone" : std::string();
+    }
+  }
+  if ((field == "email" || field == "phone") && current->is_object()) {
+    const auto* inner = current->get_object().if_contains("value");
+    if (!inner) return;
+    value = *inner;
+  }
+  if (field.empty() || field.find('.') != std::string::npos) return;
+  if (value.is_object()) {
+    // Only the keys that changed: the others are the record's, not the change's.
+    const auto* previous = e.if_contains("previous");
+    const json::object* before = previous && previous->is_object() ? &previous->get_object() : nullptr;
+    json::object changed;
+    for (const auto& [k, x] : value.get_object())
+      if (!before || !before->contains(k) || before->at(k) != x) changed[k] = x;
+    if (before)
+      for (const auto& [k, x] : *before)
+        if (!value.get_object().contains(k)) changed[k] = nullptr;
+    value = std::move(changed);
+  }
+  event_records::announcement a;
+  a.object = object;
+  a.id = id;
+  a.payload = json::serialize(json::object{{field, std::move(value)}});
+  a.at = to_epoch_ms(*when);
+  out.reported.push_back(std::move(a));
+}
+
 }  // namespace
 
 omnisync::result<event_records> connector_impl::parse_event(const adapters::inbox_event& event) const {
@@ -80,6 +129,7 @@ omnisync::result<event_records> connector_impl::parse_event(const adapters::inbo
     } else {
       out.refetch.emplace_back(object, id);
       if (object == "users") announce(*v, action, id, out);
+      report(*v, object, action, id, out);
     }
     return out;
   }

@@ -3,8 +3,11 @@ documents it).
 
 argv: BUILD ROOT TMP N ROUNDS. Each round, in this order: omnisyncd's initial sync of Salesforce + HubSpot + Zendesk
 (N people each on one fresh simulator), then the bare client on another fresh simulator doing the same reads and
-the same number of record writes per destination in the vendors' batch sizes. Exit 0: measured; 2: not measured.
+the same number of record writes per destination in the vendors' batch sizes. With OMNISYNC_BENCH_BEFORE=PATH
+(another omnisyncd), each round runs that binary first, then this build's, then the bare client, and a comparison
+section (initial-sync-ab) follows. Exit 0: measured; 2: not measured.
 """
+import urllib.request
 import datetime
 import json
 import os
@@ -64,7 +67,17 @@ def read_calls(counts, svc_filter=None):
     return total
 
 
-def run_omnisync(label):
+def metric(port, name):
+    """The sum of a counter on omnisyncd's /metrics over its labels (0 when absent)."""
+    try:
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    except OSError:
+        return 0
+    return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+               if line.startswith(name + "{") or line.startswith(name + " "))
+
+
+def run_omnisync(label, daemon=None):
     sim, urls = start_sim(build, n, f"{tmp}/{label}-sim.err")
     admin = Admin(urls["admin"])
     for body in ({"service": "zendesk", "per_minute": 10000000, "cursor_users_per_minute": 10000000,
@@ -100,7 +113,7 @@ def run_omnisync(label):
     log = f"{tmp}/{label}-omnisyncd.log"
     cpu_sim0 = cpu_seconds(sim.pid)
     t0 = time.perf_counter()
-    d = subprocess.Popen([f"{build}/daemon/app/omnisyncd", "-c", path, "--state-dir", state, "--control-socket", sock],
+    d = subprocess.Popen([daemon or f"{build}/daemon/app/omnisyncd", "-c", path, "--state-dir", state, "--control-socket", sock],
                          stderr=open(log, "w"))
 
     def status():
@@ -134,6 +147,8 @@ def run_omnisync(label):
             time.sleep(0.25)
         secs = last_change - t0
         counts = admin.call("GET", "/admin/counts")
+        echoes = metric(port, "omnisync_inbox_echoes_skipped_total")
+        show_many = sum(v for k, v in counts.get("zendesk", {}).items() if "show_many" in k)
         with open(f"{tmp}/{label}-requests.json", "w") as f:  # the simulator's request log, for KEEP=1 analysis
             json.dump(admin.call("GET", "/admin/requests"), f)
         writes = {c: st["connectors"][c]["writes"]["ok"] for c in CONNECTORS}
@@ -146,7 +161,8 @@ def run_omnisync(label):
         db.close()
         return {"secs": secs, "counts": counts, "writes": writes, "rejected": rejected, "records": records,
                 "distinct": distinct, "profiles": profiles, "cpu_daemon": cpu_d, "cpu_sim": cpu_sim - cpu_sim0,
-                "write_calls": write_calls(counts), "read_calls": read_calls(counts)}
+                "write_calls": write_calls(counts), "read_calls": read_calls(counts), "echoes": echoes,
+                "show_many": show_many, "load": loadavg()}
     finally:
         d.terminate()
         try:
@@ -180,14 +196,25 @@ def run_bare(label, writes):
 
 def main():
     results = []
+    before = os.environ.get("OMNISYNC_BENCH_BEFORE", "")
+    ab = []  # (round, which, omnisync result) with the round's bare client seconds added below
     for r in range(rounds):
+        if before:
+            say(f"round {r + 1}: the before omnisyncd ({before}), {n:,} people per system")
+            ob = run_omnisync(f"before{r}", before)
+            say(f"  {ob['secs']:.1f} s, writes {ob['writes']}, calls {ob['write_calls']}, echoes {ob['echoes']:.0f}")
+            ab.append((r, "before", ob))
         say(f"round {r + 1}: omnisyncd, {n:,} people per system")
         o = run_omnisync(f"omni{r}")
+        ab.append((r, "after", o))
         say(f"  {o['secs']:.1f} s, writes {o['writes']}, distinct {o['distinct']}, calls {o['write_calls']}")
         say(f"round {r + 1}: bare client")
         b = run_bare(f"bare{r}", o["writes"])
         say(f"  {b['secs']:.1f} s, read {b['read']}, written {b['written']}, calls {b['write_calls']}")
         results.append((o, b))
+        for i, (rr, which, x) in enumerate(ab):
+            if rr == r:
+                x["bare_secs"] = b["secs"]
     # the median round by omnisync's time
     results.sort(key=lambda x: x[0]["secs"])
     o, b = results[len(results) // 2]
@@ -231,6 +258,27 @@ Write amplification (records read {read:,}; record writes {written:,}):
 <!-- initial-sync:end -->"""
     write_section(f"{root}/docs/benchmarks.md", report)
     print(report)
+    if before:
+        rows = []
+        for r, which, x in ab:
+            ratio = x["bare_secs"] / x["secs"]
+            wpr = " / ".join(f"{x['writes'][c] / max(x['distinct'][c], 1):.2f}" for c in CONNECTORS)
+            rows.append(f"| {r + 1} | {which} | {x['secs']:.1f} | {x['bare_secs']:.1f} | {ratio:.2f}× | "
+                        f"{x['cpu_daemon']:.1f} | {x['cpu_sim']:.1f} | {x['show_many']:,} | {x['echoes']:,.0f} | {wpr} | "
+                        f"{x['load']} |")
+        ab_report = f"""<!-- initial-sync-ab:begin -->
+#### Before and after, interleaved
+
+`OMNISYNC_BENCH_BEFORE={before} bench/initial_sync_bench.sh {n} {rounds}` — per round the before binary, this
+build and the bare client, one after the other, each with a fresh simulator ({n:,} people per system). Measured
+{datetime.date.today()}; the last column is the machine's load average at the end of each run.
+
+| round | omnisyncd | seconds | bare client s | ratio omnisync / bare | omnisyncd CPU s | simulator CPU s | Zendesk `show_many` calls | echoes skipped | writes per record (sf / hs / zd) | load |
+|---|---|---|---|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+<!-- initial-sync-ab:end -->"""
+        write_section(f"{root}/docs/benchmarks.md", ab_report)
+        print(ab_report)
 
 
 try:

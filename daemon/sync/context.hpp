@@ -29,6 +29,7 @@
 #include "daemon/store/store.hpp"
 #include "daemon/sync/dead_letters.hpp"
 #include "daemon/sync/segment_state.hpp"
+#include "daemon/sync/echoes.hpp"
 #include "daemon/sync/status.hpp"
 #include "mapping/mapping.hpp"
 
@@ -124,6 +125,7 @@ struct engine_metrics {
   metrics::metric_family<metrics::metric_gauge>* initial_seconds = nullptr;
   metrics::metric_family<metrics::metric_counter>* inbox_pruned = nullptr;
   metrics::metric_family<metrics::metric_counter>* task_restarts = nullptr;
+  metrics::metric_family<metrics::metric_counter>* echoes_skipped = nullptr;
   explicit engine_metrics(metrics::registry* r);
 };
 
@@ -154,6 +156,8 @@ struct context {
 
   /// The segments in effect and the paused ones (segment_state.hpp).
   segment_state segs;
+  /// omnisync's recent writes per destination record: the inbox skips re-reading the echoes of them (echoes.hpp).
+  echo_register echoes;
 
   /// Resyncs being carried out, by run id: how many of their objects are still reading, and how the finished ones
   /// ended (the run's outcome is the worst of them). Guarded by mu.

@@ -69,6 +69,10 @@ engine_metrics::engine_metrics(metrics::registry* r) {
                               "Sync loops restarted after ending with an exception, by connector (\"\": the "
                               "engine's own loops)",
                               {"connector"});
+  echoes_skipped = &r->counter("omnisync_inbox_echoes_skipped_total",
+                               "Webhook events recognised as the echo of omnisync's own write and not re-read, by "
+                               "connector",
+                               {"connector"});
 }
 
 }  // namespace detail

@@ -1,11 +1,15 @@
 #include "daemon/sync/inbox.hpp"
 
+#include "core/time.hpp"
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <map>
+#include <set>
+#include <tuple>
 
 namespace omnisync::sync::detail {
 namespace asio = boost::asio;
@@ -90,9 +94,11 @@ asio::awaitable<inbox_processor::batch> inbox_processor::prepare(std::vector<sto
     }
     work.push_back(parsed_event{at, c, std::move(*parsed), {}});
   }
+  // The echoes of omnisync's own writes are not fetched (judged again when stored: fetched then if no longer).
+  mark_echoes(work);
   refetch_plan plan;
   for (const auto& w : work)
-    for (const auto& [obj, id] : w.parsed.refetch) {
+    for (const auto& [obj, id] : w.echo ? decltype(w.parsed.refetch){} : w.parsed.refetch) {
       auto& [conn, ids] = plan[{w.c->cfg.name, obj}];
       conn = w.c;
       if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
@@ -114,6 +120,28 @@ asio::awaitable<void> inbox_processor::store_batch(batch b, mapping::evaluator_c
     std::vector<std::size_t> events;  ///< indexes into work
   };
   std::map<std::pair<std::string, std::string>, page> pages;
+  // Judged again now that the batches before are stored: a record taken in since its write was computed is
+  // re-read — the ids not fetched with the batch are fetched now, together, in the vendor's batch size.
+  mark_echoes(work);
+  {
+    refetch_plan late;
+    for (const auto& w : work) {
+      if (w.echo || !w.error.empty()) continue;
+      for (const auto& [obj, id] : w.parsed.refetch) {
+        auto f = fetched.find({w.c->cfg.name, obj});
+        if (f != fetched.end() && (!f->second.error.empty() || f->second.records.count(id))) continue;
+        auto& [conn, ids] = late[{w.c->cfg.name, obj}];
+        conn = w.c;
+        if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+      }
+    }
+    if (!late.empty())
+      for (auto& [key, got] : co_await prefetch(std::move(late))) {
+        auto& into = fetched[key];
+        if (!got.error.empty() && into.records.empty()) into.error = got.error;
+        for (auto& [id, r] : got.records) into.records.insert_or_assign(id, std::move(r));
+      }
+  }
   auto keep = [](std::map<std::string, store::source_record>& into, store::source_record r) {
     auto [at, fresh] = into.try_emplace(r.id, r);
     // A later event's copy wins unless the one kept is newer by the vendor's stamp.
@@ -122,6 +150,10 @@ asio::awaitable<void> inbox_processor::store_batch(batch b, mapping::evaluator_c
   for (std::size_t i = 0; i < work.size(); ++i) {
     auto& w = work[i];
     auto* c = w.c;
+    if (w.echo) {  // omnisync's own write coming back: nothing to read, nothing new
+      if (ctx_.m.echoes_skipped) ctx_.m.echoes_skipped->with({c->cfg.name}).inc();
+      continue;
+    }
     // The event's records per object; the records it only names come from the batch's fetch.
     std::map<std::string, std::vector<store::source_record>> by_object;
     for (auto& r : w.parsed.records) by_object[r.object].push_back(std::move(r.record));
@@ -185,6 +217,34 @@ asio::awaitable<void> inbox_processor::store_batch(batch b, mapping::evaluator_c
     }
   }
   if (!done.empty()) co_await ctx_.db.inbox_ack(std::move(done));
+}
+
+bool inbox_processor::echo_only(const parsed_event& e) const {
+  const auto& p = e.parsed;
+  if (!p.records.empty() || p.refetch.empty() || p.reported.empty()) return false;
+  const auto now = to_epoch_ms(ctx_.now());
+  for (const auto& [obj, id] : p.refetch)
+    if (std::none_of(p.reported.begin(), p.reported.end(),
+                     [&](const auto& r) { return r.object == obj && r.id == id; }))
+      return false;
+  return std::all_of(p.reported.begin(), p.reported.end(), [&](const auto& r) {
+    return ctx_.echoes.is_echo(e.c->cfg.name, r.object, r.id, r.payload, r.at, now);
+  });
+}
+
+void inbox_processor::mark_echoes(std::vector<parsed_event>& work) const {
+  using name = std::tuple<std::string, std::string, std::string>;  // connector, object, id
+  std::set<name> reread;  // named by an event of the batch that is not an echo
+  for (auto& w : work) {
+    w.echo = w.error.empty() && echo_only(w);
+    if (w.echo) continue;
+    for (const auto& [obj, id] : w.parsed.refetch) reread.emplace(w.c->cfg.name, obj, id);
+    for (const auto& r : w.parsed.records) reread.emplace(w.c->cfg.name, r.object, r.record.id);
+  }
+  for (auto& w : work)
+    if (w.echo)
+      for (const auto& [obj, id] : w.parsed.refetch)
+        if (reread.count({w.c->cfg.name, obj, id})) w.echo = false;
 }
 
 asio::awaitable<inbox_processor::prefetched> inbox_processor::prefetch(refetch_plan plan) {

@@ -7,7 +7,9 @@
 /// then the events are acknowledged — only once what they brought is stored. Two batches are in progress at
 /// once: while one is stored (mapping, resolution, the store's transactions), the next is claimed, parsed and
 /// fetched from the vendor, so that neither the vendor's round trips nor the store's commits wait for the other;
-/// batches are still stored one after the other, in the order they were claimed. A malformed event, or one that keeps failing, is quarantined (dead-lettered with the reason); a
+/// batches are still stored one after the other, in the order they were claimed. An event that only reports
+/// changes omnisync itself just wrote to the record (its echo: echoes.hpp) is acknowledged without re-reading the
+/// record, judged again when its batch is stored (counted in omnisync_inbox_echoes_skipped_total). A malformed event, or one that keeps failing, is quarantined (dead-lettered with the reason); a
 /// failing one is retried with backoff first.
 ///
 /// One loop per connector, so that a vendor whose API is down delays only its own events. A paused connector's
@@ -48,6 +50,7 @@ class inbox_processor {
     connector_state* c = nullptr;
     adapters::event_records parsed;
     std::string error;  ///< why it could not be processed ("" when it was)
+    bool echo = false;  ///< every change it reports is omnisync's own write (echoes.hpp): its records not re-read
   };
   /// A claimed batch, parsed and fetched: what `store_batch` stores and acknowledges.
   struct batch {
@@ -63,6 +66,12 @@ class inbox_processor {
   boost::asio::awaitable<prefetched> prefetch(refetch_plan plan);
   /// Parses one claimed batch and fetches the records its events only name.
   boost::asio::awaitable<batch> prepare(std::vector<store::inbox_item> claimed);
+  /// Whether every change `e` reports is the echo of omnisync's own write to that record (echoes.hpp), so that
+  /// the records it names need not be re-read. An event that carries records, or names one it reports nothing
+  /// about, is not.
+  bool echo_only(const parsed_event& e) const;
+  /// Marks the batch's echoes: events for which echo_only holds, about records no other event of the batch names.
+  void mark_echoes(std::vector<parsed_event>& work) const;
   /// Stores one prepared batch (one page per object) and acknowledges its events.
   boost::asio::awaitable<void> store_batch(batch b, mapping::evaluator_cache& evals);
   /// Dead-letters the event at `stage`.

@@ -6,11 +6,18 @@ namespace omnisync::sync::detail {
 namespace asio = boost::asio;
 
 asio::awaitable<bool> open_events::names_any(const std::vector<store::outbox_item>& items, timestamp before) {
+  auto each = co_await named(items, before);
+  co_return std::find(each.begin(), each.end(), true) != each.end();
+}
+
+asio::awaitable<std::vector<bool>> open_events::named(const std::vector<store::outbox_item>& items,
+                                                      timestamp before) {
+  std::vector<bool> all(items.size(), true), none(items.size(), false);
   auto open = co_await ctx_.db.inbox_open_ids(c_.cfg.name, before);
-  if (!open) co_return true;
+  if (!open) co_return all;
   if (open->empty()) {
     named_.clear();
-    co_return false;
+    co_return none;
   }
   // Forget the acknowledged ones; read the ones not seen yet, once.
   for (auto it = named_.begin(); it != named_.end();)
@@ -20,7 +27,7 @@ asio::awaitable<bool> open_events::names_any(const std::vector<store::outbox_ite
     if (!named_.count(id)) unseen.push_back(id);
   if (!unseen.empty()) {
     auto events = co_await ctx_.db.inbox_open_events(unseen);
-    if (!events) co_return true;
+    if (!events) co_return all;
     for (const auto& e : *events) {
       auto parsed = c_.adapter->parse_event(e.event);
       if (!parsed) {
@@ -34,21 +41,25 @@ asio::awaitable<bool> open_events::names_any(const std::vector<store::outbox_ite
       named_[e.id] = std::move(n);
     }
   }
-  // What the claimed writes are about: records by the vendor's id, and objects with a create among them.
-  names targets;
-  std::set<std::string> creating;
-  for (const auto& it : items) {
-    if (it.write.target_id.empty()) creating.insert(it.write.object);
-    else targets.emplace(it.write.object, it.write.target_id);
-  }
+  // What the open events name: records by the vendor's id, and the objects they name any record of.
+  names about;
+  std::set<std::string> objects;
   for (auto id : *open) {
     auto f = named_.find(id);
     if (f == named_.end()) continue;  // acknowledged between the two reads
-    if (!f->second) co_return true;
-    for (const auto& n : *f->second)
-      if (creating.count(n.first) || targets.count(n)) co_return true;
+    if (!f->second) co_return all;    // unparsable: may be about any record
+    for (const auto& n : *f->second) {
+      about.insert(n);
+      objects.insert(n.first);
+    }
   }
-  co_return false;
+  // A write with a target id waits for events about that record; a create for any event about its object.
+  std::vector<bool> out(items.size(), false);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto& w = items[i].write;
+    out[i] = w.target_id.empty() ? objects.count(w.object) > 0 : about.count({w.object, w.target_id}) > 0;
+  }
+  co_return out;
 }
 
 }  // namespace omnisync::sync::detail

@@ -35,6 +35,9 @@ class open_events {
   /// Whether an open event of the connector received at or before `before` names one of `items`' records (or
   /// may: see the class comment). A store failure answers true (nothing is computed on a guess).
   boost::asio::awaitable<bool> names_any(const std::vector<store::outbox_item>& items, timestamp before);
+  /// The same per item: whether such an event names (or may name) `items[i]`'s record. A store failure answers
+  /// true for each.
+  boost::asio::awaitable<std::vector<bool>> named(const std::vector<store::outbox_item>& items, timestamp before);
   /// Events currently indexed (for tests and status).
   std::size_t indexed() const noexcept { return named_.size(); }
 

@@ -256,6 +256,7 @@ asio::awaitable<omnisync::result<store::append_summary>> pipeline::store_records
     recs = std::move(merged);
   }
   auto turn = co_await order_.acquire();
+  for (const auto& r : recs) ctx_.echoes.taken_in(c.cfg.name, object, r.id, r.payload);  // echoes.hpp
   processed out;
   std::int64_t failures = 0;
   process(c, object, recs, evals, out, failures, announced, false, tally ? tally->run : 0);

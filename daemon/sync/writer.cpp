@@ -51,29 +51,58 @@ asio::awaitable<bool> writer::news_pending() {
   co_return whole_system_;
 }
 
-asio::awaitable<bool> writer::news_about(const std::vector<store::outbox_item>& items, timestamp claimed_at) {
+asio::awaitable<std::vector<store::outbox_item>> writer::news_about(std::vector<store::outbox_item> items,
+                                                                     timestamp claimed_at) {
   // A webhook event from this system stored before the claim and not yet processed may carry an edit to a record
-  // a write is about to be computed for: wait for the events that name these records, and only for those (the
-  // echoes of the writes sent before name other records). The claim is held meanwhile; if the inbox does not get
-  // to them within half the claim's lease, the writes return to the queue and the writer falls back to waiting
-  // for every event of the system.
+  // a write is about to be computed for: the writes whose records such events name are held (still claimed)
+  // until those events are processed — and only those: the others are computed at once, and the writer goes on
+  // claiming meanwhile (release_held), so a write to one record never waits behind an event about another.
+  auto named = co_await open_.named(items, claimed_at);
+  std::vector<store::outbox_item> now;
   const auto give_up = ctx_.now() + ctx_.opt.write_lease / 2;
-  while (co_await open_.names_any(items, claimed_at)) {
-    if (ctx_.now() >= give_up || c_.paused.load() || !ctx_.leading()) {
-      std::vector<std::int64_t> ids;
-      for (const auto& it : items) ids.push_back(it.id);
-      co_await ctx_.db.outbox_nack(std::move(ids), "waiting for webhook events about these records", ctx_.now());
-      whole_system_ = true;
-      co_return true;
-    }
-    co_await ctx_.clk.sleep_for(milliseconds(10));
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (named[i]) held_.push_back(held_write{std::move(items[i]), claimed_at, give_up});
+    else now.push_back(std::move(items[i]));
   }
-  co_return false;
+  co_return now;
+}
+
+asio::awaitable<std::vector<store::outbox_item>> writer::release_held() {
+  std::vector<store::outbox_item> now;
+  if (held_.empty()) co_return now;
+  // Paused, deposed, or waiting longer than half the claim's lease: the held writes return to the queue, and the
+  // next claim waits for every event of the system (the inbox is not getting to them).
+  const bool stop = c_.paused.load() || !ctx_.leading();
+  std::vector<std::int64_t> back;
+  std::vector<held_write> still;
+  std::map<timestamp, std::vector<std::size_t>> by_claim;
+  for (std::size_t i = 0; i < held_.size(); ++i) by_claim[held_[i].claimed_at].push_back(i);
+  std::vector<bool> named(held_.size(), true);
+  if (!stop)
+    for (const auto& [at, idx] : by_claim) {
+      std::vector<store::outbox_item> items;
+      for (auto i : idx) items.push_back(held_[i].item);
+      auto each = co_await open_.named(items, at);
+      for (std::size_t k = 0; k < idx.size(); ++k) named[idx[k]] = each[k];
+    }
+  const auto t = ctx_.now();
+  for (std::size_t i = 0; i < held_.size(); ++i) {
+    if (!stop && !named[i]) now.push_back(std::move(held_[i].item));
+    else if (stop || t >= held_[i].give_up) back.push_back(held_[i].item.id);
+    else still.push_back(std::move(held_[i]));
+  }
+  held_ = std::move(still);
+  if (!back.empty()) {
+    co_await ctx_.db.outbox_nack(std::move(back), "waiting for webhook events about these records", t);
+    if (!stop) whole_system_ = true;
+  }
+  co_return now;
 }
 
 asio::awaitable<void> writer::claims() {
   for (;;) {
     if (c_.paused.load() || !ctx_.leading()) {
+      if (!held_.empty()) co_await release_held();  // back to the queue
       co_await ctx_.clk.sleep_for(milliseconds(100));
       continue;
     }
@@ -81,28 +110,44 @@ asio::awaitable<void> writer::claims() {
       co_await c_.outbox_bell.wait(ctx_.clk, milliseconds(1000));
       continue;
     }
+    // Held writes whose records' events were processed meanwhile go with the next claim's (full chunks).
+    auto freed = co_await release_held();
+    const auto recheck = held_.empty() ? ctx_.opt.queue_idle : milliseconds(10);
     const int free_slots = c_.write_concurrency - in_flight_.load();
-    if (free_slots <= 0) {
-      co_await c_.outbox_bell.wait(ctx_.clk, milliseconds(50));  // a finished chunk rings
+    const std::size_t room = std::max<std::size_t>(1, c_.adapter->max_batch("")) * static_cast<std::size_t>(std::max(free_slots, 0));
+    // No new claims while the system's news may be waiting (news_pending); freed writes passed their own check.
+    if (free_slots <= 0 || co_await news_pending()) {
+      if (!freed.empty()) {
+        if (!co_await compute(std::move(freed))) co_return;
+        continue;
+      }
+      if (free_slots <= 0) co_await c_.outbox_bell.wait(ctx_.clk, std::min(recheck, milliseconds(50)));  // a chunk rings
+      else co_await ctx_.clk.sleep_for(milliseconds(20));
       continue;
     }
-    if (co_await news_pending()) {
-      co_await ctx_.clk.sleep_for(milliseconds(20));
-      continue;
-    }
+    std::optional<std::vector<store::outbox_item>> items;
     const auto claimed_at = ctx_.now();
-    auto items = co_await ctx_.db.outbox_claim(
-        std::max<std::size_t>(1, c_.adapter->max_batch("")) * static_cast<std::size_t>(free_slots),
-        ctx_.opt.write_lease, c_.cfg.name);
-    if (!items || items->empty()) {
-      co_await c_.outbox_bell.wait(ctx_.clk, ctx_.opt.queue_idle);
+    if (room > freed.size()) {
+      auto got = co_await ctx_.db.outbox_claim(room - freed.size(), ctx_.opt.write_lease, c_.cfg.name);
+      if (got) items = std::move(*got);
+    }
+    if ((!items || items->empty()) && freed.empty()) {
+      co_await c_.outbox_bell.wait(ctx_.clk, recheck);
       continue;
     }
-    if (co_await news_about(*items, claimed_at)) continue;  // returned to the queue
-    // Segment membership writes are not mapped: they go to membership_sync, one chunk per segment.
-    {
+    std::vector<store::outbox_item> now;
+    if (items) now = co_await news_about(std::move(*items), claimed_at);  // (no co_await in ?: with GCC 12)
+    for (auto& it : freed) now.push_back(std::move(it));
+    if (now.empty()) continue;  // all held
+    if (!co_await compute(std::move(now))) co_return;
+  }
+}
+
+asio::awaitable<bool> writer::compute(std::vector<store::outbox_item> items) {
+  // Segment membership writes are not mapped: they go to membership_sync, one chunk per segment.
+  {
       std::map<std::string, std::vector<store::outbox_item>> segments;
-      std::erase_if(*items, [&](store::outbox_item& it) {
+      std::erase_if(items, [&](store::outbox_item& it) {
         if (!membership_sync::is_membership(it.write.object)) return false;
         segments[it.write.object].push_back(std::move(it));
         return true;
@@ -117,12 +162,13 @@ asio::awaitable<void> writer::claims() {
                                                 asio::as_tuple(asio::use_awaitable));
         if (ec) stopping = true;
       }
-      if (stopping) co_return;
-      if (items->empty()) continue;
-    }
+      if (stopping) co_return false;
+      if (items.empty()) co_return true;
+  }
+  {
     std::vector<store::outbox_write> keys;
-    keys.reserve(items->size());
-    for (const auto& it : *items) keys.push_back(it.write);
+    keys.reserve(items.size());
+    for (const auto& it : items) keys.push_back(it.write);
     auto last = co_await ctx_.db.outbox_last_written(std::move(keys));
     if (!last) {
       auto fields = fields_of(c_, {});
@@ -132,11 +178,17 @@ asio::awaitable<void> writer::claims() {
                "{}: reading what was last written failed: {} (the claimed writes return to the queue)", c_.cfg.name,
                last.error().message());
       std::vector<std::int64_t> ids;
-      for (const auto& it : *items) ids.push_back(it.id);
+      for (const auto& it : items) ids.push_back(it.id);
       co_await ctx_.db.outbox_nack(std::move(ids), last.error().message(), ctx_.now() + ctx_.opt.write_retry);
-      continue;
+      co_return true;
     }
-    auto prepared = pipeline_.prepare(c_, std::move(*items), *last, evals_);
+    auto prepared = pipeline_.prepare(c_, std::move(items), *last, evals_);
+    // Noted from now: a read of one of these records from here on means its echoes are re-read (echoes.hpp).
+    const auto computed_ms = to_epoch_ms(ctx_.now());
+    for (const auto& p : prepared)
+      if (p.write && p.write->what == profile::computed_write::kind::update)
+        ctx_.echoes.computing(p.item.id, c_.cfg.name, p.item.write.object, p.write->write.target_id,
+                              p.write->write.payload, computed_ms);
     // Nothing to send (the destination already holds every value, or the record left the profile): done.
     std::vector<std::int64_t> unchanged;
     std::map<std::string, std::vector<pipeline::prepared>> by_object;
@@ -174,10 +226,11 @@ asio::awaitable<void> writer::claims() {
         in_flight_.fetch_add(1);
         auto [ec] = co_await chunks_.async_send(boost::system::error_code(), std::move(ch),
                                                 asio::as_tuple(asio::use_awaitable));
-        if (ec) co_return;  // cancelled: stopping
+        if (ec) co_return false;  // cancelled: stopping
       }
     }
   }
+  co_return true;
 }
 
 asio::awaitable<void> writer::work() {
@@ -258,6 +311,7 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
     by_id[p.item.id] = &p;
     // Known before it is sent: its webhook event and read-back may be processed before the vendor's answer here.
     if (p.write->what == profile::computed_write::kind::update) pipeline_.written(p, w.target_id);
+    ctx_.echoes.sending(p.item.id, to_epoch_ms(ctx_.now()));
   }
   co_await save_in_flight(list, {});
   omnisync::result<std::vector<adapters::write_result>> res = std::vector<adapters::write_result>{};
@@ -268,6 +322,11 @@ asio::awaitable<void> writer::write_items(std::string object, std::vector<pipeli
     else res = removed.error();
   }
   const auto now = ctx_.now();
+  if (!res)
+    for (const auto& p : list) ctx_.echoes.settled(p.item.id, false, to_epoch_ms(now));
+  else
+    for (const auto& r : *res)
+      ctx_.echoes.settled(r.outbox_id, r.status == adapters::write_result::outcome::written, to_epoch_ms(now));
   std::vector<std::int64_t> ok;
   std::vector<std::optional<std::string>> written;
   std::vector<const pipeline::prepared*> retry, rejected;

@@ -11,7 +11,8 @@
 /// acknowledged with what was written (the record's new last-written state), retried with backoff (until
 /// `max_write_attempts`) or dead-lettered with the vendor's reason; every field written or refused goes to the
 /// audit log with its cause. In shadow mode (`sync.mode: shadow`, `--shadow`) nothing is claimed: the queued
-/// writes wait for `omnisyncctl plan` and for the connector to go live. Two writes for one record are never in
+/// writes wait for `omnisyncctl plan` and for the connector to go live. A claimed write whose record an open event
+/// names is held (still claimed) while the writer computes and sends the others and claims more. Two writes for one record are never in
 /// flight together (the outbox's claim rule). In a cluster, only the instance running the pipeline writes.
 ///
 /// Tasks: `claims()` once and `work()` `write_concurrency` times, all owned by the engine's task group (nothing
@@ -50,9 +51,16 @@ class writer {
   };
   /// Whether news from the connector may still be waiting (see the class comment): then nothing is computed yet.
   boost::asio::awaitable<bool> news_pending();
-  /// Waits until no webhook event from this system received by `claimed_at` and still unprocessed names one of
-  /// the claimed writes' records (open_events). True when it gave up and returned the writes to the queue.
-  boost::asio::awaitable<bool> news_about(const std::vector<store::outbox_item>& items, timestamp claimed_at);
+  /// The claimed writes that no webhook event from this system received by `claimed_at` and still unprocessed
+  /// names (open_events): computed now. The others are held, still claimed, until release_held frees them.
+  boost::asio::awaitable<std::vector<store::outbox_item>> news_about(std::vector<store::outbox_item> items,
+                                                                     timestamp claimed_at);
+  /// The held writes whose events were processed since; those held longer than half the claim's lease (or all,
+  /// when paused or deposed) go back to the queue, and then the next claim waits for every event of the system.
+  boost::asio::awaitable<std::vector<store::outbox_item>> release_held();
+  /// Computes the writes (pipeline::prepare), acknowledges those that change nothing and queues the rest in
+  /// chunks for the workers. False when cancelled.
+  boost::asio::awaitable<bool> compute(std::vector<store::outbox_item> items);
   boost::asio::awaitable<void> write_items(std::string object, std::vector<pipeline::prepared> list);
   /// Logs refused writes at warn with the vendor's reason: one line per (object, reason) a minute at most, with
   /// how many were refused since the last line; the vendor's code is the line's `error` field, and `record` one
@@ -73,6 +81,11 @@ class writer {
   connector_state& c_;
   open_events open_;           // the claims loop's
   bool whole_system_ = false;  // the claims loop's: wait for every open event of the system before claiming
+  struct held_write {
+    store::outbox_item item;
+    timestamp claimed_at, give_up;
+  };
+  std::vector<held_write> held_;  // the claims loop's: claimed writes waiting for events about their records
   std::mutex sending_mu_;
   std::map<std::int64_t, std::string> sending_;  // outbox id -> its notes (JSON array members, comma-joined)
   mapping::evaluator_cache evals_;  // the claims loop's

@@ -236,6 +236,21 @@ TEST_CASE("Zendesk webhooks become refetches and deletions, malformed ones are r
   REQUIRE(identity.has_value());
   REQUIRE(identity->announced.size() == 1);
   CHECK(json::parse(identity->announced[0].payload) == json::parse(R"({"email":"b@example.com"})"));
+  // Each change event also reports its change (for recognising omnisync's own echo), an object-valued field only
+  // by the keys that changed; a creation reports none.
+  CHECK(created->reported.empty());
+  REQUIRE(renamed->reported.size() == 1);
+  CHECK(renamed->reported[0].at == 1777629607000);
+  CHECK(json::parse(renamed->reported[0].payload) == json::parse(R"({"name":"Ann B"})"));
+  REQUIRE(identity->reported.size() == 1);
+  CHECK(json::parse(identity->reported[0].payload) == json::parse(R"({"email":"b@example.com"})"));
+  auto custom = parse(R"({"type":"zen:event-type:user.custom_field_changed","id":"e9","subject":"zen:user:42",
+      "time":"2026-05-01T10:00:10Z","detail":{"id":"42"},"event":{"field":"user_fields",
+      "current":{"lifetime_value":12,"plan":"gold"},"previous":{"lifetime_value":null,"plan":"gold"}}})");
+  REQUIRE(custom.has_value());
+  CHECK(custom->announced.empty());
+  REQUIRE(custom->reported.size() == 1);
+  CHECK(json::parse(custom->reported[0].payload) == json::parse(R"({"user_fields":{"lifetime_value":12}})"));
   auto untimed = parse(R"({"type":"zen:event-type:user.name_changed","id":"e8","subject":"zen:user:42","event":{"current":"X"}})");
   REQUIRE(untimed.has_value());
   CHECK(untimed->announced.empty());
