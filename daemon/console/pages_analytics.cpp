@@ -31,12 +31,28 @@ constexpr report_title report_titles[] = {
     {"segment_size", "Segment size over time", "members of each segment"},
 };
 
-/// The rows of a report result: its `rows` (or `items`) array of objects, or the result itself when it is one.
-const json::array* rows_of(const json::value& result) {
-  if (const auto* a = result.if_array()) return a;
-  if (const auto* a = at(result, "rows").if_array()) return a;
-  if (const auto* a = at(result, "items").if_array()) return a;
-  return nullptr;
+/// A report's tables as (name, rows as objects keyed by column): `omnisyncctl report`'s result holds
+/// `tables: {NAME: {columns: [..], rows: [[..]..]}}` (daemon/analytics/reports.hpp, to_json), in the daemon's order.
+std::vector<std::pair<std::string, json::array>> tables_of(const json::value& result) {
+  std::vector<std::pair<std::string, json::array>> out;
+  const auto* tables = at(result, "tables").if_object();
+  if (!tables) return out;
+  for (const auto& [name, t] : *tables) {
+    const auto* cols = at(t, "columns").if_array();
+    const auto* rows = at(t, "rows").if_array();
+    if (!cols || !rows) continue;
+    json::array objects;
+    for (const auto& r : *rows) {
+      const auto* cells = r.if_array();
+      if (!cells) continue;
+      json::object o;
+      for (std::size_t i = 0; i < cols->size() && i < cells->size(); ++i)
+        if (const auto* c = (*cols)[i].if_string()) o[*c] = (*cells)[i];
+      objects.push_back(std::move(o));
+    }
+    out.emplace_back(std::string(name), std::move(objects));
+  }
+  return out;
 }
 
 /// Every column of `rows` in first-seen order.
@@ -112,14 +128,19 @@ std::string analytics(const frame& f, const json::value* reports, std::string_vi
     body += "<section id=\"" + name + "\" class=\"report\" aria-labelledby=\"" + name + "-title\"><h2 id=\"" + name +
             "-title\">" + escape(t.title) + "</h2><p>" + escape(t.description) + "</p>";
     const json::value* result = reports ? reports->as_object().if_contains(name) : nullptr;
-    const json::array* rows = result ? rows_of(*result) : nullptr;
-    if (!rows) {
-      body += "<p class=\"empty\">Not available: " + std::string(reports ? "the report gave no rows" :
+    const auto tables = result ? tables_of(*result) : std::vector<std::pair<std::string, json::array>>{};
+    if (tables.empty()) {
+      body += "<p class=\"empty\">Not available: " + std::string(reports ? "the report gave no tables" :
               "this daemon has no history reports yet") + ".</p></section>";
       continue;
     }
-    body += chart_of(name, t.title, *rows);
-    body += numbers_table(name, t.title, *rows);
+    for (const auto& [table, rows] : tables) {
+      const std::string id = name + "-" + table;
+      const std::string caption = std::string(t.title) + ": " + table;
+      body += "<h3 id=\"" + escape(id) + "-title\">" + escape(table) + "</h3>";
+      body += chart_of(id, caption, rows);
+      body += numbers_table(id, caption, rows);
+    }
     body += "<p><a class=\"csv\" href=\"/analytics/" + name + ".csv\" download>" + escape(t.title) +
             " as CSV</a> (the same as <code>omnisyncctl report " + name + " --csv</code>)</p></section>";
   }
@@ -127,24 +148,32 @@ std::string analytics(const frame& f, const json::value* reports, std::string_vi
 }
 
 std::string report_csv(const json::value& result) {
-  const auto* rows = rows_of(result);
-  if (!rows) return {};
-  const auto cols = columns_of(*rows);
+  // One section per table, as `omnisyncctl report NAME --csv` prints it: "# table NAME", the header, the rows.
   auto field = [](std::string s) {
     if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
     std::string q = "\"";
     for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
     return q + "\"";
   };
+  auto text_of = [](const json::value& v) {
+    return v.is_null() ? std::string() : v.is_string() ? std::string(v.as_string()) : to_json_text(v);
+  };
   std::string out;
-  for (std::size_t i = 0; i < cols.size(); ++i) out += (i ? "," : "") + field(cols[i]);
-  out += "\r\n";
-  for (const auto& r : *rows) {
-    for (std::size_t i = 0; i < cols.size(); ++i) {
-      const auto& v = at(r, cols[i]);
-      out += (i ? "," : "") + field(v.is_null() ? std::string() : v.is_string() ? std::string(v.as_string()) : to_json_text(v));
+  const auto* tables = at(result, "tables").if_object();
+  if (!tables) return out;
+  for (const auto& [name, t] : *tables) {
+    const auto* cols = at(t, "columns").if_array();
+    const auto* rows = at(t, "rows").if_array();
+    if (!cols || !rows) continue;
+    out += "# table " + std::string(name) + "\n";
+    for (std::size_t i = 0; i < cols->size(); ++i) out += (i ? "," : "") + field(text_of((*cols)[i]));
+    out += "\n";
+    for (const auto& r : *rows) {
+      const auto* cells = r.if_array();
+      if (!cells) continue;
+      for (std::size_t i = 0; i < cells->size(); ++i) out += (i ? "," : "") + field(text_of((*cells)[i]));
+      out += "\n";
     }
-    out += "\r\n";
   }
   return out;
 }

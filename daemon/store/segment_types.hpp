@@ -1,11 +1,17 @@
 #pragma once
-/// The value types of the store's segment membership operations (store.hpp: segment_apply, segment_members,
-/// segment_timers_due): kept apart so store.hpp stays within the size limit. Plain data; constructors on purpose
-/// (GCC 12, see store.hpp).
+/// The store's segment operations and their value types: current membership and the timer queue
+/// (segment_apply, segment_members, segment_timers_due, ...) and what each destination acknowledged
+/// (membership_*). `segment_operations` is a base of store.hpp's `store`, kept here so store.hpp stays within the
+/// size limit. Value types have constructors on purpose (GCC 12, see store.hpp).
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "core/error.hpp"
 #include "core/time.hpp"
 
 namespace omnisync::store {
@@ -48,6 +54,44 @@ struct segment_timer {
   segment_timer(std::string seg, std::string prof, timestamp due) : segment(std::move(seg)), profile(std::move(prof)), due_at(due) {}
   std::string segment, profile;
   timestamp due_at{};
+};
+
+/// The store's segment operations (a base of `store`, store.hpp: the same rules — asynchronous, on the store's
+/// threads, both backends): current membership and the timer queue the daemon computes, and the membership each
+/// destination acknowledged.
+class segment_operations {
+ public:
+  template <class T>
+  using task = boost::asio::awaitable<omnisync::result<T>>;
+  virtual ~segment_operations() = default;
+
+  // segment membership (one row per member, at most one timer per (segment, profile))
+  /// Stores each verdict in one transaction: the member row (inserted with since = `at`, or removed) and the
+  /// (segment, profile) timer (set, moved or removed). Returns the memberships that changed, in input order.
+  virtual task<std::vector<segment_transition>> segment_apply(std::vector<segment_verdict> verdicts, timestamp at) = 0;
+  /// Members of `segment` after profile id `after` (byte order), at most `limit` (paging).
+  virtual task<std::vector<segment_member>> segment_members(std::string segment, std::string after,
+                                                            std::size_t limit) = 0;
+  virtual task<std::int64_t> segment_count(std::string segment) = 0;
+  /// Timers due at or before `until`, earliest first, at most `limit`.
+  virtual task<std::vector<segment_timer>> segment_timers_due(timestamp until, std::size_t limit) = 0;
+  /// The earliest timer, if any (the timer loop sleeps until it).
+  virtual task<std::optional<timestamp>> segment_next_timer() = 0;
+  /// Removes a segment's members and timers (a segment no longer configured); returns how many members went.
+  virtual task<std::int64_t> segment_forget(std::string segment) = 0;
+  // segment membership a destination acknowledged (managed membership: omnisync removes only members it added)
+  /// Records `added` (member id, profile id) as acknowledged members of `segment` at `connector` and forgets
+  /// `removed` (member ids), in one transaction.
+  virtual task<void> membership_record(std::string segment, std::string connector,
+                                       std::vector<std::pair<std::string, std::string>> added,
+                                       std::vector<std::string> removed) = 0;
+  /// Of `member_ids`, those recorded for `segment` at `connector`; their count; all of them as (member id,
+  /// profile id) by member id (a list deleted outside omnisync is recreated with them).
+  virtual task<std::vector<std::string>> membership_known(std::string segment, std::string connector,
+                                                          std::vector<std::string> member_ids) = 0;
+  virtual task<std::int64_t> membership_size(std::string segment, std::string connector) = 0;
+  virtual task<std::vector<std::pair<std::string, std::string>>> membership_members(std::string segment,
+                                                                                    std::string connector) = 0;
 };
 
 }  // namespace omnisync::store

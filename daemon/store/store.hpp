@@ -429,7 +429,7 @@ struct commit_stats {
 };
 
 /// The store interface. Thread-safe: any thread or strand may start operations concurrently.
-class store {
+class store : public segment_operations {
  public:
   virtual ~store() = default;
 
@@ -567,36 +567,6 @@ class store {
   /// stays open (resolved when the write succeeds, replaced when it fails), its retries counted. Returns how
   /// many were queued.
   virtual task<std::int64_t> dead_letter_retry_scheduled(std::vector<std::int64_t> ids) = 0;
-
-  // segment membership (one row per member, at most one timer per (segment, profile))
-  /// Stores each verdict in one transaction: the member row (inserted with since = `at`, or removed) and the
-  /// (segment, profile) timer (set, moved or removed). Returns the memberships that changed, in input order.
-  virtual task<std::vector<segment_transition>> segment_apply(std::vector<segment_verdict> verdicts, timestamp at) = 0;
-  /// Members of `segment` after profile id `after` (byte order), at most `limit` (paging).
-  virtual task<std::vector<segment_member>> segment_members(std::string segment, std::string after,
-                                                            std::size_t limit) = 0;
-  virtual task<std::int64_t> segment_count(std::string segment) = 0;
-  /// Timers due at or before `until`, earliest first, at most `limit`.
-  virtual task<std::vector<segment_timer>> segment_timers_due(timestamp until, std::size_t limit) = 0;
-  /// The earliest timer, if any (the timer loop sleeps until it).
-  virtual task<std::optional<timestamp>> segment_next_timer() = 0;
-  /// Removes a segment's members and timers (a segment no longer configured); returns how many members went.
-  virtual task<std::int64_t> segment_forget(std::string segment) = 0;
-  // segment membership a destination acknowledged (managed membership: omnisync removes only members it added)
-  /// Records `added` (member id → profile id) as members of `segment` at `connector` that omnisync added and the
-  /// vendor acknowledged, and forgets `removed` (member ids), in one transaction.
-  virtual task<void> membership_record(std::string segment, std::string connector,
-                                       std::vector<std::pair<std::string, std::string>> added,
-                                       std::vector<std::string> removed) = 0;
-  /// Of `member_ids`, those recorded as added by omnisync to `segment` at `connector`.
-  virtual task<std::vector<std::string>> membership_known(std::string segment, std::string connector,
-                                                          std::vector<std::string> member_ids) = 0;
-  /// How many members are recorded for `segment` at `connector`.
-  virtual task<std::int64_t> membership_size(std::string segment, std::string connector) = 0;
-  /// Every recorded member of `segment` at `connector` as (member id, profile id), by member id (a list deleted
-  /// outside omnisync is recreated with them).
-  virtual task<std::vector<std::pair<std::string, std::string>>> membership_members(std::string segment,
-                                                                                    std::string connector) = 0;
 
   // leases
   /// Takes or renews the lease on `key` for `ttl`. Renewal by the holder keeps the token; taking over an

@@ -257,7 +257,7 @@ api_reply api::handle_routed(const api_request& request) {
   {
     auto exists_now = [this](std::int64_t id) { return exists(id) && !load(id).deleted; };
     auto r = audiences_.handle(m, std::vector<std::string>(segs.begin() + 2, segs.end()), query, request.body,
-                               exists_now, request.base_url, now / 1000);
+                               exists_now, request.base_url, now_ms_() / 1000);
     if (r.status != 0) return json_reply(r.status, r.body);
   }
   if (segs.size() == 3 && segs[2] == "fields" && m == "GET") {

@@ -194,10 +194,20 @@ try {
   try { execFileSync(ctlPath, [...ctlArgs, 'report', '--help'], { stdio: 'ignore' }); } catch { hasReport = false; }
   if (hasReport) {
     const funnel = ctl('report', 'funnel');
-    const funnelTable = await page.$$eval('#funnel-table tbody tr', (trs) => trs.map((tr) =>
+    const stages = funnel.tables.stages;
+    const funnelTable = await page.$$eval('#funnel-stages-table tbody tr', (trs) => trs.map((tr) =>
       [...tr.querySelectorAll('td')].map((td) => td.textContent.trim())));
-    check('the funnel table equals omnisyncctl report funnel', () =>
-      assert.equal(funnelTable.length, (funnel.rows || funnel.items || []).length));
+    check('the funnel table equals omnisyncctl report funnel', () => {
+      assert.equal(funnelTable.length, stages.rows.length);
+      const col = (name) => stages.columns.indexOf(name);
+      for (let i = 0; i < stages.rows.length; ++i) {
+        assert.equal(funnelTable[i][col('stage')], String(stages.rows[i][col('stage')]));
+        for (const name of ['entered_any_order', 'reached_in_order'])
+          assert.equal(Number(funnelTable[i][col(name)].replace(/[^0-9.-]/g, '')), Number(stages.rows[i][col(name)]));
+      }
+    });
+    check('the funnel counts someone', () =>
+      assert.ok(stages.rows.some((r) => Number(r[stages.columns.indexOf('entered_any_order')]) > 0)));
   } else {
     const note = await page.textContent('#analytics-note');
     check('without a report command the page says so', () => assert.match(note, /history/));

@@ -104,7 +104,7 @@ TEST_CASE("analytics: satisfaction gives NPS and CSAT per period with sample cou
   CHECK(row_of(t, "total") == std::vector<std::string>{"total", "0", "5", "2", "1", "2", "0.7", "2", "", "0"});
 }
 
-TEST_CASE("analytics: value by stage, segment and first-touch source; LTV added per period", "[analytics]") {
+TEST_CASE("analytics: value by stage, segment and first-touch source, LTV added per period", "[analytics]") {
   // P (first touch sf): purchase, LTV 100 (Jan) then 150 (Feb), AOV 50, in vip. Q (hubspot): purchase, LTV 300,
   // AOV 300, in vip then out. R (sf): awareness, no LTV.
   std::vector<history_entry> rows{

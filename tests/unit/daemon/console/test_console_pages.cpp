@@ -70,14 +70,16 @@ TEST_CASE("analytics: skeleton without reports, charts with numbers and CSV with
   auto skeleton = pages::analytics(f, nullptr, "no history yet");
   CHECK(skeleton.find("no history yet") != std::string::npos);
   CHECK(skeleton.find("<svg") == std::string::npos);
-  auto reports = json::parse(R"({"funnel":{"rows":[{"stage":"lead","strict":10,"any_order":12},
-                                                     {"stage":"customer","strict":4,"any_order":5}]}})");
+  // The shape of `omnisyncctl report NAME --json` (daemon/analytics/reports.hpp, to_json).
+  auto reports = json::parse(R"({"funnel":{"report":"funnel","tables":{"stages":{"columns":["stage","strict","any_order"],
+                                 "rows":[["lead",10,12],["customer",4,5]]}}}})");
   auto html = pages::analytics(f, &reports, {});
   CHECK(html.find("<svg") != std::string::npos);
-  CHECK(html.find("id=\"funnel-table\"") != std::string::npos);
+  CHECK(html.find("id=\"funnel-stages-table\"") != std::string::npos);
+  CHECK(html.find(">customer</td>") != std::string::npos);
   CHECK(html.find("href=\"/analytics/funnel.csv\"") != std::string::npos);
   CHECK(html.find("style=") == std::string::npos);
-  CHECK(pages::report_csv(reports.as_object().at("funnel")) == "stage,strict,any_order\r\nlead,10,12\r\ncustomer,4,5\r\n");
+  CHECK(pages::report_csv(reports.as_object().at("funnel")) == "# table stages\nstage,strict,any_order\nlead,10,12\ncustomer,4,5\n");
 }
 
 TEST_CASE("svg: nice axis maxima and an empty chart says so", "[console]") {

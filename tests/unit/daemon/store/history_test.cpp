@@ -98,7 +98,7 @@ TEST_CASE("store: history rows append in order, every filter narrows, pages foll
   CHECK(ok(s->history_query({})).size() == 6);
 }
 
-TEST_CASE("store: history prune removes the rows older than the bound, in batches; ids keep increasing",
+TEST_CASE("store: history prune removes the rows older than the bound, in batches, and ids keep increasing",
           "[store][history]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;
