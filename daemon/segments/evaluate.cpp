@@ -243,10 +243,16 @@ instant days_threshold(const node& ds, compare_op op, double k, bool reversed, c
   auto holds = [&](double d) {
     return reversed ? compare_values(op, number(k), number(d)) : compare_values(op, number(d), number(k));
   };
+  // A threshold beyond any representable instant never flips (and `d += 1` would not move a double that large:
+  // a fuzzed `days_since(x) > 4e49` looped for ever).
+  constexpr double max_days = 1e9;  // ~2.7 million years; x + D days stays far inside int64 milliseconds
+  if (!std::isfinite(k) || std::fabs(k) > max_days) return std::nullopt;
   const bool now_value = holds(d_now);
   const double base = std::floor(k);
-  for (double d = base - 1; d <= base + 2; d += 1)
+  for (int step = -1; step <= 2; ++step) {
+    const double d = base + step;
     if (d > d_now && holds(d) != now_value) return x.t + static_cast<std::int64_t>(d) * day_ms;
+  }
   return std::nullopt;
 }
 

@@ -87,6 +87,21 @@ TEST_CASE("days_since thresholds jump to the exact day, both directions", "[segm
   CHECK_FALSE(m.flips_at);
 }
 
+TEST_CASE("days_since against a threshold no instant reaches: no flip, and an answer at once", "[segments]") {
+  // Found by fuzz_segments: with k = 4e49, stepping a double day by day around k never moved, so evaluation hung.
+  auto set = compile_ok({def("far", "days_since(updated_at) > 39999999999999999999999999999999999999999999999990"),
+                         def("always", "days_since(updated_at) < 99999999999999999999999999999999999999999")});
+  auto p = person();
+  const auto c = at("2026-01-01T08:00:00Z");
+  p.attributes["updated_at"].set_string("2026-01-01T08:00:00Z");
+  auto m = set.evaluate(*set.index_of("far"), p, c + day);
+  CHECK_FALSE(m.member);
+  CHECK_FALSE(m.flips_at);
+  m = set.evaluate(*set.index_of("always"), p, c + day);
+  CHECK(m.member);
+  CHECK_FALSE(m.flips_at);
+}
+
 TEST_CASE("between windows and sums", "[segments]") {
   auto set = compile_ok({def("s", "sum(events, e.amount, e.type == \"deal_won\", between: [60d, 30d]) >= 100")});
   auto p = person();
