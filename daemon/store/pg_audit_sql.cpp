@@ -1,6 +1,5 @@
 // The PostgreSQL store's statements for the audit log (members of pg_sql.hpp's statement sets): append (one
 // statement for a whole call), list (audit_query.hpp), prune in batches that several instances can run at once.
-#include <limits>
 #include <string_view>
 
 #include "daemon/store/audit_query.hpp"
@@ -86,14 +85,7 @@ std::int64_t state_sql::audit_delete_through(detail::audit_key last, std::size_t
 }
 
 std::vector<audit_entry> read_sql::audit_entries(const audit_filter& f, std::size_t limit) {
-  constexpr auto max = std::numeric_limits<std::int64_t>::max();
-  param_list p;
-  p.add(f.since ? detail::ms(*f.since) : std::numeric_limits<std::int64_t>::min());
-  p.add(f.before_id > 0 ? std::numeric_limits<std::int64_t>::min() : max);
-  p.add(f.before_id > 0 ? f.before_id : max);
-  p.add(limit);
-  for (const auto* v : detail::audit_term_values(f)) p.add(*v);
-  auto r = c_.exec_params(audit_list_sql(f), p);
+  auto r = exec_list(c_, audit_list_sql(f), detail::audit_list_params(f, limit));
   std::vector<audit_entry> out;
   out.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) out.push_back(detail::read_audit_entry(row{r, i}));

@@ -59,13 +59,7 @@ std::int64_t state_sql::history_delete_before(std::int64_t before, std::size_t n
 }
 
 std::vector<history_entry> read_sql::history_rows(const history_filter& f, std::size_t limit) {
-  param_list p;
-  p.add(f.after_id);
-  p.add(detail::history_from_ms(f));
-  p.add(detail::history_to_ms(f));
-  p.add(limit);
-  for (const auto* v : detail::history_term_values(f)) p.add(*v);
-  auto r = c_.exec_params(history_query_sql(f), p);
+  auto r = exec_list(c_, history_query_sql(f), detail::history_query_params(f, limit));
   std::vector<history_entry> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(detail::read_history_entry(row{r, i}));
   return out;

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/store/list_query.hpp"
 #include "daemon/store/pg_conn.hpp"
 #include "daemon/store/queue_logic.hpp"
 #include "daemon/store/store.hpp"
@@ -20,6 +21,15 @@ namespace omnisync::store::pg {
 const char* audit_list_sql(const audit_filter& f);
 /// The text history_rows runs for `f` (tests read its query plan).
 const char* history_query_sql(const history_filter& f);
+/// Runs a log's list query (list_query.hpp) with its parameters: the page's bounds, the limit, then the set terms'
+/// values.
+inline result exec_list(connection& c, const char* sql, const detail::list_params& p) {
+  param_list params;
+  for (auto b : p.bounds) params.add(b);
+  params.add(p.limit);
+  for (const auto* v : p.terms) params.add(*v);
+  return c.exec_params(sql, params);
+}
 
 using depth_rows = std::vector<std::pair<std::string, std::int64_t>>;
 
