@@ -5,16 +5,6 @@
 #include "daemon/store/sqlite_sql.hpp"
 
 namespace omnisync::store::sqlite {
-namespace {
-
-struct row {
-  query& q;
-  std::int64_t i64(int c) const { return q.col_i64(c); }
-  std::string text(int c) const { return q.col_text(c); }
-};
-
-}  // namespace
-
 const char* audit_list_sql(const audit_filter& f) {
   return detail::audit_list_sql<'?', true>(detail::audit_terms_of(f));
 }

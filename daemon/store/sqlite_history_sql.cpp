@@ -4,16 +4,6 @@
 #include "daemon/store/sqlite_sql.hpp"
 
 namespace omnisync::store::sqlite {
-namespace {
-
-struct row {
-  query& q;
-  std::int64_t i64(int c) const { return q.col_i64(c); }
-  std::string text(int c) const { return q.col_text(c); }
-};
-
-}  // namespace
-
 const char* history_query_sql(const history_filter& f) {
   return detail::history_query_sql<'?', true>(detail::history_terms_of(f));
 }

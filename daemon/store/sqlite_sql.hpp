@@ -29,6 +29,16 @@ inline query& bind_list(query& q, const detail::list_params& p) {
   return q;
 }
 
+/// One result row of a stepped query, as the decoders of rows.hpp read it.
+struct row {
+  query& q;
+  std::int64_t i64(int c) const { return q.col_i64(c); }
+  std::string text(int c) const { return q.col_text(c); }
+  std::string bytes(int c) const { return q.col_text(c); }
+  bool boolean(int c) const { return q.col_i64(c) != 0; }
+  bool is_null(int c) const { return q.col_null(c); }
+};
+
 /// The reader thread's connections: one per database file, read-only.
 struct reader_ctx {
   connection state;
