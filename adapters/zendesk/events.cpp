@@ -4,6 +4,9 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
 
 #include "adapters/rest/rest_util.hpp"
 #include "adapters/zendesk/connector_impl.hpp"
@@ -13,73 +16,71 @@ namespace omnisync::adapters::zendesk {
 
 namespace {
 
-/// What a user event says a field became, and when (`time`, to the second): evidence beside the user read now,
-/// which may hold a stale value written after the change. The `event` object carries the new value as `current`
-/// (a name, an external id; an identity's value for identity events); the field is the one the event type names,
-/// or `event.field` where the sender names it. `detail` is not used: it is a snapshot of every field, and a field
-/// the event did not change would look as new as the change.
-void announce(const json::value& v, const std::string& action, const std::string& id, event_records& out) {
+/// The field-changed part of a user or ticket event, read once for both uses below: when (`time`, to the second),
+/// the `event` object and its `current` value, and the field: `event.field` where the sender names it, else the
+/// one the event type names (an identity's type for identity events). `detail` is not used: it is a snapshot of
+/// every field, and a field the event did not change would look as new as the change.
+struct field_change {
+  std::int64_t at = 0;
+  const json::object* event = nullptr;
+  const json::value* current = nullptr;
+  bool named = false;  // event.field named the field
+  std::string field;   // empty when neither the event nor its type names one
+  /// The field's new value: `current`, or for an email or phone given as an identity object
+  /// ({"type": "email" | "phone_number", "value": ...}) its `value` (nullptr when it has none).
+  const json::value* value = nullptr;
+};
+
+std::optional<field_change> read_change(const json::value& v, const std::string& action) {
   const auto* ev = v.get_object().if_contains("event");
-  if (!ev || !ev->is_object()) return;
+  if (!ev || !ev->is_object()) return std::nullopt;
   const auto when = parse_vendor_time(rest::member_text(v, "time"));
-  if (!when) return;
-  const auto& e = ev->get_object();
-  const auto* current = e.if_contains("current");
-  if (!current) return;
-  std::string field = rest::member_text(*ev, "field");
-  const json::value* value = current;
-  if (field.empty()) {
-    if (action == "name_changed") field = "name";
-    else if (action == "external_id_changed") field = "external_id";
-    else if ((action == "identity_changed" || action == "identity_created") && current->is_object()) {
-      // An identity: {"type": "email" | "phone_number", "value": ...}.
-      const std::string type = rest::member_text(*current, "type");
-      field = type == "email" ? "email" : type == "phone_number" ? "phone" : std::string();
-      value = current->get_object().if_contains("value");
+  if (!when) return std::nullopt;
+  field_change c;
+  c.at = to_epoch_ms(*when);
+  c.event = &ev->get_object();
+  c.current = c.event->if_contains("current");
+  if (!c.current) return std::nullopt;
+  c.field = rest::member_text(*ev, "field");
+  c.named = !c.field.empty();
+  if (!c.named) {
+    if (action == "name_changed") c.field = "name";
+    else if (action == "external_id_changed") c.field = "external_id";
+    else if ((action == "identity_changed" || action == "identity_created") && c.current->is_object()) {
+      const std::string type = rest::member_text(*c.current, "type");
+      c.field = type == "email" ? "email" : type == "phone_number" ? "phone" : std::string();
     }
   }
-  if (field.empty() || !value || !(value->is_string() || value->is_null())) return;
-  if (field != "name" && field != "email" && field != "phone" && field != "external_id") return;
+  c.value = (c.field == "email" || c.field == "phone") && c.current->is_object()
+                ? c.current->get_object().if_contains("value")
+                : c.current;
+  return c;
+}
+
+/// What a user event says a field became, and when: evidence beside the user read now, which may hold a stale
+/// value written after the change. Only a name, email, phone or external id, as a string or null; an identity
+/// object counts only where the event type named the field.
+void announce(const field_change& c, const std::string& id, event_records& out) {
+  const json::value* value = c.named ? c.current : c.value;
+  if (c.field.empty() || !value || !(value->is_string() || value->is_null())) return;
+  if (c.field != "name" && c.field != "email" && c.field != "phone" && c.field != "external_id") return;
   event_records::announcement a;
   a.object = "users";
   a.id = id;
-  a.payload = json::serialize(json::object{{field, *value}});
-  a.at = to_epoch_ms(*when);
+  a.payload = json::serialize(json::object{{c.field, *value}});
+  a.at = c.at;
   out.announced.push_back(std::move(a));
 }
 
-/// What a `*_changed` user or ticket event reports the change set: `event.field` (or the field the type names)
-/// and `event.current`, as a record-shaped object; for an object-valued field (custom user fields), only the keys
-/// whose value differs from `event.previous`. Nothing when the event does not say (then it is re-read).
-void report(const json::value& v, const std::string& object, const std::string& action, const std::string& id,
-            event_records& out) {
-  if (!action.ends_with("_changed")) return;
-  const auto* ev = v.get_object().if_contains("event");
-  if (!ev || !ev->is_object()) return;
-  const auto when = parse_vendor_time(rest::member_text(v, "time"));
-  if (!when) return;
-  const auto& e = ev->get_object();
-  const auto* current = e.if_contains("current");
-  if (!current) return;
-  std::string field = rest::member_text(*ev, "field");
-  json::value value = *current;
-  if (field.empty()) {
-    if (action == "name_changed") field = "name";
-    else if (action == "external_id_changed") field = "external_id";
-    else if (action == "identity_changed" && current->is_object()) {  // {"type": "email" | "phone_number", ...}
-      const std::string type = rest::member_text(*current, "type");
-      field = type == "email" ? "email" : type == "phone_number" ? "phone" : std::string();
-    }
-  }
-  if ((field == "email" || field == "phone") && current->is_object()) {
-    const auto* inner = current->get_object().if_contains("value");
-    if (!inner) return;
-    value = *inner;
-  }
-  if (field.empty() || field.find('.') != std::string::npos) return;
+/// What a `*_changed` user or ticket event reports the change set: the field and its new value, as a
+/// record-shaped object; for an object-valued field (custom user fields), only the keys whose value differs from
+/// `event.previous`. Nothing when the event does not say (then it is re-read).
+void report(const field_change& c, const std::string& object, const std::string& id, event_records& out) {
+  if (!c.value || c.field.empty() || c.field.find('.') != std::string::npos) return;
+  json::value value = *c.value;
   if (value.is_object()) {
     // Only the keys that changed: the others are the record's, not the change's.
-    const auto* previous = e.if_contains("previous");
+    const auto* previous = c.event->if_contains("previous");
     const json::object* before = previous && previous->is_object() ? &previous->get_object() : nullptr;
     json::object changed;
     for (const auto& [k, x] : value.get_object())
@@ -92,8 +93,8 @@ void report(const json::value& v, const std::string& object, const std::string& 
   event_records::announcement a;
   a.object = object;
   a.id = id;
-  a.payload = json::serialize(json::object{{field, std::move(value)}});
-  a.at = to_epoch_ms(*when);
+  a.payload = json::serialize(json::object{{c.field, std::move(value)}});
+  a.at = c.at;
   out.reported.push_back(std::move(a));
 }
 
@@ -128,8 +129,10 @@ omnisync::result<event_records> connector_impl::parse_event(const adapters::inbo
       out.records.emplace_back(object, deleted_record(id, when));
     } else {
       out.refetch.emplace_back(object, id);
-      if (object == "users") announce(*v, action, id, out);
-      report(*v, object, action, id, out);
+      if (const auto change = read_change(*v, action)) {
+        if (object == "users") announce(*change, id, out);
+        if (action.ends_with("_changed")) report(*change, object, id, out);
+      }
     }
     return out;
   }

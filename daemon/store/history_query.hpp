@@ -1,17 +1,16 @@
 #pragma once
 /// Internal to daemon/store: what both backends share for the history table (sqlite_history_sql.cpp,
-/// pg_history_sql.cpp): the query texts of `history_query`, the row decoder, validation, the prune batch.
+/// pg_history_sql.cpp): `history_query`'s query (list_query.hpp builds the texts), the row decoder, validation,
+/// the prune batch.
 ///
-/// A page is rows with id > after_id in id order. Each filter combination gets its own text with only the terms
-/// it needs (an "x = '' OR col = x" term keeps every index out). On SQLite, whose planner has no statistics, the
-/// text names the access path: one profile's rows (few) through history_profile (profile, at), sorted; anything
-/// else walks the table by id from after_id (NOT INDEXED still seeks the rowid), so paging through a whole kind
-/// or time range costs one pass in all. Not history_kind (kind, subject, at): it cannot give id order, so every
-/// page would visit every matching row again and sort them (measured: quadratic in the rows of the range).
+/// A page is rows with id > after_id in id order. On SQLite, whose planner has no statistics, the text names the
+/// access path: one profile's rows (few) through history_profile (profile, at), sorted; anything else walks the
+/// table by id from after_id (NOT INDEXED still seeks the rowid), so paging through a whole kind or time range
+/// costs one pass in all. Not history_kind (kind, subject, at): it cannot give id order, so every page would visit
+/// every matching row again and sort them (measured: quadratic in the rows of the range).
 ///
 /// Parameters: 1 after_id, 2 from (ms; INT64_MIN when open), 3 to (ms, exclusive; INT64_MAX when open), 4 limit,
 /// then one per set term in the order kind, subject, profile.
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -19,6 +18,7 @@
 #include <vector>
 
 #include "daemon/store/job.hpp"
+#include "daemon/store/list_query.hpp"
 #include "daemon/store/rows.hpp"
 #include "daemon/store/store.hpp"
 
@@ -27,57 +27,38 @@ namespace omnisync::store::detail {
 /// Rows deleted per transaction by history_prune: a prune of millions never holds the writer for long.
 inline constexpr std::size_t history_prune_batch = 5000;
 
-enum history_term : unsigned { hterm_kind = 1, hterm_subject = 2, hterm_profile = 4, hterm_range = 8 };
-inline constexpr unsigned history_term_sets = 16;
+enum history_term : unsigned { hterm_kind = 1, hterm_subject = 2, hterm_profile = 4 };
 
-inline unsigned history_terms_of(const history_filter& f) {
-  return (f.kind.empty() ? 0u : hterm_kind) | (f.subject.empty() ? 0u : hterm_subject) |
-         (f.profile.empty() ? 0u : hterm_profile) | (f.from || f.to ? hterm_range : 0u);
+inline term_list<3> history_terms(const history_filter& f) {
+  return {term_value(f.kind), term_value(f.subject), term_value(f.profile)};
 }
-
-/// The values of `f`'s equality terms, in parameter order (from parameter 5 on).
-inline std::vector<const std::string*> history_term_values(const history_filter& f) {
-  std::vector<const std::string*> out;
-  for (const auto* v : {&f.kind, &f.subject, &f.profile})
-    if (!v->empty()) out.push_back(v);
-  return out;
-}
-
-inline std::int64_t history_from_ms(const history_filter& f) {
-  return f.from ? ms(*f.from) : std::numeric_limits<std::int64_t>::min();
-}
-inline std::int64_t history_to_ms(const history_filter& f) {
-  return f.to ? ms(*f.to) : std::numeric_limits<std::int64_t>::max();
-}
+inline unsigned history_terms_of(const history_filter& f) { return term_bits(history_terms(f)); }
 
 inline constexpr const char* history_columns = "id, profile, kind, subject, from_value, to_value, at, cause";
+/// The column each term compares, by bit.
+inline constexpr const char* history_term_columns[] = {"kind", "subject", "profile"};
 
-inline std::string history_query_text(unsigned terms, char mark, bool sqlite_hints) {
-  auto p = [mark](int n) { return std::string(1, mark) + std::to_string(n); };
-  std::string sql = std::string("SELECT ") + history_columns + " FROM history";
-  if (sqlite_hints) {
-    if (terms & hterm_profile)
-      sql += " INDEXED BY history_profile";
-    else
-      sql += " NOT INDEXED";
+/// history_query's query, for list_query_sql.
+struct history_log {
+  static constexpr list_query_shape shape{history_columns, "history", "id > ?1 AND at >= ?2 AND at < ?3",
+                                          history_term_columns, "ORDER BY id"};
+  static std::string access(unsigned terms) {
+    return terms & hterm_profile ? " INDEXED BY history_profile" : " NOT INDEXED";
   }
-  sql += " WHERE id > " + p(1) + " AND at >= " + p(2) + " AND at < " + p(3);
-  int n = 5;
-  if (terms & hterm_kind) sql += " AND kind = " + p(n++);
-  if (terms & hterm_subject) sql += " AND subject = " + p(n++);
-  if (terms & hterm_profile) sql += " AND profile = " + p(n++);
-  return sql + " ORDER BY id LIMIT " + p(4);
-}
+};
 
-/// The text for `terms`, built once per dialect: the statement caches key statements by the text's address.
+/// The text for `terms` in the dialect of `Mark` ('?' SQLite, with the access path; '$' PostgreSQL).
 template <char Mark, bool Hints>
 const char* history_query_sql(unsigned terms) {
-  static const auto texts = [] {
-    std::array<std::string, history_term_sets> t;
-    for (unsigned i = 0; i < history_term_sets; ++i) t[i] = history_query_text(i, Mark, Hints);
-    return t;
-  }();
-  return texts[terms % history_term_sets].c_str();
+  return list_query_sql<history_log, Mark, Hints>(terms);
+}
+
+/// history_query's parameters for `f`, a page of at most `limit` rows.
+inline list_params history_query_params(const history_filter& f, std::size_t limit) {
+  return {{f.after_id, f.from ? ms(*f.from) : std::numeric_limits<std::int64_t>::min(),
+           f.to ? ms(*f.to) : std::numeric_limits<std::int64_t>::max()},
+          static_cast<std::int64_t>(limit),
+          term_values(history_terms(f))};
 }
 
 /// Decodes a row of history_columns.

@@ -1,47 +1,10 @@
 // The PostgreSQL store's statements for the audit log (members of pg_sql.hpp's statement sets): append (one
 // statement for a whole call), list (audit_query.hpp), prune in batches that several instances can run at once.
-#include <limits>
-#include <string_view>
-
 #include "daemon/store/audit_query.hpp"
 #include "daemon/store/pg_sql.hpp"
 #include "daemon/store/rows.hpp"
 
 namespace omnisync::store::pg {
-namespace {
-
-struct row {
-  const result& r;
-  int i;
-  std::int64_t i64(int c) const { return r.i64(i, c); }
-  std::string text(int c) const { return r.text(i, c); }
-};
-
-/// `{"a","b\"c"}`: a text[] parameter of one member of each entry.
-std::string texts(const std::vector<audit_entry>& entries, std::string audit_entry::*member) {
-  std::string s = "{";
-  for (const auto& e : entries) {
-    if (s.size() > 1) s += ',';
-    s += '"';
-    for (char ch : std::string_view(e.*member)) {
-      if (ch == '"' || ch == '\\') s += '\\';
-      s += ch;
-    }
-    s += '"';
-  }
-  return s + "}";
-}
-
-/// `{1,2}`: a bigint[] parameter, one value per entry.
-template <class F>
-std::string numbers(const std::vector<audit_entry>& entries, F value) {
-  std::string s = "{";
-  for (const auto& e : entries) s += (s.size() > 1 ? "," : "") + std::to_string(value(e));
-  return s + "}";
-}
-
-}  // namespace
-
 const char* audit_list_sql(const audit_filter& f) {
   return detail::audit_list_sql<'$', false>(detail::audit_terms_of(f));
 }
@@ -58,15 +21,15 @@ void state_sql::audit_insert(const std::vector<audit_entry>& entries, std::int64
       "$12::text[], $13::text[], $14::text[], $15::text[]) WITH ORDINALITY AS k(at, connector, object, record_id, "
       "field, value_before, value_after, attribute, rule, source, source_ts, profile_id, request_id, outcome, "
       "answer, i) ORDER BY i",
-      numbers(entries, [t](const audit_entry& e) { return e.at == timestamp{} ? t : detail::ms(e.at); }),
-      texts(entries, &audit_entry::connector), texts(entries, &audit_entry::object),
-      texts(entries, &audit_entry::record_id), texts(entries, &audit_entry::field),
-      texts(entries, &audit_entry::before), texts(entries, &audit_entry::after),
-      texts(entries, &audit_entry::attribute), texts(entries, &audit_entry::rule),
-      texts(entries, &audit_entry::source),
-      numbers(entries, [](const audit_entry& e) { return detail::ms(e.source_ts); }),
-      texts(entries, &audit_entry::profile_id), texts(entries, &audit_entry::request_id),
-      texts(entries, &audit_entry::outcome), texts(entries, &audit_entry::answer));
+      number_array(entries, [t](const audit_entry& e) { return e.at == timestamp{} ? t : detail::ms(e.at); }),
+      text_array(entries, &audit_entry::connector), text_array(entries, &audit_entry::object),
+      text_array(entries, &audit_entry::record_id), text_array(entries, &audit_entry::field),
+      text_array(entries, &audit_entry::before), text_array(entries, &audit_entry::after),
+      text_array(entries, &audit_entry::attribute), text_array(entries, &audit_entry::rule),
+      text_array(entries, &audit_entry::source),
+      number_array(entries, [](const audit_entry& e) { return detail::ms(e.source_ts); }),
+      text_array(entries, &audit_entry::profile_id), text_array(entries, &audit_entry::request_id),
+      text_array(entries, &audit_entry::outcome), text_array(entries, &audit_entry::answer));
 }
 
 // SKIP LOCKED: two instances pruning at once delete different rows instead of waiting for (or deadlocking
@@ -86,14 +49,7 @@ std::int64_t state_sql::audit_delete_through(detail::audit_key last, std::size_t
 }
 
 std::vector<audit_entry> read_sql::audit_entries(const audit_filter& f, std::size_t limit) {
-  constexpr auto max = std::numeric_limits<std::int64_t>::max();
-  param_list p;
-  p.add(f.since ? detail::ms(*f.since) : std::numeric_limits<std::int64_t>::min());
-  p.add(f.before_id > 0 ? std::numeric_limits<std::int64_t>::min() : max);
-  p.add(f.before_id > 0 ? f.before_id : max);
-  p.add(limit);
-  for (const auto* v : detail::audit_term_values(f)) p.add(*v);
-  auto r = c_.exec_params(audit_list_sql(f), p);
+  auto r = exec_list(c_, audit_list_sql(f), detail::audit_list_params(f, limit));
   std::vector<audit_entry> out;
   out.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) out.push_back(detail::read_audit_entry(row{r, i}));

@@ -11,14 +11,6 @@
 namespace omnisync::store::pg {
 namespace {
 
-struct row {
-  const result& r;
-  int i;
-  std::int64_t i64(int c) const { return r.i64(i, c); }
-  std::string text(int c) const { return r.text(i, c); }
-  std::string bytes(int c) const { return r.bytes(i, c); }
-};
-
 /// The filter's terms, parameters $1 to $10 in dead_letter_where's order. The statements below are built once
 /// and live for the process: the connection prepares statements once, keyed by the address of their text.
 const std::string where_terms =
@@ -42,21 +34,6 @@ std::vector<dead_letter> select(connection& c, const detail::dead_letter_where& 
   std::vector<dead_letter> out;
   for (int i = 0; i < r.rows(); ++i) out.push_back(detail::read_dead_letter(row{r, i}));
   return out;
-}
-
-/// `{"a","b\"c"}`: a text[] parameter (bound, not spliced into the SQL).
-std::string text_array(const std::vector<std::string>& items) {
-  std::string s = "{";
-  for (const auto& item : items) {
-    if (s.size() > 1) s += ',';
-    s += '"';
-    for (char ch : std::string_view(item)) {
-      if (ch == '"' || ch == '\\') s += '\\';
-      s += ch;
-    }
-    s += '"';
-  }
-  return s + "}";
 }
 
 }  // namespace
@@ -108,7 +85,7 @@ std::int64_t state_sql::dead_letters_resolve(const std::string& connector, const
   return c_
       .exec("UPDATE dead_letters SET resolved_at = $5 WHERE resolved_at IS NULL AND connector = $1 AND object = $2 "
             "AND stage = $3 AND record_id = ANY($4::text[])",
-            connector, object, stage, text_array(record_ids), t)
+            connector, object, stage, text_array(record_ids, std::identity{}), t)
       .affected();
 }
 

@@ -9,14 +9,6 @@
 namespace omnisync::store::pg {
 namespace {
 
-struct row {
-  const result& r;
-  int i;
-  std::int64_t i64(int c) const { return r.i64(i, c); }
-  std::string text(int c) const { return r.text(i, c); }
-  bool is_null(int c) const { return r.is_null(i, c); }
-};
-
 const std::string& list_sql() {
   static const std::string s = std::string("SELECT ") + detail::run_columns +
                                " FROM runs WHERE ($1::text IS NULL OR connector = $1) AND ($2::text IS NULL OR "

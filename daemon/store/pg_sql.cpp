@@ -12,16 +12,6 @@ namespace {
 
 using detail::from_ms;
 
-/// Row `i` of a result, as the decoders of rows.hpp read it.
-struct row {
-  const result& r;
-  int i;
-  std::int64_t i64(int c) const { return r.i64(i, c); }
-  std::string text(int c) const { return r.text(i, c); }
-  std::string bytes(int c) const { return r.bytes(i, c); }
-  bool boolean(int c) const { return r.boolean(i, c); }
-};
-
 std::optional<std::string> single_text(const result& r) {
   if (r.rows() == 0) return std::nullopt;
   return r.text(0, 0);
@@ -39,22 +29,6 @@ std::string id_array(const std::vector<std::int64_t>& ids) {
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (i) s += ',';
     s += std::to_string(ids[i]);
-  }
-  return s + "}";
-}
-
-/// `{"a","b\"c"}`: a text[] parameter of `get(item)` for each of `items` (bound, not spliced into the SQL).
-template <class Items, class Get>
-std::string text_array(const Items& items, Get get) {
-  std::string s = "{";
-  for (const auto& item : items) {
-    if (s.size() > 1) s += ',';
-    s += '"';
-    for (char ch : std::string_view(get(item))) {
-      if (ch == '"' || ch == '\\') s += '\\';
-      s += ch;
-    }
-    s += '"';
   }
   return s + "}";
 }

@@ -5,11 +5,14 @@
 /// reference to a connection built per job: `state_sql` and `inbox_sql` (the writers' tables — the same
 /// database, so one transaction may use both) and `read_sql`. Failures throw pg_error (classified).
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "daemon/store/list_query.hpp"
 #include "daemon/store/pg_conn.hpp"
 #include "daemon/store/queue_logic.hpp"
 #include "daemon/store/store.hpp"
@@ -20,6 +23,51 @@ namespace omnisync::store::pg {
 const char* audit_list_sql(const audit_filter& f);
 /// The text history_rows runs for `f` (tests read its query plan).
 const char* history_query_sql(const history_filter& f);
+/// Runs a log's list query (list_query.hpp) with its parameters: the page's bounds, the limit, then the set terms'
+/// values.
+inline result exec_list(connection& c, const char* sql, const detail::list_params& p) {
+  param_list params;
+  for (auto b : p.bounds) params.add(b);
+  params.add(p.limit);
+  for (const auto* v : p.terms) params.add(*v);
+  return c.exec_params(sql, params);
+}
+
+/// Row `i` of a result, as the decoders of rows.hpp read it.
+struct row {
+  const result& r;
+  int i;
+  std::int64_t i64(int c) const { return r.i64(i, c); }
+  std::string text(int c) const { return r.text(i, c); }
+  std::string bytes(int c) const { return r.bytes(i, c); }
+  bool boolean(int c) const { return r.boolean(i, c); }
+  bool is_null(int c) const { return r.is_null(i, c); }
+};
+
+/// `{"a","b\"c"}`: a text[] parameter (bound, not spliced into the SQL) of `get` of each of `items` (a callable
+/// or a member pointer).
+template <class Items, class Get>
+std::string text_array(const Items& items, Get get) {
+  std::string s = "{";
+  for (const auto& item : items) {
+    if (s.size() > 1) s += ',';
+    s += '"';
+    for (char ch : std::string_view(std::invoke(get, item))) {
+      if (ch == '"' || ch == '\\') s += '\\';
+      s += ch;
+    }
+    s += '"';
+  }
+  return s + "}";
+}
+
+/// `{1,2}`: a bigint[] parameter (bound, not spliced into the SQL) of `get` of each of `items`.
+template <class Items, class Get>
+std::string number_array(const Items& items, Get get) {
+  std::string s = "{";
+  for (const auto& item : items) s += (s.size() > 1 ? "," : "") + std::to_string(std::invoke(get, item));
+  return s + "}";
+}
 
 using depth_rows = std::vector<std::pair<std::string, std::int64_t>>;
 

@@ -1,22 +1,10 @@
 // The SQLite store's statements for the audit log (members of sqlite_sql.hpp's statement sets): append, list
 // (audit_query.hpp), prune in batches.
-#include <limits>
-
 #include "daemon/store/audit_query.hpp"
 #include "daemon/store/rows.hpp"
 #include "daemon/store/sqlite_sql.hpp"
 
 namespace omnisync::store::sqlite {
-namespace {
-
-struct row {
-  query& q;
-  std::int64_t i64(int c) const { return q.col_i64(c); }
-  std::string text(int c) const { return q.col_text(c); }
-};
-
-}  // namespace
-
 const char* audit_list_sql(const audit_filter& f) {
   return detail::audit_list_sql<'?', true>(detail::audit_terms_of(f));
 }
@@ -64,14 +52,8 @@ std::int64_t state_sql::audit_delete_through(detail::audit_key last, std::size_t
 }
 
 std::vector<audit_entry> read_sql::audit_entries(const audit_filter& f, std::size_t limit) {
-  constexpr auto max = std::numeric_limits<std::int64_t>::max();
   auto q = r_.state.prepare(audit_list_sql(f));
-  q.i64(1, f.since ? detail::ms(*f.since) : std::numeric_limits<std::int64_t>::min())
-      .i64(2, f.before_id > 0 ? std::numeric_limits<std::int64_t>::min() : max)
-      .i64(3, f.before_id > 0 ? f.before_id : max)
-      .i64(4, static_cast<std::int64_t>(limit));
-  int p = 5;
-  for (const auto* v : detail::audit_term_values(f)) q.text(p++, *v);
+  bind_list(q, detail::audit_list_params(f, limit));
   std::vector<audit_entry> out;
   while (q.step()) out.push_back(detail::read_audit_entry(row{q}));
   return out;

@@ -9,13 +9,6 @@
 namespace omnisync::store::sqlite {
 namespace {
 
-struct row {
-  query& q;
-  std::int64_t i64(int c) const { return q.col_i64(c); }
-  std::string text(int c) const { return q.col_text(c); }
-  std::string bytes(int c) const { return q.col_text(c); }
-};
-
 /// The filter's terms, parameters ?1 to ?10 (bound by `bind_where`). The statements below are built once and
 /// live for the process: the connection caches statements by the address of their text.
 const std::string where_terms =

@@ -4,16 +4,6 @@
 #include "daemon/store/sqlite_sql.hpp"
 
 namespace omnisync::store::sqlite {
-namespace {
-
-struct row {
-  query& q;
-  std::int64_t i64(int c) const { return q.col_i64(c); }
-  std::string text(int c) const { return q.col_text(c); }
-};
-
-}  // namespace
-
 const char* history_query_sql(const history_filter& f) {
   return detail::history_query_sql<'?', true>(detail::history_terms_of(f));
 }
@@ -43,12 +33,7 @@ std::int64_t state_sql::history_delete_before(std::int64_t before, std::size_t n
 
 std::vector<history_entry> read_sql::history_rows(const history_filter& f, std::size_t limit) {
   auto q = r_.state.prepare(history_query_sql(f));
-  q.i64(1, f.after_id)
-      .i64(2, detail::history_from_ms(f))
-      .i64(3, detail::history_to_ms(f))
-      .i64(4, static_cast<std::int64_t>(limit));
-  int p = 5;
-  for (const auto* v : detail::history_term_values(f)) q.text(p++, *v);
+  bind_list(q, detail::history_query_params(f, limit));
   std::vector<history_entry> out;
   while (q.step()) out.push_back(detail::read_history_entry(row{q}));
   return out;

@@ -9,13 +9,6 @@
 namespace omnisync::store::sqlite {
 namespace {
 
-struct row {
-  query& q;
-  std::int64_t i64(int c) const { return q.col_i64(c); }
-  std::string text(int c) const { return q.col_text(c); }
-  bool is_null(int c) const { return q.col_null(c); }
-};
-
 // The texts are static: the connection's statement cache keys statements by the text's address.
 const std::string& list_sql() {
   static const std::string s = std::string("SELECT ") + detail::run_columns +

@@ -11,15 +11,6 @@ namespace {
 
 using detail::from_ms;
 
-/// One result row of a stepped query, as the decoders of rows.hpp read it.
-struct row {
-  query& q;
-  std::int64_t i64(int c) const { return q.col_i64(c); }
-  std::string text(int c) const { return q.col_text(c); }
-  std::string bytes(int c) const { return q.col_text(c); }
-  bool boolean(int c) const { return q.col_i64(c) != 0; }
-};
-
 std::optional<std::string> single_text(query& q) {
   if (!q.step()) return std::nullopt;
   return q.col_text(0);

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/store/list_query.hpp"
 #include "daemon/store/queue_logic.hpp"
 #include "daemon/store/sqlite_db.hpp"
 #include "daemon/store/store.hpp"
@@ -20,6 +21,23 @@ namespace omnisync::store::sqlite {
 const char* audit_list_sql(const audit_filter& f);
 /// The text history_rows runs for `f` (tests read its query plan).
 const char* history_query_sql(const history_filter& f);
+/// Binds a log's list query (list_query.hpp): the page's bounds, the limit, then the set terms' values.
+inline query& bind_list(query& q, const detail::list_params& p) {
+  q.i64(1, p.bounds[0]).i64(2, p.bounds[1]).i64(3, p.bounds[2]).i64(4, p.limit);
+  int n = 5;
+  for (const auto* v : p.terms) q.text(n++, *v);
+  return q;
+}
+
+/// One result row of a stepped query, as the decoders of rows.hpp read it.
+struct row {
+  query& q;
+  std::int64_t i64(int c) const { return q.col_i64(c); }
+  std::string text(int c) const { return q.col_text(c); }
+  std::string bytes(int c) const { return q.col_text(c); }
+  bool boolean(int c) const { return q.col_i64(c) != 0; }
+  bool is_null(int c) const { return q.col_null(c); }
+};
 
 /// The reader thread's connections: one per database file, read-only.
 struct reader_ctx {

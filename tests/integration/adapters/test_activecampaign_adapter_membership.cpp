@@ -7,10 +7,13 @@
 #include <set>
 
 #include "tests/integration/adapters/connector_harness.hpp"
+#include "tests/integration/adapters/membership_harness.hpp"
 
 using omnisync::adapters::audience_spec;
 using omnisync::adapters::membership_item;
-using omnisync::adapters::write_result;
+using omnisync::test::adapters::change_10000;
+using omnisync::test::adapters::check_written;
+using omnisync::test::adapters::ensure_once;
 using omnisync::test::adapters::fresh_sim;
 using omnisync::test::adapters::harness;
 using omnisync::test::sim::running_sim;
@@ -63,32 +66,21 @@ TEST_CASE("ActiveCampaign membership: a tag created once, contacts tagged and un
   auto& s = fresh_sim();
   harness h(ac(s, true));
   audience_spec spec{"vip", "VIP customers", false};
-  auto id = h.run(h.c->ensure_audience(spec));
-  REQUIRE(id.has_value());
-  auto again = h.run(h.c->ensure_audience(spec));
-  REQUIRE(again.has_value());
-  CHECK(*again == *id);
+  const auto id = ensure_once(h, spec);
   CHECK(s.admin("GET", "/admin/activecampaign/tags").json().as_array().size() == 1);
 
-  auto r = h.run(h.c->change_membership(spec, *id, {{1, "1", true}, {2, "2", true}, {3, "3", true}, {4, "99999", true}}));
+  auto r = h.run(h.c->change_membership(spec, id, {{1, "1", true}, {2, "2", true}, {3, "3", true}, {4, "99999", true}}));
   REQUIRE(r.has_value());
   REQUIRE(r->size() == 4);
-  for (const auto& w : *r) {
-    if (w.outbox_id == 4) {
-      CHECK(w.status == write_result::outcome::rejected);
-      CHECK_THAT(w.error, Catch::Contains("contact does not exist"));
-    } else {
-      CHECK(w.status == write_result::outcome::written);
-    }
-  }
-  CHECK(tagged(s, *id) == std::set<std::string>{"1", "2", "3"});
-  auto rm = h.run(h.c->change_membership(spec, *id, {{5, "2", false}, {6, "4", false}}));  // 4 never tagged: done
+  check_written(*r, 4, "contact does not exist");
+  CHECK(tagged(s, id) == std::set<std::string>{"1", "2", "3"});
+  auto rm = h.run(h.c->change_membership(spec, id, {{5, "2", false}, {6, "4", false}}));  // 4 never tagged: done
   REQUIRE(rm.has_value());
-  for (const auto& w : *rm) CHECK(w.status == write_result::outcome::written);
-  CHECK(tagged(s, *id) == std::set<std::string>{"1", "3"});
+  check_written(*rm);
+  CHECK(tagged(s, id) == std::set<std::string>{"1", "3"});
 
-  s.admin("DELETE", "/admin/activecampaign/tags/" + *id);  // deleted in the UI
-  auto gone = h.run(h.c->change_membership(spec, *id, {{7, "5", true}}));
+  s.admin("DELETE", "/admin/activecampaign/tags/" + id);  // deleted in the UI
+  auto gone = h.run(h.c->change_membership(spec, id, {{7, "5", true}}));
   REQUIRE_FALSE(gone.has_value());
   CHECK(gone.error() == omnisync::errc::not_found);
 }
@@ -103,7 +95,7 @@ TEST_CASE("ActiveCampaign membership: an unsubscribed contact is not re-subscrib
   REQUIRE(id.has_value());
   auto r = h.run(h.c->change_membership(spec, *id, {{1, "7", true}, {2, "8", true}}));
   REQUIRE(r.has_value());
-  for (const auto& w : *r) CHECK(w.status == write_result::outcome::written);
+  check_written(*r);
   CHECK(status_of(s, "7") == "2");  // stays unsubscribed
   CHECK(status_of(s, "8") == "1");  // subscribed
   CHECK(tagged(s, *id) == std::set<std::string>{"7", "8"});
@@ -124,7 +116,7 @@ TEST_CASE("ActiveCampaign membership stays within 5 requests per second", "[adap
   for (int i = 1; i <= 8; ++i) adds.push_back({i, std::to_string(i), true});  // 8 calls
   auto r = h.run(h.c->change_membership(spec, *id, adds));
   REQUIRE(r.has_value());
-  for (const auto& w : *r) CHECK(w.status == write_result::outcome::written);
+  check_written(*r);
   const auto took = std::chrono::steady_clock::now() - start;
   CHECK(answered_429(s) == 0);
   CHECK(took >= std::chrono::milliseconds(1700));  // 10 calls spaced ≥ 1/5 s apart
@@ -145,12 +137,6 @@ TEST_CASE("ActiveCampaign membership: calls per 10,000 changes", "[.bench][segme
     return c.at("activecampaign").at("total").to_number<std::int64_t>();
   };
   const auto before = count();
-  for (bool add : {true, false}) {
-    std::vector<membership_item> items;
-    for (int i = 1; i <= 5000; ++i) items.push_back({i, std::to_string(i), add});
-    auto r = h.run(h.c->change_membership(spec, *id, items));
-    REQUIRE(r.has_value());
-    for (const auto& w : *r) REQUIRE(w.status == write_result::outcome::written);
-  }
+  change_10000(h, spec, *id, [](int i) { return std::to_string(i); });
   std::printf("BENCH activecampaign changes=10000 calls=%lld floor=10000\n", static_cast<long long>(count() - before));
 }

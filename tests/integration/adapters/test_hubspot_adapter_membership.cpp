@@ -6,10 +6,13 @@
 #include <set>
 
 #include "tests/integration/adapters/hubspot_harness.hpp"
+#include "tests/integration/adapters/membership_harness.hpp"
 
 using omnisync::adapters::audience_spec;
 using omnisync::adapters::membership_item;
-using omnisync::adapters::write_result;
+using omnisync::test::adapters::change_10000;
+using omnisync::test::adapters::check_written;
+using omnisync::test::adapters::ensure_once;
 using omnisync::test::adapters::fresh_sim;
 using omnisync::test::adapters::harness;
 using omnisync::test::adapters::sim_calls;
@@ -43,42 +46,31 @@ TEST_CASE("HubSpot membership: a MANUAL list created once, members added and rem
   harness h(hs_config(s, {{"sync.membership_chunk", "2"}}));
   REQUIRE(h.c->max_membership_batch() == 2);
   audience_spec spec{"vip", "VIP customers", false};
-  auto id = h.run(h.c->ensure_audience(spec));
-  REQUIRE(id.has_value());
-  auto again = h.run(h.c->ensure_audience(spec));  // found by name, not created twice
-  REQUIRE(again.has_value());
-  CHECK(*again == *id);
+  const auto id = ensure_once(h, spec);  // found by name, not created twice
   CHECK(lists_named(s, "VIP customers") == 1);
-  const auto list = s.admin("GET", "/admin/hubspot/lists/" + *id).json();
+  const auto list = s.admin("GET", "/admin/hubspot/lists/" + id).json();
   CHECK(list.at("processingType").as_string() == "MANUAL");
   CHECK(list.at("objectTypeId").as_string() == "0-1");
 
   const auto before = sim_calls(s, "hubspot", "add-and-remove");
   std::vector<membership_item> adds{{1, "1", true}, {2, "2", true}, {3, "3", true}};
-  auto r = h.run(h.c->change_membership(spec, *id, adds));
+  auto r = h.run(h.c->change_membership(spec, id, adds));
   REQUIRE(r.has_value());
   REQUIRE(r->size() == 3);
-  for (const auto& w : *r) CHECK(w.status == write_result::outcome::written);
+  check_written(*r);
   CHECK(sim_calls(s, "hubspot", "add-and-remove") - before == 2);  // 3 ids in chunks of 2
   CHECK(list_members(s, "VIP customers") == std::set<std::string>{"1", "2", "3"});
 
   // A record that does not exist: HubSpot reports it missing; the add is refused with its words.
-  auto missing = h.run(h.c->change_membership(spec, *id, {{4, "987654321", true}, {5, "2", false}}));
+  auto missing = h.run(h.c->change_membership(spec, id, {{4, "987654321", true}, {5, "2", false}}));
   REQUIRE(missing.has_value());
   REQUIRE(missing->size() == 2);
-  for (const auto& w : *missing) {
-    if (w.outbox_id == 4) {
-      CHECK(w.status == write_result::outcome::rejected);
-      CHECK_THAT(w.error, Catch::Contains("recordIdsMissing"));
-    } else {
-      CHECK(w.status == write_result::outcome::written);
-    }
-  }
+  check_written(*missing, 4, "recordIdsMissing");
   CHECK(list_members(s, "VIP customers") == std::set<std::string>{"1", "3"});
   // Adding a member again and removing a non-member are no-ops HubSpot ignores: done.
-  auto idem = h.run(h.c->change_membership(spec, *id, {{6, "1", true}, {7, "2", false}}));
+  auto idem = h.run(h.c->change_membership(spec, id, {{6, "1", true}, {7, "2", false}}));
   REQUIRE(idem.has_value());
-  for (const auto& w : *idem) CHECK(w.status == write_result::outcome::written);
+  check_written(*idem);
   CHECK(list_members(s, "VIP customers") == std::set<std::string>{"1", "3"});
 }
 
@@ -110,13 +102,7 @@ TEST_CASE("HubSpot membership: calls per 10,000 changes", "[.bench][segments]") 
   auto id = h.run(h.c->ensure_audience(spec));
   REQUIRE(id.has_value());
   const auto before = sim_calls(s, "hubspot", "/crm/v3/lists");
-  for (bool add : {true, false}) {
-    std::vector<membership_item> items;
-    for (int i = 1; i <= 5000; ++i) items.push_back({i, std::to_string(i), add});
-    auto r = h.run(h.c->change_membership(spec, *id, items));
-    REQUIRE(r.has_value());
-    for (const auto& w : *r) REQUIRE(w.status == write_result::outcome::written);
-  }
+  change_10000(h, spec, *id, [](int i) { return std::to_string(i); });
   const auto calls = sim_calls(s, "hubspot", "/crm/v3/lists") - before;
   const auto floor = (10000 + h.c->max_membership_batch() - 1) / h.c->max_membership_batch();
   std::printf("BENCH hubspot changes=10000 calls=%lld floor=%zu\n", static_cast<long long>(calls), floor);

@@ -11,11 +11,14 @@
 
 #include "adapters/registry.hpp"
 #include "tests/integration/adapters/connector_harness.hpp"
+#include "tests/integration/adapters/membership_harness.hpp"
 #include "tests/integration/adapters/salesforce_harness.hpp"
 
 using namespace omnisync::test::salesforce;
 using omnisync::adapters::audience_spec;
-using omnisync::adapters::write_result;
+using omnisync::test::adapters::change_10000;
+using omnisync::test::adapters::check_written;
+using omnisync::test::adapters::ensure_once;
 
 namespace {
 
@@ -39,43 +42,32 @@ TEST_CASE("Salesforce membership: a Campaign created once, members inserted and 
   harness h(f.cfg);
   REQUIRE(h.c->max_membership_batch() == 200);
   audience_spec spec{"vip", "VIP customers", false};
-  auto id = h.run(h.c->ensure_audience(spec));
-  REQUIRE(id.has_value());
-  CHECK(id->rfind("701", 0) == 0);
-  auto again = h.run(h.c->ensure_audience(spec));
-  REQUIRE(again.has_value());
-  CHECK(*again == *id);
+  const auto id = ensure_once(h, spec);
+  CHECK(id.rfind("701", 0) == 0);
   CHECK(f.sim.admin("GET", "/admin/salesforce/Campaign").json().as_array().size() == 1);
 
   std::vector<omnisync::adapters::membership_item> adds;
   for (int i = 1; i <= 5; ++i) adds.push_back({i, contact_id(i), true});
   adds.push_back({6, contact_id(9999), true});  // no such contact
-  auto r = h.run(h.c->change_membership(spec, *id, adds));
+  auto r = h.run(h.c->change_membership(spec, id, adds));
   REQUIRE(r.has_value());
   REQUIRE(r->size() == 6);
-  for (const auto& w : *r) {
-    if (w.outbox_id == 6) {
-      CHECK(w.status == write_result::outcome::rejected);
-      CHECK_THAT(w.error, Catch::Contains("INVALID_CROSS_REFERENCE_KEY"));
-    } else {
-      CHECK(w.status == write_result::outcome::written);
-    }
-  }
+  check_written(*r, 6, "INVALID_CROSS_REFERENCE_KEY");
   std::string status;
-  CHECK(campaign_members(f.sim, *id, &status).size() == 5);
+  CHECK(campaign_members(f.sim, id, &status).size() == 5);
   CHECK(status == "Responded");
   // Already a member (DUPLICATE_VALUE) and a removal: both done; the removal deletes the row.
-  auto r2 = h.run(h.c->change_membership(spec, *id, {{7, contact_id(1), true}, {8, contact_id(2), false},
-                                                     {9, contact_id(40), false}}));
+  auto r2 = h.run(h.c->change_membership(spec, id, {{7, contact_id(1), true}, {8, contact_id(2), false},
+                                                    {9, contact_id(40), false}}));
   REQUIRE(r2.has_value());
-  for (const auto& w : *r2) CHECK(w.status == write_result::outcome::written);
-  CHECK(campaign_members(f.sim, *id) ==
+  check_written(*r2);
+  CHECK(campaign_members(f.sim, id) ==
         std::set<std::string>{contact_id(1), contact_id(3), contact_id(4), contact_id(5)});
   CHECK(calls(f.sim, "POST /services/data/v62.0/composite/sobjects") == 2);
 
   // The campaign deleted outside omnisync: not_found, so the writer can recreate it.
-  f.sim.admin("DELETE", "/admin/salesforce/Campaign/" + *id);
-  auto gone = h.run(h.c->change_membership(spec, *id, {{10, contact_id(6), true}}));
+  f.sim.admin("DELETE", "/admin/salesforce/Campaign/" + id);
+  auto gone = h.run(h.c->change_membership(spec, id, {{10, contact_id(6), true}}));
   REQUIRE_FALSE(gone.has_value());
   CHECK(gone.error() == omnisync::errc::not_found);
 }
@@ -89,13 +81,7 @@ TEST_CASE("Salesforce membership: calls per 10,000 changes", "[.bench][segments]
   auto id = h.run(h.c->ensure_audience(spec));
   REQUIRE(id.has_value());
   const auto before = calls(f.sim, "/services/data");
-  for (bool add : {true, false}) {
-    std::vector<omnisync::adapters::membership_item> items;
-    for (int i = 1; i <= 5000; ++i) items.push_back({i, contact_id(i), add});
-    auto r = h.run(h.c->change_membership(spec, *id, items));
-    REQUIRE(r.has_value());
-    for (const auto& w : *r) REQUIRE(w.status == write_result::outcome::written);
-  }
+  change_10000(h, spec, *id, [](int i) { return contact_id(i); });
   const auto n = calls(f.sim, "/services/data") - before;
   std::printf("BENCH salesforce changes=10000 calls=%lld floor=%d\n", static_cast<long long>(n), 10000 / 200);
 }
