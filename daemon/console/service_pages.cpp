@@ -140,13 +140,19 @@ asio::awaitable<http_response> service::page(const http_request& req, std::strin
     if (!q.empty()) {
       json::object search{{"action", "search"}, {"query", q}, {"limit", 50}};
       auto r = co_await run(cmd_profile, std::move(search));
-      if (!r.ok()) co_return html(r.code() == "invalid_args" ? 400 : 503, pages::message_page(400, r.message()));
+      if (!r.ok()) {
+        const int st = r.code() == "invalid_args" ? 400 : 503;
+        co_return html(st, pages::message_page(st, r.message()));
+      }
       results = r.result();
     }
     if (!id.empty()) {
       json::object get{{"action", explain == "true" ? "explain" : "get"}, {"query", id}};
       auto r = co_await run(cmd_profile, std::move(get));
-      if (!r.ok()) co_return html(r.code() == "not_found" ? 404 : 400, pages::message_page(404, r.message()));
+      if (!r.ok()) {
+        const int st = r.code() == "not_found" ? 404 : 400;
+        co_return html(st, pages::message_page(st, r.message()));
+      }
       person = r.result();
     }
     co_return html(200, pages::people(f, q, results ? &*results : nullptr, person ? &*person : nullptr));

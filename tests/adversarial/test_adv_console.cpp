@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include <cctype>
 #include <thread>
 
 using namespace omnisync::test::adversarial;
