@@ -7,11 +7,14 @@
 # (tests/fuzz/corpus/<name without fuzz_>) plus what earlier runs found (build/fuzz/fuzz-all/<target>/corpus, kept
 # between runs; the seeds in the repository are never changed — copy a finding there by hand with a reason).
 # A crash stops nothing: its input is kept in build/fuzz/fuzz-all/<target>/artifacts/ and the script exits 1 at
-# the end. OMNISYNC_FUZZ_JOBS=N runs N targets at once (default 1: the figures are per target on one core).
+# the end. OMNISYNC_FUZZ_JOBS=N runs N targets at once (default 1: the figures are per target on one core);
+# OMNISYNC_FUZZ_TARGETS="fuzz_a fuzz_b" runs only those targets, sharing TOTAL_SECONDS between them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 mapfile -t targets < <(grep -v '^#' tests/fuzz/targets.txt | sed '/^$/d')
+# OMNISYNC_FUZZ_TARGETS="fuzz_a fuzz_b" runs only those (a partial run; the default is every target of targets.txt).
+if [ -n "${OMNISYNC_FUZZ_TARGETS:-}" ]; then read -r -a targets <<<"$OMNISYNC_FUZZ_TARGETS"; fi
 total="${1:-3600}"
 jobs="${OMNISYNC_FUZZ_JOBS:-1}"
 case "$total" in ''|*[!0-9]*) echo "usage: $0 [TOTAL_SECONDS]" >&2; exit 2 ;; esac
