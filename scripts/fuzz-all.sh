@@ -1,27 +1,34 @@
 #!/usr/bin/env bash
-# Runs every libFuzzer target (tests/fuzz/targets.txt) for a long time, one after the other, and prints what each
-# reached: executions, libFuzzer's coverage figures (cov: edges covered, ft: features), the corpus size and the
-# crashing inputs kept.
-#   scripts/fuzz-all.sh [SECONDS_EACH]     default: one hour in total, shared equally between the targets
+# Runs every libFuzzer target (tests/fuzz/targets.txt: all of them, fuzz_segments and fuzz_console included) for a
+# given total time, one after the other, and prints what each reached: executions, libFuzzer's coverage figures
+# (cov: edges covered, ft: features, from its final status line), the corpus size and the crashing inputs kept.
+#   scripts/fuzz-all.sh [TOTAL_SECONDS]    default 3600: one hour of target time, shared equally between the targets
 # Builds the targets first (preset `fuzz`, clang-14, build/fuzz). Each target starts from its seed corpus
 # (tests/fuzz/corpus/<name without fuzz_>) plus what earlier runs found (build/fuzz/fuzz-all/<target>/corpus, kept
 # between runs; the seeds in the repository are never changed — copy a finding there by hand with a reason).
 # A crash stops nothing: its input is kept in build/fuzz/fuzz-all/<target>/artifacts/ and the script exits 1 at
-# the end. OMNISYNC_FUZZ_JOBS=N runs N targets at once (default 1: the figures are per target on one core).
+# the end. OMNISYNC_FUZZ_JOBS=N runs N targets at once (default 1: the figures are per target on one core);
+# OMNISYNC_FUZZ_TARGETS="fuzz_a fuzz_b" runs only those targets, sharing TOTAL_SECONDS between them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 mapfile -t targets < <(grep -v '^#' tests/fuzz/targets.txt | sed '/^$/d')
-each="${1:-$(( 3600 / ${#targets[@]} ))}"
+# OMNISYNC_FUZZ_TARGETS="fuzz_a fuzz_b" runs only those (a partial run; the default is every target of targets.txt).
+if [ -n "${OMNISYNC_FUZZ_TARGETS:-}" ]; then read -r -a targets <<<"$OMNISYNC_FUZZ_TARGETS"; fi
+total="${1:-3600}"
 jobs="${OMNISYNC_FUZZ_JOBS:-1}"
-case "$each" in ''|*[!0-9]*) echo "usage: $0 [SECONDS_EACH]" >&2; exit 2 ;; esac
+case "$total" in ''|*[!0-9]*) echo "usage: $0 [TOTAL_SECONDS]" >&2; exit 2 ;; esac
+# Target time, not wall time: with N jobs at once the wall time is about TOTAL_SECONDS / N.
+each=$(( total / ${#targets[@]} ))
+if [ "$each" -lt 1 ]; then echo "$0: $total s is less than 1 s for each of ${#targets[@]} targets" >&2; exit 2; fi
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc)" --target "${targets[@]}" >/dev/null
 
 out=build/fuzz/fuzz-all
 mkdir -p "$out"
-echo "fuzzing ${#targets[@]} targets for ${each} s each ($jobs at a time); logs in $out/<target>/log"
+echo "fuzzing ${#targets[@]} targets for ${each} s each (${total} s of target time, $jobs at a time): ${targets[*]}"
+echo "logs in $out/<target>/log"
 
 run_one() {
   local t="$1" dir="$out/$1"

@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "core/json_text.hpp"
@@ -88,6 +90,36 @@ std::vector<std::pair<std::string, std::string>> parse_form(std::string_view tex
   return out;
 }
 
+std::string url_encode(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text)
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  return out;
+}
+
+std::vector<std::string> secret_forms(std::string_view secret) {
+  std::string js = json::serialize(json::string_view(secret.data(), secret.size()));
+  js = js.substr(1, js.size() - 2);
+  std::vector<std::string> out{std::string(secret), js, pages::escape(secret), pages::escape(js), url_encode(secret)};
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+bool local_path(std::string_view target) {
+  if (target.empty() || target.front() != '/') return false;
+  if (target.size() > 1 && (target[1] == '/' || target[1] == '\\')) return false;
+  return std::none_of(target.begin(), target.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+}
+
 std::string form_value(std::string_view body, std::string_view name) {
   for (auto& [k, v] : parse_form(body))
     if (k == name) return v;
@@ -157,8 +189,18 @@ std::variant<json::object, std::string> args_from_params(
 service::service(std::shared_ptr<const control::command_table> commands, std::shared_ptr<authenticator> auth,
                  std::vector<std::string> secrets)
     : commands_(std::move(commands)), auth_(std::move(auth)) {
-  for (auto& s : secrets)
-    if (s.size() >= 6) secrets_.push_back(std::move(s));  // shorter values are too common to scrub
+  for (const auto& s : secrets)
+    if (s.size() >= 6)  // shorter values are too common to scrub
+      for (auto& f : secret_forms(s)) secret_forms_.push_back(std::move(f));
+  // Longest first: a form that contains another is replaced whole.
+  std::sort(secret_forms_.begin(), secret_forms_.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+}
+
+void service::scrub(std::string& text) const {
+  static constexpr std::string_view redacted = "<redacted>";
+  for (const auto& s : secret_forms_)
+    for (auto at = text.find(s); at != std::string::npos; at = text.find(s, at + redacted.size()))
+      text.replace(at, s.size(), redacted);  // searched on after the mark: a secret inside "<redacted>" ends too
 }
 
 std::shared_ptr<const control::command_table> service::commands() const {
@@ -191,9 +233,8 @@ asio::awaitable<control::reply> service::run(std::string_view command, json::obj
 }
 
 http_response service::finish(http_response r, bool cache) const {
-  for (const auto& s : secrets_)
-    for (auto at = r.body.find(s); at != std::string::npos; at = r.body.find(s, at))
-      r.body.replace(at, s.size(), "<redacted>");
+  scrub(r.body);
+  for (auto& [name, value] : r.headers) scrub(value);  // a redirect's notice, a file name
   r.headers.emplace_back("Content-Security-Policy",
                          "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
                          "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "

@@ -52,6 +52,18 @@ std::vector<std::pair<std::string, std::string>> parse_form(std::string_view tex
 /// The first value of `name` in a form body, empty when absent.
 std::string form_value(std::string_view body, std::string_view name);
 
+/// `text` percent-encoded for a query string: letters, digits and `-_.~` kept, every other byte as %XX.
+std::string url_encode(std::string_view text);
+
+/// The forms a secret takes in what the console writes, each to be scrubbed: as it is, inside a JSON string, as
+/// HTML text (also of the JSON form: pages show JSON values), and percent-encoded (links, redirects).
+std::vector<std::string> secret_forms(std::string_view secret);
+
+/// Whether `target` is a path on this console that a redirect may name: one leading `/`, not `//` or `/\` (which
+/// browsers read as another host), no control character (which would end the header, or which browsers drop,
+/// turning `/\t/host` into `//host`).
+bool local_path(std::string_view target);
+
 /// Whether a browser request comes from this console's own pages: no Origin header, or one equal to the scheme
 /// and Host it was sent to.
 bool same_origin(const http_request& req);
@@ -88,7 +100,8 @@ class service {
   mutable std::mutex mutex_;
   std::shared_ptr<const control::command_table> commands_;
   std::shared_ptr<authenticator> auth_;
-  std::vector<std::string> secrets_;
+  std::vector<std::string> secret_forms_;  ///< every form of every secret, longest first
+  void scrub(std::string& text) const;
 };
 
 }  // namespace omnisync::console

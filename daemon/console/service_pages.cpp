@@ -45,18 +45,7 @@ std::string next_query(std::vector<std::pair<std::string, std::string>> params, 
   std::erase_if(params, [](const auto& kv) { return kv.first == "after"; });
   params.emplace_back("after", next->is_string() ? std::string(next->as_string()) : to_json_text(*next));
   std::string out;
-  for (const auto& [k, v] : params) {
-    std::string enc;
-    for (unsigned char c : v)
-      if (std::isalnum(c) || c == '-' || c == '_' || c == '.') enc.push_back(static_cast<char>(c));
-      else {
-        static constexpr char hex[] = "0123456789ABCDEF";
-        enc += '%';
-        enc += hex[c >> 4];
-        enc += hex[c & 15];
-      }
-    out += (out.empty() ? "" : "&") + k + "=" + enc;
-  }
+  for (const auto& [k, v] : params) out += (out.empty() ? "" : "&") + url_encode(k) + "=" + url_encode(v);
   return out;
 }
 
@@ -151,13 +140,19 @@ asio::awaitable<http_response> service::page(const http_request& req, std::strin
     if (!q.empty()) {
       json::object search{{"action", "search"}, {"query", q}, {"limit", 50}};
       auto r = co_await run(cmd_profile, std::move(search));
-      if (!r.ok()) co_return html(r.code() == "invalid_args" ? 400 : 503, pages::message_page(400, r.message()));
+      if (!r.ok()) {
+        const int st = r.code() == "invalid_args" ? 400 : 503;
+        co_return html(st, pages::message_page(st, r.message()));
+      }
       results = r.result();
     }
     if (!id.empty()) {
       json::object get{{"action", explain == "true" ? "explain" : "get"}, {"query", id}};
       auto r = co_await run(cmd_profile, std::move(get));
-      if (!r.ok()) co_return html(r.code() == "not_found" ? 404 : 400, pages::message_page(404, r.message()));
+      if (!r.ok()) {
+        const int st = r.code() == "not_found" ? 404 : 400;
+        co_return html(st, pages::message_page(st, r.message()));
+      }
       person = r.result();
     }
     co_return html(200, pages::people(f, q, results ? &*results : nullptr, person ? &*person : nullptr));
@@ -238,7 +233,7 @@ asio::awaitable<http_response> service::action(const http_request& req, const ca
     else if (k == "back") back = v;
     else params.emplace_back(k, v);
   }
-  if (!back.starts_with("/") || back.starts_with("//")) back = "/";  // never a redirect off this console
+  if (!local_path(back)) back = "/";  // never a redirect off this console, never a split header
   const auto* spec = commands()->spec(command);
   if (!spec) co_return html(404, pages::message_page(404, "Unknown command \"" + command + "\"."));
   auto args = args_from_params(*spec, params);
@@ -250,18 +245,10 @@ asio::awaitable<http_response> service::action(const http_request& req, const ca
   if (needs == control::access::write)
     spdlog::info("console: {} {} by a session of the write token from {}", spec->name, to_json_text(a), req.remote);
   auto r = co_await run(spec->name, std::move(a));
-  const std::string notice = r.ok() ? std::string(spec->name) + ": done — " + to_json_text(r.result())
-                                    : std::string(spec->name) + ": refused — " + r.message();
-  std::string enc;
-  for (unsigned char c : notice)
-    if (std::isalnum(c)) enc.push_back(static_cast<char>(c));
-    else {
-      static constexpr char hex[] = "0123456789ABCDEF";
-      enc += '%';
-      enc += hex[c >> 4];
-      enc += hex[c & 15];
-    }
-  co_return see_other(back + (back.find('?') == std::string::npos ? "?" : "&") + "notice=" + enc);
+  std::string notice = r.ok() ? std::string(spec->name) + ": done — " + to_json_text(r.result())
+                              : std::string(spec->name) + ": refused — " + r.message();
+  scrub(notice);  // before encoding: finish() scrubs the header too, but only the forms it knows
+  co_return see_other(back + (back.find('?') == std::string::npos ? "?" : "&") + "notice=" + url_encode(notice));
 }
 
 }  // namespace omnisync::console
