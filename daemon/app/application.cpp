@@ -99,6 +99,7 @@ struct application::impl {
   std::unique_ptr<sync::engine> engine;
   std::unique_ptr<http::listener> web;
   std::unique_ptr<console::server> web_console;        // console: the web console and its JSON API (off: null)
+  std::shared_ptr<console::service> console_service;   // what web_console serves (its secrets follow reloads)
   std::vector<std::string> secret_values;              // every secret the config read: no console answer holds one
   systemd_notifier notifier;
   int exit = exit_ok;
@@ -235,6 +236,10 @@ struct application::impl {
       co_return finish_reload(std::move(result), std::move(record), reload_started);
     for (auto& w : restart_warnings(*old, next)) result.warnings.push_back(std::move(w));
     set_secrets(loaded.secret_values);
+    // Kept with the earlier ones: a rotated-out secret may still sit in stored payloads the console shows.
+    for (const auto& v : loaded.secret_values)
+      if (std::find(secret_values.begin(), secret_values.end(), v) == secret_values.end()) secret_values.push_back(v);
+    if (console_service) console_service->set_secrets(secret_values);
     apply_log_levels(next.daemon.log.level, next.daemon.log.components);
     {
       std::lock_guard lock(mutex);
@@ -469,8 +474,8 @@ struct application::impl {
                                                          cc.session_lifetime);
     console::server_options o{cc.listen, cc.tls_cert, cc.tls_key, cc.max_connections, 64 * 1024,
                               cc.header_timeout, cc.body_timeout, cc.idle_timeout, cc.trusted_proxy};
-    web_console = std::make_unique<console::server>(
-        ioc.get_executor(), o, std::make_shared<console::service>(std::move(table), auth, secret_values));
+    console_service = std::make_shared<console::service>(std::move(table), auth, secret_values);
+    web_console = std::make_unique<console::server>(ioc.get_executor(), o, console_service);
     auto port = web_console->start();
     if (!port) {
       logger("app")->critical("cannot start the console on {}; not starting", cc.listen);

@@ -189,16 +189,28 @@ std::variant<json::object, std::string> args_from_params(
 service::service(std::shared_ptr<const control::command_table> commands, std::shared_ptr<authenticator> auth,
                  std::vector<std::string> secrets)
     : commands_(std::move(commands)), auth_(std::move(auth)) {
+  set_secrets(secrets);
+}
+
+void service::set_secrets(const std::vector<std::string>& secrets) {
+  auto forms = std::make_shared<std::vector<std::string>>();
   for (const auto& s : secrets)
     if (s.size() >= 6)  // shorter values are too common to scrub
-      for (auto& f : secret_forms(s)) secret_forms_.push_back(std::move(f));
+      for (auto& f : secret_forms(s)) forms->push_back(std::move(f));
   // Longest first: a form that contains another is replaced whole.
-  std::sort(secret_forms_.begin(), secret_forms_.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  std::sort(forms->begin(), forms->end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  std::lock_guard lock(mutex_);
+  secret_forms_ = std::move(forms);
 }
 
 void service::scrub(std::string& text) const {
   static constexpr std::string_view redacted = "<redacted>";
-  for (const auto& s : secret_forms_)
+  std::shared_ptr<const std::vector<std::string>> forms;
+  {
+    std::lock_guard lock(mutex_);
+    forms = secret_forms_;
+  }
+  for (const auto& s : *forms)
     for (auto at = text.find(s); at != std::string::npos; at = text.find(s, at + redacted.size()))
       text.replace(at, s.size(), redacted);  // searched on after the mark: a secret inside "<redacted>" ends too
 }

@@ -81,6 +81,8 @@ class service {
 
   boost::asio::awaitable<http_response> handle(http_request req);
   void set_commands(std::shared_ptr<const control::command_table> commands);
+  /// The secrets no answer may hold, replaced (on reload: a secret the new config adds is scrubbed from then on).
+  void set_secrets(const std::vector<std::string>& secrets);
 
   /// Runs one command through the table (as the socket does, progress events dropped); for pages.
   boost::asio::awaitable<control::reply> run(std::string_view command, boost::json::object args);
@@ -100,7 +102,8 @@ class service {
   mutable std::mutex mutex_;
   std::shared_ptr<const control::command_table> commands_;
   std::shared_ptr<authenticator> auth_;
-  std::vector<std::string> secret_forms_;  ///< every form of every secret, longest first
+  /// Every form of every secret, longest first; swapped whole by set_secrets (read under mutex_).
+  std::shared_ptr<const std::vector<std::string>> secret_forms_;
   void scrub(std::string& text) const;
 };
 
