@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <utility>
@@ -225,10 +226,14 @@ asio::awaitable<reply> segment(const context& ctx, json::object args, event_sink
   if (auto refused = co_await standby_refusal(ctx, "segment backfills")) co_return std::move(*refused);
   auto st = std::make_shared<backfill_state>();
   auto run = [](sync::engine* e, std::string k, std::shared_ptr<backfill_state> s) -> asio::awaitable<void> {
-    auto got = co_await e->segment_backfill(k, [s](std::size_t at, std::size_t total) {
+    // A named callback, not a lambda written in the co_await's arguments: GCC 12 destroys such a temporary
+    // twice, so its copy of `s` was released twice and the state freed while this command still waited on it
+    // (its mutex then locked in freed memory: "Invalid argument", answered as internal_error).
+    std::function<void(std::size_t, std::size_t)> progress = [s](std::size_t at, std::size_t total) {
       s->at = at;
       s->total = total;
-    });
+    };
+    auto got = co_await e->segment_backfill(k, std::move(progress));
     {
       std::lock_guard lk(s->mu);
       s->outcome = std::move(got);
