@@ -170,16 +170,23 @@ TEST_CASE("segment end to end: a ticket opened in Zendesk puts the person in the
   if (!in_all) WARN("daemon stderr: " << d.proc->stderr_text());
   REQUIRE(in_all);
 
-  // Nothing left to send: per destination the acknowledged member and no planned change.
-  auto pre = segment(d, {"preview", "open_ticket"});
+  // Nothing left to send: per destination the acknowledged member and no planned change (the acknowledgement is
+  // recorded just after the vendor answered, so it may trail what the simulators show by a moment).
+  json::object pre;
+  const auto planned = [&](std::int64_t acknowledged) {
+    pre = segment(d, {"preview", "open_ticket"});
+    for (const std::string c : {"hs", "ac", "sf"}) {
+      const auto plan = plan_for(pre, c);
+      if (plan.at("acknowledged").as_int64() != acknowledged || plan.at("adds").as_int64() != 0 ||
+          plan.at("removes").as_int64() != 0 || plan.at("unresolved").as_int64() != 0)
+        return false;
+    }
+    return true;
+  };
+  const bool acked_in = eventually([&] { return planned(1); }, 10s);
   INFO(json::serialize(pre));
+  CHECK(acked_in);
   CHECK(pre.at("size").as_int64() == 1);
-  for (const std::string c : {"hs", "ac", "sf"}) {
-    const auto plan = plan_for(pre, c);
-    CHECK(plan.at("acknowledged").as_int64() == 1);
-    CHECK(plan.at("adds").as_int64() == 0);
-    CHECK(plan.at("removes").as_int64() == 0);
-  }
 
   // A backfill finds the stored membership as it is: one member, no transition.
   auto bf = segment(d, {"backfill", "open_ticket"});
@@ -195,8 +202,10 @@ TEST_CASE("segment end to end: a ticket opened in Zendesk puts the person in the
   }, 60s);
   if (!out_of_all) WARN("daemon stderr: " << d.proc->stderr_text());
   REQUIRE(out_of_all);
-  pre = segment(d, {"preview", "open_ticket"});
-  for (const std::string c : {"hs", "ac", "sf"}) CHECK(plan_for(pre, c).at("acknowledged").as_int64() == 0);
+  const bool acked_out = eventually([&] { return planned(0); }, 10s);
+  INFO(json::serialize(pre));
+  CHECK(acked_out);
+  CHECK(pre.at("size").as_int64() == 0);
 
   // One entry and one exit: HubSpot's list changed in one call each way; ActiveCampaign tagged once and untagged
   // with one look-up and one delete (it has no batch endpoint). Retries would show here.
