@@ -183,7 +183,9 @@ inline constexpr choice segment_actions[] = {
     {.value = "show", .help = "one segment: definition, size, destinations, paused", .scope = access::read},
     {.value = "members", .help = "a segment's current members, a page at a time", .scope = access::read},
     {.value = "explain", .help = "each term's value for one profile and the next flip", .scope = access::read},
-    {.value = "preview", .help = "size, a sample and the diff against current membership, nothing written",
+    {.value = "preview",
+     .help = "size, a sample, the diff against current membership and per destination the adds/removes the next "
+             "sync would send (against what it acknowledged), nothing written",
      .scope = access::read},
     {.value = "backfill", .help = "evaluate the segment over every profile and store it (a run)",
      .scope = access::write},
@@ -455,7 +457,8 @@ inline constexpr command_spec segment{
               "priority_group, size, paused, sync: [{connector, list, resubscribe}]}; members: {key, items: "
               "[{profile, since}], next_after}; explain: {key, profile, member, matches, held_out, outranked_by, "
               "flips_at, recheck, terms: [{text, value, detail}]}; preview: {key, profiles, size, current, sample, "
-              "would_enter, would_exit, enter_sample, exit_sample, destinations}; backfill: {key, profiles, members, "
+              "would_enter, would_exit, enter_sample, exit_sample, destinations: [{connector, list, acknowledged, adds, "
+              "removes, unresolved, add_sample, remove_sample, paused}]}; backfill: {key, profiles, members, "
               "entered, exited}; pause, resume: {key, paused}",
     .events = "backfill with follow: {key, done, total}",
 };

@@ -95,8 +95,11 @@ std::string format(const std::string& action, const json::value& v) {
     out += "sample: " + json::serialize(r.at("sample")) + "\n";
     for (const auto& d : r.at("destinations").as_array()) {
       const auto& o = d.as_object();
-      out += "  " + text(o.at("connector")) + ":" + text(o.at("list")) + ": +" + text(o.at("adds")) + " -" +
-             text(o.at("removes")) + (o.at("paused").as_bool() ? " (paused)" : "") + "\n";
+      // What the next membership sync would send there, against what it acknowledged.
+      out += "  " + text(o.at("connector")) + ":" + text(o.at("list")) + ": acknowledged " + text(o.at("acknowledged")) +
+             ", next sync +" + text(o.at("adds")) + " -" + text(o.at("removes"));
+      if (o.at("unresolved").as_int64() > 0) out += ", " + text(o.at("unresolved")) + " linking no record there";
+      out += std::string(o.at("paused").as_bool() ? " (paused)" : "") + "\n";
     }
     return out;
   }

@@ -5,10 +5,14 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace omnisync::segments {
 class segment_set;
+}
+namespace omnisync::profile {
+struct profile_view;
 }
 
 namespace omnisync::sync {
@@ -24,5 +28,10 @@ using membership_policies = std::map<std::pair<std::string, std::string>, member
 
 /// The policies of every `sync:` destination of `set`.
 membership_policies policies_of(const segments::segment_set& set);
+
+/// The person's record id at connector `connector` as a membership member: a contact (HubSpot, ActiveCampaign),
+/// else a Salesforce Contact, else a Lead; "" when the profile links none there. The writer's membership sync
+/// resolves the members it sends with it, and `segment preview` plans with it, so the two agree.
+std::string membership_member_id(const profile::profile_view& view, std::string_view connector);
 
 }  // namespace omnisync::sync

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 
+#include "daemon/profile/book.hpp"
 #include "daemon/segments/segment_set.hpp"
+#include "daemon/sync/membership_policy.hpp"
 #include "daemon/sync/runs.hpp"
 
 namespace omnisync::sync {
@@ -22,6 +24,17 @@ membership_policies policies_of(const segments::segment_set& set) {
       out[{s.def.key, t.connector}] = p;
     }
   return out;
+}
+
+std::string membership_member_id(const profile::profile_view& view, std::string_view connector) {
+  std::string best;
+  int rank = 99;
+  for (const auto& m : view.members) {
+    if (m.deleted || m.system != connector) continue;
+    const int r = m.object == "contacts" || m.object == "Contact" ? 0 : m.object == "Lead" ? 1 : 99;
+    if (r < rank) rank = r, best = m.id;
+  }
+  return best;
 }
 
 }  // namespace omnisync::sync
@@ -45,16 +58,7 @@ struct membership_sync::change {
 std::string membership_sync::member_of_profile(const std::string& profile_id) const {
   if (profile_id.empty()) return {};
   auto rep = pipeline_.get(profile_id);
-  if (!rep) return {};
-  // The person's record here: a contact (HubSpot, ActiveCampaign), else a Salesforce Contact, else a Lead.
-  std::string best;
-  int rank = 99;
-  for (const auto& m : rep->view.members) {
-    if (m.deleted || m.system != c_.cfg.name) continue;
-    const int r = m.object == "contacts" || m.object == "Contact" ? 0 : m.object == "Lead" ? 1 : 99;
-    if (r < rank) rank = r, best = m.id;
-  }
-  return best;
+  return rep ? membership_member_id(rep->view, c_.cfg.name) : std::string();
 }
 
 void membership_sync::hold(const std::string& segment, const std::string& why) {

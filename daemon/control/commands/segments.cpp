@@ -1,6 +1,7 @@
 // segment: the segments in effect (daemon/segments, compiled from omnisync.yaml) and their stored membership —
 // list, show, members (store: segment_members, paged), explain (each term for one person, the next flip),
-// preview (evaluated now over every profile, nothing written), backfill (a run, among the sync tasks), pause and
+// preview (evaluated now over every profile, nothing written; per destination the adds and removes the next
+// membership sync would send, against what the destination acknowledged), backfill (a run, among the sync tasks), pause and
 // resume (the segment's membership writes; persisted).
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -10,13 +11,19 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
+#include <set>
+#include <utility>
+#include <vector>
 
 #include "daemon/control/catalogue.hpp"
 #include "daemon/control/commands/groups.hpp"
 #include "daemon/segments/segment_set.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/sync/engine.hpp"
+#include "daemon/sync/membership_policy.hpp"
+#include "daemon/sync/status.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -49,6 +56,53 @@ asio::awaitable<result<std::vector<std::string>>> stored_members(const context& 
 
 json::object progress_json(const std::string& key, std::size_t done, std::size_t total) {
   return json::object{{"key", key}, {"done", static_cast<std::int64_t>(done)}, {"total", static_cast<std::int64_t>(total)}};
+}
+
+/// What the next membership sync of `d` would send: `desired` (the segment's members now, sorted profile ids)
+/// against what the destination acknowledged (`acked`: member id, profile id — segment_members_acked), each
+/// member resolved to its record there as the writer resolves it. A member acknowledged under another profile id
+/// (a merge) is neither added nor removed; a member that links no record there is `unresolved` (its add waits).
+json::object destination_plan(const sync::engine& engine, const segments::sync_target& d, bool paused,
+                              const std::vector<std::string>& desired,
+                              const std::vector<std::pair<std::string, std::string>>& acked, std::int64_t limit) {
+  std::set<std::string> acked_members, acked_profiles, kept;
+  for (const auto& [member, profile] : acked) {
+    acked_members.insert(member);
+    if (!profile.empty()) acked_profiles.insert(profile);
+  }
+  json::array adds, removes;
+  std::int64_t n_adds = 0, n_removes = 0, unresolved = 0;
+  const auto sample = [&](json::array& a, const std::string& profile, const std::string& member) {
+    if (static_cast<std::int64_t>(a.size()) < limit) a.push_back(json::object{{"profile", profile}, {"member", member}});
+  };
+  for (const auto& pid : desired) {
+    if (acked_profiles.count(pid)) continue;
+    auto rep = engine.profile_get(pid);
+    const std::string member = rep ? sync::membership_member_id(rep->view, d.connector) : std::string();
+    if (member.empty()) {
+      ++unresolved;
+    } else if (acked_members.count(member)) {
+      kept.insert(member);
+    } else {
+      ++n_adds;
+      sample(adds, pid, member);
+    }
+  }
+  for (const auto& [member, profile] : acked) {
+    if (kept.count(member) || (!profile.empty() && std::binary_search(desired.begin(), desired.end(), profile)))
+      continue;
+    ++n_removes;
+    sample(removes, profile, member);
+  }
+  return json::object{{"connector", d.connector},
+                      {"list", d.list},
+                      {"acknowledged", static_cast<std::int64_t>(acked.size())},
+                      {"adds", n_adds},
+                      {"removes", n_removes},
+                      {"unresolved", unresolved},
+                      {"add_sample", std::move(adds)},
+                      {"remove_sample", std::move(removes)},
+                      {"paused", paused}};
 }
 
 struct backfill_state {
@@ -143,15 +197,13 @@ asio::awaitable<reply> segment(const context& ctx, json::object args, event_sink
     };
     json::array sample;
     for (const auto& s : p->sample) sample.push_back(json::value(s));
-    // Per destination: the adds and removes the membership writes would carry. What each destination has
-    // acknowledged (managed membership) is not known here yet, so these are the membership diff per destination.
+    // Per destination: what the next membership sync would send, against what the destination acknowledged.
     json::array dests;
-    for (const auto& d : def.sync)
-      dests.push_back(json::object{{"connector", d.connector},
-                                   {"list", d.list},
-                                   {"adds", static_cast<std::int64_t>(enter.size())},
-                                   {"removes", static_cast<std::int64_t>(exit.size())},
-                                   {"paused", engine->segment_paused(key)}});
+    for (const auto& d : def.sync) {
+      auto acked = co_await ctx.db->membership_members(key, d.connector);
+      if (!acked) co_return reply::failure("store", acked.error().message());
+      dests.push_back(destination_plan(*engine, d, engine->segment_paused(key), p->members, *acked, limit));
+    }
     co_return reply::success(json::object{{"key", key},
                                           {"profiles", static_cast<std::int64_t>(p->profiles)},
                                           {"size", static_cast<std::int64_t>(p->size)},
@@ -174,10 +226,14 @@ asio::awaitable<reply> segment(const context& ctx, json::object args, event_sink
   if (auto refused = co_await standby_refusal(ctx, "segment backfills")) co_return std::move(*refused);
   auto st = std::make_shared<backfill_state>();
   auto run = [](sync::engine* e, std::string k, std::shared_ptr<backfill_state> s) -> asio::awaitable<void> {
-    auto got = co_await e->segment_backfill(k, [s](std::size_t at, std::size_t total) {
+    // A named callback, not a lambda written in the co_await's arguments: GCC 12 destroys such a temporary
+    // twice, so its copy of `s` was released twice and the state freed while this command still waited on it
+    // (its mutex then locked in freed memory: "Invalid argument", answered as internal_error).
+    std::function<void(std::size_t, std::size_t)> progress = [s](std::size_t at, std::size_t total) {
       s->at = at;
       s->total = total;
-    });
+    };
+    auto got = co_await e->segment_backfill(k, std::move(progress));
     {
       std::lock_guard lk(s->mu);
       s->outcome = std::move(got);

@@ -2,7 +2,8 @@
 // `sync:` destination), omnisyncd and omnisyncctl. A segment fills after a sync; a person leaves it when their
 // ticket is solved in the simulator; `segment explain` shows the terms and the next flip; a `within: 4s` window
 // exits by the timer queue within a second of its deadline; the membership writes for the HubSpot destination are
-// queued in the outbox (HubSpot is paused, so they stay there); pause/resume; preview agrees with the store.
+// queued in the outbox (HubSpot is paused, so they stay there); backfill on demand (waited for and followed);
+// pause/resume; preview agrees with the store.
 #include <catch2/catch.hpp>
 
 #include <boost/json.hpp>
@@ -102,6 +103,28 @@ TEST_CASE("segments: a segment fills after a sync, a solved ticket exits it, a t
   }
   REQUIRE(entered);
   CHECK(size_of(d, "open_ticket") == 1);
+
+  // backfill (a run over every profile, stored), waited for and followed: the stored membership is already
+  // right, so one member and no transition; with --follow the progress events come first.
+  for (const bool follow : {false, true}) {
+    std::vector<std::string> args{"backfill", "open_ticket"};
+    if (follow) args.push_back("--follow");
+    auto bf = segment(d, args);
+    INFO(json::serialize(bf));
+    CHECK(bf.at("key").as_string() == "open_ticket");
+    CHECK(bf.at("profiles").as_int64() == 1);
+    CHECK(bf.at("members").as_int64() == 1);
+    CHECK(bf.at("entered").as_int64() == 0);
+    CHECK(bf.at("exited").as_int64() == 0);
+  }
+  // Each is a run of kind segment_backfill, after the one at start-up (a new definition).
+  const auto runs = d.ctl({"--json", "runs", "--kind", "segment_backfill"});
+  REQUIRE(runs.exit_code == 0);
+  std::size_t backfills = 0;
+  for (auto at = runs.out.find("\"kind\":\"segment_backfill\""); at != std::string::npos;
+       at = runs.out.find("\"kind\":\"segment_backfill\"", at + 1))
+    ++backfills;
+  CHECK(backfills >= 3);
 
   // explain: the terms and (for the window) the next flip.
   auto why = segment(d, {"explain", "recent_ticket", pid});
