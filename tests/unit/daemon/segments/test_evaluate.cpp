@@ -262,3 +262,34 @@ TEST_CASE("property: incremental membership equals a full recomputation at every
   CHECK(changes > 1000);
   CHECK(checks > 10000);
 }
+
+TEST_CASE("segment events: a window over another segment's entry, with its flip; the timeline never sees them",
+          "[segments]") {
+  auto set = compile_ok({def("vip", "kpi.lifetime_value >= 5000"),
+                         def("new_vip", "any(events, e.type == \"segment_entered\" && e.segment == \"vip\", within: 7d)"),
+                         def("quiet", "count(events) == 0")});
+  const int nv = *set.index_of("new_vip"), quiet = *set.index_of("quiet");
+  profile_facts p;
+  p.profile_id = "p1";
+  const auto t0 = at("2026-03-01T10:00:00Z");
+  CHECK_FALSE(set.evaluate(nv, p, t0).member);
+  omnisync::profile::event e;
+  e.type = "segment_entered";
+  e.subject = "vip";
+  e.occurred_at = t0;
+  p.segment_events.push_back(e);
+  auto m = set.evaluate(nv, p, t0 + day);
+  CHECK(m.member);
+  REQUIRE(m.flips_at);
+  CHECK(*m.flips_at == t0 + 7 * day);  // the entry leaves the window
+  CHECK_FALSE(set.evaluate(nv, p, t0 + 7 * day).member);
+  CHECK(set.evaluate(quiet, p, t0 + day).member);  // a transition is not a timeline event
+  e.subject = "other";
+  p.segment_events = {e};
+  CHECK_FALSE(set.evaluate(nv, p, t0 + day).member);
+  // explain shows the term.
+  p.segment_events[0].subject = "vip";
+  auto terms = set.explain(nv, p, t0 + day);
+  REQUIRE(terms.size() == 1);
+  CHECK(terms[0].value == "true");
+}
