@@ -65,7 +65,7 @@ std::set<std::string> reported(daemon_run& d) {
 
 }  // namespace
 
-TEST_CASE("segment events: another segment reads an entry, profile get shows it; a removed segment is forgotten",
+TEST_CASE("segment events: another segment reads an entry and profile get shows it, a removed segment is forgotten",
           "[pipeline][segments]") {
   running_sim sim({"--size", "0"});
   lift_limits(sim);

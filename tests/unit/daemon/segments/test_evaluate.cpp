@@ -294,7 +294,7 @@ TEST_CASE("property: incremental membership equals a full recomputation at every
   CHECK(checks > 10000);
 }
 
-TEST_CASE("segment events: a window over another segment's entry, with its flip; the timeline never sees them",
+TEST_CASE("segment events: a window over another segment's entry with its flip, the timeline never sees them",
           "[segments]") {
   auto set = compile_ok({def("vip", "kpi.lifetime_value >= 5000"),
                          def("new_vip", "any(events, e.type == \"segment_entered\" && e.segment == \"vip\", within: 7d)"),
