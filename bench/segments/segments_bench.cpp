@@ -262,21 +262,6 @@ int main(int argc, char** argv) {
     seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
     std::sort(lat.begin(), lat.end());
   }
-    // A profile changes (new events: another salt), its 50 segments are evaluated and stored in one transaction.
-    lat.reserve(changes);
-    std::size_t ignored = 0;
-    const auto c0 = std::chrono::steady_clock::now();
-    for (std::uint64_t c = 0; c < changes; ++c) {
-      const auto a = std::chrono::steady_clock::now();
-      std::vector<store::segment_verdict> batch;
-      verdicts_of(set, person((c * 7919) % n, c + 1), batch, ignored);
-      auto r = store::wait(db->segment_apply(std::move(batch), timestamp(std::chrono::milliseconds(now_ms))));
-      if (!r) return 1;
-      lat.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
-    }
-    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
-    std::sort(lat.begin(), lat.end());
-  }
   std::printf("{\"mode\":\"%s\",\"profiles\":%llu,\"segments\":%zu,\"seconds\":%.3f,\"peak_rss_mb\":%.1f,\"members\":%zu",
               mode.c_str(), static_cast<unsigned long long>(n), set.segments().size(), seconds, peak_rss_mb(), members);
   auto pct = [](const std::vector<double>& v, std::size_t num) { return v[std::min(v.size() - 1, v.size() * num / 100)]; };

@@ -8,6 +8,7 @@
 #include "daemon/analytics/reports.hpp"
 #include "daemon/control/catalogue.hpp"
 #include "daemon/control/commands/groups.hpp"
+#include "daemon/segments/segment_set.hpp"
 #include "daemon/sync/engine.hpp"
 
 namespace asio = boost::asio;
