@@ -67,7 +67,7 @@ segment_set fifty(const profile_schema& schema) {
         "count(events, e.type == \"ticket\" && e.status != \"closed\", within: " + std::to_string(10 * (k + 1)) + "d) >= 1");
     add("lapsed_" + std::to_string(k),
         "kpi.order_count >= 1 && none(events, e.type == \"deal_won\", within: " + std::to_string(30 * (k + 1)) + "d)");
-    add("stage_" + std::to_string(k), "stage != \"unknown\" && kpi.order_count >= " + std::to_string(k));
+    add("stage_" + std::to_string(k), "stage != \"awareness\" && kpi.order_count >= " + std::to_string(k));
     add("active_" + std::to_string(k), "any(events, within: " + std::to_string(3 * (k + 1)) + "d)");
   }
   std::vector<segment_error> errors;
