@@ -31,7 +31,7 @@ echo "$results" >&2
 load="$(python3 -c "import sys; sys.path.insert(0, '$root/bench/lib'); from benchlib import load_average; print(load_average())")"
 report="$(python3 - "$n" "$results" "$(date -u +%Y-%m-%d)" "$load" <<'PY'
 import json, sys
-n, lines, day, load = int(sys.argv[1]), [l for l in sys.argv[2].splitlines() if l.strip()], sys.argv[3], sys.argv[4]
+n, lines, day, load = int(sys.argv[1]), [l for l in sys.argv[2].splitlines() if l.startswith('{"mode"')], sys.argv[3], sys.argv[4]
 rows = [json.loads(l) for l in lines]
 def get(mode, size):
     return next(r for r in rows if r["mode"] == mode and r["profiles"] == size)
