@@ -124,4 +124,17 @@ std::int64_t history_index::last_id() const {
   return last_id_;
 }
 
+std::vector<history_index::kind_row> history_index::rows_of(std::string_view profile, std::string_view kind) const {
+  std::vector<kind_row> out;
+  std::lock_guard lk(mu_);
+  auto it = profile_ids_.find(std::string(profile));
+  if (it == profile_ids_.end()) return out;
+  for (const auto& r : profiles_[it->second].rows) {
+    const std::string& key = keys_.name(r.key);
+    if (key.size() <= kind.size() || key.compare(0, kind.size(), kind) != 0 || key[kind.size()] != '\t') continue;
+    out.push_back(kind_row{r.at, key.substr(kind.size() + 1), values_.name(r.to)});
+  }
+  return out;
+}
+
 }  // namespace omnisync::analytics

@@ -80,6 +80,12 @@ class history_index {
   std::size_t profiles() const;
   /// The highest row id taken in.
   std::int64_t last_id() const;
+  /// One profile's rows of `kind` in time order (the segments read a profile's transitions as events).
+  struct kind_row {
+    std::int64_t at = 0;
+    std::string subject, to;
+  };
+  std::vector<kind_row> rows_of(std::string_view profile, std::string_view kind) const;
 
  private:
   mutable std::mutex mu_;

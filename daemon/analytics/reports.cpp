@@ -228,6 +228,11 @@ report satisfaction(const history_view& v, const report_window& w) {
   return out;
 }
 
+/// Whether segment `key` is configured now (report_window::segments).
+static bool configured(const report_window& w, std::string_view key) {
+  return !w.segments || w.segments->find(key) != w.segments->end();
+}
+
 report value(const history_view& v, const report_window& w) {
   const auto stage_key = v.keys.find(row_key("stage", ""));
   const auto ltv_key = v.keys.find(row_key("kpi", "lifetime_value"));
@@ -236,7 +241,7 @@ report value(const history_view& v, const report_window& w) {
   std::vector<std::uint32_t> segment_keys;
   std::vector<char> is_segment(v.keys.size());
   for (std::uint32_t k = 0; k < v.keys.size(); ++k)
-    if (v.keys.name(k).rfind("segment\t", 0) == 0) {
+    if (v.keys.name(k).rfind("segment\t", 0) == 0 && configured(w, v.keys.name(k).substr(8))) {
       segment_keys.push_back(k);
       is_segment[k] = 1;
     }
@@ -302,7 +307,8 @@ report value(const history_view& v, const report_window& w) {
 report segment_size(const history_view& v, const report_window& w) {
   std::map<std::uint32_t, std::string> segments;
   for (std::uint32_t k = 0; k < v.keys.size(); ++k)
-    if (v.keys.name(k).rfind("segment\t", 0) == 0) segments[k] = v.keys.name(k).substr(8);
+    if (v.keys.name(k).rfind("segment\t", 0) == 0 && configured(w, v.keys.name(k).substr(8)))
+      segments[k] = v.keys.name(k).substr(8);
   const auto in_sym = v.values.find("in");
   const auto buckets = buckets_of(v, w);
   struct counts {

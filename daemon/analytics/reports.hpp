@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,9 @@ struct report_window {
   std::int64_t from = 0;                                    ///< ms since the epoch
   std::int64_t to = std::numeric_limits<std::int64_t>::max();
   period by = period::month;
+  /// The segments configured now: the rows of any other segment (one removed from the config) are left out of
+  /// segment_size and value's by_segment. nullopt: every segment in the history.
+  std::optional<std::set<std::string, std::less<>>> segments;
 };
 
 /// One table of a report: named columns and rows of numbers or text.

@@ -63,6 +63,9 @@ struct node {
   std::vector<node> children;
   bool has_predicate = false;
   int segment = -1;                    ///< member_of: the index of the segment it names (after checking)
+  /// aggregate: which events it reads (after checking): bit 1 the timeline, bit 2 the segment transitions
+  /// (a predicate pinning e.type to segment_entered / segment_exited). 0 (unchecked) reads the timeline.
+  std::uint8_t reads = 0;
 };
 
 }  // namespace omnisync::segments

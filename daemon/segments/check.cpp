@@ -209,26 +209,26 @@ class checker {
     }
   }
 
-  /// The event types a predicate pins: `e.type == "x"`, `e.type in [..]`, and conjunctions holding one; empty
-  /// when it can match any type.
-  static bool pinned_types(const node& p, std::set<std::string, std::less<>>& out) {
+  /// The values a predicate pins event field `field` to: `e.F == "x"`, `e.F in [..]`, and conjunctions holding
+  /// one; false when it can match any value.
+  static bool pinned(const node& p, const char* field, std::set<std::string, std::less<>>& out) {
     if (p.kind == node_kind::compare && p.cmp == compare_op::eq) {
       for (int i = 0; i < 2; ++i) {
         const node& f = p.children[i];
         const node& v = p.children[1 - i];
-        if (f.kind == node_kind::event_field && f.text == "type" && v.kind == node_kind::string) {
+        if (f.kind == node_kind::event_field && f.text == field && v.kind == node_kind::string) {
           out.insert(v.text);
           return true;
         }
       }
     }
-    if (p.kind == node_kind::in && p.children[0].kind == node_kind::event_field && p.children[0].text == "type") {
+    if (p.kind == node_kind::in && p.children[0].kind == node_kind::event_field && p.children[0].text == field) {
       for (const auto& v : p.children[1].children) out.insert(v.text);
       return true;
     }
     if (p.kind == node_kind::logical_and) {
       std::set<std::string, std::less<>> l, r;
-      const bool pl = pinned_types(p.children[0], l), pr = pinned_types(p.children[1], r);
+      const bool pl = pinned(p.children[0], field, l), pr = pinned(p.children[1], field, r);
       if (pl && pr) {
         for (const auto& t : l)
           if (r.count(t)) out.insert(t);
@@ -240,7 +240,7 @@ class checker {
     }
     if (p.kind == node_kind::logical_or) {
       std::set<std::string, std::less<>> l, r;
-      if (pinned_types(p.children[0], l) && pinned_types(p.children[1], r)) {
+      if (pinned(p.children[0], field, l) && pinned(p.children[1], field, r)) {
         out.insert(l.begin(), l.end());
         out.insert(r.begin(), r.end());
         return true;
@@ -265,12 +265,35 @@ class checker {
       visit(p, true);
       want_boolean(p);
       std::set<std::string, std::less<>> types;
-      if (pinned_types(p, types))
+      if (pinned(p, "type", types)) {
         in_.event_types.insert(types.begin(), types.end());
-      else
+        for (const auto& t : types) n.reads |= is_segment_event_type(t) ? 2 : 1;
+      } else {
         in_.any_event = true;
+        n.reads = 1;  // the timeline only: segment transitions are read where e.type names them
+      }
+      if (n.reads & 2) segment_events(p);
     } else {
       in_.any_event = true;
+      n.reads = 1;
+    }
+  }
+
+  /// A predicate over segment transitions names the segments it reads (`e.segment == "K"` or `in [..]`): they
+  /// become dependencies (ordered first, cycles refused) and a transition of one of them re-evaluates this one.
+  void segment_events(const node& p) {
+    std::set<std::string, std::less<>> keys;
+    if (!pinned(p, "segment", keys)) {
+      error(p, std::string("a predicate over ") + segment_entered_type + " / " + segment_exited_type +
+                   " events must name the segment: e.segment == \"KEY\"");
+      return;
+    }
+    for (const auto& k : keys) {
+      if (index_(k)) {
+        in_.segment_events.insert(k);
+      } else {
+        error(p, "unknown segment \"" + k + "\"" + config::did_you_mean(k, keys_));
+      }
     }
   }
 

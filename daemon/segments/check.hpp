@@ -24,6 +24,9 @@ struct segment_inputs {
   std::set<std::string, std::less<>> event_types;  ///< the types its event predicates can match
   bool any_event = false;                          ///< a predicate that does not pin e.type: every event type
   std::set<std::string, std::less<>> segments;     ///< member_of keys
+  /// The segments whose transitions it reads as events (`e.type == "segment_entered" && e.segment == "K"`):
+  /// dependencies like member_of.
+  std::set<std::string, std::less<>> segment_events;
   /// The value can change with time alone (windows, days_since): flip times are computed for it.
   bool clocked = false;
 };

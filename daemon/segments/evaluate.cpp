@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/time.hpp"
+#include "daemon/segments/schema.hpp"
 
 namespace omnisync::segments {
 namespace {
@@ -69,6 +70,7 @@ eval_value event_field(const profile::event& e, const std::string& f) {
   };
   if (f == "type") text(e.type);
   else if (f == "subject") text(e.subject);
+  else if (f == "segment") { if (is_segment_event_type(e.type)) text(e.subject); }
   else if (f == "currency") text(e.currency);
   else if (f == "status") text(e.status);
   else if (f == "occurred_at") v.k = eval_value::kind::datetime, v.t = e.occurred_at;
@@ -78,6 +80,15 @@ eval_value event_field(const profile::event& e, const std::string& f) {
 }
 
 bool is_true(const eval_value& v) { return v.k == eval_value::kind::boolean && v.b; }
+
+/// Calls `f` on each event an aggregate reads: the timeline, the segment transitions, or both (node::reads).
+template <class F>
+void for_each_event(const node& n, const profile_facts& p, F&& f) {
+  if (n.reads == 0 || (n.reads & 1))
+    for (const auto& e : p.events) f(e);
+  if (n.reads & 2)
+    for (const auto& e : p.segment_events) f(e);
+}
 
 /// Whether an event at `t` lies in the aggregate's window at instant `x`.
 bool in_window(const node& n, std::int64_t t, std::int64_t x) {
@@ -145,16 +156,16 @@ eval_value aggregate(const node& n, const context& c) {
   const node* pred = n.has_predicate ? &n.children[value ? 1 : 0] : nullptr;
   double count = 0, sum = 0;
   context inner{c.p, c.now, c.hooks, nullptr};
-  for (const auto& e : c.p.events) {
-    if (!in_window(n, e.occurred_at, c.now)) continue;
+  for_each_event(n, c.p, [&](const profile::event& e) {
+    if (!in_window(n, e.occurred_at, c.now)) return;
     inner.e = &e;
-    if (pred && !is_true(eval(*pred, inner))) continue;
+    if (pred && !is_true(eval(*pred, inner))) return;
     count += 1;
     if (value) {
       const eval_value v = eval(*value, inner);
       if (v.k == eval_value::kind::number) sum += v.n;
     }
-  }
+  });
   switch (n.agg) {
     case aggregate_op::count: return number(count);
     case aggregate_op::any: return boolean(count > 0);
@@ -277,17 +288,17 @@ instant next(const node& n, const context& c) {
     case node_kind::aggregate: {
       const node* pred = n.has_predicate ? &n.children[n.agg == aggregate_op::sum ? 1 : 0] : nullptr;
       context inner{c.p, c.now, c.hooks, nullptr};
-      for (const auto& e : c.p.events) {
+      for_each_event(n, c.p, [&](const profile::event& e) {
         inner.e = &e;
         if (pred) {
           earliest(best, next(*pred, inner));  // a predicate that reads the clock (days_since(e.occurred_at))
-          if (!is_true(eval(*pred, inner))) continue;
+          if (!is_true(eval(*pred, inner))) return;
         }
         std::int64_t edges[2];
         window_edges(n, e.occurred_at, edges);
         for (auto t : edges)
           if (t > c.now) earliest(best, t);
-      }
+      });
       return best;
     }
     case node_kind::member_of:

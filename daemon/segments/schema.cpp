@@ -14,6 +14,10 @@ void add_unique(std::vector<std::string>& v, const std::string& s) {
 
 }  // namespace
 
+bool is_segment_event_type(std::string_view type) {
+  return type == segment_entered_type || type == segment_exited_type;
+}
+
 value_type type_of_declared(std::string_view t) {
   if (t == "integer" || t == "number") return value_type::number;
   if (t == "boolean") return value_type::boolean;
@@ -60,7 +64,9 @@ profile_schema profile_schema::build(const std::vector<config::attribute_decl>& 
   for (const auto& t : rules.nps_types) add_unique(s.event_types, t);
   for (const auto& p : plans)
     for (const auto& t : p->event_types()) add_unique(s.event_types, t);
-  s.event_fields = {{"type", value_type::string},   {"occurred_at", value_type::datetime},
+  add_unique(s.event_types, segment_entered_type);
+  add_unique(s.event_types, segment_exited_type);
+  s.event_fields = {{"type", value_type::string},   {"segment", value_type::string},   {"occurred_at", value_type::datetime},
                     {"subject", value_type::string}, {"amount", value_type::number},
                     {"currency", value_type::string}, {"status", value_type::string},
                     {"score", value_type::number}};

@@ -21,6 +21,12 @@ struct kpi_rules;
 
 namespace omnisync::segments {
 
+/// The timeline event types of segment transitions (facts.hpp `segment_events`): a predicate that reads them
+/// names the segment (`e.segment == "KEY"`), which becomes a dependency like member_of.
+inline constexpr const char* segment_entered_type = "segment_entered";
+inline constexpr const char* segment_exited_type = "segment_exited";
+bool is_segment_event_type(std::string_view type);
+
 struct profile_schema {
   std::map<std::string, value_type, std::less<>> attributes;  ///< "external_ids.*" matches external_ids.<any>
   std::map<std::string, value_type, std::less<>> kpis;

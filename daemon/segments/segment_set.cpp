@@ -48,6 +48,15 @@ std::uint64_t fnv1a(std::string_view a, std::string_view b) {
   return h;
 }
 
+bool same_value(const mapping::value& x, const mapping::value& y) {
+  if (x.k != y.k || x.b != y.b || x.i != y.i || x.s != y.s || x.keys != y.keys || x.items.size() != y.items.size())
+    return false;
+  if (!(x.d == y.d) && !(x.d != x.d && y.d != y.d)) return false;  // NaN equals NaN here
+  for (std::size_t i = 0; i < x.items.size(); ++i)
+    if (!same_value(x.items[i], y.items[i])) return false;
+  return true;
+}
+
 void remap(node& n, const std::vector<int>& new_index) {
   if (n.kind == node_kind::member_of && n.segment >= 0) n.segment = new_index[static_cast<std::size_t>(n.segment)];
   for (auto& c : n.children) remap(c, new_index);
@@ -86,6 +95,8 @@ segment_set segment_set::compile(std::vector<segment_def> defs, const profile_sc
     s.root = std::move(std::get<node>(parsed));
     for (const auto& e : check_expression(s.root, schema, s.inputs, lookup, keys)) report(s.def, e.offset, e.message);
     for (const auto& k : s.inputs.segments) s.depends.push_back(index.at(k));
+    for (const auto& k : s.inputs.segment_events)
+      if (!s.inputs.segments.count(k)) s.depends.push_back(index.at(k));
     if (!s.def.priority_group.empty())
       for (std::size_t j = 0; j < i; ++j)
         if (all[j].def.priority_group == s.def.priority_group) s.depends.push_back(static_cast<int>(j));
@@ -226,12 +237,49 @@ std::vector<int> segment_set::affected(const profile_change& c) const {
     const auto& s = segments_[i];
     bool h = c.all || (c.stage && s.inputs.stage) || intersects(c.attributes, s.inputs.attributes) ||
              intersects(c.kpis, s.inputs.kpis) || (s.inputs.any_event && !c.event_types.empty()) ||
-             intersects(c.event_types, s.inputs.event_types);
+             intersects(c.event_types, s.inputs.event_types) || intersects(c.segment_events, s.inputs.segment_events);
     for (int d : s.depends) h = h || hit[static_cast<std::size_t>(d)];
     hit[i] = h;
     if (h) out.push_back(static_cast<int>(i));
   }
   return out;
+}
+
+profile_change diff_facts(const profile_facts& before, const profile_facts& after) {
+  profile_change c;
+  auto diff_map = [](const auto& a, const auto& b, auto& out) {
+    for (const auto& [k, v] : a) {
+      auto it = b.find(k);
+      if (it == b.end() || !same_value(it->second, v)) out.insert(k);
+    }
+    for (const auto& [k, v] : b)
+      if (!a.count(k)) out.insert(k);
+  };
+  diff_map(before.attributes, after.attributes, c.attributes);
+  diff_map(before.kpis, after.kpis, c.kpis);
+  c.stage = before.stage != after.stage;
+  // Event types: a type whose events (in time order, every field) differ.
+  std::map<std::string_view, std::vector<const profile::event*>> b, a;
+  for (const auto& e : before.events) b[e.type].push_back(&e);
+  for (const auto& e : after.events) a[e.type].push_back(&e);
+  auto same = [](const profile::event& x, const profile::event& y) {
+    return x.occurred_at == y.occurred_at && x.subject == y.subject && x.amount == y.amount &&
+           x.currency == y.currency && x.status == y.status && x.score == y.score;
+  };
+  auto differ = [&](const std::vector<const profile::event*>& x, const std::vector<const profile::event*>& y) {
+    if (x.size() != y.size()) return true;
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if (!same(*x[i], *y[i])) return true;
+    return false;
+  };
+  static const std::vector<const profile::event*> none;
+  for (const auto& [t, v] : b) {
+    auto it = a.find(t);
+    if (differ(v, it == a.end() ? none : it->second)) c.event_types.emplace(t);
+  }
+  for (const auto& [t, v] : a)
+    if (!b.count(t)) c.event_types.emplace(t);
+  return c;
 }
 
 }  // namespace omnisync::segments

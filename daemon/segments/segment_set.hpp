@@ -75,12 +75,16 @@ struct compiled_segment {
   segment_def def;
   node root;
   segment_inputs inputs;              ///< its own expression's reads
-  std::vector<int> depends;           ///< member_of targets and earlier members of its priority group
+  /// member_of targets, segments whose transitions it reads as events, and earlier members of its priority group
+  std::vector<int> depends;
 };
 
 /// What changed in a profile (the engine diffs the canonical record before and after).
 struct profile_change {
   std::set<std::string, std::less<>> attributes, kpis, event_types;
+  /// Segments whose membership of the profile changed (a stored transition): the segments reading their
+  /// `segment_entered` / `segment_exited` events are touched.
+  std::set<std::string, std::less<>> segment_events;
   bool stage = false;
   bool all = false;  ///< a new or rebuilt profile: every segment
 };

@@ -64,4 +64,17 @@ std::optional<std::int64_t> read_sql::segment_next_timer() {
   return r.i64(0, 0);
 }
 
+std::vector<std::string> read_sql::segment_keys() {
+  // Distinct keys by skipping along the primary keys (segment, profile): one index probe per key, not a scan.
+  auto r = c_.exec(
+      "WITH RECURSIVE m(k) AS (SELECT min(segment) FROM segment_members UNION ALL "
+      "SELECT (SELECT min(segment) FROM segment_members WHERE segment > m.k) FROM m WHERE m.k IS NOT NULL), "
+      "t(k) AS (SELECT min(segment) FROM segment_timers UNION ALL "
+      "SELECT (SELECT min(segment) FROM segment_timers WHERE segment > t.k) FROM t WHERE t.k IS NOT NULL) "
+      "SELECT k FROM m WHERE k IS NOT NULL UNION SELECT k FROM t WHERE k IS NOT NULL ORDER BY 1");
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(r.text(i, 0));
+  return out;
+}
+
 }  // namespace omnisync::store::pg

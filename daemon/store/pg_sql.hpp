@@ -215,6 +215,8 @@ class read_sql {
   std::int64_t segment_count(const std::string& segment);
   std::vector<segment_timer> segment_timers_due(std::int64_t until, std::size_t limit);
   std::optional<std::int64_t> segment_next_timer();
+  /// The segment keys with stored members or timers.
+  std::vector<std::string> segment_keys();
   std::vector<run_record> runs(const run_filter& f, std::size_t limit);
   std::optional<run_record> run(std::int64_t id);
   std::vector<run_writes> run_writes_of(std::int64_t id);

@@ -526,26 +526,42 @@ class queue_store final : public store {
 
   // ---- segment membership ------------------------------------------------------------------------------------
 
-  task<std::vector<segment_transition>> segment_apply(std::vector<segment_verdict> verdicts, timestamp at) override {
-    return on_state<std::vector<segment_transition>>([verdicts = std::move(verdicts), at](state_sql& s) {
-      std::vector<segment_transition> changed;
-      for (const auto& v : verdicts) {
-        require(!v.segment.empty() && !v.profile.empty(), "segment verdict needs a segment and a profile");
-        const auto since = s.segment_member_since(v.segment, v.profile);
-        if (v.member && !since) {
-          s.segment_member_put(v.segment, v.profile, ms(at));
-          changed.emplace_back(v.segment, v.profile, true, at);
-        } else if (!v.member && since) {
-          s.segment_member_delete(v.segment, v.profile);
-          changed.emplace_back(v.segment, v.profile, false, from_ms(*since));
-        }
-        if (v.next_flip)
-          s.segment_timer_put(v.segment, v.profile, ms(*v.next_flip));
-        else
-          s.segment_timer_delete(v.segment, v.profile);
-      }
-      return changed;
-    });
+  using store::segment_apply;
+  task<std::vector<segment_transition>> segment_apply(std::vector<segment_verdict> verdicts, timestamp at,
+                                                      segment_describer describe) override {
+    return on_state<std::vector<segment_transition>>(
+        [verdicts = std::move(verdicts), at, describe = std::move(describe)](state_sql& s) {
+          std::vector<segment_transition> changed;
+          std::vector<history_entry> rows;
+          for (const auto& v : verdicts) {
+            require(!v.segment.empty() && !v.profile.empty(), "segment verdict needs a segment and a profile");
+            const auto since = s.segment_member_since(v.segment, v.profile);
+            bool flipped = false;
+            if (v.member && !since) {
+              s.segment_member_put(v.segment, v.profile, ms(at));
+              changed.emplace_back(v.segment, v.profile, true, at);
+              flipped = true;
+            } else if (!v.member && since) {
+              s.segment_member_delete(v.segment, v.profile);
+              changed.emplace_back(v.segment, v.profile, false, from_ms(*since));
+              flipped = true;
+            }
+            if (flipped) {
+              auto& t = changed.back();
+              t.cause = describe ? describe(v, t.entered) : v.cause;
+              if (t.cause.empty()) t.cause = "{}";
+              rows.emplace_back(v.profile, "segment", v.segment, t.entered ? "out" : "in", t.entered ? "in" : "out", at,
+                                t.cause);
+            }
+            if (v.next_flip)
+              s.segment_timer_put(v.segment, v.profile, ms(*v.next_flip));
+            else
+              s.segment_timer_delete(v.segment, v.profile);
+          }
+          // The transitions' history rows in the same transaction as the membership they record.
+          if (!rows.empty()) s.history_insert(rows, ms(at));
+          return changed;
+        });
   }
 
   task<std::vector<segment_member>> segment_members(std::string segment, std::string after,
@@ -571,6 +587,10 @@ class queue_store final : public store {
       if (auto t = r.segment_next_timer()) return from_ms(*t);
       return std::nullopt;
     });
+  }
+
+  task<std::vector<std::string>> segment_keys() override {
+    return read<std::vector<std::string>>([](read_sql& r) { return r.segment_keys(); });
   }
 
   task<std::int64_t> segment_forget(std::string segment) override {

@@ -6,6 +6,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,7 +29,14 @@ struct segment_verdict {
   std::string profile;                  ///< the profile id as `profile get` shows it
   bool member = false;
   std::optional<timestamp> next_flip;   ///< the timer to keep for (segment, profile); nullopt: none
+  /// The history row's cause should this verdict change the membership (JSON object text; "" → "{}").
+  std::string cause;
 };
+
+/// Gives the history cause (JSON object text) of a verdict that changes the membership (`entered`: out -> in),
+/// inside segment_apply's transaction, on a store thread: it must be thread-safe and must not wait on the store.
+/// Lets the caller compute what only transitions need (the term that flipped) without paying it for every verdict.
+using segment_describer = std::function<std::string(const segment_verdict&, bool entered)>;
 
 /// A membership that changed in `segment_apply`.
 struct segment_transition {
@@ -38,6 +46,7 @@ struct segment_transition {
   std::string segment, profile;
   bool entered = false;                 ///< true: out -> in; false: in -> out
   timestamp since{};                    ///< entered: the instant applied; exited: when the membership had begun
+  std::string cause;                    ///< the cause its history row holds
 };
 
 /// A current member of a segment.
@@ -66,9 +75,15 @@ class segment_operations {
   virtual ~segment_operations() = default;
 
   // segment membership (one row per member, at most one timer per (segment, profile))
-  /// Stores each verdict in one transaction: the member row (inserted with since = `at`, or removed) and the
-  /// (segment, profile) timer (set, moved or removed). Returns the memberships that changed, in input order.
-  virtual task<std::vector<segment_transition>> segment_apply(std::vector<segment_verdict> verdicts, timestamp at) = 0;
+  /// Stores each verdict in one transaction: the member row (inserted with since = `at`, or removed), the
+  /// (segment, profile) timer (set, moved or removed), and for each membership that changed its history row
+  /// (kind "segment", subject the key, from/to "out"/"in", at `at`, cause from `describe` or the verdict's
+  /// `cause`) — a crash keeps both or neither. Returns the memberships that changed, in input order.
+  virtual task<std::vector<segment_transition>> segment_apply(std::vector<segment_verdict> verdicts, timestamp at,
+                                                              segment_describer describe) = 0;
+  task<std::vector<segment_transition>> segment_apply(std::vector<segment_verdict> verdicts, timestamp at) {
+    return segment_apply(std::move(verdicts), at, segment_describer{});
+  }
   /// Members of `segment` after profile id `after` (byte order), at most `limit` (paging).
   virtual task<std::vector<segment_member>> segment_members(std::string segment, std::string after,
                                                             std::size_t limit) = 0;
@@ -77,6 +92,8 @@ class segment_operations {
   virtual task<std::vector<segment_timer>> segment_timers_due(timestamp until, std::size_t limit) = 0;
   /// The earliest timer, if any (the timer loop sleeps until it).
   virtual task<std::optional<timestamp>> segment_next_timer() = 0;
+  /// The segments with stored members or timers (a reload forgets those no longer configured).
+  virtual task<std::vector<std::string>> segment_keys() = 0;
   /// Removes a segment's members and timers (a segment no longer configured); returns how many members went.
   virtual task<std::int64_t> segment_forget(std::string segment) = 0;
   // segment membership a destination acknowledged (managed membership: omnisync removes only members it added)

@@ -76,4 +76,17 @@ std::optional<std::int64_t> read_sql::segment_next_timer() {
   return q.col_i64(0);
 }
 
+std::vector<std::string> read_sql::segment_keys() {
+  // Distinct keys by skipping along the primary keys (segment, profile): one seek per key, not a scan.
+  auto q = r_.state.prepare(
+      "WITH RECURSIVE m(k) AS (SELECT min(segment) FROM segment_members UNION ALL "
+      "SELECT (SELECT min(segment) FROM segment_members WHERE segment > m.k) FROM m WHERE m.k IS NOT NULL), "
+      "t(k) AS (SELECT min(segment) FROM segment_timers UNION ALL "
+      "SELECT (SELECT min(segment) FROM segment_timers WHERE segment > t.k) FROM t WHERE t.k IS NOT NULL) "
+      "SELECT k FROM m WHERE k IS NOT NULL UNION SELECT k FROM t WHERE k IS NOT NULL ORDER BY 1");
+  std::vector<std::string> out;
+  while (q.step()) out.push_back(q.col_text(0));
+  return out;
+}
+
 }  // namespace omnisync::store::sqlite

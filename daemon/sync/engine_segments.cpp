@@ -80,6 +80,26 @@ asio::awaitable<void> engine::parts::segment_loop() {
   for (;;) {
     if (ctx.leading() && pipe.ready() && segments_changed.exchange(false)) {
       const auto set = ctx.segs.get();
+      // A segment no longer configured is forgotten: its members and timers go (no history rows: nobody left it,
+      // it ceased to exist), its stored definition too, so that one declared again under that key starts from a
+      // backfill. Nothing is removed at the destinations; what they acknowledged stays recorded (docs/segments.md).
+      if (auto stored = co_await ctx.db.segment_keys()) {
+        for (const auto& key : *stored) {
+          if (set->index_of(key)) continue;
+          auto n = co_await ctx.db.segment_forget(key);
+          if (!n) {
+            log_with(spdlog::level::warn, {}, "segment {}: forgetting its membership failed: {}", key, n.error().message());
+            segments_changed = true;  // try again on the next turn
+            continue;
+          }
+          std::string def_key = detail::segment_state::definition_key(key);
+          (void)co_await ctx.db.meta_set(std::move(def_key), std::string());
+          log_with(spdlog::level::info, {}, "segment {}: no longer configured; {} stored member(s) and its timers forgotten",
+                   key, *n);
+        }
+      } else {
+        log_with(spdlog::level::warn, {}, "segments: listing the stored segments failed: {}", stored.error().message());
+      }
       for (const auto& s : set->segments()) {
         const auto& key = s.def.key;
         std::string paused_key = detail::segment_state::paused_key(key);

@@ -189,6 +189,8 @@ void pipeline::process(const connector_state& src, const std::string& object, st
   auto& ev = evals.get(in, mapping::evaluate_options{src.cfg.empty_string_is_value});
   mapping::record_error err;
   std::set<profile::profile_id> affected;
+  const bool segments = !ctx_.segs.get()->empty();
+  facts_before before;  // for evaluating only the segments a change touches (segments_runtime.cpp)
   for (auto& r : recs) {
     const profile::record_meta meta(src.cfg.name, object, r.id, r.first_seen.time_since_epoch().count(),
                                     r.source_updated_at.time_since_epoch().count(), r.deleted);
@@ -200,6 +202,7 @@ void pipeline::process(const connector_state& src, const std::string& object, st
       continue;
     }
     if (m) out.mapped.push_back(r.id);
+    if (segments && !every_profile) note_before(src.cfg.name, object, r.id, m, affected, before);
     book_->apply(meta, *in, m, affected);
     if (!r.deleted)
       for (const auto& a : announced)
@@ -213,7 +216,7 @@ void pipeline::process(const connector_state& src, const std::string& object, st
   }
   out.writes = propagate(affected, evals);
   out.history = history_.changes(*book_, affected, src.cfg.name, object, recs, run, now);
-  out.verdicts = segment_verdicts(affected, now.time_since_epoch().count());
+  if (segments) segment_verdicts(affected, every_profile ? nullptr : &before, now.time_since_epoch().count(), out);
 }
 
 asio::awaitable<omnisync::result<store::enqueue_summary>> pipeline::enqueue(std::vector<store::outbox_write> writes) {
@@ -549,6 +552,12 @@ std::optional<profile_report> pipeline::get(std::string_view query) const {
   if (!v) return std::nullopt;
   profile_report r;
   r.view = std::move(*v);
+  // The segment transitions are events of the timeline too (segment_entered / segment_exited, subject the key).
+  if (auto seg = segment_events_of(pid->str()); !seg.empty()) {
+    auto& t = r.view.timeline;
+    t.insert(t.end(), seg.begin(), seg.end());
+    std::stable_sort(t.begin(), t.end(), [](const auto& a, const auto& b) { return a.occurred_at < b.occurred_at; });
+  }
   r.why = book_->explain(*pid);
   return r;
 }

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -119,6 +120,9 @@ class pipeline {
   /// `p`'s notes (an update's) as comma-joined JSON objects for the in-flight list; "" when it has none.
   static std::string in_flight_notes(const prepared& p);
   // ---- segments (segments_runtime.cpp, segments_commands.cpp) --------------------------------------------------
+  /// (segment, profile) evaluations since start-up (pages, timers, backfills): tests check that a change
+  /// evaluates only the segments it touches.
+  std::uint64_t segment_evaluations() const noexcept { return segment_evaluations_.load(); }
   /// Fires the due timers of the queue (in the turnstile): each profile's segment evaluated again now.
   boost::asio::awaitable<omnisync::result<std::size_t>> fire_segment_timers(std::size_t limit);
   /// Evaluates `key` over every profile of the book (in the turnstile, `chunk` profiles at a time) and stores the
@@ -145,13 +149,27 @@ class pipeline {
     std::vector<store::dead_letter_entry> failures;
     std::vector<std::string> mapped;  ///< ids of the records mapped without an error
     std::vector<store::history_entry> history;  ///< stage and KPI changes (history_writer), stored with the page
+    /// The facts the verdicts were computed from, by profile id (segment_apply's describer explains the
+    /// transitions with them, on the store's thread).
+    std::shared_ptr<std::map<std::string, segments::profile_facts>> facts =
+        std::make_shared<std::map<std::string, segments::profile_facts>>();
   };
+  /// A profile's facts before a page changed it (nullopt: it may have changed before it was taken; every segment).
+  using facts_before = std::map<profile::profile_id, std::optional<segments::profile_facts>>;
   /// What a segment reads of a profile, from the book (caller holds book_mu_).
   segments::profile_facts facts_of(profile::profile_id id) const;
-  /// The verdicts of the segments the profiles read (all of them: the book does not say what changed), at `now`
-  /// (caller holds book_mu_).
-  std::vector<store::segment_verdict> segment_verdicts(const std::set<profile::profile_id>& affected,
-                                                       std::int64_t now) const;
+  /// The profile's segment transitions as events (segment_entered / segment_exited), from the history index.
+  std::vector<profile::event> segment_events_of(const std::string& profile_id) const;
+  /// The verdicts of the segments the change of each profile touches, at `now` (caller holds book_mu_): a profile
+  /// in `before` is diffed with its facts then (segments::diff_facts); any other (or `before` null) is evaluated
+  /// for every segment. The facts go to `out.facts`, the verdicts to `out.verdicts`.
+  void segment_verdicts(const std::set<profile::profile_id>& affected, const facts_before* before, std::int64_t now,
+                        processed& out) const;
+  /// Takes the facts of the profile holding the page's record (and the people an interaction record's events
+  /// link) before the record goes through the book (caller holds book_mu_; see segment_verdicts).
+  void note_before(const std::string& system, const std::string& object, const std::string& id,
+                   const mapping::mapped_record* m, const std::set<profile::profile_id>& affected,
+                   facts_before& before) const;
   /// Stores a page's verdicts (one store transaction) and appends to `out.writes` the membership writes of the
   /// transitions, for each `sync:` destination of a segment not paused, and their history rows to `out.history`.
   /// `cause`: JSON members for the history's cause ("\"record\":..,\"run\":..").
@@ -196,6 +214,7 @@ class pipeline {
   profile::propagator propagator_;                                                          // guarded by book_mu_
   history_writer history_;                                                                  // guarded by book_mu_
   bool history_loaded_ = false;                                                             // in the turnstile
+  mutable std::atomic<std::uint64_t> segment_evaluations_{0};
 };
 
 }  // namespace omnisync::sync::detail

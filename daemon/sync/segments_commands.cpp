@@ -87,10 +87,12 @@ asio::awaitable<omnisync::result<segment_backfill_count>> pipeline::backfill_seg
         const auto id = ids[j];
         if (!book_->contains(id)) continue;  // merged away since the list was taken
         ++count.profiles;
-        const auto m = set->evaluate(*index, facts_of(id), now);
+        auto f = facts_of(id);
+        const auto m = set->evaluate(*index, f, now);
         std::optional<timestamp> next;
         if (m.flips_at) next = timestamp(std::chrono::milliseconds(*m.flips_at));
         out.verdicts.emplace_back(key, id.str(), m.member, next);
+        out.facts->insert_or_assign(id.str(), std::move(f));  // the transitions' terms (apply_segments)
         if (m.member) ++count.members;
       }
     }

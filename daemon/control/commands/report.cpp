@@ -8,6 +8,7 @@
 #include "daemon/analytics/reports.hpp"
 #include "daemon/control/catalogue.hpp"
 #include "daemon/control/commands/groups.hpp"
+#include "daemon/segments/segment_set.hpp"
 #include "daemon/sync/engine.hpp"
 
 namespace asio = boost::asio;
@@ -35,6 +36,9 @@ asio::awaitable<reply> report(const context& ctx, json::object args) {
   if (!bad.empty()) co_return reply::failure("usage", bad);
   if (w.from >= w.to) co_return reply::failure("usage", "from must be before to");
   if (const std::string by = arg_text(args, "by"); !by.empty()) w.by = *analytics::parse_period(by);  // checked
+  // A segment removed from the config is forgotten: its history rows stay, but it is not reported.
+  w.segments.emplace();
+  for (const auto& s : ctx.engine->segments()->segments()) w.segments->insert(s.def.key);
   const auto started = std::chrono::steady_clock::now();
   const auto& index = ctx.engine->history();
   auto r = analytics::compute(arg_text(args, "name"), index, w);

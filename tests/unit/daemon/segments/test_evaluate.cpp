@@ -4,6 +4,7 @@
 #include "tests/unit/daemon/segments/segments_fixture.hpp"
 
 #include <map>
+#include <set>
 #include <random>
 
 using namespace seg_test;
@@ -181,6 +182,8 @@ TEST_CASE("property: incremental membership equals a full recomputation at every
       def("gold", "sum(events, e.amount, e.type == \"deal_won\", within: 60d) >= 500", "tier"),
       def("silver", "any(events, e.type == \"deal_won\", within: 60d)", "tier"),
       def("engaged", "count(events, within: 15d) >= 2 || kpi.order_count >= 3", "", 30),
+      def("newly_open", "any(events, e.type == \"segment_entered\" && e.segment == \"open_ticket\", within: 10d) && "
+                        "none(events, e.type == \"segment_exited\" && e.segment == \"churn_risk\", within: 3d)"),
   });
   const int n = static_cast<int>(set.segments().size());
   const char* types[] = {"ticket", "deal_won", "deal_lost", "conversation", "ticket"};
@@ -193,12 +196,32 @@ TEST_CASE("property: incremental membership equals a full recomputation at every
     std::vector<bool> member(static_cast<std::size_t>(n), false);
     std::vector<std::optional<std::int64_t>> due(static_cast<std::size_t>(n));
     std::int64_t now = origin;
+    // A transition is a segment event of the profile at that instant (as the daemon stores it); the segments
+    // reading it are evaluated again (affected by segment_events), until nothing more flips.
+    std::set<std::string, std::less<>> flipped;
     auto reevaluate = [&](int s) {
       const auto m = set.evaluate(s, p, now);
+      if (m.member != member[static_cast<std::size_t>(s)]) {
+        event e;
+        e.type = m.member ? "segment_entered" : "segment_exited";
+        e.subject = set.segments()[static_cast<std::size_t>(s)].def.key;
+        e.occurred_at = now;
+        p.segment_events.push_back(e);
+        flipped.insert(e.subject);
+      }
       member[static_cast<std::size_t>(s)] = m.member;
       due[static_cast<std::size_t>(s)] = m.flips_at;
     };
+    auto settle = [&] {
+      while (!flipped.empty()) {
+        profile_change c;
+        c.segment_events = std::move(flipped);
+        flipped.clear();
+        for (int s : set.affected(c)) reevaluate(s);
+      }
+    };
     for (int s = 0; s < n; ++s) reevaluate(s);
+    settle();
     std::int64_t next_arrival = now + pick(0, 6 * day);
     for (int step = 0; step < 120; ++step) {
       std::optional<std::int64_t> timer;
@@ -219,12 +242,14 @@ TEST_CASE("property: incremental membership equals a full recomputation at every
       if (timer && *timer <= next_arrival) {
         for (int s = 0; s < n; ++s)
           if (due[static_cast<std::size_t>(s)] && *due[static_cast<std::size_t>(s)] <= now) reevaluate(s), ++timer_fires;
+        settle();
       } else {
         // A change: a new event (sometimes dated in the past or the near future), a ticket solved, or a new
         // updated_at. Only the affected segments are evaluated again.
         ++changes;
         profile_change c;
         const auto before = p.kpis;
+        const profile_facts was = p;
         const auto kind = pick(0, 9);
         if (kind <= 6) {
           const char* type = types[pick(0, 4)];
@@ -249,7 +274,13 @@ TEST_CASE("property: incremental membership equals a full recomputation at every
           if (it != before.end()) omnisync::mapping::append_json(b, it->second);
           if (a != b) c.kpis.insert(k);
         }
-        for (int s : set.affected(c)) reevaluate(s);
+        // The daemon's way: what differs between the facts before and after (diff_facts) decides; it names at
+        // least what the change itself says.
+        const auto d = diff_facts(was, p);
+        for (const auto& t : c.event_types) CHECK((d.event_types.count(t) || kind > 6));
+        for (const auto& k : c.kpis) CHECK(d.kpis.count(k));
+        for (int s : set.affected(d)) reevaluate(s);
+        settle();
         next_arrival = now + pick(0, 6 * day);
       }
       for (int s = 0; s < n; ++s) {
@@ -261,4 +292,35 @@ TEST_CASE("property: incremental membership equals a full recomputation at every
   CHECK(timer_fires > 100);
   CHECK(changes > 1000);
   CHECK(checks > 10000);
+}
+
+TEST_CASE("segment events: a window over another segment's entry with its flip, the timeline never sees them",
+          "[segments]") {
+  auto set = compile_ok({def("vip", "kpi.lifetime_value >= 5000"),
+                         def("new_vip", "any(events, e.type == \"segment_entered\" && e.segment == \"vip\", within: 7d)"),
+                         def("quiet", "count(events) == 0")});
+  const int nv = *set.index_of("new_vip"), quiet = *set.index_of("quiet");
+  profile_facts p;
+  p.profile_id = "p1";
+  const auto t0 = at("2026-03-01T10:00:00Z");
+  CHECK_FALSE(set.evaluate(nv, p, t0).member);
+  omnisync::profile::event e;
+  e.type = "segment_entered";
+  e.subject = "vip";
+  e.occurred_at = t0;
+  p.segment_events.push_back(e);
+  auto m = set.evaluate(nv, p, t0 + day);
+  CHECK(m.member);
+  REQUIRE(m.flips_at);
+  CHECK(*m.flips_at == t0 + 7 * day);  // the entry leaves the window
+  CHECK_FALSE(set.evaluate(nv, p, t0 + 7 * day).member);
+  CHECK(set.evaluate(quiet, p, t0 + day).member);  // a transition is not a timeline event
+  e.subject = "other";
+  p.segment_events = {e};
+  CHECK_FALSE(set.evaluate(nv, p, t0 + day).member);
+  // explain shows the term.
+  p.segment_events[0].subject = "vip";
+  auto terms = set.explain(nv, p, t0 + day);
+  REQUIRE(terms.size() == 1);
+  CHECK(terms[0].value == "true");
 }

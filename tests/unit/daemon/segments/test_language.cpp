@@ -132,3 +132,66 @@ TEST_CASE("affected: only segments reading what changed, and their dependents", 
   c.attributes = {"phone"};
   CHECK(names(c).empty());
 }
+
+TEST_CASE("segment events: e.segment names the segment read, a dependency, and only that transition touches it",
+          "[segments]") {
+  auto set = compile_ok({def("new_vip", "any(events, e.type == \"segment_entered\" && e.segment == \"vip\", within: 7d)"),
+                         def("vip", "kpi.lifetime_value >= 5000"), def("tix", "count(events, within: 30d) > 0")});
+  CHECK(*set.index_of("vip") < *set.index_of("new_vip"));
+  const auto& in = set.segments()[static_cast<std::size_t>(*set.index_of("new_vip"))].inputs;
+  CHECK(in.segment_events == std::set<std::string, std::less<>>{"vip"});
+  auto names = [&](const profile_change& c) {
+    std::set<std::string> out;
+    for (int i : set.affected(c)) out.insert(set.segments()[static_cast<std::size_t>(i)].def.key);
+    return out;
+  };
+  profile_change c;
+  c.segment_events = {"vip"};
+  CHECK(names(c) == std::set<std::string>{"new_vip"});  // not `tix`: an unpinned predicate reads the timeline only
+  c.segment_events = {"tix"};
+  CHECK(names(c).empty());
+  c = {};
+  c.kpis = {"lifetime_value"};
+  CHECK(names(c) == std::set<std::string>{"vip", "new_vip"});
+
+  // The segment must be named, exist, and not be the segment itself.
+  auto errs = compile_errors({def("x", "any(events, e.type == \"segment_exited\")")});
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0].message.find("must name the segment") != std::string::npos);
+  errs = compile_errors({def("x", "any(events, e.type == \"segment_exited\" && e.segment == \"vipp\")"),
+                         def("vip", "true")});
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0].message == "unknown segment \"vipp\" (did you mean \"vip\"?)");
+  errs = compile_errors({def("x", "none(events, e.type == \"segment_entered\" && e.segment == \"x\", within: 1d)")});
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0].message == "member_of forms a cycle: x -> x");
+}
+
+TEST_CASE("diff_facts names what differs between two states of a profile", "[segments]") {
+  profile_facts a;
+  a.attributes.emplace("email", omnisync::mapping::value{});
+  a.attributes["email"].set_string("ann@example.com");
+  a.attributes["company"].set_string("Acme");
+  a.kpis["lifetime_value"].set_number(10);
+  a.stage = "lead";
+  a.events = {ev("ticket", at("2026-01-01"), "open"), ev("deal_won", at("2026-01-02"), {}, 5.0)};
+  profile_facts b = a;
+  auto c = diff_facts(a, b);
+  CHECK(c.attributes.empty());
+  CHECK(c.kpis.empty());
+  CHECK(c.event_types.empty());
+  CHECK_FALSE(c.stage);
+  b.attributes["company"].set_string("Acme Inc");
+  b.attributes.erase("email");
+  b.attributes["phone"].set_string("+15550100");
+  b.events[0].status = "solved";
+  b.kpis["lifetime_value"].set_number(10);
+  b.stage = "purchase";
+  c = diff_facts(a, b);
+  CHECK(c.attributes == std::set<std::string, std::less<>>{"company", "email", "phone"});
+  CHECK(c.kpis.empty());
+  CHECK(c.event_types == std::set<std::string, std::less<>>{"ticket"});
+  CHECK(c.stage);
+  b.events.push_back(ev("conversation", at("2026-01-03")));
+  CHECK(diff_facts(a, b).event_types == std::set<std::string, std::less<>>{"conversation", "ticket"});
+}

@@ -76,3 +76,61 @@ TEST_CASE("store: segment verdicts keep one row per member and report transition
   CHECK(ok(s->segment_forget("vip")) == 1);
   CHECK(ok(s->segment_count("vip")) == 0);
 }
+
+TEST_CASE("store: a transition's history row commits with its membership, with the describer's cause", "[store][segments]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  const auto t0 = clock.now();
+  segment_verdict a("vip", "p1", true, std::nullopt), b("vip", "p2", false, std::nullopt);
+  a.cause = R"({"source":"hs/contacts"})";
+  // The describer is asked only for the verdicts that change the membership, with their direction.
+  int asked = 0;
+  segment_describer describe = [&asked](const segment_verdict& v, bool entered) {
+    ++asked;
+    return std::string(R"({"term":")") + (entered ? "in:" : "out:") + v.profile + "\"}";
+  };
+  auto changed = ok(s->segment_apply({a, b}, t0, describe));
+  REQUIRE(changed.size() == 1);
+  CHECK(asked == 1);
+  CHECK(changed[0].cause == R"({"term":"in:p1"})");
+  auto rows = ok(s->history_query(history_filter("segment")));
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].profile == "p1");
+  CHECK(rows[0].subject == "vip");
+  CHECK(rows[0].from == "out");
+  CHECK(rows[0].to == "in");
+  CHECK(rows[0].at == t0);
+  CHECK(rows[0].cause == R"({"term":"in:p1"})");
+
+  // Without a describer the verdict's own cause is the row's; a repeat writes no row.
+  clock.advance(5s);
+  segment_verdict out("vip", "p1", false, std::nullopt);
+  out.cause = R"({"timer":true})";
+  CHECK(ok(s->segment_apply({out}, t0 + 5s)).size() == 1);
+  CHECK(ok(s->segment_apply({out}, t0 + 6s)).empty());
+  rows = ok(s->history_query(history_filter("segment")));
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[1].to == "out");
+  CHECK(rows[1].cause == R"({"timer":true})");
+
+  // A refused batch stores neither membership nor history.
+  CHECK(error_of(s->segment_apply({segment_verdict("vip", "p7", true, std::nullopt), segment_verdict("", "p1", true, std::nullopt)}, t0)) ==
+        omnisync::errc::invalid_input);
+  CHECK(ok(s->history_query(history_filter("segment"))).size() == 2);
+  CHECK(ok(s->segment_count("vip")) == 0);
+}
+
+TEST_CASE("store: the segments with stored members or timers are listed", "[store][segments]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  const auto t0 = clock.now();
+  CHECK(ok(s->segment_keys()).empty());
+  ok(s->segment_apply({segment_verdict("vip", "p1", true, std::nullopt), segment_verdict("vip", "p2", true, std::nullopt),
+                       segment_verdict("lapsed", "p1", false, t0 + 5s), segment_verdict("new", "p3", true, std::nullopt)},
+                      t0));
+  CHECK(ok(s->segment_keys()) == std::vector<std::string>{"lapsed", "new", "vip"});
+  ok(s->segment_forget("lapsed"));
+  CHECK(ok(s->segment_keys()) == std::vector<std::string>{"new", "vip"});
+}
