@@ -15,6 +15,12 @@ namespace omnisync::sync::detail {
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
+namespace {
+/// How many `inbox_batch`es one claim takes when that many events wait (500 events at the default batch of 100):
+/// bounded so that a batch is stored well inside `inbox_lease` even on a loaded machine.
+constexpr std::size_t inbox_backlog_factor = 5;
+}  // namespace
+
 asio::awaitable<void> inbox_processor::run(connector_state& owner) {
   using namespace asio::experimental::awaitable_operators;
   mapping::evaluator_cache evals;
@@ -42,8 +48,13 @@ asio::awaitable<void> inbox_processor::run(connector_state& owner) {
 
 asio::awaitable<std::optional<inbox_processor::batch>> inbox_processor::next_batch(connector_state& owner) {
   std::vector<store::inbox_item> claimed;
+  // A backlog (an initial sync's echoes: ~2 webhooks per record written) is claimed up to inbox_backlog_factor
+  // batches at once: its events are still coalesced per record and the records they name fetched in the vendor's
+  // batch size, but the batch costs one claim, one records transaction per object and one acknowledgement, not
+  // one of each per `inbox_batch` events.
+  const std::size_t cap = std::max<std::size_t>(1, ctx_.opt.inbox_batch) * inbox_backlog_factor;
   {
-    auto got = co_await ctx_.db.inbox_claim(ctx_.opt.inbox_batch, ctx_.opt.inbox_lease, owner.cfg.name);
+    auto got = co_await ctx_.db.inbox_claim(cap, ctx_.opt.inbox_lease, owner.cfg.name);
     if (got) claimed = std::move(*got);
   }
   if (claimed.empty()) co_return std::nullopt;
