@@ -78,8 +78,8 @@ TEST_CASE("inbox: events whose records could not be fetched stay queued and are 
 }
 
 TEST_CASE("inbox: a backlog of several batches is processed batch by batch, every event once", "[engine][inbox]") {
-  // 1,200 waiting events; a backlog is claimed 5 batches of 100 at a time (500 events): three batches (500, 500,
-  // 200), one fetch each; while one batch is stored the next is claimed and fetched, and none is lost, stored
+  // 1,200 waiting events; while a backlog waits a batch grows to 5 claims of 100 (500 events): three batches
+  // (500, 500, 200), one fetch each; while one batch is stored the next is claimed and fetched, and none is lost, stored
   // twice or acknowledged before its records are stored.
   harness h;
   auto& hs = h.add("hs", "hubspot", "contacts");
