@@ -121,7 +121,7 @@ def run_omnisync(label, daemon=None):
         perf = subprocess.Popen(["perf", "record", "-F", "99", "--call-graph=dwarf,16384", "-o",
                                  f"{tmp}/{label}-perf.data", "-p", str(d.pid)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    phases = {}  # first time (s) each phase was reached: all read, outbox first empty after writes, settled
+    phases = {}  # seconds from the start: every system read, first write acknowledged, outbox last emptied
 
     def status():
         r = subprocess.run([f"{build}/daemon/ctl/omnisyncctl", "--socket", sock, "--json", "status"],
@@ -176,8 +176,7 @@ def run_omnisync(label, daemon=None):
         return {"secs": secs, "counts": counts, "writes": writes, "rejected": rejected, "records": records,
                 "distinct": distinct, "profiles": profiles, "cpu_daemon": cpu_d, "cpu_sim": cpu_sim - cpu_sim0,
                 "write_calls": write_calls(counts), "read_calls": read_calls(counts), "echoes": echoes,
-                "show_many": show_many, "load": loadavg(), "phases": phases, "commits": commits,
-                "events": metric(port, "omnisync_webhook_events_total") or None}
+                "show_many": show_many, "load": loadavg(), "phases": phases, "commits": commits}
     finally:
         if perf:
             perf.send_signal(2)
