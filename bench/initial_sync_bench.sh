@@ -10,7 +10,9 @@
 #   bench/initial_sync_bench.sh [N] [ROUNDS]   (default 5000 and 1; OMNISYNC_BUILD_DIR, default build/default;
 #                                               OMNISYNC_BENCH_BEFORE=PATH another omnisyncd, run before this
 #                                               build in each round: an initial-sync-ab section more;
-#                                               KEEP=1 keeps the temp dir with the logs)
+#                                               KEEP=1 keeps the temp dir with the logs;
+#                                               OMNISYNC_BENCH_LOG=LEVEL the daemon's log level;
+#                                               OMNISYNC_BENCH_PERF=1 perf record of omnisyncd per run)
 #
 # Writes the section between <!-- initial-sync:begin --> and <!-- initial-sync:end --> in docs/benchmarks.md.
 set -euo pipefail

@@ -94,7 +94,7 @@ def run_omnisync(label, daemon=None):
                 f"    tls: {{ ca_file: {urls['ca_file']} }}\n    objects: [{objects}]\n"
                 f"    poll_interval: 1s\n    settle_lag: 0s\n")
     cfg = (f"http:\n  listen: 127.0.0.1:{port}\n  public_url: {base}\n"
-           f"daemon:\n  shutdown_timeout: 5s\n  log: {{ level: warn }}\n"
+           f"daemon:\n  shutdown_timeout: 5s\n  log: {{ level: {os.environ.get('OMNISYNC_BENCH_LOG', 'warn')} }}\n"
            f"mappings_dir: {root}/config/mappings\nconnectors:\n"
            + head("sf", "salesforce", "login_url", "Contact")
            + "    auth: { flow: client_credentials, client_id: bench, client_secret: bench-secret }\n"
@@ -115,6 +115,13 @@ def run_omnisync(label, daemon=None):
     t0 = time.perf_counter()
     d = subprocess.Popen([daemon or f"{build}/daemon/app/omnisyncd", "-c", path, "--state-dir", state, "--control-socket", sock],
                          stderr=open(log, "w"))
+    perf = None
+    if os.environ.get("OMNISYNC_BENCH_PERF"):  # where omnisyncd's CPU goes, over the whole initial sync
+        # DWARF call graphs (the build keeps no frame pointers), at a rate low enough not to slow the daemon much.
+        perf = subprocess.Popen(["perf", "record", "-F", "99", "--call-graph=dwarf,16384", "-o",
+                                 f"{tmp}/{label}-perf.data", "-p", str(d.pid)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    phases = {}  # seconds from the start: every system read, first write acknowledged, outbox last emptied
 
     def status():
         r = subprocess.run([f"{build}/daemon/ctl/omnisyncctl", "--socket", sock, "--json", "status"],
@@ -134,7 +141,13 @@ def run_omnisync(label, daemon=None):
                 read_all = all(cs[c]["records"] >= n for c in CONNECTORS)
                 snap = (tuple(cs[c]["records"] for c in CONNECTORS), tuple(cs[c]["writes"]["ok"] for c in CONNECTORS),
                         tuple(cs[c]["outbox_depth"] for c in CONNECTORS), tuple(cs[c]["inbox_depth"] for c in CONNECTORS))
+                if read_all and "read" not in phases:
+                    phases["read"] = now - t0
+                if sum(snap[1]) > 0 and "first_write" not in phases:
+                    phases["first_write"] = now - t0
                 if snap != last:
+                    if sum(snap[1]) > 0 and not any(snap[2]):
+                        phases["outbox_empty"] = now - t0  # the last time the outbox became empty
                     print(f"{now - t0:.2f} {snap}", file=timeline, flush=True)
                     last, last_change = snap, now
                     cpu_d = cpu_seconds(d.pid)
@@ -146,6 +159,7 @@ def run_omnisync(label, daemon=None):
                 raise Unmeasured(f"the initial sync did not settle in 30 minutes: {last}")
             time.sleep(0.25)
         secs = last_change - t0
+        commits = (st.get("store") or {}).get("commits") or {}
         counts = admin.call("GET", "/admin/counts")
         echoes = metric(port, "omnisync_inbox_echoes_skipped_total")
         show_many = sum(v for k, v in counts.get("zendesk", {}).items() if "show_many" in k)
@@ -162,8 +176,11 @@ def run_omnisync(label, daemon=None):
         return {"secs": secs, "counts": counts, "writes": writes, "rejected": rejected, "records": records,
                 "distinct": distinct, "profiles": profiles, "cpu_daemon": cpu_d, "cpu_sim": cpu_sim - cpu_sim0,
                 "write_calls": write_calls(counts), "read_calls": read_calls(counts), "echoes": echoes,
-                "show_many": show_many, "load": loadavg()}
+                "show_many": show_many, "load": loadavg(), "phases": phases, "commits": commits}
     finally:
+        if perf:
+            perf.send_signal(2)
+            perf.wait()
         d.terminate()
         try:
             d.wait(20)
@@ -208,6 +225,9 @@ def main():
         o = run_omnisync(f"omni{r}")
         ab.append((r, "after", o))
         say(f"  {o['secs']:.1f} s, writes {o['writes']}, distinct {o['distinct']}, calls {o['write_calls']}")
+        say(f"  phases (s) {', '.join(f'{k} {v:.1f}' for k, v in o['phases'].items())}; CPU omnisyncd "
+            f"{o['cpu_daemon']:.1f} s, simulator {o['cpu_sim']:.1f} s; commits {o['commits']}; "
+            f"echoes skipped {o['echoes']:.0f}, show_many {o['show_many']}; load {o['load']}")
         say(f"round {r + 1}: bare client")
         b = run_bare(f"bare{r}", o["writes"])
         say(f"  {b['secs']:.1f} s, read {b['read']}, written {b['written']}, calls {b['write_calls']}")

@@ -15,6 +15,14 @@ namespace omnisync::sync::detail {
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
+namespace {
+/// How many `inbox_batch`es a batch grows to while a backlog waits (500 events at the default batch of 100), and
+/// the bodies' size at which it stops growing: bounded so that a batch is stored well inside `inbox_lease` even
+/// on a loaded machine.
+constexpr std::size_t inbox_backlog_factor = 5;
+constexpr std::size_t inbox_backlog_bytes = 512 * 1024;
+}  // namespace
+
 asio::awaitable<void> inbox_processor::run(connector_state& owner) {
   using namespace asio::experimental::awaitable_operators;
   mapping::evaluator_cache evals;
@@ -45,6 +53,26 @@ asio::awaitable<std::optional<inbox_processor::batch>> inbox_processor::next_bat
   {
     auto got = co_await ctx_.db.inbox_claim(ctx_.opt.inbox_batch, ctx_.opt.inbox_lease, owner.cfg.name);
     if (got) claimed = std::move(*got);
+  }
+  // A backlog (an initial sync's echoes: ~2 webhooks per record written) grows the batch by `inbox_batch` more
+  // while each claim comes back full, up to inbox_backlog_factor batches and inbox_backlog_bytes of bodies (a
+  // vendor that packs 100 events into one delivery stays at today's size): its events are still coalesced per
+  // record and the records they name fetched in the vendor's batch size, but the batch is stored with one records
+  // transaction per object and acknowledged once, not once per `inbox_batch` events.
+  {
+    const std::size_t step = std::max<std::size_t>(1, ctx_.opt.inbox_batch);
+    std::size_t bytes = 0;
+    for (const auto& it : claimed) bytes += it.event.body.size();
+    bool full = claimed.size() == step;
+    while (full && claimed.size() < step * inbox_backlog_factor && bytes < inbox_backlog_bytes) {
+      auto more = co_await ctx_.db.inbox_claim(step, ctx_.opt.inbox_lease, owner.cfg.name);
+      if (!more) break;
+      full = more->size() == step;
+      for (auto& it : *more) {
+        bytes += it.event.body.size();
+        claimed.push_back(std::move(it));
+      }
+    }
   }
   if (claimed.empty()) co_return std::nullopt;
   // Events trickle in one delivery at a time (a vendor's bulk job fires one webhook per record it wrote): a

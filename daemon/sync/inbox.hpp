@@ -1,7 +1,8 @@
 #pragma once
 /// The inbox processor: one loop per connector over the webhook events the HTTP listener stored for it. Events
 /// are claimed in batches (up to `inbox_batch`; when fewer are waiting, after a wait of `inbox_window` for more to
-/// come in); each is parsed by its adapter (`parse_event`); the records they only name are fetched once per
+/// come in; while a backlog waits, grown to up to 5 × `inbox_batch` events and 512 KiB of bodies, inbox.cpp's
+/// `inbox_backlog_factor`/`inbox_backlog_bytes`); each is parsed by its adapter (`parse_event`); the records they only name are fetched once per
 /// object for the whole batch, in the vendor's batch size; the records are coalesced per record (its newest
 /// version once, with every event's announcements about it) and go through the pipeline as one page per object;
 /// then the events are acknowledged — only once what they brought is stored. Two batches are in progress at

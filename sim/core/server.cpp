@@ -196,13 +196,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   template <class F>
   void update_delivery(std::int64_t id, F&& f) {
+    // The kept deliveries hold consecutive ids (appended with next_delivery++ under the lock, dropped from the
+    // front): found by index, not by a scan per attempt (an initial sync sends thousands at once).
     std::lock_guard lock(mutex);
-    for (auto it = deliveries.rbegin(); it != deliveries.rend(); ++it) {
-      if (it->id == id) {
-        f(*it);
-        return;
-      }
-    }
+    if (deliveries.empty() || id < deliveries.front().id) return;
+    const auto at = static_cast<std::size_t>(id - deliveries.front().id);
+    if (at < deliveries.size() && deliveries[at].id == id) f(deliveries[at]);
   }
 
   double scale_of(const std::string& svc) {

@@ -78,24 +78,25 @@ TEST_CASE("inbox: events whose records could not be fetched stay queued and are 
 }
 
 TEST_CASE("inbox: a backlog of several batches is processed batch by batch, every event once", "[engine][inbox]") {
-  // 250 waiting events, 100 to a batch: three batches, one fetch each; while one batch is stored the next is
-  // claimed and fetched, and none is lost, stored twice or acknowledged before its records are stored.
+  // 1,200 waiting events; while a backlog waits a batch grows to 5 claims of 100 (500 events): three batches
+  // (500, 500, 200), one fetch each; while one batch is stored the next is claimed and fetched, and none is lost, stored
+  // twice or acknowledged before its records are stored.
   harness h;
   auto& hs = h.add("hs", "hubspot", "contacts");
   hs.page_size = 0;
   const auto t = h.clk.now();
-  for (int i = 1; i <= 250; ++i) {
+  for (int i = 1; i <= 1200; ++i) {
     const auto id = std::to_string(i);
     hs.put(id, hubspot_contact(i, "p" + id + "@example.com"));
     REQUIRE(store::wait(h.db->inbox_append(store::inbox_event("hs", "e" + id, t, "{}", "{" + id + "}"))).has_value());
   }
   h.start();
-  REQUIRE(h.eventually([&] { return h.stored("hs") == 250 && store::wait(h.db->get_counts())->inbox_depth == 0; }));
+  REQUIRE(h.eventually([&] { return h.stored("hs") == 1200 && store::wait(h.db->get_counts())->inbox_depth == 0; }));
   h.run_for(100ms);
   CHECK(hs.fetches == 3);
-  CHECK(hs.fetched_ids == 250);
-  CHECK(records_read(*h.eng, "hs") == 250);
-  CHECK(h.eng->status()[0].events_in == 250);
+  CHECK(hs.fetched_ids == 1200);
+  CHECK(records_read(*h.eng, "hs") == 1200);
+  CHECK(h.eng->status()[0].events_in == 1200);
 }
 
 TEST_CASE("writer: nothing is written before every other system was read to the end once", "[engine][writer]") {
