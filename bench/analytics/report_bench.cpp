@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "daemon/analytics/reports.hpp"
 #include "daemon/store/blocking.hpp"
 #include "daemon/store/store.hpp"
+#include "tests/unit/daemon/analytics/reference_index.hpp"
 
 using namespace omnisync;
 using clk = std::chrono::steady_clock;
@@ -23,6 +25,31 @@ using clk = std::chrono::steady_clock;
 namespace {
 
 double ms_since(clk::time_point t0) { return std::chrono::duration<double, std::milli>(clk::now() - t0).count(); }
+
+/// This process's resident memory now (VmRSS), in MB.
+double rss_mb() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  double kb = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "VmRSS: %lf kB", &kb) == 1) break;
+  std::fclose(f);
+  return kb / 1024;
+}
+
+/// Median and maximum of `runs` timings of `f` (ms).
+template <class F>
+std::pair<double, double> timed(int runs, F f) {
+  std::vector<double> t;
+  for (int i = 0; i < runs; ++i) {
+    const auto t0 = clk::now();
+    f();
+    t.push_back(ms_since(t0));
+  }
+  std::sort(t.begin(), t.end());
+  return {t[t.size() / 2], t.back()};
+}
 
 template <class T>
 T must(result<T> r, const char* what) {
@@ -104,18 +131,26 @@ int main(int argc, char** argv) {
   if (!batch.empty()) must(store::wait(s.history_append(std::move(batch))), "history_append");
   const double gen_ms = ms_since(gen0);
 
-  // Load: what the daemon does once (pipeline_history.cpp).
+  // Load: what the daemon does once (pipeline_history.cpp), split into reading the pages and taking them in.
+  const double rss_before = rss_mb();
   analytics::history_index index;
+  double read_ms = 0, add_ms = 0;
   const auto load0 = clk::now();
   store::history_filter f;
   f.limit = 10000;
   for (;;) {
+    const auto r0 = clk::now();
     auto page = must(store::wait(s.history_query(f)), "history_query");
+    read_ms += ms_since(r0);
     if (page.empty()) break;
     f.after_id = page.back().id;
+    const auto a0 = clk::now();
     index.add(page);
+    add_ms += ms_since(a0);
   }
   const double load_ms = ms_since(load0);
+  const double rss_index = rss_mb() - rss_before;
+  const auto stats = index.stats();
 
   // Reference: reading just the stage rows of the year back from the store, by the kind index, one page at a time.
   const auto ref0 = clk::now();
@@ -129,9 +164,25 @@ int main(int argc, char** argv) {
   }
   const double ref_ms = ms_since(ref0);
 
+  // The index and reports as they were before the arena (tests/unit/daemon/analytics/reference_*), fed the same
+  // rows, as the reference in the same run: its reports' times, and its tables, which must equal the new ones.
+  analytics::reference::history_index old;
+  {
+    store::history_filter of;
+    of.limit = 10000;
+    for (;;) {
+      auto page = must(store::wait(s.history_query(of)), "history_query");
+      if (page.empty()) break;
+      of.after_id = page.back().id;
+      old.add(page);
+    }
+  }
+
   std::printf("{\"profiles\":%ld,\"rows\":%lld,\"backend\":\"%s\",\"generate_ms\":%.0f,\"load_index_ms\":%.0f,"
-              "\"read_stage_rows_from_store_ms\":%.0f,\"stage_rows\":%lld,\"reports\":{",
-              n, static_cast<long long>(rows), std::string(s.kind()).c_str(), gen_ms, load_ms, ref_ms,
+              "\"load_read_pages_ms\":%.0f,\"load_add_ms\":%.0f,\"index_mb\":%.0f,\"index_rss_mb\":%.0f,"
+              "\"arena_rows\":%zu,\"read_stage_rows_from_store_ms\":%.0f,\"stage_rows\":%lld,\"reports\":{",
+              n, static_cast<long long>(rows), std::string(s.kind()).c_str(), gen_ms, load_ms, read_ms, add_ms,
+              static_cast<double>(stats.bytes) / 1048576.0, rss_index, stats.arena_rows, ref_ms,
               static_cast<long long>(stage_rows));
   analytics::report_window w{year0, year0 + 400 * day, analytics::period::month};
   bool first = true;
@@ -139,15 +190,15 @@ int main(int argc, char** argv) {
     const auto c0 = clk::now();
     auto r = analytics::compute(name, index, w);
     const double cold = ms_since(c0);
-    std::vector<double> warm;
-    for (int i = 0; i < 5; ++i) {
-      const auto t0 = clk::now();
-      r = analytics::compute(name, index, w);
-      warm.push_back(ms_since(t0));
-    }
-    std::sort(warm.begin(), warm.end());
-    std::printf("%s\"%s\":{\"cold_ms\":%.1f,\"warm_median_ms\":%.1f,\"warm_max_ms\":%.1f}", first ? "" : ",",
-                name.c_str(), cold, warm[2], warm.back());
+    const auto [warm_median, warm_max] = timed(5, [&] { r = analytics::compute(name, index, w); });
+    std::optional<analytics::report> before;
+    const auto [old_median, old_max] = timed(3, [&] { before = analytics::reference::compute(name, old, w); });
+    bool equal = r && before && r->tables.size() == before->tables.size();
+    for (std::size_t i = 0; equal && i < r->tables.size(); ++i)
+      equal = r->tables[i].columns == before->tables[i].columns && r->tables[i].rows == before->tables[i].rows;
+    std::printf("%s\"%s\":{\"cold_ms\":%.1f,\"warm_median_ms\":%.1f,\"warm_max_ms\":%.1f,\"before_median_ms\":%.1f,"
+                "\"equal_to_before\":%s}",
+                first ? "" : ",", name.c_str(), cold, warm_median, warm_max, old_median, equal ? "true" : "false");
     first = false;
   }
   std::printf("}}\n");

@@ -408,6 +408,7 @@ struct application::impl {
     eo.audit_max_entries = c.audit.max_entries;
     eo.runs_retention = c.runs.retention;
     eo.history_retention = c.history.retention;
+    eo.history_max_rows = c.history.max_rows;
     eo.inbox_dedupe_retention = c.http.dedupe_retention;
     eo.dead_letter_retries = c.dead_letters.retries;
     eo.dead_letter_backoff = c.dead_letters.retry_backoff;

@@ -73,6 +73,9 @@ struct audit_section {
 /// analytics reports read (docs/analytics.md).
 struct history_section {
   std::chrono::milliseconds retention{400LL * 24 * 3600 * 1000};  ///< rows older than this are removed
+  /// and the oldest beyond this many (by time): bounds the store and the daemon's in-memory index (about 20 bytes
+  /// a row there, docs/analytics.md)
+  std::size_t max_rows = 20'000'000;
 };
 
 /// `runs:` — the run history (poll cycles, resyncs, reloads, remaps; `omnisyncctl runs`).

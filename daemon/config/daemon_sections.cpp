@@ -50,8 +50,11 @@ void read_daemon_sections(reader& r, const YAML::Node& root, const std::filesyst
     if (auto n = a["retention"]) { if (auto v = r.duration(n, "runs.retention")) cfg.runs.retention = *v; }
   }
   if (auto a = root["history"]; a && r.is_map(a, "history")) {
-    r.known_keys(a, "history", {"retention"});
+    r.known_keys(a, "history", {"retention", "max_rows"});
     if (auto n = a["retention"]) { if (auto v = r.duration(n, "history.retention")) cfg.history.retention = *v; }
+    if (auto n = a["max_rows"]) {
+      if (auto v = r.positive(n, "history.max_rows", 1'000'000'000)) cfg.history.max_rows = static_cast<std::size_t>(*v);
+    }
   }
   if (auto a = root["dead_letters"]; a && r.is_map(a, "dead_letters")) {
     r.known_keys(a, "dead_letters", {"retries", "retry_backoff", "keep_resolved"});

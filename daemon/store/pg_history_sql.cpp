@@ -37,4 +37,10 @@ std::vector<history_entry> read_sql::history_rows(const history_filter& f, std::
   return out;
 }
 
+std::optional<std::int64_t> read_sql::history_nth_newest_at(std::size_t n) {
+  auto r = c_.exec("SELECT at FROM history ORDER BY at DESC LIMIT 1 OFFSET $1", n);
+  if (r.rows() == 0) return std::nullopt;
+  return r.i64(0, 0);
+}
+
 }  // namespace omnisync::store::pg

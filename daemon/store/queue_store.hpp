@@ -671,6 +671,14 @@ class queue_store final : public store {
     co_return total;
   }
 
+  task<std::optional<timestamp>> history_cap_bound(std::size_t keep_at_most) override {
+    return read<std::optional<timestamp>>([keep_at_most](read_sql& r) -> std::optional<timestamp> {
+      const auto at = r.history_nth_newest_at(keep_at_most);
+      if (!at) return std::nullopt;
+      return from_ms(*at + 1);
+    });
+  }
+
   // ---- leases ------------------------------------------------------------------------------------------------
 
   task<lease_grant> lease(std::string key, std::string owner, std::chrono::milliseconds ttl) override {

@@ -39,4 +39,11 @@ std::vector<history_entry> read_sql::history_rows(const history_filter& f, std::
   return out;
 }
 
+std::optional<std::int64_t> read_sql::history_nth_newest_at(std::size_t n) {
+  auto q = r_.state.prepare("SELECT at FROM history INDEXED BY history_at ORDER BY at DESC LIMIT 1 OFFSET ?1");
+  q.i64(1, static_cast<std::int64_t>(n));
+  if (!q.step()) return std::nullopt;
+  return q.col_i64(0);
+}
+
 }  // namespace omnisync::store::sqlite

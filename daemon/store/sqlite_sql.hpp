@@ -190,6 +190,8 @@ class read_sql {
   std::optional<detail::audit_key> audit_nth_newest(std::size_t n);
   /// At most `limit` history rows matching `f`, ascending id (sqlite_history_sql.cpp).
   std::vector<history_entry> history_rows(const history_filter& f, std::size_t limit);
+  /// The `at` of the history row after the `n` newest by time (by history_at), none when there are no more.
+  std::optional<std::int64_t> history_nth_newest_at(std::size_t n);
   // Segment membership and timers (*_segment_sql.cpp).
   std::vector<segment_member> segment_members(const std::string& segment, const std::string& after, std::size_t limit);
   std::int64_t segment_count(const std::string& segment);

@@ -541,6 +541,10 @@ class store : public segment_operations {
   virtual task<std::vector<history_entry>> history_query(history_filter f) = 0;
   /// Retention: removes the rows with `at` before `older_than` (in batches); returns how many.
   virtual task<std::uint64_t> history_prune(timestamp older_than) = 0;
+  /// The row cap (history.max_rows): the bound that keeps at most `keep_at_most` rows, i.e. one past the `at` of
+  /// the newest row beyond the `keep_at_most` newest by time; none while there are no more rows than that. Rows of
+  /// the bound's own time go too, so what stays never exceeds the cap. Reads only: pass it to history_prune.
+  virtual task<std::optional<timestamp>> history_cap_bound(std::size_t keep_at_most) = 0;
 
   // dead letters
   /// Adds an open entry. An open entry of the same record (record_id set) and stage is replaced: its scheduled

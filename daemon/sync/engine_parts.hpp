@@ -153,8 +153,9 @@ struct engine::parts {
     }
   }
 
-  /// Keeps the history within `history.retention` (hourly, and once at start-up), in the store and in the
-  /// analytics index.
+  /// Keeps the history within `history.retention` and `history.max_rows` (hourly, and once at start-up), in the
+  /// store and in the analytics index. The cap becomes a time bound (the oldest rows go, as retention would), so
+  /// the index drops exactly what the store does.
   boost::asio::awaitable<void> history_loop() {
     for (;;) {
       const auto bound = ctx.now() - ctx.opt.history_retention;
@@ -164,6 +165,24 @@ struct engine::parts {
         else if (*gone > 0) spdlog::info("history: {} row(s) past the retention removed", *gone);
       }
       ctx.history.prune(bound.time_since_epoch().count());
+      auto cap = co_await ctx.db.history_cap_bound(ctx.opt.history_max_rows);
+      if (!cap) {
+        spdlog::warn("history: checking history.max_rows failed: {}", cap.error().message());
+      } else if (*cap) {
+        const auto cut = **cap;
+        std::uint64_t gone = 0;
+        if (ctx.leading()) {
+          auto n = co_await ctx.db.history_prune(cut);
+          if (!n) spdlog::warn("history: pruning to history.max_rows failed: {}", n.error().message());
+          else gone = *n;
+        }
+        const auto before = ctx.history.rows();
+        ctx.history.prune(cut.time_since_epoch().count());
+        spdlog::warn("history: more than history.max_rows = {} rows: the oldest removed, everything before {} "
+                     "({} row(s) from the store, {} from the analytics index); reports no longer cover that time. "
+                     "Raise history.max_rows or shorten history.retention to keep this from recurring",
+                     ctx.opt.history_max_rows, format_iso8601(cut), gone, before - ctx.history.rows());
+      }
       co_await ctx.clk.sleep_for(std::chrono::milliseconds(3600 * 1000));
     }
   }

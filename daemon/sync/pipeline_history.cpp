@@ -2,6 +2,8 @@
 // the one-time seed of a store that had profiles before the history, and the analytics index loaded from the store.
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "daemon/sync/pipeline.hpp"
 
 namespace omnisync::sync::detail {
@@ -44,6 +46,7 @@ asio::awaitable<void> pipeline::history_after_rebuild() {
   store::history_filter f;
   f.limit = 10000;
   std::size_t n = 0;
+  const auto load0 = std::chrono::steady_clock::now();  // for the log line only
   for (;;) {
     auto page = co_await ctx_.db.history_query(f);
     if (!page) {
@@ -56,7 +59,12 @@ asio::awaitable<void> pipeline::history_after_rebuild() {
     ctx_.history.add(*page);
   }
   history_loaded_ = true;
-  spdlog::info("history: {} row(s) of {} profile(s) loaded for the analytics reports", n, ctx_.history.profiles());
+  const auto st = ctx_.history.stats();
+  spdlog::info("history: {} row(s) of {} profile(s) loaded for the analytics reports in {} ms (index about {} MB; "
+               "history.max_rows {})",
+               n, st.profiles,
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - load0).count(),
+               st.bytes / 1048576, ctx_.opt.history_max_rows);
 }
 
 void pipeline::history_stored(const std::vector<store::history_entry>& rows) {

@@ -61,6 +61,7 @@ struct engine_options {
   /// The audit log's bounds (`audit:`): entries older than this, and the oldest beyond max, are removed hourly.
   milliseconds audit_retention{30LL * 24 * 3600 * 1000};
   milliseconds history_retention{400LL * 24 * 3600 * 1000};  ///< history.retention
+  std::size_t history_max_rows = 20'000'000;                ///< history.max_rows
   std::size_t audit_max_entries = 5'000'000;
   /// How long acknowledged webhook events (their dedupe keys) stay in the inbox (`http.dedupe_retention`): a
   /// redelivery inside it is still refused as a duplicate; older ones are pruned every quarter of it (at least

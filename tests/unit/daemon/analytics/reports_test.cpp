@@ -183,8 +183,9 @@ TEST_CASE("analytics: the index skips rows it has, keeps each profile's rows in 
   index.add(std::vector<history_entry>{late});
   index.read([](const history_view& v) {
     REQUIRE(v.profiles.size() == 1);
-    REQUIRE(v.profiles[0].rows.size() == 3);
-    CHECK(v.values.name(v.profiles[0].rows[0].to) == "lead");
+    const auto rows = v.rows_of(v.profiles[0]);
+    REQUIRE(rows.size() == 3);
+    CHECK(v.values.name(rows[0].to) == "lead");
     CHECK(v.sources.name(v.profiles[0].source) == "sf");
   });
   index.prune(ms("2026-01-02"));

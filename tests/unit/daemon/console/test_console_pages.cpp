@@ -82,6 +82,43 @@ TEST_CASE("analytics: skeleton without reports, charts with numbers and CSV with
   CHECK(pages::report_csv(reports.as_object().at("funnel")) == "# table stages\nstage,strict,any_order\nlead,10,12\ncustomer,4,5\n");
 }
 
+TEST_CASE("analytics: funnel as horizontal bars with conversions, retention as a heatmap with its numbers, lines",
+          "[console]") {
+  pages::frame f;
+  auto reports = json::parse(R"({
+    "funnel":{"tables":{"stages":{"columns":["stage","entered_any_order","reached_in_order","conversion_in_order",
+      "conversion_any_order","median_days_in_stage","time_in_stage_samples"],
+      "rows":[["awareness",10,10,null,null,2.5,4],["conversion",6,5,0.5,0.6,null,0]]}}},
+    "retention":{"tables":{"cohorts":{"columns":["cohort","size","active_0","active_1"],
+      "rows":[["2026-01",4,4,3],["2026-02",2,2,0]]}}},
+    "satisfaction":{"tables":{"trend":{"columns":["period","nps","nps_samples","csat_average","csat_samples",
+      "ces_average","ces_samples"],"rows":[["2026-01",25,4,0.7,2,null,0],["2026-02",-100,1,null,0,null,0],
+      ["total",0,5,0.7,2,null,0]]}}},
+    "segment_size":{"tables":{"sizes":{"columns":["period","segment","size","entered","exited"],
+      "rows":[["2026-01","vip",2,2,0],["2026-02","vip",2,1,1],["2026-01","churn",1,1,0]]}}}})");
+  auto html = pages::analytics(f, &reports, {});
+  // Funnel: one row of bars per stage, the conversion written between the stages.
+  CHECK(html.find("id=\"funnel-stages-chart\"") != std::string::npos);
+  CHECK(html.find("conversion 50.0% in order, 60.0% in any order") != std::string::npos);
+  CHECK(html.find("<title>reached in order, conversion: 5</title>") != std::string::npos);
+  // Retention: a cell per cohort and period, its number written in it.
+  CHECK(html.find("<title>2026-01, +1: 3</title>") != std::string::npos);
+  CHECK(html.find(">3</text>") != std::string::npos);
+  // Satisfaction: NPS as a line (the total row is no point), below zero too; CSAT in a chart of its own.
+  CHECK(html.find("id=\"satisfaction-trend-nps-chart\"") != std::string::npos);
+  CHECK(html.find("id=\"satisfaction-trend-csat-chart\"") != std::string::npos);
+  CHECK(html.find("<title>nps, 2026-02: -100</title>") != std::string::npos);
+  CHECK(html.find("<title>nps, total") == std::string::npos);
+  // Segment sizes: a line per segment.
+  CHECK(html.find("<title>churn, 2026-01: 1</title>") != std::string::npos);
+  CHECK(html.find("<title>vip, 2026-02: 2</title>") != std::string::npos);
+  // Every table once, the numbers as they came.
+  CHECK(html.find("id=\"retention-cohorts-table\"") != std::string::npos);
+  CHECK(html.find("id=\"retention-cohorts-table\"", html.find("id=\"retention-cohorts-table\"") + 1) == std::string::npos);
+  CHECK(html.find("style=") == std::string::npos);
+  CHECK(html.find("<script src=\"http") == std::string::npos);  // no third-party script (the layout's own is /assets)
+}
+
 TEST_CASE("svg: nice axis maxima and an empty chart says so", "[console]") {
   CHECK(svg::nice_ceiling(0) == 1);
   CHECK(svg::nice_ceiling(7) == 10);

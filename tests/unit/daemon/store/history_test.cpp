@@ -1,7 +1,7 @@
 // The append-only history on both backends: rows appended in one call get increasing ids in order and come back as
 // written; every filter (kind, subject, profile, time range) narrows; pages by id follow each other without gaps
 // or repeats; a refused call appends nothing; prune removes exactly the rows older than the bound (in batches) and
-// ids keep increasing after it; a store at the version before the history upgrades and keeps its data.
+// ids keep increasing after it; the row cap's bound keeps at most the cap; a store at the version before the history upgrades and keeps its data.
 #include <chrono>
 #include <set>
 
@@ -120,6 +120,24 @@ TEST_CASE("store: history prune removes the rows older than the bound, in batche
   CHECK(ok(s->history_query({})).empty());
   ok(s->history_append({stage("R1", "", "awareness", 1)}));
   CHECK(ok(s->history_query({})).at(0).id > last_before);  // a reader paging by id misses nothing
+}
+
+TEST_CASE("store: the history row cap gives the bound that keeps at most that many rows", "[store][history]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  CHECK(!ok(s->history_cap_bound(0)));  // no rows: nothing to cut
+  // Times 10, 20, 20, 30, 40 (inserted out of time order): keeping 3 cuts at 20 and both rows of that time go.
+  ok(s->history_append({stage("A", "", "awareness", 30), stage("B", "", "awareness", 20), stage("C", "", "awareness", 10),
+                        stage("D", "", "awareness", 40), stage("E", "", "awareness", 20)}));
+  CHECK(!ok(s->history_cap_bound(5)));
+  CHECK(!ok(s->history_cap_bound(6)));
+  const auto bound = ok(s->history_cap_bound(3));
+  REQUIRE(bound);
+  CHECK(*bound == at_ms(21));
+  CHECK(ok(s->history_prune(*bound)) == 3);
+  CHECK(ok(s->history_query({})).size() == 2);
+  CHECK(*ok(s->history_cap_bound(1)) == at_ms(31));
 }
 
 TEST_CASE("store: a store at the version before the history upgrades and keeps its data", "[store][history][migrations]") {
