@@ -58,8 +58,8 @@ std::set<std::string> listed(daemon_run& d) {
 std::set<std::string> reported(daemon_run& d) {
   std::set<std::string> out;
   const auto r = ctl_json(d, {"report", "segment_size", "--by", "day"});
-  for (const auto& t : r.at("tables").as_array())
-    for (const auto& row : t.as_object().at("rows").as_array()) out.insert(std::string(row.as_array()[1].as_string()));
+  for (const auto& row : r.at("tables").at("sizes").at("rows").as_array())
+    out.insert(std::string(row.as_array()[1].as_string()));
   return out;
 }
 
