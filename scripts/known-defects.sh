@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${1:-5}"
 build=build/default
-tests=()  # none open now (the write-back scenario test was one until its lost edits were found and fixed)
+# test_segment_e2e: after the ticket is solved the person stays a member of the segment (failed 1 of 2 runs, a
+# clean-clone CI run on 2026-12-07; the profile printed then had an empty timeline: suspected a profile id retired
+# by a merge keeping its membership).
+tests=(tests/integration/pipeline/test_segment_e2e)
 if [[ ${#tests[@]} -eq 0 ]]; then
   echo "no test is registered as a known defect"
   exit 0
