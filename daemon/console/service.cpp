@@ -9,6 +9,7 @@
 
 #include "core/json_text.hpp"
 #include "daemon/console/assets.hpp"
+#include "daemon/console/page_parts.hpp"
 #include "daemon/console/pages.hpp"
 
 namespace asio = boost::asio;
@@ -90,20 +91,7 @@ std::vector<std::pair<std::string, std::string>> parse_form(std::string_view tex
   return out;
 }
 
-std::string url_encode(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (unsigned char c : text)
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  return out;
-}
+std::string url_encode(std::string_view text) { return pages::detail::url_encode(text); }
 
 std::vector<std::string> secret_forms(std::string_view secret) {
   std::string js = json::serialize(json::string_view(secret.data(), secret.size()));
