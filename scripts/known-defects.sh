@@ -6,10 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${1:-5}"
 build=build/default
-# test_segment_e2e: after the ticket is solved the person stays a member of the segment (failed 1 of 2 runs, a
-# clean-clone CI run on 2026-12-07: profile get then showed no tickets while segment preview still evaluated the
-# person a member — the facts the evaluation reads disagree with the profile; cause not found).
-tests=(tests/integration/pipeline/test_segment_e2e)
+tests=()  # none now (test_segment_e2e was one until the Zendesk simulator's export settle time, 2026-12-07)
 if [[ ${#tests[@]} -eq 0 ]]; then
   echo "no test is registered as a known defect"
   exit 0

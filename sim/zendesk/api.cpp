@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <cstdio>
+#include <limits>
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
@@ -156,11 +157,14 @@ void api::ensure_index(kind_state& k) {
   k.indexed = true;
 }
 
+std::int64_t api::settled_until_s() const { return now_ms_() / 1000 - limits_.export_settle_s; }
+
 std::vector<record> api::export_page(kind_state& k, export_position from, std::size_t n, bool exclude_deleted) {
   ensure_index(k);
   std::vector<record> out;
-  for (auto it = k.by_updated.upper_bound({from.updated_at_s, from.id}); it != k.by_updated.end() && out.size() < n;
-       ++it) {
+  const std::int64_t until = limits_.export_settle_s > 0 ? settled_until_s() : std::numeric_limits<std::int64_t>::max();
+  for (auto it = k.by_updated.upper_bound({from.updated_at_s, from.id});
+       it != k.by_updated.end() && it->first <= until && out.size() < n; ++it) {
     record r = load(k, it->second);
     if (exclude_deleted && r.deleted) continue;
     out.push_back(std::move(r));
@@ -1057,6 +1061,7 @@ void api::set_limits(const json::object& limits) {
   get("export_per_page_max", limits_.export_per_page_max);
   get("bulk_max", limits_.bulk_max);
   get("job_delay_ms", limits_.job_delay_ms);
+  get("export_settle_s", limits_.export_settle_s);
   const auto now = now_ms_();
   all_ = incremental_ = cursor_users_ = window{now, 0};
 }

@@ -45,6 +45,10 @@ struct api_limits {
   std::size_t export_per_page_max = 1000;
   std::size_t bulk_max = 100;
   std::int64_t job_delay_ms = 0;  ///< how long a job_status stays "queued" before it reads "completed"
+  /// Incremental exports leave out what changed in the last `export_settle_s` seconds. Zendesk holds back a minute
+  /// (60); the simulator holds back the current second by default, which is what keeps a cursor from passing an
+  /// update made in the second it points at (a later change in that second would sort before the cursor).
+  std::int64_t export_settle_s = 1;
 };
 
 struct api_request {
@@ -152,6 +156,8 @@ class api {
   void ensure_index(kind_state& k);
   /// Up to `n` records strictly after `from` in (updated_s, id) order, skipping deleted ones when asked.
   std::vector<record> export_page(kind_state& k, export_position from, std::size_t n, bool exclude_deleted);
+  /// The last second an export may include now (limits_.export_settle_s).
+  std::int64_t settled_until_s() const;
   bool exists(const kind_state& k, std::int64_t id) const;
   record load(const kind_state& k, std::int64_t id) const;
   /// Every record (deleted ones too, purged ones not) with id >= `first_id`, in id order; `f` returns false to stop.

@@ -196,7 +196,12 @@ TEST_CASE("segment end to end: a ticket opened in Zendesk puts the person in the
 
   // The ticket is solved in Zendesk: the person leaves, and the list, tag and campaign lose them.
   sim.admin("PATCH", "/admin/zendesk/tickets/" + ticket, R"({"status":"solved"})");
-  REQUIRE(eventually([&] { return !has_member(d, pid); }, 30s));
+  const bool left = eventually([&] { return !has_member(d, pid); }, 30s);
+  if (!left)  // what the daemon holds now (the INFOs above were taken before the ticket was solved)
+    WARN("profile now: " << json::serialize(d.profile({"get", email})) << "\npreview now: "
+                         << json::serialize(segment(d, {"preview", "open_ticket"})) << "\ndaemon stderr: "
+                         << d.proc->stderr_text());
+  REQUIRE(left);
   const bool out_of_all = eventually([&] {
     return hubspot_list(sim).empty() && ac_tag(sim).empty() && sf_campaign(sim).empty();
   }, 60s);

@@ -60,10 +60,36 @@ TEST_CASE("Zendesk cursor export walks every user once and ends with end_of_stre
   CHECK(again.at("after_cursor").as_string() == last_cursor);
   f.now += 5000;
   REQUIRE(f.api.admin_update("users", 7, json::object{{"name", "Renamed"}}));
+  // An export leaves out what changed within the settle time (Zendesk: the last minute; the simulator: the current
+  // second), so a cursor never passes a second that can still change.
+  auto early = f.ok("GET", "/api/v2/incremental/users/cursor.json?cursor=" + last_cursor);
+  CHECK(early.at("users").as_array().empty());
+  CHECK(early.at("after_cursor").as_string() == last_cursor);
+  f.now += 1000;
   auto changed = f.ok("GET", "/api/v2/incremental/users/cursor.json?cursor=" + last_cursor);
   REQUIRE(changed.at("users").as_array().size() == 1);
   CHECK(changed.at("users").at(0).at("name").as_string() == "Renamed");
   CHECK(f.call("GET", "/api/v2/incremental/users/cursor.json?cursor=garbage").status == 400);
+}
+
+TEST_CASE("Zendesk exports hold back changes for the configured settle time (60 s as Zendesk documents)",
+          "[sim][zendesk]") {
+  fixture f;
+  f.api.set_limits(json::object{{"cursor_users_per_minute", 1000}, {"export_settle_s", 60}});
+  auto tail = [&] {
+    std::string target = "/api/v2/incremental/users/cursor.json?start_time=0&per_page=1000";
+    auto body = f.ok("GET", target);
+    return std::string(body.at("after_cursor").as_string());
+  };
+  const std::string settled = tail();
+  f.now += 1000;
+  REQUIRE(f.api.admin_update("users", 5, json::object{{"name", "Within The Minute"}}));
+  f.now += 59'000;
+  CHECK(f.ok("GET", "/api/v2/incremental/users/cursor.json?cursor=" + settled).at("users").as_array().empty());
+  f.now += 1000;
+  auto body = f.ok("GET", "/api/v2/incremental/users/cursor.json?cursor=" + settled);
+  REQUIRE(body.at("users").as_array().size() == 1);
+  CHECK(body.at("users").at(0).at("name").as_string() == "Within The Minute");
 }
 
 TEST_CASE("Zendesk rejects a start_time within the last minute", "[sim][zendesk]") {
