@@ -43,6 +43,8 @@ sock="$tmp/control.sock"
 ctl() { "$ctl_bin" --socket "$sock" "$@"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 # wait_for SECONDS COMMAND...: runs COMMAND every 0.2 s until it succeeds (0) or SECONDS of wall time pass (1).
+# (seconds between two `date +%s%N` readings, two decimals, without starting python)
+elapsed() { local ms=$(( ($2 - $1) / 1000000 )); printf '%d.%02d' $(( ms / 1000 )) $(( ms % 1000 / 10 )); }
 wait_for() {
   local until=$(( $(date +%s%N) + $1 * 1000000000 )); shift
   until "$@"; do (( $(date +%s%N) < until )) || return 1; sleep 0.2; done
@@ -249,7 +251,7 @@ step "a segment: omnisyncctl segment list"
 ctl segment list
 # Where the segment's members are kept, read from the simulators: HubSpot list members, ActiveCampaign contacts
 # with the tag, Salesforce campaign members (Contact ids), each for the list named "Open tickets".
-# audiences yes|no|show: whether the person is in all three (yes) or in none (no); show prints the three.
+# audiences yes|no: whether the person is in all three (yes) or in none (no); when so, prints the three.
 audiences() {
   python3 - "$admin" "$1" "$hs_id" "$ac_id" "$sf_id" <<'PY'
 import json, sys, urllib.request
@@ -262,13 +264,13 @@ ac = sorted(str(c["contact"]) for c in get("/admin/activecampaign/contactTags") 
 camp = [str(c["Id"]) for c in get("/admin/salesforce/Campaign") if c["Name"] == name and not c["IsDeleted"]]
 sf = sorted(str(m["ContactId"]) for m in get("/admin/salesforce/CampaignMember")
             if camp and not m["IsDeleted"] and str(m["CampaignId"]) == camp[0])
-if want == "show":
-    print(f'  HubSpot list "{name}", contacts:               {" ".join(hs) or "(none)"}')
-    print(f'  ActiveCampaign tag "{name}", contacts:         {" ".join(ac) or "(none)"}')
-    print(f'  Salesforce campaign "{name}", Contact members: {" ".join(sf) or "(none)"}')
-    sys.exit(0)
 here = [hs_id in hs, ac_id in ac, sf_id in sf]
-sys.exit(0 if (all(here) if want == "yes" else not any(here)) else 1)
+if not (all(here) if want == "yes" else not any(here)):
+    sys.exit(1)
+print("in the simulators now:")
+print(f'  HubSpot list "{name}", contacts:               {" ".join(hs) or "(none)"}')
+print(f'  ActiveCampaign tag "{name}", contacts:         {" ".join(ac) or "(none)"}')
+print(f'  Salesforce campaign "{name}", Contact members: {" ".join(sf) or "(none)"}')
 PY
 }
 seg_pid=""
@@ -291,33 +293,29 @@ curl -fsS -X POST "$admin/admin/webhooks" -H 'Content-Type: application/json' \
   -d "{\"service\":\"zendesk\",\"url\":\"http://127.0.0.1:$port/webhooks/zendesk\",\"secret\":\"$zd_secret\"}" >/dev/null
 
 step "$seg_email opens a ticket in Zendesk: they enter segment open_ticket"
+t0=$(date +%s%N)
 ticket="$(post zendesk/tickets "{\"ticket\":{\"subject\":\"Cannot log in\",\"status\":\"open\",\"requester_id\":$zd_user}}" |
           grep -o '"id":[0-9]*' | head -n1 | cut -d: -f2)"  # the ticket's own id comes first (bare or under "ticket")
 [[ -n "$ticket" ]] || fail "the simulator created no ticket"
 echo "Zendesk ticket $ticket, open"
-t0=$(date +%s.%N)
 wait_for 15 is_member || fail "$seg_email did not enter segment open_ticket within 15 s"
-t1=$(date +%s.%N)
+t1=$(date +%s%N)
 ctl segment list
 ctl segment members open_ticket
 wait_for 20 audiences yes || fail "the HubSpot list, ActiveCampaign tag and Salesforce campaign did not all get $seg_email within 20 s"
-t2=$(date +%s.%N)
-echo "in the simulators now:"
-audiences show
-python3 -c "print(f'ticket opened → member: {$t1 - $t0:.2f} s   → in the list, tag and campaign: {$t2 - $t0:.2f} s')"
+t2=$(date +%s%N)
+echo "ticket opened → member: $(elapsed "$t0" "$t1") s   → in the list, tag and campaign: $(elapsed "$t0" "$t2") s"
 
 step "the ticket is solved in Zendesk: $seg_email leaves the segment, and the list, tag and campaign follow"
+t0=$(date +%s%N)
 curl -fsS -X PATCH "$admin/admin/zendesk/tickets/$ticket" -H 'Content-Type: application/json' \
   -d '{"status":"solved"}' >/dev/null
-t0=$(date +%s.%N)
 wait_for 15 not_member || fail "$seg_email did not leave segment open_ticket within 15 s"
-t1=$(date +%s.%N)
+t1=$(date +%s%N)
 wait_for 20 audiences no || fail "the list, tag or campaign still holds $seg_email 20 s after the ticket was solved"
-t2=$(date +%s.%N)
+t2=$(date +%s%N)
 ctl segment list
-echo "in the simulators now:"
-audiences show
-python3 -c "print(f'ticket solved → not a member: {$t1 - $t0:.2f} s   → out of the list, tag and campaign: {$t2 - $t0:.2f} s')"
+echo "ticket solved → not a member: $(elapsed "$t0" "$t1") s   → out of the list, tag and campaign: $(elapsed "$t0" "$t2") s"
 step "what the next sync would send per destination, against what each acknowledged: omnisyncctl segment preview open_ticket"
 ctl segment preview open_ticket
 
