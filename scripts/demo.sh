@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# The demo: a real sync against the bundled simulators. Starts omnisync-sim (Salesforce, HubSpot, Zendesk over
-# HTTPS with the simulator's own CA), writes a config for it, starts omnisyncd, waits for the initial sync,
-# shows `omnisyncctl status`, then changes a contact in HubSpot — the signed webhook reaches omnisyncd, which stores
-# it, fetches the contact and writes the change to Zendesk — and prints the person in both systems. Then a segment,
-# `open_ticket` (people with a ticket opened since the demo started), kept as a HubSpot list, an ActiveCampaign tag
-# and Salesforce campaign members: a person the demo put in all four systems before omnisyncd started opens a
-# ticket in Zendesk (its signed webhook tells omnisyncd at once) and enters the segment; the list, tag and campaign
-# follow (read back from the simulators); the ticket is solved and they leave all three. Then a summary, and it
-# stops everything. Builds nothing: binaries come from $OMNISYNC_BUILD_DIR (default build/default), or each from
-# $OMNISYNC_DAEMON, $OMNISYNC_CTL, $OMNISYNC_SIM, and the mappings from $OMNISYNC_MAPPINGS_DIR (default
-# config/mappings) — the installed `omnisync-demo` (package omnisync-sim) sets those to the installed files.
-# Exits non-zero on any failure and always removes its temp dir.
+# The demo: a real sync against the bundled simulators. Starts omnisync-sim (Salesforce, HubSpot, Zendesk,
+# ActiveCampaign over HTTPS with the simulator's own CA), writes a config for it, starts omnisyncd, waits for the
+# initial sync, shows `omnisyncctl status`, then changes a contact in HubSpot — the signed webhook reaches
+# omnisyncd, which stores it, fetches the contact and writes the change to Zendesk — and prints the person in both
+# systems. Then a segment, `open_ticket` (people with a ticket opened since the demo started), kept as a HubSpot
+# list, an ActiveCampaign tag and Salesforce campaign members: a person the demo put in all four systems before
+# omnisyncd started opens a ticket in Zendesk (its signed webhook tells omnisyncd at once) and enters the segment;
+# the list, tag and campaign follow (read back from the simulators); the ticket is solved and they leave all three.
+# Then a summary, and it stops everything. Builds nothing: binaries come from $OMNISYNC_BUILD_DIR (default
+# build/default), or each from $OMNISYNC_DAEMON, $OMNISYNC_CTL, $OMNISYNC_SIM, and the mappings from
+# $OMNISYNC_MAPPINGS_DIR (default config/mappings) — the installed `omnisync-demo` (package omnisync-sim) sets those
+# to the installed files. Exits non-zero on any failure and always removes its temp dir.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,9 +42,9 @@ trap cleanup EXIT
 sock="$tmp/control.sock"
 ctl() { "$ctl_bin" --socket "$sock" "$@"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-# wait_for SECONDS COMMAND...: runs COMMAND every 0.2 s until it succeeds (0) or SECONDS of wall time pass (1).
-# (seconds between two `date +%s%N` readings, two decimals, without starting python)
+# elapsed T0 T1: seconds between two `date +%s%N` readings, two decimals (without starting python).
 elapsed() { local ms=$(( ($2 - $1) / 1000000 )); printf '%d.%02d' $(( ms / 1000 )) $(( ms % 1000 / 10 )); }
+# wait_for SECONDS COMMAND...: runs COMMAND every 0.2 s until it succeeds (0) or SECONDS of wall time pass (1).
 wait_for() {
   local until=$(( $(date +%s%N) + $1 * 1000000000 )); shift
   until "$@"; do (( $(date +%s%N) < until )) || return 1; sleep 0.2; done
