@@ -252,7 +252,13 @@ struct harness {
       // Nothing in flight when the drain began (every answer posted before it ran in it) and nothing started
       // during it: the loops wait for the clock, or for each other.
       if (before.jobs_finished == before.jobs_queued && after.jobs_queued == before.jobs_queued) return;
-      while (db->stats().jobs_finished < after.jobs_queued) std::this_thread::sleep_for(std::chrono::microseconds(50));
+      // A store that never answers would hang here: after a minute of real time (store jobs of these tests take
+      // milliseconds, loaded or not) the test fails saying so, instead of waiting for ctest's timeout.
+      const auto hung = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+      while (db->stats().jobs_finished < after.jobs_queued) {
+        if (std::chrono::steady_clock::now() > hung) FAIL("the store has not answered for a minute");
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
     }
   }
   /// Moves the clock in small steps until `p` holds (true) or `limit` of clock time passed (false).
