@@ -184,7 +184,7 @@ int main(int argc, char** argv) {
               n, static_cast<long long>(rows), std::string(s.kind()).c_str(), gen_ms, load_ms, read_ms, add_ms,
               static_cast<double>(stats.bytes) / 1048576.0, rss_index, stats.arena_rows, ref_ms,
               static_cast<long long>(stage_rows));
-  analytics::report_window w{year0, year0 + 400 * day, analytics::period::month};
+  analytics::report_window w{year0, year0 + 400 * day, analytics::period::month, std::nullopt};
   bool first = true;
   for (const auto& name : analytics::report_names()) {
     const auto c0 = clk::now();
