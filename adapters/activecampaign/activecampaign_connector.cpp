@@ -164,12 +164,12 @@ class activecampaign_connector final : public connector {
     objects_ = s.objects;
     page_size_ = s.page_size;
     api_ = std::make_unique<pacing::api_caller>(ctx.executor, cfg.name, s.http, s.policy, ctx.metrics);
-    // ActiveCampaign allows 5 requests per second per account. The bucket holds one token, refilled every
-    // 1/rate seconds (plus 2 %): calls are spaced evenly, so no second-long window — however the account
-    // counts it — ever sees more than the limit, even with jitter on the way.
+    // ActiveCampaign allows 5 requests per second per account. One call per 1/rate seconds (plus the window's
+    // 2 % guard): calls are spaced evenly, so no second-long window — however the account counts it — ever sees
+    // more than the limit, even with jitter on the way.
     // (A named bucket that every call takes from: the api_caller takes twice from its unnamed default bucket
     // when a call names none.)
-    api_->set_bucket(std::string(bucket), 1, milliseconds(std::max<std::int64_t>(1, static_cast<std::int64_t>(1020.0 / s.per_second))));
+    api_->set_bucket(std::string(bucket), 1, milliseconds(std::max<std::int64_t>(1, static_cast<std::int64_t>(1000.0 / s.per_second))));
     rest::vendor_api v;
     v.connector = cfg.name;
     v.base_url = base_;

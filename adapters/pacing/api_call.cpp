@@ -48,7 +48,7 @@ api_caller::api_caller(asio::any_io_executor ex, std::string connector, http::cl
 api_caller::~api_caller() = default;
 
 void api_caller::set_bucket(std::string name, double capacity, milliseconds period) {
-  buckets_.insert_or_assign(std::move(name), token_bucket(capacity, period, clock_type::now()));
+  buckets_.insert_or_assign(std::move(name), call_window(capacity, period));
 }
 
 void api_caller::set_daily_budget(double share) { budget_.emplace(share); }

@@ -109,7 +109,7 @@ class api_caller {
   std::unique_ptr<http::client> client_;
   call_policy policy_;
   backoff backoff_;
-  std::map<std::string, token_bucket, std::less<>> buckets_;
+  std::map<std::string, call_window, std::less<>> buckets_;
   std::optional<daily_budget> budget_;
   std::function<void(const http::response&)> observer_;
   std::atomic<std::int64_t> calls_{0}, errors_{0}, retries_{0};

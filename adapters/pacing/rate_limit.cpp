@@ -1,6 +1,7 @@
 #include "adapters/pacing/rate_limit.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <charconv>
 
 namespace omnisync::adapters::pacing {
@@ -31,43 +32,37 @@ bool should_retry(const boost::system::error_code& ec, unsigned attempt, unsigne
   return attempt + 1 < max_attempts && is_retryable(ec);
 }
 
-token_bucket::token_bucket(double capacity, milliseconds period, clock_type::time_point now)
-    : capacity_(capacity), per_ms_(capacity / double(std::max<long long>(period.count(), 1))), tokens_(capacity),
-      last_(now) {}
+call_window::call_window(double capacity, milliseconds period)
+    : capacity_(static_cast<std::size_t>(std::max(1.0, std::floor(capacity + 1e-9)))),
+      span_(period + std::max(milliseconds(1), period / 50)) {}
 
-void token_bucket::refill(clock_type::time_point now) {
-  if (now <= last_) return;
-  auto elapsed = std::chrono::duration<double, std::milli>(now - last_).count();
-  tokens_ = std::min(capacity_, tokens_ + elapsed * per_ms_);
-  last_ = now;
+void call_window::expire(clock_type::time_point now) {
+  while (!sent_.empty() && sent_.front() + span_ <= now) sent_.pop_front();
 }
 
-bool token_bucket::try_take(clock_type::time_point now, double n) {
+bool call_window::try_take(clock_type::time_point now) {
   if (now < blocked_until_) return false;
-  refill(now);
-  if (tokens_ + 1e-9 < n) return false;
-  tokens_ -= n;
+  expire(now);
+  if (sent_.size() >= capacity_) return false;
+  sent_.push_back(std::max(now, sent_.empty() ? now : sent_.back()));  // send times stay in order
   return true;
 }
 
-milliseconds token_bucket::wait_for(clock_type::time_point now, double n) {
-  if (now < blocked_until_)
-    return std::chrono::ceil<milliseconds>(blocked_until_ - now);
-  refill(now);
-  if (tokens_ + 1e-9 >= n) return milliseconds(0);
-  return milliseconds(static_cast<long long>((n - tokens_) / per_ms_) + 1);
+milliseconds call_window::wait_for(clock_type::time_point now) {
+  if (now < blocked_until_) return std::chrono::ceil<milliseconds>(blocked_until_ - now);
+  expire(now);
+  if (sent_.size() < capacity_) return milliseconds(0);
+  return std::chrono::ceil<milliseconds>(sent_.front() + span_ - now);  // the oldest call leaves the window
 }
 
-void token_bucket::drain(clock_type::time_point now, milliseconds pause) {
-  refill(now);
-  tokens_ = 0;
+void call_window::drain(clock_type::time_point now, milliseconds pause) {
   blocked_until_ = std::max(blocked_until_, now + pause);
-  last_ = std::max(last_, now);
 }
 
-double token_bucket::available(clock_type::time_point now) {
-  refill(now);
-  return now < blocked_until_ ? 0 : tokens_;
+double call_window::available(clock_type::time_point now) {
+  if (now < blocked_until_) return 0;
+  expire(now);
+  return static_cast<double>(capacity_ - sent_.size());
 }
 
 void daily_budget::observe(std::string_view info) {

@@ -7,6 +7,7 @@
 /// Not thread-safe: each connector owns its own and uses them from its strand.
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <random>
 #include <string_view>
@@ -38,25 +39,29 @@ std::optional<milliseconds> parse_retry_after(std::string_view value);
 /// Whether a failed call is worth retrying, from its classified error (see core/error.hpp).
 bool should_retry(const boost::system::error_code& ec, unsigned attempt, unsigned max_attempts);
 
-/// A token bucket: `capacity` tokens, refilled continuously at `capacity / period`. Models the vendors'
-/// rolling windows (HubSpot 190 per 10 s, Zendesk 700 per minute, ActiveCampaign 5 per second).
-class token_bucket {
+/// At most `capacity` calls in any `period` (a sliding window over the calls' send times): HubSpot 190 per 10 s,
+/// Zendesk 700 per minute and 10 exports per minute, ActiveCampaign 5 per second. A token bucket refilled at
+/// capacity / period would let through a full bucket and a period's refill in one period — up to twice the
+/// vendor's limit, which a vendor counting per window answers with 429s. A call counts for `period` plus a guard
+/// of 2 % (at least 1 ms), for the vendor's clock starting its window when our call arrives, not when it left.
+/// Holds the send times of at most `capacity` calls.
+class call_window {
  public:
-  token_bucket(double capacity, milliseconds period, clock_type::time_point now);
-  /// Takes `n` tokens if available now.
-  bool try_take(clock_type::time_point now, double n = 1);
-  /// How long until `n` tokens are available (zero when they are now).
-  milliseconds wait_for(clock_type::time_point now, double n = 1);
-  /// The server said we are over its limit: empty the bucket until `now + pause`.
+  call_window(double capacity, milliseconds period);
+  /// Counts one call now if the window has room.
+  bool try_take(clock_type::time_point now);
+  /// How long until the window has room (zero when it has now).
+  milliseconds wait_for(clock_type::time_point now);
+  /// The server said we are over its limit: no call until `now + pause`.
   void drain(clock_type::time_point now, milliseconds pause);
+  /// Calls the window would let through now.
   double available(clock_type::time_point now);
 
  private:
-  void refill(clock_type::time_point now);
-  double capacity_;
-  double per_ms_;
-  double tokens_;
-  clock_type::time_point last_;
+  void expire(clock_type::time_point now);
+  std::size_t capacity_;
+  milliseconds span_;
+  std::deque<clock_type::time_point> sent_;  ///< send times of the calls still counted, oldest first
   clock_type::time_point blocked_until_{};
 };
 

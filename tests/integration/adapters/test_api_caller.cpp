@@ -1,5 +1,7 @@
-// api_caller against a real HTTP server (the simulator's admin API): pacing by buckets, one token per call.
+// api_caller against a real HTTP server (the simulator's admin API): pacing by call windows, one place per call.
 #include <catch2/catch.hpp>
+
+#include <thread>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,8 +17,8 @@ TEST_CASE("api_caller: a call takes one token from the default bucket and one fr
   omnisync::test::sim::running_sim sim;
   asio::io_context ioc;
   omnisync::adapters::pacing::api_caller api(ioc.get_executor(), "t", omnisync::http::client_options{});
-  api.set_bucket("", 4, 1000ms);          // 4 per second, starts full
-  api.set_bucket("search", 2, 1000ms);    // 2 per second, starts full
+  api.set_bucket("", 4, 1000ms);          // 4 in any second
+  api.set_bucket("search", 2, 1000ms);    // 2 in any second
   auto run = [&](int n, std::string_view bucket) {
     auto started = std::chrono::steady_clock::now();
     auto f = asio::co_spawn(ioc, [&]() -> asio::awaitable<int> {
@@ -36,11 +38,13 @@ TEST_CASE("api_caller: a call takes one token from the default bucket and one fr
     CHECK(f.get() == n);
     return std::chrono::steady_clock::now() - started;
   };
-  // 8 calls at 4 per second with 4 in the bucket: the last 4 wait ~1 s in all (2 s if each took two tokens).
+  // 8 calls at 4 per second: the last 4 wait until the first 4 leave the window, ~1 s in all (2 s if each took
+  // two places).
   auto plain = run(8, {});
   CHECK(plain >= 800ms);
   CHECK(plain < 1700ms);
-  // The named bucket is the tighter one: 4 calls at 2 per second, 2 in the bucket: ~1 s.
+  // Once the default window is empty again, the named one is the tighter: 4 calls at 2 per second: ~1 s.
+  std::this_thread::sleep_for(1100ms);
   auto searched = run(4, "search");
   CHECK(searched >= 800ms);
   CHECK(searched < 1900ms);
