@@ -227,8 +227,8 @@ std::set<std::string> hubspot_list_named(running_sim& sim, const std::string& na
 
 std::set<std::string> stored_members(daemon_run& d, const std::string& key) {
   std::set<std::string> out;
-  for (const auto& m : ctl_json(d, {"segment", "members", key}).at("items").as_array())
-    out.emplace(m.at("profile").as_string());
+  const auto reply = ctl_json(d, {"segment", "members", key});  // kept: the loop runs over its items
+  for (const auto& m : reply.at("items").as_array()) out.emplace(m.at("profile").as_string());
   return out;
 }
 
