@@ -70,14 +70,14 @@ asio::awaitable<omnisync::result<std::vector<segment_release_of>>> engine::segme
       if (it == c->counters.segment_sync_held.end()) continue;
       r.held = it->second;
     }
-    // The newest write of the segment queued there now: the writes up to it pass the brake once.
-    std::int64_t horizon = 0;
+    // The segment's writes queued there now: they pass the brake once.
+    std::map<std::int64_t, std::string> queued;
     for (std::int64_t after = 0;;) {
       store::outbox_filter filter(name, after, 1000);  // a named local: GCC 12 and co_await arguments
       auto page = co_await ctx.db.outbox_pending(std::move(filter));
       if (!page) co_return page.error();
       for (const auto& it : page->items)
-        if (it.write.object == object) horizon = std::max(horizon, it.id), ++r.writes;
+        if (it.write.object == object) queued.emplace(it.id, it.write.record_key), ++r.writes;
       if (page->next_after_id == 0) break;
       after = page->next_after_id;
     }
@@ -86,7 +86,7 @@ asio::awaitable<omnisync::result<std::vector<segment_release_of>>> engine::segme
       // Handed to the writer's membership sync first, so that the writes made due below meet the release.
       std::lock_guard lk(ctx.mu);
       c = ctx.find(name);
-      ctx.membership_releases[{key, name}] = horizon;
+      ctx.membership_releases[{key, name}].merge(queued);
       if (c) c->counters.segment_sync_held.erase(key);
     }
     if (ctx.m.segment_sync_paused) ctx.m.segment_sync_paused->with({name, key}).set(0);

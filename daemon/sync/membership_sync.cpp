@@ -111,7 +111,6 @@ asio::awaitable<omnisync::result<std::string>> membership_sync::audience(const a
 asio::awaitable<void> membership_sync::send(std::string object, std::vector<store::outbox_item> items) {
   const std::string segment = object.substr(std::string_view("segment:").size());
   membership_policy policy;
-  std::int64_t released_up_to = 0;  // `segment release`: the writes up to this outbox id pass the brake once
   {
     std::lock_guard lk(ctx_.mu);
     if (auto p = ctx_.membership.find({segment, c_.cfg.name}); p != ctx_.membership.end()) policy = p->second;
@@ -122,14 +121,14 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
       held_.clear();
     }
     if (auto r = ctx_.membership_releases.find({segment, c_.cfg.name}); r != ctx_.membership_releases.end()) {
-      released_[segment] = std::max(released_[segment], r->second);
+      released_[segment].insert(r->second.begin(), r->second.end());
       ctx_.membership_releases.erase(r);
       held_.erase(segment);
       if (ctx_.m.segment_sync_paused) ctx_.m.segment_sync_paused->with({c_.cfg.name, segment}).set(0);
       c_.counters.segment_sync_held.erase(segment);
     }
-    if (auto r = released_.find(segment); r != released_.end()) released_up_to = r->second;
   }
+  auto& released = released_[segment];  // `segment release`: these writes pass the brake once
   const auto now = ctx_.now();
   std::vector<change> changes;
   changes.reserve(items.size());
@@ -181,8 +180,10 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
 
   // The safety brake: a mass removal holds the segment's sync here instead of being sent. Writes a release let
   // through (queued before `segment release`) are not counted, and go even when newer ones trip it again.
-  const auto brakes = [released_up_to](const change& ch) {
-    return ch.what == change::fate::send && ch.item->id > released_up_to;
+  const auto brakes = [&released](const change& ch) {
+    if (ch.what != change::fate::send) return false;
+    auto r = released.find(ch.item->id);
+    return r == released.end() || r->second != ch.item->write.record_key;
   };
   std::int64_t removals = 0, adds = 0;
   for (const auto& ch : changes)
@@ -355,6 +356,7 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
       case change::fate::send:
         break;
     }
+    if (ch.what != change::fate::retry) released.erase(it->id);  // settled: a release lets a write through once
   }
   // Members re-added to a recreated list (no outbox entry of their own): recorded again on success.
   for (const auto& r : readded)

@@ -54,7 +54,8 @@ class membership_sync {
   connector_state& c_;
   std::map<std::string, std::string> audiences_;  ///< "segment\nlist" → vendor id
   std::set<std::string> held_;                    ///< segments held by the brake or a reported missing list
-  std::map<std::string, std::int64_t> released_;  ///< segment → writes up to this outbox id passed the brake once
+  /// segment → its released writes (outbox id → record key) not yet settled: they pass the brake once
+  std::map<std::string, std::map<std::int64_t, std::string>> released_;
   std::uint64_t generation_ = 0;                  ///< context::membership_generation the held set belongs to
 };
 

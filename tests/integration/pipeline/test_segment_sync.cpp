@@ -244,7 +244,8 @@ std::multiset<std::string> sent_changes(daemon_run& d, const std::string& connec
 
 }  // namespace
 
-TEST_CASE("segment pause keeps the destination as it was while transitions happen, resume catches it up exactly",
+TEST_CASE("segment pause keeps the destination as it was while transitions happen, resume catches it up exactly, "
+          "a release lets held removals through once",
           "[pipeline][segments]") {
   running_sim sim(std::vector<std::string>{"--size", "0"});
   lift_limits(sim);
@@ -256,7 +257,7 @@ TEST_CASE("segment pause keeps the destination as it was while transitions happe
                        "  acme:\n"
                        "    where: 'company == \"Acme\"'\n"
                        "    sync:\n"
-                       "      - { connector: hs, list: Acme people }\n") +
+                       "      - { connector: hs, list: Acme people, max_churn_per_run: 1 }\n") +
              hubspot_block(sim, "contacts");
   }
   // Four people in HubSpot, three of them at Acme.
@@ -326,5 +327,36 @@ TEST_CASE("segment pause keeps the destination as it was while transitions happe
   CHECK(dest.at("acknowledged").as_int64() == 3);
   CHECK(dest.at("adds").as_int64() == 0);
   CHECK(dest.at("removes").as_int64() == 0);
+
+  // A release lets the held writes through once; changes queued after it obey the brake again. Two people leave
+  // in one page (HubSpot paused while they change, so one poll reads both): two removals at once, more than
+  // max_churn_per_run 1 — held.
+  const auto leave_together = [&](const std::string& a, const std::string& b) {
+    REQUIRE(d.ctl({"pause", "hs"}).exit_code == 0);
+    company(a, "Other");
+    company(b, "Other");
+    REQUIRE(d.ctl({"resume", "hs"}).exit_code == 0);
+  };
+  const auto held = [&] {
+    return d.status().at("connectors").at("hs").at("segment_sync_held").as_object().contains("acme");
+  };
+  leave_together("bob", "cy");
+  REQUIRE(eventually(held, 30s));
+  CHECK(ctl_json(d, {"segment", "show", "acme"}).at("held").as_object().contains("hs"));
+  CHECK(hubspot_list_named(sim, list) == std::set<std::string>{id["bob"], id["cy"], id["dee"]});
+  const auto released = ctl_json(d, {"segment", "release", "acme"});
+  INFO(boost::json::serialize(released));
+  CHECK(released.at("released").as_array()[0].at("writes").as_int64() == 2);
+  REQUIRE(eventually([&] { return hubspot_list_named(sim, list) == std::set<std::string>{id["dee"]}; }, 30s));
+  CHECK_FALSE(held());
+  // Two come back (adds: no brake), then leave together again: held again, nothing removed.
+  company("ann", "Acme");
+  company("bob", "Acme");
+  REQUIRE(eventually([&] { return hubspot_list_named(sim, list) == std::set<std::string>{id["ann"], id["bob"], id["dee"]}; },
+                     30s));
+  leave_together("ann", "bob");
+  REQUIRE(eventually(held, 30s));
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  CHECK(hubspot_list_named(sim, list) == std::set<std::string>{id["ann"], id["bob"], id["dee"]});
   REQUIRE(d.stop() == 0);
 }
