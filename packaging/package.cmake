@@ -86,7 +86,8 @@ benchmarks and the demo.
 .
 omnisync-demo runs the demo from the installed files: omnisyncd syncs the
 simulated systems, then a change in HubSpot travels by signed webhook to
-Zendesk.")
+Zendesk, and a segment fills from a Zendesk ticket and empties when it is
+solved, its HubSpot list, ActiveCampaign tag and Salesforce campaign following.")
 # omnisync-demo runs omnisyncd and omnisyncctl of the same version, and is a bash script that uses python3 and
 # curl: dpkg-shlibdeps cannot see those, so they are named here.
 set(CPACK_DEBIAN_SIM_PACKAGE_DEPENDS "omnisync (= ${PROJECT_VERSION}-${OMNISYNC_DEBIAN_REVISION}), python3, curl")

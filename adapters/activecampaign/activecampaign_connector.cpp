@@ -18,6 +18,7 @@
 #include "adapters/activecampaign/settings.hpp"
 #include "adapters/activecampaign/webhook.hpp"
 #include "adapters/pacing/api_call.hpp"
+#include "adapters/pacing/usage.hpp"
 #include "adapters/rest/json_api.hpp"
 #include "adapters/rest/rest_util.hpp"
 #include "core/time.hpp"
@@ -203,12 +204,7 @@ class activecampaign_connector final : public connector {
   std::size_t max_membership_batch() const override { return 1; }
 
   connector_usage usage() const override {
-    connector_usage u;
-    u.api_calls = api_->calls();
-    u.api_errors = api_->errors();
-  u.health = api_->health();
-  u.rate_limits = api_->rate_limits();
-    return u;  // ActiveCampaign reports no daily budget
+    return pacing::usage_of(*api_);  // ActiveCampaign reports no daily budget
   }
 
   // ---- reading ---------------------------------------------------------------------------------------------

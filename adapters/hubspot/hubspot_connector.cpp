@@ -13,6 +13,7 @@
 #include "adapters/hubspot/errors.hpp"
 #include "adapters/hubspot/settings.hpp"
 #include "adapters/hubspot/webhook.hpp"
+#include "adapters/pacing/usage.hpp"
 #include "adapters/rest/rest_util.hpp"
 #include "core/time.hpp"
 
@@ -133,12 +134,8 @@ connector_impl::connector_impl(const config::connector_common& cfg, const connec
 }
 
 connector_usage connector_impl::usage() const {
-  connector_usage u;
-  u.api_calls = api_->calls();
-  u.api_errors = api_->errors();
-  u.health = api_->health();
-  u.rate_limits = api_->rate_limits();
-  u.budget_used = budget_used_.load();
+  auto u = pacing::usage_of(*api_);
+  u.budget_used = budget_used_.load();  // HubSpot's daily budget is read by the adapter (X-HubSpot-RateLimit-Daily*)
   u.budget_limit = budget_limit_.load();
   return u;
 }

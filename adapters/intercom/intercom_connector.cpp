@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "adapters/intercom/connector_impl.hpp"
+#include "adapters/pacing/usage.hpp"
 #include "adapters/intercom/errors.hpp"
 #include "adapters/intercom/settings.hpp"
 #include "adapters/intercom/webhook.hpp"
@@ -93,12 +94,7 @@ connector_impl::connector_impl(const config::connector_common& cfg, const connec
 }
 
 connector_usage connector_impl::usage() const {
-  connector_usage u;
-  u.api_calls = api_->calls();
-  u.api_errors = api_->errors();
-  u.health = api_->health();
-  u.rate_limits = api_->rate_limits();
-  return u;  // Intercom reports per-minute limits only, no daily budget
+  return pacing::usage_of(*api_);  // Intercom reports per-minute limits only, no daily budget
 }
 
 task<object_schema> connector_impl::describe(std::string object) {

@@ -15,6 +15,7 @@
 
 #include "adapters/rest/rest_util.hpp"
 #include "adapters/salesforce/connector_impl.hpp"
+#include "adapters/pacing/usage.hpp"
 #include "adapters/salesforce/errors.hpp"
 #include "adapters/salesforce/webhook.hpp"
 
@@ -57,17 +58,7 @@ connector_impl::connector_impl(const config::connector_common& cfg, const connec
   }
 }
 
-connector_usage connector_impl::usage() const {
-  connector_usage u;
-  u.api_calls = caller_->calls();
-  u.api_errors = caller_->errors();
-  u.health = caller_->health();
-  u.rate_limits = caller_->rate_limits();
-  auto [used, limit] = caller_->budget();
-  u.budget_used = used;
-  u.budget_limit = limit;
-  return u;
-}
+connector_usage connector_impl::usage() const { return pacing::usage_of(*caller_); }
 
 boost::system::error_code connector_impl::failed(const http::response& r, std::string_view what) const {
   auto e = read_error(r);

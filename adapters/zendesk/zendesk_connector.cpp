@@ -10,6 +10,7 @@
 #include "adapters/common/crypto.hpp"
 #include "adapters/rest/rest_util.hpp"
 #include "adapters/zendesk/connector_impl.hpp"
+#include "adapters/pacing/usage.hpp"
 #include "adapters/zendesk/errors.hpp"
 #include "adapters/zendesk/settings.hpp"
 #include "adapters/zendesk/webhook.hpp"
@@ -134,12 +135,7 @@ connector_impl::connector_impl(const config::connector_common& cfg, const connec
 }
 
 connector_usage connector_impl::usage() const {
-  connector_usage u;
-  u.api_calls = api_->calls();
-  u.api_errors = api_->errors();
-  u.health = api_->health();
-  u.rate_limits = api_->rate_limits();
-  return u;  // Zendesk reports no daily budget
+  return pacing::usage_of(*api_);  // Zendesk reports no daily budget
 }
 
 task<object_schema> connector_impl::describe(std::string object) {

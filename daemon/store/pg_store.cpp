@@ -142,7 +142,11 @@ class pg_backend {
   detail::read_worker<session>& reader() noexcept { return reader_; }
   // No checkpoints (the server does its own). Round trips are counted per process (pg::round_trips): a daemon
   // opens one store.
-  void add_stats(commit_stats& s) const noexcept { s.round_trips = pg::round_trips(); }
+  void add_stats(commit_stats& s) const noexcept {
+    s.round_trips = pg::round_trips();
+    for (auto j : {state_writer_.jobs(), inbox_writer_.jobs(), lease_writer_.jobs(), reader_.jobs()})
+      detail::add_jobs(s, j);
+  }
 
  private:
   detail::group_worker<session> state_writer_;

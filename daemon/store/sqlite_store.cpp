@@ -239,6 +239,7 @@ class sqlite_backend {
   void add_stats(commit_stats& s) const noexcept {
     s.inbox_checkpoints = inbox_checkpoints_.load();
     s.inbox_commit_checkpoints = inbox_commit_checkpoints_.load();
+    for (auto j : {state_writer_.jobs(), inbox_writer_.jobs(), reader_.jobs()}) detail::add_jobs(s, j);
   }
 
  private:

@@ -426,6 +426,11 @@ struct commit_stats {
   /// Requests sent to the database server and waited for (PostgreSQL: statements, transaction control, pipelined
   /// batches; SQLite: 0, nothing crosses a network). Across a network each costs the server's round-trip time.
   std::uint64_t round_trips = 0;
+  /// Operations handed to the store's threads since open, and those of them finished: run, and their results
+  /// posted to the callers' executors. The difference is the store's backlog; tests on a manual clock wait for
+  /// it to drain before they move time (tests/unit/daemon/sync/engine_harness.hpp).
+  std::uint64_t jobs_queued = 0;
+  std::uint64_t jobs_finished = 0;
 };
 
 /// The store interface. Thread-safe: any thread or strand may start operations concurrently.

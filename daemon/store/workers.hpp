@@ -46,11 +46,21 @@ namespace omnisync::store::detail {
 /// or serialization failure — the job itself runs again too (a few times at most).
 enum class statement_failure { undone, aborted, aborted_transient };
 
+/// A worker's jobs: taken into its queue, and finished (run, and their results handed to their callers).
+struct job_counts {
+  std::uint64_t queued = 0, finished = 0;
+};
+inline void add_jobs(commit_stats& s, job_counts j) noexcept {
+  s.jobs_queued += j.queued;
+  s.jobs_finished += j.finished;
+}
+
 /// The queue and thread every store worker (SQLite and PostgreSQL alike) runs its jobs on: `push` queues a job
 /// (a cancelled job when stopping); the thread takes whatever is queued, up to `max_group` jobs, and hands them to
 /// `run` as one batch, which must run and deliver every job and leave the batch empty. Destruction runs what is
 /// queued, then joins. Declare it as the last member of its owner: the thread starts in the constructor and
-/// `run` uses the owner's other members.
+/// `run` uses the owner's other members. It counts the jobs it took and those it finished (`jobs()`): a job is
+/// finished once `run` returned, i.e. its result is on its way to the caller's executor.
 template <class Ctx>
 class job_thread {
  public:
@@ -74,6 +84,9 @@ class job_thread {
   job_thread(const job_thread&) = delete;
   job_thread& operator=(const job_thread&) = delete;
 
+  /// Jobs queued so far and jobs finished so far (thread-safe; each is exact, the pair is not one snapshot).
+  job_counts jobs() const noexcept { return {queued_.load(), finished_.load()}; }
+
   void push(std::unique_ptr<job<Ctx>> j) {
     bool wake = false;
     {
@@ -82,6 +95,7 @@ class job_thread {
         // Only a thread waiting on an empty queue needs the notification (a futex call): one that is busy
         // takes the whole queue when its current batch is done.
         wake = queue_.empty() && idle_;
+        queued_.fetch_add(1);
         queue_.push_back(std::move(j));
         j = nullptr;
       }
@@ -108,7 +122,9 @@ class job_thread {
           queue_.pop_front();
         }
       }
+      const auto taken = b.size();  // run_ may reorder or drop jobs from b, and leaves it empty
       run_(b);
+      finished_.fetch_add(taken);
     }
   }
 
@@ -119,6 +135,7 @@ class job_thread {
   std::deque<std::unique_ptr<job<Ctx>>> queue_;
   bool stopping_ = false;
   bool idle_ = false;
+  std::atomic<std::uint64_t> queued_{0}, finished_{0};
   std::thread thread_;
 };
 
@@ -134,6 +151,7 @@ class group_worker {
       : tx_(std::move(tx)), commits_(commits), thread_(std::move(name), max_group, [this](batch& b) { run_group(b); }) {}
 
   void push(std::unique_ptr<job<context_type>> j) { thread_.push(std::move(j)); }
+  job_counts jobs() const noexcept { return thread_.jobs(); }
 
  private:
   using batch = typename job_thread<context_type>::batch;
@@ -257,6 +275,7 @@ class read_worker {
   read_worker(std::string name, Tx tx) : tx_(std::move(tx)), thread_(std::move(name), 1, [this](batch& b) { run(b); }) {}
 
   void push(std::unique_ptr<job<context_type>> j) { thread_.push(std::move(j)); }
+  job_counts jobs() const noexcept { return thread_.jobs(); }
 
  private:
   using batch = typename job_thread<context_type>::batch;

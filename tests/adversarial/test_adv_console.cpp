@@ -351,13 +351,13 @@ TEST_CASE("adversarial console: no answer holds a secret of the config", "[adver
     answers.push_back(t.api("GET", "/api/v1/" + name, write_token));
     answers.push_back(t.api("GET", "/api/v1/" + name + "?nosuch=1", write_token));
   }
-  for (const std::string& target : {"/api/v1/record?connector=hs&object=contacts&id=1",
+  for (const std::string target : {"/api/v1/record?connector=hs&object=contacts&id=1",
                                     "/api/v1/sample?connector=hs&object=contacts", "/api/v1/fields?connector=zd&object=users",
                                     "/api/v1/test?connector=hs&timeout_ms=500", "/api/v1/lint", "/api/v1/plan"})
     answers.push_back(t.api("GET", target, write_token));
   // Every page, signed in, and the failures a browser can cause.
   auto [cookie, csrf] = t.sign_in(write_token);
-  for (const std::string& page : {"/", "/runs", "/dead-letters", "/people?q=ann", "/records?connector=hs&object=contacts&id=1",
+  for (const std::string page : {"/", "/runs", "/dead-letters", "/people?q=ann", "/records?connector=hs&object=contacts&id=1",
                                   "/analytics", "/analytics/funnel.csv", "/login", "/nosuch"})
     answers.push_back(t.request("GET", page, {"Cookie: " + cookie}));
   answers.push_back(t.request("POST", "/login", {"Content-Type: application/x-www-form-urlencoded"}, "token=wrong-one"));

@@ -7,10 +7,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -40,8 +45,16 @@ std::vector<std::string> build_env(const std::map<std::string, std::string>& ext
   return out;
 }
 
+/// `own_group`: the child leads a new process group (its pgid is its pid), so that everything it starts can be
+/// signalled at once with kill(-pid, sig).
 pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env, int in_fd,
-            int out_fd, int err_fd) {
+            int out_fd, int err_fd, bool own_group = false) {
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  if (own_group) {
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   if (in_fd >= 0) posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
@@ -56,8 +69,9 @@ pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, st
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
   pid_t pid = -1;
-  int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), envp.data());
+  int rc = posix_spawnp(&pid, args[0], &fa, &attr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) throw std::runtime_error("cannot spawn " + argv[0] + ": " + std::strerror(rc));
   return pid;
 }
@@ -88,54 +102,144 @@ std::string binary(const std::string& name) {
   throw std::runtime_error("program not built: " + name);
 }
 
+namespace {
+
+/// The process group a run() child leads: the child's exit, and ending the whole group (SIGTERM to every member,
+/// SIGKILL after a grace). The leader is reaped as soon as it exits; its pid stays the group's id while any member
+/// lives (Linux does not hand out a pid that is still some group's id), so kill(-pgid) reaches only the group.
+class process_group {
+ public:
+  explicit process_group(pid_t pgid) : pgid_(pgid) {}
+
+  /// True once the leader has exited (reaps it, keeping its status).
+  bool leader_exited() {
+    if (!status_) {
+      int st = 0;
+      if (::waitpid(pgid_, &st, WNOHANG) == pgid_) status_ = decode_status(st);
+    }
+    return status_.has_value();
+  }
+  std::optional<int> status() const { return status_; }
+  /// Any member left that has not exited: a zombie does not count (it holds no pipe, and whoever inherited it may
+  /// reap it late: this machine's pid 1 takes over a second), so /proc is read rather than kill(-pgid, 0) asked.
+  bool alive() const {
+    if (::kill(-pgid_, 0) != 0) return false;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+      const auto name = e.path().filename().string();
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream f(e.path() / "stat");
+      std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so parse after the last ')'.
+      const auto close = stat.rfind(')');
+      if (close == std::string::npos) continue;
+      std::istringstream rest(stat.substr(close + 1));
+      char state = 0;
+      long ppid = 0, pgrp = 0;
+      if (rest >> state >> ppid >> pgrp && pgrp == pgid_ && state != 'Z' && state != 'X') return true;
+    }
+    return ec ? true : false;  // no /proc: assume a member is left, so the group is still ended
+  }
+  /// SIGTERM to every member now, SIGKILL from step() once `grace` has passed.
+  void terminate(std::chrono::milliseconds grace) {
+    if (terminated_) return;
+    terminated_ = true;
+    ::kill(-pgid_, SIGTERM);
+    kill_at_ = clock_type::now() + grace;
+  }
+  void step() {
+    if (terminated_ && !killed_ && clock_type::now() >= kill_at_) {
+      killed_ = true;
+      ::kill(-pgid_, SIGKILL);
+    }
+  }
+  /// Blocks until the leader is reaped (after SIGKILL to the group if it takes longer than `grace`).
+  int finish(std::chrono::milliseconds grace) {
+    const auto give_up = clock_type::now() + grace;
+    while (!leader_exited()) {
+      if (clock_type::now() >= give_up) terminate(std::chrono::milliseconds(0));
+      step();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return *status_;
+  }
+
+ private:
+  pid_t pgid_;
+  std::optional<int> status_;
+  bool terminated_ = false;
+  bool killed_ = false;
+  clock_type::time_point kill_at_{};
+};
+
+}  // namespace
+
 run_result run(const std::vector<std::string>& argv, const std::string& input, std::chrono::milliseconds timeout,
                const std::map<std::string, std::string>& env) {
+  constexpr auto grace = std::chrono::seconds(2);               // between SIGTERM and SIGKILL
+  constexpr auto drain = std::chrono::milliseconds(500);        // for the pipes' EOF once the child has exited
+  constexpr auto give_up_reading = std::chrono::seconds(3);     // after drain + grace: a holder outside the group
   int in[2], out[2], err[2];
   make_pipe(in);
   make_pipe(out);
   make_pipe(err);
-  pid_t pid = spawn(argv, env, in[0], out[1], err[1]);
+  // The child leads its own process group, and the group is what ends: on timeout every member gets SIGTERM (a
+  // script's trap can stop its daemons), then SIGKILL; after the child exits, whatever it left in the group is
+  // ended too. So a script's daemons neither outlive it nor keep its stdout open, which would keep us reading.
+  process_group group(spawn(argv, env, in[0], out[1], err[1], /*own_group=*/true));
   ::close(in[0]);
   ::close(out[1]);
   ::close(err[1]);
-  // Feed stdin from a thread so a child that writes a lot before reading cannot deadlock us.
-  std::thread feeder([fd = in[1], input] {
-    ::signal(SIGPIPE, SIG_IGN);
-    size_t off = 0;
-    while (off < input.size()) {
-      ssize_t n = ::write(fd, input.data() + off, input.size() - off);
-      if (n <= 0) break;
-      off += static_cast<size_t>(n);
-    }
-    ::close(fd);
-  });
+  // stdin is fed from this loop, non-blocking: a child that writes a lot before reading cannot deadlock us, and
+  // one that never reads cannot hold us.
+  if (!input.empty()) ::signal(SIGPIPE, SIG_IGN);  // a reader that exits early: EPIPE, not our death
+  ::fcntl(in[1], F_SETFL, O_NONBLOCK);
+  if (input.empty()) { ::close(in[1]); in[1] = -1; }
+
   run_result r;
-  auto deadline = clock_type::now() + timeout;
-  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  int open_fds = 2;
+  const auto deadline = clock_type::now() + timeout;
+  std::optional<clock_type::time_point> drain_until;  // set when the child has exited
+  size_t fed = 0;
+  pollfd fds[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
   char buf[65536];
-  bool killed = false;
-  while (open_fds > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
-    if (left <= 0 && !killed) {
-      ::kill(pid, SIGKILL);
-      killed = true;
-      left = 1000;
+  for (;;) {
+    const auto now = clock_type::now();
+    const bool exited = group.leader_exited();
+    if (!exited && !r.timed_out && now >= deadline) {
+      r.timed_out = true;
+      group.terminate(grace);
     }
-    int rc = ::poll(fds, 2, static_cast<int>(std::max<long>(left, 1)));
+    if (exited && !drain_until) drain_until = now + drain;
+    if (drain_until && now >= *drain_until && group.alive()) group.terminate(grace);  // what the child left behind
+    group.step();
+    const bool reading = fds[0].fd >= 0 || fds[1].fd >= 0;
+    if (exited && !reading && !group.alive()) break;
+    if (drain_until && now >= *drain_until + grace + give_up_reading) {  // a process that left the group (setsid) holds a pipe
+      r.err += "\n[run: stopped reading: a process outside the child's group still holds its stdout or stderr]\n";
+      break;
+    }
+    auto wait = std::chrono::milliseconds(reading ? 50 : 5);
+    if (!exited && !r.timed_out)
+      wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now),
+                        std::chrono::milliseconds(1), wait);
+    int rc = ::poll(fds, 3, static_cast<int>(wait.count()));
     if (rc < 0 && errno == EINTR) continue;
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
         ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
         if (n > 0) (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
-        else { ::close(fds[i].fd); fds[i].fd = -1; --open_fds; }
+        else if (n == 0 || errno != EINTR) { ::close(fds[i].fd); fds[i].fd = -1; }
       }
     }
+    if (fds[2].fd >= 0 && (fds[2].revents & (POLLOUT | POLLHUP | POLLERR))) {
+      ssize_t n = ::write(fds[2].fd, input.data() + fed, input.size() - fed);
+      if (n > 0) fed += static_cast<size_t>(n);
+      if (fed == input.size() || (n < 0 && errno != EAGAIN && errno != EINTR)) { ::close(fds[2].fd); fds[2].fd = -1; }
+    }
   }
-  feeder.join();
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  r.exit_code = decode_status(status);
+  for (auto& f : fds)
+    if (f.fd >= 0) ::close(f.fd);
+  r.exit_code = group.finish(grace);
   return r;
 }
 

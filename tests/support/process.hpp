@@ -18,11 +18,15 @@ std::string binary(const std::string& name);
 
 struct run_result {
   int exit_code = -1;  ///< exit status, or 128+signal when killed by a signal
+  bool timed_out = false;  ///< the timeout passed and the child's process group was ended
   std::string out;
   std::string err;
 };
 
-/// Runs a program to completion (stdin from `input`), with a timeout after which it is killed.
+/// Runs a program to completion (stdin from `input`). The program leads a process group of its own; after
+/// `timeout` the whole group gets SIGTERM, then SIGKILL 2 s later (`timed_out` is set), and once the program has
+/// exited, whatever it left running in the group is ended the same way. Never waits on a pipe that a left-behind
+/// process holds: a few seconds after the program's exit, reading stops.
 run_result run(const std::vector<std::string>& argv, const std::string& input = {},
                std::chrono::milliseconds timeout = std::chrono::seconds(60),
                const std::map<std::string, std::string>& env = {});

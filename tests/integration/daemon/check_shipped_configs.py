@@ -24,6 +24,7 @@ SCRIPTS = ["scripts/demo.sh", "bench/api_efficiency.sh", "bench/salesforce/resyn
 
 def shell_value(name: str, root: str, tmp: str) -> str:
     values = {"ca": CA, "root": root, "tmp": tmp, "dir": tmp, "port": "8088", "secret": "check-secret",
+              "zd_secret": "check-secret",
               "sf": URL, "hubspot_url": URL, "mappings": f"{root}/config/mappings",
               "since": "2026-01-01T00:00:00Z"}
     if name not in values:

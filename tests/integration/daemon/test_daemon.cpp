@@ -533,7 +533,12 @@ TEST_CASE("omnisyncd: scripts/demo.sh syncs the bundled simulators", "[daemon]")
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("==> omnisyncctl status") != std::string::npos);
   CHECK(r.out.find("Zendesk user now:") != std::string::npos);  // the webhook change arrived
+  // The segment: a ticket opened put the person into it and into the three destinations, solving it took them out.
+  CHECK(r.out.find("opens a ticket in Zendesk: they enter segment open_ticket") != std::string::npos);
+  CHECK(r.out.find("ticket opened → member:") != std::string::npos);
+  CHECK(r.out.find("ticket solved → not a member:") != std::string::npos);
   CHECK(r.out.find("demo: OK") != std::string::npos);
+  CHECK_FALSE(r.timed_out);
 }
 
 TEST_CASE("omnisyncd: a used state directory whose state.db became empty is refused, unless --init-store", "[daemon]") {

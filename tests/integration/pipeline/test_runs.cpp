@@ -160,6 +160,7 @@ TEST_CASE("runs: a resync's summary and runs show carry its refused writes, a on
     if (++renamed == 5) break;
   }
   REQUIRE(renamed == 5);
+  settle_zendesk(sim);
 
   const auto zd_users = sim_count(sim, "zendesk", "users");
   auto summary = ctl_json(d, {"resync", "zd", "users", "--follow"});

@@ -133,6 +133,7 @@ TEST_CASE("walkthrough: set up from the docs, a bad mapping refused then forced,
     if (renamed.size() == 5) break;
   }
   REQUIRE(renamed.size() == 5);
+  settle_zendesk(sim);
   const auto resync = ctl_json(d, {"resync", "zendesk", "users"});
   const auto resync_run = n(resync, "run");
   REQUIRE(resync_run > 0);

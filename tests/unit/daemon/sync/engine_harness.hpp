@@ -180,7 +180,8 @@ inline config::connector_common cfg_of(const std::string& name, const std::strin
 
 /// A store, an engine with the given connectors, and an io_context running its loops on a thread — all on a
 /// manual clock: time passes only when the test moves it (`eventually`, `run_for`), in small steps, each
-/// followed by letting the loops run what became due. No test sleeps.
+/// followed by letting the loops run what became due, store operations included (`settle`), so that clock time
+/// is spent only where the engine waits for the clock, however slow the machine. No test sleeps.
 struct harness {
   omnisync::test::temp_dir dir;
   omnisync::manual_clock clk;
@@ -234,13 +235,39 @@ struct harness {
       done.get_future().wait();
     }
   }
+  /// Store round trips `settle` waits for at one clock instant at most: far more than any chain of the engine's
+  /// (a poll, its page, the run's rows, the writes), so only a loop that never waits for the clock (a connector
+  /// on `hold` reads on and on) reaches it — and time moves on for the rest.
+  static constexpr int max_settle_rounds = 32;
+  /// Returns once the loops have done what they can at the current clock time: every handler queued ran
+  /// (`drain`) and every store operation they started was answered and its caller resumed, over and over while
+  /// that started more. Without it the clock ran on while the store's threads worked (slowly on a loaded
+  /// machine), so a limit in clock time was in truth one in real time. The wait for the store's threads is
+  /// polled (their progress, not a duration, ends it).
+  void settle() {
+    for (int round = 0; round < max_settle_rounds; ++round) {
+      const auto before = db->stats();
+      drain();
+      const auto after = db->stats();
+      // Nothing in flight when the drain began (every answer posted before it ran in it) and nothing started
+      // during it: the loops wait for the clock, or for each other.
+      if (before.jobs_finished == before.jobs_queued && after.jobs_queued == before.jobs_queued) return;
+      // A store that never answers would hang here: after a minute of real time (store jobs of these tests take
+      // milliseconds, loaded or not) the test fails saying so, instead of waiting for ctest's timeout.
+      const auto hung = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+      while (db->stats().jobs_finished < after.jobs_queued) {
+        if (std::chrono::steady_clock::now() > hung) FAIL("the store has not answered for a minute");
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+    }
+  }
   /// Moves the clock in small steps until `p` holds (true) or `limit` of clock time passed (false).
   template <class Pred>
   bool eventually(Pred p, std::chrono::milliseconds limit = 120s) {
     for (std::chrono::milliseconds t{0}; t < limit; t += step) {
       if (p()) return true;
       clk.advance(step);
-      drain();
+      settle();
     }
     return p();
   }
@@ -248,7 +275,7 @@ struct harness {
   void run_for(std::chrono::milliseconds d) {
     for (std::chrono::milliseconds t{0}; t < d; t += step) {
       clk.advance(step);
-      drain();
+      settle();
     }
   }
   std::int64_t stored(const std::string& connector) {
