@@ -22,6 +22,7 @@ namespace {
 class no_events final : public control::event_sink {
  public:
   asio::awaitable<bool> emit(json::object) override { co_return true; }
+  std::string caller() const override { return "console"; }
 };
 
 int hex_value(char c) {

@@ -177,7 +177,8 @@ inline constexpr arg_spec report_args[] = {
      .default_value = "month"},
 };
 
-// segment: the segments of omnisync.yaml, their membership, explain, preview, backfill, pause (docs/segments.md).
+// segment: the segments of omnisync.yaml, their membership, explain, preview, backfill, pause, release
+// (docs/segments.md).
 inline constexpr choice segment_actions[] = {
     {.value = "list", .help = "every segment with its size and state", .scope = access::read},
     {.value = "show", .help = "one segment: definition, size, destinations, paused", .scope = access::read},
@@ -191,7 +192,14 @@ inline constexpr choice segment_actions[] = {
      .scope = access::write},
     {.value = "pause", .help = "stop queuing its membership writes (membership still computed)",
      .scope = access::write},
-    {.value = "resume", .help = "queue its membership writes again", .scope = access::write},
+    {.value = "resume",
+     .help = "queue its membership writes again, and the changes made while paused (stored members against what "
+             "each destination acknowledged)",
+     .scope = access::write},
+    {.value = "release",
+     .help = "let a membership sync the safety brake holds send the writes queued now, once (later ones obey the "
+             "brake again); audited",
+     .scope = access::write},
 };
 
 inline constexpr arg_spec segment_args[] = {
@@ -204,6 +212,8 @@ inline constexpr arg_spec segment_args[] = {
      .default_value = "100"},
     {.name = "follow", .type = arg_type::boolean, .help = "backfill: send progress events until it finished",
      .default_value = "false"},
+    {.name = "connector", .type = arg_type::string, .help = "release: only this destination",
+     .default_value = "every held destination of the segment"},
 };
 
 inline constexpr arg_spec test_args[] = {
@@ -450,16 +460,17 @@ inline constexpr command_spec fields{
 inline constexpr command_spec segment{
     .name = "segment",
     .help = "Segments: list them, show one, its members, explain one person's membership, preview, backfill, pause "
-            "or resume its membership writes",
+            "or resume its membership writes, release a held membership sync",
     .scope = access::write,
     .args = detail::segment_args,
     .result = "list: {items: [{key, size, paused, destinations}]}; show: {key, where, holdout_percent, "
-              "priority_group, size, paused, sync: [{connector, list, resubscribe}]}; members: {key, items: "
+              "priority_group, size, paused, sync: [{connector, list, resubscribe}], held: {connector: why}}; members: {key, items: "
               "[{profile, since}], next_after}; explain: {key, profile, member, matches, held_out, outranked_by, "
               "flips_at, recheck, terms: [{text, value, detail}]}; preview: {key, profiles, size, current, sample, "
               "would_enter, would_exit, enter_sample, exit_sample, destinations: [{connector, list, acknowledged, adds, "
               "removes, unresolved, add_sample, remove_sample, paused}]}; backfill: {key, profiles, members, "
-              "entered, exited}; pause, resume: {key, paused}",
+              "entered, exited}; pause: {key, paused}; resume: {key, paused, queued: [{connector, adds, removes, "
+              "already_queued}]}; release: {key, released: [{connector, held, writes}], by}",
     .events = "backfill with follow: {key, done, total}",
 };
 

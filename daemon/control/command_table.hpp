@@ -7,7 +7,7 @@
 /// for tests and experiments.
 ///
 /// A handler receives the request's `args` object and an `event_sink` for progress events (what
-/// `omnisyncctl ... --follow` renders), and returns a `reply`: a JSON result, or an error with a stable
+/// `omnisyncctl ... --follow` renders; it also names the caller), and returns a `reply`: a JSON result, or an error with a stable
 /// machine-readable code and a sentence for the operator. Handlers run on the connection's strand; they must not
 /// throw for expected failures (an exception is answered as `internal_error` and logged).
 ///
@@ -61,6 +61,9 @@ class event_sink {
   virtual ~event_sink() = default;
   /// Returns false once the client has gone away (the handler may stop early).
   virtual boost::asio::awaitable<bool> emit(boost::json::object event) = 0;
+  /// Who sent the request, for the audit log of the commands that change something: "uid N" on the control
+  /// socket (its peer credentials), "console" on the web console; "" when unknown (tests).
+  virtual std::string caller() const { return {}; }
 };
 
 using handler = std::function<boost::asio::awaitable<reply>(boost::json::object args, event_sink& events)>;

@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include <grp.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -47,6 +48,16 @@ std::string error_line(const json::value& id, std::string_view code, std::string
 /// The peer's supplementary groups as the kernel recorded them when it connected (SO_PEERGROUPS). Not read from
 /// /proc/<pid>/status: under systemd's ProtectProc=invisible another user's /proc entries are hidden from the
 /// daemon (an operator admitted by a supplementary group would be refused), and a pid can be reused.
+/// "uid N (name)" for the audit log; "uid N" when the user has no name.
+std::string user_text(uid_t uid) {
+  std::string out = "uid " + std::to_string(uid);
+  passwd pw{}, *found = nullptr;
+  std::vector<char> buf(4096);
+  if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found && found->pw_name)
+    out += std::string(" (") + found->pw_name + ")";
+  return out;
+}
+
 std::vector<gid_t> peer_groups(int fd) {
   std::vector<gid_t> groups(64);
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -71,7 +82,9 @@ std::optional<gid_t> group_id(const std::string& name) {
 
 class connection_events final : public event_sink {
  public:
-  connection_events(local::socket& s, json::value id) : socket_(s), id_(std::move(id)) {}
+  connection_events(local::socket& s, json::value id, std::string caller)
+      : socket_(s), id_(std::move(id)), caller_(std::move(caller)) {}
+  std::string caller() const override { return caller_; }
   asio::awaitable<bool> emit(json::object event) override {
     if (broken_) co_return false;
     json::object o;
@@ -87,6 +100,7 @@ class connection_events final : public event_sink {
  private:
   local::socket& socket_;
   json::value id_;
+  std::string caller_;  // "uid N (name)" (SO_PEERCRED)
   bool broken_ = false;
 };
 
@@ -113,11 +127,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
     return commands;
   }
 
-  bool peer_allowed(local::socket& s, std::string& who) {
+  bool peer_allowed(local::socket& s, std::string& who, std::string& uid) {
     ucred cred{};
     socklen_t len = sizeof cred;
     if (::getsockopt(s.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
     who = "uid " + std::to_string(cred.uid) + " pid " + std::to_string(cred.pid);
+    uid = user_text(cred.uid);
     if (cred.uid == 0 || cred.uid == ::geteuid()) return true;
     if (allowed_gid) {
       if (cred.gid == *allowed_gid) return true;
@@ -128,7 +143,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   /// One request line → the reply line (events are written by the handler as it runs).
-  asio::awaitable<std::string> handle_line(local::socket& s, std::string_view line) {
+  asio::awaitable<std::string> handle_line(local::socket& s, std::string_view line, std::string caller) {
     auto parsed = parse_request(line, protocol_version);
     if (auto* bad = std::get_if<request_error>(&parsed)) co_return error_line(bad->id, bad->code, bad->message);
     auto& req = std::get<request>(parsed);
@@ -138,7 +153,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     auto table = current_commands();
     const handler* h = table->find(cmd);
     if (!h) co_return error_line(id, "unknown_command", "unknown command \"" + cmd + "\"");
-    connection_events events(s, id);
+    connection_events events(s, id, std::move(caller));
     std::optional<reply> r;
     try {
       r.emplace(co_await (*h)(std::move(args), events));
@@ -164,8 +179,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   asio::awaitable<void> session(std::shared_ptr<local::socket> s) {
     using namespace asio::experimental::awaitable_operators;
-    std::string who;
-    if (!peer_allowed(*s, who)) {
+    std::string who, uid;
+    if (!peer_allowed(*s, who, uid)) {
       log_with(spdlog::level::warn, log_fields{{}, {}, {}, {}, "permission_denied"},
                "control: refused a client ({}): not root, not the daemon's user, not in group '{}'", who, opts.group);
       auto line = error_line(nullptr, "permission_denied", "you are not allowed to control this daemon");
@@ -192,7 +207,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       buffer.erase(0, n);
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.find_first_not_of(" \t") == std::string::npos) continue;
-      std::string answer = co_await handle_line(*s, line);
+      std::string answer = co_await handle_line(*s, line, uid);
       auto [wec, wn] = co_await asio::async_write(*s, asio::buffer(answer), tuple_awaitable);
       if (wec || stopping) break;
     }

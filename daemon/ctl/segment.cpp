@@ -1,5 +1,6 @@
 // omnisyncctl segment: list | show KEY | members KEY | explain KEY PROFILE | preview KEY | backfill KEY |
-// pause KEY | resume KEY — the daemon's `segment` command, printed for people (--json: the reply as is).
+// pause KEY | resume KEY | release KEY [--connector C] — the daemon's `segment` command, printed for people
+// (--json: the reply as is).
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
@@ -61,6 +62,10 @@ std::string format(const std::string& action, const json::value& v) {
     out += "size: " + text(r.at("size")) + "\n";
     out += std::string("paused: ") + (r.at("paused").as_bool() ? "yes" : "no") + "\n";
     out += "sync: " + destinations_text(r.at("sync").as_array()) + "\n";
+    if (const auto* held = r.if_contains("held"); held && held->is_object())
+      for (const auto& [connector, why] : held->as_object())
+        out += "held at " + std::string(connector) + ": " + text(why) + " (omnisyncctl segment release " +
+               text(r.at("key")) + ")\n";
     return out;
   }
   if (action == "members") {
@@ -106,14 +111,31 @@ std::string format(const std::string& action, const json::value& v) {
   if (action == "backfill")
     return "segment " + text(r.at("key")) + ": " + text(r.at("members")) + " member(s) of " + text(r.at("profiles")) +
            " profile(s); " + text(r.at("entered")) + " entered, " + text(r.at("exited")) + " exited\n";
-  return "segment " + text(r.at("key")) + ": membership writes " + (r.at("paused").as_bool() ? "paused" : "resumed") + "\n";
+  if (action == "release") {
+    for (const auto& x : r.at("released").as_array()) {
+      const auto& o = x.as_object();
+      out += "segment " + text(r.at("key")) + " released at " + text(o.at("connector")) + " by " + text(r.at("by")) +
+             ": " + text(o.at("writes")) + " queued write(s) pass the brake once (it was held: " + text(o.at("held")) +
+             ")\n";
+    }
+    return out;
+  }
+  out = "segment " + text(r.at("key")) + ": membership writes " + (r.at("paused").as_bool() ? "paused" : "resumed") + "\n";
+  if (const auto* queued = r.if_contains("queued"); queued && queued->is_array())
+    for (const auto& x : queued->as_array()) {
+      const auto& o = x.as_object();
+      out += "  " + text(o.at("connector")) + ": catch-up queued +" + text(o.at("adds")) + " -" + text(o.at("removes"));
+      if (o.at("already_queued").as_int64() > 0) out += " (" + text(o.at("already_queued")) + " already queued)";
+      out += "\n";
+    }
+  return out;
 }
 
 }  // namespace
 
 subcommand segment_subcommand() {
   struct args {
-    std::string action = "list", key, profile, after;
+    std::string action = "list", key, profile, after, connector;
     std::int64_t limit = 0;
     bool follow = false;
   };
@@ -129,6 +151,7 @@ subcommand segment_subcommand() {
         app.add_option("--after", a->after, help_of("after"));
         app.add_option("--limit", a->limit, help_of("limit"));
         app.add_flag("--follow", a->follow, help_of("follow"));
+        app.add_option("--connector", a->connector, help_of("connector"));
       },
       [a](const ctl_options& o) {
         json::object args{{"action", a->action}};
@@ -150,6 +173,13 @@ subcommand segment_subcommand() {
         if (!a->after.empty()) args["after"] = a->after;
         if (a->limit > 0) args["limit"] = a->limit;
         if (a->follow) args["follow"] = true;
+        if (!a->connector.empty()) {
+          if (a->action != "release") {
+            std::cerr << "omnisyncctl: --connector is for segment release\n";
+            return int(exit_code::usage);
+          }
+          args["connector"] = a->connector;
+        }
         const std::string action = a->action;
         return run_daemon_command(o, "segment", json::serialize(args),
                                   [action](const std::string& j) { return format(action, json::parse(j)); });

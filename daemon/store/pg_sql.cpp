@@ -208,6 +208,13 @@ std::int64_t state_sql::outbox_release(std::int64_t t) {
   return c_.exec("UPDATE outbox SET state = 0, next_attempt_at = $1 WHERE state = 1", t).affected();
 }
 
+std::int64_t state_sql::outbox_due_now(const std::string& connector, const std::string& object, std::int64_t t) {
+  return c_
+      .exec("UPDATE outbox SET next_attempt_at = $3, attempts = 0 WHERE connector = $1 AND object = $2 AND state = 0",
+            connector, object, t)
+      .affected();
+}
+
 std::vector<std::optional<std::string>> state_sql::outbox_last_payloads(const std::vector<outbox_write>& writes) {
   std::vector<std::optional<std::string>> out(writes.size());
   if (writes.empty()) return out;

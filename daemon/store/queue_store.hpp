@@ -280,6 +280,13 @@ class queue_store final : public store {
     });
   }
 
+  task<std::int64_t> outbox_due_now(std::string connector, std::string object) override {
+    return on_state<std::int64_t>([this, connector = std::move(connector), object = std::move(object)](state_sql& s) {
+      require(!connector.empty() && !object.empty(), "outbox_due_now needs a connector and an object");
+      return s.outbox_due_now(connector, object, ms(now()));
+    });
+  }
+
   task<std::int64_t> release_claims() override {
     const auto t = ms(now());
     // A claimed write with a newer pending one for the same record is obsolete; the others are due again.

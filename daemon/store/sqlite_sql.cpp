@@ -208,6 +208,15 @@ std::int64_t state_sql::outbox_release(std::int64_t t) {
   return c_.changes();
 }
 
+std::int64_t state_sql::outbox_due_now(const std::string& connector, const std::string& object, std::int64_t t) {
+  c_.prepare("UPDATE outbox SET next_attempt_at = ?3, attempts = 0 WHERE connector = ?1 AND object = ?2 AND state = 0")
+      .text(1, connector)
+      .text(2, object)
+      .i64(3, t)
+      .run();
+  return c_.changes();
+}
+
 std::vector<std::optional<std::string>> state_sql::outbox_last_payloads(const std::vector<outbox_write>& writes) {
   std::vector<std::optional<std::string>> out;
   out.reserve(writes.size());

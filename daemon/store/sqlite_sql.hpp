@@ -82,6 +82,7 @@ class state_sql {
   std::vector<outbox_item> outbox_claim(std::int64_t t, std::size_t n, std::int64_t until,
                                         const std::optional<std::string>& connector);
   std::int64_t outbox_release(std::int64_t t);
+  std::int64_t outbox_due_now(const std::string& connector, const std::string& object, std::int64_t t);
   std::vector<std::optional<std::string>> outbox_last_payloads(const std::vector<outbox_write>& writes);
   std::vector<detail::taken_write> outbox_take_claimed(const std::vector<std::int64_t>& ids);
   void outbox_last_put(const std::vector<detail::taken_write>& written, std::int64_t t);

@@ -507,6 +507,10 @@ class store : public segment_operations {
   virtual task<void> outbox_nack(std::vector<std::int64_t> ids, std::string error, timestamp retry_at) = 0;
   /// Stores what became of a chunk of writes in one transaction (write_settlement): all of it or none.
   virtual task<void> outbox_settle(write_settlement w) = 0;
+  /// The pending (unclaimed) writes of (connector, object) are due now, their attempts counted from 0 again;
+  /// returns how many. `segment release`: the writes a held segment kept queued are sent at once, with their full
+  /// retry budget (waiting under the brake is no failed attempt).
+  virtual task<std::int64_t> outbox_due_now(std::string connector, std::string object) = 0;
   /// The queued writes (pending and claimed), by id, a page at a time: what `omnisyncctl plan` shows.
   virtual task<outbox_page> outbox_pending(outbox_filter filter) = 0;
 

@@ -145,6 +145,10 @@ struct context {
   /// Segment membership sync: the brake and missing-list policy per (segment, connector); guarded by mu.
   membership_policies membership;
   std::uint64_t membership_generation = 0;  ///< bumped by each set_membership_policies (releases held segments)
+  /// `segment release`: (segment, connector) → the segment's writes queued there when it was released (outbox id →
+  /// record key: SQLite reuses the ids of deleted rows, so an id alone could name a later write). The writer's
+  /// membership sync takes them and lets them past the brake once; guarded by mu.
+  std::map<std::pair<std::string, std::string>, std::map<std::int64_t, std::string>> membership_releases;
 
   // Cluster (engine_options::cluster): whether this instance holds the pipeline lease, and its fencing token.
   std::atomic<bool> leader;

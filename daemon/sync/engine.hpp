@@ -25,6 +25,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -180,7 +181,19 @@ class engine {
   std::shared_ptr<const segments::segment_set> segments() const;
   bool segment_paused(std::string_view key) const;
   /// Pauses (or resumes) the membership writes of a segment; persisted. errc::not_found: no such segment.
-  boost::asio::awaitable<omnisync::result<void>> segment_pause(std::string key, bool paused);
+  /// Resuming catches up where this instance runs the pipeline: inside its turnstile (no page changes the
+  /// membership meanwhile) the pause is cleared and, per `sync:` destination, the membership writes that bring
+  /// what it acknowledged to the stored members are queued (the changes made while paused); returns them per
+  /// destination (none for a pause, or where the pipeline does not run). Sent like any membership write: the
+  /// brake applies.
+  boost::asio::awaitable<omnisync::result<std::vector<segment_catch_up_of>>> segment_pause(std::string key, bool paused);
+  /// The destinations where the membership sync of segment `key` is held now, with why (status's segment_sync_held).
+  std::map<std::string, std::string> segment_sync_held(std::string_view key) const;
+  /// Releases the hold of `key` at each of `connectors` that is held: the segment's writes queued there now pass
+  /// the brake once (later ones obey it again) and are due at once; the gauge and status clear; an audit entry
+  /// (field `sync_hold`, outcome `released`, source `control:<who>`) records it. Returns the released ones.
+  boost::asio::awaitable<omnisync::result<std::vector<segment_release_of>>> segment_release(
+      std::string key, std::vector<std::string> connectors, std::string who);
   /// Each term of `key` for the profile `query` names, with the next flip; nullopt: no such segment or profile.
   std::optional<segment_explanation> segment_explain(std::string_view key, std::string_view query) const;
   /// `key` over every profile now, nothing written (errc::not_found: no such segment).

@@ -1,4 +1,5 @@
-// The engine's segments: the compiled set in effect, pause/resume (persisted in meta), explain, preview, backfill
+// The engine's segments: the compiled set in effect, pause/resume (persisted in meta; resume catches up), release
+// of a held membership sync, explain, preview, backfill
 // (a run of kind `segment_backfill`), and the loop that reconciles the stored membership with the definitions
 // (backfill what changed, forget what went) and fires the timer queue.
 #include <boost/json.hpp>
@@ -7,6 +8,7 @@
 
 namespace omnisync::sync {
 namespace asio = boost::asio;
+namespace json = boost::json;
 
 namespace {
 
@@ -26,14 +28,91 @@ std::shared_ptr<const segments::segment_set> engine::segments() const { return p
 
 bool engine::segment_paused(std::string_view key) const { return parts_->ctx.segs.paused(key); }
 
-asio::awaitable<omnisync::result<void>> engine::segment_pause(std::string key, bool paused) {
-  auto& ctx = parts_->ctx;
+asio::awaitable<omnisync::result<std::vector<segment_catch_up_of>>> engine::segment_pause(std::string key,
+                                                                                       bool paused) {
+  auto p = parts_;
+  auto& ctx = p->ctx;
   if (!ctx.segs.get()->index_of(key)) co_return omnisync::errc::not_found;
   std::string meta_key = detail::segment_state::paused_key(key), value = paused ? "1" : "0";
   auto r = co_await ctx.db.meta_set(std::move(meta_key), std::move(value));
   if (!r) co_return r.error();
+  // Resuming where the pipeline runs clears the pause inside its turnstile, with the catch-up; elsewhere (a
+  // standby, profiles still loading) only the flag: nothing is queued there.
+  if (!paused && ctx.leading() && p->pipe.ready()) co_return co_await p->pipe.catch_up_segment(std::move(key));
   ctx.segs.set_paused(key, paused);
-  co_return omnisync::result<void>{};
+  co_return std::vector<segment_catch_up_of>{};
+}
+
+std::map<std::string, std::string> engine::segment_sync_held(std::string_view key) const {
+  std::map<std::string, std::string> out;
+  std::lock_guard lk(parts_->ctx.mu);
+  for (const auto& c : parts_->ctx.conns)
+    if (auto it = c->counters.segment_sync_held.find(std::string(key)); it != c->counters.segment_sync_held.end())
+      out.emplace(c->cfg.name, it->second);
+  return out;
+}
+
+asio::awaitable<omnisync::result<std::vector<segment_release_of>>> engine::segment_release(
+    std::string key, std::vector<std::string> connectors, std::string who) {
+  auto p = parts_;
+  auto& ctx = p->ctx;
+  if (!ctx.segs.get()->index_of(key)) co_return omnisync::errc::not_found;
+  const std::string object = "segment:" + key;
+  std::vector<segment_release_of> out;
+  for (const auto& name : connectors) {
+    segment_release_of r;
+    r.connector = name;
+    {
+      std::lock_guard lk(ctx.mu);
+      const auto* c = ctx.find(name);
+      if (!c) continue;
+      auto it = c->counters.segment_sync_held.find(key);
+      if (it == c->counters.segment_sync_held.end()) continue;
+      r.held = it->second;
+    }
+    // The segment's writes queued there now: they pass the brake once.
+    std::map<std::int64_t, std::string> queued;
+    for (std::int64_t after = 0;;) {
+      store::outbox_filter filter(name, after, 1000);  // a named local: GCC 12 and co_await arguments
+      auto page = co_await ctx.db.outbox_pending(std::move(filter));
+      if (!page) co_return page.error();
+      for (const auto& it : page->items)
+        if (it.write.object == object) queued.emplace(it.id, it.write.record_key), ++r.writes;
+      if (page->next_after_id == 0) break;
+      after = page->next_after_id;
+    }
+    detail::connector_state* c = nullptr;
+    {
+      // Handed to the writer's membership sync first, so that the writes made due below meet the release.
+      std::lock_guard lk(ctx.mu);
+      c = ctx.find(name);
+      ctx.membership_releases[{key, name}].merge(queued);
+      if (c) c->counters.segment_sync_held.erase(key);
+    }
+    if (ctx.m.segment_sync_paused) ctx.m.segment_sync_paused->with({name, key}).set(0);
+    std::string due_connector = name, due_object = object;
+    auto due = co_await ctx.db.outbox_due_now(std::move(due_connector), std::move(due_object));
+    if (!due) co_return due.error();
+    store::audit_entry e;
+    e.at = ctx.now();
+    e.connector = name;
+    e.object = object;
+    e.field = "sync_hold";
+    e.before = json::serialize(json::value(r.held));
+    e.after = "\"released\"";
+    e.rule = "segment " + key + " released by " + who;
+    e.source = "control:" + who;
+    e.outcome = "released";
+    e.answer = std::to_string(r.writes) + " queued membership write(s) pass the brake once";
+    std::vector<store::audit_entry> entries{std::move(e)};
+    auto audited = co_await ctx.db.audit_append(std::move(entries));
+    if (!audited) co_return audited.error();
+    log_with(spdlog::level::warn, {}, "{}: membership sync of segment {} released by {}: {} queued write(s) pass the "
+             "brake once (it was held: {})", name, key, who, r.writes, r.held);
+    if (c) c->outbox_bell.notify();
+    out.push_back(std::move(r));
+  }
+  co_return out;
 }
 
 std::optional<segment_explanation> engine::segment_explain(std::string_view key, std::string_view query) const {

@@ -37,6 +37,33 @@ std::string membership_member_id(const profile::profile_view& view, std::string_
   return best;
 }
 
+membership_plan plan_membership(const std::vector<std::string>& desired,
+                                const std::vector<std::pair<std::string, std::string>>& acked,
+                                const std::function<std::string(const std::string&)>& member_of) {
+  std::set<std::string> acked_members, acked_profiles, kept;
+  for (const auto& [member, profile] : acked) {
+    acked_members.insert(member);
+    if (!profile.empty()) acked_profiles.insert(profile);
+  }
+  membership_plan out;
+  for (const auto& pid : desired) {
+    if (acked_profiles.count(pid)) continue;
+    std::string member = member_of(pid);
+    if (member.empty())
+      out.unresolved.push_back({pid, std::string()});
+    else if (acked_members.count(member))
+      kept.insert(std::move(member));
+    else
+      out.adds.push_back({pid, std::move(member)});
+  }
+  for (const auto& [member, profile] : acked) {
+    if (kept.count(member) || (!profile.empty() && std::binary_search(desired.begin(), desired.end(), profile)))
+      continue;
+    out.removes.push_back({profile, member});
+  }
+  return out;
+}
+
 }  // namespace omnisync::sync
 
 namespace omnisync::sync::detail {
@@ -52,6 +79,7 @@ struct membership_sync::change {
   bool resubscribe = false;
   std::string member;  ///< the vendor's record id of the person
   enum class fate { send, noop, retry, reject } what = fate::send;
+  bool held = false;   ///< kept back by the brake: retried without counting against max_write_attempts
   std::string why;
 };
 
@@ -92,7 +120,15 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
         for (const auto& s : held_) ctx_.m.segment_sync_paused->with({c_.cfg.name, s}).set(0);
       held_.clear();
     }
+    if (auto r = ctx_.membership_releases.find({segment, c_.cfg.name}); r != ctx_.membership_releases.end()) {
+      released_[segment].insert(r->second.begin(), r->second.end());
+      ctx_.membership_releases.erase(r);
+      held_.erase(segment);
+      if (ctx_.m.segment_sync_paused) ctx_.m.segment_sync_paused->with({c_.cfg.name, segment}).set(0);
+      c_.counters.segment_sync_held.erase(segment);
+    }
   }
+  auto& released = released_[segment];  // `segment release`: these writes pass the brake once
   const auto now = ctx_.now();
   std::vector<change> changes;
   changes.reserve(items.size());
@@ -142,25 +178,32 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
     }
   }
 
-  // The safety brake: a mass removal holds the segment's sync here instead of being sent.
+  // The safety brake: a mass removal holds the segment's sync here instead of being sent. Writes a release let
+  // through (queued before `segment release`) are not counted, and go even when newer ones trip it again.
+  const auto brakes = [&released](const change& ch) {
+    if (ch.what != change::fate::send) return false;
+    auto r = released.find(ch.item->id);
+    return r == released.end() || r->second != ch.item->write.record_key;
+  };
   std::int64_t removals = 0, adds = 0;
   for (const auto& ch : changes)
-    if (ch.what == change::fate::send) (ch.add ? adds : removals) += 1;
+    if (brakes(ch)) (ch.add ? adds : removals) += 1;
   if (!held_.count(segment) && removals > 0) {
     if (policy.max_churn_per_run > 0 && removals > policy.max_churn_per_run) {
       hold(segment, std::to_string(removals) + " removals at once exceed max_churn_per_run " +
-                        std::to_string(policy.max_churn_per_run) + " (safety brake; raise it and reload to release)");
+                        std::to_string(policy.max_churn_per_run) +
+                        " (safety brake: omnisyncctl segment release " + segment + ", or raise it and reload)");
     } else if (policy.min_size > 0) {
       auto size = co_await ctx_.db.membership_size(segment, c_.cfg.name);
       if (size && *size + adds - removals < policy.min_size)
         hold(segment, "removing " + std::to_string(removals) + " of " + std::to_string(*size) +
                           " members would leave fewer than min_size " + std::to_string(policy.min_size) +
-                          " (safety brake; reload to release)");
+                          " (safety brake: omnisyncctl segment release " + segment + ", or reload)");
     }
   }
   if (held_.count(segment))
     for (auto& ch : changes)
-      if (ch.what == change::fate::send) ch.what = change::fate::retry, ch.why = "segment sync held: " + segment;
+      if (brakes(ch)) ch.what = change::fate::retry, ch.held = true, ch.why = "segment sync held: " + segment;
 
   // Send, per (list, resubscribe).
   std::map<std::int64_t, adapters::write_result> results;
@@ -262,6 +305,13 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
     refused_runs.push_back(ch.item->write.run);
     ++refusals[why];
   };
+  // Held writes wait without using up their attempts (a hold is no failure), re-checked with a capped backoff —
+  // at once when a release came while this chunk was out.
+  bool released_meanwhile = false;
+  {
+    std::lock_guard lk(ctx_.mu);
+    released_meanwhile = ctx_.membership_releases.count({segment, c_.cfg.name}) > 0;
+  }
   std::size_t ok = 0, retried = 0;
   for (auto& ch : changes) {
     const auto* it = ch.item;
@@ -292,7 +342,11 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
         dead_letter(ch, ch.why, false);
         break;
       case change::fate::retry:
-        if (it->attempts >= ctx_.opt.max_write_attempts) {
+        if (ch.held) {
+          ++retried;
+          const auto wait = ctx_.opt.write_retry * (1 << std::min(it->attempts, 5));
+          settle.retried.emplace_back(it->id, ch.why, released_meanwhile ? now : now + wait);
+        } else if (it->attempts >= ctx_.opt.max_write_attempts) {
           dead_letter(ch, ch.why, true);
         } else {
           ++retried;
@@ -302,6 +356,7 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
       case change::fate::send:
         break;
     }
+    if (ch.what != change::fate::retry) released.erase(it->id);  // settled: a release lets a write through once
   }
   // Members re-added to a recreated list (no outbox entry of their own): recorded again on success.
   for (const auto& r : readded)

@@ -8,7 +8,9 @@
 /// write waits); removals of members omnisync did not add (not in the store's acknowledged membership) are
 /// dropped as written with a log line; the safety brake (`max_churn_per_run`, `min_size`) holds the segment's
 /// sync at this connector — nothing sent, an alert in the log, `omnisync_segment_sync_paused` and `status` —
-/// instead of a mass removal; the audience is ensured (found by name or created) and the changes sent with
+/// instead of a mass removal, until `segment release` (the writes queued then pass the brake once; context's
+/// `membership_releases`) or a reload; held writes wait without using up their attempts; the audience is
+/// ensured (found by name or created) and the changes sent with
 /// `adapters::connector::change_membership` in `max_membership_batch` chunks. An audience deleted outside
 /// omnisync is recreated with every member omnisync had added (`on_missing_list: recreate`, the default) or
 /// reported (`report`: dead letters and an alert). Results settle like other writes: acknowledged (and recorded
@@ -52,6 +54,8 @@ class membership_sync {
   connector_state& c_;
   std::map<std::string, std::string> audiences_;  ///< "segment\nlist" → vendor id
   std::set<std::string> held_;                    ///< segments held by the brake or a reported missing list
+  /// segment → its released writes (outbox id → record key) not yet settled: they pass the brake once
+  std::map<std::string, std::map<std::int64_t, std::string>> released_;
   std::uint64_t generation_ = 0;                  ///< context::membership_generation the held set belongs to
 };
 

@@ -129,6 +129,10 @@ class pipeline {
   /// membership: a new or changed segment, `segment backfill`. `progress(done, total)` after each chunk.
   boost::asio::awaitable<omnisync::result<segment_backfill_count>> backfill_segment(
       std::string key, std::size_t chunk, std::int64_t run, std::function<void(std::size_t, std::size_t)> progress);
+  /// `segment resume` (segments_catch_up.cpp): in the turnstile, clears the segment's pause and queues, per
+  /// destination, the membership writes that bring what it acknowledged to the stored members (plan_membership),
+  /// leaving out changes a queued write already carries. errc::not_found: no such segment.
+  boost::asio::awaitable<omnisync::result<std::vector<segment_catch_up_of>>> catch_up_segment(std::string key);
   /// explain: each term's value for the profile and the next flip; preview: the size and a sample without writing.
   std::optional<segment_explanation> explain_segment(int index, std::string_view profile_query) const;
   segment_preview preview_segment(int index, std::size_t sample) const;

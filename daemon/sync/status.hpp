@@ -249,6 +249,21 @@ struct segment_preview {
   std::vector<std::string> members;
 };
 
+/// `omnisyncctl segment release KEY [--connector C]`: one destination whose held membership sync was released.
+struct segment_release_of {
+  std::string connector;
+  std::string held;         ///< why it was held (the brake's or the missing list's words)
+  std::int64_t writes = 0;  ///< the segment's writes queued there when released: they pass the brake once
+};
+
+/// `omnisyncctl segment resume KEY`: what the catch-up queued at one destination (the stored members against what
+/// it acknowledged, as `segment preview` computes them; writes already queued with the same change not repeated).
+struct segment_catch_up_of {
+  std::string connector;
+  std::int64_t adds = 0, removes = 0;
+  std::int64_t already_queued = 0;  ///< changes a queued write already carries
+};
+
 /// What `omnisyncctl profile get` shows: the profile and why it looks that way.
 struct profile_report {
   profile::profile_view view;

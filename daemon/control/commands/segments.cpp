@@ -2,7 +2,8 @@
 // list, show, members (store: segment_members, paged), explain (each term for one person, the next flip),
 // preview (evaluated now over every profile, nothing written; per destination the adds and removes the next
 // membership sync would send, against what the destination acknowledged), backfill (a run, among the sync tasks), pause and
-// resume (the segment's membership writes; persisted).
+// resume (the segment's membership writes; persisted; resume queues the changes made while paused), release (a
+// membership sync the safety brake holds sends the writes queued now, once; audited with the caller).
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -12,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <utility>
@@ -38,6 +40,13 @@ json::array destinations_json(const segments::segment_def& d) {
   return out;
 }
 
+/// The destinations whose membership sync is held (safety brake, missing list): {connector: why}.
+json::object held_json(const std::map<std::string, std::string>& held) {
+  json::object out;
+  for (const auto& [connector, why] : held) out[connector] = why;
+  return out;
+}
+
 std::string iso_ms(std::int64_t ms) { return iso_text(store::timestamp(std::chrono::milliseconds(ms))); }
 
 /// The store's members of `key`, every page (preview's diff).
@@ -60,48 +69,31 @@ json::object progress_json(const std::string& key, std::size_t done, std::size_t
 
 /// What the next membership sync of `d` would send: `desired` (the segment's members now, sorted profile ids)
 /// against what the destination acknowledged (`acked`: member id, profile id — segment_members_acked), each
-/// member resolved to its record there as the writer resolves it. A member acknowledged under another profile id
-/// (a merge) is neither added nor removed; a member that links no record there is `unresolved` (its add waits).
+/// member resolved to its record there as the writer resolves it (sync::plan_membership, which `segment resume`
+/// queues). A member acknowledged under another profile id (a merge) is neither added nor removed; a member that
+/// links no record there is `unresolved` (its add waits).
 json::object destination_plan(const sync::engine& engine, const segments::sync_target& d, bool paused,
                               const std::vector<std::string>& desired,
                               const std::vector<std::pair<std::string, std::string>>& acked, std::int64_t limit) {
-  std::set<std::string> acked_members, acked_profiles, kept;
-  for (const auto& [member, profile] : acked) {
-    acked_members.insert(member);
-    if (!profile.empty()) acked_profiles.insert(profile);
-  }
-  json::array adds, removes;
-  std::int64_t n_adds = 0, n_removes = 0, unresolved = 0;
-  const auto sample = [&](json::array& a, const std::string& profile, const std::string& member) {
-    if (static_cast<std::int64_t>(a.size()) < limit) a.push_back(json::object{{"profile", profile}, {"member", member}});
-  };
-  for (const auto& pid : desired) {
-    if (acked_profiles.count(pid)) continue;
+  std::function<std::string(const std::string&)> member_of = [&engine, &d](const std::string& pid) {
     auto rep = engine.profile_get(pid);
-    const std::string member = rep ? sync::membership_member_id(rep->view, d.connector) : std::string();
-    if (member.empty()) {
-      ++unresolved;
-    } else if (acked_members.count(member)) {
-      kept.insert(member);
-    } else {
-      ++n_adds;
-      sample(adds, pid, member);
-    }
-  }
-  for (const auto& [member, profile] : acked) {
-    if (kept.count(member) || (!profile.empty() && std::binary_search(desired.begin(), desired.end(), profile)))
-      continue;
-    ++n_removes;
-    sample(removes, profile, member);
-  }
+    return rep ? sync::membership_member_id(rep->view, d.connector) : std::string();
+  };
+  const auto plan = sync::plan_membership(desired, acked, member_of);
+  const auto sample = [limit](const std::vector<sync::membership_change>& v) {
+    json::array a;
+    for (std::size_t k = 0; k < v.size() && static_cast<std::int64_t>(k) < limit; ++k)
+      a.push_back(json::object{{"profile", v[k].profile}, {"member", v[k].member}});
+    return a;
+  };
   return json::object{{"connector", d.connector},
                       {"list", d.list},
                       {"acknowledged", static_cast<std::int64_t>(acked.size())},
-                      {"adds", n_adds},
-                      {"removes", n_removes},
-                      {"unresolved", unresolved},
-                      {"add_sample", std::move(adds)},
-                      {"remove_sample", std::move(removes)},
+                      {"adds", static_cast<std::int64_t>(plan.adds.size())},
+                      {"removes", static_cast<std::int64_t>(plan.removes.size())},
+                      {"unresolved", static_cast<std::int64_t>(plan.unresolved.size())},
+                      {"add_sample", sample(plan.adds)},
+                      {"remove_sample", sample(plan.removes)},
                       {"paused", paused}};
 }
 
@@ -151,7 +143,8 @@ asio::awaitable<reply> segment(const context& ctx, json::object args, event_sink
                                           {"priority_group", def.priority_group},
                                           {"size", *n},
                                           {"paused", engine->segment_paused(key)},
-                                          {"sync", destinations_json(def)}});
+                                          {"sync", destinations_json(def)},
+                                          {"held", held_json(engine->segment_sync_held(key))}});
   }
   if (action == "members") {
     if (limit < 1 || limit > 10000) co_return reply::failure("usage", "limit must be 1 to 10000");
@@ -218,9 +211,53 @@ asio::awaitable<reply> segment(const context& ctx, json::object args, event_sink
   if (action == "pause" || action == "resume") {
     auto r = co_await engine->segment_pause(key, action == "pause");
     if (!r) co_return reply::failure("store", r.error().message());
-    ctx.logger("sync")->info("segment {} {} (membership writes {})", key, action == "pause" ? "paused" : "resumed",
-                             action == "pause" ? "held" : "queued again");
-    co_return reply::success(json::object{{"key", key}, {"paused", action == "pause"}});
+    json::array queued;
+    std::int64_t adds = 0, removes = 0;
+    for (const auto& q : *r) {
+      adds += q.adds;
+      removes += q.removes;
+      queued.push_back(json::object{
+          {"connector", q.connector}, {"adds", q.adds}, {"removes", q.removes}, {"already_queued", q.already_queued}});
+    }
+    if (action == "pause")
+      ctx.logger("sync")->info("segment {} paused (membership writes held)", key);
+    else
+      ctx.logger("sync")->info("segment {} resumed: {} add(s) and {} removal(s) queued to catch up", key, adds, removes);
+    json::object out{{"key", key}, {"paused", action == "pause"}};
+    if (action == "resume") out["queued"] = std::move(queued);
+    co_return reply::success(std::move(out));
+  }
+  if (action == "release") {
+    // Which destinations: the one named (it must be one of the segment's), else every one; only held ones.
+    const std::string only = arg_text(args, "connector");
+    std::string names;
+    bool named = only.empty();
+    for (const auto& d : def.sync) {
+      names += (names.empty() ? "" : ", ") + d.connector;
+      named = named || d.connector == only;
+    }
+    if (!named)
+      co_return reply::failure("unknown_connector", "segment " + key + " has no destination \"" + only + "\" (its "
+                               "destinations: " + (names.empty() ? std::string("none") : names) + ")");
+    const auto held = engine->segment_sync_held(key);
+    std::vector<std::string> targets;
+    for (const auto& d : def.sync)
+      if ((only.empty() || d.connector == only) && held.count(d.connector) &&
+          std::find(targets.begin(), targets.end(), d.connector) == targets.end())
+        targets.push_back(d.connector);
+    if (targets.empty())
+      co_return reply::failure("not_held", "the membership sync of segment " + key + " is not held" +
+                                               (only.empty() ? std::string() : " at " + only) +
+                                               ": nothing to release (segment preview " + key + " shows what it would send)");
+    const std::string who = events.caller().empty() ? std::string("an unknown caller") : events.caller();
+    auto r = co_await engine->segment_release(key, targets, who);
+    if (!r) co_return reply::failure("store", r.error().message());
+    if (r->empty())
+      co_return reply::failure("not_held", "the membership sync of segment " + key + " is no longer held: nothing released");
+    json::array released;
+    for (const auto& x : *r)
+      released.push_back(json::object{{"connector", x.connector}, {"held", x.held}, {"writes", x.writes}});
+    co_return reply::success(json::object{{"key", key}, {"released", std::move(released)}, {"by", who}});
   }
   // backfill: among the sync tasks (the application awaits them at shutdown); this command waits for it.
   if (auto refused = co_await standby_refusal(ctx, "segment backfills")) co_return std::move(*refused);

@@ -369,3 +369,36 @@ TEST_CASE("store: a write refused again replaces the record's open dead letter, 
   CHECK(writes.items[1].entry.reason == "400 again");
   CHECK(ok(s->dead_letter_list({std::string("hubspot"), std::string("mapping"), 0, 10})).items.size() == 1);
 }
+
+TEST_CASE("store: outbox_due_now makes one object's pending writes due with their attempts counted anew",
+          "[store][outbox]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  ok(s->outbox_enqueue({{"sf", "segment:vip", "p1", R"({"op":"remove"})"},
+                        {"sf", "segment:vip", "p2", R"({"op":"remove"})"},
+                        {"sf", "segment:other", "p3", R"({"op":"remove"})"},
+                        {"hs", "segment:vip", "p4", R"({"op":"remove"})"}},
+                       {}));
+  // Each tried three times and put back an hour ahead (as a held segment's writes are).
+  for (int round = 0; round < 3; ++round) {
+    auto claimed = ok(s->outbox_claim(10, 1000ms, {}));
+    REQUIRE(claimed.size() == 4);
+    ok(s->outbox_nack(ids_of(claimed), "segment sync held: vip", clock.now() + 1h));
+    clock.advance(2h);
+  }
+  ok(s->outbox_nack(ids_of(ok(s->outbox_claim(10, 1000ms, {}))), "held", clock.now() + 1h));
+  CHECK(ok(s->outbox_claim(10, 1000ms, {})).empty());  // nothing due
+  CHECK(ok(s->outbox_due_now("sf", "segment:vip")) == 2);
+  auto due = ok(s->outbox_claim(10, 1000ms, {}));
+  REQUIRE(due.size() == 2);
+  for (const auto& it : due) {
+    CHECK(it.write.connector == "sf");
+    CHECK(it.write.object == "segment:vip");
+    CHECK(it.attempts == 1);  // counted from zero again: this claim is its first attempt
+  }
+  // Claimed writes are not touched; nothing matches an unknown object.
+  CHECK(ok(s->outbox_due_now("sf", "segment:vip")) == 0);
+  CHECK(ok(s->outbox_due_now("sf", "segment:none")) == 0);
+  CHECK(error_of(s->outbox_due_now("", "segment:vip")) == errc::invalid_input);
+}
