@@ -116,7 +116,7 @@ TEST_CASE("console finding: an action's way back stays on the console, in one he
   // //evil.example), "/<TAB>/evil.example" (browsers drop the tab) and a back with CR LF (Beast 1.81 writes
   // header values as given: a second header) passed.
   console_under_test c(json::object{}, {});
-  for (const std::string& back : {"%2F%5Cevil.example", "/%09/evil.example", "%2F%2Fevil.example",
+  for (const std::string back : {"%2F%5Cevil.example", "/%09/evil.example", "%2F%2Fevil.example",
                                   "%2Fruns%0D%0ASet-Cookie%3A%20omnisync_session%3Dx", "https%3A%2F%2Fevil.example",
                                   "/runs%00x", ""}) {
     INFO(back);
