@@ -1,0 +1,85 @@
+// The audit trail of the control commands that change state: one audit entry per request whose scope is `write`
+// (pause, resume, reload, resync, dlq retry/drop, profile split/restore/resync, remap, segment
+// backfill/pause/resume/release), naming who sent it, the command and its arguments, the outcome and the time.
+// Read-only requests, and requests refused for their arguments (nothing ran), record nothing.
+#include <boost/asio/awaitable.hpp>
+#include <boost/json.hpp>
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/time.hpp"
+#include "daemon/control/command_spec.hpp"
+#include "daemon/control/commands/groups.hpp"
+#include "daemon/profile/resolver.hpp"
+#include "daemon/store/store.hpp"
+
+namespace omnisync::control::commands {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+/// An argument whose name says it carries a secret: never written to the audit log (no command takes one today).
+bool secret_name(std::string_view k) {
+  for (std::string_view word : {"secret", "token", "password", "credential", "api_key"})
+    if (k.find(word) != std::string_view::npos) return true;
+  return false;
+}
+
+/// What the request asked for, e.g. "dlq drop" or "pause hubspot": the command, its action, its connector or key.
+std::string what_text(const command_spec& spec, const json::object& args) {
+  std::string out(spec.name);
+  for (const char* k : {"action", "connector", "key", "profile"})
+    if (auto v = arg_text(args, k); !v.empty()) out += " " + v;
+  return out;
+}
+
+/// The one audit entry of a request: shaped like segment release's `sync_hold` entry (the caller as source
+/// "control:<who>", what it did in `after`, a sentence in `rule`), so `omnisyncctl audit --source` finds both.
+store::audit_entry command_entry(const command_spec& spec, const json::object& args, const std::string& who,
+                                 const reply& r) {
+  json::object shown;
+  for (const auto& [k, v] : args)
+    if (!secret_name(std::string_view(k.data(), k.size()))) shown[k] = v;
+  store::audit_entry e;
+  e.at = utc_now();
+  e.connector = arg_text(args, "connector");
+  e.field = "control_command";
+  e.after = json::serialize(json::object{{"command", spec.name}, {"args", std::move(shown)}});
+  e.rule = what_text(spec, args) + " by " + who;
+  e.source = "control:" + who;
+  if (const auto p = arg_text(args, "profile"); profile::profile_id::parse(p)) e.profile_id = p;  // not an e-mail
+  e.outcome = r.ok() ? "done" : "refused";
+  e.answer = r.ok() ? std::string() : r.code() + ": " + r.message();
+  if (e.answer.size() > 500) e.answer = e.answer.substr(0, 500) + "...";
+  return e;
+}
+
+asio::awaitable<reply> audited(const context& ctx, const command_spec& spec, const handler& run, json::object args,
+                               event_sink& events) {
+  if (required_scope(spec, args) != access::write || !check_args(spec, args).empty())
+    co_return co_await run(std::move(args), events);
+  json::object asked = args;
+  reply r = co_await run(std::move(args), events);
+  const std::string who = events.caller().empty() ? std::string("unknown") : events.caller();
+  std::vector<store::audit_entry> entries{command_entry(spec, asked, who, r)};
+  if (auto done = co_await ctx.db->audit_append(std::move(entries)); !done)
+    ctx.logger("control")->warn("{}: the audit entry of this command could not be written: {}",
+                                what_text(spec, asked) + " by " + who, done.error().message());
+  co_return r;
+}
+
+}  // namespace
+
+void audit_write_commands(command_table& table, const context& ctx) {
+  table.wrap_declared([&ctx](const command_spec& spec, handler run) -> handler {
+    return [&ctx, spec = &spec, run = std::move(run)](json::object a, event_sink& e) {
+      return audited(ctx, *spec, run, std::move(a), e);
+    };
+  });
+}
+
+}  // namespace omnisync::control::commands
