@@ -38,7 +38,8 @@ std::string what_text(const command_spec& spec, const json::object& args) {
 }
 
 /// The one audit entry of a request: shaped like segment release's `sync_hold` entry (the caller as source
-/// "control:<who>", what it did in `after`, a sentence in `rule`), so `omnisyncctl audit --source` finds both.
+/// "control:<who>", what it did in `after`, a sentence in `rule`), so `omnisyncctl audit --source` finds both;
+/// `audit --field command` lists the commands alone.
 store::audit_entry command_entry(const command_spec& spec, const json::object& args, const std::string& who,
                                  const reply& r) {
   json::object shown;
@@ -46,8 +47,11 @@ store::audit_entry command_entry(const command_spec& spec, const json::object& a
     if (!secret_name(std::string_view(k.data(), k.size()))) shown[k] = v;
   store::audit_entry e;
   e.at = utc_now();
+  // The store wants a connector, an object and a field: "*" (the whole daemon) when the command names no connector.
   e.connector = arg_text(args, "connector");
-  e.field = "control_command";
+  if (e.connector.empty()) e.connector = "*";
+  e.object = "control";
+  e.field = "command";
   e.after = json::serialize(json::object{{"command", spec.name}, {"args", std::move(shown)}});
   e.rule = what_text(spec, args) + " by " + who;
   e.source = "control:" + who;
@@ -66,6 +70,7 @@ asio::awaitable<reply> audited(const context& ctx, const command_spec& spec, con
   reply r = co_await run(std::move(args), events);
   const std::string who = events.caller().empty() ? std::string("unknown") : events.caller();
   std::vector<store::audit_entry> entries{command_entry(spec, asked, who, r)};
+  if (!ctx.db) co_return r;
   if (auto done = co_await ctx.db->audit_append(std::move(entries)); !done)
     ctx.logger("control")->warn("{}: the audit entry of this command could not be written: {}",
                                 what_text(spec, asked) + " by " + who, done.error().message());
