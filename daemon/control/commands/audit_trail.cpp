@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
 
+#include <exception>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -56,7 +57,7 @@ store::audit_entry command_entry(const command_spec& spec, const json::object& a
   e.rule = what_text(spec, args) + " by " + who;
   e.source = "control:" + who;
   if (const auto p = arg_text(args, "profile"); profile::profile_id::parse(p)) e.profile_id = p;  // not an e-mail
-  e.outcome = r.ok() ? "done" : "refused";
+  e.outcome = r.ok() ? "done" : "failed";  // refused, or failed on the way: `answer` says which
   e.answer = r.ok() ? std::string() : r.code() + ": " + r.message();
   if (e.answer.size() > 500) e.answer = e.answer.substr(0, 500) + "...";
   return e;
@@ -67,13 +68,21 @@ asio::awaitable<reply> audited(const context& ctx, const command_spec& spec, con
   if (required_scope(spec, args) != access::write || !check_args(spec, args).empty())
     co_return co_await run(std::move(args), events);
   json::object asked = args;
-  reply r = co_await run(std::move(args), events);
+  // An exception (answered internal_error by the server) is recorded as a failure too, then passed on.
+  std::exception_ptr thrown;
+  reply r = reply::failure("internal_error", "the command failed inside the daemon; see its log");
+  try {
+    r = co_await run(std::move(args), events);
+  } catch (...) {
+    thrown = std::current_exception();
+  }
   const std::string who = events.caller().empty() ? std::string("unknown") : events.caller();
   std::vector<store::audit_entry> entries{command_entry(spec, asked, who, r)};
-  if (!ctx.db) co_return r;
-  if (auto done = co_await ctx.db->audit_append(std::move(entries)); !done)
-    ctx.logger("control")->warn("{}: the audit entry of this command could not be written: {}",
-                                what_text(spec, asked) + " by " + who, done.error().message());
+  if (ctx.db)
+    if (auto done = co_await ctx.db->audit_append(std::move(entries)); !done)
+      ctx.logger("control")->warn("{}: the audit entry of this command could not be written: {}",
+                                  what_text(spec, asked) + " by " + who, done.error().message());
+  if (thrown) std::rethrow_exception(thrown);
   co_return r;
 }
 

@@ -120,7 +120,7 @@ TEST_CASE("omnisyncctl: every command that changes state is in the audit log wit
   auto commands = [&] { return ctl_json(d, {"audit", "--field", "command", "--limit", "100"}).at("items").as_array(); };
   REQUIRE(commands().empty());
 
-  // Mutating commands: each is recorded once, done or refused by the daemon (an unknown connector).
+  // Mutating commands: each is recorded once, done or failed (the daemon refuses an unknown connector).
   REQUIRE(d.ctl({"pause", "hs"}).exit_code == 0);
   REQUIRE(d.ctl({"resume", "hs"}).exit_code == 0);
   REQUIRE(d.ctl({"resync", "zd", "--since", "1h"}).exit_code == 0);
@@ -135,7 +135,7 @@ TEST_CASE("omnisyncctl: every command that changes state is in the audit log wit
   const std::string who = "control:uid " + std::to_string(::getuid());
   // Newest first: the refused resync, then back to the pause.
   const std::vector<std::pair<std::string, std::string>> want = {
-      {"resync", "refused"}, {"reload", "done"}, {"dlq", "done"},
+      {"resync", "failed"}, {"reload", "done"}, {"dlq", "done"},
       {"resync", "done"},    {"resume", "done"}, {"pause", "done"}};
   for (std::size_t i = 0; i < want.size(); ++i) {
     const auto& e = items[i].as_object();

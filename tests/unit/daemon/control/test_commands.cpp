@@ -432,7 +432,7 @@ TEST_CASE("control commands: a command that changes state leaves one audit entry
   INFO(json::serialize(items));
   REQUIRE(items.size() == 3);
   CHECK(items[0].at("source").as_string() == "control:uid 7 (ops)");
-  CHECK(items[0].at("outcome").as_string() == "refused");
+  CHECK(items[0].at("outcome").as_string() == "failed");
   CHECK(items[0].at("answer").as_string().starts_with("unknown_connector: "));
   CHECK(items[0].at("rule").as_string() == "resume nope by uid 7 (ops)");
   CHECK(items[1].at("source").as_string() == "control:unknown");
