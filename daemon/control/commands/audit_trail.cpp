@@ -1,7 +1,7 @@
 // The audit trail of the control commands that change state: one audit entry per request whose scope is `write`
 // (pause, resume, reload, resync, dlq retry/drop, profile split/restore/resync, remap, segment
 // backfill/pause/resume/release), naming who sent it, the command and its arguments, the outcome and the time.
-// Read-only requests, and requests refused for their arguments (nothing ran), record nothing.
+// Read-only requests, dry runs, and requests refused for their arguments (nothing ran), record nothing.
 #include <boost/asio/awaitable.hpp>
 #include <boost/json.hpp>
 
@@ -30,12 +30,21 @@ bool secret_name(std::string_view k) {
   return false;
 }
 
-/// What the request asked for, e.g. "dlq drop" or "pause hubspot": the command, its action, its connector or key.
+/// What the request asked for, e.g. "dlq drop 12" or "pause hubspot": the command, its action, and what it names.
 std::string what_text(const command_spec& spec, const json::object& args) {
   std::string out(spec.name);
-  for (const char* k : {"action", "connector", "key", "profile"})
-    if (auto v = arg_text(args, k); !v.empty()) out += " " + v;
+  for (const char* k : {"action", "connector", "key", "profile", "query", "record", "id"}) {
+    const auto* v = args.if_contains(k);
+    if (v && v->is_string() && !v->as_string().empty()) out += " " + std::string(v->as_string());
+    if (v && v->is_int64()) out += " " + std::to_string(v->as_int64());
+  }
   return out;
+}
+
+/// The request changes nothing: its scope is read, or it is a dry run (`dlq retry/drop` counting the matches).
+bool reads_only(const command_spec& spec, const json::object& args) {
+  const auto* dry = args.if_contains("dry_run");
+  return required_scope(spec, args) != access::write || (dry && dry->is_bool() && dry->as_bool());
 }
 
 /// The one audit entry of a request: shaped like segment release's `sync_hold` entry (the caller as source
@@ -56,7 +65,8 @@ store::audit_entry command_entry(const command_spec& spec, const json::object& a
   e.after = json::serialize(json::object{{"command", spec.name}, {"args", std::move(shown)}});
   e.rule = what_text(spec, args) + " by " + who;
   e.source = "control:" + who;
-  if (const auto p = arg_text(args, "profile"); profile::profile_id::parse(p)) e.profile_id = p;  // not an e-mail
+  for (const char* k : {"profile", "query"})  // a profile named by its id (not an e-mail: that needs the book)
+    if (const auto p = arg_text(args, k); profile::profile_id::parse(p)) e.profile_id = p;
   e.outcome = r.ok() ? "done" : "failed";  // refused, or failed on the way: `answer` says which
   e.answer = r.ok() ? std::string() : r.code() + ": " + r.message();
   if (e.answer.size() > 500) e.answer = e.answer.substr(0, 500) + "...";
@@ -65,7 +75,7 @@ store::audit_entry command_entry(const command_spec& spec, const json::object& a
 
 asio::awaitable<reply> audited(const context& ctx, const command_spec& spec, const handler& run, json::object args,
                                event_sink& events) {
-  if (required_scope(spec, args) != access::write || !check_args(spec, args).empty())
+  if (reads_only(spec, args) || !check_args(spec, args).empty())
     co_return co_await run(std::move(args), events);
   json::object asked = args;
   // An exception (answered internal_error by the server) is recorded as a failure too, then passed on.

@@ -428,6 +428,7 @@ TEST_CASE("control commands: a command that changes state leaves one audit entry
   CHECK(h.call("pause", R"({"connector":["crm"]})", "console").code() == "invalid_args");  // nothing ran
   REQUIRE(h.call("status").ok());
   REQUIRE(h.call("dlq", R"({"action":"list"})", "console").ok());
+  REQUIRE(h.call("dlq", R"({"action":"drop","all":true,"dry_run":true})", "console").ok());  // counts only
   const auto items = commands();
   INFO(json::serialize(items));
   REQUIRE(items.size() == 3);
