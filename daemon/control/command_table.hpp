@@ -84,6 +84,12 @@ class command_table {
   void add(std::string name, std::string help, handler h) {
     commands_[std::move(name)] = entry{std::move(help), std::move(h), nullptr};
   }
+  /// Replaces the handler of every declared command with `f(spec, handler)`, which runs outside the argument
+  /// check (e.g. the audit trail of the commands that change state, daemon/control/commands/audit_trail.cpp).
+  void wrap_declared(const std::function<handler(const command_spec&, handler)>& f) {
+    for (auto& [name, e] : commands_)
+      if (e.spec) e.run = f(*e.spec, std::move(e.run));
+  }
   const handler* find(std::string_view name) const {
     auto it = commands_.find(std::string(name));
     return it == commands_.end() ? nullptr : &it->second.run;

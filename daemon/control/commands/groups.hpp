@@ -27,6 +27,8 @@ void add_runs_command(command_table& table, const context& ctx);           // ru
 void add_report_command(command_table& table, const context& ctx);         // report (report.cpp)
 void add_record_command(command_table& table, const context& ctx);         // record (record.cpp)
 void add_segment_command(command_table& table, const context& ctx);        // segment (segments.cpp)
+/// Wraps every declared command: a request whose scope is `write` leaves one audit entry (audit_trail.cpp).
+void audit_write_commands(command_table& table, const context& ctx);
 /// One run as `runs` shows it (runs.cpp); the resync summary carries the same.
 boost::json::object run_json(const store::run_record& r);
 

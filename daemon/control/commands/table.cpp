@@ -30,6 +30,7 @@ std::shared_ptr<const command_table> build_command_table(const context& ctx) {
   for (const auto* spec : catalogue::all)
     if (t->spec(spec->name) != spec)
       throw std::logic_error("control command \"" + std::string(spec->name) + "\" is declared but has no handler");
+  audit_write_commands(*t, ctx);
   return t;
 }
 

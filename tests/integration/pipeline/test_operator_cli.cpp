@@ -1,7 +1,10 @@
 // What an operator meets first, with real processes: the config omnisync-sim writes runs omnisyncd against the
 // simulators as it is; HubSpot's "" properties sync without quarantine; omnisyncctl's command line (global options
 // after the subcommand, usage errors exit 2, unknown commands and connectors named, --since forms) and status
-// JSON with plain numbers — all through the real control socket.
+// JSON with plain numbers — all through the real control socket. Every command that changes state leaves one
+// audit entry naming the caller (its uid, from the socket's peer credentials); read-only ones leave none.
+#include <unistd.h>
+
 #include <regex>
 
 #include "tests/integration/pipeline/pipeline_support.hpp"
@@ -105,5 +108,60 @@ TEST_CASE("omnisyncctl: global options after the subcommand, usage errors exit 2
   CHECK(d.ctl({"plan", "zdd"}).exit_code == 2);
   CHECK(d.ctl({"audit", "--connector", "hs"}).exit_code == 0);
   CHECK(d.ctl({"plan", "hs"}).exit_code == 0);
+  CHECK(d.stop() == 0);
+}
+
+TEST_CASE("omnisyncctl: every command that changes state is in the audit log with its caller, read-only ones are not",
+          "[cli][audit]") {
+  running_sim sim({"--size", "0"});
+  daemon_run d;
+  d.dir.write("omnisync.yaml", daemon_config(free_port()) + hubspot_block(sim) + zendesk_block(sim));
+  d.start();
+  auto commands = [&] { return ctl_json(d, {"audit", "--field", "command", "--limit", "100"}).at("items").as_array(); };
+  REQUIRE(commands().empty());
+
+  // Mutating commands: each is recorded once, done or failed (the daemon refuses an unknown connector).
+  REQUIRE(d.ctl({"pause", "hs"}).exit_code == 0);
+  REQUIRE(d.ctl({"resume", "hs"}).exit_code == 0);
+  REQUIRE(d.ctl({"resync", "zd", "--since", "1h"}).exit_code == 0);
+  CHECK(d.ctl({"dlq", "drop", "999"}).exit_code != 0);  // no such entry: asked, refused, recorded
+  REQUIRE(d.ctl({"reload"}).exit_code == 0);
+  REQUIRE(d.ctl({"resync", "nope"}).exit_code == 2);
+  // An argument the declaration refuses never reaches the handler: nothing ran, nothing recorded.
+  REQUIRE(d.ctl({"resync", "hs", "--since", "lots"}).exit_code == 2);
+  const auto items = commands();
+  INFO(json::serialize(items));
+  REQUIRE(items.size() == 6);
+  const std::string who = "control:uid " + std::to_string(::getuid());
+  // Newest first: the refused resync, then back to the pause.
+  const std::vector<std::pair<std::string, std::string>> want = {
+      {"resync", "failed"}, {"reload", "done"}, {"dlq", "failed"},
+      {"resync", "done"},    {"resume", "done"}, {"pause", "done"}};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const auto& e = items[i].as_object();
+    INFO(i << ": " << json::serialize(e));
+    CHECK(std::string(e.at("source").as_string()).starts_with(who));
+    CHECK(e.at("after").at("command").as_string() == want[i].first);
+    CHECK(e.at("outcome").as_string() == want[i].second);
+    CHECK(std::string(e.at("rule").as_string()).find(" by uid " + std::to_string(::getuid())) != std::string::npos);
+    CHECK_FALSE(e.at("at").as_string().empty());
+  }
+  CHECK(items[0].at("answer").as_string().starts_with("unknown_connector: "));
+  CHECK(items[2].at("after").at("args").at("action").as_string() == "drop");
+  CHECK(items[2].at("after").at("args").at("id").as_int64() == 999);
+  CHECK(items[2].at("connector").as_string() == "*");
+  CHECK(items[1].at("connector").as_string() == "*");  // reload names no connector: the whole daemon
+  CHECK(items[5].at("after").at("args").at("connector").as_string() == "hs");
+  // Found by connector as well, with the writes the connector had (none here).
+  CHECK(ctl_json(d, {"audit", "--connector", "hs"}).at("items").as_array().size() == 2);
+
+  // Read-only commands add nothing.
+  REQUIRE(d.ctl({"status"}).exit_code == 0);
+  REQUIRE(d.ctl({"dlq", "list"}).exit_code == 0);
+  REQUIRE(d.ctl({"dlq", "stats"}).exit_code == 0);
+  REQUIRE(d.ctl({"dlq", "drop", "--connector", "hs", "--yes"}).exit_code == 0);  // only the count: none match
+  REQUIRE(d.ctl({"plan", "hs"}).exit_code == 0);
+  REQUIRE(d.ctl({"runs"}).exit_code == 0);
+  CHECK(commands().size() == 6);
   CHECK(d.stop() == 0);
 }

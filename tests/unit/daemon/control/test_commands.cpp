@@ -30,7 +30,12 @@ namespace {
 
 class no_events final : public omnisync::control::event_sink {
  public:
+  explicit no_events(std::string caller = {}) : caller_(std::move(caller)) {}
   asio::awaitable<bool> emit(json::object) override { co_return true; }
+  std::string caller() const override { return caller_; }
+
+ private:
+  std::string caller_;
 };
 
 /// Everything a command needs, with no engine; `reload` answers what `next_reload` says.
@@ -100,11 +105,11 @@ struct harness {
     done.get();
   }
 
-  reply call(const std::string& cmd, std::string_view args = "{}") {
+  reply call(const std::string& cmd, std::string_view args = "{}", std::string caller = {}) {
     const auto* h = table->find(cmd);
     REQUIRE(h != nullptr);
     asio::io_context io;
-    no_events events;
+    no_events events(std::move(caller));
     auto done = asio::co_spawn(io, (*h)(json::parse(args).as_object(), events), asio::use_future);
     io.run();
     return done.get();
@@ -407,4 +412,36 @@ TEST_CASE("control commands: runs lists newest first with filters and pages, sho
   CHECK(running.at("outcome").as_string() == "running");
   CHECK(h.call("runs", R"({"action":"show"})").code() == "usage");
   CHECK(h.call("runs", R"({"action":"show","id":424242})").code() == "not_found");
+}
+
+TEST_CASE("control commands: a command that changes state leaves one audit entry with its caller, a read none",
+          "[control][commands][audit]") {
+  harness h;
+  auto commands = [&] {
+    auto r = h.call("audit", R"({"field":"command"})");
+    REQUIRE(r.ok());
+    return r.result().at("items").as_array();
+  };
+  REQUIRE(h.call("pause", R"({"connector":"desk"})", "console").ok());
+  REQUIRE(h.call("pause").ok());                                      // all, from an unknown caller
+  REQUIRE(h.call("resume", R"({"connector":"nope"})", "uid 7 (ops)").code() == "unknown_connector");
+  CHECK(h.call("pause", R"({"connector":["crm"]})", "console").code() == "invalid_args");  // nothing ran
+  REQUIRE(h.call("status").ok());
+  REQUIRE(h.call("dlq", R"({"action":"list"})", "console").ok());
+  REQUIRE(h.call("dlq", R"({"action":"drop","all":true,"dry_run":true})", "console").ok());  // counts only
+  const auto items = commands();
+  INFO(json::serialize(items));
+  REQUIRE(items.size() == 3);
+  CHECK(items[0].at("source").as_string() == "control:uid 7 (ops)");
+  CHECK(items[0].at("outcome").as_string() == "failed");
+  CHECK(items[0].at("answer").as_string().starts_with("unknown_connector: "));
+  CHECK(items[0].at("rule").as_string() == "resume nope by uid 7 (ops)");
+  CHECK(items[1].at("source").as_string() == "control:unknown");
+  CHECK(items[1].at("connector").as_string() == "*");
+  CHECK(json::serialize(items[1].at("after")) == R"({"command":"pause","args":{}})");
+  CHECK(items[2].at("source").as_string() == "control:console");
+  CHECK(items[2].at("connector").as_string() == "desk");
+  CHECK(items[2].at("object").as_string() == "control");
+  CHECK(items[2].at("outcome").as_string() == "done");
+  CHECK(json::serialize(items[2].at("after")) == R"({"command":"pause","args":{"connector":"desk"}})");
 }
