@@ -119,6 +119,7 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
       if (!held_.empty() && ctx_.m.segment_sync_paused)
         for (const auto& s : held_) ctx_.m.segment_sync_paused->with({c_.cfg.name, s}).set(0);
       held_.clear();
+      held_checks_.clear();  // what a hold re-checked starts afresh (and ids a hold saw dropped go)
     }
     if (auto r = ctx_.membership_releases.find({segment, c_.cfg.name}); r != ctx_.membership_releases.end()) {
       released_[segment].insert(r->second.begin(), r->second.end());
