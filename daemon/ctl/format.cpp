@@ -404,6 +404,13 @@ std::string format_profile(const json::value& reply, const std::string& action) 
     if (const auto* p = top.if_contains("profile")) out += "the record's profile now:\n" + format_profile(*p, "get");
     return out;
   }
+  if (action == "resync") {  // {id, records: [{system, object, id}]}, as `resync profile` prints it
+    const auto& asked = top.at("records").as_array();
+    std::string out = "re-reading " + std::to_string(asked.size()) + " record(s) of " + scalar(top.at("id")) + ":";
+    for (const auto& x : asked)
+      out += " " + scalar(x.at("system")) + "/" + scalar(x.at("object")) + "/" + scalar(x.at("id"));
+    return out + "\n";
+  }
   const auto& r = top;
   auto rec = [](const json::value& v) {
     const auto& o = v.as_object();

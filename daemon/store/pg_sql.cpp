@@ -298,10 +298,12 @@ void state_sql::outbox_delete(const std::vector<std::int64_t>& ids) {
           id_array(ids));
 }
 
-void state_sql::outbox_retry(const std::vector<std::int64_t>& ids, std::int64_t retry_at, const std::string& error) {
-  c_.exec("UPDATE outbox SET state = 0, next_attempt_at = $2, last_error = $3 WHERE id IN (SELECT id FROM outbox "
-          "WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE)",
-          id_array(ids), retry_at, error);
+void state_sql::outbox_retry(const std::vector<std::int64_t>& ids, std::int64_t retry_at, const std::string& error,
+                             bool uncounted) {
+  c_.exec("UPDATE outbox SET state = 0, next_attempt_at = $2, last_error = $3, "
+          "attempts = CASE WHEN $4::bigint <> 0 THEN GREATEST(attempts - 1, 0) ELSE attempts END "
+          "WHERE id IN (SELECT id FROM outbox WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE)",
+          id_array(ids), retry_at, error, std::int64_t{uncounted ? 1 : 0});
 }
 
 std::optional<lease_grant> state_sql::lease_take(const std::string& key, const std::string& owner, std::int64_t t,

@@ -181,9 +181,10 @@ struct claimed_write {
 /// due again here supersedes a later one for the same record in the same call.
 ///   std::vector<claimed_write> outbox_claims(ids)            the claimed ones (not acknowledged, not dropped), in
 ///                                                            ids' order
-///   void outbox_delete(ids); void outbox_retry(ids, retry_at, error)
+///   void outbox_delete(ids); void outbox_retry(ids, retry_at, error, uncounted)
 template <class S>
-void nack_writes(S& s, const std::vector<std::int64_t>& ids, const std::string& error, std::int64_t retry_at) {
+void nack_writes(S& s, const std::vector<std::int64_t>& ids, const std::string& error, std::int64_t retry_at,
+                 bool uncounted = false) {
   std::vector<std::int64_t> drop, retry;
   std::unordered_set<std::string> pending_now;
   for (const auto& c : s.outbox_claims(unique_ids(ids))) {
@@ -193,7 +194,7 @@ void nack_writes(S& s, const std::vector<std::int64_t>& ids, const std::string& 
       retry.push_back(c.id);
   }
   if (!drop.empty()) s.outbox_delete(drop);
-  if (!retry.empty()) s.outbox_retry(retry, retry_at, error);
+  if (!retry.empty()) s.outbox_retry(retry, retry_at, error, uncounted);
 }
 
 /// Claims up to `n` due writes until `until` (ms): first drops expired claims that a newer pending write for the

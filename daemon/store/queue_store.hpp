@@ -262,7 +262,7 @@ class queue_store final : public store {
       for (const auto& [id, d] : w.runs)
         if (id > 0 && !d.destination.empty()) s.run_writes_add(id, d);
       if (!w.acked.empty()) ack_writes(s, w.acked, w.written, t);
-      for (const auto& r : w.retried) nack_writes(s, std::vector<std::int64_t>{r.id}, r.error, ms(r.at));
+      for (const auto& r : w.retried) nack_writes(s, std::vector<std::int64_t>{r.id}, r.error, ms(r.at), r.uncounted);
       for (const auto& [id, e] : w.dead_letters) {
         const std::int64_t retries = e.record_id.empty() ? 0 : s.dead_letters_of_record_replace(e);
         s.dead_letter_insert(e, t, retries);

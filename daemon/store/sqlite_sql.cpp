@@ -275,12 +275,15 @@ void state_sql::outbox_delete(const std::vector<std::int64_t>& ids) {
   for (auto id : ids) c_.prepare("DELETE FROM outbox WHERE id = ?1").i64(1, id).run();
 }
 
-void state_sql::outbox_retry(const std::vector<std::int64_t>& ids, std::int64_t retry_at, const std::string& error) {
+void state_sql::outbox_retry(const std::vector<std::int64_t>& ids, std::int64_t retry_at, const std::string& error,
+                             bool uncounted) {
   for (auto id : ids)
-    c_.prepare("UPDATE outbox SET state = 0, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1")
+    c_.prepare("UPDATE outbox SET state = 0, next_attempt_at = ?2, last_error = ?3, "
+               "attempts = CASE WHEN ?4 <> 0 THEN MAX(attempts - 1, 0) ELSE attempts END WHERE id = ?1")
         .i64(1, id)
         .i64(2, retry_at)
         .text(3, error)
+        .i64(4, uncounted ? 1 : 0)
         .run();
 }
 

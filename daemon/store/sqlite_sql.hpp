@@ -88,7 +88,9 @@ class state_sql {
   void outbox_last_put(const std::vector<detail::taken_write>& written, std::int64_t t);
   std::vector<detail::claimed_write> outbox_claims(const std::vector<std::int64_t>& ids);
   void outbox_delete(const std::vector<std::int64_t>& ids);
-  void outbox_retry(const std::vector<std::int64_t>& ids, std::int64_t retry_at, const std::string& error);
+  /// Back to pending, due at `retry_at`; `uncounted`: the claim is given back (attempts - 1, never below 0).
+  void outbox_retry(const std::vector<std::int64_t>& ids, std::int64_t retry_at, const std::string& error,
+                    bool uncounted = false);
 
   // Dead letters (*_dead_letter_sql.cpp).
   std::int64_t dead_letter_insert(const dead_letter_entry& e, std::int64_t t, std::int64_t retries);

@@ -370,10 +370,14 @@ struct write_settlement {
   std::vector<std::optional<std::string>> written;        ///< one per acked id, or empty
   struct retry {
     retry() = default;
-    retry(std::int64_t i, std::string e, timestamp a) : id(i), error(std::move(e)), at(a) {}
+    retry(std::int64_t i, std::string e, timestamp a, bool u = false)
+        : id(i), error(std::move(e)), at(a), uncounted(u) {}
     std::int64_t id = 0;
     std::string error;
     timestamp at{};
+    /// The claim was no attempt (a segment write the safety brake held: it never reached the vendor): the
+    /// write's attempts go back to what they were before this claim, so waiting uses none of its retry budget.
+    bool uncounted = false;
   };
   std::vector<retry> retried;                             ///< outbox_nack({id}, error, at) each
   /// dead_letter_add(entry), then the write (outbox id) leaves the queue: outbox_ack({id}, {nullopt}).

@@ -79,7 +79,7 @@ struct membership_sync::change {
   bool resubscribe = false;
   std::string member;  ///< the vendor's record id of the person
   enum class fate { send, noop, retry, reject } what = fate::send;
-  bool held = false;   ///< kept back by the brake: retried without counting against max_write_attempts
+  bool held = false;   ///< kept back by the brake: re-checked without using up an attempt (the claim is given back)
   std::string why;
 };
 
@@ -119,6 +119,7 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
       if (!held_.empty() && ctx_.m.segment_sync_paused)
         for (const auto& s : held_) ctx_.m.segment_sync_paused->with({c_.cfg.name, s}).set(0);
       held_.clear();
+      held_checks_.clear();  // what a hold re-checked starts afresh (and ids a hold saw dropped go)
     }
     if (auto r = ctx_.membership_releases.find({segment, c_.cfg.name}); r != ctx_.membership_releases.end()) {
       released_[segment].insert(r->second.begin(), r->second.end());
@@ -343,9 +344,13 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
         break;
       case change::fate::retry:
         if (ch.held) {
+          // The claim is given back (uncounted): a re-check never reached the vendor, so however long the hold
+          // and however it ends (release or reload), the write keeps its whole retry budget. The backoff counts
+          // the re-checks here instead (in memory: a restart starts it again).
           ++retried;
-          const auto wait = ctx_.opt.write_retry * (1 << std::min(it->attempts, 5));
-          settle.retried.emplace_back(it->id, ch.why, released_meanwhile ? now : now + wait);
+          const int checks = ++held_checks_[it->id];
+          const auto wait = ctx_.opt.write_retry * (1 << std::min(checks, 5));
+          settle.retried.emplace_back(it->id, ch.why, released_meanwhile ? now : now + wait, /*uncounted=*/true);
         } else if (it->attempts >= ctx_.opt.max_write_attempts) {
           dead_letter(ch, ch.why, true);
         } else {
@@ -357,6 +362,7 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
         break;
     }
     if (ch.what != change::fate::retry) released.erase(it->id);  // settled: a release lets a write through once
+    if (!ch.held) held_checks_.erase(it->id);
   }
   // Members re-added to a recreated list (no outbox entry of their own): recorded again on success.
   for (const auto& r : readded)

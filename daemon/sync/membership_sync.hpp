@@ -57,6 +57,7 @@ class membership_sync {
   /// segment → its released writes (outbox id → record key) not yet settled: they pass the brake once
   std::map<std::string, std::map<std::int64_t, std::string>> released_;
   std::uint64_t generation_ = 0;                  ///< context::membership_generation the held set belongs to
+  std::map<std::int64_t, int> held_checks_;       ///< outbox id → re-checks while held (the backoff's exponent)
 };
 
 }  // namespace omnisync::sync::detail

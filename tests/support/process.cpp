@@ -120,6 +120,8 @@ class process_group {
     return status_.has_value();
   }
   std::optional<int> status() const { return status_; }
+  /// The leader was already reaped elsewhere (process::wait): only the rest of the group is left to end.
+  void mark_reaped(int status) { status_ = status; }
   /// Any member left that has not exited: a zombie does not count (it holds no pipe, and whoever inherited it may
   /// reap it late: this machine's pid 1 takes over a second), so /proc is read rather than kill(-pgid, 0) asked.
   bool alive() const {
@@ -247,7 +249,8 @@ process::process(const std::vector<std::string>& argv, const std::map<std::strin
   int out[2], err[2];
   make_pipe(out);
   make_pipe(err);
-  pid_ = spawn(argv, env, -1, out[1], err[1]);
+  // The child leads its own process group (as run()'s does), so that the destructor ends whatever it started too.
+  pid_ = spawn(argv, env, -1, out[1], err[1], /*own_group=*/true);
   ::close(out[1]);
   ::close(err[1]);
   out_fd_ = out[0];
@@ -257,9 +260,20 @@ process::process(const std::vector<std::string>& argv, const std::map<std::strin
 }
 
 process::~process() {
-  if (running()) {
-    ::kill(pid_, SIGKILL);
-    wait(std::chrono::seconds(5));
+  // The whole group ends: SIGTERM (a script's trap can stop its daemons), SIGKILL after a short grace, and then
+  // whatever the child left in the group (a background process outliving it) the same way.
+  if (pid_ > 0) {
+    process_group group(pid_);
+    if (exit_code_) group.mark_reaped(*exit_code_);
+    if (!exit_code_ || group.alive()) {
+      group.terminate(std::chrono::milliseconds(500));
+      group.finish(std::chrono::seconds(5));
+      const auto give_up = clock_type::now() + std::chrono::seconds(5);
+      while (group.alive() && clock_type::now() < give_up) {
+        group.step();
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
   }
   if (out_fd_ >= 0) ::close(out_fd_);
   if (err_fd_ >= 0) ::close(err_fd_);

@@ -1,7 +1,8 @@
 #pragma once
 /// A child process for integration tests: spawned with arguments and extra environment, stdout and stderr
-/// captured through pipes (read with deadlines, never blocking forever), signalled, waited with a timeout,
-/// and killed with SIGKILL when the object dies so a failing test never leaves processes behind.
+/// captured through pipes (read with deadlines, never blocking forever), signalled, waited with a timeout.
+/// The child leads a process group of its own; when the object dies the whole group gets SIGTERM, then SIGKILL
+/// 0.5 s later, so a failing test leaves behind neither the child nor anything it started.
 #include <chrono>
 #include <map>
 #include <optional>
@@ -49,6 +50,7 @@ class process {
   /// Everything read from stdout so far, lines already returned excluded (drains what is available now).
   std::string stdout_text();
 
+  /// Sends `sig` to the child alone (not its group).
   void signal(int sig);
   /// Waits for exit; returns the exit code (128+signal when killed) or nullopt on timeout.
   std::optional<int> wait(std::chrono::milliseconds timeout = std::chrono::seconds(30));

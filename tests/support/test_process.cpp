@@ -1,6 +1,7 @@
-// run() (tests/support/process.hpp) with real children: the timeout ends the child's whole process group, and a
-// process the child leaves behind holding its stdout neither keeps run() reading nor outlives it. Each left-behind
-// process is a `sleep 600` renamed to a marker unique to this run (bash `exec -a`), found through /proc.
+// run() and `process` (tests/support/process.hpp) with real children: the timeout ends the child's whole process
+// group, and a process the child leaves behind holding its stdout neither keeps run() reading nor outlives it;
+// `process`'s destructor ends the group too. Each left-behind process is a `sleep 600` renamed to a marker unique
+// to this run (bash `exec -a`), found through /proc.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -9,9 +10,11 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/support/process.hpp"
 
@@ -129,4 +132,40 @@ TEST_CASE("run: stdin larger than a pipe is fed while stdout is read, and the ex
   auto quick = run({"sh", "-c", "exit 0"}, input, 30s);
   CHECK(quick.exit_code == 0);
   CHECK_FALSE(quick.timed_out);
+}
+
+TEST_CASE("process: its destructor ends the child's whole process group, a background sleep included",
+          "[support][process]") {
+  const auto marker = unique_marker();
+  // The script starts the marked sleep in the background and keeps running; the object dies while both run.
+  auto p = std::make_unique<omnisync::test::process>(
+      std::vector<std::string>{"bash", "-c", "(exec -a " + marker + " sleep 600) & echo $!; sleep 300"});
+  const auto line = p->read_stdout_line(10s);
+  REQUIRE(line.has_value());
+  const auto sleeper = static_cast<pid_t>(std::stol(*line));
+  REQUIRE(marked_alive(sleeper, marker));
+  const auto t0 = std::chrono::steady_clock::now();
+  p.reset();
+  const double took = seconds_since(t0);
+  INFO("destructor took " << took << " s");
+  CHECK(took < 4.0);  // SIGTERM to the group, at most 0.5 s grace before SIGKILL
+  const bool gone = gone_within(sleeper, marker, 3s);
+  if (!gone) ::kill(sleeper, SIGKILL);  // leave nothing behind even when the check fails
+  CHECK(gone);
+}
+
+TEST_CASE("process: a child already waited for still has what it left in its group ended by the destructor",
+          "[support][process]") {
+  const auto marker = unique_marker();
+  auto p = std::make_unique<omnisync::test::process>(
+      std::vector<std::string>{"bash", "-c", "(exec -a " + marker + " sleep 600) & echo $!; exit 5"});
+  const auto line = p->read_stdout_line(10s);
+  REQUIRE(line.has_value());
+  const auto sleeper = static_cast<pid_t>(std::stol(*line));
+  CHECK(p->wait(10s) == 5);
+  REQUIRE(marked_alive(sleeper, marker));
+  p.reset();
+  const bool gone = gone_within(sleeper, marker, 3s);
+  if (!gone) ::kill(sleeper, SIGKILL);
+  CHECK(gone);
 }

@@ -16,6 +16,7 @@
 #include "daemon/control/commands/groups.hpp"
 #include "daemon/profile/resolver.hpp"
 #include "daemon/store/store.hpp"
+#include "daemon/sync/engine.hpp"
 
 namespace omnisync::control::commands {
 namespace {
@@ -47,11 +48,25 @@ bool reads_only(const command_spec& spec, const json::object& args) {
   return required_scope(spec, args) != access::write || (dry && dry->is_bool() && dry->as_bool());
 }
 
+/// The profile the request names (`profile split|restore|resync`, by id, e-mail, phone or record), as its id: an
+/// id as written, anything else looked up in the book before the command runs (a split may move the record that
+/// was named to another profile). Empty when it names none, or the book is not loaded (nothing to look in).
+std::string named_profile(const context& ctx, const json::object& args) {
+  for (const char* k : {"profile", "query"}) {
+    const auto p = arg_text(args, k);
+    if (p.empty()) continue;
+    if (profile::profile_id::parse(p)) return p;
+    if (ctx.engine && ctx.engine->profiles_ready())
+      if (auto rep = ctx.engine->profile_get(p)) return rep->view.id.str();
+  }
+  return {};
+}
+
 /// The one audit entry of a request: shaped like segment release's `sync_hold` entry (the caller as source
 /// "control:<who>", what it did in `after`, a sentence in `rule`), so `omnisyncctl audit --source` finds both;
 /// `audit --field command` lists the commands alone.
 store::audit_entry command_entry(const command_spec& spec, const json::object& args, const std::string& who,
-                                 const reply& r) {
+                                 const std::string& profile_id, const reply& r) {
   json::object shown;
   for (const auto& [k, v] : args)
     if (!secret_name(std::string_view(k.data(), k.size()))) shown[k] = v;
@@ -65,8 +80,7 @@ store::audit_entry command_entry(const command_spec& spec, const json::object& a
   e.after = json::serialize(json::object{{"command", spec.name}, {"args", std::move(shown)}});
   e.rule = what_text(spec, args) + " by " + who;
   e.source = "control:" + who;
-  for (const char* k : {"profile", "query"})  // a profile named by its id (not an e-mail: that needs the book)
-    if (const auto p = arg_text(args, k); profile::profile_id::parse(p)) e.profile_id = p;
+  e.profile_id = profile_id;
   e.outcome = r.ok() ? "done" : "failed";  // refused, or failed on the way: `answer` says which
   e.answer = r.ok() ? std::string() : r.code() + ": " + r.message();
   if (e.answer.size() > 500) e.answer = e.answer.substr(0, 500) + "...";
@@ -78,6 +92,7 @@ asio::awaitable<reply> audited(const context& ctx, const command_spec& spec, con
   if (reads_only(spec, args) || !check_args(spec, args).empty())
     co_return co_await run(std::move(args), events);
   json::object asked = args;
+  const std::string profile_id = named_profile(ctx, asked);
   // An exception (answered internal_error by the server) is recorded as a failure too, then passed on.
   std::exception_ptr thrown;
   reply r = reply::failure("internal_error", "the command failed inside the daemon; see its log");
@@ -87,7 +102,7 @@ asio::awaitable<reply> audited(const context& ctx, const command_spec& spec, con
     thrown = std::current_exception();
   }
   const std::string who = events.caller().empty() ? std::string("unknown") : events.caller();
-  std::vector<store::audit_entry> entries{command_entry(spec, asked, who, r)};
+  std::vector<store::audit_entry> entries{command_entry(spec, asked, who, profile_id, r)};
   if (ctx.db)
     if (auto done = co_await ctx.db->audit_append(std::move(entries)); !done)
       ctx.logger("control")->warn("{}: the audit entry of this command could not be written: {}",

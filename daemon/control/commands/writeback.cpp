@@ -79,7 +79,7 @@ asio::awaitable<reply> plan(const context& ctx, json::object args) {
                         {"outbox_id", c.outbox_id},
                         {"attempts", c.attempts},
                         {"fields", std::move(fields)}};
-    if (c.attempts > 0) {
+    if (c.attempts > 0 || !c.last_error.empty()) {  // a held segment write has no attempt but says why it waits
       change["last_error"] = c.last_error;
       change["next_attempt_at"] = format_iso8601_ms(c.next_attempt_at);
     }

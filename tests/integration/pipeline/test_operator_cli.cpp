@@ -2,7 +2,8 @@
 // simulators as it is; HubSpot's "" properties sync without quarantine; omnisyncctl's command line (global options
 // after the subcommand, usage errors exit 2, unknown commands and connectors named, --since forms) and status
 // JSON with plain numbers — all through the real control socket. Every command that changes state leaves one
-// audit entry naming the caller (its uid, from the socket's peer credentials); read-only ones leave none.
+// audit entry naming the caller (its uid, from the socket's peer credentials); read-only ones leave none; a
+// profile command naming the person by e-mail is recorded under the profile's id.
 #include <unistd.h>
 
 #include <regex>
@@ -163,5 +164,43 @@ TEST_CASE("omnisyncctl: every command that changes state is in the audit log wit
   REQUIRE(d.ctl({"plan", "hs"}).exit_code == 0);
   REQUIRE(d.ctl({"runs"}).exit_code == 0);
   CHECK(commands().size() == 6);
+  CHECK(d.stop() == 0);
+}
+
+TEST_CASE("omnisyncctl: a profile command that names the person by e-mail is in the audit log under the profile id",
+          "[cli][audit]") {
+  running_sim sim({"--size", "0"});
+  sim.admin("POST", "/admin/hubspot/contacts",
+            R"({"properties":{"firstname":"Ada","lastname":"Audit","email":"ada.audit@example.com"}})");
+  daemon_run d;
+  d.dir.write("omnisync.yaml", daemon_config(free_port()) + hubspot_block(sim));
+  d.start();
+  std::string id;
+  REQUIRE(eventually([&] {
+    const auto p = d.profile({"get", "ada.audit@example.com"});
+    if (p.empty()) return false;
+    id = std::string(p.at("id").as_string());
+    return true;
+  }));
+  const auto resync = d.ctl({"profile", "resync", "ada.audit@example.com"});
+  INFO(resync.out << resync.err << d.proc->stderr_text());
+  REQUIRE(resync.exit_code == 0);
+  // Found by the e-mail (the audit command looks it up) and by the id: the entry holds the resolved id.
+  for (const std::string& who : {std::string("ada.audit@example.com"), id}) {
+    INFO(who);
+    const auto items = ctl_json(d, {"audit", "--profile", who, "--field", "command"}).at("items").as_array();
+    INFO(json::serialize(items));
+    REQUIRE(items.size() == 1);
+    CHECK(items[0].at("profile").as_string() == id);
+    CHECK(items[0].at("after").at("command").as_string() == "profile");
+    CHECK(items[0].at("after").at("args").at("query").as_string() == "ada.audit@example.com");
+    CHECK(items[0].at("outcome").as_string() == "done");
+  }
+  // A profile no one has: refused, recorded, with no profile.
+  CHECK(d.ctl({"profile", "resync", "nobody@example.com"}).exit_code != 0);
+  const auto all = ctl_json(d, {"audit", "--field", "command"}).at("items").as_array();
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].at("outcome").as_string() == "failed");
+  CHECK(all[0].at("profile").as_string().empty());
   CHECK(d.stop() == 0);
 }

@@ -172,6 +172,28 @@ TEST_CASE("segment membership reaches the HubSpot list, the ActiveCampaign tag a
   const auto metrics = omnisync::test::sim::http("GET", "http://127.0.0.1:" + std::to_string(d.port) + "/metrics");
   CHECK(metrics.body.find("omnisync_segment_sync_paused{connector=\"sf\",segment=\"vip\"} 1") != std::string::npos);
   CHECK(d.status().at("connectors").at("sf").at("segment_sync_held").as_object().contains("vip"));
+  // Held writes are re-checked (capped backoff, the first after 2 x write_retry = 4 s) without using up an
+  // attempt: they never reached Salesforce. After the hold's claim and a re-check (six claims of the three
+  // writes), `plan` shows each with 0 attempts and why it waits; counted, they would show 2 and, held long
+  // enough, reach a release or reload with too little retry budget left.
+  const auto sf_retried = [&] {
+    return d.status().at("connectors").at("sf").at("writes").at("retried").as_int64();
+  };
+  REQUIRE(eventually([&] { return sf_retried() >= 6; }, 30s));
+  const auto held_attempts = [&] {
+    std::vector<std::int64_t> out;
+    const auto plan = ctl_json(d, {"plan", "sf"});  // kept alive over the loop
+    for (const auto& c : plan.at("changes").as_array())
+      if (c.at("object").as_string() == "segment:vip") {
+        out.push_back(c.at("attempts").as_int64());
+        if (const auto* e = c.as_object().if_contains("last_error"))
+          CHECK(e->as_string() == "segment sync held: vip");
+      }
+    return out;
+  };
+  // eventually: a re-check in flight holds its claim (attempts 1) until it settles.
+  REQUIRE(eventually([&] { return held_attempts() == std::vector<std::int64_t>{0, 0, 0}; }, 10s));
+  CHECK(sf_campaign(sim) == sf_members);
 
   // Phase 3: `segment release`. What it cannot do is refused, non-zero, and changes nothing: an unknown segment
   // (1), a connector that is not one of its destinations (2: usage), a destination that is not held (1).

@@ -476,6 +476,12 @@ TEST_CASE("omnisyncctl: a profile's KPIs are shown with their units", "[control]
   CHECK(text.find("score") == std::string::npos);  // no unit beside an absent value
 }
 
+TEST_CASE("omnisyncctl: profile resync prints the records it re-reads (its reply is no profile)", "[control]") {
+  auto reply = json::parse(R"({"id":"p7","records":[{"system":"hs","object":"contacts","id":"51"},
+    {"system":"zd","object":"users","id":"9"}]})");
+  CHECK(omnisync::ctl::format_profile(reply, "resync") == "re-reading 2 record(s) of p7: hs/contacts/51 zd/users/9\n");
+}
+
 TEST_CASE("omnisyncctl map: the mapping dry run without a daemon, with its exit codes", "[control][map]") {
   omnisync::test::temp_dir d;
   auto ctl = omnisync::test::binary("omnisyncctl");

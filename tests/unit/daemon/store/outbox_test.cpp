@@ -402,3 +402,31 @@ TEST_CASE("store: outbox_due_now makes one object's pending writes due with thei
   CHECK(ok(s->outbox_due_now("sf", "segment:none")) == 0);
   CHECK(error_of(s->outbox_due_now("", "segment:vip")) == errc::invalid_input);
 }
+
+TEST_CASE("store: an uncounted retry gives its claim back, a counted one keeps it", "[store][outbox]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  ok(s->outbox_enqueue({{"sf", "segment:vip", "p1", R"({"op":"remove"})"},
+                        {"sf", "segment:vip", "p2", R"({"op":"remove"})"}},
+                       {}));
+  // Three re-checks of p1 while held (uncounted), three failed sends of p2 (counted).
+  for (int round = 0; round < 3; ++round) {
+    auto claimed = ok(s->outbox_claim(10, 1000ms, {}));
+    REQUIRE(claimed.size() == 2);
+    write_settlement w;
+    for (const auto& it : claimed) {
+      CHECK(it.attempts == (it.write.record_key == "p1" ? 1 : round + 1));  // this claim included
+      w.retried.emplace_back(it.id, it.write.record_key == "p1" ? "segment sync held: vip" : "503",
+                             clock.now() + 1s, /*uncounted=*/it.write.record_key == "p1");
+    }
+    ok(s->outbox_settle(std::move(w)));
+    clock.advance(2s);
+  }
+  auto page = ok(s->outbox_pending(outbox_filter(std::string("sf"))));
+  REQUIRE(page.items.size() == 2);
+  for (const auto& it : page.items) {
+    CHECK(it.attempts == (it.write.record_key == "p1" ? 0 : 3));
+    CHECK(it.last_error == (it.write.record_key == "p1" ? "segment sync held: vip" : "503"));
+  }
+}
