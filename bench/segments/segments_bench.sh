@@ -44,7 +44,7 @@ profiles (0-6 orders and 0-3 tickets in the last 200 days), generated on the fly
 member. Backfill = every profile × 50 segments evaluated (with flip times) and stored with `segment_apply`, 1,000
 profiles per transaction, SQLite `synchronous=FULL`; evaluate = the same evaluation storing nothing (the floor of
 any full recomputation). Each a separate process, in the same run. Measured {day} on the shared 2-core machine
-(load average {load}: absolute figures are noisy, the ratios less so).
+(load average {float(load):.1f}: absolute figures are noisy, the ratios less so).
 
 | profiles | mode | seconds | profiles/s | peak RSS | memberships stored |
 |---|---|---|---|---|---|"""]
