@@ -86,10 +86,22 @@ asio::awaitable<omnisync::result<std::vector<segment_release_of>>> engine::segme
       // Handed to the writer's membership sync first, so that the writes made due below meet the release.
       std::lock_guard lk(ctx.mu);
       c = ctx.find(name);
-      ctx.membership_releases[{key, name}].merge(queued);
+      ctx.membership_releases[{key, name}].insert(queued.begin(), queued.end());
       if (c) c->counters.segment_sync_held.erase(key);
     }
     if (ctx.m.segment_sync_paused) ctx.m.segment_sync_paused->with({name, key}).set(0);
+    {
+      // Stored too, until the writes settle: a restart or a new leader lets them through as well (what an earlier
+      // release left stored and not yet settled stays: load_releases drops what is no longer queued).
+      std::string meta_key = detail::segment_state::released_key(key, name);
+      auto stored = co_await ctx.db.meta_get(meta_key);
+      if (!stored) co_return stored.error();
+      auto all = *stored ? detail::membership_sync::release_of(**stored) : std::map<std::int64_t, std::string>{};
+      all.insert(queued.begin(), queued.end());
+      std::string text = detail::membership_sync::release_text(all);
+      auto saved = co_await ctx.db.meta_set(std::move(meta_key), std::move(text));
+      if (!saved) co_return saved.error();
+    }
     std::string due_connector = name, due_object = object;
     auto due = co_await ctx.db.outbox_due_now(std::move(due_connector), std::move(due_object));
     if (!due) co_return due.error();

@@ -5,11 +5,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "daemon/profile/book.hpp"
 #include "daemon/segments/segment_set.hpp"
 #include "daemon/sync/membership_policy.hpp"
 #include "daemon/sync/runs.hpp"
+#include "daemon/sync/segment_state.hpp"
 
 namespace omnisync::sync {
 
@@ -98,6 +100,90 @@ void membership_sync::hold(const std::string& segment, const std::string& why) {
   if (ctx_.m.segment_sync_paused) ctx_.m.segment_sync_paused->with({c_.cfg.name, segment}).set(1);
   std::lock_guard lk(ctx_.mu);
   c_.counters.segment_sync_held[segment] = why;
+}
+
+std::string membership_sync::release_text(const std::map<std::int64_t, std::string>& writes) {
+  json::object o;
+  for (const auto& [id, key] : writes) o[std::to_string(id)] = key;
+  return json::serialize(o);
+}
+
+std::map<std::int64_t, std::string> membership_sync::release_of(std::string_view text) {
+  std::map<std::int64_t, std::string> out;
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_object()) return out;
+  for (const auto& [k, key] : v.as_object()) {
+    std::int64_t id = 0;
+    const auto* end = k.data() + k.size();
+    if (!key.is_string() || std::from_chars(k.data(), end, id).ptr != end || id <= 0) continue;
+    out.emplace(id, std::string(key.as_string()));
+  }
+  return out;
+}
+
+asio::awaitable<void> membership_sync::load_releases() {
+  std::vector<std::string> segments;
+  {
+    std::lock_guard lk(ctx_.mu);
+    for (const auto& [k, policy] : ctx_.membership)
+      if (k.second == c_.cfg.name) segments.push_back(k.first);
+  }
+  for (const auto& segment : segments) {
+    const std::string key = segment_state::released_key(segment, c_.cfg.name);
+    auto stored = co_await ctx_.db.meta_get(key);
+    if (!stored || !*stored || (*stored)->empty()) continue;
+    const auto wanted = release_of(**stored);
+    // Only what is still queued, as it was queued (a settled write's id may come back for another record).
+    std::map<std::int64_t, std::string> still;
+    const std::string object = "segment:" + segment;
+    bool listed = true;
+    for (std::int64_t after = 0;;) {
+      store::outbox_filter filter(c_.cfg.name, after, 1000);  // a named local: GCC 12 and co_await arguments
+      auto page = co_await ctx_.db.outbox_pending(std::move(filter));
+      if (!page) {
+        spdlog::warn("{}: segment {}: listing the queued writes failed: {} (the stored release is kept whole)",
+                     c_.cfg.name, segment, page.error().message());
+        listed = false;
+        break;
+      }
+      for (const auto& it : page->items)
+        if (auto w = wanted.find(it.id); w != wanted.end() && it.write.object == object &&
+                                         w->second == it.write.record_key)
+          still.insert(*w);
+      if (page->next_after_id == 0) break;
+      after = page->next_after_id;
+    }
+    if (!listed) still = wanted;
+    if (!still.empty()) {
+      log_with(spdlog::level::info, fields_of(c_, object),
+               "{}: segment {}: {} write(s) released before the restart are still queued; they pass the brake once",
+               c_.cfg.name, segment, still.size());
+      std::lock_guard lk(ctx_.mu);
+      ctx_.membership_releases[{segment, c_.cfg.name}].insert(still.begin(), still.end());
+    }
+    if (still.size() != wanted.size()) {
+      std::string text = still.empty() ? std::string() : release_text(still);
+      std::string meta_key = key;
+      (void)co_await ctx_.db.meta_set(std::move(meta_key), std::move(text));
+    }
+  }
+}
+
+asio::awaitable<void> membership_sync::store_release(const std::string& segment) {
+  std::map<std::int64_t, std::string> rest;
+  if (auto it = released_.find(segment); it != released_.end()) rest = it->second;
+  {
+    std::lock_guard lk(ctx_.mu);  // a release taken but not yet handed to this sync stays stored
+    if (auto r = ctx_.membership_releases.find({segment, c_.cfg.name}); r != ctx_.membership_releases.end())
+      rest.insert(r->second.begin(), r->second.end());
+  }
+  std::string key = segment_state::released_key(segment, c_.cfg.name);
+  std::string text = rest.empty() ? std::string() : release_text(rest);
+  auto saved = co_await ctx_.db.meta_set(std::move(key), std::move(text));
+  if (!saved)
+    spdlog::warn("{}: segment {}: storing what is left of its release failed: {} (a restart may hold those writes "
+                 "again)", c_.cfg.name, segment, saved.error().message());
 }
 
 asio::awaitable<omnisync::result<std::string>> membership_sync::audience(const adapters::audience_spec& spec) {
@@ -314,6 +400,7 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
     released_meanwhile = ctx_.membership_releases.count({segment, c_.cfg.name}) > 0;
   }
   std::size_t ok = 0, retried = 0;
+  bool release_settled = false;
   for (auto& ch : changes) {
     const auto* it = ch.item;
     if (ch.what == change::fate::send) {
@@ -361,7 +448,8 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
       case change::fate::send:
         break;
     }
-    if (ch.what != change::fate::retry) released.erase(it->id);  // settled: a release lets a write through once
+    if (ch.what != change::fate::retry && released.erase(it->id) > 0)  // settled: a release lets a write through once
+      release_settled = true;
     if (!ch.held) held_checks_.erase(it->id);
   }
   // Members re-added to a recreated list (no outbox entry of their own): recorded again on success.
@@ -383,6 +471,7 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
                   items.size(), segment, settled.error().message());
     co_return;
   }
+  if (release_settled) co_await store_release(segment);  // after the outcome: a crash before it keeps the release
   for (const auto& [why, n] : refusals) {
     auto fields = fields_of(c_, object);
     fields.error = "rejected";

@@ -39,6 +39,14 @@ class membership_sync {
   static bool is_membership(std::string_view object) { return object.starts_with("segment:"); }
   /// Sends the claimed writes of one `segment:<key>` object and settles them.
   boost::asio::awaitable<void> send(std::string object, std::vector<store::outbox_item> items);
+  /// Takes up the releases `segment release` persisted for this connector (segment_state::released_key) whose
+  /// writes are still queued: called when the writer starts leading, so that a restart or a new leader does not
+  /// hold again what an operator released. A stored release with nothing left queued is cleared.
+  boost::asio::awaitable<void> load_releases();
+
+  /// A release as stored in meta, and back (ids that do not parse are skipped).
+  static std::string release_text(const std::map<std::int64_t, std::string>& writes);
+  static std::map<std::int64_t, std::string> release_of(std::string_view text);
 
  private:
   struct change;
@@ -58,6 +66,8 @@ class membership_sync {
   std::map<std::string, std::map<std::int64_t, std::string>> released_;
   std::uint64_t generation_ = 0;                  ///< context::membership_generation the held set belongs to
   std::map<std::int64_t, int> held_checks_;       ///< outbox id → re-checks while held (the backoff's exponent)
+  /// Writes the rest of a segment's release to meta, or clears it when nothing of it is left.
+  boost::asio::awaitable<void> store_release(const std::string& segment);
 };
 
 }  // namespace omnisync::sync::detail

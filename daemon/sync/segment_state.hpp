@@ -41,6 +41,11 @@ class segment_state {
   /// The meta key that keeps the definition a segment's stored membership was computed with (a reload or a
   /// start with another definition evaluates it again over every profile: a backfill).
   static std::string definition_key(std::string_view key) { return "segment.definition." + std::string(key); }
+  /// The meta key that persists a `segment release` at one destination until its writes settle (a restart or a
+  /// new leader keeps letting them past the brake once): JSON {"<outbox id>": "<record key>"}.
+  static std::string released_key(std::string_view key, std::string_view connector) {
+    return "segment.released." + std::string(key) + "/" + std::string(connector);
+  }
 
  private:
   mutable std::mutex mu_;

@@ -100,11 +100,17 @@ asio::awaitable<std::vector<store::outbox_item>> writer::release_held() {
 }
 
 asio::awaitable<void> writer::claims() {
+  bool releases_loaded = false;  // taken up again on each start of leading (a restart, a failover)
   for (;;) {
+    if (!ctx_.leading()) releases_loaded = false;
     if (c_.paused.load() || !ctx_.leading()) {
       if (!held_.empty()) co_await release_held();  // back to the queue
       co_await ctx_.clk.sleep_for(milliseconds(100));
       continue;
+    }
+    if (!releases_loaded) {
+      releases_loaded = true;
+      co_await membership_.load_releases();  // before the first claim: what an operator released stays released
     }
     if (c_.shadow.load()) {  // computed and queued, never sent: `plan` shows them
       co_await c_.outbox_bell.wait(ctx_.clk, milliseconds(1000));

@@ -205,16 +205,38 @@ TEST_CASE("segment membership reaches the HubSpot list, the ActiveCampaign tag a
   CHECK(d.status().at("connectors").at("sf").at("segment_sync_held").as_object().contains("vip"));
   CHECK(sf_campaign(sim) == sf_members);
   // The release: the three held removals are sent (once, past the brake); the hold, gauge and status clear.
+  // A release lasts until its writes settle: here Salesforce refuses the deletes (503) and the daemon restarts
+  // meanwhile; the restarted daemon sends them without holding them again.
+  sim.admin("POST", "/admin/faults",
+            R"({"service":"salesforce","method":"DELETE","path_glob":"*/composite/sobjects","kind":"status",)"
+            R"("status":503,"count":-1})");
   const auto released = ctl_json(d, {"segment", "release", "vip", "--connector", "sf"});
   INFO(boost::json::serialize(released));
   REQUIRE(released.at("released").as_array().size() == 1);
   CHECK(released.at("released").as_array()[0].at("connector").as_string() == "sf");
   CHECK(released.at("released").as_array()[0].at("writes").as_int64() == 3);
   CHECK(released.at("by").as_string().starts_with("uid "));
-  REQUIRE(eventually([&] { return sf_campaign(sim).empty(); }, 30s));
+  const auto refused_deletes = [&] {  // the deletes Salesforce answered 503 (the simulator's request log)
+    int n = 0;
+    const auto log = sim.admin("GET", "/admin/requests").json();  // kept alive over the loop
+    for (const auto& e : log.as_array())
+      if (e.at("method").as_string() == "DELETE" && e.at("status").to_number<int>() == 503 &&
+          std::string_view(e.at("target").as_string()).find("/composite/sobjects") != std::string_view::npos)
+        ++n;
+    return n;
+  };
+  REQUIRE(eventually([&] { return refused_deletes() >= 1; }, 30s));  // sent past the brake, and refused
   CHECK(d.status().at("connectors").at("sf").at("segment_sync_held").as_object().empty());
   const auto after = omnisync::test::sim::http("GET", "http://127.0.0.1:" + std::to_string(d.port) + "/metrics");
   CHECK(after.body.find("omnisync_segment_sync_paused{connector=\"sf\",segment=\"vip\"} 0") != std::string::npos);
+  CHECK(sf_campaign(sim) == sf_members);
+  REQUIRE(d.stop() == 0);
+  sim.admin("DELETE", "/admin/faults");
+  d.start();
+  REQUIRE(eventually([&] { return sf_campaign(sim).empty(); }, 30s));
+  CHECK(d.proc->stderr_text().find("released before the restart are still queued") != std::string::npos);
+  CHECK(d.proc->stderr_text().find("is held") == std::string::npos);
+  CHECK(d.status().at("connectors").at("sf").at("segment_sync_held").as_object().empty());
   // The audit log has who released what, and the three removals sent.
   const auto audit = ctl_json(d, {"audit", "--connector", "sf", "--field", "sync_hold"});
   REQUIRE(audit.at("items").as_array().size() == 1);
@@ -233,6 +255,14 @@ TEST_CASE("segment membership reaches the HubSpot list, the ActiveCampaign tag a
   // Released once: nothing is held any more, so a second release has nothing to do.
   CHECK(d.ctl({"segment", "release", "vip"}).exit_code == 1);
   REQUIRE(d.stop() == 0);
+  // The settled release is no longer stored: a later restart lets nothing past the brake.
+  omnisync::store::options o;
+  o.state_dir = d.state;
+  auto s = omnisync::store::open_store(o);
+  REQUIRE(s.has_value());
+  const auto kept = omnisync::store::wait((*s)->meta_get("segment.released.vip/sf"));
+  REQUIRE(kept.has_value());
+  CHECK((!*kept || (*kept)->empty()));
 }
 
 namespace {
