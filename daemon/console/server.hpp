@@ -4,9 +4,11 @@
 ///
 /// Protection against slow or many clients: a TLS handshake and each request header must arrive within
 /// `header_timeout`, a body within `body_timeout` (at most `max_body` bytes: 413 beyond), an answer must be taken
-/// within `body_timeout`, a keep-alive connection idle for `idle_timeout` is closed; beyond `max_connections`
-/// open connections a new one is answered 503 and closed. Each connection runs on its own strand, so a slow client
-/// holds only its own connection, never the daemon's other work.
+/// within `body_timeout`, a keep-alive connection idle for `idle_timeout` is closed. At `max_connections` open
+/// connections the one that has waited longest for a request (idle keep-alive, a slow header or handshake) is
+/// closed to make room for the new one; only when every connection is busy with a request is the new one answered
+/// 503 and closed. Each connection runs on its own strand, so a slow client holds only its own connection, never
+/// the daemon's other work.
 ///
 /// Behind a reverse proxy (`trusted_proxy`: the proxy's address), a request whose peer is that address has its
 /// client address taken from the last `X-Forwarded-For` entry (the one the proxy added) and its scheme from
@@ -21,6 +23,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -57,6 +60,9 @@ class server {
                                     std::string* why = nullptr);
   /// Connections open now (any thread).
   unsigned connections() const noexcept;
+  /// Connections closed to make room at the limit, and new ones refused (503) because every one was busy.
+  std::uint64_t shed() const noexcept;
+  std::uint64_t refused() const noexcept;
 
  private:
   struct impl;

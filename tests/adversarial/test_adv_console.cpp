@@ -282,7 +282,8 @@ TEST_CASE("adversarial console: slow clients are cut off at their timeouts and n
   CHECK(t.stop() == 0);
 }
 
-TEST_CASE("adversarial console: a connection flood is refused fast and leaves the daemon and webhooks healthy",
+TEST_CASE("adversarial console: an idle connection flood is shed, the console keeps answering, the daemon and "
+          "webhooks stay healthy",
           "[adversarial]") {
   // Idle connections far past the console's max_connections, with a header timeout that would keep them all.
   console_target t("  max_connections: 32\n  header_timeout: 20s\n");
@@ -299,10 +300,9 @@ TEST_CASE("adversarial console: a connection flood is refused fast and leaves th
     CHECK(t.get("/healthz") == 200);
     CHECK(std::chrono::steady_clock::now() - started < 2s);
     CHECK(send(t.port, hubspot(t.port, hubspot_body(200 + i))) == 200);
-    // The console answers at once, never hangs: 503 while full (documented), never a wrong answer.
+    // The console answers at once, never hangs: the longest-idle connection makes room for the request.
     const auto asked = std::chrono::steady_clock::now();
-    const int st = t.api("GET", "/api/v1/status", read_token).status;
-    CHECK((st == 503 || st == 200));
+    CHECK(t.api("GET", "/api/v1/status", read_token).status == 200);
     CHECK(std::chrono::steady_clock::now() - asked < 2s);
   }
   CHECK(stored(t.state, "hs") == 5);

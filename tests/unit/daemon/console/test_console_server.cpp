@@ -1,5 +1,6 @@
 // The console's listener over loopback: answers through the service, a slow client neither stalls others nor
-// stays past its header timeout, the connection limit answers 503, an oversized body 413; the TLS pair is read again
+// stays past its header timeout, at the connection limit the longest-waiting connection makes room (503 only when
+// every connection is busy), an oversized body 413; the TLS pair is read again
 // on reload (a bad pair keeps the old one); X-Forwarded-* are honoured from the trusted proxy only.
 #include <catch2/catch.hpp>
 
@@ -88,31 +89,69 @@ TEST_CASE("console server: answers the API over loopback, 401 without the token"
   CHECK(big.starts_with("HTTP/1.1 413"));
 }
 
-TEST_CASE("console server: slow clients are bounded, a full listener answers 503", "[console]") {
+TEST_CASE("console server: at the limit the connection waiting longest makes room, slow clients are bounded",
+          "[console]") {
   console::server_options o;
   o.max_connections = 2;
-  o.header_timeout = 1000ms;
+  o.header_timeout = 3000ms;
   running r(o);
   asio::io_context c;
-  // Two clients that send half a header and stop: they hold both places, for the header timeout only.
+  // Two clients that send half a header and stop, one after the other: they hold both places.
   std::vector<tcp::socket> slow;
-  for (int i = 0; i < 2; ++i) {
+  for (unsigned i = 0; i < 2; ++i) {
     slow.emplace_back(c);
     slow.back().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), r.port));
     asio::write(slow.back(), asio::buffer(std::string("GET /api/v1/version HTTP/1.1\r\nHo")));
+    for (int k = 0; k < 500 && r.srv->connections() < i + 1; ++k) std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(20ms);  // the second has waited less than the first
   }
-  // Once both are accepted, a third connection is refused at once.
-  for (int i = 0; i < 500 && r.srv->connections() < 2; ++i) std::this_thread::sleep_for(10ms);
   REQUIRE(r.srv->connections() == 2);
-  CHECK(r.exchange("").starts_with("HTTP/1.1 503"));  // nothing sent: the refusal is written at once
+  // A new request is served, not refused: the connection that has waited longest for its header is closed.
   const auto t0 = std::chrono::steady_clock::now();
-  for (auto& s : slow) {  // the server closes them at the header timeout
+  CHECK(r.exchange("GET /api/v1/version HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                   "\r\nConnection: close\r\n\r\n")
+            .starts_with("HTTP/1.1 200"));
+  CHECK(r.srv->shed() == 1);
+  CHECK(r.srv->refused() == 0);
+  std::string rest;
+  boost::system::error_code ec;
+  asio::read(slow[0], asio::dynamic_buffer(rest), ec);  // closed at once (shed)
+  CHECK(ec);
+  CHECK(std::chrono::steady_clock::now() - t0 < 1500ms);
+  asio::read(slow[1], asio::dynamic_buffer(rest), ec);  // the younger one lasted until its header timeout
+  CHECK(ec);
+  const auto lasted = std::chrono::steady_clock::now() - t0;
+  CHECK(lasted > 1500ms);
+  CHECK(lasted < 6s);
+}
+
+TEST_CASE("console server: when every connection is busy with a request, a new one is answered 503", "[console]") {
+  console::server_options o;
+  o.max_connections = 2;
+  o.header_timeout = 3000ms;
+  o.body_timeout = 3000ms;
+  running r(o);
+  asio::io_context c;
+  // Two requests whose bodies are still coming: busy, not waiting for a request, so neither is shed.
+  std::vector<tcp::socket> busy;
+  for (unsigned i = 0; i < 2; ++i) {
+    busy.emplace_back(c);
+    busy.back().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), r.port));
+    asio::write(busy.back(), asio::buffer(std::string("POST /api/v1/version HTTP/1.1\r\nHost: x\r\n"
+                                                      "Content-Length: 100\r\n\r\nabc")));
+  }
+  for (int k = 0; k < 500 && r.srv->connections() < 2; ++k) std::this_thread::sleep_for(10ms);
+  REQUIRE(r.srv->connections() == 2);
+  std::this_thread::sleep_for(200ms);  // both headers read
+  CHECK(r.exchange("").starts_with("HTTP/1.1 503"));  // nothing sent: the refusal is written at once
+  CHECK(r.srv->refused() == 1);
+  CHECK(r.srv->shed() == 0);
+  for (auto& s : busy) {  // the server ends them at the body timeout
     std::string rest;
     boost::system::error_code ec;
     asio::read(s, asio::dynamic_buffer(rest), ec);
     CHECK(ec);
   }
-  CHECK(std::chrono::steady_clock::now() - t0 < 3s);
   CHECK(r.exchange("GET /api/v1/version HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
                    "\r\nConnection: close\r\n\r\n")
             .starts_with("HTTP/1.1 200"));
