@@ -247,6 +247,19 @@ try {
   check('no open dead letters left (omnisyncctl dlq stats)', () => assert.equal(after.total, 0));
   const shown = Number(await page.textContent('#dead-letters-total'));
   check('dead letters page total is 0', () => assert.equal(shown, 0));
+  // The audit log names the console as the caller of what it did, and holds nothing for what it refused.
+  const commandsAudited = () => ctl('audit', '--field', 'command', '--limit', '500').items.map((e) => ({
+    ...e, after: typeof e.after === 'string' ? JSON.parse(e.after) : e.after }));
+  const audited0 = commandsAudited();
+  const dropAudit = audited0.find((e) => e.after.command === 'dlq' && e.after.args.action === 'drop');
+  check('the drop is in the audit log with the console as its caller', () => {
+    assert.ok(dropAudit, JSON.stringify(audited0.slice(0, 5)));
+    assert.equal(dropAudit.source, 'control:console');
+    assert.equal(dropAudit.outcome, 'done');
+  });
+  check('the refused split (read-only session) left no audit entry', () => assert.ok(
+    !audited0.some((e) => e.after.command === 'profile' && e.after.args.action === 'split'),
+    JSON.stringify(audited0.filter((e) => e.after.command === 'profile'))));
 
   // Write scope: split a link of the profile from the explain view, then restore it.
   if (explained.edges.length > 0) {
@@ -277,6 +290,18 @@ try {
     const restored = ctl('profile', 'explain', rec);
     check('after restoring each, nothing is split', () => assert.ok(!restored.ignored.some((g) => g.reason === 'split'),
       JSON.stringify({ ignoredAfterSplit: afterSplit.ignored, restored: restored.ignored, edge })));
+    const profileAudits = commandsAudited().filter((e) => e.after.command === 'profile');
+    check('the split and each restore are audited, by the console, naming the profile', () => {
+      const splits = profileAudits.filter((e) => e.after.args.action === 'split');
+      const restores = profileAudits.filter((e) => e.after.args.action === 'restore');
+      assert.equal(splits.length, 1, JSON.stringify(profileAudits));
+      assert.equal(restores.length, splitCount, JSON.stringify(profileAudits));
+      for (const e of [...splits, ...restores]) {
+        assert.equal(e.source, 'control:console');
+        assert.equal(e.outcome, 'done');
+      }
+      assert.equal(splits[0].profile, multi._profile_id);
+    });
   }
 
   check('no console errors', () => assert.deepEqual(problems, []));
