@@ -58,7 +58,7 @@ TEST_CASE("analytics: funnel counts any-order and in-order entries, conversions,
       stage("A", "awareness", "2026-01-01"), stage("A", "conversion", "2026-01-03"), stage("A", "purchase", "2026-01-10"),
       stage("B", "awareness", "2026-01-02"), stage("B", "purchase", "2026-01-05"),   stage("C", "conversion", "2026-02-01"),
       stage("C", "awareness", "2026-02-02"), stage("D", "awareness", "2025-12-20"),  stage("D", "conversion", "2026-01-05")};
-  auto r = run("funnel", rows, {ms("2026-01-01"), ms("2026-03-01"), period::month});
+  auto r = run("funnel", rows, {ms("2026-01-01"), ms("2026-03-01"), period::month, std::nullopt});
   const auto& t = table_of(r, "stages");
   CHECK(t.columns == std::vector<std::string>{"stage", "entered_any_order", "reached_in_order", "conversion_in_order",
                                               "conversion_any_order", "median_days_in_stage", "time_in_stage_samples"});
@@ -81,7 +81,7 @@ TEST_CASE("analytics: retention cohorts by first purchase month and later activi
                                   row("Q", "kpi", "order_count", "1", "2026-01-20"), stage("R", "purchase", "2026-02-01"),
                                   stage("R", "activation", "2026-02-20"), row("R", "kpi", "lifetime_value", "50", "2026-03-05"),
                                   stage("S", "awareness", "2026-01-02")};
-  auto r = run("retention", rows, {0, std::numeric_limits<std::int64_t>::max(), period::month});
+  auto r = run("retention", rows, {0, std::numeric_limits<std::int64_t>::max(), period::month, std::nullopt});
   const auto& t = table_of(r, "cohorts");
   CHECK(t.columns == std::vector<std::string>{"cohort", "size", "active_0", "active_1", "active_2", "active_3"});
   REQUIRE(t.rows.size() == 2);
@@ -97,7 +97,7 @@ TEST_CASE("analytics: satisfaction gives NPS and CSAT per period with sample cou
                                   row("A", "kpi", "nps", "6", "2026-02-03"),  row("A", "kpi", "csat_average", "0.8", "2026-01-07"),
                                   row("B", "kpi", "csat_average", "0.6", "2026-01-08"),
                                   row("B", "kpi", "nps", "", "2026-01-09")};  // an answer withdrawn: no sample
-  auto r = run("satisfaction", rows, {ms("2026-01-01"), ms("2026-03-01"), period::month});
+  auto r = run("satisfaction", rows, {ms("2026-01-01"), ms("2026-03-01"), period::month, std::nullopt});
   const auto& t = table_of(r, "trend");
   CHECK(row_of(t, "2026-01") == std::vector<std::string>{"2026-01", "25", "4", "2", "1", "1", "0.7", "2", "", "0"});
   CHECK(row_of(t, "2026-02") == std::vector<std::string>{"2026-02", "-100", "1", "0", "0", "1", "", "0", "", "0"});
@@ -119,7 +119,7 @@ TEST_CASE("analytics: value by stage, segment and first-touch source, LTV added 
       row("Q", "segment", "vip", "in", "2026-01-06"),
       row("Q", "segment", "vip", "out", "2026-02-06"),
       stage("R", "awareness", "2026-01-07")};
-  auto r = run("value", rows, {ms("2026-01-01"), ms("2026-03-01"), period::month});
+  auto r = run("value", rows, {ms("2026-01-01"), ms("2026-03-01"), period::month, std::nullopt});
   CHECK(row_of(table_of(r, "by_stage"), "purchase") == std::vector<std::string>{"purchase", "2", "450", "225", "175", "2"});
   CHECK(row_of(table_of(r, "by_stage"), "awareness") == std::vector<std::string>{"awareness", "1", "0", "0", "", "0"});
   CHECK(row_of(table_of(r, "by_source"), "sf") == std::vector<std::string>{"sf", "2", "150", "75", "50", "1"});
@@ -136,13 +136,13 @@ TEST_CASE("analytics: segment size at the end of each period, entries and exits"
   std::vector<history_entry> rows{row("P", "segment", "vip", "in", "2026-01-05"), row("Q", "segment", "vip", "in", "2026-01-10"),
                                   row("Q", "segment", "vip", "out", "2026-02-03"), row("R", "segment", "vip", "in", "2026-02-04"),
                                   row("R", "segment", "vip", "in", "2026-02-06")};
-  auto all = run("segment_size", rows, {0, std::numeric_limits<std::int64_t>::max(), period::month});
+  auto all = run("segment_size", rows, {0, std::numeric_limits<std::int64_t>::max(), period::month, std::nullopt});
   const auto& t = table_of(all, "sizes");
   REQUIRE(t.rows.size() == 2);
   CHECK(t.rows[0] == std::vector<std::string>{"2026-01", "vip", "2", "2", "0"});
   CHECK(t.rows[1] == std::vector<std::string>{"2026-02", "vip", "2", "1", "1"});
   // From February: the members before it are the starting size.
-  auto feb = run("segment_size", rows, {ms("2026-02-01"), std::numeric_limits<std::int64_t>::max(), period::month});
+  auto feb = run("segment_size", rows, {ms("2026-02-01"), std::numeric_limits<std::int64_t>::max(), period::month, std::nullopt});
   REQUIRE(table_of(feb, "sizes").rows.size() == 1);
   CHECK(table_of(feb, "sizes").rows[0] == std::vector<std::string>{"2026-02", "vip", "2", "1", "1"});
 }
@@ -155,7 +155,7 @@ TEST_CASE("analytics: periods, JSON and CSV", "[analytics]") {
   CHECK(next_bucket(ms("2026-12-01"), period::month) == ms("2027-01-01"));
   CHECK(bucket_start(ms("1969-12-31T10:00:00Z"), period::week) == ms("1969-12-29"));
   auto r = run("funnel", {stage("A", "awareness", "2026-01-01"), stage("B, \"x\"", "awareness", "2026-01-02")},
-               {ms("2026-01-01"), ms("2026-02-01"), period::week});
+               {ms("2026-01-01"), ms("2026-02-01"), period::week, std::nullopt});
   auto j = to_json(r);
   CHECK(j.at("report").as_string() == "funnel");
   CHECK(j.at("from").as_string() == "2026-01-01T00:00:00Z");
