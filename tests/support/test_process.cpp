@@ -4,12 +4,11 @@
 // to this run (bash `exec -a`), found through /proc.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <random>
 #include <string>
@@ -31,9 +30,34 @@ std::string unique_marker() {
 /// Whether process `pid` is alive and still the marked sleep (not a zombie, whose cmdline is empty, nor a new
 /// process that reused the pid).
 bool marked_alive(pid_t pid, const std::string& marker) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline");
-  std::string cmdline((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  // read(2), not a stream: reading the cmdline of a process that is exec'ing or exiting can fail (ESRCH), which
+  // libstdc++'s filebuf turns into an exception. A failed read counts as "not seen alive now".
+  const int fd = ::open(("/proc/" + std::to_string(pid) + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::string cmdline;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) {
+      ::close(fd);
+      if (n < 0) return false;
+      break;
+    }
+    cmdline.append(buf, static_cast<std::size_t>(n));
+  }
   return cmdline.find(marker) != std::string::npos;
+}
+
+/// Waits up to `timeout` for the marked process to show as alive: `$!` is echoed as soon as the subshell is forked,
+/// and while it execs the renamed sleep its /proc cmdline reads empty for a moment (the new image's arguments are
+/// not set up yet), so a single look right after the echo can miss it.
+bool alive_within(pid_t pid, const std::string& marker, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!marked_alive(pid, marker)) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
 }
 
 /// Waits up to `timeout` for the marked process to be gone (SIGKILL is delivered at once, the exit is not).
@@ -143,7 +167,7 @@ TEST_CASE("process: its destructor ends the child's whole process group, a backg
   const auto line = p->read_stdout_line(10s);
   REQUIRE(line.has_value());
   const auto sleeper = static_cast<pid_t>(std::stol(*line));
-  REQUIRE(marked_alive(sleeper, marker));
+  REQUIRE(alive_within(sleeper, marker, 5s));
   const auto t0 = std::chrono::steady_clock::now();
   p.reset();
   const double took = seconds_since(t0);
@@ -163,7 +187,7 @@ TEST_CASE("process: a child already waited for still has what it left in its gro
   REQUIRE(line.has_value());
   const auto sleeper = static_cast<pid_t>(std::stol(*line));
   CHECK(p->wait(10s) == 5);
-  REQUIRE(marked_alive(sleeper, marker));
+  REQUIRE(alive_within(sleeper, marker, 5s));
   p.reset();
   const bool gone = gone_within(sleeper, marker, 3s);
   if (!gone) ::kill(sleeper, SIGKILL);
