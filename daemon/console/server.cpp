@@ -18,9 +18,8 @@
 #include <stdexcept>
 #include <functional>
 #include <mutex>
-#include <unordered_map>
-#include <unordered_set>
 
+#include "core/connection_slots.hpp"
 #include "daemon/console/service.hpp"
 
 namespace omnisync::console {
@@ -66,58 +65,24 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::shared_ptr<asio::ssl::context> tls;  // under `mutex`; each TLS connection keeps the one it started with
   std::string proxy;                        // trusted_proxy, normalised (start()); empty: none
   std::atomic<bool> stopping{false};
-  std::atomic<unsigned> active{0};
-  std::atomic<std::uint64_t> shed_count{0}, refused_count{0};
-  std::mutex mutex;
-  std::uint64_t next_id = 0;
-  /// Since when a connection has waited for a request (its TLS handshake or a header; steady clock ticks), 0 while
-  /// a request is read, answered or sent: what the listener sheds first when it is full.
-  using waiting_since = std::shared_ptr<std::atomic<std::int64_t>>;
-  struct open_connection {
-    std::function<void()> close;  // ends its I/O (posted to its strand)
-    waiting_since waiting;
-  };
-  std::unordered_map<std::uint64_t, open_connection> conns;  // under `mutex`
-  std::unordered_set<std::uint64_t> shedding;                // under `mutex`: closed to make room, not yet gone
-
-  static void mark_waiting(const waiting_since& w, bool waiting) {
-    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    w->store(waiting ? std::max<std::int64_t>(1, now) : 0, std::memory_order_relaxed);
-  }
-
-  /// At the connection limit: closes the connection that has waited longest for a request (an idle keep-alive,
-  /// a slow header or handshake), so that the new one is served; false when every connection is busy with a
-  /// request. The limit is exceeded by the one being closed for a moment.
-  bool shed_one() {
-    std::function<void()> close;
-    {
-      std::lock_guard lock(mutex);
-      std::int64_t since = 0;
-      std::uint64_t oldest = 0;
-      for (const auto& [id, c] : conns) {
-        const auto t = c.waiting->load(std::memory_order_relaxed);
-        if (t != 0 && (since == 0 || t < since) && !shedding.count(id)) since = t, oldest = id;
-      }
-      if (oldest == 0) return false;
-      shedding.insert(oldest);
-      close = conns[oldest].close;
-    }
-    close();
-    ++shed_count;
-    return true;
-  }
+  std::mutex mutex;  // guards tls
+  /// The open connections under max_connections: at the limit the one that has waited longest for a request (its
+  /// TLS handshake or a header) is shed, as the webhook listener does (core/connection_slots.hpp).
+  connection_slots slots;
+  using waiting_mark = std::shared_ptr<connection_slots::waiting_mark>;
 
   impl(asio::any_io_executor e, server_options o, std::shared_ptr<service> s)
-      : ex(std::move(e)), strand(asio::make_strand(ex)), opts(std::move(o)), answers(std::move(s)), acceptor(strand) {}
+      : ex(std::move(e)), strand(asio::make_strand(ex)), opts(std::move(o)), answers(std::move(s)), acceptor(strand),
+        slots(opts.max_connections) {}
 
   /// One connection: requests read under deadlines, answered by the service, until the peer or a limit ends it.
   template <class Stream>
   asio::awaitable<void> serve(std::shared_ptr<Stream> s, std::string remote, bool is_tls,
-                              std::shared_ptr<asio::ssl::context> /*kept alive for the stream*/, waiting_since waiting) {
+                              std::shared_ptr<asio::ssl::context> /*kept alive for the stream*/, waiting_mark waiting) {
     auto& low = beast::get_lowest_layer(*s);
     if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
       low.expires_after(opts.header_timeout);
-      mark_waiting(waiting, true);
+      waiting->waiting();
       auto [hec] = co_await s->async_handshake(asio::ssl::stream_base::server, tuple_awaitable);
       if (hec) co_return;
     }
@@ -128,9 +93,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
       parser.body_limit(opts.max_body);
       // The first request's header within header_timeout; later ones may wait up to idle_timeout (keep-alive).
       low.expires_after(first ? opts.header_timeout : std::max(opts.idle_timeout, opts.header_timeout));
-      mark_waiting(waiting, true);
+      waiting->waiting();
       auto [ec, n] = co_await bhttp::async_read_header(*s, buffer, parser, tuple_awaitable);
-      mark_waiting(waiting, false);
+      waiting->working();
       int refuse = 0;
       if (ec == bhttp::error::body_limit) refuse = 413;
       else if (ec == bhttp::error::header_limit) refuse = 431;
@@ -206,21 +171,15 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   template <class Stream>
   void spawn(std::shared_ptr<Stream> s, std::string remote, bool is_tls, std::shared_ptr<asio::ssl::context> ctx) {
-    std::uint64_t id;
-    auto waiting = std::make_shared<std::atomic<std::int64_t>>(0);
-    mark_waiting(waiting, true);  // until its first request arrives
-    {
-      std::lock_guard lock(mutex);
-      id = ++next_id;
-      std::weak_ptr<Stream> weak = s;
-      conns[id] = open_connection{[weak] {
-                                    if (auto st = weak.lock())
-                                      asio::post(beast::get_lowest_layer(*st).get_executor(),
-                                                 [st] { beast::get_lowest_layer(*st).cancel(); });
-                                  },
-                                  waiting};
-    }
-    ++active;
+    auto waiting = std::make_shared<connection_slots::waiting_mark>();
+    waiting->waiting();  // until its first request arrives
+    std::weak_ptr<Stream> weak = s;
+    const auto id = slots.add(
+        [weak] {
+          if (auto st = weak.lock())
+            asio::post(beast::get_lowest_layer(*st).get_executor(), [st] { beast::get_lowest_layer(*st).cancel(); });
+        },
+        waiting);
     auto self = shared_from_this();
     auto exec = beast::get_lowest_layer(*s).get_executor();
     asio::co_spawn(exec, serve(std::move(s), std::move(remote), is_tls, std::move(ctx), std::move(waiting)),
@@ -232,12 +191,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
           spdlog::error("console: connection failed: {}", ex.what());
         }
       }
-      {
-        std::lock_guard lock(self->mutex);
-        self->conns.erase(id);
-        self->shedding.erase(id);
-      }
-      --self->active;
+      self->slots.remove(id);
     });
   }
 
@@ -254,14 +208,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
       boost::system::error_code rec;
       auto ep = sock.remote_endpoint(rec);
       std::string remote = rec ? "?" : ep.address().to_string();
-      if (active.load() >= opts.max_connections && !shed_one()) {
+      if (slots.admit() == connection_slots::admission::full) {
         // Full, and every connection is busy with a request: this one is refused (never an idle one's turn).
-        ++refused_count;
-        static constexpr std::string_view busy =
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 1\r\n\r\n";
         boost::system::error_code wec;
         sock.non_blocking(true, wec);
-        asio::write(sock, asio::buffer(busy), wec);  // never waits: a client that reads nothing loses the answer
+        asio::write(sock, asio::buffer(connection_slots::busy_answer), wec);  // never waits
         sock.close(wec);
         continue;
       }
@@ -274,7 +225,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       else spawn(std::make_shared<beast::tcp_stream>(std::move(sock)), remote, false, nullptr);
     }
     asio::steady_timer wait(ex);
-    while (active.load() > 0) {
+    while (slots.active() > 0) {
       wait.expires_after(std::chrono::milliseconds(20));
       co_await wait.async_wait(tuple_awaitable);
     }
@@ -336,11 +287,11 @@ asio::awaitable<void> server::run() {
   co_await asio::co_spawn(self->strand, self->accept_loop(), asio::use_awaitable);
 }
 
-unsigned server::connections() const noexcept { return impl_->active.load(); }
+unsigned server::connections() const noexcept { return impl_->slots.active(); }
 
-std::uint64_t server::shed() const noexcept { return impl_->shed_count.load(); }
+std::uint64_t server::shed() const noexcept { return impl_->slots.shed(); }
 
-std::uint64_t server::refused() const noexcept { return impl_->refused_count.load(); }
+std::uint64_t server::refused() const noexcept { return impl_->slots.refused(); }
 
 omnisync::result<void> server::reload_tls(const std::filesystem::path& cert, const std::filesystem::path& key,
                                           std::string* why) {
@@ -375,12 +326,7 @@ void server::stop() {
     boost::system::error_code ignored;
     self->acceptor.close(ignored);
   });
-  std::vector<std::function<void()>> close;
-  {
-    std::lock_guard lock(self->mutex);
-    for (auto& [id, c] : self->conns) close.push_back(c.close);
-  }
-  for (auto& c : close) c();
+  self->slots.close_all();
 }
 
 }  // namespace omnisync::console

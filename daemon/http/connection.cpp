@@ -139,7 +139,7 @@ asio::awaitable<void> connection::serve(std::shared_ptr<connection> self, std::s
     parser.header_limit(header_limit);
     c.start_io(first ? c.limits_.header_timeout : std::min(c.limits_.idle_timeout, c.limits_.header_timeout * 6));
     first = false;
-    c.waiting_since_.store(std::max<std::int64_t>(1, clock::now().time_since_epoch().count()), std::memory_order_relaxed);
+    c.waiting_->waiting();
     // The header is read whole (up to its blank line) before Beast parses it, so that its raw bytes can be checked
     // for what the parser would silently accept (obs-fold). That, framing Beast refuses (Content-Length with
     // Transfer-Encoding, differing Content-Lengths) and any other malformed header get 400, then the connection
@@ -166,7 +166,7 @@ asio::awaitable<void> connection::serve(std::shared_ptr<connection> self, std::s
       }
       buffer.commit(rn);
     }
-    c.waiting_since_.store(0, std::memory_order_relaxed);
+    c.waiting_->working();
     c.end_io();
     if (hec) {
       if (hec == bhttp::error::header_limit) {

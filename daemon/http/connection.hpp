@@ -7,11 +7,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include "core/connection_slots.hpp"
 
 namespace omnisync::http {
 
@@ -46,11 +47,11 @@ class connection : public std::enable_shared_from_this<connection> {
   static boost::asio::awaitable<void> serve(std::shared_ptr<connection> self, std::string remote);
   /// Ends the operation in progress. Call on the connection's strand.
   void cancel();
-  /// Since when the connection has been waiting for a request's header (steady clock, nanoseconds since its
-  /// epoch), 0 while a request is being read, processed or answered. Any thread: the listener sheds the longest
-  /// waiting connection when it is full, so new requests (health checks, webhooks) are not refused behind idle or
-  /// slow connections.
-  std::int64_t waiting_since() const noexcept { return waiting_since_.load(std::memory_order_relaxed); }
+  /// Since when the connection has been waiting for a request's header, 0 while a request is being read,
+  /// processed or answered. Any thread: the listener sheds the longest waiting connection when it is full
+  /// (core/connection_slots.hpp), so new requests (health checks, webhooks) are not refused behind idle or slow
+  /// connections.
+  std::shared_ptr<const connection_slots::waiting_mark> waiting() const noexcept { return waiting_; }
   boost::asio::any_io_executor executor() { return socket_.get_executor(); }
 
  private:
@@ -76,7 +77,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::uint64_t generation_ = 0;                            // of the timer's current wait
   bool in_io_ = false;
   bool finished_ = false;
-  std::atomic<std::int64_t> waiting_since_{0};
+  std::shared_ptr<connection_slots::waiting_mark> waiting_ = std::make_shared<connection_slots::waiting_mark>();
   std::string out_;  // the answer being sent (its capacity is reused across requests)
 };
 

@@ -9,11 +9,7 @@
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
-#include <atomic>
-#include <mutex>
-#include <unordered_map>
-#include <unordered_set>
-
+#include "core/connection_slots.hpp"
 #include "core/metrics.hpp"
 #include "daemon/http/connection.hpp"
 #include "daemon/http/routes.hpp"
@@ -54,15 +50,12 @@ struct listener::impl : std::enable_shared_from_this<impl> {
   listener_options opts;
   tcp::acceptor acceptor;
   std::shared_ptr<router> routes;
-  std::mutex mutex;  // guards conns and next_conn
-  std::atomic<unsigned> active{0};
-  std::uint64_t next_conn = 0;
-  std::unordered_map<std::uint64_t, std::weak_ptr<connection>> conns;
+  connection_slots slots;  // the open connections, the connection limit, shedding
   metrics::metric_gauge& open_connections;
 
   impl(asio::any_io_executor e, listener_options o, store::store& s, metrics::registry& m)
       : ex(std::move(e)), strand(asio::make_strand(ex)), opts(std::move(o)), acceptor(strand),
-        routes(std::make_shared<router>(s, m)),
+        routes(std::make_shared<router>(s, m)), slots(opts.max_connections),
         open_connections(m.gauge("omnisync_http_open_connections", "Open connections to the HTTP listener").get()),
         shed(m.counter("omnisync_http_connections_shed_total",
                        "Idle or slow connections closed to make room for new ones at the connection limit")
@@ -73,35 +66,6 @@ struct listener::impl : std::enable_shared_from_this<impl> {
 
   metrics::metric_counter& shed;
   metrics::metric_counter& refused;
-
-  /// At the connection limit: closes the connection that has waited longest for a request header (idle
-  /// keep-alive, or a client sending its header slowly), so that a new request is served instead. False when
-  /// every connection is busy with a request. Connections are closed on their own strands; the limit is exceeded
-  /// by those being closed for a moment.
-  bool shed_one() {
-    std::shared_ptr<connection> oldest;
-    std::int64_t since = 0;
-    {
-      std::lock_guard lock(mutex);
-      for (auto& [id, w] : conns) {
-        auto c = w.lock();
-        if (!c) continue;
-        const auto t = c->waiting_since();
-        if (t != 0 && (since == 0 || t < since) && !shedding.count(id)) {
-          since = t;
-          oldest = std::move(c);
-          shed_id = id;
-        }
-      }
-      if (!oldest) return false;
-      shedding.insert(shed_id);
-    }
-    asio::post(oldest->executor(), [oldest] { oldest->cancel(); });
-    shed.inc();
-    return true;
-  }
-  std::uint64_t shed_id = 0;                // guarded by mutex
-  std::unordered_set<std::uint64_t> shedding;  // guarded by mutex: closed, not yet gone
 
   connection_limits limits() const {
     return connection_limits{opts.max_body, opts.header_timeout, opts.body_timeout, opts.idle_timeout};
@@ -171,25 +135,25 @@ asio::awaitable<void> listener::impl::accept_loop() {
     sock.set_option(tcp::no_delay(true), rec);
     auto remote_ep = sock.remote_endpoint(rec);
     std::string remote = rec ? std::string("unknown") : remote_ep.address().to_string();
-    if (self->active.load() >= self->opts.max_connections && !self->shed_one()) {
-      // Full, and every connection is busy with a request: this one is refused (never an idle one's turn).
-      static constexpr std::string_view busy =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\nRetry-After: 1\r\n\r\n";
+    // At the limit the connection that has waited longest for a request makes room (an idle keep-alive, a slow
+    // header); only when every connection is busy with a request is this one refused.
+    const auto admitted = self->slots.admit();
+    if (admitted == connection_slots::admission::shed) self->shed.inc();
+    if (admitted == connection_slots::admission::full) {
       boost::system::error_code wec;
       sock.non_blocking(true, wec);
-      asio::write(sock, asio::buffer(busy), wec);
+      asio::write(sock, asio::buffer(connection_slots::busy_answer), wec);  // never waits
       sock.close(wec);
       self->refused.inc();
       continue;
     }
     auto conn = std::make_shared<connection>(std::move(sock), self->limits(), self->routes);
-    std::uint64_t id;
-    {
-      std::lock_guard lock(self->mutex);
-      id = ++self->next_conn;
-      self->conns[id] = conn;
-    }
-    ++self->active;
+    std::weak_ptr<connection> weak = conn;
+    const auto id = self->slots.add(
+        [weak] {
+          if (auto c = weak.lock()) asio::post(c->executor(), [c] { c->cancel(); });
+        },
+        conn->waiting());
     self->open_connections.add(1);
     asio::co_spawn(conn->executor(), connection::serve(conn, std::move(remote)), [self, id](std::exception_ptr e) {
       if (e) {
@@ -199,18 +163,13 @@ asio::awaitable<void> listener::impl::accept_loop() {
           spdlog::error("http: connection handler failed: {}", ex.what());
         }
       }
-      {
-        std::lock_guard lock(self->mutex);
-        self->conns.erase(id);
-        self->shedding.erase(id);
-      }
+      self->slots.remove(id);
       self->open_connections.add(-1);
-      --self->active;
     });
   }
   // Wait for the connections to finish (stop() has closed them; a handler mid-store-write completes first).
   asio::steady_timer wait(self->ex);
-  while (self->active.load() > 0) {
+  while (self->slots.active() > 0) {
     wait.expires_after(std::chrono::milliseconds(20));
     co_await wait.async_wait(tuple_awaitable);
   }
@@ -223,13 +182,7 @@ void listener::stop() {
     boost::system::error_code ignored;
     self->acceptor.close(ignored);
   });
-  std::vector<std::shared_ptr<connection>> open;
-  {
-    std::lock_guard lock(self->mutex);
-    for (auto& [id, w] : self->conns)
-      if (auto s = w.lock()) open.push_back(std::move(s));
-  }
-  for (auto& s : open) asio::post(s->executor(), [s] { s->cancel(); });
+  self->slots.close_all();
 }
 
 void listener::set_ready(bool ready) { impl_->routes->set_ready(ready); }
