@@ -129,6 +129,9 @@ struct write_result {
   std::int64_t outbox_id = 0;
   outcome status = outcome::written;
   std::string destination_id;  ///< the vendor's id of the written record, when known
+  /// A membership add: the vendor's id of the membership row it made (Salesforce CampaignMember, ActiveCampaign
+  /// contactTag), when the answer gives one; stored, so that the removal needs no look-up.
+  std::string row_id;
   std::string error;           ///< the vendor's message for retry/rejected
   std::string request_id;      ///< the vendor's request id of the call that carried it, when it gives one
 };
@@ -142,9 +145,15 @@ struct audience_spec {
 
 /// One membership change: add or remove the vendor record `member_id` (the person's record id there).
 struct membership_item {
+  membership_item() = default;
+  membership_item(std::int64_t id, std::string member, bool is_add, std::string row = {})
+      : outbox_id(id), member_id(std::move(member)), add(is_add), row_id(std::move(row)) {}
   std::int64_t outbox_id = 0;
   std::string member_id;
   bool add = true;
+  /// A removal: the membership row's id as the add's answer gave it (write_result::row_id), "" when unknown — the
+  /// connector looks it up then. A row deleted since (outside omnisync) counts as removed.
+  std::string row_id;
 };
 
 /// The vendor's metadata (core/vendor_schema.hpp: shared with mapping lint, which takes it as data).

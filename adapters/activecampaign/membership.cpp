@@ -96,7 +96,13 @@ boost::asio::awaitable<omnisync::result<write_result>> membership_client::add(co
   json::object body{{"contactTag", json::object{{"contact", it.member_id}, {"tag", tag_id}}}};
   auto r = co_await api_.send("POST", "/api/3/contactTags", json::serialize(body));
   if (!r) co_return r.error();
-  if (r->status < 300) co_return done(it);
+  if (r->status < 300) {
+    // The association's id (a new one, or the one the contact already had): stored, the removal deletes it.
+    auto w = done(it);
+    if (auto v = rest::parse_json(r->body); v && v->is_object())
+      if (const auto* ct = v->get_object().if_contains("contactTag")) w.row_id = rest::member_text(*ct, "id");
+    co_return w;
+  }
   const auto words = vendor_words(*r);
   if (r->status == 422 && words.find("related tag") != std::string::npos) co_return make_error_code(errc::not_found);
   const auto ec = api_.failure("POST", "/api/3/contactTags", *r);
@@ -106,6 +112,9 @@ boost::asio::awaitable<omnisync::result<write_result>> membership_client::add(co
 
 boost::asio::awaitable<omnisync::result<write_result>> membership_client::remove(const std::string& tag_id,
                                                                                  const membership_item& it) {
+  // The association omnisync made, as its add answered it: deleted at once (one call, not two). Gone already
+  // (404: untagged, or the contact deleted, outside omnisync) counts as removed.
+  if (!it.row_id.empty()) co_return co_await delete_association(it.row_id, it);
   const std::string path = "/api/3/contacts/" + rest::url_encode(it.member_id) + "/contactTags";
   auto r = co_await api_.send("GET", path);
   if (!r) co_return r.error();
@@ -117,6 +126,11 @@ boost::asio::awaitable<omnisync::result<write_result>> membership_client::remove
       for (const auto& ct : a->as_array())
         if (rest::member_text(ct, "tag") == tag_id) association = rest::member_text(ct, "id");
   if (association.empty()) co_return done(it);  // not tagged (any more): nothing to remove
+  co_return co_await delete_association(association, it);
+}
+
+boost::asio::awaitable<omnisync::result<write_result>> membership_client::delete_association(
+    const std::string& association, const membership_item& it) {
   const std::string del = "/api/3/contactTags/" + rest::url_encode(association);
   auto d = co_await api_.send("DELETE", del);
   if (!d) co_return d.error();

@@ -1,7 +1,8 @@
 #pragma once
 /// ActiveCampaign segment membership: a tag per segment destination (`GET /api/3/tags?search=`, created with
 /// `POST /api/3/tags` when absent), added with `POST /api/3/contactTags` and removed with
-/// `DELETE /api/3/contactTags/{id}` (the association's id, read from `GET /api/3/contacts/{id}/contactTags`).
+/// `DELETE /api/3/contactTags/{id}` (the association's id as the add answered it and the writer stored it; read
+/// from `GET /api/3/contacts/{id}/contactTags` when it is not known).
 /// With `sync.segment_list` set, an add also subscribes the contact to that list (`POST /api/3/contactLists`
 /// status 1) — never a contact who unsubscribed (status 2) unless the segment says `resubscribe: true`.
 /// ActiveCampaign takes one change per call; the connector's pacing keeps every call within 5 requests/s.
@@ -30,6 +31,9 @@ class membership_client {
   boost::asio::awaitable<omnisync::result<write_result>> add(const audience_spec& spec, const std::string& tag_id,
                                                               const membership_item& it);
   boost::asio::awaitable<omnisync::result<write_result>> remove(const std::string& tag_id, const membership_item& it);
+  /// DELETE /api/3/contactTags/{association}: removed, or already gone (404).
+  boost::asio::awaitable<omnisync::result<write_result>> delete_association(const std::string& association,
+                                                                            const membership_item& it);
 
   rest::json_api& api_;
   std::string connector_;

@@ -1,6 +1,8 @@
 // The Salesforce connector's segment membership: a Campaign per segment destination (found by Name or
 // created), and CampaignMember rows inserted and deleted through sObject Collections (at most 200 per call,
-// allOrNone false). A member already there (DUPLICATE_VALUE) or already gone counts as done.
+// allOrNone false). An insert answers the row's id, which the writer stores: a removal deletes that row without
+// a query (members added before ids were stored are looked up, one query per 200). A member already there
+// (DUPLICATE_VALUE) or already gone (the row deleted outside omnisync) counts as done.
 #include <boost/json.hpp>
 
 #include <spdlog/spdlog.h>
@@ -104,9 +106,11 @@ task<std::vector<write_result>> connector_impl::change_membership(audience_spec 
         out.push_back(result(*adds[i], a.outcome, a.whole_error));
         continue;
       }
-      auto e = error_of((*a.answers)[i - at]);
-      if (!e || e->code == "DUPLICATE_VALUE") {  // inserted, or already a member
+      const auto& answer = (*a.answers)[i - at];
+      auto e = error_of(answer);
+      if (!e || e->code == "DUPLICATE_VALUE") {  // inserted (its row id kept), or already a member
         out.push_back(result(*adds[i], write_result::outcome::written, {}));
+        if (!e) out.back().row_id = rest::member_text(answer, "id");
         continue;
       }
       // The campaign itself is gone (deleted outside omnisync): the whole audience must be re-ensured.
@@ -120,15 +124,20 @@ task<std::vector<write_result>> connector_impl::change_membership(audience_spec 
     }
   }
 
-  // Deletes: find the members' row ids (one query per 200), then DELETE /composite/sobjects?ids=.
+  // Deletes: the rows' ids as their inserts answered them; those not known are looked up (one query per 200);
+  // then DELETE /composite/sobjects?ids=.
   for (std::size_t at = 0; at < removes.size(); at += collection_limit) {
     const std::size_t end = std::min(removes.size(), at + collection_limit);
     std::string contacts, leads;
+    std::map<std::string, std::string> row_of;  // person id → CampaignMember id
     for (std::size_t i = at; i < end; ++i) {
+      if (!removes[i]->row_id.empty()) {
+        row_of[removes[i]->member_id] = removes[i]->row_id;
+        continue;
+      }
       auto& list = std::string(person_field(removes[i]->member_id)) == "LeadId" ? leads : contacts;
       list += (list.empty() ? "" : ", ") + soql_quote(removes[i]->member_id);
     }
-    std::map<std::string, std::string> row_of;  // person id → CampaignMember id
     for (auto [field, in] : {std::pair{"ContactId", contacts}, std::pair{"LeadId", leads}}) {
       if (in.empty()) continue;
       auto q = co_await soql(std::string("SELECT Id, ") + field + " FROM CampaignMember WHERE CampaignId = " +

@@ -47,6 +47,9 @@ inline constexpr int segment_membership_version = history_version + 1;
 /// The version of "segment_members_acked" (what each destination acknowledged of a segment's membership), right
 /// after the segment runtime's tables. Renumbering it is this one line.
 inline constexpr int segment_acked_version = segment_membership_version + 1;
+/// The version that adds segment_members_acked.row_id (the vendor's membership row id, so that a removal needs no
+/// look-up), right after the table itself.
+inline constexpr int membership_row_version = segment_acked_version + 1;
 
 /// Applies the missing migrations of `list` to `db` (at most up to `limit` migrations) and returns the version
 /// reached. errc::fail with `why` set when the database is newer than `list`; a failing migration is rolled back

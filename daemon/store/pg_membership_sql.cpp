@@ -5,11 +5,12 @@
 namespace omnisync::store::pg {
 
 void state_sql::membership_put(const std::string& segment, const std::string& connector, const std::string& member,
-                               const std::string& profile, std::int64_t t) {
-  c_.exec("INSERT INTO segment_members_acked(segment, connector, member_id, profile_id, added_at) "
-          "VALUES($1, $2, $3, $4, $5) ON CONFLICT(segment, connector, member_id) DO UPDATE SET "
-          "profile_id = excluded.profile_id",
-          segment, connector, member, profile, t);
+                               const std::string& profile, const std::string& row, std::int64_t t) {
+  c_.exec("INSERT INTO segment_members_acked(segment, connector, member_id, profile_id, added_at, row_id) "
+          "VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT(segment, connector, member_id) DO UPDATE SET "
+          "profile_id = CASE WHEN excluded.profile_id <> '' THEN excluded.profile_id "
+          "ELSE segment_members_acked.profile_id END, row_id = excluded.row_id",
+          segment, connector, member, profile, t, row);
 }
 
 void state_sql::membership_delete(const std::string& segment, const std::string& connector,
@@ -18,10 +19,12 @@ void state_sql::membership_delete(const std::string& segment, const std::string&
           connector, member);
 }
 
-bool state_sql::membership_has(const std::string& segment, const std::string& connector, const std::string& member) {
-  return c_.exec("SELECT 1 FROM segment_members_acked WHERE segment = $1 AND connector = $2 AND member_id = $3",
-                 segment, connector, member)
-             .rows() > 0;
+std::optional<std::string> state_sql::membership_row(const std::string& segment, const std::string& connector,
+                                                     const std::string& member) {
+  auto r = c_.exec("SELECT row_id FROM segment_members_acked WHERE segment = $1 AND connector = $2 AND member_id = $3",
+                   segment, connector, member);
+  if (r.rows() == 0) return std::nullopt;
+  return r.text(0, 0);
 }
 
 std::int64_t state_sql::membership_count(const std::string& segment, const std::string& connector) {

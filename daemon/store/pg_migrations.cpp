@@ -289,6 +289,13 @@ CREATE TABLE segment_members_acked(
   PRIMARY KEY(segment, connector, member_id)
 );
 )sql"},
+    {detail::membership_row_version, "segment_members_acked.row_id: the vendor's id of each membership row",
+     R"sql(
+-- The id of the membership row the vendor made at the add (a Salesforce CampaignMember, an ActiveCampaign
+-- contactTag): the removal deletes it without looking it up. '' when the vendor gave none (HubSpot lists have no
+-- rows of their own) or the member was recorded before this column: those are looked up as before.
+ALTER TABLE segment_members_acked ADD COLUMN row_id TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 constexpr migration inbox_list[] = {

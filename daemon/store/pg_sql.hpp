@@ -80,9 +80,11 @@ class state_sql {
   void meta_set(const std::string& key, const std::string& value);
   // Acknowledged segment membership (pg_membership_sql.cpp).
   void membership_put(const std::string& segment, const std::string& connector, const std::string& member,
-                      const std::string& profile, std::int64_t t);
+                      const std::string& profile, const std::string& row, std::int64_t t);
   void membership_delete(const std::string& segment, const std::string& connector, const std::string& member);
-  bool membership_has(const std::string& segment, const std::string& connector, const std::string& member);
+  /// The member's membership row id ("" when unknown); nullopt when it is not recorded.
+  std::optional<std::string> membership_row(const std::string& segment, const std::string& connector,
+                                            const std::string& member);
   std::int64_t membership_count(const std::string& segment, const std::string& connector);
   std::vector<std::pair<std::string, std::string>> membership_all(const std::string& segment,
                                                                   const std::string& connector);

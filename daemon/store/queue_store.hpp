@@ -465,25 +465,25 @@ class queue_store final : public store {
 
   // ---- acknowledged segment membership (sqlite_membership_sql.cpp, pg_membership_sql.cpp) ----------------------
 
-  task<void> membership_record(std::string segment, std::string connector,
-                               std::vector<std::pair<std::string, std::string>> added,
+  task<void> membership_record(std::string segment, std::string connector, std::vector<acked_member> added,
                                std::vector<std::string> removed) override {
     return on_state<void>([this, segment = std::move(segment), connector = std::move(connector),
                            added = std::move(added), removed = std::move(removed)](state_sql& s) {
       require(!segment.empty() && !connector.empty(), "membership needs a segment and a connector");
       const auto t = ms(now());
-      for (const auto& [member, profile] : added) s.membership_put(segment, connector, member, profile, t);
+      for (const auto& a : added) s.membership_put(segment, connector, a.member, a.profile, a.row, t);
       for (const auto& member : removed) s.membership_delete(segment, connector, member);
     });
   }
 
-  task<std::vector<std::string>> membership_known(std::string segment, std::string connector,
-                                                  std::vector<std::string> member_ids) override {
-    return on_state<std::vector<std::string>>([segment = std::move(segment), connector = std::move(connector),
-                                               ids = std::move(member_ids)](state_sql& s) {
-      std::vector<std::string> out;
+  task<std::vector<std::pair<std::string, std::string>>> membership_known(std::string segment, std::string connector,
+                                                                          std::vector<std::string> member_ids) override {
+    using known = std::vector<std::pair<std::string, std::string>>;
+    return on_state<known>([segment = std::move(segment), connector = std::move(connector),
+                            ids = std::move(member_ids)](state_sql& s) {
+      known out;
       for (const auto& id : ids)
-        if (s.membership_has(segment, connector, id)) out.push_back(id);
+        if (auto row = s.membership_row(segment, connector, id)) out.emplace_back(id, std::move(*row));
       return out;
     });
   }

@@ -57,6 +57,15 @@ struct segment_member {
   timestamp since{};                    ///< when it entered
 };
 
+/// A member a destination acknowledged: its record id there, the profile it was added for, and the id of the
+/// membership row the vendor made (Salesforce CampaignMember, ActiveCampaign contactTag; "" when none was given).
+struct acked_member {
+  acked_member() = default;
+  acked_member(std::string m, std::string p, std::string r = {})
+      : member(std::move(m)), profile(std::move(p)), row(std::move(r)) {}
+  std::string member, profile, row;
+};
+
 /// A due flip of the timer queue.
 struct segment_timer {
   segment_timer() = default;
@@ -97,15 +106,17 @@ class segment_operations {
   /// Removes a segment's members and timers (a segment no longer configured); returns how many members went.
   virtual task<std::int64_t> segment_forget(std::string segment) = 0;
   // segment membership a destination acknowledged (managed membership: omnisync removes only members it added)
-  /// Records `added` (member id, profile id) as acknowledged members of `segment` at `connector` and forgets
-  /// `removed` (member ids), in one transaction.
-  virtual task<void> membership_record(std::string segment, std::string connector,
-                                       std::vector<std::pair<std::string, std::string>> added,
+  /// Records `added` as acknowledged members of `segment` at `connector` and forgets `removed` (member ids), in
+  /// one transaction. A member acknowledged again keeps its first added_at and takes the newer row id (an
+  /// empty one too: the old row may be gone with a recreated list); an empty profile id keeps the stored one.
+  virtual task<void> membership_record(std::string segment, std::string connector, std::vector<acked_member> added,
                                        std::vector<std::string> removed) = 0;
-  /// Of `member_ids`, those recorded for `segment` at `connector`; their count; all of them as (member id,
-  /// profile id) by member id (a list deleted outside omnisync is recreated with them).
-  virtual task<std::vector<std::string>> membership_known(std::string segment, std::string connector,
-                                                          std::vector<std::string> member_ids) = 0;
+  /// Of `member_ids`, those recorded for `segment` at `connector`, each with its membership row id ("" when the
+  /// vendor gave none); their count; all of them as (member id, profile id) by member id (a list deleted outside
+  /// omnisync is recreated with them).
+  virtual task<std::vector<std::pair<std::string, std::string>>> membership_known(std::string segment,
+                                                                                  std::string connector,
+                                                                                  std::vector<std::string> member_ids) = 0;
   virtual task<std::int64_t> membership_size(std::string segment, std::string connector) = 0;
   virtual task<std::vector<std::pair<std::string, std::string>>> membership_members(std::string segment,
                                                                                     std::string connector) = 0;

@@ -80,6 +80,7 @@ struct membership_sync::change {
   std::string list;
   bool resubscribe = false;
   std::string member;  ///< the vendor's record id of the person
+  std::string row;     ///< a removal: the membership row's id as its add answered it ("" when unknown)
   enum class fate { send, noop, retry, reject } what = fate::send;
   bool held = false;   ///< kept back by the brake: re-checked without using up an attempt (the claim is given back)
   std::string why;
@@ -254,14 +255,18 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
       for (auto& ch : changes)
         if (ch.what == change::fate::send && !ch.add) ch.what = change::fate::retry, ch.why = known.error().message();
     } else {
-      std::set<std::string> ours(known->begin(), known->end());
-      for (auto& ch : changes)
-        if (ch.what == change::fate::send && !ch.add && !ours.count(ch.member)) {
-          ch.what = change::fate::noop;
-          ch.why = "not added by omnisync: not removed";
-          spdlog::info("{}: segment {}: member {} was not added by omnisync; its removal is not sent", c_.cfg.name,
-                       segment, ch.member);
+      const std::map<std::string, std::string> ours(known->begin(), known->end());  // member → row id
+      for (auto& ch : changes) {
+        if (ch.what != change::fate::send || ch.add) continue;
+        if (auto o = ours.find(ch.member); o != ours.end()) {
+          ch.row = o->second;
+          continue;
         }
+        ch.what = change::fate::noop;
+        ch.why = "not added by omnisync: not removed";
+        spdlog::info("{}: segment {}: member {} was not added by omnisync; its removal is not sent", c_.cfg.name,
+                     segment, ch.member);
+      }
     }
   }
 
@@ -301,7 +306,7 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
   for (auto& [key, group] : groups) {
     adapters::audience_spec spec{segment, key.first, key.second};
     std::vector<adapters::membership_item> batch;
-    for (auto* ch : group) batch.push_back({ch->item->id, ch->member, ch->add});
+    for (auto* ch : group) batch.push_back({ch->item->id, ch->member, ch->add, ch->row});
     bool recreated = false;
     for (int attempt = 0; attempt < 2; ++attempt) {
       auto id = co_await audience(spec);
@@ -344,7 +349,7 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
             std::set<std::string> in_batch;
             for (const auto& b : batch) in_batch.insert(b.member_id);
             for (const auto& [member, profile] : *members)
-              if (!in_batch.count(member)) batch.push_back({0, member, true});  // re-added, no outbox entry
+              if (!in_batch.count(member)) batch.push_back({0, member, true, {}});  // re-added, no outbox entry
           }
         }
         continue;
@@ -360,7 +365,7 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
   }
 
   // Settle: acknowledged membership first (a crash before the outbox settles sends the writes again: harmless).
-  std::vector<std::pair<std::string, std::string>> added;
+  std::vector<store::acked_member> added;
   std::vector<std::string> removed;
   store::write_settlement settle;
   std::vector<std::int64_t> written_runs, refused_runs;
@@ -410,7 +415,7 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
       else if (r->second.status == adapters::write_result::outcome::rejected) ch.what = change::fate::reject, ch.why = r->second.error;
       else ch.what = change::fate::retry, ch.why = r->second.error;
       if (r != results.end() && ch.what == change::fate::noop) {
-        if (ch.add) added.emplace_back(ch.member, it->write.profile_id);
+        if (ch.add) added.emplace_back(ch.member, it->write.profile_id, r->second.row_id);
         else removed.push_back(ch.member);
         audit(ch, "written", "", r->second.request_id);
       } else if (r != results.end() && ch.what == change::fate::reject) {
@@ -455,7 +460,7 @@ asio::awaitable<void> membership_sync::send(std::string object, std::vector<stor
   // Members re-added to a recreated list (no outbox entry of their own): recorded again on success.
   for (const auto& r : readded)
     if (r.status == adapters::write_result::outcome::written && !r.destination_id.empty())
-      added.emplace_back(r.destination_id, std::string());
+      added.emplace_back(r.destination_id, std::string(), r.row_id);
   if (!added.empty() || !removed.empty()) {
     auto rec = co_await ctx_.db.membership_record(segment, c_.cfg.name, std::move(added), std::move(removed));
     if (!rec)

@@ -208,6 +208,11 @@ asio::awaitable<reply> segment(const context& ctx, json::object args, event_sink
                                           {"exit_sample", sample_of(exit)},
                                           {"destinations", std::move(dests)}});
   }
+  if (action == "pause" || action == "resume" || action == "release") {
+    // The membership sync (its pause flags, its held writes, a resume's catch-up) runs with the pipeline: on a
+    // standby these would change a flag the leader reads only when it takes over, or find nothing held.
+    if (auto refused = co_await standby_refusal(ctx, "segment pauses, resumes and releases")) co_return std::move(*refused);
+  }
   if (action == "pause" || action == "resume") {
     auto r = co_await engine->segment_pause(key, action == "pause");
     if (!r) co_return reply::failure("store", r.error().message());

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,17 +42,21 @@ inline void check_written(const std::vector<omnisync::adapters::write_result>& r
 }
 
 /// 10,000 membership changes of audience `id`: members `key(1)` to `key(5000)` added, then removed, each change
-/// written.
+/// written. The removals carry the row ids the adds answered, as the writer stores and sends them.
 template <class Harness>
 void change_10000(Harness& h, const omnisync::adapters::audience_spec& spec, const std::string& id,
                   const std::function<std::string(int)>& key) {
   using omnisync::adapters::write_result;
+  std::map<std::int64_t, std::string> rows;  // outbox id → row id
   for (bool add : {true, false}) {
     std::vector<omnisync::adapters::membership_item> items;
-    for (int i = 1; i <= 5000; ++i) items.push_back({i, key(i), add});
+    for (int i = 1; i <= 5000; ++i) items.push_back({i, key(i), add, add ? std::string() : rows[i]});
     auto r = h.run(h.c->change_membership(spec, id, items));
     REQUIRE(r.has_value());
-    for (const auto& w : *r) REQUIRE(w.status == write_result::outcome::written);
+    for (const auto& w : *r) {
+      REQUIRE(w.status == write_result::outcome::written);
+      if (add) rows[w.outbox_id] = w.row_id;
+    }
   }
 }
 

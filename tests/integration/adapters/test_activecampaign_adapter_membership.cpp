@@ -4,7 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <map>
 #include <set>
+#include <string_view>
 
 #include "tests/integration/adapters/connector_harness.hpp"
 #include "tests/integration/adapters/membership_harness.hpp"
@@ -50,6 +52,17 @@ std::string status_of(running_sim& s, const std::string& contact) {
   return "";
 }
 
+/// Requests ActiveCampaign's API took whose "METHOD path" starts with `prefix` and contains `needle`.
+std::int64_t calls(running_sim& s, const std::string& prefix, const std::string& needle = {}) {
+  std::int64_t n = 0;
+  const auto counts = s.admin("GET", "/admin/counts").json();
+  if (const auto* per = counts.as_object().if_contains("activecampaign"); per && per->is_object())
+    for (const auto& [k, v] : per->as_object())
+      if (std::string_view(k).starts_with(prefix) && std::string_view(k).find(needle) != std::string_view::npos)
+        n += v.to_number<std::int64_t>();
+  return n;
+}
+
 std::int64_t answered_429(running_sim& s) {
   std::int64_t n = 0;
   const auto doc = s.admin("GET", "/admin/requests").json();
@@ -78,6 +91,22 @@ TEST_CASE("ActiveCampaign membership: a tag created once, contacts tagged and un
   REQUIRE(rm.has_value());
   check_written(*rm);
   CHECK(tagged(s, id) == std::set<std::string>{"1", "3"});
+
+  // Each add answered its contactTag's id; a removal that carries it is one DELETE (no look-up of the contact's
+  // tags), and one whose association is gone already (untagged in the UI) counts as done.
+  std::map<std::int64_t, std::string> row;
+  for (const auto& w : *r) row[w.outbox_id] = w.row_id;
+  CHECK_FALSE(row[1].empty());
+  CHECK(row[4].empty());  // refused: no association
+  const auto lookups = calls(s, "GET /api/3/contacts/", "/contactTags");
+  const auto deletes = calls(s, "DELETE /api/3/contactTags/");
+  auto rm2 = h.run(h.c->change_membership(spec, id, {{8, "1", false, row[1]}, {9, "2", false, row[2]}}));
+  REQUIRE(rm2.has_value());
+  REQUIRE(rm2->size() == 2);
+  check_written(*rm2);
+  CHECK(tagged(s, id) == std::set<std::string>{"3"});
+  CHECK(calls(s, "GET /api/3/contacts/", "/contactTags") == lookups);
+  CHECK(calls(s, "DELETE /api/3/contactTags/") == deletes + 2);
 
   s.admin("DELETE", "/admin/activecampaign/tags/" + id);  // deleted in the UI
   auto gone = h.run(h.c->change_membership(spec, id, {{7, "5", true}}));

@@ -36,7 +36,8 @@ const std::string hubspot_secret = "hs-webhook-secret-for-tests";
 
 /// One instance's config: its own HTTP port and name, the shared store, a 2 s pipeline lease.
 std::string instance_config(running_sim& sim, int port, const std::string& name) {
-  return daemon_config(port, "store:\n  kind: postgres\n  dsn_file: pg.dsn\n  lease_ttl: 2s\n  instance: " + name + "\n") +
+  return daemon_config(port, "store:\n  kind: postgres\n  dsn_file: pg.dsn\n  lease_ttl: 2s\n  instance: " + name +
+                                 "\nsegments:\n  vip:\n    where: \"kpi.lifetime_value >= 5000\"\n") +
          salesforce_block(sim, "Contact", "    sync: { write: false }\n") +
          hubspot_block(sim, "contacts", "    webhook: { client_secret: " + hubspot_secret + " }\n") +
          zendesk_block(sim, "users", "    sync: { job_poll_interval: 100ms }\n");
@@ -149,6 +150,16 @@ TEST_CASE("cluster: three instances on one PostgreSQL store — one pipeline, we
     INFO(p.out + p.err);
     CHECK(p.exit_code != 0);
     CHECK((p.out + p.err).find(there) != std::string::npos);
+    // A segment's pause, resume and release act on the leader's membership sync: refused the same way (a standby
+    // would only change a flag the leader reads when it takes over, or find nothing held).
+    for (const char* action : {"pause", "resume", "release"}) {
+      auto s = standby_d.ctl({"segment", action, "vip"});
+      INFO(action << ": " << s.out + s.err);
+      CHECK(s.exit_code != 0);
+      CHECK((s.out + s.err).find(there) != std::string::npos);
+    }
+    CHECK(c.nodes[first]->d.ctl({"segment", "pause", "vip"}).exit_code == 0);  // the leader takes it
+    CHECK(c.nodes[first]->d.ctl({"segment", "resume", "vip"}).exit_code == 0);
     CHECK(c.nodes[first]->d.ctl({"resync", "hs"}).exit_code == 0);  // the leader takes it
     auto m = standby_d.ctl({"remap", "hs"});  // remaps feed the leader's book: refused the same way
     INFO(m.out + m.err);
