@@ -91,6 +91,20 @@ std::set<std::string> sf_campaign(running_sim& sim) {
   return out;
 }
 
+/// Requests `service` took (the simulator's request log, which must not have wrapped) whose method is `method` and
+/// whose target contains `needle`.
+int requests_to(running_sim& sim, const std::string& service, const std::string& method, const std::string& needle) {
+  int n = 0;
+  const auto log = sim.admin("GET", "/admin/requests").json();  // kept alive over the loop
+  REQUIRE(log.as_array().size() < 10000);
+  for (const auto& e : log.as_array())
+    if (e.at("service").as_string() == service && e.at("direction").as_string() == "in" &&
+        e.at("method").as_string() == method &&
+        std::string_view(e.at("target").as_string()).find(needle) != std::string_view::npos)
+      ++n;
+  return n;
+}
+
 std::string config(running_sim& sim, int port) {
   const std::string segments =
       "segments:\n"
@@ -166,6 +180,10 @@ TEST_CASE("segment membership reaches the HubSpot list, the ActiveCampaign tag a
   d.start();
   REQUIRE(eventually([&] { return hubspot_list(sim) == std::set<std::string>{"1", "3", "7"}; }));
   REQUIRE(eventually([&] { return ac_tag(sim) == std::set<std::string>{"1", "3"}; }));
+  // The removal deleted the contactTag its add answered (its id stored with the member): contact 2's tags were
+  // never looked up.
+  CHECK(requests_to(sim, "activecampaign", "DELETE", "/api/3/contactTags/") == 1);
+  CHECK(requests_to(sim, "activecampaign", "GET", "/contactTags") == 0);
   REQUIRE(d.proc->wait_stderr_contains("membership sync of segment vip is held", 30s));
   CHECK(d.proc->stderr_text().find("not added by omnisync") != std::string::npos);
   CHECK(sf_campaign(sim) == sf_members);  // the brake held every removal
@@ -234,6 +252,8 @@ TEST_CASE("segment membership reaches the HubSpot list, the ActiveCampaign tag a
   sim.admin("DELETE", "/admin/faults");
   d.start();
   REQUIRE(eventually([&] { return sf_campaign(sim).empty(); }, 30s));
+  // The CampaignMember ids the inserts answered were stored and deleted as they were: no SOQL look-up of them.
+  CHECK(requests_to(sim, "salesforce", "GET", "CampaignMember") == 0);
   CHECK(d.proc->stderr_text().find("released before the restart are still queued") != std::string::npos);
   CHECK(d.proc->stderr_text().find("is held") == std::string::npos);
   CHECK(d.status().at("connectors").at("sf").at("segment_sync_held").as_object().empty());
