@@ -18,6 +18,7 @@
 ///
 /// Thread safety: all members lock the index's mutex; `read` runs its function under it (keep it short: reports
 /// are one pass). Lifecycle: owned by the engine; outlives the control commands that read it.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -107,6 +108,11 @@ class history_index {
   std::size_t profiles() const;
   /// The highest row id taken in.
   std::int64_t last_id() const;
+  /// Whether every stored row has been taken in: the load at start (after the profiles) has finished. Until then
+  /// a report would count part of the history, so reports are refused. `failed` when the load could not finish.
+  enum class load_state { loading, complete, failed };
+  load_state state() const noexcept { return state_.load(); }
+  void set_state(load_state s) noexcept { state_.store(s); }
   /// One profile's rows of `kind` in time order (the segments read a profile's transitions as events).
   struct kind_row {
     std::int64_t at = 0;
@@ -121,6 +127,7 @@ class history_index {
   void grow(profile_slot& p);
   void compact();
 
+  std::atomic<load_state> state_{load_state::loading};
   mutable std::mutex mu_;
   string_map<std::uint32_t> profile_ids_;
   std::vector<profile_slot> profiles_;

@@ -186,13 +186,15 @@ asio::awaitable<http_response> service::page(const http_request& req, std::strin
       co_return html(200, pages::analytics(f, nullptr, "The reports need the lifecycle history (omnisyncctl report), "
                                                        "which this daemon does not have yet."));
     json::object reports;
+    std::string note;  // why a report is missing (the index still loading, a standby): the first refusal's words
     for (std::string_view name : report_names) {
       json::object a{{"name", name}};
       auto r = co_await run(cmd_report, std::move(a));
       if (r.ok()) reports[name] = r.result();
+      else if (note.empty()) note = r.message();
     }
     json::value all(std::move(reports));
-    co_return html(200, pages::analytics(f, &all, {}));
+    co_return html(200, pages::analytics(f, &all, note));
   }
   if (path.starts_with("/analytics/") && path.ends_with(".csv")) {
     const std::string name(path.substr(11, path.size() - 15));

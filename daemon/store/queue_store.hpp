@@ -27,8 +27,10 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -540,16 +542,26 @@ class queue_store final : public store {
         [verdicts = std::move(verdicts), at, describe = std::move(describe)](state_sql& s) {
           std::vector<segment_transition> changed;
           std::vector<history_entry> rows;
+          auto ranges = stored_ranges(s, verdicts);
           for (const auto& v : verdicts) {
             require(!v.segment.empty() && !v.profile.empty(), "segment verdict needs a segment and a profile");
-            const auto since = s.segment_member_since(v.segment, v.profile);
+            auto r = ranges.find(v.segment);
+            stored_range* k = r == ranges.end() ? nullptr : &r->second;
+            std::optional<std::int64_t> since;
+            if (!k) {
+              since = s.segment_member_since(v.segment, v.profile);
+            } else if (auto m = k->members.find(v.profile); m != k->members.end()) {
+              since = m->second;
+            }
             bool flipped = false;
             if (v.member && !since) {
               s.segment_member_put(v.segment, v.profile, ms(at));
+              if (k) k->members.emplace(v.profile, ms(at));
               changed.emplace_back(v.segment, v.profile, true, at);
               flipped = true;
             } else if (!v.member && since) {
               s.segment_member_delete(v.segment, v.profile);
+              if (k) k->members.erase(v.profile);
               changed.emplace_back(v.segment, v.profile, false, from_ms(*since));
               flipped = true;
             }
@@ -560,15 +572,66 @@ class queue_store final : public store {
               rows.emplace_back(v.profile, "segment", v.segment, t.entered ? "out" : "in", t.entered ? "in" : "out", at,
                                 t.cause);
             }
-            if (v.next_flip)
-              s.segment_timer_put(v.segment, v.profile, ms(*v.next_flip));
-            else
+            // Where the range is known, a timer is written only when it changes and deleted only when there is one.
+            if (v.next_flip) {
+              const auto due = ms(*v.next_flip);
+              bool same = false;
+              if (k) {
+                auto t = k->timers.find(v.profile);
+                same = t != k->timers.end() && t->second == due;
+              }
+              if (!same) {
+                s.segment_timer_put(v.segment, v.profile, due);
+                if (k) k->timers.insert_or_assign(v.profile, due);
+              }
+            } else if (!k || k->timers.erase(v.profile) > 0) {
               s.segment_timer_delete(v.segment, v.profile);
+            }
           }
           // The transitions' history rows in the same transaction as the membership they record.
           if (!rows.empty()) s.history_insert(rows, ms(at));
           return changed;
         });
+  }
+
+  /// What is stored of one segment over a range of profiles: its members (profile → since) and timers (profile →
+  /// due_at), kept up to date while a segment_apply writes.
+  struct stored_range {
+    std::unordered_map<std::string, std::int64_t> members, timers;
+  };
+
+  /// A backfill's chunk brings many verdicts of a segment for a narrow range of profiles: what is stored in that
+  /// range is read with one range read each for members and timers, instead of a look-up per verdict. Segments
+  /// with few verdicts here (a change of one profile), or whose range holds far more rows than the verdicts (the
+  /// profiles spread wide), are left out: their verdicts are looked up one by one.
+  static std::unordered_map<std::string, stored_range> stored_ranges(state_sql& s,
+                                                                     const std::vector<segment_verdict>& verdicts) {
+    constexpr std::size_t range_read_min = 16;
+    struct span {
+      std::string_view lo, hi;
+      std::size_t n = 0;
+    };
+    std::unordered_map<std::string_view, span> spans;
+    for (const auto& v : verdicts) {
+      auto& sp = spans[v.segment];
+      if (sp.n++ == 0 || v.profile < sp.lo) sp.lo = v.profile;
+      if (sp.n == 1 || v.profile > sp.hi) sp.hi = v.profile;
+    }
+    std::unordered_map<std::string, stored_range> out;
+    for (const auto& [segment, sp] : spans) {
+      if (sp.n < range_read_min) continue;
+      const std::string key(segment), lo(sp.lo), hi(sp.hi);
+      const std::size_t limit = 2 * sp.n + 64;
+      auto members = s.segment_members_between(key, lo, hi, limit);
+      if (!members) continue;
+      auto timers = s.segment_timers_between(key, lo, hi, limit);
+      if (!timers) continue;
+      stored_range r;
+      r.members.insert(members->begin(), members->end());
+      r.timers.insert(timers->begin(), timers->end());
+      out.emplace(key, std::move(r));
+    }
+    return out;
   }
 
   task<std::vector<segment_member>> segment_members(std::string segment, std::string after,

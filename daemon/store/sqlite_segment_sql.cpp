@@ -39,6 +39,36 @@ void state_sql::segment_timer_delete(const std::string& segment, const std::stri
   c_.prepare("DELETE FROM segment_timers WHERE segment = ?1 AND profile = ?2").text(1, segment).text(2, profile).run();
 }
 
+namespace {
+
+/// (profile, value) rows of a range read that asked for limit + 1: nullopt when it found more than `limit`.
+std::optional<std::vector<std::pair<std::string, std::int64_t>>> bounded_rows(query& q, std::size_t limit) {
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  while (q.step()) {
+    if (out.size() == limit) return std::nullopt;
+    out.emplace_back(q.col_text(0), q.col_i64(1));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::pair<std::string, std::int64_t>>> state_sql::segment_members_between(
+    const std::string& segment, const std::string& lo, const std::string& hi, std::size_t limit) {
+  auto q = c_.prepare(
+      "SELECT profile, since FROM segment_members WHERE segment = ?1 AND profile BETWEEN ?2 AND ?3 LIMIT ?4");
+  q.text(1, segment).text(2, lo).text(3, hi).i64(4, static_cast<std::int64_t>(limit) + 1);
+  return bounded_rows(q, limit);
+}
+
+std::optional<std::vector<std::pair<std::string, std::int64_t>>> state_sql::segment_timers_between(
+    const std::string& segment, const std::string& lo, const std::string& hi, std::size_t limit) {
+  auto q = c_.prepare(
+      "SELECT profile, due_at FROM segment_timers WHERE segment = ?1 AND profile BETWEEN ?2 AND ?3 LIMIT ?4");
+  q.text(1, segment).text(2, lo).text(3, hi).i64(4, static_cast<std::int64_t>(limit) + 1);
+  return bounded_rows(q, limit);
+}
+
 std::int64_t state_sql::segment_delete_all(const std::string& segment) {
   c_.prepare("DELETE FROM segment_timers WHERE segment = ?1").text(1, segment).run();
   c_.prepare("DELETE FROM segment_members WHERE segment = ?1").text(1, segment).run();

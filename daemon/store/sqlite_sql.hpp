@@ -131,6 +131,12 @@ class state_sql {
   void segment_member_delete(const std::string& segment, const std::string& profile);
   void segment_timer_put(const std::string& segment, const std::string& profile, std::int64_t due_at);
   void segment_timer_delete(const std::string& segment, const std::string& profile);
+  /// The members (profile, since) / timers (profile, due_at) of `segment` whose profile is in [lo, hi]; nullopt
+  /// when there are more than `limit` (the caller looks the profiles up one by one instead).
+  std::optional<std::vector<std::pair<std::string, std::int64_t>>> segment_members_between(
+      const std::string& segment, const std::string& lo, const std::string& hi, std::size_t limit);
+  std::optional<std::vector<std::pair<std::string, std::int64_t>>> segment_timers_between(
+      const std::string& segment, const std::string& lo, const std::string& hi, std::size_t limit);
   std::int64_t segment_delete_all(const std::string& segment);
   // The run history (sqlite_run_sql.cpp).
   std::int64_t run_insert(const run_record& r, std::int64_t t);

@@ -8,7 +8,8 @@
 /// line (or the file) clears the fault. Points: `poll_throw` (the poller throws after reading a page of that
 /// object, before storing it); `task_throw <task> -` (a task of the daemon's — a service, the signal or watchdog
 /// loop, the paused-set follower — throws as it starts; the task's name with '_' for spaces, e.g.
-/// `task_throw control_server -`). Thread safety: any thread; the file is read on every check while enabled.
+/// `task_throw control_server -`); `history_load_hold - -` (the analytics index's load at start waits while it is
+/// set). Thread safety: any thread; the file is read on every check while enabled.
 #include <boost/asio/awaitable.hpp>
 
 #include <functional>

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "daemon/sync/failpoint.hpp"
 #include "daemon/sync/pipeline.hpp"
 
 namespace omnisync::sync::detail {
@@ -42,7 +43,10 @@ asio::awaitable<void> pipeline::history_after_rebuild() {
     }
   }
   if (history_loaded_) co_return;
-  // The analytics index, once: every stored row by id (live pages add theirs after this).
+  // Test hook (failpoint.hpp): the load waits here while `history_load_hold - -` is set.
+  while (failpoint_active("history_load_hold", "-", "-")) co_await ctx_.clk.sleep_for(std::chrono::milliseconds(50));
+  // The analytics index, once: every stored row by id (live pages add theirs after this). Reports are refused
+  // until it is complete (control/commands/report.cpp).
   store::history_filter f;
   f.limit = 10000;
   std::size_t n = 0;
@@ -50,7 +54,9 @@ asio::awaitable<void> pipeline::history_after_rebuild() {
   for (;;) {
     auto page = co_await ctx_.db.history_query(f);
     if (!page) {
-      spdlog::error("history: loading the analytics index failed: {}", page.error().message());
+      spdlog::error("history: loading the analytics index failed: {} (reports are refused until a restart loads it)",
+                    page.error().message());
+      ctx_.history.set_state(analytics::history_index::load_state::failed);
       co_return;
     }
     if (page->empty()) break;
@@ -59,6 +65,7 @@ asio::awaitable<void> pipeline::history_after_rebuild() {
     ctx_.history.add(*page);
   }
   history_loaded_ = true;
+  ctx_.history.set_state(analytics::history_index::load_state::complete);
   const auto st = ctx_.history.stats();
   spdlog::info("history: {} row(s) of {} profile(s) loaded for the analytics reports in {} ms (index about {} MB; "
                "history.max_rows {})",

@@ -39,8 +39,19 @@ asio::awaitable<reply> report(const context& ctx, json::object args) {
   // A segment removed from the config is forgotten: its history rows stay, but it is not reported.
   w.segments.emplace();
   for (const auto& s : ctx.engine->segments()->segments()) w.segments->insert(s.def.key);
-  const auto started = std::chrono::steady_clock::now();
+  // The history is indexed where the pipeline runs, after the profiles load: elsewhere, or before, a report would
+  // count part of it (or nothing) and say nothing of it.
+  if (auto refused = co_await standby_refusal(ctx, "reports")) co_return std::move(*refused);
   const auto& index = ctx.engine->history();
+  using load_state = analytics::history_index::load_state;
+  if (index.state() == load_state::failed)
+    co_return reply::failure("unavailable", "the analytics index could not be loaded from the store (see the "
+                                            "daemon's log); reports are refused until a restart loads it");
+  if (index.state() == load_state::loading)
+    co_return reply::failure("loading", "the analytics index is still loading (" + std::to_string(index.rows()) +
+                                            " history rows so far, after the profiles): a report now would count "
+                                            "part of the history; try again in a few seconds");
+  const auto started = std::chrono::steady_clock::now();
   auto r = analytics::compute(arg_text(args, "name"), index, w);
   if (!r) co_return reply::failure("usage", "unknown report '" + arg_text(args, "name") + "'");
   auto o = analytics::to_json(*r);

@@ -233,6 +233,18 @@ inline json::object ctl_json(daemon_run& d, std::vector<std::string> args, std::
   return v.as_object();
 }
 
+/// `omnisyncctl --json report ARGS...`: its reply, or nullopt while the daemon still loads its analytics index
+/// (refused with error `loading` right after a start: a report then would count part of the history). Any other
+/// failure fails the test.
+inline std::optional<json::object> report_json(daemon_run& d, std::vector<std::string> args) {
+  auto probe = args;
+  probe.insert(probe.begin(), {"--json", "report"});
+  auto r = d.ctl(probe, 120s);
+  if (r.exit_code != 0 && r.err.find("still loading") != std::string::npos) return std::nullopt;
+  args.insert(args.begin(), "report");
+  return ctl_json(d, args);
+}
+
 /// The dead-letter gauge (open entries) as the daemon's /metrics shows it; -1 when absent.
 inline double dead_letter_gauge(daemon_run& d) {
   auto m = sim::http("GET", "http://127.0.0.1:" + std::to_string(d.port) + "/metrics");

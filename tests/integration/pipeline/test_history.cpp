@@ -1,7 +1,10 @@
 // The history and `omnisyncctl report` with real processes: HubSpot contacts in omnisync-sim move through lifecycle
 // stages (lead -> salesqualifiedlead -> customer), omnisyncd reads them, and `report funnel --json` counts each
 // stage's entries (any order and in order) as the history recorded them; a restart invents no transitions; the CSV
-// and text forms; bad arguments exit 2.
+// and text forms; bad arguments exit 2; while the index loads at start a report is refused, saying why.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "tests/integration/pipeline/pipeline_support.hpp"
@@ -12,11 +15,12 @@ using omnisync::test::sim::running_sim;
 
 namespace {
 
-/// stage -> {entered_any_order, reached_in_order} of `report funnel --json`.
+/// stage -> {entered_any_order, reached_in_order} of `report funnel --json`; empty while the index still loads.
 std::map<std::string, std::pair<std::int64_t, std::int64_t>> funnel(daemon_run& d) {
-  auto r = ctl_json(d, {"report", "funnel"});
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> out;
-  for (const auto& row : r.at("tables").at("stages").at("rows").as_array()) {
+  auto r = report_json(d, {"funnel"});
+  if (!r) return out;
+  for (const auto& row : r->at("tables").at("stages").at("rows").as_array()) {
     const auto& a = row.as_array();
     out[std::string(a[0].as_string())] = {a[1].as_int64(), a[2].as_int64()};
   }
@@ -104,4 +108,34 @@ TEST_CASE("history: a sync moves people through stages and report funnel counts 
   CHECK(d.ctl({"report", "funnel", "--by", "year"}).exit_code == 2);
   CHECK(d.ctl({"report", "funnel", "--from", "yesterday"}).exit_code == 2);
   CHECK(d.ctl({"report", "funnel", "--from", "2026-02-01", "--to", "2026-01-01"}).exit_code == 2);
+}
+
+TEST_CASE("history: while the analytics index loads, a report is refused with why, then answers in full",
+          "[pipeline][history]") {
+  running_sim sim({"--size", "0"});
+  lift_limits(sim);
+  for (const char* email : {"ann@example.com", "bob@example.com"}) {
+    json::object p{{"properties", json::object{{"email", email}, {"lifecyclestage", "lead"}}}};
+    sim.admin("POST", "/admin/hubspot/contacts", json::serialize(p));
+  }
+  daemon_run d;
+  d.dir.write("omnisync.yaml", daemon_config(free_port()) + hubspot_block(sim, "contacts"));
+  d.start();
+  REQUIRE(eventually([&] { return funnel(d)["awareness"] == counts{2, 2}; }, 60s));
+  REQUIRE(d.stop() == 0);
+
+  // The next start holds the index's load (test failpoint, daemon/sync/failpoint.hpp): a report meanwhile would
+  // count none of the history; it is refused, saying why, instead of answering zeros.
+  const auto failpoints = d.dir / "failpoints";
+  { std::ofstream(failpoints) << "history_load_hold - -\n"; }
+  REQUIRE(::setenv("OMNISYNC_TEST_FAILPOINTS", failpoints.c_str(), 1) == 0);
+  d.start();
+  auto r = d.ctl({"report", "funnel"});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("still loading") != std::string::npos);
+  std::filesystem::remove(failpoints);
+  ::unsetenv("OMNISYNC_TEST_FAILPOINTS");
+  REQUIRE(eventually([&] { return funnel(d)["awareness"] == counts{2, 2}; }, 60s));
+  CHECK(d.stop() == 0);
 }
