@@ -30,26 +30,33 @@ void state_sql::segment_timer_delete(const std::string& segment, const std::stri
   c_.exec("DELETE FROM segment_timers WHERE segment = $1 AND profile = $2", segment, profile);
 }
 
-std::optional<std::vector<std::pair<std::string, std::int64_t>>> state_sql::segment_members_between(
-    const std::string& segment, const std::string& lo, const std::string& hi, std::size_t limit) {
-  auto r = c_.exec("SELECT profile, since FROM segment_members WHERE segment = $1 AND profile BETWEEN $2 AND $3 "
-                   "LIMIT $4",
-                   segment, lo, hi, static_cast<std::int64_t>(limit) + 1);
+namespace {
+
+/// (profile, value) rows of a range read that asked for limit + 1: nullopt when it found more than `limit`.
+template <class Result>
+std::optional<std::vector<std::pair<std::string, std::int64_t>>> bounded_rows(const Result& r, std::size_t limit) {
   if (static_cast<std::size_t>(r.rows()) > limit) return std::nullopt;
   std::vector<std::pair<std::string, std::int64_t>> out;
   for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.text(i, 0), r.i64(i, 1));
   return out;
 }
 
+}  // namespace
+
+std::optional<std::vector<std::pair<std::string, std::int64_t>>> state_sql::segment_members_between(
+    const std::string& segment, const std::string& lo, const std::string& hi, std::size_t limit) {
+  return bounded_rows(c_.exec("SELECT profile, since FROM segment_members WHERE segment = $1 AND profile BETWEEN $2 "
+                              "AND $3 LIMIT $4",
+                              segment, lo, hi, static_cast<std::int64_t>(limit) + 1),
+                      limit);
+}
+
 std::optional<std::vector<std::pair<std::string, std::int64_t>>> state_sql::segment_timers_between(
     const std::string& segment, const std::string& lo, const std::string& hi, std::size_t limit) {
-  auto r = c_.exec("SELECT profile, due_at FROM segment_timers WHERE segment = $1 AND profile BETWEEN $2 AND $3 "
-                   "LIMIT $4",
-                   segment, lo, hi, static_cast<std::int64_t>(limit) + 1);
-  if (static_cast<std::size_t>(r.rows()) > limit) return std::nullopt;
-  std::vector<std::pair<std::string, std::int64_t>> out;
-  for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.text(i, 0), r.i64(i, 1));
-  return out;
+  return bounded_rows(c_.exec("SELECT profile, due_at FROM segment_timers WHERE segment = $1 AND profile BETWEEN $2 "
+                              "AND $3 LIMIT $4",
+                              segment, lo, hi, static_cast<std::int64_t>(limit) + 1),
+                      limit);
 }
 
 std::int64_t state_sql::segment_delete_all(const std::string& segment) {
