@@ -249,6 +249,7 @@ process::process(const std::vector<std::string>& argv, const std::map<std::strin
   int out[2], err[2];
   make_pipe(out);
   make_pipe(err);
+  make_pipe(wake_);
   // The child leads its own process group (as run()'s does), so that the destructor ends whatever it started too.
   pid_ = spawn(argv, env, -1, out[1], err[1], /*own_group=*/true);
   ::close(out[1]);
@@ -257,6 +258,7 @@ process::process(const std::vector<std::string>& argv, const std::map<std::strin
   err_fd_ = err[0];
   ::fcntl(out_fd_, F_SETFL, O_NONBLOCK);
   ::fcntl(err_fd_, F_SETFL, O_NONBLOCK);
+  drainer_ = std::thread([this] { drain(); });
 }
 
 process::~process() {
@@ -275,59 +277,91 @@ process::~process() {
       }
     }
   }
-  if (out_fd_ >= 0) ::close(out_fd_);
-  if (err_fd_ >= 0) ::close(err_fd_);
+  const char stop = 1;
+  [[maybe_unused]] auto n = ::write(wake_[1], &stop, 1);
+  if (drainer_.joinable()) drainer_.join();
+  for (int fd : {out_fd_, err_fd_, wake_[0], wake_[1]})
+    if (fd >= 0) ::close(fd);
 }
 
-void process::pump(std::chrono::milliseconds timeout) {
-  pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
-  int rc = ::poll(fds, 2, static_cast<int>(timeout.count()));
-  if (rc <= 0) return;
+void process::read_available() {
   char buf[65536];
   for (int i = 0; i < 2; ++i) {
-    if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-    for (;;) {
-      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) { (i == 0 ? out_buf_ : err_buf_).append(buf, static_cast<size_t>(n)); continue; }
-      if (n == 0) { ::close(fds[i].fd); (i == 0 ? out_fd_ : err_fd_) = -1; }
-      break;
+    const int fd = i == 0 ? out_fd_ : err_fd_;
+    bool& eof = i == 0 ? out_eof_ : err_eof_;
+    while (!eof) {
+      const ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n > 0) {
+        (i == 0 ? out_buf_ : err_buf_).append(buf, static_cast<size_t>(n));
+      } else if (n == 0) {
+        eof = true;  // the fd stays open until the destructor: the reader thread may be polling it
+      } else {
+        if (errno != EINTR) break;  // EAGAIN: nothing more now
+      }
     }
   }
 }
 
+void process::drain() {
+  for (;;) {
+    pollfd fds[3] = {{wake_[0], POLLIN, 0}, {-1, POLLIN, 0}, {-1, POLLIN, 0}};
+    {
+      std::lock_guard lk(mu_);
+      if (!out_eof_) fds[1].fd = out_fd_;
+      if (!err_eof_) fds[2].fd = err_fd_;
+    }
+    if (::poll(fds, 3, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[0].revents) return;  // the destructor
+    {
+      std::lock_guard lk(mu_);
+      read_available();
+    }
+    grew_.notify_all();
+  }
+}
+
 std::optional<std::string> process::read_stdout_line(std::chrono::milliseconds timeout) {
-  auto deadline = clock_type::now() + timeout;
+  const auto deadline = clock_type::now() + timeout;
+  std::unique_lock lk(mu_);
   for (;;) {
     if (auto nl = out_buf_.find('\n'); nl != std::string::npos) {
       std::string line = out_buf_.substr(0, nl);
       out_buf_.erase(0, nl + 1);
       return line;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
-    if (left.count() <= 0 || (out_fd_ < 0 && err_fd_ < 0)) return std::nullopt;
-    if (out_fd_ < 0) return std::nullopt;
-    pump(std::min(left, std::chrono::milliseconds(100)));
+    if (out_eof_) return std::nullopt;
+    if (grew_.wait_until(lk, deadline) == std::cv_status::timeout) {
+      read_available();
+      if (out_buf_.find('\n') == std::string::npos) return std::nullopt;
+    }
   }
 }
 
 bool process::wait_stderr_contains(const std::string& needle, std::chrono::milliseconds timeout) {
-  auto deadline = clock_type::now() + timeout;
+  const auto deadline = clock_type::now() + timeout;
+  std::unique_lock lk(mu_);
   for (;;) {
     if (err_buf_.find(needle) != std::string::npos) return true;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
-    if (left.count() <= 0) return false;
-    if (err_fd_ < 0 && out_fd_ < 0) return false;
-    pump(std::min(left, std::chrono::milliseconds(100)));
+    if (err_eof_) return false;
+    if (grew_.wait_until(lk, deadline) == std::cv_status::timeout) {
+      read_available();
+      return err_buf_.find(needle) != std::string::npos;
+    }
   }
 }
 
 std::string process::stderr_text() {
-  pump(std::chrono::milliseconds(0));
+  std::lock_guard lk(mu_);
+  read_available();  // what the child wrote before this call, whether or not the reader thread has run since
   return err_buf_;
 }
 
 std::string process::stdout_text() {
-  pump(std::chrono::milliseconds(0));
+  std::lock_guard lk(mu_);
+  read_available();
   return out_buf_;
 }
 
@@ -347,7 +381,7 @@ std::optional<int> process::wait(std::chrono::milliseconds timeout) {
   auto deadline = clock_type::now() + timeout;
   while (running()) {
     if (clock_type::now() >= deadline) return std::nullopt;
-    pump(std::chrono::milliseconds(20));  // keep the pipes drained so the child never blocks on a full pipe
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return exit_code_;
 }

@@ -1,12 +1,17 @@
 #pragma once
 /// A child process for integration tests: spawned with arguments and extra environment, stdout and stderr
-/// captured through pipes (read with deadlines, never blocking forever), signalled, waited with a timeout.
+/// captured through pipes, signalled, waited with a timeout. A thread of the object's own reads both pipes for as
+/// long as the child lives, so a chatty child never blocks on a full pipe while the test is busy elsewhere (a
+/// daemon stalled in write(2) to stderr looks like a hung daemon); the readers below wait with deadlines.
 /// The child leads a process group of its own; when the object dies the whole group gets SIGTERM, then SIGKILL
 /// 0.5 s later, so a failing test leaves behind neither the child nor anything it started.
 #include <chrono>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/types.h>
@@ -57,12 +62,20 @@ class process {
   bool running();
 
  private:
-  void pump(std::chrono::milliseconds timeout);
+  /// Reads what both pipes hold now, without blocking; marks a pipe's end. Under mu_.
+  void read_available();
+  /// The reader thread: waits on both pipes (and on wake_ at destruction), reads under mu_, notifies.
+  void drain();
   pid_t pid_ = -1;
   int out_fd_ = -1;
   int err_fd_ = -1;
+  int wake_[2] = {-1, -1};
+  std::mutex mu_;
+  std::condition_variable grew_;
   std::string out_buf_;
   std::string err_buf_;
+  bool out_eof_ = false, err_eof_ = false;
+  std::thread drainer_;
   std::optional<int> exit_code_;
 };
 

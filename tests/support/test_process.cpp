@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <optional>
 #include <memory>
 #include <random>
 #include <string>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 using omnisync::test::run;
@@ -192,4 +195,23 @@ TEST_CASE("process: a child already waited for still has what it left in its gro
   const bool gone = gone_within(sleeper, marker, 3s);
   if (!gone) ::kill(sleeper, SIGKILL);
   CHECK(gone);
+}
+
+TEST_CASE("process: a child writing far more than a pipe holds to stderr never blocks while the test looks away",
+          "[support][process]") {
+  // 4 MiB to stderr (64 times a pipe's 64 KiB), then a file created. The test reads nothing meanwhile: the
+  // object's own reader thread must, or the child blocks in write(2) and the file never comes (a daemon stalled
+  // this way answered no control command for 30 s in a test that polled it without reading its log).
+  omnisync::test::temp_dir dir;
+  const auto done = dir / "written";
+  omnisync::test::process p(std::vector<std::string>{
+      "bash", "-c", "head -c 4194304 /dev/zero | tr '\\0' x >&2; touch " + done.string() + "; echo written; sleep 300"});
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!std::filesystem::exists(done) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  REQUIRE(std::filesystem::exists(done));
+  CHECK(p.read_stdout_line(10s) == std::optional<std::string>("written"));
+  CHECK(p.stderr_text().size() == 4194304);
+  CHECK(p.wait_stderr_contains("xxxx", 1s));
+  CHECK_FALSE(p.wait_stderr_contains("never printed", 200ms));
 }
