@@ -156,6 +156,19 @@ void history_index::prune(std::int64_t before_ms) {
   if (static_cast<std::int64_t>(room) > 2 * rows_ + 4096) compact();  // pruned room is given back
 }
 
+void history_index::clear() {
+  std::lock_guard lk(mu_);
+  profile_ids_ = {};
+  profiles_ = {};
+  arena_ = {};
+  gaps_ = 0;
+  numbers_ = {};
+  keys_ = {};
+  values_ = {};
+  sources_ = {};
+  rows_ = last_id_ = first_at_ = last_at_ = 0;
+}
+
 void history_index::read(const std::function<void(const history_view&)>& f) const {
   std::lock_guard lk(mu_);
   f(history_view{profiles_, arena_, numbers_, keys_, values_, sources_, rows_, first_at_, last_at_});

@@ -102,6 +102,9 @@ class history_index {
   void add(std::span<const store::history_entry> rows);
   /// Forgets the rows older than `before_ms` (the store's retention removed them too).
   void prune(std::int64_t before_ms);
+  /// Forgets every row (before a load from the store again: an instance that leads a cluster again missed the rows
+  /// the other leader stored meanwhile, and the rows it added live carry no id to catch up from).
+  void clear();
   /// Runs `f` on the index under its lock.
   void read(const std::function<void(const history_view&)>& f) const;
   std::int64_t rows() const;

@@ -172,8 +172,8 @@ struct context {
   };
   std::map<std::int64_t, resync_run> resyncs;
 
-  /// The history as the analytics reports read it (daemon/analytics): loaded at the first rebuild, then fed the
-  /// rows every page stores. Locks itself.
+  /// The history as the analytics reports read it (daemon/analytics): loaded at the first rebuild of each
+  /// leadership, then fed the rows every page stores. Locks itself.
   analytics::history_index history;
 
   timestamp now() const { return clk.now(); }

@@ -22,6 +22,8 @@ asio::awaitable<void> leadership::run() {
         ctx_.letters.forget();  // another instance may have added dead letters while it led
         pipeline_.set_not_ready();
         pipeline_.request_rebuild();
+        // Reports wait for the rebuild: the analytics index of an earlier leadership misses the other leader's rows.
+        if (ctx_.leaderships > 1) ctx_.history.set_state(analytics::history_index::load_state::loading);
         const auto took = ctx_.now();
         ctx_.leader = true;
         spdlog::info("cluster: {} runs the pipeline now (lease token {})", ctx_.opt.instance, g->token);

@@ -217,7 +217,9 @@ class pipeline {
   std::unique_ptr<profile::book> book_ = std::make_unique<profile::book>(rules_);            // guarded by book_mu_
   profile::propagator propagator_;                                                          // guarded by book_mu_
   history_writer history_;                                                                  // guarded by book_mu_
-  bool history_loaded_ = false;                                                             // in the turnstile
+  // The leadership (context::leaderships; 0 without a cluster) the analytics index was loaded in, -1 before the
+  // first load. In the turnstile.
+  std::int64_t history_loaded_for_ = -1;
   mutable std::atomic<std::uint64_t> segment_evaluations_{0};
 };
 

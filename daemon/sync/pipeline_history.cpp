@@ -42,11 +42,19 @@ asio::awaitable<void> pipeline::history_after_rebuild() {
       else if (!rows.empty()) spdlog::info("history: {} initial row(s) for the profiles that existed before it", rows.size());
     }
   }
-  if (history_loaded_) co_return;
+  // The analytics index is loaded once per leadership: a rebuild for a reload keeps it (live pages added theirs),
+  // an instance that leads a cluster again loads it afresh (the other leader stored rows meanwhile, and the rows
+  // this instance added live carry no id to catch up from), and so does a retry after a failed load (the rows it
+  // took and those pages added since would count twice). Reports are refused until it is complete
+  // (control/commands/report.cpp).
+  const auto leadership = ctx_.leaderships.load();
+  if (history_loaded_for_ == leadership) co_return;
+  ctx_.history.set_state(analytics::history_index::load_state::loading);
+  ctx_.history.clear();
+  if (history_loaded_for_ >= 0) spdlog::info("history: leading again; the analytics index is loaded afresh");
   // Test hook (failpoint.hpp): the load waits here while `history_load_hold - -` is set.
   while (failpoint_active("history_load_hold", "-", "-")) co_await ctx_.clk.sleep_for(std::chrono::milliseconds(50));
-  // The analytics index, once: every stored row by id (live pages add theirs after this). Reports are refused
-  // until it is complete (control/commands/report.cpp).
+  // Every stored row, in pages by id (live pages add theirs after this).
   store::history_filter f;
   f.limit = 10000;
   std::size_t n = 0;
@@ -54,8 +62,8 @@ asio::awaitable<void> pipeline::history_after_rebuild() {
   for (;;) {
     auto page = co_await ctx_.db.history_query(f);
     if (!page) {
-      spdlog::error("history: loading the analytics index failed: {} (reports are refused until a restart loads it)",
-                    page.error().message());
+      spdlog::error("history: loading the analytics index failed: {} (reports are refused until it loads: at the "
+                    "next reload or restart)", page.error().message());
       ctx_.history.set_state(analytics::history_index::load_state::failed);
       co_return;
     }
@@ -64,7 +72,7 @@ asio::awaitable<void> pipeline::history_after_rebuild() {
     n += page->size();
     ctx_.history.add(*page);
   }
-  history_loaded_ = true;
+  history_loaded_for_ = leadership;
   ctx_.history.set_state(analytics::history_index::load_state::complete);
   const auto st = ctx_.history.stats();
   spdlog::info("history: {} row(s) of {} profile(s) loaded for the analytics reports in {} ms (index about {} MB; "

@@ -46,7 +46,8 @@ asio::awaitable<reply> report(const context& ctx, json::object args) {
   using load_state = analytics::history_index::load_state;
   if (index.state() == load_state::failed)
     co_return reply::failure("unavailable", "the analytics index could not be loaded from the store (see the "
-                                            "daemon's log); reports are refused until a restart loads it");
+                                            "daemon's log); reports are refused until it loads: at the next reload "
+                                            "or restart");
   if (index.state() == load_state::loading)
     co_return reply::failure("loading", "the analytics index is still loading (" + std::to_string(index.rows()) +
                                             " history rows so far, after the profiles): a report now would count "

@@ -4,7 +4,8 @@
 // instance within the lease time and the final state equals a fault-free run (every record stored once, every
 // acknowledged webhook processed, writes landed); the same new person arriving by webhook at two instances at
 // once becomes one profile; a database restart in the middle of the run is survived; the paused-set follower is
-// supervised like the sync loops (an exception restarts it).
+// supervised like the sync loops (an exception restarts it); an instance that leads again counts in its reports
+// what the other leader recorded meanwhile.
 // One throw-away PostgreSQL cluster (tests/support/pg_cluster) for this process.
 #include <catch2/catch.hpp>
 
@@ -15,7 +16,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -338,4 +341,86 @@ TEST_CASE("cluster: a paused-set follower that throws is restarted with backoff,
     return d[0].status().at("connectors").at("zd").at("state").as_string() != "paused";
   }, 10s));
   for (auto& x : d) CHECK(x.stop() == 0);
+}
+
+TEST_CASE("cluster: an instance that leads again loads the analytics index afresh, counting the rows the other "
+          "leader stored meanwhile",
+          "[cluster][pg][history]") {
+  pg_cluster pg;
+  running_sim sim({"--size", "0"});
+  lift_limits(sim);
+  auto contact = [&](const std::string& email) {
+    json::object p{{"properties", json::object{{"firstname", "T"}, {"lastname", email}, {"email", email},
+                                               {"lifecyclestage", "lead"}}}};
+    return std::string(sim.admin("POST", "/admin/hubspot/contacts", json::serialize(p)).json().at("id").as_string());
+  };
+  const auto ann = contact("ann@example.com");
+  contact("bob@example.com");
+  contact("cid@example.com");
+  const auto dsn = pg.create_database("cluster_history");
+  std::array<daemon_run, 2> d;
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    d[i].dir.write("pg.dsn", dsn + "\n");
+    d[i].dir.write("omnisync.yaml", instance_config(sim, free_port(), "node" + std::to_string(i + 1)));
+  }
+  d[0].start();
+  REQUIRE(eventually([&] { return d[0].status().at("cluster").at("leader").as_bool(); }, 20s));
+  d[1].start();
+  auto leads = [&](std::size_t i) { return d[i].status().at("cluster").at("leader").as_bool(); };
+  // stage -> {entered_any_order, reached_in_order}, and the rows read; nullopt while refused (a standby, or the
+  // index still loading).
+  using counts = std::pair<std::int64_t, std::int64_t>;
+  struct funnel_report {
+    std::map<std::string, counts> stages;
+    std::int64_t rows_read = 0;
+  };
+  auto funnel = [&](std::size_t i) -> std::optional<funnel_report> {
+    auto r = d[i].ctl({"--json", "report", "funnel"});
+    if (r.exit_code != 0) return std::nullopt;
+    std::string last = r.out;  // the last line is the answer (as ctl_json reads it)
+    while (!last.empty() && last.back() == '\n') last.pop_back();
+    if (const auto nl = last.rfind('\n'); nl != std::string::npos) last = last.substr(nl + 1);
+    auto v = json::parse(last).as_object();
+    funnel_report out;
+    out.rows_read = v.at("rows_read").as_int64();
+    for (const auto& row : v.at("tables").at("stages").at("rows").as_array()) {
+      const auto& a = row.as_array();
+      out.stages[std::string(a[0].as_string())] = {a[1].as_int64(), a[2].as_int64()};
+    }
+    return out;
+  };
+  std::optional<funnel_report> f;
+  REQUIRE(eventually([&] {
+    f = funnel(0);
+    return f && f->stages["awareness"] == counts{3, 3};
+  }, 60s));
+
+  // The leader stops (SIGSTOP: its memory, the analytics index among it, survives); the other instance takes the
+  // pipeline over and records two new people and Ann's purchase.
+  d[0].proc->signal(SIGSTOP);
+  REQUIRE(eventually([&] { return leads(1); }, 15s));
+  contact("dee@example.com");
+  contact("eve@example.com");
+  sim.admin("PATCH", "/admin/hubspot/contacts/" + ann,
+            json::serialize(json::object{{"properties", json::object{{"lifecyclestage", "customer"}}}}));
+  std::optional<funnel_report> there;
+  REQUIRE(eventually([&] {
+    there = funnel(1);
+    return there && there->stages["awareness"] == counts{5, 5} && there->stages["purchase"] == counts{1, 0};
+  }, 60s));
+
+  // The first instance resumes, finds the lease taken and stands by; the second dies; the first leads again. Its
+  // reports count what the second stored: the index is loaded afresh, not the one it had (which would say 3).
+  d[0].proc->signal(SIGCONT);
+  REQUIRE(eventually([&] { return !leads(0); }, 15s));
+  CHECK_FALSE(funnel(0).has_value());  // a standby refuses reports
+  d[1].proc->signal(SIGKILL);
+  d[1].proc->wait(10s);
+  REQUIRE(eventually([&] { return leads(0); }, 15s));
+  REQUIRE(eventually([&] { return (f = funnel(0)).has_value(); }, 60s));
+  CHECK(f->stages["awareness"] == counts{5, 5});
+  CHECK(f->stages["purchase"] == counts{1, 0});
+  CHECK(f->rows_read == there->rows_read);
+  CHECK(d[0].proc->stderr_text().find("leading again; the analytics index is loaded afresh") != std::string::npos);
+  CHECK(d[0].stop() == 0);
 }

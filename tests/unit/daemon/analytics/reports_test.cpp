@@ -170,7 +170,7 @@ TEST_CASE("analytics: periods, JSON and CSV", "[analytics]") {
   CHECK(!compute("nonsense", history_index{}, {}));
 }
 
-TEST_CASE("analytics: the index skips rows it has, keeps each profile's rows in time order, prunes", "[analytics]") {
+TEST_CASE("analytics: the index skips rows it has, keeps each profile's rows in time order, prunes, clears", "[analytics]") {
   history_index index;
   auto a = stage("A", "conversion", "2026-01-05");
   a.id = 2;
@@ -190,4 +190,15 @@ TEST_CASE("analytics: the index skips rows it has, keeps each profile's rows in 
   });
   index.prune(ms("2026-01-02"));
   CHECK(index.rows() == 1);
+  // Cleared (an instance leading again loads afresh): nothing left, and the rows it had are taken again.
+  index.clear();
+  CHECK(index.rows() == 0);
+  CHECK(index.profiles() == 0);
+  CHECK(index.last_id() == 0);
+  index.add(std::vector<history_entry>{b, a});
+  CHECK(index.rows() == 2);
+  index.read([](const history_view& v) {
+    REQUIRE(v.profiles.size() == 1);
+    CHECK(v.values.name(v.rows_of(v.profiles[0])[0].to) == "awareness");
+  });
 }
