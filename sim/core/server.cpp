@@ -3,6 +3,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -124,6 +125,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::int64_t next_delivery = 1;
   std::uint64_t generation = 0;                 // bumped by /admin/reset: pending redeliveries stop
   std::map<std::string, double> time_scale;     // service -> webhook_time_scale (1: the vendor's real pauses)
+  /// A service's cap on webhook requests in flight: a channel with that many slots; an attempt takes one before
+  /// it sends and gives it back when answered (or failed), so further attempts wait. None: no cap.
+  using delivery_gate = asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+  std::map<std::string, std::shared_ptr<delivery_gate>> gates;
 
   impl(asio::any_io_executor e, server_options o, std::vector<std::shared_ptr<service>> s, std::shared_ptr<sim_clock> c)
       : ex(std::move(e)), opts(std::move(o)), services(std::move(s)), clock(std::move(c)) {
@@ -135,6 +140,14 @@ struct server::impl : std::enable_shared_from_this<impl> {
     co.read_timeout = std::chrono::seconds(10);
     co.total_timeout = std::chrono::seconds(15);
     delivery = std::make_unique<omnisync::http::client>(ex, co);
+    for (auto& svc : services) set_concurrency(svc->name(), svc->webhook_concurrency());
+  }
+
+  /// Under `mutex` (or before any delivery): the service's cap on webhook requests in flight, 0 for none.
+  /// Attempts already waiting or in flight finish under the cap they started with.
+  void set_concurrency(const std::string& svc, std::size_t n) {
+    if (n == 0) gates.erase(svc);
+    else gates[svc] = std::make_shared<delivery_gate>(ex, n);
   }
 
   std::shared_ptr<service> find(const std::string& name) {
@@ -242,8 +255,15 @@ struct server::impl : std::enable_shared_from_this<impl> {
     // tests need not wait the vendor's real minutes and hours.
     std::int64_t elapsed = 0, last_pause = 0;
     for (int attempt = 1;; ++attempt) {
+      std::shared_ptr<delivery_gate> gate;
+      {
+        std::lock_guard lock(self->mutex);
+        if (auto it = self->gates.find(svc); it != self->gates.end()) gate = it->second;
+      }
+      if (gate) co_await gate->async_send(boost::system::error_code{}, tuple_awaitable);  // waits for a free slot
       if (attempt > 1 && hook.resign) hook.resign(hook, attempt, self->clock->now_ms());
       auto r = co_await send_hook(self, hook, target.url);
+      if (gate) gate->try_receive([](boost::system::error_code) {});  // the slot back: a waiting attempt goes
       self->record(svc, "out", hook.method, target.url, r.status, hook.body.size());
       const bool ok = r.status != 0 && (hook.accepted ? hook.accepted(r.status, r.body) : r.status / 100 == 2);
       const auto now = self->clock->now_ms();
@@ -388,6 +408,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       ++generation;  // pending redeliveries stop at their next step
       deliveries.clear();
       time_scale.clear();
+      for (auto& s : services) set_concurrency(s->name(), s->webhook_concurrency());
       return json_response(200, json::object{{"reset", true}});
     }
     if (path == "/admin/clock") {
@@ -426,6 +447,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (path == "/admin/limits" && r.method == "POST") {
       auto s = find(str("service"));
       if (!s) return admin_error(404, "unknown service");
+      if (auto* v = obj.if_contains("webhook_max_concurrent")) {
+        // Webhook requests in flight to the target at most (0: no cap); HubSpot's default is its settings' 10.
+        if (!v->is_int64() || v->as_int64() < 0) return admin_error(400, "webhook_max_concurrent must be an integer >= 0");
+        std::lock_guard lock(mutex);
+        set_concurrency(s->name(), static_cast<std::size_t>(v->as_int64()));
+      }
       if (auto* v = obj.if_contains("webhook_time_scale")) {
         // How fast the vendor's redelivery pauses pass: 1 is real time, 0.001 makes an hour last 3.6 s.
         if (!v->is_number() || v->to_number<double>() < 0)

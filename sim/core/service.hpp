@@ -87,6 +87,9 @@ class service {
   virtual std::optional<outgoing_webhook> validation_request(const webhook_target& target) { return std::nullopt; }
   /// The service's own base URLs, once its listeners are bound (Salesforce names them in Outbound Messages).
   virtual void set_base_urls(const std::string& http_url, const std::string& https_url) {}
+  /// How many webhook requests the vendor has in flight to a target at most (more wait for one to finish);
+  /// 0: no cap. `POST /admin/limits {webhook_max_concurrent}` changes it.
+  virtual std::size_t webhook_concurrency() const { return 0; }
 };
 
 /// The simulator's clock: wall time plus an offset the admin API can advance (`POST /admin/clock`), so tests

@@ -133,6 +133,9 @@ class hubspot_service final : public vendor_service<hubspot::api> {
   http_response handle(const http_request& r) override {
     return from_api(api_.handle({r.method, r.target, r.body, r.header("Authorization")}));
   }
+  // HubSpot's webhook settings cap the requests in flight to the target URL (`throttling.maxConcurrentRequests`,
+  // 10 in its documented settings); further deliveries wait for one to be answered.
+  std::size_t webhook_concurrency() const override { return hubspot::webhook_max_concurrent; }
   std::vector<outgoing_webhook> take_webhooks(const webhook_target& t, std::int64_t wall_ms) override {
     auto events = api_.take_events();
     if (events.empty() || t.url.empty()) return {};

@@ -73,6 +73,8 @@ std::vector<signed_webhook> sign_webhooks(const api& source, const std::vector<w
 std::optional<std::int64_t> webhook_retry_delay(const delivery_outcome& outcome);
 /// "If your service takes longer than five seconds to send back a response", the attempt failed.
 inline constexpr std::int64_t webhook_timeout_ms = 5'000;
+/// Webhook requests in flight to the target at most (the app's `throttling.maxConcurrentRequests`).
+inline constexpr std::size_t webhook_max_concurrent = 10;
 
 /// Result of an admin API call: HTTP status and JSON body.
 struct admin_reply {

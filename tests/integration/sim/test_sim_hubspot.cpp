@@ -2,8 +2,16 @@
 // 429 after lowering the limit through the admin API, and signed webhooks for admin and API changes.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/json.hpp>
 
@@ -15,6 +23,71 @@ using namespace omnisync::test::sim;
 
 namespace {
 const std::vector<std::string> auth = {"Authorization: Bearer test-token", "Content-Type: application/json"};
+
+/// A webhook target that accepts connections and holds them unanswered until told to answer: the connections it
+/// holds are the requests the vendor has in flight.
+class holding_receiver {
+ public:
+  holding_receiver() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(fd_ >= 0);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd_, 128) == 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~holding_receiver() {
+    for (int c : held_) ::close(c);
+    ::close(fd_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+  /// Accepts what arrives within `d`; the number of connections held.
+  std::size_t accept_for(std::chrono::milliseconds d) {
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < until) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      if (const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC); c >= 0) held_.push_back(c);
+    }
+    return held_.size();
+  }
+  /// Reads each held request whole, answers it 200 and closes it; how many were answered.
+  std::size_t answer_all() {
+    const std::size_t n = held_.size();
+    for (int c : held_) {
+      std::string data;
+      char buf[8192];
+      std::size_t need = std::string::npos;
+      while (need == std::string::npos || data.size() < need) {
+        pollfd p{c, POLLIN, 0};
+        if (::poll(&p, 1, 2000) <= 0) break;
+        const ssize_t r = ::read(c, buf, sizeof buf);
+        if (r <= 0) break;
+        data.append(buf, static_cast<std::size_t>(r));
+        if (const auto head = data.find("\r\n\r\n"); head != std::string::npos && need == std::string::npos) {
+          std::string h = data.substr(0, head);
+          for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          const auto cl = h.find("content-length:");
+          need = head + 4 + (cl == std::string::npos ? 0 : static_cast<std::size_t>(std::atoll(h.c_str() + cl + 15)));
+        }
+      }
+      const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      [[maybe_unused]] auto w = ::write(c, ok.data(), ok.size());
+      ::close(c);
+    }
+    held_.clear();
+    return n;
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::vector<int> held_;
+};
 }
 
 TEST_CASE("HubSpot over HTTP: search pages with after until no paging.next", "[sim][hubspot][http]") {
@@ -179,4 +252,35 @@ TEST_CASE("HubSpot over HTTP: OAuth refresh-token grant, expiring access tokens,
              "grant_type=refresh_token&client_id=cid&client_secret=csec&refresh_token=rt-1", form).status == 400);
   CHECK(http("POST", base + "/oauth/v1/token",
              "grant_type=refresh_token&client_id=cid&client_secret=csec&refresh_token=" + next_rt, form).status == 200);
+}
+
+TEST_CASE("HubSpot over HTTP: at most maxConcurrentRequests webhook requests are in flight, the others wait",
+          "[sim][hubspot][http][webhook]") {
+  running_sim sim;
+  holding_receiver target;
+  sim.admin("POST", "/admin/webhooks", R"({"service":"hubspot","url":")" + target.url() + R"(","secret":"s"})");
+  auto change = [&](int from, int to) {  // one delivery each: every admin change is sent on its own
+    for (int id = from; id <= to; ++id)
+      sim.admin("PATCH", "/admin/hubspot/contacts/" + std::to_string(id), R"({"firstname":"Held)" + std::to_string(id) + R"("})");
+  };
+  // 15 deliveries with HubSpot's default of 10 in flight: 10 arrive, 5 wait until answers free their slots.
+  change(1, 15);
+  CHECK(target.accept_for(std::chrono::milliseconds(1500)) == 10);
+  CHECK(target.answer_all() == 10);
+  CHECK(target.accept_for(std::chrono::milliseconds(1500)) == 5);
+  CHECK(target.answer_all() == 5);
+  // A cap set through the admin API; 0 lifts it (all 12 at once).
+  sim.admin("POST", "/admin/limits", R"({"service":"hubspot","webhook_max_concurrent":3})");
+  change(16, 20);
+  CHECK(target.accept_for(std::chrono::milliseconds(1000)) == 3);
+  target.answer_all();
+  CHECK(target.accept_for(std::chrono::milliseconds(1000)) == 2);
+  target.answer_all();
+  sim.admin("POST", "/admin/limits", R"({"service":"hubspot","webhook_max_concurrent":0})");
+  change(21, 32);
+  CHECK(target.accept_for(std::chrono::milliseconds(1500)) == 12);
+  target.answer_all();
+  CHECK(http("POST", sim.admin_url() + "/admin/limits", R"({"service":"hubspot","webhook_max_concurrent":-1})",
+             {"Content-Type: application/json"})
+            .status == 400);
 }
