@@ -33,7 +33,9 @@ clock& real_clock() {
 }
 
 // A sleeper waits on a channel of capacity 1: advance() sends into it from any thread (concurrent_channel is
-// thread-safe), and a send that comes before the receive is kept, so no wake-up is lost.
+// thread-safe), and a send that comes before the receive is kept, so no wake-up is lost. The channel belongs to its
+// executor's io_context (its service's mutex): a sleeper still waiting is destroyed with the clock, so the
+// io_context must outlive the clock (declared before it; ThreadSanitizer reports a destroyed mutex otherwise).
 struct manual_clock::sleeper {
   sleeper(asio::any_io_executor ex, std::chrono::milliseconds at) : due(at), ch(std::move(ex), 1) {}
   std::chrono::milliseconds due;

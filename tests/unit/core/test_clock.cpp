@@ -15,10 +15,10 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 TEST_CASE("manual clock: time stands still until advanced, sleepers wake at their deadline", "[clock]") {
+  asio::io_context ioc;  // outlives the clock: a sleeper left waiting is destroyed with the clock (clock.hpp)
   omnisync::manual_clock clk;
   const auto t0 = clk.now();
   const auto s0 = clk.steady_now();
-  asio::io_context ioc;
   int woke = 0;
   asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
     co_await clk.sleep_for(100ms);
@@ -44,8 +44,8 @@ TEST_CASE("manual clock: time stands still until advanced, sleepers wake at thei
 }
 
 TEST_CASE("manual clock: an advance before the sleeper waits is not lost, and zero sleeps return at once", "[clock]") {
-  omnisync::manual_clock clk;
   asio::io_context ioc;
+  omnisync::manual_clock clk;
   std::atomic<int> woke{0};
   asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
     co_await clk.sleep_for(0ms);
@@ -59,8 +59,8 @@ TEST_CASE("manual clock: an advance before the sleeper waits is not lost, and ze
 }
 
 TEST_CASE("doorbell: a ring ends the wait at once, and without one the wait ends after its time on the clock", "[clock]") {
-  omnisync::manual_clock clk;
   asio::io_context ioc;
+  omnisync::manual_clock clk;
   omnisync::doorbell bell(ioc.get_executor());
   int waits = 0;
   asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {

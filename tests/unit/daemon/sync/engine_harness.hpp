@@ -184,8 +184,10 @@ inline config::connector_common cfg_of(const std::string& name, const std::strin
 /// is spent only where the engine waits for the clock, however slow the machine. No test sleeps.
 struct harness {
   omnisync::test::temp_dir dir;
+  // The io_context first: it outlives the store (store.hpp, lifecycle) and the clock, whose sleepers' channels
+  // lock the io_context's channel service when they are destroyed (ThreadSanitizer: a destroyed mutex).
+  asio::io_context ioc;
   omnisync::manual_clock clk;
-  asio::io_context ioc;  // before the store, so that it outlives it (store.hpp, lifecycle)
   std::unique_ptr<store::store> db;
   std::unique_ptr<sync::engine> eng;
   std::thread runner;

@@ -186,8 +186,7 @@ TEST_CASE("engine: the echo of our own write is recognised and not propagated ba
   // The profile goes to Zendesk (a new user) and back to its own HubSpot contact once: the contact gets its
   // omnisync id and KPIs (fields its inbound mapping does not read, so only a write can put them there).
   REQUIRE(h.eventually([&] {
-    std::lock_guard lk(zd.mu);
-    std::lock_guard lk2(hs.mu);
+    std::scoped_lock lk(zd.mu, hs.mu);  // both at once, never one order here and another there
     return zd.written.size() == 1 && hs.written.size() == 1;
   }));
   // Zendesk's poll reads the user we wrote and it joins the profile; the profile is unchanged by it, so nothing
@@ -195,15 +194,13 @@ TEST_CASE("engine: the echo of our own write is recognised and not propagated ba
   REQUIRE(h.eventually([&] { return h.stored("zd") == 1; }));
   int hs_calls = 0, zd_calls = 0;
   {
-    std::lock_guard lk(hs.mu);
-    std::lock_guard lk2(zd.mu);
+    std::scoped_lock lk(hs.mu, zd.mu);
     hs_calls = hs.write_calls;
     zd_calls = zd.write_calls;
   }
   h.run_for(4s);
   {
-    std::lock_guard lk(hs.mu);
-    std::lock_guard lk2(zd.mu);
+    std::scoped_lock lk(hs.mu, zd.mu);
     INFO("written to zd: " << (zd.written.empty() ? "" : zd.written[0]));
     INFO("written to hs: " << (hs.written.empty() ? "" : hs.written[0]));
     CHECK(hs.write_calls == hs_calls);
