@@ -23,7 +23,7 @@ asio::awaitable<void> leadership::run() {
         pipeline_.set_not_ready();
         pipeline_.request_rebuild();
         // Reports wait for the rebuild: the analytics index of an earlier leadership misses the other leader's rows.
-        if (ctx_.leaderships > 1) ctx_.history.set_state(analytics::history_index::load_state::loading);
+        ctx_.history.set_state(analytics::history_index::load_state::loading);
         const auto took = ctx_.now();
         ctx_.leader = true;
         spdlog::info("cluster: {} runs the pipeline now (lease token {})", ctx_.opt.instance, g->token);

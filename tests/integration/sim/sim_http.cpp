@@ -1,4 +1,5 @@
 #include "tests/integration/sim/sim_http.hpp"
+#include "tests/integration/sim/read_request.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -158,25 +159,7 @@ void webhook_receiver::serve() {
     const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (c < 0) continue;
     // One request per connection (we answer Connection: close).
-    std::string data;
-    char buf[8192];
-    std::size_t need = std::string::npos;
-    std::size_t head_end = std::string::npos;
-    while (need == std::string::npos || data.size() < need) {
-      pollfd cp{c, POLLIN, 0};
-      if (::poll(&cp, 1, 5000) <= 0) break;
-      const ssize_t n = ::read(c, buf, sizeof buf);
-      if (n <= 0) break;
-      data.append(buf, static_cast<std::size_t>(n));
-      if (head_end == std::string::npos && (head_end = data.find("\r\n\r\n")) != std::string::npos) {
-        std::size_t length = 0;
-        const std::string head = lower(data.substr(0, head_end));
-        if (const auto cl = head.find("content-length:"); cl != std::string::npos) {
-          length = static_cast<std::size_t>(std::atoll(head.c_str() + cl + 15));
-        }
-        need = head_end + 4 + length;
-      }
-    }
+    const auto [data, head_end] = read_raw_request(c);
     received_request req;
     if (head_end != std::string::npos) {
       const std::string first = data.substr(0, data.find("\r\n"));

@@ -16,6 +16,7 @@
 #include <boost/json.hpp>
 
 #include "sim/hubspot/signature.hpp"
+#include "tests/integration/sim/read_request.hpp"
 #include "tests/integration/sim/sim_http.hpp"
 
 namespace json = boost::json;
@@ -59,22 +60,7 @@ class holding_receiver {
   std::size_t answer_all() {
     const std::size_t n = held_.size();
     for (int c : held_) {
-      std::string data;
-      char buf[8192];
-      std::size_t need = std::string::npos;
-      while (need == std::string::npos || data.size() < need) {
-        pollfd p{c, POLLIN, 0};
-        if (::poll(&p, 1, 2000) <= 0) break;
-        const ssize_t r = ::read(c, buf, sizeof buf);
-        if (r <= 0) break;
-        data.append(buf, static_cast<std::size_t>(r));
-        if (const auto head = data.find("\r\n\r\n"); head != std::string::npos && need == std::string::npos) {
-          std::string h = data.substr(0, head);
-          for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-          const auto cl = h.find("content-length:");
-          need = head + 4 + (cl == std::string::npos ? 0 : static_cast<std::size_t>(std::atoll(h.c_str() + cl + 15)));
-        }
-      }
+      read_raw_request(c, 2000);
       const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
       [[maybe_unused]] auto w = ::write(c, ok.data(), ok.size());
       ::close(c);
