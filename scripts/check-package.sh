@@ -32,6 +32,17 @@ if [[ "$(id -u)" -ne 0 ]]; then
 fi
 as_root() { "${sudo_cmd[@]}" "$@"; }
 
+# Two checks on one machine (two clones' test commands at once) would install, check and purge the same packages
+# under each other: they take turns. apt itself also waits for a dpkg lock another apt holds (install-deps.sh of
+# another run) instead of failing at once.
+lockdir=/run/lock; [[ -d "$lockdir" && -w "$lockdir" ]] || lockdir="${TMPDIR:-/tmp}"
+exec 9>>"$lockdir/omnisync-check-package.lock"
+if ! flock -n 9; then
+  echo "check-package: another check of the packages runs on this machine; waiting for it (up to 15 minutes)"
+  flock -w 900 9 || { echo "check-package: the other check still runs after 15 minutes; giving up" >&2; exit 1; }
+fi
+apt_wait=(-o DPkg::Lock::Timeout=300)
+
 mode="${OMNISYNC_PACKAGE_CHECK:-}"
 [[ "${CI:-}" == true && -z "$mode" ]] && mode=force
 if [[ "$mode" == skip ]]; then echo "check-package: skipped (OMNISYNC_PACKAGE_CHECK=skip)"; exit 0; fi
@@ -62,7 +73,7 @@ bad() { echo "FAIL - $1${2:+: $2}"; failed=$((failed + 1)); }
 check() { local name="$1"; shift; local out; if out="$("$@" 2>&1)"; then ok "$name"; else bad "$name" "$(tail -n 5 <<<"$out")"; fi; }
 
 cleanup() {
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq omnisync-sim omnisync >/dev/null 2>&1
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get "${apt_wait[@]}" purge -y -qq omnisync-sim omnisync >/dev/null 2>&1
   as_root rm -f "$marker"
   if (( had_state_dir == 0 )); then as_root rmdir /var/lib/omnisync 2>/dev/null; fi
   true
@@ -74,7 +85,7 @@ as_root touch "$marker"
 # apt reads the files as its sandbox user: a world-readable copy avoids its "unsandboxed" notice.
 stage="$(mktemp -d /tmp/omnisync-packages.XXXXXX)"
 cp "${main[0]}" "${sim[0]}" "$stage/" && chmod 0755 "$stage" && chmod 0644 "$stage"/*
-if out="$(cd "$stage" && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+if out="$(cd "$stage" && as_root env DEBIAN_FRONTEND=noninteractive apt-get "${apt_wait[@]}" install -y -q --no-install-recommends \
             ./omnisync_*.deb ./omnisync-sim_*.deb 2>&1)"; then
   ok "apt-get install ./omnisync_*.deb ./omnisync-sim_*.deb"
 else
