@@ -1,5 +1,7 @@
 #include "daemon/store/sqlite_sql.hpp"
 
+#include <algorithm>
+
 #include <sqlite3.h>
 
 #include <filesystem>
@@ -448,13 +450,27 @@ std::vector<std::int64_t> read_sql::inbox_open_ids(const std::string& connector,
 }
 
 std::vector<inbox_item> read_sql::inbox_open_events(const std::vector<std::int64_t>& ids) {
+  // The ids asked for are mostly runs of consecutive ones (the events a listener stored since the last look): one
+  // range read per run instead of a point read per id. A run ends at a gap wider than max_gap, so a range never
+  // walks far over rows nobody asked for (those it meets are dropped).
+  constexpr std::int64_t max_gap = 32;
+  std::vector<std::int64_t> wanted(ids);
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
   std::vector<inbox_item> out;
-  for (auto id : ids) {
+  out.reserve(wanted.size());
+  for (std::size_t first = 0; first < wanted.size();) {
+    std::size_t last = first;
+    while (last + 1 < wanted.size() && wanted[last + 1] - wanted[last] <= max_gap) ++last;
     auto q = r_.inbox.prepare(
         "SELECT id, connector, dedupe_key, received_at, meta, body, attempts, last_error FROM inbox "
-        "WHERE id = ?1 AND state < 2");
-    q.i64(1, id);
-    if (q.step()) out.push_back(detail::read_inbox_item(row{q}));
+        "WHERE id BETWEEN ?1 AND ?2 AND state < 2 ORDER BY id");
+    q.i64(1, wanted[first]).i64(2, wanted[last]);
+    while (q.step())
+      if (std::binary_search(wanted.begin() + static_cast<std::ptrdiff_t>(first),
+                             wanted.begin() + static_cast<std::ptrdiff_t>(last) + 1, q.col_i64(0)))
+        out.push_back(detail::read_inbox_item(row{q}));
+    first = last + 1;
   }
   return out;
 }

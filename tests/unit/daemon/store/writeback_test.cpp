@@ -1,6 +1,7 @@
 // What trustworthy write-back asks of the store, on both backends: record facts stored with records, the profile
 // a queued write is for, acknowledgements that say what was actually written, news from a system still waiting in
 // the inbox (inbox_pending), and the queued writes as a plan (outbox_pending).
+#include <algorithm>
 #include <set>
 
 #include "tests/unit/daemon/store/store_fixture.hpp"
@@ -259,6 +260,53 @@ TEST_CASE("store: inbox_open_ids and inbox_open_events list a system's events no
   CHECK(events[0].event.dedupe_key == "z3");
   CHECK(ok(s->inbox_open_events({})).empty());
   CHECK(error_of(s->inbox_open_ids("", t0)) == errc::invalid_input);
+}
+
+TEST_CASE("store: inbox_open_events answers exactly the open events asked for, however the ids are spread",
+          "[store][inbox][writeback]") {
+  omnisync::test::temp_dir dir;
+  manual_clock clock;
+  auto s = open_ok(make_options(dir.path(), clock));
+  const auto t0 = clock.now();
+  // 200 events of two systems, interleaved; every fifth Zendesk one processed.
+  std::vector<std::int64_t> zendesk;
+  for (int i = 0; i < 200; ++i) {
+    const bool z = i % 3 != 0;
+    ok(s->inbox_append({z ? "zendesk" : "hubspot", "e" + std::to_string(i), t0, "{}", "body-" + std::to_string(i)}));
+  }
+  zendesk = ok(s->inbox_open_ids("zendesk", t0));
+  REQUIRE(zendesk.size() == 133);
+  std::vector<std::int64_t> processed;
+  for (std::size_t i = 0; i < zendesk.size(); i += 5) processed.push_back(zendesk[i]);
+  auto claimed = ok(s->inbox_claim(200, 10s, std::string("zendesk")));
+  REQUIRE(claimed.size() == 133);
+  std::vector<std::int64_t> done, back;
+  for (const auto& c : claimed)
+    (std::binary_search(processed.begin(), processed.end(), c.id) ? done : back).push_back(c.id);
+  ok(s->inbox_ack(done));
+  ok(s->inbox_nack(back, "later", t0));  // claimed, then given back: still open
+  REQUIRE(ok(s->inbox_open_ids("zendesk", t0)).size() == 133 - processed.size());
+
+  // Asked: runs with small gaps, lone ids far apart, processed ones, an id twice, one past the end; unsorted.
+  std::vector<std::int64_t> asked{zendesk[132], zendesk[0], zendesk[1], zendesk[2], zendesk[7], zendesk[60],
+                                  zendesk[61], zendesk[61], zendesk[100], zendesk[5], zendesk.back() + 1000};
+  auto events = ok(s->inbox_open_events(asked));
+  std::vector<std::int64_t> want;
+  for (auto id : asked)
+    if (id <= zendesk.back() && !std::binary_search(processed.begin(), processed.end(), id)) want.push_back(id);
+  std::sort(want.begin(), want.end());
+  want.erase(std::unique(want.begin(), want.end()), want.end());
+  std::vector<std::int64_t> got;
+  for (const auto& e : events) {
+    got.push_back(e.id);
+    CHECK(e.event.connector == "zendesk");
+  }
+  CHECK(got == want);
+  // Every open one at once: all of them, none of the other system's.
+  auto open = ok(s->inbox_open_ids("zendesk", t0));
+  events = ok(s->inbox_open_events(open));
+  REQUIRE(events.size() == open.size());
+  for (std::size_t i = 0; i < open.size(); ++i) CHECK(events[i].id == open[i]);
 }
 
 TEST_CASE("store: outbox_settle stores a chunk's acks, retries, dead letters, run counts, audit and note at once",
