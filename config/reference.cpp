@@ -8,19 +8,6 @@
 namespace omnisync::config {
 namespace {
 
-std::string join(const std::string& a, const std::string& b) {
-  if (a.empty()) return b;
-  if (b.empty()) return a;
-  return a + "." + b;
-}
-
-std::string number_text(double v) {
-  if (std::abs(v) < 1e15 && v == std::floor(v)) return std::to_string(static_cast<long long>(v));
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-
 std::string code(const std::string& s) { return "`" + s + "`"; }
 
 std::string codes(const std::vector<std::string>& words) {
@@ -42,9 +29,9 @@ std::string cell(std::string s) {
 
 std::string type_text(const setting& d) {
   auto bounds = [&](std::string what) {
-    if (d.min() && d.max()) return what + " " + number_text(*d.min()) + "–" + number_text(*d.max());
-    if (d.min()) return what + " ≥ " + number_text(*d.min());
-    if (d.max()) return what + " ≤ " + number_text(*d.max());
+    if (d.min() && d.max()) return what + " " + format_number(*d.min()) + "–" + format_number(*d.max());
+    if (d.min()) return what + " ≥ " + format_number(*d.min());
+    if (d.max()) return what + " ≤ " + format_number(*d.max());
     return what;
   };
   switch (d.type()) {
@@ -86,7 +73,7 @@ std::string default_text(const setting& d) {
   const auto& v = d.fallback_value()->data;
   if (const auto* s = std::get_if<std::string>(&v)) return code(*s);
   if (const auto* i = std::get_if<std::int64_t>(&v)) return code(std::to_string(*i));
-  if (const auto* x = std::get_if<double>(&v)) return code(number_text(*x));
+  if (const auto* x = std::get_if<double>(&v)) return code(format_number(*x));
   if (const auto* b = std::get_if<bool>(&v)) return code(*b ? "true" : "false");
   if (const auto* ms = std::get_if<std::chrono::milliseconds>(&v)) return code(format_duration(*ms));
   if (const auto* l = std::get_if<setting_value::list>(&v)) return l->empty() ? "none" : codes(*l);
@@ -98,14 +85,14 @@ void rows(const schema& s, const std::string& prefix, std::string& out) {
     out += "| " + code(key) + " | " + cell(type) + " | " + cell(def) + " | " + cell(meaning) + " |\n";
   };
   for (const auto& d : s.settings()) {
-    const std::string key = join(prefix, d.key());
+    const std::string key = key_path(prefix, d.key());
     switch (d.type()) {
       case value_type::block:
         if (!d.description().empty()) row(key, "mapping", "—", d.description());
         rows(*d.keys(), key, out);
         break;
       case value_type::map: {
-        const std::string entry = join(key, d.placeholder());
+        const std::string entry = key_path(key, d.placeholder());
         const setting& e = *d.element();
         std::string meaning = d.description();
         if (!d.names_source().empty()) meaning += " (" + code(d.placeholder()) + ": one of `" + d.names_source() + "`)";

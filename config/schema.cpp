@@ -4,6 +4,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "config/value_syntax.hpp"
+
 namespace omnisync::config {
 
 using std::chrono::milliseconds;
@@ -231,19 +233,9 @@ schema schema::merged(const schema& base, const schema& refinement) {
 
 // ---- bind_settings ---------------------------------------------------------------------------------------------------
 
-namespace {
-
-std::string join(const std::string& a, const std::string& b) {
-  if (a.empty()) return b;
-  if (b.empty()) return a;
-  return a + "." + b;
-}
-
-}  // namespace
-
 void bind_settings(const schema& s, const setting_values& values, void* target, const std::string& prefix) {
   for (const auto& d : s.settings()) {
-    const std::string key = join(prefix, d.key());
+    const std::string key = key_path(prefix, d.key());
     switch (d.type()) {
       case value_type::block:
         bind_settings(*d.keys(), values, target, key);
@@ -257,13 +249,13 @@ void bind_settings(const schema& s, const setting_values& values, void* target, 
         const setting* element = d.element();
         if (element->type() == value_type::block) {
           if (!d.element_target_) break;
-          for (const auto& n : names) bind_settings(*element->keys(), values, d.element_target_(target, n), join(key, n));
+          for (const auto& n : names) bind_settings(*element->keys(), values, d.element_target_(target, n), key_path(key, n));
         } else if (d.assign_map_) {
           std::vector<std::pair<std::string, const setting_value*>> entries;
           if (d.scalar_applies_to_all() && !d.key().empty())
             if (const auto* all = values.find(key)) entries.emplace_back("", all);
           for (const auto& n : names)
-            if (const auto* v = values.find(join(key, n))) entries.emplace_back(n, v);
+            if (const auto* v = values.find(key_path(key, n))) entries.emplace_back(n, v);
           d.assign_map_(target, entries);
         }
         break;

@@ -19,8 +19,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "." + b; }
-
 /// How a node reads in "got ..." (scalars verbatim; never used for secrets).
 std::string text_of(const YAML::Node& n) {
   if (n.IsScalar()) return "\"" + n.Scalar() + "\"";
@@ -29,19 +27,12 @@ std::string text_of(const YAML::Node& n) {
   return "nothing";
 }
 
-std::string number_text(double v) {
-  if (std::abs(v) < 1e15 && v == std::floor(v)) return std::to_string(static_cast<long long>(v));
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-
 /// "a whole number from 1 to 20", "a number of at least 0.1", "a duration like ...": what a declaration wants.
 std::string expected(const setting& d) {
   auto bounds = [&](const std::string& what) {
-    if (d.min() && d.max()) return what + " from " + number_text(*d.min()) + " to " + number_text(*d.max());
-    if (d.min()) return what + " of at least " + number_text(*d.min());
-    if (d.max()) return what + " of at most " + number_text(*d.max());
+    if (d.min() && d.max()) return what + " from " + format_number(*d.min()) + " to " + format_number(*d.max());
+    if (d.min()) return what + " of at least " + format_number(*d.min());
+    if (d.max()) return what + " of at most " + format_number(*d.max());
     return what;
   };
   switch (d.type()) {
@@ -90,7 +81,7 @@ class walker {
     std::map<std::string, std::string> spelled;  // declared key -> how the file wrote it (KEY or KEY_file)
     for (const auto& kv : n) {
       const std::string name = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
-      const std::string sub_path = join(path, name);
+      const std::string sub_path = key_path(path, name);
       const setting* d = name.empty() ? nullptr : s.find(name);
       bool from_file = false;
       if (!d && name.size() > 5 && name.ends_with("_file"))
@@ -102,16 +93,16 @@ class walker {
           error(kv.first, sub_path, "give either " + d->key() + " or " + d->key() + "_file, not both");
           continue;
         }
-        value(*d, kv.second, sub_path, join(key, d->key()), from_file);
+        value(*d, kv.second, sub_path, key_path(key, d->key()), from_file);
       } else if (const setting* free = s.free_names(); free && !name.empty() && kv.second.IsMap()) {
-        entry(*free, s, name, kv.first, kv.second, sub_path, join(key, name));
+        entry(*free, s, name, kv.first, kv.second, sub_path, key_path(key, name));
       } else if (!ctx_.ignore_unknown_keys) {
         error(kv.first, sub_path, "unknown key \"" + name + "\"" + did_you_mean(name, s.key_names()));
       }
     }
     for (const auto& d : s.settings())
       if (d.is_required() && !spelled.count(d.key()))
-        error(n, join(path, d.key()), "missing required key \"" + d.key() + "\"");
+        error(n, key_path(path, d.key()), "missing required key \"" + d.key() + "\"");
   }
 
   /// Map entries that must name one of a list's strings ("objects"), checked once the list is known.
@@ -169,7 +160,7 @@ class walker {
     }
     for (const auto& kv : n) {
       const std::string name = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
-      entry(d, schema{}, name, kv.first, kv.second, join(path, name), join(key, name));
+      entry(d, schema{}, name, kv.first, kv.second, key_path(path, name), key_path(key, name));
     }
   }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <regex>
 
@@ -134,6 +136,19 @@ std::string join_list(const std::vector<std::string>& items, std::string_view se
     out += i;
   }
   return out;
+}
+
+std::string key_path(const std::string& prefix, const std::string& key) {
+  if (prefix.empty()) return key;
+  if (key.empty()) return prefix;
+  return prefix + "." + key;
+}
+
+std::string format_number(double v) {
+  if (std::abs(v) < 1e15 && v == std::floor(v)) return std::to_string(static_cast<long long>(v));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
 }
 
 }  // namespace omnisync::config

@@ -31,6 +31,11 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
 /// names it. `found` (when given) is set when the text held any reference.
 std::optional<std::string> expand_env(std::string_view text, std::string* missing = nullptr, bool* found = nullptr);
 
+/// A key's dotted path: "http" + "port" is "http.port"; an empty part is left out.
+std::string key_path(const std::string& prefix, const std::string& key);
+/// A number as a user wrote it: whole numbers without a fraction ("20"), others shortest ("0.1", "1e+20").
+std::string format_number(double v);
+
 /// "a, b, c".
 std::string join_list(const std::vector<std::string>& items, std::string_view separator = ", ");
 

@@ -8,6 +8,8 @@
 
 namespace omnisync::analytics {
 
+/// One UTC day in milliseconds.
+inline constexpr std::int64_t day_ms = 86'400'000;
 /// At most this many buckets per report (an open window by day over years stays bounded).
 inline constexpr std::size_t max_buckets = 5000;
 

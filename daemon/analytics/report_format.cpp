@@ -11,8 +11,6 @@
 namespace omnisync::analytics {
 namespace {
 
-constexpr std::int64_t day_ms = 86'400'000;
-
 std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
 // Howard Hinnant's days_from_civil / civil_from_days.

@@ -23,8 +23,6 @@ const std::vector<std::string>& funnel_stages() {
 
 namespace {
 
-constexpr std::int64_t day_ms = 86'400'000;
-
 /// The buckets a window spans, clipped to the data (an open window does not start in 1970).
 std::vector<std::int64_t> buckets_of(const history_view& v, const report_window& w) {
   std::vector<std::int64_t> out;
