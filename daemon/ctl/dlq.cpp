@@ -11,6 +11,7 @@
 
 #include "daemon/control/catalogue.hpp"
 #include "daemon/ctl/client.hpp"
+#include "daemon/ctl/format.hpp"
 #include "daemon/ctl/subcommands.hpp"
 
 namespace omnisync::ctl {
@@ -18,17 +19,6 @@ namespace {
 
 namespace json = boost::json;
 namespace catalogue = control::catalogue;
-
-std::string help_of(std::string_view arg) {
-  const auto* a = catalogue::dlq.arg(arg);
-  return a ? std::string(a->help) : std::string();
-}
-
-std::string text(const json::value& v) {
-  if (v.is_string()) return std::string(v.as_string());
-  if (v.is_null()) return "";
-  return json::serialize(v);
-}
 
 /// 2000 as "2,000".
 std::string grouped(std::int64_t n) {
@@ -44,25 +34,27 @@ std::string grouped(std::int64_t n) {
 std::string removed_note(const json::object& r) {
   const auto* c = r.if_contains("removed_connector");
   if (!c || !c->is_string()) return {};
-  return "connector \"" + text(*c) + "\" is no longer configured: these are its stored dead letters (they can be "
+  return "connector \"" + reply_text(*c) +
+         "\" is no longer configured: these are its stored dead letters (they can be "
          "listed and dropped, not retried)\n";
 }
 
-std::string format_list(const json::value& v, const std::string& more_args) {
+std::string format_dead_letters(const json::value& v, const std::string& more_args) {
   const auto& r = v.as_object();
   if (auto note = removed_note(r); !note.empty() && !r.at("items").as_array().empty())
-    return note + format_list(json::object{{"items", r.at("items")}, {"next_after", r.at("next_after")}}, more_args);
+    return note +
+           format_dead_letters(json::object{{"items", r.at("items")}, {"next_after", r.at("next_after")}}, more_args);
   const auto& items = r.at("items").as_array();
   if (items.empty()) return "no dead letters\n";
   std::string out;
   for (const auto& it : items) {
     const auto& d = it.as_object();
-    out += "#" + text(d.at("id")) + "  " + text(d.at("created_at")) + "  " + text(d.at("connector")) + "/" +
-           text(d.at("object"));
-    if (!text(d.at("record_id")).empty()) out += "/" + text(d.at("record_id"));
-    out += "  " + text(d.at("stage")) + "  " + text(d.at("reason"));
+    out += "#" + reply_text(d.at("id")) + "  " + reply_text(d.at("created_at")) + "  " + reply_text(d.at("connector")) +
+           "/" + reply_text(d.at("object"));
+    if (!reply_text(d.at("record_id")).empty()) out += "/" + reply_text(d.at("record_id"));
+    out += "  " + reply_text(d.at("stage")) + "  " + reply_text(d.at("reason"));
     if (const auto* res = d.if_contains("resolved_at"); res && res->is_string())
-      out += "  (resolved " + text(*res) + ")";
+      out += "  (resolved " + reply_text(*res) + ")";
     out += "\n";
   }
   if (const auto next = r.at("next_after").as_int64(); next != 0)
@@ -79,9 +71,11 @@ std::string format_stats(const json::value& v) {
   std::string out;
   for (const auto& g : groups) {
     const auto& o = g.as_object();
-    out += grouped(o.at("count").as_int64()) + " \u00d7 " + text(o.at("reason")) + " \u2014 " + text(o.at("connector"));
-    if (!text(o.at("object")).empty()) out += "/" + text(o.at("object"));
-    out += " (" + text(o.at("stage")) + ", " + text(o.at("first")) + " to " + text(o.at("last")) + ")\n";
+    out += grouped(o.at("count").as_int64()) + " \u00d7 " + reply_text(o.at("reason")) + " \u2014 " +
+           reply_text(o.at("connector"));
+    if (!reply_text(o.at("object")).empty()) out += "/" + reply_text(o.at("object"));
+    out +=
+        " (" + reply_text(o.at("stage")) + ", " + reply_text(o.at("first")) + " to " + reply_text(o.at("last")) + ")\n";
   }
   out += grouped(r.at("total").as_int64()) + " in all\n";
   return out;
@@ -150,20 +144,22 @@ subcommand dlq_subcommand() {
       [a](CLI::App& app) {
         std::vector<std::string> actions;
         for (const auto& c : catalogue::dlq.arg("action")->choices) actions.emplace_back(c.value);
-        app.add_option("action", a->action, help_of("action"))->required()->check(CLI::IsMember(actions));
+        app.add_option("action", a->action, arg_help(catalogue::dlq, "action"))
+            ->required()
+            ->check(CLI::IsMember(actions));
         app.add_option("id", a->target, "Entry id (show, retry, drop), or `all` (retry, drop: every open entry)");
-        app.add_option("--connector", a->connector, help_of("connector"));
-        app.add_option("--object", a->object, help_of("object"));
-        app.add_option("--stage", a->stage, help_of("stage"));
-        app.add_option("--reason", a->reason, help_of("reason"));
-        app.add_option("--since", a->since, help_of("since"));
-        app.add_option("--until", a->until, help_of("until"));
+        app.add_option("--connector", a->connector, arg_help(catalogue::dlq, "connector"));
+        app.add_option("--object", a->object, arg_help(catalogue::dlq, "object"));
+        app.add_option("--stage", a->stage, arg_help(catalogue::dlq, "stage"));
+        app.add_option("--reason", a->reason, arg_help(catalogue::dlq, "reason"));
+        app.add_option("--since", a->since, arg_help(catalogue::dlq, "since"));
+        app.add_option("--until", a->until, arg_help(catalogue::dlq, "until"));
         app.add_flag("--all", a->all,
                      "retry, drop: every entry the filters match (every open entry without filters); list, stats: "
                      "resolved entries too");
         app.add_flag("--resolved", a->resolved, "list, stats: only resolved entries");
-        app.add_option("--after", a->after, help_of("after"));
-        app.add_option("--limit", a->limit, help_of("limit"));
+        app.add_option("--after", a->after, arg_help(catalogue::dlq, "after"));
+        app.add_option("--limit", a->limit, arg_help(catalogue::dlq, "limit"));
         app.add_flag("-y,--yes", a->yes, "retry, drop with filters: do not ask for confirmation");
       },
       [a](const ctl_options& o) {
@@ -206,7 +202,7 @@ subcommand dlq_subcommand() {
             return run_daemon_command(o, "dlq", json::serialize(args),
                                       [](const std::string& j) { return format_stats(json::parse(j)); });
           return run_daemon_command(o, "dlq", json::serialize(args),
-                                    [more](const std::string& j) { return format_list(json::parse(j), more); });
+                                    [more](const std::string& j) { return format_dead_letters(json::parse(j), more); });
         }
         if (id > 0) {
           if (filtered || all) {

@@ -48,14 +48,6 @@ double number(const json::value* v) {
   return NAN;
 }
 
-std::string pad(const std::string& s, size_t w) {
-  // Width in code points, so "—" counts as one column.
-  size_t cols = 0;
-  for (unsigned char c : s)
-    if ((c & 0xC0) != 0x80) ++cols;
-  return s + std::string(w > cols ? w - cols : 0, ' ');
-}
-
 /// An object whose values are all objects, as a table: one row per key, one column per inner key.
 std::string table(const std::string& first_header, const json::object& rows) {
   std::vector<std::string> columns;
@@ -488,6 +480,42 @@ std::string format_profile(const json::value& reply, const std::string& action) 
     }
   }
   return out;
+}
+
+std::string reply_text(const json::value& v, std::string_view null_text) {
+  if (v.is_string()) return std::string(v.as_string());
+  if (v.is_null()) return std::string(null_text);
+  return json::serialize(v);
+}
+
+std::string string_field(const json::object& o, const char* key) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+std::int64_t int_field(const json::object& o, const char* key) {
+  const auto* v = o.if_contains(key);
+  if (!v) return 0;
+  return v->is_int64() ? v->as_int64() : v->is_uint64() ? static_cast<std::int64_t>(v->as_uint64()) : 0;
+}
+
+double number_field(const json::object& o, const char* key) {
+  const auto* v = o.if_contains(key);
+  if (!v) return 0;
+  const double n = number(v);
+  return std::isnan(n) ? 0.0 : n;
+}
+
+std::size_t columns(std::string_view s) {
+  std::size_t cols = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++cols;
+  return cols;
+}
+
+std::string pad(const std::string& s, std::size_t width) {
+  const auto cols = columns(s);
+  return s + std::string(width > cols ? width - cols : 0, ' ');
 }
 
 }  // namespace omnisync::ctl

@@ -20,16 +20,6 @@ namespace {
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
-std::string text(const json::object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-std::int64_t number(const json::object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_int64() ? v->as_int64() : v && v->is_uint64() ? static_cast<std::int64_t>(v->as_uint64()) : 0;
-}
-
 const json::array& list(const json::object& o, const char* key) {
   static const json::array none;
   auto* v = o.if_contains(key);
@@ -38,33 +28,34 @@ const json::array& list(const json::object& o, const char* key) {
 
 /// "FILE:LINE: SEVERITY: CONNECTOR/OBJECT: MESSAGE", as lint prints each finding.
 std::string finding_line(const json::object& f) {
-  std::string where = text(f, "connector").empty() ? "" : text(f, "connector") + "/" + text(f, "object") + ": ";
-  return text(f, "file") + ":" + std::to_string(number(f, "line")) + ": " + text(f, "severity") + ": " + where +
-         text(f, "message") + "\n";
+  std::string where =
+      string_field(f, "connector").empty() ? "" : string_field(f, "connector") + "/" + string_field(f, "object") + ": ";
+  return string_field(f, "file") + ":" + std::to_string(int_field(f, "line")) + ": " + string_field(f, "severity") +
+         ": " + where + string_field(f, "message") + "\n";
 }
 
 /// The reply of an applied reload in words: what changed, warnings, what it re-writes, what to do next.
 std::string format_reload(const json::object& r) {
-  std::string out = "reloaded " + text(r, "config_file") + ": " + std::to_string(number(r, "connectors")) +
-                    " connector(s)" + (r.contains("forced") && r.at("forced").as_bool() ? " (forced despite lint errors)" : "") +
-                    "\n";
+  std::string out = "reloaded " + string_field(r, "config_file") + ": " + std::to_string(int_field(r, "connectors")) +
+                    " connector(s)" +
+                    (r.contains("forced") && r.at("forced").as_bool() ? " (forced despite lint errors)" : "") + "\n";
   for (const auto& v : list(r, "mappings")) {
     const auto& m = v.as_object();
-    out += "  mapping " + text(m, "change") + ": " + text(m, "file") + " (" + text(m, "kind") + "/" + text(m, "object") +
-           ", " + text(m, "direction") + "bound)\n";
+    out += "  mapping " + string_field(m, "change") + ": " + string_field(m, "file") + " (" + string_field(m, "kind") +
+           "/" + string_field(m, "object") + ", " + string_field(m, "direction") + "bound)\n";
   }
   for (const auto& v : list(r, "lint")) out += "  " + finding_line(v.as_object());
   for (const auto& v : list(r, "rechecks")) {
     const auto& c = v.as_object();
-    out += "  " + text(c, "connector") + "/" + text(c, "object") + ": " + std::to_string(number(c, "to_write")) +
-           " record(s) to re-write";
-    if (number(c, "creates") > 0) out += " (" + std::to_string(number(c, "creates")) + " new)";
-    out += " of " + std::to_string(number(c, "checked")) + " checked with the new mapping";
+    out += "  " + string_field(c, "connector") + "/" + string_field(c, "object") + ": " +
+           std::to_string(int_field(c, "to_write")) + " record(s) to re-write";
+    if (int_field(c, "creates") > 0) out += " (" + std::to_string(int_field(c, "creates")) + " new)";
+    out += " of " + std::to_string(int_field(c, "checked")) + " checked with the new mapping";
     if (c.contains("shadow") && c.at("shadow").as_bool())
-      out += "; shadow mode: not sent, see `omnisyncctl plan --connector " + text(c, "connector") + "`";
+      out += "; shadow mode: not sent, see `omnisyncctl plan --connector " + string_field(c, "connector") + "`";
     out += "\n";
   }
-  if (!text(r, "recheck_note").empty()) out += "  note: " + text(r, "recheck_note") + "\n";
+  if (!string_field(r, "recheck_note").empty()) out += "  note: " + string_field(r, "recheck_note") + "\n";
   for (const auto& v : list(r, "warnings")) out += "warning: " + std::string(v.as_string()) + "\n";
   for (const auto& v : list(r, "next_steps")) out += "next: " + std::string(v.as_string()) + "\n";
   return out;
@@ -88,11 +79,11 @@ subcommand reload_subcommand() {
           // In shadow mode nothing is sent: show the plan of each destination re-written (its first writes).
           for (const auto& v : list(r, "rechecks")) {
             const auto& c = v.as_object();
-            if (!c.contains("shadow") || !c.at("shadow").as_bool() || number(c, "to_write") == 0) continue;
-            auto plan = call(o.socket, "plan", json::object{{"connector", text(c, "connector")}, {"limit", 20}},
+            if (!c.contains("shadow") || !c.at("shadow").as_bool() || int_field(c, "to_write") == 0) continue;
+            auto plan = call(o.socket, "plan", json::object{{"connector", string_field(c, "connector")}, {"limit", 20}},
                              o.timeout);
             if (plan.state == call_result::status::ok && plan.result.is_object())
-              out += "plan for " + text(c, "connector") + " (first 20 writes):\n" + format_plan(plan.result);
+              out += "plan for " + string_field(c, "connector") + " (first 20 writes):\n" + format_plan(plan.result);
           }
           return out;
         });
@@ -139,9 +130,9 @@ subcommand lint_subcommand() {
           std::cout << to_json_text(res) << "\n";
         } else {
           for (const auto& v : list(res, "findings")) std::cout << finding_line(v.as_object());
-          std::cout << list(res, "findings").size() << " finding(s), " << number(res, "errors") << " error(s)\n";
+          std::cout << list(res, "findings").size() << " finding(s), " << int_field(res, "errors") << " error(s)\n";
         }
-        return number(res, "errors") > 0 ? int(exit_code::daemon_error) : int(exit_code::ok);
+        return int_field(res, "errors") > 0 ? int(exit_code::daemon_error) : int(exit_code::ok);
       },
       &spec};
 }

@@ -6,6 +6,7 @@
 
 #include "core/json_text.hpp"
 #include "daemon/ctl/client.hpp"
+#include "daemon/ctl/format.hpp"
 #include "daemon/ctl/subcommands.hpp"
 
 namespace json = boost::json;
@@ -45,11 +46,6 @@ const json::value* field_of(const json::object& rec, const std::string& path) {
     o = &v->get_object();
     p.remove_prefix(dot + 1);
   }
-}
-
-std::string pad(std::string s, std::size_t width) {
-  if (s.size() < width) s.append(width - s.size(), ' ');
-  return s;
 }
 
 }  // namespace
@@ -133,9 +129,10 @@ int run_profile_list(const ctl_options& o, const std::string& action, const std:
         head.push_back(h);
       }
       std::vector<std::size_t> width(head.size());
-      for (std::size_t i = 0; i < head.size(); ++i) width[i] = head[i].size();
+      for (std::size_t i = 0; i < head.size(); ++i) width[i] = ctl::columns(head[i]);
       for (const auto& row : table)
-        for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], std::min<std::size_t>(row[i].size(), 40));
+        for (std::size_t i = 0; i < row.size(); ++i)
+          width[i] = std::max(width[i], std::min<std::size_t>(ctl::columns(row[i]), 40));
       auto line = [&](const std::vector<std::string>& row) {
         std::string l;
         for (std::size_t i = 0; i < row.size(); ++i) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "daemon/control/catalogue.hpp"
+#include "daemon/ctl/format.hpp"
 #include "daemon/ctl/subcommands.hpp"
 
 namespace omnisync::ctl {
@@ -15,39 +16,28 @@ namespace {
 namespace json = boost::json;
 namespace catalogue = control::catalogue;
 
-std::string help_of(std::string_view arg) {
-  const auto* a = catalogue::record.arg(arg);
-  return a ? std::string(a->help) : std::string();
-}
-
-std::string text(const json::value& v) {
-  if (v.is_string()) return std::string(v.as_string());
-  if (v.is_null()) return "";
-  return json::serialize(v);
-}
-
 const json::value& at(const json::object& o, const char* k) {
   static const json::value none;
   const auto* v = o.if_contains(k);
   return v ? *v : none;
 }
 
-std::string format_show(const json::value& v) {
+std::string format_record(const json::value& v) {
   const auto& r = v.as_object();
   std::string out;
   auto field = [&out](const std::string& name, const std::string& value) { out += name + ": " + value + "\n"; };
-  field("record", text(at(r, "connector")) + ":" + text(at(r, "object")) + ":" + text(at(r, "id")) +
+  field("record", reply_text(at(r, "connector")) + ":" + reply_text(at(r, "object")) + ":" + reply_text(at(r, "id")) +
                       (at(r, "deleted").is_bool() && at(r, "deleted").as_bool() ? " (deleted)" : ""));
-  field("updated at the source", text(at(r, "source_updated_at")));
-  field("stored", text(at(r, "stored_at")) + " (first seen " + text(at(r, "first_seen")) + ")");
-  field("profile", at(r, "profile").is_null() ? std::string("(none)") : text(at(r, "profile")));
-  out += "payload: " + text(at(r, "payload")) + "\n";
+  field("updated at the source", reply_text(at(r, "source_updated_at")));
+  field("stored", reply_text(at(r, "stored_at")) + " (first seen " + reply_text(at(r, "first_seen")) + ")");
+  field("profile", at(r, "profile").is_null() ? std::string("(none)") : reply_text(at(r, "profile")));
+  out += "payload: " + reply_text(at(r, "payload")) + "\n";
   const auto& m = at(r, "mapping");
   if (const auto* mo = m.if_object(); mo && !at(*mo, "file").is_null()) {
-    out += "mapping: " + text(at(*mo, "file")) + "\n";
-    if (!at(*mo, "error").is_null()) out += "  refused: " + text(at(*mo, "error")) + "\n";
+    out += "mapping: " + reply_text(at(*mo, "file")) + "\n";
+    if (!at(*mo, "error").is_null()) out += "  refused: " + reply_text(at(*mo, "error")) + "\n";
     if (const auto* mapped = at(*mo, "mapped").if_object())
-      for (const auto& [k, val] : *mapped) out += "  " + std::string(k) + " = " + text(val) + "\n";
+      for (const auto& [k, val] : *mapped) out += "  " + std::string(k) + " = " + reply_text(val) + "\n";
   } else {
     out += "mapping: (no inbound mapping for this object)\n";
   }
@@ -56,8 +46,8 @@ std::string format_show(const json::value& v) {
     for (const auto& p : *prov) {
       const auto& po = p.as_object();
       const bool mine = at(po, "supplied").is_bool() && at(po, "supplied").as_bool();
-      out += std::string(mine ? "  * " : "    ") + text(at(po, "attribute")) + " = " + text(at(po, "value")) + " (" +
-             text(at(po, "decided_by")) + ")\n";
+      out += std::string(mine ? "  * " : "    ") + reply_text(at(po, "attribute")) + " = " +
+             reply_text(at(po, "value")) + " (" + reply_text(at(po, "decided_by")) + ")\n";
     }
   }
   const auto& writes = at(r, "writes");
@@ -65,9 +55,10 @@ std::string format_show(const json::value& v) {
     out += "writes it caused (newest first):\n";
     for (const auto& w : *wa) {
       const auto& wo = w.as_object();
-      out += "  " + text(at(wo, "at")) + " " + text(at(wo, "destination")) + " " + text(at(wo, "field")) + ": " +
-             text(at(wo, "before")) + " -> " + text(at(wo, "after")) + " [" + text(at(wo, "outcome")) + "]";
-      if (const std::string a = text(at(at(wo, "response").as_object(), "answer")); !a.empty()) out += " " + a;
+      out += "  " + reply_text(at(wo, "at")) + " " + reply_text(at(wo, "destination")) + " " +
+             reply_text(at(wo, "field")) + ": " + reply_text(at(wo, "before")) + " -> " + reply_text(at(wo, "after")) +
+             " [" + reply_text(at(wo, "outcome")) + "]";
+      if (const std::string a = reply_text(at(at(wo, "response").as_object(), "answer")); !a.empty()) out += " " + a;
       out += "\n";
     }
   } else {
@@ -89,17 +80,19 @@ subcommand record_subcommand() {
       [a](CLI::App& app) {
         std::vector<std::string> actions;
         for (const auto& c : catalogue::record.arg("action")->choices) actions.emplace_back(c.value);
-        app.add_option("action", a->action, help_of("action"))->required()->check(CLI::IsMember(actions));
-        app.add_option("connector", a->connector, help_of("connector"))->required();
-        app.add_option("object", a->object, help_of("object"))->required();
-        app.add_option("id", a->id, help_of("id"))->required();
-        app.add_option("--limit", a->limit, help_of("limit"));
+        app.add_option("action", a->action, arg_help(catalogue::record, "action"))
+            ->required()
+            ->check(CLI::IsMember(actions));
+        app.add_option("connector", a->connector, arg_help(catalogue::record, "connector"))->required();
+        app.add_option("object", a->object, arg_help(catalogue::record, "object"))->required();
+        app.add_option("id", a->id, arg_help(catalogue::record, "id"))->required();
+        app.add_option("--limit", a->limit, arg_help(catalogue::record, "limit"));
       },
       [a](const ctl_options& o) {
         json::object args{{"action", a->action}, {"connector", a->connector}, {"object", a->object}, {"id", a->id}};
         if (a->limit > 0) args["limit"] = a->limit;
         return run_daemon_command(o, "record", json::serialize(args),
-                                  [](const std::string& j) { return format_show(json::parse(j)); });
+                                  [](const std::string& j) { return format_record(json::parse(j)); });
       },
       &catalogue::record};
 }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "daemon/control/catalogue.hpp"
+#include "daemon/ctl/format.hpp"
 #include "daemon/ctl/subcommands.hpp"
 
 namespace omnisync::ctl {
@@ -15,11 +16,6 @@ namespace {
 
 namespace json = boost::json;
 namespace catalogue = control::catalogue;
-
-std::string help_of(std::string_view arg) {
-  const auto* a = catalogue::report.arg(arg);
-  return a ? std::string(a->help) : std::string();
-}
 
 std::string cell(const json::value& v) {
   if (v.is_string()) return std::string(v.as_string());
@@ -94,10 +90,10 @@ subcommand report_subcommand() {
         std::vector<std::string> names, periods;
         for (const auto& c : catalogue::report.arg("name")->choices) names.emplace_back(c.value);
         for (const auto& c : catalogue::report.arg("by")->choices) periods.emplace_back(c.value);
-        app.add_option("name", a->name, help_of("name"))->required()->check(CLI::IsMember(names));
-        app.add_option("--from", a->from, help_of("from"));
-        app.add_option("--to", a->to, help_of("to"));
-        app.add_option("--by", a->by, help_of("by"))->check(CLI::IsMember(periods));
+        app.add_option("name", a->name, arg_help(catalogue::report, "name"))->required()->check(CLI::IsMember(names));
+        app.add_option("--from", a->from, arg_help(catalogue::report, "from"));
+        app.add_option("--to", a->to, arg_help(catalogue::report, "to"));
+        app.add_option("--by", a->by, arg_help(catalogue::report, "by"))->check(CLI::IsMember(periods));
         app.add_flag("--csv", a->csv, "Print CSV: one section per table (# table NAME, header, rows)");
       },
       [a](const ctl_options& o) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "daemon/control/catalogue.hpp"
+#include "daemon/ctl/format.hpp"
 #include "daemon/ctl/subcommands.hpp"
 
 namespace omnisync::ctl {
@@ -15,22 +16,6 @@ namespace {
 
 namespace json = boost::json;
 namespace catalogue = control::catalogue;
-
-std::string help_of(std::string_view arg) {
-  const auto* a = catalogue::runs.arg(arg);
-  return a ? std::string(a->help) : std::string();
-}
-
-std::string text(const json::value& v) {
-  if (v.is_string()) return std::string(v.as_string());
-  if (v.is_null()) return "";
-  return json::serialize(v);
-}
-
-std::int64_t num(const json::object& o, const char* k) {
-  const auto* v = o.if_contains(k);
-  return v && v->is_int64() ? v->as_int64() : 0;
-}
 
 std::string duration_text(const json::object& r) {
   const auto* d = r.if_contains("duration_s");
@@ -42,13 +27,13 @@ std::string duration_text(const json::object& r) {
 
 /// "queued 12  written 10  refused 2" of a run's writes ("" when it caused none).
 std::string writes_text(const json::object& w) {
-  if (num(w, "queued") == 0 && num(w, "written") == 0 && num(w, "refused") == 0) return "-";
-  std::string out = std::to_string(num(w, "queued")) + "/" + std::to_string(num(w, "written")) + "/" +
-                    std::to_string(num(w, "refused"));
+  if (int_field(w, "queued") == 0 && int_field(w, "written") == 0 && int_field(w, "refused") == 0) return "-";
+  std::string out = std::to_string(int_field(w, "queued")) + "/" + std::to_string(int_field(w, "written")) + "/" +
+                    std::to_string(int_field(w, "refused"));
   return out;
 }
 
-std::string format_list(const json::value& v) {
+std::string format_runs(const json::value& v) {
   const auto& r = v.as_object();
   const auto& items = r.at("items").as_array();
   if (items.empty()) return "no runs recorded\n";
@@ -60,51 +45,55 @@ std::string format_list(const json::value& v) {
   out += line;
   for (const auto& it : items) {
     const auto& run = it.as_object();
-    std::string objects = text(run.at("objects"));
+    std::string objects = reply_text(run.at("objects"));
     if (objects.size() > 18) objects = objects.substr(0, 15) + "...";
-    std::string outcome = text(run.at("outcome"));
-    if (num(run, "idle_cycles") > 0) outcome += " +" + std::to_string(num(run, "idle_cycles")) + " idle";
+    std::string outcome = reply_text(run.at("outcome"));
+    if (int_field(run, "idle_cycles") > 0) outcome += " +" + std::to_string(int_field(run, "idle_cycles")) + " idle";
     std::snprintf(line, sizeof line, "%-6lld %-7s %-14s %-18s %-20s %-9s %-9s %7lld %7lld %6lld %6lld  %s\n",
-                  static_cast<long long>(num(run, "id")), text(run.at("kind")).c_str(),
-                  text(run.at("connector")).empty() ? "-" : text(run.at("connector")).c_str(),
-                  objects.empty() ? "-" : objects.c_str(), text(run.at("started_at")).c_str(),
-                  duration_text(run).c_str(), outcome.c_str(), static_cast<long long>(num(run, "read")),
-                  static_cast<long long>(num(run, "stored")), static_cast<long long>(num(run, "failed")),
-                  static_cast<long long>(num(run, "api_calls")), writes_text(run.at("writes").as_object()).c_str());
+                  static_cast<long long>(int_field(run, "id")), reply_text(run.at("kind")).c_str(),
+                  reply_text(run.at("connector")).empty() ? "-" : reply_text(run.at("connector")).c_str(),
+                  objects.empty() ? "-" : objects.c_str(), reply_text(run.at("started_at")).c_str(),
+                  duration_text(run).c_str(), outcome.c_str(), static_cast<long long>(int_field(run, "read")),
+                  static_cast<long long>(int_field(run, "stored")), static_cast<long long>(int_field(run, "failed")),
+                  static_cast<long long>(int_field(run, "api_calls")),
+                  writes_text(run.at("writes").as_object()).c_str());
     out += line;
   }
-  if (num(r, "next_after") != 0) out += "more: --after " + std::to_string(num(r, "next_after")) + "\n";
+  if (int_field(r, "next_after") != 0) out += "more: --after " + std::to_string(int_field(r, "next_after")) + "\n";
   return out;
 }
 
-std::string format_show(const json::value& v) {
+std::string format_run(const json::value& v) {
   const auto& r = v.as_object();
   std::string out;
   auto field = [&out](const std::string& name, const std::string& value) { out += name + ": " + value + "\n"; };
-  field("run", std::to_string(num(r, "id")) + " (" + text(r.at("kind")) + ")");
-  if (!text(r.at("connector")).empty()) field("connector", text(r.at("connector")));
-  if (!text(r.at("objects")).empty()) field("objects", text(r.at("objects")));
-  field("started", text(r.at("started_at")));
-  field("ended", r.at("ended_at").is_null() ? std::string("(running)") : text(r.at("ended_at")));
+  field("run", std::to_string(int_field(r, "id")) + " (" + reply_text(r.at("kind")) + ")");
+  if (!reply_text(r.at("connector")).empty()) field("connector", reply_text(r.at("connector")));
+  if (!reply_text(r.at("objects")).empty()) field("objects", reply_text(r.at("objects")));
+  field("started", reply_text(r.at("started_at")));
+  field("ended", r.at("ended_at").is_null() ? std::string("(running)") : reply_text(r.at("ended_at")));
   field("duration", duration_text(r));
-  field("outcome", text(r.at("outcome")));
-  if (!text(r.at("error")).empty()) field("error", text(r.at("error")));
-  field("records", "read " + std::to_string(num(r, "read")) + ", stored " + std::to_string(num(r, "stored")) +
-                       ", mapped " + std::to_string(num(r, "mapped")) + ", failed " + std::to_string(num(r, "failed")) +
-                       (num(r, "failed") > 0 ? " (omnisyncctl dlq list --stage mapping)" : ""));
-  field("api", std::to_string(num(r, "api_calls")) + " call(s), quota used " + std::to_string(num(r, "quota_used")));
-  if (num(r, "idle_cycles") > 0)
-    field("idle cycles since", std::to_string(num(r, "idle_cycles")) + " (last " + text(r.at("last_idle_at")) + ")");
+  field("outcome", reply_text(r.at("outcome")));
+  if (!reply_text(r.at("error")).empty()) field("error", reply_text(r.at("error")));
+  field("records", "read " + std::to_string(int_field(r, "read")) + ", stored " +
+                       std::to_string(int_field(r, "stored")) + ", mapped " + std::to_string(int_field(r, "mapped")) +
+                       ", failed " + std::to_string(int_field(r, "failed")) +
+                       (int_field(r, "failed") > 0 ? " (omnisyncctl dlq list --stage mapping)" : ""));
+  field("api", std::to_string(int_field(r, "api_calls")) + " call(s), quota used " +
+                   std::to_string(int_field(r, "quota_used")));
+  if (int_field(r, "idle_cycles") > 0)
+    field("idle cycles since",
+          std::to_string(int_field(r, "idle_cycles")) + " (last " + reply_text(r.at("last_idle_at")) + ")");
   const auto& w = r.at("writes").as_object();
-  field("writes", "queued " + std::to_string(num(w, "queued")) + ", written " + std::to_string(num(w, "written")) +
-                      ", refused " + std::to_string(num(w, "refused")) + ", unchanged " +
-                      std::to_string(num(w, "unchanged")) +
-                      (num(w, "refused") > 0 ? " (omnisyncctl dlq stats --stage write)" : ""));
+  field("writes", "queued " + std::to_string(int_field(w, "queued")) + ", written " +
+                      std::to_string(int_field(w, "written")) + ", refused " + std::to_string(int_field(w, "refused")) +
+                      ", unchanged " + std::to_string(int_field(w, "unchanged")) +
+                      (int_field(w, "refused") > 0 ? " (omnisyncctl dlq stats --stage write)" : ""));
   for (const auto& d : w.at("per_destination").as_array()) {
     const auto& o = d.as_object();
-    out += "  " + text(o.at("destination")) + ": queued " + std::to_string(num(o, "queued")) + ", written " +
-           std::to_string(num(o, "written")) + ", refused " + std::to_string(num(o, "refused")) + ", unchanged " +
-           std::to_string(num(o, "unchanged")) + "\n";
+    out += "  " + reply_text(o.at("destination")) + ": queued " + std::to_string(int_field(o, "queued")) +
+           ", written " + std::to_string(int_field(o, "written")) + ", refused " +
+           std::to_string(int_field(o, "refused")) + ", unchanged " + std::to_string(int_field(o, "unchanged")) + "\n";
   }
   return out;
 }
@@ -122,14 +111,14 @@ subcommand runs_subcommand() {
       [a](CLI::App& app) {
         std::vector<std::string> actions;
         for (const auto& c : catalogue::runs.arg("action")->choices) actions.emplace_back(c.value);
-        app.add_option("action", a->action, help_of("action"))->check(CLI::IsMember(actions));
-        app.add_option("id", a->target, help_of("id"));
-        app.add_option("--connector", a->connector, help_of("connector"));
+        app.add_option("action", a->action, arg_help(catalogue::runs, "action"))->check(CLI::IsMember(actions));
+        app.add_option("id", a->target, arg_help(catalogue::runs, "id"));
+        app.add_option("--connector", a->connector, arg_help(catalogue::runs, "connector"));
         std::vector<std::string> kinds;
         for (const auto& c : catalogue::runs.arg("kind")->choices) kinds.emplace_back(c.value);
-        app.add_option("--kind", a->kind, help_of("kind"))->check(CLI::IsMember(kinds));
-        app.add_option("--after", a->after, help_of("after"));
-        app.add_option("--limit", a->limit, help_of("limit"));
+        app.add_option("--kind", a->kind, arg_help(catalogue::runs, "kind"))->check(CLI::IsMember(kinds));
+        app.add_option("--after", a->after, arg_help(catalogue::runs, "after"));
+        app.add_option("--limit", a->limit, arg_help(catalogue::runs, "limit"));
       },
       [a](const ctl_options& o) {
         json::object args{{"action", a->action}};
@@ -142,7 +131,7 @@ subcommand runs_subcommand() {
           }
           args["id"] = id;
           return run_daemon_command(o, "runs", json::serialize(args),
-                                    [](const std::string& j) { return format_show(json::parse(j)); });
+                                    [](const std::string& j) { return format_run(json::parse(j)); });
         }
         if (!a->target.empty()) {
           std::cerr << "omnisyncctl: runs list takes no id (runs show ID shows one run)\n";
@@ -153,7 +142,7 @@ subcommand runs_subcommand() {
         if (a->after > 0) args["after"] = a->after;
         if (a->limit > 0) args["limit"] = a->limit;
         return run_daemon_command(o, "runs", json::serialize(args),
-                                  [](const std::string& j) { return format_list(json::parse(j)); });
+                                  [](const std::string& j) { return format_runs(json::parse(j)); });
       },
       &catalogue::runs};
 }

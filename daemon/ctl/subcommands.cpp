@@ -18,13 +18,12 @@ namespace omnisync::ctl {
 
 namespace catalogue = control::catalogue;
 
-namespace {
-
-/// The help line of argument `arg` of daemon command `spec` (an option or positional that sends that argument).
 std::string arg_help(const control::command_spec& spec, std::string_view arg) {
   const auto* a = spec.arg(arg);
   return a ? std::string(a->help) : std::string();
 }
+
+namespace {
 
 /// The values the daemon accepts for argument `arg` of `spec` (its declared choices).
 std::vector<std::string> arg_choices(const control::command_spec& spec, std::string_view arg) {

@@ -19,6 +19,9 @@ struct command_spec;
 
 namespace omnisync::ctl {
 
+/// The help line of argument `arg` of daemon command `spec` (an option or positional that sends that argument).
+std::string arg_help(const control::command_spec& spec, std::string_view arg);
+
 /// Exit codes of omnisyncctl.
 enum exit_code : int { ok = 0, daemon_error = 1, usage = 2, unavailable = 69 };
 

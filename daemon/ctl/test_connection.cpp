@@ -8,17 +8,13 @@
 
 #include "daemon/control/catalogue.hpp"
 #include "daemon/ctl/client.hpp"
+#include "daemon/ctl/format.hpp"
 #include "daemon/ctl/subcommands.hpp"
 
 namespace omnisync::ctl {
 namespace {
 
 namespace json = boost::json;
-
-std::string text(const json::object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
 
 bool flag(const json::object& o, const char* key) {
   auto* v = o.if_contains(key);
@@ -27,13 +23,14 @@ bool flag(const json::object& o, const char* key) {
 
 /// "hs (hubspot): ok" and one line per step: "  pass  tls: certificate verified for 127.0.0.1".
 std::string format_report(const json::object& r) {
-  std::string out = text(r, "connector") + " (" + text(r, "kind") + "): " + (flag(r, "ok") ? "ok" : "FAILED") + "\n";
+  std::string out =
+      string_field(r, "connector") + " (" + string_field(r, "kind") + "): " + (flag(r, "ok") ? "ok" : "FAILED") + "\n";
   if (auto* steps = r.if_contains("steps"); steps && steps->is_array())
     for (const auto& s : steps->as_array()) {
       if (!s.is_object()) continue;
       const auto& so = s.as_object();
       const char* mark = flag(so, "skipped") ? "skip" : flag(so, "ok") ? "pass" : "FAIL";
-      out += "  " + std::string(mark) + "  " + text(so, "step") + ": " + text(so, "detail") + "\n";
+      out += "  " + std::string(mark) + "  " + string_field(so, "step") + ": " + string_field(so, "detail") + "\n";
     }
   return out;
 }

@@ -15,26 +15,15 @@ namespace {
 namespace json = boost::json;
 namespace catalogue = control::catalogue;
 
-std::string help_of(const control::command_spec& spec, std::string_view arg) {
-  const auto* a = spec.arg(arg);
-  return a ? std::string(a->help) : std::string();
-}
-
-std::string text(const json::value& v) {
-  if (v.is_string()) return std::string(v.as_string());
-  if (v.is_null()) return "";
-  return json::serialize(v);
-}
-
 /// A value as the plan and the audit log print it: JSON (strings quoted), "-" for unknown.
 std::string value_text(const json::value& v) { return v.is_null() ? std::string("-") : json::serialize(v); }
 
 /// "(source, rule)" of one field change.
 std::string why(const json::object& f) {
   std::string out = "(";
-  const std::string source = text(f.at("source"));
+  const std::string source = reply_text(f.at("source"));
   if (!source.empty()) out += source + ", ";
-  return out + text(f.at("rule")) + ")";
+  return out + reply_text(f.at("rule")) + ")";
 }
 
 }  // namespace
@@ -44,17 +33,18 @@ std::string format_plan(const json::value& v) {
   const auto& r = v.as_object();
   for (const auto& c : r.at("changes").as_array()) {
     const auto& w = c.as_object();
-    const std::string where = text(w.at("connector")) + " " + text(w.at("object")) + "/" + text(w.at("record"));
-    const std::string what = text(w.at("what"));
+    const std::string where =
+        reply_text(w.at("connector")) + " " + reply_text(w.at("object")) + "/" + reply_text(w.at("record"));
+    const std::string what = reply_text(w.at("what"));
     for (const auto& f : w.at("fields").as_array()) {
       const auto& fo = f.as_object();
-      out += where + "  " + text(fo.at("field")) + "  ";
+      out += where + "  " + reply_text(fo.at("field")) + "  ";
       out += what == "create" ? "(new) " : value_text(fo.at("before")) + " -> ";
       out += value_text(fo.at("after")) + "   " + why(fo) + "\n";
     }
     if (const auto* n = w.if_contains("attempts"); n && n->is_int64() && n->as_int64() > 0)
-      out += "  (" + std::to_string(n->as_int64()) + " attempt(s), next at " + text(w.at("next_attempt_at")) +
-             ", last answer: " + text(w.at("last_error")) + ")\n";
+      out += "  (" + std::to_string(n->as_int64()) + " attempt(s), next at " + reply_text(w.at("next_attempt_at")) +
+             ", last answer: " + reply_text(w.at("last_error")) + ")\n";
   }
   const auto& t = r.at("totals").as_object();
   std::size_t fields = 0;
@@ -78,10 +68,10 @@ std::string format_audit(const json::value& v) {
   if (items.empty()) return "no writes recorded\n";
   for (const auto& it : items) {
     const auto& e = it.as_object();
-    out += text(e.at("at")) + "  " + text(e.at("connector")) + ":" + text(e.at("object")) + ":" +
-           text(e.at("record")) + "  " + text(e.at("field")) + "  " + value_text(e.at("before")) + " -> " +
-           value_text(e.at("after")) + "  " + text(e.at("outcome"));
-    if (!text(e.at("answer")).empty()) out += ": " + text(e.at("answer"));
+    out += reply_text(e.at("at")) + "  " + reply_text(e.at("connector")) + ":" + reply_text(e.at("object")) + ":" +
+           reply_text(e.at("record")) + "  " + reply_text(e.at("field")) + "  " + value_text(e.at("before")) + " -> " +
+           value_text(e.at("after")) + "  " + reply_text(e.at("outcome"));
+    if (!reply_text(e.at("answer")).empty()) out += ": " + reply_text(e.at("answer"));
     out += "  " + why(e) + "\n";
   }
   if (r.at("next_before").as_int64() != 0)
@@ -99,9 +89,9 @@ subcommand plan_subcommand() {
   auto a = std::make_shared<args>();
   return subcommand{std::string(catalogue::plan.name), std::string(catalogue::plan.help),
                     [a](CLI::App& app) {
-                      app.add_option("connector", a->connector, help_of(catalogue::plan, "connector"));
-                      app.add_option("--profile", a->profile, help_of(catalogue::plan, "profile"));
-                      app.add_option("--limit", a->limit, help_of(catalogue::plan, "limit"));
+                      app.add_option("connector", a->connector, arg_help(catalogue::plan, "connector"));
+                      app.add_option("--profile", a->profile, arg_help(catalogue::plan, "profile"));
+                      app.add_option("--limit", a->limit, arg_help(catalogue::plan, "limit"));
                     },
                     [a](const ctl_options& o) {
                       json::object args;
@@ -122,14 +112,15 @@ subcommand audit_subcommand() {
   auto a = std::make_shared<args>();
   return subcommand{std::string(catalogue::audit.name), std::string(catalogue::audit.help),
                     [a](CLI::App& app) {
-                      app.add_option("--profile", a->profile, help_of(catalogue::audit, "profile"));
-                      app.add_option("--record", a->record, help_of(catalogue::audit, "record"));
-                      app.add_option("--connector", a->connector, help_of(catalogue::audit, "connector"));
-                      app.add_option("--field", a->field, help_of(catalogue::audit, "field"));
-                      app.add_option("--source", a->source, help_of(catalogue::audit, "source"));
-                      app.add_option("--since", a->since, help_of(catalogue::audit, "since"))->check(since_validator());
-                      app.add_option("--before", a->before, help_of(catalogue::audit, "before"));
-                      app.add_option("--limit", a->limit, help_of(catalogue::audit, "limit"));
+                      app.add_option("--profile", a->profile, arg_help(catalogue::audit, "profile"));
+                      app.add_option("--record", a->record, arg_help(catalogue::audit, "record"));
+                      app.add_option("--connector", a->connector, arg_help(catalogue::audit, "connector"));
+                      app.add_option("--field", a->field, arg_help(catalogue::audit, "field"));
+                      app.add_option("--source", a->source, arg_help(catalogue::audit, "source"));
+                      app.add_option("--since", a->since, arg_help(catalogue::audit, "since"))
+                          ->check(since_validator());
+                      app.add_option("--before", a->before, arg_help(catalogue::audit, "before"));
+                      app.add_option("--limit", a->limit, arg_help(catalogue::audit, "limit"));
                     },
                     [a](const ctl_options& o) {
                       json::object args;
