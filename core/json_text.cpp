@@ -1,5 +1,6 @@
 #include "core/json_text.hpp"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <charconv>
@@ -57,6 +58,13 @@ std::string to_json_text(const boost::json::value& v) {
   std::string out;
   append_json_text(out, v);
   return out;
+}
+
+boost::json::value json_or_text(const std::string& text) {
+  if (text.empty()) return nullptr;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  return ec ? boost::json::value(text) : v;
 }
 
 }  // namespace omnisync

@@ -13,5 +13,8 @@ namespace omnisync {
 std::string to_json_text(const boost::json::value& v);
 /// Appends to `out`.
 void append_json_text(std::string& out, const boost::json::value& v);
+/// A stored JSON text as a value (the plan and the audit log keep values as text): the text itself, as a string,
+/// when it is not JSON; null when it is empty.
+boost::json::value json_or_text(const std::string& text);
 
 }  // namespace omnisync

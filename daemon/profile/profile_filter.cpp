@@ -42,14 +42,14 @@ std::string to_lower(std::string_view s) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
+std::string_view trim_blanks(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
 }
 
 std::optional<double> number_of(std::string_view s) {
-  s = trim(s);
+  s = trim_blanks(s);
   double d = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
   if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(d)) return std::nullopt;
@@ -144,7 +144,7 @@ const json::value* value_at(const json::object& canonical, std::string_view path
 
 std::optional<attribute_condition> parse_where(std::string_view expr, std::string& error) {
   const std::string_view original = expr;
-  expr = trim(expr);
+  expr = trim_blanks(expr);
   attribute_condition c;
   auto fail = [&](std::string why) -> std::optional<attribute_condition> {
     error = "--where \"" + std::string(original) + "\": " + why;
@@ -157,7 +157,7 @@ std::optional<attribute_condition> parse_where(std::string_view expr, std::strin
       expr.remove_prefix(1);
       c.cmp = attribute_condition::op::missing;
     }
-    c.attribute = std::string(trim(expr));
+    c.attribute = std::string(trim_blanks(expr));
   } else {
     const auto pos = expr.find_first_of("=~!");
     if (pos == std::string_view::npos) return fail(std::string(k_where_forms));
@@ -166,8 +166,8 @@ std::optional<attribute_condition> parse_where(std::string_view expr, std::strin
     else if (expr[pos] == '~') c.cmp = attribute_condition::op::contains;
     else if (pos + 1 < expr.size() && expr[pos + 1] == '=') c.cmp = attribute_condition::op::ne, value_at = pos + 2;
     else return fail(std::string(k_where_forms));
-    c.attribute = std::string(trim(expr.substr(0, pos)));
-    c.value = std::string(trim(expr.substr(value_at)));
+    c.attribute = std::string(trim_blanks(expr.substr(0, pos)));
+    c.value = std::string(trim_blanks(expr.substr(value_at)));
     if (c.cmp == attribute_condition::op::contains) {
       if (c.value.empty()) return fail("nothing to look for after ~");
       c.value = to_lower(c.value);
@@ -181,7 +181,7 @@ std::optional<attribute_condition> parse_where(std::string_view expr, std::strin
 
 std::optional<kpi_condition> parse_kpi(std::string_view expr, std::string& error) {
   const std::string_view original = expr;
-  expr = trim(expr);
+  expr = trim_blanks(expr);
   auto fail = [&](std::string why) -> std::optional<kpi_condition> {
     error = "--kpi \"" + std::string(original) + "\": " + why;
     return std::nullopt;
@@ -190,7 +190,7 @@ std::optional<kpi_condition> parse_kpi(std::string_view expr, std::string& error
   if (pos == std::string_view::npos)
     return fail("expected NAME>=N (or >, <=, <, =, !=), e.g. lifetime_value>=1000");
   kpi_condition c;
-  c.kpi = std::string(trim(expr.substr(0, pos)));
+  c.kpi = std::string(trim_blanks(expr.substr(0, pos)));
   std::string_view rest = expr.substr(pos);
   using op = kpi_condition::op;
   if (rest.starts_with(">=")) c.cmp = op::ge, rest.remove_prefix(2);
@@ -208,7 +208,7 @@ std::optional<kpi_condition> parse_kpi(std::string_view expr, std::string& error
     return fail("unknown KPI \"" + c.kpi + "\"" + config::did_you_mean(c.kpi, names) + " (KPIs: " + known + ")");
   }
   auto n = number_of(rest);
-  if (!n) return fail("\"" + std::string(trim(rest)) + "\" is not a number");
+  if (!n) return fail("\"" + std::string(trim_blanks(rest)) + "\" is not a number");
   c.number = *n;
   return c;
 }

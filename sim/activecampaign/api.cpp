@@ -12,6 +12,7 @@
 
 #include "sim/activecampaign/form.hpp"
 #include "sim/core/people.hpp"
+#include "sim/core/validate.hpp"
 
 namespace omnisync::sim::activecampaign {
 namespace json = boost::json;
@@ -22,11 +23,6 @@ std::optional<std::int64_t> parse_int(std::string_view text) {
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (text.empty() || ec != std::errc{} || p != text.data() + text.size()) return std::nullopt;
   return v;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 std::string text(const json::value& v) {
@@ -286,9 +282,9 @@ api_reply api::sync(const json::value& body, const std::string& base_url) {
                                                        {"source", json::object{{"pointer", "/data/attributes/email"}}}}}}});
   }
   std::optional<std::int64_t> found;
-  const std::string want = lower(email);
+  const std::string want = ascii_lower(email);
   for_each([&](const contact& x) {
-    if (lower(x.email) == want) {
+    if (ascii_lower(x.email) == want) {
       found = x.id;
       return false;
     }
@@ -334,7 +330,7 @@ api_reply api::list(const std::map<std::string, std::string>& query, const std::
     }
   }
   std::string email;
-  if (const auto it = query.find("email"); it != query.end()) email = lower(it->second);
+  if (const auto it = query.find("email"); it != query.end()) email = ascii_lower(it->second);
   // id_greater with orders[id]=ASC is the paging ActiveCampaign recommends for many contacts (no offsets).
   std::optional<std::int64_t> id_greater;
   if (const auto it = query.find("id_greater"); it != query.end()) {
@@ -345,18 +341,18 @@ api_reply api::list(const std::map<std::string, std::string>& query, const std::
   for_each([&](const contact& c) {
     if (updated_after && c.updated_s <= *updated_after) return true;
     if (id_greater && c.id <= *id_greater) return true;
-    if (!email.empty() && lower(c.email) != email) return true;
+    if (!email.empty() && ascii_lower(c.email) != email) return true;
     hits.push_back(c);
     return true;
   });
   if (const auto it = query.find("orders[udate]"); it != query.end()) {
-    const bool desc = lower(it->second) == "desc";
+    const bool desc = ascii_lower(it->second) == "desc";
     std::stable_sort(hits.begin(), hits.end(), [desc](const contact& a, const contact& b) {
       if (a.updated_s != b.updated_s) return desc ? a.updated_s > b.updated_s : a.updated_s < b.updated_s;
       return a.id < b.id;
     });
   } else if (const auto by_id = query.find("orders[id]"); by_id != query.end()) {
-    const bool desc = lower(by_id->second) == "desc";
+    const bool desc = ascii_lower(by_id->second) == "desc";
     std::stable_sort(hits.begin(), hits.end(),
                      [desc](const contact& a, const contact& b) { return desc ? a.id > b.id : a.id < b.id; });
   }
@@ -535,7 +531,7 @@ seed_source default_seed(std::uint64_t seed, std::size_t size, std::int64_t base
     // List member i is person 2i-1 of the shared population, with an upper-case email half of the time.
     c.email = c.first_name + "." + who.last + std::to_string(2 * index - 1) +
               "@example.com";
-    if ((h >> 16) % 2 == 0) c.email = lower(c.email);
+    if ((h >> 16) % 2 == 0) c.email = ascii_lower(c.email);
     if ((h >> 24) % 3 != 0) c.phone = "415-555-" + std::to_string(1000 + index % 9000);
     c.created_s = base_ms / 1000 - (static_cast<std::int64_t>(count) - index + 2) * 60;
     c.updated_s = c.created_s + static_cast<std::int64_t>(h % 50);

@@ -7,6 +7,8 @@
 
 #include <boost/json.hpp>
 
+#include "sim/core/validate.hpp"
+
 #include "sim/activecampaign/api.hpp"
 
 namespace omnisync::sim::activecampaign {
@@ -30,11 +32,6 @@ std::optional<std::int64_t> as_id(const json::value* v) {
 std::optional<std::int64_t> as_id(const std::string& s) {
   json::value v(s);
   return as_id(&v);
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 audience_store::reply no_result(const std::string& what, const std::string& id) {
@@ -113,10 +110,10 @@ audience_store::reply audience_store::handle(const std::string& m, const std::ve
   if (root == "tags" && segs.size() == 1 && m == "GET") {
     // `search` matches tag names containing the text, without case.
     const auto it = query.find("search");
-    const std::string needle = it == query.end() ? std::string() : lower(it->second);
+    const std::string needle = it == query.end() ? std::string() : ascii_lower(it->second);
     json::array out;
     for (const auto& [id, t] : tags_)
-      if (needle.empty() || lower(t.name).find(needle) != std::string::npos) out.push_back(tag_json(t, base_url));
+      if (needle.empty() || ascii_lower(t.name).find(needle) != std::string::npos) out.push_back(tag_json(t, base_url));
     const auto total = std::to_string(out.size());
     return {200, json::object{{"tags", std::move(out)}, {"meta", json::object{{"total", total}}}}};
   }
@@ -126,7 +123,7 @@ audience_store::reply audience_store::handle(const std::string& m, const std::ve
     if (!name || !name->is_string() || name->as_string().empty())
       return unprocessable("Tag name is required", "field_missing", "/data/attributes/tag");
     for (const auto& [id, existing] : tags_)
-      if (lower(existing.name) == lower(std::string(name->as_string())))
+      if (ascii_lower(existing.name) == ascii_lower(std::string(name->as_string())))
         return unprocessable("Duplicate tag", "duplicate", "/data/attributes/tag");
     tag nt{next_tag_++, std::string(name->as_string()), "contact", "", now_s};
     if (const auto* ty = t->if_contains("tagType"); ty && ty->is_string()) nt.type = std::string(ty->as_string());
@@ -178,7 +175,7 @@ audience_store::reply audience_store::handle(const std::string& m, const std::ve
   if (root == "lists" && segs.size() == 1 && m == "GET") {
     json::array out;
     for (const auto& [id, name] : lists_)
-      out.push_back(json::object{{"id", std::to_string(id)}, {"name", name}, {"stringid", lower(name)}});
+      out.push_back(json::object{{"id", std::to_string(id)}, {"name", name}, {"stringid", ascii_lower(name)}});
     const auto total = std::to_string(out.size());
     return {200, json::object{{"lists", std::move(out)}, {"meta", json::object{{"total", total}}}}};
   }

@@ -1,5 +1,6 @@
 #pragma once
-// Field checks several simulated vendors share (each vendor keeps its own error shapes). Header-only so the
+// Field checks several simulated vendors share (each vendor keeps its own error shapes), and the ASCII lower-casing
+// their case-insensitive matches use. Header-only so the
 // vendor libraries can use it without linking sim/core.
 #include <algorithm>
 #include <cctype>
@@ -77,6 +78,12 @@ inline bool calendar_date(std::string_view s) {
   static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
   return d <= days[m - 1] + (m == 2 && leap ? 1 : 0);
+}
+
+/// `s` with ASCII letters lower-cased (the vendors compare e-mail addresses and tags this way).
+inline std::string ascii_lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
 }
 
 }  // namespace omnisync::sim

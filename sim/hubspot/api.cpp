@@ -139,13 +139,6 @@ std::optional<std::int64_t> parse_id(std::string_view text) {
   return v;
 }
 
-std::string scalar_text(const json::value& v) {
-  if (v.is_string()) return std::string(v.get_string());
-  if (v.is_null()) return {};
-  if (v.is_bool()) return v.get_bool() ? "true" : "false";
-  return json::serialize(v);
-}
-
 std::vector<std::string> split_csv(const std::string& text) {
   std::vector<std::string> out;
   std::size_t start = 0;

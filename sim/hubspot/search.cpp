@@ -87,12 +87,6 @@ int compare(const std::string& a, const std::string& b) {
   return la < lb ? -1 : (la > lb ? 1 : 0);
 }
 
-std::string scalar_text(const boost::json::value& v) {
-  if (v.is_string()) return std::string(v.get_string());
-  if (v.is_null()) return {};
-  return boost::json::serialize(v);
-}
-
 bool has_token(const std::string& text, const std::string& token) {
   // CONTAINS_TOKEN matches whole words; a leading/trailing '*' makes it a prefix/suffix wildcard.
   std::string needle = lower(token);
@@ -298,5 +292,11 @@ bool sorts_before(const search_request& request, const properties& a, std::int64
 }
 
 std::string iso_ms(std::int64_t epoch_ms) { return format_iso8601_ms(from_epoch_ms(epoch_ms)); }
+
+std::string scalar_text(const boost::json::value& v) {
+  if (v.is_string()) return std::string(v.get_string());
+  if (v.is_null()) return {};
+  return boost::json::serialize(v);  // true and false as such
+}
 
 }  // namespace omnisync::sim::hubspot

@@ -65,4 +65,7 @@ bool sorts_before(const search_request& request, const properties& a, std::int64
 /// `2024-05-01T10:00:00.000Z` from epoch milliseconds.
 std::string iso_ms(std::int64_t epoch_ms);
 
+/// A property value as HubSpot returns it in `properties`: a string as it is, null as "", others as JSON text.
+std::string scalar_text(const boost::json::value& v);
+
 }  // namespace omnisync::sim::hubspot

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/json_text.hpp"
 #include "daemon/control/catalogue.hpp"
 #include "daemon/control/commands/groups.hpp"
 #include "daemon/profile/value_json.hpp"
@@ -17,14 +18,6 @@ namespace json = boost::json;
 
 namespace omnisync::control::commands {
 namespace {
-
-/// A JSON text as a value; the text itself when it is not JSON, null when empty.
-json::value as_json(const std::string& text) {
-  if (text.empty()) return nullptr;
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  return ec ? json::value(text) : v;
-}
 
 /// Whether a field's value is a credential rather than data (never shown, whatever the destination calls it).
 bool secret_field(std::string_view field) {
@@ -40,7 +33,7 @@ bool secret_field(std::string_view field) {
 /// response (outcome, its answer, its request id). The audit log keeps the fields sent and the answer, not the raw
 /// bytes, so this is the request as omnisync made it, not a packet capture.
 json::object write_json(const store::audit_entry& e) {
-  const auto value = secret_field(e.field) ? json::value("<redacted>") : as_json(e.after);
+  const auto value = secret_field(e.field) ? json::value("<redacted>") : json_or_text(e.after);
   json::object body;
   body[e.field] = value;
   json::object request{{"destination", e.connector + ":" + e.object + ":" + e.record_id},
@@ -50,7 +43,7 @@ json::object write_json(const store::audit_entry& e) {
   return json::object{{"at", iso_text(e.at)},
                       {"destination", e.connector + ":" + e.object + ":" + e.record_id},
                       {"field", e.field},
-                      {"before", secret_field(e.field) ? json::value("<redacted>") : as_json(e.before)},
+                      {"before", secret_field(e.field) ? json::value("<redacted>") : json_or_text(e.before)},
                       {"after", value},
                       {"attribute", e.attribute},
                       {"rule", e.rule},
@@ -82,7 +75,7 @@ asio::awaitable<reply> record_show(const context& ctx, json::object args) {
                    {"stored_at", iso_text(r.stored_at)},
                    {"first_seen", iso_text(r.first_seen)},
                    {"deleted", r.deleted},
-                   {"payload", as_json(r.payload)}};
+                   {"payload", json_or_text(r.payload)}};
   // What the mapping makes of it now (a mapping changed since the record was stored shows its new result).
   json::object mapping{{"file", nullptr}, {"mapped", nullptr}, {"error", nullptr}};
   json::array provenance;
@@ -90,7 +83,7 @@ asio::awaitable<reply> record_show(const context& ctx, json::object args) {
   if (ctx.engine) {
     if (auto m = ctx.engine->map_stored(connector, object, r.payload); m && m->has_mapping) {
       mapping["file"] = m->mapping_file;
-      if (!m->mapped_json.empty()) mapping["mapped"] = as_json(m->mapped_json);
+      if (!m->mapped_json.empty()) mapping["mapped"] = json_or_text(m->mapped_json);
       if (!m->error.empty()) mapping["error"] = m->error;
     }
     // Which golden values of its profile this record supplies, and which it lost to another record.

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "core/time.hpp"
+#include "core/json_text.hpp"
 #include "daemon/control/catalogue.hpp"
 #include "daemon/control/commands/groups.hpp"
 #include "daemon/store/store.hpp"
@@ -24,18 +25,10 @@ std::int64_t integer_arg(const json::object& args, const char* key, std::int64_t
   return v && v->is_int64() ? v->as_int64() : fallback;
 }
 
-/// A JSON text as a value (what the plan and the audit log keep as text); the text itself when it is not JSON.
-json::value as_json(const std::string& text) {
-  if (text.empty()) return nullptr;
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  return ec ? json::value(text) : v;
-}
-
 json::object change_json(const profile::field_change& f) {
   return json::object{{"field", f.field},
-                      {"before", as_json(f.before)},
-                      {"after", as_json(f.after)},
+                      {"before", json_or_text(f.before)},
+                      {"after", json_or_text(f.after)},
                       {"attribute", f.attribute},
                       {"rule", f.rule},
                       {"source", f.source},
@@ -143,8 +136,8 @@ asio::awaitable<reply> audit(const context& ctx, json::object args) {
                                  {"object", e.object},
                                  {"record", e.record_id},
                                  {"field", e.field},
-                                 {"before", as_json(e.before)},
-                                 {"after", as_json(e.after)},
+                                 {"before", json_or_text(e.before)},
+                                 {"after", json_or_text(e.after)},
                                  {"attribute", e.attribute},
                                  {"rule", e.rule},
                                  {"source", e.source},

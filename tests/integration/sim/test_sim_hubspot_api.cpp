@@ -15,7 +15,7 @@ namespace json = boost::json;
 
 namespace {
 
-struct fixture {
+struct hubspot_fixture {
   std::int64_t now = 1'714'557'600'000;  // 2024-05-01T10:00:00Z
   hs::api api{hs::default_seed(7, 250, now), [this] { return now; }};
 
@@ -40,7 +40,7 @@ std::string header(const hs::api_reply& r, std::string_view name) {
 }  // namespace
 
 TEST_CASE("HubSpot list pages with after until paging disappears", "[sim][hubspot]") {
-  fixture f;
+  hubspot_fixture f;
   std::size_t seen = 0;
   std::string after;
   std::int64_t last_id = 0;
@@ -63,14 +63,14 @@ TEST_CASE("HubSpot list pages with after until paging disappears", "[sim][hubspo
 }
 
 TEST_CASE("HubSpot requires a bearer token", "[sim][hubspot]") {
-  fixture f;
+  hubspot_fixture f;
   auto r = f.api.handle({"GET", "/crm/v3/objects/contacts", "", ""});
   CHECK(r.status == 401);
   CHECK(json::parse(r.body).at("category").as_string() == "INVALID_AUTHENTICATION");
 }
 
 TEST_CASE("HubSpot search filters on lastmodifieddate, sorts and pages with after", "[sim][hubspot][search]") {
-  fixture f;
+  hubspot_fixture f;
   // Everything modified after a point in the seeded history, ascending, 40 per page.
   const std::int64_t since = f.now - 100 * 60'000;
   std::vector<std::int64_t> stamps;
@@ -98,7 +98,7 @@ TEST_CASE("HubSpot search filters on lastmodifieddate, sorts and pages with afte
 }
 
 TEST_CASE("HubSpot search refuses to page past the 10,000-result cap", "[sim][hubspot][search]") {
-  fixture f;
+  hubspot_fixture f;
   f.api.set_limits(json::object{{"search_result_cap", 100}});
   auto ok = f.call_json("POST", "/crm/v3/objects/contacts/search", R"({"limit":50,"after":"50"})");
   CHECK(ok.at("results").as_array().size() == 50);
@@ -111,7 +111,7 @@ TEST_CASE("HubSpot search refuses to page past the 10,000-result cap", "[sim][hu
 }
 
 TEST_CASE("HubSpot batch upsert by email creates, updates and reports errors with 207", "[sim][hubspot][batch]") {
-  fixture f;
+  hubspot_fixture f;
   auto existing = f.call_json("GET", "/crm/v3/objects/contacts/1?properties=email");
   const std::string email(existing.at("properties").at("email").as_string());
   const std::string body = R"({"inputs":[{"id":")" + email +
@@ -149,7 +149,7 @@ TEST_CASE("HubSpot batch upsert by email creates, updates and reports errors wit
 }
 
 TEST_CASE("HubSpot batch create conflicts on an existing email, read reports missing ids", "[sim][hubspot][batch]") {
-  fixture f;
+  hubspot_fixture f;
   auto c = f.call_json("POST", "/crm/v3/objects/contacts/batch/create",
                        R"({"inputs":[{"properties":{"email":"one@example.com","lifecyclestage":"lead"}}]})", 201);
   CHECK(c.at("results").as_array().size() == 1);
@@ -165,7 +165,7 @@ TEST_CASE("HubSpot batch create conflicts on an existing email, read reports mis
 }
 
 TEST_CASE("HubSpot archived records leave listings and search and appear with archived=true", "[sim][hubspot]") {
-  fixture f;
+  hubspot_fixture f;
   CHECK(f.call("DELETE", "/crm/v3/objects/contacts/3").status == 204);
   CHECK(f.call("GET", "/crm/v3/objects/contacts/3").status == 404);
   auto archived = f.call_json("GET", "/crm/v3/objects/contacts?archived=true");
@@ -178,7 +178,7 @@ TEST_CASE("HubSpot archived records leave listings and search and appear with ar
 }
 
 TEST_CASE("HubSpot properties API and deal associations", "[sim][hubspot]") {
-  fixture f;
+  hubspot_fixture f;
   auto props = f.call_json("GET", "/crm/v3/properties/contacts");
   bool found_stage = false;
   for (const auto& p : props.at("results").as_array()) {
@@ -198,7 +198,7 @@ TEST_CASE("HubSpot properties API and deal associations", "[sim][hubspot]") {
 }
 
 TEST_CASE("HubSpot rate limits answer 429 with the documented body and headers", "[sim][hubspot][limits]") {
-  fixture f;
+  hubspot_fixture f;
   f.api.set_limits(json::object{{"ten_secondly_max", 3}});
   auto first = f.call("GET", "/crm/v3/objects/contacts?limit=1");
   CHECK(header(first, "X-HubSpot-RateLimit-Max") == "3");
@@ -215,7 +215,7 @@ TEST_CASE("HubSpot rate limits answer 429 with the documented body and headers",
 }
 
 TEST_CASE("HubSpot mutations produce webhook events with the right changeSource", "[sim][hubspot][webhook]") {
-  fixture f;
+  hubspot_fixture f;
   f.api.take_events();
   REQUIRE(f.api.admin_update("contacts", 5, json::object{{"firstname", "Admin"}}));
   f.call_json("PATCH", "/crm/v3/objects/contacts/6", R"({"properties":{"firstname":"Api"}})");
@@ -238,7 +238,7 @@ TEST_CASE("HubSpot mutations produce webhook events with the right changeSource"
 }
 
 TEST_CASE("HubSpot webhook deliveries are batched by 100 and signed v1 and v3", "[sim][hubspot][webhook]") {
-  fixture f;
+  hubspot_fixture f;
   for (int i = 1; i <= 150; ++i) REQUIRE(f.api.admin_update("contacts", i, json::object{{"jobtitle", "T" + std::to_string(i)}}));
   const auto events = f.api.take_events();
   REQUIRE(events.size() == 150);
@@ -258,7 +258,7 @@ TEST_CASE("HubSpot webhook deliveries are batched by 100 and signed v1 and v3", 
 }
 
 TEST_CASE("HubSpot admin routing: create, read, patch, delete and snapshot", "[sim][hubspot][admin]") {
-  fixture f;
+  hubspot_fixture f;
   auto created = f.api.admin("POST", "contacts", "", R"({"email":"admin.made@example.com","firstname":"A"})");
   REQUIRE(created.status == 201);
   const std::string id(created.body.at("id").as_string());
@@ -277,7 +277,7 @@ TEST_CASE("HubSpot admin routing: create, read, patch, delete and snapshot", "[s
 }
 
 TEST_CASE("HubSpot indexed search agrees with the full scan after mutations", "[sim][hubspot][search]") {
-  fixture f;
+  hubspot_fixture f;
   const auto search = [&](const std::string& filters, const std::string& direction, const std::string& extra_sort) {
     std::vector<std::string> ids;
     std::string after = "0";
@@ -310,7 +310,7 @@ TEST_CASE("HubSpot indexed search agrees with the full scan after mutations", "[
 }
 
 TEST_CASE("HubSpot association batch reads (v3 and v4) in both directions", "[sim][hubspot]") {
-  fixture f;
+  hubspot_fixture f;
   auto v3 = f.call_json("POST", "/crm/v3/associations/deals/contacts/batch/read", R"({"inputs":[{"id":"2"},{"id":"5"}]})");
   REQUIRE(v3.at("results").as_array().size() == 2);
   CHECK(v3.at("results").at(0).at("to").at(0).at("id").as_string() == "3");
@@ -326,7 +326,7 @@ TEST_CASE("HubSpot association batch reads (v3 and v4) in both directions", "[si
 }
 
 TEST_CASE("HubSpot upsert on omnisync_id creates the custom properties and echoes what it wrote", "[sim][hubspot]") {
-  fixture f;
+  hubspot_fixture f;
   auto r = f.call("POST", "/crm/v3/objects/contacts/batch/upsert",
                   R"({"inputs":[{"id":"p_1","idProperty":"omnisync_id","properties":{"omnisync_id":"p_1",)"
                   R"("email":"new.person@example.com","omnisync_lifetime_value":2400,"omnisync_csat_average":"0.75"}}]})");
@@ -351,7 +351,7 @@ TEST_CASE("HubSpot upsert on omnisync_id creates the custom properties and echoe
 }
 
 TEST_CASE("HubSpot batch update by id writes known ids and reports unknown ones with 207", "[sim][hubspot][batch]") {
-  fixture f;
+  hubspot_fixture f;
   auto ok = f.call_json("POST", "/crm/v3/objects/contacts/batch/update",
                         R"({"inputs":[{"id":"3","properties":{"firstname":"ById","omnisync_id":"p_3"}}]})");
   CHECK(ok.at("status").as_string() == "COMPLETE");

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "tests/integration/sim/sim_http.hpp"
+#include "tests/integration/sim/base64url.hpp"
 
 using namespace omnisync::test::sim;
 namespace json = boost::json;
@@ -30,21 +31,7 @@ std::string enc(const std::string& s) {
   return out;
 }
 
-std::string b64url(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  int val = 0, bits = -6;
-  for (unsigned char c : in) {
-    val = (val << 8) + c;
-    bits += 8;
-    while (bits >= 0) {
-      out += t[(val >> bits) & 0x3F];
-      bits -= 6;
-    }
-  }
-  if (bits > -6) out += t[((val << 8) >> (bits + 8)) & 0x3F];
-  return out;
-}
+using omnisync::test::b64url;
 
 struct org {
   running_sim sim;

@@ -15,7 +15,7 @@ namespace json = boost::json;
 
 namespace {
 
-struct fixture {
+struct zendesk_fixture {
   std::int64_t now = 1'714'557'600'000;
   zd::api api{zd::default_seed(11, 120, now), [this] { return now; }};
   zd::api_reply call(std::string method, std::string target, std::string body = {}) {
@@ -39,7 +39,7 @@ std::string header(const zd::api_reply& r, std::string_view name) {
 }  // namespace
 
 TEST_CASE("Zendesk cursor export walks every user once and ends with end_of_stream", "[sim][zendesk]") {
-  fixture f;
+  zendesk_fixture f;
   f.api.set_limits(json::object{{"cursor_users_per_minute", 1000}});
   std::set<std::int64_t> ids;
   std::string target = "/api/v2/incremental/users/cursor.json?start_time=0&per_page=25";
@@ -74,7 +74,7 @@ TEST_CASE("Zendesk cursor export walks every user once and ends with end_of_stre
 
 TEST_CASE("Zendesk exports hold back changes for the configured settle time (60 s as Zendesk documents)",
           "[sim][zendesk]") {
-  fixture f;
+  zendesk_fixture f;
   f.api.set_limits(json::object{{"cursor_users_per_minute", 1000}, {"export_settle_s", 60}});
   auto tail = [&] {
     std::string target = "/api/v2/incremental/users/cursor.json?start_time=0&per_page=1000";
@@ -93,7 +93,7 @@ TEST_CASE("Zendesk exports hold back changes for the configured settle time (60 
 }
 
 TEST_CASE("Zendesk rejects a start_time within the last minute", "[sim][zendesk]") {
-  fixture f;
+  zendesk_fixture f;
   const auto now_s = f.now / 1000;
   auto r = f.call("GET", "/api/v2/incremental/users/cursor.json?start_time=" + std::to_string(now_s - 30));
   CHECK(r.status == 400);
@@ -103,7 +103,7 @@ TEST_CASE("Zendesk rejects a start_time within the last minute", "[sim][zendesk]
 }
 
 TEST_CASE("Zendesk time-based export pages by end_time", "[sim][zendesk]") {
-  fixture f;
+  zendesk_fixture f;
   auto body = f.ok("GET", "/api/v2/incremental/tickets.json?start_time=0&per_page=50");
   CHECK(body.at("count").as_int64() == 50);
   CHECK_FALSE(body.at("end_of_stream").as_bool());
@@ -116,7 +116,7 @@ TEST_CASE("Zendesk time-based export pages by end_time", "[sim][zendesk]") {
 }
 
 TEST_CASE("Zendesk create_or_update_many returns a job that completes with per-user results", "[sim][zendesk]") {
-  fixture f;
+  zendesk_fixture f;
   f.api.set_limits(json::object{{"job_delay_ms", 1000}});
   auto existing = f.ok("GET", "/api/v2/users/3.json");
   const std::string email(existing.at("user").at("email").as_string());
@@ -149,7 +149,7 @@ TEST_CASE("Zendesk create_or_update_many returns a job that completes with per-u
 }
 
 TEST_CASE("Zendesk create_or_update answers 201 then 200", "[sim][zendesk]") {
-  fixture f;
+  zendesk_fixture f;
   auto a = f.call("POST", "/api/v2/users/create_or_update.json", R"({"user":{"email":"x@example.com","name":"X","external_id":"crm-x"}})");
   CHECK(a.status == 201);
   auto b = f.call("POST", "/api/v2/users/create_or_update.json", R"({"user":{"external_id":"crm-x","name":"X2"}})");
@@ -159,7 +159,7 @@ TEST_CASE("Zendesk create_or_update answers 201 then 200", "[sim][zendesk]") {
 }
 
 TEST_CASE("Zendesk satisfaction ratings page with cursors and links.next", "[sim][zendesk]") {
-  fixture f;
+  zendesk_fixture f;
   auto page = f.ok("GET", "/api/v2/satisfaction_ratings.json?page%5Bsize%5D=20");
   CHECK(page.at("satisfaction_ratings").as_array().size() == 20);
   CHECK(page.at("meta").at("has_more").as_bool());
@@ -173,7 +173,7 @@ TEST_CASE("Zendesk satisfaction ratings page with cursors and links.next", "[sim
 }
 
 TEST_CASE("Zendesk rate limit answers 429 with Retry-After and a plain-text body", "[sim][zendesk]") {
-  fixture f;
+  zendesk_fixture f;
   f.api.set_limits(json::object{{"per_minute", 2}});
   auto first = f.call("GET", "/api/v2/users/1.json");
   CHECK(header(first, "X-Rate-Limit") == "2");
@@ -193,7 +193,7 @@ TEST_CASE("Zendesk rate limit answers 429 with Retry-After and a plain-text body
 }
 
 TEST_CASE("Zendesk mutations produce signed-ready webhook events", "[sim][zendesk][webhook]") {
-  fixture f;
+  zendesk_fixture f;
   f.api.take_events();
   REQUIRE(f.api.admin_update("users", 4, json::object{{"name", "New Name"}}));
   REQUIRE(f.api.admin_create("users", json::object{{"name", "Admin Made"}, {"email", "made@example.com"}}));
@@ -209,7 +209,7 @@ TEST_CASE("Zendesk mutations produce signed-ready webhook events", "[sim][zendes
 }
 
 TEST_CASE("Zendesk webhook deliveries carry the documented headers and a verifiable signature", "[sim][zendesk][webhook]") {
-  fixture f;
+  zendesk_fixture f;
   f.api.take_events();
   REQUIRE(f.api.admin_delete("users", 9));
   const auto deliveries = f.api.sign_webhooks(f.api.take_events(), "whsec", 1'714'557'600'999);
@@ -222,7 +222,7 @@ TEST_CASE("Zendesk webhook deliveries carry the documented headers and a verifia
 }
 
 TEST_CASE("Zendesk admin routing and snapshot", "[sim][zendesk][admin]") {
-  fixture f;
+  zendesk_fixture f;
   auto created = f.api.admin("POST", "tickets", "", R"({"ticket":{"subject":"Admin ticket","status":"new","requester_id":1}})");
   REQUIRE(created.status == 201);
   const auto id = std::to_string(created.body.at("id").as_int64());
@@ -236,7 +236,7 @@ TEST_CASE("Zendesk admin routing and snapshot", "[sim][zendesk][admin]") {
 }
 
 TEST_CASE("Zendesk show_many, user search and partial user_fields updates", "[sim][zendesk]") {
-  fixture f;
+  zendesk_fixture f;
   auto many = f.ok("GET", "/api/v2/users/show_many.json?ids=1,2,99999");
   REQUIRE(many.at("users").as_array().size() == 2);  // unknown ids are left out
   CHECK(many.at("users").at(1).at("id").as_int64() == 2);
@@ -261,7 +261,7 @@ TEST_CASE("Zendesk show_many, user search and partial user_fields updates", "[si
 }
 
 TEST_CASE("Zendesk update_many updates users by id in a job, unknown ids and taken emails fail alone", "[sim][zendesk]") {
-  fixture f;
+  zendesk_fixture f;
   const std::string taken(f.ok("GET", "/api/v2/users/4.json").at("user").at("email").as_string());
   f.api.admin("DELETE", "users", "6", "");
   auto job = f.ok("PUT", "/api/v2/users/update_many.json",

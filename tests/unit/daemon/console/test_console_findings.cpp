@@ -10,16 +10,15 @@
 #include "daemon/console/pages.hpp"
 #include "daemon/console/service.hpp"
 #include "daemon/control/catalogue.hpp"
+#include "tests/unit/daemon/console/tokens.hpp"
 
 namespace asio = boost::asio;
 namespace json = boost::json;
 using namespace omnisync;
 using namespace omnisync::console;
+using namespace omnisync::console::testing;
 
 namespace {
-
-const std::string read_token = "read-token-0123456789abcdef";
-const std::string write_token = "write-token-0123456789abcdef";
 
 /// A console whose every command answers `result`, with `secrets` configured.
 struct console_under_test {

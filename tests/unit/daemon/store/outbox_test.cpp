@@ -11,20 +11,6 @@ using namespace omnisync::store::testing;
 using omnisync::errc;
 using namespace std::chrono_literals;
 
-namespace {
-
-outbox_write write_of(std::string key, std::string payload) {
-  return {"hubspot", "contact", std::move(key), std::move(payload)};
-}
-
-std::vector<std::int64_t> ids_of(const std::vector<outbox_item>& items) {
-  std::vector<std::int64_t> out;
-  for (const auto& it : items) out.push_back(it.id);
-  return out;
-}
-
-}  // namespace
-
 TEST_CASE("store: outbox skips a payload equal to the one last written or pending", "[store][outbox]") {
   omnisync::test::temp_dir dir;
   manual_clock clock;

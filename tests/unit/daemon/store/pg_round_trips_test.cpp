@@ -20,12 +20,6 @@ std::vector<outbox_write> writes_of(int n, const std::string& payload) {
   return out;
 }
 
-std::vector<std::int64_t> ids_of(const std::vector<outbox_item>& items) {
-  std::vector<std::int64_t> out;
-  for (const auto& it : items) out.push_back(it.id);
-  return out;
-}
-
 /// Round trips `op` took (the store's other connections are idle meanwhile).
 template <class F>
 std::uint64_t round_trips_of(F op) {

@@ -41,10 +41,6 @@ struct raw_session {
   PGconn* c;
 };
 
-outbox_write write_of(std::string key, std::string payload) {
-  return {"hubspot", "contact", std::move(key), std::move(payload)};
-}
-
 }  // namespace
 
 TEST_CASE("store (postgres): a new database is migrated to the latest schema, the same versions as SQLite", "[store][pg]") {

@@ -86,4 +86,16 @@ inline source_record rec(std::string id, std::string payload, std::int64_t ts = 
   return {std::move(id), std::move(payload), timestamp(std::chrono::milliseconds(ts)), deleted};
 }
 
+/// A HubSpot contact write with this key and payload.
+inline outbox_write write_of(std::string key, std::string payload) {
+  return {"hubspot", "contact", std::move(key), std::move(payload)};
+}
+
+/// The ids of claimed writes, for acknowledging them.
+inline std::vector<std::int64_t> ids_of(const std::vector<outbox_item>& items) {
+  std::vector<std::int64_t> out;
+  for (const auto& it : items) out.push_back(it.id);
+  return out;
+}
+
 }  // namespace omnisync::store::testing

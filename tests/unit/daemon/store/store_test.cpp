@@ -62,10 +62,6 @@ std::int64_t state_scalar(const options& o, const std::string& sql) {
 #endif
 }
 
-outbox_write write_of(std::string key, std::string payload) {
-  return {"hubspot", "contact", std::move(key), std::move(payload)};
-}
-
 }  // namespace
 
 TEST_CASE("store: a new state dir is created and migrated to the latest schema", "[store][migrations][sqlite]") {

@@ -25,12 +25,6 @@ source_record with_facts(std::string id, std::string payload, std::int64_t ts, s
   return r;
 }
 
-std::vector<std::int64_t> ids_of(const std::vector<outbox_item>& items) {
-  std::vector<std::int64_t> out;
-  for (const auto& it : items) out.push_back(it.id);
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("store: record facts are stored, replaced and read with the record", "[store][records][writeback]") {
