@@ -3,9 +3,9 @@
 #   ./scripts/quickstart.sh demo      install packages, build, run the demo (scripts/demo.sh)
 #   ./scripts/quickstart.sh test      install packages, build (incl. the fuzz targets), build the .deb packages and
 #                                     check them (lintian; installed on this machine, then purged:
-#                                     scripts/check-package.sh says what that changes), run the tests
-#                                     labelled ci_asan / ci_tsan under ASan+UBSan / TSan (scripts/sanitize.sh
-#                                     ci), then the whole test suite
+#                                     scripts/check-package.sh says what that changes), run the unit
+#                                     and integration tests under ASan+UBSan and the tsan ones under TSan
+#                                     (scripts/sanitize.sh ci), then the whole test suite
 #   ./scripts/quickstart.sh package   install packages, build what the .deb packages hold, make them
 #                                     (build/default/packages/) and lint them; installing them is the next step
 # All are idempotent: a second run only rebuilds what changed.
@@ -57,8 +57,8 @@ step "making the Debian packages and linting them (scripts/package.sh)"
 step "installing the packages here and checking the installed service (scripts/check-package.sh)"
 ./scripts/check-package.sh build/default/packages
 
-# Tests under sanitizers, in two more trees (build/asan: ASan+LSan+UBSan; build/tsan: TSan): the ones labelled
-# ci_asan / ci_tsan, whose whole sanitizer run has passed (`scripts/sanitize.sh all` runs the whole sets). Before
+# Tests under sanitizers, in two more trees (build/asan: ASan+LSan+UBSan, every unit and integration test not
+# labelled slow; build/tsan: TSan, the tests labelled tsan). Before
 # the main suite, because CI reads the closing line of the last ctest: a failed test or any sanitizer report stops
 # this script here.
 step "running the tests under sanitizers (scripts/sanitize.sh ci)"
