@@ -23,7 +23,7 @@ namespace json = boost::json;
 using namespace omnisync::test::sim;
 
 namespace {
-const std::vector<std::string> auth = {"Authorization: Bearer test-token", "Content-Type: application/json"};
+const std::vector<std::string> hubspot_auth = {"Authorization: Bearer test-token", "Content-Type: application/json"};
 
 /// A webhook target that accepts connections and holds them unanswered until told to answer: the connections it
 /// holds are the requests the vendor has in flight.
@@ -86,7 +86,7 @@ TEST_CASE("HubSpot over HTTP: search pages with after until no paging.next", "[s
     auto r = http("POST", base + "/crm/v3/objects/contacts/search",
                   R"({"sorts":[{"propertyName":"lastmodifieddate","direction":"ASCENDING"}],"limit":100,"after":")" +
                       after + "\"}",
-                  auth);
+                  hubspot_auth);
     INFO(r.body);
     REQUIRE(r.status == 200);
     auto j = r.json();
@@ -105,13 +105,13 @@ TEST_CASE("HubSpot over HTTP: batch upsert 200 then 207 with an invalid input", 
   const std::string base = sim.url("hubspot");
   auto ok = http("POST", base + "/crm/v3/objects/contacts/batch/upsert",
                  R"({"inputs":[{"id":"http.upsert@example.com","idProperty":"email","properties":{"firstname":"H"}}]})",
-                 auth);
+                 hubspot_auth);
   REQUIRE(ok.status == 200);
   CHECK(ok.json().at("results").at(0).at("new").as_bool());
   auto partial = http("POST", base + "/crm/v3/objects/contacts/batch/upsert",
                       R"({"inputs":[{"id":"http.upsert@example.com","idProperty":"email","properties":{"firstname":"H2"}},)"
                       R"({"id":"x@example.com","idProperty":"firstname","properties":{}}]})",
-                      auth);
+                      hubspot_auth);
   REQUIRE(partial.status == 207);
   CHECK(partial.json().at("numErrors").as_int64() == 1);
   CHECK(partial.json().at("results").at(0).at("new").as_bool() == false);
@@ -121,10 +121,10 @@ TEST_CASE("HubSpot over HTTP: 429 with policyName once the ten-secondly limit is
   running_sim sim;
   sim.admin("POST", "/admin/limits", R"({"service":"hubspot","ten_secondly_max":2})");
   const std::string url = sim.url("hubspot") + "/crm/v3/objects/contacts?limit=1";
-  CHECK(http("GET", url, {}, auth).status == 200);
-  auto second = http("GET", url, {}, auth);
+  CHECK(http("GET", url, {}, hubspot_auth).status == 200);
+  auto second = http("GET", url, {}, hubspot_auth);
   CHECK(second.headers["x-hubspot-ratelimit-remaining"] == "0");
-  auto limited = http("GET", url, {}, auth);
+  auto limited = http("GET", url, {}, hubspot_auth);
   REQUIRE(limited.status == 429);
   CHECK(limited.json().at("policyName").as_string() == "TEN_SECONDLY_ROLLING");
 }
@@ -144,7 +144,7 @@ TEST_CASE("HubSpot over HTTP: admin and API changes arrive as signed webhooks", 
   CHECK(events.at(0).at("changeSource").as_string() == "CRM_UI");
   CHECK(events.at(0).at("objectId").as_int64() == 4);
 
-  auto r = http("PATCH", sim.url("hubspot") + "/crm/v3/objects/contacts/5", R"({"properties":{"firstname":"FromApi"}})", auth);
+  auto r = http("PATCH", sim.url("hubspot") + "/crm/v3/objects/contacts/5", R"({"properties":{"firstname":"FromApi"}})", hubspot_auth);
   REQUIRE(r.status == 200);
   auto own = receiver.wait_for([](const received_request& r) { return r.body.find("FromApi") != std::string::npos; });
   CHECK(json::parse(own.body).at(0).at("changeSource").as_string() == "INTEGRATION");
@@ -155,7 +155,7 @@ TEST_CASE("HubSpot over HTTPS with the simulator's CA", "[sim][hubspot][http][tl
   if (sim.ca_file().empty() || !sim.urls().at("hubspot").as_object().contains("https")) {
     FAIL("the simulator announced no https URL or ca_file");
   }
-  auto r = http("GET", sim.url("hubspot", "https") + "/crm/v3/properties/contacts", {}, auth, sim.ca_file());
+  auto r = http("GET", sim.url("hubspot", "https") + "/crm/v3/properties/contacts", {}, hubspot_auth, sim.ca_file());
   REQUIRE(r.status == 200);
   CHECK(r.json().at("results").as_array().size() > 5);
 }
@@ -210,7 +210,7 @@ TEST_CASE("HubSpot over HTTP: OAuth refresh-token grant, expiring access tokens,
   CHECK(expired.json().at("category").as_string() == "EXPIRED_AUTHENTICATION");
   // A token the simulator never issued is refused; a private app token (any other bearer) still works.
   CHECK(http("GET", base + "/crm/v3/objects/contacts?limit=1", {}, {"Authorization: Bearer CNSIM999-x"}).status == 401);
-  CHECK(http("GET", base + "/crm/v3/objects/contacts?limit=1", {}, auth).status == 200);
+  CHECK(http("GET", base + "/crm/v3/objects/contacts?limit=1", {}, hubspot_auth).status == 200);
 
   // Refused grants: 400 with HubSpot's status codes.
   auto bad_rt = http("POST", base + "/oauth/v1/token",

@@ -11,7 +11,7 @@ namespace json = boost::json;
 using namespace omnisync::test::sim;
 
 namespace {
-const std::vector<std::string> auth = {"Authorization: Basic YWdlbnRAZXhhbXBsZS5jb20vdG9rZW46eA==",
+const std::vector<std::string> zendesk_auth = {"Authorization: Basic YWdlbnRAZXhhbXBsZS5jb20vdG9rZW46eA==",
                                        "Content-Type: application/json"};
 }
 
@@ -23,7 +23,7 @@ TEST_CASE("Zendesk over HTTP: cursor export to end_of_stream, then only changes"
   std::string cursor;
   std::size_t users = 0;
   for (int i = 0; i < 1000; ++i) {
-    auto r = http("GET", target, {}, auth);
+    auto r = http("GET", target, {}, zendesk_auth);
     INFO(r.body.substr(0, 300));
     REQUIRE(r.status == 200);
     auto j = r.json();
@@ -36,11 +36,11 @@ TEST_CASE("Zendesk over HTTP: cursor export to end_of_stream, then only changes"
   CHECK(users > 0);
   sim.admin("PATCH", "/admin/zendesk/users/2", R"({"name":"Only Change"})");
   sim.admin("POST", "/admin/clock", R"({"advance_ms":1000})");  // past the export's settle time (the current second)
-  auto delta = http("GET", base + "/api/v2/incremental/users/cursor.json?cursor=" + cursor, {}, auth);
+  auto delta = http("GET", base + "/api/v2/incremental/users/cursor.json?cursor=" + cursor, {}, zendesk_auth);
   REQUIRE(delta.status == 200);
   REQUIRE(delta.json().at("users").as_array().size() == 1);
   CHECK(delta.json().at("users").at(0).at("name").as_string() == "Only Change");
-  auto too_recent = http("GET", base + "/api/v2/incremental/users/cursor.json?start_time=99999999999", {}, auth);
+  auto too_recent = http("GET", base + "/api/v2/incremental/users/cursor.json?start_time=99999999999", {}, zendesk_auth);
   CHECK(too_recent.status == 400);
 }
 
@@ -48,11 +48,11 @@ TEST_CASE("Zendesk over HTTP: create_or_update_many job completes with results",
   running_sim sim;
   const std::string base = sim.url("zendesk");
   auto r = http("POST", base + "/api/v2/users/create_or_update_many.json",
-                R"({"users":[{"email":"job.one@example.com","name":"Job One"},{"email":"bad","name":"B"}]})", auth);
+                R"({"users":[{"email":"job.one@example.com","name":"Job One"},{"email":"bad","name":"B"}]})", zendesk_auth);
   REQUIRE(r.status == 200);
   const std::string url(r.json().at("job_status").at("url").as_string());
   CHECK(url.starts_with(base));
-  auto done = http("GET", url, {}, auth);
+  auto done = http("GET", url, {}, zendesk_auth);
   REQUIRE(done.status == 200);
   CHECK(done.json().at("job_status").at("status").as_string() == "completed");
   CHECK(done.json().at("job_status").at("results").at(0).at("status").as_string() == "Created");
@@ -63,8 +63,8 @@ TEST_CASE("Zendesk over HTTP: 429 carries Retry-After and a non-JSON body", "[si
   running_sim sim;
   sim.admin("POST", "/admin/limits", R"({"service":"zendesk","per_minute":1})");
   const std::string url = sim.url("zendesk") + "/api/v2/users/1.json";
-  CHECK(http("GET", url, {}, auth).status == 200);
-  auto limited = http("GET", url, {}, auth);
+  CHECK(http("GET", url, {}, zendesk_auth).status == 200);
+  auto limited = http("GET", url, {}, zendesk_auth);
   REQUIRE(limited.status == 429);
   CHECK(std::stoi(limited.headers["retry-after"]) >= 1);
   CHECK(limited.headers["content-type"].starts_with("text/plain"));
@@ -89,7 +89,7 @@ TEST_CASE("Zendesk over HTTP: users and tickets lists with cursor pagination, pu
   const std::string base = sim.url("zendesk");
   sim.admin("DELETE", "/admin/zendesk/users/2");               // soft-deleted: not in List Users
   sim.admin("DELETE", "/admin/zendesk/users/3?purge=true");    // permanently deleted
-  auto first = http("GET", base + "/api/v2/users.json?page%5Bsize%5D=2", {}, auth);
+  auto first = http("GET", base + "/api/v2/users.json?page%5Bsize%5D=2", {}, zendesk_auth);
   INFO(first.body);
   REQUIRE(first.status == 200);
   auto j = first.json();
@@ -98,18 +98,18 @@ TEST_CASE("Zendesk over HTTP: users and tickets lists with cursor pagination, pu
   CHECK(j.at("users").at(1).at("id").as_int64() == 4);
   CHECK(j.at("meta").at("has_more").as_bool());
   const std::string next(j.at("links").at("next").as_string());
-  auto second = http("GET", next, {}, auth);
+  auto second = http("GET", next, {}, zendesk_auth);
   REQUIRE(second.status == 200);
   CHECK(second.json().at("users").at(0).at("id").as_int64() == 5);
-  CHECK(http("GET", base + "/api/v2/users.json?page%5Bsize%5D=101", {}, auth).status == 400);
-  CHECK(http("GET", base + "/api/v2/users/3.json", {}, auth).status == 404);
-  CHECK(http("GET", base + "/api/v2/users/2.json", {}, auth).status == 200);  // deleted users stay readable
+  CHECK(http("GET", base + "/api/v2/users.json?page%5Bsize%5D=101", {}, zendesk_auth).status == 400);
+  CHECK(http("GET", base + "/api/v2/users/3.json", {}, zendesk_auth).status == 404);
+  CHECK(http("GET", base + "/api/v2/users/2.json", {}, zendesk_auth).status == 200);  // deleted users stay readable
 
   // Walk the tickets list to the end: every live ticket once, the last page without has_more.
   std::string url = base + "/api/v2/tickets.json?page%5Bsize%5D=100";
   std::size_t seen = 0;
   for (int i = 0; i < 20 && !url.empty(); ++i) {
-    auto r = http("GET", url, {}, auth);
+    auto r = http("GET", url, {}, zendesk_auth);
     REQUIRE(r.status == 200);
     auto p = r.json();
     seen += p.at("tickets").as_array().size();
