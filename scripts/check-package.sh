@@ -32,20 +32,27 @@ if [[ "$(id -u)" -ne 0 ]]; then
 fi
 as_root() { "${sudo_cmd[@]}" "$@"; }
 
-# Two checks on one machine (two clones' test commands at once) would install, check and purge the same packages
-# under each other: they take turns. apt itself also waits for a dpkg lock another apt holds (install-deps.sh of
-# another run) instead of failing at once.
-lockdir=/run/lock; [[ -d "$lockdir" && -w "$lockdir" ]] || lockdir="${TMPDIR:-/tmp}"
-exec 9>>"$lockdir/omnisync-check-package.lock"
-if ! flock -n 9; then
-  echo "check-package: another check of the packages runs on this machine; waiting for it (up to 15 minutes)"
-  flock -w 900 9 || { echo "check-package: the other check still runs after 15 minutes; giving up" >&2; exit 1; }
-fi
-apt_wait=(-o DPkg::Lock::Timeout=300)
-
 mode="${OMNISYNC_PACKAGE_CHECK:-}"
 [[ "${CI:-}" == true && -z "$mode" ]] && mode=force
 if [[ "$mode" == skip ]]; then echo "check-package: skipped (OMNISYNC_PACKAGE_CHECK=skip)"; exit 0; fi
+
+# Two checks on one machine (two clones' test commands at once) would install, check and purge the same packages
+# under each other: they take turns. The lock file is made writable by everyone and opened read-only (flock needs
+# no more), so a check by another user can open it too; without it the check runs unlocked, with a notice. apt
+# itself also waits for a dpkg lock another apt holds (install-deps.sh of another run) instead of failing at once.
+lockdir=/run/lock; [[ -d "$lockdir" && -w "$lockdir" ]] || lockdir="${TMPDIR:-/tmp}"
+lockfile="$lockdir/omnisync-check-package.lock"
+[[ -e "$lockfile" ]] || (umask 0; : >>"$lockfile") 2>/dev/null
+if { exec 9<"$lockfile"; } 2>/dev/null; then
+  if ! flock -n 9; then
+    echo "check-package: another check of the packages runs on this machine; waiting for it (up to 15 minutes)"
+    flock -w 900 9 || { echo "check-package: the other check still runs after 15 minutes; giving up" >&2; exit 1; }
+  fi
+else
+  echo "check-package: cannot open $lockfile; running without waiting for other checks" >&2
+fi
+apt_wait=(-o DPkg::Lock::Timeout=300)
+
 if [[ "$mode" != force && ! -e "$marker" ]]; then
   if dpkg-query -W -f='${db:Status-Status}' omnisync 2>/dev/null | grep -qx installed; then
     echo "check-package: skipped: an omnisync package is installed here and was not installed by this script;"
