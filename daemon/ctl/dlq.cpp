@@ -142,8 +142,7 @@ subcommand dlq_subcommand() {
   return subcommand{
       std::string(catalogue::dlq.name), std::string(catalogue::dlq.help),
       [a](CLI::App& app) {
-        std::vector<std::string> actions;
-        for (const auto& c : catalogue::dlq.arg("action")->choices) actions.emplace_back(c.value);
+        const auto actions = arg_choices(catalogue::dlq, "action");
         app.add_option("action", a->action, arg_help(catalogue::dlq, "action"))
             ->required()
             ->check(CLI::IsMember(actions));

@@ -78,8 +78,7 @@ subcommand record_subcommand() {
   return subcommand{
       std::string(catalogue::record.name), std::string(catalogue::record.help),
       [a](CLI::App& app) {
-        std::vector<std::string> actions;
-        for (const auto& c : catalogue::record.arg("action")->choices) actions.emplace_back(c.value);
+        const auto actions = arg_choices(catalogue::record, "action");
         app.add_option("action", a->action, arg_help(catalogue::record, "action"))
             ->required()
             ->check(CLI::IsMember(actions));

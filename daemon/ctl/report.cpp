@@ -87,9 +87,8 @@ subcommand report_subcommand() {
   return subcommand{
       std::string(catalogue::report.name), std::string(catalogue::report.help),
       [a](CLI::App& app) {
-        std::vector<std::string> names, periods;
-        for (const auto& c : catalogue::report.arg("name")->choices) names.emplace_back(c.value);
-        for (const auto& c : catalogue::report.arg("by")->choices) periods.emplace_back(c.value);
+        const auto names = arg_choices(catalogue::report, "name");
+        const auto periods = arg_choices(catalogue::report, "by");
         app.add_option("name", a->name, arg_help(catalogue::report, "name"))->required()->check(CLI::IsMember(names));
         app.add_option("--from", a->from, arg_help(catalogue::report, "from"));
         app.add_option("--to", a->to, arg_help(catalogue::report, "to"));

@@ -109,13 +109,11 @@ subcommand runs_subcommand() {
   return subcommand{
       std::string(catalogue::runs.name), std::string(catalogue::runs.help),
       [a](CLI::App& app) {
-        std::vector<std::string> actions;
-        for (const auto& c : catalogue::runs.arg("action")->choices) actions.emplace_back(c.value);
+        const auto actions = arg_choices(catalogue::runs, "action");
         app.add_option("action", a->action, arg_help(catalogue::runs, "action"))->check(CLI::IsMember(actions));
         app.add_option("id", a->target, arg_help(catalogue::runs, "id"));
         app.add_option("--connector", a->connector, arg_help(catalogue::runs, "connector"));
-        std::vector<std::string> kinds;
-        for (const auto& c : catalogue::runs.arg("kind")->choices) kinds.emplace_back(c.value);
+        const auto kinds = arg_choices(catalogue::runs, "kind");
         app.add_option("--kind", a->kind, arg_help(catalogue::runs, "kind"))->check(CLI::IsMember(kinds));
         app.add_option("--after", a->after, arg_help(catalogue::runs, "after"));
         app.add_option("--limit", a->limit, arg_help(catalogue::runs, "limit"));

@@ -145,8 +145,7 @@ subcommand segment_subcommand() {
   return subcommand{
       std::string(catalogue::segment.name), std::string(catalogue::segment.help),
       [a](CLI::App& app) {
-        std::vector<std::string> actions;
-        for (const auto& c : catalogue::segment.arg("action")->choices) actions.emplace_back(c.value);
+        const auto actions = arg_choices(catalogue::segment, "action");
         app.add_option("action", a->action, arg_help(catalogue::segment, "action"))->check(CLI::IsMember(actions));
         app.add_option("key", a->key, arg_help(catalogue::segment, "key"));
         app.add_option("profile", a->profile, arg_help(catalogue::segment, "profile"));

@@ -23,15 +23,14 @@ std::string arg_help(const control::command_spec& spec, std::string_view arg) {
   return a ? std::string(a->help) : std::string();
 }
 
-namespace {
-
-/// The values the daemon accepts for argument `arg` of `spec` (its declared choices).
 std::vector<std::string> arg_choices(const control::command_spec& spec, std::string_view arg) {
   std::vector<std::string> out;
   if (const auto* a = spec.arg(arg))
     for (const auto& c : a->choices) out.emplace_back(c.value);
   return out;
 }
+
+namespace {
 
 /// A subcommand that sends daemon command `spec`, described by its declaration.
 subcommand daemon_command(const control::command_spec& spec, std::function<void(CLI::App&)> configure,

@@ -21,6 +21,8 @@ namespace omnisync::ctl {
 
 /// The help line of argument `arg` of daemon command `spec` (an option or positional that sends that argument).
 std::string arg_help(const control::command_spec& spec, std::string_view arg);
+/// The values the daemon accepts for argument `arg` of `spec` (its declared choices).
+std::vector<std::string> arg_choices(const control::command_spec& spec, std::string_view arg);
 
 /// Exit codes of omnisyncctl.
 enum exit_code : int { ok = 0, daemon_error = 1, usage = 2, unavailable = 69 };
